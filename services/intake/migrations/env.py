@@ -1,0 +1,4 @@
+from services.intake.models import SCHEMA, Base
+from shared.migrations import run_env
+
+run_env(Base.metadata, SCHEMA)

@@ -1,0 +1,21 @@
+"""Intake worker: relays intake's outbox; mirrors eligibility's case events onto applications."""
+
+from services.intake.applications.service import on_case_event
+from services.intake.config import Settings
+from services.intake.models import platform
+from shared.consumer import Handler
+from shared.events.catalogue import CaseApproved, CaseOpened, CaseRejected, CaseStatusChanged, Topic, event_type
+from shared.worker import main
+
+
+async def _case_event(uow, _event, data) -> None:  # noqa: ANN001 - the consumer's Handler signature
+    await on_case_event(uow, data)
+
+
+HANDLERS: dict[str, Handler] = {
+    event_type(t): _case_event for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected)
+}
+CONSUMERS = {"intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
+
+if __name__ == "__main__":
+    main(Settings(), platform, CONSUMERS)

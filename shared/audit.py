@@ -1,0 +1,43 @@
+"""Append-only audit records (审计留痕): who, when, what, which household, why.
+
+Written in the same transaction as the change they describe; reads of personal data are audited too."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import insert
+
+from shared.auth import Principal
+from shared.context import correlation_id
+from shared.uow import UnitOfWork
+
+
+async def record(
+    uow: UnitOfWork,
+    actor: Principal | str,
+    action: str,
+    resource_type: str,
+    resource_id: object | None = None,
+    *,
+    household_id: uuid.UUID | None = None,
+    region_code: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
+    await uow.session.execute(
+        insert(uow.tables.audit_log).values(
+            actor=sub,
+            roles=roles,
+            action=action,
+            resource_type=resource_type,
+            resource_id=str(resource_id) if resource_id is not None else None,
+            household_id=household_id,
+            region_code=region_code,
+            reason=reason,
+            correlation_id=correlation_id.get(),
+            details=details,
+        )
+    )

@@ -1,0 +1,121 @@
+"""Bearer JWT auth: `sub`, `roles` and a GB/T 2260 `region` prefix that scopes everything a user sees.
+
+Development signs tokens with a local secret (HS256); production verifies an OIDC issuer's keys (JWKS).
+Mint a development token:  python -m shared.auth --sub clerk-1 --roles clerk --region 610626101
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.errors import Forbidden, Unauthorized
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
+
+ROLES = ("clerk", "township_reviewer", "county_approver", "finance", "auditor", "admin")
+_REGION = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})?$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    roles: frozenset[str]
+    region: str  # GB/T 2260 prefix; "" is national scope
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def covers(self, region_code: str) -> bool:
+        """Whether a record in `region_code` is within this user's scope."""
+        return region_code.startswith(self.region)
+
+    @property
+    def partner_agency(self) -> str | None:
+        return next((r.split(":", 1)[1] for r in self.roles if r.startswith("partner:")), None)
+
+
+def mint_token(sub: str, roles: list[str], region: str, secret: str = DEV_JWT_SECRET, ttl: int = 12 * 3600,
+               issuer: str | None = None, audience: str | None = None) -> str:
+    now = int(time.time())
+    claims: dict = {"sub": sub, "roles": roles, "region": region, "iat": now, "exp": now + ttl}
+    if issuer:
+        claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@functools.lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True)
+
+
+def decode_token(token: str, settings: ServiceSettings) -> Principal:
+    options = {"require": ["sub", "exp"]}
+    try:
+        if settings.jwt_jwks_url:
+            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], issuer=settings.jwt_issuer,
+                                audience=settings.jwt_audience, options=options)
+        else:
+            claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
+                                audience=settings.jwt_audience, options=options)
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"invalid bearer token: {exc}") from exc
+    roles = claims.get("roles") or []
+    region = str(claims.get("region", ""))
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise Unauthorized("invalid bearer token: roles must be a list of strings")
+    if not _REGION.match(region):
+        raise Unauthorized("invalid bearer token: region must be a GB/T 2260 code prefix")
+    return Principal(sub=str(claims["sub"]), roles=frozenset(roles), region=region)
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT with sub, roles and region claims")
+
+
+async def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("a bearer token is required")
+    principal = decode_token(credentials.credentials, request.app.state.settings)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str):  # noqa: ANN201 - returns a FastAPI dependency
+    """Dependency: the caller must hold one of `roles` (admin always passes)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if roles and not principal.has_any(*roles, "admin"):
+            raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
+        return principal
+
+    return dependency
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Mint a development JWT")
+    parser.add_argument("--sub", default="dev-admin")
+    parser.add_argument("--roles", default="admin", help="comma-separated")
+    parser.add_argument("--region", default="610626")
+    parser.add_argument("--ttl", type=int, default=12 * 3600)
+    args = parser.parse_args(argv)
+    settings = ServiceSettings()
+    print(mint_token(args.sub, [r for r in args.roles.split(",") if r], args.region, settings.jwt_secret, args.ttl))
+
+
+if __name__ == "__main__":
+    main()

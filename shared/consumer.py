@@ -1,0 +1,254 @@
+"""The consumer runner (收件箱): applies each event's effect exactly once.
+
+- auto-commit off, `earliest` for a new group, so nothing is skipped;
+- the effect and the `inbox` row (event id) are written in one transaction, so a redelivered event is recognised
+  and skipped;
+- offsets are committed only after the database commit, so a crash in between means redelivery, never loss;
+- a rebalance waits for the batch in hand to be committed before partitions move;
+- transient errors (database or broker briefly unreachable, serialization failures) are retried in place;
+- a poison message (not a CloudEvent, data not matching the catalogue, or a handler that refuses it) goes to
+  `<topic>.dlq` with the error, and the consumer goes on with the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter
+from pydantic import ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.context import correlation_id
+from shared.events.catalogue import EventData, spec_for
+from shared.events.envelope import CloudEvent
+from shared.kafka import start_with_retry
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+CONSUMED = Counter("events_consumed_total", "Events applied", ["consumer", "type"])
+DUPLICATES = Counter("events_duplicate_total", "Redelivered events skipped by the inbox", ["consumer"])
+DEAD_LETTERED = Counter("events_dead_lettered_total", "Poison events sent to the DLQ", ["consumer"])
+RETRIES = Counter("events_transient_retries_total", "Transient failures retried in place", ["consumer"])
+
+Handler = Callable[[UnitOfWork, CloudEvent, EventData], Awaitable[None]]
+
+
+class PoisonMessage(Exception):
+    """A message that can never be applied; it goes to the DLQ."""
+
+
+@dataclass
+class _Parsed:
+    record: ConsumerRecord
+    event: CloudEvent | None = None
+    data: EventData | None = None
+    error: str | None = None
+
+
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P03", "53300", "08000", "08003", "08006"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying in place: the world was briefly unavailable, not the message wrong."""
+    if isinstance(exc, (OSError, TimeoutError, ConnectionError, KafkaError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        return sqlstate in _TRANSIENT_SQLSTATES
+    return False
+
+
+class _CommitBeforeRevoke(ConsumerRebalanceListener):
+    """Partitions are only handed over once the batch in hand is applied and its offsets committed."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self.lock = lock
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        async with self.lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        pass
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        name: str,
+        topics: Sequence[str],
+        handlers: dict[str, Handler],
+        uow_factory: Callable[[], UnitOfWork],
+        bootstrap: str,
+        producer: AIOKafkaProducer,
+        batch_size: int = 500,
+    ) -> None:
+        self.name = name
+        self.topics = list(topics)
+        self.handlers = handlers
+        self.uow_factory = uow_factory
+        self.bootstrap = bootstrap
+        self.producer = producer
+        self.batch_size = batch_size
+        self._lock = asyncio.Lock()
+
+    def _make_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.name,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_records=self.batch_size,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        consumer = await start_with_retry(self._make_consumer, stop, f"consumer {self.name}")
+        if consumer is None:
+            return
+        consumer.subscribe(self.topics, listener=_CommitBeforeRevoke(self._lock))
+        try:
+            while not stop.is_set():
+                try:
+                    batches = await consumer.getmany(timeout_ms=500, max_records=self.batch_size)
+                except KafkaError:
+                    log.warning("consumer %s: fetch failed; retrying", self.name, exc_info=True)
+                    await asyncio.sleep(0.5)
+                    continue
+                for tp, records in batches.items():
+                    async with self._lock:
+                        await self.process(records, stop)
+                        await self._commit(consumer, tp, records[-1].offset + 1, stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, stop: asyncio.Event) -> None:
+        while True:
+            try:
+                await consumer.commit({tp: offset})
+                return
+            except KafkaError as exc:
+                # After a rebalance the partition may no longer be ours; the new owner's inbox dedups.
+                if stop.is_set() or tp not in consumer.assignment():
+                    log.warning("consumer %s: offset commit for %s abandoned: %s", self.name, tp, exc)
+                    return
+                RETRIES.labels(self.name).inc()
+                await asyncio.sleep(0.5)
+
+    def _parse(self, record: ConsumerRecord) -> _Parsed:
+        try:
+            event = CloudEvent.from_json(record.value)
+        except ValidationError as exc:
+            return _Parsed(record, error=f"not a CloudEvent: {exc.errors()[:3]}")
+        if event.type not in self.handlers:
+            return _Parsed(record, event=event)  # not for us: acknowledged without effect
+        try:
+            data = spec_for(event.type).data.model_validate(event.data)
+        except (ValidationError, KeyError) as exc:
+            return _Parsed(record, event=event, error=f"data does not match {event.type}: {exc}")
+        return _Parsed(record, event=event, data=data)
+
+    async def process(self, records: Sequence[ConsumerRecord], stop: asyncio.Event | None = None) -> None:
+        """Apply a batch from one partition: all in one transaction, or one by one if any handler refuses."""
+        parsed = [self._parse(r) for r in records]
+        for p in parsed:
+            if p.error:
+                await self._dead_letter(p.record, p.error)
+        todo = [p for p in parsed if p.data is not None]
+        if not todo:
+            return
+        try:
+            await self._retrying(lambda: self._apply(todo), stop)
+        except PoisonMessage:
+            for p in todo:
+                try:
+                    await self._retrying(lambda p=p: self._apply([p]), stop)
+                except PoisonMessage as exc:
+                    await self._dead_letter(p.record, str(exc.__cause__ or exc))
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[None]], stop: asyncio.Event | None) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await attempt()
+                return
+            except PoisonMessage:
+                raise
+            except Exception as exc:
+                if not is_transient(exc) or (stop is not None and stop.is_set()):
+                    raise
+                RETRIES.labels(self.name).inc()
+                log.warning("consumer %s: transient failure, retrying in %.1fs: %s", self.name, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _apply(self, batch: list[_Parsed]) -> None:
+        inbox = self.uow_factory().tables.inbox
+        async with self.uow_factory() as uow:
+            ids = {p.event.id: p for p in batch if p.event is not None}
+            new_ids = set(
+                (
+                    await uow.session.execute(
+                        insert(inbox)
+                        .values([
+                            {"event_id": eid, "consumer": self.name, "type": p.event.type, "topic": p.record.topic}
+                            for eid, p in ids.items()
+                        ])
+                        .on_conflict_do_nothing()
+                        .returning(inbox.c.event_id)
+                    )
+                ).scalars()
+            )
+            seen: set = set()
+            for p in batch:
+                assert p.event is not None and p.data is not None
+                if p.event.id not in new_ids or p.event.id in seen:
+                    DUPLICATES.labels(self.name).inc()
+                    continue
+                seen.add(p.event.id)
+                token = correlation_id.set(p.event.correlationid)
+                try:
+                    await self.handlers[p.event.type](uow, p.event, p.data)
+                except Exception as exc:
+                    if is_transient(exc):
+                        raise
+                    log.warning("consumer %s: %s %s refused: %s", self.name, p.event.type, p.event.id, exc)
+                    raise PoisonMessage(str(exc)) from exc
+                finally:
+                    correlation_id.reset(token)
+                CONSUMED.labels(self.name, p.event.type).inc()
+            await uow.commit()
+
+    async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
+        DEAD_LETTERED.labels(self.name).inc()
+        log.error("consumer %s: dead-lettering %s[%d]@%d: %s", self.name, record.topic, record.partition,
+                  record.offset, error[:500])
+        headers = [
+            ("dlq.error", error[:2000].encode()),
+            ("dlq.consumer", self.name.encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+        ]
+        while True:
+            try:
+                await (await self.producer.send(f"{record.topic}.dlq", value=record.value, key=record.key,
+                                                headers=headers))
+                return
+            except KafkaError:
+                RETRIES.labels(self.name).inc()
+                await asyncio.sleep(0.5)

@@ -1,0 +1,102 @@
+"""Async SQLAlchemy plumbing and the tables every service has in its own schema: outbox, inbox, audit_log."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class PlatformTables:
+    """The outbox, inbox and audit tables, defined once here and created in each service's schema."""
+
+    def __init__(self, metadata: MetaData) -> None:
+        self.outbox = Table(
+            "outbox",
+            metadata,
+            Column("id", BigInteger, Identity(), primary_key=True),
+            Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+            Column("topic", String(200), nullable=False),
+            Column("key", String(200), nullable=False),
+            Column("type", String(200), nullable=False),
+            Column("payload", JSONB, nullable=False),
+            Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column("sent_at", DateTime(timezone=True)),
+            # The relay only ever scans unsent rows; a partial index keeps that scan tiny however big the table.
+            Index("ix_outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+        )
+        self.inbox = Table(
+            "inbox",
+            metadata,
+            Column("event_id", UUID(as_uuid=True), primary_key=True),
+            Column("consumer", String(100), primary_key=True),
+            Column("type", String(200), nullable=False),
+            Column("topic", String(200), nullable=False),
+            Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        )
+        self.audit_log = Table(
+            "audit_log",
+            metadata,
+            Column("id", BigInteger, Identity(), primary_key=True),
+            Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+            Column("actor", String(200), nullable=False),
+            Column("roles", ARRAY(String), nullable=False),
+            Column("action", String(100), nullable=False),
+            Column("resource_type", String(100), nullable=False),
+            Column("resource_id", String(100)),
+            Column("household_id", UUID(as_uuid=True)),
+            Column("region_code", String(12)),
+            Column("reason", Text),
+            Column("correlation_id", String(100)),
+            Column("details", JSONB),
+            Index("ix_audit_log_household_id", "household_id"),
+        )
+
+
+def audit_guard_sql(schema: str) -> list[str]:
+    """DDL making audit_log append-only: the database itself refuses UPDATE and DELETE."""
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION {schema}.audit_log_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'audit_log is append-only';
+        END $$;
+        """,
+        f"""
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON {schema}.audit_log
+        FOR EACH ROW EXECUTE FUNCTION {schema}.audit_log_append_only();
+        """,
+    ]

@@ -1,0 +1,188 @@
+"""The event catalogue: every event type the platform emits, its topic, version and data schema.
+
+Types are `cn.gov.mca.assistance.<aggregate>.<what happened>.v<N>`. A breaking change to a data schema gets a new
+version (a new entry) and both are published until every consumer has moved. The README lists this table."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.household import HouseholdSnapshot
+from shared.period import Period
+
+PREFIX = "cn.gov.mca.assistance"
+
+Programme = Literal[
+    "dibao", "tekun", "temporary", "medical", "marginal", "rigid_expense",
+    "orphan", "de_facto_orphan", "disability_living", "disability_care",
+]
+PROGRAMMES: tuple[str, ...] = Programme.__args__  # type: ignore[attr-defined]
+
+
+class Topic(StrEnum):
+    """Few topics, named by the producing service; each has a `<topic>.dlq` for poison messages."""
+
+    INTAKE_APPLICATIONS = "intake.applications"
+    ELIGIBILITY_DECISIONS = "eligibility.decisions"
+    PAYMENTS_DISBURSEMENTS = "payments.disbursements"
+    MONITORING_ALERTS = "monitoring.alerts"
+
+
+class EventData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- intake.applications ------------------------------------------------------------------------------------------
+
+
+class HouseholdRegistered(EventData):
+    """户籍登记: a household and its members are on file at the township."""
+
+    household_id: uuid.UUID
+    region_code: str
+    snapshot: HouseholdSnapshot
+
+
+class HouseholdUpdated(HouseholdRegistered):
+    """A household's facts changed (members, income, property)."""
+
+
+class ApplicationSubmitted(EventData):
+    """申请受理: an application was accepted at the front desk, with the snapshot eligibility assesses."""
+
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    submitted_on: date
+    applicant_member_id: uuid.UUID | None = None
+    consent_signed: bool
+    separate_register: bool = Field(description="单独登记备案: relative of staff or a village cadre")
+    details: dict[str, Any] = Field(default_factory=dict, description="programme-specific facts (temporary, medical)")
+    snapshot: HouseholdSnapshot
+
+
+class ApplicationAmended(ApplicationSubmitted):
+    """The applicant corrected facts before a decision."""
+
+
+class ApplicationWithdrawn(EventData):
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    reason: str | None = None
+
+
+# --- eligibility.decisions ----------------------------------------------------------------------------------------
+
+
+class CaseOpened(EventData):
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    status: str
+    due_date: date | None = None
+
+
+class CaseStatusChanged(EventData):
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    status: str
+    previous_status: str
+    due_date: date | None = None
+
+
+class CaseApproved(EventData):
+    """审核确认: the county (or delegated township) approved; payment starts in `effective_month`."""
+
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    member_ids: list[uuid.UUID]
+    monthly_amount_fen: int | None = Field(default=None, ge=0)
+    one_off_amount_fen: int | None = Field(default=None, ge=0)
+    effective_month: Period
+    decided_at: datetime
+
+
+class CaseRejected(EventData):
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    reasons: list[str] = Field(min_length=1)
+    decided_at: datetime
+
+
+# --- payments.disbursements ---------------------------------------------------------------------------------------
+
+
+class BeneficiaryEnrolled(EventData):
+    """纳入保障名册: a household is on the roll from `start_month`."""
+
+    beneficiary_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    monthly_amount_fen: int = Field(ge=0)
+    start_month: Period
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    topic: Topic
+    data: type[EventData]
+    description: str
+
+
+def _spec(name: str, topic: Topic, data: type[EventData]) -> EventSpec:
+    doc = (data.__doc__ or name).strip().splitlines()[0]
+    return EventSpec(f"{PREFIX}.{name}", topic, data, doc)
+
+
+CATALOGUE: dict[str, EventSpec] = {
+    s.type: s
+    for s in (
+        _spec("household.registered.v1", Topic.INTAKE_APPLICATIONS, HouseholdRegistered),
+        _spec("household.updated.v1", Topic.INTAKE_APPLICATIONS, HouseholdUpdated),
+        _spec("application.submitted.v1", Topic.INTAKE_APPLICATIONS, ApplicationSubmitted),
+        _spec("application.amended.v1", Topic.INTAKE_APPLICATIONS, ApplicationAmended),
+        _spec("application.withdrawn.v1", Topic.INTAKE_APPLICATIONS, ApplicationWithdrawn),
+        _spec("case.opened.v1", Topic.ELIGIBILITY_DECISIONS, CaseOpened),
+        _spec("case.status_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseStatusChanged),
+        _spec("case.approved.v1", Topic.ELIGIBILITY_DECISIONS, CaseApproved),
+        _spec("case.rejected.v1", Topic.ELIGIBILITY_DECISIONS, CaseRejected),
+        _spec("beneficiary.enrolled.v1", Topic.PAYMENTS_DISBURSEMENTS, BeneficiaryEnrolled),
+    )
+}
+
+
+def spec_for(event_type: str) -> EventSpec:
+    try:
+        return CATALOGUE[event_type]
+    except KeyError:
+        raise KeyError(f"unknown event type {event_type!r}: add it to shared/events/catalogue.py") from None
+
+
+def event_type(data: type[EventData]) -> str:
+    """The catalogue type for a data class, so code names the class rather than a string."""
+    for spec in CATALOGUE.values():
+        if spec.data is data:
+            return spec.type
+    raise KeyError(f"{data.__name__} is not in the catalogue")

@@ -1,0 +1,171 @@
+"""Resident identity numbers (居民身份证号码, GB 11643-1999) and privacy helpers.
+
+An 18-character number is: 6-digit address code (where the ID was first issued, not where the person lives
+now) + birth date YYYYMMDD + 3-digit sequence (odd = male) + check character (0-9 or X).
+
+Also here: masking for public notices (公示) and logs, and a keyed fingerprint so services can correlate or
+look up a person without storing or logging the number itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, WithJsonSchema
+
+__all__ = [
+    "InvalidResidentId",
+    "ResidentId",
+    "ResidentIdStr",
+    "check_character",
+    "id_fingerprint",
+    "mask_name",
+    "mask_resident_id",
+    "parse_resident_id",
+]
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_EARLIEST_BIRTH = date(1900, 1, 1)
+_ASCII_DIGITS = frozenset("0123456789")
+# An HMAC over a space of a few billion possible numbers is only as strong as its key: with a short or
+# guessable key anyone can enumerate every ID and reverse the fingerprint.
+_MIN_SECRET_BYTES = 16
+
+Sex = Literal["male", "female"]
+
+
+class InvalidResidentId(ValueError):
+    """Not a valid GB 11643 resident ID; ``reason`` says why (safe to show: it never echoes the value)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentId:
+    """A validated resident ID. ``number`` is normalised (upper-case X)."""
+
+    number: str
+    address_code: str
+    birth_date: date
+    sex: Sex
+
+    def age_on(self, day: date) -> int:
+        """Age in whole years on ``day`` (born on 29 Feb: a year older on 1 Mar in common years)."""
+        had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
+        return day.year - self.birth_date.year - (0 if had_birthday else 1)
+
+
+def check_character(first17: str) -> str:
+    """The GB 11643 check character (校验码) for the first 17 digits."""
+    if len(first17) != 17 or not set(first17) <= _ASCII_DIGITS:
+        raise ValueError("the check character is computed over exactly 17 digits")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    return _CHECK_CHARS[total % 11]
+
+
+def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
+    """Validate and decode an 18-character resident ID.
+
+    Surrounding whitespace is ignored and a lower-case ``x`` is accepted: both are common at the front desk.
+    ``today`` (default: the current date) bounds the birth date; pass it for reproducible checks.
+    Error reasons never include the number itself, so they can be returned to clients and logged.
+    """
+    number = value.strip().upper()
+    if len(number) != 18:
+        hint = (
+            " (15-digit first-generation numbers must be converted to 18 digits)" if len(number) == 15 else ""
+        )
+        raise InvalidResidentId(f"must be 18 characters, got {len(number)}{hint}")
+    # Only ASCII digits: str.isdigit() would also accept full-width and other Unicode digits.
+    if not set(number[:17]) <= _ASCII_DIGITS:
+        raise InvalidResidentId("the first 17 characters must be digits 0-9")
+    if number[17] not in _ASCII_DIGITS and number[17] != "X":
+        raise InvalidResidentId("the last character must be a digit 0-9 or X")
+
+    birth_text = number[6:14]
+    try:
+        birth = date(int(birth_text[:4]), int(birth_text[4:6]), int(birth_text[6:8]))
+    except ValueError:
+        raise InvalidResidentId(f"the birth date {birth_text} is not a calendar date") from None
+    if birth < _EARLIEST_BIRTH:
+        raise InvalidResidentId(f"the birth date {birth.isoformat()} is before 1900")
+    if birth > (today or date.today()):
+        raise InvalidResidentId(f"the birth date {birth.isoformat()} is in the future")
+
+    # Deliberately do not say which character was expected: that would turn the API into a check-digit oracle.
+    if check_character(number[:17]) != number[17]:
+        raise InvalidResidentId("the check character does not match")
+
+    sex: Sex = "male" if int(number[16]) % 2 == 1 else "female"
+    return ResidentId(number=number, address_code=number[:6], birth_date=birth, sex=sex)
+
+
+def mask_resident_id(number: str) -> str:
+    """Mask an ID for display or logs: first 6 and last 4 kept, e.g. ``610626********123X``.
+
+    Works on any string without validating it; values of 10 characters or fewer are masked entirely, so a
+    short or malformed value never leaks more than a valid one would.
+    """
+    text = number.strip().upper()
+    if len(text) <= 10:
+        return "*" * len(text)
+    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+
+
+# Separators in transliterated names (e.g. 买买提·艾力) carry no identity, so they stay visible.
+_NAME_SEPARATORS = frozenset("·•・.")
+
+
+def mask_name(name: str) -> str:
+    """Mask a name for a public notice (公示).
+
+    张三 → 张*, 张三明 → 张*明, 欧阳小明 → 欧**明; a single character is kept as is.
+    """
+    text = name.strip()
+    if len(text) <= 1:
+        return text
+    if len(text) == 2:
+        return text[0] + "*"
+    middle = "".join(ch if ch in _NAME_SEPARATORS else "*" for ch in text[1:-1])
+    return text[0] + middle + text[-1]
+
+
+def id_fingerprint(number: str, secret: bytes) -> str:
+    """HMAC-SHA256 (hex) of the normalised number, for lookups and log correlation without the number itself.
+
+    The number is only normalised (trimmed, upper-case X), not validated, so the same input always gives the
+    same fingerprint. ``secret`` must be at least 16 bytes and kept out of the database the fingerprints
+    live in.
+    """
+    if len(secret) < _MIN_SECRET_BYTES:
+        raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
+    return hmac.new(secret, number.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def _validate_resident_id(value: str) -> str:
+    # InvalidResidentId is a ValueError, so pydantic turns it into a validation error on the field and FastAPI
+    # answers 422 with the field's location and the reason.
+    return parse_resident_id(value).number
+
+
+ResidentIdStr = Annotated[
+    str,
+    AfterValidator(_validate_resident_id),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{17}[0-9Xx]$",
+            "minLength": 18,
+            "maxLength": 18,
+            "description": "Resident ID number (居民身份证号码, GB 11643), normalised to upper-case X",
+        }
+    ),
+]
+"""A pydantic/FastAPI field type: a valid resident ID, normalised (upper-case X, no surrounding spaces)."""

@@ -1,0 +1,101 @@
+"""Alembic, run programmatically: each service keeps its migrations in `services/<name>/migrations` and its
+version table in its own schema. `python -m shared.migrations <service>` is the prestart step: wait for the
+database, then upgrade to head."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from shared.db import audit_guard_sql
+
+REPO = Path(__file__).resolve().parents[1]
+SERVICES = ("intake", "eligibility", "payments", "monitoring")
+log = logging.getLogger(__name__)
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(REPO / "services" / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", database_url)
+    cfg.attributes["service"] = service
+    return cfg
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def run_env(target_metadata: MetaData, schema: str) -> None:
+    """The body of every service's `migrations/env.py`."""
+    url = context.config.get_main_option("sqlalchemy.url")
+
+    def migrate(connection: Connection) -> None:
+        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            version_table_schema=schema,
+            include_schemas=True,
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def main() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.begin() as conn:
+            await conn.run_sync(migrate)
+        await engine.dispose()
+
+    asyncio.run(main())
+
+
+def guard_audit_log(op: object, schema: str) -> None:
+    """For each service's first migration: make audit_log append-only in the database itself."""
+    for statement in audit_guard_sql(schema):
+        op.execute(statement)  # type: ignore[attr-defined]
+
+
+async def wait_for_database(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"database not reachable after {timeout}s") from exc
+            await asyncio.sleep(1)
+        finally:
+            await engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from shared.settings import ServiceSettings
+
+    args = argv if argv is not None else sys.argv[1:]
+    url = ServiceSettings().database_url
+    if args[:1] == ["revision"]:  # python -m shared.migrations revision <service> "<message>"
+        command.revision(alembic_config(args[1], url), message=args[2], autogenerate=True)
+        return
+    services = args or list(SERVICES)
+    asyncio.run(wait_for_database(url))
+    for service in services:
+        upgrade(service, url)
+        print(f"migrated {service}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""A calendar month (期间), the unit benefits are paid in; serialised as `YYYY-MM`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not (1 <= self.month <= 12) or not (1900 <= self.year <= 9999):
+            raise ValueError(f"not a valid period: {self.year}-{self.month}")
+
+    @classmethod
+    def parse(cls, value: str) -> Period:
+        m = _PATTERN.match(value)
+        if not m:
+            raise ValueError("period must be YYYY-MM")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def of(cls, day: date) -> Period:
+        return cls(day.year, day.month)
+
+    def next(self) -> Period:
+        return self.plus(1)
+
+    def plus(self, months: int) -> Period:
+        index = self.year * 12 + (self.month - 1) + months
+        return Period(index // 12, index % 12 + 1)
+
+    def months_until(self, other: Period) -> int:
+        return (other.year * 12 + other.month) - (self.year * 12 + self.month)
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any) -> Period:
+            if isinstance(value, Period):
+                return value
+            if isinstance(value, str):
+                return cls.parse(value)
+            raise ValueError("period must be a YYYY-MM string")
+
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.no_info_plain_validator_function(validate),
+            python_schema=core_schema.no_info_plain_validator_function(validate),
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+            metadata={"pydantic_js_functions": [lambda _s, _h: {"type": "string", "pattern": _PATTERN.pattern}]},
+        )

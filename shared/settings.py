@@ -1,0 +1,61 @@
+"""Settings shared by every service; each service subclasses with its own env prefix (INTAKE_, ...)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused outside development
+DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:55432/assistance"
+DEV_KAFKA = "127.0.0.1:59092"
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration from the environment. `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` are read unprefixed
+    as a fallback, so one development cluster serves all four services while production can split them."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "staging", "production"] = "development"
+    database_url: str = Field(default=DEV_DATABASE_URL)
+    kafka_bootstrap_servers: str = Field(default=DEV_KAFKA)
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    relay_batch_size: int = 1000
+    relay_poll_seconds: float = 1.0
+    consumer_batch_size: int = 500
+    # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
+    pii_hmac_key: str = "dev-only-pii-key-0123456789"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unprefixed_fallbacks(cls, values: dict) -> dict:
+        import os
+
+        for key in ("database_url", "kafka_bootstrap_servers", "environment"):
+            if not values.get(key) and os.environ.get(key.upper()):
+                values[key] = os.environ[key.upper()]
+        return values
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> ServiceSettings:
+        if self.environment in ("staging", "production"):
+            insecure = []
+            if self.jwt_secret == DEV_JWT_SECRET and not self.jwt_jwks_url:
+                insecure.append("jwt_secret")
+            if self.pii_hmac_key == "dev-only-pii-key-0123456789":  # noqa: S105
+                insecure.append("pii_hmac_key")
+            if insecure:
+                raise ValueError(f"insecure development defaults refused in {self.environment}: {insecure}")
+        return self
+
+    @property
+    def schema(self) -> str:
+        return self.service_name

@@ -1,0 +1,74 @@
+"""Unit of work: one business transaction, committed in one place, carrying its domain events to the outbox.
+
+Request handlers and event handlers alike do their work through a `UnitOfWork`; the events they `emit` are written
+to the service's outbox table in the same transaction as the change, so an event exists iff the change does."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared.context import current_correlation_id
+from shared.db import PlatformTables
+from shared.events.catalogue import EventData, event_type, spec_for
+from shared.events.envelope import DomainEvent
+
+
+def outbox_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes a service's relay as soon as events are committed."""
+    return f"{schema}_outbox"
+
+
+class UnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: PlatformTables, source: str) -> None:
+        self._sessions = sessions
+        self.tables = tables
+        self.source = source
+        self._channel = outbox_channel(tables.outbox.schema or "public")
+        self.events: list[DomainEvent] = []
+
+    async def __aenter__(self) -> UnitOfWork:
+        self.session: AsyncSession = self._sessions()
+        self.events = []
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Anything not committed explicitly is rolled back: a failed request leaves no trace but its audit.
+        await self.session.rollback()
+        await self.session.close()
+
+    def emit(self, data: EventData, *, key: object, region: str | None = None, subject: str | None = None) -> None:
+        self.events.append(DomainEvent(type=event_type(type(data)), key=str(key), data=data, region=region,
+                                       subject=subject))
+
+    async def flush_events(self) -> None:
+        """Write the collected events to the outbox (still inside the transaction)."""
+        if not self.events:
+            return
+        cid = current_correlation_id()
+        rows = []
+        for event in self.events:
+            cloudevent = event.to_cloudevent(self.source, cid)
+            rows.append({
+                "event_id": event.id,
+                "topic": str(spec_for(event.type).topic),
+                "key": event.key,
+                "type": event.type,
+                "payload": cloudevent.model_dump(mode="json", exclude_none=True),
+            })
+        await self.session.execute(insert(self.tables.outbox), rows)
+        # Delivered to listeners only if and when this transaction commits.
+        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
+        self.events = []
+
+    async def commit(self) -> None:
+        await self.flush_events()
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        self.events = []
+        await self.session.rollback()

@@ -1,0 +1,277 @@
+from dataclasses import FrozenInstanceError
+from datetime import date
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from shared.identity import (
+    InvalidResidentId,
+    ResidentId,
+    ResidentIdStr,
+    check_character,
+    id_fingerprint,
+    mask_name,
+    mask_resident_id,
+    parse_resident_id,
+)
+
+SECRET = b"0123456789abcdef-test-secret"
+
+
+def reference_check(first17: str) -> str:
+    """Independent implementation of GB 11643 ISO 7064 MOD 11-2: weight_i = 2^(17-i) mod 11."""
+    total = sum(int(d) * pow(2, 17 - i, 11) for i, d in enumerate(first17))
+    value = (12 - total % 11) % 11
+    return "X" if value == 10 else str(value)
+
+
+def make_id(first17: str) -> str:
+    return first17 + reference_check(first17)
+
+
+# --- parse_resident_id: valid numbers ---
+
+
+def test_known_valid_number_with_x_check_character() -> None:
+    rid = parse_resident_id("11010519491231002X")
+    assert rid == ResidentId(
+        number="11010519491231002X", address_code="110105", birth_date=date(1949, 12, 31), sex="female"
+    )
+
+
+def test_standard_example_from_1880_has_a_valid_check_but_is_refused_as_before_1900() -> None:
+    # GB 11643's classic example: the check character is right, but no applicant can be born before 1900.
+    assert check_character("44052418800101001") == "4" == reference_check("44052418800101001")
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id("440524188001010014")
+    assert info.value.reason == "the birth date 1880-01-01 is before 1900"
+
+
+def test_known_valid_male_number() -> None:
+    number = make_id("44052419800101001")
+    rid = parse_resident_id(number)
+    assert (rid.number, rid.address_code, rid.sex) == (number, "440524", "male")
+    assert rid.birth_date == date(1980, 1, 1)
+
+
+def test_lowercase_x_and_surrounding_spaces_are_normalised() -> None:
+    assert parse_resident_id(" 11010519491231002x\n").number == "11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    "first17",
+    ["61062619800101123", "61062620000229002", "61062619900715456", "61062619551111000", "61062620231231998"],
+)
+def test_numbers_built_with_independent_check_are_accepted(first17: str) -> None:
+    number = make_id(first17)
+    assert check_character(first17) == number[-1]
+    assert parse_resident_id(number, today=date(2024, 1, 1)).number == number
+
+
+def test_sex_comes_from_the_parity_of_the_17th_digit() -> None:
+    assert parse_resident_id(make_id("61062619800101123")).sex == "male"
+    assert parse_resident_id(make_id("61062619800101124")).sex == "female"
+
+
+def test_result_is_frozen() -> None:
+    rid = parse_resident_id("11010519491231002X")
+    with pytest.raises(FrozenInstanceError):
+        rid.number = "x"  # type: ignore[misc]
+
+
+def test_age_on_counts_whole_years() -> None:
+    rid = parse_resident_id(make_id("61062619640301123"))
+    assert rid.age_on(date(2024, 2, 29)) == 59
+    assert rid.age_on(date(2024, 3, 1)) == 60
+
+
+# --- parse_resident_id: rejections with precise reasons ---
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "must be 18 characters, got 0"),
+        ("11010519491231002", "must be 18 characters, got 17"),
+        ("11010519491231002X1", "must be 18 characters, got 19"),
+        ("110105491231002", "must be 18 characters, got 15 (15-digit first-generation numbers"),
+    ],
+)
+def test_wrong_length(value: str, reason: str) -> None:
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id(value)
+    assert info.value.reason.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1101051949123100AX", "the first 17 characters must be digits 0-9"),
+        ("11010519491231００2X", "the first 17 characters must be digits 0-9"),  # full-width digits
+        ("110105 9491231002X", "the first 17 characters must be digits 0-9"),
+        ("11010519491231002Y", "the last character must be a digit 0-9 or X"),
+    ],
+)
+def test_non_digit_characters(value: str, reason: str) -> None:
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id(value)
+    assert info.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("first17", "reason"),
+    [
+        ("61062619990230123", "the birth date 19990230 is not a calendar date"),
+        ("61062620230229123", "the birth date 20230229 is not a calendar date"),
+        ("61062619801301123", "the birth date 19801301 is not a calendar date"),
+        ("61062600000101123", "the birth date 00000101 is not a calendar date"),
+        ("61062618991231123", "the birth date 1899-12-31 is before 1900"),
+        ("61062620240102123", "the birth date 2024-01-02 is in the future"),
+    ],
+)
+def test_impossible_birth_dates(first17: str, reason: str) -> None:
+    # A correct check character, so the birth date is the only fault.
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id(make_id(first17), today=date(2024, 1, 1))
+    assert info.value.reason == reason
+
+
+def test_birth_today_is_accepted() -> None:
+    rid = parse_resident_id(make_id("61062620240101123"), today=date(2024, 1, 1))
+    assert rid.birth_date == date(2024, 1, 1)
+
+
+def test_future_check_defaults_to_the_real_today() -> None:
+    with pytest.raises(InvalidResidentId, match="in the future"):
+        parse_resident_id(make_id("61062620990101123"))
+
+
+def test_wrong_check_character_does_not_reveal_the_expected_one() -> None:
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id("110105194912310021")
+    assert info.value.reason == "the check character does not match"
+    assert "X" not in str(info.value)
+
+
+def test_every_wrong_check_character_is_rejected() -> None:
+    first17 = "61062619800101123"
+    good = reference_check(first17)
+    for wrong in (c for c in "0123456789X" if c != good):
+        with pytest.raises(InvalidResidentId, match="check character"):
+            parse_resident_id(first17 + wrong)
+
+
+def test_invalid_resident_id_is_a_value_error() -> None:
+    assert issubclass(InvalidResidentId, ValueError)
+
+
+def test_check_character_rejects_bad_input() -> None:
+    with pytest.raises(ValueError):
+        check_character("1234")
+
+
+# --- masking ---
+
+
+def test_mask_resident_id_keeps_first_6_and_last_4() -> None:
+    assert mask_resident_id("61062619800101123X") == "610626********123X"
+    assert mask_resident_id("11010519491231002x") == "110105********002X"
+
+
+def test_mask_resident_id_never_leaks_more_for_malformed_values() -> None:
+    assert mask_resident_id("1234567890") == "**********"
+    assert mask_resident_id("") == ""
+    assert mask_resident_id("110105491231002") == "110105*****1002"
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张", "张"),
+        ("张三", "张*"),
+        ("张三明", "张*明"),
+        ("欧阳小明", "欧**明"),
+        (" 李四 ", "李*"),
+        ("买买提·艾力", "买**·*力"),
+        ("", ""),
+    ],
+)
+def test_mask_name(name: str, masked: str) -> None:
+    assert mask_name(name) == masked
+
+
+# --- fingerprint ---
+
+
+def test_fingerprint_is_hmac_sha256_hex_and_stable_across_case() -> None:
+    upper = id_fingerprint("11010519491231002X", SECRET)
+    assert upper == id_fingerprint(" 11010519491231002x", SECRET)
+    assert len(upper) == 64 and all(c in "0123456789abcdef" for c in upper)
+    assert "11010519491231002X" not in upper
+
+
+def test_fingerprint_depends_on_secret_and_number() -> None:
+    base = id_fingerprint("11010519491231002X", SECRET)
+    assert base != id_fingerprint("11010519491231002X", SECRET + b"2")
+    assert base != id_fingerprint("440524188001010014", SECRET)
+
+
+def test_fingerprint_known_value() -> None:
+    import hashlib
+    import hmac
+
+    expected = hmac.new(SECRET, b"440524188001010014", hashlib.sha256).hexdigest()
+    assert id_fingerprint("440524188001010014", SECRET) == expected
+
+
+def test_fingerprint_rejects_a_short_secret() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        id_fingerprint("440524188001010014", b"short")
+
+
+# --- pydantic / FastAPI ---
+
+
+class Applicant(BaseModel):
+    id_number: ResidentIdStr
+
+
+def test_pydantic_field_normalises_to_uppercase() -> None:
+    assert Applicant(id_number="11010519491231002x").id_number == "11010519491231002X"
+
+
+def test_pydantic_error_names_the_field_and_reason() -> None:
+    with pytest.raises(ValidationError) as info:
+        Applicant(id_number="110105194912310021")
+    (error,) = info.value.errors()
+    assert error["loc"] == ("id_number",)
+    assert error["type"] == "value_error"
+    assert "the check character does not match" in error["msg"]
+
+
+def test_json_schema_documents_the_format() -> None:
+    schema = Applicant.model_json_schema()["properties"]["id_number"]
+    assert schema["pattern"] == "^[0-9]{17}[0-9Xx]$"
+    assert schema["minLength"] == schema["maxLength"] == 18
+
+
+def test_fastapi_answers_422_naming_the_field() -> None:
+    fastapi = pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    app = fastapi.FastAPI()
+
+    @app.post("/applicants")
+    def create(applicant: Applicant) -> dict[str, str]:
+        return {"id_number": applicant.id_number}
+
+    client = TestClient(app)
+    ok = client.post("/applicants", json={"id_number": "11010519491231002x"})
+    assert ok.status_code == 200
+    assert ok.json() == {"id_number": "11010519491231002X"}
+
+    bad = client.post("/applicants", json={"id_number": "19990230"})
+    assert bad.status_code == 422
+    (detail,) = bad.json()["detail"]
+    assert detail["loc"] == ["body", "id_number"]
+    assert "must be 18 characters, got 8" in detail["msg"]
