@@ -85,12 +85,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
         for e in exc.errors():
-            message = e.get("msg", "invalid")
+            message, field = e.get("msg", "invalid"), _field(e.get("loc", ()))
             if e.get("type") == "extra_forbidden":
                 message = "unknown field"
             elif e.get("type") == "json_invalid":
-                message = "malformed JSON: " + str(e.get("ctx", {}).get("error", ""))
-            errors.append({"field": _field(e.get("loc", ())), "message": message})
+                # The location is a character offset into the body, not a field.
+                message = f"malformed JSON at character {field}: {e.get('ctx', {}).get('error', '')}"
+                field = "body"
+            errors.append({"field": field, "message": message})
         detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors[:5])
         return problem(422, "Invalid input", detail, "invalid-input", request, errors)
 

@@ -380,7 +380,7 @@ def throwaway(prefix: str = "assistance-") -> Iterator[tuple[Postgres, Kafka]]:
         kafka.start()
         yield pg, kafka
     finally:
-        kafka.stop()
+        kafka.kill()  # its data is about to be deleted; a controlled shutdown would only cost time
         pg.stop()
         shutil.rmtree(root, ignore_errors=True)
 

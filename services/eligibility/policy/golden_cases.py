@@ -39,7 +39,14 @@ from .rules import assess
 __all__ = ["GOLDEN_DIRECTORY", "GoldenCase", "check_case", "load_golden_cases"]
 
 GOLDEN_DIRECTORY = Path(__file__).parent / "golden"
-_EXPECT_FIELDS = {"eligible", "monthly_amount_fen", "one_off_amount_fen", "required_approver", "mode", "covered"}
+_EXPECT_FIELDS = {
+    "eligible",
+    "monthly_amount_fen",
+    "one_off_amount_fen",
+    "required_approver",
+    "mode",
+    "covered",
+}
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,9 @@ def _member_uuid(case_id: str, label: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"golden:{case_id}:{label}")
 
 
-def _build_case(raw: dict[str, Any], source: str) -> GoldenCase:
+def _build_case(raw: dict[Any, Any], source: str) -> GoldenCase:
+    if True in raw:  # YAML 1.1 reads the bare key `on` as the boolean true
+        raw = {("on" if k is True else k): v for k, v in raw.items()}
     case_id = str(raw["id"])
     for required in ("programme", "on", "cites", "household", "expect"):
         if required not in raw:

@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# They install what they need: Python packages (a virtualenv), the Kafka broker jars (Maven Central),
+# and a throwaway PostgreSQL cluster from the machine's PostgreSQL 15 binaries.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: install run test test-unit lint bench stop wipe token
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## everything up, self-contained, demo data loaded; Ctrl-C stops what it started
+run: install
+	$(PY) deploy/local/stack.py run
+
+## the whole suite on its own throwaway PostgreSQL and Kafka
+test: install
+	$(PY) -m pytest -q
+
+test-unit: install
+	$(PY) -m pytest -q tests/unit
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/event_backbone.py
+
+## stop the local PostgreSQL and Kafka that `make run` left running (KEEP_INFRA=1)
+stop:
+	$(PY) deploy/local/infra.py down
+
+## stop and delete the local data
+wipe:
+	$(PY) deploy/local/infra.py wipe
+
+token: install
+	$(PY) -m shared.auth --sub dev-admin --roles admin --region 610626

@@ -1,0 +1,264 @@
+"""Rule edge cases beyond the golden suite: traces, dispatch, member selection and parameter overlays."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID, uuid4
+
+import pytest
+
+from services.eligibility.policy import (
+    ApplicationFacts,
+    MedicalFacts,
+    MissingApplicationFacts,
+    ParameterNotFound,
+    TemporaryFacts,
+    assess,
+    default_parameters,
+)
+from services.eligibility.policy.rules import (
+    assess_dibao,
+    assess_disability_care,
+    assess_rigid_expense,
+    assess_tekun,
+    care_level,
+    counted_monthly_income_fen,
+    is_severely_disabled,
+    yuan,
+)
+from shared.household import HouseholdSnapshot, MemberFacts, SelfCare
+
+WUQI = "610626101203"
+GAP = "320830101201"
+JUNE = date(2023, 6, 1)
+
+
+def person(**overrides: object) -> MemberFacts:
+    data: dict[str, object] = {
+        "member_id": uuid4(),
+        "name": "李四",
+        "birth_date": date(1975, 3, 1),
+        "sex": "male",
+        "relation": "head",
+    }
+    data.update(overrides)
+    return MemberFacts.model_validate(data)
+
+
+def household(
+    *members: MemberFacts, region: str = WUQI, hukou: str = "rural", **extra: object
+) -> HouseholdSnapshot:
+    return HouseholdSnapshot.model_validate(
+        {
+            "household_id": uuid4(),
+            "region_code": region,
+            "hukou_type": hukou,
+            "members": list(members),
+            **extra,
+        }
+    )
+
+
+def wages(member: MemberFacts, fen: int, subkind: str = "salary") -> dict[str, object]:
+    return {"member_id": member.member_id, "kind": "wages", "subkind": subkind, "monthly_amount_fen": fen}
+
+
+def test_trace_lists_each_parameter_with_reference_and_region() -> None:
+    result = assess("dibao", household(person()), JUNE)
+    keys = {t.key: t for t in result.trace}
+    assert keys["dibao.standard.rural"].region == "610626"
+    assert keys["dibao.standard.rural"].value == {"per": "year", "fen": 600000}
+    assert "ASSUMPTION" in keys["dibao.tiers.rural"].reference
+    assert keys["dibao.mode.rural"].value == "tier"
+    assert len(result.trace) == len({(t.key, t.region, t.start) for t in result.trace})
+
+
+def test_trace_serialises_to_json() -> None:
+    result = assess(
+        "tekun", household(person(birth_date=date(1940, 1, 1), has_capable_supporter=False)), JUNE
+    )
+    text = result.model_dump_json()
+    assert '"tekun.basic.rural"' in text and "7800" in text
+
+
+def test_dispatcher_rejects_unknown_programme() -> None:
+    with pytest.raises(ValueError, match="unknown programme"):
+        assess("wubao", household(person()), JUNE)
+
+
+@pytest.mark.parametrize("programme", ["temporary", "medical"])
+def test_programmes_needing_application_facts_say_so(programme: str) -> None:
+    with pytest.raises(MissingApplicationFacts):
+        assess(programme, household(person()), JUNE)
+
+
+def test_no_counted_members_is_ineligible() -> None:
+    result = assess_dibao(
+        household(person(counted=False, not_counted_reason="失踪")), JUNE, WUQI, default_parameters()
+    )
+    assert not result.eligible
+    assert any("无共同生活家庭成员" in r for r in result.reasons)
+
+
+def test_tier_mode_uses_counted_income_only_for_placement() -> None:
+    a, b = person(), person(relation="spouse", sex="female")
+    exempt = {"member_id": a.member_id, "kind": "transfer", "subkind": "youfu", "monthly_amount_fen": 999999}
+    result = assess("dibao", household(a, b, incomes=[wages(b, 19999), exempt]), JUNE)
+    assert result.monthly_amount_fen == 2 * 50000  # per capita 99.995元 < 100元
+    result = assess("dibao", household(a, b, incomes=[wages(b, 20000), exempt]), JUNE)
+    assert result.monthly_amount_fen == 2 * 45000  # per capita exactly 100元
+
+
+def test_vehicle_breaks_property_limit_in_wuqi_but_not_gap_county() -> None:
+    a = person()
+    car = [{"kind": "vehicle", "value_fen": 2000000, "description": "面包车"}]
+    assert not assess("dibao", household(a, properties=car), JUNE).eligible
+    gap = assess("dibao", household(a, region=GAP, properties=car), JUNE)
+    assert gap.eligible and gap.monthly_amount_fen == 33000
+
+
+def test_other_property_kind_is_not_tested() -> None:
+    stuff = [{"kind": "other", "value_fen": 10**9}]
+    assert assess("dibao", household(person(), properties=stuff), JUNE).eligible
+
+
+@pytest.mark.parametrize(
+    ("impossible", "level"),
+    [(0, "full_self_care"), (1, "partial_care"), (3, "partial_care"), (4, "full_care"), (6, "full_care")],
+)
+def test_care_level_boundaries(impossible: int, level: str) -> None:
+    names = ["eating", "dressing", "bed_transfer", "toileting", "indoor_walking", "bathing"]
+    care = SelfCare(**{n: False for n in names[:impossible]})
+    assert care_level(person(self_care=care)) == level
+
+
+@pytest.mark.parametrize(
+    ("grade", "category", "severe"),
+    [
+        (1, "physical", True),
+        (2, "visual", True),
+        (3, "intellectual", True),
+        (3, "mental", True),
+        (3, "physical", False),
+        (4, "mental", False),
+        (None, None, False),
+    ],
+)
+def test_severe_disability(grade: int | None, category: str | None, severe: bool) -> None:
+    assert is_severely_disabled(person(disability_grade=grade, disability_category=category)) is severe
+
+
+def test_tekun_assesses_only_requested_member() -> None:
+    elder = person(birth_date=date(1940, 1, 1), has_capable_supporter=False)
+    other = person(birth_date=date(1941, 1, 1), has_capable_supporter=False, relation="spouse", sex="female")
+    both = assess_tekun(household(elder, other), JUNE, WUQI, default_parameters())
+    assert both.monthly_amount_fen == 2 * 86000 and len(both.beneficiaries) == 2
+    one = assess_tekun(
+        household(elder, other), JUNE, WUQI, default_parameters(), ApplicationFacts(member_id=other.member_id)
+    )
+    assert [b.member_id for b in one.beneficiaries] == [other.member_id]
+    assert one.monthly_amount_fen == 86000
+
+
+def test_tekun_category_records_institution_and_care_level() -> None:
+    elder = person(
+        birth_date=date(1940, 1, 1),
+        has_capable_supporter=False,
+        in_institution=True,
+        self_care=SelfCare(eating=False, dressing=False, toileting=False, bathing=False),
+    )
+    award = assess("tekun", household(elder), JUNE).beneficiaries[0]
+    assert award.category == "集中供养/全护理"
+
+
+def test_temporary_region_is_where_the_emergency_happened() -> None:
+    # A 吴起 household hit in the illustrative county: that county's cap and approval threshold apply.
+    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=5_000_000))
+    here = assess("temporary", household(person()), date(2023, 8, 1), region="320830", application=app)
+    assert here.one_off_amount_fen == 24 * 37000
+    assert here.required_approver == "township"
+    home = assess("temporary", household(person()), date(2023, 8, 1), application=app)
+    assert home.one_off_amount_fen == 5_000_000 and home.required_approver == "county_joint_meeting"
+
+
+def test_temporary_zero_request_is_ineligible() -> None:
+    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=0))
+    assert not assess("temporary", household(person()), JUNE, application=app).eligible
+
+
+def test_medical_deductible_already_met_this_year() -> None:
+    app = ApplicationFacts(
+        medical=MedicalFacts(
+            group="marginal",
+            compliant_cost_fen=300000,
+            basic_insurance_paid_fen=150000,
+            deductible_used_fen=200000,
+        )
+    )
+    result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
+    assert result.one_off_amount_fen == 90000  # 1500元 × 0.6, deductible already met
+
+
+def test_medical_trace_includes_borrowed_seed_004_cap() -> None:
+    app = ApplicationFacts(medical=MedicalFacts(group="dibao", compliant_cost_fen=100))
+    result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
+    cap = next(t for t in result.trace if t.key == "medical.annual_cap.dibao")
+    assert cap.value == 6000000 and "seed 004" in cap.reference
+    assert result.one_off_amount_fen == 70
+
+
+def test_rigid_expense_valid_for_twelve_months() -> None:
+    a, b = person(), person(relation="child", birth_date=date(2005, 1, 1))
+    snap = household(
+        a, b, incomes=[wages(a, 160000)], rigid_expenses=[{"kind": "education", "amount_fen_12m": 1000000}]
+    )
+    result = assess_rigid_expense(snap, date(2024, 2, 29), WUQI, default_parameters())
+    assert result.eligible
+    assert result.valid_until == date(2025, 2, 28)
+
+
+def test_disability_care_requires_care_need_where_region_says_so() -> None:
+    params = default_parameters().with_value(
+        "320830", "disability_care.by_grade", date(2023, 1, 1), {1: 12000, 2: 8000}, "test overlay"
+    )
+    independent = person(disability_grade=1, disability_category="physical")
+    dependent = person(disability_grade=2, disability_category="physical", self_care=SelfCare(bathing=False))
+    snap = household(independent, dependent, region=GAP)
+    result = assess_disability_care(snap, JUNE, GAP, params)
+    by_member: dict[UUID, bool] = {b.member_id: b.eligible for b in result.beneficiaries}
+    assert by_member == {independent.member_id: False, dependent.member_id: True}
+    assert result.monthly_amount_fen == 8000
+    # 吴起 pays every grade 1–2 person (seed 000), care need or not.
+    assert assess("disability_care", household(independent), JUNE).monthly_amount_fen == 12000
+
+
+def test_admin_overlay_changes_outcome_from_its_start() -> None:
+    params = default_parameters().with_value(
+        "610626", "dibao.standard.rural", date(2024, 1, 1), {"per": "year", "fen": 660000}, "admin: 2024 提标"
+    )
+    a = person()
+    snap = household(a, incomes=[wages(a, 52000)])
+    assert not assess("dibao", snap, date(2023, 12, 31), params=params).eligible
+    after = assess("dibao", snap, date(2024, 1, 1), params=params)
+    assert after.eligible and after.monthly_amount_fen == 30000
+    assert any(t.reference == "admin: 2024 提标" for t in after.trace)
+
+
+def test_income_of_uncounted_member_ignored() -> None:
+    a, b = person(), person(counted=False, not_counted_reason="服刑")
+    snap = household(a, b, incomes=[wages(a, 100), wages(b, 5000)])
+    assert counted_monthly_income_fen(snap) == 100
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"), [(0, "0.00元"), (5, "0.05元"), (123456, "1234.56元"), (-150, "-1.50元")]
+)
+def test_yuan_formatting(fen: int, text: str) -> None:
+    assert yuan(fen) == text
+
+
+def test_parameters_missing_for_region_raise() -> None:
+    child = person(birth_date=date(2015, 1, 1))
+    app = ApplicationFacts(orphan_member_ids=frozenset({child.member_id}))
+    with pytest.raises(ParameterNotFound, match=r"orphan\.scattered"):
+        assess("orphan", household(child, region=GAP), JUNE, application=app)
