@@ -185,6 +185,7 @@ class Kafka:
     controller_port: int
     libs: Path = field(default_factory=kafka_libs)
     heap: str = "512m"
+    _proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def bootstrap(self) -> str:
@@ -251,6 +252,7 @@ class Kafka:
                 self._java("kafka.Kafka", str(config)),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
+        self._proc = proc
         self.pidfile.write_text(str(proc.pid))
         asyncio.run(wait_for_kafka(self.bootstrap, timeout, proc))
         asyncio.run(ensure_topics(self.bootstrap))
@@ -260,27 +262,31 @@ class Kafka:
         if pid is None:
             return
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        else:
+        if not self._wait_gone(pid, timeout):
             os.kill(pid, signal.SIGKILL)
+            self._wait_gone(pid, 10.0)
         self.pidfile.unlink(missing_ok=True)
 
     def kill(self) -> None:
         """Hard stop, for fault tests: the broker vanishes as it would on a crashed node."""
         if pid := self.pid():
             os.kill(pid, signal.SIGKILL)
-            while True:
+            self._wait_gone(pid, 30.0)
+            self.pidfile.unlink(missing_ok=True)
+
+    def _wait_gone(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.pid == pid:
+                if self._proc.poll() is not None:  # reaps our own child, which would otherwise stay a zombie
+                    return True
+            else:
                 try:
                     os.kill(pid, 0)
-                    time.sleep(0.05)
                 except ProcessLookupError:
-                    break
+                    return True
+            time.sleep(0.1)
+        return False
 
 
 async def wait_for_kafka(bootstrap: str, timeout: float, proc: subprocess.Popen | None = None) -> None:
