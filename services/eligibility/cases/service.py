@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
@@ -20,6 +21,9 @@ OVERALL_WORKDAYS = 30  # 民发〔2021〕57号: whole case within 30 working day
 DECIDABLE = ("investigation",)
 
 
+log = logging.getLogger(__name__)
+
+
 async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     """A case per application; a second event for the same application changes nothing."""
     repo = CaseRepository(uow.session)
@@ -32,6 +36,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
         separate_register=data.separate_register, snapshot=data.snapshot.model_dump(mode="json"),
     )
     repo.add(case)
+    log.info("case %s opened for application %s (%s)", case.id, case.application_id, case.programme)
     uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
                         programme=data.programme, region_code=case.region_code, status=case.status,
                         due_date=case.due_date),

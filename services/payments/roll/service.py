@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from services.payments.models import Beneficiary
@@ -11,6 +12,9 @@ from shared import audit
 from shared.events.catalogue import BeneficiaryEnrolled, CaseApproved
 from shared.period import Period
 from shared.uow import UnitOfWork
+
+
+log = logging.getLogger(__name__)
 
 
 async def enroll(uow: UnitOfWork, data: CaseApproved) -> Beneficiary | None:
@@ -24,6 +28,7 @@ async def enroll(uow: UnitOfWork, data: CaseApproved) -> Beneficiary | None:
                               programme=data.programme, region_code=data.region_code,
                               monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month.first_day)
     repo.add(beneficiary)
+    log.info("beneficiary %s enrolled from case %s", beneficiary.id, data.case_id)
     uow.emit(BeneficiaryEnrolled(beneficiary_id=beneficiary.id, case_id=data.case_id, household_id=data.household_id,
                                  programme=data.programme, region_code=data.region_code,
                                  monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month),
