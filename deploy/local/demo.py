@@ -1,0 +1,93 @@
+"""Demo data for `make run`: households of 吴起县 (610626) like those in its 2023 report, their applications,
+and one county approval so every service has something to show. Safe to run twice (it skips what exists).
+
+    python -m deploy.local.demo http://127.0.0.1:8001 http://127.0.0.1:8002 http://127.0.0.1:8003 ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import httpx
+
+from shared.auth import mint_token
+from shared.identity import check_character
+
+
+def _id(first17: str) -> str:
+    return first17 + check_character(first17)
+
+
+def _bearer(sub: str, roles: list[str], region: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(sub, roles, region)}
+
+
+# (township clerk region, household, programmes)
+DEMO = [
+    ("610626101", {
+        "region_code": "610626101201", "hukou_type": "rural", "address": "吴起县铁边城镇张湾村",
+        "members": [
+            {"name": "刘志明", "id_number": _id("61062619620415001"), "relation": "head",
+             "labour_capacity": "partial", "serious_illness": True},
+            {"name": "高桂芳", "id_number": _id("61062619650802002"), "relation": "spouse",
+             "labour_capacity": "partial"},
+            {"name": "刘小军", "id_number": _id("61062620100903003"), "relation": "child", "student": True},
+        ],
+        "incomes": [{"earner": 1, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
+                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        "properties": [{"kind": "housing", "value_fen": 6_000_000, "description": "自建窑洞一处"}],
+        "rigid_expenses": [{"kind": "medical", "amount_fen_12m": 1_850_000, "description": "慢性病门诊自付"}],
+    }, ["dibao"]),
+    ("610626102", {
+        "region_code": "610626102203", "hukou_type": "rural", "address": "吴起县周湾镇水湾村",
+        "members": [{"name": "马占山", "id_number": _id("61062619460120001"), "relation": "head",
+                     "labour_capacity": "none", "has_capable_supporter": False,
+                     "self_care": {"bathing": False, "indoor_walking": False}}],
+    }, ["tekun"]),
+    ("610626001", {
+        "region_code": "610626001002", "hukou_type": "urban", "address": "吴起县吴起街道胜利社区",
+        "members": [
+            {"name": "杨文华", "id_number": _id("61062619780611003"), "relation": "head", "employed": True},
+            {"name": "杨丽", "id_number": _id("61062620050217004"), "relation": "child",
+             "disability_category": "intellectual", "disability_grade": 2, "labour_capacity": "none"},
+        ],
+        "incomes": [{"earner": 0, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 90_000}],
+    }, ["dibao", "disability_care"]),
+]
+
+
+async def load(intake: str, eligibility: str) -> None:
+    approver = _bearer("demo-approver", ["county_approver"], "610626")
+    async with httpx.AsyncClient(timeout=30) as http:
+        applications: list[str] = []
+        for township, household, programmes in DEMO:
+            clerk = _bearer(f"demo-clerk-{township}", ["clerk"], township)
+            r = await http.post(f"{intake}/households", json=household, headers=clerk)
+            if r.status_code == 409:
+                print(f"demo: {household['address']} already loaded")
+                continue
+            r.raise_for_status()
+            for programme in programmes:
+                a = await http.post(f"{intake}/applications", headers=clerk, json={
+                    "household_id": r.json()["id"], "programme": programme, "consent_signed": True})
+                a.raise_for_status()
+                applications.append(a.json()["id"])
+            print(f"demo: registered {household['address']} and applied for {', '.join(programmes)}")
+        if not applications:
+            return
+        # Wait for eligibility to open the first case, then approve it so payments has a beneficiary.
+        for _ in range(100):
+            app = (await http.get(f"{intake}/applications/{applications[0]}", headers=approver)).json()
+            if app.get("case_id"):
+                r = await http.post(f"{eligibility}/cases/{app['case_id']}/decision", headers=approver,
+                                    json={"decision": "approve", "monthly_amount_fen": 120_000,
+                                          "opinion": "经入户调查、民主评议和公示无异议，同意纳入农村低保"})
+                print(f"demo: county decision on the first case → {r.status_code}")
+                return
+            await asyncio.sleep(0.3)
+        print("demo: eligibility has not opened the case yet; approve it later through /docs")
+
+
+if __name__ == "__main__":
+    asyncio.run(load(sys.argv[1], sys.argv[2]))
