@@ -3,10 +3,12 @@
 from services.eligibility.cases.endpoints import router as cases
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
+from services.eligibility.notices.endpoints import router as notices
+from services.eligibility.regional_policy.endpoints import router as parameters
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [cases],
+    Settings(), platform, [cases, notices, parameters],
     title="Eligibility (审核确认)",
-    description="Case workflow from investigation to the county decision; dated regional policy parameters.",
+    description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, String, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
@@ -22,7 +22,7 @@ platform = PlatformTables(Base.metadata)
 
 
 class Case(Base):
-    """案件: one application's way from investigation to the county decision."""
+    """案件: one application's way from acceptance to the county decision, and then its life on the roll."""
 
     __tablename__ = "cases"
 
@@ -31,16 +31,76 @@ class Case(Base):
     household_id: Mapped[uuid.UUID] = mapped_column(index=True)
     programme: Mapped[str] = mapped_column(String(30))
     region_code: Mapped[str] = mapped_column(String(12), index=True)
-    status: Mapped[str] = mapped_column(String(40))
-    opened_on: Mapped[date] = mapped_column(Date)
-    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(40), index=True)
+    opened_on: Mapped[date] = mapped_column(Date, comment="受理 date; deadlines count from it")
+    status_since: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date, index=True)
     separate_register: Mapped[bool] = mapped_column(default=False)
+    details: Mapped[dict] = mapped_column(JSONB, default=dict, comment="programme facts from the application")
     snapshot: Mapped[dict] = mapped_column(JSONB)
+    assessment: Mapped[dict | None] = mapped_column(JSONB, comment="计算依据: the rule's result and trace")
+    home_visits: Mapped[int] = mapped_column(default=0)
+    county_home_visit: Mapped[bool] = mapped_column(default=False)
+    notice_posted_on: Mapped[date | None] = mapped_column(Date)
+    notice_ends_on: Mapped[date | None] = mapped_column(Date)
+    extended: Mapped[bool] = mapped_column(default=False)
+    delegated: Mapped[bool] = mapped_column(default=False)
+    documents_pending: Mapped[bool] = mapped_column(default=False)
     monthly_amount_fen: Mapped[int | None]
     one_off_amount_fen: Mapped[int | None]
     effective_month: Mapped[date | None] = mapped_column(Date, comment="first day of the month payment starts")
     reasons: Mapped[list | None] = mapped_column(JSONB)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    exit_last_month: Mapped[date | None] = mapped_column(Date, comment="渐退: first day of the last month paid")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
+
+
+class CaseStep(Base):
+    """One step taken on a case, by whom, on which date and with which opinion (审批意见)."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    step: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str] = mapped_column(String(40))
+    to_status: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[list[str]] = mapped_column(ARRAY(String))
+    on: Mapped[date] = mapped_column(Date)
+    opinion: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HouseholdFacts(Base):
+    """The latest snapshot of each household from intake's events, for reviews (定期核查)."""
+
+    __tablename__ = "household_facts"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    region_code: Mapped[str] = mapped_column(String(12))
+    snapshot: Mapped[dict] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
+                                                 onupdate=func.now())
+
+
+class ParameterOverride(Base):
+    """A dated parameter value added by an admin (e.g. a standard rise), laid over the shipped YAML tree."""
+
+    __tablename__ = "parameter_overrides"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    region: Mapped[str] = mapped_column(String(12))
+    key: Mapped[str] = mapped_column(String(100))
+    start: Mapped[date] = mapped_column(Date)
+    value: Mapped[dict] = mapped_column(JSONB, comment="{'v': <value as in the YAML files>}")
+    reference: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("region", "key", "start"),)

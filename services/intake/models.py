@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
+from shared.idempotency import idempotency_table
 
 SCHEMA = "intake"
 
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata)
 
 
 class Household(Base):
@@ -35,6 +37,11 @@ class Household(Base):
     properties: Mapped[list] = mapped_column(JSONB, default=list)
     rigid_expenses: Mapped[list] = mapped_column(JSONB, default=list)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where benefits are paid. The account number is needed in full for the bank file, so it is stored, but it
+    # is only ever shown masked and never logged or put in events.
+    bank_name: Mapped[str | None] = mapped_column(String(100))
+    bank_account_holder: Mapped[str | None] = mapped_column(String(100))
+    bank_account_number: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
@@ -74,8 +81,12 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     submitted_on: Mapped[date] = mapped_column(Date)
     consent_signed: Mapped[bool]
+    applicant_member_id: Mapped[uuid.UUID | None]
     separate_register: Mapped[bool] = mapped_column(default=False)
+    separate_register_name: Mapped[str | None] = mapped_column(String(50))
+    # Programme-specific facts: {"temporary": {...}} or {"medical": {...}}, shaped as eligibility reads them.
     details: Mapped[dict] = mapped_column(JSONB, default=dict)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[uuid.UUID | None]
     case_status: Mapped[str | None] = mapped_column(String(40))
     next_deadline: Mapped[date | None] = mapped_column(Date)
@@ -89,3 +100,24 @@ class Application(Base):
         Index("uq_applications_open", "household_id", "programme", unique=True,
               postgresql_where=text("status IN ('submitted', 'in_review')")),
     )
+
+
+class Evidence(Base):
+    """证明材料: one uploaded file for an application. The bytes live in the evidence store under their SHA-256
+    (content-addressed, so a retried upload or a crash before commit leaves at most one harmless copy); the row
+    says which application and which required document it is."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id"))
+    region_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(40))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -73,6 +73,8 @@ class ApplicationAmended(ApplicationSubmitted):
 
 
 class ApplicationWithdrawn(EventData):
+    """The applicant withdrew before a decision."""
+
     application_id: uuid.UUID
     household_id: uuid.UUID
     programme: Programme
@@ -84,6 +86,8 @@ class ApplicationWithdrawn(EventData):
 
 
 class CaseOpened(EventData):
+    """A case was opened for an application; `due_date` is its nearest deadline."""
+
     case_id: uuid.UUID
     application_id: uuid.UUID
     household_id: uuid.UUID
@@ -94,6 +98,8 @@ class CaseOpened(EventData):
 
 
 class CaseStatusChanged(EventData):
+    """A case moved to another step of the procedure."""
+
     case_id: uuid.UUID
     application_id: uuid.UUID
     household_id: uuid.UUID
@@ -119,6 +125,8 @@ class CaseApproved(EventData):
 
 
 class CaseRejected(EventData):
+    """不予批准: rejected, with the written reasons sent to the applicant."""
+
     case_id: uuid.UUID
     application_id: uuid.UUID
     household_id: uuid.UUID
@@ -126,6 +134,50 @@ class CaseRejected(EventData):
     region_code: str
     reasons: list[str] = Field(min_length=1)
     decided_at: datetime
+
+
+class CaseAmountChanged(EventData):
+    """调整保障金: a review changed the monthly amount from `effective_month`."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    previous_monthly_amount_fen: int = Field(ge=0)
+    monthly_amount_fen: int = Field(ge=0)
+    effective_month: Period
+
+
+class GradualExitStarted(EventData):
+    """渐退: income from work rose above the standard; payment continues until `last_month`, then stops."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    last_month: Period
+
+
+class CaseTerminated(EventData):
+    """停保: off the roll after `last_month` (death, fraud, moved, no longer eligible)."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    reason: Literal["death", "fraud", "moved", "ineligible", "other"]
+    last_month: Period
+
+
+class StandardChanged(EventData):
+    """提标: a dated policy value changed for a region; payments back-pays months already paid at the old one."""
+
+    region: str
+    key: str
+    start: date
+    value: Any
+    previous_value: Any = None
+    reference: str
 
 
 # --- payments.disbursements ---------------------------------------------------------------------------------------
@@ -168,6 +220,10 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("case.status_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseStatusChanged),
         _spec("case.approved.v1", Topic.ELIGIBILITY_DECISIONS, CaseApproved),
         _spec("case.rejected.v1", Topic.ELIGIBILITY_DECISIONS, CaseRejected),
+        _spec("case.amount_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseAmountChanged),
+        _spec("case.gradual_exit_started.v1", Topic.ELIGIBILITY_DECISIONS, GradualExitStarted),
+        _spec("case.terminated.v1", Topic.ELIGIBILITY_DECISIONS, CaseTerminated),
+        _spec("policy.standard_changed.v1", Topic.ELIGIBILITY_DECISIONS, StandardChanged),
         _spec("beneficiary.enrolled.v1", Topic.PAYMENTS_DISBURSEMENTS, BeneficiaryEnrolled),
     )
 }

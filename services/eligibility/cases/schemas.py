@@ -1,29 +1,105 @@
+"""Request and response bodies for cases (案件) and their steps."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_IN = ConfigDict(extra="forbid")
+Opinion = Field(min_length=1, max_length=2000, description="the acting official's opinion text (意见)")
 
 
-class DecisionIn(BaseModel):
-    """县级审核确认: approve with a monthly amount, or reject with written reasons."""
+class StepIn(BaseModel):
+    """Every step records the date it happened (paper records are often entered later) and an opinion."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
+
+    on: date | None = Field(default=None, description="when it happened; defaults to today, never in the future")
+    opinion: str | None = Field(default=None, max_length=2000)
+
+
+class HomeVisitIn(StepIn):
+    """入户调查: at least two investigators; `by_county` for the county's own visit (separate register)."""
+
+    investigators: list[str] = Field(min_length=2, max_length=10)
+    findings: str = Field(min_length=1, max_length=4000)
+    by_county: bool = False
+
+    @field_validator("investigators")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        names = [v.strip() for v in value]
+        if any(not n for n in names) or len(set(names)) < 2:
+            raise ValueError("at least two different investigators are required")
+        return names
+
+
+class EconomicCheckIn(StepIn):
+    """家庭经济状况核对: the county's cross-check of 户籍, tax, social insurance, property, vehicles, banks…"""
+
+    result: Literal["consistent", "discrepancies"]
+    notes: str = Field(default="", max_length=4000)
+
+
+class TownshipOpinionIn(StepIn):
+    recommendation: Literal["approve", "reject"]
+    opinion: str = Opinion
+
+
+class AppraisalIn(StepIn):
+    """民主评议."""
+
+    result: Literal["agreed", "disagreed"]
+    participants: int = Field(ge=1, le=500)
+    opinion: str = Opinion
+
+
+class ObjectionIn(StepIn):
+    """公示期异议: sends the case back to investigation."""
+
+    objection: str = Field(min_length=1, max_length=4000)
+
+
+class DecisionIn(StepIn):
+    """审核确认: approve (the amount is the rule's, from the region's parameters) or reject with reasons."""
 
     decision: Literal["approve", "reject"]
-    monthly_amount_fen: int | None = Field(default=None, ge=0, le=10**9)
     reasons: list[str] = Field(default_factory=list, max_length=20)
-    opinion: str = Field(min_length=1, max_length=2000, description="the approver's opinion text (审核意见)")
+    opinion: str = Opinion
 
     @model_validator(mode="after")
-    def _complete(self) -> DecisionIn:
-        if self.decision == "approve" and self.monthly_amount_fen is None:
-            raise ValueError("monthly_amount_fen is required to approve")
+    def _reasons_for_rejection(self) -> DecisionIn:
         if self.decision == "reject" and not [r for r in self.reasons if r.strip()]:
-            raise ValueError("reasons are required to reject")
+            raise ValueError("reasons are required to reject (书面说明理由)")
         return self
+
+
+class ExtendIn(StepIn):
+    opinion: str = Opinion
+
+
+class EmergencyApproveIn(StepIn):
+    """急难型临时救助: pay first, document after."""
+
+    opinion: str = Opinion
+
+
+class TerminateIn(StepIn):
+    reason: Literal["death", "fraud", "moved", "other"]
+    opinion: str = Opinion
+
+
+class StepOut(BaseModel):
+    step: str
+    from_status: str
+    to_status: str
+    actor: str
+    on: date
+    opinion: str | None
+    data: dict[str, Any]
 
 
 class CaseOut(BaseModel):
@@ -35,7 +111,33 @@ class CaseOut(BaseModel):
     status: str
     opened_on: date
     due_date: date | None
+    next_steps: list[str]
+    separate_register: bool
+    delegated: bool
+    extended: bool
+    home_visits: int
+    notice_posted_on: date | None
+    notice_ends_on: date | None
+    eligible: bool | None
+    assessed_monthly_amount_fen: int | None
+    assessed_one_off_amount_fen: int | None
+    assessment_reasons: list[str]
     monthly_amount_fen: int | None
+    one_off_amount_fen: int | None
     effective_month: str | None
     reasons: list[str] | None
     decided_at: datetime | None
+    next_review_on: date | None
+    documents_pending: bool
+    exit_last_month: str | None
+
+
+class CaseDetailOut(CaseOut):
+    trace: list[dict[str, Any]] = Field(description="计算依据: every parameter value and version used")
+    steps: list[StepOut]
+
+
+class DeadlinesOut(BaseModel):
+    today: date
+    overdue: list[CaseOut]
+    due_soon: list[CaseOut]

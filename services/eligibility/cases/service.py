@@ -1,27 +1,98 @@
-"""Opening cases from applications and deciding them."""
+"""Cases: opened from intake's applications, moved step by step by township and county officials, assessed by
+the region's dated rules, and kept right while on the roll (reviews, 渐退, 停保)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
+from services.eligibility.cases import workflow
 from services.eligibility.cases.repository import CaseRepository
-from services.eligibility.cases.schemas import CaseOut, DecisionIn
-from services.eligibility.models import Case
+from services.eligibility.cases.schemas import (
+    AppraisalIn,
+    CaseDetailOut,
+    CaseOut,
+    DecisionIn,
+    EconomicCheckIn,
+    EmergencyApproveIn,
+    ExtendIn,
+    HomeVisitIn,
+    ObjectionIn,
+    StepIn,
+    StepOut,
+    TerminateIn,
+    TownshipOpinionIn,
+)
+from services.eligibility.cases.workflow import Limits, Status, Timeline
+from services.eligibility.models import Case, CaseStep
+from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
+from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound
-from shared.events.catalogue import ApplicationSubmitted, CaseApproved, CaseOpened, CaseRejected
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.events.catalogue import (
+    ApplicationAmended,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    CaseAmountChanged,
+    CaseApproved,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+    CaseTerminated,
+    GradualExitStarted,
+    HouseholdRegistered,
+)
+from shared.household import HouseholdSnapshot
 from shared.period import Period
 from shared.uow import UnitOfWork
-from shared.workdays import add_workdays
-
-OVERALL_WORKDAYS = 30  # 民发〔2021〕57号: whole case within 30 working days of acceptance
-DECIDABLE = ("investigation",)
-
 
 log = logging.getLogger(__name__)
+SYSTEM = "eligibility"
+# Appraisal is for household means-tested programmes; 特困 appraisal is optional (民发〔2021〕43号).
+APPRAISAL_PROGRAMMES = frozenset({"dibao", "marginal"})
+
+
+# --- assessment and deadlines ---------------------------------------------------------------------------------
+
+
+def _facts(case: Case) -> ApplicationFacts:
+    return ApplicationFacts.model_validate({k: v for k, v in (case.details or {}).items()
+                                            if k in ("member_id", "temporary", "medical")})
+
+
+def run_assessment(case: Case, params: ParameterSet, on: date, snapshot: dict | None = None) -> dict[str, Any]:
+    """The programme's rule on the case's facts; a rule that cannot run is recorded as not eligible, with why."""
+    household = HouseholdSnapshot.model_validate(snapshot or case.snapshot)
+    try:
+        result: Assessment = assess(case.programme, household, on, case.region_code, params, _facts(case))
+    except (ValueError, KeyError) as exc:  # missing application facts, no parameter for the region or date
+        return {"eligible": False, "reasons": [f"cannot assess: {exc}"], "trace": [], "assessed_on": str(on)}
+    return {**result.model_dump(mode="json"), "assessed_on": str(on)}
+
+
+def _limits(params: ParameterSet, on: date, region: str) -> Limits:
+    def value(name: str) -> int:
+        return int(params.at(f"procedure.{name}", on, region).value)
+
+    return Limits(**{name: value(name) for name in Limits.__dataclass_fields__})
+
+
+def _refresh_due(case: Case, params: ParameterSet) -> None:
+    timeline = Timeline(programme=case.programme, status=Status(case.status), accepted_on=case.opened_on,
+                        status_since=case.status_since, notice_ends_on=case.notice_ends_on,
+                        extended=case.extended, delegated=case.delegated)
+    case.due_date = workflow.due_date(timeline, _limits(params, case.opened_on, case.region_code))
+
+
+# --- opening and following intake ------------------------------------------------------------------------------
+
+
+async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
+    await CaseRepository(uow.session).save_facts(data.household_id, data.region_code,
+                                                 data.snapshot.model_dump(mode="json"))
 
 
 async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
@@ -29,21 +100,57 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     repo = CaseRepository(uow.session)
     if existing := await repo.by_application(data.application_id):
         return existing
+    params = await effective_parameters(uow)
+    snapshot = data.snapshot.model_dump(mode="json")
     case = Case(
         id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
-        programme=data.programme, region_code=data.region_code, status="investigation",
-        opened_on=data.submitted_on, due_date=add_workdays(data.submitted_on, OVERALL_WORKDAYS),
-        separate_register=data.separate_register, snapshot=data.snapshot.model_dump(mode="json"),
+        programme=data.programme, region_code=data.region_code, status=Status.ACCEPTED.value,
+        opened_on=data.submitted_on, status_since=data.submitted_on, separate_register=data.separate_register,
+        details=data.details, snapshot=snapshot, home_visits=0, county_home_visit=False, extended=False,
+        documents_pending=False,
+        delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
     )
+    case.assessment = run_assessment(case, params, data.submitted_on)
+    _refresh_due(case, params)
     repo.add(case)
+    await repo.save_facts(data.household_id, data.region_code, snapshot)
     log.info("case %s opened for application %s (%s)", case.id, case.application_id, case.programme)
     uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
                         programme=data.programme, region_code=case.region_code, status=case.status,
                         due_date=case.due_date),
              key=case.household_id, region=case.region_code)
-    await audit.record(uow, "eligibility", "case.open", "case", case.id, household_id=case.household_id,
+    await audit.record(uow, SYSTEM, "case.open", "case", case.id, household_id=case.household_id,
                        region_code=case.region_code)
     return case
+
+
+async def amend_case(uow: UnitOfWork, data: ApplicationAmended) -> None:
+    """Corrected facts before a decision: reassess; a case already past investigation goes back to it."""
+    case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
+    if case is None:
+        await open_case(uow, data)
+        return
+    if Status(case.status) not in workflow.OPEN:
+        return  # decided cases are not reopened by a late amendment
+    params = await effective_parameters(uow)
+    case.snapshot, case.details = data.snapshot.model_dump(mode="json"), data.details
+    case.assessment = run_assessment(case, params, case.status_since)
+    if Status(case.status) not in (Status.ACCEPTED, Status.INVESTIGATION):
+        await _move(uow, case, SYSTEM, "amended", Status.INVESTIGATION, date.today(), "申请人更正了家庭信息", {},
+                    params)
+    else:
+        _refresh_due(case, params)
+
+
+async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
+    case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
+    if case is None or Status(case.status) not in workflow.OPEN:
+        return
+    await _move(uow, case, SYSTEM, "withdraw", Status.WITHDRAWN, date.today(), data.reason, {},
+                await effective_parameters(uow))
+
+
+# --- steps taken by officials ----------------------------------------------------------------------------------
 
 
 async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False
@@ -54,38 +161,295 @@ async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID,
     return case
 
 
-async def decide(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
+async def _begin(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, step: str, body: StepIn
+                 ) -> tuple[Case, date, ParameterSet]:
     case = await get_visible(uow, principal, case_id, for_update=True)
-    if case.status not in DECIDABLE:
-        raise Conflict(f"case is {case.status}; it cannot be decided now", allowed_next=[])
-    now = datetime.now(UTC)
-    case.decided_at = now
-    if body.decision == "approve":
-        effective = Period.of(now.date()).next()  # payment starts the month after approval
-        case.status, case.monthly_amount_fen, case.effective_month = "approved", body.monthly_amount_fen, \
-            effective.first_day
-        member_ids = [uuid.UUID(m["member_id"]) for m in case.snapshot["members"] if m.get("counted", True)]
-        uow.emit(CaseApproved(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
-                              programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
-                              member_ids=member_ids, monthly_amount_fen=body.monthly_amount_fen,
-                              effective_month=effective, decided_at=now),
+    try:
+        workflow.check_step(step, Status(case.status), principal.roles, delegated=case.delegated)
+    except workflow.IllegalStep as exc:
+        raise Conflict(str(exc), allowed_next=exc.allowed) from exc
+    except workflow.WrongRole as exc:
+        raise Forbidden(str(exc)) from exc
+    on = body.on or date.today()
+    if on > date.today():
+        raise InvalidInput("on", "cannot be in the future")
+    if on < case.status_since:
+        raise InvalidInput("on", f"cannot be before the current step began ({case.status_since})")
+    return case, on, await effective_parameters(uow)
+
+
+async def _move(uow: UnitOfWork, case: Case, actor: Principal | str, step: str, to: Status, on: date,
+                opinion: str | None, data: dict[str, Any], params: ParameterSet, *, announce: bool = True) -> None:
+    """Record a step, move the case, recompute its deadline, tell the others, and audit it with the opinion."""
+    previous = case.status
+    if to.value != previous:
+        case.status, case.status_since = to.value, on
+    _refresh_due(case, params)
+    sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
+    CaseRepository(uow.session).add_step(CaseStep(case_id=case.id, step=step, from_status=previous,
+                                                  to_status=case.status, actor=sub, roles=roles, on=on,
+                                                  opinion=opinion, data=data))
+    if announce and case.status != previous:
+        uow.emit(CaseStatusChanged(case_id=case.id, application_id=case.application_id,
+                                   household_id=case.household_id, region_code=case.region_code,
+                                   status=case.status, previous_status=previous, due_date=case.due_date),
                  key=case.household_id, region=case.region_code)
-    else:
-        case.status, case.reasons = "rejected", body.reasons
-        uow.emit(CaseRejected(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
-                              programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
-                              reasons=body.reasons, decided_at=now),
-                 key=case.household_id, region=case.region_code)
-    await audit.record(uow, principal, f"case.{case.status}", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code, reason=body.opinion)
+    await audit.record(uow, actor, f"case.{step}", "case", case.id, household_id=case.household_id,
+                       region_code=case.region_code, reason=opinion, details={"to": case.status, **data})
+
+
+async def start_investigation(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "start_investigation", body)
+    await _move(uow, case, p, "start_investigation", Status.INVESTIGATION, on, body.opinion, {}, params)
     return case
 
 
+async def record_home_visit(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: HomeVisitIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "record_home_visit", body)
+    if body.by_county and not p.has_any("county_approver", "admin"):
+        raise Forbidden("a county home visit is recorded by the county")
+    case.home_visits += 1
+    case.county_home_visit = case.county_home_visit or body.by_county
+    await _move(uow, case, p, "record_home_visit", Status(case.status), on, body.opinion,
+                {"investigators": body.investigators, "findings": body.findings, "by_county": body.by_county},
+                params)
+    return case
+
+
+async def record_economic_check(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EconomicCheckIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "record_economic_check", body)
+    if case.home_visits == 0:
+        raise Conflict("record the home visit (入户调查, ≥ 2 investigators) before the economic check",
+                       allowed_next=["record_home_visit"])
+    case.assessment = run_assessment(case, params, on)
+    await _move(uow, case, p, "record_economic_check", Status.TOWNSHIP_REVIEW, on, body.opinion,
+                {"result": body.result, "notes": body.notes}, params)
+    return case
+
+
+async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TownshipOpinionIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "township_opinion", body)
+    if body.recommendation == "reject":
+        to = Status.COUNTY_REVIEW  # nothing to post: the county decides on the township's reasons
+    elif case.programme in APPRAISAL_PROGRAMMES and params.at(
+            "procedure.democratic_appraisal_required", on, case.region_code).value:
+        to = Status.APPRAISAL
+    else:
+        to = _post_notice(case, on, params)
+    await _move(uow, case, p, "township_opinion", to, on, body.opinion,
+                {"recommendation": body.recommendation}, params)
+    return case
+
+
+def _post_notice(case: Case, on: date, params: ParameterSet) -> Status:
+    case.notice_posted_on = on
+    case.notice_ends_on = workflow.notice_end(on, _limits(params, case.opened_on, case.region_code))
+    return Status.PUBLIC_NOTICE
+
+
+async def record_appraisal(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: AppraisalIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "record_appraisal", body)
+    to = _post_notice(case, on, params) if body.result == "agreed" else Status.COUNTY_REVIEW
+    await _move(uow, case, p, "record_appraisal", to, on, body.opinion,
+                {"result": body.result, "participants": body.participants}, params)
+    return case
+
+
+async def record_objection(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ObjectionIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "record_objection", body)
+    case.notice_posted_on = case.notice_ends_on = None
+    await _move(uow, case, p, "record_objection", Status.INVESTIGATION, on, body.opinion,
+                {"objection": body.objection}, params)
+    return case
+
+
+async def close_notice(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "close_notice", body)
+    assert case.notice_ends_on is not None
+    if on <= case.notice_ends_on:
+        raise Conflict(f"the public notice runs until {case.notice_ends_on}; close it after that",
+                       allowed_next=["record_objection"])
+    await _move(uow, case, p, "close_notice", Status.COUNTY_REVIEW, on, body.opinion, {}, params)
+    return case
+
+
+async def extend(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ExtendIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "extend", body)
+    if case.extended:
+        raise Conflict("the case was already extended", allowed_next=workflow.allowed_steps(Status(case.status)))
+    case.extended = True
+    await _move(uow, case, p, "extend", Status(case.status), on, body.opinion, {}, params)
+    return case
+
+
+def _approve(uow: UnitOfWork, case: Case, on: date, result: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    effective = Period.of(on).next()  # payment starts the month after approval
+    case.decided_at, case.decided_on, case.effective_month = now, on, effective.first_day
+    case.monthly_amount_fen = result.get("monthly_amount_fen")
+    case.one_off_amount_fen = result.get("one_off_amount_fen")
+    covered = result.get("covered_member_ids") or [m["member_id"] for m in case.snapshot["members"]
+                                                   if m.get("counted", True)]
+    uow.emit(CaseApproved(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
+                          programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
+                          member_ids=[uuid.UUID(str(m)) for m in covered],
+                          monthly_amount_fen=case.monthly_amount_fen, one_off_amount_fen=case.one_off_amount_fen,
+                          effective_month=effective, decided_at=now),
+             key=case.household_id, region=case.region_code)
+
+
+def _schedule_review(case: Case, on: date, params: ParameterSet) -> None:
+    if case.monthly_amount_fen is None:
+        return  # one-off help has no roll life
+    members = case.snapshot["members"]
+    irregular = any(m.get("counted", True) and (m.get("employed") or m.get("labour_capacity") == "full")
+                    for m in members)
+    months = {k: int(params.at(f"review.{k}", on, case.region_code).value)
+              for k in ("regular_months", "irregular_months")}
+    case.next_review_on = workflow.review_due(on, irregular, months["regular_months"], months["irregular_months"])
+
+
+async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "decide", body)
+    if body.decision == "reject":
+        case.reasons, case.decided_at, case.decided_on = body.reasons, datetime.now(UTC), on
+        await _move(uow, case, p, "decide", Status.REJECTED, on, body.opinion, {"reasons": body.reasons}, params,
+                    announce=False)
+        uow.emit(CaseRejected(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
+                              programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
+                              reasons=body.reasons, decided_at=case.decided_at),
+                 key=case.household_id, region=case.region_code)
+        return case
+    if case.separate_register and not case.county_home_visit:
+        raise Conflict("a case in the separate register (单独登记备案) needs the county's own home visit first",
+                       allowed_next=["record_home_visit"])
+    result = run_assessment(case, params, on)
+    if not result.get("eligible"):
+        raise Conflict("the rules find the household not eligible on " + str(on) + ": "
+                       + "; ".join(result.get("reasons", [])) + " — reject with reasons, or correct the facts",
+                       allowed_next=["decide"])
+    case.assessment = result
+    _approve(uow, case, on, result)
+    _schedule_review(case, on, params)
+    await _move(uow, case, p, "decide", Status.APPROVED, on, body.opinion,
+                {"monthly_amount_fen": case.monthly_amount_fen, "one_off_amount_fen": case.one_off_amount_fen},
+                params, announce=False)
+    return case
+
+
+async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "emergency_approve", body)
+    if case.programme != "temporary" or (case.details.get("temporary") or {}).get("kind") != "emergency":
+        raise Conflict("only 急难型 temporary assistance is paid before the procedure",
+                       allowed_next=workflow.allowed_steps(Status(case.status)))
+    result = run_assessment(case, params, on)
+    if not result.get("eligible"):
+        raise Conflict("not eligible: " + "; ".join(result.get("reasons", [])), allowed_next=[])
+    if result.get("required_approver") == "county_joint_meeting" and not p.has_any("county_approver", "admin"):
+        raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
+    case.assessment, case.documents_pending = result, True
+    _approve(uow, case, on, result)
+    await _move(uow, case, p, "emergency_approve", Status.APPROVED, on, body.opinion,
+                {"one_off_amount_fen": case.one_off_amount_fen}, params, announce=False)
+    return case
+
+
+async def complete_documents(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "complete_documents", body)
+    if not case.documents_pending:
+        raise Conflict("no documents are outstanding for this case", allowed_next=[])
+    case.documents_pending = False
+    await _move(uow, case, p, "complete_documents", Status(case.status), on, body.opinion, {}, params)
+    return case
+
+
+# --- keeping the roll right ------------------------------------------------------------------------------------
+
+
+async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
+    """定期核查 on the latest facts: same amount, a new amount, 渐退 (work income above the standard), or stop."""
+    case, on, params = await _begin(uow, p, case_id, "review", body)
+    if case.monthly_amount_fen is None:
+        raise Conflict("one-off assistance is not reviewed", allowed_next=[])
+    facts = await CaseRepository(uow.session).latest_facts(case.household_id)
+    snapshot = facts.snapshot if facts else case.snapshot
+    result = run_assessment(case, params, on, snapshot)
+    case.snapshot, case.assessment = snapshot, result
+    status, month = Status(case.status), Period.of(on)
+    common = {"case_id": case.id, "household_id": case.household_id, "programme": case.programme,
+              "region_code": case.region_code}
+    if result.get("eligible"):
+        new_amount = int(result["monthly_amount_fen"])
+        if new_amount != case.monthly_amount_fen or status is Status.GRADUAL_EXIT:
+            uow.emit(CaseAmountChanged(**common, previous_monthly_amount_fen=case.monthly_amount_fen,
+                                       monthly_amount_fen=new_amount, effective_month=month.next()),
+                     key=case.household_id, region=case.region_code)
+            case.monthly_amount_fen, case.exit_last_month = new_amount, None
+        to = Status.APPROVED
+    elif status is Status.APPROVED and case.programme == "dibao" and _work_lifted_income(snapshot):
+        months = int(params.at("exit.gradual_max_months", on, case.region_code).value)
+        last = month.plus(months)
+        case.exit_last_month = last.first_day
+        uow.emit(GradualExitStarted(**common, last_month=last), key=case.household_id, region=case.region_code)
+        to = Status.GRADUAL_EXIT
+    elif status is Status.GRADUAL_EXIT and case.exit_last_month and month < Period.of(case.exit_last_month):
+        to = Status.GRADUAL_EXIT  # still within the exit period
+    else:
+        uow.emit(CaseTerminated(**common, reason="ineligible", last_month=month),
+                 key=case.household_id, region=case.region_code)
+        to = Status.TERMINATED
+    if to is not Status.TERMINATED:
+        _schedule_review(case, on, params)
+    else:
+        case.next_review_on = None
+    await _move(uow, case, p, "review", to, on, body.opinion,
+                {"eligible": result.get("eligible"), "monthly_amount_fen": result.get("monthly_amount_fen")},
+                params)
+    return case
+
+
+def _work_lifted_income(snapshot: dict) -> bool:
+    return any(m.get("counted", True) and m.get("employed") for m in snapshot["members"])
+
+
+async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TerminateIn) -> Case:
+    case, on, params = await _begin(uow, p, case_id, "terminate", body)
+    # Never pay a dead person, nor for months obtained by fraud: the last month paid is the one before.
+    last = Period.of(on).plus(-1) if body.reason in ("death", "fraud") else Period.of(on)
+    case.next_review_on = None
+    uow.emit(CaseTerminated(case_id=case.id, household_id=case.household_id, programme=case.programme,  # type: ignore[arg-type]
+                            region_code=case.region_code, reason=body.reason, last_month=last),
+             key=case.household_id, region=case.region_code)
+    await _move(uow, case, p, "terminate", Status.TERMINATED, on, body.opinion,
+                {"reason": body.reason, "last_month": str(last)}, params)
+    return case
+
+
+# --- views -----------------------------------------------------------------------------------------------------
+
+
 def to_out(case: Case) -> CaseOut:
+    a = case.assessment or {}
     return CaseOut(
         id=case.id, application_id=case.application_id, household_id=case.household_id, programme=case.programme,
         region_code=case.region_code, status=case.status, opened_on=case.opened_on, due_date=case.due_date,
-        monthly_amount_fen=case.monthly_amount_fen,
+        next_steps=workflow.allowed_steps(Status(case.status)), separate_register=case.separate_register,
+        delegated=case.delegated, extended=case.extended, home_visits=case.home_visits,
+        notice_posted_on=case.notice_posted_on, notice_ends_on=case.notice_ends_on,
+        eligible=a.get("eligible"), assessed_monthly_amount_fen=a.get("monthly_amount_fen"),
+        assessed_one_off_amount_fen=a.get("one_off_amount_fen"), assessment_reasons=a.get("reasons", []),
+        monthly_amount_fen=case.monthly_amount_fen, one_off_amount_fen=case.one_off_amount_fen,
         effective_month=str(Period.of(case.effective_month)) if case.effective_month else None,
-        reasons=case.reasons, decided_at=case.decided_at,
+        reasons=case.reasons, decided_at=case.decided_at, next_review_on=case.next_review_on,
+        documents_pending=case.documents_pending,
+        exit_last_month=str(Period.of(case.exit_last_month)) if case.exit_last_month else None,
+    )
+
+
+async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
+    steps = await CaseRepository(uow.session).steps(case.id)
+    return CaseDetailOut(
+        **to_out(case).model_dump(), trace=(case.assessment or {}).get("trace", []),
+        steps=[StepOut(step=s.step, from_status=s.from_status, to_status=s.to_status, actor=s.actor, on=s.on,
+                       opinion=s.opinion, data=s.data) for s in steps],
     )

@@ -339,6 +339,27 @@ SCHEMA: dict[str, ParameterSpec] = {
     "disability_living.child_age": ParameterSpec(_age, "L: under this age the child amount applies"),
     "disability_living.child_fen": ParameterSpec(_money, "L: 困难残疾人生活补贴 per month for a child"),
     "disability_care.by_grade": ParameterSpec(_by_grade, "L: 重度残疾人护理补贴 per month by grade"),
+    # 办理程序: deadlines (working days unless named days) and who decides
+    "procedure.investigation_start_wd": ParameterSpec(_count, "N: start the means investigation within (WD)"),
+    "procedure.county_decision_wd": ParameterSpec(_count, "N: county decides within (WD) of receiving the file"),
+    "procedure.overall_wd": ParameterSpec(_count, "N: whole case within (WD) of acceptance"),
+    "procedure.overall_extended_wd": ParameterSpec(_count, "N: whole case, when extended (WD)"),
+    "procedure.delegated_overall_wd": ParameterSpec(_count, "N: whole case when delegated to the township (WD)"),
+    "procedure.tekun_township_wd": ParameterSpec(_count, "N: 特困 township opinion within (WD)"),
+    "procedure.tekun_county_wd": ParameterSpec(_count, "N: 特困 county decision within (WD)"),
+    "procedure.rejection_notice_wd": ParameterSpec(_count, "N: written rejection with reasons within (WD)"),
+    "procedure.notice_days": ParameterSpec(_count, "N: public notice (公示) length in calendar days"),
+    "procedure.democratic_appraisal_required": ParameterSpec(
+        _bool, "L: whether 低保 cases go through democratic appraisal (民主评议)"
+    ),
+    "procedure.delegated_to_township": ParameterSpec(
+        _bool, "L: whether the county delegated the decision (审核确认权) to townships"
+    ),
+    "review.regular_months": ParameterSpec(_count, "N: review interval for stable households (months)"),
+    "review.irregular_months": ParameterSpec(
+        _count, "N: review interval where income is irregular or a member can work (months)"
+    ),
+    "exit.gradual_max_months": ParameterSpec(_count, "N: 渐退 lasts at most this many months"),
     "disability_care.requires_care_need": ParameterSpec(
         _bool, "L: whether a long-term care need (a self-care activity impossible) is also required"
     ),

@@ -1,13 +1,13 @@
-"""Every application query of intake."""
+"""Every application and evidence query of intake."""
 
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Application
+from services.intake.models import Application, Evidence
 
 OPEN_STATUSES = ("submitted", "in_review")
 
@@ -26,5 +26,49 @@ class ApplicationRepository:
                                       Application.status.in_(OPEN_STATUSES))
         )
 
+    async def search(self, region_prefix: str, *, household_id: uuid.UUID | None, programme: str | None,
+                     status: str | None, limit: int, offset: int) -> tuple[list[Application], int]:
+        query = select(Application).where(Application.region_code.startswith(region_prefix, autoescape=True))
+        if household_id is not None:
+            query = query.where(Application.household_id == household_id)
+        if programme:
+            query = query.where(Application.programme == programme)
+        if status:
+            query = query.where(Application.status == status)
+        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await self.session.scalars(
+            query.order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
+        return list(rows), int(total or 0)
+
     def add(self, application: Application) -> None:
         self.session.add(application)
+
+
+class EvidenceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, application_id: uuid.UUID, evidence_id: uuid.UUID) -> Evidence | None:
+        return await self.session.scalar(
+            select(Evidence).where(Evidence.id == evidence_id, Evidence.application_id == application_id))
+
+    async def for_application(self, application_id: uuid.UUID) -> list[Evidence]:
+        rows = await self.session.scalars(
+            select(Evidence).where(Evidence.application_id == application_id)
+            .order_by(Evidence.uploaded_at, Evidence.id))
+        return list(rows)
+
+    async def kinds(self, application_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        """Which document kinds each application has evidence for."""
+        if not application_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Evidence.application_id, Evidence.kind).distinct()
+            .where(Evidence.application_id.in_(application_ids)))
+        out: dict[uuid.UUID, set[str]] = {}
+        for application_id, kind in rows:
+            out.setdefault(application_id, set()).add(kind)
+        return out
+
+    def add(self, evidence: Evidence) -> None:
+        self.session.add(evidence)

@@ -1,25 +1,79 @@
-"""Request and response bodies for applications (申请)."""
+"""Request and response bodies for applications (申请) and their evidence (证明材料)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import Programme
 
+_IN = ConfigDict(extra="forbid")
+MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]
+
+
+class TemporaryIn(BaseModel):
+    """临时救助: 急难型 (emergency: sudden fire, accident, acute illness) or 支出型 (expenditure spike)."""
+
+    model_config = _IN
+
+    type: Literal["emergency", "expenditure"] = Field(description="emergency = 急难型, expenditure = 支出型")
+    requested_amount_fen: int = Field(ge=1, le=10**9, description="amount asked for, in 分")
+    cause: str = Field(default="", max_length=500)
+
+
+class MedicalIn(BaseModel):
+    """医疗救助: one bill and what insurance already paid, all in 分."""
+
+    model_config = _IN
+
+    bill_total_fen: int = Field(ge=0, le=10**10, description="total of the bill")
+    compliant_cost_fen: int | None = Field(default=None, ge=0, le=10**10,
+                                           description="政策范围内费用; defaults to the bill total")
+    basic_insurance_paid_fen: int = Field(default=0, ge=0, le=10**10, description="基本医保 paid")
+    critical_illness_paid_fen: int = Field(default=0, ge=0, le=10**10, description="大病保险 paid")
+    group: MedicalGroup | None = Field(default=None, description="救助对象类别, if known at the desk")
+
 
 class ApplicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _IN
 
     household_id: uuid.UUID
     programme: Programme
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool = Field(description="家庭经济状况核对授权书 signed (required for means-tested programmes)")
     separate_register: bool = Field(default=False, description="单独登记备案: relative of staff or a village cadre")
-    separate_register_name: str | None = Field(default=None, max_length=50)
+    separate_register_name: str | None = Field(default=None, min_length=1, max_length=50,
+                                               description="the staff member or cadre; required with the flag")
+    temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
+    medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
+
+
+class ApplicationAmend(BaseModel):
+    """Corrections before a decision; only the fields sent change."""
+
+    model_config = _IN
+
+    applicant_member_id: uuid.UUID | None = None
+    consent_signed: bool | None = None
+    separate_register: bool | None = None
+    separate_register_name: str | None = Field(default=None, min_length=1, max_length=50)
+    temporary: TemporaryIn | None = None
+    medical: MedicalIn | None = None
+
+
+class Withdrawal(BaseModel):
+    model_config = _IN
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DocumentOut(BaseModel):
+    kind: str
+    name: str
+    note: str
 
 
 class ApplicationOut(BaseModel):
@@ -27,11 +81,31 @@ class ApplicationOut(BaseModel):
     household_id: uuid.UUID
     region_code: str
     programme: str
-    status: str
+    status: str = Field(description="submitted, in_review, approved, rejected, withdrawn")
     submitted_on: date
+    applicant_member_id: uuid.UUID | None
     consent_signed: bool
     separate_register: bool
+    separate_register_name: str | None
+    details: dict[str, Any]
+    required_documents: list[DocumentOut]
+    missing_documents: list[DocumentOut] = Field(description="一次性告知: everything still missing, at once")
     case_id: uuid.UUID | None
     case_status: str | None
     next_deadline: date | None
     decision: dict[str, Any] | None
+    withdrawn_reason: str | None
+    updated_at: datetime
+
+
+class EvidenceOut(BaseModel):
+    id: uuid.UUID
+    application_id: uuid.UUID
+    kind: str
+    description: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    uploaded_at: datetime

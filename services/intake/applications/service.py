@@ -1,71 +1,304 @@
-"""Accepting applications, and keeping their status in step with eligibility's case events."""
+"""Accepting, amending and withdrawing applications, their evidence, and keeping their status in step with
+eligibility's case events."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from services.intake.applications.repository import ApplicationRepository
-from services.intake.applications.schemas import ApplicationIn
+from services.intake.applications.documents import DOCUMENTS, missing_documents, required_documents
+from services.intake.applications.evidence_store import EvidenceStore, check_upload, sha256
+from services.intake.applications.repository import OPEN_STATUSES, ApplicationRepository, EvidenceRepository
+from services.intake.applications.schemas import (
+    ApplicationAmend,
+    ApplicationIn,
+    ApplicationOut,
+    DocumentOut,
+    EvidenceOut,
+    MedicalIn,
+    TemporaryIn,
+)
 from services.intake.households import service as households
-from services.intake.models import Application
+from services.intake.models import Application, Evidence
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.events.catalogue import ApplicationSubmitted, CaseApproved, CaseOpened, CaseRejected, CaseStatusChanged
+from shared.events.catalogue import (
+    ApplicationAmended,
+    ApplicationSubmitted,
+    ApplicationWithdrawn,
+    CaseApproved,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+)
+from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 
-# Programmes whose eligibility depends on a means check need the signed consent (家庭经济状况核对授权书).
+# Programmes whose eligibility depends on a means check need the signed consent (家庭经济状况核对授权书);
+# so does 支出型 temporary assistance, which follows the full procedure.
 MEANS_TESTED = frozenset({"dibao", "tekun", "marginal", "rigid_expense"})
 
 
-async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> Application:
+def _needs_consent(programme: str, temporary: TemporaryIn | None) -> bool:
+    return programme in MEANS_TESTED or (programme == "temporary" and temporary is not None
+                                         and temporary.type == "expenditure")
+
+
+def _programme_details(programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None) -> dict[str, Any]:
+    """Check the programme-specific facts and return them as stored on the application."""
+    for name, value in (("temporary", temporary), ("medical", medical)):
+        if programme == name and value is None:
+            raise InvalidInput(name, f"required for {name} assistance")
+        if programme != name and value is not None:
+            raise InvalidInput(name, f"only for the {name} programme")
+    if medical is not None:
+        if medical.basic_insurance_paid_fen + medical.critical_illness_paid_fen > medical.bill_total_fen:
+            raise InvalidInput("medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill")
+        if medical.compliant_cost_fen is not None and medical.compliant_cost_fen > medical.bill_total_fen:
+            raise InvalidInput("medical.compliant_cost_fen", "cannot exceed the bill total")
+        return {"medical": medical.model_dump(mode="json")}
+    if temporary is not None:
+        return {"temporary": temporary.model_dump(mode="json")}
+    return {}
+
+
+def _event_details(details: dict[str, Any]) -> dict[str, Any]:
+    """Programme facts in the shape eligibility's rules read (ApplicationFacts.temporary / .medical)."""
+    if t := details.get("temporary"):
+        return {"temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}}
+    if m := details.get("medical"):
+        medical = {"compliant_cost_fen": m["compliant_cost_fen"] if m["compliant_cost_fen"] is not None
+                   else m["bill_total_fen"],
+                   "basic_insurance_paid_fen": m["basic_insurance_paid_fen"],
+                   "critical_illness_paid_fen": m["critical_illness_paid_fen"]}
+        if m.get("group"):
+            medical["group"] = m["group"]
+        return {"medical": medical, "medical_bill_total_fen": m["bill_total_fen"]}
+    return {}
+
+
+def _check_rules(programme: str, consent_signed: bool, separate_register: bool, separate_register_name: str | None,
+                 applicant_member_id: uuid.UUID | None, temporary: TemporaryIn | None, snapshot: HouseholdSnapshot,
+                 ) -> None:
+    if _needs_consent(programme, temporary) and not consent_signed:
+        raise InvalidInput("consent_signed", f"{programme} needs the signed consent to the economic check")
+    if separate_register and not separate_register_name:
+        raise InvalidInput("separate_register_name", "name the staff member or cadre the applicant is related to")
+    if separate_register_name and not separate_register:
+        raise InvalidInput("separate_register_name", "only with separate_register")
+    if applicant_member_id and applicant_member_id not in {m.member_id for m in snapshot.members}:
+        raise InvalidInput("applicant_member_id", "not a member of this household")
+
+
+def to_out(application: Application, provided: set[str]) -> ApplicationOut:
+    required = required_documents(application.programme, application.details)
+    return ApplicationOut(
+        id=application.id, household_id=application.household_id, region_code=application.region_code,
+        programme=application.programme, status=application.status, submitted_on=application.submitted_on,
+        applicant_member_id=application.applicant_member_id, consent_signed=application.consent_signed,
+        separate_register=application.separate_register, separate_register_name=application.separate_register_name,
+        details=application.details,
+        required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
+        missing_documents=[DocumentOut(kind=d.kind, name=d.name, note=d.note)
+                           for d in missing_documents(application.programme, application.details, provided)],
+        case_id=application.case_id, case_status=application.case_status, next_deadline=application.next_deadline,
+        decision=application.decision, withdrawn_reason=application.withdrawn_reason,
+        updated_at=application.updated_at,
+    )
+
+
+async def out(uow: UnitOfWork, application: Application) -> ApplicationOut:
+    await uow.session.flush()
+    await uow.session.refresh(application)
+    kinds = await EvidenceRepository(uow.session).kinds([application.id])
+    return to_out(application, kinds.get(application.id, set()))
+
+
+def _submitted_event(application: Application, snapshot: HouseholdSnapshot,
+                     cls: type[ApplicationSubmitted] = ApplicationSubmitted) -> ApplicationSubmitted:
+    return cls(
+        application_id=application.id, household_id=application.household_id, programme=application.programme,
+        region_code=application.region_code, submitted_on=application.submitted_on,
+        applicant_member_id=application.applicant_member_id, consent_signed=application.consent_signed,
+        separate_register=application.separate_register, details=_event_details(application.details),
+        snapshot=snapshot,
+    )
+
+
+async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> ApplicationOut:
     household = await households.get_visible(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
-    if body.programme in MEANS_TESTED and not body.consent_signed:
-        raise InvalidInput("consent_signed", f"{body.programme} needs the signed consent to the economic check")
-    if body.separate_register and not body.separate_register_name:
-        raise InvalidInput("separate_register_name", "name the staff member or cadre the applicant is related to")
+    details = _programme_details(body.programme, body.temporary, body.medical)
     snapshot = await households.snapshot_of(uow, household)
-    if body.applicant_member_id and body.applicant_member_id not in {m.member_id for m in snapshot.members}:
-        raise InvalidInput("applicant_member_id", "not a member of this household")
+    _check_rules(body.programme, body.consent_signed, body.separate_register, body.separate_register_name,
+                 body.applicant_member_id, body.temporary, snapshot)
     repo = ApplicationRepository(uow.session)
     if await repo.open_for(household.id, body.programme):
-        raise Conflict(f"household already has an open {body.programme} application")
+        raise Conflict(f"household already has an open {body.programme} application",
+                       errors=[{"field": "programme", "message": "an application for it is already open"}])
     application = Application(
         id=uuid.uuid4(), household_id=household.id, region_code=household.region_code, programme=body.programme,
         status="submitted", submitted_on=date.today(), consent_signed=body.consent_signed,
-        separate_register=body.separate_register,
-        details={"separate_register_name": body.separate_register_name} if body.separate_register else {},
+        applicant_member_id=body.applicant_member_id, separate_register=body.separate_register,
+        separate_register_name=body.separate_register_name, details=details,
     )
     repo.add(application)
     try:
         await uow.session.flush()
     except IntegrityError as exc:  # a concurrent submission won the race for the open slot
-        raise Conflict(f"household already has an open {body.programme} application") from exc
-    uow.emit(
-        ApplicationSubmitted(
-            application_id=application.id, household_id=household.id, programme=body.programme,
-            region_code=household.region_code, submitted_on=application.submitted_on,
-            applicant_member_id=body.applicant_member_id, consent_signed=body.consent_signed,
-            separate_register=body.separate_register, details={}, snapshot=snapshot,
-        ),
-        key=household.id, region=household.region_code,
-    )
+        raise Conflict(f"household already has an open {body.programme} application",
+                       errors=[{"field": "programme", "message": "an application for it is already open"}]) from exc
+    uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
     await audit.record(uow, principal, "application.submit", "application", application.id,
                        household_id=household.id, region_code=household.region_code)
-    return application
+    return await out(uow, application)
 
 
-async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> Application:
-    application = await ApplicationRepository(uow.session).get(application_id)
+async def get_visible(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *,
+                      for_update: bool = False) -> Application:
+    application = await ApplicationRepository(uow.session).get(application_id, for_update=for_update)
     if application is None or not principal.covers(application.region_code):
         raise NotFound(f"application {application_id} not found")
+    return application
+
+
+async def _open_writable(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, doing: str,
+                         ) -> Application:
+    application = await get_visible(uow, principal, application_id, for_update=True)
+    households.ensure_writable(principal, application.region_code)
+    if application.status not in OPEN_STATUSES:
+        raise Conflict(f"cannot {doing} an application that is {application.status}",
+                       errors=[{"field": "status", "message": f"application is {application.status}"}])
+    return application
+
+
+async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> ApplicationOut:
+    application = await get_visible(uow, principal, application_id)
     await audit.record(uow, principal, "application.read", "application", application.id,
                        household_id=application.household_id, region_code=application.region_code)
-    return application
+    kinds = await EvidenceRepository(uow.session).kinds([application.id])
+    return to_out(application, kinds.get(application.id, set()))
+
+
+async def search(uow: UnitOfWork, principal: Principal, *, household_id: uuid.UUID | None, programme: str | None,
+                 status: str | None, limit: int, offset: int) -> tuple[list[ApplicationOut], int]:
+    applications, total = await ApplicationRepository(uow.session).search(
+        principal.region, household_id=household_id, programme=programme, status=status, limit=limit,
+        offset=offset)
+    kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
+    for a in applications:
+        await audit.record(uow, principal, "application.list", "application", a.id, household_id=a.household_id,
+                           region_code=a.region_code)
+    return [to_out(a, kinds.get(a.id, set())) for a in applications], total
+
+
+async def amend(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, body: ApplicationAmend,
+                ) -> ApplicationOut:
+    application = await _open_writable(uow, principal, application_id, "amend")
+    if application.decision is not None:
+        raise Conflict("the application has been decided", errors=[{"field": "status", "message": "decided"}])
+    sent = body.model_fields_set
+    merged = {
+        "applicant_member_id": application.applicant_member_id, "consent_signed": application.consent_signed,
+        "separate_register": application.separate_register,
+        "separate_register_name": application.separate_register_name,
+        "temporary": TemporaryIn.model_validate(application.details["temporary"])
+        if "temporary" in application.details else None,
+        "medical": MedicalIn.model_validate(application.details["medical"])
+        if "medical" in application.details else None,
+    }
+    merged.update({name: getattr(body, name) for name in sent})
+    if merged["consent_signed"] is None:
+        raise InvalidInput("consent_signed", "must be true or false")
+    if merged["separate_register"] is None:
+        raise InvalidInput("separate_register", "must be true or false")
+    if not merged["separate_register"]:
+        merged["separate_register_name"] = None
+    details = _programme_details(application.programme, merged["temporary"], merged["medical"])
+    household = await households.get_visible(uow, principal, application.household_id)
+    snapshot = await households.snapshot_of(uow, household)
+    _check_rules(application.programme, merged["consent_signed"], merged["separate_register"],
+                 merged["separate_register_name"], merged["applicant_member_id"], merged["temporary"], snapshot)
+    application.applicant_member_id = merged["applicant_member_id"]
+    application.consent_signed = merged["consent_signed"]
+    application.separate_register = merged["separate_register"]
+    application.separate_register_name = merged["separate_register_name"]
+    application.details = details
+    await uow.session.flush()
+    uow.emit(_submitted_event(application, snapshot, ApplicationAmended), key=application.household_id,
+             region=application.region_code)
+    await audit.record(uow, principal, "application.amend", "application", application.id,
+                       household_id=application.household_id, region_code=application.region_code,
+                       details={"fields": sorted(sent)})
+    return await out(uow, application)
+
+
+async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
+    application = await _open_writable(uow, principal, application_id, "withdraw")
+    # Leaving the open statuses frees the household's slot for this programme (see uq_applications_open).
+    application.status = "withdrawn"
+    application.withdrawn_reason = reason
+    application.next_deadline = None
+    uow.emit(ApplicationWithdrawn(application_id=application.id, household_id=application.household_id,
+                                  programme=application.programme, region_code=application.region_code,
+                                  reason=reason),
+             key=application.household_id, region=application.region_code)
+    await audit.record(uow, principal, "application.withdraw", "application", application.id,
+                       household_id=application.household_id, region_code=application.region_code, reason=reason)
+    return await out(uow, application)
+
+
+def evidence_out(e: Evidence) -> EvidenceOut:
+    return EvidenceOut(id=e.id, application_id=e.application_id, kind=e.kind, description=e.description,
+                       filename=e.filename, content_type=e.content_type, size_bytes=e.size_bytes, sha256=e.sha256,
+                       uploaded_by=e.uploaded_by, uploaded_at=e.uploaded_at)
+
+
+async def upload_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *, kind: str,
+                          description: str, filename: str, data: bytes, content_type: str,
+                          store: EvidenceStore) -> EvidenceOut:
+    application = await _open_writable(uow, principal, application_id, "add evidence to")
+    digest = sha256(data)
+    # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a dangling
+    # row (and content addressing makes the retry of the same upload rewrite the same file).
+    await store.put(digest, data)
+    evidence = Evidence(id=uuid.uuid4(), application_id=application.id, household_id=application.household_id,
+                        region_code=application.region_code, kind=kind, description=description,
+                        filename=filename, content_type=content_type, size_bytes=len(data), sha256=digest,
+                        uploaded_by=principal.sub)
+    EvidenceRepository(uow.session).add(evidence)
+    await uow.session.flush()
+    await uow.session.refresh(evidence)
+    await audit.record(uow, principal, "evidence.upload", "evidence", evidence.id,
+                       household_id=application.household_id, region_code=application.region_code,
+                       details={"application_id": str(application.id), "kind": kind, "sha256": digest})
+    return evidence_out(evidence)
+
+
+def validate_upload(data: bytes, max_bytes: int) -> str:
+    return check_upload(data, max_bytes)
+
+
+async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> list[EvidenceOut]:
+    application = await get_visible(uow, principal, application_id)
+    await audit.record(uow, principal, "evidence.list", "application", application.id,
+                       household_id=application.household_id, region_code=application.region_code)
+    return [evidence_out(e) for e in await EvidenceRepository(uow.session).for_application(application.id)]
+
+
+async def evidence_for_download(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID,
+                                evidence_id: uuid.UUID) -> Evidence:
+    application = await get_visible(uow, principal, application_id)
+    evidence = await EvidenceRepository(uow.session).get(application.id, evidence_id)
+    if evidence is None:
+        raise NotFound(f"evidence {evidence_id} not found")
+    await audit.record(uow, principal, "evidence.download", "evidence", evidence.id,
+                       household_id=application.household_id, region_code=application.region_code)
+    return evidence
 
 
 async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected) -> None:
@@ -74,22 +307,28 @@ async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | 
     if application is None:
         raise LookupError(f"case event for unknown application {data.application_id}")
     application.case_id = data.case_id
+    # A withdrawn application stays withdrawn whatever the case does next (its slot may already be reused by a
+    # new application for the same programme); the case's own status is still shown.
+    withdrawn = application.status == "withdrawn"
     match data:
         case CaseOpened() | CaseStatusChanged():
             application.case_status = data.status
-            application.next_deadline = data.due_date
-            application.status = "in_review"
+            application.next_deadline = None if withdrawn else data.due_date
+            if not withdrawn:
+                application.status = "in_review"
         case CaseApproved():
             application.case_status = "approved"
-            application.status = "approved"
             application.next_deadline = None
             application.decision = data.model_dump(mode="json", include={
                 "monthly_amount_fen", "one_off_amount_fen", "effective_month", "decided_at"})
+            if not withdrawn:
+                application.status = "approved"
         case CaseRejected():
             application.case_status = "rejected"
-            application.status = "rejected"
             application.next_deadline = None
             application.decision = data.model_dump(mode="json", include={"reasons", "decided_at"})
+            if not withdrawn:
+                application.status = "rejected"
     await audit.record(uow, "eligibility", "application.case_update", "application", application.id,
                        household_id=application.household_id, region_code=application.region_code,
                        details={"case_status": application.case_status})

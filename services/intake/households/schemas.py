@@ -1,9 +1,9 @@
-"""Request and response bodies for households (户) and members (家庭成员)."""
+"""Request and response bodies for households (户), members (家庭成员), economic facts and bank accounts."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,17 +14,22 @@ from shared.identity import ResidentIdStr
 
 _IN = ConfigDict(extra="forbid")
 
+Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
+DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
+VillageCode = str
+_VILLAGE = Field(pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected")
 
-class MemberIn(BaseModel):
+
+class MemberFactsIn(BaseModel):
+    """What the township records about a person, besides name and ID number (all optional on update)."""
+
     model_config = _IN
 
-    name: str = Field(min_length=1, max_length=50)
-    id_number: ResidentIdStr = Field(description="居民身份证号 (GB 11643); birth date and sex are derived from it")
-    relation: Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
-    counted: bool = Field(default=True, description="共同生活家庭成员")
-    not_counted_reason: str | None = Field(default=None, max_length=200)
-    disability_category: Literal["visual", "hearing", "speech", "physical", "intellectual", "mental",
-                                 "multiple"] | None = None
+    counted: bool = Field(default=True, description="共同生活家庭成员; when false, not_counted_reason is required")
+    not_counted_reason: str | None = Field(
+        default=None, min_length=1, max_length=200,
+        description="e.g. 服刑, 强制隔离戒毒, 宣告失踪, 宗教教职人员离家3年以上")
+    disability_category: DisabilityCategory | None = None
     disability_grade: int | None = Field(default=None, ge=1, le=4)
     labour_capacity: LabourCapacity = "full"
     self_care: SelfCare = Field(default_factory=SelfCare)
@@ -36,10 +41,50 @@ class MemberIn(BaseModel):
     in_institution: bool = False
 
 
+class MemberIn(MemberFactsIn):
+    name: str = Field(min_length=1, max_length=50)
+    id_number: ResidentIdStr = Field(description="居民身份证号 (GB 11643); birth date and sex are derived from it")
+    relation: Relation
+
+
+class MemberUpdate(BaseModel):
+    """Partial update of a member; the ID number cannot change (remove the member and add the right person)."""
+
+    model_config = _IN
+
+    name: str | None = Field(default=None, min_length=1, max_length=50)
+    relation: Relation | None = None
+    counted: bool | None = None
+    not_counted_reason: str | None = Field(default=None, min_length=1, max_length=200)
+    disability_category: DisabilityCategory | None = None
+    disability_grade: int | None = Field(default=None, ge=1, le=4)
+    labour_capacity: LabourCapacity | None = None
+    self_care: SelfCare | None = None
+    serious_illness: bool | None = None
+    student: bool | None = None
+    education_level: str | None = Field(default=None, max_length=30)
+    employed: bool | None = None
+    has_capable_supporter: bool | None = None
+    in_institution: bool | None = None
+
+
 class IncomeIn(BaseModel):
     model_config = _IN
 
     earner: int | None = Field(default=None, ge=0, description="index into `members` of who earns it")
+    kind: IncomeKindT
+    subkind: str = Field(min_length=1, max_length=40,
+                         description="e.g. salary, farming, rent; exempt kinds: social_assistance, youfu, "
+                                     "scholarship, jianyiyongwei, basic_pension")
+    monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
+
+
+class IncomeByMemberIn(BaseModel):
+    """An income item on an existing household: the earner is named by member id."""
+
+    model_config = _IN
+
+    member_id: uuid.UUID | None = Field(default=None, description="the earner; null = the household as a whole")
     kind: IncomeKindT
     subkind: str = Field(min_length=1, max_length=40)
     monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
@@ -57,20 +102,64 @@ class RigidExpenseIn(BaseModel):
     model_config = _IN
 
     kind: RigidExpenseKind
-    amount_fen_12m: int = Field(ge=0, le=10**11)
+    amount_fen_12m: int = Field(ge=0, le=10**11, description="分 spent out of pocket over the last 12 months")
     description: str = Field(default="", max_length=200)
+
+
+class BankAccountIn(BaseModel):
+    model_config = _IN
+
+    bank_name: str = Field(min_length=1, max_length=100, description="e.g. 吴起农村商业银行")
+    account_holder: str = Field(min_length=1, max_length=100)
+    account_number: str = Field(pattern=r"^\d{12,30}$", description="digits only; shown masked on every read")
+
+
+class BankAccountOut(BaseModel):
+    bank_name: str
+    account_holder: str
+    account_number_masked: str
 
 
 class HouseholdIn(BaseModel):
     model_config = _IN
 
-    region_code: str = Field(pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村)")
+    region_code: VillageCode = _VILLAGE
     hukou_type: HukouType
     address: str = Field(min_length=1, max_length=200)
     members: list[MemberIn] = Field(min_length=1, max_length=30)
     incomes: list[IncomeIn] = Field(default_factory=list, max_length=100)
     properties: list[PropertyIn] = Field(default_factory=list, max_length=100)
     rigid_expenses: list[RigidExpenseIn] = Field(default_factory=list, max_length=100)
+    bank_account: BankAccountIn | None = None
+
+
+class HouseholdUpdate(BaseModel):
+    """Partial update: only the fields sent change; `bank_account: null` removes the account."""
+
+    model_config = _IN
+
+    region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$")
+    hukou_type: HukouType | None = None
+    address: str | None = Field(default=None, min_length=1, max_length=200)
+    bank_account: BankAccountIn | None = None
+
+
+class EconomicFactsIn(BaseModel):
+    """The household's economic facts, replaced as a whole (the front desk edits the full list)."""
+
+    model_config = _IN
+
+    incomes: list[IncomeByMemberIn] = Field(default_factory=list, max_length=100)
+    properties: list[PropertyIn] = Field(default_factory=list, max_length=100)
+    rigid_expenses: list[RigidExpenseIn] = Field(default_factory=list, max_length=100)
+
+
+class HouseholdLookup(BaseModel):
+    """Find the active household of a person by resident ID (sent in a body, never in a URL that gets logged)."""
+
+    model_config = _IN
+
+    id_number: ResidentIdStr
 
 
 class MemberOut(BaseModel):
@@ -86,9 +175,29 @@ class MemberOut(BaseModel):
 class HouseholdOut(BaseModel):
     id: uuid.UUID
     region_code: str
+    region_name: str | None
     hukou_type: str
     address: str
     members: list[MemberOut]
     incomes: list[dict]
     properties: list[dict]
     rigid_expenses: list[dict]
+    bank_account: BankAccountOut | None
+    updated_at: datetime
+
+
+class HouseholdSummary(BaseModel):
+    id: uuid.UUID
+    region_code: str
+    hukou_type: str
+    address: str
+    head_name: str | None
+    member_count: int
+    updated_at: datetime
+
+
+class HouseholdPage(BaseModel):
+    items: list[HouseholdSummary]
+    total: int
+    limit: int
+    offset: int

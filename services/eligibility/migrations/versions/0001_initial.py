@@ -1,8 +1,8 @@
-"""cases and the platform tables
+"""cases, steps, household facts, parameter overrides and the platform tables
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 23:34:45.997893
+Create Date: 2026-11-24 00:07:40.387145
 """
 
 from collections.abc import Sequence
@@ -45,23 +45,47 @@ def upgrade() -> None:
     sa.Column('programme', sa.String(length=30), nullable=False),
     sa.Column('region_code', sa.String(length=12), nullable=False),
     sa.Column('status', sa.String(length=40), nullable=False),
-    sa.Column('opened_on', sa.Date(), nullable=False),
+    sa.Column('opened_on', sa.Date(), nullable=False, comment='受理 date; deadlines count from it'),
+    sa.Column('status_since', sa.Date(), nullable=False),
     sa.Column('due_date', sa.Date(), nullable=True),
     sa.Column('separate_register', sa.Boolean(), nullable=False),
+    sa.Column('details', postgresql.JSONB(astext_type=sa.Text()), nullable=False, comment='programme facts from the application'),
     sa.Column('snapshot', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('assessment', postgresql.JSONB(astext_type=sa.Text()), nullable=True, comment="计算依据: the rule's result and trace"),
+    sa.Column('home_visits', sa.Integer(), nullable=False),
+    sa.Column('county_home_visit', sa.Boolean(), nullable=False),
+    sa.Column('notice_posted_on', sa.Date(), nullable=True),
+    sa.Column('notice_ends_on', sa.Date(), nullable=True),
+    sa.Column('extended', sa.Boolean(), nullable=False),
+    sa.Column('delegated', sa.Boolean(), nullable=False),
+    sa.Column('documents_pending', sa.Boolean(), nullable=False),
     sa.Column('monthly_amount_fen', sa.Integer(), nullable=True),
     sa.Column('one_off_amount_fen', sa.Integer(), nullable=True),
     sa.Column('effective_month', sa.Date(), nullable=True, comment='first day of the month payment starts'),
     sa.Column('reasons', postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_on', sa.Date(), nullable=True),
+    sa.Column('next_review_on', sa.Date(), nullable=True),
+    sa.Column('exit_last_month', sa.Date(), nullable=True, comment='渐退: first day of the last month paid'),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
     sa.UniqueConstraint('application_id', name=op.f('uq_cases_application_id')),
     schema='eligibility'
     )
+    op.create_index(op.f('ix_cases_due_date'), 'cases', ['due_date'], unique=False, schema='eligibility')
     op.create_index(op.f('ix_cases_household_id'), 'cases', ['household_id'], unique=False, schema='eligibility')
+    op.create_index(op.f('ix_cases_next_review_on'), 'cases', ['next_review_on'], unique=False, schema='eligibility')
     op.create_index(op.f('ix_cases_region_code'), 'cases', ['region_code'], unique=False, schema='eligibility')
+    op.create_index(op.f('ix_cases_status'), 'cases', ['status'], unique=False, schema='eligibility')
+    op.create_table('household_facts',
+    sa.Column('household_id', sa.Uuid(), nullable=False),
+    sa.Column('region_code', sa.String(length=12), nullable=False),
+    sa.Column('snapshot', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('household_id', name=op.f('pk_household_facts')),
+    schema='eligibility'
+    )
     op.create_table('inbox',
     sa.Column('event_id', sa.UUID(), nullable=False),
     sa.Column('consumer', sa.String(length=100), nullable=False),
@@ -85,17 +109,54 @@ def upgrade() -> None:
     schema='eligibility'
     )
     op.create_index('ix_outbox_unsent', 'outbox', ['id'], unique=False, schema='eligibility', postgresql_where=sa.text('sent_at IS NULL'))
+    op.create_table('parameter_overrides',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('region', sa.String(length=12), nullable=False),
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('start', sa.Date(), nullable=False),
+    sa.Column('value', postgresql.JSONB(astext_type=sa.Text()), nullable=False, comment="{'v': <value as in the YAML files>}"),
+    sa.Column('reference', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_parameter_overrides')),
+    sa.UniqueConstraint('region', 'key', 'start', name=op.f('uq_parameter_overrides_region_key_start')),
+    schema='eligibility'
+    )
+    op.create_table('case_steps',
+    sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
+    sa.Column('case_id', sa.Uuid(), nullable=False),
+    sa.Column('step', sa.String(length=40), nullable=False),
+    sa.Column('from_status', sa.String(length=40), nullable=False),
+    sa.Column('to_status', sa.String(length=40), nullable=False),
+    sa.Column('actor', sa.String(length=200), nullable=False),
+    sa.Column('roles', postgresql.ARRAY(sa.String()), nullable=False),
+    sa.Column('on', sa.Date(), nullable=False),
+    sa.Column('opinion', sa.Text(), nullable=True),
+    sa.Column('data', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['eligibility.cases.id'], name=op.f('fk_case_steps_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_steps')),
+    schema='eligibility'
+    )
+    op.create_index(op.f('ix_case_steps_case_id'), 'case_steps', ['case_id'], unique=False, schema='eligibility')
     # ### end Alembic commands ###
     guard_audit_log(op, "eligibility")
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index(op.f('ix_case_steps_case_id'), table_name='case_steps', schema='eligibility')
+    op.drop_table('case_steps', schema='eligibility')
+    op.drop_table('parameter_overrides', schema='eligibility')
     op.drop_index('ix_outbox_unsent', table_name='outbox', schema='eligibility', postgresql_where=sa.text('sent_at IS NULL'))
     op.drop_table('outbox', schema='eligibility')
     op.drop_table('inbox', schema='eligibility')
+    op.drop_table('household_facts', schema='eligibility')
+    op.drop_index(op.f('ix_cases_status'), table_name='cases', schema='eligibility')
     op.drop_index(op.f('ix_cases_region_code'), table_name='cases', schema='eligibility')
+    op.drop_index(op.f('ix_cases_next_review_on'), table_name='cases', schema='eligibility')
     op.drop_index(op.f('ix_cases_household_id'), table_name='cases', schema='eligibility')
+    op.drop_index(op.f('ix_cases_due_date'), table_name='cases', schema='eligibility')
     op.drop_table('cases', schema='eligibility')
     op.drop_index('ix_audit_log_household_id', table_name='audit_log', schema='eligibility')
     op.drop_table('audit_log', schema='eligibility')

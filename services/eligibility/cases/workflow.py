@@ -1,0 +1,176 @@
+"""The case workflow (审核确认程序) as pure rules: which step may follow which, who may take it, and when each
+step is due. No database, web framework or Kafka here; `service.py` applies these to stored cases.
+
+低保 (民发〔2021〕57号): accepted → means investigation (home visit by ≥ 2 investigators) → county data check →
+township first opinion → democratic appraisal (where the region requires it) → public notice 7 days (an objection
+sends it back to investigation) → county decision. 特困 (民发〔2021〕43号) is the same without required appraisal and
+with 15-working-day limits. 急难型 临时救助 is paid first and documented after.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from shared.workdays import add_workdays
+
+
+class Status(StrEnum):
+    ACCEPTED = "accepted"  # 受理
+    INVESTIGATION = "investigation"  # 入户调查 + 经济状况核对
+    TOWNSHIP_REVIEW = "township_review"  # 乡镇初审
+    APPRAISAL = "appraisal"  # 民主评议
+    PUBLIC_NOTICE = "public_notice"  # 公示
+    COUNTY_REVIEW = "county_review"  # 县级审核确认
+    APPROVED = "approved"  # 纳入 (on the roll)
+    GRADUAL_EXIT = "gradual_exit"  # 渐退
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    TERMINATED = "terminated"  # 停保 / 退出
+
+
+OPEN = frozenset({Status.ACCEPTED, Status.INVESTIGATION, Status.TOWNSHIP_REVIEW, Status.APPRAISAL,
+                  Status.PUBLIC_NOTICE, Status.COUNTY_REVIEW})
+ON_ROLL = frozenset({Status.APPROVED, Status.GRADUAL_EXIT})
+FINAL = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.TERMINATED})
+
+TOWNSHIP = ("clerk", "township_reviewer")
+REVIEWER = ("township_reviewer",)
+COUNTY = ("county_approver",)
+
+
+@dataclass(frozen=True)
+class Step:
+    """An action on a case: the states it may start from and the roles that may take it."""
+
+    name: str
+    sources: frozenset[Status]
+    roles: tuple[str, ...]
+    description: str
+
+
+STEPS: dict[str, Step] = {s.name: s for s in (
+    Step("start_investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
+    Step("record_home_visit", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
+         (*TOWNSHIP, *COUNTY), "入户调查 (≥ 2 investigators)"),
+    Step("record_economic_check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果"),
+    Step("township_opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
+    Step("record_appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
+    Step("record_objection", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
+    Step("close_notice", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
+    Step("decide", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+    Step("extend", OPEN, COUNTY, "延长办理期限 to the extended limit"),
+    Step("emergency_approve", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
+         "急难型临时救助: pay first, document after"),
+    Step("complete_documents", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed"),
+    Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts"),
+    Step("terminate", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+    Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
+)}
+
+
+class IllegalStep(Exception):
+    """A step that may not be taken now; carries the steps that may."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class WrongRole(Exception):
+    pass
+
+
+def allowed_steps(status: Status) -> list[str]:
+    return [name for name, step in STEPS.items() if status in step.sources and step.roles != ("system",)]
+
+
+def check_step(name: str, status: Status, roles: frozenset[str], *, delegated: bool = False) -> Step:
+    """The step, if it may be taken from `status` by someone with `roles`; otherwise IllegalStep / WrongRole."""
+    step = STEPS[name]
+    if status not in step.sources:
+        raise IllegalStep(f"a case in {status} cannot take the step {name}", allowed_steps(status))
+    permitted = set(step.roles)
+    if name == "decide" and delegated:
+        permitted |= set(REVIEWER)  # 委托乡镇审核确认
+    if "admin" not in roles and not permitted & roles and step.roles != ("system",):
+        raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")
+    return step
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The deadline parameters in force for a case (from the region's dated parameters)."""
+
+    investigation_start_wd: int
+    county_decision_wd: int
+    overall_wd: int
+    overall_extended_wd: int
+    delegated_overall_wd: int
+    tekun_township_wd: int
+    tekun_county_wd: int
+    rejection_notice_wd: int
+    notice_days: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The dates a case's deadlines are counted from."""
+
+    programme: str
+    status: Status
+    accepted_on: date
+    status_since: date
+    notice_ends_on: date | None = None
+    extended: bool = False
+    delegated: bool = False
+
+
+def overall_due(t: Timeline, limits: Limits) -> date:
+    if t.programme == "tekun":
+        return add_workdays(t.accepted_on, limits.tekun_township_wd + limits.tekun_county_wd)
+    if t.extended:
+        days = limits.overall_extended_wd
+    elif t.delegated:
+        days = limits.delegated_overall_wd
+    else:
+        days = limits.overall_wd
+    return add_workdays(t.accepted_on, days)
+
+
+def step_due(t: Timeline, limits: Limits) -> date | None:
+    """When the current step must be done, on the Chinese working-day calendar."""
+    match t.status:
+        case Status.ACCEPTED:
+            return add_workdays(t.accepted_on, limits.investigation_start_wd)
+        case Status.INVESTIGATION | Status.TOWNSHIP_REVIEW | Status.APPRAISAL if t.programme == "tekun":
+            return add_workdays(t.accepted_on, limits.tekun_township_wd)
+        case Status.PUBLIC_NOTICE:
+            return t.notice_ends_on
+        case Status.COUNTY_REVIEW:
+            wd = limits.tekun_county_wd if t.programme == "tekun" else limits.county_decision_wd
+            return add_workdays(t.status_since, wd)
+    return None
+
+
+def due_date(t: Timeline, limits: Limits) -> date | None:
+    """The nearest deadline of an open case: its current step's or the whole case's, whichever comes first."""
+    if t.status not in OPEN:
+        return None
+    overall = overall_due(t, limits)
+    step = step_due(t, limits)
+    return min(overall, step) if step else overall
+
+
+def notice_end(posted_on: date, limits: Limits) -> date:
+    """The last day of a 7-day notice that starts on `posted_on` (the posting day counts as day one)."""
+    return posted_on + timedelta(days=limits.notice_days - 1)
+
+
+def review_due(approved_on: date, irregular_income: bool, regular_months: int, irregular_months: int) -> date:
+    months = irregular_months if irregular_income else regular_months
+    index = approved_on.year * 12 + approved_on.month - 1 + months
+    year, month = divmod(index, 12)
+    day = min(approved_on.day, 28)
+    return date(year, month + 1, day)

@@ -1,0 +1,95 @@
+"""Regional policy values: the shipped YAML tree plus values admins add through the API."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from services.eligibility.models import ParameterOverride
+from services.eligibility.policy import ParameterError, ParameterNotFound, ParameterSet, default_parameters
+from services.eligibility.policy.parameters import SCHEMA
+from services.eligibility.regional_policy.repository import ParameterOverrideRepository
+from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.events.catalogue import StandardChanged
+from shared.regions import RegionTable
+from shared.uow import UnitOfWork
+
+# Workers and APIs are separate processes: a value added through one API is seen by the others within this.
+CACHE_SECONDS = 5.0
+_cache: tuple[float, int, ParameterSet] | None = None
+
+
+async def effective_parameters(uow: UnitOfWork) -> ParameterSet:
+    global _cache
+    if _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
+        return _cache[2]
+    overrides = await ParameterOverrideRepository(uow.session).all()
+    params = default_parameters()
+    for o in overrides:
+        params = params.with_value(o.region, o.key, o.start, o.value["v"], o.reference)
+    _cache = (time.monotonic(), len(overrides), params)
+    return params
+
+
+def _to_jsonable(value: Any) -> Any:
+    to_json = getattr(value, "to_json", None)
+    if to_json:
+        return to_json()
+    if isinstance(value, (tuple, list, frozenset)):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_jsonable(v) for k, v in value.items()}
+    return value if isinstance(value, (int, str, bool, type(None))) else str(value)
+
+
+def _lookup_region(region: str) -> str:
+    """Parameters are looked up by a household's village code; a county-level query uses the county code."""
+    return "00" if region == "national" else region  # "00" matches no region file: national values apply
+
+
+async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterValueOut:
+    params = await effective_parameters(uow)
+    if key not in SCHEMA:
+        raise NotFound(f"unknown parameter key {key!r}")
+    try:
+        pv = params.at(key, on, _lookup_region(region))
+    except ParameterError as exc:  # ParameterNotFound included: no value in force then
+        raise NotFound(str(exc)) from exc
+    return ParameterValueOut(key=key, region=region, on=on, value=_to_jsonable(pv.value), start=pv.start,
+                             reference=pv.reference, source_region=pv.source_region)
+
+
+async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterValueOut:
+    global _cache
+    if body.key not in SCHEMA:
+        raise InvalidInput("key", "unknown parameter key")
+    if body.region != "national" and not RegionTable.load().is_known(body.region):
+        raise InvalidInput("region", "unknown GB/T 2260 code")
+    repo = ParameterOverrideRepository(uow.session)
+    if await repo.exists(body.region, body.key, body.start):
+        raise Conflict(f"{body.key} already has a value from {body.start} for {body.region}")
+    params = await effective_parameters(uow)
+    try:
+        updated = params.with_value(body.region, body.key, body.start, body.value, body.reference)
+    except ParameterError as exc:
+        raise InvalidInput("value", str(exc)) from exc
+    try:
+        previous = _to_jsonable(params.at(body.key, body.start - timedelta(days=1), _lookup_region(body.region)).value)
+    except ParameterNotFound:
+        previous = None
+    repo.add(ParameterOverride(region=body.region, key=body.key, start=body.start, value={"v": body.value},
+                               reference=body.reference, created_by=principal.sub))
+    new = updated.at(body.key, body.start, _lookup_region(body.region))
+    uow.emit(StandardChanged(region=body.region, key=body.key, start=body.start, value=_to_jsonable(new.value),
+                             previous_value=previous, reference=body.reference),
+             key=f"{body.region}:{body.key}", region=None if body.region == "national" else body.region)
+    await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
+                       region_code=None if body.region == "national" else body.region, reason=body.reference,
+                       details={"value": _to_jsonable(new.value), "previous": previous})
+    _cache = (time.monotonic(), -1, updated)
+    return ParameterValueOut(key=body.key, region=body.region, on=body.start, value=_to_jsonable(new.value),
+                             start=new.start, reference=new.reference, source_region=new.source_region)

@@ -1,0 +1,164 @@
+"""Idempotency-Key for POST requests: a retried request gets the first result and creates nothing new.
+
+Front-desk apps work on flaky networks; when a response is lost they send the same request again with the same
+`Idempotency-Key` header. The first request that completes stores its status and body under (caller, key) in the
+service's own schema, *in the same transaction as its effect*, so the key exists iff the effect does:
+
+* same key, same request, first one committed  → the stored response is replayed (`Idempotent-Replayed: true`);
+* same key, same request, first one in flight  → the retry waits on the row lock of the uncommitted key and then
+  replays (or, if the first failed and rolled back, runs itself); it never runs the effect twice;
+* same key, different request (body, method or path) → 422 naming the `Idempotency-Key` header;
+* a request that fails (4xx/5xx) leaves no key behind, so a corrected retry with the same key runs normally.
+
+A service adds the table to its metadata (`idempotency_table(Base.metadata)`) and its migration, and its POST
+endpoints wrap their work:
+
+    Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]
+
+    @router.post("/things", status_code=201, response_model=ThingOut)
+    async def create(body: ThingIn, uow: UowDep, principal: Clerk, idem: Idem) -> Response:
+        return await idem.run(uow, principal, body, lambda: service.create(uow, principal, body), status_code=201)
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Header, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from shared import audit
+from shared.auth import Principal
+from shared.errors import InvalidInput
+from shared.uow import UnitOfWork
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 200
+
+
+def idempotency_table(metadata: MetaData) -> Table:
+    """The key table, created in the service's own schema (one owner per table)."""
+    return Table(
+        "idempotency_keys",
+        metadata,
+        # Keys are scoped to the caller: two clerks' apps may well generate the same key.
+        Column("principal", String(200), primary_key=True),
+        Column("key", String(MAX_KEY_LENGTH), primary_key=True),
+        Column("method", String(10), nullable=False),
+        Column("path", String(500), nullable=False),
+        Column("fingerprint", String(64), nullable=False),
+        Column("status_code", Integer, nullable=False),
+        # The exact bytes sent the first time, so a replay is byte-for-byte the same answer.
+        Column("response_body", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+
+def fingerprint(method: str, path: str, payload: Any) -> str:
+    """SHA-256 over the method, path and the canonical JSON of the validated request.
+
+    Canonical (sorted keys) so that a retry serialised differently by the client still matches; multipart
+    uploads pass a payload that names the file by its content hash, since their raw bytes differ per retry
+    (the boundary)."""
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    canonical = orjson.dumps({"method": method, "path": path, "payload": payload}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _render(result: Any) -> bytes:
+    if isinstance(result, BaseModel):
+        return result.model_dump_json().encode()
+    return orjson.dumps(result)
+
+
+@dataclass
+class IdempotencyKey:
+    """The request's key (None when the client sent none) and the table it is kept in."""
+
+    key: str | None
+    table: Table
+    method: str
+    path: str
+
+    async def run(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        payload: Any,
+        work: Callable[[], Awaitable[Any]],
+        *,
+        status_code: int = 201,
+    ) -> Response:
+        """Run `work` once per (caller, key); return its result as JSON, or the stored first result."""
+        if self.key is None:
+            return Response(_render(await work()), status_code=status_code, media_type="application/json")
+        t = self.table
+        digest = fingerprint(self.method, self.path, payload)
+        # Claim the key first. While another transaction holds an uncommitted row for the same key, this INSERT
+        # waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
+        # status_code/response_body are placeholders, overwritten before this transaction commits.
+        claimed = await uow.session.scalar(
+            insert(t)
+            .values(principal=principal.sub, key=self.key, method=self.method, path=self.path,
+                    fingerprint=digest, status_code=0, response_body="")
+            .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key])
+            .returning(t.c.key)
+        )
+        if claimed is None:
+            return await self._replay(uow, principal, digest)
+        body = _render(await work())
+        await uow.session.execute(
+            t.update()
+            .where(t.c.principal == principal.sub, t.c.key == self.key)
+            .values(status_code=status_code, response_body=body.decode())
+        )
+        return Response(body, status_code=status_code, media_type="application/json")
+
+    async def _replay(self, uow: UnitOfWork, principal: Principal, digest: str) -> Response:
+        t = self.table
+        row = (
+            await uow.session.execute(
+                select(t.c.fingerprint, t.c.status_code, t.c.response_body, t.c.path)
+                .where(t.c.principal == principal.sub, t.c.key == self.key)
+            )
+        ).one()
+        if row.fingerprint != digest:
+            raise InvalidInput(HEADER, "this key was already used for a different request; use a new key")
+        # The replayed body may carry personal data, so handing it out again is a read like any other.
+        await audit.record(uow, principal, "request.replay", "idempotency_key", self.key,
+                           details={"method": self.method, "path": row.path})
+        return Response(row.response_body.encode(), status_code=row.status_code, media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+
+
+def idempotency(table: Table) -> Callable[..., Awaitable[IdempotencyKey]]:
+    """A FastAPI dependency factory; the header appears in every POST's OpenAPI description."""
+
+    async def dependency(
+        request: Request,
+        idempotency_key: Annotated[
+            str | None,
+            Header(alias=HEADER, min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[\x21-\x7e]+$",
+                   description="Client-chosen unique key (e.g. a UUID); a retry with the same key and request "
+                               "returns the first response and creates nothing new"),
+        ] = None,
+    ) -> IdempotencyKey:
+        return IdempotencyKey(idempotency_key, table, request.method, request.url.path)
+
+    return dependency
+
+
+async def purge(uow: UnitOfWork, table: Table, older_than: datetime) -> int:
+    """Forget keys older than a cut-off (clients retry within minutes; a day or so is plenty)."""
+    result = await uow.session.execute(delete(table).where(table.c.created_at < older_than))
+    return result.rowcount or 0

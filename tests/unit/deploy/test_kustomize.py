@@ -1,0 +1,394 @@
+"""Offline validation of the Kubernetes manifests (deploy/k8s) and docker-compose.yml.
+
+Each overlay is rendered with `kubectl kustomize` and the result is checked for the properties the platform
+relies on: every service deployed (API, worker, Service, migration Job), one worker per service, probes,
+resource limits, non-root containers, secrets only by reference, the topics, a pinned production image, and
+settings that the services' own pydantic settings accept in production."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared.events.catalogue import Topic
+from shared.settings import ServiceSettings
+
+REPO = Path(__file__).resolve().parents[3]
+SERVICES = ("intake", "eligibility", "payments", "monitoring")
+OVERLAYS = ("production", "demo")
+IMAGE = "registry.example.invalid/social-assistance"
+SECRETISH = re.compile(r"SECRET|KEY|PASSWORD|TOKEN|CREDENTIAL", re.IGNORECASE)
+URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+UNPREFIXED_FALLBACKS = {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT"}
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+
+Doc = dict[str, Any]
+
+
+def render(overlay: str) -> list[Doc]:
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(REPO / "deploy" / "k8s" / "overlays" / overlay)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[Doc]]:
+    return request.param, render(request.param)
+
+
+def find(docs: list[Doc], kind: str, name: str | None = None) -> list[Doc]:
+    return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+
+
+def one(docs: list[Doc], kind: str, name: str) -> Doc:
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected exactly one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def pod_spec(doc: Doc) -> Doc:
+    return doc["spec"]["template"]["spec"]
+
+
+def all_containers(doc: Doc) -> list[Doc]:
+    spec = pod_spec(doc)
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+def workloads(docs: list[Doc]) -> list[Doc]:
+    return [d for d in docs if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")]
+
+
+def script(container: Doc) -> str:
+    """The container's command line as one string."""
+    return " ".join([*container.get("command", []), *container.get("args", [])])
+
+
+def invocation(container: Doc) -> list[str]:
+    """What the container finally runs: the part after `exec` of a `sh -c` wrapper, or the command itself."""
+    argv = [*container.get("command", []), *container.get("args", [])]
+    if argv[:2] == ["sh", "-c"]:
+        line = " ".join(argv[2:])
+        assert " exec " in f" {line}", f"a shell wrapper must exec the process (PID 1 gets SIGTERM): {line}"
+        return shlex.split(line.split("exec ", 1)[1])
+    return argv
+
+
+def compose() -> Doc:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def compose_argv(service: Doc) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+# --- the services are all there -------------------------------------------------------------------
+
+
+def test_every_service_has_api_worker_service_and_migration_job(rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    for name in SERVICES:
+        api = one(docs, "Deployment", f"{name}-api")
+        worker = one(docs, "Deployment", f"{name}-worker")
+        job = one(docs, "Job", f"{name}-migrate")
+        service = one(docs, "Service", name)
+        one(docs, "PodDisruptionBudget", f"{name}-api")
+
+        assert invocation(api["spec"]["template"]["spec"]["containers"][0])[:2] == [
+            "uvicorn", f"services.{name}.api:app"]
+        assert invocation(pod_spec(worker)["containers"][0]) == ["python", "-m", f"services.{name}.worker"]
+        assert invocation(pod_spec(job)["containers"][0]) == ["python", "-m", "shared.migrations", name]
+
+        # The Service and the PDB select the API pods, and only them.
+        api_labels = api["spec"]["template"]["metadata"]["labels"]
+        selector = service["spec"]["selector"]
+        assert selector.items() <= api_labels.items()
+        assert not selector.items() <= worker["spec"]["template"]["metadata"]["labels"].items()
+        assert [p["port"] for p in service["spec"]["ports"]] == [8000]
+        pdb = one(docs, "PodDisruptionBudget", f"{name}-api")
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= api_labels.items()
+
+
+def test_one_worker_per_service_in_every_overlay(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    for name in SERVICES:
+        worker = one(docs, "Deployment", f"{name}-worker")
+        assert worker["spec"]["replicas"] == 1, f"{overlay}: {name} worker must run exactly one relay"
+        # A rolling update would briefly run two relays.
+        assert worker["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_api_replicas_per_overlay(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    expected = {"production": 2, "demo": 1}[overlay]
+    for name in SERVICES:
+        assert one(docs, "Deployment", f"{name}-api")["spec"]["replicas"] == expected
+
+
+def test_database_and_kafka_sizes_per_overlay(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    (cluster,) = find(docs, "Cluster")
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    assert cluster["spec"]["instances"] == {"production": 3, "demo": 1}[overlay]
+    kafka_nodes = sum(pool["spec"]["replicas"] for pool in find(docs, "KafkaNodePool"))
+    for topic in find(docs, "KafkaTopic"):
+        assert topic["spec"]["replicas"] <= kafka_nodes
+        assert int(topic["spec"]["config"]["min.insync.replicas"]) <= topic["spec"]["replicas"]
+
+
+# --- containers -----------------------------------------------------------------------------------
+
+
+def test_every_container_has_limits_and_runs_as_non_root(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    assert workloads(docs)
+    for doc in workloads(docs):
+        where = f"{overlay}/{doc['kind']}/{doc['metadata']['name']}"
+        spec = pod_spec(doc)
+        assert spec.get("securityContext", {}).get("runAsNonRoot") is True, where
+        for container in all_containers(doc):
+            limits = container.get("resources", {}).get("limits", {})
+            assert {"cpu", "memory"} <= limits.keys(), f"{where}/{container['name']}: limits {limits}"
+            security = container.get("securityContext", {})
+            assert security.get("runAsNonRoot", spec["securityContext"]["runAsNonRoot"]) is True, where
+            assert security.get("readOnlyRootFilesystem") is True, where
+            assert security.get("allowPrivilegeEscalation") is False, where
+            assert container["image"].startswith(IMAGE + ":") or container["image"].startswith(IMAGE + "@")
+
+
+def test_apis_have_probes_port_and_scrape_annotations(rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    for name in SERVICES:
+        api = one(docs, "Deployment", f"{name}-api")
+        (container,) = pod_spec(api)["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": 8000}
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            get = container[probe]["httpGet"]
+            assert get["path"] == path
+            assert get["port"] in ("http", 8000)
+        annotations = api["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == "8000"
+        assert annotations["prometheus.io/path"] == "/metrics"
+
+
+def test_production_image_is_pinned() -> None:
+    for doc in workloads(render("production")):
+        for container in all_containers(doc):
+            image = container["image"]
+            tagged = ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
+            assert "@sha256:" in image or tagged, image
+
+
+# --- secrets and configuration --------------------------------------------------------------------
+
+
+def test_no_plaintext_secrets(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    assert not find(docs, "Secret"), "Secrets are created out of band, never rendered from the repository"
+    for doc in find(docs, "ConfigMap"):
+        for key, value in doc.get("data", {}).items():
+            assert not SECRETISH.search(key), f"{overlay}: ConfigMap key {key} looks secret"
+            assert not URL_WITH_CREDENTIALS.search(str(value)), f"{overlay}: ConfigMap {key} has credentials"
+    for doc in workloads(docs):
+        for container in all_containers(doc):
+            where = f"{overlay}/{doc['metadata']['name']}/{container['name']}"
+            assert not URL_WITH_CREDENTIALS.search(script(container)), f"credentials in {where} command"
+            for env in container.get("env", []):
+                where = f"{overlay}/{doc['metadata']['name']}/{env['name']}"
+                if "value" in env:
+                    assert not SECRETISH.search(env["name"]), f"{where} must come from a Secret"
+                    assert not URL_WITH_CREDENTIALS.search(str(env["value"])), f"{where} carries credentials"
+                    assert not env["name"].endswith("DATABASE_URL") and env["name"] != "DB_URI", where
+                if SECRETISH.search(env["name"]) or env["name"].endswith(("DATABASE_URL", "DB_URI")):
+                    assert "secretKeyRef" in env.get("valueFrom", {}), f"{where} must come from a Secret"
+
+
+def settings_env(container: Doc, configmaps: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment the container would see, with made-up values for the referenced secrets."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(configmaps[source["configMapRef"]["name"]])
+    fake = {
+        "uri": "postgresql://app:s3cr%40t@assistance-db-rw.social-assistance:5432/assistance",
+        "jwks-url": "https://idp.example.invalid/realms/county/protocol/openid-connect/certs",
+        "issuer": "https://idp.example.invalid/realms/county",
+        "audience": "social-assistance",
+        "hmac-key": "a-real-key-from-the-secret-store",
+    }
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:
+            env[item["name"]] = fake[item["valueFrom"]["secretKeyRef"]["key"]]
+    return env
+
+
+def run_wrapper(container: Doc, env: dict[str, str], variable: str) -> str:
+    """Run the container's shell wrapper for real, but exec `printenv <variable>` instead of the service."""
+    argv = [*container["command"], *container["args"]]
+    assert argv[:2] == ["sh", "-c"]
+    prefix = " ".join(argv[2:]).split("exec ", 1)[0]
+    result = subprocess.run(["sh", "-c", f"{prefix}exec printenv {variable}"],
+                            env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=10,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_database_url_comes_from_the_cnpg_app_secret_with_the_asyncpg_scheme(
+        rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    (cluster,) = find(docs, "Cluster")
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(docs, "ConfigMap")}
+    for name in SERVICES:
+        for doc, variable in ((one(docs, "Deployment", f"{name}-api"), f"{name.upper()}_DATABASE_URL"),
+                              (one(docs, "Deployment", f"{name}-worker"), f"{name.upper()}_DATABASE_URL"),
+                              (one(docs, "Job", f"{name}-migrate"), "DATABASE_URL")):
+            (container,) = pod_spec(doc)["containers"]
+            refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "DB_URI"]
+            assert refs == [{"name": f"{cluster['metadata']['name']}-app", "key": "uri"}]
+            url = run_wrapper(container, settings_env(container, configmaps), variable)
+            assert url == "postgresql+asyncpg://app:s3cr%40t@assistance-db-rw.social-assistance:5432/assistance"
+
+
+def test_services_accept_their_configuration_in_production(
+        rendered: tuple[str, list[Doc]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The env var names are real settings of the service, and the service's own settings validation (which
+    refuses development defaults in production) passes with what the manifests provide."""
+    _, docs = rendered
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(docs, "ConfigMap")}
+    fields = set(ServiceSettings.model_fields)
+    for name in SERVICES:
+        prefix = f"{name.upper()}_"
+        settings_cls = importlib.import_module(f"services.{name}.config").Settings
+        for kind in ("api", "worker"):
+            (container,) = pod_spec(one(docs, "Deployment", f"{name}-{kind}"))["containers"]
+            env = settings_env(container, configmaps)
+            for key in env:
+                if key.startswith(prefix):
+                    assert key.removeprefix(prefix).lower() in fields, f"{key} is not a setting"
+                elif not any(key.startswith(f"{other.upper()}_") for other in SERVICES):
+                    assert key in UNPREFIXED_FALLBACKS | {"DB_URI", "PYTHONDONTWRITEBYTECODE"}, key
+            env[f"{prefix}DATABASE_URL"] = run_wrapper(container, env, f"{prefix}DATABASE_URL")
+            with monkeypatch.context() as patch:
+                for key in os.environ:  # whatever the test run itself has set must not leak in
+                    if key in UNPREFIXED_FALLBACKS or key.startswith(prefix):
+                        patch.delenv(key)
+                for key, value in env.items():
+                    patch.setenv(key, value)
+                settings = settings_cls()
+            assert settings.environment == "production"
+            assert settings.database_url.startswith("postgresql+asyncpg://")
+            assert settings.jwt_jwks_url and settings.jwt_issuer
+            assert settings.pii_hmac_key == "a-real-key-from-the-secret-store"
+            (kafka,) = find(docs, "Kafka")
+            assert settings.kafka_bootstrap_servers == f"{kafka['metadata']['name']}-kafka-bootstrap:9092"
+
+
+# --- Kafka ----------------------------------------------------------------------------------------
+
+
+def test_all_topics_and_dead_letter_topics_with_six_partitions(rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    (kafka,) = find(docs, "Kafka")
+    topics = {}
+    for doc in find(docs, "KafkaTopic"):
+        assert doc["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        assert doc["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        topics[doc["spec"].get("topicName", doc["metadata"]["name"])] = doc["spec"]["partitions"]
+    expected = {name for t in Topic for name in (t.value, f"{t.value}.dlq")}
+    assert len(expected) == 8
+    assert topics == dict.fromkeys(expected, 6)
+    for pool in find(docs, "KafkaNodePool"):
+        assert pool["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+
+
+# --- network policies -----------------------------------------------------------------------------
+
+
+def _selects(selector: Doc, labels: dict[str, str]) -> bool:
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def test_network_policies_open_8000_to_apis_and_egress_to_postgres_kafka(
+        rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    policies = find(docs, "NetworkPolicy")
+    assert policies
+    (cluster,) = find(docs, "Cluster")
+    (kafka,) = find(docs, "Kafka")
+    for doc in workloads(docs):
+        labels = doc["spec"]["template"]["metadata"]["labels"]
+        applying = [p for p in policies if _selects(p["spec"]["podSelector"], labels)]
+        assert applying, f"no NetworkPolicy selects {doc['metadata']['name']}"
+        ingress_ports = {port["port"] for p in applying for rule in p["spec"].get("ingress", [])
+                         for port in rule.get("ports", [])}
+        assert ingress_ports == ({8000} if labels["app.kubernetes.io/component"] == "api" else set())
+        egress = [(peer.get("podSelector", {}).get("matchLabels", {}), port["port"])
+                  for p in applying for rule in p["spec"].get("egress", [])
+                  for peer in rule.get("to", [{}]) for port in rule.get("ports", [])]
+        assert ({"cnpg.io/cluster": cluster["metadata"]["name"]}, 5432) in egress
+        assert any(sel.get("strimzi.io/cluster") == kafka["metadata"]["name"] and port == 9092
+                   for sel, port in egress)
+
+
+# --- docker-compose ----------------------------------------------------------------------------
+
+
+def test_compose_defines_the_same_apis_workers_and_commands() -> None:
+    services = compose()["services"]
+    docs = render("production")
+    for name in SERVICES:
+        api, worker = services[f"{name}-api"], services[f"{name}-worker"]
+        k8s_api = pod_spec(one(docs, "Deployment", f"{name}-api"))["containers"][0]
+        k8s_worker = pod_spec(one(docs, "Deployment", f"{name}-worker"))["containers"][0]
+        assert compose_argv(api) == invocation(k8s_api)
+        assert compose_argv(worker) == invocation(k8s_worker)
+        for service in (api, worker):
+            assert service["image"].startswith(IMAGE + ":")
+            assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    app_services = {n for n, s in services.items() if s.get("image", "").startswith(IMAGE)}
+    assert app_services == {f"{n}-{k}" for n in SERVICES for k in ("api", "worker")} | {"migrate"}
+
+
+def test_compose_migrates_every_service_before_the_apps_and_uses_the_pinned_infrastructure() -> None:
+    services = compose()["services"]
+    docs = render("production")
+    migrate = compose_argv(services["migrate"])
+    jobs = [invocation(pod_spec(one(docs, "Job", f"{n}-migrate"))["containers"][0]) for n in SERVICES]
+    assert migrate[:3] == jobs[0][:3] == ["python", "-m", "shared.migrations"]
+    assert migrate[3:] == [job[3] for job in jobs]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["postgres"]["image"] == "postgres:15"
+    assert services["kafka"]["image"] == "apache/kafka:4.1.1"
+    assert "controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
+    topics_command = " ".join(compose_argv(services["kafka-topics"]))
+    for topic in Topic:
+        assert topic.value in topics_command
+    assert "--partitions 6" in topics_command and ".dlq" in topics_command
+
+
+def test_dockerfile_runs_as_non_root_and_serves_the_api_given_service() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
+    user = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
+    assert user and user[-1] not in ("root", "0")
+    assert "pip install ." in text
+    cmd = re.findall(r"^CMD\s+(.+)$", text, re.MULTILINE)[-1]
+    assert "services.${SERVICE}.api:app" in cmd and "--port 8000" in cmd
