@@ -1,11 +1,11 @@
 """Idempotency-Key for POST requests: a retried request gets the first result and creates nothing new.
 
-Front-desk apps work on flaky networks; when a response is lost they send the same request again with the same
-`Idempotency-Key` header. The first request that completes stores its status and body under (caller, key) in the
-service's own schema, *in the same transaction as its effect*, so the key exists iff the effect does:
+Front-desk apps work on flaky networks; when a response is lost they send the same request again with the
+same `Idempotency-Key` header. The first request that completes stores its status and body under (caller, key)
+in the service's own schema, *in the same transaction as its effect*, so the key exists iff the effect does:
 
-* same key, same request, first one committed  → the stored response is replayed (`Idempotent-Replayed: true`);
-* same key, same request, first one in flight  → the retry waits on the row lock of the uncommitted key and then
+* same key, same request, first one committed → the stored response is replayed (`Idempotent-Replayed: true`);
+* same key, same request, first one in flight → the retry waits on the row lock of the uncommitted key, then
   replays (or, if the first failed and rolled back, runs itself); it never runs the effect twice;
 * same key, different request (body, method or path) → 422 naming the `Idempotency-Key` header;
 * a request that fails (4xx/5xx) leaves no key behind, so a corrected retry with the same key runs normally.
@@ -17,7 +17,7 @@ endpoints wrap their work:
 
     @router.post("/things", status_code=201, response_model=ThingOut)
     async def create(body: ThingIn, uow: UowDep, principal: Clerk, idem: Idem) -> Response:
-        return await idem.run(uow, principal, body, lambda: service.create(uow, principal, body), status_code=201)
+        return await idem.run(uow, principal, body, lambda: service.create(uow, principal, body))
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     (the boundary)."""
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
-    canonical = orjson.dumps({"method": method, "path": path, "payload": payload}, option=orjson.OPT_SORT_KEYS)
+    canonical = orjson.dumps(
+        {"method": method, "path": path, "payload": payload}, option=orjson.OPT_SORT_KEYS
+    )
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -104,13 +106,20 @@ class IdempotencyKey:
             return Response(_render(await work()), status_code=status_code, media_type="application/json")
         t = self.table
         digest = fingerprint(self.method, self.path, payload)
-        # Claim the key first. While another transaction holds an uncommitted row for the same key, this INSERT
-        # waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
+        # Claim the key first. While another transaction holds an uncommitted row for the same key, this
+        # INSERT waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
         # status_code/response_body are placeholders, overwritten before this transaction commits.
         claimed = await uow.session.scalar(
             insert(t)
-            .values(principal=principal.sub, key=self.key, method=self.method, path=self.path,
-                    fingerprint=digest, status_code=0, response_body="")
+            .values(
+                principal=principal.sub,
+                key=self.key,
+                method=self.method,
+                path=self.path,
+                fingerprint=digest,
+                status_code=0,
+                response_body="",
+            )
             .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key])
             .returning(t.c.key)
         )
@@ -128,17 +137,28 @@ class IdempotencyKey:
         t = self.table
         row = (
             await uow.session.execute(
-                select(t.c.fingerprint, t.c.status_code, t.c.response_body, t.c.path)
-                .where(t.c.principal == principal.sub, t.c.key == self.key)
+                select(t.c.fingerprint, t.c.status_code, t.c.response_body, t.c.path).where(
+                    t.c.principal == principal.sub, t.c.key == self.key
+                )
             )
         ).one()
         if row.fingerprint != digest:
             raise InvalidInput(HEADER, "this key was already used for a different request; use a new key")
         # The replayed body may carry personal data, so handing it out again is a read like any other.
-        await audit.record(uow, principal, "request.replay", "idempotency_key", self.key,
-                           details={"method": self.method, "path": row.path})
-        return Response(row.response_body.encode(), status_code=row.status_code, media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"})
+        await audit.record(
+            uow,
+            principal,
+            "request.replay",
+            "idempotency_key",
+            self.key,
+            details={"method": self.method, "path": row.path},
+        )
+        return Response(
+            row.response_body.encode(),
+            status_code=row.status_code,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
 
 
 def idempotency(table: Table) -> Callable[..., Awaitable[IdempotencyKey]]:
@@ -148,9 +168,14 @@ def idempotency(table: Table) -> Callable[..., Awaitable[IdempotencyKey]]:
         request: Request,
         idempotency_key: Annotated[
             str | None,
-            Header(alias=HEADER, min_length=1, max_length=MAX_KEY_LENGTH, pattern=r"^[\x21-\x7e]+$",
-                   description="Client-chosen unique key (e.g. a UUID); a retry with the same key and request "
-                               "returns the first response and creates nothing new"),
+            Header(
+                alias=HEADER,
+                min_length=1,
+                max_length=MAX_KEY_LENGTH,
+                pattern=r"^[\x21-\x7e]+$",
+                description="Client-chosen unique key (e.g. a UUID); a retry with the same key and request "
+                "returns the first response and creates nothing new",
+            ),
         ] = None,
     ) -> IdempotencyKey:
         return IdempotencyKey(idempotency_key, table, request.method, request.url.path)

@@ -12,7 +12,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
     service_name: str = "intake"
-    # Evidence files live outside the database row: a directory in development (INTAKE_EVIDENCE_DIR); production
+    # Evidence files live outside the database row: a directory in development (INTAKE_EVIDENCE_DIR);
+    # production
     # mounts a volume here or swaps the store for an S3-compatible one (see applications/evidence_store.py).
     evidence_dir: Path = _REPO / ".local" / "evidence"
     evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)

@@ -43,8 +43,9 @@ class Household(Base):
     bank_account_holder: Mapped[str | None] = mapped_column(String(100))
     bank_account_number: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Member(Base):
@@ -54,7 +55,9 @@ class Member(Base):
     __tablename__ = "members"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("households.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     id_number: Mapped[str] = mapped_column(String(18))
     id_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -92,20 +95,26 @@ class Application(Base):
     next_deadline: Mapped[date | None] = mapped_column(Date)
     decision: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
     __table_args__ = (
         # One open application per household and programme (409 otherwise).
-        Index("uq_applications_open", "household_id", "programme", unique=True,
-              postgresql_where=text("status IN ('submitted', 'in_review')")),
+        Index(
+            "uq_applications_open",
+            "household_id",
+            "programme",
+            unique=True,
+            postgresql_where=text("status IN ('submitted', 'in_review')"),
+        ),
     )
 
 
 class Evidence(Base):
-    """证明材料: one uploaded file for an application. The bytes live in the evidence store under their SHA-256
-    (content-addressed, so a retried upload or a crash before commit leaves at most one harmless copy); the row
-    says which application and which required document it is."""
+    """证明材料: one uploaded file for an application. The bytes live in the evidence store under
+    their SHA-256 (content-addressed, so a retried upload or a crash before commit leaves at most one
+    harmless copy); the row says which application and which required document it is."""
 
     __tablename__ = "evidence"
 

@@ -1,9 +1,10 @@
 """The region table intake validates household codes against, and a way to load more.
 
-The shipped NBS tables (shared/data/regions) cover every county and township, so the demo county 吴起县 (610626)
-and its nine townships are there. Village (12-digit) codes are accepted when their township is known; deployments
-that want village names either point INTAKE_REGIONS_DIR at a directory with its own villages.csv, or add
-INTAKE_VILLAGES_FILE (code,name,townshipCode) on top of whichever table is used. Check a file before deploying:
+The shipped NBS tables (shared/data/regions) cover every county and township, so the demo county
+吴起县 (610626) and its nine townships are there. Village (12-digit) codes are accepted when their township
+is known; deployments that want village names either point INTAKE_REGIONS_DIR at a directory with its own
+villages.csv, or add INTAKE_VILLAGES_FILE (code,name,townshipCode) on top of whichever table is used.
+Check a file before deploying:
 
     python -m services.intake.regions check villages.csv
 """

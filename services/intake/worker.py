@@ -4,11 +4,18 @@ from services.intake.applications.service import on_case_event
 from services.intake.config import Settings
 from services.intake.models import platform
 from shared.consumer import Handler
-from shared.events.catalogue import CaseApproved, CaseOpened, CaseRejected, CaseStatusChanged, Topic, event_type
+from shared.events.catalogue import (
+    CaseApproved,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+    Topic,
+    event_type,
+)
 from shared.worker import main
 
 
-async def _case_event(uow, _event, data) -> None:  # noqa: ANN001 - the consumer's Handler signature
+async def _case_event(uow, _event, data) -> None:
     await on_case_event(uow, data)
 
 

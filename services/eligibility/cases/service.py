@@ -447,6 +447,7 @@ def to_out(case: Case) -> CaseOut:
 
 
 async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
+    await uow.session.flush()  # the step just taken is part of the answer
     steps = await CaseRepository(uow.session).steps(case.id)
     return CaseDetailOut(
         **to_out(case).model_dump(), trace=(case.assessment or {}).get("trace", []),

@@ -10,9 +10,22 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 DocumentKind = Literal[
-    "application_form", "id_card", "hukou_booklet", "consent_form", "income_proof", "property_proof",
-    "disability_certificate", "diagnosis", "medical_bills", "insurance_settlement", "expense_proof",
-    "emergency_proof", "guardianship_proof", "parents_status_proof", "care_assessment", "other",
+    "application_form",
+    "id_card",
+    "hukou_booklet",
+    "consent_form",
+    "income_proof",
+    "property_proof",
+    "disability_certificate",
+    "diagnosis",
+    "medical_bills",
+    "insurance_settlement",
+    "expense_proof",
+    "emergency_proof",
+    "guardianship_proof",
+    "parents_status_proof",
+    "care_assessment",
+    "other",
 ]
 
 
@@ -23,24 +36,33 @@ class Document:
     note: str = ""
 
 
-DOCUMENTS: dict[str, Document] = {d.kind: d for d in (
-    Document("application_form", "申请书", "signed by the applicant"),
-    Document("id_card", "身份证", "of every household member"),
-    Document("hukou_booklet", "户口簿"),
-    Document("consent_form", "家庭经济状况核对授权书", "signed by every adult member"),
-    Document("income_proof", "收入证明", "wages, business, property and transfer income of the last 12 months"),
-    Document("property_proof", "财产状况说明", "deposits, vehicles, housing"),
-    Document("disability_certificate", "残疾人证", "第二代残疾人证"),
-    Document("diagnosis", "诊断证明", "from the treating hospital"),
-    Document("medical_bills", "医疗费用票据", "invoices of the bill"),
-    Document("insurance_settlement", "医保结算单", "what basic and critical-illness insurance paid"),
-    Document("expense_proof", "刚性支出凭证", "medical, education or rehabilitation spending"),
-    Document("emergency_proof", "困难情况说明", "fire, accident or acute illness; may follow after help is given"),
-    Document("guardianship_proof", "监护人证明"),
-    Document("parents_status_proof", "父母死亡、失踪、服刑等证明"),
-    Document("care_assessment", "生活自理能力评估表"),
-    Document("other", "其他材料"),
-)}
+DOCUMENTS: dict[str, Document] = {
+    d.kind: d
+    for d in (
+        Document("application_form", "申请书", "signed by the applicant"),
+        Document("id_card", "身份证", "of every household member"),
+        Document("hukou_booklet", "户口簿"),
+        Document("consent_form", "家庭经济状况核对授权书", "signed by every adult member"),
+        Document(
+            "income_proof", "收入证明", "wages, business, property and transfer income of the last 12 months"
+        ),
+        Document("property_proof", "财产状况说明", "deposits, vehicles, housing"),
+        Document("disability_certificate", "残疾人证", "第二代残疾人证"),
+        Document("diagnosis", "诊断证明", "from the treating hospital"),
+        Document("medical_bills", "医疗费用票据", "invoices of the bill"),
+        Document("insurance_settlement", "医保结算单", "what basic and critical-illness insurance paid"),
+        Document("expense_proof", "刚性支出凭证", "medical, education or rehabilitation spending"),
+        Document(
+            "emergency_proof",
+            "困难情况说明",
+            "fire, accident or acute illness; may follow after help is given",
+        ),
+        Document("guardianship_proof", "监护人证明"),
+        Document("parents_status_proof", "父母死亡、失踪、服刑等证明"),
+        Document("care_assessment", "生活自理能力评估表"),
+        Document("other", "其他材料"),
+    )
+}
 
 _BASE = ("application_form", "id_card", "hukou_booklet")
 _MEANS = ("consent_form", "income_proof", "property_proof")

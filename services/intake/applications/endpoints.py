@@ -3,27 +3,165 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
 
 from services.intake.applications import service
-from services.intake.applications.schemas import ApplicationIn, ApplicationOut
+from services.intake.applications.documents import DocumentKind
+from services.intake.applications.evidence_store import LocalEvidenceStore, sha256
+from services.intake.applications.schemas import (
+    ApplicationAmend,
+    ApplicationIn,
+    ApplicationOut,
+    EvidenceOut,
+    Withdrawal,
+)
+from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
-from shared.auth import Principal, require
+from shared.errors import NotFound
+from shared.events.catalogue import Programme
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
-Clerk = Annotated[Principal, Depends(require("clerk"))]
-Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]
+Status = Annotated[str | None, Query(pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=ApplicationOut,
-             summary="Submit an application for a programme")
-async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk) -> ApplicationOut:
-    application = await service.submit(uow, principal, body)
-    return ApplicationOut.model_validate(application, from_attributes=True)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationOut,
+    summary="Submit an application; the answer lists every missing document at once (一次性告知)",
+)
+async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk, idem: Idem) -> Response:
+    return await idem.run(uow, principal, body, lambda: service.submit(uow, principal, body), status_code=201)
 
 
-@router.get("/{application_id}", response_model=ApplicationOut,
-            summary="An application with its case status and next deadline")
+@router.get("", response_model=list[ApplicationOut], summary="Applications in your region (audited)")
+async def list_applications(
+    uow: UowDep,
+    principal: Reader,
+    response: Response,
+    household_id: uuid.UUID | None = None,
+    programme: Programme | None = None,
+    status: Status = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> list[ApplicationOut]:
+    items, total = await service.search(
+        uow,
+        principal,
+        household_id=household_id,
+        programme=programme,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return items
+
+
+@router.get(
+    "/{application_id}",
+    response_model=ApplicationOut,
+    summary="An application with its case status, next deadline and missing documents",
+)
 async def read_application(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> ApplicationOut:
-    return ApplicationOut.model_validate(await service.read(uow, principal, application_id), from_attributes=True)
+    return await service.read(uow, principal, application_id)
+
+
+@router.patch(
+    "/{application_id}", response_model=ApplicationOut, summary="Amend an application before a decision"
+)
+async def amend_application(
+    application_id: uuid.UUID, body: ApplicationAmend, uow: UowDep, principal: Clerk
+) -> ApplicationOut:
+    return await service.amend(uow, principal, application_id, body)
+
+
+@router.post(
+    "/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an open application"
+)
+async def withdraw_application(
+    application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem
+) -> Response:
+    return await idem.run(
+        uow,
+        principal,
+        body,
+        lambda: service.withdraw(uow, principal, application_id, body.reason),
+        status_code=200,
+    )
+
+
+@router.post(
+    "/{application_id}/evidence",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EvidenceOut,
+    summary="Upload a PDF, JPEG or PNG as evidence of one required document",
+)
+async def upload_evidence(
+    application_id: uuid.UUID,
+    uow: UowDep,
+    principal: Clerk,
+    settings: IntakeSettings,
+    idem: Idem,
+    file: Annotated[UploadFile, File(description="PDF, JPEG or PNG (recognised by content, not by name)")],
+    kind: Annotated[DocumentKind, Form(description="which required document this is")],
+    description: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    # Read one byte past the limit: enough to know it is too large without holding a huge upload in memory.
+    data = await file.read(settings.evidence_max_bytes + 1)
+    content_type = service.validate_upload(data, settings.evidence_max_bytes)
+    filename = (file.filename or "upload")[-200:]
+    # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
+    payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}
+    store = LocalEvidenceStore(settings.evidence_dir)
+    return await idem.run(
+        uow,
+        principal,
+        payload,
+        lambda: service.upload_evidence(
+            uow,
+            principal,
+            application_id,
+            kind=kind,
+            description=description,
+            filename=filename,
+            data=data,
+            content_type=content_type,
+            store=store,
+        ),
+        status_code=201,
+    )
+
+
+@router.get(
+    "/{application_id}/evidence", response_model=list[EvidenceOut], summary="Evidence of an application"
+)
+async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> list[EvidenceOut]:
+    return await service.list_evidence(uow, principal, application_id)
+
+
+@router.get(
+    "/{application_id}/evidence/{evidence_id}",
+    response_class=FileResponse,
+    summary="Download one piece of evidence (audited)",
+    responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
+)
+async def download_evidence(
+    application_id: uuid.UUID,
+    evidence_id: uuid.UUID,
+    uow: UowDep,
+    principal: Reader,
+    settings: IntakeSettings,
+) -> FileResponse:
+    evidence = await service.evidence_for_download(uow, principal, application_id, evidence_id)
+    path = LocalEvidenceStore(settings.evidence_dir).path(evidence.sha256)
+    if not path.exists():
+        raise NotFound(f"the file of evidence {evidence_id} is not in the evidence store")
+    return FileResponse(
+        path,
+        media_type=evidence.content_type,
+        filename=evidence.filename,
+        headers={"Cache-Control": "private, no-store"},
+    )

@@ -1,8 +1,9 @@
 """Where evidence bytes live: outside the database row, addressed by their SHA-256.
 
 Content addressing makes writes idempotent (a retried upload rewrites the same file) and means a crash between
-writing the file and committing the row leaves only an unreferenced copy, never a row without its file. Development
-uses a directory (INTAKE_EVIDENCE_DIR); an S3-compatible store implements the same two methods."""
+writing the file and committing the row leaves only an unreferenced copy, never a row without its
+file. Development uses a directory (INTAKE_EVIDENCE_DIR); an S3-compatible store implements the same
+two methods."""
 
 from __future__ import annotations
 
@@ -38,14 +39,20 @@ def sniff(data: bytes) -> str | None:
 def check_upload(data: bytes, max_bytes: int, field: str = "file") -> str:
     """The content type of an acceptable upload; 413/415 naming the field otherwise."""
     if len(data) > max_bytes:
-        raise PayloadTooLarge(f"{field}: larger than {max_bytes} bytes",
-                              errors=[{"field": field, "message": f"at most {max_bytes} bytes"}])
+        raise PayloadTooLarge(
+            f"{field}: larger than {max_bytes} bytes",
+            errors=[{"field": field, "message": f"at most {max_bytes} bytes"}],
+        )
     if not data:
-        raise UnsupportedMediaType(f"{field}: empty file", errors=[{"field": field, "message": "the file is empty"}])
+        raise UnsupportedMediaType(
+            f"{field}: empty file", errors=[{"field": field, "message": "the file is empty"}]
+        )
     content_type = sniff(data)
     if content_type is None:
-        raise UnsupportedMediaType(f"{field}: not a PDF, JPEG or PNG file",
-                                   errors=[{"field": field, "message": "only PDF, JPEG or PNG files"}])
+        raise UnsupportedMediaType(
+            f"{field}: not a PDF, JPEG or PNG file",
+            errors=[{"field": field, "message": "only PDF, JPEG or PNG files"}],
+        )
     return content_type
 
 

@@ -21,13 +21,23 @@ class ApplicationRepository:
 
     async def open_for(self, household_id: uuid.UUID, programme: str) -> Application | None:
         return await self.session.scalar(
-            select(Application).where(Application.household_id == household_id,
-                                      Application.programme == programme,
-                                      Application.status.in_(OPEN_STATUSES))
+            select(Application).where(
+                Application.household_id == household_id,
+                Application.programme == programme,
+                Application.status.in_(OPEN_STATUSES),
+            )
         )
 
-    async def search(self, region_prefix: str, *, household_id: uuid.UUID | None, programme: str | None,
-                     status: str | None, limit: int, offset: int) -> tuple[list[Application], int]:
+    async def search(
+        self,
+        region_prefix: str,
+        *,
+        household_id: uuid.UUID | None,
+        programme: str | None,
+        status: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Application], int]:
         query = select(Application).where(Application.region_code.startswith(region_prefix, autoescape=True))
         if household_id is not None:
             query = query.where(Application.household_id == household_id)
@@ -37,7 +47,8 @@ class ApplicationRepository:
             query = query.where(Application.status == status)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
-            query.order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset))
+            query.order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset)
+        )
         return list(rows), int(total or 0)
 
     def add(self, application: Application) -> None:
@@ -50,12 +61,15 @@ class EvidenceRepository:
 
     async def get(self, application_id: uuid.UUID, evidence_id: uuid.UUID) -> Evidence | None:
         return await self.session.scalar(
-            select(Evidence).where(Evidence.id == evidence_id, Evidence.application_id == application_id))
+            select(Evidence).where(Evidence.id == evidence_id, Evidence.application_id == application_id)
+        )
 
     async def for_application(self, application_id: uuid.UUID) -> list[Evidence]:
         rows = await self.session.scalars(
-            select(Evidence).where(Evidence.application_id == application_id)
-            .order_by(Evidence.uploaded_at, Evidence.id))
+            select(Evidence)
+            .where(Evidence.application_id == application_id)
+            .order_by(Evidence.uploaded_at, Evidence.id)
+        )
         return list(rows)
 
     async def kinds(self, application_ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
@@ -63,8 +77,10 @@ class EvidenceRepository:
         if not application_ids:
             return {}
         rows = await self.session.execute(
-            select(Evidence.application_id, Evidence.kind).distinct()
-            .where(Evidence.application_id.in_(application_ids)))
+            select(Evidence.application_id, Evidence.kind)
+            .distinct()
+            .where(Evidence.application_id.in_(application_ids))
+        )
         out: dict[uuid.UUID, set[str]] = {}
         for application_id, kind in rows:
             out.setdefault(application_id, set()).add(kind)

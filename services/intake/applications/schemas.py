@@ -30,8 +30,9 @@ class MedicalIn(BaseModel):
     model_config = _IN
 
     bill_total_fen: int = Field(ge=0, le=10**10, description="total of the bill")
-    compliant_cost_fen: int | None = Field(default=None, ge=0, le=10**10,
-                                           description="政策范围内费用; defaults to the bill total")
+    compliant_cost_fen: int | None = Field(
+        default=None, ge=0, le=10**10, description="政策范围内费用; defaults to the bill total"
+    )
     basic_insurance_paid_fen: int = Field(default=0, ge=0, le=10**10, description="基本医保 paid")
     critical_illness_paid_fen: int = Field(default=0, ge=0, le=10**10, description="大病保险 paid")
     group: MedicalGroup | None = Field(default=None, description="救助对象类别, if known at the desk")
@@ -43,10 +44,18 @@ class ApplicationIn(BaseModel):
     household_id: uuid.UUID
     programme: Programme
     applicant_member_id: uuid.UUID | None = None
-    consent_signed: bool = Field(description="家庭经济状况核对授权书 signed (required for means-tested programmes)")
-    separate_register: bool = Field(default=False, description="单独登记备案: relative of staff or a village cadre")
-    separate_register_name: str | None = Field(default=None, min_length=1, max_length=50,
-                                               description="the staff member or cadre; required with the flag")
+    consent_signed: bool = Field(
+        description="家庭经济状况核对授权书 signed (required for means-tested programmes)"
+    )
+    separate_register: bool = Field(
+        default=False, description="单独登记备案: relative of staff or a village cadre"
+    )
+    separate_register_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="the staff member or cadre; required with the flag",
+    )
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
 

@@ -44,11 +44,14 @@ MEANS_TESTED = frozenset({"dibao", "tekun", "marginal", "rigid_expense"})
 
 
 def _needs_consent(programme: str, temporary: TemporaryIn | None) -> bool:
-    return programme in MEANS_TESTED or (programme == "temporary" and temporary is not None
-                                         and temporary.type == "expenditure")
+    return programme in MEANS_TESTED or (
+        programme == "temporary" and temporary is not None and temporary.type == "expenditure"
+    )
 
 
-def _programme_details(programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None) -> dict[str, Any]:
+def _programme_details(
+    programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None
+) -> dict[str, Any]:
     """Check the programme-specific facts and return them as stored on the application."""
     for name, value in (("temporary", temporary), ("medical", medical)):
         if programme == name and value is None:
@@ -57,7 +60,9 @@ def _programme_details(programme: str, temporary: TemporaryIn | None, medical: M
             raise InvalidInput(name, f"only for the {name} programme")
     if medical is not None:
         if medical.basic_insurance_paid_fen + medical.critical_illness_paid_fen > medical.bill_total_fen:
-            raise InvalidInput("medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill")
+            raise InvalidInput(
+                "medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill"
+            )
         if medical.compliant_cost_fen is not None and medical.compliant_cost_fen > medical.bill_total_fen:
             raise InvalidInput("medical.compliant_cost_fen", "cannot exceed the bill total")
         return {"medical": medical.model_dump(mode="json")}
@@ -69,25 +74,38 @@ def _programme_details(programme: str, temporary: TemporaryIn | None, medical: M
 def _event_details(details: dict[str, Any]) -> dict[str, Any]:
     """Programme facts in the shape eligibility's rules read (ApplicationFacts.temporary / .medical)."""
     if t := details.get("temporary"):
-        return {"temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}}
+        return {
+            "temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}
+        }
     if m := details.get("medical"):
-        medical = {"compliant_cost_fen": m["compliant_cost_fen"] if m["compliant_cost_fen"] is not None
-                   else m["bill_total_fen"],
-                   "basic_insurance_paid_fen": m["basic_insurance_paid_fen"],
-                   "critical_illness_paid_fen": m["critical_illness_paid_fen"]}
+        medical = {
+            "compliant_cost_fen": m["compliant_cost_fen"]
+            if m["compliant_cost_fen"] is not None
+            else m["bill_total_fen"],
+            "basic_insurance_paid_fen": m["basic_insurance_paid_fen"],
+            "critical_illness_paid_fen": m["critical_illness_paid_fen"],
+        }
         if m.get("group"):
             medical["group"] = m["group"]
         return {"medical": medical, "medical_bill_total_fen": m["bill_total_fen"]}
     return {}
 
 
-def _check_rules(programme: str, consent_signed: bool, separate_register: bool, separate_register_name: str | None,
-                 applicant_member_id: uuid.UUID | None, temporary: TemporaryIn | None, snapshot: HouseholdSnapshot,
-                 ) -> None:
+def _check_rules(
+    programme: str,
+    consent_signed: bool,
+    separate_register: bool,
+    separate_register_name: str | None,
+    applicant_member_id: uuid.UUID | None,
+    temporary: TemporaryIn | None,
+    snapshot: HouseholdSnapshot,
+) -> None:
     if _needs_consent(programme, temporary) and not consent_signed:
         raise InvalidInput("consent_signed", f"{programme} needs the signed consent to the economic check")
     if separate_register and not separate_register_name:
-        raise InvalidInput("separate_register_name", "name the staff member or cadre the applicant is related to")
+        raise InvalidInput(
+            "separate_register_name", "name the staff member or cadre the applicant is related to"
+        )
     if separate_register_name and not separate_register:
         raise InvalidInput("separate_register_name", "only with separate_register")
     if applicant_member_id and applicant_member_id not in {m.member_id for m in snapshot.members}:
@@ -97,16 +115,29 @@ def _check_rules(programme: str, consent_signed: bool, separate_register: bool, 
 def to_out(application: Application, provided: set[str]) -> ApplicationOut:
     required = required_documents(application.programme, application.details)
     return ApplicationOut(
-        id=application.id, household_id=application.household_id, region_code=application.region_code,
-        programme=application.programme, status=application.status, submitted_on=application.submitted_on,
-        applicant_member_id=application.applicant_member_id, consent_signed=application.consent_signed,
-        separate_register=application.separate_register, separate_register_name=application.separate_register_name,
+        id=application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        programme=application.programme,
+        status=application.status,
+        submitted_on=application.submitted_on,
+        applicant_member_id=application.applicant_member_id,
+        consent_signed=application.consent_signed,
+        separate_register=application.separate_register,
+        separate_register_name=application.separate_register_name,
         details=application.details,
-        required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
-        missing_documents=[DocumentOut(kind=d.kind, name=d.name, note=d.note)
-                           for d in missing_documents(application.programme, application.details, provided)],
-        case_id=application.case_id, case_status=application.case_status, next_deadline=application.next_deadline,
-        decision=application.decision, withdrawn_reason=application.withdrawn_reason,
+        required_documents=[
+            DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required
+        ],
+        missing_documents=[
+            DocumentOut(kind=d.kind, name=d.name, note=d.note)
+            for d in missing_documents(application.programme, application.details, provided)
+        ],
+        case_id=application.case_id,
+        case_status=application.case_status,
+        next_deadline=application.next_deadline,
+        decision=application.decision,
+        withdrawn_reason=application.withdrawn_reason,
         updated_at=application.updated_at,
     )
 
@@ -118,13 +149,21 @@ async def out(uow: UnitOfWork, application: Application) -> ApplicationOut:
     return to_out(application, kinds.get(application.id, set()))
 
 
-def _submitted_event(application: Application, snapshot: HouseholdSnapshot,
-                     cls: type[ApplicationSubmitted] = ApplicationSubmitted) -> ApplicationSubmitted:
+def _submitted_event(
+    application: Application,
+    snapshot: HouseholdSnapshot,
+    cls: type[ApplicationSubmitted] = ApplicationSubmitted,
+) -> ApplicationSubmitted:
     return cls(
-        application_id=application.id, household_id=application.household_id, programme=application.programme,
-        region_code=application.region_code, submitted_on=application.submitted_on,
-        applicant_member_id=application.applicant_member_id, consent_signed=application.consent_signed,
-        separate_register=application.separate_register, details=_event_details(application.details),
+        application_id=application.id,
+        household_id=application.household_id,
+        programme=application.programme,
+        region_code=application.region_code,
+        submitted_on=application.submitted_on,
+        applicant_member_id=application.applicant_member_id,
+        consent_signed=application.consent_signed,
+        separate_register=application.separate_register,
+        details=_event_details(application.details),
         snapshot=snapshot,
     )
 
@@ -134,82 +173,148 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
     households.ensure_writable(principal, household.region_code)
     details = _programme_details(body.programme, body.temporary, body.medical)
     snapshot = await households.snapshot_of(uow, household)
-    _check_rules(body.programme, body.consent_signed, body.separate_register, body.separate_register_name,
-                 body.applicant_member_id, body.temporary, snapshot)
+    _check_rules(
+        body.programme,
+        body.consent_signed,
+        body.separate_register,
+        body.separate_register_name,
+        body.applicant_member_id,
+        body.temporary,
+        snapshot,
+    )
     repo = ApplicationRepository(uow.session)
     if await repo.open_for(household.id, body.programme):
-        raise Conflict(f"household already has an open {body.programme} application",
-                       errors=[{"field": "programme", "message": "an application for it is already open"}])
+        raise Conflict(
+            f"household already has an open {body.programme} application",
+            errors=[{"field": "programme", "message": "an application for it is already open"}],
+        )
     application = Application(
-        id=uuid.uuid4(), household_id=household.id, region_code=household.region_code, programme=body.programme,
-        status="submitted", submitted_on=date.today(), consent_signed=body.consent_signed,
-        applicant_member_id=body.applicant_member_id, separate_register=body.separate_register,
-        separate_register_name=body.separate_register_name, details=details,
+        id=uuid.uuid4(),
+        household_id=household.id,
+        region_code=household.region_code,
+        programme=body.programme,
+        status="submitted",
+        submitted_on=date.today(),
+        consent_signed=body.consent_signed,
+        applicant_member_id=body.applicant_member_id,
+        separate_register=body.separate_register,
+        separate_register_name=body.separate_register_name,
+        details=details,
     )
     repo.add(application)
     try:
         await uow.session.flush()
     except IntegrityError as exc:  # a concurrent submission won the race for the open slot
-        raise Conflict(f"household already has an open {body.programme} application",
-                       errors=[{"field": "programme", "message": "an application for it is already open"}]) from exc
+        raise Conflict(
+            f"household already has an open {body.programme} application",
+            errors=[{"field": "programme", "message": "an application for it is already open"}],
+        ) from exc
     uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
-    await audit.record(uow, principal, "application.submit", "application", application.id,
-                       household_id=household.id, region_code=household.region_code)
+    await audit.record(
+        uow,
+        principal,
+        "application.submit",
+        "application",
+        application.id,
+        household_id=household.id,
+        region_code=household.region_code,
+    )
     return await out(uow, application)
 
 
-async def get_visible(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *,
-                      for_update: bool = False) -> Application:
+async def get_visible(
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *, for_update: bool = False
+) -> Application:
     application = await ApplicationRepository(uow.session).get(application_id, for_update=for_update)
     if application is None or not principal.covers(application.region_code):
         raise NotFound(f"application {application_id} not found")
     return application
 
 
-async def _open_writable(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, doing: str,
-                         ) -> Application:
+async def _open_writable(
+    uow: UnitOfWork,
+    principal: Principal,
+    application_id: uuid.UUID,
+    doing: str,
+) -> Application:
     application = await get_visible(uow, principal, application_id, for_update=True)
     households.ensure_writable(principal, application.region_code)
     if application.status not in OPEN_STATUSES:
-        raise Conflict(f"cannot {doing} an application that is {application.status}",
-                       errors=[{"field": "status", "message": f"application is {application.status}"}])
+        raise Conflict(
+            f"cannot {doing} an application that is {application.status}",
+            errors=[{"field": "status", "message": f"application is {application.status}"}],
+        )
     return application
 
 
 async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> ApplicationOut:
     application = await get_visible(uow, principal, application_id)
-    await audit.record(uow, principal, "application.read", "application", application.id,
-                       household_id=application.household_id, region_code=application.region_code)
+    await audit.record(
+        uow,
+        principal,
+        "application.read",
+        "application",
+        application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+    )
     kinds = await EvidenceRepository(uow.session).kinds([application.id])
     return to_out(application, kinds.get(application.id, set()))
 
 
-async def search(uow: UnitOfWork, principal: Principal, *, household_id: uuid.UUID | None, programme: str | None,
-                 status: str | None, limit: int, offset: int) -> tuple[list[ApplicationOut], int]:
+async def search(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    household_id: uuid.UUID | None,
+    programme: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[ApplicationOut], int]:
     applications, total = await ApplicationRepository(uow.session).search(
-        principal.region, household_id=household_id, programme=programme, status=status, limit=limit,
-        offset=offset)
+        principal.region,
+        household_id=household_id,
+        programme=programme,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
     for a in applications:
-        await audit.record(uow, principal, "application.list", "application", a.id, household_id=a.household_id,
-                           region_code=a.region_code)
+        await audit.record(
+            uow,
+            principal,
+            "application.list",
+            "application",
+            a.id,
+            household_id=a.household_id,
+            region_code=a.region_code,
+        )
     return [to_out(a, kinds.get(a.id, set())) for a in applications], total
 
 
-async def amend(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, body: ApplicationAmend,
-                ) -> ApplicationOut:
+async def amend(
+    uow: UnitOfWork,
+    principal: Principal,
+    application_id: uuid.UUID,
+    body: ApplicationAmend,
+) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "amend")
     if application.decision is not None:
         raise Conflict("the application has been decided", errors=[{"field": "status", "message": "decided"}])
     sent = body.model_fields_set
     merged = {
-        "applicant_member_id": application.applicant_member_id, "consent_signed": application.consent_signed,
+        "applicant_member_id": application.applicant_member_id,
+        "consent_signed": application.consent_signed,
         "separate_register": application.separate_register,
         "separate_register_name": application.separate_register_name,
         "temporary": TemporaryIn.model_validate(application.details["temporary"])
-        if "temporary" in application.details else None,
+        if "temporary" in application.details
+        else None,
         "medical": MedicalIn.model_validate(application.details["medical"])
-        if "medical" in application.details else None,
+        if "medical" in application.details
+        else None,
     }
     merged.update({name: getattr(body, name) for name in sent})
     if merged["consent_signed"] is None:
@@ -221,87 +326,176 @@ async def amend(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID
     details = _programme_details(application.programme, merged["temporary"], merged["medical"])
     household = await households.get_visible(uow, principal, application.household_id)
     snapshot = await households.snapshot_of(uow, household)
-    _check_rules(application.programme, merged["consent_signed"], merged["separate_register"],
-                 merged["separate_register_name"], merged["applicant_member_id"], merged["temporary"], snapshot)
+    _check_rules(
+        application.programme,
+        merged["consent_signed"],
+        merged["separate_register"],
+        merged["separate_register_name"],
+        merged["applicant_member_id"],
+        merged["temporary"],
+        snapshot,
+    )
     application.applicant_member_id = merged["applicant_member_id"]
     application.consent_signed = merged["consent_signed"]
     application.separate_register = merged["separate_register"]
     application.separate_register_name = merged["separate_register_name"]
     application.details = details
     await uow.session.flush()
-    uow.emit(_submitted_event(application, snapshot, ApplicationAmended), key=application.household_id,
-             region=application.region_code)
-    await audit.record(uow, principal, "application.amend", "application", application.id,
-                       household_id=application.household_id, region_code=application.region_code,
-                       details={"fields": sorted(sent)})
+    uow.emit(
+        _submitted_event(application, snapshot, ApplicationAmended),
+        key=application.household_id,
+        region=application.region_code,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "application.amend",
+        "application",
+        application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        details={"fields": sorted(sent)},
+    )
     return await out(uow, application)
 
 
-async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
+async def withdraw(
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str
+) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "withdraw")
     # Leaving the open statuses frees the household's slot for this programme (see uq_applications_open).
     application.status = "withdrawn"
     application.withdrawn_reason = reason
     application.next_deadline = None
-    uow.emit(ApplicationWithdrawn(application_id=application.id, household_id=application.household_id,
-                                  programme=application.programme, region_code=application.region_code,
-                                  reason=reason),
-             key=application.household_id, region=application.region_code)
-    await audit.record(uow, principal, "application.withdraw", "application", application.id,
-                       household_id=application.household_id, region_code=application.region_code, reason=reason)
+    uow.emit(
+        ApplicationWithdrawn(
+            application_id=application.id,
+            household_id=application.household_id,
+            programme=application.programme,
+            region_code=application.region_code,
+            reason=reason,
+        ),
+        key=application.household_id,
+        region=application.region_code,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "application.withdraw",
+        "application",
+        application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        reason=reason,
+    )
     return await out(uow, application)
 
 
 def evidence_out(e: Evidence) -> EvidenceOut:
-    return EvidenceOut(id=e.id, application_id=e.application_id, kind=e.kind, description=e.description,
-                       filename=e.filename, content_type=e.content_type, size_bytes=e.size_bytes, sha256=e.sha256,
-                       uploaded_by=e.uploaded_by, uploaded_at=e.uploaded_at)
+    return EvidenceOut(
+        id=e.id,
+        application_id=e.application_id,
+        kind=e.kind,
+        description=e.description,
+        filename=e.filename,
+        content_type=e.content_type,
+        size_bytes=e.size_bytes,
+        sha256=e.sha256,
+        uploaded_by=e.uploaded_by,
+        uploaded_at=e.uploaded_at,
+    )
 
 
-async def upload_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *, kind: str,
-                          description: str, filename: str, data: bytes, content_type: str,
-                          store: EvidenceStore) -> EvidenceOut:
+async def upload_evidence(
+    uow: UnitOfWork,
+    principal: Principal,
+    application_id: uuid.UUID,
+    *,
+    kind: str,
+    description: str,
+    filename: str,
+    data: bytes,
+    content_type: str,
+    store: EvidenceStore,
+) -> EvidenceOut:
     application = await _open_writable(uow, principal, application_id, "add evidence to")
     digest = sha256(data)
-    # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a dangling
+    # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a
+    # dangling
     # row (and content addressing makes the retry of the same upload rewrite the same file).
     await store.put(digest, data)
-    evidence = Evidence(id=uuid.uuid4(), application_id=application.id, household_id=application.household_id,
-                        region_code=application.region_code, kind=kind, description=description,
-                        filename=filename, content_type=content_type, size_bytes=len(data), sha256=digest,
-                        uploaded_by=principal.sub)
+    evidence = Evidence(
+        id=uuid.uuid4(),
+        application_id=application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        kind=kind,
+        description=description,
+        filename=filename,
+        content_type=content_type,
+        size_bytes=len(data),
+        sha256=digest,
+        uploaded_by=principal.sub,
+    )
     EvidenceRepository(uow.session).add(evidence)
     await uow.session.flush()
     await uow.session.refresh(evidence)
-    await audit.record(uow, principal, "evidence.upload", "evidence", evidence.id,
-                       household_id=application.household_id, region_code=application.region_code,
-                       details={"application_id": str(application.id), "kind": kind, "sha256": digest})
+    await audit.record(
+        uow,
+        principal,
+        "evidence.upload",
+        "evidence",
+        evidence.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        details={"application_id": str(application.id), "kind": kind, "sha256": digest},
+    )
     return evidence_out(evidence)
 
 
 def validate_upload(data: bytes, max_bytes: int) -> str:
+    """The content type by magic bytes; 413/415 naming `file` before anything is stored."""
     return check_upload(data, max_bytes)
 
 
-async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> list[EvidenceOut]:
+async def list_evidence(
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID
+) -> list[EvidenceOut]:
     application = await get_visible(uow, principal, application_id)
-    await audit.record(uow, principal, "evidence.list", "application", application.id,
-                       household_id=application.household_id, region_code=application.region_code)
+    await audit.record(
+        uow,
+        principal,
+        "evidence.list",
+        "application",
+        application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+    )
     return [evidence_out(e) for e in await EvidenceRepository(uow.session).for_application(application.id)]
 
 
-async def evidence_for_download(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID,
-                                evidence_id: uuid.UUID) -> Evidence:
+async def evidence_for_download(
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, evidence_id: uuid.UUID
+) -> Evidence:
     application = await get_visible(uow, principal, application_id)
     evidence = await EvidenceRepository(uow.session).get(application.id, evidence_id)
     if evidence is None:
         raise NotFound(f"evidence {evidence_id} not found")
-    await audit.record(uow, principal, "evidence.download", "evidence", evidence.id,
-                       household_id=application.household_id, region_code=application.region_code)
+    await audit.record(
+        uow,
+        principal,
+        "evidence.download",
+        "evidence",
+        evidence.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+    )
     return evidence
 
 
-async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected) -> None:
+async def on_case_event(
+    uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected
+) -> None:
     """Mirror eligibility's view of the case on the application, for the front desk."""
     application = await ApplicationRepository(uow.session).get(data.application_id, for_update=True)
     if application is None:
@@ -319,8 +513,10 @@ async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | 
         case CaseApproved():
             application.case_status = "approved"
             application.next_deadline = None
-            application.decision = data.model_dump(mode="json", include={
-                "monthly_amount_fen", "one_off_amount_fen", "effective_month", "decided_at"})
+            application.decision = data.model_dump(
+                mode="json",
+                include={"monthly_amount_fen", "one_off_amount_fen", "effective_month", "decided_at"},
+            )
             if not withdrawn:
                 application.status = "approved"
         case CaseRejected():
@@ -329,6 +525,13 @@ async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | 
             application.decision = data.model_dump(mode="json", include={"reasons", "decided_at"})
             if not withdrawn:
                 application.status = "rejected"
-    await audit.record(uow, "eligibility", "application.case_update", "application", application.id,
-                       household_id=application.household_id, region_code=application.region_code,
-                       details={"case_status": application.case_status})
+    await audit.record(
+        uow,
+        "eligibility",
+        "application.case_update",
+        "application",
+        application.id,
+        household_id=application.household_id,
+        region_code=application.region_code,
+        details={"case_status": application.case_status},
+    )

@@ -23,77 +23,142 @@ from shared.household import HukouType
 router = APIRouter(prefix="/households", tags=["households"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut,
-             summary="Register a household with its members, economic facts and bank account")
-async def register_household(body: HouseholdIn, uow: UowDep, principal: Clerk, settings: IntakeSettings,
-                             idem: Idem) -> Response:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdOut,
+    summary="Register a household with its members, economic facts and bank account",
+)
+async def register_household(
+    body: HouseholdIn, uow: UowDep, principal: Clerk, settings: IntakeSettings, idem: Idem
+) -> Response:
     async def work() -> HouseholdOut:
         household = await service.register(uow, principal, body, settings)
-        return await service.current(uow, household, settings)
+        return await service.read(uow, principal, household.id, settings)
 
     return await idem.run(uow, principal, body, work, status_code=201)
 
 
 @router.get("", response_model=HouseholdPage, summary="List and search households in your region (audited)")
 async def search_households(
-    uow: UowDep, principal: Reader,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")] = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")] = None,
-    address: Annotated[str | None, Query(min_length=1, max_length=100, description="part of the address")] = None,
+    uow: UowDep,
+    principal: Reader,
+    region_code: Annotated[
+        str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")
+    ] = None,
+    name: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")
+    ] = None,
+    address: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="part of the address")
+    ] = None,
     hukou_type: HukouType | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> HouseholdPage:
-    return await service.search(uow, principal, region_code=region_code, name=name, address=address,
-                                hukou_type=hukou_type, limit=limit, offset=offset)
+    return await service.search(
+        uow,
+        principal,
+        region_code=region_code,
+        name=name,
+        address=address,
+        hukou_type=hukou_type,
+        limit=limit,
+        offset=offset,
+    )
 
 
-@router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")
-async def lookup_household(body: HouseholdLookup, uow: UowDep, principal: Reader, settings: IntakeSettings,
-                           idem: Idem) -> Response:
+@router.post(
+    "/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID"
+)
+async def lookup_household(
+    body: HouseholdLookup, uow: UowDep, principal: Reader, settings: IntakeSettings, idem: Idem
+) -> Response:
     # A POST so the ID number travels in the body, not in a URL that proxies and access logs keep.
-    return await idem.run(uow, principal, body, lambda: service.lookup(uow, principal, body.id_number, settings),
-                          status_code=200)
+    return await idem.run(
+        uow,
+        principal,
+        body,
+        lambda: service.lookup(uow, principal, body.id_number, settings),
+        status_code=200,
+    )
 
 
 @router.get("/{household_id}", response_model=HouseholdOut, summary="Read a household (audited)")
-async def read_household(household_id: uuid.UUID, uow: UowDep, principal: Reader,
-                         settings: IntakeSettings) -> HouseholdOut:
+async def read_household(
+    household_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings
+) -> HouseholdOut:
     return await service.read(uow, principal, household_id, settings)
 
 
-@router.patch("/{household_id}", response_model=HouseholdOut,
-              summary="Change address, village, 户籍 type or bank account")
-async def update_household(household_id: uuid.UUID, body: HouseholdUpdate, uow: UowDep, principal: Clerk,
-                           settings: IntakeSettings) -> HouseholdOut:
+@router.patch(
+    "/{household_id}",
+    response_model=HouseholdOut,
+    summary="Change address, village, 户籍 type or bank account",
+)
+async def update_household(
+    household_id: uuid.UUID, body: HouseholdUpdate, uow: UowDep, principal: Clerk, settings: IntakeSettings
+) -> HouseholdOut:
     return await service.update(uow, principal, household_id, body, settings)
 
 
-@router.put("/{household_id}/economic-facts", response_model=HouseholdOut,
-            summary="Replace incomes, property and rigid expenditures")
-async def replace_economic_facts(household_id: uuid.UUID, body: EconomicFactsIn, uow: UowDep, principal: Clerk,
-                                 settings: IntakeSettings) -> HouseholdOut:
+@router.put(
+    "/{household_id}/economic-facts",
+    response_model=HouseholdOut,
+    summary="Replace incomes, property and rigid expenditures",
+)
+async def replace_economic_facts(
+    household_id: uuid.UUID, body: EconomicFactsIn, uow: UowDep, principal: Clerk, settings: IntakeSettings
+) -> HouseholdOut:
     return await service.replace_economic_facts(uow, principal, household_id, body, settings)
 
 
-@router.post("/{household_id}/members", status_code=status.HTTP_201_CREATED, response_model=HouseholdOut,
-             summary="Add a member (a person belongs to one active household at most)")
-async def add_member(household_id: uuid.UUID, body: MemberIn, uow: UowDep, principal: Clerk,
-                     settings: IntakeSettings, idem: Idem) -> Response:
-    return await idem.run(uow, principal, body,
-                          lambda: service.add_member(uow, principal, household_id, body, settings), status_code=201)
+@router.post(
+    "/{household_id}/members",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HouseholdOut,
+    summary="Add a member (a person belongs to one active household at most)",
+)
+async def add_member(
+    household_id: uuid.UUID,
+    body: MemberIn,
+    uow: UowDep,
+    principal: Clerk,
+    settings: IntakeSettings,
+    idem: Idem,
+) -> Response:
+    return await idem.run(
+        uow,
+        principal,
+        body,
+        lambda: service.add_member(uow, principal, household_id, body, settings),
+        status_code=201,
+    )
 
 
 @router.patch("/{household_id}/members/{member_id}", response_model=HouseholdOut, summary="Update a member")
-async def update_member(household_id: uuid.UUID, member_id: uuid.UUID, body: MemberUpdate, uow: UowDep,
-                        principal: Clerk, settings: IntakeSettings) -> HouseholdOut:
+async def update_member(
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: MemberUpdate,
+    uow: UowDep,
+    principal: Clerk,
+    settings: IntakeSettings,
+) -> HouseholdOut:
     return await service.update_member(uow, principal, household_id, member_id, body, settings)
 
 
-@router.delete("/{household_id}/members/{member_id}", response_model=HouseholdOut,
-               summary="Remove a member (kept in history; frees the person to join another household)")
-async def remove_member(household_id: uuid.UUID, member_id: uuid.UUID, uow: UowDep, principal: Clerk,
-                        settings: IntakeSettings,
-                        reason: Annotated[str, Query(min_length=1, max_length=200, description="e.g. 死亡, 迁出")],
-                        ) -> HouseholdOut:
+@router.delete(
+    "/{household_id}/members/{member_id}",
+    response_model=HouseholdOut,
+    summary="Remove a member (kept in history; frees the person to join another household)",
+)
+async def remove_member(
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    uow: UowDep,
+    principal: Clerk,
+    settings: IntakeSettings,
+    reason: Annotated[str, Query(min_length=1, max_length=200, description="e.g. 死亡, 迁出")],
+) -> HouseholdOut:
     return await service.remove_member(uow, principal, household_id, member_id, reason, settings)

@@ -20,12 +20,14 @@ class HouseholdRepository:
         self.session = session
 
     async def get(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household | None:
-        # FOR UPDATE serialises concurrent edits of one household, so two desks never lose each other's change.
+        # FOR UPDATE serialises concurrent edits of one household, so two desks never lose each other's
+        # change.
         return await self.session.get(Household, household_id, with_for_update=for_update)
 
     async def members(self, household_id: uuid.UUID) -> list[Member]:
         rows = await self.session.scalars(
-            select(Member).where(Member.household_id == household_id, Member.active)
+            select(Member)
+            .where(Member.household_id == household_id, Member.active)
             .order_by(Member.name, Member.id)
         )
         return list(rows)
@@ -43,28 +45,43 @@ class HouseholdRepository:
 
     async def household_of_person(self, fingerprint: str) -> Household | None:
         return await self.session.scalar(
-            select(Household).join(Member, Member.household_id == Household.id)
+            select(Household)
+            .join(Member, Member.household_id == Household.id)
             .where(Member.id_fingerprint == fingerprint, Member.active, Household.active)
         )
 
-    def _search(self, region_prefix: str, name: str | None, address: str | None,
-                hukou_type: str | None) -> Select:
-        query = select(Household).where(Household.active,
-                                        Household.region_code.like(_escape_like(region_prefix) + "%"))
+    def _search(
+        self, region_prefix: str, name: str | None, address: str | None, hukou_type: str | None
+    ) -> Select:
+        query = select(Household).where(
+            Household.active, Household.region_code.like(_escape_like(region_prefix) + "%")
+        )
         if hukou_type:
             query = query.where(Household.hukou_type == hukou_type)
         if address:
             query = query.where(Household.address.ilike("%" + _escape_like(address) + "%"))
         if name:
             query = query.where(
-                select(Member.id).where(Member.household_id == Household.id, Member.active,
-                                        Member.name.like(_escape_like(name) + "%")).exists()
+                select(Member.id)
+                .where(
+                    Member.household_id == Household.id,
+                    Member.active,
+                    Member.name.like(_escape_like(name) + "%"),
+                )
+                .exists()
             )
         return query
 
-    async def search(self, region_prefix: str, *, name: str | None = None, address: str | None = None,
-                     hukou_type: str | None = None, limit: int = 50, offset: int = 0,
-                     ) -> tuple[list[Household], int]:
+    async def search(
+        self,
+        region_prefix: str,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+        hukou_type: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Household], int]:
         query = self._search(region_prefix, name, address, hukou_type)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
@@ -72,14 +89,14 @@ class HouseholdRepository:
         )
         return list(rows), int(total or 0)
 
-    async def member_overview(self, household_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, int]]:
+    async def member_overview(
+        self, household_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[str | None, int]]:
         """Per household: the head's name and the number of active members, in one query."""
         if not household_ids:
             return {}
         rows = await self.session.execute(
-            select(Member.household_id,
-                   func.max(Member.name).filter(Member.relation == "head"),
-                   func.count())
+            select(Member.household_id, func.max(Member.name).filter(Member.relation == "head"), func.count())
             .where(Member.household_id.in_(household_ids), Member.active)
             .group_by(Member.household_id)
         )

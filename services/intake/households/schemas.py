@@ -17,7 +17,9 @@ _IN = ConfigDict(extra="forbid")
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 VillageCode = str
-_VILLAGE = Field(pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected")
+_VILLAGE = Field(
+    pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected"
+)
 
 
 class MemberFactsIn(BaseModel):
@@ -25,10 +27,15 @@ class MemberFactsIn(BaseModel):
 
     model_config = _IN
 
-    counted: bool = Field(default=True, description="共同生活家庭成员; when false, not_counted_reason is required")
+    counted: bool = Field(
+        default=True, description="共同生活家庭成员; when false, not_counted_reason is required"
+    )
     not_counted_reason: str | None = Field(
-        default=None, min_length=1, max_length=200,
-        description="e.g. 服刑, 强制隔离戒毒, 宣告失踪, 宗教教职人员离家3年以上")
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="e.g. 服刑, 强制隔离戒毒, 宣告失踪, 宗教教职人员离家3年以上",
+    )
     disability_category: DisabilityCategory | None = None
     disability_grade: int | None = Field(default=None, ge=1, le=4)
     labour_capacity: LabourCapacity = "full"
@@ -43,12 +50,14 @@ class MemberFactsIn(BaseModel):
 
 class MemberIn(MemberFactsIn):
     name: str = Field(min_length=1, max_length=50)
-    id_number: ResidentIdStr = Field(description="居民身份证号 (GB 11643); birth date and sex are derived from it")
+    id_number: ResidentIdStr = Field(
+        description="居民身份证号 (GB 11643); birth date and sex are derived from it"
+    )
     relation: Relation
 
 
 class MemberUpdate(BaseModel):
-    """Partial update of a member; the ID number cannot change (remove the member and add the right person)."""
+    """Partial update of a member. The ID number cannot change: remove the member, add the right one."""
 
     model_config = _IN
 
@@ -73,9 +82,12 @@ class IncomeIn(BaseModel):
 
     earner: int | None = Field(default=None, ge=0, description="index into `members` of who earns it")
     kind: IncomeKindT
-    subkind: str = Field(min_length=1, max_length=40,
-                         description="e.g. salary, farming, rent; exempt kinds: social_assistance, youfu, "
-                                     "scholarship, jianyiyongwei, basic_pension")
+    subkind: str = Field(
+        min_length=1,
+        max_length=40,
+        description="e.g. salary, farming, rent; exempt kinds: social_assistance, youfu, "
+        "scholarship, jianyiyongwei, basic_pension",
+    )
     monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
 
 
@@ -84,7 +96,9 @@ class IncomeByMemberIn(BaseModel):
 
     model_config = _IN
 
-    member_id: uuid.UUID | None = Field(default=None, description="the earner; null = the household as a whole")
+    member_id: uuid.UUID | None = Field(
+        default=None, description="the earner; null = the household as a whole"
+    )
     kind: IncomeKindT
     subkind: str = Field(min_length=1, max_length=40)
     monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
@@ -155,7 +169,7 @@ class EconomicFactsIn(BaseModel):
 
 
 class HouseholdLookup(BaseModel):
-    """Find the active household of a person by resident ID (sent in a body, never in a URL that gets logged)."""
+    """Find a person's active household by resident ID (in a body, never in a URL that gets logged)."""
 
     model_config = _IN
 

@@ -59,8 +59,9 @@ def _check_member_facts(facts: dict[str, Any], field: str) -> dict[str, Any]:
     """Rules across fields of one member; returns the facts to store."""
     if not facts.get("counted", True):
         if not facts.get("not_counted_reason"):
-            raise InvalidInput(f"{field}.not_counted_reason",
-                               "say why this person does not count as a 共同生活 member")
+            raise InvalidInput(
+                f"{field}.not_counted_reason", "say why this person does not count as a 共同生活 member"
+            )
     else:
         facts["not_counted_reason"] = None  # a reason only means something for someone not counted
     if (facts.get("disability_grade") is None) != (facts.get("disability_category") is None):
@@ -76,9 +77,17 @@ def _fingerprint(number: str, settings: Settings) -> str:
 def _new_member(household_id: uuid.UUID, m: MemberIn, fingerprint: str, field: str) -> Member:
     rid = parse_resident_id(m.id_number)
     facts = _check_member_facts(m.model_dump(exclude=_PERSON_FIELDS, mode="json"), field)
-    return Member(id=uuid.uuid4(), household_id=household_id, name=m.name, id_number=rid.number,
-                  id_fingerprint=fingerprint, birth_date=rid.birth_date, sex=rid.sex, relation=m.relation,
-                  facts=facts)
+    return Member(
+        id=uuid.uuid4(),
+        household_id=household_id,
+        name=m.name,
+        id_number=rid.number,
+        id_fingerprint=fingerprint,
+        birth_date=rid.birth_date,
+        sex=rid.sex,
+        relation=m.relation,
+        facts=facts,
+    )
 
 
 def _set_bank_account(household: Household, account: BankAccountIn | None) -> None:
@@ -91,8 +100,10 @@ async def _flush_members(uow: UnitOfWork, field: str) -> None:
     try:
         await uow.session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same person won the unique index
-        raise Conflict("a member already belongs to another active household",
-                       errors=[{"field": field, "message": "already in another active household"}]) from exc
+        raise Conflict(
+            "a member already belongs to another active household",
+            errors=[{"field": field, "message": "already in another active household"}],
+        ) from exc
 
 
 async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, settings: Settings) -> Household:
@@ -108,37 +119,56 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
         if fp in taken:
             raise Conflict(
                 f"members[{i}].id_number already belongs to another active household",
-                errors=[{"field": f"members[{i}].id_number", "message": "already in another active household"}],
+                errors=[
+                    {"field": f"members[{i}].id_number", "message": "already in another active household"}
+                ],
             )
     for i, income in enumerate(body.incomes):
         if income.earner is not None and income.earner >= len(body.members):
             raise InvalidInput(f"incomes[{i}].earner", "no member at this index")
 
-    household = Household(id=uuid.uuid4(), region_code=body.region_code, hukou_type=body.hukou_type,
-                          address=body.address)
+    household = Household(
+        id=uuid.uuid4(), region_code=body.region_code, hukou_type=body.hukou_type, address=body.address
+    )
     _set_bank_account(household, body.bank_account)
-    members = [_new_member(household.id, m, fp, f"members[{i}]")
-               for i, (m, fp) in enumerate(zip(body.members, fingerprints, strict=True))]
+    members = [
+        _new_member(household.id, m, fp, f"members[{i}]")
+        for i, (m, fp) in enumerate(zip(body.members, fingerprints, strict=True))
+    ]
     household.incomes = [
-        {"member_id": str(members[i.earner].id) if i.earner is not None else None,
-         **i.model_dump(exclude={"earner"}, mode="json")}
+        {
+            "member_id": str(members[i.earner].id) if i.earner is not None else None,
+            **i.model_dump(exclude={"earner"}, mode="json"),
+        }
         for i in body.incomes
     ]
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     repo.add(household, members)
     await _flush_members(uow, "members")
+    await uow.session.refresh(household)  # server-side timestamps, read without lazy IO later
 
     snapshot = build_snapshot(household, members)
-    uow.emit(HouseholdRegistered(household_id=household.id, region_code=household.region_code, snapshot=snapshot),
-             key=household.id, region=household.region_code)
-    await audit.record(uow, principal, "household.register", "household", household.id,
-                       household_id=household.id, region_code=household.region_code)
+    uow.emit(
+        HouseholdRegistered(household_id=household.id, region_code=household.region_code, snapshot=snapshot),
+        key=household.id,
+        region=household.region_code,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "household.register",
+        "household",
+        household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+    )
     return household
 
 
-async def get_visible(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, *,
-                      for_update: bool = False) -> Household:
+async def get_visible(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, *, for_update: bool = False
+) -> Household:
     """A household in the caller's region; any other is answered as if it did not exist."""
     household = await HouseholdRepository(uow.session).get(household_id, for_update=for_update)
     if household is None or not household.active or not principal.covers(household.region_code):
@@ -153,7 +183,7 @@ async def _writable(uow: UnitOfWork, principal: Principal, household_id: uuid.UU
 
 
 def mask_account(number: str) -> str:
-    """Only the last four digits, as on a bank slip: enough to confirm with the household, useless to anyone else."""
+    """Only the last four digits, as on a bank slip: enough to confirm with the household, no more."""
     return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
@@ -162,26 +192,57 @@ def to_out(household: Household, members: list[Member], settings: Settings) -> H
     region = table.regions.get(household.region_code) or table.regions.get(household.region_code[:9])
     bank = None
     if household.bank_account_number:
-        bank = BankAccountOut(bank_name=household.bank_name or "", account_holder=household.bank_account_holder or "",
-                              account_number_masked=mask_account(household.bank_account_number))
+        bank = BankAccountOut(
+            bank_name=household.bank_name or "",
+            account_holder=household.bank_account_holder or "",
+            account_number_masked=mask_account(household.bank_account_number),
+        )
     return HouseholdOut(
-        id=household.id, region_code=household.region_code, region_name=region.name if region else None,
-        hukou_type=household.hukou_type, address=household.address,
-        members=[MemberOut(id=m.id, name=m.name, id_number_masked=mask_resident_id(m.id_number),
-                           birth_date=m.birth_date, sex=m.sex, relation=m.relation, facts=m.facts)
-                 for m in members],
-        incomes=household.incomes, properties=household.properties, rigid_expenses=household.rigid_expenses,
-        bank_account=bank, updated_at=household.updated_at,
+        id=household.id,
+        region_code=household.region_code,
+        region_name=region.name if region else None,
+        hukou_type=household.hukou_type,
+        address=household.address,
+        members=[
+            MemberOut(
+                id=m.id,
+                name=m.name,
+                id_number_masked=mask_resident_id(m.id_number),
+                birth_date=m.birth_date,
+                sex=m.sex,
+                relation=m.relation,
+                facts=m.facts,
+            )
+            for m in members
+        ],
+        incomes=household.incomes,
+        properties=household.properties,
+        rigid_expenses=household.rigid_expenses,
+        bank_account=bank,
+        updated_at=household.updated_at,
     )
 
 
-async def read(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, settings: Settings, *,
-               action: str = "household.read") -> HouseholdOut:
+async def read(
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    settings: Settings,
+    *,
+    action: str = "household.read",
+) -> HouseholdOut:
     household = await get_visible(uow, principal, household_id)
     members = await HouseholdRepository(uow.session).members(household.id)
     if action:
-        await audit.record(uow, principal, action, "household", household.id,
-                           household_id=household.id, region_code=household.region_code)
+        await audit.record(
+            uow,
+            principal,
+            action,
+            "household",
+            household.id,
+            household_id=household.id,
+            region_code=household.region_code,
+        )
     return to_out(household, members, settings)
 
 
@@ -192,8 +253,17 @@ async def current(uow: UnitOfWork, household: Household, settings: Settings) -> 
     return to_out(household, await HouseholdRepository(uow.session).members(household.id), settings)
 
 
-async def search(uow: UnitOfWork, principal: Principal, *, region_code: str | None, name: str | None,
-                 address: str | None, hukou_type: str | None, limit: int, offset: int) -> HouseholdPage:
+async def search(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    region_code: str | None,
+    name: str | None,
+    address: str | None,
+    hukou_type: str | None,
+    limit: int,
+    offset: int,
+) -> HouseholdPage:
     """Households under the caller's region (optionally narrowed to a sub-region)."""
     prefix = principal.region
     if region_code:
@@ -202,18 +272,28 @@ async def search(uow: UnitOfWork, principal: Principal, *, region_code: str | No
             return HouseholdPage(items=[], total=0, limit=limit, offset=offset)
         prefix = max(prefix, region_code, key=len)
     repo = HouseholdRepository(uow.session)
-    households, total = await repo.search(prefix, name=name, address=address, hukou_type=hukou_type,
-                                          limit=limit, offset=offset)
+    households, total = await repo.search(
+        prefix, name=name, address=address, hukou_type=hukou_type, limit=limit, offset=offset
+    )
     overview = await repo.member_overview([h.id for h in households])
     items = []
     for h in households:
         head, count = overview.get(h.id, (None, 0))
-        items.append(HouseholdSummary(id=h.id, region_code=h.region_code, hukou_type=h.hukou_type,
-                                      address=h.address, head_name=head, member_count=count,
-                                      updated_at=h.updated_at))
+        items.append(
+            HouseholdSummary(
+                id=h.id,
+                region_code=h.region_code,
+                hukou_type=h.hukou_type,
+                address=h.address,
+                head_name=head,
+                member_count=count,
+                updated_at=h.updated_at,
+            )
+        )
         # A list shows names and addresses: each household shown is a read of its personal data.
-        await audit.record(uow, principal, "household.list", "household", h.id, household_id=h.id,
-                           region_code=h.region_code)
+        await audit.record(
+            uow, principal, "household.list", "household", h.id, household_id=h.id, region_code=h.region_code
+        )
     return HouseholdPage(items=items, total=total, limit=limit, offset=offset)
 
 
@@ -229,13 +309,20 @@ async def _emit_updated(uow: UnitOfWork, household: Household) -> None:
     household.updated_at = func.now()
     await uow.session.flush()
     await uow.session.refresh(household)
-    uow.emit(HouseholdUpdated(household_id=household.id, region_code=household.region_code,
-                              snapshot=await snapshot_of(uow, household)),
-             key=household.id, region=household.region_code)
+    uow.emit(
+        HouseholdUpdated(
+            household_id=household.id,
+            region_code=household.region_code,
+            snapshot=await snapshot_of(uow, household),
+        ),
+        key=household.id,
+        region=household.region_code,
+    )
 
 
-async def update(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: HouseholdUpdate,
-                 settings: Settings) -> HouseholdOut:
+async def update(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: HouseholdUpdate, settings: Settings
+) -> HouseholdOut:
     household = await _writable(uow, principal, household_id)
     changed = sorted(body.model_fields_set)
     if body.region_code is not None:
@@ -249,13 +336,22 @@ async def update(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID,
         _set_bank_account(household, body.bank_account)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
-    await audit.record(uow, principal, "household.update", "household", household.id, household_id=household.id,
-                       region_code=household.region_code, details={"fields": changed})
+    await audit.record(
+        uow,
+        principal,
+        "household.update",
+        "household",
+        household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        details={"fields": changed},
+    )
     return await current(uow, household, settings)
 
 
-async def replace_economic_facts(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID,
-                                 body: EconomicFactsIn, settings: Settings) -> HouseholdOut:
+async def replace_economic_facts(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: EconomicFactsIn, settings: Settings
+) -> HouseholdOut:
     household = await _writable(uow, principal, household_id)
     member_ids = {m.id for m in await HouseholdRepository(uow.session).members(household.id)}
     for i, income in enumerate(body.incomes):
@@ -265,32 +361,58 @@ async def replace_economic_facts(uow: UnitOfWork, principal: Principal, househol
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     await _emit_updated(uow, household)
-    await audit.record(uow, principal, "household.economic_facts", "household", household.id,
-                       household_id=household.id, region_code=household.region_code,
-                       details={"incomes": len(body.incomes), "properties": len(body.properties),
-                                "rigid_expenses": len(body.rigid_expenses)})
+    await audit.record(
+        uow,
+        principal,
+        "household.economic_facts",
+        "household",
+        household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        details={
+            "incomes": len(body.incomes),
+            "properties": len(body.properties),
+            "rigid_expenses": len(body.rigid_expenses),
+        },
+    )
     return await current(uow, household, settings)
 
 
-async def add_member(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: MemberIn,
-                     settings: Settings) -> HouseholdOut:
+async def add_member(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: MemberIn, settings: Settings
+) -> HouseholdOut:
     household = await _writable(uow, principal, household_id)
     repo = HouseholdRepository(uow.session)
     fingerprint = _fingerprint(body.id_number, settings)
     if await repo.active_fingerprints([fingerprint]):
-        raise Conflict("this person already belongs to an active household",
-                       errors=[{"field": "id_number", "message": "already in an active household"}])
+        raise Conflict(
+            "this person already belongs to an active household",
+            errors=[{"field": "id_number", "message": "already in an active household"}],
+        )
     member = _new_member(household.id, body, fingerprint, "body")
     repo.add_member(member)
     await _flush_members(uow, "id_number")
     await _emit_updated(uow, household)
-    await audit.record(uow, principal, "member.add", "member", member.id, household_id=household.id,
-                       region_code=household.region_code)
+    await audit.record(
+        uow,
+        principal,
+        "member.add",
+        "member",
+        member.id,
+        household_id=household.id,
+        region_code=household.region_code,
+    )
     return await current(uow, household, settings)
 
 
-async def update_member(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID,
-                        body: MemberUpdate, settings: Settings) -> HouseholdOut:
+async def update_member(
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    body: MemberUpdate,
+    settings: Settings,
+) -> HouseholdOut:
     household = await _writable(uow, principal, household_id)
     member = await HouseholdRepository(uow.session).member(household.id, member_id)
     if member is None:
@@ -300,7 +422,7 @@ async def update_member(uow: UnitOfWork, principal: Principal, household_id: uui
         member.name = sent.pop("name")
     if "relation" in sent:
         member.relation = sent.pop("relation")
-    # Validate the merged facts as a whole, so e.g. counted=false without a reason is caught however it arises.
+    # Validate the merged facts as a whole: counted=false without a reason is caught however it arises.
     try:
         merged = MemberFactsIn.model_validate({**member.facts, **sent}).model_dump(mode="json")
     except ValidationError as exc:  # e.g. an explicit null for a fact that must have a value
@@ -308,13 +430,27 @@ async def update_member(uow: UnitOfWork, principal: Principal, household_id: uui
         raise InvalidInput(".".join(str(p) for p in error["loc"]) or "body", error["msg"]) from None
     member.facts = _check_member_facts(merged, "body")
     await _emit_updated(uow, household)
-    await audit.record(uow, principal, "member.update", "member", member.id, household_id=household.id,
-                       region_code=household.region_code, details={"fields": sorted(body.model_fields_set)})
+    await audit.record(
+        uow,
+        principal,
+        "member.update",
+        "member",
+        member.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        details={"fields": sorted(body.model_fields_set)},
+    )
     return await current(uow, household, settings)
 
 
-async def remove_member(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, member_id: uuid.UUID,
-                        reason: str, settings: Settings) -> HouseholdOut:
+async def remove_member(
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    member_id: uuid.UUID,
+    reason: str,
+    settings: Settings,
+) -> HouseholdOut:
     household = await _writable(uow, principal, household_id)
     repo = HouseholdRepository(uow.session)
     members = await repo.members(household.id)
@@ -322,8 +458,10 @@ async def remove_member(uow: UnitOfWork, principal: Principal, household_id: uui
     if member is None:
         raise NotFound(f"member {member_id} not found in this household")
     if len(members) == 1:
-        raise Conflict("a household keeps at least one member",
-                       errors=[{"field": "member_id", "message": "the last member cannot be removed"}])
+        raise Conflict(
+            "a household keeps at least one member",
+            errors=[{"field": "member_id", "message": "the last member cannot be removed"}],
+        )
     # Kept as an inactive row (history, audit), which frees the person to join another household.
     member.active = False
     # Their own income leaves with them (a deceased member's pension ends too); shown in the audit details.
@@ -331,9 +469,17 @@ async def remove_member(uow: UnitOfWork, principal: Principal, household_id: uui
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
     await _emit_updated(uow, household)
-    await audit.record(uow, principal, "member.remove", "member", member.id, household_id=household.id,
-                       region_code=household.region_code, reason=reason,
-                       details={"incomes_removed": removed_incomes})
+    await audit.record(
+        uow,
+        principal,
+        "member.remove",
+        "member",
+        member.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        reason=reason,
+        details={"incomes_removed": removed_incomes},
+    )
     return await current(uow, household, settings)
 
 
@@ -343,8 +489,14 @@ def build_snapshot(household: Household, members: list[Member]) -> HouseholdSnap
         region_code=household.region_code,
         hukou_type=household.hukou_type,  # type: ignore[arg-type]
         members=[
-            MemberFacts(member_id=m.id, name=m.name, birth_date=m.birth_date, sex=m.sex,  # type: ignore[arg-type]
-                        relation=m.relation, **m.facts)
+            MemberFacts(
+                member_id=m.id,
+                name=m.name,
+                birth_date=m.birth_date,
+                sex=m.sex,  # type: ignore[arg-type]
+                relation=m.relation,
+                **m.facts,
+            )
             for m in members
         ],
         incomes=[IncomeItem.model_validate(i) for i in household.incomes],

@@ -1,0 +1,297 @@
+"""The 低保 case workflow through eligibility's API on the real PostgreSQL, for a 吴起县 household, with the
+county's 2023 figures (seed 000) and deadlines on the Chinese working-day calendar."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from services.eligibility.cases.service import open_case, record_household
+from services.eligibility.models import platform
+from shared.db import session_factory
+from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
+from shared.household import HouseholdSnapshot
+from shared.uow import UnitOfWork
+from shared.workdays import add_workdays
+
+VILLAGE = "610626101201"  # 吴起县铁边城镇, a village under it
+
+
+def _member(name: str, born: str, relation: str, **facts) -> dict:  # noqa: ANN003
+    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male",
+            "relation": relation, **facts}
+
+
+def wuqi_household(**overrides) -> HouseholdSnapshot:  # noqa: ANN003
+    """Three rural members; 300 yuan a month counted income (the pension is exempt)."""
+    data = {
+        "household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural",
+        "members": [_member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+                    _member("高桂芳", "1965-08-02", "spouse"),
+                    _member("刘小军", "2010-09-03", "child", student=True)],
+        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
+                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+    }
+    data.update(overrides)
+    return HouseholdSnapshot.model_validate(data)
+
+
+@pytest.fixture
+async def open_wuqi_case(db):  # noqa: ANN001, ANN201
+    """Open a case as the consumer would, for an application received on a given day."""
+    sessions = session_factory(db)
+
+    async def opener(received: date, programme: str = "dibao", snapshot: HouseholdSnapshot | None = None,
+                     **extra) -> tuple[str, HouseholdSnapshot]:  # noqa: ANN003
+        snapshot = snapshot or wuqi_household()
+        async with UnitOfWork(sessions, platform, "/tests") as uow:
+            case = await open_case(uow, ApplicationSubmitted(
+                application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
+                region_code=snapshot.region_code, submitted_on=received, consent_signed=True,
+                separate_register=extra.pop("separate_register", False), details=extra.pop("details", {}),
+                snapshot=snapshot))
+            await uow.commit()
+        return str(case.id), snapshot
+
+    return opener
+
+
+async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):  # noqa: ANN001, ANN202
+    return await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
+
+
+async def _to_notice(api, tokens, case_id: str) -> dict:  # noqa: ANN001
+    """accepted → investigation → home visit → economic check → township opinion → appraisal → notice."""
+    steps = [
+        ("clerk", "investigation", {"on": "2023-09-05"}),
+        ("clerk", "home-visits", {"on": "2023-09-06", "investigators": ["张强", "李娜"],
+                                  "findings": "窑洞一孔，家中无大件家电，与申报一致"}),
+        ("reviewer", "economic-check", {"on": "2023-09-11", "result": "consistent"}),
+        ("reviewer", "township-opinion", {"on": "2023-09-12", "recommendation": "approve",
+                                          "opinion": "符合农村低保条件，建议纳入"}),
+        ("reviewer", "appraisal", {"on": "2023-09-13", "result": "agreed", "participants": 9,
+                                   "opinion": "民主评议一致同意"}),
+    ]
+    r = None
+    for who, path, body in steps:
+        r = await _post(api, tokens, who, case_id, path, body)
+        assert r.status_code == 200, (path, r.text)
+    assert r is not None
+    return r.json()
+
+
+async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(api, tokens, db, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert case["status"] == "accepted"
+    assert case["due_date"] == "2023-09-07"  # investigation starts within 3 working days
+    assert case["eligible"] is True and case["assessed_monthly_amount_fen"] == 135_000
+
+    case = await _to_notice(api, tokens, case_id)
+    assert case["status"] == "public_notice"
+    assert (case["notice_posted_on"], case["notice_ends_on"]) == ("2023-09-13", "2023-09-19")
+
+    early = await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-19"})
+    assert early.status_code == 409
+    r = await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
+    assert r.status_code == 200
+    # 10 working days from 20 Sept 2023 cross National Day (29 Sept–6 Oct off, 7–8 Oct worked): 10 Oct.
+    assert r.json()["status"] == "county_review" and r.json()["due_date"] == "2023-10-10"
+    assert add_workdays(date(2023, 9, 20), 10) == date(2023, 10, 10)
+
+    by_clerk = await _post(api, tokens, "clerk", case_id, "decision",
+                           {"on": "2023-09-25", "decision": "approve", "opinion": "同意"})
+    assert by_clerk.status_code == 403
+    r = await _post(api, tokens, "approver", case_id, "decision",
+                    {"on": "2023-09-25", "decision": "approve", "opinion": "经审核，同意纳入农村低保"})
+    assert r.status_code == 200, r.text
+    done = r.json()
+    # 吴起县 2023: per-capita 100 yuan → tier 450 yuan/person/month × 3 = 1350 yuan.
+    assert done["status"] == "approved" and done["monthly_amount_fen"] == 135_000
+    assert done["effective_month"] == "2023-10"  # the month after approval
+    assert done["due_date"] is None and done["next_review_on"] is not None
+    assert {t["key"] for t in done["trace"]} >= {"dibao.standard.rural", "dibao.tiers.rural", "dibao.mode.rural"}
+    assert [s["step"] for s in done["steps"]] == [
+        "start_investigation", "record_home_visit", "record_economic_check", "township_opinion",
+        "record_appraisal", "close_notice", "decide"]
+
+    async with db.connect() as conn:
+        event = (await conn.execute(text(
+            "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.approved%' AND payload->'data'->>'case_id'"
+            " = :c"), {"c": case_id})).scalar_one()
+        opinion = (await conn.execute(text(
+            "SELECT reason FROM eligibility.audit_log WHERE action = 'case.decide' AND resource_id = :c"),
+            {"c": case_id})).scalar_one()
+    assert event["data"]["monthly_amount_fen"] == 135_000 and event["data"]["effective_month"] == "2023-10"
+    assert len(event["data"]["member_ids"]) == 3
+    assert opinion == "经审核，同意纳入农村低保"
+
+
+async def test_public_notice_spreadsheet_shows_only_masked_name_size_and_amount(api, tokens, open_wuqi_case):
+    case_id, snapshot = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    r = await api("eligibility").get("/notices/610626101", params={"format": "xlsx"}, headers=tokens["reviewer"])
+    assert r.status_code == 200
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1] == ("姓名", "家庭人口", "救助项目", "月保障金额(元)", "公示开始", "公示结束")
+    mine = [row for row in rows[2:] if row and row[0] == "刘*明"]
+    assert mine and mine[0][1:4] == (3, "最低生活保障", "1350.00")
+    flat = " ".join(str(c) for row in rows for c in row if c is not None)
+    assert "刘志明" not in flat and "300.00" not in flat  # no full name, no income
+    as_json = (await api("eligibility").get("/notices/610626101", headers=tokens["reviewer"])).json()
+    assert any(row["name"] == "刘*明" and row["household_size"] == 3 for row in as_json["rows"])
+    other = await api("eligibility").get("/notices/610626102", headers=tokens["reviewer"])
+    assert other.status_code == 404  # another township's notice is outside a township reviewer's region
+
+
+async def test_objection_during_notice_sends_it_back_to_investigation(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    r = await _post(api, tokens, "reviewer", case_id, "notice/objections",
+                    {"on": "2023-09-15", "objection": "村民反映其子在外务工收入未申报"})
+    assert r.status_code == 200 and r.json()["status"] == "investigation"
+    assert r.json()["notice_posted_on"] is None
+
+
+async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    r = await _post(api, tokens, "approver", case_id, "decision",
+                    {"on": "2023-09-05", "decision": "approve", "opinion": "同意"})
+    assert r.status_code == 409 and "start_investigation" in r.json()["allowed_next"]
+    await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
+    r = await _post(api, tokens, "reviewer", case_id, "economic-check", {"on": "2023-09-06", "result": "consistent"})
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit"]
+
+
+async def test_bad_step_input_is_rejected_naming_the_field_and_changes_nothing(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
+    r = await _post(api, tokens, "clerk", case_id, "home-visits",
+                    {"investigators": ["张强"], "findings": "x", "on": "2023-09-06"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "investigators"
+    r = await _post(api, tokens, "clerk", case_id, "home-visits",
+                    {"investigators": ["张强", "李娜"], "findings": "x", "on": "2030-01-01"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"
+    r = await _post(api, tokens, "clerk", case_id, "home-visits",
+                    {"investigators": ["张强", "李娜"], "findings": "x", "on": "2023-09-01"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"  # before the step began
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["reviewer"])).json()
+    assert case["home_visits"] == 0
+
+
+async def test_rejection_needs_written_reasons(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
+    r = await _post(api, tokens, "approver", case_id, "decision",
+                    {"on": "2023-09-25", "decision": "reject", "reasons": [], "opinion": "不同意"})
+    assert r.status_code == 422
+    r = await _post(api, tokens, "approver", case_id, "decision",
+                    {"on": "2023-09-25", "decision": "reject", "reasons": ["家庭人均收入高于当地低保标准"],
+                     "opinion": "不符合条件"})
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+
+
+async def test_separate_register_needs_the_countys_home_visit_before_approval(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), separate_register=True)
+    await _to_notice(api, tokens, case_id)
+    await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
+    approve = {"on": "2023-09-26", "decision": "approve", "opinion": "同意"}
+    r = await _post(api, tokens, "approver", case_id, "decision", approve)
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit"]
+    r = await _post(api, tokens, "approver", case_id, "home-visits",
+                    {"on": "2023-09-25", "investigators": ["县局王科长", "县局赵干事"], "findings": "核实无误",
+                     "by_county": True})
+    assert r.status_code == 200
+    assert (await _post(api, tokens, "approver", case_id, "decision", approve)).json()["status"] == "approved"
+
+
+async def test_emergency_temporary_assistance_is_paid_first_within_the_township_limit(api, tokens, open_wuqi_case):
+    facts = {"temporary": {"kind": "emergency", "requested_fen": 800_000, "cause": "窑洞坍塌"}}
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
+    r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行救助"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved" and r.json()["one_off_amount_fen"] == 800_000
+    assert r.json()["documents_pending"] is True
+
+    big = {"temporary": {"kind": "emergency", "requested_fen": 3_000_000, "cause": "火灾"}}
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=big)
+    r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
+    assert r.status_code == 403  # above 20,000 yuan: the county joint meeting decides
+    r = await _post(api, tokens, "approver", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "联席会议"})
+    assert r.status_code == 200 and r.json()["one_off_amount_fen"] == 3_000_000
+
+
+async def test_overdue_cases_are_listed_for_the_region(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    r = await api("eligibility").get("/cases/deadlines", headers=tokens["approver"])
+    assert r.status_code == 200
+    overdue = {c["id"]: c for c in r.json()["overdue"]}
+    assert case_id in overdue and overdue[case_id]["due_date"] == "2023-09-07"
+    other = await api("eligibility").get("/cases/deadlines", headers=tokens["clerk_other_township"])
+    assert case_id not in {c["id"] for c in other.json()["overdue"]}
+
+
+async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db, open_wuqi_case):
+    snapshot = wuqi_household()
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), snapshot=snapshot)
+    await _to_notice(api, tokens, case_id)
+    await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
+    await _post(api, tokens, "approver", case_id, "decision",
+                {"on": "2023-09-25", "decision": "approve", "opinion": "同意"})
+    # The son left school and took a job at 3,000 yuan a month: the household is above the standard.
+    members = [m.model_dump(mode="json") for m in snapshot.members]
+    members[2].update(student=False, employed=True, birth_date="2004-09-03")
+    working = wuqi_household(household_id=str(snapshot.household_id), members=members, incomes=[
+        {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}])
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_household(uow, HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE,
+                                                        snapshot=working))
+        await uow.commit()
+    r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "gradual_exit" and r.json()["exit_last_month"] == "2024-09"
+    r = await _post(api, tokens, "approver", case_id, "termination",
+                    {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"})
+    assert r.json()["status"] == "terminated"
+    async with db.connect() as conn:
+        last = (await conn.execute(text(
+            "SELECT payload->'data'->>'last_month' FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
+            "AND payload->'data'->>'case_id' = :c"), {"c": case_id})).scalar_one()
+    assert last == "2024-04"  # never pay for the month of death onwards
+
+
+async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens, db):
+    body = {"region": "610626", "key": "dibao.standard.rural", "start": "2024-01-01",
+            "value": {"per": "year", "fen": 660_000}, "reference": "延安市民政局 2024 提标通知 (test)"}
+    r = await api("eligibility").post("/parameters", json=body, headers=tokens["approver"])
+    assert r.status_code == 403
+    r = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
+    assert r.status_code == 201, r.text
+    again = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
+    assert again.status_code == 409
+    r = await api("eligibility").get("/parameters/dibao.standard.rural",
+                                     params={"region": "610626101201", "on": "2024-02-01"}, headers=tokens["clerk"])
+    assert r.json()["value"] == {"per": "year", "fen": 660_000} and r.json()["start"] == "2024-01-01"
+    old = await api("eligibility").get("/parameters/dibao.standard.rural",
+                                       params={"region": "610626", "on": "2023-12-31"}, headers=tokens["clerk"])
+    assert old.json()["value"] == {"per": "year", "fen": 600_000}
+    async with db.connect() as conn:
+        event = (await conn.execute(text(
+            "SELECT payload FROM eligibility.outbox WHERE type LIKE '%standard_changed%' ORDER BY id DESC LIMIT 1")
+        )).scalar_one()
+    assert event["data"]["previous_value"] == {"per": "year", "fen": 600_000}
+    assert event["data"]["value"] == {"per": "year", "fen": 660_000}
+
+    for bad, field in (({**body, "key": "dibao.standard.moon"}, "key"),
+                       ({**body, "start": "2024-02-01", "value": {"per": "year", "fen": -5}}, "value"),
+                       ({**body, "region": "999999"}, "region")):
+        r = await api("eligibility").post("/parameters", json=bad, headers=tokens["admin"])
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
