@@ -32,5 +32,6 @@ class Beneficiary(Base):
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     monthly_amount_fen: Mapped[int]
     start_month: Mapped[date] = mapped_column(Date, comment="first day of the first month paid")
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    end_month: Mapped[date | None] = mapped_column(Date, comment="first day of the last month paid, once known")
+    status: Mapped[str] = mapped_column(String(20), default="active", comment="active, exiting, stopped")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

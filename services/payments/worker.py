@@ -1,18 +1,33 @@
-"""Payments worker: relays payments' outbox; enrolls approved cases on the roll."""
+"""Payments worker: relays payments' outbox; keeps the roll from eligibility's decisions."""
 
 from services.payments.config import Settings
 from services.payments.models import platform
-from services.payments.roll.service import enroll
+from services.payments.roll import service
 from shared.consumer import Handler
-from shared.events.catalogue import CaseApproved, Topic, event_type
+from shared.events.catalogue import (
+    CaseAmountChanged,
+    CaseApproved,
+    CaseTerminated,
+    GradualExitStarted,
+    Topic,
+    event_type,
+)
 from shared.worker import main
 
 
-async def _approved(uow, _event, data) -> None:  # noqa: ANN001 - the consumer's Handler signature
-    await enroll(uow, data)
+def _on(apply) -> Handler:  # noqa: ANN001 - adapts a service function to the consumer's Handler signature
+    async def handler(uow, _event, data) -> None:  # noqa: ANN001
+        await apply(uow, data)
+
+    return handler
 
 
-HANDLERS: dict[str, Handler] = {event_type(CaseApproved): _approved}
+HANDLERS: dict[str, Handler] = {
+    event_type(CaseApproved): _on(service.enroll),
+    event_type(CaseAmountChanged): _on(service.change_amount),
+    event_type(GradualExitStarted): _on(service.end),
+    event_type(CaseTerminated): _on(service.end),
+}
 CONSUMERS = {"payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ class BeneficiaryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def by_case(self, case_id: uuid.UUID) -> Beneficiary | None:
-        return await self.session.scalar(select(Beneficiary).where(Beneficiary.case_id == case_id))
+    async def by_case(self, case_id: uuid.UUID, *, for_update: bool = False) -> Beneficiary | None:
+        query = select(Beneficiary).where(Beneficiary.case_id == case_id)
+        return await self.session.scalar(query.with_for_update() if for_update else query)
 
     async def in_region(self, region_prefix: str, household_id: uuid.UUID | None, limit: int) -> list[Beneficiary]:
         query = select(Beneficiary).where(Beneficiary.region_code.startswith(region_prefix))

@@ -13,4 +13,5 @@ class BeneficiaryOut(BaseModel):
     region_code: str
     monthly_amount_fen: int
     start_month: str
+    end_month: str | None
     status: str

@@ -9,7 +9,13 @@ from services.payments.models import Beneficiary
 from services.payments.roll.repository import BeneficiaryRepository
 from services.payments.roll.schemas import BeneficiaryOut
 from shared import audit
-from shared.events.catalogue import BeneficiaryEnrolled, CaseApproved
+from shared.events.catalogue import (
+    BeneficiaryEnrolled,
+    CaseAmountChanged,
+    CaseApproved,
+    CaseTerminated,
+    GradualExitStarted,
+)
 from shared.period import Period
 from shared.uow import UnitOfWork
 
@@ -38,7 +44,36 @@ async def enroll(uow: UnitOfWork, data: CaseApproved) -> Beneficiary | None:
     return beneficiary
 
 
+async def _enrolled(uow: UnitOfWork, case_id: uuid.UUID) -> Beneficiary:
+    beneficiary = await BeneficiaryRepository(uow.session).by_case(case_id, for_update=True)
+    if beneficiary is None:
+        # Events of one household share a partition and arrive in order, so approval always comes first.
+        raise LookupError(f"no beneficiary for case {case_id}")
+    return beneficiary
+
+
+async def change_amount(uow: UnitOfWork, data: CaseAmountChanged) -> None:
+    """调整: the new monthly amount applies from the event's effective month (the monthly batch reads it)."""
+    b = await _enrolled(uow, data.case_id)
+    b.monthly_amount_fen, b.status, b.end_month = data.monthly_amount_fen, "active", None
+    await audit.record(uow, "payments", "beneficiary.amount_change", "beneficiary", b.id,
+                       household_id=b.household_id, region_code=b.region_code,
+                       details={"from": data.previous_monthly_amount_fen, "to": data.monthly_amount_fen,
+                                "effective_month": str(data.effective_month)})
+
+
+async def end(uow: UnitOfWork, data: GradualExitStarted | CaseTerminated) -> None:
+    """渐退 or 停保: payment continues up to and including the last month, never after."""
+    b = await _enrolled(uow, data.case_id)
+    b.end_month = data.last_month.first_day
+    b.status = "exiting" if isinstance(data, GradualExitStarted) else "stopped"
+    await audit.record(uow, "payments", f"beneficiary.{b.status}", "beneficiary", b.id,
+                       household_id=b.household_id, region_code=b.region_code,
+                       details={"last_month": str(data.last_month)})
+
+
 def to_out(b: Beneficiary) -> BeneficiaryOut:
     return BeneficiaryOut(id=b.id, case_id=b.case_id, household_id=b.household_id, programme=b.programme,
                           region_code=b.region_code, monthly_amount_fen=b.monthly_amount_fen,
-                          start_month=str(Period.of(b.start_month)), status=b.status)
+                          start_month=str(Period.of(b.start_month)),
+                          end_month=str(Period.of(b.end_month)) if b.end_month else None, status=b.status)

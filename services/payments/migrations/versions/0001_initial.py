@@ -1,8 +1,8 @@
-"""initial tables
+"""beneficiary roll and the platform tables
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 23:35:15.451181
+Create Date: 2026-11-24 00:11:56.544518
 """
 
 from collections.abc import Sequence
@@ -46,7 +46,8 @@ def upgrade() -> None:
     sa.Column('region_code', sa.String(length=12), nullable=False),
     sa.Column('monthly_amount_fen', sa.Integer(), nullable=False),
     sa.Column('start_month', sa.Date(), nullable=False, comment='first day of the first month paid'),
-    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('end_month', sa.Date(), nullable=True, comment='first day of the last month paid, once known'),
+    sa.Column('status', sa.String(length=20), nullable=False, comment='active, exiting, stopped'),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_beneficiaries')),
     sa.UniqueConstraint('case_id', name=op.f('uq_beneficiaries_case_id')),

@@ -1,0 +1,263 @@
+"""Households over HTTP on the real PostgreSQL: update, search, lookup, members, economic facts, bank account,
+regions; bad input names the field and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import func, select, text
+
+from services.intake.models import Household, Member
+from services.intake.regions import with_villages
+from shared.regions import RegionTable
+from tests.helpers import household_body, resident_id
+
+ACCOUNT = "6228480123456789012"
+
+
+async def _count(db, model) -> int:  # noqa: ANN001
+    async with db.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+async def _outbox(db, key: str, kind: str) -> list[dict]:  # noqa: ANN001
+    async with db.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE :t ORDER BY id"),
+            {"k": key, "t": f"%{kind}%"})
+        return [r[0] for r in rows]
+
+
+async def _register(api, tokens, **kwargs) -> dict:  # noqa: ANN001
+    r = await api("intake").post("/households", json=household_body(**kwargs), headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _problem(r, status: int, field: str) -> dict:  # noqa: ANN001
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert any(e["field"] == field for e in body.get("errors", [])), body
+    return body
+
+
+async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db):
+    body = household_body()
+    body["bank_account"] = {"bank_name": "吴起农村商业银行", "account_holder": "李建国", "account_number": ACCOUNT}
+    r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    assert r.json()["bank_account"]["account_number_masked"].endswith("9012")
+    assert ACCOUNT not in r.text
+    read = await api("intake").get(f"/households/{hid}", headers=tokens["reviewer"])
+    assert ACCOUNT not in read.text and read.json()["bank_account"]["bank_name"] == "吴起农村商业银行"
+    async with db.connect() as conn:
+        stored = (await conn.execute(text("SELECT bank_account_number FROM intake.households WHERE id = :h"),
+                                     {"h": hid})).scalar_one()
+        audit = (await conn.execute(text("SELECT coalesce(string_agg(details::text, ''), '') FROM intake.audit_log"
+                                         " WHERE household_id = :h"), {"h": hid})).scalar_one()
+    assert stored == ACCOUNT  # the bank file needs it in full
+    assert ACCOUNT not in audit
+    assert all(ACCOUNT not in json.dumps(p) for p in await _outbox(db, hid, "household"))
+
+
+async def test_update_household_emits_updated_with_snapshot_and_is_audited(api, tokens, db):
+    hid = (await _register(api, tokens))["id"]
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={
+        "address": "吴起县铁边城镇新村12号", "region_code": "610626101205",
+        "bank_account": {"bank_name": "邮储银行", "account_holder": "李建国", "account_number": ACCOUNT}})
+    assert r.status_code == 200, r.text
+    assert r.json()["address"] == "吴起县铁边城镇新村12号" and r.json()["region_code"] == "610626101205"
+    events = await _outbox(db, hid, "household.updated")
+    assert len(events) == 1 and events[0]["data"]["snapshot"]["region_code"] == "610626101205"
+    assert events[0]["region"] == "610626101205"
+    # Removing the bank account: an explicit null.
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"bank_account": None})
+    assert r.json()["bank_account"] is None
+    async with db.connect() as conn:
+        actions = (await conn.execute(text(
+            "SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid})).scalars().all()
+    assert actions.count("household.update") == 2
+
+
+async def test_update_rejects_unknown_region_and_other_township_and_writes_nothing(api, tokens, db):
+    hid = (await _register(api, tokens))["id"]
+    before = await _outbox(db, hid, "household.updated")
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"region_code": "610626999201"})
+    _problem(r, 422, "region_code")
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"region_code": "610626102201"})
+    assert r.status_code == 403  # moving a household out of the clerk's township
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk_other_township"],
+                                  json={"address": "x"})
+    assert r.status_code == 404
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["reviewer"], json={"address": "x"})
+    assert r.status_code == 403  # reviewers read, they do not write
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"],
+                                  json={"bank_account": {"bank_name": "x", "account_holder": "y",
+                                                         "account_number": "12ab"}})
+    _problem(r, 422, "bank_account.account_number")
+    assert await _outbox(db, hid, "household.updated") == before
+    assert (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["region_code"] == \
+        "610626101201"
+
+
+async def test_search_sees_only_the_callers_region(api, tokens):
+    marker = uuid.uuid4().hex[:8]
+    body = household_body()
+    body["address"] = f"吴起县铁边城镇{marker}"
+    body["members"][0]["name"] = f"搜{marker}"
+    hid = (await api("intake").post("/households", json=body, headers=tokens["clerk"])).json()["id"]
+
+    found = (await api("intake").get("/households", params={"address": marker}, headers=tokens["clerk"])).json()
+    assert [h["id"] for h in found["items"]] == [hid] and found["total"] == 1
+    assert found["items"][0]["head_name"] == f"搜{marker}" and found["items"][0]["member_count"] == 2
+    by_name = (await api("intake").get("/households", params={"name": f"搜{marker}"},
+                                       headers=tokens["auditor"])).json()
+    assert [h["id"] for h in by_name["items"]] == [hid]
+    for who in ("clerk_other_township", "clerk_other_county"):
+        other = (await api("intake").get("/households", params={"address": marker}, headers=tokens[who])).json()
+        assert other["items"] == [] and other["total"] == 0
+    # Asking for another region explicitly shows nothing rather than widening the scope.
+    r = await api("intake").get("/households", params={"region_code": "610626102", "address": marker},
+                                headers=tokens["clerk"])
+    assert r.json()["total"] == 0
+    r = await api("intake").get("/households", params={"region_code": "6106261012", "limit": 0},
+                                headers=tokens["clerk"])
+    _problem(r, 422, "query.limit")
+
+
+async def test_lookup_by_resident_id_in_body(api, tokens, db):
+    body = household_body()
+    hid = (await api("intake").post("/households", json=body, headers=tokens["clerk"])).json()["id"]
+    number = body["members"][1]["id_number"]
+    r = await api("intake").post("/households/lookup", json={"id_number": number}, headers=tokens["reviewer"])
+    assert r.status_code == 200 and r.json()["id"] == hid
+    r = await api("intake").post("/households/lookup", json={"id_number": number},
+                                 headers=tokens["clerk_other_township"])
+    assert r.status_code == 404
+    r = await api("intake").post("/households/lookup", json={"id_number": number[:-1] + "Z"},
+                                 headers=tokens["clerk"])
+    _problem(r, 422, "id_number")
+
+
+async def test_members_add_update_remove_with_one_active_household_per_person(api, tokens, db):
+    first = await _register(api, tokens)
+    hid = first["id"]
+    client = api("intake")
+    child = {"name": "李明", "id_number": resident_id("20150601", True), "relation": "child", "student": True}
+    r = await client.post(f"/households/{hid}/members", json=child, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    member = next(m for m in r.json()["members"] if m["name"] == "李明")
+    assert member["birth_date"] == "2015-06-01" and member["sex"] == "male"
+
+    # The same person cannot join a second active household ...
+    other = await _register(api, tokens)
+    before = await _count(db, Member)
+    r = await client.post(f"/households/{other['id']}/members", json=child, headers=tokens["clerk"])
+    _problem(r, 409, "id_number")
+    assert await _count(db, Member) == before
+
+    # ... until removed from the first (kept in history), with a reason.
+    r = await client.delete(f"/households/{hid}/members/{member['id']}", headers=tokens["clerk"])
+    _problem(r, 422, "query.reason")
+    r = await client.delete(f"/households/{hid}/members/{member['id']}", params={"reason": "分户"},
+                            headers=tokens["clerk"])
+    assert r.status_code == 200 and all(m["id"] != member["id"] for m in r.json()["members"])
+    r = await client.post(f"/households/{other['id']}/members", json=child, headers=tokens["clerk"])
+    assert r.status_code == 201
+    async with db.connect() as conn:
+        reason = (await conn.execute(text(
+            "SELECT reason FROM intake.audit_log WHERE action = 'member.remove' AND resource_id = :m"),
+            {"m": member["id"]})).scalar_one()
+    assert reason == "分户"
+    events = await _outbox(db, hid, "household.updated")
+    assert len(events) == 2  # added, removed: each carries the snapshot
+    assert len(events[-1]["data"]["snapshot"]["members"]) == 2
+
+
+async def test_not_counted_member_needs_a_reason(api, tokens, db):
+    body = household_body()
+    body["members"][1]["counted"] = False
+    before = await _count(db, Household)
+    r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+    _problem(r, 422, "members[1].not_counted_reason")
+    assert await _count(db, Household) == before
+
+    hid = (await _register(api, tokens))["id"]
+    spouse = next(m for m in (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["members"]
+                  if m["relation"] == "spouse")
+    url = f"/households/{hid}/members/{spouse['id']}"
+    _problem(await api("intake").patch(url, json={"counted": False}, headers=tokens["clerk"]), 422,
+             "body.not_counted_reason")
+    r = await api("intake").patch(url, json={"counted": False, "not_counted_reason": "服刑"}, headers=tokens["clerk"])
+    assert r.status_code == 200, r.text
+    facts = next(m for m in r.json()["members"] if m["id"] == spouse["id"])["facts"]
+    assert facts["counted"] is False and facts["not_counted_reason"] == "服刑"
+    _problem(await api("intake").patch(url, json={"labour_capacity": None}, headers=tokens["clerk"]), 422,
+             "labour_capacity")
+    _problem(await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422,
+             "id_number")
+
+
+async def test_last_member_cannot_be_removed(api, tokens):
+    household = await _register(api, tokens, members=1)
+    mid = household["members"][0]["id"]
+    r = await api("intake").delete(f"/households/{household['id']}/members/{mid}", params={"reason": "死亡"},
+                                   headers=tokens["clerk"])
+    _problem(r, 409, "member_id")
+
+
+async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens, db):
+    household = await _register(api, tokens)
+    hid, head = household["id"], household["members"][0]["id"]
+    facts = {"incomes": [{"member_id": head, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 150_000},
+                         {"kind": "transfer", "subkind": "social_assistance", "monthly_amount_fen": 40_000}],
+             "properties": [{"kind": "vehicle", "value_fen": 3_000_000, "description": "农用三轮车"}],
+             "rigid_expenses": [{"kind": "education", "amount_fen_12m": 600_000}]}
+    r = await api("intake").put(f"/households/{hid}/economic-facts", json=facts, headers=tokens["clerk"])
+    assert r.status_code == 200, r.text
+    assert [i["monthly_amount_fen"] for i in r.json()["incomes"]] == [150_000, 40_000]
+    events = await _outbox(db, hid, "household.updated")
+    assert events[-1]["data"]["snapshot"]["properties"][0]["kind"] == "vehicle"
+
+    for bad, field in (
+        ({"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": -1}]},
+         "incomes[0].monthly_amount_fen"),
+        ({"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 99.5}]},
+         "incomes[0].monthly_amount_fen"),
+        ({"properties": [{"kind": "deposits", "value_fen": "1万"}]}, "properties[0].value_fen"),
+        ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": -5}]}, "rigid_expenses[0].amount_fen_12m"),
+        ({"incomes": [{"kind": "lottery", "subkind": "x", "monthly_amount_fen": 1}]}, "incomes[0].kind"),
+        ({"incomes": [{"member_id": str(uuid.uuid4()), "kind": "wages", "subkind": "x", "monthly_amount_fen": 1}]},
+         "incomes[0].member_id"),
+        ({"incomes": [], "savings": 1}, "savings"),
+    ):
+        r = await api("intake").put(f"/households/{hid}/economic-facts", json=bad, headers=tokens["clerk"])
+        _problem(r, 422, field)
+    assert len(await _outbox(db, hid, "household.updated")) == len(events)
+    read = (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()
+    assert [i["monthly_amount_fen"] for i in read["incomes"]] == [150_000, 40_000]
+
+
+async def test_regions_table_for_the_demo_county(api, tokens):
+    r = await api("intake").get("/regions/610626", headers=tokens["clerk"])
+    assert r.status_code == 200
+    assert r.json()["name"] == "吴起县"
+    townships = {c["code"]: c["name"] for c in r.json()["children"]}
+    assert len(townships) == 9 and townships["610626101"] == "铁边城镇"
+    assert (await api("intake").get("/regions/610626999", headers=tokens["clerk"])).status_code == 404
+
+
+def test_villages_file_adds_names_and_rejects_bad_rows(tmp_path):
+    good = tmp_path / "villages.csv"
+    good.write_text("code,name,townshipCode\n610626101201,张湾村,610626101\n", encoding="utf-8")
+    table = with_villages(RegionTable.load(), good)
+    assert table.name("610626101201") == "张湾村"
+    assert [v.code for v in table.villages("610626101")] == ["610626101201"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,townshipCode\n610626999201,某村,610626999\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 2"):
+        with_villages(RegionTable.load(), bad)

@@ -1,0 +1,76 @@
+"""The case workflow's pure rules: which step follows which, who takes it, and when it is due."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.eligibility.cases import workflow
+from services.eligibility.cases.workflow import IllegalStep, Limits, Status, Timeline, WrongRole
+
+LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, overall_extended_wd=45,
+                delegated_overall_wd=20, tekun_township_wd=15, tekun_county_wd=15, rejection_notice_wd=3,
+                notice_days=7)
+
+
+def test_steps_from_each_open_state_are_listed_for_the_front_end():
+    assert workflow.allowed_steps(Status.ACCEPTED) == ["start_investigation", "extend", "emergency_approve"]
+    assert set(workflow.allowed_steps(Status.PUBLIC_NOTICE)) == {"record_objection", "close_notice", "extend"}
+    assert workflow.allowed_steps(Status.REJECTED) == []
+
+
+def test_a_step_from_the_wrong_state_names_what_is_allowed():
+    with pytest.raises(IllegalStep) as err:
+        workflow.check_step("decide", Status.INVESTIGATION, frozenset({"county_approver"}))
+    assert "record_home_visit" in err.value.allowed and "decide" not in err.value.allowed
+
+
+def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
+    reviewer = frozenset({"township_reviewer"})
+    with pytest.raises(WrongRole):
+        workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer)
+    assert workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer, delegated=True).name == "decide"
+    with pytest.raises(WrongRole):
+        workflow.check_step("decide", Status.COUNTY_REVIEW, frozenset({"auditor"}), delegated=True)
+
+
+def test_withdrawal_is_only_for_the_system():
+    assert "withdraw" not in workflow.allowed_steps(Status.ACCEPTED)
+
+
+def _t(status: Status, **kw) -> Timeline:  # noqa: ANN003
+    return Timeline(programme=kw.pop("programme", "dibao"), status=status, accepted_on=date(2023, 9, 25),
+                    status_since=kw.pop("since", date(2023, 9, 25)), **kw)
+
+
+def test_investigation_must_start_within_three_working_days_over_national_day():
+    # Accepted Mon 25 Sept 2023: 26, 27, 28 Sept are the three working days.
+    assert workflow.due_date(_t(Status.ACCEPTED), LIMITS) == date(2023, 9, 28)
+    late = Timeline("dibao", Status.ACCEPTED, date(2023, 9, 28), date(2023, 9, 28))
+    assert workflow.due_date(late, LIMITS) == date(2023, 10, 9)  # 7 and 8 Oct are make-up working days
+
+
+def test_county_step_is_bounded_by_the_whole_case_limit():
+    t = _t(Status.COUNTY_REVIEW, since=date(2023, 11, 1))
+    overall = workflow.overall_due(t, LIMITS)
+    assert workflow.due_date(t, LIMITS) == min(overall, workflow.step_due(t, LIMITS))
+    assert workflow.overall_due(_t(Status.COUNTY_REVIEW, extended=True), LIMITS) > overall
+    assert workflow.overall_due(_t(Status.COUNTY_REVIEW, delegated=True), LIMITS) < overall
+
+
+def test_tekun_uses_its_fifteen_day_limits():
+    t = _t(Status.INVESTIGATION, programme="tekun")
+    assert workflow.step_due(t, LIMITS) == workflow.overall_due(_t(Status.ACCEPTED), Limits(
+        **{**LIMITS.__dict__, "overall_wd": 15}))
+
+
+def test_decided_cases_have_no_deadline_and_notice_runs_seven_days():
+    assert workflow.due_date(_t(Status.APPROVED), LIMITS) is None
+    assert workflow.notice_end(date(2023, 9, 13), LIMITS) == date(2023, 9, 19)
+
+
+def test_review_interval_depends_on_income_regularity():
+    assert workflow.review_due(date(2023, 9, 25), False, 12, 6) == date(2024, 9, 25)
+    assert workflow.review_due(date(2023, 9, 25), True, 12, 6) == date(2024, 3, 25)
+    assert workflow.review_due(date(2023, 8, 31), True, 12, 6) == date(2024, 2, 28)
