@@ -92,7 +92,7 @@ async def current_principal(
     return principal
 
 
-def require(*roles: str):  # noqa: ANN201 - returns a FastAPI dependency
+def require(*roles: str):
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
 
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

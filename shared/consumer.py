@@ -64,7 +64,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.DBAPIError):
         if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(getattr(exc.orig, "__cause__", None), "sqlstate", None)
+        cause = getattr(exc.orig, "__cause__", None)
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
         return sqlstate in _TRANSIENT_SQLSTATES
     return False
 

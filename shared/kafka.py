@@ -38,13 +38,11 @@ async def start_with_retry(factory: Callable[[], C], stop: asyncio.Event, what: 
         try:
             await client.start()  # type: ignore[attr-defined]
             return client
-        except Exception as exc:  # noqa: BLE001 - any start failure is retried; the broker may be restarting
+        except Exception as exc:
             log.warning("%s cannot reach Kafka yet: %s", what, exc)
             with contextlib.suppress(Exception):
                 await client.stop()  # type: ignore[attr-defined]
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
             delay = min(delay * 2, 5.0)
     return None

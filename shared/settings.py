@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused outside development
+DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:55432/assistance"
 DEV_KAFKA = "127.0.0.1:59092"
 
@@ -50,7 +50,7 @@ class ServiceSettings(BaseSettings):
             insecure = []
             if self.jwt_secret == DEV_JWT_SECRET and not self.jwt_jwks_url:
                 insecure.append("jwt_secret")
-            if self.pii_hmac_key == "dev-only-pii-key-0123456789":  # noqa: S105
+            if self.pii_hmac_key == "dev-only-pii-key-0123456789":
                 insecure.append("pii_hmac_key")
             if insecure:
                 raise ValueError(f"insecure development defaults refused in {self.environment}: {insecure}")

@@ -55,7 +55,7 @@ def tokens() -> dict[str, dict[str, str]]:
     }
 
 
-async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):  # noqa: ANN001, ANN201
+async def wait_for(predicate, timeout: float = 30.0, interval: float = 0.2):
     """Poll an async predicate until it returns something truthy; the value is returned."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

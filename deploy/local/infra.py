@@ -308,7 +308,7 @@ async def wait_for_kafka(bootstrap: str, timeout: float, proc: subprocess.Popen 
             cluster = await admin.describe_cluster()
             if cluster.get("brokers"):
                 return
-        except Exception as exc:  # noqa: BLE001 - any failure here just means "not ready yet"
+        except Exception as exc:
             last = exc
         finally:
             await admin.close()

@@ -16,8 +16,8 @@ from shared.events.catalogue import (
 from shared.worker import main
 
 
-def _on(apply) -> Handler:  # noqa: ANN001 - adapts a service function to the consumer's Handler signature
-    async def handler(uow, _event, data) -> None:  # noqa: ANN001
+def _on(apply) -> Handler:
+    async def handler(uow, _event, data) -> None:
         await apply(uow, data)
 
     return handler

@@ -4,9 +4,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from infra import free_port
 from stack import SERVICES, Stack  # deploy/local/stack.py
 
-from infra import free_port
 from tests.conftest import Infra
 
 

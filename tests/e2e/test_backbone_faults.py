@@ -20,7 +20,7 @@ APPLICATIONS = "intake.applications"
 GROUP = "eligibility.cases"
 
 
-async def _submit(http, stack, tokens) -> tuple[str, str]:  # noqa: ANN001
+async def _submit(http, stack, tokens) -> tuple[str, str]:
     """A new household with a 低保 application; returns (household id, application id)."""
     r = await http.post(stack.url("intake") + "/households", json=household_body(), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
@@ -31,22 +31,22 @@ async def _submit(http, stack, tokens) -> tuple[str, str]:  # noqa: ANN001
     return hid, r.json()["id"]
 
 
-async def _scalar(db, sql: str, **params):  # noqa: ANN001, ANN202
+async def _scalar(db, sql: str, **params):
     async with db.connect() as conn:
         return (await conn.execute(text(sql), params)).scalar()
 
 
-async def _cases_for(db, application_id: str) -> int:  # noqa: ANN001
+async def _cases_for(db, application_id: str) -> int:
     return await _scalar(db, "SELECT count(*) FROM eligibility.cases WHERE application_id = :a", a=application_id)
 
 
-async def _wait_case(db, application_id: str, timeout: float = 60) -> None:  # noqa: ANN001
+async def _wait_case(db, application_id: str, timeout: float = 60) -> None:
     async def opened() -> bool:
         return await _cases_for(db, application_id) > 0
     await wait_for(opened, timeout)
 
 
-async def _submission_event(db, application_id: str) -> tuple[str, object]:  # noqa: ANN001
+async def _submission_event(db, application_id: str) -> tuple[str, object]:
     async with db.connect() as conn:
         row = (await conn.execute(text(
             "SELECT event_id, sent_at FROM intake.outbox WHERE type LIKE '%application.submitted%' "
@@ -105,7 +105,7 @@ async def test_a_relay_killed_after_publishing_before_marking_sent(stack, http, 
     assert await _cases_for(db, aid) == 1
 
 
-async def _published_twice(infra, event_id: str) -> bool:  # noqa: ANN001
+async def _published_twice(infra, event_id: str) -> bool:
     return await _copies_on_topic(infra.bootstrap, event_id) >= 2
 
 

@@ -33,7 +33,7 @@ CATALOGUE[TYPE] = EventSpec(TYPE, TOPIC, Pinged, "test event")  # type: ignore[a
 
 
 @pytest.fixture(scope="module")
-async def kit(infra, db):  # noqa: ANN001, ANN201
+async def kit(infra, db):
     from infra import ensure_topics
 
     await ensure_topics(infra.bootstrap, (TOPIC,))
@@ -45,7 +45,7 @@ async def kit(infra, db):  # noqa: ANN001, ANN201
     await producer.stop()
 
 
-async def _emit(kit, n: int, *, commit: bool = True, refuse: set[int] = frozenset()) -> list[uuid.UUID]:  # noqa: ANN001
+async def _emit(kit, n: int, *, commit: bool = True, refuse: set[int] = frozenset()) -> list[uuid.UUID]:
     async with kit["uow"]() as uow:
         for i in range(n):
             uow.emit(Pinged(household_id=uuid.uuid4(), amount_fen=100 * i, refuse=i in refuse), key=i)
@@ -91,7 +91,7 @@ async def test_only_committed_events_are_published_and_each_once_by_two_relays(k
     assert unsent == 0
 
 
-def _records(bootstrap: str):  # noqa: ANN202
+def _records(bootstrap: str):
     async def read() -> list:
         consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id=f"r-{uuid.uuid4()}",
                                     auto_offset_reset="earliest", enable_auto_commit=False)
@@ -107,7 +107,7 @@ def _records(bootstrap: str):  # noqa: ANN202
     return read()
 
 
-async def _effects(db, ids) -> dict[str, int]:  # noqa: ANN001
+async def _effects(db, ids) -> dict[str, int]:
     async with db.connect() as conn:
         rows = (await conn.execute(text(
             "SELECT resource_id, count(*) FROM monitoring.audit_log WHERE action = 'test.effect' "
@@ -115,8 +115,8 @@ async def _effects(db, ids) -> dict[str, int]:  # noqa: ANN001
     return {r[0]: r[1] for r in rows}
 
 
-def _consumer(kit, name: str) -> EventConsumer:  # noqa: ANN001
-    async def effect(uow: UnitOfWork, event, data: Pinged) -> None:  # noqa: ANN001
+def _consumer(kit, name: str) -> EventConsumer:
+    async def effect(uow: UnitOfWork, event, data: Pinged) -> None:
         if data.refuse:
             raise ValueError("this household cannot be pinged")
         await audit.record(uow, "test", "test.effect", "ping", event.id)

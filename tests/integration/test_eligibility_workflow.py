@@ -22,12 +22,12 @@ from shared.workdays import add_workdays
 VILLAGE = "610626101201"  # 吴起县铁边城镇, a village under it
 
 
-def _member(name: str, born: str, relation: str, **facts) -> dict:  # noqa: ANN003
+def _member(name: str, born: str, relation: str, **facts) -> dict:
     return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male",
             "relation": relation, **facts}
 
 
-def wuqi_household(**overrides) -> HouseholdSnapshot:  # noqa: ANN003
+def wuqi_household(**overrides) -> HouseholdSnapshot:
     """Three rural members; 300 yuan a month counted income (the pension is exempt)."""
     data = {
         "household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural",
@@ -43,12 +43,12 @@ def wuqi_household(**overrides) -> HouseholdSnapshot:  # noqa: ANN003
 
 
 @pytest.fixture
-async def open_wuqi_case(db):  # noqa: ANN001, ANN201
+async def open_wuqi_case(db):
     """Open a case as the consumer would, for an application received on a given day."""
     sessions = session_factory(db)
 
     async def opener(received: date, programme: str = "dibao", snapshot: HouseholdSnapshot | None = None,
-                     **extra) -> tuple[str, HouseholdSnapshot]:  # noqa: ANN003
+                     **extra) -> tuple[str, HouseholdSnapshot]:
         snapshot = snapshot or wuqi_household()
         async with UnitOfWork(sessions, platform, "/tests") as uow:
             case = await open_case(uow, ApplicationSubmitted(
@@ -62,11 +62,11 @@ async def open_wuqi_case(db):  # noqa: ANN001, ANN201
     return opener
 
 
-async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):  # noqa: ANN001, ANN202
+async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):
     return await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
 
 
-async def _to_notice(api, tokens, case_id: str) -> dict:  # noqa: ANN001
+async def _to_notice(api, tokens, case_id: str) -> dict:
     """accepted → investigation → home visit → economic check → township opinion → appraisal → notice."""
     steps = [
         ("clerk", "investigation", {"on": "2023-09-05"}),
@@ -134,7 +134,7 @@ async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(ap
 
 
 async def test_public_notice_spreadsheet_shows_only_masked_name_size_and_amount(api, tokens, open_wuqi_case):
-    case_id, snapshot = await open_wuqi_case(date(2023, 9, 4))
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     await _to_notice(api, tokens, case_id)
     r = await api("eligibility").get("/notices/610626101", params={"format": "xlsx"}, headers=tokens["reviewer"])
     assert r.status_code == 200

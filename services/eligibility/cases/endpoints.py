@@ -66,7 +66,7 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.detail(uow, case)
 
 
-async def _done(uow: UowDep, case) -> CaseDetailOut:  # noqa: ANN001
+async def _done(uow: UowDep, case) -> CaseDetailOut:
     return await service.detail(uow, case)
 
 

@@ -89,7 +89,7 @@ TEMPORARY_BY_TYPE: dict[str, tuple[str, ...]] = {
 def required_documents(programme: str, details: dict[str, Any]) -> list[str]:
     kinds = list(REQUIRED[programme])
     if programme == "temporary" and (facts := details.get("temporary")):
-        kinds += TEMPORARY_BY_TYPE[facts["kind"]]
+        kinds += TEMPORARY_BY_TYPE[facts["type"]]
     return list(dict.fromkeys(kinds))
 
 

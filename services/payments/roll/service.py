@@ -19,7 +19,6 @@ from shared.events.catalogue import (
 from shared.period import Period
 from shared.uow import UnitOfWork
 
-
 log = logging.getLogger(__name__)
 
 

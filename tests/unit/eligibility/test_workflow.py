@@ -39,7 +39,7 @@ def test_withdrawal_is_only_for_the_system():
     assert "withdraw" not in workflow.allowed_steps(Status.ACCEPTED)
 
 
-def _t(status: Status, **kw) -> Timeline:  # noqa: ANN003
+def _t(status: Status, **kw) -> Timeline:
     return Timeline(programme=kw.pop("programme", "dibao"), status=status, accepted_on=date(2023, 9, 25),
                     status_since=kw.pop("since", date(2023, 9, 25)), **kw)
 

@@ -1,0 +1,366 @@
+"""Applications, evidence, Idempotency-Key and case status over HTTP on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select, text
+
+from services.intake.applications.service import on_case_event
+from services.intake.models import Application, Evidence, Household, platform
+from shared.db import session_factory
+from shared.events.catalogue import PROGRAMMES, CaseApproved, CaseOpened
+from shared.period import Period
+from shared.uow import UnitOfWork
+from tests.helpers import JPEG, PDF, PNG, household_body, idem
+
+
+@pytest.fixture(scope="module", autouse=True)
+def evidence_dir(tmp_path_factory, api):  # noqa: ANN001, ANN201
+    """Evidence files of this module go to a temporary directory, with a small size limit."""
+    from services.intake.api import app
+
+    directory = tmp_path_factory.mktemp("evidence")
+    settings = app.state.settings
+    saved = settings.evidence_dir, settings.evidence_max_bytes
+    settings.evidence_dir, settings.evidence_max_bytes = directory, 64 * 1024
+    yield directory
+    settings.evidence_dir, settings.evidence_max_bytes = saved
+
+
+async def _count(db, model) -> int:  # noqa: ANN001
+    async with db.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
+
+
+def _problem(r, status: int, field: str) -> dict:  # noqa: ANN001
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert any(e["field"] == field for e in body.get("errors", [])), body
+    return body
+
+
+async def _household(api, tokens) -> dict:  # noqa: ANN001
+    r = await api("intake").post("/households", json=household_body(), headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _facts(programme: str) -> dict:
+    if programme == "temporary":
+        return {"temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"}}
+    if programme == "medical":
+        return {"medical": {"bill_total_fen": 5_000_000, "basic_insurance_paid_fen": 2_500_000,
+                            "critical_illness_paid_fen": 1_000_000, "group": "dibao"}}
+    return {}
+
+
+async def _apply(api, tokens, hid: str, programme: str = "dibao", **extra) -> dict:  # noqa: ANN001
+    body = {"household_id": hid, "programme": programme, "consent_signed": True, **_facts(programme), **extra}
+    r = await api("intake").post("/applications", json=body, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _upload(api, tokens, aid: str, kind: str, data: bytes = PDF, name: str = "scan.pdf",  # noqa: ANN001
+                  headers: dict | None = None):
+    return await api("intake").post(f"/applications/{aid}/evidence", data={"kind": kind},
+                                    files={"file": (name, data, "application/octet-stream")},
+                                    headers=headers or tokens["clerk"])
+
+
+async def test_every_programme_can_be_applied_for(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    for programme in PROGRAMMES:
+        app = await _apply(api, tokens, hid, programme)
+        assert app["programme"] == programme and app["status"] == "submitted"
+        assert app["missing_documents"], programme  # every programme needs something
+    async with db.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT payload->'data' FROM intake.outbox WHERE key = :k AND type LIKE '%application.submitted%'"),
+            {"k": hid})).scalars().all()
+    by_programme = {r["programme"]: r for r in rows}
+    assert set(by_programme) == set(PROGRAMMES)
+    # Programme facts travel in the shape eligibility's rules read.
+    assert by_programme["temporary"]["details"] == {
+        "temporary": {"kind": "emergency", "requested_fen": 300_000, "cause": "房屋失火"}}
+    assert by_programme["medical"]["details"]["medical"]["compliant_cost_fen"] == 5_000_000
+    assert by_programme["medical"]["details"]["medical_bill_total_fen"] == 5_000_000
+
+
+async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api, tokens, db, evidence_dir):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    missing = [d["kind"] for d in app["missing_documents"]]
+    assert missing == ["application_form", "id_card", "hukou_booklet", "consent_form", "income_proof",
+                       "property_proof"]
+    assert all(d["name"] for d in app["missing_documents"])  # e.g. 家庭经济状况核对授权书
+
+    r = await _upload(api, tokens, app["id"], "consent_form", PDF, "授权书.pdf")
+    assert r.status_code == 201, r.text
+    evidence = r.json()
+    assert evidence["content_type"] == "application/pdf" and evidence["size_bytes"] == len(PDF)
+    import hashlib
+
+    assert evidence["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert (evidence_dir / evidence["sha256"][:2] / evidence["sha256"]).read_bytes() == PDF
+    assert (await _upload(api, tokens, app["id"], "id_card", PNG, "id.png")).json()["content_type"] == "image/png"
+    assert (await _upload(api, tokens, app["id"], "hukou_booklet", JPEG, "hk.jpg")).status_code == 201
+
+    now = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["reviewer"])).json()
+    assert [d["kind"] for d in now["missing_documents"]] == ["application_form", "income_proof", "property_proof"]
+
+    listed = (await api("intake").get(f"/applications/{app['id']}/evidence", headers=tokens["auditor"])).json()
+    assert [e["kind"] for e in listed] == ["consent_form", "id_card", "hukou_booklet"]
+    download = await api("intake").get(f"/applications/{app['id']}/evidence/{evidence['id']}",
+                                       headers=tokens["reviewer"])
+    assert download.status_code == 200 and download.content == PDF
+    assert download.headers["content-type"] == "application/pdf"
+    other = await api("intake").get(f"/applications/{app['id']}/evidence/{evidence['id']}",
+                                    headers=tokens["clerk_other_township"])
+    assert other.status_code == 404
+    async with db.connect() as conn:
+        actions = (await conn.execute(text(
+            "SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid})).scalars().all()
+    assert actions.count("evidence.upload") == 3
+    assert "evidence.download" in actions and "evidence.list" in actions
+
+
+async def test_temporary_expenditure_needs_consent_and_its_own_documents(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    body = {"household_id": hid, "programme": "temporary", "consent_signed": False,
+            "temporary": {"type": "expenditure", "requested_amount_fen": 800_000}}
+    _problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "consent_signed")
+    body["temporary"]["type"] = "emergency"  # 急难型: help first, no means check, no consent needed
+    r = await api("intake").post("/applications", json=body, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    assert "emergency_proof" in [d["kind"] for d in r.json()["missing_documents"]]
+    assert "consent_form" not in [d["kind"] for d in r.json()["missing_documents"]]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"programme": "pension"}, "programme"),
+    ({"programme": "dibao", "consent_signed": False}, "consent_signed"),
+    ({"programme": "temporary"}, "temporary"),
+    ({"programme": "dibao", "temporary": {"type": "emergency", "requested_amount_fen": 1}}, "temporary"),
+    ({"programme": "temporary", "temporary": {"type": "sudden", "requested_amount_fen": 1}}, "temporary.type"),
+    ({"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": -100}},
+     "temporary.requested_amount_fen"),
+    ({"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": 10.5}},
+     "temporary.requested_amount_fen"),
+    ({"programme": "medical"}, "medical"),
+    ({"programme": "medical", "medical": {"bill_total_fen": 100, "basic_insurance_paid_fen": 80,
+                                          "critical_illness_paid_fen": 30}}, "medical.critical_illness_paid_fen"),
+    ({"programme": "medical", "medical": {"bill_total_fen": -1}}, "medical.bill_total_fen"),
+    ({"programme": "dibao", "separate_register": True}, "separate_register_name"),
+    ({"programme": "dibao", "separate_register_name": "张三"}, "separate_register_name"),
+    ({"programme": "dibao", "applicant_member_id": str(uuid.uuid4())}, "applicant_member_id"),
+    ({"programme": "dibao", "urgent": True}, "urgent"),
+])
+async def test_bad_application_input_names_the_field_and_writes_nothing(api, tokens, db, body, field):
+    hid = (await _household(api, tokens))["id"]
+    before = (await _count(db, Application), await _count(db, platform.outbox))
+    r = await api("intake").post("/applications", json={"household_id": hid, "consent_signed": True, **body},
+                                 headers=tokens["clerk"])
+    _problem(r, 422, field)
+    assert (await _count(db, Application), await _count(db, platform.outbox)) == before
+
+
+async def test_malformed_json_and_unknown_household(api, tokens, db):
+    before = await _count(db, Application)
+    r = await api("intake").post("/applications", content=b'{"household_id": ', headers={
+        **tokens["clerk"], "content-type": "application/json"})
+    _problem(r, 422, "body")
+    r = await api("intake").post("/applications", json={"household_id": str(uuid.uuid4()), "programme": "dibao",
+                                                        "consent_signed": True}, headers=tokens["clerk"])
+    assert r.status_code == 404
+    assert await _count(db, Application) == before
+
+
+async def test_separate_register_is_kept(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao", separate_register=True, separate_register_name="李村支书")
+    assert app["separate_register"] is True and app["separate_register_name"] == "李村支书"
+    async with db.connect() as conn:
+        data = (await conn.execute(text(
+            "SELECT payload->'data' FROM intake.outbox WHERE type LIKE '%application.submitted%' "
+            "AND payload->'data'->>'application_id' = :a"), {"a": app["id"]})).scalar_one()
+    assert data["separate_register"] is True
+
+
+async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
+    household = await _household(api, tokens)
+    hid, spouse = household["id"], next(m["id"] for m in household["members"] if m["relation"] == "spouse")
+    app = await _apply(api, tokens, hid, "temporary")
+    client = api("intake")
+    r = await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={
+        "applicant_member_id": spouse,
+        "temporary": {"type": "emergency", "requested_amount_fen": 450_000, "cause": "车祸"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["details"]["temporary"]["requested_amount_fen"] == 450_000
+    assert r.json()["applicant_member_id"] == spouse
+    _problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"temporary": None}),
+             422, "temporary")
+    _problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"programme": "x"}),
+             422, "programme")
+
+    _problem(await client.post(f"/applications/{app['id']}/withdraw", json={}, headers=tokens["clerk"]), 422,
+             "reason")
+    r = await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "已获亲属资助"},
+                          headers=tokens["clerk"])
+    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    _problem(await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"},
+                               headers=tokens["clerk"]), 409, "status")
+    _problem(await client.patch(f"/applications/{app['id']}", json={"consent_signed": True},
+                                headers=tokens["clerk"]), 409, "status")
+    _problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
+    again = await _apply(api, tokens, hid, "temporary")  # the slot is free again
+    assert again["id"] != app["id"]
+    async with db.connect() as conn:
+        types = (await conn.execute(text(
+            "SELECT type FROM intake.outbox WHERE key = :k AND type LIKE '%application%' ORDER BY id"),
+            {"k": hid})).scalars().all()
+    assert [t.split(".")[-2] for t in types] == ["submitted", "amended", "withdrawn", "submitted"]
+    listed = await client.get("/applications", params={"household_id": hid}, headers=tokens["auditor"])
+    assert listed.headers["x-total-count"] == "2"
+    assert {a["status"] for a in listed.json()} == {"withdrawn", "submitted"}
+
+
+async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, db, evidence_dir):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    files_before = sorted(p.name for p in evidence_dir.rglob("*") if p.is_file())
+    before = await _count(db, Evidence)
+    _problem(await _upload(api, tokens, app["id"], "id_card", b"GIF89a" + b"\x00" * 20, "id.pdf"), 415, "file")
+    _problem(await _upload(api, tokens, app["id"], "id_card", b"MZ\x90\x00 evil.exe", "id.png"), 415, "file")
+    _problem(await _upload(api, tokens, app["id"], "id_card", b"", "empty.pdf"), 415, "file")
+    _problem(await _upload(api, tokens, app["id"], "id_card", PDF + b"\x00" * (64 * 1024), "big.pdf"), 413, "file")
+    _problem(await _upload(api, tokens, app["id"], "selfie", PDF), 422, "kind")
+    r = await api("intake").post(f"/applications/{app['id']}/evidence", data={"kind": "id_card"},
+                                 headers=tokens["clerk"])
+    _problem(r, 422, "file")
+    r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["reviewer"])
+    assert r.status_code == 403
+    r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["clerk_other_township"])
+    assert r.status_code == 404
+    assert await _count(db, Evidence) == before
+    assert sorted(p.name for p in evidence_dir.rglob("*") if p.is_file()) == files_before
+
+
+async def test_idempotency_key_replays_the_first_result_and_creates_nothing_new(api, tokens, db):
+    client = api("intake")
+    body = household_body()
+    key = f"desk-{uuid.uuid4()}"
+    before = await _count(db, Household)
+    first = await client.post("/households", json=body, headers=idem(tokens["clerk"], key))
+    again = await client.post("/households", json=body, headers=idem(tokens["clerk"], key))
+    assert first.status_code == again.status_code == 201
+    assert first.content == again.content and again.headers["idempotent-replayed"] == "true"
+    assert await _count(db, Household) == before + 1
+    # The same key with a different request is a client bug, reported on the header.
+    changed = {**body, "address": "别处"}
+    _problem(await client.post("/households", json=changed, headers=idem(tokens["clerk"], key)), 422,
+             "Idempotency-Key")
+    _problem(await client.post("/applications", json={"household_id": first.json()["id"], "programme": "dibao",
+                                                      "consent_signed": True},
+                               headers=idem(tokens["clerk"], key)), 422, "Idempotency-Key")
+    # Keys belong to the caller: another clerk's identical key is a different request.
+    other = {**household_body(region_code="610626102201")}
+    r = await client.post("/households", json=other, headers=idem(tokens["clerk_other_township"], key))
+    assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
+    _problem(await client.post("/households", json=body, headers=idem(tokens["clerk"], "x" * 201)), 422,
+             "header.Idempotency-Key")
+
+
+async def test_a_failed_request_leaves_no_key_so_the_corrected_retry_runs(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    key = str(uuid.uuid4())
+    headers = idem(tokens["clerk"], key)
+    body = {"household_id": hid, "programme": "dibao", "consent_signed": False}
+    _problem(await api("intake").post("/applications", json=body, headers=headers), 422, "consent_signed")
+    body["consent_signed"] = True
+    r = await api("intake").post("/applications", json=body, headers=headers)
+    assert r.status_code == 201
+    replay = await api("intake").post("/applications", json=body, headers=headers)
+    assert replay.json()["id"] == r.json()["id"]
+
+
+async def test_concurrent_retries_run_the_effect_once(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    key = str(uuid.uuid4())
+    body = {"household_id": hid, "programme": "dibao", "consent_signed": True}
+    responses = await asyncio.gather(*[
+        api("intake").post("/applications", json=body, headers=idem(tokens["clerk"], key)) for _ in range(6)])
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    async with db.connect() as conn:
+        n = (await conn.execute(text("SELECT count(*) FROM intake.applications WHERE household_id = :h"),
+                                {"h": hid})).scalar_one()
+        events = (await conn.execute(text(
+            "SELECT count(*) FROM intake.outbox WHERE key = :h AND type LIKE '%application.submitted%'"),
+            {"h": hid})).scalar_one()
+    assert n == 1 and events == 1
+    # Uploads: the multipart bytes differ per retry, the request is recognised by its content.
+    aid = responses[0].json()["id"]
+    key = str(uuid.uuid4())
+    ups = await asyncio.gather(*[_upload(api, tokens, aid, "id_card", PNG, "id.png",
+                                         headers=idem(tokens["clerk"], key)) for _ in range(3)])
+    assert len({u.json()["id"] for u in ups}) == 1
+    listed = (await api("intake").get(f"/applications/{aid}/evidence", headers=tokens["clerk"])).json()
+    assert len(listed) == 1
+
+
+async def test_status_follows_eligibility_events_and_withdrawn_stays_withdrawn(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    sessions = session_factory(db)
+    case_id = uuid.uuid4()
+    opened = CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
+                        region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
+    async with UnitOfWork(sessions, platform, "/test") as uow:
+        await on_case_event(uow, opened)
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["case_status"], shown["next_deadline"]) == ("in_review", "investigation",
+                                                                               "2026-12-04")
+    approved = CaseApproved(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
+                            region_code="610626101201", member_ids=[], monthly_amount_fen=80_000,
+                            effective_month=Period(2027, 1), decided_at=datetime.now(UTC))
+    async with UnitOfWork(sessions, platform, "/test") as uow:
+        await on_case_event(uow, approved)
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 80_000
+    _problem(await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True},
+                                       headers=tokens["clerk"]), 409, "status")
+
+    second = await _apply(api, tokens, hid, "medical")
+    await api("intake").post(f"/applications/{second['id']}/withdraw", json={"reason": "撤回"},
+                             headers=tokens["clerk"])
+    late = CaseOpened(case_id=uuid.uuid4(), application_id=second["id"], household_id=hid, programme="medical",
+                      region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
+    async with UnitOfWork(sessions, platform, "/test") as uow:
+        await on_case_event(uow, late)
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{second['id']}", headers=tokens["clerk"])).json()
+    assert shown["status"] == "withdrawn" and shown["case_status"] == "investigation"
+
+
+async def test_other_regions_see_nothing(api, tokens):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    for who in ("clerk_other_township", "clerk_other_county"):
+        assert (await api("intake").get(f"/applications/{app['id']}", headers=tokens[who])).status_code == 404
+        listed = await api("intake").get("/applications", params={"household_id": hid}, headers=tokens[who])
+        assert listed.json() == []
+        r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
+                                                            "consent_signed": True}, headers=tokens[who])
+        assert r.status_code == 404
+    assert (await api("intake").get(f"/applications/{app['id']}", headers=tokens["approver"])).status_code == 200
+    r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
+                                                        "consent_signed": True}, headers=tokens["approver"])
+    assert r.status_code == 403  # approvers decide in eligibility; they do not file applications
