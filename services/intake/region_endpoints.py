@@ -38,7 +38,5 @@ async def read_region(
         code=region.code,
         name=region.name,
         parent_code=region.parent_code,
-        children=[
-            RegionOut(code=c.code, name=c.name, parent_code=c.parent_code, children=[]) for c in children
-        ],
+        children=[RegionOut(code=c.code, name=c.name, parent_code=c.parent_code, children=[]) for c in children],
     )

@@ -10,7 +10,7 @@ from services.intake.models import Application, Household, Member
 from tests.helpers import household_body
 
 
-async def _count(db, model) -> int:  # noqa: ANN001
+async def _count(db, model) -> int:
     async with db.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
 
@@ -44,13 +44,13 @@ async def test_audit_log_is_append_only(db):
     async with db.connect() as conn:
         try:
             await conn.execute(text("UPDATE intake.audit_log SET actor = 'someone else'"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             assert "append-only" in str(exc)
         else:
             raise AssertionError("audit_log accepted an UPDATE")
 
 
-async def _assert_rejected(api, tokens, db, body, field: str, status: int = 422, raw: bytes | None = None):  # noqa: ANN001
+async def _assert_rejected(api, tokens, db, body, field: str, status: int = 422, raw: bytes | None = None):
     before = (await _count(db, Household), await _count(db, Member))
     client = api("intake")
     if raw is not None:

@@ -19,7 +19,7 @@ from tests.helpers import JPEG, PDF, PNG, household_body, idem
 
 
 @pytest.fixture(scope="module", autouse=True)
-def evidence_dir(tmp_path_factory, api):  # noqa: ANN001, ANN201
+def evidence_dir(tmp_path_factory, api):
     """Evidence files of this module go to a temporary directory, with a small size limit."""
     from services.intake.api import app
 
@@ -31,12 +31,12 @@ def evidence_dir(tmp_path_factory, api):  # noqa: ANN001, ANN201
     settings.evidence_dir, settings.evidence_max_bytes = saved
 
 
-async def _count(db, model) -> int:  # noqa: ANN001
+async def _count(db, model) -> int:
     async with db.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-def _problem(r, status: int, field: str) -> dict:  # noqa: ANN001
+def _problem(r, status: int, field: str) -> dict:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
@@ -44,7 +44,7 @@ def _problem(r, status: int, field: str) -> dict:  # noqa: ANN001
     return body
 
 
-async def _household(api, tokens) -> dict:  # noqa: ANN001
+async def _household(api, tokens) -> dict:
     r = await api("intake").post("/households", json=household_body(), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     return r.json()
@@ -59,14 +59,14 @@ def _facts(programme: str) -> dict:
     return {}
 
 
-async def _apply(api, tokens, hid: str, programme: str = "dibao", **extra) -> dict:  # noqa: ANN001
+async def _apply(api, tokens, hid: str, programme: str = "dibao", **extra) -> dict:
     body = {"household_id": hid, "programme": programme, "consent_signed": True, **_facts(programme), **extra}
     r = await api("intake").post("/applications", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     return r.json()
 
 
-async def _upload(api, tokens, aid: str, kind: str, data: bytes = PDF, name: str = "scan.pdf",  # noqa: ANN001
+async def _upload(api, tokens, aid: str, kind: str, data: bytes = PDF, name: str = "scan.pdf",
                   headers: dict | None = None):
     return await api("intake").post(f"/applications/{aid}/evidence", data={"kind": kind},
                                     files={"file": (name, data, "application/octet-stream")},

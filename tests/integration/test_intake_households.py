@@ -17,12 +17,12 @@ from tests.helpers import household_body, resident_id
 ACCOUNT = "6228480123456789012"
 
 
-async def _count(db, model) -> int:  # noqa: ANN001
+async def _count(db, model) -> int:
     async with db.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
 
 
-async def _outbox(db, key: str, kind: str) -> list[dict]:  # noqa: ANN001
+async def _outbox(db, key: str, kind: str) -> list[dict]:
     async with db.connect() as conn:
         rows = await conn.execute(text(
             "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE :t ORDER BY id"),
@@ -30,13 +30,13 @@ async def _outbox(db, key: str, kind: str) -> list[dict]:  # noqa: ANN001
         return [r[0] for r in rows]
 
 
-async def _register(api, tokens, **kwargs) -> dict:  # noqa: ANN001
+async def _register(api, tokens, **kwargs) -> dict:
     r = await api("intake").post("/households", json=household_body(**kwargs), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def _problem(r, status: int, field: str) -> dict:  # noqa: ANN001
+def _problem(r, status: int, field: str) -> dict:
     assert r.status_code == status, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     body = r.json()
@@ -261,3 +261,13 @@ def test_villages_file_adds_names_and_rejects_bad_rows(tmp_path):
     bad.write_text("code,name,townshipCode\n610626999201,某村,610626999\n", encoding="utf-8")
     with pytest.raises(ValueError, match="line 2"):
         with_villages(RegionTable.load(), bad)
+
+
+async def test_nul_characters_are_refused_not_a_database_error(api, tokens, db):
+    before = await _count(db, Household)
+    body = household_body()
+    body["address"] = "吴起县\u0000铁边城镇"
+    _problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "body")
+    _problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
+             "query")
+    assert await _count(db, Household) == before

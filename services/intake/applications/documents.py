@@ -43,9 +43,7 @@ DOCUMENTS: dict[str, Document] = {
         Document("id_card", "身份证", "of every household member"),
         Document("hukou_booklet", "户口簿"),
         Document("consent_form", "家庭经济状况核对授权书", "signed by every adult member"),
-        Document(
-            "income_proof", "收入证明", "wages, business, property and transfer income of the last 12 months"
-        ),
+        Document("income_proof", "收入证明", "wages, business, property and transfer income of the last 12 months"),
         Document("property_proof", "财产状况说明", "deposits, vehicles, housing"),
         Document("disability_certificate", "残疾人证", "第二代残疾人证"),
         Document("diagnosis", "诊断证明", "from the treating hospital"),

@@ -18,7 +18,7 @@ from services.intake.applications.schemas import (
 )
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
-from shared.errors import NotFound
+from shared.errors import InvalidInput, NotFound
 from shared.events.catalogue import Programme
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -69,18 +69,14 @@ async def read_application(application_id: uuid.UUID, uow: UowDep, principal: Re
     return await service.read(uow, principal, application_id)
 
 
-@router.patch(
-    "/{application_id}", response_model=ApplicationOut, summary="Amend an application before a decision"
-)
+@router.patch("/{application_id}", response_model=ApplicationOut, summary="Amend an application before a decision")
 async def amend_application(
     application_id: uuid.UUID, body: ApplicationAmend, uow: UowDep, principal: Clerk
 ) -> ApplicationOut:
     return await service.amend(uow, principal, application_id, body)
 
 
-@router.post(
-    "/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an open application"
-)
+@router.post("/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an open application")
 async def withdraw_application(
     application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem
 ) -> Response:
@@ -112,7 +108,9 @@ async def upload_evidence(
     # Read one byte past the limit: enough to know it is too large without holding a huge upload in memory.
     data = await file.read(settings.evidence_max_bytes + 1)
     content_type = service.validate_upload(data, settings.evidence_max_bytes)
-    filename = (file.filename or "upload")[-200:]
+    if "\x00" in description:  # PostgreSQL text cannot hold NUL; NulGuard does not read multipart bodies
+        raise InvalidInput("description", "NUL characters are not allowed")
+    filename = (file.filename or "upload").replace("\x00", "")[-200:] or "upload"
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
     payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}
     store = LocalEvidenceStore(settings.evidence_dir)
@@ -135,9 +133,7 @@ async def upload_evidence(
     )
 
 
-@router.get(
-    "/{application_id}/evidence", response_model=list[EvidenceOut], summary="Evidence of an application"
-)
+@router.get("/{application_id}/evidence", response_model=list[EvidenceOut], summary="Evidence of an application")
 async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> list[EvidenceOut]:
     return await service.list_evidence(uow, principal, application_id)
 

@@ -44,9 +44,7 @@ def check_upload(data: bytes, max_bytes: int, field: str = "file") -> str:
             errors=[{"field": field, "message": f"at most {max_bytes} bytes"}],
         )
     if not data:
-        raise UnsupportedMediaType(
-            f"{field}: empty file", errors=[{"field": field, "message": "the file is empty"}]
-        )
+        raise UnsupportedMediaType(f"{field}: empty file", errors=[{"field": field, "message": "the file is empty"}])
     content_type = sniff(data)
     if content_type is None:
         raise UnsupportedMediaType(

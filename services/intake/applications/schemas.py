@@ -44,12 +44,8 @@ class ApplicationIn(BaseModel):
     household_id: uuid.UUID
     programme: Programme
     applicant_member_id: uuid.UUID | None = None
-    consent_signed: bool = Field(
-        description="家庭经济状况核对授权书 signed (required for means-tested programmes)"
-    )
-    separate_register: bool = Field(
-        default=False, description="单独登记备案: relative of staff or a village cadre"
-    )
+    consent_signed: bool = Field(description="家庭经济状况核对授权书 signed (required for means-tested programmes)")
+    separate_register: bool = Field(default=False, description="单独登记备案: relative of staff or a village cadre")
     separate_register_name: str | None = Field(
         default=None,
         min_length=1,

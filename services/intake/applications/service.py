@@ -4,7 +4,7 @@ eligibility's case events."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -49,9 +49,7 @@ def _needs_consent(programme: str, temporary: TemporaryIn | None) -> bool:
     )
 
 
-def _programme_details(
-    programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None
-) -> dict[str, Any]:
+def _programme_details(programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None) -> dict[str, Any]:
     """Check the programme-specific facts and return them as stored on the application."""
     for name, value in (("temporary", temporary), ("medical", medical)):
         if programme == name and value is None:
@@ -60,9 +58,7 @@ def _programme_details(
             raise InvalidInput(name, f"only for the {name} programme")
     if medical is not None:
         if medical.basic_insurance_paid_fen + medical.critical_illness_paid_fen > medical.bill_total_fen:
-            raise InvalidInput(
-                "medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill"
-            )
+            raise InvalidInput("medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill")
         if medical.compliant_cost_fen is not None and medical.compliant_cost_fen > medical.bill_total_fen:
             raise InvalidInput("medical.compliant_cost_fen", "cannot exceed the bill total")
         return {"medical": medical.model_dump(mode="json")}
@@ -74,9 +70,7 @@ def _programme_details(
 def _event_details(details: dict[str, Any]) -> dict[str, Any]:
     """Programme facts in the shape eligibility's rules read (ApplicationFacts.temporary / .medical)."""
     if t := details.get("temporary"):
-        return {
-            "temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}
-        }
+        return {"temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}}
     if m := details.get("medical"):
         medical = {
             "compliant_cost_fen": m["compliant_cost_fen"]
@@ -103,9 +97,7 @@ def _check_rules(
     if _needs_consent(programme, temporary) and not consent_signed:
         raise InvalidInput("consent_signed", f"{programme} needs the signed consent to the economic check")
     if separate_register and not separate_register_name:
-        raise InvalidInput(
-            "separate_register_name", "name the staff member or cadre the applicant is related to"
-        )
+        raise InvalidInput("separate_register_name", "name the staff member or cadre the applicant is related to")
     if separate_register_name and not separate_register:
         raise InvalidInput("separate_register_name", "only with separate_register")
     if applicant_member_id and applicant_member_id not in {m.member_id for m in snapshot.members}:
@@ -126,9 +118,7 @@ def to_out(application: Application, provided: set[str]) -> ApplicationOut:
         separate_register=application.separate_register,
         separate_register_name=application.separate_register_name,
         details=application.details,
-        required_documents=[
-            DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required
-        ],
+        required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
         missing_documents=[
             DocumentOut(kind=d.kind, name=d.name, note=d.note)
             for d in missing_documents(application.programme, application.details, provided)
@@ -201,6 +191,8 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         separate_register_name=body.separate_register_name,
         details=details,
     )
+    # Timestamps set here rather than by the server default: no refresh round trip before answering.
+    application.created_at = application.updated_at = datetime.now(UTC)
     repo.add(application)
     try:
         await uow.session.flush()
@@ -219,7 +211,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         household_id=household.id,
         region_code=household.region_code,
     )
-    return await out(uow, application)
+    return to_out(application, set())  # a new application has no evidence yet
 
 
 async def get_visible(
@@ -359,9 +351,7 @@ async def amend(
     return await out(uow, application)
 
 
-async def withdraw(
-    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str
-) -> ApplicationOut:
+async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "withdraw")
     # Leaving the open statuses frees the household's slot for this programme (see uq_applications_open).
     application.status = "withdrawn"
@@ -458,9 +448,7 @@ def validate_upload(data: bytes, max_bytes: int) -> str:
     return check_upload(data, max_bytes)
 
 
-async def list_evidence(
-    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID
-) -> list[EvidenceOut]:
+async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> list[EvidenceOut]:
     application = await get_visible(uow, principal, application_id)
     await audit.record(
         uow,
@@ -493,9 +481,7 @@ async def evidence_for_download(
     return evidence
 
 
-async def on_case_event(
-    uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected
-) -> None:
+async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected) -> None:
     """Mirror eligibility's view of the case on the application, for the front desk."""
     application = await ApplicationRepository(uow.session).get(data.application_id, for_update=True)
     if application is None:

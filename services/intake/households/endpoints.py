@@ -32,26 +32,18 @@ router = APIRouter(prefix="/households", tags=["households"])
 async def register_household(
     body: HouseholdIn, uow: UowDep, principal: Clerk, settings: IntakeSettings, idem: Idem
 ) -> Response:
-    async def work() -> HouseholdOut:
-        household = await service.register(uow, principal, body, settings)
-        return await service.read(uow, principal, household.id, settings)
-
-    return await idem.run(uow, principal, body, work, status_code=201)
+    return await idem.run(
+        uow, principal, body, lambda: service.register(uow, principal, body, settings), status_code=201
+    )
 
 
 @router.get("", response_model=HouseholdPage, summary="List and search households in your region (audited)")
 async def search_households(
     uow: UowDep,
     principal: Reader,
-    region_code: Annotated[
-        str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")
-    ] = None,
-    name: Annotated[
-        str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")
-    ] = None,
-    address: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="part of the address")
-    ] = None,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")] = None,
+    address: Annotated[str | None, Query(min_length=1, max_length=100, description="part of the address")] = None,
     hukou_type: HukouType | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
@@ -68,9 +60,7 @@ async def search_households(
     )
 
 
-@router.post(
-    "/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID"
-)
+@router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")
 async def lookup_household(
     body: HouseholdLookup, uow: UowDep, principal: Reader, settings: IntakeSettings, idem: Idem
 ) -> Response:

@@ -26,9 +26,7 @@ class HouseholdRepository:
 
     async def members(self, household_id: uuid.UUID) -> list[Member]:
         rows = await self.session.scalars(
-            select(Member)
-            .where(Member.household_id == household_id, Member.active)
-            .order_by(Member.name, Member.id)
+            select(Member).where(Member.household_id == household_id, Member.active).order_by(Member.name, Member.id)
         )
         return list(rows)
 
@@ -50,12 +48,8 @@ class HouseholdRepository:
             .where(Member.id_fingerprint == fingerprint, Member.active, Household.active)
         )
 
-    def _search(
-        self, region_prefix: str, name: str | None, address: str | None, hukou_type: str | None
-    ) -> Select:
-        query = select(Household).where(
-            Household.active, Household.region_code.like(_escape_like(region_prefix) + "%")
-        )
+    def _search(self, region_prefix: str, name: str | None, address: str | None, hukou_type: str | None) -> Select:
+        query = select(Household).where(Household.active, Household.region_code.like(_escape_like(region_prefix) + "%"))
         if hukou_type:
             query = query.where(Household.hukou_type == hukou_type)
         if address:
@@ -89,9 +83,7 @@ class HouseholdRepository:
         )
         return list(rows), int(total or 0)
 
-    async def member_overview(
-        self, household_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, tuple[str | None, int]]:
+    async def member_overview(self, household_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, int]]:
         """Per household: the head's name and the number of active members, in one query."""
         if not household_ids:
             return {}

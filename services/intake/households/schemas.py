@@ -17,9 +17,7 @@ _IN = ConfigDict(extra="forbid")
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 VillageCode = str
-_VILLAGE = Field(
-    pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected"
-)
+_VILLAGE = Field(pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected")
 
 
 class MemberFactsIn(BaseModel):
@@ -27,9 +25,7 @@ class MemberFactsIn(BaseModel):
 
     model_config = _IN
 
-    counted: bool = Field(
-        default=True, description="共同生活家庭成员; when false, not_counted_reason is required"
-    )
+    counted: bool = Field(default=True, description="共同生活家庭成员; when false, not_counted_reason is required")
     not_counted_reason: str | None = Field(
         default=None,
         min_length=1,
@@ -50,9 +46,7 @@ class MemberFactsIn(BaseModel):
 
 class MemberIn(MemberFactsIn):
     name: str = Field(min_length=1, max_length=50)
-    id_number: ResidentIdStr = Field(
-        description="居民身份证号 (GB 11643); birth date and sex are derived from it"
-    )
+    id_number: ResidentIdStr = Field(description="居民身份证号 (GB 11643); birth date and sex are derived from it")
     relation: Relation
 
 
@@ -96,9 +90,7 @@ class IncomeByMemberIn(BaseModel):
 
     model_config = _IN
 
-    member_id: uuid.UUID | None = Field(
-        default=None, description="the earner; null = the household as a whole"
-    )
+    member_id: uuid.UUID | None = Field(default=None, description="the earner; null = the household as a whole")
     kind: IncomeKindT
     subkind: str = Field(min_length=1, max_length=40)
     monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")

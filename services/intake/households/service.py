@@ -4,6 +4,7 @@ travels in intake's events. Every read and write of personal data leaves an audi
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -59,9 +60,7 @@ def _check_member_facts(facts: dict[str, Any], field: str) -> dict[str, Any]:
     """Rules across fields of one member; returns the facts to store."""
     if not facts.get("counted", True):
         if not facts.get("not_counted_reason"):
-            raise InvalidInput(
-                f"{field}.not_counted_reason", "say why this person does not count as a 共同生活 member"
-            )
+            raise InvalidInput(f"{field}.not_counted_reason", "say why this person does not count as a 共同生活 member")
     else:
         facts["not_counted_reason"] = None  # a reason only means something for someone not counted
     if (facts.get("disability_grade") is None) != (facts.get("disability_category") is None):
@@ -106,7 +105,7 @@ async def _flush_members(uow: UnitOfWork, field: str) -> None:
         ) from exc
 
 
-async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, settings: Settings) -> Household:
+async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, settings: Settings) -> HouseholdOut:
     _validate_region(body.region_code, principal, settings)
     repo = HouseholdRepository(uow.session)
     numbers = [m.id_number for m in body.members]
@@ -119,9 +118,7 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
         if fp in taken:
             raise Conflict(
                 f"members[{i}].id_number already belongs to another active household",
-                errors=[
-                    {"field": f"members[{i}].id_number", "message": "already in another active household"}
-                ],
+                errors=[{"field": f"members[{i}].id_number", "message": "already in another active household"}],
             )
     for i, income in enumerate(body.incomes):
         if income.earner is not None and income.earner >= len(body.members):
@@ -144,9 +141,10 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     ]
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
+    # Timestamps set here rather than by the server default: no refresh round trip before answering.
+    household.created_at = household.updated_at = datetime.now(UTC)
     repo.add(household, members)
     await _flush_members(uow, "members")
-    await uow.session.refresh(household)  # server-side timestamps, read without lazy IO later
 
     snapshot = build_snapshot(household, members)
     uow.emit(
@@ -163,7 +161,17 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
         household_id=household.id,
         region_code=household.region_code,
     )
-    return household
+    # The answer shows the household's personal data back: audited as a read, like any other.
+    await audit.record(
+        uow,
+        principal,
+        "household.read",
+        "household",
+        household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+    )
+    return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
 async def get_visible(
