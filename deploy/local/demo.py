@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import date, timedelta
 
 import httpx
 
@@ -22,6 +23,9 @@ def _id(first17: str) -> str:
 def _bearer(sub: str, roles: list[str], region: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(sub, roles, region)}
 
+
+# Received three weeks ago (entered from paper), so the first case can run its 7-day public notice.
+RECEIVED = date.today() - timedelta(days=21)
 
 # (township clerk region, household, programmes)
 DEMO = [
@@ -70,23 +74,49 @@ async def load(intake: str, eligibility: str) -> None:
             r.raise_for_status()
             for programme in programmes:
                 a = await http.post(f"{intake}/applications", headers=clerk, json={
-                    "household_id": r.json()["id"], "programme": programme, "consent_signed": True})
+                    "household_id": r.json()["id"], "programme": programme, "consent_signed": True,
+                    "received_on": RECEIVED.isoformat()})
                 a.raise_for_status()
                 applications.append(a.json()["id"])
             print(f"demo: registered {household['address']} and applied for {', '.join(programmes)}")
         if not applications:
             return
-        # Wait for eligibility to open the first case, then approve it so payments has a beneficiary.
+        # Take the first case through the whole procedure so payments has a beneficiary to show.
         for _ in range(100):
             app = (await http.get(f"{intake}/applications/{applications[0]}", headers=approver)).json()
             if app.get("case_id"):
-                r = await http.post(f"{eligibility}/cases/{app['case_id']}/decision", headers=approver,
-                                    json={"decision": "approve", "monthly_amount_fen": 120_000,
-                                          "opinion": "经入户调查、民主评议和公示无异议，同意纳入农村低保"})
-                print(f"demo: county decision on the first case → {r.status_code}")
+                await _through_procedure(http, eligibility, app["case_id"], approver)
                 return
             await asyncio.sleep(0.3)
-        print("demo: eligibility has not opened the case yet; approve it later through /docs")
+        print("demo: eligibility has not opened the case yet; take its steps later through /docs")
+
+
+async def _through_procedure(http: httpx.AsyncClient, eligibility: str, case_id: str,
+                             approver: dict[str, str]) -> None:
+    clerk = _bearer("demo-clerk-610626101", ["clerk"], "610626101")
+    reviewer = _bearer("demo-reviewer-610626101", ["township_reviewer"], "610626101")
+    steps = [
+        (clerk, "investigation", {"on": _day(1)}),
+        (clerk, "home-visits", {"on": _day(2), "investigators": ["张强", "李娜"],
+                                "findings": "窑洞一孔，家中无大件家电，户主慢性病，与申报一致"}),
+        (reviewer, "economic-check", {"on": _day(3), "result": "consistent"}),
+        (reviewer, "township-opinion", {"on": _day(4), "recommendation": "approve",
+                                        "opinion": "符合农村低保条件，建议纳入"}),
+        (reviewer, "appraisal", {"on": _day(5), "result": "agreed", "participants": 11, "opinion": "一致同意"}),
+        (reviewer, "notice/close", {"on": _day(13)}),
+        (approver, "decision", {"on": _day(14), "decision": "approve",
+                                "opinion": "经入户调查、民主评议和公示无异议，同意纳入农村低保"}),
+    ]
+    for headers, path, body in steps:
+        r = await http.post(f"{eligibility}/cases/{case_id}/{path}", json=body, headers=headers)
+        if r.status_code != 200:
+            print(f"demo: step {path} → {r.status_code} {r.text[:200]}")
+            return
+    print(f"demo: first case approved at {r.json()['monthly_amount_fen'] / 100:.2f} yuan a month")
+
+
+def _day(n: int) -> str:
+    return (RECEIVED + timedelta(days=n)).isoformat()
 
 
 if __name__ == "__main__":

@@ -113,6 +113,8 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     case.assessment = run_assessment(case, params, data.submitted_on)
     _refresh_due(case, params)
     repo.add(case)
+    # Flushed now so a later event in the same consumer batch (an amendment) finds this case.
+    await uow.session.flush()
     await repo.save_facts(data.household_id, data.region_code, snapshot)
     log.info("case %s opened for application %s (%s)", case.id, case.application_id, case.programme)
     uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,

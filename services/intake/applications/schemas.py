@@ -54,6 +54,11 @@ class ApplicationIn(BaseModel):
     )
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
+    received_on: date | None = Field(
+        default=None,
+        description="受理 date when the paper application was received earlier; defaults to today. Deadlines count "
+        "from it.",
+    )
 
 
 class ApplicationAmend(BaseModel):

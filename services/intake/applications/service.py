@@ -4,7 +4,7 @@ eligibility's case events."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -159,6 +159,11 @@ def _submitted_event(
 
 
 async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> ApplicationOut:
+    received_on = body.received_on or date.today()
+    if received_on > date.today():
+        raise InvalidInput("received_on", "cannot be in the future")
+    if received_on < date.today() - timedelta(days=90):
+        raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
     household = await households.get_visible(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
     details = _programme_details(body.programme, body.temporary, body.medical)
@@ -184,7 +189,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         region_code=household.region_code,
         programme=body.programme,
         status="submitted",
-        submitted_on=date.today(),
+        submitted_on=received_on,
         consent_signed=body.consent_signed,
         applicant_member_id=body.applicant_member_id,
         separate_register=body.separate_register,
