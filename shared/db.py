@@ -32,7 +32,9 @@ def service_metadata(schema: str) -> MetaData:
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout): connections are recycled instead, and a dropped one fails the
+    # request or event, which is retried (consumers) or retried by the client (Idempotency-Key).
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:
@@ -85,9 +87,22 @@ class PlatformTables:
         )
 
 
-def audit_guard_sql(schema: str) -> list[str]:
-    """DDL making audit_log append-only: the database itself refuses UPDATE and DELETE."""
+def platform_triggers_sql(schema: str) -> list[str]:
+    """DDL for the platform tables' triggers: audit_log is append-only (the database itself refuses UPDATE and
+    DELETE), and every insert into the outbox wakes the relay (LISTEN/NOTIFY) without a round trip of its own."""
     return [
+        f"""
+        CREATE OR REPLACE FUNCTION {schema}.outbox_notify() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('{schema}_outbox', '');
+            RETURN NULL;
+        END $$;
+        """,
+        f"""
+        CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION {schema}.outbox_notify();
+        """,
         f"""
         CREATE OR REPLACE FUNCTION {schema}.audit_log_append_only() RETURNS trigger
         LANGUAGE plpgsql AS $$

@@ -16,7 +16,7 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.db import audit_guard_sql
+from shared.db import platform_triggers_sql
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "eligibility", "payments", "monitoring")
@@ -60,9 +60,9 @@ def run_env(target_metadata: MetaData, schema: str) -> None:
     asyncio.run(main())
 
 
-def guard_audit_log(op: object, schema: str) -> None:
-    """For each service's first migration: make audit_log append-only in the database itself."""
-    for statement in audit_guard_sql(schema):
+def install_platform_triggers(op: object, schema: str) -> None:
+    """For each service's first migration: append-only audit_log, and the outbox's wake-up notification."""
+    for statement in platform_triggers_sql(schema):
         op.execute(statement)  # type: ignore[attr-defined]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import current_correlation_id
@@ -17,7 +17,8 @@ from shared.events.envelope import DomainEvent
 
 
 def outbox_channel(schema: str) -> str:
-    """The LISTEN/NOTIFY channel that wakes a service's relay as soon as events are committed."""
+    """The LISTEN/NOTIFY channel that wakes a service's relay as soon as events are committed (the outbox's
+    insert trigger, `shared.db.platform_triggers_sql`, notifies it)."""
     return f"{schema}_outbox"
 
 
@@ -26,7 +27,6 @@ class UnitOfWork:
         self._sessions = sessions
         self.tables = tables
         self.source = source
-        self._channel = outbox_channel(tables.outbox.schema or "public")
         self.events: list[DomainEvent] = []
 
     async def __aenter__(self) -> UnitOfWork:
@@ -60,9 +60,8 @@ class UnitOfWork:
                 "type": event.type,
                 "payload": cloudevent.model_dump(mode="json", exclude_none=True),
             })
+        # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.
         await self.session.execute(insert(self.tables.outbox), rows)
-        # Delivered to listeners only if and when this transaction commits.
-        await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self._channel})
         self.events = []
 
     async def commit(self) -> None:

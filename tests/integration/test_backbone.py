@@ -170,3 +170,26 @@ async def test_poison_and_refused_messages_go_to_the_dlq_and_the_rest_are_applie
     assert any(r.value == b"not json at all" for r in mine)
     assert any(b"cannot be pinged" in dict(r.headers)["dlq.error"] for r in mine)
     assert all(dict(r.headers)["dlq.topic"] == TOPIC.encode() for r in mine)
+
+
+async def test_a_commit_wakes_the_relay_at_once_without_waiting_for_its_poll(kit, db):
+    relay = OutboxRelay(db, platform, kit["producer"], service="t", poll_seconds=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(relay.run(stop))
+    try:
+        await asyncio.sleep(1)  # the relay drains what is there, then waits on LISTEN (or its 60 s poll)
+        ids = await _emit(kit, 3)
+
+        async def sent() -> bool:
+            async with db.connect() as conn:
+                unsent = (await conn.execute(text(
+                    "SELECT count(*) FROM monitoring.outbox WHERE sent_at IS NULL AND event_id = ANY(:ids)"),
+                    {"ids": ids})).scalar()
+            return unsent == 0
+
+        from tests.conftest import wait_for
+
+        await wait_for(sent, timeout=10)
+    finally:
+        stop.set()
+        await running

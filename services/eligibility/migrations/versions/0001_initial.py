@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from shared.migrations import guard_audit_log
+from shared.migrations import install_platform_triggers
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -140,7 +140,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_case_steps_case_id'), 'case_steps', ['case_id'], unique=False, schema='eligibility')
     # ### end Alembic commands ###
-    guard_audit_log(op, "eligibility")
+    install_platform_triggers(op, "eligibility")
 
 
 def downgrade() -> None:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from shared.migrations import guard_audit_log
+from shared.migrations import install_platform_triggers
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -119,7 +119,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_members_household_id'), 'members', ['household_id'], unique=False, schema='intake')
     op.create_index('uq_members_active_person', 'members', ['id_fingerprint'], unique=True, schema='intake', postgresql_where=sa.text('active'))
     # ### end Alembic commands ###
-    guard_audit_log(op, "intake")
+    install_platform_triggers(op, "intake")
 
 
 def downgrade() -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from shared.migrations import guard_audit_log
+from shared.migrations import install_platform_triggers
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -77,7 +77,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_outbox_unsent', 'outbox', ['id'], unique=False, schema='monitoring', postgresql_where=sa.text('sent_at IS NULL'))
     # ### end Alembic commands ###
-    guard_audit_log(op, "monitoring")
+    install_platform_triggers(op, "monitoring")
 
 
 def downgrade() -> None:

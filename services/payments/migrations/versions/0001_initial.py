@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from shared.migrations import guard_audit_log
+from shared.migrations import install_platform_triggers
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -79,7 +79,7 @@ def upgrade() -> None:
     )
     op.create_index('ix_outbox_unsent', 'outbox', ['id'], unique=False, schema='payments', postgresql_where=sa.text('sent_at IS NULL'))
     # ### end Alembic commands ###
-    guard_audit_log(op, "payments")
+    install_platform_triggers(op, "payments")
 
 
 def downgrade() -> None:
