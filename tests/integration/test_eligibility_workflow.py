@@ -246,6 +246,8 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
     await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
     await _post(api, tokens, "approver", case_id, "decision",
                 {"on": "2023-09-25", "decision": "approve", "opinion": "同意"})
+    due = await api("eligibility").get("/cases/reviews-due", params={"within_days": 0}, headers=tokens["approver"])
+    assert case_id in {c["id"] for c in due.json()}  # approved 2023-09-25: its yearly review is long due
     # The son left school and took a job at 3,000 yuan a month: the household is above the standard.
     members = [m.model_dump(mode="json") for m in snapshot.members]
     members[2].update(student=False, employed=True, birth_date="2004-09-03")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -56,6 +56,15 @@ async def deadlines(uow: UowDep, principal: Reader,
     return DeadlinesOut(today=today,
                         overdue=[service.to_out(c) for c in cases if c.due_date and c.due_date < today],
                         due_soon=[service.to_out(c) for c in cases if c.due_date and c.due_date >= today])
+
+
+@router.get("/reviews-due", response_model=list[CaseOut], summary="Cases on the roll due for their periodic review")
+async def reviews_due(uow: UowDep, principal: Reader,
+                      within_days: Annotated[int, Query(ge=0, le=366)] = 30) -> list[CaseOut]:
+    cases = await CaseRepository(uow.session).reviews_due_by(principal.region,
+                                                             date.today() + timedelta(days=within_days))
+    await audit.record(uow, principal, "case.reviews_due", "case", None, region_code=principal.region)
+    return [service.to_out(c) for c in cases]
 
 
 @router.get("/{case_id}", response_model=CaseDetailOut, summary="One case with its steps and 计算依据")

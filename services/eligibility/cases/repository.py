@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.eligibility.cases.workflow import OPEN, Status
+from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case, CaseStep, HouseholdFacts
 
 
@@ -36,6 +36,14 @@ class CaseRepository:
             select(Case).where(Case.region_code.startswith(region_prefix), Case.status.in_([s.value for s in OPEN]),
                                Case.due_date <= by)
             .order_by(Case.due_date, Case.id).limit(limit)
+        ))
+
+    async def reviews_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
+        """Cases on the roll whose periodic review (定期核查) falls on or before `by`."""
+        return list(await self.session.scalars(
+            select(Case).where(Case.region_code.startswith(region_prefix),
+                               Case.status.in_([s.value for s in ON_ROLL]), Case.next_review_on <= by)
+            .order_by(Case.next_review_on, Case.id).limit(limit)
         ))
 
     async def on_notice(self, region_prefix: str) -> list[Case]:
