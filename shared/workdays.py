@@ -38,8 +38,11 @@ def has_official_calendar(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def is_workday(day: date) -> bool:
-    """A working day: official calendar with 调休 where known, else Monday–Friday (see module docstring)."""
+    """A working day: official calendar with 调休 where known, else Monday–Friday (see module docstring).
+
+    Cached: the library scans its holiday table on every call, and each deadline asks about dozens of days."""
     if has_official_calendar(day.year):
         return chinese_calendar.is_workday(day)
     return day.weekday() < 5

@@ -128,6 +128,7 @@ def test_fallback_when_the_library_lacks_a_year(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(workdays.chinese_calendar, "is_workday", outdated)
     workdays.has_official_calendar.cache_clear()
+    workdays.is_workday.cache_clear()
     try:
         assert is_workday(date(2025, 5, 1))
         assert not is_workday(date(2025, 4, 27))
@@ -135,4 +136,5 @@ def test_fallback_when_the_library_lacks_a_year(monkeypatch: pytest.MonkeyPatch)
     finally:
         monkeypatch.undo()
         workdays.has_official_calendar.cache_clear()
+        workdays.is_workday.cache_clear()
     assert not is_workday(date(2025, 5, 1))
