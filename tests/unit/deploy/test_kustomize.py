@@ -20,7 +20,6 @@ import pytest
 import yaml
 
 from shared.events.catalogue import Topic
-from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "eligibility", "payments", "monitoring")
@@ -273,10 +272,10 @@ def test_services_accept_their_configuration_in_production(
     refuses development defaults in production) passes with what the manifests provide."""
     _, docs = rendered
     configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(docs, "ConfigMap")}
-    fields = set(ServiceSettings.model_fields)
     for name in SERVICES:
         prefix = f"{name.upper()}_"
         settings_cls = importlib.import_module(f"services.{name}.config").Settings
+        fields = set(settings_cls.model_fields)
         for kind in ("api", "worker"):
             (container,) = pod_spec(one(docs, "Deployment", f"{name}-{kind}"))["containers"]
             env = settings_env(container, configmaps)
