@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -40,6 +41,15 @@ DEAD_LETTERED = Counter("events_dead_lettered_total", "Poison events sent to the
 RETRIES = Counter("events_transient_retries_total", "Transient failures retried in place", ["consumer"])
 
 Handler = Callable[[UnitOfWork, CloudEvent, EventData], Awaitable[None]]
+
+
+def on_data(apply: Callable[[UnitOfWork, Any], Awaitable[object]]) -> Handler:
+    """A Handler for a service function that needs only the unit of work and the event's data."""
+
+    async def handler(uow: UnitOfWork, _event: CloudEvent, data: EventData) -> None:
+        await apply(uow, data)
+
+    return handler
 
 
 class PoisonMessage(Exception):

@@ -3,7 +3,7 @@
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
-from shared.consumer import Handler
+from shared.consumer import Handler, on_data
 from shared.events.catalogue import (
     ApplicationAmended,
     ApplicationSubmitted,
@@ -16,7 +16,7 @@ from shared.events.catalogue import (
 from shared.worker import main
 
 
-def _on(apply) -> Handler:
+def on_data(apply) -> Handler:
     async def handler(uow, _event, data) -> None:
         await apply(uow, data)
 
@@ -24,11 +24,11 @@ def _on(apply) -> Handler:
 
 
 HANDLERS: dict[str, Handler] = {
-    event_type(ApplicationSubmitted): _on(service.open_case),
-    event_type(ApplicationAmended): _on(service.amend_case),
-    event_type(ApplicationWithdrawn): _on(service.withdraw_case),
-    event_type(HouseholdRegistered): _on(service.record_household),
-    event_type(HouseholdUpdated): _on(service.record_household),
+    event_type(ApplicationSubmitted): on_data(service.open_case),
+    event_type(ApplicationAmended): on_data(service.amend_case),
+    event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
+    event_type(HouseholdRegistered): on_data(service.record_household),
+    event_type(HouseholdUpdated): on_data(service.record_household),
 }
 CONSUMERS = {"eligibility.cases": ([Topic.INTAKE_APPLICATIONS.value], HANDLERS)}
 

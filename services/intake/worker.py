@@ -3,7 +3,7 @@
 from services.intake.applications.service import on_case_event
 from services.intake.config import Settings
 from services.intake.models import platform
-from shared.consumer import Handler
+from shared.consumer import Handler, on_data
 from shared.events.catalogue import (
     CaseApproved,
     CaseOpened,
@@ -14,13 +14,8 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-
-async def _case_event(uow, _event, data) -> None:
-    await on_case_event(uow, data)
-
-
 HANDLERS: dict[str, Handler] = {
-    event_type(t): _case_event for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected)
+    event_type(t): on_data(on_case_event) for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected)
 }
 CONSUMERS = {"intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
 

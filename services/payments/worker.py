@@ -3,7 +3,7 @@
 from services.payments.config import Settings
 from services.payments.models import platform
 from services.payments.roll import service
-from shared.consumer import Handler
+from shared.consumer import Handler, on_data
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
@@ -15,7 +15,7 @@ from shared.events.catalogue import (
 from shared.worker import main
 
 
-def _on(apply) -> Handler:
+def on_data(apply) -> Handler:
     async def handler(uow, _event, data) -> None:
         await apply(uow, data)
 
@@ -23,10 +23,10 @@ def _on(apply) -> Handler:
 
 
 HANDLERS: dict[str, Handler] = {
-    event_type(CaseApproved): _on(service.enroll),
-    event_type(CaseAmountChanged): _on(service.change_amount),
-    event_type(GradualExitStarted): _on(service.end),
-    event_type(CaseTerminated): _on(service.end),
+    event_type(CaseApproved): on_data(service.enroll),
+    event_type(CaseAmountChanged): on_data(service.change_amount),
+    event_type(GradualExitStarted): on_data(service.end),
+    event_type(CaseTerminated): on_data(service.end),
 }
 CONSUMERS = {"payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
 
