@@ -15,12 +15,6 @@ from shared.events.catalogue import (
 from shared.worker import main
 
 
-def on_data(apply) -> Handler:
-    async def handler(uow, _event, data) -> None:
-        await apply(uow, data)
-
-    return handler
-
 
 HANDLERS: dict[str, Handler] = {
     event_type(CaseApproved): on_data(service.enroll),
