@@ -15,8 +15,6 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-
-
 HANDLERS: dict[str, Handler] = {
     event_type(ApplicationSubmitted): on_data(service.open_case),
     event_type(ApplicationAmended): on_data(service.amend_case),

@@ -14,8 +14,6 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-
-
 HANDLERS: dict[str, Handler] = {
     event_type(CaseApproved): on_data(service.enroll),
     event_type(CaseAmountChanged): on_data(service.change_amount),
