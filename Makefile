@@ -31,8 +31,11 @@ test-unit: install
 lint: install
 	$(VENV)/bin/ruff check .
 
+## each benchmark brings up its own throwaway infrastructure and prints its figures against a baseline
 bench: install
 	$(PY) bench/event_backbone.py
+	$(PY) bench/intake_load.py
+	$(PY) bench/eligibility_assess.py
 
 ## stop the local PostgreSQL and Kafka that `make run` left running (KEEP_INFRA=1)
 stop:
