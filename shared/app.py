@@ -14,9 +14,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.db import PlatformTables, create_engine, session_factory
-from shared.errors import install_error_handlers
+from shared.errors import Conflict, ServiceUnavailable, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
@@ -30,10 +31,16 @@ async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
     state = request.app.state
     async with UnitOfWork(state.sessions, state.tables, state.source) as uow:
         yield uow
-        await uow.commit()
+        try:
+            await uow.commit()
+        except IntegrityError as exc:  # a concurrent request got there first
+            raise Conflict("the change conflicts with another one made at the same time; reload and retry") from exc
+        except DBAPIError as exc:
+            raise ServiceUnavailable("the database could not commit the change; retry") from exc
 
 
-UowDep = Annotated[UnitOfWork, Depends(_uow)]
+# scope="function": the commit runs before the response is sent, so a failed commit is never answered 2xx.
+UowDep = Annotated[UnitOfWork, Depends(_uow, scope="function")]
 
 
 def _settings(request: Request) -> ServiceSettings:

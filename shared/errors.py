@@ -47,6 +47,10 @@ class Forbidden(DomainError):
     status, title, slug = 403, "Forbidden", "forbidden"
 
 
+class ServiceUnavailable(DomainError):
+    status, title, slug = 503, "Service unavailable", "unavailable"
+
+
 class Unauthorized(DomainError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 
