@@ -148,13 +148,14 @@ class EventConsumer:
                 await consumer.stop()
 
     async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, stop: asyncio.Event) -> None:
-        while True:
+        # Bounded: a rebalance waits for this (see _CommitBeforeRevoke), so retrying forever could deadlock it.
+        # An offset not committed only means redelivery, which the inbox absorbs.
+        for attempt in range(5):
             try:
                 await consumer.commit({tp: offset})
                 return
             except KafkaError as exc:
-                # After a rebalance the partition may no longer be ours; the new owner's inbox dedups.
-                if stop.is_set() or tp not in consumer.assignment():
+                if stop.is_set() or tp not in consumer.assignment() or attempt == 4:
                     log.warning("consumer %s: offset commit for %s abandoned: %s", self.name, tp, exc)
                     return
                 RETRIES.labels(self.name).inc()
