@@ -31,6 +31,7 @@ from shared.context import correlation_id
 from shared.events.catalogue import EventData, spec_for
 from shared.events.envelope import CloudEvent
 from shared.kafka import start_with_retry
+from shared.observability import redact
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,7 @@ class EventConsumer:
         log.error("consumer %s: dead-lettering %s[%d]@%d: %s", self.name, record.topic, record.partition,
                   record.offset, error[:500])
         headers = [
-            ("dlq.error", error[:2000].encode()),
+            ("dlq.error", redact(error)[:2000].encode()),
             ("dlq.consumer", self.name.encode()),
             ("dlq.topic", record.topic.encode()),
             ("dlq.partition", str(record.partition).encode()),

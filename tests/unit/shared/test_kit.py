@@ -101,3 +101,24 @@ def test_transient_errors_are_told_apart_from_poison():
     assert is_transient(sa_exc.OperationalError("SELECT 1", {}, Exception("server closed the connection")))
     assert not is_transient(ValueError("bad data"))
     assert not is_transient(KeyError(uuid.uuid4()))
+
+
+def test_logs_never_carry_a_resident_id_number():
+    import logging
+
+    from shared.observability import JsonFormatter, redact
+
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1,
+                               'Failing row contains (11010519491231002X, "张三") and 440524198001010014', None, None)
+    line = JsonFormatter("test").format(record)
+    assert "11010519491231002X" not in line and "440524198001010014" not in line
+    assert "110105********002X" in line
+    assert redact("order 1234567890123456789012 stays") == "order 1234567890123456789012 stays"
+
+
+def test_the_readme_lists_every_event_type_of_the_catalogue():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    missing = [t for t in CATALOGUE if f"`{t.removeprefix(PREFIX + '.')}`" not in readme]
+    assert not missing, f"add to the README's event catalogue: {missing}"
