@@ -213,16 +213,14 @@ class EventConsumer:
         inbox = self.uow_factory().tables.inbox
         async with self.uow_factory() as uow:
             ids = {p.event.id: p for p in batch if p.event is not None}
+            # One cached statement with a parameter list (insertmanyvalues): a multi-VALUES statement built per
+            # batch would be compiled afresh every time.
             new_ids = set(
                 (
                     await uow.session.execute(
-                        insert(inbox)
-                        .values([
-                            {"event_id": eid, "consumer": self.name, "type": p.event.type, "topic": p.record.topic}
-                            for eid, p in ids.items()
-                        ])
-                        .on_conflict_do_nothing()
-                        .returning(inbox.c.event_id)
+                        insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
+                        [{"event_id": eid, "consumer": self.name, "type": p.event.type, "topic": p.record.topic}
+                         for eid, p in ids.items()],
                     )
                 ).scalars()
             )
