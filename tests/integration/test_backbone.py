@@ -29,13 +29,12 @@ class Pinged(EventData):
     refuse: bool = False
 
 
-CATALOGUE[TYPE] = EventSpec(TYPE, TOPIC, Pinged, "test event")  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="module")
 async def kit(infra, db):
     from infra import ensure_topics
 
+    # A test-only event type, in the catalogue only while these tests run.
+    CATALOGUE[TYPE] = EventSpec(TYPE, TOPIC, Pinged, "test event")  # type: ignore[arg-type]
     await ensure_topics(infra.bootstrap, (TOPIC,))
     producer = make_producer(infra.bootstrap, "test-backbone")
     await producer.start()
@@ -43,6 +42,7 @@ async def kit(infra, db):
     yield {"producer": producer, "uow": lambda: UnitOfWork(sessions, platform, "/tests"),
            "bootstrap": infra.bootstrap}
     await producer.stop()
+    del CATALOGUE[TYPE]
 
 
 async def _emit(kit, n: int, *, commit: bool = True, refuse: set[int] = frozenset()) -> list[uuid.UUID]:
