@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.catalogue import Programme
+from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
 MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]
@@ -72,6 +73,8 @@ class ApplicationAmend(BaseModel):
     separate_register_name: str | None = Field(default=None, min_length=1, max_length=50)
     temporary: TemporaryIn | None = None
     medical: MedicalIn | None = None
+
+    _required = field_validator("consent_signed", "separate_register")(reject_null)
 
 
 class Withdrawal(BaseModel):

@@ -6,11 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.household import IncomeKind as IncomeKindT
 from shared.identity import ResidentIdStr
+from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
 
@@ -69,6 +70,11 @@ class MemberUpdate(BaseModel):
     employed: bool | None = None
     has_capable_supporter: bool | None = None
     in_institution: bool | None = None
+
+    _required = field_validator(
+        "name", "relation", "counted", "labour_capacity", "self_care", "serious_illness", "student", "employed",
+        "has_capable_supporter", "in_institution",
+    )(reject_null)
 
 
 class IncomeIn(BaseModel):
@@ -148,6 +154,8 @@ class HouseholdUpdate(BaseModel):
     hukou_type: HukouType | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     bank_account: BankAccountIn | None = None
+
+    _required = field_validator("region_code", "hukou_type", "address")(reject_null)
 
 
 class EconomicFactsIn(BaseModel):
