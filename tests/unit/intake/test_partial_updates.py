@@ -14,7 +14,7 @@ from services.intake.households.schemas import HouseholdUpdate, MemberUpdate
     (MemberUpdate, "name"), (MemberUpdate, "relation"), (MemberUpdate, "counted"),
     (HouseholdUpdate, "address"), (HouseholdUpdate, "hukou_type"), (ApplicationAmend, "consent_signed"),
 ])
-def test_null_for_a_required_fact_names_the_field(model, field):  # noqa: ANN001
+def test_null_for_a_required_fact_names_the_field(model, field):
     with pytest.raises(ValidationError) as err:
         model.model_validate({field: None})
     assert err.value.errors()[0]["loc"] == (field,)
