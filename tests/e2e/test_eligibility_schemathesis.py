@@ -22,7 +22,7 @@ def test_no_server_errors(stack):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         def no_5xx(case) -> None:
             response = case.call(base_url=base, headers=ADMIN, timeout=20)
