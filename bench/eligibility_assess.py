@@ -32,7 +32,6 @@ import gc
 import json
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -43,11 +42,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import text
 
+from bench.measure import infra_module, process_cpu, tree_cpu
 from services.eligibility.cases.service import run_assessment
 from services.eligibility.models import Case
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
@@ -303,35 +303,10 @@ def mix(households: Sequence[Household], results: Sequence[Outcome]) -> dict[str
 # --- measurement helpers ------------------------------------------------------------------------------------
 
 
-def process_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
 
 
-def _proc_ticks(pid: int, include_children: bool = True) -> int:
-    # Fields 14-17 of /proc/<pid>/stat: utime, stime, cutime, cstime (after the parenthesised comm).
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    own = int(fields[11]) + int(fields[12])
-    return own + (int(fields[13]) + int(fields[14]) if include_children else 0)
 
 
-def tree_cpu(root: int | None) -> float:
-    """CPU seconds of a process and its live children (exited children are in its cutime)."""
-    if root is None:
-        return 0.0
-    ticks = 0
-    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        ticks += _proc_ticks(root)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == root:
-                ticks += _proc_ticks(int(entry))
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -565,12 +540,6 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
 # --- the driver ---------------------------------------------------------------------------------------------
 
 
-def infra_module() -> ModuleType:
-    # deploy/local/infra.py is a script module, not a package import; put its folder on the path.
-    sys.path.insert(0, str(REPO / "deploy" / "local"))
-    import infra
-
-    return infra
 
 
 def print_table(figures: Sequence[Figures], ratio: float, partial: bool) -> None:

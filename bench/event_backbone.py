@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import random
-import resource
 import signal
 import struct
 import sys
@@ -39,7 +38,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer
@@ -47,6 +45,7 @@ from sqlalchemy import Column, DateTime, Integer, MetaData, Table, func, insert,
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bench.measure import infra_module, percentile, process_cpu, tree_cpu
 from shared.consumer import EventConsumer
 from shared.db import PlatformTables, create_engine, service_metadata, session_factory
 from shared.events.catalogue import CATALOGUE, PREFIX, EventData, EventSpec, Topic
@@ -151,11 +150,6 @@ class EventFactory:
 # --- measurement helpers -----------------------------------------------------------------------------------
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    idx = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[idx]
 
 
 @dataclass
@@ -181,36 +175,10 @@ class Sink:
                 "cpu_s": process_cpu()}
 
 
-def process_cpu() -> float:
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return ru.ru_utime + ru.ru_stime
 
 
-def _proc_ticks(pid: int, include_children: bool = True) -> int:
-    # Fields 14-17 of /proc/<pid>/stat: utime, stime, cutime, cstime (after the parenthesised comm).
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    own = int(fields[11]) + int(fields[12])
-    return own + (int(fields[13]) + int(fields[14]) if include_children else 0)
 
 
-def tree_cpu(root: int | None) -> float:
-    """CPU seconds of a server process and its children: the postmaster's cutime covers exited backends, live
-    ones are added from /proc, so deltas across a phase include every backend that phase used."""
-    if root is None:
-        return 0.0
-    ticks = 0
-    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-        ticks += _proc_ticks(root)
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-            with open(f"/proc/{entry}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if ppid == root:
-                ticks += _proc_ticks(int(entry))
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 # --- worker subprocess: relay + consumer (pipeline) --------------------------------------------------------
@@ -536,12 +504,6 @@ def print_table(figures: Sequence[Figures], ratio: float) -> None:
         print(f"{f.name}: {f.notes}\n  CPU: {cpu} (wall {f.seconds:.1f}s x {os.cpu_count()} cores)")
 
 
-def infra_module() -> ModuleType:
-    # deploy/local/infra.py is a script module, not a package import; put its folder on the path.
-    sys.path.insert(0, str(REPO / "deploy" / "local"))
-    import infra
-
-    return infra
 
 
 def drive(args: argparse.Namespace) -> int:

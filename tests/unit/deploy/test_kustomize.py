@@ -11,7 +11,6 @@ import importlib
 import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,6 @@ IMAGE = "registry.example.invalid/social-assistance"
 SECRETISH = re.compile(r"SECRET|KEY|PASSWORD|TOKEN|CREDENTIAL", re.IGNORECASE)
 URL_WITH_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 UNPREFIXED_FALLBACKS = {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT"}
-
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 
 Doc = dict[str, Any]
 
