@@ -210,8 +210,8 @@ class EventConsumer:
                 delay = min(delay * 2, 5.0)
 
     async def _apply(self, batch: list[_Parsed]) -> None:
-        inbox = self.uow_factory().tables.inbox
         async with self.uow_factory() as uow:
+            inbox = uow.tables.inbox
             ids = {p.event.id: p for p in batch if p.event is not None}
             # One cached statement with a parameter list (insertmanyvalues): a multi-VALUES statement built per
             # batch would be compiled afresh every time.

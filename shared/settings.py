@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -37,8 +38,6 @@ class ServiceSettings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _unprefixed_fallbacks(cls, values: dict) -> dict:
-        import os
-
         for key in ("database_url", "kafka_bootstrap_servers", "environment"):
             if not values.get(key) and os.environ.get(key.upper()):
                 values[key] = os.environ[key.upper()]

@@ -183,7 +183,7 @@ class Kafka:
     root: Path
     port: int
     controller_port: int
-    libs: Path = field(default_factory=kafka_libs)
+    libs: Path | None = None  # resolved (and fetched) only when the broker is started
     heap: str = "512m"
     _proc: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -201,7 +201,7 @@ class Kafka:
             os.environ.get("JAVA", "java"), f"-Xmx{self.heap}", f"-Xms{self.heap}",
             "-XX:+UseG1GC", "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={log4j}",
-            "-cp", f"{self.libs}/*", main, *args,
+            "-cp", f"{self.libs or kafka_libs()}/*", main, *args,
         ]
 
     def _write_config(self) -> Path:
@@ -366,7 +366,7 @@ class LocalInfra:
 
     def down(self) -> None:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            Kafka(self.state / "kafka", self.kafka_port, self.controller_port, libs=self.state).stop()
+            Kafka(self.state / "kafka", self.kafka_port, self.controller_port).stop()  # stopping needs no jars
         if not os.environ.get("DATABASE_URL"):
             self.postgres().stop()
 

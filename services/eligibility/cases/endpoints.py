@@ -75,77 +75,74 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.detail(uow, case)
 
 
-async def _done(uow: UowDep, case) -> CaseDetailOut:
-    return await service.detail(uow, case)
-
 
 @router.post("/{case_id}/investigation", response_model=CaseDetailOut, summary="Start the means investigation")
 async def start_investigation(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.start_investigation(uow, p, case_id, body))
+    return await service.detail(uow, await service.start_investigation(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/home-visits", response_model=CaseDetailOut, summary="Record a home visit (入户调查)")
 async def record_home_visit(case_id: uuid.UUID, body: HomeVisitIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.record_home_visit(uow, p, case_id, body))
+    return await service.detail(uow, await service.record_home_visit(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/economic-check", response_model=CaseDetailOut, summary="Record the economic check")
 async def record_economic_check(case_id: uuid.UUID, body: EconomicCheckIn, uow: UowDep, p: Official
                                 ) -> CaseDetailOut:
-    return await _done(uow, await service.record_economic_check(uow, p, case_id, body))
+    return await service.detail(uow, await service.record_economic_check(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/township-opinion", response_model=CaseDetailOut, summary="Township first opinion (初审)")
 async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: UowDep, p: Official
                            ) -> CaseDetailOut:
-    return await _done(uow, await service.township_opinion(uow, p, case_id, body))
+    return await service.detail(uow, await service.township_opinion(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/appraisal", response_model=CaseDetailOut, summary="Democratic appraisal (民主评议)")
 async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.record_appraisal(uow, p, case_id, body))
+    return await service.detail(uow, await service.record_appraisal(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/notice/objections", response_model=CaseDetailOut,
              summary="An objection during the public notice: back to investigation")
 async def record_objection(case_id: uuid.UUID, body: ObjectionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.record_objection(uow, p, case_id, body))
+    return await service.detail(uow, await service.record_objection(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/notice/close", response_model=CaseDetailOut,
              summary="Close the public notice after 7 days without objection")
 async def close_notice(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.close_notice(uow, p, case_id, body))
+    return await service.detail(uow, await service.close_notice(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/decision", response_model=CaseDetailOut, summary="County decision (审核确认)")
 async def decide(case_id: uuid.UUID, body: DecisionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.decide(uow, p, case_id, body))
+    return await service.detail(uow, await service.decide(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/extension", response_model=CaseDetailOut, summary="Extend to the longer time limit")
 async def extend(case_id: uuid.UUID, body: ExtendIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.extend(uow, p, case_id, body))
+    return await service.detail(uow, await service.extend(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/emergency-approval", response_model=CaseDetailOut,
              summary="急难型 temporary assistance: approve and pay first")
 async def emergency_approve(case_id: uuid.UUID, body: EmergencyApproveIn, uow: UowDep, p: Official
                             ) -> CaseDetailOut:
-    return await _done(uow, await service.emergency_approve(uow, p, case_id, body))
+    return await service.detail(uow, await service.emergency_approve(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/documents-complete", response_model=CaseDetailOut,
              summary="急难型: the paperwork after payment is complete")
 async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.complete_documents(uow, p, case_id, body))
+    return await service.detail(uow, await service.complete_documents(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/review", response_model=CaseDetailOut, summary="Periodic review (定期核查)")
 async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.review(uow, p, case_id, body))
+    return await service.detail(uow, await service.review(uow, p, case_id, body))
 
 
 @router.post("/{case_id}/termination", response_model=CaseDetailOut, summary="Stop (停保)")
 async def terminate(case_id: uuid.UUID, body: TerminateIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await _done(uow, await service.terminate(uow, p, case_id, body))
+    return await service.detail(uow, await service.terminate(uow, p, case_id, body))

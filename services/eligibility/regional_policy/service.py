@@ -20,18 +20,18 @@ from shared.uow import UnitOfWork
 
 # Workers and APIs are separate processes: a value added through one API is seen by the others within this.
 CACHE_SECONDS = 5.0
-_cache: tuple[float, int, ParameterSet] | None = None
+_cache: tuple[float, ParameterSet] | None = None
 
 
 async def effective_parameters(uow: UnitOfWork) -> ParameterSet:
     global _cache
     if _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
-        return _cache[2]
+        return _cache[1]
     overrides = await ParameterOverrideRepository(uow.session).all()
     params = default_parameters()
     for o in overrides:
         params = params.with_value(o.region, o.key, o.start, o.value["v"], o.reference)
-    _cache = (time.monotonic(), len(overrides), params)
+    _cache = (time.monotonic(), params)
     return params
 
 
@@ -90,6 +90,6 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
                        region_code=None if body.region == "national" else body.region, reason=body.reference,
                        details={"value": _to_jsonable(new.value), "previous": previous})
-    _cache = (time.monotonic(), -1, updated)
+    _cache = (time.monotonic(), updated)
     return ParameterValueOut(key=body.key, region=body.region, on=body.start, value=_to_jsonable(new.value),
                              start=new.start, reference=new.reference, source_region=new.source_region)
