@@ -94,7 +94,7 @@ class OutboxRelay:
                     RELAY_ERRORS.labels(self.service).inc()
                     log.exception("outbox relay round failed; retrying")
                     published = 0
-                    await _sleep_or_stop(stop, 1.0)
+                    await sleep_or_stop(stop, 1.0)
                 if published >= self.batch_size:
                     continue  # more may be waiting: drain before sleeping
                 if published == 0:
@@ -123,6 +123,6 @@ class OutboxRelay:
             return None
 
 
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)

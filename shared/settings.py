@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 1000
     relay_poll_seconds: float = 1.0
     consumer_batch_size: int = 500
+    # Consumer processes per worker (one consumer group; the topics' 6 partitions are shared among them).
+    consumer_processes: int = Field(default=1, ge=1, le=6)
     # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
     pii_hmac_key: str = "dev-only-pii-key-0123456789"
 

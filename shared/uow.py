@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared.context import current_correlation_id
 from shared.db import PlatformTables
 from shared.events.catalogue import EventData, event_type, spec_for
-from shared.events.envelope import DomainEvent
+from shared.events.envelope import CloudEvent, DomainEvent
 
 
 def outbox_channel(schema: str) -> str:
@@ -41,9 +41,13 @@ class UnitOfWork:
         await self.session.rollback()
         await self.session.close()
 
-    def emit(self, data: EventData, *, key: object, region: str | None = None, subject: str | None = None) -> None:
+    def emit(self, data: EventData, *, key: object, region: str | None = None, subject: str | None = None,
+             cause: CloudEvent | None = None) -> None:
+        """Collect an event for the outbox. `cause`: the event being handled, when a set-based handler applies
+        many at once, so each emitted event carries its own cause's correlation id."""
         self.events.append(DomainEvent(type=event_type(type(data)), key=str(key), data=data, region=region,
-                                       subject=subject))
+                                       subject=subject,
+                                       correlation_id=cause.correlationid if cause is not None else None))
 
     async def flush_events(self) -> None:
         """Write the collected events to the outbox (still inside the transaction)."""
@@ -52,7 +56,7 @@ class UnitOfWork:
         cid = current_correlation_id()
         rows = []
         for event in self.events:
-            cloudevent = event.to_cloudevent(self.source, cid)
+            cloudevent = event.to_cloudevent(self.source, event.correlation_id or cid)
             rows.append({
                 "event_id": event.id,
                 "topic": str(spec_for(event.type).topic),

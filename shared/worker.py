@@ -1,20 +1,28 @@
 """A service's worker process: its outbox relay and its event consumers, with graceful shutdown.
 
-Shutdown order on SIGTERM/SIGINT: stop fetching, finish and commit the batch in hand, flush the producer."""
+Shutdown order on SIGTERM/SIGINT: stop fetching, finish and commit the batch in hand, flush the producer.
+
+`<PREFIX>CONSUMER_PROCESSES=N` runs the consumers in N processes of one consumer group, so Kafka spreads the topics'
+partitions over them and the work over N cores. The relay runs in the first process only: one relay per service
+keeps each key's events in the order they were written."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import multiprocessing
 import signal
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
+from multiprocessing.process import BaseProcess
 
-from shared.consumer import EventConsumer, Handler
+from shared.consumer import EventConsumer, Handlers
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.kafka import make_producer, start_with_retry
 from shared.observability import configure_logging
-from shared.outbox import OutboxRelay
+from shared.outbox import OutboxRelay, sleep_or_stop
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -24,12 +32,14 @@ log = logging.getLogger(__name__)
 async def run_worker(
     settings: ServiceSettings,
     tables: PlatformTables,
-    consumers: dict[str, tuple[list[str], dict[str, Handler]]],
+    consumers: dict[str, tuple[list[str], Handlers]],
     *,
     relay: bool = True,
     stop: asyncio.Event | None = None,
-) -> None:
-    """Run the relay and each consumer (name → (topics, handlers)) until stopped."""
+    children: Sequence[BaseProcess] = (),
+) -> bool:
+    """Run the relay and each consumer (name → (topics, handlers)) until stopped. False if a child consumer
+    process died, so the supervisor (Kubernetes, `make run`) restarts the whole worker."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -47,7 +57,7 @@ async def run_worker(
     )
     if producer is None:
         await engine.dispose()
-        return
+        return True
     tasks = []
     if relay:
         tasks.append(OutboxRelay(engine, tables, producer, service=settings.service_name,
@@ -58,6 +68,19 @@ async def run_worker(
             name=name, topics=topics, handlers=handlers, uow_factory=uow_factory,
             bootstrap=settings.kafka_bootstrap_servers, producer=producer, batch_size=settings.consumer_batch_size,
         ).run(stop))
+    children_ok = True
+    if children:
+        async def watch_children() -> None:
+            nonlocal children_ok
+            while not stop.is_set():
+                if dead := [c for c in children if not c.is_alive()]:
+                    log.error("consumer process %s exited with %s; stopping the worker", dead[0].pid,
+                              dead[0].exitcode)
+                    children_ok = False
+                    stop.set()
+                await sleep_or_stop(stop, 1.0)
+
+        tasks.append(watch_children())
     log.info("%s worker started: relay=%s consumers=%s", settings.service_name, relay, list(consumers))
     try:
         await asyncio.gather(*tasks)
@@ -67,9 +90,37 @@ async def run_worker(
             await producer.stop()
         await engine.dispose()
         log.info("%s worker stopped", settings.service_name)
+    return children_ok
+
+
+def _die_with_parent() -> None:
+    """A consumer process must not outlive its worker (a SIGKILLed parent cannot stop it): Linux sends it SIGTERM
+    when the parent dies, which it handles like any shutdown."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _consumer_process(settings: ServiceSettings, tables: PlatformTables,
+                      consumers: dict[str, tuple[list[str], Handlers]]) -> None:
+    _die_with_parent()
+    asyncio.run(run_worker(settings, tables, consumers, relay=False))
 
 
 def main(settings: ServiceSettings, tables: PlatformTables,
-         consumers: dict[str, tuple[list[str], dict[str, Handler]]]) -> None:
+         consumers: dict[str, tuple[list[str], Handlers]]) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
-    asyncio.run(run_worker(settings, tables, consumers))
+    # Forked before any event loop, engine or thread exists, so the children start from a clean state (and the
+    # handlers, closures as they are, need no pickling).
+    fork = multiprocessing.get_context("fork")
+    children = [fork.Process(target=_consumer_process, args=(settings, tables, consumers), daemon=True,
+                             name=f"{settings.service_name}-consumer-{i}")
+                for i in range(1, max(settings.consumer_processes, 1))]
+    for child in children:
+        child.start()
+    ok = asyncio.run(run_worker(settings, tables, consumers, children=children))
+    for child in children:
+        if child.is_alive():
+            child.terminate()
+        child.join(30)
+    if not ok:
+        sys.exit(1)

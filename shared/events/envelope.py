@@ -48,6 +48,7 @@ class DomainEvent:
     data: BaseModel
     region: str | None = None
     subject: str | None = None
+    correlation_id: str | None = None
     id: uuid.UUID = field(default_factory=uuid.uuid4)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
 

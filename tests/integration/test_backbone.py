@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy import text
 
 from services.monitoring.models import platform
 from shared import audit
-from shared.consumer import EventConsumer
+from shared.consumer import Delivery, EventConsumer, on_batch
 from shared.db import session_factory
 from shared.events.catalogue import CATALOGUE, EventData, EventSpec
 from shared.kafka import make_producer
@@ -192,3 +193,75 @@ async def test_a_commit_wakes_the_relay_at_once_without_waiting_for_its_poll(kit
     finally:
         stop.set()
         await running
+
+
+def _batch_consumer(kit, name: str, calls: list[int]) -> EventConsumer:
+    async def effects(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+        calls.append(len(deliveries))
+        if any(d.data.refuse for d in deliveries):
+            raise ValueError("this household cannot be pinged")
+        # One statement for the whole run, as a set-based handler should.
+        await audit.record_many(uow, "test", "test.effect", "ping", [{"resource_id": d.event.id} for d in deliveries])
+
+    return EventConsumer(name=name, topics=[TOPIC], handlers={TYPE: on_batch(effects)}, uow_factory=kit["uow"],
+                         bootstrap=kit["bootstrap"], producer=kit["producer"])
+
+
+async def _published(kit, db, ids) -> list:
+    relay = OutboxRelay(db, platform, kit["producer"], service="t")
+    while await relay.relay_once():
+        pass
+    wanted = set(map(str, ids))
+    return [r for r in await _records(kit["bootstrap"])
+            if r.value.startswith(b"{") and orjson.loads(r.value)["id"] in wanted]
+
+
+async def test_a_set_based_handler_gets_the_whole_run_once_and_redelivery_changes_nothing(kit, db):
+    ids = await _emit(kit, 40)
+    records = await _published(kit, db, ids)
+    records.sort(key=lambda r: (r.partition, r.offset))
+    calls: list[int] = []
+    consumer = _batch_consumer(kit, f"test-batch-{uuid.uuid4()}", calls)
+    by_partition: dict[int, list] = {}
+    for r in records:
+        by_partition.setdefault(r.partition, []).append(r)
+    for part in by_partition.values():
+        await consumer.process(part)
+        await consumer.process(part)  # redelivered: the inbox filters every event, the handler is not called
+    assert sorted(calls) == sorted(len(p) for p in by_partition.values())
+    assert await _effects(db, ids) == {str(i): 1 for i in ids}
+
+
+async def test_a_failing_run_is_retried_event_by_event_so_only_the_bad_event_is_dead_lettered(kit, db):
+    ids = await _emit(kit, 8, refuse={5})
+    records = await _published(kit, db, ids)
+    bad = next(r for r in records if orjson.loads(r.value)["id"] == str(ids[5]))
+    part = sorted((r for r in records if r.partition == bad.partition), key=lambda r: r.offset)
+    calls: list[int] = []
+    await _batch_consumer(kit, f"test-batch-dlq-{uuid.uuid4()}", calls).process(part)
+    assert calls[0] == len(part) and calls[1:] == [1] * len(part)  # the run, then each event alone
+    effects = await _effects(db, [orjson.loads(r.value)["id"] for r in part])
+    assert effects == {orjson.loads(r.value)["id"]: 1 for r in part if r is not bad}
+
+
+async def test_each_message_is_validated_once_with_envelope_and_data_typed_together(kit):
+    (eid,) = await _emit(kit, 1, commit=False)
+    consumer = _consumer(kit, "parse-only")
+    good = {"specversion": "1.0", "id": str(eid), "source": "/x", "type": TYPE, "time": "2026-01-01T00:00:00Z",
+            "data": {"household_id": str(uuid.uuid4()), "amount_fen": 5}}
+
+    def record(payload: dict, headers: list) -> ConsumerRecord:
+        return ConsumerRecord(TOPIC, 0, 0, 0, 0, b"k", orjson.dumps(payload), None, 1, 1, headers)
+
+    for headers in ([], [("ce_type", TYPE.encode())]):  # other producers' messages, and the relay's
+        parsed = consumer._parse(record(good, headers))
+        assert parsed.error is None and isinstance(parsed.data, Pinged) and parsed.data.amount_fen == 5
+        assert parsed.event is not None and parsed.event.data is parsed.data
+        bad = consumer._parse(record({**good, "data": {"household_id": "x", "amount_fen": 5}}, headers))
+        assert bad.error and bad.error.startswith(f"data does not match {TYPE}")
+        no_time = consumer._parse(record({k: v for k, v in good.items() if k != "time"}, headers))
+        assert no_time.error and no_time.error.startswith("not a CloudEvent")
+    lying = consumer._parse(record(good, [("ce_type", b"cn.gov.mca.assistance.case.opened.v1")]))
+    assert lying.data is None  # a type we do not handle: acknowledged without effect
+    other = consumer._parse(record({**good, "type": "cn.gov.mca.assistance.case.opened.v1"}, []))
+    assert other.error is None and other.data is None
