@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install run test test-unit lint bench stop wipe token
+.PHONY: install run test test-unit lint bench chaos stop wipe token
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: install
 	$(PY) bench/event_backbone.py
 	$(PY) bench/intake_load.py
 	$(PY) bench/eligibility_assess.py
+
+## the chaos run's long form: 100 random SIGKILLs of the eight processes, PostgreSQL and Kafka restarted
+## (the suite runs a short form with 10)
+chaos: install
+	CHAOS_KILLS=$${CHAOS_KILLS:-100} CHAOS_APPLICATIONS=$${CHAOS_APPLICATIONS:-60} $(PY) -m pytest -q -s tests/e2e/test_chaos.py
 
 ## stop the local PostgreSQL and Kafka that `make run` left running (KEEP_INFRA=1)
 stop:

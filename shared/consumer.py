@@ -31,7 +31,6 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError, create_model
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.context import correlation_id
@@ -39,6 +38,7 @@ from shared.events.catalogue import EventData, spec_for
 from shared.events.envelope import CloudEvent
 from shared.kafka import start_with_retry
 from shared.observability import redact
+from shared.transient import is_transient
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -108,22 +108,6 @@ def _header(record: ConsumerRecord, name: str) -> str | None:
         if key == name:
             return value.decode(errors="replace")
     return None
-
-
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P03", "53300", "08000", "08003", "08006"}
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying in place: the world was briefly unavailable, not the message wrong."""
-    if isinstance(exc, (OSError, TimeoutError, ConnectionError, KafkaError)):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            return True
-        cause = getattr(exc.orig, "__cause__", None)
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(cause, "sqlstate", None)
-        return sqlstate in _TRANSIENT_SQLSTATES
-    return False
 
 
 class _CommitBeforeRevoke(ConsumerRebalanceListener):

@@ -12,8 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.transient import is_transient
+
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
+# How long a client should wait before retrying a 503 (database or broker restarting).
+RETRY_AFTER_SECONDS = 2
 
 
 class DomainError(Exception):
@@ -69,6 +73,8 @@ def problem(status: int, title: str, detail: str, slug: str, request: Request | 
         body["errors"] = errors
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -106,5 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):  # the database or broker is briefly away: the client should retry, not report a bug
+            log.warning("%s %s: infrastructure unavailable: %s", request.method, request.url.path, exc)
+            return problem(503, "Service unavailable", "a backing service is briefly unavailable; retry",
+                           "unavailable", request)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request)

@@ -19,6 +19,7 @@ class Infra:
     database_url: str
     bootstrap: str
     kafka: object  # infra.Kafka: the e2e fault tests stop and restart it
+    pg: object  # infra.Postgres: the chaos run restarts it
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +34,7 @@ def infra() -> Iterator[Infra]:
         })
         for service in SERVICES:  # tests migrate with Alembic, exactly as production does
             upgrade(service, pg.url)
-        yield Infra(pg.url, kafka.bootstrap, kafka)
+        yield Infra(pg.url, kafka.bootstrap, kafka, pg)
 
 
 def bearer(sub: str, roles: list[str], region: str) -> dict[str, str]:

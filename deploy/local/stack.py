@@ -37,9 +37,11 @@ class Stack:
         return proc
 
     def start_api(self, service: str) -> None:
+        # API_WORKERS=N runs N uvicorn worker processes behind the one port (make run keeps one).
         self._spawn(f"{service}-api", [
             sys.executable, "-m", "uvicorn", f"services.{service}.api:app", "--host", "127.0.0.1",
             "--port", str(self.ports[service]), "--no-access-log", "--timeout-graceful-shutdown", "10",
+            "--workers", str(self.env.get("API_WORKERS", os.environ.get("API_WORKERS", "1"))),
         ])
 
     def start_worker(self, service: str, extra_env: dict[str, str] | None = None) -> None:
