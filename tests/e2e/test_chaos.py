@@ -209,6 +209,7 @@ async def test_chaos_nothing_lost_nothing_doubled(stack, http, tokens, db, infra
     started = time.monotonic()
     await asyncio.wait_for(asyncio.gather(killer(), driver()), timeout=60 + KILLS * 20)
     await stack.wait_healthy()
+    await db.dispose()  # the suite's own pooled connections did not survive the PostgreSQL restart
 
     approved, applications = seen.approved_cases, seen.applications
     ids = [uuid.UUID(a) for a in applications]
