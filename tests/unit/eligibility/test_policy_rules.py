@@ -9,10 +9,10 @@ import pytest
 
 from services.eligibility.policy import (
     ApplicationFacts,
-    MedicalFacts,
+    MedicalBill,
     MissingApplicationFacts,
     ParameterNotFound,
-    TemporaryFacts,
+    TemporaryRequest,
     assess,
     default_parameters,
 )
@@ -173,7 +173,7 @@ def test_tekun_category_records_institution_and_care_level() -> None:
 
 def test_temporary_region_is_where_the_emergency_happened() -> None:
     # A 吴起 household hit in the illustrative county: that county's cap and approval threshold apply.
-    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=5_000_000))
+    app = ApplicationFacts(temporary=TemporaryRequest(type="emergency", requested_amount_fen=5_000_000))
     here = assess("temporary", household(person()), date(2023, 8, 1), region="320830", application=app)
     assert here.one_off_amount_fen == 24 * 37000
     assert here.required_approver == "township"
@@ -182,15 +182,15 @@ def test_temporary_region_is_where_the_emergency_happened() -> None:
 
 
 def test_temporary_zero_request_is_ineligible() -> None:
-    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=0))
+    app = ApplicationFacts(temporary=TemporaryRequest(type="emergency", requested_amount_fen=0))
     assert not assess("temporary", household(person()), JUNE, application=app).eligible
 
 
 def test_medical_deductible_already_met_this_year() -> None:
     app = ApplicationFacts(
-        medical=MedicalFacts(
+        medical=MedicalBill(
             group="marginal",
-            compliant_cost_fen=300000,
+            bill_total_fen=300000,
             basic_insurance_paid_fen=150000,
             deductible_used_fen=200000,
         )
@@ -200,7 +200,7 @@ def test_medical_deductible_already_met_this_year() -> None:
 
 
 def test_medical_trace_includes_borrowed_seed_004_cap() -> None:
-    app = ApplicationFacts(medical=MedicalFacts(group="dibao", compliant_cost_fen=100))
+    app = ApplicationFacts(medical=MedicalBill(group="dibao", bill_total_fen=100))
     result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
     cap = next(t for t in result.trace if t.key == "medical.annual_cap.dibao")
     assert cap.value == 6000000 and "seed 004" in cap.reference
