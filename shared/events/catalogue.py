@@ -150,14 +150,13 @@ def _upcast_details(programme: str, raw: Any) -> Any:
     beside the bill) read as today's model, so events already on the topic and rows already stored still parse."""
     if not isinstance(raw, dict) or "programme" in raw:
         return raw
+    bill_total = raw.get("medical_bill_total_fen")
     raw = {k: v for k, v in raw.items() if k != "medical_bill_total_fen"}
     if isinstance(t := raw.get("temporary"), dict) and "kind" in t:
         raw["temporary"] = {"type": t["kind"], "requested_amount_fen": t.get("requested_fen", 0),
                             "cause": t.get("cause", "")}
     if isinstance(m := raw.get("medical"), dict) and "bill_total_fen" not in m:
-        total = (raw.get("medical_bill_total_fen") if isinstance(raw.get("medical_bill_total_fen"), int)
-                 else m.get("compliant_cost_fen", 0))
-        raw["medical"] = {**m, "bill_total_fen": total}
+        raw["medical"] = {**m, "bill_total_fen": bill_total if bill_total is not None else m.get("compliant_cost_fen")}
     return {"programme": programme, **raw}
 
 
