@@ -40,7 +40,7 @@ from typing import Any, Literal
 
 import yaml
 
-from shared.events.catalogue import PROGRAMMES
+from shared.events.catalogue import PROGRAMMES, MedicalGroup
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -262,7 +262,7 @@ class ParameterSpec:
     description: str
 
 
-_MEDICAL_GROUPS = ("dibao", "tekun", "marginal", "returned_poverty", "illness_poverty")
+_MEDICAL_GROUPS: tuple[str, ...] = MedicalGroup.__args__  # type: ignore[attr-defined]
 
 #: Every known parameter key. N = national rule, L = local (province/city/county) rule.
 SCHEMA: dict[str, ParameterSpec] = {
