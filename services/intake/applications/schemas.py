@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.catalogue import ChildRecognition, MedicalBill, Programme, TemporaryRequest
+from shared.events.catalogue import ApplicationDetails, ChildRecognition, MedicalBill, Programme, TemporaryRequest
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -108,7 +108,7 @@ class ApplicationOut(BaseModel):
     consent_signed: bool
     separate_register: bool
     separate_register_name: str | None
-    details: dict[str, Any]
+    details: ApplicationDetails = Field(description="the programme's facts, tagged by programme")
     required_documents: list[DocumentOut]
     missing_documents: list[DocumentOut] = Field(description="一次性告知: everything still missing, at once")
     case_id: uuid.UUID | None

@@ -123,7 +123,10 @@ def _check_rules(
 
 
 def to_out(application: Application, provided: set[str]) -> ApplicationOut:
-    required = required_documents(application.programme, application.details)
+    # Rows stored before the details were typed are shown in today's shape.
+    details = application_details(application.programme, application.details)
+    shown = details.model_dump(mode="json")
+    required = required_documents(application.programme, shown)
     return ApplicationOut(
         id=application.id,
         household_id=application.household_id,
@@ -135,11 +138,11 @@ def to_out(application: Application, provided: set[str]) -> ApplicationOut:
         consent_signed=application.consent_signed,
         separate_register=application.separate_register,
         separate_register_name=application.separate_register_name,
-        details=application.details,
+        details=details,
         required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
         missing_documents=[
             DocumentOut(kind=d.kind, name=d.name, note=d.note)
-            for d in missing_documents(application.programme, application.details, provided)
+            for d in missing_documents(application.programme, shown, provided)
         ],
         case_id=application.case_id,
         case_status=application.case_status,
