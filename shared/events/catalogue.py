@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from shared.household import HouseholdSnapshot
 from shared.period import Period
@@ -23,6 +23,9 @@ Programme = Literal[
     "orphan", "de_facto_orphan", "disability_living", "disability_care",
 ]
 PROGRAMMES: tuple[str, ...] = Programme.__args__  # type: ignore[attr-defined]
+
+#: 医疗救助 groups (国办发〔2021〕42号): 低保对象, 特困人员, 低保边缘家庭成员, 返贫致贫人口, 因病致贫重病患者.
+MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]
 
 
 class Topic(StrEnum):
@@ -53,6 +56,120 @@ class HouseholdUpdated(HouseholdRegistered):
     """A household's facts changed (members, income, property)."""
 
 
+class TemporaryRequest(EventData):
+    """临时救助: 急难型 (emergency: sudden fire, accident, acute illness) or 支出型 (expenditure spike)."""
+
+    type: Literal["emergency", "expenditure"] = Field(description="emergency = 急难型, expenditure = 支出型")
+    requested_amount_fen: int = Field(ge=0, description="amount asked for, in 分")
+    cause: str = ""
+
+
+class MedicalBill(EventData):
+    """医疗救助: one bill after 基本医保 and 大病保险, plus what this year already used (all in 分)."""
+
+    group: MedicalGroup | None = Field(default=None, description="救助对象类别, if known at the desk")
+    bill_total_fen: int = Field(ge=0, description="total of the bill")
+    compliant_cost_fen: int | None = Field(default=None, ge=0, description="政策范围内费用; null = the bill total")
+    basic_insurance_paid_fen: int = Field(default=0, ge=0, description="基本医保 paid")
+    critical_illness_paid_fen: int = Field(default=0, ge=0, description="大病保险 paid")
+    paid_this_year_fen: int = Field(default=0, ge=0, description="医疗救助 already paid this year (for the cap)")
+    deductible_used_fen: int = Field(default=0, ge=0, description="起付线 already met this year")
+
+    @property
+    def compliant_fen(self) -> int:
+        return self.bill_total_fen if self.compliant_cost_fen is None else self.compliant_cost_fen
+
+
+class ChildRecognition(EventData):
+    """孤儿认定 (国办发〔2010〕54号) or 事实无人抚养儿童认定 (民发〔2019〕62号) of a child in the household, and why."""
+
+    member_id: uuid.UUID
+    kind: Literal["orphan", "de_facto_orphan"]
+    basis: str = Field(min_length=1, max_length=500, description="why: 父母双亡, 父母一方死亡另一方服刑 …")
+
+
+class _Details(EventData):
+    recognitions: list[ChildRecognition] = Field(
+        default_factory=list, description="children of the household recognised as 孤儿 / 事实无人抚养儿童"
+    )
+
+
+class DibaoDetails(_Details):
+    programme: Literal["dibao"] = "dibao"
+
+
+class TekunDetails(_Details):
+    programme: Literal["tekun"] = "tekun"
+
+
+class MarginalDetails(_Details):
+    programme: Literal["marginal"] = "marginal"
+
+
+class RigidExpenseDetails(_Details):
+    programme: Literal["rigid_expense"] = "rigid_expense"
+
+
+class TemporaryDetails(_Details):
+    programme: Literal["temporary"] = "temporary"
+    temporary: TemporaryRequest
+
+
+class MedicalDetails(_Details):
+    programme: Literal["medical"] = "medical"
+    medical: MedicalBill
+
+
+class OrphanDetails(_Details):
+    programme: Literal["orphan"] = "orphan"
+
+
+class DeFactoOrphanDetails(_Details):
+    programme: Literal["de_facto_orphan"] = "de_facto_orphan"
+
+
+class DisabilityLivingDetails(_Details):
+    programme: Literal["disability_living"] = "disability_living"
+
+
+class DisabilityCareDetails(_Details):
+    programme: Literal["disability_care"] = "disability_care"
+
+
+#: 申请事项: the programme-specific facts of an application, one model per programme (tagged by `programme`).
+ApplicationDetails = Annotated[
+    DibaoDetails | TekunDetails | MarginalDetails | RigidExpenseDetails | TemporaryDetails | MedicalDetails
+    | OrphanDetails | DeFactoOrphanDetails | DisabilityLivingDetails | DisabilityCareDetails,
+    Field(discriminator="programme"),
+]
+_DETAILS = TypeAdapter(ApplicationDetails)
+
+
+def _upcast_details(programme: str, raw: Any) -> Any:
+    """Details as first published (no `programme` tag; temporary as `kind`/`requested_fen`, the medical bill total
+    beside the bill) read as today's model, so events already on the topic and rows already stored still parse."""
+    if not isinstance(raw, dict) or "programme" in raw:
+        return raw
+    bill_total = raw.get("medical_bill_total_fen")
+    raw = {k: v for k, v in raw.items() if k != "medical_bill_total_fen"}
+    if isinstance(t := raw.get("temporary"), dict) and "kind" in t:
+        raw["temporary"] = {"type": t["kind"], "requested_amount_fen": t.get("requested_fen", 0),
+                            "cause": t.get("cause", "")}
+    if isinstance(m := raw.get("medical"), dict) and "bill_total_fen" not in m:
+        raw["medical"] = {**m, "bill_total_fen": bill_total if bill_total is not None else m.get("compliant_cost_fen")}
+    return {"programme": programme, **raw}
+
+
+def application_details(programme: str, raw: Any) -> ApplicationDetails:
+    """The typed details of an application for `programme` (stored or legacy JSON, or a model)."""
+    if isinstance(raw, BaseModel):
+        raw = raw.model_dump()
+    details = _DETAILS.validate_python(_upcast_details(programme, raw or {}))
+    if details.programme != programme:
+        raise ValueError(f"details are for {details.programme}, the application for {programme}")
+    return details
+
+
 class ApplicationSubmitted(EventData):
     """申请受理: an application was accepted at the front desk, with the snapshot eligibility assesses."""
 
@@ -64,8 +181,21 @@ class ApplicationSubmitted(EventData):
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool
     separate_register: bool = Field(description="单独登记备案: relative of staff or a village cadre")
-    details: dict[str, Any] = Field(default_factory=dict, description="programme-specific facts (temporary, medical)")
+    details: ApplicationDetails = Field(description="programme-specific facts, tagged by programme")
     snapshot: HouseholdSnapshot
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tag_details(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not isinstance(data.get("details"), BaseModel):
+            data = {**data, "details": _upcast_details(str(data.get("programme")), data.get("details") or {})}
+        return data
+
+    @model_validator(mode="after")
+    def _details_match(self) -> ApplicationSubmitted:
+        if self.details.programme != self.programme:
+            raise ValueError(f"details are for {self.details.programme}, the application for {self.programme}")
+        return self
 
 
 class ApplicationAmended(ApplicationSubmitted):

@@ -214,14 +214,14 @@ async def test_separate_register_needs_the_countys_home_visit_before_approval(ap
 
 
 async def test_emergency_temporary_assistance_is_paid_first_within_the_township_limit(api, tokens, open_wuqi_case):
-    facts = {"temporary": {"kind": "emergency", "requested_fen": 800_000, "cause": "窑洞坍塌"}}
+    facts = {"temporary": {"type": "emergency", "requested_amount_fen": 800_000, "cause": "窑洞坍塌"}}
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
     r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行救助"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["one_off_amount_fen"] == 800_000
     assert r.json()["documents_pending"] is True
 
-    big = {"temporary": {"kind": "emergency", "requested_fen": 3_000_000, "cause": "火灾"}}
+    big = {"temporary": {"type": "emergency", "requested_amount_fen": 3_000_000, "cause": "火灾"}}
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=big)
     r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
     assert r.status_code == 403  # above 20,000 yuan: the county joint meeting decides

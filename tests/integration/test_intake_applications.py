@@ -74,9 +74,12 @@ async def _upload(api, tokens, aid: str, kind: str, data: bytes = PDF, name: str
 
 
 async def test_every_programme_can_be_applied_for(api, tokens, db):
-    hid = (await _household(api, tokens))["id"]
+    household = await _household(api, tokens)
+    hid, child = household["id"], household["members"][-1]["id"]
     for programme in PROGRAMMES:
-        app = await _apply(api, tokens, hid, programme)
+        recognised = programme in ("orphan", "de_facto_orphan")
+        extra = {"recognitions": [{"member_id": child, "kind": programme, "basis": "父母双亡"}]} if recognised else {}
+        app = await _apply(api, tokens, hid, programme, **extra)
         assert app["programme"] == programme and app["status"] == "submitted"
         assert app["missing_documents"], programme  # every programme needs something
     async with db.connect() as conn:
@@ -85,11 +88,13 @@ async def test_every_programme_can_be_applied_for(api, tokens, db):
             {"k": hid})).scalars().all()
     by_programme = {r["programme"]: r for r in rows}
     assert set(by_programme) == set(PROGRAMMES)
-    # Programme facts travel in the shape eligibility's rules read.
+    # Programme facts travel typed, tagged by programme, in the front desk's own words.
     assert by_programme["temporary"]["details"] == {
-        "temporary": {"kind": "emergency", "requested_fen": 300_000, "cause": "房屋失火"}}
-    assert by_programme["medical"]["details"]["medical"]["compliant_cost_fen"] == 5_000_000
-    assert by_programme["medical"]["details"]["medical_bill_total_fen"] == 5_000_000
+        "programme": "temporary", "recognitions": [],
+        "temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"}}
+    assert by_programme["medical"]["details"]["medical"]["bill_total_fen"] == 5_000_000
+    assert by_programme["medical"]["details"]["medical"]["compliant_cost_fen"] is None  # = the bill total
+    assert by_programme["dibao"]["details"] == {"programme": "dibao", "recognitions": []}
 
 
 async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api, tokens, db, evidence_dir):

@@ -44,6 +44,7 @@ from shared.events.catalogue import (
     CaseTerminated,
     GradualExitStarted,
     HouseholdRegistered,
+    application_details,
 )
 from shared.household import HouseholdSnapshot
 from shared.period import Period
@@ -51,16 +52,23 @@ from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 SYSTEM = "eligibility"
-# Appraisal is for household means-tested programmes; 特困 appraisal is optional (民发〔2021〕43号).
-APPRAISAL_PROGRAMMES = frozenset({"dibao", "marginal"})
+_APPLICANT = "applicant_member_id"
 
 
 # --- assessment and deadlines ---------------------------------------------------------------------------------
 
 
+def _stored_details(data: ApplicationSubmitted) -> dict[str, Any]:
+    """The application's typed details as the case keeps them, with the applicant the rules assess."""
+    applicant = str(data.applicant_member_id) if data.applicant_member_id else None
+    return {**data.details.model_dump(mode="json"), _APPLICANT: applicant}
+
+
 def _facts(case: Case) -> ApplicationFacts:
-    return ApplicationFacts.model_validate({k: v for k, v in (case.details or {}).items()
-                                            if k in ("member_id", "temporary", "medical")})
+    raw = dict(case.details or {})
+    applicant = raw.pop(_APPLICANT, None) or raw.pop("member_id", None)  # member_id: cases opened before v2
+    details = application_details(case.programme, raw)
+    return ApplicationFacts.of_application(details, uuid.UUID(str(applicant)) if applicant else None)
 
 
 def run_assessment(case: Case, params: ParameterSet, on: date, snapshot: dict | None = None) -> dict[str, Any]:
@@ -106,7 +114,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
         id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
         programme=data.programme, region_code=data.region_code, status=Status.ACCEPTED.value,
         opened_on=data.submitted_on, status_since=data.submitted_on, separate_register=data.separate_register,
-        details=data.details, snapshot=snapshot, home_visits=0, county_home_visit=False, extended=False,
+        details=_stored_details(data), snapshot=snapshot, home_visits=0, county_home_visit=False, extended=False,
         documents_pending=False,
         delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
     )
@@ -135,7 +143,7 @@ async def amend_case(uow: UnitOfWork, data: ApplicationAmended) -> None:
     if Status(case.status) not in workflow.OPEN:
         return  # decided cases are not reopened by a late amendment
     params = await effective_parameters(uow)
-    case.snapshot, case.details = data.snapshot.model_dump(mode="json"), data.details
+    case.snapshot, case.details = data.snapshot.model_dump(mode="json"), _stored_details(data)
     case.assessment = run_assessment(case, params, case.status_since)
     if Status(case.status) not in (Status.ACCEPTED, Status.INVESTIGATION):
         await _move(uow, case, SYSTEM, "amended", Status.INVESTIGATION, date.today(), "申请人更正了家庭信息", {},
@@ -233,8 +241,8 @@ async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, bo
     case, on, params = await _begin(uow, p, case_id, "township_opinion", body)
     if body.recommendation == "reject":
         to = Status.COUNTY_REVIEW  # nothing to post: the county decides on the township's reasons
-    elif case.programme in APPRAISAL_PROGRAMMES and params.at(
-            "procedure.democratic_appraisal_required", on, case.region_code).value:
+    elif case.programme in params.at("procedure.democratic_appraisal_programmes", on, case.region_code).value \
+            and params.at("procedure.democratic_appraisal_required", on, case.region_code).value:
         to = Status.APPRAISAL
     else:
         to = _post_notice(case, on, params)
@@ -341,7 +349,8 @@ async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: Decisi
 
 async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn) -> Case:
     case, on, params = await _begin(uow, p, case_id, "emergency_approve", body)
-    if case.programme != "temporary" or (case.details.get("temporary") or {}).get("kind") != "emergency":
+    temporary = _facts(case).temporary
+    if temporary is None or temporary.type != "emergency":
         raise Conflict("only 急难型 temporary assistance is paid before the procedure",
                        allowed_next=workflow.allowed_steps(Status(case.status)))
     result = run_assessment(case, params, on)
@@ -388,7 +397,8 @@ async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn
                      key=case.household_id, region=case.region_code)
             case.monthly_amount_fen, case.exit_last_month = new_amount, None
         to = Status.APPROVED
-    elif status is Status.APPROVED and case.programme == "dibao" and _work_lifted_income(snapshot):
+    elif (status is Status.APPROVED and _work_lifted_income(snapshot)
+          and case.programme in params.at("exit.gradual_programmes", on, case.region_code).value):
         months = int(params.at("exit.gradual_max_months", on, case.region_code).value)
         last = month.plus(months)
         case.exit_last_month = last.first_day

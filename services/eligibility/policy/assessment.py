@@ -8,36 +8,29 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events.catalogue import (
+    PROGRAMMES,
+    ApplicationDetails,
+    MedicalBill,
+    MedicalGroup,
+    Programme,
+    TemporaryRequest,
+)
+
 __all__ = [
     "PROGRAMMES",
     "ApplicationFacts",
     "Approver",
     "Assessment",
-    "MedicalFacts",
+    "MedicalBill",
     "MedicalGroup",
     "MemberAward",
     "MissingApplicationFacts",
     "Programme",
-    "TemporaryFacts",
+    "TemporaryRequest",
     "TraceEntry",
 ]
 
-Programme = Literal[
-    "dibao",
-    "tekun",
-    "marginal",
-    "rigid_expense",
-    "temporary",
-    "medical",
-    "orphan",
-    "de_facto_orphan",
-    "disability_living",
-    "disability_care",
-]
-PROGRAMMES: tuple[str, ...] = Programme.__args__  # type: ignore[attr-defined]
-
-#: 医疗救助 groups: 低保对象, 特困人员, 低保边缘家庭成员, 返贫致贫人口, 因病致贫重病患者.
-MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]
 #: Who approves a 临时救助: the township meeting (with county filing) or the county joint meeting (联席会议).
 Approver = Literal["township", "county_joint_meeting"]
 
@@ -46,31 +39,6 @@ _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 class MissingApplicationFacts(ValueError):
     """The programme needs facts from the application that were not given."""
-
-
-class TemporaryFacts(BaseModel):
-    """临时救助 application: 急难型 (emergency) or 支出型 (expenditure) and the amount asked for."""
-
-    model_config = _FROZEN
-
-    kind: Literal["emergency", "expenditure"]
-    requested_fen: int = Field(ge=0)
-    cause: str = ""
-
-
-class MedicalFacts(BaseModel):
-    """医疗救助 claim: one bill after 基本医保 and 大病保险, plus what this year already used."""
-
-    model_config = _FROZEN
-
-    group: MedicalGroup
-    compliant_cost_fen: int = Field(ge=0, description="政策范围内费用 of the bill")
-    basic_insurance_paid_fen: int = Field(default=0, ge=0)
-    critical_illness_paid_fen: int = Field(default=0, ge=0)
-    paid_this_year_fen: int = Field(
-        default=0, ge=0, description="医疗救助 already paid this year (for the cap)"
-    )
-    deductible_used_fen: int = Field(default=0, ge=0, description="起付线 already met this year")
 
 
 class ApplicationFacts(BaseModel):
@@ -88,8 +56,24 @@ class ApplicationFacts(BaseModel):
     de_facto_orphan_member_ids: frozenset[UUID] = Field(
         default_factory=frozenset, description="经认定的事实无人抚养儿童"
     )
-    temporary: TemporaryFacts | None = None
-    medical: MedicalFacts | None = None
+    recognition_basis: dict[UUID, str] = Field(
+        default_factory=dict, description="why each child was recognised (认定依据), for the reasons"
+    )
+    temporary: TemporaryRequest | None = None
+    medical: MedicalBill | None = None
+
+    @classmethod
+    def of_application(cls, details: ApplicationDetails, applicant_member_id: UUID | None) -> ApplicationFacts:
+        """The facts an application (as the front desk recorded it) gives the rules."""
+        recognised = details.recognitions
+        return cls(
+            member_id=applicant_member_id,
+            orphan_member_ids=frozenset(r.member_id for r in recognised if r.kind == "orphan"),
+            de_facto_orphan_member_ids=frozenset(r.member_id for r in recognised if r.kind == "de_facto_orphan"),
+            recognition_basis={r.member_id: r.basis for r in recognised},
+            temporary=getattr(details, "temporary", None),
+            medical=getattr(details, "medical", None),
+        )
 
 
 class TraceEntry(BaseModel):

@@ -40,6 +40,8 @@ from typing import Any, Literal
 
 import yaml
 
+from shared.events.catalogue import PROGRAMMES, MedicalGroup
+
 __all__ = [
     "DEFAULT_DIRECTORY",
     "NATIONAL",
@@ -230,6 +232,28 @@ def _expense_kinds(raw: Any) -> frozenset[str]:
     return frozenset(raw)
 
 
+_DISABILITY_CATEGORIES = ("visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple")
+
+
+def _max_grade_by_category(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise ValueError("expected a mapping of disability category to the highest grade number (1-4) counted")
+    result: dict[str, int] = {}
+    for category, grade in raw.items():
+        if category not in _DISABILITY_CATEGORIES:
+            raise ValueError(f"category must be one of {', '.join(_DISABILITY_CATEGORIES)}, got {category!r}")
+        if isinstance(grade, bool) or not isinstance(grade, int) or not 1 <= grade <= 4:
+            raise ValueError(f"{category}: grade must be 1-4, got {grade!r}")
+        result[str(category)] = grade
+    return result
+
+
+def _programmes(raw: Any) -> frozenset[str]:
+    if not isinstance(raw, list) or any(p not in PROGRAMMES for p in raw):
+        raise ValueError(f"expected a list drawn from {', '.join(PROGRAMMES)}, got {raw!r}")
+    return frozenset(raw)
+
+
 @dataclass(frozen=True)
 class ParameterSpec:
     """What a key means and how its value is parsed."""
@@ -238,7 +262,7 @@ class ParameterSpec:
     description: str
 
 
-_MEDICAL_GROUPS = ("dibao", "tekun", "marginal", "returned_poverty", "illness_poverty")
+_MEDICAL_GROUPS: tuple[str, ...] = MedicalGroup.__args__  # type: ignore[attr-defined]
 
 #: Every known parameter key. N = national rule, L = local (province/city/county) rule.
 SCHEMA: dict[str, ParameterSpec] = {
@@ -280,6 +304,10 @@ SCHEMA: dict[str, ParameterSpec] = {
     # 特困
     "tekun.labour.elderly_age": ParameterSpec(_age, "N: 60+ counts as no labour capacity"),
     "tekun.labour.minor_age": ParameterSpec(_age, "N: under 16 counts as no labour capacity"),
+    "tekun.labour.disability_max_grade": ParameterSpec(
+        _max_grade_by_category,
+        "N: disability categories counted as no labour capacity, with the highest grade number (1 = most severe)",
+    ),
     "tekun.basic_multiple_of_dibao": ParameterSpec(_ratio, "N: basic living standard floor, × 低保 standard"),
     "tekun.basic.rural": ParameterSpec(
         _periodic_or_none, "L: rural basic living standard (null = the floor)"
@@ -352,6 +380,9 @@ SCHEMA: dict[str, ParameterSpec] = {
     "procedure.democratic_appraisal_required": ParameterSpec(
         _bool, "L: whether 低保 cases go through democratic appraisal (民主评议)"
     ),
+    "procedure.democratic_appraisal_programmes": ParameterSpec(
+        _programmes, "N: programmes whose township opinion goes to democratic appraisal where the region requires it"
+    ),
     "procedure.delegated_to_township": ParameterSpec(
         _bool, "L: whether the county delegated the decision (审核确认权) to townships"
     ),
@@ -360,6 +391,9 @@ SCHEMA: dict[str, ParameterSpec] = {
         _count, "N: review interval where income is irregular or a member can work (months)"
     ),
     "exit.gradual_max_months": ParameterSpec(_count, "N: 渐退 lasts at most this many months"),
+    "exit.gradual_programmes": ParameterSpec(
+        _programmes, "N: programmes where income from work above the standard starts 渐退 rather than 停保"
+    ),
     "disability_care.requires_care_need": ParameterSpec(
         _bool, "L: whether a long-term care need (a self-care activity impossible) is also required"
     ),
@@ -452,7 +486,9 @@ class ParameterSet:
                 )
             for key, values in _load_file(path, region).items():
                 histories[(region, key)] = values
-        return cls(histories)
+        params = cls(histories)
+        _check_tekun_floor(params)
+        return params
 
     def with_value(self, region: str, key: str, start: date, value: Any, reference: str) -> ParameterSet:
         """A new set with one more dated value, validated like a file entry (for values admins add at run
@@ -498,6 +534,40 @@ class ParameterSet:
 
     def keys(self, region: str) -> set[str]:
         return {key for r, key in self._histories if r == region}
+
+
+def _check_tekun_floor(params: ParameterSet) -> None:
+    """Refuse a region's 特困 basic living standard below the national floor (a multiple of its 低保 standard),
+    checked on every date either changes while the region's value is in force."""
+    for region in sorted(params.regions() - {NATIONAL}):  # the national level sets no amount, only the floor
+        chain = region_chain(region)
+        for hukou in ("rural", "urban"):
+            key, standard_key = f"tekun.basic.{hukou}", f"dibao.standard.{hukou}"
+            for pv in params.history(key, region):
+                if pv.value is None:
+                    continue
+                changes = {
+                    v.start
+                    for r in chain
+                    for k in (standard_key, "tekun.basic_multiple_of_dibao")
+                    for v in params.history(k, r)
+                }
+                for on in sorted({pv.start} | {d for d in changes if d > pv.start and pv.in_force(d)}):
+                    if params.at(key, on, region) is not pv:
+                        continue  # a later value of the region has taken over
+                    try:
+                        standard = params.at(standard_key, on, region).value
+                        multiple = params.at("tekun.basic_multiple_of_dibao", on, region).value
+                    except ParameterNotFound:
+                        continue
+                    floor = multiple * standard.annual_fen()
+                    if pv.value.annual_fen() < floor:
+                        raise PolicyLoadError(
+                            f"{region}.yaml",
+                            key,
+                            f"{pv.value.annual_fen() / 100:.2f} yuan a year on {on} is below the national floor "
+                            f"of {multiple} × the 低保 standard ({floor / 100:.2f} yuan a year)",
+                        )
 
 
 @lru_cache(maxsize=1)

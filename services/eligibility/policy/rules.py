@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from uuid import UUID
 
 from shared.household import HouseholdSnapshot, MemberFacts
 
@@ -157,6 +158,13 @@ def care_level(member: MemberFacts) -> str:
 
 
 _CARE_LABEL = {"full_self_care": "全自理", "partial_care": "半护理", "full_care": "全护理"}
+_MEDICAL_GROUP_LABEL = {
+    "dibao": "低保对象",
+    "tekun": "特困人员",
+    "marginal": "低保边缘家庭成员",
+    "returned_poverty": "返贫致贫人口",
+    "illness_poverty": "因病致贫重病患者",
+}
 
 
 def _standard_monthly(ctx: _Context, hukou: str) -> int:
@@ -280,21 +288,57 @@ def _application(application: ApplicationFacts | None) -> ApplicationFacts:
 def _candidates(
     snapshot: HouseholdSnapshot, application: ApplicationFacts, default: Callable[[MemberFacts], bool]
 ) -> list[MemberFacts]:
+    """The applicant for a person-level programme, else every member the programme would look at."""
     if application.member_id is not None:
         return [snapshot.member(application.member_id)]
     return [m for m in snapshot.members if default(m)]
 
 
-def _person_result(
-    programme: Programme, ctx: _Context, awards: list[MemberAward], reasons: list[str]
+@dataclass(frozen=True)
+class _Judgement:
+    """One person's outcome in a person-level programme, before it becomes a :class:`MemberAward`."""
+
+    eligible: bool
+    monthly_amount_fen: int = 0
+    category: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+def _member_awards(
+    programme: Programme,
+    ctx: _Context,
+    candidates: list[MemberFacts],
+    judge: Callable[[MemberFacts], _Judgement],
+    reasons: list[str] | None = None,
 ) -> Assessment:
+    """Judge each candidate and sum the awards; the decision's reasons name each person's conditions and the
+    sum, as a 低保 decision names the household's."""
+    reasons = list(reasons or [])
+    awards: list[MemberAward] = []
+    for member in candidates:
+        j = judge(member)
+        amount = j.monthly_amount_fen if j.eligible else 0
+        awards.append(
+            MemberAward(
+                member_id=member.member_id,
+                eligible=j.eligible,
+                monthly_amount_fen=amount,
+                category=j.category,
+                reasons=list(j.reasons),
+            )
+        )
+        verdict = f"符合条件, {yuan(amount)}/月" if j.eligible else "不符合条件"
+        reasons.append(f"{member.name}: {'; '.join(j.reasons)} — {verdict}")
     eligible_awards = [a for a in awards if a.eligible]
+    total = sum(a.monthly_amount_fen for a in eligible_awards)
     if not awards:
-        reasons = [*reasons, "无符合条件的家庭成员"]
+        reasons.append("无符合条件的家庭成员")
+    elif eligible_awards:
+        reasons.append(f"合计{len(eligible_awards)}人, 每月{yuan(total)}")
     return Assessment(
         programme=programme,
         eligible=bool(eligible_awards),
-        monthly_amount_fen=sum(a.monthly_amount_fen for a in eligible_awards),
+        monthly_amount_fen=total,
         covered_member_ids=[a.member_id for a in eligible_awards],
         beneficiaries=awards,
         reasons=reasons,
@@ -500,27 +544,54 @@ def assess_rigid_expense(
 # 特困
 
 
+def _severe_disability_without_labour(ctx: _Context, member: MemberFacts) -> bool:
+    """民发〔2021〕43号第六条: the disability categories and grades that count as 无劳动能力 (intellectual and
+    mental grades 1–3, physical 1–2, visual 1; others only where the province adds them)."""
+    grade, category = member.disability_grade, member.disability_category
+    if grade is None or category is None:
+        return False
+    worst_grade: dict[str, int] = ctx.get("tekun.labour.disability_max_grade")
+    return category in worst_grade and grade <= worst_grade[category]
+
+
+_DISABILITY_LABEL = {
+    "visual": "视力",
+    "hearing": "听力",
+    "speech": "言语",
+    "physical": "肢体",
+    "intellectual": "智力",
+    "mental": "精神",
+    "multiple": "多重",
+}
+
+
 def _no_labour_capacity(ctx: _Context, member: MemberFacts) -> str | None:
-    """Why the member counts as 无劳动能力 (民发〔2021〕43号, simplified per domain.md), or None."""
+    """Why the member counts as 无劳动能力 (民发〔2021〕43号第六条), or None."""
     age = member.age_on(ctx.on)
     if age >= ctx.get("tekun.labour.elderly_age"):
         return f"{age}周岁, 老年人"
     if age < ctx.get("tekun.labour.minor_age"):
         return f"{age}周岁, 未成年人"
-    if is_severely_disabled(member):
-        return f"{member.disability_grade}级残疾"
+    if _severe_disability_without_labour(ctx, member):
+        label = _DISABILITY_LABEL.get(member.disability_category or "", member.disability_category)
+        return f"{label}残疾{member.disability_grade}级"
     if member.labour_capacity == "none":
         return "经认定无劳动能力"
     return None
 
 
-def _tekun_basic_monthly(ctx: _Context, hukou: str) -> int:
-    basic: PeriodicMoney | None = ctx.get(f"tekun.basic.{hukou}")
-    if basic is not None:
-        return basic.monthly_fen()
+def _tekun_basic_monthly(ctx: _Context, hukou: str) -> tuple[int, str]:
+    """基本生活标准 per month and how it was set: the region's amount, never below the national floor of
+    a multiple of its 低保 standard."""
     multiple: Decimal = ctx.get("tekun.basic_multiple_of_dibao")
     standard: PeriodicMoney = ctx.get(f"dibao.standard.{hukou}")
-    return annual_to_monthly_fen(_round_fen(multiple * standard.annual_fen()))
+    floor = annual_to_monthly_fen(_round_fen(multiple * standard.annual_fen()))
+    basic: PeriodicMoney | None = ctx.get(f"tekun.basic.{hukou}")
+    if basic is None:
+        return floor, f"低保标准的{multiple}倍"
+    if basic.monthly_fen() < floor:
+        return floor, f"当地标准{yuan(basic.monthly_fen())}低于低保标准的{multiple}倍, 按{multiple}倍"
+    return basic.monthly_fen(), "当地标准"
 
 
 def assess_tekun(
@@ -532,16 +603,20 @@ def assess_tekun(
 ) -> Assessment:
     """特困人员救助供养 (民发〔2021〕43号): no labour capacity AND no income source AND no capable supporter.
 
-    Amount per person: basic living standard (region's, else 1.3 × 低保 standard) + care standard by
-    self-care level.
+    Amount per person: basic living standard (region's, at least 1.3 × 低保 standard) + care standard by
+    self-care level. Only the applicant is assessed when named; a member not counted in the household (in prison,
+    missing) is not supported (43号第二十条: 依法被判处刑罚且在监狱服刑的, 终止救助供养).
     """
     app = _application(application)
     ctx = _Context(params, on, region)
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     people = len(snapshot.counted_members())
     property_failures = _property_failures(ctx, snapshot, standard, people)
-    awards: list[MemberAward] = []
-    for member in _candidates(snapshot, app, lambda _: True):
+
+    def judge(member: MemberFacts) -> _Judgement:
+        if not member.counted:
+            why = member.not_counted_reason or "不计入共同生活家庭成员"
+            return _Judgement(False, reasons=(f"{why}: 不计入共同生活家庭成员, 不予救助供养",))
         reasons: list[str] = []
         eligible = True
         why_no_labour = _no_labour_capacity(ctx, member)
@@ -568,29 +643,20 @@ def assess_tekun(
         if member.member_id in app.orphan_member_ids:
             reasons.append("已认定为孤儿, 按孤儿保障, 不重复纳入特困")
             eligible = False
-        amount = 0
-        category = None
-        if eligible:
-            level = care_level(member)
-            basic = _tekun_basic_monthly(ctx, snapshot.hukou_type)
-            care: PeriodicMoney = ctx.get(f"tekun.care.{level}")
-            amount = basic + care.monthly_fen()
-            setting = "集中供养" if member.in_institution else "分散供养"
-            category = f"{setting}/{_CARE_LABEL[level]}"
-            reasons.append(
-                f"基本生活标准{yuan(basic)} + 照料护理标准({_CARE_LABEL[level]}, "
-                f"{member.self_care.impossible_count}项不能自理){yuan(care.monthly_fen())}"
-            )
-        awards.append(
-            MemberAward(
-                member_id=member.member_id,
-                eligible=eligible,
-                monthly_amount_fen=amount,
-                category=category,
-                reasons=reasons,
-            )
+        if not eligible:
+            return _Judgement(False, reasons=tuple(reasons))
+        level = care_level(member)
+        basic, basis = _tekun_basic_monthly(ctx, snapshot.hukou_type)
+        care: PeriodicMoney = ctx.get(f"tekun.care.{level}")
+        setting = "集中供养" if member.in_institution else "分散供养"
+        reasons.append(
+            f"基本生活标准({basis}){yuan(basic)} + 照料护理标准({_CARE_LABEL[level]}, "
+            f"{member.self_care.impossible_count}项不能自理){yuan(care.monthly_fen())} = "
+            f"{yuan(basic + care.monthly_fen())}"
         )
-    return _person_result("tekun", ctx, awards, [])
+        return _Judgement(True, basic + care.monthly_fen(), f"{setting}/{_CARE_LABEL[level]}", tuple(reasons))
+
+    return _member_awards("tekun", ctx, _candidates(snapshot, app, lambda m: m.counted), judge)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -614,15 +680,15 @@ def assess_temporary(
     facts = app.temporary
     if facts is None:
         raise MissingApplicationFacts(
-            "temporary assistance needs application.temporary (kind, requested_fen)"
+            "temporary assistance needs application.temporary (type, requested_amount_fen)"
         )
     ctx = _Context(params, on, region)
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     reasons: list[str] = []
-    eligible = facts.requested_fen > 0
+    eligible = facts.requested_amount_fen > 0
     if not eligible:
         reasons.append("申请金额为0")
-    if facts.kind == "emergency":
+    if facts.type == "emergency":
         reasons.append("急难型: 先行救助, 事后补充材料, 不事先核对家庭经济状况")
         cap_multiple: Decimal | None = ctx.get("temporary.emergency.cap_multiple")
     else:
@@ -635,7 +701,7 @@ def assess_temporary(
         else:
             reasons.append(f"支出型: 人均年收入不低于上年人均可支配收入{yuan(disposable.annual_fen())}")
             eligible = False
-    amount = facts.requested_fen
+    amount = facts.requested_amount_fen
     if cap_multiple is not None:
         cap = _round_fen(cap_multiple * standard)
         if amount > cap:
@@ -688,9 +754,11 @@ def assess_medical(
     facts = app.medical
     if facts is None:
         raise MissingApplicationFacts("medical assistance needs application.medical (group and bill)")
-    ctx = _Context(params, on, region)
     group = facts.group
-    reasons: list[str] = [f"救助对象类别: {group}"]
+    if group is None:
+        raise MissingApplicationFacts("medical assistance needs application.medical.group (救助对象类别)")
+    ctx = _Context(params, on, region)
+    reasons: list[str] = [f"救助对象类别: {_MEDICAL_GROUP_LABEL[group]}"]
     if group == "marginal":
         key = (
             "medical.marginal.income_multiple"
@@ -712,7 +780,7 @@ def assess_medical(
             )
         reasons.append(f"人均收入低于低保标准的{multiple}倍")
     remaining = max(
-        0, facts.compliant_cost_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen
+        0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen
     )
     deductible: int = ctx.get(f"medical.deductible.{group}")
     deductible_left = max(0, deductible - facts.deductible_used_fen)
@@ -748,6 +816,41 @@ def assess_medical(
 # 孤儿 / 事实无人抚养儿童
 
 
+def _child_judge(
+    ctx: _Context,
+    app: ApplicationFacts,
+    recognised: frozenset[UUID],
+    label: str,
+    rate: Callable[[MemberFacts], tuple[str, str]],
+) -> Callable[[MemberFacts], _Judgement]:
+    """Judge a child of 孤儿 / 事实无人抚养儿童: recognised, under the age limit; ``rate`` gives the parameter key
+    and the category for an eligible child."""
+    max_age: int = ctx.get("orphan.max_age")
+
+    def judge(member: MemberFacts) -> _Judgement:
+        reasons: list[str] = []
+        eligible = member.member_id in recognised
+        if eligible:
+            basis = app.recognition_basis.get(member.member_id)
+            reasons.append(f"经认定为{label}" + (f" ({basis})" if basis else ""))
+        else:
+            reasons.append(f"未认定为{label}")
+        age = member.age_on(ctx.on)
+        if age >= max_age:
+            reasons.append(f"{age}周岁, 已满{max_age}周岁")
+            eligible = False
+        else:
+            reasons.append(f"{age}周岁, 未满{max_age}周岁")
+        if not eligible:
+            return _Judgement(False, reasons=tuple(reasons))
+        key, category = rate(member)
+        money: PeriodicMoney = ctx.get(key)
+        reasons.append(f"{category}: {yuan(money.monthly_fen())}/月")
+        return _Judgement(True, money.monthly_fen(), category, tuple(reasons))
+
+    return judge
+
+
 def assess_orphan(
     snapshot: HouseholdSnapshot,
     on: date,
@@ -758,34 +861,15 @@ def assess_orphan(
     """孤儿基本生活费: recognised orphans under 18; 福利机构 (in_institution) or 社会散居 rate."""
     app = _application(application)
     ctx = _Context(params, on, region)
-    max_age: int = ctx.get("orphan.max_age")
-    awards: list[MemberAward] = []
-    for member in _candidates(snapshot, app, lambda m: m.member_id in app.orphan_member_ids):
-        reasons: list[str] = []
-        eligible = member.member_id in app.orphan_member_ids
-        if not eligible:
-            reasons.append("未认定为孤儿")
-        age = member.age_on(on)
-        if age >= max_age:
-            reasons.append(f"{age}周岁, 已满{max_age}周岁")
-            eligible = False
-        amount, category = 0, None
-        if eligible:
-            setting = "institution" if member.in_institution else "scattered"
-            category = "福利机构养育" if member.in_institution else "社会散居"
-            rate: PeriodicMoney = ctx.get(f"orphan.{setting}")
-            amount = rate.monthly_fen()
-            reasons.append(f"{category}孤儿 {yuan(amount)}/月")
-        awards.append(
-            MemberAward(
-                member_id=member.member_id,
-                eligible=eligible,
-                monthly_amount_fen=amount,
-                category=category,
-                reasons=reasons,
-            )
-        )
-    return _person_result("orphan", ctx, awards, [])
+
+    def rate(member: MemberFacts) -> tuple[str, str]:
+        if member.in_institution:
+            return "orphan.institution", "福利机构养育孤儿"
+        return "orphan.scattered", "社会散居孤儿"
+
+    judge = _child_judge(ctx, app, app.orphan_member_ids, "孤儿", rate)
+    candidates = _candidates(snapshot, app, lambda m: m.member_id in app.orphan_member_ids)
+    return _member_awards("orphan", ctx, candidates, judge)
 
 
 def _household_in_hardship(
@@ -820,38 +904,19 @@ def assess_de_facto_orphan(
     families."""
     app = _application(application)
     ctx = _Context(params, on, region)
-    max_age: int = ctx.get("orphan.max_age")
-    awards: list[MemberAward] = []
+    recognised = app.de_facto_orphan_member_ids
+    candidates = _candidates(snapshot, app, lambda m: m.member_id in recognised)
     hardship: str | None = None
-    candidates = _candidates(snapshot, app, lambda m: m.member_id in app.de_facto_orphan_member_ids)
-    if any(m.member_id in app.de_facto_orphan_member_ids for m in candidates):
+    if any(m.member_id in recognised for m in candidates):
         hardship = _household_in_hardship(snapshot, on, region, params, app, ctx)
-    for member in candidates:
-        reasons: list[str] = []
-        eligible = member.member_id in app.de_facto_orphan_member_ids
-        if not eligible:
-            reasons.append("未认定为事实无人抚养儿童")
-        age = member.age_on(on)
-        if age >= max_age:
-            reasons.append(f"{age}周岁, 已满{max_age}周岁")
-            eligible = False
-        amount, category = 0, None
-        if eligible:
-            key = "hardship" if hardship else "other"
-            category = "困难家庭" if hardship else "其他"
-            rate: PeriodicMoney = ctx.get(f"de_facto_orphan.{key}")
-            amount = rate.monthly_fen()
-            reasons.append(f"{hardship or '非生活困难家庭'}: {yuan(amount)}/月")
-        awards.append(
-            MemberAward(
-                member_id=member.member_id,
-                eligible=eligible,
-                monthly_amount_fen=amount,
-                category=category,
-                reasons=reasons,
-            )
-        )
-    return _person_result("de_facto_orphan", ctx, awards, [])
+
+    def rate(member: MemberFacts) -> tuple[str, str]:
+        if hardship:
+            return "de_facto_orphan.hardship", f"困难家庭 ({hardship})"
+        return "de_facto_orphan.other", "其他 (非生活困难家庭)"
+
+    judge = _child_judge(ctx, app, recognised, "事实无人抚养儿童", rate)
+    return _member_awards("de_facto_orphan", ctx, candidates, judge)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -880,40 +945,30 @@ def assess_disability_living(
                 ctx.trace.setdefault((entry.key, entry.region, entry.start), entry)
             if dibao.eligible:
                 on_dibao = "家庭符合低保条件"
-    by_grade: dict[int, int] = ctx.get("disability_living.by_grade") if candidates else {}
-    awards: list[MemberAward] = []
-    for member in candidates:
+
+    def judge(member: MemberFacts) -> _Judgement:
+        by_grade: dict[int, int] = ctx.get("disability_living.by_grade")
         reasons: list[str] = []
         eligible = True
         grade = member.disability_grade
+        category = f"{grade}级" if grade else None
         if grade is None or grade not in by_grade:
             reasons.append("无持证残疾等级" if grade is None else f"{grade}级残疾不在补贴范围")
             eligible = False
-        if on_dibao:
-            reasons.append(on_dibao)
+        reasons.append(on_dibao or "家庭不属于低保家庭")
+        if not (eligible and on_dibao and grade is not None):
+            return _Judgement(False, category=category, reasons=tuple(reasons))
+        age = member.age_on(on)
+        child_age: int = ctx.get("disability_living.child_age")
+        if age < child_age:
+            amount: int = ctx.get("disability_living.child_fen")
+            reasons.append(f"{age}周岁, 未满{child_age}周岁: {yuan(amount)}/月")
         else:
-            reasons.append("家庭不属于低保家庭")
-            eligible = False
-        amount = 0
-        if eligible and grade is not None:
-            age = member.age_on(on)
-            child_age: int = ctx.get("disability_living.child_age")
-            if age < child_age:
-                amount = ctx.get("disability_living.child_fen")
-                reasons.append(f"{age}周岁, 未满{child_age}周岁: {yuan(amount)}/月")
-            else:
-                amount = by_grade[grade]
-                reasons.append(f"{grade}级残疾: {yuan(amount)}/月")
-        awards.append(
-            MemberAward(
-                member_id=member.member_id,
-                eligible=eligible,
-                monthly_amount_fen=amount,
-                category=f"{grade}级" if grade else None,
-                reasons=reasons,
-            )
-        )
-    return _person_result("disability_living", ctx, awards, [])
+            amount = by_grade[grade]
+            reasons.append(f"{grade}级残疾: {yuan(amount)}/月")
+        return _Judgement(True, amount, category, tuple(reasons))
+
+    return _member_awards("disability_living", ctx, candidates, judge)
 
 
 def assess_disability_care(
@@ -927,12 +982,10 @@ def assess_disability_care(
     requires one. Not means-tested."""
     app = _application(application)
     ctx = _Context(params, on, region)
-    candidates = _candidates(snapshot, app, lambda m: m.disability_grade is not None)
-    awards: list[MemberAward] = []
-    if candidates:
+
+    def judge(member: MemberFacts) -> _Judgement:
         by_grade: dict[int, int] = ctx.get("disability_care.by_grade")
         needs_care: bool = ctx.get("disability_care.requires_care_need")
-    for member in candidates:
         reasons: list[str] = []
         eligible = True
         grade = member.disability_grade
@@ -944,19 +997,14 @@ def assess_disability_care(
         if needs_care and member.self_care.impossible_count == 0:
             reasons.append("生活能自理, 无长期照护需要")
             eligible = False
-        amount = by_grade[grade] if eligible and grade is not None else 0
-        if eligible:
-            reasons.append(f"{grade}级残疾: {yuan(amount)}/月")
-        awards.append(
-            MemberAward(
-                member_id=member.member_id,
-                eligible=eligible,
-                monthly_amount_fen=amount,
-                category=f"{grade}级" if grade else None,
-                reasons=reasons,
-            )
-        )
-    return _person_result("disability_care", ctx, awards, [])
+        category = f"{grade}级" if grade else None
+        if not eligible or grade is None:
+            return _Judgement(False, category=category, reasons=tuple(reasons))
+        reasons.append(f"{grade}级残疾: {yuan(by_grade[grade])}/月")
+        return _Judgement(True, by_grade[grade], category, tuple(reasons))
+
+    candidates = _candidates(snapshot, app, lambda m: m.disability_grade is not None)
+    return _member_awards("disability_care", ctx, candidates, judge)
 
 
 # ----------------------------------------------------------------------------------------------------

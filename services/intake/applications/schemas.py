@@ -4,39 +4,45 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.catalogue import Programme
+from shared.events.catalogue import ApplicationDetails, ChildRecognition, MedicalBill, Programme, TemporaryRequest
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
-MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]
+_FEN = {"ge": 0, "le": 10**10}
 
 
-class TemporaryIn(BaseModel):
+class TemporaryIn(TemporaryRequest):
     """临时救助: 急难型 (emergency: sudden fire, accident, acute illness) or 支出型 (expenditure spike)."""
 
     model_config = _IN
 
-    type: Literal["emergency", "expenditure"] = Field(description="emergency = 急难型, expenditure = 支出型")
     requested_amount_fen: int = Field(ge=1, le=10**9, description="amount asked for, in 分")
     cause: str = Field(default="", max_length=500)
 
 
-class MedicalIn(BaseModel):
+class MedicalIn(MedicalBill):
     """医疗救助: one bill and what insurance already paid, all in 分."""
 
     model_config = _IN
 
-    bill_total_fen: int = Field(ge=0, le=10**10, description="total of the bill")
+    bill_total_fen: int = Field(**_FEN, description="total of the bill")
     compliant_cost_fen: int | None = Field(
-        default=None, ge=0, le=10**10, description="政策范围内费用; defaults to the bill total"
+        default=None, **_FEN, description="政策范围内费用; defaults to the bill total"
     )
-    basic_insurance_paid_fen: int = Field(default=0, ge=0, le=10**10, description="基本医保 paid")
-    critical_illness_paid_fen: int = Field(default=0, ge=0, le=10**10, description="大病保险 paid")
-    group: MedicalGroup | None = Field(default=None, description="救助对象类别, if known at the desk")
+    basic_insurance_paid_fen: int = Field(default=0, **_FEN, description="基本医保 paid")
+    critical_illness_paid_fen: int = Field(default=0, **_FEN, description="大病保险 paid")
+    paid_this_year_fen: int = Field(default=0, **_FEN, description="医疗救助 already paid this year (for the cap)")
+    deductible_used_fen: int = Field(default=0, **_FEN, description="起付线 already met this year")
+
+
+_RECOGNITIONS = (
+    "孤儿认定 / 事实无人抚养儿童认定: which children of the household are recognised, and why (required for "
+    "programme=orphan / de_facto_orphan, naming the applicant when one is given)"
+)
 
 
 class ApplicationIn(BaseModel):
@@ -55,6 +61,7 @@ class ApplicationIn(BaseModel):
     )
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
+    recognitions: list[ChildRecognition] = Field(default_factory=list, max_length=20, description=_RECOGNITIONS)
     received_on: date | None = Field(
         default=None,
         description="受理 date when the paper application was received earlier; defaults to today. Deadlines count "
@@ -73,6 +80,7 @@ class ApplicationAmend(BaseModel):
     separate_register_name: str | None = Field(default=None, min_length=1, max_length=50)
     temporary: TemporaryIn | None = None
     medical: MedicalIn | None = None
+    recognitions: list[ChildRecognition] | None = Field(default=None, max_length=20, description=_RECOGNITIONS)
 
     _required = field_validator("consent_signed", "separate_register")(reject_null)
 
@@ -100,7 +108,7 @@ class ApplicationOut(BaseModel):
     consent_signed: bool
     separate_register: bool
     separate_register_name: str | None
-    details: dict[str, Any]
+    details: ApplicationDetails = Field(description="the programme's facts, tagged by programme")
     required_documents: list[DocumentOut]
     missing_documents: list[DocumentOut] = Field(description="一次性告知: everything still missing, at once")
     case_id: uuid.UUID | None

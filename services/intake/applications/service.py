@@ -28,12 +28,18 @@ from shared.auth import Principal
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
     ApplicationAmended,
+    ApplicationDetails,
     ApplicationSubmitted,
     ApplicationWithdrawn,
     CaseApproved,
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
+    ChildRecognition,
+    MedicalDetails,
+    TemporaryDetails,
+    TemporaryRequest,
+    application_details,
 )
 from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
@@ -43,14 +49,19 @@ from shared.uow import UnitOfWork
 MEANS_TESTED = frozenset({"dibao", "tekun", "marginal", "rigid_expense"})
 
 
-def _needs_consent(programme: str, temporary: TemporaryIn | None) -> bool:
+def _needs_consent(programme: str, temporary: TemporaryRequest | None) -> bool:
     return programme in MEANS_TESTED or (
         programme == "temporary" and temporary is not None and temporary.type == "expenditure"
     )
 
 
-def _programme_details(programme: str, temporary: TemporaryIn | None, medical: MedicalIn | None) -> dict[str, Any]:
-    """Check the programme-specific facts and return them as stored on the application."""
+def _programme_details(
+    programme: str,
+    temporary: TemporaryIn | None,
+    medical: MedicalIn | None,
+    recognitions: list[ChildRecognition],
+) -> ApplicationDetails:
+    """Check the programme-specific facts and return them as the application's typed details."""
     for name, value in (("temporary", temporary), ("medical", medical)):
         if programme == name and value is None:
             raise InvalidInput(name, f"required for {name} assistance")
@@ -61,28 +72,33 @@ def _programme_details(programme: str, temporary: TemporaryIn | None, medical: M
             raise InvalidInput("medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill")
         if medical.compliant_cost_fen is not None and medical.compliant_cost_fen > medical.bill_total_fen:
             raise InvalidInput("medical.compliant_cost_fen", "cannot exceed the bill total")
-        return {"medical": medical.model_dump(mode="json")}
-    if temporary is not None:
-        return {"temporary": temporary.model_dump(mode="json")}
-    return {}
+    facts: dict[str, Any] = {"temporary": temporary, "medical": medical}
+    return application_details(
+        programme,
+        {"recognitions": [r.model_dump() for r in recognitions]}
+        | {name: value.model_dump() for name, value in facts.items() if value is not None},
+    )
 
 
-def _event_details(details: dict[str, Any]) -> dict[str, Any]:
-    """Programme facts in the shape eligibility's rules read (ApplicationFacts.temporary / .medical)."""
-    if t := details.get("temporary"):
-        return {"temporary": {"kind": t["type"], "requested_fen": t["requested_amount_fen"], "cause": t["cause"]}}
-    if m := details.get("medical"):
-        medical = {
-            "compliant_cost_fen": m["compliant_cost_fen"]
-            if m["compliant_cost_fen"] is not None
-            else m["bill_total_fen"],
-            "basic_insurance_paid_fen": m["basic_insurance_paid_fen"],
-            "critical_illness_paid_fen": m["critical_illness_paid_fen"],
-        }
-        if m.get("group"):
-            medical["group"] = m["group"]
-        return {"medical": medical, "medical_bill_total_fen": m["bill_total_fen"]}
-    return {}
+def _check_recognitions(
+    programme: str, details: ApplicationDetails, applicant_member_id: uuid.UUID | None, snapshot: HouseholdSnapshot
+) -> None:
+    """Each recognised child is a member, once; an orphan programme names its recognised child(ren)."""
+    members = {m.member_id for m in snapshot.members}
+    seen: set[uuid.UUID] = set()
+    for i, recognition in enumerate(details.recognitions):
+        if recognition.member_id not in members:
+            raise InvalidInput(f"recognitions[{i}].member_id", "not a member of this household")
+        if recognition.member_id in seen:
+            raise InvalidInput(f"recognitions[{i}].member_id", "the child is recognised once, as one kind")
+        seen.add(recognition.member_id)
+    if programme in ("orphan", "de_facto_orphan"):
+        recognised = {r.member_id for r in details.recognitions if r.kind == programme}
+        what = "孤儿认定" if programme == "orphan" else "事实无人抚养儿童认定"
+        if not recognised:
+            raise InvalidInput("recognitions", f"record the child's {what} (kind {programme}) and its basis")
+        if applicant_member_id is not None and applicant_member_id not in recognised:
+            raise InvalidInput("recognitions", f"the applicant has no {what} (kind {programme}) recorded")
 
 
 def _check_rules(
@@ -91,9 +107,10 @@ def _check_rules(
     separate_register: bool,
     separate_register_name: str | None,
     applicant_member_id: uuid.UUID | None,
-    temporary: TemporaryIn | None,
+    details: ApplicationDetails,
     snapshot: HouseholdSnapshot,
 ) -> None:
+    temporary = details.temporary if isinstance(details, TemporaryDetails) else None
     if _needs_consent(programme, temporary) and not consent_signed:
         raise InvalidInput("consent_signed", f"{programme} needs the signed consent to the economic check")
     if separate_register and not separate_register_name:
@@ -102,10 +119,14 @@ def _check_rules(
         raise InvalidInput("separate_register_name", "only with separate_register")
     if applicant_member_id and applicant_member_id not in {m.member_id for m in snapshot.members}:
         raise InvalidInput("applicant_member_id", "not a member of this household")
+    _check_recognitions(programme, details, applicant_member_id, snapshot)
 
 
 def to_out(application: Application, provided: set[str]) -> ApplicationOut:
-    required = required_documents(application.programme, application.details)
+    # Rows stored before the details were typed are shown in today's shape.
+    details = application_details(application.programme, application.details)
+    shown = details.model_dump(mode="json")
+    required = required_documents(application.programme, shown)
     return ApplicationOut(
         id=application.id,
         household_id=application.household_id,
@@ -117,11 +138,11 @@ def to_out(application: Application, provided: set[str]) -> ApplicationOut:
         consent_signed=application.consent_signed,
         separate_register=application.separate_register,
         separate_register_name=application.separate_register_name,
-        details=application.details,
+        details=details,
         required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
         missing_documents=[
             DocumentOut(kind=d.kind, name=d.name, note=d.note)
-            for d in missing_documents(application.programme, application.details, provided)
+            for d in missing_documents(application.programme, shown, provided)
         ],
         case_id=application.case_id,
         case_status=application.case_status,
@@ -153,7 +174,7 @@ def _submitted_event(
         applicant_member_id=application.applicant_member_id,
         consent_signed=application.consent_signed,
         separate_register=application.separate_register,
-        details=_event_details(application.details),
+        details=application_details(application.programme, application.details),
         snapshot=snapshot,
     )
 
@@ -166,7 +187,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
     household = await households.get_visible(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
-    details = _programme_details(body.programme, body.temporary, body.medical)
+    details = _programme_details(body.programme, body.temporary, body.medical, body.recognitions)
     snapshot = await households.snapshot_of(uow, household)
     _check_rules(
         body.programme,
@@ -174,7 +195,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         body.separate_register,
         body.separate_register_name,
         body.applicant_member_id,
-        body.temporary,
+        details,
         snapshot,
     )
     repo = ApplicationRepository(uow.session)
@@ -194,7 +215,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         applicant_member_id=body.applicant_member_id,
         separate_register=body.separate_register,
         separate_register_name=body.separate_register_name,
-        details=details,
+        details=details.model_dump(mode="json"),
     )
     # Timestamps set here rather than by the server default: no refresh round trip before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
@@ -301,17 +322,19 @@ async def amend(
     if application.decision is not None:
         raise Conflict("the application has been decided", errors=[{"field": "status", "message": "decided"}])
     sent = body.model_fields_set
+    stored = application_details(application.programme, application.details)
     merged = {
         "applicant_member_id": application.applicant_member_id,
         "consent_signed": application.consent_signed,
         "separate_register": application.separate_register,
         "separate_register_name": application.separate_register_name,
-        "temporary": TemporaryIn.model_validate(application.details["temporary"])
-        if "temporary" in application.details
+        "temporary": TemporaryIn.model_validate(stored.temporary.model_dump())
+        if isinstance(stored, TemporaryDetails)
         else None,
-        "medical": MedicalIn.model_validate(application.details["medical"])
-        if "medical" in application.details
+        "medical": MedicalIn.model_validate(stored.medical.model_dump())
+        if isinstance(stored, MedicalDetails)
         else None,
+        "recognitions": stored.recognitions,
     }
     merged.update({name: getattr(body, name) for name in sent})
     if merged["consent_signed"] is None:
@@ -320,7 +343,9 @@ async def amend(
         raise InvalidInput("separate_register", "must be true or false")
     if not merged["separate_register"]:
         merged["separate_register_name"] = None
-    details = _programme_details(application.programme, merged["temporary"], merged["medical"])
+    details = _programme_details(
+        application.programme, merged["temporary"], merged["medical"], merged["recognitions"] or []
+    )
     household = await households.get_visible(uow, principal, application.household_id)
     snapshot = await households.snapshot_of(uow, household)
     _check_rules(
@@ -329,14 +354,14 @@ async def amend(
         merged["separate_register"],
         merged["separate_register_name"],
         merged["applicant_member_id"],
-        merged["temporary"],
+        details,
         snapshot,
     )
     application.applicant_member_id = merged["applicant_member_id"]
     application.consent_signed = merged["consent_signed"]
     application.separate_register = merged["separate_register"]
     application.separate_register_name = merged["separate_register_name"]
-    application.details = details
+    application.details = details.model_dump(mode="json")
     await uow.session.flush()
     uow.emit(
         _submitted_event(application, snapshot, ApplicationAmended),

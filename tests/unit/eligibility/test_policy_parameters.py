@@ -256,3 +256,76 @@ def test_every_shipped_key_is_in_schema() -> None:
     for region in params.regions():
         assert params.keys(region) <= set(SCHEMA)
     assert {"national", "610626", "320830"} <= params.regions()
+
+
+def _tekun_tree(directory: Path, county: str) -> None:
+    write(directory, "national.yaml", """
+tekun:
+  basic_multiple_of_dibao:
+    - {start: 2021-04-26, value: 1.3, reference: "N: 1.3 × 低保"}
+""")
+    write(directory, "610626.yaml", county)
+
+
+def test_tekun_basic_below_the_national_floor_is_refused_at_load(tmp_path: Path) -> None:
+    # 1.3 × 6000 = 7800 yuan a year: 7799 is one yuan short (吴起县 ships exactly 7800, seed 000).
+    _tekun_tree(tmp_path, """
+dibao:
+  standard:
+    rural:
+      - {start: 2023-01-01, value: {per: year, fen: 600000}, reference: "seed 000"}
+tekun:
+  basic:
+    rural:
+      - {start: 2023-01-01, value: {per: year, fen: 779900}, reference: "typo"}
+""")
+    with pytest.raises(PolicyLoadError, match=r"610626\.yaml: tekun\.basic\.rural: .*below the national floor"):
+        ParameterSet.load(tmp_path)
+
+
+def test_tekun_floor_is_checked_again_when_the_dibao_standard_rises(tmp_path: Path) -> None:
+    # 提标 of 低保 on 2024-01-01 to 6600 puts the floor at 8580, above the county's unchanged 7800.
+    _tekun_tree(tmp_path, """
+dibao:
+  standard:
+    rural:
+      - {start: 2023-01-01, value: {per: year, fen: 600000}, reference: "seed 000"}
+      - {start: 2024-01-01, value: {per: year, fen: 660000}, reference: "提标"}
+tekun:
+  basic:
+    rural:
+      - {start: 2023-01-01, value: {per: year, fen: 780000}, reference: "seed 000"}
+""")
+    with pytest.raises(PolicyLoadError, match="2024-01-01 is below the national floor"):
+        ParameterSet.load(tmp_path)
+    # Raising the 特困 standard with it loads.
+    _tekun_tree(tmp_path, (tmp_path / "610626.yaml").read_text(encoding="utf-8") + """
+      - {start: 2024-01-01, value: {per: year, fen: 858000}, reference: "提标 with 低保"}
+""")
+    assert ParameterSet.load(tmp_path).at("tekun.basic.rural", date(2024, 1, 1), "610626").value.fen == 858000
+
+
+def test_programme_lists_are_dated_parameters_with_their_reference() -> None:
+    params = default_parameters()
+    appraisal = params.at("procedure.democratic_appraisal_programmes", date(2023, 6, 1), "610626")
+    assert appraisal.value == {"dibao", "marginal"} and "57号" in appraisal.reference
+    assert params.at("exit.gradual_programmes", date(2023, 6, 1), "610626").value == {"dibao"}
+    with pytest.raises(ParameterError, match="expected a list drawn from"):
+        params.with_value("610626", "exit.gradual_programmes", date(2024, 1, 1), ["dibao", "moon"], "test")
+
+
+def test_democratic_appraisal_cites_what_it_rests_on_not_seed_000() -> None:
+    value = default_parameters().history("procedure.democratic_appraisal_required", "610626")[0]
+    assert "57号" in value.reference and "OUR ASSUMPTION" in value.reference
+    assert "seed 000 never mentions" in value.reference
+
+
+def test_wuqi_medical_parameters_exist_for_every_group() -> None:
+    params = default_parameters()
+    for group in ("dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"):
+        for key in (f"medical.ratio.{group}", f"medical.deductible.{group}", f"medical.annual_cap.{group}"):
+            value = params.at(key, date(2023, 8, 1), "610626101203")
+            assert value.source_region in ("610626", "national"), key
+    dibao = params.at("medical.ratio.dibao", date(2023, 8, 1), "610626")
+    assert dibao.value >= Decimal("0.7") and dibao.source_region == "national"
+    assert "OUR ASSUMPTION" in params.at("medical.ratio.marginal", date(2023, 8, 1), "610626").reference

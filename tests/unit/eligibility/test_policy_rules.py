@@ -9,10 +9,10 @@ import pytest
 
 from services.eligibility.policy import (
     ApplicationFacts,
-    MedicalFacts,
+    MedicalBill,
     MissingApplicationFacts,
     ParameterNotFound,
-    TemporaryFacts,
+    TemporaryRequest,
     assess,
     default_parameters,
 )
@@ -173,7 +173,7 @@ def test_tekun_category_records_institution_and_care_level() -> None:
 
 def test_temporary_region_is_where_the_emergency_happened() -> None:
     # A 吴起 household hit in the illustrative county: that county's cap and approval threshold apply.
-    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=5_000_000))
+    app = ApplicationFacts(temporary=TemporaryRequest(type="emergency", requested_amount_fen=5_000_000))
     here = assess("temporary", household(person()), date(2023, 8, 1), region="320830", application=app)
     assert here.one_off_amount_fen == 24 * 37000
     assert here.required_approver == "township"
@@ -182,15 +182,15 @@ def test_temporary_region_is_where_the_emergency_happened() -> None:
 
 
 def test_temporary_zero_request_is_ineligible() -> None:
-    app = ApplicationFacts(temporary=TemporaryFacts(kind="emergency", requested_fen=0))
+    app = ApplicationFacts(temporary=TemporaryRequest(type="emergency", requested_amount_fen=0))
     assert not assess("temporary", household(person()), JUNE, application=app).eligible
 
 
 def test_medical_deductible_already_met_this_year() -> None:
     app = ApplicationFacts(
-        medical=MedicalFacts(
+        medical=MedicalBill(
             group="marginal",
-            compliant_cost_fen=300000,
+            bill_total_fen=300000,
             basic_insurance_paid_fen=150000,
             deductible_used_fen=200000,
         )
@@ -200,7 +200,7 @@ def test_medical_deductible_already_met_this_year() -> None:
 
 
 def test_medical_trace_includes_borrowed_seed_004_cap() -> None:
-    app = ApplicationFacts(medical=MedicalFacts(group="dibao", compliant_cost_fen=100))
+    app = ApplicationFacts(medical=MedicalBill(group="dibao", bill_total_fen=100))
     result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
     cap = next(t for t in result.trace if t.key == "medical.annual_cap.dibao")
     assert cap.value == 6000000 and "seed 004" in cap.reference
@@ -262,3 +262,37 @@ def test_parameters_missing_for_region_raise() -> None:
     app = ApplicationFacts(orphan_member_ids=frozenset({child.member_id}))
     with pytest.raises(ParameterNotFound, match=r"orphan\.scattered"):
         assess("orphan", household(child, region=GAP), JUNE, application=app)
+
+
+def test_tekun_decision_reads_like_dibao_conditions_standards_and_sum() -> None:
+    elder = person(name="王老汉", birth_date=date(1948, 1, 1), has_capable_supporter=False,
+                   self_care=SelfCare(bathing=False))
+    result = assess("tekun", household(elder), JUNE)
+    assert result.eligible and result.monthly_amount_fen == 96000
+    line, total = result.reasons
+    for part in ("王老汉", "无劳动能力: 75周岁, 老年人", "无生活来源", "无履行义务能力的法定义务人",
+                 "基本生活标准(当地标准)650.00元", "照料护理标准(半护理, 1项不能自理)310.00元", "= 960.00元"):
+        assert part in line, part
+    assert total == "合计1人, 每月960.00元"
+
+
+def test_every_person_level_decision_carries_reasons() -> None:
+    child = person(name="小明", birth_date=date(2014, 1, 1), disability_grade=1, disability_category="physical")
+    snap = household(person(), child)
+    app = ApplicationFacts(orphan_member_ids=frozenset({child.member_id}),
+                           de_facto_orphan_member_ids=frozenset({child.member_id}), household_programmes={"dibao"})
+    for programme in ("orphan", "de_facto_orphan", "disability_living", "disability_care"):
+        result = assess(programme, snap, JUNE, application=app)
+        assert result.eligible, programme
+        assert any(r.startswith("小明: ") for r in result.reasons) and result.reasons[-1].startswith("合计1人")
+
+
+def test_tekun_basic_below_the_floor_is_paid_at_the_floor() -> None:
+    # A run-time overlay (admin 提标 of 低保 without the 特困 standard) cannot pay less than 1.3 × 低保.
+    params = default_parameters().with_value(
+        "610626", "dibao.standard.rural", date(2024, 1, 1), {"per": "year", "fen": 660000}, "admin: 2024 提标"
+    )
+    elder = person(birth_date=date(1948, 1, 1), has_capable_supporter=False)
+    result = assess("tekun", household(elder), date(2024, 2, 1), params=params)
+    assert result.monthly_amount_fen == 71500 + 21000  # 6600 × 1.3 / 12 = 715 + 全自理 210
+    assert "低于低保标准的1.3倍, 按1.3倍" in result.reasons[0]

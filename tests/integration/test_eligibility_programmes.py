@@ -1,0 +1,160 @@
+"""Person-level and one-off programmes from the front desk (intake's API) to eligibility's decision, on the real
+PostgreSQL: the application event intake wrote to its outbox is what eligibility opens the case from, as its consumer
+would, and eligibility's decision event is what intake shows. 吴起县 (610626) figures of 2023 (seed 000)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import text
+
+from services.eligibility.cases.service import open_case
+from services.eligibility.models import platform as eligibility_platform
+from services.intake.applications.service import on_case_event
+from services.intake.models import platform as intake_platform
+from shared.db import session_factory
+from shared.events.catalogue import ApplicationSubmitted, CaseApproved
+from shared.uow import UnitOfWork
+from tests.helpers import household_body, resident_id
+
+RECEIVED = date.today() - timedelta(days=20)  # a paper application entered later, so the 7-day notice has run
+
+
+def _on(days_after: int) -> str:
+    return (RECEIVED + timedelta(days=days_after)).isoformat()
+
+
+async def _register(api, tokens, body: dict) -> dict:
+    r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _member(household: dict, name: str) -> str:
+    return next(m["id"] for m in household["members"] if m["name"] == name)
+
+
+async def _apply(api, tokens, body: dict) -> dict:
+    r = await api("intake").post("/applications", json={"received_on": RECEIVED.isoformat(), **body},
+                                 headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def _outbox(db, schema: str, event: str, field: str, value: str) -> dict:
+    async with db.connect() as conn:
+        return (await conn.execute(text(
+            f"SELECT payload->'data' FROM {schema}.outbox WHERE type LIKE :t AND payload->'data'->>'{field}' = :v"),
+            {"t": f"%{event}%", "v": value})).scalar_one()
+
+
+async def _open_from_intake(db, application_id: str) -> str:
+    """Eligibility opens the case from the event intake published, exactly as its consumer does."""
+    data = ApplicationSubmitted.model_validate(
+        await _outbox(db, "intake", "application.submitted", "application_id", application_id))
+    async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
+        case = await open_case(uow, data)
+        await uow.commit()
+    return str(case.id)
+
+
+async def _case(api, tokens, case_id: str) -> dict:
+    return (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+
+
+async def _to_decision(api, tokens, case_id: str, opinion: str) -> dict:
+    """Investigation, home visit, data check, township opinion, 7-day notice, county decision (no appraisal)."""
+    steps = [
+        ("clerk", "investigation", {"on": _on(1)}),
+        ("clerk", "home-visits", {"on": _on(2), "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+        ("reviewer", "economic-check", {"on": _on(3), "result": "consistent"}),
+        ("reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve", "opinion": "建议纳入"}),
+        ("reviewer", "notice/close", {"on": _on(12)}),
+        ("approver", "decision", {"on": _on(13), "decision": "approve", "opinion": opinion}),
+    ]
+    r = None
+    for who, path, body in steps:
+        r = await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
+        assert r.status_code == 200, (path, r.text)
+    assert r is not None
+    return r.json()
+
+
+async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(api, tokens, db):
+    nine = date.today().replace(year=date.today().year - 9) - timedelta(days=100)
+    grandmother = {"name": "张桂英", "id_number": resident_id("19500304", False), "relation": "head",
+                   "labour_capacity": "partial"}
+    child = {"name": "张小宝", "id_number": resident_id(nine.strftime("%Y%m%d"), True), "relation": "grandchild",
+             "student": True}
+    body = {**household_body(), "members": [grandmother, child],
+            "incomes": [{"earner": 0, "kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}]}
+    household = await _register(api, tokens, body)
+    child_id = _member(household, "张小宝")
+    application = {"household_id": household["id"], "programme": "orphan", "applicant_member_id": child_id,
+                   "consent_signed": False}
+
+    # Without the 孤儿认定 the front desk is told what is missing, naming the field, and nothing is stored.
+    r = await api("intake").post("/applications", json=application, headers=tokens["clerk"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "recognitions", r.text
+    stranger = {"member_id": household["id"], "kind": "orphan", "basis": "父母双亡"}
+    r = await api("intake").post("/applications", json={**application, "recognitions": [stranger]},
+                                 headers=tokens["clerk"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "recognitions[0].member_id", r.text
+
+    recognition = {"member_id": child_id, "kind": "orphan", "basis": "父母双亡 (死亡证明两份)"}
+    app = await _apply(api, tokens, {**application, "recognitions": [recognition]})
+    assert app["details"]["recognitions"] == [recognition]
+
+    case_id = await _open_from_intake(db, app["id"])
+    case = await _case(api, tokens, case_id)
+    assert case["eligible"] is True and case["assessed_monthly_amount_fen"] == 140_000, case["assessment_reasons"]
+    assert any("张小宝" in r and "父母双亡" in r and "社会散居孤儿" in r for r in case["assessment_reasons"])
+
+    done = await _to_decision(api, tokens, case_id, "同意纳入社会散居孤儿保障")
+    # seed 000: 社会散居孤儿基本生活最低养育标准为每人每月1400元.
+    assert done["status"] == "approved" and done["monthly_amount_fen"] == 140_000
+    approved = await _outbox(db, "eligibility", "case.approved", "case_id", case_id)
+    assert approved["member_ids"] == [child_id]  # the child alone is on the roll, not the grandmother
+
+    async with UnitOfWork(session_factory(db), intake_platform, "/tests") as uow:
+        await on_case_event(uow, CaseApproved.model_validate(approved))
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 140_000
+
+
+async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, tokens, db):
+    body = household_body(members=2)
+    for member in body["members"]:  # two elderly people, nobody obliged and able to support them
+        member["has_capable_supporter"] = False
+    household = await _register(api, tokens, body)
+    wife = _member(household, "王秀兰")
+    app = await _apply(api, tokens, {"household_id": household["id"], "programme": "tekun", "consent_signed": True,
+                                     "applicant_member_id": wife})
+    case_id = await _open_from_intake(db, app["id"])
+    case = await _case(api, tokens, case_id)
+    # 吴起县 rural 特困: 7800/12 = 650 + 全自理 2520/12 = 210 → 860 yuan for her alone (both would be 1720).
+    assert case["eligible"] is True and case["assessed_monthly_amount_fen"] == 86_000
+    reasons = case["assessment_reasons"]
+    assert any(r.startswith("王秀兰: ") and "无劳动能力" in r and "基本生活标准" in r for r in reasons), reasons
+    assert not any("李建国" in r for r in reasons) and reasons[-1] == "合计1人, 每月860.00元"
+
+    done = await _to_decision(api, tokens, case_id, "同意纳入特困人员分散供养")
+    assert done["monthly_amount_fen"] == 86_000
+    approved = await _outbox(db, "eligibility", "case.approved", "case_id", case_id)
+    assert approved["member_ids"] == [wife]
+
+
+async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
+    household = await _register(api, tokens, household_body(members=1))
+    bill = {"bill_total_fen": 5_000_000, "basic_insurance_paid_fen": 2_500_000,
+            "critical_illness_paid_fen": 1_000_000, "group": "dibao"}
+    app = await _apply(api, tokens, {"household_id": household["id"], "programme": "medical", "consent_signed": False,
+                                     "medical": bill})
+    case = await _case(api, tokens, await _open_from_intake(db, app["id"]))
+    # 国办发〔2021〕42号: 低保对象 no deductible, ≥70%: (50000 − 25000 − 10000) × 0.7 = 10500 yuan.
+    assert case["eligible"] is True and case["assessed_one_off_amount_fen"] == 1_050_000, case["assessment_reasons"]
+    assert case["assessment_reasons"][0] == "救助对象类别: 低保对象"
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=tokens["approver"])).json()
+    assert {t["key"] for t in detail["trace"]} >= {"medical.ratio.dibao", "medical.deductible.dibao",
+                                                   "medical.annual_cap.dibao"}
