@@ -88,6 +88,9 @@ class Application(Base):
     # Programme-specific facts: {"temporary": {...}} or {"medical": {...}}, shaped as eligibility reads them.
     details: Mapped[dict] = mapped_column(JSONB, default=dict)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # A withdrawal is a request eligibility answers: requested → accepted (case withdrawn) or refused (decided).
+    withdrawal: Mapped[str | None] = mapped_column(String(20))
+    withdrawal_refused_because: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[uuid.UUID | None]
     case_status: Mapped[str | None] = mapped_column(String(40))
     next_deadline: Mapped[date | None] = mapped_column(Date)
@@ -98,13 +101,13 @@ class Application(Base):
     )
 
     __table_args__ = (
-        # One open application per household and programme (409 otherwise).
+        # One open application per household and programme (409 otherwise); a pending withdrawal still holds it.
         Index(
             "uq_applications_open",
             "household_id",
             "programme",
             unique=True,
-            postgresql_where=text("status IN ('submitted', 'in_review')"),
+            postgresql_where=text("status IN ('submitted', 'in_review', 'withdrawal_requested')"),
         ),
     )
 

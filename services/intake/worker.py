@@ -9,13 +9,15 @@ from shared.events.catalogue import (
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
+    CaseWithdrawalRefused,
     Topic,
     event_type,
 )
 from shared.worker import main
 
 HANDLERS: dict[str, Handler] = {
-    event_type(t): on_data(on_case_event) for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected)
+    event_type(t): on_data(on_case_event)
+    for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected, CaseWithdrawalRefused)
 }
 CONSUMERS = {"intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
 

@@ -42,6 +42,7 @@ from shared.events.catalogue import (
     CaseRejected,
     CaseStatusChanged,
     CaseTerminated,
+    CaseWithdrawalRefused,
     GradualExitStarted,
     HouseholdRegistered,
 )
@@ -145,11 +146,26 @@ async def amend_case(uow: UnitOfWork, data: ApplicationAmended) -> None:
 
 
 async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
+    """The case decides a withdrawal request: an open case closes (case.status_changed to withdrawn); a decided
+    one stands and intake is told so (case.withdrawal_refused), so the two services never disagree."""
     case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
-    if case is None or Status(case.status) not in workflow.OPEN:
+    if case is None:
+        # Submission and withdrawal share a partition, so the case exists unless its opening was dead-lettered.
+        raise LookupError(f"withdrawal for application {data.application_id}, which has no case")
+    status = Status(case.status)
+    if status in workflow.OPEN:
+        await _move(uow, case, SYSTEM, "withdraw", Status.WITHDRAWN, date.today(), data.reason, {},
+                    await effective_parameters(uow))
         return
-    await _move(uow, case, SYSTEM, "withdraw", Status.WITHDRAWN, date.today(), data.reason, {},
-                await effective_parameters(uow))
+    if status is Status.WITHDRAWN:
+        return  # answered already
+    reason = f"the case was already decided: {status.value}" + (f" on {case.decided_on}" if case.decided_on else "")
+    uow.emit(CaseWithdrawalRefused(case_id=case.id, application_id=case.application_id,
+                                   household_id=case.household_id, region_code=case.region_code,
+                                   status=status.value, reason=reason),
+             key=case.household_id, region=case.region_code)
+    await audit.record(uow, SYSTEM, "case.withdrawal_refused", "case", case.id, household_id=case.household_id,
+                       region_code=case.region_code, reason=data.reason, details={"status": status.value})
 
 
 # --- steps taken by officials ----------------------------------------------------------------------------------

@@ -94,7 +94,8 @@ class ApplicationOut(BaseModel):
     household_id: uuid.UUID
     region_code: str
     programme: str
-    status: str = Field(description="submitted, in_review, approved, rejected, withdrawn")
+    status: str = Field(description="submitted, in_review, withdrawal_requested (until eligibility answers), "
+                                    "approved, rejected, withdrawn")
     submitted_on: date
     applicant_member_id: uuid.UUID | None
     consent_signed: bool
@@ -108,6 +109,8 @@ class ApplicationOut(BaseModel):
     next_deadline: date | None
     decision: dict[str, Any] | None
     withdrawn_reason: str | None
+    withdrawal: str | None = Field(description="requested, accepted or refused: eligibility's answer, never a guess")
+    withdrawal_refused_because: str | None
     updated_at: datetime
 
 
