@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, false, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -94,6 +94,7 @@ class Application(Base):
     case_id: Mapped[uuid.UUID | None]
     case_status: Mapped[str | None] = mapped_column(String(40))
     next_deadline: Mapped[date | None] = mapped_column(Date)
+    next_deadline_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     decision: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -6,6 +6,7 @@ from services.intake.models import platform
 from shared.consumer import Handler, on_data
 from shared.events.catalogue import (
     CaseApproved,
+    CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
@@ -17,7 +18,7 @@ from shared.worker import main
 
 HANDLERS: dict[str, Handler] = {
     event_type(t): on_data(on_case_event)
-    for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected, CaseWithdrawalRefused)
+    for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected, CaseWithdrawalRefused, CaseDeadlineChanged)
 }
 CONSUMERS = {"intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
 

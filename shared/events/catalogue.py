@@ -95,6 +95,7 @@ class CaseOpened(EventData):
     region_code: str
     status: str
     due_date: date | None = None
+    due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
 
 
 class CaseStatusChanged(EventData):
@@ -107,6 +108,18 @@ class CaseStatusChanged(EventData):
     status: str
     previous_status: str
     due_date: date | None = None
+    due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
+
+
+class CaseDeadlineChanged(EventData):
+    """A case's deadline was counted again, e.g. on the official holiday calendar once it was loaded."""
+
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    due_date: date | None = None
+    due_date_provisional: bool = False
 
 
 class CaseApproved(EventData):
@@ -235,6 +248,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("case.gradual_exit_started.v1", Topic.ELIGIBILITY_DECISIONS, GradualExitStarted),
         _spec("case.terminated.v1", Topic.ELIGIBILITY_DECISIONS, CaseTerminated),
         _spec("case.withdrawal_refused.v1", Topic.ELIGIBILITY_DECISIONS, CaseWithdrawalRefused),
+        _spec("case.deadline_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseDeadlineChanged),
         _spec("policy.standard_changed.v1", Topic.ELIGIBILITY_DECISIONS, StandardChanged),
         _spec("beneficiary.enrolled.v1", Topic.PAYMENTS_DISBURSEMENTS, BeneficiaryEnrolled),
     )

@@ -12,7 +12,14 @@ from sqlalchemy import func, select, text
 from services.intake.applications.service import on_case_event
 from services.intake.models import Application, Evidence, Household, platform
 from shared.db import session_factory
-from shared.events.catalogue import PROGRAMMES, CaseApproved, CaseOpened, CaseStatusChanged, CaseWithdrawalRefused
+from shared.events.catalogue import (
+    PROGRAMMES,
+    CaseApproved,
+    CaseDeadlineChanged,
+    CaseOpened,
+    CaseStatusChanged,
+    CaseWithdrawalRefused,
+)
 from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.helpers import JPEG, PDF, PNG, household_body, idem
@@ -405,3 +412,19 @@ async def test_other_regions_see_nothing(api, tokens):
     r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
                                                         "consent_signed": True}, headers=tokens["approver"])
     assert r.status_code == 403  # approvers decide in eligibility; they do not file applications
+
+
+async def test_a_provisional_deadline_shows_as_such_until_eligibility_counts_it_again(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    case_id = uuid.uuid4()
+    await _deliver(db, CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
+                                  region_code="610626101201", status="accepted", due_date=date(2027, 1, 1),
+                                  due_date_provisional=True))
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["next_deadline"], shown["next_deadline_provisional"]) == ("2027-01-01", True)
+    await _deliver(db, CaseDeadlineChanged(case_id=case_id, application_id=app["id"], household_id=hid,
+                                           region_code="610626101201", due_date=date(2027, 1, 4)))
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["next_deadline"], shown["next_deadline_provisional"], shown["status"]) == (
+        "2027-01-04", False, "in_review")

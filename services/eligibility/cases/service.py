@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from services.eligibility.cases.schemas import (
 from services.eligibility.cases.workflow import Limits, Status, Timeline
 from services.eligibility.models import Case, CaseStep
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
+from services.eligibility.policy.parameters import region_chain
 from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.auth import Principal
@@ -38,6 +40,7 @@ from shared.events.catalogue import (
     ApplicationWithdrawn,
     CaseAmountChanged,
     CaseApproved,
+    CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
@@ -49,11 +52,13 @@ from shared.events.catalogue import (
 from shared.household import HouseholdSnapshot
 from shared.period import Period
 from shared.uow import UnitOfWork
+from shared.workdays import WorkCalendar, has_official_calendar
 
 log = logging.getLogger(__name__)
 SYSTEM = "eligibility"
 # Appraisal is for household means-tested programmes; 特困 appraisal is optional (民发〔2021〕43号).
 APPRAISAL_PROGRAMMES = frozenset({"dibao", "marginal"})
+CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
 
 
 # --- assessment and deadlines ---------------------------------------------------------------------------------
@@ -81,11 +86,45 @@ def _limits(params: ParameterSet, on: date, region: str) -> Limits:
     return Limits(**{name: value(name) for name in Limits.__dataclass_fields__})
 
 
+def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> WorkCalendar:
+    """The working-day calendar for a region: the library's years, and for the years it lacks the State
+    Council's schedule as an admin loaded it (calendar.holidays, the nearest region's, latest loaded)."""
+    schedules = {}
+    for year in years:
+        if has_official_calendar(year):
+            continue
+        for candidate in region_chain(region):
+            loaded = [v.value for v in params.history(CALENDAR_KEY, candidate) if v.value.year == year]
+            if loaded:
+                schedules[year] = loaded[-1]
+                break
+    return WorkCalendar(schedules)
+
+
 def _refresh_due(case: Case, params: ParameterSet) -> None:
     timeline = Timeline(programme=case.programme, status=Status(case.status), accepted_on=case.opened_on,
                         status_since=case.status_since, notice_ends_on=case.notice_ends_on,
                         extended=case.extended, delegated=case.delegated)
-    case.due_date = workflow.due_date(timeline, _limits(params, case.opened_on, case.region_code))
+    # Every deadline falls within a year of the later of the two dates it is counted from.
+    cal = work_calendar(params, case.region_code, range(case.opened_on.year, case.status_since.year + 2))
+    case.due_date = workflow.due_date(timeline, _limits(params, case.opened_on, case.region_code), cal)
+    case.due_date_provisional = case.due_date is not None and cal.provisional(case.opened_on, case.due_date)
+
+
+async def recount_provisional_deadlines(uow: UnitOfWork, principal: Principal, region: str) -> int:
+    """Once a holiday schedule is loaded, count again the deadlines that were counted without one, and tell
+    intake (case.deadline_changed). Only open cases due in a year the library lacks: a few per county."""
+    params = await effective_parameters(uow)
+    cases = await CaseRepository(uow.session).open_with_provisional_due_date("" if region == "national" else region)
+    for case in cases:
+        _refresh_due(case, params)
+        uow.emit(CaseDeadlineChanged(case_id=case.id, application_id=case.application_id,
+                                     household_id=case.household_id, region_code=case.region_code,
+                                     due_date=case.due_date, due_date_provisional=case.due_date_provisional),
+                 key=case.household_id, region=case.region_code)
+    await audit.record(uow, principal, "case.recount_deadlines", "case", None,
+                       region_code=None if region == "national" else region, details={"count": len(cases)})
+    return len(cases)
 
 
 # --- opening and following intake ------------------------------------------------------------------------------
@@ -120,7 +159,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     log.info("case %s opened for application %s (%s)", case.id, case.application_id, case.programme)
     uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
                         programme=data.programme, region_code=case.region_code, status=case.status,
-                        due_date=case.due_date),
+                        due_date=case.due_date, due_date_provisional=case.due_date_provisional),
              key=case.household_id, region=case.region_code)
     await audit.record(uow, SYSTEM, "case.open", "case", case.id, household_id=case.household_id,
                        region_code=case.region_code)
@@ -220,7 +259,8 @@ async def _move(uow: UnitOfWork, case: Case, actor: Principal | str, step: str, 
     if announce and case.status != previous:
         uow.emit(CaseStatusChanged(case_id=case.id, application_id=case.application_id,
                                    household_id=case.household_id, region_code=case.region_code,
-                                   status=case.status, previous_status=previous, due_date=case.due_date),
+                                   status=case.status, previous_status=previous, due_date=case.due_date,
+                                   due_date_provisional=case.due_date_provisional),
                  key=case.household_id, region=case.region_code)
     await audit.record(uow, actor, f"case.{step}", "case", case.id, household_id=case.household_id,
                        region_code=case.region_code, reason=opinion, details={"to": case.status, **data})
@@ -450,6 +490,7 @@ def to_out(case: Case) -> CaseOut:
     return CaseOut(
         id=case.id, application_id=case.application_id, household_id=case.household_id, programme=case.programme,
         region_code=case.region_code, status=case.status, opened_on=case.opened_on, due_date=case.due_date,
+        due_date_provisional=case.due_date_provisional,
         next_steps=workflow.allowed_steps(case_state(case)), separate_register=case.separate_register,
         delegated=case.delegated, extended=case.extended, home_visits=case.home_visits,
         notice_posted_on=case.notice_posted_on, notice_ends_on=case.notice_ends_on,

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from shared.workdays import add_workdays
+from shared.workdays import WorkCalendar
+
+OFFICIAL = WorkCalendar()  # the library's calendar alone
 
 
 class Status(StrEnum):
@@ -158,39 +160,39 @@ class Timeline:
     delegated: bool = False
 
 
-def overall_due(t: Timeline, limits: Limits) -> date:
+def overall_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date:
     if t.programme == "tekun":
-        return add_workdays(t.accepted_on, limits.tekun_township_wd + limits.tekun_county_wd)
+        return cal.add_workdays(t.accepted_on, limits.tekun_township_wd + limits.tekun_county_wd)
     if t.extended:
         days = limits.overall_extended_wd
     elif t.delegated:
         days = limits.delegated_overall_wd
     else:
         days = limits.overall_wd
-    return add_workdays(t.accepted_on, days)
+    return cal.add_workdays(t.accepted_on, days)
 
 
-def step_due(t: Timeline, limits: Limits) -> date | None:
+def step_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date | None:
     """When the current step must be done, on the Chinese working-day calendar."""
     match t.status:
         case Status.ACCEPTED:
-            return add_workdays(t.accepted_on, limits.investigation_start_wd)
+            return cal.add_workdays(t.accepted_on, limits.investigation_start_wd)
         case Status.INVESTIGATION | Status.TOWNSHIP_REVIEW | Status.APPRAISAL if t.programme == "tekun":
-            return add_workdays(t.accepted_on, limits.tekun_township_wd)
+            return cal.add_workdays(t.accepted_on, limits.tekun_township_wd)
         case Status.PUBLIC_NOTICE:
             return t.notice_ends_on
         case Status.COUNTY_REVIEW:
             wd = limits.tekun_county_wd if t.programme == "tekun" else limits.county_decision_wd
-            return add_workdays(t.status_since, wd)
+            return cal.add_workdays(t.status_since, wd)
     return None
 
 
-def due_date(t: Timeline, limits: Limits) -> date | None:
+def due_date(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date | None:
     """The nearest deadline of an open case: its current step's or the whole case's, whichever comes first."""
     if t.status not in OPEN:
         return None
-    overall = overall_due(t, limits)
-    step = step_due(t, limits)
+    overall = overall_due(t, limits, cal)
+    step = step_due(t, limits, cal)
     return min(overall, step) if step else overall
 
 

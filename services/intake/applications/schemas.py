@@ -107,6 +107,8 @@ class ApplicationOut(BaseModel):
     case_id: uuid.UUID | None
     case_status: str | None
     next_deadline: date | None
+    next_deadline_provisional: bool = Field(
+        description="counted Monday–Friday: no official holiday calendar yet for a year it spans")
     decision: dict[str, Any] | None
     withdrawn_reason: str | None
     withdrawal: str | None = Field(description="requested, accepted or refused: eligibility's answer, never a guess")

@@ -31,6 +31,7 @@ from shared.events.catalogue import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     CaseApproved,
+    CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
@@ -127,6 +128,7 @@ def to_out(application: Application, provided: set[str]) -> ApplicationOut:
         case_id=application.case_id,
         case_status=application.case_status,
         next_deadline=application.next_deadline,
+        next_deadline_provisional=application.next_deadline_provisional,
         decision=application.decision,
         withdrawn_reason=application.withdrawn_reason,
         withdrawal=application.withdrawal,
@@ -491,7 +493,8 @@ async def evidence_for_download(
 
 
 async def on_case_event(
-    uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused
+    uow: UnitOfWork,
+    data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused | CaseDeadlineChanged,
 ) -> None:
     """Mirror eligibility's view of the case on the application, for the front desk: eligibility owns the case,
     so the application's status is what the case says, a pending withdrawal included."""
@@ -503,23 +506,25 @@ async def on_case_event(
     match data:
         case CaseOpened() | CaseStatusChanged() if data.status == "withdrawn":
             application.case_status, application.status = data.status, "withdrawn"
-            application.next_deadline = None
+            application.next_deadline, application.next_deadline_provisional = None, False
             application.withdrawal = "accepted" if pending else application.withdrawal
         case CaseOpened() | CaseStatusChanged():
             application.case_status = data.status
-            application.next_deadline = data.due_date
+            application.next_deadline, application.next_deadline_provisional = data.due_date, data.due_date_provisional
             if not pending and application.decision is None:  # a decided application keeps its decision
                 application.status = "in_review"
+        case CaseDeadlineChanged():
+            application.next_deadline, application.next_deadline_provisional = data.due_date, data.due_date_provisional
         case CaseApproved():
             application.case_status = application.status = "approved"
-            application.next_deadline = None
+            application.next_deadline, application.next_deadline_provisional = None, False
             application.decision = data.model_dump(
                 mode="json",
                 include={"monthly_amount_fen", "one_off_amount_fen", "effective_month", "decided_at"},
             )
         case CaseRejected():
             application.case_status = application.status = "rejected"
-            application.next_deadline = None
+            application.next_deadline, application.next_deadline_provisional = None, False
             application.decision = data.model_dump(mode="json", include={"reasons", "decided_at"})
         case CaseWithdrawalRefused():
             application.withdrawal, application.withdrawal_refused_because = "refused", data.reason

@@ -1,4 +1,4 @@
-"""withdrawal requests: eligibility answers them; the open slot is held until it has
+"""withdrawal requests: eligibility answers them; the open slot is held until it has. A provisional deadline
 
 Revision ID: 0003_intake_withdrawal_requests
 Revises: 0002
@@ -21,6 +21,8 @@ NEW = "status IN ('submitted', 'in_review', 'withdrawal_requested')"
 def upgrade() -> None:
     op.add_column("applications", sa.Column("withdrawal", sa.String(length=20), nullable=True), schema="intake")
     op.add_column("applications", sa.Column("withdrawal_refused_because", sa.Text(), nullable=True), schema="intake")
+    op.add_column("applications", sa.Column("next_deadline_provisional", sa.Boolean(), server_default=sa.false(),
+                                            nullable=False), schema="intake")
     op.drop_index("uq_applications_open", table_name="applications", schema="intake", postgresql_where=sa.text(OLD))
     op.create_index("uq_applications_open", "applications", ["household_id", "programme"], unique=True,
                     schema="intake", postgresql_where=sa.text(NEW))
@@ -30,5 +32,6 @@ def downgrade() -> None:
     op.drop_index("uq_applications_open", table_name="applications", schema="intake", postgresql_where=sa.text(NEW))
     op.create_index("uq_applications_open", "applications", ["household_id", "programme"], unique=True,
                     schema="intake", postgresql_where=sa.text(OLD))
+    op.drop_column("applications", "next_deadline_provisional", schema="intake")
     op.drop_column("applications", "withdrawal_refused_because", schema="intake")
     op.drop_column("applications", "withdrawal", schema="intake")
