@@ -29,7 +29,7 @@ from services.eligibility.cases.schemas import (
 from services.eligibility.cases.workflow import Limits, Status, Timeline
 from services.eligibility.models import Case, CaseStep
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
-from services.eligibility.policy.parameters import region_chain
+from services.eligibility.policy.parameters import NATIONAL, region_chain
 from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.auth import Principal
@@ -93,7 +93,7 @@ def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> Wo
     for year in years:
         if has_official_calendar(year):
             continue
-        for candidate in region_chain(region):
+        for candidate in region_chain(region) if region else [NATIONAL]:
             loaded = [v.value for v in params.history(CALENDAR_KEY, candidate) if v.value.year == year]
             if loaded:
                 schedules[year] = loaded[-1]
