@@ -91,3 +91,13 @@ async def test_a_county_admin_changes_only_its_own_regions_parameters(api, token
     assert r.status_code == 404 or r.json()["value"] != {"per": "year", "fen": 700_000}
     r = await api("eligibility").post("/parameters", json={**body, "region": "610626"}, headers=COUNTY_ADMIN)
     assert r.status_code == 201, r.text
+
+
+async def test_only_the_county_records_the_countys_own_home_visit_admin_or_not(api, tokens, open_wuqi_case):
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), separate_register=True)
+    await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
+    visit = {"on": "2023-09-06", "investigators": ["张强", "李娜"], "findings": "核实", "by_county": True}
+    r = await api("eligibility").post(f"/cases/{case_id}/home-visits", json=visit, headers=ADMIN_REVIEWER)
+    assert r.status_code == 403, r.text
+    r = await _post(api, tokens, "approver", case_id, "home-visits", visit)
+    assert r.status_code == 200 and r.json()["home_visits"] == 1
