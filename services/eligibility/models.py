@@ -5,7 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -35,6 +46,8 @@ class Case(Base):
     opened_on: Mapped[date] = mapped_column(Date, comment="受理 date; deadlines count from it")
     status_since: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    due_date_provisional: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), comment="counted Monday–Friday: no official holiday calendar")
     separate_register: Mapped[bool] = mapped_column(default=False)
     details: Mapped[dict] = mapped_column(JSONB, default=dict, comment="programme facts from the application")
     snapshot: Mapped[dict] = mapped_column(JSONB)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, false, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -88,9 +88,13 @@ class Application(Base):
     # Programme-specific facts: {"temporary": {...}} or {"medical": {...}}, shaped as eligibility reads them.
     details: Mapped[dict] = mapped_column(JSONB, default=dict)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # A withdrawal is a request eligibility answers: requested → accepted (case withdrawn) or refused (decided).
+    withdrawal: Mapped[str | None] = mapped_column(String(20))
+    withdrawal_refused_because: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[uuid.UUID | None]
     case_status: Mapped[str | None] = mapped_column(String(40))
     next_deadline: Mapped[date | None] = mapped_column(Date)
+    next_deadline_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     decision: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -98,13 +102,13 @@ class Application(Base):
     )
 
     __table_args__ = (
-        # One open application per household and programme (409 otherwise).
+        # One open application per household and programme (409 otherwise); a pending withdrawal still holds it.
         Index(
             "uq_applications_open",
             "household_id",
             "programme",
             unique=True,
-            postgresql_where=text("status IN ('submitted', 'in_review')"),
+            postgresql_where=text("status IN ('submitted', 'in_review', 'withdrawal_requested')"),
         ),
     )
 

@@ -203,7 +203,7 @@ class ApplicationAmended(ApplicationSubmitted):
 
 
 class ApplicationWithdrawn(EventData):
-    """The applicant withdrew before a decision."""
+    """The applicant asked to withdraw; eligibility, which owns the case, closes it or refuses (already decided)."""
 
     application_id: uuid.UUID
     household_id: uuid.UUID
@@ -225,6 +225,7 @@ class CaseOpened(EventData):
     region_code: str
     status: str
     due_date: date | None = None
+    due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
 
 
 class CaseStatusChanged(EventData):
@@ -237,6 +238,18 @@ class CaseStatusChanged(EventData):
     status: str
     previous_status: str
     due_date: date | None = None
+    due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
+
+
+class CaseDeadlineChanged(EventData):
+    """A case's deadline was counted again, e.g. on the official holiday calendar once it was loaded."""
+
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    due_date: date | None = None
+    due_date_provisional: bool = False
 
 
 class CaseApproved(EventData):
@@ -299,6 +312,17 @@ class CaseTerminated(EventData):
     last_month: Period
 
 
+class CaseWithdrawalRefused(EventData):
+    """撤回未获准: a withdrawal reached eligibility after the case was decided; the decision (`status`) stands."""
+
+    case_id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    status: str
+    reason: str
+
+
 class StandardChanged(EventData):
     """提标: a dated policy value changed for a region; payments back-pays months already paid at the old one."""
 
@@ -353,6 +377,8 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("case.amount_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseAmountChanged),
         _spec("case.gradual_exit_started.v1", Topic.ELIGIBILITY_DECISIONS, GradualExitStarted),
         _spec("case.terminated.v1", Topic.ELIGIBILITY_DECISIONS, CaseTerminated),
+        _spec("case.withdrawal_refused.v1", Topic.ELIGIBILITY_DECISIONS, CaseWithdrawalRefused),
+        _spec("case.deadline_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseDeadlineChanged),
         _spec("policy.standard_changed.v1", Topic.ELIGIBILITY_DECISIONS, StandardChanged),
         _spec("beneficiary.enrolled.v1", Topic.PAYMENTS_DISBURSEMENTS, BeneficiaryEnrolled),
     )

@@ -181,7 +181,7 @@ async def test_d_poison_message_goes_to_dlq_and_the_consumer_goes_on(stack, http
             await consumer.stop()
         return found if len(found) == 2 else []
 
-    found = await wait_for(dead_lettered, timeout=30)
+    found = await wait_for(dead_lettered, timeout=90)
     headers = [dict(r.headers) for r in found]
     assert all(h["dlq.consumer"] == GROUP.encode() and h["dlq.topic"] == APPLICATIONS.encode() for h in headers)
     assert any(b"not a CloudEvent" in h["dlq.error"] for h in headers)

@@ -54,7 +54,7 @@ async def test_front_desk_flow_with_retries_evidence_and_status(stack, http, tok
     # The household withdraws; eligibility closes the case and intake shows what eligibility decided.
     r = await http.post(f"{intake}/applications/{aid}/withdraw", json={"reason": "家庭收入已好转"},
                         headers=idem(tokens["clerk"], "withdraw-" + aid))
-    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    assert r.status_code == 202 and r.json()["status"] == "withdrawal_requested"
 
     async def case_closed() -> dict | None:
         a = (await http.get(f"{intake}/applications/{aid}", headers=tokens["clerk"])).json()
@@ -62,3 +62,4 @@ async def test_front_desk_flow_with_retries_evidence_and_status(stack, http, tok
 
     closed = await wait_for(case_closed)
     assert closed["status"] == "withdrawn" and closed["case_status"] == "withdrawn"
+    assert closed["withdrawal"] == "accepted"

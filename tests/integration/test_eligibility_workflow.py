@@ -167,7 +167,7 @@ async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, op
     assert r.status_code == 409 and "start_investigation" in r.json()["allowed_next"]
     await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
     r = await _post(api, tokens, "reviewer", case_id, "economic-check", {"on": "2023-09-06", "result": "consistent"})
-    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit"]
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit", "extend"]
 
 
 async def test_bad_step_input_is_rejected_naming_the_field_and_changes_nothing(api, tokens, open_wuqi_case):

@@ -12,7 +12,14 @@ from sqlalchemy import func, select, text
 from services.intake.applications.service import on_case_event
 from services.intake.models import Application, Evidence, Household, platform
 from shared.db import session_factory
-from shared.events.catalogue import PROGRAMMES, CaseApproved, CaseOpened
+from shared.events.catalogue import (
+    PROGRAMMES,
+    CaseApproved,
+    CaseDeadlineChanged,
+    CaseOpened,
+    CaseStatusChanged,
+    CaseWithdrawalRefused,
+)
 from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.helpers import JPEG, PDF, PNG, household_body, idem
@@ -217,12 +224,21 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
              "reason")
     r = await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "已获亲属资助"},
                           headers=tokens["clerk"])
-    assert r.status_code == 200 and r.json()["status"] == "withdrawn"
+    # A request to eligibility, which owns the case: intake shows it pending, not its own guess of the outcome.
+    assert r.status_code == 202 and (r.json()["status"], r.json()["withdrawal"]) == ("withdrawal_requested",
+                                                                                    "requested")
     _problem(await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"},
                                headers=tokens["clerk"]), 409, "status")
     _problem(await client.patch(f"/applications/{app['id']}", json={"consent_signed": True},
                                 headers=tokens["clerk"]), 409, "status")
     _problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
+    held = await client.post("/applications", headers=tokens["clerk"], json={
+        "household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")})
+    assert held.status_code == 409  # the slot is held until eligibility answers
+    await _deliver(db, CaseStatusChanged(case_id=uuid.uuid4(), application_id=app["id"], household_id=hid,
+                                         region_code="610626101201", status="withdrawn", previous_status="accepted"))
+    shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("withdrawn", "withdrawn", "accepted")
     again = await _apply(api, tokens, hid, "temporary")  # the slot is free again
     assert again["id"] != app["id"]
     async with db.connect() as conn:
@@ -319,7 +335,20 @@ async def test_concurrent_retries_run_the_effect_once(api, tokens, db):
     assert len(listed) == 1
 
 
-async def test_status_follows_eligibility_events_and_withdrawn_stays_withdrawn(api, tokens, db):
+async def _deliver(db, event) -> None:
+    """Eligibility's event applied as intake's consumer applies it."""
+    async with UnitOfWork(session_factory(db), platform, "/test") as uow:
+        await on_case_event(uow, event)
+        await uow.commit()
+
+
+def _approval(case_id: uuid.UUID, aid: str, hid: str) -> CaseApproved:
+    return CaseApproved(case_id=case_id, application_id=aid, household_id=hid, programme="dibao",
+                        region_code="610626101201", member_ids=[], monthly_amount_fen=80_000,
+                        effective_month=Period(2027, 1), decided_at=datetime.now(UTC))
+
+
+async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_for_the_answer(api, tokens, db):
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
     sessions = session_factory(db)
@@ -332,12 +361,8 @@ async def test_status_follows_eligibility_events_and_withdrawn_stays_withdrawn(a
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"], shown["next_deadline"]) == ("in_review", "investigation",
                                                                                "2026-12-04")
-    approved = CaseApproved(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
-                            region_code="610626101201", member_ids=[], monthly_amount_fen=80_000,
-                            effective_month=Period(2027, 1), decided_at=datetime.now(UTC))
-    async with UnitOfWork(sessions, platform, "/test") as uow:
-        await on_case_event(uow, approved)
-        await uow.commit()
+    approved = _approval(case_id, app["id"], hid)
+    await _deliver(db, approved)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 80_000
     _problem(await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True},
@@ -352,7 +377,30 @@ async def test_status_follows_eligibility_events_and_withdrawn_stays_withdrawn(a
         await on_case_event(uow, late)
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{second['id']}", headers=tokens["clerk"])).json()
-    assert shown["status"] == "withdrawn" and shown["case_status"] == "investigation"
+    assert (shown["status"], shown["case_status"]) == ("withdrawal_requested", "investigation")
+
+
+async def test_a_withdrawal_that_crossed_the_decision_shows_eligibilitys_refusal(api, tokens, db):
+    """The race of issue 12: the clerk withdraws while intake has not yet heard of the approval."""
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    case_id = uuid.uuid4()
+    r = await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "撤回"},
+                                 headers=tokens["clerk"])
+    assert r.status_code == 202
+    approved = _approval(case_id, app["id"], hid)
+    await _deliver(db, approved)
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["withdrawal"]) == ("approved", "requested")  # no guess before the answer
+    _problem(await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "再次撤回"},
+                                      headers=tokens["clerk"]), 409, "status")
+    refused = CaseWithdrawalRefused(case_id=case_id, application_id=app["id"], household_id=hid,
+                                    region_code="610626101201", status="approved",
+                                    reason="the case was already decided: approved")
+    await _deliver(db, refused)
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("approved", "approved", "refused")
+    assert "already decided" in shown["withdrawal_refused_because"]
 
 
 async def test_other_regions_see_nothing(api, tokens):
@@ -369,3 +417,19 @@ async def test_other_regions_see_nothing(api, tokens):
     r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
                                                         "consent_signed": True}, headers=tokens["approver"])
     assert r.status_code == 403  # approvers decide in eligibility; they do not file applications
+
+
+async def test_a_provisional_deadline_shows_as_such_until_eligibility_counts_it_again(api, tokens, db):
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    case_id = uuid.uuid4()
+    await _deliver(db, CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
+                                  region_code="610626101201", status="accepted", due_date=date(2027, 1, 1),
+                                  due_date_provisional=True))
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["next_deadline"], shown["next_deadline_provisional"]) == ("2027-01-01", True)
+    await _deliver(db, CaseDeadlineChanged(case_id=case_id, application_id=app["id"], household_id=hid,
+                                           region_code="610626101201", due_date=date(2027, 1, 4)))
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["next_deadline"], shown["next_deadline_provisional"], shown["status"]) == (
+        "2027-01-04", False, "in_review")

@@ -26,10 +26,10 @@ from services.eligibility.cases.schemas import (
     TownshipOpinionIn,
 )
 from services.eligibility.cases.workflow import Status
+from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.app import UowDep
 from shared.auth import Principal, require
-from shared.workdays import add_workdays
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -51,7 +51,8 @@ async def list_cases(uow: UowDep, principal: Reader, status: Status | None = Non
 async def deadlines(uow: UowDep, principal: Reader,
                     within_workdays: Annotated[int, Query(ge=0, le=30)] = 3) -> DeadlinesOut:
     today = date.today()
-    cases = await CaseRepository(uow.session).open_due_by(principal.region, add_workdays(today, within_workdays))
+    cal = service.work_calendar(await effective_parameters(uow), principal.region, (today.year, today.year + 1))
+    cases = await CaseRepository(uow.session).open_due_by(principal.region, cal.add_workdays(today, within_workdays))
     await audit.record(uow, principal, "case.deadlines", "case", None, region_code=principal.region)
     return DeadlinesOut(today=today,
                         overdue=[service.to_out(c) for c in cases if c.due_date and c.due_date < today],

@@ -46,6 +46,14 @@ class CaseRepository:
             .order_by(Case.next_review_on, Case.id).limit(limit)
         ))
 
+    async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
+        """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""
+        return list(await self.session.scalars(
+            select(Case).where(Case.region_code.startswith(region_prefix), Case.status.in_([s.value for s in OPEN]),
+                               Case.due_date_provisional)
+            .order_by(Case.id).with_for_update()
+        ))
+
     async def on_notice(self, region_prefix: str) -> list[Case]:
         return list(await self.session.scalars(
             select(Case).where(Case.region_code.startswith(region_prefix),

@@ -111,6 +111,8 @@ class CaseOut(BaseModel):
     status: str
     opened_on: date
     due_date: date | None
+    due_date_provisional: bool = Field(description="the due date was counted Monday–Friday: no official holiday "
+                                                   "calendar for a year it spans (load it: calendar.holidays)")
     next_steps: list[str]
     separate_register: bool
     delegated: bool

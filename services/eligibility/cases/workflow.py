@@ -9,11 +9,14 @@ with 15-working-day limits. 急难型 临时救助 is paid first and documented 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from shared.workdays import add_workdays
+from shared.workdays import WorkCalendar
+
+OFFICIAL = WorkCalendar()  # the library's calendar alone
 
 
 class Status(StrEnum):
@@ -41,30 +44,51 @@ COUNTY = ("county_approver",)
 
 
 @dataclass(frozen=True)
+class CaseState:
+    """What the workflow reads of a case to say which steps it may take now."""
+
+    status: Status
+    emergency: bool = False  # 急难型 临时救助: may be paid before the procedure
+    one_off: bool = False  # decided as a one-off payment: nothing to review on the roll
+    extended: bool = False
+    documents_pending: bool = False
+    home_visits: int = 0
+    delegated: bool = False
+
+
+@dataclass(frozen=True)
 class Step:
-    """An action on a case: the states it may start from and the roles that may take it."""
+    """An action on a case: the states it may start from, the roles that may take it, and what else must hold
+    (`guard` returns why not, or None)."""
 
     name: str
     sources: frozenset[Status]
     roles: tuple[str, ...]
     description: str
+    guard: Callable[[CaseState], str | None] = field(default=lambda _: None, compare=False)
 
 
 STEPS: dict[str, Step] = {s.name: s for s in (
     Step("start_investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
     Step("record_home_visit", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
          (*TOWNSHIP, *COUNTY), "入户调查 (≥ 2 investigators)"),
-    Step("record_economic_check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果"),
+    Step("record_economic_check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果",
+         lambda c: None if c.home_visits else "record the home visit (入户调查, ≥ 2 investigators) before the "
+                                               "economic check"),
     Step("township_opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
     Step("record_appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
     Step("record_objection", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
     Step("close_notice", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
     Step("decide", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
-    Step("extend", OPEN, COUNTY, "延长办理期限 to the extended limit"),
+    Step("extend", OPEN, COUNTY, "延长办理期限 to the extended limit",
+         lambda c: "the case was already extended" if c.extended else None),
     Step("emergency_approve", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
-         "急难型临时救助: pay first, document after"),
-    Step("complete_documents", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed"),
-    Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts"),
+         "急难型临时救助: pay first, document after",
+         lambda c: None if c.emergency else "only 急难型 temporary assistance is paid before the procedure"),
+    Step("complete_documents", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed",
+         lambda c: None if c.documents_pending else "no documents are outstanding for this case"),
+    Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts",
+         lambda c: "one-off assistance is not reviewed" if c.one_off else None),
     Step("terminate", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
     Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
 )}
@@ -82,20 +106,29 @@ class WrongRole(Exception):
     pass
 
 
-def allowed_steps(status: Status) -> list[str]:
-    return [name for name, step in STEPS.items() if status in step.sources and step.roles != ("system",)]
+def _takeable(step: Step, case: CaseState) -> bool:
+    return case.status in step.sources and step.guard(case) is None
 
 
-def check_step(name: str, status: Status, roles: frozenset[str], *, delegated: bool = False) -> Step:
-    """The step, if it may be taken from `status` by someone with `roles`; otherwise IllegalStep / WrongRole."""
+def allowed_steps(case: CaseState) -> list[str]:
+    """The steps an official may take on the case now: what `next_steps` offers is exactly what is accepted."""
+    return [name for name, step in STEPS.items() if step.roles != ("system",) and _takeable(step, case)]
+
+
+def check_step(name: str, case: CaseState, roles: frozenset[str]) -> Step:
+    """The step, if someone with `roles` may take it on the case now; otherwise WrongRole (who may act is
+    checked first, whatever the case's state) or IllegalStep. Admin holds no step of its own: separation of
+    duties (an admin who decides cases needs the official's role too)."""
     step = STEPS[name]
-    if status not in step.sources:
-        raise IllegalStep(f"a case in {status} cannot take the step {name}", allowed_steps(status))
     permitted = set(step.roles)
-    if name == "decide" and delegated:
+    if name == "decide" and case.delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
-    if "admin" not in roles and not permitted & roles and step.roles != ("system",):
+    if not permitted & roles and step.roles != ("system",):
         raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")
+    if case.status not in step.sources:
+        raise IllegalStep(f"a case in {case.status} cannot take the step {name}", allowed_steps(case))
+    if (why := step.guard(case)) is not None:
+        raise IllegalStep(why, allowed_steps(case))
     return step
 
 
@@ -127,39 +160,39 @@ class Timeline:
     delegated: bool = False
 
 
-def overall_due(t: Timeline, limits: Limits) -> date:
+def overall_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date:
     if t.programme == "tekun":
-        return add_workdays(t.accepted_on, limits.tekun_township_wd + limits.tekun_county_wd)
+        return cal.add_workdays(t.accepted_on, limits.tekun_township_wd + limits.tekun_county_wd)
     if t.extended:
         days = limits.overall_extended_wd
     elif t.delegated:
         days = limits.delegated_overall_wd
     else:
         days = limits.overall_wd
-    return add_workdays(t.accepted_on, days)
+    return cal.add_workdays(t.accepted_on, days)
 
 
-def step_due(t: Timeline, limits: Limits) -> date | None:
+def step_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date | None:
     """When the current step must be done, on the Chinese working-day calendar."""
     match t.status:
         case Status.ACCEPTED:
-            return add_workdays(t.accepted_on, limits.investigation_start_wd)
+            return cal.add_workdays(t.accepted_on, limits.investigation_start_wd)
         case Status.INVESTIGATION | Status.TOWNSHIP_REVIEW | Status.APPRAISAL if t.programme == "tekun":
-            return add_workdays(t.accepted_on, limits.tekun_township_wd)
+            return cal.add_workdays(t.accepted_on, limits.tekun_township_wd)
         case Status.PUBLIC_NOTICE:
             return t.notice_ends_on
         case Status.COUNTY_REVIEW:
             wd = limits.tekun_county_wd if t.programme == "tekun" else limits.county_decision_wd
-            return add_workdays(t.status_since, wd)
+            return cal.add_workdays(t.status_since, wd)
     return None
 
 
-def due_date(t: Timeline, limits: Limits) -> date | None:
+def due_date(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date | None:
     """The nearest deadline of an open case: its current step's or the whole case's, whichever comes first."""
     if t.status not in OPEN:
         return None
-    overall = overall_due(t, limits)
-    step = step_due(t, limits)
+    overall = overall_due(t, limits, cal)
+    step = step_due(t, limits, cal)
     return min(overall, step) if step else overall
 
 

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import yaml
 
 from shared.events.catalogue import PROGRAMMES, MedicalGroup
+from shared.workdays import HolidaySchedule
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -254,6 +255,25 @@ def _programmes(raw: Any) -> frozenset[str]:
     return frozenset(raw)
 
 
+def _holiday_schedule(raw: Any) -> HolidaySchedule:
+    if not isinstance(raw, Mapping) or not {"year", "holidays"} <= set(raw) <= {"year", "holidays", "workdays"}:
+        raise ValueError(f"expected {{year, holidays: [dates], workdays: [dates]}}, got {raw!r}")
+    year = raw["year"]
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ValueError(f"year must be an integer, got {year!r}")
+
+    def dates(name: str) -> frozenset[date]:
+        values = raw.get(name) or []
+        if not isinstance(values, list):
+            raise ValueError(f"{name} must be a list of dates")
+        return frozenset(_parse_date(v, name) for v in values)
+
+    holidays = dates("holidays")
+    if not holidays:
+        raise ValueError("holidays: the schedule lists at least 元旦 and 春节")
+    return HolidaySchedule(year, holidays, dates("workdays"))
+
+
 @dataclass(frozen=True)
 class ParameterSpec:
     """What a key means and how its value is parsed."""
@@ -396,6 +416,11 @@ SCHEMA: dict[str, ParameterSpec] = {
     ),
     "disability_care.requires_care_need": ParameterSpec(
         _bool, "L: whether a long-term care need (a self-care activity impossible) is also required"
+    ),
+    "calendar.holidays": ParameterSpec(
+        _holiday_schedule,
+        "N: the State Council's 放假调休安排 for a year the chinese-calendar library lacks "
+        "({year, holidays: days off, workdays: weekend days worked}); deadlines count on it",
     ),
 }
 

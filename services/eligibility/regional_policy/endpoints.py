@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
+from services.eligibility.cases import service as cases
 from services.eligibility.regional_policy import service
 from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
@@ -23,7 +24,14 @@ async def read_parameter(
 
 
 @router.post("", response_model=ParameterValueOut, status_code=status.HTTP_201_CREATED,
-             summary="Add a dated value (emits policy.standard_changed)")
+             summary="Add a dated value (emits policy.standard_changed)",
+             description="An admin adds values for its own region only (403 otherwise). `calendar.holidays` loads "
+             "the State Council's holiday schedule for a year the holiday library lacks, e.g. {\"year\": 2027, "
+             "\"holidays\": [\"2027-01-01\", …], \"workdays\": [weekend days worked]}: open cases whose "
+             "deadline was counted without it (`due_date_provisional`) are counted again.")
 async def add_parameter_value(body: ParameterValueIn, uow: UowDep,
                               principal: Annotated[Principal, Depends(require("admin"))]) -> ParameterValueOut:
-    return await service.add_value(uow, principal, body)
+    added = await service.add_value(uow, principal, body)
+    if body.key == cases.CALENDAR_KEY:
+        await cases.recount_provisional_deadlines(uow, principal, body.region)
+    return added

@@ -13,7 +13,7 @@ from services.eligibility.regional_policy.repository import ParameterOverrideRep
 from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import StandardChanged
 from shared.regions import RegionTable
 from shared.uow import UnitOfWork
@@ -65,6 +65,10 @@ async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterVal
 
 async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterValueOut:
     global _cache
+    # Separation of duties: an admin sets its own region's policy (a county admin, its county's); the national
+    # level and other regions belong to their own admins. Checked first, so nothing else is said about them.
+    if not principal.covers("" if body.region == "national" else body.region):
+        raise Forbidden(f"an admin of {principal.region or 'national'} cannot change parameters of {body.region}")
     if body.key not in SCHEMA:
         raise InvalidInput("key", "unknown parameter key")
     if body.region != "national" and not RegionTable.load().is_known(body.region):

@@ -76,7 +76,15 @@ async def amend_application(
     return await service.amend(uow, principal, application_id, body)
 
 
-@router.post("/{application_id}/withdraw", response_model=ApplicationOut, summary="Withdraw an open application")
+@router.post(
+    "/{application_id}/withdraw",
+    response_model=ApplicationOut,
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Ask to withdraw an undecided application",
+    description="Eligibility owns the case and answers: the application shows `withdrawal_requested` until then, "
+    "and afterwards `withdrawn` (accepted) or the decision that stands with `withdrawal: refused`. "
+    "409 once intake knows the case is decided.",
+)
 async def withdraw_application(
     application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem
 ) -> Response:
@@ -85,7 +93,7 @@ async def withdraw_application(
         principal,
         body,
         lambda: service.withdraw(uow, principal, application_id, body.reason),
-        status_code=200,
+        status_code=202,
     )
 
 

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.models import Application, Evidence
 
 OPEN_STATUSES = ("submitted", "in_review")
+# Until eligibility answers a withdrawal the application still holds its household's slot for the programme.
+HELD_STATUSES = (*OPEN_STATUSES, "withdrawal_requested")
 
 
 class ApplicationRepository:
@@ -24,7 +26,7 @@ class ApplicationRepository:
             select(Application).where(
                 Application.household_id == household_id,
                 Application.programme == programme,
-                Application.status.in_(OPEN_STATUSES),
+                Application.status.in_(HELD_STATUSES),
             )
         )
 

@@ -102,7 +102,8 @@ class ApplicationOut(BaseModel):
     household_id: uuid.UUID
     region_code: str
     programme: str
-    status: str = Field(description="submitted, in_review, approved, rejected, withdrawn")
+    status: str = Field(description="submitted, in_review, withdrawal_requested (until eligibility answers), "
+                                    "approved, rejected, withdrawn")
     submitted_on: date
     applicant_member_id: uuid.UUID | None
     consent_signed: bool
@@ -114,8 +115,12 @@ class ApplicationOut(BaseModel):
     case_id: uuid.UUID | None
     case_status: str | None
     next_deadline: date | None
+    next_deadline_provisional: bool = Field(
+        description="counted Monday–Friday: no official holiday calendar yet for a year it spans")
     decision: dict[str, Any] | None
     withdrawn_reason: str | None
+    withdrawal: str | None = Field(description="requested, accepted or refused: eligibility's answer, never a guess")
+    withdrawal_refused_because: str | None
     updated_at: datetime
 
 

@@ -32,9 +32,11 @@ from shared.events.catalogue import (
     ApplicationSubmitted,
     ApplicationWithdrawn,
     CaseApproved,
+    CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
     CaseStatusChanged,
+    CaseWithdrawalRefused,
     ChildRecognition,
     MedicalDetails,
     TemporaryDetails,
@@ -147,8 +149,11 @@ def to_out(application: Application, provided: set[str]) -> ApplicationOut:
         case_id=application.case_id,
         case_status=application.case_status,
         next_deadline=application.next_deadline,
+        next_deadline_provisional=application.next_deadline_provisional,
         decision=application.decision,
         withdrawn_reason=application.withdrawn_reason,
+        withdrawal=application.withdrawal,
+        withdrawal_refused_because=application.withdrawal_refused_because,
         updated_at=application.updated_at,
     )
 
@@ -383,10 +388,11 @@ async def amend(
 
 async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "withdraw")
-    # Leaving the open statuses frees the household's slot for this programme (see uq_applications_open).
-    application.status = "withdrawn"
+    # Eligibility owns the case and may have decided it already: this is a request it answers
+    # (on_case_event); the application keeps its slot (uq_applications_open) until then.
+    application.status = "withdrawal_requested"
+    application.withdrawal = "requested"
     application.withdrawn_reason = reason
-    application.next_deadline = None
     uow.emit(
         ApplicationWithdrawn(
             application_id=application.id,
@@ -511,36 +517,42 @@ async def evidence_for_download(
     return evidence
 
 
-async def on_case_event(uow: UnitOfWork, data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected) -> None:
-    """Mirror eligibility's view of the case on the application, for the front desk."""
+async def on_case_event(
+    uow: UnitOfWork,
+    data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused | CaseDeadlineChanged,
+) -> None:
+    """Mirror eligibility's view of the case on the application, for the front desk: eligibility owns the case,
+    so the application's status is what the case says, a pending withdrawal included."""
     application = await ApplicationRepository(uow.session).get(data.application_id, for_update=True)
     if application is None:
         raise LookupError(f"case event for unknown application {data.application_id}")
     application.case_id = data.case_id
-    # A withdrawn application stays withdrawn whatever the case does next (its slot may already be reused by a
-    # new application for the same programme); the case's own status is still shown.
-    withdrawn = application.status == "withdrawn"
+    pending = application.status == "withdrawal_requested"
     match data:
+        case CaseOpened() | CaseStatusChanged() if data.status == "withdrawn":
+            application.case_status, application.status = data.status, "withdrawn"
+            application.next_deadline, application.next_deadline_provisional = None, False
+            application.withdrawal = "accepted" if pending else application.withdrawal
         case CaseOpened() | CaseStatusChanged():
             application.case_status = data.status
-            application.next_deadline = None if withdrawn else data.due_date
-            if not withdrawn:
+            application.next_deadline, application.next_deadline_provisional = data.due_date, data.due_date_provisional
+            if not pending and application.decision is None:  # a decided application keeps its decision
                 application.status = "in_review"
+        case CaseDeadlineChanged():
+            application.next_deadline, application.next_deadline_provisional = data.due_date, data.due_date_provisional
         case CaseApproved():
-            application.case_status = "approved"
-            application.next_deadline = None
+            application.case_status = application.status = "approved"
+            application.next_deadline, application.next_deadline_provisional = None, False
             application.decision = data.model_dump(
                 mode="json",
                 include={"monthly_amount_fen", "one_off_amount_fen", "effective_month", "decided_at"},
             )
-            if not withdrawn:
-                application.status = "approved"
         case CaseRejected():
-            application.case_status = "rejected"
-            application.next_deadline = None
+            application.case_status = application.status = "rejected"
+            application.next_deadline, application.next_deadline_provisional = None, False
             application.decision = data.model_dump(mode="json", include={"reasons", "decided_at"})
-            if not withdrawn:
-                application.status = "rejected"
+        case CaseWithdrawalRefused():
+            application.withdrawal, application.withdrawal_refused_because = "refused", data.reason
     await audit.record(
         uow,
         "eligibility",

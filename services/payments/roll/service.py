@@ -63,6 +63,10 @@ async def change_amount(uow: UnitOfWork, data: CaseAmountChanged) -> None:
 
 async def end(uow: UnitOfWork, data: GradualExitStarted | CaseTerminated) -> None:
     """渐退 or 停保: payment continues up to and including the last month, never after."""
+    if isinstance(data, CaseTerminated) and await BeneficiaryRepository(uow.session).by_case(data.case_id) is None:
+        # A one-off payment (临时救助) never went on the roll: nothing to stop, so the event is applied as a no-op.
+        log.info("case %s terminated with nothing on the roll", data.case_id)
+        return
     b = await _enrolled(uow, data.case_id)
     b.end_month = data.last_month.first_day
     b.status = "exiting" if isinstance(data, GradualExitStarted) else "stopped"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from services.eligibility.cases import workflow
-from services.eligibility.cases.workflow import IllegalStep, Limits, Status, Timeline, WrongRole
+from services.eligibility.cases.workflow import CaseState, IllegalStep, Limits, Status, Timeline, WrongRole
 
 LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, overall_extended_wd=45,
                 delegated_overall_wd=20, tekun_township_wd=15, tekun_county_wd=15, rejection_notice_wd=3,
@@ -15,28 +15,42 @@ LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, 
 
 
 def test_steps_from_each_open_state_are_listed_for_the_front_end():
-    assert workflow.allowed_steps(Status.ACCEPTED) == ["start_investigation", "extend", "emergency_approve"]
-    assert set(workflow.allowed_steps(Status.PUBLIC_NOTICE)) == {"record_objection", "close_notice", "extend"}
-    assert workflow.allowed_steps(Status.REJECTED) == []
+    assert workflow.allowed_steps(CaseState(Status.ACCEPTED)) == ["start_investigation", "extend"]
+    assert workflow.allowed_steps(CaseState(Status.ACCEPTED, emergency=True)) == [
+        "start_investigation", "extend", "emergency_approve"]
+    assert set(workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE))) == {
+        "record_objection", "close_notice", "extend"}
+    assert "extend" not in workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE, extended=True))
+    assert workflow.allowed_steps(CaseState(Status.INVESTIGATION)) == ["record_home_visit", "extend"]
+    assert "record_economic_check" in workflow.allowed_steps(CaseState(Status.INVESTIGATION, home_visits=1))
+    assert workflow.allowed_steps(CaseState(Status.APPROVED, one_off=True)) == ["terminate"]
+    assert workflow.allowed_steps(CaseState(Status.REJECTED)) == []
 
 
 def test_a_step_from_the_wrong_state_names_what_is_allowed():
     with pytest.raises(IllegalStep) as err:
-        workflow.check_step("decide", Status.INVESTIGATION, frozenset({"county_approver"}))
+        workflow.check_step("decide", CaseState(Status.INVESTIGATION), frozenset({"county_approver"}))
     assert "record_home_visit" in err.value.allowed and "decide" not in err.value.allowed
+
+
+def test_the_role_is_checked_before_the_state():
+    with pytest.raises(WrongRole):
+        workflow.check_step("decide", CaseState(Status.ACCEPTED), frozenset({"clerk"}))
+    with pytest.raises(WrongRole):  # admin holds no step of its own
+        workflow.check_step("emergency_approve", CaseState(Status.ACCEPTED, emergency=True), frozenset({"admin"}))
 
 
 def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
     reviewer = frozenset({"township_reviewer"})
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer)
-    assert workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer, delegated=True).name == "decide"
+        workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW), reviewer)
+    assert workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer).name == "decide"
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", Status.COUNTY_REVIEW, frozenset({"auditor"}), delegated=True)
+        workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW, delegated=True), frozenset({"auditor"}))
 
 
 def test_withdrawal_is_only_for_the_system():
-    assert "withdraw" not in workflow.allowed_steps(Status.ACCEPTED)
+    assert "withdraw" not in workflow.allowed_steps(CaseState(Status.ACCEPTED))
 
 
 def _t(status: Status, **kw) -> Timeline:

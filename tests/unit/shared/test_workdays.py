@@ -5,6 +5,8 @@ import pytest
 
 from shared import workdays
 from shared.workdays import (
+    HolidaySchedule,
+    WorkCalendar,
     add_calendar_days,
     add_workdays,
     has_official_calendar,
@@ -138,3 +140,32 @@ def test_fallback_when_the_library_lacks_a_year(monkeypatch: pytest.MonkeyPatch)
         workdays.has_official_calendar.cache_clear()
         workdays.is_workday.cache_clear()
     assert not is_workday(date(2025, 5, 1))
+
+
+# A year the library lacks, with the schedule an admin loaded (test data shaped like the State Council's notice).
+_2027 = HolidaySchedule(2027, frozenset({date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 8)}),
+                        frozenset({date(2027, 2, 13)}))
+
+
+def test_a_loaded_schedule_counts_holidays_and_make_up_days_where_the_library_has_none():
+    assert not has_official_calendar(2027)
+    bare, loaded = WorkCalendar(), WorkCalendar({2027: _2027})
+    assert bare.add_workdays(date(2026, 12, 29), 3) == date(2027, 1, 1)  # Monday–Friday: 元旦 counted as worked
+    assert loaded.add_workdays(date(2026, 12, 29), 3) == date(2027, 1, 4)
+    assert loaded.add_workdays(date(2027, 2, 10), 3) == date(2027, 2, 13)  # the make-up Saturday
+    assert bare.provisional(date(2026, 12, 29), date(2027, 1, 1))
+    assert not loaded.provisional(date(2026, 12, 29), date(2027, 1, 4))
+    assert not bare.provisional(date(2026, 12, 1), date(2026, 12, 4))
+    # The library wins for a year it has: a schedule loaded for 2026 changes nothing.
+    odd = WorkCalendar({2026: HolidaySchedule(2026, frozenset({date(2026, 12, 2)}))})
+    assert odd.add_workdays(date(2026, 12, 1), 1) == add_workdays(date(2026, 12, 1), 1) == date(2026, 12, 2)
+
+
+@pytest.mark.parametrize("holidays, workdays", [
+    ({date(2028, 1, 1)}, set()),  # another year
+    ({date(2027, 1, 1)}, {date(2027, 1, 1)}),  # both
+    ({date(2027, 1, 1)}, {date(2027, 2, 10)}),  # a make-up day on a Wednesday
+])
+def test_a_schedule_that_cannot_be_the_notice_is_refused(holidays, workdays):
+    with pytest.raises(ValueError):
+        HolidaySchedule(2027, frozenset(holidays), frozenset(workdays))
