@@ -108,7 +108,7 @@ async def upload_evidence(
     # Read one byte past the limit: enough to know it is too large without holding a huge upload in memory.
     data = await file.read(settings.evidence_max_bytes + 1)
     content_type = service.validate_upload(data, settings.evidence_max_bytes)
-    if "\x00" in description:  # PostgreSQL text cannot hold NUL; NulGuard does not read multipart bodies
+    if "\x00" in description:  # PostgreSQL text cannot hold NUL; the request guard does not read multipart bodies
         raise InvalidInput("description", "NUL characters are not allowed")
     filename = (file.filename or "upload").replace("\x00", "")[-200:] or "upload"
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
