@@ -198,8 +198,11 @@ def kafka_libs(state: Path = DEFAULT_STATE) -> Path:
 
 
 def _kafka_uuid() -> str:
-    # Kafka's cluster id is a URL-safe base64 UUID without padding, as `kafka-storage random-uuid` prints.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Kafka's cluster id is a URL-safe base64 UUID without padding, as `kafka-storage random-uuid` prints; like
+    # Kafka's own, never one starting with "-", which the storage tool would read as an option.
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
 
 
 @dataclass

@@ -111,7 +111,8 @@ class CaseOut(BaseModel):
     status: str
     opened_on: date
     due_date: date | None
-    next_steps: list[str]
+    next_steps: list[str] = Field(description="The steps the case may take now, each the path of its POST: "
+                                  "`/cases/{id}/<step>` (e.g. `decision`); the step's entry says who may take it")
     separate_register: bool
     delegated: bool
     extended: bool

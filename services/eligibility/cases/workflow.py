@@ -51,21 +51,21 @@ class Step:
 
 
 STEPS: dict[str, Step] = {s.name: s for s in (
-    Step("start_investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
-    Step("record_home_visit", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
+    Step("investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
+    Step("home-visits", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
          (*TOWNSHIP, *COUNTY), "入户调查 (≥ 2 investigators)"),
-    Step("record_economic_check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果"),
-    Step("township_opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
-    Step("record_appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
-    Step("record_objection", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
-    Step("close_notice", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
-    Step("decide", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
-    Step("extend", OPEN, COUNTY, "延长办理期限 to the extended limit"),
-    Step("emergency_approve", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
+    Step("economic-check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果"),
+    Step("township-opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
+    Step("appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
+    Step("notice/objections", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
+    Step("notice/close", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
+    Step("decision", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+    Step("extension", OPEN, COUNTY, "延长办理期限 to the extended limit"),
+    Step("emergency-approval", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
          "急难型临时救助: pay first, document after"),
-    Step("complete_documents", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed"),
+    Step("documents-complete", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed"),
     Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts"),
-    Step("terminate", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+    Step("termination", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
     Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
 )}
 
@@ -92,7 +92,7 @@ def check_step(name: str, status: Status, roles: frozenset[str], *, delegated: b
     if status not in step.sources:
         raise IllegalStep(f"a case in {status} cannot take the step {name}", allowed_steps(status))
     permitted = set(step.roles)
-    if name == "decide" and delegated:
+    if name == "decision" and delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
     if "admin" not in roles and not permitted & roles and step.roles != ("system",):
         raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")

@@ -3,19 +3,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
+from services.eligibility.deps import Admin, SignedIn
 from services.eligibility.regional_policy import service
 from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
-from shared.auth import Principal, require
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 
 @router.get("/{key}", response_model=ParameterValueOut, summary="The value in force for a region on a date")
 async def read_parameter(
-    key: str, uow: UowDep, _: Annotated[Principal, Depends(require())],
+    key: str, uow: UowDep, _: SignedIn,
     region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
     on: Annotated[date | None, Query()] = None,
 ) -> ParameterValueOut:
@@ -25,5 +25,5 @@ async def read_parameter(
 @router.post("", response_model=ParameterValueOut, status_code=status.HTTP_201_CREATED,
              summary="Add a dated value (emits policy.standard_changed)")
 async def add_parameter_value(body: ParameterValueIn, uow: UowDep,
-                              principal: Annotated[Principal, Depends(require("admin"))]) -> ParameterValueOut:
+                              principal: Admin) -> ParameterValueOut:
     return await service.add_value(uow, principal, body)

@@ -15,24 +15,24 @@ LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, 
 
 
 def test_steps_from_each_open_state_are_listed_for_the_front_end():
-    assert workflow.allowed_steps(Status.ACCEPTED) == ["start_investigation", "extend", "emergency_approve"]
-    assert set(workflow.allowed_steps(Status.PUBLIC_NOTICE)) == {"record_objection", "close_notice", "extend"}
+    assert workflow.allowed_steps(Status.ACCEPTED) == ["investigation", "extension", "emergency-approval"]
+    assert set(workflow.allowed_steps(Status.PUBLIC_NOTICE)) == {"notice/objections", "notice/close", "extension"}
     assert workflow.allowed_steps(Status.REJECTED) == []
 
 
 def test_a_step_from_the_wrong_state_names_what_is_allowed():
     with pytest.raises(IllegalStep) as err:
-        workflow.check_step("decide", Status.INVESTIGATION, frozenset({"county_approver"}))
-    assert "record_home_visit" in err.value.allowed and "decide" not in err.value.allowed
+        workflow.check_step("decision", Status.INVESTIGATION, frozenset({"county_approver"}))
+    assert "home-visits" in err.value.allowed and "decision" not in err.value.allowed
 
 
 def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
     reviewer = frozenset({"township_reviewer"})
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer)
-    assert workflow.check_step("decide", Status.COUNTY_REVIEW, reviewer, delegated=True).name == "decide"
+        workflow.check_step("decision", Status.COUNTY_REVIEW, reviewer)
+    assert workflow.check_step("decision", Status.COUNTY_REVIEW, reviewer, delegated=True).name == "decision"
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", Status.COUNTY_REVIEW, frozenset({"auditor"}), delegated=True)
+        workflow.check_step("decision", Status.COUNTY_REVIEW, frozenset({"auditor"}), delegated=True)
 
 
 def test_withdrawal_is_only_for_the_system():
