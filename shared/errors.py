@@ -58,6 +58,14 @@ class Unauthorized(DomainError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 
 
+class PayloadTooLarge(DomainError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where: `members[0].id_number`, `query.limit`, `body`, …")
     message: str

@@ -6,7 +6,7 @@ from services.intake.applications.endpoints import router as applications
 from services.intake.config import Settings
 from services.intake.households.endpoints import router as households
 from services.intake.models import platform
-from services.intake.region_endpoints import router as regions
+from services.intake.regions.endpoints import router as regions
 from shared.app import create_app
 
 

@@ -140,7 +140,8 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[
     terminal = Terminal(f"trap : INT; make -s run 2>&1 | tee {run.state.parent / 'run.log'}", env)
     terminal.start()
     terminal.wait_for("Press Ctrl-C to stop.", timeout=300)
-    assert "demo: first case approved" in terminal.text()  # the demo load ran as part of `make run`
+    assert "demo: loaded 3 villages" in terminal.text()  # the demo load ran as part of `make run`
+    assert "demo: first case approved" in terminal.text()
     running = run.processes()
     assert any("kafka.Kafka" in cmd for cmd in running.values()), running
     assert any("postgres" in cmd for cmd in running.values()), running

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.intake.models import Household, Member
-from services.intake.regions import with_villages
+from services.intake.regions.table import with_villages
 from shared.regions import RegionTable
 from tests.helpers import household_body, resident_id
 
