@@ -30,6 +30,7 @@ from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_h
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
+from shared.validation import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,6 @@ async def metrics() -> Response:
 
 # --- request guard --------------------------------------------------------------------------------------------
 
-# Control characters (Unicode category Cc) have no place in what a front desk types, and PostgreSQL text cannot
-# even hold U+0000 (it would fail deep in a query: a 500). Tab, line feed and carriage return stay allowed: free
-# text (findings, opinions, addresses) may have lines; the schemas of codes and names exclude them where they must.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # Cheap test on the raw JSON bytes before parsing: a JSON escape of a control character, a raw one, or C1 in UTF-8.
 _MAYBE_CONTROL = re.compile(
     rb"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\u00[89][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
@@ -117,12 +114,12 @@ def _control_fields(value: Any, where: str = "") -> Iterator[str]:
     """The field paths (as the validation errors name them: `members[0].name`) of strings holding a control
     character; keys count too."""
     if isinstance(value, str):
-        if _CONTROL.search(value):
+        if CONTROL_CHARACTERS.search(value):
             yield where or "body"
     elif isinstance(value, dict):
         for key, item in value.items():
             path = f"{where}.{key}" if where else str(key)
-            if _CONTROL.search(key):
+            if CONTROL_CHARACTERS.search(key):
                 yield path
             else:
                 yield from _control_fields(item, path)
@@ -143,10 +140,10 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        fields = ["path"] if _CONTROL.search(scope.get("path", "")) else []
+        fields = ["path"] if CONTROL_CHARACTERS.search(scope.get("path", "")) else []
         query = scope.get("query_string", b"").decode("latin-1")
         fields += [f"query.{key}" for key, value in parse_qsl(query, keep_blank_values=True, errors="replace")
-                   if _CONTROL.search(key) or _CONTROL.search(value)]
+                   if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)]
         content_type = dict(scope["headers"]).get(b"content-type", b"")
         if fields or not content_type.startswith(b"application/json"):
             await (self._reject(fields) if fields else self.app)(scope, receive, send)

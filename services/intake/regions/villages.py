@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 
 from shared.regions import InvalidRegionCode, RegionTable
+from shared.validation import CONTROL_CHARACTERS
 
 # 城乡分类代码 (国家统计局《统计上划分城乡的规定》): the first digit is urban (1) or rural (2).
 URBAN_RURAL_CLASSES = {
@@ -24,7 +24,6 @@ COLUMNS = {
     "urban_rural_class": ("urban_rural_class", "城乡分类代码", "城乡分类"),
 }
 MAX_ERRORS = 20
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def parse_villages(data: bytes, county_code: str, table: RegionTable) -> list[Vi
             continue
         if code[:9] not in townships:
             problems.append((where, f"village code {code} is not in a township of county {county_code}"))
-        elif not name or len(name) > 100 or _CONTROL.search(name):
+        elif not name or len(name) > 100 or CONTROL_CHARACTERS.search(name):
             problems.append((where, f"village {code}: the name must be 1-100 characters of text"))
         elif kind not in URBAN_RURAL_CLASSES:
             problems.append((where, f"village {code}: urban-rural class {kind!r} is not one of "
