@@ -128,6 +128,12 @@ def _control_fields(value: Any, where: str = "") -> Iterator[str]:
             yield from _control_fields(item, f"{where}[{index}]")
 
 
+def _read_as_json(content_type: bytes) -> bool:
+    """Whether FastAPI will parse the body as JSON: no content type at all, `application/json` or `…+json`."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media in (b"", b"application/json") or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
 class RequestGuard:
     """Refuse control characters in the path, the query string and JSON bodies with a 422 naming the field, before
     any endpoint runs, so every field of every service is covered. Multipart uploads are left alone: file bytes
@@ -144,8 +150,7 @@ class RequestGuard:
         query = scope.get("query_string", b"").decode("latin-1")
         fields += [f"query.{key}" for key, value in parse_qsl(query, keep_blank_values=True, errors="replace")
                    if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)]
-        content_type = dict(scope["headers"]).get(b"content-type", b"")
-        if fields or not content_type.startswith(b"application/json"):
+        if fields or not _read_as_json(dict(scope["headers"]).get(b"content-type", b"")):
             await (self._reject(fields) if fields else self.app)(scope, receive, send)
             return
         chunks, more = [], True
@@ -161,6 +166,9 @@ class RequestGuard:
                 fields = list(dict.fromkeys(_control_fields(json.loads(body))))
             except ValueError:
                 fields = []  # malformed JSON: the endpoint's validation names it
+            except RecursionError:  # nested deeper than any form: refused rather than let through unchecked
+                await self._reject(["body"], "nested too deeply")(scope, receive, send)
+                return
             if fields:
                 await self._reject(fields)(scope, receive, send)
                 return
@@ -176,8 +184,8 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     @staticmethod
-    def _reject(fields: list[str]) -> Response:
-        message = "control characters are not allowed (tab and line breaks are, in free text)"
+    def _reject(fields: list[str], message: str = "control characters are not allowed (tab and line breaks are, "
+                                                  "in free text)") -> Response:
         return problem(422, "Invalid input", "; ".join(f"{f}: {message}" for f in fields[:5]), "invalid-input",
                        errors=[{"field": f, "message": message} for f in fields])
 

@@ -3,12 +3,26 @@
 
 from __future__ import annotations
 
-from services.eligibility.api import app
+import pytest
+from fastapi import FastAPI
+
+from services.eligibility.cases.endpoints import router
 from services.eligibility.cases.workflow import STEPS, Status
+from shared.app import document_problems
 
 
-def test_every_offered_step_is_the_path_of_its_post_and_documents_roles_and_states():
-    paths = app.openapi()["paths"]
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    # The case router on its own: importing services.eligibility.api here would fix its settings (the database
+    # URL) before the integration tests set theirs.
+    app = FastAPI()
+    app.include_router(router)
+    document_problems(app)
+    return app.openapi()
+
+
+def test_every_offered_step_is_the_path_of_its_post_and_documents_roles_and_states(spec):
+    paths = spec["paths"]
     offered = {name for name, step in STEPS.items() if step.roles != ("system",)}  # what next_steps may list
     for name in offered:
         operation = paths[f"/cases/{{case_id}}/{name}"]["post"]
@@ -20,6 +34,6 @@ def test_every_offered_step_is_the_path_of_its_post_and_documents_roles_and_stat
     assert step_paths == offered  # and no step path that the workflow does not know
 
 
-def test_the_county_decision_is_named_decision_everywhere():
+def test_the_county_decision_is_named_decision_everywhere(spec):
     assert Status.COUNTY_REVIEW in STEPS["decision"].sources and "decide" not in STEPS
-    assert "delegated" in app.openapi()["paths"]["/cases/{case_id}/decision"]["post"]["description"]
+    assert "delegated" in spec["paths"]["/cases/{case_id}/decision"]["post"]["description"]

@@ -58,8 +58,10 @@ def test_control_characters_are_refused_naming_each_field():
                                                       "extra.note"]
     r = client.post("/echo?q=a%00b", json={"findings": "ok"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.q"
-    r = client.post("/echo", content=b'{"findings": "a\\u007f"}', headers={"content-type": "application/json"})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "findings"
+    for content_type in ("application/json", "application/merge-patch+json; charset=utf-8", None):
+        headers = {"content-type": content_type} if content_type else {}
+        r = client.post("/echo", content=b'{"findings": "a\\u007f"}', headers=headers)  # FastAPI reads all as JSON
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "findings", content_type
 
 
 def test_free_text_keeps_tabs_and_line_breaks_and_uploads_are_not_read():
@@ -68,6 +70,9 @@ def test_free_text_keeps_tabs_and_line_breaks_and_uploads_are_not_read():
     assert r.status_code == 200 and r.json()["findings"] == "窑洞一孔\n\t家中无大件家电\r\n"
     r = client.post("/upload", files={"file": ("scan.pdf", b"%PDF\x00\x01\x02")})
     assert r.status_code == 200 and r.json() == {"size": 7}
+    deep = b'{"findings": "x", "extra": ' + b"[" * 5000 + b'"\\u0000"' + b"]" * 5000 + b"}"
+    r = client.post("/echo", content=deep, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"  # checked, or refused: never a 500
     r = client.post("/echo", content=b"\xff\xfe{", headers={"content-type": "application/json"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "body"  # not UTF-8: never a 400 or 500
 
