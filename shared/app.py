@@ -1,26 +1,36 @@
 """The FastAPI application factory every service uses, so the four APIs share one shape:
-settings on `app.state`, a database engine, problem+json errors, correlation ids, metrics and health."""
+settings on `app.state`, a database engine, problem+json errors (documented on every operation), a guard against
+control characters in requests, correlation ids, metrics and health."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import current_principal
 from shared.db import PlatformTables, create_engine, session_factory
-from shared.errors import Conflict, ServiceUnavailable, install_error_handlers
+from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_handlers, problem, problem_response
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
+from shared.validation import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +81,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", summary="Database and Kafka reachable")
+@health.get("/readyz", summary="Database and Kafka reachable",
+            responses={503: {"description": "Not ready: `checks` says which dependency is down",
+                             "content": {"application/json": {}}}})
 async def readyz(request: Request) -> JSONResponse:
     checks = {"database": False, "kafka": False}
     try:
@@ -89,6 +101,170 @@ async def readyz(request: Request) -> JSONResponse:
 async def metrics() -> Response:
     body, content_type = metrics_payload()
     return Response(body, media_type=content_type)
+
+
+# --- request guard --------------------------------------------------------------------------------------------
+
+# Cheap test on the raw JSON bytes before parsing: a JSON escape of a control character, a raw one, or C1 in UTF-8.
+_MAYBE_CONTROL = re.compile(
+    rb"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\u00[89][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+
+
+def _control_fields(value: Any, where: str = "") -> Iterator[str]:
+    """The field paths (as the validation errors name them: `members[0].name`) of strings holding a control
+    character; keys count too."""
+    if isinstance(value, str):
+        if CONTROL_CHARACTERS.search(value):
+            yield where or "body"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if CONTROL_CHARACTERS.search(key):
+                yield path
+            else:
+                yield from _control_fields(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_fields(item, f"{where}[{index}]")
+
+
+def _read_as_json(content_type: bytes) -> bool:
+    """Whether FastAPI will parse the body as JSON: no content type at all, `application/json` or `…+json`."""
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media in (b"", b"application/json") or (media.startswith(b"application/") and media.endswith(b"+json"))
+
+
+class RequestGuard:
+    """Refuse control characters in the path, the query string and JSON bodies with a 422 naming the field, before
+    any endpoint runs, so every field of every service is covered. Multipart uploads are left alone: file bytes
+    may contain anything (their text fields are checked where read)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        fields = ["path"] if CONTROL_CHARACTERS.search(scope.get("path", "")) else []
+        query = scope.get("query_string", b"").decode("latin-1")
+        fields += [f"query.{key}" for key, value in parse_qsl(query, keep_blank_values=True, errors="replace")
+                   if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)]
+        if fields or not _read_as_json(dict(scope["headers"]).get(b"content-type", b"")):
+            await (self._reject(fields) if fields else self.app)(scope, receive, send)
+            return
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _MAYBE_CONTROL.search(body):
+            try:
+                fields = list(dict.fromkeys(_control_fields(json.loads(body))))
+            except ValueError:
+                fields = []  # malformed JSON: the endpoint's validation names it
+            except RecursionError:  # nested deeper than any form: refused rather than let through unchecked
+                await self._reject(["body"], "nested too deeply")(scope, receive, send)
+                return
+            if fields:
+                await self._reject(fields)(scope, receive, send)
+                return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _reject(fields: list[str], message: str = "control characters are not allowed (tab and line breaks are, "
+                                                  "in free text)") -> Response:
+        return problem(422, "Invalid input", "; ".join(f"{f}: {message}" for f in fields[:5]), "invalid-input",
+                       errors=[{"field": f, "message": message} for f in fields])
+
+
+# --- the errors in the OpenAPI ----------------------------------------------------------------------------------
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def _has_input(dependant: Dependant) -> bool:
+    return bool(dependant.path_params or dependant.query_params or dependant.header_params
+                or dependant.body_params or any(_has_input(sub) for sub in dependant.dependencies))
+
+
+def _problem_statuses(route: Any, method: str, operation: dict[str, Any]) -> set[int]:
+    """The problem statuses an operation can answer, from what it depends on: a bearer token (401, and 403 for
+    role or region), input (422, from validation or the request guard), path parameters (404), a write (409 for
+    state or a concurrent change, 404 for what the body refers to), the database (503), an upload (413, 415)."""
+    calls = set(_calls(route.dependant))
+    statuses: set[int] = set()
+    if current_principal in calls:
+        statuses |= {401, 403}
+    if _has_input(route.dependant):
+        statuses.add(422)
+    if "{" in route.path_format:
+        statuses.add(404)
+    if method != "GET":
+        statuses |= {404, 409}
+    if _uow in calls:
+        statuses.add(503)
+    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+        statuses |= {413, 415}
+    return statuses
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every API route in the schema, with the prefix and dependencies of the routers it was included through
+    (FastAPI ≥ 0.160 keeps included routers as branches and resolves them in `iter_route_contexts`)."""
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    for route in contexts(app.routes) if contexts else app.routes:
+        original = getattr(route, "original_route", route)
+        if isinstance(original, APIRoute) and route.include_in_schema:
+            yield route
+
+
+def document_problems(app: FastAPI) -> None:
+    """Wrap `app.openapi` so every operation declares its problem+json responses, all referring to the one
+    `Problem` schema; endpoints need nothing of their own (an unusual status goes in `responses=problems(...)`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(Problem.model_json_schema(ref_template="#/components/schemas/{model}").pop("$defs"))
+        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components["Problem"].pop("$defs", None)
+        for route in _api_routes(app):
+            for method in route.methods:
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is None:
+                    continue
+                responses = operation.setdefault("responses", {})
+                for status in sorted(_problem_statuses(route, method, operation)):
+                    responses[str(status)] = problem_response(status)
+                for status, response in responses.items():  # declared by hand without a body: it is a problem
+                    if status[0] in "45" and "content" not in response:
+                        response.update(problem_response(int(status), response.get("description")))
+        for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, never sent here
+            components.pop(unused, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -113,6 +289,8 @@ def create_app(
     app.state.tables = tables
     app.state.source = f"/services/{settings.service_name}"
     install_error_handlers(app)
+    document_problems(app)
+    app.add_middleware(RequestGuard)
     app.add_middleware(RequestContextMiddleware, service=settings.service_name)
     app.include_router(health)
     for router in routers:

@@ -1,6 +1,8 @@
-"""Domain errors that carry their HTTP status, rendered as RFC 9457 problem+json.
+"""Domain errors that carry their HTTP status, rendered as RFC 9457 problem+json, and their one OpenAPI definition.
 
-Every 4xx names the offending fields in `errors: [{field, message}]` so a front-desk app can show them."""
+Every 4xx names the offending fields in `errors: [{field, message}]` so a front-desk app can show them. The
+`Problem` schema below is the only definition of that body in every service's OpenAPI; `shared/app.py` declares
+on each operation the problem responses it can give, so clients generated from the spec know them."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.transient import is_transient
@@ -57,6 +60,62 @@ class ServiceUnavailable(DomainError):
 
 class Unauthorized(DomainError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
+
+
+class PayloadTooLarge(DomainError):
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Where: `members[0].id_number`, `query.limit`, `body`, …")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`), the body of every 4xx and 5xx."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="`urn:cn.gov.mca.assistance:problem:<slug>`, stable for a kind of error")
+    title: str
+    status: int
+    detail: str = Field(description="What went wrong, in words a front desk can show")
+    instance: str | None = Field(None, description="The request path")
+    errors: list[FieldError] | None = Field(None, description="Each offending field (4xx on input)")
+    allowed_next: list[str] | None = Field(
+        None, description="On a 409 for a case step: the steps the case may take now (paths under /cases/{id}/)")
+
+
+# What each status means on this platform; the operation-specific cause is in the body's `detail`.
+PROBLEM_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request",
+    401: "No bearer token, or an invalid or expired one",
+    403: "Your role may not do this, or the record is outside your region",
+    404: "Not found, or outside your region (the two are not told apart)",
+    409: "Conflicts with the current state (a case step not allowed now: see `allowed_next`; a duplicate; "
+         "an Idempotency-Key reused with another body) or with a concurrent change: reload and retry",
+    413: "The upload is larger than allowed",
+    415: "The upload's media type is not accepted",
+    422: "Invalid input: `errors` names each offending field",
+    503: "The database or Kafka is unavailable; retry later",
+}
+
+
+def problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+    """The OpenAPI response object for a problem status, referring to the one `Problem` schema."""
+    return {
+        "description": description or PROBLEM_DESCRIPTIONS.get(status, "Error"),
+        "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """For an endpoint's `responses=`: statuses the kit cannot infer (e.g. 413 on an upload)."""
+    return {status: problem_response(status) for status in statuses}
 
 
 def problem(status: int, title: str, detail: str, slug: str, request: Request | None = None,
@@ -108,6 +167,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): bad input
+            message = f"could not be parsed: {exc.detail}"
+            return problem(422, "Invalid input", f"body: {message}", "invalid-input", request,
+                           [{"field": "body", "message": message}])
         return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
 
     @app.exception_handler(Exception)

@@ -1,5 +1,6 @@
-"""Demo data for `make run`: households of 吴起县 (610626) like those in its 2023 report, their applications,
-and one county approval so every service has something to show. Safe to run twice (it skips what exists).
+"""Demo data for `make run`: the villages its households live in, households of 吴起县 (610626) like those in its
+2023 report, their applications, and one county approval so every service has something to show. Safe to run
+twice (it skips what exists).
 
     python -m deploy.local.demo http://127.0.0.1:8001 http://127.0.0.1:8002 http://127.0.0.1:8003 ...
 """
@@ -61,9 +62,22 @@ DEMO = [
 ]
 
 
+# The villages of the demo households, as the county admin loads them (统计用区划代码, 城乡分类代码). Only these are
+# loaded, so those three townships accept only these codes; a real county loads the bureau's whole table.
+VILLAGES = """code,name,urban_rural_class
+610626001002,胜利社区,111
+610626101201,张湾村,220
+610626102203,水湾村,220
+"""
+
+
 async def load(intake: str, eligibility: str) -> None:
     approver = _bearer("demo-approver", ["county_approver"], "610626")
     async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.put(f"{intake}/regions/610626/villages", headers=_bearer("demo-admin", ["admin"], "610626"),
+                           files={"file": ("610626.csv", VILLAGES.encode(), "text/csv")})
+        r.raise_for_status()
+        print(f"demo: loaded {r.json()['villages']} villages of 吴起县")
         applications: list[str] = []
         for township, household, programmes in DEMO:
             clerk = _bearer(f"demo-clerk-{township}", ["clerk"], township)

@@ -24,9 +24,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ TOPICS = (
     "monitoring.alerts",
 )
 PARTITIONS = 6
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def free_port() -> int:
@@ -55,6 +57,27 @@ def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.3)
         return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold back SIGINT, SIGTERM and SIGHUP while a process is started and recorded, then deliver them.
+
+    A signal handler that unwinds (as `make run`'s does) could otherwise fire between starting a server and
+    writing down its pid, and the cleanup would not know the server exists. The signal mask is left alone on
+    purpose: children inherit it, and a broker or postmaster that blocks SIGTERM could not be stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda s, _f: held.append(s)) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
 
 
 def _pg_bindir() -> Path:
@@ -120,7 +143,7 @@ class Postgres:
                     self._pg("initdb"), "-D", str(self.data), "-U", "postgres",
                     "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
                 ]),
-                check=True, capture_output=True,
+                check=True, capture_output=True, start_new_session=True,
             )
         if self.running():
             return
@@ -130,13 +153,16 @@ class Postgres:
         if not self.durable:
             # Test clusters are thrown away; skipping fsync makes migrations and suites several times faster.
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        subprocess.run(
-            _as_postgres([
-                self._pg("pg_ctl"), "start", "-D", str(self.data), "-w", "-t", "60",
-                "-l", str(self.data / "server.log"), "-o", " ".join(options),
-            ]),
-            check=True, capture_output=True,
-        )
+        # Started in its own session and not interrupted half-way, so a Ctrl-C in the terminal cannot leave a
+        # postmaster that came up after its pg_ctl was killed; the caller's cleanup then stops a known cluster.
+        with uninterrupted():
+            subprocess.run(
+                _as_postgres([
+                    self._pg("pg_ctl"), "start", "-D", str(self.data), "-w", "-t", "60",
+                    "-l", str(self.data / "server.log"), "-o", " ".join(options),
+                ]),
+                check=True, capture_output=True, start_new_session=True,
+            )
         exists = subprocess.run(
             [self._pg("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
              f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
@@ -172,8 +198,11 @@ def kafka_libs(state: Path = DEFAULT_STATE) -> Path:
 
 
 def _kafka_uuid() -> str:
-    # Kafka's cluster id is a URL-safe base64 UUID without padding, as `kafka-storage random-uuid` prints.
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # Kafka's cluster id is a URL-safe base64 UUID without padding, as `kafka-storage random-uuid` prints; like
+    # Kafka's own, never one starting with "-", which the storage tool would read as an option.
+    while (cluster_id := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return cluster_id
 
 
 @dataclass
@@ -245,15 +274,15 @@ class Kafka:
         if not (self.root / "logs" / "meta.properties").exists():
             subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", "-t", _kafka_uuid(), "-c", str(config)),
-                check=True, capture_output=True,
+                check=True, capture_output=True, start_new_session=True,
             )
-        with open(self.root / "broker.log", "ab") as log:
+        with open(self.root / "broker.log", "ab") as log, uninterrupted():
             proc = subprocess.Popen(
                 self._java("kafka.Kafka", str(config)),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-        self._proc = proc
-        self.pidfile.write_text(str(proc.pid))
+            self._proc = proc
+            self.pidfile.write_text(str(proc.pid))
         asyncio.run(wait_for_kafka(self.bootstrap, timeout, proc))
         asyncio.run(ensure_topics(self.bootstrap))
 
@@ -281,6 +310,9 @@ class Kafka:
                 if self._proc.poll() is not None:  # reaps our own child, which would otherwise stay a zombie
                     return True
             else:
+                with contextlib.suppress(ChildProcessError):  # our child, started by an earlier object: reap it
+                    if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                        return True
                 try:
                     os.kill(pid, 0)
                 except ProcessLookupError:
@@ -333,41 +365,55 @@ async def ensure_topics(bootstrap: str, topics: tuple[str, ...] = TOPICS) -> Non
         await admin.close()
 
 
+def _given(variable: str) -> Callable[[], str | None]:
+    return lambda: os.environ.get(variable) or None
+
+
 @dataclass
 class LocalInfra:
-    """The pair `make run` uses: fixed ports (overridable), state under `.local/`."""
+    """The pair `make run` uses: fixed ports (overridable), state under `.local/` (or LOCAL_STATE).
 
-    state: Path = DEFAULT_STATE
-    pg_port: int = int(os.environ.get("LOCAL_PG_PORT", "55432"))
-    kafka_port: int = int(os.environ.get("LOCAL_KAFKA_PORT", "59092"))
-    controller_port: int = int(os.environ.get("LOCAL_KAFKA_CONTROLLER_PORT", "59093"))
+    A PostgreSQL or Kafka given in the environment (DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS) when this object is made
+    is used and never started or stopped; what it decides at construction holds, so exporting the environment of
+    the started pair afterwards does not make `down` forget to stop it."""
+
+    state: Path = field(default_factory=lambda: Path(os.environ.get("LOCAL_STATE", DEFAULT_STATE)))
+    pg_port: int = field(default_factory=lambda: int(os.environ.get("LOCAL_PG_PORT", "55432")))
+    kafka_port: int = field(default_factory=lambda: int(os.environ.get("LOCAL_KAFKA_PORT", "59092")))
+    controller_port: int = field(default_factory=lambda: int(os.environ.get("LOCAL_KAFKA_CONTROLLER_PORT", "59093")))
+    given_database_url: str | None = field(default_factory=_given("DATABASE_URL"))
+    given_bootstrap: str | None = field(default_factory=_given("KAFKA_BOOTSTRAP_SERVERS"))
+    _kafka: Kafka | None = field(default=None, repr=False)
 
     def postgres(self) -> Postgres:
         return Postgres(self.state / "postgres", self.pg_port)
 
     def kafka(self) -> Kafka:
-        return Kafka(self.state / "kafka", self.kafka_port, self.controller_port, libs=kafka_libs(self.state))
+        if self._kafka is None:  # one object, so stopping reaps the broker this process started
+            self._kafka = Kafka(self.state / "kafka", self.kafka_port, self.controller_port)
+        return self._kafka
 
     def env(self) -> dict[str, str]:
         return {
-            "DATABASE_URL": os.environ.get("DATABASE_URL") or self.postgres().url,
-            "KAFKA_BOOTSTRAP_SERVERS": os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or self.kafka().bootstrap,
+            "DATABASE_URL": self.given_database_url or self.postgres().url,
+            "KAFKA_BOOTSTRAP_SERVERS": self.given_bootstrap or self.kafka().bootstrap,
         }
 
     def up(self) -> dict[str, str]:
-        # Given an existing PostgreSQL or Kafka, use it and start nothing of that kind.
-        if not os.environ.get("DATABASE_URL"):
+        if self.given_database_url is None:
             self.postgres().start()
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            self.kafka().start()
+        if self.given_bootstrap is None:
+            kafka = self.kafka()
+            kafka.libs = kafka_libs(self.state)
+            kafka.start()
         else:
-            asyncio.run(ensure_topics(os.environ["KAFKA_BOOTSTRAP_SERVERS"]))
+            asyncio.run(ensure_topics(self.given_bootstrap))
         return self.env()
 
     def down(self) -> None:
-        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-            Kafka(self.state / "kafka", self.kafka_port, self.controller_port).stop()  # stopping needs no jars
-        if not os.environ.get("DATABASE_URL"):
+        if self.given_bootstrap is None:
+            self.kafka().stop()  # stopping needs no jars
+        if self.given_database_url is None:
             self.postgres().stop()
 
 

@@ -6,6 +6,7 @@ single processes against their own throwaway PostgreSQL and Kafka."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).parent))
+from infra import STOP_SIGNALS, LocalInfra, uninterrupted
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = {"intake": 8001, "eligibility": 8002, "payments": 8003, "monitoring": 8004}
@@ -30,10 +34,10 @@ class Stack:
     def _spawn(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(REPO)}
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the process
-        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs[name] = proc
+        with open(self.log_dir / f"{name}.log", "ab") as log, uninterrupted():  # started and recorded as one
+            proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            self.procs[name] = proc
         return proc
 
     def start_api(self, service: str) -> None:
@@ -81,42 +85,75 @@ class Stack:
         proc.wait()
 
     def stop(self, name: str, timeout: float = 20.0) -> None:
-        proc = self.procs.pop(name)
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        self.stop_all(timeout, only=[name])
+
+    def stop_all(self, timeout: float = 20.0, only: list[str] | None = None) -> None:
+        """SIGTERM to each process group at once, then wait for all; SIGKILL whatever outlives `timeout`."""
+        names = list(self.procs) if only is None else only
+        procs = [self.procs.pop(name) for name in names]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)  # its own session: pid is the group id
+        deadline = time.monotonic() + timeout
+        for proc in procs:
             try:
-                proc.wait(timeout)
+                proc.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            self.stop(name)
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived: unwind whatever `make run` is doing and stop what it started."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
-def _demo_env() -> dict[str, str]:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from infra import LocalInfra
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
-    return LocalInfra().up()
+
+def _say(*lines: str, err: bool = False) -> None:
+    """Print, surviving a reader that went away: piped through `tee`, Ctrl-C kills tee too, and a closed
+    terminal answers EIO. A failed print must never cut the cleanup short, so output then goes to /dev/null."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        print(*lines, sep="\n", file=stream, flush=True)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
+def _service_ports() -> dict[str, int]:
+    """LOCAL_SERVICE_PORTS=9001,9002,9003,9004 moves the four APIs (in SERVICES' order) off the defaults."""
+    if configured := os.environ.get("LOCAL_SERVICE_PORTS"):
+        return dict(zip(SERVICES, (int(p) for p in configured.split(",")), strict=True))
+    return dict(SERVICES)
 
 
 def run() -> int:
-    """`make run`: infrastructure, migrations, the eight processes, demo data; Ctrl-C stops what it started."""
-    env = _demo_env()
-    os.environ.update(env)
-    subprocess.run([sys.executable, "-m", "shared.migrations"], cwd=REPO, check=True, env={**os.environ})
-    stack = Stack(env)
-    stop = False
+    """`make run`: infrastructure, migrations, the eight processes, demo data; Ctrl-C stops what it started.
 
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    Every stop signal (Ctrl-C reaches the whole foreground process group; SIGTERM from a supervisor; SIGHUP when
+    the terminal closes) unwinds to one cleanup, which itself ignores further signals so an impatient second
+    Ctrl-C cannot leave half of it undone."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
+    infra = LocalInfra()
+    state = infra.state
+    stack = Stack({}, ports=_service_ports(), log_dir=state / "logs")
+    code = 0
     try:
+        _say("Starting PostgreSQL and Kafka...")
+        env = infra.up()
+        stack.env = env
+        os.environ.update(env)
+        subprocess.run([sys.executable, "-m", "shared.migrations"], cwd=REPO, check=True, env={**os.environ})
         stack.start_all()
         asyncio.run(stack.wait_healthy())
         subprocess.run([sys.executable, "-m", "deploy.local.demo", *[stack.url(s) for s in SERVICES]],
@@ -124,24 +161,31 @@ def run() -> int:
         token = subprocess.run([sys.executable, "-m", "shared.auth", "--sub", "dev-admin", "--roles", "admin",
                                 "--region", "610626"], cwd=REPO, capture_output=True, text=True,
                                check=True).stdout.strip()
-        print("\nServices are up (logs in .local/logs/):")
-        for service in SERVICES:
-            print(f"  {service:<12} {stack.url(service)}/docs")
-        print(f"\nDevelopment token (admin, 吴起县 610626):\n  {token}\n")
-        print("More tokens: .venv/bin/python -m shared.auth --sub clerk-1 --roles clerk --region 610626101")
-        print("Press Ctrl-C to stop.")
-        while not stop:
+        _say("", f"Services are up (logs in {state / 'logs'}):",
+             *[f"  {service:<12} {stack.url(service)}/docs" for service in SERVICES],
+             "", "Development token (admin, 吴起县 610626):", f"  {token}", "",
+             "More tokens: .venv/bin/python -m shared.auth --sub clerk-1 --roles clerk --region 610626101",
+             "Press Ctrl-C to stop.")
+        while True:
             for name, proc in stack.procs.items():
                 if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; see .local/logs/{name}.log", file=sys.stderr)
-                    stop = True
+                    raise RuntimeError(f"{name} exited with {proc.returncode}; see {state / 'logs'}/{name}.log")
             time.sleep(0.5)
+    except Interrupted as stop:
+        code = 128 + stop.signum
+    except Exception as exc:
+        _say(f"make run failed: {exc}", err=True)
+        code = 1
     finally:
-        print("Stopping services...")
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_IGN)
+        _say("Stopping services...")
         stack.stop_all()
         if os.environ.get("KEEP_INFRA") != "1":
-            subprocess.run([sys.executable, str(Path(__file__).parent / "infra.py"), "down"], cwd=REPO)
-    return 0
+            _say("Stopping PostgreSQL and Kafka...")
+            infra.down()
+        _say("Stopped.")
+    return code
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ from services.intake.applications.endpoints import router as applications
 from services.intake.config import Settings
 from services.intake.households.endpoints import router as households
 from services.intake.models import platform
-from services.intake.nul_guard import NulGuard
-from services.intake.region_endpoints import router as regions
+from services.intake.regions.endpoints import router as regions
 from shared.app import create_app
 
 
 def build(settings: Settings | None = None) -> FastAPI:
     """A fresh app (tests that drive their own event loop, e.g. schemathesis, need their own instance)."""
-    app = create_app(
+    return create_app(
         settings or Settings(),
         platform,
         [households, applications, regions],
@@ -21,8 +20,6 @@ def build(settings: Settings | None = None) -> FastAPI:
         description="Township front desk: households, members, economic facts, applications, evidence. "
         "Every POST accepts an Idempotency-Key header: a retry returns the first result.",
     )
-    app.add_middleware(NulGuard)
-    return app
 
 
 app = build()

@@ -14,6 +14,8 @@ from shared.idempotency import IdempotencyKey, idempotency
 # Clerks write within their township; reviewers, approvers and auditors read within their region.
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]
+# A county admin loads its region's reference data (villages).
+Admin = Annotated[Principal, Depends(require("admin"))]
 Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]
 
 

@@ -132,3 +132,18 @@ class Evidence(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Village(Base):
+    """村级 region (居委会/村委会) as the county loaded it from the statistics bureau's 统计用区划代码 table.
+
+    Once a township has villages here, a household of that township must use one of their codes."""
+
+    __tablename__ = "villages"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    urban_rural_class: Mapped[str] = mapped_column(String(3))  # 城乡分类代码: 111 主城区 … 220 村庄
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    loaded_by: Mapped[str] = mapped_column(String(200))

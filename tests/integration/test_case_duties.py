@@ -26,32 +26,32 @@ async def _case(api, tokens, case_id: str) -> dict:
 async def test_an_accepted_dibao_case_offers_only_the_steps_it_accepts(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     case = await _case(api, tokens, case_id)
-    assert case["next_steps"] == ["start_investigation", "extend"]
+    assert case["next_steps"] == ["investigation", "extension"]
     r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
     assert r.status_code == 409 and r.json()["allowed_next"] == case["next_steps"]
 
     await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
     case = await _case(api, tokens, case_id)
-    assert case["next_steps"] == ["record_home_visit", "extend"]  # no economic check before the home visit
+    assert case["next_steps"] == ["home-visits", "extension"]  # no economic check before the home visit
     r = await _post(api, tokens, "reviewer", case_id, "economic-check", {"on": "2023-09-06", "result": "consistent"})
     assert r.status_code == 409 and r.json()["allowed_next"] == case["next_steps"]
 
     r = await _post(api, tokens, "approver", case_id, "extension", {"on": "2023-09-06", "opinion": "需补充材料"})
-    assert r.status_code == 200 and "extend" not in r.json()["next_steps"]
+    assert r.status_code == 200 and "extension" not in r.json()["next_steps"]
 
 
 async def test_a_paid_one_off_case_offers_no_review(api, tokens, open_wuqi_case):
     facts = {"temporary": {"kind": "emergency", "requested_fen": 500_000, "cause": "窑洞坍塌"}}
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
     case = await _case(api, tokens, case_id)
-    assert case["next_steps"] == ["start_investigation", "extend", "emergency_approve"]
+    assert case["next_steps"] == ["investigation", "extension", "emergency-approval"]
     r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
     assert r.status_code == 200, r.text
-    assert r.json()["next_steps"] == ["complete_documents", "terminate"]
+    assert r.json()["next_steps"] == ["documents-complete", "termination"]
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2023-09-05"})
-    assert r.status_code == 409 and r.json()["allowed_next"] == ["complete_documents", "terminate"]
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["documents-complete", "termination"]
     r = await _post(api, tokens, "clerk", case_id, "documents-complete", {"on": "2023-09-05"})
-    assert r.status_code == 200 and r.json()["next_steps"] == ["terminate"]
+    assert r.status_code == 200 and r.json()["next_steps"] == ["termination"]
 
 
 async def test_who_may_act_is_checked_before_the_state_of_the_case(api, tokens, open_wuqi_case):

@@ -118,15 +118,15 @@ async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(ap
     assert done["due_date"] is None and done["next_review_on"] is not None
     assert {t["key"] for t in done["trace"]} >= {"dibao.standard.rural", "dibao.tiers.rural", "dibao.mode.rural"}
     assert [s["step"] for s in done["steps"]] == [
-        "start_investigation", "record_home_visit", "record_economic_check", "township_opinion",
-        "record_appraisal", "close_notice", "decide"]
+        "investigation", "home-visits", "economic-check", "township-opinion",
+        "appraisal", "notice/close", "decision"]
 
     async with db.connect() as conn:
         event = (await conn.execute(text(
             "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.approved%' AND payload->'data'->>'case_id'"
             " = :c"), {"c": case_id})).scalar_one()
         opinion = (await conn.execute(text(
-            "SELECT reason FROM eligibility.audit_log WHERE action = 'case.decide' AND resource_id = :c"),
+            "SELECT reason FROM eligibility.audit_log WHERE action = 'case.decision' AND resource_id = :c"),
             {"c": case_id})).scalar_one()
     assert event["data"]["monthly_amount_fen"] == 135_000 and event["data"]["effective_month"] == "2023-10"
     assert len(event["data"]["member_ids"]) == 3
@@ -164,10 +164,10 @@ async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, op
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     r = await _post(api, tokens, "approver", case_id, "decision",
                     {"on": "2023-09-05", "decision": "approve", "opinion": "同意"})
-    assert r.status_code == 409 and "start_investigation" in r.json()["allowed_next"]
+    assert r.status_code == 409 and "investigation" in r.json()["allowed_next"]
     await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
     r = await _post(api, tokens, "reviewer", case_id, "economic-check", {"on": "2023-09-06", "result": "consistent"})
-    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit", "extend"]
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["home-visits", "extension"]
 
 
 async def test_bad_step_input_is_rejected_naming_the_field_and_changes_nothing(api, tokens, open_wuqi_case):
@@ -205,7 +205,7 @@ async def test_separate_register_needs_the_countys_home_visit_before_approval(ap
     await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
     approve = {"on": "2023-09-26", "decision": "approve", "opinion": "同意"}
     r = await _post(api, tokens, "approver", case_id, "decision", approve)
-    assert r.status_code == 409 and r.json()["allowed_next"] == ["record_home_visit"]
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["home-visits"]
     r = await _post(api, tokens, "approver", case_id, "home-visits",
                     {"on": "2023-09-25", "investigators": ["县局王科长", "县局赵干事"], "findings": "核实无误",
                      "by_county": True})

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.intake.models import Household, Member
-from services.intake.regions import with_villages
+from services.intake.regions.table import with_villages
 from shared.regions import RegionTable
 from tests.helpers import household_body, resident_id
 
@@ -267,7 +267,7 @@ async def test_nul_characters_are_refused_not_a_database_error(api, tokens, db):
     before = await _count(db, Household)
     body = household_body()
     body["address"] = "吴起县\u0000铁边城镇"
-    _problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "body")
+    _problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
     _problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
-             "query")
+             "query.address")
     assert await _count(db, Household) == before

@@ -1,12 +1,17 @@
-"""Case endpoints: one POST per procedural step, so each has its own documented body and roles."""
+"""Case endpoints: one POST per procedural step, so each has its own documented body and roles.
+
+A step's path is its name in the workflow (`next_steps` lists exactly these: POST `/cases/{id}/<step>`), and its
+OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
+from fastapi.types import DecoratedCallable
 
 from services.eligibility.cases import service
 from services.eligibility.cases.repository import CaseRepository
@@ -25,17 +30,31 @@ from services.eligibility.cases.schemas import (
     TerminateIn,
     TownshipOpinionIn,
 )
-from services.eligibility.cases.workflow import Status
+from services.eligibility.cases.workflow import REVIEWER, STEPS, Status
+from services.eligibility.deps import Official, Reader
 from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.app import UowDep
-from shared.auth import Principal, require
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
-Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]
-# Who may take a step is the workflow's rule (services/eligibility/cases/workflow.py); auditors never write.
-Official = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver"))]
+
+def step_description(name: str) -> str:
+    """The manual's entry for a step: what it records, who may take it, from which states."""
+    step = STEPS[name]
+    roles = ", ".join(f"`{role}`" for role in step.roles)
+    if name == "decision":
+        roles += f" (or {', '.join(f'`{r}`' for r in REVIEWER)} where the county delegated its decision, 委托)"
+    sources = ", ".join(f"`{status}`" for status in Status if status in step.sources)
+    return (f"{step.description}.\n\n**Who:** {roles} (an `admin` needs the role too).\n\n"
+            f"**From:** a case in {sources}. "
+            f"The case's `next_steps` offers `{name}` when it may be taken now; otherwise the answer is a 409 "
+            "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403.")
+
+
+def _step(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    return router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
+                       description=step_description(name))
 
 
 @router.get("", response_model=list[CaseOut], summary="Cases in your region")
@@ -76,74 +95,69 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.detail(uow, case)
 
 
-
-@router.post("/{case_id}/investigation", response_model=CaseDetailOut, summary="Start the means investigation")
+@_step("investigation", "Start the means investigation")
 async def start_investigation(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.start_investigation(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/home-visits", response_model=CaseDetailOut, summary="Record a home visit (入户调查)")
+@_step("home-visits", "Record a home visit (入户调查)")
 async def record_home_visit(case_id: uuid.UUID, body: HomeVisitIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.record_home_visit(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/economic-check", response_model=CaseDetailOut, summary="Record the economic check")
+@_step("economic-check", "Record the economic check")
 async def record_economic_check(case_id: uuid.UUID, body: EconomicCheckIn, uow: UowDep, p: Official
                                 ) -> CaseDetailOut:
     return await service.detail(uow, await service.record_economic_check(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/township-opinion", response_model=CaseDetailOut, summary="Township first opinion (初审)")
+@_step("township-opinion", "Township first opinion (初审)")
 async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: UowDep, p: Official
                            ) -> CaseDetailOut:
     return await service.detail(uow, await service.township_opinion(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/appraisal", response_model=CaseDetailOut, summary="Democratic appraisal (民主评议)")
+@_step("appraisal", "Democratic appraisal (民主评议)")
 async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.record_appraisal(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/notice/objections", response_model=CaseDetailOut,
-             summary="An objection during the public notice: back to investigation")
+@_step("notice/objections", "An objection during the public notice: back to investigation")
 async def record_objection(case_id: uuid.UUID, body: ObjectionIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.record_objection(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/notice/close", response_model=CaseDetailOut,
-             summary="Close the public notice after 7 days without objection")
+@_step("notice/close", "Close the public notice after 7 days without objection")
 async def close_notice(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.close_notice(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/decision", response_model=CaseDetailOut, summary="County decision (审核确认)")
+@_step("decision", "County decision (审核确认)")
 async def decide(case_id: uuid.UUID, body: DecisionIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.decide(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/extension", response_model=CaseDetailOut, summary="Extend to the longer time limit")
+@_step("extension", "Extend to the longer time limit")
 async def extend(case_id: uuid.UUID, body: ExtendIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.extend(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/emergency-approval", response_model=CaseDetailOut,
-             summary="急难型 temporary assistance: approve and pay first")
+@_step("emergency-approval", "急难型 temporary assistance: approve and pay first")
 async def emergency_approve(case_id: uuid.UUID, body: EmergencyApproveIn, uow: UowDep, p: Official
                             ) -> CaseDetailOut:
     return await service.detail(uow, await service.emergency_approve(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/documents-complete", response_model=CaseDetailOut,
-             summary="急难型: the paperwork after payment is complete")
+@_step("documents-complete", "急难型: the paperwork after payment is complete")
 async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.complete_documents(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/review", response_model=CaseDetailOut, summary="Periodic review (定期核查)")
+@_step("review", "Periodic review (定期核查)")
 async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.review(uow, p, case_id, body))
 
 
-@router.post("/{case_id}/termination", response_model=CaseDetailOut, summary="Stop (停保)")
+@_step("termination", "Stop (停保)")
 async def terminate(case_id: uuid.UUID, body: TerminateIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.detail(uow, await service.terminate(uow, p, case_id, body))

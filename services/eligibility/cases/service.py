@@ -276,33 +276,33 @@ async def _move(uow: UnitOfWork, case: Case, actor: Principal | str, step: str, 
 
 
 async def start_investigation(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "start_investigation", body)
-    await _move(uow, case, p, "start_investigation", Status.INVESTIGATION, on, body.opinion, {}, params)
+    case, on, params = await _begin(uow, p, case_id, "investigation", body)
+    await _move(uow, case, p, "investigation", Status.INVESTIGATION, on, body.opinion, {}, params)
     return case
 
 
 async def record_home_visit(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: HomeVisitIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "record_home_visit", body)
+    case, on, params = await _begin(uow, p, case_id, "home-visits", body)
     if body.by_county and not p.has_any("county_approver"):
         raise Forbidden("a county home visit is recorded by the county")
     case.home_visits += 1
     case.county_home_visit = case.county_home_visit or body.by_county
-    await _move(uow, case, p, "record_home_visit", Status(case.status), on, body.opinion,
+    await _move(uow, case, p, "home-visits", Status(case.status), on, body.opinion,
                 {"investigators": body.investigators, "findings": body.findings, "by_county": body.by_county},
                 params)
     return case
 
 
 async def record_economic_check(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EconomicCheckIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "record_economic_check", body)
+    case, on, params = await _begin(uow, p, case_id, "economic-check", body)
     case.assessment = run_assessment(case, params, on)
-    await _move(uow, case, p, "record_economic_check", Status.TOWNSHIP_REVIEW, on, body.opinion,
+    await _move(uow, case, p, "economic-check", Status.TOWNSHIP_REVIEW, on, body.opinion,
                 {"result": body.result, "notes": body.notes}, params)
     return case
 
 
 async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TownshipOpinionIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "township_opinion", body)
+    case, on, params = await _begin(uow, p, case_id, "township-opinion", body)
     if body.recommendation == "reject":
         to = Status.COUNTY_REVIEW  # nothing to post: the county decides on the township's reasons
     elif case.programme in params.at("procedure.democratic_appraisal_programmes", on, case.region_code).value \
@@ -310,7 +310,7 @@ async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, bo
         to = Status.APPRAISAL
     else:
         to = _post_notice(case, on, params)
-    await _move(uow, case, p, "township_opinion", to, on, body.opinion,
+    await _move(uow, case, p, "township-opinion", to, on, body.opinion,
                 {"recommendation": body.recommendation}, params)
     return case
 
@@ -322,35 +322,35 @@ def _post_notice(case: Case, on: date, params: ParameterSet) -> Status:
 
 
 async def record_appraisal(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: AppraisalIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "record_appraisal", body)
+    case, on, params = await _begin(uow, p, case_id, "appraisal", body)
     to = _post_notice(case, on, params) if body.result == "agreed" else Status.COUNTY_REVIEW
-    await _move(uow, case, p, "record_appraisal", to, on, body.opinion,
+    await _move(uow, case, p, "appraisal", to, on, body.opinion,
                 {"result": body.result, "participants": body.participants}, params)
     return case
 
 
 async def record_objection(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ObjectionIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "record_objection", body)
+    case, on, params = await _begin(uow, p, case_id, "notice/objections", body)
     case.notice_posted_on = case.notice_ends_on = None
-    await _move(uow, case, p, "record_objection", Status.INVESTIGATION, on, body.opinion,
+    await _move(uow, case, p, "notice/objections", Status.INVESTIGATION, on, body.opinion,
                 {"objection": body.objection}, params)
     return case
 
 
 async def close_notice(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "close_notice", body)
+    case, on, params = await _begin(uow, p, case_id, "notice/close", body)
     assert case.notice_ends_on is not None
     if on <= case.notice_ends_on:
         raise Conflict(f"the public notice runs until {case.notice_ends_on}; close it after that",
-                       allowed_next=["record_objection"])
-    await _move(uow, case, p, "close_notice", Status.COUNTY_REVIEW, on, body.opinion, {}, params)
+                       allowed_next=["notice/objections"])
+    await _move(uow, case, p, "notice/close", Status.COUNTY_REVIEW, on, body.opinion, {}, params)
     return case
 
 
 async def extend(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ExtendIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "extend", body)
+    case, on, params = await _begin(uow, p, case_id, "extension", body)
     case.extended = True
-    await _move(uow, case, p, "extend", Status(case.status), on, body.opinion, {}, params)
+    await _move(uow, case, p, "extension", Status(case.status), on, body.opinion, {}, params)
     return case
 
 
@@ -382,10 +382,10 @@ def _schedule_review(case: Case, on: date, params: ParameterSet) -> None:
 
 
 async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: DecisionIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "decide", body)
+    case, on, params = await _begin(uow, p, case_id, "decision", body)
     if body.decision == "reject":
         case.reasons, case.decided_at, case.decided_on = body.reasons, datetime.now(UTC), on
-        await _move(uow, case, p, "decide", Status.REJECTED, on, body.opinion, {"reasons": body.reasons}, params,
+        await _move(uow, case, p, "decision", Status.REJECTED, on, body.opinion, {"reasons": body.reasons}, params,
                     announce=False)
         uow.emit(CaseRejected(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
                               programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
@@ -394,23 +394,23 @@ async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: Decisi
         return case
     if case.separate_register and not case.county_home_visit:
         raise Conflict("a case in the separate register (单独登记备案) needs the county's own home visit first",
-                       allowed_next=["record_home_visit"])
+                       allowed_next=["home-visits"])
     result = run_assessment(case, params, on)
     if not result.get("eligible"):
         raise Conflict("the rules find the household not eligible on " + str(on) + ": "
                        + "; ".join(result.get("reasons", [])) + " — reject with reasons, or correct the facts",
-                       allowed_next=["decide"])
+                       allowed_next=["decision"])
     case.assessment = result
     _approve(uow, case, on, result)
     _schedule_review(case, on, params)
-    await _move(uow, case, p, "decide", Status.APPROVED, on, body.opinion,
+    await _move(uow, case, p, "decision", Status.APPROVED, on, body.opinion,
                 {"monthly_amount_fen": case.monthly_amount_fen, "one_off_amount_fen": case.one_off_amount_fen},
                 params, announce=False)
     return case
 
 
 async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "emergency_approve", body)
+    case, on, params = await _begin(uow, p, case_id, "emergency-approval", body)
     result = run_assessment(case, params, on)
     if not result.get("eligible"):
         raise Conflict("not eligible: " + "; ".join(result.get("reasons", [])), allowed_next=[])
@@ -419,15 +419,15 @@ async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, b
         raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
     case.assessment, case.documents_pending = result, True
     _approve(uow, case, on, result)
-    await _move(uow, case, p, "emergency_approve", Status.APPROVED, on, body.opinion,
+    await _move(uow, case, p, "emergency-approval", Status.APPROVED, on, body.opinion,
                 {"one_off_amount_fen": case.one_off_amount_fen}, params, announce=False)
     return case
 
 
 async def complete_documents(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "complete_documents", body)
+    case, on, params = await _begin(uow, p, case_id, "documents-complete", body)
     case.documents_pending = False
-    await _move(uow, case, p, "complete_documents", Status(case.status), on, body.opinion, {}, params)
+    await _move(uow, case, p, "documents-complete", Status(case.status), on, body.opinion, {}, params)
     return case
 
 
@@ -480,14 +480,14 @@ def _work_lifted_income(snapshot: dict) -> bool:
 
 
 async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TerminateIn) -> Case:
-    case, on, params = await _begin(uow, p, case_id, "terminate", body)
+    case, on, params = await _begin(uow, p, case_id, "termination", body)
     # Never pay a dead person, nor for months obtained by fraud: the last month paid is the one before.
     last = Period.of(on).plus(-1) if body.reason in ("death", "fraud") else Period.of(on)
     case.next_review_on = None
     uow.emit(CaseTerminated(case_id=case.id, household_id=case.household_id, programme=case.programme,  # type: ignore[arg-type]
                             region_code=case.region_code, reason=body.reason, last_month=last),
              key=case.household_id, region=case.region_code)
-    await _move(uow, case, p, "terminate", Status.TERMINATED, on, body.opinion,
+    await _move(uow, case, p, "termination", Status.TERMINATED, on, body.opinion,
                 {"reason": body.reason, "last_month": str(last)}, params)
     return case
 

@@ -69,27 +69,27 @@ class Step:
 
 
 STEPS: dict[str, Step] = {s.name: s for s in (
-    Step("start_investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
-    Step("record_home_visit", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
+    Step("investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
+    Step("home-visits", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
          (*TOWNSHIP, *COUNTY), "入户调查 (≥ 2 investigators)"),
-    Step("record_economic_check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果",
+    Step("economic-check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果",
          lambda c: None if c.home_visits else "record the home visit (入户调查, ≥ 2 investigators) before the "
                                                "economic check"),
-    Step("township_opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
-    Step("record_appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
-    Step("record_objection", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
-    Step("close_notice", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
-    Step("decide", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
-    Step("extend", OPEN, COUNTY, "延长办理期限 to the extended limit",
+    Step("township-opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
+    Step("appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
+    Step("notice/objections", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
+    Step("notice/close", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
+    Step("decision", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+    Step("extension", OPEN, COUNTY, "延长办理期限 to the extended limit",
          lambda c: "the case was already extended" if c.extended else None),
-    Step("emergency_approve", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
+    Step("emergency-approval", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
          "急难型临时救助: pay first, document after",
          lambda c: None if c.emergency else "only 急难型 temporary assistance is paid before the procedure"),
-    Step("complete_documents", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed",
+    Step("documents-complete", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed",
          lambda c: None if c.documents_pending else "no documents are outstanding for this case"),
     Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts",
          lambda c: "one-off assistance is not reviewed" if c.one_off else None),
-    Step("terminate", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+    Step("termination", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
     Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
 )}
 
@@ -121,7 +121,7 @@ def check_step(name: str, case: CaseState, roles: frozenset[str]) -> Step:
     duties (an admin who decides cases needs the official's role too)."""
     step = STEPS[name]
     permitted = set(step.roles)
-    if name == "decide" and case.delegated:
+    if name == "decision" and case.delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
     if not permitted & roles and step.roles != ("system",):
         raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")

@@ -2,18 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
+from services.eligibility.deps import NoticeReader
 from services.eligibility.notices import service
 from services.eligibility.notices.service import PublicNotice
 from shared import audit
 from shared.app import UowDep
-from shared.auth import Principal, require
 from shared.errors import NotFound
 
 router = APIRouter(prefix="/notices", tags=["public notice"])
 
-Reviewer = Annotated[Principal, Depends(require("township_reviewer", "county_approver", "auditor"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -22,7 +21,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             summary="The public notice (公示) for a village or township, as JSON or .xlsx")
 async def public_notice(
     region_code: Annotated[str, Path(pattern=r"^(\d{9}|\d{12})$", description="township or village code")],
-    uow: UowDep, principal: Reviewer, format: Annotated[Literal["json", "xlsx"], Query()] = "json",
+    uow: UowDep, principal: NoticeReader, format: Annotated[Literal["json", "xlsx"], Query()] = "json",
 ) -> PublicNotice | Response:
     if not principal.covers(region_code):
         raise NotFound(f"region {region_code} not found")

@@ -3,20 +3,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Query, status
 
 from services.eligibility.cases import service as cases
+from services.eligibility.deps import Admin, SignedIn
 from services.eligibility.regional_policy import service
 from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
-from shared.auth import Principal, require
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 
 @router.get("/{key}", response_model=ParameterValueOut, summary="The value in force for a region on a date")
 async def read_parameter(
-    key: str, uow: UowDep, _: Annotated[Principal, Depends(require())],
+    key: str, uow: UowDep, _: SignedIn,
     region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
     on: Annotated[date | None, Query()] = None,
 ) -> ParameterValueOut:
@@ -30,7 +30,7 @@ async def read_parameter(
              "\"holidays\": [\"2027-01-01\", …], \"workdays\": [weekend days worked]}: open cases whose "
              "deadline was counted without it (`due_date_provisional`) are counted again.")
 async def add_parameter_value(body: ParameterValueIn, uow: UowDep,
-                              principal: Annotated[Principal, Depends(require("admin"))]) -> ParameterValueOut:
+                              principal: Admin) -> ParameterValueOut:
     added = await service.add_value(uow, principal, body)
     if body.key == cases.CALENDAR_KEY:
         await cases.recount_provisional_deadlines(uow, principal, body.region)

@@ -20,6 +20,7 @@ from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
 from shared.events.catalogue import Programme
+from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -116,8 +117,8 @@ async def upload_evidence(
     # Read one byte past the limit: enough to know it is too large without holding a huge upload in memory.
     data = await file.read(settings.evidence_max_bytes + 1)
     content_type = service.validate_upload(data, settings.evidence_max_bytes)
-    if "\x00" in description:  # PostgreSQL text cannot hold NUL; NulGuard does not read multipart bodies
-        raise InvalidInput("description", "NUL characters are not allowed")
+    if CONTROL_CHARACTERS.search(description):  # the request guard does not read multipart bodies
+        raise InvalidInput("description", "control characters are not allowed (tab and line breaks are)")
     filename = (file.filename or "upload").replace("\x00", "")[-200:] or "upload"
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
     payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from shared.errors import DomainError
+from shared.errors import PayloadTooLarge, UnsupportedMediaType
 
 # Recognised by their first bytes: what the client calls the file is not trusted.
 MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -24,12 +24,6 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-class PayloadTooLarge(DomainError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
-
-
-class UnsupportedMediaType(DomainError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
 def sniff(data: bytes) -> str | None:

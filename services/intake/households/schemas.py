@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.intake.regions.schemas import CODE_RULE
 from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.household import IncomeKind as IncomeKindT
 from shared.identity import ResidentIdStr
@@ -18,7 +19,7 @@ _IN = ConfigDict(extra="forbid")
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 VillageCode = str
-_VILLAGE = Field(pattern=r"^\d{12}$", description="12-digit village code (GB/T 2260 + 村); unknown codes rejected")
+_VILLAGE = Field(pattern=r"^\d{12}$", description=CODE_RULE + " GET /regions/{township} lists the codes.")
 
 
 class MemberFactsIn(BaseModel):
@@ -150,7 +151,7 @@ class HouseholdUpdate(BaseModel):
 
     model_config = _IN
 
-    region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$")
+    region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$", description=CODE_RULE)
     hukou_type: HukouType | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200)
     bank_account: BankAccountIn | None = None

@@ -28,25 +28,22 @@ from services.intake.households.schemas import (
     MemberUpdate,
 )
 from services.intake.models import Household, Member
-from services.intake.regions import region_table
+from services.intake.regions.service import check_village_code
+from services.intake.regions.table import region_table
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
-from shared.regions import InvalidRegionCode, UnknownRegionCode
 from shared.uow import UnitOfWork
 
 WRITERS = ("clerk",)
 _PERSON_FIELDS = {"name", "id_number", "relation"}
 
 
-def _validate_region(code: str, principal: Principal, settings: Settings, field: str = "region_code") -> None:
-    try:
-        region_table(settings).validate_village_code(code)
-    except (InvalidRegionCode, UnknownRegionCode) as exc:
-        raise InvalidInput(field, str(exc)) from exc
+async def _validate_region(uow: UnitOfWork, code: str, principal: Principal, settings: Settings) -> None:
+    await check_village_code(uow, settings, code)
     ensure_writable(principal, code)
 
 
@@ -106,7 +103,7 @@ async def _flush_members(uow: UnitOfWork, field: str) -> None:
 
 
 async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, settings: Settings) -> HouseholdOut:
-    _validate_region(body.region_code, principal, settings)
+    await _validate_region(uow, body.region_code, principal, settings)
     repo = HouseholdRepository(uow.session)
     numbers = [m.id_number for m in body.members]
     for i, number in enumerate(numbers):
@@ -334,7 +331,7 @@ async def update(
     household = await _writable(uow, principal, household_id)
     changed = sorted(body.model_fields_set)
     if body.region_code is not None:
-        _validate_region(body.region_code, principal, settings)
+        await _validate_region(uow, body.region_code, principal, settings)
         household.region_code = body.region_code
     if body.hukou_type is not None:
         household.hukou_type = body.hukou_type

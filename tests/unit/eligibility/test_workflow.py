@@ -15,38 +15,38 @@ LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, 
 
 
 def test_steps_from_each_open_state_are_listed_for_the_front_end():
-    assert workflow.allowed_steps(CaseState(Status.ACCEPTED)) == ["start_investigation", "extend"]
+    assert workflow.allowed_steps(CaseState(Status.ACCEPTED)) == ["investigation", "extension"]
     assert workflow.allowed_steps(CaseState(Status.ACCEPTED, emergency=True)) == [
-        "start_investigation", "extend", "emergency_approve"]
+        "investigation", "extension", "emergency-approval"]
     assert set(workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE))) == {
-        "record_objection", "close_notice", "extend"}
-    assert "extend" not in workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE, extended=True))
-    assert workflow.allowed_steps(CaseState(Status.INVESTIGATION)) == ["record_home_visit", "extend"]
-    assert "record_economic_check" in workflow.allowed_steps(CaseState(Status.INVESTIGATION, home_visits=1))
-    assert workflow.allowed_steps(CaseState(Status.APPROVED, one_off=True)) == ["terminate"]
+        "notice/objections", "notice/close", "extension"}
+    assert "extension" not in workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE, extended=True))
+    assert workflow.allowed_steps(CaseState(Status.INVESTIGATION)) == ["home-visits", "extension"]
+    assert "economic-check" in workflow.allowed_steps(CaseState(Status.INVESTIGATION, home_visits=1))
+    assert workflow.allowed_steps(CaseState(Status.APPROVED, one_off=True)) == ["termination"]
     assert workflow.allowed_steps(CaseState(Status.REJECTED)) == []
 
 
 def test_a_step_from_the_wrong_state_names_what_is_allowed():
     with pytest.raises(IllegalStep) as err:
-        workflow.check_step("decide", CaseState(Status.INVESTIGATION), frozenset({"county_approver"}))
-    assert "record_home_visit" in err.value.allowed and "decide" not in err.value.allowed
+        workflow.check_step("decision", CaseState(Status.INVESTIGATION), frozenset({"county_approver"}))
+    assert "home-visits" in err.value.allowed and "decision" not in err.value.allowed
 
 
 def test_the_role_is_checked_before_the_state():
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", CaseState(Status.ACCEPTED), frozenset({"clerk"}))
+        workflow.check_step("decision", CaseState(Status.ACCEPTED), frozenset({"clerk"}))
     with pytest.raises(WrongRole):  # admin holds no step of its own
-        workflow.check_step("emergency_approve", CaseState(Status.ACCEPTED, emergency=True), frozenset({"admin"}))
+        workflow.check_step("emergency-approval", CaseState(Status.ACCEPTED, emergency=True), frozenset({"admin"}))
 
 
 def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
     reviewer = frozenset({"township_reviewer"})
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW), reviewer)
-    assert workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer).name == "decide"
+        workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW), reviewer)
+    assert workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer).name == "decision"
     with pytest.raises(WrongRole):
-        workflow.check_step("decide", CaseState(Status.COUNTY_REVIEW, delegated=True), frozenset({"auditor"}))
+        workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW, delegated=True), frozenset({"auditor"}))
 
 
 def test_withdrawal_is_only_for_the_system():

@@ -1,12 +1,13 @@
-"""The region table intake validates household codes against, and a way to load more.
+"""The static region table intake validates household codes against, and a way to add village names to it.
 
 The shipped NBS tables (shared/data/regions) cover every county and township, so the demo county
 吴起县 (610626) and its nine townships are there. Village (12-digit) codes are accepted when their township
-is known; deployments that want village names either point INTAKE_REGIONS_DIR at a directory with its own
-villages.csv, or add INTAKE_VILLAGES_FILE (code,name,townshipCode) on top of whichever table is used.
+is known, and, once the county has loaded its villages through the API (services/intake/regions/service.py),
+only the listed ones. Deployments may also point INTAKE_REGIONS_DIR at a directory with its own villages.csv,
+or add INTAKE_VILLAGES_FILE (code,name,townshipCode) on top of whichever table is used.
 Check a file before deploying:
 
-    python -m services.intake.regions check villages.csv
+    python -m services.intake.regions.table check villages.csv
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def region_table(settings: Settings) -> RegionTable:
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 2 or args[0] != "check":
-        print("usage: python -m services.intake.regions check <villages.csv>", file=sys.stderr)
+        print("usage: python -m services.intake.regions.table check <villages.csv>", file=sys.stderr)
         return 2
     try:
         table = with_villages(RegionTable.load(), Path(args[1]))

@@ -1,0 +1,31 @@
+"""Dependencies shared by eligibility's endpoints: who may call, and the service's settings.
+
+Which official may take which case step is the workflow's rule (services/eligibility/cases/workflow.py); these
+aliases only keep out those who may never write (auditors) or never read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.eligibility.config import Settings
+from shared.auth import Principal, require
+
+# Everyone who works on cases reads them within their region; auditors read and never write.
+Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]
+# Takes case steps; the step itself checks the role it needs.
+Official = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver"))]
+# Exports the public notice (公示) of a township or village.
+NoticeReader = Annotated[Principal, Depends(require("township_reviewer", "county_approver", "auditor"))]
+# Any signed-in user reads the policy parameters in force.
+SignedIn = Annotated[Principal, Depends(require())]
+# Adds dated parameter values for their own region.
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+EligibilitySettings = Annotated[Settings, Depends(_settings)]

@@ -1,0 +1,32 @@
+"""Queries on the villages a county loaded."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.models import Village
+from services.intake.regions.villages import VillageRow
+
+
+class VillageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def replace_county(self, county_code: str, rows: list[VillageRow], loaded_by: str) -> None:
+        """The county's list becomes `rows`: one DELETE and one multi-row INSERT (a county has hundreds)."""
+        await self.session.execute(delete(Village).where(Village.code.startswith(county_code, autoescape=True)))
+        await self.session.execute(insert(Village), [
+            {"code": r.code, "township_code": r.township_code, "name": r.name,
+             "urban_rural_class": r.urban_rural_class, "loaded_by": loaded_by} for r in rows])
+
+    async def in_township(self, township_code: str) -> list[Village]:
+        result = await self.session.scalars(
+            select(Village).where(Village.township_code == township_code).order_by(Village.code))
+        return list(result)
+
+    async def get(self, code: str) -> Village | None:
+        return await self.session.get(Village, code)
+
+    async def township_has_list(self, township_code: str) -> bool:
+        return bool(await self.session.scalar(select(exists().where(Village.township_code == township_code))))

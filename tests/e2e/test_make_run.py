@@ -1,0 +1,181 @@
+"""`make run` stops everything it started, driven from a real terminal (a pseudo-terminal that is the controlling
+terminal of its own session), exactly as a developer's shell runs it: Ctrl-C is the terminal driver signalling the
+whole foreground process group (make, the stack, `tee`), and closing the terminal is a hangup.
+
+Each run gets its own state folder, free ports and a marker in its environment, so the processes it leaves (if any)
+are found by the marker, never by name, and the runs never touch another checkout's `make run`."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from infra import free_port, kafka_libs, port_open  # deploy/local/infra.py
+from stack import SERVICES
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class Terminal:
+    """`sh -c <command>` in a fresh session whose controlling terminal is a new pty; the output is drained."""
+
+    command: str
+    env: dict[str, str]
+    master: int = -1
+    proc: subprocess.Popen | None = None
+    output: bytearray = field(default_factory=bytearray)
+
+    def start(self) -> None:
+        self.master, slave = os.openpty()
+        # setsid --ctty: a new session led by sh, with the pty as its controlling terminal, so sh's process group
+        # (make, the stack, tee: a non-interactive sh runs the pipeline in its own group) is the foreground group.
+        self.proc = subprocess.Popen(["setsid", "--ctty", "sh", "-c", self.command], cwd=REPO, env=self.env,
+                                     stdin=slave, stdout=slave, stderr=slave)
+        os.close(slave)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                ready, _, _ = select.select([self.master], [], [], 0.5)
+                if ready:
+                    chunk = os.read(self.master, 65536)
+                    if not chunk:
+                        return
+                    self.output += chunk
+            except (OSError, ValueError):  # EIO once every slave is closed; EBADF after hangup()
+                return
+
+    def text(self) -> str:
+        return self.output.decode(errors="replace")
+
+    def wait_for(self, needle: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            assert self.proc is not None
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"never saw {needle!r}; terminal showed:\n{self.text()[-3000:]}")
+            time.sleep(0.2)
+
+    def ctrl_c(self) -> None:
+        os.write(self.master, b"\x03")  # the line discipline turns ^C into SIGINT for the foreground group
+
+    def hangup(self) -> None:
+        os.close(self.master)  # the terminal goes away: SIGHUP to the session leader and the foreground group
+
+
+@dataclass
+class MakeRun:
+    marker: str
+    state: Path
+    ports: dict[str, int]
+
+    def processes(self) -> dict[int, str]:
+        """pid → command line of every live process carrying this run's marker in its environment."""
+        found = {}
+        needle = f"MAKE_RUN_TEST={self.marker}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    status = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                    if status != "Z":
+                        found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        return found
+
+    def open_ports(self) -> list[str]:
+        return [name for name, port in self.ports.items() if port_open(port)]
+
+    def wait_until_gone(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while (self.processes() or self.open_ports()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def stack_pid(self) -> int:
+        return next(pid for pid, cmd in self.processes().items() if "deploy/local/stack.py run" in cmd)
+
+
+@pytest.fixture
+def make_run() -> Iterator[tuple[MakeRun, dict[str, str]]]:
+    tmp_path = Path(tempfile.mkdtemp(prefix="make-run-test-"))
+    tmp_path.chmod(0o755)  # as root, the cluster runs as `postgres`, which must reach its data folder
+    ports = {"postgres": free_port(), "kafka": free_port(), "kafka-controller": free_port(),
+             **{service: free_port() for service in SERVICES}}
+    run = MakeRun(uuid.uuid4().hex, tmp_path / "state", ports)
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "KEEP_INFRA"}}
+    env.update({
+        "MAKE_RUN_TEST": run.marker, "LOCAL_STATE": str(run.state), "KAFKA_LIBS": str(kafka_libs()),
+        "LOCAL_PG_PORT": str(ports["postgres"]), "LOCAL_KAFKA_PORT": str(ports["kafka"]),
+        "LOCAL_KAFKA_CONTROLLER_PORT": str(ports["kafka-controller"]),
+        "LOCAL_SERVICE_PORTS": ",".join(str(ports[s]) for s in SERVICES),
+    })
+    yield run, env
+    # Whatever a failed run left is removed here, found by its marker (never by name).
+    for pid in run.processes():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[MakeRun, dict[str, str]]) -> None:
+    run, env = make_run
+    terminal = Terminal(f"trap : INT; make -s run 2>&1 | tee {run.state.parent / 'run.log'}", env)
+    terminal.start()
+    terminal.wait_for("Press Ctrl-C to stop.", timeout=300)
+    assert "demo: loaded 3 villages" in terminal.text()  # the demo load ran as part of `make run`
+    assert "demo: first case approved" in terminal.text()
+    running = run.processes()
+    assert any("kafka.Kafka" in cmd for cmd in running.values()), running
+    assert any("postgres" in cmd for cmd in running.values()), running
+    assert sum("uvicorn" in cmd for cmd in running.values()) == 4, running
+    assert not set(run.ports) - set(run.open_ports())
+
+    terminal.ctrl_c()
+    assert terminal.proc is not None
+    terminal.proc.wait(timeout=120)  # sh returns once make has, and make waits for the stack's cleanup
+
+    assert run.processes() == {}
+    assert run.open_ports() == []
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to the stack", "terminal closed"])
+def test_a_stop_signal_while_starting_stops_what_was_started(
+    make_run: tuple[MakeRun, dict[str, str]], how: str
+) -> None:
+    """Half-way through the start (the broker launched, the services not yet up) is where a signal used to leave
+    PostgreSQL and Kafka behind: the handler was not installed yet, or the cleanup forgot what was started."""
+    run, env = make_run
+    terminal = Terminal("make -s run 2>&1 | tee /dev/null", env)
+    terminal.start()
+    deadline = time.monotonic() + 120
+    while not (run.state / "kafka" / "kafka.pid").exists():
+        assert time.monotonic() < deadline, terminal.text()
+        time.sleep(0.1)
+    assert any("kafka.Kafka" in cmd for cmd in run.processes().values())
+
+    if how == "SIGTERM to the stack":
+        os.kill(run.stack_pid(), signal.SIGTERM)
+    else:
+        terminal.hangup()
+    run.wait_until_gone(timeout=90)
+
+    assert run.processes() == {}
+    assert run.open_ports() == []
