@@ -73,6 +73,7 @@ from shared.uow import UnitOfWork, outbox_channel
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "event_backbone.json"
+LOG_DIR = REPO / ".local" / "bench-logs" / "event_backbone"
 
 SCHEMA = "bench"            # the pipeline's tables (outbox, inbox, audit_log, effects)
 BARE_SCHEMA = "bench_bare"  # the same tables for the bare baseline
@@ -455,6 +456,7 @@ class Consumers:
     started: ClassVar[list[Consumers]] = []  # every instance, so a failed run leaves no process behind
 
     def __init__(self, run: str, tmp: Path) -> None:
+        self.run = run
         self.latency_dir = tmp / f"{run}-latency"
         self.latency_dir.mkdir(parents=True, exist_ok=True)
         self.procs: list[asyncio.subprocess.Process] = []
@@ -479,13 +481,17 @@ class Consumers:
                    "--latency-dir", str(self.latency_dir), *extra(i)]
             if args.profile:
                 cmd.append("--profile")
-            self.procs.append(await asyncio.create_subprocess_exec(
-                *cmd, env={**os.environ, "PYTHONPATH": str(REPO), **env}))
+            # Worker logs (rebalance notices and the like) go to a file, not into the figures' printout.
+            LOG_DIR.mkdir(parents=True, exist_ok=True)
+            with open(LOG_DIR / f"{self.run.replace(' ', '-')}-{i}.log", "wb") as log_file:  # noqa: ASYNC230
+                self.procs.append(await asyncio.create_subprocess_exec(
+                    *cmd, env={**os.environ, "PYTHONPATH": str(REPO), **env}, stdout=log_file,
+                    stderr=asyncio.subprocess.STDOUT))
         members = args.consumer_processes if role == "pipeline-worker" else count
         deadline = time.monotonic() + 120
         while await group_size(args.bootstrap, group) != members:
             if dead := [p for p in self.procs if p.returncode is not None]:
-                raise RuntimeError(f"{role} exited early with {dead[0].returncode}")
+                raise RuntimeError(f"{role} exited early with {dead[0].returncode}; see {LOG_DIR}")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{group}: {members} members not assigned after 120s")
             await asyncio.sleep(0.2)
@@ -494,7 +500,7 @@ class Consumers:
         deadline = time.monotonic() + timeout
         while LatencyLog.count(self.latency_dir) < n:
             if dead := [p for p in self.procs if p.returncode is not None]:
-                raise RuntimeError(f"a consumer process exited early with {dead[0].returncode}")
+                raise RuntimeError(f"a consumer process exited early with {dead[0].returncode}; see {LOG_DIR}")
             if time.monotonic() > deadline:
                 log.error("gave up after %.0fs with %d of %d effects", timeout,
                           LatencyLog.count(self.latency_dir), n)
