@@ -298,6 +298,19 @@ def expected_rows(households: int, applications: int) -> dict[str, int]:
     return rows | {"unsent": 0}
 
 
+async def settled(pid: int, timeout: float = 60) -> None:
+    """Wait until the server's processes are idle: with several uvicorn workers the first answers /healthz
+    while the others may still be importing the app, which must not fall into the measured window."""
+    from bench.measure import tree_cpu
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = tree_cpu(pid)
+        await asyncio.sleep(0.5)
+        if tree_cpu(pid) - before < 0.05:
+            return
+
+
 def serve(stack: Any, name: str, app: str, port: int, workers: int, app_dir: Path) -> Any:
     """uvicorn with the options deploy/local/stack.py uses, plus the worker count."""
     return stack._spawn(name, [
@@ -403,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             server = start_server(kind, workers, port, env, log_dir, urls)
             try:
                 asyncio.run(wait_healthy(f"http://127.0.0.1:{port}", server.proc))
+                asyncio.run(settled(server.proc.pid))
                 what = f"paced at {rate:.0f} requests/s" if rate else f"{args.clients} clients"
                 print(f"{name}: {what} for {args.paced_seconds if rate else args.seconds:.0f}s ...", flush=True)
                 result = asyncio.run(run_load(server, port, token, args, people, rate, pg_pid))
