@@ -386,11 +386,13 @@ async def produce(bootstrap: str, messages: Sequence[tuple[bytes, bytes]], chunk
     return time.perf_counter() - t0
 
 
-def worker_env(db: str, bootstrap: str, consumer_batch: int | None) -> dict[str, str]:
+def worker_env(db: str, bootstrap: str, consumer_batch: int | None, consumer_processes: int = 1) -> dict[str, str]:
     # No inherited ELIGIBILITY_* overrides: the prefixed settings win over DATABASE_URL & co.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELIGIBILITY_")}
     env |= {"PYTHONPATH": str(REPO), "DATABASE_URL": db, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "ENVIRONMENT": "test"}
+            "ENVIRONMENT": "test",
+            # The kit forks the consumer processes (one group: the topic's 6 partitions are shared among them).
+            "ELIGIBILITY_CONSUMER_PROCESSES": str(consumer_processes)}
     if consumer_batch:
         env["ELIGIBILITY_CONSUMER_BATCH_SIZE"] = str(consumer_batch)
     return env
@@ -440,13 +442,15 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
     with open(log_path, "wb") as log_file:  # noqa: ASYNC230 - opened once, before the timed part matters
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.eligibility.worker", cwd=REPO,
-            env=worker_env(db, bootstrap, args.consumer_batch), stdout=log_file, stderr=subprocess.STDOUT,
+            env=worker_env(db, bootstrap, args.consumer_batch, args.consumer_processes), stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     spy = None
     if args.profile:
         spy = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(proc.pid), "--format", "raw",
             "--nolineno", "-r", "100", "-o", str(PROFILE.with_suffix(".raw")),
+            *(["--subprocesses"] if args.consumer_processes > 1 else []),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
     first_seen: tuple[float, int] | None = None
@@ -526,7 +530,7 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
                     or '"level":"WARNING"' in line]
         print("  worker warnings/errors (first 5):\n    " + "\n    ".join(p[:300] for p in problems[:5]))
     stats["stored"] = stored
-    notes = (f"worker subprocess (relay + consumer '{CONSUMER_GROUP}', batch "
+    notes = (f"worker subprocess (relay + consumer '{CONSUMER_GROUP}' in {args.consumer_processes} process(es), batch "
              f"{args.consumer_batch or ServiceSettings().consumer_batch_size}); spawn → last case commit; "
              f"steady state (first → last commit) {steady or float('nan'):.0f}/s; "
              f"encode {encode_s:.1f}s and produce {produce_s:.1f}s beforehand, not timed; "
@@ -645,6 +649,7 @@ def drive(args: argparse.Namespace) -> int:
         "households": args.households,
         "consumer_households": n_b,
         "consumer_subset": n_b < len(households),
+        "consumer_processes": args.consumer_processes,
         "runs": [asdict(f) for f in figures],
         "ratio_b_over_a": ratio,
         "consumer": {k: v for k, v in extra.items() if k != "stats"} | {"db": stats},
@@ -664,6 +669,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=610626)
     p.add_argument("--consumer-batch", type=int, default=None,
                    help="ELIGIBILITY_CONSUMER_BATCH_SIZE for the worker (default: the settings' 500)")
+    p.add_argument("--consumer-processes", type=int, default=1, choices=range(1, 7), metavar="1-6",
+                   help="consumer processes of the worker (ELIGIBILITY_CONSUMER_PROCESSES, forked by the kit)")
     p.add_argument("--poll", type=float, default=0.5, help="seconds between counts of eligibility.cases")
     p.add_argument("--timeout", type=float, default=1800.0, help="give up on (b) after this many seconds")
     p.add_argument("--skip-rule-step", action="store_true", help="do not measure (a2)")
