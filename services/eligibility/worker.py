@@ -3,7 +3,7 @@
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
-from shared.consumer import Handler, on_data
+from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
     ApplicationAmended,
     ApplicationSubmitted,
@@ -15,12 +15,12 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-HANDLERS: dict[str, Handler] = {
-    event_type(ApplicationSubmitted): on_data(service.open_case),
+HANDLERS: Handlers = {
+    event_type(ApplicationSubmitted): on_batch(service.open_cases),
     event_type(ApplicationAmended): on_data(service.amend_case),
     event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
-    event_type(HouseholdRegistered): on_data(service.record_household),
-    event_type(HouseholdUpdated): on_data(service.record_household),
+    event_type(HouseholdRegistered): on_batch(service.record_households),
+    event_type(HouseholdUpdated): on_batch(service.record_households),
 }
 CONSUMERS = {"eligibility.cases": ([Topic.INTAKE_APPLICATIONS.value], HANDLERS)}
 

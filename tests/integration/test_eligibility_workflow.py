@@ -11,10 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from services.eligibility.cases.service import open_case, record_household
+from services.eligibility.cases.service import open_cases, record_households
 from services.eligibility.models import platform
+from shared.consumer import Delivery
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
+from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered, event_type
+from shared.events.envelope import DomainEvent
 from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 from shared.workdays import add_workdays
@@ -50,16 +52,56 @@ async def open_wuqi_case(db):
     async def opener(received: date, programme: str = "dibao", snapshot: HouseholdSnapshot | None = None,
                      **extra) -> tuple[str, HouseholdSnapshot]:
         snapshot = snapshot or wuqi_household()
+        data = ApplicationSubmitted(
+            application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
+            region_code=snapshot.region_code, submitted_on=received, consent_signed=True,
+            separate_register=extra.pop("separate_register", False), details=extra.pop("details", {}),
+            snapshot=snapshot)
         async with UnitOfWork(sessions, platform, "/tests") as uow:
-            case = await open_case(uow, ApplicationSubmitted(
-                application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
-                region_code=snapshot.region_code, submitted_on=received, consent_signed=True,
-                separate_register=extra.pop("separate_register", False), details=extra.pop("details", {}),
-                snapshot=snapshot))
+            await open_cases(uow, [_delivery(data)])
             await uow.commit()
-        return str(case.id), snapshot
+        async with db.connect() as conn:
+            case_id = (await conn.execute(text("SELECT id FROM eligibility.cases WHERE application_id = :a"),
+                                          {"a": data.application_id})).scalar_one()
+        return str(case_id), snapshot
 
     return opener
+
+
+def _delivery(data: ApplicationSubmitted | HouseholdRegistered, correlation: str | None = None) -> Delivery:
+    """The event as the consumer hands it to a set-based handler."""
+    event = DomainEvent(event_type(type(data)), str(data.household_id), data).to_cloudevent("/tests", correlation)
+    return Delivery(event, data)
+
+
+async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db):
+    """The consumer's set-based opening: duplicates within a run and redelivered runs open nothing more; every
+    opened case has its event (with its own cause's correlation id) and its audit row."""
+    submissions = [ApplicationSubmitted(
+        application_id=uuid.uuid4(), household_id=(h := wuqi_household()).household_id, programme="dibao",
+        region_code=VILLAGE, submitted_on=date(2023, 9, 4), consent_signed=True, separate_register=False,
+        snapshot=h) for _ in range(5)]
+    run = [_delivery(d, f"run-{i}") for i, d in enumerate(submissions)]
+    sessions = session_factory(db)
+    for attempt in (run + run[:2], run):  # a duplicate within the run, then the whole run again
+        async with UnitOfWork(sessions, platform, "/tests") as uow:
+            await open_cases(uow, attempt)
+            await uow.commit()
+    ids = [d.application_id for d in submissions]
+    async with db.connect() as conn:
+        cases = (await conn.execute(text(
+            "SELECT application_id, count(*), min(status), bool_and(assessment IS NOT NULL), "
+            "bool_and(due_date IS NOT NULL) FROM eligibility.cases WHERE application_id = ANY(:a) "
+            "GROUP BY application_id"), {"a": ids})).all()
+        events = (await conn.execute(text(
+            "SELECT payload->>'correlationid' FROM eligibility.outbox WHERE type LIKE '%case.opened%' "
+            "AND (payload->'data'->>'application_id')::uuid = ANY(:a)"), {"a": ids})).scalars().all()
+        audits = (await conn.execute(text(
+            "SELECT count(*) FROM eligibility.audit_log a JOIN eligibility.cases c ON a.resource_id = c.id::text "
+            "WHERE a.action = 'case.open' AND c.application_id = ANY(:a)"), {"a": ids})).scalar()
+    assert len(cases) == 5 and all(n == 1 and status == "accepted" and assessed and due
+                                   for _, n, status, assessed, due in cases)
+    assert sorted(events) == [f"run-{i}" for i in range(5)] and audits == 5
 
 
 async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):
@@ -254,8 +296,8 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
     working = wuqi_household(household_id=str(snapshot.household_id), members=members, incomes=[
         {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}])
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_household(uow, HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE,
-                                                        snapshot=working))
+        await record_households(uow, [_delivery(HouseholdRegistered(
+            household_id=snapshot.household_id, region_code=VILLAGE, snapshot=working))])
         await uow.commit()
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
     assert r.status_code == 200, r.text

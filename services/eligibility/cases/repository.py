@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case, CaseStep, HouseholdFacts
 
+# The columns a new case is written with; its timestamps are the database's.
+_CASE_COLUMNS = [c.key for c in Case.__table__.columns if c.key not in ("created_at", "updated_at")]
+
 
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -74,8 +77,23 @@ class CaseRepository:
     async def latest_facts(self, household_id: uuid.UUID) -> HouseholdFacts | None:
         return await self.session.get(HouseholdFacts, household_id)
 
-    async def save_facts(self, household_id: uuid.UUID, region_code: str, snapshot: dict) -> None:
-        stmt = insert(HouseholdFacts).values(household_id=household_id, region_code=region_code, snapshot=snapshot)
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=[HouseholdFacts.household_id],
-            set_={"snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code}))
+    async def applications_with_cases(self, application_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        return set(await self.session.scalars(
+            select(Case.application_id).where(Case.application_id.in_(application_ids))))
+
+    async def insert(self, cases: list[Case]) -> None:
+        """Many new cases in one statement (Core, no unit-of-work bookkeeping per row)."""
+        await self.session.execute(insert(Case), [
+            {column: getattr(case, column) for column in _CASE_COLUMNS} for case in cases])
+
+    async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
+        """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
+        if not facts:
+            return
+        stmt = insert(HouseholdFacts)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id],
+                                       set_={"snapshot": stmt.excluded.snapshot,
+                                             "region_code": stmt.excluded.region_code}),
+            [{"household_id": h, "region_code": region, "snapshot": snapshot}
+             for h, (region, snapshot) in facts.items()])

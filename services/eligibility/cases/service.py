@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from services.eligibility.policy.parameters import NATIONAL, region_chain
 from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.auth import Principal
+from shared.consumer import Delivery
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
     ApplicationAmended,
@@ -47,9 +48,9 @@ from shared.events.catalogue import (
     CaseTerminated,
     CaseWithdrawalRefused,
     GradualExitStarted,
-    HouseholdRegistered,
     application_details,
 )
+from shared.events.envelope import CloudEvent
 from shared.household import HouseholdSnapshot
 from shared.period import Period
 from shared.uow import UnitOfWork
@@ -77,9 +78,12 @@ def _facts(case: Case) -> ApplicationFacts:
     return ApplicationFacts.of_application(details, uuid.UUID(str(applicant)) if applicant else None)
 
 
-def run_assessment(case: Case, params: ParameterSet, on: date, snapshot: dict | None = None) -> dict[str, Any]:
-    """The programme's rule on the case's facts; a rule that cannot run is recorded as not eligible, with why."""
-    household = HouseholdSnapshot.model_validate(snapshot or case.snapshot)
+def run_assessment(case: Case, params: ParameterSet, on: date, snapshot: dict | HouseholdSnapshot | None = None
+                   ) -> dict[str, Any]:
+    """The programme's rule on the case's facts; a rule that cannot run is recorded as not eligible, with why.
+    A snapshot already typed (a consumed event's) is used as it is rather than dumped and validated again."""
+    raw = snapshot or case.snapshot
+    household = raw if isinstance(raw, HouseholdSnapshot) else HouseholdSnapshot.model_validate(raw)
     try:
         result: Assessment = assess(case.programme, household, on, case.region_code, params, _facts(case))
     except (ValueError, KeyError) as exc:  # missing application facts, no parameter for the region or date
@@ -138,9 +142,59 @@ async def recount_provisional_deadlines(uow: UnitOfWork, principal: Principal, r
 # --- opening and following intake ------------------------------------------------------------------------------
 
 
-async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
-    await CaseRepository(uow.session).save_facts(data.household_id, data.region_code,
-                                                 data.snapshot.model_dump(mode="json"))
+async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """The latest facts of each household (a review reassesses on them), a run of events in one statement."""
+    await CaseRepository(uow.session).save_facts({
+        d.data.household_id: (d.data.region_code, d.data.snapshot.model_dump(mode="json")) for d in deliveries})
+
+
+def _new_case(data: ApplicationSubmitted, params: ParameterSet) -> Case:
+    """A case for an application, assessed by the programme's rule and with its first deadline (pure: no I/O)."""
+    case = Case(
+        id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
+        programme=data.programme, region_code=data.region_code, status=Status.ACCEPTED.value,
+        opened_on=data.submitted_on, status_since=data.submitted_on, separate_register=data.separate_register,
+        details=_stored_details(data), snapshot=data.snapshot.model_dump(mode="json"), home_visits=0,
+        county_home_visit=False, extended=False, documents_pending=False,
+        delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
+    )
+    case.assessment = run_assessment(case, params, data.submitted_on, data.snapshot)
+    _refresh_due(case, params)
+    return case
+
+
+def _announce_opened(uow: UnitOfWork, case: Case, cause: CloudEvent | None = None) -> None:
+    uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
+                        programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
+                        status=case.status, due_date=case.due_date, due_date_provisional=case.due_date_provisional),
+             key=case.household_id, region=case.region_code, cause=cause)
+
+
+async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A case per application for a run of submissions, set-based: one query finds the applications that already
+    have a case (a redelivered or replayed event changes nothing), the pure rules assess the rest in memory, and
+    cases, household facts and audit rows are each written in one statement."""
+    repo = CaseRepository(uow.session)
+    known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
+    params = await effective_parameters(uow)
+    opened: list[Case] = []
+    audits: list[dict[str, Any]] = []
+    for d in deliveries:
+        data: ApplicationSubmitted = d.data
+        if data.application_id in known:
+            continue
+        known.add(data.application_id)
+        case = _new_case(data, params)
+        opened.append(case)
+        _announce_opened(uow, case, d.event)
+        audits.append({"resource_id": case.id, "household_id": case.household_id, "region_code": case.region_code,
+                       "correlation_id": d.event.correlationid})
+    if not opened:
+        return
+    await repo.insert(opened)
+    await repo.save_facts({c.household_id: (c.region_code, c.snapshot) for c in opened})
+    await audit.record_many(uow, SYSTEM, "case.open", "case", audits)
+    log.info("%d cases opened", len(opened))
 
 
 async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
@@ -148,27 +202,12 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     repo = CaseRepository(uow.session)
     if existing := await repo.by_application(data.application_id):
         return existing
-    params = await effective_parameters(uow)
-    snapshot = data.snapshot.model_dump(mode="json")
-    case = Case(
-        id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
-        programme=data.programme, region_code=data.region_code, status=Status.ACCEPTED.value,
-        opened_on=data.submitted_on, status_since=data.submitted_on, separate_register=data.separate_register,
-        details=_stored_details(data), snapshot=snapshot, home_visits=0, county_home_visit=False, extended=False,
-        documents_pending=False,
-        delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
-    )
-    case.assessment = run_assessment(case, params, data.submitted_on)
-    _refresh_due(case, params)
+    case = _new_case(data, await effective_parameters(uow))
     repo.add(case)
     # Flushed now so a later event in the same consumer batch (an amendment) finds this case.
     await uow.session.flush()
-    await repo.save_facts(data.household_id, data.region_code, snapshot)
-    log.info("case %s opened for application %s (%s)", case.id, case.application_id, case.programme)
-    uow.emit(CaseOpened(case_id=case.id, application_id=case.application_id, household_id=case.household_id,
-                        programme=data.programme, region_code=case.region_code, status=case.status,
-                        due_date=case.due_date, due_date_provisional=case.due_date_provisional),
-             key=case.household_id, region=case.region_code)
+    await repo.save_facts({case.household_id: (case.region_code, case.snapshot)})
+    _announce_opened(uow, case)
     await audit.record(uow, SYSTEM, "case.open", "case", case.id, household_id=case.household_id,
                        region_code=case.region_code)
     return case
