@@ -49,3 +49,13 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 def idem(headers: dict[str, str], key: str) -> dict[str, str]:
     """Headers with an Idempotency-Key, as a front-desk app sends on every POST."""
     return {**headers, "Idempotency-Key": key}
+
+
+def delivery(data, correlation: str | None = None):
+    """An event as the consumer hands it to a set-based handler (`shared.consumer.on_batch`)."""
+    from shared.consumer import Delivery
+    from shared.events.catalogue import event_type
+    from shared.events.envelope import DomainEvent
+
+    event = DomainEvent(event_type(type(data)), str(getattr(data, "household_id", "key")), data)
+    return Delivery(event.to_cloudevent("/tests", correlation), data)

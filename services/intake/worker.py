@@ -1,9 +1,9 @@
 """Intake worker: relays intake's outbox; mirrors eligibility's case events onto applications."""
 
-from services.intake.applications.service import on_case_event
+from services.intake.applications.service import mirror_case_events
 from services.intake.config import Settings
 from services.intake.models import platform
-from shared.consumer import Handler, on_data
+from shared.consumer import Handlers, on_batch
 from shared.events.catalogue import (
     CaseApproved,
     CaseDeadlineChanged,
@@ -16,8 +16,8 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-HANDLERS: dict[str, Handler] = {
-    event_type(t): on_data(on_case_event)
+HANDLERS: Handlers = {
+    event_type(t): on_batch(mirror_case_events)
     for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected, CaseWithdrawalRefused, CaseDeadlineChanged)
 }
 CONSUMERS = {"intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}

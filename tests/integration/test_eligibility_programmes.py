@@ -10,12 +10,12 @@ from sqlalchemy import text
 
 from services.eligibility.cases.service import open_case
 from services.eligibility.models import platform as eligibility_platform
-from services.intake.applications.service import on_case_event
+from services.intake.applications.service import mirror_case_events
 from services.intake.models import platform as intake_platform
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, CaseApproved
 from shared.uow import UnitOfWork
-from tests.helpers import household_body, resident_id
+from tests.helpers import delivery, household_body, resident_id
 
 RECEIVED = date.today() - timedelta(days=20)  # a paper application entered later, so the 7-day notice has run
 
@@ -117,7 +117,7 @@ async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(
     assert approved["member_ids"] == [child_id]  # the child alone is on the roll, not the grandmother
 
     async with UnitOfWork(session_factory(db), intake_platform, "/tests") as uow:
-        await on_case_event(uow, CaseApproved.model_validate(approved))
+        await mirror_case_events(uow, [delivery(CaseApproved.model_validate(approved))])
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 140_000

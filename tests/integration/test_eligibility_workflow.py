@@ -13,13 +13,12 @@ from sqlalchemy import text
 
 from services.eligibility.cases.service import open_cases, record_households
 from services.eligibility.models import platform
-from shared.consumer import Delivery
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered, event_type
-from shared.events.envelope import DomainEvent
+from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
 from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 from shared.workdays import add_workdays
+from tests.helpers import delivery
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇, a village under it
 
@@ -58,7 +57,7 @@ async def open_wuqi_case(db):
             separate_register=extra.pop("separate_register", False), details=extra.pop("details", {}),
             snapshot=snapshot)
         async with UnitOfWork(sessions, platform, "/tests") as uow:
-            await open_cases(uow, [_delivery(data)])
+            await open_cases(uow, [delivery(data)])
             await uow.commit()
         async with db.connect() as conn:
             case_id = (await conn.execute(text("SELECT id FROM eligibility.cases WHERE application_id = :a"),
@@ -68,12 +67,6 @@ async def open_wuqi_case(db):
     return opener
 
 
-def _delivery(data: ApplicationSubmitted | HouseholdRegistered, correlation: str | None = None) -> Delivery:
-    """The event as the consumer hands it to a set-based handler."""
-    event = DomainEvent(event_type(type(data)), str(data.household_id), data).to_cloudevent("/tests", correlation)
-    return Delivery(event, data)
-
-
 async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db):
     """The consumer's set-based opening: duplicates within a run and redelivered runs open nothing more; every
     opened case has its event (with its own cause's correlation id) and its audit row."""
@@ -81,7 +74,7 @@ async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db)
         application_id=uuid.uuid4(), household_id=(h := wuqi_household()).household_id, programme="dibao",
         region_code=VILLAGE, submitted_on=date(2023, 9, 4), consent_signed=True, separate_register=False,
         snapshot=h) for _ in range(5)]
-    run = [_delivery(d, f"run-{i}") for i, d in enumerate(submissions)]
+    run = [delivery(d, f"run-{i}") for i, d in enumerate(submissions)]
     sessions = session_factory(db)
     for attempt in (run + run[:2], run):  # a duplicate within the run, then the whole run again
         async with UnitOfWork(sessions, platform, "/tests") as uow:
@@ -296,7 +289,7 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
     working = wuqi_household(household_id=str(snapshot.household_id), members=members, incomes=[
         {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}])
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_households(uow, [_delivery(HouseholdRegistered(
+        await record_households(uow, [delivery(HouseholdRegistered(
             household_id=snapshot.household_id, region_code=VILLAGE, snapshot=working))])
         await uow.commit()
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})

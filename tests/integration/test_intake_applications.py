@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select, text
 
-from services.intake.applications.service import on_case_event
+from services.intake.applications.service import mirror_case_events
 from services.intake.models import Application, Evidence, Household, platform
 from shared.db import session_factory
 from shared.events.catalogue import (
@@ -22,7 +22,7 @@ from shared.events.catalogue import (
 )
 from shared.period import Period
 from shared.uow import UnitOfWork
-from tests.helpers import JPEG, PDF, PNG, household_body, idem
+from tests.helpers import JPEG, PDF, PNG, delivery, household_body, idem
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -338,7 +338,7 @@ async def test_concurrent_retries_run_the_effect_once(api, tokens, db):
 async def _deliver(db, event) -> None:
     """Eligibility's event applied as intake's consumer applies it."""
     async with UnitOfWork(session_factory(db), platform, "/test") as uow:
-        await on_case_event(uow, event)
+        await mirror_case_events(uow, [delivery(event)])
         await uow.commit()
 
 
@@ -356,7 +356,7 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
     opened = CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
                         region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
     async with UnitOfWork(sessions, platform, "/test") as uow:
-        await on_case_event(uow, opened)
+        await mirror_case_events(uow, [delivery(opened)])
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"], shown["next_deadline"]) == ("in_review", "investigation",
@@ -374,7 +374,7 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
     late = CaseOpened(case_id=uuid.uuid4(), application_id=second["id"], household_id=hid, programme="medical",
                       region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
     async with UnitOfWork(sessions, platform, "/test") as uow:
-        await on_case_event(uow, late)
+        await mirror_case_events(uow, [delivery(late)])
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{second['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"]) == ("withdrawal_requested", "investigation")
@@ -433,3 +433,35 @@ async def test_a_provisional_deadline_shows_as_such_until_eligibility_counts_it_
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["next_deadline"], shown["next_deadline_provisional"], shown["status"]) == (
         "2027-01-04", False, "in_review")
+
+
+async def test_a_run_of_case_events_is_mirrored_in_order_and_an_unknown_application_refuses_the_run(api, tokens, db):
+    """The set-based mirror: several events of one case in a run end in the last one's state; a run naming an
+    application intake never had is refused whole (the consumer then applies it event by event)."""
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "dibao")
+    case_id = uuid.uuid4()
+
+    def moved(status: str, due: date) -> CaseStatusChanged:
+        return CaseStatusChanged(case_id=case_id, application_id=app["id"], household_id=hid,
+                                 region_code="610626101201", status=status, previous_status="accepted", due_date=due)
+
+    run = [delivery(moved("investigation", date(2026, 12, 4))), delivery(moved("township_review", date(2026, 12, 9)))]
+    async with UnitOfWork(session_factory(db), platform, "/test") as uow:
+        await mirror_case_events(uow, run)
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["case_status"], shown["next_deadline"]) == ("township_review", "2026-12-09")
+    async with db.connect() as conn:
+        audited = (await conn.execute(text(
+            "SELECT count(*) FROM intake.audit_log WHERE action = 'application.case_update' AND resource_id = :a"),
+            {"a": app["id"]})).scalar_one()
+    assert audited == 2
+
+    stray = CaseStatusChanged(case_id=uuid.uuid4(), application_id=uuid.uuid4(), household_id=hid,
+                              region_code="610626101201", status="investigation", previous_status="accepted")
+    async with UnitOfWork(session_factory(db), platform, "/test") as uow:
+        with pytest.raises(LookupError):
+            await mirror_case_events(uow, [delivery(moved("appraisal", date(2026, 12, 10))), delivery(stray)])
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert shown["case_status"] == "township_review"  # nothing of the refused run was kept

@@ -21,6 +21,11 @@ class ApplicationRepository:
     async def get(self, application_id: uuid.UUID, *, for_update: bool = False) -> Application | None:
         return await self.session.get(Application, application_id, with_for_update=for_update)
 
+    async def many_for_update(self, application_ids: set[uuid.UUID]) -> dict[uuid.UUID, Application]:
+        rows = await self.session.scalars(select(Application).where(Application.id.in_(application_ids))
+                                          .order_by(Application.id).with_for_update())
+        return {a.id: a for a in rows}
+
     async def open_for(self, household_id: uuid.UUID, programme: str) -> Application | None:
         return await self.session.scalar(
             select(Application).where(

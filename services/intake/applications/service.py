@@ -4,6 +4,7 @@ eligibility's case events."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,7 @@ from services.intake.households import service as households
 from services.intake.models import Application, Evidence
 from shared import audit
 from shared.auth import Principal
+from shared.consumer import Delivery
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
     ApplicationAmended,
@@ -389,7 +391,7 @@ async def amend(
 async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "withdraw")
     # Eligibility owns the case and may have decided it already: this is a request it answers
-    # (on_case_event); the application keeps its slot (uq_applications_open) until then.
+    # (mirror_case_events); the application keeps its slot (uq_applications_open) until then.
     application.status = "withdrawal_requested"
     application.withdrawal = "requested"
     application.withdrawn_reason = reason
@@ -517,15 +519,28 @@ async def evidence_for_download(
     return evidence
 
 
-async def on_case_event(
-    uow: UnitOfWork,
-    data: CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused | CaseDeadlineChanged,
-) -> None:
+CaseEvent = CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused | CaseDeadlineChanged
+
+
+async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """Mirror eligibility's view of the case on the application, for the front desk: eligibility owns the case,
-    so the application's status is what the case says, a pending withdrawal included."""
-    application = await ApplicationRepository(uow.session).get(data.application_id, for_update=True)
-    if application is None:
-        raise LookupError(f"case event for unknown application {data.application_id}")
+    so the application's status is what the case says, a pending withdrawal included. A run of events is one
+    locking read of its applications, the changes in memory in event order, and one audit insert."""
+    applications = await ApplicationRepository(uow.session).many_for_update({d.data.application_id for d in deliveries})
+    audits = []
+    for d in deliveries:
+        data: CaseEvent = d.data
+        application = applications.get(data.application_id)
+        if application is None:
+            raise LookupError(f"case event for unknown application {data.application_id}")
+        _mirror(application, data)
+        audits.append({"resource_id": application.id, "household_id": application.household_id,
+                       "region_code": application.region_code, "correlation_id": d.event.correlationid,
+                       "details": {"case_status": application.case_status}})
+    await audit.record_many(uow, "eligibility", "application.case_update", "application", audits)
+
+
+def _mirror(application: Application, data: CaseEvent) -> None:
     application.case_id = data.case_id
     pending = application.status == "withdrawal_requested"
     match data:
@@ -553,13 +568,3 @@ async def on_case_event(
             application.decision = data.model_dump(mode="json", include={"reasons", "decided_at"})
         case CaseWithdrawalRefused():
             application.withdrawal, application.withdrawal_refused_because = "refused", data.reason
-    await audit.record(
-        uow,
-        "eligibility",
-        "application.case_update",
-        "application",
-        application.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-        details={"case_status": application.case_status},
-    )
