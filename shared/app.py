@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.errors import Conflict, ServiceUnavailable, install_error_handlers
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
+from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -86,9 +87,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @health.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
     body, content_type = metrics_payload()
-    return Response(body, media_type=content_type)
+    # The event flow (outbox backlog, consumer lag, DLQs) and the service's own gauges, read at scrape time.
+    return Response(body + await flow_metrics(request.app), media_type=content_type)
 
 
 def create_app(
@@ -106,6 +108,7 @@ def create_app(
         app.state.engine = create_engine(settings.database_url, settings.db_pool_size)
         app.state.sessions = session_factory(app.state.engine)
         yield
+        await close_flow_metrics(app)
         await app.state.engine.dispose()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
