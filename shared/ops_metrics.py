@@ -32,6 +32,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 log = logging.getLogger(__name__)
 
 DLQ_SUFFIX = ".dlq"
+# The names the alert rules and the Grafana dashboard (deploy/k8s/base) are written against.
+OUTBOX_UNSENT = "outbox_unsent_events"
+OUTBOX_OLDEST_AGE = "outbox_oldest_unsent_age_seconds"
+CONSUMER_LAG = "consumer_lag_events"
+DEAD_LETTERS = "dead_letter_messages"
+SOURCE_UP = "ops_metrics_source_up"
+FLOW_METRICS = (OUTBOX_UNSENT, OUTBOX_OLDEST_AGE, CONSUMER_LAG, DEAD_LETTERS, SOURCE_UP)
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class _Scrape:
         self.families.append(family)
 
     def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily("ops_metrics_source_up", "1 if the source answered this scrape in time",
+        up = GaugeMetricFamily(SOURCE_UP, "1 if the source answered this scrape in time",
                                labels=["service", "source"])
         for source, ok in sorted(self.up.items()):
             up.add_metric([self.service, source], 1.0 if ok else 0.0)
@@ -122,9 +129,9 @@ class FlowMetrics:
                        func.coalesce(func.extract("epoch", func.clock_timestamp() - func.min(t.c.created_at)), 0))
                 .where(t.c.sent_at.is_(None))
             )).one()
-            scrape.gauge("outbox_unsent_events", "Outbox rows committed but not yet published to Kafka", (),
+            scrape.gauge(OUTBOX_UNSENT, "Outbox rows committed but not yet published to Kafka", (),
                          [((), unsent)])
-            scrape.gauge("outbox_oldest_unsent_age_seconds", "Age of the oldest unpublished outbox row (0 if none)",
+            scrape.gauge(OUTBOX_OLDEST_AGE, "Age of the oldest unpublished outbox row (0 if none)",
                          (), [((), oldest)])
             for gauge in gauges:
                 scrape.up[gauge.name] = await self._database_gauge(conn, scrape, gauge)
@@ -189,11 +196,11 @@ class FlowMetrics:
                     position = offsets_of[tp].offset if tp in offsets_of and offsets_of[tp].offset >= 0 \
                         else starts[tp]
                     lag.append(((group, topic, tp.partition), max(ends[tp] - position, 0)))
-        scrape.gauge("consumer_lag_events", "Events on the topic the consumer group has not yet committed",
+        scrape.gauge(CONSUMER_LAG, "Events on the topic the consumer group has not yet committed",
                      ("group", "topic", "partition"), lag)
         dead = [((topic,), sum(ends[tp] - starts[tp] for tp in partitions[topic]))
                 for topic in sorted(partitions) if topic.endswith(DLQ_SUFFIX) and partitions[topic]]
-        scrape.gauge("dead_letter_messages", "Messages held in a dead-letter topic of a topic the service consumes",
+        scrape.gauge(DEAD_LETTERS, "Messages held in a dead-letter topic of a topic the service consumes",
                      ("topic",), dead)
 
 

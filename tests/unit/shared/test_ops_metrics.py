@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import socket
 from collections.abc import AsyncIterator
 
@@ -76,3 +77,10 @@ async def test_a_scrape_answers_200_with_both_sources_down(outage: str) -> None:
     assert not [name for name, _ in found if name in ("outbox_unsent_events", "consumer_lag_events")]
     # The process's own counters are still there (the first scrape was counted).
     assert any(name == "http_requests_total" and ("route", "/metrics") in labels for name, labels in found)
+
+
+@pytest.mark.parametrize("service", ["intake", "eligibility", "payments", "monitoring"])
+def test_consumer_groups_are_named_after_their_service(service: str) -> None:
+    """An API finds its service's consumer groups by the `<service>.` prefix (its lag is reported from Kafka)."""
+    consumers = importlib.import_module(f"services.{service}.worker").CONSUMERS
+    assert all(group.startswith(f"{service}.") for group in consumers), list(consumers)
