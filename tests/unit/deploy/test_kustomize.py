@@ -7,6 +7,7 @@ settings that the services' own pydantic settings accept in production."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import promql_parser
 import pytest
@@ -436,6 +438,54 @@ def test_prometheus_operator_resources_match_their_crd_schema(rendered: tuple[st
         assert doc["apiVersion"] == "monitoring.coreos.com/v1", where
         model = models[doc["kind"]].model_validate(doc)
         assert _without_nulls(model.model_dump(by_alias=True, mode="json")) == doc, f"{where}: unknown fields"
+
+
+def _operator_schemas() -> dict[tuple[str, str], Doc]:
+    """(apiVersion, kind) → JSON Schema, from deploy/k8s/schemas (Strimzi, CloudNativePG)."""
+    schemas = {}
+    for path in (REPO / "deploy" / "k8s" / "schemas").glob("*.yaml"):
+        document = yaml.safe_load(path.read_text())
+        for kind, schema in document["kinds"].items():
+            api_version = (schema.get("properties", {}).get("apiVersion")
+                           or document["$defs"]["header"]["properties"]["apiVersion"])["const"]
+            schemas[(api_version, kind)] = {"$defs": document["$defs"], **schema}
+    return schemas
+
+
+def test_operator_resources_match_the_shipped_crd_schemas(rendered: tuple[str, list[Doc]]) -> None:
+    """Strimzi's and CloudNativePG's resources against the schemas shipped in deploy/k8s/schemas (no registry
+    package carries those operators' CRDs): required fields, types, enums, and no unknown fields."""
+    overlay, docs = rendered
+    schemas = _operator_schemas()
+    operated = [d for d in docs if d["kind"] in CRD_KINDS - {"ServiceMonitor", "PrometheusRule"}]
+    assert {d["kind"] for d in operated} == {"Cluster", "Kafka", "KafkaNodePool", "KafkaTopic"}
+    for doc in operated:
+        schema = schemas.get((doc["apiVersion"], doc["kind"]))
+        assert schema, f"no schema for {doc['apiVersion']} {doc['kind']}"
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                  for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+        assert not errors, f"{overlay}: {doc['kind']}/{doc['metadata']['name']}: {errors}"
+
+
+def test_the_shipped_crd_schemas_refuse_what_the_operators_refuse() -> None:
+    """The schemas are strict enough to matter: each of these mistakes is caught."""
+    schemas = _operator_schemas()
+    docs = {d["kind"]: d for d in render("production")}
+    mistakes = [
+        ("Cluster", lambda d: d["spec"]["postgresql"]["parameters"].update(max_connections=500)),  # not a string
+        ("Cluster", lambda d: d["spec"].update(instance=3)),  # misspelt
+        ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(port=9000)),  # below Strimzi's 9092
+        ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].pop("tls")),
+        ("KafkaNodePool", lambda d: d["spec"]["roles"].append("zookeeper")),
+        ("KafkaTopic", lambda d: d["spec"].update(partitions=0)),
+        ("KafkaTopic", lambda d: d["metadata"]["labels"].pop("strimzi.io/cluster")),
+    ]
+    for kind, mistake in mistakes:
+        doc = copy.deepcopy(docs[kind])
+        validator = jsonschema.Draft202012Validator(schemas[(doc["apiVersion"], kind)])
+        assert validator.is_valid(doc), kind
+        mistake(doc)
+        assert not validator.is_valid(doc), f"{kind}: {mistake}"
 
 
 # --- autoscaling and monitoring -------------------------------------------------------------------
