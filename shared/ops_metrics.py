@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import Executable, Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -60,7 +61,7 @@ def add_database_gauges(app: FastAPI, *gauges: DatabaseGauge) -> None:
 
 
 @dataclass(eq=False)  # hashable by identity: the registry keys collectors by it
-class _Scrape:
+class _Scrape(Collector):
     """The families of one scrape, gathered from the sources before the text is rendered."""
 
     service: str
@@ -99,16 +100,16 @@ class FlowMetrics:
         await asyncio.gather(self._bounded("database", self._database(scrape, engine, gauges), scrape),
                              self._bounded("kafka", self._kafka_flow(scrape), scrape))
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(scrape)  # type: ignore[arg-type]  # a collector is anything with collect()
+        registry.register(scrape)
         return generate_latest(registry)
 
     async def close(self) -> None:
         async with self._lock:
             await self._drop_kafka()
 
-    async def _bounded(self, source: str, work: object, scrape: _Scrape) -> None:
+    async def _bounded(self, source: str, work: Coroutine[object, object, None], scrape: _Scrape) -> None:
         try:
-            await asyncio.wait_for(work, self.timeout)  # type: ignore[arg-type]
+            await asyncio.wait_for(work, self.timeout)
             scrape.up[source] = True
         except Exception as exc:
             log.warning("metrics: %s did not answer in time: %r", source, exc)
