@@ -28,6 +28,7 @@ from shared.auth import current_principal
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_handlers, problem, problem_response
 from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
+from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 from shared.validation import CONTROL_CHARACTERS
@@ -98,9 +99,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @health.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
     body, content_type = metrics_payload()
-    return Response(body, media_type=content_type)
+    # The event flow (outbox backlog, consumer lag, DLQs) and the service's own gauges, read at scrape time.
+    return Response(body + await flow_metrics(request.app), media_type=content_type)
 
 
 # --- request guard --------------------------------------------------------------------------------------------
@@ -282,6 +284,7 @@ def create_app(
         app.state.engine = create_engine(settings.database_url, settings.db_pool_size)
         app.state.sessions = session_factory(app.state.engine)
         yield
+        await close_flow_metrics(app)
         await app.state.engine.dispose()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     consumer_processes: int = Field(default=1, ge=1, le=6)
     # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
     pii_hmac_key: str = "dev-only-pii-key-0123456789"
+    # Each source of /metrics (PostgreSQL, Kafka) answers within this or is reported down: a scrape never hangs.
+    # Keep it under the ServiceMonitor's scrapeTimeout.
+    metrics_timeout_seconds: float = Field(default=3.0, gt=0, le=8)
 
     @model_validator(mode="before")
     @classmethod

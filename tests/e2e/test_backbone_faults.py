@@ -11,6 +11,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from infra import PARTITIONS
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from tests.conftest import wait_for
@@ -205,10 +206,15 @@ async def test_c_kafka_down_30s_intake_keeps_answering_and_every_event_arrives(s
                 statuses.append(a.status_code)
                 submitted.append(a.json()["id"])
             await asyncio.sleep(1)
+        # Ops see it: /metrics still answers, says Kafka is unreachable, and shows the outbox backing up.
+        outage = await _intake_metrics(http, stack)
     finally:
         await asyncio.to_thread(infra.kafka.start)
     assert statuses and all(s == 201 for s in statuses), statuses
     assert len(submitted) >= 10
+    assert outage[("ops_metrics_source_up", "kafka")] == 0
+    assert outage[("ops_metrics_source_up", "database")] == 1
+    assert outage[("outbox_unsent_events", None)] >= 2 * len(submitted)
 
     async def all_opened() -> bool:
         return await _scalar(db, "SELECT count(*) FROM eligibility.cases WHERE application_id = ANY(:ids)",
@@ -217,3 +223,16 @@ async def test_c_kafka_down_30s_intake_keeps_answering_and_every_event_arrives(s
     await wait_for(all_opened, timeout=180, interval=1)
     for aid in submitted:
         assert await _cases_for(db, aid) == 1
+
+    async def drained() -> bool:
+        return (await _intake_metrics(http, stack)).get(("outbox_unsent_events", None)) == 0
+
+    await wait_for(drained, timeout=30)
+
+
+async def _intake_metrics(http, stack) -> dict[tuple[str, str | None], float]:
+    """Intake's flow figures from its /metrics: (name, source) → value."""
+    r = await http.get(stack.url("intake") + "/metrics")
+    assert r.status_code == 200
+    return {(s.name, s.labels.get("source")): s.value for family in text_string_to_metric_families(r.text)
+            for s in family.samples if s.name in ("ops_metrics_source_up", "outbox_unsent_events")}

@@ -7,7 +7,9 @@ settings that the services' own pydantic settings accept in production."""
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import os
 import re
 import shlex
@@ -15,10 +17,16 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+import kubernetes_validate
+import promql_parser
 import pytest
 import yaml
+from cloudcoil.models.prometheus_operator import v1 as monitoring_v1
 
 from shared.events.catalogue import Topic
+from shared.ops_metrics import FLOW_METRICS
+from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[3]
 SERVICES = ("intake", "eligibility", "payments", "monitoring")
@@ -388,3 +396,221 @@ def test_dockerfile_runs_as_non_root_and_serves_the_api_given_service() -> None:
     assert "pip install ." in text
     cmd = re.findall(r"^CMD\s+(.+)$", text, re.MULTILINE)[-1]
     assert "services.${SERVICE}.api:app" in cmd and "--port 8000" in cmd
+
+
+# --- schemas (offline) ----------------------------------------------------------------------------
+
+KUBERNETES_VERSION = "1.30.0"  # the oldest Kubernetes the manifests are written for
+CRD_KINDS = {"Cluster", "Kafka", "KafkaNodePool", "KafkaTopic", "ServiceMonitor", "PrometheusRule"}
+
+
+def test_kubernetes_resources_match_the_kubernetes_schema(rendered: tuple[str, list[Doc]]) -> None:
+    """Every built-in resource against the Kubernetes OpenAPI schema (kubernetes-validate ships them), strict:
+    a misspelt or misplaced field fails, as `kubectl apply --validate=strict` would."""
+    overlay, docs = rendered
+    built_in = [d for d in docs if d["kind"] not in CRD_KINDS]
+    assert {"Deployment", "HorizontalPodAutoscaler", "Service", "Job", "NetworkPolicy"} <= {d["kind"] for d in built_in}
+    for doc in built_in:
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{overlay}: {doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def test_prometheus_operator_resources_match_their_crd_schema(rendered: tuple[str, list[Doc]]) -> None:
+    """ServiceMonitors and the PrometheusRule against the models generated from prometheus-operator's CRDs
+    (types, patterns, required fields); the round trip drops any field the CRD does not know, so a misspelt
+    field fails too."""
+    overlay, docs = rendered
+    models = {"ServiceMonitor": monitoring_v1.ServiceMonitor, "PrometheusRule": monitoring_v1.PrometheusRule}
+    checked = [d for d in docs if d["kind"] in models]
+    assert len(checked) == len(SERVICES) + 1
+    for doc in checked:
+        where = f"{overlay}: {doc['kind']}/{doc['metadata']['name']}"
+        assert doc["apiVersion"] == "monitoring.coreos.com/v1", where
+        model = models[doc["kind"]].model_validate(doc)
+        assert _without_nulls(model.model_dump(by_alias=True, mode="json")) == doc, f"{where}: unknown fields"
+
+
+def _operator_schemas() -> dict[tuple[str, str], Doc]:
+    """(apiVersion, kind) → JSON Schema, from deploy/k8s/schemas (Strimzi, CloudNativePG)."""
+    schemas = {}
+    for path in (REPO / "deploy" / "k8s" / "schemas").glob("*.yaml"):
+        document = yaml.safe_load(path.read_text())
+        for kind, schema in document["kinds"].items():
+            api_version = (schema.get("properties", {}).get("apiVersion")
+                           or document["$defs"]["header"]["properties"]["apiVersion"])["const"]
+            schemas[(api_version, kind)] = {"$defs": document["$defs"], **schema}
+    return schemas
+
+
+def test_operator_resources_match_the_shipped_crd_schemas(rendered: tuple[str, list[Doc]]) -> None:
+    """Strimzi's and CloudNativePG's resources against the schemas shipped in deploy/k8s/schemas (no registry
+    package carries those operators' CRDs): required fields, types, enums, and no unknown fields."""
+    overlay, docs = rendered
+    schemas = _operator_schemas()
+    operated = [d for d in docs if d["kind"] in CRD_KINDS - {"ServiceMonitor", "PrometheusRule"}]
+    assert {d["kind"] for d in operated} == {"Cluster", "Kafka", "KafkaNodePool", "KafkaTopic"}
+    for doc in operated:
+        schema = schemas.get((doc["apiVersion"], doc["kind"]))
+        assert schema, f"no schema for {doc['apiVersion']} {doc['kind']}"
+        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                  for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+        assert not errors, f"{overlay}: {doc['kind']}/{doc['metadata']['name']}: {errors}"
+
+
+def test_the_shipped_crd_schemas_refuse_what_the_operators_refuse() -> None:
+    """The schemas are strict enough to matter: each of these mistakes is caught."""
+    schemas = _operator_schemas()
+    docs = {d["kind"]: d for d in render("production")}
+    mistakes = [
+        ("Cluster", lambda d: d["spec"]["postgresql"]["parameters"].update(max_connections=500)),  # not a string
+        ("Cluster", lambda d: d["spec"].update(instance=3)),  # misspelt
+        ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(port=9000)),  # below Strimzi's 9092
+        ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].pop("tls")),
+        ("KafkaNodePool", lambda d: d["spec"]["roles"].append("zookeeper")),
+        ("KafkaTopic", lambda d: d["spec"].update(partitions=0)),
+        ("KafkaTopic", lambda d: d["metadata"]["labels"].pop("strimzi.io/cluster")),
+    ]
+    for kind, mistake in mistakes:
+        doc = copy.deepcopy(docs[kind])
+        validator = jsonschema.Draft202012Validator(schemas[(doc["apiVersion"], kind)])
+        assert validator.is_valid(doc), kind
+        mistake(doc)
+        assert not validator.is_valid(doc), f"{kind}: {mistake}"
+
+
+# --- autoscaling and monitoring -------------------------------------------------------------------
+
+
+def test_every_api_autoscales_from_its_replica_count_and_no_worker_does(rendered: tuple[str, list[Doc]]) -> None:
+    overlay, docs = rendered
+    autoscalers = find(docs, "HorizontalPodAutoscaler")
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers} == {f"{s}-api" for s in SERVICES}
+    for name in SERVICES:
+        hpa = one(docs, "HorizontalPodAutoscaler", f"{name}-api")
+        target = hpa["spec"]["scaleTargetRef"]
+        assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment")
+        replicas = one(docs, "Deployment", f"{name}-api")["spec"]["replicas"]
+        assert hpa["spec"]["minReplicas"] == replicas, f"{overlay}: the HPA must not undercut the overlay's count"
+        assert hpa["spec"]["maxReplicas"] > replicas
+        # CPU utilisation is relative to the request: without one the HPA cannot compute it.
+        (container,) = pod_spec(one(docs, "Deployment", f"{name}-api"))["containers"]
+        assert "cpu" in container["resources"]["requests"]
+
+
+def test_every_service_is_scraped_through_its_api_service(rendered: tuple[str, list[Doc]]) -> None:
+    _, docs = rendered
+    timeout = ServiceSettings.model_fields["metrics_timeout_seconds"].default
+    for name in SERVICES:
+        monitor = one(docs, "ServiceMonitor", name)
+        service = one(docs, "Service", name)
+        assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+        assert endpoint["path"] == "/metrics"
+        # The database and Kafka are read concurrently, each within the timeout: well inside the scrape's.
+        assert _seconds(endpoint["scrapeTimeout"]) >= 2 * timeout
+        assert _seconds(endpoint["scrapeTimeout"]) <= _seconds(endpoint["interval"])
+
+
+def _seconds(duration: str) -> float:
+    return promql_parser.parse_duration(duration).total_seconds()  # Prometheus' own duration syntax
+
+
+def test_database_connection_budget(rendered: tuple[str, list[Doc]]) -> None:
+    """At full scale (every API at its HPA ceiling) the services' pools fit PostgreSQL's max_connections."""
+    overlay, docs = rendered
+    (cluster,) = find(docs, "Cluster")
+    max_connections = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+    configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(docs, "ConfigMap")}
+    needed = 0
+    for name in SERVICES:
+        prefix = f"{name.upper()}_"
+        for kind in ("api", "worker"):
+            deployment = one(docs, "Deployment", f"{name}-{kind}")
+            (container,) = pod_spec(deployment)["containers"]
+            env = settings_env(container, configmaps)
+            pool = int(env.get(f"{prefix}DB_POOL_SIZE", ServiceSettings.model_fields["db_pool_size"].default))
+            per_process = 2 * pool  # pool_size + max_overflow (shared.db.create_engine)
+            if kind == "api":
+                needed += one(docs, "HorizontalPodAutoscaler", f"{name}-api")["spec"]["maxReplicas"] * per_process
+            else:
+                processes = int(env.get(f"{prefix}CONSUMER_PROCESSES", 1))
+                needed += deployment["spec"]["replicas"] * (processes * per_process + 1)  # + the relay's LISTEN
+        needed += 2  # the migration Job
+    reserved = 3  # superuser_reserved_connections: CloudNativePG's own operations
+    assert needed <= max_connections - reserved, f"{overlay}: {needed} connections at full scale"
+
+
+# --- alert rules and dashboard --------------------------------------------------------------------
+
+# Gauges the services register with shared.ops_metrics.add_database_gauges (agreed names: README, "Operations").
+SERVICE_GAUGES = {"payments_batch_unreconciled_days", "payments_batch_lines", "monitoring_alerts_open",
+                  "monitoring_alerts_overdue"}
+PROCESS_METRICS = {"http_requests_total", "http_request_duration_seconds_bucket"}
+
+
+def _metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (parsing fails on a syntax error)."""
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            names.add(node.name)
+        elif isinstance(node, promql_parser.MatrixSelector):
+            visit(node.vector_selector)
+        for child in ("expr", "lhs", "rhs", "param"):
+            if isinstance(getattr(node, child, None), promql_parser.Expr):
+                visit(getattr(node, child))
+        for arg in getattr(node, "args", None) or ():
+            visit(arg)
+
+    visit(promql_parser.parse(expr))
+    return names
+
+
+def test_metric_name_extraction_sees_every_selector() -> None:
+    assert _metric_names("max by (a) (deriv(x[5m])) > 0 and histogram_quantile(0.9, sum by (le) (rate(y[1m])))") \
+        == {"x", "y"}
+
+
+def test_alert_rules_cover_backlog_lag_dead_letters_and_unreconciled_batches() -> None:
+    (rule,) = find(render("production"), "PrometheusRule")
+    rules = [r for group in rule["spec"]["groups"] for r in group["rules"]]
+    known = set(FLOW_METRICS) | SERVICE_GAUGES | PROCESS_METRICS
+    read: set[str] = set()
+    for r in rules:
+        names = _metric_names(r["expr"])
+        assert names <= known, f"{r['alert']} reads unknown metrics {names - known}"
+        read |= names
+        assert r["labels"]["severity"] in ("warning", "critical")
+        assert r["annotations"]["summary"] and r["annotations"]["description"]
+        assert _seconds(r["for"]) > 0
+    assert {"OutboxBacklogGrowing", "OutboxRelayStalled", "ConsumerLagHigh", "DeadLetterMessages",
+            "PaymentBatchUnreconciled"} <= {r["alert"] for r in rules}
+    assert set(FLOW_METRICS) | {"payments_batch_unreconciled_days"} <= read
+
+
+def test_grafana_dashboard_reads_the_flow_metrics() -> None:
+    (configmap,) = [c for c in find(render("production"), "ConfigMap") if "grafana_dashboard" in c["metadata"]
+                    .get("labels", {})]
+    dashboard = json.loads(configmap["data"]["event-flow.json"])
+    assert dashboard == json.loads((REPO / "deploy/k8s/base/grafana/event-flow.json").read_text())
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+    read: set[str] = set()
+    for panel in panels:
+        for target in panel["targets"]:
+            read |= _metric_names(target["expr"])
+    known = set(FLOW_METRICS) | SERVICE_GAUGES | PROCESS_METRICS
+    assert read <= known, read - known
+    assert set(FLOW_METRICS) | SERVICE_GAUGES <= read
