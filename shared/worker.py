@@ -1,4 +1,5 @@
-"""A service's worker process: its outbox relay and its event consumers, with graceful shutdown.
+"""A service's worker process: its outbox relay, its event consumers and its retention purge, with graceful
+shutdown.
 
 Shutdown order on SIGTERM/SIGINT: stop fetching, finish and commit the batch in hand, flush the producer."""
 
@@ -15,6 +16,7 @@ from shared.db import PlatformTables, create_engine, session_factory
 from shared.kafka import make_producer, start_with_retry
 from shared.observability import configure_logging
 from shared.outbox import OutboxRelay
+from shared.retention import Purger
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -29,7 +31,7 @@ async def run_worker(
     relay: bool = True,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run the relay and each consumer (name → (topics, handlers)) until stopped."""
+    """Run the relay, each consumer (name → (topics, handlers)) and the retention purge until stopped."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -53,6 +55,7 @@ async def run_worker(
         tasks.append(OutboxRelay(engine, tables, producer, service=settings.service_name,
                                  batch_size=settings.relay_batch_size,
                                  poll_seconds=settings.relay_poll_seconds).run(stop))
+    tasks.append(Purger(engine, tables, settings).run(stop))
     for name, (topics, handlers) in consumers.items():
         tasks.append(EventConsumer(
             name=name, topics=topics, handlers=handlers, uow_factory=uow_factory,
