@@ -33,15 +33,20 @@ class RollRow:
 
 
 # Only approved cases are recomputed: a case in 渐退 keeps the amount it had until its last month, and one-off
-# help has no monthly amount. The trace probe picks the cases whose rule read the changed key (计算依据).
+# help has no monthly amount. The trace probe picks the cases whose rule read the changed key (计算依据). The ids
+# are found in one scan; chunks are then read by primary key, so the run stays linear however many there are.
+_AFFECTED = text("""
+    SELECT id FROM eligibility.cases
+    WHERE status = :status AND monthly_amount_fen IS NOT NULL
+      AND region_code LIKE :prefix AND assessment -> 'trace' @> CAST(:probe AS jsonb)
+    ORDER BY id
+""")
 _CHUNK = text("""
     SELECT id, household_id, programme, region_code, monthly_amount_fen, effective_month,
            details::text AS details, snapshot::text AS snapshot
     FROM eligibility.cases
-    WHERE status = :status AND monthly_amount_fen IS NOT NULL
-      AND region_code LIKE :prefix AND assessment -> 'trace' @> CAST(:probe AS jsonb) AND id > :after
+    WHERE id = ANY(CAST(:ids AS uuid[])) AND status = :status AND monthly_amount_fen IS NOT NULL
     ORDER BY id
-    LIMIT :limit
 """)
 
 # One statement per chunk. The old amount in the join is an optimistic check: a case changed meanwhile (a review
@@ -61,10 +66,14 @@ class RecomputeRepository:
         self.session = session
         self.tables = tables
 
-    async def roll_chunk(self, prefix: str, key: str, after: uuid.UUID, limit: int) -> list[RollRow]:
-        rows = await self.session.execute(_CHUNK, {
-            "status": Status.APPROVED.value, "prefix": prefix + "%", "probe": orjson.dumps([{"key": key}]).decode(),
-            "after": after, "limit": limit})
+    async def affected(self, prefix: str, key: str) -> list[uuid.UUID]:
+        """Ids of the approved cases under `prefix` whose stored assessment read `key`."""
+        return list((await self.session.execute(_AFFECTED, {
+            "status": Status.APPROVED.value, "prefix": prefix + "%",
+            "probe": orjson.dumps([{"key": key}]).decode()})).scalars())
+
+    async def roll_chunk(self, ids: Sequence[uuid.UUID]) -> list[RollRow]:
+        rows = await self.session.execute(_CHUNK, {"ids": list(ids), "status": Status.APPROVED.value})
         return [RollRow(*row) for row in rows]
 
     async def apply(self, changes: Sequence[tuple[uuid.UUID, int, int, str]]) -> set[uuid.UUID]:
@@ -79,7 +88,7 @@ class RecomputeRepository:
     async def record(self, steps: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
         """The case steps and audit rows of a chunk, each as one multi-row insert."""
         if steps:
-            await self.session.execute(insert(CaseStep), steps)
+            await self.session.execute(insert(CaseStep.__table__), steps)  # Core: no ORM bookkeeping per row
         if audits:
             cid = correlation_id.get()
             await self.session.execute(insert(self.tables.audit_log),

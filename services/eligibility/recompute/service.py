@@ -7,10 +7,10 @@ and at every later value of the same key already decided. A case whose amount ch
 per change, whose `effective_month` may be in the past; payments back-pays the months already paid. A case whose
 amount does not change gets nothing, so replaying the event changes nothing.
 
-Set-wise: cases are read in chunks (keyset on id), assessed in memory, and each chunk is written with one UPDATE
-… FROM unnest(…), one multi-row insert into the outbox, one into case steps and one into the audit log. The what-if
-(`POST /parameters/what-if`) runs the same code with the proposed value laid over the parameters and writes
-nothing, so its figures are what the real recompute then does.
+Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, assessed in
+memory, and each chunk is written with one UPDATE … FROM unnest(…), one multi-row insert into the outbox, one into
+case steps and one into the audit log. The what-if (`POST /parameters/what-if`) runs the same code with the
+proposed value laid over the parameters and writes nothing, so its figures are what the real recompute then does.
 """
 
 from __future__ import annotations
@@ -188,9 +188,9 @@ async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, 
     prefix = scope if scope is not None else ("" if change.region == NATIONAL else change.region)
     dates = evaluation_dates(params, change, today)
     impact = Impact(paid_through)
-    after, started = uuid.UUID(int=0), time.monotonic()
-    while rows := await repo.roll_chunk(prefix, change.key, after, chunk_size):
-        after = rows[-1].id
+    ids, started = await repo.affected(prefix, change.key), time.monotonic()
+    for at in range(0, len(ids), chunk_size):
+        rows = await repo.roll_chunk(ids[at:at + chunk_size])
         changed: list[Recomputed] = []
         for row in rows:
             result = recompute_case(row, params, dates)
@@ -211,8 +211,8 @@ async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, 
             await _announce(uow, repo, changed, change, today)
         for r in changed:
             impact.add(r)
-        log.info("recompute %s %s from %s%s: %d cases examined, %d changed (%.0f cases/s)", change.region,
-                 change.key, change.start, "" if apply else " (what-if)", impact.examined, impact.changed,
+        log.info("recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)", change.region,
+                 change.key, change.start, "" if apply else " (what-if)", impact.examined, len(ids), impact.changed,
                  impact.examined / max(time.monotonic() - started, 1e-6))
     return impact
 
