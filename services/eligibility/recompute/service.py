@@ -118,7 +118,9 @@ def recompute_case(row: RollRow, params: ParameterSet, dates: list[date]) -> Rec
     for on in sorted({max(d, first) for d in dates}):
         try:
             result = assess(row.programme, snapshot, on, row.region_code, params, facts)
-        except (ValueError, KeyError):  # missing facts, or no parameter value for the region or date
+        # Missing facts, no value for the region or date, or a proposed value the rule cannot work with (a
+        # what-if may try anything the parameter schema accepts): the case is left to a review.
+        except (ValueError, KeyError, LookupError, ArithmeticError, TypeError):
             return None
         if not result.eligible or result.monthly_amount_fen is None:
             return None
