@@ -30,9 +30,10 @@ COUNTY_OFFICIAL = bearer("official-wuqi", ["clerk", "township_reviewer"], "61062
 FINANCE = bearer("finance-wuqi", ["finance"], "610626")
 URBAN_RISE = {"region": "610626", "key": "dibao.standard.urban", "start": "2023-07-01",
               "value": {"per": "month", "fen": 72_000}, "reference": "吴起县 2023 城市低保提标 (test: 680 → 720元/月)"}
-RURAL_RISE = {"region": "610626", "key": "dibao.standard.rural", "start": "2023-07-01",
-              "value": {"per": "year", "fen": 648_000},
-              "reference": "吴起县 2023 农村低保提标 (test: 6000 → 6480元/年)"}
+# After the workflow test's 2024-01-01 value (6600元/年), whichever of the two runs first.
+RURAL_RISE = {"region": "610626", "key": "dibao.standard.rural", "start": "2024-07-01",
+              "value": {"per": "year", "fen": 720_000},
+              "reference": "吴起县 2024 农村低保提标 (test: → 7200元/年)"}
 
 
 def _member(name: str, born: str, relation: str, **facts) -> dict:
