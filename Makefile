@@ -36,6 +36,7 @@ bench: install
 	$(PY) bench/event_backbone.py
 	$(PY) bench/intake_load.py
 	$(PY) bench/eligibility_assess.py
+	$(PY) bench/standard_rise.py
 
 ## the chaos run's long form: 100 random SIGKILLs of the eight processes, PostgreSQL and Kafka restarted
 ## (the suite runs a short form with 10)

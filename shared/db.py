@@ -86,6 +86,11 @@ class PlatformTables:
             Index("ix_audit_log_household_id", "household_id"),
         )
 
+    @property
+    def idempotency_keys(self) -> Table | None:
+        """The service's Idempotency-Key table (`shared.idempotency.idempotency_table`), if it has one."""
+        return self.outbox.metadata.tables.get(f"{self.outbox.schema}.idempotency_keys")
+
 
 def platform_triggers_sql(schema: str) -> list[str]:
     """DDL for the platform tables' triggers: audit_log is append-only (the database itself refuses UPDATE and

@@ -10,6 +10,9 @@ in the service's own schema, *in the same transaction as its effect*, so the key
 * same key, different request (body, method or path) → 422 naming the `Idempotency-Key` header;
 * a request that fails (4xx/5xx) leaves no key behind, so a corrected retry with the same key runs normally.
 
+A key lives `<PREFIX>IDEMPOTENCY_RETENTION_HOURS` (24 by default: clients retry within minutes); the service's
+worker then purges it with its stored response body (`shared.retention`).
+
 A service adds the table to its metadata (`idempotency_table(Base.metadata)`) and its migration, and its POST
 endpoints wrap their work:
 
@@ -25,14 +28,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, delete, func, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared import audit
@@ -181,9 +183,3 @@ def idempotency(table: Table) -> Callable[..., Awaitable[IdempotencyKey]]:
         return IdempotencyKey(idempotency_key, table, request.method, request.url.path)
 
     return dependency
-
-
-async def purge(uow: UnitOfWork, table: Table, older_than: datetime) -> int:
-    """Forget keys older than a cut-off (clients retry within minutes; a day or so is plenty)."""
-    result = await uow.session.execute(delete(table).where(table.c.created_at < older_than))
-    return result.rowcount or 0

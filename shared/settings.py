@@ -34,6 +34,14 @@ class ServiceSettings(BaseSettings):
     consumer_batch_size: int = 500
     # Consumer processes per worker (one consumer group; the topics' 6 partitions are shared among them).
     consumer_processes: int = Field(default=1, ge=1, le=6)
+    # Retention (shared/retention.py): each worker purges every purge_interval_seconds, purge_batch_size rows a
+    # chunk. Outbox (sent) and inbox rows outlive the topics' retention so a replayed event is still recognised.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0)
+    outbox_retention_days: float = Field(default=45.0, gt=0)
+    inbox_retention_days: float = Field(default=45.0, gt=0)
+    topic_retention_days: float = Field(default=30.0, gt=0, description="the Kafka topics' retention.ms, in days")
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
+    purge_batch_size: int = Field(default=5000, gt=0)
     # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
     pii_hmac_key: str = "dev-only-pii-key-0123456789"
     # Each source of /metrics (PostgreSQL, Kafka) answers within this or is reported down: a scrape never hangs.
@@ -47,6 +55,14 @@ class ServiceSettings(BaseSettings):
             if not values.get(key) and os.environ.get(key.upper()):
                 values[key] = os.environ[key.upper()]
         return values
+
+    @model_validator(mode="after")
+    def _outlive_the_topics(self) -> ServiceSettings:
+        for name in ("outbox_retention_days", "inbox_retention_days"):
+            if getattr(self, name) <= self.topic_retention_days:
+                raise ValueError(f"{name} must be longer than topic_retention_days ({self.topic_retention_days}): "
+                                 "a replayed event would no longer be recognised")
+        return self
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> ServiceSettings:

@@ -1,4 +1,5 @@
-"""A service's worker process: its outbox relay and its event consumers, with graceful shutdown.
+"""A service's worker process: its outbox relay, its event consumers and its retention purge, with graceful
+shutdown.
 
 Shutdown order on SIGTERM/SIGINT: stop fetching, finish and commit the batch in hand, flush the producer.
 
@@ -23,6 +24,7 @@ from shared.db import PlatformTables, create_engine, session_factory
 from shared.kafka import make_producer, start_with_retry
 from shared.observability import configure_logging
 from shared.outbox import OutboxRelay, sleep_or_stop
+from shared.retention import Purger
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
 
@@ -37,9 +39,11 @@ async def run_worker(
     relay: bool = True,
     stop: asyncio.Event | None = None,
     children: Sequence[BaseProcess] = (),
+    purge: bool | None = None,
 ) -> bool:
-    """Run the relay and each consumer (name → (topics, handlers)) until stopped. False if a child consumer
-    process died, so the supervisor (Kubernetes, `make run`) restarts the whole worker."""
+    """Run the relay, each consumer (name → (topics, handlers)) and the retention purge until stopped. False if
+    a child consumer process died, so the supervisor (Kubernetes, `make run`) restarts the whole worker. The purge
+    runs where the relay does (once per service) unless `purge` says otherwise."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -63,6 +67,8 @@ async def run_worker(
         tasks.append(OutboxRelay(engine, tables, producer, service=settings.service_name,
                                  batch_size=settings.relay_batch_size,
                                  poll_seconds=settings.relay_poll_seconds).run(stop))
+    if relay if purge is None else purge:
+        tasks.append(Purger(engine, tables, settings).run(stop))
     for name, (topics, handlers) in consumers.items():
         tasks.append(EventConsumer(
             name=name, topics=topics, handlers=handlers, uow_factory=uow_factory,

@@ -4,11 +4,12 @@ from services.eligibility.cases.endpoints import router as cases
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
 from services.eligibility.notices.endpoints import router as notices
+from services.eligibility.recompute.endpoints import router as what_if
 from services.eligibility.regional_policy.endpoints import router as parameters
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [cases, notices, parameters],
+    Settings(), platform, [cases, notices, what_if, parameters],
     title="Eligibility (审核确认)",
     description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

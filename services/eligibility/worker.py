@@ -1,8 +1,10 @@
-"""Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events."""
+"""Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events;
+recomputes the amounts a changed policy value affects (提标)."""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
+from services.eligibility.recompute.service import on_standard_changed
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
     ApplicationAmended,
@@ -10,6 +12,7 @@ from shared.events.catalogue import (
     ApplicationWithdrawn,
     HouseholdRegistered,
     HouseholdUpdated,
+    StandardChanged,
     Topic,
     event_type,
 )
@@ -22,7 +25,11 @@ HANDLERS: Handlers = {
     event_type(HouseholdRegistered): on_batch(service.record_households),
     event_type(HouseholdUpdated): on_batch(service.record_households),
 }
-CONSUMERS = {"eligibility.cases": ([Topic.INTAKE_APPLICATIONS.value], HANDLERS)}
+STANDARD_HANDLERS: Handlers = {event_type(StandardChanged): on_data(on_standard_changed)}
+CONSUMERS = {
+    "eligibility.cases": ([Topic.INTAKE_APPLICATIONS.value], HANDLERS),
+    "eligibility.standards": ([Topic.ELIGIBILITY_DECISIONS.value], STANDARD_HANDLERS),
+}
 
 if __name__ == "__main__":
     main(Settings(), platform, CONSUMERS)

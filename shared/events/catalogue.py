@@ -280,7 +280,7 @@ class CaseRejected(EventData):
 
 
 class CaseAmountChanged(EventData):
-    """调整保障金: a review changed the monthly amount from `effective_month`."""
+    """调整保障金: a review or a standard change (提标) set the monthly amount from `effective_month` (may be past)."""
 
     case_id: uuid.UUID
     household_id: uuid.UUID

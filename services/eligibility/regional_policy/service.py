@@ -23,9 +23,11 @@ CACHE_SECONDS = 5.0
 _cache: tuple[float, ParameterSet] | None = None
 
 
-async def effective_parameters(uow: UnitOfWork) -> ParameterSet:
+async def effective_parameters(uow: UnitOfWork, *, fresh: bool = False) -> ParameterSet:
+    """The shipped tree with the admins' values; `fresh` skips the cache (a recompute must see the value just
+    added by another process)."""
     global _cache
-    if _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
+    if not fresh and _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
         return _cache[1]
     overrides = await ParameterOverrideRepository(uow.session).all()
     params = default_parameters()

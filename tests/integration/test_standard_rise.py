@@ -1,0 +1,251 @@
+"""提标补发, eligibility's side, through the API on the real PostgreSQL and Kafka: a 吴起县 standard rise decided
+after its start recomputes the cases it affects (domain.md's shape: 450/330 → 490/370 from 1 July, decided in
+September; here 吴起县's 2023 urban standard 680 → 720 yuan/month), with the what-if answering the same figures."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+
+from services.eligibility.cases.service import open_case
+from services.eligibility.models import platform
+from services.eligibility.recompute.service import on_standard_changed
+from services.eligibility.worker import STANDARD_HANDLERS
+from shared.consumer import EventConsumer
+from shared.db import session_factory
+from shared.events.catalogue import ApplicationSubmitted, StandardChanged, Topic
+from shared.household import HouseholdSnapshot
+from shared.kafka import make_producer
+from shared.outbox import OutboxRelay
+from shared.period import Period
+from shared.uow import UnitOfWork
+from tests.conftest import bearer
+
+COUNTY_OFFICIAL = bearer("official-wuqi", ["clerk", "township_reviewer"], "610626")
+FINANCE = bearer("finance-wuqi", ["finance"], "610626")
+URBAN_RISE = {"region": "610626", "key": "dibao.standard.urban", "start": "2023-07-01",
+              "value": {"per": "month", "fen": 72_000}, "reference": "吴起县 2023 城市低保提标 (test: 680 → 720元/月)"}
+# After the workflow test's 2024-01-01 value (6600元/年), whichever of the two runs first.
+RURAL_RISE = {"region": "610626", "key": "dibao.standard.rural", "start": "2024-07-01",
+              "value": {"per": "year", "fen": 720_000},
+              "reference": "吴起县 2024 农村低保提标 (test: → 7200元/年)"}
+
+
+def _member(name: str, born: str, relation: str, **facts) -> dict:
+    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male", "relation": relation,
+            **facts}
+
+
+def _household(village: str, hukou: str, members: list[dict], wages_fen: int) -> HouseholdSnapshot:
+    return HouseholdSnapshot.model_validate({
+        "household_id": str(uuid.uuid4()), "region_code": village, "hukou_type": hukou, "members": members,
+        "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen}] if wages_fen else [],
+        "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+    })
+
+
+async def _approve(api, tokens, sessions, snapshot: HouseholdSnapshot, programme: str) -> str:
+    """Accepted on 3 April 2023 and approved through every step of the procedure: on the roll from June."""
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        case = await open_case(uow, ApplicationSubmitted(
+            application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
+            region_code=snapshot.region_code, submitted_on=date(2023, 4, 3), consent_signed=True,
+            separate_register=False, details={}, snapshot=snapshot))
+        await uow.commit()
+    eligibility, case_id = api("eligibility"), str(case.id)
+    steps = [("investigation", {"on": "2023-04-04"}),
+             ("home-visits", {"on": "2023-04-05", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+             ("economic-check", {"on": "2023-04-06", "result": "consistent"}),
+             ("township-opinion", {"on": "2023-04-07", "recommendation": "approve", "opinion": "建议纳入"})]
+    if programme == "dibao":
+        steps.append(("appraisal", {"on": "2023-04-10", "result": "agreed", "participants": 9, "opinion": "同意"}))
+    for path, body in steps:
+        r = await eligibility.post(f"/cases/{case_id}/{path}", json=body, headers=COUNTY_OFFICIAL)
+        assert r.status_code == 200, (path, r.text)
+    after_notice = str(date.fromisoformat(r.json()["notice_ends_on"]) + timedelta(days=1))
+    r = await eligibility.post(f"/cases/{case_id}/notice/close", json={"on": after_notice}, headers=COUNTY_OFFICIAL)
+    assert r.status_code == 200, r.text
+    r = await eligibility.post(f"/cases/{case_id}/decision", headers=tokens["approver"],
+                               json={"on": "2023-05-22", "decision": "approve", "opinion": "同意"})
+    assert r.status_code == 200 and r.json()["effective_month"] == "2023-06", r.text
+    return case_id
+
+
+@pytest.fixture(scope="module")
+async def roll(api, tokens, db) -> dict[str, str]:
+    """Four 吴起县 cases on the roll from June 2023: two urban 低保 households on 补差 in two townships, an urban
+    特困 person, and a rural 低保 household on the tiers."""
+    sessions = session_factory(db)
+    cases = {
+        "gap_two": (_household("610626001001", "urban", [_member("张伟", "1970-02-01", "head"),
+                                                         _member("李芳", "1972-03-04", "spouse")], 60_000), "dibao"),
+        "gap_three": (_household("610626104001", "urban", [
+            _member("王强", "1968-05-06", "head"), _member("赵敏", "1970-07-08", "spouse"),
+            _member("王小明", "2008-09-10", "child", student=True)], 90_000), "dibao"),
+        "tekun": (_household("610626001002", "urban", [
+            _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)], 0), "tekun"),
+        "tier": (_household("610626101201", "rural", [
+            _member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+            _member("高桂芳", "1965-08-02", "spouse"),
+            _member("刘小军", "2010-09-03", "child", student=True)], 30_000), "dibao"),
+    }
+    return {name: await _approve(api, tokens, sessions, s, p) for name, (s, p) in cases.items()}
+
+
+@pytest.fixture(scope="module")
+async def kafka(infra, db):
+    producer = make_producer(infra.bootstrap, "test-standard-rise")
+    await producer.start()
+    sessions = session_factory(db)
+    consumer = EventConsumer(name="eligibility.standards", topics=[Topic.ELIGIBILITY_DECISIONS.value],
+                             handlers=STANDARD_HANDLERS, bootstrap=infra.bootstrap, producer=producer,
+                             uow_factory=lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
+    yield {"producer": producer, "consumer": consumer, "bootstrap": infra.bootstrap, "sessions": sessions}
+    await producer.stop()
+
+
+async def _relay(db, producer) -> None:
+    relay = OutboxRelay(db, platform, producer, service="eligibility")
+    while await relay.relay_once():
+        pass
+
+
+async def _records(bootstrap: str, wanted) -> list:
+    """Every record on eligibility.decisions whose CloudEvent matches `wanted`."""
+    reader = AIOKafkaConsumer(Topic.ELIGIBILITY_DECISIONS.value, bootstrap_servers=bootstrap,
+                              group_id=f"reader-{uuid.uuid4()}", auto_offset_reset="earliest",
+                              enable_auto_commit=False)
+    await reader.start()
+    found = []
+    try:
+        while batch := await reader.getmany(timeout_ms=1500):
+            found += [r for records in batch.values() for r in records if wanted(orjson.loads(r.value))]
+    finally:
+        await reader.stop()
+    return found
+
+
+async def _rise_through_kafka(api, tokens, db, kafka, body: dict) -> tuple[str, object]:
+    """An admin adds the value; its event goes out through the relay and Kafka to eligibility's consumer."""
+    cid = f"rise-{uuid.uuid4().hex[:12]}"
+    r = await api("eligibility").post("/parameters", json=body, headers={**tokens["admin"], "X-Correlation-ID": cid})
+    assert r.status_code == 201, r.text
+    await _relay(db, kafka["producer"])
+    [record] = await _records(kafka["bootstrap"], lambda e: e.get("correlationid") == cid
+                              and e["type"].endswith("policy.standard_changed.v1"))
+    await kafka["consumer"].process([record])
+    await _relay(db, kafka["producer"])
+    return cid, record
+
+
+async def _amount_changes(bootstrap: str, cid: str) -> dict[str, list[dict]]:
+    """The amount changes the recompute published (read back from Kafka), by case id."""
+    by_case: dict[str, list[dict]] = {}
+    for r in await _records(bootstrap, lambda e: e.get("correlationid") == cid
+                            and e["type"].endswith("case.amount_changed.v1")):
+        data = orjson.loads(r.value)["data"]
+        by_case.setdefault(data["case_id"], []).append(data)
+    return by_case
+
+
+async def _counts(db) -> tuple[int, int]:
+    async with db.connect() as conn:
+        outbox = (await conn.execute(text("SELECT count(*) FROM eligibility.outbox"))).scalar_one()
+        changed = (await conn.execute(text("SELECT max(updated_at)::text FROM eligibility.cases"))).scalar_one()
+    return outbox, changed
+
+
+async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amounts_from_its_start(
+        api, tokens, db, kafka, roll):
+    before = await _counts(db)
+    r = await api("eligibility").post("/parameters/what-if", headers=FINANCE,
+                                      json={**URBAN_RISE, "paid_through": "2023-08"})
+    assert r.status_code == 200, r.text
+    what_if = r.json()
+    assert await _counts(db) == before  # a dry run writes nothing (its audit row aside)
+    townships = {t["township"]: t for t in what_if["townships"]}
+    # 补差: 680×2 − 600 = 760 → 720×2 − 600 = 840 yuan; July and August were paid at 760: back-pay 2 × 80.
+    assert townships["610626001"]["name"] == "吴起街道"
+    assert townships["610626104"]["back_pay_fen"] >= 2 * 12_000
+
+    cid, record = await _rise_through_kafka(api, tokens, db, kafka, URBAN_RISE)
+    changes = await _amount_changes(kafka["bootstrap"], cid)
+    assert changes[roll["gap_two"]] == [{
+        "case_id": roll["gap_two"], "household_id": changes[roll["gap_two"]][0]["household_id"], "programme": "dibao",
+        "region_code": "610626001001", "previous_monthly_amount_fen": 76_000, "monthly_amount_fen": 84_000,
+        "effective_month": "2023-07"}]
+    [three] = changes[roll["gap_three"]]
+    assert (three["previous_monthly_amount_fen"], three["monthly_amount_fen"], three["effective_month"]) == (
+        114_000, 126_000, "2023-07")  # 680×3 − 900 → 720×3 − 900
+    assert roll["tekun"] not in changes  # 特困 reads the 低保 standard but is paid on its own basic standard
+    assert roll["tier"] not in changes  # a rural household's rule never read the urban standard
+
+    # The what-if's figures are what the recompute did, township by township.
+    events = [e for per_case in changes.values() for e in per_case]
+    by_township: dict[str, dict] = {}
+    for e in events:
+        t = by_township.setdefault(e["region_code"][:9], {"households": set(), "before": 0, "after": 0, "back": 0})
+        t["households"].add(e["household_id"])
+        t["before"] += e["previous_monthly_amount_fen"]
+        t["after"] += e["monthly_amount_fen"]
+        months = Period.parse(e["effective_month"]).months_until(Period(2023, 8)) + 1
+        t["back"] += max(0, e["monthly_amount_fen"] - e["previous_monthly_amount_fen"]) * max(0, months)
+    assert {code: (len(t["households"]), t["before"], t["after"], t["back"]) for code, t in by_township.items()} == {
+        t["township"]: (t["households"], t["monthly_before_fen"], t["monthly_after_fen"], t["back_pay_fen"])
+        for t in what_if["townships"]}
+    assert what_if["cases_changed"] == len(events)
+    assert townships["610626001"]["persons"] >= 2 and what_if["total"]["persons"] >= 5
+
+    case = (await api("eligibility").get(f"/cases/{roll['gap_two']}", headers=tokens["approver"])).json()
+    assert case["monthly_amount_fen"] == 84_000
+    assert {"key": "dibao.standard.urban", "value": {"per": "month", "fen": 72_000}}.items() <= next(
+        t for t in case["trace"] if t["key"] == "dibao.standard.urban").items()
+    assert case["steps"][-1]["step"] == "standard_recompute"
+    tekun = (await api("eligibility").get(f"/cases/{roll['tekun']}", headers=tokens["approver"])).json()
+    assert tekun["monthly_amount_fen"] == 109_400 and tekun["steps"][-1]["step"] == "decide"
+
+    # Replayed: the inbox recognises the event; and the recompute itself, run again, finds nothing to change.
+    after = await _counts(db)
+    await kafka["consumer"].process([record])
+    async with UnitOfWork(kafka["sessions"], platform, "/services/eligibility") as uow:
+        impact = await on_standard_changed(uow, StandardChanged.model_validate(orjson.loads(record.value)["data"]))
+        await uow.commit()
+    assert impact is not None and impact.changed == 0 and impact.examined >= 3
+    assert await _counts(db) == after
+
+
+async def test_a_rise_that_moves_no_tier_amount_emits_nothing(api, tokens, db, kafka, roll):
+    r = await api("eligibility").post("/parameters/what-if", headers=FINANCE, json=RURAL_RISE)
+    assert r.status_code == 200, r.text
+    assert r.json()["cases_examined"] >= 1
+    cid, _ = await _rise_through_kafka(api, tokens, db, kafka, RURAL_RISE)
+    changes = await _amount_changes(kafka["bootstrap"], cid)
+    assert roll["tier"] not in changes and roll["tekun"] not in changes
+    case = (await api("eligibility").get(f"/cases/{roll['tier']}", headers=tokens["approver"])).json()
+    assert case["monthly_amount_fen"] == 135_000  # 450 yuan × 3 either way
+
+
+async def test_what_if_answers_within_the_callers_region_and_refuses_bad_input(api, tokens, roll):
+    body = {**URBAN_RISE, "start": "2023-10-01", "value": {"per": "month", "fen": 76_000}, "paid_through": "2023-12"}
+    township = bearer("finance-changguanmiao", ["finance"], "610626104")
+    r = await api("eligibility").post("/parameters/what-if", json=body, headers=township)
+    assert r.status_code == 200, r.text
+    assert [t["township"] for t in r.json()["townships"]] == ["610626104"]
+    # 720×3 − 900 = 1260 → 760×3 − 900 = 1380 from October; October to December owed 3 × 120 yuan.
+    assert r.json()["total"]["back_pay_fen"] >= 3 * 12_000
+
+    other_county = bearer("finance-zhidan", ["finance"], "610625")
+    r = await api("eligibility").post("/parameters/what-if", json=body, headers=other_county)
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "region"
+    assert (await api("eligibility").post("/parameters/what-if", json=body, headers=tokens["clerk"])).status_code == 403
+    for bad, field in (({**body, "key": "dibao.standard.moon"}, "key"), ({**body, "value": {"per": "day"}}, "value"),
+                       ({**body, "region": "999999"}, "region"), ({**body, "paid_through": "2023-13"}, "paid_through")):
+        r = await api("eligibility").post("/parameters/what-if", json=bad, headers=FINANCE)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    r = await api("eligibility").post("/parameters/what-if", json=URBAN_RISE, headers=FINANCE)
+    assert r.status_code == 409  # already decided: nothing to try
