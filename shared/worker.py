@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from shared.consumer import EventConsumer, Handler
 from shared.db import PlatformTables, create_engine, session_factory
@@ -20,6 +20,10 @@ from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# A service's own background job run beside its consumers (e.g. payments' batch builder): given a fresh unit of work
+# on demand and the stop signal, it returns when stopped.
+BackgroundTask = Callable[[Callable[[], UnitOfWork], asyncio.Event], Awaitable[None]]
+
 
 async def run_worker(
     settings: ServiceSettings,
@@ -28,6 +32,7 @@ async def run_worker(
     *,
     relay: bool = True,
     stop: asyncio.Event | None = None,
+    background: Sequence[BackgroundTask] = (),
 ) -> None:
     """Run the relay and each consumer (name → (topics, handlers)) until stopped."""
     stop = stop or asyncio.Event()
@@ -58,6 +63,7 @@ async def run_worker(
             name=name, topics=topics, handlers=handlers, uow_factory=uow_factory,
             bootstrap=settings.kafka_bootstrap_servers, producer=producer, batch_size=settings.consumer_batch_size,
         ).run(stop))
+    tasks.extend(task(uow_factory, stop) for task in background)
     log.info("%s worker started: relay=%s consumers=%s", settings.service_name, relay, list(consumers))
     try:
         await asyncio.gather(*tasks)
@@ -70,6 +76,6 @@ async def run_worker(
 
 
 def main(settings: ServiceSettings, tables: PlatformTables,
-         consumers: dict[str, tuple[list[str], dict[str, Handler]]]) -> None:
+         consumers: dict[str, tuple[list[str], dict[str, Handler]]], background: Sequence[BackgroundTask] = ()) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
-    asyncio.run(run_worker(settings, tables, consumers))
+    asyncio.run(run_worker(settings, tables, consumers, background=background))

@@ -1,12 +1,14 @@
 """Payments API: `uvicorn services.payments.api:app`."""
 
+from services.payments.batches.endpoints import router as batches
 from services.payments.config import Settings
 from services.payments.models import platform
 from services.payments.roll.endpoints import router as roll
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [roll],
+    Settings(), platform, [roll, batches],
     title="Payments (资金发放)",
-    description="Beneficiary roll from eligibility decisions; monthly disbursement.",
+    description="Beneficiary roll from eligibility decisions; monthly disbursement batches, bank files, returns, "
+                "reconciliation and 提标补发.",
 )
