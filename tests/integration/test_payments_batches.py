@@ -235,3 +235,38 @@ async def test_bad_requests_are_4xx_and_change_nothing(api, tokens):
     r = await pay.post("/batches", json={"region_code": "610626", "period": "2026-07"}, headers=tokens["clerk"])
     assert r.status_code == 403
     assert (await pay.get(f"/batches/{uuid.uuid4()}", headers=tokens["finance"])).status_code == 404
+
+
+async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, tokens, kit):
+    region = village()
+    case_id, _ = await kit.approve(region, 0, P, programme="temporary", one_off_fen=300_000)
+    other_case, _ = await kit.approve(region, 0, P, programme="temporary", one_off_fen=100_000)
+    urgent = await _built(api, tokens, kit, await _batch(api, tokens, region, P, "urgent", case_ids=[str(case_id)]))
+    assert urgent["line_count"] == 1 and urgent["total_fen"] == 300_000
+    regular = await _built(api, tokens, kit, await _batch(api, tokens, region, P))
+    lines = (await api("payments").get(f"/batches/{regular['id']}/lines", headers=tokens["finance"])).json()
+    assert [x["case_id"] for x in lines] == [str(other_case)]  # the urgent one is not paid again
+
+
+async def test_statistics_add_up_with_the_batches(api, tokens, kit):
+    region = village()
+    await kit.approve(region, 150_000, P, persons=3)
+    await kit.approve(region, 50_000, P, persons=1)
+    await kit.approve(region, 0, P, programme="temporary", one_off_fen=200_000, persons=2)
+    batch = await _pay(api, tokens, kit, region, P)
+    r = await api("payments").get("/statistics", params={"region": region, "period": str(P)},
+                                  headers=tokens["auditor"])
+    assert r.status_code == 200, r.text
+    stats = r.json()
+    by = {p["programme"]: p for p in stats["programmes"]}
+    assert (by["dibao"]["households"], by["dibao"]["persons"], by["dibao"]["money_fen"]) == (2, 4, 200_000)
+    assert by["dibao"]["new"] == 2 and by["dibao"]["money_wan_yuan"] == "0.20"
+    assert (by["temporary"]["one_off_household_times"], by["temporary"]["one_off_person_times"]) == (1, 2)
+    assert stats["money_fen"] == batch["total_fen"] == batch["reconciliation"]["paid_fen"] == 400_000
+    year = await api("payments").get("/statistics", params={"region": region, "year": P.year, "half": 2,
+                                                            "format": "xlsx"}, headers=tokens["auditor"])
+    assert year.status_code == 200 and year.content[:2] == b"PK"
+    for params in ({"region": region}, {"region": region, "period": "0000-01"},
+                   {"region": region, "period": str(P), "year": 2026}):
+        bad = await api("payments").get("/statistics", params=params, headers=tokens["auditor"])
+        assert bad.status_code == 422, bad.text

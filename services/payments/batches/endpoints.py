@@ -8,11 +8,10 @@ from fastapi.responses import StreamingResponse
 
 from services.payments.batches import files, returns, service
 from services.payments.batches.repository import BatchRepository, stream_file_rows
-from services.payments.batches.schemas import REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
-from services.payments.deps import Finance, PaymentsSettings, Reader
+from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
+from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
 from shared.errors import Forbidden, InvalidInput
-from shared.period import Period
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -30,9 +29,11 @@ async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response:
 
 
 @router.get("", response_model=list[BatchOut], summary="Batches in your region, newest first")
-async def list_batches(uow: UowDep, principal: Reader, period: Period | None = None,
+async def list_batches(uow: UowDep, principal: Reader,
+                       period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[BatchOut]:
-    batches = await BatchRepository(uow.session).in_region(principal.region, period, limit)
+    month = parse_period("period", period) if period else None
+    batches = await BatchRepository(uow.session).in_region(principal.region, month, limit)
     return [await service.to_out(uow, b) for b in batches]
 
 
