@@ -261,6 +261,19 @@ class BatchReconciled(EventData):
     failed_fen: int = Field(ge=0)
 
 
+class PaymentPaid(EventData):
+    """到账: the bank confirmed a line paid (written set-based by bank-return processing; intake shows it)."""
+
+    payment_id: uuid.UUID
+    batch_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    period: Period
+    amount_fen: int = Field(ge=0)
+
+
 class PaymentFailed(EventData):
     """发放失败: the bank returned a line unpaid (closed account, wrong name…); it is re-issued in a later batch."""
 
@@ -310,6 +323,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("batch.approved.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchApproved),
         _spec("batch.exported.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchExported),
         _spec("batch.reconciled.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchReconciled),
+        _spec("payment.paid.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentPaid),
         _spec("payment.failed.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentFailed),
     )
 }

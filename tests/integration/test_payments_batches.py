@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import text
 
 from services.payments.batches.repository import payment_id
+from shared.events.catalogue import PaymentPaid
+from shared.events.envelope import CloudEvent
 from shared.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
@@ -139,7 +141,13 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
         failed_events = await conn.scalar(text(
             "SELECT count(*) FROM payments.outbox WHERE type LIKE '%payment.failed.v1' AND key = :k"),
             {"k": str(award_hh)})
+        [paid_event] = (await conn.execute(text(
+            "SELECT payload::text FROM payments.outbox WHERE type LIKE '%payment.paid.v1' AND key = :k"),
+            {"k": str(paid_hh)})).scalars().all()
     assert failed_events == 1
+    event = CloudEvent.from_json(paid_event.encode())  # built in SQL, read as any consumer reads it
+    paid = PaymentPaid.model_validate(event.data)
+    assert (paid.household_id, paid.period, paid.amount_fen) == (paid_hh, P, 150_000) and event.region == region
 
     # Failed lines go out again once an account is on file; the month is never paid twice.
     await kit.payee(no_account_hh, region, "6228480000000000017", holder="王秀兰")
