@@ -117,3 +117,44 @@ def return_file(rows: list[tuple[str, str, str, str]]) -> bytes:
     writer.writerow(["payment_id", "amount_yuan", "result", "reason"])
     writer.writerows(rows)
     return out.getvalue().encode()
+
+
+async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool = False, keyring=None) -> None:
+    """A roll of `n` beneficiaries in `region` straight into payments' tables (set-based), with their first
+    entitlement rows and, if asked, a sealed payee each — for reliability tests and the benchmark."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO payments.beneficiaries (id, case_id, household_id, programme, region_code, "
+            "monthly_amount_fen, persons, start_month, status) "
+            "SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'dibao', "
+            "       :region || lpad((g % 20)::text, 3, '0'), 30000 + (g % 100) * 100, 1 + g % 4, :start, 'active' "
+            "FROM generate_series(1, :n) g"), {"region": region, "n": n, "start": start.first_day})
+        await conn.execute(text(
+            "INSERT INTO payments.entitlements (beneficiary_id, from_month, monthly_amount_fen, event_id, event_type) "
+            "SELECT id, start_month, monthly_amount_fen, gen_random_uuid(), 'approved' FROM payments.beneficiaries "
+            "WHERE region_code LIKE :prefix"), {"prefix": region + "%"})
+        if not payees:
+            return
+        households = (await conn.execute(text(
+            "SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix"),
+            {"prefix": region + "%"})).scalars().all()
+        raw = (await conn.get_raw_connection()).driver_connection
+        now = datetime.now(UTC)
+        for i in range(0, len(households), 50_000):
+            records = []
+            for j, h in enumerate(households[i:i + 50_000], start=i):
+                account = f"62170000{j:011d}"
+                plain = json.dumps({"bank_name": "吴起农村商业银行", "account_holder": f"户主{j}",
+                                    "account_number": account}, ensure_ascii=False).encode()
+                key_id, sealed = keyring.seal(plain, str(h).encode())
+                records.append((h, key_id, sealed, account[-4:], now, uuid.uuid4()))
+            await raw.copy_records_to_table(
+                "payees", schema_name="payments", records=records,
+                columns=["household_id", "key_id", "sealed", "account_last4", "changed_at", "event_id"])
+        await conn.execute(text(
+            "INSERT INTO payments.current_payees (household_id, payee_id, changed_at) "
+            "SELECT household_id, id, changed_at FROM payments.payees p WHERE household_id IN "
+            "(SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix)"),
+            {"prefix": region + "%"})
