@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 
 _NONCE = 12
 
@@ -27,6 +28,13 @@ class Keyring:
 
     keys: dict[str, bytes]
     current: str
+    # One cipher per key, made once: a bank file opens a million payees.
+    _ciphers: dict[str, AESGCM] = field(default_factory=dict, compare=False, repr=False)
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        if (cipher := self._ciphers.get(key_id)) is None:
+            cipher = self._ciphers[key_id] = AESGCM(self.keys[key_id])
+        return cipher
 
     @classmethod
     def from_settings(cls, keys: dict[str, str], current: str) -> Keyring:
@@ -42,16 +50,15 @@ class Keyring:
     def seal(self, plaintext: bytes, associated: bytes) -> tuple[str, str]:
         """Returns (key id, base64 of nonce + ciphertext)."""
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext, associated)
+        sealed = self._cipher(self.current).encrypt(nonce, plaintext, associated)
         return self.current, base64.b64encode(nonce + sealed).decode()
 
     def open(self, key_id: str, sealed: str, associated: bytes) -> bytes:
-        key = self.keys.get(key_id)
-        if key is None:
+        if key_id not in self.keys:
             raise SealingError(f"no sealing key {key_id!r}")
         raw = base64.b64decode(sealed)
         try:
-            return AESGCM(key).decrypt(raw[:_NONCE], raw[_NONCE:], associated)
+            return self._cipher(key_id).decrypt(raw[:_NONCE], raw[_NONCE:], associated)
         except InvalidTag as exc:
             raise SealingError("sealed value does not open (tampered, or another record's)") from exc
 
@@ -69,7 +76,7 @@ class SealingSettings(BaseModel):
     """The secret settings of a service that seals or opens payee facts (INTAKE_/PAYMENTS_SEALING_KEYS as JSON,
     e.g. `{"2026-11": "<base64>"}`, and *_SEALING_KEY_ID naming the one that seals)."""
 
-    sealing_keys: dict[str, str] = Field(default_factory=lambda: dict(DEV_SEALING_KEYS))
+    sealing_keys: dict[str, str] = PydanticField(default_factory=lambda: dict(DEV_SEALING_KEYS))
     sealing_key_id: str = "dev-1"
 
     def keyring(self) -> Keyring:
