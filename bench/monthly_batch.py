@@ -151,7 +151,8 @@ async def ceiling_run(url: str, township: str) -> dict:
         await conn.copy_from_query(_BARE_COPY.format(where=""), output=sink, format="csv")
         figures["bank_file_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        await conn.copy_from_query(_BARE_COPY.format(where=f"WHERE l.region_code LIKE '{township}%'"), output=sink, format="csv")
+        township_query = _BARE_COPY.format(where=f"WHERE l.region_code LIKE '{township}%'")
+        await conn.copy_from_query(township_query, output=sink, format="csv")
         figures["roster_s"] = time.perf_counter() - t0
     finally:
         sink.close()

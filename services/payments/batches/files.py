@@ -24,6 +24,7 @@ total row and a signature block (制表人 / 审核人 / 负责人 / 日期)."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import tempfile
@@ -51,16 +52,17 @@ ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk"}
 
 
 def yuan(fen: int) -> str:
-    return f"{Decimal(fen) / 100:.2f}"
+    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _payee(keyring: Keyring, record: Any) -> dict[str, str]:
     return json.loads(keyring.open(record["key_id"], record["sealed"], str(record["household_id"]).encode()))
 
 
-def memo(record: Any) -> str:
-    period = record["period"]
-    return f"{period:%Y-%m} {PROGRAMME_NAMES.get(record['programme'], record['programme'])}{KIND_MEMO[record['kind']]}"
+@functools.lru_cache(maxsize=4096)
+def memo(period: str, programme: str, kind: str) -> str:
+    """摘要: the month and the programme's name (a few distinct values per batch, made once each)."""
+    return f"{period} {PROGRAMME_NAMES.get(programme, programme)}{KIND_MEMO[kind]}"
 
 
 async def bank_file(rows: AsyncIterator[Any], keyring: Keyring, encoding: str,
@@ -72,8 +74,9 @@ async def bank_file(rows: AsyncIterator[Any], keyring: Keyring, encoding: str,
     n = 0
     async for r in rows:
         payee = _payee(keyring, r)
+        period = r["period_s"]
         writer.writerow((r["payment_id"], payee["account_holder"], payee["bank_name"], payee["account_number"],
-                         yuan(r["amount_fen"]), f"{r['period']:%Y-%m}", r["programme"], memo(r)))
+                         yuan(r["amount_fen"]), period, r["programme"], memo(period, r["programme"], r["kind"])))
         n += 1
         if n % flush_every == 0:
             yield buffer.getvalue().encode(encoding, errors="replace")
@@ -115,7 +118,7 @@ async def roster(rows: AsyncIterator[Any], keyring: Keyring, batch: Disbursement
         sheet.write_string(row, 4, mask(payee["account_number"]))
         sheet.write_number(row, 5, r["persons"])
         sheet.write_string(row, 6, PROGRAMME_NAMES.get(r["programme"], r["programme"]) + KIND_MEMO[r["kind"]])
-        sheet.write_string(row, 7, f"{r['period']:%Y-%m}")
+        sheet.write_string(row, 7, r["period_s"])
         sheet.write_number(row, 8, r["amount_fen"] / 100, money)
         total_fen += r["amount_fen"]
         persons += r["persons"]

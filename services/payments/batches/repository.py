@@ -213,8 +213,9 @@ class BatchRepository:
                 "period_s": str(batch.period), "prefix": batch.region_code + "%"}
 
     async def cancel_lines(self, batch_id: uuid.UUID) -> None:
+        # Failed lines too (no account on file): a cancelled batch's months are not re-issued from it.
         await self.session.execute(update(PaymentLine).where(PaymentLine.batch_id == batch_id,
-                                                             PaymentLine.status == "pending")
+                                                             PaymentLine.status.in_(("pending", "failed")))
                                    .values(status="cancelled"))
 
     async def settlement(self, batch_id: uuid.UUID) -> Settlement:
@@ -235,7 +236,8 @@ class BatchRepository:
 
 
 _FILE_QUERY = """
-SELECT l.payment_id, l.amount_fen, l.period, l.programme, l.kind, l.household_id, l.region_code, l.persons,
+SELECT l.payment_id, l.amount_fen, to_char(l.period, 'YYYY-MM') AS period_s, l.programme, l.kind, l.household_id,
+       l.region_code, l.persons,
        p.key_id, p.sealed
 FROM payments.payment_lines l
 JOIN payments.payees p ON p.id = l.payee_id
