@@ -24,6 +24,7 @@ from shared.events.catalogue import (
     CaseApproved,
     CaseTerminated,
     EventData,
+    GradualExitStarted,
     PayeeChanged,
 )
 from shared.events.envelope import DomainEvent
@@ -98,6 +99,10 @@ class PaymentsKit:
         await self.publish(CaseAmountChanged(case_id=case_id, household_id=household_id, programme="dibao",
                                              region_code=region, previous_monthly_amount_fen=before,
                                              monthly_amount_fen=after, effective_month=effective), household_id)
+
+    async def gradual_exit(self, case_id, household_id, region, last: Period) -> None:
+        await self.publish(GradualExitStarted(case_id=case_id, household_id=household_id, programme="dibao",
+                                              region_code=region, last_month=last), household_id)
 
     async def terminate(self, case_id, household_id, region, last: Period, reason: str = "death") -> None:
         await self.publish(CaseTerminated(case_id=case_id, household_id=household_id, programme="dibao",

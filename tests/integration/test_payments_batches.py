@@ -209,6 +209,16 @@ async def test_a_death_is_paid_up_to_and_including_its_month(api, tokens, kit):
     assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
 
 
+async def test_a_gradual_exit_ends_after_its_last_month_unless_a_review_lifts_it(api, tokens, kit):
+    region = village()
+    case_id, hh = await kit.approve(region, 50_000, P)
+    await kit.gradual_exit(case_id, hh, region, P.next())
+    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
+    await kit.change(case_id, hh, region, 50_000, 40_000, P.plus(3))  # eligible again on review
+    nov = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(4)))
+    assert (nov["line_count"], nov["total_fen"]) == (1, 40_000)
+
+
 async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, kit, db):
     region = village()
     case_id, hh = await kit.approve(region, 50_000, P)

@@ -93,6 +93,9 @@ async def change_amount(uow: UnitOfWork, event: CloudEvent, data: CaseAmountChan
     if (b := await _on_roll(uow, event, data.case_id)) is None:
         return
     repo = BeneficiaryRepository(uow.session)
+    if b.status == "exiting":
+        # A review that finds the household eligible again ends the 渐退: the amount runs on, open-ended.
+        b.status, b.end_month = "active", None
     last = Period.of(b.end_month) if b.end_month else None
     await repo.apply(b.id, domain.set_amount(await repo.in_force(b.id), data.effective_month,
                                              data.monthly_amount_fen, last), event.id, "amount_changed")
