@@ -26,16 +26,16 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import json
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
+import orjson
 import xlsxwriter
 
 from services.payments.batches.domain import DisbursementBatch
+from services.payments.batches.repository import FileRow
 from shared.sealing import Keyring
 
 PROGRAMME_NAMES = {
@@ -55,8 +55,8 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
-def _payee(keyring: Keyring, record: Any) -> dict[str, str]:
-    return json.loads(keyring.open(record["key_id"], record["sealed"], str(record["household_id"]).encode()))
+def _payee(keyring: Keyring, row: FileRow) -> dict[str, str]:
+    return orjson.loads(keyring.open(row.key_id, row.sealed, row.household_id.encode()))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,7 +65,7 @@ def memo(period: str, programme: str, kind: str) -> str:
     return f"{period} {PROGRAMME_NAMES.get(programme, programme)}{KIND_MEMO[kind]}"
 
 
-async def bank_file(rows: AsyncIterator[Any], keyring: Keyring, encoding: str,
+async def bank_file(rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str,
                     flush_every: int = 2000) -> AsyncIterator[bytes]:
     """The CSV, a few thousand lines per chunk; payees are opened one line at a time and never kept."""
     buffer = io.StringIO()
@@ -74,9 +74,8 @@ async def bank_file(rows: AsyncIterator[Any], keyring: Keyring, encoding: str,
     n = 0
     async for r in rows:
         payee = _payee(keyring, r)
-        period = r["period_s"]
-        writer.writerow((r["payment_id"], payee["account_holder"], payee["bank_name"], payee["account_number"],
-                         yuan(r["amount_fen"]), period, r["programme"], memo(period, r["programme"], r["kind"])))
+        writer.writerow((r.payment_id, payee["account_holder"], payee["bank_name"], payee["account_number"],
+                         yuan(r.amount_fen), r.period, r.programme, memo(r.period, r.programme, r.kind)))
         n += 1
         if n % flush_every == 0:
             yield buffer.getvalue().encode(encoding, errors="replace")
@@ -89,7 +88,7 @@ def mask(number: str) -> str:
     return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
-async def roster(rows: AsyncIterator[Any], keyring: Keyring, batch: DisbursementBatch, township: str,
+async def roster(rows: AsyncIterator[FileRow], keyring: Keyring, batch: DisbursementBatch, township: str,
                  township_name: str | None) -> tempfile.SpooledTemporaryFile:
     """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written)."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
@@ -112,16 +111,16 @@ async def roster(rows: AsyncIterator[Any], keyring: Keyring, batch: Disbursement
     async for r in rows:
         payee = _payee(keyring, r)
         sheet.write_number(row, 0, row - 2)
-        sheet.write_string(row, 1, r["region_code"])
+        sheet.write_string(row, 1, r.region_code)
         sheet.write_string(row, 2, payee["account_holder"])
         sheet.write_string(row, 3, payee["bank_name"])
         sheet.write_string(row, 4, mask(payee["account_number"]))
-        sheet.write_number(row, 5, r["persons"])
-        sheet.write_string(row, 6, PROGRAMME_NAMES.get(r["programme"], r["programme"]) + KIND_MEMO[r["kind"]])
-        sheet.write_string(row, 7, r["period_s"])
-        sheet.write_number(row, 8, r["amount_fen"] / 100, money)
-        total_fen += r["amount_fen"]
-        persons += r["persons"]
+        sheet.write_number(row, 5, r.persons)
+        sheet.write_string(row, 6, PROGRAMME_NAMES.get(r.programme, r.programme) + KIND_MEMO[r.kind])
+        sheet.write_string(row, 7, r.period)
+        sheet.write_number(row, 8, r.amount_fen / 100, money)
+        total_fen += r.amount_fen
+        persons += r.persons
         row += 1
     sheet.write_string(row, 0, "合计", bold)
     sheet.write_string(row, 2, f"{row - 3} 户")
