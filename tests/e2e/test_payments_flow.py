@@ -34,7 +34,7 @@ def _on(days_after: int) -> str:
 
 async def _approved_case(stack, http, tokens) -> tuple[dict, dict]:
     intake, eligibility = stack.url("intake"), stack.url("eligibility")
-    body = household_body(members=3)
+    body = household_body(region_code=f"610626101{random.randint(300, 399)}", members=3)  # a village of its own
     body["bank_account"] = {"bank_name": "吴起农村商业银行", "account_holder": "李建国", "account_number": ACCOUNT}
     r = await http.post(f"{intake}/households", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
