@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import uuid
 from datetime import date, timedelta
 
+import openpyxl
 from sqlalchemy import text
 
 from shared.events.catalogue import CaseAmountChanged
@@ -113,6 +115,8 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
     roster = await http.get(f"{payments}/batches/{first['id']}/roster", params={"township": region[:9]},
                             headers=tokens["finance"])
     assert roster.status_code == 200 and roster.content[:2] == b"PK"
+    title = next(openpyxl.load_workbook(io.BytesIO(roster.content), read_only=True).active.iter_rows(values_only=True))
+    assert title[0].startswith("铁边城镇 社会救助资金发放花名册")
     assert settled["reconciliation"]["paid_fen"] == 150_000 and settled["reconciliation"]["pending_count"] == 0
 
     async def shown_paid() -> dict | None:

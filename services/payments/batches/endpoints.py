@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
-from services.payments.batches import files, returns, service
-from services.payments.batches.repository import BatchRepository, stream_file_rows
+from services.payments.batches import returns, service
 from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
@@ -33,8 +32,7 @@ async def list_batches(uow: UowDep, principal: Reader,
                        period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[BatchOut]:
     month = parse_period("period", period) if period else None
-    batches = await BatchRepository(uow.session).in_region(principal.region, month, limit)
-    return [await service.to_out(uow, b) for b in batches]
+    return [await service.to_out(uow, b) for b in await service.in_region(uow, principal, month, limit)]
 
 
 @router.get("/{batch_id}", response_model=BatchOut, summary="A batch: progress, envelope and reconciliation")
@@ -47,10 +45,7 @@ async def batch_lines(batch_id: uuid.UUID, uow: UowDep, principal: Reader,
                       status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
                       after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                       limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[LineOut]:
-    batch = await service.visible(uow, principal, batch_id)
-    rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
-    await service._audit(uow, principal, "lines", batch, count=len(rows))
-    return [service.line_out(r) for r in rows]
+    return await service.lines(uow, principal, batch_id, status, after, limit)
 
 
 @router.post("/{batch_id}/approve", response_model=BatchOut,
@@ -78,14 +73,8 @@ async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principa
                     encoding: Literal["utf-8", "gbk"] = "utf-8") -> StreamingResponse:
     batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
     await uow.commit()  # the audit record stands before a byte of the file leaves
-    engine, keyring = request.app.state.engine, settings.keyring()
-
-    async def body():
-        async with engine.connect() as conn:
-            async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
-                yield chunk
-
-    return StreamingResponse(body(), media_type=f"text/csv; charset={encoding}", headers={
+    body = service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
+    return StreamingResponse(body, media_type=f"text/csv; charset={encoding}", headers={
         "Content-Disposition": f'attachment; filename="bank-{batch.region_code}-{batch.period}-{batch.id}.csv"'})
 
 
@@ -101,8 +90,7 @@ async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: 
                         errors=[{"field": "township", "message": "outside your region"}])
     batch = await service.check_file_ready(uow, principal, batch_id, "roster", township)
     await uow.commit()
-    async with request.app.state.engine.connect() as conn:
-        out = await files.roster(stream_file_rows(conn, batch.id, township), settings.keyring(), batch, township, None)
+    out = await service.roster(request.app.state.engine, batch, settings.keyring(), township)
 
     def chunks():
         with out:

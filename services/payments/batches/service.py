@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from typing import IO
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.batches.repository import BatchRepository
+from services.payments.batches.repository import BatchRepository, stream_file_rows
 from services.payments.batches.schemas import BatchIn, BatchOut, LineOut, Progress, Reconciliation
 from services.payments.models import PaymentLine
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.period import Period
+from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
+from shared.sealing import Keyring
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -84,6 +91,36 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     _emit(uow, batch)
     await _audit(uow, principal, "export" if first else "export_again", batch)
     return batch
+
+
+async def in_region(uow: UnitOfWork, principal: Principal, period: Period | None,
+                    limit: int) -> list[DisbursementBatch]:
+    return await BatchRepository(uow.session).in_region(principal.region, period, limit)
+
+
+async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, status: str | None, after: int,
+                limit: int) -> list[LineOut]:
+    batch = await visible(uow, principal, batch_id)
+    rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
+    await _audit(uow, principal, "lines", batch, count=len(rows))
+    return [line_out(r) for r in rows]
+
+
+async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring,
+                    encoding: str) -> AsyncIterator[bytes]:
+    """The bank file's bytes, on a connection of its own (the request's unit of work has committed by now)."""
+    async with engine.connect() as conn:
+        async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
+            yield chunk
+
+
+async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
+    try:
+        name: str | None = RegionTable.load().name(township)
+    except (InvalidRegionCode, UnknownRegionCode):
+        name = None  # a township newer than the shipped tables: the roster shows its code
+    async with engine.connect() as conn:
+        return await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
 
 
 async def check_file_ready(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str,

@@ -15,6 +15,8 @@ from services.payments.roll import domain
 from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, PayeeRepository
 from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
 from shared import audit
+from shared.auth import Principal
+from shared.errors import NotFound
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
     CaseAmountChanged,
@@ -130,6 +132,24 @@ async def payee_changed(uow: UnitOfWork, event: CloudEvent, data: PayeeChanged) 
                                               data.changed_at, event.id)
     await audit.record(uow, "payments", "payee.change", "payee", data.household_id, household_id=data.household_id,
                        region_code=data.region_code, details={"account_last4": data.account_last4})
+
+
+async def roll_in_region(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID | None,
+                         limit: int) -> list[BeneficiaryOut]:
+    rows = await BeneficiaryRepository(uow.session).in_region(principal.region, household_id, limit)
+    await audit.record(uow, principal, "beneficiary.list", "beneficiary", None, household_id=household_id,
+                       region_code=principal.region, details={"count": len(rows)})
+    return [to_out(b) for b in rows]
+
+
+async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary_id: uuid.UUID) -> list[EntitlementOut]:
+    repo = BeneficiaryRepository(uow.session)
+    b = await repo.get(beneficiary_id)
+    if b is None or not principal.covers(b.region_code):
+        raise NotFound(f"beneficiary {beneficiary_id} not found")
+    await audit.record(uow, principal, "beneficiary.entitlements", "beneficiary", b.id, household_id=b.household_id,
+                       region_code=b.region_code)
+    return entitlement_out(await repo.history(b.id))
 
 
 def to_out(b: Beneficiary) -> BeneficiaryOut:
