@@ -288,3 +288,22 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
                    {"region": region, "period": str(P), "year": 2026}):
         bad = await api("payments").get("/statistics", params=params, headers=tokens["auditor"])
         assert bad.status_code == 422, bad.text
+
+
+async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db):
+    village_a = village()
+    village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
+    await kit.approve(village_a, 50_000, P)
+    await kit.approve(village_b, 60_000, P)
+    first = await _built(api, tokens, kit, await _batch(api, tokens, village_a))
+    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
+    assert first["line_count"] == 1
+    # The township's batch pays only what the village's batch does not: one line per beneficiary and month.
+    lines = (await api("payments").get(f"/batches/{township['id']}/lines", headers=tokens["finance"])).json()
+    assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
+    async with db.connect() as conn:
+        doubled = await conn.scalar(text(
+            "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
+            "AND period = :p AND status NOT IN ('failed', 'cancelled') GROUP BY beneficiary_id HAVING count(*) > 1) d"),
+            {"t": village_a[:9] + "%", "p": P.first_day})
+    assert doubled == 0
