@@ -37,6 +37,7 @@ bench: install
 	$(PY) bench/intake_load.py
 	$(PY) bench/eligibility_assess.py
 	$(PY) bench/standard_rise.py
+	$(PY) bench/monthly_batch.py
 
 ## the chaos run's long form: 100 random SIGKILLs of the eight processes, PostgreSQL and Kafka restarted
 ## (the suite runs a short form with 10)

@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from multiprocessing.process import BaseProcess
 
 from shared.consumer import EventConsumer, Handlers
@@ -30,6 +30,10 @@ from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# A service's own background job run beside its consumers (e.g. payments' batch builder): given a fresh unit of work
+# on demand and the stop signal, it returns when stopped.
+BackgroundTask = Callable[[Callable[[], UnitOfWork], asyncio.Event], Awaitable[None]]
+
 
 async def run_worker(
     settings: ServiceSettings,
@@ -40,10 +44,12 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     children: Sequence[BaseProcess] = (),
     purge: bool | None = None,
+    background: Sequence[BackgroundTask] = (),
 ) -> bool:
-    """Run the relay, each consumer (name → (topics, handlers)) and the retention purge until stopped. False if
-    a child consumer process died, so the supervisor (Kubernetes, `make run`) restarts the whole worker. The purge
-    runs where the relay does (once per service) unless `purge` says otherwise."""
+    """Run the relay, each consumer (name → (topics, handlers)), the retention purge and the service's background
+    tasks until stopped. False if a child consumer process died, so the supervisor (Kubernetes, `make run`)
+    restarts the whole worker. The purge runs where the relay does (once per service) unless `purge` says
+    otherwise; background tasks run in the process they are given to (the first, in `main`)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -87,6 +93,7 @@ async def run_worker(
                 await sleep_or_stop(stop, 1.0)
 
         tasks.append(watch_children())
+    tasks.extend(task(uow_factory, stop) for task in background)
     log.info("%s worker started: relay=%s consumers=%s", settings.service_name, relay, list(consumers))
     try:
         await asyncio.gather(*tasks)
@@ -113,7 +120,7 @@ def _consumer_process(settings: ServiceSettings, tables: PlatformTables,
 
 
 def main(settings: ServiceSettings, tables: PlatformTables,
-         consumers: dict[str, tuple[list[str], Handlers]]) -> None:
+         consumers: dict[str, tuple[list[str], Handlers]], background: Sequence[BackgroundTask] = ()) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
     # Forked before any event loop, engine or thread exists, so the children start from a clean state (and the
     # handlers, closures as they are, need no pickling).
@@ -123,7 +130,7 @@ def main(settings: ServiceSettings, tables: PlatformTables,
                 for i in range(1, max(settings.consumer_processes, 1))]
     for child in children:
         child.start()
-    ok = asyncio.run(run_worker(settings, tables, consumers, children=children))
+    ok = asyncio.run(run_worker(settings, tables, consumers, children=children, background=background))
     for child in children:
         if child.is_alive():
             child.terminate()

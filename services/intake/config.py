@@ -1,14 +1,15 @@
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.sealing import SealingSettings
 from shared.settings import ServiceSettings
 
 _REPO = Path(__file__).resolve().parents[2]
 
 
-class Settings(ServiceSettings):
+class Settings(ServiceSettings, SealingSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
     service_name: str = "intake"
@@ -22,3 +23,11 @@ class Settings(ServiceSettings):
     # (code,name,townshipCode) on top without copying the national tables.
     regions_dir: Path | None = None
     villages_file: Path | None = None
+    # sealing_keys / sealing_key_id (INTAKE_SEALING_KEYS, INTAKE_SEALING_KEY_ID): seal the payee's bank account in
+    # the payee.changed event; payments holds the same keys to open it while writing a bank file.
+
+    @model_validator(mode="after")
+    def _refuse_dev_sealing_key(self) -> "Settings":
+        if self.environment in ("staging", "production") and self.insecure_sealing():
+            raise ValueError(f"insecure development defaults refused in {self.environment}: sealing_keys")
+        return self

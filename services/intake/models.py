@@ -147,3 +147,19 @@ class Village(Base):
     urban_rural_class: Mapped[str] = mapped_column(String(3))  # 城乡分类代码: 111 主城区 … 220 村庄
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     loaded_by: Mapped[str] = mapped_column(String(200))
+
+
+class LastPayment(Base):
+    """The household's latest payment outcome as payments reported it (payment.paid / payment.failed), so the front
+    desk can answer "was I paid?" without asking finance."""
+
+    __tablename__ = "last_payments"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    payment_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    period: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(10), comment="paid or failed")
+    reason: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

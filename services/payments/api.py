@@ -1,12 +1,15 @@
 """Payments API: `uvicorn services.payments.api:app`."""
 
+from services.payments.batches.endpoints import router as batches
 from services.payments.config import Settings
 from services.payments.models import platform
 from services.payments.roll.endpoints import router as roll
+from services.payments.statistics.endpoints import router as statistics
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [roll],
+    Settings(), platform, [roll, batches, statistics],
     title="Payments (资金发放)",
-    description="Beneficiary roll from eligibility decisions; monthly disbursement.",
+    description="Beneficiary roll from eligibility decisions; monthly disbursement batches, bank files, returns, "
+                "reconciliation and 提标补发.",
 )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, String, func
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
@@ -19,9 +20,13 @@ class Base(DeclarativeBase):
 
 platform = PlatformTables(Base.metadata)
 
+# A line that is neither failed nor cancelled holds its slot: paid, or on its way to the bank.
+LIVE_LINE = "status NOT IN ('failed', 'cancelled')"
+
 
 class Beneficiary(Base):
-    """保障对象: one household on the roll for one programme, from an approved case."""
+    """保障对象: one household on the roll for one programme, from an approved case. The amounts month by month are
+    its entitlement rows; `monthly_amount_fen` is only the latest, for display."""
 
     __tablename__ = "beneficiaries"
 
@@ -31,7 +36,157 @@ class Beneficiary(Base):
     programme: Mapped[str] = mapped_column(String(30))
     region_code: Mapped[str] = mapped_column(String(12), index=True)
     monthly_amount_fen: Mapped[int]
+    persons: Mapped[int] = mapped_column(default=1, server_default="1", comment="members covered (人)")
     start_month: Mapped[date] = mapped_column(Date, comment="first day of the first month paid")
     end_month: Mapped[date | None] = mapped_column(Date, comment="first day of the last month paid, once known")
     status: Mapped[str] = mapped_column(String(20), default="active", comment="active, exiting, stopped")
+    end_reason: Mapped[str | None] = mapped_column(String(20), comment="停保 reason: death, fraud, moved, …")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Entitlement(Base):
+    """应发: from `from_month` to `to_month` (inclusive; open-ended when null) the beneficiary is owed
+    `monthly_amount_fen` a month, as set by decision event `event_id`. Rows are never edited away: a later decision
+    supersedes them (`superseded_by`), so the history of what was decided when stays readable."""
+
+    __tablename__ = "entitlements"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"))
+    from_month: Mapped[date] = mapped_column(Date)
+    to_month: Mapped[date | None] = mapped_column(Date)
+    monthly_amount_fen: Mapped[int]
+    event_id: Mapped[uuid.UUID] = mapped_column(comment="the decision event that set this row")
+    event_type: Mapped[str] = mapped_column(String(40))
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(comment="the later decision event that replaced it")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_entitlements_in_force", "beneficiary_id", "from_month",
+              postgresql_where=text("superseded_by IS NULL")),
+        Index("ix_entitlements_event_id", "event_id"),
+    )
+
+
+class OneOffAward(Base):
+    """一次性救助: an approved 临时救助 / 医疗救助 amount, paid exactly once in some batch of its region."""
+
+    __tablename__ = "one_off_awards"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    programme: Mapped[str] = mapped_column(String(30))
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    amount_fen: Mapped[int]
+    persons: Mapped[int] = mapped_column(default=1)
+    approved_month: Mapped[date] = mapped_column(Date)
+    event_id: Mapped[uuid.UUID]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Payee(Base):
+    """收款账户, one version per change: the account sealed as it arrived from intake (never stored in clear).
+    Lines point at the version current when their batch was created."""
+
+    __tablename__ = "payees"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    key_id: Mapped[str | None] = mapped_column(String(50))
+    sealed: Mapped[str | None] = mapped_column(Text)
+    account_last4: Mapped[str | None] = mapped_column(String(4))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CurrentPayee(Base):
+    """The payee version batches created from now on use (one row per household)."""
+
+    __tablename__ = "current_payees"
+
+    household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    payee_id: Mapped[int | None] = mapped_column(BigInteger, comment="null: no account on file")
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Batch(Base):
+    """发放批次 (the rows of a `DisbursementBatch`)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(String(12))
+    period: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    case_ids: Mapped[list | None] = mapped_column(JSONB, comment="urgent batches: the one-off cases to pay")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(String(200))
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    build_cursor: Mapped[uuid.UUID | None] = mapped_column(comment="last beneficiary id whose lines are committed")
+    line_count: Mapped[int | None] = mapped_column(BigInteger, comment="envelope, fixed when the build finishes")
+    total_fen: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # One live regular batch per region and month: a second (or concurrent) request finds this one.
+        Index("uq_batches_regular", "region_code", "period", unique=True,
+              postgresql_where=text("kind = 'regular' AND status <> 'cancelled'")),
+        Index("ix_batches_building", "created_at", postgresql_where=text("status = 'building'")),
+    )
+
+
+class PaymentLine(Base):
+    """发放明细: one payment to one household for one programme and month (or one one-off award)."""
+
+    __tablename__ = "payment_lines"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    payment_id: Mapped[uuid.UUID] = mapped_column(comment="UUIDv5 of (beneficiary or case, programme, period, kind)")
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id"))
+    kind: Mapped[str] = mapped_column(String(20), comment="regular, one_off, reissue, supplement")
+    case_id: Mapped[uuid.UUID]
+    beneficiary_id: Mapped[uuid.UUID | None]
+    household_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    region_code: Mapped[str] = mapped_column(String(12))
+    period: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(default=1)
+    payee_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), comment="pending, paid, failed, cancelled")
+    reason: Mapped[str | None] = mapped_column(Text)
+    reissue_of: Mapped[int | None] = mapped_column(BigInteger, comment="the failed line this one re-issues")
+
+    __table_args__ = (
+        Index("uq_payment_lines_live", "payment_id", unique=True, postgresql_where=text(LIVE_LINE)),
+        # Never a second live monthly payment for the same beneficiary, programme and month, whatever its kind.
+        Index("uq_payment_lines_month", "beneficiary_id", "programme", "period", unique=True,
+              postgresql_where=text(f"kind IN ('regular', 'reissue') AND {LIVE_LINE}")),
+        Index("ix_payment_lines_batch", "batch_id", "id"),
+        Index("ix_payment_lines_household", "household_id", "period"),
+    )
+
+
+class BankReturn(Base):
+    """回盘文件: a bank result file applied to a batch, known by its sha256 so a re-post changes nothing."""
+
+    __tablename__ = "bank_returns"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int]
+    paid: Mapped[int]
+    failed: Mapped[int]
+    posted_by: Mapped[str] = mapped_column(String(200))
+    posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("uq_bank_returns_file", "batch_id", "sha256", unique=True),)

@@ -1,26 +1,34 @@
-"""Payments worker: relays payments' outbox; keeps the roll from eligibility's decisions."""
+"""Payments worker: relays payments' outbox; keeps the roll from eligibility's decisions and the payees from intake;
+builds requested disbursement batches."""
 
+from services.payments.batches.jobs import batch_builder
 from services.payments.config import Settings
 from services.payments.models import platform
 from services.payments.roll import service
-from shared.consumer import Handler, on_data
+from shared.consumer import Handler
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
     CaseTerminated,
     GradualExitStarted,
+    PayeeChanged,
     Topic,
     event_type,
 )
 from shared.worker import main
 
 HANDLERS: dict[str, Handler] = {
-    event_type(CaseApproved): on_data(service.enroll),
-    event_type(CaseAmountChanged): on_data(service.change_amount),
-    event_type(GradualExitStarted): on_data(service.end),
-    event_type(CaseTerminated): on_data(service.end),
+    event_type(CaseApproved): service.on_approved,
+    event_type(CaseAmountChanged): service.change_amount,
+    event_type(GradualExitStarted): service.end,
+    event_type(CaseTerminated): service.end,
 }
-CONSUMERS = {"payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS)}
+PAYEE_HANDLERS: dict[str, Handler] = {event_type(PayeeChanged): service.payee_changed}
+CONSUMERS = {
+    "payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS),
+    "payments.payees": ([Topic.INTAKE_APPLICATIONS.value], PAYEE_HANDLERS),
+}
 
 if __name__ == "__main__":
-    main(Settings(), platform, CONSUMERS)
+    settings = Settings()
+    main(settings, platform, CONSUMERS, [batch_builder(settings.batch_chunk_size, settings.batch_poll_seconds)])

@@ -202,6 +202,21 @@ class ApplicationAmended(ApplicationSubmitted):
     """The applicant corrected facts before a decision."""
 
 
+class PayeeChanged(EventData):
+    """收款账户: a household's bank account was registered, changed or removed; the account is sealed (AES-GCM).
+
+    `sealed` opens (shared.sealing, key `key_id`, associated data = the household id) to JSON
+    `{"bank_name", "account_holder", "account_number"}`; null when the account was removed. Only the last four digits
+    travel in clear."""
+
+    household_id: uuid.UUID
+    region_code: str
+    key_id: str | None = None
+    sealed: str | None = None
+    account_last4: str | None = None
+    changed_at: datetime
+
+
 class ApplicationWithdrawn(EventData):
     """The applicant asked to withdraw; eligibility, which owns the case, closes it or refuses (already decided)."""
 
@@ -349,6 +364,84 @@ class BeneficiaryEnrolled(EventData):
     start_month: Period
 
 
+BatchKind = Literal["regular", "urgent", "reissue", "supplement"]
+
+
+class BatchCreated(EventData):
+    """发放批次创建: a disbursement batch was requested; its lines are being built."""
+
+    batch_id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    created_by: str
+
+
+class BatchApproved(EventData):
+    """批次审核: a second officer approved the batch's envelope (count and total)."""
+
+    batch_id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+    approved_by: str
+
+
+class BatchExported(EventData):
+    """银行代发文件: the bank file of an approved batch was produced; its lines are with the bank."""
+
+    batch_id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+
+
+class BatchReconciled(EventData):
+    """对账完成: every line of the batch is settled by bank returns (lines = paid + failed)."""
+
+    batch_id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+    paid_count: int = Field(ge=0)
+    paid_fen: int = Field(ge=0)
+    failed_count: int = Field(ge=0)
+    failed_fen: int = Field(ge=0)
+
+
+class PaymentPaid(EventData):
+    """到账: the bank confirmed a line paid (written set-based by bank-return processing; intake shows it)."""
+
+    payment_id: uuid.UUID
+    batch_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    period: Period
+    amount_fen: int = Field(ge=0)
+
+
+class PaymentFailed(EventData):
+    """发放失败: the bank returned a line unpaid (closed account, wrong name…); it is re-issued in a later batch."""
+
+    payment_id: uuid.UUID
+    batch_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    period: Period
+    amount_fen: int = Field(ge=0)
+    reason: str
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -370,6 +463,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("application.submitted.v1", Topic.INTAKE_APPLICATIONS, ApplicationSubmitted),
         _spec("application.amended.v1", Topic.INTAKE_APPLICATIONS, ApplicationAmended),
         _spec("application.withdrawn.v1", Topic.INTAKE_APPLICATIONS, ApplicationWithdrawn),
+        _spec("payee.changed.v1", Topic.INTAKE_APPLICATIONS, PayeeChanged),
         _spec("case.opened.v1", Topic.ELIGIBILITY_DECISIONS, CaseOpened),
         _spec("case.status_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseStatusChanged),
         _spec("case.approved.v1", Topic.ELIGIBILITY_DECISIONS, CaseApproved),
@@ -381,6 +475,12 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("case.deadline_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseDeadlineChanged),
         _spec("policy.standard_changed.v1", Topic.ELIGIBILITY_DECISIONS, StandardChanged),
         _spec("beneficiary.enrolled.v1", Topic.PAYMENTS_DISBURSEMENTS, BeneficiaryEnrolled),
+        _spec("batch.created.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchCreated),
+        _spec("batch.approved.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchApproved),
+        _spec("batch.exported.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchExported),
+        _spec("batch.reconciled.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchReconciled),
+        _spec("payment.paid.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentPaid),
+        _spec("payment.failed.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentFailed),
     )
 }
 

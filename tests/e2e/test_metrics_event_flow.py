@@ -100,7 +100,8 @@ async def test_a_poison_message_is_counted_in_the_dead_letter_topic(stack, http,
         await producer.stop()
 
     async def one_more() -> bool:
-        return await counted() == before[0] + 1
+        # Every consumer group of the topic (eligibility's, payments' payees, …) dead-letters its own copy.
+        return (await counted() or 0) >= before[0] + 1
 
     await wait_for(one_more, timeout=60)
 

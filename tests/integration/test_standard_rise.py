@@ -182,7 +182,11 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
     [three] = changes[roll["gap_three"]]
     assert (three["previous_monthly_amount_fen"], three["monthly_amount_fen"], three["effective_month"]) == (
         114_000, 126_000, "2023-07")  # 680×3 − 900 → 720×3 − 900
-    assert roll["tekun"] not in changes  # 特困 reads the 低保 standard but is paid on its own basic standard
+    # 特困 is paid its own basic standard (10,608 a year = 884 a month) but never below 1.3 × the 低保 standard
+    # (民发〔2021〕43号): at 720 the floor is 936, so the rise lifts it too: 884 + 210 care → 936 + 210.
+    [tekun] = changes[roll["tekun"]]
+    assert (tekun["previous_monthly_amount_fen"], tekun["monthly_amount_fen"], tekun["effective_month"]) == (
+        109_400, 114_600, "2023-07")
     assert roll["tier"] not in changes  # a rural household's rule never read the urban standard
 
     # The what-if's figures are what the recompute did, township by township.
@@ -207,7 +211,7 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
         t for t in case["trace"] if t["key"] == "dibao.standard.urban").items()
     assert case["steps"][-1]["step"] == "standard_recompute"
     tekun = (await api("eligibility").get(f"/cases/{roll['tekun']}", headers=tokens["approver"])).json()
-    assert tekun["monthly_amount_fen"] == 109_400 and tekun["steps"][-1]["step"] == "decide"
+    assert tekun["monthly_amount_fen"] == 114_600 and tekun["steps"][-1]["step"] == "standard_recompute"
 
     # Replayed: the inbox recognises the event; and the recompute itself, run again, finds nothing to change.
     after = await _counts(db)

@@ -3,6 +3,7 @@ travels in intake's events. Every read and write of personal data leaves an audi
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -33,7 +34,7 @@ from services.intake.regions.table import region_table
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated
+from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, PayeeChanged
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.uow import UnitOfWork
@@ -92,6 +93,19 @@ def _set_bank_account(household: Household, account: BankAccountIn | None) -> No
     household.bank_account_number = account.account_number if account else None
 
 
+def _emit_payee(uow: UnitOfWork, household: Household, settings: Settings) -> None:
+    """收款账户 to payments: the account sealed (AES-GCM, associated data = the household id), never in clear."""
+    key_id = sealed = last4 = None
+    if household.bank_account_number:
+        plain = json.dumps({"bank_name": household.bank_name, "account_holder": household.bank_account_holder,
+                            "account_number": household.bank_account_number}, ensure_ascii=False).encode()
+        key_id, sealed = settings.keyring().seal(plain, str(household.id).encode())
+        last4 = household.bank_account_number[-4:]
+    uow.emit(PayeeChanged(household_id=household.id, region_code=household.region_code, key_id=key_id, sealed=sealed,
+                          account_last4=last4, changed_at=datetime.now(UTC)),
+             key=household.id, region=household.region_code)
+
+
 async def _flush_members(uow: UnitOfWork, field: str) -> None:
     try:
         await uow.session.flush()
@@ -142,6 +156,8 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     household.created_at = household.updated_at = datetime.now(UTC)
     repo.add(household, members)
     await _flush_members(uow, "members")
+    if household.bank_account_number:
+        _emit_payee(uow, household, settings)
 
     snapshot = build_snapshot(household, members)
     uow.emit(
@@ -339,6 +355,7 @@ async def update(
         household.address = body.address
     if "bank_account" in body.model_fields_set:
         _set_bank_account(household, body.bank_account)
+        _emit_payee(uow, household, settings)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
     await audit.record(

@@ -4,6 +4,8 @@ import uuid
 
 from pydantic import BaseModel
 
+from shared.period import Period
+
 
 class BeneficiaryOut(BaseModel):
     id: uuid.UUID
@@ -12,6 +14,20 @@ class BeneficiaryOut(BaseModel):
     programme: str
     region_code: str
     monthly_amount_fen: int
-    start_month: str
-    end_month: str | None
+    persons: int
+    start_month: Period
+    end_month: Period | None
     status: str
+    end_reason: str | None = None
+
+
+class EntitlementOut(BaseModel):
+    """One dated row of a beneficiary's entitlement history (应发记录)."""
+
+    from_month: Period
+    to_month: Period | None
+    monthly_amount_fen: int
+    event_id: uuid.UUID
+    event_type: str
+    in_force: bool
+    superseded_by: uuid.UUID | None

@@ -234,6 +234,8 @@ def settings_env(container: Doc, configmaps: dict[str, dict[str, str]]) -> dict[
         "issuer": "https://idp.example.invalid/realms/county",
         "audience": "social-assistance",
         "hmac-key": "a-real-key-from-the-secret-store",
+        "keys": '{"2026-11": "cmVhbC1zZWFsaW5nLWtleS1mcm9tLXRoZS1zdG9yZSE"}',
+        "key-id": "2026-11",
     }
     for item in container.get("env", []):
         if "value" in item:

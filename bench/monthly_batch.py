@@ -1,0 +1,250 @@
+"""Monthly batch benchmark: the payments service against PostgreSQL doing the same work in bare SQL.
+
+    PYTHONPATH=. .venv/bin/python bench/monthly_batch.py [--beneficiaries 1000000]
+
+One run starts a throwaway PostgreSQL 15 + single-node Kafka (deploy/local/infra.py), migrates payments with
+Alembic, and seeds a roll of N beneficiaries in 吴起县 (610626: nine townships × 20 villages) with their first
+entitlement rows and a sealed payee each (AES-GCM, as intake's payee events bring them). Then:
+
+* **service** — payments' real API (uvicorn) and worker (`python -m services.payments.worker`) as processes:
+  `POST /batches` → the worker's build job (`INSERT … SELECT` in committed chunks) until `GET /batches/{id}` says
+  built; approve (another officer) and export; `GET /batches/{id}/bank-file` streamed to nowhere (every payee opened
+  and written as CSV); `GET /batches/{id}/roster?township=` for one township (.xlsx).
+* **ceiling** — the same work in bare SQL on the same database: one `INSERT … SELECT` of the lines (same joins,
+  same UUIDv5, into a copy of `payment_lines` with the same indexes), `COPY (SELECT … the file's columns …) TO
+  STDOUT` (sealed payees, not opened: no SQL can), and the same `COPY` for the township.
+
+Printed: seconds of each, the ratio service / ceiling, and the peak RSS (VmHWM) of the API and worker processes.
+The run fails (exit 1) unless the batch has N lines with the roll's total, the bank file N data rows and the
+roster the township's rows. Results: bench/results/monthly_batch.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+
+from bench.measure import infra_module
+from services.payments.batches.repository import PAYMENT_NS
+from shared.auth import mint_token
+from shared.db import create_engine
+from shared.period import Period
+from shared.settings import DEV_JWT_SECRET
+from tests.payments_kit import seed_roll
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "monthly_batch.json"
+COUNTY = "610626"
+TOWNSHIPS = tuple(f"{COUNTY}{t}" for t in ("001", "101", "102", "103", "104", "105", "106", "107", "108"))
+PERIOD = Period(2026, 9)
+
+
+def _headers(sub: str) -> dict[str, str]:
+    return {"Authorization": "Bearer " + mint_token(sub, ["finance"], COUNTY, DEV_JWT_SECRET)}
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def seed(url: str, n: int) -> None:
+    from services.payments.config import Settings
+
+    engine = create_engine(url, 2)
+    keyring = Settings().keyring()
+    per = n // len(TOWNSHIPS)
+    for i, township in enumerate(TOWNSHIPS):
+        count = per if i < len(TOWNSHIPS) - 1 else n - per * (len(TOWNSHIPS) - 1)
+        await seed_roll(engine, township, count, Period(2026, 1), payees=True, keyring=keyring)
+    async with engine.begin() as conn:
+        await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+async def service_run(base: str, township: str, timeout: float) -> dict:
+    figures: dict = {}
+    async with httpx.AsyncClient(base_url=base, timeout=600) as http:
+        t0 = time.perf_counter()
+        r = await http.post("/batches", json={"region_code": COUNTY, "period": str(PERIOD)},
+                            headers=_headers("finance-a"))
+        assert r.status_code == 202, r.text
+        bid = r.json()["id"]
+        while True:
+            b = (await http.get(f"/batches/{bid}", headers=_headers("finance-a"))).json()
+            if b["status"] == "built":
+                break
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"batch not built after {timeout}s: {b['progress']}")
+            await asyncio.sleep(0.1)
+        figures["create_s"] = time.perf_counter() - t0
+        figures["lines"], figures["total_fen"] = b["line_count"], b["total_fen"]
+        assert (await http.post(f"/batches/{bid}/approve", headers=_headers("finance-b"))).status_code == 200
+        assert (await http.post(f"/batches/{bid}/export", headers=_headers("finance-a"))).status_code == 200
+        t0 = time.perf_counter()
+        size = rows = 0
+        async with http.stream("GET", f"/batches/{bid}/bank-file", headers=_headers("finance-a")) as resp:
+            assert resp.status_code == 200
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                rows += chunk.count(b"\n")
+        figures["bank_file_s"], figures["bank_file_bytes"], figures["bank_file_rows"] = (
+            time.perf_counter() - t0, size, rows - 1)
+        t0 = time.perf_counter()
+        r = await http.get(f"/batches/{bid}/roster", params={"township": township}, headers=_headers("finance-a"))
+        assert r.status_code == 200 and r.content[:2] == b"PK"
+        figures["roster_s"], figures["roster_bytes"] = time.perf_counter() - t0, len(r.content)
+    return figures
+
+
+_BARE_INSERT = """
+INSERT INTO payments.bench_lines (payment_id, batch_id, kind, case_id, beneficiary_id, household_id, programme,
+                                  region_code, period, amount_fen, persons, payee_id, status)
+SELECT uuid_generate_v5(CAST(:ns AS uuid), b.id::text || '/' || b.programme || '/' || :period_s || '/regular'),
+       gen_random_uuid(), 'regular', b.case_id, b.id, b.household_id, b.programme, b.region_code, :period,
+       e.monthly_amount_fen, b.persons, cp.payee_id, 'pending'
+FROM payments.beneficiaries b
+JOIN payments.entitlements e ON e.beneficiary_id = b.id AND e.superseded_by IS NULL AND e.from_month <= :period
+     AND (e.to_month IS NULL OR e.to_month >= :period)
+LEFT JOIN payments.current_payees cp ON cp.household_id = b.household_id
+WHERE b.region_code LIKE :prefix AND b.start_month <= :period AND (b.end_month IS NULL OR b.end_month >= :period)
+"""
+# asyncpg wraps it: COPY (…) TO STDOUT WITH (FORMAT csv)
+_BARE_COPY = """
+SELECT l.payment_id, p.sealed, l.amount_fen, l.period, l.programme FROM payments.bench_lines l
+JOIN payments.payees p ON p.id = l.payee_id {where} ORDER BY l.id
+"""
+
+
+async def ceiling_run(url: str, township: str) -> dict:
+    import asyncpg
+
+    figures: dict = {}
+    engine = create_engine(url, 2)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE IF EXISTS payments.bench_lines"))
+        await conn.execute(text("CREATE TABLE payments.bench_lines (LIKE payments.payment_lines INCLUDING DEFAULTS "
+                                "INCLUDING IDENTITY INCLUDING INDEXES)"))
+    t0 = time.perf_counter()
+    async with engine.begin() as conn:
+        result = await conn.execute(text(_BARE_INSERT), {"ns": str(PAYMENT_NS), "period": PERIOD.first_day,
+                                                         "period_s": str(PERIOD), "prefix": COUNTY + "%"})
+    figures["create_s"], figures["lines"] = time.perf_counter() - t0, result.rowcount
+    await engine.dispose()
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    sink = open(os.devnull, "wb")  # noqa: SIM115, ASYNC230 (/dev/null never blocks)
+    try:
+        t0 = time.perf_counter()
+        await conn.copy_from_query(_BARE_COPY.format(where=""), output=sink, format="csv")
+        figures["bank_file_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        township_query = _BARE_COPY.format(where=f"WHERE l.region_code LIKE '{township}%'")
+        await conn.copy_from_query(township_query, output=sink, format="csv")
+        figures["roster_s"] = time.perf_counter() - t0
+    finally:
+        sink.close()
+        await conn.close()
+    return figures
+
+
+def drive(args: argparse.Namespace) -> int:
+    infra = infra_module()
+    township = TOWNSHIPS[1]
+    with infra.throwaway("bench-payments-") as (pg, kafka):
+        from shared.migrations import upgrade
+
+        upgrade("payments", pg.url)
+        asyncio.run(infra.ensure_topics(kafka.bootstrap))
+        print(f"seeding {args.beneficiaries:,} beneficiaries with sealed payees ...", flush=True)
+        t0 = time.perf_counter()
+        asyncio.run(seed(pg.url, args.beneficiaries))
+        print(f"  seeded in {time.perf_counter() - t0:.1f}s", flush=True)
+
+        env = {**os.environ, "DATABASE_URL": pg.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+               "ENVIRONMENT": "test", "PYTHONPATH": str(REPO), "LOG_LEVEL": "WARNING",
+               "PAYMENTS_LOG_LEVEL": "WARNING", "PAYMENTS_BATCH_CHUNK_SIZE": str(args.chunk)}
+        port = infra.free_port()
+        log = open(Path(pg.root).parent / "payments.log", "ab")  # noqa: SIM115
+        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.payments.api:app", "--host", "127.0.0.1",
+                                "--port", str(port), "--no-access-log"], cwd=REPO, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([sys.executable, "-m", "services.payments.worker"], cwd=REPO, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    if httpx.get(base + "/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            print("service: batch, bank file, roster ...", flush=True)
+            service = asyncio.run(service_run(base, township, args.timeout))
+            service["api_peak_rss_mb"], service["worker_peak_rss_mb"] = peak_rss_mb(api.pid), peak_rss_mb(worker.pid)
+        finally:
+            for proc in (api, worker):
+                proc.terminate()
+                proc.wait(20)
+            log.close()
+        print("ceiling: bare INSERT … SELECT and COPY … TO ...", flush=True)
+        ceiling = asyncio.run(ceiling_run(pg.url, township))
+        expected = asyncio.run(_roll_total(pg.url))
+
+    township_rows = args.beneficiaries // len(TOWNSHIPS)
+    print(f"\n{args.beneficiaries:,} beneficiaries, chunk {args.chunk:,}, {os.cpu_count()} cores")
+    print(f"{'step':<28}{'service s':>12}{'ceiling s':>12}{'ratio':>9}")
+    ratios = {}
+    for step, name in (("create_s", "batch creation"), ("bank_file_s", "bank file (all lines)"),
+                       ("roster_s", f"roster ({township})")):
+        ratios[step] = service[step] / ceiling[step]
+        print(f"{name:<28}{service[step]:>12.2f}{ceiling[step]:>12.2f}{ratios[step]:>8.1f}x")
+    print(f"peak RSS: API {service['api_peak_rss_mb']:.0f} MB, worker {service['worker_peak_rss_mb']:.0f} MB")
+    checks = [
+        (f"batch lines == {args.beneficiaries}", service["lines"] == args.beneficiaries, service["lines"]),
+        ("batch total == roll total", service["total_fen"] == expected, service["total_fen"]),
+        (f"bank file rows == {args.beneficiaries}", service["bank_file_rows"] == args.beneficiaries,
+         service["bank_file_rows"]),
+        (f"ceiling lines == {args.beneficiaries}", ceiling["lines"] == args.beneficiaries, ceiling["lines"]),
+    ]
+    print("checks:")
+    for name, ok, actual in checks:
+        print(f"  [{'ok' if ok else 'FAIL'}] {name} (got {actual})")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"beneficiaries": args.beneficiaries, "chunk": args.chunk, "service": service,
+                                   "ceiling": ceiling, "ratios": ratios, "township_rows_about": township_rows,
+                                   "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks]},
+                                  indent=2, default=str))
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+async def _roll_total(url: str) -> int:
+    engine = create_engine(url, 1)
+    async with engine.connect() as conn:
+        total = await conn.scalar(text("SELECT sum(monthly_amount_fen) FROM payments.beneficiaries"))
+    await engine.dispose()
+    return int(total)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--beneficiaries", type=int, default=1_000_000)
+    p.add_argument("--chunk", type=int, default=50_000, help="PAYMENTS_BATCH_CHUNK_SIZE for the worker")
+    p.add_argument("--timeout", type=float, default=1800.0)
+    return drive(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

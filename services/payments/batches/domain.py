@@ -1,0 +1,139 @@
+"""发放批次 (`DisbursementBatch`): one disbursement of a region for a month, from request to reconciliation.
+
+    building ─built─▶ built ─approve (another officer)─▶ approved ─export─▶ exported ─returns─▶ reconciled
+        └────────────── cancel (before export) ───────────▶ cancelled
+
+A plain class: it knows nothing of FastAPI, SQL or Kafka. Its steps check the rules (two people, nothing after
+export is cancelled, …) and collect the events they raise; the service saves it and hands the events to the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from shared.errors import Conflict, Forbidden
+from shared.events.catalogue import BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
+from shared.period import Period
+
+
+class BatchKind(StrEnum):
+    REGULAR = "regular"  # 月度发放: every beneficiary in force that month, plus one-off awards not yet paid
+    URGENT = "urgent"  # 先行救助: chosen one-off awards, the same day
+    REISSUE = "reissue"  # 重发: lines the bank returned failed
+    SUPPLEMENT = "supplement"  # 提标补发: entitlement in force − actually paid, per month already paid
+
+
+class BatchStatus(StrEnum):
+    BUILDING = "building"
+    BUILT = "built"
+    APPROVED = "approved"
+    EXPORTED = "exported"
+    RECONCILED = "reconciled"
+    CANCELLED = "cancelled"
+
+
+class TwoPersonRule(Forbidden):
+    title, slug = "Two-person rule", "two-person-rule"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where a batch's lines stand: lines = paid + failed + pending, in count and in fen."""
+
+    line_count: int
+    total_fen: int
+    paid_count: int = 0
+    paid_fen: int = 0
+    failed_count: int = 0
+    failed_fen: int = 0
+
+    @property
+    def pending_count(self) -> int:
+        return self.line_count - self.paid_count - self.failed_count
+
+    @property
+    def pending_fen(self) -> int:
+        return self.total_fen - self.paid_fen - self.failed_fen
+
+
+@dataclass
+class DisbursementBatch:
+    id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    status: BatchStatus
+    created_by: str
+    created_at: datetime
+    case_ids: list[uuid.UUID] | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    cancelled_by: str | None = None
+    exported_at: datetime | None = None
+    reconciled_at: datetime | None = None
+    progress_done: int = 0
+    progress_total: int | None = None
+    line_count: int | None = None
+    total_fen: int | None = None
+    events: list[EventData] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def request(cls, kind: BatchKind, region_code: str, period: Period, by: str,
+                case_ids: list[uuid.UUID] | None = None) -> DisbursementBatch:
+        batch = cls(id=uuid.uuid4(), kind=kind, region_code=region_code, period=period,
+                    status=BatchStatus.BUILDING, created_by=by, created_at=datetime.now(UTC), case_ids=case_ids)
+        batch.events.append(BatchCreated(batch_id=batch.id, kind=kind.value, region_code=region_code, period=period,
+                                         created_by=by))
+        return batch
+
+    def _require(self, action: str, *allowed: BatchStatus) -> None:
+        if self.status not in allowed:
+            raise Conflict(f"cannot {action} a batch that is {self.status.value}",
+                           errors=[{"field": "status", "message": f"is {self.status.value}; {action} needs "
+                                    + " or ".join(s.value for s in allowed)}])
+
+    def built(self, line_count: int, total_fen: int) -> None:
+        """The build job finished: the envelope (count, total) is fixed from here on."""
+        self._require("finish building", BatchStatus.BUILDING)
+        self.status, self.line_count, self.total_fen = BatchStatus.BUILT, line_count, total_fen
+
+    def approve(self, by: str) -> None:
+        self._require("approve", BatchStatus.BUILT)
+        if by == self.created_by:
+            raise TwoPersonRule("two-person rule (双人复核): the officer who created a batch cannot approve it",
+                                errors=[{"field": "approved_by", "message": "same officer as created_by"}])
+        self.status, self.approved_by, self.approved_at = BatchStatus.APPROVED, by, datetime.now(UTC)
+        self.events.append(BatchApproved(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
+                                         period=self.period, line_count=self.line_count or 0,
+                                         total_fen=self.total_fen or 0, approved_by=by))
+
+    def cancel(self, by: str) -> None:
+        self._require("cancel", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)
+        self.status, self.cancelled_by = BatchStatus.CANCELLED, by
+
+    def export(self) -> bool:
+        """Hand the bank file out. True the first time (the lines are now with the bank); a re-download is allowed
+        and changes nothing."""
+        self._require("export", BatchStatus.APPROVED, BatchStatus.EXPORTED, BatchStatus.RECONCILED)
+        if self.status is not BatchStatus.APPROVED:
+            return False
+        self.status, self.exported_at = BatchStatus.EXPORTED, datetime.now(UTC)
+        self.events.append(BatchExported(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
+                                         period=self.period, line_count=self.line_count or 0,
+                                         total_fen=self.total_fen or 0))
+        return True
+
+    def check_returns_allowed(self) -> None:
+        self._require("post bank returns for", BatchStatus.EXPORTED, BatchStatus.RECONCILED)
+
+    def settle(self, settlement: Settlement) -> None:
+        """After bank returns: reconciled once nothing is pending."""
+        if self.status is BatchStatus.EXPORTED and settlement.pending_count == 0:
+            self.status, self.reconciled_at = BatchStatus.RECONCILED, datetime.now(UTC)
+            self.events.append(BatchReconciled(
+                batch_id=self.id, kind=self.kind.value, region_code=self.region_code, period=self.period,
+                line_count=settlement.line_count, total_fen=settlement.total_fen,
+                paid_count=settlement.paid_count, paid_fen=settlement.paid_fen,
+                failed_count=settlement.failed_count, failed_fen=settlement.failed_fen))

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
+from fastapi.responses import StreamingResponse
+
+from services.payments.batches import returns, service
+from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
+from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
+from shared.app import UowDep
+from shared.errors import Forbidden, InvalidInput
+
+router = APIRouter(prefix="/batches", tags=["batches"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.post("", response_model=BatchOut, status_code=202,
+             summary="Request a disbursement batch (发放批次); its lines are built in the background",
+             responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}})
+async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response: Response) -> BatchOut:
+    batch, created = await service.create(uow, principal, body)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/batches/{batch.id}"
+    return await service.to_out(uow, batch)
+
+
+@router.get("", response_model=list[BatchOut], summary="Batches in your region, newest first")
+async def list_batches(uow: UowDep, principal: Reader,
+                       period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[BatchOut]:
+    month = parse_period("period", period) if period else None
+    return [await service.to_out(uow, b) for b in await service.in_region(uow, principal, month, limit)]
+
+
+@router.get("/{batch_id}", response_model=BatchOut, summary="A batch: progress, envelope and reconciliation")
+async def get_batch(batch_id: uuid.UUID, uow: UowDep, principal: Reader) -> BatchOut:
+    return await service.to_out(uow, await service.visible(uow, principal, batch_id), with_reconciliation=True)
+
+
+@router.get("/{batch_id}/lines", response_model=list[LineOut], summary="A batch's lines (keyset pages by id)")
+async def batch_lines(batch_id: uuid.UUID, uow: UowDep, principal: Reader,
+                      status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
+                      after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[LineOut]:
+    return await service.lines(uow, principal, batch_id, status, after, limit)
+
+
+@router.post("/{batch_id}/approve", response_model=BatchOut,
+             summary="Approve the envelope (双人复核: not by the officer who created the batch)")
+async def approve(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
+    return await service.to_out(uow, await service.approve(uow, principal, batch_id))
+
+
+@router.post("/{batch_id}/cancel", response_model=BatchOut, summary="Cancel a batch before it is exported")
+async def cancel(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
+                 reason: Annotated[str, Body(embed=True, min_length=1, max_length=500)]) -> BatchOut:
+    return await service.to_out(uow, await service.cancel(uow, principal, batch_id, reason))
+
+
+@router.post("/{batch_id}/export", response_model=BatchOut,
+             summary="Release an approved batch to the bank; its bank file and rosters become available")
+async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
+    return await service.to_out(uow, await service.export(uow, principal, batch_id))
+
+
+@router.get("/{batch_id}/bank-file", summary="The bank file (银行代发文件), CSV streamed",
+            response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}})
+async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance,
+                    settings: PaymentsSettings,
+                    encoding: Literal["utf-8", "gbk"] = "utf-8") -> StreamingResponse:
+    batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
+    await uow.commit()  # the audit record stands before a byte of the file leaves
+    body = service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
+    return StreamingResponse(body, media_type=f"text/csv; charset={encoding}", headers={
+        "Content-Disposition": f'attachment; filename="bank-{batch.region_code}-{batch.period}-{batch.id}.csv"'})
+
+
+@router.get("/{batch_id}/roster", summary="花名册 of one township (.xlsx) for signing", response_class=Response,
+            responses={200: {"content": {XLSX: {}}}})
+async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance, settings: PaymentsSettings,
+                 township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")]
+                 ) -> StreamingResponse:
+    if len(township) < 9:
+        raise InvalidInput("township", "a roster is per township: give a 9-digit code")
+    if not principal.covers(township):
+        raise Forbidden(f"township {township} is outside your region",
+                        errors=[{"field": "township", "message": "outside your region"}])
+    batch = await service.check_file_ready(uow, principal, batch_id, "roster", township)
+    await uow.commit()
+    out = await service.roster(request.app.state.engine, batch, settings.keyring(), township)
+
+    def chunks():
+        with out:
+            while chunk := out.read(1 << 16):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="roster-{township}-{batch.period}.xlsx"'})
+
+
+@router.post("/{batch_id}/returns", response_model=ReturnsOut,
+             summary="Settle lines from the bank's return file (CSV: payment_id,amount_yuan,result,reason)")
+async def post_returns(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
+                       file: Annotated[UploadFile, File(description="the bank's result file")]) -> ReturnsOut:
+    return await returns.post_returns(uow, principal, batch_id, file.file)

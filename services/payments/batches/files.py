@@ -1,0 +1,168 @@
+"""The files a batch goes out as, streamed in constant memory:
+
+**Bank file (银行代发文件)**, CSV, one line per payment sent to the bank, header row first:
+
+| column | content |
+|---|---|
+| `payment_id` | the line's deterministic payment id (UUID); the bank echoes it in its return file |
+| `account_holder` | 户名 |
+| `bank_name` | 开户行 |
+| `account_number` | full account number (only here, nowhere else) |
+| `amount_yuan` | amount in yuan with two decimals, e.g. `1500.00` |
+| `period` | `YYYY-MM`, the month paid |
+| `programme` | programme code (`dibao`, `tekun`, …) |
+| `memo` | 摘要 the recipient sees, e.g. `2026-09 最低生活保障金` |
+
+UTF-8 by default; `encoding=gbk` for 代发 systems that require it (a character GBK lacks becomes `?`).
+
+**Bank return file (回盘文件)**, CSV with header `payment_id,amount_yuan,result,reason`: `result` is `paid` or
+`failed`, `reason` says why a payment failed.
+
+**花名册 (roster)**, .xlsx per township for signing: Chinese headers, the account masked to its last four digits, a
+total row and a signature block (制表人 / 审核人 / 负责人 / 日期)."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import orjson
+import xlsxwriter
+
+from services.payments.batches.domain import DisbursementBatch
+from services.payments.batches.repository import FileRow
+from shared.sealing import Keyring
+
+PROGRAMME_NAMES = {
+    "dibao": "最低生活保障金", "tekun": "特困人员供养金", "temporary": "临时救助金", "medical": "医疗救助金",
+    "marginal": "低保边缘家庭救助金", "rigid_expense": "刚性支出困难救助金", "orphan": "孤儿基本生活费",
+    "de_facto_orphan": "事实无人抚养儿童基本生活费", "disability_living": "困难残疾人生活补贴",
+    "disability_care": "重度残疾人护理补贴",
+}
+KIND_MEMO = {"regular": "", "one_off": "", "reissue": "(重发)", "supplement": "(提标补发)"}
+BANK_COLUMNS = ("payment_id", "account_holder", "bank_name", "account_number", "amount_yuan", "period", "programme",
+                "memo")
+RETURN_COLUMNS = ("payment_id", "amount_yuan", "result", "reason")
+ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk"}
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _payee(keyring: Keyring, row: FileRow) -> dict[str, str]:
+    return orjson.loads(keyring.open(row.key_id, row.sealed, row.household_id.encode()))
+
+
+@functools.lru_cache(maxsize=4096)
+def memo(period: str, programme: str, kind: str) -> str:
+    """摘要: the month and the programme's name (a few distinct values per batch, made once each)."""
+    return f"{period} {PROGRAMME_NAMES.get(programme, programme)}{KIND_MEMO[kind]}"
+
+
+async def bank_file(rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str,
+                    flush_every: int = 2000) -> AsyncIterator[bytes]:
+    """The CSV, a few thousand lines per chunk; payees are opened one line at a time and never kept."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(BANK_COLUMNS)
+    n = 0
+    async for r in rows:
+        payee = _payee(keyring, r)
+        writer.writerow((r.payment_id, payee["account_holder"], payee["bank_name"], payee["account_number"],
+                         yuan(r.amount_fen), r.period, r.programme, memo(r.period, r.programme, r.kind)))
+        n += 1
+        if n % flush_every == 0:
+            yield buffer.getvalue().encode(encoding, errors="replace")
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode(encoding, errors="replace")
+
+
+def mask(number: str) -> str:
+    return "*" * max(len(number) - 4, 0) + number[-4:]
+
+
+async def roster(rows: AsyncIterator[FileRow], keyring: Keyring, batch: DisbursementBatch, township: str,
+                 township_name: str | None) -> tempfile.SpooledTemporaryFile:
+    """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written)."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    sheet = book.add_worksheet("花名册")
+    bold = book.add_format({"bold": True})
+    title = book.add_format({"bold": True, "font_size": 14})
+    money = book.add_format({"num_format": "0.00"})
+    sheet.set_column(0, 0, 6)
+    sheet.set_column(1, 1, 14)
+    sheet.set_column(2, 4, 20)
+    sheet.set_column(5, 9, 14)
+    kind = {"regular": "", "urgent": "先行救助", "reissue": "重发", "supplement": "提标补发"}[batch.kind.value]
+    sheet.write_string(0, 0, f"{township_name or township} 社会救助资金发放花名册 {batch.period} {kind}".strip(), title)
+    sheet.write_string(1, 0, f"批次 {batch.id}   区划 {township}")
+    headers = ("序号", "行政区划代码", "户名(领款人)", "开户银行", "账号(后四位)", "保障人数", "救助项目", "发放期间",
+               "金额(元)", "领款人签字")
+    sheet.write_row(2, 0, headers, bold)
+    row, total_fen, persons = 3, 0, 0
+    async for r in rows:
+        payee = _payee(keyring, r)
+        sheet.write_number(row, 0, row - 2)
+        sheet.write_string(row, 1, r.region_code)
+        sheet.write_string(row, 2, payee["account_holder"])
+        sheet.write_string(row, 3, payee["bank_name"])
+        sheet.write_string(row, 4, mask(payee["account_number"]))
+        sheet.write_number(row, 5, r.persons)
+        sheet.write_string(row, 6, PROGRAMME_NAMES.get(r.programme, r.programme) + KIND_MEMO[r.kind])
+        sheet.write_string(row, 7, r.period)
+        sheet.write_number(row, 8, r.amount_fen / 100, money)
+        total_fen += r.amount_fen
+        persons += r.persons
+        row += 1
+    sheet.write_string(row, 0, "合计", bold)
+    sheet.write_string(row, 2, f"{row - 3} 户")
+    sheet.write_number(row, 5, persons)
+    sheet.write_number(row, 8, total_fen / 100, money)
+    for i, label in enumerate(("制表人:", "审核人:", "负责人(盖章):", "日期:")):
+        sheet.write_string(row + 2, i * 2 + 1, label, bold)
+    book.close()
+    out.seek(0)
+    return out
+
+
+def parse_return_row(n: int, row: list[str]) -> tuple[tuple[uuid.UUID, int, str, str | None] | None,
+                                                      list[dict[str, str]]]:
+    """One data row of a bank return file: the parsed values, or the errors naming row and field."""
+    errors: list[dict[str, str]] = []
+
+    def bad(field: str, message: str) -> None:
+        errors.append({"row": str(n), "field": f"rows[{n}].{field}", "message": message})
+
+    if len(row) < 3 or len(row) > 4:
+        bad("row", f"expected the columns {','.join(RETURN_COLUMNS)}, got {len(row)} values")
+        return None, errors
+    raw_id, raw_amount, result = (v.strip() for v in row[:3])
+    reason = row[3].strip() if len(row) == 4 and row[3].strip() else None
+    try:
+        pid = uuid.UUID(raw_id)
+    except ValueError:
+        bad("payment_id", "not a payment id (UUID)")
+        pid = None
+    fen = None
+    try:
+        amount = Decimal(raw_amount)
+        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or not 0 <= amount < 10**10:
+            raise ValueError
+        fen = int(amount * 100)
+    except (ValueError, ArithmeticError):
+        bad("amount_yuan", "not an amount in yuan with at most two decimals")
+    if result not in ("paid", "failed"):
+        bad("result", "must be paid or failed")
+    elif result == "failed" and not reason:
+        bad("reason", "a failed payment needs the bank's reason")
+    if errors or pid is None or fen is None:
+        return None, errors
+    return (pid, fen, result, reason), errors

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.period import Period
+
+REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class BatchIn(BaseModel):
+    """A batch to create. `regular`: everyone on the roll in force for `period` plus unpaid one-off awards;
+    `urgent` (先行救助): the one-off awards in `case_ids`; `reissue`: the failed lines of the region;
+    `supplement` (提标补发): what is owed but unpaid for months already paid."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["regular", "urgent", "reissue", "supplement"] = "regular"
+    region_code: str = Field(pattern=REGION_PATTERN, description="GB/T 2260 code (county, township, …) in your region")
+    period: Period = Field(description="YYYY-MM: the month paid (regular) or the month of issue (other kinds)")
+    case_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000,
+                                             description="urgent batches only: the approved one-off cases to pay")
+
+
+class Progress(BaseModel):
+    done: int
+    total: int | None
+
+
+class Reconciliation(BaseModel):
+    """lines = paid + failed + pending, in count and in fen."""
+
+    line_count: int
+    total_fen: int
+    paid_count: int
+    paid_fen: int
+    failed_count: int
+    failed_fen: int
+    pending_count: int
+    pending_fen: int
+    balanced: bool
+
+
+class BatchOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    region_code: str
+    period: Period
+    status: str
+    created_by: str
+    created_at: datetime
+    approved_by: str | None
+    cancelled_by: str | None
+    exported_at: datetime | None
+    reconciled_at: datetime | None
+    progress: Progress
+    line_count: int | None = Field(description="envelope: fixed when the build finished")
+    total_fen: int | None
+    reconciliation: Reconciliation | None = None
+
+
+class LineOut(BaseModel):
+    id: int
+    payment_id: uuid.UUID
+    kind: str
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: str
+    region_code: str
+    period: Period
+    amount_fen: int
+    persons: int
+    status: str
+    reason: str | None
+
+
+class ReturnsOut(BaseModel):
+    batch_id: uuid.UUID
+    sha256: str
+    already_applied: bool = Field(description="the same file was posted before: nothing changed")
+    rows: int
+    paid: int
+    failed: int
+    reconciliation: Reconciliation

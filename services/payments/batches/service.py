@@ -1,0 +1,210 @@
+"""Disbursement batches: the service loads a `DisbursementBatch`, calls its step, saves it, audits the actor and
+hands the events it raised to the outbox. Building lines runs as a background job (`build`), chunk by chunk."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import IO
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.payments.batches import files
+from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
+from services.payments.batches.repository import BatchRepository, stream_file_rows
+from services.payments.batches.schemas import BatchIn, BatchOut, LineOut, Progress, Reconciliation
+from services.payments.models import PaymentLine
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.period import Period
+from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
+from shared.sealing import Keyring
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _emit(uow: UnitOfWork, batch: DisbursementBatch) -> None:
+    for event in batch.events:
+        uow.emit(event, key=batch.id, region=batch.region_code)
+    batch.events.clear()
+
+
+async def _audit(uow: UnitOfWork, actor: Principal | str, action: str, batch: DisbursementBatch,
+                 **details: object) -> None:
+    await audit.record(uow, actor, f"batch.{action}", "batch", batch.id, region_code=batch.region_code,
+                       details={"kind": batch.kind.value, "period": str(batch.period), **details})
+
+
+async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
+    """(batch, created). A regular batch already requested for the region and month is answered as it is."""
+    if not principal.covers(body.region_code):
+        raise Forbidden(f"region {body.region_code} is outside your region {principal.region or '(national)'}",
+                        errors=[{"field": "region_code", "message": "outside your region"}])
+    if (body.case_ids is not None) != (body.kind == "urgent"):
+        raise InvalidInput("case_ids", "required for urgent batches, and only for them")
+    batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub,
+                                      body.case_ids)
+    existing = await BatchRepository(uow.session).add_unless_regular_exists(batch)
+    if existing is not None:
+        await _audit(uow, principal, "request_existing", existing)
+        return existing, False
+    _emit(uow, batch)
+    await _audit(uow, principal, "create", batch)
+    return batch, True
+
+
+async def visible(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID,
+                  *, for_update: bool = False) -> DisbursementBatch:
+    batch = await BatchRepository(uow.session).get(batch_id, for_update=for_update)
+    if batch is None or not principal.covers(batch.region_code):
+        raise NotFound(f"batch {batch_id} not found")
+    return batch
+
+
+async def approve(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> DisbursementBatch:
+    batch = await visible(uow, principal, batch_id, for_update=True)
+    batch.approve(principal.sub)
+    await BatchRepository(uow.session).save(batch)
+    _emit(uow, batch)
+    await _audit(uow, principal, "approve", batch, line_count=batch.line_count, total_fen=batch.total_fen)
+    return batch
+
+
+async def cancel(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, reason: str) -> DisbursementBatch:
+    batch = await visible(uow, principal, batch_id, for_update=True)
+    batch.cancel(principal.sub)
+    repo = BatchRepository(uow.session)
+    await repo.save(batch)
+    await repo.cancel_lines(batch.id)  # their slots are free again: the month can be paid in another batch
+    await audit.record(uow, principal, "batch.cancel", "batch", batch.id, region_code=batch.region_code, reason=reason,
+                       details={"kind": batch.kind.value, "period": str(batch.period)})
+    return batch
+
+
+async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> DisbursementBatch:
+    batch = await visible(uow, principal, batch_id, for_update=True)
+    first = batch.export()
+    await BatchRepository(uow.session).save(batch)
+    _emit(uow, batch)
+    await _audit(uow, principal, "export" if first else "export_again", batch)
+    return batch
+
+
+async def in_region(uow: UnitOfWork, principal: Principal, period: Period | None,
+                    limit: int) -> list[DisbursementBatch]:
+    return await BatchRepository(uow.session).in_region(principal.region, period, limit)
+
+
+async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, status: str | None, after: int,
+                limit: int) -> list[LineOut]:
+    batch = await visible(uow, principal, batch_id)
+    rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
+    await _audit(uow, principal, "lines", batch, count=len(rows))
+    return [line_out(r) for r in rows]
+
+
+async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring,
+                    encoding: str) -> AsyncIterator[bytes]:
+    """The bank file's bytes, on a connection of its own (the request's unit of work has committed by now)."""
+    async with engine.connect() as conn:
+        async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
+            yield chunk
+
+
+async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
+    try:
+        name: str | None = RegionTable.load().name(township)
+    except (InvalidRegionCode, UnknownRegionCode):
+        name = None  # a township newer than the shipped tables: the roster shows its code
+    async with engine.connect() as conn:
+        return await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
+
+
+async def check_file_ready(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str,
+                           township: str | None = None) -> DisbursementBatch:
+    """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees)."""
+    batch = await visible(uow, principal, batch_id)
+    if batch.status not in (BatchStatus.EXPORTED, BatchStatus.RECONCILED):
+        raise Conflict(f"the batch is {batch.status.value}: export it (after approval) first",
+                       errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}])
+    await _audit(uow, principal, what, batch, township=township)
+    return batch
+
+
+async def settlement(uow: UnitOfWork, batch: DisbursementBatch) -> Settlement:
+    return await BatchRepository(uow.session).settlement(batch.id)
+
+
+def reconciliation(s: Settlement) -> Reconciliation:
+    return Reconciliation(line_count=s.line_count, total_fen=s.total_fen, paid_count=s.paid_count,
+                          paid_fen=s.paid_fen, failed_count=s.failed_count, failed_fen=s.failed_fen,
+                          pending_count=s.pending_count, pending_fen=s.pending_fen,
+                          balanced=s.pending_count >= 0 and s.pending_fen >= 0)
+
+
+async def to_out(uow: UnitOfWork, batch: DisbursementBatch, *, with_reconciliation: bool = False) -> BatchOut:
+    rec = None
+    if with_reconciliation and batch.status is not BatchStatus.BUILDING:
+        rec = reconciliation(await settlement(uow, batch))
+    return BatchOut(id=batch.id, kind=batch.kind.value, region_code=batch.region_code, period=batch.period,
+                    status=batch.status.value, created_by=batch.created_by, created_at=batch.created_at,
+                    approved_by=batch.approved_by, cancelled_by=batch.cancelled_by, exported_at=batch.exported_at,
+                    reconciled_at=batch.reconciled_at,
+                    progress=Progress(done=batch.progress_done, total=batch.progress_total),
+                    line_count=batch.line_count, total_fen=batch.total_fen, reconciliation=rec)
+
+
+def line_out(line: PaymentLine) -> LineOut:
+    return LineOut(id=line.id, payment_id=line.payment_id, kind=line.kind, case_id=line.case_id,
+                   household_id=line.household_id, programme=line.programme, region_code=line.region_code,
+                   period=Period.of(line.period), amount_fen=line.amount_fen, persons=line.persons,
+                   status=line.status, reason=line.reason)
+
+
+# --- the build job -----------------------------------------------------------------------------------------------
+
+
+async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> bool:
+    """One committed step of building a batch's lines; False once there is nothing more to do.
+
+    Each step locks the batch row (so two workers never build the same chunk, and a cancel waits for the step),
+    inserts the lines of the next chunk of beneficiaries and moves the cursor in the same transaction: a worker killed
+    at any point leaves either the whole chunk and its cursor or neither, and the unique indexes drop anything
+    already there. Nothing missing, nothing doubled."""
+    repo = BatchRepository(uow.session)
+    batch = await repo.get(batch_id, for_update=True, skip_locked=True)
+    if batch is None or batch.status is not BatchStatus.BUILDING:
+        return False
+    if batch.kind is BatchKind.REGULAR:
+        if batch.progress_total is None:
+            batch.progress_total = await repo.count_candidates(batch.region_code)
+        cursor = await repo.build_cursor(batch.id)
+        scanned, last = await repo.next_chunk(batch.region_code, cursor, chunk_size)
+        if scanned:
+            await repo.insert_regular_lines(batch, cursor, last)  # type: ignore[arg-type]
+            await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
+            await uow.commit()
+            return True
+        await repo.insert_one_off_lines(batch)
+    elif batch.kind is BatchKind.URGENT:
+        await repo.insert_one_off_lines(batch)
+    elif batch.kind is BatchKind.REISSUE:
+        await repo.insert_reissue_lines(batch)
+    else:
+        await repo.insert_supplement_lines(batch)
+    envelope = await repo.settlement(batch.id)
+    batch.built(envelope.line_count, envelope.total_fen)
+    if batch.kind is not BatchKind.REGULAR:
+        batch.progress_done = batch.progress_total = envelope.line_count
+    await repo.save(batch)
+    await _audit(uow, "payments", "built", batch, line_count=envelope.line_count, total_fen=envelope.total_fen)
+    await uow.commit()
+    log.info("batch %s built: %d lines, %d fen", batch.id, envelope.line_count, envelope.total_fen)
+    return False
+
+
+async def pending_builds(uow: UnitOfWork) -> list[uuid.UUID]:
+    return await BatchRepository(uow.session).building()

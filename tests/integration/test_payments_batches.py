@@ -1,0 +1,310 @@
+"""Monthly disbursement against real PostgreSQL: the roll with history, batches built set-based by the real job,
+two-person approval, bank file and roster, bank returns and reconciliation, re-issue and 提标补发."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+
+import openpyxl
+import pytest
+from sqlalchemy import text
+
+from services.payments.batches.repository import payment_id
+from shared.events.catalogue import PaymentPaid
+from shared.events.envelope import CloudEvent
+from shared.period import Period
+from tests.conftest import bearer
+from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
+
+P = Period(2026, 7)
+OTHER_FINANCE = bearer("finance-wuqi-2", ["finance"], "610626")
+
+
+@pytest.fixture(scope="module")
+async def kit(db) -> PaymentsKit:
+    return PaymentsKit(db)
+
+
+async def _batch(api, tokens, region: str, period: Period = P, kind: str = "regular", **extra) -> dict:
+    r = await api("payments").post("/batches", json={"region_code": region, "period": str(period), "kind": kind,
+                                                     **extra}, headers=tokens["finance"])
+    assert r.status_code in (200, 202), r.text
+    return r.json()
+
+
+async def _built(api, tokens, kit: PaymentsKit, batch: dict) -> dict:
+    await kit.build()
+    r = await api("payments").get(f"/batches/{batch['id']}", headers=tokens["finance"])
+    assert r.status_code == 200 and r.json()["status"] == "built", r.text
+    return r.json()
+
+
+async def _pay(api, tokens, kit, region: str, period: Period) -> dict:
+    """A regular batch through approval and export, every line returned paid."""
+    b = await _built(api, tokens, kit, await _batch(api, tokens, region, period))
+    pay = api("payments")
+    assert (await pay.post(f"/batches/{b['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    assert (await pay.post(f"/batches/{b['id']}/export", headers=tokens["finance"])).status_code == 200
+    rows = bank_rows((await pay.get(f"/batches/{b['id']}/bank-file", headers=tokens["finance"])).content)
+    r = await pay.post(f"/batches/{b['id']}/returns", headers=tokens["finance"], files={
+        "file": ("r.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))})
+    assert r.status_code == 200, r.text
+    return (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()
+
+
+async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
+    region = village()
+    pay = api("payments")
+    _paid_case, paid_hh = await kit.approve(region, 150_000, P.plus(-2), persons=3)
+    _later_case, _ = await kit.approve(region, 90_000, P.next())  # starts next month: not in this batch
+    dead_case, dead_hh = await kit.approve(region, 60_000, P.plus(-3))
+    await kit.terminate(dead_case, dead_hh, region, P.plus(-1))  # died last month: nothing for this month
+    _, no_account_hh = await kit.approve(region, 45_000, P, account=None)
+    _award_case, award_hh = await kit.approve(region, 0, P.plus(-1), programme="temporary", one_off_fen=200_000)
+
+    batch = await _batch(api, tokens, region)
+    assert batch["status"] == "building"
+    again = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
+    assert again.status_code == 200 and again.json()["id"] == batch["id"]  # the same month twice: one batch
+    b = await _built(api, tokens, kit, batch)
+    assert b["line_count"] == 3 and b["total_fen"] == 150_000 + 45_000 + 200_000
+    assert b["progress"]["done"] == b["progress"]["total"] >= 4
+    lines = (await pay.get(f"/batches/{b['id']}/lines", headers=tokens["finance"])).json()
+    by_household = {x["household_id"]: x for x in lines}
+    assert by_household[str(paid_hh)]["status"] == "pending" and by_household[str(paid_hh)]["persons"] == 3
+    assert by_household[str(no_account_hh)]["status"] == "failed"
+    assert by_household[str(no_account_hh)]["reason"] == "no bank account on file"
+    assert by_household[str(award_hh)]["kind"] == "one_off"
+
+    # The payment id is the UUIDv5 Python and PostgreSQL agree on.
+    beneficiary = (await pay.get("/beneficiaries", params={"household_id": str(paid_hh)},
+                                 headers=tokens["finance"])).json()[0]
+    assert by_household[str(paid_hh)]["payment_id"] == str(
+        payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular"))
+
+    # Two people: the creator cannot approve; nothing goes to the bank before approval.
+    r = await pay.post(f"/batches/{b['id']}/approve", headers=tokens["finance"])
+    assert r.status_code == 403 and "two-person rule" in r.json()["detail"]
+    assert (await pay.post(f"/batches/{b['id']}/export", headers=tokens["finance"])).status_code == 409
+    assert (await pay.get(f"/batches/{b['id']}/bank-file", headers=tokens["finance"])).status_code == 409
+    r = await pay.post(f"/batches/{b['id']}/approve", headers=OTHER_FINANCE)
+    assert r.status_code == 200 and r.json()["approved_by"] == "finance-wuqi-2"
+    assert (await pay.post(f"/batches/{b['id']}/export", headers=tokens["finance"])).json()["status"] == "exported"
+    r = await pay.post(f"/batches/{b['id']}/cancel", json={"reason": "too late"}, headers=tokens["finance"])
+    assert r.status_code == 409  # exported: out of our hands
+
+    csv_utf8 = (await pay.get(f"/batches/{b['id']}/bank-file", headers=tokens["finance"])).content
+    rows = bank_rows(csv_utf8)
+    assert {r["amount_yuan"] for r in rows} == {"1500.00", "2000.00"}  # the line without an account is not sent
+    assert rows[0]["account_number"] == "6217000012345678901" and rows[0]["account_holder"] == "李建国"
+    assert "最低生活保障金" in {r["memo"].split(" ")[1] for r in rows}
+    gbk = (await pay.get(f"/batches/{b['id']}/bank-file", params={"encoding": "gbk"},
+                         headers=tokens["finance"])).content
+    assert bank_rows(gbk, "gbk") == rows
+
+    township = region[:9]
+    r = await pay.get(f"/batches/{b['id']}/roster", params={"township": township}, headers=tokens["finance"])
+    assert r.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
+    cells = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    assert cells[2][:3] == ["序号", "行政区划代码", "户名(领款人)"]
+    assert any("6217000012345678901" in str(c) for row in cells for c in row) is False  # masked in the roster
+    assert any(row and row[0] == "合计" for row in cells) and any("审核人:" in row for row in cells)
+
+    # A bank return with mistakes is rejected whole, every bad row named.
+    good = {r["payment_id"]: r for r in rows}
+    paid_pid = str(by_household[str(paid_hh)]["payment_id"])
+    award_pid = str(by_household[str(award_hh)]["payment_id"])
+    bad = return_file([(paid_pid, "1499.00", "paid", ""), (str(uuid.uuid4()), "1.00", "paid", ""),
+                       ("not-an-id", "x", "maybe", ""), (award_pid, "2000.00", "failed", "")])
+    r = await pay.post(f"/batches/{b['id']}/returns", files={"file": ("r.csv", bad)}, headers=tokens["finance"])
+    assert r.status_code == 422, r.text
+    named = {(e["row"], e["field"].split(".")[-1]) for e in r.json()["errors"]}
+    assert {("2", "amount_yuan"), ("3", "payment_id"), ("4", "payment_id"), ("4", "amount_yuan"), ("4", "result"),
+            ("5", "reason")} <= named
+    assert (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()["reconciliation"][
+        "pending_count"] == 2  # nothing written
+
+    ok = return_file([(paid_pid, good[paid_pid]["amount_yuan"], "paid", ""),
+                      (award_pid, "2000.00", "failed", "账户已销户")])
+    r = await pay.post(f"/batches/{b['id']}/returns", files={"file": ("r.csv", ok)}, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    rec = r.json()["reconciliation"]
+    assert (rec["paid_count"], rec["failed_count"], rec["pending_count"]) == (1, 2, 0)
+    assert rec["paid_fen"] + rec["failed_fen"] + rec["pending_fen"] == rec["total_fen"] == b["total_fen"]
+    again = await pay.post(f"/batches/{b['id']}/returns", files={"file": ("r.csv", ok)}, headers=tokens["finance"])
+    assert again.json()["already_applied"] is True and again.json()["reconciliation"] == rec
+    assert (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()["status"] == "reconciled"
+    async with db.connect() as conn:
+        failed_events = await conn.scalar(text(
+            "SELECT count(*) FROM payments.outbox WHERE type LIKE '%payment.failed.v1' AND key = :k"),
+            {"k": str(award_hh)})
+        [paid_event] = (await conn.execute(text(
+            "SELECT payload::text FROM payments.outbox WHERE type LIKE '%payment.paid.v1' AND key = :k"),
+            {"k": str(paid_hh)})).scalars().all()
+    assert failed_events == 1
+    event = CloudEvent.from_json(paid_event.encode())  # built in SQL, read as any consumer reads it
+    paid = PaymentPaid.model_validate(event.data)
+    assert (paid.household_id, paid.period, paid.amount_fen) == (paid_hh, P, 150_000) and event.region == region
+
+    # Failed lines go out again once an account is on file; the month is never paid twice.
+    await kit.payee(no_account_hh, region, "6228480000000000017", holder="王秀兰")
+    reissue = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next(), "reissue"))
+    assert reissue["line_count"] == 2 and reissue["total_fen"] == 45_000 + 200_000
+    again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next(), "reissue"))
+    assert again["line_count"] == 0  # the failed lines are already re-issued
+    async with db.connect() as conn:
+        live = await conn.scalar(text(
+            "SELECT count(*) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
+            "AND status NOT IN ('failed', 'cancelled')"), {"h": no_account_hh, "p": P.first_day})
+    assert live == 1
+
+
+async def test_concurrent_requests_make_one_batch(api, tokens, kit):
+    region = village()
+    await kit.approve(region, 50_000, P)
+    results = await asyncio.gather(*[
+        api("payments").post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
+        for _ in range(4)])
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 202]
+    assert len({r.json()["id"] for r in results}) == 1
+
+
+async def test_cancelled_batch_frees_the_month(api, tokens, kit):
+    region = village()
+    await kit.approve(region, 50_000, P)
+    b = await _built(api, tokens, kit, await _batch(api, tokens, region))
+    r = await api("payments").post(f"/batches/{b['id']}/cancel", json={"reason": "wrong month"},
+                                   headers=tokens["finance"])
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+    b2 = await _built(api, tokens, kit, await _batch(api, tokens, region))
+    assert b2["id"] != b["id"] and b2["line_count"] == 1
+
+
+async def test_standard_rise_decided_two_months_late_is_back_paid_once(api, tokens, kit):
+    region = village()
+    case_id, hh = await kit.approve(region, 33_000, P)
+    await _pay(api, tokens, kit, region, P)
+    await _pay(api, tokens, kit, region, P.next())
+    # 提标 decided in September, effective from July: 330 → 370 a month.
+    await kit.change(case_id, hh, region, 33_000, 37_000, P)
+    sup = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2), "supplement"))
+    assert sup["line_count"] == 2 and sup["total_fen"] == 2 * 4_000
+    lines = (await api("payments").get(f"/batches/{sup['id']}/lines", headers=tokens["finance"])).json()
+    assert sorted(x["period"] for x in lines) == [str(P), str(P.next())]
+    again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2), "supplement"))
+    assert again["line_count"] == 0
+    # The next month is paid at the new amount: no supplement needed for it.
+    sept = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2)))
+    assert sept["total_fen"] == 37_000
+
+
+async def test_a_death_is_paid_up_to_and_including_its_month(api, tokens, kit):
+    region = village()
+    case_id, hh = await kit.approve(region, 50_000, P)
+    await kit.terminate(case_id, hh, region, P.next(), "death")
+    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.next())))["line_count"] == 1
+    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
+
+
+async def test_a_gradual_exit_ends_after_its_last_month_unless_a_review_lifts_it(api, tokens, kit):
+    region = village()
+    case_id, hh = await kit.approve(region, 50_000, P)
+    await kit.gradual_exit(case_id, hh, region, P.next())
+    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
+    await kit.change(case_id, hh, region, 50_000, 40_000, P.plus(3))  # eligible again on review
+    nov = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(4)))
+    assert (nov["line_count"], nov["total_fen"]) == (1, 40_000)
+
+
+async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, kit, db):
+    region = village()
+    case_id, hh = await kit.approve(region, 50_000, P)
+    await kit.change(case_id, hh, region, 50_000, 55_000, P.next())
+    await kit.change(case_id, hh, region, 55_000, 52_000, P)  # backdated: wins from July on
+    await kit.terminate(case_id, hh, region, P.plus(3), "moved")
+
+    async def snapshot() -> list:
+        async with db.connect() as conn:
+            return (await conn.execute(text(
+                "SELECT e.from_month, e.to_month, e.monthly_amount_fen, e.superseded_by IS NULL, b.end_month, "
+                "b.status FROM payments.entitlements e JOIN payments.beneficiaries b ON b.id = e.beneficiary_id "
+                "WHERE b.region_code = :r ORDER BY e.id"), {"r": region})).all()
+
+    before = await snapshot()
+    in_force = [(r[0], r[1], r[2]) for r in before if r[3]]
+    assert in_force == [(P.first_day, P.plus(3).first_day, 52_000)]
+    await kit.replay()  # the same consumer from offset 0: its inbox knows every event
+    await kit.replay(f"payments.replay-{uuid.uuid4()}")  # a brand-new consumer: the history itself knows them
+    assert await snapshot() == before
+
+
+async def test_bad_requests_are_4xx_and_change_nothing(api, tokens):
+    pay = api("payments")
+    for body, field in (({"region_code": "610626", "period": "2026-13"}, "period"),
+                        ({"region_code": "61x", "period": "2026-07"}, "region_code"),
+                        ({"region_code": "610626", "period": "2026-07", "kind": "urgent"}, "case_ids")):
+        r = await pay.post("/batches", json=body, headers=tokens["finance"])
+        assert r.status_code == 422 and field in r.text, r.text
+    r = await pay.post("/batches", json={"region_code": "610625", "period": "2026-07"}, headers=tokens["finance"])
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "region_code"
+    r = await pay.post("/batches", json={"region_code": "610626", "period": "2026-07"}, headers=tokens["clerk"])
+    assert r.status_code == 403
+    assert (await pay.get(f"/batches/{uuid.uuid4()}", headers=tokens["finance"])).status_code == 404
+
+
+async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, tokens, kit):
+    region = village()
+    case_id, _ = await kit.approve(region, 0, P, programme="temporary", one_off_fen=300_000)
+    other_case, _ = await kit.approve(region, 0, P, programme="temporary", one_off_fen=100_000)
+    urgent = await _built(api, tokens, kit, await _batch(api, tokens, region, P, "urgent", case_ids=[str(case_id)]))
+    assert urgent["line_count"] == 1 and urgent["total_fen"] == 300_000
+    regular = await _built(api, tokens, kit, await _batch(api, tokens, region, P))
+    lines = (await api("payments").get(f"/batches/{regular['id']}/lines", headers=tokens["finance"])).json()
+    assert [x["case_id"] for x in lines] == [str(other_case)]  # the urgent one is not paid again
+
+
+async def test_statistics_add_up_with_the_batches(api, tokens, kit):
+    region = village()
+    await kit.approve(region, 150_000, P, persons=3)
+    await kit.approve(region, 50_000, P, persons=1)
+    await kit.approve(region, 0, P, programme="temporary", one_off_fen=200_000, persons=2)
+    batch = await _pay(api, tokens, kit, region, P)
+    r = await api("payments").get("/statistics", params={"region": region, "period": str(P)},
+                                  headers=tokens["auditor"])
+    assert r.status_code == 200, r.text
+    stats = r.json()
+    by = {p["programme"]: p for p in stats["programmes"]}
+    assert (by["dibao"]["households"], by["dibao"]["persons"], by["dibao"]["money_fen"]) == (2, 4, 200_000)
+    assert by["dibao"]["new"] == 2 and by["dibao"]["money_wan_yuan"] == "0.20"
+    assert (by["temporary"]["one_off_household_times"], by["temporary"]["one_off_person_times"]) == (1, 2)
+    assert stats["money_fen"] == batch["total_fen"] == batch["reconciliation"]["paid_fen"] == 400_000
+    year = await api("payments").get("/statistics", params={"region": region, "year": P.year, "half": 2,
+                                                            "format": "xlsx"}, headers=tokens["auditor"])
+    assert year.status_code == 200 and year.content[:2] == b"PK"
+    for params in ({"region": region}, {"region": region, "period": "0000-01"},
+                   {"region": region, "period": str(P), "year": 2026}):
+        bad = await api("payments").get("/statistics", params=params, headers=tokens["auditor"])
+        assert bad.status_code == 422, bad.text
+
+
+async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db):
+    village_a = village()
+    village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
+    await kit.approve(village_a, 50_000, P)
+    await kit.approve(village_b, 60_000, P)
+    first = await _built(api, tokens, kit, await _batch(api, tokens, village_a))
+    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
+    assert first["line_count"] == 1
+    # The township's batch pays only what the village's batch does not: one line per beneficiary and month.
+    lines = (await api("payments").get(f"/batches/{township['id']}/lines", headers=tokens["finance"])).json()
+    assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
+    async with db.connect() as conn:
+        doubled = await conn.scalar(text(
+            "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
+            "AND period = :p AND kind IN ('regular', 'reissue') AND status NOT IN ('failed', 'cancelled') "
+            "GROUP BY beneficiary_id, programme HAVING count(*) > 1) d"),  # other tests' supplements may share it
+            {"t": village_a[:9] + "%", "p": P.first_day})
+    assert doubled == 0
