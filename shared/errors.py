@@ -55,6 +55,10 @@ class Unauthorized(DomainError):
     status, title, slug = 401, "Unauthorized", "unauthorized"
 
 
+class UnsupportedMediaType(DomainError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 def problem(status: int, title: str, detail: str, slug: str, request: Request | None = None,
             errors: list[dict[str, str]] | None = None, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
