@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.intake.applications.endpoints import router as applications
 from services.intake.config import Settings
+from services.intake.drafts.endpoints import router as drafts
 from services.intake.households.endpoints import router as households
 from services.intake.models import platform
 from services.intake.nul_guard import NulGuard
@@ -16,7 +17,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     app = create_app(
         settings or Settings(),
         platform,
-        [households, applications, regions],
+        [households, applications, drafts, regions],
         title="Intake (受理)",
         description="Township front desk: households, members, economic facts, applications, evidence. "
         "Every POST accepts an Idempotency-Key header: a retry returns the first result.",

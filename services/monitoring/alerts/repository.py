@@ -136,6 +136,12 @@ class AlertRepository:
 
     # --- matching (set-based) --------------------------------------------------------------------------------
 
+    async def lock_matching(self) -> None:
+        """Matching runs one transaction at a time (until commit): a feed and a household event that arrive
+        together would otherwise each miss the other's uncommitted rows, and two feeds could race for the same
+        open alert."""
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitoring.matching'))"))
+
     async def counties_in_scope(self, *, feed_id: uuid.UUID | None = None,
                                 record_ids: Sequence[int] | None = None) -> list[str]:
         scope, binds = self._scope(feed_id, record_ids)

@@ -38,6 +38,7 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, *, feed_id: uu
     """Run the risk rules over a feed's rows (or rows just matched to a household) and dispatch new alerts.
     A recipient's death goes straight to eligibility; the township sees the alert, already closed."""
     repo = AlertRepository(uow.session)
+    await repo.lock_matching()
     counties = await repo.counties_in_scope(feed_id=feed_id, record_ids=record_ids)
     if not counties:
         return 0

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,3 +58,21 @@ class ReadModelRepository:
     async def uncover(self, case_id: uuid.UUID, last: date) -> None:
         await self.session.execute(update(Coverage).where(Coverage.case_id == case_id)
                                    .values(active=False, last_month=last))
+
+
+class HouseholdView:
+    """What monitoring knows of one household (no names, no ID numbers)."""
+
+    def __init__(self, household: KnownHousehold, programmes: list[str], members: int) -> None:
+        self.household, self.programmes, self.members = household, programmes, members
+
+
+async def household_view(session: AsyncSession, household_id: uuid.UUID) -> HouseholdView | None:
+    household = await session.get(KnownHousehold, household_id)
+    if household is None:
+        return None
+    programmes = sorted(set(await session.scalars(
+        select(Coverage.programme).where(Coverage.household_id == household_id, Coverage.active))))
+    members = await session.scalar(
+        select(func.count()).select_from(KnownPerson).where(KnownPerson.household_id == household_id))
+    return HouseholdView(household, programmes, int(members or 0))
