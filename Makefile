@@ -36,6 +36,7 @@ bench: install
 	$(PY) bench/event_backbone.py
 	$(PY) bench/intake_load.py
 	$(PY) bench/eligibility_assess.py
+	$(PY) bench/monitoring_feed.py
 
 ## stop the local PostgreSQL and Kafka that `make run` left running (KEEP_INFRA=1)
 stop:

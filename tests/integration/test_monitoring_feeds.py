@@ -189,7 +189,7 @@ async def test_partners_post_only_their_own_kinds_within_their_region(api):
                                      headers={**bearer("clerk", ["clerk"], "610626101"), **csv_type()})
     assert r.status_code == 403
     # A row outside the partner's region is a per-row error, not a load.
-    row = MEDICAL_HEADER + f"{resident_id()},610625100,{TODAY},100,0\n"
+    row = MEDICAL_HEADER + f"{resident_id()},610625101,{TODAY},100,0\n"
     r = await api("monitoring").post("/feeds/medical", content=row.encode(), headers={**MEDICAL, **csv_type()})
     assert r.status_code == 201 and r.json()["rows_rejected"] == 1
     # Another partner cannot read this feed.

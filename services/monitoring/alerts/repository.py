@@ -16,15 +16,22 @@ from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
 # the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
+# The parameter values in force per county, parsed once (not per row).
+_PARAMS = """
+CREATE TEMP TABLE _params ON COMMIT DROP AS
+SELECT key AS county, value -> 'v' AS v, value -> 'trace' AS trace, (value ->> 'due_date')::date AS due_date
+FROM jsonb_each(CAST(:params AS jsonb))
+"""
+
 _MATCHED = """
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
-       h.region_code, h.hukou_type, h.per_capita_monthly_fen, h.monthly_income_fen,
-       CAST(:params AS jsonb) -> left(h.region_code, 6) -> 'v' AS v
+       h.region_code, h.hukou_type, h.per_capita_monthly_fen, h.monthly_income_fen, k.v
 FROM monitoring.feed_records r
 JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
 JOIN monitoring.households h ON h.household_id = p.household_id
-WHERE {scope} AND CAST(:params AS jsonb) ? left(h.region_code, 6)
+JOIN _params k ON k.county = left(h.region_code, 6)
+WHERE {scope}
 """
 
 _COVERED = """
@@ -110,12 +117,10 @@ GROUP BY household_id
 _RAISE = """
 INSERT INTO monitoring.alerts (id, household_id, region_code, alert_type, status, due_date, trace, raised_on)
 SELECT gen_random_uuid(), c.household_id, c.region_code, c.alert_type, 'dispatched',
-       CASE WHEN c.alert_type = 'recipient_death' THEN NULL
-            ELSE (CAST(:params AS jsonb) -> left(c.region_code, 6) ->> 'due_date')::date END,
-       (CAST(:params AS jsonb) -> left(c.region_code, 6) -> 'trace' -> c.alert_type)
-           || jsonb_build_object('observed', c.observed),
+       CASE WHEN c.alert_type = 'recipient_death' THEN NULL ELSE k.due_date END,
+       (k.trace -> c.alert_type) || jsonb_build_object('observed', c.observed),
        CAST(:today AS date)
-FROM _candidates c
+FROM _candidates c JOIN _params k ON k.county = left(c.region_code, 6)
 ON CONFLICT (household_id, alert_type) WHERE status <> 'closed' DO NOTHING
 RETURNING id, household_id, region_code, alert_type, due_date, trace
 """
@@ -156,14 +161,14 @@ class AlertRepository:
         """Run every rule over the records in scope; create the alerts not yet open (one open alert per household
         and type) and attach the evidence to new and already open ones. Returns the new alerts."""
         scope, binds = self._scope(feed_id, record_ids)
-        binds = {**binds, "params": orjson.dumps(params).decode(), "today": today}
+        await self.session.execute(text(_PARAMS), {"params": orjson.dumps(params).decode()})
         await self.session.execute(text(_MATCHED.format(scope=scope)), binds)
         await self.session.execute(text("ANALYZE _matched"))
         await self.session.execute(text(_COVERED))
         await self.session.execute(text(_CANDIDATES), {"today": today})
-        rows = (await self.session.execute(text(_RAISE), {"params": binds["params"], "today": today})).all()
-        await self.session.execute(text(_EVIDENCE), {"today": today})
-        for temp in ("_candidates", "_covered", "_matched"):
+        rows = (await self.session.execute(text(_RAISE), {"today": today})).all()
+        await self.session.execute(text(_EVIDENCE))
+        for temp in ("_candidates", "_covered", "_matched", "_params"):
             await self.session.execute(text(f"DROP TABLE {temp}"))
         return [Alert(id=r.id, household_id=r.household_id, region_code=r.region_code, alert_type=r.alert_type,
                       status=AlertStatus.DISPATCHED, due_date=r.due_date, trace=r.trace, raised_on=today)

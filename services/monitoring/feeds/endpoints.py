@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.monitoring.deps import MonitoringSettings, Partner, SideUnits
 from services.monitoring.feeds import service
@@ -60,13 +60,12 @@ _BODY = {
 async def post_feed(
     kind: FeedKind, request: Request, response: Response, uow: UowDep, principal: Partner,
     settings: MonitoringSettings, side_units: SideUnits,
-    content_type: Annotated[str | None, Header()] = None,
     mode: Literal["best_effort", "all_or_nothing"] = "best_effort",
     region: Annotated[str | None, Query(description="the region the rows lie in (default: your region)",
                                         max_length=12)] = None,
 ) -> FeedOut:
     service.partner_of(principal, kind)  # 403 before reading a byte of another agency's file
-    fmt, charset = _format(content_type)
+    fmt, charset = _format(request.headers.get("content-type"))
     result, created = await service.ingest(uow, side_units, principal, settings, kind=kind, fmt=fmt,
                                            encoding=charset, mode=mode, region=region, stream=request.stream())
     if not created:
