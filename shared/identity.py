@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
@@ -22,6 +23,7 @@ __all__ = [
     "ResidentId",
     "ResidentIdStr",
     "check_character",
+    "fingerprinter",
     "id_fingerprint",
     "mask_name",
     "mask_resident_id",
@@ -147,6 +149,21 @@ def id_fingerprint(number: str, secret: bytes) -> str:
     if len(secret) < _MIN_SECRET_BYTES:
         raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
     return hmac.new(secret, number.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def fingerprinter(secret: bytes) -> Callable[[str], str]:
+    """:func:`id_fingerprint` with the key prepared once, for bulk work (a partner's million-row file): the
+    same digests at about half the cost per number."""
+    if len(secret) < _MIN_SECRET_BYTES:
+        raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
+    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def fingerprint(number: str) -> str:
+        digest = keyed.copy()
+        digest.update(number.strip().upper().encode())
+        return digest.hexdigest()
+
+    return fingerprint
 
 
 def _validate_resident_id(value: str) -> str:

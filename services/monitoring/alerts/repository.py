@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -16,22 +17,33 @@ from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
 # the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
-# The parameter values in force per county, parsed once (not per row).
+# The parameter values in force per county, parsed once into typed columns (not per row).
 _PARAMS = """
 CREATE TEMP TABLE _params ON COMMIT DROP AS
-SELECT key AS county, value -> 'v' AS v, value -> 'trace' AS trace, (value ->> 'due_date')::date AS due_date
+SELECT key AS county, value -> 'trace' AS trace, (value ->> 'due_date')::date AS due_date,
+       (value -> 'v' ->> 'monitoring.line')::bigint AS monitoring_line,
+       (value -> 'v' ->> 'dibao.standard.rural')::bigint AS dibao_rural,
+       (value -> 'v' ->> 'dibao.standard.urban')::bigint AS dibao_urban,
+       (value -> 'v' ->> 'risk.uncovered.income_multiple')::numeric AS uncovered_multiple,
+       (value -> 'v' ->> 'risk.medical.share_of_income')::numeric AS medical_share,
+       (value -> 'v' ->> 'risk.medical.min_out_of_pocket_fen')::bigint AS medical_floor,
+       (value -> 'v' ->> 'risk.sudden.single_cost_fen')::bigint AS sudden_single,
+       (value -> 'v' ->> 'risk.disability.new_within_days')::int AS disability_days,
+       (value -> 'v' ->> 'risk.overpayment.business_min_fen')::bigint AS business_min,
+       (value -> 'v' ->> 'risk.overpayment.property_min_fen')::bigint AS property_min,
+       (value -> 'v' ->> 'risk.overpayment.bank_balance_min_fen')::bigint AS bank_min
 FROM jsonb_each(CAST(:params AS jsonb))
 """
 
 _MATCHED = """
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
-       h.region_code, h.hukou_type, h.per_capita_monthly_fen, h.monthly_income_fen, k.v
+       h.region_code, left(h.region_code, 6) AS county, h.hukou_type, h.per_capita_monthly_fen,
+       h.monthly_income_fen
 FROM monitoring.feed_records r
 JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
 JOIN monitoring.households h ON h.household_id = p.household_id
-JOIN _params k ON k.county = left(h.region_code, 6)
-WHERE {scope}
+WHERE {scope} AND left(h.region_code, 6) IN (SELECT county FROM _params)
 """
 
 _COVERED = """
@@ -45,31 +57,31 @@ GROUP BY c.household_id
 # One row per (household, alert type) that a rule finds, with the evidence rows and what was observed.
 _CANDIDATES = """
 CREATE TEMP TABLE _candidates ON COMMIT DROP AS
-SELECT household_id, 'below_monitoring_line' AS alert_type, min(region_code) AS region_code,
-       array_agg(id) AS record_ids,
-       jsonb_build_object('per_capita_annual_income_fen', min(amount_fen)) AS observed
-FROM _matched
-WHERE kind = 'monitoring_list' AND amount_fen < (v ->> 'monitoring.line')::bigint
-GROUP BY household_id
+SELECT m.household_id, 'below_monitoring_line' AS alert_type, min(m.region_code) AS region_code,
+       array_agg(m.id) AS record_ids,
+       jsonb_build_object('per_capita_annual_income_fen', min(m.amount_fen)) AS observed
+FROM _matched m JOIN _params k ON k.county = m.county
+WHERE m.kind = 'monitoring_list' AND m.amount_fen < k.monitoring_line
+GROUP BY m.household_id
 UNION ALL
 SELECT m.household_id, 'low_income_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('per_capita_annual_income_fen', min(m.per_capita_monthly_fen) * 12,
-                          'dibao_standard_annual_fen', min((m.v ->> ('dibao.standard.' || m.hukou_type))::bigint))
-FROM _matched m LEFT JOIN _covered c ON c.household_id = m.household_id
+                          'dibao_standard_annual_fen',
+                          min(CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END))
+FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.household_id = m.household_id
 WHERE NOT coalesce(c.programmes && ARRAY['dibao', 'tekun', 'marginal']::varchar[], false)
-  AND m.per_capita_monthly_fen * 12 < (m.v ->> 'risk.uncovered.income_multiple')::numeric
-                                      * (m.v ->> ('dibao.standard.' || m.hukou_type))::bigint
+  AND m.per_capita_monthly_fen * 12
+      < k.uncovered_multiple * CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END
 GROUP BY m.household_id
 UNION ALL
 SELECT s.household_id, 'high_medical_cost', s.region_code, s.record_ids,
        jsonb_build_object('out_of_pocket_12m_fen', t.total, 'annual_income_fen', s.monthly_income_fen * 12)
 FROM (
-    SELECT household_id, min(region_code) AS region_code, array_agg(id) AS record_ids,
-           min(monthly_income_fen) AS monthly_income_fen,
-           min((v ->> 'risk.medical.share_of_income')::numeric) AS share,
-           min((v ->> 'risk.medical.min_out_of_pocket_fen')::bigint) AS floor_fen
+    SELECT household_id, min(region_code) AS region_code, min(county) AS county, array_agg(id) AS record_ids,
+           min(monthly_income_fen) AS monthly_income_fen
     FROM _matched WHERE kind = 'medical' GROUP BY household_id
 ) s
+JOIN _params k ON k.county = s.county
 JOIN (
     -- every medical bill of the household's members in the last 12 months, from any feed
     SELECT p.household_id, sum(r.amount_fen) AS total
@@ -79,13 +91,12 @@ JOIN (
       AND r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365
     GROUP BY p.household_id
 ) t ON t.household_id = s.household_id
-WHERE t.total > greatest(s.share * s.monthly_income_fen * 12, s.floor_fen)
+WHERE t.total > greatest(k.medical_share * s.monthly_income_fen * 12, k.medical_floor)
 UNION ALL
 SELECT m.household_id, 'disability_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('certified_on', min(m.event_date))
-FROM _matched m LEFT JOIN _covered c ON c.household_id = m.household_id
-WHERE m.kind = 'disability'
-  AND m.event_date > CAST(:today AS date) - (m.v ->> 'risk.disability.new_within_days')::int
+FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.household_id = m.household_id
+WHERE m.kind = 'disability' AND m.event_date > CAST(:today AS date) - k.disability_days
   AND NOT coalesce(c.programmes && ARRAY['disability_living', 'disability_care']::varchar[], false)
 GROUP BY m.household_id
 UNION ALL
@@ -98,23 +109,24 @@ UNION ALL
 SELECT m.household_id, 'possible_overpayment', min(m.region_code), array_agg(m.id),
        jsonb_build_object('registrations', jsonb_agg(jsonb_build_object('kind', m.kind, 'category', m.category,
                                                                         'amount_fen', m.amount_fen)))
-FROM _matched m JOIN _covered c ON c.household_id = m.household_id
+FROM _matched m JOIN _params k ON k.county = m.county JOIN _covered c ON c.household_id = m.household_id
 WHERE c.programmes && ARRAY['dibao', 'tekun']::varchar[]
-  AND ((m.kind = 'business' AND m.amount_fen >= (m.v ->> 'risk.overpayment.business_min_fen')::bigint)
-    OR (m.kind = 'property' AND m.amount_fen >= (m.v ->> 'risk.overpayment.property_min_fen')::bigint)
-    OR (m.kind = 'bank' AND m.amount_fen >= (m.v ->> 'risk.overpayment.bank_balance_min_fen')::bigint))
+  AND ((m.kind = 'business' AND m.amount_fen >= k.business_min)
+    OR (m.kind = 'property' AND m.amount_fen >= k.property_min)
+    OR (m.kind = 'bank' AND m.amount_fen >= k.bank_min))
 GROUP BY m.household_id
 UNION ALL
-SELECT household_id, 'sudden_hardship', min(region_code), array_agg(id),
-       jsonb_build_object('largest_bill_fen', max(amount_fen) FILTER (WHERE kind = 'medical'),
-                          'listed_as_sudden', bool_or(kind = 'monitoring_list'))
-FROM _matched
-WHERE (kind = 'monitoring_list' AND category = 'sudden')
-   OR (kind = 'medical' AND amount_fen >= (v ->> 'risk.sudden.single_cost_fen')::bigint)
-GROUP BY household_id
+SELECT m.household_id, 'sudden_hardship', min(m.region_code), array_agg(m.id),
+       jsonb_build_object('largest_bill_fen', max(m.amount_fen) FILTER (WHERE m.kind = 'medical'),
+                          'listed_as_sudden', bool_or(m.kind = 'monitoring_list'))
+FROM _matched m JOIN _params k ON k.county = m.county
+WHERE (m.kind = 'monitoring_list' AND m.category = 'sudden')
+   OR (m.kind = 'medical' AND m.amount_fen >= k.sudden_single)
+GROUP BY m.household_id
 """
 
 _RAISE = """
+WITH raised AS (
 INSERT INTO monitoring.alerts (id, household_id, region_code, alert_type, status, due_date, trace, raised_on)
 SELECT gen_random_uuid(), c.household_id, c.region_code, c.alert_type, 'dispatched',
        CASE WHEN c.alert_type = 'recipient_death' THEN NULL ELSE k.due_date END,
@@ -123,6 +135,8 @@ SELECT gen_random_uuid(), c.household_id, c.region_code, c.alert_type, 'dispatch
 FROM _candidates c JOIN _params k ON k.county = left(c.region_code, 6)
 ON CONFLICT (household_id, alert_type) WHERE status <> 'closed' DO NOTHING
 RETURNING id, household_id, region_code, alert_type, due_date, trace
+)
+INSERT INTO _new_alerts SELECT * FROM raised
 """
 
 _EVIDENCE = """
@@ -133,6 +147,22 @@ JOIN monitoring.alerts a ON a.household_id = c.household_id AND a.alert_type = c
 WHERE a.status <> 'closed'
 ON CONFLICT DO NOTHING
 """
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The feed rows a matching run looks at: one feed's (its id range bounds them, see
+    FeedRepository.next_record_id), or rows just matched to a household that appeared."""
+
+    feed_id: uuid.UUID | None = None
+    id_range: tuple[int, int] | None = None
+    record_ids: Sequence[int] = ()
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        if self.feed_id is not None and self.id_range is not None:
+            return ("r.id BETWEEN :lo AND :hi AND r.feed_id = :feed_id",
+                    {"lo": self.id_range[0], "hi": self.id_range[1], "feed_id": self.feed_id})
+        return "r.id = ANY(:record_ids)", {"record_ids": list(self.record_ids)}
 
 
 class AlertRepository:
@@ -147,38 +177,50 @@ class AlertRepository:
         open alert."""
         await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('monitoring.matching'))"))
 
-    async def counties_in_scope(self, *, feed_id: uuid.UUID | None = None,
-                                record_ids: Sequence[int] | None = None) -> list[str]:
-        scope, binds = self._scope(feed_id, record_ids)
-        rows = await self.session.execute(text(
-            "SELECT DISTINCT left(h.region_code, 6) FROM monitoring.feed_records r "
-            "JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint "
-            f"JOIN monitoring.households h ON h.household_id = p.household_id WHERE {scope}"), binds)
-        return [r[0] for r in rows]
+    async def counties(self) -> list[str]:
+        """The counties households are known in (a few; the rules need their parameter values)."""
+        return list(await self.session.scalars(text(
+            "SELECT DISTINCT left(region_code, 6) FROM monitoring.households")))
 
-    async def raise_from(self, params: dict[str, Any], today: date, *, feed_id: uuid.UUID | None = None,
-                         record_ids: Sequence[int] | None = None) -> list[Alert]:
+    async def raise_from(self, params: dict[str, Any], today: date, scope: Scope) -> int:
         """Run every rule over the records in scope; create the alerts not yet open (one open alert per household
-        and type) and attach the evidence to new and already open ones. Returns the new alerts."""
-        scope, binds = self._scope(feed_id, record_ids)
+        and type) and attach the evidence to new and already open ones. Returns how many are new; read them
+        with :meth:`new_alerts` (in pages, so a million-row feed's alerts never sit in memory at once)."""
+        condition, binds = scope.sql()
+        if scope.feed_id is not None:
+            # The feed's rows are not committed, so autovacuum has not seen them: without fresh statistics the
+            # planner takes a million-row feed for a few rows and joins it row by row.
+            await self.session.execute(text("ANALYZE monitoring.feed_records"))
+        # Aggregates of a million rows fit in memory as hashes rather than spilling sorts to disk.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
         await self.session.execute(text(_PARAMS), {"params": orjson.dumps(params).decode()})
-        await self.session.execute(text(_MATCHED.format(scope=scope)), binds)
+        await self.session.execute(text(_MATCHED.format(scope=condition)), binds)
         await self.session.execute(text("ANALYZE _matched"))
         await self.session.execute(text(_COVERED))
         await self.session.execute(text(_CANDIDATES), {"today": today})
-        rows = (await self.session.execute(text(_RAISE), {"today": today})).all()
+        await self.session.execute(text(
+            "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
+            "alert_type varchar(30), due_date date, trace jsonb) ON COMMIT DROP"))
+        raised = (await self.session.execute(text(_RAISE), {"today": today})).rowcount
         await self.session.execute(text(_EVIDENCE))
         for temp in ("_candidates", "_covered", "_matched", "_params"):
             await self.session.execute(text(f"DROP TABLE {temp}"))
-        return [Alert(id=r.id, household_id=r.household_id, region_code=r.region_code, alert_type=r.alert_type,
-                      status=AlertStatus.DISPATCHED, due_date=r.due_date, trace=r.trace, raised_on=today)
-                for r in rows]
+        return int(raised or 0)
 
-    @staticmethod
-    def _scope(feed_id: uuid.UUID | None, record_ids: Sequence[int] | None) -> tuple[str, dict[str, Any]]:
-        if feed_id is not None:
-            return "r.feed_id = :feed_id", {"feed_id": feed_id}
-        return "r.id = ANY(:record_ids)", {"record_ids": list(record_ids or [])}
+    async def new_alerts(self, today: date, page: int = 2000) -> AsyncIterator[list[Alert]]:
+        """The alerts :meth:`raise_from` created, a page at a time; the page table is dropped at the end."""
+        after = uuid.UUID(int=0)
+        while True:
+            rows = (await self.session.execute(text(
+                "SELECT id, household_id, region_code, alert_type, due_date, trace FROM _new_alerts "
+                "WHERE id > :after ORDER BY id LIMIT :page"), {"after": after, "page": page})).all()
+            if not rows:
+                break
+            after = rows[-1].id
+            yield [Alert(id=r.id, household_id=r.household_id, region_code=r.region_code, alert_type=r.alert_type,
+                         status=AlertStatus.DISPATCHED, due_date=r.due_date, trace=r.trace, raised_on=today)
+                   for r in rows]
+        await self.session.execute(text("DROP TABLE _new_alerts"))
 
     # --- one alert ---------------------------------------------------------------------------------------------
 

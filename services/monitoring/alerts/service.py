@@ -7,7 +7,7 @@ import uuid
 from datetime import date, timedelta
 
 from services.monitoring.alerts.domain import Alert, IllegalTransition, InvalidVerification, Outcome
-from services.monitoring.alerts.repository import AlertRepository
+from services.monitoring.alerts.repository import AlertRepository, Scope
 from services.monitoring.alerts.schemas import (
     AlertDetail,
     AlertOut,
@@ -33,33 +33,33 @@ def _emit(uow: UnitOfWork, alert: Alert) -> None:
     alert.events.clear()
 
 
-async def raise_alerts(uow: UnitOfWork, today: date, source: str, *, feed_id: uuid.UUID | None = None,
-                       record_ids: list[int] | None = None) -> int:
+async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) -> int:
     """Run the risk rules over a feed's rows (or rows just matched to a household) and dispatch new alerts.
     A recipient's death goes straight to eligibility; the township sees the alert, already closed."""
     repo = AlertRepository(uow.session)
     await repo.lock_matching()
-    counties = await repo.counties_in_scope(feed_id=feed_id, record_ids=record_ids)
-    if not counties:
-        return 0
-    params = county_parameters(risk_parameters(), counties, today)
+    params = county_parameters(risk_parameters(), await repo.counties(), today)
     if not params:
         return 0
-    alerts = await repo.raise_from(params, today, feed_id=feed_id, record_ids=record_ids)
-    deaths = []
-    for alert in alerts:
-        alert.raised()
-        if alert.alert_type == "recipient_death":
-            observed = alert.trace["observed"]
-            alert.report_death(uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]),
-                               source, today)
-            deaths.append(alert)
-        _emit(uow, alert)
-    await repo.save(deaths)
-    if alerts:
-        await audit.record(uow, SYSTEM, "alert.raise", "feed" if feed_id else "feed_record", feed_id,
-                           details={"alerts": len(alerts), "deaths_reported": len(deaths)})
-    return len(alerts)
+    raised = await repo.raise_from(params, today, scope)
+    deaths = 0
+    async for page in repo.new_alerts(today):
+        died = []
+        for alert in page:
+            alert.raised()
+            if alert.alert_type == "recipient_death":
+                observed = alert.trace["observed"]
+                alert.report_death(uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]),
+                                   source, today)
+                died.append(alert)
+            _emit(uow, alert)
+        await repo.save(died)
+        deaths += len(died)
+        await uow.flush_events()  # a page's events go to the outbox now: memory stays flat however many alerts
+    if raised:
+        await audit.record(uow, SYSTEM, "alert.raise", "feed" if scope.feed_id else "feed_record", scope.feed_id,
+                           details={"alerts": raised, "deaths_reported": deaths})
+    return raised
 
 
 def to_out(alert: Alert, today: date | None = None) -> AlertOut:

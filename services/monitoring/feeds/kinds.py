@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from shared.identity import InvalidResidentId, id_fingerprint, parse_resident_id
+from shared.identity import InvalidResidentId, fingerprinter, parse_resident_id
 from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
 
 FeedKind = Literal["monitoring_list", "medical", "disability", "death", "business", "property", "bank"]
@@ -51,7 +51,8 @@ class RowContext:
     Region codes seen once are remembered (a feed has millions of rows but few distinct codes)."""
 
     def __init__(self, regions: RegionTable, scope: str, today: date, key: bytes) -> None:
-        self.regions, self.scope, self.today, self.key = regions, scope, today, key
+        self.regions, self.scope, self.today = regions, scope, today
+        self.fingerprint = fingerprinter(key)
         self._region_ok: dict[str, str | None] = {}
 
     def region(self, code: str) -> str:
@@ -216,4 +217,4 @@ def validate_row(kind: str, row: Mapping[str, Any], ctx: RowContext) -> tuple:
             amount = _fen(text("balance_fen"), "balance_fen")
         case _:
             raise RowError("kind", "unknown feed kind")
-    return (kind, id_fingerprint(number, ctx.key), region, day, amount, category, grade, details)
+    return (kind, ctx.fingerprint(number), region, day, amount, category, grade, details)

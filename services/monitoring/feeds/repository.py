@@ -45,6 +45,11 @@ class FeedRepository:
     async def forget(self, feed_id: uuid.UUID) -> None:
         await self.session.execute(delete(Feed).where(Feed.id == feed_id))
 
+    async def next_record_id(self) -> int:
+        """A value of the rows' id sequence: taken before and after a feed's COPY, it bounds the feed's rows."""
+        return int(await self.session.scalar(
+            text("SELECT nextval(pg_get_serial_sequence('monitoring.feed_records', 'id'))")))
+
     async def copy_records(self, records: Sequence[tuple]) -> None:
         await (await _raw(self.session)).copy_records_to_table(
             "feed_records", schema_name=SCHEMA, columns=list(RECORD_COLUMNS), records=records)

@@ -3,6 +3,8 @@ matched and run through the risk rules in one transaction. Idempotent by (partne
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -13,6 +15,7 @@ from typing import NoReturn
 from sqlalchemy.exc import IntegrityError
 
 from services.monitoring.alerts import service as alerts
+from services.monitoring.alerts.repository import Scope
 from services.monitoring.config import Settings
 from services.monitoring.feeds.kinds import AGENCY_KINDS, COLUMNS, RowContext, RowError, validate_row
 from services.monitoring.feeds.reader import BadFile, FeedReader
@@ -69,6 +72,7 @@ class _Load:
         self.read = self.loaded = self.rejected = 0
         self.good: list[tuple] = []
         self.errors: list[tuple] = []
+        self.copying: asyncio.Future[None] | None = None  # the COPY in flight while the next chunk is parsed
 
     def reject(self, line: int, field: str, message: str) -> None:
         self.rejected += 1
@@ -98,6 +102,7 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
     context = RowContext(RegionTable.load(settings.region_data_dir), scope, today, settings.pii_hmac_key.encode())
     reader = FeedReader(stream, kind, fmt, encoding)
     columns = frozenset(COLUMNS[kind])
+    first_id = await rows.next_record_id()
     try:
         async for line, row in reader.rows():
             load.read += 1
@@ -118,14 +123,19 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
             if load.read % load.chunk == 0:
                 await _flush_progress(side_units, load)
     except BadFile as exc:
+        with contextlib.suppress(Exception):
+            await _copied(load)  # rolled back with the request anyway
         await _flush_progress(side_units, load, status="failed", detail=f"{exc.field}: {exc.message}")
         raise InvalidInput(exc.field, exc.message, feed_id=str(feed.id)) from None
     except Exception:  # the client went away, the database failed: the post is over, say so
+        if load.copying is not None:
+            load.copying.cancel()
         await _flush_progress(side_units, load, status="failed", detail="the upload did not complete")
         raise
     if load.all_or_nothing and load.rejected:
         load.good.clear()
     await _flush_good(rows, load)
+    await _copied(load)
     await _flush_progress(side_units, load)
 
     first = await rows.by_file(partner, reader.sha256)
@@ -147,7 +157,8 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
             return await _replay(uow, side_units, principal, feed.id, first)
         _refuse(to_out(await _reloaded(uow, feed.id)))
 
-    raised = await alerts.raise_alerts(uow, today, partner, feed_id=feed.id)
+    matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()))
+    raised = await alerts.raise_alerts(uow, today, partner, matching)
     await rows.finish(feed.id, status="loaded", sha256=reader.sha256, rows_read=load.read,
                       rows_loaded=load.loaded, rows_rejected=load.rejected, alerts_raised=raised)
     uow.emit(_processed(feed, "loaded", load, raised), key=feed.id, region=scope or None)
@@ -193,10 +204,19 @@ def _refuse(feed: FeedOut) -> NoReturn:
 
 
 async def _flush_good(rows: FeedRepository, load: _Load) -> None:
+    """Hand a chunk to COPY and go on parsing: PostgreSQL loads it (on its own core) while Python validates the
+    next one. One COPY at a time on the connection."""
+    await _copied(load)
     if load.good:
-        await rows.copy_records(load.good)
-        load.loaded += len(load.good)
-        load.good.clear()
+        chunk, load.good = load.good, []
+        load.copying = asyncio.ensure_future(rows.copy_records(chunk))
+        load.loaded += len(chunk)
+
+
+async def _copied(load: _Load) -> None:
+    if load.copying is not None:
+        copying, load.copying = load.copying, None
+        await copying
 
 
 async def _flush_progress(side_units: Callable[[], UnitOfWork], load: _Load, **extra: object) -> None:

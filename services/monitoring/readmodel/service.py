@@ -10,7 +10,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from services.monitoring.alerts import service as alerts
-from services.monitoring.alerts.repository import AlertRepository
+from services.monitoring.alerts.repository import AlertRepository, Scope
 from services.monitoring.readmodel.repository import ReadModelRepository, household_view
 from shared import audit
 from shared.auth import Principal
@@ -42,7 +42,7 @@ async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
     await AlertRepository(uow.session).lock_matching()  # sees a feed committed meanwhile (see lock_matching)
     records = await repo.records_of(newcomers)
     if records:
-        await alerts.raise_alerts(uow, date.today(), "earlier feeds", record_ids=records)
+        await alerts.raise_alerts(uow, date.today(), "earlier feeds", Scope(record_ids=records))
 
 
 async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:

@@ -108,8 +108,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_records")),
         schema=S,
     )
-    op.create_index("ix_feed_records_feed_id", "feed_records", ["feed_id"], schema=S)
-    op.create_index("ix_feed_records_id_fingerprint", "feed_records", ["id_fingerprint"], schema=S)
+    op.create_index("ix_feed_records_id_fingerprint", "feed_records", ["id_fingerprint"], schema=S,
+                    postgresql_using="hash")
     op.create_table(
         "alerts",
         sa.Column("id", sa.Uuid(), nullable=False),
