@@ -171,6 +171,8 @@ async def test_all_or_nothing_gbk_json_lines_and_bad_files(api, known_household,
         (csv_type(), b"", 422),
         ({"Content-Type": "application/x-ndjson"}, b"[1,2]\n", 422),
         (csv_type(), b'id_number,region_code\n"unterminated\n', 422),
+        (csv_type(), b"id_number\x00,region_code\n", 422),  # PostgreSQL text cannot hold NUL: refused whole
+        ({"Content-Type": "application/x-ndjson"}, b'{"a\\u0000b": 1}\n', 422),
     ]
     for headers, content, status in cases:
         r = await api("monitoring").post("/feeds/medical", content=content, headers={**MEDICAL, **headers})

@@ -48,10 +48,13 @@ class FeedReader:
             if decoder is None:
                 decoder = self._decoder_for(chunk)
             try:
-                yield decoder.decode(chunk)
+                text = decoder.decode(chunk)
             except UnicodeDecodeError:
                 raise BadFile("body", f"the file is not valid {decoder.encoding}: "
                                       "send UTF-8 or GBK and say which (charset=gbk)") from None
+            if "\x00" in text:  # no partner file has NUL characters; PostgreSQL text cannot hold them
+                raise BadFile("body", "the file contains NUL characters: not a CSV or JSON lines text file")
+            yield text
         if decoder is not None:
             try:
                 tail = decoder.decode(b"", final=True)

@@ -64,6 +64,11 @@ def feed_scope(principal: Principal, region: str | None) -> str:
     return scope
 
 
+def _printable(text: str) -> str:
+    """A JSON key may carry \\u0000, which PostgreSQL text cannot store; error reports show it as �."""
+    return text.replace("\x00", "\ufffd")
+
+
 class _Load:
     """One file's load: counts, pending rows and errors, flushed in chunks."""
 
@@ -76,7 +81,7 @@ class _Load:
 
     def reject(self, line: int, field: str, message: str) -> None:
         self.rejected += 1
-        self.errors.append((self.feed_id, line, field[:60], message))
+        self.errors.append((self.feed_id, line, _printable(field)[:60], _printable(message)))
 
 
 async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principal: Principal, settings: Settings,
@@ -125,8 +130,9 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
     except BadFile as exc:
         with contextlib.suppress(Exception):
             await _copied(load)  # rolled back with the request anyway
-        await _flush_progress(side_units, load, status="failed", detail=f"{exc.field}: {exc.message}")
-        raise InvalidInput(exc.field, exc.message, feed_id=str(feed.id)) from None
+        message = _printable(exc.message)
+        await _flush_progress(side_units, load, status="failed", detail=f"{exc.field}: {message}")
+        raise InvalidInput(exc.field, message, feed_id=str(feed.id)) from None
     except Exception:  # the client went away, the database failed: the post is over, say so
         if load.copying is not None:
             load.copying.cancel()
