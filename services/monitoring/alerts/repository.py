@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
+from services.monitoring.feeds.kinds import FEED_KINDS
 from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
@@ -46,24 +47,33 @@ JOIN monitoring.households h ON h.household_id = p.household_id
 WHERE {scope} AND left(h.region_code, 6) IN (SELECT county FROM _params)
 """
 
+# Active coverage with its members (tens of thousands of rows per county: cheaper whole than filtered).
 _COVERED = """
 CREATE TEMP TABLE _covered ON COMMIT DROP AS
 SELECT c.household_id, array_agg(DISTINCT c.programme) AS programmes, array_agg(m) AS members
 FROM monitoring.coverage c LEFT JOIN LATERAL unnest(c.member_ids) m ON true
-WHERE c.active AND c.household_id IN (SELECT DISTINCT household_id FROM _matched)
+WHERE c.active
 GROUP BY c.household_id
 """
 
-# One row per (household, alert type) that a rule finds, with the evidence rows and what was observed.
-_CANDIDATES = """
-CREATE TEMP TABLE _candidates ON COMMIT DROP AS
-SELECT m.household_id, 'below_monitoring_line' AS alert_type, min(m.region_code) AS region_code,
-       array_agg(m.id) AS record_ids,
-       jsonb_build_object('per_capita_annual_income_fen', min(m.amount_fen)) AS observed
+_NEW_CANDIDATES = """
+CREATE TEMP TABLE _candidates (household_id uuid, alert_type varchar(30), region_code varchar(12),
+                               record_ids bigint[], observed jsonb) ON COMMIT DROP
+"""
+
+# Each rule adds one row per (household, alert type) it finds, with the evidence rows and what was observed; a
+# rule runs only when the rows in scope include the kinds it reads.
+_RULES: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"monitoring_list"}), """
+INSERT INTO _candidates
+SELECT m.household_id, 'below_monitoring_line', min(m.region_code), array_agg(m.id),
+       jsonb_build_object('per_capita_annual_income_fen', min(m.amount_fen))
 FROM _matched m JOIN _params k ON k.county = m.county
 WHERE m.kind = 'monitoring_list' AND m.amount_fen < k.monitoring_line
 GROUP BY m.household_id
-UNION ALL
+"""),
+    (frozenset(), """
+INSERT INTO _candidates
 SELECT m.household_id, 'low_income_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('per_capita_annual_income_fen', min(m.per_capita_monthly_fen) * 12,
                           'dibao_standard_annual_fen',
@@ -73,39 +83,52 @@ WHERE NOT coalesce(c.programmes && ARRAY['dibao', 'tekun', 'marginal']::varchar[
   AND m.per_capita_monthly_fen * 12
       < k.uncovered_multiple * CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END
 GROUP BY m.household_id
-UNION ALL
-SELECT s.household_id, 'high_medical_cost', s.region_code, s.record_ids,
-       jsonb_build_object('out_of_pocket_12m_fen', t.total, 'annual_income_fen', s.monthly_income_fen * 12)
-FROM (
-    SELECT household_id, min(region_code) AS region_code, min(county) AS county, array_agg(id) AS record_ids,
-           min(monthly_income_fen) AS monthly_income_fen
-    FROM _matched WHERE kind = 'medical' GROUP BY household_id
-) s
-JOIN _params k ON k.county = s.county
-JOIN (
+"""),
+    (frozenset({"medical"}), """
+INSERT INTO _candidates
+WITH touched AS (SELECT DISTINCT household_id FROM _matched WHERE kind = 'medical'),
+totals AS (
     -- every medical bill of the household's members in the last 12 months, from any feed
     SELECT p.household_id, sum(r.amount_fen) AS total
-    FROM monitoring.persons p
+    FROM touched t
+    JOIN monitoring.persons p ON p.household_id = t.household_id
     JOIN monitoring.feed_records r ON r.id_fingerprint = p.id_fingerprint
-    WHERE p.household_id IN (SELECT household_id FROM _matched WHERE kind = 'medical')
-      AND r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365
+    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365
     GROUP BY p.household_id
-) t ON t.household_id = s.household_id
-WHERE t.total > greatest(k.medical_share * s.monthly_income_fen * 12, k.medical_floor)
-UNION ALL
+),
+flagged AS (
+    SELECT t.household_id, t.total, h.region_code, h.monthly_income_fen
+    FROM totals t
+    JOIN monitoring.households h ON h.household_id = t.household_id
+    JOIN _params k ON k.county = left(h.region_code, 6)
+    WHERE t.total > greatest(k.medical_share * h.monthly_income_fen * 12, k.medical_floor)
+)
+SELECT f.household_id, 'high_medical_cost', f.region_code, e.record_ids,
+       jsonb_build_object('out_of_pocket_12m_fen', f.total, 'annual_income_fen', f.monthly_income_fen * 12)
+FROM flagged f
+JOIN (SELECT m.household_id, array_agg(m.id) AS record_ids FROM _matched m
+      WHERE m.kind = 'medical' AND m.household_id IN (SELECT household_id FROM flagged)
+      GROUP BY m.household_id) e ON e.household_id = f.household_id
+"""),
+    (frozenset({"disability"}), """
+INSERT INTO _candidates
 SELECT m.household_id, 'disability_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('certified_on', min(m.event_date))
 FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.household_id = m.household_id
 WHERE m.kind = 'disability' AND m.event_date > CAST(:today AS date) - k.disability_days
   AND NOT coalesce(c.programmes && ARRAY['disability_living', 'disability_care']::varchar[], false)
 GROUP BY m.household_id
-UNION ALL
+"""),
+    (frozenset({"death"}), """
+INSERT INTO _candidates
 SELECT m.household_id, 'recipient_death', min(m.region_code), array_agg(m.id),
        jsonb_build_object('member_id', min(m.member_id::text), 'death_date', min(m.event_date))
 FROM _matched m JOIN _covered c ON c.household_id = m.household_id
 WHERE m.kind = 'death' AND m.member_id = ANY(c.members)
 GROUP BY m.household_id
-UNION ALL
+"""),
+    (frozenset({"business", "property", "bank"}), """
+INSERT INTO _candidates
 SELECT m.household_id, 'possible_overpayment', min(m.region_code), array_agg(m.id),
        jsonb_build_object('registrations', jsonb_agg(jsonb_build_object('kind', m.kind, 'category', m.category,
                                                                         'amount_fen', m.amount_fen)))
@@ -115,7 +138,9 @@ WHERE c.programmes && ARRAY['dibao', 'tekun']::varchar[]
     OR (m.kind = 'property' AND m.amount_fen >= k.property_min)
     OR (m.kind = 'bank' AND m.amount_fen >= k.bank_min))
 GROUP BY m.household_id
-UNION ALL
+"""),
+    (frozenset({"monitoring_list", "medical"}), """
+INSERT INTO _candidates
 SELECT m.household_id, 'sudden_hardship', min(m.region_code), array_agg(m.id),
        jsonb_build_object('largest_bill_fen', max(m.amount_fen) FILTER (WHERE m.kind = 'medical'),
                           'listed_as_sudden', bool_or(m.kind = 'monitoring_list'))
@@ -123,7 +148,8 @@ FROM _matched m JOIN _params k ON k.county = m.county
 WHERE (m.kind = 'monitoring_list' AND m.category = 'sudden')
    OR (m.kind = 'medical' AND m.amount_fen >= k.sudden_single)
 GROUP BY m.household_id
-"""
+"""),
+)
 
 _RAISE = """
 WITH raised AS (
@@ -149,6 +175,9 @@ ON CONFLICT DO NOTHING
 """
 
 
+FEED_KINDS_SET = frozenset(FEED_KINDS)
+
+
 @dataclass(frozen=True)
 class Scope:
     """The feed rows a matching run looks at: one feed's (its id range bounds them, see
@@ -157,6 +186,7 @@ class Scope:
     feed_id: uuid.UUID | None = None
     id_range: tuple[int, int] | None = None
     record_ids: Sequence[int] = ()
+    kinds: frozenset[str] = FEED_KINDS_SET  # the kinds of row in scope: rules reading none of them are skipped
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         if self.feed_id is not None and self.id_range is not None:
@@ -197,7 +227,10 @@ class AlertRepository:
         await self.session.execute(text(_MATCHED.format(scope=condition)), binds)
         await self.session.execute(text("ANALYZE _matched"))
         await self.session.execute(text(_COVERED))
-        await self.session.execute(text(_CANDIDATES), {"today": today})
+        await self.session.execute(text(_NEW_CANDIDATES))
+        for kinds, rule in _RULES:
+            if not kinds or kinds & scope.kinds:
+                await self.session.execute(text(rule), {"today": today})
         await self.session.execute(text(
             "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
             "alert_type varchar(30), due_date date, trace jsonb) ON COMMIT DROP"))

@@ -163,7 +163,7 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
             return await _replay(uow, side_units, principal, feed.id, first)
         _refuse(to_out(await _reloaded(uow, feed.id)))
 
-    matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()))
+    matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()), kinds=frozenset({kind}))
     raised = await alerts.raise_alerts(uow, today, partner, matching)
     await rows.finish(feed.id, status="loaded", sha256=reader.sha256, rows_read=load.read,
                       rows_loaded=load.loaded, rows_rejected=load.rejected, alerts_raised=raised)
