@@ -198,7 +198,7 @@ async def test_partners_post_only_their_own_kinds_within_their_region(api):
     assert (await api("monitoring").get(f"/feeds/{r.json()['id']}", headers=POLICE)).status_code == 404
 
 
-async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(api, tokens, known_household):
+async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(api, tokens, known_household, db):
     household, ids, _ = await known_household(income_fen=10_000)
     body = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},6000000,1\n"
     r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
@@ -243,11 +243,21 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
                               headers=tokens["reviewer"])
     assert r.status_code == 200 and r.json()["reasons"] == ["income", "property"]
 
+    # One open alert comes due tomorrow, the other was due yesterday.
+    low = alerts["low_income_uncovered"]
+    async with db.begin() as conn:
+        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+                           {"d": TODAY + timedelta(days=1), "i": low["id"]})
+        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+                           {"d": TODAY - timedelta(days=1), "i": other["id"]})
     soon = (await monitoring.get("/alerts/due-soon", params={"region": "610626101"},
                                  headers=tokens["reviewer"])).json()
     overdue = (await monitoring.get("/alerts/overdue", headers=tokens["approver"])).json()
-    assert all(a["status"] != "closed" for a in soon["items"] + overdue["items"])
-    assert all(a["overdue"] for a in overdue["items"])
+    assert low["id"] in {a["id"] for a in soon["items"]} and other["id"] not in {a["id"] for a in soon["items"]}
+    assert other["id"] in {a["id"] for a in overdue["items"]} and low["id"] not in {a["id"] for a in overdue["items"]}
+    assert all(a["status"] != "closed" and a["overdue"] for a in overdue["items"])
+    elsewhere = await monitoring.get("/alerts/overdue", params={"region": "610625"}, headers=tokens["approver"])
+    assert elsewhere.json()["items"] == []
 
 
 async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(api, tokens, known_household, db):
