@@ -38,6 +38,7 @@ bench: install
 	$(PY) bench/eligibility_assess.py
 	$(PY) bench/standard_rise.py
 	$(PY) bench/monthly_batch.py
+	$(PY) bench/monitoring_feed.py
 
 ## the chaos run's long form: 100 random SIGKILLs of the eight processes, PostgreSQL and Kafka restarted
 ## (the suite runs a short form with 10)

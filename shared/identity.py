@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
@@ -22,6 +24,7 @@ __all__ = [
     "ResidentId",
     "ResidentIdStr",
     "check_character",
+    "fingerprinter",
     "id_fingerprint",
     "mask_name",
     "mask_resident_id",
@@ -64,10 +67,15 @@ class ResidentId:
 
 def check_character(first17: str) -> str:
     """The GB 11643 check character (校验码) for the first 17 digits."""
-    if len(first17) != 17 or not set(first17) <= _ASCII_DIGITS:
+    if len(first17) != 17 or not _all_ascii_digits(first17):
         raise ValueError("the check character is computed over exactly 17 digits")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    # map over C functions: partners' files are checked a million numbers at a time.
+    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
+
+
+def _all_ascii_digits(text: str) -> bool:
+    # str.isdigit() alone would also accept full-width and other Unicode digits.
+    return text.isascii() and text.isdigit()
 
 
 def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
@@ -84,7 +92,7 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         )
         raise InvalidResidentId(f"must be 18 characters, got {len(number)}{hint}")
     # Only ASCII digits: str.isdigit() would also accept full-width and other Unicode digits.
-    if not set(number[:17]) <= _ASCII_DIGITS:
+    if not _all_ascii_digits(number[:17]):
         raise InvalidResidentId("the first 17 characters must be digits 0-9")
     if number[17] not in _ASCII_DIGITS and number[17] != "X":
         raise InvalidResidentId("the last character must be a digit 0-9 or X")
@@ -147,6 +155,21 @@ def id_fingerprint(number: str, secret: bytes) -> str:
     if len(secret) < _MIN_SECRET_BYTES:
         raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
     return hmac.new(secret, number.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+
+def fingerprinter(secret: bytes) -> Callable[[str], str]:
+    """:func:`id_fingerprint` with the key prepared once, for bulk work (a partner's million-row file): the
+    same digests at about half the cost per number."""
+    if len(secret) < _MIN_SECRET_BYTES:
+        raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
+    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+
+    def fingerprint(number: str) -> str:
+        digest = keyed.copy()
+        digest.update(number.strip().upper().encode())
+        return digest.hexdigest()
+
+    return fingerprint
 
 
 def _validate_resident_id(value: str) -> str:

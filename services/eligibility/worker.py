@@ -1,5 +1,5 @@
 """Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events;
-recomputes the amounts a changed policy value affects (提标)."""
+recomputes the amounts a changed policy value affects (提标); stops or reviews cases on monitoring's findings."""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
@@ -7,9 +7,11 @@ from services.eligibility.models import platform
 from services.eligibility.recompute.service import on_standard_changed
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
+    AlertVerified,
     ApplicationAmended,
     ApplicationSubmitted,
     ApplicationWithdrawn,
+    DeathReported,
     HouseholdRegistered,
     HouseholdUpdated,
     StandardChanged,
@@ -26,9 +28,15 @@ HANDLERS: Handlers = {
     event_type(HouseholdUpdated): on_batch(service.record_households),
 }
 STANDARD_HANDLERS: Handlers = {event_type(StandardChanged): on_data(on_standard_changed)}
+# From monitoring: a recipient's death stops the case; a township's finding of a changed situation asks for a review.
+MONITORING: Handlers = {
+    event_type(DeathReported): on_data(service.on_death_reported),
+    event_type(AlertVerified): on_data(service.on_alert_verified),
+}
 CONSUMERS = {
     "eligibility.cases": ([Topic.INTAKE_APPLICATIONS.value], HANDLERS),
     "eligibility.standards": ([Topic.ELIGIBILITY_DECISIONS.value], STANDARD_HANDLERS),
+    "eligibility.monitoring": ([Topic.MONITORING_ALERTS.value], MONITORING),
 }
 
 if __name__ == "__main__":

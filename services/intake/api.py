@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.intake.applications.endpoints import router as applications
 from services.intake.config import Settings
+from services.intake.drafts.endpoints import router as drafts
 from services.intake.households.endpoints import router as households
 from services.intake.last_payment.endpoints import router as last_payment
 from services.intake.models import platform
@@ -16,7 +17,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings or Settings(),
         platform,
-        [households, applications, regions, last_payment],
+        [households, applications, drafts, regions, last_payment],
         title="Intake (受理)",
         description="Township front desk: households, members, economic facts, applications, evidence. "
         "Every POST accepts an Idempotency-Key header: a retry returns the first result.",

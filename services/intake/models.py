@@ -163,3 +163,19 @@ class LastPayment(Base):
     status: Mapped[str] = mapped_column(String(10), comment="paid or failed")
     reason: Mapped[str | None] = mapped_column(Text)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApplicationDraft(Base):
+    """申请草稿: monitoring's township verification brought a household into assistance; the front desk completes
+    it as an application (it counts as done once an application for the programme is submitted after it)."""
+
+    __tablename__ = "application_drafts"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    alert_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
+    programme: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+    verified_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,12 +1,15 @@
-"""Intake worker: relays intake's outbox; mirrors eligibility's case events onto applications and payments' outcomes
-onto households (last payment status)."""
+"""Intake worker: relays intake's outbox; mirrors eligibility's case events onto applications, payments' outcomes
+onto households (last payment status), and turns monitoring's "brought into assistance" verifications into
+application drafts."""
 
 from services.intake.applications.service import mirror_case_events
 from services.intake.config import Settings
+from services.intake.drafts.service import on_alert_verified
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
+    AlertVerified,
     CaseApproved,
     CaseDeadlineChanged,
     CaseOpened,
@@ -28,6 +31,8 @@ PAYMENT_HANDLERS: Handlers = {event_type(t): on_data(on_payment) for t in (Payme
 CONSUMERS = {
     "intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS),
     "intake.payment-status": ([Topic.PAYMENTS_DISBURSEMENTS.value], PAYMENT_HANDLERS),
+    # A township brought a household into assistance: a draft application for the front desk to complete.
+    "intake.drafts": ([Topic.MONITORING_ALERTS.value], {event_type(AlertVerified): on_data(on_alert_verified)}),
 }
 
 if __name__ == "__main__":

@@ -1,11 +1,30 @@
-"""Monitoring worker: relays monitoring's outbox (alert events). Feed consumers arrive with the monitoring work."""
+"""Monitoring worker: relays monitoring's outbox (alerts, deaths, feeds); keeps its read model of households
+from intake's events and of who receives what from eligibility's decisions."""
 
 from services.monitoring.config import Settings
 from services.monitoring.models import platform
-from shared.consumer import Handler
+from services.monitoring.readmodel import service
+from shared.consumer import Handler, on_data
+from shared.events.catalogue import (
+    CaseApproved,
+    CaseTerminated,
+    HouseholdRegistered,
+    HouseholdUpdated,
+    Topic,
+    event_type,
+)
 from shared.worker import main
 
-CONSUMERS: dict[str, tuple[list[str], dict[str, Handler]]] = {}
+CONSUMERS: dict[str, tuple[list[str], dict[str, Handler]]] = {
+    "monitoring.households": ([Topic.INTAKE_APPLICATIONS.value], {
+        event_type(HouseholdRegistered): on_data(service.record_household),
+        event_type(HouseholdUpdated): on_data(service.record_household),
+    }),
+    "monitoring.coverage": ([Topic.ELIGIBILITY_DECISIONS.value], {
+        event_type(CaseApproved): on_data(service.record_approval),
+        event_type(CaseTerminated): on_data(service.record_termination),
+    }),
+}
 
 if __name__ == "__main__":
     main(Settings(), platform, CONSUMERS)

@@ -44,12 +44,20 @@ class EventData(BaseModel):
 # --- intake.applications ------------------------------------------------------------------------------------------
 
 
+class MemberIdentity(EventData):
+    """Who a member is, for matching partner data: the keyed fingerprint of the ID number, never the number."""
+
+    member_id: uuid.UUID
+    id_fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$", description="shared.identity.id_fingerprint")
+
+
 class HouseholdRegistered(EventData):
     """户籍登记: a household and its members are on file at the township."""
 
     household_id: uuid.UUID
     region_code: str
     snapshot: HouseholdSnapshot
+    identities: list[MemberIdentity] = Field(default_factory=list, description="the active members' fingerprints")
 
 
 class HouseholdUpdated(HouseholdRegistered):
@@ -442,6 +450,78 @@ class PaymentFailed(EventData):
     reason: str
 
 
+# --- monitoring.alerts --------------------------------------------------------------------------------------------
+
+AlertType = Literal[
+    "below_monitoring_line", "low_income_uncovered", "high_medical_cost", "disability_uncovered",
+    "recipient_death", "possible_overpayment", "sudden_hardship",
+]
+AlertOutcome = Literal["brought_into_assistance", "not_eligible", "recipient_change", "death_reported"]
+NotEligibleReason = Literal["basic_situation", "income", "property", "rigid_spending", "per_capita_income"]
+
+
+class AlertRaised(EventData):
+    """预警: partner data matched a risk rule; the alert is dispatched to the household's township."""
+
+    alert_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    alert_type: AlertType
+    due_date: date | None
+    trace: dict[str, Any] = Field(description="the rule and the parameter values that fired")
+
+
+class AlertVerified(EventData):
+    """核实: the township verified an alert; `recipient_change` asks eligibility for a review, and
+    `brought_into_assistance` asks intake for a draft application of `programme`."""
+
+    alert_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    alert_type: AlertType
+    outcome: AlertOutcome
+    programme: Programme | None = None
+    reasons: list[NotEligibleReason] = Field(default_factory=list)
+    note: str | None = None
+    verified_on: date
+
+
+class AlertClosed(EventData):
+    """办结: an alert is closed with its recorded outcome."""
+
+    alert_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    alert_type: AlertType
+    outcome: AlertOutcome
+    closed_on: date
+
+
+class DeathReported(EventData):
+    """死亡比对: a partner's death record matched a recipient; eligibility stops the case after the month of death."""
+
+    alert_id: uuid.UUID
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    region_code: str
+    death_date: date
+    source: str = Field(description="the reporting agency, e.g. public_security")
+
+
+class FeedProcessed(EventData):
+    """数据比对完成: a partner feed file was loaded and matched."""
+
+    feed_id: uuid.UUID
+    partner: str
+    kind: str
+    region_code: str
+    status: Literal["loaded", "rejected"]
+    rows_read: int = Field(ge=0)
+    rows_loaded: int = Field(ge=0)
+    rows_rejected: int = Field(ge=0)
+    alerts_raised: int = Field(ge=0)
+
+
 @dataclass(frozen=True)
 class EventSpec:
     type: str
@@ -481,6 +561,11 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("batch.reconciled.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchReconciled),
         _spec("payment.paid.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentPaid),
         _spec("payment.failed.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentFailed),
+        _spec("alert.raised.v1", Topic.MONITORING_ALERTS, AlertRaised),
+        _spec("alert.verified.v1", Topic.MONITORING_ALERTS, AlertVerified),
+        _spec("alert.closed.v1", Topic.MONITORING_ALERTS, AlertClosed),
+        _spec("death.reported.v1", Topic.MONITORING_ALERTS, DeathReported),
+        _spec("feed.processed.v1", Topic.MONITORING_ALERTS, FeedProcessed),
     )
 }
 

@@ -131,6 +131,7 @@ async def test_b_replay_from_offset_zero_applies_nothing_twice(stack, http, toke
     stack.stop("eligibility-worker")
     cases = await _scalar(db, "SELECT count(*) FROM eligibility.cases")
     opened = await _scalar(db, "SELECT count(*) FROM eligibility.audit_log WHERE action = 'case.open'")
+    # This group's own inbox rows: eligibility's other consumer (monitoring's alerts) shares the table.
     events = await _scalar(db, "SELECT count(*) FROM eligibility.inbox WHERE consumer = :g", g=GROUP)
 
     rewind = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, group_id=GROUP, enable_auto_commit=False)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from sqlalchemy import insert, text
 
 from services.monitoring.config import Settings
-from services.monitoring.models import Alert, platform
+from services.monitoring.models import AlertRow, platform
 from shared.app import UowDep, create_app
 
 router = APIRouter()
@@ -21,7 +21,7 @@ async def half_done(uow: UowDep) -> dict:
     await uow.session.execute(insert(platform.audit_log).values(
         actor="tester", roles=["test"], action="uow.partial", resource_type="t", resource_id=marker))
     # Staged, not flushed: the NOT NULL violation only shows when the unit of work commits, after this returns.
-    uow.session.add(Alert(id=uuid.uuid4(), region_code=None, risk_type="illness", source_agency="医保局"))
+    uow.session.add(AlertRow(id=uuid.uuid4(), region_code=None, alert_type="high_medical_cost"))
     return {"marker": marker}
 
 

@@ -57,6 +57,12 @@ class CaseRepository:
             .order_by(Case.id).with_for_update()
         ))
 
+    async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
+        """The household's cases on the roll, locked for a change."""
+        return list(await self.session.scalars(
+            select(Case).where(Case.household_id == household_id, Case.status.in_([s.value for s in ON_ROLL]))
+            .order_by(Case.id).with_for_update()))
+
     async def on_notice(self, region_prefix: str) -> list[Case]:
         return list(await self.session.scalars(
             select(Case).where(Case.region_code.startswith(region_prefix),

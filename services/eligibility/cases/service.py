@@ -36,6 +36,7 @@ from shared.auth import Principal
 from shared.consumer import Delivery
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
+    AlertVerified,
     ApplicationAmended,
     ApplicationSubmitted,
     ApplicationWithdrawn,
@@ -47,6 +48,7 @@ from shared.events.catalogue import (
     CaseStatusChanged,
     CaseTerminated,
     CaseWithdrawalRefused,
+    DeathReported,
     GradualExitStarted,
     application_details,
 )
@@ -529,6 +531,45 @@ async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: Ter
     await _move(uow, case, p, "termination", Status.TERMINATED, on, body.opinion,
                 {"reason": body.reason, "last_month": str(last)}, params)
     return case
+
+
+# --- from monitoring's partner data ------------------------------------------------------------------------------
+
+
+async def on_death_reported(uow: UnitOfWork, data: DeathReported) -> None:
+    """死亡: a partner's death record matched a recipient. A case the deceased was the only counted member of stops
+    after the month of death (the township is told by monitoring's alert); a case of a larger household is
+    due for review at once, its amount to be recomputed without them."""
+    params = await effective_parameters(uow)
+    today, last = date.today(), Period.of(data.death_date)
+    for case in await CaseRepository(uow.session).on_roll_of(data.household_id):
+        counted = [m["member_id"] for m in case.snapshot["members"] if m.get("counted", True)]
+        if str(data.member_id) not in counted:
+            continue
+        opinion = f"死亡比对 ({data.source}): 成员于 {data.death_date} 死亡"
+        if len(counted) > 1:
+            case.next_review_on = today
+            await _move(uow, case, SYSTEM, "death_reported", Status(case.status), today, opinion,
+                        {"member_id": str(data.member_id), "alert_id": str(data.alert_id)}, params)
+            continue
+        case.next_review_on = None
+        uow.emit(CaseTerminated(case_id=case.id, household_id=case.household_id, programme=case.programme,  # type: ignore[arg-type]
+                                region_code=case.region_code, reason="death", last_month=last),
+                 key=case.household_id, region=case.region_code)
+        await _move(uow, case, SYSTEM, "terminate", Status.TERMINATED, today, opinion,
+                    {"reason": "death", "last_month": str(last), "alert_id": str(data.alert_id)}, params)
+
+
+async def on_alert_verified(uow: UnitOfWork, data: AlertVerified) -> None:
+    """A township found a recipient's situation changed (在保对象情况变化): the household's cases are due for
+    review (定期核查) now."""
+    if data.outcome != "recipient_change":
+        return
+    params = await effective_parameters(uow)
+    for case in await CaseRepository(uow.session).on_roll_of(data.household_id):
+        case.next_review_on = data.verified_on
+        await _move(uow, case, SYSTEM, "review_requested", Status(case.status), data.verified_on,
+                    data.note or "动态监测核实: 在保对象情况变化，需复核", {"alert_id": str(data.alert_id)}, params)
 
 
 # --- views -----------------------------------------------------------------------------------------------------

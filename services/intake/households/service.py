@@ -34,7 +34,7 @@ from services.intake.regions.table import region_table
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, PayeeChanged
+from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.uow import UnitOfWork
@@ -161,7 +161,8 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
 
     snapshot = build_snapshot(household, members)
     uow.emit(
-        HouseholdRegistered(household_id=household.id, region_code=household.region_code, snapshot=snapshot),
+        HouseholdRegistered(household_id=household.id, region_code=household.region_code, snapshot=snapshot,
+                            identities=identities_of(members)),
         key=household.id,
         region=household.region_code,
     )
@@ -330,11 +331,13 @@ async def _emit_updated(uow: UnitOfWork, household: Household) -> None:
     household.updated_at = func.now()
     await uow.session.flush()
     await uow.session.refresh(household)
+    members = await HouseholdRepository(uow.session).members(household.id)
     uow.emit(
         HouseholdUpdated(
             household_id=household.id,
             region_code=household.region_code,
-            snapshot=await snapshot_of(uow, household),
+            snapshot=build_snapshot(household, members),
+            identities=identities_of(members),
         ),
         key=household.id,
         region=household.region_code,
@@ -525,6 +528,11 @@ def build_snapshot(household: Household, members: list[Member]) -> HouseholdSnap
         properties=household.properties,  # type: ignore[arg-type]
         rigid_expenses=household.rigid_expenses,  # type: ignore[arg-type]
     )
+
+
+def identities_of(members: list[Member]) -> list[MemberIdentity]:
+    """The members' fingerprints for partner-data matching (monitoring); the ID number never leaves intake."""
+    return [MemberIdentity(member_id=m.id, id_fingerprint=m.id_fingerprint) for m in members]
 
 
 async def snapshot_of(uow: UnitOfWork, household: Household) -> HouseholdSnapshot:

@@ -1,25 +1,58 @@
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from services.monitoring.alerts.repository import AlertRepository
-from services.monitoring.alerts.schemas import AlertOut
-from shared import audit
+from services.monitoring.alerts import service
+from services.monitoring.alerts.schemas import AlertDetail, AlertOut, AlertPage, ClosureIn, VerificationIn
+from services.monitoring.deps import Closer, Reader, Reviewer
 from shared.app import UowDep
-from shared.auth import Principal, require
+from shared.events.catalogue import AlertType
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-Reader = Annotated[Principal, Depends(require("township_reviewer", "county_approver", "auditor"))]
+Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region of yours")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
-@router.get("", response_model=list[AlertOut], summary="Alerts in your region")
-async def list_alerts(uow: UowDep, principal: Reader,
-                      status: Literal["open", "verified"] | None = None,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[AlertOut]:
-    alerts = await AlertRepository(uow.session).in_region(principal.region, status, limit)
-    await audit.record(uow, principal, "alert.list", "alert", None, region_code=principal.region,
-                       details={"count": len(alerts)})
-    return [AlertOut.model_validate(a, from_attributes=True) for a in alerts]
+@router.get("", response_model=AlertPage, summary="Alerts in your region")
+async def list_alerts(uow: UowDep, principal: Reader, region: Region = None,
+                      status: Literal["dispatched", "verified", "closed"] | None = None,
+                      alert_type: AlertType | None = None, household_id: uuid.UUID | None = None,
+                      limit: Limit = 200, offset: Offset = 0) -> AlertPage:
+    return await service.search(uow, principal, region=region, status=status, alert_type=alert_type,
+                                household_id=household_id, limit=limit, offset=offset)
+
+
+@router.get("/overdue", response_model=AlertPage, summary="Open alerts past their due date, per region")
+async def overdue(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
+                  offset: Offset = 0) -> AlertPage:
+    return await service.search(uow, principal, region=region, status=None, alert_type=None, household_id=None,
+                                limit=limit, offset=offset, due="overdue")
+
+
+@router.get("/due-soon", response_model=AlertPage,
+            summary="Open alerts due within the region's due-soon window of working days")
+async def due_soon(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
+                   offset: Offset = 0) -> AlertPage:
+    return await service.search(uow, principal, region=region, status=None, alert_type=None, household_id=None,
+                                limit=limit, offset=offset, due="soon")
+
+
+@router.get("/{alert_id}", response_model=AlertDetail, summary="An alert with its evidence and trace")
+async def get_alert(alert_id: uuid.UUID, uow: UowDep, principal: Reader) -> AlertDetail:
+    return await service.read(uow, principal, alert_id)
+
+
+@router.post("/{alert_id}/verification", response_model=AlertOut,
+             summary="核实: the township's outcome (409 with the allowed next steps if not now)")
+async def verify(alert_id: uuid.UUID, body: VerificationIn, uow: UowDep, principal: Reviewer) -> AlertOut:
+    return await service.verify(uow, principal, alert_id, body)
+
+
+@router.post("/{alert_id}/closure", response_model=AlertOut, summary="办结: close a verified alert")
+async def close(alert_id: uuid.UUID, body: ClosureIn, uow: UowDep, principal: Closer) -> AlertOut:
+    return await service.close(uow, principal, alert_id, body)

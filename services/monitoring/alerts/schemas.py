@@ -1,18 +1,72 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.catalogue import AlertOutcome, AlertType, NotEligibleReason, Programme
+
+
+class EvidenceOut(BaseModel):
+    """A partner row behind the alert (never the ID number)."""
+
+    record_id: int
+    feed_id: uuid.UUID
+    kind: str
+    line: int
+    event_date: date
+    amount_fen: int | None
+    category: str | None
+    grade: int | None
+    details: str | None
 
 
 class AlertOut(BaseModel):
     id: uuid.UUID
-    household_id: uuid.UUID | None
+    household_id: uuid.UUID
     region_code: str
-    risk_type: str
-    source_agency: str
-    status: str
-    outcome: str | None
-    opened_at: datetime
-    verified_at: datetime | None
+    alert_type: AlertType
+    status: Literal["dispatched", "verified", "closed"]
+    due_date: date | None
+    overdue: bool
+    trace: dict[str, Any] = Field(description="the rule, the parameter values that fired and what was observed")
+    raised_on: date
+    outcome: AlertOutcome | None
+    programme: str | None
+    reasons: list[str]
+    note: str | None
+    verified_on: date | None
+    closed_on: date | None
+    allowed_next: list[str]
+
+
+class AlertDetail(AlertOut):
+    evidence: list[EvidenceOut]
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class VerificationIn(BaseModel):
+    """核实结果: brought into assistance (with the programme), not eligible (with the domain's reasons), or a
+    recipient's change that needs a review."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["brought_into_assistance", "not_eligible", "recipient_change"]
+    programme: Programme | None = None
+    reasons: list[NotEligibleReason] = Field(default_factory=list, max_length=5)
+    note: str | None = Field(default=None, max_length=2000)
+    on: date | None = Field(default=None, description="the day of the verification (default today)")
+
+
+class ClosureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    on: date | None = Field(default=None, description="default today")

@@ -275,3 +275,14 @@ def test_fastapi_answers_422_naming_the_field() -> None:
     (detail,) = bad.json()["detail"]
     assert detail["loc"] == ["body", "id_number"]
     assert "must be 18 characters, got 8" in detail["msg"]
+
+
+def test_the_bulk_fingerprinter_gives_the_same_digests():
+    from shared.identity import fingerprinter
+
+    key = b"0123456789abcdef-test"
+    fingerprint = fingerprinter(key)
+    for number in ("11010519491231002X", " 11010519491231002x "):
+        assert fingerprint(number) == id_fingerprint(number, key)
+    with pytest.raises(ValueError):
+        fingerprinter(b"short")

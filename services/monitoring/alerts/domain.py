@@ -1,0 +1,132 @@
+"""The alert (预警) as a plain domain object: its states, the steps between them, and the events they raise.
+Nothing here knows about SQL, HTTP or Kafka.
+
+dispatched (to the household's township) → verified (核实, with an outcome) → closed (办结).
+A recipient's death needs no township step: eligibility is told at once and the alert is closed on raising."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from shared.events.catalogue import AlertClosed, AlertRaised, AlertVerified, DeathReported, EventData
+
+
+class AlertStatus(StrEnum):
+    DISPATCHED = "dispatched"  # 已派发 to the township
+    VERIFIED = "verified"  # 已核实
+    CLOSED = "closed"  # 已办结
+
+
+class Outcome(StrEnum):
+    BROUGHT_INTO_ASSISTANCE = "brought_into_assistance"  # 纳入救助
+    NOT_ELIGIBLE = "not_eligible"  # 不符合条件, with the reasons
+    RECIPIENT_CHANGE = "recipient_change"  # 在保对象情况变化, needs a review
+    DEATH_REPORTED = "death_reported"  # 死亡: eligibility stopped the case
+
+
+NOT_ELIGIBLE_REASONS = ("basic_situation", "income", "property", "rigid_spending", "per_capita_income")
+# What each state lets one do next (the 409 lists them).
+NEXT_STEPS: dict[AlertStatus, tuple[str, ...]] = {
+    AlertStatus.DISPATCHED: ("verify",),
+    AlertStatus.VERIFIED: ("close",),
+    AlertStatus.CLOSED: (),
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class InvalidVerification(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Alert:
+    id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    alert_type: str
+    status: AlertStatus
+    due_date: date | None
+    trace: dict[str, Any]
+    raised_on: date
+    outcome: Outcome | None = None
+    programme: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    note: str | None = None
+    verified_on: date | None = None
+    verified_by: str | None = None
+    closed_on: date | None = None
+    closed_by: str | None = None
+    events: list[EventData] = field(default_factory=list)
+
+    @property
+    def allowed_next(self) -> list[str]:
+        return list(NEXT_STEPS[self.status])
+
+    def _require(self, step: str) -> None:
+        if step not in NEXT_STEPS[self.status]:
+            raise IllegalTransition(f"an alert that is {self.status} cannot be {step}d", self.allowed_next)
+
+    def raised(self) -> None:
+        """Announce a newly raised alert."""
+        self.events.append(AlertRaised(alert_id=self.id, household_id=self.household_id,
+                                       region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
+                                       due_date=self.due_date, trace=self.trace))
+
+    def verify(self, by: str, on: date, outcome: Outcome, *, programme: str | None, reasons: list[str],
+               note: str | None) -> None:
+        """核实 by the township, with its outcome."""
+        self._require("verify")
+        if on < self.raised_on:
+            raise InvalidVerification("on", f"cannot be before the alert was raised ({self.raised_on})")
+        if outcome is Outcome.DEATH_REPORTED:
+            raise InvalidVerification("outcome", "deaths are reported by the partner data, not verified")
+        if outcome is Outcome.BROUGHT_INTO_ASSISTANCE and programme is None:
+            raise InvalidVerification("programme", "say which programme the household is brought into")
+        if outcome is not Outcome.BROUGHT_INTO_ASSISTANCE and programme is not None:
+            raise InvalidVerification("programme", "only for brought_into_assistance")
+        if outcome is Outcome.NOT_ELIGIBLE and not reasons:
+            raise InvalidVerification("reasons", f"give at least one of {', '.join(NOT_ELIGIBLE_REASONS)}")
+        if outcome is not Outcome.NOT_ELIGIBLE and reasons:
+            raise InvalidVerification("reasons", "only for not_eligible")
+        self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons
+        self.note, self.verified_on, self.verified_by = note, on, by
+        self.events.append(AlertVerified(alert_id=self.id, household_id=self.household_id,
+                                         region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
+                                         outcome=outcome.value, programme=programme,  # type: ignore[arg-type]
+                                         reasons=reasons, note=note, verified_on=on))  # type: ignore[arg-type]
+
+    def close(self, by: str, on: date) -> None:
+        """办结: the outcome is recorded and acted on."""
+        self._require("close")
+        if self.verified_on and on < self.verified_on:
+            raise InvalidVerification("on", f"cannot be before the verification ({self.verified_on})")
+        self.status, self.closed_on, self.closed_by = AlertStatus.CLOSED, on, by
+        self._closed_event()
+
+    def report_death(self, member_id: uuid.UUID, death_date: date, source: str, on: date) -> None:
+        """A recipient died: eligibility stops the case without a township step; the township sees the alert."""
+        self._require("verify")
+        self.status, self.outcome = AlertStatus.CLOSED, Outcome.DEATH_REPORTED
+        self.verified_on = self.closed_on = on
+        self.verified_by = self.closed_by = "monitoring"
+        self.events.append(DeathReported(alert_id=self.id, household_id=self.household_id, member_id=member_id,
+                                         region_code=self.region_code, death_date=death_date, source=source))
+        self._closed_event()
+
+    def _closed_event(self) -> None:
+        assert self.outcome is not None and self.closed_on is not None
+        self.events.append(AlertClosed(alert_id=self.id, household_id=self.household_id,
+                                       region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
+                                       outcome=self.outcome.value, closed_on=self.closed_on))  # type: ignore[arg-type]

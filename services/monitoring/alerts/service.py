@@ -1,0 +1,165 @@
+"""Alerts: raised set-based from partner rows by the risk rules, then verified and closed by the township.
+The service loads, calls the Alert's step, saves, emits its events and audits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from services.monitoring.alerts.domain import Alert, IllegalTransition, InvalidVerification, Outcome
+from services.monitoring.alerts.repository import AlertRepository, Scope
+from services.monitoring.alerts.schemas import (
+    AlertDetail,
+    AlertOut,
+    AlertPage,
+    ClosureIn,
+    EvidenceOut,
+    VerificationIn,
+)
+from services.monitoring.risk.parameters import risk_parameters
+from services.monitoring.risk.rules import county_parameters
+from shared import audit
+from shared.auth import Principal
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.uow import UnitOfWork
+from shared.workdays import add_workdays
+
+SYSTEM = "monitoring"
+
+
+def _emit(uow: UnitOfWork, alert: Alert) -> None:
+    for event in alert.events:
+        uow.emit(event, key=alert.household_id, region=alert.region_code, subject=str(alert.id))
+    alert.events.clear()
+
+
+async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) -> int:
+    """Run the risk rules over a feed's rows (or rows just matched to a household) and dispatch new alerts.
+    A recipient's death goes straight to eligibility; the township sees the alert, already closed."""
+    repo = AlertRepository(uow.session)
+    await repo.lock_matching()
+    params = county_parameters(risk_parameters(), await repo.counties(), today)
+    if not params:
+        return 0
+    raised = await repo.raise_from(params, today, scope)
+    deaths = 0
+    async for page in repo.new_alerts(today):
+        died = []
+        for alert in page:
+            alert.raised()
+            if alert.alert_type == "recipient_death":
+                observed = alert.trace["observed"]
+                alert.report_death(uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]),
+                                   source, today)
+                died.append(alert)
+            _emit(uow, alert)
+        await repo.save(died)
+        deaths += len(died)
+        await uow.flush_events()  # a page's events go to the outbox now: memory stays flat however many alerts
+    if raised:
+        await audit.record(uow, SYSTEM, "alert.raise", "feed" if scope.feed_id else "feed_record", scope.feed_id,
+                           details={"alerts": raised, "deaths_reported": deaths})
+    return raised
+
+
+def to_out(alert: Alert, today: date | None = None) -> AlertOut:
+    today = today or date.today()
+    return AlertOut(
+        id=alert.id, household_id=alert.household_id, region_code=alert.region_code,
+        alert_type=alert.alert_type, status=alert.status.value, due_date=alert.due_date,  # type: ignore[arg-type]
+        overdue=alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
+        trace=alert.trace, raised_on=alert.raised_on, outcome=alert.outcome.value if alert.outcome else None,
+        programme=alert.programme, reasons=alert.reasons, note=alert.note, verified_on=alert.verified_on,
+        closed_on=alert.closed_on, allowed_next=alert.allowed_next,
+    )
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False
+                   ) -> Alert:
+    alert = await AlertRepository(uow.session).get(alert_id, for_update=for_update)
+    if alert is None or not principal.covers(alert.region_code):
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> AlertDetail:
+    alert = await _visible(uow, principal, alert_id)
+    evidence = await AlertRepository(uow.session).evidence(alert.id)
+    await audit.record(uow, principal, "alert.read", "alert", alert.id, household_id=alert.household_id,
+                       region_code=alert.region_code)
+    return AlertDetail(**to_out(alert).model_dump(), evidence=[
+        EvidenceOut(record_id=e.id, feed_id=e.feed_id, kind=e.kind, line=e.line, event_date=e.event_date,
+                    amount_fen=e.amount_fen, category=e.category, grade=e.grade, details=e.details)
+        for e in evidence])
+
+
+def _on(day: date | None, field: str = "on") -> date:
+    on = day or date.today()
+    if on > date.today():
+        raise InvalidInput(field, "cannot be in the future")
+    return on
+
+
+async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
+    alert = await _visible(uow, principal, alert_id, for_update=True)
+    try:
+        alert.verify(principal.sub, _on(body.on), Outcome(body.outcome), programme=body.programme,
+                     reasons=list(body.reasons), note=body.note)
+    except IllegalTransition as exc:
+        raise Conflict(str(exc), allowed_next=exc.allowed) from exc
+    except InvalidVerification as exc:
+        raise InvalidInput(exc.field, exc.message) from exc
+    await AlertRepository(uow.session).save([alert])
+    _emit(uow, alert)
+    await audit.record(uow, principal, "alert.verify", "alert", alert.id, household_id=alert.household_id,
+                       region_code=alert.region_code, reason=body.note,
+                       details={"outcome": body.outcome, "programme": body.programme, "reasons": list(body.reasons)})
+    return to_out(alert)
+
+
+async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: ClosureIn) -> AlertOut:
+    alert = await _visible(uow, principal, alert_id, for_update=True)
+    try:
+        alert.close(principal.sub, _on(body.on))
+    except IllegalTransition as exc:
+        raise Conflict(str(exc), allowed_next=exc.allowed) from exc
+    except InvalidVerification as exc:
+        raise InvalidInput(exc.field, exc.message) from exc
+    await AlertRepository(uow.session).save([alert])
+    _emit(uow, alert)
+    await audit.record(uow, principal, "alert.close", "alert", alert.id, household_id=alert.household_id,
+                       region_code=alert.region_code)
+    return to_out(alert)
+
+
+def _prefix(principal: Principal, region: str | None) -> str | None:
+    """The narrower of the caller's scope and the region asked for; None when they do not meet."""
+    if not region:
+        return principal.region
+    if region.startswith(principal.region):
+        return region
+    if principal.region.startswith(region):
+        return principal.region
+    return None
+
+
+async def search(uow: UnitOfWork, principal: Principal, *, region: str | None, status: str | None,
+                 alert_type: str | None, household_id: uuid.UUID | None, limit: int, offset: int,
+                 due: str | None = None) -> AlertPage:
+    """Alerts in the caller's region; `due` = overdue (open, past the due date) or soon (open, due within the
+    region's due-soon window of working days)."""
+    prefix = _prefix(principal, region)
+    if prefix is None:
+        return AlertPage(items=[], total=0, limit=limit, offset=offset)
+    today, due_from, due_by = date.today(), None, None
+    if due == "overdue":
+        due_by = today - timedelta(days=1)
+    elif due == "soon":
+        window = int(risk_parameters().at("risk.due_soon_wd", today, prefix[:6] or "00").value)
+        due_from, due_by = today, add_workdays(today, window)
+    alerts, total = await AlertRepository(uow.session).search(
+        prefix, status=status, alert_type=alert_type, household_id=household_id, due_from=due_from,
+        due_by=due_by, open_only=due is not None, limit=limit, offset=offset)
+    await audit.record(uow, principal, "alert.list", "alert", None, region_code=prefix,
+                       details={"count": len(alerts), "due": due, "status": status})
+    return AlertPage(items=[to_out(a, today) for a in alerts], total=total, limit=limit, offset=offset)

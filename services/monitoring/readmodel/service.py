@@ -1,0 +1,80 @@
+"""Monitoring's own picture of households (from intake's events) and of who receives what (from eligibility's
+decisions). Partner rows wait for their household: when a person first appears, their earlier rows are matched
+and run through the risk rules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel
+
+from services.monitoring.alerts import service as alerts
+from services.monitoring.alerts.repository import AlertRepository, Scope
+from services.monitoring.readmodel.repository import ReadModelRepository, household_view
+from shared import audit
+from shared.auth import Principal
+from shared.errors import NotFound
+from shared.events.catalogue import CaseApproved, CaseTerminated, HouseholdRegistered
+from shared.uow import UnitOfWork
+
+
+def _income(data: HouseholdRegistered) -> tuple[int, int]:
+    """(counted members, counted monthly income in fen): exempt income (社会救助, 基础养老金 …) and the income
+    of members who do not count are left out, as for 低保."""
+    snapshot = data.snapshot
+    counted = {m.member_id for m in snapshot.counted_members()}
+    income = sum(i.monthly_amount_fen for i in snapshot.incomes
+                 if not i.exempt and (i.member_id is None or i.member_id in counted))
+    return len(counted), income
+
+
+async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
+    repo = ReadModelRepository(uow.session)
+    members, income = _income(data)
+    await repo.save_household(household_id=data.household_id, region_code=data.region_code,
+                              hukou_type=data.snapshot.hukou_type, counted_members=members,
+                              monthly_income_fen=income, per_capita_monthly_fen=income // max(members, 1))
+    newcomers = await repo.replace_persons(data.household_id,
+                                           [(i.id_fingerprint, i.member_id) for i in data.identities])
+    if not newcomers:
+        return
+    await AlertRepository(uow.session).lock_matching()  # sees a feed committed meanwhile (see lock_matching)
+    records = await repo.records_of(newcomers)
+    if records:
+        await alerts.raise_alerts(uow, date.today(), "earlier feeds", Scope(record_ids=records))
+
+
+async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:
+    # One-off help (临时救助) covers its month only.
+    last = data.effective_month.first_day if data.monthly_amount_fen is None else None
+    await ReadModelRepository(uow.session).cover(data.case_id, data.household_id, data.programme,
+                                                 list(data.member_ids), data.effective_month.first_day, last)
+
+
+async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:
+    await ReadModelRepository(uow.session).uncover(data.case_id, data.last_month.first_day)
+
+
+class KnownHouseholdOut(BaseModel):
+    """Monitoring's picture of a household: where it lives, its counted income and what it receives."""
+
+    household_id: uuid.UUID
+    region_code: str
+    hukou_type: str
+    counted_members: int
+    members_known: int
+    per_capita_monthly_fen: int
+    programmes: list[str]
+
+
+async def read(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -> KnownHouseholdOut:
+    view = await household_view(uow.session, household_id)
+    if view is None or not principal.covers(view.household.region_code):
+        raise NotFound(f"household {household_id} not known to monitoring")
+    h = view.household
+    await audit.record(uow, principal, "household.read", "household", h.household_id, household_id=h.household_id,
+                       region_code=h.region_code)
+    return KnownHouseholdOut(household_id=h.household_id, region_code=h.region_code, hukou_type=h.hukou_type,
+                             counted_members=h.counted_members, members_known=view.members,
+                             per_capita_monthly_fen=h.per_capita_monthly_fen, programmes=view.programmes)

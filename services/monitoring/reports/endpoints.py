@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from services.monitoring.deps import Exporter
+from services.monitoring.reports import service
+from services.monitoring.reports.service import MonthlyReport
+from shared.app import UowDep
+from shared.errors import InvalidInput
+from shared.period import Period
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/monthly/{region}/{month}", response_model=MonthlyReport,
+            summary="Monthly report to 乡村振兴局: alerts and 三类人群 coverage (JSON or .xlsx)",
+            responses={200: {"content": {XLSX: {}}}})
+async def monthly(region: str, month: str, uow: UowDep, principal: Exporter,
+                  format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> MonthlyReport | Response:
+    if not region.isascii() or not region.isdigit() or len(region) not in (2, 4, 6, 9, 12):
+        raise InvalidInput("region", "must be a GB/T 2260 code of 2, 4, 6, 9 or 12 digits")
+    try:
+        period = Period.parse(month)
+    except ValueError as exc:
+        raise InvalidInput("month", str(exc)) from exc
+    report = await service.monthly(uow, principal, region, period)
+    if format == "xlsx":
+        return Response(service.to_xlsx(report), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="monitoring-{region}-{period}.xlsx"'})
+    return report

@@ -1,0 +1,299 @@
+"""Monitoring through its API on the real PostgreSQL: partner feeds streamed in and validated row by row, the
+risk rules raising alerts for 吴起县 households known from intake's events, the township's verification, deaths
+of recipients, late matching, idempotent re-posts and the monthly report."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from services.monitoring.models import platform
+from services.monitoring.readmodel.service import record_approval, record_household
+from shared.db import session_factory
+from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity
+from shared.household import HouseholdSnapshot
+from shared.identity import id_fingerprint
+from shared.period import Period
+from shared.settings import ServiceSettings
+from shared.uow import UnitOfWork
+from tests.conftest import bearer
+from tests.helpers import resident_id
+
+VILLAGE = "610626101201"  # 吴起县铁边城镇
+TODAY = date.today()
+MEDICAL_HEADER = "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
+KEY = ServiceSettings().pii_hmac_key.encode()
+
+MEDICAL = bearer("yibao-wuqi", ["partner:medical_insurance"], "610626")
+POLICE = bearer("gongan-wuqi", ["partner:public_security"], "610626")
+RURAL = bearer("xczx-wuqi", ["partner:rural_revitalization"], "610626")
+
+
+def csv_type(charset: str = "utf-8") -> dict[str, str]:
+    return {"Content-Type": f"text/csv; charset={charset}"}
+
+
+@pytest.fixture
+async def known_household(db):
+    """A household as monitoring learns it from intake's event: 2 counted members, 600 yuan a month counted."""
+    sessions = session_factory(db)
+
+    async def make(ids: list[str] | None = None, income_fen: int = 60_000, region: str = VILLAGE,
+                   programme: str | None = None) -> tuple[uuid.UUID, list[str], list[uuid.UUID]]:
+        ids = ids or [resident_id("19600101"), resident_id("19620202", male=False)]
+        member_ids = [uuid.uuid4() for _ in ids]
+        snapshot = HouseholdSnapshot.model_validate({
+            "household_id": str(uuid.uuid4()), "region_code": region, "hukou_type": "rural",
+            "members": [{"member_id": str(m), "name": f"成员{i}", "birth_date": "1960-01-01", "sex": "male",
+                         "relation": "head" if i == 0 else "spouse"} for i, m in enumerate(member_ids)],
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen},
+                        {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        })
+        async with UnitOfWork(sessions, platform, "/tests") as uow:
+            await record_household(uow, HouseholdRegistered(
+                household_id=snapshot.household_id, region_code=region, snapshot=snapshot,
+                identities=[MemberIdentity(member_id=m, id_fingerprint=id_fingerprint(n, KEY))
+                            for m, n in zip(member_ids, ids, strict=True)]))
+            if programme:
+                await record_approval(uow, CaseApproved(
+                    case_id=uuid.uuid4(), application_id=uuid.uuid4(), household_id=snapshot.household_id,
+                    programme=programme, region_code=region, member_ids=member_ids, monthly_amount_fen=60_000,
+                    effective_month=Period.of(TODAY), decided_at="2023-01-01T00:00:00Z"))
+            await uow.commit()
+        return snapshot.household_id, ids, member_ids
+
+    return make
+
+
+async def alerts_of(api, tokens, household_id) -> list[dict]:
+    r = await api("monitoring").get("/alerts", params={"household_id": str(household_id)},
+                                    headers=tokens["approver"])
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+async def test_a_medical_feed_flags_the_household_and_reports_its_bad_rows(api, tokens, known_household, db):
+    household, ids, _ = await known_household()
+    good_id = ids[0]
+    bad_check = good_id[:17] + ("0" if good_id[17] != "0" else "1")
+    body = (MEDICAL_HEADER
+            + f"{good_id},610626101,{TODAY - timedelta(days=30)},3000000,1\n"
+            + f"{bad_check},610626101,{TODAY - timedelta(days=30)},100,0\n"
+            + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},-5,0\n"
+            + f"{ids[1]},610626101,{TODAY + timedelta(days=3)},100,0\n"
+            + f"{ids[1]},999999,{TODAY - timedelta(days=3)},100,0\n"
+            + f"{ids[1]},610626101,2024-13-01,100,0\n"
+            + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},12.50,0\n"
+            + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},500000,\n")
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    feed = r.json()
+    assert (feed["status"], feed["rows_read"], feed["rows_loaded"], feed["rows_rejected"]) == ("loaded", 8, 2, 6)
+    assert feed["alerts_raised"] >= 1
+
+    errors = (await api("monitoring").get(feed["errors_url"], headers=MEDICAL)).json()["items"]
+    assert [(e["line"], e["field"]) for e in errors] == [
+        (3, "id_number"), (4, "out_of_pocket_fen"), (5, "settled_on"), (6, "region_code"), (7, "settled_on"),
+        (8, "out_of_pocket_fen")]
+    assert "check character" in errors[0]["message"] and "negative" in errors[1]["message"]
+    assert all(good_id not in e["message"] and bad_check not in e["message"] for e in errors)
+
+    # 35,000 yuan out of pocket in 12 months > half of 7,200 yuan annual income (and > 5,000 yuan).
+    alerts = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}
+    medical = alerts["high_medical_cost"]
+    assert medical["status"] == "dispatched" and medical["region_code"] == VILLAGE
+    assert medical["trace"]["observed"] == {"out_of_pocket_12m_fen": 3_500_000, "annual_income_fen": 720_000}
+    assert medical["trace"]["parameters"]["risk.medical.share_of_income"]["value"] == "0.5"
+    assert medical["due_date"] > TODAY.isoformat()
+    detail = (await api("monitoring").get(f"/alerts/{medical['id']}", headers=tokens["reviewer"])).json()
+    assert sorted(e["line"] for e in detail["evidence"]) == [2, 9]
+    # Its per-capita 300 yuan a month is below 1.5 × the 500 yuan 低保 standard and it receives nothing.
+    assert alerts["low_income_uncovered"]["trace"]["observed"]["per_capita_annual_income_fen"] == 360_000
+
+    # The same file again: the first result, nothing new.
+    async with db.connect() as conn:
+        before = (await conn.execute(text("SELECT count(*) FROM monitoring.feed_records"))).scalar()
+    again = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert again.status_code == 200 and again.json()["id"] == feed["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    async with db.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM monitoring.feed_records"))).scalar() == before
+        assert (await conn.execute(text("SELECT count(*) FROM monitoring.feeds WHERE sha256 = :s"),
+                                   {"s": feed["sha256"]})).scalar() == 1
+
+    # A second bill adds evidence to the open alert rather than a second alert.
+    more = MEDICAL_HEADER + f"{ids[1]},610626101,{TODAY - timedelta(days=5)},700000,0\n"
+    r = await api("monitoring").post("/feeds/medical", content=more.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    again_alerts = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "high_medical_cost"]
+    assert len(again_alerts) == 1
+    detail = (await api("monitoring").get(f"/alerts/{medical['id']}", headers=tokens["reviewer"])).json()
+    assert len(detail["evidence"]) == 3
+
+
+async def test_all_or_nothing_gbk_json_lines_and_bad_files(api, known_household, db):
+    _, ids, _ = await known_household()
+    def medical(amount: str) -> str:
+        return MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},100,否\n{ids[1]},610626101,{TODAY},{amount},否\n"
+
+    body = medical("-1")
+    r = await api("monitoring").post("/feeds/medical", params={"mode": "all_or_nothing"},
+                                     content=body.encode("gbk"), headers={**MEDICAL, **csv_type("gbk")})
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    feed_id = problem["feed_id"]
+    assert problem["rows_rejected"] == 1
+    async with db.connect() as conn:
+        loaded = (await conn.execute(text("SELECT count(*) FROM monitoring.feed_records WHERE feed_id = :f"),
+                                     {"f": feed_id})).scalar()
+    assert loaded == 0
+    feed = (await api("monitoring").get(f"/feeds/{feed_id}", headers=MEDICAL)).json()
+    assert (feed["status"], feed["rows_loaded"], feed["rows_rejected"]) == ("rejected", 0, 1)
+
+    # GBK without saying so is recognised; JSON lines are accepted too.
+    r = await api("monitoring").post("/feeds/medical", content=medical("1").encode("gbk"),
+                                     headers={**MEDICAL, "Content-Type": "text/csv"})
+    assert r.status_code == 201 and r.json()["rows_loaded"] == 2, r.text
+    lines = f'{{"id_number": "{ids[0]}", "region_code": "610626101", "settled_on": "{TODAY}", ' \
+            f'"out_of_pocket_fen": 1234}}\n{{"id_number": "{ids[1]}", "region_code": "610626101"}}\n'
+    r = await api("monitoring").post("/feeds/medical", content=lines.encode(),
+                                     headers={**MEDICAL, "Content-Type": "application/x-ndjson"})
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (1, 1), r.text
+
+    cases = [
+        ({"Content-Type": "application/pdf"}, b"%PDF", 415),
+        (csv_type(), b"name,id\nx,y\n", 422),
+        (csv_type(), b"", 422),
+        ({"Content-Type": "application/x-ndjson"}, b"[1,2]\n", 422),
+        (csv_type(), b'id_number,region_code\n"unterminated\n', 422),
+        (csv_type(), b"id_number\x00,region_code\n", 422),  # PostgreSQL text cannot hold NUL: refused whole
+        ({"Content-Type": "application/x-ndjson"}, b'{"a\\u0000b": 1}\n', 422),
+    ]
+    for headers, content, status in cases:
+        r = await api("monitoring").post("/feeds/medical", content=content, headers={**MEDICAL, **headers})
+        assert r.status_code == status, (headers, content, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_partners_post_only_their_own_kinds_within_their_region(api):
+    body = MEDICAL_HEADER.encode()
+    r = await api("monitoring").post("/feeds/death", content=body, headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 403 and "medical" in r.json()["detail"]
+    r = await api("monitoring").post("/feeds/medical", params={"region": "610625"}, content=body,
+                                     headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 403
+    r = await api("monitoring").post("/feeds/medical", content=body,
+                                     headers={**bearer("clerk", ["clerk"], "610626101"), **csv_type()})
+    assert r.status_code == 403
+    # A row outside the partner's region is a per-row error, not a load.
+    row = MEDICAL_HEADER + f"{resident_id()},610625101,{TODAY},100,0\n"
+    r = await api("monitoring").post("/feeds/medical", content=row.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201 and r.json()["rows_rejected"] == 1
+    # Another partner cannot read this feed.
+    assert (await api("monitoring").get(f"/feeds/{r.json()['id']}", headers=POLICE)).status_code == 404
+
+
+async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(api, tokens, known_household, db):
+    household, ids, _ = await known_household(income_fen=10_000)
+    body = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    alerts = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}
+    assert {"high_medical_cost", "sudden_hardship", "low_income_uncovered"} <= alerts.keys()
+    alert = alerts["sudden_hardship"]
+    monitoring = api("monitoring")
+
+    r = await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["verify"]
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification", json={"outcome": "brought_into_assistance"},
+                              headers=tokens["reviewer"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "programme"
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification", json={"outcome": "not_eligible"},
+                              headers=tokens["reviewer"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reasons"
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
+                              json={"outcome": "brought_into_assistance", "programme": "temporary"},
+                              headers=tokens["clerk"])
+    assert r.status_code == 403
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
+                              json={"outcome": "brought_into_assistance", "programme": "temporary"},
+                              headers=bearer("reviewer-zhouwan", ["township_reviewer"], "610626102"))
+    assert r.status_code == 404
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
+                              json={"outcome": "brought_into_assistance", "programme": "temporary",
+                                    "note": "入户核实，因病支出大"}, headers=tokens["reviewer"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["allowed_next"]) == ("verified", ["close"])
+    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
+                              json={"outcome": "not_eligible", "reasons": ["income"]}, headers=tokens["reviewer"])
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["close"]
+    r = await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    r = await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
+    assert r.status_code == 409 and r.json()["allowed_next"] == []
+
+    other = alerts["high_medical_cost"]
+    r = await monitoring.post(f"/alerts/{other['id']}/verification",
+                              json={"outcome": "not_eligible", "reasons": ["income", "property"]},
+                              headers=tokens["reviewer"])
+    assert r.status_code == 200 and r.json()["reasons"] == ["income", "property"]
+
+    # One open alert comes due tomorrow, the other was due yesterday.
+    low = alerts["low_income_uncovered"]
+    async with db.begin() as conn:
+        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+                           {"d": TODAY + timedelta(days=1), "i": low["id"]})
+        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+                           {"d": TODAY - timedelta(days=1), "i": other["id"]})
+    soon = (await monitoring.get("/alerts/due-soon", params={"region": "610626101"},
+                                 headers=tokens["reviewer"])).json()
+    overdue = (await monitoring.get("/alerts/overdue", headers=tokens["approver"])).json()
+    assert low["id"] in {a["id"] for a in soon["items"]} and other["id"] not in {a["id"] for a in soon["items"]}
+    assert other["id"] in {a["id"] for a in overdue["items"]} and low["id"] not in {a["id"] for a in overdue["items"]}
+    assert all(a["status"] != "closed" and a["overdue"] for a in overdue["items"])
+    elsewhere = await monitoring.get("/alerts/overdue", params={"region": "610625"}, headers=tokens["approver"])
+    assert elsewhere.json()["items"] == []
+
+
+async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(api, tokens, known_household, db):
+    household, ids, members = await known_household(ids=[resident_id("19400505")], programme="dibao")
+    died = TODAY.replace(day=1)
+    body = f"id_number,region_code,death_date\n{ids[0]},610626101,{died}\n"
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201 and r.json()["alerts_raised"] == 1, r.text
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+    async with db.connect() as conn:
+        event = (await conn.execute(text(
+            "SELECT payload FROM monitoring.outbox WHERE type LIKE '%death.reported.v1' "
+            "AND payload -> 'data' ->> 'household_id' = :h"), {"h": str(household)})).scalar_one()
+    assert event["data"]["member_id"] == str(members[0]) and event["data"]["death_date"] == died.isoformat()
+    assert ids[0] not in str(event)
+
+    # A person on the 乡村振兴局 list before intake knows the household: kept, then matched when it appears.
+    newcomer = resident_id("19700707")
+    listing = ("id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n"
+               f"{newcomer},610626101,{TODAY},unstable,illness;disaster,500000\n")
+    r = await api("monitoring").post("/feeds/monitoring_list", content=listing.encode(),
+                                     headers={**RURAL, **csv_type()})
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["alerts_raised"]) == (1, 0), r.text
+    late, _, _ = await known_household(ids=[newcomer])
+    alerts = {a["alert_type"]: a for a in await alerts_of(api, tokens, late)}
+    assert alerts["below_monitoring_line"]["trace"]["observed"] == {"per_capita_annual_income_fen": 500_000}
+
+    month = Period.of(TODAY)
+    report = await api("monitoring").get(f"/reports/monthly/610626/{month}", headers=RURAL)
+    assert report.status_code == 200, report.text
+    figures = report.json()
+    assert figures["alerts"]["deaths_reported"] >= 1 and figures["coverage"]["persons"] >= 1
+    assert figures["raised_by_type"]["below_monitoring_line"] >= 1
+    xlsx = await api("monitoring").get(f"/reports/monthly/610626/{month}", params={"format": "xlsx"},
+                                       headers=tokens["approver"])
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet["B1"].value == "610626"
+    assert (await api("monitoring").get(f"/reports/monthly/610626/{month}", headers=MEDICAL)).status_code == 403
