@@ -324,13 +324,14 @@ class Figures:
 
 def run_rules(households: Sequence[Household]) -> tuple[Figures, list[Outcome]]:
     params = default_parameters()  # loaded (and cached) outside the timed loop, as the worker does
-    facts = ApplicationFacts()  # what `_facts(case)` builds from `details={}`
     # Only the outcome is kept: holding 100k Assessment objects (reasons, traces) would make the cyclic GC
     # rescan a growing heap and cost (a) ~35 %, which the worker, holding one case at a time, never pays.
     results: list[Outcome] = []
     append = results.append
     cpu0, t0 = process_cpu(), time.perf_counter()
     for h in households:
+        # What `_facts(case)` builds from the event: no programme details, the applicant a per-person rule assesses.
+        facts = ApplicationFacts(member_id=h.applicant_member_id)
         r = assess(h.programme, h.snapshot, h.on, h.snapshot.region_code, params, facts)
         append((r.eligible, r.monthly_amount_fen, r.mode))
     seconds = time.perf_counter() - t0
@@ -345,8 +346,9 @@ def run_rule_step(households: Sequence[Household]) -> Figures:
     cpu0, t0 = process_cpu(), time.perf_counter()
     for h in households:
         snapshot = h.snapshot.model_dump(mode="json")
-        case = SimpleNamespace(programme=h.programme, region_code=h.snapshot.region_code, details={},
-                               snapshot=snapshot)
+        applicant = str(h.applicant_member_id) if h.applicant_member_id else None
+        case = SimpleNamespace(programme=h.programme, region_code=h.snapshot.region_code,
+                               details={"programme": h.programme, "applicant_member_id": applicant}, snapshot=snapshot)
         run_assessment(cast(Case, case), params, h.on)
     seconds = time.perf_counter() - t0
     n = len(households)
