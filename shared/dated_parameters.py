@@ -29,6 +29,7 @@ in the middle of a decision.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -194,11 +195,12 @@ class ParameterValue:
         return self.start <= on and (self.end is None or on <= self.end)
 
 
-def region_chain(region: str) -> list[str]:
+@functools.lru_cache(maxsize=100_000)
+def region_chain(region: str) -> tuple[str, ...]:
     """Regions to search, most specific first: county, city, province, national."""
     if not re.fullmatch(r"\d{2,12}", region):
         raise ParameterError(f"region must be a GB/T 2260 code of 2-12 digits, got {region!r}")
-    return [region[:n] for n in (6, 4, 2) if len(region) >= n] + [NATIONAL]
+    return (*(region[:n] for n in (6, 4, 2) if len(region) >= n), NATIONAL)
 
 
 def _parse_date(raw: Any, what: str) -> date:
@@ -241,6 +243,7 @@ class DatedParameters:
             region_key: tuple(_check_history(list(values)))
             for region_key, values in (histories or {}).items()
         }
+        self._lookups: dict[tuple[str, date, str], ParameterValue] = {}
 
     # -- loading
 
@@ -296,12 +299,18 @@ class DatedParameters:
     def at(self, key: str, on: date, region: str) -> ParameterValue:
         """The value of ``key`` in force on ``on`` for ``region`` (any code of 2-12 digits), inherited by
         prefix."""
+        # The set is immutable, so a lookup's answer never changes: a consumer assessing thousands of households
+        # of one county asks the same few questions again and again.
+        if (found := self._lookups.get((key, on, region))) is not None:
+            return found
         if key not in self.schema:
             raise ParameterNotFound(f"unknown parameter key {key!r}")
         for candidate in region_chain(region):
             history = self._histories.get((candidate, key), ())
             in_force = [v for v in history if v.start <= on]
             if in_force and in_force[-1].in_force(on):
+                if len(self._lookups) < 200_000:
+                    self._lookups[(key, on, region)] = in_force[-1]
                 return in_force[-1]
         raise ParameterNotFound(f"no value for {key} on {on} in region {region} or its parents")
 

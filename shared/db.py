@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -34,7 +35,13 @@ def service_metadata(schema: str) -> MetaData:
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping (a round trip per checkout): connections are recycled instead, and a dropped one fails the
     # request or event, which is retried (consumers) or retried by the client (Idempotency-Key).
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # JSONB values are written with orjson: the standard library's encoder was a visible share of bulk handlers.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                               json_serializer=_json)
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker:

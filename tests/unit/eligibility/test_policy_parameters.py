@@ -114,8 +114,8 @@ def test_unknown_key_lookup_rejected(tree: ParameterSet) -> None:
 
 
 def test_region_chain_orders_most_specific_first() -> None:
-    assert region_chain("610626101203") == ["610626", "6106", "61", "national"]
-    assert region_chain("6106") == ["6106", "61", "national"]
+    assert region_chain("610626101203") == ("610626", "6106", "61", "national")
+    assert region_chain("6106") == ("6106", "61", "national")
     with pytest.raises(ParameterError):
         region_chain("6a")
 
