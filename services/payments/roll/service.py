@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from services.payments.models import Beneficiary
+from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, PayeeRepository
 from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
@@ -124,6 +125,8 @@ async def end(uow: UnitOfWork, event: CloudEvent, data: GradualExitStarted | Cas
                        household_id=b.household_id, region_code=b.region_code,
                        details={"last_month": str(data.last_month),
                                 "reason": getattr(data, "reason", "gradual_exit")})
+    # A stop that arrives after a later month's batch was built: cancel what is not at the bank, record the rest.
+    await recovery.after_stop(uow, b, data.last_month, getattr(data, "reason", "gradual_exit"))
 
 
 async def payee_changed(uow: UnitOfWork, event: CloudEvent, data: PayeeChanged) -> None:
