@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from services.payments.recovery import service as recovery
+from services.payments.roll.repository import BeneficiaryRepository
 from shared.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
@@ -114,3 +116,26 @@ async def test_an_amount_lowered_backdated_is_recorded_for_recovery_not_ignored(
     await _built(api, tokens, kit, region, P.plus(2), "supplement")
     await _built(api, tokens, kit, region, P.plus(2), "supplement")
     assert sorted(o["amount_fen"] for o in await _overpayments(api, tokens, region)) == [2_000, 5_000]
+
+
+async def test_a_run_of_stops_amends_a_built_batch_at_once(api, tokens, kit, db):
+    """Set-based: two stops in one call cancel both lines in one statement; a batch not yet approved stays `built`
+    (nothing to approve again) with its new envelope, and says so in its event."""
+    region = village()
+    cases = [(await kit.approve(region, fen, P))[0] for fen in (50_000, 40_000, 30_000)]
+    july = await _built(api, tokens, kit, region, P.next())
+    assert (july["line_count"], july["total_fen"]) == (3, 120_000)
+    async with kit.uow() as uow:
+        roll = BeneficiaryRepository(uow.session)
+        first, second = [await roll.by_case(c) for c in cases[:2]]
+        await recovery.after_stops(uow, [(first, P, "death"), (second, P, "moved")])
+        await uow.commit()
+    after = (await api("payments").get(f"/batches/{july['id']}", headers=tokens["finance"])).json()
+    assert (after["status"], after["line_count"], after["total_fen"]) == ("built", 1, 30_000)
+    async with db.connect() as conn:
+        [amended] = (await conn.execute(text(
+            "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"),
+            {"k": july["id"]})).scalars().all()
+    assert (amended["needs_approval"], amended["cancelled_count"], amended["cancelled_fen"], amended["reason"]) == (
+        False, 2, 90_000, "death, moved")
+    assert await _overpayments(api, tokens, region) == []  # nothing had gone to the bank

@@ -13,6 +13,11 @@ from shared.period import Period
 
 _NOT_EXPORTED = "('building', 'built', 'approved')"
 _LATE_STOP = "after the last month owed (停保 or death recorded after the batch was built)"
+_STOPS = "unnest(CAST(:ids AS uuid[]), CAST(:lasts AS date[])) AS s(beneficiary_id, last_month)"
+
+
+def _stop_params(stops: list[tuple[uuid.UUID, Period]]) -> dict[str, Any]:
+    return {"ids": [b for b, _ in stops], "lasts": [last.first_day for _, last in stops]}
 
 # For each month of the scope with money at the bank (live lines of exported batches): paid − owed now − already
 # recorded, where positive. Owed is the entitlement in force for the month, 0 after the last month.
@@ -41,33 +46,28 @@ class RecoveryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def batches_paying_after(self, beneficiary_id: uuid.UUID, last_month: Period) -> list[uuid.UUID]:
-        """Batches not yet exported holding live lines of the beneficiary for months after `last_month`, locked (an
-        export waits, so no line is cancelled under a bank file)."""
+    async def batches_paying_after(self, stops: list[tuple[uuid.UUID, Period]]) -> list[uuid.UUID]:
+        """Batches not yet exported holding live lines of the stopped beneficiaries for months after their last
+        month, locked (an export waits, so no line is cancelled under a bank file)."""
         rows = await self.session.execute(text(
             f"SELECT id FROM payments.batches WHERE status IN {_NOT_EXPORTED} AND id IN ("
-            "SELECT batch_id FROM payments.payment_lines WHERE beneficiary_id = :b AND period > :last "
-            "AND status IN ('pending', 'failed')) ORDER BY id FOR UPDATE"),
-            {"b": beneficiary_id, "last": last_month.first_day})
+            f"SELECT l.batch_id FROM payments.payment_lines l JOIN {_STOPS} ON l.beneficiary_id = s.beneficiary_id "
+            "AND l.period > s.last_month WHERE l.status IN ('pending', 'failed')) ORDER BY id FOR UPDATE"),
+            _stop_params(stops))
         return [r[0] for r in rows]
 
-    async def cancel_lines_after(self, beneficiary_id: uuid.UUID, last_month: Period,
-                                 batch_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-        """Cancels them; per batch (lines, fen) cancelled."""
-        rows = await self.session.execute(text(
-            "UPDATE payments.payment_lines SET status = 'cancelled', reason = :why "
-            "WHERE batch_id = ANY(:batches) AND beneficiary_id = :b AND period > :last "
-            "AND status IN ('pending', 'failed') RETURNING batch_id, amount_fen"),
-            {"why": _LATE_STOP, "batches": batch_ids, "b": beneficiary_id, "last": last_month.first_day})
-        cancelled: dict[uuid.UUID, tuple[int, int]] = {}
-        for batch_id, fen in rows:
-            n, total = cancelled.get(batch_id, (0, 0))
-            cancelled[batch_id] = (n + 1, total + fen)
-        return cancelled
+    async def cancel_lines_after(self, stops: list[tuple[uuid.UUID, Period]],
+                                 batch_ids: list[uuid.UUID]) -> list[Any]:
+        """Cancels them: (batch_id, beneficiary_id, amount_fen) of each line cancelled."""
+        return list(await self.session.execute(text(
+            f"UPDATE payments.payment_lines l SET status = 'cancelled', reason = :why FROM {_STOPS} "
+            "WHERE l.batch_id = ANY(:batches) AND l.beneficiary_id = s.beneficiary_id AND l.period > s.last_month "
+            "AND l.status IN ('pending', 'failed') RETURNING l.batch_id, l.beneficiary_id, l.amount_fen"),
+            {**_stop_params(stops), "why": _LATE_STOP, "batches": batch_ids}))
 
-    async def record_for_beneficiary(self, beneficiary_id: uuid.UUID) -> list[Any]:
-        return list(await self.session.execute(text(_RECORD.format(scope="beneficiary_id = :b")),
-                                               {"b": beneficiary_id}))
+    async def record_for_beneficiaries(self, beneficiary_ids: list[uuid.UUID]) -> list[Any]:
+        return list(await self.session.execute(text(_RECORD.format(scope="beneficiary_id = ANY(:bs)")),
+                                               {"bs": beneficiary_ids}))
 
     async def record_in_region(self, region_prefix: str) -> list[Any]:
         return list(await self.session.execute(text(_RECORD.format(scope="region_code LIKE :prefix")),

@@ -9,9 +9,9 @@ cancelled in every batch not yet exported; the batch's envelope is recomputed an
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
-from services.payments.batches.domain import Settlement
 from services.payments.batches.repository import BatchRepository
 from services.payments.models import Beneficiary
 from services.payments.recovery.repository import RecoveryRepository
@@ -27,28 +27,39 @@ SYSTEM = "payments"
 
 async def after_stop(uow: UnitOfWork, b: Beneficiary, last_month: Period, reason: str) -> None:
     """A 停保 / death / 渐退 end: nothing more goes out after `last_month`; what already went is to recover."""
+    await after_stops(uow, [(b, last_month, reason)])
+
+
+async def after_stops(uow: UnitOfWork, stops: list[tuple[Beneficiary, Period, str]]) -> None:
+    """The same for a run of ends at once (set-based: one statement each, whatever the number of people)."""
+    if not stops:
+        return
     repo, batches = RecoveryRepository(uow.session), BatchRepository(uow.session)
-    batch_ids = await repo.batches_paying_after(b.id, last_month)
-    if batch_ids:
-        cancelled = await repo.cancel_lines_after(b.id, last_month, batch_ids)
-        for batch_id, (count, fen) in cancelled.items():
-            batch = await batches.get(batch_id, for_update=True)
-            assert batch is not None
-            envelope: Settlement = await batches.settlement(batch_id)
-            was = batch.status.value
-            batch.amend(envelope, count, fen, reason)
-            await batches.save(batch)
-            for event in batch.events:
-                uow.emit(event, key=batch.id, region=batch.region_code)
-            batch.events.clear()
-            await audit.record(uow, SYSTEM, "batch.amend", "batch", batch.id, household_id=b.household_id,
-                               region_code=batch.region_code, reason=reason,
-                               details={"kind": batch.kind.value, "period": str(batch.period), "was": was,
-                                        "now": batch.status.value, "cancelled_count": count, "cancelled_fen": fen,
-                                        "line_count": batch.line_count, "total_fen": batch.total_fen})
-            log.info("batch %s amended: %d line(s), %d fen cancelled after %s (%s)", batch.id, count, fen,
-                     last_month, reason)
-    await _audited(uow, await repo.record_for_beneficiary(b.id))
+    pairs = [(b.id, last) for b, last, _ in stops]
+    reasons = {b.id: reason for b, _, reason in stops}
+    households = {b.id: b.household_id for b, _, _ in stops}
+    batch_ids = await repo.batches_paying_after(pairs)
+    cancelled: dict[uuid.UUID, list[Any]] = {}
+    for line in await repo.cancel_lines_after(pairs, batch_ids) if batch_ids else []:
+        cancelled.setdefault(line.batch_id, []).append(line)
+    for batch_id, lines in cancelled.items():
+        batch = await batches.get(batch_id, for_update=True)
+        assert batch is not None
+        count, fen = len(lines), sum(x.amount_fen for x in lines)
+        why = ", ".join(sorted({reasons[x.beneficiary_id] for x in lines}))
+        was = batch.status.value
+        batch.amend(await batches.settlement(batch_id), count, fen, why)
+        await batches.save(batch)
+        for event in batch.events:
+            uow.emit(event, key=batch.id, region=batch.region_code)
+        batch.events.clear()
+        await audit.record(uow, SYSTEM, "batch.amend", "batch", batch.id, region_code=batch.region_code, reason=why,
+                           details={"kind": batch.kind.value, "period": str(batch.period), "was": was,
+                                    "now": batch.status.value, "cancelled_count": count, "cancelled_fen": fen,
+                                    "line_count": batch.line_count, "total_fen": batch.total_fen,
+                                    "households": sorted({str(households[x.beneficiary_id]) for x in lines})})
+        log.info("batch %s amended: %d line(s), %d fen cancelled after a late stop (%s)", batch.id, count, fen, why)
+    await _audited(uow, await repo.record_for_beneficiaries(list(reasons)))
 
 
 async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
