@@ -73,7 +73,8 @@ class PaymentsKit:
 
     async def approve(self, region: str, amount_fen: int, effective: Period, *, persons: int = 2,
                       programme: str = "dibao", account: str | None = "6217000012345678901",
-                      one_off_fen: int | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+                      one_off_fen: int | None = None,
+                      tekun_arrangement: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
         case_id, household_id = uuid.uuid4(), uuid.uuid4()
         if account:
             await self.payee(household_id, region, account)
@@ -82,7 +83,8 @@ class PaymentsKit:
             region_code=region, member_ids=[uuid.uuid4() for _ in range(persons)],
             monthly_amount_fen=None if one_off_fen else amount_fen, one_off_amount_fen=one_off_fen,
             effective_month=effective,
-            decided_at=datetime(effective.year, effective.month, 1, 12, tzinfo=UTC)), household_id)
+            decided_at=datetime(effective.year, effective.month, 1, 12, tzinfo=UTC),
+            tekun_arrangement=tekun_arrangement), household_id)
         return case_id, household_id
 
     async def payee(self, household_id: uuid.UUID, region: str, account: str | None,

@@ -3,12 +3,13 @@
 from services.payments.batches.endpoints import router as batches
 from services.payments.config import Settings
 from services.payments.models import platform
+from services.payments.recovery.endpoints import router as recovery
 from services.payments.roll.endpoints import router as roll
 from services.payments.statistics.endpoints import router as statistics
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [roll, batches, statistics],
+    Settings(), platform, [roll, batches, statistics, recovery],
     title="Payments (资金发放)",
     description="Beneficiary roll from eligibility decisions; monthly disbursement batches, bank files, returns, "
                 "reconciliation and 提标补发.",

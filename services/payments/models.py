@@ -41,6 +41,8 @@ class Beneficiary(Base):
     end_month: Mapped[date | None] = mapped_column(Date, comment="first day of the last month paid, once known")
     status: Mapped[str] = mapped_column(String(20), default="active", comment="active, exiting, stopped")
     end_reason: Mapped[str | None] = mapped_column(String(20), comment="停保 reason: death, fraud, moved, …")
+    tekun_arrangement: Mapped[str | None] = mapped_column(
+        String(20), comment="特困: institution (集中供养) or home (分散供养); null for other programmes or unknown")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -190,3 +192,28 @@ class BankReturn(Base):
     posted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (Index("uq_bank_returns_file", "batch_id", "sha256", unique=True),)
+
+
+class Overpayment(Base):
+    """多发待追回: money paid for a month beyond what is owed for it now — a month paid after the last month owed (a
+    death or 停保 that arrived after the batch went to the bank), or an amount lowered backdated. For finance to
+    recover; the open rows of a (beneficiary, month) always sum to paid − owed as last recorded."""
+
+    __tablename__ = "overpayments"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"))
+    case_id: Mapped[uuid.UUID]
+    household_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    region_code: Mapped[str] = mapped_column(String(12))
+    period: Mapped[date] = mapped_column(Date)
+    paid_fen: Mapped[int] = mapped_column(BigInteger, comment="live lines of exported batches for the month")
+    owed_fen: Mapped[int] = mapped_column(BigInteger, comment="the entitlement in force for the month")
+    amount_fen: Mapped[int] = mapped_column(BigInteger, comment="to recover: paid − owed − already recorded")
+    reason: Mapped[str] = mapped_column(String(20), comment="after_end (停保/death) or reduced (amount lowered)")
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_overpayments_region", "region_code", "period"),
+                      Index("ix_overpayments_beneficiary", "beneficiary_id", "period"))

@@ -106,8 +106,14 @@ class DibaoDetails(_Details):
     programme: Literal["dibao"] = "dibao"
 
 
+#: 特困供养方式: 集中供养 (in an institution, e.g. the township 敬老院) or 分散供养 (at home).
+TekunArrangement = Literal["institution", "home"]
+
+
 class TekunDetails(_Details):
     programme: Literal["tekun"] = "tekun"
+    arrangement: TekunArrangement | None = Field(
+        default=None, description="institution = 集中供养, home = 分散供养; None when not yet chosen")
 
 
 class MarginalDetails(_Details):
@@ -288,6 +294,8 @@ class CaseApproved(EventData):
     one_off_amount_fen: int | None = Field(default=None, ge=0)
     effective_month: Period
     decided_at: datetime
+    tekun_arrangement: TekunArrangement | None = Field(
+        default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)")
 
 
 class CaseRejected(EventData):
@@ -421,6 +429,23 @@ class BatchReconciled(EventData):
     paid_fen: int = Field(ge=0)
     failed_count: int = Field(ge=0)
     failed_fen: int = Field(ge=0)
+
+
+class BatchAmended(EventData):
+    """批次变更: lines of a batch not yet exported were cancelled (a 停保 or death arrived after it was built,
+    for months after the last month owed); the envelope is recomputed. An approved batch goes back to `built` and
+    must be approved again (`needs_approval`), so the approver sees what changed before the bank does."""
+
+    batch_id: uuid.UUID
+    kind: BatchKind
+    region_code: str
+    period: Period
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+    cancelled_count: int = Field(ge=0)
+    cancelled_fen: int = Field(ge=0)
+    reason: str
+    needs_approval: bool
 
 
 class PaymentPaid(EventData):
@@ -559,6 +584,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("batch.approved.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchApproved),
         _spec("batch.exported.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchExported),
         _spec("batch.reconciled.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchReconciled),
+        _spec("batch.amended.v1", Topic.PAYMENTS_DISBURSEMENTS, BatchAmended),
         _spec("payment.paid.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentPaid),
         _spec("payment.failed.v1", Topic.PAYMENTS_DISBURSEMENTS, PaymentFailed),
         _spec("alert.raised.v1", Topic.MONITORING_ALERTS, AlertRaised),

@@ -2,7 +2,8 @@
 
 - Done-when: an approved 吴起县 dibao case is on the roll, paid in the next monthly batch, in the bank file and the
   roster, reconciled from a bank return, shown paid at intake's front desk, back-paid after a standard rise decided
-  two months late, and counted by the statistics.
+  two months late (an admin posts it to eligibility, whose recompute announces the backdated amount), and counted by
+  the statistics.
 - The batch worker SIGKILLed halfway through a build: after restart the batch completes, nothing missing, nothing
   doubled."""
 
@@ -11,23 +12,23 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-import uuid
 from datetime import date, timedelta
 
 import openpyxl
 from sqlalchemy import text
 
-from shared.events.catalogue import CaseAmountChanged
-from shared.events.envelope import DomainEvent
-from shared.kafka import make_producer
 from shared.period import Period
 from tests.conftest import bearer, wait_for
 from tests.helpers import household_body
 from tests.payments_kit import bank_rows, return_file, seed_roll
 
-RECEIVED = date.today() - timedelta(days=20)
+# As long ago as intake accepts (90 days): the case's first month and the next are past when the rise is decided.
+RECEIVED = date.today() - timedelta(days=89)
 OTHER_FINANCE = bearer("finance-wuqi-2", ["finance"], "610626")
 ACCOUNT = "6217000066660009999"
+# 分类施保 for a seriously ill member (重病患者): 0 in 610626.yaml; only households with such a member read it, so the
+# rise below touches this test's case and not the other tests' 吴起县 cases.
+ILLNESS_KEY = "dibao.classified.serious_illness_fen"
 
 
 def _on(days_after: int) -> str:
@@ -37,6 +38,7 @@ def _on(days_after: int) -> str:
 async def _approved_case(stack, http, tokens) -> tuple[dict, dict]:
     intake, eligibility = stack.url("intake"), stack.url("eligibility")
     body = household_body(region_code=f"610626101{random.randint(300, 399)}", members=3)  # a village of its own
+    body["members"][0]["serious_illness"] = True
     body["bank_account"] = {"bank_name": "吴起农村商业银行", "account_holder": "李建国", "account_number": ACCOUNT}
     r = await http.post(f"{intake}/households", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
@@ -64,6 +66,13 @@ async def _approved_case(stack, http, tokens) -> tuple[dict, dict]:
     return household, r.json()
 
 
+async def _set_value(http, stack, tokens, start: Period, fen: int, reference: str) -> None:
+    r = await http.post(f"{stack.url('eligibility')}/parameters", headers=tokens["admin"], json={
+        "region": "610626", "key": ILLNESS_KEY, "start": start.first_day.isoformat(), "value": fen,
+        "reference": reference})
+    assert r.status_code == 201, r.text
+
+
 async def _batch(http, stack, tokens, region: str, period: Period, kind: str = "regular") -> dict:
     payments = stack.url("payments")
     r = await http.post(f"{payments}/batches", json={"region_code": region, "period": str(period), "kind": kind},
@@ -88,7 +97,7 @@ async def _pay(http, stack, tokens, batch: dict) -> tuple[list[dict], dict]:
     return rows, r.json()
 
 
-async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(stack, http, tokens, infra):
+async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(stack, http, tokens):
     payments, intake = stack.url("payments"), stack.url("intake")
     household, case = await _approved_case(stack, http, tokens)
     hid, region = household["id"], household["region_code"]
@@ -128,19 +137,9 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
 
     second = await _batch(http, stack, tokens, region, month.next())
     await _pay(http, stack, tokens, second)
-    # 提标 decided two months late: the standard behind this case rises from its first paid month. Eligibility's
-    # recompute (its own branch) announces the new amount as case.amount_changed with a past effective month; here
-    # the test announces it exactly as eligibility does, on eligibility's topic.
-    producer = make_producer(infra.bootstrap, "test-recompute")
-    await producer.start()
-    try:
-        event = DomainEvent(type="cn.gov.mca.assistance.case.amount_changed.v1", key=hid, data=CaseAmountChanged(
-            case_id=uuid.UUID(case["id"]), household_id=uuid.UUID(hid), programme="dibao", region_code=region,
-            previous_monthly_amount_fen=150_000, monthly_amount_fen=162_000, effective_month=month))
-        await producer.send_and_wait("eligibility.decisions", event.to_cloudevent("/services/eligibility",
-                                                                                 None).to_json(), key=hid.encode())
-    finally:
-        await producer.stop()
+    # 提标 decided two months late, through the API: an admin adds 吴起县's raised 分类施保 for its seriously ill member
+    # from the first paid month; eligibility recomputes the case and announces the backdated amount, payments takes it.
+    await _set_value(http, stack, tokens, month, 12_000, "吴起县 重病患者分类施保 (test: 0 → 120元/人月)")
 
     async def changed() -> bool:
         b = (await on_roll())[0]
@@ -151,6 +150,9 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
     assert (supplement["line_count"], supplement["total_fen"]) == (2, 2 * 12_000)
     await _pay(http, stack, tokens, supplement)
     assert (await _batch(http, stack, tokens, region, month.plus(2), "supplement"))["line_count"] == 0
+    # The county's next value (0 again, from the month after the two): today's assessments of other tests' seriously
+    # ill members stay as the YAML has them.
+    await _set_value(http, stack, tokens, month.plus(2), 0, "吴起县 重病患者分类施保 (test: 恢复为0)")
 
     stats = (await http.get(f"{payments}/statistics", params={"region": region, "period": str(month)},
                             headers=tokens["finance"])).json()

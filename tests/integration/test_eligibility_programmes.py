@@ -130,7 +130,7 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
     household = await _register(api, tokens, body)
     wife = _member(household, "王秀兰")
     app = await _apply(api, tokens, {"household_id": household["id"], "programme": "tekun", "consent_signed": True,
-                                     "applicant_member_id": wife})
+                                     "applicant_member_id": wife, "tekun_arrangement": "home"})
     case_id = await _open_from_intake(db, app["id"])
     case = await _case(api, tokens, case_id)
     # 吴起县 rural 特困: 7800/12 = 650 + 全自理 2520/12 = 210 → 860 yuan for her alone (both would be 1720).
@@ -142,7 +142,7 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
     done = await _to_decision(api, tokens, case_id, "同意纳入特困人员分散供养")
     assert done["monthly_amount_fen"] == 86_000
     approved = await _outbox(db, "eligibility", "case.approved", "case_id", case_id)
-    assert approved["member_ids"] == [wife]
+    assert approved["member_ids"] == [wife] and approved["tekun_arrangement"] == "home"  # 分散供养, for statistics
 
 
 async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):

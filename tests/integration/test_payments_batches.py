@@ -271,6 +271,8 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     await kit.approve(region, 150_000, P, persons=3)
     await kit.approve(region, 50_000, P, persons=1)
     await kit.approve(region, 0, P, programme="temporary", one_off_fen=200_000, persons=2)
+    for fen, arrangement in ((90_000, "institution"), (86_000, "home"), (86_000, "home"), (80_000, None)):
+        await kit.approve(region, fen, P, programme="tekun", persons=1, tekun_arrangement=arrangement)
     batch = await _pay(api, tokens, kit, region, P)
     r = await api("payments").get("/statistics", params={"region": region, "period": str(P)},
                                   headers=tokens["auditor"])
@@ -280,7 +282,13 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     assert (by["dibao"]["households"], by["dibao"]["persons"], by["dibao"]["money_fen"]) == (2, 4, 200_000)
     assert by["dibao"]["new"] == 2 and by["dibao"]["money_wan_yuan"] == "0.20"
     assert (by["temporary"]["one_off_household_times"], by["temporary"]["one_off_person_times"]) == (1, 2)
-    assert stats["money_fen"] == batch["total_fen"] == batch["reconciliation"]["paid_fen"] == 400_000
+    assert stats["money_fen"] == batch["total_fen"] == batch["reconciliation"]["paid_fen"] == 400_000 + 342_000
+    # 特困 集中 vs 分散供养 (an approval that did not say counts as unknown); the split adds up to the 特困 row.
+    split = {t["arrangement"]: (t["name"], t["households"], t["persons"], t["money_fen"])
+             for t in stats["tekun_arrangements"]}
+    assert split == {"institution": ("特困 集中供养", 1, 1, 90_000), "home": ("特困 分散供养", 2, 2, 172_000),
+                     "unknown": ("特困 供养方式未登记", 1, 1, 80_000)}
+    assert sum(t[3] for t in split.values()) == by["tekun"]["money_fen"] and by["tekun"]["households"] == 4
     year = await api("payments").get("/statistics", params={"region": region, "year": P.year, "half": 2,
                                                             "format": "xlsx"}, headers=tokens["auditor"])
     assert year.status_code == 200 and year.content[:2] == b"PK"

@@ -407,7 +407,10 @@ def _approve(uow: UnitOfWork, case: Case, on: date, result: dict[str, Any]) -> N
                           programme=case.programme, region_code=case.region_code,  # type: ignore[arg-type]
                           member_ids=[uuid.UUID(str(m)) for m in covered],
                           monthly_amount_fen=case.monthly_amount_fen, one_off_amount_fen=case.one_off_amount_fen,
-                          effective_month=effective, decided_at=now),
+                          effective_month=effective, decided_at=now,
+                          # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
+                          tekun_arrangement=(case.details or {}).get("arrangement") if case.programme == "tekun"
+                          else None),
              key=case.household_id, region=case.region_code)
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.catalogue import ApplicationDetails, ChildRecognition, MedicalBill, Programme, TemporaryRequest
+from shared.events.catalogue import (
+    ApplicationDetails,
+    ChildRecognition,
+    MedicalBill,
+    Programme,
+    TekunArrangement,
+    TemporaryRequest,
+)
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -61,6 +68,8 @@ class ApplicationIn(BaseModel):
     )
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
+    tekun_arrangement: TekunArrangement | None = Field(
+        default=None, description="programme=tekun only: institution = 集中供养, home = 分散供养")
     recognitions: list[ChildRecognition] = Field(default_factory=list, max_length=20, description=_RECOGNITIONS)
     received_on: date | None = Field(
         default=None,
@@ -80,6 +89,7 @@ class ApplicationAmend(BaseModel):
     separate_register_name: str | None = Field(default=None, min_length=1, max_length=50)
     temporary: TemporaryIn | None = None
     medical: MedicalIn | None = None
+    tekun_arrangement: TekunArrangement | None = None
     recognitions: list[ChildRecognition] | None = Field(default=None, max_length=20, description=_RECOGNITIONS)
 
     _required = field_validator("consent_signed", "separate_register")(reject_null)

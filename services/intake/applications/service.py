@@ -41,6 +41,7 @@ from shared.events.catalogue import (
     CaseWithdrawalRefused,
     ChildRecognition,
     MedicalDetails,
+    TekunDetails,
     TemporaryDetails,
     TemporaryRequest,
     application_details,
@@ -64,6 +65,7 @@ def _programme_details(
     temporary: TemporaryIn | None,
     medical: MedicalIn | None,
     recognitions: list[ChildRecognition],
+    tekun_arrangement: str | None = None,
 ) -> ApplicationDetails:
     """Check the programme-specific facts and return them as the application's typed details."""
     for name, value in (("temporary", temporary), ("medical", medical)):
@@ -76,11 +78,14 @@ def _programme_details(
             raise InvalidInput("medical.critical_illness_paid_fen", "insurance cannot have paid more than the bill")
         if medical.compliant_cost_fen is not None and medical.compliant_cost_fen > medical.bill_total_fen:
             raise InvalidInput("medical.compliant_cost_fen", "cannot exceed the bill total")
+    if tekun_arrangement is not None and programme != "tekun":
+        raise InvalidInput("tekun_arrangement", "only for the tekun programme")
     facts: dict[str, Any] = {"temporary": temporary, "medical": medical}
     return application_details(
         programme,
         {"recognitions": [r.model_dump() for r in recognitions]}
-        | {name: value.model_dump() for name, value in facts.items() if value is not None},
+        | {name: value.model_dump() for name, value in facts.items() if value is not None}
+        | ({"arrangement": tekun_arrangement} if tekun_arrangement else {}),
     )
 
 
@@ -194,7 +199,8 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
     household = await households.get_visible(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
-    details = _programme_details(body.programme, body.temporary, body.medical, body.recognitions)
+    details = _programme_details(body.programme, body.temporary, body.medical, body.recognitions,
+                                 body.tekun_arrangement)
     snapshot = await households.snapshot_of(uow, household)
     _check_rules(
         body.programme,
@@ -342,6 +348,7 @@ async def amend(
         if isinstance(stored, MedicalDetails)
         else None,
         "recognitions": stored.recognitions,
+        "tekun_arrangement": stored.arrangement if isinstance(stored, TekunDetails) else None,
     }
     merged.update({name: getattr(body, name) for name in sent})
     if merged["consent_signed"] is None:
@@ -351,7 +358,8 @@ async def amend(
     if not merged["separate_register"]:
         merged["separate_register_name"] = None
     details = _programme_details(
-        application.programme, merged["temporary"], merged["medical"], merged["recognitions"] or []
+        application.programme, merged["temporary"], merged["medical"], merged["recognitions"] or [],
+        merged["tekun_arrangement"],
     )
     household = await households.get_visible(uow, principal, application.household_id)
     snapshot = await households.snapshot_of(uow, household)

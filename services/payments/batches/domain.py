@@ -2,6 +2,11 @@
 
     building ─built─▶ built ─approve (another officer)─▶ approved ─export─▶ exported ─returns─▶ reconciled
         └────────────── cancel (before export) ───────────▶ cancelled
+                          ◀── amend (a late stop cancels lines) ─┘
+
+Amending: a 停保 or death that arrives after a later month's batch was built cancels that person's lines for months
+after the last month owed, if the batch is not exported yet. The envelope is recomputed, and an approved batch goes
+back to `built`: the approval was given to other figures, so another officer must approve the new ones.
 
 A plain class: it knows nothing of FastAPI, SQL or Kafka. Its steps check the rules (two people, nothing after
 export is cancelled, …) and collect the events they raise; the service saves it and hands the events to the outbox."""
@@ -14,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from shared.errors import Conflict, Forbidden
-from shared.events.catalogue import BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
+from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
 from shared.period import Period
 
 
@@ -108,6 +113,19 @@ class DisbursementBatch:
         self.events.append(BatchApproved(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
                                          period=self.period, line_count=self.line_count or 0,
                                          total_fen=self.total_fen or 0, approved_by=by))
+
+    def amend(self, envelope: Settlement, cancelled_count: int, cancelled_fen: int, reason: str) -> None:
+        """Lines were cancelled before export: a new envelope; an approved batch needs approval again."""
+        self._require("amend", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)
+        if self.status is BatchStatus.BUILDING:
+            return  # the envelope is fixed when the build finishes, from the lines live then
+        needs_approval = self.status is BatchStatus.APPROVED
+        self.status, self.approved_by, self.approved_at = BatchStatus.BUILT, None, None
+        self.line_count, self.total_fen = envelope.line_count, envelope.total_fen
+        self.events.append(BatchAmended(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
+                                        period=self.period, line_count=envelope.line_count,
+                                        total_fen=envelope.total_fen, cancelled_count=cancelled_count,
+                                        cancelled_fen=cancelled_fen, reason=reason, needs_approval=needs_approval))
 
     def cancel(self, by: str) -> None:
         self._require("cancel", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)

@@ -78,6 +78,7 @@ SELECT DISTINCT ON (l.beneficiary_id, l.case_id, l.programme, l.period, l.kind)
 FROM payments.payment_lines l
 JOIN payments.current_payees cp ON cp.household_id = l.household_id AND cp.payee_id IS NOT NULL
 WHERE l.status = 'failed' AND l.region_code LIKE :prefix
+  AND NOT EXISTS (SELECT 1 FROM payments.beneficiaries b WHERE b.id = l.beneficiary_id AND b.end_month < l.period)
   AND NOT EXISTS (SELECT 1 FROM payments.payment_lines o WHERE o.id <> l.id AND o.status NOT IN ('failed', 'cancelled')
                   AND (o.payment_id = l.payment_id
                        OR (l.kind IN ('regular', 'reissue') AND o.kind IN ('regular', 'reissue')

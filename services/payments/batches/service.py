@@ -15,6 +15,7 @@ from services.payments.batches.domain import BatchKind, BatchStatus, Disbursemen
 from services.payments.batches.repository import BatchRepository, stream_file_rows
 from services.payments.batches.schemas import BatchIn, BatchOut, LineOut, Progress, Reconciliation
 from services.payments.models import PaymentLine
+from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -195,6 +196,8 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         await repo.insert_reissue_lines(batch)
     else:
         await repo.insert_supplement_lines(batch)
+        # The other side of 补发: months paid beyond what is owed now (lowered backdated) are recorded for recovery.
+        await recovery.record_in_region(uow, batch.region_code)
     envelope = await repo.settlement(batch.id)
     batch.built(envelope.line_count, envelope.total_fen)
     if batch.kind is not BatchKind.REGULAR:

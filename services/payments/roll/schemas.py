@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.period import Period
 
@@ -19,6 +19,7 @@ class BeneficiaryOut(BaseModel):
     end_month: Period | None
     status: str
     end_reason: str | None = None
+    tekun_arrangement: str | None = Field(default=None, description="特困: institution = 集中供养, home = 分散供养")
 
 
 class EntitlementOut(BaseModel):

@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from services.payments.models import Beneficiary
+from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, PayeeRepository
 from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
@@ -62,7 +63,8 @@ async def enroll(uow: UnitOfWork, event: CloudEvent, data: CaseApproved) -> Bene
     beneficiary = Beneficiary(id=uuid.uuid4(), case_id=data.case_id, household_id=data.household_id,
                               programme=data.programme, region_code=data.region_code,
                               persons=max(len(data.member_ids), 1), status="active",
-                              monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month.first_day)
+                              monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month.first_day,
+                              tekun_arrangement=data.tekun_arrangement)
     repo.add(beneficiary)
     await uow.session.flush()
     await repo.apply(beneficiary.id, domain.set_amount([], data.effective_month, data.monthly_amount_fen, None),
@@ -124,6 +126,8 @@ async def end(uow: UnitOfWork, event: CloudEvent, data: GradualExitStarted | Cas
                        household_id=b.household_id, region_code=b.region_code,
                        details={"last_month": str(data.last_month),
                                 "reason": getattr(data, "reason", "gradual_exit")})
+    # A stop that arrives after a later month's batch was built: cancel what is not at the bank, record the rest.
+    await recovery.after_stop(uow, b, data.last_month, getattr(data, "reason", "gradual_exit"))
 
 
 async def payee_changed(uow: UnitOfWork, event: CloudEvent, data: PayeeChanged) -> None:
@@ -157,7 +161,7 @@ def to_out(b: Beneficiary) -> BeneficiaryOut:
                           region_code=b.region_code, monthly_amount_fen=b.monthly_amount_fen, persons=b.persons,
                           start_month=Period.of(b.start_month),
                           end_month=Period.of(b.end_month) if b.end_month else None, status=b.status,
-                          end_reason=b.end_reason)
+                          end_reason=b.end_reason, tekun_arrangement=b.tekun_arrangement)
 
 
 def entitlement_out(rows: list) -> list[EntitlementOut]:

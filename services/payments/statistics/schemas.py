@@ -23,6 +23,18 @@ class ProgrammeFigures(BaseModel):
     changed: int = Field(description="amount changes taking effect in the range (调整)")
 
 
+class TekunArrangementFigures(BaseModel):
+    """特困 by care arrangement: they add up to the 特困 row."""
+
+    arrangement: str = Field(description="institution = 集中供养, home = 分散供养, unknown = not given at approval")
+    name: str
+    households: int
+    persons: int
+    money_fen: int
+    money_yuan: str
+    money_wan_yuan: str
+
+
 class Statistics(BaseModel):
     region: str
     period_from: Period
@@ -31,3 +43,5 @@ class Statistics(BaseModel):
     money_fen: int
     money_yuan: str
     money_wan_yuan: str
+    tekun_arrangements: list[TekunArrangementFigures] = Field(
+        default_factory=list, description="特困 集中供养 vs 分散供养")

@@ -11,7 +11,7 @@ import xlsxwriter
 
 from services.payments.batches.files import PROGRAMME_NAMES, yuan
 from services.payments.statistics.repository import StatisticsRepository
-from services.payments.statistics.schemas import ProgrammeFigures, Statistics
+from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
@@ -30,7 +30,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
                         errors=[{"field": "region", "message": "outside your region"}])
     if last < first or first.months_until(last) > 23:
         raise InvalidInput("to", "must be the same as or after `period`/`from`, at most 24 months on")
-    paid, moves = await StatisticsRepository(uow.session).figures(region, first.first_day, last.first_day)
+    paid, moves, tekun = await StatisticsRepository(uow.session).figures(region, first.first_day, last.first_day)
     rows = []
     for programme in sorted({r["programme"] for r in paid} | set(moves)):
         p = next((r for r in paid if r["programme"] == programme), None)
@@ -49,10 +49,15 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
     total = sum(r.money_fen for r in rows)
     await audit.record(uow, principal, "statistics.read", "statistics", None, region_code=region,
                        details={"from": str(first), "to": str(last)})
+    arrangements = [TekunArrangementFigures(
+        arrangement=t["arrangement"], name=ARRANGEMENT_NAMES.get(t["arrangement"], t["arrangement"]),
+        households=int(t["households"]), persons=int(t["persons"]), money_fen=int(t["money_fen"]),
+        money_yuan=yuan(int(t["money_fen"])), money_wan_yuan=wan(int(t["money_fen"]))) for t in tekun]
     return Statistics(region=region, period_from=first, period_to=last, programmes=rows, money_fen=total,
-                      money_yuan=yuan(total), money_wan_yuan=wan(total))
+                      money_yuan=yuan(total), money_wan_yuan=wan(total), tekun_arrangements=arrangements)
 
 
+ARRANGEMENT_NAMES = {"institution": "特困 集中供养", "home": "特困 分散供养", "unknown": "特困 供养方式未登记"}
 HEADERS = ("救助项目", "户数(户)", "人数(人)", "资金(元)", "资金(万元)", "已到账(元)", "提标补发(元)", "临时救助户次",
            "临时救助人次", "新增(户)", "停保(户)", "调整(户)")
 
@@ -72,6 +77,8 @@ def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
                                r.one_off_person_times, r.new, r.stopped, r.changed))
     end = len(stats.programmes) + 2
     sheet.write_row(end, 0, ("合计", "", "", float(stats.money_yuan), float(stats.money_wan_yuan)), bold)
+    for i, t in enumerate(stats.tekun_arrangements, start=end + 2):  # of the 特困 row: 集中 vs 分散
+        sheet.write_row(i, 0, (t.name, t.households, t.persons, float(t.money_yuan), float(t.money_wan_yuan)))
     book.close()
     out.seek(0)
     return out
