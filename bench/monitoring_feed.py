@@ -40,6 +40,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from intake_load import serve, wait_healthy  # noqa: E402
+from measure import tree_cpu  # noqa: E402
 
 from shared.identity import check_character, id_fingerprint  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
@@ -231,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
         upgrade("monitoring", pg.url)
+        pg_pid = int((pg.data / "postmaster.pid").read_text().split()[0])
         asyncio.run(seed(pg.url, households, persons, coverage))
         del households, persons, coverage, ids
 
@@ -243,12 +245,15 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(wait_healthy(base, proc))
             token = mint_token("bench-yibao", ["partner:medical_insurance"], "610626")
             print(f"monitoring: posting the feed (load average {os.getloadavg()[0]:.2f}) ...", flush=True)
+            cpu0 = tree_cpu(proc.pid), tree_cpu(pg_pid)
             api_s, result = asyncio.run(post_feed(base, token, feed))
+            api_cpu, api_pg_cpu = tree_cpu(proc.pid) - cpu0[0], tree_cpu(pg_pid) - cpu0[1]
             rss = peak_rss_mb(proc.pid)
         finally:
             stack.stop("bench-monitoring")
         print(f"  {api_s:.1f}s: {result['rows_loaded']} loaded, {result['rows_rejected']} rejected, "
-              f"{result['alerts_raised']} alerts; peak RSS {rss:.0f} MB", flush=True)
+              f"{result['alerts_raised']} alerts; peak RSS {rss:.0f} MB; CPU {api_cpu:.1f}s API + "
+              f"{api_pg_cpu:.1f}s PostgreSQL", flush=True)
 
         async def medical_alerts() -> int:
             import asyncpg
@@ -262,20 +267,29 @@ def main(argv: list[str] | None = None) -> int:
 
         ours = asyncio.run(medical_alerts())
         print("ceiling: COPY + join + INSERT … SELECT ...", flush=True)
+        pg0 = tree_cpu(pg_pid)
         ceiling_s, ceiling_rows, theirs, steps = asyncio.run(ceiling(pg.url, feed, key))
+        ceiling_cpu = tree_cpu(pg_pid) - pg0
         print(f"  {ceiling_s:.1f}s ({', '.join(f'{k} {v:.1f}s' for k, v in steps.items())}): "
-              f"{ceiling_rows} rows, {theirs} high-medical-cost households", flush=True)
+              f"{ceiling_rows} rows, {theirs} high-medical-cost households; CPU {ceiling_cpu:.1f}s PostgreSQL",
+              flush=True)
 
     ratio = api_s / ceiling_s
     same = ours == theirs and result["rows_rejected"] == bad and result["rows_loaded"] == ceiling_rows
     summary = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
                "rows": args.rows, "households": args.households, "bad_rows": bad,
                "monitoring_seconds": round(api_s, 2), "ceiling_seconds": round(ceiling_s, 2),
-               "ratio": round(ratio, 2), "ceiling_steps": {k: round(v, 2) for k, v in steps.items()},
+               "ratio": round(ratio, 2),
+               "cpu_seconds": {"monitoring_api": round(api_cpu, 2), "monitoring_postgres": round(api_pg_cpu, 2),
+                               "ceiling_postgres": round(ceiling_cpu, 2)},
+               "cpu_ratio": round((api_cpu + api_pg_cpu) / ceiling_cpu, 2),
+               "ceiling_steps": {k: round(v, 2) for k, v in steps.items()},
                "load_average": os.getloadavg(), "rows_per_s": round(args.rows / api_s), "api_peak_rss_mb": round(rss),
                "alerts_raised": result["alerts_raised"], "high_medical_cost": ours, "ceiling_alerts": theirs,
                "consistent": same}
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"CPU: monitoring {api_cpu + api_pg_cpu:.1f}s vs ceiling {ceiling_cpu:.1f}s: "
+          f"ratio {(api_cpu + api_pg_cpu) / ceiling_cpu:.2f}")
     print(f"monitoring {api_s:.1f}s vs ceiling {ceiling_s:.1f}s: ratio {ratio:.2f}; "
           f"{args.rows / api_s:,.0f} rows/s; API peak RSS {rss:.0f} MB; same alerts: {same}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
