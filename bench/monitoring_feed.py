@@ -1,6 +1,6 @@
 """Monitoring feed benchmark: a 1,000,000-row 医保局 feed against 300,000 known households.
 
-    PYTHONPATH=. .venv/bin/python bench/monitoring_feed.py [--rows 1000000] [--households 300000]
+    PYTHONPATH=. .venv/bin/python bench/monitoring_feed.py [--rows 1000000] [--households 300000] [--profile DIR]
 
 One run brings up a throwaway PostgreSQL 15 and Kafka (deploy/local/infra.py), migrates monitoring, and seeds
 its read model as intake's and eligibility's events would leave it: N households of 3 members in 吴起县 (rows
@@ -12,11 +12,16 @@ people no household lists yet, out-of-pocket mostly small with 1 % large bills, 
 * **monitoring** - `services.monitoring.api:app` under uvicorn (one process); the file is streamed to
   `POST /feeds/medical` and the time is taken until the answer: parse + validate + fingerprint every row, COPY,
   match, every risk rule, alerts with evidence and their outbox events, one commit.
-* **ceiling** - bare PostgreSQL doing the same data work from a file that already carries fingerprints: COPY
-  into a table + one join against the fingerprints + `INSERT … SELECT` of the high-medical-cost alerts.
+* **ceiling** - bare PostgreSQL doing the same per-row work from the same partner file, in one transaction:
+  COPY into a temporary staging table (dropped at commit), `INSERT … SELECT` of the rows whose ID has a valid
+  check character with the keyed fingerprint computed in SQL (pgcrypto `hmac`, checked equal to
+  `shared.identity.id_fingerprint` first), one join against the fingerprints + `INSERT … SELECT` of the
+  high-medical-cost alerts. bench/README.md tabulates what each side does.
 
-Printed: both times, their ratio, the API process's peak RSS (VmHWM), and a check that both found the same
-high-medical-cost households. Results: bench/results/monitoring_feed.json (git-ignored).
+Printed: both wall times and their ratio, both sides' CPU seconds (API process + PostgreSQL backends, read from
+/proc) and their ratio, the API process's peak RSS (VmHWM), the load average, and a check that both loaded the
+same rows and found the same high-medical-cost households. `--profile DIR` writes a pyinstrument report of the
+API's post (bench/profiled_monitoring.py). Results: bench/results/monitoring_feed.json (git-ignored).
 """
 
 from __future__ import annotations
