@@ -161,6 +161,23 @@ async def test_medical_totals_add_earlier_feeds_bills_within_twelve_months(api, 
     assert [e["line"] for e in detail["evidence"]] == [2]  # the evidence is the rows of the feed that tipped it
 
 
+async def test_bills_posted_before_the_household_is_known_raise_the_alert_when_it_appears(api, tokens,
+                                                                                          known_household):
+    """Rows of people no household lists yet are kept; the household's arrival runs the rules over them."""
+    ids = [resident_id("19580303"), resident_id("19590404", male=False)]
+    body = (MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY - timedelta(days=50)},400000,0\n"
+            + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},200000,0\n")
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    assert (r.json()["rows_loaded"], r.json()["alerts_raised"]) == (2, 0)
+
+    household, _, _ = await known_household(ids=ids)
+    medical = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}["high_medical_cost"]
+    assert medical["trace"]["observed"]["out_of_pocket_12m_fen"] == 600_000
+    detail = (await api("monitoring").get(f"/alerts/{medical['id']}", headers=tokens["reviewer"])).json()
+    assert sorted(e["line"] for e in detail["evidence"]) == [2, 3]
+
+
 async def test_all_or_nothing_gbk_json_lines_and_bad_files(api, known_household, db):
     _, ids, _ = await known_household()
     def medical(amount: str) -> str:
