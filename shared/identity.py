@@ -33,6 +33,7 @@ __all__ = [
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
+_DIGIT_OFFSET = ord("0") * sum(_WEIGHTS)
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _ASCII_DIGITS = frozenset("0123456789")
 # An HMAC over a space of a few billion possible numbers is only as strong as its key: with a short or
@@ -69,8 +70,14 @@ def check_character(first17: str) -> str:
     """The GB 11643 check character (校验码) for the first 17 digits."""
     if len(first17) != 17 or not _all_ascii_digits(first17):
         raise ValueError("the check character is computed over exactly 17 digits")
-    # map over C functions: partners' files are checked a million numbers at a time.
-    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
+    return _check_of_digits(first17)
+
+
+def _check_of_digits(first17: str) -> str:
+    """check_character for 17 characters already known to be ASCII digits."""
+    # map over C functions on the ASCII bytes (digit d is byte 48 + d, the offset taken off in one go): partners'
+    # files are checked a million numbers at a time.
+    return _CHECK_CHARS[(sum(map(operator.mul, first17.encode(), _WEIGHTS)) - _DIGIT_OFFSET) % 11]
 
 
 def _all_ascii_digits(text: str) -> bool:
@@ -108,7 +115,7 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         raise InvalidResidentId(f"the birth date {birth.isoformat()} is in the future")
 
     # Deliberately do not say which character was expected: that would turn the API into a check-digit oracle.
-    if check_character(number[:17]) != number[17]:
+    if _check_of_digits(number[:17]) != number[17]:
         raise InvalidResidentId("the check character does not match")
 
     sex: Sex = "male" if int(number[16]) % 2 == 1 else "female"
@@ -162,12 +169,19 @@ def fingerprinter(secret: bytes) -> Callable[[str], str]:
     same digests at about half the cost per number."""
     if len(secret) < _MIN_SECRET_BYTES:
         raise ValueError(f"the fingerprint secret must be at least {_MIN_SECRET_BYTES} bytes")
-    keyed = hmac.new(secret, digestmod=hashlib.sha256)
+    # HMAC (RFC 2104) spelt out over hashlib's C objects: the two keyed SHA-256 states are prepared once and
+    # copied per number, without hmac.HMAC's Python-level copy (a third of the cost).
+    block = hashlib.sha256().block_size
+    padded = (hashlib.sha256(secret).digest() if len(secret) > block else secret).ljust(block, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
 
     def fingerprint(number: str) -> str:
-        digest = keyed.copy()
+        digest = inner.copy()
         digest.update(number.strip().upper().encode())
-        return digest.hexdigest()
+        keyed = outer.copy()
+        keyed.update(digest.digest())
+        return keyed.hexdigest()
 
     return fingerprint
 

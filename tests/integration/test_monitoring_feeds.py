@@ -136,6 +136,48 @@ async def test_a_medical_feed_flags_the_household_and_reports_its_bad_rows(api, 
     assert len(detail["evidence"]) == 3
 
 
+async def test_medical_totals_add_earlier_feeds_bills_within_twelve_months(api, tokens, known_household):
+    """The 12-month total counts the household's bills from earlier feeds too (not only the rows just posted),
+    and only those of the last 365 days."""
+    household, ids, _ = await known_household()
+
+    def feed(*rows: tuple[str, int, int]) -> bytes:
+        return (MEDICAL_HEADER + "".join(f"{i},610626101,{TODAY - timedelta(days=d)},{fen},0\n"
+                                         for i, d, fen in rows)).encode()
+
+    # 3,000 yuan now and 9,000 yuan 400 days ago: under the 5,000-yuan floor within the year, no alert.
+    r = await api("monitoring").post("/feeds/medical", content=feed((ids[0], 40, 300_000), (ids[1], 400, 900_000)),
+                                     headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    assert "high_medical_cost" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
+
+    # Another member's 2,500 yuan in a later feed: 5,500 yuan in 12 months, over the floor.
+    r = await api("monitoring").post("/feeds/medical", content=feed((ids[1], 10, 250_000)),
+                                     headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    medical = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}["high_medical_cost"]
+    assert medical["trace"]["observed"]["out_of_pocket_12m_fen"] == 550_000
+    detail = (await api("monitoring").get(f"/alerts/{medical['id']}", headers=tokens["reviewer"])).json()
+    assert [e["line"] for e in detail["evidence"]] == [2]  # the evidence is the rows of the feed that tipped it
+
+
+async def test_bills_posted_before_the_household_is_known_raise_the_alert_when_it_appears(api, tokens,
+                                                                                          known_household):
+    """Rows of people no household lists yet are kept; the household's arrival runs the rules over them."""
+    ids = [resident_id("19580303"), resident_id("19590404", male=False)]
+    body = (MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY - timedelta(days=50)},400000,0\n"
+            + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},200000,0\n")
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    assert (r.json()["rows_loaded"], r.json()["alerts_raised"]) == (2, 0)
+
+    household, _, _ = await known_household(ids=ids)
+    medical = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}["high_medical_cost"]
+    assert medical["trace"]["observed"]["out_of_pocket_12m_fen"] == 600_000
+    detail = (await api("monitoring").get(f"/alerts/{medical['id']}", headers=tokens["reviewer"])).json()
+    assert sorted(e["line"] for e in detail["evidence"]) == [2, 3]
+
+
 async def test_all_or_nothing_gbk_json_lines_and_bad_files(api, known_household, db):
     _, ids, _ = await known_household()
     def medical(amount: str) -> str:

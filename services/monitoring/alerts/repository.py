@@ -86,16 +86,20 @@ GROUP BY m.household_id
 """),
     (frozenset({"medical"}), """
 INSERT INTO _candidates
-WITH touched AS (SELECT DISTINCT household_id FROM _matched WHERE kind = 'medical'),
-totals AS (
-    -- every medical bill of the household's members in the last 12 months, from any feed
-    SELECT p.household_id, sum(r.amount_fen) AS total
-    FROM touched t
-    JOIN monitoring.persons p ON p.household_id = t.household_id
-    JOIN monitoring.feed_records r ON r.id_fingerprint = p.id_fingerprint
-    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365
-    GROUP BY p.household_id
+WITH bills AS (
+    -- the 12-month bills of the households these rows touch: the rows in scope, already matched (the feed's
+    -- million rows are not joined to the fingerprints a second time) ...
+    SELECT m.household_id, m.amount_fen FROM _matched m
+    WHERE m.kind = 'medical' AND m.event_date > CAST(:today AS date) - 365
+    UNION ALL
+    -- ... and every earlier bill of their members, from any other feed
+    SELECT p.household_id, r.amount_fen
+    FROM monitoring.feed_records r
+    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({scope})
+      AND p.household_id IN (SELECT household_id FROM _matched WHERE kind = 'medical')
 ),
+totals AS (SELECT household_id, sum(amount_fen) AS total FROM bills GROUP BY household_id),
 flagged AS (
     SELECT t.household_id, t.total, h.region_code, h.monthly_income_fen
     FROM totals t
@@ -230,7 +234,10 @@ class AlertRepository:
         await self.session.execute(text(_NEW_CANDIDATES))
         for kinds, rule in _RULES:
             if not kinds or kinds & scope.kinds:
-                await self.session.execute(text(rule), {"today": today})
+                if "{scope}" in rule:  # a rule reading rows outside the scope as well
+                    await self.session.execute(text(rule.replace("{scope}", condition)), {"today": today, **binds})
+                else:
+                    await self.session.execute(text(rule), {"today": today})
         await self.session.execute(text(
             "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
             "alert_type varchar(30), due_date date, trace jsonb) ON COMMIT DROP"))

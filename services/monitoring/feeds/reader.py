@@ -127,7 +127,7 @@ class FeedReader:
                     if len(record) != len(header):
                         yield line, f"has {len(record)} fields, the header has {len(header)}"
                         continue
-                    yield line, dict(zip(header, record, strict=True))
+                    yield line, dict(zip(header, record, strict=False))  # lengths checked just above
             except csv.Error as exc:
                 raise BadFile("body", f"not CSV near line {line_base + reader.line_num}: {exc}") from None
             line_base += len(lines)
