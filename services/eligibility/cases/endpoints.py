@@ -1,33 +1,20 @@
 """Case endpoints: one POST per procedural step, so each has its own documented body and roles.
 
 A step's path is its name in the workflow (`next_steps` lists exactly these: POST `/cases/{id}/<step>`), and its
-OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ."""
+OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ.
+Each step's body is the one its service function takes."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Query
-from fastapi.types import DecoratedCallable
 
 from services.eligibility.cases import service
-from services.eligibility.cases.schemas import (
-    AppraisalIn,
-    CaseDetailOut,
-    CaseOut,
-    DeadlinesOut,
-    DecisionIn,
-    EconomicCheckIn,
-    EmergencyApproveIn,
-    ExtendIn,
-    HomeVisitIn,
-    ObjectionIn,
-    StepIn,
-    TerminateIn,
-    TownshipOpinionIn,
-)
+from services.eligibility.cases.schemas import CaseDetailOut, CaseOut, DeadlinesOut
 from services.eligibility.cases.workflow import REVIEWER, STEPS, Status
 from services.eligibility.deps import Official, Reader
 from shared.app import UowDep
@@ -48,9 +35,22 @@ def step_description(name: str) -> str:
             "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403.")
 
 
-def _step(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    return router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
-                       description=step_description(name))
+StepTaker = Callable[..., Awaitable[CaseDetailOut]]
+
+
+def _step(name: str, summary: str, take: StepTaker) -> None:
+    """POST /cases/{case_id}/<name>: the body its service function takes, by an official, answering the case."""
+
+    async def endpoint(case_id: uuid.UUID, body: Any, uow: UowDep, p: Official) -> CaseDetailOut:
+        return await take(uow, p, case_id, body)
+
+    signature = inspect.signature(endpoint)
+    endpoint.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        param.replace(annotation=get_type_hints(take)["body"]) if param.name == "body" else param
+        for param in signature.parameters.values()])
+    endpoint.__name__ = endpoint.__qualname__ = take.__name__  # the operation id stays the service's name
+    router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
+                description=step_description(name))(endpoint)
 
 
 @router.get("", response_model=list[CaseOut], summary="Cases in your region")
@@ -76,69 +76,16 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.read(uow, principal, case_id)
 
 
-@_step("investigation", "Start the means investigation")
-async def start_investigation(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.start_investigation(uow, p, case_id, body)
-
-
-@_step("home-visits", "Record a home visit (入户调查)")
-async def record_home_visit(case_id: uuid.UUID, body: HomeVisitIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.record_home_visit(uow, p, case_id, body)
-
-
-@_step("economic-check", "Record the economic check")
-async def record_economic_check(case_id: uuid.UUID, body: EconomicCheckIn, uow: UowDep, p: Official
-                                ) -> CaseDetailOut:
-    return await service.record_economic_check(uow, p, case_id, body)
-
-
-@_step("township-opinion", "Township first opinion (初审)")
-async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: UowDep, p: Official
-                           ) -> CaseDetailOut:
-    return await service.township_opinion(uow, p, case_id, body)
-
-
-@_step("appraisal", "Democratic appraisal (民主评议)")
-async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.record_appraisal(uow, p, case_id, body)
-
-
-@_step("notice/objections", "An objection during the public notice: back to investigation")
-async def record_objection(case_id: uuid.UUID, body: ObjectionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.record_objection(uow, p, case_id, body)
-
-
-@_step("notice/close", "Close the public notice after 7 days without objection")
-async def close_notice(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.close_notice(uow, p, case_id, body)
-
-
-@_step("decision", "County decision (审核确认)")
-async def decide(case_id: uuid.UUID, body: DecisionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.decide(uow, p, case_id, body)
-
-
-@_step("extension", "Extend to the longer time limit")
-async def extend(case_id: uuid.UUID, body: ExtendIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.extend(uow, p, case_id, body)
-
-
-@_step("emergency-approval", "急难型 temporary assistance: approve and pay first")
-async def emergency_approve(case_id: uuid.UUID, body: EmergencyApproveIn, uow: UowDep, p: Official
-                            ) -> CaseDetailOut:
-    return await service.emergency_approve(uow, p, case_id, body)
-
-
-@_step("documents-complete", "急难型: the paperwork after payment is complete")
-async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.complete_documents(uow, p, case_id, body)
-
-
-@_step("review", "Periodic review (定期核查)")
-async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.review(uow, p, case_id, body)
-
-
-@_step("termination", "Stop (停保)")
-async def terminate(case_id: uuid.UUID, body: TerminateIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.terminate(uow, p, case_id, body)
+_step("investigation", "Start the means investigation", service.start_investigation)
+_step("home-visits", "Record a home visit (入户调查)", service.record_home_visit)
+_step("economic-check", "Record the economic check", service.record_economic_check)
+_step("township-opinion", "Township first opinion (初审)", service.township_opinion)
+_step("appraisal", "Democratic appraisal (民主评议)", service.record_appraisal)
+_step("notice/objections", "An objection during the public notice: back to investigation", service.record_objection)
+_step("notice/close", "Close the public notice after 7 days without objection", service.close_notice)
+_step("decision", "County decision (审核确认)", service.decide)
+_step("extension", "Extend to the longer time limit", service.extend)
+_step("emergency-approval", "急难型 temporary assistance: approve and pay first", service.emergency_approve)
+_step("documents-complete", "急难型: the paperwork after payment is complete", service.complete_documents)
+_step("review", "Periodic review (定期核查)", service.review)
+_step("termination", "Stop (停保)", service.terminate)
