@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, work_calendar
@@ -152,66 +152,65 @@ async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID,
     return case
 
 
-async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn, take: str, **facts: object
-                ) -> CaseDetailOut:
-    """Load the case (locked), take the step by its method on the body's date and opinion, save and audit."""
+async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn, take: Callable[..., None],
+                **facts: object) -> CaseDetailOut:
+    """Load the case (locked), take the step by its method (`Case.<step>`) on the body's date, save and audit."""
     case = await get_visible(uow, p, case_id, for_update=True)
-    method = getattr(case, take)
-    method(_actor(p), await effective_parameters(uow), on=body.on, **facts)
+    take(case, _actor(p), await effective_parameters(uow), on=body.on, **facts)
     await _save(uow, case, p)
     return await detail(uow, case)
 
 
 async def start_investigation(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "start_investigation", opinion=body.opinion)
+    return await _step(uow, p, case_id, body, Case.start_investigation, opinion=body.opinion)
 
 
 async def record_home_visit(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: HomeVisitIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "record_home_visit", opinion=body.opinion,
+    return await _step(uow, p, case_id, body, Case.record_home_visit, opinion=body.opinion,
                        investigators=body.investigators, findings=body.findings, by_county=body.by_county)
 
 
 async def record_economic_check(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EconomicCheckIn
                                 ) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "record_economic_check", opinion=body.opinion, result=body.result,
+    return await _step(uow, p, case_id, body, Case.record_economic_check, opinion=body.opinion, result=body.result,
                        notes=body.notes)
 
 
 async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TownshipOpinionIn
                            ) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "township_opinion", opinion=body.opinion,
+    return await _step(uow, p, case_id, body, Case.township_opinion, opinion=body.opinion,
                        recommendation=body.recommendation)
 
 
 async def record_appraisal(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: AppraisalIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "record_appraisal", opinion=body.opinion, result=body.result,
+    return await _step(uow, p, case_id, body, Case.record_appraisal, opinion=body.opinion, result=body.result,
                        participants=body.participants)
 
 
 async def record_objection(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ObjectionIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "record_objection", opinion=body.opinion, objection=body.objection)
+    return await _step(uow, p, case_id, body, Case.record_objection, opinion=body.opinion, objection=body.objection)
 
 
 async def close_notice(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "close_notice", opinion=body.opinion)
+    return await _step(uow, p, case_id, body, Case.close_notice, opinion=body.opinion)
 
 
 async def extend(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ExtendIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "extend", opinion=body.opinion)
+    return await _step(uow, p, case_id, body, Case.extend, opinion=body.opinion)
 
 
 async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: DecisionIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "decide", opinion=body.opinion, decision=body.decision,
+    return await _step(uow, p, case_id, body, Case.decide, opinion=body.opinion, decision=body.decision,
                        reasons=body.reasons)
 
 
 async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn
                             ) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "emergency_approve", opinion=body.opinion)
+    return await _step(uow, p, case_id, body, Case.emergency_approve, opinion=body.opinion)
 
 
 async def complete_documents(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "complete_documents", opinion=body.opinion)
+    return await _step(uow, p, case_id, body, Case.complete_documents, opinion=body.opinion)
 
 
 async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
@@ -224,7 +223,7 @@ async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn
 
 
 async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TerminateIn) -> CaseDetailOut:
-    return await _step(uow, p, case_id, body, "terminate", opinion=body.opinion, reason=body.reason)
+    return await _step(uow, p, case_id, body, Case.terminate, opinion=body.opinion, reason=body.reason)
 
 
 # --- from monitoring's partner data ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Every step of the procedure on the `Case` domain model alone: no database, web framework or Kafka.
+"""Every step of the procedure on the `Case` domain model alone: no database, web framework or Kafka (and its
+mapping to the row, built in memory).
 
 吴起县 (610626) households on its 2023 parameters: a rural 低保 application accepted on Monday 4 September 2023."""
 
@@ -11,7 +12,9 @@ from typing import Any
 import pytest
 
 from services.eligibility.cases.domain import SYSTEM, Actor, Case
+from services.eligibility.cases.repository import row_values, to_case
 from services.eligibility.cases.workflow import Status
+from services.eligibility.models import Case as CaseRow
 from services.eligibility.policy import default_parameters
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
@@ -422,3 +425,29 @@ def test_a_recounted_deadline_is_announced():
     case.recount_deadline(PARAMS)
     steps, events = case.collect()
     assert steps == [] and kinds(events) == [CaseDeadlineChanged] and events[0].due_date == case.due_date
+
+
+# --- the row it is stored in -----------------------------------------------------------------------------------
+
+
+def test_a_case_survives_its_row_with_typed_snapshot_details_and_assessment():
+    case = approved(opened(application(applicant_member_id=None)))
+    case.applicant_member_id = case.snapshot.members[0].member_id
+    row = CaseRow(**row_values(case))
+    assert row.status == "approved" and row.details["applicant_member_id"] == str(case.applicant_member_id)
+    assert row.assessment["assessed_on"] == "2023-09-25" and row.assessment["trace"]
+    back = to_case(row)
+    assert back.status is Status.APPROVED and back.snapshot == case.snapshot and back.details == case.details
+    assert back.assessment == case.assessment and back.applicant_member_id == case.applicant_member_id
+    assert row_values(back) == row_values(case)
+
+
+def test_a_case_stored_before_typed_details_is_still_read():
+    case = opened()
+    values = row_values(case)
+    legacy = CaseRow(**{**values, "details": {"member_id": str(case.snapshot.members[0].member_id)},
+                        "assessment": {"eligible": False, "reasons": ["cannot assess: x"], "trace": [],
+                                       "assessed_on": "2023-09-04"}})
+    back = to_case(legacy)
+    assert back.applicant_member_id == case.snapshot.members[0].member_id and back.details.programme == "dibao"
+    assert back.assessment is not None and not back.assessment.eligible and back.assessment.programme is None
