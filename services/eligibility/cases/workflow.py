@@ -36,7 +36,6 @@ class Status(StrEnum):
 OPEN = frozenset({Status.ACCEPTED, Status.INVESTIGATION, Status.TOWNSHIP_REVIEW, Status.APPRAISAL,
                   Status.PUBLIC_NOTICE, Status.COUNTY_REVIEW})
 ON_ROLL = frozenset({Status.APPROVED, Status.GRADUAL_EXIT})
-FINAL = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.TERMINATED})
 
 TOWNSHIP = ("clerk", "township_reviewer")
 REVIEWER = ("township_reviewer",)
