@@ -6,8 +6,9 @@ One run measures:
 
 * **(a) rules** - `services.eligibility.policy.assess(programme, snapshot, on, region, params, facts)` over N
   synthetic 吴起县 (610626) households, in this process, snapshots built beforehand: assessments/s of the pure
-  functions alone. **(a2)** is informational: the rule step as `open_case` runs it (`run_assessment`: snapshot
-  dumped to JSON, validated again, assessed, result dumped), to split (b)'s cost.
+  functions alone. **(a2)** is informational: the rule step as `open_cases` runs it (`Case.open` on the typed
+  snapshot: assessed, first deadline counted; then mapped to its row: snapshot and assessment dumped), to split
+  (b)'s cost.
 * **(b) consumer** - the same households as `ApplicationSubmitted` CloudEvents, all produced first to
   `intake.applications` with a plain aiokafka producer (settings, key, headers and chunking as intake's
   `OutboxRelay`), then eligibility's real worker (`python -m services.eligibility.worker`, a subprocess with
@@ -42,14 +43,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import text
 
 from bench.measure import infra_module, process_cpu, tree_cpu
-from services.eligibility.cases.service import run_assessment
-from services.eligibility.models import Case
+from services.eligibility.cases.domain import Case
+from services.eligibility.cases.repository import row_values
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
 from shared.db import create_engine
 from shared.events.catalogue import ApplicationSubmitted, Topic, event_type
@@ -341,19 +341,16 @@ def run_rules(households: Sequence[Household]) -> tuple[Figures, list[Outcome]]:
 
 
 def run_rule_step(households: Sequence[Household]) -> Figures:
-    """open_case's rule step: `data.snapshot.model_dump(mode='json')` then `run_assessment` on the case."""
+    """open_cases' rule step: `Case.open` on the event's typed snapshot, then the case mapped to its row."""
     params = default_parameters()
+    events = [h.event() for h in households]
     cpu0, t0 = process_cpu(), time.perf_counter()
-    for h in households:
-        snapshot = h.snapshot.model_dump(mode="json")
-        applicant = str(h.applicant_member_id) if h.applicant_member_id else None
-        case = SimpleNamespace(programme=h.programme, region_code=h.snapshot.region_code,
-                               details={"programme": h.programme, "applicant_member_id": applicant}, snapshot=snapshot)
-        run_assessment(cast(Case, case), params, h.on)
+    for data in events:
+        row_values(Case.open(data, params))
     seconds = time.perf_counter() - t0
     n = len(households)
-    return Figures("(a2) open_case rule step", n, seconds, n / seconds, {"bench": process_cpu() - cpu0},
-                   "snapshot dump + validate + assess + result dump (run_assessment)")
+    return Figures("(a2) open_cases rule step", n, seconds, n / seconds, {"bench": process_cpu() - cpu0},
+                   "assess + first deadline (Case.open) + row mapping (snapshot and assessment dumped)")
 
 
 # --- (b) the consumer path ----------------------------------------------------------------------------------

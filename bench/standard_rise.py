@@ -151,7 +151,7 @@ def _since(pg_pid: int, started: float, cpu: tuple[float, float]) -> tuple[float
 
 
 async def _params(sessions):
-    from services.eligibility.regional_policy.service import effective_parameters
+    from services.eligibility.policy_admin.in_force import effective_parameters
 
     async with UnitOfWork(sessions, platform, "/bench") as uow:
         return await effective_parameters(uow, fresh=True)

@@ -4,8 +4,8 @@ from services.eligibility.cases.endpoints import router as cases
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
 from services.eligibility.notices.endpoints import router as notices
+from services.eligibility.policy_admin.endpoints import router as parameters
 from services.eligibility.recompute.endpoints import router as what_if
-from services.eligibility.regional_policy.endpoints import router as parameters
 from shared.app import create_app
 
 app = create_app(

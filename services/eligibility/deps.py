@@ -22,6 +22,8 @@ NoticeReader = Annotated[Principal, Depends(require("township_reviewer", "county
 SignedIn = Annotated[Principal, Depends(require())]
 # Adds dated parameter values for their own region.
 Admin = Annotated[Principal, Depends(require("admin"))]
+# Runs a standard rise as a dry run (试算) before it is decided: the county and its finance office.
+WhatIfAnalyst = Annotated[Principal, Depends(require("county_approver", "finance"))]
 
 
 def _settings(request: Request) -> Settings:

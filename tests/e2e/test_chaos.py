@@ -207,7 +207,7 @@ async def test_chaos_nothing_lost_nothing_doubled(stack, http, tokens, db, infra
         await asyncio.gather(*journeys)
 
     started = time.monotonic()
-    await asyncio.wait_for(asyncio.gather(killer(), driver()), timeout=60 + KILLS * 20)
+    await asyncio.wait_for(asyncio.gather(killer(), driver()), timeout=180 + KILLS * 30)
     await stack.wait_healthy()
     await db.dispose()  # the suite's own pooled connections did not survive the PostgreSQL restart
 

@@ -1,39 +1,22 @@
 """Case endpoints: one POST per procedural step, so each has its own documented body and roles.
 
 A step's path is its name in the workflow (`next_steps` lists exactly these: POST `/cases/{id}/<step>`), and its
-OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ."""
+OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ.
+Each step's body is the one its service function takes."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
-from collections.abc import Callable
-from datetime import date, timedelta
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, get_type_hints
 
 from fastapi import APIRouter, Query
-from fastapi.types import DecoratedCallable
 
 from services.eligibility.cases import service
-from services.eligibility.cases.repository import CaseRepository
-from services.eligibility.cases.schemas import (
-    AppraisalIn,
-    CaseDetailOut,
-    CaseOut,
-    DeadlinesOut,
-    DecisionIn,
-    EconomicCheckIn,
-    EmergencyApproveIn,
-    ExtendIn,
-    HomeVisitIn,
-    ObjectionIn,
-    StepIn,
-    TerminateIn,
-    TownshipOpinionIn,
-)
+from services.eligibility.cases.schemas import CaseDetailOut, CaseOut, DeadlinesOut
 from services.eligibility.cases.workflow import REVIEWER, STEPS, Status
 from services.eligibility.deps import Official, Reader
-from services.eligibility.regional_policy.service import effective_parameters
-from shared import audit
 from shared.app import UowDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -52,112 +35,57 @@ def step_description(name: str) -> str:
             "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403.")
 
 
-def _step(name: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    return router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
-                       description=step_description(name))
+StepTaker = Callable[..., Awaitable[CaseDetailOut]]
+
+
+def _step(name: str, summary: str, take: StepTaker) -> None:
+    """POST /cases/{case_id}/<name>: the body its service function takes, by an official, answering the case."""
+
+    async def endpoint(case_id: uuid.UUID, body: Any, uow: UowDep, p: Official) -> CaseDetailOut:
+        return await take(uow, p, case_id, body)
+
+    signature = inspect.signature(endpoint)
+    endpoint.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        param.replace(annotation=get_type_hints(take)["body"]) if param.name == "body" else param
+        for param in signature.parameters.values()])
+    endpoint.__name__ = endpoint.__qualname__ = take.__name__  # the operation id stays the service's name
+    router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
+                description=step_description(name))(endpoint)
 
 
 @router.get("", response_model=list[CaseOut], summary="Cases in your region")
 async def list_cases(uow: UowDep, principal: Reader, status: Status | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CaseOut]:
-    cases = await CaseRepository(uow.session).in_region(principal.region, status.value if status else None, limit)
-    await audit.record(uow, principal, "case.list", "case", None, region_code=principal.region,
-                       details={"count": len(cases)})
-    return [service.to_out(c) for c in cases]
+    return await service.list_cases(uow, principal, status, limit)
 
 
 @router.get("/deadlines", response_model=DeadlinesOut, summary="Overdue and due-soon cases in your region")
 async def deadlines(uow: UowDep, principal: Reader,
                     within_workdays: Annotated[int, Query(ge=0, le=30)] = 3) -> DeadlinesOut:
-    today = date.today()
-    cal = service.work_calendar(await effective_parameters(uow), principal.region, (today.year, today.year + 1))
-    cases = await CaseRepository(uow.session).open_due_by(principal.region, cal.add_workdays(today, within_workdays))
-    await audit.record(uow, principal, "case.deadlines", "case", None, region_code=principal.region)
-    return DeadlinesOut(today=today,
-                        overdue=[service.to_out(c) for c in cases if c.due_date and c.due_date < today],
-                        due_soon=[service.to_out(c) for c in cases if c.due_date and c.due_date >= today])
+    return await service.deadlines(uow, principal, within_workdays)
 
 
 @router.get("/reviews-due", response_model=list[CaseOut], summary="Cases on the roll due for their periodic review")
 async def reviews_due(uow: UowDep, principal: Reader,
                       within_days: Annotated[int, Query(ge=0, le=366)] = 30) -> list[CaseOut]:
-    cases = await CaseRepository(uow.session).reviews_due_by(principal.region,
-                                                             date.today() + timedelta(days=within_days))
-    await audit.record(uow, principal, "case.reviews_due", "case", None, region_code=principal.region)
-    return [service.to_out(c) for c in cases]
+    return await service.reviews_due(uow, principal, within_days)
 
 
 @router.get("/{case_id}", response_model=CaseDetailOut, summary="One case with its steps and 计算依据")
 async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseDetailOut:
-    case = await service.get_visible(uow, principal, case_id)
-    await audit.record(uow, principal, "case.read", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code)
-    return await service.detail(uow, case)
+    return await service.read(uow, principal, case_id)
 
 
-@_step("investigation", "Start the means investigation")
-async def start_investigation(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.start_investigation(uow, p, case_id, body))
-
-
-@_step("home-visits", "Record a home visit (入户调查)")
-async def record_home_visit(case_id: uuid.UUID, body: HomeVisitIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.record_home_visit(uow, p, case_id, body))
-
-
-@_step("economic-check", "Record the economic check")
-async def record_economic_check(case_id: uuid.UUID, body: EconomicCheckIn, uow: UowDep, p: Official
-                                ) -> CaseDetailOut:
-    return await service.detail(uow, await service.record_economic_check(uow, p, case_id, body))
-
-
-@_step("township-opinion", "Township first opinion (初审)")
-async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: UowDep, p: Official
-                           ) -> CaseDetailOut:
-    return await service.detail(uow, await service.township_opinion(uow, p, case_id, body))
-
-
-@_step("appraisal", "Democratic appraisal (民主评议)")
-async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.record_appraisal(uow, p, case_id, body))
-
-
-@_step("notice/objections", "An objection during the public notice: back to investigation")
-async def record_objection(case_id: uuid.UUID, body: ObjectionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.record_objection(uow, p, case_id, body))
-
-
-@_step("notice/close", "Close the public notice after 7 days without objection")
-async def close_notice(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.close_notice(uow, p, case_id, body))
-
-
-@_step("decision", "County decision (审核确认)")
-async def decide(case_id: uuid.UUID, body: DecisionIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.decide(uow, p, case_id, body))
-
-
-@_step("extension", "Extend to the longer time limit")
-async def extend(case_id: uuid.UUID, body: ExtendIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.extend(uow, p, case_id, body))
-
-
-@_step("emergency-approval", "急难型 temporary assistance: approve and pay first")
-async def emergency_approve(case_id: uuid.UUID, body: EmergencyApproveIn, uow: UowDep, p: Official
-                            ) -> CaseDetailOut:
-    return await service.detail(uow, await service.emergency_approve(uow, p, case_id, body))
-
-
-@_step("documents-complete", "急难型: the paperwork after payment is complete")
-async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.complete_documents(uow, p, case_id, body))
-
-
-@_step("review", "Periodic review (定期核查)")
-async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.review(uow, p, case_id, body))
-
-
-@_step("termination", "Stop (停保)")
-async def terminate(case_id: uuid.UUID, body: TerminateIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.detail(uow, await service.terminate(uow, p, case_id, body))
+_step("investigation", "Start the means investigation", service.start_investigation)
+_step("home-visits", "Record a home visit (入户调查)", service.record_home_visit)
+_step("economic-check", "Record the economic check", service.record_economic_check)
+_step("township-opinion", "Township first opinion (初审)", service.township_opinion)
+_step("appraisal", "Democratic appraisal (民主评议)", service.record_appraisal)
+_step("notice/objections", "An objection during the public notice: back to investigation", service.record_objection)
+_step("notice/close", "Close the public notice after 7 days without objection", service.close_notice)
+_step("decision", "County decision (审核确认)", service.decide)
+_step("extension", "Extend to the longer time limit", service.extend)
+_step("emergency-approval", "急难型 temporary assistance: approve and pay first", service.emergency_approve)
+_step("documents-complete", "急难型: the paperwork after payment is complete", service.complete_documents)
+_step("review", "Periodic review (定期核查)", service.review)
+_step("termination", "Stop (停保)", service.terminate)

@@ -1,96 +1,145 @@
-"""Every case query of eligibility."""
+"""Every case query of eligibility, and the mapping of the `Case` domain model to and from its row (the snapshot,
+the application's details and the assessment are typed models stored as JSONB through pydantic)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
-from services.eligibility.models import Case, CaseStep, HouseholdFacts
+from services.eligibility.models import Case as CaseRow
+from services.eligibility.models import CaseStep, HouseholdFacts
+from shared.events.catalogue import ApplicationDetails, application_details
+from shared.household import HouseholdSnapshot
 
-# The columns a new case is written with; its timestamps are the database's.
-_CASE_COLUMNS = [c.key for c in Case.__table__.columns if c.key not in ("created_at", "updated_at")]
+_APPLICANT = "applicant_member_id"
+# The columns a case is written with; its timestamps are the database's.
+_CASE_COLUMNS = [c.key for c in CaseRow.__table__.columns if c.key not in ("created_at", "updated_at")]
+_PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment")]
+
+
+def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[ApplicationDetails, uuid.UUID | None]:
+    """The typed details of a case's application and its applicant, from the row's `details` column."""
+    raw = dict(stored or {})
+    applicant = raw.pop(_APPLICANT, None) or raw.pop("member_id", None)  # member_id: cases opened before v2
+    return application_details(programme, raw), uuid.UUID(str(applicant)) if applicant else None
+
+
+def to_case(row: CaseRow) -> Case:
+    details, applicant = stored_application(row.programme, row.details)
+    return Case(
+        **{column: getattr(row, column) for column in _PLAIN}, status=Status(row.status),
+        details=details, applicant_member_id=applicant,
+        snapshot=HouseholdSnapshot.model_validate(row.snapshot),
+        assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None)
+
+
+def row_values(case: Case) -> dict[str, Any]:
+    applicant = str(case.applicant_member_id) if case.applicant_member_id else None
+    return {
+        **{column: getattr(case, column) for column in _PLAIN}, "status": case.status.value,
+        "details": {**case.details.model_dump(mode="json"), _APPLICANT: applicant},
+        "snapshot": case.snapshot.model_dump(mode="json"),
+        "assessment": case.assessment.model_dump(mode="json") if case.assessment else None,
+    }
 
 
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def _cases(self, query: Select[tuple[CaseRow]]) -> list[Case]:
+        return [to_case(row) for row in await self.session.scalars(query)]
+
     async def get(self, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
-        return await self.session.get(Case, case_id, with_for_update=for_update)
+        row = await self.session.get(CaseRow, case_id, with_for_update=for_update)
+        return to_case(row) if row else None
 
     async def by_application(self, application_id: uuid.UUID, *, for_update: bool = False) -> Case | None:
-        query = select(Case).where(Case.application_id == application_id)
-        return await self.session.scalar(query.with_for_update() if for_update else query)
+        query = select(CaseRow).where(CaseRow.application_id == application_id)
+        row = await self.session.scalar(query.with_for_update() if for_update else query)
+        return to_case(row) if row else None
 
     async def in_region(self, region_prefix: str, status: str | None = None, limit: int = 100) -> list[Case]:
-        query = select(Case).where(Case.region_code.startswith(region_prefix))
+        query = select(CaseRow).where(CaseRow.region_code.startswith(region_prefix))
         if status:
-            query = query.where(Case.status == status)
-        return list(await self.session.scalars(query.order_by(Case.opened_on, Case.id).limit(limit)))
+            query = query.where(CaseRow.status == status)
+        return await self._cases(query.order_by(CaseRow.opened_on, CaseRow.id).limit(limit))
 
     async def open_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
         """Open cases whose nearest deadline is on or before `by`, most urgent first."""
-        return list(await self.session.scalars(
-            select(Case).where(Case.region_code.startswith(region_prefix), Case.status.in_([s.value for s in OPEN]),
-                               Case.due_date <= by)
-            .order_by(Case.due_date, Case.id).limit(limit)
-        ))
+        return await self._cases(
+            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
+                                  CaseRow.status.in_([s.value for s in OPEN]), CaseRow.due_date <= by)
+            .order_by(CaseRow.due_date, CaseRow.id).limit(limit))
 
     async def reviews_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
         """Cases on the roll whose periodic review (定期核查) falls on or before `by`."""
-        return list(await self.session.scalars(
-            select(Case).where(Case.region_code.startswith(region_prefix),
-                               Case.status.in_([s.value for s in ON_ROLL]), Case.next_review_on <= by)
-            .order_by(Case.next_review_on, Case.id).limit(limit)
-        ))
+        return await self._cases(
+            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
+                                  CaseRow.status.in_([s.value for s in ON_ROLL]), CaseRow.next_review_on <= by)
+            .order_by(CaseRow.next_review_on, CaseRow.id).limit(limit))
 
     async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
         """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""
-        return list(await self.session.scalars(
-            select(Case).where(Case.region_code.startswith(region_prefix), Case.status.in_([s.value for s in OPEN]),
-                               Case.due_date_provisional)
-            .order_by(Case.id).with_for_update()
-        ))
+        return await self._cases(
+            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
+                                  CaseRow.status.in_([s.value for s in OPEN]), CaseRow.due_date_provisional)
+            .order_by(CaseRow.id).with_for_update())
 
     async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
         """The household's cases on the roll, locked for a change."""
-        return list(await self.session.scalars(
-            select(Case).where(Case.household_id == household_id, Case.status.in_([s.value for s in ON_ROLL]))
-            .order_by(Case.id).with_for_update()))
+        return await self._cases(
+            select(CaseRow).where(CaseRow.household_id == household_id,
+                                  CaseRow.status.in_([s.value for s in ON_ROLL]))
+            .order_by(CaseRow.id).with_for_update())
 
     async def on_notice(self, region_prefix: str) -> list[Case]:
-        return list(await self.session.scalars(
-            select(Case).where(Case.region_code.startswith(region_prefix),
-                               Case.status == Status.PUBLIC_NOTICE.value)
-            .order_by(Case.region_code, Case.notice_posted_on, Case.id)
-        ))
+        return await self._cases(
+            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
+                                  CaseRow.status == Status.PUBLIC_NOTICE.value)
+            .order_by(CaseRow.region_code, CaseRow.notice_posted_on, CaseRow.id))
 
     async def steps(self, case_id: uuid.UUID) -> list[CaseStep]:
         return list(await self.session.scalars(select(CaseStep).where(CaseStep.case_id == case_id)
                                                .order_by(CaseStep.id)))
 
-    def add(self, case: Case) -> None:
-        self.session.add(case)
+    async def save(self, case: Case, steps: list[StepRecord]) -> None:
+        """Write the case back to its row (only the columns that changed; a new case is added) with its steps.
+        A case loaded in this session is in its identity map: no query."""
+        values = row_values(case)
+        row = await self.session.get(CaseRow, case.id)
+        if row is None:
+            self.session.add(CaseRow(**values))
+        else:
+            for column, value in values.items():
+                if getattr(row, column) != value:
+                    setattr(row, column, value)
+        self.session.add_all([
+            CaseStep(case_id=case.id, step=s.step, from_status=s.from_status.value, to_status=s.to_status.value,
+                     actor=s.actor.sub, roles=sorted(s.actor.roles), on=s.on, opinion=s.opinion, data=s.data)
+            for s in steps])
 
-    def add_step(self, step: CaseStep) -> None:
-        self.session.add(step)
-
-    async def latest_facts(self, household_id: uuid.UUID) -> HouseholdFacts | None:
-        return await self.session.get(HouseholdFacts, household_id)
+    async def latest_facts(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
+        facts = await self.session.get(HouseholdFacts, household_id)
+        return HouseholdSnapshot.model_validate(facts.snapshot) if facts else None
 
     async def applications_with_cases(self, application_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         return set(await self.session.scalars(
-            select(Case.application_id).where(Case.application_id.in_(application_ids))))
+            select(CaseRow.application_id).where(CaseRow.application_id.in_(application_ids))))
 
     async def insert(self, cases: list[Case]) -> None:
-        """Many new cases in one statement (Core, no unit-of-work bookkeeping per row)."""
-        await self.session.execute(insert(Case), [
-            {column: getattr(case, column) for column in _CASE_COLUMNS} for case in cases])
+        """Many new cases in one statement (Core, no unit-of-work bookkeeping per row), and their households'
+        latest facts."""
+        rows = [row_values(case) for case in cases]
+        await self.session.execute(insert(CaseRow), rows)
+        await self.save_facts({row["household_id"]: (row["region_code"], row["snapshot"]) for row in rows})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""

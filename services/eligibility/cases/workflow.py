@@ -1,5 +1,5 @@
 """The case workflow (审核确认程序) as pure rules: which step may follow which, who may take it, and when each
-step is due. No database, web framework or Kafka here; `service.py` applies these to stored cases.
+step is due. No database, web framework or Kafka here; the `Case` (domain.py) applies these at each step.
 
 低保 (民发〔2021〕57号): accepted → means investigation (home visit by ≥ 2 investigators) → county data check →
 township first opinion → democratic appraisal (where the region requires it) → public notice 7 days (an objection
@@ -36,7 +36,6 @@ class Status(StrEnum):
 OPEN = frozenset({Status.ACCEPTED, Status.INVESTIGATION, Status.TOWNSHIP_REVIEW, Status.APPRAISAL,
                   Status.PUBLIC_NOTICE, Status.COUNTY_REVIEW})
 ON_ROLL = frozenset({Status.APPROVED, Status.GRADUAL_EXIT})
-FINAL = frozenset({Status.REJECTED, Status.WITHDRAWN, Status.TERMINATED})
 
 TOWNSHIP = ("clerk", "township_reviewer")
 REVIEWER = ("township_reviewer",)

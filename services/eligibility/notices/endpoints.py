@@ -7,9 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from services.eligibility.deps import NoticeReader
 from services.eligibility.notices import service
 from services.eligibility.notices.service import PublicNotice
-from shared import audit
 from shared.app import UowDep
-from shared.errors import NotFound
 
 router = APIRouter(prefix="/notices", tags=["public notice"])
 
@@ -23,11 +21,7 @@ async def public_notice(
     region_code: Annotated[str, Path(pattern=r"^(\d{9}|\d{12})$", description="township or village code")],
     uow: UowDep, principal: NoticeReader, format: Annotated[Literal["json", "xlsx"], Query()] = "json",
 ) -> PublicNotice | Response:
-    if not principal.covers(region_code):
-        raise NotFound(f"region {region_code} not found")
-    notice = await service.build(uow, region_code)
-    await audit.record(uow, principal, "notice.export", "notice", region_code, region_code=region_code,
-                       details={"rows": len(notice.rows), "format": format})
+    notice = await service.export(uow, principal, region_code, format)
     if format == "xlsx":
         return Response(service.to_xlsx(notice), media_type=XLSX,
                         headers={"Content-Disposition": f'attachment; filename="notice-{region_code}.xlsx"'})

@@ -11,8 +11,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
+from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import CaseRepository
-from services.eligibility.models import Case
+from shared import audit
+from shared.auth import Principal
+from shared.errors import NotFound
 from shared.identity import mask_name
 from shared.regions import RegionTable
 from shared.uow import UnitOfWork
@@ -41,21 +44,26 @@ class PublicNotice(BaseModel):
 
 
 def _row(case: Case) -> NoticeRow:
-    members = case.snapshot["members"]
-    head = next((m for m in members if m.get("relation") == "head"), members[0])
-    assessment = case.assessment or {}
+    members = case.snapshot.members
+    head = next((m for m in members if m.relation == "head"), members[0])
     assert case.notice_posted_on and case.notice_ends_on
-    return NoticeRow(name=mask_name(head["name"]), household_size=sum(1 for m in members if m.get("counted", True)),
+    return NoticeRow(name=mask_name(head.name), household_size=len(case.snapshot.counted_members()),
                      programme=PROGRAMME_NAMES.get(case.programme, case.programme),
-                     monthly_amount_fen=assessment.get("monthly_amount_fen"),
+                     monthly_amount_fen=case.assessment.monthly_amount_fen if case.assessment else None,
                      notice_from=case.notice_posted_on, notice_until=case.notice_ends_on)
 
 
-async def build(uow: UnitOfWork, region_code: str) -> PublicNotice:
+async def export(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> PublicNotice:
+    """The notice of a village or township within the reader's region (outside it: as if it did not exist)."""
+    if not principal.covers(region_code):
+        raise NotFound(f"region {region_code} not found")
     cases = await CaseRepository(uow.session).on_notice(region_code)
     table = RegionTable.load()
     name = table.name(region_code) if table.is_known(region_code) else region_code
-    return PublicNotice(region_code=region_code, region_name=name, rows=[_row(c) for c in cases])
+    notice = PublicNotice(region_code=region_code, region_name=name, rows=[_row(c) for c in cases])
+    await audit.record(uow, principal, "notice.export", "notice", region_code, region_code=region_code,
+                       details={"rows": len(notice.rows), "format": format})
+    return notice
 
 
 def to_xlsx(notice: PublicNotice) -> bytes:

@@ -1,19 +1,16 @@
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-
+from services.eligibility.deps import WhatIfAnalyst
 from services.eligibility.recompute import service
 from services.eligibility.recompute.schemas import WhatIfIn, WhatIfOut
 from shared.app import UowDep
-from shared.auth import Principal, require
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 
 @router.post("/what-if", response_model=WhatIfOut,
              summary="试算: households, persons, new monthly cost and back-pay per township; changes nothing")
-async def what_if(body: WhatIfIn, uow: UowDep,
-                  principal: Annotated[Principal, Depends(require("county_approver", "finance"))]) -> WhatIfOut:
+async def what_if(body: WhatIfIn, uow: UowDep, principal: WhatIfAnalyst) -> WhatIfOut:
     return await service.what_if(uow, principal, body)

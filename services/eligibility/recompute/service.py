@@ -20,16 +20,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import orjson
 
+from services.eligibility.cases.domain import CaseAssessment, RecomputedFor
+from services.eligibility.cases.repository import stored_application
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterError, ParameterSet, assess
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
+from services.eligibility.policy_admin.in_force import effective_parameters
+from services.eligibility.policy_admin.repository import ParameterOverrideRepository
 from services.eligibility.recompute.repository import RecomputeRepository, RollRow
 from services.eligibility.recompute.schemas import TownshipImpactOut, WhatIfIn, WhatIfOut
-from services.eligibility.regional_policy.repository import ParameterOverrideRepository
-from services.eligibility.regional_policy.service import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput
@@ -42,7 +43,6 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 SYSTEM = "eligibility"
 CHUNK_SIZE = 2000
-_FACT_KEYS = ("member_id", "temporary", "medical")
 _NO_FACTS = ApplicationFacts()
 
 
@@ -98,11 +98,11 @@ def evaluation_dates(params: ParameterSet, change: ValueChange, today: date) -> 
     return sorted({change.start, *later})
 
 
-def _facts(details: str) -> ApplicationFacts:
+def _facts(programme: str, details: str) -> ApplicationFacts:
+    """The facts the case's own rule read (applicant, recognitions, request), as the case's repository maps them."""
     if details in ("{}", "null"):
         return _NO_FACTS
-    raw = orjson.loads(details) or {}
-    return ApplicationFacts.model_validate({k: v for k, v in raw.items() if k in _FACT_KEYS})
+    return ApplicationFacts.of_application(*stored_application(programme, orjson.loads(details)))
 
 
 def recompute_case(row: RollRow, params: ParameterSet, dates: list[date]) -> Recomputed | None:
@@ -110,7 +110,7 @@ def recompute_case(row: RollRow, params: ParameterSet, dates: list[date]) -> Rec
     eligible or cannot run (a review decides that, not a standard change)."""
     first = row.effective_month or dates[0]
     snapshot = HouseholdSnapshot.model_validate_json(row.snapshot)
-    facts = _facts(row.details)
+    facts = _facts(row.programme, row.details)
     segments: list[Segment] = []
     amount = row.monthly_amount_fen
     result: Assessment | None = None
@@ -220,11 +220,10 @@ async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, 
 
 
 def _assessment_json(r: Recomputed, change: ValueChange) -> str:
-    stored: dict[str, Any] = {
-        **r.assessment.model_dump(mode="json"), "assessed_on": str(r.assessed_on),
-        "recomputed_for": {"region": change.region, "key": change.key, "start": str(change.start)},
-    }
-    return orjson.dumps(stored).decode()
+    """The assessment as a case keeps it (the same model the case's repository reads back)."""
+    return CaseAssessment.of(r.assessment, r.assessed_on,
+                             RecomputedFor(region=change.region, key=change.key, start=change.start)
+                             ).model_dump_json()
 
 
 async def _announce(uow: UnitOfWork, repo: RecomputeRepository, changed: list[Recomputed], change: ValueChange,

@@ -50,7 +50,11 @@ from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 
 # Programmes whose eligibility depends on a means check need the signed consent (家庭经济状况核对授权书);
-# so does 支出型 temporary assistance, which follows the full procedure.
+# so does 支出型 temporary assistance, which follows the full procedure. A policy list, but not a dated parameter:
+# which programmes are means-tested is set nationally (民发〔2021〕57号《最低生活保障审核确认办法》 for 低保 and,
+# by reference, 低保边缘 and 刚性支出困难; 民发〔2021〕43号《特困人员认定办法》 for 特困), with no regional or dated
+# variation, and the dated tree is eligibility's (services/eligibility/policy/parameters), which intake may not read
+# (services never import each other). The front desk asks for the consent at acceptance, before any case exists.
 MEANS_TESTED = frozenset({"dibao", "tekun", "marginal", "rigid_expense"})
 
 

@@ -5,10 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from services.eligibility.cases import service as cases
 from services.eligibility.deps import Admin, SignedIn
-from services.eligibility.regional_policy import service
-from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
+from services.eligibility.policy_admin import service
+from services.eligibility.policy_admin.schemas import ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
@@ -31,7 +30,4 @@ async def read_parameter(
              "deadline was counted without it (`due_date_provisional`) are counted again.")
 async def add_parameter_value(body: ParameterValueIn, uow: UowDep,
                               principal: Admin) -> ParameterValueOut:
-    added = await service.add_value(uow, principal, body)
-    if body.key == cases.CALENDAR_KEY:
-        await cases.recount_provisional_deadlines(uow, principal, body.region)
-    return added
+    return await service.add_value(uow, principal, body)

@@ -1,40 +1,25 @@
-"""Regional policy values: the shipped YAML tree plus values admins add through the API."""
+"""Policy administration: the dated values admins add over the shipped YAML tree (e.g. a standard rise, 提标),
+read back by key, region and date; a loaded holiday schedule counts provisional case deadlines again."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 from typing import Any
 
+from services.eligibility.cases.domain import CALENDAR_KEY
+from services.eligibility.cases.service import recount_provisional_deadlines
 from services.eligibility.models import ParameterOverride
-from services.eligibility.policy import ParameterError, ParameterNotFound, ParameterSet, default_parameters
+from services.eligibility.policy import ParameterError, ParameterNotFound
 from services.eligibility.policy.parameters import SCHEMA
-from services.eligibility.regional_policy.repository import ParameterOverrideRepository
-from services.eligibility.regional_policy.schemas import ParameterValueIn, ParameterValueOut
+from services.eligibility.policy_admin.in_force import effective_parameters, remember
+from services.eligibility.policy_admin.repository import ParameterOverrideRepository
+from services.eligibility.policy_admin.schemas import ParameterValueIn, ParameterValueOut
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import StandardChanged
 from shared.regions import RegionTable
 from shared.uow import UnitOfWork
-
-# Workers and APIs are separate processes: a value added through one API is seen by the others within this.
-CACHE_SECONDS = 5.0
-_cache: tuple[float, ParameterSet] | None = None
-
-
-async def effective_parameters(uow: UnitOfWork, *, fresh: bool = False) -> ParameterSet:
-    """The shipped tree with the admins' values; `fresh` skips the cache (a recompute must see the value just
-    added by another process)."""
-    global _cache
-    if not fresh and _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
-        return _cache[1]
-    overrides = await ParameterOverrideRepository(uow.session).all()
-    params = default_parameters()
-    for o in overrides:
-        params = params.with_value(o.region, o.key, o.start, o.value["v"], o.reference)
-    _cache = (time.monotonic(), params)
-    return params
 
 
 def _to_jsonable(value: Any) -> Any:
@@ -66,7 +51,8 @@ async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterVal
 
 
 async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterValueOut:
-    global _cache
+    """Add a dated value for the admin's own region (emits policy.standard_changed, for the recompute and
+    payments' back-pay); a holiday schedule (calendar.holidays) also counts provisional deadlines again."""
     # Separation of duties: an admin sets its own region's policy (a county admin, its county's); the national
     # level and other regions belong to their own admins. Checked first, so nothing else is said about them.
     if not principal.covers("" if body.region == "national" else body.region):
@@ -96,6 +82,8 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
                        region_code=None if body.region == "national" else body.region, reason=body.reference,
                        details={"value": _to_jsonable(new.value), "previous": previous})
-    _cache = (time.monotonic(), updated)
+    remember(updated)
+    if body.key == CALENDAR_KEY:
+        await recount_provisional_deadlines(uow, principal, body.region)
     return ParameterValueOut(key=body.key, region=body.region, on=body.start, value=_to_jsonable(new.value),
                              start=new.start, reference=new.reference, source_region=new.source_region)

@@ -1,0 +1,522 @@
+"""案件 as a domain model: one application's way through the procedure (审核确认程序) and its life on the roll.
+
+A plain class, no database, web framework or Kafka: each step of the procedure is one method that checks it may be
+taken (`workflow`), applies the programme's rule (`policy`) and the region's dated parameters, and records what it
+did (a `StepRecord` per step, with the opinion) and the domain events it raises. The repository maps a `Case` to
+and from its row; the service loads it, calls one method, saves it and audits the steps it recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from services.eligibility.cases import workflow
+from services.eligibility.cases.workflow import Limits, Status, Timeline
+from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
+from services.eligibility.policy.assessment import Programme
+from services.eligibility.policy.parameters import NATIONAL, region_chain
+from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.events.catalogue import (
+    ApplicationDetails,
+    ApplicationSubmitted,
+    CaseAmountChanged,
+    CaseApproved,
+    CaseDeadlineChanged,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+    CaseTerminated,
+    CaseWithdrawalRefused,
+    EventData,
+    GradualExitStarted,
+)
+from shared.household import HouseholdSnapshot
+from shared.period import Period
+from shared.workdays import WorkCalendar, has_official_calendar
+
+CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who takes a step: an official (their subject and roles) or eligibility itself (`SYSTEM`)."""
+
+    sub: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+SYSTEM = Actor("eligibility", frozenset({"system"}))
+
+
+class RecomputedFor(BaseModel):
+    """The dated value (提标) whose recompute last set a case's assessment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    region: str
+    key: str
+    start: date
+
+
+class CaseAssessment(Assessment):
+    """认定结果 as the case keeps it: the rule's assessment and the date it was made on. A rule that could not run
+    (missing facts, no parameter for the region or date) is kept as not eligible, with why, and no programme."""
+
+    programme: Programme | None = None  # type: ignore[assignment]
+    assessed_on: date | None = None
+    recomputed_for: RecomputedFor | None = None
+
+    @classmethod
+    def of(cls, result: Assessment, on: date, recomputed_for: RecomputedFor | None = None) -> CaseAssessment:
+        return cls(**dict(result), assessed_on=on, recomputed_for=recomputed_for)
+
+    @classmethod
+    def cannot_assess(cls, why: Exception, on: date) -> CaseAssessment:
+        return cls(eligible=False, reasons=[f"cannot assess: {why}"], assessed_on=on)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step taken (审批意见): what, from and to which state, by whom, on which date, with which opinion."""
+
+    step: str
+    from_status: Status
+    to_status: Status
+    actor: Actor
+    on: date
+    opinion: str | None
+    data: dict[str, Any]
+
+
+def limits(params: ParameterSet, on: date, region: str) -> Limits:
+    def value(name: str) -> int:
+        return int(params.at(f"procedure.{name}", on, region).value)
+
+    return Limits(**{name: value(name) for name in Limits.__dataclass_fields__})
+
+
+def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> WorkCalendar:
+    """The working-day calendar for a region: the library's years, and for the years it lacks the State
+    Council's schedule as an admin loaded it (calendar.holidays, the nearest region's, latest loaded)."""
+    schedules = {}
+    for year in years:
+        if has_official_calendar(year):
+            continue
+        for candidate in region_chain(region) if region else [NATIONAL]:
+            loaded = [v.value for v in params.history(CALENDAR_KEY, candidate) if v.value.year == year]
+            if loaded:
+                schedules[year] = loaded[-1]
+                break
+    return WorkCalendar(schedules)
+
+
+@dataclass(eq=False)
+class Case:
+    """案件: an application (申请事项, typed per programme) on a household's snapshot, assessed by the programme's
+    rule, moved step by step to the county decision (审核确认), then kept right on the roll (复核, 渐退, 停保)."""
+
+    id: uuid.UUID
+    application_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    status: Status
+    opened_on: date
+    status_since: date
+    snapshot: HouseholdSnapshot
+    details: ApplicationDetails
+    applicant_member_id: uuid.UUID | None = None
+    assessment: CaseAssessment | None = None
+    separate_register: bool = False
+    delegated: bool = False
+    due_date: date | None = None
+    due_date_provisional: bool = False
+    home_visits: int = 0
+    county_home_visit: bool = False
+    notice_posted_on: date | None = None
+    notice_ends_on: date | None = None
+    extended: bool = False
+    documents_pending: bool = False
+    monthly_amount_fen: int | None = None
+    one_off_amount_fen: int | None = None
+    effective_month: date | None = None  # first day of the month payment starts
+    reasons: list[str] | None = None
+    decided_at: datetime | None = None
+    decided_on: date | None = None
+    next_review_on: date | None = None
+    exit_last_month: date | None = None  # 渐退: first day of the last month paid
+    events: list[EventData] = field(default_factory=list, repr=False)
+    steps: list[StepRecord] = field(default_factory=list, repr=False)
+
+    # --- what the rules and the workflow read -----------------------------------------------------------------
+
+    @property
+    def facts(self) -> ApplicationFacts:
+        return ApplicationFacts.of_application(self.details, self.applicant_member_id)
+
+    @property
+    def state(self) -> workflow.CaseState:
+        temporary = self.facts.temporary if self.programme == "temporary" else None
+        return workflow.CaseState(
+            status=self.status, emergency=temporary is not None and temporary.type == "emergency",
+            one_off=self.status in workflow.ON_ROLL and self.monthly_amount_fen is None,
+            extended=self.extended, documents_pending=self.documents_pending, home_visits=self.home_visits,
+            delegated=self.delegated)
+
+    @property
+    def next_steps(self) -> list[str]:
+        return workflow.allowed_steps(self.state)
+
+    def assess(self, params: ParameterSet, on: date, snapshot: HouseholdSnapshot | None = None) -> CaseAssessment:
+        """The programme's rule on the case's facts (or on `snapshot`); a rule that cannot run is not eligible."""
+        try:
+            result = assess(self.programme, snapshot or self.snapshot, on, self.region_code, params, self.facts)
+        except (ValueError, KeyError) as exc:  # missing application facts, no parameter for the region or date
+            return CaseAssessment.cannot_assess(exc, on)
+        return CaseAssessment.of(result, on)
+
+    def collect(self) -> tuple[list[StepRecord], list[EventData]]:
+        """The steps recorded and events raised since the last call, handed over once (to save and publish)."""
+        steps, events = self.steps, self.events
+        self.steps, self.events = [], []
+        return steps, events
+
+    # --- opening and following intake -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data: ApplicationSubmitted, params: ParameterSet) -> Case:
+        """受理: a case for an application, assessed by the programme's rule, with its first deadline."""
+        on, region = data.submitted_on, data.region_code
+        case = cls(
+            id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
+            programme=data.programme, region_code=region, status=Status.ACCEPTED, opened_on=on, status_since=on,
+            snapshot=data.snapshot, details=data.details, applicant_member_id=data.applicant_member_id,
+            separate_register=data.separate_register,
+            delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
+        case.assessment = case.assess(params, on)
+        case._refresh_due(params)
+        case.events.append(CaseOpened(
+            case_id=case.id, application_id=case.application_id, household_id=case.household_id,
+            programme=case.programme, region_code=region, status=case.status.value, due_date=case.due_date,
+            due_date_provisional=case.due_date_provisional))
+        return case
+
+    def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:
+        """Corrected facts before a decision: reassess; a case already past investigation goes back to it. A
+        decided case is not reopened by a late amendment."""
+        if self.status not in workflow.OPEN:
+            return
+        self.snapshot, self.details, self.applicant_member_id = data.snapshot, data.details, data.applicant_member_id
+        self.assessment = self.assess(params, self.status_since)
+        if self.status not in (Status.ACCEPTED, Status.INVESTIGATION):
+            self._move(SYSTEM, "amended", Status.INVESTIGATION, today, "申请人更正了家庭信息", {}, params)
+        else:
+            self._refresh_due(params)
+
+    def withdraw(self, reason: str, params: ParameterSet, today: date) -> bool:
+        """The applicant's withdrawal request: an open case closes (withdrawn); a decided one stands and says so
+        (case.withdrawal_refused), so intake and eligibility never disagree. False when refused."""
+        if self.status in workflow.OPEN:
+            self._move(SYSTEM, "withdraw", Status.WITHDRAWN, today, reason, {}, params)
+            return True
+        if self.status is Status.WITHDRAWN:
+            return True  # answered already
+        why = f"the case was already decided: {self.status.value}" + (
+            f" on {self.decided_on}" if self.decided_on else "")
+        self.events.append(CaseWithdrawalRefused(
+            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
+            region_code=self.region_code, status=self.status.value, reason=why))
+        return False
+
+    # --- steps taken by officials -----------------------------------------------------------------------------
+
+    def _begin(self, step: str, actor: Actor, on: date | None, today: date | None) -> date:
+        """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
+        the current step began."""
+        try:
+            workflow.check_step(step, self.state, actor.roles)
+        except workflow.IllegalStep as exc:
+            raise Conflict(str(exc), allowed_next=exc.allowed) from exc
+        except workflow.WrongRole as exc:
+            raise Forbidden(str(exc)) from exc
+        today = today or date.today()
+        on = on or today
+        if on > today:
+            raise InvalidInput("on", "cannot be in the future")
+        if on < self.status_since:
+            raise InvalidInput("on", f"cannot be before the current step began ({self.status_since})")
+        return on
+
+    def start_investigation(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
+                            opinion: str | None = None, today: date | None = None) -> None:
+        on = self._begin("investigation", actor, on, today)
+        self._move(actor, "investigation", Status.INVESTIGATION, on, opinion, {}, params)
+
+    def record_home_visit(self, actor: Actor, params: ParameterSet, *, investigators: list[str], findings: str,
+                          by_county: bool = False, on: date | None = None, opinion: str | None = None,
+                          today: date | None = None) -> None:
+        """入户调查; the county's own visit (separate register, 单独登记备案) is recorded by the county."""
+        on = self._begin("home-visits", actor, on, today)
+        if by_county and not actor.has_any("county_approver"):
+            raise Forbidden("a county home visit is recorded by the county")
+        self.home_visits += 1
+        self.county_home_visit = self.county_home_visit or by_county
+        self._move(actor, "home-visits", self.status, on, opinion,
+                   {"investigators": investigators, "findings": findings, "by_county": by_county}, params)
+
+    def record_economic_check(self, actor: Actor, params: ParameterSet, *, result: str, notes: str = "",
+                              on: date | None = None, opinion: str | None = None, today: date | None = None) -> None:
+        """经济状况核对: the rule runs again on the date of the check; the township gives its opinion next."""
+        on = self._begin("economic-check", actor, on, today)
+        self.assessment = self.assess(params, on)
+        self._move(actor, "economic-check", Status.TOWNSHIP_REVIEW, on, opinion, {"result": result, "notes": notes},
+                   params)
+
+    def township_opinion(self, actor: Actor, params: ParameterSet, *, recommendation: Literal["approve", "reject"],
+                         opinion: str, on: date | None = None, today: date | None = None) -> None:
+        """乡镇初审: a rejection goes to the county on the township's reasons (nothing to post); an approval goes to
+        democratic appraisal where the region requires it for the programme, otherwise to the public notice."""
+        on = self._begin("township-opinion", actor, on, today)
+        if recommendation == "reject":
+            to = Status.COUNTY_REVIEW
+        elif self.programme in params.at("procedure.democratic_appraisal_programmes", on, self.region_code).value \
+                and params.at("procedure.democratic_appraisal_required", on, self.region_code).value:
+            to = Status.APPRAISAL
+        else:
+            to = self._post_notice(on, params)
+        self._move(actor, "township-opinion", to, on, opinion, {"recommendation": recommendation}, params)
+
+    def record_appraisal(self, actor: Actor, params: ParameterSet, *, result: Literal["agreed", "disagreed"],
+                         participants: int, opinion: str, on: date | None = None, today: date | None = None) -> None:
+        """民主评议: agreed → public notice; disagreed → the county decides on it."""
+        on = self._begin("appraisal", actor, on, today)
+        to = self._post_notice(on, params) if result == "agreed" else Status.COUNTY_REVIEW
+        self._move(actor, "appraisal", to, on, opinion, {"result": result, "participants": participants}, params)
+
+    def record_objection(self, actor: Actor, params: ParameterSet, *, objection: str, on: date | None = None,
+                         opinion: str | None = None, today: date | None = None) -> None:
+        """公示期异议: the notice is taken down and the case goes back to investigation."""
+        on = self._begin("notice/objections", actor, on, today)
+        self.notice_posted_on = self.notice_ends_on = None
+        self._move(actor, "notice/objections", Status.INVESTIGATION, on, opinion, {"objection": objection}, params)
+
+    def close_notice(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
+                     opinion: str | None = None, today: date | None = None) -> None:
+        """公示期满无异议: only after the notice's last day."""
+        on = self._begin("notice/close", actor, on, today)
+        assert self.notice_ends_on is not None
+        if on <= self.notice_ends_on:
+            raise Conflict(f"the public notice runs until {self.notice_ends_on}; close it after that",
+                           allowed_next=["notice/objections"])
+        self._move(actor, "notice/close", Status.COUNTY_REVIEW, on, opinion, {}, params)
+
+    def extend(self, actor: Actor, params: ParameterSet, *, opinion: str, on: date | None = None,
+               today: date | None = None) -> None:
+        """延长办理期限: the longer time limit applies from now on."""
+        on = self._begin("extension", actor, on, today)
+        self.extended = True
+        self._move(actor, "extension", self.status, on, opinion, {}, params)
+
+    def decide(self, actor: Actor, params: ParameterSet, *, decision: Literal["approve", "reject"],
+               opinion: str, reasons: list[str] | None = None, on: date | None = None,
+               today: date | None = None) -> None:
+        """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
+        the separate register needs the county's own home visit first; a household the rule finds not eligible
+        cannot be approved)."""
+        on = self._begin("decision", actor, on, today)
+        if decision == "reject":
+            self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
+            self._move(actor, "decision", Status.REJECTED, on, opinion, {"reasons": self.reasons}, params,
+                       announce=False)
+            self.events.append(CaseRejected(
+                case_id=self.id, application_id=self.application_id, household_id=self.household_id,
+                programme=self.programme, region_code=self.region_code, reasons=self.reasons,
+                decided_at=self.decided_at))
+            return
+        if self.separate_register and not self.county_home_visit:
+            raise Conflict("a case in the separate register (单独登记备案) needs the county's own home visit first",
+                           allowed_next=["home-visits"])
+        result = self.assess(params, on)
+        if not result.eligible:
+            raise Conflict("the rules find the household not eligible on " + str(on) + ": "
+                           + "; ".join(result.reasons) + " — reject with reasons, or correct the facts",
+                           allowed_next=["decision"])
+        self.assessment = result
+        self._approve(on, result)
+        self._schedule_review(on, params)
+        self._move(actor, "decision", Status.APPROVED, on, opinion,
+                   {"monthly_amount_fen": self.monthly_amount_fen, "one_off_amount_fen": self.one_off_amount_fen},
+                   params, announce=False)
+
+    def emergency_approve(self, actor: Actor, params: ParameterSet, *, opinion: str, on: date | None = None,
+                          today: date | None = None) -> None:
+        """急难型临时救助: approved and paid first, the paperwork after (documents pending). Above the township's
+        limit only the county joint meeting (联席会议) approves: a limit of the procedure, binding an admin too."""
+        on = self._begin("emergency-approval", actor, on, today)
+        result = self.assess(params, on)
+        if not result.eligible:
+            raise Conflict("not eligible: " + "; ".join(result.reasons), allowed_next=[])
+        if result.required_approver == "county_joint_meeting" and not actor.has_any("county_approver"):
+            raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
+        self.assessment, self.documents_pending = result, True
+        self._approve(on, result)
+        self._move(actor, "emergency-approval", Status.APPROVED, on, opinion,
+                   {"one_off_amount_fen": self.one_off_amount_fen}, params, announce=False)
+
+    def complete_documents(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
+                           opinion: str | None = None, today: date | None = None) -> None:
+        on = self._begin("documents-complete", actor, on, today)
+        self.documents_pending = False
+        self._move(actor, "documents-complete", self.status, on, opinion, {}, params)
+
+    # --- keeping the roll right -------------------------------------------------------------------------------
+
+    def review(self, actor: Actor, params: ParameterSet, *, latest: HouseholdSnapshot | None = None,
+               on: date | None = None, opinion: str | None = None, today: date | None = None) -> None:
+        """定期核查 on the household's latest facts: same amount, a new amount, 渐退 (income from work above the
+        standard, for the programmes the region lets exit gradually), still within 渐退, or stop."""
+        on = self._begin("review", actor, on, today)
+        snapshot = latest or self.snapshot
+        result = self.assess(params, on, snapshot)
+        self.snapshot, self.assessment = snapshot, result
+        status, month = self.status, Period.of(on)
+        common = {"case_id": self.id, "household_id": self.household_id, "programme": self.programme,
+                  "region_code": self.region_code}
+        if result.eligible:
+            new_amount = int(result.monthly_amount_fen or 0)
+            if new_amount != self.monthly_amount_fen or status is Status.GRADUAL_EXIT:
+                self.events.append(CaseAmountChanged(**common, previous_monthly_amount_fen=self.monthly_amount_fen,
+                                                     monthly_amount_fen=new_amount, effective_month=month.next()))
+                self.monthly_amount_fen, self.exit_last_month = new_amount, None
+            to = Status.APPROVED
+        elif (status is Status.APPROVED and any(m.employed for m in snapshot.counted_members())
+              and self.programme in params.at("exit.gradual_programmes", on, self.region_code).value):
+            last = month.plus(int(params.at("exit.gradual_max_months", on, self.region_code).value))
+            self.exit_last_month = last.first_day
+            self.events.append(GradualExitStarted(**common, last_month=last))
+            to = Status.GRADUAL_EXIT
+        elif status is Status.GRADUAL_EXIT and self.exit_last_month and month < Period.of(self.exit_last_month):
+            to = Status.GRADUAL_EXIT  # still within the exit period
+        else:
+            self.events.append(CaseTerminated(**common, reason="ineligible", last_month=month))
+            to = Status.TERMINATED
+        if to is Status.TERMINATED:
+            self.next_review_on = None
+        else:
+            self._schedule_review(on, params)
+        self._move(actor, "review", to, on, opinion,
+                   {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen}, params)
+
+    def terminate(self, actor: Actor, params: ParameterSet, *, reason: Literal["death", "fraud", "moved", "other"],
+                  opinion: str, on: date | None = None, today: date | None = None) -> None:
+        """停保. Never pay a dead person, nor for months obtained by fraud: then the last month paid is the one
+        before."""
+        on = self._begin("termination", actor, on, today)
+        last = Period.of(on).plus(-1) if reason in ("death", "fraud") else Period.of(on)
+        self._stop(actor, "termination", reason, last, on, opinion, {}, params)
+
+    # --- from monitoring's partner data -----------------------------------------------------------------------
+
+    def report_death(self, member_id: uuid.UUID, death_date: date, source: str, alert_id: uuid.UUID,
+                     params: ParameterSet, today: date) -> None:
+        """死亡比对: a case whose only counted member died stops after the month of death; a larger household's
+        is due for review at once, its amount to be recomputed without them. Others' deaths change nothing."""
+        counted = [m.member_id for m in self.snapshot.counted_members()]
+        if self.status not in workflow.ON_ROLL or member_id not in counted:
+            return
+        opinion = f"死亡比对 ({source}): 成员于 {death_date} 死亡"
+        if len(counted) > 1:
+            self.next_review_on = today
+            self._move(SYSTEM, "death_reported", self.status, today, opinion,
+                       {"member_id": str(member_id), "alert_id": str(alert_id)}, params)
+            return
+        self._stop(SYSTEM, "terminate", "death", Period.of(death_date), today, opinion,
+                   {"alert_id": str(alert_id)}, params)
+
+    def request_review(self, verified_on: date, note: str | None, alert_id: uuid.UUID, params: ParameterSet) -> None:
+        """A township found a recipient's situation changed (在保对象情况变化): due for review (定期核查) now."""
+        if self.status not in workflow.ON_ROLL:
+            return
+        self.next_review_on = verified_on
+        self._move(SYSTEM, "review_requested", self.status, verified_on,
+                   note or "动态监测核实: 在保对象情况变化，需复核", {"alert_id": str(alert_id)}, params)
+
+    # --- deadlines --------------------------------------------------------------------------------------------
+
+    def recount_deadline(self, params: ParameterSet) -> None:
+        """Count the deadline again (a holiday schedule was loaded) and tell intake (case.deadline_changed)."""
+        self._refresh_due(params)
+        self.events.append(CaseDeadlineChanged(
+            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
+            region_code=self.region_code, due_date=self.due_date, due_date_provisional=self.due_date_provisional))
+
+    # --- internals --------------------------------------------------------------------------------------------
+
+    def _refresh_due(self, params: ParameterSet) -> None:
+        timeline = Timeline(programme=self.programme, status=self.status, accepted_on=self.opened_on,
+                            status_since=self.status_since, notice_ends_on=self.notice_ends_on,
+                            extended=self.extended, delegated=self.delegated)
+        # Every deadline falls within a year of the later of the two dates it is counted from.
+        cal = work_calendar(params, self.region_code, range(self.opened_on.year, self.status_since.year + 2))
+        self.due_date = workflow.due_date(timeline, limits(params, self.opened_on, self.region_code), cal)
+        self.due_date_provisional = self.due_date is not None and cal.provisional(self.opened_on, self.due_date)
+
+    def _post_notice(self, on: date, params: ParameterSet) -> Status:
+        self.notice_posted_on = on
+        self.notice_ends_on = workflow.notice_end(on, limits(params, self.opened_on, self.region_code))
+        return Status.PUBLIC_NOTICE
+
+    def _approve(self, on: date, result: CaseAssessment) -> None:
+        now = datetime.now(UTC)
+        effective = Period.of(on).next()  # payment starts the month after approval
+        self.decided_at, self.decided_on, self.effective_month = now, on, effective.first_day
+        self.monthly_amount_fen, self.one_off_amount_fen = result.monthly_amount_fen, result.one_off_amount_fen
+        covered = result.covered_member_ids or [m.member_id for m in self.snapshot.counted_members()]
+        self.events.append(CaseApproved(
+            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
+            programme=self.programme, region_code=self.region_code, member_ids=covered,
+            monthly_amount_fen=self.monthly_amount_fen, one_off_amount_fen=self.one_off_amount_fen,
+            effective_month=effective, decided_at=now,
+            # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
+            tekun_arrangement=getattr(self.details, "arrangement", None) if self.programme == "tekun" else None))
+
+    def _schedule_review(self, on: date, params: ParameterSet) -> None:
+        if self.monthly_amount_fen is None:
+            return  # one-off help has no roll life
+        irregular = any(m.employed or m.labour_capacity == "full" for m in self.snapshot.counted_members())
+        months = {k: int(params.at(f"review.{k}", on, self.region_code).value)
+                  for k in ("regular_months", "irregular_months")}
+        self.next_review_on = workflow.review_due(on, irregular, months["regular_months"], months["irregular_months"])
+
+    def _stop(self, actor: Actor, step: str, reason: str, last: Period, on: date, opinion: str | None,
+              data: dict[str, Any], params: ParameterSet) -> None:
+        self.next_review_on = None
+        self.events.append(CaseTerminated(case_id=self.id, household_id=self.household_id, programme=self.programme,
+                                          region_code=self.region_code, reason=reason,  # type: ignore[arg-type]
+                                          last_month=last))
+        self._move(actor, step, Status.TERMINATED, on, opinion,
+                   {"reason": reason, "last_month": str(last), **data}, params)
+
+    def _move(self, actor: Actor, step: str, to: Status, on: date, opinion: str | None, data: dict[str, Any],
+              params: ParameterSet, *, announce: bool = True) -> None:
+        """Record a step, move the case, count its deadline again and announce a change of state."""
+        previous = self.status
+        if to is not previous:
+            self.status, self.status_since = to, on
+        self._refresh_due(params)
+        self.steps.append(StepRecord(step=step, from_status=previous, to_status=self.status, actor=actor, on=on,
+                                     opinion=opinion, data=data))
+        if announce and self.status is not previous:
+            self.events.append(CaseStatusChanged(
+                case_id=self.id, application_id=self.application_id, household_id=self.household_id,
+                region_code=self.region_code, status=self.status.value, previous_status=previous.value,
+                due_date=self.due_date, due_date_provisional=self.due_date_provisional))

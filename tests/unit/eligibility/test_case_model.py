@@ -1,0 +1,453 @@
+"""Every step of the procedure on the `Case` domain model alone: no database, web framework or Kafka (and its
+mapping to the row, built in memory).
+
+吴起县 (610626) households on its 2023 parameters: a rural 低保 application accepted on Monday 4 September 2023."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from services.eligibility.cases.domain import SYSTEM, Actor, Case
+from services.eligibility.cases.repository import row_values, to_case
+from services.eligibility.cases.workflow import Status
+from services.eligibility.models import Case as CaseRow
+from services.eligibility.policy import default_parameters
+from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.events.catalogue import (
+    ApplicationSubmitted,
+    CaseAmountChanged,
+    CaseApproved,
+    CaseDeadlineChanged,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+    CaseTerminated,
+    CaseWithdrawalRefused,
+    GradualExitStarted,
+)
+from shared.household import HouseholdSnapshot
+from shared.period import Period
+
+PARAMS = default_parameters()
+VILLAGE = "610626101201"
+ACCEPTED = date(2023, 9, 4)
+TODAY = date(2023, 12, 29)
+CLERK = Actor("clerk-1", frozenset({"clerk"}))
+REVIEWER = Actor("reviewer-1", frozenset({"township_reviewer"}))
+APPROVER = Actor("approver-1", frozenset({"county_approver"}))
+ADMIN = Actor("admin-1", frozenset({"admin"}))
+
+
+def _member(name: str, born: str, relation: str, **facts: Any) -> dict[str, Any]:
+    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male", "relation": relation,
+            **facts}
+
+
+def household(members: list[dict[str, Any]] | None = None, wages_fen: int = 30_000, **facts: Any
+              ) -> HouseholdSnapshot:
+    """Three rural members, 300 yuan a month from farm work, unless told otherwise."""
+    return HouseholdSnapshot.model_validate({
+        "household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural",
+        "members": members or [_member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+                               _member("高桂芳", "1965-08-02", "spouse", labour_capacity="partial"),
+                               _member("刘小军", "2010-09-03", "child", student=True)],
+        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": wages_fen}] if wages_fen else [],
+        "properties": [{"kind": "housing", "value_fen": 6_000_000}], **facts})
+
+
+def application(snapshot: HouseholdSnapshot | None = None, programme: str = "dibao", **fields: Any
+                ) -> ApplicationSubmitted:
+    snapshot = snapshot or household()
+    return ApplicationSubmitted.model_validate({
+        "application_id": str(uuid.uuid4()), "household_id": str(snapshot.household_id), "programme": programme,
+        "region_code": VILLAGE, "submitted_on": ACCEPTED, "consent_signed": True, "separate_register": False,
+        "details": {}, "snapshot": snapshot.model_dump(mode="json"), **fields})
+
+
+def opened(data: ApplicationSubmitted | None = None) -> Case:
+    case = Case.open(data or application(), PARAMS)
+    case.collect()
+    return case
+
+
+def kinds(events: list) -> list[type]:
+    return [type(e) for e in events]
+
+
+def at_township_review(case: Case) -> Case:
+    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
+    case.record_home_visit(CLERK, PARAMS, on=date(2023, 9, 6), investigators=["张强", "李娜"], findings="与申报一致")
+    case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 7), result="consistent")
+    return case
+
+
+def on_notice(case: Case) -> Case:
+    at_township_review(case)
+    case.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    case.record_appraisal(REVIEWER, PARAMS, on=date(2023, 9, 11), result="agreed", participants=9, opinion="同意")
+    return case
+
+
+def approved(case: Case | None = None) -> Case:
+    case = on_notice(case or opened())
+    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    case.collect()
+    return case
+
+
+# --- opening and following intake ----------------------------------------------------------------------------
+
+
+def test_an_application_opens_an_assessed_case_with_its_first_deadline():
+    case = Case.open(application(), PARAMS)
+    steps, events = case.collect()
+    assert case.status is Status.ACCEPTED and case.opened_on == case.status_since == ACCEPTED
+    assert case.assessment is not None and case.assessment.eligible and case.assessment.assessed_on == ACCEPTED
+    assert case.assessment.monthly_amount_fen and case.assessment.trace
+    assert case.due_date is not None and case.due_date > ACCEPTED and not case.due_date_provisional
+    assert steps == [] and kinds(events) == [CaseOpened] and events[0].due_date == case.due_date
+    assert case.collect() == ([], [])  # handed over once
+    assert case.next_steps == ["investigation", "extension"]
+
+
+def test_a_rule_that_cannot_run_is_kept_as_not_eligible_with_why():
+    case = Case.open(application(region_code="110101001001"), PARAMS)  # no 低保 standard there on file
+    assert case.assessment is not None and not case.assessment.eligible
+    assert case.assessment.reasons[0].startswith("cannot assess")
+
+
+def test_an_amendment_reassesses_and_sends_a_case_past_investigation_back():
+    case = at_township_review(opened())
+    case.collect()
+    richer = application(household(wages_fen=900_000))
+    case.amend(richer, PARAMS, TODAY)
+    steps, events = case.collect()
+    assert case.status is Status.INVESTIGATION and not case.assessment.eligible
+    assert [s.step for s in steps] == ["amended"] and steps[0].actor == SYSTEM
+    assert kinds(events) == [CaseStatusChanged] and case.snapshot == richer.snapshot
+
+
+def test_an_amendment_of_a_new_case_reassesses_in_place_and_a_decided_one_is_left_alone():
+    case = opened()
+    case.amend(application(household(wages_fen=900_000)), PARAMS, TODAY)
+    assert case.status is Status.ACCEPTED and not case.assessment.eligible and case.collect() == ([], [])
+    decided = approved()
+    before = decided.assessment
+    decided.amend(application(household(wages_fen=900_000)), PARAMS, TODAY)
+    assert decided.assessment == before and decided.collect() == ([], [])
+
+
+def test_a_withdrawal_closes_an_open_case_and_is_refused_once_decided():
+    case = opened()
+    assert case.withdraw("不再需要", PARAMS, TODAY)
+    steps, events = case.collect()
+    assert case.status is Status.WITHDRAWN and [s.step for s in steps] == ["withdraw"]
+    assert kinds(events) == [CaseStatusChanged] and case.due_date is None
+    assert case.withdraw("again", PARAMS, TODAY) and case.collect() == ([], [])  # answered already
+    decided = approved()
+    assert not decided.withdraw("不再需要", PARAMS, TODAY)
+    steps, events = decided.collect()
+    assert steps == [] and kinds(events) == [CaseWithdrawalRefused] and decided.status is Status.APPROVED
+    assert "already decided: approved on 2023-09-25" in events[0].reason
+
+
+# --- steps taken by officials --------------------------------------------------------------------------------
+
+
+def test_the_investigation_starts_on_a_date_neither_future_nor_before_the_step_began():
+    case = opened()
+    with pytest.raises(InvalidInput, match="future"):
+        case.start_investigation(CLERK, PARAMS, on=TODAY + timedelta(days=1), today=TODAY)
+    with pytest.raises(InvalidInput, match="before the current step"):
+        case.start_investigation(CLERK, PARAMS, on=ACCEPTED - timedelta(days=1))
+    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5), opinion="启动调查")
+    steps, events = case.collect()
+    assert case.status is Status.INVESTIGATION and case.status_since == date(2023, 9, 5)
+    assert steps[0].step == "investigation" and steps[0].actor == CLERK and steps[0].opinion == "启动调查"
+    assert kinds(events) == [CaseStatusChanged] and events[0].previous_status == "accepted"
+
+
+def test_the_wrong_role_is_refused_before_the_wrong_state_and_an_admin_holds_no_step():
+    case = opened()
+    with pytest.raises(Forbidden):
+        case.decide(CLERK, PARAMS, decision="approve", opinion="x")  # wrong role and wrong state: 403 first
+    with pytest.raises(Forbidden):
+        case.start_investigation(ADMIN, PARAMS)
+    with pytest.raises(Conflict) as exc:
+        case.close_notice(REVIEWER, PARAMS)
+    assert exc.value.extra["allowed_next"] == ["investigation", "extension"]
+    assert case.status is Status.ACCEPTED and case.collect() == ([], [])
+
+
+def test_home_visits_come_before_the_economic_check_and_the_county_records_its_own():
+    case = opened()
+    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
+    with pytest.raises(Conflict, match="home visit"):
+        case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 6), result="consistent")
+    with pytest.raises(Forbidden, match="county"):
+        case.record_home_visit(CLERK, PARAMS, on=date(2023, 9, 6), investigators=["a", "b"], findings="f",
+                               by_county=True)
+    case.record_home_visit(APPROVER, PARAMS, on=date(2023, 9, 6), investigators=["a", "b"], findings="f",
+                           by_county=True)
+    assert case.home_visits == 1 and case.county_home_visit and case.status is Status.INVESTIGATION
+    case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 7), result="discrepancies", notes="存款")
+    steps, _ = case.collect()
+    assert case.status is Status.TOWNSHIP_REVIEW and case.assessment.assessed_on == date(2023, 9, 7)
+    assert steps[-1].data == {"result": "discrepancies", "notes": "存款"}
+
+
+def test_the_township_opinion_leads_to_appraisal_notice_or_county():
+    dibao = at_township_review(opened())
+    dibao.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    assert dibao.status is Status.APPRAISAL  # 吴起县 requires 民主评议 for 低保
+    rejected = at_township_review(opened())
+    rejected.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="reject", opinion="收入超标")
+    assert rejected.status is Status.COUNTY_REVIEW and rejected.notice_posted_on is None
+    tekun = at_township_review(opened(application(household(members=[
+        _member("王大爷", "1945-03-03", "head", labour_capacity="none")], wages_fen=0), programme="tekun")))
+    tekun.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    assert tekun.status is Status.PUBLIC_NOTICE and tekun.notice_posted_on == date(2023, 9, 8)
+    assert tekun.notice_ends_on == date(2023, 9, 14) and tekun.due_date == tekun.notice_ends_on
+
+
+def test_the_appraisal_posts_the_notice_or_sends_a_disagreement_to_the_county():
+    case = on_notice(opened())
+    assert case.status is Status.PUBLIC_NOTICE and case.notice_ends_on == date(2023, 9, 17)
+    assert case.steps[-1].data == {"result": "agreed", "participants": 9}
+    other = at_township_review(opened())
+    other.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    other.record_appraisal(REVIEWER, PARAMS, on=date(2023, 9, 11), result="disagreed", participants=7,
+                           opinion="不同意")
+    assert other.status is Status.COUNTY_REVIEW and other.notice_posted_on is None
+
+
+def test_an_objection_takes_the_notice_down_and_reopens_the_investigation():
+    case = on_notice(opened())
+    case.record_objection(REVIEWER, PARAMS, on=date(2023, 9, 12), objection="有车辆")
+    assert case.status is Status.INVESTIGATION and case.notice_posted_on is None and case.notice_ends_on is None
+    assert case.steps[-1].data == {"objection": "有车辆"}
+
+
+def test_the_notice_closes_only_after_its_last_day():
+    case = on_notice(opened())
+    with pytest.raises(Conflict, match="runs until 2023-09-17") as exc:
+        case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 17))
+    assert exc.value.extra["allowed_next"] == ["notice/objections"]
+    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    assert case.status is Status.COUNTY_REVIEW and case.due_date is not None
+
+
+def test_an_extension_counts_the_longer_limit_once():
+    case = opened()
+    due = case.due_date
+    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
+    before = case.due_date
+    case.extend(APPROVER, PARAMS, on=date(2023, 9, 6), opinion="情况复杂")
+    assert case.extended and case.status is Status.INVESTIGATION and case.due_date > before and due
+    assert case.steps[-1].step == "extension" and case.steps[-1].to_status is Status.INVESTIGATION
+    with pytest.raises(Conflict, match="already extended"):
+        case.extend(APPROVER, PARAMS, on=date(2023, 9, 7), opinion="again")
+
+
+def test_the_county_approves_at_the_rules_amount_from_the_next_month():
+    case = on_notice(opened())
+    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.collect()
+    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    steps, events = case.collect()
+    assert case.status is Status.APPROVED and case.due_date is None and case.decided_on == date(2023, 9, 25)
+    assert case.monthly_amount_fen == case.assessment.monthly_amount_fen and case.monthly_amount_fen > 0
+    assert case.effective_month == date(2023, 10, 1) and case.next_review_on is not None
+    assert kinds(events) == [CaseApproved]  # the approval is the announcement, not a status change as well
+    assert events[0].effective_month == Period(2023, 10) and len(events[0].member_ids) == 3
+    assert steps[0].data == {"monthly_amount_fen": case.monthly_amount_fen, "one_off_amount_fen": None}
+    assert case.next_steps == ["review", "termination"]
+
+
+def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
+    case = on_notice(opened())
+    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.snapshot = household(wages_fen=900_000)  # facts found richer than declared
+    with pytest.raises(Conflict, match="not eligible") as exc:
+        case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    assert exc.value.extra["allowed_next"] == ["decision"] and case.status is Status.COUNTY_REVIEW
+    case.collect()
+    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="reject", reasons=["收入超标"], opinion="不予批准")
+    steps, events = case.collect()
+    assert case.status is Status.REJECTED and case.reasons == ["收入超标"] and case.decided_at is not None
+    assert kinds(events) == [CaseRejected] and steps[0].data == {"reasons": ["收入超标"]}
+
+
+def test_a_separate_register_case_needs_the_countys_own_home_visit():
+    case = opened(application(separate_register=True))
+    on_notice(case)
+    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    with pytest.raises(Conflict, match="单独登记备案") as exc:
+        case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    assert exc.value.extra["allowed_next"] == ["home-visits"]
+    case.record_home_visit(APPROVER, PARAMS, on=date(2023, 9, 25), investigators=["县甲", "县乙"], findings="属实",
+                           by_county=True)
+    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    assert case.status is Status.APPROVED
+
+
+def _emergency(requested_fen: int) -> Case:
+    return opened(application(programme="temporary", details={
+        "programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": requested_fen,
+                                                "cause": "窑洞坍塌"}}))
+
+
+def test_emergency_help_is_paid_first_and_documented_after():
+    case = _emergency(500_000)
+    assert "emergency-approval" in case.next_steps
+    case.emergency_approve(REVIEWER, PARAMS, on=date(2023, 9, 4), opinion="先行")
+    _steps, events = case.collect()
+    assert case.status is Status.APPROVED and case.documents_pending and case.one_off_amount_fen
+    assert case.monthly_amount_fen is None and case.next_review_on is None
+    assert kinds(events) == [CaseApproved] and events[0].one_off_amount_fen == case.one_off_amount_fen
+    assert case.next_steps == ["documents-complete", "termination"]  # one-off help: nothing to review
+    case.complete_documents(CLERK, PARAMS, on=date(2023, 9, 6))
+    assert not case.documents_pending and case.next_steps == ["termination"]
+    assert not opened().state.emergency  # only 急难型 临时救助 is paid before the procedure
+
+
+def test_the_emergency_limit_binds_everyone_but_the_county():
+    case = _emergency(2_500_000)
+    with pytest.raises(Forbidden, match="联席会议"):
+        case.emergency_approve(REVIEWER, PARAMS, on=date(2023, 9, 4), opinion="先行")
+    assert case.status is Status.ACCEPTED
+    case.emergency_approve(APPROVER, PARAMS, on=date(2023, 9, 4), opinion="联席会议")
+    assert case.status is Status.APPROVED
+
+
+# --- keeping the roll right ----------------------------------------------------------------------------------
+
+
+def test_a_review_on_the_same_facts_keeps_the_amount_and_schedules_the_next():
+    case = approved()
+    amount = case.monthly_amount_fen
+    case.review(REVIEWER, PARAMS, on=date(2023, 12, 20))
+    steps, events = case.collect()
+    assert case.status is Status.APPROVED and case.monthly_amount_fen == amount and events == []
+    assert case.next_review_on > date(2023, 12, 20) and steps[0].data["eligible"] is True
+
+
+def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
+    case = approved()
+    latest = household(wages_fen=60_000)
+    latest = latest.model_copy(update={"household_id": case.household_id, "members": case.snapshot.members})
+    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 20))
+    _steps, events = case.collect()
+    assert kinds(events) == [CaseAmountChanged] and events[0].effective_month == Period(2024, 1)
+    assert events[0].monthly_amount_fen == case.monthly_amount_fen < events[0].previous_monthly_amount_fen
+    assert case.snapshot == latest
+
+
+def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
+    case = approved()
+    members = [m.model_copy(update={"employed": True}) if m.relation == "head" else m
+               for m in case.snapshot.members]
+    latest = household(members=[m.model_dump(mode="json") for m in members], wages_fen=900_000)
+    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 20))
+    _, events = case.collect()
+    assert case.status is Status.GRADUAL_EXIT and kinds(events) == [GradualExitStarted, CaseStatusChanged]
+    assert case.exit_last_month == events[0].last_month.first_day and events[0].last_month > Period(2023, 12)
+    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 28))
+    assert case.status is Status.GRADUAL_EXIT and case.collect()[1] == []  # still within the exit period
+
+
+def test_a_review_finding_the_household_ineligible_without_work_stops_it():
+    case = approved()
+    case.review(REVIEWER, PARAMS, latest=household(wages_fen=900_000), on=date(2023, 12, 20))
+    _, events = case.collect()
+    assert case.status is Status.TERMINATED and case.next_review_on is None
+    assert kinds(events) == [CaseTerminated, CaseStatusChanged]
+    assert events[0].reason == "ineligible" and events[0].last_month == Period(2023, 12)
+
+
+def test_termination_for_death_or_fraud_pays_up_to_the_month_before():
+    case = approved()
+    case.terminate(APPROVER, PARAMS, on=date(2023, 12, 20), reason="fraud", opinion="虚报")
+    steps, events = case.collect()
+    assert case.status is Status.TERMINATED and case.next_review_on is None
+    assert kinds(events) == [CaseTerminated, CaseStatusChanged]
+    assert events[0].last_month == Period(2023, 11) and steps[0].data == {"reason": "fraud", "last_month": "2023-11"}
+    moved = approved()
+    moved.terminate(APPROVER, PARAMS, on=date(2023, 12, 20), reason="moved", opinion="迁出")
+    assert moved.collect()[1][0].last_month == Period(2023, 12)
+
+
+# --- from monitoring's partner data --------------------------------------------------------------------------
+
+
+def test_a_reported_death_stops_a_one_person_case_after_the_month_of_death():
+    case = approved(opened(application(household(members=[
+        _member("刘老汉", "1940-02-02", "head", labour_capacity="none")], wages_fen=0))))
+    alert = uuid.uuid4()
+    case.report_death(case.snapshot.members[0].member_id, date(2024, 3, 17), "public_security", alert, PARAMS, TODAY)
+    steps, events = case.collect()
+    assert case.status is Status.TERMINATED and steps[0].step == "terminate" and steps[0].actor == SYSTEM
+    terminated = next(e for e in events if isinstance(e, CaseTerminated))
+    assert terminated.reason == "death" and terminated.last_month == Period(2024, 3)
+    case.report_death(case.snapshot.members[0].member_id, date(2024, 3, 17), "funeral", alert, PARAMS, TODAY)
+    assert case.collect() == ([], [])  # no longer on the roll
+
+
+def test_a_reported_death_in_a_larger_household_asks_for_a_review_now():
+    case = approved()
+    case.report_death(case.snapshot.members[1].member_id, date(2023, 12, 1), "public_security", uuid.uuid4(),
+                      PARAMS, TODAY)
+    steps, events = case.collect()
+    assert case.status is Status.APPROVED and case.next_review_on == TODAY and events == []
+    assert steps[0].step == "death_reported"
+    case.report_death(uuid.uuid4(), date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY)
+    assert case.collect() == ([], [])  # not a member of this case
+
+
+def test_a_verified_change_of_situation_makes_the_review_due_now():
+    case = approved()
+    case.request_review(date(2023, 12, 12), None, uuid.uuid4(), PARAMS)
+    steps, events = case.collect()
+    assert case.next_review_on == date(2023, 12, 12) and events == []
+    assert steps[0].step == "review_requested" and "在保对象情况变化" in (steps[0].opinion or "")
+
+
+# --- deadlines ---------------------------------------------------------------------------------------------
+
+
+def test_a_recounted_deadline_is_announced():
+    case = opened()
+    case.recount_deadline(PARAMS)
+    steps, events = case.collect()
+    assert steps == [] and kinds(events) == [CaseDeadlineChanged] and events[0].due_date == case.due_date
+
+
+# --- the row it is stored in -----------------------------------------------------------------------------------
+
+
+def test_a_case_survives_its_row_with_typed_snapshot_details_and_assessment():
+    case = approved(opened(application(applicant_member_id=None)))
+    case.applicant_member_id = case.snapshot.members[0].member_id
+    row = CaseRow(**row_values(case))
+    assert row.status == "approved" and row.details["applicant_member_id"] == str(case.applicant_member_id)
+    assert row.assessment["assessed_on"] == "2023-09-25" and row.assessment["trace"]
+    back = to_case(row)
+    assert back.status is Status.APPROVED and back.snapshot == case.snapshot and back.details == case.details
+    assert back.assessment == case.assessment and back.applicant_member_id == case.applicant_member_id
+    assert row_values(back) == row_values(case)
+
+
+def test_a_case_stored_before_typed_details_is_still_read():
+    case = opened()
+    values = row_values(case)
+    legacy = CaseRow(**{**values, "details": {"member_id": str(case.snapshot.members[0].member_id)},
+                        "assessment": {"eligible": False, "reasons": ["cannot assess: x"], "trace": [],
+                                       "assessed_on": "2023-09-04"}})
+    back = to_case(legacy)
+    assert back.applicant_member_id == case.snapshot.members[0].member_id and back.details.programme == "dibao"
+    assert back.assessment is not None and not back.assessment.eligible and back.assessment.programme is None
