@@ -17,7 +17,7 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
-from shared.errors import DomainError
+from shared.errors import DomainError, problems
 from shared.period import Period
 
 router = APIRouter(prefix="/county", tags=["county"])
@@ -117,7 +117,8 @@ async def logout() -> Response:
     return response
 
 
-@router.get("/dashboard", response_class=HTMLResponse, summary="县级工作台 (HTML)")
+@router.get("/dashboard", response_class=HTMLResponse, summary="县级工作台 (HTML)",
+            responses={303: {"description": "no session: to the login form"}, **problems(403)})
 async def dashboard_page(request: Request, uow: UowDep,
                          region: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
                          period: Period_ = None) -> Response:

@@ -54,10 +54,10 @@ def today() -> date:
 
 def resolve_period(period: str | None, year: int | None, quarter: int | None, half: int | None) -> CountyPeriod:
     """`period=YYYY-MM`, or `year` alone, with `quarter` (1-4) or with `half` (1 上半年, 2 下半年)."""
-    if (period is None) == (year is None):
-        raise InvalidInput("period", "give either period (YYYY-MM) or year (with quarter or half, or alone)")
     if year is None and (quarter is not None or half is not None):
         raise InvalidInput("quarter" if quarter is not None else "half", "only with year")
+    if (period is None) == (year is None):
+        raise InvalidInput("period", "give either period (YYYY-MM) or year (with quarter or half, or alone)")
     if quarter is not None and half is not None:
         raise InvalidInput("half", "give quarter or half, not both")
     if period is not None:
@@ -65,6 +65,8 @@ def resolve_period(period: str | None, year: int | None, quarter: int | None, ha
             first = last = Period.parse(period)
         except ValueError as exc:
             raise InvalidInput("period", str(exc)) from exc
+        if not 2000 <= first.year <= 2100:
+            raise InvalidInput("period", "year must be 2000-2100")
         kind, text = "month", f"{first.year}年{first.month}月"
     else:
         assert year is not None
