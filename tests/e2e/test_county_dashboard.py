@@ -7,13 +7,19 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import openpyxl
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from shared.events.catalogue import AlertRaised, CaseOpened, event_type, spec_for
+from shared.events.envelope import DomainEvent
 from shared.period import Period
+from tests.conftest import wait_for
 from tests.county_kit import CountyKit, seed_demo_month
 
 CHROMIUM = "/usr/bin/chromium"
@@ -99,3 +105,35 @@ async def test_demo_month_is_the_same_everywhere(stack, db, tokens, browser, tmp
     # Someone else's region is refused, even with the cookie.
     r = await page.goto(f"{pay_url}/county/dashboard?region=610625&period={MONTH}")
     assert r is not None and r.status == 403
+
+
+async def test_the_payments_worker_keeps_the_county_read_model_from_kafka(stack, infra, tokens):
+    """The running payments worker's `payments.county` group reads eligibility's and monitoring's topics."""
+    township, case_id, alert_id, household = "610626105", uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    month = Period(2025, 9)
+    when = datetime(2025, 9, 3, 2, tzinfo=UTC)
+    events = [
+        DomainEvent(type=event_type(CaseOpened), key=str(household), time=when, data=CaseOpened(
+            case_id=case_id, application_id=uuid.uuid4(), household_id=household, programme="dibao",
+            region_code=township + "201", status="accepted", due_date=date(2025, 9, 20))),
+        DomainEvent(type=event_type(AlertRaised), key=str(household), time=when, data=AlertRaised(
+            alert_id=alert_id, household_id=household, region_code=township + "201", alert_type="sudden_hardship",
+            due_date=date(2025, 9, 17), trace={"rule": "sudden_hardship"})),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    try:
+        for e in events:
+            await producer.send_and_wait(spec_for(e.type).topic.value, key=e.key.encode(),
+                                         value=e.to_cloudevent("/tests", None).to_json())
+    finally:
+        await producer.stop()
+
+    async with httpx.AsyncClient(base_url=stack.url("payments"), timeout=20) as pay:
+        async def figures():
+            s = (await pay.get("/county/statistics", params={"region": township, "period": str(month)},
+                               headers=tokens["auditor"])).json()
+            return s if s["cases_total"]["received"] and s["alerts"]["raised"] else None
+
+        s = await wait_for(figures, timeout=60)
+    assert (s["cases_total"]["received"], s["cases_total"]["overdue"], s["alerts"]["raised"]) == (1, 1, 1)
