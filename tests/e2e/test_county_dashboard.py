@@ -103,6 +103,8 @@ async def test_demo_month_is_the_same_everywhere(stack, db, tokens, browser, tmp
     assert {k: shown.get(k) for k in expected} == expected
     assert shown["dibao.money_wan_yuan"] == "0.20" and shown["total.households"] == "3"
     assert await page.locator("svg[aria-label=按月发放资金]").count() == 1
+    # The demo's undecided case (due on the 20th) is among the overdue cases still open, named by its village.
+    assert await page.locator("tr", has_text="长官庙镇202村").filter(has_text=f"{MONTH}-20").count() == 1
     assert await page.locator("td.ok", has_text="平衡").count() == len(s["batches"]) >= 1
     # Someone else's region is refused, even with the cookie.
     r = await page.goto(f"{pay_url}/county/dashboard?region=610625&period={MONTH}")

@@ -112,7 +112,7 @@ def render(s: CountyStatistics, year: CountyStatistics, overdue: list[OverdueCas
            and b.paid_count + b.failed_count + b.pending_count == b.line_count else '<td class="bad">不平衡</td>')
         + "</tr>" for b in s.batches) or '<tr><td colspan="8">本月尚无发放批次</td></tr>'
     overdue_rows = "".join(
-        f"<tr><td>{escape(o.name)}</td><td>{escape(o.region_code)}</td><td>{o.received_on or ''}</td>"
+        f"<tr><td>{escape(o.name)}</td><td>{escape(o.region_name)}</td><td>{o.received_on or ''}</td>"
         f"<td>{o.due_date}</td><td>{escape(CASE_STATUS.get(o.status, o.status))}</td></tr>" for o in overdue
     ) or '<tr><td colspan="5">无逾期案件</td></tr>'
     township_rows = "".join(

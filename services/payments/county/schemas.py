@@ -104,6 +104,7 @@ class OverdueCase(BaseModel):
     programme: str
     name: str
     region_code: str
+    region_name: str
     received_on: date | None
     due_date: date
     status: str

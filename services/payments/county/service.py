@@ -132,7 +132,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
 
 async def overdue_cases(uow: UnitOfWork, principal: Principal, region: str, limit: int = 50) -> list[OverdueCase]:
     _in_scope(principal, region)
-    return [OverdueCase(**{**r, "name": label(r["programme"])})
+    return [OverdueCase(**{**r, "name": label(r["programme"]), "region_name": region_name(r["region_code"])})
             for r in await CountyRepository(uow.session).overdue_now(region, today(), limit)]
 
 
