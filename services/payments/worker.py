@@ -3,6 +3,7 @@ builds requested disbursement batches."""
 
 from services.payments.batches.jobs import batch_builder
 from services.payments.config import Settings
+from services.payments.county import readmodel as county
 from services.payments.models import platform
 from services.payments.roll import service
 from shared.consumer import Handler
@@ -27,6 +28,7 @@ PAYEE_HANDLERS: dict[str, Handler] = {event_type(PayeeChanged): service.payee_ch
 CONSUMERS = {
     "payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS),
     "payments.payees": ([Topic.INTAKE_APPLICATIONS.value], PAYEE_HANDLERS),
+    "payments.county": (county.TOPICS, county.HANDLERS),
 }
 
 if __name__ == "__main__":

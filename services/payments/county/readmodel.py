@@ -1,0 +1,98 @@
+"""The county's small read model of other services' facts (办件 and 预警), kept from their events so the county
+statistics join them with payments' own batches without reading eligibility's or monitoring's tables.
+
+Each handler is one upsert keyed by the case or alert: a replayed event changes nothing, and events of one case
+arriving in any order still leave the same row (the inbox already makes each event count once)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from services.payments.county.repository import ReadModelRepository
+from shared.consumer import Handler
+from shared.events.catalogue import (
+    AlertClosed,
+    AlertRaised,
+    AlertVerified,
+    CaseApproved,
+    CaseDeadlineChanged,
+    CaseOpened,
+    CaseRejected,
+    CaseStatusChanged,
+    Topic,
+    event_type,
+)
+from shared.events.envelope import CloudEvent
+from shared.uow import UnitOfWork
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# Approval and rejection carry their own events (with the decision time); a withdrawal shows only as a status.
+WITHDRAWN = "withdrawn"
+
+
+def local_day(moment: datetime) -> date:
+    """The calendar day in China: an event at 23:30 UTC on the 31st belongs to the next month's figures."""
+    return moment.astimezone(CHINA).date()
+
+
+async def case_opened(uow: UnitOfWork, event: CloudEvent, data: CaseOpened) -> None:
+    await ReadModelRepository(uow.session).upsert_case(
+        case_id=data.case_id, programme=data.programme, region_code=data.region_code,
+        received_on=local_day(event.time), due_date=data.due_date, status=data.status, decision=None,
+        decided_on=None)
+
+
+async def case_status_changed(uow: UnitOfWork, event: CloudEvent, data: CaseStatusChanged) -> None:
+    await ReadModelRepository(uow.session).upsert_case(
+        case_id=data.case_id, programme=None, region_code=data.region_code, received_on=None,
+        due_date=data.due_date, status=data.status, decision=WITHDRAWN if data.status == WITHDRAWN else None,
+        decided_on=local_day(event.time) if data.status == WITHDRAWN else None)
+
+
+async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseDeadlineChanged) -> None:
+    await ReadModelRepository(uow.session).set_case_due(data.case_id, data.region_code, data.due_date)
+
+
+async def case_approved(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved) -> None:
+    await ReadModelRepository(uow.session).upsert_case(
+        case_id=data.case_id, programme=data.programme, region_code=data.region_code, received_on=None,
+        due_date=None, status="approved", decision="approved", decided_on=local_day(data.decided_at))
+
+
+async def case_rejected(uow: UnitOfWork, _event: CloudEvent, data: CaseRejected) -> None:
+    await ReadModelRepository(uow.session).upsert_case(
+        case_id=data.case_id, programme=data.programme, region_code=data.region_code, received_on=None,
+        due_date=None, status="rejected", decision="rejected", decided_on=local_day(data.decided_at))
+
+
+async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:
+    await ReadModelRepository(uow.session).alert_raised(
+        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
+        alert_type=data.alert_type, raised_on=local_day(event.time), due_date=data.due_date)
+
+
+async def alert_verified(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified) -> None:
+    await ReadModelRepository(uow.session).alert_verified(
+        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
+        alert_type=data.alert_type, verified_on=data.verified_on, outcome=data.outcome, programme=data.programme)
+
+
+async def alert_closed(uow: UnitOfWork, _event: CloudEvent, data: AlertClosed) -> None:
+    await ReadModelRepository(uow.session).alert_closed(
+        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
+        alert_type=data.alert_type, closed_on=data.closed_on, outcome=data.outcome)
+
+
+# The `payments.county` consumer: its own group, so the roll's consumer and this one move independently.
+HANDLERS: dict[str, Handler] = {
+    event_type(CaseOpened): case_opened,
+    event_type(CaseStatusChanged): case_status_changed,
+    event_type(CaseDeadlineChanged): case_deadline_changed,
+    event_type(CaseApproved): case_approved,
+    event_type(CaseRejected): case_rejected,
+    event_type(AlertRaised): alert_raised,
+    event_type(AlertVerified): alert_verified,
+    event_type(AlertClosed): alert_closed,
+}
+TOPICS = [Topic.ELIGIBILITY_DECISIONS.value, Topic.MONITORING_ALERTS.value]

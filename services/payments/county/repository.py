@@ -1,0 +1,175 @@
+"""Every query of the county view: the read model's upserts, and the figures counted from it and from payments' own
+lines and batches (set-based, one statement each)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_UPSERT_CASE = """
+INSERT INTO payments.county_cases AS c (case_id, programme, region_code, received_on, due_date, status, decision,
+                                        decided_on)
+VALUES (:case_id, :programme, :region_code, :received_on, :due_date, :status, :decision, :decided_on)
+ON CONFLICT (case_id) DO UPDATE SET
+    programme = coalesce(EXCLUDED.programme, c.programme),
+    received_on = coalesce(c.received_on, EXCLUDED.received_on),
+    due_date = coalesce(EXCLUDED.due_date, c.due_date),
+    status = EXCLUDED.status,
+    decision = coalesce(c.decision, EXCLUDED.decision),
+    decided_on = coalesce(c.decided_on, EXCLUDED.decided_on)
+"""
+
+_CASE_DUE = """
+INSERT INTO payments.county_cases AS c (case_id, region_code, due_date, status) VALUES (:case_id, :region, :due, 'open')
+ON CONFLICT (case_id) DO UPDATE SET due_date = EXCLUDED.due_date
+"""
+
+_UPSERT_ALERT = """
+INSERT INTO payments.county_alerts AS a (alert_id, household_id, region_code, alert_type, raised_on, due_date,
+                                         verified_on, outcome, programme, closed_on)
+VALUES (:alert_id, :household_id, :region_code, :alert_type, :raised_on, :due_date, :verified_on, :outcome,
+        :programme, :closed_on)
+ON CONFLICT (alert_id) DO UPDATE SET
+    raised_on = coalesce(a.raised_on, EXCLUDED.raised_on),
+    due_date = coalesce(a.due_date, EXCLUDED.due_date),
+    verified_on = coalesce(a.verified_on, EXCLUDED.verified_on),
+    outcome = coalesce(EXCLUDED.outcome, a.outcome),
+    programme = coalesce(a.programme, EXCLUDED.programme),
+    closed_on = coalesce(a.closed_on, EXCLUDED.closed_on)
+"""
+
+# A case is overdue for a period when its deadline fell in the period (and has passed) and it was not decided by
+# then; it is overdue now when it is still in the queue past its deadline.
+_CASES = """
+SELECT coalesce(programme, 'unknown') AS programme,
+       count(*) FILTER (WHERE received_on BETWEEN :start AND :end) AS received,
+       count(*) FILTER (WHERE decision = 'approved' AND decided_on BETWEEN :start AND :end) AS approved,
+       count(*) FILTER (WHERE decision = 'rejected' AND decided_on BETWEEN :start AND :end) AS rejected,
+       count(*) FILTER (WHERE decision = 'withdrawn' AND decided_on BETWEEN :start AND :end) AS withdrawn,
+       count(*) FILTER (WHERE due_date BETWEEN :start AND :end AND due_date < :today
+                        AND (decided_on IS NULL OR decided_on > due_date)) AS overdue
+FROM payments.county_cases WHERE region_code LIKE :prefix
+GROUP BY 1 ORDER BY 1
+"""
+
+_OVERDUE_NOW = """
+SELECT case_id, coalesce(programme, 'unknown') AS programme, region_code, received_on, due_date, status
+FROM payments.county_cases
+WHERE region_code LIKE :prefix AND decided_on IS NULL AND due_date < :today
+  AND status NOT IN ('approved', 'gradual_exit', 'rejected', 'withdrawn', 'terminated')
+ORDER BY due_date, case_id LIMIT :limit
+"""
+
+_ALERTS = """
+SELECT count(*) FILTER (WHERE raised_on BETWEEN :start AND :end) AS raised,
+       count(*) FILTER (WHERE verified_on BETWEEN :start AND :end) AS verified,
+       count(*) FILTER (WHERE verified_on BETWEEN :start AND :end AND outcome = 'brought_into_assistance')
+           AS brought_into_assistance,
+       count(*) FILTER (WHERE verified_on IS NULL AND closed_on IS NULL) AS open_now,
+       count(*) FILTER (WHERE verified_on IS NULL AND closed_on IS NULL AND due_date < :today) AS overdue_now
+FROM payments.county_alerts WHERE region_code LIKE :prefix
+"""
+
+_OPEN_ALERTS_BY_TOWNSHIP = """
+SELECT left(region_code, 9) AS township, count(*) AS open,
+       count(*) FILTER (WHERE due_date < :today) AS overdue
+FROM payments.county_alerts
+WHERE region_code LIKE :prefix AND verified_on IS NULL AND closed_on IS NULL
+GROUP BY 1 ORDER BY 1
+"""
+
+# 三类人群: households the monitoring list or a sudden hardship put under monitoring up to the end of the period;
+# covered by a programme when payments paid them for it in the period.
+MONITORED_TYPES = ("below_monitoring_line", "sudden_hardship")
+_COVERAGE = """
+WITH monitored AS (
+    SELECT DISTINCT household_id FROM payments.county_alerts
+    WHERE region_code LIKE :prefix AND alert_type IN ('below_monitoring_line', 'sudden_hardship')
+      AND raised_on <= :end
+), paid AS (
+    SELECT DISTINCT l.programme, l.household_id FROM payments.payment_lines l JOIN monitored m USING (household_id)
+    WHERE l.region_code LIKE :prefix AND l.period BETWEEN :first AND :last AND l.status IN ('pending', 'paid')
+)
+SELECT NULL AS programme, (SELECT count(*) FROM monitored) AS households
+UNION ALL SELECT '*', count(DISTINCT household_id) FROM paid
+UNION ALL (SELECT programme, count(*) FROM paid GROUP BY programme ORDER BY programme)
+"""
+
+_MONTHS = """
+SELECT period, programme, count(DISTINCT household_id) AS households, sum(amount_fen) AS money_fen
+FROM payments.payment_lines
+WHERE region_code LIKE :prefix AND period BETWEEN :first AND :last AND status IN ('pending', 'paid')
+GROUP BY period, programme ORDER BY period, programme
+"""
+
+_BATCHES = """
+SELECT b.id, b.kind, b.region_code, b.period, b.status, b.reconciled_at,
+       count(l.id) AS line_count, coalesce(sum(l.amount_fen), 0) AS total_fen,
+       count(l.id) FILTER (WHERE l.status = 'paid') AS paid_count,
+       coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'paid'), 0) AS paid_fen,
+       count(l.id) FILTER (WHERE l.status = 'failed') AS failed_count,
+       coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'failed'), 0) AS failed_fen,
+       count(l.id) FILTER (WHERE l.status = 'pending') AS pending_count,
+       coalesce(sum(l.amount_fen) FILTER (WHERE l.status = 'pending'), 0) AS pending_fen
+FROM payments.batches b LEFT JOIN payments.payment_lines l ON l.batch_id = b.id AND l.status <> 'cancelled'
+WHERE b.region_code LIKE :prefix AND b.period BETWEEN :first AND :last AND b.status <> 'cancelled'
+GROUP BY b.id ORDER BY b.period, b.created_at
+"""
+
+
+class ReadModelRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def upsert_case(self, **row: Any) -> None:
+        await self.session.execute(text(_UPSERT_CASE), row)
+
+    async def set_case_due(self, case_id: uuid.UUID, region: str, due: date | None) -> None:
+        await self.session.execute(text(_CASE_DUE), {"case_id": case_id, "region": region, "due": due})
+
+    async def alert_raised(self, **row: Any) -> None:
+        await self.session.execute(text(_UPSERT_ALERT), {"verified_on": None, "outcome": None, "programme": None,
+                                                         "closed_on": None, **row})
+
+    async def alert_verified(self, **row: Any) -> None:
+        await self.session.execute(text(_UPSERT_ALERT), {"raised_on": None, "due_date": None, "closed_on": None,
+                                                         **row})
+
+    async def alert_closed(self, **row: Any) -> None:
+        await self.session.execute(text(_UPSERT_ALERT), {"raised_on": None, "due_date": None, "verified_on": None,
+                                                         "programme": None, **row})
+
+
+class CountyRepository:
+    """The figures for a region prefix and a range of months (`first`..`last` first days; `start`..`end` days)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _rows(self, sql: str, **params: Any) -> list[Any]:
+        return list((await self.session.execute(text(sql), params)).mappings().all())
+
+    async def cases(self, prefix: str, start: date, end: date, today: date) -> list[Any]:
+        return await self._rows(_CASES, prefix=prefix + "%", start=start, end=end, today=today)
+
+    async def overdue_now(self, prefix: str, today: date, limit: int) -> list[Any]:
+        return await self._rows(_OVERDUE_NOW, prefix=prefix + "%", today=today, limit=limit)
+
+    async def alerts(self, prefix: str, start: date, end: date, today: date) -> Any:
+        return (await self._rows(_ALERTS, prefix=prefix + "%", start=start, end=end, today=today))[0]
+
+    async def open_alerts_by_township(self, prefix: str, today: date) -> list[Any]:
+        return await self._rows(_OPEN_ALERTS_BY_TOWNSHIP, prefix=prefix + "%", today=today)
+
+    async def coverage(self, prefix: str, first: date, last: date, end: date) -> list[Any]:
+        return await self._rows(_COVERAGE, prefix=prefix + "%", first=first, last=last, end=end)
+
+    async def months(self, prefix: str, first: date, last: date) -> list[Any]:
+        return await self._rows(_MONTHS, prefix=prefix + "%", first=first, last=last)
+
+    async def batches(self, prefix: str, first: date, last: date) -> list[Any]:
+        return await self._rows(_BATCHES, prefix=prefix + "%", first=first, last=last)
