@@ -128,7 +128,8 @@ class IdempotencyKey:
         if claimed is None:
             return await self._replay(uow, principal, digest)
         body = _render(await work())
-        await uow.session.execute(
+        # Stored at commit, in the same statement as the request's deferred rows and its outbox rows.
+        uow.defer(
             t.update()
             .where(t.c.principal == principal.sub, t.c.key == self.key)
             .values(status_code=status_code, response_body=body.decode())
