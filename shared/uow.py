@@ -34,6 +34,18 @@ def _insert_rows(table: Table, columns: tuple[str, ...], param: str) -> Insert:
     return insert(table).from_select(columns, select(*(rows.c[c] for c in columns)))
 
 
+@functools.lru_cache(maxsize=256)
+def _combined(shape: tuple[tuple[tuple[Table, tuple[str, ...]], ...], tuple[Insert | Update, ...]]
+              ) -> Insert | Update:
+    """One statement for a transaction's deferred rows (per table) and writes: the last the main statement, the
+    others data-modifying CTEs. Cached per shape, so SQLAlchemy neither rebuilds nor re-keys it per request."""
+    tables, writes = shape
+    statements: list[Insert | Update] = [_insert_rows(t, columns, f"rows_{i}") for i, (t, columns) in
+                                         enumerate(tables)]
+    main, *others = reversed(statements + list(writes))
+    return main.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(others))) if others else main
+
+
 def outbox_channel(schema: str) -> str:
     """The LISTEN/NOTIFY channel that wakes a service's relay as soon as events are committed (the outbox's
     insert trigger, `shared.db.platform_triggers_sql`, notifies it)."""
@@ -47,7 +59,7 @@ class UnitOfWork:
         self.source = source
         self.events: list[DomainEvent] = []
         self._rows: dict[Table, list[dict[str, Any]]] = {}
-        self._writes: list[Insert | Update] = []
+        self._writes: list[tuple[Insert | Update, dict[str, Any]]] = []
         self._conflicts: dict[str, Exception] = {}
 
     async def __aenter__(self) -> UnitOfWork:
@@ -79,10 +91,11 @@ class UnitOfWork:
         The rows of one table share their keys."""
         self._rows.setdefault(table, []).extend(rows)
 
-    def defer(self, statement: Insert | Update) -> None:
+    def defer(self, statement: Insert | Update, params: dict[str, Any] | None = None) -> None:
         """A write nothing in this transaction reads back (e.g. the Idempotency-Key's stored answer), sent at commit
-        in the same statement as the deferred rows and the outbox rows."""
-        self._writes.append(statement)
+        in the same statement as the deferred rows and the outbox rows. Pass a statement built once with named
+        `bindparam`s and its `params`: the combined statement is then built and compiled once per shape."""
+        self._writes.append((statement, params or {}))
 
     def on_conflict(self, constraint: str, error: Exception) -> None:
         """The domain error to raise when a deferred write breaks this unique constraint (a concurrent request
@@ -119,18 +132,16 @@ class UnitOfWork:
                 # limited), the deferred writes after them.
                 for t, rows in tables.items():
                     await self.session.execute(insert(t), rows)
-                for write in writes:
-                    await self.session.execute(write)
+                for write, params in writes:
+                    await self.session.execute(write, params)
                 return
-            statements = [_insert_rows(t, tuple(rows[0]), f"rows_{i}") for i, (t, rows) in enumerate(tables.items())]
+            if not tables and not writes:
+                return
+            shape = (tuple((t, tuple(rows[0])) for t, rows in tables.items()), tuple(w for w, _ in writes))
             params = {f"rows_{i}": orjson.dumps(rows, default=str).decode() for i, rows in enumerate(tables.values())}
-            statements += writes
-            if not statements:
-                return
-            main, *others = reversed(statements)
-            if others:
-                main = main.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(others)))
-            await self.session.execute(main, params)
+            for _, write_params in writes:
+                params.update(write_params)
+            await self.session.execute(_combined(shape), params)
         except IntegrityError as exc:
             constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
             if constraint in self._conflicts:
