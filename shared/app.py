@@ -54,7 +54,8 @@ async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
 UowDep = Annotated[UnitOfWork, Depends(_uow, scope="function")]
 
 
-def _settings(request: Request) -> ServiceSettings:
+async def _settings(request: Request) -> ServiceSettings:
+    # async: a plain def dependency costs a hop to the thread pool on every request.
     return request.app.state.settings
 
 

@@ -14,6 +14,15 @@ from shared.context import correlation_id
 from shared.uow import UnitOfWork
 
 
+def _row(actor: Principal | str, action: str, resource_type: str, resource_id: object | None,
+         household_id: uuid.UUID | None, region_code: str | None, reason: str | None,
+         details: dict[str, Any] | None) -> dict[str, Any]:
+    sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
+    return {"actor": sub, "roles": roles, "action": action, "resource_type": resource_type,
+            "resource_id": str(resource_id) if resource_id is not None else None, "household_id": household_id,
+            "region_code": region_code, "reason": reason, "correlation_id": correlation_id.get(), "details": details}
+
+
 async def record(
     uow: UnitOfWork,
     actor: Principal | str,
@@ -26,21 +35,27 @@ async def record(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
-    await uow.session.execute(
-        insert(uow.tables.audit_log).values(
-            actor=sub,
-            roles=roles,
-            action=action,
-            resource_type=resource_type,
-            resource_id=str(resource_id) if resource_id is not None else None,
-            household_id=household_id,
-            region_code=region_code,
-            reason=reason,
-            correlation_id=correlation_id.get(),
-            details=details,
-        )
-    )
+    await uow.session.execute(insert(uow.tables.audit_log).values(
+        _row(actor, action, resource_type, resource_id, household_id, region_code, reason, details)))
+
+
+def defer(
+    uow: UnitOfWork,
+    actor: Principal | str,
+    action: str,
+    resource_type: str,
+    resource_id: object | None = None,
+    *,
+    household_id: uuid.UUID | None = None,
+    region_code: str | None = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """`record`, written at commit with the transaction's other deferred rows and its outbox rows in one statement
+    (`UnitOfWork.add_rows`): for a request path that does not read its audit records back. Same transaction, so
+    the record exists iff the change does."""
+    uow.add_rows(uow.tables.audit_log,
+                 [_row(actor, action, resource_type, resource_id, household_id, region_code, reason, details)])
 
 
 async def record_many(uow: UnitOfWork, actor: str, action: str, resource_type: str,

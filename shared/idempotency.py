@@ -25,6 +25,7 @@ endpoints wrap their work:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ import orjson
 from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, func, select
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, Update, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from shared import audit
@@ -85,6 +86,13 @@ def _render(result: Any) -> bytes:
     return orjson.dumps(result)
 
 
+@functools.cache
+def _store_answer(t: Table) -> Update:
+    """The key's answer, as one statement per table (built once: a deferred write with its own parameters)."""
+    return (t.update().where(t.c.principal == bindparam("idem_principal"), t.c.key == bindparam("idem_key"))
+            .values(status_code=bindparam("idem_status"), response_body=bindparam("idem_body")))
+
+
 @dataclass
 class IdempotencyKey:
     """The request's key (None when the client sent none) and the table it is kept in."""
@@ -128,11 +136,9 @@ class IdempotencyKey:
         if claimed is None:
             return await self._replay(uow, principal, digest)
         body = _render(await work())
-        await uow.session.execute(
-            t.update()
-            .where(t.c.principal == principal.sub, t.c.key == self.key)
-            .values(status_code=status_code, response_body=body.decode())
-        )
+        # Stored at commit, in the same statement as the request's deferred rows and its outbox rows.
+        uow.defer(_store_answer(t), {"idem_principal": principal.sub, "idem_key": self.key,
+                                     "idem_status": status_code, "idem_body": body.decode()})
         return Response(body, status_code=status_code, media_type="application/json")
 
     async def _replay(self, uow: UnitOfWork, principal: Principal, digest: str) -> Response:

@@ -5,15 +5,45 @@ to the service's outbox table in the same transaction as the change, so an event
 
 from __future__ import annotations
 
+import functools
 from types import TracebackType
+from typing import Any
 
-from sqlalchemy import insert
+import orjson
+from sqlalchemy import Insert, Table, Text, Update, bindparam, cast, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import current_correlation_id
 from shared.db import PlatformTables
 from shared.events.catalogue import EventData, event_type, spec_for
 from shared.events.envelope import CloudEvent, DomainEvent
+
+# Up to this many deferred rows go in one multi-row statement (PostgreSQL takes at most 32,767 parameters in one).
+_ONE_STATEMENT_ROWS = 500
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_rows(table: Table, columns: tuple[str, ...], param: str) -> Insert:
+    """INSERT … SELECT from one JSON parameter holding the rows (`jsonb_populate_recordset` types each column as the
+    table does). Unlike a multi-row VALUES, its compiled form depends only on the table and the columns, so
+    SQLAlchemy compiles it once and PostgreSQL reuses the prepared statement."""
+    rows = func.jsonb_populate_recordset(literal_column(f"NULL::{table.fullname}"),
+                                         cast(bindparam(param, type_=Text), JSONB)).table_valued(*columns)
+    return insert(table).from_select(columns, select(*(rows.c[c] for c in columns)))
+
+
+@functools.lru_cache(maxsize=256)
+def _combined(shape: tuple[tuple[tuple[Table, tuple[str, ...]], ...], tuple[Insert | Update, ...]]
+              ) -> Insert | Update:
+    """One statement for a transaction's deferred rows (per table) and writes: the last the main statement, the
+    others data-modifying CTEs. Cached per shape, so SQLAlchemy neither rebuilds nor re-keys it per request."""
+    tables, writes = shape
+    statements: list[Insert | Update] = [_insert_rows(t, columns, f"rows_{i}") for i, (t, columns) in
+                                         enumerate(tables)]
+    main, *others = reversed(statements + list(writes))
+    return main.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(others))) if others else main
 
 
 def outbox_channel(schema: str) -> str:
@@ -28,11 +58,17 @@ class UnitOfWork:
         self.tables = tables
         self.source = source
         self.events: list[DomainEvent] = []
+        self._rows: dict[Table, list[dict[str, Any]]] = {}
+        self._writes: list[tuple[Insert | Update, dict[str, Any]]] = []
+        self._conflicts: dict[str, Exception] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session: AsyncSession = self._sessions()
-        self.events = []
+        self._reset()
         return self
+
+    def _reset(self) -> None:
+        self.events, self._rows, self._writes, self._conflicts = [], {}, [], {}
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -49,10 +85,24 @@ class UnitOfWork:
                                        subject=subject,
                                        correlation_id=cause.correlationid if cause is not None else None))
 
-    async def flush_events(self) -> None:
-        """Write the collected events to the outbox (still inside the transaction)."""
-        if not self.events:
-            return
+    def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Rows to insert that nothing in this transaction reads back (a new household, its members, audit
+        records): sent at commit together with the outbox rows and the other deferred writes, in one statement.
+        The rows of one table share their keys."""
+        self._rows.setdefault(table, []).extend(rows)
+
+    def defer(self, statement: Insert | Update, params: dict[str, Any] | None = None) -> None:
+        """A write nothing in this transaction reads back (e.g. the Idempotency-Key's stored answer), sent at commit
+        in the same statement as the deferred rows and the outbox rows. Pass a statement built once with named
+        `bindparam`s and its `params`: the combined statement is then built and compiled once per shape."""
+        self._writes.append((statement, params or {}))
+
+    def on_conflict(self, constraint: str, error: Exception) -> None:
+        """The domain error to raise when a deferred write breaks this unique constraint (a concurrent request
+        won the race), instead of the generic conflict."""
+        self._conflicts[constraint] = error
+
+    def _outbox_rows(self) -> list[dict[str, Any]]:
         cid = current_correlation_id()
         rows = []
         for event in self.events:
@@ -64,14 +114,44 @@ class UnitOfWork:
                 "type": event.type,
                 "payload": cloudevent.model_dump(mode="json", exclude_none=True),
             })
-        # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.
-        await self.session.execute(insert(self.tables.outbox), rows)
-        self.events = []
+        return rows
+
+    async def flush_events(self) -> None:
+        """Write the collected events to the outbox, with the deferred rows and writes (still inside the
+        transaction): one round trip, each write a data-modifying CTE of one statement (PostgreSQL runs them all,
+        and checks foreign keys at the statement's end, so a household and its members may go together)."""
+        tables = {t: rows for t, rows in self._rows.items() if rows}
+        if self.events:
+            # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.
+            tables[self.tables.outbox] = self._outbox_rows()
+        writes = self._writes
+        self.events, self._rows, self._writes = [], {}, []
+        try:
+            if sum(len(rows) for rows in tables.values()) > _ONE_STATEMENT_ROWS:
+                # A bulk handler's thousands of events: executemany per table (one statement's parameters are
+                # limited), the deferred writes after them.
+                for t, rows in tables.items():
+                    await self.session.execute(insert(t), rows)
+                for write, params in writes:
+                    await self.session.execute(write, params)
+                return
+            if not tables and not writes:
+                return
+            shape = (tuple((t, tuple(rows[0])) for t, rows in tables.items()), tuple(w for w, _ in writes))
+            params = {f"rows_{i}": orjson.dumps(rows, default=str).decode() for i, rows in enumerate(tables.values())}
+            for _, write_params in writes:
+                params.update(write_params)
+            await self.session.execute(_combined(shape), params)
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
+            if constraint in self._conflicts:
+                raise self._conflicts[constraint] from exc
+            raise
 
     async def commit(self) -> None:
         await self.flush_events()
         await self.session.commit()
 
     async def rollback(self) -> None:
-        self.events = []
+        self._reset()
         await self.session.rollback()

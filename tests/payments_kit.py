@@ -56,15 +56,20 @@ class PaymentsKit:
         return UnitOfWork(self.sessions, platform, "/tests")
 
     async def publish(self, data: EventData, key: uuid.UUID) -> ConsumerRecord:
-        from shared.events.catalogue import event_type
-
-        event = DomainEvent(type=event_type(type(data)), key=str(key), data=data)
-        value = event.to_cloudevent("/tests", None).to_json()
-        record = ConsumerRecord("eligibility.decisions", 0, next(_offsets), 0, 0, str(key).encode(), value, None,
-                                0, len(value), [])
+        record = self.record(data, key)
         self.records.append(record)
         await self.consumer.process([record])
         return record
+
+    @staticmethod
+    def record(data: EventData, key: uuid.UUID, correlation_id: str | None = None) -> ConsumerRecord:
+        """The Kafka record of an event, not yet processed (for a test that hands a consumer several at once)."""
+        from shared.events.catalogue import event_type
+
+        event = DomainEvent(type=event_type(type(data)), key=str(key), data=data)
+        value = event.to_cloudevent("/tests", correlation_id).to_json()
+        return ConsumerRecord("eligibility.decisions", 0, next(_offsets), 0, 0, str(key).encode(), value, None,
+                              0, len(value), [])
 
     async def replay(self, consumer_name: str | None = None) -> None:
         """Every event again, in order (a consumer group reset to offset 0, or a new one)."""

@@ -19,7 +19,8 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
+    # async: a plain def dependency costs a hop to the thread pool on every request.
     return request.app.state.settings
 
 

@@ -6,7 +6,7 @@ from services.payments.config import Settings
 from services.payments.county import readmodel as county
 from services.payments.models import platform
 from services.payments.roll import service
-from shared.consumer import Handler
+from shared.consumer import Handlers, on_batch
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
@@ -18,13 +18,14 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-HANDLERS: dict[str, Handler] = {
-    event_type(CaseApproved): service.on_approved,
-    event_type(CaseAmountChanged): service.change_amount,
-    event_type(GradualExitStarted): service.end,
-    event_type(CaseTerminated): service.end,
+# Set-based: each run of decisions (or payee changes) is applied with a few statements, whatever its length.
+HANDLERS: Handlers = {
+    event_type(CaseApproved): on_batch(service.apply_decisions),
+    event_type(CaseAmountChanged): on_batch(service.apply_decisions),
+    event_type(GradualExitStarted): on_batch(service.apply_decisions),
+    event_type(CaseTerminated): on_batch(service.apply_decisions),
 }
-PAYEE_HANDLERS: dict[str, Handler] = {event_type(PayeeChanged): service.payee_changed}
+PAYEE_HANDLERS: Handlers = {event_type(PayeeChanged): on_batch(service.payees_changed)}
 CONSUMERS = {
     "payments.roll": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS),
     "payments.payees": ([Topic.INTAKE_APPLICATIONS.value], PAYEE_HANDLERS),

@@ -234,7 +234,7 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     _problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
     held = await client.post("/applications", headers=tokens["clerk"], json={
         "household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")})
-    assert held.status_code == 409  # the slot is held until eligibility answers
+    _problem(held, 409, "programme")  # the slot is held until eligibility answers
     await _deliver(db, CaseStatusChanged(case_id=uuid.uuid4(), application_id=app["id"], household_id=hid,
                                          region_code="610626101201", status="withdrawn", previous_status="accepted"))
     shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()

@@ -3,6 +3,7 @@ regions; bad input names the field and writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -271,3 +272,18 @@ async def test_nul_characters_are_refused_not_a_database_error(api, tokens, db):
     _problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
              "query.address")
     assert await _count(db, Household) == before
+
+
+async def test_concurrent_registrations_of_one_person_make_one_household(api, tokens, db):
+    """The check before writing cannot see a registration still in flight: the unique index refuses the second at
+    commit, and it is answered with the same 409 naming the members, nothing of it written."""
+    body = household_body(members=1)
+    households, members = await _count(db, Household), await _count(db, Member)
+    answers = await asyncio.gather(*(api("intake").post("/households", json=body, headers=tokens["clerk"])
+                                     for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], [r.text for r in answers]
+    for r in answers:
+        if r.status_code == 409:
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert any(e["field"].startswith("members") for e in r.json()["errors"]), r.text
+    assert (await _count(db, Household), await _count(db, Member)) == (households + 1, members + 1)

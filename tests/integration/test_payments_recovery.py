@@ -127,7 +127,8 @@ async def test_a_run_of_stops_amends_a_built_batch_at_once(api, tokens, kit, db)
     assert (july["line_count"], july["total_fen"]) == (3, 120_000)
     async with kit.uow() as uow:
         roll = BeneficiaryRepository(uow.session)
-        first, second = [await roll.by_case(c) for c in cases[:2]]
+        entries = await roll.roll_for_update(set(cases[:2]))
+        first, second = entries[cases[0]], entries[cases[1]]
         await recovery.after_stops(uow, [(first, P, "death"), (second, P, "moved")])
         await uow.commit()
     after = (await api("payments").get(f"/batches/{july['id']}", headers=tokens["finance"])).json()

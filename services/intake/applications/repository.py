@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Application, Evidence
+from shared.uow import UnitOfWork
 
 OPEN_STATUSES = ("submitted", "in_review")
 # Until eligibility answers a withdrawal the application still holds its household's slot for the programme.
@@ -25,15 +26,6 @@ class ApplicationRepository:
         rows = await self.session.scalars(select(Application).where(Application.id.in_(application_ids))
                                           .order_by(Application.id).with_for_update())
         return {a.id: a for a in rows}
-
-    async def open_for(self, household_id: uuid.UUID, programme: str) -> Application | None:
-        return await self.session.scalar(
-            select(Application).where(
-                Application.household_id == household_id,
-                Application.programme == programme,
-                Application.status.in_(HELD_STATUSES),
-            )
-        )
 
     async def search(
         self,
@@ -58,8 +50,13 @@ class ApplicationRepository:
         )
         return list(rows), int(total or 0)
 
-    def add(self, application: Application) -> None:
-        self.session.add(application)
+
+
+def add_new(uow: UnitOfWork, application: Application) -> None:
+    """A new application, written at commit with the audit and outbox rows (the answer is built from the object)."""
+    # Unset columns are left out, so they take their defaults (a JSONB None would be stored as JSON null).
+    row = {c.key: getattr(application, c.key) for c in Application.__table__.columns}
+    uow.add_rows(Application.__table__, [{k: v for k, v in row.items() if v is not None}])
 
 
 class EvidenceRepository:

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from services.intake.applications.documents import DOCUMENTS, missing_documents, required_documents
 from services.intake.applications.evidence_store import EvidenceStore, check_upload, sha256
-from services.intake.applications.repository import OPEN_STATUSES, ApplicationRepository, EvidenceRepository
+from services.intake.applications.repository import (
+    OPEN_STATUSES,
+    ApplicationRepository,
+    EvidenceRepository,
+    add_new,
+)
 from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
@@ -201,11 +204,11 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         raise InvalidInput("received_on", "cannot be in the future")
     if received_on < date.today() - timedelta(days=90):
         raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
-    household = await households.get_visible(uow, principal, body.household_id)
+    household, members = await households.visible_with_members(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
     details = _programme_details(body.programme, body.temporary, body.medical, body.recognitions,
                                  body.tekun_arrangement)
-    snapshot = await households.snapshot_of(uow, household)
+    snapshot = households.build_snapshot(household, members)
     _check_rules(
         body.programme,
         body.consent_signed,
@@ -215,12 +218,6 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         details,
         snapshot,
     )
-    repo = ApplicationRepository(uow.session)
-    if await repo.open_for(household.id, body.programme):
-        raise Conflict(
-            f"household already has an open {body.programme} application",
-            errors=[{"field": "programme", "message": "an application for it is already open"}],
-        )
     application = Application(
         id=uuid.uuid4(),
         household_id=household.id,
@@ -233,27 +230,20 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         separate_register=body.separate_register,
         separate_register_name=body.separate_register_name,
         details=details.model_dump(mode="json"),
+        next_deadline_provisional=False,
     )
-    # Timestamps set here rather than by the server default: no refresh round trip before answering.
+    # Timestamps set here rather than by the server default: nothing is read back before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
-    repo.add(application)
-    try:
-        await uow.session.flush()
-    except IntegrityError as exc:  # a concurrent submission won the race for the open slot
-        raise Conflict(
-            f"household already has an open {body.programme} application",
-            errors=[{"field": "programme", "message": "an application for it is already open"}],
-        ) from exc
+    # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one open application
+    # per household and programme is the unique index's to enforce (a second one, concurrent or not: 409).
+    add_new(uow, application)
+    uow.on_conflict("uq_applications_open", Conflict(
+        f"household already has an open {body.programme} application",
+        errors=[{"field": "programme", "message": "an application for it is already open"}],
+    ))
     uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
-    await audit.record(
-        uow,
-        principal,
-        "application.submit",
-        "application",
-        application.id,
-        household_id=household.id,
-        region_code=household.region_code,
-    )
+    audit.defer(uow, principal, "application.submit", "application", application.id, household_id=household.id,
+                region_code=household.region_code)
     return to_out(application, set())  # a new application has no evidence yet
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Household, Member
+from shared.uow import UnitOfWork
 
 
 def _escape_like(text: str) -> str:
@@ -94,9 +95,33 @@ class HouseholdRepository:
         )
         return {hid: (head, count) for hid, head, count in rows}
 
-    def add(self, household: Household, members: list[Member]) -> None:
-        self.session.add(household)
-        self.session.add_all(members)
+    async def with_members(self, household_id: uuid.UUID) -> tuple[Household | None, list[Member]]:
+        """A household and its active members (by name) in one round trip."""
+        rows = (await self.session.execute(
+            select(Household, Member)
+            .outerjoin(Member, (Member.household_id == Household.id) & Member.active)
+            .where(Household.id == household_id)
+            .order_by(Member.name, Member.id)
+        )).all()
+        if not rows:
+            return None, []
+        return rows[0][0], [m for _, m in rows if m is not None]
 
     def add_member(self, member: Member) -> None:
         self.session.add(member)
+
+
+def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> None:
+    """A new household and its members, written at commit with the audit and outbox rows (nothing reads them back
+    in the request: the answer is built from these objects)."""
+    uow.add_rows(Household.__table__, [{
+        "id": household.id, "region_code": household.region_code, "hukou_type": household.hukou_type,
+        "address": household.address, "incomes": household.incomes, "properties": household.properties,
+        "rigid_expenses": household.rigid_expenses, "active": True, "bank_name": household.bank_name,
+        "bank_account_holder": household.bank_account_holder,
+        "bank_account_number": household.bank_account_number, "created_at": household.created_at,
+        "updated_at": household.updated_at}])
+    uow.add_rows(Member.__table__, [{
+        "id": m.id, "household_id": m.household_id, "name": m.name, "id_number": m.id_number,
+        "id_fingerprint": m.id_fingerprint, "active": True, "birth_date": m.birth_date, "sex": m.sex,
+        "relation": m.relation, "facts": m.facts} for m in members])

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.config import Settings
-from services.intake.households.repository import HouseholdRepository
+from services.intake.households.repository import HouseholdRepository, add_new
 from services.intake.households.schemas import (
     BankAccountIn,
     BankAccountOut,
@@ -106,14 +106,16 @@ def _emit_payee(uow: UnitOfWork, household: Household, settings: Settings) -> No
              key=household.id, region=household.region_code)
 
 
+def _member_taken(field: str) -> Conflict:
+    return Conflict("a member already belongs to another active household",
+                    errors=[{"field": field, "message": "already in another active household"}])
+
+
 async def _flush_members(uow: UnitOfWork, field: str) -> None:
     try:
         await uow.session.flush()
     except IntegrityError as exc:  # a concurrent registration of the same person won the unique index
-        raise Conflict(
-            "a member already belongs to another active household",
-            errors=[{"field": field, "message": "already in another active household"}],
-        ) from exc
+        raise _member_taken(field) from exc
 
 
 async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, settings: Settings) -> HouseholdOut:
@@ -154,8 +156,13 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     # Timestamps set here rather than by the server default: no refresh round trip before answering.
     household.created_at = household.updated_at = datetime.now(UTC)
-    repo.add(household, members)
-    await _flush_members(uow, "members")
+    household.active = True
+    for m in members:
+        m.active = True
+    # Written at commit in one statement with the audit, outbox and Idempotency-Key rows; the unique index on
+    # active persons still refuses a concurrent registration of the same person.
+    add_new(uow, household, members)
+    uow.on_conflict("uq_members_active_person", _member_taken("members"))
     if household.bank_account_number:
         _emit_payee(uow, household, settings)
 
@@ -166,25 +173,10 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
         key=household.id,
         region=household.region_code,
     )
-    await audit.record(
-        uow,
-        principal,
-        "household.register",
-        "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-    )
-    # The answer shows the household's personal data back: audited as a read, like any other.
-    await audit.record(
-        uow,
-        principal,
-        "household.read",
-        "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-    )
+    for action in ("household.register", "household.read"):
+        # The answer shows the household's personal data back: audited as a read, like any other.
+        audit.defer(uow, principal, action, "household", household.id, household_id=household.id,
+                    region_code=household.region_code)
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
@@ -196,6 +188,16 @@ async def get_visible(
     if household is None or not household.active or not principal.covers(household.region_code):
         raise NotFound(f"household {household_id} not found")
     return household
+
+
+async def visible_with_members(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID
+) -> tuple[Household, list[Member]]:
+    """`get_visible` and the active members in one round trip."""
+    household, members = await HouseholdRepository(uow.session).with_members(household_id)
+    if household is None or not household.active or not principal.covers(household.region_code):
+        raise NotFound(f"household {household_id} not found")
+    return household, members
 
 
 async def _writable(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -> Household:

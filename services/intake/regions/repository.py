@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Village
@@ -28,5 +28,10 @@ class VillageRepository:
     async def get(self, code: str) -> Village | None:
         return await self.session.get(Village, code)
 
-    async def township_has_list(self, township_code: str) -> bool:
-        return bool(await self.session.scalar(select(exists().where(Village.township_code == township_code))))
+    async def accepts(self, code: str) -> bool:
+        """A village code is acceptable if it is in its township's list, or the township has none loaded yet
+        (one round trip)."""
+        listed = exists().where(Village.code == code)
+        township_listed = exists().where(Village.township_code == code[:9])
+        return bool(await self.session.scalar(select(or_(listed, ~township_listed))))
+

@@ -78,7 +78,6 @@ async def check_village_code(uow: UnitOfWork, settings: Settings, code: str, fie
         region_table(settings).validate_village_code(code)
     except (InvalidRegionCode, UnknownRegionCode) as exc:
         raise InvalidInput(field, f"{exc}. {CODE_RULE}") from exc
-    repository = VillageRepository(uow.session)
-    if await repository.get(code) is None and await repository.township_has_list(code[:9]):
+    if not await VillageRepository(uow.session).accepts(code):
         raise InvalidInput(field, f"{code} is not a village of township {code[:9]}: pick one of "
                                   f"GET /regions/{code[:9]}")

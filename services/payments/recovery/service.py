@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from services.payments.batches.repository import BatchRepository
-from services.payments.models import Beneficiary
 from services.payments.recovery.repository import RecoveryRepository
 from services.payments.recovery.schemas import OverpaymentOut
 from shared import audit
@@ -25,13 +25,16 @@ log = logging.getLogger(__name__)
 SYSTEM = "payments"
 
 
-async def after_stop(uow: UnitOfWork, b: Beneficiary, last_month: Period, reason: str) -> None:
-    """A 停保 / death / 渐退 end: nothing more goes out after `last_month`; what already went is to recover."""
-    await after_stops(uow, [(b, last_month, reason)])
+class Stopped(Protocol):
+    """A beneficiary whose payments end (the roll's entry or row)."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID
 
 
-async def after_stops(uow: UnitOfWork, stops: list[tuple[Beneficiary, Period, str]]) -> None:
-    """The same for a run of ends at once (set-based: one statement each, whatever the number of people)."""
+async def after_stops(uow: UnitOfWork, stops: Sequence[tuple[Stopped, Period, str]]) -> None:
+    """停保 / death / 渐退 ends, a run at once: nothing more goes out after each one's last month, and what already
+    went is to recover (set-based: one statement each, whatever the number of people)."""
     if not stops:
         return
     repo, batches = RecoveryRepository(uow.session), BatchRepository(uow.session)

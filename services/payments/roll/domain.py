@@ -7,6 +7,7 @@ a decision supersedes rows and adds new ones, so what was decided when stays rea
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from shared.period import Period
@@ -62,3 +63,97 @@ def end_after(rows: list[EntitlementRow], last_month: Period) -> HistoryChange:
 def amount_for(rows: list[EntitlementRow], month: Period) -> int:
     """The amount in force for `month` (0 when none)."""
     return next((r.monthly_amount_fen for r in rows if r.covers(month)), 0)
+
+
+@dataclass
+class RollEntry:
+    """One beneficiary (保障对象) as a run of decisions sees it: its state and the entitlement rows in force."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: str
+    region_code: str
+    persons: int
+    start_month: Period
+    monthly_amount_fen: int
+    status: str = "active"
+    end_month: Period | None = None
+    end_reason: str | None = None
+    tekun_arrangement: str | None = None  # 集中 (institution) / 分散 (home) 供养, for the statistics
+    in_force: list[EntitlementRow] = field(default_factory=list)
+    new: bool = False
+
+
+@dataclass
+class NewEntitlement:
+    """A row a run adds; `superseded_by` is set when a later decision of the same run already replaced it."""
+
+    beneficiary_id: uuid.UUID
+    row: EntitlementRow
+    event_id: uuid.UUID
+    event_type: str
+    superseded_by: uuid.UUID | None = None
+
+
+class RollRun:
+    """The changes a run of decisions makes to the roll, in memory and in event order, for set-based writes.
+
+    Rows the run adds get provisional negative ids, so a later decision of the same run supersedes them like any
+    row in force (they are then written already superseded: the history keeps what was decided when)."""
+
+    def __init__(self, entries: dict[uuid.UUID, RollEntry], applied: set[uuid.UUID]) -> None:
+        self.entries = entries  # by case id
+        self.applied = applied  # decision events that already shaped a history
+        self.superseded: dict[int, uuid.UUID] = {}  # existing row id -> the event that replaced it
+        self.added: list[NewEntitlement] = []
+        self._provisional: dict[int, NewEntitlement] = {}
+        self.changed: set[uuid.UUID] = set()  # case ids of existing beneficiaries whose state changed
+
+    def enroll(self, entry: RollEntry, event_id: uuid.UUID, effective_month: Period) -> None:
+        entry.new = True
+        self.entries[entry.case_id] = entry
+        self.apply(entry, set_amount([], effective_month, entry.monthly_amount_fen, None), event_id, "approved")
+
+    def on_roll(self, case_id: uuid.UUID, event_id: uuid.UUID) -> RollEntry | None:
+        """The beneficiary a later decision changes; None when the case never was on the roll (one-off help) or the
+        event already shaped its history (a replay beyond the inbox)."""
+        entry = self.entries.get(case_id)
+        if entry is None or event_id in self.applied:
+            return None
+        if not entry.new:
+            self.changed.add(case_id)
+        return entry
+
+    def change_amount(self, entry: RollEntry, event_id: uuid.UUID, effective_month: Period, amount_fen: int) -> None:
+        if entry.status == "exiting":
+            # A review that finds the household eligible again ends the 渐退: the amount runs on, open-ended.
+            entry.status, entry.end_month = "active", None
+        self.apply(entry, set_amount(entry.in_force, effective_month, amount_fen, entry.end_month), event_id,
+                   "amount_changed")
+        entry.monthly_amount_fen = amount_fen
+
+    def end(self, entry: RollEntry, event_id: uuid.UUID, last_month: Period, reason: str | None) -> None:
+        """渐退 (reason None) or 停保 (with its reason)."""
+        self.apply(entry, end_after(entry.in_force, last_month), event_id,
+                   "gradual_exit" if reason is None else "terminated")
+        entry.end_month = last_month
+        entry.status, entry.end_reason = ("exiting", entry.end_reason) if reason is None else ("stopped", reason)
+
+    def apply(self, entry: RollEntry, change: HistoryChange, event_id: uuid.UUID, event_type: str) -> None:
+        gone = set(change.superseded)
+        for row_id in gone:
+            if row_id < 0:
+                self._provisional[row_id].superseded_by = event_id
+            else:
+                self.superseded[row_id] = event_id
+        kept = [r for r in entry.in_force if r.id not in gone]
+        for row in change.added:
+            provisional = EntitlementRow(row.from_month, row.to_month, row.monthly_amount_fen,
+                                         -(len(self._provisional) + 1))
+            added = NewEntitlement(entry.id, provisional, event_id, event_type)
+            self._provisional[provisional.id] = added  # type: ignore[index]
+            self.added.append(added)
+            kept.append(provisional)
+        entry.in_force = sorted(kept, key=lambda r: r.from_month)
+        self.applied.add(event_id)

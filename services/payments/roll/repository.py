@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import bindparam, insert, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.models import Beneficiary, CurrentPayee, Entitlement, OneOffAward, Payee
-from services.payments.roll.domain import EntitlementRow, HistoryChange
+from services.payments.roll.domain import EntitlementRow, NewEntitlement, RollEntry
 from shared.period import Period
 
 
 class BeneficiaryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-
-    async def by_case(self, case_id: uuid.UUID, *, for_update: bool = False) -> Beneficiary | None:
-        query = select(Beneficiary).where(Beneficiary.case_id == case_id)
-        return await self.session.scalar(query.with_for_update() if for_update else query)
 
     async def get(self, beneficiary_id: uuid.UUID) -> Beneficiary | None:
         return await self.session.get(Beneficiary, beneficiary_id)
@@ -31,48 +26,92 @@ class BeneficiaryRepository:
             query = query.where(Beneficiary.household_id == household_id)
         return list(await self.session.scalars(query.order_by(Beneficiary.created_at).limit(limit)))
 
-    def add(self, beneficiary: Beneficiary) -> None:
-        self.session.add(beneficiary)
-
-    async def decision_applied(self, event_id: uuid.UUID) -> bool:
-        """Whether a decision event already shaped the history (a replay beyond the inbox changes nothing)."""
-        return bool(await self.session.scalar(select(exists().where(
-            or_(Entitlement.event_id == event_id, Entitlement.superseded_by == event_id)))))
-
-    async def in_force(self, beneficiary_id: uuid.UUID) -> list[EntitlementRow]:
-        rows = await self.session.execute(
-            select(Entitlement.id, Entitlement.from_month, Entitlement.to_month, Entitlement.monthly_amount_fen)
-            .where(Entitlement.beneficiary_id == beneficiary_id, Entitlement.superseded_by.is_(None))
-            .order_by(Entitlement.from_month))
-        return [EntitlementRow(Period.of(f), Period.of(t) if t else None, a, i) for i, f, t, a in rows]
-
     async def history(self, beneficiary_id: uuid.UUID) -> list[Entitlement]:
         return list(await self.session.scalars(
             select(Entitlement).where(Entitlement.beneficiary_id == beneficiary_id).order_by(Entitlement.id)))
 
-    async def apply(self, beneficiary_id: uuid.UUID, change: HistoryChange, event_id: uuid.UUID,
-                    event_type: str) -> None:
-        if change.superseded:
-            await self.session.execute(update(Entitlement).where(Entitlement.id.in_(change.superseded))
-                                       .values(superseded_by=event_id))
-        if change.added:
+    # --- set-based: a run of decisions ---------------------------------------------------------------------------
+
+    async def roll_for_update(self, case_ids: set[uuid.UUID]) -> dict[uuid.UUID, RollEntry]:
+        """The beneficiaries of these cases, locked (in id order, so two runs never deadlock), with the entitlement
+        rows in force: one locking read and one read per run, however many events."""
+        b = Beneficiary
+        rows = (await self.session.execute(
+            select(b.id, b.case_id, b.household_id, b.programme, b.region_code, b.persons, b.start_month,
+                   b.monthly_amount_fen, b.status, b.end_month, b.end_reason, b.tekun_arrangement)
+            .where(b.case_id.in_(case_ids)).order_by(b.id).with_for_update())).all()
+        entries = {r.case_id: RollEntry(
+            id=r.id, case_id=r.case_id, household_id=r.household_id, programme=r.programme,
+            region_code=r.region_code, persons=r.persons, start_month=Period.of(r.start_month),
+            monthly_amount_fen=r.monthly_amount_fen, status=r.status,
+            end_month=Period.of(r.end_month) if r.end_month else None, end_reason=r.end_reason,
+            tekun_arrangement=r.tekun_arrangement) for r in rows}
+        if entries:
+            by_id = {e.id: e for e in entries.values()}
+            e = Entitlement
+            for row in await self.session.execute(
+                    select(e.beneficiary_id, e.id, e.from_month, e.to_month, e.monthly_amount_fen)
+                    .where(e.beneficiary_id.in_(by_id), e.superseded_by.is_(None)).order_by(e.from_month)):
+                by_id[row.beneficiary_id].in_force.append(EntitlementRow(
+                    Period.of(row.from_month), Period.of(row.to_month) if row.to_month else None,
+                    row.monthly_amount_fen, row.id))
+        return entries
+
+    async def decisions_applied(self, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these decision events already shaped a history (one query for the run)."""
+        e = Entitlement
+        rows = await self.session.scalars(union(
+            select(e.event_id).where(e.event_id.in_(event_ids)),
+            select(e.superseded_by).where(e.superseded_by.in_(event_ids))))
+        return set(rows)
+
+    async def write_run(self, new: list[RollEntry], changed: list[RollEntry], superseded: dict[int, uuid.UUID],
+                        added: list[NewEntitlement]) -> None:
+        """A run's changes, each kind in one executemany: new beneficiaries, changed ones, superseded rows, added
+        rows (in the run's order, so the history's ids follow the decisions)."""
+        if new:
+            await self.session.execute(insert(Beneficiary), [
+                {"id": b.id, "case_id": b.case_id, "household_id": b.household_id, "programme": b.programme,
+                 "region_code": b.region_code, "persons": b.persons, "status": b.status,
+                 "monthly_amount_fen": b.monthly_amount_fen, "start_month": b.start_month.first_day,
+                 "end_month": b.end_month.first_day if b.end_month else None, "end_reason": b.end_reason,
+                 "tekun_arrangement": b.tekun_arrangement}
+                for b in new])
+        t = Beneficiary.__table__
+        if changed:
+            await self.session.execute(
+                update(t).where(t.c.id == bindparam("b_id")).values(
+                    monthly_amount_fen=bindparam("b_amount"), status=bindparam("b_status"),
+                    end_month=bindparam("b_end_month"), end_reason=bindparam("b_end_reason")),
+                [{"b_id": b.id, "b_amount": b.monthly_amount_fen, "b_status": b.status,
+                  "b_end_month": b.end_month.first_day if b.end_month else None, "b_end_reason": b.end_reason}
+                 for b in changed])
+        e = Entitlement.__table__
+        if superseded:
+            await self.session.execute(
+                update(e).where(e.c.id == bindparam("e_id")).values(superseded_by=bindparam("e_by")),
+                [{"e_id": row_id, "e_by": event_id} for row_id, event_id in superseded.items()])
+        if added:
             await self.session.execute(insert(Entitlement), [
-                {"beneficiary_id": beneficiary_id, "from_month": r.from_month.first_day,
-                 "to_month": r.to_month.first_day if r.to_month else None,
-                 "monthly_amount_fen": r.monthly_amount_fen, "event_id": event_id, "event_type": event_type}
-                for r in change.added])
+                {"beneficiary_id": a.beneficiary_id, "from_month": a.row.from_month.first_day,
+                 "to_month": a.row.to_month.first_day if a.row.to_month else None,
+                 "monthly_amount_fen": a.row.monthly_amount_fen, "event_id": a.event_id,
+                 "event_type": a.event_type, "superseded_by": a.superseded_by}
+                for a in added])
 
 
 class AwardRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_once(self, award: dict) -> bool:
-        """Records a one-off award unless its case already has one; True when new."""
+    async def add_many_once(self, awards: list[dict]) -> set[uuid.UUID]:
+        """Records one-off awards, each unless its case already has one; the case ids of those new."""
+        if not awards:
+            return set()
         result = await self.session.execute(
-            pg_insert(OneOffAward).values(**award).on_conflict_do_nothing(index_elements=["case_id"])
-            .returning(OneOffAward.id))
-        return result.scalar() is not None
+            pg_insert(OneOffAward).on_conflict_do_nothing(index_elements=["case_id"]).returning(OneOffAward.case_id),
+            awards)
+        return set(result.scalars())
 
     async def in_region(self, region_prefix: str, household_id: uuid.UUID | None, limit: int) -> list[OneOffAward]:
         query = select(OneOffAward).where(OneOffAward.region_code.startswith(region_prefix))
@@ -85,21 +124,29 @@ class PayeeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def record(self, household_id: uuid.UUID, key_id: str | None, sealed: str | None, last4: str | None,
-                     changed_at: datetime, event_id: uuid.UUID) -> None:
-        """A new payee version; it becomes current unless a later change is already current (out of order)."""
-        payee_id = (await self.session.execute(
-            pg_insert(Payee).values(household_id=household_id, key_id=key_id, sealed=sealed, account_last4=last4,
-                                    changed_at=changed_at, event_id=event_id)
-            .on_conflict_do_nothing(index_elements=["event_id"]).returning(Payee.id))).scalar()
-        if payee_id is None:
+    async def record_many(self, changes: list[dict]) -> None:
+        """A run of payee changes (in event order): new versions stored once each, then per household the latest
+        one becomes current unless a later change is already current (out of order)."""
+        if not changes:
             return
-        # An account removed leaves the household without one: its lines fail until a new account arrives.
-        usable = payee_id if sealed else None
-        current = pg_insert(CurrentPayee).values(household_id=household_id, payee_id=usable, changed_at=changed_at)
+        stored = (await self.session.execute(
+            pg_insert(Payee).on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(Payee.id, Payee.event_id), changes)).all()
+        ids = {r.event_id: r.id for r in stored}
+        latest: dict[uuid.UUID, dict] = {}
+        for c in changes:  # in order: of equal times the later event wins, as one by one
+            if c["event_id"] in ids and (c["household_id"] not in latest
+                                         or latest[c["household_id"]]["changed_at"] <= c["changed_at"]):
+                # An account removed leaves the household without one: its lines fail until a new account arrives.
+                latest[c["household_id"]] = {"household_id": c["household_id"], "changed_at": c["changed_at"],
+                                             "payee_id": ids[c["event_id"]] if c["sealed"] else None}
+        if not latest:
+            return
+        current = pg_insert(CurrentPayee)
         await self.session.execute(current.on_conflict_do_update(
-            index_elements=["household_id"], set_={"payee_id": usable, "changed_at": changed_at},
-            where=CurrentPayee.changed_at <= changed_at))
+            index_elements=["household_id"],
+            set_={"payee_id": current.excluded.payee_id, "changed_at": current.excluded.changed_at},
+            where=CurrentPayee.changed_at <= current.excluded.changed_at), list(latest.values()))
 
     async def current(self, household_id: uuid.UUID) -> Payee | None:
         return await self.session.scalar(

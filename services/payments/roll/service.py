@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
 
 from services.payments.models import Beneficiary
 from services.payments.recovery import service as recovery
@@ -17,6 +20,7 @@ from services.payments.roll.repository import AwardRepository, BeneficiaryReposi
 from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
 from shared import audit
 from shared.auth import Principal
+from shared.consumer import Delivery
 from shared.errors import NotFound
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
@@ -24,7 +28,6 @@ from shared.events.catalogue import (
     CaseApproved,
     CaseTerminated,
     GradualExitStarted,
-    PayeeChanged,
 )
 from shared.events.envelope import CloudEvent
 from shared.period import Period
@@ -33,109 +36,103 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-async def on_approved(uow: UnitOfWork, event: CloudEvent, data: CaseApproved) -> None:
-    if data.monthly_amount_fen is None:
-        if data.one_off_amount_fen:
-            await _award(uow, event, data)
+Decision = CaseApproved | CaseAmountChanged | GradualExitStarted | CaseTerminated
+
+
+async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A run of eligibility's decisions, set-based: one locking read of the beneficiaries concerned (with their rows in
+    force) and one query for the decisions already applied; the changes in memory in event order (the roll's
+    `RollRun`); then each kind of write in one statement, audit records in one per action, and each event raised
+    carrying its own cause's correlation id. Same effects, idempotence and per-household order as one by one."""
+    if not deliveries:
         return
-    await enroll(uow, event, data)
+    repo = BeneficiaryRepository(uow.session)
+    run = domain.RollRun(await repo.roll_for_update({d.data.case_id for d in deliveries}),
+                         await repo.decisions_applied([d.event.id for d in deliveries]))
+    audits: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    awards: list[tuple[Delivery, dict[str, Any]]] = []
+    stops: list[tuple[domain.RollEntry, Period, str]] = []
 
+    def audited(action: str, resource_type: str, d: Delivery, resource_id: object, household_id: uuid.UUID,
+                region_code: str, details: dict[str, Any] | None = None) -> None:
+        audits[(action, resource_type)].append({
+            "resource_id": resource_id, "household_id": household_id, "region_code": region_code,
+            "correlation_id": d.event.correlationid, "details": details})
 
-async def _award(uow: UnitOfWork, event: CloudEvent, data: CaseApproved) -> None:
-    """一次性救助: paid once, in the next batch of its region (or an urgent batch the same day)."""
-    new = await AwardRepository(uow.session).add_once({
-        "id": uuid.uuid4(), "case_id": data.case_id, "household_id": data.household_id, "programme": data.programme,
-        "region_code": data.region_code, "amount_fen": data.one_off_amount_fen,
-        "persons": max(len(data.member_ids), 1), "approved_month": Period.of(data.decided_at.date()).first_day,
-        "event_id": event.id})
+    for d in deliveries:
+        data: Decision = d.data
+        match data:
+            case CaseApproved() if data.monthly_amount_fen is None:
+                if data.one_off_amount_fen:
+                    awards.append((d, _award_row(d.event, data)))
+            case CaseApproved():
+                if data.case_id in run.entries:
+                    continue  # once per case
+                entry = domain.RollEntry(
+                    id=uuid.uuid4(), case_id=data.case_id, household_id=data.household_id, programme=data.programme,
+                    region_code=data.region_code, persons=max(len(data.member_ids), 1),
+                    start_month=data.effective_month, monthly_amount_fen=data.monthly_amount_fen,
+                    tekun_arrangement=data.tekun_arrangement)
+                run.enroll(entry, d.event.id, data.effective_month)
+                uow.emit(BeneficiaryEnrolled(
+                    beneficiary_id=entry.id, case_id=data.case_id, household_id=data.household_id,
+                    programme=data.programme, region_code=data.region_code,
+                    monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month),
+                    key=data.household_id, region=data.region_code, cause=d.event)
+                audited("beneficiary.enroll", "beneficiary", d, entry.id, data.household_id, data.region_code)
+            case _ if (entry := run.on_roll(data.case_id, d.event.id)) is None:
+                log.info("%s for case %s: not on the roll or already applied, nothing to change", d.event.type,
+                         data.case_id)
+            case CaseAmountChanged():
+                run.change_amount(entry, d.event.id, data.effective_month, data.monthly_amount_fen)
+                audited("beneficiary.amount_change", "beneficiary", d, entry.id, entry.household_id,
+                        entry.region_code, {"from": data.previous_monthly_amount_fen, "to": data.monthly_amount_fen,
+                                            "effective_month": str(data.effective_month)})
+            case GradualExitStarted() | CaseTerminated():
+                reason = data.reason if isinstance(data, CaseTerminated) else None
+                run.end(entry, d.event.id, data.last_month, reason)
+                stops.append((entry, data.last_month, reason or "gradual_exit"))
+                audited(f"beneficiary.{entry.status}", "beneficiary", d, entry.id, entry.household_id,
+                        entry.region_code, {"last_month": str(data.last_month), "reason": reason or "gradual_exit"})
+    new = [e for e in run.entries.values() if e.new]
+    await repo.write_run(new, [run.entries[c] for c in sorted(run.changed)], run.superseded, run.added)
     if new:
-        await audit.record(uow, "payments", "award.record", "one_off_award", data.case_id,
-                           household_id=data.household_id, region_code=data.region_code,
-                           details={"amount_fen": data.one_off_amount_fen, "programme": data.programme})
-
-
-async def enroll(uow: UnitOfWork, event: CloudEvent, data: CaseApproved) -> Beneficiary | None:
-    """Put an approved household on the roll from its effective month; once per case."""
-    assert data.monthly_amount_fen is not None
-    repo = BeneficiaryRepository(uow.session)
-    if existing := await repo.by_case(data.case_id):
-        return existing
-    beneficiary = Beneficiary(id=uuid.uuid4(), case_id=data.case_id, household_id=data.household_id,
-                              programme=data.programme, region_code=data.region_code,
-                              persons=max(len(data.member_ids), 1), status="active",
-                              monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month.first_day,
-                              tekun_arrangement=data.tekun_arrangement)
-    repo.add(beneficiary)
-    await uow.session.flush()
-    await repo.apply(beneficiary.id, domain.set_amount([], data.effective_month, data.monthly_amount_fen, None),
-                     event.id, "approved")
-    log.info("beneficiary %s enrolled from case %s", beneficiary.id, data.case_id)
-    uow.emit(BeneficiaryEnrolled(beneficiary_id=beneficiary.id, case_id=data.case_id, household_id=data.household_id,
-                                 programme=data.programme, region_code=data.region_code,
-                                 monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month),
-             key=data.household_id, region=data.region_code)
-    await audit.record(uow, "payments", "beneficiary.enroll", "beneficiary", beneficiary.id,
-                       household_id=data.household_id, region_code=data.region_code)
-    return beneficiary
-
-
-async def _on_roll(uow: UnitOfWork, event: CloudEvent, case_id: uuid.UUID) -> Beneficiary | None:
-    repo = BeneficiaryRepository(uow.session)
-    beneficiary = await repo.by_case(case_id, for_update=True)
-    if beneficiary is None:
-        # Approval always comes first (one household, one partition): no beneficiary means a case that never was on
-        # the roll (one-off help). Nothing to do.
-        log.info("%s for case %s: not on the roll, nothing to change", event.type, case_id)
-        return None
-    if await repo.decision_applied(event.id):
-        return None
-    return beneficiary
-
-
-async def change_amount(uow: UnitOfWork, event: CloudEvent, data: CaseAmountChanged) -> None:
-    """调整 (also 提标, possibly backdated): the new amount is owed from the effective month on."""
-    if (b := await _on_roll(uow, event, data.case_id)) is None:
-        return
-    repo = BeneficiaryRepository(uow.session)
-    if b.status == "exiting":
-        # A review that finds the household eligible again ends the 渐退: the amount runs on, open-ended.
-        b.status, b.end_month = "active", None
-    last = Period.of(b.end_month) if b.end_month else None
-    await repo.apply(b.id, domain.set_amount(await repo.in_force(b.id), data.effective_month,
-                                             data.monthly_amount_fen, last), event.id, "amount_changed")
-    b.monthly_amount_fen = data.monthly_amount_fen
-    await audit.record(uow, "payments", "beneficiary.amount_change", "beneficiary", b.id,
-                       household_id=b.household_id, region_code=b.region_code,
-                       details={"from": data.previous_monthly_amount_fen, "to": data.monthly_amount_fen,
-                                "effective_month": str(data.effective_month)})
-
-
-async def end(uow: UnitOfWork, event: CloudEvent, data: GradualExitStarted | CaseTerminated) -> None:
-    """渐退 or 停保: owed up to and including the last month, never after (a death in May is paid for May)."""
-    if (b := await _on_roll(uow, event, data.case_id)) is None:
-        return
-    repo = BeneficiaryRepository(uow.session)
-    await repo.apply(b.id, domain.end_after(await repo.in_force(b.id), data.last_month), event.id,
-                     "gradual_exit" if isinstance(data, GradualExitStarted) else "terminated")
-    b.end_month = data.last_month.first_day
-    if isinstance(data, GradualExitStarted):
-        b.status = "exiting"
-    else:
-        b.status, b.end_reason = "stopped", data.reason
-    await audit.record(uow, "payments", f"beneficiary.{b.status}", "beneficiary", b.id,
-                       household_id=b.household_id, region_code=b.region_code,
-                       details={"last_month": str(data.last_month),
-                                "reason": getattr(data, "reason", "gradual_exit")})
+        log.info("%d beneficiaries enrolled", len(new))
+    recorded = await AwardRepository(uow.session).add_many_once([row for _, row in _first_per_case(awards)])
+    for d, row in _first_per_case(awards):
+        if row["case_id"] in recorded:
+            audited("award.record", "one_off_award", d, row["case_id"], row["household_id"], row["region_code"],
+                    {"amount_fen": row["amount_fen"], "programme": row["programme"]})
+    for (action, resource_type), entries in audits.items():
+        await audit.record_many(uow, "payments", action, resource_type, entries)
     # A stop that arrives after a later month's batch was built: cancel what is not at the bank, record the rest.
-    await recovery.after_stop(uow, b, data.last_month, getattr(data, "reason", "gradual_exit"))
+    await recovery.after_stops(uow, stops)
 
 
-async def payee_changed(uow: UnitOfWork, event: CloudEvent, data: PayeeChanged) -> None:
-    """Stored sealed as it came; used by batches created from now on."""
-    await PayeeRepository(uow.session).record(data.household_id, data.key_id, data.sealed, data.account_last4,
-                                              data.changed_at, event.id)
-    await audit.record(uow, "payments", "payee.change", "payee", data.household_id, household_id=data.household_id,
-                       region_code=data.region_code, details={"account_last4": data.account_last4})
+def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:
+    """一次性救助: paid once, in the next batch of its region (or an urgent batch the same day)."""
+    return {"id": uuid.uuid4(), "case_id": data.case_id, "household_id": data.household_id,
+            "programme": data.programme, "region_code": data.region_code, "amount_fen": data.one_off_amount_fen,
+            "persons": max(len(data.member_ids), 1), "approved_month": Period.of(data.decided_at.date()).first_day,
+            "event_id": event.id}
+
+
+def _first_per_case(awards: list[tuple[Delivery, dict[str, Any]]]) -> list[tuple[Delivery, dict[str, Any]]]:
+    seen: set[uuid.UUID] = set()
+    return [(d, row) for d, row in awards if not (row["case_id"] in seen or seen.add(row["case_id"]))]
+
+
+async def payees_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A run of payee changes: stored sealed as they came, each household's latest one current, in a few
+    statements; used by batches created from now on."""
+    await PayeeRepository(uow.session).record_many([
+        {"household_id": d.data.household_id, "key_id": d.data.key_id, "sealed": d.data.sealed,
+         "account_last4": d.data.account_last4, "changed_at": d.data.changed_at, "event_id": d.event.id}
+        for d in deliveries])
+    await audit.record_many(uow, "payments", "payee.change", "payee", [
+        {"resource_id": d.data.household_id, "household_id": d.data.household_id, "region_code": d.data.region_code,
+         "correlation_id": d.event.correlationid, "details": {"account_last4": d.data.account_last4}}
+        for d in deliveries])
 
 
 async def roll_in_region(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID | None,
