@@ -58,17 +58,18 @@ def defer(
                  [_row(actor, action, resource_type, resource_id, household_id, region_code, reason, details)])
 
 
-async def record_many(uow: UnitOfWork, actor: str, action: str, resource_type: str,
+async def record_many(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str,
                       entries: list[dict[str, Any]]) -> None:
-    """One audit row per entry (`resource_id`, `household_id`, `region_code`, `details`, `correlation_id`), in one
-    statement: what a set-based event handler writes for the many records it changed."""
+    """One audit row per entry (`resource_id`, `household_id`, `region_code`, `reason`, `details`, and where they
+    differ from the call's, `action` and `correlation_id`), in one statement: what a list read or a set-based
+    event handler writes for the many records it touched."""
     if not entries:
         return
-    await uow.session.execute(
-        insert(uow.tables.audit_log),
-        [{"actor": actor, "roles": ["system"], "action": action, "resource_type": resource_type,
-          "resource_id": str(e["resource_id"]) if e.get("resource_id") is not None else None,
-          "household_id": e.get("household_id"), "region_code": e.get("region_code"), "reason": e.get("reason"),
-          "correlation_id": e.get("correlation_id", correlation_id.get()), "details": e.get("details")}
-         for e in entries],
-    )
+    rows = []
+    for e in entries:
+        row = _row(actor, e.get("action", action), resource_type, e.get("resource_id"), e.get("household_id"),
+                   e.get("region_code"), e.get("reason"), e.get("details"))
+        if "correlation_id" in e:
+            row["correlation_id"] = e["correlation_id"]
+        rows.append(row)
+    await uow.session.execute(insert(uow.tables.audit_log), rows)

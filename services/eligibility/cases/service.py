@@ -60,10 +60,10 @@ async def _save(uow: UnitOfWork, case: Case, principal: Principal | None = None,
     await CaseRepository(uow.session).save(case, steps)
     for event in events:
         uow.emit(event, key=case.household_id, region=case.region_code, cause=cause)
-    for s in steps:
-        await audit.record(uow, principal or SYSTEM.sub, f"case.{s.step}", "case", case.id,
-                           household_id=case.household_id, region_code=case.region_code, reason=s.opinion,
-                           details={"to": s.to_status.value, **s.data})
+    await audit.record_many(uow, principal or SYSTEM.sub, "case.step", "case", [
+        {"action": f"case.{s.step}", "resource_id": case.id, "household_id": case.household_id,
+         "region_code": case.region_code, "reason": s.opinion, "details": {"to": s.to_status.value, **s.data}}
+        for s in steps])
 
 
 # --- opening and following intake ------------------------------------------------------------------------------

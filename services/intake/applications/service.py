@@ -306,16 +306,8 @@ async def search(
         offset=offset,
     )
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
-    for a in applications:
-        await audit.record(
-            uow,
-            principal,
-            "application.list",
-            "application",
-            a.id,
-            household_id=a.household_id,
-            region_code=a.region_code,
-        )
+    await audit.record_many(uow, principal, "application.list", "application", [
+        {"resource_id": a.id, "household_id": a.household_id, "region_code": a.region_code} for a in applications])
     return [to_out(a, kinds.get(a.id, set())) for a in applications], total
 
 

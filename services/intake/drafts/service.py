@@ -58,9 +58,8 @@ async def search(uow: UnitOfWork, principal: Principal, status: str | None, limi
         query = query.where(completed)
     rows = (await uow.session.execute(query.order_by(ApplicationDraft.created_at, ApplicationDraft.id)
                                       .limit(limit).offset(offset))).all()
-    for draft, _ in rows:
-        await audit.record(uow, principal, "application_draft.list", "application_draft", draft.id,
-                           household_id=draft.household_id, region_code=draft.region_code)
+    await audit.record_many(uow, principal, "application_draft.list", "application_draft", [
+        {"resource_id": d.id, "household_id": d.household_id, "region_code": d.region_code} for d, _ in rows])
     return [DraftOut(id=d.id, alert_id=d.alert_id, household_id=d.household_id, region_code=d.region_code,
                      programme=d.programme, note=d.note, verified_on=d.verified_on,
                      status="completed" if done else "to_complete") for d, done in rows]

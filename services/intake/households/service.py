@@ -314,10 +314,9 @@ async def search(
                 updated_at=h.updated_at,
             )
         )
-        # A list shows names and addresses: each household shown is a read of its personal data.
-        await audit.record(
-            uow, principal, "household.list", "household", h.id, household_id=h.id, region_code=h.region_code
-        )
+    # A list shows names and addresses: each household shown is a read of its personal data.
+    await audit.record_many(uow, principal, "household.list", "household", [
+        {"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households])
     return HouseholdPage(items=items, total=total, limit=limit, offset=offset)
 
 
