@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import current_principal
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_handlers, problem, problem_response
-from shared.observability import RequestContextMiddleware, configure_logging, metrics_payload
+from shared.observability import RequestContextMiddleware, configure_logging, freeze_startup_objects, metrics_payload
 from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
@@ -284,6 +284,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = create_engine(settings.database_url, settings.db_pool_size)
         app.state.sessions = session_factory(app.state.engine)
+        freeze_startup_objects()
         yield
         await close_flow_metrics(app)
         await app.state.engine.dispose()

@@ -31,7 +31,6 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 from prometheus_client import Counter
 from pydantic import ValidationError, create_model
-from sqlalchemy.dialects.postgresql import insert
 
 from shared.context import correlation_id
 from shared.events.catalogue import EventData, spec_for
@@ -101,6 +100,12 @@ def typed_envelope(event_type: str) -> type[CloudEvent]:
     the envelope and the data together, instead of validating the data a second time as a dict."""
     data = spec_for(event_type).data
     return create_model(f"CloudEvent_{data.__name__}", __base__=CloudEvent, data=(data, ...))
+
+
+@functools.cache
+def _inbox_insert(inbox: str) -> str:
+    return (f"INSERT INTO {inbox} (event_id, consumer, type, topic) SELECT e, $2, t, $3 "
+            "FROM unnest($1::uuid[], $4::text[]) AS u(e, t) ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:
@@ -256,19 +261,12 @@ class EventConsumer:
 
     async def _apply(self, batch: list[_Parsed]) -> None:
         async with self.uow_factory() as uow:
-            inbox = uow.tables.inbox
-            ids = {p.event.id: p for p in batch if p.event is not None}
-            # One cached statement with a parameter list (insertmanyvalues): a multi-VALUES statement built per
-            # batch would be compiled afresh every time.
-            new_ids = set(
-                (
-                    await uow.session.execute(
-                        insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id),
-                        [{"event_id": eid, "consumer": self.name, "type": p.event.type, "topic": p.record.topic}
-                         for eid, p in ids.items()],
-                    )
-                ).scalars()
-            )
+            ids = {p.event.id: p.event.type for p in batch if p.event is not None}
+            connection = await uow.session.connection()
+            # One statement whatever the batch size, its rows as arrays: nothing for SQLAlchemy to render per batch.
+            new_ids = {row[0] for row in await connection.exec_driver_sql(
+                _inbox_insert(uow.tables.inbox.fullname), (list(ids), self.name, batch[0].record.topic,
+                                                           list(ids.values())))}
             seen: set = set()
             fresh: list[_Parsed] = []
             for p in batch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import re
 import sys
@@ -93,6 +94,15 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
             correlation_id.reset(token)
+
+
+def freeze_startup_objects() -> None:
+    """Move what a process has built by the time it starts serving (modules, models, schemas, SQLAlchemy's
+    caches: hundreds of thousands of objects that live as long as the process) out of the cyclic garbage
+    collector's view. Otherwise every full collection, triggered by the objects each request or batch creates,
+    re-scans all of them: in the event worker that was half the time spent decoding events, and long pauses."""
+    gc.collect()
+    gc.freeze()
 
 
 def metrics_payload() -> tuple[bytes, str]:

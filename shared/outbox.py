@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+from collections.abc import Sequence
+from operator import itemgetter
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db import PlatformTables
+from shared.kafka import partition_for
 from shared.uow import outbox_channel
 
 log = logging.getLogger(__name__)
@@ -48,41 +53,59 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
+        self._headers: dict[str, list[tuple[str, bytes]]] = {}
         # Fault injection for the backbone tests only: die after publishing, before marking rows sent.
         self._failpoint = os.environ.get("RELAY_FAILPOINT")
 
+    @functools.cached_property
+    def _claim(self) -> str:
+        # Claim, mark and read a batch in one statement: the mark only holds if the transaction commits, which it
+        # does after Kafka has acknowledged every row, so a failed publish leaves the rows unsent. The payload
+        # goes out as the stored JSON text: decoding and re-encoding it would cost CPU for nothing.
+        outbox = self.outbox.fullname
+        return (f"UPDATE {outbox} SET sent_at = now() WHERE id IN (SELECT id FROM {outbox} WHERE sent_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, topic, key, type, payload::text")
+
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
-        t = self.outbox
         async with self.engine.begin() as conn:
-            rows = (
-                await conn.execute(
-                    # The payload goes out as the stored JSON text: decoding and re-encoding it costs CPU for nothing.
-                    select(t.c.id, t.c.topic, t.c.key, t.c.type, cast(t.c.payload, Text).label("payload"))
-                    .where(t.c.sent_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            # RETURNING comes in no particular order; Kafka must see each key's events in the order written.
+            rows = sorted((await conn.exec_driver_sql(self._claim, (self.batch_size,))).all(), key=itemgetter(0))
             if not rows:
                 return 0
-            deliveries = [
-                await self.producer.send(
-                    row.topic,
-                    value=row.payload.encode(),
-                    key=row.key.encode(),
-                    headers=[("ce_type", row.type.encode()), ("content-type", b"application/cloudevents+json")],
-                )
-                for row in rows
-            ]
-            await asyncio.gather(*deliveries)
+            await self._publish(rows)
             if self._failpoint == "after_publish":
-                log.error("RELAY_FAILPOINT=after_publish: exiting before marking %d rows sent", len(rows))
+                log.error("RELAY_FAILPOINT=after_publish: exiting before the claim of %d rows commits", len(rows))
                 os._exit(137)
-            await conn.execute(update(t).where(t.c.id.in_([r.id for r in rows])).values(sent_at=func.now()))
         PUBLISHED.labels(self.service).inc(len(rows))
         return len(rows)
+
+    async def _publish(self, rows: Sequence[Row]) -> None:
+        """Produce the rows and wait until Kafka has acknowledged all of them.
+
+        Records are appended to one batch per partition (aiokafka's batch API: half the CPU of a `send` per record)
+        and partitioned by key exactly as `send` would, so a key's events stay on one partition, in order."""
+        builders: dict[tuple[str, int], BatchBuilder] = {}
+        partitions_of: dict[str, list[int]] = {}
+        acks = []
+        for _, topic, key, type_, payload in rows:
+            key_bytes = key.encode()
+            partitions = partitions_of.get(topic) or partitions_of.setdefault(
+                topic, sorted(await self.producer.partitions_for(topic)))
+            target = (topic, partition_for(key_bytes, partitions))
+            headers = self._headers.get(type_) or self._headers.setdefault(
+                type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")])
+            record = {"key": key_bytes, "value": payload.encode(), "timestamp": None, "headers": headers}
+            builder = builders.get(target)
+            if builder is None or builder.append(**record) is None:  # a full batch goes out, a new one starts
+                if builder is not None:
+                    acks.append(await self.producer.send_batch(builder, target[0], partition=target[1]))
+                # A new batch always takes its first record, whatever its size (the broker judges that).
+                builders[target] = self.producer.create_batch()
+                builders[target].append(**record)
+        for (topic, partition), builder in builders.items():
+            acks.append(await self.producer.send_batch(builder, topic, partition=partition))
+        await asyncio.gather(*acks)
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = await self._listen()

@@ -104,17 +104,10 @@ class UnitOfWork:
 
     def _outbox_rows(self) -> list[dict[str, Any]]:
         cid = current_correlation_id()
-        rows = []
-        for event in self.events:
-            cloudevent = event.to_cloudevent(self.source, event.correlation_id or cid)
-            rows.append({
-                "event_id": event.id,
-                "topic": str(spec_for(event.type).topic),
-                "key": event.key,
-                "type": event.type,
-                "payload": cloudevent.model_dump(mode="json", exclude_none=True),
-            })
-        return rows
+        # The payload is the CloudEvent's JSON text, embedded as is in the statement's JSON parameter.
+        return [{"event_id": event.id, "topic": str(spec_for(event.type).topic), "key": event.key, "type": event.type,
+                 "payload": orjson.Fragment(event.to_json(self.source, event.correlation_id or cid))}
+                for event in self.events]
 
     async def flush_events(self) -> None:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the

@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 from shared.consumer import EventConsumer, Handlers
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.kafka import make_producer, start_with_retry
-from shared.observability import configure_logging
+from shared.observability import configure_logging, freeze_startup_objects
 from shared.outbox import OutboxRelay, sleep_or_stop
 from shared.retention import Purger
 from shared.settings import ServiceSettings
@@ -122,6 +122,7 @@ def _consumer_process(settings: ServiceSettings, tables: PlatformTables,
 def main(settings: ServiceSettings, tables: PlatformTables,
          consumers: dict[str, tuple[list[str], Handlers]], background: Sequence[BackgroundTask] = ()) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
+    freeze_startup_objects()
     # Forked before any event loop, engine or thread exists, so the children start from a clean state (and the
     # handlers, closures as they are, need no pickling).
     fork = multiprocessing.get_context("fork")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import jwt
 import pytest
@@ -15,8 +16,10 @@ from sqlalchemy import exc as sa_exc
 from shared.auth import Principal, decode_token, mint_token
 from shared.consumer import is_transient
 from shared.errors import Conflict, Unauthorized, install_error_handlers
-from shared.events.catalogue import CATALOGUE, PREFIX, CaseApproved, event_type
+from shared.events.catalogue import CATALOGUE, PREFIX, CaseApproved, HouseholdRegistered, event_type
 from shared.events.envelope import CloudEvent, DomainEvent
+from shared.household import HouseholdSnapshot
+from shared.kafka import murmur2, partition_for
 from shared.period import Period
 from shared.settings import ServiceSettings
 
@@ -48,6 +51,24 @@ def test_domain_event_becomes_a_cloudevent_that_round_trips():
     back = CloudEvent.from_json(ce.to_json())
     assert back.id == event.id and back.subject == "h-1" and back.correlationid == "corr-1"
     assert back.data == {"amount_fen": 135_000} and back.specversion == "1.0"
+
+
+def test_the_outbox_json_is_the_envelope_models_json_byte_for_byte():
+    """The unit of work writes `DomainEvent.to_json` (no envelope model) to the outbox: it must be exactly what
+    the CloudEvent model would have written, for nested data, dates, Chinese text and a missing region alike."""
+    household = HouseholdSnapshot.model_validate({
+        "household_id": str(uuid.uuid4()), "region_code": "610626101201", "hukou_type": "rural",
+        "members": [{"member_id": str(uuid.uuid4()), "name": "刘志明", "birth_date": "1962-04-15", "sex": "male",
+                     "relation": "head", "labour_capacity": "partial"}],
+        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000}],
+    })
+    data = HouseholdRegistered(household_id=household.household_id, region_code=household.region_code,
+                               snapshot=household)
+    for region, cid, when in (("610626101201", "corr-1", datetime(2023, 9, 4, 8, 30, tzinfo=UTC)),
+                              (None, None, datetime.now(UTC))):
+        event = DomainEvent(type=event_type(HouseholdRegistered), key=str(household.household_id), data=data,
+                            region=region, time=when)
+        assert event.to_json("/services/intake", cid) == event.to_cloudevent("/services/intake", cid).to_json()
 
 
 def test_tokens_round_trip_and_bad_ones_are_401():
@@ -122,3 +143,30 @@ def test_the_readme_lists_every_event_type_of_the_catalogue():
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     missing = [t for t in CATALOGUE if f"`{t.removeprefix(PREFIX + '.')}`" not in readme]
     assert not missing, f"add to the README's event catalogue: {missing}"
+
+
+@pytest.mark.parametrize("length", range(0, 41))
+def test_the_relays_partitioner_agrees_with_aiokafkas_for_every_key_length(length):
+    """The relay builds one batch per partition itself: a key must land where `producer.send` would put it (and
+    the Java client), or one household's events could be split across partitions and lose their order."""
+    from aiokafka.partitioner import DefaultPartitioner
+    from aiokafka.partitioner import murmur2 as reference
+
+    rng = random.Random(length)
+    for _ in range(50):
+        key = rng.randbytes(length)
+        assert murmur2(key) == reference(key)
+        assert partition_for(key, [0, 1, 2, 3, 4, 5]) == DefaultPartitioner()(key, [0, 1, 2, 3, 4, 5], [])
+    assert partition_for(b"6513270e-269e-4d37-b2a7-4de452e6b438", [0, 1, 2]) in {0, 1, 2}
+
+
+def test_startup_objects_are_frozen_out_of_the_collectors_view():
+    import gc
+
+    from shared.observability import freeze_startup_objects
+
+    try:
+        freeze_startup_objects()
+        assert gc.get_freeze_count() > 10_000  # this process's modules and models, at least
+    finally:
+        gc.unfreeze()
