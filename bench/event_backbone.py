@@ -8,13 +8,13 @@ same broker and database:
 * **pipeline** - N events written through `UnitOfWork.emit` + `commit` by several concurrent writers
   (business transactions of `--per-tx` events each), published by the kit's `OutboxRelay`, applied by the kit's
   `EventConsumer` with a handler that inserts one effect row per event (inbox + effects in one transaction per
-  partition batch). The worker is `shared.worker.main` itself: relay plus `--consumer-processes` consumer
+  fetch). The worker is `shared.worker.main` itself: relay plus `--consumer-processes` consumer
   processes forked by the kit (`BENCH_CONSUMER_PROCESSES`), as a service's worker runs in production.
 * **bare** - the same database work with no framework: bare asyncpg + aiokafka. Writers insert the same outbox
   rows (same CloudEvent JSON, same transactions of `--per-tx` by `--writers`), a relay claims and marks unsent
   rows in one `UPDATE … RETURNING` (`FOR UPDATE SKIP LOCKED`) and produces them as the kit's relay does (aiokafka's
   batch API, one batch per partition; idempotent, acks=all), consumers (manual offset commit, read_committed)
-  insert the inbox rows and the effect rows in one transaction per partition batch. The ceiling of *this work*
+  insert the inbox rows and the effect rows in one transaction per fetch. The ceiling of *this work*
   on this machine, by the same techniques as the kit: pipeline / bare is the kit's own overhead.
 * **ceiling** - the same N CloudEvent payloads produced with raw aiokafka (`send` per message, as when the issue
   first measured it, so the ratio stays comparable) and consumed with manual offset commits, no database at all:
@@ -337,16 +337,16 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
 
 async def bare_consume(pool: asyncpg.Pool, args: argparse.Namespace, latency: LatencyLog,
                        stop: asyncio.Event) -> None:
-    """The consumer's work by hand: decode, inbox + effects in one transaction per partition batch, then the
-    offset commit."""
+    """The consumer's work by hand: decode, inbox + effects in one transaction per fetch, then one offset
+    commit."""
     consumer = AIOKafkaConsumer(
         BARE_TOPIC, bootstrap_servers=args.bootstrap, group_id=BARE_GROUP,
         client_id=BARE_GROUP, enable_auto_commit=False, auto_offset_reset="earliest",
         isolation_level="read_committed", max_poll_records=args.consumer_batch,
     )
     await consumer.start()
-    inbox = (f"INSERT INTO {BARE_SCHEMA}.inbox (event_id, consumer, type, topic) "
-             "SELECT e, $2, t, $3 FROM unnest($1::uuid[], $4::text[]) AS u(e, t) "
+    inbox = (f"INSERT INTO {BARE_SCHEMA}.inbox (event_id, consumer, topic, type) "
+             "SELECT e, $2, tp, t FROM unnest($1::uuid[], $3::text[], $4::text[]) AS u(e, tp, t) "
              "ON CONFLICT DO NOTHING RETURNING event_id")
     effects = (f"INSERT INTO {BARE_SCHEMA}.effects (event_id, household_id, amount_fen) "
                "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[])")
@@ -354,21 +354,25 @@ async def bare_consume(pool: asyncpg.Pool, args: argparse.Namespace, latency: La
     try:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=args.consumer_batch)
-            for tp, records in batches.items():
-                events = [orjson.loads(r.value) for r in records]
-                async with pool.acquire() as conn, conn.transaction():
-                    new = {str(r[0]) for r in await conn.fetch(
-                        inbox, [e["id"] for e in events], BARE_GROUP, tp.topic, [e["type"] for e in events])}
-                    fresh = [e for e in events if e["id"] in new]
-                    if args.handler == "row":
-                        for e in fresh:
-                            await conn.execute(effect, e["id"], e["data"]["household_id"], e["data"]["amount_fen"])
-                    elif fresh:
-                        await conn.execute(effects, [e["id"] for e in fresh],
-                                           [e["data"]["household_id"] for e in fresh],
-                                           [e["data"]["amount_fen"] for e in fresh])
-                latency.committed([datetime.fromisoformat(e["time"]).timestamp() for e in fresh])
-                await consumer.commit({tp: records[-1].offset + 1})
+            if not batches:
+                continue
+            # As the kit: every partition's records of one fetch in one transaction, one offset commit.
+            records = [r for rs in batches.values() for r in rs]
+            events = [orjson.loads(r.value) for r in records]
+            async with pool.acquire() as conn, conn.transaction():
+                new = {str(r[0]) for r in await conn.fetch(
+                    inbox, [e["id"] for e in events], BARE_GROUP, [r.topic for r in records],
+                    [e["type"] for e in events])}
+                fresh = [e for e in events if e["id"] in new]
+                if args.handler == "row":
+                    for e in fresh:
+                        await conn.execute(effect, e["id"], e["data"]["household_id"], e["data"]["amount_fen"])
+                elif fresh:
+                    await conn.execute(effects, [e["id"] for e in fresh],
+                                       [e["data"]["household_id"] for e in fresh],
+                                       [e["data"]["amount_fen"] for e in fresh])
+            latency.committed([datetime.fromisoformat(e["time"]).timestamp() for e in fresh])
+            await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
     finally:
         await consumer.stop()
 
@@ -404,10 +408,11 @@ async def run_ceiling_consumer(args: argparse.Namespace) -> None:
     try:
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=500, max_records=args.consumer_batch)
-            # Committed per partition, like EventConsumer, so both pay the same number of commit round trips.
-            for tp, records in batches.items():
-                await consumer.commit({tp: records[-1].offset + 1})
-                latency.committed([struct.unpack("!d", dict(r.headers)[SENT_AT_HEADER])[0] for r in records])
+            # One offset commit per fetch, like EventConsumer, so both pay the same number of commit round trips.
+            if batches:
+                await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                latency.committed([struct.unpack("!d", dict(r.headers)[SENT_AT_HEADER])[0]
+                                   for records in batches.values() for r in records])
     finally:
         await consumer.stop()
 

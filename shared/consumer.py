@@ -104,8 +104,8 @@ def typed_envelope(event_type: str) -> type[CloudEvent]:
 
 @functools.cache
 def _inbox_insert(inbox: str) -> str:
-    return (f"INSERT INTO {inbox} (event_id, consumer, type, topic) SELECT e, $2, t, $3 "
-            "FROM unnest($1::uuid[], $4::text[]) AS u(e, t) ON CONFLICT DO NOTHING RETURNING event_id")
+    return (f"INSERT INTO {inbox} (event_id, topic, type, consumer) SELECT *, $2::text "
+            "FROM unnest($1::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:
@@ -174,24 +174,32 @@ class EventConsumer:
                     log.warning("consumer %s: fetch failed; retrying", self.name, exc_info=True)
                     await asyncio.sleep(0.5)
                     continue
-                for tp, records in batches.items():
-                    async with self._lock:
-                        await self.process(records, stop)
-                        await self._commit(consumer, tp, records[-1].offset + 1, stop)
+                if not batches:
+                    continue
+                # Every partition's records of one fetch in one transaction and one offset commit: per partition,
+                # six small transactions ran one after the other, and the last partition's events waited for all.
+                async with self._lock:
+                    await self.process([r for records in batches.values() for r in records], stop)
+                    await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batches.items()},
+                                       stop)
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int, stop: asyncio.Event) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int],
+                      stop: asyncio.Event) -> None:
         # Bounded: a rebalance waits for this (see _CommitBeforeRevoke), so retrying forever could deadlock it.
         # An offset not committed only means redelivery, which the inbox absorbs.
         for attempt in range(5):
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in consumer.assignment()}
+            if not offsets:
+                return
             try:
-                await consumer.commit({tp: offset})
+                await consumer.commit(offsets)
                 return
             except KafkaError as exc:
-                if stop.is_set() or tp not in consumer.assignment() or attempt == 4:
-                    log.warning("consumer %s: offset commit for %s abandoned: %s", self.name, tp, exc)
+                if stop.is_set() or attempt == 4:
+                    log.warning("consumer %s: offset commit for %s abandoned: %s", self.name, list(offsets), exc)
                     return
                 RETRIES.labels(self.name).inc()
                 await asyncio.sleep(0.5)
@@ -226,7 +234,8 @@ class EventConsumer:
         return _Parsed(record, event=event, data=event.data)
 
     async def process(self, records: Sequence[ConsumerRecord], stop: asyncio.Event | None = None) -> None:
-        """Apply a batch from one partition: all in one transaction, or one by one if any handler refuses."""
+        """Apply a fetch's records (each partition's in its order): all in one transaction, or one by one if any
+        handler refuses."""
         parsed = [self._parse(r) for r in records]
         for p in parsed:
             if p.error:
@@ -261,12 +270,13 @@ class EventConsumer:
 
     async def _apply(self, batch: list[_Parsed]) -> None:
         async with self.uow_factory() as uow:
-            ids = {p.event.id: p.event.type for p in batch if p.event is not None}
+            ids = {p.event.id: p for p in batch if p.event is not None}
             connection = await uow.session.connection()
             # One statement whatever the batch size, its rows as arrays: nothing for SQLAlchemy to render per batch.
             new_ids = {row[0] for row in await connection.exec_driver_sql(
-                _inbox_insert(uow.tables.inbox.fullname), (list(ids), self.name, batch[0].record.topic,
-                                                           list(ids.values())))}
+                _inbox_insert(uow.tables.inbox.fullname),
+                (list(ids), self.name, [p.record.topic for p in ids.values()],
+                 [p.event.type for p in ids.values()]))}  # type: ignore[union-attr]
             seen: set = set()
             fresh: list[_Parsed] = []
             for p in batch:

@@ -136,6 +136,11 @@ async def test_redelivered_events_are_applied_once(kit, db):
     await consumer.process(records)  # the same batch again, as after a crash before the offset commit
     await consumer.process(records[:7])
     assert await _effects(db, ids) == {str(i): 1 for i in ids}
+    async with db.connect() as conn:
+        inbox = (await conn.execute(text(
+            "SELECT topic, type, count(*) FROM monitoring.inbox WHERE consumer = :c GROUP BY topic, type"),
+            {"c": consumer.name})).all()
+    assert [tuple(row) for row in inbox] == [(TOPIC, TYPE, 20)]
 
 
 async def test_poison_and_refused_messages_go_to_the_dlq_and_the_rest_are_applied(kit, db):
