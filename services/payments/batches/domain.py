@@ -39,8 +39,8 @@ class BatchStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class TwoPersonRule(Forbidden):
-    title, slug = "Two-person rule", "two-person-rule"
+class TwoPersonRule(Forbidden, title="Two-person rule", slug="two-person-rule"):
+    """The officer who built a batch may not approve it (双人复核)."""
 
 
 @dataclass(frozen=True)
