@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any, TypedDict, Unpack
+from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import insert
 
@@ -47,6 +47,24 @@ async def record(uow: UnitOfWork, actor: Principal | str, action: str, resource_
                  resource_id: object | None = None, **fields: Unpack[AuditFields]) -> None:
     await uow.session.execute(insert(uow.tables.audit_log).values(
         _row(actor, action, resource_type, resource_id, _known(fields))))
+
+
+class OfHousehold(Protocol):
+    """A record that belongs to one household in one region: an application, a case, an alert, a beneficiary …"""
+
+    @property
+    def id(self) -> object: ...
+    @property
+    def household_id(self) -> uuid.UUID: ...
+    @property
+    def region_code(self) -> str: ...
+
+
+async def record_on(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str, resource: OfHousehold,
+                    **fields: Unpack[AuditFields]) -> None:
+    """`record` of an action on `resource`, filed under its household and region."""
+    await record(uow, actor, action, resource_type, resource.id, household_id=resource.household_id,
+                 region_code=resource.region_code, **fields)
 
 
 def defer(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str,
