@@ -123,6 +123,10 @@ class _Context:
     def trace_list(self) -> list[TraceEntry]:
         return list(self.trace.values())
 
+    def assessment(self, programme: str, eligible: bool, reasons: list[str], **result: Any) -> Assessment:
+        """The assessment with its reasons and the trace of every parameter value read for it."""
+        return Assessment(programme=programme, eligible=eligible, reasons=reasons, trace=self.trace_list(), **result)
+
 
 def counted_monthly_income_fen(snapshot: HouseholdSnapshot) -> int:
     """家庭月收入: non-exempt income of counted members plus household-level income (no member)."""
@@ -335,14 +339,13 @@ def _member_awards(
         reasons.append("无符合条件的家庭成员")
     elif eligible_awards:
         reasons.append(f"合计{len(eligible_awards)}人, 每月{yuan(total)}")
-    return Assessment(
-        programme=programme,
-        eligible=bool(eligible_awards),
+    return ctx.assessment(
+        programme,
+        bool(eligible_awards),
+        reasons,
         monthly_amount_fen=total,
         covered_member_ids=[a.member_id for a in eligible_awards],
         beneficiaries=awards,
-        reasons=reasons,
-        trace=ctx.trace_list(),
     )
 
 
@@ -370,19 +373,9 @@ def assess_dibao(
     counted = snapshot.counted_members()
 
     if m.people == 0:
-        return Assessment(
-            programme="dibao",
-            eligible=False,
-            reasons=[*reasons, "无共同生活家庭成员"],
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("dibao", False, [*reasons, "无共同生活家庭成员"])
     if m.property_failures:
-        return Assessment(
-            programme="dibao",
-            eligible=False,
-            reasons=[*reasons, *m.property_failures],
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("dibao", False, [*reasons, *m.property_failures])
 
     if m.below_standard:
         reasons.append(f"人均收入低于标准: {yuan(m.net_income)} < {yuan(m.standard_monthly)}×{m.people}")
@@ -402,14 +395,13 @@ def assess_dibao(
             if amount:
                 additions += amount
                 reasons.append(f"分类施保({label}) {member.name} +{yuan(amount)}")
-        return Assessment(
-            programme="dibao",
-            eligible=True,
+        return ctx.assessment(
+            "dibao",
+            True,
+            reasons,
             monthly_amount_fen=base + additions,
             mode=mode,
             covered_member_ids=[c.member_id for c in counted],
-            reasons=reasons,
-            trace=ctx.trace_list(),
         )
 
     reasons.append(f"人均收入不低于标准: {yuan(m.net_income)} ≥ {yuan(m.standard_monthly)}×{m.people}")
@@ -435,16 +427,10 @@ def assess_dibao(
                 + (f" + 分类施保({label}) {yuan(addition)}" if addition else "")
             )
         if covered:
-            return Assessment(
-                programme="dibao",
-                eligible=True,
-                monthly_amount_fen=total,
-                mode="single_person",
-                covered_member_ids=covered,
-                reasons=reasons,
-                trace=ctx.trace_list(),
+            return ctx.assessment(
+                "dibao", True, reasons, monthly_amount_fen=total, mode="single_person", covered_member_ids=covered
             )
-    return Assessment(programme="dibao", eligible=False, reasons=reasons, trace=ctx.trace_list())
+    return ctx.assessment("dibao", False, reasons)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -477,7 +463,7 @@ def assess_marginal(
         eligible = False
     if eligible:
         reasons.append("人均收入高于低保标准但低于边缘线, 财产符合规定")
-    return Assessment(programme="marginal", eligible=eligible, reasons=reasons, trace=ctx.trace_list())
+    return ctx.assessment("marginal", eligible, reasons)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -531,12 +517,8 @@ def assess_rigid_expense(
     else:
         reasons.append(f"近12个月刚性支出{yuan(rigid_12m)}未超过家庭年收入{yuan(income_12m)}的{share}")
         eligible = False
-    return Assessment(
-        programme="rigid_expense",
-        eligible=eligible,
-        valid_until=_one_year_status_end(on) if eligible else None,
-        reasons=reasons,
-        trace=ctx.trace_list(),
+    return ctx.assessment(
+        "rigid_expense", eligible, reasons, valid_until=_one_year_status_end(on) if eligible else None
     )
 
 
@@ -709,13 +691,7 @@ def assess_temporary(
             amount = cap
     threshold: int = ctx.get("temporary.county_approval_above_fen")
     if not eligible:
-        return Assessment(
-            programme="temporary",
-            eligible=False,
-            one_off_amount_fen=0,
-            reasons=reasons,
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("temporary", False, reasons, one_off_amount_fen=0)
     approver = "county_joint_meeting" if amount > threshold else "township"
     reasons.append(
         f"救助金额{yuan(amount)}"
@@ -725,14 +701,13 @@ def assess_temporary(
             else f"不超过{yuan(threshold)}, 由乡镇(街道)审批并报县民政局备案"
         )
     )
-    return Assessment(
-        programme="temporary",
-        eligible=True,
+    return ctx.assessment(
+        "temporary",
+        True,
+        reasons,
         one_off_amount_fen=amount,
         required_approver=approver,
         covered_member_ids=[c.member_id for c in snapshot.counted_members()],
-        reasons=reasons,
-        trace=ctx.trace_list(),
     )
 
 
@@ -771,13 +746,7 @@ def assess_medical(
         income = counted_monthly_income_fen(snapshot)
         if not (people > 0 and Decimal(income) < multiple * standard * people):
             reasons.append(f"人均收入不低于低保标准的{multiple}倍, 不属于医疗救助边缘对象")
-            return Assessment(
-                programme="medical",
-                eligible=False,
-                one_off_amount_fen=0,
-                reasons=reasons,
-                trace=ctx.trace_list(),
-            )
+            return ctx.assessment("medical", False, reasons, one_off_amount_fen=0)
         reasons.append(f"人均收入低于低保标准的{multiple}倍")
     remaining = max(
         0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen
@@ -803,13 +772,7 @@ def assess_medical(
             amount = room
     if amount == 0:
         reasons.append("无可救助金额")
-    return Assessment(
-        programme="medical",
-        eligible=amount > 0,
-        one_off_amount_fen=amount,
-        reasons=reasons,
-        trace=ctx.trace_list(),
-    )
+    return ctx.assessment("medical", amount > 0, reasons, one_off_amount_fen=amount)
 
 
 # ----------------------------------------------------------------------------------------------------
