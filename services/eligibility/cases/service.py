@@ -34,7 +34,6 @@ from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.errors import NotFound
 from shared.events.catalogue import (
     AlertVerified,
     ApplicationAmended,
@@ -111,8 +110,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     await repo.insert([case])
     for event in case.collect()[1]:
         uow.emit(event, key=case.household_id, region=case.region_code)
-    await audit.record(uow, SYSTEM.sub, "case.open", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code)
+    await audit.record_on(uow, SYSTEM.sub, "case.open", "case", case)
     return case
 
 
@@ -136,9 +134,8 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
     await _save(uow, case)
     if not accepted:
-        await audit.record(uow, SYSTEM.sub, "case.withdrawal_refused", "case", case.id,
-                           household_id=case.household_id, region_code=case.region_code, reason=data.reason,
-                           details={"status": case.status.value})
+        await audit.record_on(uow, SYSTEM.sub, "case.withdrawal_refused", "case", case, reason=data.reason,
+                              details={"status": case.status.value})
 
 
 # --- steps taken by officials ----------------------------------------------------------------------------------
@@ -146,10 +143,7 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
 
 async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False
                       ) -> Case:
-    case = await CaseRepository(uow.session).get(case_id, for_update=for_update)
-    if case is None or not principal.covers(case.region_code):
-        raise NotFound(f"case {case_id} not found")
-    return case
+    return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
 async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn, take: Callable[..., None],
@@ -325,6 +319,5 @@ async def reviews_due(uow: UnitOfWork, principal: Principal, within_days: int) -
 
 async def read(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID) -> CaseDetailOut:
     case = await get_visible(uow, principal, case_id)
-    await audit.record(uow, principal, "case.read", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code)
+    await audit.record_on(uow, principal, "case.read", "case", case)
     return await detail(uow, case)
