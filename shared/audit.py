@@ -14,8 +14,11 @@ from shared.auth import Principal
 from shared.context import correlation_id
 from shared.uow import UnitOfWork
 
+#: Who acted: a signed-in user, or a service acting on its own (its name, recorded with the role "system").
+Actor = Principal | str
 
-class AuditFields(TypedDict, total=False):
+
+class Fields(TypedDict, total=False):
     """What an audit record says beyond who did what to which resource."""
 
     household_id: uuid.UUID | None
@@ -24,7 +27,7 @@ class AuditFields(TypedDict, total=False):
     details: dict[str, Any] | None
 
 
-_FIELDS = frozenset(AuditFields.__annotations__)
+_FIELDS = frozenset(Fields.__annotations__)
 
 
 def _known(fields: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -34,7 +37,7 @@ def _known(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     return fields
 
 
-def _row(actor: Principal | str, action: str, resource_type: str, resource_id: object | None,
+def _row(actor: Actor, action: str, resource_type: str, resource_id: object | None,
          fields: Mapping[str, Any]) -> dict[str, Any]:
     sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
     return {"actor": sub, "roles": roles, "action": action, "resource_type": resource_type,
@@ -43,8 +46,9 @@ def _row(actor: Principal | str, action: str, resource_type: str, resource_id: o
             "reason": fields.get("reason"), "correlation_id": correlation_id.get(), "details": fields.get("details")}
 
 
-async def record(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str,
-                 resource_id: object | None = None, **fields: Unpack[AuditFields]) -> None:
+async def record(
+    uow: UnitOfWork, actor: Actor, action: str, resource_type: str, resource_id: object = None, **fields: Unpack[Fields]
+) -> None:
     await uow.session.execute(insert(uow.tables.audit_log).values(
         _row(actor, action, resource_type, resource_id, _known(fields))))
 
@@ -60,22 +64,24 @@ class OfHousehold(Protocol):
     def region_code(self) -> str: ...
 
 
-async def record_on(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str, resource: OfHousehold,
-                    **fields: Unpack[AuditFields]) -> None:
+async def record_on(
+    uow: UnitOfWork, actor: Actor, action: str, resource_type: str, resource: OfHousehold, **fields: Unpack[Fields]
+) -> None:
     """`record` of an action on `resource`, filed under its household and region."""
-    await record(uow, actor, action, resource_type, resource.id, household_id=resource.household_id,
-                 region_code=resource.region_code, **fields)
+    filed = {"household_id": resource.household_id, "region_code": resource.region_code}
+    await record(uow, actor, action, resource_type, resource.id, **filed, **fields)
 
 
-def defer(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str,
-          resource_id: object | None = None, **fields: Unpack[AuditFields]) -> None:
+def defer(
+    uow: UnitOfWork, actor: Actor, action: str, resource_type: str, resource_id: object = None, **fields: Unpack[Fields]
+) -> None:
     """`record`, written at commit with the transaction's other deferred rows and its outbox rows in one statement
     (`UnitOfWork.add_rows`): for a request path that does not read its audit records back. Same transaction, so
     the record exists iff the change does."""
     uow.add_rows(uow.tables.audit_log, [_row(actor, action, resource_type, resource_id, _known(fields))])
 
 
-async def record_many(uow: UnitOfWork, actor: Principal | str, action: str, resource_type: str,
+async def record_many(uow: UnitOfWork, actor: Actor, action: str, resource_type: str,
                       entries: list[dict[str, Any]]) -> None:
     """One audit row per entry (`resource_id`, `household_id`, `region_code`, `reason`, `details`, and where they
     differ from the call's, `action` and `correlation_id`), in one statement: what a list read or a set-based

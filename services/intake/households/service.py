@@ -180,7 +180,7 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
 
 
 async def _audit(uow: UnitOfWork, principal: Principal, action: str, resource_type: str, resource_id: uuid.UUID,
-                 household: Household, **fields: Unpack[audit.AuditFields]) -> None:
+                 household: Household, **fields: Unpack[audit.Fields]) -> None:
     """An audit record of an action on `household` or one of its members, filed under the household."""
     await audit.record(uow, principal, action, resource_type, resource_id, household_id=household.id,
                        region_code=household.region_code, **fields)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Unpack
+from typing import Literal, Unpack
 
 from services.monitoring.alerts.domain import Alert, IllegalTransition, InvalidVerification, Outcome
 from services.monitoring.alerts.repository import AlertRepository, Scope
@@ -99,7 +99,7 @@ def _on(day: date | None, field: str = "on") -> date:
 
 
 async def _take(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, step: Callable[[Alert], None],
-                action: str, **fields: Unpack[audit.AuditFields]) -> AlertOut:
+                action: str, **fields: Unpack[audit.Fields]) -> AlertOut:
     """Load → take the step on the alert → save, publish and audit: one township step of an alert's life."""
     alert = await _visible(uow, principal, alert_id, for_update=True)
     try:
@@ -125,6 +125,13 @@ async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, bod
 
 async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: ClosureIn) -> AlertOut:
     return await _take(uow, principal, alert_id, lambda alert: alert.close(principal.sub, _on(body.on)), "alert.close")
+
+
+async def due(uow: UnitOfWork, principal: Principal, which: Literal["overdue", "soon"], *, region: str | None,
+              limit: int, offset: int) -> AlertPage:
+    """Open alerts of the caller's region past their due date (overdue) or due within its window (soon)."""
+    return await search(uow, principal, region=region, status=None, alert_type=None, household_id=None, limit=limit,
+                        offset=offset, due=which)
 
 
 def _prefix(principal: Principal, region: str | None) -> str | None:
