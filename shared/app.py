@@ -54,12 +54,10 @@ async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:
 UowDep = Annotated[UnitOfWork, Depends(_uow, scope="function")]
 
 
-async def _settings(request: Request) -> ServiceSettings:
+async def app_settings(request: Request) -> ServiceSettings:
+    """The app's settings, for a service's typed alias: `Annotated[Settings, Depends(app_settings)]`."""
     # async: a plain def dependency costs a hop to the thread pool on every request.
     return request.app.state.settings
-
-
-SettingsDep = Annotated[ServiceSettings, Depends(_settings)]
 
 
 async def _kafka_ready(app: FastAPI) -> bool:

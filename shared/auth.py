@@ -11,17 +11,24 @@ import functools
 import re
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
-ROLES = ("clerk", "township_reviewer", "county_approver", "finance", "auditor", "admin")
 _REGION = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})?$")
+
+
+class _InRegion(Protocol):
+    @property
+    def region_code(self) -> str: ...
+
+
+R = TypeVar("R", bound=_InRegion)
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,13 @@ class Principal:
     def covers(self, region_code: str) -> bool:
         """Whether a record in `region_code` is within this user's scope."""
         return region_code.startswith(self.region)
+
+    def sees(self, found: R | None, what: str) -> R:
+        """`found` if it is within this user's scope; a record of another region is answered as if it did not
+        exist (404 "`what` not found"), so its id tells the caller nothing."""
+        if found is None or not self.covers(found.region_code):
+            raise NotFound(f"{what} not found")
+        return found
 
     @property
     def partner_agency(self) -> str | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -26,6 +29,15 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class HouseholdProgrammeColumns:
+    """Mixin: the columns that file a record under one household's assistance by one programme in one region (a
+    case, a beneficiary, a one-off award). `sort_order` keeps them after the class's own keys, where they stood."""
+
+    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    programme: Mapped[str] = mapped_column(String(30))
+    region_code: Mapped[str] = mapped_column(String(12), index=True)
 
 
 def service_metadata(schema: str) -> MetaData:

@@ -24,9 +24,21 @@ RETRY_AFTER_SECONDS = 2
 
 
 class DomainError(Exception):
+    """A failure the caller can act on; a subclass names its HTTP status, problem title and type slug in its header."""
+
     status: int = 400
     title: str = "Bad request"
     slug: str = "bad-request"
+
+    def __init_subclass__(cls, *, status: int | None = None, title: str | None = None, slug: str | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if title is not None:
+            cls.title = title
+        if slug is not None:
+            cls.slug = slug
 
     def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None, **extra: Any) -> None:
         super().__init__(detail)
@@ -35,39 +47,39 @@ class DomainError(Exception):
         self.extra = extra
 
 
-class InvalidInput(DomainError):
-    status, title, slug = 422, "Invalid input", "invalid-input"
+class InvalidInput(DomainError, status=422, title="Invalid input", slug="invalid-input"):
+    """A field's value is not acceptable; the problem names the field."""
 
     def __init__(self, field: str, message: str, **extra: Any) -> None:
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}], **extra)
 
 
-class NotFound(DomainError):
-    status, title, slug = 404, "Not found", "not-found"
+class NotFound(DomainError, status=404, title="Not found", slug="not-found"):
+    """No such resource, or none the caller's region may see."""
 
 
-class Conflict(DomainError):
-    status, title, slug = 409, "Conflict", "conflict"
+class Conflict(DomainError, status=409, title="Conflict", slug="conflict"):
+    """The request contradicts the resource's current state (a step already taken, a duplicate)."""
 
 
-class Forbidden(DomainError):
-    status, title, slug = 403, "Forbidden", "forbidden"
+class Forbidden(DomainError, status=403, title="Forbidden", slug="forbidden"):
+    """The caller's role or region does not allow this."""
 
 
-class ServiceUnavailable(DomainError):
-    status, title, slug = 503, "Service unavailable", "unavailable"
+class ServiceUnavailable(DomainError, status=503, title="Service unavailable", slug="unavailable"):
+    """A dependency (the database, the broker) is restarting; the client retries after `Retry-After`."""
 
 
-class Unauthorized(DomainError):
-    status, title, slug = 401, "Unauthorized", "unauthorized"
+class Unauthorized(DomainError, status=401, title="Unauthorized", slug="unauthorized"):
+    """No bearer token, or one that does not verify."""
 
 
-class PayloadTooLarge(DomainError):
-    status, title, slug = 413, "Payload too large", "payload-too-large"
+class PayloadTooLarge(DomainError, status=413, title="Payload too large", slug="payload-too-large"):
+    """An upload is larger than its limit."""
 
 
-class UnsupportedMediaType(DomainError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+class UnsupportedMediaType(DomainError, status=415, title="Unsupported media type", slug="unsupported-media-type"):
+    """An upload's content is not of a type the endpoint accepts."""
 
 
 class FieldError(BaseModel):

@@ -164,7 +164,11 @@ class RegionTable:
                 if length == 12:
                     _check_village_number(code)
                 regions[code] = Region(code=code, name=row["name"], parent_code=parent)
+        return cls.of(regions)
 
+    @classmethod
+    def of(cls, regions: dict[str, Region]) -> RegionTable:
+        """The table of already checked `regions`, with each one's children listed in code order."""
         children: dict[str, list[str]] = {}
         for region in regions.values():
             if region.parent_code is not None:

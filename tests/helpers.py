@@ -46,6 +46,15 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 
 
+def problem(r, status: int, field: str) -> dict:
+    """The problem+json body of a refused request, after checking its status and that it names `field`."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert any(e["field"] == field for e in body.get("errors", [])), body
+    return body
+
+
 def idem(headers: dict[str, str], key: str) -> dict[str, str]:
     """Headers with an Idempotency-Key, as a front-desk app sends on every POST."""
     return {**headers, "Idempotency-Key": key}

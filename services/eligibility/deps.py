@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.eligibility.config import Settings
+from shared.app import app_settings
 from shared.auth import Principal, require
 
 # Everyone who works on cases reads them within their region; auditors read and never write.
@@ -26,8 +27,4 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 WhatIfAnalyst = Annotated[Principal, Depends(require("county_approver", "finance"))]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-EligibilitySettings = Annotated[Settings, Depends(_settings)]
+EligibilitySettings = Annotated[Settings, Depends(app_settings)]

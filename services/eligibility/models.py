@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import PlatformTables, service_metadata
+from shared.db import HouseholdProgrammeColumns, PlatformTables, service_metadata
 
 SCHEMA = "eligibility"
 
@@ -32,16 +32,13 @@ class Base(DeclarativeBase):
 platform = PlatformTables(Base.metadata)
 
 
-class Case(Base):
+class Case(HouseholdProgrammeColumns, Base):
     """案件: one application's way from acceptance to the county decision, and then its life on the roll."""
 
     __tablename__ = "cases"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     application_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    programme: Mapped[str] = mapped_column(String(30))
-    region_code: Mapped[str] = mapped_column(String(12), index=True)
     status: Mapped[str] = mapped_column(String(40), index=True)
     opened_on: Mapped[date] = mapped_column(Date, comment="受理 date; deadlines count from it")
     status_since: Mapped[date] = mapped_column(Date)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.intake.config import Settings
 from services.intake.models import idempotency_keys
+from shared.app import app_settings
 from shared.auth import Principal, require
 from shared.idempotency import IdempotencyKey, idempotency
 
@@ -19,9 +20,4 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]
 
 
-async def _settings(request: Request) -> Settings:
-    # async: a plain def dependency costs a hop to the thread pool on every request.
-    return request.app.state.settings
-
-
-IntakeSettings = Annotated[Settings, Depends(_settings)]
+IntakeSettings = Annotated[Settings, Depends(app_settings)]

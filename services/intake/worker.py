@@ -2,31 +2,18 @@
 onto households (last payment status), and turns monitoring's "brought into assistance" verifications into
 application drafts."""
 
-from services.intake.applications.service import mirror_case_events
+from typing import get_args
+
+from services.intake.applications.service import CaseEvent, mirror_case_events
 from services.intake.config import Settings
 from services.intake.drafts.service import on_alert_verified
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
 from shared.consumer import Handlers, on_batch, on_data
-from shared.events.catalogue import (
-    AlertVerified,
-    CaseApproved,
-    CaseDeadlineChanged,
-    CaseOpened,
-    CaseRejected,
-    CaseStatusChanged,
-    CaseWithdrawalRefused,
-    PaymentFailed,
-    PaymentPaid,
-    Topic,
-    event_type,
-)
+from shared.events.catalogue import AlertVerified, PaymentFailed, PaymentPaid, Topic, event_type
 from shared.worker import main
 
-HANDLERS: Handlers = {
-    event_type(t): on_batch(mirror_case_events)
-    for t in (CaseOpened, CaseStatusChanged, CaseApproved, CaseRejected, CaseWithdrawalRefused, CaseDeadlineChanged)
-}
+HANDLERS: Handlers = {event_type(t): on_batch(mirror_case_events) for t in get_args(CaseEvent)}
 PAYMENT_HANDLERS: Handlers = {event_type(t): on_data(on_payment) for t in (PaymentPaid, PaymentFailed)}
 CONSUMERS = {
     "intake.case-status": ([Topic.ELIGIBILITY_DECISIONS.value], HANDLERS),

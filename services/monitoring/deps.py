@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.monitoring.config import Settings
+from shared.app import app_settings
 from shared.auth import Principal, current_principal, require
 from shared.errors import Forbidden
 from shared.uow import UnitOfWork
@@ -30,11 +31,7 @@ Partner = Annotated[Principal, Depends(_partner)]
 FeedReader = Annotated[Principal, Depends(require("county_approver", "auditor"))]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-MonitoringSettings = Annotated[Settings, Depends(_settings)]
+MonitoringSettings = Annotated[Settings, Depends(app_settings)]
 
 
 def _side_units(request: Request) -> Callable[[], UnitOfWork]:

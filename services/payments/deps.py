@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from services.payments.config import Settings
+from shared.app import app_settings
 from shared.auth import Principal, require
 from shared.errors import InvalidInput
 from shared.period import Period
@@ -16,11 +17,7 @@ Finance = Annotated[Principal, Depends(require("finance"))]
 Reader = Annotated[Principal, Depends(require("finance", "county_approver", "auditor"))]
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-PaymentsSettings = Annotated[Settings, Depends(_settings)]
+PaymentsSettings = Annotated[Settings, Depends(app_settings)]
 
 
 def parse_period(field: str, value: str) -> Period:

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, 
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import PlatformTables, service_metadata
+from shared.db import HouseholdProgrammeColumns, PlatformTables, service_metadata
 
 SCHEMA = "payments"
 
@@ -24,7 +24,7 @@ platform = PlatformTables(Base.metadata)
 LIVE_LINE = "status NOT IN ('failed', 'cancelled')"
 
 
-class Beneficiary(Base):
+class Beneficiary(HouseholdProgrammeColumns, Base):
     """保障对象: one household on the roll for one programme, from an approved case. The amounts month by month are
     its entitlement rows; `monthly_amount_fen` is only the latest, for display."""
 
@@ -32,9 +32,6 @@ class Beneficiary(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    programme: Mapped[str] = mapped_column(String(30))
-    region_code: Mapped[str] = mapped_column(String(12), index=True)
     monthly_amount_fen: Mapped[int]
     persons: Mapped[int] = mapped_column(default=1, server_default="1", comment="members covered (人)")
     start_month: Mapped[date] = mapped_column(Date, comment="first day of the first month paid")
@@ -70,16 +67,13 @@ class Entitlement(Base):
     )
 
 
-class OneOffAward(Base):
+class OneOffAward(HouseholdProgrammeColumns, Base):
     """一次性救助: an approved 临时救助 / 医疗救助 amount, paid exactly once in some batch of its region."""
 
     __tablename__ = "one_off_awards"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(unique=True)
-    household_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    programme: Mapped[str] = mapped_column(String(30))
-    region_code: Mapped[str] = mapped_column(String(12), index=True)
     amount_fen: Mapped[int]
     persons: Mapped[int] = mapped_column(default=1)
     approved_month: Mapped[date] = mapped_column(Date)

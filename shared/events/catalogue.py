@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
 
 from shared.household import HouseholdSnapshot
 from shared.period import Period
@@ -102,9 +102,13 @@ class _Details(EventData):
     )
 
 
-class DibaoDetails(_Details):
-    programme: Literal["dibao"] = "dibao"
+def _programme_only(programme: str) -> type[_Details]:
+    """The details of a programme whose application states no facts of its own beyond `recognitions`."""
+    name = "".join(word.capitalize() for word in programme.split("_")) + "Details"
+    return create_model(name, __base__=_Details, __module__=__name__, programme=(Literal[programme], programme))
 
+
+DibaoDetails = _programme_only("dibao")
 
 #: 特困供养方式: 集中供养 (in an institution, e.g. the township 敬老院) or 分散供养 (at home).
 TekunArrangement = Literal["institution", "home"]
@@ -116,12 +120,8 @@ class TekunDetails(_Details):
         default=None, description="institution = 集中供养, home = 分散供养; None when not yet chosen")
 
 
-class MarginalDetails(_Details):
-    programme: Literal["marginal"] = "marginal"
-
-
-class RigidExpenseDetails(_Details):
-    programme: Literal["rigid_expense"] = "rigid_expense"
+MarginalDetails = _programme_only("marginal")
+RigidExpenseDetails = _programme_only("rigid_expense")
 
 
 class TemporaryDetails(_Details):
@@ -134,20 +134,10 @@ class MedicalDetails(_Details):
     medical: MedicalBill
 
 
-class OrphanDetails(_Details):
-    programme: Literal["orphan"] = "orphan"
-
-
-class DeFactoOrphanDetails(_Details):
-    programme: Literal["de_facto_orphan"] = "de_facto_orphan"
-
-
-class DisabilityLivingDetails(_Details):
-    programme: Literal["disability_living"] = "disability_living"
-
-
-class DisabilityCareDetails(_Details):
-    programme: Literal["disability_care"] = "disability_care"
+OrphanDetails = _programme_only("orphan")
+DeFactoOrphanDetails = _programme_only("de_facto_orphan")
+DisabilityLivingDetails = _programme_only("disability_living")
+DisabilityCareDetails = _programme_only("disability_care")
 
 
 #: 申请事项: the programme-specific facts of an application, one model per programme (tagged by `programme`).
@@ -242,53 +232,58 @@ class ApplicationWithdrawn(EventData):
 
 
 # --- eligibility.decisions ----------------------------------------------------------------------------------------
+# Field order is the wire order and the schema's: shared leading fields live in a base class, each event's own after.
 
 
-class CaseOpened(EventData):
-    """A case was opened for an application; `due_date` is its nearest deadline."""
-
+class _ApplicationCase(EventData):
     case_id: uuid.UUID
     application_id: uuid.UUID
     household_id: uuid.UUID
+
+
+class _ApplicationCaseInRegion(_ApplicationCase):
+    region_code: str
+
+
+class _ProgrammeApplicationCase(_ApplicationCase):
     programme: Programme
     region_code: str
+
+
+class _ProgrammeCase(EventData):
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+
+
+class CaseOpened(_ProgrammeApplicationCase):
+    """A case was opened for an application; `due_date` is its nearest deadline."""
+
     status: str
     due_date: date | None = None
     due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
 
 
-class CaseStatusChanged(EventData):
+class CaseStatusChanged(_ApplicationCaseInRegion):
     """A case moved to another step of the procedure."""
 
-    case_id: uuid.UUID
-    application_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
     status: str
     previous_status: str
     due_date: date | None = None
     due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
 
 
-class CaseDeadlineChanged(EventData):
+class CaseDeadlineChanged(_ApplicationCaseInRegion):
     """A case's deadline was counted again, e.g. on the official holiday calendar once it was loaded."""
 
-    case_id: uuid.UUID
-    application_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
     due_date: date | None = None
     due_date_provisional: bool = False
 
 
-class CaseApproved(EventData):
+class CaseApproved(_ProgrammeApplicationCase):
     """审核确认: the county (or delegated township) approved; payment starts in `effective_month`."""
 
-    case_id: uuid.UUID
-    application_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
     member_ids: list[uuid.UUID]
     monthly_amount_fen: int | None = Field(default=None, ge=0)
     one_off_amount_fen: int | None = Field(default=None, ge=0)
@@ -298,58 +293,37 @@ class CaseApproved(EventData):
         default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)")
 
 
-class CaseRejected(EventData):
+class CaseRejected(_ProgrammeApplicationCase):
     """不予批准: rejected, with the written reasons sent to the applicant."""
 
-    case_id: uuid.UUID
-    application_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
     reasons: list[str] = Field(min_length=1)
     decided_at: datetime
 
 
-class CaseAmountChanged(EventData):
+class CaseAmountChanged(_ProgrammeCase):
     """调整保障金: a review or a standard change (提标) set the monthly amount from `effective_month` (may be past)."""
 
-    case_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
     previous_monthly_amount_fen: int = Field(ge=0)
     monthly_amount_fen: int = Field(ge=0)
     effective_month: Period
 
 
-class GradualExitStarted(EventData):
+class GradualExitStarted(_ProgrammeCase):
     """渐退: income from work rose above the standard; payment continues until `last_month`, then stops."""
 
-    case_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
     last_month: Period
 
 
-class CaseTerminated(EventData):
+class CaseTerminated(_ProgrammeCase):
     """停保: off the roll after `last_month` (death, fraud, moved, no longer eligible)."""
 
-    case_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
     reason: Literal["death", "fraud", "moved", "ineligible", "other"]
     last_month: Period
 
 
-class CaseWithdrawalRefused(EventData):
+class CaseWithdrawalRefused(_ApplicationCaseInRegion):
     """撤回未获准: a withdrawal reached eligibility after the case was decided; the decision (`status`) stands."""
 
-    case_id: uuid.UUID
-    application_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
     status: str
     reason: str
 
@@ -383,95 +357,72 @@ class BeneficiaryEnrolled(EventData):
 BatchKind = Literal["regular", "urgent", "reissue", "supplement"]
 
 
-class BatchCreated(EventData):
-    """发放批次创建: a disbursement batch was requested; its lines are being built."""
-
+class _Batch(EventData):
     batch_id: uuid.UUID
     kind: BatchKind
     region_code: str
     period: Period
+
+
+class _BatchEnvelope(_Batch):
+    line_count: int = Field(ge=0)
+    total_fen: int = Field(ge=0)
+
+
+class BatchCreated(_Batch):
+    """发放批次创建: a disbursement batch was requested; its lines are being built."""
+
     created_by: str
 
 
-class BatchApproved(EventData):
+class BatchApproved(_BatchEnvelope):
     """批次审核: a second officer approved the batch's envelope (count and total)."""
 
-    batch_id: uuid.UUID
-    kind: BatchKind
-    region_code: str
-    period: Period
-    line_count: int = Field(ge=0)
-    total_fen: int = Field(ge=0)
     approved_by: str
 
 
-class BatchExported(EventData):
+class BatchExported(_BatchEnvelope):
     """银行代发文件: the bank file of an approved batch was produced; its lines are with the bank."""
 
-    batch_id: uuid.UUID
-    kind: BatchKind
-    region_code: str
-    period: Period
-    line_count: int = Field(ge=0)
-    total_fen: int = Field(ge=0)
 
-
-class BatchReconciled(EventData):
+class BatchReconciled(_BatchEnvelope):
     """对账完成: every line of the batch is settled by bank returns (lines = paid + failed)."""
 
-    batch_id: uuid.UUID
-    kind: BatchKind
-    region_code: str
-    period: Period
-    line_count: int = Field(ge=0)
-    total_fen: int = Field(ge=0)
     paid_count: int = Field(ge=0)
     paid_fen: int = Field(ge=0)
     failed_count: int = Field(ge=0)
     failed_fen: int = Field(ge=0)
 
 
-class BatchAmended(EventData):
+class BatchAmended(_BatchEnvelope):
     """批次变更: lines of a batch not yet exported were cancelled (a 停保 or death arrived after it was built,
     for months after the last month owed); the envelope is recomputed. An approved batch goes back to `built` and
     must be approved again (`needs_approval`), so the approver sees what changed before the bank does."""
 
-    batch_id: uuid.UUID
-    kind: BatchKind
-    region_code: str
-    period: Period
-    line_count: int = Field(ge=0)
-    total_fen: int = Field(ge=0)
     cancelled_count: int = Field(ge=0)
     cancelled_fen: int = Field(ge=0)
     reason: str
     needs_approval: bool
 
 
-class PaymentPaid(EventData):
+class _Payment(EventData):
+    payment_id: uuid.UUID
+    batch_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: Programme
+    region_code: str
+    period: Period
+    amount_fen: int = Field(ge=0)
+
+
+class PaymentPaid(_Payment):
     """到账: the bank confirmed a line paid (written set-based by bank-return processing; intake shows it)."""
 
-    payment_id: uuid.UUID
-    batch_id: uuid.UUID
-    case_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
-    period: Period
-    amount_fen: int = Field(ge=0)
 
-
-class PaymentFailed(EventData):
+class PaymentFailed(_Payment):
     """发放失败: the bank returned a line unpaid (closed account, wrong name…); it is re-issued in a later batch."""
 
-    payment_id: uuid.UUID
-    batch_id: uuid.UUID
-    case_id: uuid.UUID
-    household_id: uuid.UUID
-    programme: Programme
-    region_code: str
-    period: Period
-    amount_fen: int = Field(ge=0)
     reason: str
 
 
@@ -485,25 +436,24 @@ AlertOutcome = Literal["brought_into_assistance", "not_eligible", "recipient_cha
 NotEligibleReason = Literal["basic_situation", "income", "property", "rigid_spending", "per_capita_income"]
 
 
-class AlertRaised(EventData):
-    """预警: partner data matched a risk rule; the alert is dispatched to the household's township."""
-
+class _Alert(EventData):
     alert_id: uuid.UUID
     household_id: uuid.UUID
     region_code: str
     alert_type: AlertType
+
+
+class AlertRaised(_Alert):
+    """预警: partner data matched a risk rule; the alert is dispatched to the household's township."""
+
     due_date: date | None
     trace: dict[str, Any] = Field(description="the rule and the parameter values that fired")
 
 
-class AlertVerified(EventData):
+class AlertVerified(_Alert):
     """核实: the township verified an alert; `recipient_change` asks eligibility for a review, and
     `brought_into_assistance` asks intake for a draft application of `programme`."""
 
-    alert_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
-    alert_type: AlertType
     outcome: AlertOutcome
     programme: Programme | None = None
     reasons: list[NotEligibleReason] = Field(default_factory=list)
@@ -511,13 +461,9 @@ class AlertVerified(EventData):
     verified_on: date
 
 
-class AlertClosed(EventData):
+class AlertClosed(_Alert):
     """办结: an alert is closed with its recorded outcome."""
 
-    alert_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
-    alert_type: AlertType
     outcome: AlertOutcome
     closed_on: date
 

@@ -22,7 +22,7 @@ from shared.events.catalogue import (
 )
 from shared.period import Period
 from shared.uow import UnitOfWork
-from tests.helpers import JPEG, PDF, PNG, delivery, household_body, idem
+from tests.helpers import JPEG, PDF, PNG, delivery, household_body, idem, problem
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,14 +41,6 @@ def evidence_dir(tmp_path_factory, api):
 async def _count(db, model) -> int:
     async with db.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(model))).scalar_one()
-
-
-def _problem(r, status: int, field: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert any(e["field"] == field for e in body.get("errors", [])), body
-    return body
 
 
 async def _household(api, tokens) -> dict:
@@ -146,7 +138,7 @@ async def test_temporary_expenditure_needs_consent_and_its_own_documents(api, to
     hid = (await _household(api, tokens))["id"]
     body = {"household_id": hid, "programme": "temporary", "consent_signed": False,
             "temporary": {"type": "expenditure", "requested_amount_fen": 800_000}}
-    _problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "consent_signed")
+    problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "consent_signed")
     body["temporary"]["type"] = "emergency"  # 急难型: help first, no means check, no consent needed
     r = await api("intake").post("/applications", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
@@ -178,7 +170,7 @@ async def test_bad_application_input_names_the_field_and_writes_nothing(api, tok
     before = (await _count(db, Application), await _count(db, platform.outbox))
     r = await api("intake").post("/applications", json={"household_id": hid, "consent_signed": True, **body},
                                  headers=tokens["clerk"])
-    _problem(r, 422, field)
+    problem(r, 422, field)
     assert (await _count(db, Application), await _count(db, platform.outbox)) == before
 
 
@@ -186,7 +178,7 @@ async def test_malformed_json_and_unknown_household(api, tokens, db):
     before = await _count(db, Application)
     r = await api("intake").post("/applications", content=b'{"household_id": ', headers={
         **tokens["clerk"], "content-type": "application/json"})
-    _problem(r, 422, "body")
+    problem(r, 422, "body")
     r = await api("intake").post("/applications", json={"household_id": str(uuid.uuid4()), "programme": "dibao",
                                                         "consent_signed": True}, headers=tokens["clerk"])
     assert r.status_code == 404
@@ -215,26 +207,26 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     assert r.status_code == 200, r.text
     assert r.json()["details"]["temporary"]["requested_amount_fen"] == 450_000
     assert r.json()["applicant_member_id"] == spouse
-    _problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"temporary": None}),
+    problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"temporary": None}),
              422, "temporary")
-    _problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"programme": "x"}),
+    problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"programme": "x"}),
              422, "programme")
 
-    _problem(await client.post(f"/applications/{app['id']}/withdraw", json={}, headers=tokens["clerk"]), 422,
+    problem(await client.post(f"/applications/{app['id']}/withdraw", json={}, headers=tokens["clerk"]), 422,
              "reason")
     r = await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "已获亲属资助"},
                           headers=tokens["clerk"])
     # A request to eligibility, which owns the case: intake shows it pending, not its own guess of the outcome.
     assert r.status_code == 202 and (r.json()["status"], r.json()["withdrawal"]) == ("withdrawal_requested",
                                                                                     "requested")
-    _problem(await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"},
+    problem(await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"},
                                headers=tokens["clerk"]), 409, "status")
-    _problem(await client.patch(f"/applications/{app['id']}", json={"consent_signed": True},
+    problem(await client.patch(f"/applications/{app['id']}", json={"consent_signed": True},
                                 headers=tokens["clerk"]), 409, "status")
-    _problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
+    problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
     held = await client.post("/applications", headers=tokens["clerk"], json={
         "household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")})
-    _problem(held, 409, "programme")  # the slot is held until eligibility answers
+    problem(held, 409, "programme")  # the slot is held until eligibility answers
     await _deliver(db, CaseStatusChanged(case_id=uuid.uuid4(), application_id=app["id"], household_id=hid,
                                          region_code="610626101201", status="withdrawn", previous_status="accepted"))
     shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
@@ -256,14 +248,14 @@ async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, 
     app = await _apply(api, tokens, hid, "dibao")
     files_before = sorted(p.name for p in evidence_dir.rglob("*") if p.is_file())
     before = await _count(db, Evidence)
-    _problem(await _upload(api, tokens, app["id"], "id_card", b"GIF89a" + b"\x00" * 20, "id.pdf"), 415, "file")
-    _problem(await _upload(api, tokens, app["id"], "id_card", b"MZ\x90\x00 evil.exe", "id.png"), 415, "file")
-    _problem(await _upload(api, tokens, app["id"], "id_card", b"", "empty.pdf"), 415, "file")
-    _problem(await _upload(api, tokens, app["id"], "id_card", PDF + b"\x00" * (64 * 1024), "big.pdf"), 413, "file")
-    _problem(await _upload(api, tokens, app["id"], "selfie", PDF), 422, "kind")
+    problem(await _upload(api, tokens, app["id"], "id_card", b"GIF89a" + b"\x00" * 20, "id.pdf"), 415, "file")
+    problem(await _upload(api, tokens, app["id"], "id_card", b"MZ\x90\x00 evil.exe", "id.png"), 415, "file")
+    problem(await _upload(api, tokens, app["id"], "id_card", b"", "empty.pdf"), 415, "file")
+    problem(await _upload(api, tokens, app["id"], "id_card", PDF + b"\x00" * (64 * 1024), "big.pdf"), 413, "file")
+    problem(await _upload(api, tokens, app["id"], "selfie", PDF), 422, "kind")
     r = await api("intake").post(f"/applications/{app['id']}/evidence", data={"kind": "id_card"},
                                  headers=tokens["clerk"])
-    _problem(r, 422, "file")
+    problem(r, 422, "file")
     r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["reviewer"])
     assert r.status_code == 403
     r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["clerk_other_township"])
@@ -284,16 +276,16 @@ async def test_idempotency_key_replays_the_first_result_and_creates_nothing_new(
     assert await _count(db, Household) == before + 1
     # The same key with a different request is a client bug, reported on the header.
     changed = {**body, "address": "别处"}
-    _problem(await client.post("/households", json=changed, headers=idem(tokens["clerk"], key)), 422,
+    problem(await client.post("/households", json=changed, headers=idem(tokens["clerk"], key)), 422,
              "Idempotency-Key")
-    _problem(await client.post("/applications", json={"household_id": first.json()["id"], "programme": "dibao",
+    problem(await client.post("/applications", json={"household_id": first.json()["id"], "programme": "dibao",
                                                       "consent_signed": True},
                                headers=idem(tokens["clerk"], key)), 422, "Idempotency-Key")
     # Keys belong to the caller: another clerk's identical key is a different request.
     other = {**household_body(region_code="610626102201")}
     r = await client.post("/households", json=other, headers=idem(tokens["clerk_other_township"], key))
     assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
-    _problem(await client.post("/households", json=body, headers=idem(tokens["clerk"], "x" * 201)), 422,
+    problem(await client.post("/households", json=body, headers=idem(tokens["clerk"], "x" * 201)), 422,
              "header.Idempotency-Key")
 
 
@@ -302,7 +294,7 @@ async def test_a_failed_request_leaves_no_key_so_the_corrected_retry_runs(api, t
     key = str(uuid.uuid4())
     headers = idem(tokens["clerk"], key)
     body = {"household_id": hid, "programme": "dibao", "consent_signed": False}
-    _problem(await api("intake").post("/applications", json=body, headers=headers), 422, "consent_signed")
+    problem(await api("intake").post("/applications", json=body, headers=headers), 422, "consent_signed")
     body["consent_signed"] = True
     r = await api("intake").post("/applications", json=body, headers=headers)
     assert r.status_code == 201
@@ -365,7 +357,7 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
     await _deliver(db, approved)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 80_000
-    _problem(await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True},
+    problem(await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True},
                                        headers=tokens["clerk"]), 409, "status")
 
     second = await _apply(api, tokens, hid, "medical")
@@ -392,7 +384,7 @@ async def test_a_withdrawal_that_crossed_the_decision_shows_eligibilitys_refusal
     await _deliver(db, approved)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["withdrawal"]) == ("approved", "requested")  # no guess before the answer
-    _problem(await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "再次撤回"},
+    problem(await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "再次撤回"},
                                       headers=tokens["clerk"]), 409, "status")
     refused = CaseWithdrawalRefused(case_id=case_id, application_id=app["id"], household_id=hid,
                                     region_code="610626101201", status="approved",

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from services.intake.models import Household, Member
 from services.intake.regions.table import with_villages
 from shared.regions import RegionTable
-from tests.helpers import household_body, resident_id
+from tests.helpers import household_body, problem, resident_id
 
 ACCOUNT = "6228480123456789012"
 
@@ -35,14 +35,6 @@ async def _register(api, tokens, **kwargs) -> dict:
     r = await api("intake").post("/households", json=household_body(**kwargs), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     return r.json()
-
-
-def _problem(r, status: int, field: str) -> dict:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert any(e["field"] == field for e in body.get("errors", [])), body
-    return body
 
 
 async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db):
@@ -88,7 +80,7 @@ async def test_update_rejects_unknown_region_and_other_township_and_writes_nothi
     hid = (await _register(api, tokens))["id"]
     before = await _outbox(db, hid, "household.updated")
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"region_code": "610626999201"})
-    _problem(r, 422, "region_code")
+    problem(r, 422, "region_code")
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"region_code": "610626102201"})
     assert r.status_code == 403  # moving a household out of the clerk's township
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk_other_township"],
@@ -99,7 +91,7 @@ async def test_update_rejects_unknown_region_and_other_township_and_writes_nothi
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"],
                                   json={"bank_account": {"bank_name": "x", "account_holder": "y",
                                                          "account_number": "12ab"}})
-    _problem(r, 422, "bank_account.account_number")
+    problem(r, 422, "bank_account.account_number")
     assert await _outbox(db, hid, "household.updated") == before
     assert (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["region_code"] == \
         "610626101201"
@@ -127,7 +119,7 @@ async def test_search_sees_only_the_callers_region(api, tokens):
     assert r.json()["total"] == 0
     r = await api("intake").get("/households", params={"region_code": "6106261012", "limit": 0},
                                 headers=tokens["clerk"])
-    _problem(r, 422, "query.limit")
+    problem(r, 422, "query.limit")
 
 
 async def test_lookup_by_resident_id_in_body(api, tokens, db):
@@ -141,7 +133,7 @@ async def test_lookup_by_resident_id_in_body(api, tokens, db):
     assert r.status_code == 404
     r = await api("intake").post("/households/lookup", json={"id_number": number[:-1] + "Z"},
                                  headers=tokens["clerk"])
-    _problem(r, 422, "id_number")
+    problem(r, 422, "id_number")
 
 
 async def test_members_add_update_remove_with_one_active_household_per_person(api, tokens, db):
@@ -158,12 +150,12 @@ async def test_members_add_update_remove_with_one_active_household_per_person(ap
     other = await _register(api, tokens)
     before = await _count(db, Member)
     r = await client.post(f"/households/{other['id']}/members", json=child, headers=tokens["clerk"])
-    _problem(r, 409, "id_number")
+    problem(r, 409, "id_number")
     assert await _count(db, Member) == before
 
     # ... until removed from the first (kept in history), with a reason.
     r = await client.delete(f"/households/{hid}/members/{member['id']}", headers=tokens["clerk"])
-    _problem(r, 422, "query.reason")
+    problem(r, 422, "query.reason")
     r = await client.delete(f"/households/{hid}/members/{member['id']}", params={"reason": "分户"},
                             headers=tokens["clerk"])
     assert r.status_code == 200 and all(m["id"] != member["id"] for m in r.json()["members"])
@@ -184,22 +176,22 @@ async def test_not_counted_member_needs_a_reason(api, tokens, db):
     body["members"][1]["counted"] = False
     before = await _count(db, Household)
     r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
-    _problem(r, 422, "members[1].not_counted_reason")
+    problem(r, 422, "members[1].not_counted_reason")
     assert await _count(db, Household) == before
 
     hid = (await _register(api, tokens))["id"]
     spouse = next(m for m in (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["members"]
                   if m["relation"] == "spouse")
     url = f"/households/{hid}/members/{spouse['id']}"
-    _problem(await api("intake").patch(url, json={"counted": False}, headers=tokens["clerk"]), 422,
+    problem(await api("intake").patch(url, json={"counted": False}, headers=tokens["clerk"]), 422,
              "body.not_counted_reason")
     r = await api("intake").patch(url, json={"counted": False, "not_counted_reason": "服刑"}, headers=tokens["clerk"])
     assert r.status_code == 200, r.text
     facts = next(m for m in r.json()["members"] if m["id"] == spouse["id"])["facts"]
     assert facts["counted"] is False and facts["not_counted_reason"] == "服刑"
-    _problem(await api("intake").patch(url, json={"labour_capacity": None}, headers=tokens["clerk"]), 422,
+    problem(await api("intake").patch(url, json={"labour_capacity": None}, headers=tokens["clerk"]), 422,
              "labour_capacity")
-    _problem(await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422,
+    problem(await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422,
              "id_number")
 
 
@@ -208,7 +200,7 @@ async def test_last_member_cannot_be_removed(api, tokens):
     mid = household["members"][0]["id"]
     r = await api("intake").delete(f"/households/{household['id']}/members/{mid}", params={"reason": "死亡"},
                                    headers=tokens["clerk"])
-    _problem(r, 409, "member_id")
+    problem(r, 409, "member_id")
 
 
 async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens, db):
@@ -237,7 +229,7 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
         ({"incomes": [], "savings": 1}, "savings"),
     ):
         r = await api("intake").put(f"/households/{hid}/economic-facts", json=bad, headers=tokens["clerk"])
-        _problem(r, 422, field)
+        problem(r, 422, field)
     assert len(await _outbox(db, hid, "household.updated")) == len(events)
     read = (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()
     assert [i["monthly_amount_fen"] for i in read["incomes"]] == [150_000, 40_000]
@@ -268,8 +260,8 @@ async def test_nul_characters_are_refused_not_a_database_error(api, tokens, db):
     before = await _count(db, Household)
     body = household_body()
     body["address"] = "吴起县\u0000铁边城镇"
-    _problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
-    _problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
+    problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
+    problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
              "query.address")
     assert await _count(db, Household) == before
 

@@ -38,7 +38,7 @@ def step_description(name: str) -> str:
 StepTaker = Callable[..., Awaitable[CaseDetailOut]]
 
 
-def _step(name: str, summary: str, take: StepTaker) -> None:
+def _step(name: str, take: StepTaker) -> None:
     """POST /cases/{case_id}/<name>: the body its service function takes, by an official, answering the case."""
 
     async def endpoint(case_id: uuid.UUID, body: Any, uow: UowDep, p: Official) -> CaseDetailOut:
@@ -49,6 +49,7 @@ def _step(name: str, summary: str, take: StepTaker) -> None:
         param.replace(annotation=get_type_hints(take)["body"]) if param.name == "body" else param
         for param in signature.parameters.values()])
     endpoint.__name__ = endpoint.__qualname__ = take.__name__  # the operation id stays the service's name
+    summary = (take.__doc__ or name).strip().splitlines()[0].rstrip(".")
     router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
                 description=step_description(name))(endpoint)
 
@@ -76,16 +77,21 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.read(uow, principal, case_id)
 
 
-_step("investigation", "Start the means investigation", service.start_investigation)
-_step("home-visits", "Record a home visit (入户调查)", service.record_home_visit)
-_step("economic-check", "Record the economic check", service.record_economic_check)
-_step("township-opinion", "Township first opinion (初审)", service.township_opinion)
-_step("appraisal", "Democratic appraisal (民主评议)", service.record_appraisal)
-_step("notice/objections", "An objection during the public notice: back to investigation", service.record_objection)
-_step("notice/close", "Close the public notice after 7 days without objection", service.close_notice)
-_step("decision", "County decision (审核确认)", service.decide)
-_step("extension", "Extend to the longer time limit", service.extend)
-_step("emergency-approval", "急难型 temporary assistance: approve and pay first", service.emergency_approve)
-_step("documents-complete", "急难型: the paperwork after payment is complete", service.complete_documents)
-_step("review", "Periodic review (定期核查)", service.review)
-_step("termination", "Stop (停保)", service.terminate)
+# Each step's summary is the first line of its service function's docstring.
+_TAKERS: dict[str, StepTaker] = {
+    "investigation": service.start_investigation,
+    "home-visits": service.record_home_visit,
+    "economic-check": service.record_economic_check,
+    "township-opinion": service.township_opinion,
+    "appraisal": service.record_appraisal,
+    "notice/objections": service.record_objection,
+    "notice/close": service.close_notice,
+    "decision": service.decide,
+    "extension": service.extend,
+    "emergency-approval": service.emergency_approve,
+    "documents-complete": service.complete_documents,
+    "review": service.review,
+    "termination": service.terminate,
+}
+for _name, _take in _TAKERS.items():
+    _step(_name, _take)

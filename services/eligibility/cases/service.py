@@ -34,7 +34,6 @@ from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.errors import NotFound
 from shared.events.catalogue import (
     AlertVerified,
     ApplicationAmended,
@@ -111,8 +110,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     await repo.insert([case])
     for event in case.collect()[1]:
         uow.emit(event, key=case.household_id, region=case.region_code)
-    await audit.record(uow, SYSTEM.sub, "case.open", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code)
+    await audit.record_on(uow, SYSTEM.sub, "case.open", "case", case)
     return case
 
 
@@ -136,9 +134,8 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
     await _save(uow, case)
     if not accepted:
-        await audit.record(uow, SYSTEM.sub, "case.withdrawal_refused", "case", case.id,
-                           household_id=case.household_id, region_code=case.region_code, reason=data.reason,
-                           details={"status": case.status.value})
+        await audit.record_on(uow, SYSTEM.sub, "case.withdrawal_refused", "case", case, reason=data.reason,
+                              details={"status": case.status.value})
 
 
 # --- steps taken by officials ----------------------------------------------------------------------------------
@@ -146,10 +143,7 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
 
 async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False
                       ) -> Case:
-    case = await CaseRepository(uow.session).get(case_id, for_update=for_update)
-    if case is None or not principal.covers(case.region_code):
-        raise NotFound(f"case {case_id} not found")
-    return case
+    return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
 async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn, take: Callable[..., None],
@@ -162,59 +156,72 @@ async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn,
 
 
 async def start_investigation(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
+    """Start the means investigation."""
     return await _step(uow, p, case_id, body, Case.start_investigation, opinion=body.opinion)
 
 
 async def record_home_visit(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: HomeVisitIn) -> CaseDetailOut:
+    """Record a home visit (入户调查)."""
     return await _step(uow, p, case_id, body, Case.record_home_visit, opinion=body.opinion,
                        investigators=body.investigators, findings=body.findings, by_county=body.by_county)
 
 
 async def record_economic_check(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EconomicCheckIn
                                 ) -> CaseDetailOut:
+    """Record the economic check."""
     return await _step(uow, p, case_id, body, Case.record_economic_check, opinion=body.opinion, result=body.result,
                        notes=body.notes)
 
 
 async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TownshipOpinionIn
                            ) -> CaseDetailOut:
+    """Township first opinion (初审)."""
     return await _step(uow, p, case_id, body, Case.township_opinion, opinion=body.opinion,
                        recommendation=body.recommendation)
 
 
 async def record_appraisal(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: AppraisalIn) -> CaseDetailOut:
+    """Democratic appraisal (民主评议)."""
     return await _step(uow, p, case_id, body, Case.record_appraisal, opinion=body.opinion, result=body.result,
                        participants=body.participants)
 
 
 async def record_objection(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ObjectionIn) -> CaseDetailOut:
+    """An objection during the public notice: back to investigation."""
     return await _step(uow, p, case_id, body, Case.record_objection, opinion=body.opinion, objection=body.objection)
 
 
 async def close_notice(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
+    """Close the public notice after 7 days without objection."""
     return await _step(uow, p, case_id, body, Case.close_notice, opinion=body.opinion)
 
 
 async def extend(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ExtendIn) -> CaseDetailOut:
+    """Extend to the longer time limit."""
     return await _step(uow, p, case_id, body, Case.extend, opinion=body.opinion)
 
 
 async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: DecisionIn) -> CaseDetailOut:
+    """County decision (审核确认)."""
     return await _step(uow, p, case_id, body, Case.decide, opinion=body.opinion, decision=body.decision,
                        reasons=body.reasons)
 
 
 async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn
                             ) -> CaseDetailOut:
+    """急难型 temporary assistance: approve and pay first."""
     return await _step(uow, p, case_id, body, Case.emergency_approve, opinion=body.opinion)
 
 
 async def complete_documents(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
+    """急难型: the paperwork after payment is complete."""
     return await _step(uow, p, case_id, body, Case.complete_documents, opinion=body.opinion)
 
 
 async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    """定期核查 on the household's latest facts (or the case's own, if none came since)."""
+    """Periodic review (定期核查).
+
+    On the household's latest facts (or the case's own, if none came since)."""
     case = await get_visible(uow, p, case_id, for_update=True)
     latest = await CaseRepository(uow.session).latest_facts(case.household_id)
     case.review(_actor(p), await effective_parameters(uow), latest=latest, on=body.on, opinion=body.opinion)
@@ -223,6 +230,7 @@ async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn
 
 
 async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TerminateIn) -> CaseDetailOut:
+    """Stop (停保)."""
     return await _step(uow, p, case_id, body, Case.terminate, opinion=body.opinion, reason=body.reason)
 
 
@@ -325,6 +333,5 @@ async def reviews_due(uow: UnitOfWork, principal: Principal, within_days: int) -
 
 async def read(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID) -> CaseDetailOut:
     case = await get_visible(uow, principal, case_id)
-    await audit.record(uow, principal, "case.read", "case", case.id, household_id=case.household_id,
-                       region_code=case.region_code)
+    await audit.record_on(uow, principal, "case.read", "case", case)
     return await detail(uow, case)

@@ -8,10 +8,10 @@ from services.eligibility.deps import NoticeReader
 from services.eligibility.notices import service
 from services.eligibility.notices.service import PublicNotice
 from shared.app import UowDep
+from shared.downloads import XLSX, attachment
 
 router = APIRouter(prefix="/notices", tags=["public notice"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/{region_code}", response_model=PublicNotice,
@@ -24,5 +24,5 @@ async def public_notice(
     notice = await service.export(uow, principal, region_code, format)
     if format == "xlsx":
         return Response(service.to_xlsx(notice), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="notice-{region_code}.xlsx"'})
+                        headers=attachment(f"notice-{region_code}.xlsx"))
     return notice

@@ -123,6 +123,17 @@ class _Context:
     def trace_list(self) -> list[TraceEntry]:
         return list(self.trace.values())
 
+    def consult(self, rule: Rule, snapshot: HouseholdSnapshot, app: ApplicationFacts) -> Assessment:
+        """Another programme's rule on the same day and region, its parameter values traced here too."""
+        result = rule(snapshot, self.on, self.region, self.params, app)
+        for entry in result.trace:
+            self.trace.setdefault((entry.key, entry.region, entry.start), entry)
+        return result
+
+    def assessment(self, programme: str, eligible: bool, reasons: list[str], **result: Any) -> Assessment:
+        """The assessment with its reasons and the trace of every parameter value read for it."""
+        return Assessment(programme=programme, eligible=eligible, reasons=reasons, trace=self.trace_list(), **result)
+
 
 def counted_monthly_income_fen(snapshot: HouseholdSnapshot) -> int:
     """家庭月收入: non-exempt income of counted members plus household-level income (no member)."""
@@ -281,8 +292,24 @@ def _marginal_multiple_met(ctx: _Context, m: _Means) -> bool:
     return m.people > 0 and Decimal(m.net_income) < multiple * m.standard_monthly * m.people
 
 
-def _application(application: ApplicationFacts | None) -> ApplicationFacts:
-    return application or ApplicationFacts()
+Rule = Callable[[HouseholdSnapshot, date, str, ParameterSet, ApplicationFacts | None], Assessment]
+
+
+def _rule(assess: Callable[[HouseholdSnapshot, _Context, ApplicationFacts], Assessment]) -> Rule:
+    """A rule as callers call it (snapshot, day, region, parameters[, application facts]); its body gets the
+    parameter context of that day and region, which traces what it reads, and the facts (none given = none)."""
+
+    def rule(
+        snapshot: HouseholdSnapshot,
+        on: date,
+        region: str,
+        params: ParameterSet,
+        application: ApplicationFacts | None = None,
+    ) -> Assessment:
+        return assess(snapshot, _Context(params, on, region), application or ApplicationFacts())
+
+    rule.__name__, rule.__qualname__, rule.__doc__ = assess.__name__, assess.__qualname__, assess.__doc__
+    return rule
 
 
 def _candidates(
@@ -335,14 +362,13 @@ def _member_awards(
         reasons.append("无符合条件的家庭成员")
     elif eligible_awards:
         reasons.append(f"合计{len(eligible_awards)}人, 每月{yuan(total)}")
-    return Assessment(
-        programme=programme,
-        eligible=bool(eligible_awards),
+    return ctx.assessment(
+        programme,
+        bool(eligible_awards),
+        reasons,
         monthly_amount_fen=total,
         covered_member_ids=[a.member_id for a in eligible_awards],
         beneficiaries=awards,
-        reasons=reasons,
-        trace=ctx.trace_list(),
     )
 
 
@@ -350,39 +376,23 @@ def _member_awards(
 # 低保
 
 
-def assess_dibao(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_dibao(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """最低生活保障 (民发〔2021〕57号): per-capita income below the standard and property within limits.
 
     Gap mode 补差: standard × counted members − household monthly income. Tier mode 分档: the tier's amount
     × counted members. Both add 分类施保 per member. A household above the standard but within the 低保边缘
     line may still have a severely disabled or seriously ill member covered alone (单人保).
     """
-    ctx = _Context(params, on, region)
     m = _means(ctx, snapshot)
     mode: str = ctx.get(f"dibao.mode.{snapshot.hukou_type}")
     reasons = _means_reasons(m)
     counted = snapshot.counted_members()
 
     if m.people == 0:
-        return Assessment(
-            programme="dibao",
-            eligible=False,
-            reasons=[*reasons, "无共同生活家庭成员"],
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("dibao", False, [*reasons, "无共同生活家庭成员"])
     if m.property_failures:
-        return Assessment(
-            programme="dibao",
-            eligible=False,
-            reasons=[*reasons, *m.property_failures],
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("dibao", False, [*reasons, *m.property_failures])
 
     if m.below_standard:
         reasons.append(f"人均收入低于标准: {yuan(m.net_income)} < {yuan(m.standard_monthly)}×{m.people}")
@@ -402,14 +412,13 @@ def assess_dibao(
             if amount:
                 additions += amount
                 reasons.append(f"分类施保({label}) {member.name} +{yuan(amount)}")
-        return Assessment(
-            programme="dibao",
-            eligible=True,
+        return ctx.assessment(
+            "dibao",
+            True,
+            reasons,
             monthly_amount_fen=base + additions,
             mode=mode,
             covered_member_ids=[c.member_id for c in counted],
-            reasons=reasons,
-            trace=ctx.trace_list(),
         )
 
     reasons.append(f"人均收入不低于标准: {yuan(m.net_income)} ≥ {yuan(m.standard_monthly)}×{m.people}")
@@ -435,33 +444,20 @@ def assess_dibao(
                 + (f" + 分类施保({label}) {yuan(addition)}" if addition else "")
             )
         if covered:
-            return Assessment(
-                programme="dibao",
-                eligible=True,
-                monthly_amount_fen=total,
-                mode="single_person",
-                covered_member_ids=covered,
-                reasons=reasons,
-                trace=ctx.trace_list(),
+            return ctx.assessment(
+                "dibao", True, reasons, monthly_amount_fen=total, mode="single_person", covered_member_ids=covered
             )
-    return Assessment(programme="dibao", eligible=False, reasons=reasons, trace=ctx.trace_list())
+    return ctx.assessment("dibao", False, reasons)
 
 
 # ----------------------------------------------------------------------------------------------------
 # 低保边缘
 
 
-def assess_marginal(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_marginal(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """低保边缘家庭: not 低保, per-capita income below 1.5× the standard (N), property within limits. No
     cash."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
     m = _means(ctx, snapshot)
     reasons = _means_reasons(m)
     eligible = True
@@ -477,7 +473,7 @@ def assess_marginal(
         eligible = False
     if eligible:
         reasons.append("人均收入高于低保标准但低于边缘线, 财产符合规定")
-    return Assessment(programme="marginal", eligible=eligible, reasons=reasons, trace=ctx.trace_list())
+    return ctx.assessment("marginal", eligible, reasons)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -493,18 +489,11 @@ def _one_year_status_end(on: date) -> date:
     return anniversary - timedelta(days=1)
 
 
-def assess_rigid_expense(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_rigid_expense(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """刚性支出困难家庭: not 低保/特困/边缘; per-capita income below last year's local per-capita disposable
     income; 12-month rigid spending above the local share of 12-month household income. Valid at most 12
     months."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
     m = _means(ctx, snapshot)
     reasons = _means_reasons(m)
     eligible = True
@@ -531,12 +520,8 @@ def assess_rigid_expense(
     else:
         reasons.append(f"近12个月刚性支出{yuan(rigid_12m)}未超过家庭年收入{yuan(income_12m)}的{share}")
         eligible = False
-    return Assessment(
-        programme="rigid_expense",
-        eligible=eligible,
-        valid_until=_one_year_status_end(on) if eligible else None,
-        reasons=reasons,
-        trace=ctx.trace_list(),
+    return ctx.assessment(
+        "rigid_expense", eligible, reasons, valid_until=_one_year_status_end(ctx.on) if eligible else None
     )
 
 
@@ -594,21 +579,14 @@ def _tekun_basic_monthly(ctx: _Context, hukou: str) -> tuple[int, str]:
     return basic.monthly_fen(), "当地标准"
 
 
-def assess_tekun(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """特困人员救助供养 (民发〔2021〕43号): no labour capacity AND no income source AND no capable supporter.
 
     Amount per person: basic living standard (region's, at least 1.3 × 低保 standard) + care standard by
     self-care level. Only the applicant is assessed when named; a member not counted in the household (in prison,
     missing) is not supported (43号第二十条: 依法被判处刑罚且在监狱服刑的, 终止救助供养).
     """
-    app = _application(application)
-    ctx = _Context(params, on, region)
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     people = len(snapshot.counted_members())
     property_failures = _property_failures(ctx, snapshot, standard, people)
@@ -663,26 +641,19 @@ def assess_tekun(
 # 临时救助
 
 
-def assess_temporary(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_temporary(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """临时救助: 急难型 (help first, no means test beforehand) or 支出型 (income below last year's local
     per-capita disposable income). One-off, capped at a multiple of the monthly 低保 standard; the approver
     depends on the amount.
 
     ``region`` is where the emergency happened, which need not be the household's 户籍.
     """
-    app = _application(application)
     facts = app.temporary
     if facts is None:
         raise MissingApplicationFacts(
             "temporary assistance needs application.temporary (type, requested_amount_fen)"
         )
-    ctx = _Context(params, on, region)
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     reasons: list[str] = []
     eligible = facts.requested_amount_fen > 0
@@ -709,13 +680,7 @@ def assess_temporary(
             amount = cap
     threshold: int = ctx.get("temporary.county_approval_above_fen")
     if not eligible:
-        return Assessment(
-            programme="temporary",
-            eligible=False,
-            one_off_amount_fen=0,
-            reasons=reasons,
-            trace=ctx.trace_list(),
-        )
+        return ctx.assessment("temporary", False, reasons, one_off_amount_fen=0)
     approver = "county_joint_meeting" if amount > threshold else "township"
     reasons.append(
         f"救助金额{yuan(amount)}"
@@ -725,14 +690,13 @@ def assess_temporary(
             else f"不超过{yuan(threshold)}, 由乡镇(街道)审批并报县民政局备案"
         )
     )
-    return Assessment(
-        programme="temporary",
-        eligible=True,
+    return ctx.assessment(
+        "temporary",
+        True,
+        reasons,
         one_off_amount_fen=amount,
         required_approver=approver,
         covered_member_ids=[c.member_id for c in snapshot.counted_members()],
-        reasons=reasons,
-        trace=ctx.trace_list(),
     )
 
 
@@ -740,24 +704,17 @@ def assess_temporary(
 # 医疗救助
 
 
-def assess_medical(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """医疗救助: after 基本医保 and 大病保险, pay the group's ratio of the compliant cost above the
     deductible, up to the annual cap (less what was paid this year). 边缘 claims also check the region's
     income line."""
-    app = _application(application)
     facts = app.medical
     if facts is None:
         raise MissingApplicationFacts("medical assistance needs application.medical (group and bill)")
     group = facts.group
     if group is None:
         raise MissingApplicationFacts("medical assistance needs application.medical.group (救助对象类别)")
-    ctx = _Context(params, on, region)
     reasons: list[str] = [f"救助对象类别: {_MEDICAL_GROUP_LABEL[group]}"]
     if group == "marginal":
         key = (
@@ -771,13 +728,7 @@ def assess_medical(
         income = counted_monthly_income_fen(snapshot)
         if not (people > 0 and Decimal(income) < multiple * standard * people):
             reasons.append(f"人均收入不低于低保标准的{multiple}倍, 不属于医疗救助边缘对象")
-            return Assessment(
-                programme="medical",
-                eligible=False,
-                one_off_amount_fen=0,
-                reasons=reasons,
-                trace=ctx.trace_list(),
-            )
+            return ctx.assessment("medical", False, reasons, one_off_amount_fen=0)
         reasons.append(f"人均收入低于低保标准的{multiple}倍")
     remaining = max(
         0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen
@@ -803,13 +754,7 @@ def assess_medical(
             amount = room
     if amount == 0:
         reasons.append("无可救助金额")
-    return Assessment(
-        programme="medical",
-        eligible=amount > 0,
-        one_off_amount_fen=amount,
-        reasons=reasons,
-        trace=ctx.trace_list(),
-    )
+    return ctx.assessment("medical", amount > 0, reasons, one_off_amount_fen=amount)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -851,16 +796,9 @@ def _child_judge(
     return judge
 
 
-def assess_orphan(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_orphan(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """孤儿基本生活费: recognised orphans under 18; 福利机构 (in_institution) or 社会散居 rate."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
 
     def rate(member: MemberFacts) -> tuple[str, str]:
         if member.in_institution:
@@ -872,43 +810,26 @@ def assess_orphan(
     return _member_awards("orphan", ctx, candidates, judge)
 
 
-def _household_in_hardship(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    app: ApplicationFacts,
-    ctx: _Context,
-) -> str | None:
+def _household_in_hardship(snapshot: HouseholdSnapshot, app: ApplicationFacts, ctx: _Context) -> str | None:
     """Why the household counts as 生活困难 (低保/特困/边缘, declared or assessed now), or None."""
     held = app.household_programmes & _HARDSHIP_PROGRAMMES
     if held:
         return f"家庭已享受{', '.join(sorted(held))}"
     for rule, label in ((assess_dibao, "低保"), (assess_marginal, "低保边缘")):
-        result = rule(snapshot, on, region, params, app)
-        for entry in result.trace:
-            ctx.trace.setdefault((entry.key, entry.region, entry.start), entry)
-        if result.eligible:
+        if ctx.consult(rule, snapshot, app).eligible:
             return f"家庭符合{label}条件"
     return None
 
 
-def assess_de_facto_orphan(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_de_facto_orphan(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """事实无人抚养儿童基本生活补贴: recognised children under 18; the higher rate in hardship or 特困
     families."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
     recognised = app.de_facto_orphan_member_ids
     candidates = _candidates(snapshot, app, lambda m: m.member_id in recognised)
     hardship: str | None = None
     if any(m.member_id in recognised for m in candidates):
-        hardship = _household_in_hardship(snapshot, on, region, params, app, ctx)
+        hardship = _household_in_hardship(snapshot, app, ctx)
 
     def rate(member: MemberFacts) -> tuple[str, str]:
         if hardship:
@@ -923,27 +844,17 @@ def assess_de_facto_orphan(
 # 残疾人两项补贴
 
 
-def assess_disability_living(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_disability_living(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """困难残疾人生活补贴: disabled members of 低保 households (declared or assessed now); amount by grade,
     with a child rate below the region's age."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
     candidates = _candidates(snapshot, app, lambda m: m.disability_grade is not None)
     on_dibao: str | None = None
     if candidates:
         if "dibao" in app.household_programmes:
             on_dibao = "家庭已享受低保"
         else:
-            dibao = assess_dibao(snapshot, on, region, params, app)
-            for entry in dibao.trace:
-                ctx.trace.setdefault((entry.key, entry.region, entry.start), entry)
-            if dibao.eligible:
+            if ctx.consult(assess_dibao, snapshot, app).eligible:
                 on_dibao = "家庭符合低保条件"
 
     def judge(member: MemberFacts) -> _Judgement:
@@ -958,7 +869,7 @@ def assess_disability_living(
         reasons.append(on_dibao or "家庭不属于低保家庭")
         if not (eligible and on_dibao and grade is not None):
             return _Judgement(False, category=category, reasons=tuple(reasons))
-        age = member.age_on(on)
+        age = member.age_on(ctx.on)
         child_age: int = ctx.get("disability_living.child_age")
         if age < child_age:
             amount: int = ctx.get("disability_living.child_fen")
@@ -971,17 +882,10 @@ def assess_disability_living(
     return _member_awards("disability_living", ctx, candidates, judge)
 
 
-def assess_disability_care(
-    snapshot: HouseholdSnapshot,
-    on: date,
-    region: str,
-    params: ParameterSet,
-    application: ApplicationFacts | None = None,
-) -> Assessment:
+@_rule
+def assess_disability_care(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """重度残疾人护理补贴: grades the region pays (1–2), with a long-term care need where the region
     requires one. Not means-tested."""
-    app = _application(application)
-    ctx = _Context(params, on, region)
 
     def judge(member: MemberFacts) -> _Judgement:
         by_grade: dict[int, int] = ctx.get("disability_care.by_grade")
@@ -1009,8 +913,6 @@ def assess_disability_care(
 
 # ----------------------------------------------------------------------------------------------------
 # Dispatcher
-
-Rule = Callable[[HouseholdSnapshot, date, str, ParameterSet, ApplicationFacts | None], Assessment]
 
 RULES: dict[str, Rule] = {
     "dibao": assess_dibao,

@@ -49,13 +49,7 @@ async def list_applications(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> list[ApplicationOut]:
     items, total = await service.search(
-        uow,
-        principal,
-        household_id=household_id,
-        programme=programme,
-        status=status,
-        limit=limit,
-        offset=offset,
+        uow, principal, household_id=household_id, programme=programme, status=status, limit=limit, offset=offset
     )
     response.headers["X-Total-Count"] = str(total)
     return items
@@ -90,11 +84,7 @@ async def withdraw_application(
     application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem
 ) -> Response:
     return await idem.run(
-        uow,
-        principal,
-        body,
-        lambda: service.withdraw(uow, principal, application_id, body.reason),
-        status_code=202,
+        uow, principal, body, lambda: service.withdraw(uow, principal, application_id, body.reason), status_code=202
     )
 
 
@@ -154,11 +144,7 @@ async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reade
     responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
 )
 async def download_evidence(
-    application_id: uuid.UUID,
-    evidence_id: uuid.UUID,
-    uow: UowDep,
-    principal: Reader,
-    settings: IntakeSettings,
+    application_id: uuid.UUID, evidence_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings
 ) -> FileResponse:
     evidence = await service.evidence_for_download(uow, principal, application_id, evidence_id)
     path = LocalEvidenceStore(settings.evidence_dir).path(evidence.sha256)

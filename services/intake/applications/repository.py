@@ -11,8 +11,6 @@ from services.intake.models import Application, Evidence
 from shared.uow import UnitOfWork
 
 OPEN_STATUSES = ("submitted", "in_review")
-# Until eligibility answers a withdrawal the application still holds its household's slot for the programme.
-HELD_STATUSES = (*OPEN_STATUSES, "withdrawal_requested")
 
 
 class ApplicationRepository:

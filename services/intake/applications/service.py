@@ -4,8 +4,9 @@ eligibility's case events."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 from services.intake.applications.documents import DOCUMENTS, missing_documents, required_documents
@@ -138,37 +139,39 @@ def _check_rules(
     _check_recognitions(programme, details, applicant_member_id, snapshot)
 
 
+def _columns(*names: str) -> Callable[[Application], dict[str, Any]]:
+    """The named columns of an application row as keyword arguments for a model whose fields are named alike."""
+    get = attrgetter(*names)
+    return lambda application: dict(zip(names, get(application), strict=True))
+
+
+# What the answer and the events carry of the row as it is stored.
+_shown_columns = _columns(
+    "id", "household_id", "region_code", "programme", "status", "submitted_on", "applicant_member_id",
+    "consent_signed", "separate_register", "separate_register_name", "case_id", "case_status", "next_deadline",
+    "next_deadline_provisional", "decision", "withdrawn_reason", "withdrawal", "withdrawal_refused_because",
+    "updated_at",
+)
+_published_columns = _columns(
+    "household_id", "programme", "region_code", "submitted_on", "applicant_member_id", "consent_signed",
+    "separate_register",
+)
+_withdrawn_columns = _columns("household_id", "programme", "region_code")
+
+
 def to_out(application: Application, provided: set[str]) -> ApplicationOut:
     # Rows stored before the details were typed are shown in today's shape.
     details = application_details(application.programme, application.details)
     shown = details.model_dump(mode="json")
     required = required_documents(application.programme, shown)
     return ApplicationOut(
-        id=application.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-        programme=application.programme,
-        status=application.status,
-        submitted_on=application.submitted_on,
-        applicant_member_id=application.applicant_member_id,
-        consent_signed=application.consent_signed,
-        separate_register=application.separate_register,
-        separate_register_name=application.separate_register_name,
+        **_shown_columns(application),
         details=details,
         required_documents=[DocumentOut(kind=k, name=DOCUMENTS[k].name, note=DOCUMENTS[k].note) for k in required],
         missing_documents=[
             DocumentOut(kind=d.kind, name=d.name, note=d.note)
             for d in missing_documents(application.programme, shown, provided)
         ],
-        case_id=application.case_id,
-        case_status=application.case_status,
-        next_deadline=application.next_deadline,
-        next_deadline_provisional=application.next_deadline_provisional,
-        decision=application.decision,
-        withdrawn_reason=application.withdrawn_reason,
-        withdrawal=application.withdrawal,
-        withdrawal_refused_because=application.withdrawal_refused_because,
-        updated_at=application.updated_at,
     )
 
 
@@ -186,13 +189,7 @@ def _submitted_event(
 ) -> ApplicationSubmitted:
     return cls(
         application_id=application.id,
-        household_id=application.household_id,
-        programme=application.programme,
-        region_code=application.region_code,
-        submitted_on=application.submitted_on,
-        applicant_member_id=application.applicant_member_id,
-        consent_signed=application.consent_signed,
-        separate_register=application.separate_register,
+        **_published_columns(application),
         details=application_details(application.programme, application.details),
         snapshot=snapshot,
     )
@@ -251,9 +248,7 @@ async def get_visible(
     uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, *, for_update: bool = False
 ) -> Application:
     application = await ApplicationRepository(uow.session).get(application_id, for_update=for_update)
-    if application is None or not principal.covers(application.region_code):
-        raise NotFound(f"application {application_id} not found")
-    return application
+    return principal.sees(application, f"application {application_id}")
 
 
 async def _open_writable(
@@ -274,15 +269,7 @@ async def _open_writable(
 
 async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> ApplicationOut:
     application = await get_visible(uow, principal, application_id)
-    await audit.record(
-        uow,
-        principal,
-        "application.read",
-        "application",
-        application.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-    )
+    await audit.record_on(uow, principal, "application.read", "application", application)
     kinds = await EvidenceRepository(uow.session).kinds([application.id])
     return to_out(application, kinds.get(application.id, set()))
 
@@ -369,16 +356,8 @@ async def amend(
         key=application.household_id,
         region=application.region_code,
     )
-    await audit.record(
-        uow,
-        principal,
-        "application.amend",
-        "application",
-        application.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-        details={"fields": sorted(sent)},
-    )
+    await audit.record_on(uow, principal, "application.amend", "application", application,
+                          details={"fields": sorted(sent)})
     return await out(uow, application)
 
 
@@ -390,26 +369,11 @@ async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.U
     application.withdrawal = "requested"
     application.withdrawn_reason = reason
     uow.emit(
-        ApplicationWithdrawn(
-            application_id=application.id,
-            household_id=application.household_id,
-            programme=application.programme,
-            region_code=application.region_code,
-            reason=reason,
-        ),
+        ApplicationWithdrawn(application_id=application.id, **_withdrawn_columns(application), reason=reason),
         key=application.household_id,
         region=application.region_code,
     )
-    await audit.record(
-        uow,
-        principal,
-        "application.withdraw",
-        "application",
-        application.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-        reason=reason,
-    )
+    await audit.record_on(uow, principal, "application.withdraw", "application", application, reason=reason)
     return await out(uow, application)
 
 

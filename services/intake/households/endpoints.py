@@ -66,11 +66,7 @@ async def lookup_household(
 ) -> Response:
     # A POST so the ID number travels in the body, not in a URL that proxies and access logs keep.
     return await idem.run(
-        uow,
-        principal,
-        body,
-        lambda: service.lookup(uow, principal, body.id_number, settings),
-        status_code=200,
+        uow, principal, body, lambda: service.lookup(uow, principal, body.id_number, settings), status_code=200
     )
 
 
@@ -82,9 +78,7 @@ async def read_household(
 
 
 @router.patch(
-    "/{household_id}",
-    response_model=HouseholdOut,
-    summary="Change address, village, 户籍 type or bank account",
+    "/{household_id}", response_model=HouseholdOut, summary="Change address, village, 户籍 type or bank account"
 )
 async def update_household(
     household_id: uuid.UUID, body: HouseholdUpdate, uow: UowDep, principal: Clerk, settings: IntakeSettings
@@ -110,19 +104,10 @@ async def replace_economic_facts(
     summary="Add a member (a person belongs to one active household at most)",
 )
 async def add_member(
-    household_id: uuid.UUID,
-    body: MemberIn,
-    uow: UowDep,
-    principal: Clerk,
-    settings: IntakeSettings,
-    idem: Idem,
+    household_id: uuid.UUID, body: MemberIn, uow: UowDep, principal: Clerk, settings: IntakeSettings, idem: Idem
 ) -> Response:
     return await idem.run(
-        uow,
-        principal,
-        body,
-        lambda: service.add_member(uow, principal, household_id, body, settings),
-        status_code=201,
+        uow, principal, body, lambda: service.add_member(uow, principal, household_id, body, settings), status_code=201
     )
 
 

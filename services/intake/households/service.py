@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from pydantic import ValidationError
 from sqlalchemy import func
@@ -39,7 +39,6 @@ from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.uow import UnitOfWork
 
-WRITERS = ("clerk",)
 _PERSON_FIELDS = {"name", "id_number", "relation"}
 
 
@@ -180,6 +179,13 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
+async def _audit(uow: UnitOfWork, principal: Principal, action: str, resource_type: str, resource_id: uuid.UUID,
+                 household: Household, **fields: Unpack[audit.Fields]) -> None:
+    """An audit record of an action on `household` or one of its members, filed under the household."""
+    await audit.record(uow, principal, action, resource_type, resource_id, household_id=household.id,
+                       region_code=household.region_code, **fields)
+
+
 async def get_visible(
     uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, *, for_update: bool = False
 ) -> Household:
@@ -258,15 +264,7 @@ async def read(
     household = await get_visible(uow, principal, household_id)
     members = await HouseholdRepository(uow.session).members(household.id)
     if action:
-        await audit.record(
-            uow,
-            principal,
-            action,
-            "household",
-            household.id,
-            household_id=household.id,
-            region_code=household.region_code,
-        )
+        await _audit(uow, principal, action, "household", household.id, household)
     return to_out(household, members, settings)
 
 
@@ -362,16 +360,8 @@ async def update(
         _emit_payee(uow, household, settings)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
-    await audit.record(
-        uow,
-        principal,
-        "household.update",
-        "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        details={"fields": changed},
-    )
+    await _audit(uow, principal, "household.update", "household", household.id, household,
+                 details={"fields": changed})
     return await current(uow, household, settings)
 
 
@@ -387,20 +377,8 @@ async def replace_economic_facts(
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     await _emit_updated(uow, household)
-    await audit.record(
-        uow,
-        principal,
-        "household.economic_facts",
-        "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        details={
-            "incomes": len(body.incomes),
-            "properties": len(body.properties),
-            "rigid_expenses": len(body.rigid_expenses),
-        },
-    )
+    await _audit(uow, principal, "household.economic_facts", "household", household.id, household, details={
+        "incomes": len(body.incomes), "properties": len(body.properties), "rigid_expenses": len(body.rigid_expenses)})
     return await current(uow, household, settings)
 
 
@@ -419,15 +397,7 @@ async def add_member(
     repo.add_member(member)
     await _flush_members(uow, "id_number")
     await _emit_updated(uow, household)
-    await audit.record(
-        uow,
-        principal,
-        "member.add",
-        "member",
-        member.id,
-        household_id=household.id,
-        region_code=household.region_code,
-    )
+    await _audit(uow, principal, "member.add", "member", member.id, household)
     return await current(uow, household, settings)
 
 
@@ -456,16 +426,8 @@ async def update_member(
         raise InvalidInput(".".join(str(p) for p in error["loc"]) or "body", error["msg"]) from None
     member.facts = _check_member_facts(merged, "body")
     await _emit_updated(uow, household)
-    await audit.record(
-        uow,
-        principal,
-        "member.update",
-        "member",
-        member.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        details={"fields": sorted(body.model_fields_set)},
-    )
+    await _audit(uow, principal, "member.update", "member", member.id, household,
+                 details={"fields": sorted(body.model_fields_set)})
     return await current(uow, household, settings)
 
 
@@ -495,17 +457,8 @@ async def remove_member(
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
     await _emit_updated(uow, household)
-    await audit.record(
-        uow,
-        principal,
-        "member.remove",
-        "member",
-        member.id,
-        household_id=household.id,
-        region_code=household.region_code,
-        reason=reason,
-        details={"incomes_removed": removed_incomes},
-    )
+    await _audit(uow, principal, "member.remove", "member", member.id, household, reason=reason,
+                 details={"incomes_removed": removed_incomes})
     return await current(uow, household, settings)
 
 

@@ -43,13 +43,7 @@ def with_villages(table: RegionTable, villages_file: Path) -> RegionTable:
             if code in regions and regions[code].name != name:
                 raise ValueError(f"{where}: village {code} is already named {regions[code].name}")
             regions[code] = Region(code=code, name=name, parent_code=township)
-    children: dict[str, list[str]] = {}
-    for region in regions.values():
-        if region.parent_code is not None:
-            children.setdefault(region.parent_code, []).append(region.code)
-    for codes in children.values():
-        codes.sort()
-    return RegionTable(regions=regions, _children=children)
+    return RegionTable.of(regions)
 
 
 @lru_cache(maxsize=4)

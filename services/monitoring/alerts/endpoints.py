@@ -30,16 +30,14 @@ async def list_alerts(uow: UowDep, principal: Reader, region: Region = None,
 @router.get("/overdue", response_model=AlertPage, summary="Open alerts past their due date, per region")
 async def overdue(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
                   offset: Offset = 0) -> AlertPage:
-    return await service.search(uow, principal, region=region, status=None, alert_type=None, household_id=None,
-                                limit=limit, offset=offset, due="overdue")
+    return await service.due(uow, principal, "overdue", region=region, limit=limit, offset=offset)
 
 
 @router.get("/due-soon", response_model=AlertPage,
             summary="Open alerts due within the region's due-soon window of working days")
 async def due_soon(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
                    offset: Offset = 0) -> AlertPage:
-    return await service.search(uow, principal, region=region, status=None, alert_type=None, household_id=None,
-                                limit=limit, offset=offset, due="soon")
+    return await service.due(uow, principal, "soon", region=region, limit=limit, offset=offset)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail, summary="An alert with its evidence and trace")

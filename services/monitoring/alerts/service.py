@@ -4,7 +4,9 @@ The service loads, calls the Alert's step, saves, emits its events and audits.""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Literal, Unpack
 
 from services.monitoring.alerts.domain import Alert, IllegalTransition, InvalidVerification, Outcome
 from services.monitoring.alerts.repository import AlertRepository, Scope
@@ -20,7 +22,7 @@ from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput
 from shared.uow import UnitOfWork
 from shared.workdays import add_workdays
 
@@ -76,17 +78,13 @@ def to_out(alert: Alert, today: date | None = None) -> AlertOut:
 
 async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False
                    ) -> Alert:
-    alert = await AlertRepository(uow.session).get(alert_id, for_update=for_update)
-    if alert is None or not principal.covers(alert.region_code):
-        raise NotFound(f"alert {alert_id} not found")
-    return alert
+    return principal.sees(await AlertRepository(uow.session).get(alert_id, for_update=for_update), f"alert {alert_id}")
 
 
 async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> AlertDetail:
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
-    await audit.record(uow, principal, "alert.read", "alert", alert.id, household_id=alert.household_id,
-                       region_code=alert.region_code)
+    await audit.record_on(uow, principal, "alert.read", "alert", alert)
     return AlertDetail(**to_out(alert).model_dump(), evidence=[
         EvidenceOut(record_id=e.id, feed_id=e.feed_id, kind=e.kind, line=e.line, event_date=e.event_date,
                     amount_fen=e.amount_fen, category=e.category, grade=e.grade, details=e.details)
@@ -100,36 +98,40 @@ def _on(day: date | None, field: str = "on") -> date:
     return on
 
 
-async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
+async def _take(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, step: Callable[[Alert], None],
+                action: str, **fields: Unpack[audit.Fields]) -> AlertOut:
+    """Load → take the step on the alert → save, publish and audit: one township step of an alert's life."""
     alert = await _visible(uow, principal, alert_id, for_update=True)
     try:
-        alert.verify(principal.sub, _on(body.on), Outcome(body.outcome), programme=body.programme,
-                     reasons=list(body.reasons), note=body.note)
+        step(alert)
     except IllegalTransition as exc:
         raise Conflict(str(exc), allowed_next=exc.allowed) from exc
     except InvalidVerification as exc:
         raise InvalidInput(exc.field, exc.message) from exc
     await AlertRepository(uow.session).save([alert])
     _emit(uow, alert)
-    await audit.record(uow, principal, "alert.verify", "alert", alert.id, household_id=alert.household_id,
-                       region_code=alert.region_code, reason=body.note,
-                       details={"outcome": body.outcome, "programme": body.programme, "reasons": list(body.reasons)})
+    await audit.record_on(uow, principal, action, "alert", alert, **fields)
     return to_out(alert)
+
+
+async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
+    return await _take(
+        uow, principal, alert_id,
+        lambda alert: alert.verify(principal.sub, _on(body.on), Outcome(body.outcome), programme=body.programme,
+                                   reasons=list(body.reasons), note=body.note),
+        "alert.verify", reason=body.note,
+        details={"outcome": body.outcome, "programme": body.programme, "reasons": list(body.reasons)})
 
 
 async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: ClosureIn) -> AlertOut:
-    alert = await _visible(uow, principal, alert_id, for_update=True)
-    try:
-        alert.close(principal.sub, _on(body.on))
-    except IllegalTransition as exc:
-        raise Conflict(str(exc), allowed_next=exc.allowed) from exc
-    except InvalidVerification as exc:
-        raise InvalidInput(exc.field, exc.message) from exc
-    await AlertRepository(uow.session).save([alert])
-    _emit(uow, alert)
-    await audit.record(uow, principal, "alert.close", "alert", alert.id, household_id=alert.household_id,
-                       region_code=alert.region_code)
-    return to_out(alert)
+    return await _take(uow, principal, alert_id, lambda alert: alert.close(principal.sub, _on(body.on)), "alert.close")
+
+
+async def due(uow: UnitOfWork, principal: Principal, which: Literal["overdue", "soon"], *, region: str | None,
+              limit: int, offset: int) -> AlertPage:
+    """Open alerts of the caller's region past their due date (overdue) or due within its window (soon)."""
+    return await search(uow, principal, region=region, status=None, alert_type=None, household_id=None, limit=limit,
+                        offset=offset, due=which)
 
 
 def _prefix(principal: Principal, region: str | None) -> str | None:

@@ -37,13 +37,17 @@ RECORD_COLUMNS = ("feed_id", "kind", "line", "id_fingerprint", "region_code", "e
                   "category", "grade", "details")
 
 
-class RowError(ValueError):
-    """A bad row: the field and why (never the value itself, which may be an ID number)."""
+class FieldProblem(ValueError):
+    """What is wrong, and in which field (never the value itself, which may be an ID number)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class RowError(FieldProblem):
+    """A bad row: the field and why; the row is rejected, the rest of the file loads."""
 
 
 class RowContext:

@@ -11,18 +11,13 @@ from typing import Any
 
 import orjson
 
-from services.monitoring.feeds.kinds import check_header
+from services.monitoring.feeds.kinds import FieldProblem, check_header
 
 MAX_LINE_CHARS = 10_000  # a partner row is ~200 characters; anything near this is not a feed row
 
 
-class BadFile(ValueError):
+class BadFile(FieldProblem):
     """The file as a whole is unusable (encoding, header, not CSV/JSON lines): nothing of it is loaded."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class FeedReader:

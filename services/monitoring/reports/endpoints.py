@@ -8,11 +8,11 @@ from services.monitoring.deps import Exporter
 from services.monitoring.reports import service
 from services.monitoring.reports.service import MonthlyReport
 from shared.app import UowDep
+from shared.downloads import XLSX, attachment
 from shared.errors import InvalidInput
 from shared.period import Period
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/monthly/{region}/{month}", response_model=MonthlyReport,
@@ -28,6 +28,6 @@ async def monthly(region: str, month: str, uow: UowDep, principal: Exporter,
         raise InvalidInput("month", str(exc)) from exc
     report = await service.monthly(uow, principal, region, period)
     if format == "xlsx":
-        return Response(service.to_xlsx(report), media_type=XLSX, headers={
-            "Content-Disposition": f'attachment; filename="monitoring-{region}-{period}.xlsx"'})
+        return Response(service.to_xlsx(report), media_type=XLSX,
+                        headers=attachment(f"monitoring-{region}-{period}.xlsx"))
     return report

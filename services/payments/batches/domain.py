@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from shared.errors import Conflict, Forbidden
 from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
@@ -39,8 +40,8 @@ class BatchStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-class TwoPersonRule(Forbidden):
-    title, slug = "Two-person rule", "two-person-rule"
+class TwoPersonRule(Forbidden, title="Two-person rule", slug="two-person-rule"):
+    """The officer who built a batch may not approve it (双人复核)."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,16 @@ class DisbursementBatch:
                 case_ids: list[uuid.UUID] | None = None) -> DisbursementBatch:
         batch = cls(id=uuid.uuid4(), kind=kind, region_code=region_code, period=period,
                     status=BatchStatus.BUILDING, created_by=by, created_at=datetime.now(UTC), case_ids=case_ids)
-        batch.events.append(BatchCreated(batch_id=batch.id, kind=kind.value, region_code=region_code, period=period,
-                                         created_by=by))
+        batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch
+
+    def _batch(self) -> dict[str, Any]:
+        """What every batch event says first: which batch, of what kind, where and for which month."""
+        return {"batch_id": self.id, "kind": self.kind.value, "region_code": self.region_code, "period": self.period}
+
+    def _envelope(self) -> dict[str, Any]:
+        """`_batch` and the envelope as it stands: line count and total."""
+        return {**self._batch(), "line_count": self.line_count or 0, "total_fen": self.total_fen or 0}
 
     def _require(self, action: str, *allowed: BatchStatus) -> None:
         if self.status not in allowed:
@@ -110,9 +118,7 @@ class DisbursementBatch:
             raise TwoPersonRule("two-person rule (双人复核): the officer who created a batch cannot approve it",
                                 errors=[{"field": "approved_by", "message": "same officer as created_by"}])
         self.status, self.approved_by, self.approved_at = BatchStatus.APPROVED, by, datetime.now(UTC)
-        self.events.append(BatchApproved(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
-                                         period=self.period, line_count=self.line_count or 0,
-                                         total_fen=self.total_fen or 0, approved_by=by))
+        self.events.append(BatchApproved(**self._envelope(), approved_by=by))
 
     def amend(self, envelope: Settlement, cancelled_count: int, cancelled_fen: int, reason: str) -> None:
         """Lines were cancelled before export: a new envelope; an approved batch needs approval again."""
@@ -122,10 +128,9 @@ class DisbursementBatch:
         needs_approval = self.status is BatchStatus.APPROVED
         self.status, self.approved_by, self.approved_at = BatchStatus.BUILT, None, None
         self.line_count, self.total_fen = envelope.line_count, envelope.total_fen
-        self.events.append(BatchAmended(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
-                                        period=self.period, line_count=envelope.line_count,
-                                        total_fen=envelope.total_fen, cancelled_count=cancelled_count,
-                                        cancelled_fen=cancelled_fen, reason=reason, needs_approval=needs_approval))
+        self.events.append(BatchAmended(**self._batch(), line_count=envelope.line_count, total_fen=envelope.total_fen,
+                                        cancelled_count=cancelled_count, cancelled_fen=cancelled_fen, reason=reason,
+                                        needs_approval=needs_approval))
 
     def cancel(self, by: str) -> None:
         self._require("cancel", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)
@@ -138,9 +143,7 @@ class DisbursementBatch:
         if self.status is not BatchStatus.APPROVED:
             return False
         self.status, self.exported_at = BatchStatus.EXPORTED, datetime.now(UTC)
-        self.events.append(BatchExported(batch_id=self.id, kind=self.kind.value, region_code=self.region_code,
-                                         period=self.period, line_count=self.line_count or 0,
-                                         total_fen=self.total_fen or 0))
+        self.events.append(BatchExported(**self._envelope()))
         return True
 
     def check_returns_allowed(self) -> None:
@@ -151,7 +154,6 @@ class DisbursementBatch:
         if self.status is BatchStatus.EXPORTED and settlement.pending_count == 0:
             self.status, self.reconciled_at = BatchStatus.RECONCILED, datetime.now(UTC)
             self.events.append(BatchReconciled(
-                batch_id=self.id, kind=self.kind.value, region_code=self.region_code, period=self.period,
-                line_count=settlement.line_count, total_fen=settlement.total_fen,
+                **self._batch(), line_count=settlement.line_count, total_fen=settlement.total_fen,
                 paid_count=settlement.paid_count, paid_fen=settlement.paid_fen,
                 failed_count=settlement.failed_count, failed_fen=settlement.failed_fen))

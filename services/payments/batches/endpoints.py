@@ -10,10 +10,10 @@ from services.payments.batches import returns, service
 from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
+from shared.downloads import XLSX, attachment, streamed
 from shared.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/batches", tags=["batches"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.post("", response_model=BatchOut, status_code=202,
@@ -74,8 +74,8 @@ async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principa
     batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
     await uow.commit()  # the audit record stands before a byte of the file leaves
     body = service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
-    return StreamingResponse(body, media_type=f"text/csv; charset={encoding}", headers={
-        "Content-Disposition": f'attachment; filename="bank-{batch.region_code}-{batch.period}-{batch.id}.csv"'})
+    return StreamingResponse(body, media_type=f"text/csv; charset={encoding}",
+                             headers=attachment(f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv"))
 
 
 @router.get("/{batch_id}/roster", summary="花名册 of one township (.xlsx) for signing", response_class=Response,
@@ -91,14 +91,7 @@ async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: 
     batch = await service.check_file_ready(uow, principal, batch_id, "roster", township)
     await uow.commit()
     out = await service.roster(request.app.state.engine, batch, settings.keyring(), township)
-
-    def chunks():
-        with out:
-            while chunk := out.read(1 << 16):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="roster-{township}-{batch.period}.xlsx"'})
+    return streamed(out, XLSX, f"roster-{township}-{batch.period}.xlsx")
 
 
 @router.post("/{batch_id}/returns", response_model=ReturnsOut,

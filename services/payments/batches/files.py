@@ -48,7 +48,6 @@ KIND_MEMO = {"regular": "", "one_off": "", "reissue": "(重发)", "supplement": 
 BANK_COLUMNS = ("payment_id", "account_holder", "bank_name", "account_number", "amount_yuan", "period", "programme",
                 "memo")
 RETURN_COLUMNS = ("payment_id", "amount_yuan", "result", "reason")
-ENCODINGS = {"utf-8": "utf-8", "gbk": "gbk"}
 
 
 def yuan(fen: int) -> str:

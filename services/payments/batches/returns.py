@@ -30,10 +30,8 @@ from shared.uow import UnitOfWork
 MAX_REPORTED = 200
 
 
-class InvalidReturnFile(DomainError):
+class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
     """The bank return file has bad rows; `errors` names each (row, field, why)."""
-
-    status, title, slug = 422, "Invalid bank return file", "invalid-return-file"
 _CHECK = """
 SELECT r.row_no, r.payment_id, r.amount_fen, r.result, l.amount_fen AS line_amount, l.status AS line_status,
        (SELECT count(*) FROM payments.payment_lines o WHERE o.payment_id = r.payment_id) AS anywhere,

@@ -31,8 +31,8 @@ class Progress(BaseModel):
     total: int | None
 
 
-class Reconciliation(BaseModel):
-    """lines = paid + failed + pending, in count and in fen."""
+class SettlementFigures(BaseModel):
+    """Where a batch's lines stand: lines = paid + failed + pending, in count and in fen."""
 
     line_count: int
     total_fen: int
@@ -42,6 +42,11 @@ class Reconciliation(BaseModel):
     failed_fen: int
     pending_count: int
     pending_fen: int
+
+
+class Reconciliation(SettlementFigures):
+    """lines = paid + failed + pending, in count and in fen."""
+
     balanced: bool
 
 

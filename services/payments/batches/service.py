@@ -18,7 +18,7 @@ from services.payments.models import PaymentLine
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.period import Period
 from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.sealing import Keyring
@@ -59,10 +59,7 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
 
 async def visible(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID,
                   *, for_update: bool = False) -> DisbursementBatch:
-    batch = await BatchRepository(uow.session).get(batch_id, for_update=for_update)
-    if batch is None or not principal.covers(batch.region_code):
-        raise NotFound(f"batch {batch_id} not found")
-    return batch
+    return principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
 
 
 async def approve(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> DisbursementBatch:

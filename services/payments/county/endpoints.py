@@ -17,11 +17,11 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
+from shared.downloads import XLSX, attachment, streamed
 from shared.errors import DomainError, problems
 from shared.period import Period
 
 router = APIRouter(prefix="/county", tags=["county"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COOKIE = "county_session"
 READER_ROLES = ("finance", "county_approver", "auditor", "admin")
@@ -36,16 +36,6 @@ Quarter = Annotated[int | None, Query(ge=1, le=4, description="季度 1-4, with 
 Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2, with year")]
 
 
-def _stream(out, media_type: str, filename: str) -> StreamingResponse:
-    def chunks():
-        with out:
-            while chunk := out.read(1 << 16):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 @router.get("/statistics", response_model=CountyStatistics, summary="县级统计: payments, cases, alerts, coverage",
             responses={200: {"content": {XLSX: {}}}})
 async def statistics(uow: UowDep, principal: Reader, region: Annotated[str, Query(pattern=REGION_PATTERN)],
@@ -55,7 +45,7 @@ async def statistics(uow: UowDep, principal: Reader, region: Annotated[str, Quer
     stats = await service.statistics(uow, principal, region, when)
     if format == "json":
         return stats
-    return _stream(service.to_xlsx(stats), XLSX, f"county-statistics-{region}-{when.first}-{when.last}.xlsx")
+    return streamed(service.to_xlsx(stats), XLSX, f"county-statistics-{region}-{when.first}-{when.last}.xlsx")
 
 
 @router.get("/report", summary="工作总结 draft (half-year or annual) from the live statistics",
@@ -67,9 +57,9 @@ async def work_summary(uow: UowDep, principal: Reader, region: Annotated[str, Qu
     name = f"work-summary-{region}-{year}{f'-H{half}' if half else ''}"
     if format == "md":
         return Response(report.to_markdown(stats), media_type="text/markdown; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.md"'})
+                        headers=attachment(f"{name}.md"))
     return Response(report.to_docx(stats), media_type=DOCX,
-                    headers={"Content-Disposition": f'attachment; filename="{name}.docx"'})
+                    headers=attachment(f"{name}.docx"))
 
 
 # --- the browser page ---------------------------------------------------------------------------------------------

@@ -54,16 +54,11 @@ async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseD
     await ReadModelRepository(uow.session).set_case_due(data.case_id, data.region_code, data.due_date)
 
 
-async def case_approved(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved) -> None:
+async def case_decided(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved | CaseRejected) -> None:
+    decision = "approved" if isinstance(data, CaseApproved) else "rejected"
     await ReadModelRepository(uow.session).upsert_case(
         case_id=data.case_id, programme=data.programme, region_code=data.region_code, received_on=None,
-        due_date=None, status="approved", decision="approved", decided_on=local_day(data.decided_at))
-
-
-async def case_rejected(uow: UnitOfWork, _event: CloudEvent, data: CaseRejected) -> None:
-    await ReadModelRepository(uow.session).upsert_case(
-        case_id=data.case_id, programme=data.programme, region_code=data.region_code, received_on=None,
-        due_date=None, status="rejected", decision="rejected", decided_on=local_day(data.decided_at))
+        due_date=None, status=decision, decision=decision, decided_on=local_day(data.decided_at))
 
 
 async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:
@@ -89,8 +84,8 @@ HANDLERS: dict[str, Handler] = {
     event_type(CaseOpened): case_opened,
     event_type(CaseStatusChanged): case_status_changed,
     event_type(CaseDeadlineChanged): case_deadline_changed,
-    event_type(CaseApproved): case_approved,
-    event_type(CaseRejected): case_rejected,
+    event_type(CaseApproved): case_decided,
+    event_type(CaseRejected): case_decided,
     event_type(AlertRaised): alert_raised,
     event_type(AlertVerified): alert_verified,
     event_type(AlertClosed): alert_closed,

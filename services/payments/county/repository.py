@@ -84,7 +84,6 @@ GROUP BY 1 ORDER BY 1
 
 # 三类人群: households the monitoring list or a sudden hardship put under monitoring up to the end of the period;
 # covered by a programme when payments paid them for it in the period.
-MONITORED_TYPES = ("below_monitoring_line", "sudden_hardship")
 _COVERAGE = """
 WITH monitored AS (
     SELECT DISTINCT household_id FROM payments.county_alerts

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.payments.batches.schemas import SettlementFigures
 from services.payments.statistics.schemas import ProgrammeFigures
 from shared.period import Period
 
@@ -59,23 +60,18 @@ class MonthFigures(BaseModel):
     money_fen: int
 
 
-class BatchFigures(BaseModel):
-    """A batch of the period and its reconciliation: lines = paid + failed + pending, in count and fen."""
-
+class _BatchOfPeriod(BaseModel):
     id: uuid.UUID
     kind: str
     region_code: str
     period: Period
     status: str
     reconciled_at: datetime | None
-    line_count: int
-    total_fen: int
-    paid_count: int
-    paid_fen: int
-    failed_count: int
-    failed_fen: int
-    pending_count: int
-    pending_fen: int
+
+
+# Bases in this order so the batch's own fields come first, as the schema has always listed them.
+class BatchFigures(SettlementFigures, _BatchOfPeriod):
+    """A batch of the period and its reconciliation: lines = paid + failed + pending, in count and fen."""
 
 
 class Totals(BaseModel):

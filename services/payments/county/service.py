@@ -143,8 +143,8 @@ async def open_alerts(uow: UnitOfWork, principal: Principal, region: str) -> lis
             for r in await CountyRepository(uow.session).open_alerts_by_township(region, today())]
 
 
-PROGRAMME_HEADERS = ("救助项目", "户数(户)", "人数(人)", "资金(元)", "资金(万元)", "已到账(元)", "临时救助户次",
-                     "临时救助人次", "新增(户)", "停保(户)", "调整(户)")
+# The statistics report's columns; the county sheet has no separate 提标补发 column (it is in the money paid).
+PROGRAMME_HEADERS = tuple(h for h in payment_statistics.HEADERS if h != "提标补发(元)")
 CASE_HEADERS = ("救助项目", "受理(件)", "批准(件)", "不予批准(件)", "撤回(件)", "逾期(件)")
 
 

@@ -21,7 +21,6 @@ from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.errors import NotFound
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
     CaseAmountChanged,
@@ -145,11 +144,8 @@ async def roll_in_region(uow: UnitOfWork, principal: Principal, household_id: uu
 
 async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary_id: uuid.UUID) -> list[EntitlementOut]:
     repo = BeneficiaryRepository(uow.session)
-    b = await repo.get(beneficiary_id)
-    if b is None or not principal.covers(b.region_code):
-        raise NotFound(f"beneficiary {beneficiary_id} not found")
-    await audit.record(uow, principal, "beneficiary.entitlements", "beneficiary", b.id, household_id=b.household_id,
-                       region_code=b.region_code)
+    b = principal.sees(await repo.get(beneficiary_id), f"beneficiary {beneficiary_id}")
+    await audit.record_on(uow, principal, "beneficiary.entitlements", "beneficiary", b)
     return entitlement_out(await repo.history(b.id))
 
 

@@ -10,11 +10,11 @@ from services.payments.deps import Reader, parse_period
 from services.payments.statistics import service
 from services.payments.statistics.schemas import Statistics
 from shared.app import UowDep
+from shared.downloads import XLSX, streamed
 from shared.errors import InvalidInput
 from shared.period import Period
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("", response_model=Statistics, summary="统计: per programme, households, persons, money, movements",
@@ -39,12 +39,4 @@ async def statistics(uow: UowDep, principal: Reader,
     stats = await service.statistics(uow, principal, region, first, last)
     if format == "json":
         return stats
-    out = service.to_xlsx(stats)
-
-    def chunks():
-        with out:
-            while chunk := out.read(1 << 16):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="statistics-{region}-{first}-{last}.xlsx"'})
+    return streamed(service.to_xlsx(stats), XLSX, f"statistics-{region}-{first}-{last}.xlsx")

@@ -147,37 +147,22 @@ def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
     assert "610626.yaml" in str(excinfo.value) and "dibao.standrad.rural" in str(excinfo.value)
 
 
-def test_duplicate_start_names_file_and_key(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "61.yaml",
-        """
-dibao:
-  classified:
-    elderly_fen:
-      - {start: 2023-01-01, value: 100, reference: a}
-      - {start: 2023-01-01, value: 200, reference: b}
-""",
-    )
-    with pytest.raises(PolicyLoadError, match=r"61\.yaml: dibao\.classified\.elderly_fen: two values start"):
+@pytest.mark.parametrize(
+    ("values", "why"),
+    [
+        ("- {start: 2023-01-01, value: 100, reference: a}\n      - {start: 2023-01-01, value: 200, reference: b}",
+         "two values start"),
+        ("- {start: 2023-01-01, end: 2023-08-01, value: 100, reference: a}\n"
+         "      - {start: 2023-07-01, value: 200, reference: b}", "overlaps"),
+    ],
+    ids=["duplicate-start", "overlapping-end"],
+)
+def test_conflicting_dates_name_file_and_key(tmp_path: Path, values: str, why: str) -> None:
+    write(tmp_path, "61.yaml", f"dibao:\n  classified:\n    elderly_fen:\n      {values}\n")
+    with pytest.raises(PolicyLoadError, match=why) as excinfo:
         ParameterSet.load(tmp_path)
-
-
-def test_overlapping_end_names_file_and_key(tmp_path: Path) -> None:
-    write(
-        tmp_path,
-        "61.yaml",
-        """
-dibao:
-  classified:
-    elderly_fen:
-      - {start: 2023-01-01, end: 2023-08-01, value: 100, reference: a}
-      - {start: 2023-07-01, value: 200, reference: b}
-""",
-    )
-    with pytest.raises(PolicyLoadError, match="overlaps") as excinfo:
-        ParameterSet.load(tmp_path)
-    assert excinfo.value.key == "dibao.classified.elderly_fen"
+    assert (excinfo.value.source, excinfo.value.key) == ("61.yaml", "dibao.classified.elderly_fen")
+    assert str(excinfo.value).startswith("61.yaml: dibao.classified.elderly_fen: ")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,26 @@
+"""Files the services hand out: their media types and the attachment responses that carry them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import IO
+
+from fastapi.responses import StreamingResponse
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """The header that makes a browser save the answer as `filename`."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def streamed(out: IO[bytes], media_type: str, filename: str) -> StreamingResponse:
+    """A spooled file sent in 64 KiB chunks, closed once sent, so a large one is never held in memory whole."""
+
+    def chunks() -> Iterator[bytes]:
+        with out:
+            while chunk := out.read(1 << 16):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type=media_type, headers=attachment(filename))
