@@ -306,7 +306,8 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
 
 
 async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens, db):
-    body = {"region": "610626", "key": "dibao.standard.rural", "start": "2024-01-01",
+    # Dated in the future: the cases other tests open today keep today's standard, whatever the order they run in.
+    body = {"region": "610626", "key": "dibao.standard.rural", "start": "2031-01-01",
             "value": {"per": "year", "fen": 660_000}, "reference": "延安市民政局 2024 提标通知 (test)"}
     r = await api("eligibility").post("/parameters", json=body, headers=tokens["approver"])
     assert r.status_code == 403
@@ -315,10 +316,10 @@ async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens,
     again = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
     assert again.status_code == 409
     r = await api("eligibility").get("/parameters/dibao.standard.rural",
-                                     params={"region": "610626101201", "on": "2024-02-01"}, headers=tokens["clerk"])
-    assert r.json()["value"] == {"per": "year", "fen": 660_000} and r.json()["start"] == "2024-01-01"
+                                     params={"region": "610626101201", "on": "2031-02-01"}, headers=tokens["clerk"])
+    assert r.json()["value"] == {"per": "year", "fen": 660_000} and r.json()["start"] == "2031-01-01"
     old = await api("eligibility").get("/parameters/dibao.standard.rural",
-                                       params={"region": "610626", "on": "2023-12-31"}, headers=tokens["clerk"])
+                                       params={"region": "610626", "on": "2030-12-31"}, headers=tokens["clerk"])
     assert old.json()["value"] == {"per": "year", "fen": 600_000}
     async with db.connect() as conn:
         event = (await conn.execute(text(
