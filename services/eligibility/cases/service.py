@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-from services.eligibility.cases.domain import SYSTEM, Actor, Case, work_calendar
+from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import (
     AppraisalIn,
@@ -150,7 +150,7 @@ async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn,
                 **facts: object) -> CaseDetailOut:
     """Load the case (locked), take the step by its method (`Case.<step>`) on the body's date, save and audit."""
     case = await get_visible(uow, p, case_id, for_update=True)
-    take(case, _actor(p), await effective_parameters(uow), on=body.on, **facts)
+    take(case, StepContext(_actor(p), await effective_parameters(uow), on=body.on), **facts)
     await _save(uow, case, p)
     return await detail(uow, case)
 
@@ -224,7 +224,8 @@ async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn
     On the household's latest facts (or the case's own, if none came since)."""
     case = await get_visible(uow, p, case_id, for_update=True)
     latest = await CaseRepository(uow.session).latest_facts(case.household_id)
-    case.review(_actor(p), await effective_parameters(uow), latest=latest, on=body.on, opinion=body.opinion)
+    case.review(StepContext(_actor(p), await effective_parameters(uow), on=body.on), latest=latest,
+                opinion=body.opinion)
     await _save(uow, case, p)
     return await detail(uow, case)
 
@@ -277,22 +278,19 @@ async def recount_provisional_deadlines(uow: UnitOfWork, principal: Principal, r
 # --- views -----------------------------------------------------------------------------------------------------
 
 
+def _month(day: date | None) -> str | None:
+    return str(Period.of(day)) if day else None
+
+
 def to_out(case: Case) -> CaseOut:
+    """The case as officials read it: its own fields, its assessment's verdict, months as YYYY-MM."""
     a = case.assessment
-    return CaseOut(
-        id=case.id, application_id=case.application_id, household_id=case.household_id, programme=case.programme,
-        region_code=case.region_code, status=case.status.value, opened_on=case.opened_on, due_date=case.due_date,
-        due_date_provisional=case.due_date_provisional, next_steps=case.next_steps,
-        separate_register=case.separate_register, delegated=case.delegated, extended=case.extended,
-        home_visits=case.home_visits, notice_posted_on=case.notice_posted_on, notice_ends_on=case.notice_ends_on,
-        eligible=a.eligible if a else None, assessed_monthly_amount_fen=a.monthly_amount_fen if a else None,
-        assessed_one_off_amount_fen=a.one_off_amount_fen if a else None, assessment_reasons=a.reasons if a else [],
-        monthly_amount_fen=case.monthly_amount_fen, one_off_amount_fen=case.one_off_amount_fen,
-        effective_month=str(Period.of(case.effective_month)) if case.effective_month else None,
-        reasons=case.reasons, decided_at=case.decided_at, next_review_on=case.next_review_on,
-        documents_pending=case.documents_pending,
-        exit_last_month=str(Period.of(case.exit_last_month)) if case.exit_last_month else None,
-    )
+    return CaseOut.model_validate({
+        **vars(case), "status": case.status.value, "next_steps": case.next_steps,
+        "eligible": a.eligible if a else None, "assessed_monthly_amount_fen": a.monthly_amount_fen if a else None,
+        "assessed_one_off_amount_fen": a.one_off_amount_fen if a else None,
+        "assessment_reasons": a.reasons if a else [], "effective_month": _month(case.effective_month),
+        "exit_last_month": _month(case.exit_last_month)})
 
 
 async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
@@ -301,8 +299,7 @@ async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
     return CaseDetailOut(
         **to_out(case).model_dump(),
         trace=[t.model_dump(mode="json") for t in case.assessment.trace] if case.assessment else [],
-        steps=[StepOut(step=s.step, from_status=s.from_status, to_status=s.to_status, actor=s.actor, on=s.on,
-                       opinion=s.opinion, data=s.data) for s in steps],
+        steps=[StepOut.model_validate(s, from_attributes=True) for s in steps],
     )
 
 
