@@ -63,6 +63,11 @@ class Settlement:
     def pending_fen(self) -> int:
         return self.total_fen - self.paid_fen - self.failed_fen
 
+    @property
+    def balanced(self) -> bool:
+        """Nothing paid or failed beyond what the batch holds."""
+        return self.pending_count >= 0 and self.pending_fen >= 0
+
 
 @dataclass
 class DisbursementBatch:

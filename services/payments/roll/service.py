@@ -150,11 +150,7 @@ async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary
 
 
 def to_out(b: Beneficiary) -> BeneficiaryOut:
-    return BeneficiaryOut(id=b.id, case_id=b.case_id, household_id=b.household_id, programme=b.programme,
-                          region_code=b.region_code, monthly_amount_fen=b.monthly_amount_fen, persons=b.persons,
-                          start_month=Period.of(b.start_month),
-                          end_month=Period.of(b.end_month) if b.end_month else None, status=b.status,
-                          end_reason=b.end_reason, tekun_arrangement=b.tekun_arrangement)
+    return BeneficiaryOut.model_validate(b, from_attributes=True)
 
 
 def entitlement_out(rows: list) -> list[EntitlementOut]:
