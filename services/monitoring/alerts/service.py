@@ -66,14 +66,10 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
 
 def to_out(alert: Alert, today: date | None = None) -> AlertOut:
     today = today or date.today()
-    return AlertOut(
-        id=alert.id, household_id=alert.household_id, region_code=alert.region_code,
-        alert_type=alert.alert_type, status=alert.status.value, due_date=alert.due_date,  # type: ignore[arg-type]
-        overdue=alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
-        trace=alert.trace, raised_on=alert.raised_on, outcome=alert.outcome.value if alert.outcome else None,
-        programme=alert.programme, reasons=alert.reasons, note=alert.note, verified_on=alert.verified_on,
-        closed_on=alert.closed_on, allowed_next=alert.allowed_next,
-    )
+    return AlertOut.model_validate({
+        **vars(alert), "status": alert.status.value, "outcome": alert.outcome.value if alert.outcome else None,
+        "overdue": alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
+        "allowed_next": alert.allowed_next})
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False
@@ -85,10 +81,8 @@ async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> Al
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
     await audit.record_on(uow, principal, "alert.read", "alert", alert)
-    return AlertDetail(**to_out(alert).model_dump(), evidence=[
-        EvidenceOut(record_id=e.id, feed_id=e.feed_id, kind=e.kind, line=e.line, event_date=e.event_date,
-                    amount_fen=e.amount_fen, category=e.category, grade=e.grade, details=e.details)
-        for e in evidence])
+    return AlertDetail(**to_out(alert).model_dump(),
+                       evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence])
 
 
 def _on(day: date | None, field: str = "on") -> date:
