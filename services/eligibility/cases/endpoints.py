@@ -54,25 +54,25 @@ def _step(name: str, take: StepTaker) -> None:
                 description=step_description(name))(endpoint)
 
 
-@router.get("", response_model=list[CaseOut], summary="Cases in your region")
+@router.get("", summary="Cases in your region")
 async def list_cases(uow: UowDep, principal: Reader, status: Status | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CaseOut]:
     return await service.list_cases(uow, principal, status, limit)
 
 
-@router.get("/deadlines", response_model=DeadlinesOut, summary="Overdue and due-soon cases in your region")
+@router.get("/deadlines", summary="Overdue and due-soon cases in your region")
 async def deadlines(uow: UowDep, principal: Reader,
                     within_workdays: Annotated[int, Query(ge=0, le=30)] = 3) -> DeadlinesOut:
     return await service.deadlines(uow, principal, within_workdays)
 
 
-@router.get("/reviews-due", response_model=list[CaseOut], summary="Cases on the roll due for their periodic review")
+@router.get("/reviews-due", summary="Cases on the roll due for their periodic review")
 async def reviews_due(uow: UowDep, principal: Reader,
                       within_days: Annotated[int, Query(ge=0, le=366)] = 30) -> list[CaseOut]:
     return await service.reviews_due(uow, principal, within_days)
 
 
-@router.get("/{case_id}", response_model=CaseDetailOut, summary="One case with its steps and 计算依据")
+@router.get("/{case_id}", summary="One case with its steps and 计算依据")
 async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseDetailOut:
     return await service.read(uow, principal, case_id)
 

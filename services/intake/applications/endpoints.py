@@ -37,7 +37,7 @@ async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk,
     return await idem.run(uow, principal, body, lambda: service.submit(uow, principal, body), status_code=201)
 
 
-@router.get("", response_model=list[ApplicationOut], summary="Applications in your region (audited)")
+@router.get("", summary="Applications in your region (audited)")
 async def list_applications(
     uow: UowDep,
     principal: Reader,
@@ -55,16 +55,12 @@ async def list_applications(
     return items
 
 
-@router.get(
-    "/{application_id}",
-    response_model=ApplicationOut,
-    summary="An application with its case status, next deadline and missing documents",
-)
+@router.get("/{application_id}", summary="An application with its case status, next deadline and missing documents")
 async def read_application(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> ApplicationOut:
     return await service.read(uow, principal, application_id)
 
 
-@router.patch("/{application_id}", response_model=ApplicationOut, summary="Amend an application before a decision")
+@router.patch("/{application_id}", summary="Amend an application before a decision")
 async def amend_application(
     application_id: uuid.UUID, body: ApplicationAmend, uow: UowDep, principal: Clerk
 ) -> ApplicationOut:
@@ -132,7 +128,7 @@ async def upload_evidence(
     )
 
 
-@router.get("/{application_id}/evidence", response_model=list[EvidenceOut], summary="Evidence of an application")
+@router.get("/{application_id}/evidence", summary="Evidence of an application")
 async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> list[EvidenceOut]:
     return await service.list_evidence(uow, principal, application_id)
 

@@ -37,7 +37,7 @@ async def register_household(
     )
 
 
-@router.get("", response_model=HouseholdPage, summary="List and search households in your region (audited)")
+@router.get("", summary="List and search households in your region (audited)")
 async def search_households(
     uow: UowDep,
     principal: Reader,
@@ -70,27 +70,21 @@ async def lookup_household(
     )
 
 
-@router.get("/{household_id}", response_model=HouseholdOut, summary="Read a household (audited)")
+@router.get("/{household_id}", summary="Read a household (audited)")
 async def read_household(
     household_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings
 ) -> HouseholdOut:
     return await service.read(uow, principal, household_id, settings)
 
 
-@router.patch(
-    "/{household_id}", response_model=HouseholdOut, summary="Change address, village, 户籍 type or bank account"
-)
+@router.patch("/{household_id}", summary="Change address, village, 户籍 type or bank account")
 async def update_household(
     household_id: uuid.UUID, body: HouseholdUpdate, uow: UowDep, principal: Clerk, settings: IntakeSettings
 ) -> HouseholdOut:
     return await service.update(uow, principal, household_id, body, settings)
 
 
-@router.put(
-    "/{household_id}/economic-facts",
-    response_model=HouseholdOut,
-    summary="Replace incomes, property and rigid expenditures",
-)
+@router.put("/{household_id}/economic-facts", summary="Replace incomes, property and rigid expenditures")
 async def replace_economic_facts(
     household_id: uuid.UUID, body: EconomicFactsIn, uow: UowDep, principal: Clerk, settings: IntakeSettings
 ) -> HouseholdOut:
@@ -111,7 +105,7 @@ async def add_member(
     )
 
 
-@router.patch("/{household_id}/members/{member_id}", response_model=HouseholdOut, summary="Update a member")
+@router.patch("/{household_id}/members/{member_id}", summary="Update a member")
 async def update_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
@@ -125,7 +119,6 @@ async def update_member(
 
 @router.delete(
     "/{household_id}/members/{member_id}",
-    response_model=HouseholdOut,
     summary="Remove a member (kept in history; frees the person to join another household)",
 )
 async def remove_member(
