@@ -38,6 +38,7 @@ from shared.events.catalogue import (
 )
 from shared.household import HouseholdSnapshot
 from shared.period import Period
+from shared.schemas import attributes
 from shared.workdays import WorkCalendar, has_official_calendar
 
 CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
@@ -207,12 +208,9 @@ class Case:
     def open(cls, data: ApplicationSubmitted, params: ParameterSet) -> Case:
         """受理: a case for an application, assessed by the programme's rule, with its first deadline."""
         on, region = data.submitted_on, data.region_code
-        case = cls(
-            id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
-            programme=data.programme, region_code=region, status=Status.ACCEPTED, opened_on=on, status_since=on,
-            snapshot=data.snapshot, details=data.details, applicant_member_id=data.applicant_member_id,
-            separate_register=data.separate_register,
-            delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
+        # The application's facts the case keeps (household, programme, region, snapshot, details...) by name.
+        case = cls(id=uuid.uuid4(), **attributes(data, cls), status=Status.ACCEPTED, opened_on=on, status_since=on,
+                   delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
         case._raise(CaseOpened)
@@ -448,9 +446,7 @@ class Case:
     # --- internals --------------------------------------------------------------------------------------------
 
     def _refresh_due(self, params: ParameterSet) -> None:
-        timeline = Timeline(programme=self.programme, status=self.status, accepted_on=self.opened_on,
-                            status_since=self.status_since, notice_ends_on=self.notice_ends_on,
-                            extended=self.extended, delegated=self.delegated)
+        timeline = Timeline(**attributes(self, Timeline), accepted_on=self.opened_on)
         # Every deadline falls within a year of the later of the two dates it is counted from.
         cal = work_calendar(params, self.region_code, range(self.opened_on.year, self.status_since.year + 2))
         self.due_date = workflow.due_date(timeline, limits(params, self.opened_on, self.region_code), cal)

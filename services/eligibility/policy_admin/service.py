@@ -9,7 +9,7 @@ from typing import Any
 from services.eligibility.cases.domain import CALENDAR_KEY
 from services.eligibility.cases.service import recount_provisional_deadlines
 from services.eligibility.models import ParameterOverride
-from services.eligibility.policy import ParameterError, ParameterNotFound
+from services.eligibility.policy import ParameterError, ParameterNotFound, ParameterValue
 from services.eligibility.policy.parameters import SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters, remember
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
@@ -46,6 +46,11 @@ async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterVal
         pv = params.at(key, on, _lookup_region(region))
     except ParameterError as exc:  # ParameterNotFound included: no value in force then
         raise NotFound(str(exc)) from exc
+    return _value_out(key, region, on, pv)
+
+
+def _value_out(key: str, region: str, on: date, pv: ParameterValue) -> ParameterValueOut:
+    """The value in force for `region` on `on` (its start, reference and the region it comes from), as asked."""
     return ParameterValueOut(key=key, region=region, on=on, value=_to_jsonable(pv.value), start=pv.start,
                              reference=pv.reference, source_region=pv.source_region)
 
@@ -85,5 +90,4 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     remember(updated)
     if body.key == CALENDAR_KEY:
         await recount_provisional_deadlines(uow, principal, body.region)
-    return ParameterValueOut(key=body.key, region=body.region, on=body.start, value=_to_jsonable(new.value),
-                             start=new.start, reference=new.reference, source_region=new.source_region)
+    return _value_out(body.key, body.region, body.start, new)
