@@ -293,8 +293,7 @@ async def search(
         offset=offset,
     )
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
-    await audit.record_many(uow, principal, "application.list", "application", [
-        {"resource_id": a.id, "household_id": a.household_id, "region_code": a.region_code} for a in applications])
+    await audit.record_each(uow, principal, "application.list", "application", applications)
     return [to_out(a, kinds.get(a.id, set())) for a in applications], total
 
 
@@ -378,18 +377,7 @@ async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.U
 
 
 def evidence_out(e: Evidence) -> EvidenceOut:
-    return EvidenceOut(
-        id=e.id,
-        application_id=e.application_id,
-        kind=e.kind,
-        description=e.description,
-        filename=e.filename,
-        content_type=e.content_type,
-        size_bytes=e.size_bytes,
-        sha256=e.sha256,
-        uploaded_by=e.uploaded_by,
-        uploaded_at=e.uploaded_at,
-    )
+    return EvidenceOut.model_validate(e, from_attributes=True)
 
 
 async def upload_evidence(
