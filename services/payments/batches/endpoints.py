@@ -10,7 +10,7 @@ from services.payments.batches import returns, service
 from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
-from shared.downloads import XLSX, attachment, streamed
+from shared.downloads import XLSX, attachment, or_xlsx, streamed
 from shared.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/batches", tags=["batches"])
@@ -78,7 +78,7 @@ async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principa
 
 
 @router.get("/{batch_id}/roster", summary="花名册 of one township (.xlsx) for signing", response_class=Response,
-            responses={200: {"content": {XLSX: {}}}})
+            responses=or_xlsx())
 async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance, settings: PaymentsSettings,
                  township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")]
                  ) -> StreamingResponse:
