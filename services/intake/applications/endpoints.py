@@ -13,19 +13,16 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationQuery,
     EvidenceOut,
     Withdrawal,
 )
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
-from shared.events.catalogue import Programme
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
-
-Status = Annotated[str | None, Query(pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")]
-
 
 @router.post(
     "",
@@ -42,15 +39,9 @@ async def list_applications(
     uow: UowDep,
     principal: Reader,
     response: Response,
-    household_id: uuid.UUID | None = None,
-    programme: Programme | None = None,
-    status: Status = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    query: Annotated[ApplicationQuery, Query()],
 ) -> list[ApplicationOut]:
-    items, total = await service.search(
-        uow, principal, household_id=household_id, programme=programme, status=status, limit=limit, offset=offset
-    )
+    items, total = await service.search(uow, principal, query)
     response.headers["X-Total-Count"] = str(total)
     return items
 

@@ -21,6 +21,7 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationQuery,
     DocumentOut,
     EvidenceOut,
     MedicalIn,
@@ -275,23 +276,9 @@ async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID)
 
 
 async def search(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    household_id: uuid.UUID | None,
-    programme: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
+    uow: UnitOfWork, principal: Principal, query: ApplicationQuery
 ) -> tuple[list[ApplicationOut], int]:
-    applications, total = await ApplicationRepository(uow.session).search(
-        principal.region,
-        household_id=household_id,
-        programme=programme,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
+    applications, total = await ApplicationRepository(uow.session).search(principal.region, query)
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
     await audit.record_each(uow, principal, "application.list", "application", applications)
     return [to_out(a, kinds.get(a.id, set())) for a in applications], total

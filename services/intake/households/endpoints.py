@@ -13,12 +13,12 @@ from services.intake.households.schemas import (
     HouseholdLookup,
     HouseholdOut,
     HouseholdPage,
+    HouseholdQuery,
     HouseholdUpdate,
     MemberIn,
     MemberUpdate,
 )
 from shared.app import UowDep
-from shared.household import HukouType
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -41,23 +41,9 @@ async def register_household(
 async def search_households(
     uow: UowDep,
     principal: Reader,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")] = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")] = None,
-    address: Annotated[str | None, Query(min_length=1, max_length=100, description="part of the address")] = None,
-    hukou_type: HukouType | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    query: Annotated[HouseholdQuery, Query()],
 ) -> HouseholdPage:
-    return await service.search(
-        uow,
-        principal,
-        region_code=region_code,
-        name=name,
-        address=address,
-        hukou_type=hukou_type,
-        limit=limit,
-        offset=offset,
-    )
+    return await service.search(uow, principal, query)
 
 
 @router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")

@@ -21,6 +21,7 @@ from services.intake.households.schemas import (
     HouseholdIn,
     HouseholdOut,
     HouseholdPage,
+    HouseholdQuery,
     HouseholdSummary,
     HouseholdUpdate,
     MemberFactsIn,
@@ -261,28 +262,16 @@ async def current(uow: UnitOfWork, household: Household, settings: Settings) -> 
     return to_out(household, await HouseholdRepository(uow.session).members(household.id), settings)
 
 
-async def search(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    region_code: str | None,
-    name: str | None,
-    address: str | None,
-    hukou_type: str | None,
-    limit: int,
-    offset: int,
-) -> HouseholdPage:
+async def search(uow: UnitOfWork, principal: Principal, query: HouseholdQuery) -> HouseholdPage:
     """Households under the caller's region (optionally narrowed to a sub-region)."""
-    prefix = principal.region
+    prefix, region_code = principal.region, query.region_code
     if region_code:
         if not region_code.startswith(principal.region) and not principal.region.startswith(region_code):
             # Another region: nothing to see, not an error (its households "do not exist" for this caller).
-            return HouseholdPage(items=[], total=0, limit=limit, offset=offset)
+            return HouseholdPage(items=[], total=0, limit=query.limit, offset=query.offset)
         prefix = max(prefix, region_code, key=len)
     repo = HouseholdRepository(uow.session)
-    households, total = await repo.search(
-        prefix, name=name, address=address, hukou_type=hukou_type, limit=limit, offset=offset
-    )
+    households, total = await repo.search(prefix, query)
     overview = await repo.member_overview([h.id for h in households])
     items = []
     for h in households:
@@ -291,7 +280,7 @@ async def search(
     # A list shows names and addresses: each household shown is a read of its personal data.
     await audit.record_many(uow, principal, "household.list", "household", [
         {"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households])
-    return HouseholdPage(items=items, total=total, limit=limit, offset=offset)
+    return HouseholdPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 async def lookup(uow: UnitOfWork, principal: Principal, id_number: str, settings: Settings) -> HouseholdOut:
