@@ -1,15 +1,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.monitoring.alerts import service
-from services.monitoring.alerts.schemas import AlertDetail, AlertOut, AlertPage, ClosureIn, VerificationIn
+from services.monitoring.alerts.schemas import AlertDetail, AlertOut, AlertPage, AlertQuery, ClosureIn, VerificationIn
 from services.monitoring.deps import Closer, Reader, Reviewer
 from shared.app import UowDep
-from shared.events.catalogue import AlertType
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -19,24 +18,20 @@ Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
 
 @router.get("", summary="Alerts in your region")
-async def list_alerts(uow: UowDep, principal: Reader, region: Region = None,
-                      status: Literal["dispatched", "verified", "closed"] | None = None,
-                      alert_type: AlertType | None = None, household_id: uuid.UUID | None = None,
-                      limit: Limit = 200, offset: Offset = 0) -> AlertPage:
-    return await service.search(uow, principal, region=region, status=status, alert_type=alert_type,
-                                household_id=household_id, limit=limit, offset=offset)
+async def list_alerts(uow: UowDep, principal: Reader, query: Annotated[AlertQuery, Query()]) -> AlertPage:
+    return await service.search(uow, principal, query)
 
 
 @router.get("/overdue", summary="Open alerts past their due date, per region")
 async def overdue(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
                   offset: Offset = 0) -> AlertPage:
-    return await service.due(uow, principal, "overdue", region=region, limit=limit, offset=offset)
+    return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="overdue")
 
 
 @router.get("/due-soon", summary="Open alerts due within the region's due-soon window of working days")
 async def due_soon(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
                    offset: Offset = 0) -> AlertPage:
-    return await service.due(uow, principal, "soon", region=region, limit=limit, offset=offset)
+    return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="soon")
 
 
 @router.get("/{alert_id}", summary="An alert with its evidence and trace")

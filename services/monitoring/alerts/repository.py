@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
+from services.monitoring.alerts.schemas import AlertQuery
 from services.monitoring.feeds.kinds import FEED_KINDS
 from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 
@@ -290,17 +291,16 @@ class AlertRepository:
 
     # --- lists ---------------------------------------------------------------------------------------------------
 
-    async def search(self, region_prefix: str, *, status: str | None, alert_type: str | None,
-                     household_id: uuid.UUID | None, due_from: date | None, due_by: date | None,
-                     open_only: bool,
-                     limit: int, offset: int) -> tuple[list[Alert], int]:
+    async def search(self, region_prefix: str, q: AlertQuery, *, due_from: date | None, due_by: date | None,
+                     open_only: bool) -> tuple[list[Alert], int]:
+        """`q`'s alerts under `region_prefix`; `open_only` and a due date from/by for the due lists."""
         conditions = [AlertRow.region_code.startswith(region_prefix, autoescape=True)]
-        if status:
-            conditions.append(AlertRow.status == status)
-        if alert_type:
-            conditions.append(AlertRow.alert_type == alert_type)
-        if household_id:
-            conditions.append(AlertRow.household_id == household_id)
+        if q.status:
+            conditions.append(AlertRow.status == q.status)
+        if q.alert_type:
+            conditions.append(AlertRow.alert_type == q.alert_type)
+        if q.household_id:
+            conditions.append(AlertRow.household_id == q.household_id)
         if open_only:
             conditions.append(AlertRow.status != AlertStatus.CLOSED.value)
         if due_by is not None:
@@ -311,7 +311,7 @@ class AlertRepository:
         rows = await self.session.scalars(
             select(AlertRow).where(*conditions)
             .order_by(AlertRow.due_date.asc().nulls_last(), AlertRow.created_at, AlertRow.id)
-            .limit(limit).offset(offset))
+            .limit(q.limit).offset(q.offset))
         return [_to_domain(r) for r in rows], int(total or 0)
 
 

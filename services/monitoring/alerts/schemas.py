@@ -46,6 +46,18 @@ class AlertDetail(AlertOut):
     evidence: list[EvidenceOut]
 
 
+class AlertQuery(BaseModel):
+    """Which alerts a list shows (the caller's region or a sub-region of it; by status, type and household), a page
+    at a time."""
+
+    region: str | None = Field(default=None, pattern=r"^\d{2,12}$", description="narrow to a sub-region of yours")
+    status: Literal["dispatched", "verified", "closed"] | None = None
+    alert_type: AlertType | None = None
+    household_id: uuid.UUID | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
 class AlertPage(BaseModel):
     items: list[AlertOut]
     total: int

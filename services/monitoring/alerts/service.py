@@ -14,6 +14,7 @@ from services.monitoring.alerts.schemas import (
     AlertDetail,
     AlertOut,
     AlertPage,
+    AlertQuery,
     ClosureIn,
     EvidenceOut,
     VerificationIn,
@@ -121,13 +122,6 @@ async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body
     return await _take(uow, principal, alert_id, lambda alert: alert.close(principal.sub, _on(body.on)), "alert.close")
 
 
-async def due(uow: UnitOfWork, principal: Principal, which: Literal["overdue", "soon"], *, region: str | None,
-              limit: int, offset: int) -> AlertPage:
-    """Open alerts of the caller's region past their due date (overdue) or due within its window (soon)."""
-    return await search(uow, principal, region=region, status=None, alert_type=None, household_id=None, limit=limit,
-                        offset=offset, due=which)
-
-
 def _prefix(principal: Principal, region: str | None) -> str | None:
     """The narrower of the caller's scope and the region asked for; None when they do not meet."""
     if not region:
@@ -139,12 +133,11 @@ def _prefix(principal: Principal, region: str | None) -> str | None:
     return None
 
 
-async def search(uow: UnitOfWork, principal: Principal, *, region: str | None, status: str | None,
-                 alert_type: str | None, household_id: uuid.UUID | None, limit: int, offset: int,
-                 due: str | None = None) -> AlertPage:
+async def search(uow: UnitOfWork, principal: Principal, query: AlertQuery,
+                 due: Literal["overdue", "soon"] | None = None) -> AlertPage:
     """Alerts in the caller's region; `due` = overdue (open, past the due date) or soon (open, due within the
     region's due-soon window of working days)."""
-    prefix = _prefix(principal, region)
+    prefix, limit, offset = _prefix(principal, query.region), query.limit, query.offset
     if prefix is None:
         return AlertPage(items=[], total=0, limit=limit, offset=offset)
     today, due_from, due_by = date.today(), None, None
@@ -153,9 +146,8 @@ async def search(uow: UnitOfWork, principal: Principal, *, region: str | None, s
     elif due == "soon":
         window = int(risk_parameters().at("risk.due_soon_wd", today, prefix[:6] or "00").value)
         due_from, due_by = today, add_workdays(today, window)
-    alerts, total = await AlertRepository(uow.session).search(
-        prefix, status=status, alert_type=alert_type, household_id=household_id, due_from=due_from,
-        due_by=due_by, open_only=due is not None, limit=limit, offset=offset)
+    alerts, total = await AlertRepository(uow.session).search(prefix, query, due_from=due_from, due_by=due_by,
+                                                              open_only=due is not None)
     await audit.record(uow, principal, "alert.list", "alert", None, region_code=prefix,
-                       details={"count": len(alerts), "due": due, "status": status})
+                       details={"count": len(alerts), "due": due, "status": query.status})
     return AlertPage(items=[to_out(a, today) for a in alerts], total=total, limit=limit, offset=offset)

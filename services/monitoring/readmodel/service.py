@@ -49,8 +49,7 @@ async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
 async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:
     # One-off help (临时救助) covers its month only.
     last = data.effective_month.first_day if data.monthly_amount_fen is None else None
-    await ReadModelRepository(uow.session).cover(data.case_id, data.household_id, data.programme,
-                                                 list(data.member_ids), data.effective_month.first_day, last)
+    await ReadModelRepository(uow.session).cover(data, data.effective_month.first_day, last)
 
 
 async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:
