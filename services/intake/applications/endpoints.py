@@ -100,21 +100,12 @@ async def upload_evidence(
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
     payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}
     store = LocalEvidenceStore(settings.evidence_dir)
+    upload = service.Upload(kind, description, filename, content_type, data)
     return await idem.run(
         uow,
         principal,
         payload,
-        lambda: service.upload_evidence(
-            uow,
-            principal,
-            application_id,
-            kind=kind,
-            description=description,
-            filename=filename,
-            data=data,
-            content_type=content_type,
-            store=store,
-        ),
+        lambda: service.upload_evidence(uow, principal, application_id, upload, store),
         status_code=201,
     )
 
