@@ -12,6 +12,7 @@ from services.intake.regions.schemas import CODE_RULE
 from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.household import IncomeKind as IncomeKindT
 from shared.identity import ResidentIdStr
+from shared.schemas import Page
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -223,8 +224,5 @@ class HouseholdQuery(BaseModel):
     offset: int = Field(default=0, ge=0, le=100_000)
 
 
-class HouseholdPage(BaseModel):
-    items: list[HouseholdSummary]
-    total: int
-    limit: int
-    offset: int
+class HouseholdPage(Page[HouseholdSummary]):
+    pass

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import AlertOutcome, AlertType, NotEligibleReason, Programme
+from shared.schemas import Page
 
 
 class EvidenceOut(BaseModel):
@@ -58,11 +59,8 @@ class AlertQuery(BaseModel):
     offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    total: int
-    limit: int
-    offset: int
+class AlertPage(Page[AlertOut]):
+    pass
 
 
 class VerificationIn(BaseModel):
