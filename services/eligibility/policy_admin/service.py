@@ -19,6 +19,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import StandardChanged
 from shared.regions import RegionTable
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 
@@ -81,8 +82,9 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     repo.add(ParameterOverride(region=body.region, key=body.key, start=body.start, value={"v": body.value},
                                reference=body.reference, created_by=principal.sub))
     new = updated.at(body.key, body.start, _lookup_region(body.region))
-    uow.emit(StandardChanged(region=body.region, key=body.key, start=body.start, value=_to_jsonable(new.value),
-                             previous_value=previous, reference=body.reference),
+    # The body's region, key, start and reference; the value as the parameters now hold it.
+    uow.emit(StandardChanged.model_validate({**attributes(body, StandardChanged), "value": _to_jsonable(new.value),
+                                             "previous_value": previous}),
              key=f"{body.region}:{body.key}", region=None if body.region == "national" else body.region)
     await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
                        region_code=None if body.region == "national" else body.region, reason=body.reference,
