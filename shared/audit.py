@@ -5,7 +5,7 @@ Written in the same transaction as the change they describe; reads of personal d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol, TypedDict, Unpack
 
 from sqlalchemy import insert
@@ -70,6 +70,13 @@ async def record_on(
     """`record` of an action on `resource`, filed under its household and region."""
     filed = {"household_id": resource.household_id, "region_code": resource.region_code}
     await record(uow, actor, action, resource_type, resource.id, **filed, **fields)
+
+
+async def record_each(uow: UnitOfWork, actor: Actor, action: str, resource_type: str,
+                      resources: Iterable[OfHousehold]) -> None:
+    """`record_on` for each of many records, in one statement: what a list read writes for the records it shows."""
+    await record_many(uow, actor, action, resource_type, [
+        {"resource_id": r.id, "household_id": r.household_id, "region_code": r.region_code} for r in resources])
 
 
 def defer(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 from fastapi.responses import StreamingResponse
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def or_xlsx() -> dict[int | str, dict[str, Any]]:
+    """The `responses` of an endpoint whose 200 may be an .xlsx file as well as its JSON (a new dict each time:
+    FastAPI writes into it while it builds the OpenAPI document)."""
+    return {200: {"content": {XLSX: {}}}}
 
 
 def attachment(filename: str) -> dict[str, str]:

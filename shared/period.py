@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler
@@ -59,9 +59,15 @@ class Period:
                 return cls.parse(value)
             raise ValueError("period must be a YYYY-MM string")
 
+        def validate_python(value: Any) -> Period:
+            # A month column holds the month's first day: a schema reads a row's (from_attributes) as its period.
+            if isinstance(value, date) and not isinstance(value, datetime):
+                return cls.of(value)
+            return validate(value)
+
         return core_schema.json_or_python_schema(
             json_schema=core_schema.no_info_plain_validator_function(validate),
-            python_schema=core_schema.no_info_plain_validator_function(validate),
+            python_schema=core_schema.no_info_plain_validator_function(validate_python),
             serialization=core_schema.plain_serializer_function_ser_schema(str),
             metadata={"pydantic_js_functions": [lambda _s, _h: {"type": "string", "pattern": _PATTERN.pattern}]},
         )

@@ -241,6 +241,11 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     listed = await client.get("/applications", params={"household_id": hid}, headers=tokens["auditor"])
     assert listed.headers["x-total-count"] == "2"
     assert {a["status"] for a in listed.json()} == {"withdrawn", "submitted"}
+    narrowed = await client.get("/applications", params={"household_id": hid, "status": "submitted", "limit": 1},
+                                headers=tokens["auditor"])
+    assert [a["id"] for a in narrowed.json()] == [again["id"]] and narrowed.headers["x-total-count"] == "1"
+    problem(await client.get("/applications", params={"status": "lost"}, headers=tokens["auditor"]), 422,
+            "query.status")
 
 
 async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, db, evidence_dir):

@@ -38,6 +38,7 @@ from shared.events.catalogue import (
 )
 from shared.household import HouseholdSnapshot
 from shared.period import Period
+from shared.schemas import attributes
 from shared.workdays import WorkCalendar, has_official_calendar
 
 CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
@@ -55,6 +56,17 @@ class Actor:
 
 
 SYSTEM = Actor("eligibility", frozenset({"system"}))
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step needs besides its own facts: who takes it, under which dated parameters, and on which date
+    (`on`, by default `today`, which is the real date unless a test fixes it)."""
+
+    actor: Actor
+    params: ParameterSet
+    on: date | None = None
+    today: date | None = None
 
 
 class RecomputedFor(BaseModel):
@@ -196,18 +208,12 @@ class Case:
     def open(cls, data: ApplicationSubmitted, params: ParameterSet) -> Case:
         """受理: a case for an application, assessed by the programme's rule, with its first deadline."""
         on, region = data.submitted_on, data.region_code
-        case = cls(
-            id=uuid.uuid4(), application_id=data.application_id, household_id=data.household_id,
-            programme=data.programme, region_code=region, status=Status.ACCEPTED, opened_on=on, status_since=on,
-            snapshot=data.snapshot, details=data.details, applicant_member_id=data.applicant_member_id,
-            separate_register=data.separate_register,
-            delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
+        # The application's facts the case keeps (household, programme, region, snapshot, details...) by name.
+        case = cls(id=uuid.uuid4(), **attributes(data, cls), status=Status.ACCEPTED, opened_on=on, status_since=on,
+                   delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
-        case.events.append(CaseOpened(
-            case_id=case.id, application_id=case.application_id, household_id=case.household_id,
-            programme=case.programme, region_code=region, status=case.status.value, due_date=case.due_date,
-            due_date_provisional=case.due_date_provisional))
+        case._raise(CaseOpened)
         return case
 
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:
@@ -218,7 +224,7 @@ class Case:
         self.snapshot, self.details, self.applicant_member_id = data.snapshot, data.details, data.applicant_member_id
         self.assessment = self.assess(params, self.status_since)
         if self.status not in (Status.ACCEPTED, Status.INVESTIGATION):
-            self._move(SYSTEM, "amended", Status.INVESTIGATION, today, "申请人更正了家庭信息", {}, params)
+            self._move(StepContext(SYSTEM, params), "amended", Status.INVESTIGATION, today, "申请人更正了家庭信息", {})
         else:
             self._refresh_due(params)
 
@@ -226,203 +232,183 @@ class Case:
         """The applicant's withdrawal request: an open case closes (withdrawn); a decided one stands and says so
         (case.withdrawal_refused), so intake and eligibility never disagree. False when refused."""
         if self.status in workflow.OPEN:
-            self._move(SYSTEM, "withdraw", Status.WITHDRAWN, today, reason, {}, params)
+            self._move(StepContext(SYSTEM, params), "withdraw", Status.WITHDRAWN, today, reason, {})
             return True
         if self.status is Status.WITHDRAWN:
             return True  # answered already
         why = f"the case was already decided: {self.status.value}" + (
             f" on {self.decided_on}" if self.decided_on else "")
-        self.events.append(CaseWithdrawalRefused(
-            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
-            region_code=self.region_code, status=self.status.value, reason=why))
+        self._raise(CaseWithdrawalRefused, reason=why)
         return False
 
     # --- steps taken by officials -----------------------------------------------------------------------------
 
-    def _begin(self, step: str, actor: Actor, on: date | None, today: date | None) -> date:
+    def _begin(self, step: str, ctx: StepContext) -> date:
         """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
-        the current step began."""
+        the current step began: that date."""
         try:
-            workflow.check_step(step, self.state, actor.roles)
+            workflow.check_step(step, self.state, ctx.actor.roles)
         except workflow.IllegalStep as exc:
             raise Conflict(str(exc), allowed_next=exc.allowed) from exc
         except workflow.WrongRole as exc:
             raise Forbidden(str(exc)) from exc
-        today = today or date.today()
-        on = on or today
+        today = ctx.today or date.today()
+        on = ctx.on or today
         if on > today:
             raise InvalidInput("on", "cannot be in the future")
         if on < self.status_since:
             raise InvalidInput("on", f"cannot be before the current step began ({self.status_since})")
         return on
 
-    def start_investigation(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
-                            opinion: str | None = None, today: date | None = None) -> None:
-        on = self._begin("investigation", actor, on, today)
-        self._move(actor, "investigation", Status.INVESTIGATION, on, opinion, {}, params)
+    def start_investigation(self, ctx: StepContext, *, opinion: str | None = None) -> None:
+        on = self._begin("investigation", ctx)
+        self._move(ctx, "investigation", Status.INVESTIGATION, on, opinion, {})
 
-    def record_home_visit(self, actor: Actor, params: ParameterSet, *, investigators: list[str], findings: str,
-                          by_county: bool = False, on: date | None = None, opinion: str | None = None,
-                          today: date | None = None) -> None:
+    def record_home_visit(self, ctx: StepContext, *, investigators: list[str], findings: str, by_county: bool = False,
+                          opinion: str | None = None) -> None:
         """入户调查; the county's own visit (separate register, 单独登记备案) is recorded by the county."""
-        on = self._begin("home-visits", actor, on, today)
-        if by_county and not actor.has_any("county_approver"):
+        on = self._begin("home-visits", ctx)
+        if by_county and not ctx.actor.has_any("county_approver"):
             raise Forbidden("a county home visit is recorded by the county")
         self.home_visits += 1
         self.county_home_visit = self.county_home_visit or by_county
-        self._move(actor, "home-visits", self.status, on, opinion,
-                   {"investigators": investigators, "findings": findings, "by_county": by_county}, params)
+        self._move(ctx, "home-visits", self.status, on, opinion,
+                   {"investigators": investigators, "findings": findings, "by_county": by_county})
 
-    def record_economic_check(self, actor: Actor, params: ParameterSet, *, result: str, notes: str = "",
-                              on: date | None = None, opinion: str | None = None, today: date | None = None) -> None:
+    def record_economic_check(self, ctx: StepContext, *, result: str, notes: str = "", opinion: str | None = None
+                              ) -> None:
         """经济状况核对: the rule runs again on the date of the check; the township gives its opinion next."""
-        on = self._begin("economic-check", actor, on, today)
-        self.assessment = self.assess(params, on)
-        self._move(actor, "economic-check", Status.TOWNSHIP_REVIEW, on, opinion, {"result": result, "notes": notes},
-                   params)
+        on = self._begin("economic-check", ctx)
+        self.assessment = self.assess(ctx.params, on)
+        self._move(ctx, "economic-check", Status.TOWNSHIP_REVIEW, on, opinion, {"result": result, "notes": notes})
 
-    def township_opinion(self, actor: Actor, params: ParameterSet, *, recommendation: Literal["approve", "reject"],
-                         opinion: str, on: date | None = None, today: date | None = None) -> None:
+    def township_opinion(self, ctx: StepContext, *, recommendation: Literal["approve", "reject"], opinion: str) -> None:
         """乡镇初审: a rejection goes to the county on the township's reasons (nothing to post); an approval goes to
         democratic appraisal where the region requires it for the programme, otherwise to the public notice."""
-        on = self._begin("township-opinion", actor, on, today)
+        on = self._begin("township-opinion", ctx)
         if recommendation == "reject":
             to = Status.COUNTY_REVIEW
-        elif self.programme in params.at("procedure.democratic_appraisal_programmes", on, self.region_code).value \
-                and params.at("procedure.democratic_appraisal_required", on, self.region_code).value:
+        elif self.programme in ctx.params.at("procedure.democratic_appraisal_programmes", on, self.region_code).value \
+                and ctx.params.at("procedure.democratic_appraisal_required", on, self.region_code).value:
             to = Status.APPRAISAL
         else:
-            to = self._post_notice(on, params)
-        self._move(actor, "township-opinion", to, on, opinion, {"recommendation": recommendation}, params)
+            to = self._post_notice(on, ctx.params)
+        self._move(ctx, "township-opinion", to, on, opinion, {"recommendation": recommendation})
 
-    def record_appraisal(self, actor: Actor, params: ParameterSet, *, result: Literal["agreed", "disagreed"],
-                         participants: int, opinion: str, on: date | None = None, today: date | None = None) -> None:
+    def record_appraisal(self, ctx: StepContext, *, result: Literal["agreed", "disagreed"], participants: int,
+                         opinion: str) -> None:
         """民主评议: agreed → public notice; disagreed → the county decides on it."""
-        on = self._begin("appraisal", actor, on, today)
-        to = self._post_notice(on, params) if result == "agreed" else Status.COUNTY_REVIEW
-        self._move(actor, "appraisal", to, on, opinion, {"result": result, "participants": participants}, params)
+        on = self._begin("appraisal", ctx)
+        to = self._post_notice(on, ctx.params) if result == "agreed" else Status.COUNTY_REVIEW
+        self._move(ctx, "appraisal", to, on, opinion, {"result": result, "participants": participants})
 
-    def record_objection(self, actor: Actor, params: ParameterSet, *, objection: str, on: date | None = None,
-                         opinion: str | None = None, today: date | None = None) -> None:
+    def record_objection(self, ctx: StepContext, *, objection: str, opinion: str | None = None) -> None:
         """公示期异议: the notice is taken down and the case goes back to investigation."""
-        on = self._begin("notice/objections", actor, on, today)
+        on = self._begin("notice/objections", ctx)
         self.notice_posted_on = self.notice_ends_on = None
-        self._move(actor, "notice/objections", Status.INVESTIGATION, on, opinion, {"objection": objection}, params)
+        self._move(ctx, "notice/objections", Status.INVESTIGATION, on, opinion, {"objection": objection})
 
-    def close_notice(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
-                     opinion: str | None = None, today: date | None = None) -> None:
+    def close_notice(self, ctx: StepContext, *, opinion: str | None = None) -> None:
         """公示期满无异议: only after the notice's last day."""
-        on = self._begin("notice/close", actor, on, today)
+        on = self._begin("notice/close", ctx)
         assert self.notice_ends_on is not None
         if on <= self.notice_ends_on:
             raise Conflict(f"the public notice runs until {self.notice_ends_on}; close it after that",
                            allowed_next=["notice/objections"])
-        self._move(actor, "notice/close", Status.COUNTY_REVIEW, on, opinion, {}, params)
+        self._move(ctx, "notice/close", Status.COUNTY_REVIEW, on, opinion, {})
 
-    def extend(self, actor: Actor, params: ParameterSet, *, opinion: str, on: date | None = None,
-               today: date | None = None) -> None:
+    def extend(self, ctx: StepContext, *, opinion: str) -> None:
         """延长办理期限: the longer time limit applies from now on."""
-        on = self._begin("extension", actor, on, today)
+        on = self._begin("extension", ctx)
         self.extended = True
-        self._move(actor, "extension", self.status, on, opinion, {}, params)
+        self._move(ctx, "extension", self.status, on, opinion, {})
 
-    def decide(self, actor: Actor, params: ParameterSet, *, decision: Literal["approve", "reject"],
-               opinion: str, reasons: list[str] | None = None, on: date | None = None,
-               today: date | None = None) -> None:
+    def decide(self, ctx: StepContext, *, decision: Literal["approve", "reject"], opinion: str,
+               reasons: list[str] | None = None) -> None:
         """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
         the separate register needs the county's own home visit first; a household the rule finds not eligible
         cannot be approved)."""
-        on = self._begin("decision", actor, on, today)
+        on = self._begin("decision", ctx)
         if decision == "reject":
             self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
-            self._move(actor, "decision", Status.REJECTED, on, opinion, {"reasons": self.reasons}, params,
-                       announce=False)
-            self.events.append(CaseRejected(
-                case_id=self.id, application_id=self.application_id, household_id=self.household_id,
-                programme=self.programme, region_code=self.region_code, reasons=self.reasons,
-                decided_at=self.decided_at))
+            self._move(ctx, "decision", Status.REJECTED, on, opinion, {"reasons": self.reasons}, announce=False)
+            self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
         if self.separate_register and not self.county_home_visit:
             raise Conflict("a case in the separate register (单独登记备案) needs the county's own home visit first",
                            allowed_next=["home-visits"])
-        result = self.assess(params, on)
+        result = self.assess(ctx.params, on)
         if not result.eligible:
             raise Conflict("the rules find the household not eligible on " + str(on) + ": "
                            + "; ".join(result.reasons) + " — reject with reasons, or correct the facts",
                            allowed_next=["decision"])
         self.assessment = result
         self._approve(on, result)
-        self._schedule_review(on, params)
-        self._move(actor, "decision", Status.APPROVED, on, opinion,
+        self._schedule_review(on, ctx.params)
+        self._move(ctx, "decision", Status.APPROVED, on, opinion,
                    {"monthly_amount_fen": self.monthly_amount_fen, "one_off_amount_fen": self.one_off_amount_fen},
-                   params, announce=False)
+                   announce=False)
 
-    def emergency_approve(self, actor: Actor, params: ParameterSet, *, opinion: str, on: date | None = None,
-                          today: date | None = None) -> None:
+    def emergency_approve(self, ctx: StepContext, *, opinion: str) -> None:
         """急难型临时救助: approved and paid first, the paperwork after (documents pending). Above the township's
         limit only the county joint meeting (联席会议) approves: a limit of the procedure, binding an admin too."""
-        on = self._begin("emergency-approval", actor, on, today)
-        result = self.assess(params, on)
+        on = self._begin("emergency-approval", ctx)
+        result = self.assess(ctx.params, on)
         if not result.eligible:
             raise Conflict("not eligible: " + "; ".join(result.reasons), allowed_next=[])
-        if result.required_approver == "county_joint_meeting" and not actor.has_any("county_approver"):
+        if result.required_approver == "county_joint_meeting" and not ctx.actor.has_any("county_approver"):
             raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
         self.assessment, self.documents_pending = result, True
         self._approve(on, result)
-        self._move(actor, "emergency-approval", Status.APPROVED, on, opinion,
-                   {"one_off_amount_fen": self.one_off_amount_fen}, params, announce=False)
+        self._move(ctx, "emergency-approval", Status.APPROVED, on, opinion,
+                   {"one_off_amount_fen": self.one_off_amount_fen}, announce=False)
 
-    def complete_documents(self, actor: Actor, params: ParameterSet, *, on: date | None = None,
-                           opinion: str | None = None, today: date | None = None) -> None:
-        on = self._begin("documents-complete", actor, on, today)
+    def complete_documents(self, ctx: StepContext, *, opinion: str | None = None) -> None:
+        on = self._begin("documents-complete", ctx)
         self.documents_pending = False
-        self._move(actor, "documents-complete", self.status, on, opinion, {}, params)
+        self._move(ctx, "documents-complete", self.status, on, opinion, {})
 
     # --- keeping the roll right -------------------------------------------------------------------------------
 
-    def review(self, actor: Actor, params: ParameterSet, *, latest: HouseholdSnapshot | None = None,
-               on: date | None = None, opinion: str | None = None, today: date | None = None) -> None:
+    def review(self, ctx: StepContext, *, latest: HouseholdSnapshot | None = None, opinion: str | None = None) -> None:
         """定期核查 on the household's latest facts: same amount, a new amount, 渐退 (income from work above the
         standard, for the programmes the region lets exit gradually), still within 渐退, or stop."""
-        on = self._begin("review", actor, on, today)
+        on = self._begin("review", ctx)
         snapshot = latest or self.snapshot
-        result = self.assess(params, on, snapshot)
+        result = self.assess(ctx.params, on, snapshot)
         self.snapshot, self.assessment = snapshot, result
         status, month = self.status, Period.of(on)
-        common = {"case_id": self.id, "household_id": self.household_id, "programme": self.programme,
-                  "region_code": self.region_code}
         if result.eligible:
             new_amount = int(result.monthly_amount_fen or 0)
             if new_amount != self.monthly_amount_fen or status is Status.GRADUAL_EXIT:
-                self.events.append(CaseAmountChanged(**common, previous_monthly_amount_fen=self.monthly_amount_fen,
-                                                     monthly_amount_fen=new_amount, effective_month=month.next()))
+                self._raise(CaseAmountChanged, previous_monthly_amount_fen=self.monthly_amount_fen,
+                            monthly_amount_fen=new_amount, effective_month=month.next())
                 self.monthly_amount_fen, self.exit_last_month = new_amount, None
             to = Status.APPROVED
         elif (status is Status.APPROVED and any(m.employed for m in snapshot.counted_members())
-              and self.programme in params.at("exit.gradual_programmes", on, self.region_code).value):
-            last = month.plus(int(params.at("exit.gradual_max_months", on, self.region_code).value))
+              and self.programme in ctx.params.at("exit.gradual_programmes", on, self.region_code).value):
+            last = month.plus(int(ctx.params.at("exit.gradual_max_months", on, self.region_code).value))
             self.exit_last_month = last.first_day
-            self.events.append(GradualExitStarted(**common, last_month=last))
+            self._raise(GradualExitStarted, last_month=last)
             to = Status.GRADUAL_EXIT
         elif status is Status.GRADUAL_EXIT and self.exit_last_month and month < Period.of(self.exit_last_month):
             to = Status.GRADUAL_EXIT  # still within the exit period
         else:
-            self.events.append(CaseTerminated(**common, reason="ineligible", last_month=month))
+            self._raise(CaseTerminated, reason="ineligible", last_month=month)
             to = Status.TERMINATED
         if to is Status.TERMINATED:
             self.next_review_on = None
         else:
-            self._schedule_review(on, params)
-        self._move(actor, "review", to, on, opinion,
-                   {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen}, params)
+            self._schedule_review(on, ctx.params)
+        self._move(ctx, "review", to, on, opinion,
+                   {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen})
 
-    def terminate(self, actor: Actor, params: ParameterSet, *, reason: Literal["death", "fraud", "moved", "other"],
-                  opinion: str, on: date | None = None, today: date | None = None) -> None:
+    def terminate(self, ctx: StepContext, *, reason: Literal["death", "fraud", "moved", "other"], opinion: str) -> None:
         """停保. Never pay a dead person, nor for months obtained by fraud: then the last month paid is the one
         before."""
-        on = self._begin("termination", actor, on, today)
+        on = self._begin("termination", ctx)
         last = Period.of(on).plus(-1) if reason in ("death", "fraud") else Period.of(on)
-        self._stop(actor, "termination", reason, last, on, opinion, {}, params)
+        self._stop(ctx, "termination", reason, last, on, opinion, {})
 
     # --- from monitoring's partner data -----------------------------------------------------------------------
 
@@ -436,35 +422,31 @@ class Case:
         opinion = f"死亡比对 ({source}): 成员于 {death_date} 死亡"
         if len(counted) > 1:
             self.next_review_on = today
-            self._move(SYSTEM, "death_reported", self.status, today, opinion,
-                       {"member_id": str(member_id), "alert_id": str(alert_id)}, params)
+            self._move(StepContext(SYSTEM, params), "death_reported", self.status, today, opinion,
+                       {"member_id": str(member_id), "alert_id": str(alert_id)})
             return
-        self._stop(SYSTEM, "terminate", "death", Period.of(death_date), today, opinion,
-                   {"alert_id": str(alert_id)}, params)
+        self._stop(StepContext(SYSTEM, params), "terminate", "death", Period.of(death_date), today, opinion,
+                   {"alert_id": str(alert_id)})
 
     def request_review(self, verified_on: date, note: str | None, alert_id: uuid.UUID, params: ParameterSet) -> None:
         """A township found a recipient's situation changed (在保对象情况变化): due for review (定期核查) now."""
         if self.status not in workflow.ON_ROLL:
             return
         self.next_review_on = verified_on
-        self._move(SYSTEM, "review_requested", self.status, verified_on,
-                   note or "动态监测核实: 在保对象情况变化，需复核", {"alert_id": str(alert_id)}, params)
+        self._move(StepContext(SYSTEM, params), "review_requested", self.status, verified_on,
+                   note or "动态监测核实: 在保对象情况变化，需复核", {"alert_id": str(alert_id)})
 
     # --- deadlines --------------------------------------------------------------------------------------------
 
     def recount_deadline(self, params: ParameterSet) -> None:
         """Count the deadline again (a holiday schedule was loaded) and tell intake (case.deadline_changed)."""
         self._refresh_due(params)
-        self.events.append(CaseDeadlineChanged(
-            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
-            region_code=self.region_code, due_date=self.due_date, due_date_provisional=self.due_date_provisional))
+        self._raise(CaseDeadlineChanged)
 
     # --- internals --------------------------------------------------------------------------------------------
 
     def _refresh_due(self, params: ParameterSet) -> None:
-        timeline = Timeline(programme=self.programme, status=self.status, accepted_on=self.opened_on,
-                            status_since=self.status_since, notice_ends_on=self.notice_ends_on,
-                            extended=self.extended, delegated=self.delegated)
+        timeline = Timeline(**attributes(self, Timeline), accepted_on=self.opened_on)
         # Every deadline falls within a year of the later of the two dates it is counted from.
         cal = work_calendar(params, self.region_code, range(self.opened_on.year, self.status_since.year + 2))
         self.due_date = workflow.due_date(timeline, limits(params, self.opened_on, self.region_code), cal)
@@ -481,13 +463,11 @@ class Case:
         self.decided_at, self.decided_on, self.effective_month = now, on, effective.first_day
         self.monthly_amount_fen, self.one_off_amount_fen = result.monthly_amount_fen, result.one_off_amount_fen
         covered = result.covered_member_ids or [m.member_id for m in self.snapshot.counted_members()]
-        self.events.append(CaseApproved(
-            case_id=self.id, application_id=self.application_id, household_id=self.household_id,
-            programme=self.programme, region_code=self.region_code, member_ids=covered,
-            monthly_amount_fen=self.monthly_amount_fen, one_off_amount_fen=self.one_off_amount_fen,
-            effective_month=effective, decided_at=now,
-            # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
-            tekun_arrangement=getattr(self.details, "arrangement", None) if self.programme == "tekun" else None))
+        # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
+        arrangement = getattr(self.details, "arrangement", None) if self.programme == "tekun" else None
+        self._raise(CaseApproved, member_ids=covered, monthly_amount_fen=self.monthly_amount_fen,
+                    one_off_amount_fen=self.one_off_amount_fen, effective_month=effective, decided_at=now,
+                    tekun_arrangement=arrangement)
 
     def _schedule_review(self, on: date, params: ParameterSet) -> None:
         if self.monthly_amount_fen is None:
@@ -497,26 +477,27 @@ class Case:
                   for k in ("regular_months", "irregular_months")}
         self.next_review_on = workflow.review_due(on, irregular, months["regular_months"], months["irregular_months"])
 
-    def _stop(self, actor: Actor, step: str, reason: str, last: Period, on: date, opinion: str | None,
-              data: dict[str, Any], params: ParameterSet) -> None:
+    def _stop(self, ctx: StepContext, step: str, reason: str, last: Period, on: date, opinion: str | None,
+              data: dict[str, Any]) -> None:
         self.next_review_on = None
-        self.events.append(CaseTerminated(case_id=self.id, household_id=self.household_id, programme=self.programme,
-                                          region_code=self.region_code, reason=reason,  # type: ignore[arg-type]
-                                          last_month=last))
-        self._move(actor, step, Status.TERMINATED, on, opinion,
-                   {"reason": reason, "last_month": str(last), **data}, params)
+        self._raise(CaseTerminated, reason=reason, last_month=last)
+        self._move(ctx, step, Status.TERMINATED, on, opinion, {"reason": reason, "last_month": str(last), **data})
 
-    def _move(self, actor: Actor, step: str, to: Status, on: date, opinion: str | None, data: dict[str, Any],
-              params: ParameterSet, *, announce: bool = True) -> None:
+    def _move(self, ctx: StepContext, step: str, to: Status, on: date, opinion: str | None, data: dict[str, Any], *,
+              announce: bool = True) -> None:
         """Record a step, move the case, count its deadline again and announce a change of state."""
         previous = self.status
         if to is not previous:
             self.status, self.status_since = to, on
-        self._refresh_due(params)
-        self.steps.append(StepRecord(step=step, from_status=previous, to_status=self.status, actor=actor, on=on,
-                                     opinion=opinion, data=data))
+        self._refresh_due(ctx.params)
+        self.steps.append(StepRecord(step, previous, self.status, ctx.actor, on, opinion, data))
         if announce and self.status is not previous:
-            self.events.append(CaseStatusChanged(
-                case_id=self.id, application_id=self.application_id, household_id=self.household_id,
-                region_code=self.region_code, status=self.status.value, previous_status=previous.value,
-                due_date=self.due_date, due_date_provisional=self.due_date_provisional))
+            self._raise(CaseStatusChanged, previous_status=previous.value)
+
+    def _raise(self, event: type[EventData], **data: Any) -> None:
+        """Record a domain event: the case's own fields that the event carries (which case, application,
+        household, programme and region; its status and deadline now) from the case, the rest from `data`."""
+        own = {"case_id": self.id, "application_id": self.application_id, "household_id": self.household_id,
+               "programme": self.programme, "region_code": self.region_code, "status": self.status.value,
+               "due_date": self.due_date, "due_date_provisional": self.due_date_provisional}
+        self.events.append(event(**{k: v for k, v in own.items() if k in event.model_fields}, **data))

@@ -2,14 +2,13 @@
 
 A step's path is its name in the workflow (`next_steps` lists exactly these: POST `/cases/{id}/<step>`), and its
 OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ.
-Each step's body is the one its service function takes."""
+Each step's body, summary and `Case` method are in the service's table of steps."""
 
 from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -35,63 +34,43 @@ def step_description(name: str) -> str:
             "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403.")
 
 
-StepTaker = Callable[..., Awaitable[CaseDetailOut]]
-
-
-def _step(name: str, take: StepTaker) -> None:
-    """POST /cases/{case_id}/<name>: the body its service function takes, by an official, answering the case."""
+def _step(name: str, step: service.Step) -> None:
+    """POST /cases/{case_id}/<name>: the step's body, by an official, answering the case."""
 
     async def endpoint(case_id: uuid.UUID, body: Any, uow: UowDep, p: Official) -> CaseDetailOut:
-        return await take(uow, p, case_id, body)
+        return await service.take_step(uow, p, case_id, step, body)
 
     signature = inspect.signature(endpoint)
     endpoint.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
-        param.replace(annotation=get_type_hints(take)["body"]) if param.name == "body" else param
+        param.replace(annotation=step.body) if param.name == "body" else param
         for param in signature.parameters.values()])
-    endpoint.__name__ = endpoint.__qualname__ = take.__name__  # the operation id stays the service's name
-    summary = (take.__doc__ or name).strip().splitlines()[0].rstrip(".")
-    router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=summary,
+    endpoint.__name__ = endpoint.__qualname__ = step.take.__name__  # the operation id is the Case method's name
+    router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=step.summary,
                 description=step_description(name))(endpoint)
 
 
-@router.get("", response_model=list[CaseOut], summary="Cases in your region")
+@router.get("", summary="Cases in your region")
 async def list_cases(uow: UowDep, principal: Reader, status: Status | None = None,
                      limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CaseOut]:
     return await service.list_cases(uow, principal, status, limit)
 
 
-@router.get("/deadlines", response_model=DeadlinesOut, summary="Overdue and due-soon cases in your region")
+@router.get("/deadlines", summary="Overdue and due-soon cases in your region")
 async def deadlines(uow: UowDep, principal: Reader,
                     within_workdays: Annotated[int, Query(ge=0, le=30)] = 3) -> DeadlinesOut:
     return await service.deadlines(uow, principal, within_workdays)
 
 
-@router.get("/reviews-due", response_model=list[CaseOut], summary="Cases on the roll due for their periodic review")
+@router.get("/reviews-due", summary="Cases on the roll due for their periodic review")
 async def reviews_due(uow: UowDep, principal: Reader,
                       within_days: Annotated[int, Query(ge=0, le=366)] = 30) -> list[CaseOut]:
     return await service.reviews_due(uow, principal, within_days)
 
 
-@router.get("/{case_id}", response_model=CaseDetailOut, summary="One case with its steps and 计算依据")
+@router.get("/{case_id}", summary="One case with its steps and 计算依据")
 async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseDetailOut:
     return await service.read(uow, principal, case_id)
 
 
-# Each step's summary is the first line of its service function's docstring.
-_TAKERS: dict[str, StepTaker] = {
-    "investigation": service.start_investigation,
-    "home-visits": service.record_home_visit,
-    "economic-check": service.record_economic_check,
-    "township-opinion": service.township_opinion,
-    "appraisal": service.record_appraisal,
-    "notice/objections": service.record_objection,
-    "notice/close": service.close_notice,
-    "decision": service.decide,
-    "extension": service.extend,
-    "emergency-approval": service.emergency_approve,
-    "documents-complete": service.complete_documents,
-    "review": service.review,
-    "termination": service.terminate,
-}
-for _name, _take in _TAKERS.items():
-    _step(_name, _take)
+for _name, _step_taken in service.STEPS.items():
+    _step(_name, _step_taken)

@@ -4,12 +4,14 @@ the application's details and the assessment are typed models stored as JSONB th
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
@@ -74,17 +76,19 @@ class CaseRepository:
 
     async def open_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
         """Open cases whose nearest deadline is on or before `by`, most urgent first."""
-        return await self._cases(
-            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
-                                  CaseRow.status.in_([s.value for s in OPEN]), CaseRow.due_date <= by)
-            .order_by(CaseRow.due_date, CaseRow.id).limit(limit))
+        return await self._due_by(region_prefix, OPEN, CaseRow.due_date, by, limit)
 
     async def reviews_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
         """Cases on the roll whose periodic review (定期核查) falls on or before `by`."""
+        return await self._due_by(region_prefix, ON_ROLL, CaseRow.next_review_on, by, limit)
+
+    async def _due_by(self, region_prefix: str, statuses: Iterable[Status], day: InstrumentedAttribute[date | None],
+                      by: date, limit: int) -> list[Case]:
+        """Cases in these states whose `day` falls on or before `by`, earliest first."""
         return await self._cases(
             select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
-                                  CaseRow.status.in_([s.value for s in ON_ROLL]), CaseRow.next_review_on <= by)
-            .order_by(CaseRow.next_review_on, CaseRow.id).limit(limit))
+                                  CaseRow.status.in_([s.value for s in statuses]), day <= by)
+            .order_by(day, CaseRow.id).limit(limit))
 
     async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
         """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from services.eligibility.cases.domain import SYSTEM, Actor, Case, work_calendar
+from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import (
     AppraisalIn,
@@ -146,92 +147,47 @@ async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID,
     return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
-async def _step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn, take: Callable[..., None],
-                **facts: object) -> CaseDetailOut:
-    """Load the case (locked), take the step by its method (`Case.<step>`) on the body's date, save and audit."""
+@dataclass(frozen=True)
+class Step:
+    """A step officials take over the API: the `Case` method that takes it, the body it reads (whose fields but
+    `on` are the method's keywords) and its OpenAPI summary; a review also reads the household's latest facts."""
+
+    take: Callable[..., None]
+    body: type[StepIn]
+    summary: str
+    on_latest_facts: bool = False
+
+
+# By the step's name in the workflow, which is its path.
+STEPS: dict[str, Step] = {
+    "investigation": Step(Case.start_investigation, StepIn, "Start the means investigation"),
+    "home-visits": Step(Case.record_home_visit, HomeVisitIn, "Record a home visit (入户调查)"),
+    "economic-check": Step(Case.record_economic_check, EconomicCheckIn, "Record the economic check"),
+    "township-opinion": Step(Case.township_opinion, TownshipOpinionIn, "Township first opinion (初审)"),
+    "appraisal": Step(Case.record_appraisal, AppraisalIn, "Democratic appraisal (民主评议)"),
+    "notice/objections": Step(Case.record_objection, ObjectionIn,
+                              "An objection during the public notice: back to investigation"),
+    "notice/close": Step(Case.close_notice, StepIn, "Close the public notice after 7 days without objection"),
+    "decision": Step(Case.decide, DecisionIn, "County decision (审核确认)"),
+    "extension": Step(Case.extend, ExtendIn, "Extend to the longer time limit"),
+    "emergency-approval": Step(Case.emergency_approve, EmergencyApproveIn,
+                               "急难型 temporary assistance: approve and pay first"),
+    "documents-complete": Step(Case.complete_documents, StepIn, "急难型: the paperwork after payment is complete"),
+    "review": Step(Case.review, StepIn, "Periodic review (定期核查)", on_latest_facts=True),
+    "termination": Step(Case.terminate, TerminateIn, "Stop (停保)"),
+}
+
+
+async def take_step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, step: Step, body: StepIn) -> CaseDetailOut:
+    """Load the case (locked), take the step on the body's date (a review on the household's latest facts, or the
+    case's own if none came since), save and audit."""
     case = await get_visible(uow, p, case_id, for_update=True)
-    take(case, _actor(p), await effective_parameters(uow), on=body.on, **facts)
+    facts = {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if step.on_latest_facts \
+        else {}
+    step.take(case, StepContext(_actor(p), await effective_parameters(uow), on=body.on),
+              **body.model_dump(exclude={"on"}), **facts)
     await _save(uow, case, p)
     return await detail(uow, case)
-
-
-async def start_investigation(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    """Start the means investigation."""
-    return await _step(uow, p, case_id, body, Case.start_investigation, opinion=body.opinion)
-
-
-async def record_home_visit(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: HomeVisitIn) -> CaseDetailOut:
-    """Record a home visit (入户调查)."""
-    return await _step(uow, p, case_id, body, Case.record_home_visit, opinion=body.opinion,
-                       investigators=body.investigators, findings=body.findings, by_county=body.by_county)
-
-
-async def record_economic_check(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EconomicCheckIn
-                                ) -> CaseDetailOut:
-    """Record the economic check."""
-    return await _step(uow, p, case_id, body, Case.record_economic_check, opinion=body.opinion, result=body.result,
-                       notes=body.notes)
-
-
-async def township_opinion(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TownshipOpinionIn
-                           ) -> CaseDetailOut:
-    """Township first opinion (初审)."""
-    return await _step(uow, p, case_id, body, Case.township_opinion, opinion=body.opinion,
-                       recommendation=body.recommendation)
-
-
-async def record_appraisal(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: AppraisalIn) -> CaseDetailOut:
-    """Democratic appraisal (民主评议)."""
-    return await _step(uow, p, case_id, body, Case.record_appraisal, opinion=body.opinion, result=body.result,
-                       participants=body.participants)
-
-
-async def record_objection(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ObjectionIn) -> CaseDetailOut:
-    """An objection during the public notice: back to investigation."""
-    return await _step(uow, p, case_id, body, Case.record_objection, opinion=body.opinion, objection=body.objection)
-
-
-async def close_notice(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    """Close the public notice after 7 days without objection."""
-    return await _step(uow, p, case_id, body, Case.close_notice, opinion=body.opinion)
-
-
-async def extend(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ExtendIn) -> CaseDetailOut:
-    """Extend to the longer time limit."""
-    return await _step(uow, p, case_id, body, Case.extend, opinion=body.opinion)
-
-
-async def decide(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: DecisionIn) -> CaseDetailOut:
-    """County decision (审核确认)."""
-    return await _step(uow, p, case_id, body, Case.decide, opinion=body.opinion, decision=body.decision,
-                       reasons=body.reasons)
-
-
-async def emergency_approve(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: EmergencyApproveIn
-                            ) -> CaseDetailOut:
-    """急难型 temporary assistance: approve and pay first."""
-    return await _step(uow, p, case_id, body, Case.emergency_approve, opinion=body.opinion)
-
-
-async def complete_documents(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    """急难型: the paperwork after payment is complete."""
-    return await _step(uow, p, case_id, body, Case.complete_documents, opinion=body.opinion)
-
-
-async def review(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: StepIn) -> CaseDetailOut:
-    """Periodic review (定期核查).
-
-    On the household's latest facts (or the case's own, if none came since)."""
-    case = await get_visible(uow, p, case_id, for_update=True)
-    latest = await CaseRepository(uow.session).latest_facts(case.household_id)
-    case.review(_actor(p), await effective_parameters(uow), latest=latest, on=body.on, opinion=body.opinion)
-    await _save(uow, case, p)
-    return await detail(uow, case)
-
-
-async def terminate(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: TerminateIn) -> CaseDetailOut:
-    """Stop (停保)."""
-    return await _step(uow, p, case_id, body, Case.terminate, opinion=body.opinion, reason=body.reason)
 
 
 # --- from monitoring's partner data ------------------------------------------------------------------------------
@@ -277,22 +233,19 @@ async def recount_provisional_deadlines(uow: UnitOfWork, principal: Principal, r
 # --- views -----------------------------------------------------------------------------------------------------
 
 
+def _month(day: date | None) -> str | None:
+    return str(Period.of(day)) if day else None
+
+
 def to_out(case: Case) -> CaseOut:
+    """The case as officials read it: its own fields, its assessment's verdict, months as YYYY-MM."""
     a = case.assessment
-    return CaseOut(
-        id=case.id, application_id=case.application_id, household_id=case.household_id, programme=case.programme,
-        region_code=case.region_code, status=case.status.value, opened_on=case.opened_on, due_date=case.due_date,
-        due_date_provisional=case.due_date_provisional, next_steps=case.next_steps,
-        separate_register=case.separate_register, delegated=case.delegated, extended=case.extended,
-        home_visits=case.home_visits, notice_posted_on=case.notice_posted_on, notice_ends_on=case.notice_ends_on,
-        eligible=a.eligible if a else None, assessed_monthly_amount_fen=a.monthly_amount_fen if a else None,
-        assessed_one_off_amount_fen=a.one_off_amount_fen if a else None, assessment_reasons=a.reasons if a else [],
-        monthly_amount_fen=case.monthly_amount_fen, one_off_amount_fen=case.one_off_amount_fen,
-        effective_month=str(Period.of(case.effective_month)) if case.effective_month else None,
-        reasons=case.reasons, decided_at=case.decided_at, next_review_on=case.next_review_on,
-        documents_pending=case.documents_pending,
-        exit_last_month=str(Period.of(case.exit_last_month)) if case.exit_last_month else None,
-    )
+    return CaseOut.model_validate({
+        **vars(case), "status": case.status.value, "next_steps": case.next_steps,
+        "eligible": a.eligible if a else None, "assessed_monthly_amount_fen": a.monthly_amount_fen if a else None,
+        "assessed_one_off_amount_fen": a.one_off_amount_fen if a else None,
+        "assessment_reasons": a.reasons if a else [], "effective_month": _month(case.effective_month),
+        "exit_last_month": _month(case.exit_last_month)})
 
 
 async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
@@ -301,8 +254,7 @@ async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
     return CaseDetailOut(
         **to_out(case).model_dump(),
         trace=[t.model_dump(mode="json") for t in case.assessment.trace] if case.assessment else [],
-        steps=[StepOut(step=s.step, from_status=s.from_status, to_status=s.to_status, actor=s.actor, on=s.on,
-                       opinion=s.opinion, data=s.data) for s in steps],
+        steps=[StepOut.model_validate(s, from_attributes=True) for s in steps],
     )
 
 

@@ -8,14 +8,14 @@ from services.eligibility.deps import NoticeReader
 from services.eligibility.notices import service
 from services.eligibility.notices.service import PublicNotice
 from shared.app import UowDep
-from shared.downloads import XLSX, attachment
+from shared.downloads import XLSX, attachment, or_xlsx
 
 router = APIRouter(prefix="/notices", tags=["public notice"])
 
 
 
 @router.get("/{region_code}", response_model=PublicNotice,
-            responses={200: {"content": {XLSX: {}}}},
+            responses=or_xlsx(),
             summary="The public notice (公示) for a village or township, as JSON or .xlsx")
 async def public_notice(
     region_code: Annotated[str, Path(pattern=r"^(\d{9}|\d{12})$", description="township or village code")],

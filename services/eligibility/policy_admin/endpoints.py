@@ -13,7 +13,7 @@ from shared.app import UowDep
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 
-@router.get("/{key}", response_model=ParameterValueOut, summary="The value in force for a region on a date")
+@router.get("/{key}", summary="The value in force for a region on a date")
 async def read_parameter(
     key: str, uow: UowDep, _: SignedIn,
     region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
@@ -22,7 +22,7 @@ async def read_parameter(
     return await service.read(uow, key, region, on or date.today())
 
 
-@router.post("", response_model=ParameterValueOut, status_code=status.HTTP_201_CREATED,
+@router.post("", status_code=status.HTTP_201_CREATED,
              summary="Add a dated value (emits policy.standard_changed)",
              description="An admin adds values for its own region only (403 otherwise). `calendar.holidays` loads "
              "the State Council's holiday schedule for a year the holiday library lacks, e.g. {\"year\": 2027, "

@@ -9,7 +9,7 @@ from typing import Any
 from services.eligibility.cases.domain import CALENDAR_KEY
 from services.eligibility.cases.service import recount_provisional_deadlines
 from services.eligibility.models import ParameterOverride
-from services.eligibility.policy import ParameterError, ParameterNotFound
+from services.eligibility.policy import ParameterError, ParameterNotFound, ParameterValue
 from services.eligibility.policy.parameters import SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters, remember
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
@@ -19,6 +19,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import StandardChanged
 from shared.regions import RegionTable
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 
@@ -46,6 +47,11 @@ async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterVal
         pv = params.at(key, on, _lookup_region(region))
     except ParameterError as exc:  # ParameterNotFound included: no value in force then
         raise NotFound(str(exc)) from exc
+    return _value_out(key, region, on, pv)
+
+
+def _value_out(key: str, region: str, on: date, pv: ParameterValue) -> ParameterValueOut:
+    """The value in force for `region` on `on` (its start, reference and the region it comes from), as asked."""
     return ParameterValueOut(key=key, region=region, on=on, value=_to_jsonable(pv.value), start=pv.start,
                              reference=pv.reference, source_region=pv.source_region)
 
@@ -76,8 +82,9 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     repo.add(ParameterOverride(region=body.region, key=body.key, start=body.start, value={"v": body.value},
                                reference=body.reference, created_by=principal.sub))
     new = updated.at(body.key, body.start, _lookup_region(body.region))
-    uow.emit(StandardChanged(region=body.region, key=body.key, start=body.start, value=_to_jsonable(new.value),
-                             previous_value=previous, reference=body.reference),
+    # The body's region, key, start and reference; the value as the parameters now hold it.
+    uow.emit(StandardChanged.model_validate({**attributes(body, StandardChanged), "value": _to_jsonable(new.value),
+                                             "previous_value": previous}),
              key=f"{body.region}:{body.key}", region=None if body.region == "national" else body.region)
     await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
                        region_code=None if body.region == "national" else body.region, reason=body.reference,
@@ -85,5 +92,4 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     remember(updated)
     if body.key == CALENDAR_KEY:
         await recount_provisional_deadlines(uow, principal, body.region)
-    return ParameterValueOut(key=body.key, region=body.region, on=body.start, value=_to_jsonable(new.value),
-                             start=new.start, reference=new.reference, source_region=new.source_region)
+    return _value_out(body.key, body.region, body.start, new)

@@ -38,6 +38,7 @@ from shared.events.catalogue import CaseAmountChanged, StandardChanged
 from shared.household import HouseholdSnapshot
 from shared.period import Period
 from shared.regions import RegionTable
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,11 @@ class Impact:
         t.monthly_before_fen += r.row.monthly_amount_fen
         t.monthly_after_fen += r.monthly_amount_fen
         t.back_pay_fen += r.back_pay_fen(self.paid_through)
+
+    def counts(self) -> dict[str, int]:
+        """The case counts as the API answers them."""
+        return {"cases_examined": self.examined, "cases_changed": self.changed, "cases_unchanged": self.unchanged,
+                "cases_needing_review": self.needs_review}
 
     def rows(self) -> tuple[TownshipImpactOut, list[TownshipImpactOut]]:
         """(total, per township) as the API answers them."""
@@ -308,7 +314,5 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
     await audit.record(uow, principal, "parameter.what_if", "parameter", f"{body.region}:{body.key}:{body.start}",
                        region_code=scope or None, reason=body.reference,
                        details={"cases": impact.changed, "back_pay_fen": total.back_pay_fen})
-    return WhatIfOut(region=body.region, key=body.key, start=body.start, paid_through=paid_through,
-                     cases_examined=impact.examined, cases_changed=impact.changed,
-                     cases_unchanged=impact.unchanged, cases_needing_review=impact.needs_review,
-                     total=total, townships=townships)
+    return WhatIfOut.model_validate({**attributes(body, WhatIfOut), **impact.counts(), "paid_through": paid_through,
+                                     "total": total, "townships": townships})

@@ -13,19 +13,16 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationQuery,
     EvidenceOut,
     Withdrawal,
 )
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
-from shared.events.catalogue import Programme
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
-
-Status = Annotated[str | None, Query(pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")]
-
 
 @router.post(
     "",
@@ -37,34 +34,24 @@ async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk,
     return await idem.run(uow, principal, body, lambda: service.submit(uow, principal, body), status_code=201)
 
 
-@router.get("", response_model=list[ApplicationOut], summary="Applications in your region (audited)")
+@router.get("", summary="Applications in your region (audited)")
 async def list_applications(
     uow: UowDep,
     principal: Reader,
     response: Response,
-    household_id: uuid.UUID | None = None,
-    programme: Programme | None = None,
-    status: Status = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    query: Annotated[ApplicationQuery, Query()],
 ) -> list[ApplicationOut]:
-    items, total = await service.search(
-        uow, principal, household_id=household_id, programme=programme, status=status, limit=limit, offset=offset
-    )
+    items, total = await service.search(uow, principal, query)
     response.headers["X-Total-Count"] = str(total)
     return items
 
 
-@router.get(
-    "/{application_id}",
-    response_model=ApplicationOut,
-    summary="An application with its case status, next deadline and missing documents",
-)
+@router.get("/{application_id}", summary="An application with its case status, next deadline and missing documents")
 async def read_application(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> ApplicationOut:
     return await service.read(uow, principal, application_id)
 
 
-@router.patch("/{application_id}", response_model=ApplicationOut, summary="Amend an application before a decision")
+@router.patch("/{application_id}", summary="Amend an application before a decision")
 async def amend_application(
     application_id: uuid.UUID, body: ApplicationAmend, uow: UowDep, principal: Clerk
 ) -> ApplicationOut:
@@ -113,26 +100,17 @@ async def upload_evidence(
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
     payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}
     store = LocalEvidenceStore(settings.evidence_dir)
+    upload = service.Upload(kind, description, filename, content_type, data)
     return await idem.run(
         uow,
         principal,
         payload,
-        lambda: service.upload_evidence(
-            uow,
-            principal,
-            application_id,
-            kind=kind,
-            description=description,
-            filename=filename,
-            data=data,
-            content_type=content_type,
-            store=store,
-        ),
+        lambda: service.upload_evidence(uow, principal, application_id, upload, store),
         status_code=201,
     )
 
 
-@router.get("/{application_id}/evidence", response_model=list[EvidenceOut], summary="Evidence of an application")
+@router.get("/{application_id}/evidence", summary="Evidence of an application")
 async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> list[EvidenceOut]:
     return await service.list_evidence(uow, principal, application_id)
 

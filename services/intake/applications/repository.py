@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.applications.schemas import ApplicationQuery
 from services.intake.models import Application, Evidence
 from shared.uow import UnitOfWork
 
@@ -25,26 +26,17 @@ class ApplicationRepository:
                                           .order_by(Application.id).with_for_update())
         return {a.id: a for a in rows}
 
-    async def search(
-        self,
-        region_prefix: str,
-        *,
-        household_id: uuid.UUID | None,
-        programme: str | None,
-        status: str | None,
-        limit: int,
-        offset: int,
-    ) -> tuple[list[Application], int]:
+    async def search(self, region_prefix: str, q: ApplicationQuery) -> tuple[list[Application], int]:
         query = select(Application).where(Application.region_code.startswith(region_prefix, autoescape=True))
-        if household_id is not None:
-            query = query.where(Application.household_id == household_id)
-        if programme:
-            query = query.where(Application.programme == programme)
-        if status:
-            query = query.where(Application.status == status)
+        if q.household_id is not None:
+            query = query.where(Application.household_id == q.household_id)
+        if q.programme:
+            query = query.where(Application.programme == q.programme)
+        if q.status:
+            query = query.where(Application.status == q.status)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
-            query.order_by(Application.created_at.desc(), Application.id).limit(limit).offset(offset)
+            query.order_by(Application.created_at.desc(), Application.id).limit(q.limit).offset(q.offset)
         )
         return list(rows), int(total or 0)
 

@@ -107,6 +107,17 @@ class DocumentOut(BaseModel):
     note: str
 
 
+class ApplicationQuery(BaseModel):
+    """Which applications a list shows (the caller's region, narrowed by household, programme and status), a page
+    at a time."""
+
+    household_id: uuid.UUID | None = None
+    programme: Programme | None = None
+    status: str | None = Field(default=None, pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")
+    limit: int = Field(default=50, ge=1, le=100)
+    offset: int = Field(default=0, ge=0, le=100_000)
+
+
 class ApplicationOut(BaseModel):
     id: uuid.UUID
     household_id: uuid.UUID

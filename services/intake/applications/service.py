@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from operator import attrgetter
 from typing import Any
@@ -21,6 +22,7 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationQuery,
     DocumentOut,
     EvidenceOut,
     MedicalIn,
@@ -51,6 +53,7 @@ from shared.events.catalogue import (
     application_details,
 )
 from shared.household import HouseholdSnapshot
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 # Programmes whose eligibility depends on a means check need the signed consent (家庭经济状况核对授权书);
@@ -275,26 +278,11 @@ async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID)
 
 
 async def search(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    household_id: uuid.UUID | None,
-    programme: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
+    uow: UnitOfWork, principal: Principal, query: ApplicationQuery
 ) -> tuple[list[ApplicationOut], int]:
-    applications, total = await ApplicationRepository(uow.session).search(
-        principal.region,
-        household_id=household_id,
-        programme=programme,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
+    applications, total = await ApplicationRepository(uow.session).search(principal.region, query)
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
-    await audit.record_many(uow, principal, "application.list", "application", [
-        {"resource_id": a.id, "household_id": a.household_id, "region_code": a.region_code} for a in applications])
+    await audit.record_each(uow, principal, "application.list", "application", applications)
     return [to_out(a, kinds.get(a.id, set())) for a in applications], total
 
 
@@ -378,64 +366,43 @@ async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.U
 
 
 def evidence_out(e: Evidence) -> EvidenceOut:
-    return EvidenceOut(
-        id=e.id,
-        application_id=e.application_id,
-        kind=e.kind,
-        description=e.description,
-        filename=e.filename,
-        content_type=e.content_type,
-        size_bytes=e.size_bytes,
-        sha256=e.sha256,
-        uploaded_by=e.uploaded_by,
-        uploaded_at=e.uploaded_at,
-    )
+    return EvidenceOut.model_validate(e, from_attributes=True)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file posted as evidence of one required document, its content type recognised (validate_upload)."""
+
+    kind: str
+    description: str
+    filename: str
+    content_type: str
+    data: bytes
 
 
 async def upload_evidence(
-    uow: UnitOfWork,
-    principal: Principal,
-    application_id: uuid.UUID,
-    *,
-    kind: str,
-    description: str,
-    filename: str,
-    data: bytes,
-    content_type: str,
-    store: EvidenceStore,
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, upload: Upload, store: EvidenceStore
 ) -> EvidenceOut:
     application = await _open_writable(uow, principal, application_id, "add evidence to")
-    digest = sha256(data)
+    digest = sha256(upload.data)
     # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a
-    # dangling
-    # row (and content addressing makes the retry of the same upload rewrite the same file).
-    await store.put(digest, data)
+    # dangling row (and content addressing makes the retry of the same upload rewrite the same file).
+    await store.put(digest, upload.data)
     evidence = Evidence(
         id=uuid.uuid4(),
         application_id=application.id,
         household_id=application.household_id,
         region_code=application.region_code,
-        kind=kind,
-        description=description,
-        filename=filename,
-        content_type=content_type,
-        size_bytes=len(data),
+        **attributes(upload, Evidence),
+        size_bytes=len(upload.data),
         sha256=digest,
         uploaded_by=principal.sub,
     )
     EvidenceRepository(uow.session).add(evidence)
     await uow.session.flush()
     await uow.session.refresh(evidence)
-    await audit.record(
-        uow,
-        principal,
-        "evidence.upload",
-        "evidence",
-        evidence.id,
-        household_id=application.household_id,
-        region_code=application.region_code,
-        details={"application_id": str(application.id), "kind": kind, "sha256": digest},
-    )
+    await audit.record_on(uow, principal, "evidence.upload", "evidence", evidence,
+                          details={"application_id": str(application.id), "kind": upload.kind, "sha256": digest})
     return evidence_out(evidence)
 
 

@@ -15,6 +15,7 @@ from services.intake.models import Application, ApplicationDraft
 from shared import audit
 from shared.auth import Principal
 from shared.events.catalogue import AlertVerified
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 
@@ -33,9 +34,7 @@ async def on_alert_verified(uow: UnitOfWork, data: AlertVerified) -> None:
     if data.outcome != "brought_into_assistance" or data.programme is None:
         return
     created = await uow.session.scalar(
-        insert(ApplicationDraft).values(id=uuid.uuid4(), alert_id=data.alert_id, household_id=data.household_id,
-                                        region_code=data.region_code, programme=data.programme, note=data.note,
-                                        verified_on=data.verified_on)
+        insert(ApplicationDraft).values(id=uuid.uuid4(), **attributes(data, ApplicationDraft))
         .on_conflict_do_nothing(index_elements=[ApplicationDraft.alert_id]).returning(ApplicationDraft.id))
     if created is not None:
         await audit.record(uow, "monitoring", "application_draft.create", "application_draft", created,
@@ -58,8 +57,5 @@ async def search(uow: UnitOfWork, principal: Principal, status: str | None, limi
         query = query.where(completed)
     rows = (await uow.session.execute(query.order_by(ApplicationDraft.created_at, ApplicationDraft.id)
                                       .limit(limit).offset(offset))).all()
-    await audit.record_many(uow, principal, "application_draft.list", "application_draft", [
-        {"resource_id": d.id, "household_id": d.household_id, "region_code": d.region_code} for d, _ in rows])
-    return [DraftOut(id=d.id, alert_id=d.alert_id, household_id=d.household_id, region_code=d.region_code,
-                     programme=d.programme, note=d.note, verified_on=d.verified_on,
-                     status="completed" if done else "to_complete") for d, done in rows]
+    await audit.record_each(uow, principal, "application_draft.list", "application_draft", [d for d, _ in rows])
+    return [DraftOut(**attributes(d, DraftOut), status="completed" if done else "to_complete") for d, done in rows]

@@ -13,12 +13,12 @@ from services.intake.households.schemas import (
     HouseholdLookup,
     HouseholdOut,
     HouseholdPage,
+    HouseholdQuery,
     HouseholdUpdate,
     MemberIn,
     MemberUpdate,
 )
 from shared.app import UowDep
-from shared.household import HukouType
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -37,27 +37,13 @@ async def register_household(
     )
 
 
-@router.get("", response_model=HouseholdPage, summary="List and search households in your region (audited)")
+@router.get("", summary="List and search households in your region (audited)")
 async def search_households(
     uow: UowDep,
     principal: Reader,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region")] = None,
-    name: Annotated[str | None, Query(min_length=1, max_length=50, description="a member's name (prefix)")] = None,
-    address: Annotated[str | None, Query(min_length=1, max_length=100, description="part of the address")] = None,
-    hukou_type: HukouType | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    query: Annotated[HouseholdQuery, Query()],
 ) -> HouseholdPage:
-    return await service.search(
-        uow,
-        principal,
-        region_code=region_code,
-        name=name,
-        address=address,
-        hukou_type=hukou_type,
-        limit=limit,
-        offset=offset,
-    )
+    return await service.search(uow, principal, query)
 
 
 @router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")
@@ -70,27 +56,21 @@ async def lookup_household(
     )
 
 
-@router.get("/{household_id}", response_model=HouseholdOut, summary="Read a household (audited)")
+@router.get("/{household_id}", summary="Read a household (audited)")
 async def read_household(
     household_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings
 ) -> HouseholdOut:
     return await service.read(uow, principal, household_id, settings)
 
 
-@router.patch(
-    "/{household_id}", response_model=HouseholdOut, summary="Change address, village, 户籍 type or bank account"
-)
+@router.patch("/{household_id}", summary="Change address, village, 户籍 type or bank account")
 async def update_household(
     household_id: uuid.UUID, body: HouseholdUpdate, uow: UowDep, principal: Clerk, settings: IntakeSettings
 ) -> HouseholdOut:
     return await service.update(uow, principal, household_id, body, settings)
 
 
-@router.put(
-    "/{household_id}/economic-facts",
-    response_model=HouseholdOut,
-    summary="Replace incomes, property and rigid expenditures",
-)
+@router.put("/{household_id}/economic-facts", summary="Replace incomes, property and rigid expenditures")
 async def replace_economic_facts(
     household_id: uuid.UUID, body: EconomicFactsIn, uow: UowDep, principal: Clerk, settings: IntakeSettings
 ) -> HouseholdOut:
@@ -111,7 +91,7 @@ async def add_member(
     )
 
 
-@router.patch("/{household_id}/members/{member_id}", response_model=HouseholdOut, summary="Update a member")
+@router.patch("/{household_id}/members/{member_id}", summary="Update a member")
 async def update_member(
     household_id: uuid.UUID,
     member_id: uuid.UUID,
@@ -125,7 +105,6 @@ async def update_member(
 
 @router.delete(
     "/{household_id}/members/{member_id}",
-    response_model=HouseholdOut,
     summary="Remove a member (kept in history; frees the person to join another household)",
 )
 async def remove_member(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.intake.households.schemas import HouseholdQuery
 from services.intake.models import Household, Member
 from shared.uow import UnitOfWork
 
@@ -67,20 +68,12 @@ class HouseholdRepository:
             )
         return query
 
-    async def search(
-        self,
-        region_prefix: str,
-        *,
-        name: str | None = None,
-        address: str | None = None,
-        hukou_type: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> tuple[list[Household], int]:
-        query = self._search(region_prefix, name, address, hukou_type)
+    async def search(self, region_prefix: str, q: HouseholdQuery) -> tuple[list[Household], int]:
+        """`q`'s households under `region_prefix` (the caller's region or the sub-region asked for)."""
+        query = self._search(region_prefix, q.name, q.address, q.hukou_type)
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await self.session.scalars(
-            query.order_by(Household.updated_at.desc(), Household.id).limit(limit).offset(offset)
+            query.order_by(Household.updated_at.desc(), Household.id).limit(q.limit).offset(q.offset)
         )
         return list(rows), int(total or 0)
 

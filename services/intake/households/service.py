@@ -21,6 +21,7 @@ from services.intake.households.schemas import (
     HouseholdIn,
     HouseholdOut,
     HouseholdPage,
+    HouseholdQuery,
     HouseholdSummary,
     HouseholdUpdate,
     MemberFactsIn,
@@ -37,6 +38,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 _PERSON_FIELDS = {"name", "id_number", "relation"}
@@ -227,29 +229,14 @@ def to_out(household: Household, members: list[Member], settings: Settings) -> H
             account_holder=household.bank_account_holder or "",
             account_number_masked=mask_account(household.bank_account_number),
         )
+    members_out = [
+        MemberOut(**attributes(m, MemberOut), id_number_masked=mask_resident_id(m.id_number)) for m in members
+    ]
     return HouseholdOut(
-        id=household.id,
-        region_code=household.region_code,
+        **attributes(household, HouseholdOut),
         region_name=region.name if region else None,
-        hukou_type=household.hukou_type,
-        address=household.address,
-        members=[
-            MemberOut(
-                id=m.id,
-                name=m.name,
-                id_number_masked=mask_resident_id(m.id_number),
-                birth_date=m.birth_date,
-                sex=m.sex,
-                relation=m.relation,
-                facts=m.facts,
-            )
-            for m in members
-        ],
-        incomes=household.incomes,
-        properties=household.properties,
-        rigid_expenses=household.rigid_expenses,
+        members=members_out,
         bank_account=bank,
-        updated_at=household.updated_at,
     )
 
 
@@ -275,47 +262,25 @@ async def current(uow: UnitOfWork, household: Household, settings: Settings) -> 
     return to_out(household, await HouseholdRepository(uow.session).members(household.id), settings)
 
 
-async def search(
-    uow: UnitOfWork,
-    principal: Principal,
-    *,
-    region_code: str | None,
-    name: str | None,
-    address: str | None,
-    hukou_type: str | None,
-    limit: int,
-    offset: int,
-) -> HouseholdPage:
+async def search(uow: UnitOfWork, principal: Principal, query: HouseholdQuery) -> HouseholdPage:
     """Households under the caller's region (optionally narrowed to a sub-region)."""
-    prefix = principal.region
+    prefix, region_code = principal.region, query.region_code
     if region_code:
         if not region_code.startswith(principal.region) and not principal.region.startswith(region_code):
             # Another region: nothing to see, not an error (its households "do not exist" for this caller).
-            return HouseholdPage(items=[], total=0, limit=limit, offset=offset)
+            return HouseholdPage(items=[], total=0, limit=query.limit, offset=query.offset)
         prefix = max(prefix, region_code, key=len)
     repo = HouseholdRepository(uow.session)
-    households, total = await repo.search(
-        prefix, name=name, address=address, hukou_type=hukou_type, limit=limit, offset=offset
-    )
+    households, total = await repo.search(prefix, query)
     overview = await repo.member_overview([h.id for h in households])
     items = []
     for h in households:
         head, count = overview.get(h.id, (None, 0))
-        items.append(
-            HouseholdSummary(
-                id=h.id,
-                region_code=h.region_code,
-                hukou_type=h.hukou_type,
-                address=h.address,
-                head_name=head,
-                member_count=count,
-                updated_at=h.updated_at,
-            )
-        )
+        items.append(HouseholdSummary(**attributes(h, HouseholdSummary), head_name=head, member_count=count))
     # A list shows names and addresses: each household shown is a read of its personal data.
     await audit.record_many(uow, principal, "household.list", "household", [
         {"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households])
-    return HouseholdPage(items=items, total=total, limit=limit, offset=offset)
+    return HouseholdPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
 async def lookup(uow: UnitOfWork, principal: Principal, id_number: str, settings: Settings) -> HouseholdOut:

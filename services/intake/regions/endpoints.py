@@ -16,7 +16,7 @@ router = APIRouter(prefix="/regions", tags=["regions"])
 MAX_VILLAGE_FILE_BYTES = 2 * 1024 * 1024  # a county's table is tens of kilobytes
 
 
-@router.get("/{code}", response_model=RegionOut, summary="A region and its direct subdivisions",
+@router.get("/{code}", summary="A region and its direct subdivisions",
             description="A county lists its townships; a township lists its villages once the county loaded them "
                         f"(until then `villages_loaded` is false and `note` says how to form a code). {CODE_RULE}")
 async def read_region(
@@ -26,8 +26,7 @@ async def read_region(
     return await service.read_region(uow, settings, code)
 
 
-@router.put("/{county_code}/villages", response_model=VillagesLoadedOut,
-            summary="Load the county's villages (统计用区划代码 table, CSV)",
+@router.put("/{county_code}/villages", summary="Load the county's villages (统计用区划代码 table, CSV)",
             description="A county admin uploads the statistics bureau's 统计用区划代码 table of its county as CSV with "
                         "the columns `code,name,urban_rural_class` (or the bureau's 统计用区划代码,名称,城乡分类代码), "
                         "UTF-8 or GB 18030. It replaces the county's list; from then on a household of a listed "

@@ -80,9 +80,7 @@ class Alert:
 
     def raised(self) -> None:
         """Announce a newly raised alert."""
-        self.events.append(AlertRaised(alert_id=self.id, household_id=self.household_id,
-                                       region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
-                                       due_date=self.due_date, trace=self.trace))
+        self._raise(AlertRaised)
 
     def verify(self, by: str, on: date, outcome: Outcome, *, programme: str | None, reasons: list[str],
                note: str | None) -> None:
@@ -102,10 +100,8 @@ class Alert:
             raise InvalidVerification("reasons", "only for not_eligible")
         self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons
         self.note, self.verified_on, self.verified_by = note, on, by
-        self.events.append(AlertVerified(alert_id=self.id, household_id=self.household_id,
-                                         region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
-                                         outcome=outcome.value, programme=programme,  # type: ignore[arg-type]
-                                         reasons=reasons, note=note, verified_on=on))  # type: ignore[arg-type]
+        self._raise(AlertVerified, outcome=outcome.value, programme=programme, reasons=reasons, note=note,
+                    verified_on=on)
 
     def close(self, by: str, on: date) -> None:
         """办结: the outcome is recorded and acted on."""
@@ -121,12 +117,16 @@ class Alert:
         self.status, self.outcome = AlertStatus.CLOSED, Outcome.DEATH_REPORTED
         self.verified_on = self.closed_on = on
         self.verified_by = self.closed_by = "monitoring"
-        self.events.append(DeathReported(alert_id=self.id, household_id=self.household_id, member_id=member_id,
-                                         region_code=self.region_code, death_date=death_date, source=source))
+        self._raise(DeathReported, member_id=member_id, death_date=death_date, source=source)
         self._closed_event()
 
     def _closed_event(self) -> None:
         assert self.outcome is not None and self.closed_on is not None
-        self.events.append(AlertClosed(alert_id=self.id, household_id=self.household_id,
-                                       region_code=self.region_code, alert_type=self.alert_type,  # type: ignore[arg-type]
-                                       outcome=self.outcome.value, closed_on=self.closed_on))  # type: ignore[arg-type]
+        self._raise(AlertClosed, outcome=self.outcome.value, closed_on=self.closed_on)
+
+    def _raise(self, event: type[EventData], **data: Any) -> None:
+        """Record an event: the alert's own fields that it carries (which alert, household, region and type; the
+        deadline and trace) from the alert, the rest from `data`."""
+        own = {"alert_id": self.id, "household_id": self.household_id, "region_code": self.region_code,
+               "alert_type": self.alert_type, "due_date": self.due_date, "trace": self.trace}
+        self.events.append(event(**{k: v for k, v in own.items() if k in event.model_fields}, **data))

@@ -13,12 +13,19 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
+from services.monitoring.alerts.schemas import AlertQuery
 from services.monitoring.feeds.kinds import FEED_KINDS
 from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
 # the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
 # The parameter values in force per county, parsed once into typed columns (not per row).
+# The alert's columns that map one to one onto the domain model's fields (status, outcome and reasons are converted),
+# and those of them a township step changes.
+_ALERT_COLUMNS = ("id", "household_id", "region_code", "alert_type", "due_date", "trace", "raised_on", "programme",
+                  "note", "verified_on", "verified_by", "closed_on", "closed_by")
+_STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on", "closed_by")
+
 _PARAMS = """
 CREATE TEMP TABLE _params ON COMMIT DROP AS
 SELECT key AS county, value -> 'trace' AS trace, (value ->> 'due_date')::date AS due_date,
@@ -257,9 +264,7 @@ class AlertRepository:
             if not rows:
                 break
             after = rows[-1].id
-            yield [Alert(id=r.id, household_id=r.household_id, region_code=r.region_code, alert_type=r.alert_type,
-                         status=AlertStatus.DISPATCHED, due_date=r.due_date, trace=r.trace, raised_on=today)
-                   for r in rows]
+            yield [Alert(**r._mapping, status=AlertStatus.DISPATCHED, raised_on=today) for r in rows]
         await self.session.execute(text("DROP TABLE _new_alerts"))
 
     # --- one alert ---------------------------------------------------------------------------------------------
@@ -272,31 +277,30 @@ class AlertRepository:
         for a in alerts:
             await self.session.execute(
                 update(AlertRow).where(AlertRow.id == a.id).values(
-                    status=a.status.value, outcome=a.outcome.value if a.outcome else None, programme=a.programme,
-                    reasons=a.reasons or None, note=a.note, verified_on=a.verified_on, verified_by=a.verified_by,
-                    closed_on=a.closed_on, closed_by=a.closed_by))
+                    **{name: getattr(a, name) for name in _STEP_COLUMNS}, status=a.status.value,
+                    outcome=a.outcome.value if a.outcome else None, reasons=a.reasons or None))
 
     async def evidence(self, alert_id: uuid.UUID) -> list[Any]:
         return list((await self.session.execute(
-            select(FeedRecord.id, FeedRecord.feed_id, FeedRecord.kind, FeedRecord.line, FeedRecord.event_date,
-                   FeedRecord.amount_fen, FeedRecord.category, FeedRecord.grade, FeedRecord.details)
+            select(FeedRecord.id.label("record_id"), FeedRecord.feed_id, FeedRecord.kind, FeedRecord.line,
+                   FeedRecord.event_date, FeedRecord.amount_fen, FeedRecord.category, FeedRecord.grade,
+                   FeedRecord.details)
             .join(AlertEvidence, AlertEvidence.record_id == FeedRecord.id)
             .where(AlertEvidence.alert_id == alert_id).order_by(FeedRecord.id).limit(1000)
         )).all())
 
     # --- lists ---------------------------------------------------------------------------------------------------
 
-    async def search(self, region_prefix: str, *, status: str | None, alert_type: str | None,
-                     household_id: uuid.UUID | None, due_from: date | None, due_by: date | None,
-                     open_only: bool,
-                     limit: int, offset: int) -> tuple[list[Alert], int]:
+    async def search(self, region_prefix: str, q: AlertQuery, *, due_from: date | None, due_by: date | None,
+                     open_only: bool) -> tuple[list[Alert], int]:
+        """`q`'s alerts under `region_prefix`; `open_only` and a due date from/by for the due lists."""
         conditions = [AlertRow.region_code.startswith(region_prefix, autoescape=True)]
-        if status:
-            conditions.append(AlertRow.status == status)
-        if alert_type:
-            conditions.append(AlertRow.alert_type == alert_type)
-        if household_id:
-            conditions.append(AlertRow.household_id == household_id)
+        if q.status:
+            conditions.append(AlertRow.status == q.status)
+        if q.alert_type:
+            conditions.append(AlertRow.alert_type == q.alert_type)
+        if q.household_id:
+            conditions.append(AlertRow.household_id == q.household_id)
         if open_only:
             conditions.append(AlertRow.status != AlertStatus.CLOSED.value)
         if due_by is not None:
@@ -307,13 +311,10 @@ class AlertRepository:
         rows = await self.session.scalars(
             select(AlertRow).where(*conditions)
             .order_by(AlertRow.due_date.asc().nulls_last(), AlertRow.created_at, AlertRow.id)
-            .limit(limit).offset(offset))
+            .limit(q.limit).offset(q.offset))
         return [_to_domain(r) for r in rows], int(total or 0)
 
 
 def _to_domain(row: AlertRow) -> Alert:
-    return Alert(id=row.id, household_id=row.household_id, region_code=row.region_code, alert_type=row.alert_type,
-                 status=AlertStatus(row.status), due_date=row.due_date, trace=row.trace, raised_on=row.raised_on,
-                 outcome=Outcome(row.outcome) if row.outcome else None, programme=row.programme,
-                 reasons=list(row.reasons or []), note=row.note, verified_on=row.verified_on,
-                 verified_by=row.verified_by, closed_on=row.closed_on, closed_by=row.closed_by)
+    return Alert(**{name: getattr(row, name) for name in _ALERT_COLUMNS}, status=AlertStatus(row.status),
+                 outcome=Outcome(row.outcome) if row.outcome else None, reasons=list(row.reasons or []))

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import AlertOutcome, AlertType, NotEligibleReason, Programme
+from shared.schemas import Page
 
 
 class EvidenceOut(BaseModel):
@@ -46,11 +47,20 @@ class AlertDetail(AlertOut):
     evidence: list[EvidenceOut]
 
 
-class AlertPage(BaseModel):
-    items: list[AlertOut]
-    total: int
-    limit: int
-    offset: int
+class AlertQuery(BaseModel):
+    """Which alerts a list shows (the caller's region or a sub-region of it; by status, type and household), a page
+    at a time."""
+
+    region: str | None = Field(default=None, pattern=r"^\d{2,12}$", description="narrow to a sub-region of yours")
+    status: Literal["dispatched", "verified", "closed"] | None = None
+    alert_type: AlertType | None = None
+    household_id: uuid.UUID | None = None
+    limit: int = Field(default=200, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class AlertPage(Page[AlertOut]):
+    pass
 
 
 class VerificationIn(BaseModel):

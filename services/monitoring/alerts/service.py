@@ -14,6 +14,7 @@ from services.monitoring.alerts.schemas import (
     AlertDetail,
     AlertOut,
     AlertPage,
+    AlertQuery,
     ClosureIn,
     EvidenceOut,
     VerificationIn,
@@ -66,14 +67,10 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
 
 def to_out(alert: Alert, today: date | None = None) -> AlertOut:
     today = today or date.today()
-    return AlertOut(
-        id=alert.id, household_id=alert.household_id, region_code=alert.region_code,
-        alert_type=alert.alert_type, status=alert.status.value, due_date=alert.due_date,  # type: ignore[arg-type]
-        overdue=alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
-        trace=alert.trace, raised_on=alert.raised_on, outcome=alert.outcome.value if alert.outcome else None,
-        programme=alert.programme, reasons=alert.reasons, note=alert.note, verified_on=alert.verified_on,
-        closed_on=alert.closed_on, allowed_next=alert.allowed_next,
-    )
+    return AlertOut.model_validate({
+        **vars(alert), "status": alert.status.value, "outcome": alert.outcome.value if alert.outcome else None,
+        "overdue": alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
+        "allowed_next": alert.allowed_next})
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False
@@ -85,10 +82,8 @@ async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> Al
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
     await audit.record_on(uow, principal, "alert.read", "alert", alert)
-    return AlertDetail(**to_out(alert).model_dump(), evidence=[
-        EvidenceOut(record_id=e.id, feed_id=e.feed_id, kind=e.kind, line=e.line, event_date=e.event_date,
-                    amount_fen=e.amount_fen, category=e.category, grade=e.grade, details=e.details)
-        for e in evidence])
+    return AlertDetail(**to_out(alert).model_dump(),
+                       evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence])
 
 
 def _on(day: date | None, field: str = "on") -> date:
@@ -127,13 +122,6 @@ async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body
     return await _take(uow, principal, alert_id, lambda alert: alert.close(principal.sub, _on(body.on)), "alert.close")
 
 
-async def due(uow: UnitOfWork, principal: Principal, which: Literal["overdue", "soon"], *, region: str | None,
-              limit: int, offset: int) -> AlertPage:
-    """Open alerts of the caller's region past their due date (overdue) or due within its window (soon)."""
-    return await search(uow, principal, region=region, status=None, alert_type=None, household_id=None, limit=limit,
-                        offset=offset, due=which)
-
-
 def _prefix(principal: Principal, region: str | None) -> str | None:
     """The narrower of the caller's scope and the region asked for; None when they do not meet."""
     if not region:
@@ -145,12 +133,11 @@ def _prefix(principal: Principal, region: str | None) -> str | None:
     return None
 
 
-async def search(uow: UnitOfWork, principal: Principal, *, region: str | None, status: str | None,
-                 alert_type: str | None, household_id: uuid.UUID | None, limit: int, offset: int,
-                 due: str | None = None) -> AlertPage:
+async def search(uow: UnitOfWork, principal: Principal, query: AlertQuery,
+                 due: Literal["overdue", "soon"] | None = None) -> AlertPage:
     """Alerts in the caller's region; `due` = overdue (open, past the due date) or soon (open, due within the
     region's due-soon window of working days)."""
-    prefix = _prefix(principal, region)
+    prefix, limit, offset = _prefix(principal, query.region), query.limit, query.offset
     if prefix is None:
         return AlertPage(items=[], total=0, limit=limit, offset=offset)
     today, due_from, due_by = date.today(), None, None
@@ -159,9 +146,8 @@ async def search(uow: UnitOfWork, principal: Principal, *, region: str | None, s
     elif due == "soon":
         window = int(risk_parameters().at("risk.due_soon_wd", today, prefix[:6] or "00").value)
         due_from, due_by = today, add_workdays(today, window)
-    alerts, total = await AlertRepository(uow.session).search(
-        prefix, status=status, alert_type=alert_type, household_id=household_id, due_from=due_from,
-        due_by=due_by, open_only=due is not None, limit=limit, offset=offset)
+    alerts, total = await AlertRepository(uow.session).search(prefix, query, due_from=due_from, due_by=due_by,
+                                                              open_only=due is not None)
     await audit.record(uow, principal, "alert.list", "alert", None, region_code=prefix,
-                       details={"count": len(alerts), "due": due, "status": status})
+                       details={"count": len(alerts), "due": due, "status": query.status})
     return AlertPage(items=[to_out(a, today) for a in alerts], total=total, limit=limit, offset=offset)

@@ -49,7 +49,7 @@ _BODY = {
 
 
 @router.post(
-    "/{kind}", response_model=FeedOut, status_code=201,
+    "/{kind}", status_code=201,
     summary="Post a partner data file (CSV or JSON lines), streamed",
     description="Kinds: " + "; ".join(f"`{k}`: {d}" for k, d in DESCRIPTIONS.items()) + ". Rows are validated "
     "one by one; bad rows go to the feed's error report (`GET /feeds/{id}/errors`). `mode=all_or_nothing` "
@@ -74,12 +74,12 @@ async def post_feed(
     return result
 
 
-@router.get("/{feed_id}", response_model=FeedOut, summary="A feed's progress and result")
+@router.get("/{feed_id}", summary="A feed's progress and result")
 async def get_feed(feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep) -> FeedOut:
     return await service.read(uow, principal, feed_id)
 
 
-@router.get("/{feed_id}/errors", response_model=FeedErrorPage, summary="A feed's error report: line, field, why")
+@router.get("/{feed_id}/errors", summary="A feed's error report: line, field, why")
 async def feed_errors(feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep,
                       limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
                       offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0) -> FeedErrorPage:

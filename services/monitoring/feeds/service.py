@@ -27,6 +27,7 @@ from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
 from shared.regions import RegionTable, is_within
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,7 @@ _SCOPE = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")
 
 
 def to_out(feed: Feed) -> FeedOut:
-    return FeedOut(id=feed.id, partner=feed.partner, kind=feed.kind, region_code=feed.region_code,
-                   format=feed.format, mode=feed.mode, status=feed.status, sha256=feed.sha256,  # type: ignore[arg-type]
-                   rows_read=feed.rows_read, rows_loaded=feed.rows_loaded, rows_rejected=feed.rows_rejected,
-                   alerts_raised=feed.alerts_raised, detail=feed.detail, created_at=feed.created_at,
-                   finished_at=feed.finished_at, errors_url=f"/feeds/{feed.id}/errors")
+    return FeedOut.model_validate({**attributes(feed, FeedOut), "errors_url": f"/feeds/{feed.id}/errors"})
 
 
 def partner_of(principal: Principal, kind: str) -> str:

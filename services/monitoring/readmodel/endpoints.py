@@ -12,7 +12,6 @@ from shared.app import UowDep
 router = APIRouter(prefix="/households", tags=["households"])
 
 
-@router.get("/{household_id}", response_model=KnownHouseholdOut,
-            summary="What monitoring knows of a household (from intake's and eligibility's events)")
+@router.get("/{household_id}", summary="What monitoring knows of a household (from intake's and eligibility's events)")
 async def read_household(household_id: uuid.UUID, uow: UowDep, principal: Reader) -> KnownHouseholdOut:
     return await service.read(uow, principal, household_id)

@@ -11,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.models import Coverage, FeedRecord, KnownHousehold, KnownPerson
+from shared.events.catalogue import CaseApproved
+from shared.schemas import attributes
 
 
 class ReadModelRepository:
@@ -46,10 +48,10 @@ class ReadModelRepository:
         return list(await self.session.scalars(
             select(FeedRecord.id).where(FeedRecord.id_fingerprint.in_(list(fingerprints)))))
 
-    async def cover(self, case_id: uuid.UUID, household_id: uuid.UUID, programme: str,
-                    member_ids: list[uuid.UUID], since: date, last: date | None) -> None:
-        stmt = insert(Coverage).values(case_id=case_id, household_id=household_id, programme=programme,
-                                       member_ids=member_ids, active=True, since_month=since, last_month=last)
+    async def cover(self, approved: CaseApproved, since: date, last: date | None) -> None:
+        """The approved case's coverage (its household, programme and members) from `since`, until `last` if set."""
+        stmt = insert(Coverage).values(**attributes(approved, Coverage), active=True, since_month=since,
+                                       last_month=last)
         await self.session.execute(stmt.on_conflict_do_update(
             index_elements=[Coverage.case_id],
             set_={"member_ids": stmt.excluded.member_ids, "active": True, "since_month": stmt.excluded.since_month,

@@ -16,6 +16,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.events.catalogue import CaseApproved, CaseTerminated, HouseholdRegistered
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 
@@ -48,8 +49,7 @@ async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
 async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:
     # One-off help (临时救助) covers its month only.
     last = data.effective_month.first_day if data.monthly_amount_fen is None else None
-    await ReadModelRepository(uow.session).cover(data.case_id, data.household_id, data.programme,
-                                                 list(data.member_ids), data.effective_month.first_day, last)
+    await ReadModelRepository(uow.session).cover(data, data.effective_month.first_day, last)
 
 
 async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:
@@ -75,6 +75,5 @@ async def read(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -
     h = view.household
     await audit.record(uow, principal, "household.read", "household", h.household_id, household_id=h.household_id,
                        region_code=h.region_code)
-    return KnownHouseholdOut(household_id=h.household_id, region_code=h.region_code, hukou_type=h.hukou_type,
-                             counted_members=h.counted_members, members_known=view.members,
-                             per_capita_monthly_fen=h.per_capita_monthly_fen, programmes=view.programmes)
+    return KnownHouseholdOut.model_validate({**attributes(h, KnownHouseholdOut), "members_known": view.members,
+                                             "programmes": view.programmes})

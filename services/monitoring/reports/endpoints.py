@@ -8,7 +8,7 @@ from services.monitoring.deps import Exporter
 from services.monitoring.reports import service
 from services.monitoring.reports.service import MonthlyReport
 from shared.app import UowDep
-from shared.downloads import XLSX, attachment
+from shared.downloads import XLSX, attachment, or_xlsx
 from shared.errors import InvalidInput
 from shared.period import Period
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 @router.get("/monthly/{region}/{month}", response_model=MonthlyReport,
             summary="Monthly report to 乡村振兴局: alerts and 三类人群 coverage (JSON or .xlsx)",
-            responses={200: {"content": {XLSX: {}}}})
+            responses=or_xlsx())
 async def monthly(region: str, month: str, uow: UowDep, principal: Exporter,
                   format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> MonthlyReport | Response:
     if not region.isascii() or not region.isdigit() or len(region) not in (2, 4, 6, 9, 12):

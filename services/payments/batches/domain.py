@@ -14,7 +14,7 @@ export is cancelled, …) and collect the events they raise; the service saves i
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -62,6 +62,11 @@ class Settlement:
     @property
     def pending_fen(self) -> int:
         return self.total_fen - self.paid_fen - self.failed_fen
+
+    @property
+    def balanced(self) -> bool:
+        """Nothing paid or failed beyond what the batch holds."""
+        return self.pending_count >= 0 and self.pending_fen >= 0
 
 
 @dataclass
@@ -128,9 +133,8 @@ class DisbursementBatch:
         needs_approval = self.status is BatchStatus.APPROVED
         self.status, self.approved_by, self.approved_at = BatchStatus.BUILT, None, None
         self.line_count, self.total_fen = envelope.line_count, envelope.total_fen
-        self.events.append(BatchAmended(**self._batch(), line_count=envelope.line_count, total_fen=envelope.total_fen,
-                                        cancelled_count=cancelled_count, cancelled_fen=cancelled_fen, reason=reason,
-                                        needs_approval=needs_approval))
+        self.events.append(BatchAmended(**self._envelope(), cancelled_count=cancelled_count,
+                                        cancelled_fen=cancelled_fen, reason=reason, needs_approval=needs_approval))
 
     def cancel(self, by: str) -> None:
         self._require("cancel", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)
@@ -153,7 +157,5 @@ class DisbursementBatch:
         """After bank returns: reconciled once nothing is pending."""
         if self.status is BatchStatus.EXPORTED and settlement.pending_count == 0:
             self.status, self.reconciled_at = BatchStatus.RECONCILED, datetime.now(UTC)
-            self.events.append(BatchReconciled(
-                **self._batch(), line_count=settlement.line_count, total_fen=settlement.total_fen,
-                paid_count=settlement.paid_count, paid_fen=settlement.paid_fen,
-                failed_count=settlement.failed_count, failed_fen=settlement.failed_fen))
+            # The settlement's figures (lines, paid, failed: count and fen) as they stand after the returns.
+            self.events.append(BatchReconciled(**self._batch(), **asdict(settlement)))

@@ -10,13 +10,13 @@ from services.payments.batches import returns, service
 from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
-from shared.downloads import XLSX, attachment, streamed
+from shared.downloads import XLSX, attachment, or_xlsx, streamed
 from shared.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
 
-@router.post("", response_model=BatchOut, status_code=202,
+@router.post("", status_code=202,
              summary="Request a disbursement batch (发放批次); its lines are built in the background",
              responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}})
 async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response: Response) -> BatchOut:
@@ -27,7 +27,7 @@ async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response:
     return await service.to_out(uow, batch)
 
 
-@router.get("", response_model=list[BatchOut], summary="Batches in your region, newest first")
+@router.get("", summary="Batches in your region, newest first")
 async def list_batches(uow: UowDep, principal: Reader,
                        period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
                        limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[BatchOut]:
@@ -35,12 +35,12 @@ async def list_batches(uow: UowDep, principal: Reader,
     return [await service.to_out(uow, b) for b in await service.in_region(uow, principal, month, limit)]
 
 
-@router.get("/{batch_id}", response_model=BatchOut, summary="A batch: progress, envelope and reconciliation")
+@router.get("/{batch_id}", summary="A batch: progress, envelope and reconciliation")
 async def get_batch(batch_id: uuid.UUID, uow: UowDep, principal: Reader) -> BatchOut:
     return await service.to_out(uow, await service.visible(uow, principal, batch_id), with_reconciliation=True)
 
 
-@router.get("/{batch_id}/lines", response_model=list[LineOut], summary="A batch's lines (keyset pages by id)")
+@router.get("/{batch_id}/lines", summary="A batch's lines (keyset pages by id)")
 async def batch_lines(batch_id: uuid.UUID, uow: UowDep, principal: Reader,
                       status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
                       after: Annotated[int, Query(ge=0, le=2**62)] = 0,
@@ -48,19 +48,18 @@ async def batch_lines(batch_id: uuid.UUID, uow: UowDep, principal: Reader,
     return await service.lines(uow, principal, batch_id, status, after, limit)
 
 
-@router.post("/{batch_id}/approve", response_model=BatchOut,
-             summary="Approve the envelope (双人复核: not by the officer who created the batch)")
+@router.post("/{batch_id}/approve", summary="Approve the envelope (双人复核: not by the officer who created the batch)")
 async def approve(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
     return await service.to_out(uow, await service.approve(uow, principal, batch_id))
 
 
-@router.post("/{batch_id}/cancel", response_model=BatchOut, summary="Cancel a batch before it is exported")
+@router.post("/{batch_id}/cancel", summary="Cancel a batch before it is exported")
 async def cancel(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
                  reason: Annotated[str, Body(embed=True, min_length=1, max_length=500)]) -> BatchOut:
     return await service.to_out(uow, await service.cancel(uow, principal, batch_id, reason))
 
 
-@router.post("/{batch_id}/export", response_model=BatchOut,
+@router.post("/{batch_id}/export",
              summary="Release an approved batch to the bank; its bank file and rosters become available")
 async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
     return await service.to_out(uow, await service.export(uow, principal, batch_id))
@@ -79,7 +78,7 @@ async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principa
 
 
 @router.get("/{batch_id}/roster", summary="花名册 of one township (.xlsx) for signing", response_class=Response,
-            responses={200: {"content": {XLSX: {}}}})
+            responses=or_xlsx())
 async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance, settings: PaymentsSettings,
                  township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")]
                  ) -> StreamingResponse:
@@ -94,7 +93,7 @@ async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: 
     return streamed(out, XLSX, f"roster-{township}-{batch.period}.xlsx")
 
 
-@router.post("/{batch_id}/returns", response_model=ReturnsOut,
+@router.post("/{batch_id}/returns",
              summary="Settle lines from the bank's return file (CSV: payment_id,amount_yuan,result,reason)")
 async def post_returns(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
                        file: Annotated[UploadFile, File(description="the bank's result file")]) -> ReturnsOut:

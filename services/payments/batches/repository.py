@@ -109,23 +109,21 @@ ON CONFLICT DO NOTHING
 """
 
 
+# The batch's columns that hold its fields as they are; kind, period, status and case ids are converted.
+_PLAIN = ("region_code", "created_by", "created_at", "approved_by", "approved_at", "cancelled_by", "exported_at",
+          "reconciled_at", "progress_done", "progress_total", "line_count", "total_fen")
+
+
 def _to_domain(row: Batch) -> DisbursementBatch:
     return DisbursementBatch(
-        id=row.id, kind=BatchKind(row.kind), region_code=row.region_code, period=Period.of(row.period),
-        status=BatchStatus(row.status), created_by=row.created_by, created_at=row.created_at,
-        case_ids=[uuid.UUID(c) for c in row.case_ids] if row.case_ids is not None else None,
-        approved_by=row.approved_by, approved_at=row.approved_at, cancelled_by=row.cancelled_by,
-        exported_at=row.exported_at, reconciled_at=row.reconciled_at, progress_done=row.progress_done,
-        progress_total=row.progress_total, line_count=row.line_count, total_fen=row.total_fen)
+        id=row.id, **{c: getattr(row, c) for c in _PLAIN}, kind=BatchKind(row.kind), period=Period.of(row.period),
+        status=BatchStatus(row.status),
+        case_ids=[uuid.UUID(c) for c in row.case_ids] if row.case_ids is not None else None)
 
 
 def _values(b: DisbursementBatch) -> dict[str, Any]:
-    return {"kind": b.kind.value, "region_code": b.region_code, "period": b.period.first_day, "status": b.status.value,
-            "case_ids": [str(c) for c in b.case_ids] if b.case_ids is not None else None,
-            "created_by": b.created_by, "created_at": b.created_at, "approved_by": b.approved_by,
-            "approved_at": b.approved_at, "cancelled_by": b.cancelled_by, "exported_at": b.exported_at,
-            "reconciled_at": b.reconciled_at, "progress_done": b.progress_done, "progress_total": b.progress_total,
-            "line_count": b.line_count, "total_fen": b.total_fen}
+    return {**{c: getattr(b, c) for c in _PLAIN}, "kind": b.kind.value, "period": b.period.first_day,
+            "status": b.status.value, "case_ids": [str(c) for c in b.case_ids] if b.case_ids is not None else None}
 
 
 class BatchRepository:

@@ -16,6 +16,7 @@ from typing import IO, Any
 from sqlalchemy import insert, select, text
 
 from services.payments.batches import service
+from services.payments.batches.domain import Settlement
 from services.payments.batches.files import RETURN_COLUMNS, parse_return_row
 from services.payments.batches.repository import BatchRepository
 from services.payments.batches.schemas import ReturnsOut
@@ -25,6 +26,7 @@ from shared.auth import Principal
 from shared.context import current_correlation_id
 from shared.errors import DomainError, InvalidInput
 from shared.events.catalogue import PaymentFailed, PaymentPaid, event_type, spec_for
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 MAX_REPORTED = 200
@@ -111,8 +113,7 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     if done is not None:
         await audit.record(uow, principal, "batch.returns_again", "batch", batch.id, region_code=batch.region_code,
                            details={"sha256": digest})
-        return ReturnsOut(batch_id=batch.id, sha256=digest, already_applied=True, rows=done.rows, paid=done.paid,
-                          failed=done.failed, reconciliation=service.reconciliation(await repo.settlement(batch.id)))
+        return _answer(done, True, await repo.settlement(batch.id))
     batch.check_returns_allowed()
 
     conn = await uow.session.connection()
@@ -166,8 +167,9 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     for s in failed:
         uow.emit(PaymentFailed(**{k: v for k, v in s.items() if k not in ("status", "reason")},
                                reason=s["reason"] or ""), key=s["household_id"], region=s["region_code"])
-    await uow.session.execute(insert(BankReturn).values(batch_id=batch.id, sha256=digest, rows=count, paid=paid,
-                                                        failed=len(failed), posted_by=principal.sub))
+    posted = await uow.session.scalar(insert(BankReturn).values(
+        batch_id=batch.id, sha256=digest, rows=count, paid=paid, failed=len(failed), posted_by=principal.sub,
+    ).returning(BankReturn))
     settlement = await repo.settlement(batch.id)
     batch.settle(settlement)
     await repo.save(batch)
@@ -175,5 +177,11 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
         uow.emit(event, key=batch.id, region=batch.region_code)
     await audit.record(uow, principal, "batch.returns", "batch", batch.id, region_code=batch.region_code,
                        details={"sha256": digest, "rows": count, "paid": paid, "failed": len(failed)})
-    return ReturnsOut(batch_id=batch.id, sha256=digest, already_applied=False, rows=count, paid=paid,
-                      failed=len(failed), reconciliation=service.reconciliation(settlement))
+    assert posted is not None
+    return _answer(posted, False, settlement)
+
+
+def _answer(record: BankReturn, already_applied: bool, settlement: Settlement) -> ReturnsOut:
+    """What a return file did (posted again: what it did the first time), and where the batch stands now."""
+    return ReturnsOut(**attributes(record, ReturnsOut), already_applied=already_applied,
+                      reconciliation=service.reconciliation(settlement))

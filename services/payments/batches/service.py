@@ -137,29 +137,20 @@ async def settlement(uow: UnitOfWork, batch: DisbursementBatch) -> Settlement:
 
 
 def reconciliation(s: Settlement) -> Reconciliation:
-    return Reconciliation(line_count=s.line_count, total_fen=s.total_fen, paid_count=s.paid_count,
-                          paid_fen=s.paid_fen, failed_count=s.failed_count, failed_fen=s.failed_fen,
-                          pending_count=s.pending_count, pending_fen=s.pending_fen,
-                          balanced=s.pending_count >= 0 and s.pending_fen >= 0)
+    return Reconciliation.model_validate(s, from_attributes=True)
 
 
 async def to_out(uow: UnitOfWork, batch: DisbursementBatch, *, with_reconciliation: bool = False) -> BatchOut:
     rec = None
     if with_reconciliation and batch.status is not BatchStatus.BUILDING:
         rec = reconciliation(await settlement(uow, batch))
-    return BatchOut(id=batch.id, kind=batch.kind.value, region_code=batch.region_code, period=batch.period,
-                    status=batch.status.value, created_by=batch.created_by, created_at=batch.created_at,
-                    approved_by=batch.approved_by, cancelled_by=batch.cancelled_by, exported_at=batch.exported_at,
-                    reconciled_at=batch.reconciled_at,
-                    progress=Progress(done=batch.progress_done, total=batch.progress_total),
-                    line_count=batch.line_count, total_fen=batch.total_fen, reconciliation=rec)
+    return BatchOut.model_validate({
+        **vars(batch), "kind": batch.kind.value, "status": batch.status.value, "reconciliation": rec,
+        "progress": Progress(done=batch.progress_done, total=batch.progress_total)})
 
 
 def line_out(line: PaymentLine) -> LineOut:
-    return LineOut(id=line.id, payment_id=line.payment_id, kind=line.kind, case_id=line.case_id,
-                   household_id=line.household_id, programme=line.programme, region_code=line.region_code,
-                   period=Period.of(line.period), amount_fen=line.amount_fen, persons=line.persons,
-                   status=line.status, reason=line.reason)
+    return LineOut.model_validate(line, from_attributes=True)
 
 
 # --- the build job -----------------------------------------------------------------------------------------------

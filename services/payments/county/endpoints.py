@@ -17,7 +17,7 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
-from shared.downloads import XLSX, attachment, streamed
+from shared.downloads import XLSX, attachment, or_xlsx, streamed
 from shared.errors import DomainError, problems
 from shared.period import Period
 
@@ -37,7 +37,7 @@ Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半�
 
 
 @router.get("/statistics", response_model=CountyStatistics, summary="县级统计: payments, cases, alerts, coverage",
-            responses={200: {"content": {XLSX: {}}}})
+            responses=or_xlsx())
 async def statistics(uow: UowDep, principal: Reader, region: Annotated[str, Query(pattern=REGION_PATTERN)],
                      period: Period_ = None, year: Year = None, quarter: Quarter = None, half: Half = None,
                      format: Literal["json", "xlsx"] = "json") -> CountyStatistics | StreamingResponse:

@@ -37,17 +37,13 @@ def local_day(moment: datetime) -> date:
 
 
 async def case_opened(uow: UnitOfWork, event: CloudEvent, data: CaseOpened) -> None:
-    await ReadModelRepository(uow.session).upsert_case(
-        case_id=data.case_id, programme=data.programme, region_code=data.region_code,
-        received_on=local_day(event.time), due_date=data.due_date, status=data.status, decision=None,
-        decided_on=None)
+    await ReadModelRepository(uow.session).upsert_case(data, received_on=local_day(event.time))
 
 
 async def case_status_changed(uow: UnitOfWork, event: CloudEvent, data: CaseStatusChanged) -> None:
-    await ReadModelRepository(uow.session).upsert_case(
-        case_id=data.case_id, programme=None, region_code=data.region_code, received_on=None,
-        due_date=data.due_date, status=data.status, decision=WITHDRAWN if data.status == WITHDRAWN else None,
-        decided_on=local_day(event.time) if data.status == WITHDRAWN else None)
+    withdrawn = data.status == WITHDRAWN
+    await ReadModelRepository(uow.session).upsert_case(data, decision=WITHDRAWN if withdrawn else None,
+                                                       decided_on=local_day(event.time) if withdrawn else None)
 
 
 async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseDeadlineChanged) -> None:
@@ -56,27 +52,17 @@ async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseD
 
 async def case_decided(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved | CaseRejected) -> None:
     decision = "approved" if isinstance(data, CaseApproved) else "rejected"
-    await ReadModelRepository(uow.session).upsert_case(
-        case_id=data.case_id, programme=data.programme, region_code=data.region_code, received_on=None,
-        due_date=None, status=decision, decision=decision, decided_on=local_day(data.decided_at))
+    await ReadModelRepository(uow.session).upsert_case(data, status=decision, decision=decision,
+                                                       decided_on=local_day(data.decided_at))
 
 
 async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:
-    await ReadModelRepository(uow.session).alert_raised(
-        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
-        alert_type=data.alert_type, raised_on=local_day(event.time), due_date=data.due_date)
+    await ReadModelRepository(uow.session).upsert_alert(data, raised_on=local_day(event.time))
 
 
-async def alert_verified(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified) -> None:
-    await ReadModelRepository(uow.session).alert_verified(
-        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
-        alert_type=data.alert_type, verified_on=data.verified_on, outcome=data.outcome, programme=data.programme)
-
-
-async def alert_closed(uow: UnitOfWork, _event: CloudEvent, data: AlertClosed) -> None:
-    await ReadModelRepository(uow.session).alert_closed(
-        alert_id=data.alert_id, household_id=data.household_id, region_code=data.region_code,
-        alert_type=data.alert_type, closed_on=data.closed_on, outcome=data.outcome)
+async def alert_changed(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified | AlertClosed) -> None:
+    """Verified (its date, outcome and programme) or closed (its date and outcome)."""
+    await ReadModelRepository(uow.session).upsert_alert(data)
 
 
 # The `payments.county` consumer: its own group, so the roll's consumer and this one move independently.
@@ -87,7 +73,7 @@ HANDLERS: dict[str, Handler] = {
     event_type(CaseApproved): case_decided,
     event_type(CaseRejected): case_decided,
     event_type(AlertRaised): alert_raised,
-    event_type(AlertVerified): alert_verified,
-    event_type(AlertClosed): alert_closed,
+    event_type(AlertVerified): alert_changed,
+    event_type(AlertClosed): alert_changed,
 }
 TOPICS = [Topic.ELIGIBILITY_DECISIONS.value, Topic.MONITORING_ALERTS.value]

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.events.catalogue import EventData
+
 _UPSERT_CASE = """
 INSERT INTO payments.county_cases AS c (case_id, programme, region_code, received_on, due_date, status, decision,
                                         decided_on)
@@ -22,6 +24,16 @@ ON CONFLICT (case_id) DO UPDATE SET
     decision = coalesce(c.decision, EXCLUDED.decision),
     decided_on = coalesce(c.decided_on, EXCLUDED.decided_on)
 """
+
+_CASE_COLUMNS = ("case_id", "programme", "region_code", "received_on", "due_date", "status", "decision", "decided_on")
+_ALERT_COLUMNS = ("alert_id", "household_id", "region_code", "alert_type", "raised_on", "due_date", "verified_on",
+                  "outcome", "programme", "closed_on")
+
+
+def _columns(names: tuple[str, ...], data: EventData, known: dict[str, Any]) -> dict[str, Any]:
+    values = {**dict(data), **known}
+    return {name: values.get(name) for name in names}
+
 
 _CASE_DUE = """
 INSERT INTO payments.county_cases AS c (case_id, region_code, due_date, status) VALUES (:case_id, :region, :due, 'open')
@@ -124,23 +136,17 @@ class ReadModelRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def upsert_case(self, **row: Any) -> None:
-        await self.session.execute(text(_UPSERT_CASE), row)
+    async def upsert_case(self, data: EventData, **known: Any) -> None:
+        """A case's row from one of its events: the columns the event carries or `known` gives, the others NULL
+        (the upsert keeps what an earlier event set)."""
+        await self.session.execute(text(_UPSERT_CASE), _columns(_CASE_COLUMNS, data, known))
 
     async def set_case_due(self, case_id: uuid.UUID, region: str, due: date | None) -> None:
         await self.session.execute(text(_CASE_DUE), {"case_id": case_id, "region": region, "due": due})
 
-    async def alert_raised(self, **row: Any) -> None:
-        await self.session.execute(text(_UPSERT_ALERT), {"verified_on": None, "outcome": None, "programme": None,
-                                                         "closed_on": None, **row})
-
-    async def alert_verified(self, **row: Any) -> None:
-        await self.session.execute(text(_UPSERT_ALERT), {"raised_on": None, "due_date": None, "closed_on": None,
-                                                         **row})
-
-    async def alert_closed(self, **row: Any) -> None:
-        await self.session.execute(text(_UPSERT_ALERT), {"raised_on": None, "due_date": None, "verified_on": None,
-                                                         "programme": None, **row})
+    async def upsert_alert(self, data: EventData, **known: Any) -> None:
+        """An alert's row from one of its events, as `upsert_case`."""
+        await self.session.execute(text(_UPSERT_ALERT), _columns(_ALERT_COLUMNS, data, known))
 
 
 class CountyRepository:

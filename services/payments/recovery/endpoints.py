@@ -12,8 +12,7 @@ from shared.app import UowDep
 router = APIRouter(prefix="/overpayments", tags=["recovery"])
 
 
-@router.get("", response_model=list[OverpaymentOut],
-            summary="多发待追回: months paid beyond what is owed now, in your region (for finance to recover)")
+@router.get("", summary="多发待追回: months paid beyond what is owed now, in your region (for finance to recover)")
 async def overpayments(uow: UowDep, principal: Reader, status: Literal["open"] | None = None,
                        after: Annotated[int, Query(ge=0, le=2**62, description="the last id of the previous page")] = 0,
                        limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[OverpaymentOut]:

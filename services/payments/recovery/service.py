@@ -84,7 +84,4 @@ async def in_region(uow: UnitOfWork, principal: Principal, status: str | None, a
     rows = await RecoveryRepository(uow.session).in_region(principal.region, status, after, limit)
     await audit.record(uow, principal, "overpayment.list", "overpayment", None, region_code=principal.region,
                        details={"count": len(rows), "status": status})
-    return [OverpaymentOut(id=r.id, beneficiary_id=r.beneficiary_id, case_id=r.case_id, household_id=r.household_id,
-                           programme=r.programme, region_code=r.region_code, period=Period.of(r.period),
-                           paid_fen=r.paid_fen, owed_fen=r.owed_fen, amount_fen=r.amount_fen, reason=r.reason,
-                           status=r.status, recorded_at=r.recorded_at) for r in rows]
+    return [OverpaymentOut.model_validate(r, from_attributes=True) for r in rows]

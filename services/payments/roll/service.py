@@ -30,6 +30,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import CloudEvent
 from shared.period import Period
+from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -67,17 +68,12 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
             case CaseApproved():
                 if data.case_id in run.entries:
                     continue  # once per case
-                entry = domain.RollEntry(
-                    id=uuid.uuid4(), case_id=data.case_id, household_id=data.household_id, programme=data.programme,
-                    region_code=data.region_code, persons=max(len(data.member_ids), 1),
-                    start_month=data.effective_month, monthly_amount_fen=data.monthly_amount_fen,
-                    tekun_arrangement=data.tekun_arrangement)
+                # The decision's case, household, programme, region, amount (and 特困's arrangement) by name.
+                entry = domain.RollEntry(id=uuid.uuid4(), **attributes(data, domain.RollEntry),
+                                         persons=max(len(data.member_ids), 1), start_month=data.effective_month)
                 run.enroll(entry, d.event.id, data.effective_month)
-                uow.emit(BeneficiaryEnrolled(
-                    beneficiary_id=entry.id, case_id=data.case_id, household_id=data.household_id,
-                    programme=data.programme, region_code=data.region_code,
-                    monthly_amount_fen=data.monthly_amount_fen, start_month=data.effective_month),
-                    key=data.household_id, region=data.region_code, cause=d.event)
+                uow.emit(BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
+                         key=data.household_id, region=data.region_code, cause=d.event)
                 audited("beneficiary.enroll", "beneficiary", d, entry.id, data.household_id, data.region_code)
             case _ if (entry := run.on_roll(data.case_id, d.event.id)) is None:
                 log.info("%s for case %s: not on the roll or already applied, nothing to change", d.event.type,
@@ -150,11 +146,7 @@ async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary
 
 
 def to_out(b: Beneficiary) -> BeneficiaryOut:
-    return BeneficiaryOut(id=b.id, case_id=b.case_id, household_id=b.household_id, programme=b.programme,
-                          region_code=b.region_code, monthly_amount_fen=b.monthly_amount_fen, persons=b.persons,
-                          start_month=Period.of(b.start_month),
-                          end_month=Period.of(b.end_month) if b.end_month else None, status=b.status,
-                          end_reason=b.end_reason, tekun_arrangement=b.tekun_arrangement)
+    return BeneficiaryOut.model_validate(b, from_attributes=True)
 
 
 def entitlement_out(rows: list) -> list[EntitlementOut]:

@@ -10,7 +10,7 @@ from services.payments.deps import Reader, parse_period
 from services.payments.statistics import service
 from services.payments.statistics.schemas import Statistics
 from shared.app import UowDep
-from shared.downloads import XLSX, streamed
+from shared.downloads import XLSX, or_xlsx, streamed
 from shared.errors import InvalidInput
 from shared.period import Period
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/statistics", tags=["statistics"])
 
 
 @router.get("", response_model=Statistics, summary="统计: per programme, households, persons, money, movements",
-            responses={200: {"content": {XLSX: {}}}})
+            responses=or_xlsx())
 async def statistics(uow: UowDep, principal: Reader,
                      region: Annotated[str, Query(pattern=REGION_PATTERN)],
                      period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")

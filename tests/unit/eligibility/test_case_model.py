@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.eligibility.cases.domain import SYSTEM, Actor, Case
+from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
 from services.eligibility.cases.repository import row_values, to_case
 from services.eligibility.cases.workflow import Status
 from services.eligibility.models import Case as CaseRow
@@ -40,6 +40,11 @@ CLERK = Actor("clerk-1", frozenset({"clerk"}))
 REVIEWER = Actor("reviewer-1", frozenset({"township_reviewer"}))
 APPROVER = Actor("approver-1", frozenset({"county_approver"}))
 ADMIN = Actor("admin-1", frozenset({"admin"}))
+
+
+def by(actor: Actor, on: date | None = None, today: date | None = None) -> StepContext:
+    """A step taken by `actor` on `on` under the county's default parameters."""
+    return StepContext(actor, PARAMS, on, today)
 
 
 def _member(name: str, born: str, relation: str, **facts: Any) -> dict[str, Any]:
@@ -79,23 +84,23 @@ def kinds(events: list) -> list[type]:
 
 
 def at_township_review(case: Case) -> Case:
-    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
-    case.record_home_visit(CLERK, PARAMS, on=date(2023, 9, 6), investigators=["张强", "李娜"], findings="与申报一致")
-    case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 7), result="consistent")
+    case.start_investigation(by(CLERK, date(2023, 9, 5)))
+    case.record_home_visit(by(CLERK, date(2023, 9, 6)), investigators=["张强", "李娜"], findings="与申报一致")
+    case.record_economic_check(by(REVIEWER, date(2023, 9, 7)), result="consistent")
     return case
 
 
 def on_notice(case: Case) -> Case:
     at_township_review(case)
-    case.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
-    case.record_appraisal(REVIEWER, PARAMS, on=date(2023, 9, 11), result="agreed", participants=9, opinion="同意")
+    case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
+    case.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="agreed", participants=9, opinion="同意")
     return case
 
 
 def approved(case: Case | None = None) -> Case:
     case = on_notice(case or opened())
-    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
-    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
+    case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     case.collect()
     return case
 
@@ -162,10 +167,10 @@ def test_a_withdrawal_closes_an_open_case_and_is_refused_once_decided():
 def test_the_investigation_starts_on_a_date_neither_future_nor_before_the_step_began():
     case = opened()
     with pytest.raises(InvalidInput, match="future"):
-        case.start_investigation(CLERK, PARAMS, on=TODAY + timedelta(days=1), today=TODAY)
+        case.start_investigation(by(CLERK, TODAY + timedelta(days=1), today=TODAY))
     with pytest.raises(InvalidInput, match="before the current step"):
-        case.start_investigation(CLERK, PARAMS, on=ACCEPTED - timedelta(days=1))
-    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5), opinion="启动调查")
+        case.start_investigation(by(CLERK, ACCEPTED - timedelta(days=1)))
+    case.start_investigation(by(CLERK, date(2023, 9, 5)), opinion="启动调查")
     steps, events = case.collect()
     assert case.status is Status.INVESTIGATION and case.status_since == date(2023, 9, 5)
     assert steps[0].step == "investigation" and steps[0].actor == CLERK and steps[0].opinion == "启动调查"
@@ -175,27 +180,27 @@ def test_the_investigation_starts_on_a_date_neither_future_nor_before_the_step_b
 def test_the_wrong_role_is_refused_before_the_wrong_state_and_an_admin_holds_no_step():
     case = opened()
     with pytest.raises(Forbidden):
-        case.decide(CLERK, PARAMS, decision="approve", opinion="x")  # wrong role and wrong state: 403 first
+        case.decide(by(CLERK), decision="approve", opinion="x")  # wrong role and wrong state: 403 first
     with pytest.raises(Forbidden):
-        case.start_investigation(ADMIN, PARAMS)
+        case.start_investigation(by(ADMIN))
     with pytest.raises(Conflict) as exc:
-        case.close_notice(REVIEWER, PARAMS)
+        case.close_notice(by(REVIEWER))
     assert exc.value.extra["allowed_next"] == ["investigation", "extension"]
     assert case.status is Status.ACCEPTED and case.collect() == ([], [])
 
 
 def test_home_visits_come_before_the_economic_check_and_the_county_records_its_own():
     case = opened()
-    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
+    case.start_investigation(by(CLERK, date(2023, 9, 5)))
     with pytest.raises(Conflict, match="home visit"):
-        case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 6), result="consistent")
+        case.record_economic_check(by(REVIEWER, date(2023, 9, 6)), result="consistent")
     with pytest.raises(Forbidden, match="county"):
-        case.record_home_visit(CLERK, PARAMS, on=date(2023, 9, 6), investigators=["a", "b"], findings="f",
+        case.record_home_visit(by(CLERK, date(2023, 9, 6)), investigators=["a", "b"], findings="f",
                                by_county=True)
-    case.record_home_visit(APPROVER, PARAMS, on=date(2023, 9, 6), investigators=["a", "b"], findings="f",
+    case.record_home_visit(by(APPROVER, date(2023, 9, 6)), investigators=["a", "b"], findings="f",
                            by_county=True)
     assert case.home_visits == 1 and case.county_home_visit and case.status is Status.INVESTIGATION
-    case.record_economic_check(REVIEWER, PARAMS, on=date(2023, 9, 7), result="discrepancies", notes="存款")
+    case.record_economic_check(by(REVIEWER, date(2023, 9, 7)), result="discrepancies", notes="存款")
     steps, _ = case.collect()
     assert case.status is Status.TOWNSHIP_REVIEW and case.assessment.assessed_on == date(2023, 9, 7)
     assert steps[-1].data == {"result": "discrepancies", "notes": "存款"}
@@ -203,14 +208,14 @@ def test_home_visits_come_before_the_economic_check_and_the_county_records_its_o
 
 def test_the_township_opinion_leads_to_appraisal_notice_or_county():
     dibao = at_township_review(opened())
-    dibao.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    dibao.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
     assert dibao.status is Status.APPRAISAL  # 吴起县 requires 民主评议 for 低保
     rejected = at_township_review(opened())
-    rejected.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="reject", opinion="收入超标")
+    rejected.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="reject", opinion="收入超标")
     assert rejected.status is Status.COUNTY_REVIEW and rejected.notice_posted_on is None
     tekun = at_township_review(opened(application(household(members=[
         _member("王大爷", "1945-03-03", "head", labour_capacity="none")], wages_fen=0), programme="tekun")))
-    tekun.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
+    tekun.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
     assert tekun.status is Status.PUBLIC_NOTICE and tekun.notice_posted_on == date(2023, 9, 8)
     assert tekun.notice_ends_on == date(2023, 9, 14) and tekun.due_date == tekun.notice_ends_on
 
@@ -220,15 +225,15 @@ def test_the_appraisal_posts_the_notice_or_sends_a_disagreement_to_the_county():
     assert case.status is Status.PUBLIC_NOTICE and case.notice_ends_on == date(2023, 9, 17)
     assert case.steps[-1].data == {"result": "agreed", "participants": 9}
     other = at_township_review(opened())
-    other.township_opinion(REVIEWER, PARAMS, on=date(2023, 9, 8), recommendation="approve", opinion="建议纳入")
-    other.record_appraisal(REVIEWER, PARAMS, on=date(2023, 9, 11), result="disagreed", participants=7,
+    other.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
+    other.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="disagreed", participants=7,
                            opinion="不同意")
     assert other.status is Status.COUNTY_REVIEW and other.notice_posted_on is None
 
 
 def test_an_objection_takes_the_notice_down_and_reopens_the_investigation():
     case = on_notice(opened())
-    case.record_objection(REVIEWER, PARAMS, on=date(2023, 9, 12), objection="有车辆")
+    case.record_objection(by(REVIEWER, date(2023, 9, 12)), objection="有车辆")
     assert case.status is Status.INVESTIGATION and case.notice_posted_on is None and case.notice_ends_on is None
     assert case.steps[-1].data == {"objection": "有车辆"}
 
@@ -236,29 +241,29 @@ def test_an_objection_takes_the_notice_down_and_reopens_the_investigation():
 def test_the_notice_closes_only_after_its_last_day():
     case = on_notice(opened())
     with pytest.raises(Conflict, match="runs until 2023-09-17") as exc:
-        case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 17))
+        case.close_notice(by(REVIEWER, date(2023, 9, 17)))
     assert exc.value.extra["allowed_next"] == ["notice/objections"]
-    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
     assert case.status is Status.COUNTY_REVIEW and case.due_date is not None
 
 
 def test_an_extension_counts_the_longer_limit_once():
     case = opened()
     due = case.due_date
-    case.start_investigation(CLERK, PARAMS, on=date(2023, 9, 5))
+    case.start_investigation(by(CLERK, date(2023, 9, 5)))
     before = case.due_date
-    case.extend(APPROVER, PARAMS, on=date(2023, 9, 6), opinion="情况复杂")
+    case.extend(by(APPROVER, date(2023, 9, 6)), opinion="情况复杂")
     assert case.extended and case.status is Status.INVESTIGATION and case.due_date > before and due
     assert case.steps[-1].step == "extension" and case.steps[-1].to_status is Status.INVESTIGATION
     with pytest.raises(Conflict, match="already extended"):
-        case.extend(APPROVER, PARAMS, on=date(2023, 9, 7), opinion="again")
+        case.extend(by(APPROVER, date(2023, 9, 7)), opinion="again")
 
 
 def test_the_county_approves_at_the_rules_amount_from_the_next_month():
     case = on_notice(opened())
-    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
     case.collect()
-    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     steps, events = case.collect()
     assert case.status is Status.APPROVED and case.due_date is None and case.decided_on == date(2023, 9, 25)
     assert case.monthly_amount_fen == case.assessment.monthly_amount_fen and case.monthly_amount_fen > 0
@@ -271,13 +276,13 @@ def test_the_county_approves_at_the_rules_amount_from_the_next_month():
 
 def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
     case = on_notice(opened())
-    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
     case.snapshot = household(wages_fen=900_000)  # facts found richer than declared
     with pytest.raises(Conflict, match="not eligible") as exc:
-        case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+        case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert exc.value.extra["allowed_next"] == ["decision"] and case.status is Status.COUNTY_REVIEW
     case.collect()
-    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="reject", reasons=["收入超标"], opinion="不予批准")
+    case.decide(by(APPROVER, date(2023, 9, 25)), decision="reject", reasons=["收入超标"], opinion="不予批准")
     steps, events = case.collect()
     assert case.status is Status.REJECTED and case.reasons == ["收入超标"] and case.decided_at is not None
     assert kinds(events) == [CaseRejected] and steps[0].data == {"reasons": ["收入超标"]}
@@ -286,13 +291,13 @@ def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
 def test_a_separate_register_case_needs_the_countys_own_home_visit():
     case = opened(application(separate_register=True))
     on_notice(case)
-    case.close_notice(REVIEWER, PARAMS, on=date(2023, 9, 18))
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
     with pytest.raises(Conflict, match="单独登记备案") as exc:
-        case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+        case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert exc.value.extra["allowed_next"] == ["home-visits"]
-    case.record_home_visit(APPROVER, PARAMS, on=date(2023, 9, 25), investigators=["县甲", "县乙"], findings="属实",
+    case.record_home_visit(by(APPROVER, date(2023, 9, 25)), investigators=["县甲", "县乙"], findings="属实",
                            by_county=True)
-    case.decide(APPROVER, PARAMS, on=date(2023, 9, 25), decision="approve", opinion="同意")
+    case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert case.status is Status.APPROVED
 
 
@@ -305,13 +310,13 @@ def _emergency(requested_fen: int) -> Case:
 def test_emergency_help_is_paid_first_and_documented_after():
     case = _emergency(500_000)
     assert "emergency-approval" in case.next_steps
-    case.emergency_approve(REVIEWER, PARAMS, on=date(2023, 9, 4), opinion="先行")
+    case.emergency_approve(by(REVIEWER, date(2023, 9, 4)), opinion="先行")
     _steps, events = case.collect()
     assert case.status is Status.APPROVED and case.documents_pending and case.one_off_amount_fen
     assert case.monthly_amount_fen is None and case.next_review_on is None
     assert kinds(events) == [CaseApproved] and events[0].one_off_amount_fen == case.one_off_amount_fen
     assert case.next_steps == ["documents-complete", "termination"]  # one-off help: nothing to review
-    case.complete_documents(CLERK, PARAMS, on=date(2023, 9, 6))
+    case.complete_documents(by(CLERK, date(2023, 9, 6)))
     assert not case.documents_pending and case.next_steps == ["termination"]
     assert not opened().state.emergency  # only 急难型 临时救助 is paid before the procedure
 
@@ -319,9 +324,9 @@ def test_emergency_help_is_paid_first_and_documented_after():
 def test_the_emergency_limit_binds_everyone_but_the_county():
     case = _emergency(2_500_000)
     with pytest.raises(Forbidden, match="联席会议"):
-        case.emergency_approve(REVIEWER, PARAMS, on=date(2023, 9, 4), opinion="先行")
+        case.emergency_approve(by(REVIEWER, date(2023, 9, 4)), opinion="先行")
     assert case.status is Status.ACCEPTED
-    case.emergency_approve(APPROVER, PARAMS, on=date(2023, 9, 4), opinion="联席会议")
+    case.emergency_approve(by(APPROVER, date(2023, 9, 4)), opinion="联席会议")
     assert case.status is Status.APPROVED
 
 
@@ -331,7 +336,7 @@ def test_the_emergency_limit_binds_everyone_but_the_county():
 def test_a_review_on_the_same_facts_keeps_the_amount_and_schedules_the_next():
     case = approved()
     amount = case.monthly_amount_fen
-    case.review(REVIEWER, PARAMS, on=date(2023, 12, 20))
+    case.review(by(REVIEWER, date(2023, 12, 20)))
     steps, events = case.collect()
     assert case.status is Status.APPROVED and case.monthly_amount_fen == amount and events == []
     assert case.next_review_on > date(2023, 12, 20) and steps[0].data["eligible"] is True
@@ -341,7 +346,7 @@ def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
     case = approved()
     latest = household(wages_fen=60_000)
     latest = latest.model_copy(update={"household_id": case.household_id, "members": case.snapshot.members})
-    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 20))
+    case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
     _steps, events = case.collect()
     assert kinds(events) == [CaseAmountChanged] and events[0].effective_month == Period(2024, 1)
     assert events[0].monthly_amount_fen == case.monthly_amount_fen < events[0].previous_monthly_amount_fen
@@ -353,17 +358,17 @@ def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
     members = [m.model_copy(update={"employed": True}) if m.relation == "head" else m
                for m in case.snapshot.members]
     latest = household(members=[m.model_dump(mode="json") for m in members], wages_fen=900_000)
-    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 20))
+    case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
     _, events = case.collect()
     assert case.status is Status.GRADUAL_EXIT and kinds(events) == [GradualExitStarted, CaseStatusChanged]
     assert case.exit_last_month == events[0].last_month.first_day and events[0].last_month > Period(2023, 12)
-    case.review(REVIEWER, PARAMS, latest=latest, on=date(2023, 12, 28))
+    case.review(by(REVIEWER, date(2023, 12, 28)), latest=latest)
     assert case.status is Status.GRADUAL_EXIT and case.collect()[1] == []  # still within the exit period
 
 
 def test_a_review_finding_the_household_ineligible_without_work_stops_it():
     case = approved()
-    case.review(REVIEWER, PARAMS, latest=household(wages_fen=900_000), on=date(2023, 12, 20))
+    case.review(by(REVIEWER, date(2023, 12, 20)), latest=household(wages_fen=900_000))
     _, events = case.collect()
     assert case.status is Status.TERMINATED and case.next_review_on is None
     assert kinds(events) == [CaseTerminated, CaseStatusChanged]
@@ -372,13 +377,13 @@ def test_a_review_finding_the_household_ineligible_without_work_stops_it():
 
 def test_termination_for_death_or_fraud_pays_up_to_the_month_before():
     case = approved()
-    case.terminate(APPROVER, PARAMS, on=date(2023, 12, 20), reason="fraud", opinion="虚报")
+    case.terminate(by(APPROVER, date(2023, 12, 20)), reason="fraud", opinion="虚报")
     steps, events = case.collect()
     assert case.status is Status.TERMINATED and case.next_review_on is None
     assert kinds(events) == [CaseTerminated, CaseStatusChanged]
     assert events[0].last_month == Period(2023, 11) and steps[0].data == {"reason": "fraud", "last_month": "2023-11"}
     moved = approved()
-    moved.terminate(APPROVER, PARAMS, on=date(2023, 12, 20), reason="moved", opinion="迁出")
+    moved.terminate(by(APPROVER, date(2023, 12, 20)), reason="moved", opinion="迁出")
     assert moved.collect()[1][0].last_month == Period(2023, 12)
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import pytest
+import sqlalchemy
+from pydantic import BaseModel, ValidationError
 
 from shared import audit
 from shared.auth import Principal
 from shared.downloads import attachment, streamed
 from shared.errors import DomainError, Forbidden, NotFound
+from shared.period import Period
+from shared.schemas import attributes
 
 
 @dataclass
@@ -81,3 +86,49 @@ async def test_streamed_sends_the_whole_file_in_chunks_and_closes_it():
     received = b"".join([chunk async for chunk in response.body_iterator])
     assert received == data and out.closed
     assert attachment("a b.xlsx") == {"Content-Disposition": 'attachment; filename="a b.xlsx"'}
+
+
+class _ManyUow:
+    """Only what audit.record_many touches: the audit table and a session that executes one insert of rows."""
+
+    class tables:  # named as on UnitOfWork
+        audit_log = sqlalchemy.table("audit_log")
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.session = self
+
+    async def execute(self, _statement: object, rows: list[dict]) -> None:
+        self.rows.extend(rows)
+
+
+async def test_record_each_files_one_row_per_record_under_its_household_and_region():
+    uow = _ManyUow()
+    records = [_Record(uuid.uuid4(), uuid.uuid4(), "610626101203"), _Record(uuid.uuid4(), uuid.uuid4(), "610626101")]
+    await audit.record_each(uow, CLERK, "case.list", "case", records)  # type: ignore[arg-type]
+    rows = uow.rows
+    assert [(r["action"], r["resource_id"], r["household_id"], r["region_code"]) for r in rows] == [
+        ("case.list", str(r.id), r.household_id, r.region_code) for r in records]
+
+
+class _Out(BaseModel):
+    id: uuid.UUID
+    region_code: str
+    month: Period
+    label: str
+
+
+def test_attributes_takes_the_targets_fields_the_source_has():
+    record = _Record(uuid.uuid4(), uuid.uuid4(), "610626101203")
+    assert attributes(record, _Out) == {"id": record.id, "region_code": "610626101203"}
+    assert attributes(_Out(id=record.id, region_code="61", month=Period(2024, 3), label="x"), _Record) == {
+        "id": record.id, "region_code": "61"}
+
+
+def test_a_period_field_reads_a_month_columns_date_in_python_but_only_yyyy_mm_in_json():
+    row = {"id": uuid.uuid4(), "region_code": "61", "month": date(2024, 3, 1), "label": "x"}
+    assert _Out.model_validate(row).month == Period(2024, 3)
+    with pytest.raises(ValidationError):
+        _Out.model_validate_json(f'{{"id": "{row["id"]}", "region_code": "61", "month": "2024-03-01", "label": "x"}}')
+    with pytest.raises(ValidationError):
+        _Out.model_validate({**row, "month": datetime(2024, 3, 1)})  # a moment is not a month
