@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from shared.auth import Principal
 from shared.context import correlation_id
+from shared.db import insert_json_rows, json_rows
 from shared.uow import UnitOfWork
 
 
@@ -72,4 +73,4 @@ async def record_many(uow: UnitOfWork, actor: Principal | str, action: str, reso
         if "correlation_id" in e:
             row["correlation_id"] = e["correlation_id"]
         rows.append(row)
-    await uow.session.execute(insert(uow.tables.audit_log), rows)
+    await uow.session.execute(insert_json_rows(uow.tables.audit_log, tuple(rows[0])), {"rows": json_rows(rows)})

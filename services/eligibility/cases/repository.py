@@ -8,13 +8,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
+from shared.db import insert_json_rows, json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
 
@@ -22,6 +23,15 @@ _APPLICANT = "applicant_member_id"
 # The columns a case is written with; its timestamps are the database's.
 _CASE_COLUMNS = [c.key for c in CaseRow.__table__.columns if c.key not in ("created_at", "updated_at")]
 _PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment")]
+
+
+def _upsert_facts() -> Insert:
+    stmt = insert_json_rows(HouseholdFacts.__table__, ("household_id", "region_code", "snapshot"))
+    return stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id], set_={
+        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code})
+
+
+_UPSERT_FACTS = _upsert_facts()
 
 
 def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[ApplicationDetails, uuid.UUID | None]:
@@ -135,20 +145,16 @@ class CaseRepository:
             select(CaseRow.application_id).where(CaseRow.application_id.in_(application_ids))))
 
     async def insert(self, cases: list[Case]) -> None:
-        """Many new cases in one statement (Core, no unit-of-work bookkeeping per row), and their households'
-        latest facts."""
+        """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
+        their households' latest facts."""
         rows = [row_values(case) for case in cases]
-        await self.session.execute(insert(CaseRow), rows)
+        await self.session.execute(insert_json_rows(CaseRow.__table__, tuple(rows[0])), {"rows": json_rows(rows)})
         await self.save_facts({row["household_id"]: (row["region_code"], row["snapshot"]) for row in rows})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
         if not facts:
             return
-        stmt = insert(HouseholdFacts)
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id],
-                                       set_={"snapshot": stmt.excluded.snapshot,
-                                             "region_code": stmt.excluded.region_code}),
+        await self.session.execute(_UPSERT_FACTS, {"rows": json_rows(
             [{"household_id": h, "region_code": region, "snapshot": snapshot}
-             for h, (region, snapshot) in facts.items()])
+             for h, (region, snapshot) in facts.items()])})
