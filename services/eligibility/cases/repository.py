@@ -7,14 +7,16 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, Insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
+from services.eligibility.policy import TraceEntry
 from shared.db import insert_json_rows, json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
@@ -32,6 +34,8 @@ def _upsert_facts() -> Insert:
 
 
 _UPSERT_FACTS = _upsert_facts()
+_APPLICATIONS_WITH_CASES = select(CaseRow.application_id).where(
+    CaseRow.application_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
 
 
 def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[ApplicationDetails, uuid.UUID | None]:
@@ -50,13 +54,35 @@ def to_case(row: CaseRow) -> Case:
         assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None)
 
 
+# The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
+# assessments that read it, so most of an assessment's JSON (its trace) is dumped once per value, not per case.
+# The entry is kept with its JSON, so its id is not reused while it is here.
+_TRACE_JSON: dict[int, tuple[TraceEntry, dict[str, Any]]] = {}
+
+
+def _trace_json(entry: TraceEntry) -> dict[str, Any]:
+    if (hit := _TRACE_JSON.get(id(entry))) is not None and hit[0] is entry:
+        return hit[1]
+    if len(_TRACE_JSON) >= 10_000:  # entries of parameter sets since replaced (an admin's new value)
+        _TRACE_JSON.clear()
+    dumped = entry.model_dump(mode="json")
+    _TRACE_JSON[id(entry)] = (entry, dumped)
+    return dumped
+
+
+def _assessment_json(assessment: CaseAssessment) -> dict[str, Any]:
+    """`assessment.model_dump(mode="json")`, the trace entries' JSON reused (a JSON object, so key order is moot)."""
+    return {**assessment.model_dump(mode="json", exclude={"trace"}),
+            "trace": [_trace_json(entry) for entry in assessment.trace]}
+
+
 def row_values(case: Case) -> dict[str, Any]:
     applicant = str(case.applicant_member_id) if case.applicant_member_id else None
     return {
         **{column: getattr(case, column) for column in _PLAIN}, "status": case.status.value,
         "details": {**case.details.model_dump(mode="json"), _APPLICANT: applicant},
         "snapshot": case.snapshot.model_dump(mode="json"),
-        "assessment": case.assessment.model_dump(mode="json") if case.assessment else None,
+        "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
 
 
@@ -141,8 +167,9 @@ class CaseRepository:
         return HouseholdSnapshot.model_validate(facts.snapshot) if facts else None
 
     async def applications_with_cases(self, application_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        return set(await self.session.scalars(
-            select(CaseRow.application_id).where(CaseRow.application_id.in_(application_ids))))
+        # One array parameter: the same statement (prepared once) for a batch of any size, not IN with one
+        # parameter per id.
+        return set(await self.session.scalars(_APPLICATIONS_WITH_CASES, {"ids": application_ids}))
 
     async def insert(self, cases: list[Case]) -> None:
         """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
