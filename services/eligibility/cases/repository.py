@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY, Insert
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +17,7 @@ from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
 from services.eligibility.policy import TraceEntry
-from shared.db import insert_json_rows, json_rows
+from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
 
@@ -34,6 +34,19 @@ def _upsert_facts() -> Insert:
 
 
 _UPSERT_FACTS = _upsert_facts()
+
+
+def _insert_cases_with_facts() -> Insert:
+    """New cases from one JSON parameter (`rows`, keyed as `row_values`) and, from the same rows, each household's
+    latest facts (the last row of the household wins): one statement, the rows parsed once."""
+    cases, facts = CaseRow.__table__, HouseholdFacts.__table__
+    new_rows = select_json_rows(cases, _ROW_KEYS, numbered=True).cte("new_rows")
+    opened = insert(cases).from_select(_ROW_KEYS, select(*(new_rows.c[c] for c in _ROW_KEYS))).cte("opened")
+    latest = (select(new_rows.c.household_id, new_rows.c.region_code, new_rows.c.snapshot)
+              .distinct(new_rows.c.household_id).order_by(new_rows.c.household_id, new_rows.c.ordinality.desc()))
+    stmt = insert(facts).from_select(("household_id", "region_code", "snapshot"), latest)
+    return stmt.on_conflict_do_update(index_elements=[facts.c.household_id], set_={
+        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code}).add_cte(opened)
 _APPLICATIONS_WITH_CASES = select(CaseRow.application_id).where(
     CaseRow.application_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
 
@@ -84,6 +97,10 @@ def row_values(case: Case) -> dict[str, Any]:
         "snapshot": case.snapshot.model_dump(mode="json"),
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
+
+
+_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment")  # row_values' keys, in its order
+_INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
 
 
 class CaseRepository:
@@ -174,9 +191,7 @@ class CaseRepository:
     async def insert(self, cases: list[Case]) -> None:
         """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
         their households' latest facts."""
-        rows = [row_values(case) for case in cases]
-        await self.session.execute(insert_json_rows(CaseRow.__table__, tuple(rows[0])), {"rows": json_rows(rows)})
-        await self.save_facts({row["household_id"]: (row["region_code"], row["snapshot"]) for row in rows})
+        await self.session.execute(_INSERT_CASES_WITH_FACTS, {"rows": json_rows([row_values(case) for case in cases])})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
