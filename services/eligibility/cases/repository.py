@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Select, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
@@ -89,12 +90,16 @@ def _assessment_json(assessment: CaseAssessment) -> dict[str, Any]:
             "trace": [_trace_json(entry) for entry in assessment.trace]}
 
 
-def row_values(case: Case) -> dict[str, Any]:
+def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
+    """The case's row. `json_snapshot`: the snapshot as its JSON text (an `orjson.Fragment`), for rows that are
+    only ever encoded (`json_rows`): pydantic writes it straight from the model, no dict of it is built."""
     applicant = str(case.applicant_member_id) if case.applicant_member_id else None
+    snapshot = case.snapshot
     return {
         **{column: getattr(case, column) for column in _PLAIN}, "status": case.status.value,
         "details": {**case.details.model_dump(mode="json"), _APPLICANT: applicant},
-        "snapshot": case.snapshot.model_dump(mode="json"),
+        "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot)) if json_snapshot
+        else snapshot.model_dump(mode="json"),
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
 
@@ -191,7 +196,8 @@ class CaseRepository:
     async def insert(self, cases: list[Case]) -> None:
         """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
         their households' latest facts."""
-        await self.session.execute(_INSERT_CASES_WITH_FACTS, {"rows": json_rows([row_values(case) for case in cases])})
+        await self.session.execute(_INSERT_CASES_WITH_FACTS, {
+            "rows": json_rows([row_values(case, json_snapshot=True) for case in cases])})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
