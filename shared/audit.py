@@ -12,6 +12,7 @@ from sqlalchemy import insert
 
 from shared.auth import Principal
 from shared.context import correlation_id
+from shared.db import insert_json_rows, json_rows
 from shared.uow import UnitOfWork
 
 #: Who acted: a signed-in user, or a service acting on its own (its name, recorded with the role "system").
@@ -101,4 +102,4 @@ async def record_many(uow: UnitOfWork, actor: Actor, action: str, resource_type:
         if "correlation_id" in e:
             row["correlation_id"] = e["correlation_id"]
         rows.append(row)
-    await uow.session.execute(insert(uow.tables.audit_log), rows)
+    await uow.session.execute(insert_json_rows(uow.tables.audit_log, tuple(rows[0])), {"rows": json_rows(rows)})

@@ -244,6 +244,9 @@ class DatedParameters:
             for region_key, values in (histories or {}).items()
         }
         self._lookups: dict[tuple[str, date, str], ParameterValue] = {}
+        # A code's search chain (`region_chain`) depends only on its first six digits, so lookups for a county's
+        # thousands of villages share one memo entry per key and date.
+        self._scopes: dict[str, str] = {}
 
     # -- loading
 
@@ -301,7 +304,10 @@ class DatedParameters:
         prefix."""
         # The set is immutable, so a lookup's answer never changes: a consumer assessing thousands of households
         # of one county asks the same few questions again and again.
-        if (found := self._lookups.get((key, on, region))) is not None:
+        if (scope := self._scopes.get(region)) is None:
+            region_chain(region)  # a bad code is refused before it is remembered
+            scope = self._scopes[region] = region[:6]
+        if (found := self._lookups.get((key, on, scope))) is not None:
             return found
         if key not in self.schema:
             raise ParameterNotFound(f"unknown parameter key {key!r}")
@@ -310,7 +316,7 @@ class DatedParameters:
             in_force = [v for v in history if v.start <= on]
             if in_force and in_force[-1].in_force(on):
                 if len(self._lookups) < 200_000:
-                    self._lookups[(key, on, region)] = in_force[-1]
+                    self._lookups[(key, on, scope)] = in_force[-1]
                 return in_force[-1]
         raise ParameterNotFound(f"no value for {key} on {on} in region {region} or its parents")
 

@@ -97,6 +97,32 @@ async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db)
     assert sorted(events) == [f"run-{i}" for i in range(5)] and audits == 5
 
 
+async def test_a_run_with_two_applications_of_one_household_keeps_its_later_snapshot_as_latest_facts(db):
+    """Cases and the households' latest facts are written by one statement: a household applying twice in a run
+    (two programmes) gets both cases, and its facts are the later application's snapshot."""
+    first = wuqi_household()
+    later = wuqi_household(household_id=str(first.household_id), properties=[])
+    other = wuqi_household()
+    submissions = [ApplicationSubmitted(
+        application_id=uuid.uuid4(), household_id=h.household_id, programme=programme, region_code=VILLAGE,
+        submitted_on=date(2023, 9, 4), consent_signed=True, separate_register=False, snapshot=h)
+        for h, programme in ((first, "dibao"), (other, "dibao"), (later, "marginal"))]
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await open_cases(uow, [delivery(d) for d in submissions])
+        await uow.commit()
+    async with db.connect() as conn:
+        cases = (await conn.execute(text(
+            "SELECT household_id, programme, snapshot FROM eligibility.cases WHERE application_id = ANY(:a) "
+            "ORDER BY programme"), {"a": [d.application_id for d in submissions]})).all()
+        facts = dict((await conn.execute(text(
+            "SELECT household_id, snapshot FROM eligibility.household_facts WHERE household_id = ANY(:h)"),
+            {"h": [first.household_id, other.household_id]})).all())
+    assert [(c.household_id, c.programme) for c in cases if c.household_id == first.household_id] == [
+        (first.household_id, "dibao"), (first.household_id, "marginal")]
+    assert facts[first.household_id] == later.model_dump(mode="json") != first.model_dump(mode="json")
+    assert facts[other.household_id] == other.model_dump(mode="json")
+
+
 async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):
     return await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
 

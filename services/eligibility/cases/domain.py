@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, ConfigDict
 
@@ -129,6 +130,28 @@ def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> Wo
                 schedules[year] = loaded[-1]
                 break
     return WorkCalendar(schedules)
+
+
+# Per parameter set, the deadline of each timeline in each county: every case accepted the same day in the same
+# state has the same one, and a consumer opening thousands of cases would count the same working days again.
+_DEADLINES: WeakKeyDictionary[ParameterSet, dict[tuple[Timeline, str], tuple[date | None, bool]]] = (
+    WeakKeyDictionary())
+
+
+def deadline(params: ParameterSet, timeline: Timeline, region: str) -> tuple[date | None, bool]:
+    """The case's nearest deadline (None once decided) and whether it was counted without an official calendar."""
+    # The limits and the calendar are looked up along the region's chain, which only its first six digits decide.
+    scope = region_chain(region)[0] if region else ""
+    memo = _DEADLINES.setdefault(params, {})
+    if (found := memo.get((timeline, scope))) is not None:
+        return found
+    # Every deadline falls within a year of the later of the two dates it is counted from.
+    cal = work_calendar(params, region, range(timeline.accepted_on.year, timeline.status_since.year + 2))
+    due = workflow.due_date(timeline, limits(params, timeline.accepted_on, region), cal)
+    found = due, due is not None and cal.provisional(timeline.accepted_on, due)
+    if len(memo) < 100_000:
+        memo[(timeline, scope)] = found
+    return found
 
 
 @dataclass(eq=False)
@@ -447,10 +470,7 @@ class Case:
 
     def _refresh_due(self, params: ParameterSet) -> None:
         timeline = Timeline(**attributes(self, Timeline), accepted_on=self.opened_on)
-        # Every deadline falls within a year of the later of the two dates it is counted from.
-        cal = work_calendar(params, self.region_code, range(self.opened_on.year, self.status_since.year + 2))
-        self.due_date = workflow.due_date(timeline, limits(params, self.opened_on, self.region_code), cal)
-        self.due_date_provisional = self.due_date is not None and cal.provisional(self.opened_on, self.due_date)
+        self.due_date, self.due_date_provisional = deadline(params, timeline, self.region_code)
 
     def _post_notice(self, on: date, params: ParameterSet) -> Status:
         self.notice_posted_on = on

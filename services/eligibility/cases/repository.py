@@ -8,8 +8,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.dialects.postgresql import insert
+import orjson
+from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -17,6 +19,8 @@ from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
+from services.eligibility.policy import TraceEntry
+from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
 
@@ -24,6 +28,30 @@ _APPLICANT = "applicant_member_id"
 # The columns a case is written with; its timestamps are the database's.
 _CASE_COLUMNS = [c.key for c in CaseRow.__table__.columns if c.key not in ("created_at", "updated_at")]
 _PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment")]
+
+
+def _upsert_facts() -> Insert:
+    stmt = insert_json_rows(HouseholdFacts.__table__, ("household_id", "region_code", "snapshot"))
+    return stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id], set_={
+        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code})
+
+
+_UPSERT_FACTS = _upsert_facts()
+
+
+def _insert_cases_with_facts() -> Insert:
+    """New cases from one JSON parameter (`rows`, keyed as `row_values`) and, from the same rows, each household's
+    latest facts (the last row of the household wins): one statement, the rows parsed once."""
+    cases, facts = CaseRow.__table__, HouseholdFacts.__table__
+    new_rows = select_json_rows(cases, _ROW_KEYS, numbered=True).cte("new_rows")
+    opened = insert(cases).from_select(_ROW_KEYS, select(*(new_rows.c[c] for c in _ROW_KEYS))).cte("opened")
+    latest = (select(new_rows.c.household_id, new_rows.c.region_code, new_rows.c.snapshot)
+              .distinct(new_rows.c.household_id).order_by(new_rows.c.household_id, new_rows.c.ordinality.desc()))
+    stmt = insert(facts).from_select(("household_id", "region_code", "snapshot"), latest)
+    return stmt.on_conflict_do_update(index_elements=[facts.c.household_id], set_={
+        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code}).add_cte(opened)
+_APPLICATIONS_WITH_CASES = select(CaseRow.application_id).where(
+    CaseRow.application_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
 
 
 def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[ApplicationDetails, uuid.UUID | None]:
@@ -42,14 +70,44 @@ def to_case(row: CaseRow) -> Case:
         assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None)
 
 
-def row_values(case: Case) -> dict[str, Any]:
+# The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
+# assessments that read it, so most of an assessment's JSON (its trace) is dumped once per value, not per case.
+# The entry is kept with its JSON, so its id is not reused while it is here.
+_TRACE_JSON: dict[int, tuple[TraceEntry, dict[str, Any]]] = {}
+
+
+def _trace_json(entry: TraceEntry) -> dict[str, Any]:
+    if (hit := _TRACE_JSON.get(id(entry))) is not None and hit[0] is entry:
+        return hit[1]
+    if len(_TRACE_JSON) >= 10_000:  # entries of parameter sets since replaced (an admin's new value)
+        _TRACE_JSON.clear()
+    dumped = entry.model_dump(mode="json")
+    _TRACE_JSON[id(entry)] = (entry, dumped)
+    return dumped
+
+
+def _assessment_json(assessment: CaseAssessment) -> dict[str, Any]:
+    """`assessment.model_dump(mode="json")`, the trace entries' JSON reused (a JSON object, so key order is moot)."""
+    return {**assessment.model_dump(mode="json", exclude={"trace"}),
+            "trace": [_trace_json(entry) for entry in assessment.trace]}
+
+
+def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
+    """The case's row. `json_snapshot`: the snapshot as its JSON text (an `orjson.Fragment`), for rows that are
+    only ever encoded (`json_rows`): pydantic writes it straight from the model, no dict of it is built."""
     applicant = str(case.applicant_member_id) if case.applicant_member_id else None
+    snapshot = case.snapshot
     return {
         **{column: getattr(case, column) for column in _PLAIN}, "status": case.status.value,
         "details": {**case.details.model_dump(mode="json"), _APPLICANT: applicant},
-        "snapshot": case.snapshot.model_dump(mode="json"),
-        "assessment": case.assessment.model_dump(mode="json") if case.assessment else None,
+        "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot)) if json_snapshot
+        else snapshot.model_dump(mode="json"),
+        "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
+
+
+_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment")  # row_values' keys, in its order
+_INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
 
 
 class CaseRepository:
@@ -135,24 +193,20 @@ class CaseRepository:
         return HouseholdSnapshot.model_validate(facts.snapshot) if facts else None
 
     async def applications_with_cases(self, application_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-        return set(await self.session.scalars(
-            select(CaseRow.application_id).where(CaseRow.application_id.in_(application_ids))))
+        # One array parameter: the same statement (prepared once) for a batch of any size, not IN with one
+        # parameter per id.
+        return set(await self.session.scalars(_APPLICATIONS_WITH_CASES, {"ids": application_ids}))
 
     async def insert(self, cases: list[Case]) -> None:
-        """Many new cases in one statement (Core, no unit-of-work bookkeeping per row), and their households'
-        latest facts."""
-        rows = [row_values(case) for case in cases]
-        await self.session.execute(insert(CaseRow), rows)
-        await self.save_facts({row["household_id"]: (row["region_code"], row["snapshot"]) for row in rows})
+        """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
+        their households' latest facts."""
+        await self.session.execute(_INSERT_CASES_WITH_FACTS, {
+            "rows": json_rows([row_values(case, json_snapshot=True) for case in cases])})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
         if not facts:
             return
-        stmt = insert(HouseholdFacts)
-        await self.session.execute(
-            stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id],
-                                       set_={"snapshot": stmt.excluded.snapshot,
-                                             "region_code": stmt.excluded.region_code}),
+        await self.session.execute(_UPSERT_FACTS, {"rows": json_rows(
             [{"household_id": h, "region_code": region, "snapshot": snapshot}
-             for h, (region, snapshot) in facts.items()])
+             for h, (region, snapshot) in facts.items()])})

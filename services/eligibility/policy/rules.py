@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
+from weakref import WeakKeyDictionary
 
 from shared.household import HouseholdSnapshot, MemberFacts
 
@@ -90,6 +91,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+TraceKey = tuple[str, str, date]
+# Per parameter set, the trace entry of each value read: the set is immutable and the entry frozen, so a consumer
+# assessing thousands of households builds each entry once instead of once per household.
+_TRACE_ENTRIES: WeakKeyDictionary[ParameterSet, dict[TraceKey, TraceEntry]] = WeakKeyDictionary()
+
+
 @dataclass
 class _Context:
     """Parameter access for one assessment, recording every value read."""
@@ -97,20 +104,23 @@ class _Context:
     params: ParameterSet
     on: date
     region: str
-    trace: dict[tuple[str, str, date], TraceEntry] = field(default_factory=dict)
+    trace: dict[TraceKey, TraceEntry] = field(default_factory=dict)
+    _entries: dict[TraceKey, TraceEntry] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._entries = _TRACE_ENTRIES.setdefault(self.params, {})
 
     def get(self, key: str) -> Any:
         pv = self.params.at(key, self.on, self.region)
-        self.trace.setdefault(
-            (key, pv.source_region, pv.start),
-            TraceEntry(
-                key=key,
-                value=_jsonable(pv.value),
-                start=pv.start,
-                reference=pv.reference,
-                region=pv.source_region,
-            ),
-        )
+        trace_key = (key, pv.source_region, pv.start)
+        if trace_key not in self.trace:
+            entry = self._entries.get(trace_key)
+            if entry is None:
+                entry = self._entries[trace_key] = TraceEntry(
+                    key=key, value=_jsonable(pv.value), start=pv.start, reference=pv.reference,
+                    region=pv.source_region,
+                )
+            self.trace[trace_key] = entry
         return pv.value
 
     def has(self, key: str) -> bool:
