@@ -1,8 +1,6 @@
 """Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events;
 recomputes the amounts a changed policy value affects (提标); stops or reviews cases on monitoring's findings."""
 
-import gc
-
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
@@ -42,12 +40,4 @@ CONSUMERS = {
 }
 
 if __name__ == "__main__":
-    # The modules just imported are most of the heap and live as long as the process: out of the collector's
-    # sight, the collections that a consumer's thousands of parsed events trigger scan only the batch's objects
-    # (≈ -45 µs of CPU per case opened). Before the fork, so consumer processes share these pages too.
-    gc.collect()
-    gc.freeze()
-    # A batch keeps ~100k objects alive (parsed events, cases, rows) while it allocates more: at the default 700
-    # allocations per young collection they are traversed again and again (≈ -20 µs per case at 10,000).
-    gc.set_threshold(10_000, 10, 10)
     main(Settings(), platform, CONSUMERS)

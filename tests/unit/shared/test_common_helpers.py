@@ -7,12 +7,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import orjson
 import pytest
-import sqlalchemy
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import MetaData
 
 from shared import audit
 from shared.auth import Principal
+from shared.db import PlatformTables
 from shared.downloads import attachment, streamed
 from shared.errors import DomainError, Forbidden, NotFound
 from shared.period import Period
@@ -92,14 +94,14 @@ class _ManyUow:
     """Only what audit.record_many touches: the audit table and a session that executes one insert of rows."""
 
     class tables:  # named as on UnitOfWork
-        audit_log = sqlalchemy.table("audit_log")
+        audit_log = PlatformTables(MetaData()).audit_log
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
         self.session = self
 
-    async def execute(self, _statement: object, rows: list[dict]) -> None:
-        self.rows.extend(rows)
+    async def execute(self, _statement: object, params: dict[str, str]) -> None:
+        self.rows.extend(orjson.loads(params["rows"]))  # the rows travel as one JSON parameter
 
 
 async def test_record_each_files_one_row_per_record_under_its_household_and_region():
@@ -108,7 +110,7 @@ async def test_record_each_files_one_row_per_record_under_its_household_and_regi
     await audit.record_each(uow, CLERK, "case.list", "case", records)  # type: ignore[arg-type]
     rows = uow.rows
     assert [(r["action"], r["resource_id"], r["household_id"], r["region_code"]) for r in rows] == [
-        ("case.list", str(r.id), r.household_id, r.region_code) for r in records]
+        ("case.list", str(r.id), str(r.household_id), r.region_code) for r in records]
 
 
 class _Out(BaseModel):
