@@ -324,6 +324,7 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
                         builders[target] = producer.create_batch()
                         builders[target].append(**record)
                 for (topic, partition), builder in builders.items():
+                    builder.close()
                     acks.append(await producer.send_batch(builder, topic, partition=partition))
                 await asyncio.gather(*acks)
             if not rows:

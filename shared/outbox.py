@@ -104,6 +104,7 @@ class OutboxRelay:
                 builders[target] = self.producer.create_batch()
                 builders[target].append(**record)
         for (topic, partition), builder in builders.items():
+            builder.close()  # complete (a full one closed itself): sent at once, without the producer's linger
             acks.append(await self.producer.send_batch(builder, topic, partition=partition))
         await asyncio.gather(*acks)
 
