@@ -36,7 +36,7 @@ from fastapi import Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, Update, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 
 from shared import audit
 from shared.auth import Principal
@@ -87,6 +87,16 @@ def _render(result: Any) -> bytes:
 
 
 @functools.cache
+def _claim(t: Table) -> Insert:
+    """Claim a key, or nothing if it is taken: built once per table, as a request's statement built afresh costs
+    SQLAlchemy more than running it."""
+    return (insert(t).values(principal=bindparam("idem_principal"), key=bindparam("idem_key"),
+                             method=bindparam("idem_method"), path=bindparam("idem_path"),
+                             fingerprint=bindparam("idem_fingerprint"), status_code=0, response_body="")
+            .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key]).returning(t.c.key))
+
+
+@functools.cache
 def _store_answer(t: Table) -> Update:
     """The key's answer, as one statement per table (built once: a deferred write with its own parameters)."""
     return (t.update().where(t.c.principal == bindparam("idem_principal"), t.c.key == bindparam("idem_key"))
@@ -119,20 +129,9 @@ class IdempotencyKey:
         # Claim the key first. While another transaction holds an uncommitted row for the same key, this
         # INSERT waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
         # status_code/response_body are placeholders, overwritten before this transaction commits.
-        claimed = await uow.session.scalar(
-            insert(t)
-            .values(
-                principal=principal.sub,
-                key=self.key,
-                method=self.method,
-                path=self.path,
-                fingerprint=digest,
-                status_code=0,
-                response_body="",
-            )
-            .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key])
-            .returning(t.c.key)
-        )
+        claimed = await uow.session.scalar(_claim(t), {
+            "idem_principal": principal.sub, "idem_key": self.key, "idem_method": self.method,
+            "idem_path": self.path, "idem_fingerprint": digest})
         if claimed is None:
             return await self._replay(uow, principal, digest)
         body = _render(await work())
