@@ -42,6 +42,7 @@ test-unit: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 ## each benchmark brings up its own throwaway infrastructure and prints its figures against a baseline
 bench: install

@@ -81,8 +81,10 @@ PROGRAMME_WEIGHTS = (82, 6, 7, 5)
 HOUSEHOLD_SIZES = (1, 2, 3, 4, 5, 6)
 SIZE_WEIGHTS = (18, 25, 22, 18, 11, 6)
 SURNAMES = "王李张刘高郝白冯薛杨贺宗胡张"
-GIVEN = {"male": ("建国", "志强", "德明", "海军", "永平", "小军", "国栋", "治平", "文斌", "明亮"),
-         "female": ("秀英", "桂兰", "海燕", "玉兰", "春梅", "彩霞", "小红", "凤英", "桂芳", "艳妮")}
+GIVEN = {
+    "male": ("建国", "志强", "德明", "海军", "永平", "小军", "国栋", "治平", "文斌", "明亮"),
+    "female": ("秀英", "桂兰", "海燕", "玉兰", "春梅", "彩霞", "小红", "凤英", "桂芳", "艳妮"),
+}
 DISABILITY_CATEGORIES = ("visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple")
 ACTIVITIES = ("eating", "dressing", "bed_transfer", "toileting", "indoor_walking", "bathing")
 NOT_COUNTED = ("服刑", "强制隔离戒毒", "宣告失踪")
@@ -106,9 +108,16 @@ class Household:
     def event(self) -> ApplicationSubmitted:
         s = self.snapshot
         return ApplicationSubmitted(
-            application_id=self.application_id, household_id=s.household_id, programme=self.programme,  # type: ignore[arg-type]
-            region_code=s.region_code, submitted_on=self.on, applicant_member_id=self.applicant_member_id,
-            consent_signed=True, separate_register=self.separate_register, details={}, snapshot=s,
+            application_id=self.application_id,
+            household_id=s.household_id,
+            programme=self.programme,  # type: ignore[arg-type]
+            region_code=s.region_code,
+            submitted_on=self.on,
+            applicant_member_id=self.applicant_member_id,
+            consent_signed=True,
+            separate_register=self.separate_register,
+            details={},
+            snapshot=s,
         )
 
 
@@ -150,8 +159,9 @@ class HouseholdFactory:
                 people.append(("child", max(0, head_age - rng.randint(20, 38)), sex))
         return people
 
-    def _member(self, relation: str, age: int, sex: str, on: date, programme: str, size: int,
-                force_disabled: bool) -> MemberFacts:
+    def _member(
+        self, relation: str, age: int, sex: str, on: date, programme: str, size: int, force_disabled: bool
+    ) -> MemberFacts:
         rng = self.rng
         birth = on - timedelta(days=age * 365 + age // 4 + rng.randrange(1, 364))
         grade = category = None
@@ -176,12 +186,17 @@ class HouseholdFactory:
         return MemberFacts(
             member_id=self._uuid(),
             name=rng.choice(SURNAMES) + rng.choice(GIVEN[sex]),
-            birth_date=birth, sex=sex, relation=relation,  # type: ignore[arg-type]
-            counted=counted, not_counted_reason=None if counted else rng.choice(NOT_COUNTED),
-            disability_category=category, disability_grade=grade,
+            birth_date=birth,
+            sex=sex,
+            relation=relation,  # type: ignore[arg-type]
+            counted=counted,
+            not_counted_reason=None if counted else rng.choice(NOT_COUNTED),
+            disability_category=category,
+            disability_grade=grade,
             labour_capacity=labour,  # type: ignore[arg-type]
             self_care=SelfCare(**dict.fromkeys(rng.sample(ACTIVITIES, impaired), False)),
-            serious_illness=illness, student=student,
+            serious_illness=illness,
+            student=student,
             employed=labour == "full" and 18 <= age < 60 and not student and rng.random() < 0.35,
             has_capable_supporter=rng.random() < 0.35 if lonely else True,
             in_institution=programme == "tekun" and rng.random() < 0.1,
@@ -193,13 +208,16 @@ class HouseholdFactory:
         scale = (0.6 + 0.8 * rng.random()) if programme == "marginal" else (0.1 + 1.3 * rng.random())
         items: list[IncomeItem] = []
 
-        def add(member: MemberFacts | None, kind: str, subkind: str, low: int, high: int,
-                scaled: bool) -> None:
+        def add(member: MemberFacts | None, kind: str, subkind: str, low: int, high: int, scaled: bool) -> None:
             amount = rng.randint(low, high)
-            items.append(IncomeItem(
-                member_id=member.member_id if member else None, kind=kind,  # type: ignore[arg-type]
-                subkind=subkind, monthly_amount_fen=int(amount * scale) if scaled else amount,
-            ))
+            items.append(
+                IncomeItem(
+                    member_id=member.member_id if member else None,
+                    kind=kind,  # type: ignore[arg-type]
+                    subkind=subkind,
+                    monthly_amount_fen=int(amount * scale) if scaled else amount,
+                )
+            )
 
         for m in members:
             age = m.age_on(on)
@@ -236,17 +254,26 @@ class HouseholdFactory:
         rng = self.rng
         items: list[PropertyItem] = []
         if rng.random() < 0.88:
-            items.append(PropertyItem(kind="housing", value_fen=rng.randint(2_000_000, 10_000_000)
-                                      if hukou == "rural" else rng.randint(15_000_000, 50_000_000),
-                                      description="窑洞" if hukou == "rural" else "住宅"))
+            items.append(
+                PropertyItem(
+                    kind="housing",
+                    value_fen=rng.randint(2_000_000, 10_000_000)
+                    if hukou == "rural"
+                    else rng.randint(15_000_000, 50_000_000),
+                    description="窑洞" if hukou == "rural" else "住宅",
+                )
+            )
         if rng.random() < 0.04:
-            items.append(PropertyItem(kind="housing", value_fen=rng.randint(10_000_000, 40_000_000),
-                                      description="县城商品房"))
+            items.append(
+                PropertyItem(kind="housing", value_fen=rng.randint(10_000_000, 40_000_000), description="县城商品房")
+            )
         if rng.random() < 0.6:
             items.append(PropertyItem(kind="deposits", value_fen=int(rng.lognormvariate(12.5, 1.3))))
         for kind, p, low, high in (
-            ("insurance", 0.08, 200_000, 2_000_000), ("securities", 0.01, 100_000, 5_000_000),
-            ("vehicle", 0.06, 300_000, 10_000_000), ("business", 0.02, 500_000, 5_000_000),
+            ("insurance", 0.08, 200_000, 2_000_000),
+            ("securities", 0.01, 100_000, 5_000_000),
+            ("vehicle", 0.06, 300_000, 10_000_000),
+            ("business", 0.02, 500_000, 5_000_000),
             ("other", 0.10, 100_000, 1_500_000),
         ):
             if rng.random() < p:
@@ -270,20 +297,33 @@ class HouseholdFactory:
         programme = rng.choices(PROGRAMMES, PROGRAMME_WEIGHTS)[0]
         on = FIRST_DAY + timedelta(days=rng.randrange((LAST_DAY - FIRST_DAY).days + 1))
         region, hukou = self._village()
-        size = (1 if rng.random() < 0.8 else 2) if programme == "tekun" else rng.choices(HOUSEHOLD_SIZES,
-                                                                                             SIZE_WEIGHTS)[0]
+        size = (
+            (1 if rng.random() < 0.8 else 2) if programme == "tekun" else rng.choices(HOUSEHOLD_SIZES, SIZE_WEIGHTS)[0]
+        )
         disabled_index = rng.randrange(size) if programme == "disability_living" else -1
-        members = [self._member(relation, age, sex, on, programme, size, n == disabled_index)
-                   for n, (relation, age, sex) in enumerate(self._ages(size, programme))]
+        members = [
+            self._member(relation, age, sex, on, programme, size, n == disabled_index)
+            for n, (relation, age, sex) in enumerate(self._ages(size, programme))
+        ]
         snapshot = HouseholdSnapshot(
-            household_id=self._uuid(), region_code=region, hukou_type=hukou,  # type: ignore[arg-type]
-            members=members, incomes=self._incomes(members, on, hukou, programme),
-            properties=self._properties(hukou), rigid_expenses=self._rigid(members),
+            household_id=self._uuid(),
+            region_code=region,
+            hukou_type=hukou,  # type: ignore[arg-type]
+            members=members,
+            incomes=self._incomes(members, on, hukou, programme),
+            properties=self._properties(hukou),
+            rigid_expenses=self._rigid(members),
         )
         applicant = members[0].member_id if programme in ("tekun", "disability_living") else None
-        return Household(programme=programme, snapshot=snapshot, on=on, application_id=self._uuid(),
-                         applicant_member_id=applicant, separate_register=rng.random() < 0.01,
-                         correlation_id=f"bench-{i:07d}")
+        return Household(
+            programme=programme,
+            snapshot=snapshot,
+            on=on,
+            application_id=self._uuid(),
+            applicant_member_id=applicant,
+            separate_register=rng.random() < 0.01,
+            correlation_id=f"bench-{i:07d}",
+        )
 
 
 def mix(households: Sequence[Household], results: Sequence[Outcome]) -> dict[str, Any]:
@@ -297,20 +337,14 @@ def mix(households: Sequence[Household], results: Sequence[Outcome]) -> dict[str
         "villages": len({h.snapshot.region_code for h in households}),
         "income_kinds": dict(Counter(i.kind for h in households for i in h.snapshot.incomes)),
         "exempt_income_items": sum(i.exempt for h in households for i in h.snapshot.incomes),
-        "disabled_members": sum(m.disability_grade is not None
-                                for h in households for m in h.snapshot.members),
-        "dibao_modes": dict(Counter(r[2] for h, r in zip(households, results, strict=True)
-                                    if h.programme == "dibao" and r[0])),
+        "disabled_members": sum(m.disability_grade is not None for h in households for m in h.snapshot.members),
+        "dibao_modes": dict(
+            Counter(r[2] for h, r in zip(households, results, strict=True) if h.programme == "dibao" and r[0])
+        ),
     }
 
 
 # --- measurement helpers ------------------------------------------------------------------------------------
-
-
-
-
-
-
 
 
 @dataclass
@@ -340,8 +374,14 @@ def run_rules(households: Sequence[Household]) -> tuple[Figures, list[Outcome]]:
         append((r.eligible, r.monthly_amount_fen, r.mode))
     seconds = time.perf_counter() - t0
     n = len(households)
-    return Figures("(a) rules: assess()", n, seconds, n / seconds, {"bench": process_cpu() - cpu0},
-                   "prebuilt HouseholdSnapshot models, one thread"), results
+    return Figures(
+        "(a) rules: assess()",
+        n,
+        seconds,
+        n / seconds,
+        {"bench": process_cpu() - cpu0},
+        "prebuilt HouseholdSnapshot models, one thread",
+    ), results
 
 
 def run_rule_step(households: Sequence[Household]) -> Figures:
@@ -353,8 +393,14 @@ def run_rule_step(households: Sequence[Household]) -> Figures:
         row_values(Case.open(data, params))
     seconds = time.perf_counter() - t0
     n = len(households)
-    return Figures("(a2) open_cases rule step", n, seconds, n / seconds, {"bench": process_cpu() - cpu0},
-                   "assess + first deadline (Case.open) + row mapping (snapshot and assessment dumped)")
+    return Figures(
+        "(a2) open_cases rule step",
+        n,
+        seconds,
+        n / seconds,
+        {"bench": process_cpu() - cpu0},
+        "assess + first deadline (Case.open) + row mapping (snapshot and assessment dumped)",
+    )
 
 
 # --- (b) the consumer path ----------------------------------------------------------------------------------
@@ -365,8 +411,7 @@ def encode(households: Sequence[Household]) -> list[tuple[bytes, bytes]]:
     kind = event_type(ApplicationSubmitted)
     out = []
     for h in households:
-        event = DomainEvent(type=kind, key=str(h.snapshot.household_id), data=h.event(),
-                            region=h.snapshot.region_code)
+        event = DomainEvent(type=kind, key=str(h.snapshot.household_id), data=h.event(), region=h.snapshot.region_code)
         out.append((event.key.encode(), event.to_cloudevent(INTAKE_SOURCE, h.correlation_id).to_json()))
     return out
 
@@ -375,13 +420,17 @@ async def produce(bootstrap: str, messages: Sequence[tuple[bytes, bytes]], chunk
     """All messages to intake.applications, in relay-sized chunks: send() each, then wait for the chunk."""
     producer = make_producer(bootstrap, "intake-worker")
     await producer.start()
-    headers = [("ce_type", event_type(ApplicationSubmitted).encode()),
-               ("content-type", b"application/cloudevents+json")]
+    headers = [
+        ("ce_type", event_type(ApplicationSubmitted).encode()),
+        ("content-type", b"application/cloudevents+json"),
+    ]
     t0 = time.perf_counter()
     try:
         for start in range(0, len(messages), chunk):
-            deliveries = [await producer.send(TOPIC, value=value, key=key, headers=headers)
-                          for key, value in messages[start:start + chunk]]
+            deliveries = [
+                await producer.send(TOPIC, value=value, key=key, headers=headers)
+                for key, value in messages[start : start + chunk]
+            ]
             await asyncio.gather(*deliveries)
         await producer.flush()
     finally:
@@ -392,10 +441,14 @@ async def produce(bootstrap: str, messages: Sequence[tuple[bytes, bytes]], chunk
 def worker_env(db: str, bootstrap: str, consumer_batch: int | None, consumer_processes: int = 1) -> dict[str, str]:
     # No inherited ELIGIBILITY_* overrides: the prefixed settings win over DATABASE_URL & co.
     env = {k: v for k, v in os.environ.items() if not k.startswith("ELIGIBILITY_")}
-    env |= {"PYTHONPATH": str(REPO), "DATABASE_URL": db, "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "ENVIRONMENT": "test",
-            # The kit forks the consumer processes (one group: the topic's 6 partitions are shared among them).
-            "ELIGIBILITY_CONSUMER_PROCESSES": str(consumer_processes)}
+    env |= {
+        "PYTHONPATH": str(REPO),
+        "DATABASE_URL": db,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "ENVIRONMENT": "test",
+        # The kit forks the consumer processes (one group: the topic's 6 partitions are shared among them).
+        "ELIGIBILITY_CONSUMER_PROCESSES": str(consumer_processes),
+    }
     if consumer_batch:
         env["ELIGIBILITY_CONSUMER_BATCH_SIZE"] = str(consumer_batch)
     return env
@@ -425,8 +478,14 @@ def summarise_profile(raw: Path, out: Path, top: int = 40) -> list[str]:
     return lines
 
 
-async def run_consumer(args: argparse.Namespace, households: Sequence[Household], db: str, bootstrap: str,
-                       servers: dict[str, int | None], tmp: Path) -> tuple[Figures, dict[str, Any]]:
+async def run_consumer(
+    args: argparse.Namespace,
+    households: Sequence[Household],
+    db: str,
+    bootstrap: str,
+    servers: dict[str, int | None],
+    tmp: Path,
+) -> tuple[Figures, dict[str, Any]]:
     n = len(households)
     t0 = time.perf_counter()
     messages = encode(households)
@@ -444,17 +503,31 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
     spawned = time.time()
     with open(log_path, "wb") as log_file:  # noqa: ASYNC230 - opened once, before the timed part matters
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "services.eligibility.worker", cwd=REPO,
-            env=worker_env(db, bootstrap, args.consumer_batch, args.consumer_processes), stdout=log_file,
+            sys.executable,
+            "-m",
+            "services.eligibility.worker",
+            cwd=REPO,
+            env=worker_env(db, bootstrap, args.consumer_batch, args.consumer_processes),
+            stdout=log_file,
             stderr=subprocess.STDOUT,
         )
     spy = None
     if args.profile:
         spy = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(proc.pid), "--format", "raw",
-            "--nolineno", "-r", "100", "-o", str(PROFILE.with_suffix(".raw")),
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-p",
+            str(proc.pid),
+            "--format",
+            "raw",
+            "--nolineno",
+            "-r",
+            "100",
+            "-o",
+            str(PROFILE.with_suffix(".raw")),
             *(["--subprocesses"] if args.consumer_processes > 1 else []),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     first_seen: tuple[float, float] | None = None  # (time, worker CPU) at the last poll before the first commit
     previous_poll, previous_cpu = spawned, 0.0
@@ -508,10 +581,16 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
     async with engine.connect() as conn:
         # The first batch's transaction start (its inbox rows' received_at): the worker has fetched and parsed its
         # first events, nothing before (imports, connections, the group join) is the consumer path's work.
-        first_event = (await conn.execute(text(
-            "SELECT extract(epoch FROM min(received_at))::float FROM eligibility.inbox WHERE consumer = :c"),
-            {"c": CONSUMER_GROUP})).scalar_one()
-        stats = dict((await conn.execute(text("""
+        first_event = (
+            await conn.execute(
+                text("SELECT extract(epoch FROM min(received_at))::float FROM eligibility.inbox WHERE consumer = :c"),
+                {"c": CONSUMER_GROUP},
+            )
+        ).scalar_one()
+        stats = dict(
+            (
+                await conn.execute(
+                    text("""
             SELECT count(*) AS cases,
                    count(DISTINCT application_id) AS applications,
                    count(*) FILTER (WHERE assessment IS NULL
@@ -519,16 +598,30 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
                        AS without_eligible,
                    count(*) FILTER (WHERE assessment -> 'reasons' ->> 0 LIKE 'cannot assess%') AS refused,
                    count(*) FILTER (WHERE (assessment ->> 'eligible')::boolean) AS eligible
-            FROM eligibility.cases"""))).mappings().one())
-        stats["inbox"] = (await conn.execute(
-            text("SELECT count(*) FROM eligibility.inbox WHERE consumer = :c"), {"c": CONSUMER_GROUP}
-        )).scalar_one()
+            FROM eligibility.cases""")
+                )
+            )
+            .mappings()
+            .one()
+        )
+        stats["inbox"] = (
+            await conn.execute(
+                text("SELECT count(*) FROM eligibility.inbox WHERE consumer = :c"), {"c": CONSUMER_GROUP}
+            )
+        ).scalar_one()
         stats["outbox"] = (await conn.execute(text("SELECT count(*) FROM eligibility.outbox"))).scalar_one()
-        stats["outbox_unsent"] = (await conn.execute(text(
-            "SELECT count(*) FROM eligibility.outbox WHERE sent_at IS NULL"))).scalar_one()
-        stored = {row.application_id: (row.eligible, row.amount) for row in await conn.execute(text(
-            "SELECT application_id, (assessment ->> 'eligible')::boolean AS eligible,"
-            " (assessment ->> 'monthly_amount_fen')::bigint AS amount FROM eligibility.cases"))}
+        stats["outbox_unsent"] = (
+            await conn.execute(text("SELECT count(*) FROM eligibility.outbox WHERE sent_at IS NULL"))
+        ).scalar_one()
+        stored = {
+            row.application_id: (row.eligible, row.amount)
+            for row in await conn.execute(
+                text(
+                    "SELECT application_id, (assessment ->> 'eligible')::boolean AS eligible,"
+                    " (assessment ->> 'monthly_amount_fen')::bigint AS amount FROM eligibility.cases"
+                )
+            )
+        }
     await engine.dispose()
     log_text = log_path.read_text(errors="replace")
     stats["worker_log_lines"] = log_text.count("\n")
@@ -536,39 +629,47 @@ async def run_consumer(args: argparse.Namespace, households: Sequence[Household]
     runs = [int(m) for m in re.findall(r'"msg":"(\d+) cases opened"', log_text)]
     stats["worker_runs"] = len(runs)
     stats["worker_run_mean"] = sum(runs) / len(runs) if runs else None
-    stats["worker_log_problems"] = sum(('"level":"ERROR"' in line or '"level":"WARNING"' in line)
-                                       for line in log_text.splitlines())
+    stats["worker_log_problems"] = sum(
+        ('"level":"ERROR"' in line or '"level":"WARNING"' in line) for line in log_text.splitlines()
+    )
     if stats["worker_log_problems"]:
-        problems = [line for line in log_text.splitlines() if '"level":"ERROR"' in line
-                    or '"level":"WARNING"' in line]
+        problems = [line for line in log_text.splitlines() if '"level":"ERROR"' in line or '"level":"WARNING"' in line]
         print("  worker warnings/errors (first 5):\n    " + "\n    ".join(p[:300] for p in problems[:5]))
     stats["stored"] = stored
     start = first_event if first_event is not None else spawned
     seconds = end - start
     startup_cpu = first_seen[1] if first_seen is not None else 0.0
     cpu["eligibility worker after start-up"] = worker_cpu - startup_cpu
-    notes = (f"worker subprocess (relay + consumer '{CONSUMER_GROUP}' in {args.consumer_processes} process(es), batch "
-             f"{args.consumer_batch or ServiceSettings().consumer_batch_size}); first event taken (the first "
-             f"batch's transaction, {start - spawned:.1f}s after the spawn) → the poll that sees the last case; "
-             f"spawn → last {n / (end - spawned):.0f}/s; "
-             f"first poll-seen commit → last {steady or float('nan'):.0f}/s; "
-             f"worker CPU {1e6 * worker_cpu / n:.0f} µs/case, {1e6 * (worker_cpu - startup_cpu) / n:.0f} µs/case "
-             f"after start-up ({startup_cpu:.1f}s before the first commit); "
-             f"encode {encode_s:.1f}s and produce {produce_s:.1f}s beforehand, not timed; "
-             f"CloudEvent mean {size:.0f} B")
-    extra = {"encode_s": encode_s, "produce_s": produce_s, "event_bytes_mean": size, "steady_per_s": steady,
-             "first_commit_after_s": None if first_seen is None else first_seen[0] - spawned,
-             "first_event_after_s": start - spawned, "spawn_to_last_per_s": n / (end - spawned),
-             "worker_cpu_s": worker_cpu, "worker_startup_cpu_s": startup_cpu,
-             "worker_cpu_us_per_case": 1e6 * worker_cpu / n,
-             "worker_cpu_us_per_case_after_startup": 1e6 * (worker_cpu - startup_cpu) / n,
-             "poll_s": args.poll, "completed": done_at is not None}
+    notes = (
+        f"worker subprocess (relay + consumer '{CONSUMER_GROUP}' in {args.consumer_processes} process(es), batch "
+        f"{args.consumer_batch or ServiceSettings().consumer_batch_size}); first event taken (the first "
+        f"batch's transaction, {start - spawned:.1f}s after the spawn) → the poll that sees the last case; "
+        f"spawn → last {n / (end - spawned):.0f}/s; "
+        f"first poll-seen commit → last {steady or float('nan'):.0f}/s; "
+        f"worker CPU {1e6 * worker_cpu / n:.0f} µs/case, {1e6 * (worker_cpu - startup_cpu) / n:.0f} µs/case "
+        f"after start-up ({startup_cpu:.1f}s before the first commit); "
+        f"encode {encode_s:.1f}s and produce {produce_s:.1f}s beforehand, not timed; "
+        f"CloudEvent mean {size:.0f} B"
+    )
+    extra = {
+        "encode_s": encode_s,
+        "produce_s": produce_s,
+        "event_bytes_mean": size,
+        "steady_per_s": steady,
+        "first_commit_after_s": None if first_seen is None else first_seen[0] - spawned,
+        "first_event_after_s": start - spawned,
+        "spawn_to_last_per_s": n / (end - spawned),
+        "worker_cpu_s": worker_cpu,
+        "worker_startup_cpu_s": startup_cpu,
+        "worker_cpu_us_per_case": 1e6 * worker_cpu / n,
+        "worker_cpu_us_per_case_after_startup": 1e6 * (worker_cpu - startup_cpu) / n,
+        "poll_s": args.poll,
+        "completed": done_at is not None,
+    }
     return Figures("(b) consumer → cases", n, seconds, n / seconds, cpu, notes), {"stats": stats, **extra}
 
 
 # --- the driver ---------------------------------------------------------------------------------------------
-
-
 
 
 def print_table(figures: Sequence[Figures], ratio: float, partial: bool) -> None:
@@ -578,15 +679,18 @@ def print_table(figures: Sequence[Figures], ratio: float, partial: bool) -> None
         print(f"{f.name:<28}{f.households:>12}{f.seconds:>10.1f}{f.per_s:>10.0f}")
     print(f"\nratio (b)/(a) (per s): {ratio:.4f}   ((a) is {1 / ratio:.0f}x faster)")
     if partial:
-        print(f"NOTE: (b) was measured on the first {figures[-1].households} households only, (a) on "
-              f"{figures[0].households}; the ratio compares rates.")
+        print(
+            f"NOTE: (b) was measured on the first {figures[-1].households} households only, (a) on "
+            f"{figures[0].households}; the ratio compares rates."
+        )
     for f in figures:
         cpu = ", ".join(f"{k} {v:.1f}s" for k, v in f.cpu_s.items())
         print(f"{f.name}: {f.notes}\n  CPU: {cpu} (wall {f.seconds:.1f}s x {os.cpu_count()} cores)")
 
 
-def check_against_rules(households: Sequence[Household], results: Sequence[Outcome],
-                        stored: dict[uuid.UUID, tuple[bool, int | None]]) -> int:
+def check_against_rules(
+    households: Sequence[Household], results: Sequence[Outcome], stored: dict[uuid.UUID, tuple[bool, int | None]]
+) -> int:
     mismatches = 0
     for h, r in zip(households, results, strict=False):
         if stored.get(h.application_id) != r[:2]:
@@ -627,8 +731,9 @@ def drive(args: argparse.Namespace) -> int:
         upgrade("eligibility", pg.url)  # Alembic runs its own event loop: before ours
         pg_pid = int((pg.data / "postmaster.pid").read_text().split()[0])
         servers: dict[str, int | None] = {"postgres": pg_pid, "kafka": kafka.pid()}
-        consumer, extra = asyncio.run(run_consumer(args, subset, pg.url, kafka.bootstrap, servers,
-                                                   Path(pg.root).parent))
+        consumer, extra = asyncio.run(
+            run_consumer(args, subset, pg.url, kafka.bootstrap, servers, Path(pg.root).parent)
+        )
     figures.append(consumer)
     stats = extra["stats"]
     stored = stats.pop("stored")
@@ -641,21 +746,25 @@ def drive(args: argparse.Namespace) -> int:
         ("(b) finished before --timeout", extra["completed"], f"{consumer.seconds:.0f}s"),
         (f"cases == {n_b}", stats["cases"] == n_b, str(stats["cases"])),
         (f"distinct applications == {n_b}", stats["applications"] == n_b, str(stats["applications"])),
-        ("cases without assessment.eligible (boolean) == 0", stats["without_eligible"] == 0,
-         str(stats["without_eligible"])),
+        (
+            "cases without assessment.eligible (boolean) == 0",
+            stats["without_eligible"] == 0,
+            str(stats["without_eligible"]),
+        ),
         ("cases the rule refused ('cannot assess') == 0", stats["refused"] == 0, str(stats["refused"])),
         (f"inbox rows ({CONSUMER_GROUP}) == {n_b}", stats["inbox"] == n_b, str(stats["inbox"])),
         ("cases whose eligible/monthly amount differ from (a) == 0", mismatches == 0, str(mismatches)),
-        (f"eligible cases == eligible in (a) ({eligible_a})", stats["eligible"] == eligible_a,
-         str(stats["eligible"])),
+        (f"eligible cases == eligible in (a) ({eligible_a})", stats["eligible"] == eligible_a, str(stats["eligible"])),
     ]
     print("\nchecks:")
     for name, ok, actual in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {name} (got {actual})")
-    print(f"info: {stats['worker_runs']} runs of cases opened (transactions), mean "
-          f"{stats['worker_run_mean'] or 0:.0f} cases; CaseOpened outbox rows {stats['outbox']}, not yet relayed at "
-          f"the end {stats['outbox_unsent']}; worker log {stats['worker_log_lines']} lines, "
-          f"{stats['worker_log_problems']} warnings/errors")
+    print(
+        f"info: {stats['worker_runs']} runs of cases opened (transactions), mean "
+        f"{stats['worker_run_mean'] or 0:.0f} cases; CaseOpened outbox rows {stats['outbox']}, not yet relayed at "
+        f"the end {stats['outbox_unsent']}; worker log {stats['worker_log_lines']} lines, "
+        f"{stats['worker_log_problems']} warnings/errors"
+    )
     load1 = os.getloadavg()
     print(f"load average (1 min) at start {load0[0]:.2f}, at end {load1[0]:.2f} on {os.cpu_count()} cores")
 
@@ -667,22 +776,29 @@ def drive(args: argparse.Namespace) -> int:
         print("\n".join(profile_lines[:28]))
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "date": started.isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "loadavg_start_end": [load0[0], load1[0]],
-        "seed": args.seed,
-        "households": args.households,
-        "consumer_households": n_b,
-        "consumer_subset": n_b < len(households),
-        "consumer_processes": args.consumer_processes,
-        "runs": [asdict(f) for f in figures],
-        "ratio_b_over_a": ratio,
-        "consumer": {k: v for k, v in extra.items() if k != "stats"} | {"db": stats},
-        "mix": household_mix,
-        "profiled": args.profile,
-        "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks],
-    }, indent=2, ensure_ascii=False, default=str))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": started.isoformat(timespec="seconds"),
+                "cores": os.cpu_count(),
+                "loadavg_start_end": [load0[0], load1[0]],
+                "seed": args.seed,
+                "households": args.households,
+                "consumer_households": n_b,
+                "consumer_subset": n_b < len(households),
+                "consumer_processes": args.consumer_processes,
+                "runs": [asdict(f) for f in figures],
+                "ratio_b_over_a": ratio,
+                "consumer": {k: v for k, v in extra.items() if k != "stats"} | {"db": stats},
+                "mix": household_mix,
+                "profiled": args.profile,
+                "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks],
+            },
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+    )
     print(f"\nwritten {RESULTS.relative_to(REPO)}")
     return 0 if all(ok for _, ok, _ in checks) else 1
 
@@ -690,18 +806,35 @@ def drive(args: argparse.Namespace) -> int:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--households", type=int, default=100_000, help="households for (a), and (b) by default")
-    p.add_argument("--consumer-households", type=int, default=None,
-                   help="measure (b) on only the first N households (when the full size would take too long)")
+    p.add_argument(
+        "--consumer-households",
+        type=int,
+        default=None,
+        help="measure (b) on only the first N households (when the full size would take too long)",
+    )
     p.add_argument("--seed", type=int, default=610626)
-    p.add_argument("--consumer-batch", type=int, default=None,
-                   help="ELIGIBILITY_CONSUMER_BATCH_SIZE for the worker (default: the settings' 500)")
-    p.add_argument("--consumer-processes", type=int, default=1, choices=range(1, 7), metavar="1-6",
-                   help="consumer processes of the worker (ELIGIBILITY_CONSUMER_PROCESSES, forked by the kit)")
+    p.add_argument(
+        "--consumer-batch",
+        type=int,
+        default=None,
+        help="ELIGIBILITY_CONSUMER_BATCH_SIZE for the worker (default: the settings' 500)",
+    )
+    p.add_argument(
+        "--consumer-processes",
+        type=int,
+        default=1,
+        choices=range(1, 7),
+        metavar="1-6",
+        help="consumer processes of the worker (ELIGIBILITY_CONSUMER_PROCESSES, forked by the kit)",
+    )
     p.add_argument("--poll", type=float, default=0.5, help="seconds between counts of eligibility.cases")
     p.add_argument("--timeout", type=float, default=1800.0, help="give up on (b) after this many seconds")
     p.add_argument("--skip-rule-step", action="store_true", help="do not measure (a2)")
-    p.add_argument("--profile", action="store_true",
-                   help="py-spy the worker (adds overhead; bench/results/profile-eligibility-worker.*)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the worker (adds overhead; bench/results/profile-eligibility-worker.*)",
+    )
     return p.parse_args(argv)
 
 

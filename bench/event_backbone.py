@@ -77,7 +77,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "event_backbone.json"
 LOG_DIR = REPO / ".local" / "bench-logs" / "event_backbone"
 
-SCHEMA = "bench"            # the pipeline's tables (outbox, inbox, audit_log, effects)
+SCHEMA = "bench"  # the pipeline's tables (outbox, inbox, audit_log, effects)
 BARE_SCHEMA = "bench_bare"  # the same tables for the bare baseline
 PIPELINE_TOPIC = "bench.events"
 BARE_TOPIC = "bench.bare"
@@ -147,27 +147,42 @@ class EventFactory:
         self.snapshots: list[HouseholdSnapshot] = []
         for _ in range(households):
             member_id = uuid.UUID(int=rng.getrandbits(128), version=4)
-            self.snapshots.append(HouseholdSnapshot(
-                household_id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                region_code=f"5301{rng.randrange(10, 30)}{rng.randrange(1, 20):03d}{rng.randrange(100, 300)}",
-                hukou_type=rng.choice(("urban", "rural")),
-                members=[MemberFacts(
-                    member_id=member_id,
-                    name=rng.choice(self.SURNAMES) + rng.choice(self.GIVEN),
-                    birth_date=date(rng.randrange(1940, 2005), rng.randrange(1, 13), rng.randrange(1, 29)),
-                    sex=rng.choice(("male", "female")),
-                    relation="head",
-                )],
-                incomes=[IncomeItem(member_id=member_id, kind="transfer", subkind="basic_pension",
-                                    monthly_amount_fen=rng.randrange(10000, 30000))],
-            ))
+            self.snapshots.append(
+                HouseholdSnapshot(
+                    household_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                    region_code=f"5301{rng.randrange(10, 30)}{rng.randrange(1, 20):03d}{rng.randrange(100, 300)}",
+                    hukou_type=rng.choice(("urban", "rural")),
+                    members=[
+                        MemberFacts(
+                            member_id=member_id,
+                            name=rng.choice(self.SURNAMES) + rng.choice(self.GIVEN),
+                            birth_date=date(rng.randrange(1940, 2005), rng.randrange(1, 13), rng.randrange(1, 29)),
+                            sex=rng.choice(("male", "female")),
+                            relation="head",
+                        )
+                    ],
+                    incomes=[
+                        IncomeItem(
+                            member_id=member_id,
+                            kind="transfer",
+                            subkind="basic_pension",
+                            monthly_amount_fen=rng.randrange(10000, 30000),
+                        )
+                    ],
+                )
+            )
         # What a hand-written service holds for the same households: plain JSON-ready dicts.
         self.snapshot_dicts = [s.model_dump(mode="json") for s in self.snapshots]
 
     def make(self, i: int) -> BenchPaymentIssued:
         snap = self.snapshots[i % len(self.snapshots)]
-        return BenchPaymentIssued(household_id=snap.household_id, region_code=snap.region_code,
-                                  amount_fen=50000 + i % 997, period="2025-06", snapshot=snap)
+        return BenchPaymentIssued(
+            household_id=snap.household_id,
+            region_code=snap.region_code,
+            amount_fen=50000 + i % 997,
+            period="2025-06",
+            snapshot=snap,
+        )
 
     def make_bare(self, i: int, event_type: str, correlation_id: str) -> tuple[str, str, str]:
         """(event id, key, CloudEvent JSON) built by hand: the bytes `UnitOfWork.flush_events` stores, with no
@@ -175,12 +190,23 @@ class EventFactory:
         snap = self.snapshot_dicts[i % len(self.snapshot_dicts)]
         event_id, key = str(uuid.uuid4()), snap["household_id"]
         payload = {
-            "specversion": "1.0", "id": event_id, "source": SOURCE, "type": event_type, "subject": key,
-            "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json",
-            "dataschema": f"urn:cn.gov.mca.assistance:schema:{event_type}", "region": snap["region_code"],
+            "specversion": "1.0",
+            "id": event_id,
+            "source": SOURCE,
+            "type": event_type,
+            "subject": key,
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:cn.gov.mca.assistance:schema:{event_type}",
+            "region": snap["region_code"],
             "correlationid": correlation_id,
-            "data": {"household_id": key, "region_code": snap["region_code"], "amount_fen": 50000 + i % 997,
-                     "period": "2025-06", "snapshot": snap},
+            "data": {
+                "household_id": key,
+                "region_code": snap["region_code"],
+                "amount_fen": 50000 + i % 997,
+                "period": "2025-06",
+                "snapshot": snap,
+            },
         }
         return event_id, key, orjson.dumps(payload).decode()
 
@@ -242,8 +268,9 @@ def _note_durable(uow: UnitOfWork, event_times: Sequence[float]) -> None:
     pending = info.get("bench.times")
     if pending is None:
         pending = info["bench.times"] = []
-        event.listen(uow.session.sync_session, "after_commit",
-                     lambda _session: LATENCY.committed(pending) if LATENCY else None)
+        event.listen(
+            uow.session.sync_session, "after_commit", lambda _session: LATENCY.committed(pending) if LATENCY else None
+        )
     pending.extend(event_times)
 
 
@@ -251,18 +278,22 @@ async def apply_effect(uow: UnitOfWork, event_: CloudEvent, data: EventData) -> 
     """`--handler row`: one effect row per event, one statement per event, as one-by-one handlers do."""
     assert isinstance(data, BenchPaymentIssued)
     # A prebuilt statement plus parameters: building `insert(...).values(...)` per event costs ~0.1 ms more.
-    await uow.session.execute(INSERT_EFFECT, {"event_id": event_.id, "household_id": data.household_id,
-                                              "amount_fen": data.amount_fen})
+    await uow.session.execute(
+        INSERT_EFFECT, {"event_id": event_.id, "household_id": data.household_id, "amount_fen": data.amount_fen}
+    )
     _note_durable(uow, [event_.time.timestamp()])
 
 
 async def apply_effects(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """`--handler set` (default): the kit's `on_batch`, one INSERT of every effect of the run, as the hot
     handlers of the services now work."""
-    await uow.session.execute(INSERT_EFFECT, [
-        {"event_id": d.event.id, "household_id": d.data.household_id, "amount_fen": d.data.amount_fen}
-        for d in deliveries
-    ])
+    await uow.session.execute(
+        INSERT_EFFECT,
+        [
+            {"event_id": d.event.id, "household_id": d.data.household_id, "amount_fen": d.data.amount_fen}
+            for d in deliveries
+        ],
+    )
     _note_durable(uow, [d.event.time.timestamp() for d in deliveries])
 
 
@@ -302,9 +333,11 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
     wakeup = asyncio.Event()
     listener = await asyncpg.connect(dsn)
     await listener.add_listener(outbox_channel(BARE_SCHEMA), lambda *_: wakeup.set())
-    claim = (f"UPDATE {BARE_SCHEMA}.outbox SET sent_at = now() WHERE id IN (SELECT id FROM {BARE_SCHEMA}.outbox "
-             "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
-             "RETURNING id, topic, key, type, payload::text")
+    claim = (
+        f"UPDATE {BARE_SCHEMA}.outbox SET sent_at = now() WHERE id IN (SELECT id FROM {BARE_SCHEMA}.outbox "
+        "WHERE sent_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) "
+        "RETURNING id, topic, key, type, payload::text"
+    )
     headers_of: dict[str, list[tuple[str, bytes]]] = {}
     try:
         while not stop.is_set():
@@ -315,8 +348,9 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
                 for _, topic, key, type_, payload in rows:
                     partitions = sorted(await producer.partitions_for(topic))
                     target = (topic, partition_for(key.encode(), partitions))  # the same hash as the kit's
-                    headers = headers_of.get(type_) or headers_of.setdefault(type_, [
-                        ("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")])
+                    headers = headers_of.get(type_) or headers_of.setdefault(
+                        type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")]
+                    )
                     record = {"key": key.encode(), "value": payload.encode(), "timestamp": None, "headers": headers}
                     if target not in builders or builders[target].append(**record) is None:
                         if target in builders:
@@ -336,21 +370,29 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
         await producer.stop()
 
 
-async def bare_consume(pool: asyncpg.Pool, args: argparse.Namespace, latency: LatencyLog,
-                       stop: asyncio.Event) -> None:
+async def bare_consume(pool: asyncpg.Pool, args: argparse.Namespace, latency: LatencyLog, stop: asyncio.Event) -> None:
     """The consumer's work by hand: decode, inbox + effects in one transaction per fetch, then one offset
     commit."""
     consumer = AIOKafkaConsumer(
-        BARE_TOPIC, bootstrap_servers=args.bootstrap, group_id=BARE_GROUP,
-        client_id=BARE_GROUP, enable_auto_commit=False, auto_offset_reset="earliest",
-        isolation_level="read_committed", max_poll_records=args.consumer_batch,
+        BARE_TOPIC,
+        bootstrap_servers=args.bootstrap,
+        group_id=BARE_GROUP,
+        client_id=BARE_GROUP,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_records=args.consumer_batch,
     )
     await consumer.start()
-    inbox = (f"INSERT INTO {BARE_SCHEMA}.inbox (event_id, consumer, topic, type) "
-             "SELECT e, $2, tp, t FROM unnest($1::uuid[], $3::text[], $4::text[]) AS u(e, tp, t) "
-             "ON CONFLICT DO NOTHING RETURNING event_id")
-    effects = (f"INSERT INTO {BARE_SCHEMA}.effects (event_id, household_id, amount_fen) "
-               "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[])")
+    inbox = (
+        f"INSERT INTO {BARE_SCHEMA}.inbox (event_id, consumer, topic, type) "
+        "SELECT e, $2, tp, t FROM unnest($1::uuid[], $3::text[], $4::text[]) AS u(e, tp, t) "
+        "ON CONFLICT DO NOTHING RETURNING event_id"
+    )
+    effects = (
+        f"INSERT INTO {BARE_SCHEMA}.effects (event_id, household_id, amount_fen) "
+        "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[])"
+    )
     effect = f"INSERT INTO {BARE_SCHEMA}.effects (event_id, household_id, amount_fen) VALUES ($1, $2, $3)"
     try:
         while not stop.is_set():
@@ -361,17 +403,27 @@ async def bare_consume(pool: asyncpg.Pool, args: argparse.Namespace, latency: La
             records = [r for rs in batches.values() for r in rs]
             events = [orjson.loads(r.value) for r in records]
             async with pool.acquire() as conn, conn.transaction():
-                new = {str(r[0]) for r in await conn.fetch(
-                    inbox, [e["id"] for e in events], BARE_GROUP, [r.topic for r in records],
-                    [e["type"] for e in events])}
+                new = {
+                    str(r[0])
+                    for r in await conn.fetch(
+                        inbox,
+                        [e["id"] for e in events],
+                        BARE_GROUP,
+                        [r.topic for r in records],
+                        [e["type"] for e in events],
+                    )
+                }
                 fresh = [e for e in events if e["id"] in new]
                 if args.handler == "row":
                     for e in fresh:
                         await conn.execute(effect, e["id"], e["data"]["household_id"], e["data"]["amount_fen"])
                 elif fresh:
-                    await conn.execute(effects, [e["id"] for e in fresh],
-                                       [e["data"]["household_id"] for e in fresh],
-                                       [e["data"]["amount_fen"] for e in fresh])
+                    await conn.execute(
+                        effects,
+                        [e["id"] for e in fresh],
+                        [e["data"]["household_id"] for e in fresh],
+                        [e["data"]["amount_fen"] for e in fresh],
+                    )
             latency.committed([datetime.fromisoformat(e["time"]).timestamp() for e in fresh])
             await consumer.commit({tp: rs[-1].offset + 1 for tp, rs in batches.items()})
     finally:
@@ -401,8 +453,13 @@ async def run_ceiling_consumer(args: argparse.Namespace) -> None:
     latency = LatencyLog(args.latency_dir)
     # Client settings as EventConsumer._make_consumer: manual commit, read_committed, same batch size.
     consumer = AIOKafkaConsumer(
-        CEILING_TOPIC, bootstrap_servers=args.bootstrap, group_id=CEILING_GROUP, client_id=CEILING_GROUP,
-        enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        CEILING_TOPIC,
+        bootstrap_servers=args.bootstrap,
+        group_id=CEILING_GROUP,
+        client_id=CEILING_GROUP,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
         max_poll_records=args.consumer_batch,
     )
     await consumer.start()
@@ -412,8 +469,13 @@ async def run_ceiling_consumer(args: argparse.Namespace) -> None:
             # One offset commit per fetch, like EventConsumer, so both pay the same number of commit round trips.
             if batches:
                 await consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-                latency.committed([struct.unpack("!d", dict(r.headers)[SENT_AT_HEADER])[0]
-                                   for records in batches.values() for r in records])
+                latency.committed(
+                    [
+                        struct.unpack("!d", dict(r.headers)[SENT_AT_HEADER])[0]
+                        for records in batches.values()
+                        for r in records
+                    ]
+                )
     finally:
         await consumer.stop()
 
@@ -486,23 +548,52 @@ class Consumers:
                 p.kill()
             await p.wait()
 
-    async def start(self, role: str, args: argparse.Namespace, count: int, group: str,
-                    env: dict[str, str], extra: Callable[[int], list[str]] = lambda _i: []) -> None:
+    async def start(
+        self,
+        role: str,
+        args: argparse.Namespace,
+        count: int,
+        group: str,
+        env: dict[str, str],
+        extra: Callable[[int], list[str]] = lambda _i: [],
+    ) -> None:
         """Start `count` processes of `role` and wait until the group holds `count` members with partitions
         assigned: group joins are not measured."""
         for i in range(count):
-            cmd = [sys.executable, __file__, "--role", role, "--db", args.db, "--bootstrap", args.bootstrap,
-                   "--relay-batch", str(args.relay_batch), "--consumer-batch", str(args.consumer_batch),
-                   "--relay-poll", str(args.relay_poll), "--handler", args.handler,
-                   "--latency-dir", str(self.latency_dir), *extra(i)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--role",
+                role,
+                "--db",
+                args.db,
+                "--bootstrap",
+                args.bootstrap,
+                "--relay-batch",
+                str(args.relay_batch),
+                "--consumer-batch",
+                str(args.consumer_batch),
+                "--relay-poll",
+                str(args.relay_poll),
+                "--handler",
+                args.handler,
+                "--latency-dir",
+                str(self.latency_dir),
+                *extra(i),
+            ]
             if args.profile:
                 cmd.append("--profile")
             # Worker logs (rebalance notices and the like) go to a file, not into the figures' printout.
             LOG_DIR.mkdir(parents=True, exist_ok=True)
             with open(LOG_DIR / f"{self.run.replace(' ', '-')}-{i}.log", "wb") as log_file:  # noqa: ASYNC230
-                self.procs.append(await asyncio.create_subprocess_exec(
-                    *cmd, env={**os.environ, "PYTHONPATH": str(REPO), **env}, stdout=log_file,
-                    stderr=asyncio.subprocess.STDOUT))
+                self.procs.append(
+                    await asyncio.create_subprocess_exec(
+                        *cmd,
+                        env={**os.environ, "PYTHONPATH": str(REPO), **env},
+                        stdout=log_file,
+                        stderr=asyncio.subprocess.STDOUT,
+                    )
+                )
         members = args.consumer_processes if role == "pipeline-worker" else count
         deadline = time.monotonic() + 120
         while await group_size(args.bootstrap, group) != members:
@@ -518,8 +609,7 @@ class Consumers:
             if dead := [p for p in self.procs if p.returncode is not None]:
                 raise RuntimeError(f"a consumer process exited early with {dead[0].returncode}; see {LOG_DIR}")
             if time.monotonic() > deadline:
-                log.error("gave up after %.0fs with %d of %d effects", timeout,
-                          LatencyLog.count(self.latency_dir), n)
+                log.error("gave up after %.0fs with %d of %d effects", timeout, LatencyLog.count(self.latency_dir), n)
                 return
             await asyncio.sleep(0.02)
 
@@ -543,8 +633,15 @@ class Context:
     event_type: str
 
 
-async def measured(ctx: Context, name: str, n: int, rate: float | None, consumers: Consumers,
-                   produce: Callable[[Pacer], Awaitable[str]], cpu_name: str) -> Figures:
+async def measured(
+    ctx: Context,
+    name: str,
+    n: int,
+    rate: float | None,
+    consumers: Consumers,
+    produce: Callable[[Pacer], Awaitable[str]],
+    cpu_name: str,
+) -> Figures:
     """Offer n events through `produce`, wait for n effects, and report throughput, latency and CPU."""
     cpu0 = {k: tree_cpu(pid) for k, pid in ctx.servers.items()} | {cpu_name: process_cpu()}
     first = time.time()
@@ -557,20 +654,32 @@ async def measured(ctx: Context, name: str, n: int, rate: float | None, consumer
     cpu["consumers" if name.startswith("ceiling") else "relay+consumers"] = consumers.cpu_s
     latencies, last = LatencyLog.read(consumers.latency_dir)
     elapsed = last - first
-    return Figures(name, len(latencies), elapsed, len(latencies) / elapsed if elapsed > 0 else 0.0,
-                   percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000,
-                   (latencies[-1] if latencies else float("nan")) * 1000, rate, cpu,
-                   f"{notes}; offered in {offered_s:.1f}s")
+    return Figures(
+        name,
+        len(latencies),
+        elapsed,
+        len(latencies) / elapsed if elapsed > 0 else 0.0,
+        percentile(latencies, 0.50) * 1000,
+        percentile(latencies, 0.99) * 1000,
+        (latencies[-1] if latencies else float("nan")) * 1000,
+        rate,
+        cpu,
+        f"{notes}; offered in {offered_s:.1f}s",
+    )
 
 
 async def count_rows(engine: AsyncEngine, tables: PlatformTables, effects: Table) -> dict[str, int]:
     async with engine.connect() as conn:
+
         async def count(table: Table, *where: Any) -> int:
             return (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
 
-        return {"effects": await count(effects), "inbox": await count(tables.inbox),
-                "outbox": await count(tables.outbox),
-                "unsent": await count(tables.outbox, tables.outbox.c.sent_at.is_(None))}
+        return {
+            "effects": await count(effects),
+            "inbox": await count(tables.inbox),
+            "outbox": await count(tables.outbox),
+            "unsent": await count(tables.outbox, tables.outbox.c.sent_at.is_(None)),
+        }
 
 
 def db_checks(run: str, n: int, rows: dict[str, int], figures: Figures) -> list[Check]:
@@ -583,8 +692,9 @@ def db_checks(run: str, n: int, rows: dict[str, int], figures: Figures) -> list[
     ]
 
 
-async def write_all(args: argparse.Namespace, n: int, pacer: Pacer,
-                    transaction: Callable[[int, int], Awaitable[None]]) -> str:
+async def write_all(
+    args: argparse.Namespace, n: int, pacer: Pacer, transaction: Callable[[int, int], Awaitable[None]]
+) -> str:
     """`--writers` concurrent writers, each committing business transactions of `--per-tx` events (indexes
     start..end) until n are written."""
     next_index = 0
@@ -599,8 +709,10 @@ async def write_all(args: argparse.Namespace, n: int, pacer: Pacer,
             await transaction(start, end)
 
     await asyncio.gather(*(writer() for _ in range(args.writers)))
-    return (f"{args.consumer_processes} consumer process(es); {args.writers} writers x {args.per_tx} events/tx; "
-            f"writes alone took {time.time() - started:.1f}s")
+    return (
+        f"{args.consumer_processes} consumer process(es); {args.writers} writers x {args.per_tx} events/tx; "
+        f"writes alone took {time.time() - started:.1f}s"
+    )
 
 
 async def pipeline(ctx: Context, name: str, n: int, rate: float | None) -> tuple[Figures, list[Check]]:
@@ -608,12 +720,22 @@ async def pipeline(ctx: Context, name: str, n: int, rate: float | None) -> tuple
     engine = create_engine(args.db, pool_size=args.writers)
     sessions = session_factory(engine)
     consumers = Consumers(name, ctx.tmp)
-    await consumers.start("pipeline-worker", args, 1, PIPELINE_GROUP, {
-        "DATABASE_URL": args.db, "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap, "ENVIRONMENT": "test",
-        "BENCH_LOG_LEVEL": "WARNING", "BENCH_RELAY_BATCH_SIZE": str(args.relay_batch),
-        "BENCH_RELAY_POLL_SECONDS": str(args.relay_poll), "BENCH_CONSUMER_BATCH_SIZE": str(args.consumer_batch),
-        "BENCH_CONSUMER_PROCESSES": str(args.consumer_processes),
-    })
+    await consumers.start(
+        "pipeline-worker",
+        args,
+        1,
+        PIPELINE_GROUP,
+        {
+            "DATABASE_URL": args.db,
+            "KAFKA_BOOTSTRAP_SERVERS": args.bootstrap,
+            "ENVIRONMENT": "test",
+            "BENCH_LOG_LEVEL": "WARNING",
+            "BENCH_RELAY_BATCH_SIZE": str(args.relay_batch),
+            "BENCH_RELAY_POLL_SECONDS": str(args.relay_poll),
+            "BENCH_CONSUMER_BATCH_SIZE": str(args.consumer_batch),
+            "BENCH_CONSUMER_PROCESSES": str(args.consumer_processes),
+        },
+    )
 
     async def transaction(start: int, end: int) -> None:
         async with UnitOfWork(sessions, TABLES, SOURCE) as uow:
@@ -634,8 +756,9 @@ async def pipeline(ctx: Context, name: str, n: int, rate: float | None) -> tuple
 async def bare(ctx: Context, name: str, n: int, rate: float | None) -> tuple[Figures, list[Check]]:
     args = ctx.args
     consumers = Consumers(name, ctx.tmp)
-    await consumers.start("bare-worker", args, args.consumer_processes, BARE_GROUP, {},
-                          lambda i: ["--with-relay"] if i == 0 else [])
+    await consumers.start(
+        "bare-worker", args, args.consumer_processes, BARE_GROUP, {}, lambda i: ["--with-relay"] if i == 0 else []
+    )
     pool = await asyncpg.create_pool(asyncpg_dsn(args.db), min_size=args.writers, max_size=args.writers)
     statement = f"INSERT INTO {BARE_SCHEMA}.outbox (event_id, topic, key, type, payload) VALUES ($1, $2, $3, $4, $5)"
 
@@ -666,7 +789,8 @@ async def ceiling(ctx: Context, name: str, n: int, rate: float | None) -> tuple[
     # The very bytes the relay publishes: CloudEvent JSON of the same data (a pool; the broker does not care).
     payloads = [
         DomainEvent(type=ctx.event_type, key=str(d.household_id), data=d, region=d.region_code)
-        .to_cloudevent(SOURCE, None).to_json()
+        .to_cloudevent(SOURCE, None)
+        .to_json()
         for d in (ctx.factory.make(i) for i in range(1000))
     ]
     keys = [str(ctx.factory.make(i).household_id).encode() for i in range(1000)]
@@ -683,7 +807,9 @@ async def ceiling(ctx: Context, name: str, n: int, rate: float | None) -> tuple[
             await pacer.wait(start)
             deliveries = [
                 await producer.send(
-                    CEILING_TOPIC, value=payloads[i % 1000], key=keys[i % 1000],
+                    CEILING_TOPIC,
+                    value=payloads[i % 1000],
+                    key=keys[i % 1000],
                     headers=[*ce_headers, (SENT_AT_HEADER, struct.pack("!d", time.time()))],
                 )
                 for i in range(start, min(n, start + args.relay_batch))
@@ -727,8 +853,11 @@ def check_payload_shape(factory: EventFactory, event_type: str) -> Check:
     kit_dict = kit.model_dump(mode="json", exclude_none=True)
     bare_dict = orjson.loads(factory.make_bare(0, event_type, "c")[2])
     same = sorted(kit_dict) == sorted(bare_dict) and kit_dict["data"] == bare_dict["data"]
-    return ("bare payload has the kit's CloudEvent attributes and data", same,
-            f"{len(bare_dict)} attributes, {len(orjson.dumps(bare_dict))} B")
+    return (
+        "bare payload has the kit's CloudEvent attributes and data",
+        same,
+        f"{len(bare_dict)} attributes, {len(orjson.dumps(bare_dict))} B",
+    )
 
 
 def print_table(figures: Sequence[Figures], ratios: dict[str, float]) -> None:
@@ -736,8 +865,10 @@ def print_table(figures: Sequence[Figures], ratios: dict[str, float]) -> None:
     heads = ("events", "seconds", "events/s", "p50 ms", "p99 ms", "max ms")
     print(f"{'run':<16}" + "".join(f"{h:>10}" for h in heads))
     for f in figures:
-        print(f"{f.name:<16}{f.events:>10}{f.seconds:>10.1f}{f.events_per_s:>10.0f}{f.p50_ms:>10.0f}"
-              f"{f.p99_ms:>10.0f}{f.max_ms:>10.0f}")
+        print(
+            f"{f.name:<16}{f.events:>10}{f.seconds:>10.1f}{f.events_per_s:>10.0f}{f.p50_ms:>10.0f}"
+            f"{f.p99_ms:>10.0f}{f.max_ms:>10.0f}"
+        )
     print()
     for label, value in ratios.items():
         print(f"{label}: {value:.3f}" if label.startswith("ratio") else f"{label}: {value:.1f}")
@@ -758,11 +889,15 @@ def drive(args: argparse.Namespace) -> int:
             await setup(pg.url, kafka.bootstrap, infra.ensure_topics)
             figures, checks = [], [check_payload_shape(ctx.factory, ctx.event_type)]
             plan: list[tuple[str, Callable[..., Awaitable[tuple[Figures, list[Check]]]], int, float | None]] = [
-                ("pipeline", pipeline, args.events, args.rate), ("bare", bare, args.events, args.rate),
-                ("ceiling", ceiling, args.events, args.rate)]
+                ("pipeline", pipeline, args.events, args.rate),
+                ("bare", bare, args.events, args.rate),
+                ("ceiling", ceiling, args.events, args.rate),
+            ]
             if args.paced_rate:
-                plan += [("pipeline paced", pipeline, args.paced_events, args.paced_rate),
-                         ("bare paced", bare, args.paced_events, args.paced_rate)]
+                plan += [
+                    ("pipeline paced", pipeline, args.paced_events, args.paced_rate),
+                    ("bare paced", bare, args.paced_events, args.paced_rate),
+                ]
             if args.only:
                 plan = [step for step in plan if step[0] in args.only]
             try:
@@ -782,10 +917,12 @@ def drive(args: argparse.Namespace) -> int:
     ratios = {}
     if {"pipeline", "ceiling"} <= by_name.keys():
         ratios["ratio pipeline/ceiling (events/s; the physical limit)"] = (
-            by_name["pipeline"].events_per_s / by_name["ceiling"].events_per_s)
+            by_name["pipeline"].events_per_s / by_name["ceiling"].events_per_s
+        )
     if {"pipeline", "bare"} <= by_name.keys():
         ratios["ratio pipeline/bare (events/s; the same work without the kit)"] = (
-            by_name["pipeline"].events_per_s / by_name["bare"].events_per_s)
+            by_name["pipeline"].events_per_s / by_name["bare"].events_per_s
+        )
     if {"pipeline paced", "bare paced"} <= by_name.keys():
         ratios[f"pipeline p99 ms at a paced {args.paced_rate:.0f} events/s"] = by_name["pipeline paced"].p99_ms
         ratios[f"bare p99 ms at a paced {args.paced_rate:.0f} events/s"] = by_name["bare paced"].p99_ms
@@ -794,16 +931,22 @@ def drive(args: argparse.Namespace) -> int:
     for name, ok, actual in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {name} (got {actual})")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "handler": args.handler,
-        "consumer_processes": args.consumer_processes,
-        "runs": [asdict(f) for f in figures],
-        "ratios": ratios,
-        "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks],
-    }, indent=2, ensure_ascii=False))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                "cores": os.cpu_count(),
+                "load_average": os.getloadavg(),
+                "handler": args.handler,
+                "consumer_processes": args.consumer_processes,
+                "runs": [asdict(f) for f in figures],
+                "ratios": ratios,
+                "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     print(f"\nwritten {RESULTS.relative_to(REPO)}")
     return 0 if all(ok for _, ok, _ in checks) else 1
 
@@ -825,20 +968,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--relay-batch", type=int, default=settings.relay_batch_size)
     p.add_argument("--relay-poll", type=float, default=settings.relay_poll_seconds)
     p.add_argument("--consumer-batch", type=int, default=settings.consumer_batch_size)
-    p.add_argument("--consumer-processes", type=int, default=1, choices=range(1, 7), metavar="1-6",
-                   help="consumer processes per run (the kit forks them: BENCH_CONSUMER_PROCESSES; the bare "
-                        "and ceiling runs start as many)")
-    p.add_argument("--rate", type=float, default=None,
-                   help="pace the saturated runs' offered load (events/s); default unpaced")
-    p.add_argument("--paced-rate", type=float, default=1000.0,
-                   help="offered events/s of the paced runs (pipeline and bare); 0 skips them")
+    p.add_argument(
+        "--consumer-processes",
+        type=int,
+        default=1,
+        choices=range(1, 7),
+        metavar="1-6",
+        help="consumer processes per run (the kit forks them: BENCH_CONSUMER_PROCESSES; the bare "
+        "and ceiling runs start as many)",
+    )
+    p.add_argument(
+        "--rate", type=float, default=None, help="pace the saturated runs' offered load (events/s); default unpaced"
+    )
+    p.add_argument(
+        "--paced-rate",
+        type=float,
+        default=1000.0,
+        help="offered events/s of the paced runs (pipeline and bare); 0 skips them",
+    )
     p.add_argument("--paced-events", type=int, default=20_000, help="events in each paced run")
-    p.add_argument("--handler", choices=("set", "row"), default="set",
-                   help="set: the kit's on_batch, one INSERT per run of events (default, as the hot handlers); "
-                        "row: one INSERT per event")
+    p.add_argument(
+        "--handler",
+        choices=("set", "row"),
+        default="set",
+        help="set: the kit's on_batch, one INSERT per run of events (default, as the hot handlers); "
+        "row: one INSERT per event",
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="give up on a run after this many seconds")
-    p.add_argument("--only", nargs="+", choices=("pipeline", "bare", "ceiling", "pipeline paced", "bare paced"),
-                   help="run only these (for profiling one side; the ratios need their pair)")
+    p.add_argument(
+        "--only",
+        nargs="+",
+        choices=("pipeline", "bare", "ceiling", "pipeline paced", "bare paced"),
+        help="run only these (for profiling one side; the ratios need their pair)",
+    )
     p.add_argument("--profile", action="store_true", help="pyinstrument the pipeline worker's first process")
     # Internal: the same script run as a worker subprocess.
     p.add_argument("--role", default="driver", help=argparse.SUPPRESS)

@@ -85,13 +85,17 @@ class People:
 
 def household(people: People) -> dict[str, Any]:
     return {
-        "region_code": "610626101201", "hukou_type": "rural", "address": "吴起县铁边城镇张湾村",
+        "region_code": "610626101201",
+        "hukou_type": "rural",
+        "address": "吴起县铁边城镇张湾村",
         "members": [
             {"name": "刘志明", "id_number": people.next(True), "relation": "head", "labour_capacity": "partial"},
             {"name": "高桂芳", "id_number": people.next(False), "relation": "spouse"},
         ],
-        "incomes": [{"earner": 0, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
-                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        "incomes": [
+            {"earner": 0, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
+            {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300},
+        ],
         "properties": [{"kind": "housing", "value_fen": 6_000_000, "description": "自建窑洞一处"}],
     }
 
@@ -114,9 +118,11 @@ class Connection:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         assert self.reader is not None
         payload = json.dumps(body, ensure_ascii=False).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: {self.auth}\r\n"
-                f"Idempotency-Key: {uuid.uuid4().hex}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\n\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: {self.auth}\r\n"
+            f"Idempotency-Key: {uuid.uuid4().hex}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
         self.writer.write(head.encode() + payload)
         await self.writer.drain()
         status = int((await self.reader.readline()).split()[1])
@@ -130,8 +136,6 @@ class Connection:
     async def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
-
-
 
 
 @dataclass
@@ -162,13 +166,18 @@ class Tally:
     async def visit(self, conn: Connection, people: People, since: float | None, measure: bool) -> None:
         created = await self.post(conn, "/households", household(people), since, measure)
         if created is not None:
-            await self.post(conn, "/applications",
-                            {"household_id": created["id"], "programme": "dibao", "consent_signed": True},
-                            None, measure)
+            await self.post(
+                conn,
+                "/applications",
+                {"household_id": created["id"], "programme": "dibao", "consent_signed": True},
+                None,
+                measure,
+            )
 
 
-async def saturated(conns: list[Connection], people: People, tally: Tally, seconds: float, warmup: float,
-                    window: Callable[[bool], None]) -> float:
+async def saturated(
+    conns: list[Connection], people: People, tally: Tally, seconds: float, warmup: float, window: Callable[[bool], None]
+) -> float:
     """Every client sends its next request as soon as the last is answered (closed loop)."""
     measuring = False
 
@@ -189,8 +198,15 @@ async def saturated(conns: list[Connection], people: People, tally: Tally, secon
     return elapsed
 
 
-async def paced(conns: list[Connection], people: People, tally: Tally, seconds: float, warmup: float,
-                window: Callable[[bool], None], rate: float) -> float:
+async def paced(
+    conns: list[Connection],
+    people: People,
+    tally: Tally,
+    seconds: float,
+    warmup: float,
+    window: Callable[[bool], None],
+    rate: float,
+) -> float:
     """Households arrive on a fixed schedule (rate / 2 a second: each is two requests) whatever the answers
     (open loop); a visit waits for a free connection, and its latency counts from its scheduled time."""
     free: asyncio.Queue[Connection] = asyncio.Queue()
@@ -228,8 +244,9 @@ class Server:
     database: str | None  # the database it writes (None: the empty endpoint)
 
 
-async def run_load(server: Server, port: int, token: str, args: argparse.Namespace, people: People,
-                   rate: float | None, pg_pid: int) -> dict[str, Any]:
+async def run_load(
+    server: Server, port: int, token: str, args: argparse.Namespace, people: People, rate: float | None, pg_pid: int
+) -> dict[str, Any]:
     from bench.measure import percentile, tree_cpu
 
     conns = [Connection("127.0.0.1", port, token) for _ in range(args.clients)]
@@ -252,13 +269,19 @@ async def run_load(server: Server, port: int, token: str, args: argparse.Namespa
     lat = sorted(tally.latencies)
     n = len(lat)
     return {
-        "server": server.name, "workers": server.workers, "offered_requests_per_s": rate, "requests": n,
-        "seconds": round(elapsed, 2), "requests_per_s": round(n / elapsed, 1),
-        "p50_ms": round(percentile(lat, 0.50) * 1000, 1), "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
+        "server": server.name,
+        "workers": server.workers,
+        "offered_requests_per_s": rate,
+        "requests": n,
+        "seconds": round(elapsed, 2),
+        "requests_per_s": round(n / elapsed, 1),
+        "p50_ms": round(percentile(lat, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(lat, 0.99) * 1000, 1),
         "max_ms": round((lat[-1] if lat else float("nan")) * 1000, 1),
         "server_cpu_ms_per_request": round(cpu["server"] / n * 1000, 2) if n else None,
         "postgres_cpu_ms_per_request": round(cpu["postgres"] / n * 1000, 2) if n else None,
-        "errors": tally.errors, "created": tally.created,
+        "errors": tally.errors,
+        "created": tally.created,
     }
 
 
@@ -283,8 +306,9 @@ async def rows_and_relay(url: str, bootstrap: str) -> tuple[dict[str, int], floa
         async with engine.connect() as conn:
             tables = {*ROWS_PER_HOUSEHOLD, *ROWS_PER_APPLICATION}
             counts = {t: (await conn.execute(text(f"SELECT count(*) FROM intake.{t}"))).scalar_one() for t in tables}
-            counts["unsent"] = (await conn.execute(
-                text("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL"))).scalar_one()
+            counts["unsent"] = (
+                await conn.execute(text("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL"))
+            ).scalar_one()
     finally:
         await producer.stop()
         await engine.dispose()
@@ -313,10 +337,26 @@ async def settled(pid: int, timeout: float = 60) -> None:
 
 def serve(stack: Any, name: str, app: str, port: int, workers: int, app_dir: Path) -> Any:
     """uvicorn with the options deploy/local/stack.py uses, plus the worker count."""
-    return stack._spawn(name, [
-        sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--timeout-graceful-shutdown", "10", "--workers", str(workers),
-    ])
+    return stack._spawn(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            app,
+            "--app-dir",
+            str(app_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+            "--workers",
+            str(workers),
+        ],
+    )
 
 
 async def wait_healthy(base: str, proc: Any, timeout: float = 60) -> None:
@@ -338,8 +378,9 @@ async def wait_healthy(base: str, proc: Any, timeout: float = 60) -> None:
             await asyncio.sleep(0.2)
 
 
-def start_server(kind: str, workers: int, port: int, env: dict[str, str], log_dir: Path, urls: dict[str, str]
-                 ) -> Server:
+def start_server(
+    kind: str, workers: int, port: int, env: dict[str, str], log_dir: Path, urls: dict[str, str]
+) -> Server:
     from stack import Stack
 
     if kind == "intake":  # exactly as deployed: Stack.start_api with API_WORKERS
@@ -355,20 +396,33 @@ def start_server(kind: str, workers: int, port: int, env: dict[str, str], log_di
 def print_table(runs: list[dict[str, Any]]) -> None:
     print(f"\n{'run':<22} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'server CPU ms/req':>18} {'pg CPU ms/req':>14}")
     for r in runs:
-        print(f"{r['name']:<22} {r['requests_per_s']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-              f"{r['server_cpu_ms_per_request']!s:>18} {r['postgres_cpu_ms_per_request']!s:>14}")
+        print(
+            f"{r['name']:<22} {r['requests_per_s']:>8} {r['p50_ms']:>8} {r['p99_ms']:>8} "
+            f"{r['server_cpu_ms_per_request']!s:>18} {r['postgres_cpu_ms_per_request']!s:>14}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured duration of each saturated run")
-    parser.add_argument("--warmup", type=float, default=5.0,
-                        help="seconds of load before measuring (every uvicorn worker up, caches warm)")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=5.0,
+        help="seconds of load before measuring (every uvicorn worker up, caches warm)",
+    )
     parser.add_argument("--clients", type=int, default=50, help="concurrent keep-alive client connections")
-    parser.add_argument("--workers", default="1,2",
-                        help="uvicorn worker counts to run the saturated runs at (API_WORKERS), e.g. 1 or 1,2")
-    parser.add_argument("--paced-rate", type=float, default=100.0,
-                        help="offered requests/s of the paced runs (intake and bare); 0 skips them")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="uvicorn worker counts to run the saturated runs at (API_WORKERS), e.g. 1 or 1,2",
+    )
+    parser.add_argument(
+        "--paced-rate",
+        type=float,
+        default=100.0,
+        help="offered requests/s of the paced runs (intake and bare); 0 skips them",
+    )
     parser.add_argument("--paced-seconds", type=float, default=None, help="default: --seconds")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -400,8 +454,13 @@ def main(argv: list[str] | None = None) -> int:
         upgrade("intake", pg.url)
         upgrade("intake", bare_url)
         asyncio.run(ensure_topics(kafka.bootstrap))
-        env = {"DATABASE_URL": pg.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "ENVIRONMENT": "test",
-               "INTAKE_LOG_LEVEL": "WARNING", "INTAKE_EVIDENCE_DIR": str(log_dir / "evidence")}
+        env = {
+            "DATABASE_URL": pg.url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+            "ENVIRONMENT": "test",
+            "INTAKE_LOG_LEVEL": "WARNING",
+            "INTAKE_EVIDENCE_DIR": str(log_dir / "evidence"),
+        }
         urls = {"intake": pg.url, "bare": bare_url}
         token = mint_token("bench-clerk", ["clerk"], "610626101")
         created: dict[str, dict[str, int]] = {url: {"/households": 0, "/applications": 0} for url in urls.values()}
@@ -430,38 +489,52 @@ def main(argv: list[str] | None = None) -> int:
                 for path, n in result["created"].items():
                     created[server.database][path] += n
                 counts, relay_s = asyncio.run(rows_and_relay(server.database, kafka.bootstrap))
-                want = expected_rows(created[server.database]["/households"],
-                                     created[server.database]["/applications"])
-                checks.append((f"{name}: rows written == answers given, nothing unsent (relayed in {relay_s:.1f}s)",
-                               counts == want, "" if counts == want else f"{counts} != expected {want}"))
+                want = expected_rows(created[server.database]["/households"], created[server.database]["/applications"])
+                checks.append(
+                    (
+                        f"{name}: rows written == answers given, nothing unsent (relayed in {relay_s:.1f}s)",
+                        counts == want,
+                        "" if counts == want else f"{counts} != expected {want}",
+                    )
+                )
 
     by_name = {r["name"]: r for r in runs}
     w0 = worker_counts[0]
     ratios: dict[str, float] = {
-        f"intake / empty endpoint, x{w0} (the physical limit)":
-            by_name[f"intake x{w0}"]["requests_per_s"] / by_name[f"empty x{w0}"]["requests_per_s"],
-        f"intake / bare same-work endpoint, x{w0} (our overhead)":
-            by_name[f"intake x{w0}"]["requests_per_s"] / by_name[f"bare x{w0}"]["requests_per_s"],
+        f"intake / empty endpoint, x{w0} (the physical limit)": by_name[f"intake x{w0}"]["requests_per_s"]
+        / by_name[f"empty x{w0}"]["requests_per_s"],
+        f"intake / bare same-work endpoint, x{w0} (our overhead)": by_name[f"intake x{w0}"]["requests_per_s"]
+        / by_name[f"bare x{w0}"]["requests_per_s"],
     }
     for w in worker_counts[1:]:
         for kind in ("intake", "bare", "empty"):
             ratios[f"{kind} x{w} / {kind} x{w0} (scaling)"] = (
-                by_name[f"{kind} x{w}"]["requests_per_s"] / by_name[f"{kind} x{w0}"]["requests_per_s"])
+                by_name[f"{kind} x{w}"]["requests_per_s"] / by_name[f"{kind} x{w0}"]["requests_per_s"]
+            )
     print_table(runs)
     print()
     for label, value in ratios.items():
         print(f"{label}: {value:.3f}")
     if args.paced_rate:
         for kind in ("intake", "bare"):
-            print(f"{kind} p99 at a paced {args.paced_rate:.0f} requests/s: "
-                  f"{by_name[f'{kind} x{w0} paced {args.paced_rate:.0f}/s']['p99_ms']} ms")
+            print(
+                f"{kind} p99 at a paced {args.paced_rate:.0f} requests/s: "
+                f"{by_name[f'{kind} x{w0} paced {args.paced_rate:.0f}/s']['p99_ms']} ms"
+            )
     print("\nchecks:")
     for check, ok, detail in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {check}" + (f" ({detail})" if detail else ""))
-    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
-              "load_average": os.getloadavg(), "clients": args.clients, "seconds": args.seconds,
-              "paced_rate": args.paced_rate, "runs": runs, "ratios": ratios,
-              "checks": [{"check": c, "ok": ok, "detail": d} for c, ok, d in checks]}
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "paced_rate": args.paced_rate,
+        "runs": runs,
+        "ratios": ratios,
+        "checks": [{"check": c, "ok": ok, "detail": d} for c, ok, d in checks],
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"written to {args.out}")

@@ -53,12 +53,15 @@ async def profile(url: str, visits: int, warmup: int, html: Path | None) -> int:
         async with httpx.AsyncClient(transport=transport, base_url="http://intake", headers=headers) as client:
 
             async def visit() -> None:
-                r = await client.post("/households", json=household(people),
-                                      headers={"Idempotency-Key": uuid.uuid4().hex})
+                r = await client.post(
+                    "/households", json=household(people), headers={"Idempotency-Key": uuid.uuid4().hex}
+                )
                 assert r.status_code == 201, r.text
-                r = await client.post("/applications", headers={"Idempotency-Key": uuid.uuid4().hex},
-                                      json={"household_id": r.json()["id"], "programme": "dibao",
-                                            "consent_signed": True})
+                r = await client.post(
+                    "/applications",
+                    headers={"Idempotency-Key": uuid.uuid4().hex},
+                    json={"household_id": r.json()["id"], "programme": "dibao", "consent_signed": True},
+                )
                 assert r.status_code == 201, r.text
 
             for _ in range(warmup):
@@ -72,18 +75,25 @@ async def profile(url: str, visits: int, warmup: int, html: Path | None) -> int:
             profiler.stop()
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
         async with app.state.engine.connect() as conn:
-            counts = {t: (await conn.execute(text(f"SELECT count(*) FROM intake.{t}"))).scalar_one()
-                      for t in {*ROWS_PER_HOUSEHOLD, *ROWS_PER_APPLICATION}}
+            counts = {
+                t: (await conn.execute(text(f"SELECT count(*) FROM intake.{t}"))).scalar_one()
+                for t in {*ROWS_PER_HOUSEHOLD, *ROWS_PER_APPLICATION}
+            }
     requests = 2 * visits
     # PROFILE_ALL=1 shows the library frames too (SQLAlchemy, asyncpg, FastAPI).
-    print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL")),
-                               time="percent_of_total"))
+    print(
+        profiler.output_text(
+            unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL")), time="percent_of_total"
+        )
+    )
     if html:
         await asyncio.to_thread(html.write_text, profiler.output_html())
     print(f"{requests} requests ({visits} households + {visits} applications) in {wall:.2f}s")
     print(f"process CPU per request: {cpu / requests * 1000:.2f} ms (client included)")
-    print(f"SQL statements per request: {sum(statements.values()) / requests:.1f} "
-          f"({', '.join(f'{k} {v / requests:.1f}' for k, v in statements.most_common())})")
+    print(
+        f"SQL statements per request: {sum(statements.values()) / requests:.1f} "
+        f"({', '.join(f'{k} {v / requests:.1f}' for k, v in statements.most_common())})"
+    )
     want = {k: v for k, v in expected_rows(visits + warmup, visits + warmup).items() if k != "unsent"}
     ok = counts == want
     print(f"[{'ok' if ok else 'FAIL'}] rows written == answers given" + ("" if ok else f": {counts} != {want}"))
@@ -109,8 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     pg.start()
     try:
         upgrade("intake", pg.url)
-        os.environ.update({"DATABASE_URL": pg.url, "ENVIRONMENT": "test", "INTAKE_LOG_LEVEL": "WARNING",
-                           "INTAKE_EVIDENCE_DIR": str(root / "evidence")})
+        os.environ.update(
+            {
+                "DATABASE_URL": pg.url,
+                "ENVIRONMENT": "test",
+                "INTAKE_LOG_LEVEL": "WARNING",
+                "INTAKE_EVIDENCE_DIR": str(root / "evidence"),
+            }
+        )
         return asyncio.run(profile(pg.url, args.visits, args.warmup, args.html))
     finally:
         pg.stop()

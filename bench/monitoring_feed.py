@@ -70,8 +70,9 @@ def seed_rows(households: int, key: bytes) -> tuple[list[tuple], list[tuple], li
             ids.append(number)
             persons.append((id_fingerprint(number, key), uuid.uuid4(), hid))
         if h % 10 == 0:
-            coverage.append((uuid.uuid4(), hid, "dibao", [p[1] for p in persons[-3:]], True,
-                             date.today().replace(day=1), None))
+            coverage.append(
+                (uuid.uuid4(), hid, "dibao", [p[1] for p in persons[-3:]], True, date.today().replace(day=1), None)
+            )
     return hh, persons, coverage, ids
 
 
@@ -99,13 +100,32 @@ async def seed(url: str, households: list[tuple], persons: list[tuple], coverage
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
-        await conn.copy_records_to_table("households", schema_name="monitoring", records=households, columns=[
-            "household_id", "region_code", "hukou_type", "counted_members", "monthly_income_fen",
-            "per_capita_monthly_fen", "updated_at"])
-        await conn.copy_records_to_table("persons", schema_name="monitoring", records=persons,
-                                         columns=["id_fingerprint", "member_id", "household_id"])
-        await conn.copy_records_to_table("coverage", schema_name="monitoring", records=coverage, columns=[
-            "case_id", "household_id", "programme", "member_ids", "active", "since_month", "last_month"])
+        await conn.copy_records_to_table(
+            "households",
+            schema_name="monitoring",
+            records=households,
+            columns=[
+                "household_id",
+                "region_code",
+                "hukou_type",
+                "counted_members",
+                "monthly_income_fen",
+                "per_capita_monthly_fen",
+                "updated_at",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "persons",
+            schema_name="monitoring",
+            records=persons,
+            columns=["id_fingerprint", "member_id", "household_id"],
+        )
+        await conn.copy_records_to_table(
+            "coverage",
+            schema_name="monitoring",
+            records=coverage,
+            columns=["case_id", "household_id", "programme", "member_ids", "active", "since_month", "last_month"],
+        )
         await conn.execute("ANALYZE monitoring.households; ANALYZE monitoring.persons; ANALYZE monitoring.coverage")
     finally:
         await conn.close()
@@ -121,8 +141,9 @@ async def post_feed(base: str, token: str, path: Path) -> tuple[float, dict[str,
 
     async with httpx.AsyncClient(base_url=base, timeout=None) as client:
         started = time.perf_counter()
-        r = await client.post("/feeds/medical", content=chunks(),
-                              headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"})
+        r = await client.post(
+            "/feeds/medical", content=chunks(), headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
+        )
         elapsed = time.perf_counter() - started
     if r.status_code != 201:
         raise RuntimeError(f"feed refused: {r.status_code} {r.text[:500]}")
@@ -175,7 +196,8 @@ async def ceiling(url: str, path: Path, key: bytes, pg_pid: int) -> tuple[float,
         # The SQL fingerprint must be the service's, digit for digit, or the comparison means nothing.
         for sample in (resident_id(1), resident_id(2)[:17] + "x"):
             in_sql = await conn.fetchval(
-                "SELECT encode(hmac(convert_to(upper(trim($1)), 'UTF8'), $2::bytea, 'sha256'), 'hex')", sample, key)
+                "SELECT encode(hmac(convert_to(upper(trim($1)), 'UTF8'), $2::bytea, 'sha256'), 'hex')", sample, key
+            )
             if in_sql != id_fingerprint(sample, key):
                 raise RuntimeError("pgcrypto's hmac differs from shared.identity.id_fingerprint")
         steps: dict[str, float] = {}
@@ -213,8 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--households", type=int, default=300_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="profile the API's POST with pyinstrument; text report written into this folder")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="profile the API's POST with pyinstrument; text report written into this folder",
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO / "deploy" / "local"))
@@ -231,12 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     households, persons, coverage, ids = seed_rows(args.households, key)
     feed = work / "medical.csv"
     bad = write_feed(feed, args.rows, ids)
-    print(f"data: {len(households)} households, {len(persons)} persons, {args.rows} rows "
-          f"({feed.stat().st_size / 1e6:.0f} MB, {bad} bad) in {time.perf_counter() - t:.0f}s", flush=True)
+    print(
+        f"data: {len(households)} households, {len(persons)} persons, {args.rows} rows "
+        f"({feed.stat().st_size / 1e6:.0f} MB, {bad} bad) in {time.perf_counter() - t:.0f}s",
+        flush=True,
+    )
 
     with throwaway("bench-monitoring-") as (pg, kafka):
-        env = {"DATABASE_URL": pg.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "ENVIRONMENT": "test",
-               "MONITORING_LOG_LEVEL": "WARNING"}
+        env = {
+            "DATABASE_URL": pg.url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+            "ENVIRONMENT": "test",
+            "MONITORING_LOG_LEVEL": "WARNING",
+        }
         if args.profile:
             env["BENCH_PROFILE_DIR"] = str(args.profile.resolve())
         upgrade("monitoring", pg.url)
@@ -259,9 +292,12 @@ def main(argv: list[str] | None = None) -> int:
             rss = peak_rss_mb(proc.pid)
         finally:
             stack.stop("bench-monitoring")
-        print(f"  {api_s:.1f}s: {result['rows_loaded']} loaded, {result['rows_rejected']} rejected, "
-              f"{result['alerts_raised']} alerts; peak RSS {rss:.0f} MB; CPU {api_cpu:.1f}s API + "
-              f"{api_pg_cpu:.1f}s PostgreSQL", flush=True)
+        print(
+            f"  {api_s:.1f}s: {result['rows_loaded']} loaded, {result['rows_rejected']} rejected, "
+            f"{result['alerts_raised']} alerts; peak RSS {rss:.0f} MB; CPU {api_cpu:.1f}s API + "
+            f"{api_pg_cpu:.1f}s PostgreSQL",
+            flush=True,
+        )
 
         async def medical_alerts() -> int:
             import asyncpg
@@ -269,35 +305,55 @@ def main(argv: list[str] | None = None) -> int:
             conn = await asyncpg.connect(pg.url.replace("postgresql+asyncpg://", "postgresql://"))
             try:
                 return await conn.fetchval(
-                    "SELECT count(*) FROM monitoring.alerts WHERE alert_type = 'high_medical_cost'")
+                    "SELECT count(*) FROM monitoring.alerts WHERE alert_type = 'high_medical_cost'"
+                )
             finally:
                 await conn.close()
 
         ours = asyncio.run(medical_alerts())
         print("ceiling: COPY + join + INSERT … SELECT ...", flush=True)
         ceiling_s, ceiling_cpu, ceiling_rows, theirs, steps = asyncio.run(ceiling(pg.url, feed, key, pg_pid))
-        print(f"  {ceiling_s:.1f}s ({', '.join(f'{k} {v:.1f}s' for k, v in steps.items())}): "
-              f"{ceiling_rows} rows, {theirs} high-medical-cost households; CPU {ceiling_cpu:.1f}s PostgreSQL",
-              flush=True)
+        print(
+            f"  {ceiling_s:.1f}s ({', '.join(f'{k} {v:.1f}s' for k, v in steps.items())}): "
+            f"{ceiling_rows} rows, {theirs} high-medical-cost households; CPU {ceiling_cpu:.1f}s PostgreSQL",
+            flush=True,
+        )
 
     ratio = api_s / ceiling_s
     same = ours == theirs and result["rows_rejected"] == bad and result["rows_loaded"] == ceiling_rows
-    summary = {"date": datetime.now(UTC).isoformat(timespec="seconds"), "cores": os.cpu_count(),
-               "rows": args.rows, "households": args.households, "bad_rows": bad,
-               "monitoring_seconds": round(api_s, 2), "ceiling_seconds": round(ceiling_s, 2),
-               "ratio": round(ratio, 2),
-               "cpu_seconds": {"monitoring_api": round(api_cpu, 2), "monitoring_postgres": round(api_pg_cpu, 2),
-                               "ceiling_postgres": round(ceiling_cpu, 2)},
-               "cpu_ratio": round((api_cpu + api_pg_cpu) / ceiling_cpu, 2),
-               "ceiling_steps": {k: round(v, 2) for k, v in steps.items()},
-               "load_average": os.getloadavg(), "rows_per_s": round(args.rows / api_s), "api_peak_rss_mb": round(rss),
-               "alerts_raised": result["alerts_raised"], "high_medical_cost": ours, "ceiling_alerts": theirs,
-               "consistent": same}
+    summary = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "rows": args.rows,
+        "households": args.households,
+        "bad_rows": bad,
+        "monitoring_seconds": round(api_s, 2),
+        "ceiling_seconds": round(ceiling_s, 2),
+        "ratio": round(ratio, 2),
+        "cpu_seconds": {
+            "monitoring_api": round(api_cpu, 2),
+            "monitoring_postgres": round(api_pg_cpu, 2),
+            "ceiling_postgres": round(ceiling_cpu, 2),
+        },
+        "cpu_ratio": round((api_cpu + api_pg_cpu) / ceiling_cpu, 2),
+        "ceiling_steps": {k: round(v, 2) for k, v in steps.items()},
+        "load_average": os.getloadavg(),
+        "rows_per_s": round(args.rows / api_s),
+        "api_peak_rss_mb": round(rss),
+        "alerts_raised": result["alerts_raised"],
+        "high_medical_cost": ours,
+        "ceiling_alerts": theirs,
+        "consistent": same,
+    }
     print(f"\nload average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"CPU: monitoring {api_cpu + api_pg_cpu:.1f}s vs ceiling {ceiling_cpu:.1f}s: "
-          f"ratio {(api_cpu + api_pg_cpu) / ceiling_cpu:.2f}")
-    print(f"monitoring {api_s:.1f}s vs ceiling {ceiling_s:.1f}s: ratio {ratio:.2f}; "
-          f"{args.rows / api_s:,.0f} rows/s; API peak RSS {rss:.0f} MB; same alerts: {same}")
+    print(
+        f"CPU: monitoring {api_cpu + api_pg_cpu:.1f}s vs ceiling {ceiling_cpu:.1f}s: "
+        f"ratio {(api_cpu + api_pg_cpu) / ceiling_cpu:.2f}"
+    )
+    print(
+        f"monitoring {api_s:.1f}s vs ceiling {ceiling_s:.1f}s: ratio {ratio:.2f}; "
+        f"{args.rows / api_s:,.0f} rows/s; API peak RSS {rss:.0f} MB; same alerts: {same}"
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
     return 0 if same else 1

@@ -84,8 +84,9 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
     figures: dict = {}
     async with httpx.AsyncClient(base_url=base, timeout=600) as http:
         t0 = time.perf_counter()
-        r = await http.post("/batches", json={"region_code": COUNTY, "period": str(PERIOD)},
-                            headers=_headers("finance-a"))
+        r = await http.post(
+            "/batches", json={"region_code": COUNTY, "period": str(PERIOD)}, headers=_headers("finance-a")
+        )
         assert r.status_code == 202, r.text
         bid = r.json()["id"]
         while True:
@@ -107,7 +108,10 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
                 size += len(chunk)
                 rows += chunk.count(b"\n")
         figures["bank_file_s"], figures["bank_file_bytes"], figures["bank_file_rows"] = (
-            time.perf_counter() - t0, size, rows - 1)
+            time.perf_counter() - t0,
+            size,
+            rows - 1,
+        )
         t0 = time.perf_counter()
         r = await http.get(f"/batches/{bid}/roster", params={"township": township}, headers=_headers("finance-a"))
         assert r.status_code == 200 and r.content[:2] == b"PK"
@@ -177,8 +181,18 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
         def bank_row(f: list[str]) -> None:
             payee = orjson.loads(keyring.open(f[7], f[8], f[4].encode()))
             fen = int(f[1])
-            writer.writerow((f[0], payee["account_holder"], payee["bank_name"], payee["account_number"],
-                             f"{fen // 100}.{fen % 100:02d}", f[2], f[3], f"{f[2]} 最低生活保障金"))
+            writer.writerow(
+                (
+                    f[0],
+                    payee["account_holder"],
+                    payee["bank_name"],
+                    payee["account_number"],
+                    f"{fen // 100}.{fen % 100:02d}",
+                    f[2],
+                    f[3],
+                    f"{f[2]} 最低生活保障金",
+                )
+            )
             if buffer.tell() > 1 << 20:
                 buffer.seek(0)
                 buffer.truncate()
@@ -209,8 +223,11 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
                 sheet.write_number(r, 8, int(f[1]) / 100, money)
                 at[0] = r + 1
 
-            await conn.copy_from_query(_FAIR_COPY.format(where=f"WHERE l.region_code LIKE '{township}%'"),
-                                       output=_Rows(roster_row), format="text")
+            await conn.copy_from_query(
+                _FAIR_COPY.format(where=f"WHERE l.region_code LIKE '{township}%'"),
+                output=_Rows(roster_row),
+                format="text",
+            )
             book.close()
             figures["roster_s"] = time.perf_counter() - t0
     finally:
@@ -225,12 +242,18 @@ async def ceiling_run(url: str, township: str) -> dict:
     engine = create_engine(url, 2)
     async with engine.begin() as conn:
         await conn.execute(text("DROP TABLE IF EXISTS payments.bench_lines"))
-        await conn.execute(text("CREATE TABLE payments.bench_lines (LIKE payments.payment_lines INCLUDING DEFAULTS "
-                                "INCLUDING IDENTITY INCLUDING INDEXES)"))
+        await conn.execute(
+            text(
+                "CREATE TABLE payments.bench_lines (LIKE payments.payment_lines INCLUDING DEFAULTS "
+                "INCLUDING IDENTITY INCLUDING INDEXES)"
+            )
+        )
     t0 = time.perf_counter()
     async with engine.begin() as conn:
-        result = await conn.execute(text(_BARE_INSERT), {"ns": str(PAYMENT_NS), "period": PERIOD.first_day,
-                                                         "period_s": str(PERIOD), "prefix": COUNTY + "%"})
+        result = await conn.execute(
+            text(_BARE_INSERT),
+            {"ns": str(PAYMENT_NS), "period": PERIOD.first_day, "period_s": str(PERIOD), "prefix": COUNTY + "%"},
+        )
     figures["create_s"], figures["lines"] = time.perf_counter() - t0, result.rowcount
     await engine.dispose()
 
@@ -263,16 +286,38 @@ def drive(args: argparse.Namespace) -> int:
         asyncio.run(seed(pg.url, args.beneficiaries))
         print(f"  seeded in {time.perf_counter() - t0:.1f}s", flush=True)
 
-        env = {**os.environ, "DATABASE_URL": pg.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
-               "ENVIRONMENT": "test", "PYTHONPATH": str(REPO), "LOG_LEVEL": "WARNING",
-               "PAYMENTS_LOG_LEVEL": "WARNING", "PAYMENTS_BATCH_CHUNK_SIZE": str(args.chunk)}
+        env = {
+            **os.environ,
+            "DATABASE_URL": pg.url,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+            "ENVIRONMENT": "test",
+            "PYTHONPATH": str(REPO),
+            "LOG_LEVEL": "WARNING",
+            "PAYMENTS_LOG_LEVEL": "WARNING",
+            "PAYMENTS_BATCH_CHUNK_SIZE": str(args.chunk),
+        }
         port = infra.free_port()
         log = open(Path(pg.root).parent / "payments.log", "ab")  # noqa: SIM115
-        api = subprocess.Popen([sys.executable, "-m", "uvicorn", "services.payments.api:app", "--host", "127.0.0.1",
-                                "--port", str(port), "--no-access-log"], cwd=REPO, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-        worker = subprocess.Popen([sys.executable, "-m", "services.payments.worker"], cwd=REPO, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        api = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "services.payments.api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "services.payments.worker"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(300):
@@ -299,8 +344,11 @@ def drive(args: argparse.Namespace) -> int:
     print(f"\n{args.beneficiaries:,} beneficiaries, chunk {args.chunk:,}, {os.cpu_count()} cores")
     print(f"{'step':<28}{'service s':>12}{'ceiling s':>12}{'ratio':>9}{'fair ceil s':>13}{'fair ratio':>12}")
     ratios, fair_ratios = {}, {}
-    for step, name in (("create_s", "batch creation"), ("bank_file_s", "bank file (all lines)"),
-                       ("roster_s", f"roster ({township})")):
+    for step, name in (
+        ("create_s", "batch creation"),
+        ("bank_file_s", "bank file (all lines)"),
+        ("roster_s", f"roster ({township})"),
+    ):
         ratios[step] = service[step] / ceiling[step]
         line = f"{name:<28}{service[step]:>12.2f}{ceiling[step]:>12.2f}{ratios[step]:>8.1f}x"
         if step in fair:  # batch creation is already bare SQL against bare SQL
@@ -311,21 +359,39 @@ def drive(args: argparse.Namespace) -> int:
     checks = [
         (f"batch lines == {args.beneficiaries}", service["lines"] == args.beneficiaries, service["lines"]),
         ("batch total == roll total", service["total_fen"] == expected, service["total_fen"]),
-        (f"bank file rows == {args.beneficiaries}", service["bank_file_rows"] == args.beneficiaries,
-         service["bank_file_rows"]),
+        (
+            f"bank file rows == {args.beneficiaries}",
+            service["bank_file_rows"] == args.beneficiaries,
+            service["bank_file_rows"],
+        ),
         (f"ceiling lines == {args.beneficiaries}", ceiling["lines"] == args.beneficiaries, ceiling["lines"]),
-        (f"fair ceiling bank rows == {args.beneficiaries}", fair["bank_file_rows"] == args.beneficiaries,
-         fair["bank_file_rows"]),
+        (
+            f"fair ceiling bank rows == {args.beneficiaries}",
+            fair["bank_file_rows"] == args.beneficiaries,
+            fair["bank_file_rows"],
+        ),
     ]
     print("checks:")
     for name, ok, actual in checks:
         print(f"  [{'ok' if ok else 'FAIL'}] {name} (got {actual})")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"beneficiaries": args.beneficiaries, "chunk": args.chunk, "service": service,
-                                   "ceiling": ceiling, "ratios": ratios, "fair_ceiling": fair,
-                                   "fair_ratios": fair_ratios, "township_rows_about": township_rows,
-                                   "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks]},
-                                  indent=2, default=str))
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "beneficiaries": args.beneficiaries,
+                "chunk": args.chunk,
+                "service": service,
+                "ceiling": ceiling,
+                "ratios": ratios,
+                "fair_ceiling": fair,
+                "fair_ratios": fair_ratios,
+                "township_rows_about": township_rows,
+                "checks": [{"check": c, "ok": ok, "actual": a} for c, ok, a in checks],
+            },
+            indent=2,
+            default=str,
+        )
+    )
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 

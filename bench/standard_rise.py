@@ -52,14 +52,36 @@ from shared.regions import RegionTable
 from shared.uow import UnitOfWork
 
 KEY, REGION, START = "dibao.tiers.rural", "610626", date(2023, 7, 1)
-RAISED_TIERS = [{"income_below_fen": 10000, "amount_fen": 54000}, {"income_below_fen": 20000, "amount_fen": 49000},
-                {"income_below_fen": 30000, "amount_fen": 44000}, {"income_below_fen": 40000, "amount_fen": 39000},
-                {"income_below_fen": None, "amount_fen": 34000}]
+RAISED_TIERS = [
+    {"income_below_fen": 10000, "amount_fen": 54000},
+    {"income_below_fen": 20000, "amount_fen": 49000},
+    {"income_below_fen": 30000, "amount_fen": 44000},
+    {"income_below_fen": 40000, "amount_fen": 39000},
+    {"income_below_fen": None, "amount_fen": 34000},
+]
 REFERENCE = "bench: 吴起县 农村低保五档各提高40元 (450 → 490 shape)"
-COLUMNS = ("id", "application_id", "household_id", "programme", "region_code", "status", "opened_on",
-           "status_since", "separate_register", "details", "snapshot", "assessment", "home_visits",
-           "county_home_visit", "extended", "delegated", "documents_pending", "monthly_amount_fen",
-           "effective_month", "decided_on")
+COLUMNS = (
+    "id",
+    "application_id",
+    "household_id",
+    "programme",
+    "region_code",
+    "status",
+    "opened_on",
+    "status_since",
+    "separate_register",
+    "details",
+    "snapshot",
+    "assessment",
+    "home_visits",
+    "county_home_visit",
+    "extended",
+    "delegated",
+    "documents_pending",
+    "monthly_amount_fen",
+    "effective_month",
+    "decided_on",
+)
 
 
 def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
@@ -76,9 +98,30 @@ def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
             continue
         case_id, effective = uuid.uuid4(), Period.of(h.on).next()
         stored = orjson.dumps({**a.model_dump(mode="json"), "assessed_on": str(h.on)}).decode()
-        records.append((case_id, h.application_id, h.snapshot.household_id, "dibao", h.snapshot.region_code,
-                        "approved", h.on, h.on, False, "{}", h.snapshot.model_dump_json(), stored, 1, False, False,
-                        False, False, a.monthly_amount_fen, effective.first_day, h.on))
+        records.append(
+            (
+                case_id,
+                h.application_id,
+                h.snapshot.household_id,
+                "dibao",
+                h.snapshot.region_code,
+                "approved",
+                h.on,
+                h.on,
+                False,
+                "{}",
+                h.snapshot.model_dump_json(),
+                stored,
+                1,
+                False,
+                False,
+                False,
+                False,
+                a.monthly_amount_fen,
+                effective.first_day,
+                h.on,
+            )
+        )
         cases.append((case_id, h.snapshot, max(START, effective.first_day), a.monthly_amount_fen))
     print(f"built {n} eligible rural 低保 cases from {i} generated households", flush=True)
     return records, cases
@@ -88,13 +131,14 @@ def baseline(cases: list[tuple]) -> tuple[float, dict[uuid.UUID, tuple[int, Peri
     params = default_parameters().with_value(REGION, KEY, START, RAISED_TIERS, REFERENCE)
     facts = ApplicationFacts()
     started = time.perf_counter()
-    amounts = {case_id: (assess("dibao", snapshot, on, None, params, facts).monthly_amount_fen, Period.of(on))
-               for case_id, snapshot, on, _ in cases}
+    amounts = {
+        case_id: (assess("dibao", snapshot, on, None, params, facts).monthly_amount_fen, Period.of(on))
+        for case_id, snapshot, on, _ in cases
+    }
     return time.perf_counter() - started, amounts  # type: ignore[return-value]
 
 
-async def run(url: str, pg_pid: int, records: list[tuple], chunk: int,
-              profile: cProfile.Profile | None) -> dict:
+async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: cProfile.Profile | None) -> dict:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     await conn.copy_records_to_table("cases", schema_name="eligibility", records=records, columns=COLUMNS)
     records.clear()  # a worker holds no roll in memory: neither does the driver once it is loaded
@@ -107,16 +151,20 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int,
     recompute.CHUNK_SIZE = chunk
     figures: dict = {}
     async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:  # the admin adds the value
-        uow.session.add(ParameterOverride(region=REGION, key=KEY, start=START, value={"v": RAISED_TIERS},
-                                          reference=REFERENCE, created_by="bench"))
+        uow.session.add(
+            ParameterOverride(
+                region=REGION, key=KEY, start=START, value={"v": RAISED_TIERS}, reference=REFERENCE, created_by="bench"
+            )
+        )
         await uow.commit()
     params = await _params(sessions)
     today = date.today()
     change = recompute.ValueChange(REGION, KEY, START, REFERENCE)
     async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:
         started, cpu = _clock(pg_pid)
-        figures["what_if"] = await recompute.recompute(uow, params, change, apply=False,
-                                                       paid_through=Period(2023, 8), today=today)
+        figures["what_if"] = await recompute.recompute(
+            uow, params, change, apply=False, paid_through=Period(2023, 8), today=today
+        )
         figures["what_if_s"], figures["what_if_cpu"] = _since(pg_pid, started, cpu)
     event = StandardChanged(region=REGION, key=KEY, start=START, value=RAISED_TIERS, reference=REFERENCE)
     for name in ("recompute", "replay"):
@@ -129,13 +177,20 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int,
             if profile and name == "recompute":
                 profile.disable()
             figures[f"{name}_s"], figures[f"{name}_cpu"] = _since(pg_pid, started, cpu)
-    figures["stored"] = {r["id"]: r["monthly_amount_fen"] for r in await conn.fetch(
-        "SELECT id, monthly_amount_fen FROM eligibility.cases")}
-    figures["events"] = [orjson.loads(r["data"]) for r in await conn.fetch(
-        "SELECT payload->>'data' AS data FROM eligibility.outbox WHERE type LIKE '%case.amount_changed%'")]
+    figures["stored"] = {
+        r["id"]: r["monthly_amount_fen"]
+        for r in await conn.fetch("SELECT id, monthly_amount_fen FROM eligibility.cases")
+    }
+    figures["events"] = [
+        orjson.loads(r["data"])
+        for r in await conn.fetch(
+            "SELECT payload->>'data' AS data FROM eligibility.outbox WHERE type LIKE '%case.amount_changed%'"
+        )
+    ]
     figures["steps"] = await conn.fetchval("SELECT count(*) FROM eligibility.case_steps")
     figures["audits"] = await conn.fetchval(
-        "SELECT count(*) FROM eligibility.audit_log WHERE action = 'case.standard_recompute'")
+        "SELECT count(*) FROM eligibility.audit_log WHERE action = 'case.standard_recompute'"
+    )
     await conn.close()
     await engine.dispose()
     return figures
@@ -189,33 +244,57 @@ def main(argv: list[str] | None = None) -> int:
     events = {uuid.UUID(e["case_id"]): e for e in f["events"]}
     wi, rc, rp = f["what_if"], f["recompute"], f["replay"]
     total, _ = wi.rows()
-    rows = [("baseline: pure rules (assess)", base_s, (base_cpu, 0.0)),
-            ("what-if (dry run, same path)", f["what_if_s"], f["what_if_cpu"]),
-            ("recompute end to end (handler + commit)", f["recompute_s"], f["recompute_cpu"]),
-            ("replay (nothing to write)", f["replay_s"], f["replay_cpu"])]
-    print(f"\n{n} approved cases, {len(changed)} change; chunk {args.chunk}; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
+    rows = [
+        ("baseline: pure rules (assess)", base_s, (base_cpu, 0.0)),
+        ("what-if (dry run, same path)", f["what_if_s"], f["what_if_cpu"]),
+        ("recompute end to end (handler + commit)", f["recompute_s"], f["recompute_cpu"]),
+        ("replay (nothing to write)", f["replay_s"], f["replay_cpu"]),
+    ]
+    print(
+        f"\n{n} approved cases, {len(changed)} change; chunk {args.chunk}; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
     print(f"{'run':42} {'seconds':>8} {'cases/s':>8} {'ratio':>6} {'CPU py':>7} {'CPU pg':>7} {'µs CPU/case':>11}")
     for name, seconds, (py, pg_cpu) in rows:
-        print(f"{name:42} {seconds:8.2f} {n / seconds:8.0f} {base_s / seconds:6.3f} {py:7.2f} {pg_cpu:7.2f} "
-              f"{(py + pg_cpu) / n * 1e6:11.0f}")
+        print(
+            f"{name:42} {seconds:8.2f} {n / seconds:8.0f} {base_s / seconds:6.3f} {py:7.2f} {pg_cpu:7.2f} "
+            f"{(py + pg_cpu) / n * 1e6:11.0f}"
+        )
     print("ratio: baseline seconds / run seconds (1 = as fast as the pure rules alone)")
-    print(f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-          f"what-if: {total.households} households, {total.persons} persons, monthly "
-          f"{total.monthly_before_fen / 100:.2f} → {total.monthly_after_fen / 100:.2f} 元, back-pay (July–August) "
-          f"{total.back_pay_fen / 100:.2f} 元")
+    print(
+        f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        f"what-if: {total.households} households, {total.persons} persons, monthly "
+        f"{total.monthly_before_fen / 100:.2f} → {total.monthly_after_fen / 100:.2f} 元, back-pay (July–August) "
+        f"{total.back_pay_fen / 100:.2f} 元"
+    )
     checks = [
         ("every case examined", rc.examined == n and wi.examined == n, f"{rc.examined}/{wi.examined}"),
         ("stored amounts == baseline", all(f["stored"][cid] == expected[cid][0] for cid in expected), ""),
-        ("one amount_changed per changed case", set(events) == changed and len(f["events"]) == len(changed),
-         f"{len(f['events'])} events, {len(changed)} changed"),
-        ("events carry the baseline's amounts and month", all(
-            e["monthly_amount_fen"] == expected[cid][0] and e["previous_monthly_amount_fen"] == old[cid]
-            and e["effective_month"] == str(expected[cid][1]) for cid, e in events.items()), ""),
-        ("what-if == recompute", (wi.changed, total.monthly_after_fen) == (rc.changed, sum(
-            e["monthly_amount_fen"] for e in f["events"])), f"{wi.changed} vs {rc.changed}"),
-        ("a step and an audit row per changed case", f["steps"] == f["audits"] == len(changed),
-         f"{f['steps']} / {f['audits']}"),
+        (
+            "one amount_changed per changed case",
+            set(events) == changed and len(f["events"]) == len(changed),
+            f"{len(f['events'])} events, {len(changed)} changed",
+        ),
+        (
+            "events carry the baseline's amounts and month",
+            all(
+                e["monthly_amount_fen"] == expected[cid][0]
+                and e["previous_monthly_amount_fen"] == old[cid]
+                and e["effective_month"] == str(expected[cid][1])
+                for cid, e in events.items()
+            ),
+            "",
+        ),
+        (
+            "what-if == recompute",
+            (wi.changed, total.monthly_after_fen) == (rc.changed, sum(e["monthly_amount_fen"] for e in f["events"])),
+            f"{wi.changed} vs {rc.changed}",
+        ),
+        (
+            "a step and an audit row per changed case",
+            f["steps"] == f["audits"] == len(changed),
+            f"{f['steps']} / {f['audits']}",
+        ),
         ("replay changes nothing", rp.changed == 0, str(rp.changed)),
     ]
     if profile:

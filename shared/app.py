@@ -81,9 +81,13 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@health.get("/readyz", summary="Database and Kafka reachable",
-            responses={503: {"description": "Not ready: `checks` says which dependency is down",
-                             "content": {"application/json": {}}}})
+@health.get(
+    "/readyz",
+    summary="Database and Kafka reachable",
+    responses={
+        503: {"description": "Not ready: `checks` says which dependency is down", "content": {"application/json": {}}}
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     checks = {"database": False, "kafka": False}
     try:
@@ -108,7 +112,8 @@ async def metrics(request: Request) -> Response:
 
 # Cheap test on the raw JSON bytes before parsing: a JSON escape of a control character, a raw one, or C1 in UTF-8.
 _MAYBE_CONTROL = re.compile(
-    rb"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\u00[89][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]")
+    rb"\\u00[01][0-9a-fA-F]|\\u007[fF]|\\u00[89][0-9a-fA-F]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]"
+)
 
 
 def _control_fields(value: Any, where: str = "") -> Iterator[str]:
@@ -149,8 +154,11 @@ class RequestGuard:
             return
         fields = ["path"] if CONTROL_CHARACTERS.search(scope.get("path", "")) else []
         query = scope.get("query_string", b"").decode("latin-1")
-        fields += [f"query.{key}" for key, value in parse_qsl(query, keep_blank_values=True, errors="replace")
-                   if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)]
+        fields += [
+            f"query.{key}"
+            for key, value in parse_qsl(query, keep_blank_values=True, errors="replace")
+            if CONTROL_CHARACTERS.search(key) or CONTROL_CHARACTERS.search(value)
+        ]
         if fields or not _read_as_json(dict(scope["headers"]).get(b"content-type", b"")):
             await (self._reject(fields) if fields else self.app)(scope, receive, send)
             return
@@ -185,10 +193,16 @@ class RequestGuard:
         await self.app(scope, replay, send)
 
     @staticmethod
-    def _reject(fields: list[str], message: str = "control characters are not allowed (tab and line breaks are, "
-                                                  "in free text)") -> Response:
-        return problem(422, "Invalid input", "; ".join(f"{f}: {message}" for f in fields[:5]), "invalid-input",
-                       errors=[{"field": f, "message": message} for f in fields])
+    def _reject(
+        fields: list[str], message: str = "control characters are not allowed (tab and line breaks are, in free text)"
+    ) -> Response:
+        return problem(
+            422,
+            "Invalid input",
+            "; ".join(f"{f}: {message}" for f in fields[:5]),
+            "invalid-input",
+            errors=[{"field": f, "message": message} for f in fields],
+        )
 
 
 # --- the errors in the OpenAPI ----------------------------------------------------------------------------------
@@ -202,8 +216,13 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 
 def _has_input(dependant: Dependant) -> bool:
-    return bool(dependant.path_params or dependant.query_params or dependant.header_params
-                or dependant.body_params or any(_has_input(sub) for sub in dependant.dependencies))
+    return bool(
+        dependant.path_params
+        or dependant.query_params
+        or dependant.header_params
+        or dependant.body_params
+        or any(_has_input(sub) for sub in dependant.dependencies)
+    )
 
 
 def _problem_statuses(route: Any, method: str, operation: dict[str, Any]) -> set[int]:

@@ -38,20 +38,30 @@ def _known(fields: Mapping[str, Any]) -> Mapping[str, Any]:
     return fields
 
 
-def _row(actor: Actor, action: str, resource_type: str, resource_id: object | None,
-         fields: Mapping[str, Any]) -> dict[str, Any]:
+def _row(
+    actor: Actor, action: str, resource_type: str, resource_id: object | None, fields: Mapping[str, Any]
+) -> dict[str, Any]:
     sub, roles = (actor.sub, sorted(actor.roles)) if isinstance(actor, Principal) else (actor, ["system"])
-    return {"actor": sub, "roles": roles, "action": action, "resource_type": resource_type,
-            "resource_id": str(resource_id) if resource_id is not None else None,
-            "household_id": fields.get("household_id"), "region_code": fields.get("region_code"),
-            "reason": fields.get("reason"), "correlation_id": correlation_id.get(), "details": fields.get("details")}
+    return {
+        "actor": sub,
+        "roles": roles,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id) if resource_id is not None else None,
+        "household_id": fields.get("household_id"),
+        "region_code": fields.get("region_code"),
+        "reason": fields.get("reason"),
+        "correlation_id": correlation_id.get(),
+        "details": fields.get("details"),
+    }
 
 
 async def record(
     uow: UnitOfWork, actor: Actor, action: str, resource_type: str, resource_id: object = None, **fields: Unpack[Fields]
 ) -> None:
-    await uow.session.execute(insert(uow.tables.audit_log).values(
-        _row(actor, action, resource_type, resource_id, _known(fields))))
+    await uow.session.execute(
+        insert(uow.tables.audit_log).values(_row(actor, action, resource_type, resource_id, _known(fields)))
+    )
 
 
 class OfHousehold(Protocol):
@@ -73,11 +83,17 @@ async def record_on(
     await record(uow, actor, action, resource_type, resource.id, **filed, **fields)
 
 
-async def record_each(uow: UnitOfWork, actor: Actor, action: str, resource_type: str,
-                      resources: Iterable[OfHousehold]) -> None:
+async def record_each(
+    uow: UnitOfWork, actor: Actor, action: str, resource_type: str, resources: Iterable[OfHousehold]
+) -> None:
     """`record_on` for each of many records, in one statement: what a list read writes for the records it shows."""
-    await record_many(uow, actor, action, resource_type, [
-        {"resource_id": r.id, "household_id": r.household_id, "region_code": r.region_code} for r in resources])
+    await record_many(
+        uow,
+        actor,
+        action,
+        resource_type,
+        [{"resource_id": r.id, "household_id": r.household_id, "region_code": r.region_code} for r in resources],
+    )
 
 
 def defer(
@@ -89,8 +105,9 @@ def defer(
     uow.add_rows(uow.tables.audit_log, [_row(actor, action, resource_type, resource_id, _known(fields))])
 
 
-async def record_many(uow: UnitOfWork, actor: Actor, action: str, resource_type: str,
-                      entries: list[dict[str, Any]]) -> None:
+async def record_many(
+    uow: UnitOfWork, actor: Actor, action: str, resource_type: str, entries: list[dict[str, Any]]
+) -> None:
     """One audit row per entry (`resource_id`, `household_id`, `region_code`, `reason`, `details`, and where they
     differ from the call's, `action` and `correlation_id`), in one statement: what a list read or a set-based
     event handler writes for the many records it touched."""

@@ -56,8 +56,15 @@ class Principal:
         return next((r.split(":", 1)[1] for r in self.roles if r.startswith("partner:")), None)
 
 
-def mint_token(sub: str, roles: list[str], region: str, secret: str = DEV_JWT_SECRET, ttl: int = 12 * 3600,
-               issuer: str | None = None, audience: str | None = None) -> str:
+def mint_token(
+    sub: str,
+    roles: list[str],
+    region: str,
+    secret: str = DEV_JWT_SECRET,
+    ttl: int = 12 * 3600,
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> str:
     now = int(time.time())
     claims: dict = {"sub": sub, "roles": roles, "region": region, "iat": now, "exp": now + ttl}
     if issuer:
@@ -77,11 +84,23 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
     try:
         if settings.jwt_jwks_url:
             key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
-            claims = jwt.decode(token, key, algorithms=["RS256", "ES256"], issuer=settings.jwt_issuer,
-                                audience=settings.jwt_audience, options=options)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256", "ES256"],
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                options=options,
+            )
         else:
-            claims = jwt.decode(token, settings.jwt_secret, algorithms=["HS256"], issuer=settings.jwt_issuer,
-                                audience=settings.jwt_audience, options=options)
+            claims = jwt.decode(
+                token,
+                settings.jwt_secret,
+                algorithms=["HS256"],
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                options=options,
+            )
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid bearer token: {exc}") from exc
     roles = claims.get("roles") or []

@@ -107,8 +107,10 @@ def typed_envelope(event_type: str) -> type[CloudEvent]:
 
 @functools.cache
 def _inbox_insert(inbox: str) -> str:
-    return (f"INSERT INTO {inbox} (event_id, topic, type, consumer) SELECT *, $2::text "
-            "FROM unnest($1::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING RETURNING event_id")
+    return (
+        f"INSERT INTO {inbox} (event_id, topic, type, consumer) SELECT *, $2::text "
+        "FROM unnest($1::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING RETURNING event_id"
+    )
 
 
 def _header(record: ConsumerRecord, name: str) -> str | None:
@@ -186,14 +188,14 @@ class EventConsumer:
                 # six small transactions ran one after the other, and the last partition's events waited for all.
                 async with self._lock:
                     await self.process([r for records in batches.values() for r in records], stop)
-                    await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batches.items()},
-                                       stop)
+                    await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batches.items()}, stop)
         finally:
             with contextlib.suppress(Exception):
                 await consumer.stop()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int],
-                      stop: asyncio.Event) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], stop: asyncio.Event
+    ) -> None:
         # Bounded: a rebalance waits for this (see _CommitBeforeRevoke), so retrying forever could deadlock it.
         # An offset not committed only means redelivery, which the inbox absorbs.
         for attempt in range(5):
@@ -279,10 +281,18 @@ class EventConsumer:
             ids = {p.event.id: p for p in batch if p.event is not None}
             connection = await uow.session.connection()
             # One statement whatever the batch size, its rows as arrays: nothing for SQLAlchemy to render per batch.
-            new_ids = {row[0] for row in await connection.exec_driver_sql(
-                _inbox_insert(uow.tables.inbox.fullname),
-                (list(ids), self.name, [p.record.topic for p in ids.values()],
-                 [p.event.type for p in ids.values()]))}  # type: ignore[union-attr]
+            new_ids = {
+                row[0]
+                for row in await connection.exec_driver_sql(
+                    _inbox_insert(uow.tables.inbox.fullname),
+                    (
+                        list(ids),
+                        self.name,
+                        [p.record.topic for p in ids.values()],
+                        [p.event.type for p in ids.values()],
+                    ),
+                )
+            }  # type: ignore[union-attr]
             seen: set = set()
             fresh: list[_Parsed] = []
             for p in batch:
@@ -323,8 +333,14 @@ class EventConsumer:
 
     async def _dead_letter(self, record: ConsumerRecord, error: str) -> None:
         DEAD_LETTERED.labels(self.name).inc()
-        log.error("consumer %s: dead-lettering %s[%d]@%d: %s", self.name, record.topic, record.partition,
-                  record.offset, error[:500])
+        log.error(
+            "consumer %s: dead-lettering %s[%d]@%d: %s",
+            self.name,
+            record.topic,
+            record.partition,
+            record.offset,
+            error[:500],
+        )
         headers = [
             ("dlq.error", redact(error)[:2000].encode()),
             ("dlq.consumer", self.name.encode()),
@@ -334,8 +350,9 @@ class EventConsumer:
         ]
         while True:
             try:
-                await (await self.producer.send(f"{record.topic}.dlq", value=record.value, key=record.key,
-                                                headers=headers))
+                await (
+                    await self.producer.send(f"{record.topic}.dlq", value=record.value, key=record.key, headers=headers)
+                )
                 return
             except KafkaError:
                 RETRIES.labels(self.name).inc()

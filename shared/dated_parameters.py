@@ -94,7 +94,6 @@ class PeriodicMoney:
         return {"per": self.per, "fen": self.fen}
 
 
-
 def fen(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise ValueError(f"expected an integer amount in fen, got {raw!r}")
@@ -166,15 +165,12 @@ def enum(*choices: str) -> Callable[[Any], str]:
     return parse
 
 
-
 @dataclass(frozen=True)
 class ParameterSpec:
     """What a key means and how its value is parsed."""
 
     parse: Callable[[Any], Any]
     description: str
-
-
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -224,11 +220,8 @@ def _check_history(values: list[ParameterValue]) -> list[ParameterValue]:
         if earlier.start == later.start:
             raise ValueError(f"two values start on {later.start}")
         if earlier.end is not None and earlier.end >= later.start:
-            raise ValueError(
-                f"value {earlier.start}..{earlier.end} overlaps the value starting {later.start}"
-            )
+            raise ValueError(f"value {earlier.start}..{earlier.end} overlaps the value starting {later.start}")
     return ordered
-
 
 
 class DatedParameters:
@@ -240,8 +233,7 @@ class DatedParameters:
 
     def __init__(self, histories: Mapping[tuple[str, str], Iterable[ParameterValue]] | None = None) -> None:
         self._histories: dict[tuple[str, str], tuple[ParameterValue, ...]] = {
-            region_key: tuple(_check_history(list(values)))
-            for region_key, values in (histories or {}).items()
+            region_key: tuple(_check_history(list(values))) for region_key, values in (histories or {}).items()
         }
         self._lookups: dict[tuple[str, date, str], ParameterValue] = {}
         # A code's search chain (`region_chain`) depends only on its first six digits, so lookups for a county's
@@ -261,9 +253,7 @@ class DatedParameters:
         for path in sorted(directory.glob("*.yaml")):
             region = path.stem
             if region != NATIONAL and not _REGION_FILE.match(region):
-                raise PolicyLoadError(
-                    path.name, None, "file name must be national or a 2/4/6-digit region code"
-                )
+                raise PolicyLoadError(path.name, None, "file name must be national or a 2/4/6-digit region code")
             for key, values in _load_file(path, region, cls.schema).items():
                 histories[(region, key)] = values
         return cls(histories)

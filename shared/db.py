@@ -56,8 +56,9 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping (a round trip per checkout): connections are recycled instead, and a dropped one fails the
     # request or event, which is retried (consumers) or retried by the client (Idempotency-Key).
     # JSONB values are written with orjson: the standard library's encoder was a visible share of bulk handlers.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                               json_serializer=_json)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, json_serializer=_json
+    )
 
 
 def _json(value: object) -> str:
@@ -68,16 +69,19 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def select_json_rows(table: Table, columns: tuple[str, ...], param: str = "rows", *, numbered: bool = False
-                     ) -> Select:
+def select_json_rows(table: Table, columns: tuple[str, ...], param: str = "rows", *, numbered: bool = False) -> Select:
     """The rows sent as one JSON array (`json_rows`) in one parameter, each column typed as `table` types it and a
     JSONB column's None kept as JSON null (as SQLAlchemy writes it); `numbered`: with each row's 1-based place in
     the array as `ordinality`."""
-    rows = func.jsonb_populate_recordset(literal_column(f"NULL::{table.fullname}"),
-                                         cast(bindparam(param, type_=Text), JSONB)).table_valued(
-                                             *columns, with_ordinality="ordinality" if numbered else None)
-    values = [func.coalesce(rows.c[c], literal_column("'null'::jsonb")).label(c)
-              if isinstance(table.c[c].type, JSON) else rows.c[c] for c in columns]
+    rows = func.jsonb_populate_recordset(
+        literal_column(f"NULL::{table.fullname}"), cast(bindparam(param, type_=Text), JSONB)
+    ).table_valued(*columns, with_ordinality="ordinality" if numbered else None)
+    values = [
+        func.coalesce(rows.c[c], literal_column("'null'::jsonb")).label(c)
+        if isinstance(table.c[c].type, JSON)
+        else rows.c[c]
+        for c in columns
+    ]
     return select(*values, *([rows.c.ordinality] if numbered else []))
 
 

@@ -30,8 +30,9 @@ class DomainError(Exception):
     title: str = "Bad request"
     slug: str = "bad-request"
 
-    def __init_subclass__(cls, *, status: int | None = None, title: str | None = None, slug: str | None = None,
-                          **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls, *, status: int | None = None, title: str | None = None, slug: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init_subclass__(**kwargs)
         if status is not None:
             cls.status = status
@@ -99,7 +100,8 @@ class Problem(BaseModel):
     instance: str | None = Field(None, description="The request path")
     errors: list[FieldError] | None = Field(None, description="Each offending field (4xx on input)")
     allowed_next: list[str] | None = Field(
-        None, description="On a 409 for a case step: the steps the case may take now (paths under /cases/{id}/)")
+        None, description="On a 409 for a case step: the steps the case may take now (paths under /cases/{id}/)"
+    )
 
 
 # What each status means on this platform; the operation-specific cause is in the body's `detail`.
@@ -109,7 +111,7 @@ PROBLEM_DESCRIPTIONS: dict[int, str] = {
     403: "Your role may not do this, or the record is outside your region",
     404: "Not found, or outside your region (the two are not told apart)",
     409: "Conflicts with the current state (a case step not allowed now: see `allowed_next`; a duplicate; "
-         "an Idempotency-Key reused with another body) or with a concurrent change: reload and retry",
+    "an Idempotency-Key reused with another body) or with a concurrent change: reload and retry",
     413: "The upload is larger than allowed",
     415: "The upload's media type is not accepted",
     422: "Invalid input: `errors` names each offending field",
@@ -130,8 +132,15 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: problem_response(status) for status in statuses}
 
 
-def problem(status: int, title: str, detail: str, slug: str, request: Request | None = None,
-            errors: list[dict[str, str]] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    request: Request | None = None,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"urn:cn.gov.mca.assistance:problem:{slug}",
         "title": title,
@@ -181,15 +190,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): bad input
             message = f"could not be parsed: {exc.detail}"
-            return problem(422, "Invalid input", f"body: {message}", "invalid-input", request,
-                           [{"field": "body", "message": message}])
+            return problem(
+                422,
+                "Invalid input",
+                f"body: {message}",
+                "invalid-input",
+                request,
+                [{"field": "body", "message": message}],
+            )
         return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_transient(exc):  # the database or broker is briefly away: the client should retry, not report a bug
             log.warning("%s %s: infrastructure unavailable: %s", request.method, request.url.path, exc)
-            return problem(503, "Service unavailable", "a backing service is briefly unavailable; retry",
-                           "unavailable", request)
+            return problem(
+                503, "Service unavailable", "a backing service is briefly unavailable; retry", "unavailable", request
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request)

@@ -109,9 +109,7 @@ class MemberFacts(BaseModel):
     name: str = Field(min_length=1)
     birth_date: date
     sex: Literal["male", "female"]
-    relation: str = Field(
-        min_length=1, description="relation to the head: head, spouse, child, parent, other …"
-    )
+    relation: str = Field(min_length=1, description="relation to the head: head, spouse, child, parent, other …")
     counted: bool = True
     not_counted_reason: str | None = None
     disability_category: str | None = Field(
@@ -145,9 +143,7 @@ class IncomeItem(BaseModel):
 
     member_id: UUID | None = None
     kind: IncomeKind
-    subkind: str = Field(
-        min_length=1, description="e.g. salary, farming, rent, social_assistance, basic_pension"
-    )
+    subkind: str = Field(min_length=1, description="e.g. salary, farming, rent, social_assistance, basic_pension")
     monthly_amount_fen: int = Field(ge=0)
 
     @property

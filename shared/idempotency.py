@@ -74,9 +74,7 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     (the boundary)."""
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
-    canonical = orjson.dumps(
-        {"method": method, "path": path, "payload": payload}, option=orjson.OPT_SORT_KEYS
-    )
+    canonical = orjson.dumps({"method": method, "path": path, "payload": payload}, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -90,17 +88,30 @@ def _render(result: Any) -> bytes:
 def _claim(t: Table) -> Insert:
     """Claim a key, or nothing if it is taken: built once per table, as a request's statement built afresh costs
     SQLAlchemy more than running it."""
-    return (insert(t).values(principal=bindparam("idem_principal"), key=bindparam("idem_key"),
-                             method=bindparam("idem_method"), path=bindparam("idem_path"),
-                             fingerprint=bindparam("idem_fingerprint"), status_code=0, response_body="")
-            .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key]).returning(t.c.key))
+    return (
+        insert(t)
+        .values(
+            principal=bindparam("idem_principal"),
+            key=bindparam("idem_key"),
+            method=bindparam("idem_method"),
+            path=bindparam("idem_path"),
+            fingerprint=bindparam("idem_fingerprint"),
+            status_code=0,
+            response_body="",
+        )
+        .on_conflict_do_nothing(index_elements=[t.c.principal, t.c.key])
+        .returning(t.c.key)
+    )
 
 
 @functools.cache
 def _store_answer(t: Table) -> Update:
     """The key's answer, as one statement per table (built once: a deferred write with its own parameters)."""
-    return (t.update().where(t.c.principal == bindparam("idem_principal"), t.c.key == bindparam("idem_key"))
-            .values(status_code=bindparam("idem_status"), response_body=bindparam("idem_body")))
+    return (
+        t.update()
+        .where(t.c.principal == bindparam("idem_principal"), t.c.key == bindparam("idem_key"))
+        .values(status_code=bindparam("idem_status"), response_body=bindparam("idem_body"))
+    )
 
 
 @dataclass
@@ -129,15 +140,29 @@ class IdempotencyKey:
         # Claim the key first. While another transaction holds an uncommitted row for the same key, this
         # INSERT waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
         # status_code/response_body are placeholders, overwritten before this transaction commits.
-        claimed = await uow.session.scalar(_claim(t), {
-            "idem_principal": principal.sub, "idem_key": self.key, "idem_method": self.method,
-            "idem_path": self.path, "idem_fingerprint": digest})
+        claimed = await uow.session.scalar(
+            _claim(t),
+            {
+                "idem_principal": principal.sub,
+                "idem_key": self.key,
+                "idem_method": self.method,
+                "idem_path": self.path,
+                "idem_fingerprint": digest,
+            },
+        )
         if claimed is None:
             return await self._replay(uow, principal, digest)
         body = _render(await work())
         # Stored at commit, in the same statement as the request's deferred rows and its outbox rows.
-        uow.defer(_store_answer(t), {"idem_principal": principal.sub, "idem_key": self.key,
-                                     "idem_status": status_code, "idem_body": body.decode()})
+        uow.defer(
+            _store_answer(t),
+            {
+                "idem_principal": principal.sub,
+                "idem_key": self.key,
+                "idem_status": status_code,
+                "idem_body": body.decode(),
+            },
+        )
         return Response(body, status_code=status_code, media_type="application/json")
 
     async def _replay(self, uow: UnitOfWork, principal: Principal, digest: str) -> Response:

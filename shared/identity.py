@@ -94,9 +94,7 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
     """
     number = value.strip().upper()
     if len(number) != 18:
-        hint = (
-            " (15-digit first-generation numbers must be converted to 18 digits)" if len(number) == 15 else ""
-        )
+        hint = " (15-digit first-generation numbers must be converted to 18 digits)" if len(number) == 15 else ""
         raise InvalidResidentId(f"must be 18 characters, got {len(number)}{hint}")
     # Only ASCII digits: str.isdigit() would also accept full-width and other Unicode digits.
     if not _all_ascii_digits(number[:17]):

@@ -68,16 +68,16 @@ class _Scrape(Collector):
     families: list[Metric] = field(default_factory=list)
     up: dict[str, bool] = field(default_factory=dict)
 
-    def gauge(self, name: str, documentation: str, labels: Sequence[str],
-              samples: Iterable[tuple[Sequence[str], float]]) -> None:
+    def gauge(
+        self, name: str, documentation: str, labels: Sequence[str], samples: Iterable[tuple[Sequence[str], float]]
+    ) -> None:
         family = GaugeMetricFamily(name, documentation, labels=["service", *labels])
         for values, value in samples:
             family.add_metric([self.service, *(str(v) for v in values)], float(value))
         self.families.append(family)
 
     def collect(self) -> Iterable[Metric]:
-        up = GaugeMetricFamily(SOURCE_UP, "1 if the source answered this scrape in time",
-                               labels=["service", "source"])
+        up = GaugeMetricFamily(SOURCE_UP, "1 if the source answered this scrape in time", labels=["service", "source"])
         for source, ok in sorted(self.up.items()):
             up.add_metric([self.service, source], 1.0 if ok else 0.0)
         return [*self.families, up]
@@ -97,8 +97,10 @@ class FlowMetrics:
 
     async def scrape(self, engine: AsyncEngine, gauges: Sequence[DatabaseGauge]) -> bytes:
         scrape = _Scrape(self.service)
-        await asyncio.gather(self._bounded("database", self._database(scrape, engine, gauges), scrape),
-                             self._bounded("kafka", self._kafka_flow(scrape), scrape))
+        await asyncio.gather(
+            self._bounded("database", self._database(scrape, engine, gauges), scrape),
+            self._bounded("kafka", self._kafka_flow(scrape), scrape),
+        )
         registry = CollectorRegistry(auto_describe=False)
         registry.register(scrape)
         return generate_latest(registry)
@@ -121,19 +123,21 @@ class FlowMetrics:
 
     async def _database(self, scrape: _Scrape, engine: AsyncEngine, gauges: Sequence[DatabaseGauge]) -> None:
         async with engine.connect() as conn:
-            await conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"),
-                               {"ms": str(int(self.timeout * 1000))})
+            await conn.execute(
+                text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(self.timeout * 1000))}
+            )
             t = self.outbox
             # Only unsent rows are read, through the partial index the relay itself uses.
-            unsent, oldest = (await conn.execute(
-                select(func.count(),
-                       func.coalesce(func.extract("epoch", func.clock_timestamp() - func.min(t.c.created_at)), 0))
-                .where(t.c.sent_at.is_(None))
-            )).one()
-            scrape.gauge(OUTBOX_UNSENT, "Outbox rows committed but not yet published to Kafka", (),
-                         [((), unsent)])
-            scrape.gauge(OUTBOX_OLDEST_AGE, "Age of the oldest unpublished outbox row (0 if none)",
-                         (), [((), oldest)])
+            unsent, oldest = (
+                await conn.execute(
+                    select(
+                        func.count(),
+                        func.coalesce(func.extract("epoch", func.clock_timestamp() - func.min(t.c.created_at)), 0),
+                    ).where(t.c.sent_at.is_(None))
+                )
+            ).one()
+            scrape.gauge(OUTBOX_UNSENT, "Outbox rows committed but not yet published to Kafka", (), [((), unsent)])
+            scrape.gauge(OUTBOX_OLDEST_AGE, "Age of the oldest unpublished outbox row (0 if none)", (), [((), oldest)])
             for gauge in gauges:
                 scrape.up[gauge.name] = await self._database_gauge(conn, scrape, gauge)
 
@@ -145,8 +149,12 @@ class FlowMetrics:
         except Exception as exc:
             log.warning("metrics: gauge %s failed: %s", gauge.name, exc)
             return False
-        scrape.gauge(gauge.name, gauge.documentation, gauge.labels,
-                     [([row[label] for label in gauge.labels], row["value"] or 0) for row in rows])
+        scrape.gauge(
+            gauge.name,
+            gauge.documentation,
+            gauge.labels,
+            [([row[label] for label in gauge.labels], row["value"] or 0) for row in rows],
+        )
         return True
 
     # --- Kafka --------------------------------------------------------------------------------------
@@ -155,12 +163,17 @@ class FlowMetrics:
         async with self._lock:
             if self._kafka is None:
                 timeout_ms = int(self.timeout * 1000)
-                admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.service}-metrics",
-                                            request_timeout_ms=timeout_ms)
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.bootstrap, client_id=f"{self.service}-metrics", request_timeout_ms=timeout_ms
+                )
                 # No group: this consumer only reads partition metadata and offsets, it never fetches.
-                offsets = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, client_id=f"{self.service}-metrics",
-                                           enable_auto_commit=False, isolation_level="read_committed",
-                                           request_timeout_ms=timeout_ms)
+                offsets = AIOKafkaConsumer(
+                    bootstrap_servers=self.bootstrap,
+                    client_id=f"{self.service}-metrics",
+                    enable_auto_commit=False,
+                    isolation_level="read_committed",
+                    request_timeout_ms=timeout_ms,
+                )
                 self._kafka = (admin, offsets)  # set first, so a failed start is still closed
                 await admin.start()
                 await offsets.start()
@@ -170,21 +183,28 @@ class FlowMetrics:
         clients, self._kafka = self._kafka, None
         for client in clients or ():
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close() if isinstance(client, AIOKafkaAdminClient)
-                                       else client.stop(), 2)
+                await asyncio.wait_for(client.close() if isinstance(client, AIOKafkaAdminClient) else client.stop(), 2)
 
     async def _kafka_flow(self, scrape: _Scrape) -> None:
         admin, offsets = await self._clients()
-        groups = sorted(g[0] for g in await admin.list_consumer_groups()
-                        if isinstance(g[0], str) and g[0].startswith(f"{self.service}."))
-        committed = dict(zip(groups, await asyncio.gather(*(admin.list_consumer_group_offsets(g) for g in groups)),
-                             strict=True))
+        groups = sorted(
+            g[0]
+            for g in await admin.list_consumer_groups()
+            if isinstance(g[0], str) and g[0].startswith(f"{self.service}.")
+        )
+        committed = dict(
+            zip(groups, await asyncio.gather(*(admin.list_consumer_group_offsets(g) for g in groups)), strict=True)
+        )
         consumed = sorted({tp.topic for offsets_of in committed.values() for tp in offsets_of})
         described = await admin.describe_topics([*consumed, *(t + DLQ_SUFFIX for t in consumed)]) if consumed else []
         # A topic that does not exist (a DLQ not created yet) comes back with an error code and no partitions.
-        partitions = {d["topic"]: [TopicPartition(d["topic"], p["partition"])
-                                   for p in sorted(d["partitions"], key=lambda p: p["partition"])]
-                      for d in described}
+        partitions = {
+            d["topic"]: [
+                TopicPartition(d["topic"], p["partition"])
+                for p in sorted(d["partitions"], key=lambda p: p["partition"])
+            ]
+            for d in described
+        }
         every = [tp for tps in partitions.values() for tp in tps]
         ends = await offsets.end_offsets(every) if every else {}
         starts = await offsets.beginning_offsets(every) if every else {}
@@ -194,15 +214,22 @@ class FlowMetrics:
             for topic in sorted({tp.topic for tp in offsets_of}):
                 for tp in partitions.get(topic, ()):
                     # A partition the group never committed is read from its start (auto_offset_reset=earliest).
-                    position = offsets_of[tp].offset if tp in offsets_of and offsets_of[tp].offset >= 0 \
-                        else starts[tp]
+                    position = offsets_of[tp].offset if tp in offsets_of and offsets_of[tp].offset >= 0 else starts[tp]
                     lag.append(((group, topic, tp.partition), max(ends[tp] - position, 0)))
-        scrape.gauge(CONSUMER_LAG, "Events on the topic the consumer group has not yet committed",
-                     ("group", "topic", "partition"), lag)
-        dead = [((topic,), sum(ends[tp] - starts[tp] for tp in partitions[topic]))
-                for topic in sorted(partitions) if topic.endswith(DLQ_SUFFIX) and partitions[topic]]
-        scrape.gauge(DEAD_LETTERS, "Messages held in a dead-letter topic of a topic the service consumes",
-                     ("topic",), dead)
+        scrape.gauge(
+            CONSUMER_LAG,
+            "Events on the topic the consumer group has not yet committed",
+            ("group", "topic", "partition"),
+            lag,
+        )
+        dead = [
+            ((topic,), sum(ends[tp] - starts[tp] for tp in partitions[topic]))
+            for topic in sorted(partitions)
+            if topic.endswith(DLQ_SUFFIX) and partitions[topic]
+        ]
+        scrape.gauge(
+            DEAD_LETTERS, "Messages held in a dead-letter topic of a topic the service consumes", ("topic",), dead
+        )
 
 
 async def flow_metrics(app: FastAPI) -> bytes:
@@ -212,8 +239,11 @@ async def flow_metrics(app: FastAPI) -> bytes:
     if metrics is None:
         settings = state.settings
         metrics = state.flow_metrics = FlowMetrics(
-            service=settings.service_name, outbox=state.tables.outbox,
-            bootstrap=settings.kafka_bootstrap_servers, timeout=settings.metrics_timeout_seconds)
+            service=settings.service_name,
+            outbox=state.tables.outbox,
+            bootstrap=settings.kafka_bootstrap_servers,
+            timeout=settings.metrics_timeout_seconds,
+        )
     return await metrics.scrape(state.engine, getattr(state, "database_gauges", ()))
 
 

@@ -63,8 +63,10 @@ class OutboxRelay:
         # does after Kafka has acknowledged every row, so a failed publish leaves the rows unsent. The payload
         # goes out as the stored JSON text: decoding and re-encoding it would cost CPU for nothing.
         outbox = self.outbox.fullname
-        return (f"UPDATE {outbox} SET sent_at = now() WHERE id IN (SELECT id FROM {outbox} WHERE sent_at IS NULL "
-                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, topic, key, type, payload::text")
+        return (
+            f"UPDATE {outbox} SET sent_at = now() WHERE id IN (SELECT id FROM {outbox} WHERE sent_at IS NULL "
+            "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING id, topic, key, type, payload::text"
+        )
 
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows; returns how many were published."""
@@ -91,10 +93,12 @@ class OutboxRelay:
         for _, topic, key, type_, payload in rows:
             key_bytes = key.encode()
             partitions = partitions_of.get(topic) or partitions_of.setdefault(
-                topic, sorted(await self.producer.partitions_for(topic)))
+                topic, sorted(await self.producer.partitions_for(topic))
+            )
             target = (topic, partition_for(key_bytes, partitions))
             headers = self._headers.get(type_) or self._headers.setdefault(
-                type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")])
+                type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")]
+            )
             record = {"key": key_bytes, "value": payload.encode(), "timestamp": None, "headers": headers}
             builder = builders.get(target)
             if builder is None or builder.append(**record) is None:  # a full batch goes out, a new one starts
@@ -138,9 +142,7 @@ class OutboxRelay:
     async def _listen(self) -> asyncpg.Connection | None:
         try:
             conn = await asyncpg.connect(asyncpg_dsn(self.engine.url.render_as_string(hide_password=False)))
-            await conn.add_listener(
-                outbox_channel(self.outbox.schema or "public"), lambda *_: self._wakeup.set()
-            )
+            await conn.add_listener(outbox_channel(self.outbox.schema or "public"), lambda *_: self._wakeup.set())
             return conn
         except Exception:
             log.warning("outbox relay could not LISTEN; falling back to polling", exc_info=True)

@@ -33,8 +33,10 @@ def _chunk_delete(table: Table, condition: str, order: str | None) -> str:
     # By ctid, since the inbox's key is composite. Ordered where an index serves the order (outbox id, keys'
     # created_at); the inbox has no time index, and a plain scan stops at the limit (old rows come first).
     ordered = f" ORDER BY {order}" if order else ""
-    return (f"DELETE FROM {table.fullname} WHERE ctid = ANY(ARRAY("
-            f"SELECT ctid FROM {table.fullname} WHERE {condition}{ordered} LIMIT :limit))")
+    return (
+        f"DELETE FROM {table.fullname} WHERE ctid = ANY(ARRAY("
+        f"SELECT ctid FROM {table.fullname} WHERE {condition}{ordered} LIMIT :limit))"
+    )
 
 
 class Purger:
@@ -45,14 +47,19 @@ class Purger:
         self.settings = settings
         self.service = settings.service_name
         self.targets: list[tuple[Table, str, str | None, timedelta]] = [
-            (tables.outbox, "sent_at IS NOT NULL AND sent_at < :cutoff", "id",
-             timedelta(days=settings.outbox_retention_days)),
+            (
+                tables.outbox,
+                "sent_at IS NOT NULL AND sent_at < :cutoff",
+                "id",
+                timedelta(days=settings.outbox_retention_days),
+            ),
             (tables.inbox, "received_at < :cutoff", None, timedelta(days=settings.inbox_retention_days)),
         ]
         keys = tables.idempotency_keys
         if keys is not None:
-            self.targets.append((keys, "created_at < :cutoff", "created_at",
-                                 timedelta(hours=settings.idempotency_retention_hours)))
+            self.targets.append(
+                (keys, "created_at < :cutoff", "created_at", timedelta(hours=settings.idempotency_retention_hours))
+            )
 
     async def purge_once(self, now: datetime | None = None) -> dict[str, int]:
         """Delete every expired row, chunk by chunk; returns the count per table."""
@@ -62,8 +69,9 @@ class Purger:
             statement, total = text(_chunk_delete(table, condition, order)), 0
             while True:
                 async with self.engine.begin() as conn:
-                    deleted = (await conn.execute(statement, {"cutoff": now - keep,
-                                                              "limit": self.settings.purge_batch_size})).rowcount
+                    deleted = (
+                        await conn.execute(statement, {"cutoff": now - keep, "limit": self.settings.purge_batch_size})
+                    ).rowcount
                 total += deleted
                 if deleted < self.settings.purge_batch_size:
                     break

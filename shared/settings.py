@@ -60,8 +60,10 @@ class ServiceSettings(BaseSettings):
     def _outlive_the_topics(self) -> ServiceSettings:
         for name in ("outbox_retention_days", "inbox_retention_days"):
             if getattr(self, name) <= self.topic_retention_days:
-                raise ValueError(f"{name} must be longer than topic_retention_days ({self.topic_retention_days}): "
-                                 "a replayed event would no longer be recognised")
+                raise ValueError(
+                    f"{name} must be longer than topic_retention_days ({self.topic_retention_days}): "
+                    "a replayed event would no longer be recognised"
+                )
         return self
 
     @model_validator(mode="after")

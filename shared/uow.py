@@ -31,19 +31,18 @@ def _insert_rows(table: Table, columns: tuple[str, ...], param: str) -> Insert:
     """INSERT … SELECT from one JSON parameter holding the rows (`jsonb_populate_recordset` types each column as the
     table does). Unlike a multi-row VALUES, its compiled form depends only on the table and the columns, so
     SQLAlchemy compiles it once and PostgreSQL reuses the prepared statement."""
-    rows = func.jsonb_populate_recordset(literal_column(f"NULL::{table.fullname}"),
-                                         cast(bindparam(param, type_=Text), JSONB)).table_valued(*columns)
+    rows = func.jsonb_populate_recordset(
+        literal_column(f"NULL::{table.fullname}"), cast(bindparam(param, type_=Text), JSONB)
+    ).table_valued(*columns)
     return insert(table).from_select(columns, select(*(rows.c[c] for c in columns)))
 
 
 @functools.lru_cache(maxsize=256)
-def _combined(shape: tuple[tuple[tuple[Table, tuple[str, ...]], ...], tuple[Insert | Update, ...]]
-              ) -> Insert | Update:
+def _combined(shape: tuple[tuple[tuple[Table, tuple[str, ...]], ...], tuple[Insert | Update, ...]]) -> Insert | Update:
     """One statement for a transaction's deferred rows (per table) and writes: the last the main statement, the
     others data-modifying CTEs. Cached per shape, so SQLAlchemy neither rebuilds nor re-keys it per request."""
     tables, writes = shape
-    statements: list[Insert | Update] = [_insert_rows(t, columns, f"rows_{i}") for i, (t, columns) in
-                                         enumerate(tables)]
+    statements: list[Insert | Update] = [_insert_rows(t, columns, f"rows_{i}") for i, (t, columns) in enumerate(tables)]
     main, *others = reversed(statements + list(writes))
     return main.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(others))) if others else main
 
@@ -79,13 +78,27 @@ class UnitOfWork:
         await self.session.rollback()
         await self.session.close()
 
-    def emit(self, data: EventData, *, key: object, region: str | None = None, subject: str | None = None,
-             cause: CloudEvent | None = None) -> None:
+    def emit(
+        self,
+        data: EventData,
+        *,
+        key: object,
+        region: str | None = None,
+        subject: str | None = None,
+        cause: CloudEvent | None = None,
+    ) -> None:
         """Collect an event for the outbox. `cause`: the event being handled, when a set-based handler applies
         many at once, so each emitted event carries its own cause's correlation id."""
-        self.events.append(DomainEvent(type=event_type(type(data)), key=str(key), data=data, region=region,
-                                       subject=subject,
-                                       correlation_id=cause.correlationid if cause is not None else None))
+        self.events.append(
+            DomainEvent(
+                type=event_type(type(data)),
+                key=str(key),
+                data=data,
+                region=region,
+                subject=subject,
+                correlation_id=cause.correlationid if cause is not None else None,
+            )
+        )
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Rows to insert that nothing in this transaction reads back (a new household, its members, audit
@@ -107,9 +120,16 @@ class UnitOfWork:
     def _outbox_rows(self) -> list[dict[str, Any]]:
         cid = current_correlation_id()
         # The payload is the CloudEvent's JSON text, embedded as is in the statement's JSON parameter.
-        return [{"event_id": event.id, "topic": str(spec_for(event.type).topic), "key": event.key, "type": event.type,
-                 "payload": orjson.Fragment(event.to_json(self.source, event.correlation_id or cid))}
-                for event in self.events]
+        return [
+            {
+                "event_id": event.id,
+                "topic": str(spec_for(event.type).topic),
+                "key": event.key,
+                "type": event.type,
+                "payload": orjson.Fragment(event.to_json(self.source, event.correlation_id or cid)),
+            }
+            for event in self.events
+        ]
 
     async def flush_events(self) -> None:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the

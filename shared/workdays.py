@@ -110,8 +110,11 @@ class HolidaySchedule:
         return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
     def to_json(self) -> dict[str, Any]:
-        return {"year": self.year, "holidays": sorted(map(str, self.holidays)),
-                "workdays": sorted(map(str, self.workdays))}
+        return {
+            "year": self.year,
+            "holidays": sorted(map(str, self.holidays)),
+            "workdays": sorted(map(str, self.workdays)),
+        }
 
 
 @dataclass(frozen=True)

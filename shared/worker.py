@@ -71,24 +71,38 @@ async def run_worker(
         return True
     tasks = []
     if relay:
-        tasks.append(OutboxRelay(engine, tables, producer, service=settings.service_name,
-                                 batch_size=settings.relay_batch_size,
-                                 poll_seconds=settings.relay_poll_seconds).run(stop))
+        tasks.append(
+            OutboxRelay(
+                engine,
+                tables,
+                producer,
+                service=settings.service_name,
+                batch_size=settings.relay_batch_size,
+                poll_seconds=settings.relay_poll_seconds,
+            ).run(stop)
+        )
     if relay if purge is None else purge:
         tasks.append(Purger(engine, tables, settings).run(stop))
     for name, (topics, handlers) in consumers.items():
-        tasks.append(EventConsumer(
-            name=name, topics=topics, handlers=handlers, uow_factory=uow_factory,
-            bootstrap=settings.kafka_bootstrap_servers, producer=producer, batch_size=settings.consumer_batch_size,
-        ).run(stop))
+        tasks.append(
+            EventConsumer(
+                name=name,
+                topics=topics,
+                handlers=handlers,
+                uow_factory=uow_factory,
+                bootstrap=settings.kafka_bootstrap_servers,
+                producer=producer,
+                batch_size=settings.consumer_batch_size,
+            ).run(stop)
+        )
     children_ok = True
     if children:
+
         async def watch_children() -> None:
             nonlocal children_ok
             while not stop.is_set():
                 if dead := [c for c in children if not c.is_alive()]:
-                    log.error("consumer process %s exited with %s; stopping the worker", dead[0].pid,
-                              dead[0].exitcode)
+                    log.error("consumer process %s exited with %s; stopping the worker", dead[0].pid, dead[0].exitcode)
                     children_ok = False
                     stop.set()
                 await sleep_or_stop(stop, 1.0)
@@ -114,14 +128,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _consumer_process(settings: ServiceSettings, tables: PlatformTables,
-                      consumers: dict[str, tuple[list[str], Handlers]]) -> None:
+def _consumer_process(
+    settings: ServiceSettings, tables: PlatformTables, consumers: dict[str, tuple[list[str], Handlers]]
+) -> None:
     _die_with_parent()
     asyncio.run(run_worker(settings, tables, consumers, relay=False))
 
 
-def main(settings: ServiceSettings, tables: PlatformTables,
-         consumers: dict[str, tuple[list[str], Handlers]], background: Sequence[BackgroundTask] = ()) -> None:
+def main(
+    settings: ServiceSettings,
+    tables: PlatformTables,
+    consumers: dict[str, tuple[list[str], Handlers]],
+    background: Sequence[BackgroundTask] = (),
+) -> None:
     configure_logging(settings.service_name + "-worker", settings.log_level)
     freeze_startup_objects()  # before the fork, so the consumer processes share these pages too
     # A batch keeps ~100k objects alive (parsed events, cases, rows) while it allocates more: at the default 700
@@ -130,9 +149,15 @@ def main(settings: ServiceSettings, tables: PlatformTables,
     # Forked before any event loop, engine or thread exists, so the children start from a clean state (and the
     # handlers, closures as they are, need no pickling).
     fork = multiprocessing.get_context("fork")
-    children = [fork.Process(target=_consumer_process, args=(settings, tables, consumers), daemon=True,
-                             name=f"{settings.service_name}-consumer-{i}")
-                for i in range(1, max(settings.consumer_processes, 1))]
+    children = [
+        fork.Process(
+            target=_consumer_process,
+            args=(settings, tables, consumers),
+            daemon=True,
+            name=f"{settings.service_name}-consumer-{i}",
+        )
+        for i in range(1, max(settings.consumer_processes, 1))
+    ]
     for child in children:
         child.start()
     ok = asyncio.run(run_worker(settings, tables, consumers, children=children, background=background))

@@ -35,8 +35,14 @@ class Run:
         return f"{self.statuses}\n{kinds}\n\n" + "\n\n".join(self.failures[:5])
 
 
-def fuzz(schema, headers: dict[str, str], *, base_url: str | None = None, examples: int = 25,
-         path_values: dict[str, str] | None = None) -> Run:
+def fuzz(
+    schema,
+    headers: dict[str, str],
+    *,
+    base_url: str | None = None,
+    examples: int = 25,
+    path_values: dict[str, str] | None = None,
+) -> Run:
     """Every operation of `schema`, `examples` cases per strategy; `path_values` aims some at real records."""
     run = Run()
     for result in schema.get_all_operations():
@@ -50,11 +56,11 @@ def fuzz(schema, headers: dict[str, str], *, base_url: str | None = None, exampl
     return run
 
 
-def _exercise(run: Run, operation, strategies, headers: dict[str, str], base_url: str | None, examples: int
-              ) -> None:
+def _exercise(run: Run, operation, strategies, headers: dict[str, str], base_url: str | None, examples: int) -> None:
     @given(case=st.one_of(strategies))
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
     def check(case) -> None:
         kwargs = {"base_url": base_url, "timeout": 20} if base_url else {}
         response = case.call(headers=headers, **kwargs)
@@ -63,7 +69,9 @@ def _exercise(run: Run, operation, strategies, headers: dict[str, str], base_url
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as failure:
-            run.failures.append(f"{operation.label} → {response.status_code} "
-                                f"{response.headers.get('content-type')}: {failure.message[:1500]}")
+            run.failures.append(
+                f"{operation.label} → {response.status_code} "
+                f"{response.headers.get('content-type')}: {failure.message[:1500]}"
+            )
 
     check()

@@ -29,9 +29,13 @@ def infra() -> Iterator[Infra]:
     from shared.migrations import SERVICES, upgrade
 
     with throwaway("assistance-test-") as (pg, kafka):
-        os.environ.update({
-            "DATABASE_URL": pg.url, "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap, "ENVIRONMENT": "test",
-        })
+        os.environ.update(
+            {
+                "DATABASE_URL": pg.url,
+                "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap,
+                "ENVIRONMENT": "test",
+            }
+        )
         for service in SERVICES:  # tests migrate with Alembic, exactly as production does
             upgrade(service, pg.url)
         yield Infra(pg.url, kafka.bootstrap, kafka, pg)

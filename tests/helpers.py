@@ -20,21 +20,33 @@ def resident_id(birth: str = "19560312", male: bool = True, area: str = "610626"
 
 def household_body(region_code: str = "610626101201", members: int = 2, income_fen: int = 20_000) -> dict:
     """A rural household in 铁边城镇, like those the 2023 吴起县 report counts (6384 persons / 2786 households)."""
-    people = [{"name": "李建国", "id_number": resident_id("19560312", True), "relation": "head",
-               "labour_capacity": "partial"}]
+    people = [
+        {"name": "李建国", "id_number": resident_id("19560312", True), "relation": "head", "labour_capacity": "partial"}
+    ]
     if members > 1:
-        people.append({"name": "王秀兰", "id_number": resident_id("19580704", False), "relation": "spouse",
-                       "labour_capacity": "none", "disability_category": "physical", "disability_grade": 2})
+        people.append(
+            {
+                "name": "王秀兰",
+                "id_number": resident_id("19580704", False),
+                "relation": "spouse",
+                "labour_capacity": "none",
+                "disability_category": "physical",
+                "disability_grade": 2,
+            }
+        )
     for i in range(2, members):
-        people.append({"name": f"李小{i}", "id_number": resident_id("20120901", i % 2 == 0), "relation": "child",
-                       "student": True})
+        people.append(
+            {"name": f"李小{i}", "id_number": resident_id("20120901", i % 2 == 0), "relation": "child", "student": True}
+        )
     return {
         "region_code": region_code,
         "hukou_type": "rural",
         "address": "吴起县铁边城镇某村",
         "members": people,
-        "incomes": [{"earner": 0, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen},
-                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        "incomes": [
+            {"earner": 0, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen},
+            {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300},
+        ],
         "properties": [{"kind": "housing", "value_fen": 8_000_000, "description": "自建窑洞"}],
         "rigid_expenses": [{"kind": "medical", "amount_fen_12m": 1_200_000}],
     }

@@ -49,8 +49,14 @@ class PaymentsKit:
         self.records: list[ConsumerRecord] = []
 
     def _consumer(self, name: str) -> EventConsumer:
-        return EventConsumer(name=name, topics=[], handlers={**HANDLERS, **PAYEE_HANDLERS}, uow_factory=self.uow,
-                             bootstrap="", producer=None)  # type: ignore[arg-type]
+        return EventConsumer(
+            name=name,
+            topics=[],
+            handlers={**HANDLERS, **PAYEE_HANDLERS},
+            uow_factory=self.uow,
+            bootstrap="",
+            producer=None,
+        )  # type: ignore[arg-type]
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, platform, "/tests")
@@ -68,53 +74,108 @@ class PaymentsKit:
 
         event = DomainEvent(type=event_type(type(data)), key=str(key), data=data)
         value = event.to_cloudevent("/tests", correlation_id).to_json()
-        return ConsumerRecord("eligibility.decisions", 0, next(_offsets), 0, 0, str(key).encode(), value, None,
-                              0, len(value), [])
+        return ConsumerRecord(
+            "eligibility.decisions", 0, next(_offsets), 0, 0, str(key).encode(), value, None, 0, len(value), []
+        )
 
     async def replay(self, consumer_name: str | None = None) -> None:
         """Every event again, in order (a consumer group reset to offset 0, or a new one)."""
         consumer = self._consumer(consumer_name) if consumer_name else self.consumer
         await consumer.process(list(self.records))
 
-    async def approve(self, region: str, amount_fen: int, effective: Period, *, persons: int = 2,
-                      programme: str = "dibao", account: str | None = "6217000012345678901",
-                      one_off_fen: int | None = None,
-                      tekun_arrangement: str | None = None) -> tuple[uuid.UUID, uuid.UUID]:
+    async def approve(
+        self,
+        region: str,
+        amount_fen: int,
+        effective: Period,
+        *,
+        persons: int = 2,
+        programme: str = "dibao",
+        account: str | None = "6217000012345678901",
+        one_off_fen: int | None = None,
+        tekun_arrangement: str | None = None,
+    ) -> tuple[uuid.UUID, uuid.UUID]:
         case_id, household_id = uuid.uuid4(), uuid.uuid4()
         if account:
             await self.payee(household_id, region, account)
-        await self.publish(CaseApproved(
-            case_id=case_id, application_id=uuid.uuid4(), household_id=household_id, programme=programme,
-            region_code=region, member_ids=[uuid.uuid4() for _ in range(persons)],
-            monthly_amount_fen=None if one_off_fen else amount_fen, one_off_amount_fen=one_off_fen,
-            effective_month=effective,
-            decided_at=datetime(effective.year, effective.month, 1, 12, tzinfo=UTC),
-            tekun_arrangement=tekun_arrangement), household_id)
+        await self.publish(
+            CaseApproved(
+                case_id=case_id,
+                application_id=uuid.uuid4(),
+                household_id=household_id,
+                programme=programme,
+                region_code=region,
+                member_ids=[uuid.uuid4() for _ in range(persons)],
+                monthly_amount_fen=None if one_off_fen else amount_fen,
+                one_off_amount_fen=one_off_fen,
+                effective_month=effective,
+                decided_at=datetime(effective.year, effective.month, 1, 12, tzinfo=UTC),
+                tekun_arrangement=tekun_arrangement,
+            ),
+            household_id,
+        )
         return case_id, household_id
 
-    async def payee(self, household_id: uuid.UUID, region: str, account: str | None,
-                    holder: str = "李建国", bank: str = "吴起农村商业银行") -> None:
+    async def payee(
+        self,
+        household_id: uuid.UUID,
+        region: str,
+        account: str | None,
+        holder: str = "李建国",
+        bank: str = "吴起农村商业银行",
+    ) -> None:
         key_id = sealed = None
         if account:
-            plain = json.dumps({"bank_name": bank, "account_holder": holder, "account_number": account},
-                               ensure_ascii=False).encode()
+            plain = json.dumps(
+                {"bank_name": bank, "account_holder": holder, "account_number": account}, ensure_ascii=False
+            ).encode()
             key_id, sealed = self.settings.keyring().seal(plain, str(household_id).encode())
-        await self.publish(PayeeChanged(household_id=household_id, region_code=region, key_id=key_id, sealed=sealed,
-                                        account_last4=account[-4:] if account else None,
-                                        changed_at=datetime.now(UTC)), household_id)
+        await self.publish(
+            PayeeChanged(
+                household_id=household_id,
+                region_code=region,
+                key_id=key_id,
+                sealed=sealed,
+                account_last4=account[-4:] if account else None,
+                changed_at=datetime.now(UTC),
+            ),
+            household_id,
+        )
 
     async def change(self, case_id, household_id, region, before: int, after: int, effective: Period) -> None:
-        await self.publish(CaseAmountChanged(case_id=case_id, household_id=household_id, programme="dibao",
-                                             region_code=region, previous_monthly_amount_fen=before,
-                                             monthly_amount_fen=after, effective_month=effective), household_id)
+        await self.publish(
+            CaseAmountChanged(
+                case_id=case_id,
+                household_id=household_id,
+                programme="dibao",
+                region_code=region,
+                previous_monthly_amount_fen=before,
+                monthly_amount_fen=after,
+                effective_month=effective,
+            ),
+            household_id,
+        )
 
     async def gradual_exit(self, case_id, household_id, region, last: Period) -> None:
-        await self.publish(GradualExitStarted(case_id=case_id, household_id=household_id, programme="dibao",
-                                              region_code=region, last_month=last), household_id)
+        await self.publish(
+            GradualExitStarted(
+                case_id=case_id, household_id=household_id, programme="dibao", region_code=region, last_month=last
+            ),
+            household_id,
+        )
 
     async def terminate(self, case_id, household_id, region, last: Period, reason: str = "death") -> None:
-        await self.publish(CaseTerminated(case_id=case_id, household_id=household_id, programme="dibao",
-                                          region_code=region, reason=reason, last_month=last), household_id)
+        await self.publish(
+            CaseTerminated(
+                case_id=case_id,
+                household_id=household_id,
+                programme="dibao",
+                region_code=region,
+                reason=reason,
+                last_month=last,
+            ),
+            household_id,
+        )
 
     async def build(self, chunk_size: int = 2) -> int:
         return await build_all(self.uow, chunk_size)
@@ -138,36 +199,60 @@ async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool 
     from sqlalchemy import text
 
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO payments.beneficiaries (id, case_id, household_id, programme, region_code, "
-            "monthly_amount_fen, persons, start_month, status) "
-            "SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'dibao', "
-            "       :region || lpad((g % 20)::text, 3, '0'), 30000 + (g % 100) * 100, 1 + g % 4, :start, 'active' "
-            "FROM generate_series(1, :n) g"), {"region": region, "n": n, "start": start.first_day})
-        await conn.execute(text(
-            "INSERT INTO payments.entitlements (beneficiary_id, from_month, monthly_amount_fen, event_id, event_type) "
-            "SELECT id, start_month, monthly_amount_fen, gen_random_uuid(), 'approved' FROM payments.beneficiaries "
-            "WHERE region_code LIKE :prefix"), {"prefix": region + "%"})
+        await conn.execute(
+            text(
+                "INSERT INTO payments.beneficiaries (id, case_id, household_id, programme, region_code, "
+                "monthly_amount_fen, persons, start_month, status) "
+                "SELECT gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), 'dibao', "
+                "       :region || lpad((g % 20)::text, 3, '0'), 30000 + (g % 100) * 100, 1 + g % 4, :start, 'active' "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"region": region, "n": n, "start": start.first_day},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO payments.entitlements (beneficiary_id, "
+                "from_month, monthly_amount_fen, event_id, event_type) "
+                "SELECT id, start_month, monthly_amount_fen, gen_random_uuid(), 'approved' FROM payments.beneficiaries "
+                "WHERE region_code LIKE :prefix"
+            ),
+            {"prefix": region + "%"},
+        )
         if not payees:
             return
-        households = (await conn.execute(text(
-            "SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix"),
-            {"prefix": region + "%"})).scalars().all()
+        households = (
+            (
+                await conn.execute(
+                    text("SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix"),
+                    {"prefix": region + "%"},
+                )
+            )
+            .scalars()
+            .all()
+        )
         raw = (await conn.get_raw_connection()).driver_connection
         now = datetime.now(UTC)
         for i in range(0, len(households), 50_000):
             records = []
-            for j, h in enumerate(households[i:i + 50_000], start=i):
+            for j, h in enumerate(households[i : i + 50_000], start=i):
                 account = f"62170000{j:011d}"
-                plain = json.dumps({"bank_name": "吴起农村商业银行", "account_holder": f"户主{j}",
-                                    "account_number": account}, ensure_ascii=False).encode()
+                plain = json.dumps(
+                    {"bank_name": "吴起农村商业银行", "account_holder": f"户主{j}", "account_number": account},
+                    ensure_ascii=False,
+                ).encode()
                 key_id, sealed = keyring.seal(plain, str(h).encode())
                 records.append((h, key_id, sealed, account[-4:], now, uuid.uuid4()))
             await raw.copy_records_to_table(
-                "payees", schema_name="payments", records=records,
-                columns=["household_id", "key_id", "sealed", "account_last4", "changed_at", "event_id"])
-        await conn.execute(text(
-            "INSERT INTO payments.current_payees (household_id, payee_id, changed_at) "
-            "SELECT household_id, id, changed_at FROM payments.payees p WHERE household_id IN "
-            "(SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix)"),
-            {"prefix": region + "%"})
+                "payees",
+                schema_name="payments",
+                records=records,
+                columns=["household_id", "key_id", "sealed", "account_last4", "changed_at", "event_id"],
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO payments.current_payees (household_id, payee_id, changed_at) "
+                "SELECT household_id, id, changed_at FROM payments.payees p WHERE household_id IN "
+                "(SELECT household_id FROM payments.beneficiaries WHERE region_code LIKE :prefix)"
+            ),
+            {"prefix": region + "%"},
+        )

@@ -30,35 +30,77 @@ RECEIVED = date.today() - timedelta(days=21)
 
 # (township clerk region, household, programmes)
 DEMO = [
-    ("610626101", {
-        "region_code": "610626101201", "hukou_type": "rural", "address": "吴起县铁边城镇张湾村",
-        "members": [
-            {"name": "刘志明", "id_number": _id("61062619620415001"), "relation": "head",
-             "labour_capacity": "partial", "serious_illness": True},
-            {"name": "高桂芳", "id_number": _id("61062619650802002"), "relation": "spouse",
-             "labour_capacity": "partial"},
-            {"name": "刘小军", "id_number": _id("61062620100903003"), "relation": "child", "student": True},
-        ],
-        "incomes": [{"earner": 1, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
-                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
-        "properties": [{"kind": "housing", "value_fen": 6_000_000, "description": "自建窑洞一处"}],
-        "rigid_expenses": [{"kind": "medical", "amount_fen_12m": 1_850_000, "description": "慢性病门诊自付"}],
-    }, ["dibao"]),
-    ("610626102", {
-        "region_code": "610626102203", "hukou_type": "rural", "address": "吴起县周湾镇水湾村",
-        "members": [{"name": "马占山", "id_number": _id("61062619460120001"), "relation": "head",
-                     "labour_capacity": "none", "has_capable_supporter": False,
-                     "self_care": {"bathing": False, "indoor_walking": False}}],
-    }, ["tekun"]),
-    ("610626001", {
-        "region_code": "610626001002", "hukou_type": "urban", "address": "吴起县吴起街道胜利社区",
-        "members": [
-            {"name": "杨文华", "id_number": _id("61062619780611003"), "relation": "head", "employed": True},
-            {"name": "杨丽", "id_number": _id("61062620050217004"), "relation": "child",
-             "disability_category": "intellectual", "disability_grade": 2, "labour_capacity": "none"},
-        ],
-        "incomes": [{"earner": 0, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 90_000}],
-    }, ["dibao", "disability_care"]),
+    (
+        "610626101",
+        {
+            "region_code": "610626101201",
+            "hukou_type": "rural",
+            "address": "吴起县铁边城镇张湾村",
+            "members": [
+                {
+                    "name": "刘志明",
+                    "id_number": _id("61062619620415001"),
+                    "relation": "head",
+                    "labour_capacity": "partial",
+                    "serious_illness": True,
+                },
+                {
+                    "name": "高桂芳",
+                    "id_number": _id("61062619650802002"),
+                    "relation": "spouse",
+                    "labour_capacity": "partial",
+                },
+                {"name": "刘小军", "id_number": _id("61062620100903003"), "relation": "child", "student": True},
+            ],
+            "incomes": [
+                {"earner": 1, "kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
+                {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300},
+            ],
+            "properties": [{"kind": "housing", "value_fen": 6_000_000, "description": "自建窑洞一处"}],
+            "rigid_expenses": [{"kind": "medical", "amount_fen_12m": 1_850_000, "description": "慢性病门诊自付"}],
+        },
+        ["dibao"],
+    ),
+    (
+        "610626102",
+        {
+            "region_code": "610626102203",
+            "hukou_type": "rural",
+            "address": "吴起县周湾镇水湾村",
+            "members": [
+                {
+                    "name": "马占山",
+                    "id_number": _id("61062619460120001"),
+                    "relation": "head",
+                    "labour_capacity": "none",
+                    "has_capable_supporter": False,
+                    "self_care": {"bathing": False, "indoor_walking": False},
+                }
+            ],
+        },
+        ["tekun"],
+    ),
+    (
+        "610626001",
+        {
+            "region_code": "610626001002",
+            "hukou_type": "urban",
+            "address": "吴起县吴起街道胜利社区",
+            "members": [
+                {"name": "杨文华", "id_number": _id("61062619780611003"), "relation": "head", "employed": True},
+                {
+                    "name": "杨丽",
+                    "id_number": _id("61062620050217004"),
+                    "relation": "child",
+                    "disability_category": "intellectual",
+                    "disability_grade": 2,
+                    "labour_capacity": "none",
+                },
+            ],
+            "incomes": [{"earner": 0, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 90_000}],
+        },
+        ["dibao", "disability_care"],
+    ),
 ]
 
 
@@ -74,8 +116,11 @@ VILLAGES = """code,name,urban_rural_class
 async def load(intake: str, eligibility: str) -> None:
     approver = _bearer("demo-approver", ["county_approver"], "610626")
     async with httpx.AsyncClient(timeout=30) as http:
-        r = await http.put(f"{intake}/regions/610626/villages", headers=_bearer("demo-admin", ["admin"], "610626"),
-                           files={"file": ("610626.csv", VILLAGES.encode(), "text/csv")})
+        r = await http.put(
+            f"{intake}/regions/610626/villages",
+            headers=_bearer("demo-admin", ["admin"], "610626"),
+            files={"file": ("610626.csv", VILLAGES.encode(), "text/csv")},
+        )
         r.raise_for_status()
         print(f"demo: loaded {r.json()['villages']} villages of 吴起县")
         applications: list[str] = []
@@ -87,9 +132,16 @@ async def load(intake: str, eligibility: str) -> None:
                 continue
             r.raise_for_status()
             for programme in programmes:
-                a = await http.post(f"{intake}/applications", headers=clerk, json={
-                    "household_id": r.json()["id"], "programme": programme, "consent_signed": True,
-                    "received_on": RECEIVED.isoformat()})
+                a = await http.post(
+                    f"{intake}/applications",
+                    headers=clerk,
+                    json={
+                        "household_id": r.json()["id"],
+                        "programme": programme,
+                        "consent_signed": True,
+                        "received_on": RECEIVED.isoformat(),
+                    },
+                )
                 a.raise_for_status()
                 applications.append(a.json()["id"])
             print(f"demo: registered {household['address']} and applied for {', '.join(programmes)}")
@@ -105,21 +157,33 @@ async def load(intake: str, eligibility: str) -> None:
         print("demo: eligibility has not opened the case yet; take its steps later through /docs")
 
 
-async def _through_procedure(http: httpx.AsyncClient, eligibility: str, case_id: str,
-                             approver: dict[str, str]) -> None:
+async def _through_procedure(http: httpx.AsyncClient, eligibility: str, case_id: str, approver: dict[str, str]) -> None:
     clerk = _bearer("demo-clerk-610626101", ["clerk"], "610626101")
     reviewer = _bearer("demo-reviewer-610626101", ["township_reviewer"], "610626101")
     steps = [
         (clerk, "investigation", {"on": _day(1)}),
-        (clerk, "home-visits", {"on": _day(2), "investigators": ["张强", "李娜"],
-                                "findings": "窑洞一孔，家中无大件家电，户主慢性病，与申报一致"}),
+        (
+            clerk,
+            "home-visits",
+            {
+                "on": _day(2),
+                "investigators": ["张强", "李娜"],
+                "findings": "窑洞一孔，家中无大件家电，户主慢性病，与申报一致",
+            },
+        ),
         (reviewer, "economic-check", {"on": _day(3), "result": "consistent"}),
-        (reviewer, "township-opinion", {"on": _day(4), "recommendation": "approve",
-                                        "opinion": "符合农村低保条件，建议纳入"}),
+        (
+            reviewer,
+            "township-opinion",
+            {"on": _day(4), "recommendation": "approve", "opinion": "符合农村低保条件，建议纳入"},
+        ),
         (reviewer, "appraisal", {"on": _day(5), "result": "agreed", "participants": 11, "opinion": "一致同意"}),
         (reviewer, "notice/close", {"on": _day(13)}),
-        (approver, "decision", {"on": _day(14), "decision": "approve",
-                                "opinion": "经入户调查、民主评议和公示无异议，同意纳入农村低保"}),
+        (
+            approver,
+            "decision",
+            {"on": _day(14), "decision": "approve", "opinion": "经入户调查、民主评议和公示无异议，同意纳入农村低保"},
+        ),
     ]
     for headers, path, body in steps:
         r = await http.post(f"{eligibility}/cases/{case_id}/{path}", json=body, headers=headers)

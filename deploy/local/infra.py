@@ -139,16 +139,29 @@ class Postgres:
             self.data.mkdir(parents=True, exist_ok=True)
             _chown_to_postgres(self.root)
             subprocess.run(
-                _as_postgres([
-                    self._pg("initdb"), "-D", str(self.data), "-U", "postgres",
-                    "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
-                ]),
-                check=True, capture_output=True, start_new_session=True,
+                _as_postgres(
+                    [
+                        self._pg("initdb"),
+                        "-D",
+                        str(self.data),
+                        "-U",
+                        "postgres",
+                        "--auth=trust",
+                        "--encoding=UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                check=True,
+                capture_output=True,
+                start_new_session=True,
             )
         if self.running():
             return
         options = [
-            f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-k {self.data}", "-c max_connections=300",
+            f"-p {self.port}",
+            "-c listen_addresses=127.0.0.1",
+            f"-k {self.data}",
+            "-c max_connections=300",
         ]
         if not self.durable:
             # Test clusters are thrown away; skipping fsync makes migrations and suites several times faster.
@@ -157,21 +170,46 @@ class Postgres:
         # postmaster that came up after its pg_ctl was killed; the caller's cleanup then stops a known cluster.
         with uninterrupted():
             subprocess.run(
-                _as_postgres([
-                    self._pg("pg_ctl"), "start", "-D", str(self.data), "-w", "-t", "60",
-                    "-l", str(self.data / "server.log"), "-o", " ".join(options),
-                ]),
-                check=True, capture_output=True, start_new_session=True,
+                _as_postgres(
+                    [
+                        self._pg("pg_ctl"),
+                        "start",
+                        "-D",
+                        str(self.data),
+                        "-w",
+                        "-t",
+                        "60",
+                        "-l",
+                        str(self.data / "server.log"),
+                        "-o",
+                        " ".join(options),
+                    ]
+                ),
+                check=True,
+                capture_output=True,
+                start_new_session=True,
             )
         exists = subprocess.run(
-            [self._pg("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'"],
-            capture_output=True, text=True, check=True,
+            [
+                self._pg("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-tAc",
+                f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}'",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         if exists != "1":
             subprocess.run(
                 [self._pg("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", DATABASE],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
 
     def stop(self) -> None:
@@ -189,8 +227,16 @@ def kafka_libs(state: Path = DEFAULT_STATE) -> Path:
     if not marker.exists():
         libs.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            ["mvn", "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={libs}"],
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "-f",
+                str(KAFKA_POM),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={libs}",
+            ],
             check=True,
         )
         marker.write_text(KAFKA_POM.read_text())
@@ -227,35 +273,45 @@ class Kafka:
     def _java(self, main: str, *args: str) -> list[str]:
         log4j = REPO / "deploy" / "local" / "kafka" / "log4j2.properties"
         return [
-            os.environ.get("JAVA", "java"), f"-Xmx{self.heap}", f"-Xms{self.heap}",
-            "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            os.environ.get("JAVA", "java"),
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={log4j}",
-            "-cp", f"{self.libs or kafka_libs()}/*", main, *args,
+            "-cp",
+            f"{self.libs or kafka_libs()}/*",
+            main,
+            *args,
         ]
 
     def _write_config(self) -> Path:
         config = self.root / "server.properties"
-        config.write_text("\n".join([
-            "process.roles=broker,controller",
-            "node.id=1",
-            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-            "controller.listener.names=CONTROLLER",
-            "inter.broker.listener.name=PLAINTEXT",
-            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            f"log.dirs={self.root / 'logs'}",
-            f"num.partitions={PARTITIONS}",
-            "auto.create.topics.enable=false",
-            "offsets.topic.replication.factor=1",
-            "offsets.topic.num.partitions=10",
-            "transaction.state.log.replication.factor=1",
-            "transaction.state.log.min.isr=1",
-            "share.coordinator.state.topic.replication.factor=1",
-            "share.coordinator.state.topic.min.isr=1",
-            "group.initial.rebalance.delay.ms=0",
-            "",
-        ]))
+        config.write_text(
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.root / 'logs'}",
+                    f"num.partitions={PARTITIONS}",
+                    "auto.create.topics.enable=false",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=10",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "",
+                ]
+            )
+        )
         return config
 
     def pid(self) -> int | None:
@@ -274,12 +330,16 @@ class Kafka:
         if not (self.root / "logs" / "meta.properties").exists():
             subprocess.run(
                 self._java("kafka.tools.StorageTool", "format", "-t", _kafka_uuid(), "-c", str(config)),
-                check=True, capture_output=True, start_new_session=True,
+                check=True,
+                capture_output=True,
+                start_new_session=True,
             )
         with open(self.root / "broker.log", "ab") as log, uninterrupted():
             proc = subprocess.Popen(
                 self._java("kafka.Kafka", str(config)),
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             self._proc = proc
             self.pidfile.write_text(str(proc.pid))

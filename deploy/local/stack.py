@@ -35,18 +35,32 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(REPO)}
         with open(self.log_dir / f"{name}.log", "ab") as log, uninterrupted():  # started and recorded as one
-            proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             self.procs[name] = proc
         return proc
 
     def start_api(self, service: str) -> None:
         # API_WORKERS=N runs N uvicorn worker processes behind the one port (make run keeps one).
-        self._spawn(f"{service}-api", [
-            sys.executable, "-m", "uvicorn", f"services.{service}.api:app", "--host", "127.0.0.1",
-            "--port", str(self.ports[service]), "--no-access-log", "--timeout-graceful-shutdown", "10",
-            "--workers", str(self.env.get("API_WORKERS", os.environ.get("API_WORKERS", "1"))),
-        ])
+        self._spawn(
+            f"{service}-api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"services.{service}.api:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.ports[service]),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
+                "--workers",
+                str(self.env.get("API_WORKERS", os.environ.get("API_WORKERS", "1"))),
+            ],
+        )
 
     def start_worker(self, service: str, extra_env: dict[str, str] | None = None) -> None:
         self._spawn(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], extra_env)
@@ -156,16 +170,30 @@ def run() -> int:
         subprocess.run([sys.executable, "-m", "shared.migrations"], cwd=REPO, check=True, env={**os.environ})
         stack.start_all()
         asyncio.run(stack.wait_healthy())
-        subprocess.run([sys.executable, "-m", "deploy.local.demo", *[stack.url(s) for s in SERVICES]],
-                       cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-        token = subprocess.run([sys.executable, "-m", "shared.auth", "--sub", "dev-admin", "--roles", "admin",
-                                "--region", "610626"], cwd=REPO, capture_output=True, text=True,
-                               check=True).stdout.strip()
-        _say("", f"Services are up (logs in {state / 'logs'}):",
-             *[f"  {service:<12} {stack.url(service)}/docs" for service in SERVICES],
-             "", "Development token (admin, 吴起县 610626):", f"  {token}", "",
-             "More tokens: .venv/bin/python -m shared.auth --sub clerk-1 --roles clerk --region 610626101",
-             "Press Ctrl-C to stop.")
+        subprocess.run(
+            [sys.executable, "-m", "deploy.local.demo", *[stack.url(s) for s in SERVICES]],
+            cwd=REPO,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        token = subprocess.run(
+            [sys.executable, "-m", "shared.auth", "--sub", "dev-admin", "--roles", "admin", "--region", "610626"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        _say(
+            "",
+            f"Services are up (logs in {state / 'logs'}):",
+            *[f"  {service:<12} {stack.url(service)}/docs" for service in SERVICES],
+            "",
+            "Development token (admin, 吴起县 610626):",
+            f"  {token}",
+            "",
+            "More tokens: .venv/bin/python -m shared.auth --sub clerk-1 --roles clerk --region 610626101",
+            "Press Ctrl-C to stop.",
+        )
         while True:
             for name, proc in stack.procs.items():
                 if proc.poll() is not None:

@@ -9,7 +9,9 @@ from services.eligibility.recompute.endpoints import router as what_if
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [cases, notices, what_if, parameters],
+    Settings(),
+    platform,
+    [cases, notices, what_if, parameters],
     title="Eligibility (审核确认)",
     description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

@@ -44,7 +44,8 @@ class Case(HouseholdProgrammeColumns, Base):
     status_since: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date, index=True)
     due_date_provisional: Mapped[bool] = mapped_column(
-        default=False, server_default=false(), comment="counted Monday–Friday: no official holiday calendar")
+        default=False, server_default=false(), comment="counted Monday–Friday: no official holiday calendar"
+    )
     separate_register: Mapped[bool] = mapped_column(default=False)
     details: Mapped[dict] = mapped_column(JSONB, default=dict, comment="programme facts from the application")
     snapshot: Mapped[dict] = mapped_column(JSONB)
@@ -65,8 +66,9 @@ class Case(HouseholdProgrammeColumns, Base):
     next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
     exit_last_month: Mapped[date | None] = mapped_column(Date, comment="渐退: first day of the last month paid")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class CaseStep(Base):
@@ -95,8 +97,9 @@ class HouseholdFacts(Base):
     household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     region_code: Mapped[str] = mapped_column(String(12))
     snapshot: Mapped[dict] = mapped_column(JSONB)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class ParameterOverride(Base):

@@ -15,7 +15,9 @@ risk_parameters()  # an invalid parameter file fails at start-up, naming the fil
 RegionTable.load(settings.region_data_dir)  # loaded once, before the first feed arrives
 
 app = create_app(
-    settings, platform, [feeds, alerts, households, reports],
+    settings,
+    platform,
+    [feeds, alerts, households, reports],
     title="Monitoring (动态监测)",
     description="Partner data feeds (数据比对), 三类人群 risk rules, and alerts tracked until a township has "
     "verified and closed them; the monthly report to 乡村振兴局.",

@@ -170,8 +170,7 @@ class AlertRow(Base):
 
     __table_args__ = (
         # One open alert per household and type: a second match adds evidence to it.
-        Index("uq_alerts_open", "household_id", "alert_type", unique=True,
-              postgresql_where=text("status <> 'closed'")),
+        Index("uq_alerts_open", "household_id", "alert_type", unique=True, postgresql_where=text("status <> 'closed'")),
     )
 
 

@@ -16,14 +16,20 @@ from shared.events.catalogue import (
 from shared.worker import main
 
 CONSUMERS: dict[str, tuple[list[str], dict[str, Handler]]] = {
-    "monitoring.households": ([Topic.INTAKE_APPLICATIONS.value], {
-        event_type(HouseholdRegistered): on_data(service.record_household),
-        event_type(HouseholdUpdated): on_data(service.record_household),
-    }),
-    "monitoring.coverage": ([Topic.ELIGIBILITY_DECISIONS.value], {
-        event_type(CaseApproved): on_data(service.record_approval),
-        event_type(CaseTerminated): on_data(service.record_termination),
-    }),
+    "monitoring.households": (
+        [Topic.INTAKE_APPLICATIONS.value],
+        {
+            event_type(HouseholdRegistered): on_data(service.record_household),
+            event_type(HouseholdUpdated): on_data(service.record_household),
+        },
+    ),
+    "monitoring.coverage": (
+        [Topic.ELIGIBILITY_DECISIONS.value],
+        {
+            event_type(CaseApproved): on_data(service.record_approval),
+            event_type(CaseTerminated): on_data(service.record_termination),
+        },
+    ),
 }
 
 if __name__ == "__main__":

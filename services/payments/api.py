@@ -10,8 +10,10 @@ from services.payments.statistics.endpoints import router as statistics
 from shared.app import create_app
 
 app = create_app(
-    Settings(), platform, [roll, batches, statistics, recovery, county],
+    Settings(),
+    platform,
+    [roll, batches, statistics, recovery, county],
     title="Payments (资金发放)",
     description="Beneficiary roll from eligibility decisions; monthly disbursement batches, bank files, returns, "
-                "reconciliation and 提标补发; the county's statistics, 工作总结 and dashboard (县级工作台).",
+    "reconciliation and 提标补发; the county's statistics, 工作总结 and dashboard (县级工作台).",
 )

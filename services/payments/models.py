@@ -39,7 +39,8 @@ class Beneficiary(HouseholdProgrammeColumns, Base):
     status: Mapped[str] = mapped_column(String(20), default="active", comment="active, exiting, stopped")
     end_reason: Mapped[str | None] = mapped_column(String(20), comment="停保 reason: death, fraud, moved, …")
     tekun_arrangement: Mapped[str | None] = mapped_column(
-        String(20), comment="特困: institution (集中供养) or home (分散供养); null for other programmes or unknown")
+        String(20), comment="特困: institution (集中供养) or home (分散供养); null for other programmes or unknown"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
@@ -61,8 +62,9 @@ class Entitlement(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (
-        Index("ix_entitlements_in_force", "beneficiary_id", "from_month",
-              postgresql_where=text("superseded_by IS NULL")),
+        Index(
+            "ix_entitlements_in_force", "beneficiary_id", "from_month", postgresql_where=text("superseded_by IS NULL")
+        ),
         Index("ix_entitlements_event_id", "event_id"),
     )
 
@@ -133,8 +135,13 @@ class Batch(Base):
 
     __table_args__ = (
         # One live regular batch per region and month: a second (or concurrent) request finds this one.
-        Index("uq_batches_regular", "region_code", "period", unique=True,
-              postgresql_where=text("kind = 'regular' AND status <> 'cancelled'")),
+        Index(
+            "uq_batches_regular",
+            "region_code",
+            "period",
+            unique=True,
+            postgresql_where=text("kind = 'regular' AND status <> 'cancelled'"),
+        ),
         Index("ix_batches_building", "created_at", postgresql_where=text("status = 'building'")),
     )
 
@@ -164,8 +171,14 @@ class PaymentLine(Base):
     __table_args__ = (
         Index("uq_payment_lines_live", "payment_id", unique=True, postgresql_where=text(LIVE_LINE)),
         # Never a second live monthly payment for the same beneficiary, programme and month, whatever its kind.
-        Index("uq_payment_lines_month", "beneficiary_id", "programme", "period", unique=True,
-              postgresql_where=text(f"kind IN ('regular', 'reissue') AND {LIVE_LINE}")),
+        Index(
+            "uq_payment_lines_month",
+            "beneficiary_id",
+            "programme",
+            "period",
+            unique=True,
+            postgresql_where=text(f"kind IN ('regular', 'reissue') AND {LIVE_LINE}"),
+        ),
         Index("ix_payment_lines_batch", "batch_id", "id"),
         Index("ix_payment_lines_household", "household_id", "period"),
     )
@@ -209,5 +222,7 @@ class Overpayment(Base):
     status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    __table_args__ = (Index("ix_overpayments_region", "region_code", "period"),
-                      Index("ix_overpayments_beneficiary", "beneficiary_id", "period"))
+    __table_args__ = (
+        Index("ix_overpayments_region", "region_code", "period"),
+        Index("ix_overpayments_beneficiary", "beneficiary_id", "period"),
+    )

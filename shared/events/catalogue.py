@@ -19,8 +19,16 @@ from shared.period import Period
 PREFIX = "cn.gov.mca.assistance"
 
 Programme = Literal[
-    "dibao", "tekun", "temporary", "medical", "marginal", "rigid_expense",
-    "orphan", "de_facto_orphan", "disability_living", "disability_care",
+    "dibao",
+    "tekun",
+    "temporary",
+    "medical",
+    "marginal",
+    "rigid_expense",
+    "orphan",
+    "de_facto_orphan",
+    "disability_living",
+    "disability_care",
 ]
 PROGRAMMES: tuple[str, ...] = Programme.__args__  # type: ignore[attr-defined]
 
@@ -117,7 +125,8 @@ TekunArrangement = Literal["institution", "home"]
 class TekunDetails(_Details):
     programme: Literal["tekun"] = "tekun"
     arrangement: TekunArrangement | None = Field(
-        default=None, description="institution = 集中供养, home = 分散供养; None when not yet chosen")
+        default=None, description="institution = 集中供养, home = 分散供养; None when not yet chosen"
+    )
 
 
 MarginalDetails = _programme_only("marginal")
@@ -142,8 +151,16 @@ DisabilityCareDetails = _programme_only("disability_care")
 
 #: 申请事项: the programme-specific facts of an application, one model per programme (tagged by `programme`).
 ApplicationDetails = Annotated[
-    DibaoDetails | TekunDetails | MarginalDetails | RigidExpenseDetails | TemporaryDetails | MedicalDetails
-    | OrphanDetails | DeFactoOrphanDetails | DisabilityLivingDetails | DisabilityCareDetails,
+    DibaoDetails
+    | TekunDetails
+    | MarginalDetails
+    | RigidExpenseDetails
+    | TemporaryDetails
+    | MedicalDetails
+    | OrphanDetails
+    | DeFactoOrphanDetails
+    | DisabilityLivingDetails
+    | DisabilityCareDetails,
     Field(discriminator="programme"),
 ]
 _DETAILS = TypeAdapter(ApplicationDetails)
@@ -157,8 +174,11 @@ def _upcast_details(programme: str, raw: Any) -> Any:
     bill_total = raw.get("medical_bill_total_fen")
     raw = {k: v for k, v in raw.items() if k != "medical_bill_total_fen"}
     if isinstance(t := raw.get("temporary"), dict) and "kind" in t:
-        raw["temporary"] = {"type": t["kind"], "requested_amount_fen": t.get("requested_fen", 0),
-                            "cause": t.get("cause", "")}
+        raw["temporary"] = {
+            "type": t["kind"],
+            "requested_amount_fen": t.get("requested_fen", 0),
+            "cause": t.get("cause", ""),
+        }
     if isinstance(m := raw.get("medical"), dict) and "bill_total_fen" not in m:
         raw["medical"] = {**m, "bill_total_fen": bill_total if bill_total is not None else m.get("compliant_cost_fen")}
     return {"programme": programme, **raw}
@@ -290,7 +310,8 @@ class CaseApproved(_ProgrammeApplicationCase):
     effective_month: Period
     decided_at: datetime
     tekun_arrangement: TekunArrangement | None = Field(
-        default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)")
+        default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)"
+    )
 
 
 class CaseRejected(_ProgrammeApplicationCase):
@@ -429,8 +450,13 @@ class PaymentFailed(_Payment):
 # --- monitoring.alerts --------------------------------------------------------------------------------------------
 
 AlertType = Literal[
-    "below_monitoring_line", "low_income_uncovered", "high_medical_cost", "disability_uncovered",
-    "recipient_death", "possible_overpayment", "sudden_hardship",
+    "below_monitoring_line",
+    "low_income_uncovered",
+    "high_medical_cost",
+    "disability_uncovered",
+    "recipient_death",
+    "possible_overpayment",
+    "sudden_hardship",
 ]
 AlertOutcome = Literal["brought_into_assistance", "not_eligible", "recipient_change", "death_reported"]
 NotEligibleReason = Literal["basic_situation", "income", "property", "rigid_spending", "per_capita_income"]

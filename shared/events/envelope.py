@@ -57,10 +57,17 @@ class DomainEvent:
         model: the data is serialised once by pydantic's own encoder and embedded as is (the outbox writes
         thousands of these in a bulk handler, where the envelope model was most of the cost)."""
         envelope = {
-            "specversion": "1.0", "id": self.id, "source": source, "type": self.type,
-            "subject": self.subject or self.key, "time": self.time, "datacontenttype": "application/json",
-            "dataschema": f"urn:cn.gov.mca.assistance:schema:{self.type}", "region": self.region,
-            "correlationid": correlation_id, "data": orjson.Fragment(self.data.model_dump_json()),
+            "specversion": "1.0",
+            "id": self.id,
+            "source": source,
+            "type": self.type,
+            "subject": self.subject or self.key,
+            "time": self.time,
+            "datacontenttype": "application/json",
+            "dataschema": f"urn:cn.gov.mca.assistance:schema:{self.type}",
+            "region": self.region,
+            "correlationid": correlation_id,
+            "data": orjson.Fragment(self.data.model_dump_json()),
         }
         return orjson.dumps({k: v for k, v in envelope.items() if v is not None}, option=orjson.OPT_UTC_Z)
 

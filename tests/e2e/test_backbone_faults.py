@@ -26,8 +26,11 @@ async def _submit(http, stack, tokens) -> tuple[str, str]:
     r = await http.post(stack.url("intake") + "/households", json=household_body(), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     hid = r.json()["id"]
-    r = await http.post(stack.url("intake") + "/applications", headers=tokens["clerk"],
-                        json={"household_id": hid, "programme": "dibao", "consent_signed": True})
+    r = await http.post(
+        stack.url("intake") + "/applications",
+        headers=tokens["clerk"],
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True},
+    )
     assert r.status_code == 201, r.text
     return hid, r.json()["id"]
 
@@ -44,20 +47,32 @@ async def _cases_for(db, application_id: str) -> int:
 async def _wait_case(db, application_id: str, timeout: float = 60) -> None:
     async def opened() -> bool:
         return await _cases_for(db, application_id) > 0
+
     await wait_for(opened, timeout)
 
 
 async def _submission_event(db, application_id: str) -> tuple[str, object]:
     async with db.connect() as conn:
-        row = (await conn.execute(text(
-            "SELECT event_id, sent_at FROM intake.outbox WHERE type LIKE '%application.submitted%' "
-            "AND payload->'data'->>'application_id' = :a"), {"a": application_id})).one()
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT event_id, sent_at FROM intake.outbox WHERE type LIKE '%application.submitted%' "
+                    "AND payload->'data'->>'application_id' = :a"
+                ),
+                {"a": application_id},
+            )
+        ).one()
     return str(row.event_id), row.sent_at
 
 
 async def _copies_on_topic(bootstrap: str, event_id: str) -> int:
-    consumer = AIOKafkaConsumer(APPLICATIONS, bootstrap_servers=bootstrap, group_id=f"audit-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        APPLICATIONS,
+        bootstrap_servers=bootstrap,
+        group_id=f"audit-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     copies = 0
     try:
@@ -161,9 +176,14 @@ async def test_d_poison_message_goes_to_dlq_and_the_consumer_goes_on(stack, http
     marker = uuid.uuid4().hex
     try:
         await (await producer.send(APPLICATIONS, value=f"garbage {marker}".encode(), key=b"poison"))
-        bad = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/elsewhere",
-               "type": "cn.gov.mca.assistance.application.submitted.v1", "time": "2026-11-01T00:00:00Z",
-               "data": {"application_id": marker}}
+        bad = {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "/elsewhere",
+            "type": "cn.gov.mca.assistance.application.submitted.v1",
+            "time": "2026-11-01T00:00:00Z",
+            "data": {"application_id": marker},
+        }
         await (await producer.send(APPLICATIONS, value=orjson.dumps(bad), key=b"poison"))
     finally:
         await producer.stop()
@@ -171,8 +191,12 @@ async def test_d_poison_message_goes_to_dlq_and_the_consumer_goes_on(stack, http
     await _wait_case(db, aid)
 
     async def dead_lettered() -> list:
-        consumer = AIOKafkaConsumer(f"{APPLICATIONS}.dlq", bootstrap_servers=infra.bootstrap,
-                                    group_id=f"dlq-{uuid.uuid4()}", auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(
+            f"{APPLICATIONS}.dlq",
+            bootstrap_servers=infra.bootstrap,
+            group_id=f"dlq-{uuid.uuid4()}",
+            auto_offset_reset="earliest",
+        )
         await consumer.start()
         found = []
         try:
@@ -180,8 +204,11 @@ async def test_d_poison_message_goes_to_dlq_and_the_consumer_goes_on(stack, http
                 for records in batch.values():
                     # Every consumer group of the topic dead-letters what it cannot read (payments' payee consumer
                     # reads intake.applications too): eligibility's copies are the ones under test.
-                    found += [r for r in records
-                              if marker.encode() in r.value and dict(r.headers).get("dlq.consumer") == GROUP.encode()]
+                    found += [
+                        r
+                        for r in records
+                        if marker.encode() in r.value and dict(r.headers).get("dlq.consumer") == GROUP.encode()
+                    ]
         finally:
             await consumer.stop()
         return found if len(found) == 2 else []
@@ -200,13 +227,14 @@ async def test_c_kafka_down_30s_intake_keeps_answering_and_every_event_arrives(s
     started = time.monotonic()
     try:
         while time.monotonic() - started < 30:
-            r = await http.post(stack.url("intake") + "/households", json=household_body(),
-                                headers=tokens["clerk"])
+            r = await http.post(stack.url("intake") + "/households", json=household_body(), headers=tokens["clerk"])
             statuses.append(r.status_code)
             if r.status_code == 201:
-                a = await http.post(stack.url("intake") + "/applications", headers=tokens["clerk"],
-                                    json={"household_id": r.json()["id"], "programme": "dibao",
-                                          "consent_signed": True})
+                a = await http.post(
+                    stack.url("intake") + "/applications",
+                    headers=tokens["clerk"],
+                    json={"household_id": r.json()["id"], "programme": "dibao", "consent_signed": True},
+                )
                 statuses.append(a.status_code)
                 submitted.append(a.json()["id"])
             await asyncio.sleep(1)
@@ -221,8 +249,11 @@ async def test_c_kafka_down_30s_intake_keeps_answering_and_every_event_arrives(s
     assert outage[("outbox_unsent_events", None)] >= 2 * len(submitted)
 
     async def all_opened() -> bool:
-        return await _scalar(db, "SELECT count(*) FROM eligibility.cases WHERE application_id = ANY(:ids)",
-                             ids=[uuid.UUID(a) for a in submitted]) == len(submitted)
+        return await _scalar(
+            db,
+            "SELECT count(*) FROM eligibility.cases WHERE application_id = ANY(:ids)",
+            ids=[uuid.UUID(a) for a in submitted],
+        ) == len(submitted)
 
     await wait_for(all_opened, timeout=180, interval=1)
     for aid in submitted:
@@ -238,5 +269,9 @@ async def _intake_metrics(http, stack) -> dict[tuple[str, str | None], float]:
     """Intake's flow figures from its /metrics: (name, source) → value."""
     r = await http.get(stack.url("intake") + "/metrics")
     assert r.status_code == 200
-    return {(s.name, s.labels.get("source")): s.value for family in text_string_to_metric_families(r.text)
-            for s in family.samples if s.name in ("ops_metrics_source_up", "outbox_unsent_events")}
+    return {
+        (s.name, s.labels.get("source")): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+        if s.name in ("ops_metrics_source_up", "outbox_unsent_events")
+    }

@@ -47,10 +47,12 @@ NEXT_STEP: dict[str, list[tuple[str, str, dict]]] = {
         ("clerk", "home-visits", {"on": _on(2), "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
         ("reviewer", "economic-check", {"on": _on(3), "result": "consistent"}),
     ],
-    "township_review": [("reviewer", "township-opinion",
-                         {"on": _on(4), "recommendation": "approve", "opinion": "建议纳入"})],
-    "appraisal": [("reviewer", "appraisal", {"on": _on(5), "result": "agreed", "participants": 11,
-                                             "opinion": "评议通过"})],
+    "township_review": [
+        ("reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve", "opinion": "建议纳入"})
+    ],
+    "appraisal": [
+        ("reviewer", "appraisal", {"on": _on(5), "result": "agreed", "participants": 11, "opinion": "评议通过"})
+    ],
     "public_notice": [("reviewer", "notice/close", {"on": _on(12)})],
     "county_review": [("approver", "decision", {"on": _on(13), "decision": "approve", "opinion": "同意纳入"})],
 }
@@ -99,13 +101,18 @@ async def _journey(desk: FlakyFrontDesk, stack, tokens, n: int, approve: bool) -
     intake, eligibility = stack.url("intake"), stack.url("eligibility")
     tag = uuid.uuid4().hex[:12]
     body = household_body(members=3)
-    r = await desk.send("POST", f"{intake}/households", json=body, headers=idem(tokens["clerk"], f"hh-{tag}"),
-                        ok=(200, 201))
+    r = await desk.send(
+        "POST", f"{intake}/households", json=body, headers=idem(tokens["clerk"], f"hh-{tag}"), ok=(200, 201)
+    )
     assert r.status_code in (200, 201), r.text
     hid = r.json()["id"]
-    r = await desk.send("POST", f"{intake}/applications", headers=idem(tokens["clerk"], f"app-{tag}"),
-                        json={"household_id": hid, "programme": "dibao", "consent_signed": True,
-                              "received_on": RECEIVED.isoformat()}, ok=(200, 201))
+    r = await desk.send(
+        "POST",
+        f"{intake}/applications",
+        headers=idem(tokens["clerk"], f"app-{tag}"),
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True, "received_on": RECEIVED.isoformat()},
+        ok=(200, 201),
+    )
     assert r.status_code in (200, 201), r.text
     aid = r.json()["id"]
     desk.seen.applications[aid] = hid
@@ -126,8 +133,9 @@ async def _journey(desk: FlakyFrontDesk, stack, tokens, n: int, approve: bool) -
             desk.seen.approved_cases.add(case_id)
             return
         for who, path, step in NEXT_STEP[status]:
-            r = await desk.send("POST", f"{eligibility}/cases/{case_id}/{path}", json=step, headers=tokens[who],
-                                ok=(200,))
+            r = await desk.send(
+                "POST", f"{eligibility}/cases/{case_id}/{path}", json=step, headers=tokens[who], ok=(200,)
+            )
             assert r.status_code in (200, 409), (path, r.text)
     raise AssertionError(f"case {case_id} of journey {n} never reached approval")
 
@@ -138,8 +146,9 @@ async def _dlq_total(bootstrap: str) -> int:
     await consumer.start()
     try:
         dlqs = [t for t in await consumer.topics() if t.endswith(".dlq")]
-        ends = await consumer.end_offsets([TopicPartition(t, p) for t in dlqs
-                                           for p in consumer.partitions_for_topic(t) or ()])
+        ends = await consumer.end_offsets(
+            [TopicPartition(t, p) for t in dlqs for p in consumer.partitions_for_topic(t) or ()]
+        )
         return sum(ends.values())
     finally:
         await consumer.stop()
@@ -215,27 +224,39 @@ async def test_chaos_nothing_lost_nothing_doubled(stack, http, tokens, db, infra
     ids = [uuid.UUID(a) for a in applications]
 
     async def settled() -> bool:
-        unsent = sum([await _scalar(db, f"SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL")
-                      for s in stack.ports])
-        opened = await _scalar(db, "SELECT count(DISTINCT application_id) FROM eligibility.cases "
-                                   "WHERE application_id = ANY(:ids)", ids=ids)
-        enrolled = await _scalar(db, "SELECT count(DISTINCT case_id) FROM payments.beneficiaries "
-                                     "WHERE case_id = ANY(:ids)", ids=[uuid.UUID(c) for c in approved])
+        unsent = sum([await _scalar(db, f"SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL") for s in stack.ports])
+        opened = await _scalar(
+            db, "SELECT count(DISTINCT application_id) FROM eligibility.cases WHERE application_id = ANY(:ids)", ids=ids
+        )
+        enrolled = await _scalar(
+            db,
+            "SELECT count(DISTINCT case_id) FROM payments.beneficiaries WHERE case_id = ANY(:ids)",
+            ids=[uuid.UUID(c) for c in approved],
+        )
         return unsent == 0 and opened == len(ids) and enrolled == len(approved)
 
     await wait_for(settled, timeout=180, interval=1)
 
     in_intake = await _scalar(db, "SELECT count(*) FROM intake.applications WHERE id = ANY(:ids)", ids=ids)
     households = [uuid.UUID(h) for h in applications.values()]
-    per_household = await _scalar(db, "SELECT max(n) FROM (SELECT count(*) n FROM intake.applications "
-                                      "WHERE household_id = ANY(:h) GROUP BY household_id) x", h=households)
+    per_household = await _scalar(
+        db,
+        "SELECT max(n) FROM (SELECT count(*) n FROM intake.applications "
+        "WHERE household_id = ANY(:h) GROUP BY household_id) x",
+        h=households,
+    )
     cases = await _scalar(db, "SELECT count(*) FROM eligibility.cases WHERE application_id = ANY(:ids)", ids=ids)
-    roll = await _scalar(db, "SELECT count(*) FROM payments.beneficiaries WHERE case_id = ANY(:ids)",
-                         ids=[uuid.UUID(c) for c in approved])
+    roll = await _scalar(
+        db,
+        "SELECT count(*) FROM payments.beneficiaries WHERE case_id = ANY(:ids)",
+        ids=[uuid.UUID(c) for c in approved],
+    )
     dlq_after = await _dlq_total(infra.bootstrap)
-    print(f"\nchaos (seed {SEED}): {kills} kills, {len(outages.windows)} infrastructure restarts, "
-          f"{len(applications)} applications, {len(approved)} approved, {seen.retries} client retries, "
-          f"{len(seen.server_errors)} 5xx, {time.monotonic() - started:.0f}s")
+    print(
+        f"\nchaos (seed {SEED}): {kills} kills, {len(outages.windows)} infrastructure restarts, "
+        f"{len(applications)} applications, {len(approved)} approved, {seen.retries} client retries, "
+        f"{len(seen.server_errors)} 5xx, {time.monotonic() - started:.0f}s"
+    )
 
     assert kills >= KILLS and len(outages.windows) == 2
     assert in_intake == len(applications) >= MIN_APPLICATIONS and per_household == 1

@@ -30,17 +30,31 @@ MONTH = Period(2024, 8)  # a half-year no other test pays in 吴起县
 @pytest.fixture
 async def browser(tmp_path: Path):
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not found: `make test` installs Debian's chromium when run as root with apt; "
-                    "elsewhere install it (apt-get install chromium) to run the dashboard browser test")
+        pytest.skip(
+            f"{CHROMIUM} not found: `make test` installs Debian's chromium when run as root with apt; "
+            "elsewhere install it (apt-get install chromium) to run the dashboard browser test"
+        )
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
         # A fresh profile each run (Playwright passes it to Chromium as --user-data-dir).
         context = await p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, locale="zh-CN",
-            viewport={"width": 1400, "height": 1800}, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            locale="zh-CN",
+            viewport={"width": 1400, "height": 1800},
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         try:
             yield context
         finally:
@@ -51,24 +65,33 @@ async def test_demo_month_is_the_same_everywhere(stack, db, tokens, browser, tmp
     pay_url = stack.url("payments")
 
     async with httpx.AsyncClient(base_url=pay_url, timeout=20) as pay:
-        demo = await seed_demo_month(CountyKit(db), pay, tokens["finance"], TOWNSHIP, MONTH,
-                                     lambda: asyncio.sleep(0.2))  # the payments worker process builds the batch
+        demo = await seed_demo_month(
+            CountyKit(db), pay, tokens["finance"], TOWNSHIP, MONTH, lambda: asyncio.sleep(0.2)
+        )  # the payments worker process builds the batch
         params = {"region": COUNTY, "period": str(MONTH)}
         s = (await pay.get("/county/statistics", params=params, headers=tokens["finance"])).json()
-        xlsx = (await pay.get("/county/statistics", params={**params, "format": "xlsx"},
-                              headers=tokens["finance"])).content
-        summary = (await pay.get("/county/report", params={"region": COUNTY, "year": MONTH.year, "half": 2,
-                                                           "format": "md"}, headers=tokens["finance"])).text
+        xlsx = (
+            await pay.get("/county/statistics", params={**params, "format": "xlsx"}, headers=tokens["finance"])
+        ).content
+        summary = (
+            await pay.get(
+                "/county/report",
+                params={"region": COUNTY, "year": MONTH.year, "half": 2, "format": "md"},
+                headers=tokens["finance"],
+            )
+        ).text
     # The endpoint equals what was fed and paid (other tests' cases may start or stop somewhere in the county that
     # month, with nothing paid: a programme row of movements only).
     by = {p["programme"]: p for p in s["programmes"]}
-    assert {k: (p["households"], p["persons"], p["money_fen"]) for k, p in by.items()
-            if p["money_fen"]} == demo["programmes"]
+    assert {k: (p["households"], p["persons"], p["money_fen"]) for k, p in by.items() if p["money_fen"]} == demo[
+        "programmes"
+    ]
     assert s["totals"]["money_fen"] == demo["money_fen"] == sum(b["total_fen"] for b in s["batches"])
     assert {k: s["cases_total"][k] for k in demo["cases"]} == demo["cases"]
     # The spreadsheet and the summary quote it.
-    money = list(openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)["资金发放"].iter_rows(min_row=3,
-                                                                                              values_only=True))
+    money = list(
+        openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)["资金发放"].iter_rows(min_row=3, values_only=True)
+    )
     assert [r[:3] for r in money[:-1]] == [(p["name"], p["households"], p["persons"]) for p in s["programmes"]]
     assert f"保障城乡低保对象{by['dibao']['households']}户{by['dibao']['persons']}人" in summary
 
@@ -82,24 +105,34 @@ async def test_demo_month_is_the_same_everywhere(stack, db, tokens, browser, tmp
     assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("county_session", True, "Strict")]
     await page.goto(f"{pay_url}/county/dashboard?region={COUNTY}&period={MONTH}")
     assert "吴起县社会救助工作台" in await page.title()
-    shown = {await e.get_attribute("data-figure"): await e.inner_text()
-             for e in await page.query_selector_all("[data-figure]")}
+    shown = {
+        await e.get_attribute("data-figure"): await e.inner_text()
+        for e in await page.query_selector_all("[data-figure]")
+    }
     await page.screenshot(path=str(tmp_path / "county-dashboard.png"), full_page=True)
     print(f"dashboard screenshot: {tmp_path / 'county-dashboard.png'}")
 
-    expected = {"period": s["period"]["label"], "total.households": str(s["totals"]["households"]),
-                "total.persons": str(s["totals"]["persons"]), "total.money_wan_yuan": s["totals"]["money_wan_yuan"],
-                **{f"cases.{k}": str(s["cases_total"][k]) for k in ("received", "approved", "rejected", "overdue")},
-                **{f"alerts.{k}": str(v) for k, v in s["alerts"].items()},
-                "coverage.monitored": str(s["coverage"]["monitored_households"]),
-                "coverage.covered": str(s["coverage"]["covered_households"])}
+    expected = {
+        "period": s["period"]["label"],
+        "total.households": str(s["totals"]["households"]),
+        "total.persons": str(s["totals"]["persons"]),
+        "total.money_wan_yuan": s["totals"]["money_wan_yuan"],
+        **{f"cases.{k}": str(s["cases_total"][k]) for k in ("received", "approved", "rejected", "overdue")},
+        **{f"alerts.{k}": str(v) for k, v in s["alerts"].items()},
+        "coverage.monitored": str(s["coverage"]["monitored_households"]),
+        "coverage.covered": str(s["coverage"]["covered_households"]),
+    }
     for p in s["programmes"]:
-        expected |= {f"{p['programme']}.{k}": str(p[k])
-                     for k in ("households", "persons", "money_wan_yuan", "new", "stopped", "changed")}
+        expected |= {
+            f"{p['programme']}.{k}": str(p[k])
+            for k in ("households", "persons", "money_wan_yuan", "new", "stopped", "changed")
+        }
     for b in s["batches"]:
-        expected |= {f"batch.{b['id']}.line_count": str(b["line_count"]),
-                     f"batch.{b['id']}.total": f"{b['total_fen'] // 100}.{b['total_fen'] % 100:02d}",
-                     f"batch.{b['id']}.paid": f"{b['paid_fen'] // 100}.{b['paid_fen'] % 100:02d}"}
+        expected |= {
+            f"batch.{b['id']}.line_count": str(b["line_count"]),
+            f"batch.{b['id']}.total": f"{b['total_fen'] // 100}.{b['total_fen'] % 100:02d}",
+            f"batch.{b['id']}.paid": f"{b['paid_fen'] // 100}.{b['paid_fen'] % 100:02d}",
+        }
     assert {k: shown.get(k) for k in expected} == expected
     assert shown["dibao.money_wan_yuan"] == "0.20" and shown["total.households"] == "3"
     assert await page.locator("svg[aria-label=按月发放资金]").count() == 1
@@ -117,26 +150,52 @@ async def test_the_payments_worker_keeps_the_county_read_model_from_kafka(stack,
     month = Period(2025, 9)
     when = datetime(2025, 9, 3, 2, tzinfo=UTC)
     events = [
-        DomainEvent(type=event_type(CaseOpened), key=str(household), time=when, data=CaseOpened(
-            case_id=case_id, application_id=uuid.uuid4(), household_id=household, programme="dibao",
-            region_code=township + "201", status="accepted", due_date=date(2025, 9, 20))),
-        DomainEvent(type=event_type(AlertRaised), key=str(household), time=when, data=AlertRaised(
-            alert_id=alert_id, household_id=household, region_code=township + "201", alert_type="sudden_hardship",
-            due_date=date(2025, 9, 17), trace={"rule": "sudden_hardship"})),
+        DomainEvent(
+            type=event_type(CaseOpened),
+            key=str(household),
+            time=when,
+            data=CaseOpened(
+                case_id=case_id,
+                application_id=uuid.uuid4(),
+                household_id=household,
+                programme="dibao",
+                region_code=township + "201",
+                status="accepted",
+                due_date=date(2025, 9, 20),
+            ),
+        ),
+        DomainEvent(
+            type=event_type(AlertRaised),
+            key=str(household),
+            time=when,
+            data=AlertRaised(
+                alert_id=alert_id,
+                household_id=household,
+                region_code=township + "201",
+                alert_type="sudden_hardship",
+                due_date=date(2025, 9, 17),
+                trace={"rule": "sudden_hardship"},
+            ),
+        ),
     ]
     producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
     await producer.start()
     try:
         for e in events:
-            await producer.send_and_wait(spec_for(e.type).topic.value, key=e.key.encode(),
-                                         value=e.to_cloudevent("/tests", None).to_json())
+            await producer.send_and_wait(
+                spec_for(e.type).topic.value, key=e.key.encode(), value=e.to_cloudevent("/tests", None).to_json()
+            )
     finally:
         await producer.stop()
 
     async with httpx.AsyncClient(base_url=stack.url("payments"), timeout=20) as pay:
+
         async def figures():
-            s = (await pay.get("/county/statistics", params={"region": township, "period": str(month)},
-                               headers=tokens["auditor"])).json()
+            s = (
+                await pay.get(
+                    "/county/statistics", params={"region": township, "period": str(month)}, headers=tokens["auditor"]
+                )
+            ).json()
             return s if s["cases_total"]["received"] and s["alerts"]["raised"] else None
 
         s = await wait_for(figures, timeout=60)

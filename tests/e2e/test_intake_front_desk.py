@@ -13,8 +13,11 @@ from tests.helpers import PDF, PNG, household_body, idem
 async def test_front_desk_flow_with_retries_evidence_and_status(stack, http, tokens):
     intake, eligibility = stack.url("intake"), stack.url("eligibility")
     body = household_body(members=3)
-    body["bank_account"] = {"bank_name": "吴起农村商业银行", "account_holder": "李建国",
-                            "account_number": "6228480123456789012"}
+    body["bank_account"] = {
+        "bank_name": "吴起农村商业银行",
+        "account_holder": "李建国",
+        "account_number": "6228480123456789012",
+    }
     key = str(uuid.uuid4())
     first = await http.post(f"{intake}/households", json=body, headers=idem(tokens["clerk"], key))
     retry = await http.post(f"{intake}/households", json=body, headers=idem(tokens["clerk"], key))
@@ -36,8 +39,12 @@ async def test_front_desk_flow_with_retries_evidence_and_status(stack, http, tok
     assert second.status_code == 409
 
     for kind, data in (("consent_form", PDF), ("id_card", PNG)):
-        up = await http.post(f"{intake}/applications/{aid}/evidence", data={"kind": kind},
-                             files={"file": (f"{kind}.bin", data)}, headers=idem(tokens["clerk"], kind + aid))
+        up = await http.post(
+            f"{intake}/applications/{aid}/evidence",
+            data={"kind": kind},
+            files={"file": (f"{kind}.bin", data)},
+            headers=idem(tokens["clerk"], kind + aid),
+        )
         assert up.status_code == 201, up.text
     now = (await http.get(f"{intake}/applications/{aid}", headers=tokens["clerk"])).json()
     assert not {"consent_form", "id_card"} & {d["kind"] for d in now["missing_documents"]}
@@ -52,8 +59,11 @@ async def test_front_desk_flow_with_retries_evidence_and_status(stack, http, tok
     assert case["status"] == opened["case_status"]
 
     # The household withdraws; eligibility closes the case and intake shows what eligibility decided.
-    r = await http.post(f"{intake}/applications/{aid}/withdraw", json={"reason": "家庭收入已好转"},
-                        headers=idem(tokens["clerk"], "withdraw-" + aid))
+    r = await http.post(
+        f"{intake}/applications/{aid}/withdraw",
+        json={"reason": "家庭收入已好转"},
+        headers=idem(tokens["clerk"], "withdraw-" + aid),
+    )
     assert r.status_code == 202 and r.json()["status"] == "withdrawal_requested"
 
     async def case_closed() -> dict | None:

@@ -43,8 +43,14 @@ class Terminal:
         self.master, slave = os.openpty()
         # setsid --ctty: a new session led by sh, with the pty as its controlling terminal, so sh's process group
         # (make, the stack, tee: a non-interactive sh runs the pipeline in its own group) is the foreground group.
-        self.proc = subprocess.Popen(["setsid", "--ctty", "sh", "-c", self.command], cwd=REPO, env=self.env,
-                                     stdin=slave, stdout=slave, stderr=slave)
+        self.proc = subprocess.Popen(
+            ["setsid", "--ctty", "sh", "-c", self.command],
+            cwd=REPO,
+            env=self.env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+        )
         os.close(slave)
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -116,17 +122,29 @@ class MakeRun:
 def make_run() -> Iterator[tuple[MakeRun, dict[str, str]]]:
     tmp_path = Path(tempfile.mkdtemp(prefix="make-run-test-"))
     tmp_path.chmod(0o755)  # as root, the cluster runs as `postgres`, which must reach its data folder
-    ports = {"postgres": free_port(), "kafka": free_port(), "kafka-controller": free_port(),
-             **{service: free_port() for service in SERVICES}}
+    ports = {
+        "postgres": free_port(),
+        "kafka": free_port(),
+        "kafka-controller": free_port(),
+        **{service: free_port() for service in SERVICES},
+    }
     run = MakeRun(uuid.uuid4().hex, tmp_path / "state", ports)
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "KEEP_INFRA"}}
-    env.update({
-        "MAKE_RUN_TEST": run.marker, "LOCAL_STATE": str(run.state), "KAFKA_LIBS": str(kafka_libs()),
-        "LOCAL_PG_PORT": str(ports["postgres"]), "LOCAL_KAFKA_PORT": str(ports["kafka"]),
-        "LOCAL_KAFKA_CONTROLLER_PORT": str(ports["kafka-controller"]),
-        "LOCAL_SERVICE_PORTS": ",".join(str(ports[s]) for s in SERVICES),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS", "ENVIRONMENT", "KEEP_INFRA"}
+    }
+    env.update(
+        {
+            "MAKE_RUN_TEST": run.marker,
+            "LOCAL_STATE": str(run.state),
+            "KAFKA_LIBS": str(kafka_libs()),
+            "LOCAL_PG_PORT": str(ports["postgres"]),
+            "LOCAL_KAFKA_PORT": str(ports["kafka"]),
+            "LOCAL_KAFKA_CONTROLLER_PORT": str(ports["kafka-controller"]),
+            "LOCAL_SERVICE_PORTS": ",".join(str(ports[s]) for s in SERVICES),
+        }
+    )
     yield run, env
     # Whatever a failed run left is removed here, found by its marker (never by name).
     for pid in run.processes():

@@ -20,16 +20,20 @@ async def scrape(http: httpx.AsyncClient, stack, service: str, /) -> list:
 
 async def total(http: httpx.AsyncClient, stack, service: str, name: str, /, **labels: str) -> float | None:
     """The sum of the samples of `name` with these labels; None if the scrape has none (source down)."""
-    found = [s.value for s in await scrape(http, stack, service)
-             if s.name == name and labels.items() <= s.labels.items()]
+    found = [
+        s.value for s in await scrape(http, stack, service) if s.name == name and labels.items() <= s.labels.items()
+    ]
     return sum(found) if found else None
 
 
 async def submit(http: httpx.AsyncClient, stack, tokens) -> str:
     r = await http.post(stack.url("intake") + "/households", json=household_body(), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
-    r = await http.post(stack.url("intake") + "/applications", headers=tokens["clerk"],
-                        json={"household_id": r.json()["id"], "programme": "dibao", "consent_signed": True})
+    r = await http.post(
+        stack.url("intake") + "/applications",
+        headers=tokens["clerk"],
+        json={"household_id": r.json()["id"], "programme": "dibao", "consent_signed": True},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
@@ -38,6 +42,7 @@ async def case_opened(http: httpx.AsyncClient, stack, tokens, application_id: st
     async def opened() -> bool:
         r = await http.get(f"{stack.url('intake')}/applications/{application_id}", headers=tokens["clerk"])
         return bool(r.json()["case_id"])
+
     await wait_for(opened, timeout=60)
 
 

@@ -37,9 +37,11 @@ async def _dibao_recipient(http, stack) -> tuple[str, str, str]:
     r = await http.post(f"{intake}/households", json=body, headers=CLERK)
     assert r.status_code == 201, r.text
     hid = r.json()["id"]
-    r = await http.post(f"{intake}/applications", json={"household_id": hid, "programme": "dibao",
-                                                        "consent_signed": True, "received_on": RECEIVED.isoformat()},
-                        headers=CLERK)
+    r = await http.post(
+        f"{intake}/applications",
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True, "received_on": RECEIVED.isoformat()},
+        headers=CLERK,
+    )
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
 
@@ -72,18 +74,19 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
     assert r.status_code == 201, r.text
     sick = r.json()["id"]
     patient = body["members"][1]["id_number"]
-    feed = ("id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
-            f"{patient},610626103,{today - timedelta(days=40)},2800000,1\n"
-            f"{patient},610626103,{today - timedelta(days=10)},1500000,1\n"
-            f"{patient[:17]}{'0' if patient[17] != '0' else '1'},610626103,{today},100,0\n")
+    feed = (
+        "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
+        f"{patient},610626103,{today - timedelta(days=40)},2800000,1\n"
+        f"{patient},610626103,{today - timedelta(days=10)},1500000,1\n"
+        f"{patient[:17]}{'0' if patient[17] != '0' else '1'},610626103,{today},100,0\n"
+    )
     r = await http.post(f"{monitoring}/feeds/medical", content=feed.encode(), headers=MEDICAL)
     assert r.status_code == 201, r.text
     first = r.json()
     assert (first["rows_loaded"], first["rows_rejected"]) == (2, 1)
 
     async def alert_of(household: str, alert_type: str) -> dict | None:
-        page = (await http.get(f"{monitoring}/alerts", params={"household_id": household},
-                               headers=REVIEWER)).json()
+        page = (await http.get(f"{monitoring}/alerts", params={"household_id": household}, headers=REVIEWER)).json()
         return next((a for a in page["items"] if a["alert_type"] == alert_type), None)
 
     # Whether intake's household event reached monitoring before or after the feed, the rows are matched.
@@ -104,24 +107,30 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
     # --- the township verifies: brought into assistance → a draft application at intake -----------------------
     r = await http.post(f"{monitoring}/alerts/{alert['id']}/closure", json={}, headers=REVIEWER)
     assert r.status_code == 409 and r.json()["allowed_next"] == ["verify"]
-    r = await http.post(f"{monitoring}/alerts/{alert['id']}/verification",
-                        json={"outcome": "brought_into_assistance", "programme": "medical",
-                              "note": "入户核实: 大病支出，纳入医疗救助"}, headers=REVIEWER)
+    r = await http.post(
+        f"{monitoring}/alerts/{alert['id']}/verification",
+        json={"outcome": "brought_into_assistance", "programme": "medical", "note": "入户核实: 大病支出，纳入医疗救助"},
+        headers=REVIEWER,
+    )
     assert r.status_code == 200, r.text
     r = await http.post(f"{monitoring}/alerts/{alert['id']}/closure", json={}, headers=REVIEWER)
     assert r.status_code == 200 and r.json()["status"] == "closed"
 
     async def draft() -> dict | None:
-        drafts = (await http.get(f"{intake}/application-drafts", params={"status": "to_complete"},
-                                 headers=CLERK)).json()
+        drafts = (
+            await http.get(f"{intake}/application-drafts", params={"status": "to_complete"}, headers=CLERK)
+        ).json()
         return next((d for d in drafts if d["household_id"] == sick), None)
 
     found = await wait_for(draft)
     assert (found["programme"], found["alert_id"]) == ("medical", alert["id"])
 
     other = await wait_for(lambda: alert_of(sick, "low_income_uncovered"))
-    r = await http.post(f"{monitoring}/alerts/{other['id']}/verification",
-                        json={"outcome": "not_eligible", "reasons": ["property"]}, headers=REVIEWER)
+    r = await http.post(
+        f"{monitoring}/alerts/{other['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["property"]},
+        headers=REVIEWER,
+    )
     assert r.status_code == 200, r.text
 
     # --- a 公安 death record of a 低保 recipient stops their payments from the next month ------------------------
@@ -129,21 +138,22 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
 
     async def on_roll() -> list:
         known = await http.get(f"{monitoring}/households/{recipient}", headers=REVIEWER)
-        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient},
-                               headers=FINANCE)).json()
+        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)).json()
         return roll if known.status_code == 200 and "dibao" in known.json()["programmes"] else []
 
     await wait_for(on_roll)
     died = today
-    r = await http.post(f"{monitoring}/feeds/death", content=f"id_number,region_code,death_date\n"
-                        f"{number},610626103,{died}\n".encode(), headers=POLICE)
+    r = await http.post(
+        f"{monitoring}/feeds/death",
+        content=f"id_number,region_code,death_date\n{number},610626103,{died}\n".encode(),
+        headers=POLICE,
+    )
     assert r.status_code == 201 and r.json()["alerts_raised"] == 1, r.text
     death = await wait_for(lambda: alert_of(recipient, "recipient_death"))
     assert (death["status"], death["outcome"]) == ("closed", "death_reported")  # the township is told
 
     async def stopped() -> list:
-        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient},
-                               headers=FINANCE)).json()
+        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)).json()
         return roll if roll and roll[0]["end_month"] else []
 
     roll = await wait_for(stopped)
@@ -163,7 +173,6 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
     assert report["alerts"]["deaths_reported"] == 1
     assert report["alerts"]["verified"] == 3 and report["alerts"]["closed"] == 2
     assert report["raised_by_type"]["high_medical_cost"] == 1
-    xlsx = await http.get(f"{monitoring}/reports/monthly/{TOWNSHIP}/{month}", params={"format": "xlsx"},
-                          headers=RURAL)
+    xlsx = await http.get(f"{monitoring}/reports/monthly/{TOWNSHIP}/{month}", params={"format": "xlsx"}, headers=RURAL)
     rows = {r[0]: r[1] for r in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True) if r}
     assert rows["纳入救助"] == 1 and rows["死亡停保"] == 1

@@ -19,19 +19,37 @@ def _on(days_after: int) -> str:
 async def test_recognised_scattered_orphan_from_the_front_desk_to_the_roll(stack, http, tokens):
     intake, eligibility, payments = stack.url("intake"), stack.url("eligibility"), stack.url("payments")
     born = date.today().replace(year=date.today().year - 9) - timedelta(days=40)  # 9 years old
-    members = [{"name": "刘秀英", "id_number": resident_id("19520611", False), "relation": "head",
-                "labour_capacity": "partial"},
-               {"name": "刘小东", "id_number": resident_id(born.strftime("%Y%m%d"), True), "relation": "grandchild",
-                "student": True}]
+    members = [
+        {
+            "name": "刘秀英",
+            "id_number": resident_id("19520611", False),
+            "relation": "head",
+            "labour_capacity": "partial",
+        },
+        {
+            "name": "刘小东",
+            "id_number": resident_id(born.strftime("%Y%m%d"), True),
+            "relation": "grandchild",
+            "student": True,
+        },
+    ]
     body = {**household_body(), "members": members, "incomes": []}
     r = await http.post(f"{intake}/households", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     household = r.json()
     child = next(m["id"] for m in household["members"] if m["name"] == "刘小东")
-    r = await http.post(f"{intake}/applications", headers=tokens["clerk"], json={
-        "household_id": household["id"], "programme": "orphan", "applicant_member_id": child, "consent_signed": False,
-        "received_on": RECEIVED.isoformat(),
-        "recognitions": [{"member_id": child, "kind": "orphan", "basis": "父亲死亡、母亲宣告失踪"}]})
+    r = await http.post(
+        f"{intake}/applications",
+        headers=tokens["clerk"],
+        json={
+            "household_id": household["id"],
+            "programme": "orphan",
+            "applicant_member_id": child,
+            "consent_signed": False,
+            "received_on": RECEIVED.isoformat(),
+            "recognitions": [{"member_id": child, "kind": "orphan", "basis": "父亲死亡、母亲宣告失踪"}],
+        },
+    )
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
 
@@ -51,8 +69,9 @@ async def test_recognised_scattered_orphan_from_the_front_desk_to_the_roll(stack
     await step("clerk", "investigation", {"on": _on(1)})
     await step("clerk", "home-visits", {"on": _on(2), "investigators": ["张强", "李娜"], "findings": "祖母抚养"})
     await step("reviewer", "economic-check", {"on": _on(3), "result": "consistent"})
-    notice = await step("reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve",
-                                                         "opinion": "符合孤儿认定条件"})
+    notice = await step(
+        "reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve", "opinion": "符合孤儿认定条件"}
+    )
     assert notice["status"] == "public_notice"
     await step("reviewer", "notice/close", {"on": _on(12)})
     done = await step("approver", "decision", {"on": _on(13), "decision": "approve", "opinion": "同意"})
@@ -66,8 +85,11 @@ async def test_recognised_scattered_orphan_from_the_front_desk_to_the_roll(stack
     assert (await wait_for(approved))["decision"]["monthly_amount_fen"] == 140_000
 
     async def enrolled() -> list:
-        return (await http.get(f"{payments}/beneficiaries", params={"household_id": household["id"]},
-                               headers=tokens["finance"])).json()
+        return (
+            await http.get(
+                f"{payments}/beneficiaries", params={"household_id": household["id"]}, headers=tokens["finance"]
+            )
+        ).json()
 
     roll = await wait_for(enrolled)
     assert len(roll) == 1 and roll[0]["programme"] == "orphan" and roll[0]["monthly_amount_fen"] == 140_000

@@ -43,9 +43,16 @@ async def _approved_case(stack, http, tokens) -> tuple[dict, dict]:
     r = await http.post(f"{intake}/households", json=body, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     household = r.json()
-    r = await http.post(f"{intake}/applications", json={"household_id": household["id"], "programme": "dibao",
-                                                        "consent_signed": True, "received_on": RECEIVED.isoformat()},
-                        headers=tokens["clerk"])
+    r = await http.post(
+        f"{intake}/applications",
+        json={
+            "household_id": household["id"],
+            "programme": "dibao",
+            "consent_signed": True,
+            "received_on": RECEIVED.isoformat(),
+        },
+        headers=tokens["clerk"],
+    )
     aid = r.json()["id"]
 
     async def case_id() -> str | None:
@@ -67,16 +74,27 @@ async def _approved_case(stack, http, tokens) -> tuple[dict, dict]:
 
 
 async def _set_value(http, stack, tokens, start: Period, fen: int, reference: str) -> None:
-    r = await http.post(f"{stack.url('eligibility')}/parameters", headers=tokens["admin"], json={
-        "region": "610626", "key": ILLNESS_KEY, "start": start.first_day.isoformat(), "value": fen,
-        "reference": reference})
+    r = await http.post(
+        f"{stack.url('eligibility')}/parameters",
+        headers=tokens["admin"],
+        json={
+            "region": "610626",
+            "key": ILLNESS_KEY,
+            "start": start.first_day.isoformat(),
+            "value": fen,
+            "reference": reference,
+        },
+    )
     assert r.status_code == 201, r.text
 
 
 async def _batch(http, stack, tokens, region: str, period: Period, kind: str = "regular") -> dict:
     payments = stack.url("payments")
-    r = await http.post(f"{payments}/batches", json={"region_code": region, "period": str(period), "kind": kind},
-                        headers=tokens["finance"])
+    r = await http.post(
+        f"{payments}/batches",
+        json={"region_code": region, "period": str(period), "kind": kind},
+        headers=tokens["finance"],
+    )
     assert r.status_code in (200, 202), r.text
 
     async def built() -> dict | None:
@@ -91,8 +109,11 @@ async def _pay(http, stack, tokens, batch: dict) -> tuple[list[dict], dict]:
     assert (await http.post(f"{payments}/batches/{bid}/approve", headers=OTHER_FINANCE)).status_code == 200
     assert (await http.post(f"{payments}/batches/{bid}/export", headers=tokens["finance"])).status_code == 200
     rows = bank_rows((await http.get(f"{payments}/batches/{bid}/bank-file", headers=tokens["finance"])).content)
-    r = await http.post(f"{payments}/batches/{bid}/returns", headers=tokens["finance"], files={
-        "file": ("return.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))})
+    r = await http.post(
+        f"{payments}/batches/{bid}/returns",
+        headers=tokens["finance"],
+        files={"file": ("return.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))},
+    )
     assert r.status_code == 200, r.text
     return rows, r.json()
 
@@ -104,8 +125,9 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
     month = Period.parse(case["effective_month"])
 
     async def on_roll() -> list:
-        return (await http.get(f"{payments}/beneficiaries", params={"household_id": hid},
-                               headers=tokens["finance"])).json()
+        return (
+            await http.get(f"{payments}/beneficiaries", params={"household_id": hid}, headers=tokens["finance"])
+        ).json()
 
     [beneficiary] = await wait_for(on_roll)
     assert beneficiary["monthly_amount_fen"] == 150_000 and beneficiary["persons"] == 3
@@ -114,15 +136,19 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
         b = await _batch(http, stack, tokens, region, month)
         if b["line_count"] == 1 and b["reconciliation"]["failed_count"] == 0:
             return b
-        await http.post(f"{payments}/batches/{b['id']}/cancel", json={"reason": "account not yet on file"},
-                        headers=tokens["finance"])
+        await http.post(
+            f"{payments}/batches/{b['id']}/cancel",
+            json={"reason": "account not yet on file"},
+            headers=tokens["finance"],
+        )
         return None
 
     first = await wait_for(payee_arrived, timeout=30, interval=0.5)
     rows, settled = await _pay(http, stack, tokens, first)
     assert [(r["account_number"], r["amount_yuan"]) for r in rows] == [(ACCOUNT, "1500.00")]
-    roster = await http.get(f"{payments}/batches/{first['id']}/roster", params={"township": region[:9]},
-                            headers=tokens["finance"])
+    roster = await http.get(
+        f"{payments}/batches/{first['id']}/roster", params={"township": region[:9]}, headers=tokens["finance"]
+    )
     assert roster.status_code == 200 and roster.content[:2] == b"PK"
     title = next(openpyxl.load_workbook(io.BytesIO(roster.content), read_only=True).active.iter_rows(values_only=True))
     assert title[0].startswith("铁边城镇 社会救助资金发放花名册")
@@ -154,8 +180,11 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
     # ill members stay as the YAML has them.
     await _set_value(http, stack, tokens, month.plus(2), 0, "吴起县 重病患者分类施保 (test: 恢复为0)")
 
-    stats = (await http.get(f"{payments}/statistics", params={"region": region, "period": str(month)},
-                            headers=tokens["finance"])).json()
+    stats = (
+        await http.get(
+            f"{payments}/statistics", params={"region": region, "period": str(month)}, headers=tokens["finance"]
+        )
+    ).json()
     dibao = next(p for p in stats["programmes"] if p["programme"] == "dibao")
     assert (dibao["households"], dibao["persons"]) == (1, 3)
     assert dibao["paid_fen"] == dibao["money_fen"] == 150_000 + 12_000  # the month's pay and its back-pay
@@ -166,14 +195,18 @@ async def test_batch_worker_killed_halfway_completes_with_nothing_missing_or_dou
     await seed_roll(db, region, 40_000, Period(2026, 1))
     stack.stop("payments-worker")
     stack.start_worker("payments", {"PAYMENTS_BATCH_CHUNK_SIZE": "200", "PAYMENTS_BATCH_POLL_SECONDS": "0.1"})
-    r = await http.post(f"{stack.url('payments')}/batches", json={"region_code": region, "period": "2026-03"},
-                        headers=tokens["finance"])
+    r = await http.post(
+        f"{stack.url('payments')}/batches", json={"region_code": region, "period": "2026-03"}, headers=tokens["finance"]
+    )
     bid = r.json()["id"]
 
     async def progress() -> tuple[int, int | None]:
         async with db.connect() as conn:
-            row = (await conn.execute(text("SELECT progress_done, progress_total FROM payments.batches "
-                                           "WHERE id = :b"), {"b": bid})).one()
+            row = (
+                await conn.execute(
+                    text("SELECT progress_done, progress_total FROM payments.batches WHERE id = :b"), {"b": bid}
+                )
+            ).one()
         return row[0], row[1]
 
     async def started() -> bool:
@@ -193,9 +226,11 @@ async def test_batch_worker_killed_halfway_completes_with_nothing_missing_or_dou
     b = await wait_for(built, timeout=60)
     assert b["line_count"] == 40_000 and b["progress"] == {"done": 40_000, "total": 40_000}
     async with db.connect() as conn:
-        distinct = await conn.scalar(text(
-            "SELECT count(DISTINCT beneficiary_id) FROM payments.payment_lines WHERE batch_id = :b"), {"b": bid})
-        expected = await conn.scalar(text(
-            "SELECT sum(monthly_amount_fen) FROM payments.beneficiaries WHERE region_code LIKE :p"),
-            {"p": region + "%"})
+        distinct = await conn.scalar(
+            text("SELECT count(DISTINCT beneficiary_id) FROM payments.payment_lines WHERE batch_id = :b"), {"b": bid}
+        )
+        expected = await conn.scalar(
+            text("SELECT sum(monthly_amount_fen) FROM payments.beneficiaries WHERE region_code LIKE :p"),
+            {"p": region + "%"},
+        )
     assert distinct == 40_000 and b["total_fen"] == expected

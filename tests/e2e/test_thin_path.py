@@ -24,9 +24,11 @@ async def test_dibao_from_the_front_desk_to_the_roll(stack, http, tokens):
     r = await http.post(f"{intake}/households", json=household_body(members=3), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
     hid = r.json()["id"]
-    r = await http.post(f"{intake}/applications", json={"household_id": hid, "programme": "dibao",
-                                                        "consent_signed": True, "received_on": RECEIVED.isoformat()},
-                        headers={**tokens["clerk"], "X-Correlation-ID": "thin-path-1"})
+    r = await http.post(
+        f"{intake}/applications",
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True, "received_on": RECEIVED.isoformat()},
+        headers={**tokens["clerk"], "X-Correlation-ID": "thin-path-1"},
+    )
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
 
@@ -48,8 +50,9 @@ async def test_dibao_from_the_front_desk_to_the_roll(stack, http, tokens):
     await step("clerk", "home-visits", {"on": _on(2), "investigators": ["张强", "李娜"], "findings": "与申报一致"})
     await step("reviewer", "economic-check", {"on": _on(3), "result": "consistent"})
     await step("reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve", "opinion": "建议纳入"})
-    notice = await step("reviewer", "appraisal", {"on": _on(5), "result": "agreed", "participants": 11,
-                                                  "opinion": "评议通过"})
+    notice = await step(
+        "reviewer", "appraisal", {"on": _on(5), "result": "agreed", "participants": 11, "opinion": "评议通过"}
+    )
     assert notice["status"] == "public_notice"
     xlsx = await http.get(f"{eligibility}/notices/610626101", params={"format": "xlsx"}, headers=tokens["reviewer"])
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
@@ -66,8 +69,9 @@ async def test_dibao_from_the_front_desk_to_the_roll(stack, http, tokens):
     assert app["decision"]["monthly_amount_fen"] == 150_000
 
     async def enrolled() -> list:
-        return (await http.get(f"{payments}/beneficiaries", params={"household_id": hid},
-                               headers=tokens["finance"])).json()
+        return (
+            await http.get(f"{payments}/beneficiaries", params={"household_id": hid}, headers=tokens["finance"])
+        ).json()
 
     roll = await wait_for(enrolled)
     assert len(roll) == 1 and roll[0]["monthly_amount_fen"] == 150_000

@@ -21,9 +21,16 @@ async def _emergency_case(stack, http, tokens) -> tuple[str, str]:
     intake = stack.url("intake")
     r = await http.post(f"{intake}/households", json=household_body(), headers=tokens["clerk"])
     assert r.status_code == 201, r.text
-    r = await http.post(f"{intake}/applications", headers=tokens["clerk"], json={
-        "household_id": r.json()["id"], "programme": "temporary", "consent_signed": True,
-        "temporary": {"type": "emergency", "requested_amount_fen": 500_000, "cause": "窑洞坍塌"}})
+    r = await http.post(
+        f"{intake}/applications",
+        headers=tokens["clerk"],
+        json={
+            "household_id": r.json()["id"],
+            "programme": "temporary",
+            "consent_signed": True,
+            "temporary": {"type": "emergency", "requested_amount_fen": 500_000, "cause": "窑洞坍塌"},
+        },
+    )
     assert r.status_code == 201, r.text
     aid = r.json()["id"]
 
@@ -34,8 +41,11 @@ async def _emergency_case(stack, http, tokens) -> tuple[str, str]:
 
 
 async def _approve(stack, http, tokens, case_id: str) -> None:
-    r = await http.post(f"{stack.url('eligibility')}/cases/{case_id}/emergency-approval",
-                        json={"opinion": "先行救助"}, headers=tokens["reviewer"])
+    r = await http.post(
+        f"{stack.url('eligibility')}/cases/{case_id}/emergency-approval",
+        json={"opinion": "先行救助"},
+        headers=tokens["reviewer"],
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
 
 
@@ -52,8 +62,11 @@ async def test_a_withdrawal_after_approval_is_refused_by_eligibility_and_intake_
     stack.kill("intake-worker")  # intake hears nothing of the approval until it is back
     try:
         await _approve(stack, http, tokens, case_id)
-        r = await http.post(f"{stack.url('intake')}/applications/{aid}/withdraw", json={"reason": "亲属已资助"},
-                            headers=idem(tokens["clerk"], "race-" + aid))
+        r = await http.post(
+            f"{stack.url('intake')}/applications/{aid}/withdraw",
+            json={"reason": "亲属已资助"},
+            headers=idem(tokens["clerk"], "race-" + aid),
+        )
         assert r.status_code == 202, r.text
         assert (r.json()["status"], r.json()["withdrawal"]) == ("withdrawal_requested", "requested")
     finally:
@@ -68,16 +81,18 @@ async def test_a_withdrawal_after_approval_is_refused_by_eligibility_and_intake_
     assert case["status"] == "approved" and case["one_off_amount_fen"] == 500_000
     assert (app["status"], app["case_status"], app["withdrawal"]) == ("approved", "approved", "refused")
     assert app["decision"]["one_off_amount_fen"] == 500_000 and "already decided" in app["withdrawal_refused_because"]
-    r = await http.post(f"{stack.url('intake')}/applications/{aid}/withdraw", json={"reason": "再次撤回"},
-                        headers=tokens["clerk"])
+    r = await http.post(
+        f"{stack.url('intake')}/applications/{aid}/withdraw", json={"reason": "再次撤回"}, headers=tokens["clerk"]
+    )
     assert r.status_code == 409  # intake now knows the case is decided
 
 
 async def test_a_withdrawal_right_after_approval_ends_with_both_services_agreeing(stack, http, tokens):
     aid, case_id = await _emergency_case(stack, http, tokens)
     await _approve(stack, http, tokens, case_id)
-    r = await http.post(f"{stack.url('intake')}/applications/{aid}/withdraw", json={"reason": "亲属已资助"},
-                        headers=tokens["clerk"])
+    r = await http.post(
+        f"{stack.url('intake')}/applications/{aid}/withdraw", json={"reason": "亲属已资助"}, headers=tokens["clerk"]
+    )
     assert r.status_code in (202, 409), r.text  # 409 only if intake already heard of the approval
 
     async def settled() -> dict | None:
@@ -104,8 +119,13 @@ async def _payments_caught_up(bootstrap: str) -> bool:
 
 
 async def _dead_lettered(bootstrap: str, case_id: str) -> int:
-    consumer = AIOKafkaConsumer(f"{DECISIONS}.dlq", bootstrap_servers=bootstrap, group_id=f"dlq-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        f"{DECISIONS}.dlq",
+        bootstrap_servers=bootstrap,
+        group_id=f"dlq-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     found = 0
     try:
@@ -119,8 +139,11 @@ async def _dead_lettered(bootstrap: str, case_id: str) -> int:
 async def test_terminating_a_one_off_payment_is_a_no_op_for_payments(stack, http, tokens, infra):
     aid, case_id = await _emergency_case(stack, http, tokens)
     await _approve(stack, http, tokens, case_id)
-    r = await http.post(f"{stack.url('eligibility')}/cases/{case_id}/termination",
-                        json={"reason": "other", "opinion": "救助事由已消除"}, headers=tokens["approver"])
+    r = await http.post(
+        f"{stack.url('eligibility')}/cases/{case_id}/termination",
+        json={"reason": "other", "opinion": "救助事由已消除"},
+        headers=tokens["approver"],
+    )
     assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
 
     async def shown() -> bool:

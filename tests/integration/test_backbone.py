@@ -40,8 +40,7 @@ async def kit(infra, db):
     producer = make_producer(infra.bootstrap, "test-backbone")
     await producer.start()
     sessions = session_factory(db)
-    yield {"producer": producer, "uow": lambda: UnitOfWork(sessions, platform, "/tests"),
-           "bootstrap": infra.bootstrap}
+    yield {"producer": producer, "uow": lambda: UnitOfWork(sessions, platform, "/tests"), "bootstrap": infra.bootstrap}
     await producer.stop()
     del CATALOGUE[TYPE]
 
@@ -57,8 +56,13 @@ async def _emit(kit, n: int, *, commit: bool = True, refuse: set[int] = frozense
 
 
 async def _topic_event_ids(bootstrap: str, topic: str = TOPIC) -> list[str]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"reader-{uuid.uuid4()}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     ids: list[str] = []
     try:
@@ -93,8 +97,13 @@ async def test_only_committed_events_are_published_and_each_once_by_two_relays(k
 
 def _records(bootstrap: str):
     async def read() -> list:
-        consumer = AIOKafkaConsumer(TOPIC, bootstrap_servers=bootstrap, group_id=f"r-{uuid.uuid4()}",
-                                    auto_offset_reset="earliest", enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            TOPIC,
+            bootstrap_servers=bootstrap,
+            group_id=f"r-{uuid.uuid4()}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
         await consumer.start()
         out = []
         try:
@@ -104,14 +113,21 @@ def _records(bootstrap: str):
         finally:
             await consumer.stop()
         return out
+
     return read()
 
 
 async def _effects(db, ids) -> dict[str, int]:
     async with db.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT resource_id, count(*) FROM monitoring.audit_log WHERE action = 'test.effect' "
-            "AND resource_id = ANY(:ids) GROUP BY resource_id"), {"ids": [str(i) for i in ids]})).all()
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT resource_id, count(*) FROM monitoring.audit_log WHERE action = 'test.effect' "
+                    "AND resource_id = ANY(:ids) GROUP BY resource_id"
+                ),
+                {"ids": [str(i) for i in ids]},
+            )
+        ).all()
     return {r[0]: r[1] for r in rows}
 
 
@@ -121,8 +137,14 @@ def _consumer(kit, name: str) -> EventConsumer:
             raise ValueError("this household cannot be pinged")
         await audit.record(uow, "test", "test.effect", "ping", event.id)
 
-    return EventConsumer(name=name, topics=[TOPIC], handlers={TYPE: effect}, uow_factory=kit["uow"],
-                         bootstrap=kit["bootstrap"], producer=kit["producer"])
+    return EventConsumer(
+        name=name,
+        topics=[TOPIC],
+        handlers={TYPE: effect},
+        uow_factory=kit["uow"],
+        bootstrap=kit["bootstrap"],
+        producer=kit["producer"],
+    )
 
 
 async def test_redelivered_events_are_applied_once(kit, db):
@@ -137,9 +159,12 @@ async def test_redelivered_events_are_applied_once(kit, db):
     await consumer.process(records[:7])
     assert await _effects(db, ids) == {str(i): 1 for i in ids}
     async with db.connect() as conn:
-        inbox = (await conn.execute(text(
-            "SELECT topic, type, count(*) FROM monitoring.inbox WHERE consumer = :c GROUP BY topic, type"),
-            {"c": consumer.name})).all()
+        inbox = (
+            await conn.execute(
+                text("SELECT topic, type, count(*) FROM monitoring.inbox WHERE consumer = :c GROUP BY topic, type"),
+                {"c": consumer.name},
+            )
+        ).all()
     assert [tuple(row) for row in inbox] == [(TOPIC, TYPE, 20)]
 
 
@@ -149,19 +174,29 @@ async def test_poison_and_refused_messages_go_to_the_dlq_and_the_rest_are_applie
     while await relay.relay_once():
         pass
     await (await kit["producer"].send(TOPIC, value=b"not json at all", key=b"x"))
-    bad_data = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/x", "type": TYPE,
-                "time": "2026-01-01T00:00:00Z", "data": {"household_id": "nope", "amount_fen": "lots"}}
+    bad_data = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "/x",
+        "type": TYPE,
+        "time": "2026-01-01T00:00:00Z",
+        "data": {"household_id": "nope", "amount_fen": "lots"},
+    }
     await (await kit["producer"].send(TOPIC, value=orjson.dumps(bad_data), key=b"y"))
     wanted = set(map(str, ids)) | {bad_data["id"]}
-    records = [r for r in await _records(kit["bootstrap"])
-               if r.value == b"not json at all" or orjson.loads(r.value)["id"] in wanted]
+    records = [
+        r
+        for r in await _records(kit["bootstrap"])
+        if r.value == b"not json at all" or orjson.loads(r.value)["id"] in wanted
+    ]
     name = f"test-dlq-{uuid.uuid4()}"
     await _consumer(kit, name).process(records)
     effects = await _effects(db, ids)
     assert effects == {str(i): 1 for n, i in enumerate(ids) if n != 2}
 
-    dlq = AIOKafkaConsumer(f"{TOPIC}.dlq", bootstrap_servers=kit["bootstrap"], group_id=f"d-{uuid.uuid4()}",
-                           auto_offset_reset="earliest")
+    dlq = AIOKafkaConsumer(
+        f"{TOPIC}.dlq", bootstrap_servers=kit["bootstrap"], group_id=f"d-{uuid.uuid4()}", auto_offset_reset="earliest"
+    )
     await dlq.start()
     mine = []
     try:
@@ -187,9 +222,12 @@ async def test_a_commit_wakes_the_relay_at_once_without_waiting_for_its_poll(kit
 
         async def sent() -> bool:
             async with db.connect() as conn:
-                unsent = (await conn.execute(text(
-                    "SELECT count(*) FROM monitoring.outbox WHERE sent_at IS NULL AND event_id = ANY(:ids)"),
-                    {"ids": ids})).scalar()
+                unsent = (
+                    await conn.execute(
+                        text("SELECT count(*) FROM monitoring.outbox WHERE sent_at IS NULL AND event_id = ANY(:ids)"),
+                        {"ids": ids},
+                    )
+                ).scalar()
             return unsent == 0
 
         from tests.conftest import wait_for
@@ -208,8 +246,14 @@ def _batch_consumer(kit, name: str, calls: list[int]) -> EventConsumer:
         # One statement for the whole run, as a set-based handler should.
         await audit.record_many(uow, "test", "test.effect", "ping", [{"resource_id": d.event.id} for d in deliveries])
 
-    return EventConsumer(name=name, topics=[TOPIC], handlers={TYPE: on_batch(effects)}, uow_factory=kit["uow"],
-                         bootstrap=kit["bootstrap"], producer=kit["producer"])
+    return EventConsumer(
+        name=name,
+        topics=[TOPIC],
+        handlers={TYPE: on_batch(effects)},
+        uow_factory=kit["uow"],
+        bootstrap=kit["bootstrap"],
+        producer=kit["producer"],
+    )
 
 
 async def _published(kit, db, ids) -> list:
@@ -217,8 +261,11 @@ async def _published(kit, db, ids) -> list:
     while await relay.relay_once():
         pass
     wanted = set(map(str, ids))
-    return [r for r in await _records(kit["bootstrap"])
-            if r.value.startswith(b"{") and orjson.loads(r.value)["id"] in wanted]
+    return [
+        r
+        for r in await _records(kit["bootstrap"])
+        if r.value.startswith(b"{") and orjson.loads(r.value)["id"] in wanted
+    ]
 
 
 async def test_a_set_based_handler_gets_the_whole_run_once_and_redelivery_changes_nothing(kit, db):
@@ -252,8 +299,14 @@ async def test_a_failing_run_is_retried_event_by_event_so_only_the_bad_event_is_
 async def test_each_message_is_validated_once_with_envelope_and_data_typed_together(kit):
     (eid,) = await _emit(kit, 1, commit=False)
     consumer = _consumer(kit, "parse-only")
-    good = {"specversion": "1.0", "id": str(eid), "source": "/x", "type": TYPE, "time": "2026-01-01T00:00:00Z",
-            "data": {"household_id": str(uuid.uuid4()), "amount_fen": 5}}
+    good = {
+        "specversion": "1.0",
+        "id": str(eid),
+        "source": "/x",
+        "type": TYPE,
+        "time": "2026-01-01T00:00:00Z",
+        "data": {"household_id": str(uuid.uuid4()), "amount_fen": 5},
+    }
 
     def record(payload: dict, headers: list) -> ConsumerRecord:
         return ConsumerRecord(TOPIC, 0, 0, 0, 0, b"k", orjson.dumps(payload), None, 1, 1, headers)

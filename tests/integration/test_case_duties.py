@@ -56,11 +56,13 @@ async def test_a_paid_one_off_case_offers_no_review(api, tokens, open_wuqi_case)
 
 async def test_who_may_act_is_checked_before_the_state_of_the_case(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
-    r = await _post(api, tokens, "clerk", case_id, "decision",
-                    {"on": "2023-09-05", "decision": "approve", "opinion": "同意"})
+    r = await _post(
+        api, tokens, "clerk", case_id, "decision", {"on": "2023-09-05", "decision": "approve", "opinion": "同意"}
+    )
     assert r.status_code == 403, r.text
-    r = await _post(api, tokens, "clerk", case_id, "termination",
-                    {"on": "2023-09-05", "reason": "other", "opinion": "停保"})
+    r = await _post(
+        api, tokens, "clerk", case_id, "termination", {"on": "2023-09-05", "reason": "other", "opinion": "停保"}
+    )
     assert r.status_code == 403, r.text
     assert (await _case(api, tokens, case_id))["status"] == "accepted"
 
@@ -69,8 +71,9 @@ async def test_the_emergency_limit_binds_an_admin_too(api, tokens, open_wuqi_cas
     facts = {"temporary": {"kind": "emergency", "requested_fen": 2_500_000, "cause": "火灾"}}
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
     for who in (COUNTY_ADMIN, ADMIN_REVIEWER):
-        r = await api("eligibility").post(f"/cases/{case_id}/emergency-approval",
-                                          json={"on": "2023-09-04", "opinion": "先行"}, headers=who)
+        r = await api("eligibility").post(
+            f"/cases/{case_id}/emergency-approval", json={"on": "2023-09-04", "opinion": "先行"}, headers=who
+        )
         assert r.status_code == 403, r.text
     assert (await _case(api, tokens, case_id))["status"] == "accepted"
     r = await _post(api, tokens, "approver", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "联席会议"})
@@ -78,16 +81,22 @@ async def test_the_emergency_limit_binds_an_admin_too(api, tokens, open_wuqi_cas
 
 
 async def test_a_county_admin_changes_only_its_own_regions_parameters(api, tokens):
-    body = {"key": "dibao.standard.rural", "start": "2099-01-01", "value": {"per": "year", "fen": 700_000},
-            "reference": "test: a county admin's scope"}
+    body = {
+        "key": "dibao.standard.rural",
+        "start": "2099-01-01",
+        "value": {"per": "year", "fen": 700_000},
+        "reference": "test: a county admin's scope",
+    }
     for region in ("national", "61", "6106", "62", "610625"):
         r = await api("eligibility").post("/parameters", json={**body, "region": region}, headers=COUNTY_ADMIN)
         assert r.status_code == 403, (region, r.text)
-        bad_key = await api("eligibility").post("/parameters", json={**body, "region": region, "key": "no.such"},
-                                                headers=COUNTY_ADMIN)
+        bad_key = await api("eligibility").post(
+            "/parameters", json={**body, "region": region, "key": "no.such"}, headers=COUNTY_ADMIN
+        )
         assert bad_key.status_code == 403, (region, bad_key.text)  # scope first: nothing about other regions leaks
-    r = await api("eligibility").get("/parameters/dibao.standard.rural",
-                                     params={"region": "610625", "on": "2099-02-01"}, headers=tokens["clerk"])
+    r = await api("eligibility").get(
+        "/parameters/dibao.standard.rural", params={"region": "610625", "on": "2099-02-01"}, headers=tokens["clerk"]
+    )
     assert r.status_code == 404 or r.json()["value"] != {"per": "year", "fen": 700_000}
     r = await api("eligibility").post("/parameters", json={**body, "region": "610626"}, headers=COUNTY_ADMIN)
     assert r.status_code == 201, r.text

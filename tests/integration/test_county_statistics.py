@@ -26,8 +26,9 @@ async def demo(api, tokens, db) -> dict:
 
 
 async def _stats(api, tokens, **params) -> dict:
-    r = await api("payments").get("/county/statistics", params={"region": TOWNSHIP, **params},
-                                  headers=tokens["auditor"])
+    r = await api("payments").get(
+        "/county/statistics", params={"region": TOWNSHIP, **params}, headers=tokens["auditor"]
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -41,15 +42,19 @@ async def test_statistics_equal_the_batches_and_cases(api, tokens, demo):
     assert by["dibao"]["new"] == 2 and by["tekun"]["new"] == 1
     # The money is the batches' money, line by line.
     pay = api("payments")
-    batches = (await pay.get("/batches", params={"region": TOWNSHIP, "period": str(MONTH)},
-                             headers=tokens["finance"])).json()
+    batches = (
+        await pay.get("/batches", params={"region": TOWNSHIP, "period": str(MONTH)}, headers=tokens["finance"])
+    ).json()
     assert s["totals"]["money_fen"] == sum(b["total_fen"] for b in batches) == demo["money_fen"]
     lines = (await pay.get(f"/batches/{demo['batch_id']}/lines", headers=tokens["finance"])).json()
     for programme, p in by.items():
         assert p["money_fen"] == sum(x["amount_fen"] for x in lines if x["programme"] == programme)
     [batch] = s["batches"]
-    assert (batch["line_count"], batch["total_fen"], batch["paid_fen"]) == (len(lines), demo["money_fen"],
-                                                                            demo["money_fen"])
+    assert (batch["line_count"], batch["total_fen"], batch["paid_fen"]) == (
+        len(lines),
+        demo["money_fen"],
+        demo["money_fen"],
+    )
     assert {k: s["cases_total"][k] for k in demo["cases"]} == demo["cases"]
     assert {k: s["alerts"][k] for k in demo["alerts"]} == demo["alerts"]
     assert s["coverage"] == demo["coverage"]
@@ -65,55 +70,76 @@ async def test_statistics_equal_the_batches_and_cases(api, tokens, demo):
 
 async def test_statistics_as_xlsx_show_the_same_figures(api, tokens, demo):
     s = await _stats(api, tokens, period=str(MONTH))
-    r = await api("payments").get("/county/statistics", params={"region": TOWNSHIP, "period": str(MONTH),
-                                                                 "format": "xlsx"}, headers=tokens["auditor"])
+    r = await api("payments").get(
+        "/county/statistics",
+        params={"region": TOWNSHIP, "period": str(MONTH), "format": "xlsx"},
+        headers=tokens["auditor"],
+    )
     assert r.status_code == 200 and r.content[:2] == b"PK"
     book = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)
     money = list(book["资金发放"].iter_rows(min_row=3, values_only=True))
     for p, row in zip(s["programmes"], money, strict=False):
-        assert row[:5] == (p["name"], p["households"], p["persons"], float(p["money_yuan"]),
-                           float(p["money_wan_yuan"]))
+        assert row[:5] == (p["name"], p["households"], p["persons"], float(p["money_yuan"]), float(p["money_wan_yuan"]))
     assert money[-1][3] == s["totals"]["money_fen"] / 100
     cases = {row[0]: row[1:] for row in book["办件"].iter_rows(min_row=3, values_only=True)}
     t = s["cases_total"]
     assert cases["合计"] == (t["received"], t["approved"], t["rejected"], t["withdrawn"], t["overdue"])
     alerts = dict(book["监测预警"].iter_rows(min_row=3, values_only=True))
     assert (alerts["预警数"], alerts["核实数"], alerts["纳入救助"]) == (
-        s["alerts"]["raised"], s["alerts"]["verified"], s["alerts"]["brought_into_assistance"])
+        s["alerts"]["raised"],
+        s["alerts"]["verified"],
+        s["alerts"]["brought_into_assistance"],
+    )
     assert alerts["三类人群监测户数"] == s["coverage"]["monitored_households"]
 
 
 async def test_work_summary_quotes_the_endpoint(api, tokens, demo):
     s = await _stats(api, tokens, year=2025, half=2)
-    md = await api("payments").get("/county/report", params={"region": TOWNSHIP, "year": 2025, "half": 2,
-                                                              "format": "md"}, headers=tokens["auditor"])
+    md = await api("payments").get(
+        "/county/report",
+        params={"region": TOWNSHIP, "year": 2025, "half": 2, "format": "md"},
+        headers=tokens["auditor"],
+    )
     assert md.status_code == 200, md.text
     text = md.text
     assert text.startswith("# 白豹镇2025年下半年社会救助工作总结")
     t = s["totals"]
-    assert (f"共保障各类社会救助对象{t['households']}户{t['persons']}人，"
-            f"累计发放救助资金{t['money_wan_yuan']}万元") in text
+    assert (
+        f"共保障各类社会救助对象{t['households']}户{t['persons']}人，累计发放救助资金{t['money_wan_yuan']}万元"
+    ) in text
     for p in s["programmes"]:
         if p["programme"] == "temporary":
-            assert (f"实施临时救助{p['one_off_household_times']}户次{p['one_off_person_times']}人次，"
-                    f"发放资金{float(p['one_off_fen']) / 1_000_000:.2f}万元") in text
+            assert (
+                f"实施临时救助{p['one_off_household_times']}户次{p['one_off_person_times']}人次，"
+                f"发放资金{float(p['one_off_fen']) / 1_000_000:.2f}万元"
+            ) in text
         else:
-            assert (f"保障{p['name']}对象{p['households']}户{p['persons']}人，"
-                    f"累计发放资金{p['money_wan_yuan']}万元") in text
+            assert (
+                f"保障{p['name']}对象{p['households']}户{p['persons']}人，累计发放资金{p['money_wan_yuan']}万元"
+            ) in text
             assert f"{p['name']}新增{p['new']}户、停保{p['stopped']}户、调整{p['changed']}户" in text
     c, a, cov = s["cases_total"], s["alerts"], s["coverage"]
-    assert (f"受理救助申请{c['received']}件，批准{c['approved']}件，"
-            f"不予批准{c['rejected']}件，逾期{c['overdue']}件") in text
+    assert (
+        f"受理救助申请{c['received']}件，批准{c['approved']}件，不予批准{c['rejected']}件，逾期{c['overdue']}件"
+    ) in text
     assert f"发出预警{a['raised']}条，核实{a['verified']}条，纳入救助{a['brought_into_assistance']}户" in text
     assert f"三类人群监测对象{cov['monitored_households']}户，其中享受社会救助{cov['covered_households']}户" in text
-    for heading in ("## 一、主要工作", "## 二、存在问题", "## 三、下一步打算", "### （二）特困人员供养",
-                    "动态管理", "临时救助", "监测预警"):
+    for heading in (
+        "## 一、主要工作",
+        "## 二、存在问题",
+        "## 三、下一步打算",
+        "### （二）特困人员供养",
+        "动态管理",
+        "临时救助",
+        "监测预警",
+    ):
         assert heading in text
     # Every number in the draft is one of the endpoint's figures (years and section numbers aside).
     figures = {str(v) for v in _values(s)}
     assert set(re.findall(r"\d+(?:\.\d+)?", text)) - {"2025"} <= figures
-    docx = await api("payments").get("/county/report", params={"region": TOWNSHIP, "year": 2025, "half": 2},
-                                     headers=tokens["auditor"])
+    docx = await api("payments").get(
+        "/county/report", params={"region": TOWNSHIP, "year": 2025, "half": 2}, headers=tokens["auditor"]
+    )
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
     paragraphs = [p.text for p in Document(io.BytesIO(docx.content)).paragraphs if p.text]
     assert paragraphs == [b.text for b in report.blocks(CountyStatistics.model_validate(s))]
@@ -131,15 +157,22 @@ def _values(value) -> list:
 
 async def test_bad_periods_and_other_regions_are_refused(api, tokens):
     pay = api("payments")
-    for params in ({}, {"period": "2025-07", "year": 2025}, {"year": 2025, "quarter": 1, "half": 1},
-                   {"quarter": 2}, {"period": "2025-13"}, {"year": 2025, "quarter": 5}):
+    for params in (
+        {},
+        {"period": "2025-07", "year": 2025},
+        {"year": 2025, "quarter": 1, "half": 1},
+        {"quarter": 2},
+        {"period": "2025-13"},
+        {"year": 2025, "quarter": 5},
+    ):
         r = await pay.get("/county/statistics", params={"region": TOWNSHIP, **params}, headers=tokens["auditor"])
         assert r.status_code == 422, (params, r.text)
-    r = await pay.get("/county/statistics", params={"region": "610625", "period": "2025-07"},
-                      headers=tokens["finance"])
+    r = await pay.get("/county/statistics", params={"region": "610625", "period": "2025-07"}, headers=tokens["finance"])
     assert r.status_code == 403
-    r = await pay.get("/county/report", params={"region": TOWNSHIP, "year": 2025, "format": "pdf"},
-                      headers=tokens["auditor"])
+    r = await pay.get(
+        "/county/report", params={"region": TOWNSHIP, "year": 2025, "format": "pdf"}, headers=tokens["auditor"]
+    )
     assert r.status_code == 422
-    assert (await pay.get("/county/statistics", params={"region": TOWNSHIP, "period": "2025-07"},
-                          headers=tokens["clerk"])).status_code == 403
+    assert (
+        await pay.get("/county/statistics", params={"region": TOWNSHIP, "period": "2025-07"}, headers=tokens["clerk"])
+    ).status_code == 403

@@ -24,8 +24,9 @@ async def _approved(api, tokens, open_wuqi_case, **snapshot) -> tuple[str, list[
     case_id, household = await open_wuqi_case(date(2023, 9, 4), snapshot=wuqi_household(**snapshot))
     await _to_notice(api, tokens, case_id)
     assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})).status_code == 200
-    r = await _post(api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve",
-                                                                   "opinion": "同意"})
+    r = await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
     assert r.status_code == 200 and r.json()["status"] == "approved", r.text
     return case_id, [str(m.member_id) for m in household.members], str(household.household_id)
 
@@ -37,41 +38,72 @@ async def _apply(db, handler, data) -> None:
 
 
 def _death(household: str, member: str, died: date) -> DeathReported:
-    return DeathReported(alert_id=uuid.uuid4(), household_id=household, member_id=member,
-                         region_code="610626101201", death_date=died, source="public_security")
+    return DeathReported(
+        alert_id=uuid.uuid4(),
+        household_id=household,
+        member_id=member,
+        region_code="610626101201",
+        death_date=died,
+        source="public_security",
+    )
 
 
 async def test_a_one_person_case_stops_after_the_month_of_death(api, tokens, db, open_wuqi_case):
     case_id, members, household = await _approved(
-        api, tokens, open_wuqi_case, members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
-        incomes=[])
+        api,
+        tokens,
+        open_wuqi_case,
+        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
+        incomes=[],
+    )
     await _apply(db, on_death_reported, _death(household, members[0], date(2024, 3, 17)))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
     assert case["status"] == "terminated" and case["steps"][-1]["step"] == "terminate"
     async with db.connect() as conn:
-        event = (await conn.execute(text(
-            "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
-            "AND payload->'data'->>'case_id' = :c"), {"c": case_id})).scalar_one()
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
+                    "AND payload->'data'->>'case_id' = :c"
+                ),
+                {"c": case_id},
+            )
+        ).scalar_one()
     assert event["data"]["reason"] == "death" and event["data"]["last_month"] == "2024-03"
     # Reported twice (a second agency, a re-sent file): the case is no longer on the roll, nothing more happens.
     await _apply(db, on_death_reported, _death(household, members[0], date(2024, 3, 17)))
     async with db.connect() as conn:
-        assert (await conn.execute(text(
-            "SELECT count(*) FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
-            "AND payload->'data'->>'case_id' = :c"), {"c": case_id})).scalar() == 1
+        assert (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
+                    "AND payload->'data'->>'case_id' = :c"
+                ),
+                {"c": case_id},
+            )
+        ).scalar() == 1
 
 
-async def test_a_death_in_a_larger_household_and_a_township_finding_ask_for_a_review(api, tokens, db,
-                                                                                    open_wuqi_case):
+async def test_a_death_in_a_larger_household_and_a_township_finding_ask_for_a_review(api, tokens, db, open_wuqi_case):
     case_id, members, household = await _approved(api, tokens, open_wuqi_case)
     await _apply(db, on_death_reported, _death(household, members[1], date(2024, 3, 17)))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
     assert case["status"] == "approved" and case["next_review_on"] == date.today().isoformat()
     assert case["steps"][-1]["step"] == "death_reported"
 
-    await _apply(db, on_alert_verified, AlertVerified(
-        alert_id=uuid.uuid4(), household_id=household, region_code="610626101201", alert_type="possible_overpayment",
-        outcome="recipient_change", note="新登记车辆一辆", verified_on=date(2024, 4, 2)))
+    await _apply(
+        db,
+        on_alert_verified,
+        AlertVerified(
+            alert_id=uuid.uuid4(),
+            household_id=household,
+            region_code="610626101201",
+            alert_type="possible_overpayment",
+            outcome="recipient_change",
+            note="新登记车辆一辆",
+            verified_on=date(2024, 4, 2),
+        ),
+    )
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
     assert case["status"] == "approved" and case["next_review_on"] == "2024-04-02"
     assert case["steps"][-1]["step"] == "review_requested" and case["steps"][-1]["opinion"] == "新登记车辆一辆"

@@ -35,23 +35,31 @@ def _member(household: dict, name: str) -> str:
 
 
 async def _apply(api, tokens, body: dict) -> dict:
-    r = await api("intake").post("/applications", json={"received_on": RECEIVED.isoformat(), **body},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications", json={"received_on": RECEIVED.isoformat(), **body}, headers=tokens["clerk"]
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
 async def _outbox(db, schema: str, event: str, field: str, value: str) -> dict:
     async with db.connect() as conn:
-        return (await conn.execute(text(
-            f"SELECT payload->'data' FROM {schema}.outbox WHERE type LIKE :t AND payload->'data'->>'{field}' = :v"),
-            {"t": f"%{event}%", "v": value})).scalar_one()
+        return (
+            await conn.execute(
+                text(
+                    f"SELECT payload->'data' FROM {schema}.outbox WHERE "
+                    f"type LIKE :t AND payload->'data'->>'{field}' = :v"
+                ),
+                {"t": f"%{event}%", "v": value},
+            )
+        ).scalar_one()
 
 
 async def _open_from_intake(db, application_id: str) -> str:
     """Eligibility opens the case from the event intake published, exactly as its consumer does."""
     data = ApplicationSubmitted.model_validate(
-        await _outbox(db, "intake", "application.submitted", "application_id", application_id))
+        await _outbox(db, "intake", "application.submitted", "application_id", application_id)
+    )
     async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
         case = await open_case(uow, data)
         await uow.commit()
@@ -82,23 +90,39 @@ async def _to_decision(api, tokens, case_id: str, opinion: str) -> dict:
 
 async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(api, tokens, db):
     nine = date.today().replace(year=date.today().year - 9) - timedelta(days=100)
-    grandmother = {"name": "张桂英", "id_number": resident_id("19500304", False), "relation": "head",
-                   "labour_capacity": "partial"}
-    child = {"name": "张小宝", "id_number": resident_id(nine.strftime("%Y%m%d"), True), "relation": "grandchild",
-             "student": True}
-    body = {**household_body(), "members": [grandmother, child],
-            "incomes": [{"earner": 0, "kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}]}
+    grandmother = {
+        "name": "张桂英",
+        "id_number": resident_id("19500304", False),
+        "relation": "head",
+        "labour_capacity": "partial",
+    }
+    child = {
+        "name": "张小宝",
+        "id_number": resident_id(nine.strftime("%Y%m%d"), True),
+        "relation": "grandchild",
+        "student": True,
+    }
+    body = {
+        **household_body(),
+        "members": [grandmother, child],
+        "incomes": [{"earner": 0, "kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+    }
     household = await _register(api, tokens, body)
     child_id = _member(household, "张小宝")
-    application = {"household_id": household["id"], "programme": "orphan", "applicant_member_id": child_id,
-                   "consent_signed": False}
+    application = {
+        "household_id": household["id"],
+        "programme": "orphan",
+        "applicant_member_id": child_id,
+        "consent_signed": False,
+    }
 
     # Without the 孤儿认定 the front desk is told what is missing, naming the field, and nothing is stored.
     r = await api("intake").post("/applications", json=application, headers=tokens["clerk"])
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "recognitions", r.text
     stranger = {"member_id": household["id"], "kind": "orphan", "basis": "父母双亡"}
-    r = await api("intake").post("/applications", json={**application, "recognitions": [stranger]},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications", json={**application, "recognitions": [stranger]}, headers=tokens["clerk"]
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "recognitions[0].member_id", r.text
 
     recognition = {"member_id": child_id, "kind": "orphan", "basis": "父母双亡 (死亡证明两份)"}
@@ -129,8 +153,17 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
         member["has_capable_supporter"] = False
     household = await _register(api, tokens, body)
     wife = _member(household, "王秀兰")
-    app = await _apply(api, tokens, {"household_id": household["id"], "programme": "tekun", "consent_signed": True,
-                                     "applicant_member_id": wife, "tekun_arrangement": "home"})
+    app = await _apply(
+        api,
+        tokens,
+        {
+            "household_id": household["id"],
+            "programme": "tekun",
+            "consent_signed": True,
+            "applicant_member_id": wife,
+            "tekun_arrangement": "home",
+        },
+    )
     case_id = await _open_from_intake(db, app["id"])
     case = await _case(api, tokens, case_id)
     # 吴起县 rural 特困: 7800/12 = 650 + 全自理 2520/12 = 210 → 860 yuan for her alone (both would be 1720).
@@ -147,14 +180,22 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
 
 async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
     household = await _register(api, tokens, household_body(members=1))
-    bill = {"bill_total_fen": 5_000_000, "basic_insurance_paid_fen": 2_500_000,
-            "critical_illness_paid_fen": 1_000_000, "group": "dibao"}
-    app = await _apply(api, tokens, {"household_id": household["id"], "programme": "medical", "consent_signed": False,
-                                     "medical": bill})
+    bill = {
+        "bill_total_fen": 5_000_000,
+        "basic_insurance_paid_fen": 2_500_000,
+        "critical_illness_paid_fen": 1_000_000,
+        "group": "dibao",
+    }
+    app = await _apply(
+        api, tokens, {"household_id": household["id"], "programme": "medical", "consent_signed": False, "medical": bill}
+    )
     case = await _case(api, tokens, await _open_from_intake(db, app["id"]))
     # 国办发〔2021〕42号: 低保对象 no deductible, ≥70%: (50000 − 25000 − 10000) × 0.7 = 10500 yuan.
     assert case["eligible"] is True and case["assessed_one_off_amount_fen"] == 1_050_000, case["assessment_reasons"]
     assert case["assessment_reasons"][0] == "救助对象类别: 低保对象"
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=tokens["approver"])).json()
-    assert {t["key"] for t in detail["trace"]} >= {"medical.ratio.dibao", "medical.deductible.dibao",
-                                                   "medical.annual_cap.dibao"}
+    assert {t["key"] for t in detail["trace"]} >= {
+        "medical.ratio.dibao",
+        "medical.deductible.dibao",
+        "medical.annual_cap.dibao",
+    }

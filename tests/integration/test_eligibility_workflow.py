@@ -24,19 +24,31 @@ VILLAGE = "610626101201"  # 吴起县铁边城镇, a village under it
 
 
 def _member(name: str, born: str, relation: str, **facts) -> dict:
-    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male",
-            "relation": relation, **facts}
+    return {
+        "member_id": str(uuid.uuid4()),
+        "name": name,
+        "birth_date": born,
+        "sex": "male",
+        "relation": relation,
+        **facts,
+    }
 
 
 def wuqi_household(**overrides) -> HouseholdSnapshot:
     """Three rural members; 300 yuan a month counted income (the pension is exempt)."""
     data = {
-        "household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural",
-        "members": [_member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
-                    _member("高桂芳", "1965-08-02", "spouse"),
-                    _member("刘小军", "2010-09-03", "child", student=True)],
-        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
-                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
+        "household_id": str(uuid.uuid4()),
+        "region_code": VILLAGE,
+        "hukou_type": "rural",
+        "members": [
+            _member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+            _member("高桂芳", "1965-08-02", "spouse"),
+            _member("刘小军", "2010-09-03", "child", student=True),
+        ],
+        "incomes": [
+            {"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000},
+            {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300},
+        ],
         "properties": [{"kind": "housing", "value_fen": 6_000_000}],
     }
     data.update(overrides)
@@ -48,20 +60,30 @@ async def open_wuqi_case(db):
     """Open a case as the consumer would, for an application received on a given day."""
     sessions = session_factory(db)
 
-    async def opener(received: date, programme: str = "dibao", snapshot: HouseholdSnapshot | None = None,
-                     **extra) -> tuple[str, HouseholdSnapshot]:
+    async def opener(
+        received: date, programme: str = "dibao", snapshot: HouseholdSnapshot | None = None, **extra
+    ) -> tuple[str, HouseholdSnapshot]:
         snapshot = snapshot or wuqi_household()
         data = ApplicationSubmitted(
-            application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
-            region_code=snapshot.region_code, submitted_on=received, consent_signed=True,
-            separate_register=extra.pop("separate_register", False), details=extra.pop("details", {}),
-            snapshot=snapshot)
+            application_id=uuid.uuid4(),
+            household_id=snapshot.household_id,
+            programme=programme,
+            region_code=snapshot.region_code,
+            submitted_on=received,
+            consent_signed=True,
+            separate_register=extra.pop("separate_register", False),
+            details=extra.pop("details", {}),
+            snapshot=snapshot,
+        )
         async with UnitOfWork(sessions, platform, "/tests") as uow:
             await open_cases(uow, [delivery(data)])
             await uow.commit()
         async with db.connect() as conn:
-            case_id = (await conn.execute(text("SELECT id FROM eligibility.cases WHERE application_id = :a"),
-                                          {"a": data.application_id})).scalar_one()
+            case_id = (
+                await conn.execute(
+                    text("SELECT id FROM eligibility.cases WHERE application_id = :a"), {"a": data.application_id}
+                )
+            ).scalar_one()
         return str(case_id), snapshot
 
     return opener
@@ -70,10 +92,19 @@ async def open_wuqi_case(db):
 async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db):
     """The consumer's set-based opening: duplicates within a run and redelivered runs open nothing more; every
     opened case has its event (with its own cause's correlation id) and its audit row."""
-    submissions = [ApplicationSubmitted(
-        application_id=uuid.uuid4(), household_id=(h := wuqi_household()).household_id, programme="dibao",
-        region_code=VILLAGE, submitted_on=date(2023, 9, 4), consent_signed=True, separate_register=False,
-        snapshot=h) for _ in range(5)]
+    submissions = [
+        ApplicationSubmitted(
+            application_id=uuid.uuid4(),
+            household_id=(h := wuqi_household()).household_id,
+            programme="dibao",
+            region_code=VILLAGE,
+            submitted_on=date(2023, 9, 4),
+            consent_signed=True,
+            separate_register=False,
+            snapshot=h,
+        )
+        for _ in range(5)
+    ]
     run = [delivery(d, f"run-{i}") for i, d in enumerate(submissions)]
     sessions = session_factory(db)
     for attempt in (run + run[:2], run):  # a duplicate within the run, then the whole run again
@@ -82,18 +113,42 @@ async def test_a_run_of_submissions_opens_one_case_each_whatever_is_repeated(db)
             await uow.commit()
     ids = [d.application_id for d in submissions]
     async with db.connect() as conn:
-        cases = (await conn.execute(text(
-            "SELECT application_id, count(*), min(status), bool_and(assessment IS NOT NULL), "
-            "bool_and(due_date IS NOT NULL) FROM eligibility.cases WHERE application_id = ANY(:a) "
-            "GROUP BY application_id"), {"a": ids})).all()
-        events = (await conn.execute(text(
-            "SELECT payload->>'correlationid' FROM eligibility.outbox WHERE type LIKE '%case.opened%' "
-            "AND (payload->'data'->>'application_id')::uuid = ANY(:a)"), {"a": ids})).scalars().all()
-        audits = (await conn.execute(text(
-            "SELECT count(*) FROM eligibility.audit_log a JOIN eligibility.cases c ON a.resource_id = c.id::text "
-            "WHERE a.action = 'case.open' AND c.application_id = ANY(:a)"), {"a": ids})).scalar()
-    assert len(cases) == 5 and all(n == 1 and status == "accepted" and assessed and due
-                                   for _, n, status, assessed, due in cases)
+        cases = (
+            await conn.execute(
+                text(
+                    "SELECT application_id, count(*), min(status), bool_and(assessment IS NOT NULL), "
+                    "bool_and(due_date IS NOT NULL) FROM eligibility.cases WHERE application_id = ANY(:a) "
+                    "GROUP BY application_id"
+                ),
+                {"a": ids},
+            )
+        ).all()
+        events = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload->>'correlationid' FROM eligibility.outbox WHERE type LIKE '%case.opened%' "
+                        "AND (payload->'data'->>'application_id')::uuid = ANY(:a)"
+                    ),
+                    {"a": ids},
+                )
+            )
+            .scalars()
+            .all()
+        )
+        audits = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM eligibility.audit_log a JOIN "
+                    "eligibility.cases c ON a.resource_id = c.id::text "
+                    "WHERE a.action = 'case.open' AND c.application_id = ANY(:a)"
+                ),
+                {"a": ids},
+            )
+        ).scalar()
+    assert len(cases) == 5 and all(
+        n == 1 and status == "accepted" and assessed and due for _, n, status, assessed, due in cases
+    )
     assert sorted(events) == [f"run-{i}" for i in range(5)] and audits == 5
 
 
@@ -103,22 +158,44 @@ async def test_a_run_with_two_applications_of_one_household_keeps_its_later_snap
     first = wuqi_household()
     later = wuqi_household(household_id=str(first.household_id), properties=[])
     other = wuqi_household()
-    submissions = [ApplicationSubmitted(
-        application_id=uuid.uuid4(), household_id=h.household_id, programme=programme, region_code=VILLAGE,
-        submitted_on=date(2023, 9, 4), consent_signed=True, separate_register=False, snapshot=h)
-        for h, programme in ((first, "dibao"), (other, "dibao"), (later, "marginal"))]
+    submissions = [
+        ApplicationSubmitted(
+            application_id=uuid.uuid4(),
+            household_id=h.household_id,
+            programme=programme,
+            region_code=VILLAGE,
+            submitted_on=date(2023, 9, 4),
+            consent_signed=True,
+            separate_register=False,
+            snapshot=h,
+        )
+        for h, programme in ((first, "dibao"), (other, "dibao"), (later, "marginal"))
+    ]
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
         await open_cases(uow, [delivery(d) for d in submissions])
         await uow.commit()
     async with db.connect() as conn:
-        cases = (await conn.execute(text(
-            "SELECT household_id, programme, snapshot FROM eligibility.cases WHERE application_id = ANY(:a) "
-            "ORDER BY programme"), {"a": [d.application_id for d in submissions]})).all()
-        facts = dict((await conn.execute(text(
-            "SELECT household_id, snapshot FROM eligibility.household_facts WHERE household_id = ANY(:h)"),
-            {"h": [first.household_id, other.household_id]})).all())
+        cases = (
+            await conn.execute(
+                text(
+                    "SELECT household_id, programme, snapshot FROM eligibility.cases WHERE application_id = ANY(:a) "
+                    "ORDER BY programme"
+                ),
+                {"a": [d.application_id for d in submissions]},
+            )
+        ).all()
+        facts = dict(
+            (
+                await conn.execute(
+                    text("SELECT household_id, snapshot FROM eligibility.household_facts WHERE household_id = ANY(:h)"),
+                    {"h": [first.household_id, other.household_id]},
+                )
+            ).all()
+        )
     assert [(c.household_id, c.programme) for c in cases if c.household_id == first.household_id] == [
-        (first.household_id, "dibao"), (first.household_id, "marginal")]
+        (first.household_id, "dibao"),
+        (first.household_id, "marginal"),
+    ]
     assert facts[first.household_id] == later.model_dump(mode="json") != first.model_dump(mode="json")
     assert facts[other.household_id] == other.model_dump(mode="json")
 
@@ -131,13 +208,22 @@ async def _to_notice(api, tokens, case_id: str) -> dict:
     """accepted → investigation → home visit → economic check → township opinion → appraisal → notice."""
     steps = [
         ("clerk", "investigation", {"on": "2023-09-05"}),
-        ("clerk", "home-visits", {"on": "2023-09-06", "investigators": ["张强", "李娜"],
-                                  "findings": "窑洞一孔，家中无大件家电，与申报一致"}),
+        (
+            "clerk",
+            "home-visits",
+            {"on": "2023-09-06", "investigators": ["张强", "李娜"], "findings": "窑洞一孔，家中无大件家电，与申报一致"},
+        ),
         ("reviewer", "economic-check", {"on": "2023-09-11", "result": "consistent"}),
-        ("reviewer", "township-opinion", {"on": "2023-09-12", "recommendation": "approve",
-                                          "opinion": "符合农村低保条件，建议纳入"}),
-        ("reviewer", "appraisal", {"on": "2023-09-13", "result": "agreed", "participants": 9,
-                                   "opinion": "民主评议一致同意"}),
+        (
+            "reviewer",
+            "township-opinion",
+            {"on": "2023-09-12", "recommendation": "approve", "opinion": "符合农村低保条件，建议纳入"},
+        ),
+        (
+            "reviewer",
+            "appraisal",
+            {"on": "2023-09-13", "result": "agreed", "participants": 9, "opinion": "民主评议一致同意"},
+        ),
     ]
     r = None
     for who, path, body in steps:
@@ -166,11 +252,18 @@ async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(ap
     assert r.json()["status"] == "county_review" and r.json()["due_date"] == "2023-10-10"
     assert add_workdays(date(2023, 9, 20), 10) == date(2023, 10, 10)
 
-    by_clerk = await _post(api, tokens, "clerk", case_id, "decision",
-                           {"on": "2023-09-25", "decision": "approve", "opinion": "同意"})
+    by_clerk = await _post(
+        api, tokens, "clerk", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
     assert by_clerk.status_code == 403
-    r = await _post(api, tokens, "approver", case_id, "decision",
-                    {"on": "2023-09-25", "decision": "approve", "opinion": "经审核，同意纳入农村低保"})
+    r = await _post(
+        api,
+        tokens,
+        "approver",
+        case_id,
+        "decision",
+        {"on": "2023-09-25", "decision": "approve", "opinion": "经审核，同意纳入农村低保"},
+    )
     assert r.status_code == 200, r.text
     done = r.json()
     # 吴起县 2023: per-capita 100 yuan → tier 450 yuan/person/month × 3 = 1350 yuan.
@@ -179,16 +272,32 @@ async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(ap
     assert done["due_date"] is None and done["next_review_on"] is not None
     assert {t["key"] for t in done["trace"]} >= {"dibao.standard.rural", "dibao.tiers.rural", "dibao.mode.rural"}
     assert [s["step"] for s in done["steps"]] == [
-        "investigation", "home-visits", "economic-check", "township-opinion",
-        "appraisal", "notice/close", "decision"]
+        "investigation",
+        "home-visits",
+        "economic-check",
+        "township-opinion",
+        "appraisal",
+        "notice/close",
+        "decision",
+    ]
 
     async with db.connect() as conn:
-        event = (await conn.execute(text(
-            "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.approved%' AND payload->'data'->>'case_id'"
-            " = :c"), {"c": case_id})).scalar_one()
-        opinion = (await conn.execute(text(
-            "SELECT reason FROM eligibility.audit_log WHERE action = 'case.decision' AND resource_id = :c"),
-            {"c": case_id})).scalar_one()
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT payload FROM eligibility.outbox WHERE type LIKE "
+                    "'%case.approved%' AND payload->'data'->>'case_id'"
+                    " = :c"
+                ),
+                {"c": case_id},
+            )
+        ).scalar_one()
+        opinion = (
+            await conn.execute(
+                text("SELECT reason FROM eligibility.audit_log WHERE action = 'case.decision' AND resource_id = :c"),
+                {"c": case_id},
+            )
+        ).scalar_one()
     assert event["data"]["monthly_amount_fen"] == 135_000 and event["data"]["effective_month"] == "2023-10"
     assert len(event["data"]["member_ids"]) == 3
     assert opinion == "经审核，同意纳入农村低保"
@@ -215,16 +324,23 @@ async def test_public_notice_spreadsheet_shows_only_masked_name_size_and_amount(
 async def test_objection_during_notice_sends_it_back_to_investigation(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     await _to_notice(api, tokens, case_id)
-    r = await _post(api, tokens, "reviewer", case_id, "notice/objections",
-                    {"on": "2023-09-15", "objection": "村民反映其子在外务工收入未申报"})
+    r = await _post(
+        api,
+        tokens,
+        "reviewer",
+        case_id,
+        "notice/objections",
+        {"on": "2023-09-15", "objection": "村民反映其子在外务工收入未申报"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "investigation"
     assert r.json()["notice_posted_on"] is None
 
 
 async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
-    r = await _post(api, tokens, "approver", case_id, "decision",
-                    {"on": "2023-09-05", "decision": "approve", "opinion": "同意"})
+    r = await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-05", "decision": "approve", "opinion": "同意"}
+    )
     assert r.status_code == 409 and "investigation" in r.json()["allowed_next"]
     await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
     r = await _post(api, tokens, "reviewer", case_id, "economic-check", {"on": "2023-09-06", "result": "consistent"})
@@ -234,14 +350,27 @@ async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, op
 async def test_bad_step_input_is_rejected_naming_the_field_and_changes_nothing(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     await _post(api, tokens, "clerk", case_id, "investigation", {"on": "2023-09-05"})
-    r = await _post(api, tokens, "clerk", case_id, "home-visits",
-                    {"investigators": ["张强"], "findings": "x", "on": "2023-09-06"})
+    r = await _post(
+        api, tokens, "clerk", case_id, "home-visits", {"investigators": ["张强"], "findings": "x", "on": "2023-09-06"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "investigators"
-    r = await _post(api, tokens, "clerk", case_id, "home-visits",
-                    {"investigators": ["张强", "李娜"], "findings": "x", "on": "2030-01-01"})
+    r = await _post(
+        api,
+        tokens,
+        "clerk",
+        case_id,
+        "home-visits",
+        {"investigators": ["张强", "李娜"], "findings": "x", "on": "2030-01-01"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"
-    r = await _post(api, tokens, "clerk", case_id, "home-visits",
-                    {"investigators": ["张强", "李娜"], "findings": "x", "on": "2023-09-01"})
+    r = await _post(
+        api,
+        tokens,
+        "clerk",
+        case_id,
+        "home-visits",
+        {"investigators": ["张强", "李娜"], "findings": "x", "on": "2023-09-01"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on"  # before the step began
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["reviewer"])).json()
     assert case["home_visits"] == 0
@@ -251,12 +380,28 @@ async def test_rejection_needs_written_reasons(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     await _to_notice(api, tokens, case_id)
     await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
-    r = await _post(api, tokens, "approver", case_id, "decision",
-                    {"on": "2023-09-25", "decision": "reject", "reasons": [], "opinion": "不同意"})
+    r = await _post(
+        api,
+        tokens,
+        "approver",
+        case_id,
+        "decision",
+        {"on": "2023-09-25", "decision": "reject", "reasons": [], "opinion": "不同意"},
+    )
     assert r.status_code == 422
-    r = await _post(api, tokens, "approver", case_id, "decision",
-                    {"on": "2023-09-25", "decision": "reject", "reasons": ["家庭人均收入高于当地低保标准"],
-                     "opinion": "不符合条件"})
+    r = await _post(
+        api,
+        tokens,
+        "approver",
+        case_id,
+        "decision",
+        {
+            "on": "2023-09-25",
+            "decision": "reject",
+            "reasons": ["家庭人均收入高于当地低保标准"],
+            "opinion": "不符合条件",
+        },
+    )
     assert r.status_code == 200 and r.json()["status"] == "rejected"
 
 
@@ -267,9 +412,14 @@ async def test_separate_register_needs_the_countys_home_visit_before_approval(ap
     approve = {"on": "2023-09-26", "decision": "approve", "opinion": "同意"}
     r = await _post(api, tokens, "approver", case_id, "decision", approve)
     assert r.status_code == 409 and r.json()["allowed_next"] == ["home-visits"]
-    r = await _post(api, tokens, "approver", case_id, "home-visits",
-                    {"on": "2023-09-25", "investigators": ["县局王科长", "县局赵干事"], "findings": "核实无误",
-                     "by_county": True})
+    r = await _post(
+        api,
+        tokens,
+        "approver",
+        case_id,
+        "home-visits",
+        {"on": "2023-09-25", "investigators": ["县局王科长", "县局赵干事"], "findings": "核实无误", "by_county": True},
+    )
     assert r.status_code == 200
     assert (await _post(api, tokens, "approver", case_id, "decision", approve)).json()["status"] == "approved"
 
@@ -305,57 +455,88 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), snapshot=snapshot)
     await _to_notice(api, tokens, case_id)
     await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
-    await _post(api, tokens, "approver", case_id, "decision",
-                {"on": "2023-09-25", "decision": "approve", "opinion": "同意"})
+    await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
     due = await api("eligibility").get("/cases/reviews-due", params={"within_days": 0}, headers=tokens["approver"])
     assert case_id in {c["id"] for c in due.json()}  # approved 2023-09-25: its yearly review is long due
     # The son left school and took a job at 3,000 yuan a month: the household is above the standard.
     members = [m.model_dump(mode="json") for m in snapshot.members]
     members[2].update(student=False, employed=True, birth_date="2004-09-03")
-    working = wuqi_household(household_id=str(snapshot.household_id), members=members, incomes=[
-        {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}])
+    working = wuqi_household(
+        household_id=str(snapshot.household_id),
+        members=members,
+        incomes=[
+            {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}
+        ],
+    )
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_households(uow, [delivery(HouseholdRegistered(
-            household_id=snapshot.household_id, region_code=VILLAGE, snapshot=working))])
+        await record_households(
+            uow,
+            [delivery(HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE, snapshot=working))],
+        )
         await uow.commit()
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "gradual_exit" and r.json()["exit_last_month"] == "2024-09"
-    r = await _post(api, tokens, "approver", case_id, "termination",
-                    {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"})
+    r = await _post(
+        api, tokens, "approver", case_id, "termination", {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"}
+    )
     assert r.json()["status"] == "terminated"
     async with db.connect() as conn:
-        last = (await conn.execute(text(
-            "SELECT payload->'data'->>'last_month' FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
-            "AND payload->'data'->>'case_id' = :c"), {"c": case_id})).scalar_one()
+        last = (
+            await conn.execute(
+                text(
+                    "SELECT payload->'data'->>'last_month' FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
+                    "AND payload->'data'->>'case_id' = :c"
+                ),
+                {"c": case_id},
+            )
+        ).scalar_one()
     assert last == "2024-04"  # never pay for the month of death onwards
 
 
 async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens, db):
     # Dated in the future: the cases other tests open today keep today's standard, whatever the order they run in.
-    body = {"region": "610626", "key": "dibao.standard.rural", "start": "2031-01-01",
-            "value": {"per": "year", "fen": 660_000}, "reference": "延安市民政局 2024 提标通知 (test)"}
+    body = {
+        "region": "610626",
+        "key": "dibao.standard.rural",
+        "start": "2031-01-01",
+        "value": {"per": "year", "fen": 660_000},
+        "reference": "延安市民政局 2024 提标通知 (test)",
+    }
     r = await api("eligibility").post("/parameters", json=body, headers=tokens["approver"])
     assert r.status_code == 403
     r = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
     assert r.status_code == 201, r.text
     again = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
     assert again.status_code == 409
-    r = await api("eligibility").get("/parameters/dibao.standard.rural",
-                                     params={"region": "610626101201", "on": "2031-02-01"}, headers=tokens["clerk"])
+    r = await api("eligibility").get(
+        "/parameters/dibao.standard.rural",
+        params={"region": "610626101201", "on": "2031-02-01"},
+        headers=tokens["clerk"],
+    )
     assert r.json()["value"] == {"per": "year", "fen": 660_000} and r.json()["start"] == "2031-01-01"
-    old = await api("eligibility").get("/parameters/dibao.standard.rural",
-                                       params={"region": "610626", "on": "2030-12-31"}, headers=tokens["clerk"])
+    old = await api("eligibility").get(
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": "2030-12-31"}, headers=tokens["clerk"]
+    )
     assert old.json()["value"] == {"per": "year", "fen": 600_000}
     async with db.connect() as conn:
-        event = (await conn.execute(text(
-            "SELECT payload FROM eligibility.outbox WHERE type LIKE '%standard_changed%' ORDER BY id DESC LIMIT 1")
-        )).scalar_one()
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT payload FROM eligibility.outbox WHERE type "
+                    "LIKE '%standard_changed%' ORDER BY id DESC LIMIT 1"
+                )
+            )
+        ).scalar_one()
     assert event["data"]["previous_value"] == {"per": "year", "fen": 600_000}
     assert event["data"]["value"] == {"per": "year", "fen": 660_000}
 
-    for bad, field in (({**body, "key": "dibao.standard.moon"}, "key"),
-                       ({**body, "start": "2024-02-01", "value": {"per": "year", "fen": -5}}, "value"),
-                       ({**body, "region": "999999"}, "region")):
+    for bad, field in (
+        ({**body, "key": "dibao.standard.moon"}, "key"),
+        ({**body, "start": "2024-02-01", "value": {"per": "year", "fen": -5}}, "value"),
+        ({**body, "region": "999999"}, "region"),
+    ):
         r = await api("eligibility").post("/parameters", json=bad, headers=tokens["admin"])
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text

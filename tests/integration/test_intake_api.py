@@ -32,10 +32,14 @@ async def test_register_and_read_are_audited_with_the_household(api, tokens, db)
     hid = r.json()["id"]
     await api("intake").get(f"/households/{hid}", headers=tokens["auditor"])
     async with db.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT actor, action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid})).all()
+        rows = (
+            await conn.execute(
+                text("SELECT actor, action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid}
+            )
+        ).all()
     assert [tuple(r) for r in rows] == [
-        ("clerk-tiebian", "household.register"), ("clerk-tiebian", "household.read"),
+        ("clerk-tiebian", "household.register"),
+        ("clerk-tiebian", "household.read"),
         ("auditor-yanan", "household.read"),
     ]
 
@@ -54,8 +58,9 @@ async def _assert_rejected(api, tokens, db, body, field: str, status: int = 422,
     before = (await _count(db, Household), await _count(db, Member))
     client = api("intake")
     if raw is not None:
-        r = await client.post("/households", content=raw, headers={**tokens["clerk"],
-                                                                      "content-type": "application/json"})
+        r = await client.post(
+            "/households", content=raw, headers={**tokens["clerk"], "content-type": "application/json"}
+        )
     else:
         r = await client.post("/households", json=body, headers=tokens["clerk"])
     assert r.status_code == status, r.text
@@ -113,8 +118,9 @@ async def test_clerk_cannot_write_or_see_another_township(api, tokens):
     hid = r.json()["id"]
     other = await api("intake").get(f"/households/{hid}", headers=tokens["clerk_other_township"])
     assert other.status_code == 404  # as if it did not exist
-    r = await api("intake").post("/households", json=household_body(region_code="610626101201"),
-                                 headers=tokens["clerk_other_township"])
+    r = await api("intake").post(
+        "/households", json=household_body(region_code="610626101201"), headers=tokens["clerk_other_township"]
+    )
     assert r.status_code == 403
 
 
@@ -127,18 +133,30 @@ async def test_missing_token_and_wrong_role(api, tokens):
 async def test_application_needs_consent_and_only_one_open_per_programme(api, tokens, db):
     hid = (await api("intake").post("/households", json=household_body(), headers=tokens["clerk"])).json()["id"]
     before = await _count(db, Application)
-    r = await api("intake").post("/applications", json={"household_id": hid, "programme": "dibao",
-                                                        "consent_signed": False}, headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "dibao", "consent_signed": False},
+        headers=tokens["clerk"],
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "consent_signed"
-    r = await api("intake").post("/applications", json={"household_id": hid, "programme": "pension",
-                                                        "consent_signed": True}, headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "pension", "consent_signed": True},
+        headers=tokens["clerk"],
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "programme"
     assert await _count(db, Application) == before
-    ok = await api("intake").post("/applications", json={"household_id": hid, "programme": "dibao",
-                                                         "consent_signed": True}, headers=tokens["clerk"])
+    ok = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True},
+        headers=tokens["clerk"],
+    )
     assert ok.status_code == 201, ok.text
-    again = await api("intake").post("/applications", json={"household_id": hid, "programme": "dibao",
-                                                            "consent_signed": True}, headers=tokens["clerk"])
+    again = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "dibao", "consent_signed": True},
+        headers=tokens["clerk"],
+    )
     assert again.status_code == 409
     assert await _count(db, Application) == before + 1
 
@@ -146,14 +164,19 @@ async def test_application_needs_consent_and_only_one_open_per_programme(api, to
 async def test_submission_writes_its_event_to_the_outbox_in_the_same_transaction(api, tokens, db):
     body = household_body()
     hid = (await api("intake").post("/households", json=body, headers=tokens["clerk"])).json()["id"]
-    r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
-                                                        "consent_signed": True},
-                                 headers={**tokens["clerk"], "X-Correlation-ID": "desk-42"})
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "tekun", "consent_signed": True},
+        headers={**tokens["clerk"], "X-Correlation-ID": "desk-42"},
+    )
     assert r.headers["x-correlation-id"] == "desk-42"
     async with db.connect() as conn:
-        payload = (await conn.execute(text(
-            "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE '%application.submitted%'"),
-            {"k": hid})).scalar_one()
+        payload = (
+            await conn.execute(
+                text("SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE '%application.submitted%'"),
+                {"k": hid},
+            )
+        ).scalar_one()
     assert payload["specversion"] == "1.0"
     assert payload["correlationid"] == "desk-42"
     assert payload["region"] == "610626101201"

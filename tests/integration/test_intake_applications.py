@@ -53,8 +53,14 @@ def _facts(programme: str) -> dict:
     if programme == "temporary":
         return {"temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"}}
     if programme == "medical":
-        return {"medical": {"bill_total_fen": 5_000_000, "basic_insurance_paid_fen": 2_500_000,
-                            "critical_illness_paid_fen": 1_000_000, "group": "dibao"}}
+        return {
+            "medical": {
+                "bill_total_fen": 5_000_000,
+                "basic_insurance_paid_fen": 2_500_000,
+                "critical_illness_paid_fen": 1_000_000,
+                "group": "dibao",
+            }
+        }
     return {}
 
 
@@ -65,11 +71,15 @@ async def _apply(api, tokens, hid: str, programme: str = "dibao", **extra) -> di
     return r.json()
 
 
-async def _upload(api, tokens, aid: str, kind: str, data: bytes = PDF, name: str = "scan.pdf",
-                  headers: dict | None = None):
-    return await api("intake").post(f"/applications/{aid}/evidence", data={"kind": kind},
-                                    files={"file": (name, data, "application/octet-stream")},
-                                    headers=headers or tokens["clerk"])
+async def _upload(
+    api, tokens, aid: str, kind: str, data: bytes = PDF, name: str = "scan.pdf", headers: dict | None = None
+):
+    return await api("intake").post(
+        f"/applications/{aid}/evidence",
+        data={"kind": kind},
+        files={"file": (name, data, "application/octet-stream")},
+        headers=headers or tokens["clerk"],
+    )
 
 
 async def test_every_programme_can_be_applied_for(api, tokens, db):
@@ -82,15 +92,27 @@ async def test_every_programme_can_be_applied_for(api, tokens, db):
         assert app["programme"] == programme and app["status"] == "submitted"
         assert app["missing_documents"], programme  # every programme needs something
     async with db.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT payload->'data' FROM intake.outbox WHERE key = :k AND type LIKE '%application.submitted%'"),
-            {"k": hid})).scalars().all()
+        rows = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload->'data' FROM intake.outbox WHERE "
+                        "key = :k AND type LIKE '%application.submitted%'"
+                    ),
+                    {"k": hid},
+                )
+            )
+            .scalars()
+            .all()
+        )
     by_programme = {r["programme"]: r for r in rows}
     assert set(by_programme) == set(PROGRAMMES)
     # Programme facts travel typed, tagged by programme, in the front desk's own words.
     assert by_programme["temporary"]["details"] == {
-        "programme": "temporary", "recognitions": [],
-        "temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"}}
+        "programme": "temporary",
+        "recognitions": [],
+        "temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"},
+    }
     assert by_programme["medical"]["details"]["medical"]["bill_total_fen"] == 5_000_000
     assert by_programme["medical"]["details"]["medical"]["compliant_cost_fen"] is None  # = the bill total
     assert by_programme["dibao"]["details"] == {"programme": "dibao", "recognitions": []}
@@ -100,8 +122,7 @@ async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
     missing = [d["kind"] for d in app["missing_documents"]]
-    assert missing == ["application_form", "id_card", "hukou_booklet", "consent_form", "income_proof",
-                       "property_proof"]
+    assert missing == ["application_form", "id_card", "hukou_booklet", "consent_form", "income_proof", "property_proof"]
     assert all(d["name"] for d in app["missing_documents"])  # e.g. 家庭经济状况核对授权书
 
     r = await _upload(api, tokens, app["id"], "consent_form", PDF, "授权书.pdf")
@@ -120,24 +141,37 @@ async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api
 
     listed = (await api("intake").get(f"/applications/{app['id']}/evidence", headers=tokens["auditor"])).json()
     assert [e["kind"] for e in listed] == ["consent_form", "id_card", "hukou_booklet"]
-    download = await api("intake").get(f"/applications/{app['id']}/evidence/{evidence['id']}",
-                                       headers=tokens["reviewer"])
+    download = await api("intake").get(
+        f"/applications/{app['id']}/evidence/{evidence['id']}", headers=tokens["reviewer"]
+    )
     assert download.status_code == 200 and download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
-    other = await api("intake").get(f"/applications/{app['id']}/evidence/{evidence['id']}",
-                                    headers=tokens["clerk_other_township"])
+    other = await api("intake").get(
+        f"/applications/{app['id']}/evidence/{evidence['id']}", headers=tokens["clerk_other_township"]
+    )
     assert other.status_code == 404
     async with db.connect() as conn:
-        actions = (await conn.execute(text(
-            "SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid})).scalars().all()
+        actions = (
+            (
+                await conn.execute(
+                    text("SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid}
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions.count("evidence.upload") == 3
     assert "evidence.download" in actions and "evidence.list" in actions
 
 
 async def test_temporary_expenditure_needs_consent_and_its_own_documents(api, tokens, db):
     hid = (await _household(api, tokens))["id"]
-    body = {"household_id": hid, "programme": "temporary", "consent_signed": False,
-            "temporary": {"type": "expenditure", "requested_amount_fen": 800_000}}
+    body = {
+        "household_id": hid,
+        "programme": "temporary",
+        "consent_signed": False,
+        "temporary": {"type": "expenditure", "requested_amount_fen": 800_000},
+    }
     problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "consent_signed")
     body["temporary"]["type"] = "emergency"  # 急难型: help first, no means check, no consent needed
     r = await api("intake").post("/applications", json=body, headers=tokens["clerk"])
@@ -146,41 +180,58 @@ async def test_temporary_expenditure_needs_consent_and_its_own_documents(api, to
     assert "consent_form" not in [d["kind"] for d in r.json()["missing_documents"]]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"programme": "pension"}, "programme"),
-    ({"programme": "dibao", "consent_signed": False}, "consent_signed"),
-    ({"programme": "temporary"}, "temporary"),
-    ({"programme": "dibao", "temporary": {"type": "emergency", "requested_amount_fen": 1}}, "temporary"),
-    ({"programme": "temporary", "temporary": {"type": "sudden", "requested_amount_fen": 1}}, "temporary.type"),
-    ({"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": -100}},
-     "temporary.requested_amount_fen"),
-    ({"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": 10.5}},
-     "temporary.requested_amount_fen"),
-    ({"programme": "medical"}, "medical"),
-    ({"programme": "medical", "medical": {"bill_total_fen": 100, "basic_insurance_paid_fen": 80,
-                                          "critical_illness_paid_fen": 30}}, "medical.critical_illness_paid_fen"),
-    ({"programme": "medical", "medical": {"bill_total_fen": -1}}, "medical.bill_total_fen"),
-    ({"programme": "dibao", "separate_register": True}, "separate_register_name"),
-    ({"programme": "dibao", "separate_register_name": "张三"}, "separate_register_name"),
-    ({"programme": "dibao", "applicant_member_id": str(uuid.uuid4())}, "applicant_member_id"),
-    ({"programme": "dibao", "urgent": True}, "urgent"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"programme": "pension"}, "programme"),
+        ({"programme": "dibao", "consent_signed": False}, "consent_signed"),
+        ({"programme": "temporary"}, "temporary"),
+        ({"programme": "dibao", "temporary": {"type": "emergency", "requested_amount_fen": 1}}, "temporary"),
+        ({"programme": "temporary", "temporary": {"type": "sudden", "requested_amount_fen": 1}}, "temporary.type"),
+        (
+            {"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": -100}},
+            "temporary.requested_amount_fen",
+        ),
+        (
+            {"programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": 10.5}},
+            "temporary.requested_amount_fen",
+        ),
+        ({"programme": "medical"}, "medical"),
+        (
+            {
+                "programme": "medical",
+                "medical": {"bill_total_fen": 100, "basic_insurance_paid_fen": 80, "critical_illness_paid_fen": 30},
+            },
+            "medical.critical_illness_paid_fen",
+        ),
+        ({"programme": "medical", "medical": {"bill_total_fen": -1}}, "medical.bill_total_fen"),
+        ({"programme": "dibao", "separate_register": True}, "separate_register_name"),
+        ({"programme": "dibao", "separate_register_name": "张三"}, "separate_register_name"),
+        ({"programme": "dibao", "applicant_member_id": str(uuid.uuid4())}, "applicant_member_id"),
+        ({"programme": "dibao", "urgent": True}, "urgent"),
+    ],
+)
 async def test_bad_application_input_names_the_field_and_writes_nothing(api, tokens, db, body, field):
     hid = (await _household(api, tokens))["id"]
     before = (await _count(db, Application), await _count(db, platform.outbox))
-    r = await api("intake").post("/applications", json={"household_id": hid, "consent_signed": True, **body},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications", json={"household_id": hid, "consent_signed": True, **body}, headers=tokens["clerk"]
+    )
     problem(r, 422, field)
     assert (await _count(db, Application), await _count(db, platform.outbox)) == before
 
 
 async def test_malformed_json_and_unknown_household(api, tokens, db):
     before = await _count(db, Application)
-    r = await api("intake").post("/applications", content=b'{"household_id": ', headers={
-        **tokens["clerk"], "content-type": "application/json"})
+    r = await api("intake").post(
+        "/applications", content=b'{"household_id": ', headers={**tokens["clerk"], "content-type": "application/json"}
+    )
     problem(r, 422, "body")
-    r = await api("intake").post("/applications", json={"household_id": str(uuid.uuid4()), "programme": "dibao",
-                                                        "consent_signed": True}, headers=tokens["clerk"])
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": str(uuid.uuid4()), "programme": "dibao", "consent_signed": True},
+        headers=tokens["clerk"],
+    )
     assert r.status_code == 404
     assert await _count(db, Application) == before
 
@@ -190,9 +241,15 @@ async def test_separate_register_is_kept(api, tokens, db):
     app = await _apply(api, tokens, hid, "dibao", separate_register=True, separate_register_name="李村支书")
     assert app["separate_register"] is True and app["separate_register_name"] == "李村支书"
     async with db.connect() as conn:
-        data = (await conn.execute(text(
-            "SELECT payload->'data' FROM intake.outbox WHERE type LIKE '%application.submitted%' "
-            "AND payload->'data'->>'application_id' = :a"), {"a": app["id"]})).scalar_one()
+        data = (
+            await conn.execute(
+                text(
+                    "SELECT payload->'data' FROM intake.outbox WHERE type LIKE '%application.submitted%' "
+                    "AND payload->'data'->>'application_id' = :a"
+                ),
+                {"a": app["id"]},
+            )
+        ).scalar_one()
     assert data["separate_register"] is True
 
 
@@ -201,51 +258,91 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     hid, spouse = household["id"], next(m["id"] for m in household["members"] if m["relation"] == "spouse")
     app = await _apply(api, tokens, hid, "temporary")
     client = api("intake")
-    r = await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={
-        "applicant_member_id": spouse,
-        "temporary": {"type": "emergency", "requested_amount_fen": 450_000, "cause": "车祸"}})
+    r = await client.patch(
+        f"/applications/{app['id']}",
+        headers=tokens["clerk"],
+        json={
+            "applicant_member_id": spouse,
+            "temporary": {"type": "emergency", "requested_amount_fen": 450_000, "cause": "车祸"},
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["details"]["temporary"]["requested_amount_fen"] == 450_000
     assert r.json()["applicant_member_id"] == spouse
-    problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"temporary": None}),
-             422, "temporary")
-    problem(await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"programme": "x"}),
-             422, "programme")
+    problem(
+        await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"temporary": None}),
+        422,
+        "temporary",
+    )
+    problem(
+        await client.patch(f"/applications/{app['id']}", headers=tokens["clerk"], json={"programme": "x"}),
+        422,
+        "programme",
+    )
 
-    problem(await client.post(f"/applications/{app['id']}/withdraw", json={}, headers=tokens["clerk"]), 422,
-             "reason")
-    r = await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "已获亲属资助"},
-                          headers=tokens["clerk"])
+    problem(await client.post(f"/applications/{app['id']}/withdraw", json={}, headers=tokens["clerk"]), 422, "reason")
+    r = await client.post(
+        f"/applications/{app['id']}/withdraw", json={"reason": "已获亲属资助"}, headers=tokens["clerk"]
+    )
     # A request to eligibility, which owns the case: intake shows it pending, not its own guess of the outcome.
-    assert r.status_code == 202 and (r.json()["status"], r.json()["withdrawal"]) == ("withdrawal_requested",
-                                                                                    "requested")
-    problem(await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"},
-                               headers=tokens["clerk"]), 409, "status")
-    problem(await client.patch(f"/applications/{app['id']}", json={"consent_signed": True},
-                                headers=tokens["clerk"]), 409, "status")
+    assert r.status_code == 202 and (r.json()["status"], r.json()["withdrawal"]) == (
+        "withdrawal_requested",
+        "requested",
+    )
+    problem(
+        await client.post(f"/applications/{app['id']}/withdraw", json={"reason": "again"}, headers=tokens["clerk"]),
+        409,
+        "status",
+    )
+    problem(
+        await client.patch(f"/applications/{app['id']}", json={"consent_signed": True}, headers=tokens["clerk"]),
+        409,
+        "status",
+    )
     problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
-    held = await client.post("/applications", headers=tokens["clerk"], json={
-        "household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")})
+    held = await client.post(
+        "/applications",
+        headers=tokens["clerk"],
+        json={"household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")},
+    )
     problem(held, 409, "programme")  # the slot is held until eligibility answers
-    await _deliver(db, CaseStatusChanged(case_id=uuid.uuid4(), application_id=app["id"], household_id=hid,
-                                         region_code="610626101201", status="withdrawn", previous_status="accepted"))
+    await _deliver(
+        db,
+        CaseStatusChanged(
+            case_id=uuid.uuid4(),
+            application_id=app["id"],
+            household_id=hid,
+            region_code="610626101201",
+            status="withdrawn",
+            previous_status="accepted",
+        ),
+    )
     shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("withdrawn", "withdrawn", "accepted")
     again = await _apply(api, tokens, hid, "temporary")  # the slot is free again
     assert again["id"] != app["id"]
     async with db.connect() as conn:
-        types = (await conn.execute(text(
-            "SELECT type FROM intake.outbox WHERE key = :k AND type LIKE '%application%' ORDER BY id"),
-            {"k": hid})).scalars().all()
+        types = (
+            (
+                await conn.execute(
+                    text("SELECT type FROM intake.outbox WHERE key = :k AND type LIKE '%application%' ORDER BY id"),
+                    {"k": hid},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert [t.split(".")[-2] for t in types] == ["submitted", "amended", "withdrawn", "submitted"]
     listed = await client.get("/applications", params={"household_id": hid}, headers=tokens["auditor"])
     assert listed.headers["x-total-count"] == "2"
     assert {a["status"] for a in listed.json()} == {"withdrawn", "submitted"}
-    narrowed = await client.get("/applications", params={"household_id": hid, "status": "submitted", "limit": 1},
-                                headers=tokens["auditor"])
+    narrowed = await client.get(
+        "/applications", params={"household_id": hid, "status": "submitted", "limit": 1}, headers=tokens["auditor"]
+    )
     assert [a["id"] for a in narrowed.json()] == [again["id"]] and narrowed.headers["x-total-count"] == "1"
-    problem(await client.get("/applications", params={"status": "lost"}, headers=tokens["auditor"]), 422,
-            "query.status")
+    problem(
+        await client.get("/applications", params={"status": "lost"}, headers=tokens["auditor"]), 422, "query.status"
+    )
 
 
 async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, db, evidence_dir):
@@ -258,8 +355,9 @@ async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, 
     problem(await _upload(api, tokens, app["id"], "id_card", b"", "empty.pdf"), 415, "file")
     problem(await _upload(api, tokens, app["id"], "id_card", PDF + b"\x00" * (64 * 1024), "big.pdf"), 413, "file")
     problem(await _upload(api, tokens, app["id"], "selfie", PDF), 422, "kind")
-    r = await api("intake").post(f"/applications/{app['id']}/evidence", data={"kind": "id_card"},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post(
+        f"/applications/{app['id']}/evidence", data={"kind": "id_card"}, headers=tokens["clerk"]
+    )
     problem(r, 422, "file")
     r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["reviewer"])
     assert r.status_code == 403
@@ -281,17 +379,25 @@ async def test_idempotency_key_replays_the_first_result_and_creates_nothing_new(
     assert await _count(db, Household) == before + 1
     # The same key with a different request is a client bug, reported on the header.
     changed = {**body, "address": "别处"}
-    problem(await client.post("/households", json=changed, headers=idem(tokens["clerk"], key)), 422,
-             "Idempotency-Key")
-    problem(await client.post("/applications", json={"household_id": first.json()["id"], "programme": "dibao",
-                                                      "consent_signed": True},
-                               headers=idem(tokens["clerk"], key)), 422, "Idempotency-Key")
+    problem(await client.post("/households", json=changed, headers=idem(tokens["clerk"], key)), 422, "Idempotency-Key")
+    problem(
+        await client.post(
+            "/applications",
+            json={"household_id": first.json()["id"], "programme": "dibao", "consent_signed": True},
+            headers=idem(tokens["clerk"], key),
+        ),
+        422,
+        "Idempotency-Key",
+    )
     # Keys belong to the caller: another clerk's identical key is a different request.
     other = {**household_body(region_code="610626102201")}
     r = await client.post("/households", json=other, headers=idem(tokens["clerk_other_township"], key))
     assert r.status_code == 201 and r.json()["id"] != first.json()["id"]
-    problem(await client.post("/households", json=body, headers=idem(tokens["clerk"], "x" * 201)), 422,
-             "header.Idempotency-Key")
+    problem(
+        await client.post("/households", json=body, headers=idem(tokens["clerk"], "x" * 201)),
+        422,
+        "header.Idempotency-Key",
+    )
 
 
 async def test_a_failed_request_leaves_no_key_so_the_corrected_retry_runs(api, tokens, db):
@@ -311,22 +417,28 @@ async def test_concurrent_retries_run_the_effect_once(api, tokens, db):
     hid = (await _household(api, tokens))["id"]
     key = str(uuid.uuid4())
     body = {"household_id": hid, "programme": "dibao", "consent_signed": True}
-    responses = await asyncio.gather(*[
-        api("intake").post("/applications", json=body, headers=idem(tokens["clerk"], key)) for _ in range(6)])
+    responses = await asyncio.gather(
+        *[api("intake").post("/applications", json=body, headers=idem(tokens["clerk"], key)) for _ in range(6)]
+    )
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     async with db.connect() as conn:
-        n = (await conn.execute(text("SELECT count(*) FROM intake.applications WHERE household_id = :h"),
-                                {"h": hid})).scalar_one()
-        events = (await conn.execute(text(
-            "SELECT count(*) FROM intake.outbox WHERE key = :h AND type LIKE '%application.submitted%'"),
-            {"h": hid})).scalar_one()
+        n = (
+            await conn.execute(text("SELECT count(*) FROM intake.applications WHERE household_id = :h"), {"h": hid})
+        ).scalar_one()
+        events = (
+            await conn.execute(
+                text("SELECT count(*) FROM intake.outbox WHERE key = :h AND type LIKE '%application.submitted%'"),
+                {"h": hid},
+            )
+        ).scalar_one()
     assert n == 1 and events == 1
     # Uploads: the multipart bytes differ per retry, the request is recognised by its content.
     aid = responses[0].json()["id"]
     key = str(uuid.uuid4())
-    ups = await asyncio.gather(*[_upload(api, tokens, aid, "id_card", PNG, "id.png",
-                                         headers=idem(tokens["clerk"], key)) for _ in range(3)])
+    ups = await asyncio.gather(
+        *[_upload(api, tokens, aid, "id_card", PNG, "id.png", headers=idem(tokens["clerk"], key)) for _ in range(3)]
+    )
     assert len({u.json()["id"] for u in ups}) == 1
     listed = (await api("intake").get(f"/applications/{aid}/evidence", headers=tokens["clerk"])).json()
     assert len(listed) == 1
@@ -340,9 +452,17 @@ async def _deliver(db, event) -> None:
 
 
 def _approval(case_id: uuid.UUID, aid: str, hid: str) -> CaseApproved:
-    return CaseApproved(case_id=case_id, application_id=aid, household_id=hid, programme="dibao",
-                        region_code="610626101201", member_ids=[], monthly_amount_fen=80_000,
-                        effective_month=Period(2027, 1), decided_at=datetime.now(UTC))
+    return CaseApproved(
+        case_id=case_id,
+        application_id=aid,
+        household_id=hid,
+        programme="dibao",
+        region_code="610626101201",
+        member_ids=[],
+        monthly_amount_fen=80_000,
+        effective_month=Period(2027, 1),
+        decided_at=datetime.now(UTC),
+    )
 
 
 async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_for_the_answer(api, tokens, db):
@@ -350,26 +470,45 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
     app = await _apply(api, tokens, hid, "dibao")
     sessions = session_factory(db)
     case_id = uuid.uuid4()
-    opened = CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
-                        region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
+    opened = CaseOpened(
+        case_id=case_id,
+        application_id=app["id"],
+        household_id=hid,
+        programme="dibao",
+        region_code="610626101201",
+        status="investigation",
+        due_date=date(2026, 12, 4),
+    )
     async with UnitOfWork(sessions, platform, "/test") as uow:
         await mirror_case_events(uow, [delivery(opened)])
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
-    assert (shown["status"], shown["case_status"], shown["next_deadline"]) == ("in_review", "investigation",
-                                                                               "2026-12-04")
+    assert (shown["status"], shown["case_status"], shown["next_deadline"]) == (
+        "in_review",
+        "investigation",
+        "2026-12-04",
+    )
     approved = _approval(case_id, app["id"], hid)
     await _deliver(db, approved)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 80_000
-    problem(await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True},
-                                       headers=tokens["clerk"]), 409, "status")
+    problem(
+        await api("intake").patch(f"/applications/{app['id']}", json={"consent_signed": True}, headers=tokens["clerk"]),
+        409,
+        "status",
+    )
 
     second = await _apply(api, tokens, hid, "medical")
-    await api("intake").post(f"/applications/{second['id']}/withdraw", json={"reason": "撤回"},
-                             headers=tokens["clerk"])
-    late = CaseOpened(case_id=uuid.uuid4(), application_id=second["id"], household_id=hid, programme="medical",
-                      region_code="610626101201", status="investigation", due_date=date(2026, 12, 4))
+    await api("intake").post(f"/applications/{second['id']}/withdraw", json={"reason": "撤回"}, headers=tokens["clerk"])
+    late = CaseOpened(
+        case_id=uuid.uuid4(),
+        application_id=second["id"],
+        household_id=hid,
+        programme="medical",
+        region_code="610626101201",
+        status="investigation",
+        due_date=date(2026, 12, 4),
+    )
     async with UnitOfWork(sessions, platform, "/test") as uow:
         await mirror_case_events(uow, [delivery(late)])
         await uow.commit()
@@ -382,18 +521,29 @@ async def test_a_withdrawal_that_crossed_the_decision_shows_eligibilitys_refusal
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
     case_id = uuid.uuid4()
-    r = await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "撤回"},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post(
+        f"/applications/{app['id']}/withdraw", json={"reason": "撤回"}, headers=tokens["clerk"]
+    )
     assert r.status_code == 202
     approved = _approval(case_id, app["id"], hid)
     await _deliver(db, approved)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["withdrawal"]) == ("approved", "requested")  # no guess before the answer
-    problem(await api("intake").post(f"/applications/{app['id']}/withdraw", json={"reason": "再次撤回"},
-                                      headers=tokens["clerk"]), 409, "status")
-    refused = CaseWithdrawalRefused(case_id=case_id, application_id=app["id"], household_id=hid,
-                                    region_code="610626101201", status="approved",
-                                    reason="the case was already decided: approved")
+    problem(
+        await api("intake").post(
+            f"/applications/{app['id']}/withdraw", json={"reason": "再次撤回"}, headers=tokens["clerk"]
+        ),
+        409,
+        "status",
+    )
+    refused = CaseWithdrawalRefused(
+        case_id=case_id,
+        application_id=app["id"],
+        household_id=hid,
+        region_code="610626101201",
+        status="approved",
+        reason="the case was already decided: approved",
+    )
     await _deliver(db, refused)
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("approved", "approved", "refused")
@@ -407,12 +557,18 @@ async def test_other_regions_see_nothing(api, tokens):
         assert (await api("intake").get(f"/applications/{app['id']}", headers=tokens[who])).status_code == 404
         listed = await api("intake").get("/applications", params={"household_id": hid}, headers=tokens[who])
         assert listed.json() == []
-        r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
-                                                            "consent_signed": True}, headers=tokens[who])
+        r = await api("intake").post(
+            "/applications",
+            json={"household_id": hid, "programme": "tekun", "consent_signed": True},
+            headers=tokens[who],
+        )
         assert r.status_code == 404
     assert (await api("intake").get(f"/applications/{app['id']}", headers=tokens["approver"])).status_code == 200
-    r = await api("intake").post("/applications", json={"household_id": hid, "programme": "tekun",
-                                                        "consent_signed": True}, headers=tokens["approver"])
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": hid, "programme": "tekun", "consent_signed": True},
+        headers=tokens["approver"],
+    )
     assert r.status_code == 403  # approvers decide in eligibility; they do not file applications
 
 
@@ -420,16 +576,37 @@ async def test_a_provisional_deadline_shows_as_such_until_eligibility_counts_it_
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
     case_id = uuid.uuid4()
-    await _deliver(db, CaseOpened(case_id=case_id, application_id=app["id"], household_id=hid, programme="dibao",
-                                  region_code="610626101201", status="accepted", due_date=date(2027, 1, 1),
-                                  due_date_provisional=True))
+    await _deliver(
+        db,
+        CaseOpened(
+            case_id=case_id,
+            application_id=app["id"],
+            household_id=hid,
+            programme="dibao",
+            region_code="610626101201",
+            status="accepted",
+            due_date=date(2027, 1, 1),
+            due_date_provisional=True,
+        ),
+    )
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["next_deadline"], shown["next_deadline_provisional"]) == ("2027-01-01", True)
-    await _deliver(db, CaseDeadlineChanged(case_id=case_id, application_id=app["id"], household_id=hid,
-                                           region_code="610626101201", due_date=date(2027, 1, 4)))
+    await _deliver(
+        db,
+        CaseDeadlineChanged(
+            case_id=case_id,
+            application_id=app["id"],
+            household_id=hid,
+            region_code="610626101201",
+            due_date=date(2027, 1, 4),
+        ),
+    )
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["next_deadline"], shown["next_deadline_provisional"], shown["status"]) == (
-        "2027-01-04", False, "in_review")
+        "2027-01-04",
+        False,
+        "in_review",
+    )
 
 
 async def test_a_run_of_case_events_is_mirrored_in_order_and_an_unknown_application_refuses_the_run(api, tokens, db):
@@ -440,8 +617,15 @@ async def test_a_run_of_case_events_is_mirrored_in_order_and_an_unknown_applicat
     case_id = uuid.uuid4()
 
     def moved(status: str, due: date) -> CaseStatusChanged:
-        return CaseStatusChanged(case_id=case_id, application_id=app["id"], household_id=hid,
-                                 region_code="610626101201", status=status, previous_status="accepted", due_date=due)
+        return CaseStatusChanged(
+            case_id=case_id,
+            application_id=app["id"],
+            household_id=hid,
+            region_code="610626101201",
+            status=status,
+            previous_status="accepted",
+            due_date=due,
+        )
 
     run = [delivery(moved("investigation", date(2026, 12, 4))), delivery(moved("township_review", date(2026, 12, 9)))]
     async with UnitOfWork(session_factory(db), platform, "/test") as uow:
@@ -450,13 +634,25 @@ async def test_a_run_of_case_events_is_mirrored_in_order_and_an_unknown_applicat
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["case_status"], shown["next_deadline"]) == ("township_review", "2026-12-09")
     async with db.connect() as conn:
-        audited = (await conn.execute(text(
-            "SELECT count(*) FROM intake.audit_log WHERE action = 'application.case_update' AND resource_id = :a"),
-            {"a": app["id"]})).scalar_one()
+        audited = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM intake.audit_log WHERE action "
+                    "= 'application.case_update' AND resource_id = :a"
+                ),
+                {"a": app["id"]},
+            )
+        ).scalar_one()
     assert audited == 2
 
-    stray = CaseStatusChanged(case_id=uuid.uuid4(), application_id=uuid.uuid4(), household_id=hid,
-                              region_code="610626101201", status="investigation", previous_status="accepted")
+    stray = CaseStatusChanged(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=hid,
+        region_code="610626101201",
+        status="investigation",
+        previous_status="accepted",
+    )
     async with UnitOfWork(session_factory(db), platform, "/test") as uow:
         with pytest.raises(LookupError):
             await mirror_case_events(uow, [delivery(moved("appraisal", date(2026, 12, 10))), delivery(stray)])

@@ -25,9 +25,10 @@ async def _count(db, model) -> int:
 
 async def _outbox(db, key: str, kind: str) -> list[dict]:
     async with db.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE :t ORDER BY id"),
-            {"k": key, "t": f"%{kind}%"})
+        rows = await conn.execute(
+            text("SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE :t ORDER BY id"),
+            {"k": key, "t": f"%{kind}%"},
+        )
         return [r[0] for r in rows]
 
 
@@ -48,10 +49,17 @@ async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db
     read = await api("intake").get(f"/households/{hid}", headers=tokens["reviewer"])
     assert ACCOUNT not in read.text and read.json()["bank_account"]["bank_name"] == "吴起农村商业银行"
     async with db.connect() as conn:
-        stored = (await conn.execute(text("SELECT bank_account_number FROM intake.households WHERE id = :h"),
-                                     {"h": hid})).scalar_one()
-        audit = (await conn.execute(text("SELECT coalesce(string_agg(details::text, ''), '') FROM intake.audit_log"
-                                         " WHERE household_id = :h"), {"h": hid})).scalar_one()
+        stored = (
+            await conn.execute(text("SELECT bank_account_number FROM intake.households WHERE id = :h"), {"h": hid})
+        ).scalar_one()
+        audit = (
+            await conn.execute(
+                text(
+                    "SELECT coalesce(string_agg(details::text, ''), '') FROM intake.audit_log WHERE household_id = :h"
+                ),
+                {"h": hid},
+            )
+        ).scalar_one()
     assert stored == ACCOUNT  # the bank file needs it in full
     assert ACCOUNT not in audit
     assert all(ACCOUNT not in json.dumps(p) for p in await _outbox(db, hid, "household"))
@@ -59,9 +67,15 @@ async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db
 
 async def test_update_household_emits_updated_with_snapshot_and_is_audited(api, tokens, db):
     hid = (await _register(api, tokens))["id"]
-    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={
-        "address": "吴起县铁边城镇新村12号", "region_code": "610626101205",
-        "bank_account": {"bank_name": "邮储银行", "account_holder": "李建国", "account_number": ACCOUNT}})
+    r = await api("intake").patch(
+        f"/households/{hid}",
+        headers=tokens["clerk"],
+        json={
+            "address": "吴起县铁边城镇新村12号",
+            "region_code": "610626101205",
+            "bank_account": {"bank_name": "邮储银行", "account_holder": "李建国", "account_number": ACCOUNT},
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["address"] == "吴起县铁边城镇新村12号" and r.json()["region_code"] == "610626101205"
     events = await _outbox(db, hid, "household.updated")
@@ -71,8 +85,15 @@ async def test_update_household_emits_updated_with_snapshot_and_is_audited(api, 
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"bank_account": None})
     assert r.json()["bank_account"] is None
     async with db.connect() as conn:
-        actions = (await conn.execute(text(
-            "SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid})).scalars().all()
+        actions = (
+            (
+                await conn.execute(
+                    text("SELECT action FROM intake.audit_log WHERE household_id = :h ORDER BY id"), {"h": hid}
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert actions.count("household.update") == 2
 
 
@@ -83,18 +104,20 @@ async def test_update_rejects_unknown_region_and_other_township_and_writes_nothi
     problem(r, 422, "region_code")
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={"region_code": "610626102201"})
     assert r.status_code == 403  # moving a household out of the clerk's township
-    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk_other_township"],
-                                  json={"address": "x"})
+    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk_other_township"], json={"address": "x"})
     assert r.status_code == 404
     r = await api("intake").patch(f"/households/{hid}", headers=tokens["reviewer"], json={"address": "x"})
     assert r.status_code == 403  # reviewers read, they do not write
-    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"],
-                                  json={"bank_account": {"bank_name": "x", "account_holder": "y",
-                                                         "account_number": "12ab"}})
+    r = await api("intake").patch(
+        f"/households/{hid}",
+        headers=tokens["clerk"],
+        json={"bank_account": {"bank_name": "x", "account_holder": "y", "account_number": "12ab"}},
+    )
     problem(r, 422, "bank_account.account_number")
     assert await _outbox(db, hid, "household.updated") == before
-    assert (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["region_code"] == \
-        "610626101201"
+    assert (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()[
+        "region_code"
+    ] == "610626101201"
 
 
 async def test_search_sees_only_the_callers_region(api, tokens):
@@ -107,18 +130,19 @@ async def test_search_sees_only_the_callers_region(api, tokens):
     found = (await api("intake").get("/households", params={"address": marker}, headers=tokens["clerk"])).json()
     assert [h["id"] for h in found["items"]] == [hid] and found["total"] == 1
     assert found["items"][0]["head_name"] == f"搜{marker}" and found["items"][0]["member_count"] == 2
-    by_name = (await api("intake").get("/households", params={"name": f"搜{marker}"},
-                                       headers=tokens["auditor"])).json()
+    by_name = (await api("intake").get("/households", params={"name": f"搜{marker}"}, headers=tokens["auditor"])).json()
     assert [h["id"] for h in by_name["items"]] == [hid]
     for who in ("clerk_other_township", "clerk_other_county"):
         other = (await api("intake").get("/households", params={"address": marker}, headers=tokens[who])).json()
         assert other["items"] == [] and other["total"] == 0
     # Asking for another region explicitly shows nothing rather than widening the scope.
-    r = await api("intake").get("/households", params={"region_code": "610626102", "address": marker},
-                                headers=tokens["clerk"])
+    r = await api("intake").get(
+        "/households", params={"region_code": "610626102", "address": marker}, headers=tokens["clerk"]
+    )
     assert r.json()["total"] == 0
-    r = await api("intake").get("/households", params={"region_code": "6106261012", "limit": 0},
-                                headers=tokens["clerk"])
+    r = await api("intake").get(
+        "/households", params={"region_code": "6106261012", "limit": 0}, headers=tokens["clerk"]
+    )
     problem(r, 422, "query.limit")
 
 
@@ -128,11 +152,11 @@ async def test_lookup_by_resident_id_in_body(api, tokens, db):
     number = body["members"][1]["id_number"]
     r = await api("intake").post("/households/lookup", json={"id_number": number}, headers=tokens["reviewer"])
     assert r.status_code == 200 and r.json()["id"] == hid
-    r = await api("intake").post("/households/lookup", json={"id_number": number},
-                                 headers=tokens["clerk_other_township"])
+    r = await api("intake").post(
+        "/households/lookup", json={"id_number": number}, headers=tokens["clerk_other_township"]
+    )
     assert r.status_code == 404
-    r = await api("intake").post("/households/lookup", json={"id_number": number[:-1] + "Z"},
-                                 headers=tokens["clerk"])
+    r = await api("intake").post("/households/lookup", json={"id_number": number[:-1] + "Z"}, headers=tokens["clerk"])
     problem(r, 422, "id_number")
 
 
@@ -156,15 +180,19 @@ async def test_members_add_update_remove_with_one_active_household_per_person(ap
     # ... until removed from the first (kept in history), with a reason.
     r = await client.delete(f"/households/{hid}/members/{member['id']}", headers=tokens["clerk"])
     problem(r, 422, "query.reason")
-    r = await client.delete(f"/households/{hid}/members/{member['id']}", params={"reason": "分户"},
-                            headers=tokens["clerk"])
+    r = await client.delete(
+        f"/households/{hid}/members/{member['id']}", params={"reason": "分户"}, headers=tokens["clerk"]
+    )
     assert r.status_code == 200 and all(m["id"] != member["id"] for m in r.json()["members"])
     r = await client.post(f"/households/{other['id']}/members", json=child, headers=tokens["clerk"])
     assert r.status_code == 201
     async with db.connect() as conn:
-        reason = (await conn.execute(text(
-            "SELECT reason FROM intake.audit_log WHERE action = 'member.remove' AND resource_id = :m"),
-            {"m": member["id"]})).scalar_one()
+        reason = (
+            await conn.execute(
+                text("SELECT reason FROM intake.audit_log WHERE action = 'member.remove' AND resource_id = :m"),
+                {"m": member["id"]},
+            )
+        ).scalar_one()
     assert reason == "分户"
     events = await _outbox(db, hid, "household.updated")
     assert len(events) == 2  # added, removed: each carries the snapshot
@@ -180,36 +208,47 @@ async def test_not_counted_member_needs_a_reason(api, tokens, db):
     assert await _count(db, Household) == before
 
     hid = (await _register(api, tokens))["id"]
-    spouse = next(m for m in (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["members"]
-                  if m["relation"] == "spouse")
+    spouse = next(
+        m
+        for m in (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()["members"]
+        if m["relation"] == "spouse"
+    )
     url = f"/households/{hid}/members/{spouse['id']}"
-    problem(await api("intake").patch(url, json={"counted": False}, headers=tokens["clerk"]), 422,
-             "body.not_counted_reason")
+    problem(
+        await api("intake").patch(url, json={"counted": False}, headers=tokens["clerk"]), 422, "body.not_counted_reason"
+    )
     r = await api("intake").patch(url, json={"counted": False, "not_counted_reason": "服刑"}, headers=tokens["clerk"])
     assert r.status_code == 200, r.text
     facts = next(m for m in r.json()["members"] if m["id"] == spouse["id"])["facts"]
     assert facts["counted"] is False and facts["not_counted_reason"] == "服刑"
-    problem(await api("intake").patch(url, json={"labour_capacity": None}, headers=tokens["clerk"]), 422,
-             "labour_capacity")
-    problem(await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422,
-             "id_number")
+    problem(
+        await api("intake").patch(url, json={"labour_capacity": None}, headers=tokens["clerk"]), 422, "labour_capacity"
+    )
+    problem(
+        await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422, "id_number"
+    )
 
 
 async def test_last_member_cannot_be_removed(api, tokens):
     household = await _register(api, tokens, members=1)
     mid = household["members"][0]["id"]
-    r = await api("intake").delete(f"/households/{household['id']}/members/{mid}", params={"reason": "死亡"},
-                                   headers=tokens["clerk"])
+    r = await api("intake").delete(
+        f"/households/{household['id']}/members/{mid}", params={"reason": "死亡"}, headers=tokens["clerk"]
+    )
     problem(r, 409, "member_id")
 
 
 async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens, db):
     household = await _register(api, tokens)
     hid, head = household["id"], household["members"][0]["id"]
-    facts = {"incomes": [{"member_id": head, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 150_000},
-                         {"kind": "transfer", "subkind": "social_assistance", "monthly_amount_fen": 40_000}],
-             "properties": [{"kind": "vehicle", "value_fen": 3_000_000, "description": "农用三轮车"}],
-             "rigid_expenses": [{"kind": "education", "amount_fen_12m": 600_000}]}
+    facts = {
+        "incomes": [
+            {"member_id": head, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 150_000},
+            {"kind": "transfer", "subkind": "social_assistance", "monthly_amount_fen": 40_000},
+        ],
+        "properties": [{"kind": "vehicle", "value_fen": 3_000_000, "description": "农用三轮车"}],
+        "rigid_expenses": [{"kind": "education", "amount_fen_12m": 600_000}],
+    }
     r = await api("intake").put(f"/households/{hid}/economic-facts", json=facts, headers=tokens["clerk"])
     assert r.status_code == 200, r.text
     assert [i["monthly_amount_fen"] for i in r.json()["incomes"]] == [150_000, 40_000]
@@ -217,15 +256,21 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
     assert events[-1]["data"]["snapshot"]["properties"][0]["kind"] == "vehicle"
 
     for bad, field in (
-        ({"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": -1}]},
-         "incomes[0].monthly_amount_fen"),
-        ({"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 99.5}]},
-         "incomes[0].monthly_amount_fen"),
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": -1}]},
+            "incomes[0].monthly_amount_fen",
+        ),
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 99.5}]},
+            "incomes[0].monthly_amount_fen",
+        ),
         ({"properties": [{"kind": "deposits", "value_fen": "1万"}]}, "properties[0].value_fen"),
         ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": -5}]}, "rigid_expenses[0].amount_fen_12m"),
         ({"incomes": [{"kind": "lottery", "subkind": "x", "monthly_amount_fen": 1}]}, "incomes[0].kind"),
-        ({"incomes": [{"member_id": str(uuid.uuid4()), "kind": "wages", "subkind": "x", "monthly_amount_fen": 1}]},
-         "incomes[0].member_id"),
+        (
+            {"incomes": [{"member_id": str(uuid.uuid4()), "kind": "wages", "subkind": "x", "monthly_amount_fen": 1}]},
+            "incomes[0].member_id",
+        ),
         ({"incomes": [], "savings": 1}, "savings"),
     ):
         r = await api("intake").put(f"/households/{hid}/economic-facts", json=bad, headers=tokens["clerk"])
@@ -261,8 +306,11 @@ async def test_nul_characters_are_refused_not_a_database_error(api, tokens, db):
     body = household_body()
     body["address"] = "吴起县\u0000铁边城镇"
     problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
-    problem(await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]), 422,
-             "query.address")
+    problem(
+        await api("intake").get("/households", params={"address": "\x00"}, headers=tokens["clerk"]),
+        422,
+        "query.address",
+    )
     assert await _count(db, Household) == before
 
 
@@ -271,8 +319,9 @@ async def test_concurrent_registrations_of_one_person_make_one_household(api, to
     commit, and it is answered with the same 409 naming the members, nothing of it written."""
     body = household_body(members=1)
     households, members = await _count(db, Household), await _count(db, Member)
-    answers = await asyncio.gather(*(api("intake").post("/households", json=body, headers=tokens["clerk"])
-                                     for _ in range(4)))
+    answers = await asyncio.gather(
+        *(api("intake").post("/households", json=body, headers=tokens["clerk"]) for _ in range(4))
+    )
     assert sorted(r.status_code for r in answers) == [201, 409, 409, 409], [r.text for r in answers]
     for r in answers:
         if r.status_code == 409:

@@ -18,17 +18,28 @@ async def test_last_payment_status_follows_the_latest_month(api, tokens, db):
     hid = uuid.UUID(r.json()["id"])
     url = f"/households/{hid}/last-payment"
     assert (await api("intake").get(url, headers=tokens["clerk"])).status_code == 404
-    common = {"batch_id": uuid.uuid4(), "case_id": uuid.uuid4(), "household_id": hid, "programme": "dibao",
-              "region_code": "610626101201", "amount_fen": 150_000}
+    common = {
+        "batch_id": uuid.uuid4(),
+        "case_id": uuid.uuid4(),
+        "household_id": hid,
+        "programme": "dibao",
+        "region_code": "610626101201",
+        "amount_fen": 150_000,
+    }
     sessions = session_factory(db)
-    for data in (PaymentFailed(payment_id=uuid.uuid4(), period=Period(2026, 7), reason="账户已冻结", **common),
-                 PaymentPaid(payment_id=uuid.uuid4(), period=Period(2026, 6), **common)):  # older month: ignored
+    for data in (
+        PaymentFailed(payment_id=uuid.uuid4(), period=Period(2026, 7), reason="账户已冻结", **common),
+        PaymentPaid(payment_id=uuid.uuid4(), period=Period(2026, 6), **common),
+    ):  # older month: ignored
         async with UnitOfWork(sessions, platform, "/tests") as uow:
             await on_payment(uow, data)
             await uow.commit()
     r = await api("intake").get(url, headers=tokens["clerk"])
     assert r.status_code == 200 and (r.json()["status"], r.json()["period"], r.json()["reason"]) == (
-        "failed", "2026-07", "账户已冻结")
+        "failed",
+        "2026-07",
+        "账户已冻结",
+    )
     async with UnitOfWork(sessions, platform, "/tests") as uow:  # the re-issue of July is paid
         await on_payment(uow, PaymentPaid(payment_id=uuid.uuid4(), period=Period(2026, 7), **common))
         await uow.commit()

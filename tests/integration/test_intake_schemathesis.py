@@ -27,10 +27,19 @@ def schema(infra, tmp_path_factory):
 @pytest.fixture(scope="module")
 async def real_ids(api, tokens) -> dict[str, str]:
     household = (await api("intake").post("/households", json=household_body(), headers=tokens["clerk"])).json()
-    application = (await api("intake").post("/applications", headers=tokens["clerk"], json={
-        "household_id": household["id"], "programme": "dibao", "consent_signed": True})).json()
-    return {"household_id": household["id"], "member_id": household["members"][0]["id"],
-            "application_id": application["id"], "code": "610626101"}
+    application = (
+        await api("intake").post(
+            "/applications",
+            headers=tokens["clerk"],
+            json={"household_id": household["id"], "programme": "dibao", "consent_signed": True},
+        )
+    ).json()
+    return {
+        "household_id": household["id"],
+        "member_id": household["members"][0]["id"],
+        "application_id": application["id"],
+        "code": "610626101",
+    }
 
 
 def test_no_server_errors_and_only_documented_answers(schema, tokens, real_ids):

@@ -16,12 +16,7 @@ pytestmark = pytest.mark.integration
 
 ADMIN = bearer("admin-zhidan", ["admin"], "610625")
 CLERK = bearer("clerk-xinghe", ["clerk"], "610625101")
-TABLE = (
-    "code,name,urban_rural_class\n"
-    "610625101200,杏河村,220\n"
-    "610625101201,王台村,220\n"
-    "610625102001,顺宁社区,121\n"
-)
+TABLE = "code,name,urban_rural_class\n610625101200,杏河村,220\n610625101201,王台村,220\n610625102001,顺宁社区,121\n"
 
 
 def _csv(body: str, encoding: str = "utf-8") -> dict:
@@ -57,7 +52,9 @@ async def test_a_loaded_list_is_served_and_is_the_only_one_accepted(api, db, zhi
     body = r.json()
     assert body["villages_loaded"] is True and body["note"] is None
     assert [(v["code"], v["name"], v["urban_rural_class"], v["level"]) for v in body["children"]] == [
-        ("610625101200", "杏河村", "220", "village"), ("610625101201", "王台村", "220", "village")]
+        ("610625101200", "杏河村", "220", "village"),
+        ("610625101201", "王台村", "220", "village"),
+    ]
     village = (await api("intake").get("/regions/610625101201", headers=CLERK)).json()
     assert village["name"] == "王台村" and village["parent_code"] == "610625101"
 
@@ -67,8 +64,9 @@ async def test_a_loaded_list_is_served_and_is_the_only_one_accepted(api, db, zhi
     accepted = await api("intake").post("/households", json=household_body("610625101201"), headers=CLERK)
     assert accepted.status_code == 201, accepted.text
     # A township the file does not list keeps accepting any code that follows the rule.
-    other = await api("intake").post("/households", json=household_body("610625103210"),
-                                     headers=bearer("clerk-danba", ["clerk"], "610625103"))
+    other = await api("intake").post(
+        "/households", json=household_body("610625103210"), headers=bearer("clerk-danba", ["clerk"], "610625103")
+    )
     assert other.status_code == 201, other.text
 
     # Loading again replaces the list, e.g. from the bureau's own file: Chinese header, GB 18030.
@@ -78,20 +76,27 @@ async def test_a_loaded_list_is_served_and_is_the_only_one_accepted(api, db, zhi
     names = [v["name"] for v in (await api("intake").get("/regions/610625101", headers=CLERK)).json()["children"]]
     assert names == ["新庄村"]
     async with db.connect() as conn:
-        audited = (await conn.execute(text(
-            "SELECT count(*) FROM intake.audit_log WHERE action = 'regions.villages.load' AND resource_id = '610625'"
-        ))).scalar()
+        audited = (
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM intake.audit_log WHERE action "
+                    "= 'regions.villages.load' AND resource_id = '610625'"
+                )
+            )
+        ).scalar()
     assert audited == 2
 
 
 async def test_a_bad_table_names_every_bad_line_and_changes_nothing(api, zhidan):
     assert (await api("intake").put("/regions/610625/villages", files=_csv(TABLE), headers=ADMIN)).status_code == 200
-    bad = ("code,name,urban_rural_class\n"
-           "610625101200,杏河村,220\n"
-           "610626101201,张湾村,220\n"      # another county
-           "610625101450,某村,220\n"        # village number beyond 399
-           "610625101201,王台村,999\n"      # no such urban-rural class
-           "610625101200,杏河村,220\n")     # twice
+    bad = (
+        "code,name,urban_rural_class\n"
+        "610625101200,杏河村,220\n"
+        "610626101201,张湾村,220\n"  # another county
+        "610625101450,某村,220\n"  # village number beyond 399
+        "610625101201,王台村,999\n"  # no such urban-rural class
+        "610625101200,杏河村,220\n"
+    )  # twice
     r = await api("intake").put("/regions/610625/villages", files=_csv(bad), headers=ADMIN)
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     messages = [e["message"] for e in r.json()["errors"]]

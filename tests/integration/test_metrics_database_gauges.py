@@ -15,9 +15,11 @@ from shared.ops_metrics import DatabaseGauge, add_database_gauges
 from tests.helpers import household_body
 
 HOUSEHOLDS_BY_COUNTY = DatabaseGauge(
-    "test_households", "Households per county (a service's own gauge, as payments and monitoring add theirs)",
-    select(func.left(Household.region_code, 6).label("county"), func.count().label("value"))
-    .group_by(literal_column("county")),
+    "test_households",
+    "Households per county (a service's own gauge, as payments and monitoring add theirs)",
+    select(func.left(Household.region_code, 6).label("county"), func.count().label("value")).group_by(
+        literal_column("county")
+    ),
     labels=("county",),
 )
 BROKEN = DatabaseGauge("test_broken", "A gauge whose query fails", text("SELECT 1/0 AS value"))
@@ -29,22 +31,28 @@ async def test_outbox_backlog_and_registered_gauges_from_the_database(db, api, t
     assert r.status_code == 201, r.text
     app = create_app(Settings(), platform, [], title="ops metrics test")
     add_database_gauges(app, BROKEN, HOUSEHOLDS_BY_COUNTY)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         r = await client.get("/metrics")
     assert r.status_code == 200
-    found = {(s.name, tuple(sorted(s.labels.items()))): s.value
-             for family in text_string_to_metric_families(r.text) for s in family.samples}
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(r.text)
+        for s in family.samples
+    }
 
     async with db.connect() as conn:
         unsent = (await conn.execute(text("SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL"))).scalar()
-        counties = dict((await conn.execute(text(
-            "SELECT left(region_code, 6), count(*) FROM intake.households GROUP BY 1"))).all())
+        counties = dict(
+            (await conn.execute(text("SELECT left(region_code, 6), count(*) FROM intake.households GROUP BY 1"))).all()
+        )
     assert unsent >= 1 and counties.get("610626", 0) >= 1
     assert found[("outbox_unsent_events", (("service", "intake"),))] == unsent
     assert {labels[0][1]: value for (name, labels), value in found.items() if name == "test_households"} == {
-        county: float(n) for county, n in counties.items()}
-    up = {dict(labels)["source"]: value for (name, labels), value in found.items()
-          if name == "ops_metrics_source_up"}
+        county: float(n) for county, n in counties.items()
+    }
+    up = {dict(labels)["source"]: value for (name, labels), value in found.items() if name == "ops_metrics_source_up"}
     assert up == {"database": 1, "kafka": 1, "test_households": 1, "test_broken": 0}
     assert not [name for name, _ in found if name == "test_broken"]

@@ -43,27 +43,60 @@ async def known_household(db):
     """A household as monitoring learns it from intake's event: 2 counted members, 600 yuan a month counted."""
     sessions = session_factory(db)
 
-    async def make(ids: list[str] | None = None, income_fen: int = 60_000, region: str = VILLAGE,
-                   programme: str | None = None) -> tuple[uuid.UUID, list[str], list[uuid.UUID]]:
+    async def make(
+        ids: list[str] | None = None, income_fen: int = 60_000, region: str = VILLAGE, programme: str | None = None
+    ) -> tuple[uuid.UUID, list[str], list[uuid.UUID]]:
         ids = ids or [resident_id("19600101"), resident_id("19620202", male=False)]
         member_ids = [uuid.uuid4() for _ in ids]
-        snapshot = HouseholdSnapshot.model_validate({
-            "household_id": str(uuid.uuid4()), "region_code": region, "hukou_type": "rural",
-            "members": [{"member_id": str(m), "name": f"成员{i}", "birth_date": "1960-01-01", "sex": "male",
-                         "relation": "head" if i == 0 else "spouse"} for i, m in enumerate(member_ids)],
-            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen},
-                        {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300}],
-        })
+        snapshot = HouseholdSnapshot.model_validate(
+            {
+                "household_id": str(uuid.uuid4()),
+                "region_code": region,
+                "hukou_type": "rural",
+                "members": [
+                    {
+                        "member_id": str(m),
+                        "name": f"成员{i}",
+                        "birth_date": "1960-01-01",
+                        "sex": "male",
+                        "relation": "head" if i == 0 else "spouse",
+                    }
+                    for i, m in enumerate(member_ids)
+                ],
+                "incomes": [
+                    {"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen},
+                    {"kind": "transfer", "subkind": "basic_pension", "monthly_amount_fen": 16_300},
+                ],
+            }
+        )
         async with UnitOfWork(sessions, platform, "/tests") as uow:
-            await record_household(uow, HouseholdRegistered(
-                household_id=snapshot.household_id, region_code=region, snapshot=snapshot,
-                identities=[MemberIdentity(member_id=m, id_fingerprint=id_fingerprint(n, KEY))
-                            for m, n in zip(member_ids, ids, strict=True)]))
+            await record_household(
+                uow,
+                HouseholdRegistered(
+                    household_id=snapshot.household_id,
+                    region_code=region,
+                    snapshot=snapshot,
+                    identities=[
+                        MemberIdentity(member_id=m, id_fingerprint=id_fingerprint(n, KEY))
+                        for m, n in zip(member_ids, ids, strict=True)
+                    ],
+                ),
+            )
             if programme:
-                await record_approval(uow, CaseApproved(
-                    case_id=uuid.uuid4(), application_id=uuid.uuid4(), household_id=snapshot.household_id,
-                    programme=programme, region_code=region, member_ids=member_ids, monthly_amount_fen=60_000,
-                    effective_month=Period.of(TODAY), decided_at="2023-01-01T00:00:00Z"))
+                await record_approval(
+                    uow,
+                    CaseApproved(
+                        case_id=uuid.uuid4(),
+                        application_id=uuid.uuid4(),
+                        household_id=snapshot.household_id,
+                        programme=programme,
+                        region_code=region,
+                        member_ids=member_ids,
+                        monthly_amount_fen=60_000,
+                        effective_month=Period.of(TODAY),
+                        decided_at="2023-01-01T00:00:00Z",
+                    ),
+                )
             await uow.commit()
         return snapshot.household_id, ids, member_ids
 
@@ -71,8 +104,7 @@ async def known_household(db):
 
 
 async def alerts_of(api, tokens, household_id) -> list[dict]:
-    r = await api("monitoring").get("/alerts", params={"household_id": str(household_id)},
-                                    headers=tokens["approver"])
+    r = await api("monitoring").get("/alerts", params={"household_id": str(household_id)}, headers=tokens["approver"])
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -81,15 +113,17 @@ async def test_a_medical_feed_flags_the_household_and_reports_its_bad_rows(api, 
     household, ids, _ = await known_household()
     good_id = ids[0]
     bad_check = good_id[:17] + ("0" if good_id[17] != "0" else "1")
-    body = (MEDICAL_HEADER
-            + f"{good_id},610626101,{TODAY - timedelta(days=30)},3000000,1\n"
-            + f"{bad_check},610626101,{TODAY - timedelta(days=30)},100,0\n"
-            + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},-5,0\n"
-            + f"{ids[1]},610626101,{TODAY + timedelta(days=3)},100,0\n"
-            + f"{ids[1]},999999,{TODAY - timedelta(days=3)},100,0\n"
-            + f"{ids[1]},610626101,2024-13-01,100,0\n"
-            + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},12.50,0\n"
-            + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},500000,\n")
+    body = (
+        MEDICAL_HEADER
+        + f"{good_id},610626101,{TODAY - timedelta(days=30)},3000000,1\n"
+        + f"{bad_check},610626101,{TODAY - timedelta(days=30)},100,0\n"
+        + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},-5,0\n"
+        + f"{ids[1]},610626101,{TODAY + timedelta(days=3)},100,0\n"
+        + f"{ids[1]},999999,{TODAY - timedelta(days=3)},100,0\n"
+        + f"{ids[1]},610626101,2024-13-01,100,0\n"
+        + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},12.50,0\n"
+        + f"{ids[1]},610626101,{TODAY - timedelta(days=10)},500000,\n"
+    )
     r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
     assert r.status_code == 201, r.text
     feed = r.json()
@@ -98,8 +132,13 @@ async def test_a_medical_feed_flags_the_household_and_reports_its_bad_rows(api, 
 
     errors = (await api("monitoring").get(feed["errors_url"], headers=MEDICAL)).json()["items"]
     assert [(e["line"], e["field"]) for e in errors] == [
-        (3, "id_number"), (4, "out_of_pocket_fen"), (5, "settled_on"), (6, "region_code"), (7, "settled_on"),
-        (8, "out_of_pocket_fen")]
+        (3, "id_number"),
+        (4, "out_of_pocket_fen"),
+        (5, "settled_on"),
+        (6, "region_code"),
+        (7, "settled_on"),
+        (8, "out_of_pocket_fen"),
+    ]
     assert "check character" in errors[0]["message"] and "negative" in errors[1]["message"]
     assert all(good_id not in e["message"] and bad_check not in e["message"] for e in errors)
 
@@ -123,8 +162,9 @@ async def test_a_medical_feed_flags_the_household_and_reports_its_bad_rows(api, 
     assert again.headers["Idempotent-Replayed"] == "true"
     async with db.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM monitoring.feed_records"))).scalar() == before
-        assert (await conn.execute(text("SELECT count(*) FROM monitoring.feeds WHERE sha256 = :s"),
-                                   {"s": feed["sha256"]})).scalar() == 1
+        assert (
+            await conn.execute(text("SELECT count(*) FROM monitoring.feeds WHERE sha256 = :s"), {"s": feed["sha256"]})
+        ).scalar() == 1
 
     # A second bill adds evidence to the open alert rather than a second alert.
     more = MEDICAL_HEADER + f"{ids[1]},610626101,{TODAY - timedelta(days=5)},700000,0\n"
@@ -142,18 +182,21 @@ async def test_medical_totals_add_earlier_feeds_bills_within_twelve_months(api, 
     household, ids, _ = await known_household()
 
     def feed(*rows: tuple[str, int, int]) -> bytes:
-        return (MEDICAL_HEADER + "".join(f"{i},610626101,{TODAY - timedelta(days=d)},{fen},0\n"
-                                         for i, d, fen in rows)).encode()
+        return (
+            MEDICAL_HEADER + "".join(f"{i},610626101,{TODAY - timedelta(days=d)},{fen},0\n" for i, d, fen in rows)
+        ).encode()
 
     # 3,000 yuan now and 9,000 yuan 400 days ago: under the 5,000-yuan floor within the year, no alert.
-    r = await api("monitoring").post("/feeds/medical", content=feed((ids[0], 40, 300_000), (ids[1], 400, 900_000)),
-                                     headers={**MEDICAL, **csv_type()})
+    r = await api("monitoring").post(
+        "/feeds/medical", content=feed((ids[0], 40, 300_000), (ids[1], 400, 900_000)), headers={**MEDICAL, **csv_type()}
+    )
     assert r.status_code == 201, r.text
     assert "high_medical_cost" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
 
     # Another member's 2,500 yuan in a later feed: 5,500 yuan in 12 months, over the floor.
-    r = await api("monitoring").post("/feeds/medical", content=feed((ids[1], 10, 250_000)),
-                                     headers={**MEDICAL, **csv_type()})
+    r = await api("monitoring").post(
+        "/feeds/medical", content=feed((ids[1], 10, 250_000)), headers={**MEDICAL, **csv_type()}
+    )
     assert r.status_code == 201, r.text
     medical = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}["high_medical_cost"]
     assert medical["trace"]["observed"]["out_of_pocket_12m_fen"] == 550_000
@@ -161,12 +204,14 @@ async def test_medical_totals_add_earlier_feeds_bills_within_twelve_months(api, 
     assert [e["line"] for e in detail["evidence"]] == [2]  # the evidence is the rows of the feed that tipped it
 
 
-async def test_bills_posted_before_the_household_is_known_raise_the_alert_when_it_appears(api, tokens,
-                                                                                          known_household):
+async def test_bills_posted_before_the_household_is_known_raise_the_alert_when_it_appears(api, tokens, known_household):
     """Rows of people no household lists yet are kept; the household's arrival runs the rules over them."""
     ids = [resident_id("19580303"), resident_id("19590404", male=False)]
-    body = (MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY - timedelta(days=50)},400000,0\n"
-            + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},200000,0\n")
+    body = (
+        MEDICAL_HEADER
+        + f"{ids[0]},610626101,{TODAY - timedelta(days=50)},400000,0\n"
+        + f"{ids[1]},610626101,{TODAY - timedelta(days=20)},200000,0\n"
+    )
     r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
     assert r.status_code == 201, r.text
     assert (r.json()["rows_loaded"], r.json()["alerts_raised"]) == (2, 0)
@@ -180,31 +225,41 @@ async def test_bills_posted_before_the_household_is_known_raise_the_alert_when_i
 
 async def test_all_or_nothing_gbk_json_lines_and_bad_files(api, known_household, db):
     _, ids, _ = await known_household()
+
     def medical(amount: str) -> str:
         return MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},100,否\n{ids[1]},610626101,{TODAY},{amount},否\n"
 
     body = medical("-1")
-    r = await api("monitoring").post("/feeds/medical", params={"mode": "all_or_nothing"},
-                                     content=body.encode("gbk"), headers={**MEDICAL, **csv_type("gbk")})
+    r = await api("monitoring").post(
+        "/feeds/medical",
+        params={"mode": "all_or_nothing"},
+        content=body.encode("gbk"),
+        headers={**MEDICAL, **csv_type("gbk")},
+    )
     assert r.status_code == 422, r.text
     problem = r.json()
     feed_id = problem["feed_id"]
     assert problem["rows_rejected"] == 1
     async with db.connect() as conn:
-        loaded = (await conn.execute(text("SELECT count(*) FROM monitoring.feed_records WHERE feed_id = :f"),
-                                     {"f": feed_id})).scalar()
+        loaded = (
+            await conn.execute(text("SELECT count(*) FROM monitoring.feed_records WHERE feed_id = :f"), {"f": feed_id})
+        ).scalar()
     assert loaded == 0
     feed = (await api("monitoring").get(f"/feeds/{feed_id}", headers=MEDICAL)).json()
     assert (feed["status"], feed["rows_loaded"], feed["rows_rejected"]) == ("rejected", 0, 1)
 
     # GBK without saying so is recognised; JSON lines are accepted too.
-    r = await api("monitoring").post("/feeds/medical", content=medical("1").encode("gbk"),
-                                     headers={**MEDICAL, "Content-Type": "text/csv"})
+    r = await api("monitoring").post(
+        "/feeds/medical", content=medical("1").encode("gbk"), headers={**MEDICAL, "Content-Type": "text/csv"}
+    )
     assert r.status_code == 201 and r.json()["rows_loaded"] == 2, r.text
-    lines = f'{{"id_number": "{ids[0]}", "region_code": "610626101", "settled_on": "{TODAY}", ' \
-            f'"out_of_pocket_fen": 1234}}\n{{"id_number": "{ids[1]}", "region_code": "610626101"}}\n'
-    r = await api("monitoring").post("/feeds/medical", content=lines.encode(),
-                                     headers={**MEDICAL, "Content-Type": "application/x-ndjson"})
+    lines = (
+        f'{{"id_number": "{ids[0]}", "region_code": "610626101", "settled_on": "{TODAY}", '
+        f'"out_of_pocket_fen": 1234}}\n{{"id_number": "{ids[1]}", "region_code": "610626101"}}\n'
+    )
+    r = await api("monitoring").post(
+        "/feeds/medical", content=lines.encode(), headers={**MEDICAL, "Content-Type": "application/x-ndjson"}
+    )
     assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (1, 1), r.text
 
     cases = [
@@ -226,11 +281,13 @@ async def test_partners_post_only_their_own_kinds_within_their_region(api):
     body = MEDICAL_HEADER.encode()
     r = await api("monitoring").post("/feeds/death", content=body, headers={**MEDICAL, **csv_type()})
     assert r.status_code == 403 and "medical" in r.json()["detail"]
-    r = await api("monitoring").post("/feeds/medical", params={"region": "610625"}, content=body,
-                                     headers={**MEDICAL, **csv_type()})
+    r = await api("monitoring").post(
+        "/feeds/medical", params={"region": "610625"}, content=body, headers={**MEDICAL, **csv_type()}
+    )
     assert r.status_code == 403
-    r = await api("monitoring").post("/feeds/medical", content=body,
-                                     headers={**bearer("clerk", ["clerk"], "610626101"), **csv_type()})
+    r = await api("monitoring").post(
+        "/feeds/medical", content=body, headers={**bearer("clerk", ["clerk"], "610626101"), **csv_type()}
+    )
     assert r.status_code == 403
     # A row outside the partner's region is a per-row error, not a load.
     row = MEDICAL_HEADER + f"{resident_id()},610625101,{TODAY},100,0\n"
@@ -252,27 +309,38 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
 
     r = await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
     assert r.status_code == 409 and r.json()["allowed_next"] == ["verify"]
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification", json={"outcome": "brought_into_assistance"},
-                              headers=tokens["reviewer"])
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification", json={"outcome": "brought_into_assistance"}, headers=tokens["reviewer"]
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "programme"
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification", json={"outcome": "not_eligible"},
-                              headers=tokens["reviewer"])
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification", json={"outcome": "not_eligible"}, headers=tokens["reviewer"]
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reasons"
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
-                              json={"outcome": "brought_into_assistance", "programme": "temporary"},
-                              headers=tokens["clerk"])
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "brought_into_assistance", "programme": "temporary"},
+        headers=tokens["clerk"],
+    )
     assert r.status_code == 403
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
-                              json={"outcome": "brought_into_assistance", "programme": "temporary"},
-                              headers=bearer("reviewer-zhouwan", ["township_reviewer"], "610626102"))
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "brought_into_assistance", "programme": "temporary"},
+        headers=bearer("reviewer-zhouwan", ["township_reviewer"], "610626102"),
+    )
     assert r.status_code == 404
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
-                              json={"outcome": "brought_into_assistance", "programme": "temporary",
-                                    "note": "入户核实，因病支出大"}, headers=tokens["reviewer"])
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "brought_into_assistance", "programme": "temporary", "note": "入户核实，因病支出大"},
+        headers=tokens["reviewer"],
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["allowed_next"]) == ("verified", ["close"])
-    r = await monitoring.post(f"/alerts/{alert['id']}/verification",
-                              json={"outcome": "not_eligible", "reasons": ["income"]}, headers=tokens["reviewer"])
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["income"]},
+        headers=tokens["reviewer"],
+    )
     assert r.status_code == 409 and r.json()["allowed_next"] == ["close"]
     r = await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
     assert r.status_code == 200 and r.json()["status"] == "closed"
@@ -280,20 +348,25 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
     assert r.status_code == 409 and r.json()["allowed_next"] == []
 
     other = alerts["high_medical_cost"]
-    r = await monitoring.post(f"/alerts/{other['id']}/verification",
-                              json={"outcome": "not_eligible", "reasons": ["income", "property"]},
-                              headers=tokens["reviewer"])
+    r = await monitoring.post(
+        f"/alerts/{other['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["income", "property"]},
+        headers=tokens["reviewer"],
+    )
     assert r.status_code == 200 and r.json()["reasons"] == ["income", "property"]
 
     # One open alert comes due tomorrow, the other was due yesterday.
     low = alerts["low_income_uncovered"]
     async with db.begin() as conn:
-        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
-                           {"d": TODAY + timedelta(days=1), "i": low["id"]})
-        await conn.execute(text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
-                           {"d": TODAY - timedelta(days=1), "i": other["id"]})
-    soon = (await monitoring.get("/alerts/due-soon", params={"region": "610626101"},
-                                 headers=tokens["reviewer"])).json()
+        await conn.execute(
+            text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+            {"d": TODAY + timedelta(days=1), "i": low["id"]},
+        )
+        await conn.execute(
+            text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
+            {"d": TODAY - timedelta(days=1), "i": other["id"]},
+        )
+    soon = (await monitoring.get("/alerts/due-soon", params={"region": "610626101"}, headers=tokens["reviewer"])).json()
     overdue = (await monitoring.get("/alerts/overdue", headers=tokens["approver"])).json()
     assert low["id"] in {a["id"] for a in soon["items"]} and other["id"] not in {a["id"] for a in soon["items"]}
     assert other["id"] in {a["id"] for a in overdue["items"]} and low["id"] not in {a["id"] for a in overdue["items"]}
@@ -311,18 +384,27 @@ async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(ap
     [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
     assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
     async with db.connect() as conn:
-        event = (await conn.execute(text(
-            "SELECT payload FROM monitoring.outbox WHERE type LIKE '%death.reported.v1' "
-            "AND payload -> 'data' ->> 'household_id' = :h"), {"h": str(household)})).scalar_one()
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT payload FROM monitoring.outbox WHERE type LIKE '%death.reported.v1' "
+                    "AND payload -> 'data' ->> 'household_id' = :h"
+                ),
+                {"h": str(household)},
+            )
+        ).scalar_one()
     assert event["data"]["member_id"] == str(members[0]) and event["data"]["death_date"] == died.isoformat()
     assert ids[0] not in str(event)
 
     # A person on the 乡村振兴局 list before intake knows the household: kept, then matched when it appears.
     newcomer = resident_id("19700707")
-    listing = ("id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n"
-               f"{newcomer},610626101,{TODAY},unstable,illness;disaster,500000\n")
-    r = await api("monitoring").post("/feeds/monitoring_list", content=listing.encode(),
-                                     headers={**RURAL, **csv_type()})
+    listing = (
+        "id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n"
+        f"{newcomer},610626101,{TODAY},unstable,illness;disaster,500000\n"
+    )
+    r = await api("monitoring").post(
+        "/feeds/monitoring_list", content=listing.encode(), headers={**RURAL, **csv_type()}
+    )
     assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["alerts_raised"]) == (1, 0), r.text
     late, _, _ = await known_household(ids=[newcomer])
     alerts = {a["alert_type"]: a for a in await alerts_of(api, tokens, late)}
@@ -334,8 +416,9 @@ async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(ap
     figures = report.json()
     assert figures["alerts"]["deaths_reported"] >= 1 and figures["coverage"]["persons"] >= 1
     assert figures["raised_by_type"]["below_monitoring_line"] >= 1
-    xlsx = await api("monitoring").get(f"/reports/monthly/610626/{month}", params={"format": "xlsx"},
-                                       headers=tokens["approver"])
+    xlsx = await api("monitoring").get(
+        f"/reports/monthly/610626/{month}", params={"format": "xlsx"}, headers=tokens["approver"]
+    )
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet["B1"].value == "610626"
     assert (await api("monitoring").get(f"/reports/monthly/610626/{month}", headers=MEDICAL)).status_code == 403

@@ -30,16 +30,26 @@ async def kit(db) -> PaymentsKit:
 
 async def _intake_payee_events(db, household_id: str) -> list[dict]:
     async with db.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE '%payee.changed.v1' ORDER BY id"),
-            {"k": household_id})).scalars().all()
+        rows = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload FROM intake.outbox WHERE key = :k AND type LIKE '%payee.changed.v1' ORDER BY id"
+                    ),
+                    {"k": household_id},
+                )
+            )
+            .scalars()
+            .all()
+        )
     return list(rows)
 
 
 async def _deliver(kit: PaymentsKit, payload: dict) -> None:
     value = json.dumps(payload).encode()
-    await kit.consumer.process([ConsumerRecord("intake.applications", 0, 0, 0, 0, None, value, None, 0, len(value),
-                                               [])])
+    await kit.consumer.process(
+        [ConsumerRecord("intake.applications", 0, 0, 0, 0, None, value, None, 0, len(value), [])]
+    )
 
 
 async def test_account_travels_sealed_and_only_the_bank_file_opens_it(api, tokens, kit, db):
@@ -59,20 +69,35 @@ async def test_account_travels_sealed_and_only_the_bank_file_opens_it(api, token
     await _deliver(kit, event)
 
     # The household goes on the roll; a batch is created with the first account, then the account changes.
-    await kit.publish(CaseApproved(
-        case_id=uuid4(), application_id=uuid4(), household_id=UUID(hid), programme="dibao", region_code=region,
-        member_ids=[uuid4()], monthly_amount_fen=50_000, effective_month=P,
-        decided_at="2026-04-20T08:00:00+00:00"), UUID(hid))
+    await kit.publish(
+        CaseApproved(
+            case_id=uuid4(),
+            application_id=uuid4(),
+            household_id=UUID(hid),
+            programme="dibao",
+            region_code=region,
+            member_ids=[uuid4()],
+            monthly_amount_fen=50_000,
+            effective_month=P,
+            decided_at="2026-04-20T08:00:00+00:00",
+        ),
+        UUID(hid),
+    )
     pay = api("payments")
-    first = (await pay.post("/batches", json={"region_code": region, "period": str(P)},
-                            headers=tokens["finance"])).json()
+    first = (
+        await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
+    ).json()
     await kit.build()
-    r = await api("intake").patch(f"/households/{hid}", headers=tokens["clerk"], json={
-        "bank_account": {"bank_name": "邮储银行", "account_holder": "李建国", "account_number": SECOND}})
+    r = await api("intake").patch(
+        f"/households/{hid}",
+        headers=tokens["clerk"],
+        json={"bank_account": {"bank_name": "邮储银行", "account_holder": "李建国", "account_number": SECOND}},
+    )
     assert r.status_code == 200, r.text
     await _deliver(kit, (await _intake_payee_events(db, hid))[-1])
-    second = (await pay.post("/batches", json={"region_code": region, "period": str(P.next())},
-                             headers=tokens["finance"])).json()
+    second = (
+        await pay.post("/batches", json={"region_code": region, "period": str(P.next())}, headers=tokens["finance"])
+    ).json()
     await kit.build()
 
     other = bearer("finance-wuqi-2", ["finance"], "610626")
@@ -87,11 +112,14 @@ async def test_account_travels_sealed_and_only_the_bank_file_opens_it(api, token
 
     # Nowhere else: not in payments' tables, events, audit, or any answer but the bank file.
     async with db.connect() as conn:
-        dump = await conn.scalar(text(
-            "SELECT concat((SELECT string_agg(t::text, '') FROM payments.payees t),"
-            " (SELECT string_agg(o.payload::text, '') FROM payments.outbox o),"
-            " (SELECT string_agg(coalesce(a.details::text, ''), '') FROM payments.audit_log a),"
-            " (SELECT string_agg(l::text, '') FROM payments.payment_lines l))"))
+        dump = await conn.scalar(
+            text(
+                "SELECT concat((SELECT string_agg(t::text, '') FROM payments.payees t),"
+                " (SELECT string_agg(o.payload::text, '') FROM payments.outbox o),"
+                " (SELECT string_agg(coalesce(a.details::text, ''), '') FROM payments.audit_log a),"
+                " (SELECT string_agg(l::text, '') FROM payments.payment_lines l))"
+            )
+        )
     assert FIRST not in dump and SECOND not in dump
     lines = await pay.get(f"/batches/{second['id']}/lines", headers=tokens["finance"])
     assert SECOND not in lines.text

@@ -28,8 +28,11 @@ async def kit(db) -> PaymentsKit:
 
 
 async def _batch(api, tokens, region: str, period: Period = P, kind: str = "regular", **extra) -> dict:
-    r = await api("payments").post("/batches", json={"region_code": region, "period": str(period), "kind": kind,
-                                                     **extra}, headers=tokens["finance"])
+    r = await api("payments").post(
+        "/batches",
+        json={"region_code": region, "period": str(period), "kind": kind, **extra},
+        headers=tokens["finance"],
+    )
     assert r.status_code in (200, 202), r.text
     return r.json()
 
@@ -48,8 +51,11 @@ async def _pay(api, tokens, kit, region: str, period: Period) -> dict:
     assert (await pay.post(f"/batches/{b['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
     assert (await pay.post(f"/batches/{b['id']}/export", headers=tokens["finance"])).status_code == 200
     rows = bank_rows((await pay.get(f"/batches/{b['id']}/bank-file", headers=tokens["finance"])).content)
-    r = await pay.post(f"/batches/{b['id']}/returns", headers=tokens["finance"], files={
-        "file": ("r.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))})
+    r = await pay.post(
+        f"/batches/{b['id']}/returns",
+        headers=tokens["finance"],
+        files={"file": ("r.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))},
+    )
     assert r.status_code == 200, r.text
     return (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()
 
@@ -79,10 +85,12 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert by_household[str(award_hh)]["kind"] == "one_off"
 
     # The payment id is the UUIDv5 Python and PostgreSQL agree on.
-    beneficiary = (await pay.get("/beneficiaries", params={"household_id": str(paid_hh)},
-                                 headers=tokens["finance"])).json()[0]
+    beneficiary = (
+        await pay.get("/beneficiaries", params={"household_id": str(paid_hh)}, headers=tokens["finance"])
+    ).json()[0]
     assert by_household[str(paid_hh)]["payment_id"] == str(
-        payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular"))
+        payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular")
+    )
 
     # Two people: the creator cannot approve; nothing goes to the bank before approval.
     r = await pay.post(f"/batches/{b['id']}/approve", headers=tokens["finance"])
@@ -100,8 +108,9 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert {r["amount_yuan"] for r in rows} == {"1500.00", "2000.00"}  # the line without an account is not sent
     assert rows[0]["account_number"] == "6217000012345678901" and rows[0]["account_holder"] == "李建国"
     assert "最低生活保障金" in {r["memo"].split(" ")[1] for r in rows}
-    gbk = (await pay.get(f"/batches/{b['id']}/bank-file", params={"encoding": "gbk"},
-                         headers=tokens["finance"])).content
+    gbk = (
+        await pay.get(f"/batches/{b['id']}/bank-file", params={"encoding": "gbk"}, headers=tokens["finance"])
+    ).content
     assert bank_rows(gbk, "gbk") == rows
 
     township = region[:9]
@@ -117,18 +126,32 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     good = {r["payment_id"]: r for r in rows}
     paid_pid = str(by_household[str(paid_hh)]["payment_id"])
     award_pid = str(by_household[str(award_hh)]["payment_id"])
-    bad = return_file([(paid_pid, "1499.00", "paid", ""), (str(uuid.uuid4()), "1.00", "paid", ""),
-                       ("not-an-id", "x", "maybe", ""), (award_pid, "2000.00", "failed", "")])
+    bad = return_file(
+        [
+            (paid_pid, "1499.00", "paid", ""),
+            (str(uuid.uuid4()), "1.00", "paid", ""),
+            ("not-an-id", "x", "maybe", ""),
+            (award_pid, "2000.00", "failed", ""),
+        ]
+    )
     r = await pay.post(f"/batches/{b['id']}/returns", files={"file": ("r.csv", bad)}, headers=tokens["finance"])
     assert r.status_code == 422, r.text
     named = {(e["row"], e["field"].split(".")[-1]) for e in r.json()["errors"]}
-    assert {("2", "amount_yuan"), ("3", "payment_id"), ("4", "payment_id"), ("4", "amount_yuan"), ("4", "result"),
-            ("5", "reason")} <= named
+    assert {
+        ("2", "amount_yuan"),
+        ("3", "payment_id"),
+        ("4", "payment_id"),
+        ("4", "amount_yuan"),
+        ("4", "result"),
+        ("5", "reason"),
+    } <= named
     assert (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()["reconciliation"][
-        "pending_count"] == 2  # nothing written
+        "pending_count"
+    ] == 2  # nothing written
 
-    ok = return_file([(paid_pid, good[paid_pid]["amount_yuan"], "paid", ""),
-                      (award_pid, "2000.00", "failed", "账户已销户")])
+    ok = return_file(
+        [(paid_pid, good[paid_pid]["amount_yuan"], "paid", ""), (award_pid, "2000.00", "failed", "账户已销户")]
+    )
     r = await pay.post(f"/batches/{b['id']}/returns", files={"file": ("r.csv", ok)}, headers=tokens["finance"])
     assert r.status_code == 200, r.text
     rec = r.json()["reconciliation"]
@@ -138,12 +161,20 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert again.json()["already_applied"] is True and again.json()["reconciliation"] == rec
     assert (await pay.get(f"/batches/{b['id']}", headers=tokens["finance"])).json()["status"] == "reconciled"
     async with db.connect() as conn:
-        failed_events = await conn.scalar(text(
-            "SELECT count(*) FROM payments.outbox WHERE type LIKE '%payment.failed.v1' AND key = :k"),
-            {"k": str(award_hh)})
-        [paid_event] = (await conn.execute(text(
-            "SELECT payload::text FROM payments.outbox WHERE type LIKE '%payment.paid.v1' AND key = :k"),
-            {"k": str(paid_hh)})).scalars().all()
+        failed_events = await conn.scalar(
+            text("SELECT count(*) FROM payments.outbox WHERE type LIKE '%payment.failed.v1' AND key = :k"),
+            {"k": str(award_hh)},
+        )
+        [paid_event] = (
+            (
+                await conn.execute(
+                    text("SELECT payload::text FROM payments.outbox WHERE type LIKE '%payment.paid.v1' AND key = :k"),
+                    {"k": str(paid_hh)},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert failed_events == 1
     event = CloudEvent.from_json(paid_event.encode())  # built in SQL, read as any consumer reads it
     paid = PaymentPaid.model_validate(event.data)
@@ -156,18 +187,25 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next(), "reissue"))
     assert again["line_count"] == 0  # the failed lines are already re-issued
     async with db.connect() as conn:
-        live = await conn.scalar(text(
-            "SELECT count(*) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
-            "AND status NOT IN ('failed', 'cancelled')"), {"h": no_account_hh, "p": P.first_day})
+        live = await conn.scalar(
+            text(
+                "SELECT count(*) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
+                "AND status NOT IN ('failed', 'cancelled')"
+            ),
+            {"h": no_account_hh, "p": P.first_day},
+        )
     assert live == 1
 
 
 async def test_concurrent_requests_make_one_batch(api, tokens, kit):
     region = village()
     await kit.approve(region, 50_000, P)
-    results = await asyncio.gather(*[
-        api("payments").post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
-        for _ in range(4)])
+    results = await asyncio.gather(
+        *[
+            api("payments").post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
+            for _ in range(4)
+        ]
+    )
     assert sorted(r.status_code for r in results) == [200, 200, 200, 202]
     assert len({r.json()["id"] for r in results}) == 1
 
@@ -176,8 +214,9 @@ async def test_cancelled_batch_frees_the_month(api, tokens, kit):
     region = village()
     await kit.approve(region, 50_000, P)
     b = await _built(api, tokens, kit, await _batch(api, tokens, region))
-    r = await api("payments").post(f"/batches/{b['id']}/cancel", json={"reason": "wrong month"},
-                                   headers=tokens["finance"])
+    r = await api("payments").post(
+        f"/batches/{b['id']}/cancel", json={"reason": "wrong month"}, headers=tokens["finance"]
+    )
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     b2 = await _built(api, tokens, kit, await _batch(api, tokens, region))
     assert b2["id"] != b["id"] and b2["line_count"] == 1
@@ -228,10 +267,17 @@ async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, k
 
     async def snapshot() -> list:
         async with db.connect() as conn:
-            return (await conn.execute(text(
-                "SELECT e.from_month, e.to_month, e.monthly_amount_fen, e.superseded_by IS NULL, b.end_month, "
-                "b.status FROM payments.entitlements e JOIN payments.beneficiaries b ON b.id = e.beneficiary_id "
-                "WHERE b.region_code = :r ORDER BY e.id"), {"r": region})).all()
+            return (
+                await conn.execute(
+                    text(
+                        "SELECT e.from_month, e.to_month, e.monthly_amount_fen, e.superseded_by IS NULL, b.end_month, "
+                        "b.status FROM payments.entitlements e JOIN "
+                        "payments.beneficiaries b ON b.id = e.beneficiary_id "
+                        "WHERE b.region_code = :r ORDER BY e.id"
+                    ),
+                    {"r": region},
+                )
+            ).all()
 
     before = await snapshot()
     in_force = [(r[0], r[1], r[2]) for r in before if r[3]]
@@ -243,9 +289,11 @@ async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, k
 
 async def test_bad_requests_are_4xx_and_change_nothing(api, tokens):
     pay = api("payments")
-    for body, field in (({"region_code": "610626", "period": "2026-13"}, "period"),
-                        ({"region_code": "61x", "period": "2026-07"}, "region_code"),
-                        ({"region_code": "610626", "period": "2026-07", "kind": "urgent"}, "case_ids")):
+    for body, field in (
+        ({"region_code": "610626", "period": "2026-13"}, "period"),
+        ({"region_code": "61x", "period": "2026-07"}, "region_code"),
+        ({"region_code": "610626", "period": "2026-07", "kind": "urgent"}, "case_ids"),
+    ):
         r = await pay.post("/batches", json=body, headers=tokens["finance"])
         assert r.status_code == 422 and field in r.text, r.text
     r = await pay.post("/batches", json={"region_code": "610625", "period": "2026-07"}, headers=tokens["finance"])
@@ -274,8 +322,7 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     for fen, arrangement in ((90_000, "institution"), (86_000, "home"), (86_000, "home"), (80_000, None)):
         await kit.approve(region, fen, P, programme="tekun", persons=1, tekun_arrangement=arrangement)
     batch = await _pay(api, tokens, kit, region, P)
-    r = await api("payments").get("/statistics", params={"region": region, "period": str(P)},
-                                  headers=tokens["auditor"])
+    r = await api("payments").get("/statistics", params={"region": region, "period": str(P)}, headers=tokens["auditor"])
     assert r.status_code == 200, r.text
     stats = r.json()
     by = {p["programme"]: p for p in stats["programmes"]}
@@ -284,16 +331,25 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     assert (by["temporary"]["one_off_household_times"], by["temporary"]["one_off_person_times"]) == (1, 2)
     assert stats["money_fen"] == batch["total_fen"] == batch["reconciliation"]["paid_fen"] == 400_000 + 342_000
     # 特困 集中 vs 分散供养 (an approval that did not say counts as unknown); the split adds up to the 特困 row.
-    split = {t["arrangement"]: (t["name"], t["households"], t["persons"], t["money_fen"])
-             for t in stats["tekun_arrangements"]}
-    assert split == {"institution": ("特困 集中供养", 1, 1, 90_000), "home": ("特困 分散供养", 2, 2, 172_000),
-                     "unknown": ("特困 供养方式未登记", 1, 1, 80_000)}
+    split = {
+        t["arrangement"]: (t["name"], t["households"], t["persons"], t["money_fen"])
+        for t in stats["tekun_arrangements"]
+    }
+    assert split == {
+        "institution": ("特困 集中供养", 1, 1, 90_000),
+        "home": ("特困 分散供养", 2, 2, 172_000),
+        "unknown": ("特困 供养方式未登记", 1, 1, 80_000),
+    }
     assert sum(t[3] for t in split.values()) == by["tekun"]["money_fen"] and by["tekun"]["households"] == 4
-    year = await api("payments").get("/statistics", params={"region": region, "year": P.year, "half": 2,
-                                                            "format": "xlsx"}, headers=tokens["auditor"])
+    year = await api("payments").get(
+        "/statistics", params={"region": region, "year": P.year, "half": 2, "format": "xlsx"}, headers=tokens["auditor"]
+    )
     assert year.status_code == 200 and year.content[:2] == b"PK"
-    for params in ({"region": region}, {"region": region, "period": "0000-01"},
-                   {"region": region, "period": str(P), "year": 2026}):
+    for params in (
+        {"region": region},
+        {"region": region, "period": "0000-01"},
+        {"region": region, "period": str(P), "year": 2026},
+    ):
         bad = await api("payments").get("/statistics", params=params, headers=tokens["auditor"])
         assert bad.status_code == 422, bad.text
 
@@ -310,9 +366,12 @@ async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db)
     lines = (await api("payments").get(f"/batches/{township['id']}/lines", headers=tokens["finance"])).json()
     assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
     async with db.connect() as conn:
-        doubled = await conn.scalar(text(
-            "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
-            "AND period = :p AND kind IN ('regular', 'reissue') AND status NOT IN ('failed', 'cancelled') "
-            "GROUP BY beneficiary_id, programme HAVING count(*) > 1) d"),  # other tests' supplements may share it
-            {"t": village_a[:9] + "%", "p": P.first_day})
+        doubled = await conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
+                "AND period = :p AND kind IN ('regular', 'reissue') AND status NOT IN ('failed', 'cancelled') "
+                "GROUP BY beneficiary_id, programme HAVING count(*) > 1) d"
+            ),  # other tests' supplements may share it
+            {"t": village_a[:9] + "%", "p": P.first_day},
+        )
     assert doubled == 0

@@ -24,8 +24,9 @@ async def kit(db) -> PaymentsKit:
 
 async def _built(api, tokens, kit: PaymentsKit, region: str, period: Period, kind: str = "regular") -> dict:
     pay = api("payments")
-    r = await pay.post("/batches", json={"region_code": region, "period": str(period), "kind": kind},
-                       headers=tokens["finance"])
+    r = await pay.post(
+        "/batches", json={"region_code": region, "period": str(period), "kind": kind}, headers=tokens["finance"]
+    )
     assert r.status_code in (200, 202), r.text
     await kit.build()
     return (await pay.get(f"/batches/{r.json()['id']}", headers=tokens["finance"])).json()
@@ -42,8 +43,11 @@ async def _paid(api, tokens, kit, region: str, period: Period, kind: str = "regu
     pay, b = api("payments"), await _approved(api, tokens, kit, region, period, kind)
     assert (await pay.post(f"/batches/{b['id']}/export", headers=tokens["finance"])).status_code == 200
     rows = bank_rows((await pay.get(f"/batches/{b['id']}/bank-file", headers=tokens["finance"])).content)
-    r = await pay.post(f"/batches/{b['id']}/returns", headers=tokens["finance"], files={
-        "file": ("r.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))})
+    r = await pay.post(
+        f"/batches/{b['id']}/returns",
+        headers=tokens["finance"],
+        files={"file": ("r.csv", return_file([(x["payment_id"], x["amount_yuan"], "paid", "") for x in rows]))},
+    )
     assert r.status_code == 200, r.text
     return b
 
@@ -71,17 +75,33 @@ async def test_a_death_recorded_late_cancels_unexported_lines_and_records_what_t
     assert (june["status"], june["approved_by"], june["line_count"], june["total_fen"]) == ("built", None, 1, 30_000)
     lines = (await pay.get(f"/batches/{may['id']}/lines", headers=tokens["finance"])).json()
     assert sorted((x["household_id"] == str(dead_hh), x["status"]) for x in lines) == [
-        (False, "pending"), (True, "cancelled")]
+        (False, "pending"),
+        (True, "cancelled"),
+    ]
     async with db.connect() as conn:
-        amended = (await conn.execute(text(
-            "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"),
-            {"k": may["id"]})).scalars().all()
-        audited = await conn.scalar(text(
-            "SELECT count(*) FROM payments.audit_log WHERE action = 'batch.amend' AND resource_id = :k"),
-            {"k": may["id"]})
+        amended = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"
+                    ),
+                    {"k": may["id"]},
+                )
+            )
+            .scalars()
+            .all()
+        )
+        audited = await conn.scalar(
+            text("SELECT count(*) FROM payments.audit_log WHERE action = 'batch.amend' AND resource_id = :k"),
+            {"k": may["id"]},
+        )
     assert len(amended) == 1 and audited == 1
-    assert (amended[0]["needs_approval"], amended[0]["cancelled_count"], amended[0]["cancelled_fen"],
-            amended[0]["total_fen"]) == (True, 1, 50_000, 30_000)
+    assert (
+        amended[0]["needs_approval"],
+        amended[0]["cancelled_count"],
+        amended[0]["cancelled_fen"],
+        amended[0]["total_fen"],
+    ) == (True, 1, 50_000, 30_000)
     # Export waits for a new approval, and then the bank file pays only the living.
     assert (await pay.post(f"/batches/{may['id']}/export", headers=tokens["finance"])).status_code == 409
     assert (await pay.post(f"/batches/{may['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
@@ -91,9 +111,14 @@ async def test_a_death_recorded_late_cancels_unexported_lines_and_records_what_t
 
     # May went to the bank for a man who died in April: 500 yuan to recover; April was owed.
     [owed_back] = await _overpayments(api, tokens, region)
-    assert (owed_back["household_id"], owed_back["period"], owed_back["paid_fen"], owed_back["owed_fen"],
-            owed_back["amount_fen"], owed_back["reason"]) == (str(dead_hh), str(P.next()), 50_000, 0, 50_000,
-                                                              "after_end")
+    assert (
+        owed_back["household_id"],
+        owed_back["period"],
+        owed_back["paid_fen"],
+        owed_back["owed_fen"],
+        owed_back["amount_fen"],
+        owed_back["reason"],
+    ) == (str(dead_hh), str(P.next()), 50_000, 0, 50_000, "after_end")
     await kit.replay()  # the same decisions again: nothing recorded twice
     assert len(await _overpayments(api, tokens, region)) == 1
     assert (await _built(api, tokens, kit, region, P.plus(3)))["total_fen"] == 30_000
@@ -109,8 +134,13 @@ async def test_an_amount_lowered_backdated_is_recorded_for_recovery_not_ignored(
     sup = await _built(api, tokens, kit, region, P.plus(2), "supplement")
     assert sup["line_count"] == 0
     [owed_back] = await _overpayments(api, tokens, region)
-    assert (owed_back["period"], owed_back["paid_fen"], owed_back["owed_fen"], owed_back["amount_fen"],
-            owed_back["reason"]) == (str(P.next()), 45_000, 40_000, 5_000, "reduced")
+    assert (
+        owed_back["period"],
+        owed_back["paid_fen"],
+        owed_back["owed_fen"],
+        owed_back["amount_fen"],
+        owed_back["reason"],
+    ) == (str(P.next()), 45_000, 40_000, 5_000, "reduced")
     # Lowered again (to 380): only the further 20 yuan is added; a supplement run again records nothing new.
     await kit.change(case_id, hh, region, 40_000, 38_000, P.next())
     await _built(api, tokens, kit, region, P.plus(2), "supplement")
@@ -134,9 +164,22 @@ async def test_a_run_of_stops_amends_a_built_batch_at_once(api, tokens, kit, db)
     after = (await api("payments").get(f"/batches/{july['id']}", headers=tokens["finance"])).json()
     assert (after["status"], after["line_count"], after["total_fen"]) == ("built", 1, 30_000)
     async with db.connect() as conn:
-        [amended] = (await conn.execute(text(
-            "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"),
-            {"k": july["id"]})).scalars().all()
+        [amended] = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"
+                    ),
+                    {"k": july["id"]},
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert (amended["needs_approval"], amended["cancelled_count"], amended["cancelled_fen"], amended["reason"]) == (
-        False, 2, 90_000, "death, moved")
+        False,
+        2,
+        90_000,
+        "death, moved",
+    )
     assert await _overpayments(api, tokens, region) == []  # nothing had gone to the bank

@@ -26,26 +26,50 @@ def _settings(**overrides) -> ServiceSettings:
 async def _outbox(db, *, sent: datetime | None, created: datetime) -> uuid.UUID:
     event_id = uuid.uuid4()
     async with db.begin() as conn:
-        await conn.execute(insert(platform.outbox).values(
-            event_id=event_id, topic="intake.applications", key="retention-test", type="test.retention",
-            payload={}, created_at=created, sent_at=sent))
+        await conn.execute(
+            insert(platform.outbox).values(
+                event_id=event_id,
+                topic="intake.applications",
+                key="retention-test",
+                type="test.retention",
+                payload={},
+                created_at=created,
+                sent_at=sent,
+            )
+        )
     return event_id
 
 
 async def _inbox(db, received: datetime) -> uuid.UUID:
     event_id = uuid.uuid4()
     async with db.begin() as conn:
-        await conn.execute(insert(platform.inbox).values(event_id=event_id, consumer=CONSUMER, type="test.retention",
-                                                         topic="intake.applications", received_at=received))
+        await conn.execute(
+            insert(platform.inbox).values(
+                event_id=event_id,
+                consumer=CONSUMER,
+                type="test.retention",
+                topic="intake.applications",
+                received_at=received,
+            )
+        )
     return event_id
 
 
 async def _key(db, created: datetime) -> str:
     key = f"retention-{uuid.uuid4()}"
     async with db.begin() as conn:
-        await conn.execute(insert(idempotency_keys).values(
-            principal="clerk-retention", key=key, method="POST", path="/households", fingerprint="0" * 64,
-            status_code=201, response_body='{"name": "李建国"}', created_at=created))
+        await conn.execute(
+            insert(idempotency_keys).values(
+                principal="clerk-retention",
+                key=key,
+                method="POST",
+                path="/households",
+                fingerprint="0" * 64,
+                status_code=201,
+                response_body='{"name": "李建国"}',
+                created_at=created,
+            )
+        )
     return key
 
 
@@ -62,7 +86,9 @@ async def test_sent_outbox_rows_go_after_their_period_and_unsent_ones_never(db):
         counts = await Purger(db, platform, _settings()).purge_once()
         assert counts["outbox"] == 5
         assert await _left(db, platform.outbox.c.event_id, [*old_sent, recent_sent, old_unsent]) == {
-            recent_sent, old_unsent}  # 40 days < the 45 kept; unsent rows are the relay's work
+            recent_sent,
+            old_unsent,
+        }  # 40 days < the 45 kept; unsent rows are the relay's work
     finally:
         async with db.begin() as conn:  # no relay of another test should ever see this fake event
             await conn.execute(platform.outbox.delete().where(platform.outbox.c.event_id == old_unsent))
@@ -89,9 +115,11 @@ async def test_idempotency_keys_and_their_stored_bodies_go_after_a_day(db):
 async def test_the_worker_purges_on_its_schedule(infra, db):
     expired = await _inbox(db, NOW - timedelta(days=60))
     stop = asyncio.Event()
-    worker = asyncio.create_task(run_worker(_settings(purge_interval_seconds=0.2), platform, {}, relay=False,
-                                            purge=True, stop=stop))
+    worker = asyncio.create_task(
+        run_worker(_settings(purge_interval_seconds=0.2), platform, {}, relay=False, purge=True, stop=stop)
+    )
     try:
+
         async def gone() -> bool:
             return not await _left(db, platform.inbox.c.event_id, [expired])
 

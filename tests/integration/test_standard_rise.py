@@ -28,40 +28,72 @@ from tests.conftest import bearer
 
 COUNTY_OFFICIAL = bearer("official-wuqi", ["clerk", "township_reviewer"], "610626")
 FINANCE = bearer("finance-wuqi", ["finance"], "610626")
-URBAN_RISE = {"region": "610626", "key": "dibao.standard.urban", "start": "2023-07-01",
-              "value": {"per": "month", "fen": 72_000}, "reference": "吴起县 2023 城市低保提标 (test: 680 → 720元/月)"}
+URBAN_RISE = {
+    "region": "610626",
+    "key": "dibao.standard.urban",
+    "start": "2023-07-01",
+    "value": {"per": "month", "fen": 72_000},
+    "reference": "吴起县 2023 城市低保提标 (test: 680 → 720元/月)",
+}
 # After the workflow test's 2024-01-01 value (6600元/年), whichever of the two runs first.
-RURAL_RISE = {"region": "610626", "key": "dibao.standard.rural", "start": "2024-07-01",
-              "value": {"per": "year", "fen": 720_000},
-              "reference": "吴起县 2024 农村低保提标 (test: → 7200元/年)"}
+RURAL_RISE = {
+    "region": "610626",
+    "key": "dibao.standard.rural",
+    "start": "2024-07-01",
+    "value": {"per": "year", "fen": 720_000},
+    "reference": "吴起县 2024 农村低保提标 (test: → 7200元/年)",
+}
 
 
 def _member(name: str, born: str, relation: str, **facts) -> dict:
-    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male", "relation": relation,
-            **facts}
+    return {
+        "member_id": str(uuid.uuid4()),
+        "name": name,
+        "birth_date": born,
+        "sex": "male",
+        "relation": relation,
+        **facts,
+    }
 
 
 def _household(village: str, hukou: str, members: list[dict], wages_fen: int) -> HouseholdSnapshot:
-    return HouseholdSnapshot.model_validate({
-        "household_id": str(uuid.uuid4()), "region_code": village, "hukou_type": hukou, "members": members,
-        "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen}] if wages_fen else [],
-        "properties": [{"kind": "housing", "value_fen": 6_000_000}],
-    })
+    return HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": village,
+            "hukou_type": hukou,
+            "members": members,
+            "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen}] if wages_fen else [],
+            "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+        }
+    )
 
 
 async def _approve(api, tokens, sessions, snapshot: HouseholdSnapshot, programme: str) -> str:
     """Accepted on 3 April 2023 and approved through every step of the procedure: on the roll from June."""
     async with UnitOfWork(sessions, platform, "/tests") as uow:
-        case = await open_case(uow, ApplicationSubmitted(
-            application_id=uuid.uuid4(), household_id=snapshot.household_id, programme=programme,
-            region_code=snapshot.region_code, submitted_on=date(2023, 4, 3), consent_signed=True,
-            separate_register=False, details={}, snapshot=snapshot))
+        case = await open_case(
+            uow,
+            ApplicationSubmitted(
+                application_id=uuid.uuid4(),
+                household_id=snapshot.household_id,
+                programme=programme,
+                region_code=snapshot.region_code,
+                submitted_on=date(2023, 4, 3),
+                consent_signed=True,
+                separate_register=False,
+                details={},
+                snapshot=snapshot,
+            ),
+        )
         await uow.commit()
     eligibility, case_id = api("eligibility"), str(case.id)
-    steps = [("investigation", {"on": "2023-04-04"}),
-             ("home-visits", {"on": "2023-04-05", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
-             ("economic-check", {"on": "2023-04-06", "result": "consistent"}),
-             ("township-opinion", {"on": "2023-04-07", "recommendation": "approve", "opinion": "建议纳入"})]
+    steps = [
+        ("investigation", {"on": "2023-04-04"}),
+        ("home-visits", {"on": "2023-04-05", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+        ("economic-check", {"on": "2023-04-06", "result": "consistent"}),
+        ("township-opinion", {"on": "2023-04-07", "recommendation": "approve", "opinion": "建议纳入"}),
+    ]
     if programme == "dibao":
         steps.append(("appraisal", {"on": "2023-04-10", "result": "agreed", "participants": 9, "opinion": "同意"}))
     for path, body in steps:
@@ -70,8 +102,11 @@ async def _approve(api, tokens, sessions, snapshot: HouseholdSnapshot, programme
     after_notice = str(date.fromisoformat(r.json()["notice_ends_on"]) + timedelta(days=1))
     r = await eligibility.post(f"/cases/{case_id}/notice/close", json={"on": after_notice}, headers=COUNTY_OFFICIAL)
     assert r.status_code == 200, r.text
-    r = await eligibility.post(f"/cases/{case_id}/decision", headers=tokens["approver"],
-                               json={"on": "2023-05-22", "decision": "approve", "opinion": "同意"})
+    r = await eligibility.post(
+        f"/cases/{case_id}/decision",
+        headers=tokens["approver"],
+        json={"on": "2023-05-22", "decision": "approve", "opinion": "同意"},
+    )
     assert r.status_code == 200 and r.json()["effective_month"] == "2023-06", r.text
     return case_id
 
@@ -82,17 +117,50 @@ async def roll(api, tokens, db) -> dict[str, str]:
     特困 person, and a rural 低保 household on the tiers."""
     sessions = session_factory(db)
     cases = {
-        "gap_two": (_household("610626001001", "urban", [_member("张伟", "1970-02-01", "head"),
-                                                         _member("李芳", "1972-03-04", "spouse")], 60_000), "dibao"),
-        "gap_three": (_household("610626104001", "urban", [
-            _member("王强", "1968-05-06", "head"), _member("赵敏", "1970-07-08", "spouse"),
-            _member("王小明", "2008-09-10", "child", student=True)], 90_000), "dibao"),
-        "tekun": (_household("610626001002", "urban", [
-            _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)], 0), "tekun"),
-        "tier": (_household("610626101201", "rural", [
-            _member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
-            _member("高桂芳", "1965-08-02", "spouse"),
-            _member("刘小军", "2010-09-03", "child", student=True)], 30_000), "dibao"),
+        "gap_two": (
+            _household(
+                "610626001001",
+                "urban",
+                [_member("张伟", "1970-02-01", "head"), _member("李芳", "1972-03-04", "spouse")],
+                60_000,
+            ),
+            "dibao",
+        ),
+        "gap_three": (
+            _household(
+                "610626104001",
+                "urban",
+                [
+                    _member("王强", "1968-05-06", "head"),
+                    _member("赵敏", "1970-07-08", "spouse"),
+                    _member("王小明", "2008-09-10", "child", student=True),
+                ],
+                90_000,
+            ),
+            "dibao",
+        ),
+        "tekun": (
+            _household(
+                "610626001002",
+                "urban",
+                [_member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)],
+                0,
+            ),
+            "tekun",
+        ),
+        "tier": (
+            _household(
+                "610626101201",
+                "rural",
+                [
+                    _member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+                    _member("高桂芳", "1965-08-02", "spouse"),
+                    _member("刘小军", "2010-09-03", "child", student=True),
+                ],
+                30_000,
+            ),
+            "dibao",
+        ),
     }
     return {name: await _approve(api, tokens, sessions, s, p) for name, (s, p) in cases.items()}
 
@@ -102,9 +170,14 @@ async def kafka(infra, db):
     producer = make_producer(infra.bootstrap, "test-standard-rise")
     await producer.start()
     sessions = session_factory(db)
-    consumer = EventConsumer(name="eligibility.standards", topics=[Topic.ELIGIBILITY_DECISIONS.value],
-                             handlers=STANDARD_HANDLERS, bootstrap=infra.bootstrap, producer=producer,
-                             uow_factory=lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
+    consumer = EventConsumer(
+        name="eligibility.standards",
+        topics=[Topic.ELIGIBILITY_DECISIONS.value],
+        handlers=STANDARD_HANDLERS,
+        bootstrap=infra.bootstrap,
+        producer=producer,
+        uow_factory=lambda: UnitOfWork(sessions, platform, "/services/eligibility"),
+    )
     yield {"producer": producer, "consumer": consumer, "bootstrap": infra.bootstrap, "sessions": sessions}
     await producer.stop()
 
@@ -117,9 +190,13 @@ async def _relay(db, producer) -> None:
 
 async def _records(bootstrap: str, wanted) -> list:
     """Every record on eligibility.decisions whose CloudEvent matches `wanted`."""
-    reader = AIOKafkaConsumer(Topic.ELIGIBILITY_DECISIONS.value, bootstrap_servers=bootstrap,
-                              group_id=f"reader-{uuid.uuid4()}", auto_offset_reset="earliest",
-                              enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        Topic.ELIGIBILITY_DECISIONS.value,
+        bootstrap_servers=bootstrap,
+        group_id=f"reader-{uuid.uuid4()}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await reader.start()
     found = []
     try:
@@ -136,8 +213,9 @@ async def _rise_through_kafka(api, tokens, db, kafka, body: dict) -> tuple[str, 
     r = await api("eligibility").post("/parameters", json=body, headers={**tokens["admin"], "X-Correlation-ID": cid})
     assert r.status_code == 201, r.text
     await _relay(db, kafka["producer"])
-    [record] = await _records(kafka["bootstrap"], lambda e: e.get("correlationid") == cid
-                              and e["type"].endswith("policy.standard_changed.v1"))
+    [record] = await _records(
+        kafka["bootstrap"], lambda e: e.get("correlationid") == cid and e["type"].endswith("policy.standard_changed.v1")
+    )
     await kafka["consumer"].process([record])
     await _relay(db, kafka["producer"])
     return cid, record
@@ -146,8 +224,9 @@ async def _rise_through_kafka(api, tokens, db, kafka, body: dict) -> tuple[str, 
 async def _amount_changes(bootstrap: str, cid: str) -> dict[str, list[dict]]:
     """The amount changes the recompute published (read back from Kafka), by case id."""
     by_case: dict[str, list[dict]] = {}
-    for r in await _records(bootstrap, lambda e: e.get("correlationid") == cid
-                            and e["type"].endswith("case.amount_changed.v1")):
+    for r in await _records(
+        bootstrap, lambda e: e.get("correlationid") == cid and e["type"].endswith("case.amount_changed.v1")
+    ):
         data = orjson.loads(r.value)["data"]
         by_case.setdefault(data["case_id"], []).append(data)
     return by_case
@@ -161,10 +240,12 @@ async def _counts(db) -> tuple[int, int]:
 
 
 async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amounts_from_its_start(
-        api, tokens, db, kafka, roll):
+    api, tokens, db, kafka, roll
+):
     before = await _counts(db)
-    r = await api("eligibility").post("/parameters/what-if", headers=FINANCE,
-                                      json={**URBAN_RISE, "paid_through": "2023-08"})
+    r = await api("eligibility").post(
+        "/parameters/what-if", headers=FINANCE, json={**URBAN_RISE, "paid_through": "2023-08"}
+    )
     assert r.status_code == 200, r.text
     what_if = r.json()
     assert await _counts(db) == before  # a dry run writes nothing (its audit row aside)
@@ -175,18 +256,31 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
 
     cid, record = await _rise_through_kafka(api, tokens, db, kafka, URBAN_RISE)
     changes = await _amount_changes(kafka["bootstrap"], cid)
-    assert changes[roll["gap_two"]] == [{
-        "case_id": roll["gap_two"], "household_id": changes[roll["gap_two"]][0]["household_id"], "programme": "dibao",
-        "region_code": "610626001001", "previous_monthly_amount_fen": 76_000, "monthly_amount_fen": 84_000,
-        "effective_month": "2023-07"}]
+    assert changes[roll["gap_two"]] == [
+        {
+            "case_id": roll["gap_two"],
+            "household_id": changes[roll["gap_two"]][0]["household_id"],
+            "programme": "dibao",
+            "region_code": "610626001001",
+            "previous_monthly_amount_fen": 76_000,
+            "monthly_amount_fen": 84_000,
+            "effective_month": "2023-07",
+        }
+    ]
     [three] = changes[roll["gap_three"]]
     assert (three["previous_monthly_amount_fen"], three["monthly_amount_fen"], three["effective_month"]) == (
-        114_000, 126_000, "2023-07")  # 680×3 − 900 → 720×3 − 900
+        114_000,
+        126_000,
+        "2023-07",
+    )  # 680×3 − 900 → 720×3 − 900
     # 特困 is paid its own basic standard (10,608 a year = 884 a month) but never below 1.3 × the 低保 standard
     # (民发〔2021〕43号): at 720 the floor is 936, so the rise lifts it too: 884 + 210 care → 936 + 210.
     [tekun] = changes[roll["tekun"]]
     assert (tekun["previous_monthly_amount_fen"], tekun["monthly_amount_fen"], tekun["effective_month"]) == (
-        109_400, 114_600, "2023-07")
+        109_400,
+        114_600,
+        "2023-07",
+    )
     assert roll["tier"] not in changes  # a rural household's rule never read the urban standard
 
     # The what-if's figures are what the recompute did, township by township.
@@ -201,14 +295,16 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
         t["back"] += max(0, e["monthly_amount_fen"] - e["previous_monthly_amount_fen"]) * max(0, months)
     assert {code: (len(t["households"]), t["before"], t["after"], t["back"]) for code, t in by_township.items()} == {
         t["township"]: (t["households"], t["monthly_before_fen"], t["monthly_after_fen"], t["back_pay_fen"])
-        for t in what_if["townships"]}
+        for t in what_if["townships"]
+    }
     assert what_if["cases_changed"] == len(events)
     assert townships["610626001"]["persons"] >= 2 and what_if["total"]["persons"] >= 5
 
     case = (await api("eligibility").get(f"/cases/{roll['gap_two']}", headers=tokens["approver"])).json()
     assert case["monthly_amount_fen"] == 84_000
     assert {"key": "dibao.standard.urban", "value": {"per": "month", "fen": 72_000}}.items() <= next(
-        t for t in case["trace"] if t["key"] == "dibao.standard.urban").items()
+        t for t in case["trace"] if t["key"] == "dibao.standard.urban"
+    ).items()
     assert case["steps"][-1]["step"] == "standard_recompute"
     tekun = (await api("eligibility").get(f"/cases/{roll['tekun']}", headers=tokens["approver"])).json()
     assert tekun["monthly_amount_fen"] == 114_600 and tekun["steps"][-1]["step"] == "standard_recompute"
@@ -247,8 +343,12 @@ async def test_what_if_answers_within_the_callers_region_and_refuses_bad_input(a
     r = await api("eligibility").post("/parameters/what-if", json=body, headers=other_county)
     assert r.status_code == 403 and r.json()["errors"][0]["field"] == "region"
     assert (await api("eligibility").post("/parameters/what-if", json=body, headers=tokens["clerk"])).status_code == 403
-    for bad, field in (({**body, "key": "dibao.standard.moon"}, "key"), ({**body, "value": {"per": "day"}}, "value"),
-                       ({**body, "region": "999999"}, "region"), ({**body, "paid_through": "2023-13"}, "paid_through")):
+    for bad, field in (
+        ({**body, "key": "dibao.standard.moon"}, "key"),
+        ({**body, "value": {"per": "day"}}, "value"),
+        ({**body, "region": "999999"}, "region"),
+        ({**body, "paid_through": "2023-13"}, "paid_through"),
+    ):
         r = await api("eligibility").post("/parameters/what-if", json=bad, headers=FINANCE)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
     r = await api("eligibility").post("/parameters/what-if", json=URBAN_RISE, headers=FINANCE)

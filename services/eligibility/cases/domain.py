@@ -134,8 +134,7 @@ def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> Wo
 
 # Per parameter set, the deadline of each timeline in each county: every case accepted the same day in the same
 # state has the same one, and a consumer opening thousands of cases would count the same working days again.
-_DEADLINES: WeakKeyDictionary[ParameterSet, dict[tuple[Timeline, str], tuple[date | None, bool]]] = (
-    WeakKeyDictionary())
+_DEADLINES: WeakKeyDictionary[ParameterSet, dict[tuple[Timeline, str], tuple[date | None, bool]]] = WeakKeyDictionary()
 
 
 def deadline(params: ParameterSet, timeline: Timeline, region: str) -> tuple[date | None, bool]:
@@ -202,10 +201,14 @@ class Case:
     def state(self) -> workflow.CaseState:
         temporary = self.facts.temporary if self.programme == "temporary" else None
         return workflow.CaseState(
-            status=self.status, emergency=temporary is not None and temporary.type == "emergency",
+            status=self.status,
+            emergency=temporary is not None and temporary.type == "emergency",
             one_off=self.status in workflow.ON_ROLL and self.monthly_amount_fen is None,
-            extended=self.extended, documents_pending=self.documents_pending, home_visits=self.home_visits,
-            delegated=self.delegated)
+            extended=self.extended,
+            documents_pending=self.documents_pending,
+            home_visits=self.home_visits,
+            delegated=self.delegated,
+        )
 
     @property
     def next_steps(self) -> list[str]:
@@ -232,8 +235,14 @@ class Case:
         """受理: a case for an application, assessed by the programme's rule, with its first deadline."""
         on, region = data.submitted_on, data.region_code
         # The application's facts the case keeps (household, programme, region, snapshot, details...) by name.
-        case = cls(id=uuid.uuid4(), **attributes(data, cls), status=Status.ACCEPTED, opened_on=on, status_since=on,
-                   delegated=bool(params.at("procedure.delegated_to_township", on, region).value))
+        case = cls(
+            id=uuid.uuid4(),
+            **attributes(data, cls),
+            status=Status.ACCEPTED,
+            opened_on=on,
+            status_since=on,
+            delegated=bool(params.at("procedure.delegated_to_township", on, region).value),
+        )
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
         case._raise(CaseOpened)
@@ -260,7 +269,8 @@ class Case:
         if self.status is Status.WITHDRAWN:
             return True  # answered already
         why = f"the case was already decided: {self.status.value}" + (
-            f" on {self.decided_on}" if self.decided_on else "")
+            f" on {self.decided_on}" if self.decided_on else ""
+        )
         self._raise(CaseWithdrawalRefused, reason=why)
         return False
 
@@ -287,19 +297,33 @@ class Case:
         on = self._begin("investigation", ctx)
         self._move(ctx, "investigation", Status.INVESTIGATION, on, opinion, {})
 
-    def record_home_visit(self, ctx: StepContext, *, investigators: list[str], findings: str, by_county: bool = False,
-                          opinion: str | None = None) -> None:
+    def record_home_visit(
+        self,
+        ctx: StepContext,
+        *,
+        investigators: list[str],
+        findings: str,
+        by_county: bool = False,
+        opinion: str | None = None,
+    ) -> None:
         """入户调查; the county's own visit (separate register, 单独登记备案) is recorded by the county."""
         on = self._begin("home-visits", ctx)
         if by_county and not ctx.actor.has_any("county_approver"):
             raise Forbidden("a county home visit is recorded by the county")
         self.home_visits += 1
         self.county_home_visit = self.county_home_visit or by_county
-        self._move(ctx, "home-visits", self.status, on, opinion,
-                   {"investigators": investigators, "findings": findings, "by_county": by_county})
+        self._move(
+            ctx,
+            "home-visits",
+            self.status,
+            on,
+            opinion,
+            {"investigators": investigators, "findings": findings, "by_county": by_county},
+        )
 
-    def record_economic_check(self, ctx: StepContext, *, result: str, notes: str = "", opinion: str | None = None
-                              ) -> None:
+    def record_economic_check(
+        self, ctx: StepContext, *, result: str, notes: str = "", opinion: str | None = None
+    ) -> None:
         """经济状况核对: the rule runs again on the date of the check; the township gives its opinion next."""
         on = self._begin("economic-check", ctx)
         self.assessment = self.assess(ctx.params, on)
@@ -311,15 +335,18 @@ class Case:
         on = self._begin("township-opinion", ctx)
         if recommendation == "reject":
             to = Status.COUNTY_REVIEW
-        elif self.programme in ctx.params.at("procedure.democratic_appraisal_programmes", on, self.region_code).value \
-                and ctx.params.at("procedure.democratic_appraisal_required", on, self.region_code).value:
+        elif (
+            self.programme in ctx.params.at("procedure.democratic_appraisal_programmes", on, self.region_code).value
+            and ctx.params.at("procedure.democratic_appraisal_required", on, self.region_code).value
+        ):
             to = Status.APPRAISAL
         else:
             to = self._post_notice(on, ctx.params)
         self._move(ctx, "township-opinion", to, on, opinion, {"recommendation": recommendation})
 
-    def record_appraisal(self, ctx: StepContext, *, result: Literal["agreed", "disagreed"], participants: int,
-                         opinion: str) -> None:
+    def record_appraisal(
+        self, ctx: StepContext, *, result: Literal["agreed", "disagreed"], participants: int, opinion: str
+    ) -> None:
         """民主评议: agreed → public notice; disagreed → the county decides on it."""
         on = self._begin("appraisal", ctx)
         to = self._post_notice(on, ctx.params) if result == "agreed" else Status.COUNTY_REVIEW
@@ -336,8 +363,10 @@ class Case:
         on = self._begin("notice/close", ctx)
         assert self.notice_ends_on is not None
         if on <= self.notice_ends_on:
-            raise Conflict(f"the public notice runs until {self.notice_ends_on}; close it after that",
-                           allowed_next=["notice/objections"])
+            raise Conflict(
+                f"the public notice runs until {self.notice_ends_on}; close it after that",
+                allowed_next=["notice/objections"],
+            )
         self._move(ctx, "notice/close", Status.COUNTY_REVIEW, on, opinion, {})
 
     def extend(self, ctx: StepContext, *, opinion: str) -> None:
@@ -346,8 +375,14 @@ class Case:
         self.extended = True
         self._move(ctx, "extension", self.status, on, opinion, {})
 
-    def decide(self, ctx: StepContext, *, decision: Literal["approve", "reject"], opinion: str,
-               reasons: list[str] | None = None) -> None:
+    def decide(
+        self,
+        ctx: StepContext,
+        *,
+        decision: Literal["approve", "reject"],
+        opinion: str,
+        reasons: list[str] | None = None,
+    ) -> None:
         """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
         the separate register needs the county's own home visit first; a household the rule finds not eligible
         cannot be approved)."""
@@ -358,19 +393,32 @@ class Case:
             self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
         if self.separate_register and not self.county_home_visit:
-            raise Conflict("a case in the separate register (单独登记备案) needs the county's own home visit first",
-                           allowed_next=["home-visits"])
+            raise Conflict(
+                "a case in the separate register (单独登记备案) needs the county's own home visit first",
+                allowed_next=["home-visits"],
+            )
         result = self.assess(ctx.params, on)
         if not result.eligible:
-            raise Conflict("the rules find the household not eligible on " + str(on) + ": "
-                           + "; ".join(result.reasons) + " — reject with reasons, or correct the facts",
-                           allowed_next=["decision"])
+            raise Conflict(
+                "the rules find the household not eligible on "
+                + str(on)
+                + ": "
+                + "; ".join(result.reasons)
+                + " — reject with reasons, or correct the facts",
+                allowed_next=["decision"],
+            )
         self.assessment = result
         self._approve(on, result)
         self._schedule_review(on, ctx.params)
-        self._move(ctx, "decision", Status.APPROVED, on, opinion,
-                   {"monthly_amount_fen": self.monthly_amount_fen, "one_off_amount_fen": self.one_off_amount_fen},
-                   announce=False)
+        self._move(
+            ctx,
+            "decision",
+            Status.APPROVED,
+            on,
+            opinion,
+            {"monthly_amount_fen": self.monthly_amount_fen, "one_off_amount_fen": self.one_off_amount_fen},
+            announce=False,
+        )
 
     def emergency_approve(self, ctx: StepContext, *, opinion: str) -> None:
         """急难型临时救助: approved and paid first, the paperwork after (documents pending). Above the township's
@@ -383,8 +431,15 @@ class Case:
             raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
         self.assessment, self.documents_pending = result, True
         self._approve(on, result)
-        self._move(ctx, "emergency-approval", Status.APPROVED, on, opinion,
-                   {"one_off_amount_fen": self.one_off_amount_fen}, announce=False)
+        self._move(
+            ctx,
+            "emergency-approval",
+            Status.APPROVED,
+            on,
+            opinion,
+            {"one_off_amount_fen": self.one_off_amount_fen},
+            announce=False,
+        )
 
     def complete_documents(self, ctx: StepContext, *, opinion: str | None = None) -> None:
         on = self._begin("documents-complete", ctx)
@@ -404,12 +459,19 @@ class Case:
         if result.eligible:
             new_amount = int(result.monthly_amount_fen or 0)
             if new_amount != self.monthly_amount_fen or status is Status.GRADUAL_EXIT:
-                self._raise(CaseAmountChanged, previous_monthly_amount_fen=self.monthly_amount_fen,
-                            monthly_amount_fen=new_amount, effective_month=month.next())
+                self._raise(
+                    CaseAmountChanged,
+                    previous_monthly_amount_fen=self.monthly_amount_fen,
+                    monthly_amount_fen=new_amount,
+                    effective_month=month.next(),
+                )
                 self.monthly_amount_fen, self.exit_last_month = new_amount, None
             to = Status.APPROVED
-        elif (status is Status.APPROVED and any(m.employed for m in snapshot.counted_members())
-              and self.programme in ctx.params.at("exit.gradual_programmes", on, self.region_code).value):
+        elif (
+            status is Status.APPROVED
+            and any(m.employed for m in snapshot.counted_members())
+            and self.programme in ctx.params.at("exit.gradual_programmes", on, self.region_code).value
+        ):
             last = month.plus(int(ctx.params.at("exit.gradual_max_months", on, self.region_code).value))
             self.exit_last_month = last.first_day
             self._raise(GradualExitStarted, last_month=last)
@@ -423,8 +485,14 @@ class Case:
             self.next_review_on = None
         else:
             self._schedule_review(on, ctx.params)
-        self._move(ctx, "review", to, on, opinion,
-                   {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen})
+        self._move(
+            ctx,
+            "review",
+            to,
+            on,
+            opinion,
+            {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen},
+        )
 
     def terminate(self, ctx: StepContext, *, reason: Literal["death", "fraud", "moved", "other"], opinion: str) -> None:
         """停保. Never pay a dead person, nor for months obtained by fraud: then the last month paid is the one
@@ -435,8 +503,15 @@ class Case:
 
     # --- from monitoring's partner data -----------------------------------------------------------------------
 
-    def report_death(self, member_id: uuid.UUID, death_date: date, source: str, alert_id: uuid.UUID,
-                     params: ParameterSet, today: date) -> None:
+    def report_death(
+        self,
+        member_id: uuid.UUID,
+        death_date: date,
+        source: str,
+        alert_id: uuid.UUID,
+        params: ParameterSet,
+        today: date,
+    ) -> None:
         """死亡比对: a case whose only counted member died stops after the month of death; a larger household's
         is due for review at once, its amount to be recomputed without them. Others' deaths change nothing."""
         counted = [m.member_id for m in self.snapshot.counted_members()]
@@ -445,19 +520,38 @@ class Case:
         opinion = f"死亡比对 ({source}): 成员于 {death_date} 死亡"
         if len(counted) > 1:
             self.next_review_on = today
-            self._move(StepContext(SYSTEM, params), "death_reported", self.status, today, opinion,
-                       {"member_id": str(member_id), "alert_id": str(alert_id)})
+            self._move(
+                StepContext(SYSTEM, params),
+                "death_reported",
+                self.status,
+                today,
+                opinion,
+                {"member_id": str(member_id), "alert_id": str(alert_id)},
+            )
             return
-        self._stop(StepContext(SYSTEM, params), "terminate", "death", Period.of(death_date), today, opinion,
-                   {"alert_id": str(alert_id)})
+        self._stop(
+            StepContext(SYSTEM, params),
+            "terminate",
+            "death",
+            Period.of(death_date),
+            today,
+            opinion,
+            {"alert_id": str(alert_id)},
+        )
 
     def request_review(self, verified_on: date, note: str | None, alert_id: uuid.UUID, params: ParameterSet) -> None:
         """A township found a recipient's situation changed (在保对象情况变化): due for review (定期核查) now."""
         if self.status not in workflow.ON_ROLL:
             return
         self.next_review_on = verified_on
-        self._move(StepContext(SYSTEM, params), "review_requested", self.status, verified_on,
-                   note or "动态监测核实: 在保对象情况变化，需复核", {"alert_id": str(alert_id)})
+        self._move(
+            StepContext(SYSTEM, params),
+            "review_requested",
+            self.status,
+            verified_on,
+            note or "动态监测核实: 在保对象情况变化，需复核",
+            {"alert_id": str(alert_id)},
+        )
 
     # --- deadlines --------------------------------------------------------------------------------------------
 
@@ -485,26 +579,50 @@ class Case:
         covered = result.covered_member_ids or [m.member_id for m in self.snapshot.counted_members()]
         # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
         arrangement = getattr(self.details, "arrangement", None) if self.programme == "tekun" else None
-        self._raise(CaseApproved, member_ids=covered, monthly_amount_fen=self.monthly_amount_fen,
-                    one_off_amount_fen=self.one_off_amount_fen, effective_month=effective, decided_at=now,
-                    tekun_arrangement=arrangement)
+        self._raise(
+            CaseApproved,
+            member_ids=covered,
+            monthly_amount_fen=self.monthly_amount_fen,
+            one_off_amount_fen=self.one_off_amount_fen,
+            effective_month=effective,
+            decided_at=now,
+            tekun_arrangement=arrangement,
+        )
 
     def _schedule_review(self, on: date, params: ParameterSet) -> None:
         if self.monthly_amount_fen is None:
             return  # one-off help has no roll life
         irregular = any(m.employed or m.labour_capacity == "full" for m in self.snapshot.counted_members())
-        months = {k: int(params.at(f"review.{k}", on, self.region_code).value)
-                  for k in ("regular_months", "irregular_months")}
+        months = {
+            k: int(params.at(f"review.{k}", on, self.region_code).value) for k in ("regular_months", "irregular_months")
+        }
         self.next_review_on = workflow.review_due(on, irregular, months["regular_months"], months["irregular_months"])
 
-    def _stop(self, ctx: StepContext, step: str, reason: str, last: Period, on: date, opinion: str | None,
-              data: dict[str, Any]) -> None:
+    def _stop(
+        self,
+        ctx: StepContext,
+        step: str,
+        reason: str,
+        last: Period,
+        on: date,
+        opinion: str | None,
+        data: dict[str, Any],
+    ) -> None:
         self.next_review_on = None
         self._raise(CaseTerminated, reason=reason, last_month=last)
         self._move(ctx, step, Status.TERMINATED, on, opinion, {"reason": reason, "last_month": str(last), **data})
 
-    def _move(self, ctx: StepContext, step: str, to: Status, on: date, opinion: str | None, data: dict[str, Any], *,
-              announce: bool = True) -> None:
+    def _move(
+        self,
+        ctx: StepContext,
+        step: str,
+        to: Status,
+        on: date,
+        opinion: str | None,
+        data: dict[str, Any],
+        *,
+        announce: bool = True,
+    ) -> None:
         """Record a step, move the case, count its deadline again and announce a change of state."""
         previous = self.status
         if to is not previous:
@@ -517,7 +635,14 @@ class Case:
     def _raise(self, event: type[EventData], **data: Any) -> None:
         """Record a domain event: the case's own fields that the event carries (which case, application,
         household, programme and region; its status and deadline now) from the case, the rest from `data`."""
-        own = {"case_id": self.id, "application_id": self.application_id, "household_id": self.household_id,
-               "programme": self.programme, "region_code": self.region_code, "status": self.status.value,
-               "due_date": self.due_date, "due_date_provisional": self.due_date_provisional}
+        own = {
+            "case_id": self.id,
+            "application_id": self.application_id,
+            "household_id": self.household_id,
+            "programme": self.programme,
+            "region_code": self.region_code,
+            "status": self.status.value,
+            "due_date": self.due_date,
+            "due_date_provisional": self.due_date_provisional,
+        }
         self.events.append(event(**{k: v for k, v in own.items() if k in event.model_fields}, **data))

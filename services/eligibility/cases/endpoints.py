@@ -28,10 +28,12 @@ def step_description(name: str) -> str:
     if name == "decision":
         roles += f" (or {', '.join(f'`{r}`' for r in REVIEWER)} where the county delegated its decision, 委托)"
     sources = ", ".join(f"`{status}`" for status in Status if status in step.sources)
-    return (f"{step.description}.\n\n**Who:** {roles} (an `admin` needs the role too).\n\n"
-            f"**From:** a case in {sources}. "
-            f"The case's `next_steps` offers `{name}` when it may be taken now; otherwise the answer is a 409 "
-            "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403.")
+    return (
+        f"{step.description}.\n\n**Who:** {roles} (an `admin` needs the role too).\n\n"
+        f"**From:** a case in {sources}. "
+        f"The case's `next_steps` offers `{name}` when it may be taken now; otherwise the answer is a 409 "
+        "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403."
+    )
 
 
 def _step(name: str, step: service.Step) -> None:
@@ -41,29 +43,36 @@ def _step(name: str, step: service.Step) -> None:
         return await service.take_step(uow, p, case_id, step, body)
 
     signature = inspect.signature(endpoint)
-    endpoint.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
-        param.replace(annotation=step.body) if param.name == "body" else param
-        for param in signature.parameters.values()])
+    endpoint.__signature__ = signature.replace(
+        parameters=[  # type: ignore[attr-defined]
+            param.replace(annotation=step.body) if param.name == "body" else param
+            for param in signature.parameters.values()
+        ]
+    )
     endpoint.__name__ = endpoint.__qualname__ = step.take.__name__  # the operation id is the Case method's name
-    router.post(f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=step.summary,
-                description=step_description(name))(endpoint)
+    router.post(
+        f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=step.summary, description=step_description(name)
+    )(endpoint)
 
 
 @router.get("", summary="Cases in your region")
-async def list_cases(uow: UowDep, principal: Reader, status: Status | None = None,
-                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[CaseOut]:
+async def list_cases(
+    uow: UowDep, principal: Reader, status: Status | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[CaseOut]:
     return await service.list_cases(uow, principal, status, limit)
 
 
 @router.get("/deadlines", summary="Overdue and due-soon cases in your region")
-async def deadlines(uow: UowDep, principal: Reader,
-                    within_workdays: Annotated[int, Query(ge=0, le=30)] = 3) -> DeadlinesOut:
+async def deadlines(
+    uow: UowDep, principal: Reader, within_workdays: Annotated[int, Query(ge=0, le=30)] = 3
+) -> DeadlinesOut:
     return await service.deadlines(uow, principal, within_workdays)
 
 
 @router.get("/reviews-due", summary="Cases on the roll due for their periodic review")
-async def reviews_due(uow: UowDep, principal: Reader,
-                      within_days: Annotated[int, Query(ge=0, le=366)] = 30) -> list[CaseOut]:
+async def reviews_due(
+    uow: UowDep, principal: Reader, within_days: Annotated[int, Query(ge=0, le=366)] = 30
+) -> list[CaseOut]:
     return await service.reviews_due(uow, principal, within_days)
 
 

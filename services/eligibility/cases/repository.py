@@ -32,8 +32,10 @@ _PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot",
 
 def _upsert_facts() -> Insert:
     stmt = insert_json_rows(HouseholdFacts.__table__, ("household_id", "region_code", "snapshot"))
-    return stmt.on_conflict_do_update(index_elements=[HouseholdFacts.household_id], set_={
-        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code})
+    return stmt.on_conflict_do_update(
+        index_elements=[HouseholdFacts.household_id],
+        set_={"snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code},
+    )
 
 
 _UPSERT_FACTS = _upsert_facts()
@@ -45,13 +47,21 @@ def _insert_cases_with_facts() -> Insert:
     cases, facts = CaseRow.__table__, HouseholdFacts.__table__
     new_rows = select_json_rows(cases, _ROW_KEYS, numbered=True).cte("new_rows")
     opened = insert(cases).from_select(_ROW_KEYS, select(*(new_rows.c[c] for c in _ROW_KEYS))).cte("opened")
-    latest = (select(new_rows.c.household_id, new_rows.c.region_code, new_rows.c.snapshot)
-              .distinct(new_rows.c.household_id).order_by(new_rows.c.household_id, new_rows.c.ordinality.desc()))
+    latest = (
+        select(new_rows.c.household_id, new_rows.c.region_code, new_rows.c.snapshot)
+        .distinct(new_rows.c.household_id)
+        .order_by(new_rows.c.household_id, new_rows.c.ordinality.desc())
+    )
     stmt = insert(facts).from_select(("household_id", "region_code", "snapshot"), latest)
-    return stmt.on_conflict_do_update(index_elements=[facts.c.household_id], set_={
-        "snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code}).add_cte(opened)
+    return stmt.on_conflict_do_update(
+        index_elements=[facts.c.household_id],
+        set_={"snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code},
+    ).add_cte(opened)
+
+
 _APPLICATIONS_WITH_CASES = select(CaseRow.application_id).where(
-    CaseRow.application_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))))
+    CaseRow.application_id == any_(bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True))))
+)
 
 
 def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[ApplicationDetails, uuid.UUID | None]:
@@ -64,10 +74,13 @@ def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[A
 def to_case(row: CaseRow) -> Case:
     details, applicant = stored_application(row.programme, row.details)
     return Case(
-        **{column: getattr(row, column) for column in _PLAIN}, status=Status(row.status),
-        details=details, applicant_member_id=applicant,
+        **{column: getattr(row, column) for column in _PLAIN},
+        status=Status(row.status),
+        details=details,
+        applicant_member_id=applicant,
         snapshot=HouseholdSnapshot.model_validate(row.snapshot),
-        assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None)
+        assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None,
+    )
 
 
 # The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
@@ -88,8 +101,10 @@ def _trace_json(entry: TraceEntry) -> dict[str, Any]:
 
 def _assessment_json(assessment: CaseAssessment) -> dict[str, Any]:
     """`assessment.model_dump(mode="json")`, the trace entries' JSON reused (a JSON object, so key order is moot)."""
-    return {**assessment.model_dump(mode="json", exclude={"trace"}),
-            "trace": [_trace_json(entry) for entry in assessment.trace]}
+    return {
+        **assessment.model_dump(mode="json", exclude={"trace"}),
+        "trace": [_trace_json(entry) for entry in assessment.trace],
+    }
 
 
 def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
@@ -98,9 +113,11 @@ def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
     applicant = str(case.applicant_member_id) if case.applicant_member_id else None
     snapshot = case.snapshot
     return {
-        **{column: getattr(case, column) for column in _PLAIN}, "status": case.status.value,
+        **{column: getattr(case, column) for column in _PLAIN},
+        "status": case.status.value,
         "details": {**case.details.model_dump(mode="json"), _APPLICANT: applicant},
-        "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot)) if json_snapshot
+        "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot))
+        if json_snapshot
         else snapshot.model_dump(mode="json"),
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
@@ -140,37 +157,59 @@ class CaseRepository:
         """Cases on the roll whose periodic review (定期核查) falls on or before `by`."""
         return await self._due_by(region_prefix, ON_ROLL, CaseRow.next_review_on, by, limit)
 
-    async def _due_by(self, region_prefix: str, statuses: Iterable[Status], day: InstrumentedAttribute[date | None],
-                      by: date, limit: int) -> list[Case]:
+    async def _due_by(
+        self,
+        region_prefix: str,
+        statuses: Iterable[Status],
+        day: InstrumentedAttribute[date | None],
+        by: date,
+        limit: int,
+    ) -> list[Case]:
         """Cases in these states whose `day` falls on or before `by`, earliest first."""
         return await self._cases(
-            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
-                                  CaseRow.status.in_([s.value for s in statuses]), day <= by)
-            .order_by(day, CaseRow.id).limit(limit))
+            select(CaseRow)
+            .where(
+                CaseRow.region_code.startswith(region_prefix),
+                CaseRow.status.in_([s.value for s in statuses]),
+                day <= by,
+            )
+            .order_by(day, CaseRow.id)
+            .limit(limit)
+        )
 
     async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
         """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""
         return await self._cases(
-            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
-                                  CaseRow.status.in_([s.value for s in OPEN]), CaseRow.due_date_provisional)
-            .order_by(CaseRow.id).with_for_update())
+            select(CaseRow)
+            .where(
+                CaseRow.region_code.startswith(region_prefix),
+                CaseRow.status.in_([s.value for s in OPEN]),
+                CaseRow.due_date_provisional,
+            )
+            .order_by(CaseRow.id)
+            .with_for_update()
+        )
 
     async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
         """The household's cases on the roll, locked for a change."""
         return await self._cases(
-            select(CaseRow).where(CaseRow.household_id == household_id,
-                                  CaseRow.status.in_([s.value for s in ON_ROLL]))
-            .order_by(CaseRow.id).with_for_update())
+            select(CaseRow)
+            .where(CaseRow.household_id == household_id, CaseRow.status.in_([s.value for s in ON_ROLL]))
+            .order_by(CaseRow.id)
+            .with_for_update()
+        )
 
     async def on_notice(self, region_prefix: str) -> list[Case]:
         return await self._cases(
-            select(CaseRow).where(CaseRow.region_code.startswith(region_prefix),
-                                  CaseRow.status == Status.PUBLIC_NOTICE.value)
-            .order_by(CaseRow.region_code, CaseRow.notice_posted_on, CaseRow.id))
+            select(CaseRow)
+            .where(CaseRow.region_code.startswith(region_prefix), CaseRow.status == Status.PUBLIC_NOTICE.value)
+            .order_by(CaseRow.region_code, CaseRow.notice_posted_on, CaseRow.id)
+        )
 
     async def steps(self, case_id: uuid.UUID) -> list[CaseStep]:
-        return list(await self.session.scalars(select(CaseStep).where(CaseStep.case_id == case_id)
-                                               .order_by(CaseStep.id)))
+        return list(
+            await self.session.scalars(select(CaseStep).where(CaseStep.case_id == case_id).order_by(CaseStep.id))
+        )
 
     async def save(self, case: Case, steps: list[StepRecord]) -> None:
         """Write the case back to its row (only the columns that changed; a new case is added) with its steps.
@@ -183,10 +222,22 @@ class CaseRepository:
             for column, value in values.items():
                 if getattr(row, column) != value:
                     setattr(row, column, value)
-        self.session.add_all([
-            CaseStep(case_id=case.id, step=s.step, from_status=s.from_status.value, to_status=s.to_status.value,
-                     actor=s.actor.sub, roles=sorted(s.actor.roles), on=s.on, opinion=s.opinion, data=s.data)
-            for s in steps])
+        self.session.add_all(
+            [
+                CaseStep(
+                    case_id=case.id,
+                    step=s.step,
+                    from_status=s.from_status.value,
+                    to_status=s.to_status.value,
+                    actor=s.actor.sub,
+                    roles=sorted(s.actor.roles),
+                    on=s.on,
+                    opinion=s.opinion,
+                    data=s.data,
+                )
+                for s in steps
+            ]
+        )
 
     async def latest_facts(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
         facts = await self.session.get(HouseholdFacts, household_id)
@@ -200,13 +251,22 @@ class CaseRepository:
     async def insert(self, cases: list[Case]) -> None:
         """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
         their households' latest facts."""
-        await self.session.execute(_INSERT_CASES_WITH_FACTS, {
-            "rows": json_rows([row_values(case, json_snapshot=True) for case in cases])})
+        await self.session.execute(
+            _INSERT_CASES_WITH_FACTS, {"rows": json_rows([row_values(case, json_snapshot=True) for case in cases])}
+        )
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
         if not facts:
             return
-        await self.session.execute(_UPSERT_FACTS, {"rows": json_rows(
-            [{"household_id": h, "region_code": region, "snapshot": snapshot}
-             for h, (region, snapshot) in facts.items()])})
+        await self.session.execute(
+            _UPSERT_FACTS,
+            {
+                "rows": json_rows(
+                    [
+                        {"household_id": h, "region_code": region, "snapshot": snapshot}
+                        for h, (region, snapshot) in facts.items()
+                    ]
+                )
+            },
+        )

@@ -111,10 +111,14 @@ class CaseOut(BaseModel):
     status: str
     opened_on: date
     due_date: date | None
-    due_date_provisional: bool = Field(description="the due date was counted Monday–Friday: no official holiday "
-                                                   "calendar for a year it spans (load it: calendar.holidays)")
-    next_steps: list[str] = Field(description="The steps the case may take now, each the path of its POST: "
-                                  "`/cases/{id}/<step>` (e.g. `decision`); the step's entry says who may take it")
+    due_date_provisional: bool = Field(
+        description="the due date was counted Monday–Friday: no official holiday "
+        "calendar for a year it spans (load it: calendar.holidays)"
+    )
+    next_steps: list[str] = Field(
+        description="The steps the case may take now, each the path of its POST: "
+        "`/cases/{id}/<step>` (e.g. `decision`); the step's entry says who may take it"
+    )
     separate_register: bool
     delegated: bool
     extended: bool

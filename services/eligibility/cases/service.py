@@ -53,17 +53,31 @@ def _actor(principal: Principal | None) -> Actor:
     return Actor(principal.sub, principal.roles) if principal else SYSTEM
 
 
-async def _save(uow: UnitOfWork, case: Case, principal: Principal | None = None, cause: CloudEvent | None = None
-                ) -> None:
+async def _save(
+    uow: UnitOfWork, case: Case, principal: Principal | None = None, cause: CloudEvent | None = None
+) -> None:
     """Save the case with the steps it recorded, hand its events to the outbox and audit each step once."""
     steps, events = case.collect()
     await CaseRepository(uow.session).save(case, steps)
     for event in events:
         uow.emit(event, key=case.household_id, region=case.region_code, cause=cause)
-    await audit.record_many(uow, principal or SYSTEM.sub, "case.step", "case", [
-        {"action": f"case.{s.step}", "resource_id": case.id, "household_id": case.household_id,
-         "region_code": case.region_code, "reason": s.opinion, "details": {"to": s.to_status.value, **s.data}}
-        for s in steps])
+    await audit.record_many(
+        uow,
+        principal or SYSTEM.sub,
+        "case.step",
+        "case",
+        [
+            {
+                "action": f"case.{s.step}",
+                "resource_id": case.id,
+                "household_id": case.household_id,
+                "region_code": case.region_code,
+                "reason": s.opinion,
+                "details": {"to": s.to_status.value, **s.data},
+            }
+            for s in steps
+        ],
+    )
 
 
 # --- opening and following intake ------------------------------------------------------------------------------
@@ -71,8 +85,9 @@ async def _save(uow: UnitOfWork, case: Case, principal: Principal | None = None,
 
 async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """The latest facts of each household (a review reassesses on them), a run of events in one statement."""
-    await CaseRepository(uow.session).save_facts({
-        d.data.household_id: (d.data.region_code, d.data.snapshot.model_dump(mode="json")) for d in deliveries})
+    await CaseRepository(uow.session).save_facts(
+        {d.data.household_id: (d.data.region_code, d.data.snapshot.model_dump(mode="json")) for d in deliveries}
+    )
 
 
 async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
@@ -93,8 +108,14 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
         opened.append(case)
         for event in case.collect()[1]:
             uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
-        audits.append({"resource_id": case.id, "household_id": case.household_id, "region_code": case.region_code,
-                       "correlation_id": d.event.correlationid})
+        audits.append(
+            {
+                "resource_id": case.id,
+                "household_id": case.household_id,
+                "region_code": case.region_code,
+                "correlation_id": d.event.correlationid,
+            }
+        )
     if not opened:
         return
     await repo.insert(opened)
@@ -135,15 +156,21 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
     await _save(uow, case)
     if not accepted:
-        await audit.record_on(uow, SYSTEM.sub, "case.withdrawal_refused", "case", case, reason=data.reason,
-                              details={"status": case.status.value})
+        await audit.record_on(
+            uow,
+            SYSTEM.sub,
+            "case.withdrawal_refused",
+            "case",
+            case,
+            reason=data.reason,
+            details={"status": case.status.value},
+        )
 
 
 # --- steps taken by officials ----------------------------------------------------------------------------------
 
 
-async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False
-                      ) -> Case:
+async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, *, for_update: bool = False) -> Case:
     return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
@@ -165,13 +192,15 @@ STEPS: dict[str, Step] = {
     "economic-check": Step(Case.record_economic_check, EconomicCheckIn, "Record the economic check"),
     "township-opinion": Step(Case.township_opinion, TownshipOpinionIn, "Township first opinion (初审)"),
     "appraisal": Step(Case.record_appraisal, AppraisalIn, "Democratic appraisal (民主评议)"),
-    "notice/objections": Step(Case.record_objection, ObjectionIn,
-                              "An objection during the public notice: back to investigation"),
+    "notice/objections": Step(
+        Case.record_objection, ObjectionIn, "An objection during the public notice: back to investigation"
+    ),
     "notice/close": Step(Case.close_notice, StepIn, "Close the public notice after 7 days without objection"),
     "decision": Step(Case.decide, DecisionIn, "County decision (审核确认)"),
     "extension": Step(Case.extend, ExtendIn, "Extend to the longer time limit"),
-    "emergency-approval": Step(Case.emergency_approve, EmergencyApproveIn,
-                               "急难型 temporary assistance: approve and pay first"),
+    "emergency-approval": Step(
+        Case.emergency_approve, EmergencyApproveIn, "急难型 temporary assistance: approve and pay first"
+    ),
     "documents-complete": Step(Case.complete_documents, StepIn, "急难型: the paperwork after payment is complete"),
     "review": Step(Case.review, StepIn, "Periodic review (定期核查)", on_latest_facts=True),
     "termination": Step(Case.terminate, TerminateIn, "Stop (停保)"),
@@ -182,10 +211,15 @@ async def take_step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, step: Ste
     """Load the case (locked), take the step on the body's date (a review on the household's latest facts, or the
     case's own if none came since), save and audit."""
     case = await get_visible(uow, p, case_id, for_update=True)
-    facts = {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if step.on_latest_facts \
-        else {}
-    step.take(case, StepContext(_actor(p), await effective_parameters(uow), on=body.on),
-              **body.model_dump(exclude={"on"}), **facts)
+    facts = (
+        {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if step.on_latest_facts else {}
+    )
+    step.take(
+        case,
+        StepContext(_actor(p), await effective_parameters(uow), on=body.on),
+        **body.model_dump(exclude={"on"}),
+        **facts,
+    )
     await _save(uow, case, p)
     return await detail(uow, case)
 
@@ -225,8 +259,15 @@ async def recount_provisional_deadlines(uow: UnitOfWork, principal: Principal, r
     for case in cases:
         case.recount_deadline(params)
         await _save(uow, case)
-    await audit.record(uow, principal, "case.recount_deadlines", "case", None,
-                       region_code=None if region == "national" else region, details={"count": len(cases)})
+    await audit.record(
+        uow,
+        principal,
+        "case.recount_deadlines",
+        "case",
+        None,
+        region_code=None if region == "national" else region,
+        details={"count": len(cases)},
+    )
     return len(cases)
 
 
@@ -240,12 +281,19 @@ def _month(day: date | None) -> str | None:
 def to_out(case: Case) -> CaseOut:
     """The case as officials read it: its own fields, its assessment's verdict, months as YYYY-MM."""
     a = case.assessment
-    return CaseOut.model_validate({
-        **vars(case), "status": case.status.value, "next_steps": case.next_steps,
-        "eligible": a.eligible if a else None, "assessed_monthly_amount_fen": a.monthly_amount_fen if a else None,
-        "assessed_one_off_amount_fen": a.one_off_amount_fen if a else None,
-        "assessment_reasons": a.reasons if a else [], "effective_month": _month(case.effective_month),
-        "exit_last_month": _month(case.exit_last_month)})
+    return CaseOut.model_validate(
+        {
+            **vars(case),
+            "status": case.status.value,
+            "next_steps": case.next_steps,
+            "eligible": a.eligible if a else None,
+            "assessed_monthly_amount_fen": a.monthly_amount_fen if a else None,
+            "assessed_one_off_amount_fen": a.one_off_amount_fen if a else None,
+            "assessment_reasons": a.reasons if a else [],
+            "effective_month": _month(case.effective_month),
+            "exit_last_month": _month(case.exit_last_month),
+        }
+    )
 
 
 async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
@@ -260,8 +308,9 @@ async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
 
 async def list_cases(uow: UnitOfWork, principal: Principal, status: Status | None, limit: int) -> list[CaseOut]:
     cases = await CaseRepository(uow.session).in_region(principal.region, status.value if status else None, limit)
-    await audit.record(uow, principal, "case.list", "case", None, region_code=principal.region,
-                       details={"count": len(cases)})
+    await audit.record(
+        uow, principal, "case.list", "case", None, region_code=principal.region, details={"count": len(cases)}
+    )
     return [to_out(c) for c in cases]
 
 
@@ -271,14 +320,17 @@ async def deadlines(uow: UnitOfWork, principal: Principal, within_workdays: int)
     cal = work_calendar(await effective_parameters(uow), principal.region, (today.year, today.year + 1))
     cases = await CaseRepository(uow.session).open_due_by(principal.region, cal.add_workdays(today, within_workdays))
     await audit.record(uow, principal, "case.deadlines", "case", None, region_code=principal.region)
-    return DeadlinesOut(today=today,
-                        overdue=[to_out(c) for c in cases if c.due_date and c.due_date < today],
-                        due_soon=[to_out(c) for c in cases if c.due_date and c.due_date >= today])
+    return DeadlinesOut(
+        today=today,
+        overdue=[to_out(c) for c in cases if c.due_date and c.due_date < today],
+        due_soon=[to_out(c) for c in cases if c.due_date and c.due_date >= today],
+    )
 
 
 async def reviews_due(uow: UnitOfWork, principal: Principal, within_days: int) -> list[CaseOut]:
-    cases = await CaseRepository(uow.session).reviews_due_by(principal.region,
-                                                             date.today() + timedelta(days=within_days))
+    cases = await CaseRepository(uow.session).reviews_due_by(
+        principal.region, date.today() + timedelta(days=within_days)
+    )
     await audit.record(uow, principal, "case.reviews_due", "case", None, region_code=principal.region)
     return [to_out(c) for c in cases]
 

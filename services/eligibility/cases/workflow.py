@@ -33,8 +33,16 @@ class Status(StrEnum):
     TERMINATED = "terminated"  # 停保 / 退出
 
 
-OPEN = frozenset({Status.ACCEPTED, Status.INVESTIGATION, Status.TOWNSHIP_REVIEW, Status.APPRAISAL,
-                  Status.PUBLIC_NOTICE, Status.COUNTY_REVIEW})
+OPEN = frozenset(
+    {
+        Status.ACCEPTED,
+        Status.INVESTIGATION,
+        Status.TOWNSHIP_REVIEW,
+        Status.APPRAISAL,
+        Status.PUBLIC_NOTICE,
+        Status.COUNTY_REVIEW,
+    }
+)
 ON_ROLL = frozenset({Status.APPROVED, Status.GRADUAL_EXIT})
 
 TOWNSHIP = ("clerk", "township_reviewer")
@@ -67,30 +75,64 @@ class Step:
     guard: Callable[[CaseState], str | None] = field(default=lambda _: None, compare=False)
 
 
-STEPS: dict[str, Step] = {s.name: s for s in (
-    Step("investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
-    Step("home-visits", frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
-         (*TOWNSHIP, *COUNTY), "入户调查 (≥ 2 investigators)"),
-    Step("economic-check", frozenset({Status.INVESTIGATION}), (*REVIEWER, *COUNTY), "经济状况核对结果",
-         lambda c: None if c.home_visits else "record the home visit (入户调查, ≥ 2 investigators) before the "
-                                               "economic check"),
-    Step("township-opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
-    Step("appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
-    Step("notice/objections", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
-    Step("notice/close", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
-    Step("decision", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
-    Step("extension", OPEN, COUNTY, "延长办理期限 to the extended limit",
-         lambda c: "the case was already extended" if c.extended else None),
-    Step("emergency-approval", frozenset({Status.ACCEPTED, Status.INVESTIGATION}), (*REVIEWER, *COUNTY),
-         "急难型临时救助: pay first, document after",
-         lambda c: None if c.emergency else "only 急难型 temporary assistance is paid before the procedure"),
-    Step("documents-complete", frozenset({Status.APPROVED}), TOWNSHIP, "急难型: paperwork completed",
-         lambda c: None if c.documents_pending else "no documents are outstanding for this case"),
-    Step("review", ON_ROLL, (*REVIEWER, *COUNTY), "定期核查: reassess on the latest household facts",
-         lambda c: "one-off assistance is not reviewed" if c.one_off else None),
-    Step("termination", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
-    Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
-)}
+STEPS: dict[str, Step] = {
+    s.name: s
+    for s in (
+        Step("investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
+        Step(
+            "home-visits",
+            frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
+            (*TOWNSHIP, *COUNTY),
+            "入户调查 (≥ 2 investigators)",
+        ),
+        Step(
+            "economic-check",
+            frozenset({Status.INVESTIGATION}),
+            (*REVIEWER, *COUNTY),
+            "经济状况核对结果",
+            lambda c: (
+                None
+                if c.home_visits
+                else "record the home visit (入户调查, ≥ 2 investigators) before the economic check"
+            ),
+        ),
+        Step("township-opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
+        Step("appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
+        Step("notice/objections", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
+        Step("notice/close", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
+        Step("decision", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+        Step(
+            "extension",
+            OPEN,
+            COUNTY,
+            "延长办理期限 to the extended limit",
+            lambda c: "the case was already extended" if c.extended else None,
+        ),
+        Step(
+            "emergency-approval",
+            frozenset({Status.ACCEPTED, Status.INVESTIGATION}),
+            (*REVIEWER, *COUNTY),
+            "急难型临时救助: pay first, document after",
+            lambda c: None if c.emergency else "only 急难型 temporary assistance is paid before the procedure",
+        ),
+        Step(
+            "documents-complete",
+            frozenset({Status.APPROVED}),
+            TOWNSHIP,
+            "急难型: paperwork completed",
+            lambda c: None if c.documents_pending else "no documents are outstanding for this case",
+        ),
+        Step(
+            "review",
+            ON_ROLL,
+            (*REVIEWER, *COUNTY),
+            "定期核查: reassess on the latest household facts",
+            lambda c: "one-off assistance is not reviewed" if c.one_off else None,
+        ),
+        Step("termination", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+        Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
+    )
+}
 
 
 class IllegalStep(Exception):

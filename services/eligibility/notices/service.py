@@ -21,9 +21,15 @@ from shared.regions import RegionTable
 from shared.uow import UnitOfWork
 
 PROGRAMME_NAMES = {
-    "dibao": "最低生活保障", "tekun": "特困人员救助供养", "marginal": "低保边缘家庭", "temporary": "临时救助",
-    "medical": "医疗救助", "rigid_expense": "刚性支出困难家庭", "orphan": "孤儿基本生活保障",
-    "de_facto_orphan": "事实无人抚养儿童", "disability_living": "困难残疾人生活补贴",
+    "dibao": "最低生活保障",
+    "tekun": "特困人员救助供养",
+    "marginal": "低保边缘家庭",
+    "temporary": "临时救助",
+    "medical": "医疗救助",
+    "rigid_expense": "刚性支出困难家庭",
+    "orphan": "孤儿基本生活保障",
+    "de_facto_orphan": "事实无人抚养儿童",
+    "disability_living": "困难残疾人生活补贴",
     "disability_care": "重度残疾人护理补贴",
 }
 
@@ -47,10 +53,14 @@ def _row(case: Case) -> NoticeRow:
     members = case.snapshot.members
     head = next((m for m in members if m.relation == "head"), members[0])
     assert case.notice_posted_on and case.notice_ends_on
-    return NoticeRow(name=mask_name(head.name), household_size=len(case.snapshot.counted_members()),
-                     programme=PROGRAMME_NAMES.get(case.programme, case.programme),
-                     monthly_amount_fen=case.assessment.monthly_amount_fen if case.assessment else None,
-                     notice_from=case.notice_posted_on, notice_until=case.notice_ends_on)
+    return NoticeRow(
+        name=mask_name(head.name),
+        household_size=len(case.snapshot.counted_members()),
+        programme=PROGRAMME_NAMES.get(case.programme, case.programme),
+        monthly_amount_fen=case.assessment.monthly_amount_fen if case.assessment else None,
+        notice_from=case.notice_posted_on,
+        notice_until=case.notice_ends_on,
+    )
 
 
 async def export(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> PublicNotice:
@@ -61,8 +71,15 @@ async def export(uow: UnitOfWork, principal: Principal, region_code: str, format
     table = RegionTable.load()
     name = table.name(region_code) if table.is_known(region_code) else region_code
     notice = PublicNotice(region_code=region_code, region_name=name, rows=[_row(c) for c in cases])
-    await audit.record(uow, principal, "notice.export", "notice", region_code, region_code=region_code,
-                       details={"rows": len(notice.rows), "format": format})
+    await audit.record(
+        uow,
+        principal,
+        "notice.export",
+        "notice",
+        region_code,
+        region_code=region_code,
+        details={"rows": len(notice.rows), "format": format},
+    )
     return notice
 
 
@@ -77,8 +94,9 @@ def to_xlsx(notice: PublicNotice) -> bytes:
         cell.font = Font(bold=True)
     for r in notice.rows:
         amount = f"{r.monthly_amount_fen // 100}.{r.monthly_amount_fen % 100:02d}" if r.monthly_amount_fen else ""
-        ws.append([r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(),
-                   r.notice_until.isoformat()])
+        ws.append(
+            [r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(), r.notice_until.isoformat()]
+        )
     ws.append([])
     ws.append(["公示期内如有异议，请向乡镇（街道）或县民政局反映。"])
     for column, width in zip("ABCDEF", (12, 10, 20, 16, 12, 12), strict=True):

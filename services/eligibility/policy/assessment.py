@@ -46,9 +46,7 @@ class ApplicationFacts(BaseModel):
 
     model_config = _FROZEN
 
-    member_id: UUID | None = Field(
-        default=None, description="applicant for person-level programmes; None = all"
-    )
+    member_id: UUID | None = Field(default=None, description="applicant for person-level programmes; None = all")
     household_programmes: frozenset[Programme] = Field(
         default_factory=frozenset, description="programmes the household already receives (已享受)"
     )

@@ -82,6 +82,7 @@ __all__ = [
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "parameters"
 
+
 @dataclass(frozen=True)
 class IncomeTier:
     """One tier of 分档施保: households with per-capita monthly income below ``income_below_fen`` (``None``
@@ -92,7 +93,6 @@ class IncomeTier:
 
     def to_json(self) -> dict[str, Any]:
         return {"income_below_fen": self.income_below_fen, "amount_fen": self.amount_fen}
-
 
 
 def _tiers(raw: Any) -> tuple[IncomeTier, ...]:
@@ -181,16 +181,10 @@ SCHEMA: dict[str, ParameterSpec] = {
     "dibao.mode.urban": ParameterSpec(_enum("gap", "tier"), "L: 补差 (gap) or 分档 (tier) for urban 低保"),
     "dibao.standard.rural": ParameterSpec(_periodic, "L: rural 低保 standard per person"),
     "dibao.standard.urban": ParameterSpec(_periodic, "L: urban 低保 standard per person"),
-    "dibao.tiers.rural": ParameterSpec(
-        _tiers, "L: rural 分档 tiers and their placement by per-capita income"
-    ),
-    "dibao.tiers.urban": ParameterSpec(
-        _tiers, "L: urban 分档 tiers and their placement by per-capita income"
-    ),
+    "dibao.tiers.rural": ParameterSpec(_tiers, "L: rural 分档 tiers and their placement by per-capita income"),
+    "dibao.tiers.urban": ParameterSpec(_tiers, "L: urban 分档 tiers and their placement by per-capita income"),
     "dibao.classified.elderly_age": ParameterSpec(_age, "L: 分类施保 elderly from this age"),
-    "dibao.classified.elderly_fen": ParameterSpec(
-        _money, "L: 分类施保 monthly addition for an elderly member"
-    ),
+    "dibao.classified.elderly_fen": ParameterSpec(_money, "L: 分类施保 monthly addition for an elderly member"),
     "dibao.classified.minor_fen": ParameterSpec(_money, "L: 分类施保 monthly addition for a member under 18"),
     "dibao.classified.severe_disability_fen": ParameterSpec(
         _money, "L: 分类施保 monthly addition for a severely disabled member"
@@ -208,9 +202,7 @@ SCHEMA: dict[str, ParameterSpec] = {
         _expense_kinds, "L: rigid expense kinds deducted from income (empty = no deduction)"
     ),
     # 低保边缘
-    "marginal.income_multiple": ParameterSpec(
-        _ratio, "N: per-capita income below this multiple of the standard"
-    ),
+    "marginal.income_multiple": ParameterSpec(_ratio, "N: per-capita income below this multiple of the standard"),
     # 特困
     "tekun.labour.elderly_age": ParameterSpec(_age, "N: 60+ counts as no labour capacity"),
     "tekun.labour.minor_age": ParameterSpec(_age, "N: under 16 counts as no labour capacity"),
@@ -219,22 +211,14 @@ SCHEMA: dict[str, ParameterSpec] = {
         "N: disability categories counted as no labour capacity, with the highest grade number (1 = most severe)",
     ),
     "tekun.basic_multiple_of_dibao": ParameterSpec(_ratio, "N: basic living standard floor, × 低保 standard"),
-    "tekun.basic.rural": ParameterSpec(
-        _periodic_or_none, "L: rural basic living standard (null = the floor)"
-    ),
-    "tekun.basic.urban": ParameterSpec(
-        _periodic_or_none, "L: urban basic living standard (null = the floor)"
-    ),
+    "tekun.basic.rural": ParameterSpec(_periodic_or_none, "L: rural basic living standard (null = the floor)"),
+    "tekun.basic.urban": ParameterSpec(_periodic_or_none, "L: urban basic living standard (null = the floor)"),
     "tekun.care.full_self_care": ParameterSpec(_periodic, "L: 全自理 care standard"),
     "tekun.care.partial_care": ParameterSpec(_periodic, "L: 半护理 care standard"),
     "tekun.care.full_care": ParameterSpec(_periodic, "L: 全护理 care standard"),
     # 刚性支出困难 and 支出型临时救助
-    "local.disposable_income.rural": ParameterSpec(
-        _periodic, "L: last year's rural per-capita disposable income"
-    ),
-    "local.disposable_income.urban": ParameterSpec(
-        _periodic, "L: last year's urban per-capita disposable income"
-    ),
+    "local.disposable_income.rural": ParameterSpec(_periodic, "L: last year's rural per-capita disposable income"),
+    "local.disposable_income.urban": ParameterSpec(_periodic, "L: last year's urban per-capita disposable income"),
     "rigid_expense.share_of_income": ParameterSpec(
         _ratio, "L: 12-month rigid spending above this share of 12-month household income"
     ),
@@ -258,9 +242,7 @@ SCHEMA: dict[str, ParameterSpec] = {
         for g in _MEDICAL_GROUPS
     },
     **{
-        f"medical.annual_cap.{g}": ParameterSpec(
-            _money_or_none, f"L: annual cap (封顶线) for group {g}; null = none"
-        )
+        f"medical.annual_cap.{g}": ParameterSpec(_money_or_none, f"L: annual cap (封顶线) for group {g}; null = none")
         for g in _MEDICAL_GROUPS
     },
     "medical.marginal.income_multiple": ParameterSpec(

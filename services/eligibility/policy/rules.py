@@ -117,7 +117,10 @@ class _Context:
             entry = self._entries.get(trace_key)
             if entry is None:
                 entry = self._entries[trace_key] = TraceEntry(
-                    key=key, value=_jsonable(pv.value), start=pv.start, reference=pv.reference,
+                    key=key,
+                    value=_jsonable(pv.value),
+                    start=pv.start,
+                    reference=pv.reference,
                     region=pv.source_region,
                 )
             self.trace[trace_key] = entry
@@ -157,9 +160,7 @@ def counted_monthly_income_fen(snapshot: HouseholdSnapshot) -> int:
 
 def member_monthly_income_fen(snapshot: HouseholdSnapshot, member: MemberFacts) -> int:
     """A member's own non-exempt monthly income."""
-    return sum(
-        i.monthly_amount_fen for i in snapshot.incomes if not i.exempt and i.member_id == member.member_id
-    )
+    return sum(i.monthly_amount_fen for i in snapshot.incomes if not i.exempt and i.member_id == member.member_id)
 
 
 def is_severely_disabled(member: MemberFacts) -> bool:
@@ -199,9 +200,7 @@ def _deductible_expenses_monthly(ctx: _Context, snapshot: HouseholdSnapshot) -> 
     return annual_to_monthly_fen(total_12m)
 
 
-def _property_failures(
-    ctx: _Context, snapshot: HouseholdSnapshot, standard_monthly: int, people: int
-) -> list[str]:
+def _property_failures(ctx: _Context, snapshot: HouseholdSnapshot, standard_monthly: int, people: int) -> list[str]:
     """Reasons the household's property exceeds the local limits (empty = within limits). 'other' is not
     tested."""
     failures: list[str] = []
@@ -209,9 +208,7 @@ def _property_failures(
     financial = sum(p.value_fen for p in snapshot.properties if p.kind in _FINANCIAL_KINDS)
     financial_limit = months * standard_monthly * max(people, 1)
     if financial > financial_limit:
-        failures.append(
-            f"金融资产{yuan(financial)}超过限额{yuan(financial_limit)}({months}个月标准×{people}人)"
-        )
+        failures.append(f"金融资产{yuan(financial)}超过限额{yuan(financial_limit)}({months}个月标准×{people}人)")
     vehicle_limit: int = ctx.get("dibao.property.vehicle_value_limit_fen")
     vehicles = sum(p.value_fen for p in snapshot.properties if p.kind == "vehicle")
     if vehicles > vehicle_limit:
@@ -413,9 +410,7 @@ def assess_dibao(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             reasons.append(f"分档施保: 每人每月{yuan(per_person)}×{m.people}人 = {yuan(base)}")
         else:
             base = m.standard_monthly * m.people - m.net_income
-            reasons.append(
-                f"补差: {yuan(m.standard_monthly)}×{m.people} − {yuan(m.net_income)} = {yuan(base)}"
-            )
+            reasons.append(f"补差: {yuan(m.standard_monthly)}×{m.people} − {yuan(m.net_income)} = {yuan(base)}")
         additions = 0
         for member in counted:
             amount, label = _classified_addition(ctx, member)
@@ -615,13 +610,9 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             eligible = False
         own_income = member_monthly_income_fen(snapshot, member)
         if own_income < standard and not property_failures:
-            reasons.append(
-                f"无生活来源: 本人月收入{yuan(own_income)}低于低保标准{yuan(standard)}, 财产符合规定"
-            )
+            reasons.append(f"无生活来源: 本人月收入{yuan(own_income)}低于低保标准{yuan(standard)}, 财产符合规定")
         else:
-            reasons.append(
-                f"有生活来源: 本人月收入{yuan(own_income)}" + "".join(f"; {f}" for f in property_failures)
-            )
+            reasons.append(f"有生活来源: 本人月收入{yuan(own_income)}" + "".join(f"; {f}" for f in property_failures))
             eligible = False
         if member.has_capable_supporter:
             reasons.append("有履行义务能力的法定义务人")
@@ -661,9 +652,7 @@ def assess_temporary(snapshot: HouseholdSnapshot, ctx: _Context, app: Applicatio
     """
     facts = app.temporary
     if facts is None:
-        raise MissingApplicationFacts(
-            "temporary assistance needs application.temporary (type, requested_amount_fen)"
-        )
+        raise MissingApplicationFacts("temporary assistance needs application.temporary (type, requested_amount_fen)")
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     reasons: list[str] = []
     eligible = facts.requested_amount_fen > 0
@@ -740,17 +729,14 @@ def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationF
             reasons.append(f"人均收入不低于低保标准的{multiple}倍, 不属于医疗救助边缘对象")
             return ctx.assessment("medical", False, reasons, one_off_amount_fen=0)
         reasons.append(f"人均收入低于低保标准的{multiple}倍")
-    remaining = max(
-        0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen
-    )
+    remaining = max(0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen)
     deductible: int = ctx.get(f"medical.deductible.{group}")
     deductible_left = max(0, deductible - facts.deductible_used_fen)
     base = max(0, remaining - deductible_left)
     ratio: Decimal = ctx.get(f"medical.ratio.{group}")
     amount = _round_fen(ratio * base)
     reasons.append(
-        f"政策范围内自付{yuan(remaining)} − 起付线余额{yuan(deductible_left)} = {yuan(base)}, "
-        f"×{ratio} = {yuan(amount)}"
+        f"政策范围内自付{yuan(remaining)} − 起付线余额{yuan(deductible_left)} = {yuan(base)}, ×{ratio} = {yuan(amount)}"
     )
     cap: int | None = ctx.get(f"medical.annual_cap.{group}")
     if cap is None:
@@ -758,9 +744,7 @@ def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationF
     else:
         room = max(0, cap - facts.paid_this_year_fen)
         if amount > room:
-            reasons.append(
-                f"年度封顶{yuan(cap)}, 本年已救助{yuan(facts.paid_this_year_fen)}, 按{yuan(room)}救助"
-            )
+            reasons.append(f"年度封顶{yuan(cap)}, 本年已救助{yuan(facts.paid_this_year_fen)}, 按{yuan(room)}救助")
             amount = room
     if amount == 0:
         reasons.append("无可救助金额")
@@ -904,9 +888,7 @@ def assess_disability_care(snapshot: HouseholdSnapshot, ctx: _Context, app: Appl
         eligible = True
         grade = member.disability_grade
         if grade is None or grade not in by_grade:
-            reasons.append(
-                "无持证残疾等级" if grade is None else f"{grade}级残疾不属于重度残疾人护理补贴范围"
-            )
+            reasons.append("无持证残疾等级" if grade is None else f"{grade}级残疾不属于重度残疾人护理补贴范围")
             eligible = False
         if needs_care and member.self_care.impossible_count == 0:
             reasons.append("生活能自理, 无长期照护需要")

@@ -15,19 +15,23 @@ router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 @router.get("/{key}", summary="The value in force for a region on a date")
 async def read_parameter(
-    key: str, uow: UowDep, _: SignedIn,
+    key: str,
+    uow: UowDep,
+    _: SignedIn,
     region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
     on: Annotated[date | None, Query()] = None,
 ) -> ParameterValueOut:
     return await service.read(uow, key, region, on or date.today())
 
 
-@router.post("", status_code=status.HTTP_201_CREATED,
-             summary="Add a dated value (emits policy.standard_changed)",
-             description="An admin adds values for its own region only (403 otherwise). `calendar.holidays` loads "
-             "the State Council's holiday schedule for a year the holiday library lacks, e.g. {\"year\": 2027, "
-             "\"holidays\": [\"2027-01-01\", …], \"workdays\": [weekend days worked]}: open cases whose "
-             "deadline was counted without it (`due_date_provisional`) are counted again.")
-async def add_parameter_value(body: ParameterValueIn, uow: UowDep,
-                              principal: Admin) -> ParameterValueOut:
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a dated value (emits policy.standard_changed)",
+    description="An admin adds values for its own region only (403 otherwise). `calendar.holidays` loads "
+    'the State Council\'s holiday schedule for a year the holiday library lacks, e.g. {"year": 2027, '
+    '"holidays": ["2027-01-01", …], "workdays": [weekend days worked]}: open cases whose '
+    "deadline was counted without it (`due_date_provisional`) are counted again.",
+)
+async def add_parameter_value(body: ParameterValueIn, uow: UowDep, principal: Admin) -> ParameterValueOut:
     return await service.add_value(uow, principal, body)

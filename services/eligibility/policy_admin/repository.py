@@ -16,8 +16,13 @@ class ParameterOverrideRepository:
         return list(await self.session.scalars(select(ParameterOverride).order_by(ParameterOverride.id)))
 
     async def exists(self, region: str, key: str, start: object) -> bool:
-        return bool(await self.session.scalar(select(ParameterOverride.id).where(
-            ParameterOverride.region == region, ParameterOverride.key == key, ParameterOverride.start == start)))
+        return bool(
+            await self.session.scalar(
+                select(ParameterOverride.id).where(
+                    ParameterOverride.region == region, ParameterOverride.key == key, ParameterOverride.start == start
+                )
+            )
+        )
 
     def add(self, override: ParameterOverride) -> None:
         self.session.add(override)

@@ -11,8 +11,9 @@ class ParameterValueIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: str = Field(pattern=r"^(national|\d{2}|\d{4}|\d{6})$",
-                        description="'national', or a GB/T 2260 province/city/county code")
+    region: str = Field(
+        pattern=r"^(national|\d{2}|\d{4}|\d{6})$", description="'national', or a GB/T 2260 province/city/county code"
+    )
     key: str = Field(min_length=1, max_length=100, examples=["dibao.standard.rural"])
     start: date
     value: Any = Field(description="as in the YAML files, e.g. {'per': 'month', 'fen': 52000}")

@@ -52,8 +52,15 @@ async def read(uow: UnitOfWork, key: str, region: str, on: date) -> ParameterVal
 
 def _value_out(key: str, region: str, on: date, pv: ParameterValue) -> ParameterValueOut:
     """The value in force for `region` on `on` (its start, reference and the region it comes from), as asked."""
-    return ParameterValueOut(key=key, region=region, on=on, value=_to_jsonable(pv.value), start=pv.start,
-                             reference=pv.reference, source_region=pv.source_region)
+    return ParameterValueOut(
+        key=key,
+        region=region,
+        on=on,
+        value=_to_jsonable(pv.value),
+        start=pv.start,
+        reference=pv.reference,
+        source_region=pv.source_region,
+    )
 
 
 async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterValueOut:
@@ -79,16 +86,35 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
         previous = _to_jsonable(params.at(body.key, body.start - timedelta(days=1), _lookup_region(body.region)).value)
     except ParameterNotFound:
         previous = None
-    repo.add(ParameterOverride(region=body.region, key=body.key, start=body.start, value={"v": body.value},
-                               reference=body.reference, created_by=principal.sub))
+    repo.add(
+        ParameterOverride(
+            region=body.region,
+            key=body.key,
+            start=body.start,
+            value={"v": body.value},
+            reference=body.reference,
+            created_by=principal.sub,
+        )
+    )
     new = updated.at(body.key, body.start, _lookup_region(body.region))
     # The body's region, key, start and reference; the value as the parameters now hold it.
-    uow.emit(StandardChanged.model_validate({**attributes(body, StandardChanged), "value": _to_jsonable(new.value),
-                                             "previous_value": previous}),
-             key=f"{body.region}:{body.key}", region=None if body.region == "national" else body.region)
-    await audit.record(uow, principal, "parameter.add", "parameter", f"{body.region}:{body.key}:{body.start}",
-                       region_code=None if body.region == "national" else body.region, reason=body.reference,
-                       details={"value": _to_jsonable(new.value), "previous": previous})
+    uow.emit(
+        StandardChanged.model_validate(
+            {**attributes(body, StandardChanged), "value": _to_jsonable(new.value), "previous_value": previous}
+        ),
+        key=f"{body.region}:{body.key}",
+        region=None if body.region == "national" else body.region,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "parameter.add",
+        "parameter",
+        f"{body.region}:{body.key}:{body.start}",
+        region_code=None if body.region == "national" else body.region,
+        reason=body.reference,
+        details={"value": _to_jsonable(new.value), "previous": previous},
+    )
     remember(updated)
     if body.key == CALENDAR_KEY:
         await recount_provisional_deadlines(uow, principal, body.region)

@@ -10,7 +10,8 @@ from shared.app import UowDep
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
 
-@router.post("/what-if",
-             summary="试算: households, persons, new monthly cost and back-pay per township; changes nothing")
+@router.post(
+    "/what-if", summary="试算: households, persons, new monthly cost and back-pay per township; changes nothing"
+)
 async def what_if(body: WhatIfIn, uow: UowDep, principal: WhatIfAnalyst) -> WhatIfOut:
     return await service.what_if(uow, principal, body)

@@ -68,9 +68,18 @@ class RecomputeRepository:
 
     async def affected(self, prefix: str, key: str) -> list[uuid.UUID]:
         """Ids of the approved cases under `prefix` whose stored assessment read `key`."""
-        return list((await self.session.execute(_AFFECTED, {
-            "status": Status.APPROVED.value, "prefix": prefix + "%",
-            "probe": orjson.dumps([{"key": key}]).decode()})).scalars())
+        return list(
+            (
+                await self.session.execute(
+                    _AFFECTED,
+                    {
+                        "status": Status.APPROVED.value,
+                        "prefix": prefix + "%",
+                        "probe": orjson.dumps([{"key": key}]).decode(),
+                    },
+                )
+            ).scalars()
+        )
 
     async def roll_chunk(self, ids: Sequence[uuid.UUID]) -> list[RollRow]:
         rows = await self.session.execute(_CHUNK, {"ids": list(ids), "status": Status.APPROVED.value})
@@ -81,8 +90,9 @@ class RecomputeRepository:
         if not changes:
             return set()
         ids, old, new, assessments = (list(column) for column in zip(*changes, strict=True))
-        result = await self.session.execute(_APPLY, {"ids": ids, "old": old, "new": new,
-                                                     "assessments": assessments, "status": Status.APPROVED.value})
+        result = await self.session.execute(
+            _APPLY, {"ids": ids, "old": old, "new": new, "assessments": assessments, "status": Status.APPROVED.value}
+        )
         return set(result.scalars())
 
     async def record(self, steps: list[dict[str, Any]], audits: list[dict[str, Any]]) -> None:
@@ -91,5 +101,4 @@ class RecomputeRepository:
             await self.session.execute(insert(CaseStep.__table__), steps)  # Core: no ORM bookkeeping per row
         if audits:
             cid = correlation_id.get()
-            await self.session.execute(insert(self.tables.audit_log),
-                                       [{**a, "correlation_id": cid} for a in audits])
+            await self.session.execute(insert(self.tables.audit_log), [{**a, "correlation_id": cid} for a in audits])

@@ -15,15 +15,18 @@ class WhatIfIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    region: str = Field(pattern=r"^(national|\d{2}|\d{4}|\d{6})$",
-                        description="'national', or a GB/T 2260 province/city/county code")
+    region: str = Field(
+        pattern=r"^(national|\d{2}|\d{4}|\d{6})$", description="'national', or a GB/T 2260 province/city/county code"
+    )
     key: str = Field(min_length=1, max_length=100, examples=["dibao.standard.urban"])
     start: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))
     value: Any = Field(description="as in the YAML files, e.g. {'per': 'month', 'fen': 72000}")
     reference: str = Field(default="试算 (what-if)", min_length=1, max_length=500)
     paid_through: Period | None = Field(
-        default=None, description="YYYY-MM: the last month already paid at the old value (back-pay runs up to it); "
-        "default: last month")
+        default=None,
+        description="YYYY-MM: the last month already paid at the old value (back-pay runs up to it); "
+        "default: last month",
+    )
 
 
 class TownshipImpactOut(BaseModel):

@@ -163,8 +163,12 @@ class Impact:
 
     def counts(self) -> dict[str, int]:
         """The case counts as the API answers them."""
-        return {"cases_examined": self.examined, "cases_changed": self.changed, "cases_unchanged": self.unchanged,
-                "cases_needing_review": self.needs_review}
+        return {
+            "cases_examined": self.examined,
+            "cases_changed": self.changed,
+            "cases_unchanged": self.unchanged,
+            "cases_needing_review": self.needs_review,
+        }
 
     def rows(self) -> tuple[TownshipImpactOut, list[TownshipImpactOut]]:
         """(total, per township) as the API answers them."""
@@ -173,9 +177,15 @@ class Impact:
         def out(code: str, name: str | None, ts: list[_Township]) -> TownshipImpactOut:
             before, after = sum(t.monthly_before_fen for t in ts), sum(t.monthly_after_fen for t in ts)
             return TownshipImpactOut(
-                township=code, name=name, households=len(set().union(*(t.households for t in ts))),
-                persons=sum(t.persons for t in ts), monthly_before_fen=before, monthly_after_fen=after,
-                monthly_increase_fen=after - before, back_pay_fen=sum(t.back_pay_fen for t in ts))
+                township=code,
+                name=name,
+                households=len(set().union(*(t.households for t in ts))),
+                persons=sum(t.persons for t in ts),
+                monthly_before_fen=before,
+                monthly_after_fen=after,
+                monthly_increase_fen=after - before,
+                back_pay_fen=sum(t.back_pay_fen for t in ts),
+            )
 
         def name(code: str) -> str | None:
             try:
@@ -187,9 +197,17 @@ class Impact:
         return out("total", None, list(self.townships.values())), per
 
 
-async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, *, apply: bool,
-                    paid_through: Period, today: date, scope: str | None = None,
-                    chunk_size: int = CHUNK_SIZE) -> Impact:
+async def recompute(
+    uow: UnitOfWork,
+    params: ParameterSet,
+    change: ValueChange,
+    *,
+    apply: bool,
+    paid_through: Period,
+    today: date,
+    scope: str | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> Impact:
     """Recompute every approved case under `scope` (default: the change's region) whose rule read the key.
     With `apply`, write the new amounts and emit the events; without, only count (the what-if)."""
     repo = RecomputeRepository(uow.session, uow.tables)
@@ -198,7 +216,7 @@ async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, 
     impact = Impact(paid_through)
     ids, started = await repo.affected(prefix, change.key), time.monotonic()
     for at in range(0, len(ids), chunk_size):
-        rows = await repo.roll_chunk(ids[at:at + chunk_size])
+        rows = await repo.roll_chunk(ids[at : at + chunk_size])
         changed: list[Recomputed] = []
         for row in rows:
             result = recompute_case(row, params, dates)
@@ -210,51 +228,98 @@ async def recompute(uow: UnitOfWork, params: ParameterSet, change: ValueChange, 
                 impact.unchanged += 1
         impact.examined += len(rows)
         if apply and changed:
-            applied = await repo.apply([(r.row.id, r.row.monthly_amount_fen, r.monthly_amount_fen,
-                                         _assessment_json(r, change)) for r in changed])
+            applied = await repo.apply(
+                [
+                    (r.row.id, r.row.monthly_amount_fen, r.monthly_amount_fen, _assessment_json(r, change))
+                    for r in changed
+                ]
+            )
             if len(applied) < len(changed):
-                log.warning("recompute %s: %d cases changed meanwhile, left to their own review",
-                            change.key, len(changed) - len(applied))
+                log.warning(
+                    "recompute %s: %d cases changed meanwhile, left to their own review",
+                    change.key,
+                    len(changed) - len(applied),
+                )
             changed = [r for r in changed if r.row.id in applied]
             await _announce(uow, repo, changed, change, today)
         for r in changed:
             impact.add(r)
-        log.info("recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)", change.region,
-                 change.key, change.start, "" if apply else " (what-if)", impact.examined, len(ids), impact.changed,
-                 impact.examined / max(time.monotonic() - started, 1e-6))
+        log.info(
+            "recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)",
+            change.region,
+            change.key,
+            change.start,
+            "" if apply else " (what-if)",
+            impact.examined,
+            len(ids),
+            impact.changed,
+            impact.examined / max(time.monotonic() - started, 1e-6),
+        )
     return impact
 
 
 def _assessment_json(r: Recomputed, change: ValueChange) -> str:
     """The assessment as a case keeps it (the same model the case's repository reads back)."""
-    return CaseAssessment.of(r.assessment, r.assessed_on,
-                             RecomputedFor(region=change.region, key=change.key, start=change.start)
-                             ).model_dump_json()
+    return CaseAssessment.of(
+        r.assessment, r.assessed_on, RecomputedFor(region=change.region, key=change.key, start=change.start)
+    ).model_dump_json()
 
 
-async def _announce(uow: UnitOfWork, repo: RecomputeRepository, changed: list[Recomputed], change: ValueChange,
-                    today: date) -> None:
+async def _announce(
+    uow: UnitOfWork, repo: RecomputeRepository, changed: list[Recomputed], change: ValueChange, today: date
+) -> None:
     """Events, case steps and audit rows of one chunk, each written as one multi-row insert."""
     steps, audits = [], []
     for r in changed:
         row, previous = r.row, r.row.monthly_amount_fen
         for segment in r.segments:
-            uow.emit(CaseAmountChanged(case_id=row.id, household_id=row.household_id,
-                                       programme=row.programme,  # type: ignore[arg-type]
-                                       region_code=row.region_code, previous_monthly_amount_fen=previous,
-                                       monthly_amount_fen=segment.monthly_amount_fen,
-                                       effective_month=segment.month),
-                     key=row.household_id, region=row.region_code)
+            uow.emit(
+                CaseAmountChanged(
+                    case_id=row.id,
+                    household_id=row.household_id,
+                    programme=row.programme,  # type: ignore[arg-type]
+                    region_code=row.region_code,
+                    previous_monthly_amount_fen=previous,
+                    monthly_amount_fen=segment.monthly_amount_fen,
+                    effective_month=segment.month,
+                ),
+                key=row.household_id,
+                region=row.region_code,
+            )
             previous = segment.monthly_amount_fen
-        data = {"key": change.key, "region": change.region, "start": str(change.start),
-                "previous_monthly_amount_fen": row.monthly_amount_fen,
-                "changes": [{"month": str(s.month), "monthly_amount_fen": s.monthly_amount_fen} for s in r.segments]}
-        steps.append({"case_id": row.id, "step": "standard_recompute", "from_status": "approved",
-                      "to_status": "approved", "actor": SYSTEM, "roles": ["system"], "on": today,
-                      "opinion": change.reference, "data": data})
-        audits.append({"actor": SYSTEM, "roles": ["system"], "action": "case.standard_recompute",
-                       "resource_type": "case", "resource_id": str(row.id), "household_id": row.household_id,
-                       "region_code": row.region_code, "reason": change.reference, "details": data})
+        data = {
+            "key": change.key,
+            "region": change.region,
+            "start": str(change.start),
+            "previous_monthly_amount_fen": row.monthly_amount_fen,
+            "changes": [{"month": str(s.month), "monthly_amount_fen": s.monthly_amount_fen} for s in r.segments],
+        }
+        steps.append(
+            {
+                "case_id": row.id,
+                "step": "standard_recompute",
+                "from_status": "approved",
+                "to_status": "approved",
+                "actor": SYSTEM,
+                "roles": ["system"],
+                "on": today,
+                "opinion": change.reference,
+                "data": data,
+            }
+        )
+        audits.append(
+            {
+                "actor": SYSTEM,
+                "roles": ["system"],
+                "action": "case.standard_recompute",
+                "resource_type": "case",
+                "resource_id": str(row.id),
+                "household_id": row.household_id,
+                "region_code": row.region_code,
+                "reason": change.reference,
+                "details": data,
+            }
+        )
     await repo.record(steps, audits)
     await uow.flush_events()
 
@@ -267,17 +332,32 @@ async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> Impact 
     the inbox row and every change commit together)."""
     params = await effective_parameters(uow, fresh=True)  # the API that added the value may be another process
     if not any(v.start == data.start for v in params.history(data.key, data.region)):
-        log.warning("standard change %s %s from %s is not among the parameters; nothing recomputed",
-                    data.region, data.key, data.start)
+        log.warning(
+            "standard change %s %s from %s is not among the parameters; nothing recomputed",
+            data.region,
+            data.key,
+            data.start,
+        )
         return None
     today = date.today()
     change = ValueChange(data.region, data.key, data.start, data.reference)
     impact = await recompute(uow, params, change, apply=True, paid_through=Period.of(today).plus(-1), today=today)
     total, _ = impact.rows()
-    log.info("standard change %s %s from %s: %d cases examined, %d changed (%d households, %d persons), "
-             "%d unchanged, %d need a review; monthly +%d fen, back-pay %d fen", data.region, data.key, data.start,
-             impact.examined, impact.changed, total.households, total.persons, impact.unchanged,
-             impact.needs_review, total.monthly_increase_fen, total.back_pay_fen)
+    log.info(
+        "standard change %s %s from %s: %d cases examined, %d changed (%d households, %d persons), "
+        "%d unchanged, %d need a review; monthly +%d fen, back-pay %d fen",
+        data.region,
+        data.key,
+        data.start,
+        impact.examined,
+        impact.changed,
+        total.households,
+        total.persons,
+        impact.unchanged,
+        impact.needs_review,
+        total.monthly_increase_fen,
+        total.back_pay_fen,
+    )
     return impact
 
 
@@ -302,8 +382,9 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
     if await ParameterOverrideRepository(uow.session).exists(body.region, body.key, body.start):
         raise Conflict(f"{body.key} already has a value from {body.start} for {body.region}")
     try:
-        params = (await effective_parameters(uow)).with_value(body.region, body.key, body.start, body.value,
-                                                              body.reference)
+        params = (await effective_parameters(uow)).with_value(
+            body.region, body.key, body.start, body.value, body.reference
+        )
     except ParameterError as exc:
         raise InvalidInput("value", str(exc)) from exc
     today = date.today()
@@ -311,8 +392,22 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
     change = ValueChange(body.region, body.key, body.start, body.reference)
     impact = await recompute(uow, params, change, apply=False, paid_through=paid_through, today=today, scope=scope)
     total, townships = impact.rows()
-    await audit.record(uow, principal, "parameter.what_if", "parameter", f"{body.region}:{body.key}:{body.start}",
-                       region_code=scope or None, reason=body.reference,
-                       details={"cases": impact.changed, "back_pay_fen": total.back_pay_fen})
-    return WhatIfOut.model_validate({**attributes(body, WhatIfOut), **impact.counts(), "paid_through": paid_through,
-                                     "total": total, "townships": townships})
+    await audit.record(
+        uow,
+        principal,
+        "parameter.what_if",
+        "parameter",
+        f"{body.region}:{body.key}:{body.start}",
+        region_code=scope or None,
+        reason=body.reference,
+        details={"cases": impact.changed, "back_pay_fen": total.back_pay_fen},
+    )
+    return WhatIfOut.model_validate(
+        {
+            **attributes(body, WhatIfOut),
+            **impact.counts(),
+            "paid_through": paid_through,
+            "total": total,
+            "townships": townships,
+        }
+    )

@@ -24,6 +24,7 @@ from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,

@@ -24,8 +24,6 @@ MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
-
-
 def sniff(data: bytes) -> str | None:
     return next((content_type for magic, content_type in MAGIC if data.startswith(magic)), None)
 

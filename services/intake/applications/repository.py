@@ -22,8 +22,9 @@ class ApplicationRepository:
         return await self.session.get(Application, application_id, with_for_update=for_update)
 
     async def many_for_update(self, application_ids: set[uuid.UUID]) -> dict[uuid.UUID, Application]:
-        rows = await self.session.scalars(select(Application).where(Application.id.in_(application_ids))
-                                          .order_by(Application.id).with_for_update())
+        rows = await self.session.scalars(
+            select(Application).where(Application.id.in_(application_ids)).order_by(Application.id).with_for_update()
+        )
         return {a.id: a for a in rows}
 
     async def search(self, region_prefix: str, q: ApplicationQuery) -> tuple[list[Application], int]:
@@ -39,7 +40,6 @@ class ApplicationRepository:
             query.order_by(Application.created_at.desc(), Application.id).limit(q.limit).offset(q.offset)
         )
         return list(rows), int(total or 0)
-
 
 
 def add_new(uow: UnitOfWork, application: Application) -> None:

@@ -69,7 +69,8 @@ class ApplicationIn(BaseModel):
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
     tekun_arrangement: TekunArrangement | None = Field(
-        default=None, description="programme=tekun only: institution = 集中供养, home = 分散供养")
+        default=None, description="programme=tekun only: institution = 集中供养, home = 分散供养"
+    )
     recognitions: list[ChildRecognition] = Field(default_factory=list, max_length=20, description=_RECOGNITIONS)
     received_on: date | None = Field(
         default=None,
@@ -123,8 +124,10 @@ class ApplicationOut(BaseModel):
     household_id: uuid.UUID
     region_code: str
     programme: str
-    status: str = Field(description="submitted, in_review, withdrawal_requested (until eligibility answers), "
-                                    "approved, rejected, withdrawn")
+    status: str = Field(
+        description="submitted, in_review, withdrawal_requested (until eligibility answers), "
+        "approved, rejected, withdrawn"
+    )
     submitted_on: date
     applicant_member_id: uuid.UUID | None
     consent_signed: bool
@@ -137,7 +140,8 @@ class ApplicationOut(BaseModel):
     case_status: str | None
     next_deadline: date | None
     next_deadline_provisional: bool = Field(
-        description="counted Monday–Friday: no official holiday calendar yet for a year it spans")
+        description="counted Monday–Friday: no official holiday calendar yet for a year it spans"
+    )
     decision: dict[str, Any] | None
     withdrawn_reason: str | None
     withdrawal: str | None = Field(description="requested, accepted or refused: eligibility's answer, never a guess")

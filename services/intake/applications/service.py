@@ -150,13 +150,33 @@ def _columns(*names: str) -> Callable[[Application], dict[str, Any]]:
 
 # What the answer and the events carry of the row as it is stored.
 _shown_columns = _columns(
-    "id", "household_id", "region_code", "programme", "status", "submitted_on", "applicant_member_id",
-    "consent_signed", "separate_register", "separate_register_name", "case_id", "case_status", "next_deadline",
-    "next_deadline_provisional", "decision", "withdrawn_reason", "withdrawal", "withdrawal_refused_because",
+    "id",
+    "household_id",
+    "region_code",
+    "programme",
+    "status",
+    "submitted_on",
+    "applicant_member_id",
+    "consent_signed",
+    "separate_register",
+    "separate_register_name",
+    "case_id",
+    "case_status",
+    "next_deadline",
+    "next_deadline_provisional",
+    "decision",
+    "withdrawn_reason",
+    "withdrawal",
+    "withdrawal_refused_because",
     "updated_at",
 )
 _published_columns = _columns(
-    "household_id", "programme", "region_code", "submitted_on", "applicant_member_id", "consent_signed",
+    "household_id",
+    "programme",
+    "region_code",
+    "submitted_on",
+    "applicant_member_id",
+    "consent_signed",
     "separate_register",
 )
 _withdrawn_columns = _columns("household_id", "programme", "region_code")
@@ -206,8 +226,9 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
     household, members = await households.visible_with_members(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)
-    details = _programme_details(body.programme, body.temporary, body.medical, body.recognitions,
-                                 body.tekun_arrangement)
+    details = _programme_details(
+        body.programme, body.temporary, body.medical, body.recognitions, body.tekun_arrangement
+    )
     snapshot = households.build_snapshot(household, members)
     _check_rules(
         body.programme,
@@ -237,13 +258,23 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
     # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one open application
     # per household and programme is the unique index's to enforce (a second one, concurrent or not: 409).
     add_new(uow, application)
-    uow.on_conflict("uq_applications_open", Conflict(
-        f"household already has an open {body.programme} application",
-        errors=[{"field": "programme", "message": "an application for it is already open"}],
-    ))
+    uow.on_conflict(
+        "uq_applications_open",
+        Conflict(
+            f"household already has an open {body.programme} application",
+            errors=[{"field": "programme", "message": "an application for it is already open"}],
+        ),
+    )
     uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
-    audit.defer(uow, principal, "application.submit", "application", application.id, household_id=household.id,
-                region_code=household.region_code)
+    audit.defer(
+        uow,
+        principal,
+        "application.submit",
+        "application",
+        application.id,
+        household_id=household.id,
+        region_code=household.region_code,
+    )
     return to_out(application, set())  # a new application has no evidence yet
 
 
@@ -277,9 +308,7 @@ async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID)
     return to_out(application, kinds.get(application.id, set()))
 
 
-async def search(
-    uow: UnitOfWork, principal: Principal, query: ApplicationQuery
-) -> tuple[list[ApplicationOut], int]:
+async def search(uow: UnitOfWork, principal: Principal, query: ApplicationQuery) -> tuple[list[ApplicationOut], int]:
     applications, total = await ApplicationRepository(uow.session).search(principal.region, query)
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
     await audit.record_each(uow, principal, "application.list", "application", applications)
@@ -319,7 +348,10 @@ async def amend(
     if not merged["separate_register"]:
         merged["separate_register_name"] = None
     details = _programme_details(
-        application.programme, merged["temporary"], merged["medical"], merged["recognitions"] or [],
+        application.programme,
+        merged["temporary"],
+        merged["medical"],
+        merged["recognitions"] or [],
         merged["tekun_arrangement"],
     )
     household = await households.get_visible(uow, principal, application.household_id)
@@ -344,8 +376,9 @@ async def amend(
         key=application.household_id,
         region=application.region_code,
     )
-    await audit.record_on(uow, principal, "application.amend", "application", application,
-                          details={"fields": sorted(sent)})
+    await audit.record_on(
+        uow, principal, "application.amend", "application", application, details={"fields": sorted(sent)}
+    )
     return await out(uow, application)
 
 
@@ -401,8 +434,14 @@ async def upload_evidence(
     EvidenceRepository(uow.session).add(evidence)
     await uow.session.flush()
     await uow.session.refresh(evidence)
-    await audit.record_on(uow, principal, "evidence.upload", "evidence", evidence,
-                          details={"application_id": str(application.id), "kind": upload.kind, "sha256": digest})
+    await audit.record_on(
+        uow,
+        principal,
+        "evidence.upload",
+        "evidence",
+        evidence,
+        details={"application_id": str(application.id), "kind": upload.kind, "sha256": digest},
+    )
     return evidence_out(evidence)
 
 
@@ -459,9 +498,15 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
         if application is None:
             raise LookupError(f"case event for unknown application {data.application_id}")
         _mirror(application, data)
-        audits.append({"resource_id": application.id, "household_id": application.household_id,
-                       "region_code": application.region_code, "correlation_id": d.event.correlationid,
-                       "details": {"case_status": application.case_status}})
+        audits.append(
+            {
+                "resource_id": application.id,
+                "household_id": application.household_id,
+                "region_code": application.region_code,
+                "correlation_id": d.event.correlationid,
+                "details": {"case_status": application.case_status},
+            }
+        )
     await audit.record_many(uow, "eligibility", "application.case_update", "application", audits)
 
 

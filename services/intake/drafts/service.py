@@ -34,28 +34,43 @@ async def on_alert_verified(uow: UnitOfWork, data: AlertVerified) -> None:
     if data.outcome != "brought_into_assistance" or data.programme is None:
         return
     created = await uow.session.scalar(
-        insert(ApplicationDraft).values(id=uuid.uuid4(), **attributes(data, ApplicationDraft))
-        .on_conflict_do_nothing(index_elements=[ApplicationDraft.alert_id]).returning(ApplicationDraft.id))
+        insert(ApplicationDraft)
+        .values(id=uuid.uuid4(), **attributes(data, ApplicationDraft))
+        .on_conflict_do_nothing(index_elements=[ApplicationDraft.alert_id])
+        .returning(ApplicationDraft.id)
+    )
     if created is not None:
-        await audit.record(uow, "monitoring", "application_draft.create", "application_draft", created,
-                           household_id=data.household_id, region_code=data.region_code,
-                           details={"programme": data.programme, "alert_id": str(data.alert_id)})
+        await audit.record(
+            uow,
+            "monitoring",
+            "application_draft.create",
+            "application_draft",
+            created,
+            household_id=data.household_id,
+            region_code=data.region_code,
+            details={"programme": data.programme, "alert_id": str(data.alert_id)},
+        )
 
 
-async def search(uow: UnitOfWork, principal: Principal, status: str | None, limit: int, offset: int
-                 ) -> list[DraftOut]:
+async def search(uow: UnitOfWork, principal: Principal, status: str | None, limit: int, offset: int) -> list[DraftOut]:
     """Drafts in the caller's region; one counts as completed once an application for its household and
     programme was received on or after the verification."""
-    completed = exists().where(Application.household_id == ApplicationDraft.household_id,
-                               Application.programme == ApplicationDraft.programme,
-                               Application.submitted_on >= ApplicationDraft.verified_on)
+    completed = exists().where(
+        Application.household_id == ApplicationDraft.household_id,
+        Application.programme == ApplicationDraft.programme,
+        Application.submitted_on >= ApplicationDraft.verified_on,
+    )
     query = select(ApplicationDraft, completed.label("completed")).where(
-        ApplicationDraft.region_code.startswith(principal.region, autoescape=True))
+        ApplicationDraft.region_code.startswith(principal.region, autoescape=True)
+    )
     if status == "to_complete":
         query = query.where(~completed)
     elif status == "completed":
         query = query.where(completed)
-    rows = (await uow.session.execute(query.order_by(ApplicationDraft.created_at, ApplicationDraft.id)
-                                      .limit(limit).offset(offset))).all()
+    rows = (
+        await uow.session.execute(
+            query.order_by(ApplicationDraft.created_at, ApplicationDraft.id).limit(limit).offset(offset)
+        )
+    ).all()
     await audit.record_each(uow, principal, "application_draft.list", "application_draft", [d for d, _ in rows])
     return [DraftOut(**attributes(d, DraftOut), status="completed" if done else "to_complete") for d, done in rows]

@@ -90,12 +90,14 @@ class HouseholdRepository:
 
     async def with_members(self, household_id: uuid.UUID) -> tuple[Household | None, list[Member]]:
         """A household and its active members (by name) in one round trip."""
-        rows = (await self.session.execute(
-            select(Household, Member)
-            .outerjoin(Member, (Member.household_id == Household.id) & Member.active)
-            .where(Household.id == household_id)
-            .order_by(Member.name, Member.id)
-        )).all()
+        rows = (
+            await self.session.execute(
+                select(Household, Member)
+                .outerjoin(Member, (Member.household_id == Household.id) & Member.active)
+                .where(Household.id == household_id)
+                .order_by(Member.name, Member.id)
+            )
+        ).all()
         if not rows:
             return None, []
         return rows[0][0], [m for _, m in rows if m is not None]
@@ -107,14 +109,41 @@ class HouseholdRepository:
 def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> None:
     """A new household and its members, written at commit with the audit and outbox rows (nothing reads them back
     in the request: the answer is built from these objects)."""
-    uow.add_rows(Household.__table__, [{
-        "id": household.id, "region_code": household.region_code, "hukou_type": household.hukou_type,
-        "address": household.address, "incomes": household.incomes, "properties": household.properties,
-        "rigid_expenses": household.rigid_expenses, "active": True, "bank_name": household.bank_name,
-        "bank_account_holder": household.bank_account_holder,
-        "bank_account_number": household.bank_account_number, "created_at": household.created_at,
-        "updated_at": household.updated_at}])
-    uow.add_rows(Member.__table__, [{
-        "id": m.id, "household_id": m.household_id, "name": m.name, "id_number": m.id_number,
-        "id_fingerprint": m.id_fingerprint, "active": True, "birth_date": m.birth_date, "sex": m.sex,
-        "relation": m.relation, "facts": m.facts} for m in members])
+    uow.add_rows(
+        Household.__table__,
+        [
+            {
+                "id": household.id,
+                "region_code": household.region_code,
+                "hukou_type": household.hukou_type,
+                "address": household.address,
+                "incomes": household.incomes,
+                "properties": household.properties,
+                "rigid_expenses": household.rigid_expenses,
+                "active": True,
+                "bank_name": household.bank_name,
+                "bank_account_holder": household.bank_account_holder,
+                "bank_account_number": household.bank_account_number,
+                "created_at": household.created_at,
+                "updated_at": household.updated_at,
+            }
+        ],
+    )
+    uow.add_rows(
+        Member.__table__,
+        [
+            {
+                "id": m.id,
+                "household_id": m.household_id,
+                "name": m.name,
+                "id_number": m.id_number,
+                "id_fingerprint": m.id_fingerprint,
+                "active": True,
+                "birth_date": m.birth_date,
+                "sex": m.sex,
+                "relation": m.relation,
+                "facts": m.facts,
+            }
+            for m in members
+        ],
+    )

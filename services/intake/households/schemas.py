@@ -74,8 +74,16 @@ class MemberUpdate(BaseModel):
     in_institution: bool | None = None
 
     _required = field_validator(
-        "name", "relation", "counted", "labour_capacity", "self_care", "serious_illness", "student", "employed",
-        "has_capable_supporter", "in_institution",
+        "name",
+        "relation",
+        "counted",
+        "labour_capacity",
+        "self_care",
+        "serious_illness",
+        "student",
+        "employed",
+        "has_capable_supporter",
+        "in_institution",
     )(reject_null)
 
 

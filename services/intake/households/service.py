@@ -98,18 +98,35 @@ def _emit_payee(uow: UnitOfWork, household: Household, settings: Settings) -> No
     """收款账户 to payments: the account sealed (AES-GCM, associated data = the household id), never in clear."""
     key_id = sealed = last4 = None
     if household.bank_account_number:
-        plain = json.dumps({"bank_name": household.bank_name, "account_holder": household.bank_account_holder,
-                            "account_number": household.bank_account_number}, ensure_ascii=False).encode()
+        plain = json.dumps(
+            {
+                "bank_name": household.bank_name,
+                "account_holder": household.bank_account_holder,
+                "account_number": household.bank_account_number,
+            },
+            ensure_ascii=False,
+        ).encode()
         key_id, sealed = settings.keyring().seal(plain, str(household.id).encode())
         last4 = household.bank_account_number[-4:]
-    uow.emit(PayeeChanged(household_id=household.id, region_code=household.region_code, key_id=key_id, sealed=sealed,
-                          account_last4=last4, changed_at=datetime.now(UTC)),
-             key=household.id, region=household.region_code)
+    uow.emit(
+        PayeeChanged(
+            household_id=household.id,
+            region_code=household.region_code,
+            key_id=key_id,
+            sealed=sealed,
+            account_last4=last4,
+            changed_at=datetime.now(UTC),
+        ),
+        key=household.id,
+        region=household.region_code,
+    )
 
 
 def _member_taken(field: str) -> Conflict:
-    return Conflict("a member already belongs to another active household",
-                    errors=[{"field": field, "message": "already in another active household"}])
+    return Conflict(
+        "a member already belongs to another active household",
+        errors=[{"field": field, "message": "already in another active household"}],
+    )
 
 
 async def _flush_members(uow: UnitOfWork, field: str) -> None:
@@ -169,23 +186,49 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
 
     snapshot = build_snapshot(household, members)
     uow.emit(
-        HouseholdRegistered(household_id=household.id, region_code=household.region_code, snapshot=snapshot,
-                            identities=identities_of(members)),
+        HouseholdRegistered(
+            household_id=household.id,
+            region_code=household.region_code,
+            snapshot=snapshot,
+            identities=identities_of(members),
+        ),
         key=household.id,
         region=household.region_code,
     )
     for action in ("household.register", "household.read"):
         # The answer shows the household's personal data back: audited as a read, like any other.
-        audit.defer(uow, principal, action, "household", household.id, household_id=household.id,
-                    region_code=household.region_code)
+        audit.defer(
+            uow,
+            principal,
+            action,
+            "household",
+            household.id,
+            household_id=household.id,
+            region_code=household.region_code,
+        )
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
-async def _audit(uow: UnitOfWork, principal: Principal, action: str, resource_type: str, resource_id: uuid.UUID,
-                 household: Household, **fields: Unpack[audit.Fields]) -> None:
+async def _audit(
+    uow: UnitOfWork,
+    principal: Principal,
+    action: str,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    household: Household,
+    **fields: Unpack[audit.Fields],
+) -> None:
     """An audit record of an action on `household` or one of its members, filed under the household."""
-    await audit.record(uow, principal, action, resource_type, resource_id, household_id=household.id,
-                       region_code=household.region_code, **fields)
+    await audit.record(
+        uow,
+        principal,
+        action,
+        resource_type,
+        resource_id,
+        household_id=household.id,
+        region_code=household.region_code,
+        **fields,
+    )
 
 
 async def get_visible(
@@ -278,8 +321,13 @@ async def search(uow: UnitOfWork, principal: Principal, query: HouseholdQuery) -
         head, count = overview.get(h.id, (None, 0))
         items.append(HouseholdSummary(**attributes(h, HouseholdSummary), head_name=head, member_count=count))
     # A list shows names and addresses: each household shown is a read of its personal data.
-    await audit.record_many(uow, principal, "household.list", "household", [
-        {"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households])
+    await audit.record_many(
+        uow,
+        principal,
+        "household.list",
+        "household",
+        [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households],
+    )
     return HouseholdPage(items=items, total=total, limit=query.limit, offset=query.offset)
 
 
@@ -325,8 +373,7 @@ async def update(
         _emit_payee(uow, household, settings)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
-    await _audit(uow, principal, "household.update", "household", household.id, household,
-                 details={"fields": changed})
+    await _audit(uow, principal, "household.update", "household", household.id, household, details={"fields": changed})
     return await current(uow, household, settings)
 
 
@@ -342,8 +389,19 @@ async def replace_economic_facts(
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     await _emit_updated(uow, household)
-    await _audit(uow, principal, "household.economic_facts", "household", household.id, household, details={
-        "incomes": len(body.incomes), "properties": len(body.properties), "rigid_expenses": len(body.rigid_expenses)})
+    await _audit(
+        uow,
+        principal,
+        "household.economic_facts",
+        "household",
+        household.id,
+        household,
+        details={
+            "incomes": len(body.incomes),
+            "properties": len(body.properties),
+            "rigid_expenses": len(body.rigid_expenses),
+        },
+    )
     return await current(uow, household, settings)
 
 
@@ -391,8 +449,15 @@ async def update_member(
         raise InvalidInput(".".join(str(p) for p in error["loc"]) or "body", error["msg"]) from None
     member.facts = _check_member_facts(merged, "body")
     await _emit_updated(uow, household)
-    await _audit(uow, principal, "member.update", "member", member.id, household,
-                 details={"fields": sorted(body.model_fields_set)})
+    await _audit(
+        uow,
+        principal,
+        "member.update",
+        "member",
+        member.id,
+        household,
+        details={"fields": sorted(body.model_fields_set)},
+    )
     return await current(uow, household, settings)
 
 
@@ -422,8 +487,16 @@ async def remove_member(
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
     await _emit_updated(uow, household)
-    await _audit(uow, principal, "member.remove", "member", member.id, household, reason=reason,
-                 details={"incomes_removed": removed_incomes})
+    await _audit(
+        uow,
+        principal,
+        "member.remove",
+        "member",
+        member.id,
+        household,
+        reason=reason,
+        details={"incomes_removed": removed_incomes},
+    )
     return await current(uow, household, settings)
 
 

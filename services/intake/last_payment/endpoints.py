@@ -12,7 +12,9 @@ from shared.app import UowDep
 router = APIRouter(prefix="/households", tags=["households"])
 
 
-@router.get("/{household_id}/last-payment",
-            summary="The household's last payment status (paid or failed, with the bank's reason)")
+@router.get(
+    "/{household_id}/last-payment",
+    summary="The household's last payment status (paid or failed, with the bank's reason)",
+)
 async def last_payment(household_id: uuid.UUID, uow: UowDep, principal: Reader) -> LastPaymentOut:
     return await service.last_payment(uow, principal, household_id)

@@ -16,9 +16,12 @@ router = APIRouter(prefix="/regions", tags=["regions"])
 MAX_VILLAGE_FILE_BYTES = 2 * 1024 * 1024  # a county's table is tens of kilobytes
 
 
-@router.get("/{code}", summary="A region and its direct subdivisions",
-            description="A county lists its townships; a township lists its villages once the county loaded them "
-                        f"(until then `villages_loaded` is false and `note` says how to form a code). {CODE_RULE}")
+@router.get(
+    "/{code}",
+    summary="A region and its direct subdivisions",
+    description="A county lists its townships; a township lists its villages once the county loaded them "
+    f"(until then `villages_loaded` is false and `note` says how to form a code). {CODE_RULE}",
+)
 async def read_region(
     code: Annotated[str, Path(pattern=r"^\d{2,12}$")], uow: UowDep, principal: Reader, settings: IntakeSettings
 ) -> RegionOut:
@@ -26,18 +29,24 @@ async def read_region(
     return await service.read_region(uow, settings, code)
 
 
-@router.put("/{county_code}/villages", summary="Load the county's villages (统计用区划代码 table, CSV)",
-            description="A county admin uploads the statistics bureau's 统计用区划代码 table of its county as CSV with "
-                        "the columns `code,name,urban_rural_class` (or the bureau's 统计用区划代码,名称,城乡分类代码), "
-                        "UTF-8 or GB 18030. It replaces the county's list; from then on a household of a listed "
-                        "township must use one of its codes. Every bad line is reported in `errors`.")
+@router.put(
+    "/{county_code}/villages",
+    summary="Load the county's villages (统计用区划代码 table, CSV)",
+    description="A county admin uploads the statistics bureau's 统计用区划代码 table of its county as CSV with "
+    "the columns `code,name,urban_rural_class` (or the bureau's 统计用区划代码,名称,城乡分类代码), "
+    "UTF-8 or GB 18030. It replaces the county's list; from then on a household of a listed "
+    "township must use one of its codes. Every bad line is reported in `errors`.",
+)
 async def load_villages(
-    county_code: Annotated[str, Path(pattern=r"^\d{6}$")], uow: UowDep, principal: Admin,
+    county_code: Annotated[str, Path(pattern=r"^\d{6}$")],
+    uow: UowDep,
+    principal: Admin,
     settings: IntakeSettings,
     file: Annotated[UploadFile, File(description="the county's 统计用区划代码 table as CSV")],
 ) -> VillagesLoadedOut:
     data = await file.read(MAX_VILLAGE_FILE_BYTES + 1)
     if len(data) > MAX_VILLAGE_FILE_BYTES:
-        raise PayloadTooLarge(f"file: larger than {MAX_VILLAGE_FILE_BYTES} bytes",
-                              errors=[{"field": "file", "message": "too large"}])
+        raise PayloadTooLarge(
+            f"file: larger than {MAX_VILLAGE_FILE_BYTES} bytes", errors=[{"field": "file", "message": "too large"}]
+        )
     return await service.load_villages(uow, principal, settings, county_code, data)

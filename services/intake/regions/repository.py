@@ -16,13 +16,24 @@ class VillageRepository:
     async def replace_county(self, county_code: str, rows: list[VillageRow], loaded_by: str) -> None:
         """The county's list becomes `rows`: one DELETE and one multi-row INSERT (a county has hundreds)."""
         await self.session.execute(delete(Village).where(Village.code.startswith(county_code, autoescape=True)))
-        await self.session.execute(insert(Village), [
-            {"code": r.code, "township_code": r.township_code, "name": r.name,
-             "urban_rural_class": r.urban_rural_class, "loaded_by": loaded_by} for r in rows])
+        await self.session.execute(
+            insert(Village),
+            [
+                {
+                    "code": r.code,
+                    "township_code": r.township_code,
+                    "name": r.name,
+                    "urban_rural_class": r.urban_rural_class,
+                    "loaded_by": loaded_by,
+                }
+                for r in rows
+            ],
+        )
 
     async def in_township(self, township_code: str) -> list[Village]:
         result = await self.session.scalars(
-            select(Village).where(Village.township_code == township_code).order_by(Village.code))
+            select(Village).where(Village.township_code == township_code).order_by(Village.code)
+        )
         return list(result)
 
     async def get(self, code: str) -> Village | None:
@@ -34,4 +45,3 @@ class VillageRepository:
         listed = exists().where(Village.code == code)
         township_listed = exists().where(Village.township_code == code[:9])
         return bool(await self.session.scalar(select(or_(listed, ~township_listed))))
-

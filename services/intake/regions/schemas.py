@@ -24,11 +24,14 @@ class RegionOut(BaseModel):
     parent_code: str | None
     urban_rural_class: str | None = Field(None, description="villages: 城乡分类代码 (111 主城区 … 220 村庄)")
     villages_loaded: bool | None = Field(
-        None, description="townships: whether the county loaded its village list; until then any code that "
-                          "follows the 12-digit rule is accepted")
+        None,
+        description="townships: whether the county loaded its village list; until then any code that "
+        "follows the 12-digit rule is accepted",
+    )
     note: str | None = Field(None, description="townships without a village list: how to form a village code")
-    children: list[RegionOut] = Field(description="direct subdivisions: townships of a county, villages of a "
-                                                  "township, …")
+    children: list[RegionOut] = Field(
+        description="direct subdivisions: townships of a county, villages of a township, …"
+    )
 
 
 class VillagesLoadedOut(BaseModel):

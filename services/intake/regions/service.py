@@ -19,13 +19,25 @@ from shared.uow import UnitOfWork
 
 
 def _out(region: Region, children: list[RegionOut] | None = None, **extra: object) -> RegionOut:
-    return RegionOut(code=region.code, name=region.name, level=LEVELS[LEVEL_LENGTHS.index(len(region.code))],
-                     parent_code=region.parent_code, children=children or [], **extra)
+    return RegionOut(
+        code=region.code,
+        name=region.name,
+        level=LEVELS[LEVEL_LENGTHS.index(len(region.code))],
+        parent_code=region.parent_code,
+        children=children or [],
+        **extra,
+    )
 
 
 def _village(v: Village) -> RegionOut:
-    return RegionOut(code=v.code, name=v.name, level="village", parent_code=v.township_code,
-                     urban_rural_class=v.urban_rural_class, children=[])
+    return RegionOut(
+        code=v.code,
+        name=v.name,
+        level="village",
+        parent_code=v.township_code,
+        urban_rural_class=v.urban_rural_class,
+        children=[],
+    )
 
 
 async def read_region(uow: UnitOfWork, settings: Settings, code: str) -> RegionOut:
@@ -43,13 +55,17 @@ async def read_region(uow: UnitOfWork, settings: Settings, code: str) -> RegionO
     if loaded := await repository.in_township(code):
         return _out(region, [_village(v) for v in loaded], villages_loaded=True)
     listed = table.children(code)  # villages named in a deployment's villages file, if any
-    note = None if listed else (
-        f"{region.name} has no village list loaded yet: any code {code}001-{code}399 is accepted. {CODE_RULE}")
+    note = (
+        None
+        if listed
+        else (f"{region.name} has no village list loaded yet: any code {code}001-{code}399 is accepted. {CODE_RULE}")
+    )
     return _out(region, [_out(child) for child in listed], villages_loaded=bool(listed), note=note)
 
 
-async def load_villages(uow: UnitOfWork, principal: Principal, settings: Settings, county_code: str,
-                        data: bytes) -> VillagesLoadedOut:
+async def load_villages(
+    uow: UnitOfWork, principal: Principal, settings: Settings, county_code: str, data: bytes
+) -> VillagesLoadedOut:
     """The county's village list becomes the file's; households already registered keep their codes."""
     table = region_table(settings)
     try:
@@ -66,8 +82,15 @@ async def load_villages(uow: UnitOfWork, principal: Principal, settings: Setting
         raise invalid from exc
     await VillageRepository(uow.session).replace_county(county_code, rows, principal.sub)
     per_township = Counter(row.township_code for row in rows)
-    await audit.record(uow, principal, "regions.villages.load", "region", county_code, region_code=county_code,
-                       details={"villages": len(rows), "townships": len(per_township)})
+    await audit.record(
+        uow,
+        principal,
+        "regions.villages.load",
+        "region",
+        county_code,
+        region_code=county_code,
+        details={"villages": len(rows), "townships": len(per_township)},
+    )
     return VillagesLoadedOut(county_code=county_code, villages=len(rows), townships=dict(sorted(per_township.items())))
 
 
@@ -79,5 +102,6 @@ async def check_village_code(uow: UnitOfWork, settings: Settings, code: str, fie
     except (InvalidRegionCode, UnknownRegionCode) as exc:
         raise InvalidInput(field, f"{exc}. {CODE_RULE}") from exc
     if not await VillageRepository(uow.session).accepts(code):
-        raise InvalidInput(field, f"{code} is not a village of township {code[:9]}: pick one of "
-                                  f"GET /regions/{code[:9]}")
+        raise InvalidInput(
+            field, f"{code} is not a village of township {code[:9]}: pick one of GET /regions/{code[:9]}"
+        )

@@ -15,8 +15,13 @@ from shared.validation import CONTROL_CHARACTERS
 
 # 城乡分类代码 (国家统计局《统计上划分城乡的规定》): the first digit is urban (1) or rural (2).
 URBAN_RURAL_CLASSES = {
-    "111": "主城区", "112": "城乡结合区", "121": "镇中心区", "122": "镇乡结合区", "123": "特殊区域",
-    "210": "乡中心区", "220": "村庄",
+    "111": "主城区",
+    "112": "城乡结合区",
+    "121": "镇中心区",
+    "122": "镇乡结合区",
+    "123": "特殊区域",
+    "210": "乡中心区",
+    "220": "村庄",
 }
 COLUMNS = {
     "code": ("code", "统计用区划代码", "区划代码"),
@@ -87,8 +92,13 @@ def parse_villages(data: bytes, county_code: str, table: RegionTable) -> list[Vi
         elif not name or len(name) > 100 or CONTROL_CHARACTERS.search(name):
             problems.append((where, f"village {code}: the name must be 1-100 characters of text"))
         elif kind not in URBAN_RURAL_CLASSES:
-            problems.append((where, f"village {code}: urban-rural class {kind!r} is not one of "
-                                    f"{', '.join(URBAN_RURAL_CLASSES)} (城乡分类代码)"))
+            problems.append(
+                (
+                    where,
+                    f"village {code}: urban-rural class {kind!r} is not one of "
+                    f"{', '.join(URBAN_RURAL_CLASSES)} (城乡分类代码)",
+                )
+            )
         elif code in rows:
             problems.append((where, f"village code {code} is listed twice"))
         else:

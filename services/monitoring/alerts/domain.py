@@ -82,8 +82,9 @@ class Alert:
         """Announce a newly raised alert."""
         self._raise(AlertRaised)
 
-    def verify(self, by: str, on: date, outcome: Outcome, *, programme: str | None, reasons: list[str],
-               note: str | None) -> None:
+    def verify(
+        self, by: str, on: date, outcome: Outcome, *, programme: str | None, reasons: list[str], note: str | None
+    ) -> None:
         """核实 by the township, with its outcome."""
         self._require("verify")
         if on < self.raised_on:
@@ -100,8 +101,9 @@ class Alert:
             raise InvalidVerification("reasons", "only for not_eligible")
         self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons
         self.note, self.verified_on, self.verified_by = note, on, by
-        self._raise(AlertVerified, outcome=outcome.value, programme=programme, reasons=reasons, note=note,
-                    verified_on=on)
+        self._raise(
+            AlertVerified, outcome=outcome.value, programme=programme, reasons=reasons, note=note, verified_on=on
+        )
 
     def close(self, by: str, on: date) -> None:
         """办结: the outcome is recorded and acted on."""
@@ -127,6 +129,12 @@ class Alert:
     def _raise(self, event: type[EventData], **data: Any) -> None:
         """Record an event: the alert's own fields that it carries (which alert, household, region and type; the
         deadline and trace) from the alert, the rest from `data`."""
-        own = {"alert_id": self.id, "household_id": self.household_id, "region_code": self.region_code,
-               "alert_type": self.alert_type, "due_date": self.due_date, "trace": self.trace}
+        own = {
+            "alert_id": self.id,
+            "household_id": self.household_id,
+            "region_code": self.region_code,
+            "alert_type": self.alert_type,
+            "due_date": self.due_date,
+            "trace": self.trace,
+        }
         self.events.append(event(**{k: v for k, v in own.items() if k in event.model_fields}, **data))

@@ -23,14 +23,16 @@ async def list_alerts(uow: UowDep, principal: Reader, query: Annotated[AlertQuer
 
 
 @router.get("/overdue", summary="Open alerts past their due date, per region")
-async def overdue(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
-                  offset: Offset = 0) -> AlertPage:
+async def overdue(
+    uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200, offset: Offset = 0
+) -> AlertPage:
     return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="overdue")
 
 
 @router.get("/due-soon", summary="Open alerts due within the region's due-soon window of working days")
-async def due_soon(uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200,
-                   offset: Offset = 0) -> AlertPage:
+async def due_soon(
+    uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200, offset: Offset = 0
+) -> AlertPage:
     return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="soon")
 
 
@@ -39,8 +41,9 @@ async def get_alert(alert_id: uuid.UUID, uow: UowDep, principal: Reader) -> Aler
     return await service.read(uow, principal, alert_id)
 
 
-@router.post("/{alert_id}/verification",
-             summary="核实: the township's outcome (409 with the allowed next steps if not now)")
+@router.post(
+    "/{alert_id}/verification", summary="核实: the township's outcome (409 with the allowed next steps if not now)"
+)
 async def verify(alert_id: uuid.UUID, body: VerificationIn, uow: UowDep, principal: Reviewer) -> AlertOut:
     return await service.verify(uow, principal, alert_id, body)
 

@@ -22,8 +22,21 @@ from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
 # The parameter values in force per county, parsed once into typed columns (not per row).
 # The alert's columns that map one to one onto the domain model's fields (status, outcome and reasons are converted),
 # and those of them a township step changes.
-_ALERT_COLUMNS = ("id", "household_id", "region_code", "alert_type", "due_date", "trace", "raised_on", "programme",
-                  "note", "verified_on", "verified_by", "closed_on", "closed_by")
+_ALERT_COLUMNS = (
+    "id",
+    "household_id",
+    "region_code",
+    "alert_type",
+    "due_date",
+    "trace",
+    "raised_on",
+    "programme",
+    "note",
+    "verified_on",
+    "verified_by",
+    "closed_on",
+    "closed_by",
+)
 _STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on", "closed_by")
 
 _PARAMS = """
@@ -71,15 +84,20 @@ CREATE TEMP TABLE _candidates (household_id uuid, alert_type varchar(30), region
 # Each rule adds one row per (household, alert type) it finds, with the evidence rows and what was observed; a
 # rule runs only when the rows in scope include the kinds it reads.
 _RULES: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"monitoring_list"}), """
+    (
+        frozenset({"monitoring_list"}),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'below_monitoring_line', min(m.region_code), array_agg(m.id),
        jsonb_build_object('per_capita_annual_income_fen', min(m.amount_fen))
 FROM _matched m JOIN _params k ON k.county = m.county
 WHERE m.kind = 'monitoring_list' AND m.amount_fen < k.monitoring_line
 GROUP BY m.household_id
-"""),
-    (frozenset(), """
+""",
+    ),
+    (
+        frozenset(),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'low_income_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('per_capita_annual_income_fen', min(m.per_capita_monthly_fen) * 12,
@@ -90,8 +108,11 @@ WHERE NOT coalesce(c.programmes && ARRAY['dibao', 'tekun', 'marginal']::varchar[
   AND m.per_capita_monthly_fen * 12
       < k.uncovered_multiple * CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END
 GROUP BY m.household_id
-"""),
-    (frozenset({"medical"}), """
+""",
+    ),
+    (
+        frozenset({"medical"}),
+        """
 INSERT INTO _candidates
 WITH bills AS (
     -- the 12-month bills of the households these rows touch: the rows in scope, already matched (the feed's
@@ -120,8 +141,11 @@ FROM flagged f
 JOIN (SELECT m.household_id, array_agg(m.id) AS record_ids FROM _matched m
       WHERE m.kind = 'medical' AND m.household_id IN (SELECT household_id FROM flagged)
       GROUP BY m.household_id) e ON e.household_id = f.household_id
-"""),
-    (frozenset({"disability"}), """
+""",
+    ),
+    (
+        frozenset({"disability"}),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'disability_uncovered', min(m.region_code), array_agg(m.id),
        jsonb_build_object('certified_on', min(m.event_date))
@@ -129,16 +153,22 @@ FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.
 WHERE m.kind = 'disability' AND m.event_date > CAST(:today AS date) - k.disability_days
   AND NOT coalesce(c.programmes && ARRAY['disability_living', 'disability_care']::varchar[], false)
 GROUP BY m.household_id
-"""),
-    (frozenset({"death"}), """
+""",
+    ),
+    (
+        frozenset({"death"}),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'recipient_death', min(m.region_code), array_agg(m.id),
        jsonb_build_object('member_id', min(m.member_id::text), 'death_date', min(m.event_date))
 FROM _matched m JOIN _covered c ON c.household_id = m.household_id
 WHERE m.kind = 'death' AND m.member_id = ANY(c.members)
 GROUP BY m.household_id
-"""),
-    (frozenset({"business", "property", "bank"}), """
+""",
+    ),
+    (
+        frozenset({"business", "property", "bank"}),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'possible_overpayment', min(m.region_code), array_agg(m.id),
        jsonb_build_object('registrations', jsonb_agg(jsonb_build_object('kind', m.kind, 'category', m.category,
@@ -149,8 +179,11 @@ WHERE c.programmes && ARRAY['dibao', 'tekun']::varchar[]
     OR (m.kind = 'property' AND m.amount_fen >= k.property_min)
     OR (m.kind = 'bank' AND m.amount_fen >= k.bank_min))
 GROUP BY m.household_id
-"""),
-    (frozenset({"monitoring_list", "medical"}), """
+""",
+    ),
+    (
+        frozenset({"monitoring_list", "medical"}),
+        """
 INSERT INTO _candidates
 SELECT m.household_id, 'sudden_hardship', min(m.region_code), array_agg(m.id),
        jsonb_build_object('largest_bill_fen', max(m.amount_fen) FILTER (WHERE m.kind = 'medical'),
@@ -159,7 +192,8 @@ FROM _matched m JOIN _params k ON k.county = m.county
 WHERE (m.kind = 'monitoring_list' AND m.category = 'sudden')
    OR (m.kind = 'medical' AND m.amount_fen >= k.sudden_single)
 GROUP BY m.household_id
-"""),
+""",
+    ),
 )
 
 _RAISE = """
@@ -201,8 +235,10 @@ class Scope:
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         if self.feed_id is not None and self.id_range is not None:
-            return ("r.id BETWEEN :lo AND :hi AND r.feed_id = :feed_id",
-                    {"lo": self.id_range[0], "hi": self.id_range[1], "feed_id": self.feed_id})
+            return (
+                "r.id BETWEEN :lo AND :hi AND r.feed_id = :feed_id",
+                {"lo": self.id_range[0], "hi": self.id_range[1], "feed_id": self.feed_id},
+            )
         return "r.id = ANY(:record_ids)", {"record_ids": list(self.record_ids)}
 
 
@@ -220,8 +256,7 @@ class AlertRepository:
 
     async def counties(self) -> list[str]:
         """The counties households are known in (a few; the rules need their parameter values)."""
-        return list(await self.session.scalars(text(
-            "SELECT DISTINCT left(region_code, 6) FROM monitoring.households")))
+        return list(await self.session.scalars(text("SELECT DISTINCT left(region_code, 6) FROM monitoring.households")))
 
     async def raise_from(self, params: dict[str, Any], today: date, scope: Scope) -> int:
         """Run every rule over the records in scope; create the alerts not yet open (one open alert per household
@@ -245,9 +280,12 @@ class AlertRepository:
                     await self.session.execute(text(rule.replace("{scope}", condition)), {"today": today, **binds})
                 else:
                     await self.session.execute(text(rule), {"today": today})
-        await self.session.execute(text(
-            "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
-            "alert_type varchar(30), due_date date, trace jsonb) ON COMMIT DROP"))
+        await self.session.execute(
+            text(
+                "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
+                "alert_type varchar(30), due_date date, trace jsonb) ON COMMIT DROP"
+            )
+        )
         raised = (await self.session.execute(text(_RAISE), {"today": today})).rowcount
         await self.session.execute(text(_EVIDENCE))
         for temp in ("_candidates", "_covered", "_matched", "_params"):
@@ -258,9 +296,15 @@ class AlertRepository:
         """The alerts :meth:`raise_from` created, a page at a time; the page table is dropped at the end."""
         after = uuid.UUID(int=0)
         while True:
-            rows = (await self.session.execute(text(
-                "SELECT id, household_id, region_code, alert_type, due_date, trace FROM _new_alerts "
-                "WHERE id > :after ORDER BY id LIMIT :page"), {"after": after, "page": page})).all()
+            rows = (
+                await self.session.execute(
+                    text(
+                        "SELECT id, household_id, region_code, alert_type, due_date, trace FROM _new_alerts "
+                        "WHERE id > :after ORDER BY id LIMIT :page"
+                    ),
+                    {"after": after, "page": page},
+                )
+            ).all()
             if not rows:
                 break
             after = rows[-1].id
@@ -276,23 +320,44 @@ class AlertRepository:
     async def save(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:
             await self.session.execute(
-                update(AlertRow).where(AlertRow.id == a.id).values(
-                    **{name: getattr(a, name) for name in _STEP_COLUMNS}, status=a.status.value,
-                    outcome=a.outcome.value if a.outcome else None, reasons=a.reasons or None))
+                update(AlertRow)
+                .where(AlertRow.id == a.id)
+                .values(
+                    **{name: getattr(a, name) for name in _STEP_COLUMNS},
+                    status=a.status.value,
+                    outcome=a.outcome.value if a.outcome else None,
+                    reasons=a.reasons or None,
+                )
+            )
 
     async def evidence(self, alert_id: uuid.UUID) -> list[Any]:
-        return list((await self.session.execute(
-            select(FeedRecord.id.label("record_id"), FeedRecord.feed_id, FeedRecord.kind, FeedRecord.line,
-                   FeedRecord.event_date, FeedRecord.amount_fen, FeedRecord.category, FeedRecord.grade,
-                   FeedRecord.details)
-            .join(AlertEvidence, AlertEvidence.record_id == FeedRecord.id)
-            .where(AlertEvidence.alert_id == alert_id).order_by(FeedRecord.id).limit(1000)
-        )).all())
+        return list(
+            (
+                await self.session.execute(
+                    select(
+                        FeedRecord.id.label("record_id"),
+                        FeedRecord.feed_id,
+                        FeedRecord.kind,
+                        FeedRecord.line,
+                        FeedRecord.event_date,
+                        FeedRecord.amount_fen,
+                        FeedRecord.category,
+                        FeedRecord.grade,
+                        FeedRecord.details,
+                    )
+                    .join(AlertEvidence, AlertEvidence.record_id == FeedRecord.id)
+                    .where(AlertEvidence.alert_id == alert_id)
+                    .order_by(FeedRecord.id)
+                    .limit(1000)
+                )
+            ).all()
+        )
 
     # --- lists ---------------------------------------------------------------------------------------------------
 
-    async def search(self, region_prefix: str, q: AlertQuery, *, due_from: date | None, due_by: date | None,
-                     open_only: bool) -> tuple[list[Alert], int]:
+    async def search(
+        self, region_prefix: str, q: AlertQuery, *, due_from: date | None, due_by: date | None, open_only: bool
+    ) -> tuple[list[Alert], int]:
         """`q`'s alerts under `region_prefix`; `open_only` and a due date from/by for the due lists."""
         conditions = [AlertRow.region_code.startswith(region_prefix, autoescape=True)]
         if q.status:
@@ -309,12 +374,19 @@ class AlertRepository:
             conditions.append(AlertRow.due_date >= due_from)
         total = await self.session.scalar(select(func.count()).select_from(AlertRow).where(*conditions))
         rows = await self.session.scalars(
-            select(AlertRow).where(*conditions)
+            select(AlertRow)
+            .where(*conditions)
             .order_by(AlertRow.due_date.asc().nulls_last(), AlertRow.created_at, AlertRow.id)
-            .limit(q.limit).offset(q.offset))
+            .limit(q.limit)
+            .offset(q.offset)
+        )
         return [_to_domain(r) for r in rows], int(total or 0)
 
 
 def _to_domain(row: AlertRow) -> Alert:
-    return Alert(**{name: getattr(row, name) for name in _ALERT_COLUMNS}, status=AlertStatus(row.status),
-                 outcome=Outcome(row.outcome) if row.outcome else None, reasons=list(row.reasons or []))
+    return Alert(
+        **{name: getattr(row, name) for name in _ALERT_COLUMNS},
+        status=AlertStatus(row.status),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        reasons=list(row.reasons or []),
+    )

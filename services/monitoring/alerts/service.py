@@ -52,29 +52,40 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
             alert.raised()
             if alert.alert_type == "recipient_death":
                 observed = alert.trace["observed"]
-                alert.report_death(uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]),
-                                   source, today)
+                alert.report_death(
+                    uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]), source, today
+                )
                 died.append(alert)
             _emit(uow, alert)
         await repo.save(died)
         deaths += len(died)
         await uow.flush_events()  # a page's events go to the outbox now: memory stays flat however many alerts
     if raised:
-        await audit.record(uow, SYSTEM, "alert.raise", "feed" if scope.feed_id else "feed_record", scope.feed_id,
-                           details={"alerts": raised, "deaths_reported": deaths})
+        await audit.record(
+            uow,
+            SYSTEM,
+            "alert.raise",
+            "feed" if scope.feed_id else "feed_record",
+            scope.feed_id,
+            details={"alerts": raised, "deaths_reported": deaths},
+        )
     return raised
 
 
 def to_out(alert: Alert, today: date | None = None) -> AlertOut:
     today = today or date.today()
-    return AlertOut.model_validate({
-        **vars(alert), "status": alert.status.value, "outcome": alert.outcome.value if alert.outcome else None,
-        "overdue": alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
-        "allowed_next": alert.allowed_next})
+    return AlertOut.model_validate(
+        {
+            **vars(alert),
+            "status": alert.status.value,
+            "outcome": alert.outcome.value if alert.outcome else None,
+            "overdue": alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
+            "allowed_next": alert.allowed_next,
+        }
+    )
 
 
-async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False
-                   ) -> Alert:
+async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert:
     return principal.sees(await AlertRepository(uow.session).get(alert_id, for_update=for_update), f"alert {alert_id}")
 
 
@@ -82,8 +93,9 @@ async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> Al
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
     await audit.record_on(uow, principal, "alert.read", "alert", alert)
-    return AlertDetail(**to_out(alert).model_dump(),
-                       evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence])
+    return AlertDetail(
+        **to_out(alert).model_dump(), evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence]
+    )
 
 
 def _on(day: date | None, field: str = "on") -> date:
@@ -93,8 +105,14 @@ def _on(day: date | None, field: str = "on") -> date:
     return on
 
 
-async def _take(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, step: Callable[[Alert], None],
-                action: str, **fields: Unpack[audit.Fields]) -> AlertOut:
+async def _take(
+    uow: UnitOfWork,
+    principal: Principal,
+    alert_id: uuid.UUID,
+    step: Callable[[Alert], None],
+    action: str,
+    **fields: Unpack[audit.Fields],
+) -> AlertOut:
     """Load → take the step on the alert → save, publish and audit: one township step of an alert's life."""
     alert = await _visible(uow, principal, alert_id, for_update=True)
     try:
@@ -111,11 +129,21 @@ async def _take(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, step
 
 async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
     return await _take(
-        uow, principal, alert_id,
-        lambda alert: alert.verify(principal.sub, _on(body.on), Outcome(body.outcome), programme=body.programme,
-                                   reasons=list(body.reasons), note=body.note),
-        "alert.verify", reason=body.note,
-        details={"outcome": body.outcome, "programme": body.programme, "reasons": list(body.reasons)})
+        uow,
+        principal,
+        alert_id,
+        lambda alert: alert.verify(
+            principal.sub,
+            _on(body.on),
+            Outcome(body.outcome),
+            programme=body.programme,
+            reasons=list(body.reasons),
+            note=body.note,
+        ),
+        "alert.verify",
+        reason=body.note,
+        details={"outcome": body.outcome, "programme": body.programme, "reasons": list(body.reasons)},
+    )
 
 
 async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: ClosureIn) -> AlertOut:
@@ -133,8 +161,9 @@ def _prefix(principal: Principal, region: str | None) -> str | None:
     return None
 
 
-async def search(uow: UnitOfWork, principal: Principal, query: AlertQuery,
-                 due: Literal["overdue", "soon"] | None = None) -> AlertPage:
+async def search(
+    uow: UnitOfWork, principal: Principal, query: AlertQuery, due: Literal["overdue", "soon"] | None = None
+) -> AlertPage:
     """Alerts in the caller's region; `due` = overdue (open, past the due date) or soon (open, due within the
     region's due-soon window of working days)."""
     prefix, limit, offset = _prefix(principal, query.region), query.limit, query.offset
@@ -146,8 +175,16 @@ async def search(uow: UnitOfWork, principal: Principal, query: AlertQuery,
     elif due == "soon":
         window = int(risk_parameters().at("risk.due_soon_wd", today, prefix[:6] or "00").value)
         due_from, due_by = today, add_workdays(today, window)
-    alerts, total = await AlertRepository(uow.session).search(prefix, query, due_from=due_from, due_by=due_by,
-                                                              open_only=due is not None)
-    await audit.record(uow, principal, "alert.list", "alert", None, region_code=prefix,
-                       details={"count": len(alerts), "due": due, "status": query.status})
+    alerts, total = await AlertRepository(uow.session).search(
+        prefix, query, due_from=due_from, due_by=due_by, open_only=due is not None
+    )
+    await audit.record(
+        uow,
+        principal,
+        "alert.list",
+        "alert",
+        None,
+        region_code=prefix,
+        details={"count": len(alerts), "due": due, "status": query.status},
+    )
     return AlertPage(items=[to_out(a, today) for a in alerts], total=total, limit=limit, offset=offset)

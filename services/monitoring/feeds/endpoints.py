@@ -15,10 +15,13 @@ from shared.errors import InvalidInput, UnsupportedMediaType
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
-_FORMATS = {"text/csv": "csv", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
-            "application/x-jsonlines": "jsonl"}
-_CHARSETS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030",
-             "gb18030": "gb18030"}
+_FORMATS = {
+    "text/csv": "csv",
+    "application/x-ndjson": "jsonl",
+    "application/jsonl": "jsonl",
+    "application/x-jsonlines": "jsonl",
+}
+_CHARSETS = {"utf-8": "utf-8-sig", "utf8": "utf-8-sig", "gbk": "gb18030", "gb2312": "gb18030", "gb18030": "gb18030"}
 
 
 def _format(content_type: str | None) -> tuple[str, str | None]:
@@ -27,7 +30,8 @@ def _format(content_type: str | None) -> tuple[str, str | None]:
     if fmt is None:
         raise UnsupportedMediaType(
             "send the file as text/csv (UTF-8 or GBK) or application/x-ndjson (JSON lines)",
-            errors=[{"field": "Content-Type", "message": "must be text/csv or application/x-ndjson"}])
+            errors=[{"field": "Content-Type", "message": "must be text/csv or application/x-ndjson"}],
+        )
     charset = None
     for param in params.split(";"):
         name, _, value = param.partition("=")
@@ -41,15 +45,18 @@ def _format(content_type: str | None) -> tuple[str, str | None]:
 _BODY = {
     "required": True,
     "content": {
-        "text/csv": {"schema": {"type": "string"},
-                     "example": "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"},
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n",
+        },
         "application/x-ndjson": {"schema": {"type": "string"}},
     },
 }
 
 
 @router.post(
-    "/{kind}", status_code=201,
+    "/{kind}",
+    status_code=201,
     summary="Post a partner data file (CSV or JSON lines), streamed",
     description="Kinds: " + "; ".join(f"`{k}`: {d}" for k, d in DESCRIPTIONS.items()) + ". Rows are validated "
     "one by one; bad rows go to the feed's error report (`GET /feeds/{id}/errors`). `mode=all_or_nothing` "
@@ -58,16 +65,32 @@ _BODY = {
     responses={200: {"description": "the same file was posted before: its first result", "model": FeedOut}},
 )
 async def post_feed(
-    kind: FeedKind, request: Request, response: Response, uow: UowDep, principal: Partner,
-    settings: MonitoringSettings, side_units: SideUnits,
+    kind: FeedKind,
+    request: Request,
+    response: Response,
+    uow: UowDep,
+    principal: Partner,
+    settings: MonitoringSettings,
+    side_units: SideUnits,
     mode: Literal["best_effort", "all_or_nothing"] = "best_effort",
-    region: Annotated[str | None, Query(description="the region the rows lie in (default: your region)",
-                                        max_length=12)] = None,
+    region: Annotated[
+        str | None, Query(description="the region the rows lie in (default: your region)", max_length=12)
+    ] = None,
 ) -> FeedOut:
     service.partner_of(principal, kind)  # 403 before reading a byte of another agency's file
     fmt, charset = _format(request.headers.get("content-type"))
-    result, created = await service.ingest(uow, side_units, principal, settings, kind=kind, fmt=fmt,
-                                           encoding=charset, mode=mode, region=region, stream=request.stream())
+    result, created = await service.ingest(
+        uow,
+        side_units,
+        principal,
+        settings,
+        kind=kind,
+        fmt=fmt,
+        encoding=charset,
+        mode=mode,
+        region=region,
+        stream=request.stream(),
+    )
     if not created:
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
@@ -80,7 +103,11 @@ async def get_feed(feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep) -> 
 
 
 @router.get("/{feed_id}/errors", summary="A feed's error report: line, field, why")
-async def feed_errors(feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep,
-                      limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-                      offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0) -> FeedErrorPage:
+async def feed_errors(
+    feed_id: uuid.UUID,
+    uow: UowDep,
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> FeedErrorPage:
     return await service.errors(uow, principal, feed_id, limit, offset)

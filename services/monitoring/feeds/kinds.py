@@ -27,14 +27,34 @@ AGENCY_KINDS: dict[str, frozenset[str]] = {
 }
 
 POPULATION_TYPES = ("unstable", "marginal", "sudden")  # 脱贫不稳定户, 边缘易致贫户, 突发严重困难户
-RISK_TYPES = frozenset({"illness", "disability", "schooling", "disaster", "accident", "business_failure",
-                        "unstable_work", "lack_of_labour"})
+RISK_TYPES = frozenset(
+    {
+        "illness",
+        "disability",
+        "schooling",
+        "disaster",
+        "accident",
+        "business_failure",
+        "unstable_work",
+        "lack_of_labour",
+    }
+)
 DISABILITY_CATEGORIES = ("visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple")
 ASSET_KINDS = ("housing", "vehicle")
 
 # The columns of feed_records, in COPY order.
-RECORD_COLUMNS = ("feed_id", "kind", "line", "id_fingerprint", "region_code", "event_date", "amount_fen",
-                  "category", "grade", "details")
+RECORD_COLUMNS = (
+    "feed_id",
+    "kind",
+    "line",
+    "id_fingerprint",
+    "region_code",
+    "event_date",
+    "amount_fen",
+    "category",
+    "grade",
+    "details",
+)
 
 
 class FieldProblem(ValueError):
@@ -128,8 +148,7 @@ def _flag(value: str, field: str) -> bool:
 
 # kind → (columns in order, date column, amount column, how category/grade/details are filled)
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "monitoring_list": ("id_number", "region_code", "listed_on", "population_type", "risk_types",
-                        "annual_income_fen"),
+    "monitoring_list": ("id_number", "region_code", "listed_on", "population_type", "risk_types", "annual_income_fen"),
     "medical": ("id_number", "region_code", "settled_on", "out_of_pocket_fen", "serious_illness"),
     "disability": ("id_number", "region_code", "certified_on", "category", "grade"),
     "death": ("id_number", "region_code", "death_date"),
@@ -137,8 +156,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "property": ("id_number", "region_code", "registered_on", "asset_kind", "value_fen"),
     "bank": ("id_number", "region_code", "checked_on", "balance_fen"),
 }
-OPTIONAL: dict[str, frozenset[str]] = {"medical": frozenset({"serious_illness"}),
-                                       "monitoring_list": frozenset({"risk_types"})}
+OPTIONAL: dict[str, frozenset[str]] = {
+    "medical": frozenset({"serious_illness"}),
+    "monitoring_list": frozenset({"risk_types"}),
+}
 
 DESCRIPTIONS: dict[str, str] = {
     "monitoring_list": "乡村振兴局 三类人群 monitoring list: population type, risk types, per-capita annual income",
@@ -208,8 +229,7 @@ def validate_row(kind: str, row: Mapping[str, Any], ctx: RowContext) -> tuple:
         case "medical":
             day = _date(_field(row, "settled_on", optional), "settled_on", ctx, past_only=True)
             amount = _fen(_field(row, "out_of_pocket_fen", optional), "out_of_pocket_fen")
-            category = ("serious_illness" if _flag(_field(row, "serious_illness", optional), "serious_illness")
-                        else None)
+            category = "serious_illness" if _flag(_field(row, "serious_illness", optional), "serious_illness") else None
         case "disability":
             day = _date(_field(row, "certified_on", optional), "certified_on", ctx, past_only=True)
             category = _choice(_field(row, "category", optional), "category", DISABILITY_CATEGORIES)

@@ -45,8 +45,9 @@ class FeedReader:
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError:
-                raise BadFile("body", f"the file is not valid {decoder.encoding}: "
-                                      "send UTF-8 or GBK and say which (charset=gbk)") from None
+                raise BadFile(
+                    "body", f"the file is not valid {decoder.encoding}: send UTF-8 or GBK and say which (charset=gbk)"
+                ) from None
             if "\x00" in text:  # no partner file has NUL characters; PostgreSQL text cannot hold them
                 raise BadFile("body", "the file contains NUL characters: not a CSV or JSON lines text file")
             yield text
@@ -87,7 +88,7 @@ class FeedReader:
                     cut = pending.rfind("\n", 0, cut)
                 if cut < 0:
                     continue
-            head, pending = pending[: cut + 1], pending[cut + 1:]
+            head, pending = pending[: cut + 1], pending[cut + 1 :]
             yield [piece + "\n" for piece in head.split("\n")[:-1]]
         if pending:
             yield [pending]

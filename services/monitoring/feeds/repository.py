@@ -47,18 +47,27 @@ class FeedRepository:
 
     async def next_record_id(self) -> int:
         """A value of the rows' id sequence: taken before and after a feed's COPY, it bounds the feed's rows."""
-        return int(await self.session.scalar(
-            text("SELECT nextval(pg_get_serial_sequence('monitoring.feed_records', 'id'))")))
+        return int(
+            await self.session.scalar(text("SELECT nextval(pg_get_serial_sequence('monitoring.feed_records', 'id'))"))
+        )
 
     async def copy_records(self, records: Sequence[tuple]) -> None:
         await (await _raw(self.session)).copy_records_to_table(
-            "feed_records", schema_name=SCHEMA, columns=list(RECORD_COLUMNS), records=records)
+            "feed_records", schema_name=SCHEMA, columns=list(RECORD_COLUMNS), records=records
+        )
 
     async def copy_errors(self, errors: Sequence[tuple]) -> None:
         await (await _raw(self.session)).copy_records_to_table(
-            "feed_errors", schema_name=SCHEMA, columns=["feed_id", "line", "field", "message"], records=errors)
+            "feed_errors", schema_name=SCHEMA, columns=["feed_id", "line", "field", "message"], records=errors
+        )
 
     async def errors(self, feed_id: uuid.UUID, limit: int, offset: int) -> list[FeedError]:
-        return list(await self.session.scalars(
-            select(FeedError).where(FeedError.feed_id == feed_id).order_by(FeedError.line, FeedError.id)
-            .limit(limit).offset(offset)))
+        return list(
+            await self.session.scalars(
+                select(FeedError)
+                .where(FeedError.feed_id == feed_id)
+                .order_by(FeedError.line, FeedError.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        )

@@ -81,23 +81,52 @@ class _Load:
         self.errors.append((self.feed_id, line, _printable(field)[:60], _printable(message)))
 
 
-async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principal: Principal, settings: Settings,
-                 *, kind: str, fmt: str, encoding: str | None, mode: str, region: str | None,
-                 stream: AsyncIterator[bytes]) -> tuple[FeedOut, bool]:
+async def ingest(
+    uow: UnitOfWork,
+    side_units: Callable[[], UnitOfWork],
+    principal: Principal,
+    settings: Settings,
+    *,
+    kind: str,
+    fmt: str,
+    encoding: str | None,
+    mode: str,
+    region: str | None,
+    stream: AsyncIterator[bytes],
+) -> tuple[FeedOut, bool]:
     """Load a feed; returns (result, whether this post created it). A file already posted by the partner answers
     with its first result and changes nothing."""
     partner = partner_of(principal, kind)
     scope = feed_scope(principal, region)
     today = date.today()
-    feed = Feed(id=uuid.uuid4(), partner=partner, kind=kind, region_code=scope, format=fmt, mode=mode,
-                status="receiving", rows_read=0, rows_loaded=0, rows_rejected=0, alerts_raised=0,
-                uploaded_by=principal.sub, created_at=datetime.now(UTC))
+    feed = Feed(
+        id=uuid.uuid4(),
+        partner=partner,
+        kind=kind,
+        region_code=scope,
+        format=fmt,
+        mode=mode,
+        status="receiving",
+        rows_read=0,
+        rows_loaded=0,
+        rows_rejected=0,
+        alerts_raised=0,
+        uploaded_by=principal.sub,
+        created_at=datetime.now(UTC),
+    )
     # Progress and the error report are committed as they come, on a second connection, so GET /feeds/{id} shows
     # them while the rows themselves wait for the one commit at the end.
     async with side_units() as side:
         FeedRepository(side.session).add(feed)
-        await audit.record(side, principal, "feed.receive", "feed", feed.id, region_code=scope,
-                           details={"kind": kind, "format": fmt, "mode": mode})
+        await audit.record(
+            side,
+            principal,
+            "feed.receive",
+            "feed",
+            feed.id,
+            region_code=scope,
+            details={"kind": kind, "format": fmt, "mode": mode},
+        )
         await side.commit()
     load = _Load(feed.id, settings.feed_chunk_rows, mode == "all_or_nothing")
     rows = FeedRepository(uow.session)
@@ -149,8 +178,12 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
         try:
             async with side_units() as side:
                 await FeedRepository(side.session).finish(
-                    feed.id, status="rejected", sha256=reader.sha256, rows_loaded=0,
-                    detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded")
+                    feed.id,
+                    status="rejected",
+                    sha256=reader.sha256,
+                    rows_loaded=0,
+                    detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded",
+                )
                 side.emit(_processed(feed, "rejected", load, 0), key=feed.id, region=scope or None)
                 await side.commit()
         except IntegrityError:  # the same file, posted at the same time, got there first
@@ -162,12 +195,25 @@ async def ingest(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principa
 
     matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()), kinds=frozenset({kind}))
     raised = await alerts.raise_alerts(uow, today, partner, matching)
-    await rows.finish(feed.id, status="loaded", sha256=reader.sha256, rows_read=load.read,
-                      rows_loaded=load.loaded, rows_rejected=load.rejected, alerts_raised=raised)
+    await rows.finish(
+        feed.id,
+        status="loaded",
+        sha256=reader.sha256,
+        rows_read=load.read,
+        rows_loaded=load.loaded,
+        rows_rejected=load.rejected,
+        alerts_raised=raised,
+    )
     uow.emit(_processed(feed, "loaded", load, raised), key=feed.id, region=scope or None)
-    await audit.record(uow, principal, "feed.load", "feed", feed.id, region_code=scope,
-                       details={"kind": kind, "rows_loaded": load.loaded, "rows_rejected": load.rejected,
-                                "alerts_raised": raised})
+    await audit.record(
+        uow,
+        principal,
+        "feed.load",
+        "feed",
+        feed.id,
+        region_code=scope,
+        details={"kind": kind, "rows_loaded": load.loaded, "rows_rejected": load.rejected, "alerts_raised": raised},
+    )
     return to_out(await _reloaded(uow, feed.id)), True
 
 
@@ -180,13 +226,22 @@ async def _reloaded(uow: UnitOfWork, feed_id: uuid.UUID) -> Feed:
 
 
 def _processed(feed: Feed, status: str, load: _Load, raised: int) -> FeedProcessed:
-    return FeedProcessed(feed_id=feed.id, partner=feed.partner, kind=feed.kind, region_code=feed.region_code,
-                         status=status, rows_read=load.read, rows_loaded=load.loaded if status == "loaded" else 0,  # type: ignore[arg-type]
-                         rows_rejected=load.rejected, alerts_raised=raised)
+    return FeedProcessed(
+        feed_id=feed.id,
+        partner=feed.partner,
+        kind=feed.kind,
+        region_code=feed.region_code,
+        status=status,
+        rows_read=load.read,
+        rows_loaded=load.loaded if status == "loaded" else 0,  # type: ignore[arg-type]
+        rows_rejected=load.rejected,
+        alerts_raised=raised,
+    )
 
 
-async def _replay(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principal: Principal,
-                  provisional: uuid.UUID, first: Feed) -> tuple[FeedOut, bool]:
+async def _replay(
+    uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principal: Principal, provisional: uuid.UUID, first: Feed
+) -> tuple[FeedOut, bool]:
     """The file was posted before: drop this post's rows and provisional feed, answer the first result."""
     out = to_out(first)
     await uow.rollback()
@@ -201,9 +256,13 @@ async def _replay(uow: UnitOfWork, side_units: Callable[[], UnitOfWork], princip
 
 def _refuse(feed: FeedOut) -> NoReturn:
     """all_or_nothing with bad rows: a 422 pointing at the error report; nothing was loaded."""
-    raise InvalidInput("body", f"{feed.rows_rejected} bad row(s): nothing loaded (mode=all_or_nothing); "
-                               f"see {feed.errors_url}", feed_id=str(feed.id), errors_url=feed.errors_url,
-                       rows_rejected=feed.rows_rejected)
+    raise InvalidInput(
+        "body",
+        f"{feed.rows_rejected} bad row(s): nothing loaded (mode=all_or_nothing); see {feed.errors_url}",
+        feed_id=str(feed.id),
+        errors_url=feed.errors_url,
+        rows_rejected=feed.rows_rejected,
+    )
 
 
 async def _flush_good(rows: FeedRepository, load: _Load) -> None:
@@ -228,8 +287,12 @@ async def _flush_progress(side_units: Callable[[], UnitOfWork], load: _Load, **e
         if load.errors:
             await repo.copy_errors(load.errors)
             load.errors.clear()
-        values: dict[str, object] = {"rows_read": load.read, "rows_loaded": load.loaded,
-                                     "rows_rejected": load.rejected, **extra}
+        values: dict[str, object] = {
+            "rows_read": load.read,
+            "rows_loaded": load.loaded,
+            "rows_rejected": load.rejected,
+            **extra,
+        }
         if "status" in extra:
             values["finished_at"] = datetime.now(UTC)
         await repo.progress(load.feed_id, **values)
@@ -253,10 +316,13 @@ async def read(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Fee
     return to_out(feed)
 
 
-async def errors(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID, limit: int, offset: int
-                 ) -> FeedErrorPage:
+async def errors(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID, limit: int, offset: int) -> FeedErrorPage:
     feed = await _visible(uow, principal, feed_id)
     items = await FeedRepository(uow.session).errors(feed.id, limit, offset)
-    return FeedErrorPage(feed_id=feed.id, items=[RowErrorOut(line=e.line, field=e.field, message=e.message)
-                                                 for e in items],
-                         total=feed.rows_rejected, limit=limit, offset=offset)
+    return FeedErrorPage(
+        feed_id=feed.id,
+        items=[RowErrorOut(line=e.line, field=e.field, message=e.message) for e in items],
+        total=feed.rows_rejected,
+        limit=limit,
+        offset=offset,
+    )

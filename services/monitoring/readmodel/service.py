@@ -25,19 +25,28 @@ def _income(data: HouseholdRegistered) -> tuple[int, int]:
     of members who do not count are left out, as for 低保."""
     snapshot = data.snapshot
     counted = {m.member_id for m in snapshot.counted_members()}
-    income = sum(i.monthly_amount_fen for i in snapshot.incomes
-                 if not i.exempt and (i.member_id is None or i.member_id in counted))
+    income = sum(
+        i.monthly_amount_fen
+        for i in snapshot.incomes
+        if not i.exempt and (i.member_id is None or i.member_id in counted)
+    )
     return len(counted), income
 
 
 async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
     repo = ReadModelRepository(uow.session)
     members, income = _income(data)
-    await repo.save_household(household_id=data.household_id, region_code=data.region_code,
-                              hukou_type=data.snapshot.hukou_type, counted_members=members,
-                              monthly_income_fen=income, per_capita_monthly_fen=income // max(members, 1))
-    newcomers = await repo.replace_persons(data.household_id,
-                                           [(i.id_fingerprint, i.member_id) for i in data.identities])
+    await repo.save_household(
+        household_id=data.household_id,
+        region_code=data.region_code,
+        hukou_type=data.snapshot.hukou_type,
+        counted_members=members,
+        monthly_income_fen=income,
+        per_capita_monthly_fen=income // max(members, 1),
+    )
+    newcomers = await repo.replace_persons(
+        data.household_id, [(i.id_fingerprint, i.member_id) for i in data.identities]
+    )
     if not newcomers:
         return
     await AlertRepository(uow.session).lock_matching()  # sees a feed committed meanwhile (see lock_matching)
@@ -73,7 +82,15 @@ async def read(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -
     if view is None or not principal.covers(view.household.region_code):
         raise NotFound(f"household {household_id} not known to monitoring")
     h = view.household
-    await audit.record(uow, principal, "household.read", "household", h.household_id, household_id=h.household_id,
-                       region_code=h.region_code)
-    return KnownHouseholdOut.model_validate({**attributes(h, KnownHouseholdOut), "members_known": view.members,
-                                             "programmes": view.programmes})
+    await audit.record(
+        uow,
+        principal,
+        "household.read",
+        "household",
+        h.household_id,
+        household_id=h.household_id,
+        region_code=h.region_code,
+    )
+    return KnownHouseholdOut.model_validate(
+        {**attributes(h, KnownHouseholdOut), "members_known": view.members, "programmes": view.programmes}
+    )

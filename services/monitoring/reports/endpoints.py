@@ -15,11 +15,19 @@ from shared.period import Period
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("/monthly/{region}/{month}", response_model=MonthlyReport,
-            summary="Monthly report to 乡村振兴局: alerts and 三类人群 coverage (JSON or .xlsx)",
-            responses=or_xlsx())
-async def monthly(region: str, month: str, uow: UowDep, principal: Exporter,
-                  format: Annotated[Literal["json", "xlsx"], Query()] = "json") -> MonthlyReport | Response:
+@router.get(
+    "/monthly/{region}/{month}",
+    response_model=MonthlyReport,
+    summary="Monthly report to 乡村振兴局: alerts and 三类人群 coverage (JSON or .xlsx)",
+    responses=or_xlsx(),
+)
+async def monthly(
+    region: str,
+    month: str,
+    uow: UowDep,
+    principal: Exporter,
+    format: Annotated[Literal["json", "xlsx"], Query()] = "json",
+) -> MonthlyReport | Response:
     if not region.isascii() or not region.isdigit() or len(region) not in (2, 4, 6, 9, 12):
         raise InvalidInput("region", "must be a GB/T 2260 code of 2, 4, 6, 9 or 12 digits")
     try:
@@ -28,6 +36,7 @@ async def monthly(region: str, month: str, uow: UowDep, principal: Exporter,
         raise InvalidInput("month", str(exc)) from exc
     report = await service.monthly(uow, principal, region, period)
     if format == "xlsx":
-        return Response(service.to_xlsx(report), media_type=XLSX,
-                        headers=attachment(f"monitoring-{region}-{period}.xlsx"))
+        return Response(
+            service.to_xlsx(report), media_type=XLSX, headers=attachment(f"monitoring-{region}-{period}.xlsx")
+        )
     return report

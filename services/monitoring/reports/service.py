@@ -62,12 +62,24 @@ async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Per
 
 
 _LABELS: dict[str, str] = {
-    "raised": "预警数", "verified": "核实数", "brought_into_assistance": "纳入救助", "not_eligible": "不符合条件",
-    "recipient_change": "在保对象变化待复核", "deaths_reported": "死亡停保", "closed": "办结数",
-    "open_at_month_end": "月末未办结", "overdue": "逾期未办结",
-    "persons": "监测对象人数", "households": "监测对象户数", "unstable": "脱贫不稳定户(人)",
-    "marginal": "边缘易致贫户(人)", "sudden": "突发严重困难户(人)", "dibao": "享受低保(人)",
-    "tekun": "享受特困供养(人)", "temporary": "享受临时救助(人)", "medical": "享受医疗救助(人)",
+    "raised": "预警数",
+    "verified": "核实数",
+    "brought_into_assistance": "纳入救助",
+    "not_eligible": "不符合条件",
+    "recipient_change": "在保对象变化待复核",
+    "deaths_reported": "死亡停保",
+    "closed": "办结数",
+    "open_at_month_end": "月末未办结",
+    "overdue": "逾期未办结",
+    "persons": "监测对象人数",
+    "households": "监测对象户数",
+    "unstable": "脱贫不稳定户(人)",
+    "marginal": "边缘易致贫户(人)",
+    "sudden": "突发严重困难户(人)",
+    "dibao": "享受低保(人)",
+    "tekun": "享受特困供养(人)",
+    "temporary": "享受临时救助(人)",
+    "medical": "享受医疗救助(人)",
 }
 
 
@@ -76,8 +88,10 @@ def to_xlsx(report: MonthlyReport) -> bytes:
     sheet = book.create_sheet("月报")
     sheet.append(["地区", report.region_code, "月份", str(report.month)])
     sheet.append([])
-    rows: list[tuple[str, dict[str, Any]]] = [("预警", report.alerts.model_dump()),
-                                               ("三类人群覆盖", report.coverage.model_dump())]
+    rows: list[tuple[str, dict[str, Any]]] = [
+        ("预警", report.alerts.model_dump()),
+        ("三类人群覆盖", report.coverage.model_dump()),
+    ]
     for title, values in rows:
         sheet.append([title])
         for key, value in values.items():

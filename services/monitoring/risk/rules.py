@@ -24,22 +24,46 @@ class RiskRule:
     parameters: tuple[str, ...]
 
 
-RULES: dict[str, RiskRule] = {r.alert_type: r for r in (
-    RiskRule("below_monitoring_line", "乡村振兴局 list: per-capita annual income below the year's monitoring line",
-             ("monitoring.line",)),
-    RiskRule("low_income_uncovered", "per-capita income below a multiple of the local 低保 standard and no 低保, "
-             "特困 or 低保边缘", ("risk.uncovered.income_multiple", "dibao.standard.rural", "dibao.standard.urban")),
-    RiskRule("high_medical_cost", "12-month medical out-of-pocket above a share of the household's annual income",
-             ("risk.medical.share_of_income", "risk.medical.min_out_of_pocket_fen")),
-    RiskRule("disability_uncovered", "a newly certified disability in a household without the disability "
-             "subsidies", ("risk.disability.new_within_days",)),
-    RiskRule("recipient_death", "the death of a member receiving assistance", ()),
-    RiskRule("possible_overpayment", "a business, property or vehicle registration or a bank balance of a 低保/特困 "
-             "household", ("risk.overpayment.business_min_fen", "risk.overpayment.property_min_fen",
-                           "risk.overpayment.bank_balance_min_fen")),
-    RiskRule("sudden_hardship", "突发严重困难: on the 乡村振兴局 list as sudden, or one very large medical bill",
-             ("risk.sudden.single_cost_fen",)),
-)}
+RULES: dict[str, RiskRule] = {
+    r.alert_type: r
+    for r in (
+        RiskRule(
+            "below_monitoring_line",
+            "乡村振兴局 list: per-capita annual income below the year's monitoring line",
+            ("monitoring.line",),
+        ),
+        RiskRule(
+            "low_income_uncovered",
+            "per-capita income below a multiple of the local 低保 standard and no 低保, 特困 or 低保边缘",
+            ("risk.uncovered.income_multiple", "dibao.standard.rural", "dibao.standard.urban"),
+        ),
+        RiskRule(
+            "high_medical_cost",
+            "12-month medical out-of-pocket above a share of the household's annual income",
+            ("risk.medical.share_of_income", "risk.medical.min_out_of_pocket_fen"),
+        ),
+        RiskRule(
+            "disability_uncovered",
+            "a newly certified disability in a household without the disability subsidies",
+            ("risk.disability.new_within_days",),
+        ),
+        RiskRule("recipient_death", "the death of a member receiving assistance", ()),
+        RiskRule(
+            "possible_overpayment",
+            "a business, property or vehicle registration or a bank balance of a 低保/特困 household",
+            (
+                "risk.overpayment.business_min_fen",
+                "risk.overpayment.property_min_fen",
+                "risk.overpayment.bank_balance_min_fen",
+            ),
+        ),
+        RiskRule(
+            "sudden_hardship",
+            "突发严重困难: on the 乡村振兴局 list as sudden, or one very large medical bill",
+            ("risk.sudden.single_cost_fen",),
+        ),
+    )
+}
 _ALL_KEYS = sorted({k for rule in RULES.values() for k in rule.parameters} | {"risk.verify_within_wd"})
 
 
@@ -65,9 +89,15 @@ def county_parameters(params: RiskParameters, counties: Iterable[str], on: date)
                 "rule": alert_type,
                 "description": rule.description,
                 "on": on.isoformat(),
-                "parameters": {key: {"value": _plain(found[key].value), "start": found[key].start.isoformat(),
-                                     "region": found[key].source_region, "reference": found[key].reference}
-                               for key in rule.parameters},
+                "parameters": {
+                    key: {
+                        "value": _plain(found[key].value),
+                        "start": found[key].start.isoformat(),
+                        "region": found[key].source_region,
+                        "reference": found[key].reference,
+                    }
+                    for key in rule.parameters
+                },
             }
             for alert_type, rule in RULES.items()
         }

@@ -91,10 +91,19 @@ class DisbursementBatch:
     events: list[EventData] = field(default_factory=list, repr=False)
 
     @classmethod
-    def request(cls, kind: BatchKind, region_code: str, period: Period, by: str,
-                case_ids: list[uuid.UUID] | None = None) -> DisbursementBatch:
-        batch = cls(id=uuid.uuid4(), kind=kind, region_code=region_code, period=period,
-                    status=BatchStatus.BUILDING, created_by=by, created_at=datetime.now(UTC), case_ids=case_ids)
+    def request(
+        cls, kind: BatchKind, region_code: str, period: Period, by: str, case_ids: list[uuid.UUID] | None = None
+    ) -> DisbursementBatch:
+        batch = cls(
+            id=uuid.uuid4(),
+            kind=kind,
+            region_code=region_code,
+            period=period,
+            status=BatchStatus.BUILDING,
+            created_by=by,
+            created_at=datetime.now(UTC),
+            case_ids=case_ids,
+        )
         batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch
 
@@ -108,9 +117,15 @@ class DisbursementBatch:
 
     def _require(self, action: str, *allowed: BatchStatus) -> None:
         if self.status not in allowed:
-            raise Conflict(f"cannot {action} a batch that is {self.status.value}",
-                           errors=[{"field": "status", "message": f"is {self.status.value}; {action} needs "
-                                    + " or ".join(s.value for s in allowed)}])
+            raise Conflict(
+                f"cannot {action} a batch that is {self.status.value}",
+                errors=[
+                    {
+                        "field": "status",
+                        "message": f"is {self.status.value}; {action} needs " + " or ".join(s.value for s in allowed),
+                    }
+                ],
+            )
 
     def built(self, line_count: int, total_fen: int) -> None:
         """The build job finished: the envelope (count, total) is fixed from here on."""
@@ -120,8 +135,10 @@ class DisbursementBatch:
     def approve(self, by: str) -> None:
         self._require("approve", BatchStatus.BUILT)
         if by == self.created_by:
-            raise TwoPersonRule("two-person rule (双人复核): the officer who created a batch cannot approve it",
-                                errors=[{"field": "approved_by", "message": "same officer as created_by"}])
+            raise TwoPersonRule(
+                "two-person rule (双人复核): the officer who created a batch cannot approve it",
+                errors=[{"field": "approved_by", "message": "same officer as created_by"}],
+            )
         self.status, self.approved_by, self.approved_at = BatchStatus.APPROVED, by, datetime.now(UTC)
         self.events.append(BatchApproved(**self._envelope(), approved_by=by))
 
@@ -133,8 +150,15 @@ class DisbursementBatch:
         needs_approval = self.status is BatchStatus.APPROVED
         self.status, self.approved_by, self.approved_at = BatchStatus.BUILT, None, None
         self.line_count, self.total_fen = envelope.line_count, envelope.total_fen
-        self.events.append(BatchAmended(**self._envelope(), cancelled_count=cancelled_count,
-                                        cancelled_fen=cancelled_fen, reason=reason, needs_approval=needs_approval))
+        self.events.append(
+            BatchAmended(
+                **self._envelope(),
+                cancelled_count=cancelled_count,
+                cancelled_fen=cancelled_fen,
+                reason=reason,
+                needs_approval=needs_approval,
+            )
+        )
 
     def cancel(self, by: str) -> None:
         self._require("cancel", BatchStatus.BUILDING, BatchStatus.BUILT, BatchStatus.APPROVED)

@@ -16,9 +16,12 @@ from shared.errors import Forbidden, InvalidInput
 router = APIRouter(prefix="/batches", tags=["batches"])
 
 
-@router.post("", status_code=202,
-             summary="Request a disbursement batch (发放批次); its lines are built in the background",
-             responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}})
+@router.post(
+    "",
+    status_code=202,
+    summary="Request a disbursement batch (发放批次); its lines are built in the background",
+    responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}},
+)
 async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response: Response) -> BatchOut:
     batch, created = await service.create(uow, principal, body)
     if not created:
@@ -28,9 +31,12 @@ async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response:
 
 
 @router.get("", summary="Batches in your region, newest first")
-async def list_batches(uow: UowDep, principal: Reader,
-                       period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[BatchOut]:
+async def list_batches(
+    uow: UowDep,
+    principal: Reader,
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[BatchOut]:
     month = parse_period("period", period) if period else None
     return [await service.to_out(uow, b) for b in await service.in_region(uow, principal, month, limit)]
 
@@ -41,10 +47,14 @@ async def get_batch(batch_id: uuid.UUID, uow: UowDep, principal: Reader) -> Batc
 
 
 @router.get("/{batch_id}/lines", summary="A batch's lines (keyset pages by id)")
-async def batch_lines(batch_id: uuid.UUID, uow: UowDep, principal: Reader,
-                      status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
-                      after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-                      limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[LineOut]:
+async def batch_lines(
+    batch_id: uuid.UUID,
+    uow: UowDep,
+    principal: Reader,
+    status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[LineOut]:
     return await service.lines(uow, principal, batch_id, status, after, limit)
 
 
@@ -54,47 +64,81 @@ async def approve(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> Batch
 
 
 @router.post("/{batch_id}/cancel", summary="Cancel a batch before it is exported")
-async def cancel(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
-                 reason: Annotated[str, Body(embed=True, min_length=1, max_length=500)]) -> BatchOut:
+async def cancel(
+    batch_id: uuid.UUID,
+    uow: UowDep,
+    principal: Finance,
+    reason: Annotated[str, Body(embed=True, min_length=1, max_length=500)],
+) -> BatchOut:
     return await service.to_out(uow, await service.cancel(uow, principal, batch_id, reason))
 
 
-@router.post("/{batch_id}/export",
-             summary="Release an approved batch to the bank; its bank file and rosters become available")
+@router.post(
+    "/{batch_id}/export", summary="Release an approved batch to the bank; its bank file and rosters become available"
+)
 async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
     return await service.to_out(uow, await service.export(uow, principal, batch_id))
 
 
-@router.get("/{batch_id}/bank-file", summary="The bank file (银行代发文件), CSV streamed",
-            response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}})
-async def bank_file(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance,
-                    settings: PaymentsSettings,
-                    encoding: Literal["utf-8", "gbk"] = "utf-8") -> StreamingResponse:
+@router.get(
+    "/{batch_id}/bank-file",
+    summary="The bank file (银行代发文件), CSV streamed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def bank_file(
+    batch_id: uuid.UUID,
+    request: Request,
+    uow: UowDep,
+    principal: Finance,
+    settings: PaymentsSettings,
+    encoding: Literal["utf-8", "gbk"] = "utf-8",
+) -> StreamingResponse:
     batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
     await uow.commit()  # the audit record stands before a byte of the file leaves
     body = service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
-    return StreamingResponse(body, media_type=f"text/csv; charset={encoding}",
-                             headers=attachment(f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv"))
+    return StreamingResponse(
+        body,
+        media_type=f"text/csv; charset={encoding}",
+        headers=attachment(f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv"),
+    )
 
 
-@router.get("/{batch_id}/roster", summary="花名册 of one township (.xlsx) for signing", response_class=Response,
-            responses=or_xlsx())
-async def roster(batch_id: uuid.UUID, request: Request, uow: UowDep, principal: Finance, settings: PaymentsSettings,
-                 township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")]
-                 ) -> StreamingResponse:
+@router.get(
+    "/{batch_id}/roster",
+    summary="花名册 of one township (.xlsx) for signing",
+    response_class=Response,
+    responses=or_xlsx(),
+)
+async def roster(
+    batch_id: uuid.UUID,
+    request: Request,
+    uow: UowDep,
+    principal: Finance,
+    settings: PaymentsSettings,
+    township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")],
+) -> StreamingResponse:
     if len(township) < 9:
         raise InvalidInput("township", "a roster is per township: give a 9-digit code")
     if not principal.covers(township):
-        raise Forbidden(f"township {township} is outside your region",
-                        errors=[{"field": "township", "message": "outside your region"}])
+        raise Forbidden(
+            f"township {township} is outside your region",
+            errors=[{"field": "township", "message": "outside your region"}],
+        )
     batch = await service.check_file_ready(uow, principal, batch_id, "roster", township)
     await uow.commit()
     out = await service.roster(request.app.state.engine, batch, settings.keyring(), township)
     return streamed(out, XLSX, f"roster-{township}-{batch.period}.xlsx")
 
 
-@router.post("/{batch_id}/returns",
-             summary="Settle lines from the bank's return file (CSV: payment_id,amount_yuan,result,reason)")
-async def post_returns(batch_id: uuid.UUID, uow: UowDep, principal: Finance,
-                       file: Annotated[UploadFile, File(description="the bank's result file")]) -> ReturnsOut:
+@router.post(
+    "/{batch_id}/returns",
+    summary="Settle lines from the bank's return file (CSV: payment_id,amount_yuan,result,reason)",
+)
+async def post_returns(
+    batch_id: uuid.UUID,
+    uow: UowDep,
+    principal: Finance,
+    file: Annotated[UploadFile, File(description="the bank's result file")],
+) -> ReturnsOut:
     return await returns.post_returns(uow, principal, batch_id, file.file)

@@ -39,14 +39,28 @@ from services.payments.batches.repository import FileRow
 from shared.sealing import Keyring
 
 PROGRAMME_NAMES = {
-    "dibao": "最低生活保障金", "tekun": "特困人员供养金", "temporary": "临时救助金", "medical": "医疗救助金",
-    "marginal": "低保边缘家庭救助金", "rigid_expense": "刚性支出困难救助金", "orphan": "孤儿基本生活费",
-    "de_facto_orphan": "事实无人抚养儿童基本生活费", "disability_living": "困难残疾人生活补贴",
+    "dibao": "最低生活保障金",
+    "tekun": "特困人员供养金",
+    "temporary": "临时救助金",
+    "medical": "医疗救助金",
+    "marginal": "低保边缘家庭救助金",
+    "rigid_expense": "刚性支出困难救助金",
+    "orphan": "孤儿基本生活费",
+    "de_facto_orphan": "事实无人抚养儿童基本生活费",
+    "disability_living": "困难残疾人生活补贴",
     "disability_care": "重度残疾人护理补贴",
 }
 KIND_MEMO = {"regular": "", "one_off": "", "reissue": "(重发)", "supplement": "(提标补发)"}
-BANK_COLUMNS = ("payment_id", "account_holder", "bank_name", "account_number", "amount_yuan", "period", "programme",
-                "memo")
+BANK_COLUMNS = (
+    "payment_id",
+    "account_holder",
+    "bank_name",
+    "account_number",
+    "amount_yuan",
+    "period",
+    "programme",
+    "memo",
+)
 RETURN_COLUMNS = ("payment_id", "amount_yuan", "result", "reason")
 
 
@@ -64,8 +78,9 @@ def memo(period: str, programme: str, kind: str) -> str:
     return f"{period} {PROGRAMME_NAMES.get(programme, programme)}{KIND_MEMO[kind]}"
 
 
-async def bank_file(rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str,
-                    flush_every: int = 2000) -> AsyncIterator[bytes]:
+async def bank_file(
+    rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str, flush_every: int = 2000
+) -> AsyncIterator[bytes]:
     """The CSV, a few thousand lines per chunk; payees are opened one line at a time and never kept."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -73,8 +88,18 @@ async def bank_file(rows: AsyncIterator[FileRow], keyring: Keyring, encoding: st
     n = 0
     async for r in rows:
         payee = _payee(keyring, r)
-        writer.writerow((r.payment_id, payee["account_holder"], payee["bank_name"], payee["account_number"],
-                         yuan(r.amount_fen), r.period, r.programme, memo(r.period, r.programme, r.kind)))
+        writer.writerow(
+            (
+                r.payment_id,
+                payee["account_holder"],
+                payee["bank_name"],
+                payee["account_number"],
+                yuan(r.amount_fen),
+                r.period,
+                r.programme,
+                memo(r.period, r.programme, r.kind),
+            )
+        )
         n += 1
         if n % flush_every == 0:
             yield buffer.getvalue().encode(encoding, errors="replace")
@@ -87,8 +112,9 @@ def mask(number: str) -> str:
     return "*" * max(len(number) - 4, 0) + number[-4:]
 
 
-async def roster(rows: AsyncIterator[FileRow], keyring: Keyring, batch: DisbursementBatch, township: str,
-                 township_name: str | None) -> tempfile.SpooledTemporaryFile:
+async def roster(
+    rows: AsyncIterator[FileRow], keyring: Keyring, batch: DisbursementBatch, township: str, township_name: str | None
+) -> tempfile.SpooledTemporaryFile:
     """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written)."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
     book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
@@ -103,8 +129,18 @@ async def roster(rows: AsyncIterator[FileRow], keyring: Keyring, batch: Disburse
     kind = {"regular": "", "urgent": "先行救助", "reissue": "重发", "supplement": "提标补发"}[batch.kind.value]
     sheet.write_string(0, 0, f"{township_name or township} 社会救助资金发放花名册 {batch.period} {kind}".strip(), title)
     sheet.write_string(1, 0, f"批次 {batch.id}   区划 {township}")
-    headers = ("序号", "行政区划代码", "户名(领款人)", "开户银行", "账号(后四位)", "保障人数", "救助项目", "发放期间",
-               "金额(元)", "领款人签字")
+    headers = (
+        "序号",
+        "行政区划代码",
+        "户名(领款人)",
+        "开户银行",
+        "账号(后四位)",
+        "保障人数",
+        "救助项目",
+        "发放期间",
+        "金额(元)",
+        "领款人签字",
+    )
     sheet.write_row(2, 0, headers, bold)
     row, total_fen, persons = 3, 0, 0
     async for r in rows:
@@ -132,8 +168,9 @@ async def roster(rows: AsyncIterator[FileRow], keyring: Keyring, batch: Disburse
     return out
 
 
-def parse_return_row(n: int, row: list[str]) -> tuple[tuple[uuid.UUID, int, str, str | None] | None,
-                                                      list[dict[str, str]]]:
+def parse_return_row(
+    n: int, row: list[str]
+) -> tuple[tuple[uuid.UUID, int, str, str | None] | None, list[dict[str, str]]]:
     """One data row of a bank return file: the parsed values, or the errors naming row and field."""
     errors: list[dict[str, str]] = []
 

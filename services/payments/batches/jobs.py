@@ -16,8 +16,7 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-async def build_all(uow_factory: Callable[[], UnitOfWork], chunk_size: int,
-                    stop: asyncio.Event | None = None) -> int:
+async def build_all(uow_factory: Callable[[], UnitOfWork], chunk_size: int, stop: asyncio.Event | None = None) -> int:
     """Build every batch waiting to be built; returns how many steps were taken."""
     steps = 0
     async with uow_factory() as uow:

@@ -28,10 +28,12 @@ def payment_id(subject: uuid.UUID, programme: str, period: Period | None, kind: 
     return uuid.uuid5(PAYMENT_NS, f"{subject}/{programme}/{period or '-'}/{kind}")
 
 
-_COLUMNS = ("payment_id, batch_id, kind, case_id, beneficiary_id, household_id, programme, region_code, period, "
-            "amount_fen, persons, payee_id, status, reason, reissue_of")
+_COLUMNS = (
+    "payment_id, batch_id, kind, case_id, beneficiary_id, household_id, programme, region_code, period, "
+    "amount_fen, persons, payee_id, status, reason, reissue_of"
+)
 _NO_ACCOUNT = "no bank account on file"
-_IN_FORCE = ("e.superseded_by IS NULL AND e.from_month <= {p} AND (e.to_month IS NULL OR e.to_month >= {p})")
+_IN_FORCE = "e.superseded_by IS NULL AND e.from_month <= {p} AND (e.to_month IS NULL OR e.to_month >= {p})"
 
 _REGULAR_CHUNK = f"""
 INSERT INTO payments.payment_lines ({_COLUMNS})
@@ -110,20 +112,41 @@ ON CONFLICT DO NOTHING
 
 
 # The batch's columns that hold its fields as they are; kind, period, status and case ids are converted.
-_PLAIN = ("region_code", "created_by", "created_at", "approved_by", "approved_at", "cancelled_by", "exported_at",
-          "reconciled_at", "progress_done", "progress_total", "line_count", "total_fen")
+_PLAIN = (
+    "region_code",
+    "created_by",
+    "created_at",
+    "approved_by",
+    "approved_at",
+    "cancelled_by",
+    "exported_at",
+    "reconciled_at",
+    "progress_done",
+    "progress_total",
+    "line_count",
+    "total_fen",
+)
 
 
 def _to_domain(row: Batch) -> DisbursementBatch:
     return DisbursementBatch(
-        id=row.id, **{c: getattr(row, c) for c in _PLAIN}, kind=BatchKind(row.kind), period=Period.of(row.period),
+        id=row.id,
+        **{c: getattr(row, c) for c in _PLAIN},
+        kind=BatchKind(row.kind),
+        period=Period.of(row.period),
         status=BatchStatus(row.status),
-        case_ids=[uuid.UUID(c) for c in row.case_ids] if row.case_ids is not None else None)
+        case_ids=[uuid.UUID(c) for c in row.case_ids] if row.case_ids is not None else None,
+    )
 
 
 def _values(b: DisbursementBatch) -> dict[str, Any]:
-    return {**{c: getattr(b, c) for c in _PLAIN}, "kind": b.kind.value, "period": b.period.first_day,
-            "status": b.status.value, "case_ids": [str(c) for c in b.case_ids] if b.case_ids is not None else None}
+    return {
+        **{c: getattr(b, c) for c in _PLAIN},
+        "kind": b.kind.value,
+        "period": b.period.first_day,
+        "status": b.status.value,
+        "case_ids": [str(c) for c in b.case_ids] if b.case_ids is not None else None,
+    }
 
 
 class BatchRepository:
@@ -136,19 +159,25 @@ class BatchRepository:
         stmt = pg_insert(Batch).values(id=batch.id, **_values(batch))
         if batch.kind is BatchKind.REGULAR:
             stmt = stmt.on_conflict_do_nothing(
-                index_elements=["region_code", "period"],
-                index_where=text("kind = 'regular' AND status <> 'cancelled'"))
+                index_elements=["region_code", "period"], index_where=text("kind = 'regular' AND status <> 'cancelled'")
+            )
         inserted = (await self.session.execute(stmt.returning(Batch.id))).scalar()
         if inserted is not None:
             return None
-        existing = await self.session.scalar(select(Batch).where(
-            Batch.kind == "regular", Batch.region_code == batch.region_code, Batch.period == batch.period.first_day,
-            Batch.status != "cancelled"))
+        existing = await self.session.scalar(
+            select(Batch).where(
+                Batch.kind == "regular",
+                Batch.region_code == batch.region_code,
+                Batch.period == batch.period.first_day,
+                Batch.status != "cancelled",
+            )
+        )
         assert existing is not None
         return _to_domain(existing)
 
-    async def get(self, batch_id: uuid.UUID, *, for_update: bool = False,
-                  skip_locked: bool = False) -> DisbursementBatch | None:
+    async def get(
+        self, batch_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False
+    ) -> DisbursementBatch | None:
         query = select(Batch).where(Batch.id == batch_id).execution_options(populate_existing=True)
         if for_update:
             query = query.with_for_update(skip_locked=skip_locked)
@@ -159,15 +188,19 @@ class BatchRepository:
         await self.session.execute(update(Batch).where(Batch.id == batch.id).values(**_values(batch)))
 
     async def save_progress(self, batch_id: uuid.UUID, done: int, total: int | None, cursor: uuid.UUID | None) -> None:
-        await self.session.execute(update(Batch).where(Batch.id == batch_id).values(
-            progress_done=done, progress_total=total, build_cursor=cursor))
+        await self.session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(progress_done=done, progress_total=total, build_cursor=cursor)
+        )
 
     async def build_cursor(self, batch_id: uuid.UUID) -> uuid.UUID | None:
         return await self.session.scalar(select(Batch.build_cursor).where(Batch.id == batch_id))
 
     async def building(self) -> list[uuid.UUID]:
-        return list(await self.session.scalars(
-            select(Batch.id).where(Batch.status == "building").order_by(Batch.created_at)))
+        return list(
+            await self.session.scalars(select(Batch.id).where(Batch.status == "building").order_by(Batch.created_at))
+        )
 
     async def in_region(self, region_prefix: str, period: Period | None, limit: int) -> list[DisbursementBatch]:
         query = select(Batch).where(Batch.region_code.startswith(region_prefix))
@@ -179,20 +212,30 @@ class BatchRepository:
     # --- building lines ------------------------------------------------------------------------------------------
 
     async def count_candidates(self, region: str) -> int:
-        return int(await self.session.scalar(text(
-            "SELECT count(*) FROM payments.beneficiaries WHERE region_code LIKE :prefix"), {"prefix": region + "%"}))
+        return int(
+            await self.session.scalar(
+                text("SELECT count(*) FROM payments.beneficiaries WHERE region_code LIKE :prefix"),
+                {"prefix": region + "%"},
+            )
+        )
 
     async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> tuple[int, uuid.UUID | None]:
         """The next `size` beneficiaries of the region in id order: (how many, the last id)."""
-        row = (await self.session.execute(text(
-            "SELECT count(*), max(id::text)::uuid FROM (SELECT id FROM payments.beneficiaries "
-            "WHERE region_code LIKE :prefix AND id > :after ORDER BY id LIMIT :size) s"),
-            {"prefix": region + "%", "after": after or uuid.UUID(int=0), "size": size})).one()
+        row = (
+            await self.session.execute(
+                text(
+                    "SELECT count(*), max(id::text)::uuid FROM (SELECT id FROM payments.beneficiaries "
+                    "WHERE region_code LIKE :prefix AND id > :after ORDER BY id LIMIT :size) s"
+                ),
+                {"prefix": region + "%", "after": after or uuid.UUID(int=0), "size": size},
+            )
+        ).one()
         return int(row[0]), row[1]
 
     async def insert_regular_lines(self, batch: DisbursementBatch, after: uuid.UUID | None, upto: uuid.UUID) -> int:
-        result = await self.session.execute(text(_REGULAR_CHUNK), {
-            **self._params(batch), "after": after or uuid.UUID(int=0), "upto": upto})
+        result = await self.session.execute(
+            text(_REGULAR_CHUNK), {**self._params(batch), "after": after or uuid.UUID(int=0), "upto": upto}
+        )
         return result.rowcount
 
     async def insert_one_off_lines(self, batch: DisbursementBatch) -> int:
@@ -210,23 +253,37 @@ class BatchRepository:
 
     @staticmethod
     def _params(batch: DisbursementBatch) -> dict[str, Any]:
-        return {"ns": str(PAYMENT_NS), "batch_id": batch.id, "period": batch.period.first_day,
-                "period_s": str(batch.period), "prefix": batch.region_code + "%"}
+        return {
+            "ns": str(PAYMENT_NS),
+            "batch_id": batch.id,
+            "period": batch.period.first_day,
+            "period_s": str(batch.period),
+            "prefix": batch.region_code + "%",
+        }
 
     async def cancel_lines(self, batch_id: uuid.UUID) -> None:
         # Failed lines too (no account on file): a cancelled batch's months are not re-issued from it.
-        await self.session.execute(update(PaymentLine).where(PaymentLine.batch_id == batch_id,
-                                                             PaymentLine.status.in_(("pending", "failed")))
-                                   .values(status="cancelled"))
+        await self.session.execute(
+            update(PaymentLine)
+            .where(PaymentLine.batch_id == batch_id, PaymentLine.status.in_(("pending", "failed")))
+            .values(status="cancelled")
+        )
 
     async def settlement(self, batch_id: uuid.UUID) -> Settlement:
         """lines = paid + failed + pending, in count and fen (cancelled lines are not part of a batch's money)."""
         paid, failed = PaymentLine.status == "paid", PaymentLine.status == "failed"
-        row = (await self.session.execute(select(
-            func.count(), func.coalesce(func.sum(PaymentLine.amount_fen), 0),
-            func.count().filter(paid), func.coalesce(func.sum(PaymentLine.amount_fen).filter(paid), 0),
-            func.count().filter(failed), func.coalesce(func.sum(PaymentLine.amount_fen).filter(failed), 0),
-        ).where(PaymentLine.batch_id == batch_id, PaymentLine.status != "cancelled"))).one()
+        row = (
+            await self.session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(PaymentLine.amount_fen), 0),
+                    func.count().filter(paid),
+                    func.coalesce(func.sum(PaymentLine.amount_fen).filter(paid), 0),
+                    func.count().filter(failed),
+                    func.coalesce(func.sum(PaymentLine.amount_fen).filter(failed), 0),
+                ).where(PaymentLine.batch_id == batch_id, PaymentLine.status != "cancelled")
+            )
+        ).one()
         return Settlement(*(int(v) for v in row))
 
     async def lines(self, batch_id: uuid.UUID, status: str | None, after: int, limit: int) -> list[PaymentLine]:
@@ -262,8 +319,9 @@ ORDER BY l.id
 """
 
 
-async def stream_file_rows(conn: AsyncConnection, batch_id: uuid.UUID,
-                           township: str | None = None) -> AsyncIterator[FileRow]:
+async def stream_file_rows(
+    conn: AsyncConnection, batch_id: uuid.UUID, township: str | None = None
+) -> AsyncIterator[FileRow]:
     """The lines of a bank file or roster with their sealed payee, as PostgreSQL's COPY streams them: C-speed
     transfer, parsed here a chunk at a time; a small bounded queue keeps memory constant (the COPY waits while the
     file's writer catches up)."""

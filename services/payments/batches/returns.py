@@ -34,6 +34,8 @@ MAX_REPORTED = 200
 
 class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
     """The bank return file has bad rows; `errors` names each (row, field, why)."""
+
+
 _CHECK = """
 SELECT r.row_no, r.payment_id, r.amount_fen, r.result, l.amount_fen AS line_amount, l.status AS line_status,
        (SELECT count(*) FROM payments.payment_lines o WHERE o.payment_id = r.payment_id) AS anywhere,
@@ -71,7 +73,6 @@ SELECT (SELECT count(*) FROM paid) AS paid,
 """
 
 
-
 def _sha256(file: IO[bytes]) -> str:
     digest = hashlib.sha256()
     file.seek(0)
@@ -94,8 +95,11 @@ def _rows(file: IO[bytes]):
     reader = csv.reader(codecs.iterdecode(file, encoding, errors="strict"))
     try:
         header = next(reader, None)
-        if header is None or [h.strip().lower() for h in header[:4]] != list(RETURN_COLUMNS)[:len(header[:4])] \
-                or len(header) < 3:
+        if (
+            header is None
+            or [h.strip().lower() for h in header[:4]] != list(RETURN_COLUMNS)[: len(header[:4])]
+            or len(header) < 3
+        ):
             raise InvalidInput("file", f"the first row must be the header {','.join(RETURN_COLUMNS)}", row="1")
         yield from enumerate(reader, start=2)
     except UnicodeDecodeError as exc:
@@ -108,17 +112,29 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     batch = await service.visible(uow, principal, batch_id, for_update=True)  # one return at a time per batch
     digest = _sha256(file)
     repo = BatchRepository(uow.session)
-    done = await uow.session.scalar(select(BankReturn).where(BankReturn.batch_id == batch.id,
-                                                             BankReturn.sha256 == digest))
+    done = await uow.session.scalar(
+        select(BankReturn).where(BankReturn.batch_id == batch.id, BankReturn.sha256 == digest)
+    )
     if done is not None:
-        await audit.record(uow, principal, "batch.returns_again", "batch", batch.id, region_code=batch.region_code,
-                           details={"sha256": digest})
+        await audit.record(
+            uow,
+            principal,
+            "batch.returns_again",
+            "batch",
+            batch.id,
+            region_code=batch.region_code,
+            details={"sha256": digest},
+        )
         return _answer(done, True, await repo.settlement(batch.id))
     batch.check_returns_allowed()
 
     conn = await uow.session.connection()
-    await conn.execute(text("CREATE TEMPORARY TABLE bank_return_rows (row_no int, payment_id uuid, amount_fen bigint, "
-                            "result text, reason text) ON COMMIT DROP"))
+    await conn.execute(
+        text(
+            "CREATE TEMPORARY TABLE bank_return_rows (row_no int, payment_id uuid, amount_fen bigint, "
+            "result text, reason text) ON COMMIT DROP"
+        )
+    )
     driver: Any = (await conn.get_raw_connection()).driver_connection
     errors: list[dict[str, str]] = []
     chunk: list[tuple] = []
@@ -156,32 +172,65 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             bad("result", f"the line was already settled as {r['line_status']}")
     if errors:
         errors.sort(key=lambda e: int(e["row"]))
-        raise InvalidReturnFile(f"{len(errors)} bad row(s); nothing was applied", errors=errors[:MAX_REPORTED],
-                                bad_rows=len(errors))
+        raise InvalidReturnFile(
+            f"{len(errors)} bad row(s); nothing was applied", errors=errors[:MAX_REPORTED], bad_rows=len(errors)
+        )
 
     paid_type = event_type(PaymentPaid)
-    applied = (await conn.execute(text(_APPLY), {
-        "batch_id": batch.id, "topic": str(spec_for(paid_type).topic), "type": paid_type, "source": uow.source,
-        "schema": f"urn:cn.gov.mca.assistance:schema:{paid_type}", "cid": current_correlation_id()})).one()
+    applied = (
+        await conn.execute(
+            text(_APPLY),
+            {
+                "batch_id": batch.id,
+                "topic": str(spec_for(paid_type).topic),
+                "type": paid_type,
+                "source": uow.source,
+                "schema": f"urn:cn.gov.mca.assistance:schema:{paid_type}",
+                "cid": current_correlation_id(),
+            },
+        )
+    ).one()
     paid, failed = int(applied.paid), applied.failed
     for s in failed:
-        uow.emit(PaymentFailed(**{k: v for k, v in s.items() if k not in ("status", "reason")},
-                               reason=s["reason"] or ""), key=s["household_id"], region=s["region_code"])
-    posted = await uow.session.scalar(insert(BankReturn).values(
-        batch_id=batch.id, sha256=digest, rows=count, paid=paid, failed=len(failed), posted_by=principal.sub,
-    ).returning(BankReturn))
+        uow.emit(
+            PaymentFailed(**{k: v for k, v in s.items() if k not in ("status", "reason")}, reason=s["reason"] or ""),
+            key=s["household_id"],
+            region=s["region_code"],
+        )
+    posted = await uow.session.scalar(
+        insert(BankReturn)
+        .values(
+            batch_id=batch.id,
+            sha256=digest,
+            rows=count,
+            paid=paid,
+            failed=len(failed),
+            posted_by=principal.sub,
+        )
+        .returning(BankReturn)
+    )
     settlement = await repo.settlement(batch.id)
     batch.settle(settlement)
     await repo.save(batch)
     for event in batch.events:
         uow.emit(event, key=batch.id, region=batch.region_code)
-    await audit.record(uow, principal, "batch.returns", "batch", batch.id, region_code=batch.region_code,
-                       details={"sha256": digest, "rows": count, "paid": paid, "failed": len(failed)})
+    await audit.record(
+        uow,
+        principal,
+        "batch.returns",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={"sha256": digest, "rows": count, "paid": paid, "failed": len(failed)},
+    )
     assert posted is not None
     return _answer(posted, False, settlement)
 
 
 def _answer(record: BankReturn, already_applied: bool, settlement: Settlement) -> ReturnsOut:
     """What a return file did (posted again: what it did the first time), and where the batch stands now."""
-    return ReturnsOut(**attributes(record, ReturnsOut), already_applied=already_applied,
-                      reconciliation=service.reconciliation(settlement))
+    return ReturnsOut(
+        **attributes(record, ReturnsOut),
+        already_applied=already_applied,
+        reconciliation=service.reconciliation(settlement),
+    )

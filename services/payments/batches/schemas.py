@@ -22,8 +22,12 @@ class BatchIn(BaseModel):
     kind: Literal["regular", "urgent", "reissue", "supplement"] = "regular"
     region_code: str = Field(pattern=REGION_PATTERN, description="GB/T 2260 code (county, township, …) in your region")
     period: Period = Field(description="YYYY-MM: the month paid (regular) or the month of issue (other kinds)")
-    case_ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000,
-                                             description="urgent batches only: the approved one-off cases to pay")
+    case_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="urgent batches only: the approved one-off cases to pay",
+    )
 
 
 class Progress(BaseModel):

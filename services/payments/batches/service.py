@@ -33,21 +33,30 @@ def _emit(uow: UnitOfWork, batch: DisbursementBatch) -> None:
     batch.events.clear()
 
 
-async def _audit(uow: UnitOfWork, actor: Principal | str, action: str, batch: DisbursementBatch,
-                 **details: object) -> None:
-    await audit.record(uow, actor, f"batch.{action}", "batch", batch.id, region_code=batch.region_code,
-                       details={"kind": batch.kind.value, "period": str(batch.period), **details})
+async def _audit(
+    uow: UnitOfWork, actor: Principal | str, action: str, batch: DisbursementBatch, **details: object
+) -> None:
+    await audit.record(
+        uow,
+        actor,
+        f"batch.{action}",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={"kind": batch.kind.value, "period": str(batch.period), **details},
+    )
 
 
 async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
     """(batch, created). A regular batch already requested for the region and month is answered as it is."""
     if not principal.covers(body.region_code):
-        raise Forbidden(f"region {body.region_code} is outside your region {principal.region or '(national)'}",
-                        errors=[{"field": "region_code", "message": "outside your region"}])
+        raise Forbidden(
+            f"region {body.region_code} is outside your region {principal.region or '(national)'}",
+            errors=[{"field": "region_code", "message": "outside your region"}],
+        )
     if (body.case_ids is not None) != (body.kind == "urgent"):
         raise InvalidInput("case_ids", "required for urgent batches, and only for them")
-    batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub,
-                                      body.case_ids)
+    batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids)
     existing = await BatchRepository(uow.session).add_unless_regular_exists(batch)
     if existing is not None:
         await _audit(uow, principal, "request_existing", existing)
@@ -57,8 +66,9 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
     return batch, True
 
 
-async def visible(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID,
-                  *, for_update: bool = False) -> DisbursementBatch:
+async def visible(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, *, for_update: bool = False
+) -> DisbursementBatch:
     return principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
 
 
@@ -77,8 +87,16 @@ async def cancel(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, rea
     repo = BatchRepository(uow.session)
     await repo.save(batch)
     await repo.cancel_lines(batch.id)  # their slots are free again: the month can be paid in another batch
-    await audit.record(uow, principal, "batch.cancel", "batch", batch.id, region_code=batch.region_code, reason=reason,
-                       details={"kind": batch.kind.value, "period": str(batch.period)})
+    await audit.record(
+        uow,
+        principal,
+        "batch.cancel",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        reason=reason,
+        details={"kind": batch.kind.value, "period": str(batch.period)},
+    )
     return batch
 
 
@@ -91,21 +109,24 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     return batch
 
 
-async def in_region(uow: UnitOfWork, principal: Principal, period: Period | None,
-                    limit: int) -> list[DisbursementBatch]:
+async def in_region(
+    uow: UnitOfWork, principal: Principal, period: Period | None, limit: int
+) -> list[DisbursementBatch]:
     return await BatchRepository(uow.session).in_region(principal.region, period, limit)
 
 
-async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, status: str | None, after: int,
-                limit: int) -> list[LineOut]:
+async def lines(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, status: str | None, after: int, limit: int
+) -> list[LineOut]:
     batch = await visible(uow, principal, batch_id)
     rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
     await _audit(uow, principal, "lines", batch, count=len(rows))
     return [line_out(r) for r in rows]
 
 
-async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring,
-                    encoding: str) -> AsyncIterator[bytes]:
+async def bank_file(
+    engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str
+) -> AsyncIterator[bytes]:
     """The bank file's bytes, on a connection of its own (the request's unit of work has committed by now)."""
     async with engine.connect() as conn:
         async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
@@ -121,13 +142,16 @@ async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring
         return await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
 
 
-async def check_file_ready(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str,
-                           township: str | None = None) -> DisbursementBatch:
+async def check_file_ready(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str, township: str | None = None
+) -> DisbursementBatch:
     """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees)."""
     batch = await visible(uow, principal, batch_id)
     if batch.status not in (BatchStatus.EXPORTED, BatchStatus.RECONCILED):
-        raise Conflict(f"the batch is {batch.status.value}: export it (after approval) first",
-                       errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}])
+        raise Conflict(
+            f"the batch is {batch.status.value}: export it (after approval) first",
+            errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}],
+        )
     await _audit(uow, principal, what, batch, township=township)
     return batch
 
@@ -144,9 +168,15 @@ async def to_out(uow: UnitOfWork, batch: DisbursementBatch, *, with_reconciliati
     rec = None
     if with_reconciliation and batch.status is not BatchStatus.BUILDING:
         rec = reconciliation(await settlement(uow, batch))
-    return BatchOut.model_validate({
-        **vars(batch), "kind": batch.kind.value, "status": batch.status.value, "reconciliation": rec,
-        "progress": Progress(done=batch.progress_done, total=batch.progress_total)})
+    return BatchOut.model_validate(
+        {
+            **vars(batch),
+            "kind": batch.kind.value,
+            "status": batch.status.value,
+            "reconciliation": rec,
+            "progress": Progress(done=batch.progress_done, total=batch.progress_total),
+        }
+    )
 
 
 def line_out(line: PaymentLine) -> LineOut:

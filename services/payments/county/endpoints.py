@@ -26,9 +26,13 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COOKIE = "county_session"
 READER_ROLES = ("finance", "county_approver", "auditor", "admin")
 # The page is self-contained: inline styles and SVG, no script, nothing from elsewhere.
-PAGE_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                                           "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 Period_ = Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")]
@@ -36,11 +40,22 @@ Quarter = Annotated[int | None, Query(ge=1, le=4, description="季度 1-4, with 
 Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2, with year")]
 
 
-@router.get("/statistics", response_model=CountyStatistics, summary="县级统计: payments, cases, alerts, coverage",
-            responses=or_xlsx())
-async def statistics(uow: UowDep, principal: Reader, region: Annotated[str, Query(pattern=REGION_PATTERN)],
-                     period: Period_ = None, year: Year = None, quarter: Quarter = None, half: Half = None,
-                     format: Literal["json", "xlsx"] = "json") -> CountyStatistics | StreamingResponse:
+@router.get(
+    "/statistics",
+    response_model=CountyStatistics,
+    summary="县级统计: payments, cases, alerts, coverage",
+    responses=or_xlsx(),
+)
+async def statistics(
+    uow: UowDep,
+    principal: Reader,
+    region: Annotated[str, Query(pattern=REGION_PATTERN)],
+    period: Period_ = None,
+    year: Year = None,
+    quarter: Quarter = None,
+    half: Half = None,
+    format: Literal["json", "xlsx"] = "json",
+) -> CountyStatistics | StreamingResponse:
     when = service.resolve_period(period, year, quarter, half)
     stats = await service.statistics(uow, principal, region, when)
     if format == "json":
@@ -48,21 +63,30 @@ async def statistics(uow: UowDep, principal: Reader, region: Annotated[str, Quer
     return streamed(service.to_xlsx(stats), XLSX, f"county-statistics-{region}-{when.first}-{when.last}.xlsx")
 
 
-@router.get("/report", summary="工作总结 draft (half-year or annual) from the live statistics",
-            responses={200: {"content": {"text/markdown": {}, DOCX: {}}}})
-async def work_summary(uow: UowDep, principal: Reader, region: Annotated[str, Query(pattern=REGION_PATTERN)],
-                       year: Annotated[int, Query(ge=2000, le=2100)], half: Half = None,
-                       format: Literal["md", "docx"] = "docx") -> Response:
+@router.get(
+    "/report",
+    summary="工作总结 draft (half-year or annual) from the live statistics",
+    responses={200: {"content": {"text/markdown": {}, DOCX: {}}}},
+)
+async def work_summary(
+    uow: UowDep,
+    principal: Reader,
+    region: Annotated[str, Query(pattern=REGION_PATTERN)],
+    year: Annotated[int, Query(ge=2000, le=2100)],
+    half: Half = None,
+    format: Literal["md", "docx"] = "docx",
+) -> Response:
     stats = await service.statistics(uow, principal, region, service.resolve_period(None, year, None, half))
     name = f"work-summary-{region}-{year}{f'-H{half}' if half else ''}"
     if format == "md":
-        return Response(report.to_markdown(stats), media_type="text/markdown; charset=utf-8",
-                        headers=attachment(f"{name}.md"))
-    return Response(report.to_docx(stats), media_type=DOCX,
-                    headers=attachment(f"{name}.docx"))
+        return Response(
+            report.to_markdown(stats), media_type="text/markdown; charset=utf-8", headers=attachment(f"{name}.md")
+        )
+    return Response(report.to_docx(stats), media_type=DOCX, headers=attachment(f"{name}.docx"))
 
 
 # --- the browser page ---------------------------------------------------------------------------------------------
+
 
 def _browser_principal(request: Request) -> Principal | None:
     """The caller of the page: a bearer header (scripts) or the session cookie (a browser); None = log in."""
@@ -94,9 +118,15 @@ async def login(request: Request, token: Annotated[str, Form(max_length=8192)]) 
     if not principal.has_any(*READER_ROLES):
         return HTMLResponse(dashboard.login_page("该账号无权查看工作台"), status_code=403, headers=PAGE_HEADERS)
     response = RedirectResponse("/county/dashboard", status_code=303, headers=PAGE_HEADERS)
-    response.set_cookie(COOKIE, token, max_age=max(expires - int(time.time()), 0), path="/county", httponly=True,
-                        samesite="strict",
-                        secure=request.app.state.settings.environment in ("staging", "production"))
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=max(expires - int(time.time()), 0),
+        path="/county",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.environment in ("staging", "production"),
+    )
     return response
 
 
@@ -107,19 +137,32 @@ async def logout() -> Response:
     return response
 
 
-@router.get("/dashboard", response_class=HTMLResponse, summary="县级工作台 (HTML)",
-            responses={303: {"description": "no session: to the login form"}, **problems(403)})
-async def dashboard_page(request: Request, uow: UowDep,
-                         region: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
-                         period: Period_ = None) -> Response:
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    summary="县级工作台 (HTML)",
+    responses={303: {"description": "no session: to the login form"}, **problems(403)},
+)
+async def dashboard_page(
+    request: Request,
+    uow: UowDep,
+    region: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
+    period: Period_ = None,
+) -> Response:
     principal = _browser_principal(request)
     if principal is None:
         return RedirectResponse("/county/login", status_code=303, headers=PAGE_HEADERS)
     region = principal.region if region is None else region
     month = service.resolve_period(period or str(Period.of(service.today())), None, None, None)
     first = Period(month.first.year, 1)
-    year = CountyPeriod(kind="year", label=f"{first.year}年1-{month.first.month}月", first=first, last=month.first,
-                        start=first.first_day, end=month.end)
+    year = CountyPeriod(
+        kind="year",
+        label=f"{first.year}年1-{month.first.month}月",
+        first=first,
+        last=month.first,
+        start=first.first_day,
+        end=month.end,
+    )
     stats = await service.statistics(uow, principal, region, month)
     to_date = await service.statistics(uow, principal, region, year)
     overdue = await service.overdue_cases(uow, principal, region)

@@ -42,8 +42,9 @@ async def case_opened(uow: UnitOfWork, event: CloudEvent, data: CaseOpened) -> N
 
 async def case_status_changed(uow: UnitOfWork, event: CloudEvent, data: CaseStatusChanged) -> None:
     withdrawn = data.status == WITHDRAWN
-    await ReadModelRepository(uow.session).upsert_case(data, decision=WITHDRAWN if withdrawn else None,
-                                                       decided_on=local_day(event.time) if withdrawn else None)
+    await ReadModelRepository(uow.session).upsert_case(
+        data, decision=WITHDRAWN if withdrawn else None, decided_on=local_day(event.time) if withdrawn else None
+    )
 
 
 async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseDeadlineChanged) -> None:
@@ -52,8 +53,9 @@ async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseD
 
 async def case_decided(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved | CaseRejected) -> None:
     decision = "approved" if isinstance(data, CaseApproved) else "rejected"
-    await ReadModelRepository(uow.session).upsert_case(data, status=decision, decision=decision,
-                                                       decided_on=local_day(data.decided_at))
+    await ReadModelRepository(uow.session).upsert_case(
+        data, status=decision, decision=decision, decided_on=local_day(data.decided_at)
+    )
 
 
 async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:

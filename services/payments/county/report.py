@@ -28,10 +28,15 @@ class Block:
 
 def blocks(s: CountyStatistics) -> list[Block]:
     t = s.totals
-    out = [Block("title", f"{s.region_name}{s.period.label}社会救助工作总结（初稿）"),
-           Block("paragraph", f"{s.period.label}，{s.region_name}共保障各类社会救助对象{t.households}户{t.persons}人，"
-                              f"累计发放救助资金{t.money_wan_yuan}万元。"),
-           Block("heading", "一、主要工作")]
+    out = [
+        Block("title", f"{s.region_name}{s.period.label}社会救助工作总结（初稿）"),
+        Block(
+            "paragraph",
+            f"{s.period.label}，{s.region_name}共保障各类社会救助对象{t.households}户{t.persons}人，"
+            f"累计发放救助资金{t.money_wan_yuan}万元。",
+        ),
+        Block("heading", "一、主要工作"),
+    ]
     sections: list[tuple[str, str]] = []
     for p in s.programmes:
         if p.programme in ONE_OFF:
@@ -40,23 +45,39 @@ def blocks(s: CountyStatistics) -> list[Block]:
         if p.supplement_fen:
             text += f"其中提标补发{wan(p.supplement_fen)}万元。"
         sections.append((label(p.programme), text))
-    moves = [f"{label(p.programme)}新增{p.new}户、停保{p.stopped}户、调整{p.changed}户"
-             for p in s.programmes if p.programme not in ONE_OFF]
+    moves = [
+        f"{label(p.programme)}新增{p.new}户、停保{p.stopped}户、调整{p.changed}户"
+        for p in s.programmes
+        if p.programme not in ONE_OFF
+    ]
     c = s.cases_total
-    sections.append(("动态管理", ("落实动态管理，有进有出：" + "；".join(moves) + "。" if moves else "")
-                     + f"受理救助申请{c.received}件，批准{c.approved}件，不予批准{c.rejected}件，"
-                       f"逾期{c.overdue}件。"))
+    sections.append(
+        (
+            "动态管理",
+            ("落实动态管理，有进有出：" + "；".join(moves) + "。" if moves else "")
+            + f"受理救助申请{c.received}件，批准{c.approved}件，不予批准{c.rejected}件，"
+            f"逾期{c.overdue}件。",
+        )
+    )
     for p in s.programmes:
         if p.programme in ONE_OFF:
-            sections.append((label(p.programme),
-                             f"实施{label(p.programme)}{p.one_off_household_times}户次{p.one_off_person_times}人次，"
-                             f"发放资金{wan(p.one_off_fen)}万元。"))
+            sections.append(
+                (
+                    label(p.programme),
+                    f"实施{label(p.programme)}{p.one_off_household_times}户次{p.one_off_person_times}人次，"
+                    f"发放资金{wan(p.one_off_fen)}万元。",
+                )
+            )
     a, cov = s.alerts, s.coverage
     covered = "、".join(f"{label(k)}{v}户" for k, v in cov.by_programme.items())
-    sections.append(("监测预警", f"开展低收入人口动态监测，发出预警{a.raised}条，核实{a.verified}条，"
-                                  f"纳入救助{a.brought_into_assistance}户。三类人群监测对象{cov.monitored_households}户，"
-                                  f"其中享受社会救助{cov.covered_households}户" + (f"（{covered}）" if covered else "")
-                                  + "。"))
+    sections.append(
+        (
+            "监测预警",
+            f"开展低收入人口动态监测，发出预警{a.raised}条，核实{a.verified}条，"
+            f"纳入救助{a.brought_into_assistance}户。三类人群监测对象{cov.monitored_households}户，"
+            f"其中享受社会救助{cov.covered_households}户" + (f"（{covered}）" if covered else "") + "。",
+        )
+    )
     for i, (title, text) in enumerate(sections):
         out += [Block("subheading", f"（{_NUMBERS[i] if i < 10 else i + 1}）{title}"), Block("paragraph", text)]
     for heading in ("二、存在问题", "三、下一步打算"):

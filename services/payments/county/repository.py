@@ -26,8 +26,18 @@ ON CONFLICT (case_id) DO UPDATE SET
 """
 
 _CASE_COLUMNS = ("case_id", "programme", "region_code", "received_on", "due_date", "status", "decision", "decided_on")
-_ALERT_COLUMNS = ("alert_id", "household_id", "region_code", "alert_type", "raised_on", "due_date", "verified_on",
-                  "outcome", "programme", "closed_on")
+_ALERT_COLUMNS = (
+    "alert_id",
+    "household_id",
+    "region_code",
+    "alert_type",
+    "raised_on",
+    "due_date",
+    "verified_on",
+    "outcome",
+    "programme",
+    "closed_on",
+)
 
 
 def _columns(names: tuple[str, ...], data: EventData, known: dict[str, Any]) -> dict[str, Any]:

@@ -36,10 +36,17 @@ from shared.uow import UnitOfWork
 
 # The names the reports use (the bank files use the longer 救助金 names).
 PROGRAMME_LABELS = {
-    "dibao": "城乡低保", "tekun": "特困人员供养", "temporary": "临时救助", "medical": "医疗救助",
-    "marginal": "低保边缘家庭救助", "rigid_expense": "刚性支出困难救助", "orphan": "孤儿基本生活保障",
-    "de_facto_orphan": "事实无人抚养儿童保障", "disability_living": "困难残疾人生活补贴",
-    "disability_care": "重度残疾人护理补贴", "unknown": "未分类",
+    "dibao": "城乡低保",
+    "tekun": "特困人员供养",
+    "temporary": "临时救助",
+    "medical": "医疗救助",
+    "marginal": "低保边缘家庭救助",
+    "rigid_expense": "刚性支出困难救助",
+    "orphan": "孤儿基本生活保障",
+    "de_facto_orphan": "事实无人抚养儿童保障",
+    "disability_living": "困难残疾人生活补贴",
+    "disability_care": "重度残疾人护理补贴",
+    "unknown": "未分类",
 }
 _QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 
@@ -79,8 +86,14 @@ def resolve_period(period: str | None, year: int | None, quarter: int | None, ha
             last = first.plus(5)
         else:
             first, last, kind, text = Period(year, 1), Period(year, 12), "year", f"{year}年"
-    return CountyPeriod(kind=kind, label=text, first=first, last=last, start=first.first_day,
-                        end=last.next().first_day - timedelta(days=1))
+    return CountyPeriod(
+        kind=kind,
+        label=text,
+        first=first,
+        last=last,
+        start=first.first_day,
+        end=last.next().first_day - timedelta(days=1),
+    )
 
 
 def region_name(code: str) -> str:
@@ -95,8 +108,9 @@ def region_name(code: str) -> str:
 
 def _in_scope(principal: Principal, region: str) -> None:
     if not principal.covers(region):
-        raise Forbidden(f"region {region} is outside your region",
-                        errors=[{"field": "region", "message": "outside your region"}])
+        raise Forbidden(
+            f"region {region} is outside your region", errors=[{"field": "region", "message": "outside your region"}]
+        )
 
 
 async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: CountyPeriod) -> CountyStatistics:
@@ -104,43 +118,87 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
     paid = await payment_statistics.statistics(uow, principal, region, when.first, when.last)
     repo = CountyRepository(uow.session)
     now = today()
-    cases = [CaseFigures(programme=r["programme"], name=label(r["programme"]),
-                         **{k: int(r[k]) for k in ("received", "approved", "rejected", "withdrawn", "overdue")})
-             for r in await repo.cases(region, when.start, when.end, now)]
-    cases_total = CaseFigures(programme="*", name="合计", **{
-        k: sum(getattr(c, k) for c in cases) for k in ("received", "approved", "rejected", "withdrawn", "overdue")})
+    cases = [
+        CaseFigures(
+            programme=r["programme"],
+            name=label(r["programme"]),
+            **{k: int(r[k]) for k in ("received", "approved", "rejected", "withdrawn", "overdue")},
+        )
+        for r in await repo.cases(region, when.start, when.end, now)
+    ]
+    cases_total = CaseFigures(
+        programme="*",
+        name="合计",
+        **{k: sum(getattr(c, k) for c in cases) for k in ("received", "approved", "rejected", "withdrawn", "overdue")},
+    )
     alerts = AlertFigures(**{k: int(v) for k, v in (await repo.alerts(region, when.start, when.end, now)).items()})
     cov = await repo.coverage(region, when.first.first_day, when.last.first_day, when.end)
-    coverage = Coverage(monitored_households=int(cov[0]["households"]), covered_households=int(cov[1]["households"]),
-                        by_programme={r["programme"]: int(r["households"]) for r in cov[2:]})
-    months = [MonthFigures(month=Period.of(r["period"]), programme=r["programme"], households=int(r["households"]),
-                           money_fen=int(r["money_fen"]))
-              for r in await repo.months(region, when.first.first_day, when.last.first_day)]
-    batches = [BatchFigures(**{**r, "period": Period.of(r["period"])})
-               for r in await repo.batches(region, when.first.first_day, when.last.first_day)]
+    coverage = Coverage(
+        monitored_households=int(cov[0]["households"]),
+        covered_households=int(cov[1]["households"]),
+        by_programme={r["programme"]: int(r["households"]) for r in cov[2:]},
+    )
+    months = [
+        MonthFigures(
+            month=Period.of(r["period"]),
+            programme=r["programme"],
+            households=int(r["households"]),
+            money_fen=int(r["money_fen"]),
+        )
+        for r in await repo.months(region, when.first.first_day, when.last.first_day)
+    ]
+    batches = [
+        BatchFigures(**{**r, "period": Period.of(r["period"])})
+        for r in await repo.batches(region, when.first.first_day, when.last.first_day)
+    ]
     for p in paid.programmes:
         p.name = label(p.programme)
-    totals = Totals(households=sum(p.households for p in paid.programmes),
-                    persons=sum(p.persons for p in paid.programmes), money_fen=paid.money_fen,
-                    money_wan_yuan=paid.money_wan_yuan)
-    await audit.record(uow, principal, "county_statistics.read", "statistics", None, region_code=region,
-                       details={"from": str(when.first), "to": str(when.last)})
-    return CountyStatistics(region=region, region_name=region_name(region), period=when, programmes=paid.programmes,
-                            totals=totals, cases=cases, cases_total=cases_total, alerts=alerts, coverage=coverage,
-                            months=months, batches=batches)
+    totals = Totals(
+        households=sum(p.households for p in paid.programmes),
+        persons=sum(p.persons for p in paid.programmes),
+        money_fen=paid.money_fen,
+        money_wan_yuan=paid.money_wan_yuan,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "county_statistics.read",
+        "statistics",
+        None,
+        region_code=region,
+        details={"from": str(when.first), "to": str(when.last)},
+    )
+    return CountyStatistics(
+        region=region,
+        region_name=region_name(region),
+        period=when,
+        programmes=paid.programmes,
+        totals=totals,
+        cases=cases,
+        cases_total=cases_total,
+        alerts=alerts,
+        coverage=coverage,
+        months=months,
+        batches=batches,
+    )
 
 
 async def overdue_cases(uow: UnitOfWork, principal: Principal, region: str, limit: int = 50) -> list[OverdueCase]:
     _in_scope(principal, region)
-    return [OverdueCase(**{**r, "name": label(r["programme"]), "region_name": region_name(r["region_code"])})
-            for r in await CountyRepository(uow.session).overdue_now(region, today(), limit)]
+    return [
+        OverdueCase(**{**r, "name": label(r["programme"]), "region_name": region_name(r["region_code"])})
+        for r in await CountyRepository(uow.session).overdue_now(region, today(), limit)
+    ]
 
 
 async def open_alerts(uow: UnitOfWork, principal: Principal, region: str) -> list[TownshipAlerts]:
     _in_scope(principal, region)
-    return [TownshipAlerts(township=r["township"], name=region_name(r["township"]), open=int(r["open"]),
-                           overdue=int(r["overdue"]))
-            for r in await CountyRepository(uow.session).open_alerts_by_township(region, today())]
+    return [
+        TownshipAlerts(
+            township=r["township"], name=region_name(r["township"]), open=int(r["open"]), overdue=int(r["overdue"])
+        )
+        for r in await CountyRepository(uow.session).open_alerts_by_township(region, today())
+    ]
 
 
 # The statistics report's columns; the county sheet has no separate 提标补发 column (it is in the money paid).
@@ -163,25 +221,96 @@ def to_xlsx(s: CountyStatistics) -> tempfile.SpooledTemporaryFile:
         for i, row in enumerate(rows, start=2):
             ws.write_row(i, 0, row)
 
-    sheet("资金发放", "社会救助资金发放统计", PROGRAMME_HEADERS, [
-        (p.name, p.households, p.persons, float(p.money_yuan), float(p.money_wan_yuan), float(yuan(p.paid_fen)),
-         p.one_off_household_times, p.one_off_person_times, p.new, p.stopped, p.changed) for p in s.programmes
-    ] + [("合计", s.totals.households, s.totals.persons, float(yuan(s.totals.money_fen)),
-          float(s.totals.money_wan_yuan))])
-    sheet("办件", "办件统计", CASE_HEADERS, [
-        (c.name, c.received, c.approved, c.rejected, c.withdrawn, c.overdue) for c in [*s.cases, s.cases_total]])
-    sheet("监测预警", "低收入人口动态监测", ("项目", "数量"), [
-        ("预警数", s.alerts.raised), ("核实数", s.alerts.verified), ("纳入救助", s.alerts.brought_into_assistance),
-        ("未办结(当前)", s.alerts.open_now), ("逾期未办结(当前)", s.alerts.overdue_now),
-        ("三类人群监测户数", s.coverage.monitored_households), ("三类人群享受救助户数", s.coverage.covered_households),
-    ] + [(f"三类人群享受{label(p)}(户)", n) for p, n in s.coverage.by_programme.items()])
-    sheet("按月", "按月发放", ("月份", "救助项目", "户数(户)", "资金(元)"), [
-        (str(m.month), label(m.programme), m.households, float(yuan(m.money_fen))) for m in s.months])
-    sheet("发放批次", "发放批次与对账", ("月份", "类型", "状态", "笔数", "金额(元)", "已到账笔数", "已到账(元)",
-                                     "失败笔数", "失败(元)", "待回盘笔数", "待回盘(元)"), [
-        (str(b.period), b.kind, b.status, b.line_count, float(yuan(b.total_fen)), b.paid_count,
-         float(yuan(b.paid_fen)), b.failed_count, float(yuan(b.failed_fen)), b.pending_count,
-         float(yuan(b.pending_fen))) for b in s.batches])
+    sheet(
+        "资金发放",
+        "社会救助资金发放统计",
+        PROGRAMME_HEADERS,
+        [
+            (
+                p.name,
+                p.households,
+                p.persons,
+                float(p.money_yuan),
+                float(p.money_wan_yuan),
+                float(yuan(p.paid_fen)),
+                p.one_off_household_times,
+                p.one_off_person_times,
+                p.new,
+                p.stopped,
+                p.changed,
+            )
+            for p in s.programmes
+        ]
+        + [
+            (
+                "合计",
+                s.totals.households,
+                s.totals.persons,
+                float(yuan(s.totals.money_fen)),
+                float(s.totals.money_wan_yuan),
+            )
+        ],
+    )
+    sheet(
+        "办件",
+        "办件统计",
+        CASE_HEADERS,
+        [(c.name, c.received, c.approved, c.rejected, c.withdrawn, c.overdue) for c in [*s.cases, s.cases_total]],
+    )
+    sheet(
+        "监测预警",
+        "低收入人口动态监测",
+        ("项目", "数量"),
+        [
+            ("预警数", s.alerts.raised),
+            ("核实数", s.alerts.verified),
+            ("纳入救助", s.alerts.brought_into_assistance),
+            ("未办结(当前)", s.alerts.open_now),
+            ("逾期未办结(当前)", s.alerts.overdue_now),
+            ("三类人群监测户数", s.coverage.monitored_households),
+            ("三类人群享受救助户数", s.coverage.covered_households),
+        ]
+        + [(f"三类人群享受{label(p)}(户)", n) for p, n in s.coverage.by_programme.items()],
+    )
+    sheet(
+        "按月",
+        "按月发放",
+        ("月份", "救助项目", "户数(户)", "资金(元)"),
+        [(str(m.month), label(m.programme), m.households, float(yuan(m.money_fen))) for m in s.months],
+    )
+    sheet(
+        "发放批次",
+        "发放批次与对账",
+        (
+            "月份",
+            "类型",
+            "状态",
+            "笔数",
+            "金额(元)",
+            "已到账笔数",
+            "已到账(元)",
+            "失败笔数",
+            "失败(元)",
+            "待回盘笔数",
+            "待回盘(元)",
+        ),
+        [
+            (
+                str(b.period),
+                b.kind,
+                b.status,
+                b.line_count,
+                float(yuan(b.total_fen)),
+                b.paid_count,
+                float(yuan(b.paid_fen)),
+                b.failed_count,
+                float(yuan(b.failed_fen)),
+                b.pending_count,
+                float(yuan(b.pending_fen)),
+            )
+            for b in s.batches
+        ],
+    )
     book.close()
     out.seek(0)
     return out

@@ -19,6 +19,7 @@ _STOPS = "unnest(CAST(:ids AS uuid[]), CAST(:lasts AS date[])) AS s(beneficiary_
 def _stop_params(stops: list[tuple[uuid.UUID, Period]]) -> dict[str, Any]:
     return {"ids": [b for b, _ in stops], "lasts": [last.first_day for _, last in stops]}
 
+
 # For each month of the scope with money at the bank (live lines of exported batches): paid − owed now − already
 # recorded, where positive. Owed is the entitlement in force for the month, 0 after the last month.
 _RECORD = """
@@ -49,29 +50,41 @@ class RecoveryRepository:
     async def batches_paying_after(self, stops: list[tuple[uuid.UUID, Period]]) -> list[uuid.UUID]:
         """Batches not yet exported holding live lines of the stopped beneficiaries for months after their last
         month, locked (an export waits, so no line is cancelled under a bank file)."""
-        rows = await self.session.execute(text(
-            f"SELECT id FROM payments.batches WHERE status IN {_NOT_EXPORTED} AND id IN ("
-            f"SELECT l.batch_id FROM payments.payment_lines l JOIN {_STOPS} ON l.beneficiary_id = s.beneficiary_id "
-            "AND l.period > s.last_month WHERE l.status IN ('pending', 'failed')) ORDER BY id FOR UPDATE"),
-            _stop_params(stops))
+        rows = await self.session.execute(
+            text(
+                f"SELECT id FROM payments.batches WHERE status IN {_NOT_EXPORTED} AND id IN ("
+                f"SELECT l.batch_id FROM payments.payment_lines l JOIN {_STOPS} ON l.beneficiary_id = s.beneficiary_id "
+                "AND l.period > s.last_month WHERE l.status IN ('pending', 'failed')) ORDER BY id FOR UPDATE"
+            ),
+            _stop_params(stops),
+        )
         return [r[0] for r in rows]
 
-    async def cancel_lines_after(self, stops: list[tuple[uuid.UUID, Period]],
-                                 batch_ids: list[uuid.UUID]) -> list[Any]:
+    async def cancel_lines_after(self, stops: list[tuple[uuid.UUID, Period]], batch_ids: list[uuid.UUID]) -> list[Any]:
         """Cancels them: (batch_id, beneficiary_id, amount_fen) of each line cancelled."""
-        return list(await self.session.execute(text(
-            f"UPDATE payments.payment_lines l SET status = 'cancelled', reason = :why FROM {_STOPS} "
-            "WHERE l.batch_id = ANY(:batches) AND l.beneficiary_id = s.beneficiary_id AND l.period > s.last_month "
-            "AND l.status IN ('pending', 'failed') RETURNING l.batch_id, l.beneficiary_id, l.amount_fen"),
-            {**_stop_params(stops), "why": _LATE_STOP, "batches": batch_ids}))
+        return list(
+            await self.session.execute(
+                text(
+                    f"UPDATE payments.payment_lines l SET status = 'cancelled', reason = :why FROM {_STOPS} "
+                    "WHERE l.batch_id = ANY(:batches) AND l.beneficiary_id "
+                    "= s.beneficiary_id AND l.period > s.last_month "
+                    "AND l.status IN ('pending', 'failed') RETURNING l.batch_id, l.beneficiary_id, l.amount_fen"
+                ),
+                {**_stop_params(stops), "why": _LATE_STOP, "batches": batch_ids},
+            )
+        )
 
     async def record_for_beneficiaries(self, beneficiary_ids: list[uuid.UUID]) -> list[Any]:
-        return list(await self.session.execute(text(_RECORD.format(scope="beneficiary_id = ANY(:bs)")),
-                                               {"bs": beneficiary_ids}))
+        return list(
+            await self.session.execute(text(_RECORD.format(scope="beneficiary_id = ANY(:bs)")), {"bs": beneficiary_ids})
+        )
 
     async def record_in_region(self, region_prefix: str) -> list[Any]:
-        return list(await self.session.execute(text(_RECORD.format(scope="region_code LIKE :prefix")),
-                                               {"prefix": region_prefix + "%"}))
+        return list(
+            await self.session.execute(
+                text(_RECORD.format(scope="region_code LIKE :prefix")), {"prefix": region_prefix + "%"}
+            )
+        )
 
     async def in_region(self, region_prefix: str, status: str | None, after: int, limit: int) -> list[Overpayment]:
         query = select(Overpayment).where(Overpayment.region_code.startswith(region_prefix), Overpayment.id > after)

@@ -56,11 +56,26 @@ async def after_stops(uow: UnitOfWork, stops: Sequence[tuple[Stopped, Period, st
         for event in batch.events:
             uow.emit(event, key=batch.id, region=batch.region_code)
         batch.events.clear()
-        await audit.record(uow, SYSTEM, "batch.amend", "batch", batch.id, region_code=batch.region_code, reason=why,
-                           details={"kind": batch.kind.value, "period": str(batch.period), "was": was,
-                                    "now": batch.status.value, "cancelled_count": count, "cancelled_fen": fen,
-                                    "line_count": batch.line_count, "total_fen": batch.total_fen,
-                                    "households": sorted({str(households[x.beneficiary_id]) for x in lines})})
+        await audit.record(
+            uow,
+            SYSTEM,
+            "batch.amend",
+            "batch",
+            batch.id,
+            region_code=batch.region_code,
+            reason=why,
+            details={
+                "kind": batch.kind.value,
+                "period": str(batch.period),
+                "was": was,
+                "now": batch.status.value,
+                "cancelled_count": count,
+                "cancelled_fen": fen,
+                "line_count": batch.line_count,
+                "total_fen": batch.total_fen,
+                "households": sorted({str(households[x.beneficiary_id]) for x in lines}),
+            },
+        )
         log.info("batch %s amended: %d line(s), %d fen cancelled after a late stop (%s)", batch.id, count, fen, why)
     await _audited(uow, await repo.record_for_beneficiaries(list(reasons)))
 
@@ -73,15 +88,34 @@ async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
 
 
 async def _audited(uow: UnitOfWork, rows: list[Any]) -> None:
-    await audit.record_many(uow, SYSTEM, "overpayment.record", "beneficiary", [
-        {"resource_id": r.beneficiary_id, "household_id": r.household_id, "region_code": r.region_code,
-         "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason}}
-        for r in rows])
+    await audit.record_many(
+        uow,
+        SYSTEM,
+        "overpayment.record",
+        "beneficiary",
+        [
+            {
+                "resource_id": r.beneficiary_id,
+                "household_id": r.household_id,
+                "region_code": r.region_code,
+                "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason},
+            }
+            for r in rows
+        ],
+    )
 
 
-async def in_region(uow: UnitOfWork, principal: Principal, status: str | None, after: int,
-                    limit: int) -> list[OverpaymentOut]:
+async def in_region(
+    uow: UnitOfWork, principal: Principal, status: str | None, after: int, limit: int
+) -> list[OverpaymentOut]:
     rows = await RecoveryRepository(uow.session).in_region(principal.region, status, after, limit)
-    await audit.record(uow, principal, "overpayment.list", "overpayment", None, region_code=principal.region,
-                       details={"count": len(rows), "status": status})
+    await audit.record(
+        uow,
+        principal,
+        "overpayment.list",
+        "overpayment",
+        None,
+        region_code=principal.region,
+        details={"count": len(rows), "status": status},
+    )
     return [OverpaymentOut.model_validate(r, from_attributes=True) for r in rows]

@@ -46,8 +46,9 @@ def _cut(rows: list[EntitlementRow], last_kept: Period) -> HistoryChange:
     return change
 
 
-def set_amount(rows: list[EntitlementRow], from_month: Period, amount_fen: int,
-               last_month: Period | None) -> HistoryChange:
+def set_amount(
+    rows: list[EntitlementRow], from_month: Period, amount_fen: int, last_month: Period | None
+) -> HistoryChange:
     """调整 (also backdated): `amount_fen` a month from `from_month` until the beneficiary's last month, if known."""
     change = _cut(rows, from_month.plus(-1))
     if last_month is None or from_month <= last_month:
@@ -129,14 +130,16 @@ class RollRun:
         if entry.status == "exiting":
             # A review that finds the household eligible again ends the 渐退: the amount runs on, open-ended.
             entry.status, entry.end_month = "active", None
-        self.apply(entry, set_amount(entry.in_force, effective_month, amount_fen, entry.end_month), event_id,
-                   "amount_changed")
+        self.apply(
+            entry, set_amount(entry.in_force, effective_month, amount_fen, entry.end_month), event_id, "amount_changed"
+        )
         entry.monthly_amount_fen = amount_fen
 
     def end(self, entry: RollEntry, event_id: uuid.UUID, last_month: Period, reason: str | None) -> None:
         """渐退 (reason None) or 停保 (with its reason)."""
-        self.apply(entry, end_after(entry.in_force, last_month), event_id,
-                   "gradual_exit" if reason is None else "terminated")
+        self.apply(
+            entry, end_after(entry.in_force, last_month), event_id, "gradual_exit" if reason is None else "terminated"
+        )
         entry.end_month = last_month
         entry.status, entry.end_reason = ("exiting", entry.end_reason) if reason is None else ("stopped", reason)
 
@@ -149,8 +152,9 @@ class RollRun:
                 self.superseded[row_id] = event_id
         kept = [r for r in entry.in_force if r.id not in gone]
         for row in change.added:
-            provisional = EntitlementRow(row.from_month, row.to_month, row.monthly_amount_fen,
-                                         -(len(self._provisional) + 1))
+            provisional = EntitlementRow(
+                row.from_month, row.to_month, row.monthly_amount_fen, -(len(self._provisional) + 1)
+            )
             added = NewEntitlement(entry.id, provisional, event_id, event_type)
             self._provisional[provisional.id] = added  # type: ignore[index]
             self.added.append(added)

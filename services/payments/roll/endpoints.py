@@ -14,12 +14,17 @@ router = APIRouter(prefix="/beneficiaries", tags=["roll"])
 
 
 @router.get("", summary="The beneficiary roll in your region")
-async def list_beneficiaries(uow: UowDep, principal: Reader, household_id: uuid.UUID | None = None,
-                             limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[BeneficiaryOut]:
+async def list_beneficiaries(
+    uow: UowDep,
+    principal: Reader,
+    household_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[BeneficiaryOut]:
     return await service.roll_in_region(uow, principal, household_id, limit)
 
 
-@router.get("/{beneficiary_id}/entitlements",
-            summary="A beneficiary's entitlement history (应发记录), superseded rows included")
+@router.get(
+    "/{beneficiary_id}/entitlements", summary="A beneficiary's entitlement history (应发记录), superseded rows included"
+)
 async def entitlements(beneficiary_id: uuid.UUID, uow: UowDep, principal: Reader) -> list[EntitlementOut]:
     return await service.entitlement_history(uow, principal, beneficiary_id)

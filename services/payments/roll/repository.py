@@ -27,8 +27,11 @@ class BeneficiaryRepository:
         return list(await self.session.scalars(query.order_by(Beneficiary.created_at).limit(limit)))
 
     async def history(self, beneficiary_id: uuid.UUID) -> list[Entitlement]:
-        return list(await self.session.scalars(
-            select(Entitlement).where(Entitlement.beneficiary_id == beneficiary_id).order_by(Entitlement.id)))
+        return list(
+            await self.session.scalars(
+                select(Entitlement).where(Entitlement.beneficiary_id == beneficiary_id).order_by(Entitlement.id)
+            )
+        )
 
     # --- set-based: a run of decisions ---------------------------------------------------------------------------
 
@@ -36,68 +39,147 @@ class BeneficiaryRepository:
         """The beneficiaries of these cases, locked (in id order, so two runs never deadlock), with the entitlement
         rows in force: one locking read and one read per run, however many events."""
         b = Beneficiary
-        rows = (await self.session.execute(
-            select(b.id, b.case_id, b.household_id, b.programme, b.region_code, b.persons, b.start_month,
-                   b.monthly_amount_fen, b.status, b.end_month, b.end_reason, b.tekun_arrangement)
-            .where(b.case_id.in_(case_ids)).order_by(b.id).with_for_update())).all()
-        entries = {r.case_id: RollEntry(
-            id=r.id, case_id=r.case_id, household_id=r.household_id, programme=r.programme,
-            region_code=r.region_code, persons=r.persons, start_month=Period.of(r.start_month),
-            monthly_amount_fen=r.monthly_amount_fen, status=r.status,
-            end_month=Period.of(r.end_month) if r.end_month else None, end_reason=r.end_reason,
-            tekun_arrangement=r.tekun_arrangement) for r in rows}
+        rows = (
+            await self.session.execute(
+                select(
+                    b.id,
+                    b.case_id,
+                    b.household_id,
+                    b.programme,
+                    b.region_code,
+                    b.persons,
+                    b.start_month,
+                    b.monthly_amount_fen,
+                    b.status,
+                    b.end_month,
+                    b.end_reason,
+                    b.tekun_arrangement,
+                )
+                .where(b.case_id.in_(case_ids))
+                .order_by(b.id)
+                .with_for_update()
+            )
+        ).all()
+        entries = {
+            r.case_id: RollEntry(
+                id=r.id,
+                case_id=r.case_id,
+                household_id=r.household_id,
+                programme=r.programme,
+                region_code=r.region_code,
+                persons=r.persons,
+                start_month=Period.of(r.start_month),
+                monthly_amount_fen=r.monthly_amount_fen,
+                status=r.status,
+                end_month=Period.of(r.end_month) if r.end_month else None,
+                end_reason=r.end_reason,
+                tekun_arrangement=r.tekun_arrangement,
+            )
+            for r in rows
+        }
         if entries:
             by_id = {e.id: e for e in entries.values()}
             e = Entitlement
             for row in await self.session.execute(
-                    select(e.beneficiary_id, e.id, e.from_month, e.to_month, e.monthly_amount_fen)
-                    .where(e.beneficiary_id.in_(by_id), e.superseded_by.is_(None)).order_by(e.from_month)):
-                by_id[row.beneficiary_id].in_force.append(EntitlementRow(
-                    Period.of(row.from_month), Period.of(row.to_month) if row.to_month else None,
-                    row.monthly_amount_fen, row.id))
+                select(e.beneficiary_id, e.id, e.from_month, e.to_month, e.monthly_amount_fen)
+                .where(e.beneficiary_id.in_(by_id), e.superseded_by.is_(None))
+                .order_by(e.from_month)
+            ):
+                by_id[row.beneficiary_id].in_force.append(
+                    EntitlementRow(
+                        Period.of(row.from_month),
+                        Period.of(row.to_month) if row.to_month else None,
+                        row.monthly_amount_fen,
+                        row.id,
+                    )
+                )
         return entries
 
     async def decisions_applied(self, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Which of these decision events already shaped a history (one query for the run)."""
         e = Entitlement
-        rows = await self.session.scalars(union(
-            select(e.event_id).where(e.event_id.in_(event_ids)),
-            select(e.superseded_by).where(e.superseded_by.in_(event_ids))))
+        rows = await self.session.scalars(
+            union(
+                select(e.event_id).where(e.event_id.in_(event_ids)),
+                select(e.superseded_by).where(e.superseded_by.in_(event_ids)),
+            )
+        )
         return set(rows)
 
-    async def write_run(self, new: list[RollEntry], changed: list[RollEntry], superseded: dict[int, uuid.UUID],
-                        added: list[NewEntitlement]) -> None:
+    async def write_run(
+        self,
+        new: list[RollEntry],
+        changed: list[RollEntry],
+        superseded: dict[int, uuid.UUID],
+        added: list[NewEntitlement],
+    ) -> None:
         """A run's changes, each kind in one executemany: new beneficiaries, changed ones, superseded rows, added
         rows (in the run's order, so the history's ids follow the decisions)."""
         if new:
-            await self.session.execute(insert(Beneficiary), [
-                {"id": b.id, "case_id": b.case_id, "household_id": b.household_id, "programme": b.programme,
-                 "region_code": b.region_code, "persons": b.persons, "status": b.status,
-                 "monthly_amount_fen": b.monthly_amount_fen, "start_month": b.start_month.first_day,
-                 "end_month": b.end_month.first_day if b.end_month else None, "end_reason": b.end_reason,
-                 "tekun_arrangement": b.tekun_arrangement}
-                for b in new])
+            await self.session.execute(
+                insert(Beneficiary),
+                [
+                    {
+                        "id": b.id,
+                        "case_id": b.case_id,
+                        "household_id": b.household_id,
+                        "programme": b.programme,
+                        "region_code": b.region_code,
+                        "persons": b.persons,
+                        "status": b.status,
+                        "monthly_amount_fen": b.monthly_amount_fen,
+                        "start_month": b.start_month.first_day,
+                        "end_month": b.end_month.first_day if b.end_month else None,
+                        "end_reason": b.end_reason,
+                        "tekun_arrangement": b.tekun_arrangement,
+                    }
+                    for b in new
+                ],
+            )
         t = Beneficiary.__table__
         if changed:
             await self.session.execute(
-                update(t).where(t.c.id == bindparam("b_id")).values(
-                    monthly_amount_fen=bindparam("b_amount"), status=bindparam("b_status"),
-                    end_month=bindparam("b_end_month"), end_reason=bindparam("b_end_reason")),
-                [{"b_id": b.id, "b_amount": b.monthly_amount_fen, "b_status": b.status,
-                  "b_end_month": b.end_month.first_day if b.end_month else None, "b_end_reason": b.end_reason}
-                 for b in changed])
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(
+                    monthly_amount_fen=bindparam("b_amount"),
+                    status=bindparam("b_status"),
+                    end_month=bindparam("b_end_month"),
+                    end_reason=bindparam("b_end_reason"),
+                ),
+                [
+                    {
+                        "b_id": b.id,
+                        "b_amount": b.monthly_amount_fen,
+                        "b_status": b.status,
+                        "b_end_month": b.end_month.first_day if b.end_month else None,
+                        "b_end_reason": b.end_reason,
+                    }
+                    for b in changed
+                ],
+            )
         e = Entitlement.__table__
         if superseded:
             await self.session.execute(
                 update(e).where(e.c.id == bindparam("e_id")).values(superseded_by=bindparam("e_by")),
-                [{"e_id": row_id, "e_by": event_id} for row_id, event_id in superseded.items()])
+                [{"e_id": row_id, "e_by": event_id} for row_id, event_id in superseded.items()],
+            )
         if added:
-            await self.session.execute(insert(Entitlement), [
-                {"beneficiary_id": a.beneficiary_id, "from_month": a.row.from_month.first_day,
-                 "to_month": a.row.to_month.first_day if a.row.to_month else None,
-                 "monthly_amount_fen": a.row.monthly_amount_fen, "event_id": a.event_id,
-                 "event_type": a.event_type, "superseded_by": a.superseded_by}
-                for a in added])
+            await self.session.execute(
+                insert(Entitlement),
+                [
+                    {
+                        "beneficiary_id": a.beneficiary_id,
+                        "from_month": a.row.from_month.first_day,
+                        "to_month": a.row.to_month.first_day if a.row.to_month else None,
+                        "monthly_amount_fen": a.row.monthly_amount_fen,
+                        "event_id": a.event_id,
+                        "event_type": a.event_type,
+                        "superseded_by": a.superseded_by,
+                    }
+                    for a in added
+                ],
+            )
 
 
 class AwardRepository:
@@ -110,7 +192,8 @@ class AwardRepository:
             return set()
         result = await self.session.execute(
             pg_insert(OneOffAward).on_conflict_do_nothing(index_elements=["case_id"]).returning(OneOffAward.case_id),
-            awards)
+            awards,
+        )
         return set(result.scalars())
 
     async def in_region(self, region_prefix: str, household_id: uuid.UUID | None, limit: int) -> list[OneOffAward]:
@@ -129,26 +212,41 @@ class PayeeRepository:
         one becomes current unless a later change is already current (out of order)."""
         if not changes:
             return
-        stored = (await self.session.execute(
-            pg_insert(Payee).on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(Payee.id, Payee.event_id), changes)).all()
+        stored = (
+            await self.session.execute(
+                pg_insert(Payee)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(Payee.id, Payee.event_id),
+                changes,
+            )
+        ).all()
         ids = {r.event_id: r.id for r in stored}
         latest: dict[uuid.UUID, dict] = {}
         for c in changes:  # in order: of equal times the later event wins, as one by one
-            if c["event_id"] in ids and (c["household_id"] not in latest
-                                         or latest[c["household_id"]]["changed_at"] <= c["changed_at"]):
+            if c["event_id"] in ids and (
+                c["household_id"] not in latest or latest[c["household_id"]]["changed_at"] <= c["changed_at"]
+            ):
                 # An account removed leaves the household without one: its lines fail until a new account arrives.
-                latest[c["household_id"]] = {"household_id": c["household_id"], "changed_at": c["changed_at"],
-                                             "payee_id": ids[c["event_id"]] if c["sealed"] else None}
+                latest[c["household_id"]] = {
+                    "household_id": c["household_id"],
+                    "changed_at": c["changed_at"],
+                    "payee_id": ids[c["event_id"]] if c["sealed"] else None,
+                }
         if not latest:
             return
         current = pg_insert(CurrentPayee)
-        await self.session.execute(current.on_conflict_do_update(
-            index_elements=["household_id"],
-            set_={"payee_id": current.excluded.payee_id, "changed_at": current.excluded.changed_at},
-            where=CurrentPayee.changed_at <= current.excluded.changed_at), list(latest.values()))
+        await self.session.execute(
+            current.on_conflict_do_update(
+                index_elements=["household_id"],
+                set_={"payee_id": current.excluded.payee_id, "changed_at": current.excluded.changed_at},
+                where=CurrentPayee.changed_at <= current.excluded.changed_at,
+            ),
+            list(latest.values()),
+        )
 
     async def current(self, household_id: uuid.UUID) -> Payee | None:
         return await self.session.scalar(
-            select(Payee).join(CurrentPayee, CurrentPayee.payee_id == Payee.id)
-            .where(CurrentPayee.household_id == household_id))
+            select(Payee)
+            .join(CurrentPayee, CurrentPayee.payee_id == Payee.id)
+            .where(CurrentPayee.household_id == household_id)
+        )

@@ -47,17 +47,32 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
     if not deliveries:
         return
     repo = BeneficiaryRepository(uow.session)
-    run = domain.RollRun(await repo.roll_for_update({d.data.case_id for d in deliveries}),
-                         await repo.decisions_applied([d.event.id for d in deliveries]))
+    run = domain.RollRun(
+        await repo.roll_for_update({d.data.case_id for d in deliveries}),
+        await repo.decisions_applied([d.event.id for d in deliveries]),
+    )
     audits: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     awards: list[tuple[Delivery, dict[str, Any]]] = []
     stops: list[tuple[domain.RollEntry, Period, str]] = []
 
-    def audited(action: str, resource_type: str, d: Delivery, resource_id: object, household_id: uuid.UUID,
-                region_code: str, details: dict[str, Any] | None = None) -> None:
-        audits[(action, resource_type)].append({
-            "resource_id": resource_id, "household_id": household_id, "region_code": region_code,
-            "correlation_id": d.event.correlationid, "details": details})
+    def audited(
+        action: str,
+        resource_type: str,
+        d: Delivery,
+        resource_id: object,
+        household_id: uuid.UUID,
+        region_code: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        audits[(action, resource_type)].append(
+            {
+                "resource_id": resource_id,
+                "household_id": household_id,
+                "region_code": region_code,
+                "correlation_id": d.event.correlationid,
+                "details": details,
+            }
+        )
 
     for d in deliveries:
         data: Decision = d.data
@@ -69,26 +84,52 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                 if data.case_id in run.entries:
                     continue  # once per case
                 # The decision's case, household, programme, region, amount (and 特困's arrangement) by name.
-                entry = domain.RollEntry(id=uuid.uuid4(), **attributes(data, domain.RollEntry),
-                                         persons=max(len(data.member_ids), 1), start_month=data.effective_month)
+                entry = domain.RollEntry(
+                    id=uuid.uuid4(),
+                    **attributes(data, domain.RollEntry),
+                    persons=max(len(data.member_ids), 1),
+                    start_month=data.effective_month,
+                )
                 run.enroll(entry, d.event.id, data.effective_month)
-                uow.emit(BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
-                         key=data.household_id, region=data.region_code, cause=d.event)
+                uow.emit(
+                    BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
+                    key=data.household_id,
+                    region=data.region_code,
+                    cause=d.event,
+                )
                 audited("beneficiary.enroll", "beneficiary", d, entry.id, data.household_id, data.region_code)
             case _ if (entry := run.on_roll(data.case_id, d.event.id)) is None:
-                log.info("%s for case %s: not on the roll or already applied, nothing to change", d.event.type,
-                         data.case_id)
+                log.info(
+                    "%s for case %s: not on the roll or already applied, nothing to change", d.event.type, data.case_id
+                )
             case CaseAmountChanged():
                 run.change_amount(entry, d.event.id, data.effective_month, data.monthly_amount_fen)
-                audited("beneficiary.amount_change", "beneficiary", d, entry.id, entry.household_id,
-                        entry.region_code, {"from": data.previous_monthly_amount_fen, "to": data.monthly_amount_fen,
-                                            "effective_month": str(data.effective_month)})
+                audited(
+                    "beneficiary.amount_change",
+                    "beneficiary",
+                    d,
+                    entry.id,
+                    entry.household_id,
+                    entry.region_code,
+                    {
+                        "from": data.previous_monthly_amount_fen,
+                        "to": data.monthly_amount_fen,
+                        "effective_month": str(data.effective_month),
+                    },
+                )
             case GradualExitStarted() | CaseTerminated():
                 reason = data.reason if isinstance(data, CaseTerminated) else None
                 run.end(entry, d.event.id, data.last_month, reason)
                 stops.append((entry, data.last_month, reason or "gradual_exit"))
-                audited(f"beneficiary.{entry.status}", "beneficiary", d, entry.id, entry.household_id,
-                        entry.region_code, {"last_month": str(data.last_month), "reason": reason or "gradual_exit"})
+                audited(
+                    f"beneficiary.{entry.status}",
+                    "beneficiary",
+                    d,
+                    entry.id,
+                    entry.household_id,
+                    entry.region_code,
+                    {"last_month": str(data.last_month), "reason": reason or "gradual_exit"},
+                )
     new = [e for e in run.entries.values() if e.new]
     await repo.write_run(new, [run.entries[c] for c in sorted(run.changed)], run.superseded, run.added)
     if new:
@@ -96,8 +137,15 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
     recorded = await AwardRepository(uow.session).add_many_once([row for _, row in _first_per_case(awards)])
     for d, row in _first_per_case(awards):
         if row["case_id"] in recorded:
-            audited("award.record", "one_off_award", d, row["case_id"], row["household_id"], row["region_code"],
-                    {"amount_fen": row["amount_fen"], "programme": row["programme"]})
+            audited(
+                "award.record",
+                "one_off_award",
+                d,
+                row["case_id"],
+                row["household_id"],
+                row["region_code"],
+                {"amount_fen": row["amount_fen"], "programme": row["programme"]},
+            )
     for (action, resource_type), entries in audits.items():
         await audit.record_many(uow, "payments", action, resource_type, entries)
     # A stop that arrives after a later month's batch was built: cancel what is not at the bank, record the rest.
@@ -106,10 +154,17 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
 
 def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:
     """一次性救助: paid once, in the next batch of its region (or an urgent batch the same day)."""
-    return {"id": uuid.uuid4(), "case_id": data.case_id, "household_id": data.household_id,
-            "programme": data.programme, "region_code": data.region_code, "amount_fen": data.one_off_amount_fen,
-            "persons": max(len(data.member_ids), 1), "approved_month": Period.of(data.decided_at.date()).first_day,
-            "event_id": event.id}
+    return {
+        "id": uuid.uuid4(),
+        "case_id": data.case_id,
+        "household_id": data.household_id,
+        "programme": data.programme,
+        "region_code": data.region_code,
+        "amount_fen": data.one_off_amount_fen,
+        "persons": max(len(data.member_ids), 1),
+        "approved_month": Period.of(data.decided_at.date()).first_day,
+        "event_id": event.id,
+    }
 
 
 def _first_per_case(awards: list[tuple[Delivery, dict[str, Any]]]) -> list[tuple[Delivery, dict[str, Any]]]:
@@ -120,21 +175,51 @@ def _first_per_case(awards: list[tuple[Delivery, dict[str, Any]]]) -> list[tuple
 async def payees_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """A run of payee changes: stored sealed as they came, each household's latest one current, in a few
     statements; used by batches created from now on."""
-    await PayeeRepository(uow.session).record_many([
-        {"household_id": d.data.household_id, "key_id": d.data.key_id, "sealed": d.data.sealed,
-         "account_last4": d.data.account_last4, "changed_at": d.data.changed_at, "event_id": d.event.id}
-        for d in deliveries])
-    await audit.record_many(uow, "payments", "payee.change", "payee", [
-        {"resource_id": d.data.household_id, "household_id": d.data.household_id, "region_code": d.data.region_code,
-         "correlation_id": d.event.correlationid, "details": {"account_last4": d.data.account_last4}}
-        for d in deliveries])
+    await PayeeRepository(uow.session).record_many(
+        [
+            {
+                "household_id": d.data.household_id,
+                "key_id": d.data.key_id,
+                "sealed": d.data.sealed,
+                "account_last4": d.data.account_last4,
+                "changed_at": d.data.changed_at,
+                "event_id": d.event.id,
+            }
+            for d in deliveries
+        ]
+    )
+    await audit.record_many(
+        uow,
+        "payments",
+        "payee.change",
+        "payee",
+        [
+            {
+                "resource_id": d.data.household_id,
+                "household_id": d.data.household_id,
+                "region_code": d.data.region_code,
+                "correlation_id": d.event.correlationid,
+                "details": {"account_last4": d.data.account_last4},
+            }
+            for d in deliveries
+        ],
+    )
 
 
-async def roll_in_region(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID | None,
-                         limit: int) -> list[BeneficiaryOut]:
+async def roll_in_region(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID | None, limit: int
+) -> list[BeneficiaryOut]:
     rows = await BeneficiaryRepository(uow.session).in_region(principal.region, household_id, limit)
-    await audit.record(uow, principal, "beneficiary.list", "beneficiary", None, household_id=household_id,
-                       region_code=principal.region, details={"count": len(rows)})
+    await audit.record(
+        uow,
+        principal,
+        "beneficiary.list",
+        "beneficiary",
+        None,
+        household_id=household_id,
+        region_code=principal.region,
+        details={"count": len(rows)},
+    )
     return [to_out(b) for b in rows]
 
 
@@ -150,6 +235,15 @@ def to_out(b: Beneficiary) -> BeneficiaryOut:
 
 
 def entitlement_out(rows: list) -> list[EntitlementOut]:
-    return [EntitlementOut(from_month=Period.of(r.from_month), to_month=Period.of(r.to_month) if r.to_month else None,
-                           monthly_amount_fen=r.monthly_amount_fen, event_id=r.event_id, event_type=r.event_type,
-                           in_force=r.superseded_by is None, superseded_by=r.superseded_by) for r in rows]
+    return [
+        EntitlementOut(
+            from_month=Period.of(r.from_month),
+            to_month=Period.of(r.to_month) if r.to_month else None,
+            monthly_amount_fen=r.monthly_amount_fen,
+            event_id=r.event_id,
+            event_type=r.event_type,
+            in_force=r.superseded_by is None,
+            superseded_by=r.superseded_by,
+        )
+        for r in rows
+    ]

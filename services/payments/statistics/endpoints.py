@@ -17,15 +17,21 @@ from shared.period import Period
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 
 
-@router.get("", response_model=Statistics, summary="统计: per programme, households, persons, money, movements",
-            responses=or_xlsx())
-async def statistics(uow: UowDep, principal: Reader,
-                     region: Annotated[str, Query(pattern=REGION_PATTERN)],
-                     period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")
-                                       ] = None,
-                     year: Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")] = None,
-                     half: Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2")] = None,
-                     format: Literal["json", "xlsx"] = "json") -> Statistics | StreamingResponse:
+@router.get(
+    "",
+    response_model=Statistics,
+    summary="统计: per programme, households, persons, money, movements",
+    responses=or_xlsx(),
+)
+async def statistics(
+    uow: UowDep,
+    principal: Reader,
+    region: Annotated[str, Query(pattern=REGION_PATTERN)],
+    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")] = None,
+    half: Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2")] = None,
+    format: Literal["json", "xlsx"] = "json",
+) -> Statistics | StreamingResponse:
     if (period is None) == (year is None):
         raise InvalidInput("period", "give either period (YYYY-MM) or year (and optionally half)")
     if half is not None and year is None:

@@ -44,4 +44,5 @@ class Statistics(BaseModel):
     money_yuan: str
     money_wan_yuan: str
     tekun_arrangements: list[TekunArrangementFigures] = Field(
-        default_factory=list, description="特困 集中供养 vs 分散供养")
+        default_factory=list, description="特困 集中供养 vs 分散供养"
+    )

@@ -26,8 +26,9 @@ def wan(fen: int) -> str:
 
 async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: Period, last: Period) -> Statistics:
     if not principal.covers(region):
-        raise Forbidden(f"region {region} is outside your region",
-                        errors=[{"field": "region", "message": "outside your region"}])
+        raise Forbidden(
+            f"region {region} is outside your region", errors=[{"field": "region", "message": "outside your region"}]
+        )
     if last < first or first.months_until(last) > 23:
         raise InvalidInput("to", "must be the same as or after `period`/`from`, at most 24 months on")
     paid, moves, tekun = await StatisticsRepository(uow.session).figures(region, first.first_day, last.first_day)
@@ -36,30 +37,74 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
         p = next((r for r in paid if r["programme"] == programme), None)
         m = moves.get(programme)
         issued = int(p["issued_fen"]) if p else 0
-        rows.append(ProgrammeFigures(
-            programme=programme, name=PROGRAMME_NAMES.get(programme, programme),
-            households=int(p["households"]) if p else 0, persons=int(p["persons"]) if p else 0,
-            money_fen=issued, money_yuan=yuan(issued), money_wan_yuan=wan(issued),
-            paid_fen=int(p["paid_fen"]) if p else 0, supplement_fen=int(p["supplement_fen"]) if p else 0,
-            one_off_household_times=int(p["one_off_households"]) if p else 0,
-            one_off_person_times=int(p["one_off_persons"]) if p else 0,
-            one_off_fen=int(p["one_off_fen"]) if p else 0,
-            new=int(m["new"]) if m else 0, stopped=int(m["stopped"]) if m else 0,
-            changed=int(m["changed"]) if m else 0))
+        rows.append(
+            ProgrammeFigures(
+                programme=programme,
+                name=PROGRAMME_NAMES.get(programme, programme),
+                households=int(p["households"]) if p else 0,
+                persons=int(p["persons"]) if p else 0,
+                money_fen=issued,
+                money_yuan=yuan(issued),
+                money_wan_yuan=wan(issued),
+                paid_fen=int(p["paid_fen"]) if p else 0,
+                supplement_fen=int(p["supplement_fen"]) if p else 0,
+                one_off_household_times=int(p["one_off_households"]) if p else 0,
+                one_off_person_times=int(p["one_off_persons"]) if p else 0,
+                one_off_fen=int(p["one_off_fen"]) if p else 0,
+                new=int(m["new"]) if m else 0,
+                stopped=int(m["stopped"]) if m else 0,
+                changed=int(m["changed"]) if m else 0,
+            )
+        )
     total = sum(r.money_fen for r in rows)
-    await audit.record(uow, principal, "statistics.read", "statistics", None, region_code=region,
-                       details={"from": str(first), "to": str(last)})
-    arrangements = [TekunArrangementFigures(
-        arrangement=t["arrangement"], name=ARRANGEMENT_NAMES.get(t["arrangement"], t["arrangement"]),
-        households=int(t["households"]), persons=int(t["persons"]), money_fen=int(t["money_fen"]),
-        money_yuan=yuan(int(t["money_fen"])), money_wan_yuan=wan(int(t["money_fen"]))) for t in tekun]
-    return Statistics(region=region, period_from=first, period_to=last, programmes=rows, money_fen=total,
-                      money_yuan=yuan(total), money_wan_yuan=wan(total), tekun_arrangements=arrangements)
+    await audit.record(
+        uow,
+        principal,
+        "statistics.read",
+        "statistics",
+        None,
+        region_code=region,
+        details={"from": str(first), "to": str(last)},
+    )
+    arrangements = [
+        TekunArrangementFigures(
+            arrangement=t["arrangement"],
+            name=ARRANGEMENT_NAMES.get(t["arrangement"], t["arrangement"]),
+            households=int(t["households"]),
+            persons=int(t["persons"]),
+            money_fen=int(t["money_fen"]),
+            money_yuan=yuan(int(t["money_fen"])),
+            money_wan_yuan=wan(int(t["money_fen"])),
+        )
+        for t in tekun
+    ]
+    return Statistics(
+        region=region,
+        period_from=first,
+        period_to=last,
+        programmes=rows,
+        money_fen=total,
+        money_yuan=yuan(total),
+        money_wan_yuan=wan(total),
+        tekun_arrangements=arrangements,
+    )
 
 
 ARRANGEMENT_NAMES = {"institution": "特困 集中供养", "home": "特困 分散供养", "unknown": "特困 供养方式未登记"}
-HEADERS = ("救助项目", "户数(户)", "人数(人)", "资金(元)", "资金(万元)", "已到账(元)", "提标补发(元)", "临时救助户次",
-           "临时救助人次", "新增(户)", "停保(户)", "调整(户)")
+HEADERS = (
+    "救助项目",
+    "户数(户)",
+    "人数(人)",
+    "资金(元)",
+    "资金(万元)",
+    "已到账(元)",
+    "提标补发(元)",
+    "临时救助户次",
+    "临时救助人次",
+    "新增(户)",
+    "停保(户)",
+    "调整(户)",
+)
 
 
 def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
@@ -72,9 +117,24 @@ def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
     sheet.write_string(0, 0, f"社会救助资金发放统计表 {stats.region} {stats.period_from}—{stats.period_to}", bold)
     sheet.write_row(1, 0, HEADERS, bold)
     for i, r in enumerate(stats.programmes, start=2):
-        sheet.write_row(i, 0, (r.name, r.households, r.persons, float(r.money_yuan), float(r.money_wan_yuan),
-                               r.paid_fen / 100, r.supplement_fen / 100, r.one_off_household_times,
-                               r.one_off_person_times, r.new, r.stopped, r.changed))
+        sheet.write_row(
+            i,
+            0,
+            (
+                r.name,
+                r.households,
+                r.persons,
+                float(r.money_yuan),
+                float(r.money_wan_yuan),
+                r.paid_fen / 100,
+                r.supplement_fen / 100,
+                r.one_off_household_times,
+                r.one_off_person_times,
+                r.new,
+                r.stopped,
+                r.changed,
+            ),
+        )
     end = len(stats.programmes) + 2
     sheet.write_row(end, 0, ("合计", "", "", float(stats.money_yuan), float(stats.money_wan_yuan)), bold)
     for i, t in enumerate(stats.tekun_arrangements, start=end + 2):  # of the 特困 row: 集中 vs 分散

@@ -42,7 +42,10 @@ Doc = dict[str, Any]
 def render(overlay: str) -> list[Doc]:
     result = subprocess.run(
         ["kubectl", "kustomize", str(REPO / "deploy" / "k8s" / "overlays" / overlay)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
@@ -113,7 +116,9 @@ def test_every_service_has_api_worker_service_and_migration_job(rendered: tuple[
         one(docs, "PodDisruptionBudget", f"{name}-api")
 
         assert invocation(api["spec"]["template"]["spec"]["containers"][0])[:2] == [
-            "uvicorn", f"services.{name}.api:app"]
+            "uvicorn",
+            f"services.{name}.api:app",
+        ]
         assert invocation(pod_spec(worker)["containers"][0]) == ["python", "-m", f"services.{name}.worker"]
         assert invocation(pod_spec(job)["containers"][0]) == ["python", "-m", "shared.migrations", name]
 
@@ -250,22 +255,28 @@ def run_wrapper(container: Doc, env: dict[str, str], variable: str) -> str:
     argv = [*container["command"], *container["args"]]
     assert argv[:2] == ["sh", "-c"]
     prefix = " ".join(argv[2:]).split("exec ", 1)[0]
-    result = subprocess.run(["sh", "-c", f"{prefix}exec printenv {variable}"],
-                            env={"PATH": "/usr/bin:/bin", **env}, capture_output=True, text=True, timeout=10,
-                            check=False)
+    result = subprocess.run(
+        ["sh", "-c", f"{prefix}exec printenv {variable}"],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
 
-def test_database_url_comes_from_the_cnpg_app_secret_with_the_asyncpg_scheme(
-        rendered: tuple[str, list[Doc]]) -> None:
+def test_database_url_comes_from_the_cnpg_app_secret_with_the_asyncpg_scheme(rendered: tuple[str, list[Doc]]) -> None:
     _, docs = rendered
     (cluster,) = find(docs, "Cluster")
     configmaps = {c["metadata"]["name"]: c.get("data", {}) for c in find(docs, "ConfigMap")}
     for name in SERVICES:
-        for doc, variable in ((one(docs, "Deployment", f"{name}-api"), f"{name.upper()}_DATABASE_URL"),
-                              (one(docs, "Deployment", f"{name}-worker"), f"{name.upper()}_DATABASE_URL"),
-                              (one(docs, "Job", f"{name}-migrate"), "DATABASE_URL")):
+        for doc, variable in (
+            (one(docs, "Deployment", f"{name}-api"), f"{name.upper()}_DATABASE_URL"),
+            (one(docs, "Deployment", f"{name}-worker"), f"{name.upper()}_DATABASE_URL"),
+            (one(docs, "Job", f"{name}-migrate"), "DATABASE_URL"),
+        ):
             (container,) = pod_spec(doc)["containers"]
             refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "DB_URI"]
             assert refs == [{"name": f"{cluster['metadata']['name']}-app", "key": "uri"}]
@@ -274,7 +285,8 @@ def test_database_url_comes_from_the_cnpg_app_secret_with_the_asyncpg_scheme(
 
 
 def test_services_accept_their_configuration_in_production(
-        rendered: tuple[str, list[Doc]], monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: tuple[str, list[Doc]], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The env var names are real settings of the service, and the service's own settings validation (which
     refuses development defaults in production) passes with what the manifests provide."""
     _, docs = rendered
@@ -332,8 +344,7 @@ def _selects(selector: Doc, labels: dict[str, str]) -> bool:
     return selector.get("matchLabels", {}).items() <= labels.items()
 
 
-def test_network_policies_open_8000_to_apis_and_egress_to_postgres_kafka(
-        rendered: tuple[str, list[Doc]]) -> None:
+def test_network_policies_open_8000_to_apis_and_egress_to_postgres_kafka(rendered: tuple[str, list[Doc]]) -> None:
     _, docs = rendered
     policies = find(docs, "NetworkPolicy")
     assert policies
@@ -343,15 +354,19 @@ def test_network_policies_open_8000_to_apis_and_egress_to_postgres_kafka(
         labels = doc["spec"]["template"]["metadata"]["labels"]
         applying = [p for p in policies if _selects(p["spec"]["podSelector"], labels)]
         assert applying, f"no NetworkPolicy selects {doc['metadata']['name']}"
-        ingress_ports = {port["port"] for p in applying for rule in p["spec"].get("ingress", [])
-                         for port in rule.get("ports", [])}
+        ingress_ports = {
+            port["port"] for p in applying for rule in p["spec"].get("ingress", []) for port in rule.get("ports", [])
+        }
         assert ingress_ports == ({8000} if labels["app.kubernetes.io/component"] == "api" else set())
-        egress = [(peer.get("podSelector", {}).get("matchLabels", {}), port["port"])
-                  for p in applying for rule in p["spec"].get("egress", [])
-                  for peer in rule.get("to", [{}]) for port in rule.get("ports", [])]
+        egress = [
+            (peer.get("podSelector", {}).get("matchLabels", {}), port["port"])
+            for p in applying
+            for rule in p["spec"].get("egress", [])
+            for peer in rule.get("to", [{}])
+            for port in rule.get("ports", [])
+        ]
         assert ({"cnpg.io/cluster": cluster["metadata"]["name"]}, 5432) in egress
-        assert any(sel.get("strimzi.io/cluster") == kafka["metadata"]["name"] and port == 9092
-                   for sel, port in egress)
+        assert any(sel.get("strimzi.io/cluster") == kafka["metadata"]["name"] and port == 9092 for sel, port in egress)
 
 
 # --- docker-compose ----------------------------------------------------------------------------
@@ -448,8 +463,10 @@ def _operator_schemas() -> dict[tuple[str, str], Doc]:
     for path in (REPO / "deploy" / "k8s" / "schemas").glob("*.yaml"):
         document = yaml.safe_load(path.read_text())
         for kind, schema in document["kinds"].items():
-            api_version = (schema.get("properties", {}).get("apiVersion")
-                           or document["$defs"]["header"]["properties"]["apiVersion"])["const"]
+            api_version = (
+                schema.get("properties", {}).get("apiVersion")
+                or document["$defs"]["header"]["properties"]["apiVersion"]
+            )["const"]
             schemas[(api_version, kind)] = {"$defs": document["$defs"], **schema}
     return schemas
 
@@ -464,8 +481,10 @@ def test_operator_resources_match_the_shipped_crd_schemas(rendered: tuple[str, l
     for doc in operated:
         schema = schemas.get((doc["apiVersion"], doc["kind"]))
         assert schema, f"no schema for {doc['apiVersion']} {doc['kind']}"
-        errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                  for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+        errors = [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)
+        ]
         assert not errors, f"{overlay}: {doc['kind']}/{doc['metadata']['name']}: {errors}"
 
 
@@ -556,8 +575,12 @@ def test_database_connection_budget(rendered: tuple[str, list[Doc]]) -> None:
 # --- alert rules and dashboard --------------------------------------------------------------------
 
 # Gauges the services register with shared.ops_metrics.add_database_gauges (agreed names: README, "Operations").
-SERVICE_GAUGES = {"payments_batch_unreconciled_days", "payments_batch_lines", "monitoring_alerts_open",
-                  "monitoring_alerts_overdue"}
+SERVICE_GAUGES = {
+    "payments_batch_unreconciled_days",
+    "payments_batch_lines",
+    "monitoring_alerts_open",
+    "monitoring_alerts_overdue",
+}
 PROCESS_METRICS = {"http_requests_total", "http_request_duration_seconds_bucket"}
 
 
@@ -581,8 +604,10 @@ def _metric_names(expr: str) -> set[str]:
 
 
 def test_metric_name_extraction_sees_every_selector() -> None:
-    assert _metric_names("max by (a) (deriv(x[5m])) > 0 and histogram_quantile(0.9, sum by (le) (rate(y[1m])))") \
-        == {"x", "y"}
+    assert _metric_names("max by (a) (deriv(x[5m])) > 0 and histogram_quantile(0.9, sum by (le) (rate(y[1m])))") == {
+        "x",
+        "y",
+    }
 
 
 def test_alert_rules_cover_backlog_lag_dead_letters_and_unreconciled_batches() -> None:
@@ -597,14 +622,20 @@ def test_alert_rules_cover_backlog_lag_dead_letters_and_unreconciled_batches() -
         assert r["labels"]["severity"] in ("warning", "critical")
         assert r["annotations"]["summary"] and r["annotations"]["description"]
         assert _seconds(r["for"]) > 0
-    assert {"OutboxBacklogGrowing", "OutboxRelayStalled", "ConsumerLagHigh", "DeadLetterMessages",
-            "PaymentBatchUnreconciled"} <= {r["alert"] for r in rules}
+    assert {
+        "OutboxBacklogGrowing",
+        "OutboxRelayStalled",
+        "ConsumerLagHigh",
+        "DeadLetterMessages",
+        "PaymentBatchUnreconciled",
+    } <= {r["alert"] for r in rules}
     assert set(FLOW_METRICS) | {"payments_batch_unreconciled_days"} <= read
 
 
 def test_grafana_dashboard_reads_the_flow_metrics() -> None:
-    (configmap,) = [c for c in find(render("production"), "ConfigMap") if "grafana_dashboard" in c["metadata"]
-                    .get("labels", {})]
+    (configmap,) = [
+        c for c in find(render("production"), "ConfigMap") if "grafana_dashboard" in c["metadata"].get("labels", {})
+    ]
     dashboard = json.loads(configmap["data"]["event-flow.json"])
     assert dashboard == json.loads((REPO / "deploy/k8s/base/grafana/event-flow.json").read_text())
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]

@@ -48,29 +48,56 @@ def by(actor: Actor, on: date | None = None, today: date | None = None) -> StepC
 
 
 def _member(name: str, born: str, relation: str, **facts: Any) -> dict[str, Any]:
-    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male", "relation": relation,
-            **facts}
+    return {
+        "member_id": str(uuid.uuid4()),
+        "name": name,
+        "birth_date": born,
+        "sex": "male",
+        "relation": relation,
+        **facts,
+    }
 
 
-def household(members: list[dict[str, Any]] | None = None, wages_fen: int = 30_000, **facts: Any
-              ) -> HouseholdSnapshot:
+def household(members: list[dict[str, Any]] | None = None, wages_fen: int = 30_000, **facts: Any) -> HouseholdSnapshot:
     """Three rural members, 300 yuan a month from farm work, unless told otherwise."""
-    return HouseholdSnapshot.model_validate({
-        "household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural",
-        "members": members or [_member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
-                               _member("高桂芳", "1965-08-02", "spouse", labour_capacity="partial"),
-                               _member("刘小军", "2010-09-03", "child", student=True)],
-        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": wages_fen}] if wages_fen else [],
-        "properties": [{"kind": "housing", "value_fen": 6_000_000}], **facts})
+    return HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": VILLAGE,
+            "hukou_type": "rural",
+            "members": members
+            or [
+                _member("刘志明", "1962-04-15", "head", labour_capacity="partial"),
+                _member("高桂芳", "1965-08-02", "spouse", labour_capacity="partial"),
+                _member("刘小军", "2010-09-03", "child", student=True),
+            ],
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": wages_fen}]
+            if wages_fen
+            else [],
+            "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+            **facts,
+        }
+    )
 
 
-def application(snapshot: HouseholdSnapshot | None = None, programme: str = "dibao", **fields: Any
-                ) -> ApplicationSubmitted:
+def application(
+    snapshot: HouseholdSnapshot | None = None, programme: str = "dibao", **fields: Any
+) -> ApplicationSubmitted:
     snapshot = snapshot or household()
-    return ApplicationSubmitted.model_validate({
-        "application_id": str(uuid.uuid4()), "household_id": str(snapshot.household_id), "programme": programme,
-        "region_code": VILLAGE, "submitted_on": ACCEPTED, "consent_signed": True, "separate_register": False,
-        "details": {}, "snapshot": snapshot.model_dump(mode="json"), **fields})
+    return ApplicationSubmitted.model_validate(
+        {
+            "application_id": str(uuid.uuid4()),
+            "household_id": str(snapshot.household_id),
+            "programme": programme,
+            "region_code": VILLAGE,
+            "submitted_on": ACCEPTED,
+            "consent_signed": True,
+            "separate_register": False,
+            "details": {},
+            "snapshot": snapshot.model_dump(mode="json"),
+            **fields,
+        }
+    )
 
 
 def opened(data: ApplicationSubmitted | None = None) -> Case:
@@ -195,10 +222,8 @@ def test_home_visits_come_before_the_economic_check_and_the_county_records_its_o
     with pytest.raises(Conflict, match="home visit"):
         case.record_economic_check(by(REVIEWER, date(2023, 9, 6)), result="consistent")
     with pytest.raises(Forbidden, match="county"):
-        case.record_home_visit(by(CLERK, date(2023, 9, 6)), investigators=["a", "b"], findings="f",
-                               by_county=True)
-    case.record_home_visit(by(APPROVER, date(2023, 9, 6)), investigators=["a", "b"], findings="f",
-                           by_county=True)
+        case.record_home_visit(by(CLERK, date(2023, 9, 6)), investigators=["a", "b"], findings="f", by_county=True)
+    case.record_home_visit(by(APPROVER, date(2023, 9, 6)), investigators=["a", "b"], findings="f", by_county=True)
     assert case.home_visits == 1 and case.county_home_visit and case.status is Status.INVESTIGATION
     case.record_economic_check(by(REVIEWER, date(2023, 9, 7)), result="discrepancies", notes="存款")
     steps, _ = case.collect()
@@ -213,8 +238,14 @@ def test_the_township_opinion_leads_to_appraisal_notice_or_county():
     rejected = at_township_review(opened())
     rejected.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="reject", opinion="收入超标")
     assert rejected.status is Status.COUNTY_REVIEW and rejected.notice_posted_on is None
-    tekun = at_township_review(opened(application(household(members=[
-        _member("王大爷", "1945-03-03", "head", labour_capacity="none")], wages_fen=0), programme="tekun")))
+    tekun = at_township_review(
+        opened(
+            application(
+                household(members=[_member("王大爷", "1945-03-03", "head", labour_capacity="none")], wages_fen=0),
+                programme="tekun",
+            )
+        )
+    )
     tekun.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
     assert tekun.status is Status.PUBLIC_NOTICE and tekun.notice_posted_on == date(2023, 9, 8)
     assert tekun.notice_ends_on == date(2023, 9, 14) and tekun.due_date == tekun.notice_ends_on
@@ -226,8 +257,7 @@ def test_the_appraisal_posts_the_notice_or_sends_a_disagreement_to_the_county():
     assert case.steps[-1].data == {"result": "agreed", "participants": 9}
     other = at_township_review(opened())
     other.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
-    other.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="disagreed", participants=7,
-                           opinion="不同意")
+    other.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="disagreed", participants=7, opinion="不同意")
     assert other.status is Status.COUNTY_REVIEW and other.notice_posted_on is None
 
 
@@ -295,16 +325,23 @@ def test_a_separate_register_case_needs_the_countys_own_home_visit():
     with pytest.raises(Conflict, match="单独登记备案") as exc:
         case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert exc.value.extra["allowed_next"] == ["home-visits"]
-    case.record_home_visit(by(APPROVER, date(2023, 9, 25)), investigators=["县甲", "县乙"], findings="属实",
-                           by_county=True)
+    case.record_home_visit(
+        by(APPROVER, date(2023, 9, 25)), investigators=["县甲", "县乙"], findings="属实", by_county=True
+    )
     case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert case.status is Status.APPROVED
 
 
 def _emergency(requested_fen: int) -> Case:
-    return opened(application(programme="temporary", details={
-        "programme": "temporary", "temporary": {"type": "emergency", "requested_amount_fen": requested_fen,
-                                                "cause": "窑洞坍塌"}}))
+    return opened(
+        application(
+            programme="temporary",
+            details={
+                "programme": "temporary",
+                "temporary": {"type": "emergency", "requested_amount_fen": requested_fen, "cause": "窑洞坍塌"},
+            },
+        )
+    )
 
 
 def test_emergency_help_is_paid_first_and_documented_after():
@@ -355,8 +392,7 @@ def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
 
 def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
     case = approved()
-    members = [m.model_copy(update={"employed": True}) if m.relation == "head" else m
-               for m in case.snapshot.members]
+    members = [m.model_copy(update={"employed": True}) if m.relation == "head" else m for m in case.snapshot.members]
     latest = household(members=[m.model_dump(mode="json") for m in members], wages_fen=900_000)
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
     _, events = case.collect()
@@ -391,8 +427,13 @@ def test_termination_for_death_or_fraud_pays_up_to_the_month_before():
 
 
 def test_a_reported_death_stops_a_one_person_case_after_the_month_of_death():
-    case = approved(opened(application(household(members=[
-        _member("刘老汉", "1940-02-02", "head", labour_capacity="none")], wages_fen=0))))
+    case = approved(
+        opened(
+            application(
+                household(members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")], wages_fen=0)
+            )
+        )
+    )
     alert = uuid.uuid4()
     case.report_death(case.snapshot.members[0].member_id, date(2024, 3, 17), "public_security", alert, PARAMS, TODAY)
     steps, events = case.collect()
@@ -405,8 +446,9 @@ def test_a_reported_death_stops_a_one_person_case_after_the_month_of_death():
 
 def test_a_reported_death_in_a_larger_household_asks_for_a_review_now():
     case = approved()
-    case.report_death(case.snapshot.members[1].member_id, date(2023, 12, 1), "public_security", uuid.uuid4(),
-                      PARAMS, TODAY)
+    case.report_death(
+        case.snapshot.members[1].member_id, date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY
+    )
     steps, events = case.collect()
     assert case.status is Status.APPROVED and case.next_review_on == TODAY and events == []
     assert steps[0].step == "death_reported"
@@ -450,9 +492,18 @@ def test_a_case_survives_its_row_with_typed_snapshot_details_and_assessment():
 def test_a_case_stored_before_typed_details_is_still_read():
     case = opened()
     values = row_values(case)
-    legacy = CaseRow(**{**values, "details": {"member_id": str(case.snapshot.members[0].member_id)},
-                        "assessment": {"eligible": False, "reasons": ["cannot assess: x"], "trace": [],
-                                       "assessed_on": "2023-09-04"}})
+    legacy = CaseRow(
+        **{
+            **values,
+            "details": {"member_id": str(case.snapshot.members[0].member_id)},
+            "assessment": {
+                "eligible": False,
+                "reasons": ["cannot assess: x"],
+                "trace": [],
+                "assessed_on": "2023-09-04",
+            },
+        }
+    )
     back = to_case(legacy)
     assert back.applicant_member_id == case.snapshot.members[0].member_id and back.details.programme == "dibao"
     assert back.assessment is not None and not back.assessment.eligible and back.assessment.programme is None

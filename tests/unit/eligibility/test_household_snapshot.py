@@ -66,9 +66,7 @@ def test_extra_fields_and_float_money_rejected() -> None:
     with pytest.raises(ValidationError):
         IncomeItem.model_validate({"kind": "wages", "subkind": "salary", "monthly_amount_fen": -1})
     with pytest.raises(ValidationError):
-        IncomeItem.model_validate(
-            {"kind": "wages", "subkind": "salary", "monthly_amount_fen": 1, "exempt": True}
-        )
+        IncomeItem.model_validate({"kind": "wages", "subkind": "salary", "monthly_amount_fen": 1, "exempt": True})
 
 
 def test_frozen() -> None:
@@ -93,11 +91,7 @@ def test_duplicate_member_and_unknown_income_member_rejected() -> None:
         HouseholdSnapshot.model_validate(snapshot(members=[m, m]))
     with pytest.raises(ValidationError, match="unknown member"):
         HouseholdSnapshot.model_validate(
-            snapshot(
-                incomes=[
-                    {"member_id": uuid4(), "kind": "wages", "subkind": "salary", "monthly_amount_fen": 1}
-                ]
-            )
+            snapshot(incomes=[{"member_id": uuid4(), "kind": "wages", "subkind": "salary", "monthly_amount_fen": 1}])
         )
 
 

@@ -121,9 +121,7 @@ def test_region_chain_orders_most_specific_first() -> None:
 
 
 def test_end_date_lets_parent_value_apply_again(tmp_path: Path) -> None:
-    write(
-        tmp_path, "national.yaml", "orphan:\n  max_age:\n    - {start: 2010-01-01, value: 18, reference: N}\n"
-    )
+    write(tmp_path, "national.yaml", "orphan:\n  max_age:\n    - {start: 2010-01-01, value: 18, reference: N}\n")
     write(
         tmp_path,
         "610626.yaml",
@@ -150,10 +148,15 @@ def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("values", "why"),
     [
-        ("- {start: 2023-01-01, value: 100, reference: a}\n      - {start: 2023-01-01, value: 200, reference: b}",
-         "two values start"),
-        ("- {start: 2023-01-01, end: 2023-08-01, value: 100, reference: a}\n"
-         "      - {start: 2023-07-01, value: 200, reference: b}", "overlaps"),
+        (
+            "- {start: 2023-01-01, value: 100, reference: a}\n      - {start: 2023-01-01, value: 200, reference: b}",
+            "two values start",
+        ),
+        (
+            "- {start: 2023-01-01, end: 2023-08-01, value: 100, reference: a}\n"
+            "      - {start: 2023-07-01, value: 200, reference: b}",
+            "overlaps",
+        ),
     ],
     ids=["duplicate-start", "overlapping-end"],
 )
@@ -229,9 +232,7 @@ def test_with_value_validates_key_value_and_dates(tree: ParameterSet) -> None:
         tree.with_value("610626", "dibao.classified.elderly_fen", date(2024, 1, 1), 1, " ")
 
 
-@pytest.mark.parametrize(
-    ("annual", "monthly"), [(600000, 50000), (816000, 68000), (100, 8), (102, 9), (6, 1)]
-)
+@pytest.mark.parametrize(("annual", "monthly"), [(600000, 50000), (816000, 68000), (100, 8), (102, 9), (6, 1)])
 def test_annual_to_monthly_rounds_half_up(annual: int, monthly: int) -> None:
     assert annual_to_monthly_fen(annual) == monthly
 
@@ -244,17 +245,23 @@ def test_every_shipped_key_is_in_schema() -> None:
 
 
 def _tekun_tree(directory: Path, county: str) -> None:
-    write(directory, "national.yaml", """
+    write(
+        directory,
+        "national.yaml",
+        """
 tekun:
   basic_multiple_of_dibao:
     - {start: 2021-04-26, value: 1.3, reference: "N: 1.3 × 低保"}
-""")
+""",
+    )
     write(directory, "610626.yaml", county)
 
 
 def test_tekun_basic_below_the_national_floor_is_refused_at_load(tmp_path: Path) -> None:
     # 1.3 × 6000 = 7800 yuan a year: 7799 is one yuan short (吴起县 ships exactly 7800, seed 000).
-    _tekun_tree(tmp_path, """
+    _tekun_tree(
+        tmp_path,
+        """
 dibao:
   standard:
     rural:
@@ -263,14 +270,17 @@ tekun:
   basic:
     rural:
       - {start: 2023-01-01, value: {per: year, fen: 779900}, reference: "typo"}
-""")
+""",
+    )
     with pytest.raises(PolicyLoadError, match=r"610626\.yaml: tekun\.basic\.rural: .*below the national floor"):
         ParameterSet.load(tmp_path)
 
 
 def test_tekun_floor_is_checked_again_when_the_dibao_standard_rises(tmp_path: Path) -> None:
     # 提标 of 低保 on 2024-01-01 to 6600 puts the floor at 8580, above the county's unchanged 7800.
-    _tekun_tree(tmp_path, """
+    _tekun_tree(
+        tmp_path,
+        """
 dibao:
   standard:
     rural:
@@ -280,13 +290,18 @@ tekun:
   basic:
     rural:
       - {start: 2023-01-01, value: {per: year, fen: 780000}, reference: "seed 000"}
-""")
+""",
+    )
     with pytest.raises(PolicyLoadError, match="2024-01-01 is below the national floor"):
         ParameterSet.load(tmp_path)
     # Raising the 特困 standard with it loads.
-    _tekun_tree(tmp_path, (tmp_path / "610626.yaml").read_text(encoding="utf-8") + """
+    _tekun_tree(
+        tmp_path,
+        (tmp_path / "610626.yaml").read_text(encoding="utf-8")
+        + """
       - {start: 2024-01-01, value: {per: year, fen: 858000}, reference: "提标 with 低保"}
-""")
+""",
+    )
     assert ParameterSet.load(tmp_path).at("tekun.basic.rural", date(2024, 1, 1), "610626").value.fen == 858000
 
 

@@ -45,9 +45,7 @@ def person(**overrides: object) -> MemberFacts:
     return MemberFacts.model_validate(data)
 
 
-def household(
-    *members: MemberFacts, region: str = WUQI, hukou: str = "rural", **extra: object
-) -> HouseholdSnapshot:
+def household(*members: MemberFacts, region: str = WUQI, hukou: str = "rural", **extra: object) -> HouseholdSnapshot:
     return HouseholdSnapshot.model_validate(
         {
             "household_id": uuid4(),
@@ -74,9 +72,7 @@ def test_trace_lists_each_parameter_with_reference_and_region() -> None:
 
 
 def test_trace_serialises_to_json() -> None:
-    result = assess(
-        "tekun", household(person(birth_date=date(1940, 1, 1), has_capable_supporter=False)), JUNE
-    )
+    result = assess("tekun", household(person(birth_date=date(1940, 1, 1), has_capable_supporter=False)), JUNE)
     text = result.model_dump_json()
     assert '"tekun.basic.rural"' in text and "7800" in text
 
@@ -93,9 +89,7 @@ def test_programmes_needing_application_facts_say_so(programme: str) -> None:
 
 
 def test_no_counted_members_is_ineligible() -> None:
-    result = assess_dibao(
-        household(person(counted=False, not_counted_reason="失踪")), JUNE, WUQI, default_parameters()
-    )
+    result = assess_dibao(household(person(counted=False, not_counted_reason="失踪")), JUNE, WUQI, default_parameters())
     assert not result.eligible
     assert any("无共同生活家庭成员" in r for r in result.reasons)
 
@@ -250,9 +244,7 @@ def test_income_of_uncounted_member_ignored() -> None:
     assert counted_monthly_income_fen(snap) == 100
 
 
-@pytest.mark.parametrize(
-    ("fen", "text"), [(0, "0.00元"), (5, "0.05元"), (123456, "1234.56元"), (-150, "-1.50元")]
-)
+@pytest.mark.parametrize(("fen", "text"), [(0, "0.00元"), (5, "0.05元"), (123456, "1234.56元"), (-150, "-1.50元")])
 def test_yuan_formatting(fen: int, text: str) -> None:
     assert yuan(fen) == text
 
@@ -265,13 +257,21 @@ def test_parameters_missing_for_region_raise() -> None:
 
 
 def test_tekun_decision_reads_like_dibao_conditions_standards_and_sum() -> None:
-    elder = person(name="王老汉", birth_date=date(1948, 1, 1), has_capable_supporter=False,
-                   self_care=SelfCare(bathing=False))
+    elder = person(
+        name="王老汉", birth_date=date(1948, 1, 1), has_capable_supporter=False, self_care=SelfCare(bathing=False)
+    )
     result = assess("tekun", household(elder), JUNE)
     assert result.eligible and result.monthly_amount_fen == 96000
     line, total = result.reasons
-    for part in ("王老汉", "无劳动能力: 75周岁, 老年人", "无生活来源", "无履行义务能力的法定义务人",
-                 "基本生活标准(当地标准)650.00元", "照料护理标准(半护理, 1项不能自理)310.00元", "= 960.00元"):
+    for part in (
+        "王老汉",
+        "无劳动能力: 75周岁, 老年人",
+        "无生活来源",
+        "无履行义务能力的法定义务人",
+        "基本生活标准(当地标准)650.00元",
+        "照料护理标准(半护理, 1项不能自理)310.00元",
+        "= 960.00元",
+    ):
         assert part in line, part
     assert total == "合计1人, 每月960.00元"
 
@@ -279,8 +279,11 @@ def test_tekun_decision_reads_like_dibao_conditions_standards_and_sum() -> None:
 def test_every_person_level_decision_carries_reasons() -> None:
     child = person(name="小明", birth_date=date(2014, 1, 1), disability_grade=1, disability_category="physical")
     snap = household(person(), child)
-    app = ApplicationFacts(orphan_member_ids=frozenset({child.member_id}),
-                           de_facto_orphan_member_ids=frozenset({child.member_id}), household_programmes={"dibao"})
+    app = ApplicationFacts(
+        orphan_member_ids=frozenset({child.member_id}),
+        de_facto_orphan_member_ids=frozenset({child.member_id}),
+        household_programmes={"dibao"},
+    )
     for programme in ("orphan", "de_facto_orphan", "disability_living", "disability_care"):
         result = assess(programme, snap, JUNE, application=app)
         assert result.eligible, programme

@@ -14,16 +14,35 @@ from shared.period import Period
 URBAN = {"per": "month", "fen": 72_000}  # 吴起县 urban 低保 8160元/年 = 680元/月 → 720
 
 
-def _row(members: int, wages_fen: int, amount_fen: int, effective: date | None = date(2023, 6, 1),
-         village: str = "610626001001") -> RollRow:
-    snapshot = HouseholdSnapshot.model_validate({
-        "household_id": str(uuid.uuid4()), "region_code": village, "hukou_type": "urban",
-        "members": [{"member_id": str(uuid.uuid4()), "name": f"成员{i}", "birth_date": "1970-01-01",
-                     "sex": "male", "relation": "head" if i == 0 else "other"} for i in range(members)],
-        "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen}],
-        "properties": [{"kind": "housing", "value_fen": 6_000_000}]})
-    return RollRow(uuid.uuid4(), snapshot.household_id, "dibao", village, amount_fen, effective, "{}",
-                   snapshot.model_dump_json())
+def _row(
+    members: int,
+    wages_fen: int,
+    amount_fen: int,
+    effective: date | None = date(2023, 6, 1),
+    village: str = "610626001001",
+) -> RollRow:
+    snapshot = HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": village,
+            "hukou_type": "urban",
+            "members": [
+                {
+                    "member_id": str(uuid.uuid4()),
+                    "name": f"成员{i}",
+                    "birth_date": "1970-01-01",
+                    "sex": "male",
+                    "relation": "head" if i == 0 else "other",
+                }
+                for i in range(members)
+            ],
+            "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen}],
+            "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+        }
+    )
+    return RollRow(
+        uuid.uuid4(), snapshot.household_id, "dibao", village, amount_fen, effective, "{}", snapshot.model_dump_json()
+    )
 
 
 def _raised(*later: tuple[date, dict]):
@@ -70,22 +89,30 @@ def test_a_later_value_already_decided_is_a_second_change():
 
 
 def test_a_household_no_longer_eligible_is_left_to_a_review():
-    params = default_parameters().with_value("610626", "dibao.standard.urban", date(2023, 7, 1),
-                                             {"per": "month", "fen": 20_000}, "test: a fall")
+    params = default_parameters().with_value(
+        "610626", "dibao.standard.urban", date(2023, 7, 1), {"per": "month", "fen": 20_000}, "test: a fall"
+    )
     assert recompute_case(_row(2, 60_000, 76_000), params, [date(2023, 7, 1)]) is None
 
 
 def test_impact_adds_up_per_township():
     params = _raised()
     impact = Impact(Period(2023, 8))
-    for row in (_row(2, 60_000, 76_000), _row(3, 90_000, 114_000, village="610626104001"),
-                _row(3, 90_000, 114_000, village="610626104002")):
+    for row in (
+        _row(2, 60_000, 76_000),
+        _row(3, 90_000, 114_000, village="610626104001"),
+        _row(3, 90_000, 114_000, village="610626104002"),
+    ):
         r = recompute_case(row, params, [date(2023, 7, 1)])
         assert r is not None
         impact.add(r)
     total, townships = impact.rows()
-    assert [(t.township, t.name, t.households, t.persons, t.monthly_increase_fen, t.back_pay_fen)
-            for t in townships] == [("610626001", "吴起街道", 1, 2, 8_000, 16_000),
-                                    ("610626104", "长官庙镇", 2, 6, 24_000, 48_000)]
+    assert [
+        (t.township, t.name, t.households, t.persons, t.monthly_increase_fen, t.back_pay_fen) for t in townships
+    ] == [("610626001", "吴起街道", 1, 2, 8_000, 16_000), ("610626104", "长官庙镇", 2, 6, 24_000, 48_000)]
     assert (total.households, total.persons, total.monthly_after_fen, total.back_pay_fen) == (
-        3, 8, 84_000 + 2 * 126_000, 64_000)
+        3,
+        8,
+        84_000 + 2 * 126_000,
+        64_000,
+    )

@@ -9,17 +9,31 @@ import pytest
 from services.eligibility.cases import workflow
 from services.eligibility.cases.workflow import CaseState, IllegalStep, Limits, Status, Timeline, WrongRole
 
-LIMITS = Limits(investigation_start_wd=3, county_decision_wd=10, overall_wd=30, overall_extended_wd=45,
-                delegated_overall_wd=20, tekun_township_wd=15, tekun_county_wd=15, rejection_notice_wd=3,
-                notice_days=7)
+LIMITS = Limits(
+    investigation_start_wd=3,
+    county_decision_wd=10,
+    overall_wd=30,
+    overall_extended_wd=45,
+    delegated_overall_wd=20,
+    tekun_township_wd=15,
+    tekun_county_wd=15,
+    rejection_notice_wd=3,
+    notice_days=7,
+)
 
 
 def test_steps_from_each_open_state_are_listed_for_the_front_end():
     assert workflow.allowed_steps(CaseState(Status.ACCEPTED)) == ["investigation", "extension"]
     assert workflow.allowed_steps(CaseState(Status.ACCEPTED, emergency=True)) == [
-        "investigation", "extension", "emergency-approval"]
+        "investigation",
+        "extension",
+        "emergency-approval",
+    ]
     assert set(workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE))) == {
-        "notice/objections", "notice/close", "extension"}
+        "notice/objections",
+        "notice/close",
+        "extension",
+    }
     assert "extension" not in workflow.allowed_steps(CaseState(Status.PUBLIC_NOTICE, extended=True))
     assert workflow.allowed_steps(CaseState(Status.INVESTIGATION)) == ["home-visits", "extension"]
     assert "economic-check" in workflow.allowed_steps(CaseState(Status.INVESTIGATION, home_visits=1))
@@ -54,8 +68,13 @@ def test_withdrawal_is_only_for_the_system():
 
 
 def _t(status: Status, **kw) -> Timeline:
-    return Timeline(programme=kw.pop("programme", "dibao"), status=status, accepted_on=date(2023, 9, 25),
-                    status_since=kw.pop("since", date(2023, 9, 25)), **kw)
+    return Timeline(
+        programme=kw.pop("programme", "dibao"),
+        status=status,
+        accepted_on=date(2023, 9, 25),
+        status_since=kw.pop("since", date(2023, 9, 25)),
+        **kw,
+    )
 
 
 def test_investigation_must_start_within_three_working_days_over_national_day():
@@ -75,8 +94,9 @@ def test_county_step_is_bounded_by_the_whole_case_limit():
 
 def test_tekun_uses_its_fifteen_day_limits():
     t = _t(Status.INVESTIGATION, programme="tekun")
-    assert workflow.step_due(t, LIMITS) == workflow.overall_due(_t(Status.ACCEPTED), Limits(
-        **{**LIMITS.__dict__, "overall_wd": 15}))
+    assert workflow.step_due(t, LIMITS) == workflow.overall_due(
+        _t(Status.ACCEPTED), Limits(**{**LIMITS.__dict__, "overall_wd": 15})
+    )
 
 
 def test_decided_cases_have_no_deadline_and_notice_runs_seven_days():

@@ -10,10 +10,17 @@ from services.intake.applications.schemas import ApplicationAmend
 from services.intake.households.schemas import HouseholdUpdate, MemberUpdate
 
 
-@pytest.mark.parametrize(("model", "field"), [
-    (MemberUpdate, "name"), (MemberUpdate, "relation"), (MemberUpdate, "counted"),
-    (HouseholdUpdate, "address"), (HouseholdUpdate, "hukou_type"), (ApplicationAmend, "consent_signed"),
-])
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [
+        (MemberUpdate, "name"),
+        (MemberUpdate, "relation"),
+        (MemberUpdate, "counted"),
+        (HouseholdUpdate, "address"),
+        (HouseholdUpdate, "hukou_type"),
+        (ApplicationAmend, "consent_signed"),
+    ],
+)
 def test_null_for_a_required_fact_names_the_field(model, field):
     with pytest.raises(ValidationError) as err:
         model.model_validate({field: None})

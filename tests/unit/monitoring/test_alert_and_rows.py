@@ -23,9 +23,17 @@ KEY = b"unit-test-key-0123456789"
 
 
 def alert(alert_type: str = "high_medical_cost", **kw) -> Alert:
-    return Alert(id=uuid.uuid4(), household_id=uuid.uuid4(), region_code="610626101201",
-                 alert_type=alert_type, status=AlertStatus.DISPATCHED, due_date=TODAY + timedelta(days=20),
-                 trace={}, raised_on=TODAY, **kw)
+    return Alert(
+        id=uuid.uuid4(),
+        household_id=uuid.uuid4(),
+        region_code="610626101201",
+        alert_type=alert_type,
+        status=AlertStatus.DISPATCHED,
+        due_date=TODAY + timedelta(days=20),
+        trace={},
+        raised_on=TODAY,
+        **kw,
+    )
 
 
 def test_an_alert_is_verified_then_closed_and_says_so():
@@ -39,13 +47,16 @@ def test_an_alert_is_verified_then_closed_and_says_so():
     assert a.events[1].programme == "medical" and a.events[2].outcome == "brought_into_assistance"
 
 
-@pytest.mark.parametrize(("outcome", "programme", "reasons", "field"), [
-    (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], "programme"),
-    (Outcome.NOT_ELIGIBLE, None, [], "reasons"),
-    (Outcome.RECIPIENT_CHANGE, "dibao", [], "programme"),
-    (Outcome.RECIPIENT_CHANGE, None, ["income"], "reasons"),
-    (Outcome.DEATH_REPORTED, None, [], "outcome"),
-])
+@pytest.mark.parametrize(
+    ("outcome", "programme", "reasons", "field"),
+    [
+        (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], "programme"),
+        (Outcome.NOT_ELIGIBLE, None, [], "reasons"),
+        (Outcome.RECIPIENT_CHANGE, "dibao", [], "programme"),
+        (Outcome.RECIPIENT_CHANGE, None, ["income"], "reasons"),
+        (Outcome.DEATH_REPORTED, None, [], "outcome"),
+    ],
+)
 def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, field):
     with pytest.raises(InvalidVerification) as info:
         alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None)
@@ -77,26 +88,50 @@ def ctx() -> RowContext:
 
 def test_a_good_medical_row_becomes_a_typed_record_with_a_fingerprint(ctx):
     number = resident_id("19600101")
-    record = validate_row("medical", {"id_number": number.lower(), "region_code": "610626101",
-                                      "settled_on": "2024-03-01", "out_of_pocket_fen": "123456",
-                                      "serious_illness": "1"}, ctx)
-    assert record == ("medical", id_fingerprint(number, KEY), "610626101", date(2024, 3, 1), 123456,
-                      "serious_illness", None, None)
+    record = validate_row(
+        "medical",
+        {
+            "id_number": number.lower(),
+            "region_code": "610626101",
+            "settled_on": "2024-03-01",
+            "out_of_pocket_fen": "123456",
+            "serious_illness": "1",
+        },
+        ctx,
+    )
+    assert record == (
+        "medical",
+        id_fingerprint(number, KEY),
+        "610626101",
+        date(2024, 3, 1),
+        123456,
+        "serious_illness",
+        None,
+        None,
+    )
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    ({"id_number": "610626196001010000"}, "id_number", "check character"),
-    ({"out_of_pocket_fen": "-100"}, "out_of_pocket_fen", "negative"),
-    ({"out_of_pocket_fen": "12.5"}, "out_of_pocket_fen", "whole number"),
-    ({"settled_on": "2024-04-01"}, "settled_on", "future"),
-    ({"settled_on": "15/03/2024"}, "settled_on", "YYYY-MM-DD"),
-    ({"region_code": "610625101"}, "region_code", "outside"),
-    ({"region_code": "999999"}, "region_code", "not in the division tables"),
-    ({"serious_illness": "maybe"}, "serious_illness", "true or false"),
-])
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"id_number": "610626196001010000"}, "id_number", "check character"),
+        ({"out_of_pocket_fen": "-100"}, "out_of_pocket_fen", "negative"),
+        ({"out_of_pocket_fen": "12.5"}, "out_of_pocket_fen", "whole number"),
+        ({"settled_on": "2024-04-01"}, "settled_on", "future"),
+        ({"settled_on": "15/03/2024"}, "settled_on", "YYYY-MM-DD"),
+        ({"region_code": "610625101"}, "region_code", "outside"),
+        ({"region_code": "999999"}, "region_code", "not in the division tables"),
+        ({"serious_illness": "maybe"}, "serious_illness", "true or false"),
+    ],
+)
 def test_bad_rows_name_the_field_and_why(ctx, change, field, words):
-    row = {"id_number": resident_id(), "region_code": "610626101", "settled_on": "2024-03-01",
-           "out_of_pocket_fen": "100", **change}
+    row = {
+        "id_number": resident_id(),
+        "region_code": "610626101",
+        "settled_on": "2024-03-01",
+        "out_of_pocket_fen": "100",
+        **change,
+    }
     with pytest.raises(RowError) as info:
         validate_row("medical", row, ctx)
     assert info.value.field == field and words in info.value.message
@@ -121,7 +156,8 @@ def test_the_risk_tree_loads_and_gives_every_rule_its_values_for_wuqi():
 
 
 def test_an_unknown_risk_key_fails_at_load_naming_file_and_key(tmp_path: Path):
-    (tmp_path / "61.yaml").write_text("risk:\n  medical:\n    share:\n      - {start: 2023-01-01, value: 1, "
-                                      "reference: x}\n", encoding="utf-8")
+    (tmp_path / "61.yaml").write_text(
+        "risk:\n  medical:\n    share:\n      - {start: 2023-01-01, value: 1, reference: x}\n", encoding="utf-8"
+    )
     with pytest.raises(PolicyLoadError, match=r"61\.yaml: risk\.medical\.share: unknown parameter key"):
         RiskParameters.load(tmp_path)

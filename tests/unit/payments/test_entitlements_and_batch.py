@@ -17,8 +17,14 @@ JUL, AUG, SEP, OCT = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2
 def _apply(rows: list[EntitlementRow], change) -> list[EntitlementRow]:
     kept = [r for r in rows if r.id not in change.superseded]
     start = max((r.id or 0 for r in rows), default=0)
-    return sorted(kept + [EntitlementRow(r.from_month, r.to_month, r.monthly_amount_fen, start + i + 1)
-                          for i, r in enumerate(change.added)], key=lambda r: r.from_month)
+    return sorted(
+        kept
+        + [
+            EntitlementRow(r.from_month, r.to_month, r.monthly_amount_fen, start + i + 1)
+            for i, r in enumerate(change.added)
+        ],
+        key=lambda r: r.from_month,
+    )
 
 
 def test_a_backdated_change_rewrites_only_the_months_from_its_effect():
@@ -74,14 +80,17 @@ def test_cancel_before_export():
         batch.approve("finance-c")
 
 
-@pytest.mark.parametrize(("row", "fields"), [
-    (["x", "1.00", "paid"], {"payment_id"}),
-    (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.001", "paid"], {"amount_yuan"}),
-    (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "NaN", "paid"], {"amount_yuan"}),
-    (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.00", "failed"], {"reason"}),
-    (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.00", "ok", ""], {"result"}),
-    (["only-one"], {"row"}),
-])
+@pytest.mark.parametrize(
+    ("row", "fields"),
+    [
+        (["x", "1.00", "paid"], {"payment_id"}),
+        (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.001", "paid"], {"amount_yuan"}),
+        (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "NaN", "paid"], {"amount_yuan"}),
+        (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.00", "failed"], {"reason"}),
+        (["6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13", "1.00", "ok", ""], {"result"}),
+        (["only-one"], {"row"}),
+    ],
+)
 def test_bad_return_rows_name_row_and_field(row, fields):
     parsed, errors = parse_return_row(7, row)
     assert parsed is None and {e["field"].removeprefix("rows[7].") for e in errors} == fields

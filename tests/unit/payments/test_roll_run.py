@@ -11,9 +11,17 @@ JUL, AUG, SEP, DEC = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2
 
 
 def _entry(in_force: list[EntitlementRow]) -> RollEntry:
-    return RollEntry(id=uuid.uuid4(), case_id=uuid.uuid4(), household_id=uuid.uuid4(), programme="dibao",
-                     region_code="610626101201", persons=2, start_month=JUL, monthly_amount_fen=33_000,
-                     in_force=in_force)
+    return RollEntry(
+        id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        household_id=uuid.uuid4(),
+        programme="dibao",
+        region_code="610626101201",
+        persons=2,
+        start_month=JUL,
+        monthly_amount_fen=33_000,
+        in_force=in_force,
+    )
 
 
 def test_a_run_supersedes_stored_rows_and_its_own():
@@ -26,8 +34,9 @@ def test_a_run_supersedes_stored_rows_and_its_own():
     run.change_amount(entry, second, AUG, 37_000)  # backdated, in the same run: replaces the first's new row
     run.end(entry, end, DEC, "moved")
     assert run.superseded == {41: first}
-    assert [(a.row.from_month, a.row.to_month, a.row.monthly_amount_fen, a.event_id, a.superseded_by)
-            for a in run.added] == [
+    assert [
+        (a.row.from_month, a.row.to_month, a.row.monthly_amount_fen, a.event_id, a.superseded_by) for a in run.added
+    ] == [
         (JUL, AUG, 33_000, first, second),
         (SEP, None, 35_000, first, second),
         (JUL, JUL, 33_000, second, None),
@@ -35,8 +44,12 @@ def test_a_run_supersedes_stored_rows_and_its_own():
         (AUG, DEC, 37_000, end, None),
     ]
     assert [amount_for(entry.in_force, m) for m in (JUL, AUG, DEC, DEC.next())] == [33_000, 37_000, 37_000, 0]
-    assert (entry.status, entry.end_month, entry.end_reason, entry.monthly_amount_fen) == ("stopped", DEC, "moved",
-                                                                                           37_000)
+    assert (entry.status, entry.end_month, entry.end_reason, entry.monthly_amount_fen) == (
+        "stopped",
+        DEC,
+        "moved",
+        37_000,
+    )
     assert run.changed == {stored.case_id}
 
 

@@ -30,6 +30,7 @@ def _app() -> FastAPI:
     install_error_handlers(app)
     document_problems(app)
     app.add_middleware(RequestGuard)
+
     @app.post("/cases/{case_id}/home-visits")
     async def visit(case_id: uuid.UUID, body: Visit, uow: UowDep, p: Official) -> dict:
         return {}
@@ -51,11 +52,16 @@ def _app() -> FastAPI:
 
 def test_control_characters_are_refused_naming_each_field():
     client = TestClient(_app())
-    r = client.post("/echo", json={"findings": "ok\u0000", "investigators": ["张强", "李\u0007娜"],
-                                   "extra": {"k\u001b": "v", "note": "\u0085"}})
+    r = client.post(
+        "/echo",
+        json={
+            "findings": "ok\u0000",
+            "investigators": ["张强", "李\u0007娜"],
+            "extra": {"k\u001b": "v", "note": "\u0085"},
+        },
+    )
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
-    assert [e["field"] for e in r.json()["errors"]] == ["findings", "investigators[1]", "extra.k\u001b",
-                                                      "extra.note"]
+    assert [e["field"] for e in r.json()["errors"]] == ["findings", "investigators[1]", "extra.k\u001b", "extra.note"]
     r = client.post("/echo?q=a%00b", json={"findings": "ok"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "query.q"
     for content_type in ("application/json", "application/merge-patch+json; charset=utf-8", None):

@@ -23,14 +23,35 @@ CHILD = uuid.uuid4()
 
 
 def _event(programme: str, details: object) -> ApplicationSubmitted:
-    snapshot = HouseholdSnapshot.model_validate({
-        "household_id": str(uuid.uuid4()), "region_code": "610626101201", "hukou_type": "rural",
-        "members": [{"member_id": str(CHILD), "name": "张小宝", "birth_date": "2017-03-01", "sex": "male",
-                     "relation": "grandchild"}]})
-    return ApplicationSubmitted.model_validate({
-        "application_id": str(uuid.uuid4()), "household_id": str(snapshot.household_id), "programme": programme,
-        "region_code": "610626101201", "submitted_on": date(2026, 11, 1), "consent_signed": False,
-        "separate_register": False, "details": details, "snapshot": snapshot.model_dump(mode="json")})
+    snapshot = HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": "610626101201",
+            "hukou_type": "rural",
+            "members": [
+                {
+                    "member_id": str(CHILD),
+                    "name": "张小宝",
+                    "birth_date": "2017-03-01",
+                    "sex": "male",
+                    "relation": "grandchild",
+                }
+            ],
+        }
+    )
+    return ApplicationSubmitted.model_validate(
+        {
+            "application_id": str(uuid.uuid4()),
+            "household_id": str(snapshot.household_id),
+            "programme": programme,
+            "region_code": "610626101201",
+            "submitted_on": date(2026, 11, 1),
+            "consent_signed": False,
+            "separate_register": False,
+            "details": details,
+            "snapshot": snapshot.model_dump(mode="json"),
+        }
+    )
 
 
 def test_details_are_typed_by_programme_and_reach_the_rules() -> None:
@@ -56,8 +77,15 @@ def test_details_first_published_untagged_are_still_read() -> None:
     details = _event("temporary", old_temporary).details
     assert isinstance(details, TemporaryDetails)
     assert (details.temporary.type, details.temporary.requested_amount_fen) == ("emergency", 800_000)
-    old_medical = {"medical": {"compliant_cost_fen": 4_000_000, "basic_insurance_paid_fen": 1_000_000,
-                               "critical_illness_paid_fen": 0, "group": "dibao"}, "medical_bill_total_fen": 5_000_000}
+    old_medical = {
+        "medical": {
+            "compliant_cost_fen": 4_000_000,
+            "basic_insurance_paid_fen": 1_000_000,
+            "critical_illness_paid_fen": 0,
+            "group": "dibao",
+        },
+        "medical_bill_total_fen": 5_000_000,
+    }
     medical = application_details("medical", old_medical)
     assert isinstance(medical, MedicalDetails)
     assert (medical.medical.bill_total_fen, medical.medical.compliant_fen) == (5_000_000, 4_000_000)

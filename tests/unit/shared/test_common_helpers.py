@@ -57,12 +57,17 @@ class _Uow:
 def test_audit_row_carries_the_fields_and_refuses_a_misspelt_one():
     uow = _Uow()
     household = uuid.uuid4()
-    audit.defer(uow, CLERK, "member.add", "member", "m-1", household_id=household, region_code="610626101",
-                details={"n": 1})  # type: ignore[arg-type]
+    audit.defer(
+        uow, CLERK, "member.add", "member", "m-1", household_id=household, region_code="610626101", details={"n": 1}
+    )  # type: ignore[arg-type]
     row = uow.rows[0]
     assert (row["actor"], row["roles"], row["resource_id"]) == ("clerk-tiebian", ["clerk"], "m-1")
     assert (row["household_id"], row["region_code"], row["reason"], row["details"]) == (
-        household, "610626101", None, {"n": 1})
+        household,
+        "610626101",
+        None,
+        {"n": 1},
+    )
     with pytest.raises(TypeError, match="househld_id"):
         audit.defer(uow, CLERK, "member.add", "member", "m-1", househld_id=household)  # type: ignore[arg-type,call-arg]
     assert len(uow.rows) == 1
@@ -110,7 +115,8 @@ async def test_record_each_files_one_row_per_record_under_its_household_and_regi
     await audit.record_each(uow, CLERK, "case.list", "case", records)  # type: ignore[arg-type]
     rows = uow.rows
     assert [(r["action"], r["resource_id"], r["household_id"], r["region_code"]) for r in rows] == [
-        ("case.list", str(r.id), str(r.household_id), r.region_code) for r in records]
+        ("case.list", str(r.id), str(r.household_id), r.region_code) for r in records
+    ]
 
 
 class _Out(BaseModel):
@@ -124,7 +130,9 @@ def test_attributes_takes_the_targets_fields_the_source_has():
     record = _Record(uuid.uuid4(), uuid.uuid4(), "610626101203")
     assert attributes(record, _Out) == {"id": record.id, "region_code": "610626101203"}
     assert attributes(_Out(id=record.id, region_code="61", month=Period(2024, 3), label="x"), _Record) == {
-        "id": record.id, "region_code": "61"}
+        "id": record.id,
+        "region_code": "61",
+    }
 
 
 def test_a_period_field_reads_a_month_columns_date_in_python_but_only_yyyy_mm_in_json():

@@ -45,8 +45,9 @@ def test_domain_event_becomes_a_cloudevent_that_round_trips():
         model_config = ConfigDict(frozen=True)
         amount_fen: int
 
-    event = DomainEvent(type="cn.gov.mca.assistance.test.v1", key="h-1", data=Data(amount_fen=135_000),
-                        region="610626101201")
+    event = DomainEvent(
+        type="cn.gov.mca.assistance.test.v1", key="h-1", data=Data(amount_fen=135_000), region="610626101201"
+    )
     ce = event.to_cloudevent("/services/test", "corr-1")
     back = CloudEvent.from_json(ce.to_json())
     assert back.id == event.id and back.subject == "h-1" and back.correlationid == "corr-1"
@@ -56,18 +57,34 @@ def test_domain_event_becomes_a_cloudevent_that_round_trips():
 def test_the_outbox_json_is_the_envelope_models_json_byte_for_byte():
     """The unit of work writes `DomainEvent.to_json` (no envelope model) to the outbox: it must be exactly what
     the CloudEvent model would have written, for nested data, dates, Chinese text and a missing region alike."""
-    household = HouseholdSnapshot.model_validate({
-        "household_id": str(uuid.uuid4()), "region_code": "610626101201", "hukou_type": "rural",
-        "members": [{"member_id": str(uuid.uuid4()), "name": "刘志明", "birth_date": "1962-04-15", "sex": "male",
-                     "relation": "head", "labour_capacity": "partial"}],
-        "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000}],
-    })
-    data = HouseholdRegistered(household_id=household.household_id, region_code=household.region_code,
-                               snapshot=household)
-    for region, cid, when in (("610626101201", "corr-1", datetime(2023, 9, 4, 8, 30, tzinfo=UTC)),
-                              (None, None, datetime.now(UTC))):
-        event = DomainEvent(type=event_type(HouseholdRegistered), key=str(household.household_id), data=data,
-                            region=region, time=when)
+    household = HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": "610626101201",
+            "hukou_type": "rural",
+            "members": [
+                {
+                    "member_id": str(uuid.uuid4()),
+                    "name": "刘志明",
+                    "birth_date": "1962-04-15",
+                    "sex": "male",
+                    "relation": "head",
+                    "labour_capacity": "partial",
+                }
+            ],
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 30_000}],
+        }
+    )
+    data = HouseholdRegistered(
+        household_id=household.household_id, region_code=household.region_code, snapshot=household
+    )
+    for region, cid, when in (
+        ("610626101201", "corr-1", datetime(2023, 9, 4, 8, 30, tzinfo=UTC)),
+        (None, None, datetime.now(UTC)),
+    ):
+        event = DomainEvent(
+            type=event_type(HouseholdRegistered), key=str(household.household_id), data=data, region=region, time=when
+        )
         assert event.to_json("/services/intake", cid) == event.to_cloudevent("/services/intake", cid).to_json()
 
 
@@ -129,8 +146,15 @@ def test_logs_never_carry_a_resident_id_number():
 
     from shared.observability import JsonFormatter, redact
 
-    record = logging.LogRecord("x", logging.ERROR, __file__, 1,
-                               'Failing row contains (11010519491231002X, "张三") and 440524198001010014', None, None)
+    record = logging.LogRecord(
+        "x",
+        logging.ERROR,
+        __file__,
+        1,
+        'Failing row contains (11010519491231002X, "张三") and 440524198001010014',
+        None,
+        None,
+    )
     line = JsonFormatter("test").format(record)
     assert "11010519491231002X" not in line and "440524198001010014" not in line
     assert "110105********002X" in line

@@ -42,19 +42,26 @@ def closed_port() -> int:
 
 
 def samples(body: str) -> dict[tuple[str, frozenset], float]:
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(body) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
 
 
 async def scrape(db_port: int, kafka_port: int) -> httpx.Response:
     settings = ServiceSettings(
-        service_name="opsunit", environment="test", metrics_timeout_seconds=1.0,
+        service_name="opsunit",
+        environment="test",
+        metrics_timeout_seconds=1.0,
         database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{db_port}/nowhere",
         kafka_bootstrap_servers=f"127.0.0.1:{kafka_port}",
     )
     app = create_app(settings, PlatformTables(service_metadata("opsunit")), [], title="ops unit")
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         # Twice: the second scrape must not be stuck behind clients left over from the first.
         first = await asyncio.wait_for(client.get("/metrics"), 10)
         second = await asyncio.wait_for(client.get("/metrics"), 10)

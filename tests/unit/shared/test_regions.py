@@ -31,9 +31,7 @@ def write_small_tables(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     (target / "provinces.csv").write_text('code,name\n61,"陕西省"\n', encoding="utf-8")
     (target / "cities.csv").write_text('code,name,provinceCode\n6106,"延安市",61\n', encoding="utf-8")
-    (target / "areas.csv").write_text(
-        'code,name,cityCode,provinceCode\n610626,"吴起县",6106,61\n', encoding="utf-8"
-    )
+    (target / "areas.csv").write_text('code,name,cityCode,provinceCode\n610626,"吴起县",6106,61\n', encoding="utf-8")
     (target / "streets.csv").write_text(
         'code,name,areaCode,provinceCode,cityCode\n610626101,"铁边城镇",610626,61,6106\n', encoding="utf-8"
     )

@@ -16,8 +16,9 @@ from shared.period import Period
 
 
 def test_tekun_details_carry_the_arrangement_and_old_ones_read_without_it() -> None:
-    assert application_details("tekun", {"programme": "tekun", "arrangement": "institution"}).arrangement == \
-        "institution"
+    assert (
+        application_details("tekun", {"programme": "tekun", "arrangement": "institution"}).arrangement == "institution"
+    )
     old = application_details("tekun", {})
     assert isinstance(old, TekunDetails) and old.arrangement is None
     with pytest.raises(ValidationError):
@@ -25,9 +26,17 @@ def test_tekun_details_carry_the_arrangement_and_old_ones_read_without_it() -> N
 
 
 def test_case_approved_published_before_the_field_reads_as_unknown() -> None:
-    event = {"case_id": str(uuid.uuid4()), "application_id": str(uuid.uuid4()), "household_id": str(uuid.uuid4()),
-             "programme": "tekun", "region_code": "610626101201", "member_ids": [], "monthly_amount_fen": 86_000,
-             "effective_month": "2026-07", "decided_at": datetime(2026, 6, 20, tzinfo=UTC).isoformat()}
+    event = {
+        "case_id": str(uuid.uuid4()),
+        "application_id": str(uuid.uuid4()),
+        "household_id": str(uuid.uuid4()),
+        "programme": "tekun",
+        "region_code": "610626101201",
+        "member_ids": [],
+        "monthly_amount_fen": 86_000,
+        "effective_month": "2026-07",
+        "decided_at": datetime(2026, 6, 20, tzinfo=UTC).isoformat(),
+    }
     assert CaseApproved.model_validate(event).tekun_arrangement is None
     assert CaseApproved.model_validate({**event, "tekun_arrangement": "home"}).effective_month == Period(2026, 7)
 

@@ -143,8 +143,9 @@ def test_fallback_when_the_library_lacks_a_year(monkeypatch: pytest.MonkeyPatch)
 
 
 # A year the library lacks, with the schedule an admin loaded (test data shaped like the State Council's notice).
-_2027 = HolidaySchedule(2027, frozenset({date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 8)}),
-                        frozenset({date(2027, 2, 13)}))
+_2027 = HolidaySchedule(
+    2027, frozenset({date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 8)}), frozenset({date(2027, 2, 13)})
+)
 
 
 def test_a_loaded_schedule_counts_holidays_and_make_up_days_where_the_library_has_none():
@@ -161,11 +162,14 @@ def test_a_loaded_schedule_counts_holidays_and_make_up_days_where_the_library_ha
     assert odd.add_workdays(date(2026, 12, 1), 1) == add_workdays(date(2026, 12, 1), 1) == date(2026, 12, 2)
 
 
-@pytest.mark.parametrize("holidays, workdays", [
-    ({date(2028, 1, 1)}, set()),  # another year
-    ({date(2027, 1, 1)}, {date(2027, 1, 1)}),  # both
-    ({date(2027, 1, 1)}, {date(2027, 2, 10)}),  # a make-up day on a Wednesday
-])
+@pytest.mark.parametrize(
+    "holidays, workdays",
+    [
+        ({date(2028, 1, 1)}, set()),  # another year
+        ({date(2027, 1, 1)}, {date(2027, 1, 1)}),  # both
+        ({date(2027, 1, 1)}, {date(2027, 2, 10)}),  # a make-up day on a Wednesday
+    ],
+)
 def test_a_schedule_that_cannot_be_the_notice_is_refused(holidays, workdays):
     with pytest.raises(ValueError):
         HolidaySchedule(2027, frozenset(holidays), frozenset(workdays))

@@ -16,8 +16,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.add_column("cases", sa.Column("due_date_provisional", sa.Boolean(), server_default=sa.false(),
-                                     nullable=False), schema="eligibility")
+    op.add_column(
+        "cases",
+        sa.Column("due_date_provisional", sa.Boolean(), server_default=sa.false(), nullable=False),
+        schema="eligibility",
+    )
 
 
 def downgrade() -> None:

@@ -23,8 +23,10 @@ _COLUMNS = {"cases": ("snapshot", "assessment", "details"), "household_facts": (
 def _set(method: str) -> None:
     statements = " ".join(
         f"ALTER TABLE eligibility.{table} "
-        + ", ".join(f"ALTER COLUMN {column} SET COMPRESSION {method}" for column in columns) + ";"
-        for table, columns in _COLUMNS.items())
+        + ", ".join(f"ALTER COLUMN {column} SET COMPRESSION {method}" for column in columns)
+        + ";"
+        for table, columns in _COLUMNS.items()
+    )
     op.execute(f"""
         DO $$ BEGIN
             IF EXISTS (SELECT 1 FROM pg_settings

@@ -28,8 +28,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_villages")),
         schema="intake",
     )
-    op.create_index(op.f("ix_villages_township_code"), "villages", ["township_code"], unique=False,
-                    schema="intake")
+    op.create_index(op.f("ix_villages_township_code"), "villages", ["township_code"], unique=False, schema="intake")
 
 
 def downgrade() -> None:

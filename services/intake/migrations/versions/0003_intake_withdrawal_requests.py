@@ -21,17 +21,32 @@ NEW = "status IN ('submitted', 'in_review', 'withdrawal_requested')"
 def upgrade() -> None:
     op.add_column("applications", sa.Column("withdrawal", sa.String(length=20), nullable=True), schema="intake")
     op.add_column("applications", sa.Column("withdrawal_refused_because", sa.Text(), nullable=True), schema="intake")
-    op.add_column("applications", sa.Column("next_deadline_provisional", sa.Boolean(), server_default=sa.false(),
-                                            nullable=False), schema="intake")
+    op.add_column(
+        "applications",
+        sa.Column("next_deadline_provisional", sa.Boolean(), server_default=sa.false(), nullable=False),
+        schema="intake",
+    )
     op.drop_index("uq_applications_open", table_name="applications", schema="intake", postgresql_where=sa.text(OLD))
-    op.create_index("uq_applications_open", "applications", ["household_id", "programme"], unique=True,
-                    schema="intake", postgresql_where=sa.text(NEW))
+    op.create_index(
+        "uq_applications_open",
+        "applications",
+        ["household_id", "programme"],
+        unique=True,
+        schema="intake",
+        postgresql_where=sa.text(NEW),
+    )
 
 
 def downgrade() -> None:
     op.drop_index("uq_applications_open", table_name="applications", schema="intake", postgresql_where=sa.text(NEW))
-    op.create_index("uq_applications_open", "applications", ["household_id", "programme"], unique=True,
-                    schema="intake", postgresql_where=sa.text(OLD))
+    op.create_index(
+        "uq_applications_open",
+        "applications",
+        ["household_id", "programme"],
+        unique=True,
+        schema="intake",
+        postgresql_where=sa.text(OLD),
+    )
     op.drop_column("applications", "next_deadline_provisional", schema="intake")
     op.drop_column("applications", "withdrawal_refused_because", schema="intake")
     op.drop_column("applications", "withdrawal", schema="intake")

@@ -86,8 +86,9 @@ def upgrade() -> None:
         sa.Column("line", sa.Integer(), nullable=False),
         sa.Column("field", sa.String(60), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(["feed_id"], [f"{S}.feeds.id"], name=op.f("fk_feed_errors_feed_id_feeds"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["feed_id"], [f"{S}.feeds.id"], name=op.f("fk_feed_errors_feed_id_feeds"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_errors")),
         schema=S,
     )
@@ -108,8 +109,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_records")),
         schema=S,
     )
-    op.create_index("ix_feed_records_id_fingerprint", "feed_records", ["id_fingerprint"], schema=S,
-                    postgresql_using="hash")
+    op.create_index(
+        "ix_feed_records_id_fingerprint", "feed_records", ["id_fingerprint"], schema=S, postgresql_using="hash"
+    )
     op.create_table(
         "alerts",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -134,8 +136,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_alerts_region_code", "alerts", ["region_code"], schema=S)
     op.create_index("ix_alerts_status", "alerts", ["status"], schema=S)
-    op.create_index("uq_alerts_open", "alerts", ["household_id", "alert_type"], unique=True, schema=S,
-                    postgresql_where=sa.text("status <> 'closed'"))
+    op.create_index(
+        "uq_alerts_open",
+        "alerts",
+        ["household_id", "alert_type"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text("status <> 'closed'"),
+    )
     op.create_table(
         "alert_evidence",
         sa.Column("alert_id", sa.Uuid(), nullable=False),
@@ -147,6 +155,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("alert_evidence", "alerts", "feed_records", "feed_errors", "feeds", "coverage", "persons",
-                  "households"):
+    for table in (
+        "alert_evidence",
+        "alerts",
+        "feed_records",
+        "feed_errors",
+        "feeds",
+        "coverage",
+        "persons",
+        "households",
+    ):
         op.drop_table(table, schema=S)

@@ -22,10 +22,16 @@ LIVE = "status NOT IN ('failed', 'cancelled')"
 def upgrade() -> None:
     # UUIDv5 payment ids are computed inside INSERT … SELECT (a trusted extension since PostgreSQL 13).
     op.execute('CREATE EXTENSION IF NOT EXISTS "uuid-ossp"')
-    op.add_column("beneficiaries", sa.Column("persons", sa.Integer(), server_default="1", nullable=False,
-                                             comment="members covered (人)"), schema=S)
-    op.add_column("beneficiaries", sa.Column("end_reason", sa.String(20), nullable=True,
-                                             comment="停保 reason: death, fraud, moved, …"), schema=S)
+    op.add_column(
+        "beneficiaries",
+        sa.Column("persons", sa.Integer(), server_default="1", nullable=False, comment="members covered (人)"),
+        schema=S,
+    )
+    op.add_column(
+        "beneficiaries",
+        sa.Column("end_reason", sa.String(20), nullable=True, comment="停保 reason: death, fraud, moved, …"),
+        schema=S,
+    )
     op.create_table(
         "entitlements",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -37,13 +43,19 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(40), nullable=False),
         sa.Column("superseded_by", sa.Uuid(), nullable=True, comment="the later decision event that replaced it"),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.ForeignKeyConstraint(["beneficiary_id"], [f"{S}.beneficiaries.id"],
-                                name=op.f("fk_entitlements_beneficiary_id_beneficiaries")),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"], [f"{S}.beneficiaries.id"], name=op.f("fk_entitlements_beneficiary_id_beneficiaries")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_entitlements")),
         schema=S,
     )
-    op.create_index("ix_entitlements_in_force", "entitlements", ["beneficiary_id", "from_month"], schema=S,
-                    postgresql_where=sa.text("superseded_by IS NULL"))
+    op.create_index(
+        "ix_entitlements_in_force",
+        "entitlements",
+        ["beneficiary_id", "from_month"],
+        schema=S,
+        postgresql_where=sa.text("superseded_by IS NULL"),
+    )
     op.create_index("ix_entitlements_event_id", "entitlements", ["event_id"], schema=S)
     # The roll kept one amount per beneficiary until now: that amount becomes its first entitlement row.
     op.execute(f"""
@@ -114,10 +126,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_batches")),
         schema=S,
     )
-    op.create_index("uq_batches_regular", "batches", ["region_code", "period"], unique=True, schema=S,
-                    postgresql_where=sa.text("kind = 'regular' AND status <> 'cancelled'"))
-    op.create_index("ix_batches_building", "batches", ["created_at"], schema=S,
-                    postgresql_where=sa.text("status = 'building'"))
+    op.create_index(
+        "uq_batches_regular",
+        "batches",
+        ["region_code", "period"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text("kind = 'regular' AND status <> 'cancelled'"),
+    )
+    op.create_index(
+        "ix_batches_building", "batches", ["created_at"], schema=S, postgresql_where=sa.text("status = 'building'")
+    )
     op.create_table(
         "payment_lines",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -140,10 +159,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_lines")),
         schema=S,
     )
-    op.create_index("uq_payment_lines_live", "payment_lines", ["payment_id"], unique=True, schema=S,
-                    postgresql_where=sa.text(LIVE))
-    op.create_index("uq_payment_lines_month", "payment_lines", ["beneficiary_id", "programme", "period"], unique=True,
-                    schema=S, postgresql_where=sa.text(f"kind IN ('regular', 'reissue') AND {LIVE}"))
+    op.create_index(
+        "uq_payment_lines_live", "payment_lines", ["payment_id"], unique=True, schema=S, postgresql_where=sa.text(LIVE)
+    )
+    op.create_index(
+        "uq_payment_lines_month",
+        "payment_lines",
+        ["beneficiary_id", "programme", "period"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text(f"kind IN ('regular', 'reissue') AND {LIVE}"),
+    )
     op.create_index("ix_payment_lines_batch", "payment_lines", ["batch_id", "id"], schema=S)
     op.create_index("ix_payment_lines_household", "payment_lines", ["household_id", "period"], schema=S)
     op.create_table(
@@ -164,8 +190,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("bank_returns", "payment_lines", "batches", "current_payees", "payees", "one_off_awards",
-                  "entitlements"):
+    for table in (
+        "bank_returns",
+        "payment_lines",
+        "batches",
+        "current_payees",
+        "payees",
+        "one_off_awards",
+        "entitlements",
+    ):
         op.drop_table(table, schema=S)
     op.drop_column("beneficiaries", "end_reason", schema=S)
     op.drop_column("beneficiaries", "persons", schema=S)

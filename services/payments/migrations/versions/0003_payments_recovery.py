@@ -18,9 +18,16 @@ S = "payments"
 
 
 def upgrade() -> None:
-    op.add_column("beneficiaries", sa.Column(
-        "tekun_arrangement", sa.String(20), nullable=True,
-        comment="特困: institution (集中供养) or home (分散供养); null for other programmes or unknown"), schema=S)
+    op.add_column(
+        "beneficiaries",
+        sa.Column(
+            "tekun_arrangement",
+            sa.String(20),
+            nullable=True,
+            comment="特困: institution (集中供养) or home (分散供养); null for other programmes or unknown",
+        ),
+        schema=S,
+    )
     op.create_table(
         "overpayments",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -32,10 +39,10 @@ def upgrade() -> None:
         sa.Column("period", sa.Date(), nullable=False),
         sa.Column("paid_fen", sa.BigInteger(), nullable=False, comment="live lines of exported batches for the month"),
         sa.Column("owed_fen", sa.BigInteger(), nullable=False, comment="the entitlement in force for the month"),
-        sa.Column("amount_fen", sa.BigInteger(), nullable=False,
-                  comment="to recover: paid − owed − already recorded"),
-        sa.Column("reason", sa.String(20), nullable=False,
-                  comment="after_end (停保/death) or reduced (amount lowered)"),
+        sa.Column("amount_fen", sa.BigInteger(), nullable=False, comment="to recover: paid − owed − already recorded"),
+        sa.Column(
+            "reason", sa.String(20), nullable=False, comment="after_end (停保/death) or reduced (amount lowered)"
+        ),
         sa.Column("status", sa.String(20), server_default="open", nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.ForeignKeyConstraint(["beneficiary_id"], [f"{S}.beneficiaries.id"]),
