@@ -209,18 +209,15 @@ def _property_failures(ctx: _Context, snapshot: HouseholdSnapshot, standard_mont
     financial_limit = months * standard_monthly * max(people, 1)
     if financial > financial_limit:
         failures.append(f"金融资产{yuan(financial)}超过限额{yuan(financial_limit)}({months}个月标准×{people}人)")
-    vehicle_limit: int = ctx.get("dibao.property.vehicle_value_limit_fen")
-    vehicles = sum(p.value_fen for p in snapshot.properties if p.kind == "vehicle")
-    if vehicles > vehicle_limit:
-        failures.append(f"车辆价值{yuan(vehicles)}超过限额{yuan(vehicle_limit)}")
+    for kind, label in (("vehicle", "车辆价值"), ("business", "经营性资产")):
+        limit: int = ctx.get(f"dibao.property.{kind}_value_limit_fen")
+        value = sum(p.value_fen for p in snapshot.properties if p.kind == kind)
+        if value > limit:
+            failures.append(f"{label}{yuan(value)}超过限额{yuan(limit)}")
     max_housing: int = ctx.get("dibao.property.max_housing_units")
     housing = sum(1 for p in snapshot.properties if p.kind == "housing")
     if housing > max_housing:
         failures.append(f"住房{housing}套超过{max_housing}套")
-    business_limit: int = ctx.get("dibao.property.business_value_limit_fen")
-    business = sum(p.value_fen for p in snapshot.properties if p.kind == "business")
-    if business > business_limit:
-        failures.append(f"经营性资产{yuan(business)}超过限额{yuan(business_limit)}")
     return failures
 
 
