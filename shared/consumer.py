@@ -306,7 +306,15 @@ class EventConsumer:
             # applied in partition order, so one household's events still take effect in the order they happened.
             for etype, run in itertools.groupby(fresh, key=lambda p: p.event.type):
                 await self._handle(uow, self.handlers[etype], list(run))
-            await uow.commit()
+            try:
+                await uow.commit()
+            except Exception as exc:
+                # A write the handlers deferred to the commit can be refused too (a constraint): the batch is then
+                # retried event by event like any refusal, so only the event whose writes break it is dead-lettered.
+                if is_transient(exc):
+                    raise
+                log.warning("consumer %s: commit of %d events refused: %s", self.name, len(batch), exc)
+                raise PoisonMessage(str(exc)) from exc
 
     async def _handle(self, uow: UnitOfWork, handler: Handler | BatchHandler, run: list[_Parsed]) -> None:
         if isinstance(handler, BatchHandler):

@@ -212,6 +212,53 @@ async def test_poison_and_refused_messages_go_to_the_dlq_and_the_rest_are_applie
     assert all(dict(r.headers)["dlq.topic"] == TOPIC.encode() for r in mine)
 
 
+async def test_a_write_refused_at_commit_dead_letters_only_its_event_and_the_consumer_goes_on(kit, db):
+    """A handler's deferred write is only sent at commit: when a constraint refuses it there, the batch is retried
+    event by event like any refusal, instead of the consumer (and its worker) dying on the error."""
+
+    async def effect(uow: UnitOfWork, event, data: Pinged) -> None:
+        await audit.record(uow, "test", "test.effect", "ping", event.id)
+        if data.refuse:  # two outbox rows with one event id: refused by the unique index, at commit
+            row = {"event_id": uuid.uuid4(), "topic": "t", "key": "k", "type": "x", "payload": {}}
+            uow.add_rows(uow.tables.outbox, [row, row])
+
+    ids = await _emit(kit, 6, refuse={2})
+    relay = OutboxRelay(db, platform, kit["producer"], service="t")
+    while await relay.relay_once():
+        pass
+    wanted = set(map(str, ids))
+    records = [
+        r for r in await _records(kit["bootstrap"]) if r.value[:1] == b"{" and orjson.loads(r.value)["id"] in wanted
+    ]
+    name = f"test-commit-dlq-{uuid.uuid4()}"
+    consumer = EventConsumer(
+        name=name,
+        topics=[TOPIC],
+        handlers={TYPE: effect},
+        uow_factory=kit["uow"],
+        bootstrap=kit["bootstrap"],
+        producer=kit["producer"],
+    )
+    await consumer.process(records)
+    assert await _effects(db, ids) == {str(i): 1 for n, i in enumerate(ids) if n != 2}
+    dlq = AIOKafkaConsumer(
+        f"{TOPIC}.dlq", bootstrap_servers=kit["bootstrap"], group_id=f"d-{uuid.uuid4()}", auto_offset_reset="earliest"
+    )
+    await dlq.start()
+    mine = []
+    try:
+        while batch := await dlq.getmany(timeout_ms=1500):
+            for rs in batch.values():
+                mine += [r for r in rs if dict(r.headers).get("dlq.consumer") == name.encode()]
+    finally:
+        await dlq.stop()
+    assert [orjson.loads(r.value)["id"] for r in mine] == [str(ids[2])]
+    assert (
+        b"uq_outbox_event_id" in dict(mine[0].headers)["dlq.error"]
+        or b"duplicate" in dict(mine[0].headers)["dlq.error"]
+    )
+
+
 async def test_a_commit_wakes_the_relay_at_once_without_waiting_for_its_poll(kit, db):
     relay = OutboxRelay(db, platform, kit["producer"], service="t", poll_seconds=60)
     stop = asyncio.Event()

@@ -321,6 +321,22 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("withdrawn", "withdrawn", "accepted")
     again = await _apply(api, tokens, hid, "temporary")  # the slot is free again
     assert again["id"] != app["id"]
+    # An event of the withdrawn case's earlier life, arriving late (a replay), cannot reopen it: withdrawal is final,
+    # and with the new application open it could not be both.
+    await _deliver(
+        db,
+        CaseOpened(
+            case_id=uuid.uuid4(),
+            application_id=app["id"],
+            household_id=hid,
+            programme="temporary",
+            region_code="610626101201",
+            status="accepted",
+            due_date=date(2026, 12, 4),
+        ),
+    )
+    shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["case_status"]) == ("withdrawn", "withdrawn")
     async with db.connect() as conn:
         types = (
             (

@@ -511,6 +511,10 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
 
 
 def _mirror(application: Application, data: CaseEvent) -> None:
+    if application.status == "withdrawn":
+        # Withdrawal is final: an event of the case's earlier life arriving late must not reopen the application
+        # (and, with a new application for the same programme open, it could not: one open per programme).
+        return
     application.case_id = data.case_id
     pending = application.status == "withdrawal_requested"
     match data:
