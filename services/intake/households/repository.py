@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.households.schemas import HouseholdQuery
@@ -38,10 +39,7 @@ class HouseholdRepository:
         )
 
     async def active_fingerprints(self, fingerprints: Iterable[str]) -> set[str]:
-        rows = await self.session.scalars(
-            select(Member.id_fingerprint).where(Member.id_fingerprint.in_(list(fingerprints)), Member.active)
-        )
-        return set(rows)
+        return set(await self.session.scalars(_ACTIVE_FINGERPRINTS, {"fingerprints": list(fingerprints)}))
 
     async def household_of_person(self, fingerprint: str) -> Household | None:
         return await self.session.scalar(
@@ -90,14 +88,7 @@ class HouseholdRepository:
 
     async def with_members(self, household_id: uuid.UUID) -> tuple[Household | None, list[Member]]:
         """A household and its active members (by name) in one round trip."""
-        rows = (
-            await self.session.execute(
-                select(Household, Member)
-                .outerjoin(Member, (Member.household_id == Household.id) & Member.active)
-                .where(Household.id == household_id)
-                .order_by(Member.name, Member.id)
-            )
-        ).all()
+        rows = (await self.session.execute(_WITH_MEMBERS, {"household_id": household_id})).all()
         if not rows:
             return None, []
         return rows[0][0], [m for _, m in rows if m is not None]
@@ -147,3 +138,16 @@ def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> Non
             for m in members
         ],
     )
+
+
+# The statements on every registration's and application's path, built once with named parameters (an array for
+# the fingerprints, so one prepared statement serves any household size): building them cost more than running them.
+_ACTIVE_FINGERPRINTS = select(Member.id_fingerprint).where(
+    Member.id_fingerprint == any_(bindparam("fingerprints", type_=ARRAY(String))), Member.active
+)
+_WITH_MEMBERS = (
+    select(Household, Member)
+    .outerjoin(Member, (Member.household_id == Household.id) & Member.active)
+    .where(Household.id == bindparam("household_id"))
+    .order_by(Member.name, Member.id)
+)

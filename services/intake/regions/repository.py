@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy import bindparam, delete, exists, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Village
@@ -42,6 +42,13 @@ class VillageRepository:
     async def accepts(self, code: str) -> bool:
         """A village code is acceptable if it is in its township's list, or the township has none loaded yet
         (one round trip)."""
-        listed = exists().where(Village.code == code)
-        township_listed = exists().where(Village.township_code == code[:9])
-        return bool(await self.session.scalar(select(or_(listed, ~township_listed))))
+        return bool(await self.session.scalar(_ACCEPTS, {"code": code, "township": code[:9]}))
+
+
+# Built once with named parameters: on every registration's path, and building it cost more than running it.
+_ACCEPTS = select(
+    or_(
+        exists().where(Village.code == bindparam("code")),
+        ~exists().where(Village.township_code == bindparam("township")),
+    )
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from datetime import UTC, date, datetime
 
@@ -86,6 +87,22 @@ def test_the_outbox_json_is_the_envelope_models_json_byte_for_byte():
             type=event_type(HouseholdRegistered), key=str(household.household_id), data=data, region=region, time=when
         )
         assert event.to_json("/services/intake", cid) == event.to_cloudevent("/services/intake", cid).to_json()
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires_and_never_for_another_token():
+    settings = ServiceSettings(jwt_secret="k" * 40)
+    token = mint_token("clerk-2", ["clerk"], "610626101", "k" * 40, ttl=2)
+    assert decode_token(token, settings).sub == "clerk-2"
+    assert decode_token(token, settings).sub == "clerk-2"  # now from memory
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-2]}{'A' if signature[-2] != 'A' else 'B'}{signature[-1]}"
+    with pytest.raises(Unauthorized):
+        decode_token(forged, settings)
+    with pytest.raises(Unauthorized):  # the same token under another service's secret
+        decode_token(token, ServiceSettings(jwt_secret="o" * 40))
+    time.sleep(2.1)
+    with pytest.raises(Unauthorized, match="expired"):
+        decode_token(token, settings)
 
 
 def test_tokens_round_trip_and_bad_ones_are_401():
