@@ -29,8 +29,9 @@ browser:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1 || \
 	    { apt-get update -q >/dev/null 2>&1 && \
 	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei >/dev/null 2>&1; } || \
-	    echo "chromium could not be installed: the dashboard browser test will be skipped"; \
-	  else echo "no /usr/bin/chromium and no root apt: the dashboard browser test will be skipped"; fi; \
+	    { echo "chromium could not be installed with apt-get: the dashboard browser test needs it" >&2; exit 1; }; \
+	  else echo "no /usr/bin/chromium and no root apt-get: install chromium (the dashboard browser test needs it)" >&2; \
+	    exit 1; fi; \
 	fi
 
 ## the whole suite on its own throwaway PostgreSQL and Kafka

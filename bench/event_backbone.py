@@ -345,8 +345,11 @@ async def bare_relay(pool: asyncpg.Pool, dsn: str, args: argparse.Namespace, sto
                 rows = sorted(await conn.fetch(claim, batch), key=lambda r: r[0])
                 builders: dict[tuple[str, int], Any] = {}
                 acks = []
+                partitions_of: dict[str, list[int]] = {}
                 for _, topic, key, type_, payload in rows:
-                    partitions = sorted(await producer.partitions_for(topic))
+                    partitions = partitions_of.get(topic) or partitions_of.setdefault(
+                        topic, sorted(await producer.partitions_for(topic))
+                    )
                     target = (topic, partition_for(key.encode(), partitions))  # the same hash as the kit's
                     headers = headers_of.get(type_) or headers_of.setdefault(
                         type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")]

@@ -54,7 +54,7 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._wakeup = asyncio.Event()
         self._headers: dict[str, list[tuple[str, bytes]]] = {}
-        # Fault injection for the backbone tests only: die after publishing, before marking rows sent.
+        # Fault injection for the backbone tests only: die after publishing, before the claim (the mark) commits.
         self._failpoint = os.environ.get("RELAY_FAILPOINT")
 
     @functools.cached_property

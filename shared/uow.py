@@ -10,13 +10,12 @@ from types import TracebackType
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, Text, Update, bindparam, cast, func, insert, literal_column, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Insert, Table, Update, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.context import current_correlation_id
-from shared.db import PlatformTables
+from shared.db import PlatformTables, insert_json_rows, json_rows
 from shared.events.catalogue import EventData, event_type, spec_for
 from shared.events.envelope import CloudEvent, DomainEvent
 
@@ -27,22 +26,13 @@ _ONE_STATEMENT_ROWS = 20_000
 
 
 @functools.lru_cache(maxsize=256)
-def _insert_rows(table: Table, columns: tuple[str, ...], param: str) -> Insert:
-    """INSERT … SELECT from one JSON parameter holding the rows (`jsonb_populate_recordset` types each column as the
-    table does). Unlike a multi-row VALUES, its compiled form depends only on the table and the columns, so
-    SQLAlchemy compiles it once and PostgreSQL reuses the prepared statement."""
-    rows = func.jsonb_populate_recordset(
-        literal_column(f"NULL::{table.fullname}"), cast(bindparam(param, type_=Text), JSONB)
-    ).table_valued(*columns)
-    return insert(table).from_select(columns, select(*(rows.c[c] for c in columns)))
-
-
-@functools.lru_cache(maxsize=256)
 def _combined(shape: tuple[tuple[tuple[Table, tuple[str, ...]], ...], tuple[Insert | Update, ...]]) -> Insert | Update:
     """One statement for a transaction's deferred rows (per table) and writes: the last the main statement, the
     others data-modifying CTEs. Cached per shape, so SQLAlchemy neither rebuilds nor re-keys it per request."""
     tables, writes = shape
-    statements: list[Insert | Update] = [_insert_rows(t, columns, f"rows_{i}") for i, (t, columns) in enumerate(tables)]
+    statements: list[Insert | Update] = [
+        insert_json_rows(t, columns, f"rows_{i}") for i, (t, columns) in enumerate(tables)
+    ]
     main, *others = reversed(statements + list(writes))
     return main.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(others))) if others else main
 
@@ -153,7 +143,7 @@ class UnitOfWork:
             if not tables and not writes:
                 return
             shape = (tuple((t, tuple(rows[0])) for t, rows in tables.items()), tuple(w for w, _ in writes))
-            params = {f"rows_{i}": orjson.dumps(rows, default=str).decode() for i, rows in enumerate(tables.values())}
+            params = {f"rows_{i}": json_rows(rows) for i, rows in enumerate(tables.values())}
             for _, write_params in writes:
                 params.update(write_params)
             await self.session.execute(_combined(shape), params)

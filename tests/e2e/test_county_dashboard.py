@@ -30,7 +30,7 @@ MONTH = Period(2024, 8)  # a half-year no other test pays in 吴起县
 @pytest.fixture
 async def browser(tmp_path: Path):
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(
+        pytest.fail(
             f"{CHROMIUM} not found: `make test` installs Debian's chromium when run as root with apt; "
             "elsewhere install it (apt-get install chromium) to run the dashboard browser test"
         )
