@@ -342,6 +342,49 @@ class CaseTerminated(_ProgrammeCase):
     last_month: Period
 
 
+ScheduleReason = Literal[
+    "approval", "review", "standard_rise", "death", "gradual_exit", "termination", "imported", "correction"
+]
+
+
+class ScheduleSegment(EventData):
+    """One dated piece of what a case owes (待遇): `amount_fen` a month from `from_month` to `to_month` (inclusive;
+    None = until further decision), for `persons` counted members, priced with the facts and parameter values in
+    `basis`. For a person-level programme (特困, orphans, disability subsidies) `member_id` names whose it is."""
+
+    from_month: Period
+    to_month: Period | None = None
+    amount_fen: int = Field(ge=0)
+    persons: int = Field(ge=0)
+    member_id: uuid.UUID | None = None
+    reason: ScheduleReason
+    basis: dict[str, Any] = Field(default_factory=dict, description="parameter values and facts it was priced with")
+
+
+class CaseScheduleChanged(_ProgrammeCase):
+    """待遇变更: what the case owes from `changed_from` on is now `segments` (months not covered are owed nothing).
+    Raised with every decision that changes money (approval, review, 提标, death, 渐退, 停保, import); payments
+    keeps what is owed from these alone, so it never reconstructs a schedule."""
+
+    changed_from: Period
+    segments: list[ScheduleSegment]
+    reason: ScheduleReason
+    decided_at: datetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CaseScheduleChanged:
+        previous: Period | None = None
+        for segment in self.segments:
+            if segment.from_month < self.changed_from:
+                raise ValueError("a segment starts before changed_from")
+            if segment.to_month is not None and segment.to_month < segment.from_month:
+                raise ValueError("a segment ends before it starts")
+            if previous is not None and segment.from_month <= previous:
+                raise ValueError("segments overlap or are out of order")
+            previous = segment.to_month if segment.to_month is not None else segment.from_month
+        return self
+
+
 class CaseWithdrawalRefused(_ApplicationCaseInRegion):
     """撤回未获准: a withdrawal reached eligibility after the case was decided; the decision (`status`) stands."""
 
@@ -548,6 +591,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("case.amount_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseAmountChanged),
         _spec("case.gradual_exit_started.v1", Topic.ELIGIBILITY_DECISIONS, GradualExitStarted),
         _spec("case.terminated.v1", Topic.ELIGIBILITY_DECISIONS, CaseTerminated),
+        _spec("case.schedule_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseScheduleChanged),
         _spec("case.withdrawal_refused.v1", Topic.ELIGIBILITY_DECISIONS, CaseWithdrawalRefused),
         _spec("case.deadline_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseDeadlineChanged),
         _spec("policy.standard_changed.v1", Topic.ELIGIBILITY_DECISIONS, StandardChanged),
