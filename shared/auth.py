@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import re
 import time
 from dataclasses import dataclass
 from typing import Annotated, Protocol, TypeVar
@@ -18,9 +17,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, check_format
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
-_REGION = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})?$")
+#: The `region` claim that grants the whole country. Never implied: a token without the claim, or with an empty one,
+#: is refused, and only these roles may carry it (the ministry's platform admins and national auditors); a clerk,
+#: official, finance officer or partner agency always works within a real GB/T 2260 code.
+NATIONAL_CLAIM = "national"
+NATIONAL_ROLES = frozenset({"admin", "auditor"})
 
 
 class _InRegion(Protocol):
@@ -35,7 +39,7 @@ R = TypeVar("R", bound=_InRegion)
 class Principal:
     sub: str
     roles: frozenset[str]
-    region: str  # GB/T 2260 prefix; "" is national scope
+    region: str  # GB/T 2260 prefix; NATIONAL_SCOPE ("") only for a token whose claim is explicitly "national"
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -124,12 +128,28 @@ def _verify(token: str, settings: ServiceSettings) -> tuple[Principal, float]:
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"invalid bearer token: {exc}") from exc
     roles = claims.get("roles") or []
-    region = str(claims.get("region", ""))
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise Unauthorized("invalid bearer token: roles must be a list of strings")
-    if not _REGION.match(region):
-        raise Unauthorized("invalid bearer token: region must be a GB/T 2260 code prefix")
+    region = region_scope(claims.get("region"), frozenset(roles))
     return Principal(sub=str(claims["sub"]), roles=frozenset(roles), region=region), float(claims["exp"])
+
+
+def region_scope(claim: object, roles: frozenset[str]) -> str:
+    """The scope a token's `region` claim grants, failing closed: the claim must be a well-formed GB/T 2260 prefix
+    (2, 4, 6, 9 or 12 digits, no leading 0) or the explicit "national", which only NATIONAL_ROLES may hold."""
+    if claim == NATIONAL_CLAIM:
+        if not roles or not roles <= NATIONAL_ROLES:
+            raise Unauthorized(
+                f"invalid bearer token: only {', '.join(sorted(NATIONAL_ROLES))} may have national scope"
+            )
+        return NATIONAL_SCOPE
+    if not isinstance(claim, str) or not claim:
+        raise Unauthorized('invalid bearer token: a region claim (GB/T 2260 code prefix, or "national") is required')
+    try:
+        check_format(claim)
+    except InvalidRegionCode as exc:
+        raise Unauthorized(f"invalid bearer token: region {exc}") from exc
+    return claim
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT with sub, roles and region claims")

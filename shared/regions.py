@@ -38,6 +38,7 @@ __all__ = [
     "Region",
     "RegionTable",
     "UnknownRegionCode",
+    "check_format",
     "is_within",
     "region_chain",
 ]
@@ -72,7 +73,8 @@ class Region:
         return LEVEL_LENGTHS.index(len(self.code))
 
 
-def _check_format(code: str) -> None:
+def check_format(code: str) -> None:
+    """Refuse (InvalidRegionCode) anything but a well-formed code: 2, 4, 6, 9 or 12 ASCII digits, no leading 0."""
     if not isinstance(code, str) or not code or not set(code) <= _ASCII_DIGITS:
         raise InvalidRegionCode(f"region code {code!r} must be digits 0-9")
     if len(code) not in LEVEL_LENGTHS:
@@ -88,7 +90,7 @@ def region_chain(code: str) -> list[str]:
     ``'610626101203'`` → ``['61', '6106', '610626', '610626101', '610626101203']``. Purely structural: it does
     not check that the code exists.
     """
-    _check_format(code)
+    check_format(code)
     return [code[:length] for length in LEVEL_LENGTHS if length <= len(code)]
 
 
@@ -98,10 +100,10 @@ def is_within(code: str, scope_prefix: str) -> bool:
     ``''`` is the national scope. Both arguments must be well-formed codes (``InvalidRegionCode`` otherwise):
     a plain ``startswith`` on a 5-digit or ``'00'`` scope would grant or deny access by accident.
     """
-    _check_format(code)
+    check_format(code)
     if scope_prefix == NATIONAL_SCOPE:
         return True
-    _check_format(scope_prefix)
+    check_format(scope_prefix)
     return code.startswith(scope_prefix)
 
 
@@ -185,7 +187,7 @@ class RegionTable:
     def get(self, code: str) -> Region:
         region = self.regions.get(code)
         if region is None:
-            _check_format(code)
+            check_format(code)
             raise UnknownRegionCode(f"region code {code} is not in the division tables")
         return region
 
@@ -203,14 +205,14 @@ class RegionTable:
 
     def townships(self, county_code: str) -> list[Region]:
         """The townships (乡镇/街道, 9 digits) of a known county (6 digits), sorted by code."""
-        _check_format(county_code)
+        check_format(county_code)
         if len(county_code) != 6:
             raise InvalidRegionCode(f"county code {county_code} must have 6 digits")
         return self.children(county_code)
 
     def villages(self, township_code: str) -> list[Region]:
         """Villages listed in villages.csv for a known township (empty when none are listed)."""
-        _check_format(township_code)
+        check_format(township_code)
         if len(township_code) != 9:
             raise InvalidRegionCode(f"township code {township_code} must have 9 digits")
         return self.children(township_code)

@@ -56,7 +56,7 @@ def tokens() -> dict[str, dict[str, str]]:
         "approver": bearer("approver-wuqi", ["county_approver"], "610626"),
         "finance": bearer("finance-wuqi", ["finance"], "610626"),
         "auditor": bearer("auditor-yanan", ["auditor"], "6106"),
-        "admin": bearer("admin", ["admin"], ""),
+        "admin": bearer("admin", ["admin"], "national"),
     }
 
 

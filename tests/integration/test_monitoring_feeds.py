@@ -5,9 +5,11 @@ of recipients, late matching, idempotent re-posts and the monthly report."""
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from datetime import date, timedelta
 
+import jwt
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -19,7 +21,7 @@ from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIde
 from shared.household import HouseholdSnapshot
 from shared.identity import id_fingerprint
 from shared.period import Period
-from shared.settings import ServiceSettings
+from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import resident_id
@@ -295,6 +297,31 @@ async def test_partners_post_only_their_own_kinds_within_their_region(api):
     assert r.status_code == 201 and r.json()["rows_rejected"] == 1
     # Another partner cannot read this feed.
     assert (await api("monitoring").get(f"/feeds/{r.json()['id']}", headers=POLICE)).status_code == 404
+
+
+async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_422(api):
+    row = MEDICAL_HEADER + f"{resident_id()},610626101,{TODAY},100,0\n"
+    r = await api("monitoring").post("/feeds/medical", content=row.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    feed = r.json()["id"]
+    assert (await api("monitoring").get(f"/feeds/{feed}", headers=MEDICAL)).status_code == 200
+    ganquan = bearer("yibao-ganquan", ["partner:medical_insurance"], "610627")  # same agency, another county
+    for path in (f"/feeds/{feed}", f"/feeds/{feed}/errors"):
+        assert (await api("monitoring").get(path, headers=ganquan)).status_code == 404
+    for region in ("00", "0612", "06", "61062"):
+        r = await api("monitoring").post(
+            "/feeds/medical", params={"region": region}, content=row.encode(), headers={**MEDICAL, **csv_type()}
+        )
+        assert r.status_code == 422, (region, r.text)
+        assert r.json()["errors"][0]["field"] == "region"
+    no_region = {"Authorization": "Bearer " + _unscoped_token(["partner:public_security"])}
+    r = await api("monitoring").post("/feeds/death", content=b"x", headers={**no_region, **csv_type()})
+    assert r.status_code == 401
+
+
+def _unscoped_token(roles: list[str]) -> str:
+    """A correctly signed token that simply lacks the region claim."""
+    return jwt.encode({"sub": "no-region", "roles": roles, "exp": int(time.time()) + 600}, DEV_JWT_SECRET, "HS256")
 
 
 async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(api, tokens, known_household, db):

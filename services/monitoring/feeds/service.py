@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
@@ -26,12 +25,11 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
-from shared.regions import RegionTable, is_within
+from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
-_SCOPE = re.compile(r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")
 
 
 def to_out(feed: Feed) -> FeedOut:
@@ -52,10 +50,14 @@ def partner_of(principal: Principal, kind: str) -> str:
 
 
 def feed_scope(principal: Principal, region: str | None) -> str:
+    """The region a feed's rows must lie in: the one asked for, within the poster's own scope."""
     scope = principal.region if region is None else region
-    if scope and not _SCOPE.match(scope):
-        raise InvalidInput("region", "must be a GB/T 2260 code of 2, 4, 6, 9 or 12 digits")
-    inside = is_within(scope, principal.region) if scope else principal.region == ""
+    if scope:
+        try:
+            check_format(scope)
+        except InvalidRegionCode as exc:
+            raise InvalidInput("region", str(exc)) from exc
+    inside = is_within(scope, principal.region) if scope else principal.region == NATIONAL_SCOPE
     if not inside:
         raise Forbidden(f"region {scope or 'national'} is outside your region {principal.region or 'national'}")
     return scope
@@ -300,13 +302,13 @@ async def _flush_progress(side_units: Callable[[], UnitOfWork], load: _Load, **e
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Feed:
-    """The partner that posted a feed sees it; so do county officials and auditors over its region."""
+    """The agency that posted a feed, and county officials and auditors, see it, each only within their region."""
     feed = await FeedRepository(uow.session).get(feed_id)
     if feed is None:
         raise NotFound(f"feed {feed_id} not found")
     own = principal.partner_agency == feed.partner
-    official = principal.has_any("county_approver", "auditor", "admin") and principal.covers(feed.region_code)
-    if not (own or official):
+    official = principal.has_any("county_approver", "auditor", "admin")
+    if not ((own or official) and principal.covers(feed.region_code)):
         raise NotFound(f"feed {feed_id} not found")
     return feed
 

@@ -1,0 +1,55 @@
+"""shared.auth: a token's region claim fails closed (issue 17)."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from shared.auth import NATIONAL_CLAIM, decode_token, mint_token
+from shared.errors import Unauthorized
+from shared.settings import ServiceSettings
+
+SECRET = "r" * 40
+SETTINGS = ServiceSettings(jwt_secret=SECRET)
+
+
+def _token(claims: dict) -> str:
+    return jwt.encode({"sub": "x", "exp": 4102444800, **claims}, SECRET, algorithm="HS256")
+
+
+@pytest.mark.parametrize("roles", [["finance"], ["clerk"], ["admin"], ["partner:public_security"], ["auditor"]])
+def test_a_token_without_a_region_claim_is_refused_whatever_its_roles(roles):
+    with pytest.raises(Unauthorized, match="region claim"):
+        decode_token(_token({"roles": roles}), SETTINGS)
+
+
+@pytest.mark.parametrize("region", ["", None, 0, 610626, ["610626"], " 610626"])
+def test_an_empty_or_non_string_region_is_refused(region):
+    with pytest.raises(Unauthorized):
+        decode_token(_token({"roles": ["finance"], "region": region}), SETTINGS)
+
+
+@pytest.mark.parametrize("region", ["00", "0", "06", "610", "61062", "6106261", "61062610", "6106x6", "６１"])
+def test_a_malformed_region_is_refused(region):
+    with pytest.raises(Unauthorized, match="region"):
+        decode_token(_token({"roles": ["clerk"], "region": region}), SETTINGS)
+
+
+@pytest.mark.parametrize("roles", [["admin"], ["auditor"], ["admin", "auditor"]])
+def test_national_scope_is_explicit_and_held_only_by_admins_and_auditors(roles):
+    principal = decode_token(mint_token("n", roles, NATIONAL_CLAIM, SECRET), SETTINGS)
+    assert principal.covers("610626101201") and principal.covers("320830")
+
+
+@pytest.mark.parametrize(
+    "roles", [["finance"], ["clerk"], ["county_approver"], ["partner:public_security"], ["admin", "finance"], []]
+)
+def test_national_scope_is_refused_for_every_other_role(roles):
+    with pytest.raises(Unauthorized, match="national scope"):
+        decode_token(mint_token("n", roles, NATIONAL_CLAIM, SECRET), SETTINGS)
+
+
+def test_a_county_token_covers_its_county_only():
+    principal = decode_token(mint_token("f", ["finance"], "610626", SECRET), SETTINGS)
+    assert principal.covers("610626101201")
+    assert not principal.covers("610625100201") and not principal.covers("")
