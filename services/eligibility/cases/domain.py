@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from pydantic import BaseModel, ConfigDict
 
 from services.eligibility.cases import workflow
-from services.eligibility.cases.workflow import Limits, Status, Timeline
+from services.eligibility.cases.workflow import CaseStep, Limits, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
 from services.eligibility.policy.parameters import NATIONAL, region_chain
@@ -264,7 +264,7 @@ class Case:
         """The applicant's withdrawal request: an open case closes (withdrawn); a decided one stands and says so
         (case.withdrawal_refused), so intake and eligibility never disagree. False when refused."""
         if self.status in workflow.OPEN:
-            self._move(StepContext(SYSTEM, params), "withdraw", Status.WITHDRAWN, today, reason, {})
+            self._move(StepContext(SYSTEM, params), CaseStep.WITHDRAW, Status.WITHDRAWN, today, reason, {})
             return True
         if self.status is Status.WITHDRAWN:
             return True  # answered already
@@ -276,7 +276,7 @@ class Case:
 
     # --- steps taken by officials -----------------------------------------------------------------------------
 
-    def _begin(self, step: str, ctx: StepContext) -> date:
+    def _begin(self, step: CaseStep, ctx: StepContext) -> date:
         """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
         the current step began: that date."""
         try:
@@ -294,8 +294,8 @@ class Case:
         return on
 
     def start_investigation(self, ctx: StepContext, *, opinion: str | None = None) -> None:
-        on = self._begin("investigation", ctx)
-        self._move(ctx, "investigation", Status.INVESTIGATION, on, opinion, {})
+        on = self._begin(CaseStep.INVESTIGATION, ctx)
+        self._move(ctx, CaseStep.INVESTIGATION, Status.INVESTIGATION, on, opinion, {})
 
     def record_home_visit(
         self,
@@ -307,14 +307,14 @@ class Case:
         opinion: str | None = None,
     ) -> None:
         """入户调查; the county's own visit (separate register, 单独登记备案) is recorded by the county."""
-        on = self._begin("home-visits", ctx)
+        on = self._begin(CaseStep.HOME_VISITS, ctx)
         if by_county and not ctx.actor.has_any("county_approver"):
             raise Forbidden("a county home visit is recorded by the county")
         self.home_visits += 1
         self.county_home_visit = self.county_home_visit or by_county
         self._move(
             ctx,
-            "home-visits",
+            CaseStep.HOME_VISITS,
             self.status,
             on,
             opinion,
@@ -325,14 +325,16 @@ class Case:
         self, ctx: StepContext, *, result: str, notes: str = "", opinion: str | None = None
     ) -> None:
         """经济状况核对: the rule runs again on the date of the check; the township gives its opinion next."""
-        on = self._begin("economic-check", ctx)
+        on = self._begin(CaseStep.ECONOMIC_CHECK, ctx)
         self.assessment = self.assess(ctx.params, on)
-        self._move(ctx, "economic-check", Status.TOWNSHIP_REVIEW, on, opinion, {"result": result, "notes": notes})
+        self._move(
+            ctx, CaseStep.ECONOMIC_CHECK, Status.TOWNSHIP_REVIEW, on, opinion, {"result": result, "notes": notes}
+        )
 
     def township_opinion(self, ctx: StepContext, *, recommendation: Literal["approve", "reject"], opinion: str) -> None:
         """乡镇初审: a rejection goes to the county on the township's reasons (nothing to post); an approval goes to
         democratic appraisal where the region requires it for the programme, otherwise to the public notice."""
-        on = self._begin("township-opinion", ctx)
+        on = self._begin(CaseStep.TOWNSHIP_OPINION, ctx)
         if recommendation == "reject":
             to = Status.COUNTY_REVIEW
         elif (
@@ -342,38 +344,38 @@ class Case:
             to = Status.APPRAISAL
         else:
             to = self._post_notice(on, ctx.params)
-        self._move(ctx, "township-opinion", to, on, opinion, {"recommendation": recommendation})
+        self._move(ctx, CaseStep.TOWNSHIP_OPINION, to, on, opinion, {"recommendation": recommendation})
 
     def record_appraisal(
         self, ctx: StepContext, *, result: Literal["agreed", "disagreed"], participants: int, opinion: str
     ) -> None:
         """民主评议: agreed → public notice; disagreed → the county decides on it."""
-        on = self._begin("appraisal", ctx)
+        on = self._begin(CaseStep.APPRAISAL, ctx)
         to = self._post_notice(on, ctx.params) if result == "agreed" else Status.COUNTY_REVIEW
-        self._move(ctx, "appraisal", to, on, opinion, {"result": result, "participants": participants})
+        self._move(ctx, CaseStep.APPRAISAL, to, on, opinion, {"result": result, "participants": participants})
 
     def record_objection(self, ctx: StepContext, *, objection: str, opinion: str | None = None) -> None:
         """公示期异议: the notice is taken down and the case goes back to investigation."""
-        on = self._begin("notice/objections", ctx)
+        on = self._begin(CaseStep.NOTICE_OBJECTIONS, ctx)
         self.notice_posted_on = self.notice_ends_on = None
-        self._move(ctx, "notice/objections", Status.INVESTIGATION, on, opinion, {"objection": objection})
+        self._move(ctx, CaseStep.NOTICE_OBJECTIONS, Status.INVESTIGATION, on, opinion, {"objection": objection})
 
     def close_notice(self, ctx: StepContext, *, opinion: str | None = None) -> None:
         """公示期满无异议: only after the notice's last day."""
-        on = self._begin("notice/close", ctx)
+        on = self._begin(CaseStep.NOTICE_CLOSE, ctx)
         assert self.notice_ends_on is not None
         if on <= self.notice_ends_on:
             raise Conflict(
                 f"the public notice runs until {self.notice_ends_on}; close it after that",
-                allowed_next=["notice/objections"],
+                allowed_next=[CaseStep.NOTICE_OBJECTIONS],
             )
-        self._move(ctx, "notice/close", Status.COUNTY_REVIEW, on, opinion, {})
+        self._move(ctx, CaseStep.NOTICE_CLOSE, Status.COUNTY_REVIEW, on, opinion, {})
 
     def extend(self, ctx: StepContext, *, opinion: str) -> None:
         """延长办理期限: the longer time limit applies from now on."""
-        on = self._begin("extension", ctx)
+        on = self._begin(CaseStep.EXTENSION, ctx)
         self.extended = True
-        self._move(ctx, "extension", self.status, on, opinion, {})
+        self._move(ctx, CaseStep.EXTENSION, self.status, on, opinion, {})
 
     def decide(
         self,
@@ -386,16 +388,16 @@ class Case:
         """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
         the separate register needs the county's own home visit first; a household the rule finds not eligible
         cannot be approved)."""
-        on = self._begin("decision", ctx)
+        on = self._begin(CaseStep.DECISION, ctx)
         if decision == "reject":
             self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
-            self._move(ctx, "decision", Status.REJECTED, on, opinion, {"reasons": self.reasons}, announce=False)
+            self._move(ctx, CaseStep.DECISION, Status.REJECTED, on, opinion, {"reasons": self.reasons}, announce=False)
             self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
         if self.separate_register and not self.county_home_visit:
             raise Conflict(
                 "a case in the separate register (单独登记备案) needs the county's own home visit first",
-                allowed_next=["home-visits"],
+                allowed_next=[CaseStep.HOME_VISITS],
             )
         result = self.assess(ctx.params, on)
         if not result.eligible:
@@ -405,14 +407,14 @@ class Case:
                 + ": "
                 + "; ".join(result.reasons)
                 + " — reject with reasons, or correct the facts",
-                allowed_next=["decision"],
+                allowed_next=[CaseStep.DECISION],
             )
         self.assessment = result
         self._approve(on, result)
         self._schedule_review(on, ctx.params)
         self._move(
             ctx,
-            "decision",
+            CaseStep.DECISION,
             Status.APPROVED,
             on,
             opinion,
@@ -423,7 +425,7 @@ class Case:
     def emergency_approve(self, ctx: StepContext, *, opinion: str) -> None:
         """急难型临时救助: approved and paid first, the paperwork after (documents pending). Above the township's
         limit only the county joint meeting (联席会议) approves: a limit of the procedure, binding an admin too."""
-        on = self._begin("emergency-approval", ctx)
+        on = self._begin(CaseStep.EMERGENCY_APPROVAL, ctx)
         result = self.assess(ctx.params, on)
         if not result.eligible:
             raise Conflict("not eligible: " + "; ".join(result.reasons), allowed_next=[])
@@ -433,7 +435,7 @@ class Case:
         self._approve(on, result)
         self._move(
             ctx,
-            "emergency-approval",
+            CaseStep.EMERGENCY_APPROVAL,
             Status.APPROVED,
             on,
             opinion,
@@ -442,16 +444,16 @@ class Case:
         )
 
     def complete_documents(self, ctx: StepContext, *, opinion: str | None = None) -> None:
-        on = self._begin("documents-complete", ctx)
+        on = self._begin(CaseStep.DOCUMENTS_COMPLETE, ctx)
         self.documents_pending = False
-        self._move(ctx, "documents-complete", self.status, on, opinion, {})
+        self._move(ctx, CaseStep.DOCUMENTS_COMPLETE, self.status, on, opinion, {})
 
     # --- keeping the roll right -------------------------------------------------------------------------------
 
     def review(self, ctx: StepContext, *, latest: HouseholdSnapshot | None = None, opinion: str | None = None) -> None:
         """定期核查 on the household's latest facts: same amount, a new amount, 渐退 (income from work above the
         standard, for the programmes the region lets exit gradually), still within 渐退, or stop."""
-        on = self._begin("review", ctx)
+        on = self._begin(CaseStep.REVIEW, ctx)
         snapshot = latest or self.snapshot
         result = self.assess(ctx.params, on, snapshot)
         self.snapshot, self.assessment = snapshot, result
@@ -487,7 +489,7 @@ class Case:
             self._schedule_review(on, ctx.params)
         self._move(
             ctx,
-            "review",
+            CaseStep.REVIEW,
             to,
             on,
             opinion,
@@ -497,9 +499,9 @@ class Case:
     def terminate(self, ctx: StepContext, *, reason: Literal["death", "fraud", "moved", "other"], opinion: str) -> None:
         """停保. Never pay a dead person, nor for months obtained by fraud: then the last month paid is the one
         before."""
-        on = self._begin("termination", ctx)
+        on = self._begin(CaseStep.TERMINATION, ctx)
         last = Period.of(on).plus(-1) if reason in ("death", "fraud") else Period.of(on)
-        self._stop(ctx, "termination", reason, last, on, opinion, {})
+        self._stop(ctx, CaseStep.TERMINATION, reason, last, on, opinion, {})
 
     # --- from monitoring's partner data -----------------------------------------------------------------------
 
@@ -601,7 +603,7 @@ class Case:
     def _stop(
         self,
         ctx: StepContext,
-        step: str,
+        step: CaseStep,
         reason: str,
         last: Period,
         on: date,
@@ -615,7 +617,7 @@ class Case:
     def _move(
         self,
         ctx: StepContext,
-        step: str,
+        step: CaseStep,
         to: Status,
         on: date,
         opinion: str | None,

@@ -2,30 +2,44 @@
 
 A step's path is its name in the workflow (`next_steps` lists exactly these: POST `/cases/{id}/<step>`), and its
 OpenAPI entry says who may take it and from which states, read from the workflow's rules so the two never differ.
-Each step's body, summary and `Case` method are in the service's table of steps."""
+Each step is one plain route below: its body, its summary and the `Case` method it calls."""
 
 from __future__ import annotations
 
-import inspect
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from services.eligibility.cases import service
-from services.eligibility.cases.schemas import CaseDetailOut, CaseOut, DeadlinesOut
-from services.eligibility.cases.workflow import REVIEWER, STEPS, Status
+from services.eligibility.cases.domain import Case
+from services.eligibility.cases.schemas import (
+    AppraisalIn,
+    CaseDetailOut,
+    CaseOut,
+    DeadlinesOut,
+    DecisionIn,
+    EconomicCheckIn,
+    EmergencyApproveIn,
+    ExtendIn,
+    HomeVisitIn,
+    ObjectionIn,
+    StepIn,
+    TerminateIn,
+    TownshipOpinionIn,
+)
+from services.eligibility.cases.workflow import REVIEWER, STEPS, CaseStep, Status
 from services.eligibility.deps import Official, Reader
 from shared.app import UowDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
-def step_description(name: str) -> str:
+def _manual(name: CaseStep) -> str:
     """The manual's entry for a step: what it records, who may take it, from which states."""
     step = STEPS[name]
     roles = ", ".join(f"`{role}`" for role in step.roles)
-    if name == "decision":
+    if name == CaseStep.DECISION:
         roles += f" (or {', '.join(f'`{r}`' for r in REVIEWER)} where the county delegated its decision, 委托)"
     sources = ", ".join(f"`{status}`" for status in Status if status in step.sources)
     return (
@@ -34,25 +48,6 @@ def step_description(name: str) -> str:
         f"The case's `next_steps` offers `{name}` when it may be taken now; otherwise the answer is a 409 "
         "whose `allowed_next` lists the steps that may. A role that may not take it gets a 403."
     )
-
-
-def _step(name: str, step: service.Step) -> None:
-    """POST /cases/{case_id}/<name>: the step's body, by an official, answering the case."""
-
-    async def endpoint(case_id: uuid.UUID, body: Any, uow: UowDep, p: Official) -> CaseDetailOut:
-        return await service.take_step(uow, p, case_id, step, body)
-
-    signature = inspect.signature(endpoint)
-    endpoint.__signature__ = signature.replace(
-        parameters=[  # type: ignore[attr-defined]
-            param.replace(annotation=step.body) if param.name == "body" else param
-            for param in signature.parameters.values()
-        ]
-    )
-    endpoint.__name__ = endpoint.__qualname__ = step.take.__name__  # the operation id is the Case method's name
-    router.post(
-        f"/{{case_id}}/{name}", response_model=CaseDetailOut, summary=step.summary, description=step_description(name)
-    )(endpoint)
 
 
 @router.get("", summary="Cases in your region")
@@ -81,5 +76,109 @@ async def read_case(case_id: uuid.UUID, uow: UowDep, principal: Reader) -> CaseD
     return await service.read(uow, principal, case_id)
 
 
-for _name, _step_taken in service.STEPS.items():
-    _step(_name, _step_taken)
+# One POST per step; the function is named after the `Case` method it calls (its OpenAPI operation id).
+
+
+@router.post(
+    "/{case_id}/investigation",
+    summary="Start the means investigation",
+    description=_manual(CaseStep.INVESTIGATION),
+)
+async def start_investigation(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.start_investigation, body)
+
+
+@router.post(
+    "/{case_id}/home-visits",
+    summary="Record a home visit (入户调查)",
+    description=_manual(CaseStep.HOME_VISITS),
+)
+async def record_home_visit(case_id: uuid.UUID, body: HomeVisitIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.record_home_visit, body)
+
+
+@router.post(
+    "/{case_id}/economic-check",
+    summary="Record the economic check",
+    description=_manual(CaseStep.ECONOMIC_CHECK),
+)
+async def record_economic_check(case_id: uuid.UUID, body: EconomicCheckIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.record_economic_check, body)
+
+
+@router.post(
+    "/{case_id}/township-opinion",
+    summary="Township first opinion (初审)",
+    description=_manual(CaseStep.TOWNSHIP_OPINION),
+)
+async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.township_opinion, body)
+
+
+@router.post(
+    "/{case_id}/appraisal",
+    summary="Democratic appraisal (民主评议)",
+    description=_manual(CaseStep.APPRAISAL),
+)
+async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.record_appraisal, body)
+
+
+@router.post(
+    "/{case_id}/notice/objections",
+    summary="An objection during the public notice: back to investigation",
+    description=_manual(CaseStep.NOTICE_OBJECTIONS),
+)
+async def record_objection(case_id: uuid.UUID, body: ObjectionIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.record_objection, body)
+
+
+@router.post(
+    "/{case_id}/notice/close",
+    summary="Close the public notice after 7 days without objection",
+    description=_manual(CaseStep.NOTICE_CLOSE),
+)
+async def close_notice(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.close_notice, body)
+
+
+@router.post("/{case_id}/decision", summary="County decision (审核确认)", description=_manual(CaseStep.DECISION))
+async def decide(case_id: uuid.UUID, body: DecisionIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.decide, body)
+
+
+@router.post(
+    "/{case_id}/extension",
+    summary="Extend to the longer time limit",
+    description=_manual(CaseStep.EXTENSION),
+)
+async def extend(case_id: uuid.UUID, body: ExtendIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.extend, body)
+
+
+@router.post(
+    "/{case_id}/emergency-approval",
+    summary="急难型 temporary assistance: approve and pay first",
+    description=_manual(CaseStep.EMERGENCY_APPROVAL),
+)
+async def emergency_approve(case_id: uuid.UUID, body: EmergencyApproveIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.emergency_approve, body)
+
+
+@router.post(
+    "/{case_id}/documents-complete",
+    summary="急难型: the paperwork after payment is complete",
+    description=_manual(CaseStep.DOCUMENTS_COMPLETE),
+)
+async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.complete_documents, body)
+
+
+@router.post("/{case_id}/review", summary="Periodic review (定期核查)", description=_manual(CaseStep.REVIEW))
+async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.review, body, on_latest_facts=True)
+
+
+@router.post("/{case_id}/termination", summary="Stop (停保)", description=_manual(CaseStep.TERMINATION))
+async def terminate(case_id: uuid.UUID, body: TerminateIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.terminate, body)

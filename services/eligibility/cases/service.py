@@ -9,26 +9,16 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import (
-    AppraisalIn,
     CaseDetailOut,
     CaseOut,
     DeadlinesOut,
-    DecisionIn,
-    EconomicCheckIn,
-    EmergencyApproveIn,
-    ExtendIn,
-    HomeVisitIn,
-    ObjectionIn,
     StepIn,
     StepOut,
-    TerminateIn,
-    TownshipOpinionIn,
 )
 from services.eligibility.cases.workflow import Status
 from services.eligibility.policy_admin.in_force import effective_parameters
@@ -174,47 +164,20 @@ async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID,
     return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
-@dataclass(frozen=True)
-class Step:
-    """A step officials take over the API: the `Case` method that takes it, the body it reads (whose fields but
-    `on` are the method's keywords) and its OpenAPI summary; a review also reads the household's latest facts."""
-
-    take: Callable[..., None]
-    body: type[StepIn]
-    summary: str
-    on_latest_facts: bool = False
-
-
-# By the step's name in the workflow, which is its path.
-STEPS: dict[str, Step] = {
-    "investigation": Step(Case.start_investigation, StepIn, "Start the means investigation"),
-    "home-visits": Step(Case.record_home_visit, HomeVisitIn, "Record a home visit (入户调查)"),
-    "economic-check": Step(Case.record_economic_check, EconomicCheckIn, "Record the economic check"),
-    "township-opinion": Step(Case.township_opinion, TownshipOpinionIn, "Township first opinion (初审)"),
-    "appraisal": Step(Case.record_appraisal, AppraisalIn, "Democratic appraisal (民主评议)"),
-    "notice/objections": Step(
-        Case.record_objection, ObjectionIn, "An objection during the public notice: back to investigation"
-    ),
-    "notice/close": Step(Case.close_notice, StepIn, "Close the public notice after 7 days without objection"),
-    "decision": Step(Case.decide, DecisionIn, "County decision (审核确认)"),
-    "extension": Step(Case.extend, ExtendIn, "Extend to the longer time limit"),
-    "emergency-approval": Step(
-        Case.emergency_approve, EmergencyApproveIn, "急难型 temporary assistance: approve and pay first"
-    ),
-    "documents-complete": Step(Case.complete_documents, StepIn, "急难型: the paperwork after payment is complete"),
-    "review": Step(Case.review, StepIn, "Periodic review (定期核查)", on_latest_facts=True),
-    "termination": Step(Case.terminate, TerminateIn, "Stop (停保)"),
-}
-
-
-async def take_step(uow: UnitOfWork, p: Principal, case_id: uuid.UUID, step: Step, body: StepIn) -> CaseDetailOut:
-    """Load the case (locked), take the step on the body's date (a review on the household's latest facts, or the
-    case's own if none came since), save and audit."""
+async def take_step(
+    uow: UnitOfWork,
+    p: Principal,
+    case_id: uuid.UUID,
+    take: Callable[..., None],
+    body: StepIn,
+    *,
+    on_latest_facts: bool = False,
+) -> CaseDetailOut:
+    """Load the case (locked), call the `Case` method `take` with the body's fields as its keywords on the body's
+    date (a review also on the household's latest facts, or the case's own if none came since), save and audit."""
     case = await get_visible(uow, p, case_id, for_update=True)
-    facts = (
-        {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if step.on_latest_facts else {}
-    )
-    step.take(
+    facts = {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if on_latest_facts else {}
+    take(
         case,
         StepContext(_actor(p), await effective_parameters(uow), on=body.on),
         **body.model_dump(exclude={"on"}),

@@ -63,30 +63,49 @@ class CaseState:
     delegated: bool = False
 
 
+class CaseStep(StrEnum):
+    """A procedural step on a case; its value is its path under `/cases/{id}/` and what `next_steps` lists."""
+
+    INVESTIGATION = "investigation"  # 启动家庭经济状况调查
+    HOME_VISITS = "home-visits"  # 入户调查
+    ECONOMIC_CHECK = "economic-check"  # 经济状况核对
+    TOWNSHIP_OPINION = "township-opinion"  # 乡镇初审
+    APPRAISAL = "appraisal"  # 民主评议
+    NOTICE_OBJECTIONS = "notice/objections"  # 公示期异议
+    NOTICE_CLOSE = "notice/close"  # 公示期满
+    DECISION = "decision"  # 审核确认
+    EXTENSION = "extension"  # 延长办理期限
+    EMERGENCY_APPROVAL = "emergency-approval"  # 急难型先行救助
+    DOCUMENTS_COMPLETE = "documents-complete"  # 补齐材料
+    REVIEW = "review"  # 定期核查
+    TERMINATION = "termination"  # 停保
+    WITHDRAW = "withdraw"  # 撤回申请 (from intake, never over the API)
+
+
 @dataclass(frozen=True)
 class Step:
     """An action on a case: the states it may start from, the roles that may take it, and what else must hold
     (`guard` returns why not, or None)."""
 
-    name: str
+    name: CaseStep
     sources: frozenset[Status]
     roles: tuple[str, ...]
     description: str
     guard: Callable[[CaseState], str | None] = field(default=lambda _: None, compare=False)
 
 
-STEPS: dict[str, Step] = {
+STEPS: dict[CaseStep, Step] = {
     s.name: s
     for s in (
-        Step("investigation", frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
+        Step(CaseStep.INVESTIGATION, frozenset({Status.ACCEPTED}), TOWNSHIP, "启动家庭经济状况调查"),
         Step(
-            "home-visits",
+            CaseStep.HOME_VISITS,
             frozenset({Status.INVESTIGATION, Status.COUNTY_REVIEW}),
             (*TOWNSHIP, *COUNTY),
             "入户调查 (≥ 2 investigators)",
         ),
         Step(
-            "economic-check",
+            CaseStep.ECONOMIC_CHECK,
             frozenset({Status.INVESTIGATION}),
             (*REVIEWER, *COUNTY),
             "经济状况核对结果",
@@ -96,41 +115,43 @@ STEPS: dict[str, Step] = {
                 else "record the home visit (入户调查, ≥ 2 investigators) before the economic check"
             ),
         ),
-        Step("township-opinion", frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
-        Step("appraisal", frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
-        Step("notice/objections", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"),
-        Step("notice/close", frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
-        Step("decision", frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+        Step(CaseStep.TOWNSHIP_OPINION, frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
+        Step(CaseStep.APPRAISAL, frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
         Step(
-            "extension",
+            CaseStep.NOTICE_OBJECTIONS, frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"
+        ),
+        Step(CaseStep.NOTICE_CLOSE, frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
+        Step(CaseStep.DECISION, frozenset({Status.COUNTY_REVIEW}), COUNTY, "审核确认: approve or reject with reasons"),
+        Step(
+            CaseStep.EXTENSION,
             OPEN,
             COUNTY,
             "延长办理期限 to the extended limit",
             lambda c: "the case was already extended" if c.extended else None,
         ),
         Step(
-            "emergency-approval",
+            CaseStep.EMERGENCY_APPROVAL,
             frozenset({Status.ACCEPTED, Status.INVESTIGATION}),
             (*REVIEWER, *COUNTY),
             "急难型临时救助: pay first, document after",
             lambda c: None if c.emergency else "only 急难型 temporary assistance is paid before the procedure",
         ),
         Step(
-            "documents-complete",
+            CaseStep.DOCUMENTS_COMPLETE,
             frozenset({Status.APPROVED}),
             TOWNSHIP,
             "急难型: paperwork completed",
             lambda c: None if c.documents_pending else "no documents are outstanding for this case",
         ),
         Step(
-            "review",
+            CaseStep.REVIEW,
             ON_ROLL,
             (*REVIEWER, *COUNTY),
             "定期核查: reassess on the latest household facts",
             lambda c: "one-off assistance is not reviewed" if c.one_off else None,
         ),
-        Step("termination", ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
-        Step("withdraw", OPEN, ("system",), "the applicant withdrew"),
+        Step(CaseStep.TERMINATION, ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+        Step(CaseStep.WITHDRAW, OPEN, ("system",), "the applicant withdrew"),
     )
 }
 
@@ -151,18 +172,18 @@ def _takeable(step: Step, case: CaseState) -> bool:
     return case.status in step.sources and step.guard(case) is None
 
 
-def allowed_steps(case: CaseState) -> list[str]:
+def allowed_steps(case: CaseState) -> list[CaseStep]:
     """The steps an official may take on the case now: what `next_steps` offers is exactly what is accepted."""
     return [name for name, step in STEPS.items() if step.roles != ("system",) and _takeable(step, case)]
 
 
-def check_step(name: str, case: CaseState, roles: frozenset[str]) -> Step:
+def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
     """The step, if someone with `roles` may take it on the case now; otherwise WrongRole (who may act is
     checked first, whatever the case's state) or IllegalStep. Admin holds no step of its own: separation of
     duties (an admin who decides cases needs the official's role too)."""
     step = STEPS[name]
     permitted = set(step.roles)
-    if name == "decision" and case.delegated:
+    if name == CaseStep.DECISION and case.delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
     if not permitted & roles and step.roles != ("system",):
         raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")

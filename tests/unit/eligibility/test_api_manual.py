@@ -37,3 +37,14 @@ def test_every_offered_step_is_the_path_of_its_post_and_documents_roles_and_stat
 def test_the_county_decision_is_named_decision_everywhere(spec):
     assert Status.COUNTY_REVIEW in STEPS["decision"].sources and "decide" not in STEPS
     assert "delegated" in spec["paths"]["/cases/{case_id}/decision"]["post"]["description"]
+
+
+def test_each_step_route_calls_the_case_method_it_is_named_after():
+    """The operation id of a step is the `Case` method it calls: a route renamed without its method (or the other
+    way round) would break generated clients."""
+    from services.eligibility.cases.domain import Case
+
+    posts = {route.path: route.endpoint.__name__ for route in router.routes if "POST" in route.methods}
+    assert len(posts) == len(STEPS) - 1  # every step but the applicant's withdrawal, which comes from intake
+    for path, name in posts.items():
+        assert callable(getattr(Case, name, None)), (path, name)
