@@ -16,10 +16,8 @@ from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
 from services.monitoring.alerts.schemas import AlertQuery
 from services.monitoring.feeds.kinds import FEED_KINDS
 from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
+from services.monitoring.risk.rules import RULES, parameters_table_sql
 
-# The records in scope joined to the households they belong to (through their members' fingerprints), with
-# the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
-# The parameter values in force per county, parsed once into typed columns (not per row).
 # The alert's columns that map one to one onto the domain model's fields (status, outcome and reasons are converted),
 # and those of them a township step changes.
 _ALERT_COLUMNS = (
@@ -39,23 +37,8 @@ _ALERT_COLUMNS = (
 )
 _STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on", "closed_by")
 
-_PARAMS = """
-CREATE TEMP TABLE _params ON COMMIT DROP AS
-SELECT key AS county, value -> 'trace' AS trace, (value ->> 'due_date')::date AS due_date,
-       (value -> 'v' ->> 'monitoring.line')::bigint AS monitoring_line,
-       (value -> 'v' ->> 'dibao.standard.rural')::bigint AS dibao_rural,
-       (value -> 'v' ->> 'dibao.standard.urban')::bigint AS dibao_urban,
-       (value -> 'v' ->> 'risk.uncovered.income_multiple')::numeric AS uncovered_multiple,
-       (value -> 'v' ->> 'risk.medical.share_of_income')::numeric AS medical_share,
-       (value -> 'v' ->> 'risk.medical.min_out_of_pocket_fen')::bigint AS medical_floor,
-       (value -> 'v' ->> 'risk.sudden.single_cost_fen')::bigint AS sudden_single,
-       (value -> 'v' ->> 'risk.disability.new_within_days')::int AS disability_days,
-       (value -> 'v' ->> 'risk.overpayment.business_min_fen')::bigint AS business_min,
-       (value -> 'v' ->> 'risk.overpayment.property_min_fen')::bigint AS property_min,
-       (value -> 'v' ->> 'risk.overpayment.bank_balance_min_fen')::bigint AS bank_min
-FROM jsonb_each(CAST(:params AS jsonb))
-"""
-
+# The records in scope joined to the households they belong to (through their members' fingerprints), with
+# the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
 _MATCHED = """
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
@@ -80,121 +63,6 @@ _NEW_CANDIDATES = """
 CREATE TEMP TABLE _candidates (household_id uuid, alert_type varchar(30), region_code varchar(12),
                                record_ids bigint[], observed jsonb) ON COMMIT DROP
 """
-
-# Each rule adds one row per (household, alert type) it finds, with the evidence rows and what was observed; a
-# rule runs only when the rows in scope include the kinds it reads.
-_RULES: tuple[tuple[frozenset[str], str], ...] = (
-    (
-        frozenset({"monitoring_list"}),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'below_monitoring_line', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('per_capita_annual_income_fen', min(m.amount_fen))
-FROM _matched m JOIN _params k ON k.county = m.county
-WHERE m.kind = 'monitoring_list' AND m.amount_fen < k.monitoring_line
-GROUP BY m.household_id
-""",
-    ),
-    (
-        frozenset(),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'low_income_uncovered', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('per_capita_annual_income_fen', min(m.per_capita_monthly_fen) * 12,
-                          'dibao_standard_annual_fen',
-                          min(CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END))
-FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.household_id = m.household_id
-WHERE NOT coalesce(c.programmes && ARRAY['dibao', 'tekun', 'marginal']::varchar[], false)
-  AND m.per_capita_monthly_fen * 12
-      < k.uncovered_multiple * CASE m.hukou_type WHEN 'urban' THEN k.dibao_urban ELSE k.dibao_rural END
-GROUP BY m.household_id
-""",
-    ),
-    (
-        frozenset({"medical"}),
-        """
-INSERT INTO _candidates
-WITH bills AS (
-    -- the 12-month bills of the households these rows touch: the rows in scope, already matched (the feed's
-    -- million rows are not joined to the fingerprints a second time) ...
-    SELECT m.household_id, m.amount_fen FROM _matched m
-    WHERE m.kind = 'medical' AND m.event_date > CAST(:today AS date) - 365
-    UNION ALL
-    -- ... and every earlier bill of their members, from any other feed
-    SELECT p.household_id, r.amount_fen
-    FROM monitoring.feed_records r
-    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
-    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({scope})
-      AND p.household_id IN (SELECT household_id FROM _matched WHERE kind = 'medical')
-),
-totals AS (SELECT household_id, sum(amount_fen) AS total FROM bills GROUP BY household_id),
-flagged AS (
-    SELECT t.household_id, t.total, h.region_code, h.monthly_income_fen
-    FROM totals t
-    JOIN monitoring.households h ON h.household_id = t.household_id
-    JOIN _params k ON k.county = left(h.region_code, 6)
-    WHERE t.total > greatest(k.medical_share * h.monthly_income_fen * 12, k.medical_floor)
-)
-SELECT f.household_id, 'high_medical_cost', f.region_code, e.record_ids,
-       jsonb_build_object('out_of_pocket_12m_fen', f.total, 'annual_income_fen', f.monthly_income_fen * 12)
-FROM flagged f
-JOIN (SELECT m.household_id, array_agg(m.id) AS record_ids FROM _matched m
-      WHERE m.kind = 'medical' AND m.household_id IN (SELECT household_id FROM flagged)
-      GROUP BY m.household_id) e ON e.household_id = f.household_id
-""",
-    ),
-    (
-        frozenset({"disability"}),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'disability_uncovered', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('certified_on', min(m.event_date))
-FROM _matched m JOIN _params k ON k.county = m.county LEFT JOIN _covered c ON c.household_id = m.household_id
-WHERE m.kind = 'disability' AND m.event_date > CAST(:today AS date) - k.disability_days
-  AND NOT coalesce(c.programmes && ARRAY['disability_living', 'disability_care']::varchar[], false)
-GROUP BY m.household_id
-""",
-    ),
-    (
-        frozenset({"death"}),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'recipient_death', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('member_id', min(m.member_id::text), 'death_date', min(m.event_date))
-FROM _matched m JOIN _covered c ON c.household_id = m.household_id
-WHERE m.kind = 'death' AND m.member_id = ANY(c.members)
-GROUP BY m.household_id
-""",
-    ),
-    (
-        frozenset({"business", "property", "bank"}),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'possible_overpayment', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('registrations', jsonb_agg(jsonb_build_object('kind', m.kind, 'category', m.category,
-                                                                        'amount_fen', m.amount_fen)))
-FROM _matched m JOIN _params k ON k.county = m.county JOIN _covered c ON c.household_id = m.household_id
-WHERE c.programmes && ARRAY['dibao', 'tekun']::varchar[]
-  AND ((m.kind = 'business' AND m.amount_fen >= k.business_min)
-    OR (m.kind = 'property' AND m.amount_fen >= k.property_min)
-    OR (m.kind = 'bank' AND m.amount_fen >= k.bank_min))
-GROUP BY m.household_id
-""",
-    ),
-    (
-        frozenset({"monitoring_list", "medical"}),
-        """
-INSERT INTO _candidates
-SELECT m.household_id, 'sudden_hardship', min(m.region_code), array_agg(m.id),
-       jsonb_build_object('largest_bill_fen', max(m.amount_fen) FILTER (WHERE m.kind = 'medical'),
-                          'listed_as_sudden', bool_or(m.kind = 'monitoring_list'))
-FROM _matched m JOIN _params k ON k.county = m.county
-WHERE (m.kind = 'monitoring_list' AND m.category = 'sudden')
-   OR (m.kind = 'medical' AND m.amount_fen >= k.sudden_single)
-GROUP BY m.household_id
-""",
-    ),
-)
 
 _RAISE = """
 WITH raised AS (
@@ -269,17 +137,17 @@ class AlertRepository:
             await self.session.execute(text("ANALYZE monitoring.feed_records"))
         # Aggregates of a million rows fit in memory as hashes rather than spilling sorts to disk.
         await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
-        await self.session.execute(text(_PARAMS), {"params": orjson.dumps(params).decode()})
+        await self.session.execute(text(parameters_table_sql()), {"params": orjson.dumps(params).decode()})
         await self.session.execute(text(_MATCHED.format(scope=condition)), binds)
         await self.session.execute(text("ANALYZE _matched"))
         await self.session.execute(text(_COVERED))
         await self.session.execute(text(_NEW_CANDIDATES))
-        for kinds, rule in _RULES:
-            if not kinds or kinds & scope.kinds:
-                if "{scope}" in rule:  # a rule reading rows outside the scope as well
-                    await self.session.execute(text(rule.replace("{scope}", condition)), {"today": today, **binds})
+        for rule in RULES.values():
+            if not rule.reads or rule.reads & scope.kinds:
+                if "{scope}" in rule.sql:  # a rule reading rows outside the scope as well
+                    await self.session.execute(text(rule.sql.replace("{scope}", condition)), {"today": today, **binds})
                 else:
-                    await self.session.execute(text(rule), {"today": today})
+                    await self.session.execute(text(rule.sql), {"today": today})
         await self.session.execute(
             text(
                 "CREATE TEMP TABLE _new_alerts (id uuid PRIMARY KEY, household_id uuid, region_code varchar(12), "
