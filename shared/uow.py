@@ -14,6 +14,7 @@ from sqlalchemy import Insert, Table, Update, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from shared.aggregate import Aggregate
 from shared.context import current_correlation_id
 from shared.db import PlatformTables, insert_json_rows, json_rows
 from shared.events.catalogue import EventData, event_type, spec_for
@@ -52,6 +53,7 @@ class UnitOfWork:
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._writes: list[tuple[Insert | Update, dict[str, Any]]] = []
         self._conflicts: dict[str, Exception] = {}
+        self._tracked: dict[int, tuple[Aggregate, CloudEvent | None]] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session: AsyncSession = self._sessions()
@@ -60,6 +62,7 @@ class UnitOfWork:
 
     def _reset(self) -> None:
         self.events, self._rows, self._writes, self._conflicts = [], {}, [], {}
+        self._tracked = {}
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -89,6 +92,20 @@ class UnitOfWork:
                 correlation_id=cause.correlationid if cause is not None else None,
             )
         )
+
+    def track(self, *aggregates: Aggregate, cause: CloudEvent | None = None) -> None:
+        """Aggregates this transaction loaded or created: the events their steps raise are collected at commit
+        (`cause`: the event being handled, whose correlation id they carry)."""
+        for aggregate in aggregates:
+            self._tracked[id(aggregate)] = (aggregate, cause)
+
+    def collect_new_events(self) -> None:
+        """The events the tracked aggregates raised since the last collection, into the outbox's queue."""
+        for aggregate, cause in self._tracked.values():
+            if events := aggregate.collect_new_events():
+                route = aggregate.routing
+                for data in events:
+                    self.emit(data, key=route.key, region=route.region, subject=route.subject, cause=cause)
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Rows to insert that nothing in this transaction reads back (a new household, its members, audit
@@ -125,6 +142,7 @@ class UnitOfWork:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the
         transaction): one round trip, each write a data-modifying CTE of one statement (PostgreSQL runs them all,
         and checks foreign keys at the statement's end, so a household and its members may go together)."""
+        self.collect_new_events()
         tables = {t: rows for t, rows in self._rows.items() if rows}
         if self.events:
             # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.

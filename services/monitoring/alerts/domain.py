@@ -12,6 +12,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from shared.aggregate import Aggregate, Routing
+from shared.errors import Conflict, InvalidInput
 from shared.events.catalogue import AlertClosed, AlertRaised, AlertVerified, DeathReported, EventData
 
 
@@ -37,21 +39,8 @@ NEXT_STEPS: dict[AlertStatus, tuple[str, ...]] = {
 }
 
 
-class IllegalTransition(Exception):
-    def __init__(self, message: str, allowed: list[str]) -> None:
-        super().__init__(message)
-        self.allowed = allowed
-
-
-class InvalidVerification(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 @dataclass
-class Alert:
+class Alert(Aggregate):
     id: uuid.UUID
     household_id: uuid.UUID
     region_code: str
@@ -71,12 +60,16 @@ class Alert:
     events: list[EventData] = field(default_factory=list)
 
     @property
+    def routing(self) -> Routing:
+        return Routing(key=self.household_id, region=self.region_code, subject=str(self.id))
+
+    @property
     def allowed_next(self) -> list[str]:
         return list(NEXT_STEPS[self.status])
 
     def _require(self, step: str) -> None:
         if step not in NEXT_STEPS[self.status]:
-            raise IllegalTransition(f"an alert that is {self.status} cannot be {step}d", self.allowed_next)
+            raise Conflict(f"an alert that is {self.status} cannot be {step}d", allowed_next=self.allowed_next)
 
     def raised(self) -> None:
         """Announce a newly raised alert."""
@@ -88,17 +81,17 @@ class Alert:
         """核实 by the township, with its outcome."""
         self._require("verify")
         if on < self.raised_on:
-            raise InvalidVerification("on", f"cannot be before the alert was raised ({self.raised_on})")
+            raise InvalidInput("on", f"cannot be before the alert was raised ({self.raised_on})")
         if outcome is Outcome.DEATH_REPORTED:
-            raise InvalidVerification("outcome", "deaths are reported by the partner data, not verified")
+            raise InvalidInput("outcome", "deaths are reported by the partner data, not verified")
         if outcome is Outcome.BROUGHT_INTO_ASSISTANCE and programme is None:
-            raise InvalidVerification("programme", "say which programme the household is brought into")
+            raise InvalidInput("programme", "say which programme the household is brought into")
         if outcome is not Outcome.BROUGHT_INTO_ASSISTANCE and programme is not None:
-            raise InvalidVerification("programme", "only for brought_into_assistance")
+            raise InvalidInput("programme", "only for brought_into_assistance")
         if outcome is Outcome.NOT_ELIGIBLE and not reasons:
-            raise InvalidVerification("reasons", f"give at least one of {', '.join(NOT_ELIGIBLE_REASONS)}")
+            raise InvalidInput("reasons", f"give at least one of {', '.join(NOT_ELIGIBLE_REASONS)}")
         if outcome is not Outcome.NOT_ELIGIBLE and reasons:
-            raise InvalidVerification("reasons", "only for not_eligible")
+            raise InvalidInput("reasons", "only for not_eligible")
         self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons
         self.note, self.verified_on, self.verified_by = note, on, by
         self._raise(
@@ -109,7 +102,7 @@ class Alert:
         """办结: the outcome is recorded and acted on."""
         self._require("close")
         if self.verified_on and on < self.verified_on:
-            raise InvalidVerification("on", f"cannot be before the verification ({self.verified_on})")
+            raise InvalidInput("on", f"cannot be before the verification ({self.verified_on})")
         self.status, self.closed_on, self.closed_by = AlertStatus.CLOSED, on, by
         self._closed_event()
 

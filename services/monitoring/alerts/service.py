@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Literal, Unpack
 
-from services.monitoring.alerts.domain import Alert, IllegalTransition, InvalidVerification, Outcome
+from services.monitoring.alerts.domain import Alert, Outcome
 from services.monitoring.alerts.repository import AlertRepository, Scope
 from services.monitoring.alerts.schemas import (
     AlertDetail,
@@ -23,17 +23,11 @@ from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Conflict, InvalidInput
+from shared.errors import InvalidInput
 from shared.uow import UnitOfWork
 from shared.workdays import add_workdays
 
 SYSTEM = "monitoring"
-
-
-def _emit(uow: UnitOfWork, alert: Alert) -> None:
-    for event in alert.events:
-        uow.emit(event, key=alert.household_id, region=alert.region_code, subject=str(alert.id))
-    alert.events.clear()
 
 
 async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) -> int:
@@ -56,7 +50,7 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
                     uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]), source, today
                 )
                 died.append(alert)
-            _emit(uow, alert)
+            uow.track(alert)
         await repo.save(died)
         deaths += len(died)
         await uow.flush_events()  # a page's events go to the outbox now: memory stays flat however many alerts
@@ -86,7 +80,9 @@ def to_out(alert: Alert, today: date | None = None) -> AlertOut:
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *, for_update: bool = False) -> Alert:
-    return principal.sees(await AlertRepository(uow.session).get(alert_id, for_update=for_update), f"alert {alert_id}")
+    alert = principal.sees(await AlertRepository(uow.session).get(alert_id, for_update=for_update), f"alert {alert_id}")
+    uow.track(alert)
+    return alert
 
 
 async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> AlertDetail:
@@ -115,14 +111,8 @@ async def _take(
 ) -> AlertOut:
     """Load → take the step on the alert → save, publish and audit: one township step of an alert's life."""
     alert = await _visible(uow, principal, alert_id, for_update=True)
-    try:
-        step(alert)
-    except IllegalTransition as exc:
-        raise Conflict(str(exc), allowed_next=exc.allowed) from exc
-    except InvalidVerification as exc:
-        raise InvalidInput(exc.field, exc.message) from exc
+    step(alert)
     await AlertRepository(uow.session).save([alert])
-    _emit(uow, alert)
     await audit.record_on(uow, principal, action, "alert", alert, **fields)
     return to_out(alert)
 

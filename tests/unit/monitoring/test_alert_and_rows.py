@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from services.monitoring.alerts.domain import Alert, AlertStatus, IllegalTransition, InvalidVerification, Outcome
+from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
 from services.monitoring.feeds.kinds import RowContext, RowError, check_header, validate_row
 from services.monitoring.risk.parameters import RiskParameters, risk_parameters
 from services.monitoring.risk.rules import RULES, county_parameters
 from shared.dated_parameters import PolicyLoadError
+from shared.errors import Conflict, InvalidInput
 from shared.events.catalogue import AlertClosed, AlertRaised, AlertVerified, DeathReported
 from shared.identity import id_fingerprint
 from shared.regions import RegionTable
@@ -58,17 +59,17 @@ def test_an_alert_is_verified_then_closed_and_says_so():
     ],
 )
 def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, field):
-    with pytest.raises(InvalidVerification) as info:
+    with pytest.raises(InvalidInput) as info:
         alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None)
-    assert info.value.field == field
+    assert [e["field"] for e in info.value.errors] == [field]
 
 
 def test_illegal_steps_name_the_allowed_ones():
     a = alert()
-    with pytest.raises(IllegalTransition) as info:
+    with pytest.raises(Conflict) as info:
         a.close("r", TODAY)
-    assert info.value.allowed == ["verify"]
-    with pytest.raises(InvalidVerification):
+    assert info.value.extra["allowed_next"] == ["verify"]
+    with pytest.raises(InvalidInput):
         a.verify("r", TODAY - timedelta(days=1), Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None)
 
 
