@@ -18,7 +18,7 @@ from shared.aggregate import Aggregate
 from shared.context import current_correlation_id
 from shared.db import PlatformTables, insert_json_rows, json_rows
 from shared.events.catalogue import EventData, event_type, spec_for
-from shared.events.envelope import CloudEvent, DomainEvent
+from shared.events.envelope import CloudEvent, DomainEvent, sql_envelope, sql_envelope_params
 
 # Up to this many deferred rows go in one statement. Each table's rows travel as one JSON parameter, so the bound is
 # the size of that text, not PostgreSQL's 32,767 parameters: a set-based handler's batch of 500 events (its rows,
@@ -106,6 +106,23 @@ class UnitOfWork:
                 route = aggregate.routing
                 for data in events:
                     self.emit(data, key=route.key, region=route.region, subject=route.subject, cause=cause)
+
+    def events_from_rows(
+        self, data: type[EventData], rows: str, *, key: str, region: str, where: str = "true"
+    ) -> tuple[str, dict[str, Any]]:
+        """An `INSERT … SELECT` writing one `data` event to the outbox per row of `rows` (a table or CTE whose
+        columns are named as `data`'s fields) that meets `where`, with the envelope `DomainEvent.to_json` would
+        give it (`shared.events.envelope.sql_envelope`): how a set-based statement raises its million events.
+        `key` and `region` are SQL expressions over the row `r`. Returns the statement and its parameters."""
+        spec = spec_for(event_type(data))
+        outbox = f"{self.tables.outbox.schema}.{self.tables.outbox.name}"
+        payload = sql_envelope(data, "r", id="e.id", subject=f"({key})::text", region=region)
+        statement = (
+            f"INSERT INTO {outbox} (event_id, topic, key, type, payload)\n"
+            f"SELECT e.id, '{spec.topic}', ({key})::text, '{spec.type}', {payload}\n"
+            f"FROM {rows} r CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e\nWHERE {where}"
+        )
+        return statement, sql_envelope_params(spec.type, self.source, current_correlation_id())
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Rows to insert that nothing in this transaction reads back (a new household, its members, audit

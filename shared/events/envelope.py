@@ -16,7 +16,7 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: Literal["1.0"] = "1.0"
+    specversion: Literal["1.0"] = "1.0"  # SPEC_VERSION
     id: uuid.UUID
     source: str = Field(min_length=1)
     type: str = Field(min_length=1)
@@ -34,6 +34,84 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_json(cls, raw: bytes) -> CloudEvent:
         return cls.model_validate_json(raw)
+
+
+def schema_of(event_type: str) -> str:
+    return f"urn:cn.gov.mca.assistance:schema:{event_type}"
+
+
+#: The attributes every event has the same value for.
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+#: The attributes that may be absent (a None is left out of the JSON).
+_OPTIONAL = frozenset({"subject", "region", "correlationid"})
+
+
+def envelope(
+    *,
+    id: Any,
+    source: Any,
+    type: Any,
+    schema: Any,
+    subject: Any,
+    time: Any,
+    region: Any,
+    correlation_id: Any,
+    data: Any,
+) -> dict[str, Any]:
+    """The CloudEvent's attributes in their order: the one definition of the envelope, from which events are
+    serialised one by one (`DomainEvent.to_json`) and built set-based in SQL (`sql_envelope`)."""
+    return {
+        "specversion": SPEC_VERSION,
+        "id": id,
+        "source": source,
+        "type": type,
+        "subject": subject,
+        "time": time,
+        "datacontenttype": CONTENT_TYPE,
+        "dataschema": schema,
+        "region": region,
+        "correlationid": correlation_id,
+        "data": data,
+    }
+
+
+def sql_envelope(data: type[BaseModel], row: str, *, id: str, subject: str, region: str) -> str:
+    """A PostgreSQL expression building, for each row of `row`, the CloudEvent JSON that `DomainEvent.to_json`
+    builds for `data` (what a set-based statement writes to the outbox for a million settled lines without a
+    Python loop). The data object is built from `row`'s columns named as `data`'s fields; `id`, `subject` and
+    `region` are SQL expressions; the source, type, schema and correlation id are bind parameters
+    (`sql_envelope_params`)."""
+    fields = ", ".join(f"'{name}', {row}.{name}" for name in data.model_fields)
+    attributes = envelope(
+        id=id,
+        source="CAST(:event_source AS text)",
+        type="CAST(:event_type AS text)",
+        schema="CAST(:event_schema AS text)",
+        subject=subject,
+        time="now()",
+        region=region,
+        correlation_id="CAST(:event_correlation_id AS text)",
+        data=f"jsonb_build_object({fields})",
+    )
+    attributes["specversion"], attributes["datacontenttype"] = f"'{SPEC_VERSION}'", f"'{CONTENT_TYPE}'"
+    required = ", ".join(f"'{k}', {v}" for k, v in attributes.items() if k not in _OPTIONAL)
+    optional = " || ".join(
+        f"CASE WHEN {v} IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('{k}', {v}) END"
+        for k, v in attributes.items()
+        if k in _OPTIONAL
+    )
+    return f"(jsonb_build_object({required}) || {optional})"
+
+
+def sql_envelope_params(event_type: str, source: str, correlation_id: str | None) -> dict[str, Any]:
+    """The bind parameters of `sql_envelope`."""
+    return {
+        "event_source": source,
+        "event_type": event_type,
+        "event_schema": schema_of(event_type),
+        "event_correlation_id": correlation_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -56,20 +134,18 @@ class DomainEvent:
         """The CloudEvent's JSON, byte for byte `to_cloudevent(...).to_json()`, without building the envelope
         model: the data is serialised once by pydantic's own encoder and embedded as is (the outbox writes
         thousands of these in a bulk handler, where the envelope model was most of the cost)."""
-        envelope = {
-            "specversion": "1.0",
-            "id": self.id,
-            "source": source,
-            "type": self.type,
-            "subject": self.subject or self.key,
-            "time": self.time,
-            "datacontenttype": "application/json",
-            "dataschema": f"urn:cn.gov.mca.assistance:schema:{self.type}",
-            "region": self.region,
-            "correlationid": correlation_id,
-            "data": orjson.Fragment(self.data.model_dump_json()),
-        }
-        return orjson.dumps({k: v for k, v in envelope.items() if v is not None}, option=orjson.OPT_UTC_Z)
+        attributes = envelope(
+            id=self.id,
+            source=source,
+            type=self.type,
+            schema=schema_of(self.type),
+            subject=self.subject or self.key,
+            time=self.time,
+            region=self.region,
+            correlation_id=correlation_id,
+            data=orjson.Fragment(self.data.model_dump_json()),
+        )
+        return orjson.dumps({k: v for k, v in attributes.items() if v is not None}, option=orjson.OPT_UTC_Z)
 
     def to_cloudevent(self, source: str, correlation_id: str | None) -> CloudEvent:
         return CloudEvent(
@@ -78,7 +154,7 @@ class DomainEvent:
             type=self.type,
             subject=self.subject or self.key,
             time=self.time,
-            dataschema=f"urn:cn.gov.mca.assistance:schema:{self.type}",
+            dataschema=schema_of(self.type),
             region=self.region,
             correlationid=correlation_id,
             data=self.data.model_dump(mode="json"),

@@ -42,3 +42,64 @@ async def test_a_failed_commit_is_never_answered_with_success_and_writes_nothing
             await conn.execute(text("SELECT count(*) FROM monitoring.audit_log WHERE action = 'uow.partial'"))
         ).scalar()
     assert partial == 0
+
+
+async def test_events_written_set_based_carry_the_envelope_a_single_event_gets(infra, db):
+    """`UnitOfWork.events_from_rows` builds the CloudEvent in SQL: the same JSON, attribute for attribute, as
+    `DomainEvent.to_json` gives the same data (but for the event's own id and time)."""
+    from datetime import datetime
+
+    import orjson
+
+    from services.payments.models import platform as payments
+    from shared.context import correlation_id
+    from shared.db import session_factory
+    from shared.events.catalogue import PaymentPaid
+    from shared.events.envelope import DomainEvent
+    from shared.period import Period
+    from shared.uow import UnitOfWork
+
+    paid = PaymentPaid(
+        payment_id=uuid.uuid4(),
+        batch_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        household_id=uuid.uuid4(),
+        programme="dibao",
+        region_code="610626101201",
+        period=Period(2026, 11),
+        amount_fen=68_000,
+    )
+    token = correlation_id.set("corr-sql-envelope")
+    try:
+        async with UnitOfWork(session_factory(db), payments, "/services/payments") as uow:
+            await uow.session.execute(
+                text(
+                    "CREATE TEMP TABLE settled ON COMMIT DROP AS SELECT CAST(:payment_id AS uuid) AS payment_id, "
+                    "CAST(:batch_id AS uuid) AS batch_id, CAST(:case_id AS uuid) AS case_id, "
+                    "CAST(:household_id AS uuid) AS household_id, CAST(:programme AS text) AS programme, "
+                    "CAST(:region_code AS text) AS region_code, CAST(:period AS text) AS period, "
+                    "CAST(:amount_fen AS bigint) AS amount_fen"
+                ),
+                paid.model_dump(mode="json"),
+            )
+            statement, params = uow.events_from_rows(
+                PaymentPaid, "settled", key="r.household_id", region="r.region_code"
+            )
+            await uow.session.execute(text(statement + " AND r.amount_fen > 0"), params)
+            row = (
+                await uow.session.execute(
+                    text("SELECT event_id, topic, key, type, payload FROM payments.outbox WHERE key = :k"),
+                    {"k": str(paid.household_id)},
+                )
+            ).one()
+            await uow.rollback()
+    finally:
+        correlation_id.reset(token)
+    single = DomainEvent(
+        type=row.type, key=str(paid.household_id), data=paid, region=paid.region_code, id=uuid.UUID(str(row.event_id))
+    )
+    expected = orjson.loads(single.to_json("/services/payments", "corr-sql-envelope"))
+    built = dict(row.payload)
+    assert datetime.fromisoformat(built.pop("time")) and expected.pop("time")
+    assert built == expected
+    assert (row.topic, row.key) == ("payments.disbursements", str(paid.household_id))
