@@ -83,8 +83,8 @@ def _jwks_client(url: str) -> jwt.PyJWKClient:
     return jwt.PyJWKClient(url, cache_keys=True)
 
 
-# Tokens already verified, until they expire: a front desk sends the same token with every request, and checking
-# its signature again each time was ~5 % of a request's CPU. Keyed by the whole token (signature included) and the
+# Tokens already verified, until they expire: a front desk sends the same token with every request, so its
+# signature need not be checked again each time. Keyed by the whole token (signature included) and the
 # settings that verified it, so a forged or altered token is never found here; bounded, oldest dropped first.
 _VERIFIED: dict[tuple[str, str, str | None, str | None, str | None], tuple[Principal, float]] = {}
 _VERIFIED_MAX = 10_000

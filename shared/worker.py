@@ -144,7 +144,7 @@ def main(
     configure_logging(settings.service_name + "-worker", settings.log_level)
     freeze_startup_objects()  # before the fork, so the consumer processes share these pages too
     # A batch keeps ~100k objects alive (parsed events, cases, rows) while it allocates more: at the default 700
-    # allocations per young collection they are traversed again and again (eligibility: ≈ -20 µs per case).
+    # allocations per young collection they are traversed again and again (figures in bench/README.md).
     gc.set_threshold(10_000, 10, 10)
     # Forked before any event loop, engine or thread exists, so the children start from a clean state (and the
     # handlers, closures as they are, need no pickling).

@@ -132,8 +132,8 @@ class DomainEvent:
 
     def to_json(self, source: str, correlation_id: str | None) -> bytes:
         """The CloudEvent's JSON, byte for byte `to_cloudevent(...).to_json()`, without building the envelope
-        model: the data is serialised once by pydantic's own encoder and embedded as is (the outbox writes
-        thousands of these in a bulk handler, where the envelope model was most of the cost)."""
+        model: the data is serialised once by pydantic's own encoder and embedded as is, since a bulk handler
+        writes thousands of these at a time."""
         attributes = envelope(
             id=self.id,
             source=source,

@@ -68,7 +68,7 @@ class ApplicationFacts(BaseModel):
         # pydantic model is an exception caught.
         temporary, medical = details.__dict__.get("temporary"), details.__dict__.get("medical")
         if not recognised and temporary is None and medical is None:
-            return cls(member_id=applicant_member_id)  # most applications: the defaults, ~6x cheaper to validate
+            return cls(member_id=applicant_member_id)  # most applications carry only the defaults: nothing to validate
         return cls(
             member_id=applicant_member_id,
             orphan_member_ids=frozenset(r.member_id for r in recognised if r.kind == "orphan"),

@@ -14,8 +14,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # A household snapshot and an assessment are ~2 kB each, just over the TOAST threshold, so every case and every
-# household's latest facts were compressed with pglz; lz4 costs a fraction of its CPU (eligibility consumer:
-# ≈ -35 µs of PostgreSQL CPU per case opened). Catalogue only: values already stored stay as they are, and are
+# household's latest facts were compressed with pglz; lz4 costs a fraction of its CPU (bench/README.md has the
+# figures). Catalogue only: values already stored stay as they are, and are
 # read either way. Only where the server was built with lz4 (PostgreSQL ≥ 14, as the official images are).
 _COLUMNS = {"cases": ("snapshot", "assessment", "details"), "household_facts": ("snapshot",)}
 
