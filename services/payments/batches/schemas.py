@@ -6,10 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import period
 from shared.period import Period
 
 REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = period.PATTERN
 
 
 class BatchIn(BaseModel):

@@ -14,7 +14,7 @@ import jwt
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN
+from services.payments.batches.schemas import REGION_PATTERN
 from services.payments.county import dashboard, report, service
 from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
@@ -39,7 +39,8 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
-Period_ = Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")]
+# The county figures cover 2000-2100 (`service.resolve_period`), as `Year` says.
+Period_ = Annotated[str | None, Query(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM: one month")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")]
 Quarter = Annotated[int | None, Query(ge=1, le=4, description="季度 1-4, with year")]
 Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2, with year")]
