@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import logging
 import re
@@ -298,20 +297,6 @@ NO_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f
 _JSON = ("application/json", "application/problem+json")
 _BINARY = {"type": "string", "format": "binary"}
 _ANSWERS = ("Problem", "FieldError")
-# Any JSON value without control characters, at any depth: what the request guard lets through where a model
-# ignores fields it does not know.
-_ANY_JSON = {
-    "anyOf": [
-        {"type": "string", "pattern": NO_CONTROL_CHARACTERS},
-        {"type": ["number", "boolean", "null"]},
-        {"type": "array", "items": {"$ref": "#/components/schemas/AnyJSON"}},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": NO_CONTROL_CHARACTERS},
-            "additionalProperties": {"$ref": "#/components/schemas/AnyJSON"},
-        },
-    ]
-}
 
 
 def _schemas(node: Any) -> Iterator[dict[str, Any]]:
@@ -366,8 +351,6 @@ def _state_in(tree: Any) -> None:
             node["pattern"] = NO_CONTROL_CHARACTERS
         if "object" in _types(node) and node.get("additionalProperties") is not False:
             node.setdefault("propertyNames", {"pattern": NO_CONTROL_CHARACTERS})
-            if node.get("additionalProperties", True) is True:  # extra fields are ignored, but guarded too
-                node["additionalProperties"] = {"$ref": "#/components/schemas/AnyJSON"}
 
 
 def _state_what_is_enforced(schema: dict[str, Any]) -> None:
@@ -375,7 +358,6 @@ def _state_what_is_enforced(schema: dict[str, Any]) -> None:
     (the request guard), nor do keys of open objects; fields refused as null are not nullable; a download or
     upload that is not JSON is a binary body (`type: string, format: binary`), so generated clients carry it."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components["AnyJSON"] = copy.deepcopy(_ANY_JSON)
     for name, node in components.items():
         if name not in _ANSWERS:  # a problem quotes what was refused, control characters and all
             _state_in(node)

@@ -4,8 +4,11 @@ get in, and nothing answers outside 401 / 403 / 404.
 
 Callers: no token (401); each role the route does not admit (403, or 404); each admitted role of another county,
 志丹县 610625, aimed at 吴起县's real records and region (403 or 404; a list may answer 200 with nothing of 吴起县);
-an admitted role whose token has no `region` claim, or `region: ""` (401: a missing claim must never widen access).
-Writes with a JSON body are probed for region only through their role and token checks: their body is validated
+an admitted role whose token has no `region` claim, or `region: ""` (401: a missing claim must never widen access),
+or `region: "national"` when the role may not hold national scope (401 or 403); a token signed with another key, or
+expired (401).
+Published policy values (`/parameters`) are read by anyone signed in. Writes with a JSON body are probed for region
+only through their role and token checks: their body is validated
 before the record's region is looked up, so a probe would measure the body, not the scope."""
 
 from __future__ import annotations
@@ -38,15 +41,20 @@ ROLES = (
     "partner:public_security",
     "partner:rural_revitalization",
 )
+# Published reference data, read by anyone signed in, so another county's reading them is no leak: dated policy
+# values (低保标准 and the like, with their legal reference) and the division tables (统计用区划代码).
+PUBLISHED = ("/parameters", "/regions")
+# Who may hold national scope once the claim must be explicit (`region: "national"`); everyone else is refused.
+NATIONAL_ROLES = ("admin", "auditor")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-def _token(roles: list[str], region: str | None) -> dict[str, str]:
+def _token(roles: list[str], region: str | None, secret: str = DEV_JWT_SECRET, ttl: int = 3600) -> dict[str, str]:
     now = int(time.time())
-    claims = {"sub": "sweep", "roles": roles, "iat": now, "exp": now + 3600}
+    claims = {"sub": "sweep", "roles": roles, "iat": now - 7200, "exp": now + ttl}
     if region is not None:
         claims["region"] = region
-    return {"Authorization": "Bearer " + jwt.encode(claims, DEV_JWT_SECRET, algorithm="HS256")}
+    return {"Authorization": "Bearer " + jwt.encode(claims, secret, algorithm="HS256")}
 
 
 def _admitted(route) -> frozenset[str] | None:
@@ -94,26 +102,42 @@ def _probes(service: str, spec: dict) -> list[Probe]:
             json_body = "application/json" in operation.get("requestBody", {}).get("content", {})
             at = (service, method.upper(), path)
             probes.append(Probe(*at, "no token", {}, frozenset({401})))
+            some = allowed[0] if allowed else "clerk"
+            probes.append(Probe(*at, "another issuer's key", _token([some], HOME, "x" * 32), frozenset({401})))
+            probes.append(Probe(*at, "an expired token", _token([some], HOME, ttl=-60), frozenset({401})))
             probes += [Probe(*at, f"{r} of {HOME}", _token([r], HOME), frozenset({403, 404})) for r in refused]
             for r in allowed:
                 probes.append(Probe(*at, f"{r}, no region claim", _token([r], None), frozenset({401})))
                 probes.append(Probe(*at, f'{r}, region ""', _token([r], ""), frozenset({401})))
-                if not json_body:
+                if r not in NATIONAL_ROLES:
+                    national = _token([r], "national")
+                    probes.append(Probe(*at, f"{r}, region national", national, frozenset({401, 403})))
+                if not json_body and not path.startswith(PUBLISHED):
                     list_ = method == "get" and "{" not in path
                     probes.append(Probe(*at, f"{r} of {OTHER}", _token([r], OTHER), frozenset({403, 404}), list_))
     return probes
 
 
 def _path_value(name: str, ids: dict[str, str]) -> str:
-    fixed = {"kind": "death", "region": HOME, "county": HOME, "month": "2025-07", "key": "dibao.standard.urban"}
+    fixed = {
+        "kind": "death",
+        "region": HOME,
+        "county": HOME,
+        "code": HOME,
+        "county_code": HOME,
+        "region_code": HOME + "101",
+        "month": "2025-07",
+        "key": "dibao.standard.urban",
+    }
     return ids.get(name) or fixed.get(name) or str(uuid.uuid4())
 
 
 def _query(operation: dict) -> dict[str, str]:
     values = {"region": HOME, "period": "2025-07", "township": HOME + "101", "year": "2025", "region_code": HOME}
+    names = {p["name"] for p in operation.get("parameters", [])}
     query = {}
     for p in operation.get("parameters", []):
-        if p["in"] != "query":
+        if p["in"] != "query" or (p["name"] == "year" and "period" in names):  # one of period or year
             continue
         schema = p.get("schema", {})
         if p["name"] in values:
@@ -194,7 +218,7 @@ async def _sweep(stack, home_records, only: set[str] | None) -> tuple[Counter, l
             spec = (await client.get(stack.url(service) + "/openapi.json")).json()
             probes = _probes(service, spec)
             for probe in probes:
-                no_region = probe.caller.endswith(("no region claim", 'region ""'))
+                no_region = probe.caller.endswith(("no region claim", 'region ""', "region national"))
                 if only is not None and no_region != ("region" in only):
                     continue
                 operation = spec["paths"][probe.path][probe.method.lower()]

@@ -153,7 +153,12 @@ def make_run() -> Iterator[tuple[MakeRun, dict[str, str]]]:
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[MakeRun, dict[str, str]]) -> None:
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM to the process group, twice"])
+def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(
+    make_run: tuple[MakeRun, dict[str, str]], how: str
+) -> None:
+    """Everything up, then stopped as a developer does (Ctrl-C) or as systemd, tmux and CI runners do (SIGTERM to
+    the whole process group, and again: the stack gets it from the group and from make, then the repeat)."""
     run, env = make_run
     terminal = Terminal(f"trap : INT; make -s run 2>&1 | tee {run.state.parent / 'run.log'}", env)
     terminal.start()
@@ -166,9 +171,17 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[
     assert sum("uvicorn" in cmd for cmd in running.values()) == 4, running
     assert not set(run.ports) - set(run.open_ports())
 
-    terminal.ctrl_c()
     assert terminal.proc is not None
-    terminal.proc.wait(timeout=120)  # sh returns once make has, and make waits for the stack's cleanup
+    if how == "Ctrl-C":
+        terminal.ctrl_c()
+        terminal.proc.wait(timeout=120)  # sh returns once make has, and make waits for the stack's cleanup
+    else:
+        group = os.getpgid(_make_pid(run))
+        for _ in range(2):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+            time.sleep(0.3)
+        run.wait_until_gone(timeout=120)
 
     assert run.processes() == {}
     assert run.open_ports() == []

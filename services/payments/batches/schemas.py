@@ -13,6 +13,14 @@ REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
 PERIOD_PATTERN = period.PATTERN
 
 
+class CancelIn(BaseModel):
+    """Why a batch is cancelled before export (recorded in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class BatchIn(BaseModel):
     """A batch to create. `regular`: everyone on the roll in force for `period` plus unpaid one-off awards;
     `urgent` (先行救助): the one-off awards in `case_ids`; `reissue`: the failed lines of the region;
