@@ -113,6 +113,7 @@ def run_all_checks(raw_schema: dict, base_url: str, headers: dict[str, str], *, 
             "phases": {phase: {"enabled": True} for phase in phases},
             "suppress-health-check": ["all"],
             "max-failures": 100_000,
+            "cache": {"enabled": False},  # every run from scratch, and nothing written into the checkout
         }
     )
     run = FullRun()
