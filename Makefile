@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 ## everything up, self-contained, demo data loaded; Ctrl-C stops what it started
+## The recipe stays one plain command, so make runs stack.py itself (no shell between): a stop signal sent to make
+## alone reaches the stack (make forwards SIGTERM; on SIGINT and SIGHUP stack.py sees make handling it).
 run: install
 	$(PY) deploy/local/stack.py run
 

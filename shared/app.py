@@ -20,6 +20,7 @@ from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,7 +32,7 @@ from shared.observability import RequestContextMiddleware, configure_logging, fr
 from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
 from shared.uow import UnitOfWork
-from shared.validation import CONTROL_CHARACTERS
+from shared.validation import CONTROL_CHARACTERS, reject_null
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ def _problem_statuses(route: Any, method: str, operation: dict[str, Any]) -> set
         statuses |= {404, 409}
     if _uow in calls:
         statuses.add(503)
-    if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
+    if set(operation.get("requestBody", {}).get("content", {})) - {"application/json"}:  # an upload
         statuses |= {413, 415}
     return statuses
 
@@ -282,9 +283,94 @@ def document_problems(app: FastAPI) -> None:
                         response.update(problem_response(int(status), response.get("description")))
         for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's own 422 body, never sent here
             components.pop(unused, None)
+        _state_what_is_enforced(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# --- what the server enforces, in the schema ---------------------------------------------------------------------
+
+# The request guard's rule as a JSON Schema pattern (ECMA-262 and Python alike): no control character but tab and
+# line breaks, so a client generated from the OpenAPI (or a fuzzer) knows what the guard refuses.
+NO_CONTROL_CHARACTERS = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+_JSON = ("application/json", "application/problem+json")
+_BINARY = {"type": "string", "format": "binary"}
+_ANSWERS = ("Problem", "FieldError")
+
+
+def _schemas(node: Any) -> Iterator[dict[str, Any]]:
+    """Every dict in an OpenAPI document below `node` (schemas, parameters, media types)."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _schemas(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _schemas(value)
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    declared = node.get("type")  # a property named `type` is a schema, not a type
+    if isinstance(declared, str):
+        return {declared}
+    return {t for t in declared if isinstance(t, str)} if isinstance(declared, list) else set()
+
+
+def _not_nullable_when_sent(components: dict[str, Any]) -> None:
+    """Fields a partial update refuses as null (`shared.validation.reject_null`: leave them out instead) are not
+    nullable in the schema, though optional."""
+    models = {}
+    pending = list(BaseModel.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        models.setdefault(model.__name__, model)
+    for name, component in components.items():
+        model = models.get(name.removesuffix("-Input"))
+        if model is None or "properties" not in component:
+            continue
+        for validator in model.__pydantic_decorators__.field_validators.values():
+            if getattr(validator.func, "__func__", validator.func) is not reject_null:
+                continue
+            for field in validator.info.fields:
+                prop = component["properties"].get(field, {})
+                if "anyOf" in prop:
+                    prop["anyOf"] = [branch for branch in prop["anyOf"] if branch.get("type") != "null"]
+                    if len(prop["anyOf"]) == 1:
+                        prop.update(prop.pop("anyOf")[0])
+                if prop.get("default", 0) is None:
+                    del prop["default"]
+
+
+def _state_in(tree: Any) -> None:
+    for node in _schemas(tree):
+        if "contentMediaType" in node:  # an uploaded file's bytes: any, and a binary body for clients
+            node["format"] = "binary"
+        elif "string" in _types(node) and not {"format", "pattern", "enum", "const"} & node.keys():
+            node["pattern"] = NO_CONTROL_CHARACTERS
+        if "object" in _types(node) and node.get("additionalProperties") is not False:
+            node.setdefault("propertyNames", {"pattern": NO_CONTROL_CHARACTERS})
+
+
+def _state_what_is_enforced(schema: dict[str, Any]) -> None:
+    """Make the OpenAPI say what the server enforces beyond the models: free text holds no control characters
+    (the request guard), nor do keys of open objects; fields refused as null are not nullable; a download or
+    upload that is not JSON is a binary body (`type: string, format: binary`), so generated clients carry it."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, node in components.items():
+        if name not in _ANSWERS:  # a problem quotes what was refused, control characters and all
+            _state_in(node)
+    _state_in(schema.get("paths", {}))
+    _not_nullable_when_sent(components)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            bodies = [operation.get("requestBody", {}).get("content", {})]
+            bodies += [response.get("content", {}) for response in operation.get("responses", {}).values()]
+            for content in bodies:
+                for media, body in content.items():
+                    if media.split(";")[0] not in _JSON and body.get("schema", {}).get("format") != "binary":
+                        body["schema"] = dict(_BINARY)
 
 
 def create_app(

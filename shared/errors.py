@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shared.transient import is_transient
 
@@ -166,6 +167,18 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (Starlette's own 405 names only the first route
+    matching the path, and a path often has a GET route and a POST route)."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -198,7 +211,10 @@ def install_error_handlers(app: FastAPI) -> None:
                 request,
                 [{"field": "body", "message": message}],
             )
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
+        response = problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
+        if exc.status_code == 405:  # RFC 9110: a 405 names the methods the resource has
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,9 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# YYYY-MM from 1900-01 (the years a Period holds), so the OpenAPI pattern refuses what parsing would.
+PATTERN = r"^(19\d{2}|[2-9]\d{3})-(0[1-9]|1[0-2])$"
+_PATTERN = re.compile(PATTERN)
 
 
 @dataclass(frozen=True, order=True)

@@ -75,3 +75,64 @@ def _exercise(run: Run, operation, strategies, headers: dict[str, str], base_url
             )
 
     check()
+
+
+# --- schemathesis' own runner, every check ---------------------------------------------------------------------
+
+
+@dataclass
+class Finding:
+    check: str
+    operation: str  # "POST /feeds/{kind}"
+    status: int | None
+    request: str  # what was sent, shortened
+
+
+@dataclass
+class FullRun:
+    cases: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+    findings: list[Finding] = field(default_factory=list)
+
+
+def run_all_checks(raw_schema: dict, base_url: str, headers: dict[str, str], *, seed: int, examples: int) -> FullRun:
+    """Schemathesis' engine as `st run --checks all --seed <seed>` runs it: every phase (examples, coverage,
+    fuzzing, stateful) and every check, against a running service; what failed, per check and operation."""
+    from schemathesis import openapi
+    from schemathesis.config import SchemathesisConfig
+    from schemathesis.engine import events, from_schema
+
+    phases = ("examples", "coverage", "fuzzing", "stateful")
+    config = SchemathesisConfig.from_dict(
+        {
+            "seed": seed,
+            "base-url": base_url,
+            "headers": headers,
+            "checks": {"enabled": True},
+            "generation": {"max-examples": examples},
+            "phases": {phase: {"enabled": True} for phase in phases},
+            "suppress-health-check": ["all"],
+            "max-failures": 100_000,
+            "cache": {"enabled": False},  # every run from scratch, and nothing written into the checkout
+        }
+    )
+    run = FullRun()
+    for event in from_schema(openapi.from_dict(raw_schema, config=config)).execute():
+        if isinstance(event, events.FatalError):
+            raise AssertionError(f"schemathesis could not run: {event.info.format()}")
+        if not isinstance(event, events.ScenarioFinished):
+            continue
+        recorder = event.recorder
+        for interaction in recorder.interactions.values():
+            if interaction.response is not None:
+                run.cases += 1
+                run.statuses[interaction.response.status_code] += 1
+        for case_id, checks in recorder.checks.items():
+            case = recorder.cases[case_id].value
+            interaction = recorder.interactions.get(case_id)
+            status = interaction.response.status_code if interaction and interaction.response else None
+            for check in checks:
+                if check.failure_info is not None:
+                    sent = f"{case.method} {case.formatted_path} query={case.query} body={str(case.body)[:120]}"
+                    run.findings.append(Finding(check.name, case.operation.label, status, sent))
+    return run

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +128,49 @@ class Interrupted(KeyboardInterrupt):
         self.signum = signum
 
 
+_stopping: list[int] = []  # the stop signal being handled, once one arrived
+
+
 def _interrupt(signum: int, _frame: object) -> None:
+    """Unwind on the first stop signal only. A supervisor signalling the process group reaches the stack twice
+    (directly, and forwarded by make), and an impatient one repeats: a second raise would land in the middle of
+    the cleanup the first one started and cut it short."""
+    if _stopping:
+        return
+    _stopping.append(signum)
     raise Interrupted(signum)
+
+
+# The signals make blocks while it runs its handler for them: the handler waits for the recipe to finish.
+_PARENT_STOPPING = {signal.SIGINT: 1 << 1, signal.SIGHUP: 1 << 0, signal.SIGTERM: 1 << 14}
+
+
+def _parent_stop_signal(parent: int) -> int | None:
+    """The stop signal make (our parent) is handling, or SIGHUP if it is gone; None while it runs as usual.
+
+    A signal sent to make's PID alone never reaches the stack: on SIGINT and SIGHUP make only waits for its recipe
+    to end (GNU make's fatal_error_signal), which it never would. Make blocks that signal while its handler waits,
+    so the parent's blocked-signal mask in /proc tells the stack to stop."""
+    if os.getppid() != parent:
+        return signal.SIGHUP  # reparented: whoever started us died
+    try:
+        status = Path(f"/proc/{parent}/status").read_text()
+    except OSError:
+        return signal.SIGHUP
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    if fields.get("Name", "").strip() not in ("make", "gmake"):
+        return None  # started by hand: a shell blocks signals for its own reasons
+    blocked = int(fields.get("SigBlk", "0"), 16)
+    return next((signum for signum, bit in _PARENT_STOPPING.items() if blocked & bit), None)
+
+
+def _watch_parent(parent: int) -> None:
+    """Runs in a daemon thread: turns make's stop (or death) into the same signal to the stack itself."""
+    while not _stopping:
+        if (signum := _parent_stop_signal(parent)) is not None:
+            os.kill(os.getpid(), signum)
+            return
+        time.sleep(0.2)
 
 
 def _say(*lines: str, err: bool = False) -> None:
@@ -153,11 +195,13 @@ def _service_ports() -> dict[str, int]:
 def run() -> int:
     """`make run`: infrastructure, migrations, the eight processes, demo data; Ctrl-C stops what it started.
 
-    Every stop signal (Ctrl-C reaches the whole foreground process group; SIGTERM from a supervisor; SIGHUP when
-    the terminal closes) unwinds to one cleanup, which itself ignores further signals so an impatient second
-    Ctrl-C cannot leave half of it undone."""
+    Every stop signal (Ctrl-C reaches the whole foreground process group; SIGTERM from a supervisor, to the group
+    or to make alone; SIGHUP when the terminal closes) unwinds to one cleanup, which itself ignores further signals
+    so an impatient second Ctrl-C cannot leave half of it undone; a stop signal to make alone, or make's death,
+    reaches the stack through `_watch_parent`."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, _interrupt)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="watch-parent").start()
     infra = LocalInfra()
     state = infra.state
     stack = Stack({}, ports=_service_ports(), log_dir=state / "logs")

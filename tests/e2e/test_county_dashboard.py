@@ -200,3 +200,57 @@ async def test_the_payments_worker_keeps_the_county_read_model_from_kafka(stack,
 
         s = await wait_for(figures, timeout=60)
     assert (s["cases_total"]["received"], s["cases_total"]["overdue"], s["alerts"]["raised"]) == (1, 1, 1)
+
+
+def _forged_form(action: str, token: str | None = None) -> str:
+    """Another site's page that posts a form to the console as soon as it loads (login / logout CSRF)."""
+    field = f'<input name="token" value="{token}">' if token else ""
+    return (
+        f'<html><body><form id="f" method="post" action="{action}">{field}</form>'
+        "<script>document.getElementById('f').submit()</script></body></html>"
+    )
+
+
+async def test_only_the_consoles_own_form_logs_in_or_out_and_logout_revokes(stack, tokens, browser):
+    """A page on another site posting the login form (with the attacker's own token) gets 403 and no cookie; one
+    posting the logout form gets 403 and the session lives on; the console's own 退出 revokes the session, so the
+    cookie, put back into the browser, opens nothing."""
+    pay_url = stack.url("payments")
+    dashboard = f"{pay_url}/county/dashboard?region={COUNTY}&period=2025-07"
+    attacker = "http://attacker.test"
+    page = await browser.new_page()
+    forged_token = tokens["auditor"]["Authorization"].removeprefix("Bearer ")
+    await page.route(
+        f"{attacker}/login",
+        lambda route: route.fulfill(
+            content_type="text/html", body=_forged_form(f"{pay_url}/county/login", forged_token)
+        ),
+    )
+    await page.route(
+        f"{attacker}/logout",
+        lambda route: route.fulfill(content_type="text/html", body=_forged_form(f"{pay_url}/county/logout")),
+    )
+
+    async with page.expect_response(lambda r: r.url == f"{pay_url}/county/login") as answer:
+        await page.goto(f"{attacker}/login")
+    assert (await answer.value).status == 403
+    assert await browser.cookies() == []
+
+    await page.goto(dashboard)
+    await page.fill("#token", tokens["finance"]["Authorization"].removeprefix("Bearer "))
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/county/dashboard")
+    [cookie] = await browser.cookies()
+    assert cookie["value"] not in tokens["finance"]["Authorization"]  # a session id, not the token
+
+    async with page.expect_response(lambda r: r.url == f"{pay_url}/county/logout") as answer:
+        await page.goto(f"{attacker}/logout")
+    assert (await answer.value).status == 403
+    assert (await page.goto(dashboard)).status == 200 and "工作台" in await page.title()
+
+    await page.click("text=退出")  # the console's own logout form
+    await page.wait_for_url("**/county/login")
+    assert await browser.cookies() == []
+    await browser.add_cookies([cookie])  # a copy of the cookie kept from before the logout
+    await page.goto(dashboard)
+    assert page.url.endswith("/county/login")

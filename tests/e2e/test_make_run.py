@@ -153,7 +153,12 @@ def make_run() -> Iterator[tuple[MakeRun, dict[str, str]]]:
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
-def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[MakeRun, dict[str, str]]) -> None:
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM to the process group, twice"])
+def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(
+    make_run: tuple[MakeRun, dict[str, str]], how: str
+) -> None:
+    """Everything up, then stopped as a developer does (Ctrl-C) or as systemd, tmux and CI runners do (SIGTERM to
+    the whole process group, and again: the stack gets it from the group and from make, then the repeat)."""
     run, env = make_run
     terminal = Terminal(f"trap : INT; make -s run 2>&1 | tee {run.state.parent / 'run.log'}", env)
     terminal.start()
@@ -166,12 +171,32 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(make_run: tuple[
     assert sum("uvicorn" in cmd for cmd in running.values()) == 4, running
     assert not set(run.ports) - set(run.open_ports())
 
-    terminal.ctrl_c()
     assert terminal.proc is not None
-    terminal.proc.wait(timeout=120)  # sh returns once make has, and make waits for the stack's cleanup
+    if how == "Ctrl-C":
+        terminal.ctrl_c()
+        terminal.proc.wait(timeout=120)  # sh returns once make has, and make waits for the stack's cleanup
+    else:
+        group = os.getpgid(_make_pid(run))
+        for _ in range(2):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+            time.sleep(0.3)
+        run.wait_until_gone(timeout=120)
 
     assert run.processes() == {}
     assert run.open_ports() == []
+
+
+def _make_pid(run: MakeRun) -> int:
+    return next(pid for pid, cmd in run.processes().items() if cmd.startswith("make "))
+
+
+def _wait_for_kafka(run: MakeRun, terminal: Terminal) -> None:
+    deadline = time.monotonic() + 120
+    while not (run.state / "kafka" / "kafka.pid").exists():
+        assert time.monotonic() < deadline, terminal.text()
+        time.sleep(0.1)
+    assert any("kafka.Kafka" in cmd for cmd in run.processes().values())
 
 
 @pytest.mark.parametrize("how", ["SIGTERM to the stack", "terminal closed"])
@@ -183,11 +208,7 @@ def test_a_stop_signal_while_starting_stops_what_was_started(
     run, env = make_run
     terminal = Terminal("make -s run 2>&1 | tee /dev/null", env)
     terminal.start()
-    deadline = time.monotonic() + 120
-    while not (run.state / "kafka" / "kafka.pid").exists():
-        assert time.monotonic() < deadline, terminal.text()
-        time.sleep(0.1)
-    assert any("kafka.Kafka" in cmd for cmd in run.processes().values())
+    _wait_for_kafka(run, terminal)
 
     if how == "SIGTERM to the stack":
         os.kill(run.stack_pid(), signal.SIGTERM)
@@ -197,3 +218,41 @@ def test_a_stop_signal_while_starting_stops_what_was_started(
 
     assert run.processes() == {}
     assert run.open_ports() == []
+
+
+# How supervisors deliver a stop: systemd, tmux and CI runners signal the whole process group (make, the stack,
+# the shell and tee each get it, the stack a second time when make forwards SIGTERM); `kill <pid>` signals make
+# alone, which forwards SIGTERM to its recipe but only waits for it on SIGINT and SIGHUP; an impatient one repeats.
+DELIVERIES = {
+    "SIGTERM to the process group": (signal.SIGTERM, "group", 1),
+    "SIGTERM to the process group, three times": (signal.SIGTERM, "group", 3),
+    "SIGINT to the process group, three times": (signal.SIGINT, "group", 3),
+    "SIGTERM to make alone": (signal.SIGTERM, "make", 1),
+    "SIGINT to make alone": (signal.SIGINT, "make", 1),
+    "SIGHUP to make alone": (signal.SIGHUP, "make", 1),
+    "SIGTERM to make alone, three times": (signal.SIGTERM, "make", 3),
+}
+
+
+@pytest.mark.parametrize("how", DELIVERIES)
+def test_a_supervisors_stop_signal_stops_everything(make_run: tuple[MakeRun, dict[str, str]], how: str) -> None:
+    """Each way a supervisor stops `make run`, half-way through the start (PostgreSQL and Kafka running, the
+    services about to start: the start-up's every later step unwinds through the same cleanup as the running
+    stack's, so this is where the most can be left behind and the cheapest point to test each way)."""
+    signum, target, times = DELIVERIES[how]
+    run, env = make_run
+    terminal = Terminal("make -s run 2>&1 | tee /dev/null", env)
+    terminal.start()
+    _wait_for_kafka(run, terminal)
+    make = _make_pid(run)
+    group = os.getpgid(make)
+
+    for _ in range(times):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signum) if target == "group" else os.kill(make, signum)
+        time.sleep(0.3)
+    run.wait_until_gone(timeout=90)
+
+    assert run.processes() == {}, terminal.text()[-3000:]
+    assert run.open_ports() == []
+    assert "Stopped." in terminal.text() or target == "group"  # tee died with the group: the rest went unseen

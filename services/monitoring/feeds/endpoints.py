@@ -12,6 +12,7 @@ from services.monitoring.feeds.schemas import FeedErrorPage, FeedOut
 from shared.app import UowDep
 from shared.auth import PrincipalDep
 from shared.errors import InvalidInput, UnsupportedMediaType
+from shared.regions import CODE_PATTERN as REGION_CODE_PATTERN
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -74,7 +75,8 @@ async def post_feed(
     side_units: SideUnits,
     mode: Literal["best_effort", "all_or_nothing"] = "best_effort",
     region: Annotated[
-        str | None, Query(description="the region the rows lie in (default: your region)", max_length=12)
+        str | None,
+        Query(description="the region the rows lie in (default: your region)", pattern=REGION_CODE_PATTERN),
     ] = None,
 ) -> FeedOut:
     service.partner_of(principal, kind)  # 403 before reading a byte of another agency's file

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from services.monitoring.deps import Exporter
 from services.monitoring.reports import service
@@ -10,7 +10,9 @@ from services.monitoring.reports.service import MonthlyReport
 from shared.app import UowDep
 from shared.downloads import XLSX, attachment, or_xlsx
 from shared.errors import InvalidInput
+from shared.period import PATTERN as PERIOD
 from shared.period import Period
+from shared.regions import CODE_PATTERN as REGION_CODE
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -22,8 +24,8 @@ router = APIRouter(prefix="/reports", tags=["reports"])
     responses=or_xlsx(),
 )
 async def monthly(
-    region: str,
-    month: str,
+    region: Annotated[str, Path(pattern=REGION_CODE, description="GB/T 2260 code: 2, 4, 6, 9 or 12 digits")],
+    month: Annotated[str, Path(pattern=PERIOD, description="YYYY-MM")],
     uow: UowDep,
     principal: Exporter,
     format: Annotated[Literal["json", "xlsx"], Query()] = "json",

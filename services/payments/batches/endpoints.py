@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from services.payments.batches import returns, service
-from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN, BatchIn, BatchOut, LineOut, ReturnsOut
+from services.payments.batches.schemas import PERIOD_PATTERN, BatchIn, BatchOut, CancelIn, LineOut, ReturnsOut
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
 from shared.downloads import XLSX, attachment, or_xlsx, streamed
@@ -68,9 +68,9 @@ async def cancel(
     batch_id: uuid.UUID,
     uow: UowDep,
     principal: Finance,
-    reason: Annotated[str, Body(embed=True, min_length=1, max_length=500)],
+    body: CancelIn,
 ) -> BatchOut:
-    return await service.to_out(uow, await service.cancel(uow, principal, batch_id, reason))
+    return await service.to_out(uow, await service.cancel(uow, principal, batch_id, body.reason))
 
 
 @router.post(
@@ -116,7 +116,7 @@ async def roster(
     uow: UowDep,
     principal: Finance,
     settings: PaymentsSettings,
-    township: Annotated[str, Query(pattern=REGION_PATTERN, description="9-digit township code")],
+    township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code")],
 ) -> StreamingResponse:
     if len(township) < 9:
         raise InvalidInput("township", "a roster is per township: give a 9-digit code")

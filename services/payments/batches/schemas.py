@@ -6,10 +6,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared import period
 from shared.period import Period
 
 REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = period.PATTERN
+
+
+class CancelIn(BaseModel):
+    """Why a batch is cancelled before export (recorded in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 class BatchIn(BaseModel):

@@ -1,17 +1,20 @@
 """县级统计, 工作总结 and 工作台: JSON / .xlsx statistics, the work-summary draft (.md / .docx), and the dashboard
 page behind the same login and region scope as the APIs (a bearer token, or — for a browser — the same token
-exchanged at a login form for an HttpOnly, SameSite=Strict cookie scoped to /county)."""
+exchanged at this site's own login form for a server-side session, its id in an HttpOnly, SameSite=Strict cookie
+scoped to /county, revoked at logout)."""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import jwt
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from services.payments.batches.schemas import PERIOD_PATTERN, REGION_PATTERN
+from services.payments.batches.schemas import REGION_PATTERN
 from services.payments.county import dashboard, report, service
 from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
@@ -31,10 +34,13 @@ PAGE_HEADERS = {
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it a browser sends `Origin: null` with the page's own login and logout forms, which
+    # the same-origin check then could not tell from another site's. Nothing is sent to another site either way.
+    "Referrer-Policy": "same-origin",
 }
 
-Period_ = Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")]
+# The county figures cover 2000-2100 (`service.resolve_period`), as `Year` says.
+Period_ = Annotated[str | None, Query(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM: one month")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")]
 Quarter = Annotated[int | None, Query(ge=1, le=4, description="季度 1-4, with year")]
 Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2, with year")]
@@ -88,17 +94,37 @@ async def work_summary(
 # --- the browser page ---------------------------------------------------------------------------------------------
 
 
-def _browser_principal(request: Request) -> Principal | None:
-    """The caller of the page: a bearer header (scripts) or the session cookie (a browser); None = log in."""
+async def _browser_principal(request: Request, uow: UowDep) -> Principal | None:
+    """The caller of the page: a bearer header (scripts) or a live session cookie (a browser); None = log in."""
     header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE)
-    if not token:
+    if header.lower().startswith("bearer "):
+        try:
+            principal = decode_token(header[7:], request.app.state.settings)
+        except DomainError:
+            return None
+    elif session_id := request.cookies.get(COOKIE):
+        principal = await service.session_principal(uow, session_id)
+    else:
         return None
-    try:
-        principal = decode_token(token, request.app.state.settings)
-    except DomainError:
-        return None
-    return principal if principal.has_any(*READER_ROLES) else None
+    return principal if principal is not None and principal.has_any(*READER_ROLES) else None
+
+
+def _same_origin(request: Request) -> bool:
+    """Whether a login or logout form was posted by this site's own page (login CSRF: another site must not log a
+    browser in as the attacker, nor out). Browsers send `Origin` with every POST and `Sec-Fetch-Site` with every
+    request; a POST with neither did not come from a browser's form, and the console is for browsers only (scripts
+    send the bearer header), so it is refused too. `Origin: null` (sandboxed or privacy-stripped) is not ours."""
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    if site is None and origin is None:
+        return False
+    if site is not None and site != "same-origin":
+        return False
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _cross_site() -> HTMLResponse:
+    return HTMLResponse(dashboard.login_page("请从本站登录页提交"), status_code=403, headers=PAGE_HEADERS)
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -107,8 +133,11 @@ async def login_form() -> HTMLResponse:
 
 
 @router.post("/login", include_in_schema=False)
-async def login(request: Request, token: Annotated[str, Form(max_length=8192)]) -> Response:
-    """Exchange a token for the session cookie (HttpOnly: no script can read it; Strict: no other site sends it)."""
+async def login(request: Request, uow: UowDep, token: Annotated[str, Form(max_length=8192)]) -> Response:
+    """Exchange a token for a server-side session whose random id the cookie carries (HttpOnly: no script can read
+    it; Strict: no other site sends it); only this site's own login form may post here."""
+    if not _same_origin(request):
+        return _cross_site()
     token = token.strip()
     try:
         principal = decode_token(token, request.app.state.settings)
@@ -117,10 +146,11 @@ async def login(request: Request, token: Annotated[str, Form(max_length=8192)]) 
         return HTMLResponse(dashboard.login_page("令牌无效或已过期"), status_code=401, headers=PAGE_HEADERS)
     if not principal.has_any(*READER_ROLES):
         return HTMLResponse(dashboard.login_page("该账号无权查看工作台"), status_code=403, headers=PAGE_HEADERS)
+    session_id = await service.open_session(uow, principal, datetime.fromtimestamp(expires, UTC))
     response = RedirectResponse("/county/dashboard", status_code=303, headers=PAGE_HEADERS)
     response.set_cookie(
         COOKIE,
-        token,
+        session_id,
         max_age=max(expires - int(time.time()), 0),
         path="/county",
         httponly=True,
@@ -131,7 +161,12 @@ async def login(request: Request, token: Annotated[str, Form(max_length=8192)]) 
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout() -> Response:
+async def logout(request: Request, uow: UowDep) -> Response:
+    """退出: the session is revoked server-side (a copy of the cookie opens nothing), then the cookie dropped."""
+    if not _same_origin(request):
+        return _cross_site()
+    if session_id := request.cookies.get(COOKIE):
+        await service.close_session(uow, session_id)
     response = RedirectResponse("/county/login", status_code=303, headers=PAGE_HEADERS)
     response.delete_cookie(COOKIE, path="/county", httponly=True, samesite="strict")
     return response
@@ -149,7 +184,7 @@ async def dashboard_page(
     region: Annotated[str | None, Query(pattern=REGION_PATTERN)] = None,
     period: Period_ = None,
 ) -> Response:
-    principal = _browser_principal(request)
+    principal = await _browser_principal(request, uow)
     if principal is None:
         return RedirectResponse("/county/login", status_code=303, headers=PAGE_HEADERS)
     region = principal.region if region is None else region

@@ -4,7 +4,7 @@ lines and batches (set-based, one statement each)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -188,3 +188,38 @@ class CountyRepository:
 
     async def batches(self, prefix: str, first: date, last: date) -> list[Any]:
         return await self._rows(_BATCHES, prefix=prefix + "%", first=first, last=last)
+
+
+class SessionRepository:
+    """The county console's browser sessions (登录会话), by the SHA-256 of their cookie's id."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, session_hash: bytes, sub: str, roles: list[str], region: str, expires_at: datetime) -> None:
+        await self.session.execute(
+            text(
+                "INSERT INTO payments.county_sessions (session_hash, sub, roles, region, expires_at) "
+                "VALUES (:h, :sub, :roles, :region, :expires_at)"
+            ),
+            {"h": session_hash, "sub": sub, "roles": roles, "region": region, "expires_at": expires_at},
+        )
+
+    async def live(self, session_hash: bytes) -> Any | None:
+        """The session's row if it is neither revoked nor expired."""
+        result = await self.session.execute(
+            text(
+                "SELECT sub, roles, region FROM payments.county_sessions "
+                "WHERE session_hash = :h AND revoked_at IS NULL AND expires_at > now()"
+            ),
+            {"h": session_hash},
+        )
+        return result.first()
+
+    async def revoke(self, session_hash: bytes) -> None:
+        await self.session.execute(
+            text(
+                "UPDATE payments.county_sessions SET revoked_at = now() WHERE session_hash = :h AND revoked_at IS NULL"
+            ),
+            {"h": session_hash},
+        )

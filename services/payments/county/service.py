@@ -6,6 +6,8 @@ reconciliation. The .xlsx, the 工作总结 and the dashboard are all rendered f
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import tempfile
 from datetime import date, datetime, timedelta
 
@@ -13,7 +15,7 @@ import xlsxwriter
 
 from services.payments.batches.files import yuan
 from services.payments.county.readmodel import CHINA
-from services.payments.county.repository import CountyRepository
+from services.payments.county.repository import CountyRepository, SessionRepository
 from services.payments.county.schemas import (
     AlertFigures,
     BatchFigures,
@@ -314,3 +316,30 @@ def to_xlsx(s: CountyStatistics) -> tempfile.SpooledTemporaryFile:
     book.close()
     out.seek(0)
     return out
+
+
+# --- the console's browser sessions (登录会话) --------------------------------------------------------------------
+
+
+def _session_hash(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+async def open_session(uow: UnitOfWork, principal: Principal, expires_at: datetime) -> str:
+    """A session for a verified login token, until the token expires; the cookie carries only its random id."""
+    session_id = secrets.token_urlsafe(32)
+    await SessionRepository(uow.session).add(
+        _session_hash(session_id), principal.sub, sorted(principal.roles), principal.region, expires_at
+    )
+    return session_id
+
+
+async def session_principal(uow: UnitOfWork, session_id: str) -> Principal | None:
+    """Who a session cookie logged in as; None once it was revoked (logout) or expired."""
+    row = await SessionRepository(uow.session).live(_session_hash(session_id))
+    return None if row is None else Principal(sub=row.sub, roles=frozenset(row.roles), region=row.region)
+
+
+async def close_session(uow: UnitOfWork, session_id: str) -> None:
+    """退出: the session is revoked server-side, so a copy of the cookie no longer opens the page."""
+    await SessionRepository(uow.session).revoke(_session_hash(session_id))
