@@ -20,10 +20,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, WithJsonSchema
 
 __all__ = [
+    "FINGERPRINT_HASHES",
     "InvalidResidentId",
     "ResidentId",
     "ResidentIdStr",
-    "FINGERPRINT_HASHES",
     "check_character",
     "fingerprinter",
     "id_fingerprint",

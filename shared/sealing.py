@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import os
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -80,6 +82,23 @@ def binding(*parts: object) -> bytes:
     return "\x1f".join(str(p) for p in parts).encode()
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """A timestamp as whole microseconds since 1970 UTC: the same number however it was carried (an event's ISO
+    text, a timestamptz column), so it can go into associated data."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def payee_binding(household_id: uuid.UUID | str, changed_at: datetime | int) -> bytes:
+    """The associated data of a `payee.changed.v1` account: the household and the change's `changed_at` (its
+    version). An older account of the same household, replayed as the current one, does not open under the
+    current version's binding."""
+    micros = changed_at if isinstance(changed_at, int) else epoch_micros(changed_at)
+    return binding("payee.changed", household_id, micros)
+
+
 @dataclass(frozen=True)
 class SealingKey:
     algorithm: Algorithm
@@ -137,6 +156,15 @@ class Keyring:
         raw = base64.b64decode(sealed)
         try:
             return self._cipher(key_id).decrypt(raw[:_NONCE], raw[_NONCE:], _with_key(associated, key_id))
+        except InvalidTag as exc:
+            raise SealingError("sealed value does not open (tampered, or another record's)") from exc
+
+    def open_unbound_key(self, key_id: str, sealed: str, associated: bytes) -> bytes:
+        """Open a value sealed before the key id was bound into the associated data (the payees payments stored
+        then): for the migration that seals them again, nothing else."""
+        raw = base64.b64decode(sealed)
+        try:
+            return self._cipher(key_id).decrypt(raw[:_NONCE], raw[_NONCE:], associated)
         except InvalidTag as exc:
             raise SealingError("sealed value does not open (tampered, or another record's)") from exc
 

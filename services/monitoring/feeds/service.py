@@ -130,9 +130,8 @@ async def ingest(
         await side.commit()
     load = _Load(feed.id, settings.feed_chunk_rows, mode == "all_or_nothing")
     rows = FeedRepository(uow.session)
-    context = RowContext(
-        RegionTable.load(settings.region_data_dir), scope, today, settings.pii_hmac_key.encode(), settings.crypto_profile
-    )
+    regions = RegionTable.load(settings.region_data_dir)
+    context = RowContext(regions, scope, today, settings.pii_hmac_key.encode(), settings.crypto_profile)
     reader = FeedReader(stream, kind, fmt, encoding)
     columns = frozenset(COLUMNS[kind])
     first_id = await rows.next_record_id()
