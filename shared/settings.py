@@ -31,6 +31,8 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # How long the issuer's key set (JWKS) and the tokens verified with it are trusted before fetching it again.
+    jwt_jwks_cache_seconds: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
     db_pool_size: int = 10
     relay_batch_size: int = 1000
