@@ -35,7 +35,7 @@ class Jwks:
         jwks = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 jwks.fetches += 1
                 body = json.dumps({"keys": jwks.keys}).encode()
                 self.send_response(200)
@@ -85,9 +85,7 @@ async def services(infra: Infra, jwks: Jwks, tmp_path_factory: pytest.TempPathFa
             f"{prefix}_JWT_AUDIENCE": AUDIENCE,
             f"{prefix}_JWT_JWKS_CACHE_SECONDS": str(CACHE_SECONDS),
         }
-    stack = Stack(
-        env, ports={s: free_port() for s in SERVICES}, log_dir=tmp_path_factory.mktemp("jwks-service-logs")
-    )
+    stack = Stack(env, ports={s: free_port() for s in SERVICES}, log_dir=tmp_path_factory.mktemp("jwks-service-logs"))
     for service in SERVICES:
         stack.start_api(service)
     try:
