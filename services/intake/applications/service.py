@@ -304,6 +304,9 @@ async def _open_writable(
             f"cannot {doing} an application that is {application.status}",
             errors=[{"field": "status", "message": f"application is {application.status}"}],
         )
+    # Every write is a new version (ETag), even one that leaves the columns as they were (evidence changes the
+    # missing documents the application shows).
+    application.updated_at = datetime.now(UTC)
     return application
 
 
@@ -426,8 +429,6 @@ async def upload_evidence(
     uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, upload: Upload, store: EvidenceStore
 ) -> EvidenceOut:
     application = await _open_writable(uow, principal, application_id, "add evidence to")
-    # The application's missing documents change: a new version (ETag) of it.
-    application.updated_at = datetime.now(UTC)
     digest = sha256(upload.data)
     # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a
     # dangling row (and content addressing makes the retry of the same upload rewrite the same file).
