@@ -33,7 +33,7 @@ async def run(settings: Settings, chunk: int, max_chunks: int | None, announce_p
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m services.intake.reseal", description=__doc__)
-    parser.add_argument("--chunk", type=int, default=2000, help="rows per committed chunk (default 2000)")
+    parser.add_argument("--chunk", type=int, default=2000, help="households per committed chunk (default 2000)")
     parser.add_argument("--max-chunks", type=int, default=None, help="stop after this many chunks (resume later)")
     parser.add_argument(
         "--announce-payees",

@@ -46,6 +46,13 @@ class ResealRepository:
         return int(await self.session.scalar(select(func.count()).where(_stale_members(key_id, profile))) or 0)
 
     async def members_chunk(self, key_id: str, profile: str, after: uuid.UUID | None, limit: int) -> Sequence[Row]:
+        """The stale members of the next `limit` households (keyset by household id): a household's members are
+        re-fingerprinted together, so it is announced once, with all its new identities."""
+        stale = _stale_members(key_id, profile)
+        households = select(Member.household_id).where(stale).distinct()
+        if after is not None:
+            households = households.where(Member.household_id > after)
+        households = households.order_by(Member.household_id).limit(limit)
         query = select(
             Member.id,
             Member.household_id,
@@ -53,10 +60,8 @@ class ResealRepository:
             Member.id_number_key_id,
             Member.id_number_sealed,
             Member.fingerprint_profile,
-        ).where(_stale_members(key_id, profile))
-        if after is not None:
-            query = query.where(Member.id > after)
-        return (await self.session.execute(query.order_by(Member.id).limit(limit).with_for_update())).all()
+        ).where(stale, Member.household_id.in_(households.scalar_subquery()))
+        return (await self.session.execute(query.order_by(Member.household_id, Member.id).with_for_update())).all()
 
     async def update_members(self, rows: list[dict]) -> None:
         await self.session.execute(

@@ -3,7 +3,8 @@ is opened with the key that sealed it and sealed again with the current one; und
 fingerprints are recomputed too (HMAC-SHA256 ↔ HMAC-SM3), and each household whose fingerprints changed is
 announced again (`household.updated.v1` with its identities), so monitoring's read model matches on the new ones.
 
-Chunked: each chunk of rows (keyset by id, locked) is opened and sealed in memory, written back with one UPDATE,
+Chunked: each chunk (members: those of the next N households, so a household is announced once; accounts: the next
+N households; keyset by id, locked) is opened and sealed in memory, written back with one UPDATE,
 audited (one record per value opened, one statement) and committed, progress logged. What is done is done: rows
 already under the current key and profile are not selected again, so a killed run resumes where it stopped."""
 
@@ -101,7 +102,7 @@ async def _members_chunk(
             progress.households_announced += 1
     progress.members += len(rows)
     progress.fingerprints += sum(r.fingerprint_profile != settings.crypto_profile for r in rows)
-    return rows[-1].id
+    return rows[-1].household_id
 
 
 async def _households_chunk(
@@ -179,7 +180,7 @@ async def reseal(
                 break
             await uow.commit()
         progress.chunks += 1
-        progress.note(f"members: {progress.members} of {members_total} re-sealed (last id {after})")
+        progress.note(f"members: {progress.members} of {members_total} re-sealed (last household {after})")
     after = None
     while max_chunks is None or progress.chunks < max_chunks:
         async with uow_factory() as uow:
