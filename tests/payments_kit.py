@@ -29,6 +29,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import DomainEvent
 from shared.period import Period
+from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 
 _offsets = itertools.count()
@@ -240,7 +241,7 @@ async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool 
                     {"bank_name": "吴起农村商业银行", "account_holder": f"户主{j}", "account_number": account},
                     ensure_ascii=False,
                 ).encode()
-                key_id, sealed = keyring.seal(plain, str(h).encode())
+                key_id, sealed = keyring.seal(plain, payee_binding(h, now))
                 records.append((h, key_id, sealed, account[-4:], now, uuid.uuid4()))
             await raw.copy_records_to_table(
                 "payees",
