@@ -126,11 +126,12 @@ class PaymentsKit:
         bank: str = "吴起农村商业银行",
     ) -> None:
         key_id = sealed = None
+        changed_at = datetime.now(UTC)
         if account:
             plain = json.dumps(
                 {"bank_name": bank, "account_holder": holder, "account_number": account}, ensure_ascii=False
             ).encode()
-            key_id, sealed = self.settings.keyring().seal(plain, str(household_id).encode())
+            key_id, sealed = self.settings.keyring().seal(plain, payee_binding(household_id, changed_at))
         await self.publish(
             PayeeChanged(
                 household_id=household_id,
@@ -138,7 +139,7 @@ class PaymentsKit:
                 key_id=key_id,
                 sealed=sealed,
                 account_last4=account[-4:] if account else None,
-                changed_at=datetime.now(UTC),
+                changed_at=changed_at,
             ),
             household_id,
         )
