@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from alembic.command import downgrade
 from sqlalchemy import text
 
 from services.intake.config import Settings
@@ -24,7 +25,7 @@ from services.intake.sealed import account_binding, id_number_binding, open_acco
 from services.monitoring.feeds.kinds import RowContext
 from shared.db import create_engine, session_factory
 from shared.identity import id_fingerprint, mask_resident_id
-from shared.migrations import upgrade
+from shared.migrations import alembic_config, upgrade
 from shared.regions import RegionTable
 from shared.sealing import DEV_SEALING_KEYS, Keyring, SealingError, new_key, payee_binding
 from shared.uow import UnitOfWork
@@ -122,15 +123,17 @@ async def test_the_economic_check_alone_opens_id_numbers_and_each_opening_is_aud
 # --- the migration and the re-sealing job, on a database of their own ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-async def legacy(infra, db):
+BEFORE_SEALING = "0003_intake_application_drafts"
+
+
+async def _database_in_clear(infra, db):
     """A database migrated to the revision before sealing, with rows stored in clear as they were then."""
     name = f"sealing_{uuid.uuid4().hex[:8]}"
     async with db.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = infra.database_url.rsplit("/", 1)[0] + "/" + name
-    await asyncio.to_thread(upgrade, "intake", url, "0003_intake_application_drafts")
+    await asyncio.to_thread(upgrade, "intake", url, BEFORE_SEALING)
     engine = create_engine(url, 3)
     people: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
     accounts: dict[uuid.UUID, str] = {}
@@ -165,8 +168,32 @@ async def legacy(infra, db):
                     {"id": mid, "h": hid, "n": number, "fp": id_fingerprint(number, PII_KEY), "b": date(1970, 1, 1)},
                 )
     await asyncio.to_thread(upgrade, "intake", url, "head")
+    return url, engine, people, accounts
+
+
+@pytest.fixture(scope="module")
+async def legacy(infra, db):
+    url, engine, people, accounts = await _database_in_clear(infra, db)
     yield url, engine, people, accounts
     await engine.dispose()
+
+
+async def test_the_migration_downgrades_to_the_clear_columns(infra, db):
+    url, engine, people, accounts = await _database_in_clear(infra, db)
+    try:
+        await asyncio.to_thread(downgrade, alembic_config("intake", url), BEFORE_SEALING)
+        async with engine.connect() as conn:
+            members = dict((await conn.execute(text("SELECT id, id_number FROM intake.members"))).all())
+            stored = dict(
+                (
+                    await conn.execute(
+                        text("SELECT id, bank_account_number FROM intake.households WHERE bank_account_number <> ''")
+                    )
+                ).all()
+            )
+        assert members == {mid: n for mid, (_h, n) in people.items()} and stored == accounts
+    finally:
+        await engine.dispose()
 
 
 async def _members(engine) -> list:
