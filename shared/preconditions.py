@@ -5,7 +5,7 @@ write should send it."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Response
@@ -20,8 +20,18 @@ IfMatch = Annotated[
         max_length=200,
     ),
 ]
-#: For a conditional write's `responses=`: the 412 it answers when If-Match no longer matches.
-CONDITIONAL = problems(412)
+_ETAG_HEADER = {"ETag": {"description": "the version answered; send it back as If-Match", "schema": {"type": "string"}}}
+
+
+def tagged(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """For a read's `responses=`: its answer carries the ETag header."""
+    return {status: {"headers": _ETAG_HEADER}}
+
+
+def conditional(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """For a conditional write's `responses=`: the ETag on its answer, and the 412 when If-Match no longer
+    matches."""
+    return {**tagged(status), **problems(412)}
 
 
 def etag(version: int) -> str:

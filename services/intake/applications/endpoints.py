@@ -20,7 +20,7 @@ from services.intake.applications.schemas import (
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
-from shared.preconditions import CONDITIONAL, IfMatch, tag, tag_answer
+from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -31,6 +31,7 @@ router = APIRouter(prefix="/applications", tags=["applications"])
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationOut,
     summary="Submit an application; the answer lists every missing document at once (一次性告知)",
+    responses=tagged(201),
 )
 async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk, idem: Idem) -> Response:
     return tag_answer(
@@ -55,7 +56,11 @@ def _tagged(response: Response, application: ApplicationOut) -> ApplicationOut:
     return application
 
 
-@router.get("/{application_id}", summary="An application with its case status, next deadline and missing documents")
+@router.get(
+    "/{application_id}",
+    summary="An application with its case status, next deadline and missing documents",
+    responses=tagged(),
+)
 async def read_application(
     application_id: uuid.UUID, uow: UowDep, principal: Reader, response: Response
 ) -> ApplicationOut:
@@ -65,7 +70,7 @@ async def read_application(
 @router.patch(
     "/{application_id}",
     summary="Amend an application before a decision (If-Match: the ETag read)",
-    responses=CONDITIONAL,
+    responses=conditional(),
 )
 async def amend_application(
     application_id: uuid.UUID,
@@ -83,7 +88,7 @@ async def amend_application(
     response_model=ApplicationOut,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Ask to withdraw an undecided application (If-Match: the ETag read)",
-    responses=CONDITIONAL,
+    responses=conditional(202),
     description="Eligibility owns the case and answers: the application shows `withdrawal_requested` until then, "
     "and afterwards `withdrawn` (accepted) or the decision that stands with `withdrawal: refused`. "
     "409 once intake knows the case is decided.",

@@ -21,7 +21,7 @@ from services.intake.households.schemas import (
 )
 from shared.app import UowDep
 from shared.errors import problems
-from shared.preconditions import CONDITIONAL, IfMatch, tag, tag_answer
+from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -31,6 +31,7 @@ router = APIRouter(prefix="/households", tags=["households"])
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdOut,
     summary="Register a household with its members, economic facts and bank account",
+    responses=tagged(201),
 )
 async def register_household(
     body: HouseholdIn, uow: UowDep, principal: Clerk, settings: IntakeSettings, idem: Idem
@@ -49,7 +50,12 @@ async def search_households(
     return await service.search(uow, principal, query)
 
 
-@router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")
+@router.post(
+    "/lookup",
+    response_model=HouseholdOut,
+    summary="Find a person's active household by resident ID",
+    responses=tagged(),
+)
 async def lookup_household(
     body: HouseholdLookup, uow: UowDep, principal: Reader, settings: IntakeSettings, idem: Idem
 ) -> Response:
@@ -67,7 +73,7 @@ def _tagged(response: Response, household: HouseholdOut) -> HouseholdOut:
     return household
 
 
-@router.get("/{household_id}", summary="Read a household (audited); ETag = its version")
+@router.get("/{household_id}", summary="Read a household (audited); ETag = its version", responses=tagged())
 async def read_household(
     household_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings, response: Response
 ) -> HouseholdOut:
@@ -90,7 +96,7 @@ async def economic_check_identities(
 @router.patch(
     "/{household_id}",
     summary="Change address, village, 户籍 type or bank account (If-Match: the ETag read)",
-    responses=CONDITIONAL,
+    responses=conditional(),
 )
 async def update_household(
     household_id: uuid.UUID,
@@ -107,7 +113,7 @@ async def update_household(
 @router.put(
     "/{household_id}/economic-facts",
     summary="Replace incomes, property and rigid expenditures (If-Match: the ETag read)",
-    responses=CONDITIONAL,
+    responses=conditional(),
 )
 async def replace_economic_facts(
     household_id: uuid.UUID,
@@ -128,7 +134,7 @@ async def replace_economic_facts(
     status_code=status.HTTP_201_CREATED,
     response_model=HouseholdOut,
     summary="Add a member (a person belongs to one active household at most; If-Match: the household's ETag)",
-    responses=CONDITIONAL,
+    responses=conditional(201),
 )
 async def add_member(
     household_id: uuid.UUID,
@@ -153,7 +159,7 @@ async def add_member(
 @router.patch(
     "/{household_id}/members/{member_id}",
     summary="Update a member (If-Match: the household's ETag)",
-    responses=CONDITIONAL,
+    responses=conditional(),
 )
 async def update_member(
     household_id: uuid.UUID,
@@ -174,7 +180,7 @@ async def update_member(
     "/{household_id}/members/{member_id}",
     summary="Remove a member (kept in history; frees the person to join another household; If-Match: the "
     "household's ETag)",
-    responses=CONDITIONAL,
+    responses=conditional(),
 )
 async def remove_member(
     household_id: uuid.UUID,
