@@ -35,7 +35,9 @@ from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import Response
 
 from services.intake.applications.schemas import ApplicationIn
+from services.intake.config import Settings
 from services.intake.households.schemas import HouseholdIn
+from services.intake.sealed import seal_account, seal_id_number
 from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered, event_type, spec_for
 from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.settings import DEV_JWT_SECRET
@@ -43,6 +45,8 @@ from shared.settings import DEV_JWT_SECRET
 SOURCE = "/services/intake"
 JWT_SECRET = os.environ.get("INTAKE_JWT_SECRET", DEV_JWT_SECRET)
 PII_KEY = os.environ.get("INTAKE_PII_HMAC_KEY", "dev-only-pii-key-0123456789").encode()
+# The same sealing at rest as the service (ID numbers and accounts never in clear columns).
+KEYRING = Settings().keyring()
 HOUSEHOLD_REGISTERED = event_type(HouseholdRegistered)
 APPLICATION_SUBMITTED = event_type(ApplicationSubmitted)
 TOPIC = {t: str(spec_for(t).topic) for t in (HOUSEHOLD_REGISTERED, APPLICATION_SUBMITTED)}
@@ -56,12 +60,14 @@ STORED = "SELECT fingerprint, status_code, response_body FROM intake.idempotency
 TAKEN = "SELECT 1 FROM intake.members WHERE active AND id_fingerprint = ANY($1::text[]) LIMIT 1"
 INSERT_HOUSEHOLD = (
     "INSERT INTO intake.households (id, region_code, hukou_type, address, incomes, properties, rigid_expenses, "
-    "active, bank_name, bank_account_holder, bank_account_number, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, $10, $11, $11)"
+    "active, bank_name, bank_account_holder, bank_account_sealed, bank_account_key_id, bank_account_last4, "
+    "bank_account_changed_at, created_at, updated_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, $10, $11, $12, $13, $13, $13)"
 )
 INSERT_MEMBER = (
-    "INSERT INTO intake.members (id, household_id, name, id_number, id_fingerprint, active, birth_date, sex, "
-    "relation, facts) VALUES ($1, $2, $3, $4, $5, true, $6, $7, $8, $9)"
+    "INSERT INTO intake.members (id, household_id, name, id_number_sealed, id_number_key_id, id_number_masked, "
+    "id_fingerprint, active, birth_date, sex, relation, facts) VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, $9, "
+    "$10, $11)"
 )
 HOUSEHOLD = (
     "SELECT region_code, hukou_type, incomes::text, properties::text, rigid_expenses::text "
@@ -239,6 +245,10 @@ async def register(body: HouseholdIn, request: Request, authorization: Auth, ide
             "updated_at": now.isoformat(),
         }
     )
+    account = dict.fromkeys(("bank_account_sealed", "bank_account_key_id", "bank_account_last4"))
+    if bank is not None:
+        account = seal_account(KEYRING, household_id, now, bank.account_number)
+    sealed = {m["id"]: seal_id_number(KEYRING, m["id"], m["rid"].number) for m in members}
     async with request.app.state.pool.acquire() as conn, conn.transaction():
         if await conn.fetchval(CLAIM, clerk.sub, idempotency_key, "POST", request.url.path, digest) is None:
             return await _replay(conn, clerk, idempotency_key, digest)
@@ -255,7 +265,9 @@ async def register(body: HouseholdIn, request: Request, authorization: Auth, ide
             _json(rigid),
             bank and bank.bank_name,
             bank and bank.account_holder,
-            bank and bank.account_number,
+            account["bank_account_sealed"],
+            account["bank_account_key_id"],
+            account["bank_account_last4"],
             now,
         )
         try:
@@ -266,7 +278,9 @@ async def register(body: HouseholdIn, request: Request, authorization: Auth, ide
                         m["id"],
                         household_id,
                         m["name"],
-                        m["rid"].number,
+                        sealed[m["id"]]["id_number_sealed"],
+                        sealed[m["id"]]["id_number_key_id"],
+                        sealed[m["id"]]["id_number_masked"],
                         m["fingerprint"],
                         m["rid"].birth_date,
                         m["rid"].sex,

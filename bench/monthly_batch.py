@@ -141,7 +141,7 @@ JOIN payments.payees p ON p.id = l.payee_id {where} ORDER BY l.id
 # The fair ceilings read the lines as the service must: with the payee sealed (text COPY: no tabs in these values).
 _FAIR_COPY = """
 SELECT l.payment_id, l.amount_fen, to_char(l.period, 'YYYY-MM'), l.programme, l.household_id, l.region_code,
-       l.persons, p.key_id, p.sealed
+       l.persons, p.key_id, p.sealed, (extract(epoch FROM p.changed_at) * 1000000)::bigint
 FROM payments.bench_lines l JOIN payments.payees p ON p.id = l.payee_id {where} ORDER BY l.id
 """
 
@@ -170,6 +170,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
     import xlsxwriter
 
     from services.payments.config import Settings
+    from shared.sealing import payee_binding
 
     keyring = Settings().keyring()  # the keys only, as the service holds them
     figures: dict = {}
@@ -179,7 +180,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
         writer = csv.writer(buffer, lineterminator="\r\n")
 
         def bank_row(f: list[str]) -> None:
-            payee = orjson.loads(keyring.open(f[7], f[8], f[4].encode()))
+            payee = orjson.loads(keyring.open(f[7], f[8], payee_binding(f[4], int(f[9]))))
             fen = int(f[1])
             writer.writerow(
                 (
@@ -210,7 +211,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
             at = [3]
 
             def roster_row(f: list[str]) -> None:
-                payee = orjson.loads(keyring.open(f[7], f[8], f[4].encode()))
+                payee = orjson.loads(keyring.open(f[7], f[8], payee_binding(f[4], int(f[9]))))
                 r = at[0]
                 sheet.write_number(r, 0, r - 2)
                 sheet.write_string(r, 1, f[5])

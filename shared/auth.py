@@ -79,8 +79,12 @@ def mint_token(
 
 
 @functools.lru_cache(maxsize=4)
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True)
+def _jwks_client(url: str, lifespan: float = 300.0) -> jwt.PyJWKClient:
+    # The issuer's key set is fetched again every `lifespan` seconds, and at once for a key id not in it (a new key;
+    # at most once per 5 s, so unknown key ids cannot flood the issuer): a rotated-in key verifies without a
+    # restart, a removed one stops verifying at the next fetch. No per-key cache (`cache_keys`): it would keep a
+    # removed key for the life of the process.
+    return jwt.PyJWKClient(url, cache_keys=False, lifespan=lifespan, cooldown_duration=min(5.0, lifespan))
 
 
 # Tokens already verified, until they expire: a front desk sends the same token with every request, so its
@@ -97,6 +101,9 @@ def decode_token(token: str, settings: ServiceSettings) -> Principal:
             return known[0]
         del _VERIFIED[key]
     principal, expires = _verify(token, settings)
+    if settings.jwt_jwks_url:
+        # Remembered no longer than the key set is: a token of a key the issuer removed is refused after that.
+        expires = min(expires, time.time() + settings.jwt_jwks_cache_seconds)
     if len(_VERIFIED) >= _VERIFIED_MAX:
         del _VERIFIED[next(iter(_VERIFIED))]
     _VERIFIED[key] = (principal, expires)
@@ -107,7 +114,8 @@ def _verify(token: str, settings: ServiceSettings) -> tuple[Principal, float]:
     options = {"require": ["sub", "exp"]}
     try:
         if settings.jwt_jwks_url:
-            key = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+            client = _jwks_client(settings.jwt_jwks_url, settings.jwt_jwks_cache_seconds)
+            key = client.get_signing_key_from_jwt(token).key
             claims = jwt.decode(
                 token,
                 key,

@@ -76,6 +76,10 @@ class Unauthorized(DomainError, status=401, title="Unauthorized", slug="unauthor
     """No bearer token, or one that does not verify."""
 
 
+class PreconditionFailed(DomainError, status=412, title="Precondition failed", slug="precondition-failed"):
+    """The request's If-Match names a version the resource no longer has: someone changed it since it was read."""
+
+
 class PayloadTooLarge(DomainError, status=413, title="Payload too large", slug="payload-too-large"):
     """An upload is larger than its limit."""
 

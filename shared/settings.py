@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.identity import fingerprinter
+from shared.sealing import CryptoProfile
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:55432/assistance"
@@ -27,6 +31,8 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    # How long the issuer's key set (JWKS) and the tokens verified with it are trusted before fetching it again.
+    jwt_jwks_cache_seconds: float = Field(default=300.0, gt=0)
     log_level: str = "INFO"
     db_pool_size: int = 10
     relay_batch_size: int = 1000
@@ -44,6 +50,9 @@ class ServiceSettings(BaseSettings):
     purge_batch_size: int = Field(default=5000, gt=0)
     # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
     pii_hmac_key: str = "dev-only-pii-key-0123456789"
+    # standard: AES-256-GCM sealing, HMAC-SHA256 fingerprints; gm (国密): SM4-GCM and HMAC-SM3. Fingerprints differ
+    # between profiles, so every service that matches on them (intake, monitoring) runs the same one.
+    crypto_profile: CryptoProfile = "standard"
     # Each source of /metrics (PostgreSQL, Kafka) answers within this or is reported down: a scrape never hangs.
     # Keep it under the ServiceMonitor's scrapeTimeout.
     metrics_timeout_seconds: float = Field(default=3.0, gt=0, le=8)
@@ -77,6 +86,10 @@ class ServiceSettings(BaseSettings):
             if insecure:
                 raise ValueError(f"insecure development defaults refused in {self.environment}: {insecure}")
         return self
+
+    def id_fingerprinter(self) -> Callable[[str], str]:
+        """`shared.identity.id_fingerprint` under this service's key and crypto profile, the key prepared once."""
+        return fingerprinter(self.pii_hmac_key.encode(), self.crypto_profile)
 
     @property
     def schema(self) -> str:

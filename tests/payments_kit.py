@@ -29,6 +29,7 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import DomainEvent
 from shared.period import Period
+from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 
 _offsets = itertools.count()
@@ -125,11 +126,12 @@ class PaymentsKit:
         bank: str = "吴起农村商业银行",
     ) -> None:
         key_id = sealed = None
+        changed_at = datetime.now(UTC)
         if account:
             plain = json.dumps(
                 {"bank_name": bank, "account_holder": holder, "account_number": account}, ensure_ascii=False
             ).encode()
-            key_id, sealed = self.settings.keyring().seal(plain, str(household_id).encode())
+            key_id, sealed = self.settings.keyring().seal(plain, payee_binding(household_id, changed_at))
         await self.publish(
             PayeeChanged(
                 household_id=household_id,
@@ -137,7 +139,7 @@ class PaymentsKit:
                 key_id=key_id,
                 sealed=sealed,
                 account_last4=account[-4:] if account else None,
-                changed_at=datetime.now(UTC),
+                changed_at=changed_at,
             ),
             household_id,
         )
@@ -240,7 +242,7 @@ async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool 
                     {"bank_name": "吴起农村商业银行", "account_holder": f"户主{j}", "account_number": account},
                     ensure_ascii=False,
                 ).encode()
-                key_id, sealed = keyring.seal(plain, str(h).encode())
+                key_id, sealed = keyring.seal(plain, payee_binding(h, now))
                 records.append((h, key_id, sealed, account[-4:], now, uuid.uuid4()))
             await raw.copy_records_to_table(
                 "payees",

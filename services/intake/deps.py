@@ -15,6 +15,8 @@ from shared.idempotency import IdempotencyKey, idempotency
 # Clerks write within their township; reviewers, approvers and auditors read within their region.
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]
+# The economic check (家庭经济状况核对) is the township's and the county's: they may open members' ID numbers for it.
+Checker = Annotated[Principal, Depends(require("township_reviewer", "county_approver"))]
 # A county admin loads its region's reference data (villages).
 Admin = Annotated[Principal, Depends(require("admin"))]
 Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import ClassVar
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, false, func, text
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -37,19 +38,28 @@ class Household(Base):
     properties: Mapped[list] = mapped_column(JSONB, default=list)
     rigid_expenses: Mapped[list] = mapped_column(JSONB, default=list)
     active: Mapped[bool] = mapped_column(default=True)
-    # Where benefits are paid. The account number is needed in full for the bank file, so it is stored, but it
-    # is only ever shown masked and never logged or put in events.
+    # Where benefits are paid. The account number is needed in full for the bank file: it is stored sealed
+    # (services/intake/sealed.py, bound to this row and to `bank_account_changed_at`), shown by its last four
+    # digits only, never logged or put in events in clear.
     bank_name: Mapped[str | None] = mapped_column(String(100))
     bank_account_holder: Mapped[str | None] = mapped_column(String(100))
-    bank_account_number: Mapped[str | None] = mapped_column(String(40))
+    bank_account_sealed: Mapped[str | None] = mapped_column(Text)
+    bank_account_key_id: Mapped[str | None] = mapped_column(String(50))
+    bank_account_last4: Mapped[str | None] = mapped_column(String(4))
+    bank_account_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Bumped by every write of the household, its members or its economic facts (the ORM's version counter):
+    # the ETag a write's If-Match must name, so two desks never silently overwrite each other.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
 
 class Member(Base):
-    """家庭成员. The resident ID is stored for the economic check but never logged or published;
+    """家庭成员. The resident ID is stored sealed for the economic check, never logged or published;
     `id_fingerprint` (HMAC) enforces one active household per person without indexing the number itself."""
 
     __tablename__ = "members"
@@ -57,8 +67,15 @@ class Member(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    id_number: Mapped[str] = mapped_column(String(18))
+    # The resident ID sealed (services/intake/sealed.py, bound to this row), opened only for the economic check;
+    # the masked form is what reads show.
+    id_number_sealed: Mapped[str] = mapped_column(Text)
+    id_number_key_id: Mapped[str] = mapped_column(String(50))
+    id_number_masked: Mapped[str] = mapped_column(String(18))
     id_fingerprint: Mapped[str] = mapped_column(String(64))
+    # The crypto profile the fingerprint was made under (standard: HMAC-SHA256, gm: HMAC-SM3); the re-sealing job
+    # recomputes those of another profile.
+    fingerprint_profile: Mapped[str] = mapped_column(String(10), default="standard", server_default="standard")
     active: Mapped[bool] = mapped_column(default=True)
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(6))
@@ -100,6 +117,10 @@ class Application(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Bumped by every write (amendment, withdrawal, the case's status mirrored): the application's ETag.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+
+    __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
     __table_args__ = (
         # One open application per household and programme (409 otherwise); a pending withdrawal still holds it.

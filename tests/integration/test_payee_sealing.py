@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy import text
 
+from services.payments.batches import files
+from services.payments.batches.repository import stream_file_rows
 from services.payments.config import Settings
 from shared.events.catalogue import CaseApproved
 from shared.period import Period
-from shared.sealing import Keyring, SealingError, new_key
+from shared.sealing import Keyring, SealingError, new_key, payee_binding
 from tests.conftest import bearer
 from tests.helpers import household_body
 from tests.payments_kit import PaymentsKit, bank_rows
@@ -62,10 +65,13 @@ async def test_account_travels_sealed_and_only_the_bank_file_opens_it(api, token
     assert FIRST not in json.dumps(event)
     data = event["data"]
     assert data["key_id"] == "dev-1" and data["account_last4"] == "1111"
-    opened = json.loads(Settings().keyring().open(data["key_id"], data["sealed"], hid.encode()))
+    version = datetime.fromisoformat(data["changed_at"])
+    opened = json.loads(Settings().keyring().open(data["key_id"], data["sealed"], payee_binding(hid, version)))
     assert opened["account_number"] == FIRST
     with pytest.raises(SealingError):  # bound to its household: useless on another record
-        Settings().keyring().open(data["key_id"], data["sealed"], b"another-household")
+        Settings().keyring().open(data["key_id"], data["sealed"], payee_binding(uuid4(), version))
+    with pytest.raises(SealingError):  # and to its version: useless as another version of the same household
+        Settings().keyring().open(data["key_id"], data["sealed"], payee_binding(hid, version + timedelta(seconds=1)))
     await _deliver(kit, event)
 
     # The household goes on the roll; a batch is created with the first account, then the account changes.
@@ -124,11 +130,27 @@ async def test_account_travels_sealed_and_only_the_bank_file_opens_it(api, token
     lines = await pay.get(f"/batches/{second['id']}/lines", headers=tokens["finance"])
     assert SECOND not in lines.text
 
+    # Replay: the first account's ciphertext (and key id) copied over the current payee version. Its binding names
+    # the first version's changed_at, so the bank file refuses to open it rather than pay the old account.
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE payments.payees p SET sealed = o.sealed, key_id = o.key_id FROM payments.payees o "
+                "WHERE p.household_id = :h AND o.household_id = :h AND p.changed_at > o.changed_at"
+            ),
+            {"h": hid},
+        )
+    async with db.connect() as conn:
+        rows = stream_file_rows(conn, UUID(second["id"]))
+        with pytest.raises(SealingError):
+            async for _chunk in files.bank_file(rows, Settings().keyring(), "utf-8"):
+                pass
+
 
 def test_keys_rotate_old_values_still_open():
     old = Keyring.from_settings({"2026-01": new_key()}, "2026-01")
     kid, sealed = old.seal(b"6217", b"h")
-    old_key = base64.urlsafe_b64encode(old.keys["2026-01"]).decode()
+    old_key = base64.urlsafe_b64encode(old.keys["2026-01"].secret).decode()
     rotated = Keyring.from_settings({"2026-01": old_key, "2026-11": new_key()}, "2026-11")
     assert rotated.open(kid, sealed, b"h") == b"6217"
     assert rotated.seal(b"x", b"h")[0] == "2026-11"

@@ -20,6 +20,7 @@ from services.intake.applications.schemas import (
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
+from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -30,9 +31,12 @@ router = APIRouter(prefix="/applications", tags=["applications"])
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationOut,
     summary="Submit an application; the answer lists every missing document at once (一次性告知)",
+    responses=tagged(201),
 )
 async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk, idem: Idem) -> Response:
-    return await idem.run(uow, principal, body, lambda: service.submit(uow, principal, body), status_code=201)
+    return tag_answer(
+        await idem.run(uow, principal, body, lambda: service.submit(uow, principal, body), status_code=201)
+    )
 
 
 @router.get("", summary="Applications in your region (audited)")
@@ -47,32 +51,59 @@ async def list_applications(
     return items
 
 
-@router.get("/{application_id}", summary="An application with its case status, next deadline and missing documents")
-async def read_application(application_id: uuid.UUID, uow: UowDep, principal: Reader) -> ApplicationOut:
-    return await service.read(uow, principal, application_id)
+def _tagged(response: Response, application: ApplicationOut) -> ApplicationOut:
+    tag(response, application.version)
+    return application
 
 
-@router.patch("/{application_id}", summary="Amend an application before a decision")
-async def amend_application(
-    application_id: uuid.UUID, body: ApplicationAmend, uow: UowDep, principal: Clerk
+@router.get(
+    "/{application_id}",
+    summary="An application with its case status, next deadline and missing documents",
+    responses=tagged(),
+)
+async def read_application(
+    application_id: uuid.UUID, uow: UowDep, principal: Reader, response: Response
 ) -> ApplicationOut:
-    return await service.amend(uow, principal, application_id, body)
+    return _tagged(response, await service.read(uow, principal, application_id))
+
+
+@router.patch(
+    "/{application_id}",
+    summary="Amend an application before a decision (If-Match: the ETag read)",
+    responses=conditional(),
+)
+async def amend_application(
+    application_id: uuid.UUID,
+    body: ApplicationAmend,
+    uow: UowDep,
+    principal: Clerk,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationOut:
+    return _tagged(response, await service.amend(uow, principal, application_id, body, if_match))
 
 
 @router.post(
     "/{application_id}/withdraw",
     response_model=ApplicationOut,
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Ask to withdraw an undecided application",
+    summary="Ask to withdraw an undecided application (If-Match: the ETag read)",
+    responses=conditional(202),
     description="Eligibility owns the case and answers: the application shows `withdrawal_requested` until then, "
     "and afterwards `withdrawn` (accepted) or the decision that stands with `withdrawal: refused`. "
     "409 once intake knows the case is decided.",
 )
 async def withdraw_application(
-    application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem
+    application_id: uuid.UUID, body: Withdrawal, uow: UowDep, principal: Clerk, idem: Idem, if_match: IfMatch = None
 ) -> Response:
-    return await idem.run(
-        uow, principal, body, lambda: service.withdraw(uow, principal, application_id, body.reason), status_code=202
+    return tag_answer(
+        await idem.run(
+            uow,
+            principal,
+            body,
+            lambda: service.withdraw(uow, principal, application_id, body.reason, if_match),
+            status_code=202,
+        )
     )
 
 

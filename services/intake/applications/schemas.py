@@ -147,6 +147,7 @@ class ApplicationOut(BaseModel):
     withdrawal: str | None = Field(description="requested, accepted or refused: eligibility's answer, never a guess")
     withdrawal_refused_because: str | None
     updated_at: datetime
+    version: int = Field(description="bumped by every write; the ETag header carries it")
 
 
 class EvidenceOut(BaseModel):

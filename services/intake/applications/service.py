@@ -53,6 +53,7 @@ from shared.events.catalogue import (
     application_details,
 )
 from shared.household import HouseholdSnapshot
+from shared.preconditions import check_if_match
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
@@ -169,6 +170,7 @@ _shown_columns = _columns(
     "withdrawal",
     "withdrawal_refused_because",
     "updated_at",
+    "version",
 )
 _published_columns = _columns(
     "household_id",
@@ -252,6 +254,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         separate_register_name=body.separate_register_name,
         details=details.model_dump(mode="json"),
         next_deadline_provisional=False,
+        version=1,
     )
     # Timestamps set here rather than by the server default: nothing is read back before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
@@ -290,14 +293,20 @@ async def _open_writable(
     principal: Principal,
     application_id: uuid.UUID,
     doing: str,
+    if_match: str | None = None,
 ) -> Application:
     application = await get_visible(uow, principal, application_id, for_update=True)
     households.ensure_writable(principal, application.region_code)
+    # A stale If-Match first: the state the caller saw is gone, whatever it is now.
+    check_if_match(if_match, application.version, f"application {application_id}")
     if application.status not in OPEN_STATUSES:
         raise Conflict(
             f"cannot {doing} an application that is {application.status}",
             errors=[{"field": "status", "message": f"application is {application.status}"}],
         )
+    # Every write is a new version (ETag), even one that leaves the columns as they were (evidence changes the
+    # missing documents the application shows).
+    application.updated_at = datetime.now(UTC)
     return application
 
 
@@ -320,8 +329,9 @@ async def amend(
     principal: Principal,
     application_id: uuid.UUID,
     body: ApplicationAmend,
+    if_match: str | None = None,
 ) -> ApplicationOut:
-    application = await _open_writable(uow, principal, application_id, "amend")
+    application = await _open_writable(uow, principal, application_id, "amend", if_match)
     if application.decision is not None:
         raise Conflict("the application has been decided", errors=[{"field": "status", "message": "decided"}])
     sent = body.model_fields_set
@@ -382,8 +392,10 @@ async def amend(
     return await out(uow, application)
 
 
-async def withdraw(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str) -> ApplicationOut:
-    application = await _open_writable(uow, principal, application_id, "withdraw")
+async def withdraw(
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, reason: str, if_match: str | None = None
+) -> ApplicationOut:
+    application = await _open_writable(uow, principal, application_id, "withdraw", if_match)
     # Eligibility owns the case and may have decided it already: this is a request it answers
     # (mirror_case_events); the application keeps its slot (uq_applications_open) until then.
     application.status = "withdrawal_requested"

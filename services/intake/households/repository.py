@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.households.schemas import HouseholdQuery
-from services.intake.models import Household, Member
+from services.intake.models import Application, Household, Member
 from shared.uow import UnitOfWork
 
 
@@ -96,6 +96,18 @@ class HouseholdRepository:
     def add_member(self, member: Member) -> None:
         self.session.add(member)
 
+    async def has_consent(self, household_id: uuid.UUID) -> bool:
+        """Whether an application of the household carries the signed consent to the economic check."""
+        return bool(
+            await self.session.scalar(
+                select(
+                    select(Application.id)
+                    .where(Application.household_id == household_id, Application.consent_signed)
+                    .exists()
+                )
+            )
+        )
+
 
 def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> None:
     """A new household and its members, written at commit with the audit and outbox rows (nothing reads them back
@@ -114,7 +126,11 @@ def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> Non
                 "active": True,
                 "bank_name": household.bank_name,
                 "bank_account_holder": household.bank_account_holder,
-                "bank_account_number": household.bank_account_number,
+                "bank_account_sealed": household.bank_account_sealed,
+                "bank_account_key_id": household.bank_account_key_id,
+                "bank_account_last4": household.bank_account_last4,
+                "bank_account_changed_at": household.bank_account_changed_at,
+                "version": household.version,
                 "created_at": household.created_at,
                 "updated_at": household.updated_at,
             }
@@ -127,8 +143,11 @@ def add_new(uow: UnitOfWork, household: Household, members: list[Member]) -> Non
                 "id": m.id,
                 "household_id": m.household_id,
                 "name": m.name,
-                "id_number": m.id_number,
+                "id_number_sealed": m.id_number_sealed,
+                "id_number_key_id": m.id_number_key_id,
+                "id_number_masked": m.id_number_masked,
                 "id_fingerprint": m.id_fingerprint,
+                "fingerprint_profile": m.fingerprint_profile,
                 "active": True,
                 "birth_date": m.birth_date,
                 "sex": m.sex,

@@ -208,6 +208,16 @@ class HouseholdOut(BaseModel):
     rigid_expenses: list[dict]
     bank_account: BankAccountOut | None
     updated_at: datetime
+    version: int = Field(description="bumped by every write; the ETag header carries it")
+
+
+class EconomicCheckIdentity(BaseModel):
+    """A member as the economic check (家庭经济状况核对) needs them: the resident ID number in full."""
+
+    member_id: uuid.UUID
+    name: str
+    relation: str
+    id_number: str
 
 
 class HouseholdSummary(BaseModel):

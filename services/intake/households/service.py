@@ -32,13 +32,16 @@ from services.intake.households.schemas import (
 from services.intake.models import Household, Member
 from services.intake.regions.service import check_village_code
 from services.intake.regions.table import region_table
+from services.intake.sealed import open_id_number, seal_account, seal_id_number
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
-from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
+from shared.identity import id_fingerprint, parse_resident_id
+from shared.preconditions import check_if_match
 from shared.schemas import attributes
+from shared.sealing import Keyring, payee_binding
 from shared.uow import UnitOfWork
 
 _PERSON_FIELDS = {"name", "id_number", "relation"}
@@ -69,18 +72,22 @@ def _check_member_facts(facts: dict[str, Any], field: str) -> dict[str, Any]:
 
 
 def _fingerprint(number: str, settings: Settings) -> str:
-    return id_fingerprint(number, settings.pii_hmac_key.encode())
+    return id_fingerprint(number, settings.pii_hmac_key.encode(), settings.crypto_profile)
 
 
-def _new_member(household_id: uuid.UUID, m: MemberIn, fingerprint: str, field: str) -> Member:
+def _new_member(
+    household_id: uuid.UUID, m: MemberIn, fingerprint: str, field: str, ring: Keyring, settings: Settings
+) -> Member:
     rid = parse_resident_id(m.id_number)
     facts = _check_member_facts(m.model_dump(exclude=_PERSON_FIELDS, mode="json"), field)
+    member_id = uuid.uuid4()
     return Member(
-        id=uuid.uuid4(),
+        id=member_id,
         household_id=household_id,
         name=m.name,
-        id_number=rid.number,
+        **seal_id_number(ring, member_id, rid.number),
         id_fingerprint=fingerprint,
+        fingerprint_profile=settings.crypto_profile,
         birth_date=rid.birth_date,
         sex=rid.sex,
         relation=m.relation,
@@ -88,38 +95,54 @@ def _new_member(household_id: uuid.UUID, m: MemberIn, fingerprint: str, field: s
     )
 
 
-def _set_bank_account(household: Household, account: BankAccountIn | None) -> None:
+def _set_bank_account(household: Household, account: BankAccountIn | None, ring: Keyring) -> None:
+    """The account stored sealed; each change is a new version (`bank_account_changed_at`) its seal is bound to."""
     household.bank_name = account.bank_name if account else None
     household.bank_account_holder = account.account_holder if account else None
-    household.bank_account_number = account.account_number if account else None
+    columns = dict.fromkeys(("bank_account_sealed", "bank_account_key_id", "bank_account_last4"))
+    changed_at = datetime.now(UTC)
+    if account:
+        columns = seal_account(ring, household.id, changed_at, account.account_number)
+    for column, value in columns.items():
+        setattr(household, column, value)
+    household.bank_account_changed_at = changed_at
 
 
-def _emit_payee(uow: UnitOfWork, household: Household, settings: Settings) -> None:
-    """收款账户 to payments: the account sealed (AES-GCM, associated data = the household id), never in clear."""
+def emit_payee(
+    uow: UnitOfWork,
+    household_id: uuid.UUID,
+    region_code: str,
+    changed_at: datetime,
+    account: dict[str, str] | None,
+    ring: Keyring,
+) -> None:
+    """收款账户 to payments: the account (`bank_name`, `account_holder`, `account_number`) sealed, bound to the
+    household and this version's `changed_at` (so an older account cannot be replayed as the current one), never
+    in clear; None when the account was removed."""
     key_id = sealed = last4 = None
-    if household.bank_account_number:
-        plain = json.dumps(
-            {
-                "bank_name": household.bank_name,
-                "account_holder": household.bank_account_holder,
-                "account_number": household.bank_account_number,
-            },
-            ensure_ascii=False,
-        ).encode()
-        key_id, sealed = settings.keyring().seal(plain, str(household.id).encode())
-        last4 = household.bank_account_number[-4:]
+    if account:
+        plain = json.dumps(account, ensure_ascii=False).encode()
+        key_id, sealed = ring.seal(plain, payee_binding(household_id, changed_at))
+        last4 = account["account_number"][-4:]
     uow.emit(
         PayeeChanged(
-            household_id=household.id,
-            region_code=household.region_code,
+            household_id=household_id,
+            region_code=region_code,
             key_id=key_id,
             sealed=sealed,
             account_last4=last4,
-            changed_at=datetime.now(UTC),
+            changed_at=changed_at,
         ),
-        key=household.id,
-        region=household.region_code,
+        key=household_id,
+        region=region_code,
     )
+
+
+def _emit_payee(uow: UnitOfWork, household: Household, account: BankAccountIn | None, ring: Keyring) -> None:
+    """The request's own account announced (intake does not open its stored copy for this)."""
+    changed_at = household.bank_account_changed_at or datetime.now(UTC)
+    plain = account.model_dump(include={"bank_name", "account_holder", "account_number"}) if account else None
+    emit_payee(uow, household.id, household.region_code, changed_at, plain, ring)
 
 
 def _member_taken(field: str) -> Conflict:
@@ -156,11 +179,12 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
             raise InvalidInput(f"incomes[{i}].earner", "no member at this index")
 
     household = Household(
-        id=uuid.uuid4(), region_code=body.region_code, hukou_type=body.hukou_type, address=body.address
+        id=uuid.uuid4(), region_code=body.region_code, hukou_type=body.hukou_type, address=body.address, version=1
     )
-    _set_bank_account(household, body.bank_account)
+    ring = settings.keyring()
+    _set_bank_account(household, body.bank_account, ring)
     members = [
-        _new_member(household.id, m, fp, f"members[{i}]")
+        _new_member(household.id, m, fp, f"members[{i}]", ring, settings)
         for i, (m, fp) in enumerate(zip(body.members, fingerprints, strict=True))
     ]
     household.incomes = [
@@ -181,8 +205,8 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     # active persons still refuses a concurrent registration of the same person.
     add_new(uow, household, members)
     uow.on_conflict("uq_members_active_person", _member_taken("members"))
-    if household.bank_account_number:
-        _emit_payee(uow, household, settings)
+    if body.bank_account:
+        _emit_payee(uow, household, body.bank_account, ring)
 
     snapshot = build_snapshot(household, members)
     uow.emit(
@@ -251,30 +275,32 @@ async def visible_with_members(
     return household, members
 
 
-async def _writable(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -> Household:
+async def _writable(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, if_match: str | None) -> Household:
+    """The household locked for this write (FOR UPDATE), if the caller may write it and, when it sent If-Match,
+    it is still the version the caller read (412 otherwise: someone else changed it since)."""
     household = await get_visible(uow, principal, household_id, for_update=True)
     ensure_writable(principal, household.region_code)
+    check_if_match(if_match, household.version, f"household {household_id}")
     return household
 
 
-def mask_account(number: str) -> str:
-    """Only the last four digits, as on a bank slip: enough to confirm with the household, no more."""
-    return "*" * max(len(number) - 4, 0) + number[-4:]
+def mask_account(last4: str) -> str:
+    """Only the last four digits, as on a bank slip: enough to confirm with the household, no more (the rest is
+    sealed, so its length is not shown either)."""
+    return "****" + last4
 
 
 def to_out(household: Household, members: list[Member], settings: Settings) -> HouseholdOut:
     table = region_table(settings)
     region = table.regions.get(household.region_code) or table.regions.get(household.region_code[:9])
     bank = None
-    if household.bank_account_number:
+    if household.bank_account_sealed:
         bank = BankAccountOut(
             bank_name=household.bank_name or "",
             account_holder=household.bank_account_holder or "",
-            account_number_masked=mask_account(household.bank_account_number),
+            account_number_masked=mask_account(household.bank_account_last4 or ""),
         )
-    members_out = [
-        MemberOut(**attributes(m, MemberOut), id_number_masked=mask_resident_id(m.id_number)) for m in members
-    ]
+    members_out = [MemberOut(**attributes(m, MemberOut)) for m in members]
     return HouseholdOut(
         **attributes(household, HouseholdOut),
         region_name=region.name if region else None,
@@ -357,9 +383,14 @@ async def _emit_updated(uow: UnitOfWork, household: Household) -> None:
 
 
 async def update(
-    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: HouseholdUpdate, settings: Settings
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    body: HouseholdUpdate,
+    settings: Settings,
+    if_match: str | None = None,
 ) -> HouseholdOut:
-    household = await _writable(uow, principal, household_id)
+    household = await _writable(uow, principal, household_id, if_match)
     changed = sorted(body.model_fields_set)
     if body.region_code is not None:
         await _validate_region(uow, body.region_code, principal, settings)
@@ -369,8 +400,9 @@ async def update(
     if body.address is not None:
         household.address = body.address
     if "bank_account" in body.model_fields_set:
-        _set_bank_account(household, body.bank_account)
-        _emit_payee(uow, household, settings)
+        ring = settings.keyring()
+        _set_bank_account(household, body.bank_account, ring)
+        _emit_payee(uow, household, body.bank_account, ring)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
     await _audit(uow, principal, "household.update", "household", household.id, household, details={"fields": changed})
@@ -378,9 +410,14 @@ async def update(
 
 
 async def replace_economic_facts(
-    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: EconomicFactsIn, settings: Settings
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    body: EconomicFactsIn,
+    settings: Settings,
+    if_match: str | None = None,
 ) -> HouseholdOut:
-    household = await _writable(uow, principal, household_id)
+    household = await _writable(uow, principal, household_id, if_match)
     member_ids = {m.id for m in await HouseholdRepository(uow.session).members(household.id)}
     for i, income in enumerate(body.incomes):
         if income.member_id is not None and income.member_id not in member_ids:
@@ -406,9 +443,14 @@ async def replace_economic_facts(
 
 
 async def add_member(
-    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, body: MemberIn, settings: Settings
+    uow: UnitOfWork,
+    principal: Principal,
+    household_id: uuid.UUID,
+    body: MemberIn,
+    settings: Settings,
+    if_match: str | None = None,
 ) -> HouseholdOut:
-    household = await _writable(uow, principal, household_id)
+    household = await _writable(uow, principal, household_id, if_match)
     repo = HouseholdRepository(uow.session)
     fingerprint = _fingerprint(body.id_number, settings)
     if await repo.active_fingerprints([fingerprint]):
@@ -416,7 +458,7 @@ async def add_member(
             "this person already belongs to an active household",
             errors=[{"field": "id_number", "message": "already in an active household"}],
         )
-    member = _new_member(household.id, body, fingerprint, "body")
+    member = _new_member(household.id, body, fingerprint, "body", settings.keyring(), settings)
     repo.add_member(member)
     await _flush_members(uow, "id_number")
     await _emit_updated(uow, household)
@@ -431,8 +473,9 @@ async def update_member(
     member_id: uuid.UUID,
     body: MemberUpdate,
     settings: Settings,
+    if_match: str | None = None,
 ) -> HouseholdOut:
-    household = await _writable(uow, principal, household_id)
+    household = await _writable(uow, principal, household_id, if_match)
     member = await HouseholdRepository(uow.session).member(household.id, member_id)
     if member is None:
         raise NotFound(f"member {member_id} not found in this household")
@@ -468,8 +511,9 @@ async def remove_member(
     member_id: uuid.UUID,
     reason: str,
     settings: Settings,
+    if_match: str | None = None,
 ) -> HouseholdOut:
-    household = await _writable(uow, principal, household_id)
+    household = await _writable(uow, principal, household_id, if_match)
     repo = HouseholdRepository(uow.session)
     members = await repo.members(household.id)
     member = next((m for m in members if m.id == member_id), None)
@@ -529,3 +573,43 @@ def identities_of(members: list[Member]) -> list[MemberIdentity]:
 
 async def snapshot_of(uow: UnitOfWork, household: Household) -> HouseholdSnapshot:
     return build_snapshot(household, await HouseholdRepository(uow.session).members(household.id))
+
+
+async def identities_for_economic_check(
+    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, settings: Settings
+) -> list[dict[str, object]]:
+    """家庭经济状况核对: the members' resident ID numbers, opened for the county's economic check (the one place
+    intake opens them), each opening audited under the member; the household must have signed the consent on an
+    application first."""
+    household, members = await visible_with_members(uow, principal, household_id)
+    if not await HouseholdRepository(uow.session).has_consent(household.id):
+        raise Conflict(
+            "no application of this household carries the signed consent to the economic check",
+            errors=[{"field": "consent_signed", "message": "家庭经济状况核对授权书 not signed"}],
+        )
+    ring = settings.keyring()
+    opened = [
+        {
+            "member_id": m.id,
+            "name": m.name,
+            "relation": m.relation,
+            "id_number": open_id_number(ring, m.id, m.id_number_key_id, m.id_number_sealed),
+        }
+        for m in members
+    ]
+    await audit.record_many(
+        uow,
+        principal,
+        "member.id_number.open",
+        "member",
+        [
+            {
+                "resource_id": m.id,
+                "household_id": household.id,
+                "region_code": household.region_code,
+                "details": {"purpose": "economic_check", "key_id": m.id_number_key_id},
+            }
+            for m in members
+        ],
+    )
+    return opened

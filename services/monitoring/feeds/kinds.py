@@ -74,9 +74,10 @@ class RowContext:
     """What validation needs besides the row: the day, the region table and scope, and the fingerprint key.
     Region codes seen once are remembered (a feed has millions of rows but few distinct codes)."""
 
-    def __init__(self, regions: RegionTable, scope: str, today: date, key: bytes) -> None:
+    def __init__(self, regions: RegionTable, scope: str, today: date, key: bytes, profile: str = "standard") -> None:
         self.regions, self.scope, self.today = regions, scope, today
-        self.fingerprint = fingerprinter(key)
+        # The crypto profile intake fingerprints members with (CRYPTO_PROFILE): otherwise nothing would match.
+        self.fingerprint = fingerprinter(key, profile)
         self._region_ok: dict[str, str | None] = {}
 
     def region(self, code: str) -> str:

@@ -36,7 +36,7 @@ import xlsxwriter
 
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
-from shared.sealing import Keyring
+from shared.sealing import Keyring, payee_binding
 
 PROGRAMME_NAMES = {
     "dibao": "最低生活保障金",
@@ -69,7 +69,9 @@ def yuan(fen: int) -> str:
 
 
 def _payee(keyring: Keyring, row: FileRow) -> dict[str, str]:
-    return orjson.loads(keyring.open(row.key_id, row.sealed, row.household_id.encode()))
+    # Bound to the household and to this payee version's changed_at: an older account replayed into the current
+    # version's row does not open (SealingError), so no bank file pays to it.
+    return orjson.loads(keyring.open(row.key_id, row.sealed, payee_binding(row.household_id, row.changed_us)))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -306,12 +306,14 @@ class FileRow(NamedTuple):
     persons: int
     key_id: str
     sealed: str
+    # The payee version's changed_at in microseconds since 1970: part of the sealed account's associated data.
+    changed_us: int
 
 
 # Text COPY: none of these values can hold a tab, newline or backslash (ids, codes, integers, base64).
 _FILE_QUERY = """
 SELECT l.payment_id, l.amount_fen, to_char(l.period, 'YYYY-MM'), l.programme, l.kind, l.household_id,
-       l.region_code, l.persons, p.key_id, p.sealed
+       l.region_code, l.persons, p.key_id, p.sealed, (extract(epoch FROM p.changed_at) * 1000000)::bigint
 FROM payments.payment_lines l
 JOIN payments.payees p ON p.id = l.payee_id
 WHERE l.batch_id = $1 AND l.status <> 'cancelled' AND p.sealed IS NOT NULL {township}
@@ -343,7 +345,7 @@ async def stream_file_rows(
             *lines, rest = (rest + chunk).split(b"\n")
             for line in lines:
                 f = line.decode().split("\t")
-                yield FileRow(f[0], int(f[1]), f[2], f[3], f[4], f[5], f[6], int(f[7]), f[8], f[9])
+                yield FileRow(f[0], int(f[1]), f[2], f[3], f[4], f[5], f[6], int(f[7]), f[8], f[9], int(f[10]))
         await task  # a failed COPY raises here rather than ending the file early
     finally:
         if not task.done():

@@ -245,6 +245,8 @@ def settings_env(container: Doc, configmaps: dict[str, dict[str, str]]) -> dict[
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = item["value"]
+        elif ref := item["valueFrom"].get("configMapKeyRef"):
+            env[item["name"]] = configmaps[ref["name"]][ref["key"]]
         else:
             env[item["name"]] = fake[item["valueFrom"]["secretKeyRef"]["key"]]
     return env
