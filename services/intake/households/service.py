@@ -122,6 +122,21 @@ def _emit_payee(uow: UnitOfWork, household: Household, settings: Settings) -> No
     )
 
 
+async def announce_unannounced_payees(uow: UnitOfWork, settings: Settings, limit: int) -> int:
+    """收款账户 back-fill: up to `limit` households whose bank account was put on file before intake announced
+    accounts to payments each get their payee.changed now (sealed like any other), audited as read by intake;
+    committed together. How many were announced (0: none left)."""
+    repository = HouseholdRepository(uow.session)
+    households = await repository.payee_backfill(limit)
+    for household in households:
+        _emit_payee(uow, household, settings)  # sealing is per household (its id is the associated data)
+    await repository.payees_announced([h.id for h in households])
+    entries = [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households]
+    await audit.record_many(uow, "intake", "payee.backfill", "household", entries)
+    await uow.commit()
+    return len(households)
+
+
 def _member_taken(field: str) -> Conflict:
     return Conflict(
         "a member already belongs to another active household",

@@ -173,6 +173,16 @@ def test_postgresql_image_is_a_pinned_minor_version_of_a_supported_flavour(rende
     assert tag.split(".", 1)[0] == "15"
 
 
+def test_no_workload_needs_a_shared_volume(rendered: tuple[str, list[Doc]]) -> None:
+    """Evidence files are kept in PostgreSQL: no claim (a ReadWriteMany one stays Pending on a county cluster's
+    default block storage class, and its pods with it), only the pods' own emptyDir scratch space."""
+    overlay, docs = rendered
+    assert not find(docs, "PersistentVolumeClaim"), overlay
+    for doc in workloads(docs):
+        for volume in pod_spec(doc).get("volumes", []):
+            assert set(volume) == {"name", "emptyDir"}, f"{overlay}/{doc['metadata']['name']}: {volume}"
+
+
 # --- containers -----------------------------------------------------------------------------------
 
 
