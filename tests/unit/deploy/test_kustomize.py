@@ -8,6 +8,7 @@ settings that the services' own pydantic settings accept in production."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import importlib
 import json
@@ -18,6 +19,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import celpy
 import jsonschema
 import kubernetes_validate
 import promql_parser
@@ -503,9 +505,17 @@ def json_schema(node: Any, root: bool = True) -> Any:
     return schema
 
 
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """One API version a CRD serves: its schema as the API server reads it."""
+
+    schema: Doc  # the openAPIV3Schema, with its CEL rules (x-kubernetes-validations)
+    validator: jsonschema.Draft202012Validator  # the structural part, as JSON Schema
+
+
 @functools.cache
-def crd_validators(operator: str, version: str) -> dict[tuple[str, str], jsonschema.Draft202012Validator]:
-    """(apiVersion, kind) → validator of every version the release's CRDs serve."""
+def crd_validators(operator: str, version: str) -> dict[tuple[str, str], Served]:
+    """(apiVersion, kind) → every version the release's CRDs serve."""
     validators = {}
     for path in sorted((CRDS / f"{operator}-{version}").glob("*.yaml")):
         crd = yaml.load(path.read_text(), Loader=yaml.CSafeLoader)
@@ -513,13 +523,36 @@ def crd_validators(operator: str, version: str) -> dict[tuple[str, str], jsonsch
         for served in crd["spec"]["versions"]:
             if served["served"]:
                 api_version = f"{crd['spec']['group']}/{served['name']}"
-                schema = json_schema(served["schema"]["openAPIV3Schema"])
-                validators[(api_version, crd["spec"]["names"]["kind"])] = jsonschema.Draft202012Validator(schema)
+                schema = served["schema"]["openAPIV3Schema"]
+                validator = jsonschema.Draft202012Validator(json_schema(schema))
+                validators[(api_version, crd["spec"]["names"]["kind"])] = Served(schema, validator)
     return validators
 
 
-def crd_errors(validator: jsonschema.Draft202012Validator, doc: Doc) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+def cel_errors(schema: Doc, value: Any, path: str = "") -> list[str]:
+    """The CRD's CEL rules (x-kubernetes-validations) on each part of the document they are declared on, as the
+    API server evaluates them on create (transition rules, which read `oldSelf`, only apply to updates)."""
+    errors = []
+    for rule in schema.get("x-kubernetes-validations", []):
+        if "oldSelf" not in rule["rule"]:
+            environment = celpy.Environment()
+            program = environment.program(environment.compile(rule["rule"]))
+            if not program.evaluate({"self": celpy.json_to_cel(value)}):
+                errors.append(f"{path or '/'}: {rule.get('message', rule['rule'])}")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = schema.get("properties", {}).get(key, schema.get("additionalProperties"))
+            if isinstance(sub, dict):
+                errors += cel_errors(sub, item, f"{path}/{key}")
+    elif isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            errors += cel_errors(schema["items"], item, f"{path}/{index}")
+    return errors
+
+
+def crd_errors(served: Served, doc: Doc) -> list[str]:
+    structural = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in served.validator.iter_errors(doc)]
+    return structural or cel_errors(served.schema, doc)
 
 
 @pytest.mark.parametrize("operator", sorted(OPERATOR_RELEASES))
@@ -536,7 +569,8 @@ def test_the_kept_crds_are_the_operators_own_for_every_release_supported(operato
 
 def test_operator_resources_match_the_operators_crds(rendered: tuple[str, list[Doc]]) -> None:
     """Every custom resource of the overlay, against the CRD of the oldest and the newest release of its operator
-    that the manifests support: required fields, types, enums, patterns, minimums, and no field the CRD lacks."""
+    that the manifests support: required fields, types, enums, patterns, minimums, no field the CRD lacks, and its
+    CEL rules."""
     overlay, docs = rendered
     operated = [d for d in docs if d["kind"] in OPERATED]
     assert {d["kind"] for d in operated} == set(OPERATED)
@@ -566,6 +600,12 @@ def test_the_crd_schemas_refuse_what_the_operators_refuse() -> None:
         ("Cluster", lambda d: d["spec"]["postgresql"]["parameters"].update(max_connections=500)),  # not a string
         ("Cluster", lambda d: d["spec"].update(instance=3)),  # misspelt
         ("Cluster", lambda d: d["spec"]["storage"].update(size=20)),  # int-or-string, but a quantity pattern
+        (
+            "Cluster",
+            lambda d: d["spec"].update(
+                imageCatalogRef={"apiGroup": "postgresql.cnpg.io", "kind": "ImageCatalog", "name": "pg", "major": 15}
+            ),
+        ),  # CEL: not with imageName
         ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(port=9000)),  # below Strimzi's 9092
         ("Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].pop("tls")),
         ("Kafka", lambda d: d["spec"].update(zookeeper={"replicas": 3})),  # KRaft only in v1
