@@ -9,8 +9,9 @@ import os
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from services.intake.applications.evidence_import import import_directory
 from services.intake.applications.evidence_store import CHUNK_BYTES, EvidenceStore, stream
 from services.intake.models import EvidenceChunk, platform
 from shared.db import session_factory
@@ -110,3 +111,35 @@ async def test_the_bytes_commit_with_the_unit_of_work_or_not_at_all(db) -> None:
         await EvidenceStore(uow.session).put(digest, scan)
         await uow.commit()
     assert await _chunks(db, digest) == [(0, CHUNK_BYTES), (1, 10)]
+
+
+async def test_files_kept_on_disk_by_the_old_store_are_imported_once_checked(api, tokens, db, tmp_path) -> None:
+    """An upgraded installation's evidence rows name files of the old directory store: they come into the
+    database as they were uploaded; a missing or altered file is reported and not stored."""
+    application_id = await _application(api, tokens)
+    scans = [b"%PDF-1.7\n" + os.urandom(n) for n in (CHUNK_BYTES + 5, 300, 400)]
+    digests = [hashlib.sha256(scan).hexdigest() for scan in scans]
+    ids = []
+    for n, scan in enumerate(scans):
+        r = await _upload(api, tokens, application_id, scan, f"old-{n}.pdf")
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    # As the old release left them: the rows, the bytes on disk (but the third's lost, the second's altered).
+    async with db.begin() as conn:
+        await conn.execute(delete(EvidenceChunk).where(EvidenceChunk.sha256.in_(digests)))
+    for digest, scan in zip(digests[:2], scans[:2], strict=True):
+        (tmp_path / digest[:2]).mkdir(exist_ok=True)
+        (tmp_path / digest[:2] / digest).write_bytes(scan)
+    (tmp_path / digests[1][:2] / digests[1]).write_bytes(scans[1][:-1] + b"!")
+
+    imported, problems = await import_directory(db, tmp_path)
+    assert imported == 1
+    assert sorted(p.split(":")[0] for p in problems if p.split(":")[0] in digests) == sorted(digests[1:])
+    assert [length for _, length in await _chunks(db, digests[0])] == [CHUNK_BYTES, 14]
+    assert await _chunks(db, digests[1]) == [] and await _chunks(db, digests[2]) == []
+    r = await api("intake").get(f"/applications/{application_id}/evidence/{ids[0]}", headers=tokens["reviewer"])
+    assert r.status_code == 200 and r.content == scans[0]
+    r = await api("intake").get(f"/applications/{application_id}/evidence/{ids[2]}", headers=tokens["reviewer"])
+    assert r.status_code == 404
+
+    assert (await import_directory(db, tmp_path))[0] == 0  # again: nothing more

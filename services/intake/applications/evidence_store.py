@@ -15,7 +15,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.intake.models import EvidenceChunk
+from services.intake.models import Evidence, EvidenceChunk
 from shared.errors import PayloadTooLarge, UnsupportedMediaType
 
 CHUNK_BYTES = 1024 * 1024
@@ -63,13 +63,28 @@ class EvidenceStore:
     async def put(self, digest: str, data: bytes) -> None:
         """In the caller's transaction; a file already stored (the same bytes) is left as it is."""
         rows = [
-            {"sha256": digest, "seq": seq, "data": data[offset : offset + CHUNK_BYTES]}
+            _row(digest, seq, data[offset : offset + CHUNK_BYTES])
             for seq, offset in enumerate(range(0, len(data), CHUNK_BYTES))
         ]
         await self.session.execute(insert(EvidenceChunk).on_conflict_do_nothing(), rows)
 
+    async def put_chunk(self, digest: str, seq: int, data: bytes) -> None:
+        await self.session.execute(insert(EvidenceChunk).on_conflict_do_nothing(), [_row(digest, seq, data)])
+
     async def chunk(self, digest: str, seq: int) -> bytes | None:
         return await self.session.scalar(_chunk(digest, seq))
+
+    async def missing(self) -> list[tuple[str, int]]:
+        """(SHA-256, size) of the files evidence rows name whose bytes are not stored (kept on disk before)."""
+        stored = select(EvidenceChunk.sha256).where(EvidenceChunk.sha256 == Evidence.sha256)
+        rows = await self.session.execute(
+            select(Evidence.sha256, Evidence.size_bytes).where(~stored.exists()).distinct().order_by(Evidence.sha256)
+        )
+        return [tuple(row) for row in rows]
+
+
+def _row(digest: str, seq: int, data: bytes) -> dict[str, object]:
+    return {"sha256": digest, "seq": seq, "data": data}
 
 
 def _chunk(digest: str, seq: int) -> Select[tuple[bytes]]:
