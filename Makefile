@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install browser run test test-unit lint bench chaos stop wipe token
+.PHONY: install browser run test test-unit lint bench chaos stop wipe token image push
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,15 @@ wipe:
 
 token: install
 	$(PY) -m shared.auth --sub dev-admin --roles admin --region 610626
+
+## the one image of every service and process (Dockerfile), for a registry the county's cluster pulls from:
+##   make push IMAGE=<registry>/social-assistance TAG=<release>   (README, "Production")
+IMAGE ?= registry.example.invalid/social-assistance
+TAG ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+image:
+	docker build -t $(IMAGE):$(TAG) .
+
+push: image
+	docker push $(IMAGE):$(TAG)
+	@echo "pushed $(IMAGE):$(TAG): set it under images: in deploy/k8s/overlays/production/kustomization.yaml"

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import current_principal
 from shared.db import PlatformTables, create_engine, session_factory
 from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_handlers, problem, problem_response
+from shared.migrations import schema_at_head
 from shared.observability import RequestContextMiddleware, configure_logging, freeze_startup_objects, metrics_payload
 from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
@@ -84,19 +85,22 @@ async def healthz() -> dict[str, str]:
 
 @health.get(
     "/readyz",
-    summary="Database and Kafka reachable",
+    summary="Database and Kafka reachable, schema migrated to this code's head",
     responses={
         503: {"description": "Not ready: `checks` says which dependency is down", "content": {"application/json": {}}}
     },
 )
 async def readyz(request: Request) -> JSONResponse:
-    checks = {"database": False, "kafka": False}
+    checks = {"database": False, "schema": False, "kafka": False}
     try:
         async with request.app.state.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
-        checks["database"] = True
+            checks["database"] = True
+            # No traffic before the migration Job brought the schema to what this code expects.
+            service = request.app.state.settings.service_name
+            checks["schema"] = await asyncio.wait_for(schema_at_head(conn, service), 3)
     except Exception:
-        log.warning("readiness: database unreachable")
+        log.warning("readiness: database unreachable or schema not migrated (%s)", checks)
     checks["kafka"] = await _kafka_ready(request.app)
     ok = all(checks.values())
     return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import IO, Any
+from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 
@@ -17,8 +18,12 @@ def or_xlsx() -> dict[int | str, dict[str, Any]]:
 
 
 def attachment(filename: str) -> dict[str, str]:
-    """The header that makes a browser save the answer as `filename`."""
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+    """The header that makes a browser save the answer as `filename`; a name a header cannot carry as it is (a
+    Chinese one, a quote) goes as RFC 6266's `filename*`, UTF-8 percent-encoded."""
+    encoded = quote(filename, safe=" ()[]-_.,+")
+    if encoded == filename:
+        return {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return {"Content-Disposition": f"attachment; filename*=utf-8''{quote(filename)}"}
 
 
 def streamed(out: IO[bytes], media_type: str, filename: str) -> StreamingResponse:

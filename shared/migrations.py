@@ -5,6 +5,7 @@ database, then upgrade to head."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import time
@@ -12,9 +13,10 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from shared.db import platform_triggers_sql
 
@@ -33,6 +35,19 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 def upgrade(service: str, database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(service, database_url), revision)
+
+
+@functools.cache
+def heads(service: str) -> frozenset[str]:
+    """The revisions this code's migrations end at (one, unless a merge is pending)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config(service, "")).get_heads())
+
+
+async def schema_at_head(conn: AsyncConnection, service: str) -> bool:
+    """Whether the service's schema is at the code's head: its Alembic version table (in the service's own schema)
+    holds exactly the head revisions. False before the migration Job ran, and while it runs."""
+    rows = await conn.execute(text(f'SELECT version_num FROM "{service}".alembic_version'))
+    return frozenset(rows.scalars()) == heads(service)
 
 
 def run_env(target_metadata: MetaData, schema: str) -> None:

@@ -6,17 +6,12 @@ from pydantic_settings import SettingsConfigDict
 from shared.sealing import SealingSettings
 from shared.settings import ServiceSettings
 
-_REPO = Path(__file__).resolve().parents[2]
-
 
 class Settings(ServiceSettings, SealingSettings):
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore")
 
     service_name: str = "intake"
-    # Evidence files live outside the database row: a directory in development (INTAKE_EVIDENCE_DIR);
-    # production
-    # mounts a volume here or swaps the store for an S3-compatible one (see applications/evidence_store.py).
-    evidence_dir: Path = _REPO / ".local" / "evidence"
+    # Evidence files (证明材料) are kept in PostgreSQL with their rows (applications/evidence_store.py).
     evidence_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     # Region codes: the shipped NBS tables (all of China down to townships, incl. 吴起县 610626) unless
     # INTAKE_REGIONS_DIR names another directory in the same format; INTAKE_VILLAGES_FILE adds village names

@@ -6,7 +6,20 @@ import uuid
 from datetime import date, datetime
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text, false, func, text
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,6 +60,9 @@ class Household(Base):
     bank_account_key_id: Mapped[str | None] = mapped_column(String(50))
     bank_account_last4: Mapped[str | None] = mapped_column(String(4))
     bank_account_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An account put on file before payee.changed existed (releases up to 2026-11-24) never reached payments:
+    # the intake worker announces it once (households/payee_backfill.py) and clears this.
+    payee_backfill_pending: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -135,9 +151,9 @@ class Application(Base):
 
 
 class Evidence(Base):
-    """证明材料: one uploaded file for an application. The bytes live in the evidence store under
-    their SHA-256 (content-addressed, so a retried upload or a crash before commit leaves at most one
-    harmless copy); the row says which application and which required document it is."""
+    """证明材料: one uploaded file for an application. The bytes live in `evidence_chunks` under their SHA-256
+    (content-addressed: the same file uploaded twice is stored once); the row says which application and which
+    required document it is."""
 
     __tablename__ = "evidence"
 
@@ -153,6 +169,18 @@ class Evidence(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_by: Mapped[str] = mapped_column(String(200))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class EvidenceChunk(Base):
+    """The bytes of the evidence files (证明材料), by SHA-256, in chunks read and written one at a time
+    (applications/evidence_store.py): in PostgreSQL beside their rows, committed with them, so a county's
+    cluster needs no shared volume."""
+
+    __tablename__ = "evidence_chunks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Village(Base):

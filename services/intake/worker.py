@@ -7,6 +7,7 @@ from typing import get_args
 from services.intake.applications.service import CaseEvent, mirror_case_events
 from services.intake.config import Settings
 from services.intake.drafts.service import on_alert_verified
+from services.intake.households.payee_backfill import payee_backfill
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
 from shared.consumer import Handlers, on_batch, on_data
@@ -23,4 +24,5 @@ CONSUMERS = {
 }
 
 if __name__ == "__main__":
-    main(Settings(), platform, CONSUMERS)
+    settings = Settings()
+    main(settings, platform, CONSUMERS, [payee_backfill(settings)])

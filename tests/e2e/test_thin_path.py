@@ -85,6 +85,6 @@ async def test_health_readiness_and_metrics(stack, http):
     for service in ("intake", "eligibility", "payments", "monitoring"):
         assert (await http.get(stack.url(service) + "/healthz")).json() == {"status": "ok"}
         ready = await http.get(stack.url(service) + "/readyz")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "kafka": True}
+        assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "schema": True, "kafka": True}
         metrics = (await http.get(stack.url(service) + "/metrics")).text
         assert "http_requests_total" in metrics

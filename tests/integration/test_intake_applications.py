@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from services.intake.applications.service import mirror_case_events
-from services.intake.models import Application, Evidence, Household, platform
+from services.intake.models import Application, Evidence, EvidenceChunk, Household, platform
 from shared.db import session_factory
 from shared.events.catalogue import (
     PROGRAMMES,
@@ -26,16 +26,24 @@ from tests.helpers import JPEG, PDF, PNG, delivery, household_body, idem, proble
 
 
 @pytest.fixture(scope="module", autouse=True)
-def evidence_dir(tmp_path_factory, api):
-    """Evidence files of this module go to a temporary directory, with a small size limit."""
+def evidence_limit(api):
+    """A small size limit for this module's uploads."""
     from services.intake.api import app
 
-    directory = tmp_path_factory.mktemp("evidence")
     settings = app.state.settings
-    saved = settings.evidence_dir, settings.evidence_max_bytes
-    settings.evidence_dir, settings.evidence_max_bytes = directory, 64 * 1024
-    yield directory
-    settings.evidence_dir, settings.evidence_max_bytes = saved
+    saved = settings.evidence_max_bytes
+    settings.evidence_max_bytes = 64 * 1024
+    yield
+    settings.evidence_max_bytes = saved
+
+
+async def _stored(db, digest: str) -> bytes:
+    """A file's bytes as the evidence store keeps them."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(EvidenceChunk.data).where(EvidenceChunk.sha256 == digest).order_by(EvidenceChunk.seq)
+        )
+        return b"".join(rows.scalars())
 
 
 async def _count(db, model) -> int:
@@ -118,7 +126,7 @@ async def test_every_programme_can_be_applied_for(api, tokens, db):
     assert by_programme["dibao"]["details"] == {"programme": "dibao", "recognitions": []}
 
 
-async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api, tokens, db, evidence_dir):
+async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api, tokens, db):
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
     missing = [d["kind"] for d in app["missing_documents"]]
@@ -132,7 +140,7 @@ async def test_missing_documents_are_listed_at_once_and_shrink_with_evidence(api
     import hashlib
 
     assert evidence["sha256"] == hashlib.sha256(PDF).hexdigest()
-    assert (evidence_dir / evidence["sha256"][:2] / evidence["sha256"]).read_bytes() == PDF
+    assert await _stored(db, evidence["sha256"]) == PDF
     assert (await _upload(api, tokens, app["id"], "id_card", PNG, "id.png")).json()["content_type"] == "image/png"
     assert (await _upload(api, tokens, app["id"], "hukou_booklet", JPEG, "hk.jpg")).status_code == 201
 
@@ -361,10 +369,10 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     )
 
 
-async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, db, evidence_dir):
+async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, db):
     hid = (await _household(api, tokens))["id"]
     app = await _apply(api, tokens, hid, "dibao")
-    files_before = sorted(p.name for p in evidence_dir.rglob("*") if p.is_file())
+    chunks_before = await _count(db, EvidenceChunk)
     before = await _count(db, Evidence)
     problem(await _upload(api, tokens, app["id"], "id_card", b"GIF89a" + b"\x00" * 20, "id.pdf"), 415, "file")
     problem(await _upload(api, tokens, app["id"], "id_card", b"MZ\x90\x00 evil.exe", "id.png"), 415, "file")
@@ -380,7 +388,7 @@ async def test_wrong_type_oversize_and_empty_uploads_write_nothing(api, tokens, 
     r = await _upload(api, tokens, app["id"], "id_card", headers=tokens["clerk_other_township"])
     assert r.status_code == 404
     assert await _count(db, Evidence) == before
-    assert sorted(p.name for p in evidence_dir.rglob("*") if p.is_file()) == files_before
+    assert await _count(db, EvidenceChunk) == chunks_before
 
 
 async def test_idempotency_key_replays_the_first_result_and_creates_nothing_new(api, tokens, db):

@@ -15,12 +15,12 @@ from tests.helpers import household_body
 
 
 @pytest.fixture(scope="module")
-def schema(infra, tmp_path_factory):
+def schema(infra):
     # Imported here: the module builds its app from the environment, which the infra fixture has just set.
     from services.intake.api import build
     from services.intake.config import Settings
 
-    app = build(Settings(evidence_dir=tmp_path_factory.mktemp("fuzz-evidence"), evidence_max_bytes=4096))
+    app = build(Settings(evidence_max_bytes=4096))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 

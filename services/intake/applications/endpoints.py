@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from services.intake.applications import service
 from services.intake.applications.documents import DocumentKind
-from services.intake.applications.evidence_store import LocalEvidenceStore, sha256
+from services.intake.applications.evidence_store import sha256, stream
 from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
@@ -19,7 +19,8 @@ from services.intake.applications.schemas import (
 )
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
-from shared.errors import InvalidInput, NotFound
+from shared.downloads import attachment
+from shared.errors import InvalidInput
 from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 from shared.validation import CONTROL_CHARACTERS
 
@@ -131,13 +132,12 @@ async def upload_evidence(
     filename = (file.filename or "upload").replace("\x00", "")[-200:] or "upload"
     # Multipart bytes differ per retry (the boundary), so the retry is recognised by what was sent.
     payload = {"kind": kind, "description": description, "filename": filename, "sha256": sha256(data)}
-    store = LocalEvidenceStore(settings.evidence_dir)
     upload = service.Upload(kind, description, filename, content_type, data)
     return await idem.run(
         uow,
         principal,
         payload,
-        lambda: service.upload_evidence(uow, principal, application_id, upload, store),
+        lambda: service.upload_evidence(uow, principal, application_id, upload),
         status_code=201,
     )
 
@@ -149,20 +149,20 @@ async def list_evidence(application_id: uuid.UUID, uow: UowDep, principal: Reade
 
 @router.get(
     "/{application_id}/evidence/{evidence_id}",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     summary="Download one piece of evidence (audited)",
     responses={200: {"content": {"application/pdf": {}, "image/jpeg": {}, "image/png": {}}}},
 )
 async def download_evidence(
-    application_id: uuid.UUID, evidence_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings
-) -> FileResponse:
-    evidence = await service.evidence_for_download(uow, principal, application_id, evidence_id)
-    path = LocalEvidenceStore(settings.evidence_dir).path(evidence.sha256)
-    if not path.exists():
-        raise NotFound(f"the file of evidence {evidence_id} is not in the evidence store")
-    return FileResponse(
-        path,
+    application_id: uuid.UUID, evidence_id: uuid.UUID, uow: UowDep, principal: Reader, request: Request
+) -> StreamingResponse:
+    evidence, first = await service.evidence_for_download(uow, principal, application_id, evidence_id)
+    return StreamingResponse(
+        stream(request.app.state.engine, evidence.sha256, first),
         media_type=evidence.content_type,
-        filename=evidence.filename,
-        headers={"Cache-Control": "private, no-store"},
+        headers={
+            **attachment(evidence.filename),
+            "Content-Length": str(evidence.size_bytes),
+            "Cache-Control": "private, no-store",
+        },
     )

@@ -1,20 +1,24 @@
-"""Where evidence bytes live: outside the database row, addressed by their SHA-256.
+"""Where evidence bytes live: in PostgreSQL, beside their rows, addressed by their SHA-256, in chunks.
 
-Content addressing makes writes idempotent (a retried upload rewrites the same file) and means a crash between
-writing the file and committing the row leaves only an unreferenced copy, never a row without its
-file. Development uses a directory (INTAKE_EVIDENCE_DIR); an S3-compatible store implements the same
-two methods."""
+A county's cluster then needs no shared (ReadWriteMany) volume, and the bytes commit in the same transaction as
+the evidence row: no row without its file, no file without its row. Content addressing stores a file uploaded
+twice once (a retried upload, or the same certificate for two applications). Chunks of CHUNK_BYTES are written in
+one statement and read back one query at a time, so a download holds one chunk in memory and no connection
+between chunks, however slow the client."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import os
-import tempfile
-from pathlib import Path
-from typing import Protocol
+from collections.abc import AsyncIterator
 
+from sqlalchemy import Select, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from services.intake.models import Evidence, EvidenceChunk
 from shared.errors import PayloadTooLarge, UnsupportedMediaType
+
+CHUNK_BYTES = 1024 * 1024
 
 # Recognised by their first bytes: what the client calls the file is not trusted.
 MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -50,35 +54,52 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class EvidenceStore(Protocol):
-    async def put(self, digest: str, data: bytes) -> None: ...
+class EvidenceStore:
+    """The evidence files' bytes (证明材料), by SHA-256: every query on `evidence_chunks`."""
 
-    def path(self, digest: str) -> Path: ...
-
-
-class LocalEvidenceStore:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def path(self, digest: str) -> Path:
-        return self.directory / digest[:2] / digest
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
     async def put(self, digest: str, data: bytes) -> None:
-        await asyncio.to_thread(self._write, digest, data)
+        """In the caller's transaction; a file already stored (the same bytes) is left as it is."""
+        rows = [
+            _row(digest, seq, data[offset : offset + CHUNK_BYTES])
+            for seq, offset in enumerate(range(0, len(data), CHUNK_BYTES))
+        ]
+        await self.session.execute(insert(EvidenceChunk).on_conflict_do_nothing(), rows)
 
-    def _write(self, digest: str, data: bytes) -> None:
-        target = self.path(digest)
-        if target.exists() and target.stat().st_size == len(data):
+    async def put_chunk(self, digest: str, seq: int, data: bytes) -> None:
+        await self.session.execute(insert(EvidenceChunk).on_conflict_do_nothing(), [_row(digest, seq, data)])
+
+    async def chunk(self, digest: str, seq: int) -> bytes | None:
+        return await self.session.scalar(_chunk(digest, seq))
+
+    async def missing(self) -> list[tuple[str, int]]:
+        """(SHA-256, size) of the files evidence rows name whose bytes are not stored (kept on disk before)."""
+        stored = select(EvidenceChunk.sha256).where(EvidenceChunk.sha256 == Evidence.sha256)
+        rows = await self.session.execute(
+            select(Evidence.sha256, Evidence.size_bytes).where(~stored.exists()).distinct().order_by(Evidence.sha256)
+        )
+        return [tuple(row) for row in rows]
+
+
+def _row(digest: str, seq: int, data: bytes) -> dict[str, object]:
+    return {"sha256": digest, "seq": seq, "data": data}
+
+
+def _chunk(digest: str, seq: int) -> Select[tuple[bytes]]:
+    return select(EvidenceChunk.data).where(EvidenceChunk.sha256 == digest, EvidenceChunk.seq == seq)
+
+
+async def stream(engine: AsyncEngine, digest: str, first: bytes) -> AsyncIterator[bytes]:
+    """A stored file from its first chunk (already read, so a missing file answers 404 before the body starts)
+    on: each further chunk read on a connection of its own, released before the chunk is sent."""
+    yield first
+    seq = 1
+    while True:
+        async with engine.connect() as conn:
+            data = await conn.scalar(_chunk(digest, seq))
+        if data is None:
             return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Write aside and rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        yield data
+        seq += 1

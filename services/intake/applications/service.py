@@ -426,13 +426,12 @@ class Upload:
 
 
 async def upload_evidence(
-    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, upload: Upload, store: EvidenceStore
+    uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, upload: Upload
 ) -> EvidenceOut:
     application = await _open_writable(uow, principal, application_id, "add evidence to")
     digest = sha256(upload.data)
-    # The file goes to the store before the row commits: a rollback leaves an unreferenced file, never a
-    # dangling row (and content addressing makes the retry of the same upload rewrite the same file).
-    await store.put(digest, upload.data)
+    # The bytes commit with the row, in the same transaction.
+    await EvidenceStore(uow.session).put(digest, upload.data)
     evidence = Evidence(
         id=uuid.uuid4(),
         application_id=application.id,
@@ -478,7 +477,8 @@ async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: u
 
 async def evidence_for_download(
     uow: UnitOfWork, principal: Principal, application_id: uuid.UUID, evidence_id: uuid.UUID
-) -> Evidence:
+) -> tuple[Evidence, bytes]:
+    """The evidence row and its file's first chunk (404 if the row or its bytes are missing)."""
     application = await get_visible(uow, principal, application_id)
     evidence = await EvidenceRepository(uow.session).get(application.id, evidence_id)
     if evidence is None:
@@ -492,7 +492,10 @@ async def evidence_for_download(
         household_id=application.household_id,
         region_code=application.region_code,
     )
-    return evidence
+    first = await EvidenceStore(uow.session).chunk(evidence.sha256, 0)
+    if first is None:
+        raise NotFound(f"the file of evidence {evidence_id} is not in the evidence store")
+    return evidence, first
 
 
 CaseEvent = CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseWithdrawalRefused | CaseDeadlineChanged

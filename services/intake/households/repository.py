@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Select, String, any_, bindparam, func, select
+from sqlalchemy import Select, String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,23 @@ def _escape_like(text: str) -> str:
 class HouseholdRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def payee_backfill(self, limit: int) -> list[Household]:
+        """Households whose account was never announced to payments, locked (a second worker skips them)."""
+        rows = await self.session.scalars(
+            select(Household)
+            .where(Household.payee_backfill_pending)
+            .order_by(Household.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(rows)
+
+    async def payees_announced(self, household_ids: list[uuid.UUID]) -> None:
+        await self.session.execute(
+            update(Household).where(Household.id.in_(household_ids)).values(payee_backfill_pending=False),
+            execution_options={"synchronize_session": False},
+        )
 
     async def get(self, household_id: uuid.UUID, *, for_update: bool = False) -> Household | None:
         # FOR UPDATE serialises concurrent edits of one household, so two desks never lose each other's

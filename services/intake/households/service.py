@@ -32,7 +32,7 @@ from services.intake.households.schemas import (
 from services.intake.models import Household, Member
 from services.intake.regions.service import check_village_code
 from services.intake.regions.table import region_table
-from services.intake.sealed import open_id_number, seal_account, seal_id_number
+from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -143,6 +143,25 @@ def _emit_payee(uow: UnitOfWork, household: Household, account: BankAccountIn | 
     changed_at = household.bank_account_changed_at or datetime.now(UTC)
     plain = account.model_dump(include={"bank_name", "account_holder", "account_number"}) if account else None
     emit_payee(uow, household.id, household.region_code, changed_at, plain, ring)
+
+
+async def announce_unannounced_payees(uow: UnitOfWork, settings: Settings, limit: int) -> int:
+    """收款账户 back-fill: up to `limit` households whose bank account was put on file before intake announced
+    accounts to payments each get their payee.changed now (opened from its sealed copy and sealed for payments
+    like any other), audited as read by intake. How many were announced (0: none left)."""
+    repository = HouseholdRepository(uow.session)
+    households = await repository.payee_backfill(limit)
+    ring = settings.keyring()
+    for h in households:
+        account = None
+        if h.bank_account_sealed and h.bank_account_changed_at and h.bank_account_key_id:
+            number = open_account(ring, h.id, h.bank_account_changed_at, h.bank_account_key_id, h.bank_account_sealed)
+            account = {"bank_name": h.bank_name, "account_holder": h.bank_account_holder, "account_number": number}
+        emit_payee(uow, h.id, h.region_code, h.bank_account_changed_at or datetime.now(UTC), account, ring)
+    await repository.payees_announced([h.id for h in households])
+    entries = [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households]
+    await audit.record_many(uow, "intake", "payee.backfill", "household", entries)
+    return len(households)
 
 
 def _member_taken(field: str) -> Conflict:
