@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
+from datetime import date
 
 import openpyxl
 import pytest
@@ -12,8 +14,9 @@ from docx import Document
 
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
+from shared.events.catalogue import CaseOpened
 from shared.period import Period
-from tests.county_kit import CountyKit, seed_demo_month
+from tests.county_kit import CountyKit, at, seed_demo_month
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
 MONTH = Period(2025, 7)
@@ -176,3 +179,40 @@ async def test_bad_periods_and_other_regions_are_refused(api, tokens):
     assert (
         await pay.get("/county/statistics", params={"region": TOWNSHIP, "period": "2025-07"}, headers=tokens["clerk"])
     ).status_code == 403
+
+
+async def test_received_date_is_the_applications_not_the_day_the_event_was_processed(api, tokens, db):
+    """受理日期 is the day the front desk received the application (carried by case.opened), not the day the county's
+    consumer processed the event: a case received on 27 June and opened on 2 July counts as received in June and
+    shows 2025-06-27 among the overdue cases; an event published before it carried the day keeps the old rule."""
+    kit, township = CountyKit(db), "610626107"  # 吴仓堡镇: no other test feeds it
+    received, processed = date(2025, 6, 27), date(2025, 7, 2)
+    household = uuid.uuid4()
+    opened = CaseOpened(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=household,
+        programme="dibao",
+        region_code=township + "201",
+        status="accepted",
+        due_date=date(2025, 7, 8),
+        received_on=received,
+    )
+    await kit.publish(opened, household, at(processed))
+    legacy = opened.model_copy(update={"case_id": uuid.uuid4(), "received_on": None, "due_date": date(2025, 7, 9)})
+    await kit.publish(legacy, household, at(processed))
+
+    async def received_in(period: str) -> int:
+        r = await api("payments").get(
+            "/county/statistics", params={"region": township, "period": period}, headers=tokens["auditor"]
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["cases_total"]["received"]
+
+    assert (await received_in("2025-06"), await received_in("2025-07")) == (1, 1)
+    page = await api("payments").get(
+        "/county/dashboard", params={"region": township, "period": "2025-07"}, headers=tokens["auditor"]
+    )
+    assert page.status_code == 200, page.text
+    rows = re.findall(r"<tr><td>[^<]*</td><td>吴仓堡镇[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert sorted(rows) == [("2025-06-27", "2025-07-08"), (str(processed), "2025-07-09")]
