@@ -17,22 +17,13 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
-from shared.downloads import XLSX, attachment, or_xlsx, streamed
+from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
 from shared.errors import DomainError, problems
 from shared.period import Period
 
 router = APIRouter(prefix="/county", tags=["county"])
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COOKIE = "county_session"
 READER_ROLES = ("finance", "county_approver", "auditor", "admin")
-# The page is self-contained: inline styles and SVG, no script, nothing from elsewhere.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 Period_ = Annotated[str | None, Query(pattern=PERIOD_PATTERN, description="YYYY-MM: one month")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")]
