@@ -17,6 +17,7 @@ from services.payments.county.schemas import CountyStatistics
 from shared.events.catalogue import CaseOpened
 from shared.period import Period
 from tests.county_kit import CountyKit, at, seed_demo_month
+from tests.official_document_kit import assert_official_layout
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
 MONTH = Period(2025, 7)
@@ -144,8 +145,11 @@ async def test_work_summary_quotes_the_endpoint(api, tokens, demo):
         "/county/report", params={"region": TOWNSHIP, "year": 2025, "half": 2}, headers=tokens["auditor"]
     )
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
-    paragraphs = [p.text for p in Document(io.BytesIO(docx.content)).paragraphs if p.text]
+    document = Document(io.BytesIO(docx.content))
+    paragraphs = [p.text for p in document.paragraphs if p.text]
     assert paragraphs == [b.text for b in report.blocks(CountyStatistics.model_validate(s))]
+    # Laid out as the bureau's documents are (GB/T 9704-2012): A4, its margins, 小标宋 title, 仿宋 body.
+    assert_official_layout(document, "白豹镇2025年下半年社会救助工作总结（初稿）")
 
 
 def _values(value) -> list:

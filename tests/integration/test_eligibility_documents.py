@@ -12,10 +12,8 @@ import uuid
 import zipfile
 from datetime import date
 
-import pytest
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
 from sqlalchemy import text
 
 from services.eligibility.cases.service import record_households
@@ -30,6 +28,7 @@ from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wu
     open_wuqi_case,
     wuqi_household,
 )
+from tests.official_document_kit import assert_official_layout
 
 VILLAGE = "610626101231"  # 铁边城镇, a village no other test uses
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -49,35 +48,6 @@ def _opened(response) -> Document:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == DOCX
     return Document(io.BytesIO(response.content))
-
-
-def _east_asian(run) -> str | None:
-    fonts = run._element.rPr.rFonts
-    return fonts.get(qn("w:eastAsia")) if fonts is not None else None
-
-
-def _assert_layout(doc: Document, title: str) -> None:
-    """GB/T 9704-2012: A4, margins 37/35/28/26 mm, 小标宋 2号 title centred, 仿宋 3号 body (East-Asian too)."""
-    section = doc.sections[0]
-    figures_mm = [
-        section.page_width.mm,
-        section.page_height.mm,
-        section.top_margin.mm,
-        section.bottom_margin.mm,
-        section.left_margin.mm,
-        section.right_margin.mm,
-    ]
-    assert figures_mm == pytest.approx([210, 297, 37, 35, 28, 26], abs=0.05)
-    first = doc.paragraphs[0]
-    assert first.text == title and first.alignment == WD_ALIGN_PARAGRAPH.CENTER
-    assert {(r.font.name, _east_asian(r), r.font.size.pt) for r in first.runs} == {
-        ("方正小标宋简体", "方正小标宋简体", 22.0)
-    }
-    body = [r for p in doc.paragraphs[1:] for r in p.runs if r.text and not re.match(r"^[一二三四五六]、", p.text)]
-    body = [r for r in body if not re.match(r"^（[一二三]）", r.text)]
-    assert body and {(r.font.name, _east_asian(r), r.font.size.pt) for r in body} == {
-        ("仿宋_GB2312", "仿宋_GB2312", 16.0)
-    }
 
 
 def _closing(doc: Document) -> list[str]:
@@ -124,7 +94,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     # the 100-yuan tier, so the 450-yuan tier: 3 × 450 = 1350 yuan a month from October.
     r = await _document(api, tokens, case_id, "approval-form")
     form = _opened(r)
-    _assert_layout(form, "最低生活保障审核确认表")
+    assert_official_layout(form, "最低生活保障审核确认表")
     rows = _table_rows(form)
     assert ["申请人", "刘志明", "所在村（社区）", "铁边城镇231村"] in rows
     assert ["户籍性质", "农村", "受理日期", "2023年9月4日"] in rows
@@ -180,7 +150,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     assert r.status_code == 200 and r.json()["monthly_amount_fen"] == 120_000, r.text
     r = await _document(api, tokens, case_id, "adjustment-notice", who="reviewer")
     adjusted = _opened(r)
-    _assert_layout(adjusted, "调整保障金通知书")
+    assert_official_layout(adjusted, "调整保障金通知书")
     body = "\n".join(p.text for p in adjusted.paragraphs)
     assert "刘志明：" in body
     assert "保障金由每月1350.00元自2024年4月起调整为每月1200.00元。" in body
@@ -197,7 +167,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     assert r.status_code == 200, r.text
     r = await _document(api, tokens, case_id, "termination-notice", who="auditor")
     stopped = _opened(r)
-    _assert_layout(stopped, "停止最低生活保障通知书")
+    assert_official_layout(stopped, "停止最低生活保障通知书")
     body = "\n".join(p.text for p in stopped.paragraphs)
     assert "享受的最低生活保障（每月1200.00元），因保障对象死亡" in body
     assert "决定自2024年5月起停止发放，2024年4月为最后发放月份。" in body
@@ -244,7 +214,7 @@ async def test_rejection_notice_gives_the_written_reasons(api, tokens, open_wuqi
     assert r.status_code == 200, r.text
     r = await _document(api, tokens, case_id, "rejection-notice")
     notice = _opened(r)
-    _assert_layout(notice, "不予批准通知书")
+    assert_official_layout(notice, "不予批准通知书")
     texts = [p.text for p in notice.paragraphs if p.text]
     assert texts[1] == "刘志明："
     assert "你（你家）于2023年9月4日提出的最低生活保障申请" in texts[2] and "决定不予批准" in texts[2]
