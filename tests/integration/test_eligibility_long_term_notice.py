@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from openpyxl import load_workbook
 
@@ -54,9 +54,9 @@ async def _approved(api, tokens, open_case, snapshot) -> str:
     return case_id
 
 
-async def _notice(api, tokens, fmt: str = "json"):
+async def _notice(api, tokens, fmt: str = "json", village: str = VILLAGE):
     r = await api("eligibility").get(
-        f"/notices/{VILLAGE}/recipients", params={"format": fmt}, headers=tokens["reviewer"]
+        f"/notices/{village}/recipients", params={"format": fmt}, headers=tokens["reviewer"]
     )
     assert r.status_code == 200, r.text
     return r
@@ -161,3 +161,48 @@ async def test_the_notice_follows_every_decision_and_shows_nothing_private(
     assert (await api("eligibility").get(f"/notices/{VILLAGE}/recipients", headers=tokens["clerk"])).status_code == 403
     bad = await api("eligibility").get("/notices/61062610123/recipients", headers=tokens["reviewer"])
     assert bad.status_code == 422 and "region_code" in bad.text
+
+
+async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(
+    api,
+    tokens,
+    db,
+    open_wuqi_case,  # noqa: F811
+):
+    """渐退: a son's job lifts the household above the standard; it is paid for six more months, then off the
+    notice. One exit began in March 2024 (last month September 2024: gone), the other today (still listed)."""
+    village = "610626101233"  # no other test has anyone there
+    ended = _household("诸葛文", "黄月英", "诸葛瞻").model_copy(update={"region_code": village})
+    ongoing = _household("上官明远", "上官婉", "上官仪").model_copy(update={"region_code": village})
+    today = date.today()
+    for snapshot, reviewed_on in ((ended, date(2024, 3, 10)), (ongoing, today)):
+        case_id = await _approved(api, tokens, open_wuqi_case, snapshot)
+        members = [m.model_dump(mode="json") for m in snapshot.members]
+        members[2].update(student=False, employed=True, birth_date=str(today - timedelta(days=365 * 20)))
+        working = wuqi_household(
+            household_id=str(snapshot.household_id),
+            region_code=village,
+            members=members,
+            incomes=[
+                {
+                    "member_id": members[2]["member_id"],
+                    "kind": "wages",
+                    "subkind": "salary",
+                    "monthly_amount_fen": 300_000,
+                }
+            ],
+        )
+        async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+            await record_households(
+                uow,
+                [
+                    delivery(
+                        HouseholdRegistered(household_id=snapshot.household_id, region_code=village, snapshot=working)
+                    )
+                ],
+            )
+            await uow.commit()
+        r = await _post(api, tokens, "reviewer", case_id, "review", {"on": str(reviewed_on), "opinion": "务工收入"})
+        assert r.status_code == 200 and r.json()["status"] == "gradual_exit", r.text
+    rows = (await _notice(api, tokens, village=village)).json()["rows"]
+    assert [(r["name"], r["monthly_amount_fen"]) for r in rows] == [("上**远", 135_000)]

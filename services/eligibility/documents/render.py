@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.eligibility.cases.domain import Case
+from services.eligibility.cases.workflow import Status
 from services.eligibility.documents.domain import (
     AmountChange,
     DocumentKind,
@@ -65,7 +66,6 @@ STOP_REASONS = {
     "ineligible": "经定期核查，家庭经济状况已不符合保障条件",
     "other": "其他原因",
 }
-DECISIONS = {"approve": "同意", "reject": "不同意"}
 # 行政复议法 (60 days) and 行政诉讼法 (6 months): what a household may do against a decision it is notified of.
 REMEDY = (
     "如对本决定不服，可以自收到本通知书之日起六十日内向{county}人民政府申请行政复议，"
@@ -173,7 +173,7 @@ def approval_form(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
     )
     doc.heading("四、审核确认意见", 1)
     if decided is not None:
-        verdict = DECISIONS.get(decided.data.get("decision", "approve"), "同意")
+        verdict = "不同意" if decided.to_status == Status.REJECTED.value else "同意"
         doc.paragraph(f"{verdict}。{decided.opinion or ''}")
     if case.reasons:
         doc.paragraph("不予批准理由：" + "；".join(case.reasons) + "。")
