@@ -125,7 +125,15 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
         ("公示期满", "2023年9月20日", "reviewer-tiebian"),
         ("县级审核确认", "2023年9月25日", "approver-wuqi"),
     ]
-    assert steps[-1][3] == "经审核，同意纳入农村低保"
+    assert [s[3] for s in steps] == [
+        "",
+        "调查人：张强、李娜；调查情况：窑洞一孔，家中无大件家电，与申报一致",
+        "核对结果：一致",
+        "建议批准；符合农村低保条件，建议纳入",
+        "评议结果：同意；参加9人；民主评议一致同意",
+        "",
+        "经审核，同意纳入农村低保",
+    ]
     assert "同意。经审核，同意纳入农村低保" in text_of_form
     assert text_of_form.count("（签字）") >= 4  # room for the township's and the county's signatures
     assert _closing(form) == ["吴起县民政局", "2023年9月25日"]

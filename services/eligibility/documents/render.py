@@ -73,6 +73,31 @@ REMEDY = (
 )
 
 
+RESULTS = {
+    "consistent": "核对结果：一致",
+    "discrepancies": "核对结果：有出入",
+    "agreed": "评议结果：同意",
+    "disagreed": "评议结果：不同意",
+}
+RECOMMENDATIONS = {"approve": "建议批准", "reject": "建议不予批准"}
+
+
+def _step_note(step: RecordedStep) -> str:
+    """What the step recorded besides who and when: investigators and findings, a check's or an appraisal's
+    result, the township's recommendation, an objection; then the official's opinion."""
+    d = step.data
+    notes = [
+        "调查人：" + "、".join(d["investigators"]) if d.get("investigators") else None,
+        f"调查情况：{d['findings']}" if d.get("findings") else None,
+        RESULTS.get(d.get("result", "")),
+        f"参加{d['participants']}人" if d.get("participants") else None,
+        RECOMMENDATIONS.get(d.get("recommendation", "")),
+        f"异议：{d['objection']}" if d.get("objection") else None,
+        step.opinion,
+    ]
+    return "；".join(n for n in notes if n)
+
+
 def _month(period: Period) -> str:
     return f"{period.year}年{period.month}月"
 
@@ -168,13 +193,14 @@ def approval_form(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
     doc.heading("三、办理过程", 1)
     doc.table(
         [["环节", "日期", "经办人", "意见"]]
-        + [[STEP_NAMES.get(x.step, x.step), chinese_date(x.on), x.actor, x.opinion or ""] for x in steps],
+        + [[STEP_NAMES.get(x.step, x.step), chinese_date(x.on), x.actor, _step_note(x)] for x in steps],
         widths_mm=(34, 36, 30, 56),
     )
     doc.heading("四、审核确认意见", 1)
     if decided is not None:
         verdict = "不同意" if decided.to_status == Status.REJECTED.value else "同意"
-        doc.paragraph(f"{verdict}。{decided.opinion or ''}")
+        opinion = decided.opinion if decided.opinion and decided.opinion != verdict else ""
+        doc.paragraph(f"{verdict}。{opinion}")
     if case.reasons:
         doc.paragraph("不予批准理由：" + "；".join(case.reasons) + "。")
     doc.blank()
