@@ -98,9 +98,9 @@ class OfficialDocument:
         table = self.document.add_table(rows=len(rows), cols=max(len(r) for r in rows))
         table.style = "Table Grid"
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
-        for i, row in enumerate(rows):
-            for j, text in enumerate(row):
-                cell = table.cell(i, j)
+        # Row by row: `table.cell(i, j)` walks the whole table for every cell.
+        for i, (row, values) in enumerate(zip(table.rows, rows, strict=True)):
+            for j, (cell, text) in enumerate(zip(row.cells, values, strict=False)):
                 if widths_mm:
                     cell.width = Mm(widths_mm[j])
                 paragraph = cell.paragraphs[0]

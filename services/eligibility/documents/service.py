@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+from starlette.concurrency import run_in_threadpool
+
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.service import get_visible
 from services.eligibility.documents import render
@@ -24,4 +26,5 @@ async def document(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, ki
     ]
     check_available(kind, case, steps)
     await audit.record_on(uow, principal, "case.document", "case", case, details={"kind": kind.value})
-    return render.render(kind, case, steps)
+    # Building a .docx is tens of milliseconds of pure Python: off the event loop, which serves other requests.
+    return await run_in_threadpool(render.render, kind, case, steps)
