@@ -20,6 +20,7 @@ from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -396,7 +397,15 @@ def create_app(
         await close_flow_metrics(app)
         await app.state.engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # /docs and /redoc load their scripts and styles from the installed package, not a CDN: a county's government
+    # network has no internet (no online validator either).
+    app = FastAPIOffline(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
+    )
     app.state.settings = settings
     app.state.tables = tables
     app.state.source = f"/services/{settings.service_name}"

@@ -9,6 +9,17 @@ from urllib.parse import quote
 from fastapi.responses import StreamingResponse
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+# A page the services render is self-contained: inline styles and SVG, no script, nothing from elsewhere.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    # Not no-referrer: under it a browser sends `Origin: null` with a page's own login and logout forms, which the
+    # same-origin check then could not tell from another site's. Nothing is sent to another site either way.
+    "Referrer-Policy": "same-origin",
+}
 
 
 def or_xlsx() -> dict[int | str, dict[str, Any]]:

@@ -247,3 +247,18 @@ def _check_village_number(code: str) -> None:
 @lru_cache(maxsize=8)
 def _load_cached(directory: Path) -> RegionTable:
     return RegionTable.from_directory(directory)
+
+
+def display_name(code: str) -> str:
+    """吴起县 for 610626; a village not in the tables by its township's name and its number (铁边城镇201村)."""
+    regions = RegionTable.load().regions
+    if code in regions:
+        return regions[code].name
+    if len(code) == 12 and code[:9] in regions:
+        return f"{regions[code[:9]].name}{code[9:]}村"
+    return code or "全国"
+
+
+def civil_affairs_bureau(code: str) -> str:
+    """The county civil-affairs bureau (县民政局) that issues the documents of a region under it: 吴起县民政局."""
+    return f"{display_name(code[:6])}民政局"

@@ -2,6 +2,7 @@
 
 from services.eligibility.cases.endpoints import router as cases
 from services.eligibility.config import Settings
+from services.eligibility.documents.endpoints import router as documents
 from services.eligibility.models import platform
 from services.eligibility.notices.endpoints import router as notices
 from services.eligibility.policy_admin.endpoints import router as parameters
@@ -11,7 +12,7 @@ from shared.app import create_app
 app = create_app(
     Settings(),
     platform,
-    [cases, notices, what_if, parameters],
+    [cases, documents, notices, what_if, parameters],
     title="Eligibility (审核确认)",
     description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

@@ -283,6 +283,11 @@ class CaseOpened(_ProgrammeApplicationCase):
     status: str
     due_date: date | None = None
     due_date_provisional: bool = Field(default=False, description="counted without an official holiday calendar")
+    received_on: date | None = Field(
+        default=None,
+        description="受理日期: the day the front desk received the application, from which deadlines count "
+        "(absent from events published before it was added)",
+    )
 
 
 class CaseStatusChanged(_ApplicationCaseInRegion):

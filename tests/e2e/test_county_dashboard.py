@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import httpx
 import openpyxl
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.events.catalogue import AlertRaised, CaseOpened, event_type, spec_for
@@ -22,43 +19,8 @@ from shared.period import Period
 from tests.conftest import wait_for
 from tests.county_kit import CountyKit, seed_demo_month
 
-CHROMIUM = "/usr/bin/chromium"
 COUNTY, TOWNSHIP = "610626", "610626106"  # 吴起县, 五谷城镇: no other test has anyone on its roll
 MONTH = Period(2024, 8)  # a half-year no other test pays in 吴起县
-
-
-@pytest.fixture
-async def browser(tmp_path: Path):
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"{CHROMIUM} not found: `make test` installs Debian's chromium when run as root with apt; "
-            "elsewhere install it (apt-get install chromium) to run the dashboard browser test"
-        )
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        # A fresh profile each run (Playwright passes it to Chromium as --user-data-dir).
-        context = await p.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            locale="zh-CN",
-            viewport={"width": 1400, "height": 1800},
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield context
-        finally:
-            await context.close()
 
 
 async def test_demo_month_is_the_same_everywhere(stack, db, tokens, browser, tmp_path):

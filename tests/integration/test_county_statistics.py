@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
+from datetime import date
 
 import openpyxl
 import pytest
@@ -12,8 +14,10 @@ from docx import Document
 
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
+from shared.events.catalogue import CaseOpened
 from shared.period import Period
-from tests.county_kit import CountyKit, seed_demo_month
+from tests.county_kit import CountyKit, at, seed_demo_month
+from tests.official_document_kit import assert_official_layout
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
 MONTH = Period(2025, 7)
@@ -141,8 +145,11 @@ async def test_work_summary_quotes_the_endpoint(api, tokens, demo):
         "/county/report", params={"region": TOWNSHIP, "year": 2025, "half": 2}, headers=tokens["auditor"]
     )
     assert docx.status_code == 200 and docx.content[:2] == b"PK"
-    paragraphs = [p.text for p in Document(io.BytesIO(docx.content)).paragraphs if p.text]
+    document = Document(io.BytesIO(docx.content))
+    paragraphs = [p.text for p in document.paragraphs if p.text]
     assert paragraphs == [b.text for b in report.blocks(CountyStatistics.model_validate(s))]
+    # Laid out as the bureau's documents are (GB/T 9704-2012): A4, its margins, 小标宋 title, 仿宋 body.
+    assert_official_layout(document, "白豹镇2025年下半年社会救助工作总结（初稿）")
 
 
 def _values(value) -> list:
@@ -176,3 +183,40 @@ async def test_bad_periods_and_other_regions_are_refused(api, tokens):
     assert (
         await pay.get("/county/statistics", params={"region": TOWNSHIP, "period": "2025-07"}, headers=tokens["clerk"])
     ).status_code == 403
+
+
+async def test_received_date_is_the_applications_not_the_day_the_event_was_processed(api, tokens, db):
+    """受理日期 is the day the front desk received the application (carried by case.opened), not the day the county's
+    consumer processed the event: a case received on 27 June and opened on 2 July counts as received in June and
+    shows 2025-06-27 among the overdue cases; an event published before it carried the day keeps the old rule."""
+    kit, township = CountyKit(db), "610626107"  # 吴仓堡镇: no other test feeds it
+    received, processed = date(2025, 6, 27), date(2025, 7, 2)
+    household = uuid.uuid4()
+    opened = CaseOpened(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=household,
+        programme="dibao",
+        region_code=township + "201",
+        status="accepted",
+        due_date=date(2025, 7, 8),
+        received_on=received,
+    )
+    await kit.publish(opened, household, at(processed))
+    legacy = opened.model_copy(update={"case_id": uuid.uuid4(), "received_on": None, "due_date": date(2025, 7, 9)})
+    await kit.publish(legacy, household, at(processed))
+
+    async def received_in(period: str) -> int:
+        r = await api("payments").get(
+            "/county/statistics", params={"region": township, "period": period}, headers=tokens["auditor"]
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["cases_total"]["received"]
+
+    assert (await received_in("2025-06"), await received_in("2025-07")) == (1, 1)
+    page = await api("payments").get(
+        "/county/dashboard", params={"region": township, "period": "2025-07"}, headers=tokens["auditor"]
+    )
+    assert page.status_code == 200, page.text
+    rows = re.findall(r"<tr><td>[^<]*</td><td>吴仓堡镇[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
+    assert sorted(rows) == [("2025-06-27", "2025-07-08"), (str(processed), "2025-07-09")]

@@ -245,7 +245,7 @@ class Case:
         )
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
-        case._raise(CaseOpened)
+        case._raise(CaseOpened, received_on=on)
         return case
 
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:

@@ -1,23 +1,35 @@
-"""Public notice (公示) lists for a village or township: masked name, household size and amount, nothing else.
+"""Public notices for a village or township: the 7-day notice (公示) of cases about to be decided, and the long-term
+notice (长期公示) of the households on the roll now: masked name, persons, programme, amount, nothing else.
 
-No ID numbers, incomes or illnesses ever appear here (民发〔2021〕57号; privacy rules in domain.md)."""
+No ID numbers, incomes or illnesses ever appear here (民发〔2021〕57号; privacy rules in domain.md). The long-term
+notice is computed from the cases themselves at each request, so every decision (approval, amount change, 渐退
+ended, 停保) shows at once, with no read model to fall behind."""
 
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Iterator
 from datetime import date
+from html import escape
+from itertools import groupby
 
+import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
 from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import CaseRepository
+from services.eligibility.notices.repository import NoticeRepository, RollEntry
+from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
 from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.identity import mask_name
-from shared.regions import RegionTable
+from shared.official_document import chinese_date
+from shared.period import Period
+from shared.regions import RegionTable, civil_affairs_bureau, display_name
 from shared.uow import UnitOfWork
 
 PROGRAMME_NAMES = {
@@ -104,3 +116,143 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- 长期公示: the households on the roll now -----------------------------------------------------------------
+
+
+def _named(entry: RollEntry) -> str:
+    """The person a row names: the applicant of a person-level programme (特困, 孤儿, 残疾人补贴), else the head."""
+    members = entry.members
+    return next(
+        (m for m in members if entry.applicant_member_id and m["member_id"] == entry.applicant_member_id),
+        next((m for m in members if m["relation"] == "head"), members[0]),
+    )["name"]
+
+
+def _recipient(entry: RollEntry) -> RecipientRow:
+    return RecipientRow(
+        village_code=entry.region_code,
+        village_name=display_name(entry.region_code),
+        name=mask_name(_named(entry)),
+        persons=entry.covered or sum(1 for m in entry.members if m["counted"]),
+        programme=PROGRAMME_NAMES.get(entry.programme, entry.programme),
+        monthly_amount_fen=entry.monthly_amount_fen,
+        since=Period.of(entry.effective_month),
+    )
+
+
+async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> LongTermNotice:
+    """The long-term notice of a village or township within the reader's region (outside it: as if it did not
+    exist): every household on the roll this month, by village."""
+    if not principal.covers(region_code):
+        raise NotFound(f"region {region_code} not found")
+    today = date.today()
+    entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
+    rows = [_recipient(e) for e in entries]
+    notice = LongTermNotice(
+        region_code=region_code,
+        region_name=display_name(region_code),
+        issuer=civil_affairs_bureau(region_code),
+        as_of=today,
+        households=len(rows),
+        persons=sum(r.persons for r in rows),
+        monthly_total_fen=sum(r.monthly_amount_fen for r in rows),
+        rows=rows,
+    )
+    await audit.record(
+        uow,
+        principal,
+        "notice.long_term.export",
+        "notice",
+        region_code,
+        region_code=region_code,
+        details={"rows": len(rows), "format": format},
+    )
+    return notice
+
+
+LONG_TERM_HEADERS = ("序号", "村（社区）", "姓名", "保障人数", "救助项目", "月保障金额(元)", "享受起始年月")
+OBJECTIONS = "如有异议，请向乡镇（街道）或县民政局反映。"
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _cells(i: int, r: RecipientRow) -> tuple[str, ...]:
+    return (str(i), r.village_name, r.name, str(r.persons), r.programme, _yuan(r.monthly_amount_fen), str(r.since))
+
+
+def long_term_xlsx(notice: LongTermNotice) -> tempfile.SpooledTemporaryFile:
+    """The notice as .xlsx, rows written as they come (constant memory); every text cell is written as a string,
+    so a name such as =1+1 is never a formula."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    sheet = book.add_worksheet("长期公示")
+    bold = book.add_format({"bold": True})
+    sheet.write_string(0, 0, f"{notice.region_name}社会救助对象长期公示", book.add_format({"bold": True, "size": 14}))
+    for col, header in enumerate(LONG_TERM_HEADERS):
+        sheet.write_string(1, col, header, bold)
+    money = book.add_format({"num_format": "0.00"})
+    for i, r in enumerate(notice.rows, start=1):
+        row = i + 1
+        sheet.write_number(row, 0, i)
+        sheet.write_string(row, 1, r.village_name)
+        sheet.write_string(row, 2, r.name)
+        sheet.write_number(row, 3, r.persons)
+        sheet.write_string(row, 4, r.programme)
+        sheet.write_number(row, 5, r.monthly_amount_fen / 100, money)
+        sheet.write_string(row, 6, str(r.since))
+    end = len(notice.rows) + 2
+    sheet.write_string(end, 0, f"合计 {notice.households} 户 {notice.persons} 人", bold)
+    sheet.write_number(end, 5, notice.monthly_total_fen / 100, money)
+    sheet.write_string(end + 1, 0, OBJECTIONS)
+    sheet.write_string(end + 2, 0, f"{notice.issuer}  {chinese_date(notice.as_of)}")
+    for col, width in enumerate((6, 22, 10, 10, 20, 16, 14)):
+        sheet.set_column(col, col, width)
+    book.close()
+    out.seek(0)
+    return out
+
+
+_PAGE_STYLE = (
+    "@page{size:A4;margin:37mm 26mm 35mm 28mm}"
+    "body{font-family:'仿宋_GB2312','FangSong',serif;font-size:16pt}"
+    "h1{font-family:'方正小标宋简体','SimSun',serif;font-size:22pt;font-weight:normal;text-align:center}"
+    "section{break-after:page}section:last-of-type{break-after:auto}"
+    "table{border-collapse:collapse;width:100%;font-size:14pt}th,td{border:1px solid #000;padding:2pt 4pt}"
+    "td.n{text-align:right}p.sign{text-align:right;margin-right:4em}"
+)
+
+
+def long_term_html(notice: LongTermNotice) -> str:
+    """A printable page (A4, one village per page), self-contained: no script, nothing fetched."""
+
+    def village(code: str, rows: Iterator[RecipientRow]) -> str:
+        listed = list(rows)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f'<td class="n">{escape(c)}</td>' if j in (0, 3, 5) else f"<td>{escape(c)}</td>"
+                for j, c in enumerate(_cells(i, r))
+            )
+            + "</tr>"
+            for i, r in enumerate(listed, start=1)
+        )
+        return (
+            f'<section data-village="{escape(code)}"><h1>{escape(listed[0].village_name)}社会救助对象长期公示</h1>'
+            "<table><thead><tr>"
+            + "".join(f"<th>{escape(h)}</th>" for h in LONG_TERM_HEADERS)
+            + f"</tr></thead><tbody>{body}</tbody></table>"
+            f'<p>{escape(OBJECTIONS)}</p><p class="sign">{escape(notice.issuer)}<br>{chinese_date(notice.as_of)}</p>'
+            "</section>"
+        )
+
+    sections = "".join(village(code, rows) for code, rows in groupby(notice.rows, key=lambda r: r.village_code))
+    empty = f"<h1>{escape(notice.region_name)}社会救助对象长期公示</h1><p>暂无保障对象。</p>"
+    return (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>{escape(notice.region_name)}社会救助对象长期公示</title><style>{_PAGE_STYLE}</style></head>"
+        f"<body>{sections or empty}</body></html>"
+    )

@@ -20,24 +20,13 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
-from shared.downloads import XLSX, attachment, or_xlsx, streamed
+from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
 from shared.errors import DomainError, problems
 from shared.period import Period
 
 router = APIRouter(prefix="/county", tags=["county"])
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 COOKIE = "county_session"
 READER_ROLES = ("finance", "county_approver", "auditor", "admin")
-# The page is self-contained: inline styles and SVG, no script, nothing from elsewhere.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    # Not no-referrer: under it a browser sends `Origin: null` with the page's own login and logout forms, which
-    # the same-origin check then could not tell from another site's. Nothing is sent to another site either way.
-    "Referrer-Policy": "same-origin",
-}
 
 # The county figures cover 2000-2100 (`service.resolve_period`), as `Year` says.
 Period_ = Annotated[str | None, Query(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM: one month")]

@@ -37,7 +37,9 @@ def local_day(moment: datetime) -> date:
 
 
 async def case_opened(uow: UnitOfWork, event: CloudEvent, data: CaseOpened) -> None:
-    await ReadModelRepository(uow.session).upsert_case(data, received_on=local_day(event.time))
+    """受理: the day the front desk received the application; an event published before it carried that day gives
+    the day it was emitted (China time)."""
+    await ReadModelRepository(uow.session).upsert_case(data, received_on=data.received_on or local_day(event.time))
 
 
 async def case_status_changed(uow: UnitOfWork, event: CloudEvent, data: CaseStatusChanged) -> None:

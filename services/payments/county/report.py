@@ -5,15 +5,13 @@ same blocks are rendered as Markdown and as .docx."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Literal
-
-from docx import Document
 
 from services.payments.county.schemas import CountyStatistics
 from services.payments.county.service import label
 from services.payments.statistics.service import wan
+from shared.official_document import OfficialDocument
 
 ONE_OFF = frozenset({"temporary", "medical"})
 _NUMBERS = "一二三四五六七八九十"
@@ -91,12 +89,13 @@ def to_markdown(s: CountyStatistics) -> str:
 
 
 def to_docx(s: CountyStatistics) -> bytes:
-    document = Document()
+    """The draft as the bureau's documents are laid out (GB/T 9704-2012, shared/official_document.py)."""
+    document = OfficialDocument()
     for b in blocks(s):
-        if b.kind == "paragraph":
-            document.add_paragraph(b.text)
+        if b.kind == "title":
+            document.title(b.text)
+        elif b.kind == "paragraph":
+            document.paragraph(b.text)
         else:
-            document.add_heading(b.text, level={"title": 0, "heading": 1, "subheading": 2}[b.kind])
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+            document.heading(b.text, level=1 if b.kind == "heading" else 2)
+    return document.to_bytes()

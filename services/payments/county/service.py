@@ -33,7 +33,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
 from shared.period import Period
-from shared.regions import RegionTable
+from shared.regions import display_name as region_name
 from shared.uow import UnitOfWork
 
 # The names the reports use (the bank files use the longer 救助金 names).
@@ -96,16 +96,6 @@ def resolve_period(period: str | None, year: int | None, quarter: int | None, ha
         start=first.first_day,
         end=last.next().first_day - timedelta(days=1),
     )
-
-
-def region_name(code: str) -> str:
-    """吴起县 for 610626; a village (not in the tables) by its township's name and its number."""
-    regions = RegionTable.load().regions
-    if code in regions:
-        return regions[code].name
-    if len(code) == 12 and code[:9] in regions:
-        return f"{regions[code[:9]].name}{code[9:]}村"
-    return code or "全国"
 
 
 def _in_scope(principal: Principal, region: str) -> None:

@@ -1,0 +1,31 @@
+"""The long-term public notice (长期公示) as it is served: per village, each recipient household's masked name,
+persons, programme, monthly amount and start month, nothing else (domain.md: no ID, no income, no illness)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, Field
+
+from shared.period import Period
+
+
+class RecipientRow(BaseModel):
+    village_code: str
+    village_name: str
+    name: str = Field(description="masked as the county decides (张*明)")
+    persons: int = Field(description="保障人数")
+    programme: str = Field(description="救助项目, in Chinese")
+    monthly_amount_fen: int = Field(description="月保障金额, fen")
+    since: Period = Field(description="享受起始年月 (YYYY-MM)")
+
+
+class LongTermNotice(BaseModel):
+    region_code: str
+    region_name: str
+    issuer: str = Field(description="the county's 民政局")
+    as_of: date
+    households: int
+    persons: int
+    monthly_total_fen: int
+    rows: list[RecipientRow]

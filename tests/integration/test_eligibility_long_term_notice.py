@@ -1,0 +1,208 @@
+"""The long-term public notice (长期公示) of a village through eligibility's API on the real PostgreSQL: a household
+approved appears, one stopped disappears, an amount changed by a review shows its new amount, in JSON, .xlsx and
+the printable page alike; and none of them shows an ID number, an illness, an income or a full name (domain.md),
+with every text cell of the spreadsheet a string (a name beginning with = is not a formula)."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, timedelta
+
+from openpyxl import load_workbook
+
+from services.eligibility.cases.service import record_households
+from services.eligibility.models import platform
+from shared.db import session_factory
+from shared.events.catalogue import HouseholdRegistered
+from shared.uow import UnitOfWork
+from tests.conftest import bearer
+from tests.helpers import delivery
+from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wuqi_case is a fixture)
+    _member,
+    _post,
+    _to_notice,
+    open_wuqi_case,
+    wuqi_household,
+)
+
+VILLAGE = "610626101232"  # 铁边城镇232村: no other test has anyone there
+ALLOWED = {"village_code", "village_name", "name", "persons", "programme", "monthly_amount_fen", "since"}
+
+
+def _household(head: str, spouse: str, child: str, income_fen: int = 30_000):
+    """Three rural members, the head seriously ill and disabled (facts a notice must never show)."""
+    return wuqi_household(
+        region_code=VILLAGE,
+        members=[
+            _member(head, "1962-04-15", "head", labour_capacity="partial", serious_illness=True, disability_grade=2),
+            _member(spouse, "1965-08-02", "spouse"),
+            _member(child, "2010-09-03", "child", student=True),
+        ],
+        incomes=[{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": income_fen}],
+    )
+
+
+async def _approved(api, tokens, open_case, snapshot) -> str:
+    case_id, _ = await open_case(date(2023, 9, 4), snapshot=snapshot)
+    await _to_notice(api, tokens, case_id)
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})).status_code == 200
+    r = await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
+    assert r.status_code == 200, r.text
+    return case_id
+
+
+async def _notice(api, tokens, fmt: str = "json", village: str = VILLAGE):
+    r = await api("eligibility").get(
+        f"/notices/{village}/recipients", params={"format": fmt}, headers=tokens["reviewer"]
+    )
+    assert r.status_code == 200, r.text
+    return r
+
+
+async def test_the_notice_follows_every_decision_and_shows_nothing_private(
+    api,
+    tokens,
+    db,
+    open_wuqi_case,  # noqa: F811
+):
+    # 吴起县 2023 rural tiers: 300 yuan for 3 people is 100 a head → 450-yuan tier, 3 × 450 = 1350 yuan a month.
+    kept = _household("欧阳振华", "李秀英", "欧阳小宝")
+    changed = _household("=SUM(A1)", "王桂兰", "张小军")  # a name a spreadsheet would take for a formula
+    stopped = _household("司马德胜", "赵春梅", "司马小强")
+    ids = {}
+    for name, snapshot in (("kept", kept), ("changed", changed), ("stopped", stopped)):
+        ids[name] = await _approved(api, tokens, open_wuqi_case, snapshot)
+    before = (await _notice(api, tokens)).json()
+    listed = sorted(
+        (r["name"], r["persons"], r["programme"], r["monthly_amount_fen"], r["since"]) for r in before["rows"]
+    )
+    assert listed == [
+        ("=******)", 3, "最低生活保障", 135_000, "2023-10"),
+        ("司**胜", 3, "最低生活保障", 135_000, "2023-10"),
+        ("欧**华", 3, "最低生活保障", 135_000, "2023-10"),
+    ]
+    assert (before["households"], before["persons"], before["monthly_total_fen"]) == (3, 9, 405_000)
+    assert before["issuer"] == "吴起县民政局" and before["region_name"] == "铁边城镇232村"
+
+    # A review finds 600 yuan: 200 a head → 400-yuan tier, 3 × 400 = 1200 yuan; a death stops the third.
+    richer = wuqi_household(
+        household_id=str(changed.household_id),
+        region_code=VILLAGE,
+        members=[m.model_dump(mode="json") for m in changed.members],
+        incomes=[{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 60_000}],
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_households(
+            uow,
+            [delivery(HouseholdRegistered(household_id=changed.household_id, region_code=VILLAGE, snapshot=richer))],
+        )
+        await uow.commit()
+    r = await _post(api, tokens, "reviewer", ids["changed"], "review", {"on": "2024-03-10", "opinion": "年度核查"})
+    assert r.status_code == 200 and r.json()["monthly_amount_fen"] == 120_000, r.text
+    r = await _post(
+        api,
+        tokens,
+        "approver",
+        ids["stopped"],
+        "termination",
+        {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"},
+    )
+    assert r.status_code == 200, r.text
+
+    after = (await _notice(api, tokens)).json()
+    expected = [("=******)", 3, 120_000, "2023-10"), ("欧**华", 3, 135_000, "2023-10")]
+    assert sorted((r["name"], r["persons"], r["monthly_amount_fen"], r["since"]) for r in after["rows"]) == expected
+    assert (after["households"], after["persons"], after["monthly_total_fen"]) == (2, 6, 255_000)
+    assert all(set(row) == ALLOWED for row in after["rows"])
+
+    sheet = load_workbook(io.BytesIO((await _notice(api, tokens, "xlsx")).content)).active
+    rows = [row for row in sheet.iter_rows(min_row=3) if isinstance(row[0].value, int)]
+    assert sorted((r[2].value, r[3].value, r[4].value, r[5].value, r[6].value) for r in rows) == [
+        ("=******)", 3, "最低生活保障", 1200, "2023-10"),
+        ("欧**华", 3, "最低生活保障", 1350, "2023-10"),
+    ]
+    assert all(r[c].data_type == "s" for r in rows for c in (1, 2, 4, 6))  # strings, never formulas or dates
+    cells = " ".join(str(c.value) for row in sheet.iter_rows() for c in row if c.value is not None)
+
+    page = await _notice(api, tokens, "html")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "script-src" not in page.headers["content-security-policy"] and "<script" not in page.text
+    shown = re.findall(
+        r"<tr><td class=\"n\">\d+</td><td>[^<]*</td><td>([^<]*)</td><td class=\"n\">(\d+)</td>"
+        r"<td>[^<]*</td><td class=\"n\">([\d.]+)</td><td>([^<]*)</td></tr>",
+        page.text,
+    )
+    assert sorted(shown) == [("=******)", "3", "1200.00", "2023-10"), ("欧**华", "3", "1350.00", "2023-10")]
+    assert "吴起县民政局" in page.text and "铁边城镇232村社会救助对象长期公示" in page.text
+
+    # Nothing private in any format: no full name, income, illness, disability or ID number.
+    for content in (str(after), cells, page.text):
+        for private in (
+            "欧阳振华",
+            "司马德胜",
+            "=SUM(A1)",
+            "李秀英",
+            "300.00",
+            "600.00",
+            "serious_illness",
+            "disability",
+        ):
+            assert private not in content
+        assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", content)
+        assert "大病" not in content and "残疾" not in content and "收入" not in content
+
+    # Another township's reviewer does not see this village (as if it did not exist); a clerk exports no notice;
+    # a malformed code is a 422 naming the field.
+    elsewhere = bearer("reviewer-zhouwan", ["township_reviewer"], "610626102")
+    assert (await api("eligibility").get(f"/notices/{VILLAGE}/recipients", headers=elsewhere)).status_code == 404
+    assert (await api("eligibility").get(f"/notices/{VILLAGE}/recipients", headers=tokens["clerk"])).status_code == 403
+    bad = await api("eligibility").get("/notices/61062610123/recipients", headers=tokens["reviewer"])
+    assert bad.status_code == 422 and "region_code" in bad.text
+
+
+async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(
+    api,
+    tokens,
+    db,
+    open_wuqi_case,  # noqa: F811
+):
+    """渐退: a son's job lifts the household above the standard; it is paid for six more months, then off the
+    notice. One exit began in March 2024 (last month September 2024: gone), the other today (still listed)."""
+    village = "610626101233"  # no other test has anyone there
+    ended = _household("诸葛文", "黄月英", "诸葛瞻").model_copy(update={"region_code": village})
+    ongoing = _household("上官明远", "上官婉", "上官仪").model_copy(update={"region_code": village})
+    today = date.today()
+    for snapshot, reviewed_on in ((ended, date(2024, 3, 10)), (ongoing, today)):
+        case_id = await _approved(api, tokens, open_wuqi_case, snapshot)
+        members = [m.model_dump(mode="json") for m in snapshot.members]
+        members[2].update(student=False, employed=True, birth_date=str(today - timedelta(days=365 * 20)))
+        working = wuqi_household(
+            household_id=str(snapshot.household_id),
+            region_code=village,
+            members=members,
+            incomes=[
+                {
+                    "member_id": members[2]["member_id"],
+                    "kind": "wages",
+                    "subkind": "salary",
+                    "monthly_amount_fen": 300_000,
+                }
+            ],
+        )
+        async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+            await record_households(
+                uow,
+                [
+                    delivery(
+                        HouseholdRegistered(household_id=snapshot.household_id, region_code=village, snapshot=working)
+                    )
+                ],
+            )
+            await uow.commit()
+        r = await _post(api, tokens, "reviewer", case_id, "review", {"on": str(reviewed_on), "opinion": "务工收入"})
+        assert r.status_code == 200 and r.json()["status"] == "gradual_exit", r.text
+    rows = (await _notice(api, tokens, village=village)).json()["rows"]
+    assert [(r["name"], r["monthly_amount_fen"]) for r in rows] == [("上**远", 135_000)]
