@@ -15,7 +15,9 @@ from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from services.eligibility.cases import schedule as sched
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
+from services.eligibility.cases.schedule import PERSON_LEVEL, Segment
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
@@ -23,11 +25,12 @@ from services.eligibility.policy import TraceEntry
 from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
+from shared.period import Period
 
 _APPLICANT = "applicant_member_id"
 # The columns a case is written with; its timestamps are the database's.
 _CASE_COLUMNS = [c.key for c in CaseRow.__table__.columns if c.key not in ("created_at", "updated_at")]
-_PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment")]
+_PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment", "schedule")]
 
 
 def _upsert_facts() -> Insert:
@@ -73,14 +76,107 @@ def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[A
 
 def to_case(row: CaseRow) -> Case:
     details, applicant = stored_application(row.programme, row.details)
+    snapshot = HouseholdSnapshot.model_validate(row.snapshot)
+    assessment = CaseAssessment.model_validate(row.assessment) if row.assessment else None
     return Case(
         **{column: getattr(row, column) for column in _PLAIN},
         status=Status(row.status),
         details=details,
         applicant_member_id=applicant,
-        snapshot=HouseholdSnapshot.model_validate(row.snapshot),
-        assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None,
+        snapshot=snapshot,
+        assessment=assessment,
+        schedule=stored_schedule(
+            row.schedule,
+            snapshot,
+            programme=row.programme,
+            status=Status(row.status),
+            assessment=assessment,
+            monthly_amount_fen=row.monthly_amount_fen,
+            effective_month=row.effective_month,
+            exit_last_month=row.exit_last_month,
+        ),
     )
+
+
+# --- the schedule as stored: {"facts": [snapshots other than the case's own], "segments": [...]} ----------------
+
+# Trace entries read back, by (key, region, start): a dated value never changes once added, so one entry serves
+# every segment that read it.
+_ENTRIES: dict[tuple[str, str, str], TraceEntry] = {}
+
+
+def _entry(raw: dict[str, Any]) -> TraceEntry:
+    ident = (raw["key"], raw["region"], raw["start"])
+    if (entry := _ENTRIES.get(ident)) is None:
+        if len(_ENTRIES) >= 10_000:
+            _ENTRIES.clear()
+        entry = _ENTRIES[ident] = TraceEntry.model_validate(raw)
+    return entry
+
+
+def stored_schedule(
+    raw: dict[str, Any] | None,
+    snapshot: HouseholdSnapshot,
+    *,
+    programme: str,
+    status: Status,
+    assessment: CaseAssessment | None,
+    monthly_amount_fen: int | None,
+    effective_month: date | None,
+    exit_last_month: date | None,
+) -> list[Segment]:
+    """The case's segments; a segment without facts of its own was priced on the case's snapshot. A case decided
+    before schedules were kept owes its stored amount from its first month (until its 渐退 ends); one that left
+    the roll then has no schedule to re-price."""
+    if raw is None:
+        if monthly_amount_fen is None or effective_month is None or status not in ON_ROLL:
+            return []
+        last = Period.of(exit_last_month) if exit_last_month and status is Status.GRADUAL_EXIT else None
+        return sched.imported(
+            snapshot, assessment, monthly_amount_fen, Period.of(effective_month), last, programme in PERSON_LEVEL
+        )
+    facts = [HouseholdSnapshot.model_validate(f) for f in raw.get("facts", [])]
+    return [
+        Segment(
+            from_month=Period.parse(s["from_month"]),
+            to_month=Period.parse(s["to_month"]) if s["to_month"] else None,
+            amount_fen=s["amount_fen"],
+            persons=s["persons"],
+            member_id=uuid.UUID(s["member_id"]) if s["member_id"] else None,
+            reason=s["reason"],
+            snapshot=snapshot if s["facts"] is None else facts[s["facts"]],
+            values=tuple(_entry(v) for v in s["values"]),
+        )
+        for s in raw["segments"]
+    ]
+
+
+def schedule_json(segments: list[Segment], snapshot: HouseholdSnapshot) -> dict[str, Any] | None:
+    """The segments as stored, each set of facts other than the case's snapshot once."""
+    if not segments:
+        return None
+    facts: list[dict[str, Any]] = []
+    index: dict[int, int] = {}  # id(snapshot) → its place in `facts`
+    rows = []
+    for s in segments:
+        if s.snapshot is snapshot:
+            at = None
+        elif (at := index.get(id(s.snapshot))) is None:
+            at = index[id(s.snapshot)] = len(facts)
+            facts.append(s.snapshot.model_dump(mode="json"))
+        rows.append(
+            {
+                "from_month": str(s.from_month),
+                "to_month": str(s.to_month) if s.to_month else None,
+                "amount_fen": s.amount_fen,
+                "persons": s.persons,
+                "member_id": str(s.member_id) if s.member_id else None,
+                "reason": s.reason,
+                "facts": at,
+                "values": [_trace_json(v) for v in s.values],
+            }
+        )
+    return {"facts": facts, "segments": rows}
 
 
 # The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
@@ -120,10 +216,11 @@ def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
         if json_snapshot
         else snapshot.model_dump(mode="json"),
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
+        "schedule": schedule_json(case.schedule, case.snapshot),
     }
 
 
-_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment")  # row_values' keys, in its order
+_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment", "schedule")  # row_values' keys, in its order
 _INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
 
 
