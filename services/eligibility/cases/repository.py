@@ -9,7 +9,8 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy import Select, any_, bindparam, select, text
+from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -72,6 +73,20 @@ def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[A
     raw = dict(stored or {})
     applicant = raw.pop(_APPLICANT, None) or raw.pop("member_id", None)  # member_id: cases opened before v2
     return application_details(programme, raw), uuid.UUID(str(applicant)) if applicant else None
+
+
+def _step_row(case_id: uuid.UUID, s: StepRecord) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "step": s.step,
+        "from_status": s.from_status.value,
+        "to_status": s.to_status.value,
+        "actor": s.actor.sub,
+        "roles": sorted(s.actor.roles),
+        "on": s.on,
+        "opinion": s.opinion,
+        "data": s.data,
+    }
 
 
 def to_case(row: CaseRow) -> Case:
@@ -224,6 +239,63 @@ _ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment", "schedule")
 _INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
 
 
+# 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
+# rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
+# The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
+_PRICED_WITH = text("""
+    SELECT id FROM eligibility.cases
+    WHERE region_code LIKE :prefix AND (
+        schedule -> 'segments' @> CAST(:probe AS jsonb)
+        OR (schedule IS NULL AND status = ANY(CAST(:on_roll AS text[])) AND monthly_amount_fen IS NOT NULL
+            AND assessment -> 'trace' @> CAST(:trace_probe AS jsonb)))
+    ORDER BY id
+""")
+# The JSON as text, decoded here with orjson; the assessment only where the schedule must be read from it.
+_ROLL_CHUNK = text(f"""
+    SELECT {", ".join(c for c in _PLAIN)}, status, updated_at, details::text AS details, snapshot::text AS snapshot,
+           schedule::text AS schedule, CASE WHEN schedule IS NULL THEN assessment::text END AS assessment
+    FROM eligibility.cases WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id
+""")
+# One statement per chunk; `version` (the row's updated_at when read) is an optimistic check: a case changed
+# meanwhile (a review committed since the chunk was read) is left alone, and only the ids returned are announced.
+_SAVE_MANY = text("""
+    UPDATE eligibility.cases AS c
+    SET schedule = v.schedule, monthly_amount_fen = v.monthly_amount_fen,
+        assessment = COALESCE(v.assessment, c.assessment), updated_at = now()
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS v(id uuid, version timestamptz, schedule jsonb, monthly_amount_fen bigint, assessment jsonb)
+    WHERE c.id = v.id AND c.updated_at = v.version
+    RETURNING c.id
+""")
+
+
+def _roll_case(row: Any) -> Case:
+    """A case as the recompute reads it: its assessment left out unless its schedule is still to be read from it
+    (a re-priced case gets a new one)."""
+    details, applicant = stored_application(row.programme, orjson.loads(row.details))
+    snapshot = HouseholdSnapshot.model_validate_json(row.snapshot)
+    assessment = CaseAssessment.model_validate_json(row.assessment) if row.assessment else None
+    status = Status(row.status)
+    return Case(
+        **{column: getattr(row, column) for column in _PLAIN},
+        status=status,
+        details=details,
+        applicant_member_id=applicant,
+        snapshot=snapshot,
+        assessment=assessment,
+        schedule=stored_schedule(
+            orjson.loads(row.schedule) if row.schedule else None,
+            snapshot,
+            programme=row.programme,
+            status=status,
+            assessment=assessment,
+            monthly_amount_fen=row.monthly_amount_fen,
+            effective_month=row.effective_month,
+            exit_last_month=row.exit_last_month,
+        ),
+    )
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -319,22 +391,7 @@ class CaseRepository:
             for column, value in values.items():
                 if getattr(row, column) != value:
                     setattr(row, column, value)
-        self.session.add_all(
-            [
-                CaseStep(
-                    case_id=case.id,
-                    step=s.step,
-                    from_status=s.from_status.value,
-                    to_status=s.to_status.value,
-                    actor=s.actor.sub,
-                    roles=sorted(s.actor.roles),
-                    on=s.on,
-                    opinion=s.opinion,
-                    data=s.data,
-                )
-                for s in steps
-            ]
-        )
+        self.session.add_all([CaseStep(**_step_row(case.id, s)) for s in steps])
 
     async def latest_facts(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
         facts = await self.session.get(HouseholdFacts, household_id)
@@ -367,3 +424,46 @@ class CaseRepository:
                 )
             },
         )
+
+    # --- 提标: many cases at once ----------------------------------------------------------------------------------
+
+    async def priced_with(self, region_prefix: str, key: str) -> list[uuid.UUID]:
+        """Ids of the cases under the prefix whose schedule (or, decided before schedules, stored trace) read `key`."""
+        probe = orjson.dumps([{"values": [{"key": key}]}]).decode()
+        result = await self.session.execute(
+            _PRICED_WITH,
+            {
+                "prefix": region_prefix + "%",
+                "probe": probe,
+                "on_roll": [s.value for s in ON_ROLL],
+                "trace_probe": orjson.dumps([{"key": key}]).decode(),
+            },
+        )
+        return list(result.scalars())
+
+    async def roll_chunk(self, ids: list[uuid.UUID]) -> list[tuple[Case, Any]]:
+        """The cases with these ids and each row's version (for `save_many`'s optimistic check)."""
+        rows = await self.session.execute(_ROLL_CHUNK, {"ids": ids})
+        return [(_roll_case(row), row.updated_at) for row in rows]
+
+    async def save_many(self, cases: list[tuple[Case, Any, list[StepRecord]]]) -> set[uuid.UUID]:
+        """Many re-priced cases (case, version read, steps), set-based: one UPDATE … FROM of their schedule, amount
+        and assessment where the row is still the version read, one insert of the steps of those. The ids
+        written."""
+        if not cases:
+            return set()
+        rows = [
+            {
+                "id": case.id,
+                "version": version,
+                "schedule": schedule_json(case.schedule, case.snapshot),
+                "monthly_amount_fen": case.monthly_amount_fen,
+                "assessment": _assessment_json(case.assessment) if case.assessment else None,
+            }
+            for case, version, _ in cases
+        ]
+        written = set((await self.session.execute(_SAVE_MANY, {"rows": json_rows(rows)})).scalars())
+        steps = [_step_row(case.id, s) for case, _, recorded in cases if case.id in written for s in recorded]
+        if steps:
+            await self.session.execute(core_insert(CaseStep.__table__), steps)  # Core: no ORM bookkeeping per row
+        return written
