@@ -253,6 +253,19 @@ class Case:
         case._raise(CaseOpened)
         return case
 
+    @classmethod
+    def open_refused(cls, data: ApplicationSubmitted, params: ParameterSet, live: uuid.UUID) -> Case:
+        """A second application for a programme the household already has a live case of (a replay or a race
+        past intake's check): the case is opened and refused at once, naming the live one, so intake shows why
+        and the household is never on the roll twice (一户一案: a review changes the first)."""
+        case = cls.open(data, params)
+        reason = f"该家庭已有{data.programme}案件 {live} (在办或在保): 如需变更, 请通过复核"
+        case.reasons, case.decided_at, case.decided_on = [reason], datetime.now(UTC), data.submitted_on
+        case.status = Status.REJECTED  # decided as it opens: no deadline to count, no step of the procedure
+        case._refresh_due(params)
+        case._raise(CaseRejected, reasons=case.reasons, decided_at=case.decided_at)
+        return case
+
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:
         """Corrected facts before a decision: reassess; a case already past investigation goes back to it. A
         decided case is not reopened by a late amendment."""
@@ -632,9 +645,12 @@ class Case:
             self.monthly_amount_fen = amount
             latest = max((s for s in after if s.to_month is None), key=lambda s: s.from_month)
             on = max(latest.from_month.first_day, change.start)
-            result = self.assess(params, on)
-            if result.eligible:
-                self.assessment = result.model_copy(update={"recomputed_for": change})
+            try:
+                result = rule(self.snapshot, on)  # as priced, when the latest segment is on the case's facts
+            except (ValueError, KeyError):
+                result = None
+            if result is not None and result.eligible:
+                self.assessment = CaseAssessment.of(result, on, change)
         self._schedule_changed(before, first, "standard_rise", amounts=self.status is Status.APPROVED)
         # No move: the status and its deadline stay; only the step is recorded.
         self.steps.append(
@@ -808,8 +824,18 @@ class Case:
         return sum(owed.values()) if owed else None
 
     def _rule(self, params: ParameterSet) -> sched.CaseRule:
+        """The programme's rule on this case's application facts and region; each (facts, day) assessed once."""
         programme, region, facts = self.programme, self.region_code, self.facts
-        return lambda snapshot, on: assess(programme, snapshot, on, region, params, facts)
+        seen: dict[tuple[int, date], tuple[HouseholdSnapshot, Assessment]] = {}
+
+        def rule(snapshot: HouseholdSnapshot, on: date) -> Assessment:
+            if (hit := seen.get((id(snapshot), on))) is not None and hit[0] is snapshot:
+                return hit[1]
+            result = assess(programme, snapshot, on, region, params, facts)
+            seen[(id(snapshot), on)] = (snapshot, result)
+            return result
+
+        return rule
 
     def _priced(
         self, params: ParameterSet, snapshot: HouseholdSnapshot, first: Period, reason: str, fallback: Assessment

@@ -239,6 +239,16 @@ _ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment", "schedule")
 _INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
 
 
+# The live case (open or on the roll) of each (household, programme) asked about, for the programmes with one.
+_LIVE = text("""
+    SELECT DISTINCT ON (c.household_id, c.programme) c.household_id, c.programme, c.id
+    FROM eligibility.cases AS c
+    JOIN unnest(CAST(:households AS uuid[]), CAST(:programmes AS text[])) AS q(household_id, programme)
+      ON c.household_id = q.household_id AND c.programme = q.programme
+    WHERE c.status = ANY(CAST(:live AS text[]))
+    ORDER BY c.household_id, c.programme, c.opened_on
+""")
+
 # 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
 # rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
 # The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
@@ -424,6 +434,21 @@ class CaseRepository:
                 )
             },
         )
+
+    async def live_cases(self, wanted: Iterable[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+        """(household, programme) → its live case (open or on the roll), for those of `wanted` that have one."""
+        pairs = list(set(wanted))
+        if not pairs:
+            return {}
+        rows = await self.session.execute(
+            _LIVE,
+            {
+                "households": [h for h, _ in pairs],
+                "programmes": [p for _, p in pairs],
+                "live": [s.value for s in (*OPEN, *ON_ROLL)],
+            },
+        )
+        return {(h, p): case_id for h, p, case_id in rows}
 
     # --- 提标: many cases at once ----------------------------------------------------------------------------------
 

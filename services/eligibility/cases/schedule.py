@@ -30,6 +30,10 @@ from shared.period import Period
 #: Programmes paid per person (待遇到人): a member's death or exit ends that person's segments only.
 PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
 
+#: Programmes paid month by month (or, for 边缘, a standing status): one live entitlement per household and
+#: programme — a second open or approved case is refused (a review is the way to change the first).
+RECURRING = frozenset({"dibao", "marginal", *PERSON_LEVEL})
+
 #: A programme's rule for one case: its facts and region fixed, the household facts and the day given.
 CaseRule = Callable[[HouseholdSnapshot, date], Assessment]
 
@@ -86,10 +90,25 @@ class Segment:
             member_id=self.member_id,
             reason=self.reason,
             basis={
-                "values": [v.model_dump(mode="json") for v in self.values],
+                "values": [_value_json(v) for v in self.values],
                 "facts": {"counted_member_ids": [str(m) for m in counted]},
             },
         )
+
+
+# The JSON of each parameter value read, by the entry: the rules share one frozen entry per value among all the
+# assessments that read it (kept with its JSON, so its id is not reused while it is here).
+_VALUES_JSON: dict[int, tuple[TraceEntry, dict[str, Any]]] = {}
+
+
+def _value_json(entry: TraceEntry) -> dict[str, Any]:
+    if (hit := _VALUES_JSON.get(id(entry))) is not None and hit[0] is entry:
+        return hit[1]
+    if len(_VALUES_JSON) >= 10_000:
+        _VALUES_JSON.clear()
+    dumped = entry.model_dump(mode="json")
+    _VALUES_JSON[id(entry)] = (entry, dumped)
+    return dumped
 
 
 def same_schedule(a: Sequence[Segment], b: Sequence[Segment]) -> bool:
