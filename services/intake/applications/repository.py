@@ -25,7 +25,7 @@ class ApplicationRepository:
         """The household's live application for the programme (uq_applications_live's rows), if any."""
         return await self.session.scalar(
             select(Application).where(
-                Application.household_id == household_id, Application.programme == programme, text(LIVE)
+                Application.household_id == household_id, Application.programme == programme, text(f"({LIVE})")
             )
         )
 
