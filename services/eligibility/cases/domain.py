@@ -806,7 +806,8 @@ class Case:
             self._stop(ctx, step or "terminate", "death", month, on, opinion, data)
             return
         self.schedule = after
-        self._schedule_changed(before, first, "death", amounts=self.status is Status.APPROVED)
+        if before or after:  # a programme without money (边缘) has no schedule to change
+            self._schedule_changed(before, first, "death", amounts=self.status is Status.APPROVED)
         if after:
             self.monthly_amount_fen = self._current_amount(on) or 0
         self.next_review_on = on
