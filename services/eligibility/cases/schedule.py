@@ -106,7 +106,9 @@ def _value_json(entry: TraceEntry) -> dict[str, Any]:
         return hit[1]
     if len(_VALUES_JSON) >= 10_000:
         _VALUES_JSON.clear()
-    dumped = entry.model_dump(mode="json")
+    # The value and where it is from; its legal reference stays with the case's own basis (an event's reader
+    # needs which value, not the text of the decree, and the outbox row stays small).
+    dumped = entry.model_dump(mode="json", exclude={"reference"})
     _VALUES_JSON[id(entry)] = (entry, dumped)
     return dumped
 
