@@ -789,7 +789,10 @@ class Case:
                         self.region_code,
                         remaining,
                         first,
-                        None,
+                        # 渐退 keeps its last month: the remaining members are owed until then at most.
+                        Period.of(self.exit_last_month)
+                        if self.status is Status.GRADUAL_EXIT and self.exit_last_month
+                        else None,
                         "death",
                         person_level=False,
                     )

@@ -169,6 +169,8 @@ def price(
     rule runs on the first day and again at each later start of a value it read (a value starting within a month
     prices the whole month, as a rise from the 15th is paid for that month). Raises `Unpriceable` when a month
     finds the household (or a person asked for) not eligible."""
+    if last is not None and last < first:
+        return []  # no month to price
     runs: list[tuple[Period, list[tuple[UUID | None, int]], tuple[TraceEntry, ...], int]] = []
     on = first.first_day
     while True:
