@@ -130,3 +130,10 @@ async def test_a_household_receiving_dibao_cannot_apply_for_it_again_until_it_st
     await _mirror(db, case_id)
     r = await intake.post("/applications", json={**dibao, "received_on": None}, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
+    # The stopped case's events replayed (a consumer reset): the old application stays stopped, the new one open.
+    await _mirror(db, case_id)
+    old = (await intake.get(f"/applications/{first}", headers=tokens["clerk"])).json()
+    assert (old["status"], old["case_status"]) == ("approved", "terminated")
+    assert (await intake.get(f"/applications/{r.json()['id']}", headers=tokens["clerk"])).json()[
+        "status"
+    ] == "submitted"

@@ -533,9 +533,10 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
 
 
 def _mirror(application: Application, data: CaseEvent) -> None:
-    if application.status == "withdrawn":
-        # Withdrawal is final: an event of the case's earlier life arriving late must not reopen the application
-        # (and, with a new application for the same programme open, it could not: one open per programme).
+    if application.status == "withdrawn" or application.case_status == "terminated":
+        # Withdrawal and 停保 are final: an event of the case's earlier life arriving late (a replay) must not
+        # reopen the application (and, with a new application for the same programme live, it could not: one
+        # live application per programme).
         return
     application.case_id = data.case_id
     pending = application.status == "withdrawal_requested"
