@@ -104,6 +104,7 @@ def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
         # The schedule an approval keeps: its amount from the first month, priced on the case's own facts.
         schedule = {
             "facts": [],
+            "values": [t.model_dump(mode="json") for t in a.trace],
             "segments": [
                 {
                     "from_month": str(effective),
@@ -113,7 +114,7 @@ def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
                     "member_id": None,
                     "reason": "approval",
                     "facts": None,
-                    "values": [t.model_dump(mode="json") for t in a.trace],
+                    "values": list(range(len(a.trace))),
                 }
             ],
         }
@@ -164,6 +165,7 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: 
     records.clear()  # a worker holds no roll in memory: neither does the driver once it is loaded
     gc.collect()
     gc.freeze()  # what is left (baseline results, modules) is never collected again: GC passes stay short
+    gc.set_threshold(10_000, 10, 10)  # as the service's worker runs (shared/worker.py)
     await conn.execute("VACUUM ANALYZE eligibility.cases")  # hint bits set now, not during the first timed pass
     RegionTable.load()  # the API process has it loaded already
     engine = create_engine(url, 4)

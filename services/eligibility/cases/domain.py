@@ -606,13 +606,14 @@ class Case:
     # --- 提标 --------------------------------------------------------------------------------------------------
 
     def reprice(
-        self, params: ParameterSet, change: RecomputedFor, reference: str, today: date
+        self, params: ParameterSet, change: RecomputedFor, reference: str, today: date, *, announce: bool = True
     ) -> list[sched.Delta] | None:
         """提标重算: every segment owed from the value's month on whose pricing read its key, priced again with
         *its own* facts and the values in force in each of its months — on the roll or not (a case that died,
         stopped or exited is owed the rise for the months it was owed). Returns the months whose fen moved
         (none: nothing to announce, a replay changes nothing), or None when a month can no longer be priced
-        (the rule refuses it): a review decides that, the schedule stays."""
+        (the rule refuses it): a review decides that, the schedule stays. `announce` False (a dry run): the same
+        re-pricing, no events or step recorded."""
         if not self.schedule:
             return []
         first, before = Period.of(change.start), self.schedule
@@ -651,6 +652,8 @@ class Case:
                 result = None
             if result is not None and result.eligible:
                 self.assessment = CaseAssessment.of(result, on, change)
+        if not announce:
+            return changes
         self._schedule_changed(before, first, "standard_rise", amounts=self.status is Status.APPROVED)
         # No move: the status and its deadline stay; only the step is recorded.
         self.steps.append(

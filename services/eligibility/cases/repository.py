@@ -113,7 +113,8 @@ def to_case(row: CaseRow) -> Case:
     )
 
 
-# --- the schedule as stored: {"facts": [snapshots other than the case's own], "segments": [...]} ----------------
+# --- the schedule as stored: {"facts": [snapshots other than the case's own], "values": [parameter values read],
+# "segments": [...]}, a segment naming its facts (None: the case's snapshot) and values by place -------------------
 
 # Trace entries read back, by (key, region, start): a dated value never changes once added, so one entry serves
 # every segment that read it.
@@ -151,6 +152,7 @@ def stored_schedule(
             snapshot, assessment, monthly_amount_fen, Period.of(effective_month), last, programme in PERSON_LEVEL
         )
     facts = [HouseholdSnapshot.model_validate(f) for f in raw.get("facts", [])]
+    values = [_entry(v) for v in raw.get("values", [])]
     return [
         Segment(
             from_month=Period.parse(s["from_month"]),
@@ -160,7 +162,7 @@ def stored_schedule(
             member_id=uuid.UUID(s["member_id"]) if s["member_id"] else None,
             reason=s["reason"],
             snapshot=snapshot if s["facts"] is None else facts[s["facts"]],
-            values=tuple(_entry(v) for v in s["values"]),
+            values=tuple(values[i] for i in s["values"]),
         )
         for s in raw["segments"]
     ]
@@ -172,6 +174,8 @@ def schedule_json(segments: list[Segment], snapshot: HouseholdSnapshot) -> dict[
         return None
     facts: list[dict[str, Any]] = []
     index: dict[int, int] = {}  # id(snapshot) → its place in `facts`
+    values: list[dict[str, Any]] = []
+    places: dict[int, int] = {}  # id(entry) → its place in `values` (the rules share one entry per value)
     rows = []
     for s in segments:
         if s.snapshot is snapshot:
@@ -188,10 +192,17 @@ def schedule_json(segments: list[Segment], snapshot: HouseholdSnapshot) -> dict[
                 "member_id": str(s.member_id) if s.member_id else None,
                 "reason": s.reason,
                 "facts": at,
-                "values": [_trace_json(v) for v in s.values],
+                "values": [_place(v, values, places) for v in s.values],
             }
         )
-    return {"facts": facts, "segments": rows}
+    return {"facts": facts, "values": values, "segments": rows}
+
+
+def _place(entry: TraceEntry, values: list[dict[str, Any]], places: dict[int, int]) -> int:
+    if (at := places.get(id(entry))) is None:
+        at = places[id(entry)] = len(values)
+        values.append(_trace_json(entry))
+    return at
 
 
 # The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
@@ -255,7 +266,7 @@ _LIVE = text("""
 _PRICED_WITH = text("""
     SELECT id FROM eligibility.cases
     WHERE region_code LIKE :prefix AND (
-        schedule -> 'segments' @> CAST(:probe AS jsonb)
+        schedule -> 'values' @> CAST(:probe AS jsonb)
         OR (schedule IS NULL AND status = ANY(CAST(:on_roll AS text[])) AND monthly_amount_fen IS NOT NULL
             AND assessment -> 'trace' @> CAST(:trace_probe AS jsonb)))
     ORDER BY id
@@ -454,7 +465,7 @@ class CaseRepository:
 
     async def priced_with(self, region_prefix: str, key: str) -> list[uuid.UUID]:
         """Ids of the cases under the prefix whose schedule (or, decided before schedules, stored trace) read `key`."""
-        probe = orjson.dumps([{"values": [{"key": key}]}]).decode()
+        probe = orjson.dumps([{"key": key}]).decode()
         result = await self.session.execute(
             _PRICED_WITH,
             {

@@ -184,7 +184,7 @@ async def recompute(
         changed: list[tuple[Case, object, Repriced]] = []
         for case, version in loaded:
             before = case.schedule
-            changes = case.reprice(params, change.recomputed_for, change.reference, today)
+            changes = case.reprice(params, change.recomputed_for, change.reference, today, announce=apply)
             if changes is None:
                 impact.needs_review += 1
             elif changes:
