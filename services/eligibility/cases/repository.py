@@ -10,7 +10,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Select, any_, bindparam, select, text
-from sqlalchemy import insert as core_insert
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -73,6 +72,9 @@ def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[A
     raw = dict(stored or {})
     applicant = raw.pop(_APPLICANT, None) or raw.pop("member_id", None)  # member_id: cases opened before v2
     return application_details(programme, raw), uuid.UUID(str(applicant)) if applicant else None
+
+
+_STEP_KEYS = ("case_id", "step", "from_status", "to_status", "actor", "roles", "on", "opinion", "data")  # _step_row's
 
 
 def _step_row(case_id: uuid.UUID, s: StepRecord) -> dict[str, Any]:
@@ -500,6 +502,6 @@ class CaseRepository:
         ]
         written = set((await self.session.execute(_SAVE_MANY, {"rows": json_rows(rows)})).scalars())
         steps = [_step_row(case.id, s) for case, _, recorded in cases if case.id in written for s in recorded]
-        if steps:
-            await self.session.execute(core_insert(CaseStep.__table__), steps)  # Core: no ORM bookkeeping per row
+        if steps:  # one JSON parameter: no per-row parameter processing
+            await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(steps)})
         return written
