@@ -367,3 +367,34 @@ def test_the_schedule_survives_its_row():
     assert sched.same_schedule(again.schedule, case.schedule)
     assert again.schedule[0].snapshot != again.schedule[-1].snapshot  # each segment keeps its own facts
     assert isinstance(again.assessment, CaseAssessment)
+
+
+def test_the_event_orders_segments_per_person():
+    """Two persons' runs may cover the same months; one person's may not overlap, nor follow an open segment."""
+    from datetime import UTC, datetime
+
+    one, two = uuid.uuid4(), uuid.uuid4()
+
+    def event(*segments: tuple) -> CaseScheduleChanged:
+        return CaseScheduleChanged(
+            case_id=uuid.uuid4(),
+            household_id=uuid.uuid4(),
+            programme="tekun",
+            region_code="610626101201",
+            changed_from=Period(2024, 1),
+            segments=[
+                {"from_month": a, "to_month": b, "amount_fen": 100, "persons": 1, "member_id": m, "reason": "review"}
+                for m, a, b in segments
+            ],
+            reason="review",
+            decided_at=datetime.now(UTC),
+        )
+
+    assert len(event((one, "2024-01", "2024-03"), (one, "2024-04", None), (two, "2024-01", None)).segments) == 3
+    for bad in (
+        [(one, "2024-01", "2024-03"), (one, "2024-03", None)],
+        [(one, "2024-01", None), (one, "2024-04", None)],
+        [(one, "2023-12", None)],
+    ):
+        with pytest.raises(ValueError):
+            event(*bad)
