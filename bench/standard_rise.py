@@ -4,20 +4,22 @@
 
 N synthetic rural 低保 households (bench/eligibility_assess.py's seeded factory, kept where the 2023 吴起县 rules
 find them eligible) are put on the roll in a throwaway PostgreSQL 15 (Alembic-migrated `eligibility` schema,
-loaded with COPY), approved with their stored assessment and trace. The rise is domain.md's shape on 吴起县's
+loaded with COPY), approved with their stored assessment, trace and schedule (one segment from the first month,
+as an approval keeps it). The rise is domain.md's shape on 吴起县's
 tiers: every rural tier +40 yuan (300…500 → 340…540, 450 → 490) from 2023-07-01, decided later.
 
 * **baseline (rules)**: `services.eligibility.policy.assess` on the same N snapshots, built beforehand, at the
   date the recompute evaluates each case: cases/s of the pure functions alone.
 * **what-if**: `POST /parameters/what-if`'s path (`recompute(apply=False)`): read in chunks, assess, count.
 * **recompute (end to end)**: the `policy.standard_changed.v1` handler (`on_standard_changed`) in a real unit of
-  work on the database: read in chunks, assess, one UPDATE … FROM unnest per chunk, one multi-row insert each
-  into outbox, case steps and audit log, commit. cases/s from the handler's start to the commit.
+  work on the database: read in chunks, each case re-priced per segment by `Case.reprice`, the cases' repository's
+  `save_many` (one UPDATE … FROM per chunk, one insert of steps), one multi-row insert each into outbox and audit
+  log, commit. cases/s from the handler's start to the commit.
 * **replay**: the handler again on the same event: everything read and assessed, nothing to write.
 
 The run fails (exit 1) unless every case's stored amount equals the baseline's, the outbox holds exactly one
-`case.amount_changed` per changed case with the baseline's amounts and effective month, the what-if's counts and
-sums equal what the recompute wrote, and the replay changes nothing.
+`case.amount_changed` and one `case.schedule_changed` per changed case with the baseline's amounts and month,
+the what-if's counts and sums equal what the recompute wrote, and the replay changes nothing.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ COLUMNS = (
     "monthly_amount_fen",
     "effective_month",
     "decided_on",
+    "schedule",
 )
 
 
@@ -98,6 +101,23 @@ def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
             continue
         case_id, effective = uuid.uuid4(), Period.of(h.on).next()
         stored = orjson.dumps({**a.model_dump(mode="json"), "assessed_on": str(h.on)}).decode()
+        # The schedule an approval keeps: its amount from the first month, priced on the case's own facts.
+        schedule = {
+            "facts": [],
+            "values": [t.model_dump(mode="json") for t in a.trace],
+            "segments": [
+                {
+                    "from_month": str(effective),
+                    "to_month": None,
+                    "amount_fen": a.monthly_amount_fen,
+                    "persons": len(a.covered_member_ids),
+                    "member_id": None,
+                    "reason": "approval",
+                    "facts": None,
+                    "values": list(range(len(a.trace))),
+                }
+            ],
+        }
         records.append(
             (
                 case_id,
@@ -120,6 +140,7 @@ def build_roll(n: int, seed: int) -> tuple[list[tuple], list[tuple]]:
                 a.monthly_amount_fen,
                 effective.first_day,
                 h.on,
+                orjson.dumps(schedule).decode(),
             )
         )
         cases.append((case_id, h.snapshot, max(START, effective.first_day), a.monthly_amount_fen))
@@ -144,6 +165,7 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: 
     records.clear()  # a worker holds no roll in memory: neither does the driver once it is loaded
     gc.collect()
     gc.freeze()  # what is left (baseline results, modules) is never collected again: GC passes stay short
+    gc.set_threshold(10_000, 10, 10)  # as the service's worker runs (shared/worker.py)
     await conn.execute("VACUUM ANALYZE eligibility.cases")  # hint bits set now, not during the first timed pass
     RegionTable.load()  # the API process has it loaded already
     engine = create_engine(url, 4)
@@ -185,6 +207,12 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: 
         orjson.loads(r["data"])
         for r in await conn.fetch(
             "SELECT payload->>'data' AS data FROM eligibility.outbox WHERE type LIKE '%case.amount_changed%'"
+        )
+    ]
+    figures["schedules"] = [
+        orjson.loads(r["data"])
+        for r in await conn.fetch(
+            "SELECT payload->>'data' AS data FROM eligibility.outbox WHERE type LIKE '%case.schedule_changed%'"
         )
     ]
     figures["steps"] = await conn.fetchval("SELECT count(*) FROM eligibility.case_steps")
@@ -284,6 +312,16 @@ def main(argv: list[str] | None = None) -> int:
                 for cid, e in events.items()
             ),
             "",
+        ),
+        (
+            "one schedule_changed per changed case, from the rise's month at the baseline's amount",
+            len(f["schedules"]) == len(changed)
+            and all(
+                [(s["from_month"], s["amount_fen"]) for s in e["segments"]]
+                == [(str(expected[uuid.UUID(e["case_id"])][1]), expected[uuid.UUID(e["case_id"])][0])]
+                for e in f["schedules"]
+            ),
+            f"{len(f['schedules'])} events",
         ),
         (
             "what-if == recompute",

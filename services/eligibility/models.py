@@ -65,6 +65,9 @@ class Case(HouseholdProgrammeColumns, Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
     exit_last_month: Mapped[date | None] = mapped_column(Date, comment="渐退: first day of the last month paid")
+    schedule: Mapped[dict | None] = mapped_column(
+        JSONB, comment="待遇: dated segments owed (facts, parameter values, why); NULL before schedules were kept"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

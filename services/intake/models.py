@@ -103,6 +103,17 @@ class Member(Base):
     )
 
 
+#: Programmes paid month by month (or a standing status, 边缘): a household receives each once at a time. A policy
+#: list set nationally, as MEANS_TESTED is (services/intake/applications/service.py).
+RECURRING = ("dibao", "marginal", "tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care")
+OPEN = ("submitted", "in_review", "withdrawal_requested")
+#: An application holding its household's slot for its programme: open, or approved and not stopped.
+LIVE = (
+    f"status IN ({', '.join(repr(s) for s in OPEN)}) OR (status = 'approved' "
+    f"AND programme IN ({', '.join(repr(p) for p in RECURRING)}) AND case_status IS DISTINCT FROM 'terminated')"
+)
+
+
 class Application(Base):
     """申请: one programme for one household; shows the case status eligibility reports back."""
 
@@ -139,14 +150,10 @@ class Application(Base):
     __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
     __table_args__ = (
-        # One open application per household and programme (409 otherwise); a pending withdrawal still holds it.
-        Index(
-            "uq_applications_open",
-            "household_id",
-            "programme",
-            unique=True,
-            postgresql_where=text("status IN ('submitted', 'in_review', 'withdrawal_requested')"),
-        ),
+        # One live application per household and programme (409 otherwise): an open one (a pending withdrawal still
+        # holds it) or, for the programmes paid month by month, an approved one whose case is not stopped — a review
+        # is the way to change what a household receives.
+        Index("uq_applications_live", "household_id", "programme", unique=True, postgresql_where=text(LIVE)),
     )
 
 

@@ -369,7 +369,13 @@ class ScheduleSegment(EventData):
 class CaseScheduleChanged(_ProgrammeCase):
     """待遇变更: what the case owes from `changed_from` on is now `segments` (months not covered are owed nothing).
     Raised with every decision that changes money (approval, review, 提标, death, 渐退, 停保, import); payments
-    keeps what is owed from these alone, so it never reconstructs a schedule."""
+    keeps what is owed from these alone, so it never reconstructs a schedule.
+
+    A person-level programme (特困, orphans, disability subsidies) carries one run of segments per person
+    (`member_id` set), each run in month order and not overlapping; runs of different persons may cover the same
+    months. A person of the case with no segment here is owed nothing from `changed_from` on (died, exited, or
+    the case stopped: then `segments` is empty). A segment starting before `changed_from` is never sent: the
+    months before it are as an earlier event said."""
 
     changed_from: Period
     segments: list[ScheduleSegment]
@@ -378,15 +384,17 @@ class CaseScheduleChanged(_ProgrammeCase):
 
     @model_validator(mode="after")
     def _ordered(self) -> CaseScheduleChanged:
-        previous: Period | None = None
+        previous: dict[uuid.UUID | None, Period | None] = {}  # per person: the last month of its run so far
         for segment in self.segments:
             if segment.from_month < self.changed_from:
                 raise ValueError("a segment starts before changed_from")
             if segment.to_month is not None and segment.to_month < segment.from_month:
                 raise ValueError("a segment ends before it starts")
-            if previous is not None and segment.from_month <= previous:
-                raise ValueError("segments overlap or are out of order")
-            previous = segment.to_month if segment.to_month is not None else segment.from_month
+            if segment.member_id in previous:
+                last = previous[segment.member_id]
+                if last is None or segment.from_month <= last:
+                    raise ValueError("segments overlap or are out of order")
+            previous[segment.member_id] = segment.to_month
         return self
 
 

@@ -8,6 +8,7 @@ and from its row; the service loads it, calls one method, saves it and audits th
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,9 @@ from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, ConfigDict
 
+from services.eligibility.cases import schedule as sched
 from services.eligibility.cases import workflow
+from services.eligibility.cases.schedule import PERSON_LEVEL, Segment, Unpriceable
 from services.eligibility.cases.workflow import CaseStep, Limits, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
@@ -31,6 +34,7 @@ from shared.events.catalogue import (
     CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
+    CaseScheduleChanged,
     CaseStatusChanged,
     CaseTerminated,
     CaseWithdrawalRefused,
@@ -188,6 +192,7 @@ class Case:
     decided_on: date | None = None
     next_review_on: date | None = None
     exit_last_month: date | None = None  # 渐退: first day of the last month paid
+    schedule: list[Segment] = field(default_factory=list)  # 待遇: what the case owes, month by month
     events: list[EventData] = field(default_factory=list, repr=False)
     steps: list[StepRecord] = field(default_factory=list, repr=False)
 
@@ -246,6 +251,19 @@ class Case:
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
         case._raise(CaseOpened, received_on=on)
+        return case
+
+    @classmethod
+    def open_refused(cls, data: ApplicationSubmitted, params: ParameterSet, live: uuid.UUID) -> Case:
+        """A second application for a programme the household already has a live case of (a replay or a race
+        past intake's check): the case is opened and refused at once, naming the live one, so intake shows why
+        and the household is never on the roll twice (一户一案: a review changes the first)."""
+        case = cls.open(data, params)
+        reason = f"该家庭已有{data.programme}案件 {live} (在办或在保): 如需变更, 请通过复核"
+        case.reasons, case.decided_at, case.decided_on = [reason], datetime.now(UTC), data.submitted_on
+        case.status = Status.REJECTED  # decided as it opens: no deadline to count, no step of the procedure
+        case._refresh_due(params)
+        case._raise(CaseRejected, reasons=case.reasons, decided_at=case.decided_at)
         return case
 
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:
@@ -410,7 +428,7 @@ class Case:
                 allowed_next=[CaseStep.DECISION],
             )
         self.assessment = result
-        self._approve(on, result)
+        self._approve(on, result, ctx.params, ctx.today or date.today())
         self._schedule_review(on, ctx.params)
         self._move(
             ctx,
@@ -432,7 +450,7 @@ class Case:
         if result.required_approver == "county_joint_meeting" and not ctx.actor.has_any("county_approver"):
             raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
         self.assessment, self.documents_pending = result, True
-        self._approve(on, result)
+        self._approve(on, result, ctx.params, ctx.today or date.today())
         self._move(
             ctx,
             CaseStep.EMERGENCY_APPROVAL,
@@ -452,22 +470,33 @@ class Case:
 
     def review(self, ctx: StepContext, *, latest: HouseholdSnapshot | None = None, opinion: str | None = None) -> None:
         """定期核查 on the household's latest facts: same amount, a new amount, 渐退 (income from work above the
-        standard, for the programmes the region lets exit gradually), still within 渐退, or stop."""
+        standard, for the programmes the region lets exit gradually), still within 渐退, or stop. The schedule
+        from the next month is priced on the latest facts (the months before keep the facts they were owed on)."""
         on = self._begin(CaseStep.REVIEW, ctx)
         snapshot = latest or self.snapshot
         result = self.assess(ctx.params, on, snapshot)
         self.snapshot, self.assessment = snapshot, result
         status, month = self.status, Period.of(on)
         if result.eligible:
-            new_amount = int(result.monthly_amount_fen or 0)
+            first, before = month.next(), self.schedule
+            new = self._priced(ctx.params, snapshot, first, "review", fallback=result)
+            after = sched.replace_from(before, first, new)
+            # The same facts owing the same: the schedule stands as it was (no change to announce).
+            same = not sched.deltas(before, after, first) and all(
+                s.snapshot == snapshot for s in sched.from_month(before, first)
+            )
+            self.schedule = before if same else after
+            new_amount = sched.total(self.schedule, first)
             if new_amount != self.monthly_amount_fen or status is Status.GRADUAL_EXIT:
                 self._raise(
                     CaseAmountChanged,
                     previous_monthly_amount_fen=self.monthly_amount_fen,
                     monthly_amount_fen=new_amount,
-                    effective_month=month.next(),
+                    effective_month=first,
                 )
                 self.monthly_amount_fen, self.exit_last_month = new_amount, None
+            if not same:
+                self._schedule_changed(before, first, "review")
             to = Status.APPROVED
         elif (
             status is Status.APPROVED
@@ -477,11 +506,14 @@ class Case:
             last = month.plus(int(ctx.params.at("exit.gradual_max_months", on, self.region_code).value))
             self.exit_last_month = last.first_day
             self._raise(GradualExitStarted, last_month=last)
+            before = self.schedule
+            self.schedule = sched.relabel(before, month.next(), last, "gradual_exit")
+            self._schedule_changed(before, month.next(), "gradual_exit")
             to = Status.GRADUAL_EXIT
         elif status is Status.GRADUAL_EXIT and self.exit_last_month and month < Period.of(self.exit_last_month):
             to = Status.GRADUAL_EXIT  # still within the exit period
         else:
-            self._raise(CaseTerminated, reason="ineligible", last_month=month)
+            self._end("ineligible", month)
             to = Status.TERMINATED
         if to is Status.TERMINATED:
             self.next_review_on = None
@@ -496,12 +528,40 @@ class Case:
             {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen},
         )
 
-    def terminate(self, ctx: StepContext, *, reason: Literal["death", "fraud", "moved", "other"], opinion: str) -> None:
-        """停保. Never pay a dead person, nor for months obtained by fraud: then the last month paid is the one
-        before."""
+    def terminate(
+        self,
+        ctx: StepContext,
+        *,
+        reason: Literal["death", "fraud", "moved", "other"],
+        opinion: str,
+        death_date: date | None = None,
+        member_id: uuid.UUID | None = None,
+    ) -> None:
+        """停保. Never pay for months obtained by fraud: then the last month paid is the one before. A death is
+        the death rule's, whoever reports it (`member_died`): the date of death is asked for, and the member who
+        died when the case covers more than one person."""
         on = self._begin(CaseStep.TERMINATION, ctx)
-        last = Period.of(on).plus(-1) if reason in ("death", "fraud") else Period.of(on)
-        self._stop(ctx, CaseStep.TERMINATION, reason, last, on, opinion, {})
+        if reason != "death":
+            for name, value in (("death_date", death_date), ("member_id", member_id)):
+                if value is not None:
+                    raise InvalidInput(name, "only for a termination for a death")
+            last = Period.of(on).plus(-1) if reason == "fraud" else Period.of(on)
+            self._stop(ctx, CaseStep.TERMINATION, reason, last, on, opinion, {})
+            return
+        if death_date is None:
+            raise InvalidInput("death_date", "the date of death is required to stop for a death")
+        if death_date > on:
+            raise InvalidInput("death_date", f"cannot be after the termination date ({on})")
+        persons = self.persons()
+        if member_id is None:
+            if len(persons) != 1:
+                raise InvalidInput("member_id", "the case covers several persons: name the member who died")
+            member_id = persons[0]
+        elif member_id not in persons:
+            raise InvalidInput("member_id", "not a person this case covers")
+        self._member_died(
+            ctx, CaseStep.TERMINATION, member_id, death_date, on, opinion, {"death_date": str(death_date)}
+        )
 
     # --- from monitoring's partner data -----------------------------------------------------------------------
 
@@ -514,32 +574,24 @@ class Case:
         params: ParameterSet,
         today: date,
     ) -> None:
-        """死亡比对: a case whose only counted member died stops after the month of death; a larger household's
-        is due for review at once, its amount to be recomputed without them. Others' deaths change nothing."""
-        counted = [m.member_id for m in self.snapshot.counted_members()]
-        if self.status not in workflow.ON_ROLL or member_id not in counted:
+        """死亡比对: the death rule (`member_died`) for a person the case covers; others' deaths change nothing."""
+        if self.status not in workflow.ON_ROLL or member_id not in self.persons():
             return
-        opinion = f"死亡比对 ({source}): 成员于 {death_date} 死亡"
-        if len(counted) > 1:
-            self.next_review_on = today
-            self._move(
-                StepContext(SYSTEM, params),
-                "death_reported",
-                self.status,
-                today,
-                opinion,
-                {"member_id": str(member_id), "alert_id": str(alert_id)},
-            )
-            return
-        self._stop(
+        self._member_died(
             StepContext(SYSTEM, params),
-            "terminate",
-            "death",
-            Period.of(death_date),
+            None,
+            member_id,
+            death_date,
             today,
-            opinion,
-            {"alert_id": str(alert_id)},
+            f"死亡比对 ({source}): 成员于 {death_date} 死亡",
+            {"member_id": str(member_id), "alert_id": str(alert_id)},
         )
+
+    def persons(self) -> list[uuid.UUID]:
+        """Whom the case pays for: the persons on its schedule (person-level programmes) or the counted members."""
+        if self.programme in PERSON_LEVEL and self.schedule:
+            return list(dict.fromkeys(s.member_id for s in self.schedule if s.member_id is not None))
+        return [m.member_id for m in self.snapshot.counted_members()]
 
     def request_review(self, verified_on: date, note: str | None, alert_id: uuid.UUID, params: ParameterSet) -> None:
         """A township found a recipient's situation changed (在保对象情况变化): due for review (定期核查) now."""
@@ -554,6 +606,77 @@ class Case:
             note or "动态监测核实: 在保对象情况变化，需复核",
             {"alert_id": str(alert_id)},
         )
+
+    # --- 提标 --------------------------------------------------------------------------------------------------
+
+    def reprice(
+        self, params: ParameterSet, change: RecomputedFor, reference: str, today: date, *, announce: bool = True
+    ) -> list[sched.Delta] | None:
+        """提标重算: every segment owed from the value's month on whose pricing read its key, priced again with
+        *its own* facts and the values in force in each of its months — on the roll or not (a case that died,
+        stopped or exited is owed the rise for the months it was owed). Returns the months whose fen moved
+        (none: nothing to announce, a replay changes nothing), or None when a month can no longer be priced
+        (the rule refuses it): a review decides that, the schedule stays. `announce` False (a dry run): the same
+        re-pricing, no events or step recorded."""
+        if not self.schedule:
+            return []
+        first, before = Period.of(change.start), self.schedule
+        person_level, rule = self.programme in PERSON_LEVEL, self._rule(params)
+
+        def again(segment: Segment, start: Period) -> list[Segment]:
+            members = frozenset({segment.member_id}) if segment.member_id else None
+            return sched.price(
+                rule,
+                params,
+                self.region_code,
+                segment.snapshot,
+                start,
+                segment.to_month,
+                "standard_rise",
+                person_level=person_level,
+                members=members,
+            )
+
+        try:
+            after = sched.reprice(before, first, again, lambda s: any(v.key == change.key for v in s.values))
+        except Unpriceable:
+            return None
+        changes = sched.deltas(before, after, first)
+        if not changes:
+            return []
+        self.schedule = after
+        on_roll = self.status in workflow.ON_ROLL
+        if on_roll and (amount := self._current_amount(today)) is not None:
+            self.monthly_amount_fen = amount
+            latest = max((s for s in after if s.to_month is None), key=lambda s: s.from_month)
+            on = max(latest.from_month.first_day, change.start)
+            try:
+                result = rule(self.snapshot, on)  # as priced, when the latest segment is on the case's facts
+            except (ValueError, KeyError):
+                result = None
+            if result is not None and result.eligible:
+                self.assessment = CaseAssessment.of(result, on, change)
+        if not announce:
+            return changes
+        self._schedule_changed(before, first, "standard_rise", amounts=self.status is Status.APPROVED)
+        # No move: the status and its deadline stay; only the step is recorded.
+        self.steps.append(
+            StepRecord(
+                "standard_recompute",
+                self.status,
+                self.status,
+                SYSTEM,
+                today,
+                reference,
+                {
+                    "key": change.key,
+                    "region": change.region,
+                    "start": str(change.start),
+                    "changes": [d.to_json() for d in changes],
+                },
+            )
+        )
+        return changes
 
     # --- deadlines --------------------------------------------------------------------------------------------
 
@@ -573,11 +696,16 @@ class Case:
         self.notice_ends_on = workflow.notice_end(on, limits(params, self.opened_on, self.region_code))
         return Status.PUBLIC_NOTICE
 
-    def _approve(self, on: date, result: CaseAssessment) -> None:
+    def _approve(self, on: date, result: CaseAssessment, params: ParameterSet, today: date) -> None:
         now = datetime.now(UTC)
         effective = Period.of(on).next()  # payment starts the month after approval
         self.decided_at, self.decided_on, self.effective_month = now, on, effective.first_day
         self.monthly_amount_fen, self.one_off_amount_fen = result.monthly_amount_fen, result.one_off_amount_fen
+        if result.monthly_amount_fen is not None:
+            # Priced with the values in force in each month it covers: a rise decided before the decision but
+            # starting after it (or back-dated before its first month) is in the schedule from the start.
+            self.schedule = self._priced(params, self.snapshot, effective, "approval", fallback=result)
+            self.monthly_amount_fen = sched.total(self.schedule, effective)
         covered = result.covered_member_ids or [m.member_id for m in self.snapshot.counted_members()]
         # 集中 / 分散供养, as the application chose it: payments' statistics split 特困 by it.
         arrangement = getattr(self.details, "arrangement", None) if self.programme == "tekun" else None
@@ -590,6 +718,11 @@ class Case:
             decided_at=now,
             tekun_arrangement=arrangement,
         )
+        if self.schedule:
+            # The roll starts at the first month's amount (case.approved); later months a value decided for them
+            # moves are amount changes.
+            self._schedule_changed([], effective, "approval", amounts=True, roll_from=self.monthly_amount_fen)
+            self.monthly_amount_fen = self._current_amount(today)
 
     def _schedule_review(self, on: date, params: ParameterSet) -> None:
         if self.monthly_amount_fen is None:
@@ -611,8 +744,159 @@ class Case:
         data: dict[str, Any],
     ) -> None:
         self.next_review_on = None
-        self._raise(CaseTerminated, reason=reason, last_month=last)
+        self._end(reason, last)
         self._move(ctx, step, Status.TERMINATED, on, opinion, {"reason": reason, "last_month": str(last), **data})
+
+    def _end(self, reason: str, last: Period) -> None:
+        """Off the roll after `last`: owed nothing after it."""
+        self._raise(CaseTerminated, reason=reason, last_month=last)
+        if self.schedule:
+            before = self.schedule
+            self.schedule = sched.until(before, last)
+            self._schedule_changed(before, last.next(), "death" if reason == "death" else "termination")
+
+    def _member_died(
+        self,
+        ctx: StepContext,
+        step: str | None,
+        member_id: uuid.UUID,
+        death_date: date,
+        on: date,
+        opinion: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        """A counted member died (one rule for the feed and the official): a person-level programme stops that
+        person's segments after the month of death; a household programme is priced for the remaining members
+        from the month after (the township rechecks them: review due now); nobody left, or nobody eligible, and
+        the case stops after the month of death. `step` None: the feed's names (terminate / death_reported)."""
+        month, first = Period.of(death_date), Period.of(death_date).next()
+        remaining = self.snapshot.model_copy(
+            update={
+                "members": [
+                    m.model_copy(update={"counted": False, "not_counted_reason": f"死亡 {death_date}"})
+                    if m.member_id == member_id
+                    else m
+                    for m in self.snapshot.members
+                ]
+            }
+        )
+        before = self.schedule
+        if self.programme in PERSON_LEVEL:
+            after = sched.until(before, month, frozenset({member_id}))
+            others = [p for p in self.persons() if p != member_id]
+            alive = bool(others) and any(not s.ends_before(first) for s in after if s.member_id in others)
+        else:
+            alive = bool(remaining.counted_members())
+            after = before
+            if alive and before:
+                try:
+                    new = sched.price(
+                        self._rule(ctx.params),
+                        ctx.params,
+                        self.region_code,
+                        remaining,
+                        first,
+                        # 渐退 keeps its last month: the remaining members are owed until then at most.
+                        Period.of(self.exit_last_month)
+                        if self.status is Status.GRADUAL_EXIT and self.exit_last_month
+                        else None,
+                        "death",
+                        person_level=False,
+                    )
+                except Unpriceable:
+                    self.snapshot = remaining
+                    if self.status is Status.APPROVED:
+                        self._stop(ctx, step or "terminate", "ineligible", month, on, opinion, data)
+                        return
+                    new = None  # 渐退 runs out as decided: the kept amount until its last month
+                if new is not None:
+                    after = sched.replace_from(before, first, new)
+        self.snapshot = remaining
+        if not alive:
+            self._stop(ctx, step or "terminate", "death", month, on, opinion, data)
+            return
+        self.schedule = after
+        if before or after:  # a programme without money (边缘) has no schedule to change
+            self._schedule_changed(before, first, "death", amounts=self.status is Status.APPROVED)
+        if after:
+            self.monthly_amount_fen = self._current_amount(on) or 0
+        self.next_review_on = on
+        self._move(ctx, step or "death_reported", self.status, on, opinion, data)
+
+    # --- the schedule ---------------------------------------------------------------------------------------------
+
+    def _current_amount(self, today: date) -> int | None:
+        """The monthly amount the case shows: what its schedule owes this month (its first month, if later);
+        None when it owes nothing then."""
+        if not self.schedule:
+            return None
+        month = max(Period.of(today), min(s.from_month for s in self.schedule))
+        owed = sched.owed(self.schedule, month)
+        return sum(owed.values()) if owed else None
+
+    def _rule(self, params: ParameterSet) -> sched.CaseRule:
+        """The programme's rule on this case's application facts and region; each (facts, day) assessed once."""
+        programme, region, facts = self.programme, self.region_code, self.facts
+        seen: dict[tuple[int, date], tuple[HouseholdSnapshot, Assessment]] = {}
+
+        def rule(snapshot: HouseholdSnapshot, on: date) -> Assessment:
+            if (hit := seen.get((id(snapshot), on))) is not None and hit[0] is snapshot:
+                return hit[1]
+            result = assess(programme, snapshot, on, region, params, facts)
+            seen[(id(snapshot), on)] = (snapshot, result)
+            return result
+
+        return rule
+
+    def _priced(
+        self, params: ParameterSet, snapshot: HouseholdSnapshot, first: Period, reason: str, fallback: Assessment
+    ) -> list[Segment]:
+        """From `first` on, priced month by month; where a later month cannot be priced (a value decided for the
+        future makes the rule refuse), the decision's own assessment for every month, as before schedules."""
+        try:
+            return sched.price(
+                self._rule(params),
+                params,
+                self.region_code,
+                snapshot,
+                first,
+                None,
+                reason,  # type: ignore[arg-type]
+                person_level=self.programme in PERSON_LEVEL,
+            )
+        except Unpriceable:
+            flat = sched.imported(
+                snapshot, fallback, int(fallback.monthly_amount_fen or 0), first, None, self.programme in PERSON_LEVEL
+            )
+            return [dataclasses.replace(s, reason=reason) for s in flat]
+
+    def _schedule_changed(
+        self,
+        before: list[Segment],
+        first: Period,
+        reason: str,
+        *,
+        amounts: bool = False,
+        roll_from: int | None = None,
+    ) -> None:
+        """待遇变更: the schedule from `first` on, to payments; with `amounts`, also the monthly amounts it moves as
+        `case.amount_changed` (one per run of months, latest wins from its month on: what the roll reads; the roll
+        at `roll_from` from `first` when given, else at what `before` owed)."""
+        self._raise(
+            CaseScheduleChanged,
+            changed_from=first,
+            segments=[s.to_event(first) for s in sched.from_month(self.schedule, first)],
+            reason=reason,
+            decided_at=datetime.now(UTC),
+        )
+        if amounts:
+            for previous, amount, month in sched.amount_steps(before, self.schedule, first, roll_from):
+                self._raise(
+                    CaseAmountChanged,
+                    previous_monthly_amount_fen=previous,
+                    monthly_amount_fen=amount,
+                    effective_month=month,
+                )
 
     def _move(
         self,

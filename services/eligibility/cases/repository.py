@@ -9,13 +9,15 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, any_, bindparam, select
+from sqlalchemy import Select, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from services.eligibility.cases import schedule as sched
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
+from services.eligibility.cases.schedule import PERSON_LEVEL, Segment
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
@@ -23,11 +25,12 @@ from services.eligibility.policy import TraceEntry
 from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
+from shared.period import Period
 
 _APPLICANT = "applicant_member_id"
 # The columns a case is written with; its timestamps are the database's.
 _CASE_COLUMNS = [c.key for c in CaseRow.__table__.columns if c.key not in ("created_at", "updated_at")]
-_PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment")]
+_PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot", "assessment", "schedule")]
 
 
 def _upsert_facts() -> Insert:
@@ -71,16 +74,137 @@ def stored_application(programme: str, stored: dict[str, Any] | None) -> tuple[A
     return application_details(programme, raw), uuid.UUID(str(applicant)) if applicant else None
 
 
+_STEP_KEYS = ("case_id", "step", "from_status", "to_status", "actor", "roles", "on", "opinion", "data")  # _step_row's
+
+
+def _step_row(case_id: uuid.UUID, s: StepRecord) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "step": s.step,
+        "from_status": s.from_status.value,
+        "to_status": s.to_status.value,
+        "actor": s.actor.sub,
+        "roles": sorted(s.actor.roles),
+        "on": s.on,
+        "opinion": s.opinion,
+        "data": s.data,
+    }
+
+
 def to_case(row: CaseRow) -> Case:
     details, applicant = stored_application(row.programme, row.details)
+    snapshot = HouseholdSnapshot.model_validate(row.snapshot)
+    assessment = CaseAssessment.model_validate(row.assessment) if row.assessment else None
     return Case(
         **{column: getattr(row, column) for column in _PLAIN},
         status=Status(row.status),
         details=details,
         applicant_member_id=applicant,
-        snapshot=HouseholdSnapshot.model_validate(row.snapshot),
-        assessment=CaseAssessment.model_validate(row.assessment) if row.assessment else None,
+        snapshot=snapshot,
+        assessment=assessment,
+        schedule=stored_schedule(
+            row.schedule,
+            snapshot,
+            programme=row.programme,
+            status=Status(row.status),
+            assessment=assessment,
+            monthly_amount_fen=row.monthly_amount_fen,
+            effective_month=row.effective_month,
+            exit_last_month=row.exit_last_month,
+        ),
     )
+
+
+# --- the schedule as stored: {"facts": [snapshots other than the case's own], "values": [parameter values read],
+# "segments": [...]}, a segment naming its facts (None: the case's snapshot) and values by place -------------------
+
+# Trace entries read back, by (key, region, start): a dated value never changes once added, so one entry serves
+# every segment that read it.
+_ENTRIES: dict[tuple[str, str, str], TraceEntry] = {}
+
+
+def _entry(raw: dict[str, Any]) -> TraceEntry:
+    ident = (raw["key"], raw["region"], raw["start"])
+    if (entry := _ENTRIES.get(ident)) is None:
+        if len(_ENTRIES) >= 10_000:
+            _ENTRIES.clear()
+        entry = _ENTRIES[ident] = TraceEntry.model_validate(raw)
+    return entry
+
+
+def stored_schedule(
+    raw: dict[str, Any] | None,
+    snapshot: HouseholdSnapshot,
+    *,
+    programme: str,
+    status: Status,
+    assessment: CaseAssessment | None,
+    monthly_amount_fen: int | None,
+    effective_month: date | None,
+    exit_last_month: date | None,
+) -> list[Segment]:
+    """The case's segments; a segment without facts of its own was priced on the case's snapshot. A case decided
+    before schedules were kept owes its stored amount from its first month (until its 渐退 ends); one that left
+    the roll then has no schedule to re-price."""
+    if raw is None:
+        if monthly_amount_fen is None or effective_month is None or status not in ON_ROLL:
+            return []
+        last = Period.of(exit_last_month) if exit_last_month and status is Status.GRADUAL_EXIT else None
+        return sched.imported(
+            snapshot, assessment, monthly_amount_fen, Period.of(effective_month), last, programme in PERSON_LEVEL
+        )
+    facts = [HouseholdSnapshot.model_validate(f) for f in raw.get("facts", [])]
+    values = [_entry(v) for v in raw.get("values", [])]
+    return [
+        Segment(
+            from_month=Period.parse(s["from_month"]),
+            to_month=Period.parse(s["to_month"]) if s["to_month"] else None,
+            amount_fen=s["amount_fen"],
+            persons=s["persons"],
+            member_id=uuid.UUID(s["member_id"]) if s["member_id"] else None,
+            reason=s["reason"],
+            snapshot=snapshot if s["facts"] is None else facts[s["facts"]],
+            values=tuple(values[i] for i in s["values"]),
+        )
+        for s in raw["segments"]
+    ]
+
+
+def schedule_json(segments: list[Segment], snapshot: HouseholdSnapshot) -> dict[str, Any] | None:
+    """The segments as stored, each set of facts other than the case's snapshot once."""
+    if not segments:
+        return None
+    facts: list[dict[str, Any]] = []
+    index: dict[int, int] = {}  # id(snapshot) → its place in `facts`
+    values: list[dict[str, Any]] = []
+    places: dict[int, int] = {}  # id(entry) → its place in `values` (the rules share one entry per value)
+    rows = []
+    for s in segments:
+        if s.snapshot is snapshot:
+            at = None
+        elif (at := index.get(id(s.snapshot))) is None:
+            at = index[id(s.snapshot)] = len(facts)
+            facts.append(s.snapshot.model_dump(mode="json"))
+        rows.append(
+            {
+                "from_month": str(s.from_month),
+                "to_month": str(s.to_month) if s.to_month else None,
+                "amount_fen": s.amount_fen,
+                "persons": s.persons,
+                "member_id": str(s.member_id) if s.member_id else None,
+                "reason": s.reason,
+                "facts": at,
+                "values": [_place(v, values, places) for v in s.values],
+            }
+        )
+    return {"facts": facts, "values": values, "segments": rows}
+
+
+def _place(entry: TraceEntry, values: list[dict[str, Any]], places: dict[int, int]) -> int:
+    if (at := places.get(id(entry))) is None:
+        at = places[id(entry)] = len(values)
+        values.append(_trace_json(entry))
+    return at
 
 
 # The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
@@ -120,11 +244,79 @@ def row_values(case: Case, *, json_snapshot: bool = False) -> dict[str, Any]:
         if json_snapshot
         else snapshot.model_dump(mode="json"),
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
+        "schedule": schedule_json(case.schedule, case.snapshot),
     }
 
 
-_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment")  # row_values' keys, in its order
+_ROW_KEYS = (*_PLAIN, "status", "details", "snapshot", "assessment", "schedule")  # row_values' keys, in its order
 _INSERT_CASES_WITH_FACTS = _insert_cases_with_facts()
+
+
+# The live case (open or on the roll) of each (household, programme) asked about, for the programmes with one.
+_LIVE = text("""
+    SELECT DISTINCT ON (c.household_id, c.programme) c.household_id, c.programme, c.id
+    FROM eligibility.cases AS c
+    JOIN unnest(CAST(:households AS uuid[]), CAST(:programmes AS text[])) AS q(household_id, programme)
+      ON c.household_id = q.household_id AND c.programme = q.programme
+    WHERE c.status = ANY(CAST(:live AS text[]))
+    ORDER BY c.household_id, c.programme, c.opened_on
+""")
+
+# 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
+# rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
+# The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
+_PRICED_WITH = text("""
+    SELECT id FROM eligibility.cases
+    WHERE region_code LIKE :prefix AND (
+        schedule -> 'values' @> CAST(:probe AS jsonb)
+        OR (schedule IS NULL AND status = ANY(CAST(:on_roll AS text[])) AND monthly_amount_fen IS NOT NULL
+            AND assessment -> 'trace' @> CAST(:trace_probe AS jsonb)))
+    ORDER BY id
+""")
+# The JSON as text, decoded here with orjson; the assessment only where the schedule must be read from it.
+_ROLL_CHUNK = text(f"""
+    SELECT {", ".join(c for c in _PLAIN)}, status, updated_at, details::text AS details, snapshot::text AS snapshot,
+           schedule::text AS schedule, CASE WHEN schedule IS NULL THEN assessment::text END AS assessment
+    FROM eligibility.cases WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id
+""")
+# One statement per chunk; `version` (the row's updated_at when read) is an optimistic check: a case changed
+# meanwhile (a review committed since the chunk was read) is left alone, and only the ids returned are announced.
+_SAVE_MANY = text("""
+    UPDATE eligibility.cases AS c
+    SET schedule = v.schedule, monthly_amount_fen = v.monthly_amount_fen,
+        assessment = COALESCE(v.assessment, c.assessment), updated_at = now()
+    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+         AS v(id uuid, version timestamptz, schedule jsonb, monthly_amount_fen bigint, assessment jsonb)
+    WHERE c.id = v.id AND c.updated_at = v.version
+    RETURNING c.id
+""")
+
+
+def _roll_case(row: Any) -> Case:
+    """A case as the recompute reads it: its assessment left out unless its schedule is still to be read from it
+    (a re-priced case gets a new one)."""
+    details, applicant = stored_application(row.programme, orjson.loads(row.details))
+    snapshot = HouseholdSnapshot.model_validate_json(row.snapshot)
+    assessment = CaseAssessment.model_validate_json(row.assessment) if row.assessment else None
+    status = Status(row.status)
+    return Case(
+        **{column: getattr(row, column) for column in _PLAIN},
+        status=status,
+        details=details,
+        applicant_member_id=applicant,
+        snapshot=snapshot,
+        assessment=assessment,
+        schedule=stored_schedule(
+            orjson.loads(row.schedule) if row.schedule else None,
+            snapshot,
+            programme=row.programme,
+            status=status,
+            assessment=assessment,
+            monthly_amount_fen=row.monthly_amount_fen,
+            effective_month=row.effective_month,
+            exit_last_month=row.exit_last_month,
+        ),
+    )
 
 
 class CaseRepository:
@@ -222,22 +414,7 @@ class CaseRepository:
             for column, value in values.items():
                 if getattr(row, column) != value:
                     setattr(row, column, value)
-        self.session.add_all(
-            [
-                CaseStep(
-                    case_id=case.id,
-                    step=s.step,
-                    from_status=s.from_status.value,
-                    to_status=s.to_status.value,
-                    actor=s.actor.sub,
-                    roles=sorted(s.actor.roles),
-                    on=s.on,
-                    opinion=s.opinion,
-                    data=s.data,
-                )
-                for s in steps
-            ]
-        )
+        self.session.add_all([CaseStep(**_step_row(case.id, s)) for s in steps])
 
     async def latest_facts(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
         facts = await self.session.get(HouseholdFacts, household_id)
@@ -270,3 +447,61 @@ class CaseRepository:
                 )
             },
         )
+
+    async def live_cases(self, wanted: Iterable[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+        """(household, programme) → its live case (open or on the roll), for those of `wanted` that have one."""
+        pairs = list(set(wanted))
+        if not pairs:
+            return {}
+        rows = await self.session.execute(
+            _LIVE,
+            {
+                "households": [h for h, _ in pairs],
+                "programmes": [p for _, p in pairs],
+                "live": [s.value for s in (*OPEN, *ON_ROLL)],
+            },
+        )
+        return {(h, p): case_id for h, p, case_id in rows}
+
+    # --- 提标: many cases at once ----------------------------------------------------------------------------------
+
+    async def priced_with(self, region_prefix: str, key: str) -> list[uuid.UUID]:
+        """Ids of the cases under the prefix whose schedule (or, decided before schedules, stored trace) read `key`."""
+        probe = orjson.dumps([{"key": key}]).decode()
+        result = await self.session.execute(
+            _PRICED_WITH,
+            {
+                "prefix": region_prefix + "%",
+                "probe": probe,
+                "on_roll": [s.value for s in ON_ROLL],
+                "trace_probe": orjson.dumps([{"key": key}]).decode(),
+            },
+        )
+        return list(result.scalars())
+
+    async def roll_chunk(self, ids: list[uuid.UUID]) -> list[tuple[Case, Any]]:
+        """The cases with these ids and each row's version (for `save_many`'s optimistic check)."""
+        rows = await self.session.execute(_ROLL_CHUNK, {"ids": ids})
+        return [(_roll_case(row), row.updated_at) for row in rows]
+
+    async def save_many(self, cases: list[tuple[Case, Any, list[StepRecord]]]) -> set[uuid.UUID]:
+        """Many re-priced cases (case, version read, steps), set-based: one UPDATE … FROM of their schedule, amount
+        and assessment where the row is still the version read, one insert of the steps of those. The ids
+        written."""
+        if not cases:
+            return set()
+        rows = [
+            {
+                "id": case.id,
+                "version": version,
+                "schedule": schedule_json(case.schedule, case.snapshot),
+                "monthly_amount_fen": case.monthly_amount_fen,
+                "assessment": _assessment_json(case.assessment) if case.assessment else None,
+            }
+            for case, version, _ in cases
+        ]
+        written = set((await self.session.execute(_SAVE_MANY, {"rows": json_rows(rows)})).scalars())
+        steps = [_step_row(case.id, s) for case, _, recorded in cases if case.id in written for s in recorded]
+        if steps:  # one JSON parameter: no per-row parameter processing
+            await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(steps)})
+        return written

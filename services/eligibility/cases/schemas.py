@@ -90,6 +90,12 @@ class EmergencyApproveIn(StepIn):
 class TerminateIn(StepIn):
     reason: Literal["death", "fraud", "moved", "other"]
     opinion: str = Opinion
+    death_date: date | None = Field(
+        default=None, description="死亡日期: required for a death; owed up to the month of death, none after"
+    )
+    member_id: uuid.UUID | None = Field(
+        default=None, description="who died, when the case covers more than one person (the others stay on)"
+    )
 
 
 class StepOut(BaseModel):

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
 from services.eligibility.cases.repository import CaseRepository
+from services.eligibility.cases.schedule import RECURRING
 from services.eligibility.cases.schemas import (
     CaseDetailOut,
     CaseOut,
@@ -86,6 +87,11 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     cases, household facts and audit rows are each written in one statement."""
     repo = CaseRepository(uow.session)
     known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
+    # One live case per household and programme: a second application (a replay of another's, a race past
+    # intake's check) is refused at once, naming the live one; one query for the run.
+    live = await repo.live_cases(
+        (d.data.household_id, d.data.programme) for d in deliveries if d.data.programme in RECURRING
+    )
     params = await effective_parameters(uow)
     opened: list[Case] = []
     audits: list[dict] = []
@@ -94,7 +100,10 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
         if data.application_id in known:
             continue
         known.add(data.application_id)
-        case = Case.open(data, params)
+        held = live.get((data.household_id, data.programme))
+        case = Case.open_refused(data, params, held) if held else Case.open(data, params)
+        if data.programme in RECURRING and not held:
+            live[(data.household_id, data.programme)] = case.id
         opened.append(case)
         for event in case.collect()[1]:
             uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
@@ -105,6 +114,7 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
                 "region_code": case.region_code,
                 "correlation_id": d.event.correlationid,
             }
+            | ({"action": "case.refused_duplicate", "reason": case.reasons[0]} if held and case.reasons else {})
         )
     if not opened:
         return
@@ -118,7 +128,9 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     repo = CaseRepository(uow.session)
     if existing := await repo.by_application(data.application_id):
         return existing
-    case = Case.open(data, await effective_parameters(uow))
+    params = await effective_parameters(uow)
+    held = (await repo.live_cases([(data.household_id, data.programme)])).get((data.household_id, data.programme))
+    case = Case.open_refused(data, params, held) if held and data.programme in RECURRING else Case.open(data, params)
     await repo.insert([case])
     for event in case.collect()[1]:
         uow.emit(event, key=case.household_id, region=case.region_code)

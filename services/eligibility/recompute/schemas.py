@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -39,7 +40,30 @@ class TownshipImpactOut(BaseModel):
     monthly_before_fen: int
     monthly_after_fen: int = Field(description="the new monthly cost of those cases")
     monthly_increase_fen: int
-    back_pay_fen: int = Field(description="提标补发: the difference for the months from the start to paid_through")
+    back_pay_fen: int = Field(
+        description="提标补发: what the months from the start to paid_through are owed more (less, if negative)"
+    )
+
+
+class OwedChangeOut(BaseModel):
+    """The months `from_month`…`to_month` (open: on) owe `after_fen` a month instead of `before_fen`, for one
+    person of a person-level programme (`member_id`) or the household."""
+
+    member_id: uuid.UUID | None
+    from_month: Period
+    to_month: Period | None
+    before_fen: int
+    after_fen: int
+
+
+class CaseImpactOut(BaseModel):
+    """One case whose schedule the value would change: the months and fen, as the recompute would announce them."""
+
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    township: str
+    owed_change_fen: int = Field(description="owed more (or less) for the months from the start to paid_through")
+    months: list[OwedChangeOut]
 
 
 class WhatIfOut(BaseModel):
@@ -47,9 +71,10 @@ class WhatIfOut(BaseModel):
     key: str
     start: date
     paid_through: Period
-    cases_examined: int = Field(description="approved cases whose rule reads the key")
+    cases_examined: int = Field(description="cases whose schedule was priced with the key (on the roll or not)")
     cases_changed: int
     cases_unchanged: int
     cases_needing_review: int = Field(description="no longer eligible or not assessable: left to a review")
     total: TownshipImpactOut
     townships: list[TownshipImpactOut]
+    cases: list[CaseImpactOut] = Field(description="per case, the months whose owed fen the value would change")

@@ -1,16 +1,18 @@
-"""提标重算: recompute the monthly amounts a changed policy value affects, the same way for real and as a dry run.
+"""提标重算: re-price the schedules a changed policy value affects, the same way for real and as a dry run.
 
 A standard can be decided after the date it takes effect (domain.md: 450/330 → 490/370 from 1 July, decided in
-September). Each case on the roll whose rule read the changed key (its stored trace, 计算依据) is assessed again
-with the programme's pure rule on its own facts, from the new value's start (or the case's first month, if later)
-and at every later value of the same key already decided. A case whose amount changes gets one `CaseAmountChanged`
-per change, whose `effective_month` may be in the past; payments back-pays the months already paid. A case whose
-amount does not change gets nothing, so replaying the event changes nothing.
+September). Every case whose schedule has a segment priced with the changed key (its basis, 计算依据) and owed
+from the value's month on — on the roll or not: a case that died, stopped or exited is owed the rise for the months
+it was owed — is re-priced by the `Case` itself (`Case.reprice`): each segment with *its own* facts and the values in
+force in each of its months. A case whose months move raises `case.schedule_changed` (and, on the roll,
+`case.amount_changed` per run of months, for the roll kept from amounts); a case whose months do not move gets
+nothing, so replaying the event changes nothing.
 
-Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, assessed in
-memory, and each chunk is written with one UPDATE … FROM unnest(…), one multi-row insert into the outbox, one into
-case steps and one into the audit log. The what-if (`POST /parameters/what-if`) runs the same code with the
-proposed value laid over the parameters and writes nothing, so its figures are what the real recompute then does.
+Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, re-priced in
+memory, and each chunk is written with the cases' repository (`save_many`: one UPDATE … FROM, one insert of steps),
+one multi-row insert into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`) runs the
+same code with the proposed value laid over the parameters and writes nothing, so its months and fen are what the
+real recompute then does.
 """
 
 from __future__ import annotations
@@ -21,21 +23,18 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-import orjson
-
-from services.eligibility.cases.domain import CaseAssessment, RecomputedFor
-from services.eligibility.cases.repository import stored_application
-from services.eligibility.policy import ApplicationFacts, Assessment, ParameterError, ParameterSet, assess
+from services.eligibility.cases import schedule as sched
+from services.eligibility.cases.domain import Case, RecomputedFor
+from services.eligibility.cases.repository import CaseRepository
+from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
-from services.eligibility.recompute.repository import RecomputeRepository, RollRow
-from services.eligibility.recompute.schemas import TownshipImpactOut, WhatIfIn, WhatIfOut
+from services.eligibility.recompute.schemas import CaseImpactOut, TownshipImpactOut, WhatIfIn, WhatIfOut
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput
-from shared.events.catalogue import CaseAmountChanged, StandardChanged
-from shared.household import HouseholdSnapshot
+from shared.events.catalogue import StandardChanged
 from shared.period import Period
 from shared.regions import RegionTable
 from shared.schemas import attributes
@@ -44,7 +43,6 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 SYSTEM = "eligibility"
 CHUNK_SIZE = 2000
-_NO_FACTS = ApplicationFacts()
 
 
 @dataclass(frozen=True)
@@ -56,80 +54,40 @@ class ValueChange:
     start: date
     reference: str
 
-
-@dataclass(frozen=True)
-class Segment:
-    """From `month` on, the case's monthly amount is `monthly_amount_fen`."""
-
-    month: Period
-    monthly_amount_fen: int
+    @property
+    def recomputed_for(self) -> RecomputedFor:
+        return RecomputedFor(region=self.region, key=self.key, start=self.start)
 
 
 @dataclass(frozen=True)
-class Recomputed:
-    """One case's recompute: the changes of its amount (none = unchanged) and the last assessment."""
+class Repriced:
+    """One case's re-pricing: the months whose fen moved, and what it owed this month before and after."""
 
-    row: RollRow
-    segments: tuple[Segment, ...]
-    assessment: Assessment
-    assessed_on: date
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    region_code: str
+    persons: int
+    monthly_before_fen: int
+    monthly_after_fen: int
+    changes: tuple[sched.Delta, ...]
 
-    @property
-    def monthly_amount_fen(self) -> int:
-        return self.segments[-1].monthly_amount_fen if self.segments else self.row.monthly_amount_fen
+    @classmethod
+    def of(cls, case: Case, before: list[sched.Segment], changes: list[sched.Delta], month: Period) -> Repriced:
+        persons = {s.member_id for s in case.schedule if s.member_id} or {None}
+        largest = max((s.persons for s in case.schedule if s.covers(month)), default=0)
+        return cls(
+            case.id,
+            case.household_id,
+            case.region_code,
+            len(persons) if case.programme in sched.PERSON_LEVEL else largest,
+            sched.total(before, month),
+            sched.total(case.schedule, month),
+            tuple(changes),
+        )
 
-    @property
-    def persons(self) -> int:
-        return len(self.assessment.covered_member_ids)
-
-    def back_pay_fen(self, paid_through: Period) -> int:
-        """What the months up to `paid_through`, paid at the old amount, are owed (never negative per month:
-        an over-payment is not recovered by a recompute)."""
-        total = 0
-        for i, segment in enumerate(self.segments):
-            last = self.segments[i + 1].month.plus(-1) if i + 1 < len(self.segments) else paid_through
-            months = segment.month.months_until(min(last, paid_through)) + 1
-            total += max(0, segment.monthly_amount_fen - self.row.monthly_amount_fen) * max(0, months)
-        return total
-
-
-def evaluation_dates(params: ParameterSet, change: ValueChange, today: date) -> list[date]:
-    """The new value's start and the start of every later value of the key for the region already decided."""
-    later = [v.start for v in params.history(change.key, change.region) if change.start < v.start <= today]
-    return sorted({change.start, *later})
-
-
-def _facts(programme: str, details: str) -> ApplicationFacts:
-    """The facts the case's own rule read (applicant, recognitions, request), as the case's repository maps them."""
-    if details in ("{}", "null"):
-        return _NO_FACTS
-    return ApplicationFacts.of_application(*stored_application(programme, orjson.loads(details)))
-
-
-def recompute_case(row: RollRow, params: ParameterSet, dates: list[date]) -> Recomputed | None:
-    """Pure: the case's amounts at each date from its first month on; None when the rule no longer finds it
-    eligible or cannot run (a review decides that, not a standard change)."""
-    first = row.effective_month or dates[0]
-    snapshot = HouseholdSnapshot.model_validate_json(row.snapshot)
-    facts = _facts(row.programme, row.details)
-    segments: list[Segment] = []
-    amount = row.monthly_amount_fen
-    result: Assessment | None = None
-    on = first
-    for on in sorted({max(d, first) for d in dates}):
-        try:
-            result = assess(row.programme, snapshot, on, row.region_code, params, facts)
-        # Missing facts, no value for the region or date, or a proposed value the rule cannot work with (a
-        # what-if may try anything the parameter schema accepts): the case is left to a review.
-        except (ValueError, KeyError, LookupError, ArithmeticError, TypeError):
-            return None
-        if not result.eligible or result.monthly_amount_fen is None:
-            return None
-        if result.monthly_amount_fen != amount:
-            amount = result.monthly_amount_fen
-            segments.append(Segment(Period.of(on), amount))
-    assert result is not None
-    return Recomputed(row, tuple(segments), result, on)
+    def owed_change_fen(self, through: Period) -> int:
+        """What the months up to `through` are owed more (or less) than before."""
+        return sum(d.fen_through(through) for d in self.changes)
 
 
 @dataclass
@@ -143,23 +101,28 @@ class _Township:
 
 @dataclass
 class Impact:
-    """What a recompute changes, per township (乡镇: the first 9 digits of the case's region code)."""
+    """What a recompute changes, per case and per township (乡镇: the first 9 digits of the case's region code)."""
 
     paid_through: Period
+    month: Period  # the month whose cost is compared (this month)
     examined: int = 0
     changed: int = 0
     unchanged: int = 0
     needs_review: int = 0
     townships: dict[str, _Township] = field(default_factory=dict)
+    cases: list[Repriced] = field(default_factory=list)
+    keep_cases: bool = False
 
-    def add(self, r: Recomputed) -> None:
+    def add(self, r: Repriced) -> None:
         self.changed += 1
-        t = self.townships.setdefault(r.row.region_code[:9], _Township())
-        t.households.add(r.row.household_id)
+        if self.keep_cases:
+            self.cases.append(r)
+        t = self.townships.setdefault(r.region_code[:9], _Township())
+        t.households.add(r.household_id)
         t.persons += r.persons
-        t.monthly_before_fen += r.row.monthly_amount_fen
-        t.monthly_after_fen += r.monthly_amount_fen
-        t.back_pay_fen += r.back_pay_fen(self.paid_through)
+        t.monthly_before_fen += r.monthly_before_fen
+        t.monthly_after_fen += r.monthly_after_fen
+        t.back_pay_fen += r.owed_change_fen(self.paid_through)
 
     def counts(self) -> dict[str, int]:
         """The case counts as the API answers them."""
@@ -206,43 +169,58 @@ async def recompute(
     paid_through: Period,
     today: date,
     scope: str | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
+    keep_cases: bool = False,
 ) -> Impact:
-    """Recompute every approved case under `scope` (default: the change's region) whose rule read the key.
-    With `apply`, write the new amounts and emit the events; without, only count (the what-if)."""
-    repo = RecomputeRepository(uow.session, uow.tables)
+    """Re-price every case under `scope` (default: the change's region) whose schedule read the key. With
+    `apply`, save the cases and emit their events; without, only count (the what-if)."""
+    chunk_size = chunk_size or CHUNK_SIZE
+    repo = CaseRepository(uow.session)
     prefix = scope if scope is not None else ("" if change.region == NATIONAL else change.region)
-    dates = evaluation_dates(params, change, today)
-    impact = Impact(paid_through)
-    ids, started = await repo.affected(prefix, change.key), time.monotonic()
+    impact = Impact(paid_through, Period.of(today), keep_cases=keep_cases)
+    ids, started = await repo.priced_with(prefix, change.key), time.monotonic()
     for at in range(0, len(ids), chunk_size):
-        rows = await repo.roll_chunk(ids[at : at + chunk_size])
-        changed: list[Recomputed] = []
-        for row in rows:
-            result = recompute_case(row, params, dates)
-            if result is None:
+        loaded = await repo.roll_chunk(ids[at : at + chunk_size])
+        changed: list[tuple[Case, object, Repriced]] = []
+        for case, version in loaded:
+            before = case.schedule
+            changes = case.reprice(params, change.recomputed_for, change.reference, today, announce=apply)
+            if changes is None:
                 impact.needs_review += 1
-            elif result.segments:
-                changed.append(result)
+            elif changes:
+                changed.append((case, version, Repriced.of(case, before, changes, impact.month)))
             else:
                 impact.unchanged += 1
-        impact.examined += len(rows)
+        impact.examined += len(loaded)
         if apply and changed:
-            applied = await repo.apply(
-                [
-                    (r.row.id, r.row.monthly_amount_fen, r.monthly_amount_fen, _assessment_json(r, change))
-                    for r in changed
-                ]
-            )
-            if len(applied) < len(changed):
+            collected = [(case, version, case.collect()) for case, version, _ in changed]
+            written = await repo.save_many([(case, version, steps) for case, version, (steps, _) in collected])
+            if len(written) < len(changed):
                 log.warning(
                     "recompute %s: %d cases changed meanwhile, left to their own review",
                     change.key,
-                    len(changed) - len(applied),
+                    len(changed) - len(written),
                 )
-            changed = [r for r in changed if r.row.id in applied]
-            await _announce(uow, repo, changed, change, today)
-        for r in changed:
+            audits = []
+            for case, _, (steps, events) in collected:
+                if case.id not in written:
+                    continue
+                for event in events:
+                    uow.emit(event, key=case.household_id, region=case.region_code)
+                audits += [
+                    {
+                        "resource_id": case.id,
+                        "household_id": case.household_id,
+                        "region_code": case.region_code,
+                        "reason": s.opinion,
+                        "details": s.data,
+                    }
+                    for s in steps
+                ]
+            await audit.record_many(uow, SYSTEM, "case.standard_recompute", "case", audits)
+            await uow.flush_events()
+            changed = [c for c in changed if c[0].id in written]
+        for _, _, r in changed:
             impact.add(r)
         log.info(
             "recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)",
@@ -256,72 +234,6 @@ async def recompute(
             impact.examined / max(time.monotonic() - started, 1e-6),
         )
     return impact
-
-
-def _assessment_json(r: Recomputed, change: ValueChange) -> str:
-    """The assessment as a case keeps it (the same model the case's repository reads back)."""
-    return CaseAssessment.of(
-        r.assessment, r.assessed_on, RecomputedFor(region=change.region, key=change.key, start=change.start)
-    ).model_dump_json()
-
-
-async def _announce(
-    uow: UnitOfWork, repo: RecomputeRepository, changed: list[Recomputed], change: ValueChange, today: date
-) -> None:
-    """Events, case steps and audit rows of one chunk, each written as one multi-row insert."""
-    steps, audits = [], []
-    for r in changed:
-        row, previous = r.row, r.row.monthly_amount_fen
-        for segment in r.segments:
-            uow.emit(
-                CaseAmountChanged(
-                    case_id=row.id,
-                    household_id=row.household_id,
-                    programme=row.programme,  # type: ignore[arg-type]
-                    region_code=row.region_code,
-                    previous_monthly_amount_fen=previous,
-                    monthly_amount_fen=segment.monthly_amount_fen,
-                    effective_month=segment.month,
-                ),
-                key=row.household_id,
-                region=row.region_code,
-            )
-            previous = segment.monthly_amount_fen
-        data = {
-            "key": change.key,
-            "region": change.region,
-            "start": str(change.start),
-            "previous_monthly_amount_fen": row.monthly_amount_fen,
-            "changes": [{"month": str(s.month), "monthly_amount_fen": s.monthly_amount_fen} for s in r.segments],
-        }
-        steps.append(
-            {
-                "case_id": row.id,
-                "step": "standard_recompute",
-                "from_status": "approved",
-                "to_status": "approved",
-                "actor": SYSTEM,
-                "roles": ["system"],
-                "on": today,
-                "opinion": change.reference,
-                "data": data,
-            }
-        )
-        audits.append(
-            {
-                "actor": SYSTEM,
-                "roles": ["system"],
-                "action": "case.standard_recompute",
-                "resource_type": "case",
-                "resource_id": str(row.id),
-                "household_id": row.household_id,
-                "region_code": row.region_code,
-                "reason": change.reference,
-                "details": data,
-            }
-        )
-    await repo.record(steps, audits)
-    await uow.flush_events()
 
 
 # --- the event handler and the what-if -----------------------------------------------------------------------
@@ -390,7 +302,9 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
     today = date.today()
     paid_through = body.paid_through or Period.of(today).plus(-1)
     change = ValueChange(body.region, body.key, body.start, body.reference)
-    impact = await recompute(uow, params, change, apply=False, paid_through=paid_through, today=today, scope=scope)
+    impact = await recompute(
+        uow, params, change, apply=False, paid_through=paid_through, today=today, scope=scope, keep_cases=True
+    )
     total, townships = impact.rows()
     await audit.record(
         uow,
@@ -409,5 +323,15 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
             "paid_through": paid_through,
             "total": total,
             "townships": townships,
+            "cases": [
+                CaseImpactOut(
+                    case_id=r.case_id,
+                    household_id=r.household_id,
+                    township=r.region_code[:9],
+                    owed_change_fen=r.owed_change_fen(paid_through),
+                    months=[d.to_json() for d in r.changes],
+                )
+                for r in impact.cases
+            ],
         }
     )

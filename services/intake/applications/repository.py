@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.applications.schemas import ApplicationQuery
-from services.intake.models import Application, Evidence
+from services.intake.models import LIVE, Application, Evidence
 from shared.uow import UnitOfWork
 
 OPEN_STATUSES = ("submitted", "in_review")
@@ -20,6 +20,14 @@ class ApplicationRepository:
 
     async def get(self, application_id: uuid.UUID, *, for_update: bool = False) -> Application | None:
         return await self.session.get(Application, application_id, with_for_update=for_update)
+
+    async def live(self, household_id: uuid.UUID, programme: str) -> Application | None:
+        """The household's live application for the programme (uq_applications_live's rows), if any."""
+        return await self.session.scalar(
+            select(Application).where(
+                Application.household_id == household_id, Application.programme == programme, text(f"({LIVE})")
+            )
+        )
 
     async def many_for_update(self, application_ids: set[uuid.UUID]) -> dict[uuid.UUID, Application]:
         rows = await self.session.scalars(

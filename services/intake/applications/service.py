@@ -29,7 +29,7 @@ from services.intake.applications.schemas import (
     TemporaryIn,
 )
 from services.intake.households import service as households
-from services.intake.models import Application, Evidence
+from services.intake.models import RECURRING, Application, Evidence
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
@@ -258,14 +258,18 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
     )
     # Timestamps set here rather than by the server default: nothing is read back before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
-    # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one open application
+    if body.programme in RECURRING and (
+        live := await ApplicationRepository(uow.session).live(household.id, body.programme)
+    ):
+        raise _already(live)
+    # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one live application
     # per household and programme is the unique index's to enforce (a second one, concurrent or not: 409).
     add_new(uow, application)
     uow.on_conflict(
-        "uq_applications_open",
+        "uq_applications_live",
         Conflict(
-            f"household already has an open {body.programme} application",
-            errors=[{"field": "programme", "message": "an application for it is already open"}],
+            f"household already has a live {body.programme} application (open, or approved and paid)",
+            errors=[{"field": "programme", "message": "an application for it is already open or approved"}],
         ),
     )
     uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
@@ -279,6 +283,24 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         region_code=household.region_code,
     )
     return to_out(application, set())  # a new application has no evidence yet
+
+
+def _already(live: Application) -> Conflict:
+    """409 naming the household's live application (and its case) for the programme."""
+    case = f", case {live.case_id}" if live.case_id else ""
+    if live.status == "approved":
+        message = (
+            f"the household already receives {live.programme} (application {live.id}{case}): "
+            "a review is the way to change it"
+        )
+    else:
+        message = f"the household already has an open {live.programme} application ({live.id}{case})"
+    return Conflict(
+        message,
+        errors=[{"field": "programme", "message": message}],
+        application_id=str(live.id),
+        case_id=str(live.case_id) if live.case_id else None,
+    )
 
 
 async def get_visible(
@@ -397,7 +419,7 @@ async def withdraw(
 ) -> ApplicationOut:
     application = await _open_writable(uow, principal, application_id, "withdraw", if_match)
     # Eligibility owns the case and may have decided it already: this is a request it answers
-    # (mirror_case_events); the application keeps its slot (uq_applications_open) until then.
+    # (mirror_case_events); the application keeps its slot (uq_applications_live) until then.
     application.status = "withdrawal_requested"
     application.withdrawal = "requested"
     application.withdrawn_reason = reason
@@ -526,9 +548,10 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
 
 
 def _mirror(application: Application, data: CaseEvent) -> None:
-    if application.status == "withdrawn":
-        # Withdrawal is final: an event of the case's earlier life arriving late must not reopen the application
-        # (and, with a new application for the same programme open, it could not: one open per programme).
+    if application.status == "withdrawn" or application.case_status == "terminated":
+        # Withdrawal and 停保 are final: an event of the case's earlier life arriving late (a replay) must not
+        # reopen the application (and, with a new application for the same programme live, it could not: one
+        # live application per programme).
         return
     application.case_id = data.case_id
     pending = application.status == "withdrawal_requested"

@@ -24,6 +24,7 @@ from shared.events.catalogue import (
     CaseDeadlineChanged,
     CaseOpened,
     CaseRejected,
+    CaseScheduleChanged,
     CaseStatusChanged,
     CaseTerminated,
     CaseWithdrawalRefused,
@@ -298,7 +299,8 @@ def test_the_county_approves_at_the_rules_amount_from_the_next_month():
     assert case.status is Status.APPROVED and case.due_date is None and case.decided_on == date(2023, 9, 25)
     assert case.monthly_amount_fen == case.assessment.monthly_amount_fen and case.monthly_amount_fen > 0
     assert case.effective_month == date(2023, 10, 1) and case.next_review_on is not None
-    assert kinds(events) == [CaseApproved]  # the approval is the announcement, not a status change as well
+    # The approval is the announcement (with the schedule it starts), not a status change as well.
+    assert kinds(events) == [CaseApproved, CaseScheduleChanged]
     assert events[0].effective_month == Period(2023, 10) and len(events[0].member_ids) == 3
     assert steps[0].data == {"monthly_amount_fen": case.monthly_amount_fen, "one_off_amount_fen": None}
     assert case.next_steps == ["review", "termination"]
@@ -385,7 +387,7 @@ def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
     latest = latest.model_copy(update={"household_id": case.household_id, "members": case.snapshot.members})
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
     _steps, events = case.collect()
-    assert kinds(events) == [CaseAmountChanged] and events[0].effective_month == Period(2024, 1)
+    assert kinds(events) == [CaseAmountChanged, CaseScheduleChanged] and events[0].effective_month == Period(2024, 1)
     assert events[0].monthly_amount_fen == case.monthly_amount_fen < events[0].previous_monthly_amount_fen
     assert case.snapshot == latest
 
@@ -396,7 +398,8 @@ def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
     latest = household(members=[m.model_dump(mode="json") for m in members], wages_fen=900_000)
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
     _, events = case.collect()
-    assert case.status is Status.GRADUAL_EXIT and kinds(events) == [GradualExitStarted, CaseStatusChanged]
+    assert case.status is Status.GRADUAL_EXIT
+    assert kinds(events) == [GradualExitStarted, CaseScheduleChanged, CaseStatusChanged]
     assert case.exit_last_month == events[0].last_month.first_day and events[0].last_month > Period(2023, 12)
     case.review(by(REVIEWER, date(2023, 12, 28)), latest=latest)
     assert case.status is Status.GRADUAL_EXIT and case.collect()[1] == []  # still within the exit period
@@ -407,7 +410,7 @@ def test_a_review_finding_the_household_ineligible_without_work_stops_it():
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=household(wages_fen=900_000))
     _, events = case.collect()
     assert case.status is Status.TERMINATED and case.next_review_on is None
-    assert kinds(events) == [CaseTerminated, CaseStatusChanged]
+    assert kinds(events) == [CaseTerminated, CaseScheduleChanged, CaseStatusChanged]
     assert events[0].reason == "ineligible" and events[0].last_month == Period(2023, 12)
 
 
@@ -416,7 +419,7 @@ def test_termination_for_death_or_fraud_pays_up_to_the_month_before():
     case.terminate(by(APPROVER, date(2023, 12, 20)), reason="fraud", opinion="虚报")
     steps, events = case.collect()
     assert case.status is Status.TERMINATED and case.next_review_on is None
-    assert kinds(events) == [CaseTerminated, CaseStatusChanged]
+    assert kinds(events) == [CaseTerminated, CaseScheduleChanged, CaseStatusChanged]
     assert events[0].last_month == Period(2023, 11) and steps[0].data == {"reason": "fraud", "last_month": "2023-11"}
     moved = approved()
     moved.terminate(by(APPROVER, date(2023, 12, 20)), reason="moved", opinion="迁出")
@@ -444,13 +447,24 @@ def test_a_reported_death_stops_a_one_person_case_after_the_month_of_death():
     assert case.collect() == ([], [])  # no longer on the roll
 
 
-def test_a_reported_death_in_a_larger_household_asks_for_a_review_now():
+def test_a_reported_death_in_a_larger_household_reprices_the_rest_and_asks_for_a_review_now():
+    # Was: the death only asked for a review, the household kept being paid for three (issue 16, sequence 2).
     case = approved()
     case.report_death(
         case.snapshot.members[1].member_id, date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY
     )
     steps, events = case.collect()
-    assert case.status is Status.APPROVED and case.next_review_on == TODAY and events == []
+    assert case.status is Status.APPROVED and case.next_review_on == TODAY
+    assert kinds(events) == [CaseScheduleChanged, CaseAmountChanged]
+    # 300 yuan household income: three at 100 yuan each fall in the 450 tier (1350); two at 150 each, still 450.
+    [segment] = events[0].segments
+    assert (segment.from_month, segment.to_month, segment.amount_fen, segment.persons) == (
+        Period(2024, 1),
+        None,
+        90_000,
+        2,
+    )
+    assert (events[1].previous_monthly_amount_fen, events[1].monthly_amount_fen) == (135_000, 90_000)
     assert steps[0].step == "death_reported"
     case.report_death(uuid.uuid4(), date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY)
     assert case.collect() == ([], [])  # not a member of this case

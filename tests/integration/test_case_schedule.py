@@ -1,0 +1,335 @@
+"""Each case's schedule (待遇) through eligibility's real paths on the real PostgreSQL: the API's steps, the
+death feed's handler, the standard rise's handler (`policy.standard_changed.v1`) and the what-if, asserting the
+`case.schedule_changed` events in the outbox (fen per person and month) against figures worked by hand.
+
+The rises here are 盱眙县's (320830, ILLUSTRATIVE gap-mode county: urban 低保 450 → 490 yuan from July 2023 in its
+file), 490 → 530 from March 2024 added by an admin: no other test touches 320830, so the figures do not depend on
+which of the 吴起县 rises other modules add first. Issue 16 sequences 2, 5, 6 and 8."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from services.eligibility.cases.service import on_death_reported, open_case, record_households
+from services.eligibility.models import platform
+from services.eligibility.recompute.service import on_standard_changed
+from shared.db import session_factory
+from shared.events.catalogue import ApplicationSubmitted, DeathReported, HouseholdRegistered, StandardChanged
+from shared.household import HouseholdSnapshot
+from shared.uow import UnitOfWork
+from tests.conftest import bearer
+from tests.helpers import delivery
+
+VILLAGE = "320830100001"
+OFFICIAL = bearer("official-xuyi", ["clerk", "township_reviewer"], "320830")
+APPROVER = bearer("approver-xuyi", ["county_approver"], "320830")
+FINANCE = bearer("finance-xuyi", ["finance"], "320830")
+RISE = {
+    "region": "320830",
+    "key": "dibao.standard.urban",
+    "start": "2024-03-01",
+    "value": {"per": "month", "fen": 53_000},
+    "reference": "盱眙县 2024 城市低保提标 (test: 490 → 530元/月 from March)",
+}
+
+
+def _member(name: str, born: str, relation: str, **facts) -> dict:
+    return {
+        "member_id": str(uuid.uuid4()),
+        "name": name,
+        "birth_date": born,
+        "sex": "male",
+        "relation": relation,
+        **facts,
+    }
+
+
+def urban(members: list[dict], wages_fen: int, earner: str | None = None, household_id: str | None = None):
+    return HouseholdSnapshot.model_validate(
+        {
+            "household_id": household_id or str(uuid.uuid4()),
+            "region_code": VILLAGE,
+            "hukou_type": "urban",
+            "members": members,
+            "incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": wages_fen, "member_id": earner}]
+            if wages_fen
+            else [],
+            "properties": [{"kind": "housing", "value_fen": 6_000_000}],
+        }
+    )
+
+
+def couple(wages_fen: int = 60_000, earner: bool = False) -> HouseholdSnapshot:
+    """Two urban members; 600 yuan a month of wages (the spouse's own when `earner`)."""
+    head, spouse = _member("陈明", "1971-02-01", "head"), _member("周丽", "1973-03-04", "spouse")
+    return urban([head, spouse], wages_fen, spouse["member_id"] if earner else None)
+
+
+async def _approve(api, db, snapshot: HouseholdSnapshot, programme: str = "dibao", **application) -> str:
+    """Accepted 2 January 2024, through every step, approved on 25 January: owed from February."""
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        case = await open_case(
+            uow,
+            ApplicationSubmitted(
+                application_id=uuid.uuid4(),
+                household_id=snapshot.household_id,
+                programme=programme,
+                region_code=VILLAGE,
+                submitted_on=date(2024, 1, 2),
+                consent_signed=True,
+                separate_register=False,
+                details={},
+                snapshot=snapshot,
+                **application,
+            ),
+        )
+        await uow.commit()
+    eligibility, case_id = api("eligibility"), str(case.id)
+    for path, body in (
+        ("investigation", {"on": "2024-01-03"}),
+        ("home-visits", {"on": "2024-01-04", "investigators": ["王强", "刘娜"], "findings": "与申报一致"}),
+        ("economic-check", {"on": "2024-01-05", "result": "consistent"}),
+        ("township-opinion", {"on": "2024-01-08", "recommendation": "approve", "opinion": "建议纳入"}),
+    ):
+        r = await eligibility.post(f"/cases/{case_id}/{path}", json=body, headers=OFFICIAL)
+        assert r.status_code == 200, (path, r.text)
+    if r.json()["status"] == "appraisal":
+        body = {"on": "2024-01-09", "result": "agreed", "participants": 9, "opinion": "同意"}
+        r = await eligibility.post(f"/cases/{case_id}/appraisal", json=body, headers=OFFICIAL)
+        assert r.status_code == 200, r.text
+    after_notice = str(date.fromisoformat(r.json()["notice_ends_on"]) + timedelta(days=1))
+    r = await eligibility.post(f"/cases/{case_id}/notice/close", json={"on": after_notice}, headers=OFFICIAL)
+    assert r.status_code == 200, r.text
+    r = await eligibility.post(
+        f"/cases/{case_id}/decision",
+        headers=APPROVER,
+        json={"on": "2024-01-25", "decision": "approve", "opinion": "同意"},
+    )
+    assert r.status_code == 200 and r.json()["effective_month"] == "2024-02", r.text
+    return case_id
+
+
+async def _schedule_events(db, case_id: str) -> list[dict]:
+    """The case's `case.schedule_changed` events, in the order written."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload->'data' FROM eligibility.outbox WHERE type LIKE '%case.schedule_changed%' "
+                "AND payload->'data'->>'case_id' = :c ORDER BY id"
+            ),
+            {"c": case_id},
+        )
+        return list(rows.scalars())
+
+
+def segments(event: dict) -> list[tuple]:
+    """(from, to, fen, persons, member) of each segment."""
+    return [(s["from_month"], s["to_month"], s["amount_fen"], s["persons"], s["member_id"]) for s in event["segments"]]
+
+
+def owed_by_month(events: list[dict], months: list[str]) -> dict[str, int]:
+    """What the events say each month is owed (every person), replayed in order as payments would keep it: each
+    event's segments replace what was owed from its `changed_from` on. An independent model of the contract."""
+    owed: dict[tuple[str | None, str], int] = {}
+    for e in events:
+        for key in [k for k in owed if k[1] >= e["changed_from"]]:
+            del owed[key]
+        for s in e["segments"]:
+            for month in months:
+                if month >= s["from_month"] and (s["to_month"] is None or month <= s["to_month"]):
+                    owed[(s["member_id"], month)] = s["amount_fen"]
+    return {m: sum(fen for (_, month), fen in owed.items() if month == m) for m in months}
+
+
+MONTHS = ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
+
+
+@pytest.fixture(scope="module")
+async def history(api, tokens, db) -> dict:
+    """Sequence 8's and 6's cases decided before the rise, the what-if, the rise through its handler, and
+    sequence 5's case decided (back-dated) after it."""
+    sessions = session_factory(db)
+    # Sequence 8: approved for February at 490 × 2 − 600 = 380; the April review finds 800 yuan of wages:
+    # 490 × 2 − 800 = 180 from May.
+    reviewed = couple()
+    cut = await _approve(api, db, reviewed)
+    later = urban(
+        [m.model_dump(mode="json") for m in reviewed.members], 80_000, household_id=str(reviewed.household_id)
+    )
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        await record_households(
+            uow, [delivery(HouseholdRegistered(household_id=later.household_id, region_code=VILLAGE, snapshot=later))]
+        )
+        await uow.commit()
+    r = await api("eligibility").post(f"/cases/{cut}/review", json={"on": "2024-04-20"}, headers=APPROVER)
+    assert r.status_code == 200 and r.json()["monthly_amount_fen"] == 18_000, r.text
+    # Sequence 6: approved for February at 380, moved away on 10 April: owed February–April.
+    moved = await _approve(api, db, couple())
+    r = await api("eligibility").post(
+        f"/cases/{moved}/termination", json={"on": "2024-04-10", "reason": "moved", "opinion": "迁出"}, headers=APPROVER
+    )
+    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
+
+    r = await api("eligibility").post("/parameters/what-if", json={**RISE, "paid_through": "2024-06"}, headers=FINANCE)
+    assert r.status_code == 200, r.text
+    what_if = r.json()
+    r = await api("eligibility").post("/parameters", json=RISE, headers=tokens["admin"])
+    assert r.status_code == 201, r.text
+    async with db.connect() as conn:
+        raised = (
+            await conn.execute(
+                text(
+                    "SELECT payload->'data' FROM eligibility.outbox WHERE type LIKE '%policy.standard_changed%' "
+                    "AND payload->'data'->>'region' = '320830' AND payload->'data'->>'start' = '2024-03-01'"
+                )
+            )
+        ).scalar_one()
+    async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:  # the consumer's handler
+        impact = await on_standard_changed(uow, StandardChanged.model_validate(raised))
+        await uow.commit()
+    # Sequence 5: a decision dated 25 January entered after the rise was decided.
+    late = await _approve(api, db, couple())
+    return {"cut": cut, "moved": moved, "late": late, "what_if": what_if, "impact": impact, "raised": raised}
+
+
+async def test_sequence_8_the_rise_prices_each_segment_with_its_own_facts(api, tokens, db, history):
+    events = await _schedule_events(db, history["cut"])
+    assert [e["reason"] for e in events] == ["approval", "review", "standard_rise"]
+    rise = events[-1]
+    # March–April on the facts before the review: 530 × 2 − 600 = 460; May on with the review's: 530 × 2 − 800
+    # = 260 (today's facts from March would have owed 260 for March and April).
+    assert rise["changed_from"] == "2024-03"
+    assert segments(rise) == [("2024-03", "2024-04", 46_000, 2, None), ("2024-05", None, 26_000, 2, None)]
+    assert owed_by_month(events, MONTHS) == {
+        "2024-02": 38_000,
+        "2024-03": 46_000,
+        "2024-04": 46_000,
+        "2024-05": 26_000,
+        "2024-06": 26_000,
+    }
+    case = (await api("eligibility").get(f"/cases/{history['cut']}", headers=APPROVER)).json()
+    assert case["monthly_amount_fen"] == 26_000 and case["steps"][-1]["step"] == "standard_recompute"
+
+
+async def test_sequence_6_a_case_off_the_roll_gets_the_rise_for_the_months_it_was_owed(db, history):
+    events = await _schedule_events(db, history["moved"])
+    assert [e["reason"] for e in events] == ["approval", "termination", "standard_rise"]
+    assert (events[1]["changed_from"], events[1]["segments"]) == ("2024-05", [])
+    assert segments(events[-1]) == [("2024-03", "2024-04", 46_000, 2, None)]
+    assert owed_by_month(events, MONTHS) == {
+        "2024-02": 38_000,
+        "2024-03": 46_000,
+        "2024-04": 46_000,
+        "2024-05": 0,
+        "2024-06": 0,
+    }
+
+
+async def test_sequence_5_a_decision_entered_after_a_back_dated_rise_is_priced_month_by_month(db, history):
+    [approval] = await _schedule_events(db, history["late"])
+    assert approval["reason"] == "approval" and approval["changed_from"] == "2024-02"
+    assert segments(approval) == [("2024-02", "2024-02", 38_000, 2, None), ("2024-03", None, 46_000, 2, None)]
+
+
+async def test_the_what_if_reports_the_months_and_fen_the_recompute_then_changed(db, history):
+    """The dry run before the rise and the rise's own steps name the same cases, months and fen (and the replayed
+    event changes nothing more)."""
+    what_if = {c["case_id"]: c["months"] for c in history["what_if"]["cases"]}
+    assert what_if[history["cut"]] == [
+        {"member_id": None, "from_month": "2024-03", "to_month": "2024-04", "before_fen": 38_000, "after_fen": 46_000},
+        {"member_id": None, "from_month": "2024-05", "to_month": None, "before_fen": 18_000, "after_fen": 26_000},
+    ]
+    assert what_if[history["moved"]] == [
+        {"member_id": None, "from_month": "2024-03", "to_month": "2024-04", "before_fen": 38_000, "after_fen": 46_000}
+    ]
+    async with db.connect() as conn:
+        steps = (
+            await conn.execute(
+                text(
+                    "SELECT case_id::text, data->'changes' FROM eligibility.case_steps "
+                    "WHERE step = 'standard_recompute' AND data->>'key' = 'dibao.standard.urban' "
+                    "AND data->>'region' = '320830' AND data->>'start' = '2024-03-01'"
+                )
+            )
+        ).all()
+    assert dict(steps) == what_if
+    # 8 × 2 months for each case up to June for `cut` (+ 8 × 2 from May), 8 × 2 for `moved`.
+    assert history["what_if"]["total"]["back_pay_fen"] == 3 * 16_000
+    assert history["impact"].changed == len(what_if)
+
+
+async def test_sequence_2_a_tekun_recipient_living_with_a_sibling_stops_after_the_month_of_death(api, db, history):
+    """特困 (urban, 全自理): 1.3 × the 低保 standard + 100 care; from March 1.3 × 530 × 12 = 8268元/年 = 689 + 100 =
+    789 yuan. The sibling (who works) is not covered; the recipient dies on 10 June: owed through June, none after."""
+    elder = _member("吴老汉", "1948-03-10", "head", labour_capacity="none", has_capable_supporter=False)
+    sibling = _member("吴二", "1962-06-01", "sibling", labour_capacity="full")
+    snapshot = urban([elder, sibling], 150_000, sibling["member_id"])
+    case_id = await _approve(api, db, snapshot, "tekun", applicant_member_id=elder["member_id"])
+    death = DeathReported(
+        alert_id=uuid.uuid4(),
+        household_id=snapshot.household_id,
+        member_id=elder["member_id"],
+        region_code=VILLAGE,
+        death_date=date(2024, 6, 10),
+        source="public_security",
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await on_death_reported(uow, death)
+        await uow.commit()
+    events = await _schedule_events(db, case_id)
+    assert [e["reason"] for e in events] == ["approval", "death"]
+    # 1.3 × 490 × 12 = 7644元/年 = 637 + 100 = 737 in February.
+    assert segments(events[0]) == [
+        ("2024-02", "2024-02", 73_700, 1, elder["member_id"]),
+        ("2024-03", None, 78_900, 1, elder["member_id"]),
+    ]
+    assert (events[1]["changed_from"], events[1]["segments"]) == ("2024-07", [])
+    assert owed_by_month(events, ["2024-06", "2024-07"]) == {"2024-06": 78_900, "2024-07": 0}
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
+    assert case["status"] == "terminated"
+
+
+async def test_sequence_2_a_household_programme_is_repriced_for_the_remaining_members(api, db, history):
+    """The spouse earning the 600 yuan dies on 17 May: May owed as before (530 × 2 − 600 = 460), the head alone
+    from June: 530 − 0 = 530. Reported through the feed, then again by an official (the same death: nothing
+    more)."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    spouse = str(snapshot.members[1].member_id)
+    death = DeathReported(
+        alert_id=uuid.uuid4(),
+        household_id=snapshot.household_id,
+        member_id=spouse,
+        region_code=VILLAGE,
+        death_date=date(2024, 5, 17),
+        source="funeral",
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await on_death_reported(uow, death)
+        await uow.commit()
+    events = await _schedule_events(db, case_id)
+    assert [e["reason"] for e in events] == ["approval", "death"]
+    assert segments(events[1]) == [("2024-06", None, 53_000, 1, None)]
+    assert owed_by_month(events, ["2024-04", "2024-05", "2024-06", "2024-07"]) == {
+        "2024-04": 46_000,
+        "2024-05": 46_000,
+        "2024-06": 53_000,
+        "2024-07": 53_000,
+    }
+    r = await api("eligibility").post(
+        f"/cases/{case_id}/termination",
+        json={
+            "on": "2024-06-20",
+            "reason": "death",
+            "opinion": "成员去世",
+            "death_date": "2024-05-17",
+            "member_id": spouse,
+        },
+        headers=APPROVER,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "member_id", r.text  # no longer counted
+    assert len(await _schedule_events(db, case_id)) == 2

@@ -1,0 +1,400 @@
+"""A case's schedule (待遇) on the `Case` alone: what each decision owes per person and month, in fen worked out by
+hand from 吴起县's 2023 parameters (urban 低保 standard 8160元/年 = 680元/月, 补差; 特困 urban basic 10608元/年 =
+884元/月, 全自理 care 2520元/年 = 210元/月), and the issue 16 sequences that went wrong before schedules."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.eligibility.cases import schedule as sched
+from services.eligibility.cases.domain import Case, CaseAssessment, RecomputedFor
+from services.eligibility.cases.repository import row_values, to_case
+from services.eligibility.cases.workflow import Status
+from services.eligibility.models import Case as CaseRow
+from services.eligibility.policy import ParameterSet
+from shared.errors import InvalidInput
+from shared.events.catalogue import (
+    CaseAmountChanged,
+    CaseApproved,
+    CaseScheduleChanged,
+    CaseTerminated,
+)
+from shared.period import Period
+from tests.unit.eligibility.test_case_model import (
+    APPROVER,
+    PARAMS,
+    REVIEWER,
+    TODAY,
+    _member,
+    application,
+    at_township_review,
+    by,
+    household,
+    opened,
+)
+
+URBAN = "dibao.standard.urban"
+
+
+def risen(params: ParameterSet, key: str, start: date, value: Any) -> ParameterSet:
+    return params.with_value("610626", key, start, value, f"test: {key} from {start}")
+
+
+def monthly(case_or_segments, first: Period, last: Period) -> dict[str, int]:
+    """Fen owed per month (all persons), YYYY-MM → fen, for the months first…last."""
+    segments = case_or_segments.schedule if isinstance(case_or_segments, Case) else case_or_segments
+    out, month = {}, first
+    while month <= last:
+        out[str(month)] = sched.total(segments, month)
+        month = month.next()
+    return out
+
+
+def approve(case: Case, params: ParameterSet = PARAMS, on: date = date(2023, 9, 25)) -> Case:
+    """Through the procedure (appraisal where the programme has it) to the county's approval on `on`."""
+    at_township_review(case)
+    case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
+    if case.status is Status.APPRAISAL:
+        case.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="agreed", participants=9, opinion="同意")
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
+    case.decide(StepContextFor(params, on), decision="approve", opinion="同意")
+    return case
+
+
+def StepContextFor(params: ParameterSet, on: date):
+    from services.eligibility.cases.domain import StepContext
+
+    return StepContext(APPROVER, params, on, TODAY)
+
+
+def urban_two(wages_fen: int = 60_000, earner: int | None = None):
+    """Two urban members; `wages_fen` a month, the second member's own when `earner` is 1, else the household's."""
+    members = [_member("张伟", "1970-02-01", "head"), _member("李芳", "1972-03-04", "spouse")]
+    snapshot = household(members=members, wages_fen=wages_fen, hukou_type="urban")
+    if earner is not None:
+        incomes = [i.model_copy(update={"member_id": snapshot.members[earner].member_id}) for i in snapshot.incomes]
+        snapshot = snapshot.model_copy(update={"incomes": incomes})
+    return snapshot
+
+
+def kinds(events: list) -> list[type]:
+    return [type(e) for e in events]
+
+
+# --- approval -------------------------------------------------------------------------------------------------------
+
+
+def test_an_approval_owes_from_the_next_month_at_the_rules_amount():
+    case = approve(opened(application(urban_two())))
+    _, events = case.collect()
+    # 补差: 680 × 2 − 600 = 760 yuan a month from October.
+    assert monthly(case, Period(2023, 10), Period(2024, 2)) == dict.fromkeys(
+        ["2023-10", "2023-11", "2023-12", "2024-01", "2024-02"], 76_000
+    )
+    assert kinds(events)[-2:] == [CaseApproved, CaseScheduleChanged]
+    changed = events[-1]
+    assert changed.reason == "approval" and changed.changed_from == Period(2023, 10)
+    [segment] = changed.segments
+    assert (segment.from_month, segment.to_month, segment.amount_fen, segment.persons, segment.member_id) == (
+        Period(2023, 10),
+        None,
+        76_000,
+        2,
+        None,
+    )
+    assert {"key": URBAN, "value": {"per": "year", "fen": 816_000}}.items() <= next(
+        v for v in segment.basis["values"] if v["key"] == URBAN
+    ).items()
+
+
+def test_sequence_5_an_approval_after_a_decided_rise_is_priced_with_the_values_of_each_month():
+    """A rise to 730 from 1 November, decided before the approval (dated 25 September, entered late): October at
+    680 (760 yuan), November on at 730 (730 × 2 − 600 = 860 yuan). Before, every month was 760."""
+    params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
+    case = approve(opened(application(urban_two())), params)
+    _, events = case.collect()
+    assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
+        "2023-10": 76_000,
+        "2023-11": 86_000,
+        "2023-12": 86_000,
+        "2024-01": 86_000,
+    }
+    approved = next(e for e in events if isinstance(e, CaseApproved))
+    assert approved.monthly_amount_fen == 76_000 and approved.effective_month == Period(2023, 10)
+    [step] = [e for e in events if isinstance(e, CaseAmountChanged)]
+    assert (step.previous_monthly_amount_fen, step.monthly_amount_fen, step.effective_month) == (
+        76_000,
+        86_000,
+        Period(2023, 11),
+    )
+    assert case.monthly_amount_fen == 86_000
+    changed = next(e for e in events if isinstance(e, CaseScheduleChanged))
+    assert [(str(s.from_month), s.to_month and str(s.to_month), s.amount_fen) for s in changed.segments] == [
+        ("2023-10", "2023-10", 76_000),
+        ("2023-11", None, 86_000),
+    ]
+
+
+# --- reviews and 提标 -------------------------------------------------------------------------------------------------
+
+
+def test_sequence_8_a_rise_reprices_each_segment_with_its_own_facts():
+    """Approved for October at 760; a December review finds 1000 yuan income: 680 × 2 − 1000 = 360 from January.
+    A rise to 730 from 1 November decided afterwards: November–December on the facts before the review
+    (730 × 2 − 600 = 860), January on with the review's (730 × 2 − 1000 = 460). Today's facts from November would
+    have owed 460 for November and December, 'recovering' 300 a month that was owed."""
+    case = approve(opened(application(urban_two())))
+    latest = urban_two(100_000).model_copy(update={"household_id": case.household_id})
+    case.review(by(REVIEWER, date(2023, 12, 20), TODAY), latest=latest)
+    case.collect()
+    assert monthly(case, Period(2023, 10), Period(2024, 2)) == {
+        "2023-10": 76_000,
+        "2023-11": 76_000,
+        "2023-12": 76_000,
+        "2024-01": 36_000,
+        "2024-02": 36_000,
+    }
+    params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
+    change = RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1))
+    changes = case.reprice(params, change, "吴起县提标", date(2024, 9, 10))
+    assert monthly(case, Period(2023, 10), Period(2024, 2)) == {
+        "2023-10": 76_000,
+        "2023-11": 86_000,
+        "2023-12": 86_000,
+        "2024-01": 46_000,
+        "2024-02": 46_000,
+    }
+    assert [(str(d.from_month), d.to_month and str(d.to_month), d.before_fen, d.after_fen) for d in changes] == [
+        ("2023-11", "2023-12", 76_000, 86_000),
+        ("2024-01", None, 36_000, 46_000),
+    ]
+    steps, events = case.collect()
+    assert kinds(events) == [CaseScheduleChanged, CaseAmountChanged, CaseAmountChanged]
+    changed = events[0]
+    assert changed.reason == "standard_rise" and changed.changed_from == Period(2023, 11)
+    assert [(str(s.from_month), s.to_month and str(s.to_month), s.amount_fen, s.reason) for s in changed.segments] == [
+        ("2023-11", "2023-12", 86_000, "standard_rise"),
+        ("2024-01", None, 46_000, "standard_rise"),
+    ]
+    # The roll payments keeps from amount changes: 860 from November, 460 from January.
+    assert [(e.previous_monthly_amount_fen, e.monthly_amount_fen, str(e.effective_month)) for e in events[1:]] == [
+        (76_000, 86_000, "2023-11"),
+        (86_000, 46_000, "2024-01"),
+    ]
+    assert steps[0].step == "standard_recompute" and case.monthly_amount_fen == 46_000
+    # Again (a replayed event): nothing moves, nothing is announced.
+    assert case.reprice(params, change, "吴起县提标", date(2024, 9, 10)) == []
+    assert case.collect() == ([], [])
+
+
+def test_a_later_rise_of_one_key_keeps_an_earlier_rise_of_another():
+    """特困 (urban, 全自理): 884 + 210 = 1094 yuan from October. Care 2520 → 3000元/年 (250/月) from December:
+    1134. Then the basic standard 10608 → 12000元/年 (1000/月) from November, decided later: November
+    1000 + 210 = 1210, December on 1000 + 250 = 1250 — the care rise stays."""
+    elder = _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)
+    case = approve(opened(application(household(members=[elder], wages_fen=0, hukou_type="urban"), "tekun")))
+    case.collect()
+    care = risen(PARAMS, "tekun.care.full_self_care", date(2023, 12, 1), {"per": "year", "fen": 300_000})
+    case.reprice(
+        care, RecomputedFor(region="610626", key="tekun.care.full_self_care", start=date(2023, 12, 1)), "r", TODAY
+    )
+    both = risen(care, "tekun.basic.urban", date(2023, 11, 1), {"per": "year", "fen": 1_200_000})
+    case.reprice(both, RecomputedFor(region="610626", key="tekun.basic.urban", start=date(2023, 11, 1)), "r", TODAY)
+    assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
+        "2023-10": 109_400,
+        "2023-11": 121_000,
+        "2023-12": 125_000,
+        "2024-01": 125_000,
+    }
+    assert {s.member_id for s in case.schedule} == {case.snapshot.members[0].member_id}
+
+
+def test_sequence_6_a_case_off_the_roll_is_repriced_for_the_months_it_was_owed():
+    """Moved away on 10 December: owed October–December at 760. A rise to 730 from November: November and
+    December owe 860; nothing after December."""
+    case = approve(opened(application(urban_two())))
+    case.terminate(by(APPROVER, date(2023, 12, 10), TODAY), reason="moved", opinion="迁出")
+    case.collect()
+    params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
+    changes = case.reprice(params, RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1)), "r", TODAY)
+    assert case.status is Status.TERMINATED
+    assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
+        "2023-10": 76_000,
+        "2023-11": 86_000,
+        "2023-12": 86_000,
+        "2024-01": 0,
+    }
+    assert [(str(d.from_month), str(d.to_month), d.after_fen - d.before_fen) for d in changes] == [
+        ("2023-11", "2023-12", 10_000)
+    ]
+    _, events = case.collect()
+    assert kinds(events) == [CaseScheduleChanged]  # no amount change: the roll must not restart a stopped case
+
+
+def test_a_rise_the_rule_cannot_price_leaves_the_schedule_to_a_review():
+    case = approve(opened(application(urban_two())))
+    case.collect()
+    before = list(case.schedule)
+    # A standard of 200 yuan: 200 × 2 < 600, no longer eligible from November.
+    params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 20_000})
+    assert case.reprice(params, RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1)), "r", TODAY) is None
+    assert case.schedule == before and case.collect() == ([], [])
+
+
+# --- deaths (sequence 2) ----------------------------------------------------------------------------------------------
+
+
+def test_sequence_2_a_tekun_recipient_living_with_a_sibling_stops_after_the_month_of_death():
+    elder = _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)
+    sibling = _member("孙二", "1956-06-01", "sibling", labour_capacity="partial")
+    snapshot = household(members=[elder, sibling], wages_fen=0, hukou_type="urban")
+    case = approve(opened(application(snapshot, "tekun", applicant_member_id=elder["member_id"])))
+    case.collect()
+    assert monthly(case, Period(2023, 10), Period(2023, 10)) == {"2023-10": 109_400}
+    case.report_death(uuid.UUID(elder["member_id"]), date(2024, 3, 17), "public_security", uuid.uuid4(), PARAMS, TODAY)
+    _, events = case.collect()
+    assert case.status is Status.TERMINATED
+    assert monthly(case, Period(2024, 2), Period(2024, 5)) == {
+        "2024-02": 109_400,
+        "2024-03": 109_400,
+        "2024-04": 0,
+        "2024-05": 0,
+    }
+    terminated = next(e for e in events if isinstance(e, CaseTerminated))
+    changed = next(e for e in events if isinstance(e, CaseScheduleChanged))
+    assert (terminated.reason, terminated.last_month) == ("death", Period(2024, 3))
+    assert (changed.reason, changed.changed_from, changed.segments) == ("death", Period(2024, 4), [])
+
+
+def test_a_death_in_a_two_person_tekun_case_stops_that_person_only():
+    one = _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)
+    two = _member("孙老太", "1952-05-10", "spouse", labour_capacity="none", has_capable_supporter=False)
+    case = approve(opened(application(household(members=[one, two], wages_fen=0, hukou_type="urban"), "tekun")))
+    case.collect()
+    # Each 1094 yuan a month, per person.
+    assert sched.owed(case.schedule, Period(2023, 10)) == {
+        uuid.UUID(one["member_id"]): 109_400,
+        uuid.UUID(two["member_id"]): 109_400,
+    }
+    case.report_death(uuid.UUID(one["member_id"]), date(2024, 3, 17), "funeral", uuid.uuid4(), PARAMS, TODAY)
+    _, events = case.collect()
+    assert case.status is Status.APPROVED
+    assert sched.owed(case.schedule, Period(2024, 3)) == {
+        uuid.UUID(one["member_id"]): 109_400,
+        uuid.UUID(two["member_id"]): 109_400,
+    }
+    assert sched.owed(case.schedule, Period(2024, 4)) == {uuid.UUID(two["member_id"]): 109_400}
+    changed = next(e for e in events if isinstance(e, CaseScheduleChanged))
+    assert [(str(s.from_month), s.to_month, s.amount_fen, str(s.member_id)) for s in changed.segments] == [
+        ("2024-04", None, 109_400, two["member_id"])
+    ]
+
+
+def test_an_officials_termination_for_a_death_is_the_same_rule_and_asks_for_the_date():
+    """The 2-person household's earner (600 yuan of her own) dies on 17 March 2024: the head alone from April,
+    680 − 0 = 680 yuan; before that 760. The official must give the date of death and, for two persons, who."""
+    case = approve(opened(application(urban_two(earner=1))))
+    case.collect()
+    ctx = by(APPROVER, date(2024, 5, 20), date(2024, 5, 20))
+    with pytest.raises(InvalidInput) as missing:
+        case.terminate(ctx, reason="death", opinion="成员去世")
+    assert missing.value.errors[0]["field"] == "death_date"
+    with pytest.raises(InvalidInput) as who:
+        case.terminate(ctx, reason="death", opinion="成员去世", death_date=date(2024, 3, 17))
+    assert who.value.errors[0]["field"] == "member_id"
+    with pytest.raises(InvalidInput) as later:
+        case.terminate(ctx, reason="moved", opinion="迁出", death_date=date(2024, 3, 17))
+    assert later.value.errors[0]["field"] == "death_date"
+    assert case.collect() == ([], [])
+    died = case.snapshot.members[1].member_id
+    case.terminate(ctx, reason="death", opinion="成员去世", death_date=date(2024, 3, 17), member_id=died)
+    steps, events = case.collect()
+    assert case.status is Status.APPROVED and steps[0].step == "termination"
+    assert monthly(case, Period(2024, 2), Period(2024, 5)) == {
+        "2024-02": 76_000,
+        "2024-03": 76_000,
+        "2024-04": 68_000,
+        "2024-05": 68_000,
+    }
+    [segment] = next(e for e in events if isinstance(e, CaseScheduleChanged)).segments
+    assert (segment.from_month, segment.amount_fen, segment.persons) == (Period(2024, 4), 68_000, 1)
+    assert not next(m for m in case.snapshot.members if m.member_id == died).counted
+    # The last one dies too: stopped after the month of death.
+    case.terminate(
+        by(APPROVER, date(2024, 7, 2), date(2024, 7, 2)),
+        reason="death",
+        opinion="户主去世",
+        death_date=date(2024, 6, 30),
+    )
+    _, events = case.collect()
+    assert case.status is Status.TERMINATED
+    assert next(e for e in events if isinstance(e, CaseTerminated)).last_month == Period(2024, 6)
+    assert monthly(case, Period(2024, 6), Period(2024, 7)) == {"2024-06": 68_000, "2024-07": 0}
+
+
+# --- the pure pieces ----------------------------------------------------------------------------------------------
+
+
+def test_deltas_are_runs_of_months_per_person():
+    snapshot = urban_two()
+    s = lambda a, b, fen: sched.Segment(  # noqa: E731
+        Period(2023, a), Period(2023, b) if b else None, fen, 2, None, "approval", snapshot, ()
+    )
+    before = [s(1, 3, 100), s(4, None, 200)]
+    after = [s(1, 1, 100), s(2, 5, 150), s(6, None, 200)]
+    assert [
+        (str(d.from_month), d.to_month and str(d.to_month), d.before_fen, d.after_fen)
+        for d in sched.deltas(before, after)
+    ] == [
+        ("2023-02", "2023-03", 100, 150),
+        ("2023-04", "2023-05", 200, 150),
+    ]
+    assert sched.deltas(before, after)[0].fen_through(Period(2023, 2)) == 50
+    assert sched.deltas(before, sched.until(before, Period(2023, 6))) == [
+        sched.Delta(None, Period(2023, 7), None, 200, 0)
+    ]
+
+
+def test_the_schedule_survives_its_row():
+    case = approve(opened(application(urban_two())))
+    latest = urban_two(100_000).model_copy(update={"household_id": case.household_id})
+    case.review(by(REVIEWER, date(2023, 12, 20), TODAY), latest=latest)
+    again = to_case(CaseRow(**row_values(case)))
+    assert sched.same_schedule(again.schedule, case.schedule)
+    assert again.schedule[0].snapshot != again.schedule[-1].snapshot  # each segment keeps its own facts
+    assert isinstance(again.assessment, CaseAssessment)
+
+
+def test_the_event_orders_segments_per_person():
+    """Two persons' runs may cover the same months; one person's may not overlap, nor follow an open segment."""
+    from datetime import UTC, datetime
+
+    one, two = uuid.uuid4(), uuid.uuid4()
+
+    def event(*segments: tuple) -> CaseScheduleChanged:
+        return CaseScheduleChanged(
+            case_id=uuid.uuid4(),
+            household_id=uuid.uuid4(),
+            programme="tekun",
+            region_code="610626101201",
+            changed_from=Period(2024, 1),
+            segments=[
+                {"from_month": a, "to_month": b, "amount_fen": 100, "persons": 1, "member_id": m, "reason": "review"}
+                for m, a, b in segments
+            ],
+            reason="review",
+            decided_at=datetime.now(UTC),
+        )
+
+    assert len(event((one, "2024-01", "2024-03"), (one, "2024-04", None), (two, "2024-01", None)).segments) == 3
+    for bad in (
+        [(one, "2024-01", "2024-03"), (one, "2024-03", None)],
+        [(one, "2024-01", None), (one, "2024-04", None)],
+        [(one, "2023-12", None)],
+    ):
+        with pytest.raises(ValueError):
+            event(*bad)
