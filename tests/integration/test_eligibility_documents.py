@@ -168,18 +168,24 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     _no_id_number(r.content)
     assert (await _document(api, tokens, case_id, "termination-notice")).status_code == 409
 
-    # 停保 for a death on 20 May 2024: paid up to April, stopped from May.
+    # 停保 on 20 May 2024 for a household that moved away: paid for May, stopped from June. (A death in a household of
+    # three re-prices the case for the other two instead of stopping it.)
     r = await _post(
-        api, tokens, "approver", case_id, "termination", {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"}
+        api,
+        tokens,
+        "approver",
+        case_id,
+        "termination",
+        {"on": "2024-05-20", "reason": "moved", "opinion": "迁往宝塔区"},
     )
     assert r.status_code == 200, r.text
     r = await _document(api, tokens, case_id, "termination-notice", who="auditor")
     stopped = _opened(r)
     assert_official_layout(stopped, "停止最低生活保障通知书")
     body = "\n".join(p.text for p in stopped.paragraphs)
-    assert "享受的最低生活保障（每月1200.00元），因保障对象死亡" in body
-    assert "决定自2024年5月起停止发放，2024年4月为最后发放月份。" in body
-    assert "具体情况：户主去世" in body and "吴起县人民政府申请行政复议" in body
+    assert "享受的最低生活保障（每月1200.00元），因户籍迁出或者不再在本地居住" in body
+    assert "决定自2024年6月起停止发放，2024年5月为最后发放月份。" in body
+    assert "具体情况：迁往宝塔区" in body and "吴起县人民政府申请行政复议" in body
     assert _closing(stopped) == ["吴起县民政局", "2024年5月20日"]
     _no_id_number(r.content)
     assert (await _document(api, tokens, case_id, "rejection-notice")).status_code == 409

@@ -108,7 +108,7 @@ async def test_the_notice_follows_every_decision_and_shows_nothing_private(
         "approver",
         ids["stopped"],
         "termination",
-        {"on": "2024-05-20", "reason": "death", "opinion": "户主去世"},
+        {"on": "2024-05-20", "reason": "moved", "opinion": "迁往宝塔区"},
     )
     assert r.status_code == 200, r.text
 
