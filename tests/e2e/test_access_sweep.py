@@ -118,7 +118,12 @@ def _probes(service: str, spec: dict) -> list[Probe]:
     return probes
 
 
-def _path_value(name: str, ids: dict[str, str]) -> str:
+def _path_value(name: str, ids: dict[str, str], operation: dict) -> str:
+    """A real record's id, or a value the parameter's schema accepts (the first of an enum), so a probe is refused
+    for who is asking, never for a malformed path."""
+    schema = next((p.get("schema", {}) for p in operation.get("parameters", []) if p["name"] == name), {})
+    if "enum" in schema:
+        return str(schema["enum"][0])
     fixed = {
         "kind": "death",
         "region": HOME,
@@ -148,7 +153,7 @@ def _query(operation: dict) -> dict[str, str]:
 
 
 async def _call(client: httpx.AsyncClient, probe: Probe, operation: dict, ids: dict[str, str]) -> httpx.Response:
-    url = re.sub(r"{(\w+)}", lambda m: _path_value(m.group(1), ids), probe.path)
+    url = re.sub(r"{(\w+)}", lambda m: _path_value(m.group(1), ids, operation), probe.path)
     content = operation.get("requestBody", {}).get("content", {})
     kwargs: dict = {"params": _query(operation)}
     if "application/json" in content:
