@@ -18,6 +18,7 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.identity import mask_name
 from shared.regions import RegionTable
+from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
 
 PROGRAMME_NAMES = {
@@ -87,7 +88,7 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "公示"
-    ws.append([f"{notice.region_name} 社会救助拟批准对象公示"])
+    ws.append(text_row(ws, [f"{notice.region_name} 社会救助拟批准对象公示"]))
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["姓名", "家庭人口", "救助项目", "月保障金额(元)", "公示开始", "公示结束"])
     for cell in ws[2]:
@@ -95,7 +96,10 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     for r in notice.rows:
         amount = f"{r.monthly_amount_fen // 100}.{r.monthly_amount_fen % 100:02d}" if r.monthly_amount_fen else ""
         ws.append(
-            [r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(), r.notice_until.isoformat()]
+            text_row(
+                ws,
+                [r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(), r.notice_until.isoformat()],
+            )
         )
     ws.append([])
     ws.append(["公示期内如有异议，请向乡镇（街道）或县民政局反映。"])
