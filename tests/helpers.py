@@ -18,6 +18,11 @@ def resident_id(birth: str = "19560312", male: bool = True, area: str = "610626"
     return first17 + check_character(first17)
 
 
+def chinese_number(n: int) -> str:
+    """A number as name characters (12 → 一二): a person's name holds no digits (shared/names.py)."""
+    return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
+
+
 def household_body(region_code: str = "610626101201", members: int = 2, income_fen: int = 20_000) -> dict:
     """A rural household in 铁边城镇, like those the 2023 吴起县 report counts (6384 persons / 2786 households)."""
     people = [
@@ -36,7 +41,12 @@ def household_body(region_code: str = "610626101201", members: int = 2, income_f
         )
     for i in range(2, members):
         people.append(
-            {"name": f"李小{i}", "id_number": resident_id("20120901", i % 2 == 0), "relation": "child", "student": True}
+            {
+                "name": f"李小{chinese_number(i)}",
+                "id_number": resident_id("20120901", i % 2 == 0),
+                "relation": "child",
+                "student": True,
+            }
         )
     return {
         "region_code": region_code,

@@ -124,13 +124,14 @@ async def test_search_sees_only_the_callers_region(api, tokens):
     marker = uuid.uuid4().hex[:8]
     body = household_body()
     body["address"] = f"吴起县铁边城镇{marker}"
-    body["members"][0]["name"] = f"搜{marker}"
+    name = "搜" + "".join(chr(0x4E00 + int(c, 16)) for c in marker)  # a name holds no digits: hex as characters
+    body["members"][0]["name"] = name
     hid = (await api("intake").post("/households", json=body, headers=tokens["clerk"])).json()["id"]
 
     found = (await api("intake").get("/households", params={"address": marker}, headers=tokens["clerk"])).json()
     assert [h["id"] for h in found["items"]] == [hid] and found["total"] == 1
-    assert found["items"][0]["head_name"] == f"搜{marker}" and found["items"][0]["member_count"] == 2
-    by_name = (await api("intake").get("/households", params={"name": f"搜{marker}"}, headers=tokens["auditor"])).json()
+    assert found["items"][0]["head_name"] == name and found["items"][0]["member_count"] == 2
+    by_name = (await api("intake").get("/households", params={"name": name}, headers=tokens["auditor"])).json()
     assert [h["id"] for h in by_name["items"]] == [hid]
     for who in ("clerk_other_township", "clerk_other_county"):
         other = (await api("intake").get("/households", params={"address": marker}, headers=tokens[who])).json()

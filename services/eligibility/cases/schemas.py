@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.names import PersonName
+
 _IN = ConfigDict(extra="forbid")
 Opinion = Field(min_length=1, max_length=2000, description="the acting official's opinion text (意见)")
 
@@ -24,7 +26,7 @@ class StepIn(BaseModel):
 class HomeVisitIn(StepIn):
     """入户调查: at least two investigators; `by_county` for the county's own visit (separate register)."""
 
-    investigators: list[str] = Field(min_length=2, max_length=10)
+    investigators: list[PersonName] = Field(min_length=2, max_length=10)
     findings: str = Field(min_length=1, max_length=4000)
     by_county: bool = False
 

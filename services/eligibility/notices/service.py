@@ -14,7 +14,6 @@ from datetime import date
 from html import escape
 from itertools import groupby
 
-import xlsxwriter
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
@@ -30,6 +29,7 @@ from shared.identity import mask_name
 from shared.official_document import chinese_date
 from shared.period import Period
 from shared.regions import RegionTable, civil_affairs_bureau, display_name
+from shared.spreadsheets import text_row, xlsx_workbook
 from shared.uow import UnitOfWork
 
 PROGRAMME_NAMES = {
@@ -99,7 +99,7 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "公示"
-    ws.append([f"{notice.region_name} 社会救助拟批准对象公示"])
+    ws.append(text_row(ws, [f"{notice.region_name} 社会救助拟批准对象公示"]))
     ws["A1"].font = Font(bold=True, size=14)
     ws.append(["姓名", "家庭人口", "救助项目", "月保障金额(元)", "公示开始", "公示结束"])
     for cell in ws[2]:
@@ -107,7 +107,10 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     for r in notice.rows:
         amount = f"{r.monthly_amount_fen // 100}.{r.monthly_amount_fen % 100:02d}" if r.monthly_amount_fen else ""
         ws.append(
-            [r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(), r.notice_until.isoformat()]
+            text_row(
+                ws,
+                [r.name, r.household_size, r.programme, amount, r.notice_from.isoformat(), r.notice_until.isoformat()],
+            )
         )
     ws.append([])
     ws.append(["公示期内如有异议，请向乡镇（街道）或县民政局反映。"])
@@ -188,7 +191,7 @@ def long_term_xlsx(notice: LongTermNotice) -> tempfile.SpooledTemporaryFile:
     """The notice as .xlsx, rows written as they come (constant memory); every text cell is written as a string,
     so a name such as =1+1 is never a formula."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    book = xlsx_workbook(out, constant_memory=True, in_memory=False)
     sheet = book.add_worksheet("长期公示")
     bold = book.add_format({"bold": True})
     sheet.write_string(0, 0, f"{notice.region_name}社会救助对象长期公示", book.add_format({"bold": True, "size": 14}))

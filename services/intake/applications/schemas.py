@@ -16,6 +16,7 @@ from shared.events.catalogue import (
     TekunArrangement,
     TemporaryRequest,
 )
+from shared.names import PersonName
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -60,11 +61,8 @@ class ApplicationIn(BaseModel):
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool = Field(description="家庭经济状况核对授权书 signed (required for means-tested programmes)")
     separate_register: bool = Field(default=False, description="单独登记备案: relative of staff or a village cadre")
-    separate_register_name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=50,
-        description="the staff member or cadre; required with the flag",
+    separate_register_name: PersonName | None = Field(
+        default=None, description="the staff member or cadre; required with the flag"
     )
     temporary: TemporaryIn | None = Field(default=None, description="required for programme=temporary")
     medical: MedicalIn | None = Field(default=None, description="required for programme=medical")
@@ -87,7 +85,7 @@ class ApplicationAmend(BaseModel):
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool | None = None
     separate_register: bool | None = None
-    separate_register_name: str | None = Field(default=None, min_length=1, max_length=50)
+    separate_register_name: PersonName | None = None
     temporary: TemporaryIn | None = None
     medical: MedicalIn | None = None
     tekun_arrangement: TekunArrangement | None = None

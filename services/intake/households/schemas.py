@@ -12,6 +12,7 @@ from services.intake.regions.schemas import CODE_RULE
 from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.household import IncomeKind as IncomeKindT
 from shared.identity import ResidentIdStr
+from shared.names import PersonName
 from shared.schemas import Page
 from shared.validation import reject_null
 
@@ -48,7 +49,7 @@ class MemberFactsIn(BaseModel):
 
 
 class MemberIn(MemberFactsIn):
-    name: str = Field(min_length=1, max_length=50)
+    name: PersonName
     id_number: ResidentIdStr = Field(description="居民身份证号 (GB 11643); birth date and sex are derived from it")
     relation: Relation
 
@@ -58,7 +59,7 @@ class MemberUpdate(BaseModel):
 
     model_config = _IN
 
-    name: str | None = Field(default=None, min_length=1, max_length=50)
+    name: PersonName | None = None
     relation: Relation | None = None
     counted: bool | None = None
     not_counted_reason: str | None = Field(default=None, min_length=1, max_length=200)
@@ -132,7 +133,7 @@ class BankAccountIn(BaseModel):
     model_config = _IN
 
     bank_name: str = Field(min_length=1, max_length=100, description="e.g. 吴起农村商业银行")
-    account_holder: str = Field(min_length=1, max_length=100)
+    account_holder: PersonName = Field(description="户名: the account holder's name as the bank has it")
     account_number: str = Field(pattern=r"^\d{12,30}$", description="digits only; shown masked on every read")
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from shared.identity import InvalidResidentId, fingerprinter, parse_resident_id
 from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
+from shared.uploads import column_problems
 
 FeedKind = Literal["monitoring_list", "medical", "disability", "death", "business", "property", "bank"]
 FEED_KINDS: tuple[str, ...] = FeedKind.__args__  # type: ignore[attr-defined]
@@ -174,19 +175,9 @@ DESCRIPTIONS: dict[str, str] = {
 
 
 def check_header(kind: str, header: list[str]) -> list[str]:
-    """The problems with a file's header (empty when fine): missing or unknown columns."""
-    columns = COLUMNS[kind]
-    present = [h.strip().lstrip("\ufeff") for h in header]
-    missing = [c for c in columns if c not in present and c not in OPTIONAL.get(kind, frozenset())]
-    unknown = [c for c in present if c not in columns]
-    problems = []
-    if missing:
-        problems.append(f"missing column(s) {', '.join(missing)}")
-    if unknown:
-        problems.append(f"unknown column(s) {', '.join(unknown)}; expected {', '.join(columns)}")
-    if len(set(present)) != len(present):
-        problems.append("a column appears twice")
-    return problems
+    """The problems with a file's header (empty when it is exactly the kind's columns, optional ones may be left
+    out): missing, unknown and repeated columns, named."""
+    return column_problems(header, COLUMNS[kind], OPTIONAL.get(kind, frozenset()))
 
 
 _NONE_OPTIONAL: frozenset[str] = frozenset()

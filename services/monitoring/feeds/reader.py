@@ -87,6 +87,9 @@ class FeedReader:
                 while cut >= 0 and pending.count('"', 0, cut) % 2:
                     cut = pending.rfind("\n", 0, cut)
                 if cut < 0:
+                    # A quote never closed would hold the rest of the file here.
+                    if len(pending) > MAX_LINE_CHARS * 10:
+                        raise BadFile("body", f"a quoted field runs on for more than {len(pending)} characters")
                     continue
             head, pending = pending[: cut + 1], pending[cut + 1 :]
             yield [piece + "\n" for piece in head.split("\n")[:-1]]
@@ -94,15 +97,16 @@ class FeedReader:
             yield [pending]
 
     async def rows(self) -> AsyncIterator[tuple[int, dict[str, Any] | str]]:
-        """(line, row) for each record; (line, message) for a line that cannot even be parsed."""
-        if self.fmt == "csv":
-            async for item in self._csv_rows():
-                yield item
-        else:
-            async for item in self._jsonl_rows():
-                yield item
+        """(line, row) for each record; (line, message) for a line that cannot even be parsed. A file without a
+        row (empty, or a header alone) is refused."""
+        rows = 0
+        async for item in self._csv_rows() if self.fmt == "csv" else self._jsonl_rows():
+            rows += 1
+            yield item
         if self.bytes_read == 0:
             raise BadFile("body", "the file is empty")
+        if rows == 0:
+            raise BadFile("body", "the file has no rows" + (" after the header" if self.fmt == "csv" else ""))
 
     async def _csv_rows(self) -> AsyncIterator[tuple[int, dict[str, Any] | str]]:
         header: list[str] | None = None
@@ -127,7 +131,7 @@ class FeedReader:
             except csv.Error as exc:
                 raise BadFile("body", f"not CSV near line {line_base + reader.line_num}: {exc}") from None
             line_base += len(lines)
-        if header is None:
+        if header is None and self.bytes_read:
             raise BadFile("header", "the file has no header row")
 
     async def _jsonl_rows(self) -> AsyncIterator[tuple[int, dict[str, Any] | str]]:

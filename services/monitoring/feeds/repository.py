@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.feeds.kinds import RECORD_COLUMNS
@@ -60,6 +60,9 @@ class FeedRepository:
         await (await _raw(self.session)).copy_records_to_table(
             "feed_errors", schema_name=SCHEMA, columns=["feed_id", "line", "field", "message"], records=errors
         )
+
+    async def error_count(self, feed_id: uuid.UUID) -> int:
+        return int(await self.session.scalar(select(func.count()).where(FeedError.feed_id == feed_id)) or 0)
 
     async def errors(self, feed_id: uuid.UUID, limit: int, offset: int) -> list[FeedError]:
         return list(

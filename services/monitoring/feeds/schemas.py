@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class FeedOut(BaseModel):
@@ -39,6 +39,10 @@ class RowErrorOut(BaseModel):
 class FeedErrorPage(BaseModel):
     feed_id: uuid.UUID
     items: list[RowErrorOut]
-    total: int
+    total: int = Field(description="rows rejected, all of them")
+    stored: int = Field(
+        description="rows the report holds: the first MONITORING_FEED_MAX_ERRORS (1000) of the rejected; "
+        "the rest are only counted"
+    )
     limit: int
     offset: int

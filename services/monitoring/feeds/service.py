@@ -28,6 +28,7 @@ from shared.events.catalogue import FeedProcessed
 from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
+from shared.uploads import ErrorSample
 
 log = logging.getLogger(__name__)
 
@@ -69,18 +70,28 @@ def _printable(text: str) -> str:
 
 
 class _Load:
-    """One file's load: counts, pending rows and errors, flushed in chunks."""
+    """One file's load: counts, pending rows and errors, flushed in chunks. The error report keeps the first
+    `keep_errors` bad rows and counts the rest."""
 
-    def __init__(self, feed_id: uuid.UUID, chunk: int, all_or_nothing: bool) -> None:
+    def __init__(self, feed_id: uuid.UUID, chunk: int, all_or_nothing: bool, keep_errors: int) -> None:
         self.feed_id, self.chunk, self.all_or_nothing = feed_id, chunk, all_or_nothing
-        self.read = self.loaded = self.rejected = 0
+        self.read = self.loaded = 0
         self.good: list[tuple] = []
-        self.errors: list[tuple] = []
+        self.errors: ErrorSample[tuple] = ErrorSample(keep_errors)
         self.copying: asyncio.Future[None] | None = None  # the COPY in flight while the next chunk is parsed
 
+    @property
+    def rejected(self) -> int:
+        return self.errors.total
+
     def reject(self, line: int, field: str, message: str) -> None:
-        self.rejected += 1
-        self.errors.append((self.feed_id, line, _printable(field)[:60], _printable(message)))
+        self.errors.add((self.feed_id, line, _printable(field)[:60], _printable(message)))
+
+    def omitted(self) -> str | None:
+        """What the feed's detail says when the report does not hold every bad row."""
+        if not self.errors.omitted:
+            return None
+        return f"{self.rejected} rows rejected; the error report holds the first {self.errors.kept}"
 
 
 async def ingest(
@@ -130,7 +141,7 @@ async def ingest(
             details={"kind": kind, "format": fmt, "mode": mode},
         )
         await side.commit()
-    load = _Load(feed.id, settings.feed_chunk_rows, mode == "all_or_nothing")
+    load = _Load(feed.id, settings.feed_chunk_rows, mode == "all_or_nothing", settings.feed_max_errors)
     rows = FeedRepository(uow.session)
     regions = RegionTable.load(settings.region_data_dir)
     context = RowContext(regions, scope, today, settings.pii_hmac_key.encode(), settings.crypto_profile)
@@ -160,12 +171,15 @@ async def ingest(
         with contextlib.suppress(Exception):
             await _copied(load)  # rolled back with the request anyway
         message = _printable(exc.message)
-        await _flush_progress(side_units, load, status="failed", detail=f"{exc.field}: {message}")
+        # The rows COPY'd so far go with the request's rollback: the feed says nothing was stored.
+        detail = f"{exc.field}: {message}; nothing was stored"
+        await _flush_progress(side_units, load, status="failed", detail=detail, rows_loaded=0)
         raise InvalidInput(exc.field, message, feed_id=str(feed.id)) from None
     except Exception:  # the client went away, the database failed: the post is over, say so
         if load.copying is not None:
             load.copying.cancel()
-        await _flush_progress(side_units, load, status="failed", detail="the upload did not complete")
+        detail = "the upload did not complete; nothing was stored"
+        await _flush_progress(side_units, load, status="failed", detail=detail, rows_loaded=0)
         raise
     if load.all_or_nothing and load.rejected:
         load.good.clear()
@@ -185,7 +199,8 @@ async def ingest(
                     status="rejected",
                     sha256=reader.sha256,
                     rows_loaded=0,
-                    detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded",
+                    detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded"
+                    + (f"; the error report holds the first {load.errors.kept}" if load.errors.omitted else ""),
                 )
                 side.emit(_processed(feed, "rejected", load, 0), key=feed.id, region=scope or None)
                 await side.commit()
@@ -206,6 +221,7 @@ async def ingest(
         rows_loaded=load.loaded,
         rows_rejected=load.rejected,
         alerts_raised=raised,
+        detail=load.omitted(),
     )
     uow.emit(_processed(feed, "loaded", load, raised), key=feed.id, region=scope or None)
     await audit.record(
@@ -287,9 +303,8 @@ async def _copied(load: _Load) -> None:
 async def _flush_progress(side_units: Callable[[], UnitOfWork], load: _Load, **extra: object) -> None:
     async with side_units() as side:
         repo = FeedRepository(side.session)
-        if load.errors:
-            await repo.copy_errors(load.errors)
-            load.errors.clear()
+        if errors := load.errors.take():
+            await repo.copy_errors(errors)
         values: dict[str, object] = {
             "rows_read": load.read,
             "rows_loaded": load.loaded,
@@ -321,11 +336,13 @@ async def read(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Fee
 
 async def errors(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID, limit: int, offset: int) -> FeedErrorPage:
     feed = await _visible(uow, principal, feed_id)
-    items = await FeedRepository(uow.session).errors(feed.id, limit, offset)
+    repo = FeedRepository(uow.session)
+    items = await repo.errors(feed.id, limit, offset)
     return FeedErrorPage(
         feed_id=feed.id,
         items=[RowErrorOut(line=e.line, field=e.field, message=e.message) for e in items],
         total=feed.rows_rejected,
+        stored=await repo.error_count(feed.id),
         limit=limit,
         offset=offset,
     )

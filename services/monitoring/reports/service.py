@@ -15,6 +15,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.period import Period
+from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
 
 
@@ -86,20 +87,20 @@ _LABELS: dict[str, str] = {
 def to_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("月报")
-    sheet.append(["地区", report.region_code, "月份", str(report.month)])
+    sheet.append(text_row(sheet, ["地区", report.region_code, "月份", str(report.month)]))
     sheet.append([])
     rows: list[tuple[str, dict[str, Any]]] = [
         ("预警", report.alerts.model_dump()),
         ("三类人群覆盖", report.coverage.model_dump()),
     ]
     for title, values in rows:
-        sheet.append([title])
+        sheet.append(text_row(sheet, [title]))
         for key, value in values.items():
-            sheet.append([_LABELS.get(key, key), value])
+            sheet.append(text_row(sheet, [_LABELS.get(key, key), value]))
         sheet.append([])
     sheet.append(["按类型预警数"])
     for alert_type, count in report.raised_by_type.items():
-        sheet.append([alert_type, count])
+        sheet.append(text_row(sheet, [alert_type, count]))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

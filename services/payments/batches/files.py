@@ -32,11 +32,11 @@ from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import orjson
-import xlsxwriter
 
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
 from shared.sealing import Keyring, payee_binding
+from shared.spreadsheets import csv_row, xlsx_workbook
 
 PROGRAMME_NAMES = {
     "dibao": "最低生活保障金",
@@ -91,7 +91,7 @@ async def bank_file(
     async for r in rows:
         payee = _payee(keyring, r)
         writer.writerow(
-            (
+            csv_row(
                 r.payment_id,
                 payee["account_holder"],
                 payee["bank_name"],
@@ -119,7 +119,7 @@ async def roster(
 ) -> tempfile.SpooledTemporaryFile:
     """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written)."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    book = xlsx_workbook(out, constant_memory=True, in_memory=False)
     sheet = book.add_worksheet("花名册")
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 14})

@@ -1,9 +1,10 @@
 """Bank returns (回盘): settle a batch's lines from the bank's result file, all or nothing.
 
-The file is read from its spooled upload in a streaming pass (sha256 and parse), its rows copied into a temporary
-table, checked against the batch's lines in SQL, and applied with one `UPDATE … FROM`. Any bad row — malformed, an
-unknown payment id, a line of another batch, a changed amount, a line settled otherwise before — rejects the whole file
-with every bad row named; nothing is written. The same file again (same sha256) changes nothing."""
+The file is read from its spooled upload in a streaming pass (sha256 and parse, in bounded memory), its rows copied
+into a temporary table, checked against the batch's lines in SQL, and applied with one `UPDATE … FROM`. Any bad row —
+malformed, a control character in a value, an unknown payment id, a line of another batch, a changed amount, a line
+settled otherwise before — rejects the whole file, the first `MAX_REPORTED` errors named (row, field, why) and all of
+them counted; nothing is written. The same file again (same sha256) changes nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import uuid
+from collections.abc import Iterator
 from typing import IO, Any
 
 from sqlalchemy import insert, select, text
@@ -28,21 +30,33 @@ from shared.errors import DomainError, InvalidInput
 from shared.events.catalogue import PaymentFailed, PaymentPaid, event_type, spec_for
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
+from shared.uploads import ErrorSample, bounded_lines, column_problems
+from shared.validation import CONTROL_CHARACTERS
 
-MAX_REPORTED = 200
+MAX_REPORTED = 200  # errors listed in the answer; the rest are counted
+MAX_LINE_BYTES = 128 * 1024  # a return row is under 200 bytes; a header naming 10,000 columns still fits
 
 
 class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
     """The bank return file has bad rows; `errors` names each (row, field, why)."""
 
 
+# The rows with a problem, the first :keep of them by row, each with the count of problems in the whole file.
 _CHECK = """
-SELECT r.row_no, r.payment_id, r.amount_fen, r.result, l.amount_fen AS line_amount, l.status AS line_status,
-       (SELECT count(*) FROM payments.payment_lines o WHERE o.payment_id = r.payment_id) AS anywhere,
-       count(*) OVER (PARTITION BY r.payment_id) AS copies
-FROM bank_return_rows r
-LEFT JOIN payments.payment_lines l ON l.batch_id = :batch_id AND l.payment_id = r.payment_id
-                                   AND l.status <> 'cancelled' AND l.payee_id IS NOT NULL
+WITH checked AS (
+    SELECT r.row_no, r.payment_id, r.amount_fen, r.result, l.amount_fen AS line_amount, l.status AS line_status,
+           (SELECT count(*) FROM payments.payment_lines o WHERE o.payment_id = r.payment_id) AS anywhere,
+           count(*) OVER (PARTITION BY r.payment_id) AS copies
+    FROM bank_return_rows r
+    LEFT JOIN payments.payment_lines l ON l.batch_id = :batch_id AND l.payment_id = r.payment_id
+                                       AND l.status <> 'cancelled' AND l.payee_id IS NOT NULL
+), problems AS (
+    SELECT *, (copies > 1)::int + (line_status IS NULL)::int
+              + coalesce((amount_fen <> line_amount)::int, 0)
+              + coalesce((line_status <> 'pending' AND line_status <> result)::int, 0) AS problems
+    FROM checked
+)
+SELECT *, sum(problems) OVER () AS problems_in_file FROM problems WHERE problems > 0 ORDER BY row_no LIMIT :keep
 """
 # Settle the pending lines; each paid line's `payment.paid` event is written to the outbox by the same statement
 # (a CloudEvent built in SQL, as the unit of work would build it), so a million-line return costs no Python loop.
@@ -82,30 +96,76 @@ def _sha256(file: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _rows(file: IO[bytes]):
-    """(row number, values) of the data rows; row 1 is the header. GBK files are accepted as well as UTF-8."""
+def _encoding(file: IO[bytes]) -> str:
+    """UTF-8 unless the first bytes are not; then GBK."""
     head = file.read(4096)
     file.seek(0)
     try:
         head.decode("utf-8")
-        encoding = "utf-8-sig"
     except UnicodeDecodeError as exc:
         # A UTF-8 character cut by the 4096-byte window is not a reason to think the file is GBK.
-        encoding = "gbk" if exc.start < len(head) - 4 else "utf-8-sig"
-    reader = csv.reader(codecs.iterdecode(file, encoding, errors="strict"))
-    try:
-        header = next(reader, None)
-        if (
-            header is None
-            or [h.strip().lower() for h in header[:4]] != list(RETURN_COLUMNS)[: len(header[:4])]
-            or len(header) < 3
-        ):
-            raise InvalidInput("file", f"the first row must be the header {','.join(RETURN_COLUMNS)}", row="1")
-        yield from enumerate(reader, start=2)
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("file", f"not UTF-8 or GBK text: {exc.reason}") from exc
-    except csv.Error as exc:
-        raise InvalidInput("file", f"not a CSV file: {exc}") from exc
+        return "gbk" if exc.start < len(head) - 4 else "utf-8-sig"
+    return "utf-8-sig"
+
+
+class ReturnFile:
+    """A bank return file read in one streaming pass, in bounded memory whatever its size or badness: lines of at
+    most `MAX_LINE_BYTES`, parsed rows handed on in chunks, the first `MAX_REPORTED` errors kept and the rest
+    counted (`errors`). The header must be exactly `payment_id,amount_yuan,result,reason` (`reason` may be left
+    out); a value holding a control character (NUL, which PostgreSQL text cannot hold, among them) is an error
+    naming its row and field."""
+
+    def __init__(self, file: IO[bytes], keep_errors: int = MAX_REPORTED) -> None:
+        self.file = file
+        self.errors: ErrorSample[dict[str, str]] = ErrorSample(keep_errors)
+        self.rows = 0
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number, values) of the data rows; row 1 is the header."""
+        decoder = codecs.getincrementaldecoder(_encoding(self.file))(errors="strict")
+        reader = csv.reader(decoder.decode(line) for line in bounded_lines(self.file, MAX_LINE_BYTES))
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise InvalidInput("file", "the file is empty")
+            names = [h.strip().lower() for h in header]
+            problems = column_problems(names, RETURN_COLUMNS, optional={"reason"})
+            if not problems and names != list(RETURN_COLUMNS[: len(names)]):
+                problems = [f"the columns must be in the order {','.join(RETURN_COLUMNS)}"]
+            if problems:
+                raise InvalidInput("file", "header: " + "; ".join(problems), row="1")
+            yield from enumerate(reader, start=2)
+        except UnicodeDecodeError as exc:
+            raise InvalidInput("file", f"not UTF-8 or GBK text: {exc.reason}") from exc
+        except csv.Error as exc:
+            raise InvalidInput("file", f"not a CSV file: {exc}") from exc
+
+    def chunks(self, size: int = 5000) -> Iterator[list[tuple]]:
+        """The good rows as (row number, payment id, fen, result, reason), `size` at a time; bad rows go to
+        `errors`."""
+        chunk: list[tuple] = []
+        for n, values in self._records():
+            if not any(v.strip() for v in values):
+                continue
+            self.rows += 1
+            controlled = [i for i, v in enumerate(values) if CONTROL_CHARACTERS.search(v)]
+            if controlled:
+                for i in controlled:
+                    field = RETURN_COLUMNS[i] if i < len(RETURN_COLUMNS) else f"column {i + 1}"
+                    self.errors.add(
+                        {"row": str(n), "field": f"rows[{n}].{field}", "message": "holds a control character"}
+                    )
+                continue
+            parsed, bad = parse_return_row(n, values)
+            for error in bad:
+                self.errors.add(error)
+            if parsed:
+                chunk.append((n, *parsed))
+                if len(chunk) >= size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
 
 
 async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, file: IO[bytes]) -> ReturnsOut:
@@ -136,30 +196,22 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
         )
     )
     driver: Any = (await conn.get_raw_connection()).driver_connection
-    errors: list[dict[str, str]] = []
-    chunk: list[tuple] = []
-    count = 0
-    for n, values in _rows(file):
-        if not any(v.strip() for v in values):
-            continue
-        count += 1
-        parsed, bad = parse_return_row(n, values)
-        errors.extend(bad)
-        if parsed:
-            chunk.append((n, *parsed))
-        if len(chunk) >= 5000:
-            await driver.copy_records_to_table("bank_return_rows", records=chunk)
-            chunk = []
-    if chunk:
+    parsed = ReturnFile(file)
+    for chunk in parsed.chunks():
         await driver.copy_records_to_table("bank_return_rows", records=chunk)
+    count = parsed.rows
     if count == 0:
         raise InvalidInput("file", "no result rows after the header")
 
-    for r in (await conn.execute(text(_CHECK), {"batch_id": batch.id})).mappings():
+    # Only the first rows with problems come back, and the count of all: a file of a million unknown ids costs
+    # MAX_REPORTED rows here, not a million.
+    checked = (await conn.execute(text(_CHECK), {"batch_id": batch.id, "keep": MAX_REPORTED})).mappings().all()
+    found: list[dict[str, str]] = []
+    for r in checked:
         n = str(r["row_no"])
 
-        def bad(field: str, message: str, n: str = n, r: Any = r) -> None:
-            errors.append({"row": n, "field": f"rows[{n}].{field}", "message": message})
+        def bad(field: str, message: str, n: str = n) -> None:
+            found.append({"row": n, "field": f"rows[{n}].{field}", "message": message})
 
         if r["copies"] > 1:
             bad("payment_id", "the same payment id appears more than once in the file")
@@ -170,10 +222,15 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             bad("amount_yuan", f"{r['amount_fen'] / 100:.2f} differs from the line's {r['line_amount'] / 100:.2f}")
         if r["line_status"] != "pending" and r["line_status"] != r["result"]:
             bad("result", f"the line was already settled as {r['line_status']}")
-    if errors:
-        errors.sort(key=lambda e: int(e["row"]))
+    total = parsed.errors.total + (int(checked[0]["problems_in_file"]) if checked else 0)
+    if total:
+        shown = sorted([*parsed.errors.items, *found], key=lambda e: int(e["row"]))[:MAX_REPORTED]
         raise InvalidReturnFile(
-            f"{len(errors)} bad row(s); nothing was applied", errors=errors[:MAX_REPORTED], bad_rows=len(errors)
+            f"{total} error(s) in the file; nothing was applied"
+            + (f" (the first {len(shown)} are listed)" if total > len(shown) else ""),
+            errors=shown,
+            bad_rows=total,
+            errors_not_listed=total - len(shown),
         )
 
     paid_type = event_type(PaymentPaid)

@@ -11,8 +11,6 @@ import secrets
 import tempfile
 from datetime import date, datetime, timedelta
 
-import xlsxwriter
-
 from services.payments.batches.files import yuan
 from services.payments.county.readmodel import CHINA
 from services.payments.county.repository import CountyRepository, SessionRepository
@@ -34,6 +32,7 @@ from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
 from shared.period import Period
 from shared.regions import display_name as region_name
+from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 
 # The names the reports use (the bank files use the longer 救助金 names).
@@ -201,7 +200,7 @@ CASE_HEADERS = ("救助项目", "受理(件)", "批准(件)", "不予批准(件)
 def to_xlsx(s: CountyStatistics) -> tempfile.SpooledTemporaryFile:
     """One workbook, the figures of the JSON sheet by sheet: 资金发放, 办件, 监测预警, 按月, 发放批次."""
     out = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 (the caller streams and closes it)
-    book = xlsxwriter.Workbook(out, {"in_memory": False})
+    book = xlsx_workbook(out, in_memory=False)
     bold = book.add_format({"bold": True})
 
     def sheet(name: str, title: str, headers: tuple[str, ...], rows: list[tuple]) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import tempfile
 from decimal import Decimal
 
-import xlsxwriter
-
 from services.payments.batches.files import PROGRAMME_NAMES, yuan
 from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
@@ -16,6 +14,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
 from shared.period import Period
+from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 
 
@@ -109,7 +108,7 @@ HEADERS = (
 
 def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
     out = tempfile.SpooledTemporaryFile(max_size=1 << 20)  # noqa: SIM115 (the caller streams and closes it)
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "in_memory": False})
+    book = xlsx_workbook(out, constant_memory=True, in_memory=False)
     sheet = book.add_worksheet("统计")
     bold = book.add_format({"bold": True})
     sheet.set_column(0, 0, 28)
