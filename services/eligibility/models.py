@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -68,6 +69,14 @@ class Case(HouseholdProgrammeColumns, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    # The lists' pages (migration 0004_list_indexes): each sort key ending in the id.
+    __table_args__ = (
+        Index("ix_cases_opened_on_id", "opened_on", "id"),
+        Index("ix_cases_status_opened_on_id", "status", "opened_on", "id"),
+        Index("ix_cases_due_date_id", "due_date", "id"),
+        Index("ix_cases_next_review_on_id", "next_review_on", "id"),
     )
 
 
