@@ -13,6 +13,7 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationPage,
     ApplicationQuery,
     EvidenceOut,
     Withdrawal,
@@ -20,6 +21,7 @@ from services.intake.applications.schemas import (
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.errors import InvalidInput, NotFound
+from shared.pagination import IdNumberHeader
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -39,12 +41,11 @@ async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk,
 async def list_applications(
     uow: UowDep,
     principal: Reader,
-    response: Response,
+    settings: IntakeSettings,
     query: Annotated[ApplicationQuery, Query()],
-) -> list[ApplicationOut]:
-    items, total = await service.search(uow, principal, query)
-    response.headers["X-Total-Count"] = str(total)
-    return items
+    id_number: IdNumberHeader = None,
+) -> ApplicationPage:
+    return await service.search(uow, principal, query, id_number, settings)
 
 
 @router.get("/{application_id}", summary="An application with its case status, next deadline and missing documents")

@@ -19,6 +19,7 @@ from services.intake.households.schemas import (
     MemberUpdate,
 )
 from shared.app import UowDep
+from shared.pagination import IdNumberHeader
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -41,9 +42,11 @@ async def register_household(
 async def search_households(
     uow: UowDep,
     principal: Reader,
+    settings: IntakeSettings,
     query: Annotated[HouseholdQuery, Query()],
+    id_number: IdNumberHeader = None,
 ) -> HouseholdPage:
-    return await service.search(uow, principal, query)
+    return await service.search(uow, principal, query, id_number, settings)
 
 
 @router.post("/lookup", response_model=HouseholdOut, summary="Find a person's active household by resident ID")
