@@ -43,7 +43,7 @@ class Case(HouseholdProgrammeColumns, Base):
     status: Mapped[str] = mapped_column(String(40), index=True)
     opened_on: Mapped[date] = mapped_column(Date, comment="受理 date; deadlines count from it")
     status_since: Mapped[date] = mapped_column(Date)
-    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
     due_date_provisional: Mapped[bool] = mapped_column(
         default=False, server_default=false(), comment="counted Monday–Friday: no official holiday calendar"
     )
@@ -64,7 +64,7 @@ class Case(HouseholdProgrammeColumns, Base):
     reasons: Mapped[list | None] = mapped_column(JSONB)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_on: Mapped[date | None] = mapped_column(Date)
-    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
     exit_last_month: Mapped[date | None] = mapped_column(Date, comment="渐退: first day of the last month paid")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -225,7 +225,7 @@ class HouseholdQuery(RegionListQuery):
     the address, the 户籍 type; by a member's ID number in the `X-Id-Number` header), newest first."""
 
     region_code: str | None = Field(
-        default=None, pattern=r"^\d{2,12}$", description="the former name of `region`, still read", deprecated=True
+        default=None, pattern=r"^\d{2,12}$", description="the former name of `region`, still read"
     )
     name: str | None = Field(default=None, min_length=1, max_length=50, description="a member's name (prefix)")
     address: str | None = Field(default=None, min_length=1, max_length=100, description="part of the address")

@@ -22,13 +22,20 @@ INDEXES = {
     "ix_cases_due_date_id": ("due_date", "id"),  # /cases/deadlines, /tasks, ?due_before=
     "ix_cases_next_review_on_id": ("next_review_on", "id"),  # /cases/reviews-due, ?review_due_before=
 }
+# Replaced by the two above, which hold them as their first column: with both, the planner read the one-column
+# index and sorted each day's rows by id.
+REPLACED = {"ix_cases_due_date": "due_date", "ix_cases_next_review_on": "next_review_on"}
 
 
 def upgrade() -> None:
     for name, columns in INDEXES.items():
         op.create_index(name, "cases", list(columns), schema="eligibility")
+    for name in REPLACED:
+        op.drop_index(name, "cases", schema="eligibility")
 
 
 def downgrade() -> None:
+    for name, column in REPLACED.items():
+        op.create_index(name, "cases", [column], schema="eligibility")
     for name in INDEXES:
         op.drop_index(name, "cases", schema="eligibility")
