@@ -11,7 +11,9 @@ list, or one edited or cut short, is a 422 naming `cursor`. The checksum is not 
 cursor only starts the list elsewhere, still within the caller's region and filters.
 
 `total` is the number of rows the filters select when it is at most `TOTAL_CAP` (counted on a bounded read, so it
-costs at most that many index entries), and null beyond: a province's list says "more than 10,000", walk the pages.
+costs at most that many rows), and null beyond: a province's list says "more than 10,000", walk the pages. It is
+counted for the first page and carried in the cursors after it: every page of one walk shows the same total, the
+count when the walk began.
 
 `region` narrows a list to a township (9 digits) or village (12) within the caller's own scope; a region outside
 it selects nothing (an empty page, as for any record of another region). An ID number is never a query parameter
@@ -158,12 +160,14 @@ class Keyset:
     def key_of(self, row: Any) -> tuple[Any, ...]:
         return tuple(getattr(row, c.key) for c in self.columns)
 
-    def encode(self, key: Sequence[Any]) -> str:
-        payload = json.dumps([self.name, *map(_plain, key)], separators=(",", ":")).encode()
+    def encode(self, key: Sequence[Any], total: int | None = None) -> str:
+        """The cursor of the page after the row with this sort key; it carries the first page's total along."""
+        payload = json.dumps([self.name, total, *map(_plain, key)], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(_checksum(payload) + payload).rstrip(b"=").decode()
 
-    def decode(self, cursor: str) -> tuple[Any, ...]:
-        """The sort key a cursor of this list stands for; InvalidInput on `cursor` for anything else."""
+    def decode(self, cursor: str) -> tuple[tuple[Any, ...], int | None]:
+        """The sort key a cursor of this list stands for, and the total it carries; InvalidInput on `cursor` for
+        anything else."""
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
@@ -172,7 +176,7 @@ class Keyset:
         if len(raw) <= _CHECK or check != _checksum(payload):
             raise InvalidInput("cursor", "the cursor was altered or cut short: use `next` of the previous page")
         try:
-            name, *values = json.loads(payload)
+            name, total, *values = json.loads(payload)
         except (ValueError, TypeError):
             raise InvalidInput("cursor", "not a cursor of this list") from None
         if name != self.name:
@@ -183,9 +187,9 @@ class Keyset:
             key = tuple(_typed(c.type.python_type, v) for c, v in zip(self.columns, values, strict=True))
         except (ValueError, TypeError):
             raise InvalidInput("cursor", "not a cursor of this list") from None
-        if key[-1] is None:
+        if key[-1] is None or not (total is None or (type(total) is int and 0 <= total <= TOTAL_CAP)):
             raise InvalidInput("cursor", "not a cursor of this list")
-        return key
+        return key, total
 
 
 @dataclass(frozen=True)
@@ -202,20 +206,20 @@ async def keyset_page(
 ) -> Rows[Any]:
     """`query` (its filters, no order) one page at a time in `keyset`'s order, from `page.cursor` on.
 
-    Two statements: the page (`limit + 1` rows after the cursor's key, the extra one only telling that there is
-    a next page) and the bounded count."""
-    paged = query
+    The page is `limit + 1` rows after the cursor's key (the extra one only tells that there is a next page). The
+    first page also counts the rows, bounded; its total rides in the cursors after it, so a later page is one
+    statement."""
+    paged, total = query, None
     if page.cursor is not None:
-        paged = paged.where(keyset.after(keyset.decode(page.cursor)))
+        key, total = keyset.decode(page.cursor)
+        paged = paged.where(keyset.after(key))
+    else:
+        bounded = query.with_only_columns(literal(1), maintain_column_froms=True).limit(TOTAL_CAP + 1)
+        counted = int(await session.scalar(select(func.count()).select_from(bounded.subquery())) or 0)
+        total = counted if counted <= TOTAL_CAP else None
     paged = paged.order_by(*keyset.order_by()).limit(page.limit + 1)
     result = await (session.scalars(paged) if scalars else session.execute(paged))
     rows = list(result.all())
     more = len(rows) > page.limit
     rows = rows[: page.limit]
-    bounded = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None).limit(TOTAL_CAP + 1)
-    counted = int(await session.scalar(select(func.count()).select_from(bounded.subquery())) or 0)
-    return Rows(
-        rows=rows,
-        next=keyset.encode(keyset.key_of(rows[-1])) if more else None,
-        total=counted if counted <= TOTAL_CAP else None,
-    )
+    return Rows(rows=rows, next=keyset.encode(keyset.key_of(rows[-1]), total) if more else None, total=total)

@@ -82,7 +82,7 @@ TABLES = tuple(_STATEMENTS)
 class Seeded:
     county: str
     n: int
-    batch_id: uuid.UUID  # the batch whose lines were seeded (one of the batches)
+    batch_id: uuid.UUID | None  # the batch whose lines were seeded (one of the batches)
 
 
 def township(county: str, which: int) -> str:
@@ -96,22 +96,25 @@ async def seed_lists(engine, county: str, n: int, *, ties: int = 7, tables: tupl
             if table == "lines":
                 continue
             await conn.execute(text(_STATEMENTS[table]), {"county": county, "n": n, "ties": ties})
-        batch_id = await conn.scalar(
-            text("SELECT id FROM payments.batches WHERE region_code LIKE :p ORDER BY id LIMIT 1"), {"p": county + "%"}
-        )
+        batch_id = None
         if "lines" in tables:
+            batch_id = await conn.scalar(
+                text("SELECT id FROM payments.batches WHERE region_code LIKE :p ORDER BY id LIMIT 1"),
+                {"p": county + "%"},
+            )
             await conn.execute(text(_STATEMENTS["lines"]), {"county": county, "n": n, "batch": batch_id})
+    analysed = {
+        "cases": ("eligibility.cases",),
+        "beneficiaries": ("payments.beneficiaries",),
+        "batches": ("payments.batches",),
+        "lines": ("payments.payment_lines",),
+        "households": ("intake.households", "intake.members"),
+        "applications": ("intake.applications",),
+        "alerts": ("monitoring.alerts",),
+    }
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
-        for table in (
-            "eligibility.cases",
-            "payments.beneficiaries",
-            "payments.batches",
-            "payments.payment_lines",
-            "intake.households",
-            "intake.members",
-            "intake.applications",
-            "monitoring.alerts",
-        ):
-            await conn.execute(text(f"ANALYZE {table}"))
+        for table in tables:
+            for name in analysed[table]:
+                await conn.execute(text(f"ANALYZE {name}"))
     return Seeded(county, n, batch_id)
