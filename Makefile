@@ -55,6 +55,7 @@ bench: install
 	$(PY) bench/standard_rise.py
 	$(PY) bench/monthly_batch.py
 	$(PY) bench/monitoring_feed.py
+	$(PY) bench/list_pages.py
 
 ## the chaos run's long form: 100 random SIGKILLs of the eight processes, PostgreSQL and Kafka restarted
 ## (the suite runs a short form with 10)

@@ -3,21 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from pydantic import BaseModel
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list: its items, how many there are in all, and the page asked for. A service's page names
-    its item type: `class HouseholdPage(Page[HouseholdSummary])`, so its OpenAPI schema keeps its own name."""
-
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
 
 
 def field_names(target: type) -> list[str]:

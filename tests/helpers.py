@@ -90,3 +90,17 @@ def delivery(data, correlation: str | None = None):
 
     event = DomainEvent(event_type(type(data)), str(getattr(data, "household_id", "key")), data)
     return Delivery(event.to_cloudevent("/tests", correlation), data)
+
+
+async def walk(client, path: str, headers: dict[str, str], params: dict | None = None, limit: int = 500) -> list:
+    """Every item of a list (shared/pagination.py), page after page until `next` is null; each page must be 200."""
+    items, cursor = [], None
+    while True:
+        r = await client.get(
+            path, params={**(params or {}), "limit": limit, **({"cursor": cursor} if cursor else {})}, headers=headers
+        )
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items += page["items"]
+        if (cursor := page["next"]) is None:
+            return items

@@ -7,12 +7,13 @@ from services.eligibility.models import platform
 from services.eligibility.notices.endpoints import router as notices
 from services.eligibility.policy_admin.endpoints import router as parameters
 from services.eligibility.recompute.endpoints import router as what_if
+from services.eligibility.tasks.endpoints import router as tasks
 from shared.app import create_app
 
 app = create_app(
     Settings(),
     platform,
-    [cases, documents, notices, what_if, parameters],
+    [cases, documents, tasks, notices, what_if, parameters],
     title="Eligibility (审核确认)",
     description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

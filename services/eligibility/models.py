@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -42,7 +43,7 @@ class Case(HouseholdProgrammeColumns, Base):
     status: Mapped[str] = mapped_column(String(40), index=True)
     opened_on: Mapped[date] = mapped_column(Date, comment="受理 date; deadlines count from it")
     status_since: Mapped[date] = mapped_column(Date)
-    due_date: Mapped[date | None] = mapped_column(Date, index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
     due_date_provisional: Mapped[bool] = mapped_column(
         default=False, server_default=false(), comment="counted Monday–Friday: no official holiday calendar"
     )
@@ -63,7 +64,7 @@ class Case(HouseholdProgrammeColumns, Base):
     reasons: Mapped[list | None] = mapped_column(JSONB)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_on: Mapped[date | None] = mapped_column(Date)
-    next_review_on: Mapped[date | None] = mapped_column(Date, index=True)
+    next_review_on: Mapped[date | None] = mapped_column(Date)
     exit_last_month: Mapped[date | None] = mapped_column(Date, comment="渐退: first day of the last month paid")
     schedule: Mapped[dict | None] = mapped_column(
         JSONB, comment="待遇: dated segments owed (facts, parameter values, why); NULL before schedules were kept"
@@ -71,6 +72,14 @@ class Case(HouseholdProgrammeColumns, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    # The lists' pages (migration 0004_list_indexes): each sort key ending in the id.
+    __table_args__ = (
+        Index("ix_cases_opened_on_id", "opened_on", "id"),
+        Index("ix_cases_status_opened_on_id", "status", "opened_on", "id"),
+        Index("ix_cases_due_date_id", "due_date", "id"),
+        Index("ix_cases_next_review_on_id", "next_review_on", "id"),
     )
 
 

@@ -42,6 +42,8 @@ class Household(Base):
     `shared.household` models; members are rows because a person may belong to one active household only."""
 
     __tablename__ = "households"
+    # GET /households pages on it (migration 0004_list_indexes).
+    __table_args__ = (Index("ix_households_created_at_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     region_code: Mapped[str] = mapped_column(String(12), index=True)
@@ -100,6 +102,8 @@ class Member(Base):
 
     __table_args__ = (
         Index("uq_members_active_person", "id_fingerprint", unique=True, postgresql_where=text("active")),
+        # GET /households?name=: a name's prefix as a range in byte order, whatever the database's collation.
+        Index("ix_members_name_c", text('name COLLATE "C"')),
     )
 
 
@@ -154,6 +158,7 @@ class Application(Base):
         # holds it) or, for the programmes paid month by month, an approved one whose case is not stopped — a review
         # is the way to change what a household receives.
         Index("uq_applications_live", "household_id", "programme", unique=True, postgresql_where=text(LIVE)),
+        Index("ix_applications_created_at_id", "created_at", "id"),  # GET /applications pages on it
     )
 
 

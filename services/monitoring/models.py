@@ -171,6 +171,9 @@ class AlertRow(Base):
     __table_args__ = (
         # One open alert per household and type: a second match adds evidence to it.
         Index("uq_alerts_open", "household_id", "alert_type", unique=True, postgresql_where=text("status <> 'closed'")),
+        # The lists' pages (migration 0003_list_indexes): newest first, and earliest due first.
+        Index("ix_alerts_created_at_id", "created_at", "id"),
+        Index("ix_alerts_due_date_id", "due_date", "id"),
     )
 
 

@@ -43,6 +43,9 @@ class Beneficiary(HouseholdProgrammeColumns, Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+    # GET /beneficiaries pages on it (migration 0004_list_indexes).
+    __table_args__ = (Index("ix_beneficiaries_created_at_id", "created_at", "id"),)
+
 
 class Entitlement(Base):
     """应发: from `from_month` to `to_month` (inclusive; open-ended when null) the beneficiary is owed
@@ -143,6 +146,7 @@ class Batch(Base):
             postgresql_where=text("kind = 'regular' AND status <> 'cancelled'"),
         ),
         Index("ix_batches_building", "created_at", postgresql_where=text("status = 'building'")),
+        Index("ix_batches_created_at_id", "created_at", "id"),  # GET /batches pages on it
     )
 
 

@@ -138,7 +138,9 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
 
     async def on_roll() -> list:
         known = await http.get(f"{monitoring}/households/{recipient}", headers=REVIEWER)
-        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)).json()
+        roll = (
+            await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)
+        ).json()["items"]
         return roll if known.status_code == 200 and "dibao" in known.json()["programmes"] else []
 
     await wait_for(on_roll)
@@ -153,7 +155,9 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
     assert (death["status"], death["outcome"]) == ("closed", "death_reported")  # the township is told
 
     async def stopped() -> list:
-        roll = (await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)).json()
+        roll = (
+            await http.get(f"{payments}/beneficiaries", params={"household_id": recipient}, headers=FINANCE)
+        ).json()["items"]
         return roll if roll and roll[0]["end_month"] else []
 
     roll = await wait_for(stopped)

@@ -89,7 +89,7 @@ async def test_recognised_scattered_orphan_from_the_front_desk_to_the_roll(stack
             await http.get(
                 f"{payments}/beneficiaries", params={"household_id": household["id"]}, headers=tokens["finance"]
             )
-        ).json()
+        ).json()["items"]
 
     roll = await wait_for(enrolled)
     assert len(roll) == 1 and roll[0]["programme"] == "orphan" and roll[0]["monthly_amount_fen"] == 140_000

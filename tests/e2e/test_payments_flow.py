@@ -127,7 +127,7 @@ async def test_an_approved_wuqi_case_is_paid_reconciled_back_paid_and_counted(st
     async def on_roll() -> list:
         return (
             await http.get(f"{payments}/beneficiaries", params={"household_id": hid}, headers=tokens["finance"])
-        ).json()
+        ).json()["items"]
 
     [beneficiary] = await wait_for(on_roll)
     assert beneficiary["monthly_amount_fen"] == 150_000 and beneficiary["persons"] == 3

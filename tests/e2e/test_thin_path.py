@@ -71,7 +71,7 @@ async def test_dibao_from_the_front_desk_to_the_roll(stack, http, tokens):
     async def enrolled() -> list:
         return (
             await http.get(f"{payments}/beneficiaries", params={"household_id": hid}, headers=tokens["finance"])
-        ).json()
+        ).json()["items"]
 
     roll = await wait_for(enrolled)
     assert len(roll) == 1 and roll[0]["monthly_amount_fen"] == 150_000

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from infra import PARTITIONS
 
 from tests.conftest import wait_for
-from tests.helpers import household_body, idem
+from tests.helpers import household_body, idem, walk
 
 DECISIONS = "eligibility.decisions"
 
@@ -152,6 +152,6 @@ async def test_terminating_a_one_off_payment_is_a_no_op_for_payments(stack, http
     await wait_for(shown)
     await wait_for(lambda: _payments_caught_up(infra.bootstrap), timeout=60)
     assert await _dead_lettered(infra.bootstrap, case_id) == 0
-    roll = (await http.get(f"{stack.url('payments')}/beneficiaries", headers=tokens["finance"])).json()
+    roll = await walk(http, f"{stack.url('payments')}/beneficiaries", tokens["finance"])
     assert case_id not in {b["case_id"] for b in roll}
     assert (await _application(stack, http, tokens, aid))["status"] == "approved"  # the decision still shows

@@ -17,6 +17,7 @@ from services.payments.county.schemas import CountyStatistics
 from shared.events.catalogue import CaseOpened
 from shared.period import Period
 from tests.county_kit import CountyKit, at, seed_demo_month
+from tests.helpers import walk
 from tests.official_document_kit import assert_official_layout
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
@@ -48,9 +49,9 @@ async def test_statistics_equal_the_batches_and_cases(api, tokens, demo):
     pay = api("payments")
     batches = (
         await pay.get("/batches", params={"region": TOWNSHIP, "period": str(MONTH)}, headers=tokens["finance"])
-    ).json()
+    ).json()["items"]
     assert s["totals"]["money_fen"] == sum(b["total_fen"] for b in batches) == demo["money_fen"]
-    lines = (await pay.get(f"/batches/{demo['batch_id']}/lines", headers=tokens["finance"])).json()
+    lines = await walk(pay, f"/batches/{demo['batch_id']}/lines", tokens["finance"])
     for programme, p in by.items():
         assert p["money_fen"] == sum(x["amount_fen"] for x in lines if x["programme"] == programme)
     [batch] = s["batches"]

@@ -24,7 +24,7 @@ from shared.period import Period
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import resident_id
+from tests.helpers import resident_id, walk
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇
 TODAY = date.today()
@@ -393,11 +393,11 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
             text("UPDATE monitoring.alerts SET due_date = :d WHERE id = :i"),
             {"d": TODAY - timedelta(days=1), "i": other["id"]},
         )
-    soon = (await monitoring.get("/alerts/due-soon", params={"region": "610626101"}, headers=tokens["reviewer"])).json()
-    overdue = (await monitoring.get("/alerts/overdue", headers=tokens["approver"])).json()
-    assert low["id"] in {a["id"] for a in soon["items"]} and other["id"] not in {a["id"] for a in soon["items"]}
-    assert other["id"] in {a["id"] for a in overdue["items"]} and low["id"] not in {a["id"] for a in overdue["items"]}
-    assert all(a["status"] != "closed" and a["overdue"] for a in overdue["items"])
+    soon = await walk(monitoring, "/alerts/due-soon", tokens["reviewer"], {"region": "610626101"})
+    overdue = await walk(monitoring, "/alerts/overdue", tokens["approver"])
+    assert low["id"] in {a["id"] for a in soon} and other["id"] not in {a["id"] for a in soon}
+    assert other["id"] in {a["id"] for a in overdue} and low["id"] not in {a["id"] for a in overdue}
+    assert all(a["status"] != "closed" and a["overdue"] for a in overdue)
     elsewhere = await monitoring.get("/alerts/overdue", params={"region": "610625"}, headers=tokens["approver"])
     assert elsewhere.json()["items"] == []
 

@@ -16,6 +16,7 @@ from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
 from shared.period import Period
 from tests.conftest import bearer
+from tests.helpers import walk
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
 
 P = Period(2026, 7)
@@ -77,7 +78,7 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     b = await _built(api, tokens, kit, batch)
     assert b["line_count"] == 3 and b["total_fen"] == 150_000 + 45_000 + 200_000
     assert b["progress"]["done"] == b["progress"]["total"] >= 4
-    lines = (await pay.get(f"/batches/{b['id']}/lines", headers=tokens["finance"])).json()
+    lines = await walk(pay, f"/batches/{b['id']}/lines", tokens["finance"])
     by_household = {x["household_id"]: x for x in lines}
     assert by_household[str(paid_hh)]["status"] == "pending" and by_household[str(paid_hh)]["persons"] == 3
     assert by_household[str(no_account_hh)]["status"] == "failed"
@@ -87,7 +88,7 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     # The payment id is the UUIDv5 Python and PostgreSQL agree on.
     beneficiary = (
         await pay.get("/beneficiaries", params={"household_id": str(paid_hh)}, headers=tokens["finance"])
-    ).json()[0]
+    ).json()["items"][0]
     assert by_household[str(paid_hh)]["payment_id"] == str(
         payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular")
     )
@@ -231,7 +232,7 @@ async def test_standard_rise_decided_two_months_late_is_back_paid_once(api, toke
     await kit.change(case_id, hh, region, 33_000, 37_000, P)
     sup = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2), "supplement"))
     assert sup["line_count"] == 2 and sup["total_fen"] == 2 * 4_000
-    lines = (await api("payments").get(f"/batches/{sup['id']}/lines", headers=tokens["finance"])).json()
+    lines = await walk(api("payments"), f"/batches/{sup['id']}/lines", tokens["finance"])
     assert sorted(x["period"] for x in lines) == [str(P), str(P.next())]
     again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2), "supplement"))
     assert again["line_count"] == 0
@@ -310,7 +311,7 @@ async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, token
     urgent = await _built(api, tokens, kit, await _batch(api, tokens, region, P, "urgent", case_ids=[str(case_id)]))
     assert urgent["line_count"] == 1 and urgent["total_fen"] == 300_000
     regular = await _built(api, tokens, kit, await _batch(api, tokens, region, P))
-    lines = (await api("payments").get(f"/batches/{regular['id']}/lines", headers=tokens["finance"])).json()
+    lines = await walk(api("payments"), f"/batches/{regular['id']}/lines", tokens["finance"])
     assert [x["case_id"] for x in lines] == [str(other_case)]  # the urgent one is not paid again
 
 
@@ -363,7 +364,7 @@ async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db)
     township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
     assert first["line_count"] == 1
     # The township's batch pays only what the village's batch does not: one line per beneficiary and month.
-    lines = (await api("payments").get(f"/batches/{township['id']}/lines", headers=tokens["finance"])).json()
+    lines = await walk(api("payments"), f"/batches/{township['id']}/lines", tokens["finance"])
     assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
     async with db.connect() as conn:
         doubled = await conn.scalar(

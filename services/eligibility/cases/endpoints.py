@@ -16,14 +16,17 @@ from services.eligibility.cases.domain import Case
 from services.eligibility.cases.schemas import (
     AppraisalIn,
     CaseDetailOut,
-    CaseOut,
-    DeadlinesOut,
+    CasePage,
+    CaseQuery,
+    DeadlinePage,
+    DeadlineQuery,
     DecisionIn,
     EconomicCheckIn,
     EmergencyApproveIn,
     ExtendIn,
     HomeVisitIn,
     ObjectionIn,
+    ReviewQuery,
     StepIn,
     TerminateIn,
     TownshipOpinionIn,
@@ -50,25 +53,19 @@ def _manual(name: CaseStep) -> str:
     )
 
 
-@router.get("", summary="Cases in your region")
-async def list_cases(
-    uow: UowDep, principal: Reader, status: Status | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[CaseOut]:
-    return await service.list_cases(uow, principal, status, limit)
+@router.get("", summary="Cases in your region, a page at a time (by 受理 date; by the date a due filter asks about)")
+async def list_cases(uow: UowDep, principal: Reader, query: Annotated[CaseQuery, Query()]) -> CasePage:
+    return await service.list_cases(uow, principal, query)
 
 
-@router.get("/deadlines", summary="Overdue and due-soon cases in your region")
-async def deadlines(
-    uow: UowDep, principal: Reader, within_workdays: Annotated[int, Query(ge=0, le=30)] = 3
-) -> DeadlinesOut:
-    return await service.deadlines(uow, principal, within_workdays)
+@router.get("/deadlines", summary="Open cases overdue or due within the working days asked for, most urgent first")
+async def deadlines(uow: UowDep, principal: Reader, query: Annotated[DeadlineQuery, Query()]) -> DeadlinePage:
+    return await service.deadlines(uow, principal, query)
 
 
-@router.get("/reviews-due", summary="Cases on the roll due for their periodic review")
-async def reviews_due(
-    uow: UowDep, principal: Reader, within_days: Annotated[int, Query(ge=0, le=366)] = 30
-) -> list[CaseOut]:
-    return await service.reviews_due(uow, principal, within_days)
+@router.get("/reviews-due", summary="Cases on the roll due for their periodic review, earliest first")
+async def reviews_due(uow: UowDep, principal: Reader, query: Annotated[ReviewQuery, Query()]) -> CasePage:
+    return await service.reviews_due(uow, principal, query)
 
 
 @router.get("/{case_id}", summary="One case with its steps and 计算依据")

@@ -9,22 +9,23 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, any_, bindparam, select, text
+from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, false, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from services.eligibility.cases import schedule as sched
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
 from services.eligibility.cases.schedule import PERSON_LEVEL, Segment
-from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status
+from services.eligibility.cases.schemas import CaseQuery
+from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status, Worklist
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
 from services.eligibility.policy import TraceEntry
 from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
 from shared.household import HouseholdSnapshot
+from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
 
 _APPLICANT = "applicant_member_id"
@@ -319,6 +320,30 @@ def _roll_case(row: Any) -> Case:
     )
 
 
+def _holds_steps(worklist: Worklist) -> ColumnElement[bool]:
+    emergency = CaseRow.details["temporary"]["type"].astext == "emergency"
+    return or_(
+        CaseRow.status.in_([s.value for s in worklist.statuses]),
+        and_(CaseRow.delegated, CaseRow.status == Status.COUNTY_REVIEW.value)
+        if worklist.delegated_decisions
+        else false(),
+        and_(
+            CaseRow.programme == "temporary",
+            emergency,
+            CaseRow.status.in_([s.value for s in worklist.emergency_statuses]),
+        )
+        if worklist.emergency_statuses
+        else false(),
+    )
+
+
+# The orders of eligibility's lists (shared/pagination.py), each served by an index of migration 0004_list_indexes.
+CASES = Keyset("cases", (CaseRow.opened_on, CaseRow.id))
+DEADLINES = Keyset("cases/deadlines", (CaseRow.due_date, CaseRow.id))
+REVIEWS = Keyset("cases/reviews-due", (CaseRow.next_review_on, CaseRow.id))
+WORKLIST = Keyset("tasks", (CaseRow.due_date, CaseRow.id))
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -335,39 +360,29 @@ class CaseRepository:
         row = await self.session.scalar(query.with_for_update() if for_update else query)
         return to_case(row) if row else None
 
-    async def in_region(self, region_prefix: str, status: str | None = None, limit: int = 100) -> list[Case]:
-        query = select(CaseRow).where(CaseRow.region_code.startswith(region_prefix))
-        if status:
-            query = query.where(CaseRow.status == status)
-        return await self._cases(query.order_by(CaseRow.opened_on, CaseRow.id).limit(limit))
-
-    async def open_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
-        """Open cases whose nearest deadline is on or before `by`, most urgent first."""
-        return await self._due_by(region_prefix, OPEN, CaseRow.due_date, by, limit)
-
-    async def reviews_due_by(self, region_prefix: str, by: date, limit: int = 500) -> list[Case]:
-        """Cases on the roll whose periodic review (定期核查) falls on or before `by`."""
-        return await self._due_by(region_prefix, ON_ROLL, CaseRow.next_review_on, by, limit)
-
-    async def _due_by(
-        self,
-        region_prefix: str,
-        statuses: Iterable[Status],
-        day: InstrumentedAttribute[date | None],
-        by: date,
-        limit: int,
-    ) -> list[Case]:
-        """Cases in these states whose `day` falls on or before `by`, earliest first."""
-        return await self._cases(
-            select(CaseRow)
-            .where(
-                CaseRow.region_code.startswith(region_prefix),
-                CaseRow.status.in_([s.value for s in statuses]),
-                day <= by,
-            )
-            .order_by(day, CaseRow.id)
-            .limit(limit)
-        )
+    async def page(self, region_prefix: str, q: CaseQuery, *, worklist: Worklist | None = None) -> Rows[Case]:
+        """A page of `q`'s cases under `region_prefix`. Ordered by 受理 date, or by the date a filter asks about (the
+        nearest deadline for `due_before`, the review date for `review_due_before`), so the page is always a range
+        of one index. `worklist`: the open cases that may hold a step of a user's worklist, oldest deadline first."""
+        conditions: list[Any] = [CaseRow.region_code.startswith(region_prefix, autoescape=True)]
+        keyset = CASES
+        if q.status:
+            conditions.append(CaseRow.status == q.status.value)
+        if q.programme:
+            conditions.append(CaseRow.programme == q.programme)
+        if q.household_id:
+            conditions.append(CaseRow.household_id == q.household_id)
+        if q.review_due_before:
+            keyset = REVIEWS
+            conditions += [CaseRow.status.in_([s.value for s in ON_ROLL]), CaseRow.next_review_on < q.review_due_before]
+        if q.due_before:
+            keyset = DEADLINES
+            conditions += [CaseRow.status.in_([s.value for s in OPEN]), CaseRow.due_date < q.due_before]
+        if worklist is not None:
+            keyset = WORKLIST
+            conditions += [CaseRow.due_date.is_not(None), _holds_steps(worklist)]
+        page = await keyset_page(self.session, select(CaseRow).where(*conditions), keyset, q)
+        return Rows([to_case(row) for row in page.rows], page.next, page.total)
 
     async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
         """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""

@@ -8,7 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from services.eligibility.cases.workflow import Status
+from shared.events.catalogue import Programme
 from shared.names import PersonName
+from shared.pagination import Page, RegionListQuery
 
 _IN = ConfigDict(extra="forbid")
 Opinion = Field(min_length=1, max_length=2000, description="the acting official's opinion text (意见)")
@@ -152,7 +155,33 @@ class CaseDetailOut(CaseOut):
     steps: list[StepOut]
 
 
-class DeadlinesOut(BaseModel):
+class CaseQuery(RegionListQuery):
+    """Which cases a list shows (the caller's region, or a township or village of it), a page at a time."""
+
+    status: Status | None = None
+    programme: Programme | None = None
+    household_id: uuid.UUID | None = None
+    due_before: date | None = Field(default=None, description="open cases whose nearest deadline is before this day")
+    review_due_before: date | None = Field(
+        default=None, description="cases whose periodic review (定期核查) falls before this day"
+    )
+
+
+class CasePage(Page[CaseOut]):
+    """Cases by 受理 date, oldest first (then by id)."""
+
+
+class DeadlineQuery(RegionListQuery):
+    programme: Programme | None = None
+    within_workdays: int = Field(default=3, ge=0, le=30, description="due within this many working days from today")
+
+
+class ReviewQuery(RegionListQuery):
+    programme: Programme | None = None
+    within_days: int = Field(default=30, ge=0, le=366, description="reviews falling within this many days")
+
+
+class DeadlinePage(Page[CaseOut]):
+    """Open cases due by the window's end, most urgent first: those with `due_date` before `today` are overdue."""
+
     today: date
-    overdue: list[CaseOut]
-    due_soon: list[CaseOut]

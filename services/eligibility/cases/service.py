@@ -17,11 +17,14 @@ from services.eligibility.cases.schedule import RECURRING
 from services.eligibility.cases.schemas import (
     CaseDetailOut,
     CaseOut,
-    DeadlinesOut,
+    CasePage,
+    CaseQuery,
+    DeadlinePage,
+    DeadlineQuery,
+    ReviewQuery,
     StepIn,
     StepOut,
 )
-from services.eligibility.cases.workflow import Status
 from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
@@ -34,6 +37,7 @@ from shared.events.catalogue import (
     DeathReported,
 )
 from shared.events.envelope import CloudEvent
+from shared.pagination import Rows, narrowed
 from shared.period import Period
 from shared.uow import UnitOfWork
 
@@ -281,33 +285,33 @@ async def detail(uow: UnitOfWork, case: Case) -> CaseDetailOut:
     )
 
 
-async def list_cases(uow: UnitOfWork, principal: Principal, status: Status | None, limit: int) -> list[CaseOut]:
-    cases = await CaseRepository(uow.session).in_region(principal.region, status.value if status else None, limit)
+async def list_cases(uow: UnitOfWork, principal: Principal, query: CaseQuery, action: str = "case.list") -> CasePage:
+    """A page of the cases in the caller's region (or the township or village asked for within it)."""
+    prefix = narrowed(principal.region, query.region)
+    page = await CaseRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
     await audit.record(
-        uow, principal, "case.list", "case", None, region_code=principal.region, details={"count": len(cases)}
+        uow, principal, action, "case", None, region_code=prefix or query.region, details={"count": len(page.rows)}
     )
-    return [to_out(c) for c in cases]
+    return CasePage(items=[to_out(c) for c in page.rows], next=page.next, total=page.total)
 
 
-async def deadlines(uow: UnitOfWork, principal: Principal, within_workdays: int) -> DeadlinesOut:
-    """Open cases overdue, and those due within the next working days, on the region's calendar."""
+async def deadlines(uow: UnitOfWork, principal: Principal, query: DeadlineQuery) -> DeadlinePage:
+    """Open cases overdue, and those due within the next working days on the region's calendar, most urgent first."""
     today = date.today()
     cal = work_calendar(await effective_parameters(uow), principal.region, (today.year, today.year + 1))
-    cases = await CaseRepository(uow.session).open_due_by(principal.region, cal.add_workdays(today, within_workdays))
-    await audit.record(uow, principal, "case.deadlines", "case", None, region_code=principal.region)
-    return DeadlinesOut(
-        today=today,
-        overdue=[to_out(c) for c in cases if c.due_date and c.due_date < today],
-        due_soon=[to_out(c) for c in cases if c.due_date and c.due_date >= today],
-    )
+    due_before = cal.add_workdays(today, query.within_workdays) + timedelta(days=1)
+    page = await list_cases(uow, principal, _cases(query, due_before=due_before), "case.deadlines")
+    return DeadlinePage(**dict(page), today=today)
 
 
-async def reviews_due(uow: UnitOfWork, principal: Principal, within_days: int) -> list[CaseOut]:
-    cases = await CaseRepository(uow.session).reviews_due_by(
-        principal.region, date.today() + timedelta(days=within_days)
-    )
-    await audit.record(uow, principal, "case.reviews_due", "case", None, region_code=principal.region)
-    return [to_out(c) for c in cases]
+async def reviews_due(uow: UnitOfWork, principal: Principal, query: ReviewQuery) -> CasePage:
+    """Cases on the roll whose periodic review (定期核查) falls within the days asked for, earliest first."""
+    review_due_before = date.today() + timedelta(days=query.within_days + 1)
+    return await list_cases(uow, principal, _cases(query, review_due_before=review_due_before), "case.reviews_due")
+
+
+def _cases(query: DeadlineQuery | ReviewQuery, **due: date) -> CaseQuery:
+    return CaseQuery(**query.model_dump(include=set(CaseQuery.model_fields)), **due)
 
 
 async def read(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID) -> CaseDetailOut:

@@ -194,6 +194,61 @@ def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
     return step
 
 
+# The steps a worklist (GET /tasks) offers: the procedure's duties on open cases. 延长 (extension) is a choice the
+# county may make on any open case, not a duty; reviews have their own list (/cases/reviews-due); 停保 follows an
+# event or a finding; withdraw is the system's.
+WORKLIST_STEPS = (
+    "investigation",
+    "home-visits",
+    "economic-check",
+    "township-opinion",
+    "appraisal",
+    "notice/objections",
+    "notice/close",
+    "decision",
+    "emergency-approval",
+)
+
+
+def may_take(name: str, case: CaseState, roles: frozenset[str]) -> bool:
+    """Whether someone with `roles` holds the role for the step on this case (委托: a delegated decision is the
+    township reviewer's too); whether the case may take it now is `allowed_steps`."""
+    permitted = set(STEPS[name].roles) | (set(REVIEWER) if name == "decision" and case.delegated else set())
+    return bool(permitted & roles)
+
+
+def worklist_steps(case: CaseState, roles: frozenset[str]) -> list[str]:
+    """The steps of the worklist someone with `roles` may take on the case now."""
+    return [s for s in allowed_steps(case) if s in WORKLIST_STEPS and may_take(s, case, roles)]
+
+
+@dataclass(frozen=True)
+class Worklist:
+    """Which open cases may hold a step of the worklist for someone with these roles, as conditions a query can
+    read: the states where a step needs only the role, the delegated decisions (county review, 委托), and the
+    states where 急难型 temporary assistance may be paid first. `worklist_steps` then says which steps exactly."""
+
+    statuses: frozenset[Status]
+    delegated_decisions: bool
+    emergency_statuses: frozenset[Status]
+
+    @classmethod
+    def of(cls, roles: frozenset[str]) -> Worklist:
+        statuses = {
+            status
+            for name in WORKLIST_STEPS
+            if set(STEPS[name].roles) & roles
+            for status in STEPS[name].sources
+            if status in OPEN and STEPS[name].guard(CaseState(status=status)) is None
+        }
+        emergency = STEPS["emergency-approval"]
+        return cls(
+            statuses=frozenset(statuses),
+            delegated_decisions=bool(set(REVIEWER) & roles),
+            emergency_statuses=emergency.sources if set(emergency.roles) & roles else frozenset(),
+        )
+
+
 @dataclass(frozen=True)
 class Limits:
     """The deadline parameters in force for a case (from the region's dated parameters)."""

@@ -13,6 +13,7 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationPage,
     ApplicationQuery,
     EvidenceOut,
     Withdrawal,
@@ -21,6 +22,7 @@ from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
 from shared.downloads import attachment
 from shared.errors import InvalidInput
+from shared.pagination import IdNumberHeader
 from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 from shared.validation import CONTROL_CHARACTERS
 
@@ -44,12 +46,11 @@ async def submit_application(body: ApplicationIn, uow: UowDep, principal: Clerk,
 async def list_applications(
     uow: UowDep,
     principal: Reader,
-    response: Response,
+    settings: IntakeSettings,
     query: Annotated[ApplicationQuery, Query()],
-) -> list[ApplicationOut]:
-    items, total = await service.search(uow, principal, query)
-    response.headers["X-Total-Count"] = str(total)
-    return items
+    id_number: IdNumberHeader = None,
+) -> ApplicationPage:
+    return await service.search(uow, principal, query, id_number, settings)
 
 
 def _tagged(response: Response, application: ApplicationOut) -> ApplicationOut:

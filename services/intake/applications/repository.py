@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.applications.schemas import ApplicationQuery
-from services.intake.models import LIVE, Application, Evidence
+from services.intake.models import LIVE, Application, Evidence, Member
+from shared.pagination import Keyset, Rows, keyset_page
 from shared.uow import UnitOfWork
 
 OPEN_STATUSES = ("submitted", "in_review")
+
+
+# The applications' order (shared/pagination.py), served by ix_applications_created_at_id (0004_list_indexes).
+APPLICATIONS = Keyset("applications", (Application.created_at, Application.id), descending=True)
 
 
 class ApplicationRepository:
@@ -35,7 +40,9 @@ class ApplicationRepository:
         )
         return {a.id: a for a in rows}
 
-    async def search(self, region_prefix: str, q: ApplicationQuery) -> tuple[list[Application], int]:
+    async def page(self, region_prefix: str, q: ApplicationQuery, fingerprint: str | None) -> Rows[Application]:
+        """`q`'s applications under `region_prefix`, newest first; `fingerprint`: those of the households this
+        person is an active member of."""
         query = select(Application).where(Application.region_code.startswith(region_prefix, autoescape=True))
         if q.household_id is not None:
             query = query.where(Application.household_id == q.household_id)
@@ -43,11 +50,13 @@ class ApplicationRepository:
             query = query.where(Application.programme == q.programme)
         if q.status:
             query = query.where(Application.status == q.status)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.scalars(
-            query.order_by(Application.created_at.desc(), Application.id).limit(q.limit).offset(q.offset)
-        )
-        return list(rows), int(total or 0)
+        if fingerprint:
+            query = query.where(
+                Application.household_id.in_(
+                    select(Member.household_id).where(Member.id_fingerprint == fingerprint, Member.active)
+                )
+            )
+        return await keyset_page(self.session, query, APPLICATIONS, q)
 
 
 def add_new(uow: UnitOfWork, application: Application) -> None:

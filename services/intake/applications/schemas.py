@@ -17,6 +17,7 @@ from shared.events.catalogue import (
     TemporaryRequest,
 )
 from shared.names import PersonName
+from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -106,15 +107,13 @@ class DocumentOut(BaseModel):
     note: str
 
 
-class ApplicationQuery(BaseModel):
-    """Which applications a list shows (the caller's region, narrowed by household, programme and status), a page
-    at a time."""
+class ApplicationQuery(RegionListQuery):
+    """Which applications a list shows (the caller's region or a township or village of it, narrowed by household,
+    programme and status; by a member's ID number in the `X-Id-Number` header), newest first."""
 
     household_id: uuid.UUID | None = None
     programme: Programme | None = None
     status: str | None = Field(default=None, pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")
-    limit: int = Field(default=50, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=100_000)
 
 
 class ApplicationOut(BaseModel):
@@ -159,3 +158,7 @@ class EvidenceOut(BaseModel):
     sha256: str
     uploaded_by: str
     uploaded_at: datetime
+
+
+class ApplicationPage(Page[ApplicationOut]):
+    """Newest first (by when it was received, then by id)."""

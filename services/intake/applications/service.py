@@ -22,12 +22,14 @@ from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
     ApplicationOut,
+    ApplicationPage,
     ApplicationQuery,
     DocumentOut,
     EvidenceOut,
     MedicalIn,
     TemporaryIn,
 )
+from services.intake.config import Settings
 from services.intake.households import service as households
 from services.intake.models import RECURRING, Application, Evidence
 from shared import audit
@@ -53,6 +55,7 @@ from shared.events.catalogue import (
     application_details,
 )
 from shared.household import HouseholdSnapshot
+from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
@@ -339,11 +342,20 @@ async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID)
     return to_out(application, kinds.get(application.id, set()))
 
 
-async def search(uow: UnitOfWork, principal: Principal, query: ApplicationQuery) -> tuple[list[ApplicationOut], int]:
-    applications, total = await ApplicationRepository(uow.session).search(principal.region, query)
-    kinds = await EvidenceRepository(uow.session).kinds([a.id for a in applications])
-    await audit.record_each(uow, principal, "application.list", "application", applications)
-    return [to_out(a, kinds.get(a.id, set())) for a in applications], total
+async def search(
+    uow: UnitOfWork, principal: Principal, query: ApplicationQuery, id_number: str | None, settings: Settings
+) -> ApplicationPage:
+    """Applications under the caller's region (or a township or village of it), newest first."""
+    prefix = narrowed(principal.region, query.region)
+    if prefix is None:
+        return ApplicationPage(items=[], next=None, total=0)
+    fingerprint = settings.id_fingerprinter()(id_number) if id_number else None
+    page = await ApplicationRepository(uow.session).page(prefix, query, fingerprint)
+    kinds = await EvidenceRepository(uow.session).kinds([a.id for a in page.rows])
+    await audit.record_each(uow, principal, "application.list", "application", page.rows)
+    return ApplicationPage(
+        items=[to_out(a, kinds.get(a.id, set())) for a in page.rows], next=page.next, total=page.total
+    )
 
 
 async def amend(

@@ -21,6 +21,7 @@ from services.intake.households.schemas import (
 )
 from shared.app import UowDep
 from shared.errors import problems
+from shared.pagination import IdNumberHeader
 from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
 
 router = APIRouter(prefix="/households", tags=["households"])
@@ -45,9 +46,11 @@ async def register_household(
 async def search_households(
     uow: UowDep,
     principal: Reader,
+    settings: IntakeSettings,
     query: Annotated[HouseholdQuery, Query()],
+    id_number: IdNumberHeader = None,
 ) -> HouseholdPage:
-    return await service.search(uow, principal, query)
+    return await service.search(uow, principal, query, id_number, settings)
 
 
 @router.post(

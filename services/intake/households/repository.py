@@ -5,17 +5,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import Select, String, any_, bindparam, func, select, update
+from sqlalchemy import String, any_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.households.schemas import HouseholdQuery
 from services.intake.models import Application, Household, Member
+from shared.pagination import Keyset, Rows, keyset_page
 from shared.uow import UnitOfWork
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# The households' order (shared/pagination.py), served by ix_households_created_at_id (migration 0004_list_indexes).
+HOUSEHOLDS = Keyset("households", (Household.created_at, Household.id), descending=True)
+_LAST_CHARACTER = "\U0010ffff"
 
 
 class HouseholdRepository:
@@ -65,32 +71,29 @@ class HouseholdRepository:
             .where(Member.id_fingerprint == fingerprint, Member.active, Household.active)
         )
 
-    def _search(self, region_prefix: str, name: str | None, address: str | None, hukou_type: str | None) -> Select:
-        query = select(Household).where(Household.active, Household.region_code.like(_escape_like(region_prefix) + "%"))
-        if hukou_type:
-            query = query.where(Household.hukou_type == hukou_type)
-        if address:
-            query = query.where(Household.address.ilike("%" + _escape_like(address) + "%"))
-        if name:
-            query = query.where(
-                select(Member.id)
-                .where(
-                    Member.household_id == Household.id,
-                    Member.active,
-                    Member.name.like(_escape_like(name) + "%"),
-                )
-                .exists()
-            )
-        return query
-
-    async def search(self, region_prefix: str, q: HouseholdQuery) -> tuple[list[Household], int]:
-        """`q`'s households under `region_prefix` (the caller's region or the sub-region asked for)."""
-        query = self._search(region_prefix, q.name, q.address, q.hukou_type)
-        total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self.session.scalars(
-            query.order_by(Household.updated_at.desc(), Household.id).limit(q.limit).offset(q.offset)
+    async def page(self, region_prefix: str, q: HouseholdQuery, fingerprint: str | None) -> Rows[Household]:
+        """`q`'s households under `region_prefix` (the caller's region or the part of it asked for), newest first;
+        `fingerprint`: those with this person among their active members."""
+        query = select(Household).where(
+            Household.active, Household.region_code.startswith(region_prefix, autoescape=True)
         )
-        return list(rows), int(total or 0)
+        if q.hukou_type:
+            query = query.where(Household.hukou_type == q.hukou_type)
+        if q.address:
+            query = query.where(Household.address.ilike("%" + _escape_like(q.address) + "%"))
+        if q.name:
+            # A range of ix_members_name_c (byte order, whatever the database's collation): a name's prefix.
+            name = Member.name.collate("C")
+            query = query.where(
+                Household.id.in_(
+                    select(Member.household_id).where(Member.active, name >= q.name, name < q.name + _LAST_CHARACTER)
+                )
+            )
+        if fingerprint:
+            query = query.where(
+                Household.id.in_(select(Member.household_id).where(Member.id_fingerprint == fingerprint, Member.active))
+            )
+        return await keyset_page(self.session, query, HOUSEHOLDS, q)
 
     async def member_overview(self, household_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[str | None, int]]:
         """Per household: the head's name and the number of active members, in one query."""

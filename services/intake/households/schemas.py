@@ -13,7 +13,7 @@ from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpen
 from shared.household import IncomeKind as IncomeKindT
 from shared.identity import ResidentIdStr
 from shared.names import PersonName
-from shared.schemas import Page
+from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -231,17 +231,17 @@ class HouseholdSummary(BaseModel):
     updated_at: datetime
 
 
-class HouseholdQuery(BaseModel):
-    """Which households a search shows (the caller's region, or a sub-region of it; by a member's name, the address,
-    the 户籍 type), a page at a time."""
+class HouseholdQuery(RegionListQuery):
+    """Which households a search shows (the caller's region, or a township or village of it; by a member's name,
+    the address, the 户籍 type; by a member's ID number in the `X-Id-Number` header), newest first."""
 
-    region_code: str | None = Field(default=None, pattern=r"^\d{2,12}$", description="narrow to a sub-region")
+    region_code: str | None = Field(
+        default=None, pattern=r"^\d{2,12}$", description="the former name of `region`, still read"
+    )
     name: str | None = Field(default=None, min_length=1, max_length=50, description="a member's name (prefix)")
     address: str | None = Field(default=None, min_length=1, max_length=100, description="part of the address")
     hukou_type: HukouType | None = None
-    limit: int = Field(default=50, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=100_000)
 
 
 class HouseholdPage(Page[HouseholdSummary]):
-    pass
+    """Newest registration first (then by id)."""

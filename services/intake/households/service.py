@@ -39,6 +39,7 @@ from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import id_fingerprint, parse_resident_id
+from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes
 from shared.sealing import Keyring, payee_binding
@@ -350,19 +351,19 @@ async def current(uow: UnitOfWork, household: Household, settings: Settings) -> 
     return to_out(household, await HouseholdRepository(uow.session).members(household.id), settings)
 
 
-async def search(uow: UnitOfWork, principal: Principal, query: HouseholdQuery) -> HouseholdPage:
-    """Households under the caller's region (optionally narrowed to a sub-region)."""
-    prefix, region_code = principal.region, query.region_code
-    if region_code:
-        if not region_code.startswith(principal.region) and not principal.region.startswith(region_code):
-            # Another region: nothing to see, not an error (its households "do not exist" for this caller).
-            return HouseholdPage(items=[], total=0, limit=query.limit, offset=query.offset)
-        prefix = max(prefix, region_code, key=len)
+async def search(
+    uow: UnitOfWork, principal: Principal, query: HouseholdQuery, id_number: str | None, settings: Settings
+) -> HouseholdPage:
+    """Households under the caller's region (optionally narrowed to a township or village), a page at a time."""
+    prefix = narrowed(principal.region, query.region or query.region_code)
+    if prefix is None:
+        # Another region: nothing to see, not an error (its households "do not exist" for this caller).
+        return HouseholdPage(items=[], next=None, total=0)
     repo = HouseholdRepository(uow.session)
-    households, total = await repo.search(prefix, query)
-    overview = await repo.member_overview([h.id for h in households])
+    page = await repo.page(prefix, query, _fingerprint(id_number, settings) if id_number else None)
+    overview = await repo.member_overview([h.id for h in page.rows])
     items = []
-    for h in households:
+    for h in page.rows:
         head, count = overview.get(h.id, (None, 0))
         items.append(HouseholdSummary(**attributes(h, HouseholdSummary), head_name=head, member_count=count))
     # A list shows names and addresses: each household shown is a read of its personal data.
@@ -371,9 +372,9 @@ async def search(uow: UnitOfWork, principal: Principal, query: HouseholdQuery) -
         principal,
         "household.list",
         "household",
-        [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households],
+        [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in page.rows],
     )
-    return HouseholdPage(items=items, total=total, limit=query.limit, offset=query.offset)
+    return HouseholdPage(items=items, next=page.next, total=page.total)
 
 
 async def lookup(uow: UnitOfWork, principal: Principal, id_number: str, settings: Settings) -> HouseholdOut:

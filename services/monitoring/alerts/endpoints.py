@@ -6,34 +6,41 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.monitoring.alerts import service
-from services.monitoring.alerts.schemas import AlertDetail, AlertOut, AlertPage, AlertQuery, ClosureIn, VerificationIn
-from services.monitoring.deps import Closer, Reader, Reviewer
+from services.monitoring.alerts.schemas import (
+    AlertDetail,
+    AlertDueQuery,
+    AlertOut,
+    AlertPage,
+    AlertQuery,
+    ClosureIn,
+    VerificationIn,
+)
+from services.monitoring.deps import Closer, MonitoringSettings, Reader, Reviewer
 from shared.app import UowDep
+from shared.pagination import IdNumberHeader
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="narrow to a sub-region of yours")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 
-
-@router.get("", summary="Alerts in your region")
-async def list_alerts(uow: UowDep, principal: Reader, query: Annotated[AlertQuery, Query()]) -> AlertPage:
-    return await service.search(uow, principal, query)
-
-
-@router.get("/overdue", summary="Open alerts past their due date, per region")
-async def overdue(
-    uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200, offset: Offset = 0
+@router.get("", summary="Alerts in your region, newest first, a page at a time")
+async def list_alerts(
+    uow: UowDep,
+    principal: Reader,
+    settings: MonitoringSettings,
+    query: Annotated[AlertQuery, Query()],
+    id_number: IdNumberHeader = None,
 ) -> AlertPage:
-    return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="overdue")
+    return await service.search(uow, principal, query, id_number=id_number, settings=settings)
 
 
-@router.get("/due-soon", summary="Open alerts due within the region's due-soon window of working days")
-async def due_soon(
-    uow: UowDep, principal: Reader, region: Region = None, limit: Limit = 200, offset: Offset = 0
-) -> AlertPage:
-    return await service.search(uow, principal, AlertQuery(region=region, limit=limit, offset=offset), due="soon")
+@router.get("/overdue", summary="Open alerts past their due date, earliest first")
+async def overdue(uow: UowDep, principal: Reader, query: Annotated[AlertDueQuery, Query()]) -> AlertPage:
+    return await service.search(uow, principal, AlertQuery(**dict(query)), due="overdue")
+
+
+@router.get("/due-soon", summary="Open alerts due within the region's due-soon window of working days, earliest first")
+async def due_soon(uow: UowDep, principal: Reader, query: Annotated[AlertDueQuery, Query()]) -> AlertPage:
+    return await service.search(uow, principal, AlertQuery(**dict(query)), due="soon")
 
 
 @router.get("/{alert_id}", summary="An alert with its evidence and trace")

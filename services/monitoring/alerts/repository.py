@@ -9,14 +9,15 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
 from services.monitoring.alerts.schemas import AlertQuery
 from services.monitoring.feeds.kinds import FEED_KINDS
-from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord
+from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord, KnownPerson
 from services.monitoring.risk.rules import RULES, parameters_table_sql
+from shared.pagination import Keyset, Rows, keyset_page
 
 # The alert's columns that map one to one onto the domain model's fields (status, outcome and reasons are converted),
 # and those of them a township step changes.
@@ -108,6 +109,11 @@ class Scope:
                 {"lo": self.id_range[0], "hi": self.id_range[1], "feed_id": self.feed_id},
             )
         return "r.id = ANY(:record_ids)", {"record_ids": list(self.record_ids)}
+
+
+# The alerts' orders (shared/pagination.py), served by migration 0003_list_indexes's indexes.
+ALERTS = Keyset("alerts", (AlertRow.created_at, AlertRow.id), descending=True)
+DUE = Keyset("alerts/due", (AlertRow.due_date, AlertRow.id))
 
 
 class AlertRepository:
@@ -223,32 +229,29 @@ class AlertRepository:
 
     # --- lists ---------------------------------------------------------------------------------------------------
 
-    async def search(
-        self, region_prefix: str, q: AlertQuery, *, due_from: date | None, due_by: date | None, open_only: bool
-    ) -> tuple[list[Alert], int]:
-        """`q`'s alerts under `region_prefix`; `open_only` and a due date from/by for the due lists."""
+    async def page(
+        self, region_prefix: str, q: AlertQuery, *, fingerprint: str | None = None, due_from: date | None = None
+    ) -> Rows[Alert]:
+        """`q`'s alerts under `region_prefix`: newest first, or earliest due first for open alerts due before
+        `q.due_before` (and from `due_from`); `fingerprint`: those of the households this person is a member of."""
         conditions = [AlertRow.region_code.startswith(region_prefix, autoescape=True)]
+        keyset = ALERTS
         if q.status:
             conditions.append(AlertRow.status == q.status)
         if q.alert_type:
             conditions.append(AlertRow.alert_type == q.alert_type)
         if q.household_id:
             conditions.append(AlertRow.household_id == q.household_id)
-        if open_only:
-            conditions.append(AlertRow.status != AlertStatus.CLOSED.value)
-        if due_by is not None:
-            conditions.append(AlertRow.due_date <= due_by)
+        if fingerprint:
+            of_person = select(KnownPerson.household_id).where(KnownPerson.id_fingerprint == fingerprint)
+            conditions.append(AlertRow.household_id.in_(of_person))
+        if q.due_before is not None:
+            keyset = DUE
+            conditions += [AlertRow.status != AlertStatus.CLOSED.value, AlertRow.due_date < q.due_before]
         if due_from is not None:
             conditions.append(AlertRow.due_date >= due_from)
-        total = await self.session.scalar(select(func.count()).select_from(AlertRow).where(*conditions))
-        rows = await self.session.scalars(
-            select(AlertRow)
-            .where(*conditions)
-            .order_by(AlertRow.due_date.asc().nulls_last(), AlertRow.created_at, AlertRow.id)
-            .limit(q.limit)
-            .offset(q.offset)
-        )
-        return [_to_domain(r) for r in rows], int(total or 0)
+        page = await keyset_page(self.session, select(AlertRow).where(*conditions), keyset, q)
+        return Rows([_to_domain(r) for r in page.rows], page.next, page.total)
 
 
 def _to_domain(row: AlertRow) -> Alert:

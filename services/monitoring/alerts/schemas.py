@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import AlertOutcome, AlertType, NotEligibleReason, Programme
-from shared.schemas import Page
+from shared.pagination import Page, RegionListQuery
 
 
 class EvidenceOut(BaseModel):
@@ -47,20 +47,24 @@ class AlertDetail(AlertOut):
     evidence: list[EvidenceOut]
 
 
-class AlertQuery(BaseModel):
-    """Which alerts a list shows (the caller's region or a sub-region of it; by status, type and household), a page
-    at a time."""
+class AlertDueQuery(RegionListQuery):
+    """The overdue or due-soon alerts of the caller's region (or a township or village of it), earliest due first."""
 
-    region: str | None = Field(default=None, pattern=r"^\d{2,12}$", description="narrow to a sub-region of yours")
-    status: Literal["dispatched", "verified", "closed"] | None = None
     alert_type: AlertType | None = None
+
+
+class AlertQuery(AlertDueQuery):
+    """Which alerts a list shows (the caller's region or a township or village of it; by status, type, household,
+    due date; by a member's ID number in the `X-Id-Number` header): newest first, or earliest due first with
+    `due_before`."""
+
+    status: Literal["dispatched", "verified", "closed"] | None = None
     household_id: uuid.UUID | None = None
-    limit: int = Field(default=200, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
+    due_before: date | None = Field(default=None, description="open alerts due before this day, earliest first")
 
 
 class AlertPage(Page[AlertOut]):
-    pass
+    """Newest first (by when raised, then id); the due lists and `due_before` earliest due first."""
 
 
 class VerificationIn(BaseModel):

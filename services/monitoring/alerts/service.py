@@ -19,11 +19,13 @@ from services.monitoring.alerts.schemas import (
     EvidenceOut,
     VerificationIn,
 )
+from services.monitoring.config import Settings
 from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.errors import InvalidInput
+from shared.pagination import narrowed
 from shared.uow import UnitOfWork
 from shared.workdays import add_workdays
 
@@ -140,34 +142,28 @@ async def close(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body
     return await _take(uow, principal, alert_id, lambda alert: alert.close(principal.sub, _on(body.on)), "alert.close")
 
 
-def _prefix(principal: Principal, region: str | None) -> str | None:
-    """The narrower of the caller's scope and the region asked for; None when they do not meet."""
-    if not region:
-        return principal.region
-    if region.startswith(principal.region):
-        return region
-    if principal.region.startswith(region):
-        return principal.region
-    return None
-
-
 async def search(
-    uow: UnitOfWork, principal: Principal, query: AlertQuery, due: Literal["overdue", "soon"] | None = None
+    uow: UnitOfWork,
+    principal: Principal,
+    query: AlertQuery,
+    due: Literal["overdue", "soon"] | None = None,
+    id_number: str | None = None,
+    settings: Settings | None = None,
 ) -> AlertPage:
     """Alerts in the caller's region; `due` = overdue (open, past the due date) or soon (open, due within the
-    region's due-soon window of working days)."""
-    prefix, limit, offset = _prefix(principal, query.region), query.limit, query.offset
+    region's due-soon window of working days), earliest due first; `id_number`: of a member's households."""
+    fingerprint = settings.id_fingerprinter()(id_number) if id_number and settings else None
+    prefix = narrowed(principal.region, query.region)
     if prefix is None:
-        return AlertPage(items=[], total=0, limit=limit, offset=offset)
-    today, due_from, due_by = date.today(), None, None
+        return AlertPage(items=[], next=None, total=0)
+    today, due_from = date.today(), None
     if due == "overdue":
-        due_by = today - timedelta(days=1)
+        query = query.model_copy(update={"due_before": today})
     elif due == "soon":
         window = int(risk_parameters().at("risk.due_soon_wd", today, prefix[:6] or "00").value)
-        due_from, due_by = today, add_workdays(today, window)
-    alerts, total = await AlertRepository(uow.session).search(
-        prefix, query, due_from=due_from, due_by=due_by, open_only=due is not None
-    )
+        due_from = today
+        query = query.model_copy(update={"due_before": add_workdays(today, window) + timedelta(days=1)})
+    page = await AlertRepository(uow.session).page(prefix, query, fingerprint=fingerprint, due_from=due_from)
     await audit.record(
         uow,
         principal,
@@ -175,6 +171,6 @@ async def search(
         "alert",
         None,
         region_code=prefix,
-        details={"count": len(alerts), "due": due, "status": query.status},
+        details={"count": len(page.rows), "due": due, "status": query.status},
     )
-    return AlertPage(items=[to_out(a, today) for a in alerts], total=total, limit=limit, offset=offset)
+    return AlertPage(items=[to_out(a, today) for a in page.rows], next=page.next, total=page.total)

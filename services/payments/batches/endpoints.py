@@ -7,7 +7,16 @@ from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from services.payments.batches import returns, service
-from services.payments.batches.schemas import PERIOD_PATTERN, BatchIn, BatchOut, CancelIn, LineOut, ReturnsOut
+from services.payments.batches.schemas import (
+    BatchIn,
+    BatchOut,
+    BatchPage,
+    BatchQuery,
+    CancelIn,
+    LinePage,
+    LineQuery,
+    ReturnsOut,
+)
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
 from shared.downloads import XLSX, attachment, or_xlsx, streamed
@@ -30,15 +39,10 @@ async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response:
     return await service.to_out(uow, batch)
 
 
-@router.get("", summary="Batches in your region, newest first")
-async def list_batches(
-    uow: UowDep,
-    principal: Reader,
-    period: Annotated[str | None, Query(pattern=PERIOD_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[BatchOut]:
-    month = parse_period("period", period) if period else None
-    return [await service.to_out(uow, b) for b in await service.in_region(uow, principal, month, limit)]
+@router.get("", summary="Batches in your region, newest first, a page at a time")
+async def list_batches(uow: UowDep, principal: Reader, query: Annotated[BatchQuery, Query()]) -> BatchPage:
+    month = parse_period("period", query.period) if query.period else None
+    return await service.in_region(uow, principal, query, month)
 
 
 @router.get("/{batch_id}", summary="A batch: progress, envelope and reconciliation")
@@ -46,16 +50,11 @@ async def get_batch(batch_id: uuid.UUID, uow: UowDep, principal: Reader) -> Batc
     return await service.to_out(uow, await service.visible(uow, principal, batch_id), with_reconciliation=True)
 
 
-@router.get("/{batch_id}/lines", summary="A batch's lines (keyset pages by id)")
+@router.get("/{batch_id}/lines", summary="A batch's lines by id, a page at a time")
 async def batch_lines(
-    batch_id: uuid.UUID,
-    uow: UowDep,
-    principal: Reader,
-    status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[LineOut]:
-    return await service.lines(uow, principal, batch_id, status, after, limit)
+    batch_id: uuid.UUID, uow: UowDep, principal: Reader, query: Annotated[LineQuery, Query()]
+) -> LinePage:
+    return await service.lines(uow, principal, batch_id, query)
 
 
 @router.post("/{batch_id}/approve", summary="Approve the envelope (双人复核: not by the officer who created the batch)")

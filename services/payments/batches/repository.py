@@ -16,7 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
+from services.payments.batches.schemas import BatchQuery, LineQuery
 from services.payments.models import Batch, PaymentLine
+from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
 
 # The namespace of payment ids: uuid5(PAYMENT_NS, "<beneficiary or case>/<programme>/<YYYY-MM>/<kind>").
@@ -149,6 +151,12 @@ def _values(b: DisbursementBatch) -> dict[str, Any]:
     }
 
 
+# The lists' orders (shared/pagination.py): batches newest first (ix_batches_created_at_id, migration
+# 0004_list_indexes), a batch's lines by id (ix_payment_lines_batch).
+BATCHES = Keyset("batches", (Batch.created_at, Batch.id), descending=True)
+LINES = Keyset("batches/lines", (PaymentLine.id,))
+
+
 class BatchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -202,12 +210,16 @@ class BatchRepository:
             await self.session.scalars(select(Batch.id).where(Batch.status == "building").order_by(Batch.created_at))
         )
 
-    async def in_region(self, region_prefix: str, period: Period | None, limit: int) -> list[DisbursementBatch]:
-        query = select(Batch).where(Batch.region_code.startswith(region_prefix))
+    async def page(self, region_prefix: str, q: BatchQuery, period: Period | None) -> Rows[DisbursementBatch]:
+        query = select(Batch).where(Batch.region_code.startswith(region_prefix, autoescape=True))
         if period:
             query = query.where(Batch.period == period.first_day)
-        rows = await self.session.scalars(query.order_by(Batch.created_at.desc()).limit(limit))
-        return [_to_domain(r) for r in rows]
+        if q.kind:
+            query = query.where(Batch.kind == q.kind)
+        if q.status:
+            query = query.where(Batch.status == q.status.value)
+        page = await keyset_page(self.session, query, BATCHES, q)
+        return Rows([_to_domain(r) for r in page.rows], page.next, page.total)
 
     # --- building lines ------------------------------------------------------------------------------------------
 
@@ -286,11 +298,11 @@ class BatchRepository:
         ).one()
         return Settlement(*(int(v) for v in row))
 
-    async def lines(self, batch_id: uuid.UUID, status: str | None, after: int, limit: int) -> list[PaymentLine]:
-        query = select(PaymentLine).where(PaymentLine.batch_id == batch_id, PaymentLine.id > after)
-        if status:
-            query = query.where(PaymentLine.status == status)
-        return list(await self.session.scalars(query.order_by(PaymentLine.id).limit(limit)))
+    async def lines(self, batch_id: uuid.UUID, q: LineQuery) -> Rows[PaymentLine]:
+        query = select(PaymentLine).where(PaymentLine.batch_id == batch_id)
+        if q.status:
+            query = query.where(PaymentLine.status == q.status)
+        return await keyset_page(self.session, query, LINES, q)
 
 
 class FileRow(NamedTuple):

@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.payments.batches.domain import BatchStatus
 from shared import period
+from shared.pagination import ListQuery, Page, RegionListQuery
 from shared.period import Period
 
 REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
@@ -104,3 +106,23 @@ class ReturnsOut(BaseModel):
     paid: int
     failed: int
     reconciliation: Reconciliation
+
+
+class BatchQuery(RegionListQuery):
+    """Which batches a list shows (the caller's region, or a township of it), newest first."""
+
+    period: str | None = Field(default=None, pattern=PERIOD_PATTERN, description="YYYY-MM: the month paid or issued")
+    kind: Literal["regular", "urgent", "reissue", "supplement"] | None = None
+    status: BatchStatus | None = None
+
+
+class BatchPage(Page[BatchOut]):
+    """Newest first (by creation, then id)."""
+
+
+class LineQuery(ListQuery):
+    status: Literal["pending", "paid", "failed", "cancelled"] | None = None
+
+
+class LinePage(Page[LineOut]):
+    """A batch's lines by id."""

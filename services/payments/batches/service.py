@@ -13,12 +13,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.repository import BatchRepository, stream_file_rows
-from services.payments.batches.schemas import BatchIn, BatchOut, LineOut, Progress, Reconciliation
+from services.payments.batches.schemas import (
+    BatchIn,
+    BatchOut,
+    BatchPage,
+    BatchQuery,
+    LineOut,
+    LinePage,
+    LineQuery,
+    Progress,
+    Reconciliation,
+)
 from services.payments.models import PaymentLine
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.pagination import Rows, narrowed
 from shared.period import Period
 from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.sealing import Keyring
@@ -109,19 +120,17 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     return batch
 
 
-async def in_region(
-    uow: UnitOfWork, principal: Principal, period: Period | None, limit: int
-) -> list[DisbursementBatch]:
-    return await BatchRepository(uow.session).in_region(principal.region, period, limit)
+async def in_region(uow: UnitOfWork, principal: Principal, query: BatchQuery, period: Period | None) -> BatchPage:
+    prefix = narrowed(principal.region, query.region)
+    page = await BatchRepository(uow.session).page(prefix, query, period) if prefix is not None else Rows([], None, 0)
+    return BatchPage(items=[await to_out(uow, b) for b in page.rows], next=page.next, total=page.total)
 
 
-async def lines(
-    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, status: str | None, after: int, limit: int
-) -> list[LineOut]:
+async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, query: LineQuery) -> LinePage:
     batch = await visible(uow, principal, batch_id)
-    rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
-    await _audit(uow, principal, "lines", batch, count=len(rows))
-    return [line_out(r) for r in rows]
+    page = await BatchRepository(uow.session).lines(batch.id, query)
+    await _audit(uow, principal, "lines", batch, count=len(page.rows))
+    return LinePage(items=[line_out(r) for r in page.rows], next=page.next, total=page.total)
 
 
 async def bank_file(

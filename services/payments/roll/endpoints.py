@@ -7,20 +7,17 @@ from fastapi import APIRouter, Query
 
 from services.payments.deps import Reader
 from services.payments.roll import service
-from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
+from services.payments.roll.schemas import BeneficiaryPage, BeneficiaryQuery, EntitlementOut
 from shared.app import UowDep
 
 router = APIRouter(prefix="/beneficiaries", tags=["roll"])
 
 
-@router.get("", summary="The beneficiary roll in your region")
+@router.get("", summary="The beneficiary roll in your region, a page at a time")
 async def list_beneficiaries(
-    uow: UowDep,
-    principal: Reader,
-    household_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[BeneficiaryOut]:
-    return await service.roll_in_region(uow, principal, household_id, limit)
+    uow: UowDep, principal: Reader, query: Annotated[BeneficiaryQuery, Query()]
+) -> BeneficiaryPage:
+    return await service.roll_in_region(uow, principal, query)
 
 
 @router.get(

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.models import Beneficiary, CurrentPayee, Entitlement, OneOffAward, Payee
 from services.payments.roll.domain import EntitlementRow, NewEntitlement, RollEntry
+from services.payments.roll.schemas import BeneficiaryQuery
+from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
+
+# The roll's order (shared/pagination.py), served by ix_beneficiaries_created_at_id (migration 0004_list_indexes).
+BENEFICIARIES = Keyset("beneficiaries", (Beneficiary.created_at, Beneficiary.id))
 
 
 class BeneficiaryRepository:
@@ -20,11 +25,15 @@ class BeneficiaryRepository:
     async def get(self, beneficiary_id: uuid.UUID) -> Beneficiary | None:
         return await self.session.get(Beneficiary, beneficiary_id)
 
-    async def in_region(self, region_prefix: str, household_id: uuid.UUID | None, limit: int) -> list[Beneficiary]:
-        query = select(Beneficiary).where(Beneficiary.region_code.startswith(region_prefix))
-        if household_id:
-            query = query.where(Beneficiary.household_id == household_id)
-        return list(await self.session.scalars(query.order_by(Beneficiary.created_at).limit(limit)))
+    async def page(self, region_prefix: str, q: BeneficiaryQuery) -> Rows[Beneficiary]:
+        query = select(Beneficiary).where(Beneficiary.region_code.startswith(region_prefix, autoescape=True))
+        if q.household_id:
+            query = query.where(Beneficiary.household_id == q.household_id)
+        if q.programme:
+            query = query.where(Beneficiary.programme == q.programme)
+        if q.status:
+            query = query.where(Beneficiary.status == q.status)
+        return await keyset_page(self.session, query, BENEFICIARIES, q)
 
     async def history(self, beneficiary_id: uuid.UUID) -> list[Entitlement]:
         return list(

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.events.catalogue import Programme
+from shared.pagination import Page, RegionListQuery
 from shared.period import Period
 
 
@@ -20,6 +23,18 @@ class BeneficiaryOut(BaseModel):
     status: str
     end_reason: str | None = None
     tekun_arrangement: str | None = Field(default=None, description="特困: institution = 集中供养, home = 分散供养")
+
+
+class BeneficiaryQuery(RegionListQuery):
+    """Which beneficiaries a list shows (the caller's region, or a township or village of it), a page at a time."""
+
+    household_id: uuid.UUID | None = None
+    programme: Programme | None = None
+    status: Literal["active", "exiting", "stopped"] | None = None
+
+
+class BeneficiaryPage(Page[BeneficiaryOut]):
+    """The roll in the order beneficiaries joined it (then by id)."""
 
 
 class EntitlementOut(BaseModel):

@@ -17,7 +17,7 @@ from services.payments.models import Beneficiary
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, PayeeRepository
-from services.payments.roll.schemas import BeneficiaryOut, EntitlementOut
+from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, BeneficiaryQuery, EntitlementOut
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
@@ -29,6 +29,7 @@ from shared.events.catalogue import (
     GradualExitStarted,
 )
 from shared.events.envelope import CloudEvent
+from shared.pagination import Rows, narrowed
 from shared.period import Period
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
@@ -206,21 +207,20 @@ async def payees_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> Non
     )
 
 
-async def roll_in_region(
-    uow: UnitOfWork, principal: Principal, household_id: uuid.UUID | None, limit: int
-) -> list[BeneficiaryOut]:
-    rows = await BeneficiaryRepository(uow.session).in_region(principal.region, household_id, limit)
+async def roll_in_region(uow: UnitOfWork, principal: Principal, query: BeneficiaryQuery) -> BeneficiaryPage:
+    prefix = narrowed(principal.region, query.region)
+    page = await BeneficiaryRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
     await audit.record(
         uow,
         principal,
         "beneficiary.list",
         "beneficiary",
         None,
-        household_id=household_id,
-        region_code=principal.region,
-        details={"count": len(rows)},
+        household_id=query.household_id,
+        region_code=prefix or query.region,
+        details={"count": len(page.rows)},
     )
-    return [to_out(b) for b in rows]
+    return BeneficiaryPage(items=[to_out(b) for b in page.rows], next=page.next, total=page.total)
 
 
 async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary_id: uuid.UUID) -> list[EntitlementOut]:

@@ -108,3 +108,22 @@ def test_review_interval_depends_on_income_regularity():
     assert workflow.review_due(date(2023, 9, 25), False, 12, 6) == date(2024, 9, 25)
     assert workflow.review_due(date(2023, 9, 25), True, 12, 6) == date(2024, 3, 25)
     assert workflow.review_due(date(2023, 8, 31), True, 12, 6) == date(2024, 2, 28)
+
+
+def test_a_worklist_lists_the_duties_a_role_may_take_now_never_the_optional_steps():
+    from services.eligibility.cases.workflow import Worklist, worklist_steps
+
+    county, clerk, reviewer = frozenset({"county_approver"}), frozenset({"clerk"}), frozenset({"township_reviewer"})
+    visited = CaseState(Status.INVESTIGATION, home_visits=1)
+    assert worklist_steps(visited, county) == ["home-visits", "economic-check"]  # never "extension"
+    assert worklist_steps(CaseState(Status.INVESTIGATION), county) == ["home-visits"]  # no visit yet: no check
+    assert worklist_steps(CaseState(Status.ACCEPTED), county) == []
+    assert worklist_steps(CaseState(Status.ACCEPTED, emergency=True), county) == ["emergency-approval"]
+    assert worklist_steps(CaseState(Status.COUNTY_REVIEW), reviewer) == ["home-visits"]
+    assert worklist_steps(CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer) == ["home-visits", "decision"]
+    assert worklist_steps(CaseState(Status.APPROVED, documents_pending=True), clerk) == []  # not a deadline duty
+    # The states a query selects hold a step for the role without any further condition.
+    assert Worklist.of(county).statuses == {Status.INVESTIGATION, Status.COUNTY_REVIEW}
+    assert Worklist.of(clerk).statuses == {Status.ACCEPTED, Status.INVESTIGATION, Status.COUNTY_REVIEW}
+    assert Worklist.of(clerk).emergency_statuses == frozenset() and not Worklist.of(clerk).delegated_decisions
+    assert Worklist.of(reviewer).delegated_decisions

@@ -1,0 +1,352 @@
+"""Every list of the four services under the one convention (shared/pagination.py), on real PostgreSQL: walked to
+its last row in pages, each row exactly once and in the list's order; filters narrow; a cursor of another list or
+an edited one is a 422 naming `cursor`; a township's official never pages into another township; and each page
+is read from an index (EXPLAIN of the statement the repository runs, on 20,000 rows ANALYZEd)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event, text
+
+from shared.identity import id_fingerprint
+from shared.settings import ServiceSettings
+from tests.conftest import bearer
+from tests.helpers import problem, resident_id, walk
+from tests.lists_kit import seed_lists, township
+
+pytestmark = pytest.mark.integration
+
+COUNTY, BIG = "610628", "610629"  # counties no other test uses
+N = 130  # rows per list: 15 pages of 9
+PII_KEY = ServiceSettings().pii_hmac_key.encode()  # the services' key in the test environment
+
+# list → (service, path, params, the SQL of its rows in its order; :p is the county's prefix, :batch the batch)
+LISTS = {
+    "cases": (
+        "eligibility",
+        "/cases",
+        {},
+        "SELECT id FROM eligibility.cases WHERE region_code LIKE :p ORDER BY opened_on, id",
+    ),
+    "deadlines": (
+        "eligibility",
+        "/cases/deadlines",
+        {"within_workdays": 0},
+        "SELECT id FROM eligibility.cases WHERE region_code LIKE :p AND status = 'investigation' "
+        "AND due_date <= CURRENT_DATE ORDER BY due_date, id",
+    ),
+    "reviews-due": (
+        "eligibility",
+        "/cases/reviews-due",
+        {"within_days": 0},
+        "SELECT id FROM eligibility.cases WHERE region_code LIKE :p AND status = 'approved' "
+        "AND next_review_on <= CURRENT_DATE ORDER BY next_review_on, id",
+    ),
+    "beneficiaries": (
+        "payments",
+        "/beneficiaries",
+        {},
+        "SELECT id FROM payments.beneficiaries WHERE region_code LIKE :p ORDER BY created_at, id",
+    ),
+    "batches": (
+        "payments",
+        "/batches",
+        {},
+        "SELECT id FROM payments.batches WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
+    ),
+    "lines": (
+        "payments",
+        "/batches/{batch}/lines",
+        {},
+        "SELECT id FROM payments.payment_lines WHERE batch_id = :batch ORDER BY id",
+    ),
+    "households": (
+        "intake",
+        "/households",
+        {},
+        "SELECT id FROM intake.households WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
+    ),
+    "applications": (
+        "intake",
+        "/applications",
+        {},
+        "SELECT id FROM intake.applications WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
+    ),
+    "alerts": (
+        "monitoring",
+        "/alerts",
+        {},
+        "SELECT id FROM monitoring.alerts WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
+    ),
+    "alerts-overdue": (
+        "monitoring",
+        "/alerts/overdue",
+        {},
+        "SELECT id FROM monitoring.alerts WHERE region_code LIKE :p AND status <> 'closed' "
+        "AND due_date < CURRENT_DATE ORDER BY due_date, id",
+    ),
+}
+
+
+def official(region: str) -> dict[str, str]:
+    return bearer(f"approver-{region}", ["county_approver"], region)
+
+
+@pytest.fixture(scope="module")
+async def seeded(db):
+    return await seed_lists(db, COUNTY, N)
+
+
+async def expected(db, sql: str, prefix: str, batch) -> list[str]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(sql), {"p": prefix + "%", "batch": batch} if ":batch" in sql else {"p": prefix + "%"}
+        )
+        return [str(r[0]) for r in rows]
+
+
+@pytest.mark.parametrize("name", LISTS)
+async def test_every_list_is_walked_to_its_last_row_each_row_once_in_order(api, db, seeded, name):
+    service, path, params, sql = LISTS[name]
+    path = path.format(batch=seeded.batch_id)
+    want = await expected(db, sql, COUNTY, seeded.batch_id)
+    assert len(want) > 9  # more than one page
+    got = [str(item["id"]) for item in await walk(api(service), path, official(COUNTY), params, limit=9)]
+    assert got == want  # none missed, none repeated, the list's order
+    first = (await api(service).get(path, params={**params, "limit": 9}, headers=official(COUNTY))).json()
+    assert first["total"] == len(want) and len(first["items"]) == 9 and first["next"]
+    last = (await api(service).get(path, params={**params, "limit": len(want)}, headers=official(COUNTY))).json()
+    assert last["next"] is None and len(last["items"]) == len(want)
+
+
+@pytest.mark.parametrize("name", [n for n in LISTS if n != "lines"])
+async def test_a_township_official_never_pages_into_another_township(api, db, seeded, name):
+    service, path, params, sql = LISTS[name]
+    own, other = township(COUNTY, 1), township(COUNTY, 2)
+    want = await expected(db, sql, own, seeded.batch_id)
+    got = await walk(api(service), path, official(own), params, limit=9)
+    assert [i["id"] for i in got] == want and all(i["region_code"].startswith(own) for i in got)
+    # Asking for the other township: nothing, not a wider scope.
+    r = await api(service).get(path, params={**params, "region": other}, headers=official(own))
+    assert r.status_code == 200 and r.json() == {**r.json(), "items": [], "next": None, "total": 0}
+    # The county narrows itself to a township with `region`.
+    narrowed = await walk(api(service), path, official(COUNTY), {**params, "region": other}, limit=9)
+    assert [i["id"] for i in narrowed] == await expected(db, sql, other, seeded.batch_id)
+
+
+async def test_filters_narrow_the_lists(api, db, seeded):
+    cases = await walk(api("eligibility"), "/cases", official(COUNTY), {"status": "approved", "programme": "tekun"})
+    want = await expected(
+        db,
+        "SELECT id FROM eligibility.cases WHERE region_code LIKE :p AND status = 'approved' AND programme = 'tekun' "
+        "ORDER BY opened_on, id",
+        COUNTY,
+        None,
+    )
+    assert [c["id"] for c in cases] == want and want
+    due = await walk(api("eligibility"), "/cases", official(COUNTY), {"due_before": "2020-01-05"})
+    assert [c["id"] for c in due] == await expected(
+        db,
+        "SELECT id FROM eligibility.cases WHERE region_code LIKE :p AND status = 'investigation' "
+        "AND due_date < '2020-01-05' ORDER BY due_date, id",
+        COUNTY,
+        None,
+    )
+    stopped = await walk(api("payments"), "/beneficiaries", official(COUNTY), {"status": "stopped"})
+    assert len(stopped) == N // 5 and {b["status"] for b in stopped} == {"stopped"}
+    failed = await walk(api("payments"), f"/batches/{seeded.batch_id}/lines", official(COUNTY), {"status": "failed"})
+    assert len(failed) == N // 5 and {x["status"] for x in failed} == {"failed"}
+    wang = await walk(api("intake"), "/households", official(COUNTY), {"name": "王"})
+    assert [h["id"] for h in wang] == await expected(
+        db,
+        "SELECT h.id FROM intake.households h WHERE region_code LIKE :p AND EXISTS (SELECT 1 FROM intake.members m "
+        "WHERE m.household_id = h.id AND m.name LIKE '王%') ORDER BY created_at DESC, id DESC",
+        COUNTY,
+        None,
+    )
+    assert 0 < len(wang) < N
+
+
+async def test_a_person_is_found_by_id_number_through_its_fingerprint_only(api, db, seeded):
+    number = resident_id(area=COUNTY)
+    async with db.begin() as conn:
+        household = await conn.scalar(
+            text(
+                "UPDATE intake.members SET id_fingerprint = :f WHERE id = (SELECT m.id FROM intake.members m "
+                "JOIN intake.households h ON h.id = m.household_id WHERE h.region_code LIKE :p LIMIT 1) "
+                "RETURNING household_id"
+            ),
+            {"f": id_fingerprint(number, PII_KEY), "p": COUNTY + "%"},
+        )
+        alert_household = await conn.scalar(
+            text("SELECT household_id FROM monitoring.alerts WHERE region_code LIKE :p LIMIT 1"), {"p": COUNTY + "%"}
+        )
+        await conn.execute(
+            text("INSERT INTO monitoring.persons VALUES (:f, gen_random_uuid(), :h)"),
+            {"f": id_fingerprint(number, PII_KEY), "h": alert_household},
+        )
+    by_id = {**official(COUNTY), "X-Id-Number": number}
+    found = (await api("intake").get("/households", headers=by_id)).json()
+    assert [h["id"] for h in found["items"]] == [str(household)] and found["total"] == 1
+    applications = (await api("intake").get("/applications", headers=by_id)).json()["items"]
+    assert {a["household_id"] for a in applications} == {str(household)} and len(applications) == 1
+    alerts = (await api("monitoring").get("/alerts", headers=by_id)).json()["items"]
+    assert {a["household_id"] for a in alerts} == {str(alert_household)}
+    bad = {**official(COUNTY), "X-Id-Number": number[:-1] + ("0" if number[-1] != "0" else "1")}
+    problem(await api("intake").get("/households", headers=bad), 422, "header.X-Id-Number")
+    async with db.connect() as conn:  # the number is in no audit record
+        logged = await conn.scalar(
+            text("SELECT count(*) FROM intake.audit_log WHERE details::text LIKE :n"), {"n": f"%{number}%"}
+        )
+    assert logged == 0
+
+
+async def test_a_cursor_of_another_list_or_edited_is_refused(api, seeded):
+    cases = api("eligibility")
+    first = (await cases.get("/cases", params={"limit": 9}, headers=official(COUNTY))).json()
+    cursor = first["next"]
+    edited = cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB")
+    for bad in (edited, cursor[:12], "not-a-cursor", "$$$"):
+        problem(await cases.get("/cases", params={"cursor": bad}, headers=official(COUNTY)), 422, "cursor")
+    body = problem(
+        await cases.get("/cases/deadlines", params={"cursor": cursor}, headers=official(COUNTY)), 422, "cursor"
+    )
+    assert "another list" in json.dumps(body, ensure_ascii=False)
+    households = (await api("intake").get("/households", params={"limit": 9}, headers=official(COUNTY))).json()
+    problem(
+        await api("monitoring").get("/alerts", params={"cursor": households["next"]}, headers=official(COUNTY)),
+        422,
+        "cursor",
+    )
+    problem(await cases.get("/cases", params={"limit": 501}, headers=official(COUNTY)), 422, "query.limit")
+    again = (await cases.get("/cases", params={"limit": 9, "cursor": cursor}, headers=official(COUNTY))).json()
+    assert again["items"][0]["id"] not in {c["id"] for c in first["items"]}
+
+
+# --- each page from an index ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def big(db):
+    return await seed_lists(db, BIG, 20_000, ties=20)
+
+
+def _statements():
+    seen: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    return seen, capture
+
+
+async def _page_plans(db, call) -> list[dict]:
+    """The plans (EXPLAIN, JSON) of the page statements `call(session)` runs: its first statement and, for a
+    cursor's page, the same again — every statement but the bounded count."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    seen, capture = _statements()
+    event.listen(db.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with AsyncSession(db) as session:
+            await call(session)
+    finally:
+        event.remove(db.sync_engine, "before_cursor_execute", capture)
+    pages = [(s, p) for s, p in seen if "count(*)" not in s]
+    assert pages
+    plans = []
+    async with db.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        for statement, parameters in pages:
+            explained = await raw.fetchval("EXPLAIN (FORMAT JSON) " + statement, *parameters)
+            plans.append((json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"])
+    return plans
+
+
+def _nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _show(nodes: list[dict]) -> str:
+    keys = ("Node Type", "Index Name", "Index Cond", "Filter")
+    return str([{k: n[k] for k in keys if k in n} for n in nodes])
+
+
+def _calls():
+    from services.eligibility.cases.repository import CaseRepository
+    from services.eligibility.cases.schemas import CaseQuery
+    from services.eligibility.cases.workflow import Worklist
+    from services.intake.applications.repository import ApplicationRepository
+    from services.intake.applications.schemas import ApplicationQuery
+    from services.intake.households.repository import HouseholdRepository
+    from services.intake.households.schemas import HouseholdQuery
+    from services.monitoring.alerts.repository import AlertRepository
+    from services.monitoring.alerts.schemas import AlertQuery
+    from services.payments.batches.repository import BatchRepository
+    from services.payments.batches.schemas import BatchQuery
+    from services.payments.roll.repository import BeneficiaryRepository
+    from services.payments.roll.schemas import BeneficiaryQuery
+
+    soon = date.today() + timedelta(days=1)
+    worklist = Worklist.of(frozenset({"county_approver"}))
+    return {
+        "cases": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(cursor=c))),
+        "cases?status": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(status="approved", cursor=c))),
+        "deadlines": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(due_before=soon, cursor=c))),
+        "reviews-due": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(review_due_before=soon, cursor=c))),
+        "tasks": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(cursor=c), worklist=worklist)),
+        "beneficiaries": ("beneficiaries", lambda s, c: BeneficiaryRepository(s).page(BIG, BeneficiaryQuery(cursor=c))),
+        "batches": ("batches", lambda s, c: BatchRepository(s).page(BIG, BatchQuery(cursor=c), None)),
+        "households": ("households", lambda s, c: HouseholdRepository(s).page(BIG, HouseholdQuery(cursor=c), None)),
+        "applications": (
+            "applications",
+            lambda s, c: ApplicationRepository(s).page(BIG, ApplicationQuery(cursor=c), None),
+        ),
+        "alerts": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(cursor=c))),
+        "alerts-due": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(due_before=soon, cursor=c))),
+    }
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+async def test_each_page_is_read_from_an_index_not_a_scan_of_the_table(db, big, name):
+    table, call = _calls()[name]
+    holder: dict = {}
+
+    async def first(session):
+        holder["page"] = await call(session, None)
+
+    await _page_plans(db, first)
+    cursor = holder["page"].next
+    assert cursor, "the seeded table holds more than a page"
+
+    async def deep(session):  # a page after a cursor: the range condition on the index
+        await call(session, cursor)
+
+    for plan in await _page_plans(db, deep):
+        scans = [n for n in _nodes(plan) if n.get("Relation Name") == table]
+        assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), _show(scans)
+        assert all(n.get("Index Name", "").endswith("_id") for n in scans), _show(scans)
+        assert not any("Sort" in n["Node Type"] for n in _nodes(plan)), plan  # the index gives the order
+
+
+async def test_the_batch_lines_page_is_read_from_its_index(db, big):
+    from services.payments.batches.repository import BatchRepository
+    from services.payments.batches.schemas import LineQuery
+
+    first = {}
+
+    async def call(session):
+        first["page"] = await BatchRepository(session).lines(big.batch_id, LineQuery(cursor=first.get("cursor")))
+
+    await _page_plans(db, call)
+    first["cursor"] = first["page"].next
+    for plan in await _page_plans(db, call):
+        scans = [n for n in _nodes(plan) if n.get("Relation Name") == "payment_lines"]
+        # One batch holds the table's lines here, so the primary key (id order, batch_id filtered) serves as well.
+        assert scans and all(n["Node Type"] == "Index Scan" for n in scans), _show(scans)
+        assert not any("Sort" in n["Node Type"] for n in _nodes(plan)), plan

@@ -1,0 +1,121 @@
+"""GET /tasks, the worklist (待办): the steps of the procedure a user's roles may take now on its region's open
+cases, oldest deadline first — for cases at different stages, a township clerk and the county approver."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from tests.conftest import bearer
+from tests.helpers import problem, walk
+
+pytestmark = pytest.mark.integration
+
+COUNTY = "610627"  # a county no other test uses
+TOWN, OTHER_TOWN = f"{COUNTY}101", f"{COUNTY}102"
+BASE = date(2026, 1, 5)
+
+# (status, home visits, delegated, days after BASE it is due, township)
+STAGES = {
+    "accepted": ("accepted", 0, False, 9, TOWN),
+    "investigating": ("investigation", 0, False, 3, TOWN),
+    "visited": ("investigation", 1, False, 5, TOWN),
+    "township_review": ("township_review", 1, False, 1, TOWN),
+    "county_review": ("county_review", 1, False, 7, TOWN),
+    "delegated": ("county_review", 1, True, 8, TOWN),
+    "approved": ("approved", 1, False, None, TOWN),
+    "elsewhere": ("accepted", 0, False, 0, OTHER_TOWN),
+}
+
+
+@pytest.fixture(scope="module")
+async def cases(db) -> dict[str, str]:
+    ids = {name: str(uuid.uuid4()) for name in STAGES}
+    async with db.begin() as conn:
+        for name, (status, visits, delegated, due_in, town) in STAGES.items():
+            village, household = f"{town}201", str(uuid.uuid4())
+            snapshot = (
+                f'{{"household_id": "{household}", "region_code": "{village}", "hukou_type": "rural", "members": '
+                f'[{{"member_id": "{household}", "name": "张三", "birth_date": "1960-01-01", "sex": "male", '
+                f'"relation": "head"}}]}}'
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO eligibility.cases (id, application_id, household_id, programme, region_code, status, "
+                    "opened_on, status_since, due_date, due_date_provisional, separate_register, details, snapshot, "
+                    "home_visits, county_home_visit, extended, delegated, documents_pending) VALUES (:id, "
+                    "gen_random_uuid(), :h, 'dibao', :v, :status, :base, :base, :due, false, false, '{}', "
+                    "CAST(:snapshot AS jsonb), :visits, false, false, :delegated, false)"
+                ),
+                {
+                    "id": ids[name],
+                    "h": household,
+                    "v": village,
+                    "status": status,
+                    "base": BASE,
+                    "due": BASE + timedelta(days=due_in) if due_in is not None else None,
+                    "snapshot": snapshot,
+                    "visits": visits,
+                    "delegated": delegated,
+                },
+            )
+    return ids
+
+
+def _steps(items: list[dict], cases: dict[str, str]) -> list[tuple[str, list[str]]]:
+    names = {v: k for k, v in cases.items()}
+    return [(names[i["case_id"]], [s["step"] for s in i["steps"]]) for i in items]
+
+
+async def test_a_township_clerk_and_the_county_approver_each_see_their_own_steps(api, cases):
+    eligibility = api("eligibility")
+    clerk = bearer("clerk-town", ["clerk"], TOWN)
+    # By hand from the procedure: a clerk starts the investigation and records home visits (also on a case the
+    # county is reviewing); 初审, appraisal, notice and decision are not the clerk's.
+    assert _steps(await walk(eligibility, "/tasks", clerk), cases) == [
+        ("investigating", ["home-visits"]),
+        ("visited", ["home-visits"]),
+        ("county_review", ["home-visits"]),
+        ("delegated", ["home-visits"]),
+        ("accepted", ["investigation"]),
+    ]
+    approver = bearer("approver-county", ["county_approver"], COUNTY)
+    # The county: home visits and the economic check (once a visit is recorded), and its decisions; a new
+    # (accepted) case holds nothing of the county's (extension is a choice, not a duty: never listed).
+    assert _steps(await walk(eligibility, "/tasks", approver), cases) == [
+        ("investigating", ["home-visits"]),
+        ("visited", ["home-visits", "economic-check"]),
+        ("county_review", ["home-visits", "decision"]),
+        ("delegated", ["home-visits", "decision"]),
+    ]
+    reviewer = bearer("reviewer-town", ["township_reviewer"], TOWN)
+    # The township reviewer decides the case the county delegated to it (委托).
+    assert dict(_steps(await walk(eligibility, "/tasks", reviewer), cases))["delegated"] == ["home-visits", "decision"]
+
+
+async def test_a_task_carries_the_case_its_path_and_due_date_oldest_first_in_pages(api, cases):
+    eligibility = api("eligibility")
+    approver = bearer("approver-county", ["county_approver"], COUNTY)
+    first = (await eligibility.get("/tasks", params={"limit": 3}, headers=approver)).json()
+    assert first["total"] == 4 and len(first["items"]) == 3 and first["next"]
+    task = first["items"][0]
+    assert task["case_id"] == cases["investigating"] and task["due_date"] == str(BASE + timedelta(days=3))
+    assert task["overdue"] is (BASE + timedelta(days=3) < date.today())
+    assert task["steps"] == [{"step": "home-visits", "path": f"/cases/{cases['investigating']}/home-visits"}]
+    case = (await eligibility.get(f"/cases/{cases['investigating']}", headers=approver)).json()
+    assert {s["step"] for s in task["steps"]} <= set(case["next_steps"])  # the same paths a case offers
+    rest = (await eligibility.get("/tasks", params={"limit": 3, "cursor": first["next"]}, headers=approver)).json()
+    assert [i["case_id"] for i in rest["items"]] == [cases["delegated"]] and rest["next"] is None
+    # A township's clerk never sees another township's cases; a township outside its scope is an empty page.
+    clerk = bearer("clerk-town", ["clerk"], TOWN)
+    assert cases["elsewhere"] not in {i["case_id"] for i in await walk(eligibility, "/tasks", clerk)}
+    outside = (await eligibility.get("/tasks", params={"region": OTHER_TOWN}, headers=clerk)).json()
+    assert outside["items"] == [] and outside["total"] == 0
+    other = bearer("clerk-other", ["clerk"], OTHER_TOWN)
+    assert [i["case_id"] for i in await walk(eligibility, "/tasks", other)] == [cases["elsewhere"]]
+    problem(await eligibility.get("/tasks", params={"cursor": first["next"][:-2]}, headers=approver), 422, "cursor")
+    auditor = bearer("auditor", ["auditor"], COUNTY)
+    assert (await eligibility.get("/tasks", headers=auditor)).status_code == 403  # no steps of its own

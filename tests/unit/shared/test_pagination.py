@@ -1,0 +1,90 @@
+"""The kit's list convention (shared/pagination.py): a cursor stands for one row's sort key of one list, and
+anything else offered as a cursor is refused naming `cursor`."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Column as C
+from sqlalchemy import Date, DateTime, Integer, MetaData, String, Table
+from sqlalchemy.dialects.postgresql import UUID
+
+from shared.errors import InvalidInput
+from shared.pagination import TOTAL_CAP, Keyset, narrowed
+
+_T = Table(
+    "t",
+    MetaData(),
+    C("id", UUID(as_uuid=True), primary_key=True),
+    C("day", Date),
+    C("at", DateTime(timezone=True)),
+    C("n", Integer),
+    C("s", String),
+)
+DAYS = Keyset("days", (_T.c.day, _T.c.id))
+ALL = Keyset("all", (_T.c.at, _T.c.n, _T.c.s, _T.c.id), descending=True)
+
+
+def _refused(keyset: Keyset, cursor: str) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        keyset.decode(cursor)
+    assert caught.value.errors == [{"field": "cursor", "message": str(caught.value.errors[0]["message"])}]
+    return caught.value.errors[0]["message"]
+
+
+def test_a_cursor_gives_back_the_typed_key_and_the_total_it_carries():
+    key = (datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), 7, "王", uuid.uuid4())
+    assert ALL.decode(ALL.encode(key, 123)) == (key, 123)
+    day = (date(2026, 1, 2), uuid.uuid4())
+    assert DAYS.decode(DAYS.encode(day)) == (day, None)
+    assert "=" not in DAYS.encode(day) and "+" not in DAYS.encode(day)  # base64url, unpadded: fit for a query
+
+
+def test_a_cursor_of_another_list_is_refused_by_name():
+    day = (date(2026, 1, 2), uuid.uuid4())
+    other = Keyset("other-days", (_T.c.day, _T.c.id))
+    assert "another list (other-days)" in _refused(DAYS, other.encode(day))
+
+
+@pytest.mark.parametrize("position", [0, 5, 10, -1])
+def test_an_edited_or_cut_cursor_is_refused(position):
+    cursor = DAYS.encode((date(2026, 1, 2), uuid.uuid4()), 40)
+    flipped = "A" if cursor[position] != "A" else "B"
+    edited = cursor[:position] + flipped + (cursor[position + 1 :] if position != -1 else "")
+    _refused(DAYS, edited)
+    _refused(DAYS, cursor[: len(cursor) // 2])
+    for garbage in ("", "a", "not a cursor", "%%%", base64.urlsafe_b64encode(b"x" * 40).decode()):
+        _refused(DAYS, garbage)
+
+
+def test_a_well_formed_cursor_with_values_of_the_wrong_kind_is_refused():
+    import json
+
+    from shared.pagination import _checksum
+
+    def forged(*values) -> str:
+        payload = json.dumps(["days", *values]).encode()
+        return base64.urlsafe_b64encode(_checksum(payload) + payload).decode().rstrip("=")
+
+    for values in (
+        (None, "2026-01-02", "not-a-uuid"),
+        (None, "02/01/2026", str(uuid.uuid4())),
+        (None, "2026-01-02"),
+        (None, "2026-01-02", None),
+        (-1, "2026-01-02", str(uuid.uuid4())),
+        (TOTAL_CAP + 1, "2026-01-02", str(uuid.uuid4())),
+        ("5", "2026-01-02", str(uuid.uuid4())),
+    ):
+        _refused(DAYS, forged(*values))
+    assert DAYS.decode(forged(5, "2026-01-02", str(uuid.UUID(int=1))))[1] == 5
+
+
+def test_a_list_reads_the_narrower_of_the_scope_and_the_region_asked_for():
+    assert narrowed("610626", None) == "610626"
+    assert narrowed("610626", "610626101") == "610626101"  # a township of the county
+    assert narrowed("610626101", "610626") == "610626101"  # asking wider never widens the scope
+    assert narrowed("610626101", "610626102") is None  # another township: an empty list
+    assert narrowed("", "61") == "61"  # national scope
