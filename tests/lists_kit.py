@@ -56,10 +56,10 @@ WITH h AS (
         TIMESTAMPTZ '2024-01-01 00:00+08' + (g / :ties) * INTERVAL '1 minute', now()
     FROM generate_series(1, :n) g
     RETURNING id, created_at)
-INSERT INTO intake.members (id, household_id, name, id_number, id_fingerprint, active, birth_date, sex, relation,
-    facts)
-SELECT gen_random_uuid(), id, CASE WHEN random() < 0.5 THEN '王' ELSE '李' END || '某', '000000000000000000',
-    md5(id::text) || md5(id::text), true, DATE '1960-01-01', 'male', 'head', '{{}}'
+INSERT INTO intake.members (id, household_id, name, id_number_sealed, id_number_key_id, id_number_masked,
+    id_fingerprint, active, birth_date, sex, relation, facts)
+SELECT gen_random_uuid(), id, CASE WHEN random() < 0.5 THEN '王' ELSE '李' END || '某', 'not-sealed', 'none',
+    '61062619********01', md5(id::text) || md5(id::text), true, DATE '1960-01-01', 'male', 'head', '{{}}'
 FROM h""",
     "applications": """
 INSERT INTO intake.applications (id, household_id, region_code, programme, status, submitted_on, consent_signed,

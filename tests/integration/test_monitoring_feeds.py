@@ -313,7 +313,8 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
             "/feeds/medical", params={"region": region}, content=row.encode(), headers={**MEDICAL, **csv_type()}
         )
         assert r.status_code == 422, (region, r.text)
-        assert r.json()["errors"][0]["field"] == "query.region"
+        # a code of no valid length fails the OpenAPI's pattern (query.region), one with a leading 0 the check
+        assert r.json()["errors"][0]["field"] == ("query.region" if len(region) == 5 else "region")
     no_region = {"Authorization": "Bearer " + _unscoped_token(["partner:public_security"])}
     r = await api("monitoring").post("/feeds/death", content=b"x", headers={**no_region, **csv_type()})
     assert r.status_code == 401
