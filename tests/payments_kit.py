@@ -22,10 +22,12 @@ from shared.db import session_factory
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
+    CaseScheduleChanged,
     CaseTerminated,
     EventData,
     GradualExitStarted,
     PayeeChanged,
+    ScheduleSegment,
 )
 from shared.events.envelope import DomainEvent
 from shared.period import Period
@@ -173,6 +175,39 @@ class PaymentsKit:
                 region_code=region,
                 reason=reason,
                 last_month=last,
+            ),
+            household_id,
+        )
+
+    async def schedule(
+        self,
+        case_id: uuid.UUID,
+        household_id: uuid.UUID,
+        region: str,
+        changed_from: Period,
+        segments: list[tuple[Period, Period | None, int]],
+        *,
+        programme: str = "dibao",
+        persons: int = 2,
+        member_id: uuid.UUID | None = None,
+        reason: str = "review",
+    ) -> None:
+        """`case.schedule_changed`: from `changed_from` the case owes exactly `segments` (from, to, fen a month)."""
+        await self.publish(
+            CaseScheduleChanged(
+                case_id=case_id,
+                household_id=household_id,
+                programme=programme,
+                region_code=region,
+                changed_from=changed_from,
+                segments=[
+                    ScheduleSegment(
+                        from_month=f, to_month=t, amount_fen=fen, persons=persons, member_id=member_id, reason=reason
+                    )
+                    for f, t, fen in segments
+                ],
+                reason=reason,
+                decided_at=datetime.now(UTC),
             ),
             household_id,
         )

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from services.payments.batches.repository import payment_id
+from services.payments.models import HOUSEHOLD
 from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
 from shared.period import Period
@@ -63,10 +64,10 @@ async def _pay(api, tokens, kit, region: str, period: Period) -> dict:
 async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     region = village()
     pay = api("payments")
-    _paid_case, paid_hh = await kit.approve(region, 150_000, P.plus(-2), persons=3)
+    _paid_case, paid_hh = await kit.approve(region, 150_000, P, persons=3)
     _later_case, _ = await kit.approve(region, 90_000, P.next())  # starts next month: not in this batch
-    dead_case, dead_hh = await kit.approve(region, 60_000, P.plus(-3))
-    await kit.terminate(dead_case, dead_hh, region, P.plus(-1))  # died last month: nothing for this month
+    dead_case, dead_hh = await kit.approve(region, 60_000, P)
+    await kit.terminate(dead_case, dead_hh, region, P.plus(-1))  # died last month: nothing owed at all
     _, no_account_hh = await kit.approve(region, 45_000, P, account=None)
     _award_case, award_hh = await kit.approve(region, 0, P.plus(-1), programme="temporary", one_off_fen=200_000)
 
@@ -76,7 +77,7 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert again.status_code == 200 and again.json()["id"] == batch["id"]  # the same month twice: one batch
     b = await _built(api, tokens, kit, batch)
     assert b["line_count"] == 3 and b["total_fen"] == 150_000 + 45_000 + 200_000
-    assert b["progress"]["done"] == b["progress"]["total"] >= 4
+    assert b["progress"]["done"] == b["progress"]["total"] == 3  # the households owed anything in the region
     lines = (await pay.get(f"/batches/{b['id']}/lines", headers=tokens["finance"])).json()
     by_household = {x["household_id"]: x for x in lines}
     assert by_household[str(paid_hh)]["status"] == "pending" and by_household[str(paid_hh)]["persons"] == 3
@@ -85,11 +86,8 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert by_household[str(award_hh)]["kind"] == "one_off"
 
     # The payment id is the UUIDv5 Python and PostgreSQL agree on.
-    beneficiary = (
-        await pay.get("/beneficiaries", params={"household_id": str(paid_hh)}, headers=tokens["finance"])
-    ).json()[0]
     assert by_household[str(paid_hh)]["payment_id"] == str(
-        payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular")
+        payment_id(paid_hh, "dibao", HOUSEHOLD, P, "regular", uuid.UUID(b["id"]))
     )
 
     # Two people: the creator cannot approve; nothing goes to the bank before approval.
@@ -244,7 +242,13 @@ async def test_a_death_is_paid_up_to_and_including_its_month(api, tokens, kit):
     region = village()
     case_id, hh = await kit.approve(region, 50_000, P)
     await kit.terminate(case_id, hh, region, P.next(), "death")
-    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.next())))["line_count"] == 1
+    # July never paid: the August batch pays it as 补发 (arrears) beside August itself; nothing after August.
+    aug = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next()))
+    lines = (await api("payments").get(f"/batches/{aug['id']}/lines", headers=tokens["finance"])).json()
+    assert sorted((x["period"], x["kind"], x["amount_fen"]) for x in lines) == [
+        (str(P), "arrears", 50_000),
+        (str(P.next()), "regular", 50_000),
+    ]
     assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
 
 
@@ -252,10 +256,11 @@ async def test_a_gradual_exit_ends_after_its_last_month_unless_a_review_lifts_it
     region = village()
     case_id, hh = await kit.approve(region, 50_000, P)
     await kit.gradual_exit(case_id, hh, region, P.next())
-    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
+    sept = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2)))
+    assert (sept["line_count"], sept["total_fen"]) == (2, 2 * 50_000)  # July and August, nothing for September
     await kit.change(case_id, hh, region, 50_000, 40_000, P.plus(3))  # eligible again on review
     nov = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(4)))
-    assert (nov["line_count"], nov["total_fen"]) == (1, 40_000)
+    assert (nov["line_count"], nov["total_fen"]) == (2, 2 * 40_000)  # October (arrears) and November
 
 
 async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, kit, db):

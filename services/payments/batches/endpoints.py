@@ -51,7 +51,7 @@ async def batch_lines(
     batch_id: uuid.UUID,
     uow: UowDep,
     principal: Reader,
-    status: Literal["pending", "paid", "failed", "cancelled"] | None = None,
+    status: Literal["pending", "paid", "failed", "cancelled", "reversed"] | None = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[LineOut]:

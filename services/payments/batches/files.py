@@ -15,8 +15,9 @@
 
 UTF-8 by default; `encoding=gbk` for 代发 systems that require it (a character GBK lacks becomes `?`).
 
-**Bank return file (回盘文件)**, CSV with header `payment_id,amount_yuan,result,reason`: `result` is `paid` or
-`failed`, `reason` says why a payment failed.
+**Bank return file (回盘文件)**, CSV with header `payment_id,amount_yuan,result,reason`: `result` is `paid`,
+`failed`, or `reversed` (退汇: a line returned paid before came back from the recipient's bank), `reason` says why a
+payment failed or was reversed.
 
 **花名册 (roster)**, .xlsx per township for signing: Chinese headers, the account masked to its last four digits, a
 total row and a signature block (制表人 / 审核人 / 负责人 / 日期)."""
@@ -50,7 +51,7 @@ PROGRAMME_NAMES = {
     "disability_living": "困难残疾人生活补贴",
     "disability_care": "重度残疾人护理补贴",
 }
-KIND_MEMO = {"regular": "", "one_off": "", "reissue": "(重发)", "supplement": "(提标补发)"}
+KIND_MEMO = {"regular": "", "one_off": "", "arrears": "(补发)", "reissue": "(重发)", "supplement": "(提标补发)"}
 BANK_COLUMNS = (
     "payment_id",
     "account_holder",
@@ -195,10 +196,10 @@ def parse_return_row(
         fen = int(amount * 100)
     except (ValueError, ArithmeticError):
         bad("amount_yuan", "not an amount in yuan with at most two decimals")
-    if result not in ("paid", "failed"):
-        bad("result", "must be paid or failed")
-    elif result == "failed" and not reason:
-        bad("reason", "a failed payment needs the bank's reason")
+    if result not in ("paid", "failed", "reversed"):
+        bad("result", "must be paid, failed or reversed")
+    elif result != "paid" and not reason:
+        bad("reason", f"a {result} payment needs the bank's reason")
     if errors or pid is None or fen is None:
         return None, errors
     return (pid, fen, result, reason), errors

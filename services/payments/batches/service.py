@@ -189,36 +189,36 @@ def line_out(line: PaymentLine) -> LineOut:
 async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> bool:
     """One committed step of building a batch's lines; False once there is nothing more to do.
 
-    Each step locks the batch row (so two workers never build the same chunk, and a cancel waits for the step),
-    inserts the lines of the next chunk of beneficiaries and moves the cursor in the same transaction: a worker killed
-    at any point leaves either the whole chunk and its cursor or neither, and the unique indexes drop anything
-    already there. Nothing missing, nothing doubled."""
+    Regular, supplement (提标补发) and reissue (重发) batches are one computation: for each chunk of the region's
+    households, every month's balance (owed − paid − in flight − pending) up to the batch's last month becomes a line
+    (see `BatchRepository.insert_balance_lines`); regular and reissue batches then add the one-off awards not yet paid.
+    Each step locks the batch row (so two workers never build the same chunk, and a cancel waits for the step) and
+    the balances (nothing else computes them meanwhile), inserts the chunk's lines and moves the cursor in the same
+    transaction: a worker killed at any point leaves either the whole chunk and its cursor or neither. Nothing
+    missing, nothing doubled."""
     repo = BatchRepository(uow.session)
     batch = await repo.get(batch_id, for_update=True, skip_locked=True)
     if batch is None or batch.status is not BatchStatus.BUILDING:
         return False
-    if batch.kind is BatchKind.REGULAR:
+    if batch.kind is not BatchKind.URGENT:
+        await repo.lock_balances()
         if batch.progress_total is None:
             batch.progress_total = await repo.count_candidates(batch.region_code)
         cursor = await repo.build_cursor(batch.id)
         scanned, last = await repo.next_chunk(batch.region_code, cursor, chunk_size)
         if scanned:
-            await repo.insert_regular_lines(batch, cursor, last)  # type: ignore[arg-type]
+            await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
             await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
             await uow.commit()
             return True
-        await repo.insert_one_off_lines(batch)
-    elif batch.kind is BatchKind.URGENT:
-        await repo.insert_one_off_lines(batch)
-    elif batch.kind is BatchKind.REISSUE:
-        await repo.insert_reissue_lines(batch)
-    else:
-        await repo.insert_supplement_lines(batch)
-        # The other side of 补发: months paid beyond what is owed now (lowered backdated) are recorded for recovery.
+    if batch.kind is BatchKind.SUPPLEMENT:
+        # The other side of 补发: months paid beyond what is owed now are recorded for recovery.
         await recovery.record_in_region(uow, batch.region_code)
+    else:
+        await repo.insert_one_off_lines(batch)
     envelope = await repo.settlement(batch.id)
     batch.built(envelope.line_count, envelope.total_fen)
-    if batch.kind is not BatchKind.REGULAR:
+    if batch.kind is BatchKind.URGENT:
         batch.progress_done = batch.progress_total = envelope.line_count
     await repo.save(batch)
     await _audit(uow, "payments", "built", batch, line_count=envelope.line_count, total_fen=envelope.total_fen)
