@@ -74,7 +74,7 @@ async def seed(url: str, n: int) -> None:
     per = n // len(TOWNSHIPS)
     for i, township in enumerate(TOWNSHIPS):
         count = per if i < len(TOWNSHIPS) - 1 else n - per * (len(TOWNSHIPS) - 1)
-        await seed_roll(engine, township, count, Period(2026, 1), payees=True, keyring=keyring)
+        await seed_roll(engine, township, count, PERIOD, payees=True, keyring=keyring)
     async with engine.begin() as conn:
         await conn.execute(text("ANALYZE"))
     await engine.dispose()

@@ -230,7 +230,8 @@ def return_file(rows: list[tuple[str, str, str, str]]) -> bytes:
 
 async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool = False, keyring=None) -> None:
     """A roll of `n` beneficiaries in `region` straight into payments' tables (set-based), with their first
-    entitlement rows and, if asked, a sealed payee each — for reliability tests and the benchmark."""
+    entitlement rows, what each household is owed from `start` on, and, if asked, a sealed payee each — for
+    reliability tests and the benchmark."""
     from sqlalchemy import text
 
     async with engine.begin() as conn:
@@ -252,6 +253,16 @@ async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool 
                 "WHERE region_code LIKE :prefix"
             ),
             {"prefix": region + "%"},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO payments.owed (household_id, programme, member_id, region_code, case_id, persons, "
+                "from_month, amount_fen, event_id, reason) "
+                "SELECT household_id, programme, CAST(:nil AS uuid), region_code, case_id, persons, start_month, "
+                "monthly_amount_fen, gen_random_uuid(), 'approval' FROM payments.beneficiaries "
+                "WHERE region_code LIKE :prefix"
+            ),
+            {"prefix": region + "%", "nil": str(uuid.UUID(int=0))},
         )
         if not payees:
             return

@@ -185,14 +185,14 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next(), "reissue"))
     assert again["line_count"] == 0  # the failed lines are already re-issued
     async with db.connect() as conn:
-        live = await conn.scalar(
+        held = await conn.scalar(
             text(
-                "SELECT count(*) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
-                "AND status NOT IN ('failed', 'cancelled')"
+                "SELECT sum(amount_fen) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
+                "AND status IN ('pending', 'paid')"
             ),
             {"h": no_account_hh, "p": P.first_day},
         )
-    assert live == 1
+    assert held == 45_000  # July's 450.00, once
 
 
 async def test_concurrent_requests_make_one_batch(api, tokens, kit):
@@ -362,21 +362,33 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
 async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db):
     village_a = village()
     village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
-    await kit.approve(village_a, 50_000, P)
-    await kit.approve(village_b, 60_000, P)
+    case_a, a = await kit.approve(village_a, 50_000, P)
+    _, b = await kit.approve(village_b, 60_000, P)
     first = await _built(api, tokens, kit, await _batch(api, tokens, village_a))
-    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
     assert first["line_count"] == 1
-    # The township's batch pays only what the village's batch does not: one line per beneficiary and month.
+    # A found owed from June too (back-dated): the village's July batch, which holds A, follows and pays June.
+    await kit.schedule(case_a, a, village_a, P.plus(-1), [(P.plus(-1), None, 50_000)])
+    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
+    # The township's batch pays only what the village's batch does not: one batch per beneficiary and month.
     lines = (await api("payments").get(f"/batches/{township['id']}/lines", headers=tokens["finance"])).json()
-    assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
+    assert [
+        (x["household_id"], x["period"], x["amount_fen"]) for x in lines if x["household_id"] in (str(a), str(b))
+    ] == [(str(b), str(P), 60_000)]
     async with db.connect() as conn:
-        doubled = await conn.scalar(
-            text(
-                "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
-                "AND period = :p AND kind IN ('regular', 'reissue') AND status NOT IN ('failed', 'cancelled') "
-                "GROUP BY beneficiary_id, programme HAVING count(*) > 1) d"
-            ),  # other tests' supplements may share it
-            {"t": village_a[:9] + "%", "p": P.first_day},
-        )
-    assert doubled == 0
+        held = (
+            await conn.execute(
+                text(
+                    "SELECT l.household_id, to_char(l.period, 'YYYY-MM'), l.batch_id, sum(l.amount_fen) "
+                    "FROM payments.payment_lines l WHERE l.household_id IN (:a, :b) "
+                    "AND l.status IN ('pending', 'paid') GROUP BY l.household_id, l.period, l.batch_id"
+                ),
+                {"a": a, "b": b},
+            )
+        ).all()
+    assert sorted((h, p, str(batch), fen) for h, p, batch, fen in held) == sorted(
+        [
+            (a, str(P.plus(-1)), first["id"], 50_000),
+            (a, str(P), first["id"], 50_000),
+            (b, str(P), township["id"], 60_000),
+        ]
+    )
