@@ -110,7 +110,7 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
         figures["bank_file_s"], figures["bank_file_bytes"], figures["bank_file_rows"] = (
             time.perf_counter() - t0,
             size,
-            rows - 1,
+            rows - 2,  # the header and the control record
         )
         t0 = time.perf_counter()
         r = await http.get(f"/batches/{bid}/roster", params={"township": township}, headers=_headers("finance-a"))

@@ -217,7 +217,13 @@ class PaymentsKit:
 
 
 def bank_rows(content: bytes, encoding: str = "utf-8") -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(content.decode(encoding))))
+    """A bank file's payment rows, after checking its last row is the control record of exactly them."""
+    *rows, control = list(csv.DictReader(io.StringIO(content.decode(encoding))))
+    fen = sum(int(r["amount_yuan"].replace(".", "")) for r in rows)
+    assert control["payment_id"] == "CONTROL", control
+    assert (control["account_holder"], control["memo"]) == (str(len(rows)), f"lines={len(rows)};total_fen={fen}")
+    assert control["amount_yuan"] == f"{fen // 100}.{fen % 100:02d}"
+    return rows
 
 
 def return_file(rows: list[tuple[str, str, str, str]]) -> bytes:

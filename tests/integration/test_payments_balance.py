@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
 
+from shared.events.catalogue import PayeeChanged
 from shared.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
@@ -288,3 +290,46 @@ async def test_a_lower_amount_after_payment_is_an_overpayment_that_a_restoring_d
     await kit.schedule(case_id, hh, region, M, [(M, None, 68_000)], reason="correction")
     assert await open_overpayments() == []
     assert await _sent(db, hh) == {str(M): 68_000}
+
+
+async def test_a_bank_file_that_cannot_be_produced_whole_is_refused_not_truncated(api, tokens, kit):
+    region = village()
+    await _approved(kit, region, 68_000, M)
+    _, retired = await _approved(kit, region, 50_000, M)
+    # An account sealed under a key this service no longer holds: its line cannot be written.
+    await kit.publish(
+        PayeeChanged(
+            household_id=retired,
+            region_code=region,
+            key_id="retired-key",
+            sealed="bm90IGEgc2VhbCB3ZSBjYW4gb3Blbg==",
+            account_last4="4321",
+            changed_at=datetime.now(UTC),
+        ),
+        retired,
+    )
+    march = await _request(api, tokens, kit, region, M)
+    pay = api("payments")
+    assert (await pay.post(f"/batches/{march['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    assert (await pay.post(f"/batches/{march['id']}/export", headers=tokens["finance"])).status_code == 200
+    r = await pay.get(f"/batches/{march['id']}/bank-file", headers=tokens["finance"])
+    assert r.status_code == 409, r.text[:200]
+    [line] = [x for x in await _lines(api, tokens, march) if x["household_id"] == str(retired)]
+    assert r.json()["errors"][0]["field"] == "bank_file" and line["payment_id"] in r.json()["detail"]
+
+
+async def test_lines_show_the_accounts_last_digits_and_whether_it_changed_since_the_last_payment(api, tokens, kit):
+    region = village()
+    _, hh = await _approved(kit, region, 68_000, M)
+    march = await _request(api, tokens, kit, region, M)
+    [first] = await _lines(api, tokens, march)
+    assert (first["account_last4"], first["account_changed"]) == ("8901", None)  # never paid before
+    await _send(api, tokens, march)
+    april = await _request(api, tokens, kit, region, M.next())
+    assert [(x["account_last4"], x["account_changed"]) for x in await _lines(api, tokens, april)] == [("8901", False)]
+    await api("payments").post(
+        f"/batches/{april['id']}/cancel", json={"reason": "new account"}, headers=tokens["finance"]
+    )
+    await kit.payee(hh, region, "6228480000000000017", holder="王秀兰")
+    again = await _request(api, tokens, kit, region, M.next())
+    assert [(x["account_last4"], x["account_changed"]) for x in await _lines(api, tokens, again)] == [("0017", True)]

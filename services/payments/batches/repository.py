@@ -11,12 +11,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.models import Batch, PaymentLine
+from services.payments.models import Batch, Payee, PaymentLine
 from shared.period import Period
 
 # The namespace of payment ids: uuid5(PAYMENT_NS, "<household>/<programme>/<member>/<YYYY-MM>/<kind>/<batch>") for a
@@ -147,6 +148,9 @@ def _values(b: DisbursementBatch) -> dict[str, Any]:
         "status": b.status.value,
         "case_ids": [str(c) for c in b.case_ids] if b.case_ids is not None else None,
     }
+
+
+line = aliased(PaymentLine, name="line")
 
 
 class BatchRepository:
@@ -324,11 +328,35 @@ class BatchRepository:
         ).one()
         return Settlement(*(int(v) for v in row))
 
-    async def lines(self, batch_id: uuid.UUID, status: str | None, after: int, limit: int) -> list[PaymentLine]:
-        query = select(PaymentLine).where(PaymentLine.batch_id == batch_id, PaymentLine.id > after)
+    async def lines(self, batch_id: uuid.UUID, status: str | None, after: int, limit: int) -> list[Any]:
+        """A page of the batch's lines, each with its account's last four digits and whether the household's account
+        changed since its last payment (the payee version of its last paid line differs; None before any payment)."""
+        last_paid = (
+            select(PaymentLine.payee_id)
+            .where(
+                PaymentLine.household_id == line.household_id,
+                PaymentLine.status == "paid",
+                PaymentLine.id < line.id,
+                PaymentLine.payee_id.is_not(None),
+            )
+            .order_by(PaymentLine.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                line,
+                Payee.account_last4,
+                case((last_paid.is_(None), None), else_=last_paid.is_distinct_from(line.payee_id)).label(
+                    "account_changed"
+                ),
+            )
+            .outerjoin(Payee, Payee.id == line.payee_id)
+            .where(line.batch_id == batch_id, line.id > after)
+        )
         if status:
-            query = query.where(PaymentLine.status == status)
-        return list(await self.session.scalars(query.order_by(PaymentLine.id).limit(limit)))
+            query = query.where(line.status == status)
+        return list(await self.session.execute(query.order_by(line.id).limit(limit)))
 
 
 class FileRow(NamedTuple):
@@ -355,6 +383,21 @@ JOIN payments.payees p ON p.id = l.payee_id
 WHERE l.batch_id = $1 AND l.status <> 'cancelled' AND p.sealed IS NOT NULL {township}
 ORDER BY l.id
 """
+
+
+async def file_envelope(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int, int]:
+    """(count, total fen) of the lines a bank file of the batch holds: the same rows `_FILE_QUERY` reads."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT count(*), coalesce(sum(l.amount_fen), 0) FROM payments.payment_lines l "
+                "JOIN payments.payees p ON p.id = l.payee_id "
+                "WHERE l.batch_id = :b AND l.status <> 'cancelled' AND p.sealed IS NOT NULL"
+            ),
+            {"b": batch_id},
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def stream_file_rows(

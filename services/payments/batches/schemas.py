@@ -88,6 +88,11 @@ class LineOut(BaseModel):
     persons: int
     status: str
     reason: str | None
+    account_last4: str | None = Field(default=None, description="the last four digits of the account it is sent to")
+    account_changed: bool | None = Field(
+        default=None,
+        description="the household's account changed since its last payment (null: never paid before)",
+    )
 
 
 class ReturnsOut(BaseModel):

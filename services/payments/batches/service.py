@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.batches.repository import BatchRepository, stream_file_rows
+from services.payments.batches.repository import BatchRepository, file_envelope, stream_file_rows
 from services.payments.batches.schemas import BatchIn, BatchOut, LineOut, Progress, Reconciliation
 from services.payments.models import PaymentLine
 from services.payments.recovery import service as recovery
@@ -121,16 +120,21 @@ async def lines(
     batch = await visible(uow, principal, batch_id)
     rows = await BatchRepository(uow.session).lines(batch.id, status, after, limit)
     await _audit(uow, principal, "lines", batch, count=len(rows))
-    return [line_out(r) for r in rows]
+    return [line_out(r[0], account_last4=r.account_last4, account_changed=r.account_changed) for r in rows]
 
 
-async def bank_file(
-    engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str
-) -> AsyncIterator[bytes]:
-    """The bank file's bytes, on a connection of its own (the request's unit of work has committed by now)."""
+async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str) -> IO[bytes]:
+    """The bank file, whole, on a connection of its own (the request's unit of work has committed by now): its count
+    and total are read first and the file must hold exactly them, or it is refused (409), never sent in part."""
     async with engine.connect() as conn:
-        async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
-            yield chunk
+        expected = await file_envelope(conn, batch.id)
+        try:
+            return await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
+        except files.FileNotWhole as exc:
+            log.error("bank file of batch %s refused: %s", batch.id, exc)
+            raise Conflict(
+                f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
+            ) from exc
 
 
 async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
@@ -179,8 +183,8 @@ async def to_out(uow: UnitOfWork, batch: DisbursementBatch, *, with_reconciliati
     )
 
 
-def line_out(line: PaymentLine) -> LineOut:
-    return LineOut.model_validate(line, from_attributes=True)
+def line_out(line: PaymentLine, **payee: object) -> LineOut:
+    return LineOut.model_validate({**LineOut.model_validate(line, from_attributes=True).model_dump(), **payee})
 
 
 # --- the build job -----------------------------------------------------------------------------------------------
