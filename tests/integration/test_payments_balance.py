@@ -333,3 +333,49 @@ async def test_lines_show_the_accounts_last_digits_and_whether_it_changed_since_
     await kit.payee(hh, region, "6228480000000000017", holder="王秀兰")
     again = await _request(api, tokens, kit, region, M.next())
     assert [(x["account_last4"], x["account_changed"]) for x in await _lines(api, tokens, again)] == [("0017", True)]
+
+
+async def _open_over(api, tokens, hh: uuid.UUID, status: str = "open") -> list[dict]:
+    r = await api("payments").get("/overpayments", params={"status": status}, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    return [o for o in r.json() if o["household_id"] == str(hh)]
+
+
+async def test_an_overpayment_is_waived_by_two_officers_or_repaid_and_a_repayment_is_paid_back_if_restored(
+    api, tokens, kit, db
+):
+    region = village()
+    pay = api("payments")
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    await _send(api, tokens, await _request(api, tokens, kit, region, M.next()))
+    # Lowered to 600.00 from March after both months were paid: 80.00 a month to recover.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 60_000)], reason="review")
+    march, april = sorted(await _open_over(api, tokens, hh), key=lambda o: o["period"])
+    assert (march["period"], march["amount_fen"], april["period"], april["amount_fen"]) == (
+        str(M),
+        8_000,
+        str(M.next()),
+        8_000,
+    )
+    # March waived: asked by one officer, refused to the same one, approved by another.
+    r = await pay.post(f"/overpayments/{march['id']}/waiver", json={"reason": "生活困难"}, headers=tokens["finance"])
+    assert r.status_code == 200 and r.json()["status"] == "waiver_requested"
+    r = await pay.post(f"/overpayments/{march['id']}/waiver/approve", headers=tokens["finance"])
+    assert r.status_code == 403 and "two-person rule" in r.json()["detail"]
+    r = await pay.post(f"/overpayments/{march['id']}/waiver/approve", headers=OTHER_FINANCE)
+    assert (r.status_code, r.json()["status"], r.json()["closed_reason"]) == (200, "closed", "waived")
+    # April repaid at the township office.
+    r = await pay.post(f"/overpayments/{april['id']}/repaid", json={"reason": "收据 0042"}, headers=tokens["finance"])
+    assert (r.status_code, r.json()["closed_reason"]) == (200, "repaid")
+    again = await pay.post(f"/overpayments/{april['id']}/repaid", json={"reason": "x"}, headers=tokens["finance"])
+    assert again.status_code == 409
+    assert await _open_over(api, tokens, hh) == []
+    # The review is corrected: 680.00 again. March's waived 80.00 stays with the household (nothing to pay);
+    # April's repaid 80.00 is paid back by May's batch, beside May.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 68_000)], reason="correction")
+    may = await _request(api, tokens, kit, region, M.plus(2))
+    assert _by_household(await _lines(api, tokens, may)) == {
+        str(hh): [(str(M.next()), "arrears", 8_000), (str(M.plus(2)), "regular", 68_000)]
+    }
+    assert await _open_over(api, tokens, hh) == []

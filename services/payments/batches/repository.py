@@ -46,9 +46,10 @@ _COLUMNS = (
 _NO_ACCOUNT = "no bank account on file"
 
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
-# line that holds money for it (paid, or pending in a batch exported or not). A failed, cancelled or reversed line
-# holds nothing, so its month comes back by itself. The batch's own month is its `regular` line (unless a regular
-# line already holds it); earlier months are lines of the batch's past kind (补发 `arrears` in a regular batch).
+# line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back. A failed,
+# cancelled or reversed line holds nothing, so its month comes back by itself. The batch's own month is its `regular`
+# line (unless a regular line already holds it); earlier months are lines of the batch's past kind (补发 `arrears` in a
+# regular batch).
 # A regular batch leaves out the persons another live regular batch of the same month holds (one batch per person
 # and month, whatever the region level).
 _BALANCE = f"""
@@ -72,10 +73,13 @@ FROM (
                                              interval '1 month') m
           WHERE o.superseded_by IS NULL AND o.amount_fen > 0 AND o.from_month <= :upto
             AND o.region_code LIKE :prefix AND {{owed_scope}}) o
-    LEFT JOIN (SELECT household_id, programme, member_id, period, sum(amount_fen) AS fen,
-                      bool_or(kind = 'regular') AS has_regular
-               FROM payments.payment_lines
-               WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND {{line_scope}}
+    LEFT JOIN (SELECT household_id, programme, member_id, period, sum(fen) AS fen, bool_or(regular) AS has_regular
+               FROM (SELECT household_id, programme, member_id, period, amount_fen AS fen, kind = 'regular' AS regular
+                     FROM payments.payment_lines
+                     WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND {{line_scope}}
+                     UNION ALL  -- money paid back (退回) is money not paid
+                     SELECT household_id, programme, member_id, period, -amount_fen, false
+                     FROM payments.overpayments WHERE closed_reason = 'repaid' AND {{line_scope}}) m
                GROUP BY household_id, programme, member_id, period) s
            ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
           AND s.period = o.period

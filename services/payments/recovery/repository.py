@@ -21,9 +21,10 @@ def _person_params(persons: list[tuple[uuid.UUID, str, uuid.UUID]]) -> dict[str,
     return {"hs": [h for h, _, _ in persons], "ps": [p for _, p, _ in persons], "ms": [m for _, _, m in persons]}
 
 
-# Per person and month of the scope with money sent (lines of exported batches, pending or paid): the overpayment is
-# max(sent − owed, 0). Open rows are kept summing to it: a rise adds a row for the difference, and when a later
-# decision (or a 退汇) brings it down, the open rows close (`restored`) and one row for what is still over is opened.
+# Per person and month of the scope with money sent (lines of exported batches, pending or paid, less what was repaid):
+# the overpayment is max(sent − owed − waived, 0). Open rows (and those awaiting a waiver) are kept summing to it: a
+# lower amount adds a row for the difference, and when a later decision (or a 退汇) brings it down, they close
+# (`restored`) and one row for what is still over is opened.
 _RECORD = """
 WITH sent AS (
     SELECT l.household_id, l.programme, l.member_id, l.period, sum(l.amount_fen) AS fen,
@@ -34,16 +35,22 @@ WITH sent AS (
       AND l.{scope}
     GROUP BY l.household_id, l.programme, l.member_id, l.period
 ), recorded AS (
-    SELECT household_id, programme, member_id, period, sum(amount_fen) AS fen,
+    SELECT household_id, programme, member_id, period,
+           coalesce(sum(amount_fen) FILTER (WHERE status <> 'closed'), 0) AS fen,
+           coalesce(sum(amount_fen) FILTER (WHERE closed_reason = 'repaid'), 0) AS repaid,
+           coalesce(sum(amount_fen) FILTER (WHERE closed_reason = 'waived'), 0) AS waived,
            (array_agg(case_id))[1] AS case_id, (array_agg(region_code))[1] AS region_code
-    FROM payments.overpayments o WHERE o.status = 'open' AND o.{scope}
+    FROM payments.overpayments o WHERE (o.status <> 'closed' OR o.closed_reason IN ('repaid', 'waived')) AND o.{scope}
     GROUP BY household_id, programme, member_id, period
 ), target AS (
     SELECT coalesce(s.household_id, r.household_id) AS household_id, coalesce(s.programme, r.programme) AS programme,
            coalesce(s.member_id, r.member_id) AS member_id, coalesce(s.period, r.period) AS period,
            coalesce(s.case_id, r.case_id) AS case_id, coalesce(s.region_code, r.region_code) AS region_code,
-           coalesce(s.fen, 0) AS sent, coalesce(o.amount_fen, 0) AS owed, o.amount_fen IS NULL AS after_end,
-           greatest(coalesce(s.fen, 0) - coalesce(o.amount_fen, 0), 0) AS over, coalesce(r.fen, 0) AS open
+           coalesce(s.fen, 0) - coalesce(r.repaid, 0) AS sent, coalesce(o.amount_fen, 0) AS owed,
+           o.amount_fen IS NULL AS after_end,
+           greatest(coalesce(s.fen, 0) - coalesce(r.repaid, 0) - coalesce(o.amount_fen, 0) - coalesce(r.waived, 0), 0)
+               AS over,
+           coalesce(r.fen, 0) AS open
     FROM sent s
     FULL JOIN recorded r ON r.household_id = s.household_id AND r.programme = s.programme
                         AND r.member_id = s.member_id AND r.period = s.period
@@ -54,7 +61,7 @@ WITH sent AS (
 ), closed AS (
     UPDATE payments.overpayments p SET status = 'closed', closed_reason = 'restored', closed_at = now()
     FROM target t
-    WHERE t.over < t.open AND p.status = 'open' AND p.household_id = t.household_id AND p.programme = t.programme
+    WHERE t.over < t.open AND p.status <> 'closed' AND p.household_id = t.household_id AND p.programme = t.programme
       AND p.member_id = t.member_id AND p.period = t.period
     RETURNING p.id
 )

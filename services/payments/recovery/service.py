@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.payments.batches.repository import BatchRepository
+from services.payments.recovery.domain import OverpaymentCase
 from services.payments.recovery.repository import RecoveryRepository
 from services.payments.recovery.schemas import OverpaymentOut
 from services.payments.roll.domain import PersonChange
@@ -130,3 +131,53 @@ async def in_region(
         details={"count": len(rows), "status": status},
     )
     return [OverpaymentOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, action: str, reason: str | None) -> object:
+    """Load the overpayment (within the officer's region), take the step, save, audit; then what the bank holds beyond
+    what is owed is recorded again for the person (a repayment or waiver changes what is still to recover)."""
+    repo = RecoveryRepository(uow.session)
+    row = principal.sees(await repo.get(overpayment_id, for_update=True), f"overpayment {overpayment_id}")
+    case = OverpaymentCase(row.id, row.status, row.requested_by)
+    {"repaid": case.repaid, "request_waiver": case.request_waiver, "approve_waiver": case.approve_waiver}[action](
+        principal.sub
+    )
+    await repo.save(
+        row.id,
+        status=case.status,
+        requested_by=case.requested_by,
+        closed_reason=case.closed_reason,
+        closed_by=case.closed_by,
+        closed_at=case.closed_at,
+    )
+    await audit.record(
+        uow,
+        principal,
+        f"overpayment.{action}",
+        "overpayment",
+        row.id,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        reason=reason,
+        details={"period": str(Period.of(row.period)), "amount_fen": row.amount_fen},
+    )
+    await _audited(uow, await repo.record_for_households([row.household_id]))
+    return principal.sees(await repo.get(overpayment_id), f"overpayment {overpayment_id}")
+
+
+async def repaid(uow: UnitOfWork, principal: Principal, overpayment_id: int, reason: str | None) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "repaid", reason), from_attributes=True
+    )
+
+
+async def request_waiver(uow: UnitOfWork, principal: Principal, overpayment_id: int, reason: str) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "request_waiver", reason), from_attributes=True
+    )
+
+
+async def approve_waiver(uow: UnitOfWork, principal: Principal, overpayment_id: int) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "approve_waiver", None), from_attributes=True
+    )
