@@ -117,6 +117,10 @@ async def test_3_a_late_approval_is_paid_its_first_month_as_arrears_by_the_next_
     assert sorted(r["memo"] for r in rows if r["period"] == str(M)) == [f"{M} 最低生活保障金(补发)"]
     assert await _paid(db, late) == {str(M): 68_000, str(M.next()): 68_000}
     assert await _paid(db, early) == {str(M): 68_000, str(M.next()): 68_000}
+    # The statistics tell March's regular money from March's 补发.
+    r = await api("payments").get("/statistics", params={"region": region, "period": str(M)}, headers=tokens["auditor"])
+    [dibao] = r.json()["programmes"]
+    assert (dibao["money_fen"], dibao["arrears_fen"], dibao["households"]) == (2 * 68_000, 68_000, 2)
 
 
 async def _send_file(api, tokens, batch: dict) -> bytes:
