@@ -118,7 +118,7 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
             "/batches", json={"region_code": COUNTY, "period": str(PERIOD)}, headers=_headers("finance-a")
         )
         assert r.status_code == 202, r.text
-        bid = r.json()["id"]
+        bid = figures["batch_id"] = r.json()["id"]
         while True:
             b = (await http.get(f"/batches/{bid}", headers=_headers("finance-a"))).json()
             if b["status"] == "built":
@@ -164,7 +164,7 @@ FROM (SELECT o.*, CAST(m AS date) AS period FROM payments.owed o
                                          interval '1 month') m
       WHERE o.superseded_by IS NULL AND o.region_code LIKE :prefix) o
 LEFT JOIN (SELECT household_id, programme, member_id, period, sum(amount_fen) AS fen FROM payments.payment_lines
-           WHERE status IN ('pending', 'paid') AND kind <> 'one_off'
+           WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND batch_id <> CAST(:service_batch AS uuid)
            GROUP BY household_id, programme, member_id, period) s
        ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
       AND s.period = o.period
@@ -276,7 +276,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
     return figures
 
 
-async def ceiling_run(url: str, township: str) -> dict:
+async def ceiling_run(url: str, township: str, service_batch: str) -> dict:
     import asyncpg
 
     figures: dict = {}
@@ -297,6 +297,8 @@ async def ceiling_run(url: str, township: str) -> dict:
                 "ns": str(PAYMENT_NS),
                 "period": PERIOD.first_day,
                 "batch_s": "00000000-0000-0000-0000-00000000be9c",
+                # The data the service's batch saw: every line but its own.
+                "service_batch": service_batch,
                 "prefix": COUNTY + "%",
             },
         )
@@ -381,7 +383,7 @@ def drive(args: argparse.Namespace) -> int:
                 proc.wait(20)
             log.close()
         print("ceiling: bare INSERT … SELECT and COPY … TO ...", flush=True)
-        ceiling = asyncio.run(ceiling_run(pg.url, township))
+        ceiling = asyncio.run(ceiling_run(pg.url, township, service["batch_id"]))
         print("fair ceiling: bare COPY + opening payees + the same CSV / xlsx writing ...", flush=True)
         fair = asyncio.run(fair_ceiling_run(pg.url, township))
         expected, expected_lines = asyncio.run(_balances(pg.url))

@@ -2,20 +2,23 @@
 
 Random sequences of schedule changes (back-dated approvals, raises, lowers, stops, deaths as a segment's end), payee
 changes, batch requests (regular, 提标补发, 重发) built by the real job, approvals by a second officer, exports,
-cancellations, bank returns (paid, failed) and 退汇 go through payments' real code on real PostgreSQL: events through
-the real consumer (inbox included), batch steps through the batch service, returns through the return-file parser.
+cancellations, bank returns (paid, failed), 退汇, and overpayments repaid or waived go through payments' real code
+on real PostgreSQL: events through the real consumer (inbox included), batch steps through the batch service,
+returns through the return-file parser.
 
 The oracle is written here, by hand, from the dated history alone: what each person is owed per month is the last
 decision's amount for that month (a change replaces every month from its `changed_from`). After every step, for every
 person and month (fen):
 
-* paid + in flight + pending ≤ owed + open overpayments — nothing goes out beyond what is owed, unless recorded;
-* open overpayments = max(paid + in flight − owed, 0) — what the bank holds beyond what is owed is recorded, exactly;
+* paid + in flight − repaid + pending ≤ owed + open overpayments + waived — nothing goes out beyond what is owed,
+  unless recorded;
+* open overpayments = max(paid + in flight − repaid − owed − waived, 0) — what the bank holds beyond what is owed is
+  recorded, exactly;
 * every line is for a positive amount.
 
-At the end (quiescence: every batch exported, every line returned paid, a last 补发 batch paid), paid = owed + open
-overpayments and open overpayments = max(paid − owed, 0): everyone is paid exactly what is owed, to the fen, and any
-excess is on record for recovery.
+At the end (quiescence: every batch exported, every line returned paid, a last 补发 batch paid), owed ≤ paid −
+repaid ≤ owed + open overpayments + waived, and open overpayments = max(paid − repaid − owed − waived, 0): everyone
+is paid exactly what is owed, to the fen, and any excess is on record (open, or waived by two officers).
 
 `SIMULATION_EXAMPLES` (default 200) sets the number of sequences, `SIMULATION_SEED` replays one run (the seed is
 printed at the start)."""
@@ -39,6 +42,7 @@ from services.payments.batches import returns
 from services.payments.batches import service as batches
 from services.payments.batches.schemas import BatchIn
 from services.payments.models import HOUSEHOLD
+from services.payments.recovery import service as recovery
 from shared.auth import Principal
 from shared.errors import DomainError
 from shared.period import Period
@@ -244,6 +248,23 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 batch_id, pid, fen = paid[pick % len(paid)]
                 run(bank.post_return(batch_id, [(pid, fen, "reversed")]))
 
+        @rule(pick=st.integers(0, 50), how=st.sampled_from(("repaid", "waived")))
+        def settle_overpayment(self, pick: int, how: str) -> None:
+            found = run(
+                bank.rows(
+                    "SELECT id FROM payments.overpayments WHERE region_code = :r AND status = 'open' ORDER BY id",
+                    r=self.region,
+                )
+            )
+            if not found:
+                return
+            over_id = found[pick % len(found)][0]
+            if how == "repaid":
+                run(bank.step(lambda uow: recovery.repaid(uow, CREATOR, over_id, "simulation")))
+            else:
+                run(bank.step(lambda uow: recovery.request_waiver(uow, CREATOR, over_id, "simulation")))
+                run(bank.step(lambda uow: recovery.approve_waiver(uow, APPROVER, over_id)))
+
         # --- the oracle's checks -----------------------------------------------------------------------------------
 
         def _money(self) -> dict[tuple, dict[Period, dict[str, int]]]:
@@ -262,15 +283,17 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 assert fen > 0, "a line for nothing or less"
                 what = "paid" if status == "paid" else "in_flight" if exported else "pending"
                 out[(h, p, m)][Period.of(period)][what] += fen
-            for h, p, m, period, fen in run(
+            for h, p, m, period, fen, status, closed in run(
                 bank.rows(
-                    "SELECT household_id, programme, member_id, period, amount_fen FROM payments.overpayments "
-                    "WHERE household_id IN (:a, :b) AND status = 'open'",
+                    "SELECT household_id, programme, member_id, period, amount_fen, status, closed_reason "
+                    "FROM payments.overpayments WHERE household_id IN (:a, :b)",
                     a=self.a,
                     b=self.b,
                 )
             ):
-                out[(h, p, m)][Period.of(period)]["over"] += fen
+                what = "over" if status != "closed" else closed if closed in ("repaid", "waived") else None
+                if what:
+                    out[(h, p, m)][Period.of(period)][what] += fen
             return out
 
         @invariant()
@@ -281,9 +304,10 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             for person, owed in self.owed.items():
                 for month in set(money[person]) | set(owed):
                     got, due = money[person][month], owed.get(month, 0)
-                    sent = got["paid"] + got["in_flight"]
-                    assert sent + got["pending"] <= due + got["over"], (person, month, dict(got), due)
-                    assert got["over"] == max(sent - due, 0), (person, month, dict(got), due)
+                    # Money the person paid back (退回) is money not paid; a waived excess (核销) stays with them.
+                    sent = got["paid"] + got["in_flight"] - got["repaid"]
+                    assert sent + got["pending"] <= due + got["over"] + got["waived"], (person, month, dict(got), due)
+                    assert got["over"] == max(sent - due - got["waived"], 0), (person, month, dict(got), due)
 
         def teardown(self) -> None:
             if not hasattr(self, "owed"):
@@ -308,8 +332,9 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 for month in set(money[person]) | set(owed):
                     got, due = money[person][month], owed.get(month, 0)
                     assert got["in_flight"] == got["pending"] == 0, (person, month, dict(got))
-                    assert got["paid"] == due + got["over"], (person, month, dict(got), due)
-                    assert got["over"] == max(got["paid"] - due, 0), (person, month, dict(got), due)
+                    kept = got["paid"] - got["repaid"]
+                    assert due <= kept <= due + got["over"] + got["waived"], (person, month, dict(got), due)
+                    assert got["over"] == max(kept - due - got["waived"], 0), (person, month, dict(got), due)
 
     return Payments
 

@@ -57,14 +57,17 @@ INSERT INTO payments.payment_lines ({_COLUMNS})
 SELECT uuid_generate_v5(CAST(:ns AS uuid), w.household_id::text || '/' || w.programme || '/' || w.member_id::text
                         || '/' || to_char(w.period, 'YYYY-MM') || '/' || w.kind || '/'
                         || CAST(CAST(:batch_id AS uuid) AS text)),
-       CAST(:batch_id AS uuid), w.kind, w.case_id, b.id, w.household_id, w.member_id, w.programme, w.region_code,
-       w.period, w.balance, w.persons, cp.payee_id,
-       CASE WHEN cp.payee_id IS NULL THEN 'failed' ELSE 'pending' END,
-       CASE WHEN cp.payee_id IS NULL THEN '{_NO_ACCOUNT}' END, NULL
+       CAST(:batch_id AS uuid), w.kind, w.case_id, w.beneficiary_id, w.household_id, w.member_id, w.programme,
+       w.region_code, w.period, w.balance, w.persons, w.payee_id,
+       CASE WHEN w.payee_id IS NULL THEN 'failed' ELSE 'pending' END,
+       CASE WHEN w.payee_id IS NULL THEN '{_NO_ACCOUNT}' END, NULL
 FROM (
+    -- Looked up per line by their unique keys (a chunk is a small part of the roll: never a scan of all of it).
     SELECT o.*, o.amount_fen - coalesce(s.fen, 0) AS balance,
            CASE WHEN :regular AND o.period = :period AND NOT coalesce(s.has_regular, false) THEN 'regular'
-                ELSE :past_kind END AS kind
+                ELSE :past_kind END AS kind,
+           (SELECT b.id FROM payments.beneficiaries b WHERE b.case_id = o.case_id) AS beneficiary_id,
+           (SELECT cp.payee_id FROM payments.current_payees cp WHERE cp.household_id = o.household_id) AS payee_id
     FROM (SELECT o.household_id, o.programme, o.member_id, o.region_code, o.case_id, o.persons, o.amount_fen,
                  CAST(m AS date) AS period
           FROM payments.owed o
@@ -84,9 +87,8 @@ FROM (
            ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
           AND s.period = o.period
     WHERE o.amount_fen > coalesce(s.fen, 0)
+    OFFSET 0  -- each lookup once per line, not once per use
 ) w
-LEFT JOIN payments.beneficiaries b ON b.case_id = w.case_id
-LEFT JOIN payments.current_payees cp ON cp.household_id = w.household_id
 WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
                   WHERE h.batch_id = ANY(CAST(:held_by AS uuid[])) AND h.household_id = w.household_id
                     AND h.programme = w.programme AND h.member_id = w.member_id AND h.status <> 'cancelled')
