@@ -26,6 +26,8 @@ LIVE_LINE = "status NOT IN ('failed', 'cancelled', 'reversed')"
 HOUSEHOLD = uuid.UUID(int=0)
 # Programmes paid per person (特困, 孤儿, 残疾人补贴): their owed rows name the member.
 PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
+# Programmes paid once (临时救助, 医疗救助): their approved amount is a one-off award, never a monthly schedule.
+ONE_OFF = frozenset({"temporary", "medical"})
 
 
 class Beneficiary(HouseholdProgrammeColumns, Base):

@@ -383,3 +383,11 @@ async def test_an_overpayment_is_waived_by_two_officers_or_repaid_and_a_repaymen
         str(hh): [(str(M.next()), "arrears", 8_000), (str(M.plus(2)), "regular", 68_000)]
     }
     assert await _open_over(api, tokens, hh) == []
+
+
+async def test_a_schedule_of_a_one_off_case_never_adds_monthly_money_to_its_award(api, tokens, kit):
+    region = village()
+    case_id, hh = await kit.approve(region, 0, M, programme="temporary", one_off_fen=200_000)
+    await kit.schedule(case_id, hh, region, M, [(M, M, 200_000)], programme="temporary", reason="approval")
+    march = await _request(api, tokens, kit, region, M)
+    assert [(x["kind"], x["amount_fen"]) for x in await _lines(api, tokens, march)] == [("one_off", 200_000)]

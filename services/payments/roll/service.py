@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from services.payments.models import HOUSEHOLD, PERSON_LEVEL, Beneficiary
+from services.payments.models import HOUSEHOLD, ONE_OFF, PERSON_LEVEL, Beneficiary
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, OwedRepository, PayeeRepository
@@ -183,6 +183,9 @@ async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     firsts: dict[uuid.UUID, uuid.UUID] = {}
     for d in deliveries:
         data: CaseScheduleChanged = d.data
+        if data.programme in ONE_OFF:
+            log.info("schedule of one-off case %s: paid as its award, nothing owed monthly", data.case_id)
+            continue
         firsts.setdefault(data.case_id, d.event.id)
         changes.append(
             domain.ScheduleChange(
