@@ -3,16 +3,19 @@
     PYTHONPATH=. .venv/bin/python bench/monthly_batch.py [--beneficiaries 1000000]
 
 One run starts a throwaway PostgreSQL 15 + single-node Kafka (deploy/local/infra.py), migrates payments with
-Alembic, and seeds a roll of N beneficiaries in 吴起县 (610626: nine townships × 20 villages) with their first
-entitlement rows and a sealed payee each (AES-GCM, as intake's payee events bring them). Then:
+Alembic, and seeds a roll of N beneficiaries in 吴起县 (610626: nine townships × 20 villages), each owed from three
+months before the benchmark's month, with a sealed payee each (AES-GCM, as intake's payee events bring them), and
+the three earlier months paid (an exported batch per month, its lines returned paid) — except for 10 % of them, who
+are owed 1–3 of those months (a late approval, a failed line): the month's batch pays them as arrears. Then:
 
 * **service** — payments' real API (uvicorn) and worker (`python -m services.payments.worker`) as processes:
   `POST /batches` → the worker's build job (`INSERT … SELECT` in committed chunks) until `GET /batches/{id}` says
   built; approve (another officer) and export; `GET /batches/{id}/bank-file` streamed to nowhere (every payee opened
   and written as CSV); `GET /batches/{id}/roster?township=` for one township (.xlsx).
-* **ceiling** — the same work in bare SQL on the same database: one `INSERT … SELECT` of the lines (same joins,
-  same UUIDv5, into a copy of `payment_lines` with the same indexes), `COPY (SELECT … the file's columns …) TO
-  STDOUT` (sealed payees, not opened: no SQL can), and the same `COPY` for the township.
+* **ceiling** — the same work in bare SQL on the same database: one `INSERT … SELECT` computing the same balances
+  (owed months − lines holding money, same UUIDv5) into a copy of `payment_lines` with the same indexes, `COPY
+  (SELECT … the file's columns …) TO STDOUT` (sealed payees, not opened: no SQL can), and the same `COPY` for the
+  township.
 * **fair ceiling** for the files — the least work the service cannot avoid, with no service code: the bare `COPY …
   TO` of the lines plus, for the bank file, opening every sealed payee (AES-GCM via `shared.sealing`, JSON) and
   writing the CSV rows (`csv` module); for the roster, opening the township's payees and writing the same cells with
@@ -21,8 +24,9 @@ entitlement rows and a sealed payee each (AES-GCM, as intake's payee events brin
 
 Printed: seconds of each, the ratios service / ceiling and service / fair ceiling, and the peak RSS (VmHWM) of the
 API and worker processes.
-The run fails (exit 1) unless the batch has N lines with the roll's total, the bank file N data rows and the
-roster the township's rows. Results: bench/results/monthly_batch.json (git-ignored).
+The run fails (exit 1) unless the batch has N + the arrears' lines with the balances' total (counted by an
+independent query), the bank file as many data rows and the roster the township's rows.
+Results: bench/results/monthly_batch.json (git-ignored).
 """
 
 from __future__ import annotations
@@ -66,6 +70,22 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+HISTORY = 3  # months before PERIOD everyone is owed
+# The months paid before PERIOD: all three, except for one household in ten (by its id's hash), who is owed the last
+# 1–3 of them (a late approval, a failed line).
+_HISTORY = """
+INSERT INTO payments.payment_lines (payment_id, batch_id, kind, case_id, beneficiary_id, household_id, member_id,
+                                    programme, region_code, period, amount_fen, persons, payee_id, status)
+SELECT gen_random_uuid(), h.batch_id, 'regular', b.case_id, b.id, b.household_id, CAST(:nil AS uuid), b.programme,
+       b.region_code, h.period, b.monthly_amount_fen, b.persons, cp.payee_id, 'paid'
+FROM payments.beneficiaries b
+JOIN payments.current_payees cp ON cp.household_id = b.household_id
+CROSS JOIN (SELECT id AS batch_id, period FROM payments.batches WHERE created_by = 'bench-history') h
+WHERE NOT (abs(hashtext(b.household_id::text)) % 10 = 0
+           AND h.period >= CAST(:period AS date) - make_interval(months => 1 + abs(hashtext(b.id::text)) % 3))
+"""
+
+
 async def seed(url: str, n: int) -> None:
     from services.payments.config import Settings
 
@@ -74,8 +94,18 @@ async def seed(url: str, n: int) -> None:
     per = n // len(TOWNSHIPS)
     for i, township in enumerate(TOWNSHIPS):
         count = per if i < len(TOWNSHIPS) - 1 else n - per * (len(TOWNSHIPS) - 1)
-        await seed_roll(engine, township, count, Period(2026, 1), payees=True, keyring=keyring)
+        await seed_roll(engine, township, count, PERIOD.plus(-HISTORY), payees=True, keyring=keyring)
     async with engine.begin() as conn:
+        for k in range(1, HISTORY + 1):
+            await conn.execute(
+                text(
+                    "INSERT INTO payments.batches (id, kind, region_code, period, status, created_by, created_at, "
+                    "progress_done) VALUES (gen_random_uuid(), 'regular', :county, :p, 'reconciled', "
+                    "'bench-history', now(), 0)"
+                ),
+                {"county": COUNTY, "p": PERIOD.plus(-k).first_day},
+            )
+        await conn.execute(text(_HISTORY), {"nil": "00000000-0000-0000-0000-000000000000", "period": PERIOD.first_day})
         await conn.execute(text("ANALYZE"))
     await engine.dispose()
 
@@ -88,7 +118,7 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
             "/batches", json={"region_code": COUNTY, "period": str(PERIOD)}, headers=_headers("finance-a")
         )
         assert r.status_code == 202, r.text
-        bid = r.json()["id"]
+        bid = figures["batch_id"] = r.json()["id"]
         while True:
             b = (await http.get(f"/batches/{bid}", headers=_headers("finance-a"))).json()
             if b["status"] == "built":
@@ -110,7 +140,7 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
         figures["bank_file_s"], figures["bank_file_bytes"], figures["bank_file_rows"] = (
             time.perf_counter() - t0,
             size,
-            rows - 1,
+            rows - 2,  # the header and the control record
         )
         t0 = time.perf_counter()
         r = await http.get(f"/batches/{bid}/roster", params={"township": township}, headers=_headers("finance-a"))
@@ -119,17 +149,28 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
     return figures
 
 
+# The same balances, by hand: every owed month up to PERIOD less the lines holding money for it, one statement.
 _BARE_INSERT = """
-INSERT INTO payments.bench_lines (payment_id, batch_id, kind, case_id, beneficiary_id, household_id, programme,
-                                  region_code, period, amount_fen, persons, payee_id, status)
-SELECT uuid_generate_v5(CAST(:ns AS uuid), b.id::text || '/' || b.programme || '/' || :period_s || '/regular'),
-       gen_random_uuid(), 'regular', b.case_id, b.id, b.household_id, b.programme, b.region_code, :period,
-       e.monthly_amount_fen, b.persons, cp.payee_id, 'pending'
-FROM payments.beneficiaries b
-JOIN payments.entitlements e ON e.beneficiary_id = b.id AND e.superseded_by IS NULL AND e.from_month <= :period
-     AND (e.to_month IS NULL OR e.to_month >= :period)
-LEFT JOIN payments.current_payees cp ON cp.household_id = b.household_id
-WHERE b.region_code LIKE :prefix AND b.start_month <= :period AND (b.end_month IS NULL OR b.end_month >= :period)
+INSERT INTO payments.bench_lines (payment_id, batch_id, kind, case_id, beneficiary_id, household_id, member_id,
+                                  programme, region_code, period, amount_fen, persons, payee_id, status)
+SELECT uuid_generate_v5(CAST(:ns AS uuid), o.household_id::text || '/' || o.programme || '/' || o.member_id::text
+                        || '/' || to_char(o.period, 'YYYY-MM') || '/regular/' || :batch_s),
+       CAST(:batch_s AS uuid), CASE WHEN o.period = :period THEN 'regular' ELSE 'arrears' END, o.case_id, b.id,
+       o.household_id, o.member_id, o.programme, o.region_code, o.period, o.amount_fen - coalesce(s.fen, 0),
+       o.persons, cp.payee_id, 'pending'
+FROM (SELECT o.*, CAST(m AS date) AS period FROM payments.owed o
+      CROSS JOIN LATERAL generate_series(CAST(o.from_month AS timestamp),
+                                         CAST(least(coalesce(o.to_month, :period), :period) AS timestamp),
+                                         interval '1 month') m
+      WHERE o.superseded_by IS NULL AND o.region_code LIKE :prefix) o
+LEFT JOIN (SELECT household_id, programme, member_id, period, sum(amount_fen) AS fen FROM payments.payment_lines
+           WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND batch_id <> CAST(:service_batch AS uuid)
+           GROUP BY household_id, programme, member_id, period) s
+       ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
+      AND s.period = o.period
+LEFT JOIN payments.beneficiaries b ON b.case_id = o.case_id
+LEFT JOIN payments.current_payees cp ON cp.household_id = o.household_id
+WHERE o.amount_fen > coalesce(s.fen, 0)
 """
 # asyncpg wraps it: COPY (…) TO STDOUT WITH (FORMAT csv)
 _BARE_COPY = """
@@ -236,7 +277,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
     return figures
 
 
-async def ceiling_run(url: str, township: str) -> dict:
+async def ceiling_run(url: str, township: str, service_batch: str) -> dict:
     import asyncpg
 
     figures: dict = {}
@@ -253,7 +294,14 @@ async def ceiling_run(url: str, township: str) -> dict:
     async with engine.begin() as conn:
         result = await conn.execute(
             text(_BARE_INSERT),
-            {"ns": str(PAYMENT_NS), "period": PERIOD.first_day, "period_s": str(PERIOD), "prefix": COUNTY + "%"},
+            {
+                "ns": str(PAYMENT_NS),
+                "period": PERIOD.first_day,
+                "batch_s": "00000000-0000-0000-0000-00000000be9c",
+                # The data the service's batch saw: every line but its own.
+                "service_batch": service_batch,
+                "prefix": COUNTY + "%",
+            },
         )
     figures["create_s"], figures["lines"] = time.perf_counter() - t0, result.rowcount
     await engine.dispose()
@@ -336,10 +384,10 @@ def drive(args: argparse.Namespace) -> int:
                 proc.wait(20)
             log.close()
         print("ceiling: bare INSERT … SELECT and COPY … TO ...", flush=True)
-        ceiling = asyncio.run(ceiling_run(pg.url, township))
+        ceiling = asyncio.run(ceiling_run(pg.url, township, service["batch_id"]))
         print("fair ceiling: bare COPY + opening payees + the same CSV / xlsx writing ...", flush=True)
         fair = asyncio.run(fair_ceiling_run(pg.url, township))
-        expected = asyncio.run(_roll_total(pg.url))
+        expected, expected_lines = asyncio.run(_balances(pg.url))
 
     township_rows = args.beneficiaries // len(TOWNSHIPS)
     print(f"\n{args.beneficiaries:,} beneficiaries, chunk {args.chunk:,}, {os.cpu_count()} cores")
@@ -357,20 +405,20 @@ def drive(args: argparse.Namespace) -> int:
             line += f"{fair[step]:>13.2f}{fair_ratios[step]:>11.1f}x"
         print(line)
     print(f"peak RSS: API {service['api_peak_rss_mb']:.0f} MB, worker {service['worker_peak_rss_mb']:.0f} MB")
+    arrears = expected_lines - args.beneficiaries
+    print(f"lines: {args.beneficiaries:,} of the month + {arrears:,} arrears (months owed from before)")
     checks = [
-        (f"batch lines == {args.beneficiaries}", service["lines"] == args.beneficiaries, service["lines"]),
-        ("batch total == roll total", service["total_fen"] == expected, service["total_fen"]),
+        (f"batch lines == {expected_lines}", service["lines"] == expected_lines, service["lines"]),
+        ("batch total == balances' total", service["total_fen"] == expected, service["total_fen"]),
+        (f"arrears lines ≈ 10 % × 1–3 months ({arrears})", 0.1 <= arrears / args.beneficiaries <= 0.3, arrears),
+        (f"bank file rows == {expected_lines}", service["bank_file_rows"] == expected_lines, service["bank_file_rows"]),
+        (f"ceiling lines == {expected_lines}", ceiling["lines"] == expected_lines, ceiling["lines"]),
         (
-            f"bank file rows == {args.beneficiaries}",
-            service["bank_file_rows"] == args.beneficiaries,
-            service["bank_file_rows"],
-        ),
-        (f"ceiling lines == {args.beneficiaries}", ceiling["lines"] == args.beneficiaries, ceiling["lines"]),
-        (
-            f"fair ceiling bank rows == {args.beneficiaries}",
-            fair["bank_file_rows"] == args.beneficiaries,
+            f"fair ceiling bank rows == {expected_lines}",
+            fair["bank_file_rows"] == expected_lines,
             fair["bank_file_rows"],
         ),
+        ("peak RSS < 300 MB", max(service["api_peak_rss_mb"], service["worker_peak_rss_mb"]) < 300, "see above"),
     ]
     print("checks:")
     for name, ok, actual in checks:
@@ -396,12 +444,26 @@ def drive(args: argparse.Namespace) -> int:
     return 0 if all(ok for _, ok, _ in checks) else 1
 
 
-async def _roll_total(url: str) -> int:
+async def _balances(url: str) -> tuple[int, int]:
+    """(total fen, lines) the month's batch must pay, counted another way: every household's owed fen for the months
+    up to PERIOD less what the history paid, and the months with something left."""
     engine = create_engine(url, 1)
     async with engine.connect() as conn:
-        total = await conn.scalar(text("SELECT sum(monthly_amount_fen) FROM payments.beneficiaries"))
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT sum(b.monthly_amount_fen * (:months + 1)) - (SELECT sum(amount_fen) FROM "
+                    "payments.payment_lines l JOIN payments.batches bt ON bt.id = l.batch_id "
+                    "WHERE bt.created_by = 'bench-history'), "
+                    "count(*) * (:months + 1) - (SELECT count(*) FROM payments.payment_lines l "
+                    "JOIN payments.batches bt ON bt.id = l.batch_id WHERE bt.created_by = 'bench-history') "
+                    "FROM payments.beneficiaries b"
+                ),
+                {"months": HISTORY},
+            )
+        ).one()
     await engine.dispose()
-    return int(total)
+    return int(row[0]), int(row[1])
 
 
 def main(argv: list[str] | None = None) -> int:

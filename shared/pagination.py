@@ -34,7 +34,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Header
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Row, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -158,7 +158,9 @@ class Keyset:
         return row < values if self.descending else row > values
 
     def key_of(self, row: Any) -> tuple[Any, ...]:
-        return tuple(getattr(row, c.key) for c in self.columns)
+        """The sort key of a page's last row: an entity, or a result row whose first column is the entity."""
+        entity = row[0] if isinstance(row, Row) else row
+        return tuple(getattr(entity, c.key) for c in self.columns)
 
     def encode(self, key: Sequence[Any], total: int | None = None) -> str:
         """The cursor of the page after the row with this sort key; it carries the first page's total along."""

@@ -22,10 +22,12 @@ from shared.db import session_factory
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
+    CaseScheduleChanged,
     CaseTerminated,
     EventData,
     GradualExitStarted,
     PayeeChanged,
+    ScheduleSegment,
 )
 from shared.events.envelope import DomainEvent
 from shared.period import Period
@@ -179,12 +181,51 @@ class PaymentsKit:
             household_id,
         )
 
+    async def schedule(
+        self,
+        case_id: uuid.UUID,
+        household_id: uuid.UUID,
+        region: str,
+        changed_from: Period,
+        segments: list[tuple[Period, Period | None, int]],
+        *,
+        programme: str = "dibao",
+        persons: int = 2,
+        member_id: uuid.UUID | None = None,
+        reason: str = "review",
+    ) -> None:
+        """`case.schedule_changed`: from `changed_from` the case owes exactly `segments` (from, to, fen a month)."""
+        await self.publish(
+            CaseScheduleChanged(
+                case_id=case_id,
+                household_id=household_id,
+                programme=programme,
+                region_code=region,
+                changed_from=changed_from,
+                segments=[
+                    ScheduleSegment(
+                        from_month=f, to_month=t, amount_fen=fen, persons=persons, member_id=member_id, reason=reason
+                    )
+                    for f, t, fen in segments
+                ],
+                reason=reason,
+                decided_at=datetime.now(UTC),
+            ),
+            household_id,
+        )
+
     async def build(self, chunk_size: int = 2) -> int:
         return await build_all(self.uow, chunk_size)
 
 
 def bank_rows(content: bytes, encoding: str = "utf-8") -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(content.decode(encoding))))
+    """A bank file's payment rows, after checking its last row is the control record of exactly them."""
+    *rows, control = list(csv.DictReader(io.StringIO(content.decode(encoding))))
+    fen = sum(int(r["amount_yuan"].replace(".", "")) for r in rows)
+    assert control["payment_id"] == "CONTROL", control
+    assert (control["account_holder"], control["memo"]) == (str(len(rows)), f"lines={len(rows)};total_fen={fen}")
+    assert control["amount_yuan"] == f"{fen // 100}.{fen % 100:02d}"
+    return rows
 
 
 def return_file(rows: list[tuple[str, str, str, str]]) -> bytes:
@@ -197,7 +238,8 @@ def return_file(rows: list[tuple[str, str, str, str]]) -> bytes:
 
 async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool = False, keyring=None) -> None:
     """A roll of `n` beneficiaries in `region` straight into payments' tables (set-based), with their first
-    entitlement rows and, if asked, a sealed payee each — for reliability tests and the benchmark."""
+    entitlement rows, what each household is owed from `start` on, and, if asked, a sealed payee each — for
+    reliability tests and the benchmark."""
     from sqlalchemy import text
 
     async with engine.begin() as conn:
@@ -219,6 +261,16 @@ async def seed_roll(engine, region: str, n: int, start: Period, *, payees: bool 
                 "WHERE region_code LIKE :prefix"
             ),
             {"prefix": region + "%"},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO payments.owed (household_id, programme, member_id, region_code, case_id, persons, "
+                "from_month, amount_fen, event_id, reason) "
+                "SELECT household_id, programme, CAST(:nil AS uuid), region_code, case_id, persons, start_month, "
+                "monthly_amount_fen, gen_random_uuid(), 'approval' FROM payments.beneficiaries "
+                "WHERE region_code LIKE :prefix"
+            ),
+            {"prefix": region + "%", "nil": str(uuid.UUID(int=0))},
         )
         if not payees:
             return

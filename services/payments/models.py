@@ -20,8 +20,14 @@ class Base(DeclarativeBase):
 
 platform = PlatformTables(Base.metadata)
 
-# A line that is neither failed nor cancelled holds its slot: paid, or on its way to the bank.
-LIVE_LINE = "status NOT IN ('failed', 'cancelled')"
+# A line that is neither failed, cancelled nor reversed (退汇) holds money: paid, or on its way to the bank.
+LIVE_LINE = "status NOT IN ('failed', 'cancelled', 'reversed')"
+# The member key of a household-level programme's owed rows and lines (低保, 边缘: the household as a whole).
+HOUSEHOLD = uuid.UUID(int=0)
+# Programmes paid per person (特困, 孤儿, 残疾人补贴): their owed rows name the member.
+PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
+# Programmes paid once (临时救助, 医疗救助): their approved amount is a one-off award, never a monthly schedule.
+ONE_OFF = frozenset({"temporary", "medical"})
 
 
 class Beneficiary(HouseholdProgrammeColumns, Base):
@@ -70,6 +76,54 @@ class Entitlement(Base):
         ),
         Index("ix_entitlements_event_id", "event_id"),
     )
+
+
+class Owed(Base):
+    """应发: what one person (household, programme, member) is owed from `from_month` to `to_month` (inclusive;
+    open-ended when null), `amount_fen` a month, as set by decision event `event_id` of case `case_id`. Keyed by person,
+    not by case, so a second case or a replay never owes a month twice; a later decision supersedes the rows from its
+    `changed_from` on (`superseded_by`), never edits them, so what was decided when stays readable."""
+
+    __tablename__ = "owed"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    household_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    member_id: Mapped[uuid.UUID] = mapped_column(comment="the person of a person-level programme; nil uuid")
+    region_code: Mapped[str] = mapped_column(String(12))
+    case_id: Mapped[uuid.UUID] = mapped_column(comment="the case whose decision set this row")
+    persons: Mapped[int]
+    from_month: Mapped[date] = mapped_column(Date)
+    to_month: Mapped[date | None] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[uuid.UUID]
+    reason: Mapped[str] = mapped_column(String(30))
+    superseded_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index(
+            "ix_owed_in_force",
+            "household_id",
+            "programme",
+            "member_id",
+            "from_month",
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+        Index("ix_owed_region", "region_code", "household_id", postgresql_where=text("superseded_by IS NULL")),
+        Index("ix_owed_event_id", "event_id"),
+    )
+
+
+class ScheduledCase(Base):
+    """A case eligibility has sent a schedule for (`case.schedule_changed`): from then on only schedules set what it
+    owes; before, its approval and amount changes do, as they always did."""
+
+    __tablename__ = "scheduled_cases"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(comment="the first schedule event of the case")
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class OneOffAward(HouseholdProgrammeColumns, Base):
@@ -158,30 +212,32 @@ class PaymentLine(Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     payment_id: Mapped[uuid.UUID] = mapped_column(comment="UUIDv5 of (beneficiary or case, programme, period, kind)")
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("batches.id"))
-    kind: Mapped[str] = mapped_column(String(20), comment="regular, one_off, reissue, supplement")
+    kind: Mapped[str] = mapped_column(String(20), comment="regular, arrears, one_off, reissue, supplement")
     case_id: Mapped[uuid.UUID]
     beneficiary_id: Mapped[uuid.UUID | None]
     household_id: Mapped[uuid.UUID]
+    member_id: Mapped[uuid.UUID | None] = mapped_column(comment="monthly lines: the person paid (nil: the household)")
     programme: Mapped[str] = mapped_column(String(30))
     region_code: Mapped[str] = mapped_column(String(12))
     period: Mapped[date] = mapped_column(Date)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     persons: Mapped[int] = mapped_column(default=1)
     payee_id: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20), comment="pending, paid, failed, cancelled")
+    status: Mapped[str] = mapped_column(String(20), comment="pending, paid, failed, cancelled, reversed (退汇)")
     reason: Mapped[str | None] = mapped_column(Text)
     reissue_of: Mapped[int | None] = mapped_column(BigInteger, comment="the failed line this one re-issues")
 
     __table_args__ = (
         Index("uq_payment_lines_live", "payment_id", unique=True, postgresql_where=text(LIVE_LINE)),
-        # Never a second live monthly payment for the same beneficiary, programme and month, whatever its kind.
+        # A month is paid as `regular` once per person; what follows for it (a rise, a failed line) is 补发.
         Index(
-            "uq_payment_lines_month",
-            "beneficiary_id",
+            "uq_payment_lines_regular",
+            "household_id",
             "programme",
+            "member_id",
             "period",
             unique=True,
-            postgresql_where=text(f"kind IN ('regular', 'reissue') AND {LIVE_LINE}"),
+            postgresql_where=text(f"kind = 'regular' AND {LIVE_LINE}"),
         ),
         Index("ix_payment_lines_batch", "batch_id", "id"),
         Index("ix_payment_lines_household", "household_id", "period"),
@@ -213,20 +269,35 @@ class Overpayment(Base):
     __tablename__ = "overpayments"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"))
+    beneficiary_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("beneficiaries.id"))
     case_id: Mapped[uuid.UUID]
     household_id: Mapped[uuid.UUID]
     programme: Mapped[str] = mapped_column(String(30))
+    member_id: Mapped[uuid.UUID] = mapped_column(comment="the person (nil uuid: the household)")
     region_code: Mapped[str] = mapped_column(String(12))
     period: Mapped[date] = mapped_column(Date)
     paid_fen: Mapped[int] = mapped_column(BigInteger, comment="live lines of exported batches for the month")
     owed_fen: Mapped[int] = mapped_column(BigInteger, comment="the entitlement in force for the month")
     amount_fen: Mapped[int] = mapped_column(BigInteger, comment="to recover: paid − owed − already recorded")
     reason: Mapped[str] = mapped_column(String(20), comment="after_end (停保/death) or reduced (amount lowered)")
-    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open")
+    status: Mapped[str] = mapped_column(
+        String(20), default="open", server_default="open", comment="open, waiver_requested, closed"
+    )
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    closed_reason: Mapped[str | None] = mapped_column(String(20), comment="restored, repaid, recovered, waived")
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str | None] = mapped_column(String(200), comment="the officer who asked for a waiver")
 
     __table_args__ = (
         Index("ix_overpayments_region", "region_code", "period"),
         Index("ix_overpayments_beneficiary", "beneficiary_id", "period"),
+        Index(
+            "ix_overpayments_person",
+            "household_id",
+            "programme",
+            "member_id",
+            "period",
+            postgresql_where=text("status = 'open'"),
+        ),
     )

@@ -10,6 +10,7 @@ from shared.consumer import Handlers, on_batch
 from shared.events.catalogue import (
     CaseAmountChanged,
     CaseApproved,
+    CaseScheduleChanged,
     CaseTerminated,
     GradualExitStarted,
     PayeeChanged,
@@ -24,6 +25,7 @@ HANDLERS: Handlers = {
     event_type(CaseAmountChanged): on_batch(service.apply_decisions),
     event_type(GradualExitStarted): on_batch(service.apply_decisions),
     event_type(CaseTerminated): on_batch(service.apply_decisions),
+    event_type(CaseScheduleChanged): on_batch(service.schedules_changed),
 }
 PAYEE_HANDLERS: Handlers = {event_type(PayeeChanged): on_batch(service.payees_changed)}
 CONSUMERS = {

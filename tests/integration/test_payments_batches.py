@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from services.payments.batches.repository import payment_id
+from services.payments.models import HOUSEHOLD
 from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
 from shared.period import Period
@@ -64,10 +65,10 @@ async def _pay(api, tokens, kit, region: str, period: Period) -> dict:
 async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     region = village()
     pay = api("payments")
-    _paid_case, paid_hh = await kit.approve(region, 150_000, P.plus(-2), persons=3)
+    _paid_case, paid_hh = await kit.approve(region, 150_000, P, persons=3)
     _later_case, _ = await kit.approve(region, 90_000, P.next())  # starts next month: not in this batch
-    dead_case, dead_hh = await kit.approve(region, 60_000, P.plus(-3))
-    await kit.terminate(dead_case, dead_hh, region, P.plus(-1))  # died last month: nothing for this month
+    dead_case, dead_hh = await kit.approve(region, 60_000, P)
+    await kit.terminate(dead_case, dead_hh, region, P.plus(-1))  # died last month: nothing owed at all
     _, no_account_hh = await kit.approve(region, 45_000, P, account=None)
     _award_case, award_hh = await kit.approve(region, 0, P.plus(-1), programme="temporary", one_off_fen=200_000)
 
@@ -77,7 +78,7 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert again.status_code == 200 and again.json()["id"] == batch["id"]  # the same month twice: one batch
     b = await _built(api, tokens, kit, batch)
     assert b["line_count"] == 3 and b["total_fen"] == 150_000 + 45_000 + 200_000
-    assert b["progress"]["done"] == b["progress"]["total"] >= 4
+    assert b["progress"]["done"] == b["progress"]["total"] == 3  # the households owed anything in the region
     lines = await walk(pay, f"/batches/{b['id']}/lines", tokens["finance"])
     by_household = {x["household_id"]: x for x in lines}
     assert by_household[str(paid_hh)]["status"] == "pending" and by_household[str(paid_hh)]["persons"] == 3
@@ -86,11 +87,8 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert by_household[str(award_hh)]["kind"] == "one_off"
 
     # The payment id is the UUIDv5 Python and PostgreSQL agree on.
-    beneficiary = (
-        await pay.get("/beneficiaries", params={"household_id": str(paid_hh)}, headers=tokens["finance"])
-    ).json()["items"][0]
     assert by_household[str(paid_hh)]["payment_id"] == str(
-        payment_id(uuid.UUID(beneficiary["id"]), "dibao", P, "regular")
+        payment_id(paid_hh, "dibao", HOUSEHOLD, P, "regular", uuid.UUID(b["id"]))
     )
 
     # Two people: the creator cannot approve; nothing goes to the bank before approval.
@@ -188,14 +186,14 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     again = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next(), "reissue"))
     assert again["line_count"] == 0  # the failed lines are already re-issued
     async with db.connect() as conn:
-        live = await conn.scalar(
+        held = await conn.scalar(
             text(
-                "SELECT count(*) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
-                "AND status NOT IN ('failed', 'cancelled')"
+                "SELECT sum(amount_fen) FROM payments.payment_lines WHERE household_id = :h AND period = :p "
+                "AND status IN ('pending', 'paid')"
             ),
             {"h": no_account_hh, "p": P.first_day},
         )
-    assert live == 1
+    assert held == 45_000  # July's 450.00, once
 
 
 async def test_concurrent_requests_make_one_batch(api, tokens, kit):
@@ -245,7 +243,13 @@ async def test_a_death_is_paid_up_to_and_including_its_month(api, tokens, kit):
     region = village()
     case_id, hh = await kit.approve(region, 50_000, P)
     await kit.terminate(case_id, hh, region, P.next(), "death")
-    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.next())))["line_count"] == 1
+    # July never paid: the August batch pays it as 补发 (arrears) beside August itself; nothing after August.
+    aug = await _built(api, tokens, kit, await _batch(api, tokens, region, P.next()))
+    lines = await walk(api("payments"), f"/batches/{aug['id']}/lines", tokens["finance"])
+    assert sorted((x["period"], x["kind"], x["amount_fen"]) for x in lines) == [
+        (str(P), "arrears", 50_000),
+        (str(P.next()), "regular", 50_000),
+    ]
     assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
 
 
@@ -253,10 +257,11 @@ async def test_a_gradual_exit_ends_after_its_last_month_unless_a_review_lifts_it
     region = village()
     case_id, hh = await kit.approve(region, 50_000, P)
     await kit.gradual_exit(case_id, hh, region, P.next())
-    assert (await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2))))["line_count"] == 0
+    sept = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(2)))
+    assert (sept["line_count"], sept["total_fen"]) == (2, 2 * 50_000)  # July and August, nothing for September
     await kit.change(case_id, hh, region, 50_000, 40_000, P.plus(3))  # eligible again on review
     nov = await _built(api, tokens, kit, await _batch(api, tokens, region, P.plus(4)))
-    assert (nov["line_count"], nov["total_fen"]) == (1, 40_000)
+    assert (nov["line_count"], nov["total_fen"]) == (2, 2 * 40_000)  # October (arrears) and November
 
 
 async def test_replayed_decisions_change_neither_roll_nor_history(api, tokens, kit, db):
@@ -358,21 +363,33 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
 async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db):
     village_a = village()
     village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
-    await kit.approve(village_a, 50_000, P)
-    await kit.approve(village_b, 60_000, P)
+    case_a, a = await kit.approve(village_a, 50_000, P)
+    _, b = await kit.approve(village_b, 60_000, P)
     first = await _built(api, tokens, kit, await _batch(api, tokens, village_a))
-    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
     assert first["line_count"] == 1
-    # The township's batch pays only what the village's batch does not: one line per beneficiary and month.
+    # A found owed from June too (back-dated): the village's July batch, which holds A, follows and pays June.
+    await kit.schedule(case_a, a, village_a, P.plus(-1), [(P.plus(-1), None, 50_000)])
+    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
+    # The township's batch pays only what the village's batch does not: one batch per beneficiary and month.
     lines = await walk(api("payments"), f"/batches/{township['id']}/lines", tokens["finance"])
-    assert all(x["region_code"] != village_a for x in lines) and any(x["region_code"] == village_b for x in lines)
+    assert [
+        (x["household_id"], x["period"], x["amount_fen"]) for x in lines if x["household_id"] in (str(a), str(b))
+    ] == [(str(b), str(P), 60_000)]
     async with db.connect() as conn:
-        doubled = await conn.scalar(
-            text(
-                "SELECT count(*) FROM (SELECT beneficiary_id FROM payments.payment_lines WHERE region_code LIKE :t "
-                "AND period = :p AND kind IN ('regular', 'reissue') AND status NOT IN ('failed', 'cancelled') "
-                "GROUP BY beneficiary_id, programme HAVING count(*) > 1) d"
-            ),  # other tests' supplements may share it
-            {"t": village_a[:9] + "%", "p": P.first_day},
-        )
-    assert doubled == 0
+        held = (
+            await conn.execute(
+                text(
+                    "SELECT l.household_id, to_char(l.period, 'YYYY-MM'), l.batch_id, sum(l.amount_fen) "
+                    "FROM payments.payment_lines l WHERE l.household_id IN (:a, :b) "
+                    "AND l.status IN ('pending', 'paid') GROUP BY l.household_id, l.period, l.batch_id"
+                ),
+                {"a": a, "b": b},
+            )
+        ).all()
+    assert sorted((h, p, str(batch), fen) for h, p, batch, fen in held) == sorted(
+        [
+            (a, str(P.plus(-1)), first["id"], 50_000),
+            (a, str(P), first["id"], 50_000),
+            (b, str(P), township["id"], 60_000),
+        ]
+    )

@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from services.payments.recovery import service as recovery
-from services.payments.roll.repository import BeneficiaryRepository
+from shared.events.catalogue import CaseTerminated
 from shared.period import Period
 from tests.conftest import bearer
 from tests.helpers import walk
@@ -150,20 +149,25 @@ async def test_an_amount_lowered_backdated_is_recorded_for_recovery_not_ignored(
 
 
 async def test_a_run_of_stops_amends_a_built_batch_at_once(api, tokens, kit, db):
-    """Set-based: two stops in one call cancel both lines in one statement; a batch not yet approved stays `built`
-    (nothing to approve again) with its new envelope, and says so in its event."""
+    """Set-based: two stops handed to the consumer at once take both people's months after their last month out of
+    the batch; a batch not yet approved stays `built` (nothing to approve again) with its new envelope, and says so in
+    its event."""
     region = village()
-    cases = [(await kit.approve(region, fen, P))[0] for fen in (50_000, 40_000, 30_000)]
-    july = await _built(api, tokens, kit, region, P.next())
-    assert (july["line_count"], july["total_fen"]) == (3, 120_000)
-    async with kit.uow() as uow:
-        roll = BeneficiaryRepository(uow.session)
-        entries = await roll.roll_for_update(set(cases[:2]))
-        first, second = entries[cases[0]], entries[cases[1]]
-        await recovery.after_stops(uow, [(first, P, "death"), (second, P, "moved")])
-        await uow.commit()
-    after = (await api("payments").get(f"/batches/{july['id']}", headers=tokens["finance"])).json()
-    assert (after["status"], after["line_count"], after["total_fen"]) == ("built", 1, 30_000)
+    approved = [await kit.approve(region, fen, P) for fen in (50_000, 40_000, 30_000)]
+    may = await _built(api, tokens, kit, region, P.next())
+    # April (arrears) and May for each of the three.
+    assert (may["line_count"], may["total_fen"]) == (6, 2 * 120_000)
+    stops = [
+        kit.record(
+            CaseTerminated(case_id=c, household_id=h, programme="dibao", region_code=region, reason=why, last_month=P),
+            h,
+        )
+        for (c, h), why in zip(approved[:2], ("death", "moved"), strict=False)
+    ]
+    await kit.consumer.process(stops)
+    after = (await api("payments").get(f"/batches/{may['id']}", headers=tokens["finance"])).json()
+    # Their Aprils stay (owed: the last month is paid); their Mays are gone.
+    assert (after["status"], after["line_count"], after["total_fen"]) == ("built", 4, 120_000 + 30_000)
     async with db.connect() as conn:
         [amended] = (
             (
@@ -171,7 +175,7 @@ async def test_a_run_of_stops_amends_a_built_batch_at_once(api, tokens, kit, db)
                     text(
                         "SELECT payload->'data' FROM payments.outbox WHERE type LIKE '%batch.amended.v1' AND key = :k"
                     ),
-                    {"k": july["id"]},
+                    {"k": may["id"]},
                 )
             )
             .scalars()

@@ -4,9 +4,9 @@
         └────────────── cancel (before export) ───────────▶ cancelled
                           ◀── amend (a late stop cancels lines) ─┘
 
-Amending: a 停保 or death that arrives after a later month's batch was built cancels that person's lines for months
-after the last month owed, if the batch is not exported yet. The envelope is recomputed, and an approved batch goes
-back to `built`: the approval was given to other figures, so another officer must approve the new ones.
+Amending: a decision about a person (raise, lower amount, 停保, death) that arrives while a batch holding their lines
+is not exported yet has those lines computed again from the balance. If the envelope changes it is recomputed, and an
+approved batch goes back to `built`: the approval was given to other figures, so another officer approves the new ones.
 
 A plain class: it knows nothing of FastAPI, SQL or Kafka. Its steps check the rules (two people, nothing after
 export is cancelled, …) and collect the events they raise; the service saves it and hands the events to the outbox."""
@@ -25,10 +25,10 @@ from shared.period import Period
 
 
 class BatchKind(StrEnum):
-    REGULAR = "regular"  # 月度发放: every beneficiary in force that month, plus one-off awards not yet paid
+    REGULAR = "regular"  # 月度发放: the balance of every month up to the batch's (earlier ones as 补发), one-offs
     URGENT = "urgent"  # 先行救助: chosen one-off awards, the same day
-    REISSUE = "reissue"  # 重发: lines the bank returned failed
-    SUPPLEMENT = "supplement"  # 提标补发: entitlement in force − actually paid, per month already paid
+    REISSUE = "reissue"  # 重发: the balance of the months before the batch's, on demand (failed lines come back)
+    SUPPLEMENT = "supplement"  # 提标补发: the same balance on demand, after a back-dated rise
 
 
 class BatchStatus(StrEnum):

@@ -19,7 +19,7 @@ from services.payments.batches.schemas import (
 )
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
-from shared.downloads import XLSX, attachment, or_xlsx, streamed
+from shared.downloads import XLSX, or_xlsx, streamed
 from shared.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/batches", tags=["batches"])
@@ -81,7 +81,7 @@ async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchO
 
 @router.get(
     "/{batch_id}/bank-file",
-    summary="The bank file (银行代发文件), CSV streamed",
+    summary="The bank file (银行代发文件), CSV ending with its control record; written whole before it is sent",
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}},
 )
@@ -95,12 +95,8 @@ async def bank_file(
 ) -> StreamingResponse:
     batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
     await uow.commit()  # the audit record stands before a byte of the file leaves
-    body = service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
-    return StreamingResponse(
-        body,
-        media_type=f"text/csv; charset={encoding}",
-        headers=attachment(f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv"),
-    )
+    out = await service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
+    return streamed(out, f"text/csv; charset={encoding}", f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv")
 
 
 @router.get(

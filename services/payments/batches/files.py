@@ -11,12 +11,18 @@
 | `amount_yuan` | amount in yuan with two decimals, e.g. `1500.00` |
 | `period` | `YYYY-MM`, the month paid |
 | `programme` | programme code (`dibao`, `tekun`, …) |
-| `memo` | 摘要 the recipient sees, e.g. `2026-09 最低生活保障金` |
+| `memo` | 摘要 the recipient sees, e.g. `2026-09 最低生活保障金`, `2026-08 最低生活保障金(补发)` for arrears |
+
+The last row is the **control record** (控制记录): `payment_id` = `CONTROL`, `account_holder` = the number of payment
+rows, `amount_yuan` = their total in yuan, `memo` = `lines=<count>;total_fen=<total>`. The whole file is written
+(every payee opened, count and total checked against the batch's lines) before its first byte is sent: a file that
+cannot be produced whole is refused with a 409 naming the line, never sent truncated.
 
 UTF-8 by default; `encoding=gbk` for 代发 systems that require it (a character GBK lacks becomes `?`).
 
-**Bank return file (回盘文件)**, CSV with header `payment_id,amount_yuan,result,reason`: `result` is `paid` or
-`failed`, `reason` says why a payment failed.
+**Bank return file (回盘文件)**, CSV with header `payment_id,amount_yuan,result,reason`: `result` is `paid`,
+`failed`, or `reversed` (退汇: a line returned paid before came back from the recipient's bank), `reason` says why a
+payment failed or was reversed.
 
 **花名册 (roster)**, .xlsx per township for signing: Chinese headers, the account masked to its last four digits, a
 total row and a signature block (制表人 / 审核人 / 负责人 / 日期)."""
@@ -50,7 +56,7 @@ PROGRAMME_NAMES = {
     "disability_living": "困难残疾人生活补贴",
     "disability_care": "重度残疾人护理补贴",
 }
-KIND_MEMO = {"regular": "", "one_off": "", "reissue": "(重发)", "supplement": "(提标补发)"}
+KIND_MEMO = {"regular": "", "one_off": "", "arrears": "(补发)", "reissue": "(重发)", "supplement": "(提标补发)"}
 BANK_COLUMNS = (
     "payment_id",
     "account_holder",
@@ -80,34 +86,57 @@ def memo(period: str, programme: str, kind: str) -> str:
     return f"{period} {PROGRAMME_NAMES.get(programme, programme)}{KIND_MEMO[kind]}"
 
 
+class FileNotWhole(Exception):
+    """The bank file cannot be produced whole (a payee that cannot be opened, lines missing from the read)."""
+
+
+CONTROL = "CONTROL"
+
+
 async def bank_file(
-    rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str, flush_every: int = 2000
-) -> AsyncIterator[bytes]:
-    """The CSV, a few thousand lines per chunk; payees are opened one line at a time and never kept."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(BANK_COLUMNS)
-    n = 0
-    async for r in rows:
-        payee = _payee(keyring, r)
-        writer.writerow(
-            csv_row(
-                r.payment_id,
-                payee["account_holder"],
-                payee["bank_name"],
-                payee["account_number"],
-                yuan(r.amount_fen),
-                r.period,
-                r.programme,
-                memo(r.period, r.programme, r.kind),
+    rows: AsyncIterator[FileRow], keyring: Keyring, encoding: str, expected: tuple[int, int]
+) -> tempfile.SpooledTemporaryFile:
+    """The CSV, written whole to a spooled file (memory, then disk) before anything is sent; payees are opened one line
+    at a time and never kept. `expected` is (count, total fen) of the batch's lines the file must hold; the file ends
+    with its control record."""
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
+    try:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(BANK_COLUMNS)
+        n = total = 0
+        async for r in rows:
+            try:
+                payee = _payee(keyring, r)
+            except Exception as exc:  # a key no longer held, a seal that does not open: the file would lie
+                raise FileNotWhole(f"the payee of line {r.payment_id} cannot be opened ({type(exc).__name__})") from exc
+            writer.writerow(
+                csv_row(
+                    r.payment_id,
+                    payee["account_holder"],
+                    payee["bank_name"],
+                    payee["account_number"],
+                    yuan(r.amount_fen),
+                    r.period,
+                    r.programme,
+                    memo(r.period, r.programme, r.kind),
+                )
             )
-        )
-        n += 1
-        if n % flush_every == 0:
-            yield buffer.getvalue().encode(encoding, errors="replace")
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode(encoding, errors="replace")
+            n += 1
+            total += r.amount_fen
+            if n % 2000 == 0:
+                out.write(buffer.getvalue().encode(encoding, errors="replace"))
+                buffer.seek(0)
+                buffer.truncate()
+        if (n, total) != expected:
+            raise FileNotWhole(f"read {n} lines, {total} fen; the batch holds {expected[0]} lines, {expected[1]} fen")
+        writer.writerow(csv_row(CONTROL, n, "", "", yuan(total), "", "", f"lines={n};total_fen={total}"))
+        out.write(buffer.getvalue().encode(encoding, errors="replace"))
+        out.seek(0)
+        return out
+    except BaseException:
+        out.close()
+        raise
 
 
 def mask(number: str) -> str:
@@ -197,10 +226,10 @@ def parse_return_row(
         fen = int(amount * 100)
     except (ValueError, ArithmeticError):
         bad("amount_yuan", "not an amount in yuan with at most two decimals")
-    if result not in ("paid", "failed"):
-        bad("result", "must be paid or failed")
-    elif result == "failed" and not reason:
-        bad("reason", "a failed payment needs the bank's reason")
+    if result not in ("paid", "failed", "reversed"):
+        bad("result", "must be paid, failed or reversed")
+    elif result != "paid" and not reason:
+        bad("reason", f"a {result} payment needs the bank's reason")
     if errors or pid is None or fen is None:
         return None, errors
     return (pid, fen, result, reason), errors

@@ -11,51 +11,103 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.schemas import BatchQuery, LineQuery
-from services.payments.models import Batch, PaymentLine
+from services.payments.models import Batch, Payee, PaymentLine
 from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
 
-# The namespace of payment ids: uuid5(PAYMENT_NS, "<beneficiary or case>/<programme>/<YYYY-MM>/<kind>").
+# The namespace of payment ids: uuid5(PAYMENT_NS, "<household>/<programme>/<member>/<YYYY-MM>/<kind>/<batch>") for a
+# month's money, uuid5(PAYMENT_NS, "<case>/<programme>/-/one_off") for a one-off award (paid once, whatever the batch).
 PAYMENT_NS = uuid.UUID("6f1c3a52-8d0e-5b7a-9c41-2e7d5f0a8b13")
+# Serialises every computation of balances into lines (a build step, a batch following a decision): two of them
+# running at once could each see the other's months as unpaid.
+BALANCE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('payments.balance'))"
 
 
-def payment_id(subject: uuid.UUID, programme: str, period: Period | None, kind: str) -> uuid.UUID:
-    """The id SQL computes for a line; `period` is None for one-off awards (paid once, whatever the month)."""
-    return uuid.uuid5(PAYMENT_NS, f"{subject}/{programme}/{period or '-'}/{kind}")
+def payment_id(
+    household_id: uuid.UUID, programme: str, member_id: uuid.UUID, period: Period, kind: str, batch_id: uuid.UUID
+) -> uuid.UUID:
+    """The id SQL computes for a month's line of a batch."""
+    return uuid.uuid5(PAYMENT_NS, f"{household_id}/{programme}/{member_id}/{period}/{kind}/{batch_id}")
+
+
+def one_off_payment_id(case_id: uuid.UUID, programme: str) -> uuid.UUID:
+    return uuid.uuid5(PAYMENT_NS, f"{case_id}/{programme}/-/one_off")
 
 
 _COLUMNS = (
-    "payment_id, batch_id, kind, case_id, beneficiary_id, household_id, programme, region_code, period, "
+    "payment_id, batch_id, kind, case_id, beneficiary_id, household_id, member_id, programme, region_code, period, "
     "amount_fen, persons, payee_id, status, reason, reissue_of"
 )
 _NO_ACCOUNT = "no bank account on file"
-_IN_FORCE = "e.superseded_by IS NULL AND e.from_month <= {p} AND (e.to_month IS NULL OR e.to_month >= {p})"
 
-_REGULAR_CHUNK = f"""
+# 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
+# line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back. A failed,
+# cancelled or reversed line holds nothing, so its month comes back by itself. The batch's own month is its `regular`
+# line (unless a regular line already holds it); earlier months are lines of the batch's past kind (补发 `arrears` in a
+# regular batch).
+# A regular batch leaves out the persons another live regular batch of the same month holds (one batch per person
+# and month, whatever the region level).
+_BALANCE = f"""
 INSERT INTO payments.payment_lines ({_COLUMNS})
-SELECT uuid_generate_v5(CAST(:ns AS uuid), b.id::text || '/' || b.programme || '/' || :period_s || '/regular'),
-       :batch_id, 'regular', b.case_id, b.id, b.household_id, b.programme, b.region_code, :period,
-       e.monthly_amount_fen, b.persons, cp.payee_id,
-       CASE WHEN cp.payee_id IS NULL THEN 'failed' ELSE 'pending' END,
-       CASE WHEN cp.payee_id IS NULL THEN '{_NO_ACCOUNT}' END, NULL
-FROM payments.beneficiaries b
-JOIN payments.entitlements e ON e.beneficiary_id = b.id AND {_IN_FORCE.format(p=":period")}
-LEFT JOIN payments.current_payees cp ON cp.household_id = b.household_id
-WHERE b.region_code LIKE :prefix AND b.id > :after AND b.id <= :upto
-  AND b.start_month <= :period AND (b.end_month IS NULL OR b.end_month >= :period) AND e.monthly_amount_fen > 0
+SELECT uuid_generate_v5(CAST(:ns AS uuid), w.household_id::text || '/' || w.programme || '/' || w.member_id::text
+                        || '/' || to_char(w.period, 'YYYY-MM') || '/' || w.kind || '/'
+                        || CAST(CAST(:batch_id AS uuid) AS text)),
+       CAST(:batch_id AS uuid), w.kind, w.case_id, w.beneficiary_id, w.household_id, w.member_id, w.programme,
+       w.region_code, w.period, w.balance, w.persons, w.payee_id,
+       CASE WHEN w.payee_id IS NULL THEN 'failed' ELSE 'pending' END,
+       CASE WHEN w.payee_id IS NULL THEN '{_NO_ACCOUNT}' END, NULL
+FROM (
+    -- Looked up per line by their unique keys (a chunk is a small part of the roll: never a scan of all of it).
+    SELECT o.*, o.amount_fen - coalesce(s.fen, 0) AS balance,
+           CASE WHEN :regular AND o.period = :period AND NOT coalesce(s.has_regular, false) THEN 'regular'
+                ELSE :past_kind END AS kind,
+           (SELECT b.id FROM payments.beneficiaries b WHERE b.case_id = o.case_id) AS beneficiary_id,
+           (SELECT cp.payee_id FROM payments.current_payees cp WHERE cp.household_id = o.household_id) AS payee_id
+    FROM (SELECT o.household_id, o.programme, o.member_id, o.region_code, o.case_id, o.persons, o.amount_fen,
+                 CAST(m AS date) AS period
+          FROM payments.owed o
+          CROSS JOIN LATERAL generate_series(CAST(o.from_month AS timestamp),
+                                             CAST(least(coalesce(o.to_month, :upto), :upto) AS timestamp),
+                                             interval '1 month') m
+          WHERE o.superseded_by IS NULL AND o.amount_fen > 0 AND o.from_month <= :upto
+            AND o.region_code LIKE :prefix AND {{owed_scope}}) o
+    LEFT JOIN (SELECT household_id, programme, member_id, period, sum(fen) AS fen, bool_or(regular) AS has_regular
+               FROM (SELECT household_id, programme, member_id, period, amount_fen AS fen, kind = 'regular' AS regular
+                     FROM payments.payment_lines
+                     WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND {{line_scope}}
+                     UNION ALL  -- money paid back (退回) is money not paid
+                     SELECT household_id, programme, member_id, period, -amount_fen, false
+                     FROM payments.overpayments WHERE closed_reason = 'repaid' AND {{line_scope}}) m
+               GROUP BY household_id, programme, member_id, period) s
+           ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
+          AND s.period = o.period
+    WHERE o.amount_fen > coalesce(s.fen, 0)
+    OFFSET 0  -- each lookup once per line, not once per use
+) w
+WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
+                  WHERE h.batch_id = ANY(CAST(:held_by AS uuid[])) AND h.household_id = w.household_id
+                    AND h.programme = w.programme AND h.member_id = w.member_id AND h.status <> 'cancelled')
 ON CONFLICT DO NOTHING
 """
+_CHUNK_OWED = "o.household_id > :after AND o.household_id <= :last"
+_CHUNK_LINES = "household_id > :after AND household_id <= :last"
+_PERSONS = (
+    "(o.household_id, o.programme, o.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), CAST(:ps AS text[]), "
+    "CAST(:ms AS uuid[])))"
+)
+_PERSONS_LINES = "household_id = ANY(CAST(:hs AS uuid[]))"
 
 _ONE_OFF = f"""
 INSERT INTO payments.payment_lines ({_COLUMNS})
 SELECT uuid_generate_v5(CAST(:ns AS uuid), a.case_id::text || '/' || a.programme || '/-/one_off'),
-       :batch_id, 'one_off', a.case_id, NULL, a.household_id, a.programme, a.region_code, :period,
+       :batch_id, 'one_off', a.case_id, NULL, a.household_id, NULL, a.programme, a.region_code, :period,
        a.amount_fen, a.persons, cp.payee_id,
        CASE WHEN cp.payee_id IS NULL THEN 'failed' ELSE 'pending' END,
        CASE WHEN cp.payee_id IS NULL THEN '{_NO_ACCOUNT}' END, NULL
@@ -63,52 +115,7 @@ FROM payments.one_off_awards a
 LEFT JOIN payments.current_payees cp ON cp.household_id = a.household_id
 WHERE a.region_code LIKE :prefix AND a.approved_month <= :period AND a.amount_fen > 0 {{only_cases}}
   AND NOT EXISTS (SELECT 1 FROM payments.payment_lines l WHERE l.kind = 'one_off' AND l.case_id = a.case_id
-                  AND l.status NOT IN ('failed', 'cancelled'))
-ON CONFLICT DO NOTHING
-"""
-
-# Failed lines go out again to the account on file now; a failed month is re-issued as `reissue` (the month index
-# allows one live regular-or-reissue line), a failed one-off or supplement keeps its own payment id.
-_REISSUE = f"""
-INSERT INTO payments.payment_lines ({_COLUMNS})
-SELECT DISTINCT ON (l.beneficiary_id, l.case_id, l.programme, l.period, l.kind)
-       CASE WHEN l.kind IN ('regular', 'reissue')
-            THEN uuid_generate_v5(CAST(:ns AS uuid), l.beneficiary_id::text || '/' || l.programme || '/'
-                                  || to_char(l.period, 'YYYY-MM') || '/reissue')
-            ELSE l.payment_id END,
-       :batch_id, CASE WHEN l.kind = 'regular' THEN 'reissue' ELSE l.kind END, l.case_id, l.beneficiary_id,
-       l.household_id, l.programme, l.region_code, l.period, l.amount_fen, l.persons, cp.payee_id, 'pending', NULL,
-       l.id
-FROM payments.payment_lines l
-JOIN payments.current_payees cp ON cp.household_id = l.household_id AND cp.payee_id IS NOT NULL
-WHERE l.status = 'failed' AND l.region_code LIKE :prefix
-  AND NOT EXISTS (SELECT 1 FROM payments.beneficiaries b WHERE b.id = l.beneficiary_id AND b.end_month < l.period)
-  AND NOT EXISTS (SELECT 1 FROM payments.payment_lines o WHERE o.id <> l.id AND o.status NOT IN ('failed', 'cancelled')
-                  AND (o.payment_id = l.payment_id
-                       OR (l.kind IN ('regular', 'reissue') AND o.kind IN ('regular', 'reissue')
-                           AND o.beneficiary_id = l.beneficiary_id AND o.programme = l.programme
-                           AND o.period = l.period)))
-ORDER BY l.beneficiary_id, l.case_id, l.programme, l.period, l.kind, l.id DESC
-ON CONFLICT DO NOTHING
-"""
-
-# 提标补发: for each month with a live monthly line, what is owed now minus everything live for that month.
-_SUPPLEMENT = f"""
-INSERT INTO payments.payment_lines ({_COLUMNS})
-SELECT uuid_generate_v5(CAST(:ns AS uuid), b.id::text || '/' || b.programme || '/' || to_char(m.period, 'YYYY-MM')
-                        || '/supplement/' || e.monthly_amount_fen),
-       :batch_id, 'supplement', b.case_id, b.id, b.household_id, b.programme, b.region_code, m.period,
-       e.monthly_amount_fen - m.paid, b.persons, cp.payee_id, 'pending', NULL, NULL
-FROM (SELECT beneficiary_id, period, sum(amount_fen) AS paid
-      FROM payments.payment_lines
-      WHERE kind IN ('regular', 'reissue', 'supplement') AND status NOT IN ('failed', 'cancelled')
-        AND region_code LIKE :prefix
-      GROUP BY beneficiary_id, period
-      HAVING bool_or(kind IN ('regular', 'reissue'))) m
-JOIN payments.beneficiaries b ON b.id = m.beneficiary_id
-JOIN payments.entitlements e ON e.beneficiary_id = b.id AND {_IN_FORCE.format(p="m.period")}
-JOIN payments.current_payees cp ON cp.household_id = b.household_id AND cp.payee_id IS NOT NULL
-WHERE e.monthly_amount_fen > m.paid
+                  AND l.status IN ('pending', 'paid'))
 ON CONFLICT DO NOTHING
 """
 
@@ -151,10 +158,11 @@ def _values(b: DisbursementBatch) -> dict[str, Any]:
     }
 
 
+line = aliased(PaymentLine, name="line")
 # The lists' orders (shared/pagination.py): batches newest first (ix_batches_created_at_id, migration
 # 0004_list_indexes), a batch's lines by id (ix_payment_lines_batch).
 BATCHES = Keyset("batches", (Batch.created_at, Batch.id), descending=True)
-LINES = Keyset("batches/lines", (PaymentLine.id,))
+LINES = Keyset("batches/lines", (line.id,))
 
 
 class BatchRepository:
@@ -224,31 +232,75 @@ class BatchRepository:
     # --- building lines ------------------------------------------------------------------------------------------
 
     async def count_candidates(self, region: str) -> int:
+        """Households owed something in the region (the build's progress counts them)."""
         return int(
             await self.session.scalar(
-                text("SELECT count(*) FROM payments.beneficiaries WHERE region_code LIKE :prefix"),
+                text(
+                    "SELECT count(DISTINCT household_id) FROM payments.owed "
+                    "WHERE superseded_by IS NULL AND region_code LIKE :prefix"
+                ),
                 {"prefix": region + "%"},
             )
         )
 
     async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> tuple[int, uuid.UUID | None]:
-        """The next `size` beneficiaries of the region in id order: (how many, the last id)."""
+        """The next `size` households owed something in the region, in id order: (how many, the last id)."""
         row = (
             await self.session.execute(
                 text(
-                    "SELECT count(*), max(id::text)::uuid FROM (SELECT id FROM payments.beneficiaries "
-                    "WHERE region_code LIKE :prefix AND id > :after ORDER BY id LIMIT :size) s"
+                    "SELECT count(*), max(household_id::text)::uuid FROM (SELECT DISTINCT household_id "
+                    "FROM payments.owed WHERE superseded_by IS NULL AND region_code LIKE :prefix "
+                    "AND household_id > :after ORDER BY household_id LIMIT :size) s"
                 ),
                 {"prefix": region + "%", "after": after or uuid.UUID(int=0), "size": size},
             )
         ).one()
         return int(row[0]), row[1]
 
-    async def insert_regular_lines(self, batch: DisbursementBatch, after: uuid.UUID | None, upto: uuid.UUID) -> int:
-        result = await self.session.execute(
-            text(_REGULAR_CHUNK), {**self._params(batch), "after": after or uuid.UUID(int=0), "upto": upto}
-        )
-        return result.rowcount
+    async def lock_balances(self) -> None:
+        await self.session.execute(text(BALANCE_LOCK))
+
+    async def insert_balance_lines(self, batch: DisbursementBatch, after: uuid.UUID | None, last: uuid.UUID) -> int:
+        """The balance lines of a chunk of households (ids after `after`, up to `last`)."""
+        sql = _BALANCE.format(owed_scope=_CHUNK_OWED, line_scope=_CHUNK_LINES)
+        params = {**await self._balance_params(batch), "after": after or uuid.UUID(int=0), "last": last}
+        return (await self.session.execute(text(sql), params)).rowcount
+
+    async def insert_balance_lines_of(
+        self, batch: DisbursementBatch, persons: list[tuple[uuid.UUID, str, uuid.UUID]]
+    ) -> int:
+        """The balance lines of these persons only (a batch following a decision about them)."""
+        sql = _BALANCE.format(owed_scope=_PERSONS, line_scope=_PERSONS_LINES)
+        params = {
+            **await self._balance_params(batch),
+            "hs": [h for h, _, _ in persons],
+            "ps": [p for _, p, _ in persons],
+            "ms": [m for _, _, m in persons],
+        }
+        return (await self.session.execute(text(sql), params)).rowcount
+
+    async def _balance_params(self, batch: DisbursementBatch) -> dict[str, Any]:
+        regular = batch.kind is BatchKind.REGULAR
+        held_by: list[uuid.UUID] = []
+        if regular:
+            held_by = list(
+                await self.session.scalars(
+                    select(Batch.id).where(
+                        Batch.kind == "regular",
+                        Batch.period == batch.period.first_day,
+                        Batch.status != "cancelled",
+                        Batch.id != batch.id,
+                    )
+                )
+            )
+        return {
+            **self._params(batch),
+            "regular": regular,
+            # A regular batch pays its own month; a batch on demand (补发, 重发) the months before its month of issue.
+            "upto": (batch.period if regular else batch.period.plus(-1)).first_day,
+            "past_kind": "arrears" if regular else batch.kind.value,
+            "held_by": [str(b) for b in held_by],
+        }
 
     async def insert_one_off_lines(self, batch: DisbursementBatch) -> int:
         only = "AND a.case_id = ANY(CAST(:cases AS uuid[]))" if batch.case_ids is not None else ""
@@ -257,19 +309,12 @@ class BatchRepository:
             params["cases"] = [str(c) for c in batch.case_ids]
         return (await self.session.execute(text(_ONE_OFF.format(only_cases=only)), params)).rowcount
 
-    async def insert_reissue_lines(self, batch: DisbursementBatch) -> int:
-        return (await self.session.execute(text(_REISSUE), self._params(batch))).rowcount
-
-    async def insert_supplement_lines(self, batch: DisbursementBatch) -> int:
-        return (await self.session.execute(text(_SUPPLEMENT), self._params(batch))).rowcount
-
     @staticmethod
     def _params(batch: DisbursementBatch) -> dict[str, Any]:
         return {
             "ns": str(PAYMENT_NS),
             "batch_id": batch.id,
             "period": batch.period.first_day,
-            "period_s": str(batch.period),
             "prefix": batch.region_code + "%",
         }
 
@@ -283,7 +328,8 @@ class BatchRepository:
 
     async def settlement(self, batch_id: uuid.UUID) -> Settlement:
         """lines = paid + failed + pending, in count and fen (cancelled lines are not part of a batch's money)."""
-        paid, failed = PaymentLine.status == "paid", PaymentLine.status == "failed"
+        # A line the bank paid and later returned (退汇) is money not paid, like a failed one.
+        paid, failed = PaymentLine.status == "paid", PaymentLine.status.in_(("failed", "reversed"))
         row = (
             await self.session.execute(
                 select(
@@ -298,11 +344,35 @@ class BatchRepository:
         ).one()
         return Settlement(*(int(v) for v in row))
 
-    async def lines(self, batch_id: uuid.UUID, q: LineQuery) -> Rows[PaymentLine]:
-        query = select(PaymentLine).where(PaymentLine.batch_id == batch_id)
+    async def lines(self, batch_id: uuid.UUID, q: LineQuery) -> Rows[Any]:
+        """A page of the batch's lines, each with its account's last four digits and whether the household's account
+        changed since its last payment (the payee version of its last paid line differs; None before any payment)."""
+        last_paid = (
+            select(PaymentLine.payee_id)
+            .where(
+                PaymentLine.household_id == line.household_id,
+                PaymentLine.status == "paid",
+                PaymentLine.id < line.id,
+                PaymentLine.payee_id.is_not(None),
+            )
+            .order_by(PaymentLine.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                line,
+                Payee.account_last4,
+                case((last_paid.is_(None), None), else_=last_paid.is_distinct_from(line.payee_id)).label(
+                    "account_changed"
+                ),
+            )
+            .outerjoin(Payee, Payee.id == line.payee_id)
+            .where(line.batch_id == batch_id)
+        )
         if q.status:
-            query = query.where(PaymentLine.status == q.status)
-        return await keyset_page(self.session, query, LINES, q)
+            query = query.where(line.status == q.status)
+        return await keyset_page(self.session, query, LINES, q, scalars=False)
 
 
 class FileRow(NamedTuple):
@@ -331,6 +401,21 @@ JOIN payments.payees p ON p.id = l.payee_id
 WHERE l.batch_id = $1 AND l.status <> 'cancelled' AND p.sealed IS NOT NULL {township}
 ORDER BY l.id
 """
+
+
+async def file_envelope(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int, int]:
+    """(count, total fen) of the lines a bank file of the batch holds: the same rows `_FILE_QUERY` reads."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT count(*), coalesce(sum(l.amount_fen), 0) FROM payments.payment_lines l "
+                "JOIN payments.payees p ON p.id = l.payee_id "
+                "WHERE l.batch_id = :b AND l.status <> 'cancelled' AND p.sealed IS NOT NULL"
+            ),
+            {"b": batch_id},
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def stream_file_rows(

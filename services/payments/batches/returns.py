@@ -23,6 +23,7 @@ from services.payments.batches.files import RETURN_COLUMNS, parse_return_row
 from services.payments.batches.repository import BatchRepository
 from services.payments.batches.schemas import ReturnsOut
 from services.payments.models import BankReturn
+from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
 from shared.context import current_correlation_id
@@ -65,7 +66,8 @@ _APPLY = """
 WITH settled AS (
     UPDATE payments.payment_lines l SET status = r.result, reason = r.reason
     FROM bank_return_rows r
-    WHERE l.batch_id = :batch_id AND l.payment_id = r.payment_id AND l.status = 'pending'
+    WHERE l.batch_id = :batch_id AND l.payment_id = r.payment_id
+      AND ((l.status = 'pending' AND r.result IN ('paid', 'failed')) OR (l.status = 'paid' AND r.result = 'reversed'))
     RETURNING l.payment_id, l.batch_id, l.case_id, l.household_id, l.programme, l.region_code,
               to_char(l.period, 'YYYY-MM') AS period, l.amount_fen, l.status, l.reason
 ), paid AS (
@@ -83,7 +85,7 @@ WITH settled AS (
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM paid) AS paid,
-       (SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]'::jsonb) FROM settled s WHERE s.status = 'failed') AS failed
+       (SELECT coalesce(jsonb_agg(to_jsonb(s)), '[]'::jsonb) FROM settled s WHERE s.status <> 'paid') AS failed
 """
 
 
@@ -220,7 +222,10 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             continue
         if r["amount_fen"] != r["line_amount"]:
             bad("amount_yuan", f"{r['amount_fen'] / 100:.2f} differs from the line's {r['line_amount'] / 100:.2f}")
-        if r["line_status"] != "pending" and r["line_status"] != r["result"]:
+        if r["result"] == "reversed":
+            if r["line_status"] not in ("paid", "reversed"):
+                bad("result", f"only a line the bank paid can be reversed (退汇); it is {r['line_status']}")
+        elif r["line_status"] != "pending" and r["line_status"] != r["result"]:
             bad("result", f"the line was already settled as {r['line_status']}")
     total = parsed.errors.total + (int(checked[0]["problems_in_file"]) if checked else 0)
     if total:
@@ -254,6 +259,10 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             key=s["household_id"],
             region=s["region_code"],
         )
+    # A 退汇 takes money back from the bank's side: what was recorded as overpaid may no longer be.
+    await recovery.record_for_households(
+        uow, sorted({uuid.UUID(str(s["household_id"])) for s in failed if s["status"] == "reversed"})
+    )
     posted = await uow.session.scalar(
         insert(BankReturn)
         .values(

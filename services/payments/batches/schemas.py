@@ -24,9 +24,11 @@ class CancelIn(BaseModel):
 
 
 class BatchIn(BaseModel):
-    """A batch to create. `regular`: everyone on the roll in force for `period` plus unpaid one-off awards;
-    `urgent` (先行救助): the one-off awards in `case_ids`; `reissue`: the failed lines of the region;
-    `supplement` (提标补发): what is owed but unpaid for months already paid."""
+    """A batch to create. Every kind but `urgent` pays balances: for each person of the region and month, what is
+    owed − paid − in flight − pending. `regular`: the months up to `period` (`period` itself as `regular` lines,
+    earlier months as `arrears` 补发) plus unpaid one-off awards; `urgent` (先行救助): the one-off awards in
+    `case_ids`; `reissue` (重发) and `supplement` (提标补发): the months before `period` (and, for reissue, one-off
+    awards not yet paid)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -86,9 +88,10 @@ class BatchOut(BaseModel):
 class LineOut(BaseModel):
     id: int
     payment_id: uuid.UUID
-    kind: str
+    kind: str = Field(description="regular, arrears (补发), one_off, reissue (重发), supplement (提标补发)")
     case_id: uuid.UUID
     household_id: uuid.UUID
+    member_id: uuid.UUID | None = Field(default=None, description="the person paid (nil uuid: the household)")
     programme: str
     region_code: str
     period: Period
@@ -96,6 +99,11 @@ class LineOut(BaseModel):
     persons: int
     status: str
     reason: str | None
+    account_last4: str | None = Field(default=None, description="the last four digits of the account it is sent to")
+    account_changed: bool | None = Field(
+        default=None,
+        description="the household's account changed since its last payment (null: never paid before)",
+    )
 
 
 class ReturnsOut(BaseModel):
@@ -121,7 +129,7 @@ class BatchPage(Page[BatchOut]):
 
 
 class LineQuery(ListQuery):
-    status: Literal["pending", "paid", "failed", "cancelled"] | None = None
+    status: Literal["pending", "paid", "failed", "cancelled", "reversed"] | None = None
 
 
 class LinePage(Page[LineOut]):

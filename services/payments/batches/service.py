@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from typing import IO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.batches.repository import BatchRepository, stream_file_rows
+from services.payments.batches.repository import BatchRepository, file_envelope, stream_file_rows
 from services.payments.batches.schemas import (
     BatchIn,
     BatchOut,
@@ -130,16 +129,22 @@ async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, quer
     batch = await visible(uow, principal, batch_id)
     page = await BatchRepository(uow.session).lines(batch.id, query)
     await _audit(uow, principal, "lines", batch, count=len(page.rows))
-    return LinePage(items=[line_out(r) for r in page.rows], next=page.next, total=page.total)
+    items = [line_out(r[0], account_last4=r.account_last4, account_changed=r.account_changed) for r in page.rows]
+    return LinePage(items=items, next=page.next, total=page.total)
 
 
-async def bank_file(
-    engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str
-) -> AsyncIterator[bytes]:
-    """The bank file's bytes, on a connection of its own (the request's unit of work has committed by now)."""
+async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str) -> IO[bytes]:
+    """The bank file, whole, on a connection of its own (the request's unit of work has committed by now): its count
+    and total are read first and the file must hold exactly them, or it is refused (409), never sent in part."""
     async with engine.connect() as conn:
-        async for chunk in files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding):
-            yield chunk
+        expected = await file_envelope(conn, batch.id)
+        try:
+            return await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
+        except files.FileNotWhole as exc:
+            log.error("bank file of batch %s refused: %s", batch.id, exc)
+            raise Conflict(
+                f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
+            ) from exc
 
 
 async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
@@ -188,8 +193,8 @@ async def to_out(uow: UnitOfWork, batch: DisbursementBatch, *, with_reconciliati
     )
 
 
-def line_out(line: PaymentLine) -> LineOut:
-    return LineOut.model_validate(line, from_attributes=True)
+def line_out(line: PaymentLine, **payee: object) -> LineOut:
+    return LineOut.model_validate({**LineOut.model_validate(line, from_attributes=True).model_dump(), **payee})
 
 
 # --- the build job -----------------------------------------------------------------------------------------------
@@ -198,36 +203,36 @@ def line_out(line: PaymentLine) -> LineOut:
 async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> bool:
     """One committed step of building a batch's lines; False once there is nothing more to do.
 
-    Each step locks the batch row (so two workers never build the same chunk, and a cancel waits for the step),
-    inserts the lines of the next chunk of beneficiaries and moves the cursor in the same transaction: a worker killed
-    at any point leaves either the whole chunk and its cursor or neither, and the unique indexes drop anything
-    already there. Nothing missing, nothing doubled."""
+    Regular, supplement (提标补发) and reissue (重发) batches are one computation: for each chunk of the region's
+    households, every month's balance (owed − paid − in flight − pending) up to the batch's last month becomes a line
+    (see `BatchRepository.insert_balance_lines`); regular and reissue batches then add the one-off awards not yet paid.
+    Each step locks the batch row (so two workers never build the same chunk, and a cancel waits for the step) and
+    the balances (nothing else computes them meanwhile), inserts the chunk's lines and moves the cursor in the same
+    transaction: a worker killed at any point leaves either the whole chunk and its cursor or neither. Nothing
+    missing, nothing doubled."""
     repo = BatchRepository(uow.session)
     batch = await repo.get(batch_id, for_update=True, skip_locked=True)
     if batch is None or batch.status is not BatchStatus.BUILDING:
         return False
-    if batch.kind is BatchKind.REGULAR:
+    if batch.kind is not BatchKind.URGENT:
+        await repo.lock_balances()
         if batch.progress_total is None:
             batch.progress_total = await repo.count_candidates(batch.region_code)
         cursor = await repo.build_cursor(batch.id)
         scanned, last = await repo.next_chunk(batch.region_code, cursor, chunk_size)
         if scanned:
-            await repo.insert_regular_lines(batch, cursor, last)  # type: ignore[arg-type]
+            await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
             await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
             await uow.commit()
             return True
-        await repo.insert_one_off_lines(batch)
-    elif batch.kind is BatchKind.URGENT:
-        await repo.insert_one_off_lines(batch)
-    elif batch.kind is BatchKind.REISSUE:
-        await repo.insert_reissue_lines(batch)
-    else:
-        await repo.insert_supplement_lines(batch)
-        # The other side of 补发: months paid beyond what is owed now (lowered backdated) are recorded for recovery.
+    if batch.kind is BatchKind.SUPPLEMENT:
+        # The other side of 补发: months paid beyond what is owed now are recorded for recovery.
         await recovery.record_in_region(uow, batch.region_code)
+    else:
+        await repo.insert_one_off_lines(batch)
     envelope = await repo.settlement(batch.id)
     batch.built(envelope.line_count, envelope.total_fen)
-    if batch.kind is not BatchKind.REGULAR:
+    if batch.kind is BatchKind.URGENT:
         batch.progress_done = batch.progress_total = envelope.line_count
     await repo.save(batch)
     await _audit(uow, "payments", "built", batch, line_count=envelope.line_count, total_fen=envelope.total_fen)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Path, Query
 
-from services.payments.deps import Reader
+from services.payments.deps import Finance, Reader
 from services.payments.recovery import service
 from services.payments.recovery.schemas import OverpaymentOut
 from shared.app import UowDep
@@ -16,8 +16,32 @@ router = APIRouter(prefix="/overpayments", tags=["recovery"])
 async def overpayments(
     uow: UowDep,
     principal: Reader,
-    status: Literal["open"] | None = None,
+    status: Literal["open", "waiver_requested", "closed"] | None = None,
     after: Annotated[int, Query(ge=0, le=2**62, description="the last id of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[OverpaymentOut]:
     return await service.in_region(uow, principal, status, after, limit)
+
+
+Id = Annotated[int, Path(ge=1, le=2**62)]
+Reason = Annotated[str, Body(embed=True, min_length=1, max_length=500)]
+
+
+@router.post("/{overpayment_id}/repaid", summary="退回: the person paid the overpayment back; it closes")
+async def repaid(overpayment_id: Id, uow: UowDep, principal: Finance, reason: Reason) -> OverpaymentOut:
+    return await service.repaid(uow, principal, overpayment_id, reason)
+
+
+@router.post(
+    "/{overpayment_id}/waiver", summary="Ask for the overpayment to be waived (核销); another officer approves"
+)
+async def request_waiver(overpayment_id: Id, uow: UowDep, principal: Finance, reason: Reason) -> OverpaymentOut:
+    return await service.request_waiver(uow, principal, overpayment_id, reason)
+
+
+@router.post(
+    "/{overpayment_id}/waiver/approve",
+    summary="Approve a waiver (双人复核: not by the officer who asked for it); the overpayment closes",
+)
+async def approve_waiver(overpayment_id: Id, uow: UowDep, principal: Finance) -> OverpaymentOut:
+    return await service.approve_waiver(uow, principal, overpayment_id)

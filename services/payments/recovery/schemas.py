@@ -12,10 +12,11 @@ class OverpaymentOut(BaseModel):
     """多发待追回: paid for `period` beyond what is owed for it now."""
 
     id: int
-    beneficiary_id: uuid.UUID
+    beneficiary_id: uuid.UUID | None
     case_id: uuid.UUID
     household_id: uuid.UUID
     programme: str
+    member_id: uuid.UUID
     region_code: str
     period: Period
     paid_fen: int
@@ -24,3 +25,7 @@ class OverpaymentOut(BaseModel):
     reason: str
     status: str
     recorded_at: datetime
+    closed_reason: str | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    requested_by: str | None = None

@@ -1,21 +1,25 @@
-"""多发追回: money that went out for a month beyond what is owed for it now is recorded for finance to recover, never
-silently ignored — a death or 停保 recorded after the month's batch went to the bank, or an amount lowered
-backdated (found when a supplement batch is built).
+"""Batches follow decisions, and 多发追回: money that went out for a month beyond what is owed for it now is recorded
+for finance to recover, never silently ignored.
 
-A late stop also stops money not yet at the bank: that person's lines for months after the last month owed are
-cancelled in every batch not yet exported; the batch's envelope is recomputed and an approved batch goes back to
-`built` (`DisbursementBatch.amend`), so it is approved again on the new figures before export."""
+Whenever what a person is owed changes (a raise, a lower amount, a stop, a death; back-dated or not), every batch not
+yet exported that holds lines of that person has them computed again from the balance (owed − paid − in flight −
+pending): a raise reaches the batch, a lower amount or a stop leaves it. If its envelope (count, total) changes, the
+batch is amended and an approved one goes back to `built` (`DisbursementBatch.amend`), so another officer approves
+the new figures before export. What the bank already holds beyond what is owed is an overpayment (open rows summing
+to it per person and month; they close by themselves when a later decision restores the amount)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from services.payments.batches.repository import BatchRepository
+from services.payments.recovery.domain import OverpaymentCase
 from services.payments.recovery.repository import RecoveryRepository
 from services.payments.recovery.schemas import OverpaymentOut
+from services.payments.roll.domain import PersonChange
 from shared import audit
 from shared.auth import Principal
 from shared.period import Period
@@ -23,35 +27,35 @@ from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 SYSTEM = "payments"
+_FOLLOW = "computed again after a decision (待遇变更)"
 
 
-class Stopped(Protocol):
-    """A beneficiary whose payments end (the roll's entry or row)."""
-
-    id: uuid.UUID
-    household_id: uuid.UUID
-
-
-async def after_stops(uow: UnitOfWork, stops: Sequence[tuple[Stopped, Period, str]]) -> None:
-    """停保 / death / 渐退 ends, a run at once: nothing more goes out after each one's last month, and what already
-    went is to recover (set-based: one statement each, whatever the number of people)."""
-    if not stops:
+async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
+    """A run's changes of what people are owed, at once: the batches not yet at the bank holding them follow, and what
+    the bank already holds beyond what is owed is recorded (set-based: a few statements whatever the number)."""
+    if not changes:
         return
     repo, batches = RecoveryRepository(uow.session), BatchRepository(uow.session)
-    pairs = [(b.id, last) for b, last, _ in stops]
-    reasons = {b.id: reason for b, _, reason in stops}
-    households = {b.id: b.household_id for b, _, _ in stops}
-    batch_ids = await repo.batches_paying_after(pairs)
-    cancelled: dict[uuid.UUID, list[Any]] = {}
-    for line in await repo.cancel_lines_after(pairs, batch_ids) if batch_ids else []:
-        cancelled.setdefault(line.batch_id, []).append(line)
-    for batch_id, lines in cancelled.items():
+    persons = sorted({(c.household_id, c.programme, c.member_id) for c in changes})
+    reasons = {(c.household_id, c.programme, c.member_id): c.reason for c in changes}
+    batch_ids = await repo.batches_holding(persons)
+    if batch_ids:
+        await batches.lock_balances()
+    for batch_id in batch_ids:
         batch = await batches.get(batch_id, for_update=True)
         assert batch is not None
-        count, fen = len(lines), sum(x.amount_fen for x in lines)
-        why = ", ".join(sorted({reasons[x.beneficiary_id] for x in lines}))
+        before = await batches.settlement(batch_id)
+        cancelled = await repo.cancel_lines_of(batch_id, persons, _FOLLOW)
+        await batches.insert_balance_lines_of(batch, persons)
+        after = await batches.settlement(batch_id)
+        if (after.line_count, after.total_fen) == (before.line_count, before.total_fen):
+            continue  # the same figures: the approval given still stands
+        same = await repo.remade(batch_id, [x.payment_id for x in cancelled])
+        cancelled = [x for x in cancelled if (x.payment_id, x.amount_fen) not in same]  # not made again as it was
+        households = {x.household_id for x in cancelled} or {h for h, _, _ in persons}
+        why = ", ".join(sorted({r for (h, _, _), r in reasons.items() if h in households})) or "decision"
         was = batch.status.value
-        batch.amend(await batches.settlement(batch_id), count, fen, why)
+        batch.amend(after, len(cancelled), sum(x.amount_fen for x in cancelled), why)
         await batches.save(batch)
         for event in batch.events:
             uow.emit(event, key=batch.id, region=batch.region_code)
@@ -69,15 +73,23 @@ async def after_stops(uow: UnitOfWork, stops: Sequence[tuple[Stopped, Period, st
                 "period": str(batch.period),
                 "was": was,
                 "now": batch.status.value,
-                "cancelled_count": count,
-                "cancelled_fen": fen,
-                "line_count": batch.line_count,
-                "total_fen": batch.total_fen,
-                "households": sorted({str(households[x.beneficiary_id]) for x in lines}),
+                "cancelled_count": len(cancelled),
+                "cancelled_fen": sum(x.amount_fen for x in cancelled),
+                "line_count": after.line_count,
+                "total_fen": after.total_fen,
+                "households": sorted(str(h) for h in households),
             },
         )
-        log.info("batch %s amended: %d line(s), %d fen cancelled after a late stop (%s)", batch.id, count, fen, why)
-    await _audited(uow, await repo.record_for_beneficiaries(list(reasons)))
+        log.info(
+            "batch %s amended after a decision: %d -> %d fen (%s)", batch.id, before.total_fen, after.total_fen, why
+        )
+    await _audited(uow, await repo.record_for_households(sorted({h for h, _, _ in persons})))
+
+
+async def record_for_households(uow: UnitOfWork, household_ids: list[uuid.UUID]) -> None:
+    """After bank returns: a 退汇 can bring money sent below what was recorded as overpaid."""
+    if household_ids:
+        await _audited(uow, await RecoveryRepository(uow.session).record_for_households(household_ids))
 
 
 async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
@@ -119,3 +131,53 @@ async def in_region(
         details={"count": len(rows), "status": status},
     )
     return [OverpaymentOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, action: str, reason: str | None) -> object:
+    """Load the overpayment (within the officer's region), take the step, save, audit; then what the bank holds beyond
+    what is owed is recorded again for the person (a repayment or waiver changes what is still to recover)."""
+    repo = RecoveryRepository(uow.session)
+    row = principal.sees(await repo.get(overpayment_id, for_update=True), f"overpayment {overpayment_id}")
+    case = OverpaymentCase(row.id, row.status, row.requested_by)
+    {"repaid": case.repaid, "request_waiver": case.request_waiver, "approve_waiver": case.approve_waiver}[action](
+        principal.sub
+    )
+    await repo.save(
+        row.id,
+        status=case.status,
+        requested_by=case.requested_by,
+        closed_reason=case.closed_reason,
+        closed_by=case.closed_by,
+        closed_at=case.closed_at,
+    )
+    await audit.record(
+        uow,
+        principal,
+        f"overpayment.{action}",
+        "overpayment",
+        row.id,
+        household_id=row.household_id,
+        region_code=row.region_code,
+        reason=reason,
+        details={"period": str(Period.of(row.period)), "amount_fen": row.amount_fen},
+    )
+    await _audited(uow, await repo.record_for_households([row.household_id]))
+    return principal.sees(await repo.get(overpayment_id), f"overpayment {overpayment_id}")
+
+
+async def repaid(uow: UnitOfWork, principal: Principal, overpayment_id: int, reason: str | None) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "repaid", reason), from_attributes=True
+    )
+
+
+async def request_waiver(uow: UnitOfWork, principal: Principal, overpayment_id: int, reason: str) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "request_waiver", reason), from_attributes=True
+    )
+
+
+async def approve_waiver(uow: UnitOfWork, principal: Principal, overpayment_id: int) -> OverpaymentOut:
+    return OverpaymentOut.model_validate(
+        await _step(uow, principal, overpayment_id, "approve_waiver", None), from_attributes=True
+    )

@@ -161,3 +161,161 @@ class RollRun:
             kept.append(provisional)
         entry.in_force = sorted(kept, key=lambda r: r.from_month)
         self.applied.add(event_id)
+
+
+# --- what each person is owed (应发), from schedules ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwedSegment:
+    """`amount_fen` a month from `from_month` to `to_month` (inclusive; None = until a later decision) to `member_id`
+    (the household's nil uuid for household programmes), for `persons` counted members."""
+
+    member_id: uuid.UUID
+    from_month: Period
+    to_month: Period | None
+    amount_fen: int
+    persons: int
+
+
+@dataclass(frozen=True)
+class OwedRow:
+    """An owed row in force of one (household, programme): whose, which months, how much, set by which case."""
+
+    member_id: uuid.UUID
+    from_month: Period
+    to_month: Period | None
+    amount_fen: int
+    persons: int
+    case_id: uuid.UUID
+    region_code: str
+    id: int
+
+
+@dataclass(frozen=True)
+class ScheduleChange:
+    """待遇变更: from `changed_from` on, what the case owes is exactly `segments` (a month not covered: nothing)."""
+
+    event_id: uuid.UUID
+    case_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: str
+    region_code: str
+    changed_from: Period
+    segments: list[OwedSegment]
+    reason: str
+
+
+@dataclass(frozen=True)
+class PersonChange:
+    """What a run changed for one person: from which month on (the earliest), and why (for the batch's amendment)."""
+
+    household_id: uuid.UUID
+    programme: str
+    member_id: uuid.UUID
+    from_month: Period
+    reason: str
+
+
+@dataclass
+class NewOwed:
+    household_id: uuid.UUID
+    programme: str
+    row: OwedRow
+    event_id: uuid.UUID
+    reason: str
+    superseded_by: uuid.UUID | None = None
+
+
+class OwedRun:
+    """The owed rows a run of schedule changes leaves, in memory and in event order, for set-based writes.
+
+    A change replaces, from its `changed_from`, the rows of the persons it names and of every person its case set
+    before (a termination names nobody); earlier months stay as they were. Keyed by (household, programme, member),
+    whatever the case: a second case of the same household and programme replaces the first one's months rather than
+    adding to them."""
+
+    def __init__(self, in_force: dict[tuple[uuid.UUID, str], list[OwedRow]], applied: set[uuid.UUID]) -> None:
+        self.in_force = in_force
+        self.applied = applied
+        self.superseded: dict[int, uuid.UUID] = {}
+        self.added: list[NewOwed] = []
+        self._provisional: dict[int, NewOwed] = {}
+        self.changed: dict[tuple[uuid.UUID, str, uuid.UUID], PersonChange] = {}
+
+    def apply(self, change: ScheduleChange) -> bool:
+        """False when the event already shaped the rows (a replay beyond the inbox)."""
+        if change.event_id in self.applied:
+            return False
+        key = (change.household_id, change.programme)
+        rows = self.in_force.get(key, [])
+        scope = {s.member_id for s in change.segments} | {r.member_id for r in rows if r.case_id == change.case_id}
+        kept: list[OwedRow] = []
+        for row in rows:
+            if row.member_id not in scope or (row.to_month is not None and row.to_month < change.changed_from):
+                kept.append(row)
+                continue
+            self._supersede(row.id, change.event_id)
+            if row.from_month < change.changed_from:  # the months before the change stay owed as they were
+                kept.append(
+                    self._add(
+                        change,
+                        OwedRow(
+                            row.member_id,
+                            row.from_month,
+                            change.changed_from.plus(-1),
+                            row.amount_fen,
+                            row.persons,
+                            row.case_id,
+                            row.region_code,
+                            0,
+                        ),
+                    )
+                )
+        for s in change.segments:
+            kept.append(
+                self._add(
+                    change,
+                    OwedRow(
+                        s.member_id,
+                        s.from_month,
+                        s.to_month,
+                        s.amount_fen,
+                        s.persons,
+                        change.case_id,
+                        change.region_code,
+                        0,
+                    ),
+                )
+            )
+        self.in_force[key] = sorted(kept, key=lambda r: (r.member_id, r.from_month))
+        for member in scope:
+            person = (change.household_id, change.programme, member)
+            before = self.changed.get(person)
+            if before is None or change.changed_from < before.from_month:
+                self.changed[person] = PersonChange(*person, change.changed_from, change.reason)
+        self.applied.add(change.event_id)
+        return True
+
+    def _supersede(self, row_id: int, event_id: uuid.UUID) -> None:
+        if row_id < 0:
+            self._provisional[row_id].superseded_by = event_id
+        else:
+            self.superseded[row_id] = event_id
+
+    def _add(self, change: ScheduleChange, row: OwedRow) -> OwedRow:
+        provisional = OwedRow(**{**row.__dict__, "id": -(len(self._provisional) + 1)})
+        added = NewOwed(change.household_id, change.programme, provisional, change.event_id, change.reason)
+        self._provisional[provisional.id] = added
+        self.added.append(added)
+        return provisional
+
+
+def owed_from(entry: RollEntry, member_id: uuid.UUID, changed_from: Period) -> list[OwedSegment]:
+    """Today's derivation for a case eligibility sends no schedule for yet: from `changed_from` on, the case owes what
+    its entitlement rows in force say (the latest decision wins from its month)."""
+    return [
+        OwedSegment(member_id, max(r.from_month, changed_from), r.to_month, r.monthly_amount_fen, entry.persons)
+        for r in entry.in_force
+        if r.to_month is None or r.to_month >= changed_from
+    ]

@@ -8,8 +8,16 @@ from sqlalchemy import bindparam, insert, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments.models import Beneficiary, CurrentPayee, Entitlement, OneOffAward, Payee
-from services.payments.roll.domain import EntitlementRow, NewEntitlement, RollEntry
+from services.payments.models import (
+    Beneficiary,
+    CurrentPayee,
+    Entitlement,
+    OneOffAward,
+    Owed,
+    Payee,
+    ScheduledCase,
+)
+from services.payments.roll.domain import EntitlementRow, NewEntitlement, NewOwed, OwedRow, RollEntry
 from services.payments.roll.schemas import BeneficiaryQuery
 from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
@@ -189,6 +197,103 @@ class BeneficiaryRepository:
                     for a in added
                 ],
             )
+
+
+class OwedRepository:
+    """What each person is owed (应发): the rows in force of the households a run concerns, and the run's writes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def in_force_for_update(self, household_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], list[OwedRow]]:
+        """The rows in force of these households, locked in id order (two runs never deadlock)."""
+        o = Owed
+        rows = await self.session.execute(
+            select(
+                o.id,
+                o.household_id,
+                o.programme,
+                o.member_id,
+                o.from_month,
+                o.to_month,
+                o.amount_fen,
+                o.persons,
+                o.case_id,
+                o.region_code,
+            )
+            .where(o.household_id.in_(household_ids), o.superseded_by.is_(None))
+            .order_by(o.id)
+            .with_for_update()
+        )
+        found: dict[tuple[uuid.UUID, str], list[OwedRow]] = {}
+        for r in rows:
+            found.setdefault((r.household_id, r.programme), []).append(
+                OwedRow(
+                    r.member_id,
+                    Period.of(r.from_month),
+                    Period.of(r.to_month) if r.to_month else None,
+                    r.amount_fen,
+                    r.persons,
+                    r.case_id,
+                    r.region_code,
+                    r.id,
+                )
+            )
+        return found
+
+    async def applied(self, event_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        o = Owed
+        return set(
+            await self.session.scalars(
+                union(
+                    select(o.event_id).where(o.event_id.in_(event_ids)),
+                    select(o.superseded_by).where(o.superseded_by.in_(event_ids)),
+                )
+            )
+        )
+
+    async def scheduled(self, case_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these cases eligibility already sends schedules for."""
+        return set(await self.session.scalars(select(ScheduledCase.case_id).where(ScheduledCase.case_id.in_(case_ids))))
+
+    async def mark_scheduled(self, firsts: dict[uuid.UUID, uuid.UUID]) -> None:
+        if firsts:
+            await self.session.execute(
+                pg_insert(ScheduledCase).on_conflict_do_nothing(index_elements=["case_id"]),
+                [{"case_id": c, "event_id": e} for c, e in firsts.items()],
+            )
+
+    async def write(self, superseded: dict[int, uuid.UUID], added: list[NewOwed]) -> None:
+        t = Owed.__table__
+        if superseded:
+            await self.session.execute(
+                update(t).where(t.c.id == bindparam("o_id")).values(superseded_by=bindparam("o_by")),
+                [{"o_id": row_id, "o_by": event_id} for row_id, event_id in superseded.items()],
+            )
+        if added:
+            await self.session.execute(
+                insert(Owed),
+                [
+                    {
+                        "household_id": a.household_id,
+                        "programme": a.programme,
+                        "member_id": a.row.member_id,
+                        "region_code": a.row.region_code,
+                        "case_id": a.row.case_id,
+                        "persons": a.row.persons,
+                        "from_month": a.row.from_month.first_day,
+                        "to_month": a.row.to_month.first_day if a.row.to_month else None,
+                        "amount_fen": a.row.amount_fen,
+                        "event_id": a.event_id,
+                        "reason": a.reason,
+                        "superseded_by": a.superseded_by,
+                    }
+                    for a in added
+                ],
+            )
+
+    async def owed_of(self, household_id: uuid.UUID) -> list[Owed]:
+        return list(await self.session.scalars(select(Owed).where(Owed.household_id == household_id).order_by(Owed.id)))
 
 
 class AwardRepository:

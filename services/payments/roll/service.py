@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from services.payments.models import Beneficiary
+from services.payments.models import HOUSEHOLD, ONE_OFF, PERSON_LEVEL, Beneficiary
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
-from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, PayeeRepository
+from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, OwedRepository, PayeeRepository
 from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, BeneficiaryQuery, EntitlementOut
 from shared import audit
 from shared.auth import Principal
@@ -25,6 +25,7 @@ from shared.events.catalogue import (
     BeneficiaryEnrolled,
     CaseAmountChanged,
     CaseApproved,
+    CaseScheduleChanged,
     CaseTerminated,
     GradualExitStarted,
 )
@@ -52,9 +53,28 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
         await repo.roll_for_update({d.data.case_id for d in deliveries}),
         await repo.decisions_applied([d.event.id for d in deliveries]),
     )
+    scheduled = await OwedRepository(uow.session).scheduled({d.data.case_id for d in deliveries})
     audits: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     awards: list[tuple[Delivery, dict[str, Any]]] = []
-    stops: list[tuple[domain.RollEntry, Period, str]] = []
+    owed: list[domain.ScheduleChange] = []
+
+    def owes(entry: domain.RollEntry, d: Delivery, changed_from: Period, reason: str) -> None:
+        """Transitional: a case eligibility sends no schedule for yet owes what its decisions derive, as before."""
+        if entry.case_id in scheduled:
+            return
+        member = entry.case_id if entry.programme in PERSON_LEVEL else HOUSEHOLD
+        owed.append(
+            domain.ScheduleChange(
+                d.event.id,
+                entry.case_id,
+                entry.household_id,
+                entry.programme,
+                entry.region_code,
+                changed_from,
+                domain.owed_from(entry, member, changed_from),
+                reason,
+            )
+        )
 
     def audited(
         action: str,
@@ -92,6 +112,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                     start_month=data.effective_month,
                 )
                 run.enroll(entry, d.event.id, data.effective_month)
+                owes(entry, d, data.effective_month, "approval")
                 uow.emit(
                     BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
                     key=data.household_id,
@@ -105,6 +126,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                 )
             case CaseAmountChanged():
                 run.change_amount(entry, d.event.id, data.effective_month, data.monthly_amount_fen)
+                owes(entry, d, data.effective_month, "review")
                 audited(
                     "beneficiary.amount_change",
                     "beneficiary",
@@ -121,7 +143,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
             case GradualExitStarted() | CaseTerminated():
                 reason = data.reason if isinstance(data, CaseTerminated) else None
                 run.end(entry, d.event.id, data.last_month, reason)
-                stops.append((entry, data.last_month, reason or "gradual_exit"))
+                owes(entry, d, data.last_month.next(), reason or "gradual_exit")
                 audited(
                     f"beneficiary.{entry.status}",
                     "beneficiary",
@@ -149,8 +171,80 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
             )
     for (action, resource_type), entries in audits.items():
         await audit.record_many(uow, "payments", action, resource_type, entries)
-    # A stop that arrives after a later month's batch was built: cancel what is not at the bank, record the rest.
-    await recovery.after_stops(uow, stops)
+    await _owe(uow, owed)
+
+
+async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A run of `case.schedule_changed`: what each person is owed from each change's month on, set-based (one locking
+    read of the households' rows in force, the changes in memory in event order, one write of each kind). From its
+    first schedule on, a case's approval and amount events no longer set what it owes."""
+    if not deliveries:
+        return
+    changes = []
+    firsts: dict[uuid.UUID, uuid.UUID] = {}
+    for d in deliveries:
+        data: CaseScheduleChanged = d.data
+        if data.programme in ONE_OFF:
+            log.info("schedule of one-off case %s: paid as its award, nothing owed monthly", data.case_id)
+            continue
+        firsts.setdefault(data.case_id, d.event.id)
+        changes.append(
+            domain.ScheduleChange(
+                d.event.id,
+                data.case_id,
+                data.household_id,
+                data.programme,
+                data.region_code,
+                data.changed_from,
+                [
+                    domain.OwedSegment(
+                        s.member_id or HOUSEHOLD, s.from_month, s.to_month, s.amount_fen, max(s.persons, 1)
+                    )
+                    for s in data.segments
+                ],
+                data.reason,
+            )
+        )
+    await OwedRepository(uow.session).mark_scheduled(firsts)
+    await _owe(uow, changes)
+    await audit.record_many(
+        uow,
+        "payments",
+        "owed.change",
+        "household",
+        [
+            {
+                "resource_id": d.data.household_id,
+                "household_id": d.data.household_id,
+                "region_code": d.data.region_code,
+                "correlation_id": d.event.correlationid,
+                "details": {
+                    "case_id": str(d.data.case_id),
+                    "programme": d.data.programme,
+                    "changed_from": str(d.data.changed_from),
+                    "segments": len(d.data.segments),
+                    "reason": d.data.reason,
+                },
+            }
+            for d in deliveries
+        ],
+    )
+
+
+async def _owe(uow: UnitOfWork, changes: list[domain.ScheduleChange]) -> None:
+    """Apply what a run changes in what people are owed, then let the batches not yet at the bank follow it and record
+    what the bank already paid beyond it (多发)."""
+    if not changes:
+        return
+    repo = OwedRepository(uow.session)
+    run = domain.OwedRun(
+        await repo.in_force_for_update({c.household_id for c in changes}),
+        await repo.applied([c.event_id for c in changes]),
+    )
+    for change in changes:
+        run.apply(change)
+    await repo.write(run.superseded, run.added)
+    await recovery.follow(uow, list(run.changed.values()))
 
 
 def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:

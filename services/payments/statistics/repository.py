@@ -26,7 +26,8 @@ SELECT l.programme,
        count(*) FILTER (WHERE l.kind = 'one_off') AS one_off_households,
        coalesce(sum(l.persons) FILTER (WHERE l.kind = 'one_off'), 0) AS one_off_persons,
        coalesce(sum(l.amount_fen) FILTER (WHERE l.kind = 'one_off'), 0) AS one_off_fen,
-       coalesce(sum(l.amount_fen) FILTER (WHERE l.kind = 'supplement'), 0) AS supplement_fen
+       coalesce(sum(l.amount_fen) FILTER (WHERE l.kind = 'supplement'), 0) AS supplement_fen,
+       coalesce(sum(l.amount_fen) FILTER (WHERE l.kind IN ('arrears', 'reissue')), 0) AS arrears_fen
 FROM lines l GROUP BY l.programme ORDER BY l.programme
 """
 

@@ -15,6 +15,7 @@ class ProgrammeFigures(BaseModel):
     money_wan_yuan: str = Field(description="万元, as the reports write it")
     paid_fen: int = Field(description="of which confirmed paid by bank returns")
     supplement_fen: int = Field(description="of which 提标补发")
+    arrears_fen: int = Field(default=0, description="of which 补发 of months paid late (arrears, 重发)")
     one_off_household_times: int = Field(description="临时救助 / 医疗救助 户次")
     one_off_person_times: int = Field(description="人次")
     one_off_fen: int

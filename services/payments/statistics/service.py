@@ -47,6 +47,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
                 money_wan_yuan=wan(issued),
                 paid_fen=int(p["paid_fen"]) if p else 0,
                 supplement_fen=int(p["supplement_fen"]) if p else 0,
+                arrears_fen=int(p["arrears_fen"]) if p else 0,
                 one_off_household_times=int(p["one_off_households"]) if p else 0,
                 one_off_person_times=int(p["one_off_persons"]) if p else 0,
                 one_off_fen=int(p["one_off_fen"]) if p else 0,

@@ -1,0 +1,359 @@
+"""A stateful randomized simulation of payments against an independent oracle (Hypothesis `RuleBasedStateMachine`).
+
+Random sequences of schedule changes (back-dated approvals, raises, lowers, stops, deaths as a segment's end), payee
+changes, batch requests (regular, 提标补发, 重发) built by the real job, approvals by a second officer, exports,
+cancellations, bank returns (paid, failed), 退汇, and overpayments repaid or waived go through payments' real code
+on real PostgreSQL: events through the real consumer (inbox included), batch steps through the batch service,
+returns through the return-file parser.
+
+The oracle is written here, by hand, from the dated history alone: what each person is owed per month is the last
+decision's amount for that month (a change replaces every month from its `changed_from`). After every step, for every
+person and month (fen):
+
+* paid + in flight − repaid + pending ≤ owed + open overpayments + waived — nothing goes out beyond what is owed,
+  unless recorded;
+* open overpayments = max(paid + in flight − repaid − owed − waived, 0) — what the bank holds beyond what is owed is
+  recorded, exactly;
+* every line is for a positive amount.
+
+At the end (quiescence: every batch exported, every line returned paid, a last 补发 batch paid), owed ≤ paid −
+repaid ≤ owed + open overpayments + waived, and open overpayments = max(paid − repaid − owed − waived, 0): everyone
+is paid exactly what is owed, to the fen, and any excess is on record (open, or waived by two officers).
+
+`SIMULATION_EXAMPLES` (default 200) sets the number of sequences, `SIMULATION_SEED` replays one run (the seed is
+printed at the start)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+import time
+import uuid
+from collections import defaultdict
+
+from hypothesis import HealthCheck, seed, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from sqlalchemy import text
+
+from services.payments.batches import returns
+from services.payments.batches import service as batches
+from services.payments.batches.schemas import BatchIn
+from services.payments.models import HOUSEHOLD
+from services.payments.recovery import service as recovery
+from shared.auth import Principal
+from shared.errors import DomainError
+from shared.period import Period
+from tests.payments_kit import PaymentsKit
+
+START = Period(2020, 1)  # a year no other test pays (their batches list by month across the county)
+MONTHS = [START.plus(i) for i in range(6)]
+AMOUNTS = (30_000, 60_000, 68_000, 73_000)
+CREATOR = Principal("sim-finance-a", frozenset({"finance"}), "610626")
+APPROVER = Principal("sim-finance-b", frozenset({"finance"}), "610626")
+
+# A decision's shape: every month from `changed_from` on is replaced by these segments.
+decisions = st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(AMOUNTS)),  # approval, raise or lower, open-ended
+    st.tuples(st.just("stop"), st.just(0)),  # 停保: nothing from changed_from
+    st.tuples(st.just("end"), st.sampled_from(AMOUNTS), st.integers(0, 3)),  # a death / 渐退: paid to a month
+    st.tuples(st.just("two"), st.sampled_from(AMOUNTS), st.integers(0, 2), st.sampled_from(AMOUNTS)),  # a review
+)
+
+
+def segments_of(decision: tuple, changed_from: Period) -> list[tuple[Period, Period | None, int]]:
+    match decision:
+        case ("set", fen):
+            return [(changed_from, None, fen)]
+        case ("stop", _):
+            return []
+        case ("end", fen, k):
+            return [(changed_from, changed_from.plus(k), fen)]
+        case ("two", fen, k, later):
+            return [(changed_from, changed_from.plus(k), fen), (changed_from.plus(k + 1), None, later)]
+    raise AssertionError(decision)
+
+
+def yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+class Bank:
+    """The payments' side of the simulation: the real code, on a private event loop and engine."""
+
+    def __init__(self, database_url: str) -> None:
+        from shared.db import create_engine
+
+        self.loop = asyncio.new_event_loop()
+        self.engine = create_engine(database_url, 3)
+        self.kit = PaymentsKit(self.engine, f"payments.simulation-{uuid.uuid4()}")
+
+    def run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.run(self.engine.dispose())
+        self.loop.close()
+
+    async def step(self, action) -> object:
+        """One request's unit of work: the action, then commit; a refusal (409, 403, …) changes nothing."""
+        async with self.kit.uow() as uow:
+            try:
+                result = await action(uow)
+            except DomainError:
+                return None
+            await uow.commit()
+            return result
+
+    async def request(self, kind: str, region: str, period: Period) -> uuid.UUID:
+        body = BatchIn(kind=kind, region_code=region, period=period)
+        batch, _ = await self.step(lambda uow: batches.create(uow, CREATOR, body))
+        await self.kit.build()
+        return batch.id
+
+    async def rows(self, sql: str, **params) -> list:
+        async with self.engine.connect() as conn:
+            return list(await conn.execute(text(sql), params))
+
+    async def post_return(self, batch_id: uuid.UUID, rows: list[tuple[uuid.UUID, int, str]]) -> None:
+        content = "payment_id,amount_yuan,result,reason\n" + "".join(
+            f"{pid},{yuan(fen)},{result},{'' if result == 'paid' else '模拟'}\n" for pid, fen, result in rows
+        )
+        file = io.BytesIO(content.encode())
+        await self.step(lambda uow: returns.post_returns(uow, CREATOR, batch_id, file))
+
+
+def machine(bank: Bank) -> type[RuleBasedStateMachine]:
+    run = bank.run
+
+    class Payments(RuleBasedStateMachine):
+        """One county village per sequence: household A (低保, the household as a whole) and household B whose two
+        members each have a 特困 case of their own (person-level lines)."""
+
+        @initialize()
+        def setup(self) -> None:
+            self.region = f"610626{random.randint(200, 299)}{random.randint(100, 999)}"
+            self.a, self.b = uuid.uuid4(), uuid.uuid4()
+            self.persons = [
+                (self.a, "dibao", HOUSEHOLD, uuid.uuid4()),
+                (self.b, "tekun", uuid.uuid4(), uuid.uuid4()),
+                (self.b, "tekun", uuid.uuid4(), uuid.uuid4()),
+            ]
+            # The oracle: owed per person and month, from the dated history only.
+            self.owed: dict[tuple, dict[Period, int]] = {p[:3]: {} for p in self.persons}
+            for household in (self.a, self.b):
+                run(bank.kit.payee(household, self.region, f"62170000{random.randint(10**10, 10**11 - 1)}"))
+
+        # --- decisions ---------------------------------------------------------------------------------------------
+
+        @rule(who=st.integers(0, 2), start=st.integers(0, 5), decision=decisions)
+        def decide(self, who: int, start: int, decision: tuple) -> None:
+            household, programme, member, case_id = self.persons[who]
+            changed_from = MONTHS[start]
+            segments = segments_of(decision, changed_from)
+            owed = self.owed[(household, programme, member)]
+            for month in MONTHS:
+                if month >= changed_from:
+                    owed.pop(month, None)
+            for first, last, fen in segments:
+                for month in MONTHS:
+                    if first <= month and (last is None or month <= last):
+                        owed[month] = fen
+            run(
+                bank.kit.schedule(
+                    case_id,
+                    household,
+                    self.region,
+                    changed_from,
+                    segments,
+                    programme=programme,
+                    persons=1 if programme == "tekun" else 2,
+                    member_id=None if member == HOUSEHOLD else member,
+                    reason="review",
+                )
+            )
+
+        @rule(household=st.sampled_from(("a", "b")), account=st.booleans())
+        def payee(self, household: str, account: bool) -> None:
+            number = f"62284800{random.randint(10**10, 10**11 - 1)}" if account else None
+            run(bank.kit.payee(getattr(self, household), self.region, number))
+
+        # --- batches -----------------------------------------------------------------------------------------------
+
+        def _batches(self, *statuses: str) -> list:
+            return run(
+                bank.rows(
+                    "SELECT id FROM payments.batches WHERE region_code = :r AND status = ANY(:s) ORDER BY created_at",
+                    r=self.region,
+                    s=list(statuses),
+                )
+            )
+
+        @rule(month=st.integers(0, 5))
+        def regular(self, month: int) -> None:
+            run(bank.request("regular", self.region, MONTHS[month]))
+
+        @rule(kind=st.sampled_from(("supplement", "reissue")), month=st.integers(1, 6))
+        def on_demand(self, kind: str, month: int) -> None:
+            run(bank.request(kind, self.region, START.plus(month)))
+
+        @rule(pick=st.integers(0, 10))
+        def approve(self, pick: int) -> None:
+            if found := self._batches("built"):
+                batch_id = found[pick % len(found)][0]
+                run(bank.step(lambda uow: batches.approve(uow, APPROVER, batch_id)))
+
+        @rule(pick=st.integers(0, 10))
+        def export(self, pick: int) -> None:
+            if found := self._batches("approved"):
+                batch_id = found[pick % len(found)][0]
+                run(bank.step(lambda uow: batches.export(uow, CREATOR, batch_id)))
+
+        @rule(pick=st.integers(0, 10))
+        def cancel(self, pick: int) -> None:
+            if found := self._batches("built", "approved"):
+                batch_id = found[pick % len(found)][0]
+                run(bank.step(lambda uow: batches.cancel(uow, CREATOR, batch_id, "simulation")))
+
+        @rule(pick=st.integers(0, 10), results=st.lists(st.sampled_from(("paid", "failed")), min_size=1, max_size=8))
+        def bank_returns(self, pick: int, results: list[str]) -> None:
+            if found := self._batches("exported"):
+                batch_id = found[pick % len(found)][0]
+                self._return(batch_id, results)
+
+        def _return(self, batch_id: uuid.UUID, results: list[str]) -> None:
+            pending = run(
+                bank.rows(
+                    "SELECT payment_id, amount_fen FROM payments.payment_lines WHERE batch_id = :b "
+                    "AND status = 'pending' AND payee_id IS NOT NULL ORDER BY id",
+                    b=batch_id,
+                )
+            )
+            if pending:
+                rows = [(pid, fen, results[i % len(results)]) for i, (pid, fen) in enumerate(pending)]
+                run(bank.post_return(batch_id, rows))
+
+        @rule(pick=st.integers(0, 50))
+        def reversal(self, pick: int) -> None:
+            paid = run(
+                bank.rows(
+                    "SELECT batch_id, payment_id, amount_fen FROM payments.payment_lines WHERE region_code = :r "
+                    "AND status = 'paid' ORDER BY id",
+                    r=self.region,
+                )
+            )
+            if paid:
+                batch_id, pid, fen = paid[pick % len(paid)]
+                run(bank.post_return(batch_id, [(pid, fen, "reversed")]))
+
+        @rule(pick=st.integers(0, 50), how=st.sampled_from(("repaid", "waived")))
+        def settle_overpayment(self, pick: int, how: str) -> None:
+            found = run(
+                bank.rows(
+                    "SELECT id FROM payments.overpayments WHERE region_code = :r AND status = 'open' ORDER BY id",
+                    r=self.region,
+                )
+            )
+            if not found:
+                return
+            over_id = found[pick % len(found)][0]
+            if how == "repaid":
+                run(bank.step(lambda uow: recovery.repaid(uow, CREATOR, over_id, "simulation")))
+            else:
+                run(bank.step(lambda uow: recovery.request_waiver(uow, CREATOR, over_id, "simulation")))
+                run(bank.step(lambda uow: recovery.approve_waiver(uow, APPROVER, over_id)))
+
+        # --- the oracle's checks -----------------------------------------------------------------------------------
+
+        def _money(self) -> dict[tuple, dict[Period, dict[str, int]]]:
+            """Per person and month: paid, in flight, pending (fen), open overpayments; and every line's amount."""
+            out: dict[tuple, dict[Period, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+            for h, p, m, period, status, exported, fen in run(
+                bank.rows(
+                    "SELECT l.household_id, l.programme, l.member_id, l.period, l.status, "
+                    "b.status IN ('exported', 'reconciled'), l.amount_fen FROM payments.payment_lines l "
+                    "JOIN payments.batches b ON b.id = l.batch_id WHERE l.household_id IN (:a, :b) "
+                    "AND l.status IN ('pending', 'paid')",
+                    a=self.a,
+                    b=self.b,
+                )
+            ):
+                assert fen > 0, "a line for nothing or less"
+                what = "paid" if status == "paid" else "in_flight" if exported else "pending"
+                out[(h, p, m)][Period.of(period)][what] += fen
+            for h, p, m, period, fen, status, closed in run(
+                bank.rows(
+                    "SELECT household_id, programme, member_id, period, amount_fen, status, closed_reason "
+                    "FROM payments.overpayments WHERE household_id IN (:a, :b)",
+                    a=self.a,
+                    b=self.b,
+                )
+            ):
+                what = "over" if status != "closed" else closed if closed in ("repaid", "waived") else None
+                if what:
+                    out[(h, p, m)][Period.of(period)][what] += fen
+            return out
+
+        @invariant()
+        def nothing_beyond_what_is_owed(self) -> None:
+            if not hasattr(self, "owed"):
+                return
+            money = self._money()
+            for person, owed in self.owed.items():
+                for month in set(money[person]) | set(owed):
+                    got, due = money[person][month], owed.get(month, 0)
+                    # Money the person paid back (退回) is money not paid; a waived excess (核销) stays with them.
+                    sent = got["paid"] + got["in_flight"] - got["repaid"]
+                    assert sent + got["pending"] <= due + got["over"] + got["waived"], (person, month, dict(got), due)
+                    assert got["over"] == max(sent - due - got["waived"], 0), (person, month, dict(got), due)
+
+        def teardown(self) -> None:
+            if not hasattr(self, "owed"):
+                return
+            # Quiescence: accounts on file, every batch built, approved, exported and returned paid, then a last
+            # 补发 batch for every month up to the horizon, paid too.
+            for household in (self.a, self.b):
+                run(bank.kit.payee(household, self.region, "6217000012345678901"))
+            # (Nothing changes what is owed meanwhile, so no batch goes back to `built`: one pass does it.)
+            for (batch_id,) in self._batches("built"):
+                run(bank.step(lambda uow, b=batch_id: batches.approve(uow, APPROVER, b)))
+            for (batch_id,) in self._batches("approved"):
+                run(bank.step(lambda uow, b=batch_id: batches.export(uow, CREATOR, b)))
+            for (batch_id,) in self._batches("exported"):
+                self._return(batch_id, ["paid"])
+            last = run(bank.request("supplement", self.region, MONTHS[-1].next()))
+            run(bank.step(lambda uow: batches.approve(uow, APPROVER, last)))
+            run(bank.step(lambda uow: batches.export(uow, CREATOR, last)))
+            self._return(last, ["paid"])
+            money = self._money()
+            for person, owed in self.owed.items():
+                for month in set(money[person]) | set(owed):
+                    got, due = money[person][month], owed.get(month, 0)
+                    assert got["in_flight"] == got["pending"] == 0, (person, month, dict(got))
+                    kept = got["paid"] - got["repaid"]
+                    assert due <= kept <= due + got["over"] + got["waived"], (person, month, dict(got), due)
+                    assert got["over"] == max(kept - due - got["waived"], 0), (person, month, dict(got), due)
+
+    return Payments
+
+
+def run_simulation(database_url: str, examples: int, steps: int = 10) -> None:
+    chosen = int(os.environ.get("SIMULATION_SEED") or random.randrange(2**32))
+    print(f"\npayments simulation: {examples} sequences, SIMULATION_SEED={chosen}", flush=True)
+    bank = Bank(database_url)
+    try:
+        Payments = machine(bank)
+        Payments.TestCase.settings = settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        started = time.perf_counter()
+        seed(chosen)(Payments.TestCase)().runTest()
+        print(f"payments simulation: {examples} sequences in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        bank.close()
