@@ -241,6 +241,13 @@ class PaymentLine(Base):
         ),
         Index("ix_payment_lines_batch", "batch_id", "id"),
         Index("ix_payment_lines_household", "household_id", "period"),
+        # A batch's lines say whether the account changed since the household's last paid line: found backwards here.
+        Index(
+            "ix_payment_lines_household_paid",
+            "household_id",
+            "id",
+            postgresql_where=text("status = 'paid' AND payee_id IS NOT NULL"),
+        ),
     )
 
 

@@ -43,7 +43,7 @@ async def test_bank_file_and_roster_write_formula_payloads_as_text(api, tokens, 
         data = cells[len(BANK_COLUMNS) :]
         # Every payload, as holder and as bank name, is there with its apostrophe; no cell starts a formula.
         assert all(data.count(written_as_text(p)) == 2 for p in FORMULA_PAYLOADS), data
-        assert not [c for c in data if c[:1] in "=+-@\t\r＝"]
+        assert not [c for c in data if c and c[0] in "=+-@\t\r＝"]
 
     r = await pay.get(f"/batches/{batch}/roster", params={"township": region[:9]}, headers=tokens["finance"])
     assert r.status_code == 200, r.text

@@ -54,7 +54,8 @@ WITH checked AS (
 ), problems AS (
     SELECT *, (copies > 1)::int + (line_status IS NULL)::int
               + coalesce((amount_fen <> line_amount)::int, 0)
-              + coalesce((line_status <> 'pending' AND line_status <> result)::int, 0) AS problems
+              + coalesce(CASE WHEN result = 'reversed' THEN line_status NOT IN ('paid', 'reversed')
+                              ELSE line_status <> 'pending' AND line_status <> result END::int, 0) AS problems
     FROM checked
 )
 SELECT *, sum(problems) OVER () AS problems_in_file FROM problems WHERE problems > 0 ORDER BY row_no LIMIT :keep

@@ -22,6 +22,13 @@ PERSON_LEVEL = "('tekun', 'orphan', 'de_facto_orphan', 'disability_living', 'dis
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_payment_lines_household_paid",
+        "payment_lines",
+        ["household_id", "id"],
+        schema="payments",
+        postgresql_where=sa.text("status = 'paid' AND payee_id IS NOT NULL"),
+    )
     op.create_table(
         "owed",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -121,6 +128,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payment_lines_household_paid", table_name="payment_lines", schema="payments")
     op.drop_index("ix_overpayments_person", table_name="overpayments", schema=S)
     for name in ("closed_at", "requested_by", "closed_by", "closed_reason", "member_id"):
         op.drop_column("overpayments", name, schema=S)
