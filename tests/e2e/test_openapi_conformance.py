@@ -59,6 +59,44 @@ ACCEPTED = {
             "POST /cases/{case_id}/home-visits",
             "POST /parameters",
             "POST /parameters/what-if",
+            "POST /cases/{case_id}/investigation",
+            "POST /cases/{case_id}/extension",
+            "POST /cases/{case_id}/review",
+            "POST /cases/{case_id}/termination",
+            "POST /alerts/{alert_id}/verification",
+            "POST /alerts/{alert_id}/closure",
+        )
+    },
+    # A list's cursor is opaque: it is checked against its checksum and the list it belongs to; an ID number asked
+    # for in X-Id-Number against its GB 11643 check character (shared/pagination.py).
+    **{
+        ("positive_data_acceptance", operation): "opaque cursor, ID number check character"
+        for operation in (
+            "GET /households",
+            "GET /applications",
+            "GET /cases",
+            "GET /cases/deadlines",
+            "GET /cases/reviews-due",
+            "GET /tasks",
+            "GET /batches",
+            "GET /batches/{batch_id}/lines",
+            "GET /beneficiaries",
+            "GET /alerts",
+            "GET /alerts/overdue",
+            "GET /alerts/due-soon",
+        )
+    },
+    # An If-Match naming a version that is no longer current is 412: which version is current, no schema can say.
+    **{
+        ("positive_data_acceptance", operation): "If-Match of another version"
+        for operation in (
+            "PATCH /households/{household_id}",
+            "PUT /households/{household_id}/economic-facts",
+            "POST /households/{household_id}/members",
+            "PATCH /households/{household_id}/members/{member_id}",
+            "DELETE /households/{household_id}/members/{member_id}",
+            "PATCH /applications/{application_id}",
+            "POST /applications/{application_id}/withdraw",
         )
     },
 }

@@ -20,7 +20,7 @@ from services.payments.batches.schemas import (
 from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
 from shared.app import UowDep
 from shared.downloads import XLSX, or_xlsx, streamed
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, problems
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
@@ -83,7 +83,8 @@ async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchO
     "/{batch_id}/bank-file",
     summary="The bank file (银行代发文件), CSV ending with its control record; written whole before it is sent",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}}}},
+    # 409: not exported yet, or a file that cannot be produced whole (a payee that does not open).
+    responses={200: {"content": {"text/csv": {}}}, **problems(409)},
 )
 async def bank_file(
     batch_id: uuid.UUID,
