@@ -389,7 +389,11 @@ async def _emit_updated(uow: UnitOfWork, household: Household) -> None:
     household.updated_at = func.now()
     await uow.session.flush()
     await uow.session.refresh(household)
-    members = await HouseholdRepository(uow.session).members(household.id)
+    announce_updated(uow, household, await HouseholdRepository(uow.session).members(household.id))
+
+
+def announce_updated(uow: UnitOfWork, household: Household, members: list[Member]) -> None:
+    """household.updated.v1: the household's facts and its members' identities as they are now."""
     uow.emit(
         HouseholdUpdated(
             household_id=household.id,

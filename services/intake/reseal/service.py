@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.intake.config import Settings
-from services.intake.households.service import build_snapshot, emit_payee, identities_of
+from services.intake.households.service import announce_updated, emit_payee
 from services.intake.reseal.repository import ResealRepository
 from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
 from shared import audit
-from shared.events.catalogue import HouseholdUpdated
 from shared.identity import fingerprinter
 from shared.sealing import Keyring
 from shared.uow import UnitOfWork
@@ -89,16 +88,7 @@ async def _members_chunk(
     if refingerprinted:
         # The members' identities changed: monitoring matches partner rows on them.
         for household, members in await repo.with_members(refingerprinted):
-            uow.emit(
-                HouseholdUpdated(
-                    household_id=household.id,
-                    region_code=household.region_code,
-                    snapshot=build_snapshot(household, members),
-                    identities=identities_of(members),
-                ),
-                key=household.id,
-                region=household.region_code,
-            )
+            announce_updated(uow, household, members)
             progress.households_announced += 1
     progress.members += len(rows)
     progress.fingerprints += sum(r.fingerprint_profile != settings.crypto_profile for r in rows)
