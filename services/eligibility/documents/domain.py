@@ -62,6 +62,18 @@ _SETS_AMOUNT = "monthly_amount_fen"
 _REVIEW, _RECOMPUTE = "review", "standard_recompute"
 
 
+def _recomputed(data: dict) -> tuple[tuple[tuple[Period, int], ...], int | None]:
+    """A recompute step's amounts from the months it names, and the amount before: the schedule's runs of months
+    (`from_month`, `before_fen`, `after_fen`; a person-level run counts for its case like the others), or, for a
+    step recorded before schedules were kept, its months (`month`, `monthly_amount_fen`)."""
+    changes = data.get("changes", [])
+    if changes and "from_month" in changes[0]:
+        runs = sorted(changes, key=lambda c: c["from_month"])
+        return tuple((Period.parse(c["from_month"]), int(c["after_fen"])) for c in runs), int(runs[0]["before_fen"])
+    segments = tuple((Period.parse(c["month"]), int(c["monthly_amount_fen"])) for c in changes)
+    return segments, data.get("previous_monthly_amount_fen")
+
+
 def amount_changes(steps: list[RecordedStep]) -> list[AmountChange]:
     """Every change of the monthly amount after the decision, in order: a review (定期核查) that found another
     amount (from the next month), and a standard rise's recompute (提标, from the months it names)."""
@@ -69,8 +81,7 @@ def amount_changes(steps: list[RecordedStep]) -> list[AmountChange]:
     current: int | None = None
     for s in steps:
         if s.step == _RECOMPUTE:
-            segments = tuple((Period.parse(c["month"]), int(c["monthly_amount_fen"])) for c in s.data["changes"])
-            previous = s.data["previous_monthly_amount_fen"]
+            segments, previous = _recomputed(s.data)
             changes.append(AmountChange(s.on, "提高保障标准", s.opinion, previous, segments))
             current = segments[-1][1] if segments else current
         elif s.step == _REVIEW:

@@ -83,3 +83,26 @@ def test_a_document_exists_only_once_the_case_has_that_decision():
     for kind in (DocumentKind.REJECTION_NOTICE, DocumentKind.TERMINATION_NOTICE, DocumentKind.ADJUSTMENT_NOTICE):
         with pytest.raises(Conflict, match=kind.value):
             check_available(kind, on_roll, [DECIDED])
+
+
+def test_a_recompute_recorded_as_runs_of_months_is_read_as_its_amount_changes():
+    """提标 steps record the schedule's runs (from, to, before, after); a 500 here once came from reading the old
+    per-month shape out of them."""
+    from services.eligibility.documents.domain import _recomputed
+    from shared.period import Period
+
+    data = {
+        "changes": [
+            {"member_id": None, "from_month": "2026-05", "to_month": None, "before_fen": 68_000, "after_fen": 73_000},
+            {
+                "member_id": None,
+                "from_month": "2026-03",
+                "to_month": "2026-04",
+                "before_fen": 60_000,
+                "after_fen": 65_000,
+            },
+        ]
+    }
+    assert _recomputed(data) == (((Period(2026, 3), 65_000), (Period(2026, 5), 73_000)), 60_000)
+    old = {"changes": [{"month": "2024-07", "monthly_amount_fen": 140_000}], "previous_monthly_amount_fen": 135_000}
+    assert _recomputed(old) == (((Period(2024, 7), 140_000),), 135_000)
