@@ -125,6 +125,10 @@ def _path_value(name: str, ids: dict[str, str], operation: dict) -> str:
     schema = next((p.get("schema", {}) for p in operation.get("parameters", []) if p["name"] == name), {})
     if "enum" in schema:
         return str(schema["enum"][0])
+    if schema.get("type") == "integer":
+        return "1"
+    if name == "kind" and "documents" in operation.get("operationId", ""):
+        return "approval-form"  # an enum behind a $ref
     fixed = {
         "kind": "death",
         "region": HOME,

@@ -646,9 +646,11 @@ class Case:
             return []
         self.schedule = after
         on_roll = self.status in workflow.ON_ROLL
-        if on_roll and (amount := self._current_amount(today)) is not None:
+        if on_roll and after and (amount := self._current_amount(today)) is not None:
             self.monthly_amount_fen = amount
-            latest = max((s for s in after if s.to_month is None), key=lambda s: s.from_month)
+            # The open-ended run if there is one; a case in 渐退 has only runs that end.
+            latest = max((s for s in after if s.to_month is None), key=lambda s: s.from_month, default=None)
+            latest = latest or max(after, key=lambda s: s.from_month)
             on = max(latest.from_month.first_day, change.start)
             try:
                 result = rule(self.snapshot, on)  # as priced, when the latest segment is on the case's facts

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from services.payments.deps import Finance, Reader
 from services.payments.recovery import service
-from services.payments.recovery.schemas import OverpaymentOut
+from services.payments.recovery.schemas import OverpaymentOut, ReasonIn
 from shared.app import UowDep
 
 router = APIRouter(prefix="/overpayments", tags=["recovery"])
@@ -24,19 +24,18 @@ async def overpayments(
 
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
-Reason = Annotated[str, Body(embed=True, min_length=1, max_length=500)]
 
 
 @router.post("/{overpayment_id}/repaid", summary="退回: the person paid the overpayment back; it closes")
-async def repaid(overpayment_id: Id, uow: UowDep, principal: Finance, reason: Reason) -> OverpaymentOut:
-    return await service.repaid(uow, principal, overpayment_id, reason)
+async def repaid(overpayment_id: Id, body: ReasonIn, uow: UowDep, principal: Finance) -> OverpaymentOut:
+    return await service.repaid(uow, principal, overpayment_id, body.reason)
 
 
 @router.post(
     "/{overpayment_id}/waiver", summary="Ask for the overpayment to be waived (核销); another officer approves"
 )
-async def request_waiver(overpayment_id: Id, uow: UowDep, principal: Finance, reason: Reason) -> OverpaymentOut:
-    return await service.request_waiver(uow, principal, overpayment_id, reason)
+async def request_waiver(overpayment_id: Id, body: ReasonIn, uow: UowDep, principal: Finance) -> OverpaymentOut:
+    return await service.request_waiver(uow, principal, overpayment_id, body.reason)
 
 
 @router.post(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.period import Period
 
@@ -29,3 +29,11 @@ class OverpaymentOut(BaseModel):
     closed_by: str | None = None
     closed_at: datetime | None = None
     requested_by: str | None = None
+
+
+class ReasonIn(BaseModel):
+    """Why finance records a repayment or asks for a waiver (kept in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)

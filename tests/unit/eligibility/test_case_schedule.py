@@ -398,3 +398,29 @@ def test_the_event_orders_segments_per_person():
     ):
         with pytest.raises(ValueError):
             event(*bad)
+
+
+def test_a_case_in_gradual_exit_whose_runs_all_end_is_repriced_too():
+    """渐退: owed to March 2024 and nothing after, no open-ended run. A rise to 730 from November reprices November to
+    March (760 → 860); the recompute once failed on such a case (no open-ended run to take the latest from) and
+    dead-lettered the whole rise for its region."""
+    from dataclasses import replace
+
+    case = approve(opened(application(urban_two())))
+    case.collect()
+    case.status = Status.GRADUAL_EXIT
+    case.schedule = [replace(s, to_month=s.to_month or Period(2024, 3)) for s in case.schedule]
+    params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
+    changes = case.reprice(params, RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1)), "r", TODAY)
+    assert monthly(case, Period(2023, 10), Period(2024, 4)) == {
+        "2023-10": 76_000,
+        "2023-11": 86_000,
+        "2023-12": 86_000,
+        "2024-01": 86_000,
+        "2024-02": 86_000,
+        "2024-03": 86_000,
+        "2024-04": 0,
+    }
+    assert [(str(d.from_month), str(d.to_month), d.after_fen - d.before_fen) for d in changes] == [
+        ("2023-11", "2024-03", 10_000)
+    ]
