@@ -4,6 +4,7 @@ the figures must then be, counted by hand from what was fed."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable
@@ -192,9 +193,13 @@ async def seed_demo_month(
     await _alert(kit, v2, t, "sudden_hardship", d(day=3), d(day=13), verified=d(day=7), programme="temporary")
     await _alert(kit, v2, h, "high_medical_cost", d(day=12), d(day=15))
 
-    r = await pay.post(
-        "/batches", json={"region_code": township, "period": str(month), "kind": "regular"}, headers=finance
-    )
+    for _attempt in range(3):  # as any client does after a 503 (the suite restarts PostgreSQL before this runs)
+        r = await pay.post(
+            "/batches", json={"region_code": township, "period": str(month), "kind": "regular"}, headers=finance
+        )
+        if r.status_code != 503:
+            break
+        await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
     assert r.status_code in (200, 202), r.text
     batch_id = r.json()["id"]
     for _ in range(300):
