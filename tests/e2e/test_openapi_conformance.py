@@ -59,10 +59,23 @@ ACCEPTED = {
             "POST /cases/{case_id}/home-visits",
             "POST /parameters",
             "POST /parameters/what-if",
-            "POST /cases/{case_id}/investigation",
-            "POST /cases/{case_id}/extension",
-            "POST /cases/{case_id}/review",
-            "POST /cases/{case_id}/termination",
+            # every step's date is checked against the case's own dates (never before the step it follows)
+            *(
+                f"POST /cases/{{case_id}}/{step}"
+                for step in (
+                    "investigation",
+                    "economic-check",
+                    "township-opinion",
+                    "appraisal",
+                    "notice/objections",
+                    "notice/close",
+                    "extension",
+                    "emergency-approval",
+                    "documents-complete",
+                    "review",
+                    "termination",
+                )
+            ),
             "POST /alerts/{alert_id}/verification",
             "POST /alerts/{alert_id}/closure",
         )
