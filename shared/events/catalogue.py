@@ -226,6 +226,26 @@ class ApplicationAmended(ApplicationSubmitted):
     """The applicant corrected facts before a decision."""
 
 
+class ApplicationImported(ApplicationSubmitted):
+    """存量对象导入: a household already receiving the programme under the old system came in with the county's roll
+    (no procedure steps). `monthly_amount_fen` and `persons` are what is paid today and stay so until a decision
+    changes them (never silently re-priced); `amount_differs` says our rules priced it otherwise at import, so the
+    case is flagged for review. Months from the month after `approved_on` through `paid_through` were paid by the
+    old system at `monthly_amount_fen`."""
+
+    import_id: uuid.UUID
+    approved_on: date = Field(description="审批日期 in the old system")
+    monthly_amount_fen: int = Field(ge=0)
+    persons: int = Field(ge=1)
+    covered_member_ids: list[uuid.UUID] = Field(
+        min_length=1, description="the members the programme pays for (one, for a person-level programme)"
+    )
+    next_review_on: date | None = None
+    paid_through: Period = Field(description="the last month the old system paid")
+    amount_differs: bool = Field(default=False, description="our rules priced it otherwise: flagged for review")
+    computed_amount_fen: int | None = Field(default=None, ge=0, description="what our rules priced it at, if known")
+
+
 class PayeeChanged(EventData):
     """收款账户: a household's bank account was registered, changed or removed; the account is sealed (AES-GCM).
 
@@ -316,6 +336,11 @@ class CaseApproved(_ProgrammeApplicationCase):
     decided_at: datetime
     tekun_arrangement: TekunArrangement | None = Field(
         default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)"
+    )
+    paid_elsewhere_through: Period | None = Field(
+        default=None,
+        description="imported cases (存量对象导入): months from `effective_month` through this one were paid by the "
+        "old system at `monthly_amount_fen`, so they are not owed again",
     )
 
 
@@ -596,6 +621,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("application.submitted.v1", Topic.INTAKE_APPLICATIONS, ApplicationSubmitted),
         _spec("application.amended.v1", Topic.INTAKE_APPLICATIONS, ApplicationAmended),
         _spec("application.withdrawn.v1", Topic.INTAKE_APPLICATIONS, ApplicationWithdrawn),
+        _spec("application.imported.v1", Topic.INTAKE_APPLICATIONS, ApplicationImported),
         _spec("payee.changed.v1", Topic.INTAKE_APPLICATIONS, PayeeChanged),
         _spec("case.opened.v1", Topic.ELIGIBILITY_DECISIONS, CaseOpened),
         _spec("case.status_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseStatusChanged),
