@@ -1,5 +1,6 @@
 """Eligibility API: `uvicorn services.eligibility.api:app`."""
 
+from services.eligibility.assessments.endpoints import router as assessments
 from services.eligibility.cases.endpoints import router as cases
 from services.eligibility.config import Settings
 from services.eligibility.documents.endpoints import router as documents
@@ -13,7 +14,7 @@ from shared.app import create_app
 app = create_app(
     Settings(),
     platform,
-    [cases, documents, tasks, notices, what_if, parameters],
+    [cases, documents, tasks, notices, what_if, parameters, assessments],
     title="Eligibility (审核确认)",
     description="Case workflow from acceptance to the county decision, on dated regional policy parameters.",
 )

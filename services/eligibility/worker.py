@@ -1,5 +1,6 @@
-"""Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events;
-recomputes the amounts a changed policy value affects (提标); stops or reviews cases on monitoring's findings."""
+"""Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events and brings
+in the imported roll's (存量对象导入); recomputes the amounts a changed policy value affects (提标); stops or reviews
+cases on monitoring's findings."""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
@@ -9,6 +10,7 @@ from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
     AlertVerified,
     ApplicationAmended,
+    ApplicationImported,
     ApplicationSubmitted,
     ApplicationWithdrawn,
     DeathReported,
@@ -22,6 +24,8 @@ from shared.worker import main
 
 HANDLERS: Handlers = {
     event_type(ApplicationSubmitted): on_batch(service.open_cases),
+    # 存量对象导入: cases approved as the old system paid them, a run at once.
+    event_type(ApplicationImported): on_batch(service.import_cases),
     event_type(ApplicationAmended): on_data(service.amend_case),
     event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
     event_type(HouseholdRegistered): on_batch(service.record_households),

@@ -115,6 +115,32 @@ class Owed(Base):
     )
 
 
+class PaidElsewhere(Base):
+    """已由原系统发放: months `from_month`…`through_month` of one person (household, programme, member; keyed as
+    `owed`) that the old national system paid at `amount_fen` a month before the county's roll was imported
+    (存量对象导入, `case.approved`'s `paid_elsewhere_through`). The balance counts them as paid, so a batch pays only
+    what is owed beyond them (a back-dated 提标: the difference)."""
+
+    __tablename__ = "paid_elsewhere"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    household_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    member_id: Mapped[uuid.UUID] = mapped_column(comment="the person of a person-level programme; nil uuid")
+    region_code: Mapped[str] = mapped_column(String(12))
+    case_id: Mapped[uuid.UUID] = mapped_column(comment="the imported case")
+    from_month: Mapped[date] = mapped_column(Date)
+    through_month: Mapped[date] = mapped_column(Date)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[uuid.UUID] = mapped_column(comment="the case.approved event that said so")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_paid_elsewhere_person", "household_id", "programme", "member_id", "from_month"),
+        Index("uq_paid_elsewhere_case_member", "case_id", "member_id", unique=True),
+    )
+
+
 class ScheduledCase(Base):
     """A case eligibility has sent a schedule for (`case.schedule_changed`): from then on only schedules set what it
     owes; before, its approval and amount changes do, as they always did."""

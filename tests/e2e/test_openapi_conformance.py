@@ -59,6 +59,7 @@ ACCEPTED = {
             "POST /cases/{case_id}/home-visits",
             "POST /parameters",
             "POST /parameters/what-if",
+            "POST /assessments",  # every item's village within the caller's region
             # every step's date is checked against the case's own dates (never before the step it follows)
             *(
                 f"POST /cases/{{case_id}}/{step}"

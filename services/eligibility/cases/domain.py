@@ -12,7 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 from weakref import WeakKeyDictionary
 
@@ -28,6 +28,7 @@ from services.eligibility.policy.parameters import NATIONAL, region_chain
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationDetails,
+    ApplicationImported,
     ApplicationSubmitted,
     CaseAmountChanged,
     CaseApproved,
@@ -264,6 +265,89 @@ class Case:
         case.status = Status.REJECTED  # decided as it opens: no deadline to count, no step of the procedure
         case._refresh_due(params)
         case._raise(CaseRejected, reasons=case.reasons, decided_at=case.decided_at)
+        return case
+
+    @classmethod
+    def imported(cls, data: ApplicationImported, params: ParameterSet, actor: Actor = SYSTEM) -> Case:
+        """存量对象导入: a household the old system already pays comes in approved, at the amount paid today (never
+        re-priced here), with no procedure steps: its history is one step `imported` (by the importer, dated the
+        old approval). Owed from the month after `approved_on` at the file's amount for its persons; the months the
+        old system paid through `paid_through` are said so to payments (`paid_elsewhere_through`). Our rules price
+        it too, on the import day: kept as the case's assessment and in the schedule's basis; when they price it
+        otherwise (`amount_differs`) the case is due for review at once and its schedule reads no parameter value,
+        so a 提标 leaves it to that review rather than re-pricing the file's amount."""
+        on = data.approved_on
+        first = Period.of(on).next()
+        case = cls(
+            id=uuid.uuid4(),
+            **attributes(data, cls),
+            status=Status.APPROVED,
+            opened_on=on,
+            status_since=on,
+            delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
+        )
+        person_level = case.programme in PERSON_LEVEL
+        if person_level and case.applicant_member_id is None and len(data.covered_member_ids) == 1:
+            case.applicant_member_id = data.covered_member_ids[0]  # the person the rule prices
+        case.assessment = case.assess(params, data.submitted_on)
+        ours = case.assessment.monthly_amount_fen if case.assessment.eligible else None
+        computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours
+        differs = data.amount_differs or computed != data.monthly_amount_fen
+        values = () if differs else tuple(case.assessment.trace)
+        if person_level:
+            share, odd = divmod(data.monthly_amount_fen, len(data.covered_member_ids))
+            case.schedule = [
+                Segment(first, None, share + (odd if i == 0 else 0), 1, m, "imported", case.snapshot, values)
+                for i, m in enumerate(data.covered_member_ids)
+            ]
+        else:
+            case.schedule = [
+                Segment(first, None, data.monthly_amount_fen, data.persons, None, "imported", case.snapshot, values)
+            ]
+        case.schedule = sched.ordered(case.schedule)
+        case.monthly_amount_fen, case.effective_month = data.monthly_amount_fen, first.first_day
+        case.decided_on, case.decided_at = on, datetime.combine(on, time(), UTC)
+        if differs:
+            case.next_review_on = data.submitted_on  # flagged: due for review now
+        elif data.next_review_on is not None:
+            case.next_review_on = data.next_review_on
+        else:
+            case._schedule_review(on, params)
+        case._refresh_due(params)
+        paid_through = data.paid_through if data.paid_through >= first else None
+        flag = {
+            "import_id": str(data.import_id),
+            "paid_through": str(data.paid_through),
+            "monthly_amount_fen": data.monthly_amount_fen,
+            "persons": data.persons,
+            "computed_amount_fen": computed,
+            "amount_differs": differs,
+        }
+        opinion = "存量对象导入: 原系统审批, 按现发放金额纳入"
+        if differs:
+            opinion += "; 金额与现行规则测算不一致, 待复核"
+        case.steps.append(StepRecord("imported", Status.APPROVED, Status.APPROVED, actor, on, opinion, flag))
+        arrangement = getattr(case.details, "arrangement", None) if case.programme == "tekun" else None
+        case._raise(CaseOpened, received_on=on)
+        case._raise(
+            CaseApproved,
+            member_ids=list(data.covered_member_ids),
+            monthly_amount_fen=data.monthly_amount_fen,
+            one_off_amount_fen=None,
+            effective_month=first,
+            decided_at=case.decided_at,
+            tekun_arrangement=arrangement,
+            paid_elsewhere_through=paid_through,
+        )
+        # The basis says it was imported, at which amount, and what our rules computed.
+        segments = [s.to_event(first) for s in case.schedule]
+        case._raise(
+            CaseScheduleChanged,
+            changed_from=first,
+            segments=[e.model_copy(update={"basis": {**e.basis, "imported": flag}}) for e in segments],
+            reason="imported",
+            decided_at=datetime.now(UTC),
+        )
         return case
 
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:

@@ -440,12 +440,15 @@ class CaseRepository:
         # parameter per id.
         return set(await self.session.scalars(_APPLICATIONS_WITH_CASES, {"ids": application_ids}))
 
-    async def insert(self, cases: list[Case]) -> None:
+    async def insert(self, cases: list[Case], steps: Iterable[tuple[Case, list[StepRecord]]] = ()) -> None:
         """Many new cases in one statement, the rows one JSON parameter (no ORM or per-row parameter work), and
-        their households' latest facts."""
+        their households' latest facts; the steps they recorded (an imported case's `imported`) in one more."""
         await self.session.execute(
             _INSERT_CASES_WITH_FACTS, {"rows": json_rows([row_values(case, json_snapshot=True) for case in cases])}
         )
+        rows = [_step_row(case.id, s) for case, recorded in steps for s in recorded]
+        if rows:
+            await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(rows)})
 
     async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
         """The latest snapshot per household (household id → (region code, snapshot)), one statement."""

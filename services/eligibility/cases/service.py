@@ -32,8 +32,13 @@ from shared.consumer import Delivery
 from shared.events.catalogue import (
     AlertVerified,
     ApplicationAmended,
+    ApplicationImported,
     ApplicationSubmitted,
     ApplicationWithdrawn,
+    CaseApproved,
+    CaseOpened,
+    CaseRejected,
+    CaseScheduleChanged,
     DeathReported,
 )
 from shared.events.envelope import CloudEvent
@@ -125,6 +130,64 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     await repo.insert(opened)
     await audit.record_many(uow, SYSTEM.sub, "case.open", "case", audits)
     log.info("%d cases opened", len(opened))
+
+
+async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """存量对象导入, a run of `application.imported` at once, set-based like `open_cases`: one query finds the
+    applications that already have a case (a replay changes nothing), one the live cases of the households (a
+    second live entitlement is opened refused, as a second application is), the `Case` makes each imported case in
+    memory; cases with their facts, their `imported` steps, the outbox and the audit rows are each one statement.
+    The events go out grouped by type (every case.opened, then every case.approved, then every
+    case.schedule_changed): one household's stay in order, and a consumer downstream takes each as one run."""
+    repo = CaseRepository(uow.session)
+    known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
+    live = await repo.live_cases(
+        (d.data.household_id, d.data.programme) for d in deliveries if d.data.programme in RECURRING
+    )
+    params = await effective_parameters(uow)
+    made: list[Case] = []
+    steps: list[tuple[Case, list]] = []
+    raised: list[tuple[Delivery, Case, list]] = []
+    audits: list[dict] = []
+    for d in deliveries:
+        data: ApplicationImported = d.data
+        if data.application_id in known:
+            continue
+        known.add(data.application_id)
+        held = live.get((data.household_id, data.programme))
+        case = Case.open_refused(data, params, held) if held else Case.imported(data, params, _importer(data))
+        if data.programme in RECURRING and not held:
+            live[(data.household_id, data.programme)] = case.id
+        made.append(case)
+        recorded, events = case.collect()
+        steps.append((case, recorded))
+        raised.append((d, case, events))
+        audits.append(
+            {
+                "resource_id": case.id,
+                "household_id": case.household_id,
+                "region_code": case.region_code,
+                "correlation_id": d.event.correlationid,
+                "reason": case.reasons[0] if held and case.reasons else None,
+                "details": {"import_id": str(data.import_id), "status": case.status.value},
+                "action": "case.import_refused_duplicate" if held else "case.import",
+            }
+        )
+    if not made:
+        return
+    await repo.insert(made, steps)
+    for kind in (CaseOpened, CaseApproved, CaseScheduleChanged, CaseRejected):
+        for d, case, events in raised:
+            for event in events:
+                if type(event) is kind:
+                    uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
+    await audit.record_many(uow, SYSTEM.sub, "case.import", "case", audits)
+    log.info("%d imported cases made (%d refused as a second live case)", len(made), sum(bool(c.reasons) for c in made))
+
+
+def _importer(data: ApplicationImported) -> Actor:
+    """Who imported the roll: the event names the import, not its user (intake's audit has them)."""
+    return Actor(f"roll-import:{data.import_id}", frozenset({"system"}))
 
 
 async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:

@@ -48,7 +48,8 @@ _COLUMNS = (
 _NO_ACCOUNT = "no bank account on file"
 
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
-# line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back. A failed,
+# line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back, minus what the
+# old system paid for it before the roll was imported (`paid_elsewhere`, as that month's regular payment). A failed,
 # cancelled or reversed line holds nothing, so its month comes back by itself. The batch's own month is its `regular`
 # line (unless a regular line already holds it); earlier months are lines of the batch's past kind (补发 `arrears` in a
 # regular batch).
@@ -84,7 +85,14 @@ FROM (
                      WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND {{line_scope}}
                      UNION ALL  -- money paid back (退回) is money not paid
                      SELECT household_id, programme, member_id, period, -amount_fen, false
-                     FROM payments.overpayments WHERE closed_reason = 'repaid' AND {{line_scope}}) m
+                     FROM payments.overpayments WHERE closed_reason = 'repaid' AND {{line_scope}}
+                     UNION ALL  -- months the old system paid before the roll was imported: its regular payment
+                     SELECT household_id, programme, member_id, CAST(pm AS date), amount_fen, true
+                     FROM payments.paid_elsewhere
+                     CROSS JOIN LATERAL generate_series(CAST(from_month AS timestamp),
+                                                        CAST(least(through_month, :upto) AS timestamp),
+                                                        interval '1 month') pm
+                     WHERE {{line_scope}}) m
                GROUP BY household_id, programme, member_id, period) s
            ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
           AND s.period = o.period

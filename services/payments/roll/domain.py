@@ -319,3 +319,36 @@ def owed_from(entry: RollEntry, member_id: uuid.UUID, changed_from: Period) -> l
         for r in entry.in_force
         if r.to_month is None or r.to_month >= changed_from
     ]
+
+
+# --- months the old system paid (存量对象导入) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaidElsewhere:
+    """`amount_fen` a month for `from_month`…`through_month` to `member_id` was paid by the old system."""
+
+    member_id: uuid.UUID
+    from_month: Period
+    through_month: Period
+    amount_fen: int
+
+
+def paid_elsewhere(
+    person_level: bool,
+    member_ids: list[uuid.UUID],
+    household: uuid.UUID,
+    monthly_amount_fen: int,
+    from_month: Period,
+    through: Period | None,
+) -> list[PaidElsewhere]:
+    """An imported approval's months the old system paid, per person as `owed` keys them: the household's (nil
+    member) for a household programme, each covered member for a person-level one (the file's amount is per person
+    there — one member per imported case; several share it evenly, the odd fen to the first). None when the old
+    system paid no month from the first month owed here."""
+    if through is None or through < from_month or monthly_amount_fen <= 0:
+        return []
+    if not person_level or not member_ids:
+        return [PaidElsewhere(household, from_month, through, monthly_amount_fen)]
+    share, odd = divmod(monthly_amount_fen, len(member_ids))
+    return [PaidElsewhere(m, from_month, through, share + (odd if i == 0 else 0)) for i, m in enumerate(member_ids)]

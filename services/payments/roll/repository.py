@@ -14,6 +14,7 @@ from services.payments.models import (
     Entitlement,
     OneOffAward,
     Owed,
+    PaidElsewhere,
     Payee,
     ScheduledCase,
 )
@@ -294,6 +295,32 @@ class OwedRepository:
 
     async def owed_of(self, household_id: uuid.UUID) -> list[Owed]:
         return list(await self.session.scalars(select(Owed).where(Owed.household_id == household_id).order_by(Owed.id)))
+
+
+class PaidElsewhereRepository:
+    """Months the old system paid (存量对象导入), per person: the balance counts them as paid."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_many_once(self, rows: list[dict]) -> int:
+        """Each row unless its case and member already have one (a replayed approval): one statement."""
+        if not rows:
+            return 0
+        result = await self.session.execute(
+            pg_insert(PaidElsewhere)
+            .on_conflict_do_nothing(index_elements=["case_id", "member_id"])
+            .returning(PaidElsewhere.id),
+            rows,
+        )
+        return len(result.all())
+
+    async def of_household(self, household_id: uuid.UUID) -> list[PaidElsewhere]:
+        return list(
+            await self.session.scalars(
+                select(PaidElsewhere).where(PaidElsewhere.household_id == household_id).order_by(PaidElsewhere.id)
+            )
+        )
 
 
 class AwardRepository:

@@ -16,7 +16,13 @@ from typing import Any
 from services.payments.models import HOUSEHOLD, ONE_OFF, PERSON_LEVEL, Beneficiary
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
-from services.payments.roll.repository import AwardRepository, BeneficiaryRepository, OwedRepository, PayeeRepository
+from services.payments.roll.repository import (
+    AwardRepository,
+    BeneficiaryRepository,
+    OwedRepository,
+    PaidElsewhereRepository,
+    PayeeRepository,
+)
 from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, BeneficiaryQuery, EntitlementOut
 from shared import audit
 from shared.auth import Principal
@@ -57,6 +63,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
     audits: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     awards: list[tuple[Delivery, dict[str, Any]]] = []
     owed: list[domain.ScheduleChange] = []
+    elsewhere: list[tuple[Delivery, dict[str, Any]]] = []
 
     def owes(entry: domain.RollEntry, d: Delivery, changed_from: Period, reason: str) -> None:
         """Transitional: a case eligibility sends no schedule for yet owes what its decisions derive, as before."""
@@ -113,6 +120,16 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                 )
                 run.enroll(entry, d.event.id, data.effective_month)
                 owes(entry, d, data.effective_month, "approval")
+                # 存量对象导入: the months the old system paid count as paid (the balance pays only beyond them).
+                for paid in domain.paid_elsewhere(
+                    data.programme in PERSON_LEVEL,
+                    data.member_ids,
+                    HOUSEHOLD,
+                    data.monthly_amount_fen,
+                    data.effective_month,
+                    data.paid_elsewhere_through,
+                ):
+                    elsewhere.append((d, _paid_elsewhere_row(d.event, data, paid)))
                 uow.emit(
                     BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
                     key=data.household_id,
@@ -157,6 +174,23 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
     await repo.write_run(new, [run.entries[c] for c in sorted(run.changed)], run.superseded, run.added)
     if new:
         log.info("%d beneficiaries enrolled", len(new))
+    if await PaidElsewhereRepository(uow.session).add_many_once([row for _, row in elsewhere]):
+        for d, row in elsewhere:
+            audited(
+                "paid_elsewhere.record",
+                "household",
+                d,
+                row["household_id"],
+                row["household_id"],
+                row["region_code"],
+                {
+                    "case_id": str(row["case_id"]),
+                    "programme": row["programme"],
+                    "from_month": str(Period.of(row["from_month"])),
+                    "through_month": str(Period.of(row["through_month"])),
+                    "amount_fen": row["amount_fen"],
+                },
+            )
     recorded = await AwardRepository(uow.session).add_many_once([row for _, row in _first_per_case(awards)])
     for d, row in _first_per_case(awards):
         if row["case_id"] in recorded:
@@ -258,6 +292,20 @@ def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:
         "amount_fen": data.one_off_amount_fen,
         "persons": max(len(data.member_ids), 1),
         "approved_month": Period.of(data.decided_at.date()).first_day,
+        "event_id": event.id,
+    }
+
+
+def _paid_elsewhere_row(event: CloudEvent, data: CaseApproved, paid: domain.PaidElsewhere) -> dict[str, Any]:
+    return {
+        "household_id": data.household_id,
+        "programme": data.programme,
+        "member_id": paid.member_id,
+        "region_code": data.region_code,
+        "case_id": data.case_id,
+        "from_month": paid.from_month.first_day,
+        "through_month": paid.through_month.first_day,
+        "amount_fen": paid.amount_fen,
         "event_id": event.id,
     }
 

@@ -1,0 +1,264 @@
+"""存量对象导入 in eligibility, on the real PostgreSQL: `application.imported.v1` through the set-based handler (an
+approved case whose history is one step `imported`, its schedule from the month after the old approval at the file's
+amount, the three events an approval raises; flagged for review when the amount differs; a second live case
+refused; a replay changes nothing), and `POST /assessments` (the golden cases' amounts, the caller's region, the
+1000-item limit)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import text
+
+from services.eligibility.cases.service import import_cases
+from services.eligibility.models import platform
+from services.eligibility.policy.golden_cases import load_golden_cases
+from shared.db import session_factory
+from shared.events.catalogue import ApplicationImported
+from shared.household import HouseholdSnapshot
+from shared.uow import UnitOfWork
+from tests.conftest import bearer
+from tests.helpers import delivery, problem, walk
+
+VILLAGE = "610626101207"
+IMPORT_DAY = date(2026, 12, 3)
+ADMIN = bearer("admin-wuqi", ["admin"], "610626")
+
+
+def _member(name: str, born: str, relation: str) -> dict:
+    return {"member_id": str(uuid.uuid4()), "name": name, "birth_date": born, "sex": "male", "relation": relation}
+
+
+def household(members: int = 2) -> HouseholdSnapshot:
+    people = [_member("张德山", "1958-03-01", "head"), _member("李桂兰", "1960-05-02", "spouse")][:members]
+    return HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(uuid.uuid4()),
+            "region_code": VILLAGE,
+            "hukou_type": "rural",
+            "members": people,
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 20_000}],
+            "properties": [{"kind": "housing", "value_fen": 5_000_000}],
+        }
+    )
+
+
+def imported(snapshot: HouseholdSnapshot, programme: str = "dibao", **overrides) -> ApplicationImported:
+    members = [m.member_id for m in snapshot.members]
+    data = {
+        "application_id": uuid.uuid4(),
+        "household_id": snapshot.household_id,
+        "programme": programme,
+        "region_code": snapshot.region_code,
+        "submitted_on": IMPORT_DAY,
+        "consent_signed": True,
+        "separate_register": False,
+        "details": {},
+        "snapshot": snapshot,
+        "import_id": uuid.uuid4(),
+        "approved_on": date(2024, 2, 20),
+        "monthly_amount_fen": 52_000,
+        "persons": len(members),
+        "covered_member_ids": members,
+        "next_review_on": date(2027, 2, 1),
+        "paid_through": "2026-11",
+        "amount_differs": False,
+        "computed_amount_fen": 52_000,
+    }
+    return ApplicationImported.model_validate({**data, **overrides})
+
+
+async def _run(db, events: list[ApplicationImported]) -> None:
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await import_cases(uow, [delivery(e, f"import-{i}") for i, e in enumerate(events)])
+        await uow.commit()
+
+
+async def _case_of(db, application_id: uuid.UUID) -> dict:
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT id, status, monthly_amount_fen FROM eligibility.cases WHERE application_id = :a"),
+                {"a": application_id},
+            )
+        ).all()
+    assert len(rows) == 1, rows
+    return dict(rows[0]._mapping)
+
+
+async def _events(db, case_id) -> list[tuple[str, dict]]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT type, payload->'data' FROM eligibility.outbox "
+                "WHERE payload->'data'->>'case_id' = :c ORDER BY id"
+            ),
+            {"c": str(case_id)},
+        )
+        return [(t.removeprefix("cn.gov.mca.assistance."), d) for t, d in rows]
+
+
+async def test_an_imported_household_is_an_approved_case_paid_as_the_file_says_from_the_month_after(api, db):
+    snapshot = household()
+    event = imported(snapshot)
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    assert (case["status"], case["monthly_amount_fen"]) == ("approved", 52_000)
+
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert (detail["status"], detail["effective_month"]) == ("approved", "2024-03")
+    assert detail["next_review_on"] == "2027-02-01"
+    [step] = detail["steps"]
+    assert (step["step"], step["to_status"], step["on"]) == ("imported", "approved", "2024-02-20")
+    assert step["actor"] == f"roll-import:{event.import_id}"
+    assert step["data"]["amount_differs"] is False and step["data"]["paid_through"] == "2026-11"
+
+    events = await _events(db, case["id"])
+    assert [t for t, _ in events] == ["case.opened.v1", "case.approved.v1", "case.schedule_changed.v1"]
+    opened, approved, schedule = (d for _, d in events)
+    assert (opened["status"], opened["received_on"]) == ("approved", "2024-02-20")
+    assert approved["effective_month"] == "2024-03" and approved["paid_elsewhere_through"] == "2026-11"
+    assert approved["monthly_amount_fen"] == 52_000
+    assert sorted(approved["member_ids"]) == sorted(str(m.member_id) for m in snapshot.members)
+    assert (schedule["reason"], schedule["changed_from"]) == ("imported", "2024-03")
+    [segment] = schedule["segments"]
+    assert (segment["from_month"], segment["to_month"], segment["amount_fen"], segment["persons"]) == (
+        "2024-03",
+        None,
+        52_000,
+        2,
+    )
+    assert segment["member_id"] is None and segment["reason"] == "imported"
+    assert segment["basis"]["imported"]["computed_amount_fen"] == 52_000
+    assert segment["basis"]["values"], "priced as our rules price it: a 提标 re-prices it"
+
+
+async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db):
+    event = imported(household(), monthly_amount_fen=61_000, amount_differs=True, computed_amount_fen=48_000)
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    assert case["monthly_amount_fen"] == 61_000  # never silently re-priced
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert detail["next_review_on"] == str(IMPORT_DAY)
+    assert detail["steps"][0]["data"]["amount_differs"] is True
+    due = await walk(api("eligibility"), "/cases/reviews-due", ADMIN, {"within_days": 0})
+    assert case["id"] in {uuid.UUID(c["id"]) for c in due}
+    [*_, (_, schedule)] = await _events(db, case["id"])
+    [segment] = schedule["segments"]
+    assert segment["amount_fen"] == 61_000
+    assert segment["basis"]["imported"] == {
+        "import_id": str(event.import_id),
+        "paid_through": "2026-11",
+        "monthly_amount_fen": 61_000,
+        "persons": 2,
+        "computed_amount_fen": 48_000,
+        "amount_differs": True,
+    }
+    assert segment["basis"]["values"] == []  # left to the review: a 提标 does not re-price the file's amount
+
+
+async def test_a_person_level_programme_is_owed_per_member(api, db):
+    snapshot = household(members=1)
+    [member] = [m.member_id for m in snapshot.members]
+    event = imported(snapshot, "tekun", monthly_amount_fen=86_000, persons=1, computed_amount_fen=None)
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    [*_, (_, schedule)] = await _events(db, case["id"])
+    assert [(s["member_id"], s["amount_fen"], s["persons"]) for s in schedule["segments"]] == [(str(member), 86_000, 1)]
+
+
+async def test_a_second_live_case_is_refused_and_a_replay_changes_nothing(db):
+    snapshot = household()
+    first, second = imported(snapshot), imported(snapshot)
+    await _run(db, [first, second])  # one run: the second sees the first's case as live
+    live = await _case_of(db, first.application_id)
+    refused = await _case_of(db, second.application_id)
+    assert (live["status"], refused["status"]) == ("approved", "rejected")
+    [*_, (kind, rejected)] = await _events(db, refused["id"])
+    assert kind == "case.rejected.v1" and str(live["id"]) in rejected["reasons"][0]
+
+    async with db.connect() as conn:
+        before = (await conn.execute(text("SELECT count(*) FROM eligibility.outbox"))).scalar_one()
+    await _run(db, [first, second])  # the same events again
+    await _run(db, [imported(snapshot)])  # and a third import of the household, in a later run
+    async with db.connect() as conn:
+        cases = (
+            await conn.execute(
+                text("SELECT status, count(*) FROM eligibility.cases WHERE household_id = :h GROUP BY status"),
+                {"h": snapshot.household_id},
+            )
+        ).all()
+        after = (await conn.execute(text("SELECT count(*) FROM eligibility.outbox"))).scalar_one()
+    assert dict(cases) == {"approved": 1, "rejected": 2}
+    assert after - before == 2  # only the third import's refusal: case.opened and case.rejected
+
+
+# --- POST /assessments -------------------------------------------------------------------------------------------
+
+
+def _golden_items() -> list[tuple[dict, dict]]:
+    """(item, expected) for the golden cases the contract can state: monthly programmes, facts from the snapshot, the
+    application's applicant and recognised children (no 已享受 programmes, no one-off requests)."""
+    out = []
+    for case in load_golden_cases():
+        a = case.application
+        if "monthly_amount_fen" not in case.expect or case.programme in ("temporary", "medical"):
+            continue
+        if case.region not in (None, case.snapshot.region_code):
+            continue
+        if a is not None and (a.household_programmes or a.temporary or a.medical):
+            continue
+        recognitions = []
+        if a is not None:
+            for kind, ids in (("orphan", a.orphan_member_ids), ("de_facto_orphan", a.de_facto_orphan_member_ids)):
+                recognitions += [
+                    {"member_id": str(m), "kind": kind, "basis": a.recognition_basis.get(m, "认定")} for m in ids
+                ]
+        item = {
+            "ref": case.id[:64],
+            "programme": case.programme,
+            "on": str(case.on),
+            "snapshot": case.snapshot.model_dump(mode="json"),
+            "details": {"programme": case.programme, "recognitions": recognitions},
+        }
+        if a is not None and a.member_id is not None:
+            item["covered_member_ids"] = [str(a.member_id)]
+        out.append((item, case.expect))
+    return out
+
+
+async def test_assessments_price_the_golden_cases_at_their_amounts(api, tokens):
+    golden = _golden_items()
+    assert len(golden) >= 20
+    r = await api("eligibility").post("/assessments", json={"items": [i for i, _ in golden]}, headers=tokens["admin"])
+    assert r.status_code == 200, r.text
+    results = r.json()["items"]
+    assert [x["ref"] for x in results] == [i["ref"] for i, _ in golden]
+    got = {x["ref"]: (x["eligible"], x["monthly_amount_fen"] if x["eligible"] else None) for x in results}
+    want = {
+        i["ref"]: (e.get("eligible", True), e["monthly_amount_fen"] if e.get("eligible", True) else None)
+        for i, e in golden
+    }
+    assert got == want
+
+
+async def test_assessments_refuse_a_village_outside_the_caller_region(api, tokens):
+    item = {"ref": "r1", "programme": "dibao", "on": "2026-12-01", "snapshot": household().model_dump(mode="json")}
+    ok = await api("eligibility").post("/assessments", json={"items": [item]}, headers=tokens["clerk"])
+    assert ok.status_code == 200, ok.text
+    [result] = ok.json()["items"]
+    assert result["ref"] == "r1" and result["persons"] == (2 if result["eligible"] else 0)
+    elsewhere = household().model_copy(update={"region_code": "610626102201"}).model_dump(mode="json")
+    r = await api("eligibility").post(
+        "/assessments", json={"items": [item, {**item, "ref": "r2", "snapshot": elsewhere}]}, headers=tokens["clerk"]
+    )
+    problem(r, 403, "items[1].snapshot.region_code")
+    r = await api("eligibility").post("/assessments", json={"items": [item]}, headers=tokens["finance"])
+    assert r.status_code == 403  # not a role that prices
+
+
+async def test_assessments_take_at_most_1000_items(api, tokens):
+    item = {"ref": "r", "programme": "dibao", "on": "2026-12-01", "snapshot": household().model_dump(mode="json")}
+    r = await api("eligibility").post("/assessments", json={"items": [item] * 1001}, headers=tokens["admin"])
+    problem(r, 422, "items")
