@@ -72,3 +72,20 @@ def test_a_gradual_exit_lifted_by_a_review_runs_on_open_ended():
     assert (entry.status, entry.end_month) == ("active", None)
     assert amount_for(entry.in_force, DEC.plus(12)) == 30_000 and amount_for(entry.in_force, Period(2026, 10)) == 0
     assert run.changed == set()  # a new beneficiary is inserted with its final state, not updated
+
+
+def test_the_months_the_old_system_paid_are_kept_per_person():
+    from services.payments.roll.domain import PaidElsewhere, paid_elsewhere
+
+    household, a, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert paid_elsewhere(False, [a, b], household, 52_000, Period(2024, 3), Period(2026, 11)) == [
+        PaidElsewhere(household, Period(2024, 3), Period(2026, 11), 52_000)
+    ]
+    assert paid_elsewhere(True, [a], household, 86_000, Period(2024, 3), Period(2026, 11)) == [
+        PaidElsewhere(a, Period(2024, 3), Period(2026, 11), 86_000)
+    ]
+    # Several members of one person-level case share it, the odd fen to the first.
+    assert [p.amount_fen for p in paid_elsewhere(True, [a, b], household, 1_001, JUL, AUG)] == [501, 500]
+    # Nothing paid from the first month owed on (approved the month the old system last paid), or no month given.
+    assert paid_elsewhere(False, [a], household, 52_000, DEC, Period(2026, 11)) == []
+    assert paid_elsewhere(False, [a], household, 52_000, DEC, None) == []
