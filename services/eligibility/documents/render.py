@@ -49,6 +49,7 @@ STEP_NAMES = {
     "standard_recompute": "提标调整",
     "amended": "申请人更正信息",
     "withdraw": "撤回申请",
+    "imported": "存量对象导入",
 }
 RELATIONS = {
     "head": "户主",
