@@ -262,3 +262,43 @@ async def test_assessments_take_at_most_1000_items(api, tokens):
     item = {"ref": "r", "programme": "dibao", "on": "2026-12-01", "snapshot": household().model_dump(mode="json")}
     r = await api("eligibility").post("/assessments", json={"items": [item] * 1001}, headers=tokens["admin"])
     problem(r, 422, "items")
+
+
+async def test_the_worker_takes_an_import_file_as_intake_sends_it(db):
+    """Through eligibility's own consumer (inbox included): every household.registered of a chunk, then every
+    application.imported — each type one run of the set-based handlers."""
+    from aiokafka import ConsumerRecord
+
+    from services.eligibility.worker import HANDLERS
+    from shared.consumer import EventConsumer
+    from shared.events.catalogue import HouseholdRegistered, event_type
+    from shared.events.envelope import DomainEvent
+
+    def record(data, offset: int) -> ConsumerRecord:
+        value = DomainEvent(type=event_type(type(data)), key=str(data.household_id), data=data)
+        raw = value.to_cloudevent("/tests", f"file-{offset}").to_json()
+        key = str(data.household_id).encode()
+        return ConsumerRecord("intake.applications", 0, offset, 0, 0, key, raw, None, 0, len(raw), [])
+
+    consumer = EventConsumer(
+        name="eligibility.import-tests",
+        topics=[],
+        handlers=HANDLERS,
+        uow_factory=lambda: UnitOfWork(session_factory(db), platform, "/tests"),
+        bootstrap="",
+        producer=None,
+    )  # type: ignore[arg-type]
+    households = [household() for _ in range(30)]
+    registered = [HouseholdRegistered(household_id=h.household_id, region_code=VILLAGE, snapshot=h) for h in households]
+    events = [imported(h) for h in households]
+    records = [record(d, i) for i, d in enumerate([*registered, *events])]
+    await consumer.process(records)
+    await consumer.process(records)  # redelivered: the inbox drops it
+    async with db.connect() as conn:
+        made = (
+            await conn.execute(
+                text("SELECT count(*) FROM eligibility.cases WHERE application_id = ANY(:a) AND status = 'approved'"),
+                {"a": [e.application_id for e in events]},
+            )
+        ).scalar_one()
+    assert made == 30
