@@ -234,6 +234,7 @@ class ApplicationImported(ApplicationSubmitted):
     old system at `monthly_amount_fen`."""
 
     import_id: uuid.UUID
+    imported_by: str | None = Field(default=None, description="the county admin (token subject) who ran the import")
     approved_on: date = Field(description="审批日期 in the old system")
     monthly_amount_fen: int = Field(ge=0)
     persons: int = Field(ge=1)

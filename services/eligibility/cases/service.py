@@ -186,8 +186,8 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
 
 
 def _importer(data: ApplicationImported) -> Actor:
-    """Who imported the roll: the event names the import, not its user (intake's audit has them)."""
-    return Actor(f"roll-import:{data.import_id}", frozenset({"system"}))
+    """Who imported the roll: the county admin the event names (events published before it was named: the import)."""
+    return Actor(data.imported_by or f"roll-import:{data.import_id}", frozenset({"system"}))
 
 
 async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
