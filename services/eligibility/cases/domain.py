@@ -297,12 +297,7 @@ class Case:
     def _begin(self, step: CaseStep, ctx: StepContext) -> date:
         """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
         the current step began: that date."""
-        try:
-            workflow.check_step(step, self.state, ctx.actor.roles)
-        except workflow.IllegalStep as exc:
-            raise Conflict(str(exc), allowed_next=exc.allowed) from exc
-        except workflow.WrongRole as exc:
-            raise Forbidden(str(exc)) from exc
+        workflow.check_step(step, self.state, ctx.actor.roles)
         today = ctx.today or date.today()
         on = ctx.on or today
         if on > today:

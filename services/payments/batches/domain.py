@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict, Forbidden
+from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
 from shared.period import Period
 
@@ -38,10 +38,6 @@ class BatchStatus(StrEnum):
     EXPORTED = "exported"
     RECONCILED = "reconciled"
     CANCELLED = "cancelled"
-
-
-class TwoPersonRule(Forbidden, title="Two-person rule", slug="two-person-rule"):
-    """The officer who built a batch may not approve it (双人复核)."""
 
 
 @dataclass(frozen=True)

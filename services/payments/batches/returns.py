@@ -27,7 +27,7 @@ from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
 from shared.context import current_correlation_id
-from shared.errors import DomainError, InvalidInput
+from shared.errors import InvalidInput, InvalidReturnFile
 from shared.events.catalogue import PaymentFailed, PaymentPaid, event_type, spec_for
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
@@ -36,10 +36,6 @@ from shared.validation import CONTROL_CHARACTERS
 
 MAX_REPORTED = 200  # errors listed in the answer; the rest are counted
 MAX_LINE_BYTES = 128 * 1024  # a return row is under 200 bytes; a header naming 10,000 columns still fits
-
-
-class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
-    """The bank return file has bad rows; `errors` names each (row, field, why)."""
 
 
 # The rows with a problem, the first :keep of them by row, each with the count of problems in the whole file.

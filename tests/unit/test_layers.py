@@ -1,0 +1,70 @@
+"""The layers stay apart: the web framework only at the HTTP edge, domain errors declared once in the kit.
+
+The domain, services, repositories, workers and the kit's infrastructure never import FastAPI or Starlette: the
+mapping of domain errors to problem+json lives in `shared/app.py`, and a domain error is a plain exception of
+`shared/errors.py` carrying its HTTP status as data."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from shared import errors
+
+REPO = Path(__file__).resolve().parents[2]
+WEB = ("fastapi", "starlette", "fastapi_offline")
+# The HTTP edge: endpoints and their dependencies, each service's app (api.py, built by shared/app.py's factory),
+# and the kit's request-side parts that are FastAPI dependencies, middleware or responses by nature.
+EDGE_FILES = {"endpoints.py", "deps.py", "api.py"}
+EDGE_KIT = {
+    "shared/app.py",  # the application factory and the one mapping of domain errors to problem+json
+    "shared/auth.py",  # the bearer token as a dependency (require(...))
+    "shared/pagination.py",  # X-Id-Number, a header parameter of list endpoints
+    "shared/idempotency.py",  # Idempotency-Key, a dependency answering the stored response
+    "shared/preconditions.py",  # If-Match, a header parameter; ETag on the response
+    "shared/downloads.py",  # a file streamed as the response
+    "shared/observability.py",  # the request-context ASGI middleware
+    "shared/ops_metrics.py",  # the flow metrics mounted on the app
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for folder in ("shared", "services") for p in (REPO / folder).rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_no_module_below_the_http_edge_imports_the_web_framework():
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in _modules()
+        if path.name not in EDGE_FILES and str(path.relative_to(REPO)) not in EDGE_KIT and _imports(path) & set(WEB)
+    ]
+    assert offenders == []
+
+
+def test_every_domain_error_is_declared_in_the_kit():
+    """One style of domain error: the kit's classes (a named rule a subclass there), raised as they are; a
+    service neither subclasses them nor translates an exception of its own into them."""
+    kit = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.DomainError)
+    }
+    declared = [
+        f"{path.relative_to(REPO)}: {node.name}"
+        for path in _modules()
+        if path != REPO / "shared/errors.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef)
+        and any((base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)) in kit for base in node.bases)
+    ]
+    assert declared == []
