@@ -56,7 +56,7 @@ async def _save(
     await CaseRepository(uow.session).save(case, steps)
     for event in events:
         uow.emit(event, key=case.household_id, region=case.region_code, cause=cause)
-    await audit.record_many(
+    await audit.record(
         uow,
         principal or SYSTEM.sub,
         "case.step",
@@ -123,7 +123,7 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     if not opened:
         return
     await repo.insert(opened)
-    await audit.record_many(uow, SYSTEM.sub, "case.open", "case", audits)
+    await audit.record(uow, SYSTEM.sub, "case.open", "case", audits)
     log.info("%d cases opened", len(opened))
 
 
@@ -138,7 +138,7 @@ async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
     await repo.insert([case])
     for event in case.collect()[1]:
         uow.emit(event, key=case.household_id, region=case.region_code)
-    await audit.record_on(uow, SYSTEM.sub, "case.open", "case", case)
+    await audit.record(uow, SYSTEM.sub, "case.open", "case", case)
     return case
 
 
@@ -162,7 +162,7 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
     await _save(uow, case)
     if not accepted:
-        await audit.record_on(
+        await audit.record(
             uow,
             SYSTEM.sub,
             "case.withdrawal_refused",
@@ -316,5 +316,5 @@ def _cases(query: DeadlineQuery | ReviewQuery, **due: date) -> CaseQuery:
 
 async def read(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID) -> CaseDetailOut:
     case = await get_visible(uow, principal, case_id)
-    await audit.record_on(uow, principal, "case.read", "case", case)
+    await audit.record(uow, principal, "case.read", "case", case)
     return await detail(uow, case)

@@ -217,7 +217,7 @@ async def recompute(
                     }
                     for s in steps
                 ]
-            await audit.record_many(uow, SYSTEM, "case.standard_recompute", "case", audits)
+            await audit.record(uow, SYSTEM, "case.standard_recompute", "case", audits)
             await uow.flush_events()
             changed = [c for c in changed if c[0].id in written]
         for _, _, r in changed:

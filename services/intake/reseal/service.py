@@ -75,7 +75,7 @@ async def _members_chunk(
         if r.fingerprint_profile != settings.crypto_profile and r.active:
             refingerprinted.add(r.household_id)
     await repo.update_members(updates)
-    await audit.record_many(
+    await audit.record(
         uow,
         ACTOR,
         "member.id_number.reseal",
@@ -120,7 +120,7 @@ async def _households_chunk(
             account = {"bank_name": r.bank_name, "account_holder": r.bank_account_holder, "account_number": number}
             emit_payee(uow, r.id, r.region_code, changed_at, account, ring)
     await repo.update_households(updates)
-    await audit.record_many(
+    await audit.record(
         uow,
         ACTOR,
         "household.bank_account.reseal",

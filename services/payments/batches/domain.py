@@ -103,6 +103,11 @@ class DisbursementBatch:
         batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch
 
+    @property
+    def described(self) -> dict[str, Any]:
+        """The batch as its audit records describe it: kind and month."""
+        return {"kind": self.kind.value, "period": str(self.period)}
+
     def _batch(self) -> dict[str, Any]:
         """What every batch event says first: which batch, of what kind, where and for which month."""
         return {"batch_id": self.id, "kind": self.kind.value, "region_code": self.region_code, "period": self.period}

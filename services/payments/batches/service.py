@@ -43,20 +43,6 @@ def _emit(uow: UnitOfWork, batch: DisbursementBatch) -> None:
     batch.events.clear()
 
 
-async def _audit(
-    uow: UnitOfWork, actor: Principal | str, action: str, batch: DisbursementBatch, **details: object
-) -> None:
-    await audit.record(
-        uow,
-        actor,
-        f"batch.{action}",
-        "batch",
-        batch.id,
-        region_code=batch.region_code,
-        details={"kind": batch.kind.value, "period": str(batch.period), **details},
-    )
-
-
 async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
     """(batch, created). A regular batch already requested for the region and month is answered as it is."""
     if not principal.covers(body.region_code):
@@ -69,10 +55,20 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
     batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids)
     existing = await BatchRepository(uow.session).add_unless_regular_exists(batch)
     if existing is not None:
-        await _audit(uow, principal, "request_existing", existing)
+        await audit.record(
+            uow,
+            principal,
+            "batch.request_existing",
+            "batch",
+            existing.id,
+            region_code=existing.region_code,
+            details=existing.described,
+        )
         return existing, False
     _emit(uow, batch)
-    await _audit(uow, principal, "create", batch)
+    await audit.record(
+        uow, principal, "batch.create", "batch", batch.id, region_code=batch.region_code, details=batch.described
+    )
     return batch, True
 
 
@@ -87,7 +83,15 @@ async def approve(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) ->
     batch.approve(principal.sub)
     await BatchRepository(uow.session).save(batch)
     _emit(uow, batch)
-    await _audit(uow, principal, "approve", batch, line_count=batch.line_count, total_fen=batch.total_fen)
+    await audit.record(
+        uow,
+        principal,
+        "batch.approve",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "line_count": batch.line_count, "total_fen": batch.total_fen},
+    )
     return batch
 
 
@@ -115,7 +119,15 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     first = batch.export()
     await BatchRepository(uow.session).save(batch)
     _emit(uow, batch)
-    await _audit(uow, principal, "export" if first else "export_again", batch)
+    await audit.record(
+        uow,
+        principal,
+        "batch.export" if first else "batch.export_again",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details=batch.described,
+    )
     return batch
 
 
@@ -128,7 +140,15 @@ async def in_region(uow: UnitOfWork, principal: Principal, query: BatchQuery, pe
 async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, query: LineQuery) -> LinePage:
     batch = await visible(uow, principal, batch_id)
     page = await BatchRepository(uow.session).lines(batch.id, query)
-    await _audit(uow, principal, "lines", batch, count=len(page.rows))
+    await audit.record(
+        uow,
+        principal,
+        "batch.lines",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "count": len(page.rows)},
+    )
     items = [line_out(r[0], account_last4=r.account_last4, account_changed=r.account_changed) for r in page.rows]
     return LinePage(items=items, next=page.next, total=page.total)
 
@@ -166,7 +186,15 @@ async def check_file_ready(
             f"the batch is {batch.status.value}: export it (after approval) first",
             errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}],
         )
-    await _audit(uow, principal, what, batch, township=township)
+    await audit.record(
+        uow,
+        principal,
+        f"batch.{what}",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "township": township},
+    )
     return batch
 
 
@@ -235,7 +263,15 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
     if batch.kind is BatchKind.URGENT:
         batch.progress_done = batch.progress_total = envelope.line_count
     await repo.save(batch)
-    await _audit(uow, "payments", "built", batch, line_count=envelope.line_count, total_fen=envelope.total_fen)
+    await audit.record(
+        uow,
+        "payments",
+        "batch.built",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "line_count": envelope.line_count, "total_fen": envelope.total_fen},
+    )
     await uow.commit()
     log.info("batch %s built: %d lines, %d fen", batch.id, envelope.line_count, envelope.total_fen)
     return False
