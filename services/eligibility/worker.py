@@ -22,7 +22,7 @@ from shared.worker import main
 
 HANDLERS: Handlers = {
     event_type(ApplicationSubmitted): on_batch(service.open_cases),
-    event_type(ApplicationAmended): on_data(service.amend_case),
+    event_type(ApplicationAmended): service.amend_case,
     event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
     event_type(HouseholdRegistered): on_batch(service.record_households),
     event_type(HouseholdUpdated): on_batch(service.record_households),

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
+from services.eligibility.cases.deadlines import work_calendar
+from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schedule import RECURRING
 from services.eligibility.cases.schemas import (
@@ -85,10 +86,10 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     )
 
 
-async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Case]:
     """A case per application for a run of submissions, set-based: one query finds the applications that already
     have a case (a redelivered or replayed event changes nothing), the pure rules assess the rest in memory, and
-    cases, household facts and audit rows are each written in one statement."""
+    cases, household facts and audit rows are each written in one statement. Returns the cases opened."""
     repo = CaseRepository(uow.session)
     known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
     # One live case per household and programme: a second application (a replay of another's, a race past
@@ -121,32 +122,19 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
             | ({"action": "case.refused_duplicate", "reason": case.reasons[0]} if held and case.reasons else {})
         )
     if not opened:
-        return
+        return opened
     await repo.insert(opened)
     await audit.record(uow, SYSTEM.sub, "case.open", "case", audits)
     log.info("%d cases opened", len(opened))
+    return opened
 
 
-async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
-    """A case per application; a second event for the same application changes nothing."""
-    repo = CaseRepository(uow.session)
-    if existing := await repo.by_application(data.application_id):
-        return existing
-    params = await effective_parameters(uow)
-    held = (await repo.live_cases([(data.household_id, data.programme)])).get((data.household_id, data.programme))
-    case = Case.open_refused(data, params, held) if held and data.programme in RECURRING else Case.open(data, params)
-    await repo.insert([case])
-    for event in case.collect()[1]:
-        uow.emit(event, key=case.household_id, region=case.region_code)
-    await audit.record(uow, SYSTEM.sub, "case.open", "case", case)
-    return case
-
-
-async def amend_case(uow: UnitOfWork, data: ApplicationAmended) -> None:
-    """Corrected facts before a decision: reassess; a case already past investigation goes back to it."""
+async def amend_case(uow: UnitOfWork, event: CloudEvent, data: ApplicationAmended) -> None:
+    """Corrected facts before a decision: reassess; a case already past investigation goes back to it (an
+    amendment whose submission never opened a case opens it)."""
     case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
     if case is None:
-        await open_case(uow, data)
+        await open_cases(uow, [Delivery(event, data)])
         return
     case.amend(data, await effective_parameters(uow), date.today())
     await _save(uow, case)

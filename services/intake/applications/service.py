@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import Any
 
 from services.intake.applications.documents import DOCUMENTS, missing_documents, required_documents
-from services.intake.applications.evidence_store import EvidenceStore, check_upload, sha256
+from services.intake.applications.evidence_store import EvidenceStore, sha256
 from services.intake.applications.repository import (
     OPEN_STATUSES,
     ApplicationRepository,
@@ -450,7 +450,8 @@ def evidence_out(e: Evidence) -> EvidenceOut:
 
 @dataclass(frozen=True)
 class Upload:
-    """A file posted as evidence of one required document, its content type recognised (validate_upload)."""
+    """A file posted as evidence of one required document, its content type recognised by its magic bytes
+    (`evidence_store.check_upload`)."""
 
     kind: str
     description: str
@@ -488,11 +489,6 @@ async def upload_evidence(
         details={"application_id": str(application.id), "kind": upload.kind, "sha256": digest},
     )
     return evidence_out(evidence)
-
-
-def validate_upload(data: bytes, max_bytes: int) -> str:
-    """The content type by magic bytes; 413/415 naming `file` before anything is stored."""
-    return check_upload(data, max_bytes)
 
 
 async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> list[EvidenceOut]:

@@ -6,11 +6,11 @@ restarted worker carries on from the last committed chunk."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from services.payments.batches import service
+from shared.outbox import sleep_or_stop
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ def batch_builder(chunk_size: int, poll_seconds: float):
                 await build_all(uow_factory, chunk_size, stop)
             except Exception:
                 log.exception("batch build round failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            await sleep_or_stop(stop, poll_seconds)
 
     return run
