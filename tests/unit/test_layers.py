@@ -68,3 +68,21 @@ def test_every_domain_error_is_declared_in_the_kit():
         and any((base.id if isinstance(base, ast.Name) else getattr(base, "attr", None)) in kit for base in node.bases)
     ]
     assert declared == []
+
+
+# Where a transaction ends: the unit of work itself, the request's and the consumer's units of work (committed once,
+# at the end of a request or of a run of events), and the job runner (a step of a job).
+COMMITTERS = {"shared/uow.py", "shared/app.py", "shared/consumer.py", "shared/jobs.py"}
+
+
+def test_services_never_commit():
+    """No `commit(` or `rollback(` outside the unit of work and the job runner: a service function is a step of
+    a request, an event handler or a job, whose owner ends the transaction."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in _modules()
+        if str(path.relative_to(REPO)) not in COMMITTERS
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "commit(" in line or "rollback(" in line
+    ]
+    assert offenders == []

@@ -7,8 +7,6 @@ import logging
 import uuid
 from typing import IO
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.repository import BatchRepository, file_envelope, stream_file_rows
@@ -153,30 +151,37 @@ async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, quer
     return LinePage(items=items, next=page.next, total=page.total)
 
 
-async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str) -> IO[bytes]:
-    """The bank file, whole, on a connection of its own (the request's unit of work has committed by now): its count
-    and total are read first and the file must hold exactly them, or it is refused (409), never sent in part."""
-    async with engine.connect() as conn:
-        expected = await file_envelope(conn, batch.id)
-        try:
-            return await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
-        except files.FileNotWhole as exc:
-            log.error("bank file of batch %s refused: %s", batch.id, exc)
-            raise Conflict(
-                f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
-            ) from exc
+async def bank_file(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, keyring: Keyring, encoding: str
+) -> tuple[DisbursementBatch, IO[bytes]]:
+    """The bank file, whole, read audited: its count and total are read first and the file must hold exactly them,
+    or it is refused (409), never sent in part. The request commits its audit record before a byte is sent."""
+    batch = await _file_ready(uow, principal, batch_id, "bank_file")
+    conn = await uow.session.connection()
+    expected = await file_envelope(conn, batch.id)
+    try:
+        return batch, await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
+    except files.FileNotWhole as exc:
+        log.error("bank file of batch %s refused: %s", batch.id, exc)
+        raise Conflict(
+            f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
+        ) from exc
 
 
-async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
+async def roster(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, keyring: Keyring, township: str
+) -> tuple[DisbursementBatch, IO[bytes]]:
+    """The 花名册 of one township, read audited."""
+    batch = await _file_ready(uow, principal, batch_id, "roster", township)
     try:
         name: str | None = RegionTable.load().name(township)
     except (InvalidRegionCode, UnknownRegionCode):
         name = None  # a township newer than the shipped tables: the roster shows its code
-    async with engine.connect() as conn:
-        return await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
+    conn = await uow.session.connection()
+    return batch, await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
 
 
-async def check_file_ready(
+async def _file_ready(
     uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str, township: str | None = None
 ) -> DisbursementBatch:
     """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees)."""
@@ -229,7 +234,7 @@ def line_out(line: PaymentLine, **payee: object) -> LineOut:
 
 
 async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> bool:
-    """One committed step of building a batch's lines; False once there is nothing more to do.
+    """One step of building a batch's lines (the build job commits it); False once there is nothing more to do.
 
     Regular, supplement (提标补发) and reissue (重发) batches are one computation: for each chunk of the region's
     households, every month's balance (owed − paid − in flight − pending) up to the batch's last month becomes a line
@@ -251,7 +256,6 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         if scanned:
             await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
             await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
-            await uow.commit()
             return True
     if batch.kind is BatchKind.SUPPLEMENT:
         # The other side of 补发: months paid beyond what is owed now are recorded for recovery.
@@ -272,7 +276,6 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         region_code=batch.region_code,
         details={**batch.described, "line_count": envelope.line_count, "total_fen": envelope.total_fen},
     )
-    await uow.commit()
     log.info("batch %s built: %d lines, %d fen", batch.id, envelope.line_count, envelope.total_fen)
     return False
 
