@@ -158,8 +158,11 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the
         transaction): one round trip, each write a data-modifying CTE of one statement (PostgreSQL runs them all,
-        and checks foreign keys at the statement's end, so a household and its members may go together)."""
+        and checks foreign keys at the statement's end, so a household and its members may go together). The
+        aggregates tracked so far are handed over with their events (a bulk job that flushes chunk by chunk keeps
+        none of them alive): one changed after this is tracked again."""
         self.collect_new_events()
+        self._tracked = {}
         tables = {t: rows for t, rows in self._rows.items() if rows}
         if self.events:
             # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.

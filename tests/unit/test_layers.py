@@ -86,3 +86,16 @@ def test_services_never_commit():
         if "commit(" in line or "rollback(" in line
     ]
     assert offenders == []
+
+
+def test_events_reach_the_outbox_through_the_unit_of_work_that_tracks_their_aggregate():
+    """An aggregate's events are collected by the unit of work that tracks it (`UnitOfWork.track`), never handed
+    over by a service: no `_emit` copied into a service, no `collect_new_events()` called outside the kit."""
+    offenders = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in _modules()
+        if path.is_relative_to(REPO / "services")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "def _emit(" in line or "collect_new_events(" in line or ".events.clear()" in line
+    ]
+    assert offenders == []

@@ -23,6 +23,7 @@ from services.eligibility.cases.schedule import PERSON_LEVEL, Segment, Unpriceab
 from services.eligibility.cases.workflow import CaseStep, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
+from shared.aggregate import Aggregate, Routing
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationDetails,
@@ -110,7 +111,7 @@ class StepRecord:
 
 
 @dataclass(eq=False)
-class Case:
+class Case(Aggregate):
     """案件: an application (申请事项, typed per programme) on a household's snapshot, assessed by the programme's
     rule, moved step by step to the county decision (审核确认), then kept right on the roll (复核, 渐退, 停保)."""
 
@@ -179,11 +180,16 @@ class Case:
             return CaseAssessment.cannot_assess(exc, on)
         return CaseAssessment.of(result, on)
 
-    def collect(self) -> tuple[list[StepRecord], list[EventData]]:
-        """The steps recorded and events raised since the last call, handed over once (to save and publish)."""
-        steps, events = self.steps, self.events
-        self.steps, self.events = [], []
-        return steps, events
+    @property
+    def routing(self) -> Routing:
+        """A household's events stay in order: keyed by the household."""
+        return Routing(key=self.household_id, region=self.region_code)
+
+    def collect_steps(self) -> list[StepRecord]:
+        """The steps recorded since the last call, handed over once (to save and audit); the events go to the unit
+        of work that tracks the case (`collect_new_events`)."""
+        steps, self.steps = self.steps, []
+        return steps
 
     # --- opening and following intake -------------------------------------------------------------------------
 

@@ -52,11 +52,11 @@ def _actor(principal: Principal | None) -> Actor:
 async def _save(
     uow: UnitOfWork, case: Case, principal: Principal | None = None, cause: CloudEvent | None = None
 ) -> None:
-    """Save the case with the steps it recorded, hand its events to the outbox and audit each step once."""
-    steps, events = case.collect()
+    """Save the case with the steps it recorded and audit each step once; the unit of work tracks the case and
+    collects its events for the outbox (`cause`: the event being handled, whose correlation id they carry)."""
+    steps = case.collect_steps()
     await CaseRepository(uow.session).save(case, steps)
-    for event in events:
-        uow.emit(event, key=case.household_id, region=case.region_code, cause=cause)
+    uow.track(case, cause=cause)
     await audit.record(
         uow,
         principal or SYSTEM.sub,
@@ -110,8 +110,7 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Ca
         if data.programme in RECURRING and not held:
             live[(data.household_id, data.programme)] = case.id
         opened.append(case)
-        for event in case.collect()[1]:
-            uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
+        uow.track(case, cause=d.event)
         audits.append(
             {
                 "resource_id": case.id,

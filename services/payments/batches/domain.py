@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from shared.aggregate import Aggregate, Routing
 from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
 from shared.period import Period
@@ -66,7 +67,7 @@ class Settlement:
 
 
 @dataclass
-class DisbursementBatch:
+class DisbursementBatch(Aggregate):
     id: uuid.UUID
     kind: BatchKind
     region_code: str
@@ -102,6 +103,10 @@ class DisbursementBatch:
         )
         batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch
+
+    @property
+    def routing(self) -> Routing:
+        return Routing(key=self.id, region=self.region_code)
 
     @property
     def described(self) -> dict[str, Any]:

@@ -254,8 +254,6 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     settlement = await repo.settlement(batch.id)
     batch.settle(settlement)
     await repo.save(batch)
-    for event in batch.events:
-        uow.emit(event, key=batch.id, region=batch.region_code)
     await audit.record(
         uow,
         principal,

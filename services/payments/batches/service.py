@@ -35,12 +35,6 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def _emit(uow: UnitOfWork, batch: DisbursementBatch) -> None:
-    for event in batch.events:
-        uow.emit(event, key=batch.id, region=batch.region_code)
-    batch.events.clear()
-
-
 async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
     """(batch, created). A regular batch already requested for the region and month is answered as it is."""
     if not principal.covers(body.region_code):
@@ -63,7 +57,7 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
             details=existing.described,
         )
         return existing, False
-    _emit(uow, batch)
+    uow.track(batch)
     await audit.record(
         uow, principal, "batch.create", "batch", batch.id, region_code=batch.region_code, details=batch.described
     )
@@ -73,14 +67,17 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
 async def visible(
     uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, *, for_update: bool = False
 ) -> DisbursementBatch:
-    return principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
+    """The batch, if the caller's region holds it; tracked by the unit of work, which collects the events its steps
+    raise."""
+    batch = principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
+    uow.track(batch)
+    return batch
 
 
 async def approve(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> DisbursementBatch:
     batch = await visible(uow, principal, batch_id, for_update=True)
     batch.approve(principal.sub)
     await BatchRepository(uow.session).save(batch)
-    _emit(uow, batch)
     await audit.record(
         uow,
         principal,
@@ -116,7 +113,6 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     batch = await visible(uow, principal, batch_id, for_update=True)
     first = batch.export()
     await BatchRepository(uow.session).save(batch)
-    _emit(uow, batch)
     await audit.record(
         uow,
         principal,
@@ -247,6 +243,7 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
     batch = await repo.get(batch_id, for_update=True, skip_locked=True)
     if batch is None or batch.status is not BatchStatus.BUILDING:
         return False
+    uow.track(batch)
     if batch.kind is not BatchKind.URGENT:
         await repo.lock_balances()
         if batch.progress_total is None:

@@ -57,9 +57,7 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         was = batch.status.value
         batch.amend(after, len(cancelled), sum(x.amount_fen for x in cancelled), why)
         await batches.save(batch)
-        for event in batch.events:
-            uow.emit(event, key=batch.id, region=batch.region_code)
-        batch.events.clear()
+        uow.track(batch)
         await audit.record(
             uow,
             SYSTEM,
