@@ -717,7 +717,7 @@ def drive(args: argparse.Namespace) -> int:
     figures = [rules]
     if not args.skip_rule_step:
         step = run_rule_step(households)
-        print(f"  rule step as open_case: {step.per_s:.0f}/s", flush=True)
+        print(f"  rule step as open_cases: {step.per_s:.0f}/s", flush=True)
         figures.append(step)
     household_mix = mix(households, results)
 

@@ -18,25 +18,128 @@ from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import current_principal
 from shared.db import PlatformTables, create_engine, session_factory
-from shared.errors import Conflict, Problem, ServiceUnavailable, install_error_handlers, problem, problem_response
+from shared.errors import PROBLEM, Conflict, DomainError, Problem, ServiceUnavailable, problem_response
 from shared.migrations import schema_at_head
 from shared.observability import RequestContextMiddleware, configure_logging, freeze_startup_objects, metrics_payload
 from shared.ops_metrics import close_flow_metrics, flow_metrics
 from shared.settings import ServiceSettings
+from shared.transient import is_transient
 from shared.uow import UnitOfWork
 from shared.validation import CONTROL_CHARACTERS, reject_null
 
 log = logging.getLogger(__name__)
+# How long a client should wait before retrying a 503 (database or broker restarting).
+RETRY_AFTER_SECONDS = 2
+
+
+# --- domain errors as problem+json: the one place they meet HTTP --------------------------------------------------
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    request: Request | None = None,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:cn.gov.mca.assistance:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)] or ["body"]
+    out = parts[0]
+    for p in parts[1:]:
+        out += f"[{p}]" if p.isdigit() else f".{p}"
+    return out
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (Starlette's own 405 names only the first route
+    matching the path, and a path often has a GET route and a POST route)."""
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
+        )
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.slug, request, exc.errors, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            message, field = e.get("msg", "invalid"), _field(e.get("loc", ()))
+            if e.get("type") == "extra_forbidden":
+                message = "unknown field"
+            elif e.get("type") == "json_invalid":
+                # The location is a character offset into the body, not a field.
+                message = f"malformed JSON at character {field}: {e.get('ctx', {}).get('error', '')}"
+                field = "body"
+            errors.append({"field": field, "message": message})
+        detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors[:5])
+        return problem(422, "Invalid input", detail, "invalid-input", request, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): bad input
+            message = f"could not be parsed: {exc.detail}"
+            return problem(
+                422,
+                "Invalid input",
+                f"body: {message}",
+                "invalid-input",
+                request,
+                [{"field": "body", "message": message}],
+            )
+        response = problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
+        if exc.status_code == 405:  # RFC 9110: a 405 names the methods the resource has
+            response.headers["Allow"] = ", ".join(_allowed_methods(request))
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):  # the database or broker is briefly away: the client should retry, not report a bug
+            log.warning("%s %s: infrastructure unavailable: %s", request.method, request.url.path, exc)
+            return problem(
+                503, "Service unavailable", "a backing service is briefly unavailable; retry", "unavailable", request
+            )
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request)
 
 
 async def _uow(request: Request) -> AsyncIterator[UnitOfWork]:

@@ -1,27 +1,20 @@
-"""Domain errors that carry their HTTP status, rendered as RFC 9457 problem+json, and their one OpenAPI definition.
+"""Domain errors: plain exceptions (no web framework here) that carry their HTTP status, problem title and type
+slug as data, and the one OpenAPI definition of the problem body.
 
-Every 4xx names the offending fields in `errors: [{field, message}]` so a front-desk app can show them. The
-`Problem` schema below is the only definition of that body in every service's OpenAPI; `shared/app.py` declares
-on each operation the problem responses it can give, so clients generated from the spec know them."""
+Every domain error of the platform is declared here and raised as is by the domain and service code: a named
+rule (双人复核, a refused bank return file) is a subclass here, never in a service. `shared/app.py` is the one
+place that renders them as RFC 9457 problem+json. Every 4xx names the offending fields in
+`errors: [{field, message}]` so a front-desk app can show them. The `Problem` schema below is the only definition
+of that body in every service's OpenAPI; `shared/app.py` declares on each operation the problem responses it can
+give, so clients generated from the spec know them."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
-from shared.transient import is_transient
-
-log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
-# How long a client should wait before retrying a 503 (database or broker restarting).
-RETRY_AFTER_SECONDS = 2
 
 
 class DomainError(Exception):
@@ -88,6 +81,14 @@ class UnsupportedMediaType(DomainError, status=415, title="Unsupported media typ
     """An upload's content is not of a type the endpoint accepts."""
 
 
+class TwoPersonRule(Forbidden, title="Two-person rule", slug="two-person-rule"):
+    """The officer who made a request may not approve it (双人复核): a batch's creator, a waiver's asker."""
+
+
+class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
+    """A bank return file with bad rows; `errors` names each (row, field, why)."""
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where: `members[0].id_number`, `query.limit`, `body`, …")
     message: str
@@ -135,97 +136,3 @@ def problem_response(status: int, description: str | None = None) -> dict[str, A
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """For an endpoint's `responses=`: statuses the kit cannot infer (e.g. 413 on an upload)."""
     return {status: problem_response(status) for status in statuses}
-
-
-def problem(
-    status: int,
-    title: str,
-    detail: str,
-    slug: str,
-    request: Request | None = None,
-    errors: list[dict[str, str]] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": f"urn:cn.gov.mca.assistance:problem:{slug}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if request is not None:
-        body["instance"] = request.url.path
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 503:
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
-
-
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body",)] or ["body"]
-    out = parts[0]
-    for p in parts[1:]:
-        out += f"[{p}]" if p.isdigit() else f".{p}"
-    return out
-
-
-def _allowed_methods(request: Request) -> list[str]:
-    """Every method some route of the app answers at this path (Starlette's own 405 names only the first route
-    matching the path, and a path often has a GET route and a POST route)."""
-    return [
-        method
-        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
-        if any(
-            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes
-        )
-    ]
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.detail, exc.slug, request, exc.errors, **exc.extra)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            message, field = e.get("msg", "invalid"), _field(e.get("loc", ()))
-            if e.get("type") == "extra_forbidden":
-                message = "unknown field"
-            elif e.get("type") == "json_invalid":
-                # The location is a character offset into the body, not a field.
-                message = f"malformed JSON at character {field}: {e.get('ctx', {}).get('error', '')}"
-                field = "body"
-            errors.append({"field": field, "message": message})
-        detail = "; ".join(f"{x['field']}: {x['message']}" for x in errors[:5])
-        return problem(422, "Invalid input", detail, "invalid-input", request, errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400:  # FastAPI's "error parsing the body" (not UTF-8, broken multipart): bad input
-            message = f"could not be parsed: {exc.detail}"
-            return problem(
-                422,
-                "Invalid input",
-                f"body: {message}",
-                "invalid-input",
-                request,
-                [{"field": "body", "message": message}],
-            )
-        response = problem(exc.status_code, str(exc.detail), str(exc.detail), f"http-{exc.status_code}", request)
-        if exc.status_code == 405:  # RFC 9110: a 405 names the methods the resource has
-            response.headers["Allow"] = ", ".join(_allowed_methods(request))
-        return response
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if is_transient(exc):  # the database or broker is briefly away: the client should retry, not report a bug
-            log.warning("%s %s: infrastructure unavailable: %s", request.method, request.url.path, exc)
-            return problem(
-                503, "Service unavailable", "a backing service is briefly unavailable; retry", "unavailable", request
-            )
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged", "internal", request)

@@ -53,7 +53,7 @@ class UnitOfWork:
         self._rows: dict[Table, list[dict[str, Any]]] = {}
         self._writes: list[tuple[Insert | Update, dict[str, Any]]] = []
         self._conflicts: dict[str, Exception] = {}
-        self._tracked: dict[int, tuple[Aggregate, CloudEvent | None]] = {}
+        self._tracked: dict[int, tuple[Aggregate, CloudEvent | None, bool]] = {}
 
     async def __aenter__(self) -> UnitOfWork:
         self.session: AsyncSession = self._sessions()
@@ -93,19 +93,31 @@ class UnitOfWork:
             )
         )
 
-    def track(self, *aggregates: Aggregate, cause: CloudEvent | None = None) -> None:
+    def track(self, *aggregates: Aggregate, cause: CloudEvent | None = None, in_runs: bool = False) -> None:
         """Aggregates this transaction loaded or created: the events their steps raise are collected at commit
-        (`cause`: the event being handled, whose correlation id they carry)."""
+        (`cause`: the event being handled, whose correlation id they carry). `in_runs`: a bulk step whose
+        aggregates all raise their events in one order of types (an import: opened, approved, schedule changed)
+        sends them grouped by type, after the others, so a consumer downstream takes each type as one long run;
+        each aggregate's own events keep their order."""
         for aggregate in aggregates:
-            self._tracked[id(aggregate)] = (aggregate, cause)
+            self._tracked[id(aggregate)] = (aggregate, cause, in_runs)
 
     def collect_new_events(self) -> None:
         """The events the tracked aggregates raised since the last collection, into the outbox's queue."""
-        for aggregate, cause in self._tracked.values():
-            if events := aggregate.collect_new_events():
-                route = aggregate.routing
-                for data in events:
-                    self.emit(data, key=route.key, region=route.region, subject=route.subject, cause=cause)
+        runs: dict[type[EventData], list[tuple[EventData, Aggregate, CloudEvent | None]]] = {}
+        for aggregate, cause, in_runs in self._tracked.values():
+            for data in aggregate.collect_new_events():
+                if in_runs:
+                    runs.setdefault(type(data), []).append((data, aggregate, cause))
+                else:
+                    self._emit_raised(data, aggregate, cause)
+        for run in runs.values():
+            for data, aggregate, cause in run:
+                self._emit_raised(data, aggregate, cause)
+
+    def _emit_raised(self, data: EventData, aggregate: Aggregate, cause: CloudEvent | None) -> None:
+        route = aggregate.routing
+        self.emit(data, key=route.key, region=route.region, subject=route.subject, cause=cause)
 
     def events_from_rows(
         self, data: type[EventData], rows: str, *, key: str, region: str, where: str = "true"
@@ -158,8 +170,11 @@ class UnitOfWork:
     async def flush_events(self) -> None:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the
         transaction): one round trip, each write a data-modifying CTE of one statement (PostgreSQL runs them all,
-        and checks foreign keys at the statement's end, so a household and its members may go together)."""
+        and checks foreign keys at the statement's end, so a household and its members may go together). The
+        aggregates tracked so far are handed over with their events (a bulk job that flushes chunk by chunk keeps
+        none of them alive): one changed after this is tracked again."""
         self.collect_new_events()
+        self._tracked = {}
         tables = {t: rows for t, rows in self._rows.items() if rows}
         if self.events:
             # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.

@@ -26,7 +26,7 @@ HANDLERS: Handlers = {
     event_type(ApplicationSubmitted): on_batch(service.open_cases),
     # 存量对象导入: cases approved as the old system paid them, a run at once.
     event_type(ApplicationImported): on_batch(service.import_cases),
-    event_type(ApplicationAmended): on_data(service.amend_case),
+    event_type(ApplicationAmended): service.amend_case,
     event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
     event_type(HouseholdRegistered): on_batch(service.record_households),
     event_type(HouseholdUpdated): on_batch(service.record_households),

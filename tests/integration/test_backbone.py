@@ -291,7 +291,7 @@ def _batch_consumer(kit, name: str, calls: list[int]) -> EventConsumer:
         if any(d.data.refuse for d in deliveries):
             raise ValueError("this household cannot be pinged")
         # One statement for the whole run, as a set-based handler should.
-        await audit.record_many(uow, "test", "test.effect", "ping", [{"resource_id": d.event.id} for d in deliveries])
+        await audit.record(uow, "test", "test.effect", "ping", [{"resource_id": d.event.id} for d in deliveries])
 
     return EventConsumer(
         name=name,

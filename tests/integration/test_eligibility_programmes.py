@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from services.eligibility.cases.service import open_case
+from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import mirror_case_events
 from services.intake.models import platform as intake_platform
@@ -61,7 +61,7 @@ async def _open_from_intake(db, application_id: str) -> str:
         await _outbox(db, "intake", "application.submitted", "application_id", application_id)
     )
     async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
-        case = await open_case(uow, data)
+        case = (await open_cases(uow, [delivery(data)]))[0]
         await uow.commit()
     return str(case.id)
 

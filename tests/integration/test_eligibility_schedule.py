@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from services.eligibility.cases.service import on_death_reported, open_case, record_households
+from services.eligibility.cases.service import on_death_reported, open_cases, record_households
 from services.eligibility.models import platform
 from services.eligibility.recompute.service import on_standard_changed
 from shared.db import session_factory
@@ -72,20 +72,24 @@ def couple(wages_fen: int = 60_000, earner: bool = False) -> HouseholdSnapshot:
 async def _approve(api, db, snapshot: HouseholdSnapshot, programme: str = "dibao", **application) -> str:
     """Accepted 2 January 2024, through every step, approved on 25 January: owed from February."""
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        case = await open_case(
+        [case] = await open_cases(
             uow,
-            ApplicationSubmitted(
-                application_id=uuid.uuid4(),
-                household_id=snapshot.household_id,
-                programme=programme,
-                region_code=VILLAGE,
-                submitted_on=date(2024, 1, 2),
-                consent_signed=True,
-                separate_register=False,
-                details={},
-                snapshot=snapshot,
-                **application,
-            ),
+            [
+                delivery(
+                    ApplicationSubmitted(
+                        application_id=uuid.uuid4(),
+                        household_id=snapshot.household_id,
+                        programme=programme,
+                        region_code=VILLAGE,
+                        submitted_on=date(2024, 1, 2),
+                        consent_signed=True,
+                        separate_register=False,
+                        details={},
+                        snapshot=snapshot,
+                        **application,
+                    )
+                )
+            ],
         )
         await uow.commit()
     eligibility, case_id = api("eligibility"), str(case.id)

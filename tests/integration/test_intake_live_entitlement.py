@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import text
 
-from services.eligibility.cases.service import open_case
+from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import CaseEvent, mirror_case_events
 from services.intake.models import platform as intake_platform
@@ -103,7 +103,7 @@ async def test_a_household_receiving_dibao_cannot_apply_for_it_again_until_it_st
         await _outbox(db, "intake", "application.submitted", "application_id", first)
     ).model_copy(update={"application_id": uuid.uuid4()})
     async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
-        refused = await open_case(uow, again)
+        refused = (await open_cases(uow, [delivery(again)]))[0]
         await uow.commit()
     assert refused.status.value == "rejected" and refused.id != case_id
     rejected = await _outbox(db, "eligibility", "case.rejected", "case_id", str(refused.id))

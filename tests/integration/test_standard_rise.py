@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
-from services.eligibility.cases.service import open_case
+from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform
 from services.eligibility.recompute.service import on_standard_changed
 from services.eligibility.worker import STANDARD_HANDLERS
@@ -25,6 +25,7 @@ from shared.outbox import OutboxRelay
 from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
+from tests.helpers import delivery
 
 COUNTY_OFFICIAL = bearer("official-wuqi", ["clerk", "township_reviewer"], "610626")
 FINANCE = bearer("finance-wuqi", ["finance"], "610626")
@@ -72,19 +73,23 @@ def _household(village: str, hukou: str, members: list[dict], wages_fen: int) ->
 async def _approve(api, tokens, sessions, snapshot: HouseholdSnapshot, programme: str) -> str:
     """Accepted on 3 April 2023 and approved through every step of the procedure: on the roll from June."""
     async with UnitOfWork(sessions, platform, "/tests") as uow:
-        case = await open_case(
+        [case] = await open_cases(
             uow,
-            ApplicationSubmitted(
-                application_id=uuid.uuid4(),
-                household_id=snapshot.household_id,
-                programme=programme,
-                region_code=snapshot.region_code,
-                submitted_on=date(2023, 4, 3),
-                consent_signed=True,
-                separate_register=False,
-                details={},
-                snapshot=snapshot,
-            ),
+            [
+                delivery(
+                    ApplicationSubmitted(
+                        application_id=uuid.uuid4(),
+                        household_id=snapshot.household_id,
+                        programme=programme,
+                        region_code=snapshot.region_code,
+                        submitted_on=date(2023, 4, 3),
+                        consent_signed=True,
+                        separate_register=False,
+                        details={},
+                        snapshot=snapshot,
+                    )
+                )
+            ],
         )
         await uow.commit()
     eligibility, case_id = api("eligibility"), str(case.id)

@@ -26,7 +26,7 @@ async def assess_many(uow: UnitOfWork, principal: Principal, body: AssessmentReq
         )
     params = await effective_parameters(uow)
     results = [price(item, params) for item in body.items]
-    await audit.record_many(
+    await audit.record(
         uow,
         principal,
         "assessment.price",

@@ -10,21 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
-from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel, ConfigDict
 
 from services.eligibility.cases import schedule as sched
 from services.eligibility.cases import workflow
+from services.eligibility.cases.deadlines import deadline, limits
 from services.eligibility.cases.schedule import PERSON_LEVEL, Segment, Unpriceable
-from services.eligibility.cases.workflow import CaseStep, Limits, Status, Timeline
+from services.eligibility.cases.workflow import CaseStep, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
-from services.eligibility.policy.parameters import NATIONAL, region_chain
+from shared.aggregate import Aggregate, Routing
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationDetails,
@@ -45,9 +44,6 @@ from shared.events.catalogue import (
 from shared.household import HouseholdSnapshot
 from shared.period import Period
 from shared.schemas import attributes
-from shared.workdays import WorkCalendar, has_official_calendar
-
-CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
 
 
 @dataclass(frozen=True)
@@ -115,51 +111,8 @@ class StepRecord:
     data: dict[str, Any]
 
 
-def limits(params: ParameterSet, on: date, region: str) -> Limits:
-    def value(name: str) -> int:
-        return int(params.at(f"procedure.{name}", on, region).value)
-
-    return Limits(**{name: value(name) for name in Limits.__dataclass_fields__})
-
-
-def work_calendar(params: ParameterSet, region: str, years: Iterable[int]) -> WorkCalendar:
-    """The working-day calendar for a region: the library's years, and for the years it lacks the State
-    Council's schedule as an admin loaded it (calendar.holidays, the nearest region's, latest loaded)."""
-    schedules = {}
-    for year in years:
-        if has_official_calendar(year):
-            continue
-        for candidate in region_chain(region) if region else [NATIONAL]:
-            loaded = [v.value for v in params.history(CALENDAR_KEY, candidate) if v.value.year == year]
-            if loaded:
-                schedules[year] = loaded[-1]
-                break
-    return WorkCalendar(schedules)
-
-
-# Per parameter set, the deadline of each timeline in each county: every case accepted the same day in the same
-# state has the same one, and a consumer opening thousands of cases would count the same working days again.
-_DEADLINES: WeakKeyDictionary[ParameterSet, dict[tuple[Timeline, str], tuple[date | None, bool]]] = WeakKeyDictionary()
-
-
-def deadline(params: ParameterSet, timeline: Timeline, region: str) -> tuple[date | None, bool]:
-    """The case's nearest deadline (None once decided) and whether it was counted without an official calendar."""
-    # The limits and the calendar are looked up along the region's chain, which only its first six digits decide.
-    scope = region_chain(region)[0] if region else ""
-    memo = _DEADLINES.setdefault(params, {})
-    if (found := memo.get((timeline, scope))) is not None:
-        return found
-    # Every deadline falls within a year of the later of the two dates it is counted from.
-    cal = work_calendar(params, region, range(timeline.accepted_on.year, timeline.status_since.year + 2))
-    due = workflow.due_date(timeline, limits(params, timeline.accepted_on, region), cal)
-    found = due, due is not None and cal.provisional(timeline.accepted_on, due)
-    if len(memo) < 100_000:
-        memo[(timeline, scope)] = found
-    return found
-
-
 @dataclass(eq=False)
-class Case:
+class Case(Aggregate):
     """案件: an application (申请事项, typed per programme) on a household's snapshot, assessed by the programme's
     rule, moved step by step to the county decision (审核确认), then kept right on the roll (复核, 渐退, 停保)."""
 
@@ -228,11 +181,16 @@ class Case:
             return CaseAssessment.cannot_assess(exc, on)
         return CaseAssessment.of(result, on)
 
-    def collect(self) -> tuple[list[StepRecord], list[EventData]]:
-        """The steps recorded and events raised since the last call, handed over once (to save and publish)."""
-        steps, events = self.steps, self.events
-        self.steps, self.events = [], []
-        return steps, events
+    @property
+    def routing(self) -> Routing:
+        """A household's events stay in order: keyed by the household."""
+        return Routing(key=self.household_id, region=self.region_code)
+
+    def collect_steps(self) -> list[StepRecord]:
+        """The steps recorded since the last call, handed over once (to save and audit); the events go to the unit
+        of work that tracks the case (`collect_new_events`)."""
+        steps, self.steps = self.steps, []
+        return steps
 
     # --- opening and following intake -------------------------------------------------------------------------
 
@@ -390,12 +348,7 @@ class Case:
     def _begin(self, step: CaseStep, ctx: StepContext) -> date:
         """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
         the current step began: that date."""
-        try:
-            workflow.check_step(step, self.state, ctx.actor.roles)
-        except workflow.IllegalStep as exc:
-            raise Conflict(str(exc), allowed_next=exc.allowed) from exc
-        except workflow.WrongRole as exc:
-            raise Forbidden(str(exc)) from exc
+        workflow.check_step(step, self.state, ctx.actor.roles)
         today = ctx.today or date.today()
         on = ctx.on or today
         if on > today:

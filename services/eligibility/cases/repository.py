@@ -208,20 +208,28 @@ def _place(entry: TraceEntry, values: list[dict[str, Any]], places: dict[int, in
     return at
 
 
-# The JSON of each trace entry, by the entry: the rules share one frozen entry per parameter value among all the
-# assessments that read it, so most of an assessment's JSON (its trace) is dumped once per value, not per case.
-# The entry is kept with its JSON, so its id is not reused while it is here.
-_TRACE_JSON: dict[int, tuple[TraceEntry, dict[str, Any]]] = {}
+class _TraceEntryJson:
+    """The JSON of the trace entries written: the rules share one frozen entry per parameter value among all the
+    assessments that read it, so most of an assessment's JSON (its trace) is dumped once per value, not per case.
+    Kept by the entry's identity (an entry's value may be a list, so entries do not hash), the entry held with its
+    JSON so that identity is not reused while it is here; emptied when full (entries of parameter sets since
+    replaced by an admin's new value)."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._by_entry: dict[int, tuple[TraceEntry, dict[str, Any]]] = {}
+
+    def __call__(self, entry: TraceEntry) -> dict[str, Any]:
+        if (hit := self._by_entry.get(id(entry))) is not None and hit[0] is entry:
+            return hit[1]
+        if len(self._by_entry) >= self._limit:
+            self._by_entry.clear()
+        dumped = entry.model_dump(mode="json")
+        self._by_entry[id(entry)] = (entry, dumped)
+        return dumped
 
 
-def _trace_json(entry: TraceEntry) -> dict[str, Any]:
-    if (hit := _TRACE_JSON.get(id(entry))) is not None and hit[0] is entry:
-        return hit[1]
-    if len(_TRACE_JSON) >= 10_000:  # entries of parameter sets since replaced (an admin's new value)
-        _TRACE_JSON.clear()
-    dumped = entry.model_dump(mode="json")
-    _TRACE_JSON[id(entry)] = (entry, dumped)
-    return dumped
+_trace_json = _TraceEntryJson()
 
 
 def _assessment_json(assessment: CaseAssessment) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
-from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext, work_calendar
+from services.eligibility.cases.deadlines import work_calendar
+from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schedule import RECURRING
 from services.eligibility.cases.schemas import (
@@ -35,10 +36,6 @@ from shared.events.catalogue import (
     ApplicationImported,
     ApplicationSubmitted,
     ApplicationWithdrawn,
-    CaseApproved,
-    CaseOpened,
-    CaseRejected,
-    CaseScheduleChanged,
     DeathReported,
 )
 from shared.events.envelope import CloudEvent
@@ -56,12 +53,12 @@ def _actor(principal: Principal | None) -> Actor:
 async def _save(
     uow: UnitOfWork, case: Case, principal: Principal | None = None, cause: CloudEvent | None = None
 ) -> None:
-    """Save the case with the steps it recorded, hand its events to the outbox and audit each step once."""
-    steps, events = case.collect()
+    """Save the case with the steps it recorded and audit each step once; the unit of work tracks the case and
+    collects its events for the outbox (`cause`: the event being handled, whose correlation id they carry)."""
+    steps = case.collect_steps()
     await CaseRepository(uow.session).save(case, steps)
-    for event in events:
-        uow.emit(event, key=case.household_id, region=case.region_code, cause=cause)
-    await audit.record_many(
+    uow.track(case, cause=cause)
+    await audit.record(
         uow,
         principal or SYSTEM.sub,
         "case.step",
@@ -90,10 +87,10 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     )
 
 
-async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Case]:
     """A case per application for a run of submissions, set-based: one query finds the applications that already
     have a case (a redelivered or replayed event changes nothing), the pure rules assess the rest in memory, and
-    cases, household facts and audit rows are each written in one statement."""
+    cases, household facts and audit rows are each written in one statement. Returns the cases opened."""
     repo = CaseRepository(uow.session)
     known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
     # One live case per household and programme: a second application (a replay of another's, a race past
@@ -114,8 +111,7 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
         if data.programme in RECURRING and not held:
             live[(data.household_id, data.programme)] = case.id
         opened.append(case)
-        for event in case.collect()[1]:
-            uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
+        uow.track(case, cause=d.event)
         audits.append(
             {
                 "resource_id": case.id,
@@ -126,10 +122,11 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
             | ({"action": "case.refused_duplicate", "reason": case.reasons[0]} if held and case.reasons else {})
         )
     if not opened:
-        return
+        return opened
     await repo.insert(opened)
-    await audit.record_many(uow, SYSTEM.sub, "case.open", "case", audits)
+    await audit.record(uow, SYSTEM.sub, "case.open", "case", audits)
     log.info("%d cases opened", len(opened))
+    return opened
 
 
 async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
@@ -138,7 +135,8 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     second live entitlement is opened refused, as a second application is), the `Case` makes each imported case in
     memory; cases with their facts, their `imported` steps, the outbox and the audit rows are each one statement.
     The events go out grouped by type (every case.opened, then every case.approved, then every
-    case.schedule_changed): one household's stay in order, and a consumer downstream takes each as one run."""
+    case.schedule_changed; `UnitOfWork.track(in_runs=True)`): one household's stay in order, and a consumer
+    downstream takes each as one run."""
     repo = CaseRepository(uow.session)
     known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
     live = await repo.live_cases(
@@ -147,7 +145,6 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     params = await effective_parameters(uow)
     made: list[Case] = []
     steps: list[tuple[Case, list]] = []
-    raised: list[tuple[Delivery, Case, list]] = []
     audits: list[dict] = []
     for d in deliveries:
         data: ApplicationImported = d.data
@@ -159,9 +156,8 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
         if data.programme in RECURRING and not held:
             live[(data.household_id, data.programme)] = case.id
         made.append(case)
-        recorded, events = case.collect()
-        steps.append((case, recorded))
-        raised.append((d, case, events))
+        steps.append((case, case.collect_steps()))
+        uow.track(case, cause=d.event, in_runs=True)
         audits.append(
             {
                 "resource_id": case.id,
@@ -176,12 +172,7 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     if not made:
         return
     await repo.insert(made, steps)
-    for kind in (CaseOpened, CaseApproved, CaseScheduleChanged, CaseRejected):
-        for d, case, events in raised:
-            for event in events:
-                if type(event) is kind:
-                    uow.emit(event, key=case.household_id, region=case.region_code, cause=d.event)
-    await audit.record_many(uow, SYSTEM.sub, "case.import", "case", audits)
+    await audit.record(uow, SYSTEM.sub, "case.import", "case", audits)
     log.info("%d imported cases made (%d refused as a second live case)", len(made), sum(bool(c.reasons) for c in made))
 
 
@@ -190,26 +181,12 @@ def _importer(data: ApplicationImported) -> Actor:
     return Actor(data.imported_by or f"roll-import:{data.import_id}", frozenset({"system"}))
 
 
-async def open_case(uow: UnitOfWork, data: ApplicationSubmitted) -> Case:
-    """A case per application; a second event for the same application changes nothing."""
-    repo = CaseRepository(uow.session)
-    if existing := await repo.by_application(data.application_id):
-        return existing
-    params = await effective_parameters(uow)
-    held = (await repo.live_cases([(data.household_id, data.programme)])).get((data.household_id, data.programme))
-    case = Case.open_refused(data, params, held) if held and data.programme in RECURRING else Case.open(data, params)
-    await repo.insert([case])
-    for event in case.collect()[1]:
-        uow.emit(event, key=case.household_id, region=case.region_code)
-    await audit.record_on(uow, SYSTEM.sub, "case.open", "case", case)
-    return case
-
-
-async def amend_case(uow: UnitOfWork, data: ApplicationAmended) -> None:
-    """Corrected facts before a decision: reassess; a case already past investigation goes back to it."""
+async def amend_case(uow: UnitOfWork, event: CloudEvent, data: ApplicationAmended) -> None:
+    """Corrected facts before a decision: reassess; a case already past investigation goes back to it (an
+    amendment whose submission never opened a case opens it)."""
     case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
     if case is None:
-        await open_case(uow, data)
+        await open_cases(uow, [Delivery(event, data)])
         return
     case.amend(data, await effective_parameters(uow), date.today())
     await _save(uow, case)
@@ -225,7 +202,7 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
     await _save(uow, case)
     if not accepted:
-        await audit.record_on(
+        await audit.record(
             uow,
             SYSTEM.sub,
             "case.withdrawal_refused",
@@ -379,5 +356,5 @@ def _cases(query: DeadlineQuery | ReviewQuery, **due: date) -> CaseQuery:
 
 async def read(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID) -> CaseDetailOut:
     case = await get_visible(uow, principal, case_id)
-    await audit.record_on(uow, principal, "case.read", "case", case)
+    await audit.record(uow, principal, "case.read", "case", case)
     return await detail(uow, case)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from shared.errors import Conflict, Forbidden
 from shared.workdays import WorkCalendar
 
 OFFICIAL = WorkCalendar()  # the library's calendar alone
@@ -156,18 +157,6 @@ STEPS: dict[CaseStep, Step] = {
 }
 
 
-class IllegalStep(Exception):
-    """A step that may not be taken now; carries the steps that may."""
-
-    def __init__(self, message: str, allowed: list[str]) -> None:
-        super().__init__(message)
-        self.allowed = allowed
-
-
-class WrongRole(Exception):
-    pass
-
-
 def _takeable(step: Step, case: CaseState) -> bool:
     return case.status in step.sources and step.guard(case) is None
 
@@ -178,19 +167,19 @@ def allowed_steps(case: CaseState) -> list[CaseStep]:
 
 
 def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
-    """The step, if someone with `roles` may take it on the case now; otherwise WrongRole (who may act is
-    checked first, whatever the case's state) or IllegalStep. Admin holds no step of its own: separation of
-    duties (an admin who decides cases needs the official's role too)."""
+    """The step, if someone with `roles` may take it on the case now; otherwise Forbidden (who may act is
+    checked first, whatever the case's state) or Conflict naming the steps allowed now. Admin holds no step of
+    its own: separation of duties (an admin who decides cases needs the official's role too)."""
     step = STEPS[name]
     permitted = set(step.roles)
     if name == CaseStep.DECISION and case.delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
     if not permitted & roles and step.roles != ("system",):
-        raise WrongRole(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")
+        raise Forbidden(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")
     if case.status not in step.sources:
-        raise IllegalStep(f"a case in {case.status} cannot take the step {name}", allowed_steps(case))
+        raise Conflict(f"a case in {case.status} cannot take the step {name}", allowed_next=allowed_steps(case))
     if (why := step.guard(case)) is not None:
-        raise IllegalStep(why, allowed_steps(case))
+        raise Conflict(why, allowed_next=allowed_steps(case))
     return step
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from starlette.concurrency import run_in_threadpool
+from anyio import to_thread
 
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.service import get_visible
@@ -25,6 +25,6 @@ async def document(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, ki
         for s in await CaseRepository(uow.session).steps(case.id)
     ]
     check_available(kind, case, steps)
-    await audit.record_on(uow, principal, "case.document", "case", case, details={"kind": kind.value})
+    await audit.record(uow, principal, "case.document", "case", case, details={"kind": kind.value})
     # Building a .docx is tens of milliseconds of pure Python: off the event loop, which serves other requests.
-    return await run_in_threadpool(render.render, kind, case, steps)
+    return await to_thread.run_sync(render.render, kind, case, steps)

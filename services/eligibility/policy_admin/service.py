@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from services.eligibility.cases.domain import CALENDAR_KEY
+from services.eligibility.cases.deadlines import CALENDAR_KEY
 from services.eligibility.cases.service import recount_provisional_deadlines
 from services.eligibility.models import ParameterOverride
 from services.eligibility.policy import ParameterError, ParameterNotFound, ParameterValue

@@ -193,8 +193,8 @@ async def recompute(
                 impact.unchanged += 1
         impact.examined += len(loaded)
         if apply and changed:
-            collected = [(case, version, case.collect()) for case, version, _ in changed]
-            written = await repo.save_many([(case, version, steps) for case, version, (steps, _) in collected])
+            collected = [(case, version, case.collect_steps()) for case, version, _ in changed]
+            written = await repo.save_many(collected)
             if len(written) < len(changed):
                 log.warning(
                     "recompute %s: %d cases changed meanwhile, left to their own review",
@@ -202,11 +202,10 @@ async def recompute(
                     len(changed) - len(written),
                 )
             audits = []
-            for case, _, (steps, events) in collected:
+            for case, _, steps in collected:
                 if case.id not in written:
-                    continue
-                for event in events:
-                    uow.emit(event, key=case.household_id, region=case.region_code)
+                    continue  # changed meanwhile: its events go nowhere, as its changes
+                uow.track(case)
                 audits += [
                     {
                         "resource_id": case.id,
@@ -217,7 +216,7 @@ async def recompute(
                     }
                     for s in steps
                 ]
-            await audit.record_many(uow, SYSTEM, "case.standard_recompute", "case", audits)
+            await audit.record(uow, SYSTEM, "case.standard_recompute", "case", audits)
             await uow.flush_events()
             changed = [c for c in changed if c[0].id in written]
         for _, _, r in changed:

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from services.intake.applications import service
 from services.intake.applications.documents import DocumentKind
-from services.intake.applications.evidence_store import sha256, stream
+from services.intake.applications.evidence_store import check_upload, sha256, stream
 from services.intake.applications.schemas import (
     ApplicationAmend,
     ApplicationIn,
@@ -127,7 +127,7 @@ async def upload_evidence(
 ) -> Response:
     # Read one byte past the limit: enough to know it is too large without holding a huge upload in memory.
     data = await file.read(settings.evidence_max_bytes + 1)
-    content_type = service.validate_upload(data, settings.evidence_max_bytes)
+    content_type = check_upload(data, settings.evidence_max_bytes)  # 413/415 naming `file` before anything is stored
     if CONTROL_CHARACTERS.search(description):  # the request guard does not read multipart bodies
         raise InvalidInput("description", "control characters are not allowed (tab and line breaks are)")
     filename = (file.filename or "upload").replace("\x00", "")[-200:] or "upload"

@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import Any
 
 from services.intake.applications.documents import DOCUMENTS, missing_documents, required_documents
-from services.intake.applications.evidence_store import EvidenceStore, check_upload, sha256
+from services.intake.applications.evidence_store import EvidenceStore, sha256
 from services.intake.applications.repository import (
     OPEN_STATUSES,
     ApplicationRepository,
@@ -276,7 +276,7 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         ),
     )
     uow.emit(_submitted_event(application, snapshot), key=household.id, region=household.region_code)
-    audit.defer(
+    await audit.record(
         uow,
         principal,
         "application.submit",
@@ -337,7 +337,7 @@ async def _open_writable(
 
 async def read(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> ApplicationOut:
     application = await get_visible(uow, principal, application_id)
-    await audit.record_on(uow, principal, "application.read", "application", application)
+    await audit.record(uow, principal, "application.read", "application", application)
     kinds = await EvidenceRepository(uow.session).kinds([application.id])
     return to_out(application, kinds.get(application.id, set()))
 
@@ -352,7 +352,7 @@ async def search(
     fingerprint = settings.id_fingerprinter()(id_number) if id_number else None
     page = await ApplicationRepository(uow.session).page(prefix, query, fingerprint)
     kinds = await EvidenceRepository(uow.session).kinds([a.id for a in page.rows])
-    await audit.record_each(uow, principal, "application.list", "application", page.rows)
+    await audit.record(uow, principal, "application.list", "application", page.rows)
     return ApplicationPage(
         items=[to_out(a, kinds.get(a.id, set())) for a in page.rows], next=page.next, total=page.total
     )
@@ -420,7 +420,7 @@ async def amend(
         key=application.household_id,
         region=application.region_code,
     )
-    await audit.record_on(
+    await audit.record(
         uow, principal, "application.amend", "application", application, details={"fields": sorted(sent)}
     )
     return await out(uow, application)
@@ -440,7 +440,7 @@ async def withdraw(
         key=application.household_id,
         region=application.region_code,
     )
-    await audit.record_on(uow, principal, "application.withdraw", "application", application, reason=reason)
+    await audit.record(uow, principal, "application.withdraw", "application", application, reason=reason)
     return await out(uow, application)
 
 
@@ -450,7 +450,8 @@ def evidence_out(e: Evidence) -> EvidenceOut:
 
 @dataclass(frozen=True)
 class Upload:
-    """A file posted as evidence of one required document, its content type recognised (validate_upload)."""
+    """A file posted as evidence of one required document, its content type recognised by its magic bytes
+    (`evidence_store.check_upload`)."""
 
     kind: str
     description: str
@@ -479,7 +480,7 @@ async def upload_evidence(
     EvidenceRepository(uow.session).add(evidence)
     await uow.session.flush()
     await uow.session.refresh(evidence)
-    await audit.record_on(
+    await audit.record(
         uow,
         principal,
         "evidence.upload",
@@ -488,11 +489,6 @@ async def upload_evidence(
         details={"application_id": str(application.id), "kind": upload.kind, "sha256": digest},
     )
     return evidence_out(evidence)
-
-
-def validate_upload(data: bytes, max_bytes: int) -> str:
-    """The content type by magic bytes; 413/415 naming `file` before anything is stored."""
-    return check_upload(data, max_bytes)
 
 
 async def list_evidence(uow: UnitOfWork, principal: Principal, application_id: uuid.UUID) -> list[EvidenceOut]:
@@ -556,7 +552,7 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
                 "details": {"case_status": application.case_status},
             }
         )
-    await audit.record_many(uow, "eligibility", "application.case_update", "application", audits)
+    await audit.record(uow, "eligibility", "application.case_update", "application", audits)
 
 
 def _mirror(application: Application, data: CaseEvent) -> None:

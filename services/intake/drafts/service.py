@@ -72,5 +72,5 @@ async def search(uow: UnitOfWork, principal: Principal, status: str | None, limi
             query.order_by(ApplicationDraft.created_at, ApplicationDraft.id).limit(limit).offset(offset)
         )
     ).all()
-    await audit.record_each(uow, principal, "application_draft.list", "application_draft", [d for d, _ in rows])
+    await audit.record(uow, principal, "application_draft.list", "application_draft", [d for d, _ in rows])
     return [DraftOut(**attributes(d, DraftOut), status="completed" if done else "to_complete") for d, done in rows]

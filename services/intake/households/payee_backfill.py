@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from services.intake.config import Settings
 from services.intake.households.service import announce_unannounced_payees
+from shared.jobs import Job
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -18,12 +19,11 @@ log = logging.getLogger(__name__)
 
 def payee_backfill(settings: Settings, chunk: int = 1000):
     async def run(uow_factory: Callable[[], UnitOfWork], stop: asyncio.Event) -> None:
+        job = Job(uow_factory)  # one committed step per chunk
         total = 0
         while not stop.is_set():
             try:
-                async with uow_factory() as uow:  # the job owns its transactions: one commit per chunk
-                    done = await announce_unannounced_payees(uow, settings, chunk)
-                    await uow.commit()
+                done = await job.step(lambda uow: announce_unannounced_payees(uow, settings, chunk))
             except Exception:
                 log.exception("payee back-fill chunk failed; retrying")
                 await asyncio.sleep(5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Unpack
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func
@@ -161,7 +161,7 @@ async def announce_unannounced_payees(uow: UnitOfWork, settings: Settings, limit
         emit_payee(uow, h.id, h.region_code, h.bank_account_changed_at or datetime.now(UTC), account, ring)
     await repository.payees_announced([h.id for h in households])
     entries = [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households]
-    await audit.record_many(uow, "intake", "payee.backfill", "household", entries)
+    await audit.record(uow, "intake", "payee.backfill", "household", entries)
     return len(households)
 
 
@@ -241,7 +241,7 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     )
     for action in ("household.register", "household.read"):
         # The answer shows the household's personal data back: audited as a read, like any other.
-        audit.defer(
+        await audit.record(
             uow,
             principal,
             action,
@@ -251,28 +251,6 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
             region_code=household.region_code,
         )
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
-
-
-async def _audit(
-    uow: UnitOfWork,
-    principal: Principal,
-    action: str,
-    resource_type: str,
-    resource_id: uuid.UUID,
-    household: Household,
-    **fields: Unpack[audit.Fields],
-) -> None:
-    """An audit record of an action on `household` or one of its members, filed under the household."""
-    await audit.record(
-        uow,
-        principal,
-        action,
-        resource_type,
-        resource_id,
-        household_id=household.id,
-        region_code=household.region_code,
-        **fields,
-    )
 
 
 async def get_visible(
@@ -340,7 +318,15 @@ async def read(
     household = await get_visible(uow, principal, household_id)
     members = await HouseholdRepository(uow.session).members(household.id)
     if action:
-        await _audit(uow, principal, action, "household", household.id, household)
+        await audit.record(
+            uow,
+            principal,
+            action,
+            "household",
+            household.id,
+            household_id=household.id,
+            region_code=household.region_code,
+        )
     return to_out(household, members, settings)
 
 
@@ -367,7 +353,7 @@ async def search(
         head, count = overview.get(h.id, (None, 0))
         items.append(HouseholdSummary(**attributes(h, HouseholdSummary), head_name=head, member_count=count))
     # A list shows names and addresses: each household shown is a read of its personal data.
-    await audit.record_many(
+    await audit.record(
         uow,
         principal,
         "household.list",
@@ -429,7 +415,16 @@ async def update(
         _emit_payee(uow, household, body.bank_account, ring)
     await _emit_updated(uow, household)
     # Field names only: the values (an account number) never go into the audit details.
-    await _audit(uow, principal, "household.update", "household", household.id, household, details={"fields": changed})
+    await audit.record(
+        uow,
+        principal,
+        "household.update",
+        "household",
+        household.id,
+        household_id=household.id,
+        region_code=household.region_code,
+        details={"fields": changed},
+    )
     return await current(uow, household, settings)
 
 
@@ -450,13 +445,14 @@ async def replace_economic_facts(
     household.properties = [p.model_dump(mode="json") for p in body.properties]
     household.rigid_expenses = [r.model_dump(mode="json") for r in body.rigid_expenses]
     await _emit_updated(uow, household)
-    await _audit(
+    await audit.record(
         uow,
         principal,
         "household.economic_facts",
         "household",
         household.id,
-        household,
+        household_id=household.id,
+        region_code=household.region_code,
         details={
             "incomes": len(body.incomes),
             "properties": len(body.properties),
@@ -486,7 +482,9 @@ async def add_member(
     repo.add_member(member)
     await _flush_members(uow, "id_number")
     await _emit_updated(uow, household)
-    await _audit(uow, principal, "member.add", "member", member.id, household)
+    await audit.record(
+        uow, principal, "member.add", "member", member.id, household_id=household.id, region_code=household.region_code
+    )
     return await current(uow, household, settings)
 
 
@@ -516,13 +514,14 @@ async def update_member(
         raise InvalidInput(".".join(str(p) for p in error["loc"]) or "body", error["msg"]) from None
     member.facts = _check_member_facts(merged, "body")
     await _emit_updated(uow, household)
-    await _audit(
+    await audit.record(
         uow,
         principal,
         "member.update",
         "member",
         member.id,
-        household,
+        household_id=household.id,
+        region_code=household.region_code,
         details={"fields": sorted(body.model_fields_set)},
     )
     return await current(uow, household, settings)
@@ -555,13 +554,14 @@ async def remove_member(
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
     await _emit_updated(uow, household)
-    await _audit(
+    await audit.record(
         uow,
         principal,
         "member.remove",
         "member",
         member.id,
-        household,
+        household_id=household.id,
+        region_code=household.region_code,
         reason=reason,
         details={"incomes_removed": removed_incomes},
     )
@@ -621,7 +621,7 @@ async def identities_for_economic_check(
         }
         for m in members
     ]
-    await audit.record_many(
+    await audit.record(
         uow,
         principal,
         "member.id_number.open",

@@ -22,6 +22,7 @@ from services.intake.reseal.repository import ResealRepository
 from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
 from shared import audit
 from shared.identity import fingerprinter
+from shared.jobs import Job
 from shared.sealing import Keyring
 from shared.uow import UnitOfWork
 
@@ -75,7 +76,7 @@ async def _members_chunk(
         if r.fingerprint_profile != settings.crypto_profile and r.active:
             refingerprinted.add(r.household_id)
     await repo.update_members(updates)
-    await audit.record_many(
+    await audit.record(
         uow,
         ACTOR,
         "member.id_number.reseal",
@@ -120,7 +121,7 @@ async def _households_chunk(
             account = {"bank_name": r.bank_name, "account_holder": r.bank_account_holder, "account_number": number}
             emit_payee(uow, r.id, r.region_code, changed_at, account, ring)
     await repo.update_households(updates)
-    await audit.record_many(
+    await audit.record(
         uow,
         ACTOR,
         "household.bank_account.reseal",
@@ -162,22 +163,21 @@ async def reseal(
         f"re-sealing under key {ring.current!r} ({ring.algorithm()}), profile {settings.crypto_profile!r}: "
         f"{members_total} members, {households_total} bank accounts to do"
     )
+    job = Job(uow_factory)  # one committed step per chunk: a stopped run resumes where it was
     after: uuid.UUID | None = None
     while max_chunks is None or progress.chunks < max_chunks:
-        async with uow_factory() as uow:
-            after = await _members_chunk(uow, settings, ring, fingerprint, after, chunk, progress)
-            if after is None:
-                break
-            await uow.commit()
+        after = await job.step(
+            lambda uow, a=after: _members_chunk(uow, settings, ring, fingerprint, a, chunk, progress)
+        )
+        if after is None:
+            break
         progress.chunks += 1
         progress.note(f"members: {progress.members} of {members_total} re-sealed (last household {after})")
     after = None
     while max_chunks is None or progress.chunks < max_chunks:
-        async with uow_factory() as uow:
-            after = await _households_chunk(uow, ring, announce_payees, after, chunk, progress)
-            if after is None:
-                break
-            await uow.commit()
+        after = await job.step(lambda uow, a=after: _households_chunk(uow, ring, announce_payees, a, chunk, progress))
+        if after is None:
+            break
         progress.chunks += 1
         progress.note(f"bank accounts: {progress.accounts} of {households_total} re-sealed (last id {after})")
     progress.note(

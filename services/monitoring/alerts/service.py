@@ -90,7 +90,7 @@ async def _visible(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, *
 async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> AlertDetail:
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
-    await audit.record_on(uow, principal, "alert.read", "alert", alert)
+    await audit.record(uow, principal, "alert.read", "alert", alert)
     return AlertDetail(
         **to_out(alert).model_dump(), evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence]
     )
@@ -115,7 +115,7 @@ async def _take(
     alert = await _visible(uow, principal, alert_id, for_update=True)
     step(alert)
     await AlertRepository(uow.session).save([alert])
-    await audit.record_on(uow, principal, action, "alert", alert, **fields)
+    await audit.record(uow, principal, action, "alert", alert, **fields)
     return to_out(alert)
 
 

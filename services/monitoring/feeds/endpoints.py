@@ -72,7 +72,7 @@ async def post_feed(
     uow: UowDep,
     principal: Partner,
     settings: MonitoringSettings,
-    side_units: SideUnits,
+    units: SideUnits,
     mode: Literal["best_effort", "all_or_nothing"] = "best_effort",
     region: Annotated[
         str | None,
@@ -83,7 +83,7 @@ async def post_feed(
     fmt, charset = _format(request.headers.get("content-type"))
     result, created = await service.ingest(
         uow,
-        side_units,
+        units,
         principal,
         settings,
         kind=kind,

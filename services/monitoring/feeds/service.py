@@ -1,5 +1,6 @@
 """Partner feeds (数据比对): a file streamed in, validated row by row, good rows COPY'd, bad rows reported,
-matched and run through the risk rules in one transaction. Idempotent by (partner, SHA-256) of the file."""
+matched and run through the risk rules in one transaction (a `FeedLoad` job). Idempotent by (partner, SHA-256) of
+the file."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
+from shared.jobs import Job
 from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
@@ -96,7 +98,7 @@ class _Load:
 
 async def ingest(
     uow: UnitOfWork,
-    side_units: Callable[[], UnitOfWork],
+    units: Callable[[], UnitOfWork],
     principal: Principal,
     settings: Settings,
     *,
@@ -108,132 +110,202 @@ async def ingest(
     stream: AsyncIterator[bytes],
 ) -> tuple[FeedOut, bool]:
     """Load a feed; returns (result, whether this post created it). A file already posted by the partner answers
-    with its first result and changes nothing."""
-    partner = partner_of(principal, kind)
-    scope = feed_scope(principal, region)
-    today = date.today()
-    feed = Feed(
-        id=uuid.uuid4(),
-        partner=partner,
-        kind=kind,
-        region_code=scope,
-        format=fmt,
-        mode=mode,
-        status="receiving",
-        rows_read=0,
-        rows_loaded=0,
-        rows_rejected=0,
-        alerts_raised=0,
-        uploaded_by=principal.sub,
-        created_at=datetime.now(UTC),
-    )
-    # Progress and the error report are committed as they come, on a second connection, so GET /feeds/{id} shows
-    # them while the rows themselves wait for the one commit at the end.
-    async with side_units() as side:
+    with its first result and changes nothing. The load is a job of its own (`FeedLoad`, its units of work from
+    `units`); the request's unit of work reads the result and records a replay."""
+    feed_load = FeedLoad(Job(units), principal, settings, kind=kind, fmt=fmt, mode=mode, region=region)
+    return await feed_load.run(uow, FeedReader(stream, kind, fmt, encoding))
+
+
+class _PostedBefore(Exception):
+    """The file was posted before by the same partner: its first result."""
+
+    def __init__(self, first: FeedOut) -> None:
+        self.first = first
+
+
+class _BadRowsRefused(Exception):
+    """all_or_nothing, and a row is bad: nothing is loaded."""
+
+
+class FeedLoad:
+    """One partner file's load, a job owning its transactions: the feed is received (committed, with its audit
+    record) before a row is read; the rows are COPY'd, matched and run through the risk rules in one transaction,
+    committed at the end; meanwhile progress and the error report are committed as they come, in steps of their
+    own, so GET /feeds/{id} shows them while the rows wait for the load's commit."""
+
+    def __init__(
+        self, job: Job, principal: Principal, settings: Settings, *, kind: str, fmt: str, mode: str, region: str | None
+    ) -> None:
+        self.job, self.principal, self.settings = job, principal, settings
+        self.partner = partner_of(principal, kind)
+        self.scope = feed_scope(principal, region)
+        self.feed = Feed(
+            id=uuid.uuid4(),
+            partner=self.partner,
+            kind=kind,
+            region_code=self.scope,
+            format=fmt,
+            mode=mode,
+            status="receiving",
+            rows_read=0,
+            rows_loaded=0,
+            rows_rejected=0,
+            alerts_raised=0,
+            uploaded_by=principal.sub,
+            created_at=datetime.now(UTC),
+        )
+        self.load = _Load(self.feed.id, settings.feed_chunk_rows, mode == "all_or_nothing", settings.feed_max_errors)
+
+    async def run(self, uow: UnitOfWork, reader: FeedReader) -> tuple[FeedOut, bool]:
+        await self.job.step(self._receive)
+        try:
+            async with self.job.transaction() as rows:
+                await self._load(rows, reader)
+        except _PostedBefore as posted:
+            return await self._replay(uow, posted.first)
+        except _BadRowsRefused:
+            try:
+                await self.job.step(lambda side: self._rejected(side, reader.sha256))
+            except IntegrityError:  # the same file, posted at the same time, got there first
+                first = await FeedRepository(uow.session).by_file(self.partner, reader.sha256)
+                if first is None:
+                    raise
+                return await self._replay(uow, to_out(first))
+            _refuse(to_out(await _reloaded(uow, self.feed.id)))
+        return to_out(await _reloaded(uow, self.feed.id)), True
+
+    async def _receive(self, side: UnitOfWork) -> None:
+        feed = self.feed
         FeedRepository(side.session).add(feed)
         await audit.record(
             side,
-            principal,
+            self.principal,
             "feed.receive",
             "feed",
             feed.id,
-            region_code=scope,
-            details={"kind": kind, "format": fmt, "mode": mode},
+            region_code=self.scope,
+            details={"kind": feed.kind, "format": feed.format, "mode": feed.mode},
         )
-        await side.commit()
-    load = _Load(feed.id, settings.feed_chunk_rows, mode == "all_or_nothing", settings.feed_max_errors)
-    rows = FeedRepository(uow.session)
-    regions = RegionTable.load(settings.region_data_dir)
-    context = RowContext(regions, scope, today, settings.pii_hmac_key.encode(), settings.crypto_profile)
-    reader = FeedReader(stream, kind, fmt, encoding)
-    columns = frozenset(COLUMNS[kind])
-    first_id = await rows.next_record_id()
-    try:
-        async for line, row in reader.rows():
-            load.read += 1
-            if isinstance(row, str):
-                load.reject(line, "line", row)
-            elif fmt == "jsonl" and not row.keys() <= columns:
-                load.reject(line, sorted(row.keys() - columns)[0], "unknown field")
-            else:
-                try:
-                    record = validate_row(kind, row, context)
-                except RowError as exc:
-                    load.reject(line, exc.field, exc.message)
-                else:
-                    if not (load.all_or_nothing and load.rejected):
-                        load.good.append((feed.id, record[0], line, *record[1:]))
-            if len(load.good) >= load.chunk:
-                await _flush_good(rows, load)
-            if load.read % load.chunk == 0:
-                await _flush_progress(side_units, load)
-    except BadFile as exc:
-        with contextlib.suppress(Exception):
-            await _copied(load)  # rolled back with the request anyway
-        message = _printable(exc.message)
-        # The rows COPY'd so far go with the request's rollback: the feed says nothing was stored.
-        detail = f"{exc.field}: {message}; nothing was stored"
-        await _flush_progress(side_units, load, status="failed", detail=detail, rows_loaded=0)
-        raise InvalidInput(exc.field, message, feed_id=str(feed.id)) from None
-    except Exception:  # the client went away, the database failed: the post is over, say so
-        if load.copying is not None:
-            load.copying.cancel()
-        detail = "the upload did not complete; nothing was stored"
-        await _flush_progress(side_units, load, status="failed", detail=detail, rows_loaded=0)
-        raise
-    if load.all_or_nothing and load.rejected:
-        load.good.clear()
-    await _flush_good(rows, load)
-    await _copied(load)
-    await _flush_progress(side_units, load)
 
-    first = await rows.by_file(partner, reader.sha256)
-    if first is not None:
-        return await _replay(uow, side_units, principal, feed.id, first)
-    if load.all_or_nothing and load.rejected:
-        await uow.rollback()
+    async def _load(self, uow: UnitOfWork, reader: FeedReader) -> None:
+        """The rows COPY'd, matched and run through the risk rules, in `uow`'s one transaction."""
+        feed, load, kind = self.feed, self.load, self.feed.kind
+        today = date.today()
+        rows = FeedRepository(uow.session)
+        regions = RegionTable.load(self.settings.region_data_dir)
+        context = RowContext(
+            regions, self.scope, today, self.settings.pii_hmac_key.encode(), self.settings.crypto_profile
+        )
+        columns = frozenset(COLUMNS[kind])
+        first_id = await rows.next_record_id()
         try:
-            async with side_units() as side:
-                await FeedRepository(side.session).finish(
-                    feed.id,
-                    status="rejected",
-                    sha256=reader.sha256,
-                    rows_loaded=0,
-                    detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded"
-                    + (f"; the error report holds the first {load.errors.kept}" if load.errors.omitted else ""),
-                )
-                side.emit(_processed(feed, "rejected", load, 0), key=feed.id, region=scope or None)
-                await side.commit()
-        except IntegrityError:  # the same file, posted at the same time, got there first
-            first = await FeedRepository(uow.session).by_file(partner, reader.sha256)
-            if first is None:
-                raise
-            return await _replay(uow, side_units, principal, feed.id, first)
-        _refuse(to_out(await _reloaded(uow, feed.id)))
+            async for line, row in reader.rows():
+                load.read += 1
+                if isinstance(row, str):
+                    load.reject(line, "line", row)
+                elif feed.format == "jsonl" and not row.keys() <= columns:
+                    load.reject(line, sorted(row.keys() - columns)[0], "unknown field")
+                else:
+                    try:
+                        record = validate_row(kind, row, context)
+                    except RowError as exc:
+                        load.reject(line, exc.field, exc.message)
+                    else:
+                        if not (load.all_or_nothing and load.rejected):
+                            load.good.append((feed.id, record[0], line, *record[1:]))
+                if len(load.good) >= load.chunk:
+                    await _flush_good(rows, load)
+                if load.read % load.chunk == 0:
+                    await self._progress()
+        except BadFile as exc:
+            with contextlib.suppress(Exception):
+                await _copied(load)  # rolled back with the load anyway
+            message = _printable(exc.message)
+            # The rows COPY'd so far go with the load's rollback: the feed says nothing was stored.
+            detail = f"{exc.field}: {message}; nothing was stored"
+            await self._progress(status="failed", detail=detail, rows_loaded=0)
+            raise InvalidInput(exc.field, message, feed_id=str(feed.id)) from None
+        except Exception:  # the client went away, the database failed: the post is over, say so
+            if load.copying is not None:
+                load.copying.cancel()
+            detail = "the upload did not complete; nothing was stored"
+            await self._progress(status="failed", detail=detail, rows_loaded=0)
+            raise
+        if load.all_or_nothing and load.rejected:
+            load.good.clear()
+        await _flush_good(rows, load)
+        await _copied(load)
+        await self._progress()
 
-    matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()), kinds=frozenset({kind}))
-    raised = await alerts.raise_alerts(uow, today, partner, matching)
-    await rows.finish(
-        feed.id,
-        status="loaded",
-        sha256=reader.sha256,
-        rows_read=load.read,
-        rows_loaded=load.loaded,
-        rows_rejected=load.rejected,
-        alerts_raised=raised,
-        detail=load.omitted(),
-    )
-    uow.emit(_processed(feed, "loaded", load, raised), key=feed.id, region=scope or None)
-    await audit.record(
-        uow,
-        principal,
-        "feed.load",
-        "feed",
-        feed.id,
-        region_code=scope,
-        details={"kind": kind, "rows_loaded": load.loaded, "rows_rejected": load.rejected, "alerts_raised": raised},
-    )
-    return to_out(await _reloaded(uow, feed.id)), True
+        first = await rows.by_file(self.partner, reader.sha256)
+        if first is not None:
+            raise _PostedBefore(to_out(first))
+        if load.all_or_nothing and load.rejected:
+            raise _BadRowsRefused()
+
+        matching = Scope(feed_id=feed.id, id_range=(first_id, await rows.next_record_id()), kinds=frozenset({kind}))
+        raised = await alerts.raise_alerts(uow, today, self.partner, matching)
+        await rows.finish(
+            feed.id,
+            status="loaded",
+            sha256=reader.sha256,
+            rows_read=load.read,
+            rows_loaded=load.loaded,
+            rows_rejected=load.rejected,
+            alerts_raised=raised,
+            detail=load.omitted(),
+        )
+        uow.emit(_processed(feed, "loaded", load, raised), key=feed.id, region=self.scope or None)
+        await audit.record(
+            uow,
+            self.principal,
+            "feed.load",
+            "feed",
+            feed.id,
+            region_code=self.scope,
+            details={"kind": kind, "rows_loaded": load.loaded, "rows_rejected": load.rejected, "alerts_raised": raised},
+        )
+
+    async def _rejected(self, side: UnitOfWork, sha256: str) -> None:
+        load = self.load
+        await FeedRepository(side.session).finish(
+            self.feed.id,
+            status="rejected",
+            sha256=sha256,
+            rows_loaded=0,
+            detail=f"all_or_nothing: {load.rejected} bad row(s), nothing loaded"
+            + (f"; the error report holds the first {load.errors.kept}" if load.errors.omitted else ""),
+        )
+        side.emit(_processed(self.feed, "rejected", load, 0), key=self.feed.id, region=self.scope or None)
+
+    async def _replay(self, uow: UnitOfWork, first: FeedOut) -> tuple[FeedOut, bool]:
+        """The file was posted before: this post's rows are gone with its load; its provisional feed goes too, and
+        the answer is the first result."""
+        await self.job.step(lambda side: FeedRepository(side.session).forget(self.feed.id))
+        await audit.record(uow, self.principal, "feed.replay", "feed", first.id, region_code=first.region_code)
+        if first.status == "rejected":
+            _refuse(first)
+        return first, False
+
+    async def _progress(self, **extra: object) -> None:
+        """The counts and the error report so far, committed in a step of their own."""
+        load = self.load
+
+        async def save(side: UnitOfWork) -> None:
+            repo = FeedRepository(side.session)
+            if errors := load.errors.take():
+                await repo.copy_errors(errors)
+            values: dict[str, object] = {
+                "rows_read": load.read,
+                "rows_loaded": load.loaded,
+                "rows_rejected": load.rejected,
+                **extra,
+            }
+            if "status" in extra:
+                values["finished_at"] = datetime.now(UTC)
+            await repo.progress(load.feed_id, **values)
+
+        await self.job.step(save)
 
 
 async def _reloaded(uow: UnitOfWork, feed_id: uuid.UUID) -> Feed:
@@ -256,21 +328,6 @@ def _processed(feed: Feed, status: str, load: _Load, raised: int) -> FeedProcess
         rows_rejected=load.rejected,
         alerts_raised=raised,
     )
-
-
-async def _replay(
-    uow: UnitOfWork, side_units: Callable[[], UnitOfWork], principal: Principal, provisional: uuid.UUID, first: Feed
-) -> tuple[FeedOut, bool]:
-    """The file was posted before: drop this post's rows and provisional feed, answer the first result."""
-    out = to_out(first)
-    await uow.rollback()
-    async with side_units() as side:
-        await FeedRepository(side.session).forget(provisional)
-        await side.commit()
-    await audit.record(uow, principal, "feed.replay", "feed", out.id, region_code=out.region_code)
-    if out.status == "rejected":
-        _refuse(out)
-    return out, False
 
 
 def _refuse(feed: FeedOut) -> NoReturn:
@@ -298,23 +355,6 @@ async def _copied(load: _Load) -> None:
     if load.copying is not None:
         copying, load.copying = load.copying, None
         await copying
-
-
-async def _flush_progress(side_units: Callable[[], UnitOfWork], load: _Load, **extra: object) -> None:
-    async with side_units() as side:
-        repo = FeedRepository(side.session)
-        if errors := load.errors.take():
-            await repo.copy_errors(errors)
-        values: dict[str, object] = {
-            "rows_read": load.read,
-            "rows_loaded": load.loaded,
-            "rows_rejected": load.rejected,
-            **extra,
-        }
-        if "status" in extra:
-            values["finished_at"] = datetime.now(UTC)
-        await repo.progress(load.feed_id, **values)
-        await side.commit()
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Feed:

@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from shared.errors import Conflict, Forbidden
+from shared.aggregate import Aggregate, Routing
+from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
 from shared.period import Period
 
@@ -38,10 +39,6 @@ class BatchStatus(StrEnum):
     EXPORTED = "exported"
     RECONCILED = "reconciled"
     CANCELLED = "cancelled"
-
-
-class TwoPersonRule(Forbidden, title="Two-person rule", slug="two-person-rule"):
-    """The officer who built a batch may not approve it (双人复核)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Settlement:
 
 
 @dataclass
-class DisbursementBatch:
+class DisbursementBatch(Aggregate):
     id: uuid.UUID
     kind: BatchKind
     region_code: str
@@ -106,6 +103,15 @@ class DisbursementBatch:
         )
         batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch
+
+    @property
+    def routing(self) -> Routing:
+        return Routing(key=self.id, region=self.region_code)
+
+    @property
+    def described(self) -> dict[str, Any]:
+        """The batch as its audit records describe it: kind and month."""
+        return {"kind": self.kind.value, "period": str(self.period)}
 
     def _batch(self) -> dict[str, Any]:
         """What every batch event says first: which batch, of what kind, where and for which month."""

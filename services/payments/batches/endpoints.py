@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from services.payments.batches import returns, service
@@ -88,15 +88,12 @@ async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchO
 )
 async def bank_file(
     batch_id: uuid.UUID,
-    request: Request,
     uow: UowDep,
     principal: Finance,
     settings: PaymentsSettings,
     encoding: Literal["utf-8", "gbk"] = "utf-8",
 ) -> StreamingResponse:
-    batch = await service.check_file_ready(uow, principal, batch_id, "bank_file")
-    await uow.commit()  # the audit record stands before a byte of the file leaves
-    out = await service.bank_file(request.app.state.engine, batch, settings.keyring(), encoding)
+    batch, out = await service.bank_file(uow, principal, batch_id, settings.keyring(), encoding)
     return streamed(out, f"text/csv; charset={encoding}", f"bank-{batch.region_code}-{batch.period}-{batch.id}.csv")
 
 
@@ -108,7 +105,6 @@ async def bank_file(
 )
 async def roster(
     batch_id: uuid.UUID,
-    request: Request,
     uow: UowDep,
     principal: Finance,
     settings: PaymentsSettings,
@@ -121,9 +117,7 @@ async def roster(
             f"township {township} is outside your region",
             errors=[{"field": "township", "message": "outside your region"}],
         )
-    batch = await service.check_file_ready(uow, principal, batch_id, "roster", township)
-    await uow.commit()
-    out = await service.roster(request.app.state.engine, batch, settings.keyring(), township)
+    batch, out = await service.roster(uow, principal, batch_id, settings.keyring(), township)
     return streamed(out, XLSX, f"roster-{township}-{batch.period}.xlsx")
 
 

@@ -1,44 +1,37 @@
 """The batch builder: the payments worker's background job that builds requested batches chunk by chunk.
 
-Progress (beneficiaries scanned / in the region) is committed with every chunk, so `GET /batches/{id}` shows it and a
-restarted worker carries on from the last committed chunk."""
+Each chunk is a step of the job (`shared.jobs.Job`), committed with the batch's progress (beneficiaries scanned / in
+the region), so `GET /batches/{id}` shows it and a restarted worker carries on from the last committed chunk."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import Callable
 
 from services.payments.batches import service
+from shared.jobs import Job, every
 from shared.uow import UnitOfWork
 
-log = logging.getLogger(__name__)
+
+class BatchBuild:
+    """Builds every batch waiting to be built, a chunk of `chunk_size` households per committed step."""
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+
+    async def __call__(self, job: Job, stop: asyncio.Event | None = None) -> int:
+        """One round: every batch waiting now, built to its end (or until stopped); returns how many steps."""
+        steps = 0
+        for batch_id in await job.step(service.pending_builds):
+            steps += await job.repeat(lambda uow, b=batch_id: service.build_step(uow, b, self.chunk_size), stop)
+        return steps
 
 
 async def build_all(uow_factory: Callable[[], UnitOfWork], chunk_size: int, stop: asyncio.Event | None = None) -> int:
     """Build every batch waiting to be built; returns how many steps were taken."""
-    steps = 0
-    async with uow_factory() as uow:
-        waiting = await service.pending_builds(uow)
-    for batch_id in waiting:
-        while stop is None or not stop.is_set():
-            async with uow_factory() as uow:
-                more = await service.build_step(uow, batch_id, chunk_size)
-            steps += 1
-            if not more:
-                break
-    return steps
+    return await BatchBuild(chunk_size)(Job(uow_factory), stop)
 
 
 def batch_builder(chunk_size: int, poll_seconds: float):
-    async def run(uow_factory: Callable[[], UnitOfWork], stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await build_all(uow_factory, chunk_size, stop)
-            except Exception:
-                log.exception("batch build round failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-
-    return run
+    """The worker's background task: a round of `BatchBuild` every `poll_seconds`."""
+    return every(poll_seconds, BatchBuild(chunk_size), "batch build")

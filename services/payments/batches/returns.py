@@ -26,9 +26,8 @@ from services.payments.models import BankReturn
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
-from shared.context import current_correlation_id
-from shared.errors import DomainError, InvalidInput
-from shared.events.catalogue import PaymentFailed, PaymentPaid, event_type, spec_for
+from shared.errors import InvalidInput, InvalidReturnFile
+from shared.events.catalogue import PaymentFailed, PaymentPaid
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 from shared.uploads import ErrorSample, bounded_lines, column_problems
@@ -36,10 +35,6 @@ from shared.validation import CONTROL_CHARACTERS
 
 MAX_REPORTED = 200  # errors listed in the answer; the rest are counted
 MAX_LINE_BYTES = 128 * 1024  # a return row is under 200 bytes; a header naming 10,000 columns still fits
-
-
-class InvalidReturnFile(DomainError, status=422, title="Invalid bank return file", slug="invalid-return-file"):
-    """The bank return file has bad rows; `errors` names each (row, field, why)."""
 
 
 # The rows with a problem, the first :keep of them by row, each with the count of problems in the whole file.
@@ -61,8 +56,8 @@ WITH checked AS (
 SELECT *, sum(problems) OVER () AS problems_in_file FROM problems WHERE problems > 0 ORDER BY row_no LIMIT :keep
 """
 # Settle the pending lines; each paid line's `payment.paid` event is written to the outbox by the same statement
-# (a CloudEvent built in SQL, as the unit of work would build it), so a million-line return costs no Python loop.
-# Failed lines come back to Python: they are few, and each gets its `payment.failed` event.
+# (`{paid_events}`: the kit's envelope built in SQL, `UnitOfWork.events_from_rows`), so a million-line return costs
+# no Python loop. Failed lines come back to Python: they are few, and each gets its `payment.failed` event.
 _APPLY = """
 WITH settled AS (
     UPDATE payments.payment_lines l SET status = r.result, reason = r.reason
@@ -72,17 +67,7 @@ WITH settled AS (
     RETURNING l.payment_id, l.batch_id, l.case_id, l.household_id, l.programme, l.region_code,
               to_char(l.period, 'YYYY-MM') AS period, l.amount_fen, l.status, l.reason
 ), paid AS (
-    INSERT INTO payments.outbox (event_id, topic, key, type, payload)
-    SELECT e.id, CAST(:topic AS text), s.household_id::text, CAST(:type AS text), jsonb_build_object(
-        'specversion', '1.0', 'id', e.id, 'source', CAST(:source AS text), 'type', CAST(:type AS text),
-        'subject', s.household_id::text, 'time', now(), 'datacontenttype', 'application/json',
-        'dataschema', CAST(:schema AS text), 'region', s.region_code,
-        'correlationid', CAST(:cid AS text),
-        'data', jsonb_build_object('payment_id', s.payment_id, 'batch_id', s.batch_id, 'case_id', s.case_id,
-                                   'household_id', s.household_id, 'programme', s.programme,
-                                   'region_code', s.region_code, 'period', s.period, 'amount_fen', s.amount_fen))
-    FROM settled s CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e
-    WHERE s.status = 'paid'
+{paid_events}
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM paid) AS paid,
@@ -239,20 +224,10 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             errors_not_listed=total - len(shown),
         )
 
-    paid_type = event_type(PaymentPaid)
-    applied = (
-        await conn.execute(
-            text(_APPLY),
-            {
-                "batch_id": batch.id,
-                "topic": str(spec_for(paid_type).topic),
-                "type": paid_type,
-                "source": uow.source,
-                "schema": f"urn:cn.gov.mca.assistance:schema:{paid_type}",
-                "cid": current_correlation_id(),
-            },
-        )
-    ).one()
+    paid_events, params = uow.events_from_rows(
+        PaymentPaid, "settled", key="r.household_id", region="r.region_code", where="r.status = 'paid'"
+    )
+    applied = (await conn.execute(text(_APPLY.format(paid_events=paid_events)), {**params, "batch_id": batch.id})).one()
     paid, failed = int(applied.paid), applied.failed
     for s in failed:
         uow.emit(
@@ -279,8 +254,6 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     settlement = await repo.settlement(batch.id)
     batch.settle(settlement)
     await repo.save(batch)
-    for event in batch.events:
-        uow.emit(event, key=batch.id, region=batch.region_code)
     await audit.record(
         uow,
         principal,

@@ -7,8 +7,6 @@ import logging
 import uuid
 from typing import IO
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.repository import BatchRepository, file_envelope, stream_file_rows
@@ -37,26 +35,6 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def _emit(uow: UnitOfWork, batch: DisbursementBatch) -> None:
-    for event in batch.events:
-        uow.emit(event, key=batch.id, region=batch.region_code)
-    batch.events.clear()
-
-
-async def _audit(
-    uow: UnitOfWork, actor: Principal | str, action: str, batch: DisbursementBatch, **details: object
-) -> None:
-    await audit.record(
-        uow,
-        actor,
-        f"batch.{action}",
-        "batch",
-        batch.id,
-        region_code=batch.region_code,
-        details={"kind": batch.kind.value, "period": str(batch.period), **details},
-    )
-
-
 async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
     """(batch, created). A regular batch already requested for the region and month is answered as it is."""
     if not principal.covers(body.region_code):
@@ -69,25 +47,46 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
     batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids)
     existing = await BatchRepository(uow.session).add_unless_regular_exists(batch)
     if existing is not None:
-        await _audit(uow, principal, "request_existing", existing)
+        await audit.record(
+            uow,
+            principal,
+            "batch.request_existing",
+            "batch",
+            existing.id,
+            region_code=existing.region_code,
+            details=existing.described,
+        )
         return existing, False
-    _emit(uow, batch)
-    await _audit(uow, principal, "create", batch)
+    uow.track(batch)
+    await audit.record(
+        uow, principal, "batch.create", "batch", batch.id, region_code=batch.region_code, details=batch.described
+    )
     return batch, True
 
 
 async def visible(
     uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, *, for_update: bool = False
 ) -> DisbursementBatch:
-    return principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
+    """The batch, if the caller's region holds it; tracked by the unit of work, which collects the events its steps
+    raise."""
+    batch = principal.sees(await BatchRepository(uow.session).get(batch_id, for_update=for_update), f"batch {batch_id}")
+    uow.track(batch)
+    return batch
 
 
 async def approve(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> DisbursementBatch:
     batch = await visible(uow, principal, batch_id, for_update=True)
     batch.approve(principal.sub)
     await BatchRepository(uow.session).save(batch)
-    _emit(uow, batch)
-    await _audit(uow, principal, "approve", batch, line_count=batch.line_count, total_fen=batch.total_fen)
+    await audit.record(
+        uow,
+        principal,
+        "batch.approve",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "line_count": batch.line_count, "total_fen": batch.total_fen},
+    )
     return batch
 
 
@@ -114,8 +113,15 @@ async def export(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID) -> 
     batch = await visible(uow, principal, batch_id, for_update=True)
     first = batch.export()
     await BatchRepository(uow.session).save(batch)
-    _emit(uow, batch)
-    await _audit(uow, principal, "export" if first else "export_again", batch)
+    await audit.record(
+        uow,
+        principal,
+        "batch.export" if first else "batch.export_again",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details=batch.described,
+    )
     return batch
 
 
@@ -128,35 +134,50 @@ async def in_region(uow: UnitOfWork, principal: Principal, query: BatchQuery, pe
 async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, query: LineQuery) -> LinePage:
     batch = await visible(uow, principal, batch_id)
     page = await BatchRepository(uow.session).lines(batch.id, query)
-    await _audit(uow, principal, "lines", batch, count=len(page.rows))
+    await audit.record(
+        uow,
+        principal,
+        "batch.lines",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "count": len(page.rows)},
+    )
     items = [line_out(r[0], account_last4=r.account_last4, account_changed=r.account_changed) for r in page.rows]
     return LinePage(items=items, next=page.next, total=page.total)
 
 
-async def bank_file(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, encoding: str) -> IO[bytes]:
-    """The bank file, whole, on a connection of its own (the request's unit of work has committed by now): its count
-    and total are read first and the file must hold exactly them, or it is refused (409), never sent in part."""
-    async with engine.connect() as conn:
-        expected = await file_envelope(conn, batch.id)
-        try:
-            return await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
-        except files.FileNotWhole as exc:
-            log.error("bank file of batch %s refused: %s", batch.id, exc)
-            raise Conflict(
-                f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
-            ) from exc
+async def bank_file(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, keyring: Keyring, encoding: str
+) -> tuple[DisbursementBatch, IO[bytes]]:
+    """The bank file, whole, read audited: its count and total are read first and the file must hold exactly them,
+    or it is refused (409), never sent in part. The request commits its audit record before a byte is sent."""
+    batch = await _file_ready(uow, principal, batch_id, "bank_file")
+    conn = await uow.session.connection()
+    expected = await file_envelope(conn, batch.id)
+    try:
+        return batch, await files.bank_file(stream_file_rows(conn, batch.id), keyring, encoding, expected)
+    except files.FileNotWhole as exc:
+        log.error("bank file of batch %s refused: %s", batch.id, exc)
+        raise Conflict(
+            f"the bank file cannot be produced whole: {exc}", errors=[{"field": "bank_file", "message": str(exc)}]
+        ) from exc
 
 
-async def roster(engine: AsyncEngine, batch: DisbursementBatch, keyring: Keyring, township: str) -> IO[bytes]:
+async def roster(
+    uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, keyring: Keyring, township: str
+) -> tuple[DisbursementBatch, IO[bytes]]:
+    """The 花名册 of one township, read audited."""
+    batch = await _file_ready(uow, principal, batch_id, "roster", township)
     try:
         name: str | None = RegionTable.load().name(township)
     except (InvalidRegionCode, UnknownRegionCode):
         name = None  # a township newer than the shipped tables: the roster shows its code
-    async with engine.connect() as conn:
-        return await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
+    conn = await uow.session.connection()
+    return batch, await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
 
 
-async def check_file_ready(
+async def _file_ready(
     uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str, township: str | None = None
 ) -> DisbursementBatch:
     """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees)."""
@@ -166,7 +187,15 @@ async def check_file_ready(
             f"the batch is {batch.status.value}: export it (after approval) first",
             errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}],
         )
-    await _audit(uow, principal, what, batch, township=township)
+    await audit.record(
+        uow,
+        principal,
+        f"batch.{what}",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "township": township},
+    )
     return batch
 
 
@@ -201,7 +230,7 @@ def line_out(line: PaymentLine, **payee: object) -> LineOut:
 
 
 async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> bool:
-    """One committed step of building a batch's lines; False once there is nothing more to do.
+    """One step of building a batch's lines (the build job commits it); False once there is nothing more to do.
 
     Regular, supplement (提标补发) and reissue (重发) batches are one computation: for each chunk of the region's
     households, every month's balance (owed − paid − in flight − pending) up to the batch's last month becomes a line
@@ -214,6 +243,7 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
     batch = await repo.get(batch_id, for_update=True, skip_locked=True)
     if batch is None or batch.status is not BatchStatus.BUILDING:
         return False
+    uow.track(batch)
     if batch.kind is not BatchKind.URGENT:
         await repo.lock_balances()
         if batch.progress_total is None:
@@ -223,7 +253,6 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         if scanned:
             await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
             await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
-            await uow.commit()
             return True
     if batch.kind is BatchKind.SUPPLEMENT:
         # The other side of 补发: months paid beyond what is owed now are recorded for recovery.
@@ -235,8 +264,15 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
     if batch.kind is BatchKind.URGENT:
         batch.progress_done = batch.progress_total = envelope.line_count
     await repo.save(batch)
-    await _audit(uow, "payments", "built", batch, line_count=envelope.line_count, total_fen=envelope.total_fen)
-    await uow.commit()
+    await audit.record(
+        uow,
+        "payments",
+        "batch.built",
+        "batch",
+        batch.id,
+        region_code=batch.region_code,
+        details={**batch.described, "line_count": envelope.line_count, "total_fen": envelope.total_fen},
+    )
     log.info("batch %s built: %d lines, %d fen", batch.id, envelope.line_count, envelope.total_fen)
     return False
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from services.payments.batches.domain import TwoPersonRule
-from shared.errors import Conflict
+from shared.errors import Conflict, TwoPersonRule
 
 
 @dataclass

@@ -57,9 +57,7 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         was = batch.status.value
         batch.amend(after, len(cancelled), sum(x.amount_fen for x in cancelled), why)
         await batches.save(batch)
-        for event in batch.events:
-            uow.emit(event, key=batch.id, region=batch.region_code)
-        batch.events.clear()
+        uow.track(batch)
         await audit.record(
             uow,
             SYSTEM,
@@ -83,38 +81,35 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         log.info(
             "batch %s amended after a decision: %d -> %d fen (%s)", batch.id, before.total_fen, after.total_fen, why
         )
-    await _audited(uow, await repo.record_for_households(sorted({h for h, _, _ in persons})))
+    recorded = await repo.record_for_households(sorted({h for h, _, _ in persons}))
+    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
 
 
 async def record_for_households(uow: UnitOfWork, household_ids: list[uuid.UUID]) -> None:
     """After bank returns: a 退汇 can bring money sent below what was recorded as overpaid."""
     if household_ids:
-        await _audited(uow, await RecoveryRepository(uow.session).record_for_households(household_ids))
+        recorded = await RecoveryRepository(uow.session).record_for_households(household_ids)
+        await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
 
 
 async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
     """Every month of the region paid beyond what is owed now (e.g. an amount lowered backdated); fen recorded."""
     rows = await RecoveryRepository(uow.session).record_in_region(region_code)
-    await _audited(uow, rows)
+    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(rows))
     return sum(r.amount_fen for r in rows)
 
 
-async def _audited(uow: UnitOfWork, rows: list[Any]) -> None:
-    await audit.record_many(
-        uow,
-        SYSTEM,
-        "overpayment.record",
-        "beneficiary",
-        [
-            {
-                "resource_id": r.beneficiary_id,
-                "household_id": r.household_id,
-                "region_code": r.region_code,
-                "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason},
-            }
-            for r in rows
-        ],
-    )
+def _recorded(rows: list[Any]) -> list[audit.Entry]:
+    """The audit entries of overpayments recorded: one per person and month, filed under the beneficiary."""
+    return [
+        {
+            "resource_id": r.beneficiary_id,
+            "household_id": r.household_id,
+            "region_code": r.region_code,
+            "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason},
+        }
+        for r in rows
+    ]
 
 
 async def in_region(
@@ -161,7 +156,8 @@ async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, acti
         reason=reason,
         details={"period": str(Period.of(row.period)), "amount_fen": row.amount_fen},
     )
-    await _audited(uow, await repo.record_for_households([row.household_id]))
+    recorded = await repo.record_for_households([row.household_id])
+    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
     return principal.sees(await repo.get(overpayment_id), f"overpayment {overpayment_id}")
 
 

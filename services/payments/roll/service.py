@@ -204,7 +204,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                 {"amount_fen": row["amount_fen"], "programme": row["programme"]},
             )
     for (action, resource_type), entries in audits.items():
-        await audit.record_many(uow, "payments", action, resource_type, entries)
+        await audit.record(uow, "payments", action, resource_type, entries)
     await _owe(uow, owed)
 
 
@@ -241,7 +241,7 @@ async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
         )
     await OwedRepository(uow.session).mark_scheduled(firsts)
     await _owe(uow, changes)
-    await audit.record_many(
+    await audit.record(
         uow,
         "payments",
         "owed.change",
@@ -331,7 +331,7 @@ async def payees_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> Non
             for d in deliveries
         ]
     )
-    await audit.record_many(
+    await audit.record(
         uow,
         "payments",
         "payee.change",
@@ -368,7 +368,7 @@ async def roll_in_region(uow: UnitOfWork, principal: Principal, query: Beneficia
 async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary_id: uuid.UUID) -> list[EntitlementOut]:
     repo = BeneficiaryRepository(uow.session)
     b = principal.sees(await repo.get(beneficiary_id), f"beneficiary {beneficiary_id}")
-    await audit.record_on(uow, principal, "beneficiary.entitlements", "beneficiary", b)
+    await audit.record(uow, principal, "beneficiary.entitlements", "beneficiary", b)
     return entitlement_out(await repo.history(b.id))
 
 

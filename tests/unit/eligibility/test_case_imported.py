@@ -64,7 +64,7 @@ def test_an_imported_case_is_approved_from_the_month_after_at_the_file_amount():
     assert (case.status, case.opened_on, case.decided_on) == (Status.APPROVED, date(2026, 11, 20), date(2026, 11, 20))
     assert (case.monthly_amount_fen, case.effective_month) == (45_000, date(2026, 12, 1))
     assert case.next_review_on == date(2026, 12, 3)  # differs: due now
-    steps, events = case.collect()
+    steps, events = case.collect_steps(), case.collect_new_events()
     assert [(s.step, s.actor, s.on) for s in steps] == [("imported", IMPORTER, date(2026, 11, 20))]
     assert [type(e) for e in events] == [CaseOpened, CaseApproved, CaseScheduleChanged]
     approved = events[1]
@@ -84,7 +84,7 @@ def test_a_person_level_import_owes_its_member():
     case = Case.imported(_event(snapshot, "tekun", persons=1, approved_on=date(2024, 2, 1)), PARAMS, IMPORTER)
     [segment] = case.schedule
     assert (segment.member_id, segment.amount_fen, segment.persons, segment.reason) == (member, 45_000, 1, "imported")
-    approved = case.collect()[1][1]
+    approved = case.collect_new_events()[1]
     assert isinstance(approved, CaseApproved) and approved.paid_elsewhere_through == Period(2026, 11)
 
 

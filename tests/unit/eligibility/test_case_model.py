@@ -43,6 +43,12 @@ APPROVER = Actor("approver-1", frozenset({"county_approver"}))
 ADMIN = Actor("admin-1", frozenset({"admin"}))
 
 
+def collect(case: Case) -> tuple[list, list]:
+    """What a step hands over once: the steps recorded (to save and audit) and the events raised (to the unit of
+    work that tracks the case)."""
+    return case.collect_steps(), case.collect_new_events()
+
+
 def by(actor: Actor, on: date | None = None, today: date | None = None) -> StepContext:
     """A step taken by `actor` on `on` under the county's default parameters."""
     return StepContext(actor, PARAMS, on, today)
@@ -103,7 +109,7 @@ def application(
 
 def opened(data: ApplicationSubmitted | None = None) -> Case:
     case = Case.open(data or application(), PARAMS)
-    case.collect()
+    collect(case)
     return case
 
 
@@ -129,7 +135,7 @@ def approved(case: Case | None = None) -> Case:
     case = on_notice(case or opened())
     case.close_notice(by(REVIEWER, date(2023, 9, 18)))
     case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
-    case.collect()
+    collect(case)
     return case
 
 
@@ -138,13 +144,13 @@ def approved(case: Case | None = None) -> Case:
 
 def test_an_application_opens_an_assessed_case_with_its_first_deadline():
     case = Case.open(application(), PARAMS)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.ACCEPTED and case.opened_on == case.status_since == ACCEPTED
     assert case.assessment is not None and case.assessment.eligible and case.assessment.assessed_on == ACCEPTED
     assert case.assessment.monthly_amount_fen and case.assessment.trace
     assert case.due_date is not None and case.due_date > ACCEPTED and not case.due_date_provisional
     assert steps == [] and kinds(events) == [CaseOpened] and events[0].due_date == case.due_date
-    assert case.collect() == ([], [])  # handed over once
+    assert collect(case) == ([], [])  # handed over once
     assert case.next_steps == ["investigation", "extension"]
 
 
@@ -156,10 +162,10 @@ def test_a_rule_that_cannot_run_is_kept_as_not_eligible_with_why():
 
 def test_an_amendment_reassesses_and_sends_a_case_past_investigation_back():
     case = at_township_review(opened())
-    case.collect()
+    collect(case)
     richer = application(household(wages_fen=900_000))
     case.amend(richer, PARAMS, TODAY)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.INVESTIGATION and not case.assessment.eligible
     assert [s.step for s in steps] == ["amended"] and steps[0].actor == SYSTEM
     assert kinds(events) == [CaseStatusChanged] and case.snapshot == richer.snapshot
@@ -168,23 +174,23 @@ def test_an_amendment_reassesses_and_sends_a_case_past_investigation_back():
 def test_an_amendment_of_a_new_case_reassesses_in_place_and_a_decided_one_is_left_alone():
     case = opened()
     case.amend(application(household(wages_fen=900_000)), PARAMS, TODAY)
-    assert case.status is Status.ACCEPTED and not case.assessment.eligible and case.collect() == ([], [])
+    assert case.status is Status.ACCEPTED and not case.assessment.eligible and collect(case) == ([], [])
     decided = approved()
     before = decided.assessment
     decided.amend(application(household(wages_fen=900_000)), PARAMS, TODAY)
-    assert decided.assessment == before and decided.collect() == ([], [])
+    assert decided.assessment == before and collect(decided) == ([], [])
 
 
 def test_a_withdrawal_closes_an_open_case_and_is_refused_once_decided():
     case = opened()
     assert case.withdraw("不再需要", PARAMS, TODAY)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.WITHDRAWN and [s.step for s in steps] == ["withdraw"]
     assert kinds(events) == [CaseStatusChanged] and case.due_date is None
-    assert case.withdraw("again", PARAMS, TODAY) and case.collect() == ([], [])  # answered already
+    assert case.withdraw("again", PARAMS, TODAY) and collect(case) == ([], [])  # answered already
     decided = approved()
     assert not decided.withdraw("不再需要", PARAMS, TODAY)
-    steps, events = decided.collect()
+    steps, events = collect(decided)
     assert steps == [] and kinds(events) == [CaseWithdrawalRefused] and decided.status is Status.APPROVED
     assert "already decided: approved on 2023-09-25" in events[0].reason
 
@@ -199,7 +205,7 @@ def test_the_investigation_starts_on_a_date_neither_future_nor_before_the_step_b
     with pytest.raises(InvalidInput, match="before the current step"):
         case.start_investigation(by(CLERK, ACCEPTED - timedelta(days=1)))
     case.start_investigation(by(CLERK, date(2023, 9, 5)), opinion="启动调查")
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.INVESTIGATION and case.status_since == date(2023, 9, 5)
     assert steps[0].step == "investigation" and steps[0].actor == CLERK and steps[0].opinion == "启动调查"
     assert kinds(events) == [CaseStatusChanged] and events[0].previous_status == "accepted"
@@ -214,7 +220,7 @@ def test_the_wrong_role_is_refused_before_the_wrong_state_and_an_admin_holds_no_
     with pytest.raises(Conflict) as exc:
         case.close_notice(by(REVIEWER))
     assert exc.value.extra["allowed_next"] == ["investigation", "extension"]
-    assert case.status is Status.ACCEPTED and case.collect() == ([], [])
+    assert case.status is Status.ACCEPTED and collect(case) == ([], [])
 
 
 def test_home_visits_come_before_the_economic_check_and_the_county_records_its_own():
@@ -227,7 +233,7 @@ def test_home_visits_come_before_the_economic_check_and_the_county_records_its_o
     case.record_home_visit(by(APPROVER, date(2023, 9, 6)), investigators=["a", "b"], findings="f", by_county=True)
     assert case.home_visits == 1 and case.county_home_visit and case.status is Status.INVESTIGATION
     case.record_economic_check(by(REVIEWER, date(2023, 9, 7)), result="discrepancies", notes="存款")
-    steps, _ = case.collect()
+    steps, _ = collect(case)
     assert case.status is Status.TOWNSHIP_REVIEW and case.assessment.assessed_on == date(2023, 9, 7)
     assert steps[-1].data == {"result": "discrepancies", "notes": "存款"}
 
@@ -293,9 +299,9 @@ def test_an_extension_counts_the_longer_limit_once():
 def test_the_county_approves_at_the_rules_amount_from_the_next_month():
     case = on_notice(opened())
     case.close_notice(by(REVIEWER, date(2023, 9, 18)))
-    case.collect()
+    collect(case)
     case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.APPROVED and case.due_date is None and case.decided_on == date(2023, 9, 25)
     assert case.monthly_amount_fen == case.assessment.monthly_amount_fen and case.monthly_amount_fen > 0
     assert case.effective_month == date(2023, 10, 1) and case.next_review_on is not None
@@ -313,9 +319,9 @@ def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
     with pytest.raises(Conflict, match="not eligible") as exc:
         case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
     assert exc.value.extra["allowed_next"] == ["decision"] and case.status is Status.COUNTY_REVIEW
-    case.collect()
+    collect(case)
     case.decide(by(APPROVER, date(2023, 9, 25)), decision="reject", reasons=["收入超标"], opinion="不予批准")
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.REJECTED and case.reasons == ["收入超标"] and case.decided_at is not None
     assert kinds(events) == [CaseRejected] and steps[0].data == {"reasons": ["收入超标"]}
 
@@ -350,7 +356,7 @@ def test_emergency_help_is_paid_first_and_documented_after():
     case = _emergency(500_000)
     assert "emergency-approval" in case.next_steps
     case.emergency_approve(by(REVIEWER, date(2023, 9, 4)), opinion="先行")
-    _steps, events = case.collect()
+    _steps, events = collect(case)
     assert case.status is Status.APPROVED and case.documents_pending and case.one_off_amount_fen
     assert case.monthly_amount_fen is None and case.next_review_on is None
     assert kinds(events) == [CaseApproved] and events[0].one_off_amount_fen == case.one_off_amount_fen
@@ -376,7 +382,7 @@ def test_a_review_on_the_same_facts_keeps_the_amount_and_schedules_the_next():
     case = approved()
     amount = case.monthly_amount_fen
     case.review(by(REVIEWER, date(2023, 12, 20)))
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.APPROVED and case.monthly_amount_fen == amount and events == []
     assert case.next_review_on > date(2023, 12, 20) and steps[0].data["eligible"] is True
 
@@ -386,7 +392,7 @@ def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
     latest = household(wages_fen=60_000)
     latest = latest.model_copy(update={"household_id": case.household_id, "members": case.snapshot.members})
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
-    _steps, events = case.collect()
+    _steps, events = collect(case)
     assert kinds(events) == [CaseAmountChanged, CaseScheduleChanged] and events[0].effective_month == Period(2024, 1)
     assert events[0].monthly_amount_fen == case.monthly_amount_fen < events[0].previous_monthly_amount_fen
     assert case.snapshot == latest
@@ -397,18 +403,18 @@ def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
     members = [m.model_copy(update={"employed": True}) if m.relation == "head" else m for m in case.snapshot.members]
     latest = household(members=[m.model_dump(mode="json") for m in members], wages_fen=900_000)
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
-    _, events = case.collect()
+    _, events = collect(case)
     assert case.status is Status.GRADUAL_EXIT
     assert kinds(events) == [GradualExitStarted, CaseScheduleChanged, CaseStatusChanged]
     assert case.exit_last_month == events[0].last_month.first_day and events[0].last_month > Period(2023, 12)
     case.review(by(REVIEWER, date(2023, 12, 28)), latest=latest)
-    assert case.status is Status.GRADUAL_EXIT and case.collect()[1] == []  # still within the exit period
+    assert case.status is Status.GRADUAL_EXIT and collect(case)[1] == []  # still within the exit period
 
 
 def test_a_review_finding_the_household_ineligible_without_work_stops_it():
     case = approved()
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=household(wages_fen=900_000))
-    _, events = case.collect()
+    _, events = collect(case)
     assert case.status is Status.TERMINATED and case.next_review_on is None
     assert kinds(events) == [CaseTerminated, CaseScheduleChanged, CaseStatusChanged]
     assert events[0].reason == "ineligible" and events[0].last_month == Period(2023, 12)
@@ -417,13 +423,13 @@ def test_a_review_finding_the_household_ineligible_without_work_stops_it():
 def test_termination_for_death_or_fraud_pays_up_to_the_month_before():
     case = approved()
     case.terminate(by(APPROVER, date(2023, 12, 20)), reason="fraud", opinion="虚报")
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.TERMINATED and case.next_review_on is None
     assert kinds(events) == [CaseTerminated, CaseScheduleChanged, CaseStatusChanged]
     assert events[0].last_month == Period(2023, 11) and steps[0].data == {"reason": "fraud", "last_month": "2023-11"}
     moved = approved()
     moved.terminate(by(APPROVER, date(2023, 12, 20)), reason="moved", opinion="迁出")
-    assert moved.collect()[1][0].last_month == Period(2023, 12)
+    assert collect(moved)[1][0].last_month == Period(2023, 12)
 
 
 # --- from monitoring's partner data --------------------------------------------------------------------------
@@ -439,12 +445,12 @@ def test_a_reported_death_stops_a_one_person_case_after_the_month_of_death():
     )
     alert = uuid.uuid4()
     case.report_death(case.snapshot.members[0].member_id, date(2024, 3, 17), "public_security", alert, PARAMS, TODAY)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.TERMINATED and steps[0].step == "terminate" and steps[0].actor == SYSTEM
     terminated = next(e for e in events if isinstance(e, CaseTerminated))
     assert terminated.reason == "death" and terminated.last_month == Period(2024, 3)
     case.report_death(case.snapshot.members[0].member_id, date(2024, 3, 17), "funeral", alert, PARAMS, TODAY)
-    assert case.collect() == ([], [])  # no longer on the roll
+    assert collect(case) == ([], [])  # no longer on the roll
 
 
 def test_a_reported_death_in_a_larger_household_reprices_the_rest_and_asks_for_a_review_now():
@@ -453,7 +459,7 @@ def test_a_reported_death_in_a_larger_household_reprices_the_rest_and_asks_for_a
     case.report_death(
         case.snapshot.members[1].member_id, date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY
     )
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.APPROVED and case.next_review_on == TODAY
     assert kinds(events) == [CaseScheduleChanged, CaseAmountChanged]
     # 300 yuan household income: three at 100 yuan each fall in the 450 tier (1350); two at 150 each, still 450.
@@ -467,13 +473,13 @@ def test_a_reported_death_in_a_larger_household_reprices_the_rest_and_asks_for_a
     assert (events[1].previous_monthly_amount_fen, events[1].monthly_amount_fen) == (135_000, 90_000)
     assert steps[0].step == "death_reported"
     case.report_death(uuid.uuid4(), date(2023, 12, 1), "public_security", uuid.uuid4(), PARAMS, TODAY)
-    assert case.collect() == ([], [])  # not a member of this case
+    assert collect(case) == ([], [])  # not a member of this case
 
 
 def test_a_verified_change_of_situation_makes_the_review_due_now():
     case = approved()
     case.request_review(date(2023, 12, 12), None, uuid.uuid4(), PARAMS)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.next_review_on == date(2023, 12, 12) and events == []
     assert steps[0].step == "review_requested" and "在保对象情况变化" in (steps[0].opinion or "")
 
@@ -484,7 +490,7 @@ def test_a_verified_change_of_situation_makes_the_review_due_now():
 def test_a_recounted_deadline_is_announced():
     case = opened()
     case.recount_deadline(PARAMS)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert steps == [] and kinds(events) == [CaseDeadlineChanged] and events[0].due_date == case.due_date
 
 

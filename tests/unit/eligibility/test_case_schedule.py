@@ -33,6 +33,7 @@ from tests.unit.eligibility.test_case_model import (
     application,
     at_township_review,
     by,
+    collect,
     household,
     opened,
 )
@@ -90,7 +91,7 @@ def kinds(events: list) -> list[type]:
 
 def test_an_approval_owes_from_the_next_month_at_the_rules_amount():
     case = approve(opened(application(urban_two())))
-    _, events = case.collect()
+    _, events = collect(case)
     # 补差: 680 × 2 − 600 = 760 yuan a month from October.
     assert monthly(case, Period(2023, 10), Period(2024, 2)) == dict.fromkeys(
         ["2023-10", "2023-11", "2023-12", "2024-01", "2024-02"], 76_000
@@ -116,7 +117,7 @@ def test_sequence_5_an_approval_after_a_decided_rise_is_priced_with_the_values_o
     680 (760 yuan), November on at 730 (730 × 2 − 600 = 860 yuan). Before, every month was 760."""
     params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
     case = approve(opened(application(urban_two())), params)
-    _, events = case.collect()
+    _, events = collect(case)
     assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
         "2023-10": 76_000,
         "2023-11": 86_000,
@@ -150,7 +151,7 @@ def test_sequence_8_a_rise_reprices_each_segment_with_its_own_facts():
     case = approve(opened(application(urban_two())))
     latest = urban_two(100_000).model_copy(update={"household_id": case.household_id})
     case.review(by(REVIEWER, date(2023, 12, 20), TODAY), latest=latest)
-    case.collect()
+    collect(case)
     assert monthly(case, Period(2023, 10), Period(2024, 2)) == {
         "2023-10": 76_000,
         "2023-11": 76_000,
@@ -172,7 +173,7 @@ def test_sequence_8_a_rise_reprices_each_segment_with_its_own_facts():
         ("2023-11", "2023-12", 76_000, 86_000),
         ("2024-01", None, 36_000, 46_000),
     ]
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert kinds(events) == [CaseScheduleChanged, CaseAmountChanged, CaseAmountChanged]
     changed = events[0]
     assert changed.reason == "standard_rise" and changed.changed_from == Period(2023, 11)
@@ -188,7 +189,7 @@ def test_sequence_8_a_rise_reprices_each_segment_with_its_own_facts():
     assert steps[0].step == "standard_recompute" and case.monthly_amount_fen == 46_000
     # Again (a replayed event): nothing moves, nothing is announced.
     assert case.reprice(params, change, "吴起县提标", date(2024, 9, 10)) == []
-    assert case.collect() == ([], [])
+    assert collect(case) == ([], [])
 
 
 def test_a_later_rise_of_one_key_keeps_an_earlier_rise_of_another():
@@ -197,7 +198,7 @@ def test_a_later_rise_of_one_key_keeps_an_earlier_rise_of_another():
     1000 + 210 = 1210, December on 1000 + 250 = 1250 — the care rise stays."""
     elder = _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)
     case = approve(opened(application(household(members=[elder], wages_fen=0, hukou_type="urban"), "tekun")))
-    case.collect()
+    collect(case)
     care = risen(PARAMS, "tekun.care.full_self_care", date(2023, 12, 1), {"per": "year", "fen": 300_000})
     case.reprice(
         care, RecomputedFor(region="610626", key="tekun.care.full_self_care", start=date(2023, 12, 1)), "r", TODAY
@@ -218,7 +219,7 @@ def test_sequence_6_a_case_off_the_roll_is_repriced_for_the_months_it_was_owed()
     December owe 860; nothing after December."""
     case = approve(opened(application(urban_two())))
     case.terminate(by(APPROVER, date(2023, 12, 10), TODAY), reason="moved", opinion="迁出")
-    case.collect()
+    collect(case)
     params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})
     changes = case.reprice(params, RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1)), "r", TODAY)
     assert case.status is Status.TERMINATED
@@ -231,18 +232,18 @@ def test_sequence_6_a_case_off_the_roll_is_repriced_for_the_months_it_was_owed()
     assert [(str(d.from_month), str(d.to_month), d.after_fen - d.before_fen) for d in changes] == [
         ("2023-11", "2023-12", 10_000)
     ]
-    _, events = case.collect()
+    _, events = collect(case)
     assert kinds(events) == [CaseScheduleChanged]  # no amount change: the roll must not restart a stopped case
 
 
 def test_a_rise_the_rule_cannot_price_leaves_the_schedule_to_a_review():
     case = approve(opened(application(urban_two())))
-    case.collect()
+    collect(case)
     before = list(case.schedule)
     # A standard of 200 yuan: 200 × 2 < 600, no longer eligible from November.
     params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 20_000})
     assert case.reprice(params, RecomputedFor(region="610626", key=URBAN, start=date(2023, 11, 1)), "r", TODAY) is None
-    assert case.schedule == before and case.collect() == ([], [])
+    assert case.schedule == before and collect(case) == ([], [])
 
 
 # --- deaths (sequence 2) ----------------------------------------------------------------------------------------------
@@ -253,10 +254,10 @@ def test_sequence_2_a_tekun_recipient_living_with_a_sibling_stops_after_the_mont
     sibling = _member("孙二", "1956-06-01", "sibling", labour_capacity="partial")
     snapshot = household(members=[elder, sibling], wages_fen=0, hukou_type="urban")
     case = approve(opened(application(snapshot, "tekun", applicant_member_id=elder["member_id"])))
-    case.collect()
+    collect(case)
     assert monthly(case, Period(2023, 10), Period(2023, 10)) == {"2023-10": 109_400}
     case.report_death(uuid.UUID(elder["member_id"]), date(2024, 3, 17), "public_security", uuid.uuid4(), PARAMS, TODAY)
-    _, events = case.collect()
+    _, events = collect(case)
     assert case.status is Status.TERMINATED
     assert monthly(case, Period(2024, 2), Period(2024, 5)) == {
         "2024-02": 109_400,
@@ -274,14 +275,14 @@ def test_a_death_in_a_two_person_tekun_case_stops_that_person_only():
     one = _member("孙老汉", "1950-03-10", "head", labour_capacity="none", has_capable_supporter=False)
     two = _member("孙老太", "1952-05-10", "spouse", labour_capacity="none", has_capable_supporter=False)
     case = approve(opened(application(household(members=[one, two], wages_fen=0, hukou_type="urban"), "tekun")))
-    case.collect()
+    collect(case)
     # Each 1094 yuan a month, per person.
     assert sched.owed(case.schedule, Period(2023, 10)) == {
         uuid.UUID(one["member_id"]): 109_400,
         uuid.UUID(two["member_id"]): 109_400,
     }
     case.report_death(uuid.UUID(one["member_id"]), date(2024, 3, 17), "funeral", uuid.uuid4(), PARAMS, TODAY)
-    _, events = case.collect()
+    _, events = collect(case)
     assert case.status is Status.APPROVED
     assert sched.owed(case.schedule, Period(2024, 3)) == {
         uuid.UUID(one["member_id"]): 109_400,
@@ -298,7 +299,7 @@ def test_an_officials_termination_for_a_death_is_the_same_rule_and_asks_for_the_
     """The 2-person household's earner (600 yuan of her own) dies on 17 March 2024: the head alone from April,
     680 − 0 = 680 yuan; before that 760. The official must give the date of death and, for two persons, who."""
     case = approve(opened(application(urban_two(earner=1))))
-    case.collect()
+    collect(case)
     ctx = by(APPROVER, date(2024, 5, 20), date(2024, 5, 20))
     with pytest.raises(InvalidInput) as missing:
         case.terminate(ctx, reason="death", opinion="成员去世")
@@ -309,10 +310,10 @@ def test_an_officials_termination_for_a_death_is_the_same_rule_and_asks_for_the_
     with pytest.raises(InvalidInput) as later:
         case.terminate(ctx, reason="moved", opinion="迁出", death_date=date(2024, 3, 17))
     assert later.value.errors[0]["field"] == "death_date"
-    assert case.collect() == ([], [])
+    assert collect(case) == ([], [])
     died = case.snapshot.members[1].member_id
     case.terminate(ctx, reason="death", opinion="成员去世", death_date=date(2024, 3, 17), member_id=died)
-    steps, events = case.collect()
+    steps, events = collect(case)
     assert case.status is Status.APPROVED and steps[0].step == "termination"
     assert monthly(case, Period(2024, 2), Period(2024, 5)) == {
         "2024-02": 76_000,
@@ -330,7 +331,7 @@ def test_an_officials_termination_for_a_death_is_the_same_rule_and_asks_for_the_
         opinion="户主去世",
         death_date=date(2024, 6, 30),
     )
-    _, events = case.collect()
+    _, events = collect(case)
     assert case.status is Status.TERMINATED
     assert next(e for e in events if isinstance(e, CaseTerminated)).last_month == Period(2024, 6)
     assert monthly(case, Period(2024, 6), Period(2024, 7)) == {"2024-06": 68_000, "2024-07": 0}
@@ -407,7 +408,7 @@ def test_a_case_in_gradual_exit_whose_runs_all_end_is_repriced_too():
     from dataclasses import replace
 
     case = approve(opened(application(urban_two())))
-    case.collect()
+    collect(case)
     case.status = Status.GRADUAL_EXIT
     case.schedule = [replace(s, to_month=s.to_month or Period(2024, 3)) for s in case.schedule]
     params = risen(PARAMS, URBAN, date(2023, 11, 1), {"per": "month", "fen": 73_000})

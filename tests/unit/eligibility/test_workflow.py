@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from services.eligibility.cases import workflow
-from services.eligibility.cases.workflow import CaseState, IllegalStep, Limits, Status, Timeline, WrongRole
+from services.eligibility.cases.workflow import CaseState, Limits, Status, Timeline
+from shared.errors import Conflict, Forbidden
 
 LIMITS = Limits(
     investigation_start_wd=3,
@@ -42,24 +43,24 @@ def test_steps_from_each_open_state_are_listed_for_the_front_end():
 
 
 def test_a_step_from_the_wrong_state_names_what_is_allowed():
-    with pytest.raises(IllegalStep) as err:
+    with pytest.raises(Conflict) as err:
         workflow.check_step("decision", CaseState(Status.INVESTIGATION), frozenset({"county_approver"}))
-    assert "home-visits" in err.value.allowed and "decision" not in err.value.allowed
+    assert "home-visits" in err.value.extra["allowed_next"] and "decision" not in err.value.extra["allowed_next"]
 
 
 def test_the_role_is_checked_before_the_state():
-    with pytest.raises(WrongRole):
+    with pytest.raises(Forbidden):
         workflow.check_step("decision", CaseState(Status.ACCEPTED), frozenset({"clerk"}))
-    with pytest.raises(WrongRole):  # admin holds no step of its own
+    with pytest.raises(Forbidden):  # admin holds no step of its own
         workflow.check_step("emergency-approval", CaseState(Status.ACCEPTED, emergency=True), frozenset({"admin"}))
 
 
 def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
     reviewer = frozenset({"township_reviewer"})
-    with pytest.raises(WrongRole):
+    with pytest.raises(Forbidden):
         workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW), reviewer)
     assert workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer).name == "decision"
-    with pytest.raises(WrongRole):
+    with pytest.raises(Forbidden):
         workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW, delegated=True), frozenset({"auditor"}))
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement, TwoPersonRule
+from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.files import parse_return_row, yuan
 from services.payments.roll.domain import EntitlementRow, amount_for, end_after, set_amount
-from shared.errors import Conflict
+from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchApproved, BatchCreated, BatchExported, BatchReconciled
 from shared.period import Period
 

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, FastAPI, File, UploadFile
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from shared.app import RequestGuard, UowDep, create_app, document_problems
+from shared.app import RequestGuard, UowDep, create_app, document_problems, install_error_handlers
 from shared.auth import Principal, require
 from shared.db import PlatformTables, service_metadata
-from shared.errors import PROBLEM, install_error_handlers
+from shared.errors import PROBLEM
 from shared.settings import ServiceSettings
 
 Official = Annotated[Principal, Depends(require("clerk"))]

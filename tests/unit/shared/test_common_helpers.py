@@ -7,14 +7,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
-import orjson
 import pytest
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import MetaData
 
 from shared import audit
 from shared.auth import Principal
-from shared.db import PlatformTables
 from shared.downloads import attachment, streamed
 from shared.errors import DomainError, Forbidden, NotFound
 from shared.period import Period
@@ -41,7 +38,7 @@ def test_sees_returns_a_record_in_scope_and_hides_others_as_not_found():
 
 
 class _Uow:
-    """Only what audit.defer touches: the audit table's name and the deferred rows."""
+    """Only what audit.record touches: the audit table's name and the rows sent at commit."""
 
     class tables:  # named as on UnitOfWork
         audit_log = "audit_log"
@@ -54,10 +51,10 @@ class _Uow:
         self.rows.extend(rows)
 
 
-def test_audit_row_carries_the_fields_and_refuses_a_misspelt_one():
+async def test_audit_row_carries_the_fields_and_refuses_a_misspelt_one():
     uow = _Uow()
     household = uuid.uuid4()
-    audit.defer(
+    await audit.record(
         uow, CLERK, "member.add", "member", "m-1", household_id=household, region_code="610626101", details={"n": 1}
     )  # type: ignore[arg-type]
     row = uow.rows[0]
@@ -69,7 +66,7 @@ def test_audit_row_carries_the_fields_and_refuses_a_misspelt_one():
         {"n": 1},
     )
     with pytest.raises(TypeError, match="househld_id"):
-        audit.defer(uow, CLERK, "member.add", "member", "m-1", househld_id=household)  # type: ignore[arg-type,call-arg]
+        await audit.record(uow, CLERK, "member.add", "member", "m-1", househld_id=household)  # type: ignore[arg-type,call-arg]
     assert len(uow.rows) == 1
 
 
@@ -95,28 +92,45 @@ async def test_streamed_sends_the_whole_file_in_chunks_and_closes_it():
     assert attachment("a b.xlsx") == {"Content-Disposition": 'attachment; filename="a b.xlsx"'}
 
 
-class _ManyUow:
-    """Only what audit.record_many touches: the audit table and a session that executes one insert of rows."""
-
-    class tables:  # named as on UnitOfWork
-        audit_log = PlatformTables(MetaData()).audit_log
-
-    def __init__(self) -> None:
-        self.rows: list[dict] = []
-        self.session = self
-
-    async def execute(self, _statement: object, params: dict[str, str]) -> None:
-        self.rows.extend(orjson.loads(params["rows"]))  # the rows travel as one JSON parameter
-
-
-async def test_record_each_files_one_row_per_record_under_its_household_and_region():
-    uow = _ManyUow()
+async def test_audit_of_many_files_one_row_per_record_under_its_household_and_region():
+    uow = _Uow()
     records = [_Record(uuid.uuid4(), uuid.uuid4(), "610626101203"), _Record(uuid.uuid4(), uuid.uuid4(), "610626101")]
-    await audit.record_each(uow, CLERK, "case.list", "case", records)  # type: ignore[arg-type]
+    await audit.record(uow, CLERK, "case.list", "case", records)  # type: ignore[arg-type]
     rows = uow.rows
     assert [(r["action"], r["resource_id"], r["household_id"], r["region_code"]) for r in rows] == [
-        ("case.list", str(r.id), str(r.household_id), r.region_code) for r in records
+        ("case.list", str(r.id), r.household_id, r.region_code) for r in records
     ]
+
+
+async def test_audit_of_one_record_files_it_under_its_household():
+    uow = _Uow()
+    record = _Record(uuid.uuid4(), uuid.uuid4(), "610626101203")
+    await audit.record(uow, CLERK, "case.read", "case", record, reason="复核")  # type: ignore[arg-type]
+    [row] = uow.rows
+    assert (row["resource_id"], row["household_id"], row["region_code"], row["reason"]) == (
+        str(record.id),
+        record.household_id,
+        "610626101203",
+        "复核",
+    )
+
+
+async def test_audit_entries_take_the_calls_fields_unless_they_name_their_own():
+    uow = _Uow()
+    entries = [
+        {"resource_id": "a", "action": "payee.changed", "correlation_id": "c-1"},
+        {"resource_id": "b", "region_code": "610626102"},
+    ]
+    await audit.record(uow, "payments", "roll.update", "beneficiary", entries, region_code="610626101")  # type: ignore[arg-type]
+    assert [(r["resource_id"], r["action"], r["region_code"], r["roles"]) for r in uow.rows] == [
+        ("a", "payee.changed", "610626101", ["system"]),
+        ("b", "roll.update", "610626102", ["system"]),
+    ]
+    assert uow.rows[0]["correlation_id"] == "c-1"
+    with pytest.raises(TypeError, match="resource"):
+        await audit.record(uow, CLERK, "x", "y", [{"resource": "typo"}])  # type: ignore[arg-type]
+    await audit.record(uow, CLERK, "case.list", "case", [])  # type: ignore[arg-type]
+    assert len(uow.rows) == 2
 
 
 class _Out(BaseModel):

@@ -14,9 +14,10 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import exc as sa_exc
 
+from shared.app import install_error_handlers
 from shared.auth import Principal, decode_token, mint_token
 from shared.consumer import is_transient
-from shared.errors import Conflict, Unauthorized, install_error_handlers
+from shared.errors import Conflict, Unauthorized
 from shared.events.catalogue import CATALOGUE, PREFIX, CaseApproved, HouseholdRegistered, event_type
 from shared.events.envelope import CloudEvent, DomainEvent
 from shared.household import HouseholdSnapshot
