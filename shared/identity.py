@@ -19,6 +19,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, WithJsonSchema
 
+from shared.household import age_on
+
 __all__ = [
     "FINGERPRINT_HASHES",
     "InvalidResidentId",
@@ -63,8 +65,7 @@ class ResidentId:
 
     def age_on(self, day: date) -> int:
         """Age in whole years on ``day`` (born on 29 Feb: a year older on 1 Mar in common years)."""
-        had_birthday = (day.month, day.day) >= (self.birth_date.month, self.birth_date.day)
-        return day.year - self.birth_date.year - (0 if had_birthday else 1)
+        return age_on(self.birth_date, day)
 
 
 def check_character(first17: str) -> str:

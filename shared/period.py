@@ -10,6 +10,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from shared.errors import InvalidInput
+
 # YYYY-MM from 1900-01 (the years a Period holds), so the OpenAPI pattern refuses what parsing would.
 PATTERN = r"^(19\d{2}|[2-9]\d{3})-(0[1-9]|1[0-2])$"
 _PATTERN = re.compile(PATTERN)
@@ -30,6 +32,14 @@ class Period:
         if not m:
             raise ValueError("period must be YYYY-MM")
         return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def parse_field(cls, field: str, value: str) -> Period:
+        """A `YYYY-MM` value of a request's field as a Period, or InvalidInput (422) naming that field."""
+        try:
+            return cls.parse(value)
+        except ValueError as exc:
+            raise InvalidInput(field, str(exc)) from exc
 
     @classmethod
     def of(cls, day: date) -> Period:

@@ -5,7 +5,7 @@ write should send it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 import orjson
 from fastapi import Header, Response
@@ -20,6 +20,13 @@ IfMatch = Annotated[
         max_length=200,
     ),
 ]
+
+
+class _HasVersion(Protocol):
+    version: int
+
+
+_Versioned = TypeVar("_Versioned", bound=_HasVersion)
 _ETAG_HEADER = {"ETag": {"description": "the version answered; send it back as If-Match", "schema": {"type": "string"}}}
 
 
@@ -57,6 +64,12 @@ def check_if_match(if_match: str | None, version: int, what: str) -> None:
 def tag(response: Response, version: int) -> None:
     """Set the `ETag` of the representation being answered."""
     response.headers["ETag"] = etag(version)
+
+
+def versioned(response: Response, answer: _Versioned) -> _Versioned:
+    """An answer with a `version` (a household, an application), returned with its `ETag` set."""
+    tag(response, answer.version)
+    return answer
 
 
 def tag_answer(response: Response) -> Response:

@@ -87,29 +87,49 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     )
 
 
-async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Case]:
-    """A case per application for a run of submissions, set-based: one query finds the applications that already
-    have a case (a redelivered or replayed event changes nothing), the pure rules assess the rest in memory, and
-    cases, household facts and audit rows are each written in one statement. Returns the cases opened."""
-    repo = CaseRepository(uow.session)
+async def _one_case_per_application(
+    repo: CaseRepository,
+    deliveries: Sequence[Delivery],
+    make: Callable[[ApplicationSubmitted | ApplicationImported, uuid.UUID | None], Case],
+) -> list[tuple[Delivery, Case, uuid.UUID | None]]:
+    """The cases a run of applications makes, in order: one query finds the applications that already have a case
+    (a redelivered or replayed event changes nothing, nor a second delivery in the run), one the live cases of
+    their households. One live case per household and recurring programme: `make(data, held)` gets the live case
+    an application meets (a replay of another's, a race past intake's check, a second import) or None, and a case
+    made live in the run holds its slot for the rest. Each case comes back with its delivery and that live case."""
     known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
-    # One live case per household and programme: a second application (a replay of another's, a race past
-    # intake's check) is refused at once, naming the live one; one query for the run.
     live = await repo.live_cases(
         (d.data.household_id, d.data.programme) for d in deliveries if d.data.programme in RECURRING
     )
-    params = await effective_parameters(uow)
-    opened: list[Case] = []
-    audits: list[dict] = []
+    made = []
     for d in deliveries:
-        data: ApplicationSubmitted = d.data
+        data = d.data
         if data.application_id in known:
             continue
         known.add(data.application_id)
         held = live.get((data.household_id, data.programme))
-        case = Case.open_refused(data, params, held) if held else Case.open(data, params)
+        case = make(data, held)
         if data.programme in RECURRING and not held:
             live[(data.household_id, data.programme)] = case.id
+        made.append((d, case, held))
+    return made
+
+
+async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Case]:
+    """A case per application for a run of submissions, set-based: the applications that have no case yet
+    (`_one_case_per_application`) are assessed by the pure rules in memory (a second live one is opened refused,
+    naming the live case), and cases, household facts and audit rows are each written in one statement. Returns
+    the cases opened."""
+    repo = CaseRepository(uow.session)
+    params = await effective_parameters(uow)
+    made = await _one_case_per_application(
+        repo,
+        deliveries,
+        lambda data, held: Case.open_refused(data, params, held) if held else Case.open(data, params),
+    )
+    opened: list[Case] = []
+    audits: list[dict] = []
+    for d, case, held in made:
         opened.append(case)
         uow.track(case, cause=d.event)
         audits.append(
@@ -130,31 +150,26 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Ca
 
 
 async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
-    """存量对象导入, a run of `application.imported` at once, set-based like `open_cases`: one query finds the
-    applications that already have a case (a replay changes nothing), one the live cases of the households (a
-    second live entitlement is opened refused, as a second application is), the `Case` makes each imported case in
-    memory; cases with their facts, their `imported` steps, the outbox and the audit rows are each one statement.
-    The events go out grouped by type (every case.opened, then every case.approved, then every
-    case.schedule_changed; `UnitOfWork.track(in_runs=True)`): one household's stay in order, and a consumer
-    downstream takes each as one run."""
+    """存量对象导入, a run of `application.imported` at once, set-based like `open_cases`: of the applications that
+    have no case yet (`_one_case_per_application`; a second live entitlement is opened refused, as a second
+    application is), the `Case` makes each imported case in memory; cases with their facts, their `imported`
+    steps, the outbox and the audit rows are each one statement. The events go out grouped by type (every
+    case.opened, then every case.approved, then every case.schedule_changed; `UnitOfWork.track(in_runs=True)`):
+    one household's stay in order, and a consumer downstream takes each as one run."""
     repo = CaseRepository(uow.session)
-    known = await repo.applications_with_cases([d.data.application_id for d in deliveries])
-    live = await repo.live_cases(
-        (d.data.household_id, d.data.programme) for d in deliveries if d.data.programme in RECURRING
-    )
     params = await effective_parameters(uow)
+    cases = await _one_case_per_application(
+        repo,
+        deliveries,
+        lambda data, held: (
+            Case.open_refused(data, params, held) if held else Case.imported(data, params, _importer(data))
+        ),
+    )
     made: list[Case] = []
     steps: list[tuple[Case, list]] = []
     audits: list[dict] = []
-    for d in deliveries:
+    for d, case, held in cases:
         data: ApplicationImported = d.data
-        if data.application_id in known:
-            continue
-        known.add(data.application_id)
-        held = live.get((data.household_id, data.programme))
-        case = Case.open_refused(data, params, held) if held else Case.imported(data, params, _importer(data))
-        if data.programme in RECURRING and not held:
-            live[(data.household_id, data.programme)] = case.id
         made.append(case)
         steps.append((case, case.collect_steps()))
         uow.track(case, cause=d.event, in_runs=True)

@@ -26,6 +26,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.identity import mask_name
+from shared.money import yuan
 from shared.official_document import chinese_date
 from shared.period import Period
 from shared.regions import RegionTable, civil_affairs_bureau, display_name
@@ -105,7 +106,7 @@ def to_xlsx(notice: PublicNotice) -> bytes:
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for r in notice.rows:
-        amount = f"{r.monthly_amount_fen // 100}.{r.monthly_amount_fen % 100:02d}" if r.monthly_amount_fen else ""
+        amount = yuan(r.monthly_amount_fen) if r.monthly_amount_fen else ""
         ws.append(
             text_row(
                 ws,
@@ -179,12 +180,8 @@ LONG_TERM_HEADERS = ("序号", "村（社区）", "姓名", "保障人数", "救
 OBJECTIONS = "如有异议，请向乡镇（街道）或县民政局反映。"
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _cells(i: int, r: RecipientRow) -> tuple[str, ...]:
-    return (str(i), r.village_name, r.name, str(r.persons), r.programme, _yuan(r.monthly_amount_fen), str(r.since))
+    return (str(i), r.village_name, r.name, str(r.persons), r.programme, yuan(r.monthly_amount_fen), str(r.since))
 
 
 def long_term_xlsx(notice: LongTermNotice) -> tempfile.SpooledTemporaryFile:

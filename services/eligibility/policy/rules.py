@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
+from shared import money
 from shared.household import HouseholdSnapshot, MemberFacts
 
 from .assessment import (
@@ -66,10 +67,8 @@ _HARDSHIP_PROGRAMMES = frozenset({"dibao", "tekun", "marginal"})
 
 
 def yuan(fen: int) -> str:
-    """Format fen as yuan for reasons: 123456 → '1234.56元'."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{cents:02d}元"
+    """Fen as yuan for reasons: 123456 → '1234.56元'."""
+    return f"{money.yuan(fen)}元"
 
 
 def _round_fen(amount: Decimal) -> int:

@@ -23,7 +23,7 @@ from shared.app import UowDep
 from shared.downloads import attachment
 from shared.errors import InvalidInput
 from shared.pagination import IdNumberHeader
-from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
+from shared.preconditions import IfMatch, conditional, tag_answer, tagged, versioned
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -53,11 +53,6 @@ async def list_applications(
     return await service.search(uow, principal, query, id_number, settings)
 
 
-def _tagged(response: Response, application: ApplicationOut) -> ApplicationOut:
-    tag(response, application.version)
-    return application
-
-
 @router.get(
     "/{application_id}",
     summary="An application with its case status, next deadline and missing documents",
@@ -66,7 +61,7 @@ def _tagged(response: Response, application: ApplicationOut) -> ApplicationOut:
 async def read_application(
     application_id: uuid.UUID, uow: UowDep, principal: Reader, response: Response
 ) -> ApplicationOut:
-    return _tagged(response, await service.read(uow, principal, application_id))
+    return versioned(response, await service.read(uow, principal, application_id))
 
 
 @router.patch(
@@ -82,7 +77,7 @@ async def amend_application(
     response: Response,
     if_match: IfMatch = None,
 ) -> ApplicationOut:
-    return _tagged(response, await service.amend(uow, principal, application_id, body, if_match))
+    return versioned(response, await service.amend(uow, principal, application_id, body, if_match))
 
 
 @router.post(

@@ -22,7 +22,7 @@ from services.intake.households.schemas import (
 from shared.app import UowDep
 from shared.errors import problems
 from shared.pagination import IdNumberHeader
-from shared.preconditions import IfMatch, conditional, tag, tag_answer, tagged
+from shared.preconditions import IfMatch, conditional, tag_answer, tagged, versioned
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -70,17 +70,11 @@ async def lookup_household(
     )
 
 
-# Every answer with a household carries its ETag (its version); writes sent with If-Match apply only to that version.
-def _tagged(response: Response, household: HouseholdOut) -> HouseholdOut:
-    tag(response, household.version)
-    return household
-
-
 @router.get("/{household_id}", summary="Read a household (audited); ETag = its version", responses=tagged())
 async def read_household(
     household_id: uuid.UUID, uow: UowDep, principal: Reader, settings: IntakeSettings, response: Response
 ) -> HouseholdOut:
-    return _tagged(response, await service.read(uow, principal, household_id, settings))
+    return versioned(response, await service.read(uow, principal, household_id, settings))
 
 
 @router.get(
@@ -110,7 +104,7 @@ async def update_household(
     response: Response,
     if_match: IfMatch = None,
 ) -> HouseholdOut:
-    return _tagged(response, await service.update(uow, principal, household_id, body, settings, if_match))
+    return versioned(response, await service.update(uow, principal, household_id, body, settings, if_match))
 
 
 @router.put(
@@ -127,7 +121,7 @@ async def replace_economic_facts(
     response: Response,
     if_match: IfMatch = None,
 ) -> HouseholdOut:
-    return _tagged(
+    return versioned(
         response, await service.replace_economic_facts(uow, principal, household_id, body, settings, if_match)
     )
 
@@ -174,7 +168,7 @@ async def update_member(
     response: Response,
     if_match: IfMatch = None,
 ) -> HouseholdOut:
-    return _tagged(
+    return versioned(
         response, await service.update_member(uow, principal, household_id, member_id, body, settings, if_match)
     )
 
@@ -195,6 +189,6 @@ async def remove_member(
     response: Response,
     if_match: IfMatch = None,
 ) -> HouseholdOut:
-    return _tagged(
+    return versioned(
         response, await service.remove_member(uow, principal, household_id, member_id, reason, settings, if_match)
     )

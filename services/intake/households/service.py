@@ -258,9 +258,7 @@ async def get_visible(
 ) -> Household:
     """A household in the caller's region; any other is answered as if it did not exist."""
     household = await HouseholdRepository(uow.session).get(household_id, for_update=for_update)
-    if household is None or not household.active or not principal.covers(household.region_code):
-        raise NotFound(f"household {household_id} not found")
-    return household
+    return principal.sees(_active(household), f"household {household_id}")
 
 
 async def visible_with_members(
@@ -268,9 +266,12 @@ async def visible_with_members(
 ) -> tuple[Household, list[Member]]:
     """`get_visible` and the active members in one round trip."""
     household, members = await HouseholdRepository(uow.session).with_members(household_id)
-    if household is None or not household.active or not principal.covers(household.region_code):
-        raise NotFound(f"household {household_id} not found")
-    return household, members
+    return principal.sees(_active(household), f"household {household_id}"), members
+
+
+def _active(household: Household | None) -> Household | None:
+    """An inactive household is not found, as one of another region is not."""
+    return household if household is not None and household.active else None
 
 
 async def _writable(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID, if_match: str | None) -> Household:

@@ -13,6 +13,7 @@ from shared.errors import InvalidInput
 from shared.period import PATTERN as PERIOD
 from shared.period import Period
 from shared.regions import CODE_PATTERN as REGION_CODE
+from shared.regions import InvalidRegionCode, check_format
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -30,12 +31,11 @@ async def monthly(
     principal: Exporter,
     format: Annotated[Literal["json", "xlsx"], Query()] = "json",
 ) -> MonthlyReport | Response:
-    if not region.isascii() or not region.isdigit() or len(region) not in (2, 4, 6, 9, 12):
-        raise InvalidInput("region", "must be a GB/T 2260 code of 2, 4, 6, 9 or 12 digits")
     try:
-        period = Period.parse(month)
-    except ValueError as exc:
-        raise InvalidInput("month", str(exc)) from exc
+        check_format(region)  # ASCII digits only: the pattern's \d would take other scripts' digits too
+    except InvalidRegionCode as exc:
+        raise InvalidInput("region", str(exc)) from exc
+    period = Period.parse_field("month", month)
     report = await service.monthly(uow, principal, region, period)
     if format == "xlsx":
         return Response(

@@ -17,10 +17,11 @@ from services.payments.batches.schemas import (
     LineQuery,
     ReturnsOut,
 )
-from services.payments.deps import Finance, PaymentsSettings, Reader, parse_period
+from services.payments.deps import Finance, PaymentsSettings, Reader
 from shared.app import UowDep
 from shared.downloads import XLSX, or_xlsx, streamed
 from shared.errors import Forbidden, InvalidInput, problems
+from shared.period import Period
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 
@@ -41,7 +42,7 @@ async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response:
 
 @router.get("", summary="Batches in your region, newest first, a page at a time")
 async def list_batches(uow: UowDep, principal: Reader, query: Annotated[BatchQuery, Query()]) -> BatchPage:
-    month = parse_period("period", query.period) if query.period else None
+    month = Period.parse_field("period", query.period) if query.period else None
     return await service.in_region(uow, principal, query, month)
 
 

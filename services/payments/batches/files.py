@@ -41,6 +41,7 @@ import orjson
 
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
+from shared.money import yuan
 from shared.sealing import Keyring, payee_binding
 from shared.spreadsheets import csv_row, xlsx_workbook
 
@@ -68,10 +69,6 @@ BANK_COLUMNS = (
     "memo",
 )
 RETURN_COLUMNS = ("payment_id", "amount_yuan", "result", "reason")
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def _payee(keyring: Keyring, row: FileRow) -> dict[str, str]:

@@ -7,12 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.payments.batches.domain import BatchStatus
-from shared import period
 from shared.pagination import ListQuery, Page, RegionListQuery
+from shared.period import PATTERN as PERIOD_PATTERN
 from shared.period import Period
-
-REGION_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"
-PERIOD_PATTERN = period.PATTERN
+from shared.regions import CODE_PATTERN as REGION_PATTERN
 
 
 class CancelIn(BaseModel):

@@ -14,7 +14,6 @@ import jwt
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from services.payments.batches.schemas import REGION_PATTERN
 from services.payments.county import dashboard, report, service
 from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
@@ -23,6 +22,7 @@ from shared.auth import Principal, decode_token
 from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
 from shared.errors import DomainError, problems
 from shared.period import Period
+from shared.regions import CODE_PATTERN as REGION_PATTERN
 
 router = APIRouter(prefix="/county", tags=["county"])
 COOKIE = "county_session"

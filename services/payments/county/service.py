@@ -11,7 +11,6 @@ import secrets
 import tempfile
 from datetime import date, datetime, timedelta
 
-from services.payments.batches.files import yuan
 from services.payments.county.readmodel import CHINA
 from services.payments.county.repository import CountyRepository, SessionRepository
 from services.payments.county.schemas import (
@@ -30,6 +29,7 @@ from services.payments.statistics import service as payment_statistics
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
+from shared.money import yuan
 from shared.period import Period
 from shared.regions import display_name as region_name
 from shared.spreadsheets import xlsx_workbook
@@ -65,14 +65,11 @@ def resolve_period(period: str | None, year: int | None, quarter: int | None, ha
     if year is None and (quarter is not None or half is not None):
         raise InvalidInput("quarter" if quarter is not None else "half", "only with year")
     if (period is None) == (year is None):
-        raise InvalidInput("period", "give either period (YYYY-MM) or year (with quarter or half, or alone)")
+        raise InvalidInput("period", "give either period (YYYY-MM) or year")
     if quarter is not None and half is not None:
         raise InvalidInput("half", "give quarter or half, not both")
     if period is not None:
-        try:
-            first = last = Period.parse(period)
-        except ValueError as exc:
-            raise InvalidInput("period", str(exc)) from exc
+        first = last = Period.parse_field("period", period)
         if not 2000 <= first.year <= 2100:
             raise InvalidInput("period", "year must be 2000-2100")
         kind, text = "month", f"{first.year}年{first.month}月"

@@ -7,12 +7,13 @@ from __future__ import annotations
 import tempfile
 from decimal import Decimal
 
-from services.payments.batches.files import PROGRAMME_NAMES, yuan
+from services.payments.batches.files import PROGRAMME_NAMES
 from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Forbidden, InvalidInput
+from shared.money import yuan
 from shared.period import Period
 from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.batches.files import parse_return_row, yuan
+from services.payments.batches.files import parse_return_row
 from services.payments.roll.domain import EntitlementRow, amount_for, end_after, set_amount
 from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchApproved, BatchCreated, BatchExported, BatchReconciled
+from shared.money import yuan
 from shared.period import Period
 
 JUL, AUG, SEP, OCT = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2026, 10)
