@@ -75,6 +75,11 @@ class Household(Base):
 
     __mapper_args__: ClassVar[dict] = {"version_id_col": version}
 
+    @property
+    def household_id(self) -> uuid.UUID:
+        """A household's records are filed under itself (an audit record about it: `shared.audit.OfHousehold`)."""
+        return self.id
+
 
 class Member(Base):
     """家庭成员. The resident ID is stored sealed for the economic check, never logged or published;

@@ -329,3 +329,26 @@ async def test_concurrent_registrations_of_one_person_make_one_household(api, to
             assert r.headers["content-type"].startswith("application/problem+json")
             assert any(e["field"].startswith("members") for e in r.json()["errors"]), r.text
     assert (await _count(db, Household), await _count(db, Member)) == (households + 1, members + 1)
+
+
+async def test_each_household_shown_is_audited_under_itself(api, tokens, db):
+    """Registering answers the household back (a read) and a list shows each of its households: every record is
+    filed under the household it is about, in its region."""
+    h = await _register(api, tokens)
+    listed = {"region": h["region_code"], "limit": 100}
+    r = await api("intake").get("/households", params=listed, headers=tokens["clerk"])
+    assert r.status_code == 200 and h["id"] in {i["id"] for i in r.json()["items"]}, r.text
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT action, resource_type, resource_id, household_id::text, region_code FROM intake.audit_log"
+                    " WHERE resource_id = :h ORDER BY id"
+                ),
+                {"h": h["id"]},
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (action, "household", h["id"], h["id"], h["region_code"])
+        for action in ("household.register", "household.read", "household.list")
+    ]

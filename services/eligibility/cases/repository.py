@@ -93,21 +93,37 @@ def _step_row(case_id: uuid.UUID, s: StepRecord) -> dict[str, Any]:
 
 
 def to_case(row: CaseRow) -> Case:
-    details, applicant = stored_application(row.programme, row.details)
-    snapshot = HouseholdSnapshot.model_validate(row.snapshot)
-    assessment = CaseAssessment.model_validate(row.assessment) if row.assessment else None
+    return _case(
+        row,
+        row.details,
+        HouseholdSnapshot.model_validate(row.snapshot),
+        CaseAssessment.model_validate(row.assessment) if row.assessment else None,
+        row.schedule,
+    )
+
+
+def _case(
+    row: Any,
+    details: dict[str, Any] | None,
+    snapshot: HouseholdSnapshot,
+    assessment: CaseAssessment | None,
+    schedule: dict[str, Any] | None,
+) -> Case:
+    """The Case of a row whose JSON columns (details, snapshot, assessment, schedule) are already decoded."""
+    application, applicant = stored_application(row.programme, details)
+    status = Status(row.status)
     return Case(
         **{column: getattr(row, column) for column in _PLAIN},
-        status=Status(row.status),
-        details=details,
+        status=status,
+        details=application,
         applicant_member_id=applicant,
         snapshot=snapshot,
         assessment=assessment,
         schedule=stored_schedule(
-            row.schedule,
+            schedule,
             snapshot,
             programme=row.programme,
-            status=Status(row.status),
+            status=status,
             assessment=assessment,
             monthly_amount_fen=row.monthly_amount_fen,
             effective_month=row.effective_month,
@@ -304,27 +320,12 @@ _SAVE_MANY = text("""
 def _roll_case(row: Any) -> Case:
     """A case as the recompute reads it: its assessment left out unless its schedule is still to be read from it
     (a re-priced case gets a new one)."""
-    details, applicant = stored_application(row.programme, orjson.loads(row.details))
-    snapshot = HouseholdSnapshot.model_validate_json(row.snapshot)
-    assessment = CaseAssessment.model_validate_json(row.assessment) if row.assessment else None
-    status = Status(row.status)
-    return Case(
-        **{column: getattr(row, column) for column in _PLAIN},
-        status=status,
-        details=details,
-        applicant_member_id=applicant,
-        snapshot=snapshot,
-        assessment=assessment,
-        schedule=stored_schedule(
-            orjson.loads(row.schedule) if row.schedule else None,
-            snapshot,
-            programme=row.programme,
-            status=status,
-            assessment=assessment,
-            monthly_amount_fen=row.monthly_amount_fen,
-            effective_month=row.effective_month,
-            exit_last_month=row.exit_last_month,
-        ),
+    return _case(
+        row,
+        orjson.loads(row.details),
+        HouseholdSnapshot.model_validate_json(row.snapshot),
+        CaseAssessment.model_validate_json(row.assessment) if row.assessment else None,
+        orjson.loads(row.schedule) if row.schedule else None,
     )
 
 

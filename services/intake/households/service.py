@@ -160,8 +160,7 @@ async def announce_unannounced_payees(uow: UnitOfWork, settings: Settings, limit
             account = {"bank_name": h.bank_name, "account_holder": h.bank_account_holder, "account_number": number}
         emit_payee(uow, h.id, h.region_code, h.bank_account_changed_at or datetime.now(UTC), account, ring)
     await repository.payees_announced([h.id for h in households])
-    entries = [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in households]
-    await audit.record(uow, "intake", "payee.backfill", "household", entries)
+    await audit.record(uow, "intake", "payee.backfill", "household", households)
     return len(households)
 
 
@@ -241,15 +240,7 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     )
     for action in ("household.register", "household.read"):
         # The answer shows the household's personal data back: audited as a read, like any other.
-        await audit.record(
-            uow,
-            principal,
-            action,
-            "household",
-            household.id,
-            household_id=household.id,
-            region_code=household.region_code,
-        )
+        await audit.record(uow, principal, action, "household", household)
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
@@ -319,15 +310,7 @@ async def read(
     household = await get_visible(uow, principal, household_id)
     members = await HouseholdRepository(uow.session).members(household.id)
     if action:
-        await audit.record(
-            uow,
-            principal,
-            action,
-            "household",
-            household.id,
-            household_id=household.id,
-            region_code=household.region_code,
-        )
+        await audit.record(uow, principal, action, "household", household)
     return to_out(household, members, settings)
 
 
@@ -359,7 +342,7 @@ async def search(
         principal,
         "household.list",
         "household",
-        [{"resource_id": h.id, "household_id": h.id, "region_code": h.region_code} for h in page.rows],
+        page.rows,
     )
     return HouseholdPage(items=items, next=page.next, total=page.total)
 
@@ -421,9 +404,7 @@ async def update(
         principal,
         "household.update",
         "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
+        household,
         details={"fields": changed},
     )
     return await current(uow, household, settings)
@@ -451,9 +432,7 @@ async def replace_economic_facts(
         principal,
         "household.economic_facts",
         "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
+        household,
         details={
             "incomes": len(body.incomes),
             "properties": len(body.properties),

@@ -41,15 +41,7 @@ async def on_payment(uow: UnitOfWork, data: PaymentPaid | PaymentFailed) -> None
 async def last_payment(uow: UnitOfWork, principal: Principal, household_id: uuid.UUID) -> LastPaymentOut:
     household = await get_visible(uow, principal, household_id)
     row = await uow.session.scalar(select(LastPayment).where(LastPayment.household_id == household.id))
-    await audit.record(
-        uow,
-        principal,
-        "household.last_payment",
-        "household",
-        household.id,
-        household_id=household.id,
-        region_code=household.region_code,
-    )
+    await audit.record(uow, principal, "household.last_payment", "household", household)
     if row is None:
         raise NotFound(f"no payment reported yet for household {household_id}")
     return LastPaymentOut(
