@@ -502,6 +502,13 @@ async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens,
         "value": {"per": "year", "fen": 660_000},
         "reference": "延安市民政局 2024 提标通知 (test)",
     }
+    # The value in force the day before: 6000元/年 from the YAML tree, or what another test dated before 2031
+    # added (test_eligibility_recompute's 2024 rise), whichever order the files run in.
+    in_force = await api("eligibility").get(
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": "2030-12-31"}, headers=tokens["clerk"]
+    )
+    previous = in_force.json()["value"]
+    assert previous in ({"per": "year", "fen": 600_000}, {"per": "year", "fen": 720_000})
     r = await api("eligibility").post("/parameters", json=body, headers=tokens["approver"])
     assert r.status_code == 403
     r = await api("eligibility").post("/parameters", json=body, headers=tokens["admin"])
@@ -517,7 +524,7 @@ async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens,
     old = await api("eligibility").get(
         "/parameters/dibao.standard.rural", params={"region": "610626", "on": "2030-12-31"}, headers=tokens["clerk"]
     )
-    assert old.json()["value"] == {"per": "year", "fen": 600_000}
+    assert old.json()["value"] == previous
     async with db.connect() as conn:
         event = (
             await conn.execute(
@@ -527,7 +534,7 @@ async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens,
                 )
             )
         ).scalar_one()
-    assert event["data"]["previous_value"] == {"per": "year", "fen": 600_000}
+    assert event["data"]["previous_value"] == previous
     assert event["data"]["value"] == {"per": "year", "fen": 660_000}
 
     for bad, field in (

@@ -1,4 +1,4 @@
-"""Issue 8's "done when", through the APIs of the four services as processes on real PostgreSQL and Kafka:
+"""Monitoring's flow, through the APIs of the four services as processes on real PostgreSQL and Kafka:
 a 医保局 feed flags a 吴起县 household whose out-of-pocket costs exceed the rule; the township verifies it as
 brought into assistance and a draft application appears at intake; a 公安 death record of a 低保 recipient stops
 their payments from the next month; a re-posted feed changes nothing; the month's export to 乡村振兴局 counts it."""

@@ -36,7 +36,7 @@ URBAN_RISE = {
     "value": {"per": "month", "fen": 72_000},
     "reference": "吴起县 2023 城市低保提标 (test: 680 → 720元/月)",
 }
-# After the workflow test's 2024-01-01 value (6600元/年), whichever of the two runs first.
+# Before test_eligibility_workflow's 2031 value (6600元/年), whichever of the two runs first.
 RURAL_RISE = {
     "region": "610626",
     "key": "dibao.standard.rural",

@@ -1,6 +1,6 @@
-"""Who may act, and which steps a case offers, through eligibility's API (issue 12): the steps a case lists are
-the steps its endpoints accept; the role is checked before the state; workflow limits bind every role, admin too;
-an admin changes only its own region's parameters."""
+"""Who may act, and which steps a case offers, through eligibility's API (cases/endpoints.py's step table,
+cases/workflow.py's rules): the steps a case lists are the steps its endpoints accept; the role is checked before the
+state; workflow limits bind every role, admin too; an admin changes only its own region's parameters."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Deadlines after the holiday library's last known year (issue 12), through eligibility's API: counted Monday–
-Friday they are marked provisional; once the county loads the State Council's schedule they are counted on it."""
+"""Deadlines after the holiday library's last known year (cases/deadlines.py), through eligibility's API: counted
+Monday–Friday they are marked provisional; once the county loads the State Council's schedule they are counted on
+it."""
 
 from __future__ import annotations
 
