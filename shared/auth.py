@@ -48,6 +48,14 @@ class Principal:
         """Whether a record in `region_code` is within this user's scope."""
         return region_code.startswith(self.region)
 
+    def within(self, region_code: str, field: str = "region") -> None:
+        """Refuse (403 naming `field`) a region this user asked for outside its scope."""
+        if not self.covers(region_code):
+            raise Forbidden(
+                f"{field} {region_code} is outside your region",
+                errors=[{"field": field, "message": "outside your region"}],
+            )
+
     def sees(self, found: R | None, what: str) -> R:
         """`found` if it is within this user's scope; a record of another region is answered as if it did not
         exist (404 "`what` not found"), so its id tells the caller nothing."""

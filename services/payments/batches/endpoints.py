@@ -20,7 +20,7 @@ from services.payments.batches.schemas import (
 from services.payments.deps import Finance, PaymentsSettings, Reader
 from shared.app import UowDep
 from shared.downloads import XLSX, or_xlsx, streamed
-from shared.errors import Forbidden, InvalidInput, problems
+from shared.errors import InvalidInput, problems
 from shared.period import Period
 
 router = APIRouter(prefix="/batches", tags=["batches"])
@@ -113,11 +113,7 @@ async def roster(
 ) -> StreamingResponse:
     if len(township) < 9:
         raise InvalidInput("township", "a roster is per township: give a 9-digit code")
-    if not principal.covers(township):
-        raise Forbidden(
-            f"township {township} is outside your region",
-            errors=[{"field": "township", "message": "outside your region"}],
-        )
+    principal.within(township, "township")
     batch, out = await service.roster(uow, principal, batch_id, settings.keyring(), township)
     return streamed(out, XLSX, f"roster-{township}-{batch.period}.xlsx")
 

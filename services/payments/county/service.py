@@ -28,7 +28,7 @@ from services.payments.county.schemas import (
 from services.payments.statistics import service as payment_statistics
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import InvalidInput
 from shared.money import yuan
 from shared.period import Period
 from shared.regions import display_name as region_name
@@ -94,15 +94,8 @@ def resolve_period(period: str | None, year: int | None, quarter: int | None, ha
     )
 
 
-def _in_scope(principal: Principal, region: str) -> None:
-    if not principal.covers(region):
-        raise Forbidden(
-            f"region {region} is outside your region", errors=[{"field": "region", "message": "outside your region"}]
-        )
-
-
 async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: CountyPeriod) -> CountyStatistics:
-    _in_scope(principal, region)
+    principal.within(region)
     paid = await payment_statistics.statistics(uow, principal, region, when.first, when.last)
     repo = CountyRepository(uow.session)
     now = today()
@@ -172,7 +165,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
 
 
 async def overdue_cases(uow: UnitOfWork, principal: Principal, region: str, limit: int = 50) -> list[OverdueCase]:
-    _in_scope(principal, region)
+    principal.within(region)
     return [
         OverdueCase(**{**r, "name": label(r["programme"]), "region_name": region_name(r["region_code"])})
         for r in await CountyRepository(uow.session).overdue_now(region, today(), limit)
@@ -180,7 +173,7 @@ async def overdue_cases(uow: UnitOfWork, principal: Principal, region: str, limi
 
 
 async def open_alerts(uow: UnitOfWork, principal: Principal, region: str) -> list[TownshipAlerts]:
-    _in_scope(principal, region)
+    principal.within(region)
     return [
         TownshipAlerts(
             township=r["township"], name=region_name(r["township"]), open=int(r["open"]), overdue=int(r["overdue"])

@@ -12,7 +12,7 @@ from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from shared import audit
 from shared.auth import Principal
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import InvalidInput
 from shared.money import yuan
 from shared.period import Period
 from shared.spreadsheets import xlsx_workbook
@@ -25,10 +25,7 @@ def wan(fen: int) -> str:
 
 
 async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: Period, last: Period) -> Statistics:
-    if not principal.covers(region):
-        raise Forbidden(
-            f"region {region} is outside your region", errors=[{"field": "region", "message": "outside your region"}]
-        )
+    principal.within(region)
     if last < first or first.months_until(last) > 23:
         raise InvalidInput("to", "must be the same as or after `period`/`from`, at most 24 months on")
     paid, moves, tekun = await StatisticsRepository(uow.session).figures(region, first.first_day, last.first_day)
