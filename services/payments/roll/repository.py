@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import bindparam, insert, select, union, update
+from sqlalchemy import Table, bindparam, insert, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,16 @@ from shared.period import Period
 
 # The roll's order (shared/pagination.py), served by ix_beneficiaries_created_at_id (migration 0004_list_indexes).
 BENEFICIARIES = Keyset("beneficiaries", (Beneficiary.created_at, Beneficiary.id))
+
+
+async def _supersede(session: AsyncSession, table: Table, superseded: dict[int, uuid.UUID]) -> None:
+    """Dated rows (entitlements, owed) replaced by a later decision: marked `superseded_by` its event, in one
+    statement, never edited otherwise nor deleted."""
+    if superseded:
+        await session.execute(
+            update(table).where(table.c.id == bindparam("row_id")).values(superseded_by=bindparam("by")),
+            [{"row_id": row_id, "by": event_id} for row_id, event_id in superseded.items()],
+        )
 
 
 class BeneficiaryRepository:
@@ -176,12 +186,7 @@ class BeneficiaryRepository:
                     for b in changed
                 ],
             )
-        e = Entitlement.__table__
-        if superseded:
-            await self.session.execute(
-                update(e).where(e.c.id == bindparam("e_id")).values(superseded_by=bindparam("e_by")),
-                [{"e_id": row_id, "e_by": event_id} for row_id, event_id in superseded.items()],
-            )
+        await _supersede(self.session, Entitlement.__table__, superseded)
         if added:
             await self.session.execute(
                 insert(Entitlement),
@@ -265,12 +270,7 @@ class OwedRepository:
             )
 
     async def write(self, superseded: dict[int, uuid.UUID], added: list[NewOwed]) -> None:
-        t = Owed.__table__
-        if superseded:
-            await self.session.execute(
-                update(t).where(t.c.id == bindparam("o_id")).values(superseded_by=bindparam("o_by")),
-                [{"o_id": row_id, "o_by": event_id} for row_id, event_id in superseded.items()],
-            )
+        await _supersede(self.session, Owed.__table__, superseded)
         if added:
             await self.session.execute(
                 insert(Owed),
