@@ -56,6 +56,12 @@ class Principal:
                 errors=[{"field": field, "message": "outside your region"}],
             )
 
+    def sees_region(self, region_code: str) -> None:
+        """A region this user asked to read: another region is answered as if it did not exist (404), as `sees`
+        answers a record of it."""
+        if not self.covers(region_code):
+            raise NotFound(f"region {region_code} not found")
+
     def sees(self, found: R | None, what: str) -> R:
         """`found` if it is within this user's scope; a record of another region is answered as if it did not
         exist (404 "`what` not found"), so its id tells the caller nothing."""

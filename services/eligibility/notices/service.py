@@ -24,7 +24,6 @@ from services.eligibility.notices.repository import NoticeRepository, RollEntry
 from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
 from shared import audit
 from shared.auth import Principal
-from shared.errors import NotFound
 from shared.identity import mask_name
 from shared.money import yuan
 from shared.official_document import chinese_date
@@ -78,8 +77,7 @@ def _row(case: Case) -> NoticeRow:
 
 async def export(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> PublicNotice:
     """The notice of a village or township within the reader's region (outside it: as if it did not exist)."""
-    if not principal.covers(region_code):
-        raise NotFound(f"region {region_code} not found")
+    principal.sees_region(region_code)
     cases = await CaseRepository(uow.session).on_notice(region_code)
     table = RegionTable.load()
     name = table.name(region_code) if table.is_known(region_code) else region_code
@@ -149,8 +147,7 @@ def _recipient(entry: RollEntry) -> RecipientRow:
 async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> LongTermNotice:
     """The long-term notice of a village or township within the reader's region (outside it: as if it did not
     exist): every household on the roll this month, by village."""
-    if not principal.covers(region_code):
-        raise NotFound(f"region {region_code} not found")
+    principal.sees_region(region_code)
     today = date.today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
     rows = [_recipient(e) for e in entries]

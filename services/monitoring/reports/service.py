@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
-from shared.errors import NotFound
 from shared.period import Period
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
@@ -54,8 +53,7 @@ class MonthlyReport(BaseModel):
 
 
 async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Period) -> MonthlyReport:
-    if not principal.covers(region):
-        raise NotFound(f"region {region} not found")
+    principal.sees_region(region)
     last = month.next().first_day - timedelta(days=1)
     figures = await ReportRepository(uow.session).monthly(region, month.first_day, last)
     await audit.record(uow, principal, "report.monthly", "report", f"{region}/{month}", region_code=region)

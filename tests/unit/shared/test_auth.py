@@ -5,8 +5,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from shared.auth import NATIONAL_CLAIM, decode_token, mint_token
-from shared.errors import Unauthorized
+from shared.auth import NATIONAL_CLAIM, Principal, decode_token, mint_token
+from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.settings import ServiceSettings
 
 SECRET = "r" * 40
@@ -53,3 +53,15 @@ def test_a_county_token_covers_its_county_only():
     principal = decode_token(mint_token("f", ["finance"], "610626", SECRET), SETTINGS)
     assert principal.covers("610626101201")
     assert not principal.covers("610625100201") and not principal.covers("")
+
+
+def test_a_region_outside_the_scope_is_refused_naming_the_field_or_hidden():
+    township = Principal(sub="finance-1", roles=frozenset({"finance"}), region="610626101")
+    township.within("610626101201")
+    township.sees_region("610626101")
+    with pytest.raises(Forbidden) as refused:
+        township.within("610626102", "township")
+    assert refused.value.errors == [{"field": "township", "message": "outside your region"}]
+    assert str(refused.value) == "township 610626102 is outside your region"
+    with pytest.raises(NotFound, match="region 610626 not found"):
+        township.sees_region("610626")
