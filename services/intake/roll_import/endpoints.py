@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, Response, UploadFile
@@ -35,6 +36,11 @@ EligibilityTransport = Annotated[httpx.AsyncBaseTransport | None, Depends(eligib
 def _units(request: Request):
     state = request.app.state
     return lambda: UnitOfWork(state.sessions, state.tables, state.source)
+
+
+async def _spawn(make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run on in this process's event loop, past the request (a background task of its own)."""
+    job.start(make())
 
 
 def _token(request: Request) -> str:
@@ -103,7 +109,7 @@ async def upload(
         price = job.eligibility_pricer(settings, _token(request), transport)
         units, chunk = _units(request), settings.roll_import_chunk
         # After the response (and so after the commit): the dry run runs on in this process.
-        background.add_task(lambda: job.start(job.run_dry_run(units, result.out.id, chunk, price)))
+        background.add_task(_spawn, lambda: job.run_dry_run(units, result.out.id, chunk, price))
     return result.out
 
 
@@ -136,5 +142,5 @@ async def commit(
     out = await service.request_commit(uow, principal, import_id)
     if out.status == "importing":
         units = _units(request)
-        background.add_task(lambda: job.start(job.run_commit(units, out.id, settings)))
+        background.add_task(_spawn, lambda: job.run_commit(units, out.id, settings))
     return out

@@ -237,7 +237,7 @@ SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS r
            AS rows_refused,
        count(*) AS households,
        count(*) FILTER (WHERE status IN ('ok', 'imported')) AS households_to_create,
-       coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported')), 0) AS members_to_create,
+       coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported')), 0)::bigint AS members_to_create,
        count(*) FILTER (WHERE status = 'refused') AS households_refused,
        count(*) FILTER (WHERE status = 'skipped') AS households_skipped,
        count(*) FILTER (WHERE status IN ('ok', 'imported') AND amount_differs) AS amount_differs,
@@ -245,8 +245,8 @@ SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS r
 FROM intake.roll_import_households WHERE import_id = :id
 """)
 _BY_PROGRAMME = text("""
-SELECT "values"->>'programme', count(*), sum(("values"->>'persons')::int),
-       sum(("values"->>'monthly_amount_fen')::bigint)
+SELECT "values"->>'programme', count(*), sum(("values"->>'persons')::int)::bigint,
+       sum(("values"->>'monthly_amount_fen')::bigint)::bigint
 FROM intake.roll_import_households WHERE import_id = :id AND status IN ('ok', 'imported')
 GROUP BY 1 ORDER BY 1
 """)

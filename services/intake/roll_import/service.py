@@ -212,7 +212,9 @@ async def _stage(repo: RollImportRepository, item: RollImport, settings: Setting
 
 
 def _refused(item: RollImport, line: int, ref: str, field: str, message: str) -> tuple:
-    return (item.id, line, ref[:64] or f"line {line}", *([None] * 19), field, message[:MAX_ISSUE_MESSAGE])
+    ref = ref[:64] or f"line {line}"
+    household_id = uuid.uuid5(item.id, ref)
+    return (item.id, line, ref, household_id, *([None] * 18), field, message[:MAX_ISSUE_MESSAGE])
 
 
 def _json(value: Any) -> str:

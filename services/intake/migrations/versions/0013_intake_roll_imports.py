@@ -77,10 +77,13 @@ def upgrade() -> None:
         schema=S,
         postgresql_where=sa.text("status IN ('validating', 'importing')"),
     )
-    parent = sa.ForeignKey(f"{S}.roll_imports.id", ondelete="CASCADE")
+
+    def parent() -> sa.ForeignKey:
+        return sa.ForeignKey(f"{S}.roll_imports.id", ondelete="CASCADE")
+
     op.create_table(
         "roll_import_rows",
-        sa.Column("import_id", uuid, parent, primary_key=True),
+        sa.Column("import_id", uuid, parent(), primary_key=True),
         sa.Column("line", sa.Integer(), primary_key=True),
         sa.Column("household_ref", sa.String(64), nullable=False),
         sa.Column("household_id", uuid),
@@ -108,7 +111,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "roll_import_households",
-        sa.Column("import_id", uuid, parent, primary_key=True),
+        sa.Column("import_id", uuid, parent(), primary_key=True),
         sa.Column("seq", sa.BigInteger(), primary_key=True),
         sa.Column("household_ref", sa.String(64), nullable=False),
         sa.Column("household_id", uuid, nullable=False),
@@ -127,7 +130,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "roll_import_issues",
-        sa.Column("import_id", uuid, parent, primary_key=True),
+        sa.Column("import_id", uuid, parent(), primary_key=True),
         sa.Column("line", sa.Integer(), primary_key=True),
         sa.Column("kind", sa.String(20), primary_key=True),
         sa.Column("household_ref", sa.String(64), nullable=False),
