@@ -424,3 +424,16 @@ async def test_only_a_county_admin_within_its_region_imports(api, tokens) -> Non
     assert body["region_code"] == "610625" and body["report"]["households_refused"] == 1
     r = await api("intake").get(f"/roll-imports/{body['id']}", headers=ADMIN)
     assert r.status_code == 404  # another county's import is not shown
+
+
+def test_no_server_errors_on_the_roll_import_endpoints(infra) -> None:
+    """Whatever an admin sends to /roll-imports: never a 5xx, only documented answers (schemathesis)."""
+    import schemathesis
+
+    from services.intake.api import build
+    from tests.conformance import fuzz
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", build(Settings())).include(path_regex="^/roll-imports")
+    run = fuzz(schema, ADMIN, examples=25, path_values={"import_id": str(uuid.uuid4())})
+    assert sum(run.statuses.values()) > 100, run.statuses
+    assert not run.failures, run.report()

@@ -14,7 +14,7 @@ from services.intake.deps import Admin, IntakeSettings
 from services.intake.roll_import import job, service
 from services.intake.roll_import.schemas import IssuePage, IssueQuery, RollImportOut
 from shared.app import UowDep
-from shared.downloads import attachment
+from shared.downloads import XLSX, attachment
 from shared.errors import InvalidInput
 from shared.period import PATTERN as PERIOD_PATTERN
 from shared.period import Period
@@ -50,7 +50,8 @@ def _token(request: Request) -> str:
 @router.get(
     "/template",
     summary="The roll file template (.xlsx with its 填表说明, or the CSV header)",
-    responses={200: {"content": {"text/csv": {}}}},
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}, "text/csv": {}}}},
 )
 async def template(principal: Admin, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
     _ = principal

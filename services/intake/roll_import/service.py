@@ -13,9 +13,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import IO, Any
@@ -137,7 +139,7 @@ async def upload(
 ) -> Uploaded:
     scope = import_scope(principal, region)
     try:
-        sha256, size = reader.digest(file, settings.roll_import_max_bytes)
+        sha256, size = await asyncio.to_thread(reader.digest, file, settings.roll_import_max_bytes)
         fmt = reader.detect_format(file, filename)
     except reader.BadFile as exc:
         raise InvalidInput(exc.field, exc.message) from None
@@ -198,17 +200,24 @@ async def _stage(repo: RollImportRepository, item: RollImport, settings: Setting
         fingerprint=fingerprinter(settings.pii_hmac_key.encode(), settings.crypto_profile),
     )
     ring = settings.keyring()
-    records: list[tuple] = []
+    records = (_record(item, line, raw, ctx, ring) for line, raw in reader.rows(file, fmt))
     count = 0
-    for line, raw in reader.rows(file, fmt):
-        count += 1
-        records.append(_record(item, line, raw, ctx, ring))
-        if len(records) >= COPY_ROWS:
-            await repo.copy_rows(records)
-            records = []
-    if records:
-        await repo.copy_rows(records)
+    # Reading, checking and sealing a batch is CPU and file work: done off the event loop, which meanwhile COPYs
+    # the batch before (the API keeps answering while a province's file is staged).
+    batch = await asyncio.to_thread(_take, records, COPY_ROWS)
+    while batch:
+        copying = asyncio.ensure_future(repo.copy_rows(batch))
+        try:
+            following = await asyncio.to_thread(_take, records, COPY_ROWS)
+        finally:
+            await copying
+        count += len(batch)
+        batch = following
     return count
+
+
+def _take(records: Iterator[tuple], n: int) -> list[tuple]:
+    return list(itertools.islice(records, n))
 
 
 def _refused(item: RollImport, line: int, ref: str, field: str, message: str) -> tuple:
