@@ -284,6 +284,8 @@ class RollImportRow(Base):
     in clear. A row refused by its own columns keeps only its line, household and why."""
 
     __tablename__ = "roll_import_rows"
+    # A household's rows (every chunk of both jobs reads them by household).
+    __table_args__ = (Index("ix_roll_import_rows_household", "import_id", "household_ref", "line"),)
 
     import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roll_imports.id", ondelete="CASCADE"), primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -337,6 +339,7 @@ class RollImportIssue(Base):
     review) or `skipped` (already imported). Never the ID number."""
 
     __tablename__ = "roll_import_issues"
+    __table_args__ = (Index("ix_roll_import_issues_household", "import_id", "household_ref"),)
 
     import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roll_imports.id", ondelete="CASCADE"), primary_key=True)
     line: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -109,6 +109,9 @@ def upgrade() -> None:
         sa.Column("error_message", text),
         schema=S,
     )
+    op.create_index(
+        "ix_roll_import_rows_household", "roll_import_rows", ["import_id", "household_ref", "line"], schema=S
+    )
     op.create_table(
         "roll_import_households",
         sa.Column("import_id", uuid, parent(), primary_key=True),
@@ -138,6 +141,7 @@ def upgrade() -> None:
         sa.Column("message", text, nullable=False),
         schema=S,
     )
+    op.create_index("ix_roll_import_issues_household", "roll_import_issues", ["import_id", "household_ref"], schema=S)
     _live(LIVE)
 
 
