@@ -208,13 +208,12 @@ ORDER BY h.seq
 """)
 _TAKEN = text("""
 SELECT m.id_fingerprint,
-       array_agg(DISTINCT a.programme) FILTER (WHERE a.status IN ('approved', 'imported')
-                                                AND a.case_status IS DISTINCT FROM 'terminated')
-FROM intake.members m
-JOIN intake.households hh ON hh.id = m.household_id AND hh.active
-LEFT JOIN intake.applications a ON a.household_id = m.household_id
-WHERE m.active AND m.id_fingerprint = ANY(CAST(:fingerprints AS text[]))
-GROUP BY m.id_fingerprint
+       ARRAY(SELECT a.programme FROM intake.applications a
+             WHERE a.household_id = m.household_id AND a.status IN ('approved', 'imported')
+               AND a.case_status IS DISTINCT FROM 'terminated')
+FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
+JOIN intake.members m ON m.id_fingerprint = f.fingerprint AND m.active
+WHERE EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)
 """)
 _NOT_VILLAGES = text("""
 SELECT c FROM unnest(CAST(:codes AS text[])) AS c
