@@ -437,3 +437,26 @@ def test_no_server_errors_on_the_roll_import_endpoints(infra) -> None:
     run = fuzz(schema, ADMIN, examples=25, path_values={"import_id": str(uuid.uuid4())})
     assert sum(run.statuses.values()) > 100, run.statuses
     assert not run.failures, run.report()
+
+
+async def test_the_filled_in_xlsx_template_is_read_like_the_csv(api) -> None:
+    r = await api("intake").get("/roll-imports/template", headers=ADMIN)
+    book = load_workbook(io.BytesIO(r.content))
+    sheet = book["花名册"]
+    header = [c.value for c in sheet[1]]
+    keys = {title: key for key, title in TITLES.items()}
+    for row in household("X1", members=3, amount="1500.00"):
+        sheet.append([row.get(keys.get(title), "") for title in header])
+    out = io.BytesIO()
+    book.save(out)
+    r = await api("intake").post(
+        "/roll-imports",
+        files={"file": ("吴起县.xlsx", out.getvalue(), "application/octet-stream")},
+        data={"paid_through": "2026-11"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 202, r.text
+    body = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert body["format"] == "xlsx" and body["status"] == "validated", body
+    assert body["report"]["by_programme"] == {"dibao": {"households": 1, "persons": 3, "monthly_amount_fen": 150_000}}
+    assert body["report"]["amount_differs"] == 0  # three persons without income: 500 × 3
