@@ -43,6 +43,12 @@ class Stack:
         return proc
 
     def start_api(self, service: str) -> None:
+        # Intake's roll import prices rows at eligibility's POST /assessments: this stack's eligibility.
+        calls = (
+            {"INTAKE_ELIGIBILITY_URL": self.url("eligibility")}
+            if service == "intake" and "eligibility" in self.ports
+            else {}
+        )
         # API_WORKERS=N runs N uvicorn worker processes behind the one port (make run keeps one).
         self._spawn(
             f"{service}-api",
@@ -61,6 +67,7 @@ class Stack:
                 "--workers",
                 str(self.env.get("API_WORKERS", os.environ.get("API_WORKERS", "1"))),
             ],
+            {k: v for k, v in calls.items() if k not in self.env and k not in os.environ},
         )
 
     def start_worker(self, service: str, extra_env: dict[str, str] | None = None) -> None:

@@ -18,6 +18,12 @@ class Settings(ServiceSettings, SealingSettings):
     # (code,name,townshipCode) on top without copying the national tables.
     regions_dir: Path | None = None
     villages_file: Path | None = None
+    # 存量对象导入 (roll import): the largest file accepted, the households per committed chunk of its jobs, and
+    # where eligibility's POST /assessments prices the rows (the caller's own bearer token goes with it).
+    roll_import_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+    roll_import_chunk: int = Field(default=1000, ge=1, le=1000)
+    roll_import_poll_seconds: float = Field(default=5.0, gt=0)
+    eligibility_url: str = "http://localhost:8002"
     # sealing_keys / sealing_key_id (INTAKE_SEALING_KEYS, INTAKE_SEALING_KEY_ID): seal the payee's bank account in
     # the payee.changed event; payments holds the same keys to open it while writing a bank file.
 

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -116,9 +117,10 @@ class Member(Base):
 #: list set nationally, as MEANS_TESTED is (services/intake/applications/service.py).
 RECURRING = ("dibao", "marginal", "tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care")
 OPEN = ("submitted", "in_review", "withdrawal_requested")
-#: An application holding its household's slot for its programme: open, or approved and not stopped.
+#: An application holding its household's slot for its programme: open, or approved (or imported with the county's
+#: roll, 存量对象导入) and not stopped.
 LIVE = (
-    f"status IN ({', '.join(repr(s) for s in OPEN)}) OR (status = 'approved' "
+    f"status IN ({', '.join(repr(s) for s in OPEN)}) OR (status IN ('approved', 'imported') "
     f"AND programme IN ({', '.join(repr(p) for p in RECURRING)}) AND case_status IS DISTINCT FROM 'terminated')"
 )
 
@@ -245,3 +247,108 @@ class ApplicationDraft(Base):
     note: Mapped[str | None] = mapped_column(Text)
     verified_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RollImport(Base):
+    """存量对象导入: one upload of a county's current recipients. `validating` (the dry run) → `validated` (its
+    report) → `importing` (committed chunk by chunk, `commit_cursor` the last household done) → `imported`; or
+    `failed` (the dry run could not finish: `error`). One per file (SHA-256) and region."""
+
+    __tablename__ = "roll_imports"
+    __table_args__ = (
+        Index("uq_roll_imports_region_sha256", "region_code", "sha256", unique=True),
+        Index("ix_roll_imports_pending", "status", postgresql_where=text("status IN ('validating', 'importing')")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    region_code: Mapped[str] = mapped_column(String(12))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(10))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    paid_through: Mapped[date] = mapped_column(Date, comment="the first day of the last month the old system paid")
+    all_or_nothing: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20))
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    validate_cursor: Mapped[int] = mapped_column(BigInteger, default=0, comment="last household seq checked")
+    commit_cursor: Mapped[int] = mapped_column(BigInteger, default=0, comment="last household seq committed")
+    report: Mapped[dict | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    committed_by: Mapped[str | None] = mapped_column(String(200))
+    committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RollImportRow(Base):
+    """One member row of a roll file as staged by the upload (COPY): checked, the ID number sealed for the member
+    it becomes and fingerprinted, the account sealed for the household (and for payments' payee event) — nothing
+    in clear. A row refused by its own columns keeps only its line, household and why."""
+
+    __tablename__ = "roll_import_rows"
+    # A household's rows (every chunk of both jobs reads them by household).
+    __table_args__ = (Index("ix_roll_import_rows_household", "import_id", "household_ref", "line"),)
+
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roll_imports.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_ref: Mapped[str] = mapped_column(String(64))
+    household_id: Mapped[uuid.UUID | None]
+    member_id: Mapped[uuid.UUID | None]
+    name: Mapped[str | None] = mapped_column(String(100))
+    relation: Mapped[str | None] = mapped_column(String(20))
+    sex: Mapped[str | None] = mapped_column(String(6))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    id_number_sealed: Mapped[str | None] = mapped_column(Text)
+    id_number_key_id: Mapped[str | None] = mapped_column(String(50))
+    id_number_masked: Mapped[str | None] = mapped_column(String(18))
+    id_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    covered: Mapped[bool | None] = mapped_column(Boolean)
+    income_fen: Mapped[int | None] = mapped_column(BigInteger)
+    facts: Mapped[dict | None] = mapped_column(JSONB)
+    household: Mapped[dict | None] = mapped_column(JSONB, comment="the household columns this row fills in")
+    account_sealed: Mapped[str | None] = mapped_column(Text)
+    account_key_id: Mapped[str | None] = mapped_column(String(50))
+    account_last4: Mapped[str | None] = mapped_column(String(4))
+    payee_sealed: Mapped[str | None] = mapped_column(Text)
+    payee_key_id: Mapped[str | None] = mapped_column(String(50))
+    error_field: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
+class RollImportHousehold(Base):
+    """A household of a roll file as the dry run judged it: `ok` (to create), `refused`, `skipped` (already
+    imported), then `imported`. `seq` orders the households by their first line: the chunks of both jobs."""
+
+    __tablename__ = "roll_import_households"
+    __table_args__ = (Index("ix_roll_import_households_ref", "import_id", "household_ref", unique=True),)
+
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roll_imports.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    household_ref: Mapped[str] = mapped_column(String(64))
+    household_id: Mapped[uuid.UUID]
+    application_id: Mapped[uuid.UUID]
+    first_line: Mapped[int] = mapped_column(Integer)
+    members: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    values: Mapped[dict | None] = mapped_column(JSONB, comment="the household's columns resolved from its rows")
+    covered_member_ids: Mapped[list | None] = mapped_column(JSONB)
+    computed_amount_fen: Mapped[int | None] = mapped_column(BigInteger)
+    amount_differs: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RollImportIssue(Base):
+    """The dry run's report, line by line: `refused` (field and why), `amount_differs` (kept as paid, flagged for
+    review) or `skipped` (already imported). Never the ID number."""
+
+    __tablename__ = "roll_import_issues"
+    __table_args__ = (Index("ix_roll_import_issues_household", "import_id", "household_ref"),)
+
+    import_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roll_imports.id", ondelete="CASCADE"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    household_ref: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)

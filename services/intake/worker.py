@@ -10,6 +10,7 @@ from services.intake.drafts.service import on_alert_verified
 from services.intake.households.payee_backfill import payee_backfill
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
+from services.intake.roll_import.job import roll_importer
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import AlertVerified, PaymentFailed, PaymentPaid, Topic, event_type
 from shared.worker import main
@@ -25,4 +26,4 @@ CONSUMERS = {
 
 if __name__ == "__main__":
     settings = Settings()
-    main(settings, platform, CONSUMERS, [payee_backfill(settings)])
+    main(settings, platform, CONSUMERS, [payee_backfill(settings), roll_importer(settings)])

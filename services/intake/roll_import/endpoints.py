@@ -1,0 +1,147 @@
+"""存量对象导入 over HTTP: the template, the upload (its dry run starts at once), the report, the import."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, Response, UploadFile
+
+from services.intake.deps import Admin, IntakeSettings
+from services.intake.roll_import import job, service
+from services.intake.roll_import.schemas import IssuePage, IssueQuery, RollImportOut
+from shared.app import UowDep
+from shared.downloads import XLSX, attachment
+from shared.errors import InvalidInput
+from shared.period import PATTERN as PERIOD_PATTERN
+from shared.period import Period
+from shared.uow import UnitOfWork
+from shared.validation import CONTROL_CHARACTERS
+
+router = APIRouter(prefix="/roll-imports", tags=["roll imports"])
+
+
+def eligibility_transport() -> httpx.AsyncBaseTransport | None:
+    """How intake reaches eligibility's POST /assessments: over the network (INTAKE_ELIGIBILITY_URL); tests put
+    the real eligibility app here, in process."""
+    return None
+
+
+EligibilityTransport = Annotated[httpx.AsyncBaseTransport | None, Depends(eligibility_transport)]
+
+
+def _units(request: Request):
+    state = request.app.state
+    return lambda: UnitOfWork(state.sessions, state.tables, state.source)
+
+
+async def _spawn(make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    """Run on in this process's event loop, past the request (a background task of its own)."""
+    job.start(make())
+
+
+def _token(request: Request) -> str:
+    return request.headers.get("authorization", "").partition(" ")[2]
+
+
+@router.get(
+    "/template",
+    summary="The roll file template (.xlsx with its 填表说明, or the CSV header)",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}, "text/csv": {}}}},
+)
+async def template(principal: Admin, format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    _ = principal
+    content, media = service.template(format)
+    return Response(content, media_type=media, headers=attachment(f"存量对象导入模板.{format}"))
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Upload a county's current recipients (CSV UTF-8/GBK or .xlsx); the dry run starts at once",
+    description="One row per member, grouped by 户编号 (GET /roll-imports/template explains the columns). The file "
+    "is read in bounded memory and checked row by row; the dry run (progress and report on GET /roll-imports/{id}, "
+    "lines on …/issues) then judges each household and prices it by eligibility's rules. Nothing is imported "
+    "until POST /roll-imports/{id}/commit. The same file again (SHA-256, same region) answers 200 with the "
+    "first import.",
+    responses={200: {"description": "the same file was uploaded before: its import", "model": RollImportOut}},
+)
+async def upload(
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+    uow: UowDep,
+    principal: Admin,
+    settings: IntakeSettings,
+    transport: EligibilityTransport,
+    file: Annotated[UploadFile, File(description="the roll: .xlsx or CSV (UTF-8 or GBK)")],
+    paid_through: Annotated[
+        str, Form(pattern=PERIOD_PATTERN, description="YYYY-MM: the last month the old system paid")
+    ],
+    all_or_nothing: Annotated[bool, Form(description="import nothing while any row is refused")] = False,
+    region: Annotated[
+        str | None, Form(pattern=r"^\d{6,12}$", description="the county the roll is for (default: your region)")
+    ] = None,
+) -> RollImportOut:
+    through = Period.parse(paid_through)
+    if through.first_day > Period.of(date.today()).first_day:
+        raise InvalidInput("paid_through", "cannot be after the current month")
+    filename = (file.filename or "roll").replace("\x00", "")[-200:] or "roll"
+    if CONTROL_CHARACTERS.search(filename):
+        raise InvalidInput("file", "the file name holds control characters")
+    result = await service.upload(
+        uow,
+        principal,
+        settings,
+        file=file.file,
+        filename=filename,
+        paid_through=through,
+        all_or_nothing=all_or_nothing,
+        region=region,
+    )
+    if not result.created:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    if result.dry_run:
+        price = job.eligibility_pricer(settings, _token(request), transport)
+        units, chunk = _units(request), settings.roll_import_chunk
+        # After the response (and so after the commit): the dry run runs on in this process.
+        background.add_task(_spawn, lambda: job.run_dry_run(units, result.out.id, chunk, price))
+    return result.out
+
+
+@router.get("/{import_id}", summary="An import: status, progress, the dry run's report")
+async def read(import_id: uuid.UUID, uow: UowDep, principal: Admin) -> RollImportOut:
+    return await service.read(uow, principal, import_id)
+
+
+@router.get("/{import_id}/issues", summary="The report's lines: refused (line, field, why), amount differs, skipped")
+async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotated[IssueQuery, Query()]) -> IssuePage:
+    return await service.issues(uow, principal, import_id, q)
+
+
+@router.post(
+    "/{import_id}/commit",
+    status_code=202,
+    summary="Import what the dry run accepted",
+    description="Households, members, payees and applications `imported`, with their events, committed chunk by "
+    "chunk (progress on GET /roll-imports/{id}); a killed process's import is resumed by the intake worker. "
+    "All-or-nothing imports refuse (409) while any row is refused.",
+)
+async def commit(
+    import_id: uuid.UUID,
+    request: Request,
+    background: BackgroundTasks,
+    uow: UowDep,
+    principal: Admin,
+    settings: IntakeSettings,
+) -> RollImportOut:
+    out = await service.request_commit(uow, principal, import_id)
+    if out.status == "importing":
+        units = _units(request)
+        background.add_task(_spawn, lambda: job.run_commit(units, out.id, settings))
+    return out

@@ -1,0 +1,128 @@
+"""The roll import's jobs: the dry run (started by the upload, in the API process: it prices the rows with the
+uploader's own bearer token, which is never stored) and the import (started by POST …/commit, and picked up by the
+intake worker, whose background task resumes any import a killed process left `importing`). Both commit chunk by
+chunk with their cursor, so a restart carries on from the last committed chunk."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+
+import httpx
+from pydantic import ValidationError
+
+from services.intake.config import Settings
+from services.intake.roll_import import service
+from shared.assessment_contract import (
+    MAX_ITEMS,
+    AssessmentItem,
+    AssessmentRequest,
+    AssessmentResponse,
+    AssessmentResult,
+)
+from shared.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+#: The jobs started by this process, kept referenced until they finish (asyncio holds tasks only weakly).
+RUNNING: set[asyncio.Task] = set()
+
+
+def eligibility_pricer(
+    settings: Settings, token: str, transport: httpx.AsyncBaseTransport | None = None
+) -> service.Pricer:
+    """Prices items with eligibility's `POST /assessments`, at most MAX_ITEMS a call, as the caller."""
+
+    async def price(items: list[AssessmentItem]) -> list[AssessmentResult]:
+        results: list[AssessmentResult] = []
+        async with httpx.AsyncClient(base_url=settings.eligibility_url, transport=transport, timeout=120) as client:
+            for start in range(0, len(items), MAX_ITEMS):
+                body = AssessmentRequest(items=items[start : start + MAX_ITEMS]).model_dump(mode="json")
+                try:
+                    response = await client.post(
+                        "/assessments", json=body, headers={"Authorization": f"Bearer {token}"}
+                    )
+                except httpx.HTTPError as exc:
+                    raise service.PricingUnavailable(f"eligibility could not be reached: {type(exc).__name__}") from exc
+                if response.status_code != 200:
+                    raise service.PricingUnavailable(
+                        f"eligibility answered {response.status_code} to POST /assessments: {response.text[:300]}"
+                    )
+                try:
+                    results.extend(AssessmentResponse.model_validate_json(response.content).items)
+                except ValidationError as exc:
+                    raise service.PricingUnavailable("eligibility's answer is not an assessment response") from exc
+        return results
+
+    return price
+
+
+async def run_dry_run(
+    uow_factory: Callable[[], UnitOfWork], import_id: uuid.UUID, chunk: int, price: service.Pricer
+) -> None:
+    """The dry run to its end; an import whose rows cannot be priced ends `failed` with why (uploading the same
+    file again resumes it)."""
+    try:
+        while True:
+            async with uow_factory() as uow:
+                if not await service.dry_run_step(uow, import_id, chunk, price):
+                    return
+    except service.PricingUnavailable as exc:
+        log.warning("roll import %s: dry run stopped: %s", import_id, exc)
+        async with uow_factory() as uow:
+            await service.dry_run_failed(uow, import_id, str(exc))
+    except Exception:
+        log.exception("roll import %s: dry run failed", import_id)
+        async with uow_factory() as uow:
+            await service.dry_run_failed(uow, import_id, "the dry run failed unexpectedly; upload the file again")
+
+
+async def run_commit(
+    uow_factory: Callable[[], UnitOfWork],
+    import_id: uuid.UUID,
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """The import to its end (or until stopped); how many chunks were committed."""
+    steps = 0
+    while stop is None or not stop.is_set():
+        async with uow_factory() as uow:
+            if not await service.commit_step(uow, import_id, settings.roll_import_chunk, settings):
+                break
+        steps += 1
+    return steps
+
+
+async def commit_pending(
+    uow_factory: Callable[[], UnitOfWork], settings: Settings, stop: asyncio.Event | None = None
+) -> int:
+    """Every import left `importing` (by a request whose process died, or still running elsewhere: each chunk is
+    locked, so two runners never take the same one)."""
+    async with uow_factory() as uow:
+        pending = await service.pending_imports(uow)
+    return sum([await run_commit(uow_factory, import_id, settings, stop) for import_id in pending])
+
+
+def start(coroutine) -> asyncio.Task:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    RUNNING.add(task)
+    task.add_done_callback(RUNNING.discard)
+    return task
+
+
+def roll_importer(settings: Settings):
+    """The intake worker's background task: resumes and runs the imports waiting in `importing`."""
+
+    async def run(uow_factory: Callable[[], UnitOfWork], stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await commit_pending(uow_factory, settings, stop)
+            except Exception:
+                log.exception("roll import round failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.roll_import_poll_seconds)
+
+    return run

@@ -1,0 +1,326 @@
+"""Every query of the roll import: the import row, its staged rows (COPY), the households the dry run judges in
+chunks, the report, and the set-based writes of the import itself (INSERT … SELECT from the staged rows)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.models import RollImport, RollImportIssue
+from services.intake.roll_import.schemas import IssueQuery
+from shared.pagination import Keyset, Rows, keyset_page
+
+SCHEMA = "intake"
+ROW_COLUMNS = (
+    "import_id",
+    "line",
+    "household_ref",
+    "household_id",
+    "member_id",
+    "name",
+    "relation",
+    "sex",
+    "birth_date",
+    "id_number_sealed",
+    "id_number_key_id",
+    "id_number_masked",
+    "id_fingerprint",
+    "covered",
+    "income_fen",
+    "facts",
+    "household",
+    "account_sealed",
+    "account_key_id",
+    "account_last4",
+    "payee_sealed",
+    "payee_key_id",
+    "error_field",
+    "error_message",
+)
+ISSUES = Keyset("roll-import-issues", (RollImportIssue.line, RollImportIssue.kind))
+
+
+async def _raw(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session's transaction (begun first: a COPY alone would commit at once)."""
+    connection = await session.connection()
+    await connection.execute(text("SELECT 1"))
+    return (await connection.get_raw_connection()).driver_connection
+
+
+class RollImportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, item: RollImport) -> None:
+        self.session.add(item)
+
+    async def get(
+        self, import_id: uuid.UUID, *, for_update: bool = False, skip_locked: bool = False
+    ) -> RollImport | None:
+        query = select(RollImport).where(RollImport.id == import_id)
+        if for_update:
+            query = query.with_for_update(skip_locked=skip_locked)
+        return await self.session.scalar(query)
+
+    async def by_sha256(self, region_code: str, sha256: str) -> RollImport | None:
+        return await self.session.scalar(
+            select(RollImport).where(RollImport.region_code == region_code, RollImport.sha256 == sha256)
+        )
+
+    async def pending(self, status: str) -> list[uuid.UUID]:
+        return list(
+            await self.session.scalars(
+                select(RollImport.id).where(RollImport.status == status).order_by(RollImport.created_at)
+            )
+        )
+
+    async def copy_rows(self, records: Sequence[tuple]) -> None:
+        await (await _raw(self.session)).copy_records_to_table(
+            "roll_import_rows", schema_name=SCHEMA, columns=list(ROW_COLUMNS), records=records
+        )
+
+    async def save(self, import_id: uuid.UUID, **values: Any) -> None:
+        await self.session.execute(
+            update(RollImport).where(RollImport.id == import_id).values(**values, updated_at=text("now()")),
+            execution_options={"synchronize_session": False},
+        )
+
+    # --- the dry run ---------------------------------------------------------------------------------------------
+
+    async def group_households(self, import_id: uuid.UUID) -> int:
+        """The file's households, numbered by their first line; the rows refused by their own columns and the
+        persons listed twice go to the report. How many households."""
+        params = {"id": import_id}
+        await self.session.execute(_GROUP, params)
+        await self.session.execute(_ROW_ISSUES, params)
+        await self.session.execute(_TWICE, params)
+        return int(await self.session.scalar(_COUNT_HOUSEHOLDS, params) or 0)
+
+    async def household_chunk(self, import_id: uuid.UUID, after: int, limit: int) -> list[Any]:
+        """The next households after `after` (seq) with their rows (by line) and the report's refusals of them."""
+        return list((await self.session.execute(_CHUNK, {"id": import_id, "after": after, "limit": limit})).all())
+
+    async def taken(self, fingerprints: list[str]) -> dict[str, list[str]]:
+        """Of these persons, those in an active household, with the programmes that household holds live
+        (imported or approved)."""
+        if not fingerprints:
+            return {}
+        rows = await self.session.execute(_TAKEN, {"fingerprints": fingerprints})
+        return {fp: list(programmes or []) for fp, programmes in rows}
+
+    async def village_lists(self, codes: list[str]) -> set[str]:
+        """Of these village codes, those their township's loaded village list does not hold."""
+        if not codes:
+            return set()
+        return set(await self.session.scalars(_NOT_VILLAGES, {"codes": codes}))
+
+    async def judge(self, import_id: uuid.UUID, verdicts: list[dict[str, Any]]) -> None:
+        if verdicts:
+            await self.session.execute(_JUDGE, [{"id": import_id, **v} for v in verdicts])
+
+    async def add_issues(self, import_id: uuid.UUID, issues: list[dict[str, Any]]) -> None:
+        if issues:
+            await self.session.execute(_ISSUE, [{"id": import_id, **i} for i in issues])
+
+    async def report(self, import_id: uuid.UUID) -> dict[str, Any]:
+        row = (await self.session.execute(_REPORT, {"id": import_id})).mappings().one()
+        by_programme = {
+            p: {"households": h, "persons": n, "monthly_amount_fen": fen}
+            for p, h, n, fen in await self.session.execute(_BY_PROGRAMME, {"id": import_id})
+        }
+        return {**row, "by_programme": by_programme}
+
+    async def issues(self, import_id: uuid.UUID, q: IssueQuery) -> Rows[RollImportIssue]:
+        query = select(RollImportIssue).where(RollImportIssue.import_id == import_id)
+        if q.kind:
+            query = query.where(RollImportIssue.kind == q.kind)
+        return await keyset_page(self.session, query, ISSUES, q)
+
+    # --- the import ----------------------------------------------------------------------------------------------
+
+    async def commit_chunk(self, import_id: uuid.UUID, after: int, limit: int) -> tuple[list[Any], int | None]:
+        """The next households to create after `after`, with their rows; and the last seq of the chunk scanned."""
+        last = await self.session.scalar(_LAST_OF_CHUNK, {"id": import_id, "after": after, "limit": limit})
+        if last is None:
+            return [], None
+        rows = await self.session.execute(_TO_CREATE, {"id": import_id, "after": after, "last": last})
+        return list(rows.all()), int(last)
+
+    async def create(self, import_id: uuid.UUID, seqs: list[int], profile: str) -> None:
+        """The chunk's households, members and applications, each one INSERT … SELECT from the staged rows."""
+        params = {"id": import_id, "seqs": seqs}
+        await self.session.execute(_HOUSEHOLDS, params)
+        await self.session.execute(_MEMBERS, {**params, "profile": profile})
+        await self.session.execute(_APPLICATIONS, params)
+        await self.session.execute(_MARK_IMPORTED, params)
+
+    async def refuse(self, import_id: uuid.UUID, seqs: list[int]) -> None:
+        if seqs:
+            await self.session.execute(_MARK_REFUSED, {"id": import_id, "seqs": seqs})
+
+    async def drop_staging(self, import_id: uuid.UUID) -> None:
+        """The staged rows hold sealed ID numbers and accounts: gone once the import is done."""
+        await self.session.execute(text("DELETE FROM intake.roll_import_rows WHERE import_id = :id"), {"id": import_id})
+
+
+_GROUP = text("""
+INSERT INTO intake.roll_import_households
+    (import_id, seq, household_ref, household_id, application_id, first_line, members, status, amount_differs)
+SELECT :id, row_number() OVER (ORDER BY min(line)), household_ref, (array_agg(household_id))[1],
+       gen_random_uuid(), min(line), count(*), 'pending', false
+FROM intake.roll_import_rows WHERE import_id = :id GROUP BY household_ref
+ON CONFLICT DO NOTHING
+""")
+_ROW_ISSUES = text("""
+INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)
+SELECT import_id, line, 'refused', household_ref, error_field, error_message
+FROM intake.roll_import_rows WHERE import_id = :id AND error_field IS NOT NULL
+ON CONFLICT DO NOTHING
+""")
+_TWICE = text("""
+INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)
+SELECT :id, line, 'refused', household_ref, 'id_number', 'the same person is also on line ' || first
+FROM (SELECT line, household_ref, min(line) OVER (PARTITION BY id_fingerprint) AS first
+      FROM intake.roll_import_rows WHERE import_id = :id AND id_fingerprint IS NOT NULL) r
+WHERE line <> first
+ON CONFLICT DO NOTHING
+""")
+_COUNT_HOUSEHOLDS = text("SELECT count(*) FROM intake.roll_import_households WHERE import_id = :id")
+_CHUNK = text("""
+SELECT h.seq, h.household_ref, h.household_id, h.application_id,
+       jsonb_agg(jsonb_build_object(
+           'line', r.line, 'member_id', r.member_id, 'name', r.name, 'relation', r.relation, 'sex', r.sex,
+           'birth_date', r.birth_date, 'id_fingerprint', r.id_fingerprint, 'covered', r.covered,
+           'income_fen', r.income_fen, 'facts', r.facts, 'household', r.household,
+           'has_account', r.account_sealed IS NOT NULL) ORDER BY r.line) AS rows,
+       (SELECT jsonb_agg(jsonb_build_array(i.line, i.field, i.message) ORDER BY i.line)
+        FROM intake.roll_import_issues i
+        WHERE i.import_id = h.import_id AND i.household_ref = h.household_ref AND i.kind = 'refused') AS refused
+FROM intake.roll_import_households h
+JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
+WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :after + :limit
+GROUP BY h.import_id, h.seq
+ORDER BY h.seq
+""")
+_TAKEN = text("""
+SELECT m.id_fingerprint,
+       ARRAY(SELECT a.programme FROM intake.applications a
+             WHERE a.household_id = m.household_id AND a.status IN ('approved', 'imported')
+               AND a.case_status IS DISTINCT FROM 'terminated')
+FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
+JOIN intake.members m ON m.id_fingerprint = f.fingerprint AND m.active
+WHERE EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)
+""")
+_NOT_VILLAGES = text("""
+SELECT c FROM unnest(CAST(:codes AS text[])) AS c
+WHERE NOT EXISTS (SELECT 1 FROM intake.villages v WHERE v.code = c)
+  AND EXISTS (SELECT 1 FROM intake.villages v WHERE v.township_code = left(c, 9))
+""")
+_JUDGE = text("""
+UPDATE intake.roll_import_households
+SET status = :status, "values" = CAST(:values AS jsonb), covered_member_ids = CAST(:covered AS jsonb),
+    computed_amount_fen = :computed, amount_differs = :differs
+WHERE import_id = :id AND seq = :seq
+""")
+_ISSUE = text("""
+INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)
+VALUES (:id, :line, :kind, :household_ref, :field, :message) ON CONFLICT DO NOTHING
+""")
+_REPORT = text("""
+SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS rows,
+       (SELECT count(DISTINCT line) FROM intake.roll_import_issues WHERE import_id = :id AND kind = 'refused')
+           AS rows_refused,
+       count(*) AS households,
+       count(*) FILTER (WHERE status IN ('ok', 'imported')) AS households_to_create,
+       coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported')), 0)::bigint AS members_to_create,
+       count(*) FILTER (WHERE status = 'refused') AS households_refused,
+       count(*) FILTER (WHERE status = 'skipped') AS households_skipped,
+       count(*) FILTER (WHERE status IN ('ok', 'imported') AND amount_differs) AS amount_differs,
+       count(*) FILTER (WHERE status = 'imported') AS households_imported
+FROM intake.roll_import_households WHERE import_id = :id
+""")
+_BY_PROGRAMME = text("""
+SELECT "values"->>'programme', count(*), sum(("values"->>'persons')::int)::bigint,
+       sum(("values"->>'monthly_amount_fen')::bigint)::bigint
+FROM intake.roll_import_households WHERE import_id = :id AND status IN ('ok', 'imported')
+GROUP BY 1 ORDER BY 1
+""")
+_LAST_OF_CHUNK = text("""
+SELECT max(seq) FROM (SELECT seq FROM intake.roll_import_households
+                      WHERE import_id = :id AND seq > :after ORDER BY seq LIMIT :limit) c
+""")
+_TO_CREATE = text("""
+SELECT h.seq, h.household_ref, h.first_line, h.household_id, h.application_id, h."values", h.covered_member_ids,
+       h.computed_amount_fen, h.amount_differs,
+       jsonb_agg(jsonb_build_object(
+           'member_id', r.member_id, 'name', r.name, 'relation', r.relation, 'sex', r.sex,
+           'birth_date', r.birth_date, 'id_fingerprint', r.id_fingerprint, 'income_fen', r.income_fen,
+           'facts', r.facts) ORDER BY r.line) AS rows,
+       (array_agg(r.payee_key_id ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_key_id,
+       (array_agg(r.payee_sealed ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_sealed,
+       (array_agg(r.account_last4 ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS account_last4
+FROM intake.roll_import_households h
+JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
+WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :last AND h.status = 'ok'
+GROUP BY h.import_id, h.seq
+ORDER BY h.seq
+""")
+_HOUSEHOLDS = text("""
+INSERT INTO intake.households
+    (id, region_code, hukou_type, address, incomes, properties, rigid_expenses, active, bank_name,
+     bank_account_holder, bank_account_sealed, bank_account_key_id, bank_account_last4, bank_account_changed_at,
+     payee_backfill_pending, created_at, updated_at, version)
+SELECT h.household_id, h."values"->>'region_code', h."values"->>'hukou', h."values"->>'address',
+       coalesce(jsonb_agg(jsonb_build_object('member_id', r.member_id, 'kind', 'wages', 'subkind', 'declared',
+                                             'monthly_amount_fen', r.income_fen) ORDER BY r.line)
+                FILTER (WHERE r.income_fen > 0), '[]'::jsonb),
+       '[]'::jsonb, '[]'::jsonb, true, h."values"->>'bank_name', h."values"->>'account_holder',
+       (array_agg(r.account_sealed ORDER BY r.line) FILTER (WHERE r.account_sealed IS NOT NULL))[1],
+       (array_agg(r.account_key_id ORDER BY r.line) FILTER (WHERE r.account_sealed IS NOT NULL))[1],
+       (array_agg(r.account_last4 ORDER BY r.line) FILTER (WHERE r.account_sealed IS NOT NULL))[1],
+       i.created_at, false, now(), now(), 1
+FROM intake.roll_import_households h
+JOIN intake.roll_imports i ON i.id = h.import_id
+JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+GROUP BY h.import_id, h.seq, i.created_at
+""")
+_MEMBERS = text("""
+INSERT INTO intake.members
+    (id, household_id, name, id_number_sealed, id_number_key_id, id_number_masked, id_fingerprint,
+     fingerprint_profile, active, birth_date, sex, relation, facts)
+SELECT r.member_id, h.household_id, r.name, r.id_number_sealed, r.id_number_key_id, r.id_number_masked,
+       r.id_fingerprint, :profile, true, r.birth_date, r.sex, r.relation, r.facts
+FROM intake.roll_import_households h
+JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+""")
+_APPLICATIONS = text("""
+INSERT INTO intake.applications
+    (id, household_id, region_code, programme, status, submitted_on, consent_signed, applicant_member_id,
+     separate_register, details, withdrawal_refused_because, next_deadline_provisional, decision, created_at,
+     updated_at, version)
+SELECT h.application_id, h.household_id, h."values"->>'region_code', h."values"->>'programme', 'imported',
+       (h."values"->>'approved_on')::date, false, head.member_id, false, h."values"->'details', NULL, false,
+       jsonb_build_object('imported', true, 'import_id', h.import_id,
+                          'monthly_amount_fen', (h."values"->>'monthly_amount_fen')::bigint,
+                          'persons', (h."values"->>'persons')::int),
+       now(), now(), 1
+FROM intake.roll_import_households h
+CROSS JOIN LATERAL (SELECT r.member_id FROM intake.roll_import_rows r
+                    WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref AND r.relation = 'head'
+                    LIMIT 1) head
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+""")
+_MARK_IMPORTED = text("""
+UPDATE intake.roll_import_households SET status = 'imported'
+WHERE import_id = :id AND seq = ANY(CAST(:seqs AS bigint[]))
+""")
+_MARK_REFUSED = text("""
+UPDATE intake.roll_import_households SET status = 'refused'
+WHERE import_id = :id AND seq = ANY(CAST(:seqs AS bigint[]))
+""")

@@ -1,0 +1,462 @@
+"""存量对象导入 at intake, on the real database, priced by the real eligibility app in process: the dry run's report
+(refused rows by line and field, never the ID number; the rows our rules price otherwise), the import (households,
+members sealed, payees, applications `imported` and their events, amounts in fen), the same file twice, a household
+already imported, all-or-nothing, and an import resumed after its process died mid-commit.
+
+吴起县 (610626) rural 低保 today: 分档, 500元/人月 for a per-capita income under 100元, 450 under 200元
+(services/eligibility/policy/parameters/610626.yaml): a two-person household without income is 1,000.00 元 =
+100,000 fen; one person earning 150元 alone is 450元 (per capita under 200元) → 45,000 fen."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+import json
+import uuid
+from datetime import datetime
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import text
+
+from services.intake.config import Settings
+from services.intake.models import platform
+from services.intake.roll_import import job, service
+from services.intake.roll_import.endpoints import eligibility_transport
+from services.intake.sealed import open_account, open_id_number
+from shared.auth import Principal
+from shared.db import session_factory
+from shared.sealing import payee_binding
+from shared.uow import UnitOfWork
+from tests.conftest import bearer, wait_for
+from tests.helpers import problem, resident_id
+
+pytestmark = pytest.mark.integration
+
+ADMIN = bearer("admin-wuqi", ["admin"], "610626")
+VILLAGE = "610626101201"
+COLUMNS = (
+    "household_ref",
+    "region_code",
+    "hukou",
+    "address",
+    "name",
+    "id_number",
+    "relation",
+    "covered",
+    "monthly_income",
+    "programme",
+    "approved_on",
+    "monthly_amount",
+    "persons",
+    "next_review_on",
+    "bank_name",
+    "account_holder",
+    "account_number",
+)
+TITLES = {
+    "household_ref": "户编号",
+    "region_code": "村(社区)代码",
+    "hukou": "户籍性质",
+    "address": "地址",
+    "name": "姓名",
+    "id_number": "公民身份号码",
+    "relation": "与户主关系",
+    "covered": "是否保障对象",
+    "monthly_income": "月收入(元)",
+    "programme": "保障类别",
+    "approved_on": "审批日期",
+    "monthly_amount": "月保障金(元)",
+    "persons": "保障人数",
+    "next_review_on": "下次复核日期",
+    "bank_name": "开户银行",
+    "account_holder": "账户名",
+    "account_number": "银行账号",
+}
+
+
+@pytest.fixture(autouse=True)
+def priced_by_eligibility(api):
+    """Intake reaches eligibility's real app (its lifespan started by `api`) in process. Imported here: the apps
+    read their settings when first imported, after the test database is up."""
+    intake_app = importlib.import_module("services.intake.api").app
+    eligibility_app = importlib.import_module("services.eligibility.api").app
+    intake_app.dependency_overrides[eligibility_transport] = lambda: httpx.ASGITransport(app=eligibility_app)
+    yield
+    intake_app.dependency_overrides.pop(eligibility_transport, None)
+
+
+def household(ref: str, *, members: int = 2, amount: str = "1000.00", income: str = "", account: str = "") -> list:
+    """A rural 低保 household's rows; the household's columns on its first row only."""
+    account = account or f"62170{uuid.uuid4().int % 10**12:012d}"
+    rows = []
+    for i in range(members):
+        first = i == 0
+        rows.append(
+            {
+                "household_ref": ref,
+                "region_code": VILLAGE if first else "",
+                "hukou": "农村" if first else "",
+                "address": f"铁边城镇{ref}组" if first else "",
+                "name": "王秀英" if first else "李建国",
+                "id_number": resident_id("19560312", not first),
+                "relation": "户主" if first else "配偶",
+                "covered": "是",
+                "monthly_income": income if first else "",
+                "programme": "低保" if first else "",
+                "approved_on": "2024-03-15" if first else "",
+                "monthly_amount": amount if first else "",
+                "persons": str(members) if first else "",
+                "next_review_on": "2027-03-01" if first else "",
+                "bank_name": "吴起农村商业银行" if first else "",
+                "account_holder": "王秀英" if first else "",
+                "account_number": account if first else "",
+            }
+        )
+    return rows
+
+
+def roll(*households: list, encoding: str = "utf-8") -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([TITLES[c] for c in COLUMNS])
+    for rows in households:
+        for r in rows:
+            writer.writerow([r[c] for c in COLUMNS])
+    return out.getvalue().encode(encoding)
+
+
+async def upload(api, content: bytes, *, all_or_nothing: bool = False, paid_through: str = "2026-11", headers=ADMIN):
+    return await api("intake").post(
+        "/roll-imports",
+        files={"file": ("roll.csv", content, "text/csv")},
+        data={"paid_through": paid_through, "all_or_nothing": str(all_or_nothing).lower()},
+        headers=headers,
+    )
+
+
+async def settled(api, import_id: str, statuses: tuple[str, ...], headers=ADMIN) -> dict:
+    async def done():
+        body = (await api("intake").get(f"/roll-imports/{import_id}", headers=headers)).json()
+        return body if body["status"] in statuses else None
+
+    return await wait_for(done, timeout=60)
+
+
+async def dry_run(api, content: bytes, **options) -> dict:
+    r = await upload(api, content, **options)
+    assert r.status_code == 202, r.text
+    body = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert body["status"] == "validated", body
+    return body
+
+
+async def all_issues(api, import_id: str) -> list[dict]:
+    items, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await api("intake").get(f"/roll-imports/{import_id}/issues", params=params, headers=ADMIN)).json()
+        items += page["items"]
+        if not (cursor := page["next"]):
+            return items
+
+
+async def commit(api, import_id: str) -> dict:
+    r = await api("intake").post(f"/roll-imports/{import_id}/commit", headers=ADMIN)
+    assert r.status_code == 202, r.text
+    return await settled(api, import_id, ("imported",))
+
+
+async def events(db, import_id: str, kind: str) -> list[dict]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM intake.outbox WHERE type LIKE :type AND key IN (SELECT household_id::text "
+                "FROM intake.roll_import_households WHERE import_id = :id AND status = 'imported') ORDER BY id"
+            ),
+            {"type": f"%.{kind}.v1", "id": import_id},
+        )
+        return [p["data"] for p in rows.scalars()]
+
+
+async def test_the_template_explains_every_column(api) -> None:
+    r = await api("intake").get("/roll-imports/template", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    book = load_workbook(io.BytesIO(r.content), read_only=True)
+    assert book.sheetnames == ["花名册", "填表说明"]
+    header = next(book["花名册"].iter_rows(values_only=True))
+    explained = [row[0] for row in book["填表说明"].iter_rows(min_row=2, values_only=True) if row[1]]
+    assert list(header) == explained and "公民身份号码" in header and "月保障金(元)" in header
+    r = await api("intake").get("/roll-imports/template", params={"format": "csv"}, headers=ADMIN)
+    assert r.content.decode("utf-8-sig").splitlines()[0].split(",") == list(header)
+
+
+async def test_the_dry_run_reports_refusals_by_line_and_field_and_prices_by_our_rules(api, db) -> None:
+    good = household("A1")  # 2 persons, no income: 500 × 2 = 100,000 fen, as paid
+    differs = household("A2", members=1, amount="520.00", income="150.00")  # our rules: 450元 → 45,000 fen
+    bad_id = household("A3")
+    bad_id[1]["id_number"] = bad_id[1]["id_number"][:17] + ("0" if bad_id[1]["id_number"][17] != "0" else "1")
+    outside = household("A4")
+    outside[0]["region_code"] = "610625101201"  # 志丹县: not this admin's county
+    no_head = household("A5")
+    no_head[0]["relation"] = "子女"
+    content = roll(good, differs, bad_id, outside, no_head, encoding="gbk")
+    body = await dry_run(api, content)
+
+    assert body["progress"] == {"done": 5, "total": 5}
+    report = body["report"]
+    assert report["rows"] == 9 and report["households"] == 5
+    assert report["households_to_create"] == 2 and report["members_to_create"] == 3
+    assert report["households_refused"] == 3 and report["rows_refused"] == 3 and report["amount_differs"] == 1
+    assert report["by_programme"] == {"dibao": {"households": 2, "persons": 3, "monthly_amount_fen": 152_000}}
+
+    issues = await all_issues(api, body["id"])
+    assert [(i["line"], i["kind"], i["field"], i["household_ref"]) for i in issues] == [
+        (4, "amount_differs", "monthly_amount", "A2"),
+        (6, "refused", "id_number", "A3"),
+        (7, "refused", "region_code", "A4"),
+        (9, "refused", "relation", "A5"),
+    ]
+    assert "520.00" in issues[0]["message"] and "450.00" in issues[0]["message"]
+    assert issues[1]["message"] == "the check character does not match"
+    shown = json.dumps([body, issues], ensure_ascii=False)
+    for rows in (good, differs, bad_id, outside, no_head):
+        for r in rows:
+            assert r["id_number"] not in shown and r["id_number"][:14] not in shown
+    async with db.connect() as conn:  # the staged rows hold nothing in clear
+        staged = await conn.execute(
+            text("SELECT row_to_json(r)::text FROM intake.roll_import_rows r WHERE import_id = :id"), {"id": body["id"]}
+        )
+        dumped = "".join(staged.scalars())
+    assert all(r["id_number"] not in dumped and r["account_number"] not in dumped for h in (good,) for r in h[:1])
+
+
+async def test_the_import_creates_households_payees_applications_and_their_events(api, db) -> None:
+    a, b = household("B1"), household("B2", members=1, amount="520.00", income="150.00")
+    validated = await dry_run(api, roll(a, b))
+    done = await commit(api, validated["id"])
+    assert done["report"]["households_imported"] == 2 and done["progress"]["done"] == done["progress"]["total"]
+    keyring = Settings().keyring()
+
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT h.household_id, h.household_ref, x.bank_account_last4, x.bank_account_changed_at, "
+                    "x.bank_account_key_id, x.bank_account_sealed, a.status, a.programme, a.submitted_on "
+                    "FROM intake.roll_import_households h JOIN intake.households x ON x.id = h.household_id "
+                    "JOIN intake.applications a ON a.id = h.application_id WHERE h.import_id = :id ORDER BY h.seq"
+                ),
+                {"id": validated["id"]},
+            )
+        ).all()
+        members = (
+            await conn.execute(
+                text(
+                    "SELECT m.id, m.household_id, m.name, m.id_number_key_id, m.id_number_sealed, m.id_number_masked "
+                    "FROM intake.members m JOIN intake.roll_import_households h ON h.household_id = m.household_id "
+                    "WHERE h.import_id = :id ORDER BY h.seq, m.name"
+                ),
+                {"id": validated["id"]},
+            )
+        ).all()
+        staged = await conn.scalar(
+            text("SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id"), {"id": validated["id"]}
+        )
+    assert [(r.household_ref, r.status, r.programme, str(r.submitted_on)) for r in rows] == [
+        ("B1", "imported", "dibao", "2024-03-15"),
+        ("B2", "imported", "dibao", "2024-03-15"),
+    ]
+    opened = {open_id_number(keyring, m.id, m.id_number_key_id, m.id_number_sealed) for m in members}
+    assert opened == {r["id_number"] for r in [*a, *b]}
+    for row, source in zip(rows, (a, b), strict=True):
+        number = source[0]["account_number"]
+        sealed = (row.household_id, row.bank_account_changed_at, row.bank_account_key_id, row.bank_account_sealed)
+        assert open_account(keyring, *sealed) == number and row.bank_account_last4 == number[-4:]
+    assert staged == 0  # the sealed staging rows are gone once imported
+
+    imported = await events(db, validated["id"], "application.imported")
+    assert [(e["monthly_amount_fen"], e["persons"], e["paid_through"], e["approved_on"]) for e in imported] == [
+        (100_000, 2, "2026-11", "2024-03-15"),
+        (52_000, 1, "2026-11", "2024-03-15"),
+    ]
+    assert [(e["amount_differs"], e["computed_amount_fen"]) for e in imported] == [(False, 100_000), (True, 45_000)]
+    assert imported[0]["programme"] == "dibao" and imported[0]["import_id"] == validated["id"]
+    assert imported[0]["next_review_on"] == "2027-03-01"
+    by_household = {m.household_id: [] for m in members}
+    for m in members:
+        by_household[m.household_id].append(str(m.id))
+    assert [sorted(e["covered_member_ids"]) for e in imported] == [sorted(v) for v in by_household.values()]
+    registered = await events(db, validated["id"], "household.registered")
+    assert [len(e["snapshot"]["members"]) for e in registered] == [2, 1]
+    assert registered[1]["snapshot"]["incomes"][0]["monthly_amount_fen"] == 15_000
+    payees = await events(db, validated["id"], "payee.changed")
+    assert len(payees) == 2
+    for payee, source in zip(payees, (a, b), strict=True):
+        binding = payee_binding(payee["household_id"], datetime.fromisoformat(payee["changed_at"]))
+        plain = json.loads(keyring.open(payee["key_id"], payee["sealed"], binding))
+        assert plain == {
+            "bank_name": "吴起农村商业银行",
+            "account_holder": "王秀英",
+            "account_number": source[0]["account_number"],
+        }
+        assert source[0]["account_number"] not in json.dumps(payee)
+
+
+async def test_the_same_file_again_is_the_same_import(api, db) -> None:
+    content = roll(household("C1"))
+    first = await dry_run(api, content)
+    r = await upload(api, content)
+    assert r.status_code == 200 and r.headers["Idempotent-Replayed"] == "true"
+    assert r.json()["id"] == first["id"]
+    async with db.connect() as conn:
+        staged = await conn.scalar(
+            text("SELECT count(*) FROM intake.roll_imports WHERE sha256 = :s"), {"s": first["sha256"]}
+        )
+    assert staged == 1
+
+
+async def test_a_household_already_imported_is_skipped_not_doubled(api, db) -> None:
+    kept = household("D1")
+    await commit(api, (await dry_run(api, roll(kept)))["id"])
+    again = await dry_run(api, roll(kept, household("D2")))  # another file: the same household, and a new one
+    assert again["report"]["households_skipped"] == 1 and again["report"]["households_to_create"] == 1
+    issues = await all_issues(api, again["id"])
+    assert [(i["line"], i["kind"], i["household_ref"]) for i in issues] == [(2, "skipped", "D1")]
+    await commit(api, again["id"])
+    async with db.connect() as conn:
+        counted = await conn.scalar(
+            text(
+                "SELECT count(*) FROM intake.members m JOIN intake.roll_import_households h "
+                "ON h.household_id = m.household_id WHERE h.household_ref = 'D1' AND m.active"
+            )
+        )
+    assert counted == 2
+    assert len(await events(db, again["id"], "application.imported")) == 1
+
+
+async def test_all_or_nothing_imports_nothing_while_a_row_is_refused(api, db) -> None:
+    bad = household("E2")
+    bad[0]["monthly_amount"] = "五百"
+    validated = await dry_run(api, roll(household("E1"), bad), all_or_nothing=True)
+    assert validated["all_or_nothing"] is True and validated["report"]["rows_refused"] == 1
+    r = await api("intake").post(f"/roll-imports/{validated['id']}/commit", headers=ADMIN)
+    problem(r, 409, "all_or_nothing")
+    async with db.connect() as conn:
+        created = await conn.scalar(
+            text(
+                "SELECT count(*) FROM intake.households x JOIN intake.roll_import_households h "
+                "ON h.household_id = x.id WHERE h.import_id = :id"
+            ),
+            {"id": validated["id"]},
+        )
+    assert created == 0
+
+
+async def test_an_import_killed_mid_commit_resumes_from_its_last_chunk(api, db, monkeypatch) -> None:
+    validated = await dry_run(api, roll(*(household(f"F{i}", members=1, amount="500.00") for i in range(5))))
+    import_id = uuid.UUID(validated["id"])
+    units = session_factory(db)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(units, platform, "/services/intake")
+
+    settings = Settings(roll_import_chunk=2)
+
+    async with uow() as unit:
+        await service.request_commit(unit, Principal("admin-wuqi", frozenset({"admin"}), "610626"), import_id)
+        await unit.commit()
+    async with uow() as unit:
+        assert await service.commit_step(unit, import_id, 2, settings)  # the first chunk: committed
+
+    real_emit = service._emit
+
+    def dies(unit, item, households):  # the process dies after the chunk's rows were written, before its commit
+        real_emit(unit, item, households)
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(service, "_emit", dies)
+    with pytest.raises(SystemExit):
+        async with uow() as unit:
+            await service.commit_step(unit, import_id, 2, settings)
+    monkeypatch.setattr(service, "_emit", real_emit)
+    half = (await api("intake").get(f"/roll-imports/{import_id}", headers=ADMIN)).json()
+    assert half["status"] == "importing" and half["progress"]["done"] == 2
+
+    assert await job.commit_pending(uow, settings) == 2  # the worker's round: the two chunks left
+    done = (await api("intake").get(f"/roll-imports/{import_id}", headers=ADMIN)).json()
+    assert done["status"] == "imported" and done["report"]["households_imported"] == 5
+    imported = await events(db, str(import_id), "application.imported")
+    assert sorted(e["household_id"] for e in imported) == sorted({e["household_id"] for e in imported})
+    assert len(imported) == 5 and {e["monthly_amount_fen"] for e in imported} == {50_000}
+
+
+@pytest.mark.parametrize(
+    ("data", "files", "status", "field"),
+    [
+        ({"paid_through": "2026-13"}, True, 422, "paid_through"),
+        ({"paid_through": "2099-01"}, True, 422, "paid_through"),
+        ({}, True, 422, "paid_through"),
+        ({"paid_through": "2026-11"}, False, 422, "file"),
+    ],
+)
+async def test_bad_input_is_a_4xx_naming_the_field(api, data, files, status, field) -> None:
+    kwargs = {"files": {"file": ("roll.csv", roll(household("G1")), "text/csv")}} if files else {}
+    r = await api("intake").post("/roll-imports", data=data, headers=ADMIN, **kwargs)
+    problem(r, status, field)
+
+
+async def test_a_file_that_is_not_the_template_is_refused_and_nothing_is_kept(api, db) -> None:
+    r = await upload(api, "户编号,姓名\nX,王\n".encode())
+    problem(r, 422, "header")
+    r = await upload(api, b"")
+    problem(r, 422, "file")
+
+
+async def test_only_a_county_admin_within_its_region_imports(api, tokens) -> None:
+    r = await upload(api, roll(household("H1")), headers=tokens["clerk"])
+    assert r.status_code == 403
+    other = bearer("admin-zhidan", ["admin"], "610625")
+    r = await upload(api, roll(household("H2")), headers=other)  # its rows lie in 吴起县: refused row by row
+    body = await settled(api, r.json()["id"], ("validated", "failed"), other)
+    assert body["region_code"] == "610625" and body["report"]["households_refused"] == 1
+    r = await api("intake").get(f"/roll-imports/{body['id']}", headers=ADMIN)
+    assert r.status_code == 404  # another county's import is not shown
+
+
+def test_no_server_errors_on_the_roll_import_endpoints(infra) -> None:
+    """Whatever an admin sends to /roll-imports: never a 5xx, only documented answers (schemathesis)."""
+    import schemathesis
+
+    from services.intake.api import build
+    from tests.conformance import fuzz
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", build(Settings())).include(path_regex="^/roll-imports")
+    run = fuzz(schema, ADMIN, examples=25, path_values={"import_id": str(uuid.uuid4())})
+    assert sum(run.statuses.values()) > 100, run.statuses
+    assert not run.failures, run.report()
+
+
+async def test_the_filled_in_xlsx_template_is_read_like_the_csv(api) -> None:
+    r = await api("intake").get("/roll-imports/template", headers=ADMIN)
+    book = load_workbook(io.BytesIO(r.content))
+    sheet = book["花名册"]
+    header = [c.value for c in sheet[1]]
+    keys = {title: key for key, title in TITLES.items()}
+    for row in household("X1", members=3, amount="1500.00"):
+        sheet.append([row.get(keys.get(title), "") for title in header])
+    out = io.BytesIO()
+    book.save(out)
+    r = await api("intake").post(
+        "/roll-imports",
+        files={"file": ("吴起县.xlsx", out.getvalue(), "application/octet-stream")},
+        data={"paid_through": "2026-11"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 202, r.text
+    body = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert body["format"] == "xlsx" and body["status"] == "validated", body
+    assert body["report"]["by_programme"] == {"dibao": {"households": 1, "persons": 3, "monthly_amount_fen": 150_000}}
+    assert body["report"]["amount_differs"] == 0  # three persons without income: 500 × 3
