@@ -28,6 +28,7 @@ from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
 from shared.auth import Principal
 from shared.db import session_factory
+from shared.jobs import Job
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, wait_for
@@ -366,22 +367,22 @@ async def test_an_import_killed_mid_commit_resumes_from_its_last_chunk(api, db, 
     settings = Settings(roll_import_chunk=2)
 
     async with uow() as unit:
-        await service.request_commit(unit, Principal("admin-wuqi", frozenset({"admin"}), "610626"), import_id)
+        await service.start_import(unit, Principal("admin-wuqi", frozenset({"admin"}), "610626"), import_id)
         await unit.commit()
-    async with uow() as unit:
-        assert await service.commit_step(unit, import_id, 2, settings)  # the first chunk: committed
+    # The first chunk: a committed step, as the import's job takes it.
+    assert await Job(uow).step(lambda unit: service.commit_step(unit, import_id, 2, settings))
 
-    real_emit = service._emit
+    real_announce = service._announce
 
     def dies(unit, item, households):  # the process dies after the chunk's rows were written, before its commit
-        real_emit(unit, item, households)
+        real_announce(unit, item, households)
         raise SystemExit("killed")
 
-    monkeypatch.setattr(service, "_emit", dies)
+    monkeypatch.setattr(service, "_announce", dies)
     with pytest.raises(SystemExit):
         async with uow() as unit:
             await service.commit_step(unit, import_id, 2, settings)
-    monkeypatch.setattr(service, "_emit", real_emit)
+    monkeypatch.setattr(service, "_announce", real_announce)
     half = (await api("intake").get(f"/roll-imports/{import_id}", headers=ADMIN)).json()
     assert half["status"] == "importing" and half["progress"]["done"] == 2
 

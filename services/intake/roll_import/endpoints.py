@@ -132,7 +132,7 @@ async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotat
     "chunk (progress on GET /roll-imports/{id}); a killed process's import is resumed by the intake worker. "
     "All-or-nothing imports refuse (409) while any row is refused.",
 )
-async def commit(
+async def start_import(
     import_id: uuid.UUID,
     request: Request,
     background: BackgroundTasks,
@@ -140,8 +140,8 @@ async def commit(
     principal: Admin,
     settings: IntakeSettings,
 ) -> RollImportOut:
-    out = await service.request_commit(uow, principal, import_id)
+    out = await service.start_import(uow, principal, import_id)
     if out.status == "importing":
         units = _units(request)
-        background.add_task(_spawn, lambda: job.run_commit(units, out.id, settings))
+        background.add_task(_spawn, lambda: job.run_import(units, out.id, settings))
     return out

@@ -23,6 +23,7 @@ from shared.assessment_contract import (
     AssessmentResponse,
     AssessmentResult,
 )
+from shared.jobs import Job
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -63,37 +64,33 @@ def eligibility_pricer(
 async def run_dry_run(
     uow_factory: Callable[[], UnitOfWork], import_id: uuid.UUID, chunk: int, price: service.Pricer
 ) -> None:
-    """The dry run to its end; an import whose rows cannot be priced ends `failed` with why (uploading the same
-    file again resumes it)."""
+    """The dry run to its end, a committed step per chunk; an import whose rows cannot be priced ends `failed`
+    with why (uploading the same file again resumes it)."""
+    job = Job(uow_factory)
     try:
-        while True:
-            async with uow_factory() as uow:
-                if not await service.dry_run_step(uow, import_id, chunk, price):
-                    return
+        await job.repeat(lambda uow: service.dry_run_step(uow, import_id, chunk, price))
     except service.PricingUnavailable as exc:
-        log.warning("roll import %s: dry run stopped: %s", import_id, exc)
-        async with uow_factory() as uow:
-            await service.dry_run_failed(uow, import_id, str(exc))
+        why = str(exc)
+        log.warning("roll import %s: dry run stopped: %s", import_id, why)
+        await job.step(lambda uow: service.dry_run_failed(uow, import_id, why))
     except Exception:
         log.exception("roll import %s: dry run failed", import_id)
-        async with uow_factory() as uow:
-            await service.dry_run_failed(uow, import_id, "the dry run failed unexpectedly; upload the file again")
+        await job.step(
+            lambda uow: service.dry_run_failed(uow, import_id, "the dry run failed unexpectedly; upload the file again")
+        )
 
 
-async def run_commit(
+async def run_import(
     uow_factory: Callable[[], UnitOfWork],
     import_id: uuid.UUID,
     settings: Settings,
     stop: asyncio.Event | None = None,
 ) -> int:
-    """The import to its end (or until stopped); how many chunks were committed."""
-    steps = 0
-    while stop is None or not stop.is_set():
-        async with uow_factory() as uow:
-            if not await service.commit_step(uow, import_id, settings.roll_import_chunk, settings):
-                break
-        steps += 1
-    return steps
+    """The import to its end (or until stopped), a committed step per chunk; how many chunks were committed."""
+    steps = await Job(uow_factory).repeat(
+        lambda uow: service.commit_step(uow, import_id, settings.roll_import_chunk, settings), stop
+    )
+    return steps - 1 if steps else 0
 
 
 async def commit_pending(
@@ -101,9 +98,8 @@ async def commit_pending(
 ) -> int:
     """Every import left `importing` (by a request whose process died, or still running elsewhere: each chunk is
     locked, so two runners never take the same one)."""
-    async with uow_factory() as uow:
-        pending = await service.pending_imports(uow)
-    return sum([await run_commit(uow_factory, import_id, settings, stop) for import_id in pending])
+    pending = await Job(uow_factory).step(service.pending_imports)
+    return sum([await run_import(uow_factory, import_id, settings, stop) for import_id in pending])
 
 
 def start(coroutine) -> asyncio.Task:

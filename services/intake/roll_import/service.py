@@ -45,6 +45,7 @@ from shared.events.catalogue import (
 )
 from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.identity import fingerprinter
+from shared.money import yuan
 from shared.period import Period
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
@@ -303,7 +304,6 @@ async def dry_run_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, price:
     if not households:
         report = await repo.report(item.id)
         await repo.save(item.id, status="validated", report=report, progress_done=item.progress_total)
-        await uow.commit()
         return False
     verdicts, issues = await _judge(uow, repo, item, households, price)
     await repo.judge(item.id, verdicts)
@@ -319,7 +319,6 @@ async def dry_run_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, price:
         region_code=item.region_code,
         details={"households": len(households), "priced_by": "eligibility"},
     )
-    await uow.commit()
     return True
 
 
@@ -462,10 +461,6 @@ def _plain(m: domain.StagedMember) -> dict[str, Any]:
     }
 
 
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
 def _differs(paid: int, result: AssessmentResult) -> str:
     if not result.eligible:
         why = "; ".join(result.reasons)[:300]
@@ -499,13 +494,12 @@ def _issue(line: int, kind: str, ref: str, field: str, message: str) -> dict[str
 
 async def dry_run_failed(uow: UnitOfWork, import_id: uuid.UUID, error: str) -> None:
     await RollImportRepository(uow.session).save(import_id, status="failed", error=error[:1000])
-    await uow.commit()
 
 
 # --- the import ----------------------------------------------------------------------------------------------------
 
 
-async def request_commit(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
+async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
     """Start the import of a dry-run report: 409 before the dry run finished, or, all-or-nothing, when any row is
     refused. Asking again once it runs or ran answers the import as it is."""
     item = await _visible(uow, principal, import_id, for_update=True)
@@ -569,7 +563,6 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
             region_code=item.region_code,
             details={"households": report["households_imported"], "committed_by": item.committed_by},
         )
-        await uow.commit()
         return False
     taken = await repo.taken([m["id_fingerprint"] for h in households for m in h.rows])
     late = [h for h in households if any(m["id_fingerprint"] in taken for m in h.rows)]
@@ -590,8 +583,8 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
     )
     if create:
         await repo.create(item.id, [h.seq for h in create], settings.crypto_profile)
-        _emit(uow, item, create)
-        await audit.record_many(
+        _announce(uow, item, create)
+        await audit.record(
             uow,
             ACTOR,
             "household.import",
@@ -607,26 +600,26 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
             ],
         )
     await repo.save(item.id, commit_cursor=last, progress_done=last)
-    await uow.commit()
     return True
 
 
-def _emit(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
+def _announce(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
+    """A chunk's events grouped by type (every household.registered, then every payee.changed, then every
+    application.imported): one household's stay in order, and each consumer takes each type as one long run."""
     paid_through = Period.of(item.paid_through)
+    registered, payees, imported = [], [], []
     for h in households:
         values = h.values
         region = values["region_code"]
         snapshot = snapshot_of(h.household_id, values, h.rows)
         identities = [MemberIdentity(member_id=m["member_id"], id_fingerprint=m["id_fingerprint"]) for m in h.rows]
-        uow.emit(
+        registered.append(
             HouseholdRegistered(
                 household_id=h.household_id, region_code=region, snapshot=snapshot, identities=identities
-            ),
-            key=h.household_id,
-            region=region,
+            )
         )
         if h.payee_sealed:
-            uow.emit(
+            payees.append(
                 PayeeChanged(
                     household_id=h.household_id,
                     region_code=region,
@@ -634,12 +627,10 @@ def _emit(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
                     sealed=h.payee_sealed,
                     account_last4=h.account_last4,
                     changed_at=item.created_at,
-                ),
-                key=h.household_id,
-                region=region,
+                )
             )
         head = next(m["member_id"] for m in h.rows if m["relation"] == "head")
-        uow.emit(
+        imported.append(
             ApplicationImported(
                 application_id=h.application_id,
                 household_id=h.household_id,
@@ -652,6 +643,7 @@ def _emit(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
                 details=values["details"],
                 snapshot=snapshot,
                 import_id=item.id,
+                imported_by=item.committed_by,
                 approved_on=values["approved_on"],
                 monthly_amount_fen=values["monthly_amount_fen"],
                 persons=values["persons"],
@@ -660,10 +652,10 @@ def _emit(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
                 paid_through=paid_through,
                 amount_differs=h.amount_differs,
                 computed_amount_fen=h.computed_amount_fen,
-            ),
-            key=h.household_id,
-            region=region,
+            )
         )
+    for data in (*registered, *payees, *imported):
+        uow.emit(data, key=data.household_id, region=data.region_code)
 
 
 # --- the template --------------------------------------------------------------------------------------------------
