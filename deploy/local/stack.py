@@ -61,6 +61,8 @@ class Stack:
                 "--workers",
                 str(self.env.get("API_WORKERS", os.environ.get("API_WORKERS", "1"))),
             ],
+            # The what-if (试算) asks payments what holds money for the months a proposed value changes.
+            {"ELIGIBILITY_PAYMENTS_URL": self.url("payments")} if service == "eligibility" else None,
         )
 
     def start_worker(self, service: str, extra_env: dict[str, str] | None = None) -> None:
