@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.period import Period
 
@@ -24,13 +24,7 @@ class HeldIn(BaseModel):
 
     persons: list[PersonKey] = Field(min_length=1, max_length=10_000)
     from_month: Period
-    through: Period
-
-    @model_validator(mode="after")
-    def _ordered(self) -> HeldIn:
-        if self.through < self.from_month:
-            raise ValueError("through is before from_month")
-        return self
+    through: Period = Field(description="the last month asked for (none if before from_month)")
 
 
 class HeldOut(BaseModel):
