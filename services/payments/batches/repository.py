@@ -137,11 +137,13 @@ WITH op AS (
 ), ln AS (
     SELECT l.id, l.household_id, l.programme, l.member_id, l.period,
            l.amount_fen * CAST(:percent AS bigint) / 100 AS cap
-    FROM payments.payment_lines l
+    -- From the persons with something to recover (usually few) to their lines (ix_payment_lines_household), never
+    -- a scan of the batch's lines.
+    FROM (SELECT DISTINCT household_id, programme, member_id FROM opc) p
+    JOIN payments.payment_lines l ON l.household_id = p.household_id AND l.programme = p.programme
+                                 AND l.member_id = p.member_id
     WHERE l.batch_id = :batch_id AND l.status = 'pending' AND l.kind <> 'one_off' AND l.deducted_fen = 0
       AND {line_scope}
-      AND EXISTS (SELECT 1 FROM opc WHERE opc.household_id = l.household_id AND opc.programme = l.programme
-                  AND opc.member_id = l.member_id)
 ), lnc AS (
     SELECT *, sum(cap) OVER w - cap AS start_fen FROM ln WHERE cap > 0
     WINDOW w AS (PARTITION BY household_id, programme, member_id ORDER BY period, id)
