@@ -27,6 +27,7 @@ from shared.events.catalogue import Topic
 from shared.kafka import make_producer
 from shared.period import Period
 from shared.uow import UnitOfWork
+from tests.conftest import bearer
 from tests.helpers import walk
 from tests.integration.test_payments_balance import OTHER_FINANCE
 from tests.integration.test_standard_rise import FINANCE, _approve, _household, _member, _relay
@@ -219,4 +220,16 @@ async def test_the_what_if_reports_the_balances_the_batch_built_after_the_rise_p
     }
     assert all(b["member_id"] for b in tekun)  # a 特困 person's months are their own
     assert paid == expected
+
+    # Payments answers what holds money only within the caller's region.
+    body = {
+        "persons": [{"household_id": str(gap.household_id), "programme": "dibao", "member_id": str(uuid.UUID(int=0))}],
+        "from_month": str(START),
+        "through": str(MAY),
+    }
+    mine_held = await pay.post("/balances/held", json=body, headers=FINANCE)
+    # (May's batch, not exported yet, holds what it pays: every month now holds what it is owed.)
+    assert [(x["period"], x["held_fen"]) for x in mine_held.json()] == [(str(m), 90_000) for m in (START, APRIL, MAY)]
+    elsewhere = await pay.post("/balances/held", json=body, headers=bearer("finance-zhidan", ["finance"], "610625"))
+    assert (elsewhere.status_code, elsewhere.json()) == (200, [])
     assert what_if["next_batch_fen"] >= sum(expected.values())  # (other cases of the county are in it too)
