@@ -43,12 +43,13 @@ class Stack:
         return proc
 
     def start_api(self, service: str) -> None:
-        # Intake's roll import prices rows at eligibility's POST /assessments: this stack's eligibility.
-        calls = (
-            {"INTAKE_ELIGIBILITY_URL": self.url("eligibility")}
-            if service == "intake" and "eligibility" in self.ports
-            else {}
-        )
+        # Services this one calls over REST, in this stack: intake's roll import prices rows at eligibility's
+        # POST /assessments; eligibility's what-if (试算) asks payments what holds money for the months it changes.
+        calls = {}
+        if service == "intake" and "eligibility" in self.ports:
+            calls["INTAKE_ELIGIBILITY_URL"] = self.url("eligibility")
+        if service == "eligibility" and "payments" in self.ports:
+            calls["ELIGIBILITY_PAYMENTS_URL"] = self.url("payments")
         # API_WORKERS=N runs N uvicorn worker processes behind the one port (make run keeps one).
         self._spawn(
             f"{service}-api",

@@ -7,3 +7,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ELIGIBILITY_", extra="ignore")
 
     service_name: str = "eligibility"
+    # Payments' API (e.g. http://payments:8003): the what-if (试算) asks it what holds money for the months a
+    # proposed value changes, so it can tell the balances the next batch would pay. Unset: the what-if reports what
+    # is owed only (`balances_from_payments` false).
+    payments_url: str | None = None
+    payments_timeout_seconds: float = 30.0

@@ -5,7 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, String, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -215,6 +228,12 @@ class Batch(Base):
     build_cursor: Mapped[uuid.UUID | None] = mapped_column(comment="last beneficiary id whose lines are committed")
     line_count: Mapped[int | None] = mapped_column(BigInteger, comment="envelope, fixed when the build finishes")
     total_fen: Mapped[int | None] = mapped_column(BigInteger)
+    recovery_percent: Mapped[int] = mapped_column(
+        SmallInteger,
+        default=0,
+        server_default="0",
+        comment="regular batches: at most this share of each line is withheld to recover overpayments",
+    )
 
     __table_args__ = (
         # One live regular batch per region and month: a second (or concurrent) request finds this one.
@@ -252,6 +271,12 @@ class PaymentLine(Base):
     status: Mapped[str] = mapped_column(String(20), comment="pending, paid, failed, cancelled, reversed (退汇)")
     reason: Mapped[str | None] = mapped_column(Text)
     reissue_of: Mapped[int | None] = mapped_column(BigInteger, comment="the failed line this one re-issues")
+    deducted_fen: Mapped[int] = mapped_column(
+        BigInteger,
+        default=0,
+        server_default="0",
+        comment="withheld to recover overpayments (扣回): the month's money is amount_fen + deducted_fen",
+    )
 
     __table_args__ = (
         Index("uq_payment_lines_live", "payment_id", unique=True, postgresql_where=text(LIVE_LINE)),
@@ -333,4 +358,30 @@ class Overpayment(Base):
             "period",
             postgresql_where=text("status = 'open'"),
         ),
+    )
+
+
+class Deduction(Base):
+    """扣回: fen a line of a regular batch withheld to recover an overpayment of the same person. It counts while its
+    line holds money (pending or paid): a line that fails, is cancelled or reversed (退汇) gives it back."""
+
+    __tablename__ = "deductions"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    line_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("payment_lines.id"))
+    overpayment_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("overpayments.id"))
+    household_id: Mapped[uuid.UUID]
+    programme: Mapped[str] = mapped_column(String(30))
+    member_id: Mapped[uuid.UUID]
+    region_code: Mapped[str] = mapped_column(String(12))
+    period: Mapped[date] = mapped_column(Date, comment="the overpaid month the deduction recovers")
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="positive"),
+        Index("ix_deductions_line", "line_id"),
+        Index("ix_deductions_overpayment", "overpayment_id"),
+        Index("ix_deductions_person", "household_id", "programme", "member_id", "period"),
+        Index("ix_deductions_region", "region_code"),
     )

@@ -4,21 +4,28 @@ Random sequences of schedule changes (back-dated approvals, raises, lowers, stop
 changes, batch requests (regular, 提标补发, 重发) built by the real job, approvals by a second officer, exports,
 cancellations, bank returns (paid, failed), 退汇, and overpayments repaid or waived go through payments' real code
 on real PostgreSQL: events through the real consumer (inbox included), batch steps through the batch service,
-returns through the return-file parser.
+returns through the return-file parser. Regular batches recover open overpayments by deduction (扣回) at a share of
+each line drawn per sequence (50, 25, 99 or 0 %).
 
 The oracle is written here, by hand, from the dated history alone: what each person is owed per month is the last
-decision's amount for that month (a change replaces every month from its `changed_from`). After every step, for every
-person and month (fen):
+decision's amount for that month (a change replaces every month from its `changed_from`). A line's money for its month
+is what the bank pays plus what it withheld (扣回); what a live deduction (its line pending or paid) recovered for an
+overpaid month is, for that month, money given back, as a repayment is. After every step, for every person and
+month (fen):
 
-* paid + in flight − repaid + pending ≤ owed + open overpayments + waived — nothing goes out beyond what is owed,
-  unless recorded;
-* open overpayments = max(paid + in flight − repaid − owed − waived, 0) — what the bank holds beyond what is owed is
-  recorded, exactly;
-* every line is for a positive amount.
+* paid + in flight − repaid − recovered + pending ≤ owed + open overpayments + waived — nothing goes out beyond
+  what is owed, unless recorded;
+* open overpayments (what is left of each: amount − live deductions) = max(paid + in flight − repaid − recovered −
+  owed − waived, 0) — what the bank holds beyond what is owed is recorded, exactly;
+* every line is for a positive amount and withholds at most its batch's share of its month's money (rounded down);
+  each deduction is the same person's, and no overpayment has more deducted than its amount; one closed
+  `recovered` has all of it deducted.
 
-At the end (quiescence: every batch exported, every line returned paid, a last 补发 batch paid), owed ≤ paid −
-repaid ≤ owed + open overpayments + waived, and open overpayments = max(paid − repaid − owed − waived, 0): everyone
-is paid exactly what is owed, to the fen, and any excess is on record (open, or waived by two officers).
+At the end (quiescence: every batch exported, every line returned paid, a last regular batch, for the month after the
+last one drawn, paid), owed ≤ paid +
+withheld − repaid − recovered ≤ owed + open overpayments + waived, and open overpayments = max(that − owed −
+waived, 0): everyone is paid exactly what is owed, to the fen, counting what was withheld, and any excess is on
+record (open, or waived by two officers).
 
 `SIMULATION_EXAMPLES` (default 200) sets the number of sequences, `SIMULATION_SEED` replays one run (the seed is
 printed at the start)."""
@@ -27,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
 import os
 import random
 import time
@@ -49,8 +57,11 @@ from shared.period import Period
 from tests.payments_kit import PaymentsKit
 
 START = Period(2020, 1)  # a year no other test pays (their batches list by month across the county)
-MONTHS = [START.plus(i) for i in range(6)]
+# The months decisions and batches are drawn from, and the horizon the oracle follows: one more, the month of the
+# last regular batch at quiescence.
+MONTHS = [START.plus(i) for i in range(7)]
 AMOUNTS = (30_000, 60_000, 68_000, 73_000)
+_VILLAGES = 700 * 900  # townships 300–999 of 吴起县 (other tests use lower ones), villages 100–999 of each
 CREATOR = Principal("sim-finance-a", frozenset({"finance"}), "610626")
 APPROVER = Principal("sim-finance-b", frozenset({"finance"}), "610626")
 
@@ -89,6 +100,15 @@ class Bank:
         self.loop = asyncio.new_event_loop()
         self.engine = create_engine(database_url, 3)
         self.kit = PaymentsKit(self.engine, f"payments.simulation-{uuid.uuid4()}")
+        # A village of its own for every sequence (Hypothesis seeds `random` alike for each, so it cannot draw one):
+        # a regular batch is one per region and month, and a sequence must never find another's.
+        self.regions: list[str] = []
+        self._next_region = itertools.count(random.SystemRandom().randrange(_VILLAGES))
+
+    def new_region(self) -> str:
+        n = next(self._next_region) % _VILLAGES
+        self.regions.append(f"610626{300 + n // 900}{100 + n % 900}")
+        return self.regions[-1]
 
     def run(self, coro):
         return self.loop.run_until_complete(coro)
@@ -107,9 +127,9 @@ class Bank:
             await uow.commit()
             return result
 
-    async def request(self, kind: str, region: str, period: Period) -> uuid.UUID:
+    async def request(self, kind: str, region: str, period: Period, recovery_percent: int = 0) -> uuid.UUID:
         body = BatchIn(kind=kind, region_code=region, period=period)
-        batch, _ = await self.step(lambda uow: batches.create(uow, CREATOR, body))
+        batch, _ = await self.step(lambda uow: batches.create(uow, CREATOR, body, recovery_percent))
         await self.kit.build()
         return batch.id
 
@@ -132,9 +152,14 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
         """One county village per sequence: household A (低保, the household as a whole) and household B whose two
         members each have a 特困 case of their own (person-level lines)."""
 
-        @initialize()
-        def setup(self) -> None:
-            self.region = f"610626{random.randint(200, 299)}{random.randint(100, 999)}"
+        @initialize(
+            percent=st.sampled_from((50, 25, 99, 0)),  # the simplest draw deducts
+            opening=st.lists(st.sampled_from((0, *AMOUNTS)), min_size=3, max_size=3),
+            months_paid=st.integers(0, 3),
+        )
+        def setup(self, percent: int, opening: list[int], months_paid: int) -> None:
+            self.percent = percent  # 扣回: the share of each regular line withheld for open overpayments
+            self.region = bank.new_region()
             self.a, self.b = uuid.uuid4(), uuid.uuid4()
             self.persons = [
                 (self.a, "dibao", HOUSEHOLD, uuid.uuid4()),
@@ -145,6 +170,13 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             self.owed: dict[tuple, dict[Period, int]] = {p[:3]: {} for p in self.persons}
             for household in (self.a, self.b):
                 run(bank.kit.payee(household, self.region, f"62170000{random.randint(10**10, 10**11 - 1)}"))
+            # Where a sequence starts: some persons approved from the first month, and its first months paid, so that
+            # short sequences reach what follows money at the bank (a lower amount, a stop: overpayments, 扣回).
+            for who, fen in enumerate(opening):
+                if fen:
+                    self.decide(who, 0, ("set", fen))
+            for month in range(months_paid):
+                self.month_paid(month)
 
         # --- decisions ---------------------------------------------------------------------------------------------
 
@@ -193,7 +225,17 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
 
         @rule(month=st.integers(0, 5))
         def regular(self, month: int) -> None:
-            run(bank.request("regular", self.region, MONTHS[month]))
+            run(bank.request("regular", self.region, MONTHS[month], self.percent))
+
+        @rule(month=st.integers(0, 5), result=st.sampled_from(("paid", "failed")))
+        def month_paid(self, month: int, result: str = "paid") -> None:
+            """A month's regular batch the whole way in one step: built, approved, exported, returned (so that short
+            sequences reach what follows money at the bank: overpayments, their recovery by deduction, and a failed
+            line giving a deduction back)."""
+            batch_id = run(bank.request("regular", self.region, MONTHS[month], self.percent))
+            run(bank.step(lambda uow: batches.approve(uow, APPROVER, batch_id)))
+            run(bank.step(lambda uow: batches.export(uow, CREATOR, batch_id)))
+            self._return(batch_id, [result])
 
         @rule(kind=st.sampled_from(("supplement", "reissue")), month=st.integers(1, 6))
         def on_demand(self, kind: str, month: int) -> None:
@@ -268,32 +310,60 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
         # --- the oracle's checks -----------------------------------------------------------------------------------
 
         def _money(self) -> dict[tuple, dict[Period, dict[str, int]]]:
-            """Per person and month: paid, in flight, pending (fen), open overpayments; and every line's amount."""
+            """Per person and month: paid, in flight, pending (fen, what the bank pays plus what the line withheld),
+            recovered by live deductions, open overpayments (what is left of each), repaid, waived; checking every
+            line's amount and deductions on the way."""
             out: dict[tuple, dict[Period, dict[str, int]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-            for h, p, m, period, status, exported, fen in run(
+            live: dict[int, tuple] = {}  # line id -> (person, withheld fen)
+            for line_id, h, p, m, period, status, exported, fen, withheld, percent in run(
                 bank.rows(
-                    "SELECT l.household_id, l.programme, l.member_id, l.period, l.status, "
-                    "b.status IN ('exported', 'reconciled'), l.amount_fen FROM payments.payment_lines l "
-                    "JOIN payments.batches b ON b.id = l.batch_id WHERE l.household_id IN (:a, :b) "
-                    "AND l.status IN ('pending', 'paid')",
+                    "SELECT l.id, l.household_id, l.programme, l.member_id, l.period, l.status, "
+                    "b.status IN ('exported', 'reconciled'), l.amount_fen, l.deducted_fen, b.recovery_percent "
+                    "FROM payments.payment_lines l JOIN payments.batches b ON b.id = l.batch_id "
+                    "WHERE l.household_id IN (:a, :b) AND l.status IN ('pending', 'paid')",
                     a=self.a,
                     b=self.b,
                 )
             ):
                 assert fen > 0, "a line for nothing or less"
+                # 扣回: at most the batch's share of the month's money, rounded down (0 % in 补发 and 重发).
+                assert withheld >= 0 and withheld * 100 <= (fen + withheld) * percent, (fen, withheld, percent)
                 what = "paid" if status == "paid" else "in_flight" if exported else "pending"
-                out[(h, p, m)][Period.of(period)][what] += fen
-            for h, p, m, period, fen, status, closed in run(
+                out[(h, p, m)][Period.of(period)][what] += fen + withheld
+                live[line_id] = ((h, p, m), withheld)
+            deducted_by_line: dict[int, int] = defaultdict(int)
+            deducted_of: dict[int, int] = defaultdict(int)
+            for line_id, over_id, h, p, m, period, fen in run(
                 bank.rows(
-                    "SELECT household_id, programme, member_id, period, amount_fen, status, closed_reason "
+                    "SELECT line_id, overpayment_id, household_id, programme, member_id, period, amount_fen "
+                    "FROM payments.deductions WHERE household_id IN (:a, :b)",
+                    a=self.a,
+                    b=self.b,
+                )
+            ):
+                if line_id not in live:
+                    continue  # its line failed, was cancelled or reversed: given back
+                assert live[line_id][0] == (h, p, m), "a deduction for another person's overpayment"
+                deducted_by_line[line_id] += fen
+                deducted_of[over_id] += fen
+                out[(h, p, m)][Period.of(period)]["recovered"] += fen
+            for line_id, (_, withheld) in live.items():
+                assert deducted_by_line[line_id] == withheld, (line_id, withheld, deducted_by_line[line_id])
+            for over_id, h, p, m, period, fen, status, closed in run(
+                bank.rows(
+                    "SELECT id, household_id, programme, member_id, period, amount_fen, status, closed_reason "
                     "FROM payments.overpayments WHERE household_id IN (:a, :b)",
                     a=self.a,
                     b=self.b,
                 )
             ):
-                what = "over" if status != "closed" else closed if closed in ("repaid", "waived") else None
-                if what:
-                    out[(h, p, m)][Period.of(period)][what] += fen
+                assert 0 <= deducted_of[over_id] <= fen, (over_id, fen, deducted_of[over_id])
+                if status != "closed":
+                    out[(h, p, m)][Period.of(period)]["over"] += fen - deducted_of[over_id]
+                elif closed == "recovered":
+                    assert deducted_of[over_id] == fen, ("recovered, not all deducted", over_id, fen)
+                elif closed in ("repaid", "waived"):
+                    out[(h, p, m)][Period.of(period)][closed] += fen
             return out
 
         @invariant()
@@ -305,7 +375,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 for month in set(money[person]) | set(owed):
                     got, due = money[person][month], owed.get(month, 0)
                     # Money the person paid back (退回) is money not paid; a waived excess (核销) stays with them.
-                    sent = got["paid"] + got["in_flight"] - got["repaid"]
+                    sent = got["paid"] + got["in_flight"] - got["repaid"] - got["recovered"]
                     assert sent + got["pending"] <= due + got["over"] + got["waived"], (person, month, dict(got), due)
                     assert got["over"] == max(sent - due - got["waived"], 0), (person, month, dict(got), due)
 
@@ -313,7 +383,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             if not hasattr(self, "owed"):
                 return
             # Quiescence: accounts on file, every batch built, approved, exported and returned paid, then a last
-            # 补发 batch for every month up to the horizon, paid too.
+            # regular batch for the month after those drawn (every month's balance up to it), paid too.
             for household in (self.a, self.b):
                 run(bank.kit.payee(household, self.region, "6217000012345678901"))
             # (Nothing changes what is owed meanwhile, so no batch goes back to `built`: one pass does it.)
@@ -323,7 +393,8 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 run(bank.step(lambda uow, b=batch_id: batches.export(uow, CREATOR, b)))
             for (batch_id,) in self._batches("exported"):
                 self._return(batch_id, ["paid"])
-            last = run(bank.request("supplement", self.region, MONTHS[-1].next()))
+            # The last batch is a regular one: what is still open in overpayments is deducted as it would be.
+            last = run(bank.request("regular", self.region, MONTHS[-1], self.percent))
             run(bank.step(lambda uow: batches.approve(uow, APPROVER, last)))
             run(bank.step(lambda uow: batches.export(uow, CREATOR, last)))
             self._return(last, ["paid"])
@@ -332,7 +403,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 for month in set(money[person]) | set(owed):
                     got, due = money[person][month], owed.get(month, 0)
                     assert got["in_flight"] == got["pending"] == 0, (person, month, dict(got))
-                    kept = got["paid"] - got["repaid"]
+                    kept = got["paid"] - got["repaid"] - got["recovered"]
                     assert due <= kept <= due + got["over"] + got["waived"], (person, month, dict(got), due)
                     assert got["over"] == max(kept - due - got["waived"], 0), (person, month, dict(got), due)
 
@@ -355,5 +426,23 @@ def run_simulation(database_url: str, examples: int, steps: int = 10) -> None:
         started = time.perf_counter()
         seed(chosen)(Payments.TestCase)().runTest()
         print(f"payments simulation: {examples} sequences in {time.perf_counter() - started:.1f} s", flush=True)
+        # How much of the money's paths the sequences took (a check that they are reached, not a result).
+        [reached] = bank.run(
+            bank.rows(
+                "SELECT (SELECT count(*) FROM payments.deductions d JOIN payments.payment_lines l ON l.id = d.line_id "
+                "WHERE l.status = 'paid' AND l.region_code = ANY(:sim)), "
+                "(SELECT count(*) FROM payments.deductions d JOIN payments.payment_lines l ON l.id = d.line_id "
+                "WHERE l.status IN ('failed', 'cancelled', 'reversed') AND l.region_code = ANY(:sim)), "
+                "(SELECT count(*) FROM payments.overpayments WHERE closed_reason = 'recovered' "
+                "AND region_code = ANY(:sim)), "
+                "(SELECT count(*) FROM payments.overpayments WHERE region_code = ANY(:sim))",
+                sim=bank.regions,
+            )
+        )
+        print(
+            f"payments simulation: deductions paid {reached[0]}, given back {reached[1]}; "
+            f"overpayments recorded {reached[3]}, recovered {reached[2]}",
+            flush=True,
+        )
     finally:
         bank.close()

@@ -56,6 +56,19 @@ class OwedChangeOut(BaseModel):
     after_fen: int
 
 
+class MonthBalanceOut(BaseModel):
+    """One person's month the value changes, as the next batch would settle it: owed under the value, what holds
+    money for it at payments (paid, with the bank, or in a batch not yet exported; less 退回 and 扣回), and the
+    difference — paid by the next batch (`balance_fen`, 补发) or recorded to recover (`overpaid_fen`)."""
+
+    member_id: uuid.UUID | None
+    period: Period
+    owed_fen: int
+    held_fen: int
+    balance_fen: int = Field(description="the next batch pays it: max(owed − held, 0)")
+    overpaid_fen: int = Field(description="recorded to recover: max(held − owed, 0)")
+
+
 class CaseImpactOut(BaseModel):
     """One case whose schedule the value would change: the months and fen, as the recompute would announce them."""
 
@@ -64,6 +77,9 @@ class CaseImpactOut(BaseModel):
     township: str
     owed_change_fen: int = Field(description="owed more (or less) for the months from the start to paid_through")
     months: list[OwedChangeOut]
+    balances: list[MonthBalanceOut] | None = Field(
+        default=None, description="per person and month from the start to paid_through (null: payments not asked)"
+    )
 
 
 class WhatIfOut(BaseModel):
@@ -78,3 +94,14 @@ class WhatIfOut(BaseModel):
     total: TownshipImpactOut
     townships: list[TownshipImpactOut]
     cases: list[CaseImpactOut] = Field(description="per case, the months whose owed fen the value would change")
+    balances_from_payments: bool = Field(
+        default=False, description="the balances below come from what payments holds for the months (else null)"
+    )
+    next_batch_fen: int | None = Field(
+        default=None,
+        description="提标补发 as the next batch would pay it: the sum of the cases' balances (owed − held, when "
+        "positive) for the months from the start to paid_through",
+    )
+    overpaid_fen: int | None = Field(
+        default=None, description="what those months would hold beyond what is owed: recorded to recover"
+    )

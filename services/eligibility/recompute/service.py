@@ -30,7 +30,14 @@ from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
-from services.eligibility.recompute.schemas import CaseImpactOut, TownshipImpactOut, WhatIfIn, WhatIfOut
+from services.eligibility.recompute.payments import HeldLookup
+from services.eligibility.recompute.schemas import (
+    CaseImpactOut,
+    MonthBalanceOut,
+    TownshipImpactOut,
+    WhatIfIn,
+    WhatIfOut,
+)
 from shared import audit
 from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, InvalidInput
@@ -66,6 +73,7 @@ class Repriced:
     case_id: uuid.UUID
     household_id: uuid.UUID
     region_code: str
+    programme: str
     persons: int
     monthly_before_fen: int
     monthly_after_fen: int
@@ -79,11 +87,29 @@ class Repriced:
             case.id,
             case.household_id,
             case.region_code,
+            case.programme,
             len(persons) if case.programme in sched.PERSON_LEVEL else largest,
             sched.total(before, month),
             sched.total(case.schedule, month),
             tuple(changes),
         )
+
+    def person(self, member_id: uuid.UUID | None) -> tuple[uuid.UUID, str, uuid.UUID]:
+        """The person as payments keys what is owed: a person-level programme's member (its case, for a schedule
+        that names none), else the household (nil member)."""
+        if self.programme in sched.PERSON_LEVEL:
+            return self.household_id, self.programme, member_id or self.case_id
+        return self.household_id, self.programme, uuid.UUID(int=0)
+
+    def owed_after(self, through: Period) -> dict[tuple[uuid.UUID | None, Period], int]:
+        """(member, month) → fen owed under the value, for the months it changes up to `through`."""
+        out: dict[tuple[uuid.UUID | None, Period], int] = {}
+        for d in self.changes:
+            month, end = d.from_month, through if d.to_month is None else min(d.to_month, through)
+            while month <= end:
+                out[(d.member_id, month)] = out.get((d.member_id, month), 0) + d.after_fen
+                month = month.next()
+        return out
 
     def owed_change_fen(self, through: Period) -> int:
         """What the months up to `through` are owed more (or less) than before."""
@@ -283,8 +309,37 @@ def _scope(principal: Principal, region: str) -> str:
     raise Forbidden(message, errors=[{"field": "region", "message": message}])
 
 
-async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> WhatIfOut:
-    """试算: what a proposed dated value would change, per township, without changing anything."""
+async def _balances(
+    impact: Impact, held: HeldLookup, start: Period, through: Period
+) -> dict[uuid.UUID, list[MonthBalanceOut]]:
+    """Per case, its persons' months the value changes up to `through`, settled against what payments holds for
+    them: the next batch pays owed − held where positive (as a 提标补发 or regular batch computes it); held − owed
+    beyond is recorded to recover."""
+    owed = {r.case_id: r.owed_after(through) for r in impact.cases}
+    persons = sorted({r.person(m) for r in impact.cases for m, _ in owed[r.case_id]})
+    money = await held(persons, start, through) if persons and start <= through else {}
+    out: dict[uuid.UUID, list[MonthBalanceOut]] = {}
+    for r in impact.cases:
+        rows = []
+        for (member, month), fen in sorted(owed[r.case_id].items(), key=lambda x: (str(x[0][0]), x[0][1])):
+            h = money.get(r.person(member), {}).get(month, 0)
+            rows.append(
+                MonthBalanceOut(
+                    member_id=member,
+                    period=month,
+                    owed_fen=fen,
+                    held_fen=h,
+                    balance_fen=max(fen - h, 0),
+                    overpaid_fen=max(h - fen, 0),
+                )
+            )
+        out[r.case_id] = rows
+    return out
+
+
+async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn, held: HeldLookup | None = None) -> WhatIfOut:
+    """试算: what a proposed dated value would change, per township, without changing anything; with `held` (what
+    payments holds for persons' months), the balances the next batch would pay."""
     if body.key not in SCHEMA:
         raise InvalidInput("key", "unknown parameter key")
     if body.region != NATIONAL and not RegionTable.load().is_known(body.region):
@@ -305,6 +360,7 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
         uow, params, change, apply=False, paid_through=paid_through, today=today, scope=scope, keep_cases=True
     )
     total, townships = impact.rows()
+    balances = await _balances(impact, held, Period.of(body.start), paid_through) if held is not None else None
     await audit.record(
         uow,
         principal,
@@ -329,8 +385,12 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn) -> What
                     township=r.region_code[:9],
                     owed_change_fen=r.owed_change_fen(paid_through),
                     months=[d.to_json() for d in r.changes],
+                    balances=balances[r.case_id] if balances is not None else None,
                 )
                 for r in impact.cases
             ],
+            "balances_from_payments": balances is not None,
+            "next_batch_fen": sum(b.balance_fen for bs in balances.values() for b in bs) if balances else None,
+            "overpaid_fen": sum(b.overpaid_fen for bs in balances.values() for b in bs) if balances else None,
         }
     )

@@ -85,11 +85,18 @@ class DisbursementBatch(Aggregate):
     progress_total: int | None = None
     line_count: int | None = None
     total_fen: int | None = None
+    recovery_percent: int = 0  # regular batches: at most this share of each line withheld to recover overpayments
     events: list[EventData] = field(default_factory=list, repr=False)
 
     @classmethod
     def request(
-        cls, kind: BatchKind, region_code: str, period: Period, by: str, case_ids: list[uuid.UUID] | None = None
+        cls,
+        kind: BatchKind,
+        region_code: str,
+        period: Period,
+        by: str,
+        case_ids: list[uuid.UUID] | None = None,
+        recovery_percent: int = 0,
     ) -> DisbursementBatch:
         batch = cls(
             id=uuid.uuid4(),
@@ -100,6 +107,8 @@ class DisbursementBatch(Aggregate):
             created_by=by,
             created_at=datetime.now(UTC),
             case_ids=case_ids,
+            # 扣回 is a regular batch's: 补发 and 重发 pay what was missing, whole.
+            recovery_percent=recovery_percent if kind is BatchKind.REGULAR else 0,
         )
         batch.events.append(BatchCreated(**batch._batch(), created_by=by))
         return batch

@@ -32,8 +32,10 @@ router = APIRouter(prefix="/batches", tags=["batches"])
     summary="Request a disbursement batch (发放批次); its lines are built in the background",
     responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}},
 )
-async def create_batch(body: BatchIn, uow: UowDep, principal: Finance, response: Response) -> BatchOut:
-    batch, created = await service.create(uow, principal, body)
+async def create_batch(
+    body: BatchIn, uow: UowDep, principal: Finance, settings: PaymentsSettings, response: Response
+) -> BatchOut:
+    batch, created = await service.create(uow, principal, body, settings.recovery_percent)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/batches/{batch.id}"

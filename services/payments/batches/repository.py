@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.schemas import BatchQuery, LineQuery
 from services.payments.models import Batch, Payee, PaymentLine
+from services.payments.recovery.repository import settle
 from shared.pagination import Keyset, Rows, keyset_page
 from shared.period import Period
 
@@ -46,6 +47,15 @@ _COLUMNS = (
     "amount_fen, persons, payee_id, status, reason, reissue_of"
 )
 _NO_ACCOUNT = "no bank account on file"
+
+# 扣回 in the balance: a line's month holds what it sends and what it withheld (amount_fen + deducted_fen), and what a
+# live deduction recovered for an overpaid month is, for that month, money given back (as a repayment is). Kept apart
+# from the rest of `_BALANCE` so that a change to one does not touch the other.
+_DEDUCTED = """UNION ALL  -- money recovered by deduction (扣回) by a later line that holds money
+                     SELECT household_id, programme, member_id, period, -amount_fen, false
+                     FROM payments.deductions d WHERE {line_scope} AND EXISTS (
+                         SELECT 1 FROM payments.payment_lines dl
+                         WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))"""
 
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
 # line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back, minus what the
@@ -80,7 +90,8 @@ FROM (
           WHERE o.superseded_by IS NULL AND o.amount_fen > 0 AND o.from_month <= :upto
             AND o.region_code LIKE :prefix AND {{owed_scope}}) o
     LEFT JOIN (SELECT household_id, programme, member_id, period, sum(fen) AS fen, bool_or(regular) AS has_regular
-               FROM (SELECT household_id, programme, member_id, period, amount_fen AS fen, kind = 'regular' AS regular
+               FROM (SELECT household_id, programme, member_id, period, amount_fen + deducted_fen AS fen,
+                            kind = 'regular' AS regular
                      FROM payments.payment_lines
                      WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND {{line_scope}}
                      UNION ALL  -- money paid back (退回) is money not paid
@@ -92,7 +103,8 @@ FROM (
                      CROSS JOIN LATERAL generate_series(CAST(from_month AS timestamp),
                                                         CAST(least(through_month, :upto) AS timestamp),
                                                         interval '1 month') pm
-                     WHERE {{line_scope}}) m
+                     WHERE {{line_scope}}
+                     {_DEDUCTED}) m
                GROUP BY household_id, programme, member_id, period) s
            ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
           AND s.period = o.period
@@ -111,6 +123,70 @@ _PERSONS = (
     "CAST(:ms AS uuid[])))"
 )
 _PERSONS_LINES = "household_id = ANY(CAST(:hs AS uuid[]))"
+
+# 扣回: the lines a regular batch has just made for a scope withhold, to recover the same person's open
+# overpayments, at most :percent % of each line (integer fen, rounded down: below 100 % a line never comes to
+# nothing). Set-based: the overpayments' fen still to recover (amount − live deductions) and the lines' caps are laid
+# end to end per person, oldest month first on both sides, and each overlap is one deduction: the line keeps
+# amount − withheld (`deducted_fen` what it withheld), the deduction is recorded against its overpayment, and an
+# overpayment fully deducted closes `recovered`. (Whether a deduction counts is its line's status, read where it is
+# used: a line failed, cancelled or reversed gives it back; `RecoveryRepository.settle` reopens the overpayment.)
+_DEDUCT = """
+WITH op AS (
+    SELECT o.id, o.household_id, o.programme, o.member_id, o.region_code, o.period,
+           o.amount_fen - coalesce((SELECT sum(d.amount_fen) FROM payments.deductions d
+                                    JOIN payments.payment_lines dl ON dl.id = d.line_id
+                                    WHERE d.overpayment_id = o.id AND dl.status IN ('pending', 'paid')), 0) AS left_fen
+    FROM payments.overpayments o
+    WHERE o.status = 'open' AND {over_scope}
+), opc AS (
+    SELECT *, sum(left_fen) OVER w - left_fen AS start_fen FROM op WHERE left_fen > 0
+    WINDOW w AS (PARTITION BY household_id, programme, member_id ORDER BY period, id)
+), ln AS (
+    SELECT l.id, l.household_id, l.programme, l.member_id, l.period,
+           l.amount_fen * CAST(:percent AS bigint) / 100 AS cap
+    -- From the persons with something to recover (usually few) to their lines (ix_payment_lines_household), never
+    -- a scan of the batch's lines.
+    FROM (SELECT DISTINCT household_id, programme, member_id FROM opc) p
+    JOIN payments.payment_lines l ON l.household_id = p.household_id AND l.programme = p.programme
+                                 AND l.member_id = p.member_id
+    WHERE l.batch_id = :batch_id AND l.status = 'pending' AND l.kind <> 'one_off' AND l.deducted_fen = 0
+      AND {line_scope}
+), lnc AS (
+    SELECT *, sum(cap) OVER w - cap AS start_fen FROM ln WHERE cap > 0
+    WINDOW w AS (PARTITION BY household_id, programme, member_id ORDER BY period, id)
+), alloc AS (
+    SELECT lnc.id AS line_id, opc.id AS overpayment_id, opc.household_id, opc.programme, opc.member_id,
+           opc.region_code, opc.period,
+           least(lnc.start_fen + lnc.cap, opc.start_fen + opc.left_fen) - greatest(lnc.start_fen, opc.start_fen)
+               AS fen
+    FROM lnc JOIN opc ON opc.household_id = lnc.household_id AND opc.programme = lnc.programme
+                     AND opc.member_id = lnc.member_id
+                     AND lnc.start_fen < opc.start_fen + opc.left_fen AND opc.start_fen < lnc.start_fen + lnc.cap
+), withheld AS (
+    UPDATE payments.payment_lines l SET amount_fen = l.amount_fen - a.fen, deducted_fen = a.fen
+    FROM (SELECT line_id, sum(fen) AS fen FROM alloc GROUP BY line_id) a
+    WHERE l.id = a.line_id
+    RETURNING l.id
+), recorded AS (
+    INSERT INTO payments.deductions (line_id, overpayment_id, household_id, programme, member_id, region_code,
+                                     period, amount_fen)
+    SELECT line_id, overpayment_id, household_id, programme, member_id, region_code, period, fen FROM alloc
+    RETURNING id
+)
+UPDATE payments.overpayments o
+SET status = 'closed', closed_reason = 'recovered', closed_by = 'payments', closed_at = now()
+FROM (SELECT overpayment_id, sum(fen) AS fen FROM alloc GROUP BY overpayment_id) a
+JOIN op ON op.id = a.overpayment_id
+WHERE o.id = a.overpayment_id AND a.fen = op.left_fen
+RETURNING o.id, o.beneficiary_id, o.household_id, o.region_code, o.period, a.fen AS amount_fen
+"""
+_CHUNK_OVER = "o.household_id > :after AND o.household_id <= :last"
+_CHUNK_DEDUCT_LINES = "l.household_id > :after AND l.household_id <= :last"
+_PERSONS_OF = (
+    "({alias}.household_id, {alias}.programme, {alias}.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), "
+    "CAST(:ps AS text[]), CAST(:ms AS uuid[])))"
+)
 
 _ONE_OFF = f"""
 INSERT INTO payments.payment_lines ({_COLUMNS})
@@ -142,6 +218,7 @@ _PLAIN = (
     "progress_total",
     "line_count",
     "total_fen",
+    "recovery_percent",
 )
 
 
@@ -286,6 +363,24 @@ class BatchRepository:
             "ms": [m for _, _, m in persons],
         }
         return (await self.session.execute(text(sql), params)).rowcount
+
+    async def deduct(self, batch: DisbursementBatch, after: uuid.UUID | None, last: uuid.UUID) -> list[Any]:
+        """扣回 from the chunk's new lines of a regular batch; the overpayments it closed (`recovered`)."""
+        bounds = {"after": after or uuid.UUID(int=0), "last": last}
+        await settle(self.session, _CHUNK_OVER, bounds)
+        sql = _DEDUCT.format(over_scope=_CHUNK_OVER, line_scope=_CHUNK_DEDUCT_LINES)
+        return list(await self.session.execute(text(sql), {**bounds, **self._deduct_params(batch)}))
+
+    async def deduct_of(self, batch: DisbursementBatch, persons: list[tuple[uuid.UUID, str, uuid.UUID]]) -> list[Any]:
+        """扣回 from these persons' new lines of a regular batch (a batch following a decision about them)."""
+        who = {"hs": [h for h, _, _ in persons], "ps": [p for _, p, _ in persons], "ms": [m for _, _, m in persons]}
+        await settle(self.session, _PERSONS_OF.format(alias="o"), who)
+        sql = _DEDUCT.format(over_scope=_PERSONS_OF.format(alias="o"), line_scope=_PERSONS_OF.format(alias="l"))
+        return list(await self.session.execute(text(sql), {**who, **self._deduct_params(batch)}))
+
+    @staticmethod
+    def _deduct_params(batch: DisbursementBatch) -> dict[str, Any]:
+        return {"batch_id": batch.id, "percent": batch.recovery_percent}
 
     async def _balance_params(self, batch: DisbursementBatch) -> dict[str, Any]:
         regular = batch.kind is BatchKind.REGULAR

@@ -235,10 +235,9 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
             key=s["household_id"],
             region=s["region_code"],
         )
-    # A 退汇 takes money back from the bank's side: what was recorded as overpaid may no longer be.
-    await recovery.record_for_households(
-        uow, sorted({uuid.UUID(str(s["household_id"])) for s in failed if s["status"] == "reversed"})
-    )
+    # A 退汇 takes money back from the bank's side: what was recorded as overpaid may no longer be; and a line failed
+    # or reversed gives back what it deducted (扣回): its overpayment is to recover again.
+    await recovery.record_for_households(uow, sorted({uuid.UUID(str(s["household_id"])) for s in failed}))
     posted = await uow.session.scalar(
         insert(BankReturn)
         .values(

@@ -80,6 +80,9 @@ class BatchOut(BaseModel):
     progress: Progress
     line_count: int | None = Field(description="envelope: fixed when the build finished")
     total_fen: int | None
+    recovery_percent: int = Field(
+        default=0, description="regular batches: at most this share of each line is withheld to recover overpayments"
+    )
     reconciliation: Reconciliation | None = None
 
 
@@ -93,7 +96,10 @@ class LineOut(BaseModel):
     programme: str
     region_code: str
     period: Period
-    amount_fen: int
+    amount_fen: int = Field(description="what the bank pays")
+    deducted_fen: int = Field(
+        default=0, description="withheld to recover overpayments (扣回): the month's money is amount + deducted"
+    )
     persons: int
     status: str
     reason: str | None

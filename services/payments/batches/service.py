@@ -35,8 +35,11 @@ from shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[DisbursementBatch, bool]:
-    """(batch, created). A regular batch already requested for the region and month is answered as it is."""
+async def create(
+    uow: UnitOfWork, principal: Principal, body: BatchIn, recovery_percent: int = 0
+) -> tuple[DisbursementBatch, bool]:
+    """(batch, created). A regular batch already requested for the region and month is answered as it is. A regular
+    batch withholds at most `recovery_percent` % of each line to recover the person's open overpayments (扣回)."""
     if not principal.covers(body.region_code):
         raise Forbidden(
             f"region {body.region_code} is outside your region {principal.region or '(national)'}",
@@ -44,7 +47,9 @@ async def create(uow: UnitOfWork, principal: Principal, body: BatchIn) -> tuple[
         )
     if (body.case_ids is not None) != (body.kind == "urgent"):
         raise InvalidInput("case_ids", "required for urgent batches, and only for them")
-    batch = DisbursementBatch.request(BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids)
+    batch = DisbursementBatch.request(
+        BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids, recovery_percent
+    )
     existing = await BatchRepository(uow.session).add_unless_regular_exists(batch)
     if existing is not None:
         await audit.record(
@@ -96,6 +101,7 @@ async def cancel(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, rea
     repo = BatchRepository(uow.session)
     await repo.save(batch)
     await repo.cancel_lines(batch.id)  # their slots are free again: the month can be paid in another batch
+    await recovery.deductions_returned(uow, batch.id)  # and what they deducted (扣回) is to recover again
     await audit.record(
         uow,
         principal,
@@ -252,6 +258,8 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         scanned, last = await repo.next_chunk(batch.region_code, cursor, chunk_size)
         if scanned:
             await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
+            if batch.recovery_percent:
+                await recovery.recovered(uow, await repo.deduct(batch, cursor, last))  # type: ignore[arg-type]
             await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
             return True
     if batch.kind is BatchKind.SUPPLEMENT:

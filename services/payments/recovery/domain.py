@@ -1,6 +1,8 @@
 """多发待追回 (`Overpayment`): money the bank holds for a person's month beyond what is owed for it now.
 
     open ─repaid─▶ closed (repaid: the money came back; the month's balance counts it as not paid)
+      ├──deducted whole from later lines (扣回)─▶ closed (recovered) ─a deducting line failed, cancelled or
+      │                                                                reversed─▶ open again, for what is left
       ├──request waiver─▶ waiver_requested ─approve (another officer)─▶ closed (waived: the person keeps it)
       └──a later decision restores the amount, or a 退汇 takes the money back─▶ closed (restored)
 

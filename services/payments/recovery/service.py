@@ -47,6 +47,8 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         before = await batches.settlement(batch_id)
         cancelled = await repo.cancel_lines_of(batch_id, persons, _FOLLOW)
         await batches.insert_balance_lines_of(batch, persons)
+        if batch.recovery_percent:
+            await recovered(uow, await batches.deduct_of(batch, persons))
         after = await batches.settlement(batch_id)
         if (after.line_count, after.total_fen) == (before.line_count, before.total_fen):
             continue  # the same figures: the approval given still stands
@@ -81,35 +83,73 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         log.info(
             "batch %s amended after a decision: %d -> %d fen (%s)", batch.id, before.total_fen, after.total_fen, why
         )
-    recorded = await repo.record_for_households(sorted({h for h, _, _ in persons}))
-    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
+    await _recorded(uow, await repo.record_for_households(sorted({h for h, _, _ in persons})))
 
 
 async def record_for_households(uow: UnitOfWork, household_ids: list[uuid.UUID]) -> None:
-    """After bank returns: a 退汇 can bring money sent below what was recorded as overpaid."""
+    """After bank returns: a 退汇 can bring money sent below what was recorded as overpaid, and a line failed or
+    reversed gives back what it deducted (扣回): its overpayment opens again."""
     if household_ids:
-        recorded = await RecoveryRepository(uow.session).record_for_households(household_ids)
-        await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
+        await _recorded(uow, await RecoveryRepository(uow.session).record_for_households(household_ids))
 
 
 async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
     """Every month of the region paid beyond what is owed now (e.g. an amount lowered backdated); fen recorded."""
-    rows = await RecoveryRepository(uow.session).record_in_region(region_code)
-    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(rows))
+    settled, rows = await RecoveryRepository(uow.session).record_in_region(region_code)
+    await _recorded(uow, (settled, rows))
     return sum(r.amount_fen for r in rows)
 
 
-def _recorded(rows: list[Any]) -> list[audit.Entry]:
-    """The audit entries of overpayments recorded: one per person and month, filed under the beneficiary."""
-    return [
-        {
-            "resource_id": r.beneficiary_id,
-            "household_id": r.household_id,
-            "region_code": r.region_code,
-            "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason},
-        }
-        for r in rows
-    ]
+async def deductions_returned(uow: UnitOfWork, batch_id: uuid.UUID) -> None:
+    """A batch cancelled before export: what its lines deducted (扣回) is given back, their overpayments open again."""
+    await recovered(uow, await RecoveryRepository(uow.session).settle_batch(batch_id))
+
+
+async def recovered(uow: UnitOfWork, rows: list[Any]) -> None:
+    """Audits overpayments closed `recovered` by deductions, or opened again when a deduction came back."""
+    await audit.record(
+        uow,
+        SYSTEM,
+        "overpayment.recovered",
+        "overpayment",
+        [
+            {
+                "resource_id": r.id,
+                "household_id": r.household_id,
+                "region_code": r.region_code,
+                "details": {
+                    "period": str(Period.of(r.period)),
+                    "status": getattr(r, "status", "closed"),
+                    "amount_fen": r.amount_fen,
+                },
+            }
+            for r in rows
+        ],
+    )
+
+
+async def _recorded(uow: UnitOfWork, settled_and_recorded: tuple[list[Any], list[Any]]) -> None:
+    settled, rows = settled_and_recorded
+    await recovered(uow, settled)
+    await _audited(uow, rows)
+
+
+async def _audited(uow: UnitOfWork, rows: list[Any]) -> None:
+    await audit.record(
+        uow,
+        SYSTEM,
+        "overpayment.record",
+        "beneficiary",
+        [
+            {
+                "resource_id": r.beneficiary_id,
+                "household_id": r.household_id,
+                "region_code": r.region_code,
+                "details": {"period": str(Period.of(r.period)), "amount_fen": r.amount_fen, "reason": r.reason},
+            }
+            for r in rows
+        ],
+    )
 
 
 async def in_region(
@@ -132,6 +172,9 @@ async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, acti
     """Load the overpayment (within the officer's region), take the step, save, audit; then what the bank holds beyond
     what is owed is recorded again for the person (a repayment or waiver changes what is still to recover)."""
     repo = RecoveryRepository(uow.session)
+    row = principal.sees(await repo.get(overpayment_id, for_update=True), f"overpayment {overpayment_id}")
+    # Partly recovered by deduction (扣回): the deducted part closes `recovered`, the step is taken on what is left.
+    await repo.split_deducted(row.id)
     row = principal.sees(await repo.get(overpayment_id, for_update=True), f"overpayment {overpayment_id}")
     case = OverpaymentCase(row.id, row.status, row.requested_by)
     {"repaid": case.repaid, "request_waiver": case.request_waiver, "approve_waiver": case.approve_waiver}[action](
@@ -156,8 +199,7 @@ async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, acti
         reason=reason,
         details={"period": str(Period.of(row.period)), "amount_fen": row.amount_fen},
     )
-    recorded = await repo.record_for_households([row.household_id])
-    await audit.record(uow, SYSTEM, "overpayment.record", "beneficiary", _recorded(recorded))
+    await _recorded(uow, await repo.record_for_households([row.household_id]))
     return principal.sees(await repo.get(overpayment_id), f"overpayment {overpayment_id}")
 
 

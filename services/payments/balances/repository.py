@@ -1,0 +1,51 @@
+"""What holds money per person and month: the same terms the balance of `_BALANCE` subtracts from what is owed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.payments.balances.schemas import HeldIn
+
+_HELD = """
+WITH who AS (
+    SELECT * FROM unnest(CAST(:hs AS uuid[]), CAST(:ps AS text[]), CAST(:ms AS uuid[]))
+        AS w(household_id, programme, member_id)
+)
+SELECT m.household_id, m.programme, m.member_id, m.period, sum(m.fen) AS held_fen
+FROM (
+    SELECT l.household_id, l.programme, l.member_id, l.period, l.amount_fen + l.deducted_fen AS fen
+    FROM payments.payment_lines l JOIN who USING (household_id, programme, member_id)
+    WHERE l.status IN ('pending', 'paid') AND l.kind <> 'one_off' AND l.region_code LIKE :prefix
+      AND l.period BETWEEN :first AND :last
+    UNION ALL  -- money paid back (退回) is money not paid
+    SELECT o.household_id, o.programme, o.member_id, o.period, -o.amount_fen
+    FROM payments.overpayments o JOIN who USING (household_id, programme, member_id)
+    WHERE o.closed_reason = 'repaid' AND o.region_code LIKE :prefix AND o.period BETWEEN :first AND :last
+    UNION ALL  -- and so is money recovered by deduction (扣回) by a later line that holds money
+    SELECT d.household_id, d.programme, d.member_id, d.period, -d.amount_fen
+    FROM payments.deductions d JOIN who USING (household_id, programme, member_id)
+    WHERE d.region_code LIKE :prefix AND d.period BETWEEN :first AND :last
+      AND EXISTS (SELECT 1 FROM payments.payment_lines dl WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))
+) m
+GROUP BY m.household_id, m.programme, m.member_id, m.period
+ORDER BY m.household_id, m.programme, m.member_id, m.period
+"""
+
+
+async def held(session: AsyncSession, region_prefix: str, q: HeldIn) -> list[Any]:
+    return list(
+        await session.execute(
+            text(_HELD),
+            {
+                "hs": [p.household_id for p in q.persons],
+                "ps": [p.programme for p in q.persons],
+                "ms": [p.member_id for p in q.persons],
+                "prefix": region_prefix + "%",
+                "first": q.from_month.first_day,
+                "last": q.through.first_day,
+            },
+        )
+    )

@@ -1,0 +1,183 @@
+"""扣回 against real PostgreSQL: an overpayment recovered by deduction from later months. A regular batch pays each
+person's balance less what is open in their overpayments, at most half of each line (`PAYMENTS_RECOVERY_PERCENT`,
+50 by default), oldest overpaid month first; each deduction is recorded against its overpayment, so a line that
+fails, or a batch cancelled before export, gives it back. Every figure is fen per person and month, by hand."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from shared.period import Period
+from tests.helpers import walk
+from tests.integration.test_payments_balance import _approved, _paid, _request, _send
+from tests.payments_kit import PaymentsKit, village
+
+M = Period(2026, 3)
+
+
+@pytest.fixture(scope="module")
+async def kit(db) -> PaymentsKit:
+    return PaymentsKit(db, "payments.deduction-tests")
+
+
+async def _lines(api, tokens, batch: dict) -> list[tuple[str, str, int, int]]:
+    """(month, kind, fen the bank pays, fen withheld) of the batch's live lines."""
+    lines = await walk(api("payments"), f"/batches/{batch['id']}/lines", tokens["finance"])
+    return sorted(
+        (x["period"], x["kind"], x["amount_fen"], x["deducted_fen"]) for x in lines if x["status"] != "cancelled"
+    )
+
+
+async def _overpayments(api, tokens, hh: uuid.UUID) -> list[tuple[str, int, str, str | None]]:
+    """(month, fen, status, closed_reason) of the household's overpayments, as finance lists them."""
+    out = []
+    for status in ("open", "closed"):
+        r = await api("payments").get("/overpayments", params={"status": status}, headers=tokens["finance"])
+        assert r.status_code == 200, r.text
+        out += [
+            (o["period"], o["amount_fen"], o["status"], o["closed_reason"])
+            for o in r.json()
+            if o["household_id"] == str(hh)
+        ]
+    return sorted(out)
+
+
+async def _deductions(db, hh: uuid.UUID) -> list[tuple[str, str, int, str]]:
+    """(overpaid month, month of the line that withheld it, fen, that line's status) of the household's deductions."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT to_char(d.period, 'YYYY-MM'), to_char(l.period, 'YYYY-MM'), d.amount_fen, l.status "
+                "FROM payments.deductions d JOIN payments.payment_lines l ON l.id = d.line_id "
+                "WHERE d.household_id = :h"
+            ),
+            {"h": hh},
+        )
+        return sorted(tuple(r) for r in rows)
+
+
+async def test_a_regular_batch_withholds_at_most_half_a_line_oldest_month_first_and_a_failed_line_gives_it_back(
+    api, tokens, kit, db
+):
+    region = village()
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    await _send(api, tokens, await _request(api, tokens, kit, region, M.next()))
+    # Lowered to 500.00 from March after March and April were paid at 680.00: 180.00 a month to recover.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 50_000)], reason="review")
+    march, april, may, june = (str(M.plus(i)) for i in range(4))
+    assert await _overpayments(api, tokens, hh) == [(march, 18_000, "open", None), (april, 18_000, "open", None)]
+
+    # May: 500.00 owed, at most 250.00 withheld: March's 180.00 whole and 70.00 of April's; the bank pays 250.00.
+    may_batch = await _request(api, tokens, kit, region, M.plus(2))
+    assert (may_batch["recovery_percent"], may_batch["line_count"], may_batch["total_fen"]) == (50, 1, 25_000)
+    assert await _lines(api, tokens, may_batch) == [(may, "regular", 25_000, 25_000)]
+    assert await _deductions(db, hh) == [(march, may, 18_000, "pending"), (april, may, 7_000, "pending")]
+    assert await _overpayments(api, tokens, hh) == [
+        (march, 18_000, "closed", "recovered"),
+        (april, 18_000, "open", None),  # 110.00 of it still to recover
+    ]
+
+    # The bank returns May's line failed: nothing was paid for May, so nothing was withheld from it either.
+    await _send(api, tokens, may_batch, "failed", "账户冻结")
+    assert await _overpayments(api, tokens, hh) == [(march, 18_000, "open", None), (april, 18_000, "open", None)]
+    assert [d[3] for d in await _deductions(db, hh)] == ["failed", "failed"]
+
+    # June pays May again (补发) and June, each withholding at most half of its line: May's 250.00 covers March's
+    # 180.00 and 70.00 of April's, June's withholds April's other 110.00.
+    june_batch = await _request(api, tokens, kit, region, M.plus(3))
+    assert await _lines(api, tokens, june_batch) == [
+        (may, "arrears", 25_000, 25_000),
+        (june, "regular", 39_000, 11_000),
+    ]
+    assert june_batch["total_fen"] == 64_000
+    await _send(api, tokens, june_batch)
+    assert await _overpayments(api, tokens, hh) == [
+        (march, 18_000, "closed", "recovered"),
+        (april, 18_000, "closed", "recovered"),
+    ]
+    assert await _deductions(db, hh) == [
+        (march, may, 18_000, "failed"),
+        (march, may, 18_000, "paid"),
+        (april, may, 7_000, "failed"),
+        (april, may, 7_000, "paid"),
+        (april, june, 11_000, "paid"),
+    ]
+    # What the bank paid, per month; with what was withheld, each month has exactly what it is owed: March and April
+    # 680.00 − 180.00 recovered = 500.00; May 250.00 + 250.00 withheld; June 390.00 + 110.00 withheld.
+    assert await _paid(db, hh) == {march: 68_000, april: 68_000, may: 25_000, june: 39_000}
+    # July: 500.00, nothing withheld, nothing owed for earlier months.
+    july = await _request(api, tokens, kit, region, M.plus(4))
+    assert await _lines(api, tokens, july) == [(str(M.plus(4)), "regular", 50_000, 0)]
+
+
+async def test_a_cancelled_batch_gives_its_deductions_back_and_a_restoring_decision_pays_them(api, tokens, kit, db):
+    region = village()
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    await kit.schedule(case_id, hh, region, M, [(M, None, 60_000)], reason="review")
+    march, april, may = str(M), str(M.next()), str(M.plus(2))
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "open", None)]
+
+    # April withholds March's 80.00 (within half of 600.00): the bank is to pay 520.00.
+    first = await _request(api, tokens, kit, region, M.next())
+    assert await _lines(api, tokens, first) == [(april, "regular", 52_000, 8_000)]
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "closed", "recovered")]
+    # Cancelled before export: the deduction is given back, the overpayment is open again.
+    r = await api("payments").post(f"/batches/{first['id']}/cancel", json={"reason": "重做"}, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "open", None)]
+    assert await _deductions(db, hh) == [(march, april, 8_000, "cancelled")]
+
+    # Built again: the same deduction once, paid.
+    again = await _request(api, tokens, kit, region, M.next())
+    assert await _lines(api, tokens, again) == [(april, "regular", 52_000, 8_000)]
+    await _send(api, tokens, again)
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "closed", "recovered")]
+    assert await _paid(db, hh) == {march: 68_000, april: 52_000}
+
+    # The review is corrected: 680.00 from March. The 80.00 withheld from April is owed back to March, and April
+    # itself is owed 80.00 more: May's batch pays both as 补发, beside May, and withholds nothing.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 68_000)], reason="correction")
+    may_batch = await _request(api, tokens, kit, region, M.plus(2))
+    assert await _lines(api, tokens, may_batch) == [
+        (march, "arrears", 8_000, 0),
+        (april, "arrears", 8_000, 0),
+        (may, "regular", 68_000, 0),
+    ]
+    await _send(api, tokens, may_batch)
+    assert await _paid(db, hh) == {march: 76_000, april: 60_000, may: 68_000}
+    assert [o for o in await _overpayments(api, tokens, hh) if o[2] == "open"] == []
+
+
+async def test_a_partly_deducted_overpayment_repaid_is_the_rest_repaid(api, tokens, kit, db):
+    region = village()
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    # Lowered to 200.00 from March after it was paid: 480.00 to recover; April withholds half of 200.00.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 20_000)], reason="review")
+    april = await _request(api, tokens, kit, region, M.next())
+    assert await _lines(api, tokens, april) == [(str(M.next()), "regular", 10_000, 10_000)]
+    await _send(api, tokens, april)
+    [over] = [
+        o
+        for o in (
+            await api("payments").get("/overpayments", params={"status": "open"}, headers=tokens["finance"])
+        ).json()
+        if o["household_id"] == str(hh)
+    ]
+    # The household repays the rest at the township office: 380.00. The 100.00 withheld stays recovered.
+    r = await api("payments").post(
+        f"/overpayments/{over['id']}/repaid", json={"reason": "收据 0007"}, headers=tokens["finance"]
+    )
+    assert (r.status_code, r.json()["amount_fen"], r.json()["closed_reason"]) == (200, 38_000, "repaid")
+    assert await _overpayments(api, tokens, hh) == [
+        (str(M), 10_000, "closed", "recovered"),
+        (str(M), 38_000, "closed", "repaid"),
+    ]
+    # May: 200.00, nothing withheld, nothing for March or April.
+    may = await _request(api, tokens, kit, region, M.plus(2))
+    assert await _lines(api, tokens, may) == [(str(M.plus(2)), "regular", 20_000, 0)]
