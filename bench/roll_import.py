@@ -180,8 +180,11 @@ READ_MODELS = {
 UNRELAYED = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL)" for s in SCHEMAS)
 
 
-async def read_models(url: str, households: int, timeout: float) -> tuple[float, dict[str, float], dict[str, int]]:
-    """Polls until every read model counts `households`: (seconds, when each got there, the last counts)."""
+async def read_models(
+    url: str, households: int, timeout: float, timeline: list[dict[str, Any]]
+) -> tuple[float, dict[str, float], dict[str, int]]:
+    """Polls until every read model counts `households`: (seconds, when each got there, the last counts); each
+    poll's counts are appended to `timeline`."""
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
@@ -192,6 +195,7 @@ async def read_models(url: str, households: int, timeout: float) -> tuple[float,
             counts = {name: await conn.fetchval(sql) for name, sql in READ_MODELS.items()}
             counts["unrelayed outbox rows"] = await conn.fetchval(f"SELECT {UNRELAYED}")
             now = time.perf_counter() - started
+            timeline.append({"s": round(now, 1), **counts})
             for name, n in counts.items():
                 done = n == 0 if name == "unrelayed outbox rows" else n >= households
                 if done and name not in reached:
@@ -347,10 +351,11 @@ def main(argv: list[str] | None = None) -> int:
             token = mint_token("bench-admin", ["admin"], "610626")
             load0 = os.getloadavg()
             cpu0 = {name: tree_cpu(p.pid) for name, p in procs.items()} | {"postgres": tree_cpu(pg_pid)}
+            timeline: list[dict[str, Any]] = []
             started = time.perf_counter()
             result = asyncio.run(run_import(stack.url("intake"), token, roll))
             imported = result["report"]["households_imported"]
-            reached_s, reached, counts = asyncio.run(read_models(pg.url, imported, args.timeout))
+            reached_s, reached, counts = asyncio.run(read_models(pg.url, imported, args.timeout, timeline))
             total = time.perf_counter() - started
             phases = result["phases"] | {"read_models": reached_s}
             cpu = {name: tree_cpu(p.pid) - cpu0[name] for name, p in procs.items()}
@@ -404,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": {k: round(v) for k, v in rss.items()},
         "read_model_counts": counts,
         "copied": copied,
+        "timeline": timeline,
         "report": report,
         "consistent": consistent,
     }
