@@ -265,6 +265,31 @@ async def bare_copy(url: str, pg_pid: int) -> tuple[float, float, dict[str, int]
         await conn.close()
 
 
+async def statements(url: str, top: bool) -> str:
+    """--profile: pg_stat_statements loaded at the next start (not `top`), or its top statements."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        if not top:
+            await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+            return ""
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        rows = await conn.fetch(
+            "SELECT total_exec_time, calls, rows, query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 40"
+        )
+        return (
+            "\n".join(
+                f"{r['total_exec_time'] / 1000:8.2f}s {r['calls']:7d} calls {r['rows']:8d} rows  "
+                + " ".join(r["query"].split())[:400]
+                for r in rows
+            )
+            + "\n"
+        )
+    finally:
+        await conn.close()
+
+
 def peak_rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -341,6 +366,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         for service in SERVICES:
             upgrade(service, pg.url)
+        if args.profile:
+            asyncio.run(statements(pg.url, False))
+            pg.stop()
+            pg.start()
         pg_pid = int((pg.data / "postmaster.pid").read_text().split()[0])
         stack = Stack(env, ports={s: free_port() for s in SERVICES}, log_dir=work / "logs")
         spawn_stack(stack, work / "profiles" if args.profile else None)
@@ -378,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
             + f"\nload average before {load0[0]:.1f}, after {load1[0]:.1f}",
             flush=True,
         )
+        if args.profile:
+            (work / "profiles" / "statements.txt").write_text(asyncio.run(statements(pg.url, True)))
         bare_s, bare_cpu, copied = asyncio.run(bare_copy(pg.url, pg_pid))
         print(
             f"bare: COPY of the same {sum(copied.values()):,} rows {bare_s:.1f}s; CPU PostgreSQL {bare_cpu:.1f}s\n"
