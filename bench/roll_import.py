@@ -14,7 +14,7 @@ rows at eligibility's `POST /assessments`). Then, timed phase by phase:
 * **dry run** — until `GET /roll-imports/{id}` says `validated` (households judged and priced, the report);
 * **import** — `POST /roll-imports/{id}/commit` until `imported` (households, members, applications and the
   outbox's events, chunk by chunk);
-* **read models** — until every service's read model has the import, by SQL counts polled every 0.5 s:
+* **read models** — until every service's read model has the import, by SQL counts polled once a second:
   eligibility's cases approved, payments' beneficiaries, owed rows, paid-elsewhere rows and current payees,
   monitoring's households and coverage — one each per imported household — and every outbox relayed.
 
@@ -168,14 +168,14 @@ async def run_import(base: str, token: str, path: Path) -> dict[str, Any]:
 STAGING = ("roll_import_rows", "roll_import_households", "roll_import_issues", "roll_imports", "alembic_version")
 SCHEMAS = ("intake", "eligibility", "payments", "monitoring")
 # Every service's read model has the import once each of these counts is the number of households imported.
-READ_MODELS = {
-    "eligibility cases approved": "SELECT count(*) FROM eligibility.cases WHERE status = 'approved'",
-    "payments beneficiaries": "SELECT count(*) FROM payments.beneficiaries",
-    "payments owed": "SELECT count(DISTINCT case_id) FROM payments.owed WHERE superseded_by IS NULL",
-    "payments paid_elsewhere": "SELECT count(DISTINCT case_id) FROM payments.paid_elsewhere",
-    "payments current payees": "SELECT count(*) FROM payments.current_payees WHERE payee_id IS NOT NULL",
+READ_MODELS = {  # in the order they fill (intake's events, then eligibility's): polled up to the first not there
     "monitoring households": "SELECT count(*) FROM monitoring.households",
+    "payments current payees": "SELECT count(*) FROM payments.current_payees WHERE payee_id IS NOT NULL",
+    "eligibility cases approved": "SELECT count(*) FROM eligibility.cases WHERE status = 'approved'",
     "monitoring coverage": "SELECT count(*) FROM monitoring.coverage WHERE active",
+    "payments beneficiaries": "SELECT count(*) FROM payments.beneficiaries",
+    "payments paid_elsewhere": "SELECT count(DISTINCT case_id) FROM payments.paid_elsewhere",
+    "payments owed": "SELECT count(DISTINCT case_id) FROM payments.owed WHERE superseded_by IS NULL",
 }
 UNRELAYED = " + ".join(f"(SELECT count(*) FROM {s}.outbox WHERE sent_at IS NULL)" for s in SCHEMAS)
 
@@ -184,8 +184,9 @@ async def read_models(
     url: str, households: int, timeout: float, timeline: list[dict[str, Any]]
 ) -> tuple[float, dict[str, float], dict[str, int]]:
     """Polls until every read model counts `households` and then every outbox is relayed: (seconds, when each got
-    there, the last counts); each poll's counts are appended to `timeline`. A count once there is not asked again
-    (they only grow), so the polling's own load shrinks as the read models fill."""
+    there, the last counts); each poll's counts are appended to `timeline`. The polling is kept light (its counts
+    over growing tables cost PostgreSQL CPU the run competes with): once a second, a count once there is not asked
+    again (they only grow), and a poll stops at the first count not there yet."""
     import asyncpg
 
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
@@ -194,11 +195,14 @@ async def read_models(
         reached: dict[str, float] = {}
         counts: dict[str, int] = {}
         while True:
-            counts |= {name: await conn.fetchval(sql) for name, sql in READ_MODELS.items() if name not in reached}
+            for name, sql in READ_MODELS.items():
+                if name in reached:
+                    continue
+                counts[name] = await conn.fetchval(sql)
+                if counts[name] < households:
+                    break
+                reached[name] = time.perf_counter() - started
             now = time.perf_counter() - started
-            for name in READ_MODELS:
-                if counts[name] >= households and name not in reached:
-                    reached[name] = now
             if len(reached) == len(READ_MODELS):  # the last events' outbox rows out too (nothing left in flight)
                 counts["unrelayed outbox rows"] = await conn.fetchval(f"SELECT {UNRELAYED}")
                 if counts["unrelayed outbox rows"] == 0:
@@ -208,7 +212,7 @@ async def read_models(
                 return now, reached, counts
             if now > timeout:
                 raise TimeoutError(f"read models not there after {timeout:.0f}s: {counts}")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
     finally:
         await conn.close()
 
