@@ -4,7 +4,7 @@ from intake's events and of who receives what from eligibility's decisions."""
 from services.monitoring.config import Settings
 from services.monitoring.models import platform
 from services.monitoring.readmodel import service
-from shared.consumer import Handler, on_data
+from shared.consumer import BatchHandler, Handler, on_batch, on_data
 from shared.events.catalogue import (
     CaseApproved,
     CaseTerminated,
@@ -15,18 +15,18 @@ from shared.events.catalogue import (
 )
 from shared.worker import main
 
-CONSUMERS: dict[str, tuple[list[str], dict[str, Handler]]] = {
+CONSUMERS: dict[str, tuple[list[str], dict[str, Handler | BatchHandler]]] = {
     "monitoring.households": (
         [Topic.INTAKE_APPLICATIONS.value],
         {
-            event_type(HouseholdRegistered): on_data(service.record_household),
-            event_type(HouseholdUpdated): on_data(service.record_household),
+            event_type(HouseholdRegistered): on_batch(service.record_households),
+            event_type(HouseholdUpdated): on_batch(service.record_households),
         },
     ),
     "monitoring.coverage": (
         [Topic.ELIGIBILITY_DECISIONS.value],
         {
-            event_type(CaseApproved): on_data(service.record_approval),
+            event_type(CaseApproved): on_batch(service.record_approvals),
             event_type(CaseTerminated): on_data(service.record_termination),
         },
     ),

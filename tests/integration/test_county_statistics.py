@@ -11,6 +11,7 @@ from datetime import date
 import openpyxl
 import pytest
 from docx import Document
+from sqlalchemy import text
 
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
@@ -221,3 +222,64 @@ async def test_received_date_is_the_applications_not_the_day_the_event_was_proce
     assert page.status_code == 200, page.text
     rows = re.findall(r"<tr><td>[^<]*</td><td>吴仓堡镇[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
     assert sorted(rows) == [("2025-06-27", "2025-07-08"), (str(processed), "2025-07-09")]
+
+
+async def test_a_run_of_one_cases_events_folds_in_order(db):
+    """The county consumer takes a run of case events in one statement per wave: a case's second and third events
+    in the run fold onto its first as one by one would (status the last one's, decision and its day the first)."""
+    from aiokafka import ConsumerRecord
+
+    from shared.events.catalogue import CaseStatusChanged, event_type, spec_for
+    from shared.events.envelope import DomainEvent
+
+    kit, region = CountyKit(db), "610626107202"
+    household, case, other = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    application = uuid.uuid4()
+
+    def record(data, when, offset: int) -> ConsumerRecord:
+        event = DomainEvent(type=event_type(type(data)), key=str(household), data=data, time=when)
+        value = event.to_cloudevent("/tests", None).to_json()
+        topic = spec_for(event_type(type(data))).topic.value
+        return ConsumerRecord(topic, 0, 20_000_000 + offset, 0, 0, str(household).encode(), value, None, 0, 0, [])
+
+    def changed(case_id, status, previous) -> CaseStatusChanged:
+        return CaseStatusChanged(
+            case_id=case_id,
+            application_id=application,
+            household_id=household,
+            region_code=region,
+            status=status,
+            previous_status=previous,
+        )
+
+    opened = CaseOpened(
+        case_id=case,
+        application_id=application,
+        household_id=household,
+        programme="dibao",
+        region_code=region,
+        status="accepted",
+        due_date=date(2025, 8, 8),
+        received_on=date(2025, 8, 1),
+    )
+    await kit.county.process(
+        [
+            record(opened, at(date(2025, 8, 1)), 0),
+            record(opened.model_copy(update={"case_id": other}), at(date(2025, 8, 1)), 1),
+            record(changed(case, "investigating", "accepted"), at(date(2025, 8, 2)), 2),
+            record(changed(other, "investigating", "accepted"), at(date(2025, 8, 2)), 3),
+            record(changed(case, "withdrawn", "investigating"), at(date(2025, 8, 3)), 4),
+            record(changed(case, "reviewing", "withdrawn"), at(date(2025, 8, 4)), 5),  # a late, stray event
+        ]
+    )
+    async with db.connect() as conn:
+        rows = {
+            r.case_id: (r.programme, r.received_on, r.status, r.decision, r.decided_on)
+            for r in await conn.execute(
+                text("SELECT * FROM payments.county_cases WHERE case_id = ANY(:ids)"), {"ids": [case, other]}
+            )
+        }
+    assert rows == {
+        case: ("dibao", date(2025, 8, 1), "reviewing", "withdrawn", date(2025, 8, 3)),
+        other: ("dibao", date(2025, 8, 1), "investigating", None, None),
+    }

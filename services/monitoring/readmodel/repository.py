@@ -2,55 +2,98 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.models import Coverage, FeedRecord, KnownHousehold, KnownPerson
 from shared.events.catalogue import CaseApproved
-from shared.schemas import attributes
+
+_HOUSEHOLD_COLUMNS = (
+    "household_id",
+    "region_code",
+    "hukou_type",
+    "counted_members",
+    "monthly_income_fen",
+    "per_capita_monthly_fen",
+)
+_SAVE_HOUSEHOLDS = """
+INSERT INTO monitoring.households (household_id, region_code, hukou_type, counted_members, monthly_income_fen,
+                                   per_capita_monthly_fen)
+SELECT * FROM unnest(CAST(:household_id AS uuid[]), CAST(:region_code AS text[]), CAST(:hukou_type AS text[]),
+                     CAST(:counted_members AS int[]), CAST(:monthly_income_fen AS bigint[]),
+                     CAST(:per_capita_monthly_fen AS bigint[]))
+ON CONFLICT (household_id) DO UPDATE SET
+    region_code = EXCLUDED.region_code, hukou_type = EXCLUDED.hukou_type, counted_members = EXCLUDED.counted_members,
+    monthly_income_fen = EXCLUDED.monthly_income_fen, per_capita_monthly_fen = EXCLUDED.per_capita_monthly_fen,
+    updated_at = now()
+"""
+_SAVE_PERSONS = """
+INSERT INTO monitoring.persons (id_fingerprint, member_id, household_id)
+SELECT * FROM unnest(CAST(:fps AS text[]), CAST(:members AS uuid[]), CAST(:households AS uuid[]))
+ON CONFLICT (id_fingerprint) DO UPDATE SET member_id = EXCLUDED.member_id, household_id = EXCLUDED.household_id
+"""
+_COVER = """
+INSERT INTO monitoring.coverage (case_id, household_id, programme, member_ids, active, since_month, last_month)
+SELECT r.case_id, r.household_id, r.programme, r.member_ids, true, r.since_month, r.last_month
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS r(case_id uuid, household_id uuid, programme text, member_ids uuid[], since_month date, last_month date)
+ON CONFLICT (case_id) DO UPDATE SET
+    member_ids = EXCLUDED.member_ids, active = true, since_month = EXCLUDED.since_month,
+    last_month = EXCLUDED.last_month
+"""
 
 
 class ReadModelRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def save_household(self, **values: object) -> None:
-        stmt = insert(KnownHousehold).values(**values)
-        await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[KnownHousehold.household_id],
-                set_={k: stmt.excluded[k] for k in values if k != "household_id"},
-            )
-        )
+    async def save_households(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Households as their events describe them (one row per household), one statement."""
+        if rows:
+            await self.session.execute(text(_SAVE_HOUSEHOLDS), {k: [r[k] for r in rows] for k in _HOUSEHOLD_COLUMNS})
 
-    async def replace_persons(self, household_id: uuid.UUID, persons: Sequence[tuple[str, uuid.UUID]]) -> list[str]:
-        """The household's members are exactly `persons` (fingerprint, member id); returns the fingerprints
-        not known before (anywhere), whose earlier feed rows now have a household."""
-        fingerprints = [fp for fp, _ in persons]
-        known = set(
-            await self.session.scalars(
-                select(KnownPerson.id_fingerprint).where(KnownPerson.id_fingerprint.in_(fingerprints))
-            )
-        )
-        await self.session.execute(
-            delete(KnownPerson).where(
-                KnownPerson.household_id == household_id, KnownPerson.id_fingerprint.not_in(fingerprints)
-            )
-        )
-        if persons:
-            stmt = insert(KnownPerson).values(
-                [{"id_fingerprint": fp, "member_id": mid, "household_id": household_id} for fp, mid in persons]
-            )
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[KnownPerson.id_fingerprint],
-                    set_={"member_id": stmt.excluded.member_id, "household_id": stmt.excluded.household_id},
+    async def replace_persons(self, persons: dict[uuid.UUID, Sequence[tuple[str, uuid.UUID]]]) -> list[str]:
+        """Each household's members are exactly its `persons` (fingerprint, member id); returns the fingerprints
+        not known before (anywhere), whose earlier feed rows now have a household. A fingerprint listed by two of
+        the households is the later one's (the dict's order: the order of their events)."""
+        owner: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
+        for household_id, members in persons.items():
+            for fp, member_id in members:
+                owner.pop(fp, None)  # re-inserted: the later household's
+                owner[fp] = (household_id, member_id)
+        fingerprints = list(owner)
+        known = (
+            set(
+                await self.session.scalars(
+                    text("SELECT id_fingerprint FROM monitoring.persons WHERE id_fingerprint = ANY(:fps)"),
+                    {"fps": fingerprints},
                 )
+            )
+            if fingerprints
+            else set()
+        )
+        # Members no longer listed by their household leave; one listed elsewhere moves with the upsert below.
+        await self.session.execute(
+            text(
+                "DELETE FROM monitoring.persons WHERE household_id = ANY(CAST(:households AS uuid[])) "
+                "AND NOT id_fingerprint = ANY(CAST(:fps AS text[]))"
+            ),
+            {"households": list(persons), "fps": fingerprints},
+        )
+        if owner:
+            await self.session.execute(
+                text(_SAVE_PERSONS),
+                {
+                    "fps": fingerprints,
+                    "members": [member for _, member in owner.values()],
+                    "households": [household for household, _ in owner.values()],
+                },
             )
         return [fp for fp in fingerprints if fp not in known]
 
@@ -61,21 +104,28 @@ class ReadModelRepository:
             await self.session.scalars(select(FeedRecord.id).where(FeedRecord.id_fingerprint.in_(list(fingerprints))))
         )
 
-    async def cover(self, approved: CaseApproved, since: date, last: date | None) -> None:
-        """The approved case's coverage (its household, programme and members) from `since`, until `last` if set."""
-        stmt = insert(Coverage).values(
-            **attributes(approved, Coverage), active=True, since_month=since, last_month=last
-        )
+    async def cover_many(self, approved: Sequence[tuple[CaseApproved, date, date | None]]) -> None:
+        """Each approved case's coverage (its household, programme and members) from `since`, until `last` if set;
+        one row per case, one statement (the members as JSON: arrays of arrays do not nest in unnest)."""
+        if not approved:
+            return
         await self.session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[Coverage.case_id],
-                set_={
-                    "member_ids": stmt.excluded.member_ids,
-                    "active": True,
-                    "since_month": stmt.excluded.since_month,
-                    "last_month": stmt.excluded.last_month,
-                },
-            )
+            text(_COVER),
+            {
+                "rows": json.dumps(
+                    [
+                        {
+                            "case_id": str(data.case_id),
+                            "household_id": str(data.household_id),
+                            "programme": str(data.programme),
+                            "member_ids": [str(m) for m in data.member_ids],
+                            "since_month": since.isoformat(),
+                            "last_month": last.isoformat() if last else None,
+                        }
+                        for data, since, last in approved
+                    ]
+                )
+            },
         )
 
     async def uncover(self, case_id: uuid.UUID, last: date) -> None:

@@ -5,6 +5,7 @@ and run through the risk rules."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
 from pydantic import BaseModel
@@ -14,6 +15,7 @@ from services.monitoring.alerts.repository import AlertRepository, Scope
 from services.monitoring.readmodel.repository import ReadModelRepository, household_view
 from shared import audit
 from shared.auth import Principal
+from shared.consumer import Delivery
 from shared.errors import NotFound
 from shared.events.catalogue import CaseApproved, CaseTerminated, HouseholdRegistered
 from shared.schemas import attributes
@@ -34,18 +36,37 @@ def _income(data: HouseholdRegistered) -> tuple[int, int]:
 
 
 async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
+    await _record_households(uow, [data])
+
+
+async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A run of household events (registered or updated) in a few statements: each household as its last event
+    describes it, its members exactly that event's; partner rows waiting for a newcomer are matched once."""
+    await _record_households(uow, [d.data for d in deliveries])
+
+
+async def _record_households(uow: UnitOfWork, events: Sequence[HouseholdRegistered]) -> None:
+    latest = {data.household_id: data for data in events}  # a later event of a household replaces an earlier one
     repo = ReadModelRepository(uow.session)
-    members, income = _income(data)
-    await repo.save_household(
-        household_id=data.household_id,
-        region_code=data.region_code,
-        hukou_type=data.snapshot.hukou_type,
-        counted_members=members,
-        monthly_income_fen=income,
-        per_capita_monthly_fen=income // max(members, 1),
-    )
+    rows = []
+    for data in latest.values():
+        members, income = _income(data)
+        rows.append(
+            {
+                "household_id": data.household_id,
+                "region_code": data.region_code,
+                "hukou_type": data.snapshot.hukou_type,
+                "counted_members": members,
+                "monthly_income_fen": income,
+                "per_capita_monthly_fen": income // max(members, 1),
+            }
+        )
+    await repo.save_households(rows)
     newcomers = await repo.replace_persons(
-        data.household_id, [(i.id_fingerprint, i.member_id) for i in data.identities]
+        {
+            household_id: [(i.id_fingerprint, i.member_id) for i in data.identities]
+            for household_id, data in latest.items()
+        }
     )
     if not newcomers:
         return
@@ -56,9 +77,27 @@ async def record_household(uow: UnitOfWork, data: HouseholdRegistered) -> None:
 
 
 async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:
+    await _record_approvals(uow, [data])
+
+
+async def record_approvals(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    """A run of approvals, one statement: each case's coverage from its effective month."""
+    await _record_approvals(uow, [d.data for d in deliveries])
+
+
+async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> None:
+    latest = {data.case_id: data for data in events}
     # One-off help (临时救助) covers its month only.
-    last = data.effective_month.first_day if data.monthly_amount_fen is None else None
-    await ReadModelRepository(uow.session).cover(data, data.effective_month.first_day, last)
+    await ReadModelRepository(uow.session).cover_many(
+        [
+            (
+                data,
+                data.effective_month.first_day,
+                data.effective_month.first_day if data.monthly_amount_fen is None else None,
+            )
+            for data in latest.values()
+        ]
+    )
 
 
 async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:

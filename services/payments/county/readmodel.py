@@ -1,16 +1,18 @@
 """The county's small read model of other services' facts (办件 and 预警), kept from their events so the county
 statistics join them with payments' own batches without reading eligibility's or monitoring's tables.
 
-Each handler is one upsert keyed by the case or alert: a replayed event changes nothing, and events of one case
-arriving in any order still leave the same row (the inbox already makes each event count once)."""
+Each handler is one upsert keyed by the case or alert (a run of case events at once: `upsert_cases`): a replayed
+event changes nothing, and events of one case arriving in any order still leave the same row (the inbox already
+makes each event count once)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from services.payments.county.repository import ReadModelRepository
-from shared.consumer import Handler
+from shared.consumer import Delivery, Handlers, on_batch
 from shared.events.catalogue import (
     AlertClosed,
     AlertRaised,
@@ -36,28 +38,33 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(CHINA).date()
 
 
-async def case_opened(uow: UnitOfWork, event: CloudEvent, data: CaseOpened) -> None:
+async def cases_opened(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """受理: the day the front desk received the application; an event published before it carried that day gives
-    the day it was emitted (China time)."""
-    await ReadModelRepository(uow.session).upsert_case(data, received_on=data.received_on or local_day(event.time))
-
-
-async def case_status_changed(uow: UnitOfWork, event: CloudEvent, data: CaseStatusChanged) -> None:
-    withdrawn = data.status == WITHDRAWN
-    await ReadModelRepository(uow.session).upsert_case(
-        data, decision=WITHDRAWN if withdrawn else None, decided_on=local_day(event.time) if withdrawn else None
+    the day it was emitted (China time). A run of them in one statement."""
+    await ReadModelRepository(uow.session).upsert_cases(
+        [(d.data, {"received_on": d.data.received_on or local_day(d.event.time)}) for d in deliveries]
     )
+
+
+async def cases_status_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    rows = []
+    for d in deliveries:
+        withdrawn = d.data.status == WITHDRAWN
+        decided_on = local_day(d.event.time) if withdrawn else None
+        rows.append((d.data, {"decision": WITHDRAWN if withdrawn else None, "decided_on": decided_on}))
+    await ReadModelRepository(uow.session).upsert_cases(rows)
 
 
 async def case_deadline_changed(uow: UnitOfWork, _event: CloudEvent, data: CaseDeadlineChanged) -> None:
     await ReadModelRepository(uow.session).set_case_due(data.case_id, data.region_code, data.due_date)
 
 
-async def case_decided(uow: UnitOfWork, _event: CloudEvent, data: CaseApproved | CaseRejected) -> None:
-    decision = "approved" if isinstance(data, CaseApproved) else "rejected"
-    await ReadModelRepository(uow.session).upsert_case(
-        data, status=decision, decision=decision, decided_on=local_day(data.decided_at)
-    )
+async def cases_decided(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+    rows = []
+    for d in deliveries:
+        decision = "approved" if isinstance(d.data, CaseApproved) else "rejected"
+        rows.append((d.data, {"status": decision, "decision": decision, "decided_on": local_day(d.data.decided_at)}))
+    await ReadModelRepository(uow.session).upsert_cases(rows)
 
 
 async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:
@@ -70,12 +77,12 @@ async def alert_changed(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified
 
 
 # The `payments.county` consumer: its own group, so the roll's consumer and this one move independently.
-HANDLERS: dict[str, Handler] = {
-    event_type(CaseOpened): case_opened,
-    event_type(CaseStatusChanged): case_status_changed,
+HANDLERS: Handlers = {
+    event_type(CaseOpened): on_batch(cases_opened),
+    event_type(CaseStatusChanged): on_batch(cases_status_changed),
     event_type(CaseDeadlineChanged): case_deadline_changed,
-    event_type(CaseApproved): case_decided,
-    event_type(CaseRejected): case_decided,
+    event_type(CaseApproved): on_batch(cases_decided),
+    event_type(CaseRejected): on_batch(cases_decided),
     event_type(AlertRaised): alert_raised,
     event_type(AlertVerified): alert_changed,
     event_type(AlertClosed): alert_changed,

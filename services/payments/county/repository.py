@@ -25,6 +25,14 @@ ON CONFLICT (case_id) DO UPDATE SET
     decided_on = coalesce(c.decided_on, EXCLUDED.decided_on)
 """
 
+# Many cases' rows in one statement, their columns as arrays (`upsert_cases`): the same fold as _UPSERT_CASE.
+_UPSERT_CASES = _UPSERT_CASE.replace(
+    "VALUES (:case_id, :programme, :region_code, :received_on, :due_date, :status, :decision, :decided_on)",
+    "SELECT * FROM unnest(CAST(:case_id AS uuid[]), CAST(:programme AS text[]), CAST(:region_code AS text[]), "
+    "CAST(:received_on AS date[]), CAST(:due_date AS date[]), CAST(:status AS text[]), CAST(:decision AS text[]), "
+    "CAST(:decided_on AS date[]))",
+)
+
 _CASE_COLUMNS = ("case_id", "programme", "region_code", "received_on", "due_date", "status", "decision", "decided_on")
 _ALERT_COLUMNS = (
     "alert_id",
@@ -150,6 +158,22 @@ class ReadModelRepository:
         """A case's row from one of its events: the columns the event carries or `known` gives, the others NULL
         (the upsert keeps what an earlier event set)."""
         await self.session.execute(text(_UPSERT_CASE), _columns(_CASE_COLUMNS, data, known))
+
+    async def upsert_cases(self, rows: list[tuple[EventData, dict[str, Any]]]) -> None:
+        """Many cases' rows as `upsert_case` makes each, in order: one statement per wave, a case at most once in a
+        wave (a second event of one case in the run goes in the next wave, so its fold sees the first)."""
+        waves: list[list[dict[str, Any]]] = []
+        seen: dict[Any, int] = {}
+        for data, known in rows:
+            row = _columns(_CASE_COLUMNS, data, known)
+            n = seen[row["case_id"]] = seen.get(row["case_id"], -1) + 1
+            if n == len(waves):
+                waves.append([])
+            waves[n].append(row)
+        for wave in waves:
+            await self.session.execute(
+                text(_UPSERT_CASES), {name: [row[name] for row in wave] for name in _CASE_COLUMNS}
+            )
 
     async def set_case_due(self, case_id: uuid.UUID, region: str, due: date | None) -> None:
         await self.session.execute(text(_CASE_DUE), {"case_id": case_id, "region": region, "due": due})
