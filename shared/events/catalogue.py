@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
 
-from shared.household import HouseholdSnapshot
-from shared.period import Period
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 
 PREFIX = "cn.gov.mca.assistance"
 

@@ -8,12 +8,12 @@ from services.monitoring.deps import Exporter
 from services.monitoring.reports import service
 from services.monitoring.reports.service import MonthlyReport
 from shared.app import UowDep
+from shared.core.period import PATTERN as PERIOD
+from shared.core.period import Period
+from shared.core.regions import CODE_PATTERN as REGION_CODE
+from shared.core.regions import InvalidRegionCode, check_format
 from shared.downloads import XLSX, attachment, or_xlsx
 from shared.errors import InvalidInput
-from shared.period import PATTERN as PERIOD
-from shared.period import Period
-from shared.regions import CODE_PATTERN as REGION_CODE
-from shared.regions import InvalidRegionCode, check_format
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
