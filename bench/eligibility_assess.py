@@ -55,10 +55,10 @@ from bench.measure import infra_module, process_cpu, tree_cpu
 from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import row_values
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
+from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts, PropertyItem, RigidExpense, SelfCare
 from shared.db import create_engine
 from shared.events.catalogue import ApplicationSubmitted, Topic, event_type
 from shared.events.envelope import DomainEvent
-from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts, PropertyItem, RigidExpense, SelfCare
 from shared.kafka import make_producer
 from shared.settings import ServiceSettings
 

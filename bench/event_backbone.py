@@ -64,10 +64,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.measure import infra_module, percentile, process_cpu, tree_cpu
 from shared.consumer import Delivery, on_batch
+from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.db import PlatformTables, create_engine, platform_triggers_sql, service_metadata, session_factory
 from shared.events.catalogue import CATALOGUE, PREFIX, EventData, EventSpec, Topic
 from shared.events.envelope import CloudEvent, DomainEvent
-from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.kafka import make_producer, partition_for
 from shared.outbox import asyncpg_dsn
 from shared.settings import ServiceSettings

@@ -38,8 +38,8 @@ from services.intake.applications.schemas import ApplicationIn
 from services.intake.config import Settings
 from services.intake.households.schemas import HouseholdIn
 from services.intake.sealed import seal_account, seal_id_number
+from shared.core.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered, event_type, spec_for
-from shared.identity import id_fingerprint, mask_resident_id, parse_resident_id
 from shared.settings import DEV_JWT_SECRET
 
 SOURCE = "/services/intake"

@@ -75,7 +75,7 @@ class People:
         self.n = 0
 
     def next(self, male: bool) -> str:
-        from shared.identity import check_character
+        from shared.core.identity import check_character
 
         i, self.n = self.n, self.n + 1
         birth = date(1940, 1, 1) + timedelta(days=i // 500)

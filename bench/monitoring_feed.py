@@ -15,7 +15,7 @@ people no household lists yet, out-of-pocket mostly small with 1 % large bills, 
 * **ceiling** - bare PostgreSQL doing the same per-row work from the same partner file, in one transaction:
   COPY into a temporary staging table (dropped at commit), `INSERT … SELECT` of the rows whose ID has a valid
   check character with the keyed fingerprint computed in SQL (pgcrypto `hmac`, checked equal to
-  `shared.identity.id_fingerprint` first), one join against the fingerprints + `INSERT … SELECT` of the
+  `shared.core.identity.id_fingerprint` first), one join against the fingerprints + `INSERT … SELECT` of the
   high-medical-cost alerts. bench/README.md tabulates what each side does.
 
 Printed: both wall times and their ratio, both sides' CPU seconds (API process + PostgreSQL backends, read from
@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from intake_load import serve, wait_healthy  # noqa: E402
 from measure import tree_cpu  # noqa: E402
 
-from shared.identity import check_character, id_fingerprint  # noqa: E402
+from shared.core.identity import check_character, id_fingerprint  # noqa: E402
 from shared.settings import ServiceSettings  # noqa: E402
 
 
@@ -199,7 +199,7 @@ async def ceiling(url: str, path: Path, key: bytes, pg_pid: int) -> tuple[float,
                 "SELECT encode(hmac(convert_to(upper(trim($1)), 'UTF8'), $2::bytea, 'sha256'), 'hex')", sample, key
             )
             if in_sql != id_fingerprint(sample, key):
-                raise RuntimeError("pgcrypto's hmac differs from shared.identity.id_fingerprint")
+                raise RuntimeError("pgcrypto's hmac differs from shared.core.identity.id_fingerprint")
         steps: dict[str, float] = {}
         cpu0 = tree_cpu(pg_pid)
         started = time.perf_counter()

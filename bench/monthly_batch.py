@@ -46,8 +46,8 @@ from sqlalchemy import text
 from bench.measure import infra_module
 from services.payments.batches.repository import PAYMENT_NS
 from shared.auth import mint_token
+from shared.core.period import Period
 from shared.db import create_engine
-from shared.period import Period
 from shared.settings import DEV_JWT_SECRET
 from tests.payments_kit import seed_roll
 

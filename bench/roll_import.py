@@ -50,7 +50,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from measure import tree_cpu  # noqa: E402
 
-from shared.identity import check_character  # noqa: E402
+from shared.core.identity import check_character  # noqa: E402
 
 HEADER = [
     "户编号",

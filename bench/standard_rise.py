@@ -46,11 +46,11 @@ from bench.measure import infra_module, process_cpu, tree_cpu
 from services.eligibility.models import ParameterOverride, platform
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
 from services.eligibility.recompute import service as recompute
+from shared.core.period import Period
+from shared.core.regions import RegionTable
 from shared.db import create_engine, session_factory
 from shared.events.catalogue import StandardChanged
 from shared.outbox import asyncpg_dsn
-from shared.period import Period
-from shared.regions import RegionTable
 from shared.uow import UnitOfWork
 
 KEY, REGION, START = "dibao.tiers.rural", "610626", date(2023, 7, 1)

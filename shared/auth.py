@@ -16,8 +16,8 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, check_format
 from shared.errors import Forbidden, NotFound, Unauthorized
-from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, check_format
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 
 #: The `region` claim that grants the whole country. Never implied: a token without the claim, or with an empty one,

@@ -18,7 +18,7 @@ count when the walk began.
 `region` narrows a list to a township (9 digits) or village (12) within the caller's own scope; a region outside
 it selects nothing (an empty page, as for any record of another region). An ID number is never a query parameter
 (URLs end up in access logs): the lists that search by person take it in the `X-Id-Number` header and match it by
-its keyed fingerprint (`shared.identity.id_fingerprint`)."""
+its keyed fingerprint (`shared.core.identity.id_fingerprint`)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ from sqlalchemy import Row, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shared.core.identity import ResidentIdStr
 from shared.errors import InvalidInput
-from shared.identity import ResidentIdStr
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.identity import fingerprinter
+from shared.core.identity import fingerprinter
 from shared.sealing import CryptoProfile
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
@@ -88,7 +88,7 @@ class ServiceSettings(BaseSettings):
         return self
 
     def id_fingerprinter(self) -> Callable[[str], str]:
-        """`shared.identity.id_fingerprint` under this service's key and crypto profile, the key prepared once."""
+        """`shared.core.identity.id_fingerprint` under this service's key and crypto profile, the key prepared once."""
         return fingerprinter(self.pii_hmac_key.encode(), self.crypto_profile)
 
     @property

@@ -3,7 +3,7 @@
 A spreadsheet opening a CSV evaluates a cell that starts with `=`, `+`, `-` or `@` (and, in some, a tab or
 carriage return before one) as a formula — `=HYPERLINK(…)` or a DDE `cmd|…` in a bank file or roster is code run
 on the finance office's machine (CSV injection). Names are refused with those at the front desk
-(shared/names.py), but a file writer must not depend on every value having come through there: every CSV cell goes
+(shared/core/names.py), but a file writer must not depend on every value having come through there: every CSV cell goes
 through `csv_row`, which puts an apostrophe before such a text (the spreadsheet convention for "this is text"; the
 apostrophe is shown, nothing runs). The .xlsx writers store text as string cells, which a spreadsheet never
 evaluates: `xlsx_workbook` makes xlsxwriter's `write()` / `write_row()` write every `str` with `write_string`, and

@@ -15,6 +15,7 @@ from aiokafka import ConsumerRecord
 
 from services.payments.county.readmodel import HANDLERS as COUNTY_HANDLERS
 from shared.consumer import EventConsumer
+from shared.core.period import Period
 from shared.events.catalogue import (
     AlertRaised,
     AlertVerified,
@@ -26,7 +27,6 @@ from shared.events.catalogue import (
     spec_for,
 )
 from shared.events.envelope import DomainEvent
-from shared.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, bank_rows, return_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from shared.identity import check_character
+from shared.core.identity import check_character
 
 _serial = itertools.count(random.randint(100, 800))
 
@@ -19,7 +19,7 @@ def resident_id(birth: str = "19560312", male: bool = True, area: str = "610626"
 
 
 def chinese_number(n: int) -> str:
-    """A number as name characters (12 → 一二): a person's name holds no digits (shared/names.py)."""
+    """A number as name characters (12 → 一二): a person's name holds no digits (shared/core/names.py)."""
     return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
 
 

@@ -18,6 +18,7 @@ from services.payments.config import Settings
 from services.payments.models import platform
 from services.payments.worker import HANDLERS, PAYEE_HANDLERS
 from shared.consumer import EventConsumer
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import (
     CaseAmountChanged,
@@ -30,7 +31,6 @@ from shared.events.catalogue import (
     ScheduleSegment,
 )
 from shared.events.envelope import DomainEvent
-from shared.period import Period
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import httpx
 
 from shared.auth import mint_token
-from shared.identity import check_character
+from shared.core.identity import check_character
 
 
 def _id(first17: str) -> str:

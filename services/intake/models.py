@@ -40,7 +40,7 @@ idempotency_keys = idempotency_table(Base.metadata)
 
 class Household(Base):
     """户: a household registered at its township of 户籍. Economic facts are value lists checked by
-    `shared.household` models; members are rows because a person may belong to one active household only."""
+    `shared.core.household` models; members are rows because a person may belong to one active household only."""
 
     __tablename__ = "households"
     # GET /households pages on it (migration 0004_list_indexes).

@@ -5,14 +5,14 @@ Each sealed value's associated data names its table, row and field (and the seal
 copied onto another member, another household or another field does not open. A bank account is also bound to
 `bank_account_changed_at`, the version of the account it was sealed for, so an older account replayed into the
 row does not open either. What stays in clear is what is shown anyway: the masked ID number (`610626********123X`)
-and the account's last four digits. Lookups go by the keyed fingerprint (`shared.identity.id_fingerprint`)."""
+and the account's last four digits. Lookups go by the keyed fingerprint (`shared.core.identity.id_fingerprint`)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from shared.identity import mask_resident_id
+from shared.core.identity import mask_resident_id
 from shared.sealing import Keyring, binding, epoch_micros
 
 MEMBERS, HOUSEHOLDS = "intake.members", "intake.households"

@@ -8,7 +8,7 @@ from services.monitoring.readmodel.endpoints import router as households
 from services.monitoring.reports.endpoints import router as reports
 from services.monitoring.risk.parameters import risk_parameters
 from shared.app import create_app
-from shared.regions import RegionTable
+from shared.core.regions import RegionTable
 
 settings = Settings()
 risk_parameters()  # an invalid parameter file fails at start-up, naming the file and key

@@ -291,6 +291,7 @@ class PaymentLine(Base):
             postgresql_where=text(f"kind = 'regular' AND {LIVE_LINE}"),
         ),
         Index("ix_payment_lines_batch", "batch_id", "id"),
+        Index("ix_payment_lines_payment_id", "payment_id"),  # a bank return looks every row up by it
         Index("ix_payment_lines_household", "household_id", "period"),
         # A batch's lines say whether the account changed since the household's last paid line: found backwards here.
         Index(

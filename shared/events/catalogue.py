@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, create_model, model_validator
 
-from shared.household import HouseholdSnapshot
-from shared.period import Period
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 
 PREFIX = "cn.gov.mca.assistance"
 
@@ -56,6 +56,8 @@ class MemberIdentity(EventData):
     """Who a member is, for matching partner data: the keyed fingerprint of the ID number, never the number."""
 
     member_id: uuid.UUID
+    # The published schema's description keeps the module's name as it was first published; the function is
+    # shared.core.identity.id_fingerprint.
     id_fingerprint: str = Field(pattern=r"^[0-9a-f]{64}$", description="shared.identity.id_fingerprint")
 
 

@@ -13,9 +13,9 @@ import httpx
 import openpyxl
 from aiokafka import AIOKafkaProducer
 
+from shared.core.period import Period
 from shared.events.catalogue import AlertRaised, CaseOpened, event_type, spec_for
 from shared.events.envelope import DomainEvent
-from shared.period import Period
 from tests.conftest import wait_for
 from tests.county_kit import CountyKit, seed_demo_month
 

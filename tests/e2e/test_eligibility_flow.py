@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from shared.workdays import add_workdays
+from shared.core.workdays import add_workdays
 from tests.conftest import wait_for
 from tests.helpers import household_body
 

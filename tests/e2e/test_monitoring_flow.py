@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from openpyxl import load_workbook
 
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer, wait_for
 from tests.helpers import household_body
 

@@ -35,9 +35,11 @@ ACCEPTED = {
     ("positive_data_acceptance", "POST /batches/{batch_id}/returns"): "file content",
     ("positive_data_acceptance", "POST /feeds/{kind}"): "file content",
     ("positive_data_acceptance", "POST /applications/{application_id}/evidence"): "file content (PDF/JPEG/PNG)",
+    ("positive_data_acceptance", "POST /roll-imports"): "file content (the roll's columns, one row at least)",
     # A multipart body that cannot be parsed is refused (422) before the bearer token is looked at.
     ("missing_required_header", "POST /batches/{batch_id}/returns"): "multipart parsed first",
     ("missing_required_header", "POST /applications/{application_id}/evidence"): "multipart parsed first",
+    ("missing_required_header", "POST /roll-imports"): "multipart parsed first",
     ("missing_required_header", "PUT /regions/{county_code}/villages"): "CSV body read first",
     # /feeds/{feed_id} (GET) and /feeds/{kind} (POST) share a shape: a POST to a feed id is a feed of unknown kind
     # (422), and GET is allowed on any /feeds/<x>.

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import openpyxl
 from sqlalchemy import text
 
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer, wait_for
 from tests.helpers import household_body
 from tests.payments_kit import bank_rows, return_file, seed_roll

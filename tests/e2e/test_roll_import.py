@@ -13,7 +13,7 @@ import io
 import random
 from datetime import date
 
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer, wait_for
 from tests.helpers import resident_id
 from tests.payments_kit import bank_rows, return_file

@@ -52,8 +52,8 @@ from services.payments.batches.schemas import BatchIn
 from services.payments.models import HOUSEHOLD
 from services.payments.recovery import service as recovery
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.errors import DomainError
-from shared.period import Period
 from tests.payments_kit import PaymentsKit
 
 START = Period(2020, 1)  # a year no other test pays (their batches list by month across the county)

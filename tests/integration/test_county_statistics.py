@@ -15,8 +15,8 @@ from sqlalchemy import text
 
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
+from shared.core.period import Period
 from shared.events.catalogue import CaseOpened
-from shared.period import Period
 from tests.county_kit import CountyKit, at, seed_demo_month
 from tests.helpers import walk
 from tests.official_document_kit import assert_official_layout

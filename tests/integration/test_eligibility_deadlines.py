@@ -8,7 +8,7 @@ from datetime import date
 
 from sqlalchemy import text
 
-from shared.workdays import has_official_calendar
+from shared.core.workdays import has_official_calendar
 from tests.conftest import bearer
 from tests.integration import test_eligibility_workflow as cases
 

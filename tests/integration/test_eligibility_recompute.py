@@ -17,12 +17,12 @@ from services.eligibility.models import platform
 from services.eligibility.recompute.service import on_standard_changed
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, StandardChanged, Topic
-from shared.household import HouseholdSnapshot
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
-from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery

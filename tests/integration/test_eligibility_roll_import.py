@@ -14,9 +14,9 @@ from sqlalchemy import text
 from services.eligibility.cases.service import import_cases
 from services.eligibility.models import platform
 from services.eligibility.policy.golden_cases import load_golden_cases
+from shared.core.household import HouseholdSnapshot
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationImported
-from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery, problem, walk

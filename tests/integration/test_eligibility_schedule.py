@@ -17,9 +17,9 @@ from sqlalchemy import text
 from services.eligibility.cases.service import on_death_reported, open_cases, record_households
 from services.eligibility.models import platform
 from services.eligibility.recompute.service import on_standard_changed
+from shared.core.household import HouseholdSnapshot
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, DeathReported, HouseholdRegistered, StandardChanged
-from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery

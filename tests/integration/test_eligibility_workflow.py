@@ -13,11 +13,11 @@ from sqlalchemy import text
 
 from services.eligibility.cases.service import open_cases, record_households
 from services.eligibility.models import platform
+from shared.core.household import HouseholdSnapshot
+from shared.core.workdays import add_workdays
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
-from shared.household import HouseholdSnapshot
 from shared.uow import UnitOfWork
-from shared.workdays import add_workdays
 from tests.helpers import delivery, walk
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇, a village under it

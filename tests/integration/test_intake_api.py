@@ -82,7 +82,7 @@ async def test_wrong_check_character_names_the_member_field(api, tokens, db):
 async def test_impossible_birth_date(api, tokens, db):
     body = household_body()
     first17 = "610626" + "19990230" + "123"
-    from shared.identity import check_character
+    from shared.core.identity import check_character
 
     body["members"][1]["id_number"] = first17 + check_character(first17)
     await _assert_rejected(api, tokens, db, body, "members[1].id_number")

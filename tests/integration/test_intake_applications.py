@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 
 from services.intake.applications.service import mirror_case_events
 from services.intake.models import Application, Evidence, EvidenceChunk, Household, platform
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import (
     PROGRAMMES,
@@ -20,7 +21,6 @@ from shared.events.catalogue import (
     CaseStatusChanged,
     CaseWithdrawalRefused,
 )
-from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.helpers import JPEG, PDF, PNG, delivery, household_body, idem, problem
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from services.intake.models import Household, Member
 from services.intake.regions.table import with_villages
-from shared.regions import RegionTable
+from shared.core.regions import RegionTable
 from tests.helpers import household_body, problem, resident_id
 
 ACCOUNT = "6228480123456789012"

@@ -6,9 +6,9 @@ import uuid
 
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import PaymentFailed, PaymentPaid
-from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.helpers import household_body
 

@@ -1,4 +1,4 @@
-"""The front desk refuses names a person cannot have (shared/names.py): a formula payload as a member's name or an
+"""The front desk refuses names a person cannot have (shared/core/names.py): a formula payload as a member's name or an
 account holder's is a 422 naming the field and changes nothing; a transliterated name typed with a look-alike dot
 is stored with `·`."""
 

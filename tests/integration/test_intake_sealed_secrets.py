@@ -23,10 +23,10 @@ from services.intake.models import platform
 from services.intake.reseal.service import reseal
 from services.intake.sealed import account_binding, id_number_binding, open_account, open_id_number
 from services.monitoring.feeds.kinds import RowContext
+from shared.core.identity import id_fingerprint, mask_resident_id
+from shared.core.regions import RegionTable
 from shared.db import create_engine, session_factory
-from shared.identity import id_fingerprint, mask_resident_id
 from shared.migrations import alembic_config, upgrade
-from shared.regions import RegionTable
 from shared.sealing import DEV_SEALING_KEYS, Keyring, SealingError, new_key, payee_binding
 from shared.uow import UnitOfWork
 from tests.helpers import household_body, problem, resident_id

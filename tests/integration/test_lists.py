@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import event, text
 
-from shared.identity import id_fingerprint
+from shared.core.identity import id_fingerprint
 from shared.settings import ServiceSettings
 from tests.conftest import bearer
 from tests.helpers import problem, resident_id, walk

@@ -16,11 +16,11 @@ from sqlalchemy import text
 
 from services.monitoring.models import platform
 from services.monitoring.readmodel.service import record_approval, record_household
+from shared.core.household import HouseholdSnapshot
+from shared.core.identity import id_fingerprint
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity
-from shared.household import HouseholdSnapshot
-from shared.identity import id_fingerprint
-from shared.period import Period
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from services.payments.batches import files
 from services.payments.batches.repository import stream_file_rows
 from services.payments.config import Settings
+from shared.core.period import Period
 from shared.events.catalogue import CaseApproved
-from shared.period import Period
 from shared.sealing import Keyring, SealingError, new_key, payee_binding
 from tests.conftest import bearer
 from tests.helpers import household_body

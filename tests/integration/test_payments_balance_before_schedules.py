@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer
 from tests.helpers import walk
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village

@@ -13,9 +13,9 @@ from sqlalchemy import text
 
 from services.payments.batches.repository import payment_id
 from services.payments.models import HOUSEHOLD
+from shared.core.period import Period
 from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
-from shared.period import Period
 from tests.conftest import bearer
 from tests.helpers import walk
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from shared.period import Period
+from shared.core.period import Period
 from tests.helpers import walk
 from tests.integration.test_payments_balance import _approved, _paid, _request, _send
 from tests.payments_kit import PaymentsKit, village

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from services.payments.batches.files import BANK_COLUMNS
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, village
 from tests.spreadsheet_kit import FORMULA_PAYLOADS, csv_cells, written_as_text, xlsx_texts

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
+from shared.core.period import Period
 from shared.events.catalogue import CaseApproved
-from shared.period import Period
 from tests.conftest import bearer
 from tests.helpers import walk
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village

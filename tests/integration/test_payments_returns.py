@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from services.payments.batches.returns import MAX_REPORTED
-from shared.period import Period
+from shared.core.period import Period
 from tests.conftest import bearer
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
 

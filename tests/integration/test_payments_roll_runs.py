@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import ConsumerRecord
 from sqlalchemy import text
 
+from shared.core.period import Period
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
     CaseAmountChanged,
@@ -20,7 +21,6 @@ from shared.events.catalogue import (
     PayeeChanged,
     event_type,
 )
-from shared.period import Period
 from tests.payments_kit import PaymentsKit, village
 
 P = Period(2026, 7)

@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaConsumer
 from services.eligibility.models import platform
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import Topic
 from shared.kafka import make_producer
-from shared.period import Period
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import walk

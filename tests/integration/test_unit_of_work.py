@@ -53,10 +53,10 @@ async def test_events_written_set_based_carry_the_envelope_a_single_event_gets(i
 
     from services.payments.models import platform as payments
     from shared.context import correlation_id
+    from shared.core.period import Period
     from shared.db import session_factory
     from shared.events.catalogue import PaymentPaid
     from shared.events.envelope import DomainEvent
-    from shared.period import Period
     from shared.uow import UnitOfWork
 
     paid = PaymentPaid(

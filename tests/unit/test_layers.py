@@ -99,3 +99,29 @@ def test_events_reach_the_outbox_through_the_unit_of_work_that_tracks_their_aggr
         if "def _emit(" in line or "collect_new_events(" in line or ".events.clear()" in line
     ]
     assert offenders == []
+
+
+def _shared_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("shared."):
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("shared.")}
+    return found
+
+
+def test_the_shared_domain_core_knows_no_infrastructure():
+    """shared/core/ is the domain the services share: no database, web, broker or HTTP client, and of the kit only
+    its plain parts (domain errors, text validators, the event catalogue's types)."""
+    infrastructure = {*WEB, "sqlalchemy", "asyncpg", "aiokafka", "httpx", "alembic"}
+    plain_kit = {"shared.errors", "shared.validation", "shared.events.catalogue"}
+    offenders = [
+        f"{path.relative_to(REPO)}: {sorted(bad)}"
+        for path in sorted((REPO / "shared" / "core").rglob("*.py"))
+        if (
+            bad := (_imports(path) & infrastructure)
+            | {m for m in _shared_imports(path) - plain_kit if not m.startswith("shared.core")}
+        )
+    ]
+    assert offenders == []

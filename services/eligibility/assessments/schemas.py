@@ -1,7 +1,7 @@
 """The bodies of `POST /assessments`: the contract intake's roll import (存量对象导入) prices rows by, typed once in
-shared/assessment_contract.py (both services read the same models)."""
+shared/core/assessment_contract.py (both services read the same models)."""
 
-from shared.assessment_contract import (
+from shared.core.assessment_contract import (
     MAX_ITEMS,
     AssessmentItem,
     AssessmentRequest,

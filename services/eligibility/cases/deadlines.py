@@ -11,7 +11,7 @@ from services.eligibility.cases import workflow
 from services.eligibility.cases.workflow import Limits, Timeline
 from services.eligibility.policy import ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, region_chain
-from shared.workdays import WorkCalendar, has_official_calendar
+from shared.core.workdays import WorkCalendar, has_official_calendar
 
 CALENDAR_KEY = "calendar.holidays"  # the State Council's 放假调休安排 for a year the library lacks
 

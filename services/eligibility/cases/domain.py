@@ -24,6 +24,8 @@ from services.eligibility.cases.workflow import CaseStep, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
 from shared.aggregate import Aggregate, Routing
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationDetails,
@@ -41,8 +43,6 @@ from shared.events.catalogue import (
     EventData,
     GradualExitStarted,
 )
-from shared.household import HouseholdSnapshot
-from shared.period import Period
 from shared.schemas import attributes
 
 

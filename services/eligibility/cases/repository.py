@@ -22,11 +22,11 @@ from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status, Worklist
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.models import CaseStep, HouseholdFacts
 from services.eligibility.policy import TraceEntry
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.db import insert_json_rows, json_rows, select_json_rows
 from shared.events.catalogue import ApplicationDetails, application_details
-from shared.household import HouseholdSnapshot
 from shared.pagination import Keyset, Rows, keyset_page
-from shared.period import Period
 
 _APPLICANT = "applicant_member_id"
 # The columns a case is written with; its timestamps are the database's.

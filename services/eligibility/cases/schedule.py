@@ -23,9 +23,9 @@ from weakref import WeakKeyDictionary
 
 from services.eligibility.policy import Assessment, ParameterSet, TraceEntry
 from services.eligibility.policy.parameters import region_chain
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.events.catalogue import ScheduleReason, ScheduleSegment
-from shared.household import HouseholdSnapshot
-from shared.period import Period
 
 #: Programmes paid per person (待遇到人): a member's death or exit ends that person's segments only.
 PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.eligibility.cases.workflow import Status
+from shared.core.names import PersonName
 from shared.events.catalogue import Programme
-from shared.names import PersonName
 from shared.pagination import Page, RegionListQuery
 
 _IN = ConfigDict(extra="forbid")

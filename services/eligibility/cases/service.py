@@ -30,6 +30,7 @@ from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
+from shared.core.period import Period
 from shared.events.catalogue import (
     AlertVerified,
     ApplicationAmended,
@@ -40,7 +41,6 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import CloudEvent
 from shared.pagination import Rows, narrowed
-from shared.period import Period
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

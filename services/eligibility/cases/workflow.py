@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
+from shared.core.workdays import WorkCalendar
 from shared.errors import Conflict, Forbidden
-from shared.workdays import WorkCalendar
 
 OFFICIAL = WorkCalendar()  # the library's calendar alone
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from services.eligibility.cases.domain import Case
 from services.eligibility.cases.workflow import Status
+from shared.core.period import Period
 from shared.errors import Conflict
-from shared.period import Period
 
 
 class DocumentKind(StrEnum):

@@ -24,10 +24,10 @@ from services.eligibility.documents.domain import (
 )
 from services.eligibility.notices.service import PROGRAMME_NAMES
 from services.eligibility.policy.rules import yuan
-from shared.household import MemberFacts
+from shared.core.household import MemberFacts
+from shared.core.period import Period
+from shared.core.regions import civil_affairs_bureau, display_name
 from shared.official_document import OfficialDocument, chinese_date
-from shared.period import Period
-from shared.regions import civil_affairs_bureau, display_name
 
 STEP_NAMES = {
     "investigation": "启动调查",

@@ -7,7 +7,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class RecipientRow(BaseModel):

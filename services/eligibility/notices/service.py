@@ -24,11 +24,11 @@ from services.eligibility.notices.repository import NoticeRepository, RollEntry
 from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
 from shared import audit
 from shared.auth import Principal
-from shared.identity import mask_name
-from shared.money import yuan
+from shared.core.identity import mask_name
+from shared.core.money import yuan
+from shared.core.period import Period
+from shared.core.regions import RegionTable, civil_affairs_bureau, display_name
 from shared.official_document import chinese_date
-from shared.period import Period
-from shared.regions import RegionTable, civil_affairs_bureau, display_name
 from shared.spreadsheets import text_row, xlsx_workbook
 from shared.uow import UnitOfWork
 

@@ -30,7 +30,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 import yaml
 
-from shared.household import HouseholdSnapshot
+from shared.core.household import HouseholdSnapshot
 
 from .assessment import ApplicationFacts, Assessment
 from .parameters import ParameterSet

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from shared.core.workdays import HolidaySchedule
 from shared.dated_parameters import (
     NATIONAL,
     DatedParameters,
@@ -61,7 +62,6 @@ from shared.dated_parameters import (
     ratio_or_none as _ratio_or_none,
 )
 from shared.events.catalogue import PROGRAMMES, MedicalGroup
-from shared.workdays import HolidaySchedule
 
 __all__ = [
     "DEFAULT_DIRECTORY",

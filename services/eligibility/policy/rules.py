@@ -17,8 +17,8 @@ from typing import Any
 from uuid import UUID
 from weakref import WeakKeyDictionary
 
-from shared import money
-from shared.household import HouseholdSnapshot, MemberFacts
+from shared.core import money
+from shared.core.household import HouseholdSnapshot, MemberFacts
 
 from .assessment import (
     ApplicationFacts,

@@ -16,9 +16,9 @@ from services.eligibility.policy_admin.repository import ParameterOverrideReposi
 from services.eligibility.policy_admin.schemas import ParameterValueIn, ParameterValueOut
 from shared import audit
 from shared.auth import Principal
+from shared.core.regions import RegionTable
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import StandardChanged
-from shared.regions import RegionTable
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 

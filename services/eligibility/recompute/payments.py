@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from services.eligibility.config import Settings
+from shared.core.period import Period
 from shared.errors import ServiceUnavailable
-from shared.period import Period
 
 # (household, programme, member) → {month: fen held}
 Held = dict[tuple[uuid.UUID, str, uuid.UUID], dict[Period, int]]

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class WhatIfIn(BaseModel):

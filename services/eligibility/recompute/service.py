@@ -40,10 +40,10 @@ from services.eligibility.recompute.schemas import (
 )
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import Period
+from shared.core.regions import RegionTable
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import StandardChanged
-from shared.period import Period
-from shared.regions import RegionTable
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.core.names import PersonName
 from shared.events.catalogue import (
     ApplicationDetails,
     ChildRecognition,
@@ -16,7 +17,6 @@ from shared.events.catalogue import (
     TekunArrangement,
     TemporaryRequest,
 )
-from shared.names import PersonName
 from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 

@@ -35,6 +35,7 @@ from services.intake.models import RECURRING, Application, Evidence
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
+from shared.core.household import HouseholdSnapshot
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
     ApplicationAmended,
@@ -54,7 +55,6 @@ from shared.events.catalogue import (
     TemporaryRequest,
     application_details,
 )
-from shared.household import HouseholdSnapshot
 from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes

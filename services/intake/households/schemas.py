@@ -9,10 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.intake.regions.schemas import CODE_RULE
-from shared.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
-from shared.household import IncomeKind as IncomeKindT
-from shared.identity import ResidentIdStr
-from shared.names import PersonName
+from shared.core.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
+from shared.core.household import IncomeKind as IncomeKindT
+from shared.core.identity import ResidentIdStr
+from shared.core.names import PersonName
 from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 

@@ -35,10 +35,10 @@ from services.intake.regions.table import region_table
 from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
 from shared import audit
 from shared.auth import Principal
+from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
+from shared.core.identity import id_fingerprint, parse_resident_id
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
-from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
-from shared.identity import id_fingerprint, parse_resident_id
 from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes

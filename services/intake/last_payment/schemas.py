@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class LastPaymentOut(BaseModel):

@@ -13,9 +13,9 @@ from services.intake.last_payment.schemas import LastPaymentOut
 from services.intake.models import LastPayment
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.errors import NotFound
 from shared.events.catalogue import PaymentFailed, PaymentPaid
-from shared.period import Period
 from shared.uow import UnitOfWork
 
 

@@ -13,8 +13,8 @@ from services.intake.regions.table import region_table
 from services.intake.regions.villages import VillageFileError, parse_villages
 from shared import audit
 from shared.auth import Principal
+from shared.core.regions import LEVEL_LENGTHS, InvalidRegionCode, Region, UnknownRegionCode
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.regions import LEVEL_LENGTHS, InvalidRegionCode, Region, UnknownRegionCode
 from shared.uow import UnitOfWork
 
 

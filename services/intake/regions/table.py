@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from services.intake.config import Settings
-from shared.regions import InvalidRegionCode, Region, RegionTable
+from shared.core.regions import InvalidRegionCode, Region, RegionTable
 
 
 def with_villages(table: RegionTable, villages_file: Path) -> RegionTable:

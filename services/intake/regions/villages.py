@@ -10,7 +10,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from shared.regions import InvalidRegionCode, RegionTable
+from shared.core.regions import InvalidRegionCode, RegionTable
 from shared.validation import CONTROL_CHARACTERS
 
 # 城乡分类代码 (国家统计局《统计上划分城乡的规定》): the first digit is urban (1) or rural (2).

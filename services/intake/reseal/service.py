@@ -21,7 +21,7 @@ from services.intake.households.service import announce_updated, emit_payee
 from services.intake.reseal.repository import ResealRepository
 from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
 from shared import audit
-from shared.identity import fingerprinter
+from shared.core.identity import fingerprinter
 from shared.jobs import Job
 from shared.sealing import Keyring
 from shared.uow import UnitOfWork

@@ -17,9 +17,9 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from shared.identity import InvalidResidentId, parse_resident_id
-from shared.names import normalise_person_name
-from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
+from shared.core.identity import InvalidResidentId, parse_resident_id
+from shared.core.names import normalise_person_name
+from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
 from shared.validation import CONTROL_CHARACTERS
 
 

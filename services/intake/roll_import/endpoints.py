@@ -14,10 +14,10 @@ from services.intake.deps import Admin, IntakeSettings
 from services.intake.roll_import import job, service
 from services.intake.roll_import.schemas import IssuePage, IssueQuery, RollImportOut
 from shared.app import UowDep
+from shared.core.period import PATTERN as PERIOD_PATTERN
+from shared.core.period import Period
 from shared.downloads import XLSX, attachment
 from shared.errors import InvalidInput
-from shared.period import PATTERN as PERIOD_PATTERN
-from shared.period import Period
 from shared.uow import UnitOfWork
 from shared.validation import CONTROL_CHARACTERS
 

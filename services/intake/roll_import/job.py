@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from services.intake.config import Settings
 from services.intake.roll_import import service
-from shared.assessment_contract import (
+from shared.core.assessment_contract import (
     MAX_ITEMS,
     AssessmentItem,
     AssessmentRequest,

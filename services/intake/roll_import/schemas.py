@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.core.period import Period
 from shared.pagination import ListQuery, Page
-from shared.period import Period
 
 Status = Literal["validating", "validated", "importing", "imported", "failed"]
 IssueKind = Literal["refused", "amount_differs", "skipped"]

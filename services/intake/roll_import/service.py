@@ -33,8 +33,12 @@ from services.intake.roll_import.repository import RollImportRepository
 from services.intake.roll_import.schemas import IssueOut, IssuePage, IssueQuery, Progress, Report, RollImportOut
 from services.intake.sealed import seal_account, seal_id_number
 from shared import audit
-from shared.assessment_contract import AssessmentItem, AssessmentResult
 from shared.auth import Principal
+from shared.core.assessment_contract import AssessmentItem, AssessmentResult
+from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
+from shared.core.identity import fingerprinter
+from shared.core.money import yuan
+from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
     ApplicationImported,
@@ -43,10 +47,6 @@ from shared.events.catalogue import (
     PayeeChanged,
     application_details,
 )
-from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts
-from shared.identity import fingerprinter
-from shared.money import yuan
-from shared.period import Period
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 
@@ -54,7 +54,7 @@ COPY_ROWS = 5000
 ACTOR = "intake"  # the jobs act as the service; who asked is in the import and the audit details
 MAX_ISSUE_MESSAGE = 500
 
-#: Prices households by eligibility's rules (shared/assessment_contract.py): up to 1000 items a call.
+#: Prices households by eligibility's rules (shared/core/assessment_contract.py): up to 1000 items a call.
 Pricer = Callable[[list[AssessmentItem]], Awaitable[list[AssessmentResult]]]
 
 

@@ -24,10 +24,10 @@ from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
 from shared.auth import Principal
+from shared.core.workdays import add_workdays
 from shared.errors import InvalidInput
 from shared.pagination import narrowed
 from shared.uow import UnitOfWork
-from shared.workdays import add_workdays
 
 SYSTEM = "monitoring"
 

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
 
-from shared.identity import InvalidResidentId, fingerprinter, parse_resident_id
-from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
+from shared.core.identity import InvalidResidentId, fingerprinter, parse_resident_id
+from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
 from shared.uploads import column_problems
 
 FeedKind = Literal["monitoring_list", "medical", "disability", "death", "business", "property", "bank"]

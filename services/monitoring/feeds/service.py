@@ -24,10 +24,10 @@ from services.monitoring.feeds.schemas import FeedErrorPage, FeedOut, RowErrorOu
 from services.monitoring.models import Feed
 from shared import audit
 from shared.auth import Principal
+from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
 from shared.jobs import Job
-from shared.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 from shared.uploads import ErrorSample

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
-from shared.period import Period
+from shared.core.period import Period
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
 

@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class PersonKey(BaseModel):

@@ -7,7 +7,7 @@ from services.payments.balances import repository
 from services.payments.balances.schemas import HeldIn, HeldOut
 from shared import audit
 from shared.auth import Principal
-from shared.period import Period
+from shared.core.period import Period
 from shared.uow import UnitOfWork
 
 

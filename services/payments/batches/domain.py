@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import Any
 
 from shared.aggregate import Aggregate, Routing
+from shared.core.period import Period
 from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, BatchExported, BatchReconciled, EventData
-from shared.period import Period
 
 
 class BatchKind(StrEnum):

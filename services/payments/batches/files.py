@@ -41,7 +41,7 @@ import orjson
 
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
-from shared.money import yuan
+from shared.core.money import yuan
 from shared.sealing import Keyring, payee_binding
 from shared.spreadsheets import csv_row, xlsx_workbook
 

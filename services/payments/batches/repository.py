@@ -20,8 +20,8 @@ from services.payments.batches.domain import BatchKind, BatchStatus, Disbursemen
 from services.payments.batches.schemas import BatchQuery, LineQuery
 from services.payments.models import Batch, Payee, PaymentLine
 from services.payments.recovery.repository import settle
+from shared.core.period import Period
 from shared.pagination import Keyset, Rows, keyset_page
-from shared.period import Period
 
 # The namespace of payment ids: uuid5(PAYMENT_NS, "<household>/<programme>/<member>/<YYYY-MM>/<kind>/<batch>") for a
 # month's money, uuid5(PAYMENT_NS, "<case>/<programme>/-/one_off") for a one-off award (paid once, whatever the batch).

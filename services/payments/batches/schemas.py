@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.payments.batches.domain import BatchStatus
+from shared.core.period import PATTERN as PERIOD_PATTERN
+from shared.core.period import Period
+from shared.core.regions import CODE_PATTERN as REGION_PATTERN
 from shared.pagination import ListQuery, Page, RegionListQuery
-from shared.period import PATTERN as PERIOD_PATTERN
-from shared.period import Period
-from shared.regions import CODE_PATTERN as REGION_PATTERN
 
 
 class CancelIn(BaseModel):

@@ -25,10 +25,10 @@ from services.payments.models import PaymentLine
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import Period
+from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.pagination import Rows, narrowed
-from shared.period import Period
-from shared.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.sealing import Keyring
 from shared.uow import UnitOfWork
 

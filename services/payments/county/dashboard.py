@@ -9,7 +9,7 @@ from html import escape
 from services.payments.county.schemas import CountyStatistics, OverdueCase, TownshipAlerts
 from services.payments.county.service import label
 from services.payments.statistics.service import wan
-from shared.money import yuan
+from shared.core.money import yuan
 
 PALETTE = ("#1f6fb2", "#d9822b", "#3a9d5d", "#b8433b", "#7b5ea7", "#8c6d46", "#c45a99", "#6b6b6b", "#b5a130", "#2aa1b3")
 STATUS = {

@@ -19,10 +19,10 @@ from services.payments.county.schemas import CountyPeriod, CountyStatistics
 from services.payments.deps import Reader
 from shared.app import UowDep
 from shared.auth import Principal, decode_token
+from shared.core.period import Period
+from shared.core.regions import CODE_PATTERN as REGION_PATTERN
 from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
 from shared.errors import DomainError, problems
-from shared.period import Period
-from shared.regions import CODE_PATTERN as REGION_PATTERN
 
 router = APIRouter(prefix="/county", tags=["county"])
 COOKIE = "county_session"

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from services.payments.batches.schemas import SettlementFigures
 from services.payments.statistics.schemas import ProgrammeFigures
-from shared.period import Period
+from shared.core.period import Period
 
 PeriodKind = Literal["month", "quarter", "half", "year"]
 

@@ -28,10 +28,10 @@ from services.payments.county.schemas import (
 from services.payments.statistics import service as payment_statistics
 from shared import audit
 from shared.auth import Principal
+from shared.core.money import yuan
+from shared.core.period import Period
+from shared.core.regions import display_name as region_name
 from shared.errors import InvalidInput
-from shared.money import yuan
-from shared.period import Period
-from shared.regions import display_name as region_name
 from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 

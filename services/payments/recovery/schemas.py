@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class OverpaymentOut(BaseModel):

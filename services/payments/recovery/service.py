@@ -22,7 +22,7 @@ from services.payments.recovery.schemas import OverpaymentOut
 from services.payments.roll.domain import PersonChange
 from shared import audit
 from shared.auth import Principal
-from shared.period import Period
+from shared.core.period import Period
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from services.payments.models import (
 )
 from services.payments.roll.domain import EntitlementRow, NewEntitlement, NewOwed, OwedRow, RollEntry
 from services.payments.roll.schemas import BeneficiaryQuery
+from shared.core.period import Period
 from shared.pagination import Keyset, Rows, keyset_page
-from shared.period import Period
 
 # The roll's order (shared/pagination.py), served by ix_beneficiaries_created_at_id (migration 0004_list_indexes).
 BENEFICIARIES = Keyset("beneficiaries", (Beneficiary.created_at, Beneficiary.id))

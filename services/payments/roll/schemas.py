@@ -5,9 +5,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.core.period import Period
 from shared.events.catalogue import Programme
 from shared.pagination import Page, RegionListQuery
-from shared.period import Period
 
 
 class BeneficiaryOut(BaseModel):

@@ -27,6 +27,7 @@ from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, Bene
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
+from shared.core.period import Period
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
     CaseAmountChanged,
@@ -37,7 +38,6 @@ from shared.events.catalogue import (
 )
 from shared.events.envelope import CloudEvent
 from shared.pagination import Rows, narrowed
-from shared.period import Period
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 

@@ -10,9 +10,9 @@ from services.payments.deps import Reader
 from services.payments.statistics import service
 from services.payments.statistics.schemas import Statistics
 from shared.app import UowDep
+from shared.core.period import PATTERN as PERIOD_PATTERN
+from shared.core.regions import CODE_PATTERN as REGION_PATTERN
 from shared.downloads import XLSX, or_xlsx, streamed
-from shared.period import PATTERN as PERIOD_PATTERN
-from shared.regions import CODE_PATTERN as REGION_PATTERN
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from shared.period import Period
+from shared.core.period import Period
 
 
 class ProgrammeFigures(BaseModel):

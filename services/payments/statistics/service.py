@@ -12,9 +12,9 @@ from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from shared import audit
 from shared.auth import Principal
+from shared.core.money import yuan
+from shared.core.period import Period
 from shared.errors import InvalidInput
-from shared.money import yuan
-from shared.period import Period
 from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 

@@ -16,8 +16,8 @@ from services.eligibility.documents.domain import (
     check_available,
     stop,
 )
+from shared.core.period import Period
 from shared.errors import Conflict
-from shared.period import Period
 from tests.unit.eligibility.test_case_model import approved, opened
 
 
@@ -89,7 +89,7 @@ def test_a_recompute_recorded_as_runs_of_months_is_read_as_its_amount_changes():
     """提标 steps record the schedule's runs (from, to, before, after); a 500 here once came from reading the old
     per-month shape out of them."""
     from services.eligibility.documents.domain import _recomputed
-    from shared.period import Period
+    from shared.core.period import Period
 
     data = {
         "changes": [

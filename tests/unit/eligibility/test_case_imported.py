@@ -11,10 +11,10 @@ from services.eligibility.cases.domain import Actor, Case
 from services.eligibility.cases.workflow import Status
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
 from services.eligibility.policy.golden_cases import load_golden_cases
-from shared.assessment_contract import AssessmentItem
+from shared.core.assessment_contract import AssessmentItem
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.events.catalogue import ApplicationImported, CaseApproved, CaseOpened, CaseScheduleChanged
-from shared.household import HouseholdSnapshot
-from shared.period import Period
 
 PARAMS = default_parameters()
 IMPORTER = Actor("roll-import:test", frozenset({"system"}))

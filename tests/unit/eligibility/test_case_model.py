@@ -16,6 +16,8 @@ from services.eligibility.cases.repository import row_values, to_case
 from services.eligibility.cases.workflow import Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.policy import default_parameters
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationSubmitted,
@@ -30,8 +32,6 @@ from shared.events.catalogue import (
     CaseWithdrawalRefused,
     GradualExitStarted,
 )
-from shared.household import HouseholdSnapshot
-from shared.period import Period
 
 PARAMS = default_parameters()
 VILLAGE = "610626101201"

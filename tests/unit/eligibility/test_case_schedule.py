@@ -16,6 +16,7 @@ from services.eligibility.cases.repository import row_values, to_case
 from services.eligibility.cases.workflow import Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.policy import ParameterSet
+from shared.core.period import Period
 from shared.errors import InvalidInput
 from shared.events.catalogue import (
     CaseAmountChanged,
@@ -23,7 +24,6 @@ from shared.events.catalogue import (
     CaseScheduleChanged,
     CaseTerminated,
 )
-from shared.period import Period
 from tests.unit.eligibility.test_case_model import (
     APPROVER,
     PARAMS,

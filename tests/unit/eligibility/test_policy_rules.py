@@ -26,7 +26,7 @@ from services.eligibility.policy.rules import (
     is_severely_disabled,
     yuan,
 )
-from shared.household import HouseholdSnapshot, MemberFacts, SelfCare
+from shared.core.household import HouseholdSnapshot, MemberFacts, SelfCare
 
 WUQI = "610626101203"
 GAP = "320830101201"

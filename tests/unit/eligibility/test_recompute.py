@@ -8,7 +8,7 @@ from datetime import date
 
 from services.eligibility.cases.domain import RecomputedFor
 from services.eligibility.recompute.service import Impact, Repriced
-from shared.period import Period
+from shared.core.period import Period
 from tests.unit.eligibility.test_case_model import PARAMS, TODAY, application, opened
 from tests.unit.eligibility.test_case_schedule import URBAN, approve, risen, urban_two
 

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import Workbook
 
 from services.intake.roll_import import domain, reader
-from shared.identity import fingerprinter
-from shared.regions import RegionTable
+from shared.core.identity import fingerprinter
+from shared.core.regions import RegionTable
 from tests.helpers import resident_id
 
 TODAY = date(2026, 12, 6)

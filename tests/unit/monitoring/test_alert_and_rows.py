@@ -12,11 +12,11 @@ from services.monitoring.alerts.domain import Alert, AlertStatus, Outcome
 from services.monitoring.feeds.kinds import RowContext, RowError, check_header, validate_row
 from services.monitoring.risk.parameters import RiskParameters, risk_parameters
 from services.monitoring.risk.rules import RULES, county_parameters
+from shared.core.identity import id_fingerprint
+from shared.core.regions import RegionTable
 from shared.dated_parameters import PolicyLoadError
 from shared.errors import Conflict, InvalidInput
 from shared.events.catalogue import AlertClosed, AlertRaised, AlertVerified, DeathReported
-from shared.identity import id_fingerprint
-from shared.regions import RegionTable
 from tests.helpers import resident_id
 
 TODAY = date(2024, 3, 15)

@@ -10,7 +10,7 @@ import pytest
 
 from services.monitoring.feeds.kinds import RowContext, RowError, check_header, validate_row
 from services.monitoring.feeds.reader import BadFile, FeedReader
-from shared.regions import RegionTable
+from shared.core.regions import RegionTable
 from shared.uploads import ErrorSample
 from tests.upload_kit import MB, RssWatch, chunks_of, lines_of
 

@@ -16,8 +16,8 @@ from services.payments.county.schemas import (
 )
 from services.payments.county.service import resolve_period
 from services.payments.statistics.schemas import ProgrammeFigures
+from shared.core.period import Period
 from shared.errors import InvalidInput
-from shared.period import Period
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ import pytest
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.files import parse_return_row
 from services.payments.roll.domain import EntitlementRow, amount_for, end_after, set_amount
+from shared.core.money import yuan
+from shared.core.period import Period
 from shared.errors import Conflict, TwoPersonRule
 from shared.events.catalogue import BatchApproved, BatchCreated, BatchExported, BatchReconciled
-from shared.money import yuan
-from shared.period import Period
 
 JUL, AUG, SEP, OCT = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2026, 10)
 

@@ -9,8 +9,8 @@ import pytest
 from services.payments.models import HOUSEHOLD
 from services.payments.recovery.domain import OverpaymentCase
 from services.payments.roll.domain import OwedRun, OwedSegment, ScheduleChange
+from shared.core.period import Period
 from shared.errors import Conflict, TwoPersonRule
-from shared.period import Period
 
 MAR, APR, MAY, JUN = Period(2026, 3), Period(2026, 4), Period(2026, 5), Period(2026, 6)
 HH = uuid.uuid4()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from services.payments.roll.domain import EntitlementRow, RollEntry, RollRun, amount_for
-from shared.period import Period
+from shared.core.period import Period
 
 JUL, AUG, SEP, DEC = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2026, 12)
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.eligibility.policy import ApplicationFacts
+from shared.core.household import HouseholdSnapshot
 from shared.events.catalogue import (
     ApplicationSubmitted,
     MedicalDetails,
@@ -17,7 +18,6 @@ from shared.events.catalogue import (
     TemporaryDetails,
     application_details,
 )
-from shared.household import HouseholdSnapshot
 
 CHILD = uuid.uuid4()
 

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ValidationError
 
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.downloads import attachment, streamed
 from shared.errors import DomainError, Forbidden, NotFound
-from shared.period import Period
 from shared.schemas import attributes
 
 

@@ -17,12 +17,12 @@ from sqlalchemy import exc as sa_exc
 from shared.app import install_error_handlers
 from shared.auth import Principal, decode_token, mint_token
 from shared.consumer import is_transient
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.errors import Conflict, Unauthorized
 from shared.events.catalogue import CATALOGUE, PREFIX, CaseApproved, HouseholdRegistered, event_type
 from shared.events.envelope import CloudEvent, DomainEvent
-from shared.household import HouseholdSnapshot
 from shared.kafka import murmur2, partition_for
-from shared.period import Period
 from shared.settings import ServiceSettings
 
 

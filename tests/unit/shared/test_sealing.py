@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from services.intake.config import Settings as IntakeSettings
 from services.monitoring.config import Settings as MonitoringSettings
-from shared.identity import fingerprinter, id_fingerprint
+from shared.core.identity import fingerprinter, id_fingerprint
 from shared.sealing import SM4GCM, Keyring, SealingError, binding, new_key, parse_key
 
 SM4_KEY = bytes.fromhex("0123456789abcdeffedcba9876543210")

@@ -31,8 +31,8 @@ from services.payments.county.service import resolve_period
 from services.payments.county.service import to_xlsx as county_xlsx
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from services.payments.statistics.service import to_xlsx as statistics_xlsx
-from shared.identity import mask_name
-from shared.period import Period
+from shared.core.identity import mask_name
+from shared.core.period import Period
 from shared.spreadsheets import csv_cell, csv_row, text_row, xlsx_workbook
 from tests.spreadsheet_kit import FORMULA_PAYLOADS, csv_cells, written_as_text, xlsx_texts
 

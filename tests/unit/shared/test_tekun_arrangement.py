@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from services.intake.applications.service import _programme_details
+from shared.core.period import Period
 from shared.errors import InvalidInput
 from shared.events.catalogue import CaseApproved, TekunDetails, application_details
-from shared.period import Period
 
 
 def test_tekun_details_carry_the_arrangement_and_old_ones_read_without_it() -> None:

@@ -20,8 +20,8 @@ from services.monitoring.risk.rules import (
     sudden_hardship,
 )
 from services.monitoring.risk.rules.rule import Parameter, RiskRule
+from shared.core.workdays import add_workdays
 from shared.dated_parameters import ParameterError, PeriodicMoney
-from shared.workdays import add_workdays
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.regions import (
+from shared.core.regions import (
     DEFAULT_DIRECTORY,
     InvalidRegionCode,
     Region,

@@ -1,4 +1,4 @@
-from shared.money import yuan
+from shared.core.money import yuan
 
 
 def test_fen_read_as_yuan_with_two_decimals():

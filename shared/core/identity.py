@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, WithJsonSchema
 
-from shared.household import age_on
+from shared.core.household import age_on
 
 __all__ = [
     "FINGERPRINT_HASHES",

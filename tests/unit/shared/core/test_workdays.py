@@ -3,8 +3,8 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
-from shared import workdays
-from shared.workdays import (
+from shared.core import workdays
+from shared.core.workdays import (
     HolidaySchedule,
     WorkCalendar,
     add_calendar_days,

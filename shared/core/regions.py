@@ -43,7 +43,7 @@ __all__ = [
     "region_chain",
 ]
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "data" / "regions"
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "regions"
 # Code length per level: province, prefecture, county, township, village.
 LEVEL_LENGTHS = (2, 4, 6, 9, 12)
 CODE_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"  # a code of one of those lengths, for OpenAPI parameters

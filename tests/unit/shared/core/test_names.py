@@ -1,4 +1,4 @@
-"""Person names (shared/names.py): what a Chinese name can hold is accepted and normalised, anything else refused
+"""Person names (shared/core/names.py): what a Chinese name can hold is accepted and normalised, anything else refused
 with a reason — and the pattern the OpenAPI publishes accepts exactly what the validator accepts."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from services.eligibility.cases.schemas import HomeVisitIn
 from services.intake.applications.schemas import ApplicationAmend
 from services.intake.households.schemas import BankAccountIn, MemberIn, MemberUpdate
-from shared.names import PATTERN, PersonName
+from shared.core.names import PATTERN, PersonName
 from tests.helpers import resident_id
 from tests.spreadsheet_kit import FORMULA_PAYLOADS
 

@@ -1,4 +1,4 @@
-"""The household snapshot contract (shared/household.py)."""
+"""The household snapshot contract (shared/core/household.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from shared.household import HouseholdSnapshot, IncomeItem, MemberFacts, SelfCare, age_on
+from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts, SelfCare, age_on
 
 
 def member(**overrides: object) -> dict[str, object]:

@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from shared.identity import (
+from shared.core.identity import (
     InvalidResidentId,
     ResidentId,
     ResidentIdStr,
@@ -278,7 +278,7 @@ def test_fastapi_answers_422_naming_the_field() -> None:
 
 
 def test_the_bulk_fingerprinter_gives_the_same_digests():
-    from shared.identity import fingerprinter
+    from shared.core.identity import fingerprinter
 
     # The bulk path spells HMAC out itself: keys shorter than, as long as, and longer than SHA-256's 64-byte block.
     for key in (b"0123456789abcdef-test", bytes(range(64)), b"k" * 100):

@@ -9,8 +9,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.core.household import HouseholdSnapshot
 from shared.events.catalogue import ApplicationDetails, Programme
-from shared.household import HouseholdSnapshot
 
 MAX_ITEMS = 1000
 
