@@ -11,11 +11,11 @@ from sqlalchemy import text
 from services.monitoring.models import platform
 from services.monitoring.readmodel.service import record_approvals, record_households
 from shared.consumer import Delivery
+from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import CaseApproved, HouseholdRegistered, HouseholdUpdated, MemberIdentity, event_type
 from shared.events.envelope import DomainEvent
-from shared.household import HouseholdSnapshot
-from shared.period import Period
 from shared.uow import UnitOfWork
 
 VILLAGE = "610626101201"
