@@ -9,6 +9,8 @@ import contextlib
 import json
 import logging
 import re
+import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -29,12 +31,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import current_principal
+from shared.context import correlation_id
 from shared.db import PlatformTables, create_engine, session_factory
+from shared.deps import current_principal
 from shared.errors import PROBLEM, Conflict, DomainError, Problem, ServiceUnavailable, problem_response
 from shared.migrations import schema_at_head
-from shared.observability import RequestContextMiddleware, configure_logging, freeze_startup_objects, metrics_payload
-from shared.ops_metrics import close_flow_metrics, flow_metrics
+from shared.observability import (
+    HTTP_LATENCY,
+    HTTP_REQUESTS,
+    configure_logging,
+    freeze_startup_objects,
+    metrics_payload,
+)
+from shared.ops_metrics import DatabaseGauge, FlowMetrics
 from shared.settings import ServiceSettings
 from shared.transient import is_transient
 from shared.uow import UnitOfWork
@@ -215,6 +224,69 @@ async def metrics(request: Request) -> Response:
     body, content_type = metrics_payload()
     # The event flow (outbox backlog, consumer lag, DLQs) and the service's own gauges, read at scrape time.
     return Response(body + await flow_metrics(request.app), media_type=content_type)
+
+
+# --- the metrics mount and the request context ----------------------------------------------------------------
+
+
+def add_database_gauges(app: FastAPI, *gauges: DatabaseGauge) -> None:
+    """Register gauges that the app's `/metrics` reads from the database at scrape time."""
+    app.state.database_gauges = [*getattr(app.state, "database_gauges", ()), *gauges]
+
+
+async def flow_metrics(app: FastAPI) -> bytes:
+    """The scrape-time families for the app's service (created on first use, closed by `close_flow_metrics`)."""
+    state = app.state
+    metrics: FlowMetrics | None = getattr(state, "flow_metrics", None)
+    if metrics is None:
+        settings = state.settings
+        metrics = state.flow_metrics = FlowMetrics(
+            service=settings.service_name,
+            outbox=state.tables.outbox,
+            bootstrap=settings.kafka_bootstrap_servers,
+            timeout=settings.metrics_timeout_seconds,
+        )
+    return await metrics.scrape(state.engine, getattr(state, "database_gauges", ()))
+
+
+async def close_flow_metrics(app: FastAPI) -> None:
+    metrics: FlowMetrics | None = getattr(app.state, "flow_metrics", None)
+    if metrics is not None:
+        await metrics.close()
+
+
+class RequestContextMiddleware:
+    """Pure ASGI middleware: correlation id in and out (`X-Correlation-ID`), request metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")[:100]
+        cid = incoming or uuid.uuid4().hex
+        token = correlation_id.set(cid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-correlation-id", cid.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
+            correlation_id.reset(token)
 
 
 # --- request guard --------------------------------------------------------------------------------------------

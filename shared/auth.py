@@ -1,6 +1,7 @@
 """Bearer JWT auth: `sub`, `roles` and a GB/T 2260 `region` prefix that scopes everything a user sees.
 
 Development signs tokens with a local secret (HS256); production verifies an OIDC issuer's keys (JWKS).
+The request's side (the bearer token as a FastAPI dependency, `require(...)`) is in `shared/deps.py`.
 Mint a development token:  python -m shared.auth --sub clerk-1 --roles clerk --region 610626101
 """
 
@@ -10,11 +11,9 @@ import argparse
 import functools
 import time
 from dataclasses import dataclass
-from typing import Annotated, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, check_format
 from shared.errors import Forbidden, NotFound, Unauthorized
@@ -172,33 +171,6 @@ def region_scope(claim: object, roles: frozenset[str]) -> str:
     except InvalidRegionCode as exc:
         raise Unauthorized(f"invalid bearer token: region {exc}") from exc
     return claim
-
-
-_bearer = HTTPBearer(auto_error=False, description="JWT with sub, roles and region claims")
-
-
-async def current_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    if credentials is None:
-        raise Unauthorized("a bearer token is required")
-    principal = decode_token(credentials.credentials, request.app.state.settings)
-    request.state.principal = principal
-    return principal
-
-
-def require(*roles: str):
-    """Dependency: the caller must hold one of `roles` (admin always passes)."""
-
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if roles and not principal.has_any(*roles, "admin"):
-            raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
-        return principal
-
-    return dependency
-
-
-PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def main(argv: list[str] | None = None) -> None:

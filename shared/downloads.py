@@ -1,12 +1,10 @@
-"""Files the services hand out: their media types and the attachment responses that carry them."""
+"""Files the services hand out: their media types, the headers that name them; the response that streams one is
+`shared.responses.streamed`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
 from urllib.parse import quote
-
-from fastapi.responses import StreamingResponse
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -35,14 +33,3 @@ def attachment(filename: str) -> dict[str, str]:
     if encoded == filename:
         return {"Content-Disposition": f'attachment; filename="{filename}"'}
     return {"Content-Disposition": f"attachment; filename*=utf-8''{quote(filename)}"}
-
-
-def streamed(out: IO[bytes], media_type: str, filename: str) -> StreamingResponse:
-    """A spooled file sent in 64 KiB chunks, closed once sent, so a large one is never held in memory whole."""
-
-    def chunks() -> Iterator[bytes]:
-        with out:
-            while chunk := out.read(1 << 16):
-                yield chunk
-
-    return StreamingResponse(chunks(), media_type=media_type, headers=attachment(filename))

@@ -13,8 +13,9 @@ in the service's own schema, *in the same transaction as its effect*, so the key
 A key lives `<PREFIX>IDEMPOTENCY_RETENTION_HOURS` (24 by default: clients retry within minutes); the service's
 worker then purges it with its stored response body (`shared.retention`).
 
-A service adds the table to its metadata (`idempotency_table(Base.metadata)`) and its migration, and its POST
-endpoints wrap their work:
+This module is the store (the table, the fingerprint, `answer_once`); the header and the JSON response are the
+HTTP edge's (`shared.deps.idempotency`, `shared.deps.IdempotencyKey`). A service adds the table to its metadata
+(`idempotency_table(Base.metadata)`) and its migration, and its POST endpoints wrap their work:
 
     Idem = Annotated[IdempotencyKey, Depends(idempotency(idempotency_keys))]
 
@@ -29,11 +30,9 @@ import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from fastapi import Header, Request
-from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, Update, bindparam, func, select
 from sqlalchemy.dialects.postgresql import Insert, insert
@@ -114,102 +113,78 @@ def _store_answer(t: Table) -> Update:
     )
 
 
-@dataclass
-class IdempotencyKey:
-    """The request's key (None when the client sent none) and the table it is kept in."""
+@dataclass(frozen=True)
+class Answer:
+    """A POST's answer as JSON bytes: the first one, or (`replayed`) the stored first one."""
 
-    key: str | None
-    table: Table
-    method: str
-    path: str
+    body: bytes
+    status_code: int
+    replayed: bool = False
 
-    async def run(
-        self,
-        uow: UnitOfWork,
-        principal: Principal,
-        payload: Any,
-        work: Callable[[], Awaitable[Any]],
-        *,
-        status_code: int = 201,
-    ) -> Response:
-        """Run `work` once per (caller, key); return its result as JSON, or the stored first result."""
-        if self.key is None:
-            return Response(_render(await work()), status_code=status_code, media_type="application/json")
-        t = self.table
-        digest = fingerprint(self.method, self.path, payload)
-        # Claim the key first. While another transaction holds an uncommitted row for the same key, this
-        # INSERT waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
-        # status_code/response_body are placeholders, overwritten before this transaction commits.
-        claimed = await uow.session.scalar(
-            _claim(t),
-            {
-                "idem_principal": principal.sub,
-                "idem_key": self.key,
-                "idem_method": self.method,
-                "idem_path": self.path,
-                "idem_fingerprint": digest,
-            },
-        )
-        if claimed is None:
-            return await self._replay(uow, principal, digest)
-        body = _render(await work())
-        # Stored at commit, in the same statement as the request's deferred rows and its outbox rows.
-        uow.defer(
-            _store_answer(t),
-            {
-                "idem_principal": principal.sub,
-                "idem_key": self.key,
-                "idem_status": status_code,
-                "idem_body": body.decode(),
-            },
-        )
-        return Response(body, status_code=status_code, media_type="application/json")
 
-    async def _replay(self, uow: UnitOfWork, principal: Principal, digest: str) -> Response:
-        t = self.table
-        row = (
-            await uow.session.execute(
-                select(t.c.fingerprint, t.c.status_code, t.c.response_body, t.c.path).where(
-                    t.c.principal == principal.sub, t.c.key == self.key
-                )
+async def answer_once(
+    uow: UnitOfWork,
+    table: Table,
+    principal: Principal,
+    key: str | None,
+    method: str,
+    path: str,
+    payload: Any,
+    work: Callable[[], Awaitable[Any]],
+    *,
+    status_code: int = 201,
+) -> Answer:
+    """Run `work` once per (caller, key) and answer its result as JSON, or the stored first result; without a key
+    (None), just run it."""
+    if key is None:
+        return Answer(_render(await work()), status_code)
+    digest = fingerprint(method, path, payload)
+    # Claim the key first. While another transaction holds an uncommitted row for the same key, this
+    # INSERT waits for it: if that one commits we replay below, if it rolls back our INSERT goes through.
+    # status_code/response_body are placeholders, overwritten before this transaction commits.
+    claimed = await uow.session.scalar(
+        _claim(table),
+        {
+            "idem_principal": principal.sub,
+            "idem_key": key,
+            "idem_method": method,
+            "idem_path": path,
+            "idem_fingerprint": digest,
+        },
+    )
+    if claimed is None:
+        return await _replay(uow, table, principal, key, method, digest)
+    body = _render(await work())
+    # Stored at commit, in the same statement as the request's deferred rows and its outbox rows.
+    uow.defer(
+        _store_answer(table),
+        {
+            "idem_principal": principal.sub,
+            "idem_key": key,
+            "idem_status": status_code,
+            "idem_body": body.decode(),
+        },
+    )
+    return Answer(body, status_code)
+
+
+async def _replay(uow: UnitOfWork, t: Table, principal: Principal, key: str, method: str, digest: str) -> Answer:
+    row = (
+        await uow.session.execute(
+            select(t.c.fingerprint, t.c.status_code, t.c.response_body, t.c.path).where(
+                t.c.principal == principal.sub, t.c.key == key
             )
-        ).one()
-        if row.fingerprint != digest:
-            raise InvalidInput(HEADER, "this key was already used for a different request; use a new key")
-        # The replayed body may carry personal data, so handing it out again is a read like any other.
-        await audit.record(
-            uow,
-            principal,
-            "request.replay",
-            "idempotency_key",
-            self.key,
-            details={"method": self.method, "path": row.path},
         )
-        return Response(
-            row.response_body.encode(),
-            status_code=row.status_code,
-            media_type="application/json",
-            headers={"Idempotent-Replayed": "true"},
-        )
-
-
-def idempotency(table: Table) -> Callable[..., Awaitable[IdempotencyKey]]:
-    """A FastAPI dependency factory; the header appears in every POST's OpenAPI description."""
-
-    async def dependency(
-        request: Request,
-        idempotency_key: Annotated[
-            str | None,
-            Header(
-                alias=HEADER,
-                min_length=1,
-                max_length=MAX_KEY_LENGTH,
-                pattern=r"^[\x21-\x7e]+$",
-                description="Client-chosen unique key (e.g. a UUID); a retry with the same key and request "
-                "returns the first response and creates nothing new",
-            ),
-        ] = None,
-    ) -> IdempotencyKey:
-        return IdempotencyKey(idempotency_key, table, request.method, request.url.path)
-
-    return dependency
+    ).one()
+    if row.fingerprint != digest:
+        raise InvalidInput(HEADER, "this key was already used for a different request; use a new key")
+    # The replayed body may carry personal data, so handing it out again is a read like any other.
+    await audit.record(
+        uow,
+        principal,
+        "request.replay",
+        "idempotency_key",
+        key,
+        details={"method": method, "path": row.path},
+    )
+    return Answer(row.response_body.encode(), row.status_code, replayed=True)

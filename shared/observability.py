@@ -1,4 +1,5 @@
-"""JSON logs with a correlation id, Prometheus metrics, and the health endpoints."""
+"""JSON logs with a correlation id (ID numbers masked) and the process's Prometheus metrics; the middleware that
+counts requests and the health endpoints are `shared/app.py`'s."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ import gc
 import logging
 import re
 import sys
-import time
-import uuid
 from datetime import UTC, datetime
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.context import correlation_id
 
@@ -60,40 +58,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     for noisy in ("aiokafka", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-class RequestContextMiddleware:
-    """Pure ASGI middleware: correlation id in and out (`X-Correlation-ID`), request metrics."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")[:100]
-        cid = incoming or uuid.uuid4().hex
-        token = correlation_id.set(cid)
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", []).append((b"x-correlation-id", cid.encode()))
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
-            HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
-            correlation_id.reset(token)
 
 
 def freeze_startup_objects() -> None:

@@ -1,4 +1,5 @@
-"""Operations signals (运维指标) for the event flow, computed when Prometheus scrapes an API's `/metrics`.
+"""Operations signals (运维指标) for the event flow, computed when Prometheus scrapes an API's `/metrics`
+(mounted by `shared/app.py`).
 
 Workers have no HTTP server, and their state is in PostgreSQL and Kafka anyway, so each API reports its service's
 flow from there at scrape time:
@@ -7,7 +8,7 @@ flow from there at scrape time:
 - `consumer_lag_events{group, topic, partition}`: for each consumer group of the service (groups are named
   `<service>.<name>`), the events on the topic not yet committed by the group;
 - `dead_letter_messages{topic}`: messages held in the `<topic>.dlq` of each topic the service consumes;
-- the service's own gauges, registered with `add_database_gauges` (e.g. payments' unreconciled batches);
+- the service's own gauges, registered with `shared.app.add_database_gauges` (e.g. payments' unreconciled batches);
 - `ops_metrics_source_up{source}`: 1 if the source (`database`, `kafka`, or a gauge's name) answered this scrape.
 
 A scrape never hangs nor fails on an outage: each source gets `metrics_timeout_seconds`, queries are bounded by a
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -53,11 +53,6 @@ class DatabaseGauge:
     documentation: str
     query: Executable
     labels: tuple[str, ...] = ()
-
-
-def add_database_gauges(app: FastAPI, *gauges: DatabaseGauge) -> None:
-    """Register gauges that the app's `/metrics` reads from the database at scrape time."""
-    app.state.database_gauges = [*getattr(app.state, "database_gauges", ()), *gauges]
 
 
 @dataclass(eq=False)  # hashable by identity: the registry keys collectors by it
@@ -230,24 +225,3 @@ class FlowMetrics:
         scrape.gauge(
             DEAD_LETTERS, "Messages held in a dead-letter topic of a topic the service consumes", ("topic",), dead
         )
-
-
-async def flow_metrics(app: FastAPI) -> bytes:
-    """The scrape-time families for the app's service (created on first use, closed by `close_flow_metrics`)."""
-    state = app.state
-    metrics: FlowMetrics | None = getattr(state, "flow_metrics", None)
-    if metrics is None:
-        settings = state.settings
-        metrics = state.flow_metrics = FlowMetrics(
-            service=settings.service_name,
-            outbox=state.tables.outbox,
-            bootstrap=settings.kafka_bootstrap_servers,
-            timeout=settings.metrics_timeout_seconds,
-        )
-    return await metrics.scrape(state.engine, getattr(state, "database_gauges", ()))
-
-
-async def close_flow_metrics(app: FastAPI) -> None:
-    metrics: FlowMetrics | None = getattr(app.state, "flow_metrics", None)
-    if metrics is not None:
-        await metrics.close()

@@ -18,7 +18,7 @@ count when the walk began.
 `region` narrows a list to a township (9 digits) or village (12) within the caller's own scope; a region outside
 it selects nothing (an empty page, as for any record of another region). An ID number is never a query parameter
 (URLs end up in access logs): the lists that search by person take it in the `X-Id-Number` header and match it by
-its keyed fingerprint (`shared.core.identity.id_fingerprint`)."""
+its keyed fingerprint (`shared.core.identity.id_fingerprint`); the header is `shared.deps.IdNumberHeader`."""
 
 from __future__ import annotations
 
@@ -30,15 +30,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Header
 from pydantic import BaseModel, Field
 from sqlalchemy import Row, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from shared.core.identity import ResidentIdStr
 from shared.errors import InvalidInput
 
 T = TypeVar("T")
@@ -49,15 +47,6 @@ TOTAL_CAP = 10_000
 _CHECK = 6  # bytes of checksum before the key
 _CHECK_KEY = b"shared.pagination cursor v1"
 REGION_PATTERN = r"^\d{2,12}$"
-
-IdNumberHeader = Annotated[
-    ResidentIdStr | None,
-    Header(
-        alias="X-Id-Number",
-        description="a member's 居民身份证号: matched by its keyed fingerprint; a header, never a query parameter, "
-        "so the number stays out of URLs and access logs",
-    ),
-]
 
 
 class ListQuery(BaseModel):

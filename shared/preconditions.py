@@ -1,32 +1,16 @@
 """Conditional writes (RFC 9110 §13): a resource's `ETag` is its version, and a write sent with `If-Match` applies
 only to the version named, so two clients editing the same record cannot silently overwrite each other (lost
 update). A write without `If-Match` is still accepted (the row lock serialises it): clients that read before they
-write should send it."""
+write should send it.
+
+The `If-Match` header parameter is `shared.deps.IfMatch`; an answer gets its `ETag` from `shared.responses`."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol, TypeVar
-
-import orjson
-from fastapi import Header, Response
+from typing import Any
 
 from shared.errors import PreconditionFailed, problems
 
-IfMatch = Annotated[
-    str | None,
-    Header(
-        alias="If-Match",
-        description="The ETag of the version read; the write answers 412 if the resource changed since",
-        max_length=200,
-    ),
-]
-
-
-class _HasVersion(Protocol):
-    version: int
-
-
-_Versioned = TypeVar("_Versioned", bound=_HasVersion)
 _ETAG_HEADER = {"ETag": {"description": "the version answered; send it back as If-Match", "schema": {"type": "string"}}}
 
 
@@ -59,21 +43,3 @@ def check_if_match(if_match: str | None, version: int, what: str) -> None:
         errors=[{"field": "If-Match", "message": f"does not match the current ETag {etag(version)}"}],
         etag=etag(version),
     )
-
-
-def tag(response: Response, version: int) -> None:
-    """Set the `ETag` of the representation being answered."""
-    response.headers["ETag"] = etag(version)
-
-
-def versioned(response: Response, answer: _Versioned) -> _Versioned:
-    """An answer with a `version` (a household, an application), returned with its `ETag` set."""
-    tag(response, answer.version)
-    return answer
-
-
-def tag_answer(response: Response) -> Response:
-    """`tag` an answer already rendered as JSON with a `version` field (e.g. by `IdempotencyKey.run`, whose replay
-    of a stored first answer carries that answer's version)."""
-    tag(response, orjson.loads(response.body)["version"])
-    return response

@@ -11,7 +11,8 @@ from fastapi import Depends
 
 from services.eligibility.config import Settings
 from shared.app import app_settings
-from shared.auth import Principal, require
+from shared.auth import Principal
+from shared.deps import require
 
 # Everyone who works on cases reads them within their region; auditors read and never write.
 Reader = Annotated[Principal, Depends(require("clerk", "township_reviewer", "county_approver", "auditor"))]

@@ -9,8 +9,8 @@ from fastapi import Depends
 from services.intake.config import Settings
 from services.intake.models import idempotency_keys
 from shared.app import app_settings
-from shared.auth import Principal, require
-from shared.idempotency import IdempotencyKey, idempotency
+from shared.auth import Principal
+from shared.deps import IdempotencyKey, idempotency, require
 
 # Clerks write within their township; reviewers, approvers and auditors read within their region.
 Clerk = Annotated[Principal, Depends(require("clerk"))]

@@ -10,7 +10,8 @@ from fastapi import Depends, Request
 
 from services.monitoring.config import Settings
 from shared.app import app_settings
-from shared.auth import Principal, current_principal, require
+from shared.auth import Principal
+from shared.deps import current_principal, require
 from shared.errors import Forbidden
 from shared.uow import UnitOfWork
 

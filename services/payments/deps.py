@@ -8,7 +8,8 @@ from fastapi import Depends
 
 from services.payments.config import Settings
 from shared.app import app_settings
-from shared.auth import Principal, require
+from shared.auth import Principal
+from shared.deps import require
 
 # Finance officers (财务) create, approve, export and settle batches within their region; approvers and auditors read.
 Finance = Annotated[Principal, Depends(require("finance"))]

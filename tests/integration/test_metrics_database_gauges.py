@@ -10,8 +10,8 @@ from sqlalchemy import func, literal_column, select, text
 
 from services.intake.config import Settings
 from services.intake.models import Household, platform
-from shared.app import create_app
-from shared.ops_metrics import DatabaseGauge, add_database_gauges
+from shared.app import add_database_gauges, create_app
+from shared.ops_metrics import DatabaseGauge
 from tests.helpers import household_body
 
 HOUSEHOLDS_BY_COUNTY = DatabaseGauge(

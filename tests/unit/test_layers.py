@@ -14,17 +14,14 @@ from shared import errors
 REPO = Path(__file__).resolve().parents[2]
 WEB = ("fastapi", "starlette", "fastapi_offline")
 # The HTTP edge: endpoints and their dependencies, each service's app (api.py, built by shared/app.py's factory),
-# and the kit's request-side parts that are FastAPI dependencies, middleware or responses by nature.
+# and the kit's own edge. Below it the kit is plain: Principal and token verification (auth.py), keyset cursors and
+# pages (pagination.py), the stored first answers (idempotency.py), ETags (preconditions.py), media types and
+# filenames (downloads.py), logging and metrics primitives (observability.py, ops_metrics.py).
 EDGE_FILES = {"endpoints.py", "deps.py", "api.py"}
 EDGE_KIT = {
-    "shared/app.py",  # the application factory and the one mapping of domain errors to problem+json
-    "shared/auth.py",  # the bearer token as a dependency (require(...))
-    "shared/pagination.py",  # X-Id-Number, a header parameter of list endpoints
-    "shared/idempotency.py",  # Idempotency-Key, a dependency answering the stored response
-    "shared/preconditions.py",  # If-Match, a header parameter; ETag on the response
-    "shared/downloads.py",  # a file streamed as the response
-    "shared/observability.py",  # the request-context ASGI middleware
-    "shared/ops_metrics.py",  # the flow metrics mounted on the app
+    "shared/app.py",  # the application factory, problem+json, the request guard and context middleware, /metrics
+    "shared/deps.py",  # the bearer token as a dependency (require(...)), Idempotency-Key, If-Match, X-Id-Number
+    "shared/responses.py",  # a file streamed as the response; the ETag on an answer
 }
 
 

@@ -10,7 +10,8 @@ from services.eligibility.notices import service
 from services.eligibility.notices.schemas import LongTermNotice
 from services.eligibility.notices.service import PublicNotice
 from shared.app import UowDep
-from shared.downloads import PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
+from shared.downloads import PAGE_HEADERS, XLSX, attachment, or_xlsx
+from shared.responses import streamed
 
 router = APIRouter(prefix="/notices", tags=["public notice"])
 

@@ -20,10 +20,11 @@ from services.intake.applications.schemas import (
 )
 from services.intake.deps import Clerk, Idem, IntakeSettings, Reader
 from shared.app import UowDep
+from shared.deps import IdNumberHeader, IfMatch
 from shared.downloads import attachment
 from shared.errors import InvalidInput
-from shared.pagination import IdNumberHeader
-from shared.preconditions import IfMatch, conditional, tag_answer, tagged, versioned
+from shared.preconditions import conditional, tagged
+from shared.responses import tag_answer, versioned
 from shared.validation import CONTROL_CHARACTERS
 
 router = APIRouter(prefix="/applications", tags=["applications"])

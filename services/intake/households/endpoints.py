@@ -20,9 +20,10 @@ from services.intake.households.schemas import (
     MemberUpdate,
 )
 from shared.app import UowDep
+from shared.deps import IdNumberHeader, IfMatch
 from shared.errors import problems
-from shared.pagination import IdNumberHeader
-from shared.preconditions import IfMatch, conditional, tag_answer, tagged, versioned
+from shared.preconditions import conditional, tagged
+from shared.responses import tag_answer, versioned
 
 router = APIRouter(prefix="/households", tags=["households"])
 

@@ -17,7 +17,7 @@ from services.monitoring.alerts.schemas import (
 )
 from services.monitoring.deps import Closer, MonitoringSettings, Reader, Reviewer
 from shared.app import UowDep
-from shared.pagination import IdNumberHeader
+from shared.deps import IdNumberHeader
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

@@ -10,8 +10,8 @@ from services.monitoring.feeds import service
 from services.monitoring.feeds.kinds import DESCRIPTIONS, FeedKind
 from services.monitoring.feeds.schemas import FeedErrorPage, FeedOut
 from shared.app import UowDep
-from shared.auth import PrincipalDep
 from shared.core.regions import CODE_PATTERN as REGION_CODE_PATTERN
+from shared.deps import PrincipalDep
 from shared.errors import InvalidInput, UnsupportedMediaType
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])

@@ -20,8 +20,9 @@ from services.payments.batches.schemas import (
 from services.payments.deps import Finance, PaymentsSettings, Reader
 from shared.app import UowDep
 from shared.core.period import Period
-from shared.downloads import XLSX, or_xlsx, streamed
+from shared.downloads import XLSX, or_xlsx
 from shared.errors import InvalidInput, problems
+from shared.responses import streamed
 
 router = APIRouter(prefix="/batches", tags=["batches"])
 

@@ -21,8 +21,9 @@ from shared.app import UowDep
 from shared.auth import Principal, decode_token
 from shared.core.period import Period
 from shared.core.regions import CODE_PATTERN as REGION_PATTERN
-from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx, streamed
+from shared.downloads import DOCX, PAGE_HEADERS, XLSX, attachment, or_xlsx
 from shared.errors import DomainError, problems
+from shared.responses import streamed
 
 router = APIRouter(prefix="/county", tags=["county"])
 COOKIE = "county_session"

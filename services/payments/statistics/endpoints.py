@@ -12,7 +12,8 @@ from services.payments.statistics.schemas import Statistics
 from shared.app import UowDep
 from shared.core.period import PATTERN as PERIOD_PATTERN
 from shared.core.regions import CODE_PATTERN as REGION_PATTERN
-from shared.downloads import XLSX, or_xlsx, streamed
+from shared.downloads import XLSX, or_xlsx
+from shared.responses import streamed
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 

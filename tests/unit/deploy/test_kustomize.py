@@ -716,7 +716,7 @@ def test_database_connection_budget(rendered: tuple[str, list[Doc]]) -> None:
 
 # --- alert rules and dashboard --------------------------------------------------------------------
 
-# Gauges the services register with shared.ops_metrics.add_database_gauges (agreed names: README, "Operations").
+# Gauges the services register with shared.app.add_database_gauges (agreed names: README, "Operations").
 SERVICE_GAUGES = {
     "payments_batch_unreconciled_days",
     "payments_batch_lines",

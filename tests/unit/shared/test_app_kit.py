@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from shared.app import RequestGuard, UowDep, create_app, document_problems, install_error_handlers
-from shared.auth import Principal, require
+from shared.auth import Principal
 from shared.db import PlatformTables, service_metadata
+from shared.deps import require
 from shared.errors import PROBLEM
 from shared.settings import ServiceSettings
 

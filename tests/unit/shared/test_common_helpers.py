@@ -13,8 +13,9 @@ from pydantic import BaseModel, ValidationError
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period
-from shared.downloads import attachment, streamed
+from shared.downloads import attachment
 from shared.errors import DomainError, Forbidden, NotFound
+from shared.responses import streamed
 from shared.schemas import attributes
 
 
