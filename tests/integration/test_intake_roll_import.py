@@ -9,12 +9,16 @@ already imported, all-or-nothing, and an import resumed after its process died m
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import importlib
 import io
 import json
+import signal
+import sys
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,6 +39,7 @@ from tests.conftest import bearer, wait_for
 from tests.helpers import problem, resident_id
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 ADMIN = bearer("admin-wuqi", ["admin"], "610626")
 VILLAGE = "610626101201"
@@ -356,7 +361,22 @@ async def test_all_or_nothing_imports_nothing_while_a_row_is_refused(api, db) ->
     assert created == 0
 
 
-async def test_an_import_killed_mid_commit_resumes_from_its_last_chunk(api, db, monkeypatch) -> None:
+# The import's job in a process of its own, as the intake worker runs it (chunks of two households).
+_IMPORTER = """
+import asyncio, os, sys, uuid
+from services.intake.config import Settings
+from services.intake.models import platform
+from services.intake.roll_import import job
+from shared.db import create_engine, session_factory
+from shared.uow import UnitOfWork
+
+units = session_factory(create_engine(os.environ["DATABASE_URL"], 2))
+asyncio.run(job.run_import(lambda: UnitOfWork(units, platform, "/services/intake"), uuid.UUID(sys.argv[1]),
+                           Settings(roll_import_chunk=2)))
+"""
+
+
+async def test_an_import_killed_mid_commit_resumes_from_its_last_chunk(api, db) -> None:
     validated = await dry_run(api, roll(*(household(f"F{i}", members=1, amount="500.00") for i in range(5))))
     import_id = uuid.UUID(validated["id"])
     units = session_factory(db)
@@ -372,17 +392,34 @@ async def test_an_import_killed_mid_commit_resumes_from_its_last_chunk(api, db, 
     # The first chunk: a committed step, as the import's job takes it.
     assert await Job(uow).step(lambda unit: service.commit_step(unit, import_id, 2, settings))
 
-    real_announce = service._announce
+    # The second chunk is held at its first household insert (another transaction holds the households table),
+    # and the importing process is SIGKILLed there: its chunk was never committed.
+    async with db.connect() as holder:
+        await holder.execute(text("LOCK TABLE intake.households IN EXCLUSIVE MODE"))
+        importer = await asyncio.create_subprocess_exec(sys.executable, "-c", _IMPORTER, str(import_id), cwd=REPO)
 
-    def dies(unit, item, households):  # the process dies after the chunk's rows were written, before its commit
-        real_announce(unit, item, households)
-        raise SystemExit("killed")
+        async def blocked_backend() -> int | None:
+            async with db.connect() as conn:
+                return (
+                    await conn.execute(
+                        text(
+                            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND query ILIKE '%INSERT INTO intake.households%'"
+                        )
+                    )
+                ).scalar()
 
-    monkeypatch.setattr(service, "_announce", dies)
-    with pytest.raises(SystemExit):
-        async with uow() as unit:
-            await service.commit_step(unit, import_id, 2, settings)
-    monkeypatch.setattr(service, "_announce", real_announce)
+        backend = await wait_for(blocked_backend, timeout=60)
+        importer.send_signal(signal.SIGKILL)
+        await importer.wait()
+        await holder.rollback()
+
+    async def gone() -> bool:  # its backend finds its client gone and rolls the chunk back
+        async with db.connect() as conn:
+            found = await conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": backend})
+            return found.scalar() is None
+
+    await wait_for(gone, timeout=30)
     half = (await api("intake").get(f"/roll-imports/{import_id}", headers=ADMIN)).json()
     assert half["status"] == "importing" and half["progress"]["done"] == 2
 
