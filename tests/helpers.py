@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import itertools
 import random
+from datetime import date, timedelta
 
 from shared.core.identity import check_character
 
-_serial = itertools.count(random.randint(100, 800))
+# One counter per (area, birth date, sex): a number's sequence part holds 500 per sex, so calls for other dates
+# never use them up. Started at random so that numbers a previous run left (make run's database) are unlikely.
+_serials: dict[tuple[str, str, bool], itertools.count] = {}
 
 
 def resident_id(birth: str = "19560312", male: bool = True, area: str = "610626") -> str:
-    """A fresh valid GB 11643 number (unique per call within a run)."""
-    # Two sequence numbers per counter step, odd for men: consecutive calls never collide (500 per birth date).
-    seq = (next(_serial) * 2 + (1 if male else 0)) % 1000
-    first17 = f"{area}{birth}{seq:03d}"
+    """A fresh valid GB 11643 number (unique per call within a run): odd sequence numbers for men; past the 500
+    of a birth date, the next day's."""
+    n = next(_serials.setdefault((area, birth, male), itertools.count(random.randint(0, 250))))
+    day = date(int(birth[:4]), int(birth[4:6]), int(birth[6:])) + timedelta(days=n // 500)
+    first17 = f"{area}{day:%Y%m%d}{(n % 500) * 2 + (1 if male else 0):03d}"
     return first17 + check_character(first17)
 
 

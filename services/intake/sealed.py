@@ -9,11 +9,12 @@ and the account's last four digits. Lookups go by the keyed fingerprint (`shared
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
 from shared.core.identity import mask_resident_id
-from shared.sealing import Keyring, binding, epoch_micros
+from shared.sealing import Keyring, binding, epoch_micros, payee_binding
 
 MEMBERS, HOUSEHOLDS = "intake.members", "intake.households"
 
@@ -48,3 +49,12 @@ def seal_account(ring: Keyring, household_id: uuid.UUID, changed_at: datetime, n
 
 def open_account(ring: Keyring, household_id: uuid.UUID, changed_at: datetime, key_id: str, sealed: str) -> str:
     return ring.open(key_id, sealed, account_binding(household_id, changed_at)).decode()
+
+
+def seal_payee(
+    ring: Keyring, household_id: uuid.UUID, changed_at: datetime, account: dict[str, str]
+) -> tuple[str, str]:
+    """收款账户 for payments' `payee.changed`: (key id, sealed JSON of `bank_name`, `account_holder`,
+    `account_number`), bound to the household and this version's `changed_at`, so an older account cannot be
+    replayed as the current one."""
+    return ring.seal(json.dumps(account, ensure_ascii=False).encode(), payee_binding(household_id, changed_at))

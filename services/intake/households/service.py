@@ -3,7 +3,6 @@ travels in intake's events. Every read and write of personal data leaves an audi
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -32,7 +31,7 @@ from services.intake.households.schemas import (
 from services.intake.models import Household, Member
 from services.intake.regions.service import check_village_code
 from services.intake.regions.table import region_table
-from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number
+from services.intake.sealed import open_account, open_id_number, seal_account, seal_id_number, seal_payee
 from shared import audit
 from shared.auth import Principal
 from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
@@ -42,7 +41,7 @@ from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, Membe
 from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes
-from shared.sealing import Keyring, payee_binding
+from shared.sealing import Keyring
 from shared.uow import UnitOfWork
 
 _PERSON_FIELDS = {"name", "id_number", "relation"}
@@ -122,8 +121,7 @@ def emit_payee(
     in clear; None when the account was removed."""
     key_id = sealed = last4 = None
     if account:
-        plain = json.dumps(account, ensure_ascii=False).encode()
-        key_id, sealed = ring.seal(plain, payee_binding(household_id, changed_at))
+        key_id, sealed = seal_payee(ring, household_id, changed_at, account)
         last4 = account["account_number"][-4:]
     uow.emit(
         PayeeChanged(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from services.intake.regions.table import region_table
 from services.intake.roll_import import domain, reader
 from services.intake.roll_import.repository import RollImportRepository
 from services.intake.roll_import.schemas import IssueOut, IssuePage, IssueQuery, Progress, Report, RollImportOut
-from services.intake.sealed import seal_account, seal_id_number
+from services.intake.sealed import seal_account, seal_id_number, seal_payee
 from shared import audit
 from shared.auth import Principal
 from shared.core.assessment_contract import AssessmentItem, AssessmentResult
@@ -47,7 +46,6 @@ from shared.events.catalogue import (
     PayeeChanged,
     application_details,
 )
-from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 
 COPY_ROWS = 5000
@@ -249,14 +247,12 @@ def _record(item: RollImport, line: int, raw: dict[str, Any] | tuple[str, str], 
             missing = "bank_name" if "bank_name" not in row.household else "account_holder"
             return _refused(item, line, ref, missing, "give 开户银行 and 账户名 on the row that gives 银行账号")
         account = seal_account(ring, household_id, item.created_at, row.account_number)
-        plain = {
+        payee = {
             "bank_name": row.household["bank_name"],
             "account_holder": row.household["account_holder"],
             "account_number": row.account_number,
         }
-        payee_key, payee_sealed = ring.seal(
-            json.dumps(plain, ensure_ascii=False).encode(), payee_binding(household_id, item.created_at)
-        )
+        payee_key, payee_sealed = seal_payee(ring, household_id, item.created_at, payee)
     facts = MemberFactsIn.model_validate(row.facts).model_dump(mode="json")
     return (
         item.id,
