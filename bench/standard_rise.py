@@ -13,7 +13,7 @@ tiers: every rural tier +40 yuan (300…500 → 340…540, 450 → 490) from 202
 * **what-if**: `POST /parameters/what-if`'s path (`recompute(apply=False)`): read in chunks, assess, count.
 * **recompute (end to end)**: the `policy.standard_changed.v1` handler (`on_standard_changed`) in a real unit of
   work on the database: read in chunks, each case re-priced per segment by `Case.reprice`, the cases' repository's
-  `save_many` (one UPDATE … FROM per chunk, one insert of steps), one multi-row insert each into outbox and audit
+  `save_many` (one UPDATE … FROM and insert of steps per chunk), one multi-row insert each into outbox and audit
   log, commit. cases/s from the handler's start to the commit.
 * **replay**: the handler again on the same event: everything read and assessed, nothing to write.
 

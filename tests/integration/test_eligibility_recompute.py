@@ -12,8 +12,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
+from services.eligibility.cases.domain import RecomputedFor
+from services.eligibility.cases.repository import CaseRepository, roll_case, saved_rows
 from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform
+from services.eligibility.policy_admin.in_force import effective_parameters
 from services.eligibility.recompute.service import on_standard_changed
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
@@ -358,3 +361,37 @@ async def test_what_if_answers_within_the_callers_region_and_refuses_bad_input(a
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
     r = await api("eligibility").post("/parameters/what-if", json=URBAN_RISE, headers=FINANCE)
     assert r.status_code == 409  # already decided: nothing to try
+
+
+async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_to_its_review(api, tokens, db):
+    """The recompute writes a chunk only where each row is still the version it read: a review committed in
+    between wins, and the re-priced case gets no amount, step or audit of the rise."""
+    sessions = session_factory(db)
+    two = [_member("周平", "1971-01-02", "head"), _member("吴兰", "1973-02-03", "spouse")]
+    kept = await _approve(api, tokens, sessions, _household("610626001003", "urban", two, 60_000), "dibao")
+    two = [_member("郑军", "1969-03-04", "head"), _member("冯丽", "1974-05-06", "spouse")]
+    raced = await _approve(api, tokens, sessions, _household("610626001003", "urban", two, 60_000), "dibao")
+    before = (await api("eligibility").get(f"/cases/{raced}", headers=tokens["approver"])).json()
+    rise = RecomputedFor(region="610626", key="dibao.standard.urban", start=date(2023, 9, 1))
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        params = (await effective_parameters(uow, fresh=True)).with_value(
+            rise.region, rise.key, rise.start, {"per": "month", "fen": 75_000}, "test: 750元/月 from September"
+        )
+        repo = CaseRepository(uow.session)
+        chunk = []
+        for row in await repo.roll_rows([uuid.UUID(kept), uuid.UUID(raced)]):
+            case, version = roll_case(row)
+            assert case.reprice(params, rise, "test rise", date.today())
+            chunk.append((case, version, case.collect_steps()))
+        rows = saved_rows(chunk)
+        async with sessions() as review:  # a township's review commits meanwhile
+            await review.execute(text("UPDATE eligibility.cases SET updated_at = now() WHERE id = :id"), {"id": raced})
+            await review.commit()
+        assert await repo.save_many(rows) == {uuid.UUID(kept)}
+        await uow.commit()
+    kept_now = (await api("eligibility").get(f"/cases/{kept}", headers=tokens["approver"])).json()
+    raced_now = (await api("eligibility").get(f"/cases/{raced}", headers=tokens["approver"])).json()
+    assert kept_now["monthly_amount_fen"] == 750 * 2 * 100 - 60_000  # 补差 at 750 for two, less wages
+    assert kept_now["steps"][-1]["step"] == "standard_recompute"
+    assert raced_now["monthly_amount_fen"] == before["monthly_amount_fen"]
+    assert [s["step"] for s in raced_now["steps"]] == [s["step"] for s in before["steps"]]

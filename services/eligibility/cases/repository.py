@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -307,19 +308,57 @@ _ROLL_CHUNK = text(f"""
 # One statement per chunk; `version` (the row's updated_at when read) is an optimistic check: a case changed
 # meanwhile (a review committed since the chunk was read) is left alone, and only the ids returned are announced.
 _SAVE_MANY = text("""
-    UPDATE eligibility.cases AS c
-    SET schedule = v.schedule, monthly_amount_fen = v.monthly_amount_fen,
-        assessment = COALESCE(v.assessment, c.assessment), updated_at = now()
-    FROM jsonb_to_recordset(CAST(:rows AS jsonb))
-         AS v(id uuid, version timestamptz, schedule jsonb, monthly_amount_fen bigint, assessment jsonb)
-    WHERE c.id = v.id AND c.updated_at = v.version
-    RETURNING c.id
+    WITH saved AS (
+        UPDATE eligibility.cases AS c
+        SET schedule = v.schedule, monthly_amount_fen = v.monthly_amount_fen,
+            assessment = COALESCE(v.assessment, c.assessment), updated_at = now()
+        FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+             AS v(id uuid, version timestamptz, schedule jsonb, monthly_amount_fen bigint, assessment jsonb)
+        WHERE c.id = v.id AND c.updated_at = v.version
+        RETURNING c.id
+    ), steps AS (
+        INSERT INTO eligibility.case_steps (case_id, step, from_status, to_status, actor, roles, "on", opinion, data)
+        SELECT s.case_id, s.step, s.from_status, s.to_status, s.actor, s.roles, s."on", s.opinion, s.data
+        FROM jsonb_populate_recordset(NULL::eligibility.case_steps, CAST(:steps AS jsonb)) AS s
+        JOIN saved ON saved.id = s.case_id
+    )
+    SELECT id FROM saved
 """)
 
 
+@dataclass(frozen=True)
+class SavedRows:
+    """A chunk of re-priced cases as `save_many` writes them: the cases' and their steps' JSON."""
+
+    cases: str
+    steps: str
+
+
+def saved_rows(cases: list[tuple[Case, Any, list[StepRecord]]]) -> SavedRows:
+    """(case, version read, steps recorded) as `save_many` takes them: pure, so a caller may build it off the
+    event loop while the database is busy with something else."""
+    rows = [
+        {
+            "id": case.id,
+            "version": version,
+            "schedule": schedule_json(case.schedule, case.snapshot),
+            "monthly_amount_fen": case.monthly_amount_fen,
+            "assessment": _assessment_json(case.assessment) if case.assessment else None,
+        }
+        for case, version, _ in cases
+    ]
+    steps = [_step_row(case.id, s) for case, _, recorded in cases for s in recorded]
+    return SavedRows(json_rows(rows) if rows else "", json_rows(steps))
+
+
+def roll_case(row: Any) -> tuple[Case, Any]:
+    """A row of `CaseRepository.roll_rows` as the recompute reads it, with its version (for `save_many`'s
+    optimistic check): its assessment left out unless its schedule is still to be read from it (a re-priced case
+    gets a new one). Pure: no session needed."""
+    return _roll_case(row), row.updated_at
+
+
 def _roll_case(row: Any) -> Case:
-    """A case as the recompute reads it: its assessment left out unless its schedule is still to be read from it
-    (a re-priced case gets a new one)."""
     return _case(
         row,
         orjson.loads(row.details),
@@ -506,29 +545,15 @@ class CaseRepository:
         )
         return list(result.scalars())
 
-    async def roll_chunk(self, ids: list[uuid.UUID]) -> list[tuple[Case, Any]]:
-        """The cases with these ids and each row's version (for `save_many`'s optimistic check)."""
-        rows = await self.session.execute(_ROLL_CHUNK, {"ids": ids})
-        return [(_roll_case(row), row.updated_at) for row in rows]
+    async def roll_rows(self, ids: list[uuid.UUID]) -> list[Any]:
+        """The rows of the cases with these ids, their JSON undecoded: `roll_case` makes each a Case (off the event
+        loop, if the caller wishes)."""
+        return list(await self.session.execute(_ROLL_CHUNK, {"ids": ids}))
 
-    async def save_many(self, cases: list[tuple[Case, Any, list[StepRecord]]]) -> set[uuid.UUID]:
-        """Many re-priced cases (case, version read, steps), set-based: one UPDATE … FROM of their schedule, amount
-        and assessment where the row is still the version read, one insert of the steps of those. The ids
-        written."""
-        if not cases:
+    async def save_many(self, rows: SavedRows) -> set[uuid.UUID]:
+        """Many re-priced cases (`saved_rows`), set-based: one statement updating their schedule, amount and
+        assessment where the row is still the version read, and inserting the steps of those. The ids written."""
+        if not rows.cases:
             return set()
-        rows = [
-            {
-                "id": case.id,
-                "version": version,
-                "schedule": schedule_json(case.schedule, case.snapshot),
-                "monthly_amount_fen": case.monthly_amount_fen,
-                "assessment": _assessment_json(case.assessment) if case.assessment else None,
-            }
-            for case, version, _ in cases
-        ]
-        written = set((await self.session.execute(_SAVE_MANY, {"rows": json_rows(rows)})).scalars())
-        steps = [_step_row(case.id, s) for case, _, recorded in cases if case.id in written for s in recorded]
-        if steps:  # one JSON parameter: no per-row parameter processing
-            await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(steps)})
-        return written
+        result = await self.session.execute(_SAVE_MANY, {"rows": rows.cases, "steps": rows.steps})
+        return set(result.scalars())

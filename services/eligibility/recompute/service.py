@@ -9,23 +9,27 @@ force in each of its months. A case whose months move raises `case.schedule_chan
 nothing, so replaying the event changes nothing.
 
 Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, re-priced in
-memory, and each chunk is written with the cases' repository (`save_many`: one UPDATE … FROM, one insert of steps),
-one multi-row insert into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`) runs the
+memory (a worker thread prices a chunk while PostgreSQL writes the one before), and each chunk is written with the
+cases' repository (`save_many`: one statement updating the cases and inserting their steps), one multi-row insert
+into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`) runs the
 same code with the proposed value laid over the parameters and writes nothing, so its months and fen are what the
 real recompute then does.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from services.eligibility.cases import schedule as sched
-from services.eligibility.cases.domain import Case, RecomputedFor
-from services.eligibility.cases.repository import CaseRepository
+from services.eligibility.cases.domain import Case, RecomputedFor, StepRecord
+from services.eligibility.cases.repository import CaseRepository, SavedRows, roll_case, saved_rows
 from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters
@@ -186,6 +190,70 @@ class Impact:
         return out("total", None, list(self.townships.values())), per
 
 
+@dataclass
+class _PricedChunk:
+    """One chunk of cases read and re-priced, waiting to be written (with `apply`) and counted."""
+
+    examined: int = 0
+    unchanged: int = 0
+    needs_review: int = 0
+    changed: list[tuple[Case, Repriced, list[StepRecord]]] = field(default_factory=list)
+    rows: SavedRows | None = None
+
+
+def _price_chunk(
+    rows: list[Any], params: ParameterSet, change: ValueChange, today: date, month: Period, apply: bool
+) -> _PricedChunk:
+    """The chunk's cases re-priced (pure domain work: no session, no event loop), with what `save_many` writes."""
+    chunk = _PricedChunk(examined=len(rows))
+    saved: list[tuple[Case, Any, list[StepRecord]]] = []
+    for row in rows:
+        case, version = roll_case(row)
+        before = case.schedule
+        changes = case.reprice(params, change.recomputed_for, change.reference, today, announce=apply)
+        if changes is None:
+            chunk.needs_review += 1
+        elif changes:
+            steps = case.collect_steps()
+            chunk.changed.append((case, Repriced.of(case, before, changes, month), steps))
+            saved.append((case, version, steps))
+        else:
+            chunk.unchanged += 1
+    if apply:
+        chunk.rows = saved_rows(saved)
+    return chunk
+
+
+async def _write(uow: UnitOfWork, repo: CaseRepository, chunk: _PricedChunk, change: ValueChange) -> set[uuid.UUID]:
+    """Save the chunk's re-priced cases, audit their steps and send their events: the ids written (a case changed
+    meanwhile is left to its own review: its events go nowhere, as its changes)."""
+    written = await repo.save_many(chunk.rows) if chunk.rows else set()
+    if len(written) < len(chunk.changed):
+        log.warning(
+            "recompute %s: %d cases changed meanwhile, left to their own review",
+            change.key,
+            len(chunk.changed) - len(written),
+        )
+    audits = []
+    for case, _, steps in chunk.changed:
+        if case.id not in written:
+            continue
+        uow.track(case)
+        audits += [
+            {
+                "resource_id": case.id,
+                "household_id": case.household_id,
+                "region_code": case.region_code,
+                "reason": s.opinion,
+                "details": s.data,
+            }
+            for s in steps
+        ]
+    await audit.record(uow, SYSTEM, "case.standard_recompute", "case", audits)
+    await uow.flush_events()
+    return written
+
+
 async def recompute(
     uow: UnitOfWork,
     params: ParameterSet,
@@ -205,48 +273,16 @@ async def recompute(
     prefix = scope if scope is not None else ("" if change.region == NATIONAL else change.region)
     impact = Impact(paid_through, Period.of(today), keep_cases=keep_cases)
     ids, started = await repo.priced_with(prefix, change.key), time.monotonic()
-    for at in range(0, len(ids), chunk_size):
-        loaded = await repo.roll_chunk(ids[at : at + chunk_size])
-        changed: list[tuple[Case, object, Repriced]] = []
-        for case, version in loaded:
-            before = case.schedule
-            changes = case.reprice(params, change.recomputed_for, change.reference, today, announce=apply)
-            if changes is None:
-                impact.needs_review += 1
-            elif changes:
-                changed.append((case, version, Repriced.of(case, before, changes, impact.month)))
-            else:
-                impact.unchanged += 1
-        impact.examined += len(loaded)
-        if apply and changed:
-            collected = [(case, version, case.collect_steps()) for case, version, _ in changed]
-            written = await repo.save_many(collected)
-            if len(written) < len(changed):
-                log.warning(
-                    "recompute %s: %d cases changed meanwhile, left to their own review",
-                    change.key,
-                    len(changed) - len(written),
-                )
-            audits = []
-            for case, _, steps in collected:
-                if case.id not in written:
-                    continue  # changed meanwhile: its events go nowhere, as its changes
-                uow.track(case)
-                audits += [
-                    {
-                        "resource_id": case.id,
-                        "household_id": case.household_id,
-                        "region_code": case.region_code,
-                        "reason": s.opinion,
-                        "details": s.data,
-                    }
-                    for s in steps
-                ]
-            await audit.record(uow, SYSTEM, "case.standard_recompute", "case", audits)
-            await uow.flush_events()
-            changed = [c for c in changed if c[0].id in written]
-        for _, _, r in changed:
-            impact.add(r)
+    price = functools.partial(_price_chunk, params=params, change=change, today=today, month=impact.month, apply=apply)
+
+    async def settle(chunk: _PricedChunk) -> None:
+        written = await _write(uow, repo, chunk, change) if apply else None
+        impact.examined += chunk.examined
+        impact.unchanged += chunk.unchanged
+        impact.needs_review += chunk.needs_review
+        for case, r, _ in chunk.changed:
+            if written is None or case.id in written:
+                impact.add(r)
         log.info(
             "recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)",
             change.region,
@@ -258,6 +294,20 @@ async def recompute(
             impact.changed,
             impact.examined / max(time.monotonic() - started, 1e-6),
         )
+
+    # A chunk is priced in a worker thread while PostgreSQL writes the chunk before it: the domain work and the
+    # database's work overlap instead of adding up (the session is used by one side only, and the chunk's read
+    # comes before both).
+    waiting: _PricedChunk | None = None
+    for at in range(0, len(ids), chunk_size):
+        rows = await repo.roll_rows(ids[at : at + chunk_size])
+        async with asyncio.TaskGroup() as both:
+            pricing = both.create_task(asyncio.to_thread(price, rows))
+            if waiting is not None:
+                both.create_task(settle(waiting))
+        waiting = pricing.result()
+    if waiting is not None:
+        await settle(waiting)
     return impact
 
 
