@@ -23,6 +23,10 @@ class Settings(ServiceSettings, SealingSettings):
     roll_import_max_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
     roll_import_chunk: int = Field(default=1000, ge=1, le=1000)
     roll_import_poll_seconds: float = Field(default=5.0, gt=0)
+    # The staged rows (sealed ID numbers and accounts of a whole roll), households and report lines of an import
+    # are kept this many days after its last change, then deleted by the worker; the import itself (its counts,
+    # its SHA-256: the same file is still recognised) stays. Personal data kept no longer than the import needs.
+    roll_import_retention_days: int = Field(default=30, ge=1)
     eligibility_url: str = "http://localhost:8002"
     # sealing_keys / sealing_key_id (INTAKE_SEALING_KEYS, INTAKE_SEALING_KEY_ID): seal the payee's bank account in
     # the payee.changed event; payments holds the same keys to open it while writing a bank file.

@@ -252,7 +252,9 @@ class ApplicationDraft(Base):
 class RollImport(Base):
     """存量对象导入: one upload of a county's current recipients. `validating` (the dry run) → `validated` (its
     report) → `importing` (committed chunk by chunk, `commit_cursor` the last household done) → `imported`; or
-    `failed` (the dry run could not finish: `error`). One per file (SHA-256) and region."""
+    `failed` (the dry run could not finish: `error`). One per file (SHA-256) and region. Its staging (rows,
+    households, report lines) is deleted once unchanged for the retention period, never while `importing`:
+    `purged_at`; the import row stays."""
 
     __tablename__ = "roll_imports"
     __table_args__ = (
@@ -281,6 +283,9 @@ class RollImport(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     committed_by: Mapped[str | None] = mapped_column(String(200))
     committed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="when its staged rows, households and report lines were deleted"
+    )
 
 
 class RollImportRow(Base):

@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -498,3 +498,143 @@ async def test_the_filled_in_xlsx_template_is_read_like_the_csv(api) -> None:
     assert body["format"] == "xlsx" and body["status"] == "validated", body
     assert body["report"]["by_programme"] == {"dibao": {"households": 1, "persons": 3, "monthly_amount_fen": 150_000}}
     assert body["report"]["amount_differs"] == 0  # three persons without income: 500 × 3
+
+
+# --- retention: the staging of an import unchanged for INTAKE_ROLL_IMPORT_RETENTION_DAYS -------------------------
+
+STAGED = {"rows": "roll_import_rows", "households": "roll_import_households", "issues": "roll_import_issues"}
+NOTHING_STAGED = {"rows": 0, "households": 0, "issues": 0}
+
+
+def intake_units(db):
+    sessions = session_factory(db)
+    return lambda: UnitOfWork(sessions, platform, "/services/intake")
+
+
+async def staged(db, import_id: str) -> dict[str, int]:
+    counts = ", ".join(f"(SELECT count(*) FROM intake.{t} WHERE import_id = :id) AS {k}" for k, t in STAGED.items())
+    async with db.connect() as conn:
+        return dict((await conn.execute(text(f"SELECT {counts}"), {"id": import_id})).mappings().one())
+
+
+async def age(db, days: int, *import_ids: str) -> None:
+    """The imports' last change `days` ago."""
+    async with db.begin() as conn:
+        await conn.execute(
+            text("UPDATE intake.roll_imports SET updated_at = now() - make_interval(days => :days) WHERE id = :id"),
+            [{"days": days, "id": i} for i in import_ids],
+        )
+
+
+async def read_import(api, import_id: str) -> dict:
+    r = await api("intake").get(f"/roll-imports/{import_id}", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_the_staging_of_imports_unchanged_past_the_retention_is_purged_and_the_imports_kept(api, db) -> None:
+    settings = Settings()
+    days = settings.roll_import_retention_days
+    units = intake_units(db)
+    refused = household("P2")
+    refused[0]["monthly_amount"] = "五百"
+    imported_file = roll(household("P1"), refused)
+    imported = (await dry_run(api, imported_file))["id"]
+    await commit(api, imported)  # its rows dropped already; its households and report line left
+    abandoned_file = roll(household("P3"), household("P4", members=1, amount="520.00", income="150.00"))
+    abandoned = (await dry_run(api, abandoned_file))["id"]  # validated, never committed
+    stuck = (await dry_run(api, roll(household("P5"))))["id"]
+    async with db.begin() as conn:  # as a dry run whose process died before it ended
+        await conn.execute(text("UPDATE intake.roll_imports SET status = 'validating' WHERE id = :id"), {"id": stuck})
+    importing = (await dry_run(api, roll(household("P6"))))["id"]
+    async with units() as unit:  # committed, its chunks not run yet (as when the worker is down)
+        await service.start_import(unit, Principal("admin-wuqi", frozenset({"admin"}), "610626"), uuid.UUID(importing))
+        await unit.commit()
+    recent = (await dry_run(api, roll(household("P7"))))["id"]
+    ours = {imported, abandoned, stuck, importing, recent}
+    before = {i: await staged(db, i) for i in ours}
+    shown = {i: await read_import(api, i) for i in ours}
+    assert before[imported] == {"rows": 0, "households": 2, "issues": 1}
+    assert before[abandoned] == {"rows": 3, "households": 2, "issues": 1}
+    assert before[stuck]["rows"] == before[importing]["rows"] == before[recent]["rows"] == 2
+    await age(db, days + 1, imported, abandoned, stuck, importing)
+    await age(db, days - 1, recent)
+
+    purged = {str(p.import_id): p for p in await job.purge_expired(units, settings)}
+    expired = {imported, abandoned, stuck}
+    assert set(purged) & ours == expired
+    for i in expired:
+        assert purged[i].counts == before[i] and await staged(db, i) == NOTHING_STAGED
+        now = await read_import(api, i)
+        assert now["purged_at"] is not None and shown[i]["purged_at"] is None
+        kept = ("id", "status", "sha256", "report", "progress", "paid_through", "created_at")
+        assert {k: now[k] for k in kept} == {k: shown[i][k] for k in kept}
+    assert {purged[i].status for i in expired} == {"imported", "validated", "validating"}
+    for i in (importing, recent):  # `importing` is the worker's, whatever its age; `recent` is within the period
+        assert await staged(db, i) == before[i] and (await read_import(api, i))["purged_at"] is None
+
+    async with db.connect() as conn:
+        audited = {
+            r.resource_id: r
+            for r in await conn.execute(
+                text(
+                    "SELECT resource_id, actor, region_code, details FROM intake.audit_log "
+                    "WHERE action = 'roll_import.purge' AND resource_id = ANY(:ids)"
+                ),
+                {"ids": sorted(ours)},
+            )
+        }
+    assert set(audited) == expired
+    for i in expired:
+        details = audited[i].details
+        assert (audited[i].actor, audited[i].region_code) == ("intake", "610626")
+        assert set(details) == {"rows", "households", "issues", "status", "unchanged_since", "retention_days"}
+        assert {k: details[k] for k in STAGED} == before[i] and details["retention_days"] == days
+        assert details["status"] == purged[i].status
+        assert datetime.fromisoformat(details["unchanged_since"]) < datetime.now(UTC) - timedelta(days=days)
+    assert not {str(p.import_id) for p in await job.purge_expired(units, settings)} & ours  # once is enough
+
+    r = await api("intake").get(f"/roll-imports/{abandoned}/issues", headers=ADMIN)
+    assert "upload the same file again" in problem(r, 409, "purged_at")["detail"]
+    r = await api("intake").get(f"/roll-imports/{imported}/issues", headers=ADMIN)
+    assert "counts stay" in problem(r, 409, "purged_at")["detail"]
+    r = await api("intake").post(f"/roll-imports/{abandoned}/commit", headers=ADMIN)
+    problem(r, 409, "purged_at")
+    r = await api("intake").post(f"/roll-imports/{imported}/commit", headers=ADMIN)
+    assert r.status_code == 202 and r.json()["status"] == "imported", r.text  # ran: answered as it is
+
+    # The same files again are the same imports: the imported one as it is, the other staged anew.
+    r = await upload(api, imported_file)
+    assert r.status_code == 200 and r.headers["Idempotent-Replayed"] == "true", r.text
+    assert r.json()["id"] == imported and r.json()["purged_at"] is not None and r.json()["status"] == "imported"
+    assert await staged(db, imported) == NOTHING_STAGED
+    r = await upload(api, abandoned_file)
+    assert r.status_code == 200 and r.headers["Idempotent-Replayed"] == "true", r.text
+    assert r.json()["id"] == abandoned and r.json()["purged_at"] is None
+    again = await settled(api, abandoned, ("validated", "failed"))
+    assert again["status"] == "validated" and again["report"] == shown[abandoned]["report"]
+    assert await staged(db, abandoned) == before[abandoned]
+    assert [i["household_ref"] for i in await all_issues(api, abandoned)] == ["P4"]
+
+    # The import left `importing` run to its end, so no other test's worker round finds it.
+    await job.run_import(units, uuid.UUID(importing), settings)
+    assert (await read_import(api, importing))["status"] == "imported"
+
+
+async def test_the_intake_workers_roll_import_task_purges_each_round(api, db) -> None:
+    settings = Settings(roll_import_poll_seconds=0.2)
+    validated = (await dry_run(api, roll(household("Q1"))))["id"]
+    await age(db, settings.roll_import_retention_days + 1, validated)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(job.roll_importer(settings)(intake_units(db), stop))
+    try:
+
+        async def purged() -> dict | None:
+            body = await read_import(api, validated)
+            return body if body["purged_at"] else None
+
+        await wait_for(purged, timeout=30)
+    finally:
+        stop.set()
+        await worker
+    assert await staged(db, validated) == NOTHING_STAGED

@@ -17,7 +17,7 @@ from shared.app import UowDep
 from shared.core.period import PATTERN as PERIOD_PATTERN
 from shared.core.period import Period
 from shared.downloads import XLSX, attachment
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, problems
 from shared.uow import UnitOfWork
 from shared.validation import CONTROL_CHARACTERS
 
@@ -67,7 +67,8 @@ async def template(principal: Admin, format: Literal["xlsx", "csv"] = "xlsx") ->
     "is read in bounded memory and checked row by row; the dry run (progress and report on GET /roll-imports/{id}, "
     "lines on …/issues) then judges each household and prices it by eligibility's rules. Nothing is imported "
     "until POST /roll-imports/{id}/commit. The same file again (SHA-256, same region) answers 200 with the "
-    "first import.",
+    "first import; if that import was not imported and its staging was purged (`purged_at`), the file is staged "
+    "anew into it and its dry run starts over.",
     responses={200: {"description": "the same file was uploaded before: its import", "model": RollImportOut}},
 )
 async def upload(
@@ -114,12 +115,24 @@ async def upload(
     return result.out
 
 
-@router.get("/{import_id}", summary="An import: status, progress, the dry run's report")
+@router.get(
+    "/{import_id}",
+    summary="An import: status, progress, the dry run's report",
+    description="The import stays when its staged rows, households and report lines are deleted, "
+    "INTAKE_ROLL_IMPORT_RETENTION_DAYS after its last change (never while `importing`): `purged_at` says when; "
+    "status, counts and SHA-256 are kept.",
+)
 async def read(import_id: uuid.UUID, uow: UowDep, principal: Admin) -> RollImportOut:
     return await service.read(uow, principal, import_id)
 
 
-@router.get("/{import_id}/issues", summary="The report's lines: refused (line, field, why), amount differs, skipped")
+@router.get(
+    "/{import_id}/issues",
+    summary="The report's lines: refused (line, field, why), amount differs, skipped",
+    description="409 once the import's staging was purged (`purged_at` on GET /roll-imports/{id}): the lines are "
+    "gone, the report's counts stay.",
+    responses=problems(409),
+)
 async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotated[IssueQuery, Query()]) -> IssuePage:
     return await service.issues(uow, principal, import_id, q)
 
@@ -130,7 +143,9 @@ async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotat
     summary="Import what the dry run accepted",
     description="Households, members, payees and applications `imported`, with their events, committed chunk by "
     "chunk (progress on GET /roll-imports/{id}); a killed process's import is resumed by the intake worker. "
-    "All-or-nothing imports refuse (409) while any row is refused.",
+    "All-or-nothing imports refuse (409) while any row is refused. An import whose staging was purged before it "
+    "was imported (`purged_at`) answers 409: upload the same file again to stage it anew. Asking again once it "
+    "runs or ran answers the import as it is.",
 )
 async def start_import(
     import_id: uuid.UUID,

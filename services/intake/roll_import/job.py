@@ -1,7 +1,8 @@
 """The roll import's jobs: the dry run (started by the upload, in the API process: it prices the rows with the
 uploader's own bearer token, which is never stored) and the import (started by POST …/commit, and picked up by the
 intake worker, whose background task resumes any import a killed process left `importing`). Both commit chunk by
-chunk with their cursor, so a restart carries on from the last committed chunk."""
+chunk with their cursor, so a restart carries on from the last committed chunk. The same background task purges
+the staging of imports unchanged for the retention period, one committed step per import."""
 
 from __future__ import annotations
 
@@ -102,6 +103,31 @@ async def commit_pending(
     return sum([await run_import(uow_factory, import_id, settings, stop) for import_id in pending])
 
 
+async def purge_expired(
+    uow_factory: Callable[[], UnitOfWork], settings: Settings, stop: asyncio.Event | None = None
+) -> list[service.Purged]:
+    """The staging of every import unchanged for `roll_import_retention_days` deleted, a committed step per
+    import; what was purged. Nothing due: one query."""
+    job = Job(uow_factory)
+    days = settings.roll_import_retention_days
+    purged: list[service.Purged] = []
+    while stop is None or not stop.is_set():
+        done = await job.step(lambda uow: service.purge_step(uow, days))
+        if done is None:
+            break
+        purged.append(done)
+        log.info(
+            "roll import %s (%s, unchanged for %d days): staging purged: %d rows, %d households, %d report lines",
+            done.import_id,
+            done.status,
+            days,
+            done.counts["rows"],
+            done.counts["households"],
+            done.counts["issues"],
+        )
+    return purged
+
+
 def start(coroutine) -> asyncio.Task:
     task = asyncio.get_running_loop().create_task(coroutine)
     RUNNING.add(task)
@@ -110,7 +136,8 @@ def start(coroutine) -> asyncio.Task:
 
 
 def roll_importer(settings: Settings):
-    """The intake worker's background task: resumes and runs the imports waiting in `importing`."""
+    """The intake worker's background task: resumes and runs the imports waiting in `importing`, then purges the
+    staging of those past their retention."""
 
     async def run(uow_factory: Callable[[], UnitOfWork], stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -118,6 +145,10 @@ def roll_importer(settings: Settings):
                 await commit_pending(uow_factory, settings, stop)
             except Exception:
                 log.exception("roll import round failed; retrying")
+            try:
+                await purge_expired(uow_factory, settings, stop)
+            except Exception:
+                log.exception("roll import purge failed; retrying next round")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.roll_import_poll_seconds)
 

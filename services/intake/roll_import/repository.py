@@ -1,13 +1,15 @@
 """Every query of the roll import: the import row, its staged rows (COPY), the households the dry run judges in
-chunks, the report, and the set-based writes of the import itself (INSERT … SELECT from the staged rows)."""
+chunks, the report, the set-based writes of the import itself (INSERT … SELECT from the staged rows), and the
+purge of an expired import's staging."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import RollImport, RollImportIssue
@@ -42,6 +44,11 @@ ROW_COLUMNS = (
     "error_message",
 )
 ISSUES = Keyset("roll-import-issues", (RollImportIssue.line, RollImportIssue.kind))
+#: What an import stages, by what the purge counts: rows (sealed ID numbers, accounts), households, report lines.
+STAGING = {"rows": "roll_import_rows", "households": "roll_import_households", "issues": "roll_import_issues"}
+#: The statuses whose staging the purge may delete once unchanged long enough: done, a dry run never committed,
+#: a dry run stopped (`failed`) or left `validating` by a process that died. Never `importing`: the worker's.
+PURGEABLE = ("imported", "validated", "failed", "validating")
 
 
 async def _raw(session: AsyncSession) -> Any:
@@ -70,6 +77,10 @@ class RollImportRepository:
         return await self.session.scalar(
             select(RollImport).where(RollImport.region_code == region_code, RollImport.sha256 == sha256)
         )
+
+    async def lock(self, item: RollImport) -> None:
+        """`item` locked for the transaction, and read again as it is once the lock is held."""
+        await self.session.refresh(item, with_for_update=True)
 
     async def pending(self, status: str) -> list[uuid.UUID]:
         return list(
@@ -164,7 +175,37 @@ class RollImportRepository:
 
     async def drop_staging(self, import_id: uuid.UUID) -> None:
         """The staged rows hold sealed ID numbers and accounts: gone once the import is done."""
-        await self.session.execute(text("DELETE FROM intake.roll_import_rows WHERE import_id = :id"), {"id": import_id})
+        await self._delete_staged(STAGING["rows"], import_id)
+
+    # --- retention -----------------------------------------------------------------------------------------------
+
+    async def expired(self, retention: timedelta) -> RollImport | None:
+        """The import unchanged the longest beyond `retention` whose staging is still there, locked; one another
+        transaction holds (a dry-run or import step, a replayed upload) is passed over: it is being worked on."""
+        return await self.session.scalar(
+            select(RollImport)
+            .where(
+                RollImport.status.in_(PURGEABLE),
+                RollImport.purged_at.is_(None),
+                RollImport.updated_at < func.now() - retention,
+            )
+            .order_by(RollImport.updated_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+
+    async def purge(self, import_id: uuid.UUID) -> dict[str, int]:
+        """The import's staging deleted, one DELETE per table, and the import marked purged; how many of each
+        (rows, households, issues) went."""
+        counts = {kind: await self._delete_staged(table, import_id) for kind, table in STAGING.items()}
+        await self.save(import_id, purged_at=text("now()"))
+        return counts
+
+    async def _delete_staged(self, table: str, import_id: uuid.UUID) -> int:
+        result = await self.session.execute(
+            text(f"DELETE FROM {SCHEMA}.{table} WHERE import_id = :id"), {"id": import_id}
+        )
+        return int(result.rowcount)
 
 
 _GROUP = text("""

@@ -57,6 +57,12 @@ class RollImportOut(BaseModel):
     created_at: datetime
     committed_by: str | None
     committed_at: datetime | None
+    purged_at: datetime | None = Field(
+        description="when the staged rows, households and report lines were deleted, the retention period "
+        "(INTAKE_ROLL_IMPORT_RETENTION_DAYS) after the last change; the report's counts stay. Its issues then "
+        "answer 409, and so does its commit unless it was imported (uploading the same file again stages that "
+        "one anew)"
+    )
 
 
 class IssueOut(BaseModel):

@@ -9,7 +9,10 @@
   otherwise goes to the report, line and field, never the ID number.
 - `commit_step`: a chunk of households created — households, members, applications `imported` by INSERT … SELECT
   from the staged rows — and their events (`household.registered`, `payee.changed`, `application.imported`) in the
-  outbox, committed with the cursor: a worker killed at any point resumes from the last committed chunk."""
+  outbox, committed with the cursor: a worker killed at any point resumes from the last committed chunk.
+- `purge_step`: the staging (rows, households, report lines) of an import unchanged for the retention period
+  deleted — imported, a dry run never committed, or one a dead process left `validating`; never one `importing`.
+  The import stays, `purged_at` set: the same file uploaded again is still this import."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
 import orjson
@@ -80,6 +83,7 @@ def to_out(item: RollImport) -> RollImportOut:
         created_at=item.created_at,
         committed_by=item.committed_by,
         committed_at=item.committed_at,
+        purged_at=item.purged_at,
     )
 
 
@@ -106,8 +110,25 @@ async def read(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> R
     return to_out(item)
 
 
+def _purged(item: RollImport, purged_at: datetime) -> Conflict:
+    """What an import whose staging was purged answers where its rows or report lines are needed."""
+    day = purged_at.date().isoformat()
+    then = (
+        "the report's counts stay on GET /roll-imports/{id}"
+        if item.status == "imported"
+        else "upload the same file again to run its dry run anew"
+    )
+    return Conflict(
+        f"roll import {item.id} was purged on {day}: its staged rows and report lines are kept only for the "
+        f"retention period after its last change; {then}",
+        errors=[{"field": "purged_at", "message": f"purged on {day}"}],
+    )
+
+
 async def issues(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID, q: IssueQuery) -> IssuePage:
     item = await _visible(uow, principal, import_id)
+    if item.purged_at is not None:
+        raise _purged(item, item.purged_at)  # an empty page would read as a report without a refused line
     page = await RollImportRepository(uow.session).issues(item.id, q)
     await audit.record(uow, principal, "roll_import.issues.read", "roll_import", item.id, region_code=item.region_code)
     return IssuePage(
@@ -122,7 +143,7 @@ async def issues(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID, q:
 class Uploaded:
     out: RollImportOut
     created: bool
-    dry_run: bool  # the dry run is to be started (a new import, or one whose dry run stopped)
+    dry_run: bool  # the dry run is to be started (a new import, one whose dry run stopped, or one staged anew)
 
 
 async def upload(
@@ -145,11 +166,28 @@ async def upload(
     repo = RollImportRepository(uow.session)
     existing = await repo.by_sha256(scope, sha256)
     if existing is not None:
-        restart = existing.status == "failed" or existing.status == "validating"
-        if existing.status == "failed":
-            await repo.save(existing.id, status="validating", error=None)
-            existing.status, existing.error = "validating", None
-        await audit.record(uow, principal, "roll_import.upload.replayed", "roll_import", existing.id, region_code=scope)
+        # Locked, so the purge passes over it from now on (read again: it may have purged it just before). Not one
+        # `importing`: the purge never takes it, and its running chunks would stop at the lock.
+        if existing.status != "importing":
+            await repo.lock(existing)
+        details = None
+        if existing.purged_at is not None and existing.status != "imported":
+            restart = True
+            details = {"rows": await _restage(repo, existing, settings, file, fmt), "staged_again": True}
+        else:
+            restart = existing.status == "failed" or existing.status == "validating"
+            if restart:  # saved even when `validating`: a dry run started again is a change the purge waits on
+                await repo.save(existing.id, status="validating", error=None)
+                existing.status, existing.error = "validating", None
+        await audit.record(
+            uow,
+            principal,
+            "roll_import.upload.replayed",
+            "roll_import",
+            existing.id,
+            region_code=scope,
+            details=details,
+        )
         return Uploaded(to_out(existing), False, restart)
     now = datetime.now(UTC)
     item = RollImport(
@@ -173,10 +211,7 @@ async def upload(
     )
     repo.add(item)
     await uow.session.flush()
-    try:
-        item.rows_total = await _stage(repo, item, settings, file, fmt)
-    except reader.BadFile as exc:
-        raise InvalidInput(exc.field, exc.message) from None  # the request's rollback drops what was staged
+    item.rows_total = await _stage(repo, item, settings, file, fmt)
     await audit.record(
         uow,
         principal,
@@ -190,8 +225,31 @@ async def upload(
     return Uploaded(to_out(item), True, True)
 
 
+async def _restage(repo: RollImportRepository, item: RollImport, settings: Settings, file: IO[bytes], fmt: str) -> int:
+    """The file of an import whose staging was purged before it was imported, staged anew into the same import
+    (its id, parameters and creation time, which the sealed accounts are bound to), its dry run to start over.
+    How many rows."""
+    rows = await _stage(repo, item, settings, file, fmt)
+    reset: dict[str, Any] = {
+        "status": "validating",
+        "error": None,
+        "report": None,
+        "progress_done": 0,
+        "progress_total": 0,
+        "rows_total": rows,
+        "validate_cursor": 0,
+        "commit_cursor": 0,
+        "purged_at": None,
+    }
+    await repo.save(item.id, **reset)
+    for name, value in reset.items():
+        setattr(item, name, value)
+    return rows
+
+
 async def _stage(repo: RollImportRepository, item: RollImport, settings: Settings, file: IO[bytes], fmt: str) -> int:
-    """Every row of the file checked, sealed and COPYed into the staging table, a few thousand at a time."""
+    """Every row of the file checked, sealed and COPYed into the staging table, a few thousand at a time; a file
+    that cannot be read is a 422 (the request's rollback drops what was staged)."""
     ctx = domain.RowContext(
         regions=region_table(settings),
         scope=item.region_code,
@@ -203,15 +261,18 @@ async def _stage(repo: RollImportRepository, item: RollImport, settings: Setting
     count = 0
     # Reading, checking and sealing a batch is CPU and file work: done off the event loop, which meanwhile COPYs
     # the batch before (the API keeps answering while a province's file is staged).
-    batch = await asyncio.to_thread(_take, records, COPY_ROWS)
-    while batch:
-        copying = asyncio.ensure_future(repo.copy_rows(batch))
-        try:
-            following = await asyncio.to_thread(_take, records, COPY_ROWS)
-        finally:
-            await copying
-        count += len(batch)
-        batch = following
+    try:
+        batch = await asyncio.to_thread(_take, records, COPY_ROWS)
+        while batch:
+            copying = asyncio.ensure_future(repo.copy_rows(batch))
+            try:
+                following = await asyncio.to_thread(_take, records, COPY_ROWS)
+            finally:
+                await copying
+            count += len(batch)
+            batch = following
+    except reader.BadFile as exc:
+        raise InvalidInput(exc.field, exc.message) from None
     return count
 
 
@@ -290,8 +351,8 @@ async def dry_run_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, price:
     the verdicts and the report's lines commit together."""
     repo = RollImportRepository(uow.session)
     item = await repo.get(import_id, for_update=True, skip_locked=True)
-    if item is None or item.status != "validating":
-        return False
+    if item is None or item.status != "validating" or item.purged_at is not None:
+        return False  # a purged one's rows are gone: uploading the file again stages them anew
     if item.validate_cursor == 0 and item.progress_total == 0:
         total = await repo.group_households(item.id)
         await repo.save(item.id, progress_total=total)
@@ -503,6 +564,8 @@ async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UU
         raise Forbidden("a roll import is committed by its county's admin")
     if item.status in ("importing", "imported"):
         return to_out(item)
+    if item.purged_at is not None:
+        raise _purged(item, item.purged_at)
     if item.status != "validated":
         raise Conflict(
             f"the dry run is {item.status}: the import starts from a finished dry-run report",
@@ -724,3 +787,39 @@ def template(fmt: str) -> tuple[bytes, str]:
 
 async def pending_imports(uow: UnitOfWork) -> list[uuid.UUID]:
     return await RollImportRepository(uow.session).pending("importing")
+
+
+# --- retention -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Purged:
+    import_id: uuid.UUID
+    status: str
+    counts: dict[str, int]  # deleted: rows, households, issues
+
+
+async def purge_step(uow: UnitOfWork, retention_days: int) -> Purged | None:
+    """The staging of the import unchanged the longest beyond `retention_days` deleted, the import kept and marked
+    purged, audited with the counts (never a row's content); None when none is due. One import a step: a
+    province's roll is deleted in one transaction, as its upload staged it in one."""
+    repo = RollImportRepository(uow.session)
+    item = await repo.expired(timedelta(days=retention_days))
+    if item is None:
+        return None
+    counts = await repo.purge(item.id)
+    await audit.record(
+        uow,
+        ACTOR,
+        "roll_import.purge",
+        "roll_import",
+        item.id,
+        region_code=item.region_code,
+        details={
+            **counts,
+            "status": item.status,
+            "unchanged_since": item.updated_at.isoformat(),
+            "retention_days": retention_days,
+        },
+    )
+    return Purged(item.id, item.status, counts)

@@ -26,3 +26,15 @@ def test_periods_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("INTAKE_PURGE_BATCH_SIZE", "100")
     s = Settings()
     assert (s.idempotency_retention_hours, s.purge_batch_size) == (6, 100)
+
+
+def test_the_roll_import_staging_is_kept_thirty_days_unless_set_and_at_least_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("INTAKE_ROLL_IMPORT_RETENTION_DAYS", raising=False)
+    assert Settings().roll_import_retention_days == 30
+    monkeypatch.setenv("INTAKE_ROLL_IMPORT_RETENTION_DAYS", "7")
+    assert Settings().roll_import_retention_days == 7
+    monkeypatch.setenv("INTAKE_ROLL_IMPORT_RETENTION_DAYS", "0")
+    with pytest.raises(ValidationError, match="roll_import_retention_days"):
+        Settings()
