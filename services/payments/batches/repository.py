@@ -116,13 +116,14 @@ WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
                     AND h.programme = w.programme AND h.member_id = w.member_id AND h.status <> 'cancelled')
 ON CONFLICT DO NOTHING
 """
-_CHUNK_OWED = "o.household_id > :after AND o.household_id <= :last"
-_CHUNK_LINES = "household_id > :after AND household_id <= :last"
+# A chunk is the list of its households, never a range of ids: the households of a village are spread over the
+# whole id space, so a range would reach every household of the province.
+_CHUNK_OWED = "o.household_id = ANY(CAST(:hs AS uuid[]))"
+_HOUSEHOLDS_LINES = "household_id = ANY(CAST(:hs AS uuid[]))"
 _PERSONS = (
     "(o.household_id, o.programme, o.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), CAST(:ps AS text[]), "
     "CAST(:ms AS uuid[])))"
 )
-_PERSONS_LINES = "household_id = ANY(CAST(:hs AS uuid[]))"
 
 # 扣回: the lines a regular batch has just made for a scope withhold, to recover the same person's open
 # overpayments, at most :percent % of each line (integer fen, rounded down: below 100 % a line never comes to
@@ -142,7 +143,7 @@ WITH op AS (
 ), opc AS (
     SELECT *, sum(left_fen) OVER w - left_fen AS start_fen FROM op WHERE left_fen > 0
     WINDOW w AS (PARTITION BY household_id, programme, member_id ORDER BY period, id)
-), ln AS (
+), ln AS MATERIALIZED (  -- computed once: joined to each person's overpayments, never re-run per row
     SELECT l.id, l.household_id, l.programme, l.member_id, l.period,
            l.amount_fen * CAST(:percent AS bigint) / 100 AS cap
     -- From the persons with something to recover (usually few) to their lines (ix_payment_lines_household), never
@@ -152,7 +153,7 @@ WITH op AS (
                                  AND l.member_id = p.member_id
     WHERE l.batch_id = :batch_id AND l.status = 'pending' AND l.kind <> 'one_off' AND l.deducted_fen = 0
       AND {line_scope}
-), lnc AS (
+), lnc AS MATERIALIZED (
     SELECT *, sum(cap) OVER w - cap AS start_fen FROM ln WHERE cap > 0
     WINDOW w AS (PARTITION BY household_id, programme, member_id ORDER BY period, id)
 ), alloc AS (
@@ -181,8 +182,8 @@ JOIN op ON op.id = a.overpayment_id
 WHERE o.id = a.overpayment_id AND a.fen = op.left_fen
 RETURNING o.id, o.beneficiary_id, o.household_id, o.region_code, o.period, a.fen AS amount_fen
 """
-_CHUNK_OVER = "o.household_id > :after AND o.household_id <= :last"
-_CHUNK_DEDUCT_LINES = "l.household_id > :after AND l.household_id <= :last"
+_CHUNK_OVER = "o.household_id = ANY(CAST(:hs AS uuid[]))"
+_CHUNK_DEDUCT_LINES = "l.household_id = ANY(CAST(:hs AS uuid[]))"
 _PERSONS_OF = (
     "({alias}.household_id, {alias}.programme, {alias}.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), "
     "CAST(:ps AS text[]), CAST(:ms AS uuid[])))"
@@ -328,34 +329,32 @@ class BatchRepository:
             )
         )
 
-    async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> tuple[int, uuid.UUID | None]:
-        """The next `size` households owed something in the region, in id order: (how many, the last id)."""
-        row = (
-            await self.session.execute(
+    async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> list[uuid.UUID]:
+        """The next `size` households owed something in the region, in id order (the last one is the cursor)."""
+        return list(
+            await self.session.scalars(
                 text(
-                    "SELECT count(*), max(household_id::text)::uuid FROM (SELECT DISTINCT household_id "
-                    "FROM payments.owed WHERE superseded_by IS NULL AND region_code LIKE :prefix "
-                    "AND household_id > :after ORDER BY household_id LIMIT :size) s"
+                    "SELECT DISTINCT household_id FROM payments.owed WHERE superseded_by IS NULL "
+                    "AND region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size"
                 ),
                 {"prefix": region + "%", "after": after or uuid.UUID(int=0), "size": size},
             )
-        ).one()
-        return int(row[0]), row[1]
+        )
 
     async def lock_balances(self) -> None:
         await self.session.execute(text(BALANCE_LOCK))
 
-    async def insert_balance_lines(self, batch: DisbursementBatch, after: uuid.UUID | None, last: uuid.UUID) -> int:
-        """The balance lines of a chunk of households (ids after `after`, up to `last`)."""
-        sql = _BALANCE.format(owed_scope=_CHUNK_OWED, line_scope=_CHUNK_LINES)
-        params = {**await self._balance_params(batch), "after": after or uuid.UUID(int=0), "last": last}
+    async def insert_balance_lines(self, batch: DisbursementBatch, households: list[uuid.UUID]) -> int:
+        """The balance lines of a chunk of the region's households (`next_chunk`)."""
+        sql = _BALANCE.format(owed_scope=_CHUNK_OWED, line_scope=_HOUSEHOLDS_LINES)
+        params = {**await self._balance_params(batch), "hs": households}
         return (await self.session.execute(text(sql), params)).rowcount
 
     async def insert_balance_lines_of(
         self, batch: DisbursementBatch, persons: list[tuple[uuid.UUID, str, uuid.UUID]]
     ) -> int:
         """The balance lines of these persons only (a batch following a decision about them)."""
-        sql = _BALANCE.format(owed_scope=_PERSONS, line_scope=_PERSONS_LINES)
+        sql = _BALANCE.format(owed_scope=_PERSONS, line_scope=_HOUSEHOLDS_LINES)
         params = {
             **await self._balance_params(batch),
             "hs": [h for h, _, _ in persons],
@@ -364,12 +363,12 @@ class BatchRepository:
         }
         return (await self.session.execute(text(sql), params)).rowcount
 
-    async def deduct(self, batch: DisbursementBatch, after: uuid.UUID | None, last: uuid.UUID) -> list[Any]:
+    async def deduct(self, batch: DisbursementBatch, households: list[uuid.UUID]) -> list[Any]:
         """扣回 from the chunk's new lines of a regular batch; the overpayments it closed (`recovered`)."""
-        bounds = {"after": after or uuid.UUID(int=0), "last": last}
-        await settle(self.session, _CHUNK_OVER, bounds)
+        chunk = {"hs": households}
+        await settle(self.session, _CHUNK_OVER, chunk)
         sql = _DEDUCT.format(over_scope=_CHUNK_OVER, line_scope=_CHUNK_DEDUCT_LINES)
-        return list(await self.session.execute(text(sql), {**bounds, **self._deduct_params(batch)}))
+        return list(await self.session.execute(text(sql), {**chunk, **self._deduct_params(batch)}))
 
     async def deduct_of(self, batch: DisbursementBatch, persons: list[tuple[uuid.UUID, str, uuid.UUID]]) -> list[Any]:
         """扣回 from these persons' new lines of a regular batch (a batch following a decision about them)."""

@@ -255,12 +255,14 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         if batch.progress_total is None:
             batch.progress_total = await repo.count_candidates(batch.region_code)
         cursor = await repo.build_cursor(batch.id)
-        scanned, last = await repo.next_chunk(batch.region_code, cursor, chunk_size)
-        if scanned:
-            await repo.insert_balance_lines(batch, cursor, last)  # type: ignore[arg-type]
+        households = await repo.next_chunk(batch.region_code, cursor, chunk_size)
+        if households:
+            await repo.insert_balance_lines(batch, households)
             if batch.recovery_percent:
-                await recovery.recovered(uow, await repo.deduct(batch, cursor, last))  # type: ignore[arg-type]
-            await repo.save_progress(batch.id, batch.progress_done + scanned, batch.progress_total, last)
+                await recovery.recovered(uow, await repo.deduct(batch, households))
+            await repo.save_progress(
+                batch.id, batch.progress_done + len(households), batch.progress_total, households[-1]
+            )
             return True
     if batch.kind is BatchKind.SUPPLEMENT:
         # The other side of 补发: months paid beyond what is owed now are recorded for recovery.
