@@ -319,8 +319,7 @@ def spawn_stack(stack: Any, profiles: Path | None) -> None:
             [
                 *prof,
                 str(profiles / f"{service}-api.prof"),
-                "-m",
-                "uvicorn",
+                str(Path(__file__).with_name("serve_profiled.py")),
                 f"services.{service}.api:app",
                 "--host",
                 "127.0.0.1",

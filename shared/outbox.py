@@ -89,13 +89,17 @@ class OutboxRelay:
         and partitioned by key exactly as `send` would, so a key's events stay on one partition, in order."""
         builders: dict[tuple[str, int], BatchBuilder] = {}
         partitions_of: dict[str, list[int]] = {}
+        # An aggregate's events of one batch share its key (a bulk step writes several per household): hashed once.
+        targets: dict[tuple[str, str], tuple[str, int]] = {}
         acks = []
         for _, topic, key, type_, payload in rows:
             key_bytes = key.encode()
-            partitions = partitions_of.get(topic) or partitions_of.setdefault(
-                topic, sorted(await self.producer.partitions_for(topic))
-            )
-            target = (topic, partition_for(key_bytes, partitions))
+            target = targets.get((topic, key))
+            if target is None:
+                partitions = partitions_of.get(topic) or partitions_of.setdefault(
+                    topic, sorted(await self.producer.partitions_for(topic))
+                )
+                target = targets[(topic, key)] = (topic, partition_for(key_bytes, partitions))
             headers = self._headers.get(type_) or self._headers.setdefault(
                 type_, [("ce_type", type_.encode()), ("content-type", b"application/cloudevents+json")]
             )

@@ -6,6 +6,7 @@ to the service's outbox table in the same transaction as the change, so an event
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -135,6 +136,34 @@ class UnitOfWork:
             f"FROM {rows} r CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e\nWHERE {where}"
         )
         return statement, sql_envelope_params(spec.type, self.source, current_correlation_id())
+
+    def events_in_runs(
+        self, runs: Sequence[tuple[type[EventData], str, str, str]], *, order: str, where: str = "true"
+    ) -> tuple[str, dict[str, Any]]:
+        """`events_from_rows` for several types in one `INSERT … SELECT`: each run (`data`, `rows`, `key`, `region`)
+        writes one `data` event per row of its `rows` meeting `where`; every event of the first run, then every one
+        of the second …, each run's rows by `order` (an SQL expression over `r`). The outbox's ids follow that
+        order, so the relay sends each type as one run and one aggregate's events in the order of the runs.
+        Returns the statement and its parameters (prefix it with a `WITH` its `rows` read)."""
+        outbox = f"{self.tables.outbox.schema}.{self.tables.outbox.name}"
+        selects, params = [], {}
+        for i, (data, rows, key, region) in enumerate(runs):
+            spec, tag = spec_for(event_type(data)), f"_{i}"
+            payload = sql_envelope(data, "r", id="r.event_id", subject=f"({key})::text", region=region, tag=tag)
+            # The id drawn in the row's own select list: an uncorrelated lateral may be evaluated once, not per row.
+            selects.append(
+                f"SELECT {i} AS run, {order} AS place, r.event_id, '{spec.topic}' AS topic, "
+                f"({key})::text AS key, '{spec.type}' AS type, {payload} AS payload\n"
+                f"FROM (SELECT x.*, gen_random_uuid() AS event_id FROM {rows} x) r\nWHERE {where}"
+            )
+            params |= sql_envelope_params(spec.type, self.source, current_correlation_id(), tag)
+        statement = (
+            f"INSERT INTO {outbox} (event_id, topic, key, type, payload)\n"
+            "SELECT event_id, topic, key, type, payload FROM (\n"
+            + "\nUNION ALL\n".join(selects)
+            + "\n) events ORDER BY run, place"
+        )
+        return statement, params
 
     def add_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """Rows to insert that nothing in this transaction reads back (a new household, its members, audit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,10 +29,7 @@ class Period:
 
     @classmethod
     def parse(cls, value: str) -> Period:
-        m = _PATTERN.match(value)
-        if not m:
-            raise ValueError("period must be YYYY-MM")
-        return cls(int(m.group(1)), int(m.group(2)))
+        return _parsed(cls, value)
 
     @classmethod
     def parse_field(cls, field: str, value: str) -> Period:
@@ -83,3 +81,12 @@ class Period:
             serialization=core_schema.plain_serializer_function_ser_schema(str),
             metadata={"pydantic_js_functions": [lambda _s, _h: {"type": "string", "pattern": _PATTERN.pattern}]},
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(cls: type[Period], value: str) -> Period:
+    """Periods are immutable and few: every event of a bulk run carries the same handful of months, parsed once."""
+    m = _PATTERN.match(value)
+    if not m:
+        raise ValueError("period must be YYYY-MM")
+    return cls(int(m.group(1)), int(m.group(2)))

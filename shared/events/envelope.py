@@ -76,41 +76,43 @@ def envelope(
     }
 
 
-def sql_envelope(data: type[BaseModel], row: str, *, id: str, subject: str, region: str) -> str:
+def sql_envelope(data: type[BaseModel], row: str, *, id: str, subject: str, region: str, tag: str = "") -> str:
     """A PostgreSQL expression building, for each row of `row`, the CloudEvent JSON that `DomainEvent.to_json`
     builds for `data` (what a set-based statement writes to the outbox for a million settled lines without a
     Python loop). The data object is built from `row`'s columns named as `data`'s fields; `id`, `subject` and
     `region` are SQL expressions; the source, type, schema and correlation id are bind parameters
-    (`sql_envelope_params`)."""
+    (`sql_envelope_params`, named with `tag` appended: one statement may build events of several types)."""
     fields = ", ".join(f"'{name}', {row}.{name}" for name in data.model_fields)
     attributes = envelope(
         id=id,
-        source="CAST(:event_source AS text)",
-        type="CAST(:event_type AS text)",
-        schema="CAST(:event_schema AS text)",
+        source=f"CAST(:event_source{tag} AS text)",
+        type=f"CAST(:event_type{tag} AS text)",
+        schema=f"CAST(:event_schema{tag} AS text)",
         subject=subject,
         time="now()",
         region=region,
-        correlation_id="CAST(:event_correlation_id AS text)",
-        data=f"jsonb_build_object({fields})",
+        correlation_id=f"CAST(:event_correlation_id{tag} AS text)",
+        data=f"json_build_object({fields})",
     )
     attributes["specversion"], attributes["datacontenttype"] = f"'{SPEC_VERSION}'", f"'{CONTENT_TYPE}'"
     required = ", ".join(f"'{k}', {v}" for k, v in attributes.items() if k not in _OPTIONAL)
     optional = " || ".join(
-        f"CASE WHEN {v} IS NULL THEN '{{}}'::jsonb ELSE jsonb_build_object('{k}', {v}) END"
+        f"CASE WHEN {v} IS NULL THEN '' ELSE ',\"{k}\":' || CAST(to_json({v}) AS text) END"
         for k, v in attributes.items()
         if k in _OPTIONAL
     )
-    return f"(jsonb_build_object({required}) || {optional})"
+    # Built as JSON text and made JSONB once: nesting JSONB values (a household snapshot in the data in the
+    # envelope) and appending the optional attributes with `||` would re-encode the whole event at every step.
+    return f"CAST(left(CAST(json_build_object({required}) AS text), -1) || {optional} || '}}' AS jsonb)"
 
 
-def sql_envelope_params(event_type: str, source: str, correlation_id: str | None) -> dict[str, Any]:
+def sql_envelope_params(event_type: str, source: str, correlation_id: str | None, tag: str = "") -> dict[str, Any]:
     """The bind parameters of `sql_envelope`."""
     return {
-        "event_source": source,
-        "event_type": event_type,
-        "event_schema": schema_of(event_type),
-        "event_correlation_id": correlation_id,
+        f"event_source{tag}": source,
+        f"event_type{tag}": event_type,
+        f"event_schema{tag}": schema_of(event_type),
+        f"event_correlation_id{tag}": correlation_id,
     }
 
 

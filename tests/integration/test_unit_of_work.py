@@ -103,3 +103,59 @@ async def test_events_written_set_based_carry_the_envelope_a_single_event_gets(i
     assert datetime.fromisoformat(built.pop("time")) and expected.pop("time")
     assert built == expected
     assert (row.topic, row.key) == ("payments.disbursements", str(paid.household_id))
+
+
+async def test_events_of_several_types_from_rows_come_run_after_run_each_with_its_own_id(infra, db):
+    """`UnitOfWork.events_in_runs`: one statement, every event of the first run before any of the second, each run
+    in its rows' order, a fresh id per event however many rows (the roll import writes thousands per chunk), each
+    payload the JSON `DomainEvent.to_json` gives its data."""
+    import orjson
+
+    from services.payments.models import platform as payments
+    from shared.context import correlation_id
+    from shared.db import session_factory
+    from shared.events.catalogue import PayeeChanged
+    from shared.events.envelope import DomainEvent
+    from shared.uow import UnitOfWork
+
+    households = [uuid.uuid4() for _ in range(1500)]
+    token = correlation_id.set("corr-sql-runs")
+    try:
+        async with UnitOfWork(session_factory(db), payments, "/services/payments") as uow:
+            await uow.session.execute(
+                text(
+                    "CREATE TEMP TABLE people ON COMMIT DROP AS SELECT n AS seq, h AS household_id, "
+                    "'610626101201'::text AS region_code, NULL::text AS key_id, NULL::text AS sealed, "
+                    "NULL::text AS account_last4, timestamptz '2026-11-30 08:00+00' AS changed_at "
+                    "FROM unnest(CAST(:households AS uuid[])) WITH ORDINALITY AS u(h, n)"
+                ),
+                {"households": households},
+            )
+            runs = [
+                (PayeeChanged, "(SELECT * FROM people)", "r.household_id", "r.region_code"),
+                (PayeeChanged, "(SELECT * FROM people WHERE seq % 2 = 0)", "r.household_id", "r.region_code"),
+            ]
+            statement, params = uow.events_in_runs(runs, order="r.seq")
+            await uow.session.execute(text(statement), params)
+            rows = (
+                await uow.session.execute(
+                    text("SELECT event_id, key, type, payload FROM payments.outbox WHERE key = ANY(:keys) ORDER BY id"),
+                    {"keys": [str(h) for h in households]},
+                )
+            ).all()
+            await uow.rollback()
+    finally:
+        correlation_id.reset(token)
+    keys = [str(h) for h in households]
+    assert [r.key for r in rows] == keys + keys[1::2]
+    assert len({r.event_id for r in rows}) == len(rows) == 2250
+    first = rows[0]
+    data = PayeeChanged(household_id=households[0], region_code="610626101201", changed_at="2026-11-30T08:00:00Z")
+    single = DomainEvent(
+        type=first.type, key=keys[0], data=data, region="610626101201", id=uuid.UUID(str(first.event_id))
+    )
+    expected = orjson.loads(single.to_json("/services/payments", "corr-sql-runs"))
+    built = dict(first.payload)
+    assert built.pop("time") and expected.pop("time")
+    assert PayeeChanged.model_validate(built.pop("data")) == PayeeChanged.model_validate(expected.pop("data"))
+    assert built == expected

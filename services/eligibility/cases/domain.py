@@ -9,6 +9,7 @@ and from its row; the service loads it, calls one method, saves it and audits th
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -979,4 +980,11 @@ class Case(Aggregate):
             "due_date": self.due_date,
             "due_date_provisional": self.due_date_provisional,
         }
-        self.events.append(event(**{k: v for k, v in own.items() if k in event.model_fields}, **data))
+        fields = _field_names(event)
+        self.events.append(event(**{k: v for k, v in own.items() if k in fields}, **data))
+
+
+@functools.cache
+def _field_names(event: type[EventData]) -> frozenset[str]:
+    # Asked for every event a bulk import raises: pydantic's `model_fields` on the class is a descriptor call.
+    return frozenset(event.model_fields)

@@ -498,8 +498,9 @@ class CaseRepository:
         if rows:
             await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(rows)})
 
-    async def save_facts(self, facts: dict[uuid.UUID, tuple[str, dict]]) -> None:
-        """The latest snapshot per household (household id → (region code, snapshot)), one statement."""
+    async def save_facts(self, facts: dict[uuid.UUID, tuple[str, HouseholdSnapshot]]) -> None:
+        """The latest snapshot per household (household id → (region code, snapshot)), one statement; each
+        snapshot written as pydantic's JSON of it, no dict of it built only to be encoded."""
         if not facts:
             return
         await self.session.execute(
@@ -507,7 +508,11 @@ class CaseRepository:
             {
                 "rows": json_rows(
                     [
-                        {"household_id": h, "region_code": region, "snapshot": snapshot}
+                        {
+                            "household_id": h,
+                            "region_code": region,
+                            "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot)),
+                        }
                         for h, (region, snapshot) in facts.items()
                     ]
                 )

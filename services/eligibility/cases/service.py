@@ -83,7 +83,7 @@ async def _save(
 async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """The latest facts of each household (a review reassesses on them), a run of events in one statement."""
     await CaseRepository(uow.session).save_facts(
-        {d.data.household_id: (d.data.region_code, d.data.snapshot.model_dump(mode="json")) for d in deliveries}
+        {d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries}
     )
 
 

@@ -15,6 +15,7 @@ from services.intake.applications.evidence_store import EvidenceStore, sha256
 from services.intake.applications.repository import (
     OPEN_STATUSES,
     ApplicationRepository,
+    CaseMirror,
     EvidenceRepository,
     add_new,
 )
@@ -534,8 +535,11 @@ CaseEvent = CaseOpened | CaseStatusChanged | CaseApproved | CaseRejected | CaseW
 async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """Mirror eligibility's view of the case on the application, for the front desk: eligibility owns the case,
     so the application's status is what the case says, a pending withdrawal included. A run of events is one
-    locking read of its applications, the changes in memory in event order, and one audit insert."""
-    applications = await ApplicationRepository(uow.session).many_for_update({d.data.application_id for d in deliveries})
+    locking read of its applications, the changes in memory in event order, one write of those changed and one
+    audit insert."""
+    repo = ApplicationRepository(uow.session)
+    applications = await repo.mirrors_for_update({d.data.application_id for d in deliveries})
+    before = {a.id: a.state() for a in applications.values()}
     audits = []
     for d in deliveries:
         data: CaseEvent = d.data
@@ -552,10 +556,11 @@ async def mirror_case_events(uow: UnitOfWork, deliveries: Sequence[Delivery]) ->
                 "details": {"case_status": application.case_status},
             }
         )
+    await repo.save_mirrors([a for a in applications.values() if a.state() != before[a.id]])
     await audit.record(uow, "eligibility", "application.case_update", "application", audits)
 
 
-def _mirror(application: Application, data: CaseEvent) -> None:
+def _mirror(application: CaseMirror, data: CaseEvent) -> None:
     if application.status == "withdrawn" or application.case_status == "terminated":
         # Withdrawal and 停保 are final: an event of the case's earlier life arriving late (a replay) must not
         # reopen the application (and, with a new application for the same programme live, it could not: one

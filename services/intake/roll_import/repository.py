@@ -9,12 +9,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import RollImport, RollImportIssue
 from services.intake.roll_import.schemas import IssueQuery
+from shared.context import correlation_id
+from shared.db import json_rows
+from shared.events.catalogue import ApplicationImported, HouseholdRegistered, PayeeChanged
 from shared.pagination import Keyset, Rows, keyset_page
+from shared.uow import UnitOfWork
 
 SCHEMA = "intake"
 ROW_COLUMNS = (
@@ -130,12 +135,22 @@ class RollImportRepository:
         return set(await self.session.scalars(_NOT_VILLAGES, {"codes": codes}))
 
     async def judge(self, import_id: uuid.UUID, verdicts: list[dict[str, Any]]) -> None:
+        """A chunk's verdicts in one statement (their JSON columns embedded as the JSON text they are)."""
         if verdicts:
-            await self.session.execute(_JUDGE, [{"id": import_id, **v} for v in verdicts])
+            rows = [
+                {
+                    **v,
+                    "values": orjson.Fragment(v["values"]) if v["values"] is not None else None,
+                    "covered": orjson.Fragment(v["covered"]) if v["covered"] is not None else None,
+                }
+                for v in verdicts
+            ]
+            seqs = [v["seq"] for v in verdicts]  # also the index condition: the chunk's rows by key, not a scan
+            await self.session.execute(_JUDGE, {"id": import_id, "rows": json_rows(rows), "seqs": seqs})
 
     async def add_issues(self, import_id: uuid.UUID, issues: list[dict[str, Any]]) -> None:
         if issues:
-            await self.session.execute(_ISSUE, [{"id": import_id, **i} for i in issues])
+            await self.session.execute(_ISSUE, {"id": import_id, "rows": json_rows(issues)})
 
     async def report(self, import_id: uuid.UUID) -> dict[str, Any]:
         row = (await self.session.execute(_REPORT, {"id": import_id})).mappings().one()
@@ -154,12 +169,41 @@ class RollImportRepository:
     # --- the import ----------------------------------------------------------------------------------------------
 
     async def commit_chunk(self, import_id: uuid.UUID, after: int, limit: int) -> tuple[list[Any], int | None]:
-        """The next households to create after `after`, with their rows; and the last seq of the chunk scanned."""
+        """The next households to create after `after` (seq, ref, first line, and `late`: a person of it joined an
+        active household since the dry run); and the last seq of the chunk scanned."""
         last = await self.session.scalar(_LAST_OF_CHUNK, {"id": import_id, "after": after, "limit": limit})
         if last is None:
             return [], None
         rows = await self.session.execute(_TO_CREATE, {"id": import_id, "after": after, "last": last})
         return list(rows.all()), int(last)
+
+    async def announce(self, uow: UnitOfWork, import_id: uuid.UUID, seqs: list[int]) -> None:
+        """The created households' events written to the outbox by one statement, built from the staged rows as
+        the front desk's are from its objects: every household.registered, then every payee.changed (households
+        with an account), then every application.imported, each in household order. Nothing of a household is
+        read into Python: its snapshot (members, incomes) is assembled once, for both events that carry it."""
+        statement, params = uow.events_in_runs(
+            [
+                (HouseholdRegistered, _REGISTERED, "r.household_id", "r.region_code"),
+                (PayeeChanged, _PAYEES, "r.household_id", "r.region_code"),
+                (ApplicationImported, _IMPORTED, "r.household_id", "r.region_code"),
+            ],
+            order="r.seq",
+        )
+        await self.session.execute(text(_CHUNK_CREATED + statement), {**params, "id": import_id, "seqs": seqs})
+
+    async def audit_created(self, import_id: uuid.UUID, seqs: list[int], actor: str, details: dict[str, Any]) -> None:
+        """One `household.import` audit record per created household (as `shared.audit.record` writes them)."""
+        await self.session.execute(
+            _AUDIT_CREATED,
+            {
+                "id": import_id,
+                "seqs": seqs,
+                "actor": actor,
+                "correlation_id": correlation_id.get(),
+                "details": orjson.dumps(details).decode(),
+            },
+        )
 
     async def create(self, import_id: uuid.UUID, seqs: list[int], profile: str) -> None:
         """The chunk's households, members and applications, each one INSERT … SELECT from the staged rows."""
@@ -262,14 +306,19 @@ WHERE NOT EXISTS (SELECT 1 FROM intake.villages v WHERE v.code = c)
   AND EXISTS (SELECT 1 FROM intake.villages v WHERE v.township_code = left(c, 9))
 """)
 _JUDGE = text("""
-UPDATE intake.roll_import_households
-SET status = :status, "values" = CAST(:values AS jsonb), covered_member_ids = CAST(:covered AS jsonb),
-    computed_amount_fen = :computed, amount_differs = :differs
-WHERE import_id = :id AND seq = :seq
+UPDATE intake.roll_import_households AS h
+SET status = v.status, "values" = v."values", covered_member_ids = v.covered, computed_amount_fen = v.computed,
+    amount_differs = v.differs
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS v(seq bigint, status text, "values" jsonb, covered jsonb, computed bigint, differs boolean)
+WHERE h.import_id = :id AND h.seq = v.seq AND h.seq = ANY(CAST(:seqs AS bigint[]))
 """)
 _ISSUE = text("""
 INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)
-VALUES (:id, :line, :kind, :household_ref, :field, :message) ON CONFLICT DO NOTHING
+SELECT :id, i.line, i.kind, i.household_ref, i.field, i.message
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS i(line int, kind text, household_ref text, field text, message text)
+ON CONFLICT DO NOTHING
 """)
 _REPORT = text("""
 SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS rows,
@@ -295,19 +344,66 @@ SELECT max(seq) FROM (SELECT seq FROM intake.roll_import_households
                       WHERE import_id = :id AND seq > :after ORDER BY seq LIMIT :limit) c
 """)
 _TO_CREATE = text("""
-SELECT h.seq, h.household_ref, h.first_line, h.household_id, h.application_id, h."values", h.covered_member_ids,
-       h.computed_amount_fen, h.amount_differs,
-       jsonb_agg(jsonb_build_object(
-           'member_id', r.member_id, 'name', r.name, 'relation', r.relation, 'sex', r.sex,
-           'birth_date', r.birth_date, 'id_fingerprint', r.id_fingerprint, 'income_fen', r.income_fen,
-           'facts', r.facts) ORDER BY r.line) AS rows,
-       (array_agg(r.payee_key_id ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_key_id,
-       (array_agg(r.payee_sealed ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_sealed,
-       (array_agg(r.account_last4 ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS account_last4
+SELECT h.seq, h.household_ref, h.first_line,
+       EXISTS (SELECT 1 FROM intake.roll_import_rows r
+               JOIN intake.members m ON m.id_fingerprint = r.id_fingerprint AND m.active
+               WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref
+                 AND EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)) AS late
 FROM intake.roll_import_households h
-JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
 WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :last AND h.status = 'ok'
-GROUP BY h.import_id, h.seq
+ORDER BY h.seq
+""")
+# The created households as their events carry them: the snapshot is `service.snapshot_of`'s (the members' facts as
+# staged, their declared wages as incomes), the account the first row's that gives one. JSON text, not JSONB: it is
+# embedded as is in each event, which becomes JSONB once (`sql_envelope`); a member is its columns and its facts.
+_CHUNK_CREATED = """
+WITH chunk AS MATERIALIZED (
+    SELECT h.seq, h.import_id, h.household_id, h.application_id, h."values" AS v, h.covered_member_ids,
+           h.computed_amount_fen, h.amount_differs, i.created_at AS changed_at, i.committed_by,
+           to_char(i.paid_through, 'YYYY-MM') AS paid_through,
+           json_build_object('household_id', h.household_id, 'region_code', h."values"->>'region_code',
+                             'hukou_type', h."values"->>'hukou', 'members', m.members, 'incomes', m.incomes,
+                             'properties', '[]'::json, 'rigid_expenses', '[]'::json) AS snapshot,
+           m.identities, m.head, m.payee_key_id, m.payee_sealed, m.account_last4
+    FROM intake.roll_import_households h
+    JOIN intake.roll_imports i ON i.id = h.import_id
+    CROSS JOIN LATERAL (
+        SELECT json_agg(CAST(left(CAST(json_build_object('member_id', r.member_id, 'name', r.name,
+                                                         'birth_date', r.birth_date, 'sex', r.sex,
+                                                         'relation', r.relation) AS text), -1)
+                             || ',' || substr(CAST(r.facts AS text), 2) AS json) ORDER BY r.line) AS members,
+               coalesce(json_agg(json_build_object('member_id', r.member_id, 'kind', 'wages', 'subkind', 'declared',
+                                                   'monthly_amount_fen', r.income_fen) ORDER BY r.line)
+                        FILTER (WHERE r.income_fen <> 0), '[]'::json) AS incomes,
+               json_agg(json_build_object('member_id', r.member_id, 'id_fingerprint', r.id_fingerprint)
+                        ORDER BY r.line) AS identities,
+               (array_agg(r.member_id ORDER BY r.line) FILTER (WHERE r.relation = 'head'))[1] AS head,
+               (array_agg(r.payee_key_id ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_key_id,
+               (array_agg(r.payee_sealed ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1] AS payee_sealed,
+               (array_agg(r.account_last4 ORDER BY r.line) FILTER (WHERE r.payee_sealed IS NOT NULL))[1]
+                   AS account_last4
+        FROM intake.roll_import_rows r WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref) m
+    WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+)
+"""
+_REGISTERED = "(SELECT seq, household_id, v->>'region_code' AS region_code, snapshot, identities FROM chunk)"
+_PAYEES = """(SELECT seq, household_id, v->>'region_code' AS region_code, payee_key_id AS key_id,
+        payee_sealed AS sealed, account_last4, changed_at
+ FROM chunk WHERE payee_sealed IS NOT NULL)"""
+_IMPORTED = """(SELECT seq, application_id, household_id, v->>'programme' AS programme,
+        v->>'region_code' AS region_code, v->'approved_on' AS submitted_on, head AS applicant_member_id,
+        false AS consent_signed, false AS separate_register, v->'details' AS details, snapshot, import_id,
+        committed_by AS imported_by, v->'approved_on' AS approved_on, v->'monthly_amount_fen' AS monthly_amount_fen,
+        v->'persons' AS persons, covered_member_ids, v->'next_review_on' AS next_review_on, paid_through,
+        amount_differs, computed_amount_fen
+ FROM chunk)"""
+_AUDIT_CREATED = text("""
+INSERT INTO intake.audit_log
+    (actor, roles, action, resource_type, resource_id, household_id, region_code, reason, correlation_id, details)
+SELECT :actor, ARRAY['system'], 'household.import', 'household', h.household_id::text, h.household_id,
+       h."values"->>'region_code', NULL, :correlation_id, CAST(:details AS jsonb)
+FROM intake.roll_import_households h
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
 ORDER BY h.seq
 """)
 _HOUSEHOLDS = text("""

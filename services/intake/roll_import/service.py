@@ -43,10 +43,6 @@ from shared.core.money import yuan
 from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
-    ApplicationImported,
-    HouseholdRegistered,
-    MemberIdentity,
-    PayeeChanged,
     application_details,
 )
 from shared.uow import UnitOfWork
@@ -623,9 +619,8 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
             details={"households": report["households_imported"], "committed_by": item.committed_by},
         )
         return False
-    taken = await repo.taken([m["id_fingerprint"] for h in households for m in h.rows])
-    late = [h for h in households if any(m["id_fingerprint"] in taken for m in h.rows)]
-    create = [h for h in households if h not in late]
+    late = [h for h in households if h.late]
+    create = [h.seq for h in households if not h.late]
     await repo.refuse(item.id, [h.seq for h in late])
     await repo.add_issues(
         item.id,
@@ -641,80 +636,12 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
         ],
     )
     if create:
-        await repo.create(item.id, [h.seq for h in create], settings.crypto_profile)
-        _announce(uow, item, create)
-        await audit.record(
-            uow,
-            ACTOR,
-            "household.import",
-            "household",
-            [
-                {
-                    "resource_id": h.household_id,
-                    "household_id": h.household_id,
-                    "region_code": h.values["region_code"],
-                    "details": {"import_id": str(item.id), "committed_by": item.committed_by},
-                }
-                for h in create
-            ],
-        )
+        await repo.create(item.id, create, settings.crypto_profile)
+        await repo.announce(uow, item.id, create)
+        details = {"import_id": str(item.id), "committed_by": item.committed_by}
+        await repo.audit_created(item.id, create, ACTOR, details)
     await repo.save(item.id, commit_cursor=last, progress_done=last)
     return True
-
-
-def _announce(uow: UnitOfWork, item: RollImport, households: list[Any]) -> None:
-    """A chunk's events grouped by type (every household.registered, then every payee.changed, then every
-    application.imported): one household's stay in order, and each consumer takes each type as one long run."""
-    paid_through = Period.of(item.paid_through)
-    registered, payees, imported = [], [], []
-    for h in households:
-        values = h.values
-        region = values["region_code"]
-        snapshot = snapshot_of(h.household_id, values, h.rows)
-        identities = [MemberIdentity(member_id=m["member_id"], id_fingerprint=m["id_fingerprint"]) for m in h.rows]
-        registered.append(
-            HouseholdRegistered(
-                household_id=h.household_id, region_code=region, snapshot=snapshot, identities=identities
-            )
-        )
-        if h.payee_sealed:
-            payees.append(
-                PayeeChanged(
-                    household_id=h.household_id,
-                    region_code=region,
-                    key_id=h.payee_key_id,
-                    sealed=h.payee_sealed,
-                    account_last4=h.account_last4,
-                    changed_at=item.created_at,
-                )
-            )
-        head = next(m["member_id"] for m in h.rows if m["relation"] == "head")
-        imported.append(
-            ApplicationImported(
-                application_id=h.application_id,
-                household_id=h.household_id,
-                programme=values["programme"],
-                region_code=region,
-                submitted_on=values["approved_on"],
-                applicant_member_id=head,
-                consent_signed=False,
-                separate_register=False,
-                details=values["details"],
-                snapshot=snapshot,
-                import_id=item.id,
-                imported_by=item.committed_by,
-                approved_on=values["approved_on"],
-                monthly_amount_fen=values["monthly_amount_fen"],
-                persons=values["persons"],
-                covered_member_ids=h.covered_member_ids,
-                next_review_on=values.get("next_review_on"),
-                paid_through=paid_through,
-                amount_differs=h.amount_differs,
-                computed_amount_fen=h.computed_amount_fen,
-            )
-        )
-    for data in (*registered, *payees, *imported):
-        uow.emit(data, key=data.household_id, region=data.region_code)
 
 
 # --- the template --------------------------------------------------------------------------------------------------

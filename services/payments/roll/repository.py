@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
-from sqlalchemy import Table, bindparam, insert, select, union, update
+from sqlalchemy import Table, bindparam, select, text, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import TextClause
 
 from services.payments.models import (
     Beneficiary,
@@ -21,6 +23,7 @@ from services.payments.models import (
 from services.payments.roll.domain import EntitlementRow, NewEntitlement, NewOwed, OwedRow, RollEntry
 from services.payments.roll.schemas import BeneficiaryQuery
 from shared.core.period import Period
+from shared.db import insert_json_rows, json_rows
 from shared.pagination import Keyset, Rows, keyset_page
 
 # The roll's order (shared/pagination.py), served by ix_beneficiaries_created_at_id (migration 0004_list_indexes).
@@ -29,12 +32,97 @@ BENEFICIARIES = Keyset("beneficiaries", (Beneficiary.created_at, Beneficiary.id)
 
 async def _supersede(session: AsyncSession, table: Table, superseded: dict[int, uuid.UUID]) -> None:
     """Dated rows (entitlements, owed) replaced by a later decision: marked `superseded_by` its event, in one
-    statement, never edited otherwise nor deleted."""
+    statement (the pairs as two arrays, not a statement per row; the ids also as the rows' index condition, so they
+    are found by primary key however stale the table's statistics), never edited otherwise nor deleted."""
     if superseded:
         await session.execute(
-            update(table).where(table.c.id == bindparam("row_id")).values(superseded_by=bindparam("by")),
-            [{"row_id": row_id, "by": event_id} for row_id, event_id in superseded.items()],
+            _supersede_statement(table.fullname),
+            {"ids": list(superseded), "bys": list(superseded.values())},
         )
+
+
+@functools.cache
+def _supersede_statement(table: str) -> TextClause:
+    return text(
+        f"UPDATE {table} AS t SET superseded_by = s.by "
+        "FROM unnest(CAST(:ids AS bigint[]), CAST(:bys AS uuid[])) AS s(id, by) "
+        "WHERE t.id = s.id AND t.id = ANY(CAST(:ids AS bigint[]))"
+    )
+
+
+# A run's new rows, each table's in one statement whatever the run's length (the rows one JSON parameter, in the
+# run's order, so identity ids still follow the decisions); the ORM's executemany was a statement per row.
+_BENEFICIARY_COLUMNS = (
+    "id",
+    "case_id",
+    "household_id",
+    "programme",
+    "region_code",
+    "persons",
+    "status",
+    "monthly_amount_fen",
+    "start_month",
+    "end_month",
+    "end_reason",
+    "tekun_arrangement",
+)
+_INSERT_BENEFICIARIES = insert_json_rows(Beneficiary.__table__, _BENEFICIARY_COLUMNS)
+_ENTITLEMENT_COLUMNS = (
+    "beneficiary_id",
+    "from_month",
+    "to_month",
+    "monthly_amount_fen",
+    "event_id",
+    "event_type",
+    "superseded_by",
+)
+_INSERT_ENTITLEMENTS = insert_json_rows(Entitlement.__table__, _ENTITLEMENT_COLUMNS)
+_OWED_COLUMNS = (
+    "household_id",
+    "programme",
+    "member_id",
+    "region_code",
+    "case_id",
+    "persons",
+    "from_month",
+    "to_month",
+    "amount_fen",
+    "event_id",
+    "reason",
+    "superseded_by",
+)
+_INSERT_OWED = insert_json_rows(Owed.__table__, _OWED_COLUMNS)
+_MARK_SCHEDULED = insert_json_rows(ScheduledCase.__table__, ("case_id", "event_id")).on_conflict_do_nothing(
+    index_elements=["case_id"]
+)
+_PAID_ELSEWHERE_COLUMNS = (
+    "household_id",
+    "programme",
+    "member_id",
+    "region_code",
+    "case_id",
+    "from_month",
+    "through_month",
+    "amount_fen",
+    "event_id",
+)
+_INSERT_PAID_ELSEWHERE = (
+    insert_json_rows(PaidElsewhere.__table__, _PAID_ELSEWHERE_COLUMNS)
+    .on_conflict_do_nothing(index_elements=["case_id", "member_id"])
+    .returning(PaidElsewhere.__table__.c.id)
+)
+_PAYEE_COLUMNS = ("household_id", "key_id", "sealed", "account_last4", "changed_at", "event_id")
+_INSERT_PAYEES = (
+    insert_json_rows(Payee.__table__, _PAYEE_COLUMNS)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(Payee.__table__.c.id, Payee.__table__.c.event_id)
+)
+_current = insert_json_rows(CurrentPayee.__table__, ("household_id", "payee_id", "changed_at"))
+_UPSERT_CURRENT_PAYEES = _current.on_conflict_do_update(
+    index_elements=["household_id"],
+    set_={"payee_id": _current.excluded.payee_id, "changed_at": _current.excluded.changed_at},
+    where=CurrentPayee.__table__.c.changed_at <= _current.excluded.changed_at,
+)
 
 
 class BeneficiaryRepository:
@@ -141,28 +229,32 @@ class BeneficiaryRepository:
         superseded: dict[int, uuid.UUID],
         added: list[NewEntitlement],
     ) -> None:
-        """A run's changes, each kind in one executemany: new beneficiaries, changed ones, superseded rows, added
+        """A run's changes, each kind in one statement: new beneficiaries, changed ones, superseded rows, added
         rows (in the run's order, so the history's ids follow the decisions)."""
         if new:
             await self.session.execute(
-                insert(Beneficiary),
-                [
-                    {
-                        "id": b.id,
-                        "case_id": b.case_id,
-                        "household_id": b.household_id,
-                        "programme": b.programme,
-                        "region_code": b.region_code,
-                        "persons": b.persons,
-                        "status": b.status,
-                        "monthly_amount_fen": b.monthly_amount_fen,
-                        "start_month": b.start_month.first_day,
-                        "end_month": b.end_month.first_day if b.end_month else None,
-                        "end_reason": b.end_reason,
-                        "tekun_arrangement": b.tekun_arrangement,
-                    }
-                    for b in new
-                ],
+                _INSERT_BENEFICIARIES,
+                {
+                    "rows": json_rows(
+                        [
+                            {
+                                "id": b.id,
+                                "case_id": b.case_id,
+                                "household_id": b.household_id,
+                                "programme": b.programme,
+                                "region_code": b.region_code,
+                                "persons": b.persons,
+                                "status": b.status,
+                                "monthly_amount_fen": b.monthly_amount_fen,
+                                "start_month": b.start_month.first_day,
+                                "end_month": b.end_month.first_day if b.end_month else None,
+                                "end_reason": b.end_reason,
+                                "tekun_arrangement": b.tekun_arrangement,
+                            }
+                            for b in new
+                        ]
+                    )
+                },
             )
         t = Beneficiary.__table__
         if changed:
@@ -189,19 +281,23 @@ class BeneficiaryRepository:
         await _supersede(self.session, Entitlement.__table__, superseded)
         if added:
             await self.session.execute(
-                insert(Entitlement),
-                [
-                    {
-                        "beneficiary_id": a.beneficiary_id,
-                        "from_month": a.row.from_month.first_day,
-                        "to_month": a.row.to_month.first_day if a.row.to_month else None,
-                        "monthly_amount_fen": a.row.monthly_amount_fen,
-                        "event_id": a.event_id,
-                        "event_type": a.event_type,
-                        "superseded_by": a.superseded_by,
-                    }
-                    for a in added
-                ],
+                _INSERT_ENTITLEMENTS,
+                {
+                    "rows": json_rows(
+                        [
+                            {
+                                "beneficiary_id": a.beneficiary_id,
+                                "from_month": a.row.from_month.first_day,
+                                "to_month": a.row.to_month.first_day if a.row.to_month else None,
+                                "monthly_amount_fen": a.row.monthly_amount_fen,
+                                "event_id": a.event_id,
+                                "event_type": a.event_type,
+                                "superseded_by": a.superseded_by,
+                            }
+                            for a in added
+                        ]
+                    )
+                },
             )
 
 
@@ -265,32 +361,35 @@ class OwedRepository:
     async def mark_scheduled(self, firsts: dict[uuid.UUID, uuid.UUID]) -> None:
         if firsts:
             await self.session.execute(
-                pg_insert(ScheduledCase).on_conflict_do_nothing(index_elements=["case_id"]),
-                [{"case_id": c, "event_id": e} for c, e in firsts.items()],
+                _MARK_SCHEDULED, {"rows": json_rows([{"case_id": c, "event_id": e} for c, e in firsts.items()])}
             )
 
     async def write(self, superseded: dict[int, uuid.UUID], added: list[NewOwed]) -> None:
         await _supersede(self.session, Owed.__table__, superseded)
         if added:
             await self.session.execute(
-                insert(Owed),
-                [
-                    {
-                        "household_id": a.household_id,
-                        "programme": a.programme,
-                        "member_id": a.row.member_id,
-                        "region_code": a.row.region_code,
-                        "case_id": a.row.case_id,
-                        "persons": a.row.persons,
-                        "from_month": a.row.from_month.first_day,
-                        "to_month": a.row.to_month.first_day if a.row.to_month else None,
-                        "amount_fen": a.row.amount_fen,
-                        "event_id": a.event_id,
-                        "reason": a.reason,
-                        "superseded_by": a.superseded_by,
-                    }
-                    for a in added
-                ],
+                _INSERT_OWED,
+                {
+                    "rows": json_rows(
+                        [
+                            {
+                                "household_id": a.household_id,
+                                "programme": a.programme,
+                                "member_id": a.row.member_id,
+                                "region_code": a.row.region_code,
+                                "case_id": a.row.case_id,
+                                "persons": a.row.persons,
+                                "from_month": a.row.from_month.first_day,
+                                "to_month": a.row.to_month.first_day if a.row.to_month else None,
+                                "amount_fen": a.row.amount_fen,
+                                "event_id": a.event_id,
+                                "reason": a.reason,
+                                "superseded_by": a.superseded_by,
+                            }
+                            for a in added
+                        ]
+                    )
+                },
             )
 
     async def owed_of(self, household_id: uuid.UUID) -> list[Owed]:
@@ -307,12 +406,7 @@ class PaidElsewhereRepository:
         """Each row unless its case and member already have one (a replayed approval): one statement."""
         if not rows:
             return 0
-        result = await self.session.execute(
-            pg_insert(PaidElsewhere)
-            .on_conflict_do_nothing(index_elements=["case_id", "member_id"])
-            .returning(PaidElsewhere.id),
-            rows,
-        )
+        result = await self.session.execute(_INSERT_PAID_ELSEWHERE, {"rows": json_rows(rows)})
         return len(result.all())
 
     async def of_household(self, household_id: uuid.UUID) -> list[PaidElsewhere]:
@@ -353,14 +447,7 @@ class PayeeRepository:
         one becomes current unless a later change is already current (out of order)."""
         if not changes:
             return
-        stored = (
-            await self.session.execute(
-                pg_insert(Payee)
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(Payee.id, Payee.event_id),
-                changes,
-            )
-        ).all()
+        stored = (await self.session.execute(_INSERT_PAYEES, {"rows": json_rows(changes)})).all()
         ids = {r.event_id: r.id for r in stored}
         latest: dict[uuid.UUID, dict] = {}
         for c in changes:  # in order: of equal times the later event wins, as one by one
@@ -375,15 +462,7 @@ class PayeeRepository:
                 }
         if not latest:
             return
-        current = pg_insert(CurrentPayee)
-        await self.session.execute(
-            current.on_conflict_do_update(
-                index_elements=["household_id"],
-                set_={"payee_id": current.excluded.payee_id, "changed_at": current.excluded.changed_at},
-                where=CurrentPayee.changed_at <= current.excluded.changed_at,
-            ),
-            list(latest.values()),
-        )
+        await self.session.execute(_UPSERT_CURRENT_PAYEES, {"rows": json_rows(list(latest.values()))})
 
     async def current(self, household_id: uuid.UUID) -> Payee | None:
         return await self.session.scalar(
