@@ -55,6 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "monthly_batch.json"
 COUNTY = "610626"
 TOWNSHIPS = tuple(f"{COUNTY}{t}" for t in ("001", "101", "102", "103", "104", "105", "106", "107", "108"))
+VILLAGE = f"{TOWNSHIPS[1]}007"  # one of each township's 20 (tests/payments_kit.seed_roll)
 PERIOD = Period(2026, 9)
 
 
@@ -119,13 +120,7 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
         )
         assert r.status_code == 202, r.text
         bid = figures["batch_id"] = r.json()["id"]
-        while True:
-            b = (await http.get(f"/batches/{bid}", headers=_headers("finance-a"))).json()
-            if b["status"] == "built":
-                break
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError(f"batch not built after {timeout}s: {b['progress']}")
-            await asyncio.sleep(0.1)
+        b = await _built(http, bid, t0, timeout)
         figures["create_s"] = time.perf_counter() - t0
         figures["lines"], figures["total_fen"] = b["line_count"], b["total_fen"]
         assert (await http.post(f"/batches/{bid}/approve", headers=_headers("finance-b"))).status_code == 200
@@ -146,7 +141,26 @@ async def service_run(base: str, township: str, timeout: float) -> dict:
         r = await http.get(f"/batches/{bid}/roster", params={"township": township}, headers=_headers("finance-a"))
         assert r.status_code == 200 and r.content[:2] == b"PK"
         figures["roster_s"], figures["roster_bytes"] = time.perf_counter() - t0, len(r.content)
+        # One village's batch of the next month, the county's whole roll beside it: its cost is the village's.
+        t0 = time.perf_counter()
+        r = await http.post(
+            "/batches", json={"region_code": VILLAGE, "period": str(PERIOD.next())}, headers=_headers("finance-a")
+        )
+        assert r.status_code == 202, r.text
+        figures["village_batch_id"] = r.json()["id"]
+        b = await _built(http, figures["village_batch_id"], t0, timeout)
+        figures["village_s"], figures["village_lines"] = time.perf_counter() - t0, b["line_count"]
     return figures
+
+
+async def _built(http: httpx.AsyncClient, batch_id: str, started: float, timeout: float) -> dict:
+    while True:
+        b = (await http.get(f"/batches/{batch_id}", headers=_headers("finance-a"))).json()
+        if b["status"] == "built":
+            return b
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"batch not built after {timeout}s: {b['progress']}")
+        await asyncio.sleep(0.1)
 
 
 # The same balances, by hand: every owed month up to PERIOD less the lines holding money for it, one statement.
@@ -165,6 +179,7 @@ FROM (SELECT o.*, CAST(m AS date) AS period FROM payments.owed o
       WHERE o.superseded_by IS NULL AND o.region_code LIKE :prefix) o
 LEFT JOIN (SELECT household_id, programme, member_id, period, sum(amount_fen) AS fen FROM payments.payment_lines
            WHERE status IN ('pending', 'paid') AND kind <> 'one_off' AND batch_id <> CAST(:service_batch AS uuid)
+                 {households}
            GROUP BY household_id, programme, member_id, period) s
        ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id
       AND s.period = o.period
@@ -277,7 +292,7 @@ async def fair_ceiling_run(url: str, township: str) -> dict:
     return figures
 
 
-async def ceiling_run(url: str, township: str, service_batch: str) -> dict:
+async def ceiling_run(url: str, township: str, service_batch: str, village_batch: str) -> dict:
     import asyncpg
 
     figures: dict = {}
@@ -293,7 +308,7 @@ async def ceiling_run(url: str, township: str, service_batch: str) -> dict:
     t0 = time.perf_counter()
     async with engine.begin() as conn:
         result = await conn.execute(
-            text(_BARE_INSERT),
+            text(_BARE_INSERT.format(households="")),
             {
                 "ns": str(PAYMENT_NS),
                 "period": PERIOD.first_day,
@@ -319,6 +334,26 @@ async def ceiling_run(url: str, township: str, service_batch: str) -> dict:
     finally:
         sink.close()
         await conn.close()
+    engine = create_engine(url, 2)
+    t0 = time.perf_counter()
+    async with engine.begin() as conn:  # the village's balances: its households' owed months and lines only
+        result = await conn.execute(
+            text(
+                _BARE_INSERT.format(
+                    households="AND household_id IN (SELECT household_id FROM payments.owed WHERE region_code "
+                    "LIKE :prefix)"
+                )
+            ),
+            {
+                "ns": str(PAYMENT_NS),
+                "period": PERIOD.next().first_day,
+                "batch_s": "00000000-0000-0000-0000-00000000be9d",
+                "service_batch": village_batch,
+                "prefix": VILLAGE + "%",
+            },
+        )
+    figures["village_s"], figures["village_lines"] = time.perf_counter() - t0, result.rowcount
+    await engine.dispose()
     return figures
 
 
@@ -384,10 +419,11 @@ def drive(args: argparse.Namespace) -> int:
                 proc.wait(20)
             log.close()
         print("ceiling: bare INSERT … SELECT and COPY … TO ...", flush=True)
-        ceiling = asyncio.run(ceiling_run(pg.url, township, service["batch_id"]))
+        ceiling = asyncio.run(ceiling_run(pg.url, township, service["batch_id"], service["village_batch_id"]))
         print("fair ceiling: bare COPY + opening payees + the same CSV / xlsx writing ...", flush=True)
         fair = asyncio.run(fair_ceiling_run(pg.url, township))
         expected, expected_lines = asyncio.run(_balances(pg.url))
+        expected_village = asyncio.run(_beneficiaries(pg.url, VILLAGE))
 
     township_rows = args.beneficiaries // len(TOWNSHIPS)
     print(f"\n{args.beneficiaries:,} beneficiaries, chunk {args.chunk:,}, {os.cpu_count()} cores")
@@ -397,6 +433,7 @@ def drive(args: argparse.Namespace) -> int:
         ("create_s", "batch creation"),
         ("bank_file_s", "bank file (all lines)"),
         ("roster_s", f"roster ({township})"),
+        ("village_s", f"village batch ({VILLAGE})"),
     ):
         ratios[step] = service[step] / ceiling[step]
         line = f"{name:<28}{service[step]:>12.2f}{ceiling[step]:>12.2f}{ratios[step]:>8.1f}x"
@@ -417,6 +454,11 @@ def drive(args: argparse.Namespace) -> int:
             f"fair ceiling bank rows == {expected_lines}",
             fair["bank_file_rows"] == expected_lines,
             fair["bank_file_rows"],
+        ),
+        (
+            "village batch lines == its beneficiaries",
+            service["village_lines"] == ceiling["village_lines"] == expected_village,
+            f"{service['village_lines']} / {ceiling['village_lines']} / {expected_village}",
         ),
         ("peak RSS < 300 MB", max(service["api_peak_rss_mb"], service["worker_peak_rss_mb"]) < 300, "see above"),
     ]
@@ -442,6 +484,16 @@ def drive(args: argparse.Namespace) -> int:
         )
     )
     return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+async def _beneficiaries(url: str, region: str) -> int:
+    engine = create_engine(url, 1)
+    async with engine.connect() as conn:
+        n = await conn.scalar(
+            text("SELECT count(*) FROM payments.beneficiaries WHERE region_code LIKE :p"), {"p": region + "%"}
+        )
+    await engine.dispose()
+    return int(n)
 
 
 async def _balances(url: str) -> tuple[int, int]:
