@@ -129,11 +129,12 @@ class UnitOfWork:
         `key` and `region` are SQL expressions over the row `r`. Returns the statement and its parameters."""
         spec = spec_for(event_type(data))
         outbox = f"{self.tables.outbox.schema}.{self.tables.outbox.name}"
-        payload = sql_envelope(data, "r", id="e.id", subject=f"({key})::text", region=region)
+        payload = sql_envelope(data, "r", id="r.event_id", subject=f"({key})::text", region=region)
+        # The id drawn in the row's own select list: an uncorrelated lateral may be evaluated once, not per row.
         statement = (
             f"INSERT INTO {outbox} (event_id, topic, key, type, payload)\n"
-            f"SELECT e.id, '{spec.topic}', ({key})::text, '{spec.type}', {payload}\n"
-            f"FROM {rows} r CROSS JOIN LATERAL (SELECT gen_random_uuid() AS id) e\nWHERE {where}"
+            f"SELECT r.event_id, '{spec.topic}', ({key})::text, '{spec.type}', {payload}\n"
+            f"FROM (SELECT x.*, gen_random_uuid() AS event_id FROM {rows} x) r\nWHERE {where}"
         )
         return statement, sql_envelope_params(spec.type, self.source, current_correlation_id())
 
@@ -150,7 +151,7 @@ class UnitOfWork:
         for i, (data, rows, key, region) in enumerate(runs):
             spec, tag = spec_for(event_type(data)), f"_{i}"
             payload = sql_envelope(data, "r", id="r.event_id", subject=f"({key})::text", region=region, tag=tag)
-            # The id drawn in the row's own select list: an uncorrelated lateral may be evaluated once, not per row.
+            # The id drawn per row, as in `events_from_rows`.
             selects.append(
                 f"SELECT {i} AS run, {order} AS place, r.event_id, '{spec.topic}' AS topic, "
                 f"({key})::text AS key, '{spec.type}' AS type, {payload} AS payload\n"

@@ -105,6 +105,38 @@ async def test_events_written_set_based_carry_the_envelope_a_single_event_gets(i
     assert (row.topic, row.key) == ("payments.disbursements", str(paid.household_id))
 
 
+async def test_events_from_rows_each_get_their_own_id_however_many_rows(infra, db):
+    """`UnitOfWork.events_from_rows` over 1,500 rows: 1,500 events, 1,500 ids (an id drawn once for the statement
+    would break the outbox's unique event id, and a consumer's inbox would take one event for all)."""
+    from services.payments.models import platform as payments
+    from shared.db import session_factory
+    from shared.events.catalogue import PayeeChanged
+    from shared.uow import UnitOfWork
+
+    households = [uuid.uuid4() for _ in range(1500)]
+    async with UnitOfWork(session_factory(db), payments, "/services/payments") as uow:
+        await uow.session.execute(
+            text(
+                "CREATE TEMP TABLE changed ON COMMIT DROP AS SELECT h AS household_id, "
+                "'610626101201'::text AS region_code, NULL::text AS key_id, NULL::text AS sealed, "
+                "NULL::text AS account_last4, timestamptz '2026-11-30 08:00+00' AS changed_at "
+                "FROM unnest(CAST(:households AS uuid[])) AS u(h)"
+            ),
+            {"households": households},
+        )
+        statement, params = uow.events_from_rows(PayeeChanged, "changed", key="r.household_id", region="r.region_code")
+        await uow.session.execute(text(statement), params)
+        rows = (
+            await uow.session.execute(
+                text("SELECT event_id, key FROM payments.outbox WHERE key = ANY(:keys)"),
+                {"keys": [str(h) for h in households]},
+            )
+        ).all()
+        await uow.rollback()
+    assert sorted(r.key for r in rows) == sorted(str(h) for h in households)
+    assert len({r.event_id for r in rows}) == 1500
+
+
 async def test_events_of_several_types_from_rows_come_run_after_run_each_with_its_own_id(infra, db):
     """`UnitOfWork.events_in_runs`: one statement, every event of the first run before any of the second, each run
     in its rows' order, a fresh id per event however many rows (the roll import writes thousands per chunk), each
