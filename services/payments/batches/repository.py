@@ -117,10 +117,9 @@ WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
 ON CONFLICT DO NOTHING
 """
 # A chunk is the list of its households, never a range of ids: the households of a village are spread over the
-# whole id space, so a range would reach every household of the province. The list is joined as a set (`IN (SELECT
-# unnest …)`): `= ANY(:hs)` is a linear search of the array per row once PostgreSQL plans the statement generically
-# (from its sixth run), which only hashes an array known when planning.
-_CHUNK = "IN (SELECT unnest(CAST(:hs AS uuid[])))"
+# whole id space, so a range would reach every household of the province. (Each chunk's statements are planned for
+# its own list: see `BatchRepository.plan_for_chunk`.)
+_CHUNK = "= ANY(CAST(:hs AS uuid[]))"
 _CHUNK_OWED = f"o.household_id {_CHUNK}"
 _HOUSEHOLDS_LINES = f"household_id {_CHUNK}"
 _PERSONS = (
@@ -346,6 +345,12 @@ class BatchRepository:
 
     async def lock_balances(self) -> None:
         await self.session.execute(text(BALANCE_LOCK))
+
+    async def plan_for_chunk(self) -> None:
+        """Plan this transaction's statements for their own values: from a statement's sixth run PostgreSQL may
+        reuse a generic plan, which cannot know a chunk's size (a village's thousand households or a county's
+        fifty thousand) and searches a list of households linearly per row instead of hashing it."""
+        await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
     async def insert_balance_lines(self, batch: DisbursementBatch, households: list[uuid.UUID]) -> int:
         """The balance lines of a chunk of the region's households (`next_chunk`)."""

@@ -252,6 +252,7 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
     uow.track(batch)
     if batch.kind is not BatchKind.URGENT:
         await repo.lock_balances()
+        await repo.plan_for_chunk()
         if batch.progress_total is None:
             batch.progress_total = await repo.count_candidates(batch.region_code)
         cursor = await repo.build_cursor(batch.id)
