@@ -116,12 +116,16 @@ WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
                     AND h.programme = w.programme AND h.member_id = w.member_id AND h.status <> 'cancelled')
 ON CONFLICT DO NOTHING
 """
-# A chunk is the list of its households, never a range of ids: the households of a village are spread over the
-# whole id space, so a range would reach every household of the province. (Each chunk's statements are planned for
-# its own list: see `BatchRepository.plan_for_chunk`.)
-_CHUNK = "= ANY(CAST(:hs AS uuid[]))"
-_CHUNK_OWED = f"o.household_id {_CHUNK}"
-_HOUSEHOLDS_LINES = f"household_id {_CHUNK}"
+# A chunk is its households: the range of their ids (a county's chunk reads its slice of each index in order) and
+# the list of them (a village's households are spread over the whole id space, so its range alone would reach
+# every household of the province). Each chunk's statements are planned for their own values
+# (`BatchRepository.plan_for_chunk`), so PostgreSQL takes whichever of the two is narrower.
+_CHUNK = (
+    "{alias}household_id > :after AND {alias}household_id <= :last AND {alias}household_id = ANY(CAST(:hs AS uuid[]))"
+)
+_CHUNK_OWED = _CHUNK.format(alias="o.")
+_HOUSEHOLDS_LINES = "household_id = ANY(CAST(:hs AS uuid[]))"
+_CHUNK_LINES = _CHUNK.format(alias="")
 _PERSONS = (
     "(o.household_id, o.programme, o.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), CAST(:ps AS text[]), "
     "CAST(:ms AS uuid[])))"
@@ -184,8 +188,8 @@ JOIN op ON op.id = a.overpayment_id
 WHERE o.id = a.overpayment_id AND a.fen = op.left_fen
 RETURNING o.id, o.beneficiary_id, o.household_id, o.region_code, o.period, a.fen AS amount_fen
 """
-_CHUNK_OVER = f"o.household_id {_CHUNK}"
-_CHUNK_DEDUCT_LINES = f"l.household_id {_CHUNK}"
+_CHUNK_OVER = _CHUNK.format(alias="o.")
+_CHUNK_DEDUCT_LINES = _CHUNK.format(alias="l.")
 _PERSONS_OF = (
     "({alias}.household_id, {alias}.programme, {alias}.member_id) IN (SELECT * FROM unnest(CAST(:hs AS uuid[]), "
     "CAST(:ps AS text[]), CAST(:ms AS uuid[])))"
@@ -251,6 +255,10 @@ line = aliased(PaymentLine, name="line")
 # 0004_list_indexes), a batch's lines by id (ix_payment_lines_batch).
 BATCHES = Keyset("batches", (Batch.created_at, Batch.id), descending=True)
 LINES = Keyset("batches/lines", (line.id,))
+
+
+def _chunk(after: uuid.UUID | None, households: list[uuid.UUID]) -> dict[str, Any]:
+    return {"after": after or uuid.UUID(int=0), "last": households[-1], "hs": households}
 
 
 class BatchRepository:
@@ -352,10 +360,12 @@ class BatchRepository:
         fifty thousand) and searches a list of households linearly per row instead of hashing it."""
         await self.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 
-    async def insert_balance_lines(self, batch: DisbursementBatch, households: list[uuid.UUID]) -> int:
-        """The balance lines of a chunk of the region's households (`next_chunk`)."""
-        sql = _BALANCE.format(owed_scope=_CHUNK_OWED, line_scope=_HOUSEHOLDS_LINES)
-        params = {**await self._balance_params(batch), "hs": households}
+    async def insert_balance_lines(
+        self, batch: DisbursementBatch, after: uuid.UUID | None, households: list[uuid.UUID]
+    ) -> int:
+        """The balance lines of a chunk of the region's households (`next_chunk` after `after`)."""
+        sql = _BALANCE.format(owed_scope=_CHUNK_OWED, line_scope=_CHUNK_LINES)
+        params = {**await self._balance_params(batch), **_chunk(after, households)}
         return (await self.session.execute(text(sql), params)).rowcount
 
     async def insert_balance_lines_of(
@@ -371,9 +381,9 @@ class BatchRepository:
         }
         return (await self.session.execute(text(sql), params)).rowcount
 
-    async def deduct(self, batch: DisbursementBatch, households: list[uuid.UUID]) -> list[Any]:
+    async def deduct(self, batch: DisbursementBatch, after: uuid.UUID | None, households: list[uuid.UUID]) -> list[Any]:
         """扣回 from the chunk's new lines of a regular batch; the overpayments it closed (`recovered`)."""
-        chunk = {"hs": households}
+        chunk = _chunk(after, households)
         await settle(self.session, _CHUNK_OVER, chunk)
         sql = _DEDUCT.format(over_scope=_CHUNK_OVER, line_scope=_CHUNK_DEDUCT_LINES)
         return list(await self.session.execute(text(sql), {**chunk, **self._deduct_params(batch)}))

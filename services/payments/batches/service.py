@@ -258,9 +258,9 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         cursor = await repo.build_cursor(batch.id)
         households = await repo.next_chunk(batch.region_code, cursor, chunk_size)
         if households:
-            await repo.insert_balance_lines(batch, households)
+            await repo.insert_balance_lines(batch, cursor, households)
             if batch.recovery_percent:
-                await recovery.recovered(uow, await repo.deduct(batch, households))
+                await recovery.recovered(uow, await repo.deduct(batch, cursor, households))
             await repo.save_progress(
                 batch.id, batch.progress_done + len(households), batch.progress_total, households[-1]
             )
