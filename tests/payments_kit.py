@@ -97,8 +97,9 @@ class PaymentsKit:
         account: str | None = "6217000012345678901",
         one_off_fen: int | None = None,
         tekun_arrangement: str | None = None,
+        household_id: uuid.UUID | None = None,
     ) -> tuple[uuid.UUID, uuid.UUID]:
-        case_id, household_id = uuid.uuid4(), uuid.uuid4()
+        case_id, household_id = uuid.uuid4(), household_id or uuid.uuid4()
         if account:
             await self.payee(household_id, region, account)
         await self.publish(

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
 import uuid
 
 import openpyxl
 import pytest
 from sqlalchemy import text
 
-from services.payments.batches.repository import payment_id
+from services.payments.batches.repository import BatchRepository, payment_id
 from services.payments.models import HOUSEHOLD
 from shared.core.period import Period
 from shared.events.catalogue import PaymentPaid
@@ -393,3 +394,30 @@ async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db)
             (b, str(P), township["id"], 60_000),
         ]
     )
+
+
+async def test_a_chunk_is_read_by_its_id_range_only_where_its_households_fill_it(api, tokens, kit, db):
+    """A village's households lie between its neighbour's in id order: its chunk is looked up household by
+    household (its range would read the neighbour's too), the township's chunk — every household of the range —
+    by the range; either way each batch pays its own households once."""
+    village_a = village()
+    village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
+    top = uuid.UUID(f"ffff{random.randrange(16**4):04x}-0000-4000-8000-000000000000")
+    ids = [uuid.UUID(int=top.int + k) for k in range(1, 10)]  # a, b, b, a, b, b, …: no other household among them
+    for k, household in enumerate(ids):
+        await kit.approve(village_a if k % 3 == 0 else village_b, 40_000 + k, P, household_id=household)
+    async with kit.sessions() as session:
+        repo = BatchRepository(session)
+        of_a = await repo.next_chunk(village_a, top, 10)
+        of_township = await repo.next_chunk(village_a[:9], top, 10)
+    assert of_a is not None and (of_a.households, of_a.dense) == (ids[0::3], False)
+    assert of_township is not None and (of_township.households, of_township.dense) == (ids, True)
+    paid = {}
+    for region in (village_a, village_a[:9]):
+        batch = await _built(api, tokens, kit, await _batch(api, tokens, region))
+        lines = await walk(api("payments"), f"/batches/{batch['id']}/lines", tokens["finance"])
+        paid[region] = sorted(
+            (x["household_id"], x["period"], x["amount_fen"]) for x in lines if x["household_id"] in map(str, ids)
+        )
+    assert paid[village_a] == sorted((str(h), str(P), 40_000 + k) for k, h in enumerate(ids) if k % 3 == 0)
+    assert paid[village_a[:9]] == sorted((str(h), str(P), 40_000 + k) for k, h in enumerate(ids) if k % 3 != 0)

@@ -256,13 +256,13 @@ async def build_step(uow: UnitOfWork, batch_id: uuid.UUID, chunk_size: int) -> b
         if batch.progress_total is None:
             batch.progress_total = await repo.count_candidates(batch.region_code)
         cursor = await repo.build_cursor(batch.id)
-        households = await repo.next_chunk(batch.region_code, cursor, chunk_size)
-        if households:
-            await repo.insert_balance_lines(batch, cursor, households)
+        chunk = await repo.next_chunk(batch.region_code, cursor, chunk_size)
+        if chunk is not None:
+            await repo.insert_balance_lines(batch, chunk)
             if batch.recovery_percent:
-                await recovery.recovered(uow, await repo.deduct(batch, cursor, households))
+                await recovery.recovered(uow, await repo.deduct(batch, chunk))
             await repo.save_progress(
-                batch.id, batch.progress_done + len(households), batch.progress_total, households[-1]
+                batch.id, batch.progress_done + len(chunk.households), batch.progress_total, chunk.households[-1]
             )
             return True
     if batch.kind is BatchKind.SUPPLEMENT:
