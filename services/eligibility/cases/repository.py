@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, false, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, Insert, insert
+from sqlalchemy.dialects.postgresql import ARRAY, Insert, distinct_on, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,7 +54,7 @@ def _insert_cases_with_facts() -> Insert:
     opened = insert(cases).from_select(_ROW_KEYS, select(*(new_rows.c[c] for c in _ROW_KEYS))).cte("opened")
     latest = (
         select(new_rows.c.household_id, new_rows.c.region_code, new_rows.c.snapshot)
-        .distinct(new_rows.c.household_id)
+        .ext(distinct_on(new_rows.c.household_id))
         .order_by(new_rows.c.household_id, new_rows.c.ordinality.desc())
     )
     stmt = insert(facts).from_select(("household_id", "region_code", "snapshot"), latest)
