@@ -30,6 +30,7 @@ from services.intake.models import platform
 from services.intake.roll_import import job, service
 from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
+from shared.app import app_settings
 from shared.auth import Principal
 from shared.db import session_factory
 from shared.jobs import Job
@@ -638,3 +639,70 @@ async def test_the_intake_workers_roll_import_task_purges_each_round(api, db) ->
         stop.set()
         await worker
     assert await staged(db, validated) == NOTHING_STAGED
+
+
+class _DownAfter(httpx.AsyncBaseTransport):
+    """Eligibility answering `calls` requests, then unreachable."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, calls: int) -> None:
+        self.inner, self.calls = inner, calls
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls -= 1
+        if self.calls < 0:
+            raise httpx.ConnectError("eligibility is down")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_dry_run_that_stopped_is_taken_up_from_its_last_chunk_without_the_file(api, db) -> None:
+    intake_app = importlib.import_module("services.intake.api").app
+    eligibility_app = importlib.import_module("services.eligibility.api").app
+    real = httpx.ASGITransport(app=eligibility_app)
+    small = intake_app.state.settings.model_copy(update={"roll_import_chunk": 2})
+    intake_app.dependency_overrides[app_settings] = lambda: small
+    intake_app.dependency_overrides[eligibility_transport] = lambda: _DownAfter(real, calls=1)
+    try:
+        r = await upload(api, roll(*(household(f"R{i}", members=1, amount="400.00") for i in range(5))))
+        assert r.status_code == 202, r.text
+        import_id = r.json()["id"]
+        stopped = await settled(api, import_id, ("validated", "failed"))
+        # The first chunk (2 households) priced and committed; the second found eligibility down.
+        assert (stopped["status"], stopped["progress"]["done"]) == ("failed", 2), stopped
+        assert "eligibility could not be reached" in stopped["error"]
+
+        intake_app.dependency_overrides[eligibility_transport] = lambda: real
+        r = await api("intake").post(f"/roll-imports/{import_id}/dry-run", headers=ADMIN)
+        assert r.status_code == 202 and r.json()["status"] == "validating", r.text
+        done = await settled(api, import_id, ("validated", "failed"))
+    finally:
+        intake_app.dependency_overrides.pop(app_settings, None)
+        intake_app.dependency_overrides[eligibility_transport] = lambda: real
+    assert done["status"] == "validated", done
+    assert (done["report"]["households"], done["report"]["households_to_create"]) == (5, 5), done["report"]
+    async with db.connect() as conn:
+        resumed = (
+            await conn.execute(
+                text(
+                    "SELECT details FROM intake.audit_log WHERE action = 'roll_import.dry_run.resumed' "
+                    "AND resource_id = :id"
+                ),
+                {"id": import_id},
+            )
+        ).scalar_one()
+        priced = (
+            await conn.execute(
+                text(
+                    "SELECT sum((details->>'households')::int) FROM intake.audit_log "
+                    "WHERE action = 'roll_import.assess' AND resource_id = :id"
+                ),
+                {"id": import_id},
+            )
+        ).scalar_one()
+    assert resumed == {"from_household": 2, "was": "failed"}
+    assert priced == 5  # each household priced once: the first chunk was not priced again
+
+    # Over once validated; unknown to another county's admin.
+    again = await api("intake").post(f"/roll-imports/{import_id}/dry-run", headers=ADMIN)
+    problem(again, 409, "status")
+    other = bearer("admin-zhidan", ["admin"], "610625")
+    assert (await api("intake").post(f"/roll-imports/{import_id}/dry-run", headers=other)).status_code == 404

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Request, Response, UploadFile
 
+from services.intake.config import Settings
 from services.intake.deps import Admin, IntakeSettings
 from services.intake.roll_import import job, service
 from services.intake.roll_import.schemas import IssuePage, IssueQuery, RollImportOut
@@ -45,6 +46,20 @@ async def _spawn(make: Callable[[], Coroutine[Any, Any, Any]]) -> None:
 
 def _token(request: Request) -> str:
     return request.headers.get("authorization", "").partition(" ")[2]
+
+
+def _dry_run(
+    request: Request,
+    background: BackgroundTasks,
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None,
+    import_id: uuid.UUID,
+) -> None:
+    """The import's dry run, priced with the caller's token, after the response (and so after the commit) in this
+    process."""
+    price = job.eligibility_pricer(settings, _token(request), transport)
+    units, chunk = _units(request), settings.roll_import_chunk
+    background.add_task(_spawn, lambda: job.run_dry_run(units, import_id, chunk, price))
 
 
 @router.get(
@@ -108,10 +123,7 @@ async def upload(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     if result.dry_run:
-        price = job.eligibility_pricer(settings, _token(request), transport)
-        units, chunk = _units(request), settings.roll_import_chunk
-        # After the response (and so after the commit): the dry run runs on in this process.
-        background.add_task(_spawn, lambda: job.run_dry_run(units, result.out.id, chunk, price))
+        _dry_run(request, background, settings, transport, result.out.id)
     return result.out
 
 
@@ -135,6 +147,28 @@ async def read(import_id: uuid.UUID, uow: UowDep, principal: Admin) -> RollImpor
 )
 async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotated[IssueQuery, Query()]) -> IssuePage:
     return await service.issues(uow, principal, import_id, q)
+
+
+@router.post(
+    "/{import_id}/dry-run",
+    status_code=202,
+    summary="Take up a dry run that stopped (its process ended, or eligibility could not price it)",
+    description="From the last committed chunk, priced with your token, without sending the file again. 409 once "
+    "the dry run finished (`validated`), once imported, or once the staging was purged (upload the file again).",
+    responses=problems(409),
+)
+async def resume_dry_run(
+    import_id: uuid.UUID,
+    request: Request,
+    background: BackgroundTasks,
+    uow: UowDep,
+    principal: Admin,
+    settings: IntakeSettings,
+    transport: EligibilityTransport,
+) -> RollImportOut:
+    out = await service.resume_dry_run(uow, principal, import_id)
+    _dry_run(request, background, settings, transport, out.id)
+    return out
 
 
 @router.post(

@@ -66,7 +66,7 @@ async def run_dry_run(
     uow_factory: Callable[[], UnitOfWork], import_id: uuid.UUID, chunk: int, price: service.Pricer
 ) -> None:
     """The dry run to its end, a committed step per chunk; an import whose rows cannot be priced ends `failed`
-    with why (uploading the same file again resumes it)."""
+    with why (POST …/dry-run, or uploading the same file again, takes it up from its last chunk)."""
     job = Job(uow_factory)
     try:
         await job.repeat(lambda uow: service.dry_run_step(uow, import_id, chunk, price))
@@ -77,7 +77,9 @@ async def run_dry_run(
     except Exception:
         log.exception("roll import %s: dry run failed", import_id)
         await job.step(
-            lambda uow: service.dry_run_failed(uow, import_id, "the dry run failed unexpectedly; upload the file again")
+            lambda uow: service.dry_run_failed(
+                uow, import_id, "the dry run failed unexpectedly; POST /roll-imports/{id}/dry-run takes it up again"
+            )
         )
 
 

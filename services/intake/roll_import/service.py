@@ -552,6 +552,33 @@ async def dry_run_failed(uow: UnitOfWork, import_id: uuid.UUID, error: str) -> N
 # --- the import ----------------------------------------------------------------------------------------------------
 
 
+async def resume_dry_run(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
+    """The dry run of an import left `validating` (the process running it stopped) or `failed` (eligibility could
+    not price it) taken up again from its last committed chunk, without the file. 409 once it finished, once it is
+    imported, or once its staging was purged (then the file is needed: upload it again)."""
+    item = await _visible(uow, principal, import_id, for_update=True)
+    if item.purged_at is not None:
+        raise _purged(item, item.purged_at)
+    if item.status not in ("validating", "failed"):
+        raise Conflict(
+            f"the dry run of roll import {item.id} is over: it is {item.status}",
+            errors=[{"field": "status", "message": f"is {item.status}, not validating or failed"}],
+        )
+    await RollImportRepository(uow.session).save(item.id, status="validating", error=None)
+    details = {"from_household": item.validate_cursor, "was": item.status}
+    item.status, item.error = "validating", None
+    await audit.record(
+        uow,
+        principal,
+        "roll_import.dry_run.resumed",
+        "roll_import",
+        item.id,
+        region_code=item.region_code,
+        details=details,
+    )
+    return to_out(item)
+
+
 async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
     """Start the import of a dry-run report: 409 before the dry run finished, or, all-or-nothing, when any row is
     refused. Asking again once it runs or ran answers the import as it is."""
