@@ -71,18 +71,23 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker:
 
 def select_json_rows(table: Table, columns: tuple[str, ...], param: str = "rows", *, numbered: bool = False) -> Select:
     """The rows sent as one JSON array (`json_rows`) in one parameter, each column typed as `table` types it and a
-    JSONB column's None kept as JSON null (as SQLAlchemy writes it); `numbered`: with each row's 1-based place in
+    JSON column's None kept as JSON null (as SQLAlchemy writes it); `numbered`: with each row's 1-based place in
     the array as `ordinality`."""
-    rows = func.jsonb_populate_recordset(
-        literal_column(f"NULL::{table.fullname}"), cast(bindparam(param, type_=Text), JSONB)
+    # Parsed as `json` (text checked, not converted): a `json` column (the outbox's payload) takes its value's text
+    # as is, and a `jsonb` one is built once from its own text, not from a JSONB copy of the whole array.
+    rows = func.json_populate_recordset(
+        literal_column(f"NULL::{table.fullname}"), cast(bindparam(param, type_=Text), JSON)
     ).table_valued(*columns, with_ordinality="ordinality" if numbered else None)
     values = [
-        func.coalesce(rows.c[c], literal_column("'null'::jsonb")).label(c)
-        if isinstance(table.c[c].type, JSON)
-        else rows.c[c]
-        for c in columns
+        _json_null(rows.c[c], table.c[c].type) if isinstance(table.c[c].type, JSON) else rows.c[c] for c in columns
     ]
     return select(*values, *([rows.c.ordinality] if numbered else []))
+
+
+def _json_null(value: Any, type_: JSON) -> Any:
+    return func.coalesce(value, literal_column("'null'::jsonb" if isinstance(type_, JSONB) else "'null'::json")).label(
+        value.name
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -110,7 +115,9 @@ class PlatformTables:
             Column("topic", String(200), nullable=False),
             Column("key", String(200), nullable=False),
             Column("type", String(200), nullable=False),
-            Column("payload", JSONB, nullable=False),
+            # `json`, not `jsonb`: the CloudEvent's text as written, sent as is by the relay. JSONB would parse it on
+            # the way in and serialise it again on the way out, for a payload nothing queries by its content.
+            Column("payload", JSON, nullable=False),
             Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
             Column("sent_at", DateTime(timezone=True)),
             # The relay only ever scans unsent rows; a partial index keeps that scan tiny however big the table.

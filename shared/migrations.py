@@ -10,6 +10,7 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -73,6 +74,26 @@ def run_env(target_metadata: MetaData, schema: str) -> None:
         await engine.dispose()
 
     asyncio.run(main())
+
+
+def outbox_payload_as_json(op: Any, schema: str) -> None:
+    """The outbox's payload as `json` (the CloudEvent's text as written), compressed with lz4 where the server has
+    it: a JSONB payload was parsed when written, serialised again when the relay read it and compressed with pglz,
+    for a value nothing queries by its content. Rewrites the table (its sent rows too): run before the services."""
+    op.execute(f"ALTER TABLE {schema}.outbox ALTER COLUMN payload TYPE json USING payload::json")
+    op.execute(f"""
+        DO $$ BEGIN
+            IF EXISTS (SELECT 1 FROM pg_settings
+                       WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN
+                ALTER TABLE {schema}.outbox ALTER COLUMN payload SET COMPRESSION lz4;
+            END IF;
+        END $$""")
+
+
+def outbox_payload_as_jsonb(op: Any, schema: str) -> None:
+    """`outbox_payload_as_json` undone."""
+    op.execute(f"ALTER TABLE {schema}.outbox ALTER COLUMN payload TYPE jsonb USING payload::jsonb")
+    op.execute(f"ALTER TABLE {schema}.outbox ALTER COLUMN payload SET COMPRESSION default")
 
 
 def install_platform_triggers(op: object, schema: str) -> None:

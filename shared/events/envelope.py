@@ -101,9 +101,10 @@ def sql_envelope(data: type[BaseModel], row: str, *, id: str, subject: str, regi
         for k, v in attributes.items()
         if k in _OPTIONAL
     )
-    # Built as JSON text and made JSONB once: nesting JSONB values (a household snapshot in the data in the
-    # envelope) and appending the optional attributes with `||` would re-encode the whole event at every step.
-    return f"CAST(left(CAST(json_build_object({required}) AS text), -1) || {optional} || '}}' AS jsonb)"
+    # Built as JSON text, and stored as that text (the outbox's payload is `json`): nesting JSONB values (a household
+    # snapshot in the data in the envelope) and appending the optional attributes with `||` would re-encode the
+    # whole event at every step.
+    return f"CAST(left(CAST(json_build_object({required}) AS text), -1) || {optional} || '}}' AS json)"
 
 
 def sql_envelope_params(event_type: str, source: str, correlation_id: str | None, tag: str = "") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from services.monitoring.models import platform
 from shared import audit
 from shared.consumer import Delivery, EventConsumer, on_batch
+from shared.context import current_correlation_id
 from shared.db import session_factory
 from shared.events.catalogue import CATALOGUE, EventData, EventSpec
 from shared.kafka import make_producer
@@ -370,3 +371,30 @@ async def test_each_message_is_validated_once_with_envelope_and_data_typed_toget
     assert lying.data is None  # a type we do not handle: acknowledged without effect
     other = consumer._parse(record({**good, "type": "cn.gov.mca.assistance.case.opened.v1"}, []))
     assert other.error is None and other.data is None
+
+
+async def test_the_relay_sends_each_event_as_the_unit_of_work_wrote_it_byte_for_byte(kit, db):
+    async with kit["uow"]() as uow:
+        for i in range(3):
+            uow.emit(Pinged(household_id=uuid.uuid4(), amount_fen=7 * i), key=f"exact-{i}")
+        written = {str(e.id): e.to_json("/tests", e.correlation_id or current_correlation_id()) for e in uow.events}
+        # The set-based path builds its envelope in SQL: its text goes out as PostgreSQL built it.
+        statement, params = uow.events_from_rows(
+            Pinged,
+            "(SELECT gen_random_uuid() AS household_id, 5 AS amount_fen, false AS refuse)",
+            key="'sql'",
+            region="CAST(NULL AS text)",
+        )
+        await uow.session.execute(text(statement), params)
+        await uow.commit()
+    relay = OutboxRelay(db, platform, kit["producer"], service="t")
+    while await relay.relay_once():
+        pass
+    # Other tests of this module put poison (not JSON, no id) on the topic.
+    sent = {
+        orjson.loads(r.value).get("id"): r.value for r in await _records(kit["bootstrap"]) if r.value.startswith(b"{")
+    }
+    for event_id, payload in written.items():
+        assert sent[event_id] == payload  # the stored text, not a re-serialisation of a parsed copy
+    from_sql = [orjson.loads(v) for v in sent.values() if orjson.loads(v).get("subject") == "sql"]
+    assert from_sql and all(e["data"]["amount_fen"] == 5 and e["type"] == TYPE for e in from_sql)
