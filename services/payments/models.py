@@ -88,6 +88,8 @@ class Entitlement(Base):
             "ix_entitlements_in_force", "beneficiary_id", "from_month", postgresql_where=text("superseded_by IS NULL")
         ),
         Index("ix_entitlements_event_id", "event_id"),
+        # "Already applied?" asks by the superseding event too (`decisions_applied`); only superseded rows have one.
+        Index("ix_entitlements_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
     )
 
 
@@ -125,6 +127,8 @@ class Owed(Base):
         ),
         Index("ix_owed_region", "region_code", "household_id", postgresql_where=text("superseded_by IS NULL")),
         Index("ix_owed_event_id", "event_id"),
+        # "Already applied?" asks by the superseding event too (`applied`); only superseded rows have one.
+        Index("ix_owed_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
     )
 
 

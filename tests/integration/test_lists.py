@@ -9,13 +9,14 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from shared.core.identity import id_fingerprint
 from shared.settings import ServiceSettings
 from tests.conftest import bearer
 from tests.helpers import problem, resident_id, walk
 from tests.lists_kit import seed_lists, township
+from tests.plans_kit import nodes, show, statement_plans
 
 pytestmark = pytest.mark.integration
 
@@ -234,47 +235,10 @@ async def big(db):
     return await seed_lists(db, BIG, 20_000, ties=20)
 
 
-def _statements():
-    seen: list[tuple[str, tuple]] = []
-
-    def capture(conn, cursor, statement, parameters, context, executemany):
-        seen.append((statement, parameters))
-
-    return seen, capture
-
-
 async def _page_plans(db, call) -> list[dict]:
-    """The plans (EXPLAIN, JSON) of the page statements `call(session)` runs: its first statement and, for a
-    cursor's page, the same again — every statement but the bounded count."""
-    from sqlalchemy.ext.asyncio import AsyncSession
-
-    seen, capture = _statements()
-    event.listen(db.sync_engine, "before_cursor_execute", capture)
-    try:
-        async with AsyncSession(db) as session:
-            await call(session)
-    finally:
-        event.remove(db.sync_engine, "before_cursor_execute", capture)
-    pages = [(s, p) for s, p in seen if "count(*)" not in s]
-    assert pages
-    plans = []
-    async with db.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        for statement, parameters in pages:
-            explained = await raw.fetchval("EXPLAIN (FORMAT JSON) " + statement, *parameters)
-            plans.append((json.loads(explained) if isinstance(explained, str) else explained)[0]["Plan"])
-    return plans
-
-
-def _nodes(plan: dict):
-    yield plan
-    for child in plan.get("Plans", []):
-        yield from _nodes(child)
-
-
-def _show(nodes: list[dict]) -> str:
-    keys = ("Node Type", "Index Name", "Index Cond", "Filter")
-    return str([{k: n[k] for k in keys if k in n} for n in nodes])
+    """The plans of the page statements `call(session)` runs: its first statement and, for a cursor's page, the
+    same again — every statement but the bounded count."""
+    return await statement_plans(db, call, keep=lambda s: "count(*)" not in s)
 
 
 def _calls():
@@ -328,10 +292,10 @@ async def test_each_page_is_read_from_an_index_not_a_scan_of_the_table(db, big, 
         await call(session, cursor)
 
     for plan in await _page_plans(db, deep):
-        scans = [n for n in _nodes(plan) if n.get("Relation Name") == table]
-        assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), _show(scans)
-        assert all(n.get("Index Name", "").endswith("_id") for n in scans), _show(scans)
-        assert not any("Sort" in n["Node Type"] for n in _nodes(plan)), plan  # the index gives the order
+        scans = [n for n in nodes(plan) if n.get("Relation Name") == table]
+        assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), show(scans)
+        assert all(n.get("Index Name", "").endswith("_id") for n in scans), show(scans)
+        assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan  # the index gives the order
 
 
 async def test_the_batch_lines_page_is_read_from_its_index(db, big):
@@ -346,7 +310,7 @@ async def test_the_batch_lines_page_is_read_from_its_index(db, big):
     await _page_plans(db, call)
     first["cursor"] = first["page"].next
     for plan in await _page_plans(db, call):
-        scans = [n for n in _nodes(plan) if n.get("Relation Name") == "payment_lines"]
+        scans = [n for n in nodes(plan) if n.get("Relation Name") == "payment_lines"]
         # One batch holds the table's lines here, so the primary key (id order, batch_id filtered) serves as well.
-        assert scans and all(n["Node Type"] == "Index Scan" for n in scans), _show(scans)
-        assert not any("Sort" in n["Node Type"] for n in _nodes(plan)), plan
+        assert scans and all(n["Node Type"] == "Index Scan" for n in scans), show(scans)
+        assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan

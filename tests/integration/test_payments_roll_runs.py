@@ -22,6 +22,7 @@ from shared.events.catalogue import (
     event_type,
 )
 from tests.payments_kit import PaymentsKit, village
+from tests.plans_kit import nodes, show, statement_plans
 
 P = Period(2026, 7)
 
@@ -217,3 +218,49 @@ async def test_events_raised_by_a_run_carry_their_own_causes_correlation_ids(db)
     assert len(causes) == 2 and len(set(causes.values())) == 2
     assert dict(raised) == causes
     assert sorted(audited) == sorted(causes.values())
+
+
+async def test_the_already_applied_look_ups_read_indexes_not_the_whole_history(db):
+    """Every run asks which of its events already shaped a history: by the event that wrote a row, or by the one
+    that superseded it. Answered by a scan of `owed` and `entitlements`, a province's import (350,000 households)
+    read the whole history once per run — a cost growing with the square of the roll."""
+    from services.payments.roll.repository import BeneficiaryRepository, OwedRepository
+
+    region, beneficiary = village(), uuid.uuid4()
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO payments.beneficiaries (id, case_id, household_id, programme, region_code, "
+                "monthly_amount_fen, persons, start_month, status) "
+                "VALUES (:b, gen_random_uuid(), gen_random_uuid(), 'dibao', :r, 30000, 1, DATE '2026-01-01', 'active')"
+            ),
+            {"b": beneficiary, "r": region},
+        )
+        # A tenth superseded, as a roll's history is after a few reviews and rises.
+        superseded = "CASE WHEN g % 10 = 0 THEN gen_random_uuid() END"
+        await conn.execute(
+            text(
+                "INSERT INTO payments.owed (household_id, programme, member_id, region_code, case_id, persons, "
+                "from_month, amount_fen, event_id, reason, superseded_by) "
+                "SELECT gen_random_uuid(), 'dibao', CAST(:nil AS uuid), :r, gen_random_uuid(), 1, DATE '2026-01-01', "
+                f"30000, gen_random_uuid(), 'approval', {superseded} FROM generate_series(1, 60000) g"
+            ),
+            {"r": region, "nil": uuid.UUID(int=0)},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO payments.entitlements (beneficiary_id, from_month, monthly_amount_fen, event_id, "
+                f"event_type, superseded_by) SELECT :b, DATE '2026-01-01', 30000, gen_random_uuid(), 'approved', "
+                f"{superseded} FROM generate_series(1, 60000) g"
+            ),
+            {"b": beneficiary},
+        )
+        await conn.execute(text("ANALYZE payments.owed, payments.entitlements"))
+    run = [uuid.uuid4() for _ in range(100)]
+    for table, call in (
+        ("owed", lambda s: OwedRepository(s).applied(run)),
+        ("entitlements", lambda s: BeneficiaryRepository(s).decisions_applied(run)),
+    ):
+        (plan,) = await statement_plans(db, call)
+        scans = [n for n in nodes(plan) if n.get("Relation Name") == table]
+        assert len(scans) == 2 and not any(n["Node Type"] == "Seq Scan" for n in scans), show(scans)
