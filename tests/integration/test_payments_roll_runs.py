@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import ConsumerRecord
 from sqlalchemy import text
 
+from services.payments.roll.repository import BeneficiaryRepository, OwedRepository
 from shared.core.period import Period
 from shared.events.catalogue import (
     BeneficiaryEnrolled,
@@ -224,8 +225,6 @@ async def test_the_already_applied_look_ups_read_indexes_not_the_whole_history(d
     """Every run asks which of its events already shaped a history: by the event that wrote a row, or by the one
     that superseded it. Answered by a scan of `owed` and `entitlements`, a province's import (350,000 households)
     read the whole history once per run — a cost growing with the square of the roll."""
-    from services.payments.roll.repository import BeneficiaryRepository, OwedRepository
-
     region, beneficiary = village(), uuid.uuid4()
     async with db.begin() as conn:
         await conn.execute(
@@ -257,10 +256,17 @@ async def test_the_already_applied_look_ups_read_indexes_not_the_whole_history(d
         )
         await conn.execute(text("ANALYZE payments.owed, payments.entitlements"))
     run = [uuid.uuid4() for _ in range(100)]
-    for table, call in (
-        ("owed", lambda s: OwedRepository(s).applied(run)),
-        ("entitlements", lambda s: BeneficiaryRepository(s).decisions_applied(run)),
-    ):
-        (plan,) = await statement_plans(db, call)
-        scans = [n for n in nodes(plan) if n.get("Relation Name") == table]
-        assert len(scans) == 2 and not any(n["Node Type"] == "Seq Scan" for n in scans), show(scans)
+    try:
+        for table, call in (
+            ("owed", lambda s: OwedRepository(s).applied(run)),
+            ("entitlements", lambda s: BeneficiaryRepository(s).decisions_applied(run)),
+        ):
+            (plan,) = await statement_plans(db, call)
+            scans = [n for n in nodes(plan) if n.get("Relation Name") == table]
+            assert len(scans) == 2 and not any(n["Node Type"] == "Seq Scan" for n in scans), show(scans)
+    finally:
+        # The village's 60,000 people owed money with no payee would otherwise join other tests' township batches.
+        async with db.begin() as conn:
+            await conn.execute(text("DELETE FROM payments.owed WHERE region_code = :r"), {"r": region})
+            await conn.execute(text("DELETE FROM payments.entitlements WHERE beneficiary_id = :b"), {"b": beneficiary})
+            await conn.execute(text("DELETE FROM payments.beneficiaries WHERE id = :b"), {"b": beneficiary})
