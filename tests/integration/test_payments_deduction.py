@@ -13,7 +13,7 @@ from sqlalchemy import text
 from shared.core.period import Period
 from tests.helpers import walk
 from tests.integration.test_payments_balance import _approved, _paid, _request, _send
-from tests.payments_kit import PaymentsKit, village
+from tests.payments_kit import PaymentsKit, return_file, village
 
 M = Period(2026, 3)
 
@@ -181,3 +181,40 @@ async def test_a_partly_deducted_overpayment_repaid_is_the_rest_repaid(api, toke
     # May: 200.00, nothing withheld, nothing for March or April.
     may = await _request(api, tokens, kit, region, M.plus(2))
     assert await _lines(api, tokens, may) == [(str(M.plus(2)), "regular", 20_000, 0)]
+
+
+async def test_money_withheld_for_a_month_the_bank_then_reversed_is_paid_back(api, tokens, kit, db):
+    # Found by the payments simulation (seed 3431141637): the month a deduction recovered is owed nothing, so the
+    # balance, read from what is owed, never looked at it when the overpayment went away.
+    region = village()
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    april_batch = await _request(api, tokens, kit, region, M.next())
+    april_rows = await _send(api, tokens, april_batch)
+    # A review decided late: 730.00 for March, nothing from April (both months were paid at 680.00).
+    await kit.schedule(case_id, hh, region, M, [(M, M, 73_000)], reason="review")
+    march, april = str(M), str(M.next())
+    assert await _overpayments(api, tokens, hh) == [(april, 68_000, "open", None)]
+
+    # May: March's 50.00 of back-pay, half of it withheld for April's 680.00.
+    may_batch = await _request(api, tokens, kit, region, M.plus(2))
+    assert await _lines(api, tokens, may_batch) == [(march, "arrears", 2_500, 2_500)]
+    await _send(api, tokens, may_batch)
+    assert await _deductions(db, hh) == [(april, march, 2_500, "paid")]
+
+    # 退汇: April's 680.00 comes back from the recipient's bank. Nothing was overpaid for April after all, so the
+    # 25.00 withheld for it is the person's: June pays it back (June itself is owed nothing).
+    back = return_file([(april_rows[0]["payment_id"], april_rows[0]["amount_yuan"], "reversed", "收款行退回")])
+    r = await api("payments").post(
+        f"/batches/{april_batch['id']}/returns", files={"file": ("r.csv", back)}, headers=tokens["finance"]
+    )
+    assert r.status_code == 200, r.text
+    assert [o for o in await _overpayments(api, tokens, hh) if o[2] == "open"] == []
+    june_batch = await _request(api, tokens, kit, region, M.plus(3))
+    assert await _lines(api, tokens, june_batch) == [(april, "arrears", 2_500, 0)]
+    await _send(api, tokens, june_batch)
+    # The bank paid 680.00 + 25.00 for March and 25.00 given back for April: 730.00, what March is owed, and
+    # nothing for April.
+    assert await _paid(db, hh) == {march: 70_500, april: 2_500}
+    assert sum((await _paid(db, hh)).values()) == 73_000
+    assert not [o for o in await _overpayments(api, tokens, hh) if o[2] == "open"]

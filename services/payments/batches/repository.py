@@ -57,6 +57,23 @@ _DEDUCTED = """UNION ALL  -- money recovered by deduction (扣回) by a later li
                          SELECT 1 FROM payments.payment_lines dl
                          WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))"""
 
+# The months a live deduction recovered money for that are owed nothing (their overpayment went away: the line that
+# overpaid was reversed by the bank, or a decision stopped the month): owed 0, so what was given back for them is the
+# balance, paid back like any arrears. (Their other facts are the overpayment's and the withholding line's.)
+_GIVEN_BACK = """UNION ALL
+          SELECT o.household_id, o.programme, o.member_id, max(o.region_code),
+                 (array_agg(op.case_id ORDER BY o.id DESC))[1], (array_agg(dl.persons ORDER BY o.id DESC))[1],
+                 0, o.period
+          FROM payments.deductions o
+          JOIN payments.payment_lines dl ON dl.id = o.line_id AND dl.status IN ('pending', 'paid')
+          JOIN payments.overpayments op ON op.id = o.overpayment_id
+          WHERE o.period <= :upto AND o.region_code LIKE :prefix AND {owed_scope}
+            AND NOT EXISTS (SELECT 1 FROM payments.owed w
+                            WHERE w.household_id = o.household_id AND w.programme = o.programme
+                              AND w.member_id = o.member_id AND w.superseded_by IS NULL AND w.amount_fen > 0
+                              AND w.from_month <= o.period AND (w.to_month IS NULL OR w.to_month >= o.period))
+          GROUP BY o.household_id, o.programme, o.member_id, o.period"""
+
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
 # line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back, minus what the
 # old system paid for it before the roll was imported (`paid_elsewhere`, as that month's regular payment). A failed,
@@ -88,7 +105,8 @@ FROM (
                                              CAST(least(coalesce(o.to_month, :upto), :upto) AS timestamp),
                                              interval '1 month') m
           WHERE o.superseded_by IS NULL AND o.amount_fen > 0 AND o.from_month <= :upto
-            AND o.region_code LIKE :prefix AND {{owed_scope}}) o
+            AND o.region_code LIKE :prefix AND {{owed_scope}}
+          {_GIVEN_BACK}) o
     LEFT JOIN (SELECT household_id, programme, member_id, period, sum(fen) AS fen, bool_or(regular) AS has_regular
                FROM (SELECT household_id, programme, member_id, period, amount_fen + deducted_fen AS fen,
                             kind = 'regular' AS regular
