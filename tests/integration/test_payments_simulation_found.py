@@ -1,6 +1,6 @@
 """Sequences the payments simulation found failing, kept as regular tests: each is replayed through the simulation's
 own machine (the real services' code and the independent oracle of tests/integration/payments_simulation.py), its
-random choices pinned so that it fails without the fix whatever the ids drawn."""
+random choices pinned (the rules' picks follow months and persons, not ids) so that it fails without the fix."""
 
 from __future__ import annotations
 
@@ -28,16 +28,18 @@ def test_a_deduction_for_a_month_whose_payment_the_bank_reversed_is_paid_back(ba
     state.decide(decision=("end", 73_000, 0), start=1, who=1)
     state.regular(month=3)
     state.decide(decision=("stop", 0), start=3, who=1)
-    household, _, member, _ = state.persons[1]
-    paid = bank.run(
-        bank.rows(
-            "SELECT household_id, member_id, period FROM payments.payment_lines WHERE region_code = :r "
-            "AND status = 'paid' ORDER BY id",
-            r=state.region,
+    # The reversal picks among the paid lines by month, then person: March's line of the second person.
+    paid = state._in_order(
+        bank.run(
+            bank.rows(
+                "SELECT household_id, programme, member_id, period, id, household_id, member_id, period "
+                "FROM payments.payment_lines WHERE region_code = :r AND status = 'paid'",
+                r=state.region,
+            )
         )
     )
-    march = MONTHS[2]
-    [pick] = [i for i, (h, m, p) in enumerate(paid) if (h, m, Period.of(p)) == (household, member, march)]
+    household, _, member, _ = state.persons[1]
+    [pick] = [i for i, (h, m, p) in enumerate(paid) if (h, m, Period.of(p)) == (household, member, MONTHS[2])]
     state.reversal(pick=pick)
     state.nothing_beyond_what_is_owed()
     state.month_paid(month=5, result="paid")
