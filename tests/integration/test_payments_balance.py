@@ -194,6 +194,33 @@ async def test_7_a_reissue_pays_todays_amount_and_a_lower_amount_reaches_a_built
     assert await _paid(db, hh) == {str(M): 73_000, str(M.next()): 60_000}
 
 
+async def test_a_month_returned_failed_joins_the_batch_not_yet_at_the_bank(api, tokens, kit, db):
+    region = village()
+    _, hh = await _approved(kit, region, 68_000, M)
+    pay = api("payments")
+    march = await _request(api, tokens, kit, region, M)
+    assert (await pay.post(f"/batches/{march['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    assert (await pay.post(f"/batches/{march['id']}/export", headers=tokens["finance"])).status_code == 200
+    rows = bank_rows((await pay.get(f"/batches/{march['id']}/bank-file", headers=tokens["finance"])).content)
+    # April is built and approved while March's file is at the bank; then March comes back failed.
+    april = await _request(api, tokens, kit, region, M.next())
+    assert (await pay.post(f"/batches/{april['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    back = return_file([(rows[0]["payment_id"], rows[0]["amount_yuan"], "failed", "账户冻结")])
+    r = await pay.post(f"/batches/{march['id']}/returns", headers=tokens["finance"], files={"file": ("r.csv", back)})
+    assert r.status_code == 200, r.text
+    # March is owed again: April's batch holds it as 补发 beside April, and goes back for a second officer's approval.
+    followed = (await pay.get(f"/batches/{april['id']}", headers=tokens["finance"])).json()
+    assert (followed["status"], followed["line_count"], followed["total_fen"]) == ("built", 2, 136_000)
+    assert _by_household(await _lines(api, tokens, followed)) == {
+        str(hh): [(str(M), "arrears", 68_000), (str(M.next()), "regular", 68_000)]
+    }
+    # A reissue now finds nothing to pay: March is in flight in April's batch.
+    reissue = await _request(api, tokens, kit, region, M.next(), "reissue")
+    assert (reissue["line_count"], reissue["total_fen"]) == (0, 0)
+    await _send(api, tokens, followed)
+    assert await _paid(db, hh) == {str(M): 68_000, str(M.next()): 68_000}
+
+
 async def test_1_a_second_case_of_the_same_household_never_puts_it_on_the_roll_twice(api, tokens, kit, db):
     region = village()
     first, hh = await _approved(kit, region, 68_000, M)

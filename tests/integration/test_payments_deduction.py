@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from shared.core.period import Period
 from tests.helpers import walk
-from tests.integration.test_payments_balance import _approved, _paid, _request, _send
+from tests.integration.test_payments_balance import OTHER_FINANCE, _approved, _paid, _request, _send
 from tests.payments_kit import PaymentsKit, return_file, village
 
 M = Period(2026, 3)
@@ -183,19 +183,24 @@ async def test_a_partly_deducted_overpayment_repaid_is_the_rest_repaid(api, toke
     assert await _lines(api, tokens, may) == [(str(M.plus(2)), "regular", 20_000, 0)]
 
 
-async def test_money_withheld_for_a_month_the_bank_then_reversed_is_paid_back(api, tokens, kit, db):
-    # Found by the payments simulation (seed 3431141637): the month a deduction recovered is owed nothing, so the
-    # balance, read from what is owed, never looked at it when the overpayment went away.
+async def _april_overpaid_by_a_late_review(api, tokens, kit) -> tuple[str, uuid.UUID, dict, list[dict]]:
+    """680.00 paid for March and April, then a review decided late: 730.00 for March, nothing from April. (region,
+    household, April's batch, April's bank-file rows)."""
     region = village()
     case_id, hh = await _approved(kit, region, 68_000, M)
     await _send(api, tokens, await _request(api, tokens, kit, region, M))
     april_batch = await _request(api, tokens, kit, region, M.next())
     april_rows = await _send(api, tokens, april_batch)
-    # A review decided late: 730.00 for March, nothing from April (both months were paid at 680.00).
     await kit.schedule(case_id, hh, region, M, [(M, M, 73_000)], reason="review")
-    march, april = str(M), str(M.next())
-    assert await _overpayments(api, tokens, hh) == [(april, 68_000, "open", None)]
+    assert await _overpayments(api, tokens, hh) == [(str(M.next()), 68_000, "open", None)]
+    return region, hh, april_batch, april_rows
 
+
+async def test_money_withheld_for_a_month_the_bank_then_reversed_is_paid_back(api, tokens, kit, db):
+    # Found by the payments simulation (seed 3431141637): the month a deduction recovered is owed nothing, so the
+    # balance, read from what is owed, never looked at it when the overpayment went away.
+    region, hh, april_batch, april_rows = await _april_overpaid_by_a_late_review(api, tokens, kit)
+    march, april = str(M), str(M.next())
     # May: March's 50.00 of back-pay, half of it withheld for April's 680.00.
     may_batch = await _request(api, tokens, kit, region, M.plus(2))
     assert await _lines(api, tokens, may_batch) == [(march, "arrears", 2_500, 2_500)]
@@ -218,3 +223,33 @@ async def test_money_withheld_for_a_month_the_bank_then_reversed_is_paid_back(ap
     assert await _paid(db, hh) == {march: 70_500, april: 2_500}
     assert sum((await _paid(db, hh)).values()) == 73_000
     assert not [o for o in await _overpayments(api, tokens, hh) if o[2] == "open"]
+
+
+async def test_a_batch_not_yet_at_the_bank_stops_withholding_for_a_month_the_bank_reversed(api, tokens, kit, db):
+    # The sequence above, but May's batch is approved and waiting for export when April's 退汇 comes: the batch
+    # follows the return as it follows a decision, and May pays March's whole 50.00 (nothing is left to recover).
+    region, hh, april_batch, april_rows = await _april_overpaid_by_a_late_review(api, tokens, kit)
+    march, april = str(M), str(M.next())
+    may_batch = await _request(api, tokens, kit, region, M.plus(2))
+    assert await _lines(api, tokens, may_batch) == [(march, "arrears", 2_500, 2_500)]
+    pay = api("payments")
+    r = await pay.post(f"/batches/{may_batch['id']}/approve", headers=OTHER_FINANCE)
+    assert r.status_code == 200, r.text
+
+    back = return_file([(april_rows[0]["payment_id"], april_rows[0]["amount_yuan"], "reversed", "收款行退回")])
+    r = await pay.post(
+        f"/batches/{april_batch['id']}/returns", files={"file": ("r.csv", back)}, headers=tokens["finance"]
+    )
+    assert r.status_code == 200, r.text
+    assert [o for o in await _overpayments(api, tokens, hh) if o[2] == "open"] == []
+    # May's batch holds March's 50.00 whole, withholds nothing, and goes back for approval: its total changed.
+    assert await _lines(api, tokens, may_batch) == [(march, "arrears", 5_000, 0)]
+    followed = (await pay.get(f"/batches/{may_batch['id']}", headers=tokens["finance"])).json()
+    assert (followed["status"], followed["line_count"], followed["total_fen"]) == ("built", 1, 5_000)
+    assert await _deductions(db, hh) == [(april, march, 2_500, "cancelled")]
+
+    await _send(api, tokens, followed)
+    # March 680.00 + 50.00 = 730.00, what it is owed; April nothing (owed nothing, its 680.00 went back).
+    assert await _paid(db, hh) == {march: 73_000}
+    june_batch = await _request(api, tokens, kit, region, M.plus(3))
+    assert await _lines(api, tokens, june_batch) == []

@@ -22,10 +22,12 @@ from services.payments.batches.domain import Settlement
 from services.payments.batches.files import RETURN_COLUMNS, parse_return_row
 from services.payments.batches.repository import BatchRepository
 from services.payments.batches.schemas import ReturnsOut
-from services.payments.models import BankReturn
+from services.payments.models import HOUSEHOLD, BankReturn
 from services.payments.recovery import service as recovery
+from services.payments.roll.domain import PersonChange
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.errors import InvalidInput, InvalidReturnFile
 from shared.events.catalogue import PaymentFailed, PaymentPaid
 from shared.schemas import attributes
@@ -64,7 +66,7 @@ WITH settled AS (
     FROM bank_return_rows r
     WHERE l.batch_id = :batch_id AND l.payment_id = r.payment_id
       AND ((l.status = 'pending' AND r.result IN ('paid', 'failed')) OR (l.status = 'paid' AND r.result = 'reversed'))
-    RETURNING l.payment_id, l.batch_id, l.case_id, l.household_id, l.programme, l.region_code,
+    RETURNING l.payment_id, l.batch_id, l.case_id, l.household_id, l.programme, l.member_id, l.region_code,
               to_char(l.period, 'YYYY-MM') AS period, l.amount_fen, l.status, l.reason
 ), paid AS (
 {paid_events}
@@ -231,13 +233,25 @@ async def post_returns(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUI
     paid, failed = int(applied.paid), applied.failed
     for s in failed:
         uow.emit(
-            PaymentFailed(**{k: v for k, v in s.items() if k not in ("status", "reason")}, reason=s["reason"] or ""),
+            PaymentFailed(
+                **{k: v for k, v in s.items() if k not in ("status", "reason", "member_id")}, reason=s["reason"] or ""
+            ),
             key=s["household_id"],
             region=s["region_code"],
         )
-    # A 退汇 takes money back from the bank's side: what was recorded as overpaid may no longer be; and a line failed
-    # or reversed gives back what it deducted (扣回): its overpayment is to recover again.
-    await recovery.record_for_households(uow, sorted({uuid.UUID(str(s["household_id"])) for s in failed}))
+    await recovery.returned_unpaid(
+        uow,
+        [
+            PersonChange(
+                uuid.UUID(str(s["household_id"])),
+                s["programme"],
+                uuid.UUID(str(s["member_id"])) if s["member_id"] else HOUSEHOLD,
+                Period.parse(s["period"]),
+                "退汇" if s["status"] == "reversed" else "发放失败",
+            )
+            for s in failed
+        ],
+    )
     posted = await uow.session.scalar(
         insert(BankReturn)
         .values(

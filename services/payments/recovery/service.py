@@ -83,14 +83,22 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         log.info(
             "batch %s amended after a decision: %d -> %d fen (%s)", batch.id, before.total_fen, after.total_fen, why
         )
-    await _recorded(uow, await repo.record_for_households(sorted({h for h, _, _ in persons})))
+    await _recorded(uow, await repo.record_for_households(_households(changes)))
 
 
-async def record_for_households(uow: UnitOfWork, household_ids: list[uuid.UUID]) -> None:
-    """After bank returns: a 退汇 can bring money sent below what was recorded as overpaid, and a line failed or
-    reversed gives back what it deducted (扣回): its overpayment opens again."""
-    if household_ids:
-        await _recorded(uow, await RecoveryRepository(uow.session).record_for_households(household_ids))
+async def returned_unpaid(uow: UnitOfWork, lines: Sequence[PersonChange]) -> None:
+    """After a bank return, for the persons of its lines failed or reversed (退汇): the money taken back can bring
+    what was sent below what was recorded as overpaid (the overpayment closes, `restored`), and such a line gives
+    back what it deducted (扣回: its overpayment opens again). Then the batches not yet at the bank that hold
+    these persons follow, as they follow a decision: their balance now counts the month as unpaid and withholds
+    only for what is still open."""
+    if lines:
+        await _recorded(uow, await RecoveryRepository(uow.session).record_for_households(_households(lines)))
+        await follow(uow, lines)
+
+
+def _households(changes: Sequence[PersonChange]) -> list[uuid.UUID]:
+    return sorted({c.household_id for c in changes})
 
 
 async def record_in_region(uow: UnitOfWork, region_code: str) -> int:
