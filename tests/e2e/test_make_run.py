@@ -43,14 +43,20 @@ class Terminal:
         self.master, slave = os.openpty()
         # setsid --ctty: a new session led by sh, with the pty as its controlling terminal, so sh's process group
         # (make, the stack, tee: a non-interactive sh runs the pipeline in its own group) is the foreground group.
-        self.proc = subprocess.Popen(
-            ["setsid", "--ctty", "sh", "-c", self.command],
-            cwd=REPO,
-            env=self.env,
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-        )
+        # A terminal's processes start with SIGHUP at its default, whatever this runner was started with: under
+        # `nohup` (SIGHUP ignored, and inherited as ignored) make and tee would shrug off every hangup.
+        hangup = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        try:
+            self.proc = subprocess.Popen(
+                ["setsid", "--ctty", "sh", "-c", self.command],
+                cwd=REPO,
+                env=self.env,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+            )
+        finally:
+            signal.signal(signal.SIGHUP, hangup)
         os.close(slave)
         threading.Thread(target=self._drain, daemon=True).start()
 
