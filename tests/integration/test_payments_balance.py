@@ -65,6 +65,23 @@ async def _send(api, tokens, batch: dict, result: str = "paid", reason: str = ""
     return rows
 
 
+async def _at_the_bank(api, tokens, batch: dict) -> list[dict]:
+    """Approve (another officer) and export: the bank file's rows, nothing returned yet."""
+    pay = api("payments")
+    assert (await pay.post(f"/batches/{batch['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    assert (await pay.post(f"/batches/{batch['id']}/export", headers=tokens["finance"])).status_code == 200
+    return bank_rows((await pay.get(f"/batches/{batch['id']}/bank-file", headers=tokens["finance"])).content)
+
+
+async def _returned_failed(api, tokens, batch: dict, row: dict) -> None:
+    """The bank returns one line of the batch failed."""
+    back = return_file([(row["payment_id"], row["amount_yuan"], "failed", "账户冻结")])
+    r = await api("payments").post(
+        f"/batches/{batch['id']}/returns", headers=tokens["finance"], files={"file": ("r.csv", back)}
+    )
+    assert r.status_code == 200, r.text
+
+
 async def _paid(db, household: uuid.UUID) -> dict[str, int]:
     """Fen the bank confirmed for the household, per month."""
     async with db.connect() as conn:
@@ -199,15 +216,11 @@ async def test_a_month_returned_failed_joins_the_batch_not_yet_at_the_bank(api, 
     _, hh = await _approved(kit, region, 68_000, M)
     pay = api("payments")
     march = await _request(api, tokens, kit, region, M)
-    assert (await pay.post(f"/batches/{march['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
-    assert (await pay.post(f"/batches/{march['id']}/export", headers=tokens["finance"])).status_code == 200
-    rows = bank_rows((await pay.get(f"/batches/{march['id']}/bank-file", headers=tokens["finance"])).content)
+    rows = await _at_the_bank(api, tokens, march)
     # April is built and approved while March's file is at the bank; then March comes back failed.
     april = await _request(api, tokens, kit, region, M.next())
     assert (await pay.post(f"/batches/{april['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
-    back = return_file([(rows[0]["payment_id"], rows[0]["amount_yuan"], "failed", "账户冻结")])
-    r = await pay.post(f"/batches/{march['id']}/returns", headers=tokens["finance"], files={"file": ("r.csv", back)})
-    assert r.status_code == 200, r.text
+    await _returned_failed(api, tokens, march, rows[0])
     # March is owed again: April's batch holds it as 补发 beside April, and goes back for a second officer's approval.
     followed = (await pay.get(f"/batches/{april['id']}", headers=tokens["finance"])).json()
     assert (followed["status"], followed["line_count"], followed["total_fen"]) == ("built", 2, 136_000)
@@ -419,3 +432,22 @@ async def test_a_schedule_of_a_one_off_case_never_adds_monthly_money_to_its_awar
     await kit.schedule(case_id, hh, region, M, [(M, M, 200_000)], programme="temporary", reason="approval")
     march = await _request(api, tokens, kit, region, M)
     assert [(x["kind"], x["amount_fen"]) for x in await _lines(api, tokens, march)] == [("one_off", 200_000)]
+
+
+async def test_a_one_off_award_returned_failed_leaves_a_built_batch_as_it_is(api, tokens, kit, db):
+    # Only monthly balances follow a return: an award (临时救助) returned failed is paid by a later batch, and the
+    # household's other award waiting in a built batch stays as approved.
+    region = village()
+    _, hh = await kit.approve(region, 0, M, programme="temporary", one_off_fen=200_000)
+    pay = api("payments")
+    march = await _request(api, tokens, kit, region, M)
+    rows = await _at_the_bank(api, tokens, march)
+    await kit.approve(region, 0, M.next(), programme="temporary", one_off_fen=100_000, household_id=hh)
+    april = await _request(api, tokens, kit, region, M.next())
+    assert (await pay.post(f"/batches/{april['id']}/approve", headers=OTHER_FINANCE)).status_code == 200
+    await _returned_failed(api, tokens, march, rows[0])
+    after = (await pay.get(f"/batches/{april['id']}", headers=tokens["finance"])).json()
+    assert (after["status"], after["line_count"], after["total_fen"]) == ("approved", 1, 100_000)
+    # The failed 2,000.00 goes out again with the next batch that pays awards.
+    reissue = await _request(api, tokens, kit, region, M.next(), "reissue")
+    assert [(x["kind"], x["amount_fen"]) for x in await _lines(api, tokens, reissue)] == [("one_off", 200_000)]

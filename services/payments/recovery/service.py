@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.payments.batches.repository import BatchRepository
+from services.payments.models import ONE_OFF
 from services.payments.recovery.domain import OverpaymentCase
 from services.payments.recovery.repository import RecoveryRepository
 from services.payments.recovery.schemas import OverpaymentOut
@@ -91,10 +92,11 @@ async def returned_unpaid(uow: UnitOfWork, lines: Sequence[PersonChange]) -> Non
     what was sent below what was recorded as overpaid (the overpayment closes, `restored`), and such a line gives
     back what it deducted (扣回: its overpayment opens again). Then the batches not yet at the bank that hold
     these persons follow, as they follow a decision: their balance now counts the month as unpaid and withholds
-    only for what is still open."""
+    only for what is still open. A one-off award (临时救助, 医疗救助) has no balance: the next batch that pays awards
+    sends it again."""
     if lines:
         await _recorded(uow, await RecoveryRepository(uow.session).record_for_households(_households(lines)))
-        await follow(uow, lines)
+        await follow(uow, [line for line in lines if line.programme not in ONE_OFF])
 
 
 def _households(changes: Sequence[PersonChange]) -> list[uuid.UUID]:
