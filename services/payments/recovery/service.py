@@ -28,7 +28,7 @@ from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 SYSTEM = "payments"
-_FOLLOW = "computed again after a decision (待遇变更)"
+_FOLLOW = "computed again after a decision or a bank return (待遇变更, 退汇)"
 
 
 async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
@@ -82,7 +82,11 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
             },
         )
         log.info(
-            "batch %s amended after a decision: %d -> %d fen (%s)", batch.id, before.total_fen, after.total_fen, why
+            "batch %s amended after a decision or a bank return: %d -> %d fen (%s)",
+            batch.id,
+            before.total_fen,
+            after.total_fen,
+            why,
         )
     await _recorded(uow, await repo.record_for_households(_households(changes)))
 
