@@ -17,7 +17,7 @@ from services.eligibility.cases.repository import CaseRepository, roll_case, sav
 from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform
 from services.eligibility.policy_admin.in_force import effective_parameters
-from services.eligibility.recompute.service import on_standard_changed
+from services.eligibility.recompute.service import ValueChange, on_standard_changed, recompute
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
 from shared.core.household import HouseholdSnapshot
@@ -395,3 +395,53 @@ async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_
     assert kept_now["steps"][-1]["step"] == "standard_recompute"
     assert raced_now["monthly_amount_fen"] == before["monthly_amount_fen"]
     assert [s["step"] for s in raced_now["steps"]] == [s["step"] for s in before["steps"]]
+
+
+async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_of_them(api, tokens, db):
+    """The recompute reads the chunk after while it prices one and writes the one before: five cases in chunks of
+    two (the last one short) are each re-priced once, to the fen, and the what-if in the same chunks agrees."""
+    sessions = session_factory(db)
+    village = "610626001077"  # no other test's cases live here: the recompute below is scoped to it
+    households = {  # persons, wages (fen a month)
+        "one": (1, 20_000),
+        "two": (2, 60_000),
+        "three": (3, 90_000),
+        "two_no_wages": (2, 0),
+        "one_more": (1, 35_000),
+    }
+    names = iter(["钱一", "钱二", "钱三", "孙一", "孙二", "孙三", "李一", "李二", "周一"])
+    cases = {
+        label: await _approve(
+            api,
+            tokens,
+            sessions,
+            _household(
+                village,
+                "urban",
+                [_member(next(names), f"197{i}-01-0{i + 1}", "head" if i == 0 else "spouse") for i in range(n)],
+                wages,
+            ),
+            "dibao",
+        )
+        for label, (n, wages) in households.items()
+    }
+    change = ValueChange("610626", "dibao.standard.urban", date(2023, 9, 1), "test: 750元/月 from September")
+    month = Period.of(date.today())
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        params = (await effective_parameters(uow, fresh=True)).with_value(
+            change.region, change.key, change.start, {"per": "month", "fen": 75_000}, change.reference
+        )
+        kwargs = {"paid_through": month.plus(-1), "today": date.today(), "scope": village, "chunk_size": 2}
+        what_if = await recompute(uow, params, change, apply=False, **kwargs)
+        done = await recompute(uow, params, change, apply=True, **kwargs)
+        await uow.commit()
+    # 补差 at 750 yuan a person less the household's wages, for every one of the five.
+    expected = {label: 75_000 * n - wages for label, (n, wages) in households.items()}
+    assert (done.examined, done.changed, done.unchanged, done.needs_review) == (5, 5, 0, 0)
+    assert (what_if.examined, what_if.changed) == (5, 5)
+    total, _ = done.rows()
+    assert total.monthly_after_fen == what_if.rows()[0].monthly_after_fen == sum(expected.values())
+    for label, case_id in cases.items():
+        case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+        assert case["monthly_amount_fen"] == expected[label], label
+        assert [s["step"] for s in case["steps"]].count("standard_recompute") == 1, label

@@ -124,21 +124,20 @@ def ordered(segments: Iterable[Segment]) -> list[Segment]:
 
 # --- pricing ------------------------------------------------------------------------------------------------------
 
-# Per parameter set: the start dates of every value of a key along a region's chain, sorted.
-_STARTS: WeakKeyDictionary[ParameterSet, dict[tuple[str, str], tuple[date, ...]]] = WeakKeyDictionary()
+# Per parameter set: the start dates of every value of the keys a rule read along a region's chain, sorted (a rule
+# reads the same keys case after case: one look-up per assessment, not one per key).
+_STARTS: WeakKeyDictionary[ParameterSet, dict[tuple[tuple[str, ...], str], tuple[date, ...]]] = WeakKeyDictionary()
 
 
-def _starts(params: ParameterSet, keys: Iterable[str], region: str) -> tuple[date, ...]:
+def _starts(params: ParameterSet, keys: tuple[str, ...], region: str) -> tuple[date, ...]:
     memo = _STARTS.setdefault(params, {})
     scope = region[:6]
-    found: set[date] = set()
-    for key in keys:
-        if (starts := memo.get((key, scope))) is None:
-            starts = memo[(key, scope)] = tuple(
-                sorted({v.start for r in region_chain(region) for v in params.history(key, r)})
-            )
-        found.update(starts)
-    return tuple(sorted(found))
+    if (starts := memo.get((keys, scope))) is None:
+        chain = region_chain(region)
+        starts = memo[(keys, scope)] = tuple(
+            sorted({v.start for key in keys for r in chain for v in params.history(key, r)})
+        )
+    return starts
 
 
 def _awards(result: Assessment, person_level: bool, members: frozenset[UUID] | None) -> list[tuple[UUID | None, int]]:
@@ -190,7 +189,7 @@ def price(
         if runs and runs[-1][0] == month:
             runs.pop()  # a later value starting within the month prices it
         runs.append((month, awards, tuple(result.trace), persons))
-        starts = _starts(params, [t.key for t in result.trace], region)
+        starts = _starts(params, tuple(t.key for t in result.trace), region)
         i = bisect.bisect_right(starts, on)
         if i == len(starts) or (last is not None and Period.of(starts[i]) > last):
             break

@@ -9,11 +9,11 @@ force in each of its months. A case whose months move raises `case.schedule_chan
 nothing, so replaying the event changes nothing.
 
 Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, re-priced in
-memory (a worker thread prices a chunk while PostgreSQL writes the one before), and each chunk is written with the
-cases' repository (`save_many`: one statement updating the cases and inserting their steps), one multi-row insert
-into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`) runs the
-same code with the proposed value laid over the parameters and writes nothing, so its months and fen are what the
-real recompute then does.
+memory (a worker thread prices a chunk while PostgreSQL writes the one before and reads the one after), and each
+chunk is written with the cases' repository (`save_many`: one statement updating the cases and inserting their
+steps), one multi-row insert into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`)
+runs the same code with the proposed value laid over the parameters and writes nothing, so its months and fen are
+what the real recompute then does.
 """
 
 from __future__ import annotations
@@ -295,17 +295,21 @@ async def recompute(
             impact.examined / max(time.monotonic() - started, 1e-6),
         )
 
-    # A chunk is priced in a worker thread while PostgreSQL writes the chunk before it: the domain work and the
-    # database's work overlap instead of adding up (the session is used by one side only, and the chunk's read
-    # comes before both).
+    async def settle_then_read(chunk: _PricedChunk | None, following: list[uuid.UUID]) -> list[Any]:
+        if chunk is not None:
+            await settle(chunk)
+        return await repo.roll_rows(following) if following else []
+
+    # A chunk is priced in a worker thread while the session writes the chunk before it and then reads the one
+    # after: the domain work and the database's work overlap instead of adding up (the session is used by one
+    # side only).
     waiting: _PricedChunk | None = None
+    rows = await repo.roll_rows(ids[:chunk_size]) if ids else []
     for at in range(0, len(ids), chunk_size):
-        rows = await repo.roll_rows(ids[at : at + chunk_size])
         async with asyncio.TaskGroup() as both:
             pricing = both.create_task(asyncio.to_thread(price, rows))
-            if waiting is not None:
-                both.create_task(settle(waiting))
-        waiting = pricing.result()
+            reading = both.create_task(settle_then_read(waiting, ids[at + chunk_size : at + 2 * chunk_size]))
+        waiting, rows = pricing.result(), reading.result()
     if waiting is not None:
         await settle(waiting)
     return impact
