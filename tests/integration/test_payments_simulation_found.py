@@ -47,3 +47,66 @@ def test_a_deduction_for_a_month_whose_payment_the_bank_reversed_is_paid_back(ba
     state.approve(pick=7)
     state.nothing_beyond_what_is_owed()
     state.teardown()
+
+
+def test_a_repayment_for_a_month_whose_payment_the_bank_reversed_is_paid_back(bank):
+    """Seed 1006467214 (the 10,000-sequence run): a 特困 person paid January at 730.00; a stop from January makes
+    it an overpayment of 730.00, which the person repays (退回); the bank then reverses January's 730.00. January is
+    owed nothing and the person has received nothing for it, yet has handed 730.00 back: the balance must return
+    it — one line of 730.00 for January, paid, and nothing more."""
+    Payments = machine(bank)
+    state = Payments()
+    state.setup(percent=50, opening=[0, 73_000, 0], months_paid=1)
+    state.nothing_beyond_what_is_owed()
+    state.decide(decision=("stop", 0), start=0, who=1)
+    state.nothing_beyond_what_is_owed()
+    state.settle_overpayment(how="repaid", pick=0)
+    state.nothing_beyond_what_is_owed()
+    state.reversal(pick=0)
+    state.nothing_beyond_what_is_owed()
+    state.teardown()
+    household, programme, member, _ = state.persons[1]
+    lines = bank.run(
+        bank.rows(
+            "SELECT status, amount_fen FROM payments.payment_lines WHERE household_id = :h AND programme = :p "
+            "AND member_id = :m AND period = :january",
+            h=household,
+            p=programme,
+            m=member,
+            january=MONTHS[0].first_day,
+        )
+    )
+    assert sorted((s, fen) for s, fen in lines) == [("paid", 73_000), ("reversed", 73_000)]
+
+
+def test_a_deduction_given_back_reaches_a_household_owed_nothing_at_all(bank):
+    """The same balance, for a household with no month owed left: a 特困 person paid January at 730.00 is lowered
+    to 300.00 from January (430.00 overpaid); February's batch pays 300.00, half of it withheld for January; a stop
+    from January then leaves the household owed nothing, and the bank reverses January's 730.00. January was paid
+    nothing, yet 150.00 was recovered for it: the next batch must look at this household although it owes it no
+    month, and give the 150.00 back (withholding from it, in turn, for February's 300.00 now overpaid)."""
+    Payments = machine(bank)
+    state = Payments()
+    state.setup(percent=50, opening=[0, 73_000, 0], months_paid=1)
+    state.decide(decision=("set", 30_000), start=0, who=1)
+    state.nothing_beyond_what_is_owed()
+    state.month_paid(month=1, result="paid")
+    state.nothing_beyond_what_is_owed()
+    state.decide(decision=("stop", 0), start=0, who=1)
+    state.nothing_beyond_what_is_owed()
+    state.reversal(pick=0)  # the paid lines by month: January's first
+    state.nothing_beyond_what_is_owed()
+    state.teardown()
+    household, programme, member, _ = state.persons[1]
+    [(recovered,)] = bank.run(
+        bank.rows(
+            "SELECT sum(d.amount_fen) FROM payments.deductions d JOIN payments.payment_lines l ON l.id = d.line_id "
+            "WHERE d.household_id = :h AND d.programme = :p AND d.member_id = :m AND d.period = :january "
+            "AND l.status IN ('pending', 'paid')",
+            h=household,
+            p=programme,
+            m=member,
+            january=MONTHS[0].first_day,
+        )
+    )
+    assert recovered == 15_000  # half of February's 300.00, for January

@@ -57,22 +57,36 @@ _DEDUCTED = """UNION ALL  -- money recovered by deduction (扣回) by a later li
                          SELECT 1 FROM payments.payment_lines dl
                          WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))"""
 
-# The months a live deduction recovered money for that are owed nothing (their overpayment went away: the line that
-# overpaid was reversed by the bank, or a decision stopped the month): owed 0, so what was given back for them is the
-# balance, paid back like any arrears. (Their other facts are the overpayment's and the withholding line's.)
+# The months owed nothing for which money came back to the county — a live deduction recovered it, or the person
+# repaid (退回) an overpayment — whose overpayment went away (the line that overpaid was reversed by the bank, or a
+# decision stopped the month): owed 0, so what was given back for them is the balance, paid back like any arrears.
+# (Their other facts are the overpayment's and, for a deduction, the withholding line's; for a repayment, the month's
+# latest line.)
 _GIVEN_BACK = """UNION ALL
-          SELECT o.household_id, o.programme, o.member_id, max(o.region_code),
-                 (array_agg(op.case_id ORDER BY o.id DESC))[1], (array_agg(dl.persons ORDER BY o.id DESC))[1],
-                 0, o.period
-          FROM payments.deductions o
-          JOIN payments.payment_lines dl ON dl.id = o.line_id AND dl.status IN ('pending', 'paid')
-          JOIN payments.overpayments op ON op.id = o.overpayment_id
-          WHERE o.period <= :upto AND o.region_code LIKE :prefix AND {owed_scope}
-            AND NOT EXISTS (SELECT 1 FROM payments.owed w
-                            WHERE w.household_id = o.household_id AND w.programme = o.programme
-                              AND w.member_id = o.member_id AND w.superseded_by IS NULL AND w.amount_fen > 0
-                              AND w.from_month <= o.period AND (w.to_month IS NULL OR w.to_month >= o.period))
-          GROUP BY o.household_id, o.programme, o.member_id, o.period"""
+          SELECT g.household_id, g.programme, g.member_id, max(g.region_code),
+                 (array_agg(g.case_id ORDER BY g.rank DESC))[1], (array_agg(g.persons ORDER BY g.rank DESC))[1],
+                 0, g.period
+          FROM (SELECT o.household_id, o.programme, o.member_id, o.region_code, op.case_id, dl.persons, o.period,
+                       o.id AS rank
+                FROM payments.deductions o
+                JOIN payments.payment_lines dl ON dl.id = o.line_id AND dl.status IN ('pending', 'paid')
+                JOIN payments.overpayments op ON op.id = o.overpayment_id
+                WHERE o.period <= :upto AND o.region_code LIKE :prefix AND {owed_scope}
+                UNION ALL
+                SELECT o.household_id, o.programme, o.member_id, o.region_code, o.case_id,
+                       coalesce((SELECT l.persons FROM payments.payment_lines l
+                                 WHERE l.household_id = o.household_id AND l.programme = o.programme
+                                   AND l.member_id = o.member_id AND l.period = o.period
+                                 ORDER BY l.amount_fen DESC LIMIT 1), 1),
+                       o.period, o.id
+                FROM payments.overpayments o
+                WHERE o.closed_reason = 'repaid' AND o.period <= :upto AND o.region_code LIKE :prefix
+                  AND {owed_scope}) g
+          WHERE NOT EXISTS (SELECT 1 FROM payments.owed w
+                            WHERE w.household_id = g.household_id AND w.programme = g.programme
+                              AND w.member_id = g.member_id AND w.superseded_by IS NULL AND w.amount_fen > 0
+                              AND w.from_month <= g.period AND (w.to_month IS NULL OR w.to_month >= g.period))
+          GROUP BY g.household_id, g.programme, g.member_id, g.period"""
 
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
 # line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back, minus what the
@@ -134,6 +148,21 @@ WHERE NOT EXISTS (SELECT 1 FROM payments.payment_lines h
                     AND h.programme = w.programme AND h.member_id = w.member_id AND h.status <> 'cancelled')
 ON CONFLICT DO NOTHING
 """
+# The next households of a region to balance, in id order: those owed something, and those owed nothing now that
+# money came back from (a live deduction, a repayment: `_GIVEN_BACK` may owe them what they gave back). Each branch
+# is cut to the chunk's size before the union, so the owed rows are read as one ordered slice of their index.
+_NEXT_CHUNK = text("""
+    SELECT household_id FROM (
+        (SELECT DISTINCT household_id FROM payments.owed WHERE superseded_by IS NULL
+         AND region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size)
+        UNION
+        (SELECT DISTINCT household_id FROM payments.overpayments WHERE closed_reason = 'repaid'
+         AND region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size)
+        UNION
+        (SELECT DISTINCT household_id FROM payments.deductions
+         WHERE region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size)
+    ) h ORDER BY household_id LIMIT :size
+""")
 # A chunk is its households, scoped the way that reads least: a county's chunk is most of the households in its id
 # range, so the range reads one ordered slice of each index; a village's households are spread over the whole id
 # space (its range would reach every household of the province), so the list is looked up one by one
@@ -369,13 +398,7 @@ class BatchRepository:
         None when there are no more."""
         after = after or uuid.UUID(int=0)
         households = list(
-            await self.session.scalars(
-                text(
-                    "SELECT DISTINCT household_id FROM payments.owed WHERE superseded_by IS NULL "
-                    "AND region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size"
-                ),
-                {"prefix": region + "%", "after": after, "size": size},
-            )
+            await self.session.scalars(_NEXT_CHUNK, {"prefix": region + "%", "after": after, "size": size})
         )
         if not households:
             return None
