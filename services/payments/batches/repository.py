@@ -163,6 +163,15 @@ _NEXT_CHUNK = text("""
          WHERE region_code LIKE :prefix AND household_id > :after ORDER BY household_id LIMIT :size)
     ) h ORDER BY household_id LIMIT :size
 """)
+_CANDIDATES = text("""
+    SELECT count(*) FROM (
+        SELECT household_id FROM payments.owed WHERE superseded_by IS NULL AND region_code LIKE :prefix
+        UNION
+        SELECT household_id FROM payments.overpayments WHERE closed_reason = 'repaid' AND region_code LIKE :prefix
+        UNION
+        SELECT household_id FROM payments.deductions WHERE region_code LIKE :prefix
+    ) h
+""")
 # A chunk is its households, scoped the way that reads least: a county's chunk is most of the households in its id
 # range, so the range reads one ordered slice of each index; a village's households are spread over the whole id
 # space (its range would reach every household of the province), so the list is looked up one by one
@@ -382,16 +391,8 @@ class BatchRepository:
     # --- building lines ------------------------------------------------------------------------------------------
 
     async def count_candidates(self, region: str) -> int:
-        """Households owed something in the region (the build's progress counts them)."""
-        return int(
-            await self.session.scalar(
-                text(
-                    "SELECT count(DISTINCT household_id) FROM payments.owed "
-                    "WHERE superseded_by IS NULL AND region_code LIKE :prefix"
-                ),
-                {"prefix": region + "%"},
-            )
-        )
+        """The households `next_chunk` goes through in the region (the build's progress counts them)."""
+        return int(await self.session.scalar(_CANDIDATES, {"prefix": region + "%"}))
 
     async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> Chunk | None:
         """The next `size` households owed something in the region, in id order (the last one is the cursor);
