@@ -92,7 +92,8 @@ class CaseAssessment(Assessment):
 
     @classmethod
     def of(cls, result: Assessment, on: date, recomputed_for: RecomputedFor | None = None) -> CaseAssessment:
-        return cls(**dict(result), assessed_on=on, recomputed_for=recomputed_for)
+        # The rule's result is validated already (a 提标 makes one per case): its fields are taken as they are.
+        return cls.model_construct(**{**result.__dict__, "assessed_on": on, "recomputed_for": recomputed_for})
 
     @classmethod
     def cannot_assess(cls, why: Exception, on: date) -> CaseAssessment:
