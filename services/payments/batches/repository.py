@@ -61,7 +61,7 @@ _DEDUCTED = """UNION ALL  -- money recovered by deduction (扣回) by a later li
 # repaid (退回) an overpayment — whose overpayment went away (the line that overpaid was reversed by the bank, or a
 # decision stopped the month): owed 0, so what was given back for them is the balance, paid back like any arrears.
 # (Their other facts are the overpayment's and, for a deduction, the withholding line's; for a repayment, the month's
-# latest line.)
+# largest line's.)
 _GIVEN_BACK = """UNION ALL
           SELECT g.household_id, g.programme, g.member_id, max(g.region_code),
                  (array_agg(g.case_id ORDER BY g.rank DESC))[1], (array_agg(g.persons ORDER BY g.rank DESC))[1],
@@ -395,8 +395,8 @@ class BatchRepository:
         return int(await self.session.scalar(_CANDIDATES, {"prefix": region + "%"}))
 
     async def next_chunk(self, region: str, after: uuid.UUID | None, size: int) -> Chunk | None:
-        """The next `size` households owed something in the region, in id order (the last one is the cursor);
-        None when there are no more."""
+        """The next `size` households of the region owed something or with money given back (`_NEXT_CHUNK`), in id
+        order (the last one is the cursor); None when there are no more."""
         after = after or uuid.UUID(int=0)
         households = list(
             await self.session.scalars(_NEXT_CHUNK, {"prefix": region + "%", "after": after, "size": size})
