@@ -81,6 +81,7 @@ TITLES = {
     "bank_name": "开户银行",
     "account_holder": "账户名",
     "account_number": "银行账号",
+    "tekun_arrangement": "供养方式",
 }
 
 
@@ -125,13 +126,26 @@ def household(ref: str, *, members: int = 2, amount: str = "1000.00", income: st
     return rows
 
 
+def one_person(ref: str, programme: str, birth: str, amount: str, arrangement: str) -> list:
+    """A person-level household of one: the person covered, paid `amount` by the old system, 供养方式 given."""
+    return [
+        {
+            **household(ref, members=1, amount=amount)[0],
+            "id_number": resident_id(birth),
+            "programme": programme,
+            "tekun_arrangement": arrangement,
+        }
+    ]
+
+
 def roll(*households: list, encoding: str = "utf-8") -> bytes:
+    columns = [*COLUMNS, *(["tekun_arrangement"] if any("tekun_arrangement" in h[0] for h in households) else [])]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([TITLES[c] for c in COLUMNS])
+    writer.writerow([TITLES[c] for c in columns])
     for rows in households:
         for r in rows:
-            writer.writerow([r[c] for c in COLUMNS])
+            writer.writerow([r.get(c, "") for c in columns])
     return out.getvalue().encode(encoding)
 
 
@@ -310,6 +324,51 @@ async def test_the_import_creates_households_payees_applications_and_their_event
             "account_number": source[0]["account_number"],
         }
         assert source[0]["account_number"] not in json.dumps(payee)
+
+
+async def test_tekun_and_orphans_come_in_with_what_their_approval_established(api, db) -> None:
+    """The template has no column for 特困's third condition (no legal supporter able to support, 民发〔2021〕43号):
+    a person on the old 特困 roll was found so, and our rules must price them so, not as the front desk's default
+    (a capable supporter: ineligible). 供养方式 says where a 特困 person or an orphan lives. 吴起县 (610626.yaml),
+    rural: 特困 basic 7,800元/年 = 650.00 a month (= 1.3 × 低保 500.00) + 全自理 care 2,520元/年 = 210.00 → 860.00
+    whether 集中 or 分散; an orphan in a 福利机构 1,800.00 a month (社会散居 1,400.00)."""
+    home, institution = (
+        one_person("K1", "特困", "19400303", "860.00", "分散"),
+        one_person("K2", "特困", "19380101", "860.00", "集中"),
+    )
+    orphan = one_person("K3", "孤儿", "20140601", "1800.00", "集中")
+    validated = await dry_run(api, roll(home, institution, orphan))
+    assert validated["report"]["amount_differs"] == 0, await all_issues(api, validated["id"])
+    assert validated["report"]["households_to_create"] == 3
+    await commit(api, validated["id"])
+
+    imported = await events(db, validated["id"], "application.imported")
+    assert [
+        (e["programme"], e["monthly_amount_fen"], e["computed_amount_fen"], e["amount_differs"]) for e in imported
+    ] == [
+        ("tekun", 86_000, 86_000, False),
+        ("tekun", 86_000, 86_000, False),
+        ("orphan", 180_000, 180_000, False),
+    ]
+    registered = await events(db, validated["id"], "household.registered")
+    facts = [
+        (m.get("has_capable_supporter", True), m.get("in_institution"))
+        for e in registered
+        for m in e["snapshot"]["members"]
+    ]
+    assert facts == [(False, False), (False, True), (True, True)]  # an orphan's supporter is not the question
+    async with db.connect() as conn:
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT m.facts->>'has_capable_supporter', m.facts->>'in_institution' FROM intake.members m "
+                    "JOIN intake.roll_import_households h ON h.household_id = m.household_id "
+                    "WHERE h.import_id = :id ORDER BY h.seq"
+                ),
+                {"id": validated["id"]},
+            )
+        ).all()
+    assert [tuple(r) for r in stored] == [("false", "false"), ("false", "true"), ("true", "true")]
 
 
 async def test_the_same_file_again_is_the_same_import(api, db) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -58,7 +58,13 @@ COLUMNS: tuple[Column, ...] = (
         True,
         "低保、特困、低保边缘、孤儿、事实无人抚养儿童、残疾人生活补贴、重度残疾人护理补贴",
     ),
-    Column("tekun_arrangement", "供养方式", False, True, "特困:集中 或 分散;其他类别留空"),
+    Column(
+        "tekun_arrangement",
+        "供养方式",
+        False,
+        True,
+        "特困:集中 或 分散;孤儿:集中(福利机构养育)或 分散(社会散居),空为分散;其他类别留空",
+    ),
     Column("approved_on", "审批日期", True, True, "旧系统审批日期 YYYY-MM-DD"),
     Column("monthly_amount", "月保障金(元)", True, True, "目前每月发放金额(元,最多两位小数)"),
     Column("persons", "保障人数", True, True, "目前保障人数"),
@@ -140,6 +146,8 @@ DISABILITY = {
 GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
 YES_NO = {"是": True, "否": False, "yes": True, "no": False, "true": True, "false": False, "1": True, "0": False}
 ARRANGEMENTS = {"集中": "institution", "集中供养": "institution", "分散": "home", "分散供养": "home"}
+#: The programmes whose file says where the person lives (供养方式): 特困 集中/分散, 孤儿 福利机构养育/社会散居.
+ARRANGED = frozenset({"tekun", "orphan"})
 
 _YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 _ACCOUNT = re.compile(r"^\d{12,30}$")
@@ -455,9 +463,24 @@ def check_household(members: Sequence[StagedMember]) -> HouseholdVerdict:
     if values["persons"] > len(members):
         why = f"is {values['persons']}, more than the household's {len(members)} members in the file"
         return HouseholdVerdict(values, [], (lead, "persons", why))
-    if programme != "tekun" and "tekun_arrangement" in values:
-        return HouseholdVerdict(values, [], (lead, "tekun_arrangement", "only for 特困"))
+    if programme not in ARRANGED and "tekun_arrangement" in values:
+        return HouseholdVerdict(values, [], (lead, "tekun_arrangement", "only for 特困 and 孤儿"))
     return HouseholdVerdict(values, [m.line for m in covered])
+
+
+def with_established_facts(values: Mapping[str, Any], members: Sequence[StagedMember]) -> list[StagedMember]:
+    """The members with the facts their old approval itself established, where the template has no column for them.
+    A person on the 特困 roll was found to have no legal supporter able to support them (民发〔2021〕43号: one of
+    its three conditions): left to the front desk's default (a capable supporter), our rules would find every
+    imported 特困 person ineligible. A 特困 person or an orphan lives in an institution (集中供养, 福利机构养育) or
+    not as 供养方式 says: the orphan's rate depends on it."""
+    programme = values.get("programme")
+    if programme not in ARRANGED:
+        return list(members)
+    established: dict[str, Any] = {"in_institution": values.get("tekun_arrangement") == "institution"}
+    if programme == "tekun":
+        established["has_capable_supporter"] = False
+    return [replace(m, facts={**m.facts, **established}) if m.covered else m for m in members]
 
 
 def _any_account(members: Sequence[StagedMember]) -> bool:

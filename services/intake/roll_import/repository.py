@@ -148,6 +148,12 @@ class RollImportRepository:
             seqs = [v["seq"] for v in verdicts]  # also the index condition: the chunk's rows by key, not a scan
             await self.session.execute(_JUDGE, {"id": import_id, "rows": json_rows(rows), "seqs": seqs})
 
+    async def establish_facts(self, import_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+        """Staged members' facts replaced (`{"line", "facts"}`) with what their old approval established."""
+        if rows:
+            lines = [r["line"] for r in rows]
+            await self.session.execute(_ESTABLISH, {"id": import_id, "rows": json_rows(rows), "lines": lines})
+
     async def add_issues(self, import_id: uuid.UUID, issues: list[dict[str, Any]]) -> None:
         if issues:
             await self.session.execute(_ISSUE, {"id": import_id, "rows": json_rows(issues)})
@@ -312,6 +318,11 @@ SET status = v.status, "values" = v."values", covered_member_ids = v.covered, co
 FROM jsonb_to_recordset(CAST(:rows AS jsonb))
      AS v(seq bigint, status text, "values" jsonb, covered jsonb, computed bigint, differs boolean)
 WHERE h.import_id = :id AND h.seq = v.seq AND h.seq = ANY(CAST(:seqs AS bigint[]))
+""")
+_ESTABLISH = text("""
+UPDATE intake.roll_import_rows AS r SET facts = v.facts
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(line int, facts jsonb)
+WHERE r.import_id = :id AND r.line = v.line AND r.line = ANY(CAST(:lines AS int[]))
 """)
 _ISSUE = text("""
 INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)

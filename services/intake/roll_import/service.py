@@ -454,6 +454,7 @@ async def _judge(
     unlisted = await repo.village_lists(codes)
     taken = await repo.taken([m.id_fingerprint for _, _, ms in judged for m in ms])
     to_price: list[tuple[Any, domain.HouseholdVerdict, list[domain.StagedMember]]] = []
+    facts: list[dict[str, Any]] = []
     for h, verdict, members in judged:
         values = verdict.values
         if values["region_code"] in unlisted:
@@ -468,7 +469,11 @@ async def _judge(
             else:
                 refuse(h, on_file[0].line, "id_number", "this person already belongs to an active household")
             continue
-        to_price.append((h, verdict, members))
+        established = domain.with_established_facts(values, members)
+        facts += [{"line": m.line, "facts": m.facts} for m, was in zip(established, members, strict=True) if m != was]
+        to_price.append((h, verdict, established))
+    # What the import writes is what was priced: the staged rows carry the established facts from here on.
+    await repo.establish_facts(item.id, facts)
     items = []
     for h, verdict, members in to_price:
         covered = [str(m.member_id) for m in members if m.covered]
