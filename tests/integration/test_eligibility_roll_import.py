@@ -22,7 +22,6 @@ from tests.conftest import bearer
 from tests.helpers import delivery, problem, walk
 
 VILLAGE = "610626101207"
-IMPORT_DAY = date(2026, 12, 3)
 ADMIN = bearer("admin-wuqi", ["admin"], "610626")
 
 
@@ -51,7 +50,7 @@ def imported(snapshot: HouseholdSnapshot, programme: str = "dibao", **overrides)
         "household_id": snapshot.household_id,
         "programme": programme,
         "region_code": snapshot.region_code,
-        "submitted_on": IMPORT_DAY,
+        "submitted_on": date(2024, 2, 20),  # as intake sends it: the application's date is the old approval's
         "consent_signed": True,
         "separate_register": False,
         "details": {},
@@ -66,6 +65,7 @@ def imported(snapshot: HouseholdSnapshot, programme: str = "dibao", **overrides)
         "amount_differs": False,
         "computed_amount_fen": 52_000,
     }
+    data["submitted_on"] = overrides.get("approved_on", data["approved_on"])
     return ApplicationImported.model_validate({**data, **overrides})
 
 
@@ -140,7 +140,7 @@ async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db
     case = await _case_of(db, event.application_id)
     assert case["monthly_amount_fen"] == 61_000  # never silently re-priced
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
-    assert detail["next_review_on"] == str(IMPORT_DAY)
+    assert detail["next_review_on"] == str(date.today())  # the import day
     assert detail["steps"][0]["data"]["amount_differs"] is True
     due = await walk(api("eligibility"), "/cases/reviews-due", ADMIN, {"within_days": 0})
     assert case["id"] in {uuid.UUID(c["id"]) for c in due}
@@ -156,6 +156,29 @@ async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db
         "amount_differs": True,
     }
     assert segment["basis"]["values"] == []  # left to the review: a 提标 does not re-price the file's amount
+
+
+async def test_an_approval_older_than_every_value_we_hold_comes_in_approved(api, db):
+    """A 特困 person approved in 2015, paid by the old system through November 2026: every value we hold starts
+    later (吴起县's in 2023), so the case is priced, and its procedure's parameters read, as of the import day. It
+    was dead-lettered before: the household never reached the roll."""
+    snapshot = household(members=1)
+    event = imported(
+        snapshot,
+        "tekun",
+        approved_on=date(2015, 6, 10),
+        monthly_amount_fen=86_000,
+        computed_amount_fen=86_000,
+        persons=1,
+        next_review_on=None,
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    assert (case["status"], case["monthly_amount_fen"]) == ("approved", 86_000)
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert detail["effective_month"] == "2015-07" and detail["next_review_on"] > str(date.today())
+    approved = next(d for t, d in await _events(db, case["id"]) if t == "case.approved.v1")
+    assert (approved["effective_month"], approved["paid_elsewhere_through"]) == ("2015-07", "2026-11")
 
 
 async def test_a_person_level_programme_is_owed_per_member(api, db):

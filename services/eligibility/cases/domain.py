@@ -228,14 +228,15 @@ class Case(Aggregate):
         return case
 
     @classmethod
-    def imported(cls, data: ApplicationImported, params: ParameterSet, actor: Actor = SYSTEM) -> Case:
+    def imported(cls, data: ApplicationImported, params: ParameterSet, today: date, actor: Actor = SYSTEM) -> Case:
         """存量对象导入: a household the old system already pays comes in approved, at the amount paid today (never
         re-priced here), with no procedure steps: its history is one step `imported` (by the importer, dated the
         old approval). Owed from the month after `approved_on` at the file's amount for its persons; the months the
         old system paid through `paid_through` are said so to payments (`paid_elsewhere_through`). Our rules price
         it too, on the import day: kept as the case's assessment and in the schedule's basis; when they price it
         otherwise (`amount_differs`) the case is due for review at once and its schedule reads no parameter value,
-        so a 提标 leaves it to that review rather than re-pricing the file's amount."""
+        so a 提标 leaves it to that review rather than re-pricing the file's amount. Every parameter is read as in
+        force on `today`, the import day: an approval of long ago may predate every value we hold."""
         on = data.approved_on
         first = Period.of(on).next()
         case = cls(
@@ -253,12 +254,12 @@ class Case(Aggregate):
             status=Status.APPROVED,
             opened_on=on,
             status_since=on,
-            delegated=bool(params.at("procedure.delegated_to_township", data.submitted_on, data.region_code).value),
+            delegated=bool(params.at("procedure.delegated_to_township", today, data.region_code).value),
         )
         person_level = case.programme in PERSON_LEVEL
         if person_level and case.applicant_member_id is None and len(data.covered_member_ids) == 1:
             case.applicant_member_id = data.covered_member_ids[0]  # the person the rule prices
-        case.assessment = case.assess(params, data.submitted_on)
+        case.assessment = case.assess(params, today)
         ours = case.assessment.monthly_amount_fen if case.assessment.eligible else None
         computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours
         differs = data.amount_differs or computed != data.monthly_amount_fen
@@ -277,12 +278,12 @@ class Case(Aggregate):
         case.monthly_amount_fen, case.effective_month = data.monthly_amount_fen, first.first_day
         case.decided_on, case.decided_at = on, datetime.combine(on, time(), UTC)
         if differs:
-            case.next_review_on = data.submitted_on  # flagged: due for review now
+            case.next_review_on = today  # flagged: due for review now
         elif data.next_review_on is not None:
             case.next_review_on = data.next_review_on
         else:
-            case._schedule_review(on, params)
-        case._refresh_due(params)
+            case._schedule_review(on, params, after=today)
+        case.due_date, case.due_date_provisional = None, False  # decided: no time limit of the procedure runs
         paid_through = data.paid_through if data.paid_through >= first else None
         flag = {
             "import_id": str(data.import_id),
@@ -774,14 +775,27 @@ class Case(Aggregate):
             self._schedule_changed([], effective, "approval", amounts=True, roll_from=self.monthly_amount_fen)
             self.monthly_amount_fen = self._current_amount(today)
 
-    def _schedule_review(self, on: date, params: ParameterSet) -> None:
+    def _schedule_review(self, on: date, params: ParameterSet, *, after: date | None = None) -> None:
+        """复核: the next review, the programme's interval from `on`; with `after` (an imported case: `on` is the old
+        approval), the first such date past it, with the intervals in force then."""
         if self.monthly_amount_fen is None:
             return  # one-off help has no roll life
         irregular = any(m.employed or m.labour_capacity == "full" for m in self.snapshot.counted_members())
         months = {
-            k: int(params.at(f"review.{k}", on, self.region_code).value) for k in ("regular_months", "irregular_months")
+            k: int(params.at(f"review.{k}", after or on, self.region_code).value)
+            for k in ("regular_months", "irregular_months")
         }
-        self.next_review_on = workflow.review_due(on, irregular, months["regular_months"], months["irregular_months"])
+        every = 1
+        if after is not None:  # the whole intervals passed since `on` (one more, or two, is past `after`)
+            interval = months["irregular_months" if irregular else "regular_months"]
+            every = max(((after.year - on.year) * 12 + after.month - on.month) // interval, 1)
+        due = workflow.review_due(on, irregular, every * months["regular_months"], every * months["irregular_months"])
+        while after is not None and due <= after:
+            every += 1
+            due = workflow.review_due(
+                on, irregular, every * months["regular_months"], every * months["irregular_months"]
+            )
+        self.next_review_on = due
 
     def _stop(
         self,

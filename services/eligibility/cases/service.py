@@ -157,12 +157,16 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     case.opened, then every case.approved, then every case.schedule_changed; `UnitOfWork.track(in_runs=True)`):
     one household's stay in order, and a consumer downstream takes each as one run."""
     repo = CaseRepository(uow.session)
-    params = await effective_parameters(uow)
+    params, today = await effective_parameters(uow), date.today()
+    # A second live case is refused as of the import day: the application's submitted_on is the old approval date,
+    # which may predate every parameter value we hold.
     cases = await _one_case_per_application(
         repo,
         deliveries,
         lambda data, held: (
-            Case.open_refused(data, params, held) if held else Case.imported(data, params, _importer(data))
+            Case.open_refused(data.model_copy(update={"submitted_on": today}), params, held)
+            if held
+            else Case.imported(data, params, today, _importer(data))
         ),
     )
     made: list[Case] = []

@@ -17,6 +17,7 @@ from shared.core.period import Period
 from shared.events.catalogue import ApplicationImported, CaseApproved, CaseOpened, CaseScheduleChanged
 
 PARAMS = default_parameters()
+IMPORT_DAY = date(2026, 12, 3)
 IMPORTER = Actor("roll-import:test", frozenset({"system"}))
 
 
@@ -42,7 +43,7 @@ def _event(snapshot: HouseholdSnapshot, programme: str = "dibao", **overrides) -
             "household_id": snapshot.household_id,
             "programme": programme,
             "region_code": snapshot.region_code,
-            "submitted_on": date(2026, 12, 3),
+            "submitted_on": date(2026, 11, 20),  # as intake sends it: the application's date is the approval's
             "consent_signed": True,
             "separate_register": False,
             "details": {},
@@ -60,7 +61,7 @@ def _event(snapshot: HouseholdSnapshot, programme: str = "dibao", **overrides) -
 
 
 def test_an_imported_case_is_approved_from_the_month_after_at_the_file_amount():
-    case = Case.imported(_event(_snapshot()), PARAMS, IMPORTER)
+    case = Case.imported(_event(_snapshot()), PARAMS, IMPORT_DAY, IMPORTER)
     assert (case.status, case.opened_on, case.decided_on) == (Status.APPROVED, date(2026, 11, 20), date(2026, 11, 20))
     assert (case.monthly_amount_fen, case.effective_month) == (45_000, date(2026, 12, 1))
     assert case.next_review_on == date(2026, 12, 3)  # differs: due now
@@ -81,11 +82,41 @@ def test_an_imported_case_is_approved_from_the_month_after_at_the_file_amount():
 def test_a_person_level_import_owes_its_member():
     snapshot = _snapshot(1)
     [member] = [m.member_id for m in snapshot.members]
-    case = Case.imported(_event(snapshot, "tekun", persons=1, approved_on=date(2024, 2, 1)), PARAMS, IMPORTER)
+    event = _event(snapshot, "tekun", persons=1, approved_on=date(2024, 2, 1))
+    case = Case.imported(event, PARAMS, IMPORT_DAY, IMPORTER)
     [segment] = case.schedule
     assert (segment.member_id, segment.amount_fen, segment.persons, segment.reason) == (member, 45_000, 1, "imported")
     approved = case.collect_new_events()[1]
     assert isinstance(approved, CaseApproved) and approved.paid_elsewhere_through == Period(2026, 11)
+
+
+def test_an_approval_older_than_every_value_we_hold_comes_in_priced_and_reviewed_from_the_import_day():
+    """吴起县's values start in 2023, the national review intervals in June 2021: a 特困 person approved in 2015 is
+    still on the roll. Everything a parameter decides is read as of the import day: the assessment, who decides
+    (the county: not delegated), and the next review — the regular rhythm counted from the old approval (the
+    members are recorded with full labour capacity, the default: every 6 months), the first date past the import
+    day: 2015-06-10 + 23 × 6 months = 2026-12-10."""
+    event = _event(_snapshot(), approved_on=date(2015, 6, 10), submitted_on=date(2015, 6, 10), amount_differs=False)
+    event = event.model_copy(update={"computed_amount_fen": 45_000})
+    case = Case.imported(event, PARAMS, IMPORT_DAY, IMPORTER)
+    assert (case.status, case.opened_on, case.delegated) == (Status.APPROVED, date(2015, 6, 10), False)
+    assert case.assessment is not None and case.assessment.assessed_on == IMPORT_DAY
+    assert case.next_review_on == date(2026, 12, 10)
+    approved = case.collect_new_events()[1]
+    assert isinstance(approved, CaseApproved)
+    assert (approved.effective_month, approved.paid_elsewhere_through) == (Period(2015, 7), Period(2026, 11))
+
+
+def test_an_imported_case_without_a_review_date_is_next_reviewed_past_the_import_day():
+    """Counted from the old approval in whole intervals (6 months, as above), never on a date already past."""
+    for approved_on, due in (
+        (date(2026, 11, 20), date(2027, 5, 20)),  # one interval
+        (date(2026, 6, 20), date(2026, 12, 20)),  # the first interval ends after the import day
+        (date(2026, 6, 3), date(2027, 6, 3)),  # … and on it: the next one
+        (date(2024, 1, 31), date(2027, 1, 28)),  # a month-end approval: on the 28th, as every review
+    ):
+        event = _event(_snapshot(), approved_on=approved_on, amount_differs=False, computed_amount_fen=45_000)
+        assert Case.imported(event, PARAMS, IMPORT_DAY, IMPORTER).next_review_on == due, approved_on
 
 
 def test_pricing_an_item_is_the_rule_on_its_facts():
