@@ -11,12 +11,12 @@ from datetime import date
 
 from sqlalchemy import text
 
-from services.eligibility.cases.service import import_cases
+from services.eligibility.cases.service import import_cases, on_death_reported
 from services.eligibility.models import platform
 from services.eligibility.policy.golden_cases import load_golden_cases
 from shared.core.household import HouseholdSnapshot
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationImported
+from shared.events.catalogue import ApplicationImported, DeathReported
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery, problem, walk
@@ -179,6 +179,39 @@ async def test_an_approval_older_than_every_value_we_hold_comes_in_approved(api,
     assert detail["effective_month"] == "2015-07" and detail["next_review_on"] > str(date.today())
     approved = next(d for t, d in await _events(db, case["id"]) if t == "case.approved.v1")
     assert (approved["effective_month"], approved["paid_elsewhere_through"]) == ("2015-07", "2026-11")
+
+
+async def test_a_death_stops_an_import_approved_before_every_value_we_hold(api, db):
+    """A 特困 person approved in 2012 dies on 20 November 2026: paid through November, nothing after. Every step
+    of a decided case counted its procedure's time limits from the day it was accepted (here the old approval, with
+    no value in force), so the death was refused and dead-lettered: a dead person stayed on the roll."""
+    snapshot = household(members=1)
+    [member] = [m.member_id for m in snapshot.members]
+    event = imported(
+        snapshot,
+        "tekun",
+        approved_on=date(2012, 6, 1),
+        monthly_amount_fen=86_000,
+        computed_amount_fen=86_000,
+        persons=1,
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    death = DeathReported(
+        alert_id=uuid.uuid4(),
+        household_id=snapshot.household_id,
+        member_id=member,
+        region_code=VILLAGE,
+        death_date=date(2026, 11, 20),
+        source="public_security",
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await on_death_reported(uow, death)
+        await uow.commit()
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert (detail["status"], detail["due_date"]) == ("terminated", None)
+    terminated = next(d for t, d in await _events(db, case["id"]) if t == "case.terminated.v1")
+    assert terminated["last_month"] == "2026-11"
 
 
 async def test_a_person_level_programme_is_owed_per_member(api, db):

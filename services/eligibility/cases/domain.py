@@ -283,7 +283,7 @@ class Case(Aggregate):
             case.next_review_on = data.next_review_on
         else:
             case._schedule_review(on, params, after=today)
-        case.due_date, case.due_date_provisional = None, False  # decided: no time limit of the procedure runs
+        case._refresh_due(params)
         paid_through = data.paid_through if data.paid_through >= first else None
         flag = {
             "import_id": str(data.import_id),
