@@ -158,22 +158,27 @@ async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db
     assert segment["basis"]["values"] == []  # left to the review: a 提标 does not re-price the file's amount
 
 
-async def test_an_approval_older_than_every_value_we_hold_comes_in_approved(api, db):
-    """A 特困 person approved in 2015, paid by the old system through November 2026: every value we hold starts
-    later (吴起县's in 2023), so the case is priced, and its procedure's parameters read, as of the import day. It
-    was dead-lettered before: the household never reached the roll."""
+async def _old_tekun(db, approved_on: date) -> tuple[HouseholdSnapshot, dict]:
+    """A 特困 person of the old roll, approved on `approved_on`, paid 860.00 (as our rules price them), imported."""
     snapshot = household(members=1)
     event = imported(
         snapshot,
         "tekun",
-        approved_on=date(2015, 6, 10),
+        approved_on=approved_on,
         monthly_amount_fen=86_000,
         computed_amount_fen=86_000,
         persons=1,
         next_review_on=None,
     )
     await _run(db, [event])
-    case = await _case_of(db, event.application_id)
+    return snapshot, await _case_of(db, event.application_id)
+
+
+async def test_an_approval_older_than_every_value_we_hold_comes_in_approved(api, db):
+    """A 特困 person approved in 2015, paid by the old system through November 2026: every value we hold starts
+    later (吴起县's in 2023), so the case is priced, and its procedure's parameters read, as of the import day. It
+    was dead-lettered before: the household never reached the roll."""
+    _, case = await _old_tekun(db, date(2015, 6, 10))
     assert (case["status"], case["monthly_amount_fen"]) == ("approved", 86_000)
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
     assert detail["effective_month"] == "2015-07" and detail["next_review_on"] > str(date.today())
@@ -185,18 +190,8 @@ async def test_a_death_stops_an_import_approved_before_every_value_we_hold(api, 
     """A 特困 person approved in 2012 dies on 20 November 2026: paid through November, nothing after. Every step
     of a decided case counted its procedure's time limits from the day it was accepted (here the old approval, with
     no value in force), so the death was refused and dead-lettered: a dead person stayed on the roll."""
-    snapshot = household(members=1)
+    snapshot, case = await _old_tekun(db, date(2012, 6, 1))
     [member] = [m.member_id for m in snapshot.members]
-    event = imported(
-        snapshot,
-        "tekun",
-        approved_on=date(2012, 6, 1),
-        monthly_amount_fen=86_000,
-        computed_amount_fen=86_000,
-        persons=1,
-    )
-    await _run(db, [event])
-    case = await _case_of(db, event.application_id)
     death = DeathReported(
         alert_id=uuid.uuid4(),
         household_id=snapshot.household_id,
