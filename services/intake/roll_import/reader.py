@@ -24,6 +24,9 @@ MAX_LINE_BYTES = 16 * 1024  # a roll row is ~300 bytes
 _CHUNK = 1024 * 1024
 _XLSX_MAGIC = b"PK\x03\x04"
 _DATA_SHEET_SKIP = ("填表说明",)
+#: Digit strings a spreadsheet ruins as numbers (past 15 digits it keeps no more, and drops leading zeros): an ID
+#: number or an account number in a number cell is refused, never read as what is left of it.
+DIGITS_AS_TEXT = frozenset({"id_number", "account_number"})
 
 
 class BadFile(ValueError):
@@ -166,8 +169,8 @@ def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | tuple[st
                 yield line, ("row", f"has {len(cells)} cells, the header has {len(header)}")
                 continue
             for raw, value in zip(header, values, strict=False):
-                if raw == "id_number" and isinstance(value, float | int) and not isinstance(value, bool):
-                    yield line, ("id_number", "the cell is a number, not text: set the column's format to 文本")
+                if raw in DIGITS_AS_TEXT and isinstance(value, float | int) and not isinstance(value, bool):
+                    yield line, (raw, "the cell is a number, not text: set the column's format to 文本")
                     break
             else:
                 yield line, dict(zip(header, cells, strict=False))

@@ -222,13 +222,15 @@ def test_a_file_over_the_limit_is_refused_before_it_is_read() -> None:
         reader.digest(io.BytesIO(b"x" * 2000), 1000)
 
 
-def test_xlsx_is_read_and_a_numeric_id_cell_is_named() -> None:
+def test_xlsx_is_read_and_a_numeric_id_or_account_cell_is_named() -> None:
     book = Workbook()
     sheet = book.active
     values = row()
     sheet.append([domain.BY_KEY[k].title for k in values])
     sheet.append(list(values.values()))
     sheet.append([*list(values.values())[:5], 610626195603120021, *list(values.values())[6:]])
+    # A 19-digit account typed as a number: Excel keeps 15 significant digits (6217000000000001234 → …000)
+    sheet.append([*list(values.values())[:-1], 6217000000000001234])
     out = io.BytesIO()
     book.save(out)
     out.seek(0)
@@ -236,3 +238,4 @@ def test_xlsx_is_read_and_a_numeric_id_cell_is_named() -> None:
     rows = list(reader.rows(out, "xlsx"))
     assert rows[0][1]["name"] == "王秀英"
     assert rows[1] == (3, ("id_number", "the cell is a number, not text: set the column's format to 文本"))
+    assert rows[2] == (4, ("account_number", "the cell is a number, not text: set the column's format to 文本"))
