@@ -54,6 +54,7 @@ bench: install
 	$(PY) bench/eligibility_assess.py
 	$(PY) bench/standard_rise.py
 	$(PY) bench/monthly_batch.py
+	$(PY) bench/batch_history.py
 	$(PY) bench/monitoring_feed.py
 	$(PY) bench/list_pages.py
 
