@@ -371,6 +371,70 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
     assert [tuple(r) for r in stored] == [("false", "false"), ("false", "true"), ("true", "true")]
 
 
+async def test_a_second_programme_of_a_household_on_file_is_added_to_it(api, db) -> None:
+    """A 低保 household whose son also receives 重度残疾人护理补贴: the old system keeps each programme as a record of
+    its own, with the same people. The second comes in a second file once the first is imported: it joins the
+    household on file — no second household, no second member, no second registration or payee — as an application
+    for the son, paid to the household's account."""
+    family = household("J1")
+    first = await dry_run(api, roll(family))
+    await commit(api, first["id"])
+    care = [
+        {**family[0], "household_ref": "J2", "covered": "否", "programme": "重度残疾人护理补贴", "persons": "1"},
+        {**family[1], "household_ref": "J2", "covered": "是"},
+    ]
+    care[0]["monthly_amount"] = "120.00"
+    second = await dry_run(api, roll(care))
+    assert second["report"]["households_to_create"] == 1 and second["report"]["households_refused"] == 0
+    assert second["report"]["members_to_create"] == 0  # its members are on file
+    joined = [i for i in await all_issues(api, second["id"]) if i["kind"] == "joined"]
+    assert [(i["line"], i["household_ref"]) for i in joined] == [(2, "J2")]
+    await commit(api, second["id"])
+
+    async with db.connect() as conn:
+        home = await conn.scalar(
+            text("SELECT household_id FROM intake.roll_import_households WHERE import_id = :id"), {"id": first["id"]}
+        )
+        members = (
+            await conn.execute(
+                text("SELECT id, relation FROM intake.members WHERE household_id = :h ORDER BY relation"), {"h": home}
+            )
+        ).all()
+        households = await conn.scalar(
+            text(
+                "SELECT count(DISTINCT m.household_id) FROM intake.members m JOIN intake.roll_import_households h "
+                "ON h.household_id = m.household_id WHERE h.import_id IN (:a, :b)"
+            ),
+            {"a": first["id"], "b": second["id"]},
+        )
+        programmes = (
+            await conn.scalars(
+                text("SELECT programme FROM intake.applications WHERE household_id = :h ORDER BY programme"),
+                {"h": home},
+            )
+        ).all()
+        kinds = (
+            await conn.scalars(text("SELECT type FROM intake.outbox WHERE key = :h ORDER BY id"), {"h": str(home)})
+        ).all()
+        [care_event] = (
+            await conn.scalars(
+                text("SELECT payload FROM intake.outbox WHERE payload::jsonb->'data'->>'import_id' = :id"),
+                {"id": second["id"]},
+            )
+        ).all()
+    assert households == 1 and len(members) == 2
+    assert programmes == ["dibao", "disability_care"]
+    son = next(m.id for m in members if m.relation == "spouse")  # the household()'s second member
+    data = care_event["data"]
+    assert (data["household_id"], data["programme"], data["monthly_amount_fen"]) == (
+        str(home),
+        "disability_care",
+        12_000,
+    )
+    assert data["covered_member_ids"] == [str(son)]
+    assert [k.split(".")[-2] for k in kinds] == ["registered", "changed", "imported", "imported"]
+
+
 async def test_the_same_file_again_is_the_same_import(api, db) -> None:
     content = roll(household("C1"))
     first = await dry_run(api, content)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +23,18 @@ from shared.pagination import Keyset, Rows, keyset_page
 from shared.uow import UnitOfWork
 
 SCHEMA = "intake"
+
+
+@dataclass(frozen=True)
+class OnFile:
+    """A person already in an active household at intake."""
+
+    household_id: uuid.UUID
+    member_id: uuid.UUID
+    programmes: list[str]  # the household's, live
+    members: int  # the household's active members
+
+
 ROW_COLUMNS = (
     "import_id",
     "line",
@@ -120,13 +133,24 @@ class RollImportRepository:
         """The next households after `after` (seq) with their rows (by line) and the report's refusals of them."""
         return list((await self.session.execute(_CHUNK, {"id": import_id, "after": after, "limit": limit})).all())
 
-    async def taken(self, fingerprints: list[str]) -> dict[str, list[str]]:
-        """Of these persons, those in an active household, with the programmes that household holds live
-        (imported or approved)."""
+    async def on_file(self, fingerprints: list[str]) -> dict[str, OnFile]:
+        """Of these persons, those in an active household: which, as which member, the programmes it holds live
+        (imported or approved) and how many active members it has."""
         if not fingerprints:
             return {}
-        rows = await self.session.execute(_TAKEN, {"fingerprints": fingerprints})
-        return {fp: list(programmes or []) for fp, programmes in rows}
+        rows = await self.session.execute(_ON_FILE, {"fingerprints": fingerprints})
+        return {
+            r.id_fingerprint: OnFile(r.household_id, r.member_id, list(r.programmes or []), r.members) for r in rows
+        }
+
+    async def join(self, import_id: uuid.UUID, households: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+        """Households of the file that are on file already (`{"seq", "household_id"}`) take its id, and their staged
+        members (`{"line", "member_id"}`) the ids of the members they are."""
+        if households:
+            seqs = [h["seq"] for h in households]
+            await self.session.execute(_JOIN, {"id": import_id, "rows": json_rows(households), "seqs": seqs})
+            lines = [r["line"] for r in rows]
+            await self.session.execute(_JOIN_MEMBERS, {"id": import_id, "rows": json_rows(rows), "lines": lines})
 
     async def village_lists(self, codes: list[str]) -> set[str]:
         """Of these village codes, those their township's loaded village list does not hold."""
@@ -183,11 +207,12 @@ class RollImportRepository:
         rows = await self.session.execute(_TO_CREATE, {"id": import_id, "after": after, "last": last})
         return list(rows.all()), int(last)
 
-    async def announce(self, uow: UnitOfWork, import_id: uuid.UUID, seqs: list[int]) -> None:
-        """The created households' events written to the outbox by one statement, built from the staged rows as
-        the front desk's are from its objects: every household.registered, then every payee.changed (households
-        with an account), then every application.imported, each in household order. Nothing of a household is
-        read into Python: its snapshot (members, incomes) is assembled once, for both events that carry it."""
+    async def announce(self, uow: UnitOfWork, import_id: uuid.UUID, seqs: list[int], creating: list[int]) -> None:
+        """The chunk's events written to the outbox by one statement, built from the staged rows as the front
+        desk's are from its objects: every household.registered, then every payee.changed (households with an
+        account) — of the households it creates — then every application.imported, each in household order.
+        Nothing of a household is read into Python: its snapshot (members, incomes) is assembled once, for both
+        events that carry it."""
         statement, params = uow.events_in_runs(
             [
                 (HouseholdRegistered, _REGISTERED, "r.household_id", "r.region_code"),
@@ -196,7 +221,9 @@ class RollImportRepository:
             ],
             order="r.seq",
         )
-        await self.session.execute(text(_CHUNK_CREATED + statement), {**params, "id": import_id, "seqs": seqs})
+        await self.session.execute(
+            text(_CHUNK_CREATED + statement), {**params, "id": import_id, "seqs": seqs, "creating": creating}
+        )
 
     async def audit_created(self, import_id: uuid.UUID, seqs: list[int], actor: str, details: dict[str, Any]) -> None:
         """One `household.import` audit record per created household (as `shared.audit.record` writes them)."""
@@ -211,11 +238,13 @@ class RollImportRepository:
             },
         )
 
-    async def create(self, import_id: uuid.UUID, seqs: list[int], profile: str) -> None:
-        """The chunk's households, members and applications, each one INSERT … SELECT from the staged rows."""
+    async def create(self, import_id: uuid.UUID, seqs: list[int], creating: list[int], profile: str) -> None:
+        """The chunk's applications, and the households and members of those it creates (`creating`; the others
+        join a household on file), each one INSERT … SELECT from the staged rows."""
         params = {"id": import_id, "seqs": seqs}
-        await self.session.execute(_HOUSEHOLDS, params)
-        await self.session.execute(_MEMBERS, {**params, "profile": profile})
+        if creating:
+            await self.session.execute(_HOUSEHOLDS, {**params, "seqs": creating})
+            await self.session.execute(_MEMBERS, {**params, "seqs": creating, "profile": profile})
         await self.session.execute(_APPLICATIONS, params)
         await self.session.execute(_MARK_IMPORTED, params)
 
@@ -274,7 +303,9 @@ ON CONFLICT DO NOTHING
 """)
 _TWICE = text("""
 INSERT INTO intake.roll_import_issues (import_id, line, kind, household_ref, field, message)
-SELECT :id, line, 'refused', household_ref, 'id_number', 'the same person is also on line ' || first
+SELECT :id, line, 'refused', household_ref, 'id_number',
+       'the same person is also on line ' || first || ' (a household''s second programme goes in a second file, '
+       || 'uploaded once this one is imported)'
 FROM (SELECT line, household_ref, min(line) OVER (PARTITION BY id_fingerprint) AS first
       FROM intake.roll_import_rows WHERE import_id = :id AND id_fingerprint IS NOT NULL) r
 WHERE line <> first
@@ -297,14 +328,25 @@ WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :after + :limit
 GROUP BY h.import_id, h.seq
 ORDER BY h.seq
 """)
-_TAKEN = text("""
-SELECT m.id_fingerprint,
+_ON_FILE = text("""
+SELECT m.id_fingerprint, m.household_id, m.id AS member_id,
        ARRAY(SELECT a.programme FROM intake.applications a
              WHERE a.household_id = m.household_id AND a.status IN ('approved', 'imported')
-               AND a.case_status IS DISTINCT FROM 'terminated')
+               AND a.case_status IS DISTINCT FROM 'terminated') AS programmes,
+       (SELECT count(*) FROM intake.members o WHERE o.household_id = m.household_id AND o.active) AS members
 FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
 JOIN intake.members m ON m.id_fingerprint = f.fingerprint AND m.active
 WHERE EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)
+""")
+_JOIN = text("""
+UPDATE intake.roll_import_households AS h SET household_id = v.household_id
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(seq bigint, household_id uuid)
+WHERE h.import_id = :id AND h.seq = v.seq AND h.seq = ANY(CAST(:seqs AS bigint[]))
+""")
+_JOIN_MEMBERS = text("""
+UPDATE intake.roll_import_rows AS r SET member_id = v.member_id
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(line int, member_id uuid)
+WHERE r.import_id = :id AND r.line = v.line AND r.line = ANY(CAST(:lines AS int[]))
 """)
 _NOT_VILLAGES = text("""
 SELECT c FROM unnest(CAST(:codes AS text[])) AS c
@@ -337,12 +379,16 @@ SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS r
            AS rows_refused,
        count(*) AS households,
        count(*) FILTER (WHERE status IN ('ok', 'imported')) AS households_to_create,
-       coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported')), 0)::bigint AS members_to_create,
+       coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported') AND j.household_ref IS NULL), 0)::bigint
+           AS members_to_create,
        count(*) FILTER (WHERE status = 'refused') AS households_refused,
        count(*) FILTER (WHERE status = 'skipped') AS households_skipped,
        count(*) FILTER (WHERE status IN ('ok', 'imported') AND amount_differs) AS amount_differs,
        count(*) FILTER (WHERE status = 'imported') AS households_imported
-FROM intake.roll_import_households WHERE import_id = :id
+FROM intake.roll_import_households h
+LEFT JOIN (SELECT DISTINCT household_ref FROM intake.roll_import_issues  -- a household joined on file has its members
+           WHERE import_id = :id AND kind = 'joined') j USING (household_ref)
+WHERE h.import_id = :id
 """)
 _BY_PROGRAMME = text("""
 SELECT "values"->>'programme', count(*), sum(("values"->>'persons')::int)::bigint,
@@ -359,7 +405,9 @@ SELECT h.seq, h.household_ref, h.first_line,
        EXISTS (SELECT 1 FROM intake.roll_import_rows r
                JOIN intake.members m ON m.id_fingerprint = r.id_fingerprint AND m.active
                WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref
-                 AND EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)) AS late
+                 AND m.household_id <> h.household_id
+                 AND EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)) AS late,
+       EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = h.household_id) AS joins
 FROM intake.roll_import_households h
 WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :last AND h.status = 'ok'
 ORDER BY h.seq
@@ -397,10 +445,12 @@ WITH chunk AS MATERIALIZED (
     WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
 )
 """
-_REGISTERED = "(SELECT seq, household_id, v->>'region_code' AS region_code, snapshot, identities FROM chunk)"
+# A household the file joins (on file already, another programme) is registered, and has its account, already.
+_REGISTERED = """(SELECT seq, household_id, v->>'region_code' AS region_code, snapshot, identities
+ FROM chunk WHERE seq = ANY(CAST(:creating AS bigint[])))"""
 _PAYEES = """(SELECT seq, household_id, v->>'region_code' AS region_code, payee_key_id AS key_id,
         payee_sealed AS sealed, account_last4, changed_at
- FROM chunk WHERE payee_sealed IS NOT NULL)"""
+ FROM chunk WHERE payee_sealed IS NOT NULL AND seq = ANY(CAST(:creating AS bigint[])))"""
 _IMPORTED = """(SELECT seq, application_id, household_id, v->>'programme' AS programme,
         v->>'region_code' AS region_code, v->'approved_on' AS submitted_on, head AS applicant_member_id,
         false AS consent_signed, false AS separate_register, v->'details' AS details, snapshot, import_id,

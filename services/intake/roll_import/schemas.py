@@ -12,7 +12,7 @@ from shared.core.period import Period
 from shared.pagination import ListQuery, Page
 
 Status = Literal["validating", "validated", "importing", "imported", "failed"]
-IssueKind = Literal["refused", "amount_differs", "skipped"]
+IssueKind = Literal["refused", "amount_differs", "skipped", "joined"]
 
 
 class Progress(BaseModel):

@@ -20,7 +20,7 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import IO, Any
 
@@ -452,34 +452,53 @@ async def _judge(
         judged.append((h, verdict, members))
     codes = sorted({v.values["region_code"] for _, v, _ in judged})
     unlisted = await repo.village_lists(codes)
-    taken = await repo.taken([m.id_fingerprint for _, _, ms in judged for m in ms])
+    taken = await repo.on_file([m.id_fingerprint for _, _, ms in judged for m in ms])
     to_price: list[tuple[Any, domain.HouseholdVerdict, list[domain.StagedMember]]] = []
     facts: list[dict[str, Any]] = []
+    joined: list[dict[str, Any]] = []
+    joined_members: list[dict[str, Any]] = []
+    homes: dict[int, uuid.UUID] = {}  # seq → the household on file it joins
     for h, verdict, members in judged:
         values = verdict.values
         if values["region_code"] in unlisted:
             refuse(h, members[0].line, "region_code", "not a village of its township's loaded list (GET /regions)")
             continue
-        on_file = [m for m in members if m.id_fingerprint in taken]
+        on_file = [taken[m.id_fingerprint] for m in members if m.id_fingerprint in taken]
         if on_file:
-            if len(on_file) == len(members) and all(values["programme"] in taken[m.id_fingerprint] for m in members):
+            home = on_file[0]
+            # The same people as one household on file: this programme is that household's too (a 低保 household's
+            # member with a disability subsidy comes in a second file), unless it already holds it.
+            same = len(on_file) == len(members) == home.members and {p.household_id for p in on_file} == {
+                home.household_id
+            }
+            if same and values["programme"] in home.programmes:
                 verdicts[h.seq] = _verdict(h.seq, "skipped", values)
                 message = "already on file with this programme (imported before): skipped, not doubled"
                 issues.append(_issue(members[0].line, "skipped", h.household_ref, "household_ref", message))
-            else:
-                refuse(h, on_file[0].line, "id_number", "this person already belongs to an active household")
-            continue
+                continue
+            if not same:
+                line = next(m.line for m in members if m.id_fingerprint in taken)
+                refuse(h, line, "id_number", "this person already belongs to an active household")
+                continue
+            members = [replace(m, member_id=taken[m.id_fingerprint].member_id) for m in members]
+            joined.append({"seq": h.seq, "household_id": home.household_id})
+            joined_members += [{"line": m.line, "member_id": m.member_id} for m in members]
+            homes[h.seq] = home.household_id
+            message = "on file with the same members: this programme is added to that household, paid to its account"
+            issues.append(_issue(members[0].line, "joined", h.household_ref, "household_ref", message))
         established = domain.with_established_facts(values, members)
         facts += [{"line": m.line, "facts": m.facts} for m, was in zip(established, members, strict=True) if m != was]
         to_price.append((h, verdict, established))
-    # What the import writes is what was priced: the staged rows carry the established facts from here on.
+    # What the import writes is what was priced: the staged rows carry the established facts from here on, and a
+    # household on file its id and its members'.
     await repo.establish_facts(item.id, facts)
+    await repo.join(item.id, joined, joined_members)
     items = []
     for h, verdict, members in to_price:
         covered = [str(m.member_id) for m in members if m.covered]
         values = {**verdict.values, "details": _details(verdict.values, covered)}
         verdict.values = values
-        snapshot = snapshot_of(h.household_id, values, (_plain(m) for m in members))
+        snapshot = snapshot_of(homes.get(h.seq, h.household_id), values, (_plain(m) for m in members))
         items.append(
             AssessmentItem(
                 ref=str(h.seq),
@@ -653,6 +672,7 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
         return False
     late = [h for h in households if h.late]
     create = [h.seq for h in households if not h.late]
+    creating = [h.seq for h in households if not h.late and not h.joins]
     await repo.refuse(item.id, [h.seq for h in late])
     await repo.add_issues(
         item.id,
@@ -668,8 +688,8 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
         ],
     )
     if create:
-        await repo.create(item.id, create, settings.crypto_profile)
-        await repo.announce(uow, item.id, create)
+        await repo.create(item.id, create, creating, settings.crypto_profile)
+        await repo.announce(uow, item.id, create, creating)
         details = {"import_id": str(item.id), "committed_by": item.committed_by}
         await repo.audit_created(item.id, create, ACTOR, details)
     await repo.save(item.id, commit_cursor=last, progress_done=last)
@@ -686,6 +706,8 @@ _NOTES = (
     "上传后先试导入(dry run),报告列出将创建的户数人数、被拒绝的行(行号、字段、原因,不显示身份证号码)"
     "以及按现行标准测算金额与月保障金不一致的户(按原金额导入并标记复核);确认后再正式导入。",
     "同一文件重复上传返回同一次导入;已导入的户再次出现时跳过,不会重复。",
+    "同一人在一个文件中只能出现一次。同一户享受的另一保障类别(如低保户成员的残疾人两项补贴)请放在另一文件中,"
+    "待本文件导入后上传:成员与已导入的户完全相同的,该保障类别加到该户,按该户账户发放。",
 )
 _EXAMPLE = {
     "household_ref": "WQ0001",
