@@ -17,7 +17,7 @@ import json
 import signal
 import sys
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -330,12 +330,16 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
     """The template has no column for 特困's third condition (no legal supporter able to support, 民发〔2021〕43号):
     a person on the old 特困 roll was found so, and our rules must price them so, not as the front desk's default
     (a capable supporter: ineligible). 供养方式 says where a 特困 person or an orphan lives. 吴起县 (610626.yaml),
-    rural: 特困 basic 7,800元/年 = 650.00 a month (= 1.3 × 低保 500.00) + 全自理 care 2,520元/年 = 210.00 → 860.00
-    whether 集中 or 分散; an orphan in a 福利机构 1,800.00 a month (社会散居 1,400.00)."""
-    home, institution = (
-        one_person("K1", "特困", "19400303", "860.00", "分散"),
-        one_person("K2", "特困", "19380101", "860.00", "集中"),
+    rural: 特困 basic 7,800元/年 = 650.00 a month, never below 1.3 × the 低保 standard — 6,000元/年 in the tree
+    (650.00), 7,200元/年 once test_eligibility_recompute's 2024 rise is in (9,360元/年 = 780.00) — plus 全自理 care
+    2,520元/年 = 210.00: 860.00 or 990.00, whether 集中 or 分散; an orphan in a 福利机构 1,800.00 a month (社会散居
+    1,400.00)."""
+    standard = await api("eligibility").get(
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(date.today())}, headers=ADMIN
     )
+    tekun = {600_000: ("860.00", 86_000), 720_000: ("990.00", 99_000)}[standard.json()["value"]["fen"]]
+    home = one_person("K1", "特困", "19400303", tekun[0], "分散")
+    institution = one_person("K2", "特困", "19380101", tekun[0], "集中")
     orphan = one_person("K3", "孤儿", "20140601", "1800.00", "集中")
     validated = await dry_run(api, roll(home, institution, orphan))
     assert validated["report"]["amount_differs"] == 0, await all_issues(api, validated["id"])
@@ -346,8 +350,8 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
     assert [
         (e["programme"], e["monthly_amount_fen"], e["computed_amount_fen"], e["amount_differs"]) for e in imported
     ] == [
-        ("tekun", 86_000, 86_000, False),
-        ("tekun", 86_000, 86_000, False),
+        ("tekun", tekun[1], tekun[1], False),
+        ("tekun", tekun[1], tekun[1], False),
         ("orphan", 180_000, 180_000, False),
     ]
     registered = await events(db, validated["id"], "household.registered")

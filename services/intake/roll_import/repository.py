@@ -30,6 +30,7 @@ class OnFile:
     """A person already in an active household at intake."""
 
     household_id: uuid.UUID
+    region_code: str  # the household's village
     member_id: uuid.UUID
     programmes: list[str]  # the household's, live
     members: int  # the household's active members
@@ -140,7 +141,8 @@ class RollImportRepository:
             return {}
         rows = await self.session.execute(_ON_FILE, {"fingerprints": fingerprints})
         return {
-            r.id_fingerprint: OnFile(r.household_id, r.member_id, list(r.programmes or []), r.members) for r in rows
+            r.id_fingerprint: OnFile(r.household_id, r.region_code, r.member_id, list(r.programmes or []), r.members)
+            for r in rows
         }
 
     async def join(self, import_id: uuid.UUID, households: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
@@ -329,14 +331,14 @@ GROUP BY h.import_id, h.seq
 ORDER BY h.seq
 """)
 _ON_FILE = text("""
-SELECT m.id_fingerprint, m.household_id, m.id AS member_id,
+SELECT m.id_fingerprint, m.household_id, hh.region_code, m.id AS member_id,
        ARRAY(SELECT a.programme FROM intake.applications a
              WHERE a.household_id = m.household_id AND a.status IN ('approved', 'imported')
                AND a.case_status IS DISTINCT FROM 'terminated') AS programmes,
        (SELECT count(*) FROM intake.members o WHERE o.household_id = m.household_id AND o.active) AS members
 FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
 JOIN intake.members m ON m.id_fingerprint = f.fingerprint AND m.active
-WHERE EXISTS (SELECT 1 FROM intake.households hh WHERE hh.id = m.household_id AND hh.active)
+JOIN intake.households hh ON hh.id = m.household_id AND hh.active
 """)
 _JOIN = text("""
 UPDATE intake.roll_import_households AS h SET household_id = v.household_id

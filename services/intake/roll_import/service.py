@@ -480,6 +480,9 @@ async def _judge(
                 line = next(m.line for m in members if m.id_fingerprint in taken)
                 refuse(h, line, "id_number", "this person already belongs to an active household")
                 continue
+            if values["region_code"] != home.region_code:
+                refuse(h, members[0].line, "region_code", f"the household on file is in {home.region_code}")
+                continue
             members = [replace(m, member_id=taken[m.id_fingerprint].member_id) for m in members]
             joined.append({"seq": h.seq, "household_id": home.household_id})
             joined_members += [{"line": m.line, "member_id": m.member_id} for m in members]
