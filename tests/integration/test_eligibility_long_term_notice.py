@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 from datetime import date, timedelta
 
 from openpyxl import load_workbook
 
-from services.eligibility.cases.service import record_households
+from services.eligibility.cases.service import on_death_reported, record_households
 from services.eligibility.models import platform
 from shared.db import session_factory
-from shared.events.catalogue import HouseholdRegistered
+from shared.events.catalogue import DeathReported, HouseholdRegistered
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery
@@ -206,3 +207,31 @@ async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(
         assert r.status_code == 200 and r.json()["status"] == "gradual_exit", r.text
     rows = (await _notice(api, tokens, village=village)).json()["rows"]
     assert [(r["name"], r["monthly_amount_fen"]) for r in rows] == [("上**远", 135_000)]
+
+
+async def test_a_member_who_died_is_no_longer_counted(api, tokens, db, open_wuqi_case):  # noqa: F811
+    """A death in a household of three: the death rule prices the two left from the month after (300 yuan for two
+    is 150 a head → the 450-yuan tier, 2 × 450 = 900 yuan), and the notice counts two persons, not the three the
+    approval covered."""
+    village = "610626101234"
+    snapshot = _household("欧阳德明", "李春兰", "欧阳小明")
+    snapshot = snapshot.model_copy(update={"region_code": village})
+    case_id = await _approved(api, tokens, open_wuqi_case, snapshot)
+    spouse = next(m.member_id for m in snapshot.members if m.relation == "spouse")
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await on_death_reported(
+            uow,
+            DeathReported(
+                alert_id=uuid.uuid4(),
+                household_id=snapshot.household_id,
+                member_id=spouse,
+                region_code=village,
+                death_date=date(2024, 3, 17),
+                source="public_security",
+            ),
+        )
+        await uow.commit()
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["reviewer"])).json()
+    assert case["monthly_amount_fen"] == 90_000
+    [row] = (await _notice(api, tokens, village=village)).json()["rows"]
+    assert (row["persons"], row["monthly_amount_fen"]) == (2, 90_000)

@@ -26,7 +26,7 @@ class RollEntry:
     effective_month: date
     applicant_member_id: str | None
     members: list[dict[str, Any]]
-    covered: int
+    covered: list[str]  # the members the assessment covers (empty: every counted member)
     id: uuid.UUID
 
 
@@ -61,7 +61,7 @@ class NoticeRepository:
             .select_from(member)
             .scalar_subquery()
         )
-        covered = func.coalesce(func.jsonb_array_length(CaseRow.assessment["covered_member_ids"]), 0)
+        covered = func.coalesce(CaseRow.assessment["covered_member_ids"], func.jsonb_build_array())
         query = (
             select(
                 CaseRow.region_code,

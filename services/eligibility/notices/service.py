@@ -137,7 +137,11 @@ def _recipient(entry: RollEntry) -> RecipientRow:
         village_code=entry.region_code,
         village_name=display_name(entry.region_code),
         name=mask_name(_named(entry)),
-        persons=entry.covered or sum(1 for m in entry.members if m["counted"]),
+        # Covered and still counted: a member who died since the assessment is no longer counted (the death rule
+        # re-priced the household without them), and is no longer shown as paid for.
+        persons=sum(
+            1 for m in entry.members if m["counted"] and (not entry.covered or m["member_id"] in entry.covered)
+        ),
         programme=PROGRAMME_NAMES.get(entry.programme, entry.programme),
         monthly_amount_fen=entry.monthly_amount_fen,
         since=Period.of(entry.effective_month),
