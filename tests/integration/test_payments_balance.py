@@ -282,6 +282,19 @@ async def test_2_a_death_ends_one_persons_line_of_a_person_level_programme(api, 
     )
 
 
+async def test_2b_the_roll_counts_the_persons_a_household_is_paid_for_after_a_death(api, tokens, kit):
+    """A two-person 低保 household whose member died in March 2026: from April one person is owed (500.00 for one
+    instead of 1,000.00 for two), and the roll shows one person from then on, as the bank file and the statistics
+    count it — not the two of the approval."""
+    region = village()
+    case_id, hh = await _approved(kit, region, 100_000, M)
+    await kit.schedule(case_id, hh, region, M.next(), [(M.next(), None, 50_000)], persons=1, reason="death")
+    [entry] = (
+        await api("payments").get("/beneficiaries", params={"region": region}, headers=tokens["finance"])
+    ).json()["items"]
+    assert (entry["case_id"], entry["persons"]) == (str(case_id), 1)
+
+
 async def test_a_case_with_a_schedule_is_no_longer_priced_by_its_amount_events(api, tokens, kit):
     region = village()
     case_id, hh = await _approved(kit, region, 68_000, M)

@@ -205,6 +205,14 @@ class ScheduleChange:
     segments: list[OwedSegment]
     reason: str
 
+    def persons_at(self, month: Period, person_level: bool) -> int | None:
+        """How many persons the schedule pays for in `month` (a household programme's segment counts its members,
+        a person-level programme's are one each); None when it owes nothing then."""
+        covering = [s for s in self.segments if s.from_month <= month and (s.to_month is None or s.to_month >= month)]
+        if not covering:
+            return None
+        return len({s.member_id for s in covering}) if person_level else max(s.persons for s in covering)
+
 
 @dataclass(frozen=True)
 class PersonChange:

@@ -125,12 +125,24 @@ _UPSERT_CURRENT_PAYEES = _current.on_conflict_do_update(
 )
 
 
+_SET_PERSONS = text("""
+UPDATE payments.beneficiaries AS b SET persons = v.persons
+FROM unnest(CAST(:cases AS uuid[]), CAST(:persons AS int[])) AS v(case_id, persons)
+WHERE b.case_id = v.case_id AND b.persons <> v.persons
+""")
+
+
 class BeneficiaryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, beneficiary_id: uuid.UUID) -> Beneficiary | None:
         return await self.session.get(Beneficiary, beneficiary_id)
+
+    async def set_persons(self, persons: dict[uuid.UUID, int]) -> None:
+        """The persons each case's beneficiary is paid for (by case id), where they changed."""
+        if persons:
+            await self.session.execute(_SET_PERSONS, {"cases": list(persons), "persons": list(persons.values())})
 
     async def page(self, region_prefix: str, q: BeneficiaryQuery) -> Rows[Beneficiary]:
         query = select(Beneficiary).where(Beneficiary.region_code.startswith(region_prefix, autoescape=True))

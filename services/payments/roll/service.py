@@ -11,6 +11,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from services.payments.models import HOUSEHOLD, ONE_OFF, PERSON_LEVEL, Beneficiary
@@ -241,6 +242,14 @@ async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
         )
     await OwedRepository(uow.session).mark_scheduled(firsts)
     await _owe(uow, changes)
+    # The roll shows the persons paid for as it shows the amount: from the change's month, if later than this one.
+    this_month = Period.of(date.today())
+    persons = {
+        c.case_id: n
+        for c in changes
+        if (n := c.persons_at(max(this_month, c.changed_from), c.programme in PERSON_LEVEL)) is not None
+    }
+    await BeneficiaryRepository(uow.session).set_persons(persons)
     await audit.record(
         uow,
         "payments",
