@@ -18,6 +18,7 @@ import base64
 import contextlib
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -47,7 +48,32 @@ PARTITIONS = 6
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
+    """A port nothing listens on, below the kernel's ephemeral range and never handed out before by this process.
+    A port the kernel picked (bind to 0) is an ephemeral one, which any outgoing connection may take before the
+    server that was given it binds it: a broker started seconds later then failed to start."""
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randint(min(20000, low - 1000), low - 1)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
