@@ -96,6 +96,29 @@ def delivery(data, correlation: str | None = None):
     return Delivery(event.to_cloudevent("/tests", correlation), data)
 
 
+async def report_death(db, household_id, member_id, region_code: str, died: date) -> None:
+    """A partner's death record matched to a member (`death.reported`), applied by eligibility's handler."""
+    import uuid
+
+    from services.eligibility.cases.service import on_death_reported
+    from services.eligibility.models import platform
+    from shared.db import session_factory
+    from shared.events.catalogue import DeathReported
+    from shared.uow import UnitOfWork
+
+    death = DeathReported(
+        alert_id=uuid.uuid4(),
+        household_id=household_id,
+        member_id=member_id,
+        region_code=region_code,
+        death_date=died,
+        source="public_security",
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await on_death_reported(uow, death)
+        await uow.commit()
+
+
 async def walk(client, path: str, headers: dict[str, str], params: dict | None = None, limit: int = 500) -> list:
     """Every item of a list (shared/pagination.py), page after page until `next` is null; each page must be 200."""
     items, cursor = [], None

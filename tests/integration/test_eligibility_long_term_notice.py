@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 from datetime import date, timedelta
 
 from openpyxl import load_workbook
 
-from services.eligibility.cases.service import on_death_reported, record_households
+from services.eligibility.cases.service import record_households
 from services.eligibility.models import platform
 from shared.db import session_factory
-from shared.events.catalogue import DeathReported, HouseholdRegistered
+from shared.events.catalogue import HouseholdRegistered
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import delivery
+from tests.helpers import delivery, report_death
 from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wuqi_case is a fixture)
     _member,
     _post,
@@ -218,19 +217,7 @@ async def test_a_member_who_died_is_no_longer_counted(api, tokens, db, open_wuqi
     snapshot = snapshot.model_copy(update={"region_code": village})
     case_id = await _approved(api, tokens, open_wuqi_case, snapshot)
     spouse = next(m.member_id for m in snapshot.members if m.relation == "spouse")
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await on_death_reported(
-            uow,
-            DeathReported(
-                alert_id=uuid.uuid4(),
-                household_id=snapshot.household_id,
-                member_id=spouse,
-                region_code=village,
-                death_date=date(2024, 3, 17),
-                source="public_security",
-            ),
-        )
-        await uow.commit()
+    await report_death(db, snapshot.household_id, spouse, village, date(2024, 3, 17))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["reviewer"])).json()
     assert case["monthly_amount_fen"] == 90_000
     [row] = (await _notice(api, tokens, village=village)).json()["rows"]

@@ -11,15 +11,15 @@ from datetime import date
 
 from sqlalchemy import text
 
-from services.eligibility.cases.service import import_cases, on_death_reported
+from services.eligibility.cases.service import import_cases
 from services.eligibility.models import platform
 from services.eligibility.policy.golden_cases import load_golden_cases
 from shared.core.household import HouseholdSnapshot
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationImported, DeathReported
+from shared.events.catalogue import ApplicationImported
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import delivery, problem, walk
+from tests.helpers import delivery, problem, report_death, walk
 
 VILLAGE = "610626101207"
 ADMIN = bearer("admin-wuqi", ["admin"], "610626")
@@ -192,17 +192,7 @@ async def test_a_death_stops_an_import_approved_before_every_value_we_hold(api, 
     no value in force), so the death was refused and dead-lettered: a dead person stayed on the roll."""
     snapshot, case = await _old_tekun(db, date(2012, 6, 1))
     [member] = [m.member_id for m in snapshot.members]
-    death = DeathReported(
-        alert_id=uuid.uuid4(),
-        household_id=snapshot.household_id,
-        member_id=member,
-        region_code=VILLAGE,
-        death_date=date(2026, 11, 20),
-        source="public_security",
-    )
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await on_death_reported(uow, death)
-        await uow.commit()
+    await report_death(db, snapshot.household_id, member, VILLAGE, date(2026, 11, 20))
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
     assert (detail["status"], detail["due_date"]) == ("terminated", None)
     terminated = next(d for t, d in await _events(db, case["id"]) if t == "case.terminated.v1")

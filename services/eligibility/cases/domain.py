@@ -788,13 +788,14 @@ class Case(Aggregate):
         every = 1
         if after is not None:  # the whole intervals passed since `on` (one more, or two, is past `after`)
             interval = months["irregular_months" if irregular else "regular_months"]
-            every = max(((after.year - on.year) * 12 + after.month - on.month) // interval, 1)
-        due = workflow.review_due(on, irregular, every * months["regular_months"], every * months["irregular_months"])
-        while after is not None and due <= after:
-            every += 1
+            every = max(Period.of(on).months_until(Period.of(after)) // interval, 1)
+        while True:
             due = workflow.review_due(
                 on, irregular, every * months["regular_months"], every * months["irregular_months"]
             )
+            if after is None or due > after:
+                break
+            every += 1
         self.next_review_on = due
 
     def _stop(

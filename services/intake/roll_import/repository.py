@@ -145,12 +145,12 @@ class RollImportRepository:
             for r in rows
         }
 
-    async def join(self, import_id: uuid.UUID, households: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
-        """Households of the file that are on file already (`{"seq", "household_id"}`) take its id, and their staged
+    async def join(self, import_id: uuid.UUID, homes: dict[int, uuid.UUID], rows: list[dict[str, Any]]) -> None:
+        """Households of the file that are on file already (seq → the household's id) take its id, and their staged
         members (`{"line", "member_id"}`) the ids of the members they are."""
-        if households:
-            seqs = [h["seq"] for h in households]
-            await self.session.execute(_JOIN, {"id": import_id, "rows": json_rows(households), "seqs": seqs})
+        if homes:
+            households = [{"seq": seq, "household_id": home} for seq, home in homes.items()]
+            await self.session.execute(_JOIN, {"id": import_id, "rows": json_rows(households), "seqs": list(homes)})
             lines = [r["line"] for r in rows]
             await self.session.execute(_JOIN_MEMBERS, {"id": import_id, "rows": json_rows(rows), "lines": lines})
 

@@ -455,9 +455,8 @@ async def _judge(
     taken = await repo.on_file([m.id_fingerprint for _, _, ms in judged for m in ms])
     to_price: list[tuple[Any, domain.HouseholdVerdict, list[domain.StagedMember]]] = []
     facts: list[dict[str, Any]] = []
-    joined: list[dict[str, Any]] = []
-    joined_members: list[dict[str, Any]] = []
     homes: dict[int, uuid.UUID] = {}  # seq → the household on file it joins
+    joined_members: list[dict[str, Any]] = []
     for h, verdict, members in judged:
         values = verdict.values
         if values["region_code"] in unlisted:
@@ -484,7 +483,6 @@ async def _judge(
                 refuse(h, members[0].line, "region_code", f"the household on file is in {home.region_code}")
                 continue
             members = [replace(m, member_id=taken[m.id_fingerprint].member_id) for m in members]
-            joined.append({"seq": h.seq, "household_id": home.household_id})
             joined_members += [{"line": m.line, "member_id": m.member_id} for m in members]
             homes[h.seq] = home.household_id
             message = "on file with the same members: this programme is added to that household, paid to its account"
@@ -495,7 +493,7 @@ async def _judge(
     # What the import writes is what was priced: the staged rows carry the established facts from here on, and a
     # household on file its id and its members'.
     await repo.establish_facts(item.id, facts)
-    await repo.join(item.id, joined, joined_members)
+    await repo.join(item.id, homes, joined_members)
     items = []
     for h, verdict, members in to_price:
         covered = [str(m.member_id) for m in members if m.covered]
