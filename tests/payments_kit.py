@@ -44,9 +44,19 @@ _VILLAGES = iter(random.sample(range(50 * 900), 50 * 900))
 
 def village() -> str:
     """A fresh 12-digit village code in 吴起县 (610626), never the same twice in a run, so each test has its own
-    slice of the roll (townships 110-159; the e2e worker-kill test takes a whole township of 160-199)."""
+    slice of the roll (townships 110-159; the e2e worker-kill test takes a whole township of 160-199, township()
+    one of 200-299, the simulation 300 up)."""
     n = next(_VILLAGES)
     return f"610626{110 + n // 900}{100 + n % 900}"
+
+
+_TOWNSHIPS = iter(random.sample(range(200, 300), 100))
+
+
+def township() -> str:
+    """A fresh 9-digit township code in 吴起县 that no other test's village or township lies in (200-299), for a
+    test that builds a township's batch: two such tests in one township got each other's batch back."""
+    return f"610626{next(_TOWNSHIPS)}"
 
 
 class PaymentsKit:

@@ -19,7 +19,7 @@ from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
 from tests.conftest import bearer
 from tests.helpers import walk
-from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
+from tests.payments_kit import PaymentsKit, bank_rows, return_file, township, village
 
 P = Period(2026, 7)
 OTHER_FINANCE = bearer("finance-wuqi-2", ["finance"], "610626")
@@ -113,8 +113,8 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     ).content
     assert bank_rows(gbk, "gbk") == rows
 
-    township = region[:9]
-    r = await pay.get(f"/batches/{b['id']}/roster", params={"township": township}, headers=tokens["finance"])
+    town = region[:9]
+    r = await pay.get(f"/batches/{b['id']}/roster", params={"township": town}, headers=tokens["finance"])
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
     cells = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
@@ -362,17 +362,17 @@ async def test_statistics_add_up_with_the_batches(api, tokens, kit):
 
 
 async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db):
-    village_a = village()
-    village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
+    town = township()
+    village_a, village_b = town + "101", town + "102"
     case_a, a = await kit.approve(village_a, 50_000, P)
     _, b = await kit.approve(village_b, 60_000, P)
     first = await _built(api, tokens, kit, await _batch(api, tokens, village_a))
     assert first["line_count"] == 1
     # A found owed from June too (back-dated): the village's July batch, which holds A, follows and pays June.
     await kit.schedule(case_a, a, village_a, P.plus(-1), [(P.plus(-1), None, 50_000)])
-    township = await _built(api, tokens, kit, await _batch(api, tokens, village_a[:9]))
+    by_township = await _built(api, tokens, kit, await _batch(api, tokens, town))
     # The township's batch pays only what the village's batch does not: one batch per beneficiary and month.
-    lines = await walk(api("payments"), f"/batches/{township['id']}/lines", tokens["finance"])
+    lines = await walk(api("payments"), f"/batches/{by_township['id']}/lines", tokens["finance"])
     assert [
         (x["household_id"], x["period"], x["amount_fen"]) for x in lines if x["household_id"] in (str(a), str(b))
     ] == [(str(b), str(P), 60_000)]
@@ -391,7 +391,7 @@ async def test_overlapping_regions_never_pay_a_month_twice(api, tokens, kit, db)
         [
             (a, str(P.plus(-1)), first["id"], 50_000),
             (a, str(P), first["id"], 50_000),
-            (b, str(P), township["id"], 60_000),
+            (b, str(P), by_township["id"], 60_000),
         ]
     )
 
@@ -400,8 +400,8 @@ async def test_a_chunk_is_read_by_its_id_range_only_where_its_households_fill_it
     """A village's households lie between its neighbour's in id order: its chunk is looked up household by
     household (its range would read the neighbour's too), the township's chunk — every household of the range —
     by the range; either way each batch pays its own households once."""
-    village_a = village()
-    village_b = village_a[:9] + ("399" if village_a[9:] != "399" else "398")
+    town = township()
+    village_a, village_b = town + "101", town + "102"
     top = uuid.UUID(f"ffff{random.randrange(16**4):04x}-0000-4000-8000-000000000000")
     ids = [uuid.UUID(int=top.int + k) for k in range(1, 10)]  # a, b, b, a, b, b, …: no other household among them
     for k, household in enumerate(ids):
@@ -409,15 +409,15 @@ async def test_a_chunk_is_read_by_its_id_range_only_where_its_households_fill_it
     async with kit.sessions() as session:
         repo = BatchRepository(session)
         of_a = await repo.next_chunk(village_a, top, 10)
-        of_township = await repo.next_chunk(village_a[:9], top, 10)
+        of_township = await repo.next_chunk(town, top, 10)
     assert of_a is not None and (of_a.households, of_a.dense) == (ids[0::3], False)
     assert of_township is not None and (of_township.households, of_township.dense) == (ids, True)
     paid = {}
-    for region in (village_a, village_a[:9]):
+    for region in (village_a, town):
         batch = await _built(api, tokens, kit, await _batch(api, tokens, region))
         lines = await walk(api("payments"), f"/batches/{batch['id']}/lines", tokens["finance"])
         paid[region] = sorted(
             (x["household_id"], x["period"], x["amount_fen"]) for x in lines if x["household_id"] in map(str, ids)
         )
     assert paid[village_a] == sorted((str(h), str(P), 40_000 + k) for k, h in enumerate(ids) if k % 3 == 0)
-    assert paid[village_a[:9]] == sorted((str(h), str(P), 40_000 + k) for k, h in enumerate(ids) if k % 3 != 0)
+    assert paid[town] == sorted((str(h), str(P), 40_000 + k) for k, h in enumerate(ids) if k % 3 != 0)
