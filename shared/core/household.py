@@ -80,6 +80,14 @@ class SelfCare(BaseModel):
     indoor_walking: bool = True
     bathing: bool = True
 
+    @classmethod
+    def with_impossible(cls, count: int) -> SelfCare:
+        """A person who cannot do ``count`` of the six, where a record keeps only the level or the count (an old
+        system's roll): the activities taken are those lost first in the usual order of decline (Katz: bathing,
+        dressing, toileting, transfer, walking, eating), so that the count, and with it the level, is the record's."""
+        lost = ("bathing", "dressing", "toileting", "bed_transfer", "indoor_walking", "eating")[:count]
+        return cls(**dict.fromkeys(lost, False))
+
     @property
     def impossible_count(self) -> int:
         """How many of the six activities the person cannot do (0 = 全自理)."""

@@ -82,6 +82,7 @@ TITLES = {
     "account_holder": "账户名",
     "account_number": "银行账号",
     "tekun_arrangement": "供养方式",
+    "self_care": "生活自理能力",
 }
 
 
@@ -139,7 +140,8 @@ def one_person(ref: str, programme: str, birth: str, amount: str, arrangement: s
 
 
 def roll(*households: list, encoding: str = "utf-8") -> bytes:
-    columns = [*COLUMNS, *(["tekun_arrangement"] if any("tekun_arrangement" in h[0] for h in households) else [])]
+    optional = [key for key in ("tekun_arrangement", "self_care") if any(key in h[0] for h in households)]
+    columns = [*COLUMNS, *optional]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([TITLES[c] for c in columns])
@@ -373,6 +375,35 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
             )
         ).all()
     assert [tuple(r) for r in stored] == [("false", "false"), ("false", "true"), ("true", "true")]
+
+
+async def test_tekun_care_comes_in_at_the_level_the_old_roll_records(api, db) -> None:
+    """生活自理能力 priced as the file says: 吴起县's care standards (610626.yaml) 半护理 3,720元/年 = 310.00 and 全护理
+    6,240元/年 = 520.00 a month on top of the basic 650.00 (780.00 after test_eligibility_recompute's 2024 rise): a
+    person recorded 半护理 paid 960.00 (1,090.00) and one who cannot do five of the six activities paid 1,170.00
+    (1,300.00) come in as paid, not flagged; without the column both would be priced at 全自理."""
+    standard = await api("eligibility").get(
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(date.today())}, headers=ADMIN
+    )
+    basic = {600_000: 65_000, 720_000: 78_000}[standard.json()["value"]["fen"]]
+    partial, full = basic + 31_000, basic + 52_000
+    half = [{**one_person("C1", "特困", "19400303", f"{partial / 100:.2f}", "分散")[0], "self_care": "半护理"}]
+    five = [{**one_person("C2", "特困", "19380101", f"{full / 100:.2f}", "集中")[0], "self_care": "5"}]
+    validated = await dry_run(api, roll(half, five))
+    assert validated["report"]["amount_differs"] == 0, await all_issues(api, validated["id"])
+    await commit(api, validated["id"])
+    imported = await events(db, validated["id"], "application.imported")
+    assert [(e["monthly_amount_fen"], e["computed_amount_fen"]) for e in imported] == [
+        (partial, partial),
+        (full, full),
+    ]
+    registered = await events(db, validated["id"], "household.registered")
+    lost = [
+        sum(1 for can in m.get("self_care", {}).values() if not can)
+        for e in registered
+        for m in e["snapshot"]["members"]
+    ]
+    assert lost == [1, 5]
 
 
 async def test_a_second_programme_of_a_household_on_file_is_added_to_it(api, db) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
+from shared.core.household import SelfCare
 from shared.core.identity import InvalidResidentId, parse_resident_id
 from shared.core.names import normalise_person_name
 from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
@@ -49,6 +50,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("disability_grade", "残疾等级", False, False, "1-4(一级至四级),与残疾类别同填"),
     Column("serious_illness", "是否重病", False, False, "是/否,空为否"),
     Column("student", "是否在校生", False, False, "是/否,空为否"),
+    Column(
+        "self_care",
+        "生活自理能力",
+        False,
+        False,
+        "全自理、半护理、全护理,或进食、穿衣、上下床、如厕、室内行走、洗澡六项中不能自理的项数0-6;空为全自理",
+    ),
     Column("covered", "是否保障对象", True, False, "是/否:该成员是否享受本保障"),
     Column("monthly_income", "月收入(元)", False, False, "成员月收入(元,最多两位小数),空为0"),
     Column(
@@ -145,6 +153,8 @@ DISABILITY = {
 }
 GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
 YES_NO = {"是": True, "否": False, "yes": True, "no": False, "true": True, "false": False, "1": True, "0": False}
+#: 生活自理能力 as the old roll records it: the level (the fewest activities that make it, 民发〔2021〕43号) or a count.
+CARE_LEVELS = {"全自理": 0, "半护理": 1, "全护理": 4}
 ARRANGEMENTS = {"集中": "institution", "集中供养": "institution", "分散": "home", "分散供养": "home"}
 #: The programmes whose file says where the person lives (供养方式): 特困 集中/分散, 孤儿 福利机构养育/社会散居.
 ARRANGED = frozenset({"tekun", "orphan"})
@@ -275,6 +285,14 @@ def _cell(raw: Mapping[str, Any], key: str) -> str:
     return text
 
 
+def _activities_lost(value: str) -> int:
+    if value in CARE_LEVELS:
+        return CARE_LEVELS[value]
+    if value and (not value.isascii() or not value.isdigit() or int(value) > 6):
+        raise RowProblem("self_care", "must be 全自理、半护理、全护理 or the activities not done alone, 0-6")
+    return int(value or 0)
+
+
 def parse_row(line: int, raw: Mapping[str, Any], ctx: RowContext) -> Row:
     """One member row checked column by column; RowProblem names the first bad column."""
     cells = {key: _cell(raw, key) for key in KEYS}
@@ -326,6 +344,8 @@ def parse_row(line: int, raw: Mapping[str, Any], ctx: RowContext) -> Row:
         "serious_illness": _flag(cells, "serious_illness"),
         "student": _flag(cells, "student"),
     }
+    if lost := _activities_lost(cells["self_care"]):
+        facts["self_care"] = SelfCare.with_impossible(lost).model_dump()
     if not cells["covered"]:
         raise RowProblem("covered", "is required: 是 or 否")
     covered = _lookup(cells["covered"], YES_NO, "covered")

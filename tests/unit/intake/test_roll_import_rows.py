@@ -12,6 +12,7 @@ import pytest
 from openpyxl import Workbook
 
 from services.intake.roll_import import domain, reader
+from shared.core.household import SelfCare
 from shared.core.identity import fingerprinter
 from shared.core.regions import RegionTable
 from tests.helpers import resident_id
@@ -102,6 +103,9 @@ def test_household_columns_may_be_blank_on_later_rows(ctx) -> None:
         ({"disability_category": "肢体"}, "disability_grade"),
         ({"labour_capacity": "很强"}, "labour_capacity"),
         ({"address": "一组\x07"}, "address"),
+        ({"self_care": "较差"}, "self_care"),
+        ({"self_care": "7"}, "self_care"),
+        ({"self_care": "-1"}, "self_care"),
     ],
 )
 def test_a_bad_column_is_named_without_the_id_number(ctx, changes, field) -> None:
@@ -110,6 +114,17 @@ def test_a_bad_column_is_named_without_the_id_number(ctx, changes, field) -> Non
         domain.parse_row(3, values, ctx)
     assert caught.value.field == field
     assert values["id_number"] not in caught.value.message or not values["id_number"]
+
+
+@pytest.mark.parametrize(
+    ("written", "lost"), [("", 0), ("全自理", 0), ("0", 0), ("半护理", 1), ("3", 3), ("全护理", 4), ("6", 6)]
+)
+def test_self_care_is_read_as_the_level_or_the_count_of_activities_not_done_alone(ctx, written, lost) -> None:
+    """生活自理能力: a recorded level counts as the fewest activities that make it (半护理 1, 全护理 4)."""
+    facts = domain.parse_row(4, row(self_care=written, programme="特困"), ctx).facts
+    care = SelfCare.model_validate(facts.get("self_care", {}))
+    assert care.impossible_count == lost
+    assert ("self_care" in facts) is (lost > 0)  # 全自理 is the default: nothing stored for it
 
 
 @pytest.mark.parametrize(("text", "fen"), [("0", 0), ("520", 52_000), ("520.5", 52_050), ("1,234.56", 123_456)])

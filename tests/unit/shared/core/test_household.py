@@ -121,3 +121,11 @@ def test_self_care_impossible_count() -> None:
 )
 def test_age_on(birth: date, on: date, age: int) -> None:
     assert age_on(birth, on) == age
+
+
+@pytest.mark.parametrize("count", range(7))
+def test_a_count_of_activities_lost_takes_the_first_lost_in_the_usual_order(count: int) -> None:
+    care = SelfCare.with_impossible(count)
+    assert care.impossible_count == count
+    order = ["bathing", "dressing", "toileting", "bed_transfer", "indoor_walking", "eating"]
+    assert [name for name in order if not getattr(care, name)] == order[:count]
