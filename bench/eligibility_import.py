@@ -31,12 +31,11 @@ from sqlalchemy import text
 
 from bench.eligibility_assess import HouseholdFactory
 from bench.measure import infra_module, process_cpu, tree_cpu
-from services.eligibility.cases.schedule import PERSON_LEVEL
 from services.eligibility.cases.service import import_cases
 from services.eligibility.models import platform
 from shared.consumer import Delivery
 from shared.db import create_engine, session_factory
-from shared.events.catalogue import ApplicationImported, event_type
+from shared.events.catalogue import PERSON_LEVEL, ApplicationImported, event_type
 from shared.events.envelope import DomainEvent
 from shared.uow import UnitOfWork
 

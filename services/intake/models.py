@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
+from shared.events.catalogue import RECURRING
 from shared.idempotency import idempotency_table
 
 SCHEMA = "intake"
@@ -113,9 +114,6 @@ class Member(Base):
     )
 
 
-#: Programmes paid month by month (or a standing status, 边缘): a household receives each once at a time. A policy
-#: list set nationally, as MEANS_TESTED is (services/intake/applications/service.py).
-RECURRING = ("dibao", "marginal", "tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care")
 OPEN = ("submitted", "in_review", "withdrawal_requested")
 #: An application holding its household's slot for its programme: open, or approved (or imported with the county's
 #: roll, 存量对象导入) and not stopped.

@@ -37,10 +37,6 @@ platform = PlatformTables(Base.metadata)
 LIVE_LINE = "status NOT IN ('failed', 'cancelled', 'reversed')"
 # The member key of a household-level programme's owed rows and lines (低保, 边缘: the household as a whole).
 HOUSEHOLD = uuid.UUID(int=0)
-# Programmes paid per person (特困, 孤儿, 残疾人补贴): their owed rows name the member.
-PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
-# Programmes paid once (临时救助, 医疗救助): their approved amount is a one-off award, never a monthly schedule.
-ONE_OFF = frozenset({"temporary", "medical"})
 
 
 class Beneficiary(HouseholdProgrammeColumns, Base):

@@ -31,6 +31,14 @@ Programme = Literal[
     "disability_care",
 ]
 PROGRAMMES: tuple[str, ...] = Programme.__args__  # type: ignore[attr-defined]
+#: Programmes paid per person (待遇到人: 特困, 孤儿, 事实无人抚养儿童, 残疾人两项补贴): one covered member per case, the
+#: owed months name the member, and a member's death or exit ends that person's months only.
+PERSON_LEVEL: tuple[Programme, ...] = ("tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care")
+#: Programmes paid month by month (or a standing status, 边缘): one live entitlement per household and programme
+#: (and per person where paid per person) — a second open or approved case is refused; a review changes the first.
+RECURRING: tuple[Programme, ...] = ("dibao", "marginal", *PERSON_LEVEL)
+#: Programmes paid once (临时救助, 医疗救助): an approved amount is a one-off award, never a monthly schedule.
+ONE_OFF: tuple[Programme, ...] = ("temporary", "medical")
 
 #: 医疗救助 groups (国办发〔2021〕42号): 低保对象, 特困人员, 低保边缘家庭成员, 返贫致贫人口, 因病致贫重病患者.
 MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]

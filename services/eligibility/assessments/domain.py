@@ -5,9 +5,8 @@ facts (`Case.assess`), as the contract's result: eligible or not with why, the m
 from __future__ import annotations
 
 from services.eligibility.assessments.schemas import AssessmentItem, AssessmentResult
-from services.eligibility.cases.schedule import PERSON_LEVEL
 from services.eligibility.policy import ApplicationFacts, ParameterSet, assess
-from shared.events.catalogue import application_details
+from shared.events.catalogue import PERSON_LEVEL, application_details
 
 
 def price(item: AssessmentItem, params: ParameterSet) -> AssessmentResult:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from services.eligibility.cases import schedule as sched
 from services.eligibility.cases import workflow
 from services.eligibility.cases.deadlines import deadline, limits
-from services.eligibility.cases.schedule import PERSON_LEVEL, Segment, Unpriceable
+from services.eligibility.cases.schedule import Segment, Unpriceable
 from services.eligibility.cases.workflow import CaseStep, Status, Timeline
 from services.eligibility.policy import ApplicationFacts, Assessment, ParameterSet, assess
 from services.eligibility.policy.assessment import Programme
@@ -29,6 +29,7 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
+    PERSON_LEVEL,
     ApplicationDetails,
     ApplicationImported,
     ApplicationSubmitted,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.eligibility.cases import schedule as sched
 from services.eligibility.cases.domain import Case, CaseAssessment, StepRecord
-from services.eligibility.cases.schedule import PERSON_LEVEL, Segment
+from services.eligibility.cases.schedule import Segment
 from services.eligibility.cases.schemas import CaseQuery
 from services.eligibility.cases.workflow import ON_ROLL, OPEN, Status, Worklist
 from services.eligibility.models import Case as CaseRow
@@ -26,7 +26,7 @@ from services.eligibility.policy import TraceEntry
 from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.db import insert_json_rows, json_rows, select_json_rows
-from shared.events.catalogue import ApplicationDetails, application_details
+from shared.events.catalogue import PERSON_LEVEL, ApplicationDetails, application_details
 from shared.pagination import Keyset, Rows, keyset_page
 
 _APPLICANT = "applicant_member_id"

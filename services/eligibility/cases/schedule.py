@@ -27,13 +27,6 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.events.catalogue import ScheduleReason, ScheduleSegment
 
-#: Programmes paid per person (待遇到人): a member's death or exit ends that person's segments only.
-PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
-
-#: Programmes paid month by month (or, for 边缘, a standing status): one live entitlement per household and
-#: programme — a second open or approved case is refused (a review is the way to change the first).
-RECURRING = frozenset({"dibao", "marginal", *PERSON_LEVEL})
-
 #: A programme's rule for one case: its facts and region fixed, the household facts and the day given.
 CaseRule = Callable[[HouseholdSnapshot, date], Assessment]
 

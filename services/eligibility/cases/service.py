@@ -14,7 +14,6 @@ from datetime import date, timedelta
 from services.eligibility.cases.deadlines import work_calendar
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
 from services.eligibility.cases.repository import CaseRepository
-from services.eligibility.cases.schedule import RECURRING
 from services.eligibility.cases.schemas import (
     CaseDetailOut,
     CaseOut,
@@ -32,6 +31,7 @@ from shared.auth import Principal
 from shared.consumer import Delivery
 from shared.core.period import Period
 from shared.events.catalogue import (
+    RECURRING,
     AlertVerified,
     ApplicationAmended,
     ApplicationImported,

@@ -47,7 +47,7 @@ from shared.auth import Principal
 from shared.core.period import Period
 from shared.core.regions import RegionTable
 from shared.errors import Conflict, Forbidden, InvalidInput
-from shared.events.catalogue import StandardChanged
+from shared.events.catalogue import PERSON_LEVEL, StandardChanged
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 
@@ -92,7 +92,7 @@ class Repriced:
             case.household_id,
             case.region_code,
             case.programme,
-            len(persons) if case.programme in sched.PERSON_LEVEL else largest,
+            len(persons) if case.programme in PERSON_LEVEL else largest,
             sched.total(before, month),
             sched.total(case.schedule, month),
             tuple(changes),
@@ -101,7 +101,7 @@ class Repriced:
     def person(self, member_id: uuid.UUID | None) -> tuple[uuid.UUID, str, uuid.UUID]:
         """The person as payments keys what is owed: a person-level programme's member (its case, for a schedule
         that names none), else the household (nil member)."""
-        if self.programme in sched.PERSON_LEVEL:
+        if self.programme in PERSON_LEVEL:
             return self.household_id, self.programme, member_id or self.case_id
         return self.household_id, self.programme, uuid.UUID(int=0)
 

@@ -32,13 +32,14 @@ from services.intake.applications.schemas import (
 )
 from services.intake.config import Settings
 from services.intake.households import service as households
-from services.intake.models import RECURRING, Application, Evidence
+from services.intake.models import Application, Evidence
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
+    RECURRING,
     ApplicationAmended,
     ApplicationDetails,
     ApplicationSubmitted,

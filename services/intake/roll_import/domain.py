@@ -21,6 +21,7 @@ from shared.core.household import SelfCare
 from shared.core.identity import InvalidResidentId, parse_resident_id
 from shared.core.names import normalise_person_name
 from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
+from shared.events.catalogue import PERSON_LEVEL, RECURRING
 from shared.validation import CONTROL_CHARACTERS
 
 
@@ -103,9 +104,6 @@ PROGRAMMES = {
     "困难残疾人生活补贴": "disability_living",
     "重度残疾人护理补贴": "disability_care",
 }
-RECURRING = ("dibao", "marginal", "tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care")
-#: Programmes paid per person: one covered member per household and programme (one live application each).
-PERSON_LEVEL = frozenset({"tekun", "orphan", "de_facto_orphan", "disability_living", "disability_care"})
 HUKOU = {"城镇": "urban", "农村": "rural", "urban": "urban", "rural": "rural", "非农业": "urban", "农业": "rural"}
 RELATIONS = {
     "户主": "head",

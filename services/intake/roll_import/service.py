@@ -43,6 +43,7 @@ from shared.core.money import yuan
 from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
+    PERSON_LEVEL,
     application_details,
 )
 from shared.uow import UnitOfWork
@@ -507,7 +508,7 @@ async def _judge(
                 on=date.today(),
                 snapshot=snapshot,
                 details=values["details"],
-                covered_member_ids=covered if values["programme"] in domain.PERSON_LEVEL else None,
+                covered_member_ids=covered if values["programme"] in PERSON_LEVEL else None,
             )
         )
     results = {r.ref: r for r in await price(items)} if items else {}

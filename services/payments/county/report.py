@@ -11,9 +11,9 @@ from typing import Literal
 from services.payments.county.schemas import CountyStatistics
 from services.payments.county.service import label
 from services.payments.statistics.service import wan
+from shared.events.catalogue import ONE_OFF
 from shared.official_document import OfficialDocument
 
-ONE_OFF = frozenset({"temporary", "medical"})
 _NUMBERS = "一二三四五六七八九十"
 FOR_THE_OFFICER = "（由经办人员填写。）"
 

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.payments.batches.repository import BatchRepository
-from services.payments.models import ONE_OFF
 from services.payments.recovery.domain import OverpaymentCase
 from services.payments.recovery.repository import RecoveryRepository
 from services.payments.recovery.schemas import OverpaymentOut
@@ -24,6 +23,7 @@ from services.payments.roll.domain import PersonChange
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period
+from shared.events.catalogue import ONE_OFF
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from services.payments.models import HOUSEHOLD, ONE_OFF, PERSON_LEVEL, Beneficiary
+from services.payments.models import HOUSEHOLD, Beneficiary
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import (
@@ -30,6 +30,8 @@ from shared.auth import Principal
 from shared.consumer import Delivery
 from shared.core.period import Period
 from shared.events.catalogue import (
+    ONE_OFF,
+    PERSON_LEVEL,
     BeneficiaryEnrolled,
     CaseAmountChanged,
     CaseApproved,
