@@ -9,14 +9,15 @@
 - a poison message (not a CloudEvent, data not matching the catalogue, or a handler that refuses it) goes to
   `<topic>.dlq` with the error, and the consumer goes on with the next;
 - each message is decoded and validated once, envelope and data together (`typed_envelope`);
-- a set-based handler (`on_batch`) receives every new event of a run of its type at once, so bulk work is a few
-  statements per batch rather than a few per event; if the batch fails it is retried event by event, so only the
-  bad event reaches the DLQ.
+- a set-based handler (`on_batch`) receives every new event of a run of the types it is registered for at once
+  (registered for several, it takes each in its order), so bulk work is a few statements per batch rather than a
+  few per event; if the batch fails it is retried event by event, so only the bad event reaches the DLQ.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import itertools
@@ -63,7 +64,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class BatchHandler:
-    """A set-based handler: called once per run of consecutive new events of its type, in partition order."""
+    """A set-based handler: called once per run of consecutive new events it is registered for (equal handlers are
+    one: `on_batch(f)` for several types takes a run mixing them), in partition order."""
 
     apply: Callable[[UnitOfWork, Sequence[Delivery]], Awaitable[object]]
 
@@ -302,10 +304,12 @@ class EventConsumer:
                     continue
                 seen.add(p.event.id)
                 fresh.append(p)
-            # Consecutive events of one type form a run: a set-based handler takes the run at once, and runs are
-            # applied in partition order, so one household's events still take effect in the order they happened.
-            for etype, run in itertools.groupby(fresh, key=lambda p: p.event.type):
-                await self._handle(uow, self.handlers[etype], list(run))
+            # Consecutive events for one handler form a run (a set-based handler registered for several types, such
+            # as a case's opening and approval mirrored on its application, takes them together, each applied in
+            # its order); runs are applied in partition order, so one household's events still take effect in the
+            # order they happened.
+            for handler, run in itertools.groupby(fresh, key=lambda p: self.handlers[p.event.type]):
+                await self._handle(uow, handler, list(run))
             try:
                 await uow.commit()
             except Exception as exc:
@@ -323,7 +327,8 @@ class EventConsumer:
         else:
             for p in run:
                 await self._call(p, lambda p=p: handler(uow, p.event, p.data), 1)  # type: ignore[misc]
-        CONSUMED.labels(self.name, run[0].event.type).inc(len(run))  # type: ignore[union-attr]
+        for etype, count in collections.Counter(p.event.type for p in run).items():  # type: ignore[union-attr]
+            CONSUMED.labels(self.name, etype).inc(count)
 
     async def _call(self, first: _Parsed, call: Callable[[], Awaitable[object]], count: int) -> None:
         assert first.event is not None

@@ -23,6 +23,7 @@ from shared.uow import UnitOfWork
 
 TOPIC = "test.backbone"
 TYPE = "cn.gov.mca.assistance.test.pinged.v1"
+PONGED = "cn.gov.mca.assistance.test.ponged.v1"
 
 
 class Pinged(EventData):
@@ -31,19 +32,24 @@ class Pinged(EventData):
     refuse: bool = False
 
 
+class Ponged(EventData):
+    household_id: uuid.UUID
+
+
 @pytest.fixture(scope="module")
 async def kit(infra, db):
     from infra import ensure_topics
 
     # A test-only event type, in the catalogue only while these tests run.
     CATALOGUE[TYPE] = EventSpec(TYPE, TOPIC, Pinged, "test event")  # type: ignore[arg-type]
+    CATALOGUE[PONGED] = EventSpec(PONGED, TOPIC, Ponged, "test event")  # type: ignore[arg-type]
     await ensure_topics(infra.bootstrap, (TOPIC,))
     producer = make_producer(infra.bootstrap, "test-backbone")
     await producer.start()
     sessions = session_factory(db)
     yield {"producer": producer, "uow": lambda: UnitOfWork(sessions, platform, "/tests"), "bootstrap": infra.bootstrap}
     await producer.stop()
-    del CATALOGUE[TYPE]
+    del CATALOGUE[TYPE], CATALOGUE[PONGED]
 
 
 async def _emit(kit, n: int, *, commit: bool = True, refuse: set[int] = frozenset()) -> list[uuid.UUID]:
@@ -330,6 +336,47 @@ async def test_a_set_based_handler_gets_the_whole_run_once_and_redelivery_change
         await consumer.process(part)  # redelivered: the inbox filters every event, the handler is not called
     assert sorted(calls) == sorted(len(p) for p in by_partition.values())
     assert await _effects(db, ids) == {str(i): 1 for i in ids}
+
+
+async def test_a_handler_registered_for_two_types_takes_a_run_mixing_them_once_in_order(kit, db):
+    """A case's opening and approval are mirrored by one set-based handler: consecutive events for it are one run
+    whatever their types (one read and one write of each application, not one per type); a different handler
+    between them splits the run."""
+    household = uuid.uuid4()
+    async with kit["uow"]() as uow:
+        for i in range(6):
+            uow.emit(
+                Pinged(household_id=household, amount_fen=i) if i % 2 == 0 else Ponged(household_id=household), key=0
+            )
+        ids = [e.id for e in uow.events]
+        await uow.commit()
+    records = sorted(await _published(kit, db, ids), key=lambda r: r.offset)
+    assert len({r.partition for r in records}) == 1 and len(records) == 6
+    seen: list[list[str]] = []
+
+    async def effects(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+        seen.append([type(d.data).__name__ for d in deliveries])
+
+    async def other(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+        seen.append([f"other {type(d.data).__name__}" for d in deliveries])
+
+    for handlers in (
+        {TYPE: on_batch(effects), PONGED: on_batch(effects)},
+        {TYPE: on_batch(effects), PONGED: on_batch(other)},
+    ):
+        consumer = EventConsumer(
+            name=f"test-mixed-{uuid.uuid4()}",
+            topics=[TOPIC],
+            handlers=handlers,
+            uow_factory=kit["uow"],
+            bootstrap=kit["bootstrap"],
+            producer=kit["producer"],
+        )
+        await consumer.process(records)
+    assert seen == [
+        ["Pinged", "Ponged"] * 3,
+        *[["Pinged"], ["other Ponged"]] * 3,
+    ]
 
 
 async def test_a_failing_run_is_retried_event_by_event_so_only_the_bad_event_is_dead_lettered(kit, db):
