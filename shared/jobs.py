@@ -68,3 +68,28 @@ def every(
             await sleep_or_stop(stop, seconds)
 
     return run
+
+
+def backfill(
+    name: str, work: Callable[[UnitOfWork], Awaitable[int]], chunk: int
+) -> Callable[[Callable[[], UnitOfWork], asyncio.Event], Awaitable[None]]:
+    """A worker's start-up back-fill after an upgrade (`shared.worker.BackgroundTask`): `work` as committed steps,
+    each doing up to `chunk` things and saying how many, until one does fewer; a failed step is logged and tried
+    again. Nothing pending: one step, then the task ends."""
+
+    async def run(units: Callable[[], UnitOfWork], stop: asyncio.Event) -> None:
+        job, total = Job(units), 0
+        while not stop.is_set():
+            try:
+                done = await job.step(work)
+            except Exception:
+                log.exception("%s step failed; retrying", name)
+                await sleep_or_stop(stop, 5)
+                continue
+            total += done
+            if done < chunk:
+                break
+        if total:
+            log.info("%s: %d done", name, total)
+
+    return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from shared.core.identity import check_character
 
@@ -131,3 +131,22 @@ async def walk(client, path: str, headers: dict[str, str], params: dict | None =
         items += page["items"]
         if (cursor := page["next"]) is None:
             return items
+
+
+async def villages_loaded(db, villages: dict[str, str], at: datetime | None = None) -> None:
+    """吴起县's village list (code → name) as intake announces it (villages.loaded), applied by eligibility's
+    handler; `at` the load's time (now unless given)."""
+    from services.eligibility.models import platform
+    from services.eligibility.places.service import record_villages
+    from shared.db import session_factory
+    from shared.events.catalogue import VillagesLoaded
+    from shared.uow import UnitOfWork
+
+    data = VillagesLoaded(
+        county_code="610626",
+        villages=[{"code": c, "name": n} for c, n in villages.items()],
+        loaded_at=at or datetime.now(UTC),
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_villages(uow, data)
+        await uow.commit()

@@ -114,6 +114,18 @@ class HouseholdFacts(Base):
     )
 
 
+class VillageName(Base):
+    """村(社区)名称 as the county loaded it at intake (villages.loaded): the division tables stop at townships, and
+    the 审核确认表 and the public notices name the village."""
+
+    __tablename__ = "village_names"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ParameterOverride(Base):
     """A dated parameter value added by an admin (e.g. a standard rise), laid over the shipped YAML tree."""
 

@@ -1,10 +1,11 @@
 """Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events and brings
 in the imported roll's (存量对象导入); recomputes the amounts a changed policy value affects (提标); stops or reviews
-cases on monitoring's findings."""
+cases on monitoring's findings; keeps the names of the villages counties load."""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform
+from services.eligibility.places.service import record_villages
 from services.eligibility.recompute.service import on_standard_changed
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
@@ -18,6 +19,7 @@ from shared.events.catalogue import (
     HouseholdUpdated,
     StandardChanged,
     Topic,
+    VillagesLoaded,
     event_type,
 )
 from shared.worker import main
@@ -30,6 +32,8 @@ HANDLERS: Handlers = {
     event_type(ApplicationWithdrawn): on_data(service.withdraw_case),
     event_type(HouseholdRegistered): on_batch(service.record_households),
     event_type(HouseholdUpdated): on_batch(service.record_households),
+    # The names of a county's villages, for the documents and notices eligibility prints.
+    event_type(VillagesLoaded): on_data(record_villages),
 }
 STANDARD_HANDLERS: Handlers = {event_type(StandardChanged): on_data(on_standard_changed)}
 # From monitoring: a recipient's death stops the case; a township's finding of a changed situation asks for a review.

@@ -20,6 +20,7 @@ from sqlalchemy import (
     false,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -65,7 +66,7 @@ class Household(Base):
     bank_account_last4: Mapped[str | None] = mapped_column(String(4))
     bank_account_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # An account put on file before payee.changed existed (releases up to 2026-11-24) never reached payments:
-    # the intake worker announces it once (households/payee_backfill.py) and clears this.
+    # the intake worker announces it once (backfills.py) and clears this.
     payee_backfill_pending: Mapped[bool] = mapped_column(server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
@@ -213,6 +214,9 @@ class Village(Base):
     urban_rural_class: Mapped[str] = mapped_column(String(3))  # 城乡分类代码: 111 主城区 … 220 村庄
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     loaded_by: Mapped[str] = mapped_column(String(200))
+    # Told the other services (villages.loaded). A list loaded before the event existed is announced once by the
+    # worker's back-fill (migration 0016 marks those rows).
+    announced: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class LastPayment(Base):

@@ -5,9 +5,9 @@ application drafts."""
 from typing import get_args
 
 from services.intake.applications.service import CaseEvent, mirror_case_events
+from services.intake.backfills import payee_backfill, villages_backfill
 from services.intake.config import Settings
 from services.intake.drafts.service import on_alert_verified
-from services.intake.households.payee_backfill import payee_backfill
 from services.intake.last_payment.service import on_payment
 from services.intake.models import platform
 from services.intake.roll_import.job import roll_importer
@@ -26,4 +26,4 @@ CONSUMERS = {
 
 if __name__ == "__main__":
     settings = Settings()
-    main(settings, platform, CONSUMERS, [payee_backfill(settings), roll_importer(settings)])
+    main(settings, platform, CONSUMERS, [payee_backfill(settings), villages_backfill(), roll_importer(settings)])

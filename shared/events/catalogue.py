@@ -272,6 +272,22 @@ class PayeeChanged(EventData):
     changed_at: datetime
 
 
+class VillageName(EventData):
+    code: str = Field(pattern=r"^\d{12}$")
+    name: str = Field(min_length=1, max_length=100)
+
+
+class VillagesLoaded(EventData):
+    """村(社区)名录: a county loaded its villages (统计用区划代码), which replace its previous list.
+
+    The services that print a village's name (the 审核确认表, the public notices) name it from here; the division
+    tables stop at townships."""
+
+    county_code: str = Field(pattern=r"^\d{6}$")
+    villages: list[VillageName]
+    loaded_at: datetime
+
+
 class ApplicationWithdrawn(EventData):
     """The applicant asked to withdraw; eligibility, which owns the case, closes it or refuses (already decided)."""
 
@@ -634,6 +650,7 @@ CATALOGUE: dict[str, EventSpec] = {
         _spec("application.withdrawn.v1", Topic.INTAKE_APPLICATIONS, ApplicationWithdrawn),
         _spec("application.imported.v1", Topic.INTAKE_APPLICATIONS, ApplicationImported),
         _spec("payee.changed.v1", Topic.INTAKE_APPLICATIONS, PayeeChanged),
+        _spec("villages.loaded.v1", Topic.INTAKE_APPLICATIONS, VillagesLoaded),
         _spec("case.opened.v1", Topic.ELIGIBILITY_DECISIONS, CaseOpened),
         _spec("case.status_changed.v1", Topic.ELIGIBILITY_DECISIONS, CaseStatusChanged),
         _spec("case.approved.v1", Topic.ELIGIBILITY_DECISIONS, CaseApproved),

@@ -10,7 +10,7 @@ import io
 import re
 import uuid
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -21,7 +21,7 @@ from services.eligibility.models import platform
 from shared.db import session_factory
 from shared.events.catalogue import HouseholdRegistered
 from shared.uow import UnitOfWork
-from tests.helpers import delivery
+from tests.helpers import delivery, villages_loaded
 from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wuqi_case is a fixture)
     _post,
     _to_notice,
@@ -66,6 +66,13 @@ def _no_id_number(content: bytes) -> None:
 
 def _table_rows(doc: Document) -> list[list[str]]:
     return [[c.text for c in row.cells] for table in doc.tables for row in table.rows]
+
+
+async def _stopped_as_moved(api, tokens, case_id: str) -> None:
+    """停保 on 20 May 2024: the household moved away (paid for May, stopped from June)."""
+    body = {"on": "2024-05-20", "reason": "moved", "opinion": "迁往宝塔区"}
+    r = await _post(api, tokens, "approver", case_id, "termination", body)
+    assert r.status_code == 200, r.text
 
 
 async def _approve(api, tokens, case_id: str) -> None:
@@ -160,7 +167,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     adjusted = _opened(r)
     assert_official_layout(adjusted, "调整保障金通知书")
     body = "\n".join(p.text for p in adjusted.paragraphs)
-    assert "刘志明：" in body
+    assert "铁边城镇231村 刘志明：" in body
     assert "保障金由每月1350.00元自2024年4月起调整为每月1200.00元。" in body
     assert "调整依据：年度核查，务工收入增加" in body
     assert "每人每月400.00元×3人 = 1200.00元" in body
@@ -170,15 +177,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
 
     # 停保 on 20 May 2024 for a household that moved away: paid for May, stopped from June. (A death in a household of
     # three re-prices the case for the other two instead of stopping it.)
-    r = await _post(
-        api,
-        tokens,
-        "approver",
-        case_id,
-        "termination",
-        {"on": "2024-05-20", "reason": "moved", "opinion": "迁往宝塔区"},
-    )
-    assert r.status_code == 200, r.text
+    await _stopped_as_moved(api, tokens, case_id)
     r = await _document(api, tokens, case_id, "termination-notice", who="auditor")
     stopped = _opened(r)
     assert_official_layout(stopped, "停止最低生活保障通知书")
@@ -230,7 +229,7 @@ async def test_rejection_notice_gives_the_written_reasons(api, tokens, open_wuqi
     notice = _opened(r)
     assert_official_layout(notice, "不予批准通知书")
     texts = [p.text for p in notice.paragraphs if p.text]
-    assert texts[1] == "刘志明："
+    assert texts[1] == "铁边城镇231村 刘志明："  # the village by its number until 吴起县 loads its list
     assert "你（你家）于2023年9月4日提出的最低生活保障申请" in texts[2] and "决定不予批准" in texts[2]
     assert texts[3:5] == [f"1. {reasons[0]}", f"2. {reasons[1]}"]
     assert "审核意见：经核查，不予批准" in texts
@@ -243,3 +242,19 @@ async def test_rejection_notice_gives_the_written_reasons(api, tokens, open_wuqi
     }
     for kind in ("termination-notice", "adjustment-notice"):
         assert (await _document(api, tokens, case_id, kind)).status_code == 409
+
+
+async def test_documents_name_the_village_as_the_county_loaded_it(api, tokens, db, open_wuqi_case):  # noqa: F811
+    """The division tables stop at townships: once 吴起县 loaded its villages at intake, the 审核确认表 and the
+    notices to the household name the village (铁边城镇红旗村), not its number (铁边城镇235村); an older list
+    arriving late (a replay) does not undo a newer one."""
+    named = "610626101235"  # no other test has anyone there
+    await villages_loaded(db, {named: "红旗村"})
+    await villages_loaded(db, {named: "旧名村"}, datetime.now(UTC) - timedelta(days=1))
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), snapshot=wuqi_household(region_code=named))
+    await _approve(api, tokens, case_id)
+    form = _table_rows(_opened(await _document(api, tokens, case_id, "approval-form")))
+    assert ["申请人", "刘志明", "所在村（社区）", "铁边城镇红旗村"] in form
+    await _stopped_as_moved(api, tokens, case_id)
+    stopped = _opened(await _document(api, tokens, case_id, "termination-notice"))
+    assert "铁边城镇红旗村 刘志明：" in [p.text for p in stopped.paragraphs]

@@ -17,7 +17,7 @@ from shared.db import session_factory
 from shared.events.catalogue import HouseholdRegistered
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import delivery, report_death
+from tests.helpers import delivery, report_death, villages_loaded
 from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wuqi_case is a fixture)
     _member,
     _post,
@@ -206,6 +206,13 @@ async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(
         assert r.status_code == 200 and r.json()["status"] == "gradual_exit", r.text
     rows = (await _notice(api, tokens, village=village)).json()["rows"]
     assert [(r["name"], r["monthly_amount_fen"]) for r in rows] == [("上**远", 135_000)]
+    assert [r["village_name"] for r in rows] == ["铁边城镇233村"]
+    # Once 吴起县 loads its villages at intake (villages.loaded), the notice names the village it is posted in.
+    await villages_loaded(db, {village: "东风村"})
+    named = (await _notice(api, tokens, village=village)).json()
+    assert named["region_name"] == "铁边城镇东风村" and [r["village_name"] for r in named["rows"]] == ["铁边城镇东风村"]
+    page = await _notice(api, tokens, "html", village=village)
+    assert "铁边城镇东风村社会救助对象长期公示" in page.text
 
 
 async def test_a_member_who_died_is_no_longer_counted(api, tokens, db, open_wuqi_case):  # noqa: F811

@@ -9,6 +9,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from services.intake.models import platform
+from services.intake.regions.service import announce_unannounced_villages
+from shared.db import session_factory
+from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import household_body
 
@@ -115,3 +119,38 @@ async def test_only_an_admin_of_the_county_loads_its_villages(api, tokens, zhida
     r = await api("intake").put("/regions/619999/villages", files=_csv(TABLE), headers=tokens["admin"])
     assert r.status_code == 404
     assert (await api("intake").get("/regions/610625101", headers=CLERK)).json()["villages_loaded"] is False
+
+
+async def _villages_loaded(db) -> list[dict]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT CAST(payload AS jsonb)->'data' FROM intake.outbox "
+                "WHERE type LIKE '%.villages.loaded.v1' AND key = '610625' ORDER BY id"
+            )
+        )
+        return [r[0] for r in rows]
+
+
+async def test_each_load_and_each_list_older_than_the_event_is_announced_once(api, db, zhidan):
+    """villages.loaded carries the county's whole list as loaded (eligibility prints the names); a list on file
+    from before the event existed (migration 0016 marks it) is announced once by the worker's back-fill."""
+    before = len(await _villages_loaded(db))
+    assert (await api("intake").put("/regions/610625/villages", files=_csv(TABLE), headers=ADMIN)).status_code == 200
+    announced = (await _villages_loaded(db))[before:]
+    assert [(e["county_code"], [(v["code"], v["name"]) for v in e["villages"]]) for e in announced] == [
+        ("610625", [("610625101200", "杏河村"), ("610625101201", "王台村"), ("610625102001", "顺宁社区")])
+    ]
+    async with db.begin() as conn:  # as an upgraded database holds a list loaded by an older release
+        await conn.execute(text("UPDATE intake.villages SET announced = false WHERE code LIKE '610625%'"))
+
+    async def backfill() -> int:
+        async with UnitOfWork(session_factory(db), platform, "/services/intake") as uow:
+            done = await announce_unannounced_villages(uow)
+            await uow.commit()
+            return done
+
+    first = await backfill()
+    assert first >= 1 and await backfill() == 0  # 610625 and any other county left so by other tests, then none
+    again = (await _villages_loaded(db))[before + 1 :]
+    assert [[v["name"] for v in e["villages"]] for e in again] == [["杏河村", "王台村", "顺宁社区"]]

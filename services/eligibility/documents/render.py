@@ -144,7 +144,7 @@ def _persons(case: Case) -> int:
     return len(a.covered_member_ids) if a and a.covered_member_ids else len(case.snapshot.counted_members())
 
 
-def approval_form(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
+def approval_form(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
     """审核确认表: the household, the assessment and its 计算依据, every step, and the signatures."""
     doc = OfficialDocument()
     doc.title(f"{_programme(case)}审核确认表")
@@ -153,7 +153,7 @@ def approval_form(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
     decided = decision_step(steps)
     doc.table(
         [
-            ["申请人", head.name, "所在村（社区）", display_name(case.region_code)],
+            ["申请人", head.name, "所在村（社区）", village],
             ["户籍性质", "城镇" if s.hukou_type == "urban" else "农村", "受理日期", chinese_date(case.opened_on)],
             ["申请项目", _programme(case), "保障人数", f"{_persons(case)}人"],
         ],
@@ -216,11 +216,11 @@ def approval_form(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
     return doc
 
 
-def rejection_notice(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
+def rejection_notice(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
     """不予批准通知书: the decision and its written reasons, and how to appeal."""
     doc = OfficialDocument()
     doc.title("不予批准通知书")
-    doc.paragraph(f"{_addressee(case).name}：", indent=False)
+    doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
     doc.paragraph(
         f"你（你家）于{chinese_date(case.opened_on)}提出的{_programme(case)}申请，经入户调查、家庭经济状况核对和"
         f"审核，根据《社会救助暂行办法》等有关规定，决定不予批准。理由如下："
@@ -236,13 +236,13 @@ def rejection_notice(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
     return doc
 
 
-def termination_notice(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
+def termination_notice(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
     """停保（终止）通知书: why, from which month payment stops, how to appeal."""
     stopped: Stop | None = stop(steps)
     assert stopped is not None  # checked before rendering
     doc = OfficialDocument()
     doc.title(f"停止{_programme(case)}通知书")
-    doc.paragraph(f"{_addressee(case).name}：", indent=False)
+    doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
     doc.paragraph(
         f"你（你家）享受的{_programme(case)}（{_amount(case)}），因{STOP_REASONS.get(stopped.reason, stopped.reason)}，"
         f"根据《社会救助暂行办法》等有关规定，决定自{_month(stopped.last_month.next())}起停止发放，"
@@ -256,12 +256,12 @@ def termination_notice(case: Case, steps: list[RecordedStep]) -> OfficialDocumen
     return doc
 
 
-def adjustment_notice(case: Case, steps: list[RecordedStep]) -> OfficialDocument:
+def adjustment_notice(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
     """调整保障金通知书: the latest change, from which month, and the 计算依据 it rests on."""
     change: AmountChange = amount_changes(steps)[-1]
     doc = OfficialDocument()
     doc.title("调整保障金通知书")
-    doc.paragraph(f"{_addressee(case).name}：", indent=False)
+    doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
     before = f"每月{yuan(change.previous_fen)}" if change.previous_fen is not None else "原标准"
     after = "；".join(f"自{_month(month)}起调整为每月{yuan(fen)}" for month, fen in change.segments)
     doc.paragraph(
@@ -287,5 +287,6 @@ RENDERERS = {
 }
 
 
-def render(kind: DocumentKind, case: Case, steps: list[RecordedStep]) -> bytes:
-    return RENDERERS[kind](case, steps).to_bytes()
+def render(kind: DocumentKind, case: Case, steps: list[RecordedStep], village: str) -> bytes:
+    """`village`: the household's village as printed (its township and the name the county loaded)."""
+    return RENDERERS[kind](case, steps, village).to_bytes()

@@ -22,12 +22,13 @@ from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.notices.repository import NoticeRepository, RollEntry
 from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
+from services.eligibility.places.service import PlaceNames
 from shared import audit
 from shared.auth import Principal
 from shared.core.identity import mask_name
 from shared.core.money import yuan
 from shared.core.period import Period
-from shared.core.regions import RegionTable, civil_affairs_bureau, display_name
+from shared.core.regions import civil_affairs_bureau
 from shared.official_document import chinese_date
 from shared.spreadsheets import text_row, xlsx_workbook
 from shared.uow import UnitOfWork
@@ -79,9 +80,8 @@ async def export(uow: UnitOfWork, principal: Principal, region_code: str, format
     """The notice of a village or township within the reader's region (outside it: as if it did not exist)."""
     principal.sees_region(region_code)
     cases = await CaseRepository(uow.session).on_notice(region_code)
-    table = RegionTable.load()
-    name = table.name(region_code) if table.is_known(region_code) else region_code
-    notice = PublicNotice(region_code=region_code, region_name=name, rows=[_row(c) for c in cases])
+    place = await PlaceNames.load(uow, [region_code])
+    notice = PublicNotice(region_code=region_code, region_name=place(region_code), rows=[_row(c) for c in cases])
     await audit.record(
         uow,
         principal,
@@ -132,10 +132,10 @@ def _named(entry: RollEntry) -> str:
     )["name"]
 
 
-def _recipient(entry: RollEntry) -> RecipientRow:
+def _recipient(entry: RollEntry, place: PlaceNames) -> RecipientRow:
     return RecipientRow(
         village_code=entry.region_code,
-        village_name=display_name(entry.region_code),
+        village_name=place(entry.region_code),
         name=mask_name(_named(entry)),
         # Covered and still counted: a member who died since the assessment is no longer counted (the death rule
         # re-priced the household without them), and is no longer shown as paid for.
@@ -154,10 +154,11 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
     principal.sees_region(region_code)
     today = date.today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
-    rows = [_recipient(e) for e in entries]
+    place = await PlaceNames.load(uow, [region_code, *(e.region_code for e in entries)])
+    rows = [_recipient(e, place) for e in entries]
     notice = LongTermNotice(
         region_code=region_code,
-        region_name=display_name(region_code),
+        region_name=place(region_code),
         issuer=civil_affairs_bureau(region_code),
         as_of=today,
         households=len(rows),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, exists, insert, or_, select
+from sqlalchemy import bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.models import Village
@@ -25,9 +25,27 @@ class VillageRepository:
                     "name": r.name,
                     "urban_rural_class": r.urban_rural_class,
                     "loaded_by": loaded_by,
+                    "announced": True,
                 }
                 for r in rows
             ],
+        )
+
+    async def unannounced_counties(self) -> list[str]:
+        """The counties with villages loaded before `villages.loaded` existed (marked by migration 0016)."""
+        county = func.left(Village.code, 6).label("county")
+        rows = await self.session.scalars(select(county).where(~Village.announced).group_by(county).order_by(county))
+        return list(rows)
+
+    async def of_county(self, county_code: str) -> list[Village]:
+        result = await self.session.scalars(
+            select(Village).where(Village.code.startswith(county_code, autoescape=True)).order_by(Village.code)
+        )
+        return list(result)
+
+    async def mark_announced(self, county_code: str) -> None:
+        await self.session.execute(
+            update(Village).where(Village.code.startswith(county_code, autoescape=True)).values(announced=True)
         )
 
     async def in_township(self, township_code: str) -> list[Village]:

@@ -4,6 +4,7 @@ and the check every household's region_code goes through."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from services.intake.config import Settings
 from services.intake.models import Village
@@ -15,6 +16,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.core.regions import LEVEL_LENGTHS, InvalidRegionCode, Region, UnknownRegionCode
 from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.events.catalogue import VillageName, VillagesLoaded
 from shared.uow import UnitOfWork
 
 
@@ -81,6 +83,7 @@ async def load_villages(
         invalid.errors = [{"field": "file", "message": f"{where}: {message}"} for where, message in exc.problems]
         raise invalid from exc
     await VillageRepository(uow.session).replace_county(county_code, rows, principal.sub)
+    _announce(uow, county_code, [(r.code, r.name) for r in rows])
     per_township = Counter(row.township_code for row in rows)
     await audit.record(
         uow,
@@ -92,6 +95,30 @@ async def load_villages(
         details={"villages": len(rows), "townships": len(per_township)},
     )
     return VillagesLoadedOut(county_code=county_code, villages=len(rows), townships=dict(sorted(per_township.items())))
+
+
+def _announce(uow: UnitOfWork, county_code: str, villages: list[tuple[str, str]]) -> None:
+    """villages.loaded: the county's list as it now stands, for the services that print village names."""
+    uow.emit(
+        VillagesLoaded(
+            county_code=county_code,
+            villages=[VillageName(code=code, name=name) for code, name in villages],
+            loaded_at=datetime.now(UTC),
+        ),
+        key=county_code,
+        region=county_code,
+    )
+
+
+async def announce_unannounced_villages(uow: UnitOfWork) -> int:
+    """村名录 back-fill: each county whose villages were loaded before `villages.loaded` existed gets it now, once.
+    How many counties were announced (0: none left)."""
+    repository = VillageRepository(uow.session)
+    counties = await repository.unannounced_counties()
+    for county_code in counties:
+        _announce(uow, county_code, [(v.code, v.name) for v in await repository.of_county(county_code)])
+        await repository.mark_announced(county_code)
+    return len(counties)
 
 
 async def check_village_code(uow: UnitOfWork, settings: Settings, code: str, field: str = "region_code") -> None:
