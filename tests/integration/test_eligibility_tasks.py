@@ -119,3 +119,32 @@ async def test_a_task_carries_the_case_its_path_and_due_date_oldest_first_in_pag
     problem(await eligibility.get("/tasks", params={"cursor": first["next"][:-2]}, headers=approver), 422, "cursor")
     auditor = bearer("auditor", ["auditor"], COUNTY)
     assert (await eligibility.get("/tasks", headers=auditor)).status_code == 403  # no steps of its own
+
+
+async def test_a_reviewers_worklist_counts_the_reviews_falling_due(api, cases, db):
+    """定期核查 is not a deadline of the procedure but a township's monthly work: the worklist of a role that takes
+    reviews counts the cases on the roll whose review falls within 30 days, the rows of GET /cases/reviews-due."""
+    eligibility = api("eligibility")
+    reviewer = bearer("reviewer-town", ["township_reviewer"], TOWN)
+
+    async def review_on(day: date) -> None:
+        async with db.begin() as conn:
+            await conn.execute(
+                text("UPDATE eligibility.cases SET next_review_on = :day WHERE id = :id"),
+                {"day": day, "id": cases["approved"]},
+            )
+
+    async def counted(headers, **params) -> int | None:
+        return (await eligibility.get("/tasks", params=params, headers=headers)).json()["reviews_due"]
+
+    today = date.today()
+    await review_on(today + timedelta(days=30))
+    assert await counted(reviewer) == 1
+    listed = (await eligibility.get("/cases/reviews-due", headers=reviewer)).json()
+    assert [c["id"] for c in listed["items"]] == [cases["approved"]]
+    assert await counted(reviewer, programme="tekun") == 0
+    assert await counted(bearer("reviewer-other", ["township_reviewer"], OTHER_TOWN)) == 0
+    assert await counted(bearer("clerk-town", ["clerk"], TOWN)) is None  # a clerk takes no reviews
+    await review_on(today + timedelta(days=31))
+    assert await counted(reviewer) == 0
+    await review_on(None)

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, false, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, any_, bindparam, false, func, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, Insert, distinct_on, insert
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -431,6 +431,18 @@ class CaseRepository:
             conditions += [CaseRow.due_date.is_not(None), _holds_steps(worklist)]
         page = await keyset_page(self.session, select(CaseRow).where(*conditions), keyset, q)
         return Rows([to_case(row) for row in page.rows], page.next, page.total)
+
+    async def count_reviews_due(self, region_prefix: str, before: date, programme: str | None) -> int:
+        """The cases on the roll under `region_prefix` whose review falls before `before` (a range of the review
+        date's index, as `page` reads it for reviews-due)."""
+        conditions = [
+            CaseRow.region_code.startswith(region_prefix, autoescape=True),
+            CaseRow.status.in_([s.value for s in ON_ROLL]),
+            CaseRow.next_review_on < before,
+        ]
+        if programme:
+            conditions.append(CaseRow.programme == programme)
+        return int(await self.session.scalar(select(func.count()).select_from(CaseRow).where(*conditions)) or 0)
 
     async def open_with_provisional_due_date(self, region_prefix: str) -> list[Case]:
         """Open cases whose deadline was counted without an official calendar, to count again once it is loaded."""

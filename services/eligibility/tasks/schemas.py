@@ -44,3 +44,7 @@ class TaskPage(Page[TaskOut]):
     shorter than `limit` while `next` is not null."""
 
     today: date
+    reviews_due: int | None = Field(
+        description="for roles that take the periodic review (定期核查): the cases on the roll in the same reach whose "
+        "review falls within 30 days, which `GET /cases/reviews-due` lists earliest first; null for other roles"
+    )

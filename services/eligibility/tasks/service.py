@@ -4,11 +4,11 @@ the same that answers a case's `next_steps` and accepts its POSTs."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import CaseQuery
-from services.eligibility.cases.workflow import Worklist, worklist_steps
+from services.eligibility.cases.workflow import STEPS, CaseStep, Worklist, worklist_steps
 from services.eligibility.tasks.schemas import TaskOut, TaskPage, TaskQuery, TaskStep
 from shared import audit
 from shared.auth import Principal
@@ -17,15 +17,21 @@ from shared.uow import UnitOfWork
 
 # Reads of candidates per page at most: a page short of `limit` still carries `next`, so a walk loses nothing.
 _ROUNDS = 4
+# The window of reviews a worklist counts: GET /cases/reviews-due's default.
+_REVIEWS_WITHIN = timedelta(days=30)
 
 
 async def worklist(uow: UnitOfWork, principal: Principal, query: TaskQuery) -> TaskPage:
     today = date.today()
     prefix = narrowed(principal.region, query.region)
     items: list[TaskOut] = []
-    cursor, total = query.cursor, 0
+    cursor, total, reviews = query.cursor, 0, None
+    reviewer = bool(set(STEPS[CaseStep.REVIEW].roles) & principal.roles)
     if prefix is not None:
         repo, holds = CaseRepository(uow.session), Worklist.of(principal.roles)
+        if reviewer:
+            before = today + _REVIEWS_WITHIN + timedelta(days=1)
+            reviews = await repo.count_reviews_due(prefix, before, query.programme)
         for round_ in range(_ROUNDS):
             cases = CaseQuery(programme=query.programme, cursor=cursor, limit=query.limit - len(items))
             page = await repo.page(prefix, cases, worklist=holds)
@@ -53,4 +59,4 @@ async def worklist(uow: UnitOfWork, principal: Principal, query: TaskQuery) -> T
     await audit.record(
         uow, principal, "case.tasks", "case", None, region_code=prefix or query.region, details={"count": len(items)}
     )
-    return TaskPage(items=items, next=cursor, total=total, today=today)
+    return TaskPage(items=items, next=cursor, total=total, today=today, reviews_due=reviews if reviewer else None)
