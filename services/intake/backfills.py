@@ -10,12 +10,13 @@ from services.intake.config import Settings
 from services.intake.households.service import announce_unannounced_payees
 from services.intake.regions.service import announce_unannounced_villages
 from shared.jobs import backfill
+from shared.worker import BackgroundTask
 
 
-def payee_backfill(settings: Settings, chunk: int = 1000):
+def payee_backfill(settings: Settings, chunk: int = 1000) -> BackgroundTask:
     return backfill("payee back-fill", lambda uow: announce_unannounced_payees(uow, settings, chunk), chunk)
 
 
-def villages_backfill():
+def villages_backfill() -> BackgroundTask:
     # A province has about a hundred counties: one step announces them all.
     return backfill("village list back-fill (counties)", announce_unannounced_villages, chunk=10**6)
