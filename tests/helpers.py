@@ -134,12 +134,13 @@ async def walk(client, path: str, headers: dict[str, str], params: dict | None =
 
 
 async def villages_loaded(db, villages: dict[str, str], at: datetime | None = None) -> None:
-    """吴起县's village list (code → name) as intake announces it (villages.loaded), applied by eligibility's
-    handler; `at` the load's time (now unless given)."""
-    from services.eligibility.models import platform
-    from services.eligibility.places.service import record_villages
+    """吴起县's village list (code → name) as intake announces it (villages.loaded), applied by the handlers of
+    eligibility and payments; `at` the load's time (now unless given)."""
+    from services.eligibility import models as eligibility
+    from services.payments import models as payments
     from shared.db import session_factory
     from shared.events.catalogue import VillagesLoaded
+    from shared.places import record_villages
     from shared.uow import UnitOfWork
 
     data = VillagesLoaded(
@@ -147,6 +148,7 @@ async def villages_loaded(db, villages: dict[str, str], at: datetime | None = No
         villages=[{"code": c, "name": n} for c, n in villages.items()],
         loaded_at=at or datetime.now(UTC),
     )
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_villages(uow, data)
-        await uow.commit()
+    for service in (eligibility, payments):
+        async with UnitOfWork(session_factory(db), service.platform, "/tests") as uow:
+            await record_villages(service.village_names)(uow, data)
+            await uow.commit()

@@ -234,6 +234,17 @@ class PaymentsKit:
     async def build(self, chunk_size: int = 2) -> int:
         return await build_all(self.uow, chunk_size)
 
+    async def exported(self, pay, region: str, period: Period, finance: dict, second: dict) -> str:
+        """The id of `region`'s regular batch of `period`, asked for and exported by `finance`, built by the job
+        and approved by `second` (another officer)."""
+        r = await pay.post("/batches", json={"region_code": region, "period": str(period)}, headers=finance)
+        assert r.status_code == 202, r.text
+        batch = r.json()["id"]
+        await self.build()
+        assert (await pay.post(f"/batches/{batch}/approve", headers=second)).status_code == 200
+        assert (await pay.post(f"/batches/{batch}/export", headers=finance)).status_code == 200
+        return batch
+
 
 def bank_rows(content: bytes, encoding: str = "utf-8") -> list[dict[str, str]]:
     """A bank file's payment rows, after checking its last row is the control record of exactly them."""

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import HouseholdProgrammeColumns, PlatformTables, service_metadata
+from shared.places import village_names_table
 
 SCHEMA = "eligibility"
 
@@ -114,16 +115,9 @@ class HouseholdFacts(Base):
     )
 
 
-class VillageName(Base):
-    """村(社区)名称 as the county loaded it at intake (villages.loaded): the division tables stop at townships, and
-    the 审核确认表 and the public notices name the village."""
-
-    __tablename__ = "village_names"
-
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    county_code: Mapped[str] = mapped_column(String(6), index=True)
-    name: Mapped[str] = mapped_column(String(100))
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+# 村(社区)名称 as the county loaded it at intake (villages.loaded): the division tables stop at townships, and the
+# 审核确认表 and the public notices name the village.
+village_names = village_names_table(Base.metadata)
 
 
 class ParameterOverride(Base):

@@ -4,8 +4,7 @@ cases on monitoring's findings; keeps the names of the villages counties load.""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
-from services.eligibility.models import platform
-from services.eligibility.places.service import record_villages
+from services.eligibility.models import platform, village_names
 from services.eligibility.recompute.service import on_standard_changed
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
@@ -22,6 +21,7 @@ from shared.events.catalogue import (
     VillagesLoaded,
     event_type,
 )
+from shared.places import record_villages
 from shared.worker import main
 
 HANDLERS: Handlers = {
@@ -33,7 +33,7 @@ HANDLERS: Handlers = {
     event_type(HouseholdRegistered): on_batch(service.record_households),
     event_type(HouseholdUpdated): on_batch(service.record_households),
     # The names of a county's villages, for the documents and notices eligibility prints.
-    event_type(VillagesLoaded): on_data(record_villages),
+    event_type(VillagesLoaded): on_data(record_villages(village_names)),
 }
 STANDARD_HANDLERS: Handlers = {event_type(StandardChanged): on_data(on_standard_changed)}
 # From monitoring: a recipient's death stops the case; a township's finding of a changed situation asks for a review.

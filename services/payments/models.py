@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import HouseholdProgrammeColumns, PlatformTables, service_metadata
+from shared.places import village_names_table
 
 SCHEMA = "payments"
 
@@ -32,6 +33,8 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+# 村(社区)名称 as the county loaded it at intake (villages.loaded), for the 花名册 and the county view.
+village_names = village_names_table(Base.metadata)
 
 # A line that is neither failed, cancelled nor reversed (退汇) holds money: paid, or on its way to the bank.
 LIVE_LINE = "status NOT IN ('failed', 'cancelled', 'reversed')"

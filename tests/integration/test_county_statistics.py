@@ -18,7 +18,7 @@ from services.payments.county.schemas import CountyStatistics
 from shared.core.period import Period
 from shared.events.catalogue import CaseOpened
 from tests.county_kit import CountyKit, at, seed_demo_month
-from tests.helpers import walk
+from tests.helpers import villages_loaded, walk
 from tests.official_document_kit import assert_official_layout
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
@@ -222,6 +222,35 @@ async def test_received_date_is_the_applications_not_the_day_the_event_was_proce
     assert page.status_code == 200, page.text
     rows = re.findall(r"<tr><td>[^<]*</td><td>吴仓堡镇[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
     assert sorted(rows) == [("2025-06-27", "2025-07-08"), (str(processed), "2025-07-09")]
+
+
+async def test_the_dashboard_names_the_village_as_its_county_loaded_it(api, tokens, db):
+    """An overdue case is listed with its township and village: by the village's number until the county loads
+    its names at intake (villages.loaded), by its name after."""
+    kit, township = CountyKit(db), "610626108"  # 庙沟镇: no other test feeds it
+    household, village = uuid.uuid4(), township + "203"
+    opened = CaseOpened(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=household,
+        programme="tekun",
+        region_code=village,
+        status="accepted",
+        due_date=date(2025, 8, 8),
+        received_on=date(2025, 8, 1),
+    )
+    await kit.publish(opened, household, at(date(2025, 8, 1)))
+
+    async def listed() -> list[str]:
+        page = await api("payments").get(
+            "/county/dashboard", params={"region": township, "period": "2025-08"}, headers=tokens["auditor"]
+        )
+        assert page.status_code == 200, page.text
+        return re.findall(r"<tr><td>[^<]*</td><td>(庙沟镇[^<]*)</td><td>2025-08-01</td>", page.text)
+
+    assert await listed() == ["庙沟镇203村"]
+    await villages_loaded(db, {village: "杨青村"})
+    assert await listed() == ["庙沟镇杨青村"]
 
 
 async def test_a_run_of_one_cases_events_folds_in_order(db):

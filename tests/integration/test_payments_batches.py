@@ -118,7 +118,7 @@ async def test_monthly_batch_from_roll_to_reconciliation(api, tokens, kit, db):
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
     cells = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
-    assert cells[2][:3] == ["序号", "行政区划代码", "户名(领款人)"]
+    assert cells[2][:4] == ["序号", "行政区划代码", "村(社区)", "户名(领款人)"]
     assert any("6217000012345678901" in str(c) for row in cells for c in row) is False  # masked in the roster
     assert any(row and row[0] == "合计" for row in cells) and any("审核人:" in row for row in cells)
 

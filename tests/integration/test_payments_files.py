@@ -1,16 +1,20 @@
 """The bank file and the 花名册 (services/payments/batches/files.py) write names as text: payees whose holder and bank
 names are formula payloads (as an old record or a bad event could still carry them; the front desk refuses them
 now) are written with the apostrophe in the CSV and as string cells in the roster, read back from what the API
-serves."""
+serves. The roster names each household's village as its county loaded it."""
 
 from __future__ import annotations
 
+import io
+
+import openpyxl
 import pytest
 
 from services.payments.batches.files import BANK_COLUMNS
 from shared.core.period import Period
 from tests.conftest import bearer
-from tests.payments_kit import PaymentsKit, village
+from tests.helpers import villages_loaded
+from tests.payments_kit import PaymentsKit, township, village
 from tests.spreadsheet_kit import FORMULA_PAYLOADS, csv_cells, written_as_text, xlsx_texts
 
 P = Period(2026, 5)
@@ -28,12 +32,7 @@ async def test_bank_file_and_roster_write_formula_payloads_as_text(api, tokens, 
         _, household = await kit.approve(region, 50_000 + i, P, account=None)
         await kit.payee(household, region, f"62170000{i:011d}", holder=payload, bank=FORMULA_PAYLOADS[-1 - i])
     pay = api("payments")
-    r = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
-    assert r.status_code == 202, r.text
-    batch = r.json()["id"]
-    await kit.build()
-    assert (await pay.post(f"/batches/{batch}/approve", headers=OTHER_FINANCE)).status_code == 200
-    assert (await pay.post(f"/batches/{batch}/export", headers=tokens["finance"])).status_code == 200
+    batch = await kit.exported(pay, region, P, tokens["finance"], OTHER_FINANCE)
 
     for encoding in ("utf-8", "gbk"):
         r = await pay.get(f"/batches/{batch}/bank-file", params={"encoding": encoding}, headers=tokens["finance"])
@@ -49,3 +48,22 @@ async def test_bank_file_and_roster_write_formula_payloads_as_text(api, tokens, 
     assert r.status_code == 200, r.text
     texts = xlsx_texts(r.content)  # also: no formula and no link anywhere in the workbook
     assert all(texts.get(p) == "s" for p in FORMULA_PAYLOADS), texts
+
+
+async def test_the_roster_names_each_village_as_its_county_loaded_it(api, tokens, kit, db):
+    """The division tables stop at townships: a village whose name the county loaded at intake (villages.loaded)
+    is named in the 花名册, one not loaded yet by its number."""
+    town = township()
+    named, unnamed = f"{town}201", f"{town}202"
+    await villages_loaded(db, {named: "张湾村"})
+    await kit.approve(named, 60_000, P)
+    await kit.approve(unnamed, 70_000, P)
+    pay = api("payments")
+    batch = await kit.exported(pay, town, P, tokens["finance"], OTHER_FINANCE)
+
+    r = await pay.get(f"/batches/{batch}/roster", params={"township": town}, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active.iter_rows(values_only=True))
+    assert rows[2][:4] == ("序号", "行政区划代码", "村(社区)", "户名(领款人)")
+    lines = {(row[1], row[2], row[9]) for row in rows[3:] if isinstance(row[0], int)}
+    assert lines == {(named, "张湾村", 600.0), (unnamed, "202村", 700.0)}

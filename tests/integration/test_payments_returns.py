@@ -29,12 +29,7 @@ async def _exported(api, tokens, kit) -> tuple[str, list[dict]]:
     for amount in (50_000, 60_000):
         await kit.approve(region, amount, P)
     pay = api("payments")
-    r = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
-    assert r.status_code == 202, r.text
-    batch = r.json()["id"]
-    await kit.build()
-    assert (await pay.post(f"/batches/{batch}/approve", headers=OTHER_FINANCE)).status_code == 200
-    assert (await pay.post(f"/batches/{batch}/export", headers=tokens["finance"])).status_code == 200
+    batch = await kit.exported(pay, region, P, tokens["finance"], OTHER_FINANCE)
     rows = bank_rows((await pay.get(f"/batches/{batch}/bank-file", headers=tokens["finance"])).content)
     assert len(rows) == 2
     return batch, rows

@@ -11,9 +11,10 @@ from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.service import get_visible
 from services.eligibility.documents import render
 from services.eligibility.documents.domain import DocumentKind, RecordedStep, check_available
-from services.eligibility.places.service import PlaceNames
+from services.eligibility.models import village_names
 from shared import audit
 from shared.auth import Principal
+from shared.places import PlaceNames
 from shared.uow import UnitOfWork
 
 
@@ -26,7 +27,7 @@ async def document(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, ki
         for s in await CaseRepository(uow.session).steps(case.id)
     ]
     check_available(kind, case, steps)
-    village = (await PlaceNames.load(uow, [case.region_code]))(case.region_code)
+    village = (await PlaceNames.load(uow, village_names, [case.region_code]))(case.region_code)
     await audit.record(uow, principal, "case.document", "case", case, details={"kind": kind.value})
     # Building a .docx is tens of milliseconds of pure Python: off the event loop, which serves other requests.
     return await to_thread.run_sync(render.render, kind, case, steps, village)

@@ -20,9 +20,9 @@ from pydantic import BaseModel
 
 from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import CaseRepository
+from services.eligibility.models import village_names
 from services.eligibility.notices.repository import NoticeRepository, RollEntry
 from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
-from services.eligibility.places.service import PlaceNames
 from shared import audit
 from shared.auth import Principal
 from shared.core.identity import mask_name
@@ -30,6 +30,7 @@ from shared.core.money import yuan
 from shared.core.period import Period
 from shared.core.regions import civil_affairs_bureau
 from shared.official_document import chinese_date
+from shared.places import PlaceNames
 from shared.spreadsheets import text_row, xlsx_workbook
 from shared.uow import UnitOfWork
 
@@ -80,7 +81,7 @@ async def export(uow: UnitOfWork, principal: Principal, region_code: str, format
     """The notice of a village or township within the reader's region (outside it: as if it did not exist)."""
     principal.sees_region(region_code)
     cases = await CaseRepository(uow.session).on_notice(region_code)
-    place = await PlaceNames.load(uow, [region_code])
+    place = await PlaceNames.load(uow, village_names, [region_code])
     notice = PublicNotice(region_code=region_code, region_name=place(region_code), rows=[_row(c) for c in cases])
     await audit.record(
         uow,
@@ -154,7 +155,7 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
     principal.sees_region(region_code)
     today = date.today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
-    place = await PlaceNames.load(uow, [region_code, *(e.region_code for e in entries)])
+    place = await PlaceNames.load(uow, village_names, [region_code, *(e.region_code for e in entries)])
     rows = [_recipient(e, place) for e in entries]
     notice = LongTermNotice(
         region_code=region_code,

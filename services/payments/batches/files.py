@@ -24,8 +24,9 @@ UTF-8 by default; `encoding=gbk` for 代发 systems that require it (a character
 `failed`, or `reversed` (退汇: a line returned paid before came back from the recipient's bank), `reason` says why a
 payment failed or was reversed.
 
-**花名册 (roster)**, .xlsx per township for signing: Chinese headers, the account masked to its last four digits, a
-total row and a signature block (制表人 / 审核人 / 负责人 / 日期)."""
+**花名册 (roster)**, .xlsx per township for signing: Chinese headers, each household's village by the name its
+county loaded (`shared.places`), the account masked to its last four digits, a total row and a signature block
+(制表人 / 审核人 / 负责人 / 日期)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import functools
 import io
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 
 import orjson
@@ -141,9 +142,15 @@ def mask(number: str) -> str:
 
 
 async def roster(
-    rows: AsyncIterator[FileRow], keyring: Keyring, batch: DisbursementBatch, township: str, township_name: str | None
+    rows: AsyncIterator[FileRow],
+    keyring: Keyring,
+    batch: DisbursementBatch,
+    township: str,
+    township_name: str | None,
+    village: Callable[[str], str],
 ) -> tempfile.SpooledTemporaryFile:
-    """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written)."""
+    """花名册 of one township as .xlsx (xlsxwriter constant-memory mode: rows go to disk as they are written); each
+    line's village named by `village` (its code → 张湾村)."""
     out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 (the caller streams and closes it)
     book = xlsx_workbook(out, constant_memory=True, in_memory=False)
     sheet = book.add_worksheet("花名册")
@@ -152,14 +159,15 @@ async def roster(
     money = book.add_format({"num_format": "0.00"})
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 1, 14)
-    sheet.set_column(2, 4, 20)
-    sheet.set_column(5, 9, 14)
+    sheet.set_column(2, 5, 20)
+    sheet.set_column(6, 10, 14)
     kind = {"regular": "", "urgent": "先行救助", "reissue": "重发", "supplement": "提标补发"}[batch.kind.value]
     sheet.write_string(0, 0, f"{township_name or township} 社会救助资金发放花名册 {batch.period} {kind}".strip(), title)
     sheet.write_string(1, 0, f"批次 {batch.id}   区划 {township}")
     headers = (
         "序号",
         "行政区划代码",
+        "村(社区)",
         "户名(领款人)",
         "开户银行",
         "账号(后四位)",
@@ -175,20 +183,21 @@ async def roster(
         payee = _payee(keyring, r)
         sheet.write_number(row, 0, row - 2)
         sheet.write_string(row, 1, r.region_code)
-        sheet.write_string(row, 2, payee["account_holder"])
-        sheet.write_string(row, 3, payee["bank_name"])
-        sheet.write_string(row, 4, mask(payee["account_number"]))
-        sheet.write_number(row, 5, r.persons)
-        sheet.write_string(row, 6, PROGRAMME_NAMES.get(r.programme, r.programme) + KIND_MEMO[r.kind])
-        sheet.write_string(row, 7, r.period)
-        sheet.write_number(row, 8, r.amount_fen / 100, money)
+        sheet.write_string(row, 2, village(r.region_code))
+        sheet.write_string(row, 3, payee["account_holder"])
+        sheet.write_string(row, 4, payee["bank_name"])
+        sheet.write_string(row, 5, mask(payee["account_number"]))
+        sheet.write_number(row, 6, r.persons)
+        sheet.write_string(row, 7, PROGRAMME_NAMES.get(r.programme, r.programme) + KIND_MEMO[r.kind])
+        sheet.write_string(row, 8, r.period)
+        sheet.write_number(row, 9, r.amount_fen / 100, money)
         total_fen += r.amount_fen
         persons += r.persons
         row += 1
     sheet.write_string(row, 0, "合计", bold)
-    sheet.write_string(row, 2, f"{row - 3} 户")
-    sheet.write_number(row, 5, persons)
-    sheet.write_number(row, 8, total_fen / 100, money)
+    sheet.write_string(row, 3, f"{row - 3} 户")
+    sheet.write_number(row, 6, persons)
+    sheet.write_number(row, 9, total_fen / 100, money)
     for i, label in enumerate(("制表人:", "审核人:", "负责人(盖章):", "日期:")):
         sheet.write_string(row + 2, i * 2 + 1, label, bold)
     book.close()

@@ -21,7 +21,7 @@ from services.payments.batches.schemas import (
     Progress,
     Reconciliation,
 )
-from services.payments.models import PaymentLine
+from services.payments.models import PaymentLine, village_names
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
@@ -29,6 +29,7 @@ from shared.core.period import Period
 from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.pagination import Rows, narrowed
+from shared.places import PlaceNames
 from shared.sealing import Keyring
 from shared.uow import UnitOfWork
 
@@ -179,8 +180,10 @@ async def roster(
         name: str | None = RegionTable.load().name(township)
     except (InvalidRegionCode, UnknownRegionCode):
         name = None  # a township newer than the shipped tables: the roster shows its code
+    places = await PlaceNames.of_township(uow, village_names, township)
     conn = await uow.session.connection()
-    return batch, await files.roster(stream_file_rows(conn, batch.id, township), keyring, batch, township, name)
+    rows = stream_file_rows(conn, batch.id, township)
+    return batch, await files.roster(rows, keyring, batch, township, name, places.village)
 
 
 async def _file_ready(

@@ -25,6 +25,7 @@ from services.payments.county.schemas import (
     Totals,
     TownshipAlerts,
 )
+from services.payments.models import village_names
 from services.payments.statistics import service as payment_statistics
 from shared import audit
 from shared.auth import Principal
@@ -32,6 +33,7 @@ from shared.core.money import yuan
 from shared.core.period import Period
 from shared.core.regions import display_name as region_name
 from shared.errors import InvalidInput
+from shared.places import PlaceNames
 from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 
@@ -151,7 +153,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
     )
     return CountyStatistics(
         region=region,
-        region_name=region_name(region),
+        region_name=(await PlaceNames.load(uow, village_names, [region]))(region),
         period=when,
         programmes=paid.programmes,
         totals=totals,
@@ -166,10 +168,9 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
 
 async def overdue_cases(uow: UnitOfWork, principal: Principal, region: str, limit: int = 50) -> list[OverdueCase]:
     principal.within(region)
-    return [
-        OverdueCase(**{**r, "name": label(r["programme"]), "region_name": region_name(r["region_code"])})
-        for r in await CountyRepository(uow.session).overdue_now(region, today(), limit)
-    ]
+    rows = await CountyRepository(uow.session).overdue_now(region, today(), limit)
+    place = await PlaceNames.load(uow, village_names, (r["region_code"] for r in rows))
+    return [OverdueCase(**{**r, "name": label(r["programme"]), "region_name": place(r["region_code"])}) for r in rows]
 
 
 async def open_alerts(uow: UnitOfWork, principal: Principal, region: str) -> list[TownshipAlerts]:
