@@ -444,9 +444,10 @@ async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(ap
     figures = report.json()
     assert figures["alerts"]["deaths_reported"] >= 1 and figures["coverage"]["persons"] >= 1
     assert figures["raised_by_type"]["below_monitoring_line"] >= 1
+    assert (figures["region_code"], figures["region_name"]) == ("610626", "吴起县")
     xlsx = await api("monitoring").get(
         f"/reports/monthly/610626/{month}", params={"format": "xlsx"}, headers=tokens["approver"]
     )
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
-    assert sheet["B1"].value == "610626"
+    assert [c.value for c in sheet[1]][:4] == ["地区", "吴起县", "区划代码", "610626"]
     assert (await api("monitoring").get(f"/reports/monthly/610626/{month}", headers=MEDICAL)).status_code == 403

@@ -14,6 +14,7 @@ from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period
+from shared.core.regions import display_name
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
 
@@ -46,6 +47,7 @@ class AlertCounts(BaseModel):
 
 class MonthlyReport(BaseModel):
     region_code: str
+    region_name: str  # 吴起县, as the report to 乡村振兴局 names its area
     month: Period
     alerts: AlertCounts
     raised_by_type: dict[str, int]
@@ -57,7 +59,7 @@ async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Per
     last = month.next().first_day - timedelta(days=1)
     figures = await ReportRepository(uow.session).monthly(region, month.first_day, last)
     await audit.record(uow, principal, "report.monthly", "report", f"{region}/{month}", region_code=region)
-    return MonthlyReport(region_code=region, month=month, **figures)
+    return MonthlyReport(region_code=region, region_name=display_name(region), month=month, **figures)
 
 
 _LABELS: dict[str, str] = {
@@ -85,7 +87,8 @@ _LABELS: dict[str, str] = {
 def to_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("月报")
-    sheet.append(text_row(sheet, ["地区", report.region_code, "月份", str(report.month)]))
+    area = ["地区", report.region_name, "区划代码", report.region_code, "月份", str(report.month)]
+    sheet.append(text_row(sheet, area))
     sheet.append([])
     rows: list[tuple[str, dict[str, Any]]] = [
         ("预警", report.alerts.model_dump()),
