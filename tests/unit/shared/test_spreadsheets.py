@@ -181,6 +181,7 @@ def test_the_public_notice_writes_names_masked_or_not_as_text():
 def test_the_monitoring_report_writes_payloads_as_text():
     report = MonthlyReport(
         region_code=FORMULA_PAYLOADS[0],
+        region_name=FORMULA_PAYLOADS[1],
         month=Period(2026, 7),
         alerts=AlertCounts(
             raised=1,
