@@ -6,12 +6,16 @@ Uses 志丹县 (610625), which no other test loads villages for, and removes its
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from alembic import command
 from sqlalchemy import text
 
 from services.intake.models import platform
 from services.intake.regions.service import announce_unannounced_villages
 from shared.db import session_factory
+from shared.migrations import alembic_config, upgrade
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import household_body
@@ -153,4 +157,22 @@ async def test_each_load_and_each_list_older_than_the_event_is_announced_once(ap
     first = await backfill()
     assert first >= 1 and await backfill() == 0  # 610625 and any other county left so by other tests, then none
     again = (await _villages_loaded(db))[before + 1 :]
+    assert [[v["name"] for v in e["villages"]] for e in again] == [["杏河村", "王台村", "顺宁社区"]]
+
+
+async def test_the_upgrade_that_gave_payments_the_names_announces_every_list_once_more(api, db, infra, zhidan):
+    """Payments keeps the villages' names since migration 0017, and its consumer had passed the lists announced
+    before: upgrading to it marks every county's list unannounced, so the worker's back-fill announces it again."""
+    assert (await api("intake").put("/regions/610625/villages", files=_csv(TABLE), headers=ADMIN)).status_code == 200
+    before = len(await _villages_loaded(db))
+    config = alembic_config("intake", infra.database_url)
+    await asyncio.to_thread(command.downgrade, config, "intake_villages_announced")  # 0017's downgrade: nothing
+    await asyncio.to_thread(upgrade, "intake", infra.database_url)
+    async with db.connect() as conn:
+        pending = await conn.scalar(text("SELECT count(*) FROM intake.villages WHERE announced"))
+    assert pending == 0
+    async with UnitOfWork(session_factory(db), platform, "/services/intake") as uow:
+        assert await announce_unannounced_villages(uow) >= 1
+        await uow.commit()
+    again = (await _villages_loaded(db))[before:]
     assert [[v["name"] for v in e["villages"]] for e in again] == [["杏河村", "王台村", "顺宁社区"]]
