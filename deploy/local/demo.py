@@ -1,5 +1,6 @@
 """Demo data for `make run`: the villages its households live in, households of 吴起县 (610626) like those in its
-2023 report, their applications, and one county approval so every service has something to show. Safe to run
+2023 report with their bank accounts, their applications, and one county approval so every service has something
+to show (a batch of the approved household's township pays it, its 花名册 names its village). Safe to run
 twice (it skips what exists).
 
     python -m deploy.local.demo http://127.0.0.1:8001 http://127.0.0.1:8002 http://127.0.0.1:8003 ...
@@ -23,6 +24,11 @@ def _id(first17: str) -> str:
 
 def _bearer(sub: str, roles: list[str], region: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + mint_token(sub, roles, region)}
+
+
+def _account(holder: str, last4: str) -> dict[str, str]:
+    """A made-up 社保卡 account at the county's rural commercial bank, so the demo's batches have someone to pay."""
+    return {"bank_name": "吴起农村商业银行", "account_holder": holder, "account_number": f"622848000000000{last4}"}
 
 
 # Received three weeks ago (entered from paper), so the first case can run its 7-day public notice.
@@ -58,6 +64,7 @@ DEMO = [
             ],
             "properties": [{"kind": "housing", "value_fen": 6_000_000, "description": "自建窑洞一处"}],
             "rigid_expenses": [{"kind": "medical", "amount_fen_12m": 1_850_000, "description": "慢性病门诊自付"}],
+            "bank_account": _account("刘志明", "1111"),
         },
         ["dibao"],
     ),
@@ -77,6 +84,7 @@ DEMO = [
                     "self_care": {"bathing": False, "indoor_walking": False},
                 }
             ],
+            "bank_account": _account("马占山", "2222"),
         },
         ["tekun"],
     ),
@@ -98,6 +106,7 @@ DEMO = [
                 },
             ],
             "incomes": [{"earner": 0, "kind": "wages", "subkind": "salary", "monthly_amount_fen": 90_000}],
+            "bank_account": _account("杨文华", "3333"),
         },
         ["dibao", "disability_care"],
     ),

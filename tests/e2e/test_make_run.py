@@ -8,6 +8,7 @@ are found by the marker, never by name, and the runs never touch another checkou
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import select
 import shutil
@@ -19,11 +20,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
+import httpx
+import openpyxl
 import pytest
 from infra import free_port, kafka_libs, port_open  # deploy/local/infra.py
 from stack import SERVICES
+
+from shared.core.period import Period
+from tests.conftest import bearer
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -176,6 +183,8 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(
     assert any("postgres" in cmd for cmd in running.values()), running
     assert sum("uvicorn" in cmd for cmd in running.values()) == 4, running
     assert not set(run.ports) - set(run.open_ports())
+    if how == "Ctrl-C":
+        _the_demo_pays_its_approved_household(run.ports["payments"])
 
     assert terminal.proc is not None
     if how == "Ctrl-C":
@@ -191,6 +200,33 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(
 
     assert run.processes() == {}
     assert run.open_ports() == []
+
+
+def _the_demo_pays_its_approved_household(port: int) -> None:
+    """The demo's approved household (刘志明, 铁边城镇张湾村) has its account on file: its township's batch pays
+    every line to it, and the 花名册 names the village as the demo's village list does."""
+    base, first = f"http://127.0.0.1:{port}", bearer("finance-1", ["finance"], "610626")
+    with httpx.Client(base_url=base, timeout=30) as http:
+        deadline = time.monotonic() + 60  # the approval reaches payments' roll through Kafka
+        while not http.get("/beneficiaries", params={"region": "610626101"}, headers=first).json()["items"]:
+            assert time.monotonic() < deadline, "the demo's approval did not reach the roll within a minute"
+            time.sleep(0.5)
+        month = str(Period.of(date.today()))
+        r = http.post("/batches", json={"region_code": "610626101", "period": month}, headers=first)
+        assert r.status_code in (200, 202), r.text
+        batch = r.json()["id"]
+        deadline = time.monotonic() + 60
+        while http.get(f"/batches/{batch}", headers=first).json()["status"] == "building":
+            assert time.monotonic() < deadline, "the demo's batch was not built within a minute"
+            time.sleep(0.5)
+        lines = http.get(f"/batches/{batch}/lines", headers=first).json()["items"]
+        assert lines and {(x["status"], x["account_last4"]) for x in lines} == {("pending", "1111")}, lines
+        assert http.post(f"/batches/{batch}/approve", headers=bearer("finance-2", ["finance"], "610626")).is_success
+        assert http.post(f"/batches/{batch}/export", headers=first).is_success
+        roster = http.get(f"/batches/{batch}/roster", params={"township": "610626101"}, headers=first)
+        assert roster.status_code == 200, roster.text
+    rows = openpyxl.load_workbook(io.BytesIO(roster.content), read_only=True).active.iter_rows(values_only=True)
+    assert {r[1:4] for r in rows if isinstance(r[0], int)} == {("610626101201", "张湾村", "刘志明")}
 
 
 def _make_pid(run: MakeRun) -> int:
