@@ -74,6 +74,22 @@ async def test_statistics_equal_the_batches_and_cases(api, tokens, demo):
     assert before["cases_total"]["received"] == 1 and before["totals"]["money_fen"] == 0
 
 
+async def test_the_statistics_report_names_its_area(api, tokens, demo):
+    """统计报表 (`/statistics`) names the township it counts, in JSON and in the workbook's title, beside its code."""
+    params = {"region": TOWNSHIP, "period": str(MONTH)}
+    r = await api("payments").get("/statistics", params=params, headers=tokens["auditor"])
+    assert r.status_code == 200, r.text
+    assert (r.json()["region"], r.json()["region_name"], r.json()["money_fen"]) == (
+        TOWNSHIP,
+        "白豹镇",
+        demo["money_fen"],
+    )
+    r = await api("payments").get("/statistics", params={**params, "format": "xlsx"}, headers=tokens["auditor"])
+    assert r.status_code == 200, r.text
+    title = next(openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active.iter_rows(values_only=True))[0]
+    assert title == f"白豹镇社会救助资金发放统计表 {MONTH}—{MONTH}（区划 {TOWNSHIP}）"
+
+
 async def test_statistics_as_xlsx_show_the_same_figures(api, tokens, demo):
     s = await _stats(api, tokens, period=str(MONTH))
     r = await api("payments").get(

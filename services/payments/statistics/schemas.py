@@ -38,6 +38,7 @@ class TekunArrangementFigures(BaseModel):
 
 class Statistics(BaseModel):
     region: str
+    region_name: str = Field(description="吴起县, 铁边城镇 or a village as its county loaded it (铁边城镇张湾村)")
     period_from: Period
     period_to: Period
     programmes: list[ProgrammeFigures]

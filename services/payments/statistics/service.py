@@ -8,6 +8,7 @@ import tempfile
 from decimal import Decimal
 
 from services.payments.batches.files import PROGRAMME_NAMES
+from services.payments.models import village_names
 from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import ProgrammeFigures, Statistics, TekunArrangementFigures
 from shared import audit
@@ -15,6 +16,7 @@ from shared.auth import Principal
 from shared.core.money import yuan
 from shared.core.period import Period
 from shared.errors import InvalidInput
+from shared.places import PlaceNames
 from shared.spreadsheets import xlsx_workbook
 from shared.uow import UnitOfWork
 
@@ -76,8 +78,10 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
         )
         for t in tekun
     ]
+    place = await PlaceNames.load(uow, village_names, [region])
     return Statistics(
         region=region,
+        region_name=place(region),
         period_from=first,
         period_to=last,
         programmes=rows,
@@ -112,7 +116,8 @@ def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
     bold = book.add_format({"bold": True})
     sheet.set_column(0, 0, 28)
     sheet.set_column(1, len(HEADERS), 14)
-    sheet.write_string(0, 0, f"社会救助资金发放统计表 {stats.region} {stats.period_from}—{stats.period_to}", bold)
+    title = f"{stats.region_name}社会救助资金发放统计表 {stats.period_from}—{stats.period_to}（区划 {stats.region}）"
+    sheet.write_string(0, 0, title, bold)
     sheet.write_row(1, 0, HEADERS, bold)
     for i, r in enumerate(stats.programmes, start=2):
         sheet.write_row(

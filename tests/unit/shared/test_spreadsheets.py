@@ -101,6 +101,7 @@ def _programme(name: str) -> ProgrammeFigures:
 def test_the_statistics_workbook_writes_payloads_as_text():
     stats = Statistics(
         region=FORMULA_PAYLOADS[0],
+        region_name=FORMULA_PAYLOADS[2],
         period_from=Period(2026, 7),
         period_to=Period(2026, 7),
         programmes=[_programme(p) for p in FORMULA_PAYLOADS],
