@@ -36,6 +36,7 @@ import io
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from decimal import Decimal
 
 import orjson
@@ -72,10 +73,17 @@ BANK_COLUMNS = (
 RETURN_COLUMNS = ("payment_id", "amount_yuan", "result", "reason")
 
 
+def open_payee(
+    keyring: Keyring, key_id: str, sealed: str, household_id: uuid.UUID | str, changed_at: datetime | int
+) -> dict[str, str]:
+    """A payee version's account (bank_name, account_holder, account_number). Bound to the household and to the
+    version's changed_at: an older account replayed into the current version's row does not open (SealingError),
+    so nothing is paid to it or shows its holder."""
+    return orjson.loads(keyring.open(key_id, sealed, payee_binding(household_id, changed_at)))
+
+
 def _payee(keyring: Keyring, row: FileRow) -> dict[str, str]:
-    # Bound to the household and to this payee version's changed_at: an older account replayed into the current
-    # version's row does not open (SealingError), so no bank file pays to it.
-    return orjson.loads(keyring.open(row.key_id, row.sealed, payee_binding(row.household_id, row.changed_us)))
+    return open_payee(keyring, row.key_id, row.sealed, row.household_id, row.changed_us)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import ScalarSelect, exists, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.payments.models import Beneficiary, CurrentPayee, Entitlement, Payee
+from services.payments.roll.repository import BENEFICIARIES
+from services.payments.statistics.schemas import ChangeQuery
+from shared.core.period import Period
+from shared.pagination import Rows, keyset_page
 
 # Live lines (paid, or with the bank) of the months in range; failed and cancelled lines are money not paid.
 _PAID = """
@@ -71,3 +77,55 @@ class StatisticsRepository:
         moves = {r["programme"]: r for r in (await self.session.execute(text(_MOVEMENTS), params)).mappings()}
         tekun = (await self.session.execute(text(_TEKUN), params)).mappings().all()
         return list(paid), moves, list(tekun)
+
+    async def changes(self, region_prefix: str, month: Period, q: ChangeQuery) -> Rows[Any]:
+        """The beneficiaries that joined, stopped or changed amount in `month` (the same tests as `_MOVEMENTS`), a
+        page at a time in the roll's order: each with what it was owed the month before and this month, and its
+        current payee's sealed account (the holder's name is opened by the service)."""
+        # The month before as a day, not a Period: the first month a Period can hold has none before it.
+        first = month.first_day
+        before = (first - timedelta(days=1)).replace(day=1)
+        changed = exists().where(
+            Entitlement.beneficiary_id == Beneficiary.id,
+            Entitlement.event_type == "amount_changed",
+            Entitlement.superseded_by.is_(None),
+            Entitlement.from_month == first,
+        )
+        query = (
+            select(
+                Beneficiary,
+                changed.label("changed"),
+                _owed_in(before).label("before"),
+                _owed_in(first).label("after"),
+                Payee.key_id,
+                Payee.sealed,
+                Payee.changed_at,
+            )
+            .outerjoin(CurrentPayee, CurrentPayee.household_id == Beneficiary.household_id)
+            .outerjoin(Payee, Payee.id == CurrentPayee.payee_id)
+            .where(
+                Beneficiary.region_code.startswith(region_prefix, autoescape=True),
+                or_(Beneficiary.start_month == first, Beneficiary.end_month == first, changed),
+            )
+        )
+        if q.programme:
+            query = query.where(Beneficiary.programme == q.programme)
+        return await keyset_page(self.session, query, BENEFICIARIES, q, scalars=False)
+
+
+def _owed_in(month: date) -> ScalarSelect[Any]:
+    """The monthly amount a beneficiary's history in force (rows not superseded) owes for `month`, if any."""
+    return (
+        select(Entitlement.monthly_amount_fen)
+        .where(
+            Entitlement.beneficiary_id == Beneficiary.id,
+            Entitlement.superseded_by.is_(None),
+            Entitlement.from_month <= month,
+            or_(Entitlement.to_month.is_(None), Entitlement.to_month >= month),
+            Beneficiary.start_month <= month,
+            or_(Beneficiary.end_month.is_(None), Beneficiary.end_month >= month),
+        )
+        .order_by(Entitlement.from_month.desc(), Entitlement.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import uuid
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
+from shared.core.period import PATTERN as PERIOD_PATTERN
 from shared.core.period import Period
+from shared.events.catalogue import Programme
+from shared.pagination import Page, RegionListQuery
 
 
 class ProgrammeFigures(BaseModel):
@@ -48,3 +54,35 @@ class Statistics(BaseModel):
     tekun_arrangements: list[TekunArrangementFigures] = Field(
         default_factory=list, description="特困 集中供养 vs 分散供养"
     )
+
+
+class ChangeQuery(RegionListQuery):
+    """Which beneficiaries a month's changes list shows: those that joined, stopped or changed amount in the month
+    (the caller's region, or a township or village of it)."""
+
+    period: str = Field(pattern=PERIOD_PATTERN, description="YYYY-MM: the month reported")
+    programme: Programme | None = None
+
+
+class ChangeOut(BaseModel):
+    """One beneficiary of a month's changes (增减变动): what changed, with the amounts before and after."""
+
+    beneficiary_id: uuid.UUID
+    household_id: uuid.UUID
+    programme: str
+    programme_name: str
+    region_code: str
+    village: str = Field(description="the village as its county loaded it (张湾村), or its number (201村)")
+    holder: str | None = Field(description="户名: the payee's account holder; null when no account is on file")
+    persons: int
+    changes: list[Literal["new", "stopped", "changed"]] = Field(
+        description="新增 (first month paid is this one), 停保 (last month paid is this one), 调整 (a new amount from "
+        "this month); they add up with the counts of GET /statistics for the month"
+    )
+    amount_before_fen: int | None = Field(description="owed the month before; null for a newcomer")
+    amount_after_fen: int | None = Field(description="owed this month")
+    end_reason: str | None
+
+
+class ChangePage(Page[ChangeOut]):
+    """In the order beneficiaries joined the roll (then by id)."""

@@ -1,0 +1,96 @@
+"""增减变动 (services/payments/statistics): the month's changes a township reports by the 10th — each beneficiary that
+joined, stopped or changed amount, with what it was owed the month before and this month, its village and its
+account holder — page by page and as .xlsx, adding up with the month's counts of GET /statistics."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import openpyxl
+import pytest
+
+from shared.core.period import Period
+from tests.conftest import bearer
+from tests.helpers import villages_loaded, walk
+from tests.payments_kit import PaymentsKit, village
+
+M = Period(2026, 3)
+
+
+@pytest.fixture(scope="module")
+async def kit(db) -> PaymentsKit:
+    return PaymentsKit(db)
+
+
+async def _approve(kit: PaymentsKit, region: str, fen: int, start: Period, holder: str, persons: int = 1):
+    """A 低保 household approved from `start`, its account held by `holder`: (case id, household id)."""
+    household = uuid.uuid4()
+    await kit.payee(household, region, "6217000012345678901", holder=holder)
+    return await kit.approve(region, fen, start, persons=persons, account=None, household_id=household)
+
+
+async def test_a_months_changes_list_each_beneficiary_that_joined_stopped_or_changed(api, tokens, kit, db):
+    region = village()
+    await villages_loaded(db, {region: "红柳村"})
+    await _approve(kit, region, 60_000, M.plus(-2), "王一")  # on the roll, nothing changes in March: not listed
+    _, joined = await _approve(kit, region, 50_000, M, "王二", persons=2)
+    case, died = await _approve(kit, region, 70_000, M.plus(-2), "王三")
+    await kit.terminate(case, died, region, M)  # paid through March
+    case, raised = await _approve(kit, region, 40_000, M.plus(-2), "王四")
+    await kit.change(case, raised, region, 40_000, 45_000, M)
+    case, brief = await _approve(kit, region, 30_000, M, "王五")
+    await kit.terminate(case, brief, region, M, reason="moved")
+
+    pay = api("payments")
+    items = await walk(pay, "/statistics/changes", tokens["auditor"], {"region": region, "period": str(M)}, limit=2)
+    got = {
+        i["household_id"]: (i["changes"], i["amount_before_fen"], i["amount_after_fen"], i["holder"], i["end_reason"])
+        for i in items
+    }
+    assert got == {
+        str(joined): (["new"], None, 50_000, "王二", None),
+        str(died): (["stopped"], 70_000, 70_000, "王三", "death"),
+        str(raised): (["changed"], 40_000, 45_000, "王四", None),
+        str(brief): (["new", "stopped"], None, 30_000, "王五", "moved"),
+    }
+    assert {(i["village"], i["programme_name"]) for i in items} == {("红柳村", "最低生活保障金")}
+    # The list adds up with the month's counts.
+    r = await pay.get("/statistics", params={"region": region, "period": str(M)}, headers=tokens["auditor"])
+    [dibao] = r.json()["programmes"]
+    assert (dibao["new"], dibao["stopped"], dibao["changed"]) == (2, 2, 1)
+    # April changes nobody; another county's finance office sees nothing of March.
+    april = await walk(pay, "/statistics/changes", tokens["auditor"], {"region": region, "period": str(M.next())})
+    assert april == []
+    zhidan = bearer("finance-zhidan", ["finance"], "610625")
+    assert await walk(pay, "/statistics/changes", zhidan, {"region": region, "period": str(M)}) == []
+
+    r = await pay.get(
+        "/statistics/changes",
+        params={"region": region, "period": str(M), "format": "xlsx"},
+        headers=tokens["auditor"],
+    )
+    assert r.status_code == 200, r.text
+    rows = list(openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active.iter_rows(values_only=True))
+    assert rows[1][:4] == ("序号", "行政区划代码", "村(社区)", "户名")
+    assert sorted((row[3], row[6], row[7], row[8]) for row in rows[2:]) == sorted(
+        [
+            ("王二", "新增", None, 500.0),
+            ("王三", "停保", 700.0, 700.0),
+            ("王四", "调整", 400.0, 450.0),
+            ("王五", "新增、停保", None, 300.0),
+        ]
+    )
+
+
+async def test_bad_months_and_regions_are_named(api, tokens):
+    pay = api("payments")
+    r = await pay.get("/statistics/changes", params={"period": "2026-13"}, headers=tokens["auditor"])
+    assert r.status_code == 422 and "period" in r.text
+    r = await pay.get("/statistics/changes", headers=tokens["auditor"])
+    assert r.status_code == 422 and "period" in r.text
+    r = await pay.get("/statistics/changes", params={"period": "2026-03"}, headers=tokens["clerk"])
+    assert r.status_code == 403
+    # The first month a period can be has no month before it: still an answer, not an error.
+    r = await pay.get("/statistics/changes", params={"period": "1900-01"}, headers=tokens["auditor"])
+    assert r.status_code == 200 and r.json()["items"] == [], r.text
