@@ -61,8 +61,13 @@ class Beneficiary(HouseholdProgrammeColumns, Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    # GET /beneficiaries pages on it (migration 0004_list_indexes).
-    __table_args__ = (Index("ix_beneficiaries_created_at_id", "created_at", "id"),)
+    # GET /beneficiaries pages on it (migration 0007_list_indexes); a month's changes are found by the months
+    # (0015_payments_change_indexes).
+    __table_args__ = (
+        Index("ix_beneficiaries_created_at_id", "created_at", "id"),
+        Index("ix_beneficiaries_start_month", "start_month"),
+        Index("ix_beneficiaries_end_month", "end_month", postgresql_where=text("end_month IS NOT NULL")),
+    )
 
 
 class Entitlement(Base):
@@ -89,6 +94,12 @@ class Entitlement(Base):
         Index("ix_entitlements_event_id", "event_id"),
         # "Already applied?" asks by the superseding event too (`decisions_applied`); only superseded rows have one.
         Index("ix_entitlements_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
+        # A month's amount changes (GET /statistics/changes).
+        Index(
+            "ix_entitlements_amount_changed",
+            "from_month",
+            postgresql_where=text("event_type = 'amount_changed' AND superseded_by IS NULL"),
+        ),
     )
 
 

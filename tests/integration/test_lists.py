@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from shared.core.identity import id_fingerprint
+from shared.core.period import Period
 from shared.settings import ServiceSettings
 from tests.conftest import bearer
 from tests.helpers import problem, resident_id, walk
@@ -314,3 +315,22 @@ async def test_the_batch_lines_page_is_read_from_its_index(db, big):
         # One batch holds the table's lines here, so the primary key (id order, batch_id filtered) serves as well.
         assert scans and all(n["Node Type"] == "Index Scan" for n in scans), show(scans)
         assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan
+
+
+async def test_a_months_changes_are_found_from_the_month_not_by_reading_the_roll(db, big):
+    """增减变动 of a month starts from the month's changes (who joined, stopped or changed amount then, each by its
+    index): a quiet month of a large roll (every seeded beneficiary joined in January 2024, nobody changed in
+    February) is answered without reading the roll."""
+    from services.payments.statistics.repository import StatisticsRepository
+    from services.payments.statistics.schemas import ChangeQuery
+
+    february = Period(2024, 2)
+
+    async def call(session):
+        page = await StatisticsRepository(session).changes(BIG, february, ChangeQuery(period=str(february)))
+        assert page.rows == []
+
+    for plan in await statement_plans(db, call):
+        scanned = {n.get("Relation Name"): n["Node Type"] for n in nodes(plan) if n.get("Relation Name")}
+        assert "beneficiaries" in scanned and scanned["beneficiaries"] != "Seq Scan", show(nodes(plan))
+        assert scanned.get("entitlements") != "Seq Scan", show(nodes(plan))
