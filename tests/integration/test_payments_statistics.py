@@ -94,3 +94,26 @@ async def test_bad_months_and_regions_are_named(api, tokens):
     # The first month a period can be has no month before it: still an answer, not an error.
     r = await pay.get("/statistics/changes", params={"period": "1900-01"}, headers=tokens["auditor"])
     assert r.status_code == 200 and r.json()["items"] == [], r.text
+
+
+async def test_an_account_that_does_not_open_leaves_the_holder_out_not_the_change(api, tokens, kit, db):
+    """A payee's sealed account replayed from another household does not open (it is bound to its own): the bank
+    file refuses it, and the changes list still lists the newcomer, without a holder."""
+    from sqlalchemy import text
+
+    region = village()
+    _, replayed = await _approve(kit, region, 50_000, M, "赵一")
+    _, other = await _approve(kit, region, 60_000, M, "赵二")
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE payments.payees SET sealed = (SELECT sealed FROM payments.payees WHERE household_id = :o) "
+                "WHERE household_id = :r"
+            ),
+            {"o": other, "r": replayed},
+        )
+    items = await walk(api("payments"), "/statistics/changes", tokens["auditor"], {"region": region, "period": str(M)})
+    assert {(i["household_id"], i["holder"], tuple(i["changes"])) for i in items} == {
+        (str(replayed), None, ("new",)),
+        (str(other), "赵二", ("new",)),
+    }

@@ -73,7 +73,10 @@ class ChangeOut(BaseModel):
     programme_name: str
     region_code: str
     village: str = Field(description="the village as its county loaded it (张湾村), or its number (201村)")
-    holder: str | None = Field(description="户名: the payee's account holder; null when no account is on file")
+    holder: str | None = Field(
+        description="户名: the payee's account holder; null when no account is on file, or the one on file does not "
+        "open (tampered, or another record's: logged)"
+    )
     persons: int
     changes: list[Literal["new", "stopped", "changed"]] = Field(
         description="新增 (first month paid is this one), 停保 (last month paid is this one), 调整 (a new amount from "
