@@ -32,7 +32,7 @@ from services.eligibility.cases.repository import CASES, CaseRepository
 from services.eligibility.cases.schemas import CaseQuery
 from services.payments.roll.repository import BENEFICIARIES, BeneficiaryRepository
 from services.payments.roll.schemas import BeneficiaryQuery
-from services.payments.statistics.repository import StatisticsRepository
+from services.payments.statistics.repository import CHANGES, StatisticsRepository
 from services.payments.statistics.schemas import ChangeQuery
 from shared.core.period import Period
 from shared.db import create_engine
@@ -60,9 +60,9 @@ LISTS = {
         lambda s, c: BeneficiaryRepository(s).page(COUNTY, BeneficiaryQuery(cursor=c, limit=LIMIT)),
     ),
     "GET /statistics/changes": (
-        BENEFICIARIES,
+        CHANGES,
         "payments.beneficiaries",
-        "created_at, id",
+        "id",
         f"end_month = DATE '{JUNE.first_day}'",
         lambda s, c: StatisticsRepository(s).changes(
             COUNTY, JUNE, ChangeQuery(period=str(JUNE), cursor=c, limit=LIMIT)

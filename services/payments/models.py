@@ -65,8 +65,8 @@ class Beneficiary(HouseholdProgrammeColumns, Base):
     # (0015_payments_change_indexes).
     __table_args__ = (
         Index("ix_beneficiaries_created_at_id", "created_at", "id"),
-        Index("ix_beneficiaries_start_month", "start_month"),
-        Index("ix_beneficiaries_end_month", "end_month", postgresql_where=text("end_month IS NOT NULL")),
+        Index("ix_beneficiaries_start_month_id", "start_month", "id"),
+        Index("ix_beneficiaries_end_month_id", "end_month", "id", postgresql_where=text("end_month IS NOT NULL")),
     )
 
 
@@ -98,6 +98,7 @@ class Entitlement(Base):
         Index(
             "ix_entitlements_amount_changed",
             "from_month",
+            "beneficiary_id",
             postgresql_where=text("event_type = 'amount_changed' AND superseded_by IS NULL"),
         ),
     )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, any_, exists, func, or_, select, text, union
+from sqlalchemy import ARRAY, ScalarSelect, Select, Uuid, any_, cast, exists, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.models import Beneficiary, CurrentPayee, Entitlement, Payee
-from services.payments.roll.repository import BENEFICIARIES
 from services.payments.statistics.schemas import ChangeQuery
 from shared.core.period import Period
-from shared.pagination import Rows, keyset_page
+from shared.pagination import TOTAL_CAP, Keyset, Rows
 
 # Live lines (paid, or with the bank) of the months in range; failed and cancelled lines are money not paid.
 _PAID = """
@@ -80,10 +80,26 @@ class StatisticsRepository:
 
     async def changes(self, region_prefix: str, month: Period, q: ChangeQuery) -> Rows[Any]:
         """The beneficiaries that joined, stopped or changed amount in `month` (the same tests as `_MOVEMENTS`), a
-        page at a time in the roll's order: each with what it was owed the month before and this month, and its
-        current payee's sealed account (the holder's name is opened by the service)."""
-        # The month before as a day, not a Period: the first month a Period can hold has none before it.
+        page at a time by id: each with what it was owed the month before and this month, and its current payee's
+        sealed account (the holder's name is opened by the service).
+
+        A page is read from the month's changes, never from the roll: each kind of change is a range of its own
+        index in id order after the cursor, cut to the page before the three are merged (as a batch's chunks are
+        found), so a page costs the same at any depth of a province's month."""
         first = month.first_day
+        after, total = CHANGES.decode(q.cursor) if q.cursor else ((None,), None)
+        if q.cursor is None:
+            counted = await self.session.scalar(
+                select(func.count()).select_from(
+                    select(_changed_ids(region_prefix, first, q.programme, None, None).subquery())
+                    .limit(TOTAL_CAP + 1)
+                    .subquery()
+                )
+            )
+            total = counted if counted is not None and counted <= TOTAL_CAP else None
+        ids = list(await self.session.scalars(_changed_ids(region_prefix, first, q.programme, after[0], q.limit + 1)))
+        more, ids = len(ids) > q.limit, ids[: q.limit]
+        # The month before as a day, not a Period: the first month a Period can hold has none before it.
         before = (first - timedelta(days=1)).replace(day=1)
         changed = exists().where(
             Entitlement.beneficiary_id == Beneficiary.id,
@@ -103,29 +119,48 @@ class StatisticsRepository:
             )
             .outerjoin(CurrentPayee, CurrentPayee.household_id == Beneficiary.household_id)
             .outerjoin(Payee, Payee.id == CurrentPayee.payee_id)
-            .where(
-                Beneficiary.region_code.startswith(region_prefix, autoescape=True),
-                # From the month's changes, each found by its index (a few per cent of the roll): their ids made one
-                # array first, so the page fetches those rows by primary key instead of hash-joining the whole roll.
-                Beneficiary.id
-                == any_(
-                    func.array(
-                        union(
-                            select(Beneficiary.id).where(Beneficiary.start_month == first),
-                            select(Beneficiary.id).where(Beneficiary.end_month == first),
-                            select(Entitlement.beneficiary_id).where(
-                                Entitlement.event_type == "amount_changed",
-                                Entitlement.superseded_by.is_(None),
-                                Entitlement.from_month == first,
-                            ),
-                        ).scalar_subquery()
-                    )
-                ),
-            )
+            .where(Beneficiary.id == any_(cast(ids, ARRAY(Uuid))))
+            .order_by(Beneficiary.id)
         )
-        if q.programme:
-            query = query.where(Beneficiary.programme == q.programme)
-        return await keyset_page(self.session, query, BENEFICIARIES, q, scalars=False)
+        rows = list((await self.session.execute(query)).all()) if ids else []
+        return Rows(rows=rows, next=CHANGES.encode((ids[-1],), total) if more else None, total=total)
+
+
+# A month's changes in id order (GET /statistics/changes): the cursor carries the last id.
+CHANGES = Keyset("changes", (Beneficiary.id,))
+
+
+def _changed_ids(
+    region_prefix: str, first: date, programme: str | None, after: uuid.UUID | None, limit: int | None
+) -> Select[Any]:
+    """The ids of the beneficiaries of the region that joined, stopped or changed amount in the month starting
+    `first`, after `after`, in id order: each kind from its own index ((start_month, id), (end_month, id),
+    (from_month, beneficiary_id) of the amount changes), each cut to `limit` before the union."""
+    in_region = [Beneficiary.region_code.startswith(region_prefix, autoescape=True)]
+    if programme:
+        in_region.append(Beneficiary.programme == programme)
+
+    def branch(query: Select[Any], key: Any) -> Select[Any]:
+        if after is not None:
+            query = query.where(key > after)
+        return query.order_by(key).limit(limit) if limit else query
+
+    joined = branch(select(Beneficiary.id).where(Beneficiary.start_month == first, *in_region), Beneficiary.id)
+    stopped = branch(select(Beneficiary.id).where(Beneficiary.end_month == first, *in_region), Beneficiary.id)
+    changed = branch(
+        select(Entitlement.beneficiary_id.label("id"))
+        .join(Beneficiary, Beneficiary.id == Entitlement.beneficiary_id)
+        .where(
+            Entitlement.event_type == "amount_changed",
+            Entitlement.superseded_by.is_(None),
+            Entitlement.from_month == first,
+            *in_region,
+        ),
+        Entitlement.beneficiary_id,
+    )
+    merged = union(joined, stopped, changed).subquery()
+    query = select(merged.c.id).order_by(merged.c.id)
+    return query.limit(limit) if limit else query
 
 
 def _owed_in(month: date) -> ScalarSelect[Any]:

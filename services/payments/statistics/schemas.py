@@ -88,4 +88,4 @@ class ChangeOut(BaseModel):
 
 
 class ChangePage(Page[ChangeOut]):
-    """In the order beneficiaries joined the roll (then by id)."""
+    """By beneficiary id (the order each kind of change is indexed in)."""

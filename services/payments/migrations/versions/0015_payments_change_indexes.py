@@ -14,21 +14,22 @@ down_revision: str | None = "payments_village_names"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The list starts from the month's changes (a few per cent of the roll) rather than reading the whole roll for them.
+# A page of the list is a range of each kind of change after the cursor's id, never a read of the roll: each index
+# holds one kind's month with its ids in order.
 INDEXES = {
-    "ix_beneficiaries_start_month": ("beneficiaries", "start_month", None),
-    "ix_beneficiaries_end_month": ("beneficiaries", "end_month", "end_month IS NOT NULL"),
+    "ix_beneficiaries_start_month_id": ("beneficiaries", ["start_month", "id"], None),
+    "ix_beneficiaries_end_month_id": ("beneficiaries", ["end_month", "id"], "end_month IS NOT NULL"),
     "ix_entitlements_amount_changed": (
         "entitlements",
-        "from_month",
+        ["from_month", "beneficiary_id"],
         "event_type = 'amount_changed' AND superseded_by IS NULL",
     ),
 }
 
 
 def upgrade() -> None:
-    for name, (table, column, where) in INDEXES.items():
-        op.create_index(name, table, [column], schema="payments", postgresql_where=sa.text(where) if where else None)
+    for name, (table, columns, where) in INDEXES.items():
+        op.create_index(name, table, columns, schema="payments", postgresql_where=sa.text(where) if where else None)
 
 
 def downgrade() -> None:
