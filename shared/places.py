@@ -95,6 +95,11 @@ class PlaceNames:
         return cls(await VillageNames(uow.session, table).names(codes))
 
     @classmethod
+    async def name_of(cls, uow: UnitOfWork, table: Table, code: str) -> str:
+        """One region's printable name (吴起县, 白豹镇, 铁边城镇张湾村)."""
+        return (await cls.load(uow, table, [code]))(code)
+
+    @classmethod
     async def of_township(cls, uow: UnitOfWork, table: Table, township: str) -> PlaceNames:
         return cls(await VillageNames(uow.session, table).names_under(township))
 

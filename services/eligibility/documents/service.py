@@ -27,7 +27,7 @@ async def document(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID, ki
         for s in await CaseRepository(uow.session).steps(case.id)
     ]
     check_available(kind, case, steps)
-    village = (await PlaceNames.load(uow, village_names, [case.region_code]))(case.region_code)
+    village = await PlaceNames.name_of(uow, village_names, case.region_code)
     await audit.record(uow, principal, "case.document", "case", case, details={"kind": kind.value})
     # Building a .docx is tens of milliseconds of pure Python: off the event loop, which serves other requests.
     return await to_thread.run_sync(render.render, kind, case, steps, village)

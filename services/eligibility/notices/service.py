@@ -81,8 +81,8 @@ async def export(uow: UnitOfWork, principal: Principal, region_code: str, format
     """The notice of a village or township within the reader's region (outside it: as if it did not exist)."""
     principal.sees_region(region_code)
     cases = await CaseRepository(uow.session).on_notice(region_code)
-    place = await PlaceNames.load(uow, village_names, [region_code])
-    notice = PublicNotice(region_code=region_code, region_name=place(region_code), rows=[_row(c) for c in cases])
+    name = await PlaceNames.name_of(uow, village_names, region_code)
+    notice = PublicNotice(region_code=region_code, region_name=name, rows=[_row(c) for c in cases])
     await audit.record(
         uow,
         principal,

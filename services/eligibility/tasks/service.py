@@ -59,4 +59,4 @@ async def worklist(uow: UnitOfWork, principal: Principal, query: TaskQuery) -> T
     await audit.record(
         uow, principal, "case.tasks", "case", None, region_code=prefix or query.region, details={"count": len(items)}
     )
-    return TaskPage(items=items, next=cursor, total=total, today=today, reviews_due=reviews if reviewer else None)
+    return TaskPage(items=items, next=cursor, total=total, today=today, reviews_due=reviews)

@@ -153,7 +153,7 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
     )
     return CountyStatistics(
         region=region,
-        region_name=(await PlaceNames.load(uow, village_names, [region]))(region),
+        region_name=await PlaceNames.name_of(uow, village_names, region),
         period=when,
         programmes=paid.programmes,
         totals=totals,

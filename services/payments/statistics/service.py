@@ -91,10 +91,9 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, first: 
         )
         for t in tekun
     ]
-    place = await PlaceNames.load(uow, village_names, [region])
     return Statistics(
         region=region,
-        region_name=place(region),
+        region_name=await PlaceNames.name_of(uow, village_names, region),
         period_from=first,
         period_to=last,
         programmes=rows,
@@ -242,7 +241,7 @@ async def changes_xlsx(
     sheet = book.add_worksheet("增减变动")
     bold = book.add_format({"bold": True})
     region = query.region or principal.region
-    name = (await PlaceNames.load(uow, village_names, [region]))(region)
+    name = await PlaceNames.name_of(uow, village_names, region)
     sheet.write_string(0, 0, f"{name}社会救助对象增减变动名册 {query.period}（区划 {region}）", bold)
     sheet.write_row(1, 0, CHANGE_HEADERS, bold)
     row, page = 2, query.model_copy(update={"limit": MAX_LIMIT, "cursor": None})
