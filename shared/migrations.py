@@ -96,6 +96,29 @@ def outbox_payload_as_jsonb(op: Any, schema: str) -> None:
     op.execute(f"ALTER TABLE {schema}.outbox ALTER COLUMN payload SET COMPRESSION default")
 
 
+def create_village_names(op: Any, schema: str) -> None:
+    """The `village_names` table of `shared.places` in a service's schema, as it was first created (a migration
+    stays as it ran: a later change of the table is a migration of its own)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "village_names",
+        sa.Column("code", sa.String(length=12), nullable=False),
+        sa.Column("county_code", sa.String(length=6), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("code", name="pk_village_names"),
+        schema=schema,
+    )
+    op.create_index("ix_village_names_county_code", "village_names", ["county_code"], schema=schema)
+
+
+def drop_village_names(op: Any, schema: str) -> None:
+    """`create_village_names` undone."""
+    op.drop_index("ix_village_names_county_code", table_name="village_names", schema=schema)
+    op.drop_table("village_names", schema=schema)
+
+
 def install_platform_triggers(op: object, schema: str) -> None:
     """For each service's first migration: append-only audit_log, and the outbox's wake-up notification."""
     for statement in platform_triggers_sql(schema):

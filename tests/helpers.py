@@ -135,8 +135,9 @@ async def walk(client, path: str, headers: dict[str, str], params: dict | None =
 
 async def villages_loaded(db, villages: dict[str, str], at: datetime | None = None) -> None:
     """吴起县's village list (code → name) as intake announces it (villages.loaded), applied by the handlers of
-    eligibility and payments; `at` the load's time (now unless given)."""
+    eligibility, payments and monitoring; `at` the load's time (now unless given)."""
     from services.eligibility import models as eligibility
+    from services.monitoring import models as monitoring
     from services.payments import models as payments
     from shared.db import session_factory
     from shared.events.catalogue import VillagesLoaded
@@ -148,7 +149,7 @@ async def villages_loaded(db, villages: dict[str, str], at: datetime | None = No
         villages=[{"code": c, "name": n} for c, n in villages.items()],
         loaded_at=at or datetime.now(UTC),
     )
-    for service in (eligibility, payments):
+    for service in (eligibility, payments, monitoring):
         async with UnitOfWork(session_factory(db), service.platform, "/tests") as uow:
             await record_villages(service.village_names)(uow, data)
             await uow.commit()

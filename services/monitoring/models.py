@@ -1,5 +1,6 @@
 """Monitoring's tables (schema `monitoring`): its read model of households and persons (from intake's and
-eligibility's events), partner feeds with their rows and error reports, and alerts with their evidence."""
+eligibility's events) and the villages' names, partner feeds with their rows and error reports, and alerts with
+their evidence."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
+from shared.places import village_names_table
 
 SCHEMA = "monitoring"
 
@@ -34,6 +36,9 @@ class Base(DeclarativeBase):
 
 
 platform = PlatformTables(Base.metadata)
+# 村(社区)名称 as the county loaded it at intake (villages.loaded): where an alert's household lives, by name, and the
+# monthly report's area when it is a village.
+village_names = village_names_table(Base.metadata)
 
 
 # --- read model (from intake's and eligibility's events; never another service's tables) -------------------------

@@ -1,8 +1,8 @@
 """Monitoring worker: relays monitoring's outbox (alerts, deaths, feeds); keeps its read model of households
-from intake's events and of who receives what from eligibility's decisions."""
+and the villages' names from intake's events and of who receives what from eligibility's decisions."""
 
 from services.monitoring.config import Settings
-from services.monitoring.models import platform
+from services.monitoring.models import platform, village_names
 from services.monitoring.readmodel import service
 from shared.consumer import BatchHandler, Handler, on_batch, on_data
 from shared.events.catalogue import (
@@ -11,8 +11,10 @@ from shared.events.catalogue import (
     HouseholdRegistered,
     HouseholdUpdated,
     Topic,
+    VillagesLoaded,
     event_type,
 )
+from shared.places import record_villages
 from shared.worker import main
 
 CONSUMERS: dict[str, tuple[list[str], dict[str, Handler | BatchHandler]]] = {
@@ -21,6 +23,7 @@ CONSUMERS: dict[str, tuple[list[str], dict[str, Handler | BatchHandler]]] = {
         {
             event_type(HouseholdRegistered): on_batch(service.record_households),
             event_type(HouseholdUpdated): on_batch(service.record_households),
+            event_type(VillagesLoaded): on_data(record_villages(village_names)),
         },
     ),
     "monitoring.coverage": (

@@ -185,6 +185,7 @@ def test_ctrl_c_in_a_terminal_stops_everything_even_through_tee(
     assert not set(run.ports) - set(run.open_ports())
     if how == "Ctrl-C":
         _the_demo_pays_its_approved_household(run.ports["payments"])
+        _monitoring_names_the_demo_village(run.ports["monitoring"])
 
     assert terminal.proc is not None
     if how == "Ctrl-C":
@@ -227,6 +228,18 @@ def _the_demo_pays_its_approved_household(port: int) -> None:
         assert roster.status_code == 200, roster.text
     rows = openpyxl.load_workbook(io.BytesIO(roster.content), read_only=True).active.iter_rows(values_only=True)
     assert {r[1:4] for r in rows if isinstance(r[0], int)} == {("610626101201", "张湾村", "刘志明")}
+
+
+def _monitoring_names_the_demo_village(port: int) -> None:
+    """The demo's village list reaches monitoring's worker through Kafka (villages.loaded): its monthly report of
+    the village names it as the county loaded it."""
+    rural = bearer("xczx-1", ["partner:rural_revitalization"], "610626")
+    path = f"/reports/monthly/610626101201/{Period.of(date.today())}"
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+        deadline = time.monotonic() + 60
+        while (name := http.get(path, headers=rural).json()["region_name"]) != "铁边城镇张湾村":
+            assert time.monotonic() < deadline, f"monitoring still names the village {name}"
+            time.sleep(0.5)
 
 
 def _make_pid(run: MakeRun) -> int:

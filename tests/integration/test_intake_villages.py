@@ -161,12 +161,13 @@ async def test_each_load_and_each_list_older_than_the_event_is_announced_once(ap
 
 
 async def test_the_upgrade_that_gave_payments_the_names_announces_every_list_once_more(api, db, infra, zhidan):
-    """Payments keeps the villages' names since migration 0017, and its consumer had passed the lists announced
-    before: upgrading to it marks every county's list unannounced, so the worker's back-fill announces it again."""
+    """Payments keeps the villages' names since migration 0017 and monitoring since 0018, and their consumers had
+    passed the lists announced before: upgrading to them marks every county's list unannounced, so the worker's
+    back-fill announces it again."""
     assert (await api("intake").put("/regions/610625/villages", files=_csv(TABLE), headers=ADMIN)).status_code == 200
     before = len(await _villages_loaded(db))
     config = alembic_config("intake", infra.database_url)
-    await asyncio.to_thread(command.downgrade, config, "intake_villages_announced")  # 0017's downgrade: nothing
+    await asyncio.to_thread(command.downgrade, config, "intake_villages_announced")  # 0018, 0017: nothing
     await asyncio.to_thread(upgrade, "intake", infra.database_url)
     async with db.connect() as conn:
         pending = await conn.scalar(text("SELECT count(*) FROM intake.villages WHERE announced"))

@@ -24,7 +24,7 @@ from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIde
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import resident_id, walk
+from tests.helpers import resident_id, villages_loaded, walk
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇
 TODAY = date.today()
@@ -451,3 +451,35 @@ async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(ap
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert [c.value for c in sheet[1]][:4] == ["地区", "吴起县", "区划代码", "610626"]
     assert (await api("monitoring").get(f"/reports/monthly/610626/{month}", headers=MEDICAL)).status_code == 403
+
+
+async def test_an_alert_names_the_village_its_county_loaded(api, tokens, known_household, db):
+    """Where the household lives, by name: the township and the village's number until 吴起县 loads its list, then
+    the village's own name, on the list, the alert, a step's answer and the monthly report of the village."""
+    await villages_loaded(db, {"610626101202": "白岔村"})  # the county's list without this village
+    household, ids, _ = await known_household(income_fen=10_000)
+    body = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    listed = await alerts_of(api, tokens, household)
+    assert listed and {a["place"] for a in listed} == {"铁边城镇201村"}
+
+    await villages_loaded(db, {VILLAGE: "张湾村", "610626101202": "白岔村"})
+    listed = await alerts_of(api, tokens, household)
+    assert {a["place"] for a in listed} == {"铁边城镇张湾村"}
+    monitoring = api("monitoring")
+    alert = listed[0]
+    assert (await monitoring.get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()[
+        "place"
+    ] == "铁边城镇张湾村"
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["income"]},
+        headers=tokens["reviewer"],
+    )
+    assert r.status_code == 200 and r.json()["place"] == "铁边城镇张湾村", r.text
+
+    report = await monitoring.get(f"/reports/monthly/{VILLAGE}/{Period.of(TODAY)}", headers=RURAL)
+    assert report.status_code == 200, report.text
+    assert (report.json()["region_code"], report.json()["region_name"]) == (VILLAGE, "铁边城镇张湾村")
+    assert report.json()["alerts"]["raised"] >= len(listed)

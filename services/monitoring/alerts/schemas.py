@@ -28,6 +28,10 @@ class AlertOut(BaseModel):
     id: uuid.UUID
     household_id: uuid.UUID
     region_code: str
+    place: str = Field(
+        description="where the household lives, by name: the village as its county loaded it (铁边城镇张湾村), "
+        "else the township and the village's number (铁边城镇201村)"
+    )
     alert_type: AlertType
     status: Literal["dispatched", "verified", "closed"]
     due_date: date | None

@@ -20,6 +20,7 @@ from services.monitoring.alerts.schemas import (
     VerificationIn,
 )
 from services.monitoring.config import Settings
+from services.monitoring.models import village_names
 from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
@@ -27,6 +28,7 @@ from shared.auth import Principal
 from shared.core.workdays import add_workdays
 from shared.errors import InvalidInput
 from shared.pagination import narrowed
+from shared.places import PlaceNames
 from shared.uow import UnitOfWork
 
 SYSTEM = "monitoring"
@@ -68,11 +70,12 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
     return raised
 
 
-def to_out(alert: Alert, today: date | None = None) -> AlertOut:
+def to_out(alert: Alert, places: PlaceNames, today: date | None = None) -> AlertOut:
     today = today or date.today()
     return AlertOut.model_validate(
         {
             **vars(alert),
+            "place": places(alert.region_code),
             "status": alert.status.value,
             "outcome": alert.outcome.value if alert.outcome else None,
             "overdue": alert.status.value != "closed" and alert.due_date is not None and alert.due_date < today,
@@ -91,8 +94,10 @@ async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> Al
     alert = await _visible(uow, principal, alert_id)
     evidence = await AlertRepository(uow.session).evidence(alert.id)
     await audit.record(uow, principal, "alert.read", "alert", alert)
+    places = await PlaceNames.load(uow, village_names, [alert.region_code])
     return AlertDetail(
-        **to_out(alert).model_dump(), evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence]
+        **to_out(alert, places).model_dump(),
+        evidence=[EvidenceOut.model_validate(e, from_attributes=True) for e in evidence],
     )
 
 
@@ -116,7 +121,7 @@ async def _take(
     step(alert)
     await AlertRepository(uow.session).save([alert])
     await audit.record(uow, principal, action, "alert", alert, **fields)
-    return to_out(alert)
+    return to_out(alert, await PlaceNames.load(uow, village_names, [alert.region_code]))
 
 
 async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
@@ -173,4 +178,5 @@ async def search(
         region_code=prefix,
         details={"count": len(page.rows), "due": due, "status": query.status},
     )
-    return AlertPage(items=[to_out(a, today) for a in page.rows], next=page.next, total=page.total)
+    places = await PlaceNames.load(uow, village_names, [a.region_code for a in page.rows])
+    return AlertPage(items=[to_out(a, places, today) for a in page.rows], next=page.next, total=page.total)

@@ -10,11 +10,12 @@ from typing import Any
 from openpyxl import Workbook
 from pydantic import BaseModel
 
+from services.monitoring.models import village_names
 from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period
-from shared.core.regions import display_name
+from shared.places import PlaceNames
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
 
@@ -47,7 +48,7 @@ class AlertCounts(BaseModel):
 
 class MonthlyReport(BaseModel):
     region_code: str
-    region_name: str  # 吴起县, as the report to 乡村振兴局 names its area
+    region_name: str  # 吴起县 (a village: as its county loaded its name), as the report to 乡村振兴局 names its area
     month: Period
     alerts: AlertCounts
     raised_by_type: dict[str, int]
@@ -59,7 +60,8 @@ async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Per
     last = month.next().first_day - timedelta(days=1)
     figures = await ReportRepository(uow.session).monthly(region, month.first_day, last)
     await audit.record(uow, principal, "report.monthly", "report", f"{region}/{month}", region_code=region)
-    return MonthlyReport(region_code=region, region_name=display_name(region), month=month, **figures)
+    name = await PlaceNames.name_of(uow, village_names, region)
+    return MonthlyReport(region_code=region, region_name=name, month=month, **figures)
 
 
 _LABELS: dict[str, str] = {

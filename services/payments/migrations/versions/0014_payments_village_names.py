@@ -7,8 +7,9 @@ Revises: payments_superseded_by_indexes
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
+
+from shared.migrations import create_village_names, drop_village_names
 
 revision: str = "payments_village_names"
 down_revision: str | None = "payments_superseded_by_indexes"
@@ -17,18 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "village_names",
-        sa.Column("code", sa.String(length=12), nullable=False),
-        sa.Column("county_code", sa.String(length=6), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("code", name=op.f("pk_village_names")),
-        schema="payments",
-    )
-    op.create_index("ix_village_names_county_code", "village_names", ["county_code"], schema="payments")
+    create_village_names(op, "payments")
 
 
 def downgrade() -> None:
-    op.drop_index("ix_village_names_county_code", table_name="village_names", schema="payments")
-    op.drop_table("village_names", schema="payments")
+    drop_village_names(op, "payments")
