@@ -45,6 +45,35 @@ def outbox_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
+def _outbox_row(event: DomainEvent, source: str, correlation_id: str | None) -> dict[str, Any]:
+    # The payload is the CloudEvent's JSON text, embedded as is in the statement's JSON parameter.
+    return {
+        "event_id": event.id,
+        "topic": str(spec_for(event.type).topic),
+        "key": event.key,
+        "type": event.type,
+        "payload": orjson.Fragment(event.to_json(source, correlation_id)),
+    }
+
+
+def prepared_events(aggregate: Aggregate, source: str, correlation_id: str | None) -> list[dict[str, Any]]:
+    """The events `aggregate` raised since they were last collected, as the outbox's rows (`source`: the unit of
+    work's; `correlation_id`: the one in force where the job runs). For a bulk job that changes aggregates away
+    from the event loop and keeps only their text until it writes them (`UnitOfWork.add_prepared`): a chunk of
+    thousands then holds no object graphs for the garbage collector to walk again and again."""
+    route = aggregate.routing
+    return [
+        _outbox_row(
+            DomainEvent(
+                type=event_type(type(data)), key=str(route.key), data=data, region=route.region, subject=route.subject
+            ),
+            source,
+            correlation_id,
+        )
+        for data in aggregate.collect_new_events()
+    ]
+
+
 class UnitOfWork:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: PlatformTables, source: str) -> None:
         self._sessions = sessions
@@ -55,6 +84,7 @@ class UnitOfWork:
         self._writes: list[tuple[Insert | Update, dict[str, Any]]] = []
         self._conflicts: dict[str, Exception] = {}
         self._tracked: dict[int, tuple[Aggregate, CloudEvent | None, bool]] = {}
+        self._prepared: list[dict[str, Any]] = []
 
     async def __aenter__(self) -> UnitOfWork:
         self.session: AsyncSession = self._sessions()
@@ -63,7 +93,7 @@ class UnitOfWork:
 
     def _reset(self) -> None:
         self.events, self._rows, self._writes, self._conflicts = [], {}, [], {}
-        self._tracked = {}
+        self._tracked, self._prepared = {}, []
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -183,19 +213,13 @@ class UnitOfWork:
         won the race), instead of the generic conflict."""
         self._conflicts[constraint] = error
 
+    def add_prepared(self, rows: list[dict[str, Any]]) -> None:
+        """Outbox rows `prepared_events` built, written with this transaction's other events."""
+        self._prepared.extend(rows)
+
     def _outbox_rows(self) -> list[dict[str, Any]]:
         cid = current_correlation_id()
-        # The payload is the CloudEvent's JSON text, embedded as is in the statement's JSON parameter.
-        return [
-            {
-                "event_id": event.id,
-                "topic": str(spec_for(event.type).topic),
-                "key": event.key,
-                "type": event.type,
-                "payload": orjson.Fragment(event.to_json(self.source, event.correlation_id or cid)),
-            }
-            for event in self.events
-        ]
+        return [_outbox_row(event, self.source, event.correlation_id or cid) for event in self.events]
 
     async def flush_events(self) -> None:
         """Write the collected events to the outbox, with the deferred rows and writes (still inside the
@@ -206,11 +230,11 @@ class UnitOfWork:
         self.collect_new_events()
         self._tracked = {}
         tables = {t: rows for t, rows in self._rows.items() if rows}
-        if self.events:
+        if self.events or self._prepared:
             # The outbox's insert trigger notifies the relay, delivered only if and when this transaction commits.
-            tables[self.tables.outbox] = self._outbox_rows()
+            tables[self.tables.outbox] = self._outbox_rows() + self._prepared
         writes = self._writes
-        self.events, self._rows, self._writes = [], {}, []
+        self.events, self._rows, self._writes, self._prepared = [], {}, [], []
         try:
             if sum(len(rows) for rows in tables.values()) > _ONE_STATEMENT_ROWS:
                 # A bulk handler's thousands of events: executemany per table (one statement's parameters are

@@ -333,22 +333,41 @@ class SavedRows:
     cases: str
     steps: str
 
+    @classmethod
+    def of(cls, rows: list[SavedRow]) -> SavedRows:
+        if not rows:
+            return cls("", "[]")
+        return cls(f"[{','.join(r.case for r in rows)}]", f"[{','.join(s for r in rows for s in r.steps)}]")
 
-def saved_rows(cases: list[tuple[Case, Any, list[StepRecord]]]) -> SavedRows:
+
+@dataclass(frozen=True)
+class SavedRow:
+    """One re-priced case as `save_many` writes it, already JSON: a chunk of thousands keeps text, not Cases."""
+
+    case: str
+    steps: tuple[str, ...]
+
+
+def saved_row(case: Case, version: Any, steps: list[StepRecord]) -> SavedRow:
     """(case, version read, steps recorded) as `save_many` takes them: pure, so a caller may build it off the
     event loop while the database is busy with something else."""
-    rows = [
-        {
-            "id": case.id,
-            "version": version,
-            "schedule": schedule_json(case.schedule, case.snapshot),
-            "monthly_amount_fen": case.monthly_amount_fen,
-            "assessment": _assessment_json(case.assessment) if case.assessment else None,
-        }
-        for case, version, _ in cases
-    ]
-    steps = [_step_row(case.id, s) for case, _, recorded in cases for s in recorded]
-    return SavedRows(json_rows(rows) if rows else "", json_rows(steps))
+    row = {
+        "id": case.id,
+        "version": version,
+        "schedule": schedule_json(case.schedule, case.snapshot),
+        "monthly_amount_fen": case.monthly_amount_fen,
+        "assessment": _assessment_json(case.assessment) if case.assessment else None,
+    }
+    return SavedRow(_json(row), tuple(_json(_step_row(case.id, s)) for s in steps))
+
+
+def saved_rows(cases: list[tuple[Case, Any, list[StepRecord]]]) -> SavedRows:
+    return SavedRows.of([saved_row(case, version, steps) for case, version, steps in cases])
+
+
+def _json(row: dict[str, Any]) -> str:
+    """One row as `json_rows` encodes each of its rows."""
+    return orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def roll_case(row: Any) -> tuple[Case, Any]:

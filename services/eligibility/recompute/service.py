@@ -28,8 +28,8 @@ from datetime import date
 from typing import Any
 
 from services.eligibility.cases import schedule as sched
-from services.eligibility.cases.domain import Case, RecomputedFor, StepRecord
-from services.eligibility.cases.repository import CaseRepository, SavedRows, roll_case, saved_rows
+from services.eligibility.cases.domain import Case, RecomputedFor
+from services.eligibility.cases.repository import CaseRepository, SavedRow, SavedRows, roll_case, saved_row
 from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters
@@ -44,12 +44,13 @@ from services.eligibility.recompute.schemas import (
 )
 from shared import audit
 from shared.auth import Principal
+from shared.context import current_correlation_id
 from shared.core.period import Period
 from shared.core.regions import RegionTable
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import PERSON_LEVEL, StandardChanged
 from shared.schemas import attributes
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, prepared_events
 
 log = logging.getLogger(__name__)
 SYSTEM = "eligibility"
@@ -190,6 +191,17 @@ class Impact:
         return out("total", None, list(self.townships.values())), per
 
 
+@dataclass(frozen=True)
+class _Changed:
+    """A re-priced case as its chunk keeps it until written: its figures, and (applied) its audit rows and its
+    events as the outbox's rows. The Case itself is let go as soon as it is priced, so a chunk of thousands holds
+    text, not object graphs the garbage collector would walk again at every collection."""
+
+    repriced: Repriced
+    audits: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+
 @dataclass
 class _PricedChunk:
     """One chunk of cases read and re-priced, waiting to be written (with `apply`) and counted."""
@@ -197,30 +209,50 @@ class _PricedChunk:
     examined: int = 0
     unchanged: int = 0
     needs_review: int = 0
-    changed: list[tuple[Case, Repriced, list[StepRecord]]] = field(default_factory=list)
+    changed: list[_Changed] = field(default_factory=list)
     rows: SavedRows | None = None
 
 
 def _price_chunk(
-    rows: list[Any], params: ParameterSet, change: ValueChange, today: date, month: Period, apply: bool
+    rows: list[Any],
+    params: ParameterSet,
+    change: ValueChange,
+    today: date,
+    month: Period,
+    apply: bool,
+    source: str,
+    correlation_id: str | None,
 ) -> _PricedChunk:
     """The chunk's cases re-priced (pure domain work: no session, no event loop), with what `save_many` writes."""
     chunk = _PricedChunk(examined=len(rows))
-    saved: list[tuple[Case, Any, list[StepRecord]]] = []
+    saved: list[SavedRow] = []
     for row in rows:
         case, version = roll_case(row)
         before = case.schedule
         changes = case.reprice(params, change.recomputed_for, change.reference, today, announce=apply)
         if changes is None:
             chunk.needs_review += 1
-        elif changes:
-            steps = case.collect_steps()
-            chunk.changed.append((case, Repriced.of(case, before, changes, month), steps))
-            saved.append((case, version, steps))
-        else:
+        elif not changes:
             chunk.unchanged += 1
+        elif not apply:
+            chunk.changed.append(_Changed(Repriced.of(case, before, changes, month), [], []))
+        else:
+            steps = case.collect_steps()
+            saved.append(saved_row(case, version, steps))
+            audits = [
+                {
+                    "resource_id": case.id,
+                    "household_id": case.household_id,
+                    "region_code": case.region_code,
+                    "reason": s.opinion,
+                    "details": s.data,
+                }
+                for s in steps
+            ]
+            events = prepared_events(case, source, correlation_id)
+            chunk.changed.append(_Changed(Repriced.of(case, before, changes, month), audits, events))
     if apply:
-        chunk.rows = saved_rows(saved)
+        chunk.rows = SavedRows.of(saved)
     return chunk
 
 
@@ -235,20 +267,10 @@ async def _write(uow: UnitOfWork, repo: CaseRepository, chunk: _PricedChunk, cha
             len(chunk.changed) - len(written),
         )
     audits = []
-    for case, _, steps in chunk.changed:
-        if case.id not in written:
-            continue
-        uow.track(case)
-        audits += [
-            {
-                "resource_id": case.id,
-                "household_id": case.household_id,
-                "region_code": case.region_code,
-                "reason": s.opinion,
-                "details": s.data,
-            }
-            for s in steps
-        ]
+    for c in chunk.changed:
+        if c.repriced.case_id in written:
+            audits += c.audits
+            uow.add_prepared(c.events)
     await audit.record(uow, SYSTEM, "case.standard_recompute", "case", audits)
     await uow.flush_events()
     return written
@@ -273,16 +295,25 @@ async def recompute(
     prefix = scope if scope is not None else ("" if change.region == NATIONAL else change.region)
     impact = Impact(paid_through, Period.of(today), keep_cases=keep_cases)
     ids, started = await repo.priced_with(prefix, change.key), time.monotonic()
-    price = functools.partial(_price_chunk, params=params, change=change, today=today, month=impact.month, apply=apply)
+    price = functools.partial(
+        _price_chunk,
+        params=params,
+        change=change,
+        today=today,
+        month=impact.month,
+        apply=apply,
+        source=uow.source,
+        correlation_id=current_correlation_id(),
+    )
 
     async def settle(chunk: _PricedChunk) -> None:
         written = await _write(uow, repo, chunk, change) if apply else None
         impact.examined += chunk.examined
         impact.unchanged += chunk.unchanged
         impact.needs_review += chunk.needs_review
-        for case, r, _ in chunk.changed:
-            if written is None or case.id in written:
-                impact.add(r)
+        for c in chunk.changed:
+            if written is None or c.repriced.case_id in written:
+                impact.add(c.repriced)
         log.info(
             "recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)",
             change.region,

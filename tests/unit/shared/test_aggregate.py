@@ -7,10 +7,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import orjson
+
 from shared.aggregate import Aggregate, Routing
+from shared.context import current_correlation_id
 from shared.events.catalogue import AlertClosed, EventData
 from shared.events.envelope import CloudEvent
-from shared.uow import UnitOfWork
+from shared.uow import UnitOfWork, prepared_events
 
 
 @dataclass
@@ -53,3 +56,27 @@ def test_tracked_aggregates_hand_their_new_events_over_once_with_their_routing_a
     ]
     uow.collect_new_events()
     assert len(uow.events) == 3 and one.events == [] and two.events == []
+
+
+def test_prepared_events_are_the_rows_the_unit_of_work_writes_for_a_tracked_aggregate():
+    """A bulk job's `prepared_events` (built off the event loop, kept as text) are the outbox rows the unit of
+    work writes for the same events of a tracked aggregate: same topic, key, type and CloudEvent but its own id and
+    time; the aggregate's events are handed over once."""
+    household = uuid.uuid4()
+    tracked, prepared = Thing(household), Thing(household)
+    uow = UnitOfWork(None, None, "/tests")  # type: ignore[arg-type]
+    uow.track(tracked)
+    tracked.close()
+    prepared.events = list(tracked.events)
+    uow.collect_new_events()
+    written = uow._outbox_rows()
+    rows = prepared_events(prepared, "/tests", current_correlation_id())
+    assert prepared.events == [] and prepared_events(prepared, "/tests", None) == []
+
+    def comparable(row: dict) -> tuple:
+        payload = orjson.loads(orjson.dumps(row["payload"]))
+        return row["topic"], row["key"], row["type"], {k: v for k, v in payload.items() if k not in ("id", "time")}
+
+    assert [comparable(r) for r in rows] == [comparable(r) for r in written]
+    assert orjson.loads(orjson.dumps(rows[0]["payload"]))["id"] == str(rows[0]["event_id"])
+    assert comparable(rows[0])[3]["subject"] == "thing" and comparable(rows[0])[3]["region"] == "610626101201"
