@@ -104,10 +104,14 @@ class Bank:
         # a regular batch is one per region and month, and a sequence must never find another's.
         self.regions: list[str] = []
         self._next_region = itertools.count(random.SystemRandom().randrange(_VILLAGES))
+        self.report_every, self.started = 0, time.perf_counter()  # the long form's progress (`run_simulation`)
 
     def new_region(self) -> str:
         n = next(self._next_region) % _VILLAGES
         self.regions.append(f"610626{300 + n // 900}{100 + n % 900}")
+        if self.report_every and len(self.regions) % self.report_every == 0:
+            elapsed = time.perf_counter() - self.started
+            print(f"payments simulation: {len(self.regions)} sequences begun in {elapsed:.0f} s", flush=True)
         return self.regions[-1]
 
     def run(self, coro):
@@ -429,6 +433,7 @@ def run_simulation(database_url: str, examples: int, steps: int = 10) -> None:
     chosen = int(os.environ.get("SIMULATION_SEED") or random.randrange(2**32))
     print(f"\npayments simulation: {examples} sequences, SIMULATION_SEED={chosen}", flush=True)
     bank = Bank(database_url)
+    bank.report_every = 1000 if examples >= 5000 else 0
     try:
         Payments = machine(bank)
         Payments.TestCase.settings = settings(
