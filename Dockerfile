@@ -5,8 +5,11 @@
 # Kubernetes (deploy/k8s) and docker-compose.yml set the command explicitly.
 FROM python:3.11-slim
 
+# MALLOC_ARENA_MAX=1: a thread that builds a chunk's rows (the 提标 recompute prices in one) would otherwise get a
+# malloc arena of its own, which glibc keeps after the chunk is freed (bench/README.md, 提标 recompute).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SERVICE=intake

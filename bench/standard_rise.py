@@ -17,6 +17,9 @@ tiers: every rural tier +40 yuan (300…500 → 340…540, 450 → 490) from 202
   log, commit. cases/s from the handler's start to the commit.
 * **replay**: the handler again on the same event: everything read and assessed, nothing to write.
 
+It runs with the workers' `MALLOC_ARENA_MAX=1` (it starts itself again with it unless the variable is set): the
+recompute prices in a thread, whose own malloc arena glibc would keep after each chunk.
+
 The run fails (exit 1) unless every case's stored amount equals the baseline's, the outbox holds exactly one
 `case.amount_changed` and one `case.schedule_changed` per changed case with the baseline's amounts and month,
 the what-if's counts and sums equal what the recompute wrote, and the replay changes nothing.
@@ -344,4 +347,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    if "MALLOC_ARENA_MAX" not in os.environ:  # the worker's environment, as the image and `make run` set it
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "MALLOC_ARENA_MAX": "1"})
     sys.exit(main())

@@ -23,6 +23,9 @@ from infra import STOP_SIGNALS, LocalInfra, uninterrupted
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = {"intake": 8001, "eligibility": 8002, "payments": 8003, "monitoring": 8004}
+# As the image sets it (Dockerfile): one malloc arena per process. A thread that builds a chunk's rows (the 提标
+# recompute prices in one) otherwise gets an arena of its own that glibc keeps after the chunk is freed.
+PROCESS_ENV = {"MALLOC_ARENA_MAX": "1"}
 
 
 @dataclass
@@ -34,7 +37,7 @@ class Stack:
 
     def _spawn(self, name: str, args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(REPO)}
+        env = {**PROCESS_ENV, **os.environ, **self.env, **(extra_env or {}), "PYTHONPATH": str(REPO)}
         with open(self.log_dir / f"{name}.log", "ab") as log, uninterrupted():  # started and recorded as one
             proc = subprocess.Popen(
                 args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
