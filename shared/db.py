@@ -106,6 +106,11 @@ def json_rows(rows: list[dict[str, Any]]) -> str:
     return orjson.dumps(rows, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def json_row(row: dict[str, Any]) -> str:
+    """One row as `json_rows` encodes each of its rows: a bulk job may keep its rows as text and join them."""
+    return orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 class PlatformTables:
     """The outbox, inbox and audit tables, defined once here and created in each service's schema."""
 

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any
 
 import orjson
-from sqlalchemy import Insert, Table, Update, insert
+from sqlalchemy import Insert, Table, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -237,10 +237,13 @@ class UnitOfWork:
         self.events, self._rows, self._writes, self._prepared = [], {}, [], []
         try:
             if sum(len(rows) for rows in tables.values()) > _ONE_STATEMENT_ROWS:
-                # A bulk handler's thousands of events: executemany per table (one statement's parameters are
-                # limited), the deferred writes after them.
+                # A bulk handler's tens of thousands of rows: each table's as `INSERT … SELECT` from one JSON
+                # parameter per slice (bounding the parameter's size, never a statement per row), the deferred
+                # writes (a handful of statements) after them.
                 for t, rows in tables.items():
-                    await self.session.execute(insert(t), rows)
+                    statement = insert_json_rows(t, tuple(rows[0]))
+                    for at in range(0, len(rows), _ONE_STATEMENT_ROWS):
+                        await self.session.execute(statement, {"rows": json_rows(rows[at : at + _ONE_STATEMENT_ROWS])})
                 for write, params in writes:
                     await self.session.execute(write, params)
                 return

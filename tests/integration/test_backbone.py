@@ -445,3 +445,35 @@ async def test_the_relay_sends_each_event_as_the_unit_of_work_wrote_it_byte_for_
         assert sent[event_id] == payload  # the stored text, not a re-serialisation of a parsed copy
     from_sql = [orjson.loads(v) for v in sent.values() if orjson.loads(v).get("subject") == "sql"]
     assert from_sql and all(e["data"]["amount_fen"] == 5 and e["type"] == TYPE for e in from_sql)
+
+
+async def test_a_flush_of_more_rows_than_one_statement_takes_writes_every_row_and_event(kit, db, monkeypatch):
+    """Above the one-statement bound the deferred rows go in slices of JSON-parameter inserts: every audit row and
+    every event of the transaction is written, once, with the outbox text the events would have had."""
+    monkeypatch.setattr("shared.uow._ONE_STATEMENT_ROWS", 40)
+    marker = f"bulk-{uuid.uuid4()}"
+    async with kit["uow"]() as uow:
+        uow.add_rows(
+            platform.audit_log,
+            [
+                {"actor": "tests", "roles": [], "action": marker, "resource_type": "t", "resource_id": str(i)}
+                for i in range(95)
+            ],
+        )
+        for i in range(7):
+            uow.emit(Pinged(household_id=uuid.uuid4(), amount_fen=i), key=marker)
+        written = {str(e.id): e.to_json("/tests", e.correlation_id or current_correlation_id()) for e in uow.events}
+        await uow.commit()
+    async with db.connect() as conn:
+        audits = await conn.scalars(
+            text("SELECT resource_id FROM monitoring.audit_log WHERE action = :m"), {"m": marker}
+        )
+        stored = dict(
+            (
+                await conn.execute(
+                    text("SELECT event_id::text, payload::text FROM monitoring.outbox WHERE key = :m"), {"m": marker}
+                )
+            ).all()
+        )
+    assert sorted(int(r) for r in audits) == list(range(95))
+    assert {k: v.encode() for k, v in stored.items()} == written

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
 
 from services.eligibility.cases.domain import RecomputedFor
-from services.eligibility.cases.repository import CaseRepository, roll_case, saved_rows
+from services.eligibility.cases.repository import CaseRepository, SavedRows, roll_case, saved_row
 from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform
 from services.eligibility.policy_admin.in_force import effective_parameters
@@ -383,7 +383,7 @@ async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_
             case, version = roll_case(row)
             assert case.reprice(params, rise, "test rise", date.today())
             chunk.append((case, version, case.collect_steps()))
-        rows = saved_rows(chunk)
+        rows = SavedRows.of([saved_row(case, version, steps) for case, version, steps in chunk])
         async with sessions() as review:  # a township's review commits meanwhile
             await review.execute(text("UPDATE eligibility.cases SET updated_at = now() WHERE id = :id"), {"id": raced})
             await review.commit()

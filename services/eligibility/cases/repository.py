@@ -25,7 +25,7 @@ from services.eligibility.models import CaseStep, HouseholdFacts
 from services.eligibility.policy import TraceEntry
 from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
-from shared.db import insert_json_rows, json_rows, select_json_rows
+from shared.db import insert_json_rows, json_row, json_rows, select_json_rows
 from shared.events.catalogue import PERSON_LEVEL, ApplicationDetails, application_details
 from shared.pagination import Keyset, Rows, keyset_page
 
@@ -358,16 +358,7 @@ def saved_row(case: Case, version: Any, steps: list[StepRecord]) -> SavedRow:
         "monthly_amount_fen": case.monthly_amount_fen,
         "assessment": _assessment_json(case.assessment) if case.assessment else None,
     }
-    return SavedRow(_json(row), tuple(_json(_step_row(case.id, s)) for s in steps))
-
-
-def saved_rows(cases: list[tuple[Case, Any, list[StepRecord]]]) -> SavedRows:
-    return SavedRows.of([saved_row(case, version, steps) for case, version, steps in cases])
-
-
-def _json(row: dict[str, Any]) -> str:
-    """One row as `json_rows` encodes each of its rows."""
-    return orjson.dumps(row, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return SavedRow(json_row(row), tuple(json_row(_step_row(case.id, s)) for s in steps))
 
 
 def roll_case(row: Any) -> tuple[Case, Any]:
@@ -587,8 +578,9 @@ class CaseRepository:
         return list(await self.session.execute(_ROLL_CHUNK, {"ids": ids}))
 
     async def save_many(self, rows: SavedRows) -> set[uuid.UUID]:
-        """Many re-priced cases (`saved_rows`), set-based: one statement updating their schedule, amount and
-        assessment where the row is still the version read, and inserting the steps of those. The ids written."""
+        """Many re-priced cases (`saved_row`s joined by `SavedRows.of`), set-based: one statement updating their
+        schedule, amount and assessment where the row is still the version read, and inserting the steps of those.
+        The ids written."""
         if not rows.cases:
             return set()
         result = await self.session.execute(_SAVE_MANY, {"rows": rows.cases, "steps": rows.steps})
