@@ -10,12 +10,13 @@ tiers: every rural tier +40 yuan (300…500 → 340…540, 450 → 490) from 202
 
 * **baseline (rules)**: `services.eligibility.policy.assess` on the same N snapshots, built beforehand, at the
   date the recompute evaluates each case: cases/s of the pure functions alone.
-* **what-if**: `POST /parameters/what-if`'s path (`recompute(apply=False)`): read in chunks, assess, count.
-* **recompute (end to end)**: the `policy.standard_changed.v1` handler (`on_standard_changed`) in a real unit of
-  work on the database: read in chunks, each case re-priced per segment by `Case.reprice`, the cases' repository's
-  `save_many` (one UPDATE … FROM and insert of steps per chunk), one multi-row insert each into outbox and audit
-  log, commit. cases/s from the handler's start to the commit.
-* **replay**: the handler again on the same event: everything read and assessed, nothing to write.
+* **what-if**: `POST /parameters/what-if`'s path (`recompute`): read in chunks, assess, count.
+* **recompute (end to end)**: the `policy.standard_changed.v1` handler (`on_standard_changed`) queues the
+  recompute, and the worker's runner (`run_recompute`) runs it on the database: its work list snapshotted, then
+  chunk by chunk, each committed with its progress: read, each case re-priced per segment by `Case.reprice`, the
+  cases' repository's `save_many` (one UPDATE … FROM and insert of steps per chunk), one multi-row insert each into
+  outbox and audit log. cases/s from the handler's start to the last commit.
+* **replay**: the same value's recompute queued again and run: everything read and assessed, nothing to write.
 
 It runs with the workers' `MALLOC_ARENA_MAX=1` (it starts itself again with it unless the variable is set): the
 recompute prices in a thread, whose own malloc arena glibc would keep after each chunk.
@@ -40,19 +41,21 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import asyncpg
 import orjson
 
 from bench.eligibility_assess import HouseholdFactory
 from bench.measure import infra_module, process_cpu, tree_cpu
-from services.eligibility.models import ParameterOverride, platform
+from services.eligibility.models import ParameterOverride, StandardRecompute, platform
 from services.eligibility.policy import ApplicationFacts, assess, default_parameters
 from services.eligibility.recompute import service as recompute
 from shared.core.period import Period
 from shared.core.regions import RegionTable
 from shared.db import create_engine, session_factory
 from shared.events.catalogue import StandardChanged
+from shared.jobs import Job
 from shared.outbox import asyncpg_dsn
 from shared.uow import UnitOfWork
 
@@ -187,21 +190,29 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: 
     change = recompute.ValueChange(REGION, KEY, START, REFERENCE)
     async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:
         started, cpu = _clock(pg_pid)
-        figures["what_if"] = await recompute.recompute(
-            uow, params, change, apply=False, paid_through=Period(2023, 8), today=today
-        )
+        figures["what_if"] = await recompute.recompute(uow, params, change, paid_through=Period(2023, 8), today=today)
         figures["what_if_s"], figures["what_if_cpu"] = _since(pg_pid, started, cpu)
     event = StandardChanged(region=REGION, key=KEY, start=START, value=RAISED_TIERS, reference=REFERENCE)
+    job = Job(lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
     for name in ("recompute", "replay"):
-        async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:
-            started, cpu = _clock(pg_pid)
-            if profile and name == "recompute":
-                profile.enable()
-            figures[name] = await recompute.on_standard_changed(uow, event)
+        started, cpu = _clock(pg_pid)
+        if profile and name == "recompute":
+            profile.enable()
+        async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:  # the consumer queues it
+            queued = await recompute.on_standard_changed(uow, event)
+            if queued is None:  # the replay: the same value's recompute queued again under a new id
+                done = await uow.session.get(StandardRecompute, recompute.recompute_id(REGION, KEY, START))
+                queued = StandardRecompute(**{c: getattr(done, c) for c in _QUEUED}, id=uuid.uuid4(), status="queued")
+                uow.session.add(queued)
+            rid = queued.id
             await uow.commit()
-            if profile and name == "recompute":
-                profile.disable()
-            figures[f"{name}_s"], figures[f"{name}_cpu"] = _since(pg_pid, started, cpu)
+        assert await recompute.run_recompute(job, rid, chunk)  # the worker runs it, chunk by chunk
+        if profile and name == "recompute":
+            profile.disable()
+        figures[f"{name}_s"], figures[f"{name}_cpu"] = _since(pg_pid, started, cpu)
+        async with UnitOfWork(sessions, platform, "/bench") as uow:
+            row = await uow.session.get(StandardRecompute, rid)
+            figures[name] = Counted(row.cases_examined, row.cases_changed)
     figures["stored"] = {
         r["id"]: r["monthly_amount_fen"]
         for r in await conn.fetch("SELECT id, monthly_amount_fen FROM eligibility.cases")
@@ -225,6 +236,15 @@ async def run(url: str, pg_pid: int, records: list[tuple], chunk: int, profile: 
     await conn.close()
     await engine.dispose()
     return figures
+
+
+class Counted(NamedTuple):
+    examined: int
+    changed: int
+
+
+# A recompute row's columns as it is queued (the rest are its progress).
+_QUEUED = ("region", "scope", "key", "start", "reference", "correlation_id", "paid_through")
 
 
 def _clock(pg_pid: int) -> tuple[float, tuple[float, float]]:

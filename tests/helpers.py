@@ -153,3 +153,20 @@ async def villages_loaded(db, villages: dict[str, str], at: datetime | None = No
         async with UnitOfWork(session_factory(db), service.platform, "/tests") as uow:
             await record_villages(service.village_names)(uow, data)
             await uow.commit()
+
+
+async def run_recomputes(db, chunk_size: int | None = None, **kwargs) -> int:
+    """The eligibility worker's recompute runner, one round (`recompute_runner`): every 提标 recompute the
+    `policy.standard_changed` events queued, run to its end; how many finished. `kwargs` go to `run_recompute` for
+    one recompute (`recompute_id`, `params`) instead of every one queued."""
+    from services.eligibility.models import platform
+    from services.eligibility.recompute import service
+    from shared.db import session_factory
+    from shared.jobs import Job
+    from shared.uow import UnitOfWork
+
+    sessions = session_factory(db)
+    job = Job(lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
+    if "recompute_id" in kwargs:
+        return int(await service.run_recompute(job, kwargs.pop("recompute_id"), chunk_size, **kwargs))
+    return await service.run_recomputes(job, chunk_size=chunk_size)

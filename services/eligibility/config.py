@@ -1,3 +1,4 @@
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -12,3 +13,6 @@ class Settings(ServiceSettings):
     # is owed only (`balances_from_payments` false).
     payments_url: str | None = None
     payments_timeout_seconds: float = 30.0
+    # 提标重算: cases re-priced per committed step, and how often the worker looks for a queued recompute.
+    recompute_chunk_size: int = Field(default=2000, ge=1)
+    recompute_poll_seconds: float = Field(default=1.0, gt=0)

@@ -26,6 +26,8 @@ SignedIn = Annotated[Principal, Depends(require())]
 Admin = Annotated[Principal, Depends(require("admin"))]
 # Runs a standard rise as a dry run (试算) before it is decided: the county and its finance office.
 WhatIfAnalyst = Annotated[Principal, Depends(require("county_approver", "finance"))]
+# Follows the recomputes (提标重算) added values ask for: those who add values, run what-ifs, or audit.
+RecomputeReader = Annotated[Principal, Depends(require("admin", "county_approver", "finance", "auditor"))]
 # Prices households by today's rules in bulk (POST /assessments): the roll import's county admin, and officials.
 Assessor = Annotated[Principal, Depends(require("admin", "clerk", "county_approver"))]
 

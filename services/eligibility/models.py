@@ -120,6 +120,51 @@ class HouseholdFacts(Base):
 village_names = village_names_table(Base.metadata)
 
 
+class StandardRecompute(Base):
+    """提标重算: the re-pricing a dated value (policy.standard_changed) asks for, run by the worker chunk by chunk
+    (`services/eligibility/recompute/jobs.py`): its progress and what it changed per township, as it goes."""
+
+    __tablename__ = "standard_recomputes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, comment="uuid5 of region, key and start: one per value")
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True, comment="the order they are run in")
+    region: Mapped[str] = mapped_column(String(12), comment="'national' or the value's GB/T 2260 code")
+    scope: Mapped[str] = mapped_column(String(12), comment="the region prefix whose cases it re-prices")
+    key: Mapped[str] = mapped_column(String(100))
+    start: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(Text)
+    correlation_id: Mapped[str | None] = mapped_column(String(200), comment="the event's, carried by what it emits")
+    status: Mapped[str] = mapped_column(String(20), comment="queued, running, done")
+    cases_total: Mapped[int | None] = mapped_column(comment="cases priced with the key, counted when it starts")
+    cases_examined: Mapped[int] = mapped_column(default=0)
+    cases_changed: Mapped[int] = mapped_column(default=0)
+    cases_unchanged: Mapped[int] = mapped_column(default=0)
+    cases_needing_review: Mapped[int] = mapped_column(default=0)
+    paid_through: Mapped[date] = mapped_column(Date, comment="back-pay counts the months up to this one")
+    townships: Mapped[dict] = mapped_column(
+        JSONB, default=dict, comment="per township: households, persons, monthly before/after, back-pay (fen)"
+    )
+    after_household: Mapped[uuid.UUID | None] = mapped_column(comment="resume after this (household, case)")
+    after_case: Mapped[uuid.UUID | None]
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_standard_recomputes_requested_at_id", "requested_at", "id"),)
+
+
+class StandardRecomputeCase(Base):
+    """The cases a running recompute still has to re-price, in household order (its work list; emptied when done)."""
+
+    __tablename__ = "standard_recompute_cases"
+
+    recompute_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("standard_recomputes.id", ondelete="CASCADE"), primary_key=True
+    )
+    household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+
+
 class ParameterOverride(Base):
     """A dated parameter value added by an admin (e.g. a standard rise), laid over the shipped YAML tree."""
 

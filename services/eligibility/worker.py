@@ -1,10 +1,12 @@
 """Eligibility worker: relays eligibility's outbox; opens, amends and withdraws cases from intake's events and brings
-in the imported roll's (存量对象导入); recomputes the amounts a changed policy value affects (提标); stops or reviews
-cases on monitoring's findings; keeps the names of the villages counties load."""
+in the imported roll's (存量对象导入); queues the recompute of the amounts a changed policy value affects (提标) and
+runs it chunk by chunk; stops or reviews cases on monitoring's findings; keeps the names of the villages counties
+load."""
 
 from services.eligibility.cases import service
 from services.eligibility.config import Settings
 from services.eligibility.models import platform, village_names
+from services.eligibility.recompute.jobs import recompute_runner
 from services.eligibility.recompute.service import on_standard_changed
 from shared.consumer import Handlers, on_batch, on_data
 from shared.events.catalogue import (
@@ -48,4 +50,6 @@ CONSUMERS = {
 }
 
 if __name__ == "__main__":
-    main(Settings(), platform, CONSUMERS)
+    settings = Settings()
+    runner = recompute_runner(settings.recompute_chunk_size, settings.recompute_poll_seconds)
+    main(settings, platform, CONSUMERS, [runner])

@@ -4,6 +4,7 @@ September; here 吴起县's 2023 urban standard 680 → 720 yuan/month), with th
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, timedelta
 
@@ -15,20 +16,27 @@ from sqlalchemy import text
 from services.eligibility.cases.domain import RecomputedFor
 from services.eligibility.cases.repository import CaseRepository, SavedRows, roll_case, saved_row
 from services.eligibility.cases.service import open_cases
-from services.eligibility.models import platform
+from services.eligibility.models import StandardRecompute, platform
 from services.eligibility.policy_admin.in_force import effective_parameters
-from services.eligibility.recompute.service import ValueChange, on_standard_changed, recompute
+from services.eligibility.recompute.service import (
+    ValueChange,
+    on_standard_changed,
+    recompute,
+    recompute_id,
+    run_recompute,
+)
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
 from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, StandardChanged, Topic
+from shared.jobs import Job
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import delivery
+from tests.helpers import delivery, run_recomputes, walk
 
 COUNTY_OFFICIAL = bearer("official-wuqi", ["clerk", "township_reviewer"], "610626")
 FINANCE = bearer("finance-wuqi", ["finance"], "610626")
@@ -224,7 +232,8 @@ async def _rise_through_kafka(api, tokens, db, kafka, body: dict) -> tuple[str, 
     [record] = await _records(
         kafka["bootstrap"], lambda e: e.get("correlationid") == cid and e["type"].endswith("policy.standard_changed.v1")
     )
-    await kafka["consumer"].process([record])
+    await kafka["consumer"].process([record])  # queues the recompute
+    assert await run_recomputes(db) >= 1  # the worker's runner: chunk by chunk, committed
     await _relay(db, kafka["producer"])
     return cid, record
 
@@ -317,14 +326,53 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
     tekun = (await api("eligibility").get(f"/cases/{roll['tekun']}", headers=tokens["approver"])).json()
     assert tekun["monthly_amount_fen"] == 114_600 and tekun["steps"][-1]["step"] == "standard_recompute"
 
-    # Replayed: the inbox recognises the event; and the recompute itself, run again, finds nothing to change.
+    # Its progress and figures, as the admin follows them, equal the what-if's (the townships of 吴起县).
+    rid = recompute_id("610626", "dibao.standard.urban", date(2023, 7, 1))
+    r = await api("eligibility").get(f"/recomputes/{rid}", headers=FINANCE)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["status"] == "done" and done["progress"] == {
+        "done": done["cases_examined"],
+        "total": done["cases_examined"],
+    }
+    assert done["cases_changed"] == what_if["cases_changed"] == len(events)
+    # The same households, persons and monthly cost; back-pay counted to last month (the what-if's to August 2023).
+    same = ("township", "name", "households", "persons", "monthly_before_fen", "monthly_after_fen")
+    assert [{k: t[k] for k in same} for t in done["townships"]] == [
+        {k: t[k] for k in same} for t in what_if["townships"]
+    ]
+    last = Period.of(date.today()).plus(-1)
+    back: dict[str, int] = {}
+    for e in events:
+        months = Period.parse(e["effective_month"]).months_until(last) + 1
+        rise = e["monthly_amount_fen"] - e["previous_monthly_amount_fen"]
+        back[e["region_code"][:9]] = back.get(e["region_code"][:9], 0) + rise * months
+    assert {t["township"]: t["back_pay_fen"] for t in done["townships"]} == back
+    assert done["total"]["back_pay_fen"] == sum(back.values())
+
+    # Replayed: the inbox recognises the event, and the handler queues no second recompute; the recompute itself,
+    # run again over the same cases, finds nothing to change.
     after = await _counts(db)
     await kafka["consumer"].process([record])
     async with UnitOfWork(kafka["sessions"], platform, "/services/eligibility") as uow:
-        impact = await on_standard_changed(uow, StandardChanged.model_validate(orjson.loads(record.value)["data"]))
+        assert (
+            await on_standard_changed(uow, StandardChanged.model_validate(orjson.loads(record.value)["data"])) is None
+        )
+        again = StandardRecompute(
+            **{c: getattr(await uow.session.get(StandardRecompute, rid), c) for c in _QUEUED},
+            id=uuid.uuid4(),
+            status="queued",
+        )
+        uow.session.add(again)
         await uow.commit()
-    assert impact is not None and impact.changed == 0 and impact.examined >= 3
+    assert await run_recomputes(db, recompute_id=again.id) == 1
+    rerun = (await api("eligibility").get(f"/recomputes/{again.id}", headers=FINANCE)).json()
+    assert rerun["cases_changed"] == 0 and rerun["cases_examined"] == done["cases_examined"] >= 3
     assert await _counts(db) == after
+
+
+# A recompute row's columns as it is queued (the rest are its progress).
+_QUEUED = ("region", "scope", "key", "start", "reference", "correlation_id", "paid_through")
 
 
 async def test_a_rise_that_moves_no_tier_amount_emits_nothing(api, tokens, db, kafka, roll):
@@ -398,8 +446,9 @@ async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_
 
 
 async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_of_them(api, tokens, db):
-    """The recompute reads the chunk after while it prices one and writes the one before: five cases in chunks of
-    two (the last one short) are each re-priced once, to the fen, and the what-if in the same chunks agrees."""
+    """The recompute reads the chunk after while it prices one and writes the one before, each chunk committed with
+    its progress: five cases in chunks of two (the last one short), the worker stopped after the first chunk and
+    started again, are each re-priced once, to the fen, and the what-if in the same chunks agrees."""
     sessions = session_factory(db)
     village = "610626001077"  # no other test's cases live here: the recompute below is scoped to it
     households = {  # persons, wages (fen a month)
@@ -427,21 +476,95 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
     }
     change = ValueChange("610626", "dibao.standard.urban", date(2023, 9, 1), "test: 750元/月 from September")
     month = Period.of(date.today())
+    queued = StandardRecompute(
+        id=uuid.uuid4(),
+        region=change.region,
+        scope=village,  # the value is the county's; only this village's cases are re-priced here
+        key=change.key,
+        start=change.start,
+        reference=change.reference,
+        status="queued",
+        paid_through=month.plus(-1).first_day,
+    )
     async with UnitOfWork(sessions, platform, "/tests") as uow:
         params = (await effective_parameters(uow, fresh=True)).with_value(
             change.region, change.key, change.start, {"per": "month", "fen": 75_000}, change.reference
         )
         kwargs = {"paid_through": month.plus(-1), "today": date.today(), "scope": village, "chunk_size": 2}
-        what_if = await recompute(uow, params, change, apply=False, **kwargs)
-        done = await recompute(uow, params, change, apply=True, **kwargs)
+        what_if = await recompute(uow, params, change, **kwargs)
+        uow.session.add(queued)
         await uow.commit()
+    # The worker stops (a deploy) once the first chunk is written: the recompute shows how far it got ...
+    stop = asyncio.Event()
+    stopping = _StopAfter(4, stop, lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
+    assert not await run_recompute(stopping, queued.id, 2, stop, params)
+    half = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=FINANCE)).json()
+    assert (half["status"], half["progress"], half["cases_changed"]) == ("running", {"done": 2, "total": 5}, 2)
+    # ... and the next worker carries it on from there.
+    assert await run_recomputes(db, 2, recompute_id=queued.id, params=params) == 1
+    done = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=FINANCE)).json()
+    assert done["status"] == "done" and done["finished_at"] is not None
     # 补差 at 750 yuan a person less the household's wages, for every one of the five.
     expected = {label: 75_000 * n - wages for label, (n, wages) in households.items()}
-    assert (done.examined, done.changed, done.unchanged, done.needs_review) == (5, 5, 0, 0)
+    counts = ("cases_examined", "cases_changed", "cases_unchanged", "cases_needing_review")
+    assert [done[c] for c in counts] == [5, 5, 0, 0] and done["progress"] == {"done": 5, "total": 5}
     assert (what_if.examined, what_if.changed) == (5, 5)
-    total, _ = done.rows()
-    assert total.monthly_after_fen == what_if.rows()[0].monthly_after_fen == sum(expected.values())
+    assert done["total"]["monthly_after_fen"] == what_if.rows()[0].monthly_after_fen == sum(expected.values())
+    assert done["total"]["households"] == 5 and done["total"]["persons"] == 9
     for label, case_id in cases.items():
         case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
         assert case["monthly_amount_fen"] == expected[label], label
         assert [s["step"] for s in case["steps"]].count("standard_recompute") == 1, label
+
+
+class _StopAfter(Job):
+    """A runner's steps, the stop signal raised once `steps` of them have committed."""
+
+    def __init__(self, steps: int, stop: asyncio.Event, units) -> None:
+        super().__init__(units)
+        self.left, self.stop = steps, stop
+
+    async def step(self, work):
+        result = await super().step(work)
+        self.left -= 1
+        if self.left == 0:
+            self.stop.set()
+        return result
+
+
+async def test_recomputes_are_seen_by_the_regions_they_reach_and_page_like_every_list(api, tokens, db):
+    """A value's recompute is followed from the answer that added it; a county sees its own and its province's,
+    each with only its own townships' figures, another county's not at all (404, not in its list)."""
+    sessions = session_factory(db)
+    # The public notice's length, dated 2031 at the 7 days it is: no rule prices with it (its recomputes examine
+    # nothing) and no deadline moves.
+    values = {"610626": "procedure.notice_days", "61": "procedure.notice_days", "610625": "procedure.notice_days"}
+    ids = {}
+    for region, key in values.items():
+        admin = bearer(f"admin-{region}", ["admin"], region)
+        body = {"region": region, "key": key, "start": "2031-03-01", "value": 7}
+        r = await api("eligibility").post("/parameters", json={**body, "reference": "test"}, headers=admin)
+        assert r.status_code == 201, r.text
+        ids[region] = r.json()["recompute"].rsplit("/", 1)[1]
+        assert r.json()["recompute"] == f"/recomputes/{recompute_id(region, key, date(2031, 3, 1))}"
+        async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:  # the consumer's handler
+            event = StandardChanged.model_validate({**body, "reference": "test"})
+            assert await on_standard_changed(uow, event) is not None
+            await uow.commit()
+    queued = (await api("eligibility").get(f"/recomputes/{ids['610626']}", headers=FINANCE)).json()
+    assert queued["status"] == "queued" and queued["progress"] == {"done": 0, "total": None}
+    assert await run_recomputes(db) >= 3
+    wuqi = await walk(api("eligibility"), "/recomputes", FINANCE, {"start": "2031-03-01"}, limit=1)
+    assert {r["id"] for r in wuqi} == {ids["610626"], ids["61"]}  # one a page: the cursor reaches both
+    for rid in (ids["610626"], ids["61"]):
+        done = (await api("eligibility").get(f"/recomputes/{rid}", headers=FINANCE)).json()
+        assert done["status"] == "done" and done["cases_changed"] == 0 and done["progress"] == {"done": 0, "total": 0}
+        assert all(t["township"].startswith("610626") for t in done["townships"])
+    zhidan = bearer("finance-zhidan", ["finance"], "610625")
+    assert (await api("eligibility").get(f"/recomputes/{ids['610626']}", headers=zhidan)).status_code == 404
+    assert (await api("eligibility").get(f"/recomputes/{ids['610625']}", headers=FINANCE)).status_code == 404
+    theirs = await walk(api("eligibility"), "/recomputes", zhidan, {"start": "2031-03-01"})
+    assert {r["id"] for r in theirs} == {ids["610625"], ids["61"]}
+    assert (await api("eligibility").get(f"/recomputes/{ids['61']}", headers=tokens["clerk"])).status_code == 403
+    r = await api("eligibility").get("/recomputes", params={"cursor": "nonsense"}, headers=FINANCE)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"

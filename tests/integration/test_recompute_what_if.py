@@ -28,7 +28,7 @@ from shared.events.catalogue import Topic
 from shared.kafka import make_producer
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import walk
+from tests.helpers import run_recomputes, walk
 from tests.integration.test_eligibility_recompute import FINANCE, _approve, _household, _member, _relay
 from tests.integration.test_payments_balance import OTHER_FINANCE
 from tests.payments_kit import PaymentsKit, bank_rows, return_file
@@ -204,7 +204,8 @@ async def test_the_what_if_reports_the_balances_the_batch_built_after_the_rise_p
     finally:
         await reader.stop()
     [record] = records
-    await stage["standards"].process([record])
+    await stage["standards"].process([record])  # queues the recompute
+    assert await run_recomputes(db) >= 1  # the worker runs it
     await _to_payments(db, infra, stage, households)
 
     # May's regular batch, built after the rise, pays per person and month exactly the what-if's balances.

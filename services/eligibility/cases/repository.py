@@ -291,14 +291,24 @@ _LIVE = text("""
 # 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
 # rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
 # The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
-_PRICED_WITH = text("""
-    SELECT id FROM eligibility.cases
-    WHERE region_code LIKE :prefix AND (
+# The cases under a region prefix whose schedule (or, decided before schedules, stored trace) read a key: the 提标
+# recompute's work (`priced_with_params` binds it).
+PRICED_WITH_FILTER = """region_code LIKE :prefix AND (
         schedule -> 'values' @> CAST(:probe AS jsonb)
         OR (schedule IS NULL AND status = ANY(CAST(:on_roll AS text[])) AND monthly_amount_fen IS NOT NULL
-            AND assessment -> 'trace' @> CAST(:trace_probe AS jsonb)))
-    ORDER BY id
-""")
+            AND assessment -> 'trace' @> CAST(:probe AS jsonb)))"""
+_PRICED_WITH = text(f"SELECT id FROM eligibility.cases WHERE {PRICED_WITH_FILTER} ORDER BY id")
+
+
+def priced_with_params(region_prefix: str, key: str) -> dict[str, Any]:
+    """The parameters of `PRICED_WITH_FILTER`."""
+    return {
+        "prefix": region_prefix + "%",
+        "probe": orjson.dumps([{"key": key}]).decode(),
+        "on_roll": [s.value for s in ON_ROLL],
+    }
+
+
 # The JSON as text, decoded here with orjson; the assessment only where the schedule must be read from it.
 _ROLL_CHUNK = text(f"""
     SELECT {", ".join(c for c in _PLAIN)}, status, updated_at, details::text AS details, snapshot::text AS snapshot,
@@ -560,17 +570,7 @@ class CaseRepository:
 
     async def priced_with(self, region_prefix: str, key: str) -> list[uuid.UUID]:
         """Ids of the cases under the prefix whose schedule (or, decided before schedules, stored trace) read `key`."""
-        probe = orjson.dumps([{"key": key}]).decode()
-        result = await self.session.execute(
-            _PRICED_WITH,
-            {
-                "prefix": region_prefix + "%",
-                "probe": probe,
-                "on_roll": [s.value for s in ON_ROLL],
-                "trace_probe": orjson.dumps([{"key": key}]).decode(),
-            },
-        )
-        return list(result.scalars())
+        return list((await self.session.execute(_PRICED_WITH, priced_with_params(region_prefix, key))).scalars())
 
     async def roll_rows(self, ids: list[uuid.UUID]) -> list[Any]:
         """The rows of the cases with these ids, their JSON undecoded: `roll_case` makes each a Case (off the event

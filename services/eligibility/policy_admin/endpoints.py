@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, status
 
 from services.eligibility.deps import Admin, SignedIn
 from services.eligibility.policy_admin import service
-from services.eligibility.policy_admin.schemas import ParameterValueIn, ParameterValueOut
+from services.eligibility.policy_admin.schemas import ParameterAddedOut, ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
@@ -31,7 +31,8 @@ async def read_parameter(
     description="An admin adds values for its own region only (403 otherwise). `calendar.holidays` loads "
     'the State Council\'s holiday schedule for a year the holiday library lacks, e.g. {"year": 2027, '
     '"holidays": ["2027-01-01", …], "workdays": [weekend days worked]}: open cases whose '
-    "deadline was counted without it (`due_date_provisional`) are counted again.",
+    "deadline was counted without it (`due_date_provisional`) are counted again. The answer's `recompute` is the "
+    "提标 recompute the worker then runs (its progress and what it changed per township).",
 )
-async def add_parameter_value(body: ParameterValueIn, uow: UowDep, principal: Admin) -> ParameterValueOut:
+async def add_parameter_value(body: ParameterValueIn, uow: UowDep, principal: Admin) -> ParameterAddedOut:
     return await service.add_value(uow, principal, body)

@@ -28,3 +28,9 @@ class ParameterValueOut(BaseModel):
     start: date
     reference: str
     source_region: str
+
+
+class ParameterAddedOut(ParameterValueOut):
+    """The value added, and where to follow the recompute (提标重算) it asks for."""
+
+    recompute: str = Field(description="`GET` it: the recompute's progress and what it changed per township")

@@ -13,7 +13,8 @@ from services.eligibility.policy import ParameterError, ParameterNotFound, Param
 from services.eligibility.policy.parameters import SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters, remember
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
-from services.eligibility.policy_admin.schemas import ParameterValueIn, ParameterValueOut
+from services.eligibility.policy_admin.schemas import ParameterAddedOut, ParameterValueIn, ParameterValueOut
+from services.eligibility.recompute.repository import recompute_id
 from shared import audit
 from shared.auth import Principal
 from shared.core.regions import RegionTable
@@ -63,9 +64,10 @@ def _value_out(key: str, region: str, on: date, pv: ParameterValue) -> Parameter
     )
 
 
-async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterValueOut:
-    """Add a dated value for the admin's own region (emits policy.standard_changed, for the recompute and
-    payments' back-pay); a holiday schedule (calendar.holidays) also counts provisional deadlines again."""
+async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueIn) -> ParameterAddedOut:
+    """Add a dated value for the admin's own region (emits policy.standard_changed: the worker queues and runs the
+    recompute the answer names, whose re-priced schedules bring payments' back-pay); a holiday schedule
+    (calendar.holidays) also counts provisional deadlines again."""
     # Separation of duties: an admin sets its own region's policy (a county admin, its county's); the national
     # level and other regions belong to their own admins. Checked first, so nothing else is said about them.
     if not principal.covers("" if body.region == "national" else body.region):
@@ -118,4 +120,6 @@ async def add_value(uow: UnitOfWork, principal: Principal, body: ParameterValueI
     remember(updated)
     if body.key == CALENDAR_KEY:
         await recount_provisional_deadlines(uow, principal, body.region)
-    return _value_out(body.key, body.region, body.start, new)
+    added = _value_out(body.key, body.region, body.start, new)
+    rid = recompute_id(body.region, body.key, body.start)
+    return ParameterAddedOut(**added.model_dump(), recompute=f"/recomputes/{rid}")

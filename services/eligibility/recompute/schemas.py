@@ -1,14 +1,16 @@
-"""The what-if (试算) of a proposed dated value: what it would cost, per township."""
+"""The what-if (试算) of a proposed dated value: what it would cost, per township; and the recompute (提标重算) a
+value added asks for, with its progress."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core.period import Period
+from shared.pagination import ListQuery, Page
 
 
 class WhatIfIn(BaseModel):
@@ -105,3 +107,39 @@ class WhatIfOut(BaseModel):
     overpaid_fen: int | None = Field(
         default=None, description="what those months would hold beyond what is owed: recorded to recover"
     )
+
+
+class RecomputeProgress(BaseModel):
+    done: int = Field(description="cases examined so far")
+    total: int | None = Field(description="cases priced with the key, counted when the recompute started")
+
+
+class RecomputeOut(BaseModel):
+    """提标重算: the recompute a dated value asked for, as the worker runs it chunk by chunk."""
+
+    id: uuid.UUID
+    region: str = Field(description="the value's region: 'national' or a GB/T 2260 code")
+    key: str
+    start: date
+    reference: str
+    status: Literal["queued", "running", "done"]
+    progress: RecomputeProgress
+    cases_examined: int
+    cases_changed: int = Field(description="cases whose owed months moved (each sent case.schedule_changed)")
+    cases_unchanged: int
+    cases_needing_review: int = Field(description="no longer eligible or not assessable: left to a review")
+    paid_through: Period = Field(description="back-pay counts the months from the start up to this one")
+    total: TownshipImpactOut = Field(description="the townships below added up")
+    townships: list[TownshipImpactOut] = Field(description="what it changed in each township of your region")
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RecomputePage(Page[RecomputeOut]):
+    pass
+
+
+class RecomputeQuery(ListQuery):
+    key: str | None = Field(default=None, min_length=1, max_length=100, description="only this parameter key")
+    start: date | None = Field(default=None, description="only values starting on this day")

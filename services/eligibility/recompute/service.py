@@ -21,34 +21,39 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.eligibility.cases import schedule as sched
 from services.eligibility.cases.domain import Case, RecomputedFor
 from services.eligibility.cases.repository import CaseRepository, SavedRow, SavedRows, roll_case, saved_row
+from services.eligibility.models import StandardRecompute
 from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
 from services.eligibility.policy_admin.in_force import effective_parameters
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
 from services.eligibility.recompute.payments import HeldLookup
+from services.eligibility.recompute.repository import Place, RecomputeRepository, recompute_id
 from services.eligibility.recompute.schemas import (
     CaseImpactOut,
     MonthBalanceOut,
+    RecomputeOut,
+    RecomputePage,
+    RecomputeQuery,
     TownshipImpactOut,
     WhatIfIn,
     WhatIfOut,
 )
 from shared import audit
 from shared.auth import Principal
-from shared.context import current_correlation_id
+from shared.context import correlation_id as current_correlation
 from shared.core.period import Period
 from shared.core.regions import RegionTable
-from shared.errors import Conflict, Forbidden, InvalidInput
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import PERSON_LEVEL, StandardChanged
+from shared.jobs import Job
 from shared.schemas import attributes
 from shared.uow import UnitOfWork, prepared_events
 
@@ -155,6 +160,15 @@ class Impact:
         t.monthly_after_fen += r.monthly_after_fen
         t.back_pay_fen += r.owed_change_fen(self.paid_through)
 
+    def count(self, chunk: _PricedChunk, written: set[uuid.UUID] | None = None) -> None:
+        """A priced chunk's cases counted (once written: the changed ones written only)."""
+        self.examined += chunk.examined
+        self.unchanged += chunk.unchanged
+        self.needs_review += chunk.needs_review
+        for c in chunk.changed:
+            if written is None or c.repriced.case_id in written:
+                self.add(c.repriced)
+
     def counts(self) -> dict[str, int]:
         """The case counts as the API answers them."""
         return {
@@ -164,31 +178,59 @@ class Impact:
             "cases_needing_review": self.needs_review,
         }
 
+    def figures(self) -> dict[str, dict[str, int]]:
+        """Per township, its figures as integers (households counted): what a recompute's job adds up chunk by
+        chunk (a chunk holds whole households, so its counts add)."""
+        return {
+            code: {
+                "households": len(t.households),
+                "persons": t.persons,
+                "monthly_before_fen": t.monthly_before_fen,
+                "monthly_after_fen": t.monthly_after_fen,
+                "back_pay_fen": t.back_pay_fen,
+            }
+            for code, t in self.townships.items()
+        }
+
     def rows(self) -> tuple[TownshipImpactOut, list[TownshipImpactOut]]:
         """(total, per township) as the API answers them."""
-        regions = RegionTable.load()
+        return township_rows(self.figures())
 
-        def out(code: str, name: str | None, ts: list[_Township]) -> TownshipImpactOut:
-            before, after = sum(t.monthly_before_fen for t in ts), sum(t.monthly_after_fen for t in ts)
-            return TownshipImpactOut(
-                township=code,
-                name=name,
-                households=len(set().union(*(t.households for t in ts))),
-                persons=sum(t.persons for t in ts),
-                monthly_before_fen=before,
-                monthly_after_fen=after,
-                monthly_increase_fen=after - before,
-                back_pay_fen=sum(t.back_pay_fen for t in ts),
-            )
 
-        def name(code: str) -> str | None:
-            try:
-                return regions.name(code)
-            except (LookupError, ValueError):
-                return None
+def added(figures: dict[str, dict[str, int]], more: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Per-township figures summed (a new dict)."""
+    out = {code: dict(row) for code, row in figures.items()}
+    for code, row in more.items():
+        mine = out.setdefault(code, dict.fromkeys(row, 0))
+        for name, value in row.items():
+            mine[name] = mine.get(name, 0) + value
+    return out
 
-        per = [out(code, name(code), [t]) for code, t in sorted(self.townships.items())]
-        return out("total", None, list(self.townships.values())), per
+
+def township_rows(figures: dict[str, dict[str, int]]) -> tuple[TownshipImpactOut, list[TownshipImpactOut]]:
+    """(total, per township) of per-township figures, as the API answers them."""
+    regions = RegionTable.load()
+
+    def out(code: str, name: str | None, rows: list[dict[str, int]]) -> TownshipImpactOut:
+        total = {k: sum(r.get(k, 0) for r in rows) for k in _FIGURES}
+        return TownshipImpactOut(
+            township=code,
+            name=name,
+            **total,
+            monthly_increase_fen=total["monthly_after_fen"] - total["monthly_before_fen"],
+        )
+
+    def name(code: str) -> str | None:
+        try:
+            return regions.name(code)
+        except (LookupError, ValueError):
+            return None
+
+    per = [out(code, name(code), [row]) for code, row in sorted(figures.items())]
+    return out("total", None, list(figures.values())), per
+
+
+_FIGURES = ("households", "persons", "monthly_before_fen", "monthly_after_fen", "back_pay_fen")
 
 
 @dataclass(frozen=True)
@@ -281,77 +323,229 @@ async def recompute(
     params: ParameterSet,
     change: ValueChange,
     *,
-    apply: bool,
     paid_through: Period,
     today: date,
     scope: str | None = None,
     chunk_size: int | None = None,
     keep_cases: bool = False,
 ) -> Impact:
-    """Re-price every case under `scope` (default: the change's region) whose schedule read the key. With
-    `apply`, save the cases and emit their events; without, only count (the what-if)."""
+    """The what-if's re-pricing: every case under `scope` (default: the change's region) whose schedule read the
+    key, counted and written nowhere. (The recompute itself is `run_recompute`: the same chunks, committed.)"""
     chunk_size = chunk_size or CHUNK_SIZE
     repo = CaseRepository(uow.session)
-    prefix = scope if scope is not None else ("" if change.region == NATIONAL else change.region)
     impact = Impact(paid_through, Period.of(today), keep_cases=keep_cases)
-    ids, started = await repo.priced_with(prefix, change.key), time.monotonic()
+    ids = await repo.priced_with(scope if scope is not None else _prefix(change.region), change.key)
     price = functools.partial(
         _price_chunk,
         params=params,
         change=change,
         today=today,
         month=impact.month,
-        apply=apply,
+        apply=False,
         source=uow.source,
-        correlation_id=current_correlation_id(),
+        correlation_id=None,
     )
-
-    async def settle(chunk: _PricedChunk) -> None:
-        written = await _write(uow, repo, chunk, change) if apply else None
-        impact.examined += chunk.examined
-        impact.unchanged += chunk.unchanged
-        impact.needs_review += chunk.needs_review
-        for c in chunk.changed:
-            if written is None or c.repriced.case_id in written:
-                impact.add(c.repriced)
-        log.info(
-            "recompute %s %s from %s%s: %d of %d cases examined, %d changed (%.0f cases/s)",
-            change.region,
-            change.key,
-            change.start,
-            "" if apply else " (what-if)",
-            impact.examined,
-            len(ids),
-            impact.changed,
-            impact.examined / max(time.monotonic() - started, 1e-6),
-        )
-
-    async def settle_then_read(chunk: _PricedChunk | None, following: list[uuid.UUID]) -> list[Any]:
-        if chunk is not None:
-            await settle(chunk)
-        return await repo.roll_rows(following) if following else []
-
-    # A chunk is priced in a worker thread while the session writes the chunk before it and then reads the one
-    # after: the domain work and the database's work overlap instead of adding up (the session is used by one
-    # side only).
-    waiting: _PricedChunk | None = None
+    # A chunk is priced in a worker thread while the session reads the one after.
     rows = await repo.roll_rows(ids[:chunk_size]) if ids else []
     for at in range(0, len(ids), chunk_size):
+        following = ids[at + chunk_size : at + 2 * chunk_size]
         async with asyncio.TaskGroup() as both:
             pricing = both.create_task(asyncio.to_thread(price, rows))
-            reading = both.create_task(settle_then_read(waiting, ids[at + chunk_size : at + 2 * chunk_size]))
-        waiting, rows = pricing.result(), reading.result()
-    if waiting is not None:
-        await settle(waiting)
+            reading = both.create_task(repo.roll_rows(following)) if following else None
+        impact.count(pricing.result())
+        rows = reading.result() if reading is not None else []
     return impact
+
+
+def _prefix(region: str) -> str:
+    return "" if region == NATIONAL else region
+
+
+# --- the recompute as a job: queued by the event, run by the worker chunk by chunk ---------------------------------
+
+
+class Overtaken(Exception):
+    """Another runner moved the recompute on since this one last wrote: this one stops (its chunk is not written)."""
+
+
+@dataclass
+class _Running:
+    """A recompute as its runner holds it between committed steps."""
+
+    id: uuid.UUID
+    change: ValueChange
+    paid_through: Period
+    month: Period
+    today: date
+    params: ParameterSet
+    place: Place | None  # the last case written (committed)
+    source: str
+    correlation_id: str | None
+
+    def price(self, rows: list[Any]) -> _PricedChunk:
+        return _price_chunk(
+            rows,
+            self.params,
+            self.change,
+            self.today,
+            self.month,
+            apply=True,
+            source=self.source,
+            correlation_id=self.correlation_id,
+        )
+
+
+async def _begin(uow: UnitOfWork, recompute_id: uuid.UUID, params: ParameterSet | None) -> _Running | None:
+    """Start (or resume) a recompute: a queued one gets its work list and its total; None if there is nothing to
+    run (done, or another runner holds it)."""
+    repo = RecomputeRepository(uow.session)
+    row = await repo.get(recompute_id, for_update=True)
+    if row is None or row.status == "done":
+        return None
+    if row.status == "queued":
+        row.cases_total = await repo.snapshot(row.id, row.scope, row.key)
+        row.status, row.started_at = "running", datetime.now(UTC)
+    today = date.today()
+    return _Running(
+        id=row.id,
+        change=ValueChange(row.region, row.key, row.start, row.reference),
+        paid_through=Period.of(row.paid_through),
+        month=Period.of(today),
+        today=today,
+        params=params or await effective_parameters(uow, fresh=True),
+        place=Place(row.after_household, row.after_case) if row.after_case is not None else None,
+        source=uow.source,
+        correlation_id=row.correlation_id,
+    )
+
+
+async def _settle_then_read(
+    uow: UnitOfWork, running: _Running, chunk: tuple[list[Place], _PricedChunk] | None, after: Place | None, size: int
+) -> tuple[list[Place], list[Any]]:
+    """One committed step: write the chunk priced (its cases, steps, audit rows, events and the job's figures and
+    place), then read the next `size` cases after `after` (read ahead: `after` may be past what is written)."""
+    repo = RecomputeRepository(uow.session)
+    row = await repo.get(running.id, for_update=True)
+    place = Place(row.after_household, row.after_case) if row and row.after_case is not None else None
+    if row is None or row.status != "running" or place != running.place:
+        raise Overtaken(str(running.id))
+    cases = CaseRepository(uow.session)
+    if chunk is not None:
+        places, priced = chunk
+        written = await _write(uow, cases, priced, running.change)
+        impact = Impact(running.paid_through, running.month)
+        impact.count(priced, written)
+        await repo.advance(
+            running.id,
+            places[-1],
+            {
+                "cases_examined": row.cases_examined + impact.examined,
+                "cases_changed": row.cases_changed + impact.changed,
+                "cases_unchanged": row.cases_unchanged + impact.unchanged,
+                "cases_needing_review": row.cases_needing_review + impact.needs_review,
+                "townships": added(row.townships, impact.figures()),
+            },
+        )
+        running.place = places[-1]
+        log.info(
+            "recompute %s %s from %s: %d of %d cases examined, %d changed",
+            running.change.region,
+            running.change.key,
+            running.change.start,
+            row.cases_examined + impact.examined,
+            row.cases_total or 0,
+            row.cases_changed + impact.changed,
+        )
+    following = await repo.next_cases(running.id, after, size) if size else []
+    return following, await cases.roll_rows([p.case_id for p in following]) if following else []
+
+
+async def _finish(uow: UnitOfWork, running: _Running) -> None:
+    repo = RecomputeRepository(uow.session)
+    row = await repo.get(running.id, for_update=True)
+    if row is None or row.status != "running":
+        raise Overtaken(str(running.id))
+    row.status, row.finished_at = "done", datetime.now(UTC)
+    await repo.finish(row.id)
+    total, _ = township_rows(row.townships)
+    log.info(
+        "standard change %s %s from %s: %d cases examined, %d changed (%d households, %d persons), %d unchanged, "
+        "%d need a review; monthly +%d fen, back-pay %d fen",
+        row.region,
+        row.key,
+        row.start,
+        row.cases_examined,
+        row.cases_changed,
+        total.households,
+        total.persons,
+        row.cases_unchanged,
+        row.cases_needing_review,
+        total.monthly_increase_fen,
+        total.back_pay_fen,
+    )
+
+
+async def run_recompute(
+    job: Job,
+    recompute_id: uuid.UUID,
+    chunk_size: int | None = None,
+    stop: asyncio.Event | None = None,
+    params: ParameterSet | None = None,
+) -> bool:
+    """Run a recompute to its end (or until stopped), a chunk per committed step: each step writes the chunk priced
+    before it and reads the one after while a worker thread prices the current one, so the domain work and the
+    database's overlap. A runner killed at any point resumes from the last chunk written; a case changed between
+    its chunk's read and write is left to its own review (`CaseRepository.save_many`). True when it finished.
+    `params`: the parameters it prices with (default: those in force, read fresh)."""
+    running = await job.step(lambda uow: _begin(uow, recompute_id, params))
+    if running is None:
+        return False
+    finished, token = False, current_correlation.set(running.correlation_id)
+    try:
+        finished = await _chunks(job, running, chunk_size or CHUNK_SIZE, stop)
+    except* Overtaken:
+        log.info("recompute %s: another runner carries it on", recompute_id)
+    finally:
+        current_correlation.reset(token)
+    return finished
+
+
+async def _chunks(job: Job, running: _Running, size: int, stop: asyncio.Event | None) -> bool:
+    places, rows = await job.step(lambda uow: _settle_then_read(uow, running, None, running.place, size))
+    waiting: tuple[list[Place], _PricedChunk] | None = None
+    while places:
+        if stop is not None and stop.is_set():
+            return False  # the next round carries on from the last chunk written
+        ahead, current = places[-1], places
+        async with asyncio.TaskGroup() as both:
+            pricing = both.create_task(asyncio.to_thread(running.price, rows))
+            reading = both.create_task(
+                job.step(lambda uow, w=waiting, a=ahead: _settle_then_read(uow, running, w, a, size))
+            )
+        waiting, (places, rows) = (current, pricing.result()), reading.result()
+    if waiting is not None:
+        await job.step(lambda uow: _settle_then_read(uow, running, waiting, None, 0))
+    await job.step(lambda uow: _finish(uow, running))
+    return True
+
+
+async def run_recomputes(job: Job, stop: asyncio.Event | None = None, chunk_size: int | None = None) -> int:
+    """Every recompute queued or unfinished, in the order asked for; how many finished."""
+    finished = 0
+    for queued in await job.step(lambda uow: RecomputeRepository(uow.session).unfinished()):
+        if stop is not None and stop.is_set():
+            break
+        finished += await run_recompute(job, queued, chunk_size, stop)
+    return finished
 
 
 # --- the event handler and the what-if -----------------------------------------------------------------------
 
 
-async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> Impact | None:
-    """`policy.standard_changed.v1`: recompute the cases the value affects, in the consumer's transaction (so
-    the inbox row and every change commit together)."""
+async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> StandardRecompute | None:
+    """`policy.standard_changed.v1`: queue the recompute of the cases the value affects (the worker's
+    `recompute_runner` runs it chunk by chunk, each committed with its progress, `GET /recomputes/{id}`); a
+    replayed event queues nothing more. Back-pay counts the months up to last month, as of now."""
     params = await effective_parameters(uow, fresh=True)  # the API that added the value may be another process
     if not any(v.start == data.start for v in params.history(data.key, data.region)):
         log.warning(
@@ -361,26 +555,67 @@ async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> Impact 
             data.start,
         )
         return None
-    today = date.today()
-    change = ValueChange(data.region, data.key, data.start, data.reference)
-    impact = await recompute(uow, params, change, apply=True, paid_through=Period.of(today).plus(-1), today=today)
-    total, _ = impact.rows()
-    log.info(
-        "standard change %s %s from %s: %d cases examined, %d changed (%d households, %d persons), "
-        "%d unchanged, %d need a review; monthly +%d fen, back-pay %d fen",
-        data.region,
-        data.key,
-        data.start,
-        impact.examined,
-        impact.changed,
-        total.households,
-        total.persons,
-        impact.unchanged,
-        impact.needs_review,
-        total.monthly_increase_fen,
-        total.back_pay_fen,
+    row = StandardRecompute(
+        id=recompute_id(data.region, data.key, data.start),
+        region=data.region,
+        scope=_prefix(data.region),
+        key=data.key,
+        start=data.start,
+        reference=data.reference,
+        correlation_id=current_correlation.get(),
+        status="queued",
+        paid_through=Period.of(date.today()).plus(-1).first_day,
+        cases_examined=0,
+        cases_changed=0,
+        cases_unchanged=0,
+        cases_needing_review=0,
+        townships={},
     )
-    return impact
+    if not await RecomputeRepository(uow.session).queue(row):
+        return None
+    log.info("standard change %s %s from %s: recompute queued", data.region, data.key, data.start)
+    return row
+
+
+def _covering(scope: str) -> list[str]:
+    """The value regions whose recomputes reach a caller in `scope`: national and each larger code of its own."""
+    return ["national", *(scope[:n] for n in (2, 4, 6) if len(scope) >= n)]
+
+
+def _visible(principal: Principal, row: StandardRecompute) -> bool:
+    return row.region in _covering(principal.region) or _prefix(row.region).startswith(principal.region)
+
+
+def _out(principal: Principal, row: StandardRecompute) -> RecomputeOut:
+    """A recompute as the caller sees it: every count, and the townships of its own region only."""
+    mine = {
+        code: figures
+        for code, figures in row.townships.items()
+        if code.startswith(principal.region) or principal.region.startswith(code)
+    }
+    total, townships = township_rows(mine)
+    return RecomputeOut.model_validate(
+        {
+            **attributes(row, RecomputeOut),
+            "progress": {"done": row.cases_examined, "total": row.cases_total},
+            "total": total,
+            "townships": townships,
+        }
+    )
+
+
+async def get_recompute(uow: UnitOfWork, principal: Principal, recompute_id: uuid.UUID) -> RecomputeOut:
+    row = await RecomputeRepository(uow.session).get(recompute_id)
+    if row is None or not _visible(principal, row):
+        raise NotFound(f"recompute {recompute_id} not found")
+    return _out(principal, row)
+
+
+async def list_recomputes(uow: UnitOfWork, principal: Principal, query: RecomputeQuery) -> RecomputePage:
+    page = await RecomputeRepository(uow.session).page(
+        _covering(principal.region), principal.region, query, query.key, query.start
+    )
+    return RecomputePage(items=[_out(principal, r) for r in page.rows], next=page.next, total=page.total)
 
 
 def _scope(principal: Principal, region: str) -> str:
@@ -441,9 +676,7 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn, held: H
     today = date.today()
     paid_through = body.paid_through or Period.of(today).plus(-1)
     change = ValueChange(body.region, body.key, body.start, body.reference)
-    impact = await recompute(
-        uow, params, change, apply=False, paid_through=paid_through, today=today, scope=scope, keep_cases=True
-    )
+    impact = await recompute(uow, params, change, paid_through=paid_through, today=today, scope=scope, keep_cases=True)
     total, townships = impact.rows()
     balances = await _balances(impact, held, Period.of(body.start), paid_through) if held is not None else None
     await audit.record(
