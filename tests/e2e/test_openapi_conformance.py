@@ -104,6 +104,7 @@ ACCEPTED = {
             "GET /alerts",
             "GET /alerts/overdue",
             "GET /alerts/due-soon",
+            "GET /recomputes",
         )
     },
     # An If-Match naming a version that is no longer current is 412: which version is current, no schema can say.

@@ -211,3 +211,20 @@ async def test_a_replayed_import_records_the_old_system_months_once(api, tokens,
     assert count == 1
     december = await _request(api, tokens, kit, region, DEC)
     assert await _lines(api, tokens, december) == [(NIL, str(DEC), "regular", 41_000)]
+
+
+async def test_what_holds_money_for_the_what_if_counts_the_months_the_old_system_paid(api, tokens, kit, db):
+    """The what-if asks payments what holds money for the months a value changes (`POST /balances/held`): the old
+    system's months hold the file's amount, as the batch's balance counts them, so a rise from August is owed only
+    its difference for August to November, and December (nothing paid yet) its whole amount."""
+    region = village()
+    _, hh = await _imported(kit, region, 52_000)
+    body = {
+        "persons": [{"household_id": str(hh), "programme": "dibao", "member_id": NIL}],
+        "from_month": "2026-08",
+        "through": "2026-12",
+    }
+    r = await api("payments").post("/balances/held", json=body, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    held = {x["period"]: x["held_fen"] for x in r.json()}
+    assert held == {"2026-08": 52_000, "2026-09": 52_000, "2026-10": 52_000, "2026-11": 52_000}

@@ -29,6 +29,12 @@ FROM (
     FROM payments.deductions d JOIN who USING (household_id, programme, member_id)
     WHERE d.region_code LIKE :prefix AND d.period BETWEEN :first AND :last
       AND EXISTS (SELECT 1 FROM payments.payment_lines dl WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))
+    UNION ALL  -- months the old system paid before the roll was imported (已由原系统发放), as the batch counts them
+    SELECT e.household_id, e.programme, e.member_id, CAST(pm AS date), e.amount_fen
+    FROM payments.paid_elsewhere e JOIN who USING (household_id, programme, member_id)
+    CROSS JOIN LATERAL generate_series(CAST(greatest(e.from_month, :first) AS timestamp),
+                                       CAST(least(e.through_month, :last) AS timestamp), interval '1 month') pm
+    WHERE e.region_code LIKE :prefix AND e.from_month <= :last AND e.through_month >= :first
 ) m
 GROUP BY m.household_id, m.programme, m.member_id, m.period
 ORDER BY m.household_id, m.programme, m.member_id, m.period

@@ -29,7 +29,8 @@ class HeldIn(BaseModel):
 
 class HeldOut(BaseModel):
     """Fen holding money for the month: lines paid, with the bank or in a batch not yet exported (what each pays
-    plus what it withheld, 扣回), less what was repaid (退回) or recovered by deduction from later months. The next
+    plus what it withheld, 扣回) and the months the old system paid before the roll was imported (已由原系统发放, at
+    the file's amount), less what was repaid (退回) or recovered by deduction from later months. The next
     batch pays owed − held when positive; held − owed beyond that is an overpayment. Months holding nothing are left
     out."""
 
