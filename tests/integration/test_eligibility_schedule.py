@@ -22,7 +22,7 @@ from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, DeathReported, HouseholdRegistered, StandardChanged
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import delivery, run_recomputes
+from tests.helpers import delivery, report_death, run_recomputes
 
 VILLAGE = "320830100001"
 OFFICIAL = bearer("official-xuyi", ["clerk", "township_reviewer"], "320830")
@@ -300,6 +300,37 @@ async def test_sequence_2_a_tekun_recipient_living_with_a_sibling_stops_after_th
     assert owed_by_month(events, ["2024-06", "2024-07"]) == {"2024-06": 78_900, "2024-07": 0}
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
     assert case["status"] == "terminated"
+
+
+async def test_a_review_after_a_reported_death_keeps_the_dead_member_out(api, db, history):
+    """A death reported by a partner's feed (monitoring → eligibility) never reaches intake's copy of the household;
+    the review the death makes due, taken on the household's latest facts (the front desk changed them since, the
+    member still listed), must not count the dead spouse again: the head alone, 530 − 0 = 530 from the month after
+    the review, not 530 × 2 − 600 = 460 for two."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    spouse = snapshot.members[1].member_id
+    await report_death(db, snapshot.household_id, spouse, VILLAGE, date(2024, 5, 17))
+    edited = urban(  # the front desk's edit after the death: the spouse still on intake's household, still counted
+        [m.model_dump(mode="json") for m in snapshot.members],
+        60_000,
+        str(spouse),
+        household_id=str(snapshot.household_id),
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_households(
+            uow, [delivery(HouseholdRegistered(household_id=edited.household_id, region_code=VILLAGE, snapshot=edited))]
+        )
+        await uow.commit()
+    r = await api("eligibility").post(f"/cases/{case_id}/review", json={"on": "2024-07-10"}, headers=APPROVER)
+    assert r.status_code == 200, r.text
+    assert r.json()["monthly_amount_fen"] == 53_000
+    events = await _schedule_events(db, case_id)
+    assert owed_by_month(events, ["2024-05", "2024-06", "2024-08"]) == {
+        "2024-05": 46_000,
+        "2024-06": 53_000,
+        "2024-08": 53_000,
+    }
 
 
 async def test_sequence_2_a_household_programme_is_repriced_for_the_remaining_members(api, db, history):

@@ -60,6 +60,8 @@ class Actor:
 
 
 SYSTEM = Actor("eligibility", frozenset({"system"}))
+#: How a member who died is marked in the case's facts (not counted, "死亡 <date>"): a later review keeps them out.
+DEATH = "死亡"
 
 
 @dataclass(frozen=True)
@@ -523,7 +525,7 @@ class Case(Aggregate):
         standard, for the programmes the region lets exit gradually), still within 渐退, or stop. The schedule
         from the next month is priced on the latest facts (the months before keep the facts they were owed on)."""
         on = self._begin(CaseStep.REVIEW, ctx)
-        snapshot = latest or self.snapshot
+        snapshot = self._known_deaths(latest) if latest is not None else self.snapshot
         result = self.assess(ctx.params, on, snapshot)
         self.snapshot, self.assessment = snapshot, result
         status, month = self.status, Period.of(on)
@@ -635,6 +637,27 @@ class Case(Aggregate):
             today,
             f"死亡比对 ({source}): 成员于 {death_date} 死亡",
             {"member_id": str(member_id), "alert_id": str(alert_id)},
+        )
+
+    def _known_deaths(self, latest: HouseholdSnapshot) -> HouseholdSnapshot:
+        """The household's latest facts with the members this case knows died kept out: a death reported by a
+        partner's feed reaches eligibility, not intake's copy of the household, which a review reads."""
+        dead = {
+            m.member_id: m.not_counted_reason
+            for m in self.snapshot.members
+            if not m.counted and (m.not_counted_reason or "").startswith(DEATH)
+        }
+        if not any(m.member_id in dead and m.counted for m in latest.members):
+            return latest
+        return latest.model_copy(
+            update={
+                "members": [
+                    m.model_copy(update={"counted": False, "not_counted_reason": dead[m.member_id]})
+                    if m.member_id in dead
+                    else m
+                    for m in latest.members
+                ]
+            }
         )
 
     def persons(self) -> list[uuid.UUID]:
@@ -839,7 +862,7 @@ class Case(Aggregate):
         remaining = self.snapshot.model_copy(
             update={
                 "members": [
-                    m.model_copy(update={"counted": False, "not_counted_reason": f"死亡 {death_date}"})
+                    m.model_copy(update={"counted": False, "not_counted_reason": f"{DEATH} {death_date}"})
                     if m.member_id == member_id
                     else m
                     for m in self.snapshot.members
