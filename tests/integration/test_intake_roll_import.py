@@ -483,6 +483,20 @@ async def test_the_same_file_again_is_the_same_import(api, db) -> None:
     assert staged == 1
 
 
+async def test_the_same_file_with_other_options_is_refused_naming_the_option(api, db) -> None:
+    """An officer correcting the month the old system paid through (or the all-or-nothing choice) by uploading the
+    same file again must not be answered with the first import, its old option kept without a word: the months
+    between would be paid twice or never. A 409 names the option; the import stays as it was."""
+    content = roll(household("C9"))
+    first = await dry_run(api, content)
+    for options, field in (({"paid_through": "2026-09"}, "paid_through"), ({"all_or_nothing": True}, "all_or_nothing")):
+        r = await upload(api, content, **options)
+        assert r.status_code == 409 and r.json()["errors"][0]["field"] == field, r.text
+        assert first["id"] in r.json()["detail"]
+    again = (await api("intake").get(f"/roll-imports/{first['id']}", headers=ADMIN)).json()
+    assert (again["paid_through"], again["all_or_nothing"], again["status"]) == ("2026-11", False, "validated")
+
+
 async def test_a_household_already_imported_is_skipped_not_doubled(api, db) -> None:
     kept = household("D1")
     await commit(api, (await dry_run(api, roll(kept)))["id"])

@@ -83,8 +83,12 @@ async def template(principal: Admin, format: Literal["xlsx", "csv"] = "xlsx") ->
     "lines on …/issues) then judges each household and prices it by eligibility's rules. Nothing is imported "
     "until POST /roll-imports/{id}/commit. The same file again (SHA-256, same region) answers 200 with the "
     "first import; if that import was not imported and its staging was purged (`purged_at`), the file is staged "
-    "anew into it and its dry run starts over.",
-    responses={200: {"description": "the same file was uploaded before: its import", "model": RollImportOut}},
+    "anew into it and its dry run starts over. The same file with another `paid_through` or `all_or_nothing` is "
+    "refused (409 naming it): an import keeps the options it was uploaded with.",
+    responses={
+        200: {"description": "the same file was uploaded before: its import", "model": RollImportOut},
+        **problems(409),
+    },
 )
 async def upload(
     request: Request,

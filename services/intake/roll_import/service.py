@@ -143,6 +143,10 @@ class Uploaded:
     dry_run: bool  # the dry run is to be started (a new import, one whose dry run stopped, or one staged anew)
 
 
+def _option(value: object) -> str:
+    return str(Period.of(value)) if isinstance(value, date) else str(value).lower()
+
+
 async def upload(
     uow: UnitOfWork,
     principal: Principal,
@@ -163,6 +167,15 @@ async def upload(
     repo = RollImportRepository(uow.session)
     existing = await repo.by_sha256(scope, sha256)
     if existing is not None:
+        # The same file is the same import, with the options it was uploaded with: an officer correcting one by
+        # uploading again would otherwise keep the old one without a word (months paid twice, or never).
+        for field, asked, kept in (
+            ("paid_through", paid_through.first_day, existing.paid_through),
+            ("all_or_nothing", all_or_nothing, existing.all_or_nothing),
+        ):
+            if asked != kept:
+                message = f"this file is import {existing.id}, uploaded with {field} {_option(kept)}"
+                raise Conflict(message, errors=[{"field": field, "message": message}])
         # Locked, so the purge passes over it from now on (read again: it may have purged it just before). Not one
         # `importing`: the purge never takes it, and its running chunks would stop at the lock.
         if existing.status != "importing":
