@@ -352,3 +352,11 @@ async def test_each_household_shown_is_audited_under_itself(api, tokens, db):
         (action, "household", h["id"], h["id"], h["region_code"])
         for action in ("household.register", "household.read", "household.list")
     ]
+
+
+async def test_an_address_of_spaces_only_is_refused_naming_it(api, tokens, db):
+    before = await _count(db, Household)
+    for blank in (" ", "\u3000\u3000", "\t "):
+        body = {**household_body(), "address": blank}
+        problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
+    assert await _count(db, Household) == before

@@ -420,7 +420,9 @@ async def test_a_second_programme_of_a_household_on_file_is_added_to_it(api, db)
     ]
     care[0]["monthly_amount"] = "120.00"
     second = await dry_run(api, roll(care))
-    assert second["report"]["households_to_create"] == 1 and second["report"]["households_refused"] == 0
+    assert second["report"]["households_to_create"] == 0 and second["report"]["households_joined"] == 1
+    assert second["report"]["households_refused"] == 0
+    assert second["report"]["by_programme"]["disability_care"]["households"] == 1
     assert second["report"]["members_to_create"] == 0  # its members are on file
     joined = [i for i in await all_issues(api, second["id"]) if i["kind"] == "joined"]
     assert [(i["line"], i["household_ref"]) for i in joined] == [(2, "J2")]

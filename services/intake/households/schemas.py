@@ -143,12 +143,17 @@ class BankAccountOut(BaseModel):
     account_number_masked: str
 
 
+# An address says where the household lives: not blank (spaces, full-width spaces, tabs only).
+_NOT_BLANK = r"\S"
+_ADDRESS = "the household's address (住址); not blank"
+
+
 class HouseholdIn(BaseModel):
     model_config = _IN
 
     region_code: VillageCode = _VILLAGE
     hukou_type: HukouType
-    address: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=200, pattern=_NOT_BLANK, description=_ADDRESS)
     members: list[MemberIn] = Field(min_length=1, max_length=30)
     incomes: list[IncomeIn] = Field(default_factory=list, max_length=100)
     properties: list[PropertyIn] = Field(default_factory=list, max_length=100)
@@ -163,7 +168,7 @@ class HouseholdUpdate(BaseModel):
 
     region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$", description=CODE_RULE)
     hukou_type: HukouType | None = None
-    address: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, min_length=1, max_length=200, pattern=_NOT_BLANK, description=_ADDRESS)
     bank_account: BankAccountIn | None = None
 
     _required = field_validator("region_code", "hukou_type", "address")(reject_null)

@@ -380,7 +380,8 @@ SELECT (SELECT count(*) FROM intake.roll_import_rows WHERE import_id = :id) AS r
        (SELECT count(DISTINCT line) FROM intake.roll_import_issues WHERE import_id = :id AND kind = 'refused')
            AS rows_refused,
        count(*) AS households,
-       count(*) FILTER (WHERE status IN ('ok', 'imported')) AS households_to_create,
+       count(*) FILTER (WHERE status IN ('ok', 'imported') AND j.household_ref IS NULL) AS households_to_create,
+       count(*) FILTER (WHERE status IN ('ok', 'imported') AND j.household_ref IS NOT NULL) AS households_joined,
        coalesce(sum(members) FILTER (WHERE status IN ('ok', 'imported') AND j.household_ref IS NULL), 0)::bigint
            AS members_to_create,
        count(*) FILTER (WHERE status = 'refused') AS households_refused,

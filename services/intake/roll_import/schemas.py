@@ -32,7 +32,10 @@ class Report(BaseModel):
     rows: int
     rows_refused: int
     households: int
-    households_to_create: int
+    households_to_create: int = Field(description="new households (with their members, registration and payee)")
+    households_joined: int = Field(
+        default=0, description="households on file the file adds a programme to (an application; nothing else made)"
+    )
     members_to_create: int
     households_refused: int
     households_skipped: int = Field(description="already imported (the same people, the same programme)")
