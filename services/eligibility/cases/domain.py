@@ -267,16 +267,26 @@ class Case(Aggregate):
         computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours
         differs = data.amount_differs or computed != data.monthly_amount_fen
         values = () if differs else tuple(case.assessment.trace)
+        # Our values price the file's amount only from the month the latest of them started: the months before
+        # are the old system's, at what the file says is paid today, and no value dated before that month re-prices
+        # them (a rise back-dated to January must not cut to January's standard an amount priced at August's).
+        priced_from = max([first, *(Period.of(v.start) for v in values)])
+
+        def owed(member: uuid.UUID | None, fen: int, persons: int) -> list[Segment]:
+            if priced_from == first:
+                return [Segment(first, None, fen, persons, member, "imported", case.snapshot, values)]
+            return [
+                Segment(first, priced_from.plus(-1), fen, persons, member, "imported", case.snapshot, ()),
+                Segment(priced_from, None, fen, persons, member, "imported", case.snapshot, values),
+            ]
+
         if person_level:
             share, odd = divmod(data.monthly_amount_fen, len(data.covered_member_ids))
             case.schedule = [
-                Segment(first, None, share + (odd if i == 0 else 0), 1, m, "imported", case.snapshot, values)
-                for i, m in enumerate(data.covered_member_ids)
+                s for i, m in enumerate(data.covered_member_ids) for s in owed(m, share + (odd if i == 0 else 0), 1)
             ]
         else:
-            case.schedule = [
-                Segment(first, None, data.monthly_amount_fen, data.persons, None, "imported", case.snapshot, values)
-            ]
+            case.schedule = owed(None, data.monthly_amount_fen, data.persons)
         case.schedule = sched.ordered(case.schedule)
         case.monthly_amount_fen, case.effective_month = data.monthly_amount_fen, first.first_day
         case.decided_on, case.decided_at = on, datetime.combine(on, time(), UTC)

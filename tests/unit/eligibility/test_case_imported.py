@@ -134,3 +134,23 @@ def test_pricing_an_item_is_the_rule_on_its_facts():
         assert result.persons == (len(rule.covered_member_ids) if rule.eligible else 0)
         checked += 1
     assert checked >= 5
+
+
+def test_a_rise_back_dated_before_the_value_an_import_was_priced_with_leaves_the_old_systems_months_alone():
+    """An urban household of two on the roll since 2020 at 1600.00, what our rules price with today's standard
+    (800.00 from August 2026). A value from January 2026 (700.00) decided afterwards must not re-price the months
+    before August with it: the file says what is paid today, not what the old system paid in January, and those
+    months are not ours to cut (a 提标 notice of 1600 → 1400 from January). From August on, 800 still prices them:
+    nothing moves."""
+    from services.eligibility.cases.domain import RecomputedFor
+
+    key, region = "dibao.standard.urban", "610626"
+    today_value = PARAMS.with_value(region, key, date(2026, 8, 1), {"per": "month", "fen": 80_000}, "test: 800")
+    snapshot = _snapshot().model_copy(update={"hukou_type": "urban", "region_code": "610626001001"})
+    event = _event(snapshot, approved_on=date(2020, 3, 15), monthly_amount_fen=160_000, amount_differs=False)
+    case = Case.imported(event, today_value, IMPORT_DAY, IMPORTER)
+    assert case.assessment.monthly_amount_fen == 160_000  # our rules agree with the file
+    back_dated = today_value.with_value(region, key, date(2026, 1, 1), {"per": "month", "fen": 70_000}, "test: 700")
+    rise = RecomputedFor(region=region, key=key, start=date(2026, 1, 1))
+    assert case.reprice(back_dated, rise, "test: 700 from January", IMPORT_DAY) == []
+    assert {s.amount_fen for s in case.schedule} == {160_000}
