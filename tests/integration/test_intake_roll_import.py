@@ -83,6 +83,8 @@ TITLES = {
     "account_number": "银行账号",
     "tekun_arrangement": "供养方式",
     "self_care": "生活自理能力",
+    "disability_category": "残疾类别",
+    "disability_grade": "残疾等级",
 }
 
 
@@ -140,7 +142,11 @@ def one_person(ref: str, programme: str, birth: str, amount: str, arrangement: s
 
 
 def roll(*households: list, encoding: str = "utf-8") -> bytes:
-    optional = [key for key in ("tekun_arrangement", "self_care") if any(key in h[0] for h in households)]
+    optional = [
+        key
+        for key in ("tekun_arrangement", "self_care", "disability_category", "disability_grade")
+        if any(key in r for h in households for r in h)
+    ]
     columns = [*COLUMNS, *optional]
     out = io.StringIO()
     writer = csv.writer(out)
@@ -470,6 +476,46 @@ async def test_a_second_programme_of_a_household_on_file_is_added_to_it(api, db)
     )
     assert data["covered_member_ids"] == [str(son)]
     assert [k.split(".")[-2] for k in kinds] == ["registered", "changed", "imported", "imported"]
+
+
+async def test_a_joined_household_takes_the_facts_its_programme_is_priced_on(api, db) -> None:
+    """The second file's 残疾人生活补贴 is priced on the son's 肢体 grade 2, which intake's household (from the 低保
+    file) does not have: the join writes it on the member (household.updated, audited), so a later review at the
+    front desk's facts finds it. What the file leaves blank (no serious illness column filled) never erases what the
+    front desk recorded (his serious illness, recorded between the two files)."""
+    family = household("JF1")
+    first = await dry_run(api, roll(family))
+    await commit(api, first["id"])
+    async with db.connect() as conn:
+        home, son = (
+            await conn.execute(
+                text(
+                    "SELECT m.household_id, m.id FROM intake.members m JOIN intake.roll_import_households h "
+                    "ON h.household_id = m.household_id WHERE h.import_id = :id AND m.relation = 'spouse'"
+                ),
+                {"id": first["id"]},
+            )
+        ).one()
+    r = await api("intake").patch(f"/households/{home}/members/{son}", json={"serious_illness": True}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    living = [
+        {**family[0], "household_ref": "JF2", "covered": "否", "programme": "残疾人生活补贴", "persons": "1"},
+        {**family[1], "household_ref": "JF2", "covered": "是", "disability_category": "肢体", "disability_grade": "2"},
+    ]
+    living[0]["monthly_amount"] = "85.00"
+    second = await dry_run(api, roll(living))
+    assert second["report"]["households_joined"] == 1
+    await commit(api, second["id"])
+    members = (await api("intake").get(f"/households/{home}", headers=ADMIN)).json()["members"]
+    on_file = next(m["facts"] for m in members if m["id"] == str(son))
+    assert (on_file["disability_category"], on_file["disability_grade"], on_file["serious_illness"]) == (
+        "physical",
+        2,
+        True,
+    )
+    *_, updated = await events(db, second["id"], "household.updated")  # the front desk's edit, then the join's
+    [facts] = [m for m in updated["snapshot"]["members"] if m["member_id"] == str(son)]
+    assert (facts["disability_grade"], facts["serious_illness"]) == (2, True)
 
 
 async def test_the_same_file_again_is_the_same_import(api, db) -> None:

@@ -486,6 +486,18 @@ def check_household(members: Sequence[StagedMember]) -> HouseholdVerdict:
     return HouseholdVerdict(values, [m.line for m in covered])
 
 
+#: The facts an old approval itself established (`with_established_facts`): stated whatever their value.
+ESTABLISHED = ("in_institution", "has_capable_supporter")
+
+
+def joined_facts(on_file: Mapping[str, Any], stated: Mapping[str, Any], blank: Mapping[str, Any]) -> dict[str, Any]:
+    """A member of a household on file that a file joins: the facts the file states — those its programme was
+    priced on — over those on file, so a later review reads what the case was priced on. A cell the file leaves
+    blank (the fact at its default, `blank`) never erases what the front desk recorded."""
+    told = {k: v for k, v in stated.items() if k in ESTABLISHED or k not in blank or v != blank[k]}
+    return {**on_file, **told}
+
+
 def with_established_facts(values: Mapping[str, Any], members: Sequence[StagedMember]) -> list[StagedMember]:
     """The members with the facts their old approval itself established, where the template has no column for them.
     A person on the 特困 roll was found to have no legal supporter able to support them (民发〔2021〕43号: one of

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import RollImport, RollImportIssue
+from services.intake.models import Household, Member, RollImport, RollImportIssue
 from services.intake.roll_import.schemas import IssueQuery
 from shared.context import correlation_id
 from shared.db import json_rows
@@ -225,6 +225,40 @@ class RollImportRepository:
         )
         await self.session.execute(
             text(_CHUNK_CREATED + statement), {**params, "id": import_id, "seqs": seqs, "creating": creating}
+        )
+
+    async def joined_members(self, import_id: uuid.UUID, seqs: list[int]) -> list[Any]:
+        """The members of the households on file these staged households join: (id, household, facts on file,
+        facts the file states: what the programme was priced on)."""
+        return list((await self.session.execute(_JOINED_MEMBERS, {"id": import_id, "seqs": seqs})).all())
+
+    async def write_member_facts(self, facts: dict[uuid.UUID, dict[str, Any]]) -> list[Household]:
+        """Set members' facts, one statement, and mark their households written (version and time, as a front-desk
+        edit does): the households, with their members loaded as they are now."""
+        await self.session.execute(
+            _MEMBER_FACTS, {"rows": json_rows([{"id": m, "facts": f} for m, f in facts.items()])}
+        )
+        changed = list(
+            (
+                await self.session.scalars(
+                    update(Household)
+                    .where(Household.id.in_(select(Member.household_id).where(Member.id.in_(list(facts)))))
+                    .values(version=Household.version + 1, updated_at=func.now())
+                    .returning(Household)
+                    .execution_options(populate_existing=True, synchronize_session=False)
+                )
+            ).all()
+        )
+        return changed
+
+    async def active_members(self, household_ids: list[uuid.UUID]) -> list[Member]:
+        return list(
+            await self.session.scalars(
+                select(Member)
+                .where(Member.household_id.in_(household_ids), Member.active)
+                .order_by(Member.name, Member.id)
+                .execution_options(populate_existing=True)
+            )
         )
 
     async def audit_created(self, import_id: uuid.UUID, seqs: list[int], actor: str, details: dict[str, Any]) -> None:
@@ -461,6 +495,19 @@ _IMPORTED = """(SELECT seq, application_id, household_id, v->>'programme' AS pro
         v->'persons' AS persons, covered_member_ids, v->'next_review_on' AS next_review_on, paid_through,
         amount_differs, computed_amount_fen
  FROM chunk)"""
+_JOINED_MEMBERS = text("""
+SELECT m.id, m.household_id, m.facts AS on_file, r.facts AS stated
+FROM intake.roll_import_households h
+JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
+JOIN intake.members m ON m.id = r.member_id AND m.active
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+ORDER BY h.seq, r.line
+""")
+_MEMBER_FACTS = text("""
+UPDATE intake.members m SET facts = v.facts
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id uuid, facts jsonb)
+WHERE m.id = v.id
+""")
 _AUDIT_CREATED = text("""
 INSERT INTO intake.audit_log
     (actor, roles, action, resource_type, resource_id, household_id, region_code, reason, correlation_id, details)

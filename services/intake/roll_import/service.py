@@ -28,6 +28,7 @@ import orjson
 
 from services.intake.config import Settings
 from services.intake.households.schemas import MemberFactsIn
+from services.intake.households.service import announce_updated
 from services.intake.models import RollImport
 from services.intake.regions.table import region_table
 from services.intake.roll_import import domain, reader
@@ -707,8 +708,41 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
         await repo.announce(uow, item.id, create, creating)
         details = {"import_id": str(item.id), "committed_by": item.committed_by}
         await repo.audit_created(item.id, create, ACTOR, details)
+        if joining := sorted(set(create) - set(creating)):
+            await _join_facts(uow, repo, item, joining)
     await repo.save(item.id, commit_cursor=last, progress_done=last)
     return True
+
+
+# A member's facts as the front desk's form leaves them blank.
+_BLANK = MemberFactsIn().model_dump(mode="json")
+
+
+async def _join_facts(uow: UnitOfWork, repo: RollImportRepository, item: RollImport, seqs: list[int]) -> None:
+    """The households on file the chunk's files join take the facts their new programme was priced on
+    (`domain.joined_facts`), written as a front-desk edit is: household.updated, and an audit record per member."""
+    facts: dict[uuid.UUID, dict[str, Any]] = {}
+    audits: list[dict[str, Any]] = []
+    for member_id, household_id, on_file, stated in await repo.joined_members(item.id, seqs):
+        merged = MemberFactsIn.model_validate(domain.joined_facts(on_file, stated, _BLANK)).model_dump(mode="json")
+        if merged != on_file:
+            facts[member_id] = merged
+            changed = sorted(k for k in merged if merged[k] != on_file.get(k))
+            audits.append(
+                {
+                    "resource_id": member_id,
+                    "household_id": household_id,
+                    "region_code": item.region_code,
+                    "details": {"fields": changed, "import_id": str(item.id), "committed_by": item.committed_by},
+                }
+            )
+    if not facts:
+        return
+    households = await repo.write_member_facts(facts)
+    members = await repo.active_members([h.id for h in households])
+    for household in households:
+        announce_updated(uow, household, [m for m in members if m.household_id == household.id])
+    await audit.record(uow, ACTOR, "member.update", "member", audits)
 
 
 # --- the template --------------------------------------------------------------------------------------------------

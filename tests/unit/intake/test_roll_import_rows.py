@@ -254,3 +254,17 @@ def test_xlsx_is_read_and_a_numeric_id_or_account_cell_is_named() -> None:
     assert rows[0][1]["name"] == "王秀英"
     assert rows[1] == (3, ("id_number", "the cell is a number, not text: set the column's format to 文本"))
     assert rows[2] == (4, ("account_number", "the cell is a number, not text: set the column's format to 文本"))
+
+
+def test_a_joined_member_takes_the_facts_the_file_states_and_keeps_what_it_leaves_blank():
+    from services.intake.households.schemas import MemberFactsIn
+    from services.intake.roll_import.domain import joined_facts
+
+    blank = MemberFactsIn().model_dump(mode="json")
+    on_file = {**blank, "serious_illness": True, "education_level": "初中"}
+    stated = {**blank, "disability_category": "physical", "disability_grade": 2, "has_capable_supporter": False}
+    merged = joined_facts(on_file, stated, blank)
+    assert (merged["disability_category"], merged["disability_grade"]) == ("physical", 2)  # stated
+    assert merged["has_capable_supporter"] is False  # established by the old approval, whatever its value
+    assert (merged["serious_illness"], merged["education_level"]) == (True, "初中")  # blank cells erase nothing
+    assert joined_facts(on_file, blank, blank) == on_file
