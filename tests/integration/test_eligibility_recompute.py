@@ -445,19 +445,13 @@ async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_
     assert [s["step"] for s in raced_now["steps"]] == [s["step"] for s in before["steps"]]
 
 
-async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_of_them(api, tokens, db):
-    """The recompute reads the chunk after while it prices one and writes the one before, each chunk committed with
-    its progress: five cases in chunks of two (the last one short), the worker stopped after the first chunk and
-    started again, are each re-priced once, to the fen, and the what-if in the same chunks agrees."""
-    sessions = session_factory(db)
-    village = "610626001077"  # no other test's cases live here: the recompute below is scoped to it
-    households = {  # persons, wages (fen a month)
-        "one": (1, 20_000),
-        "two": (2, 60_000),
-        "three": (3, 90_000),
-        "two_no_wages": (2, 0),
-        "one_more": (1, 35_000),
-    }
+# Five urban 低保 households of a village (persons, wages in fen a month), re-priced below at 750 yuan a person.
+FIVE = {"one": (1, 20_000), "two": (2, 60_000), "three": (3, 90_000), "two_no_wages": (2, 0), "one_more": (1, 35_000)}
+
+
+async def _five_in(api, tokens, sessions, village: str) -> tuple[dict[str, str], StandardRecompute]:
+    """FIVE approved in `village`, and a recompute of 吴起县's urban standard from September 2023 over that village
+    alone (not yet queued: the caller adds it)."""
     names = iter(["钱一", "钱二", "钱三", "孙一", "孙二", "孙三", "李一", "李二", "周一"])
     cases = {
         label: await _approve(
@@ -472,31 +466,46 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
             ),
             "dibao",
         )
-        for label, (n, wages) in households.items()
+        for label, (n, wages) in FIVE.items()
     }
-    change = ValueChange("610626", "dibao.standard.urban", date(2023, 9, 1), "test: 750元/月 from September")
-    month = Period.of(date.today())
     queued = StandardRecompute(
         id=uuid.uuid4(),
-        region=change.region,
+        region="610626",
         scope=village,  # the value is the county's; only this village's cases are re-priced here
-        key=change.key,
-        start=change.start,
-        reference=change.reference,
+        key="dibao.standard.urban",
+        start=date(2023, 9, 1),
+        reference="test: 750元/月 from September",
         status="queued",
-        paid_through=month.plus(-1).first_day,
+        paid_through=Period.of(date.today()).plus(-1).first_day,
     )
+    return cases, queued
+
+
+async def _raised_params(sessions, queued: StandardRecompute):
     async with UnitOfWork(sessions, platform, "/tests") as uow:
-        params = (await effective_parameters(uow, fresh=True)).with_value(
-            change.region, change.key, change.start, {"per": "month", "fen": 75_000}, change.reference
+        return (await effective_parameters(uow, fresh=True)).with_value(
+            queued.region, queued.key, queued.start, {"per": "month", "fen": 75_000}, queued.reference
         )
-        kwargs = {"paid_through": month.plus(-1), "today": date.today(), "scope": village, "chunk_size": 2}
+
+
+async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_of_them(api, tokens, db):
+    """The recompute reads the chunk after while it prices one and writes the one before, each chunk committed with
+    its progress: five cases in chunks of two (the last one short), the worker stopped after the first chunk and
+    started again, are each re-priced once, to the fen, and the what-if in the same chunks agrees."""
+    sessions = session_factory(db)
+    village = "610626001077"  # no other test's cases live here: the recompute below is scoped to it
+    cases, queued = await _five_in(api, tokens, sessions, village)
+    change = ValueChange(queued.region, queued.key, queued.start, queued.reference)
+    params = await _raised_params(sessions, queued)
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        kwargs = {"paid_through": Period.of(queued.paid_through), "today": date.today(), "scope": village}
+        kwargs["chunk_size"] = 2
         what_if = await recompute(uow, params, change, **kwargs)
         uow.session.add(queued)
         await uow.commit()
     # The worker stops (a deploy) once the first chunk is written: the recompute shows how far it got ...
     stop = asyncio.Event()
-    stopping = _StopAfter(4, stop, lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
+    stopping = _SignalAfter(4, stop, lambda: UnitOfWork(sessions, platform, "/services/eligibility"))
     assert not await run_recompute(stopping, queued.id, 2, stop, params)
     half = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=FINANCE)).json()
     assert (half["status"], half["progress"], half["cases_changed"]) == ("running", {"done": 2, "total": 5}, 2)
@@ -505,7 +514,7 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
     done = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=FINANCE)).json()
     assert done["status"] == "done" and done["finished_at"] is not None
     # 补差 at 750 yuan a person less the household's wages, for every one of the five.
-    expected = {label: 75_000 * n - wages for label, (n, wages) in households.items()}
+    expected = {label: 75_000 * n - wages for label, (n, wages) in FIVE.items()}
     counts = ("cases_examined", "cases_changed", "cases_unchanged", "cases_needing_review")
     assert [done[c] for c in counts] == [5, 5, 0, 0] and done["progress"] == {"done": 5, "total": 5}
     assert (what_if.examined, what_if.changed) == (5, 5)
@@ -517,18 +526,53 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
         assert [s["step"] for s in case["steps"]].count("standard_recompute") == 1, label
 
 
-class _StopAfter(Job):
-    """A runner's steps, the stop signal raised once `steps` of them have committed."""
+async def test_two_workers_running_one_recompute_reprice_each_case_once(api, tokens, db):
+    """Two worker replicas pick up the same recompute at once (chunks of one case): a chunk is written by one runner
+    only — the other, finding the recompute moved on or locked, stops — and every case is re-priced once, to the
+    fen, the counts exact."""
+    sessions = session_factory(db)
+    cases, queued = await _five_in(api, tokens, sessions, "610626001078")
+    params = await _raised_params(sessions, queued)
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        uow.session.add(queued)
+        await uow.commit()
 
-    def __init__(self, steps: int, stop: asyncio.Event, units) -> None:
+    def units() -> UnitOfWork:
+        return UnitOfWork(sessions, platform, "/services/eligibility")
+
+    started = asyncio.Event()  # the first replica has begun and read its first chunk
+
+    async def second() -> bool:
+        await started.wait()
+        return await run_recompute(Job(units), queued.id, 1, None, params)
+
+    first = run_recompute(_SignalAfter(2, started, units), queued.id, 1, None, params)
+    finished = await asyncio.gather(first, second())
+    assert finished.count(True) <= 1
+    if not any(finished):  # each stood aside at a moment the other held the row: the next round finishes it
+        assert await run_recomputes(db, 1, recompute_id=queued.id, params=params) == 1
+    done = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=FINANCE)).json()
+    counts = ("cases_examined", "cases_changed", "cases_unchanged", "cases_needing_review")
+    assert done["status"] == "done" and [done[c] for c in counts] == [5, 5, 0, 0]
+    for label, case_id in cases.items():
+        case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+        (n, wages) = FIVE[label]
+        assert case["monthly_amount_fen"] == 75_000 * n - wages, label
+        assert [s["step"] for s in case["steps"]].count("standard_recompute") == 1, label
+
+
+class _SignalAfter(Job):
+    """A runner's steps, `event` set once `steps` of them have committed (a stop signal, or a go for another)."""
+
+    def __init__(self, steps: int, event: asyncio.Event, units) -> None:
         super().__init__(units)
-        self.left, self.stop = steps, stop
+        self.left, self.event = steps, event
 
     async def step(self, work):
         result = await super().step(work)
         self.left -= 1
         if self.left == 0:
-            self.stop.set()
+            self.event.set()
         return result
 
 
