@@ -101,6 +101,7 @@ async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(
         "id_number": resident_id(nine.strftime("%Y%m%d"), True),
         "relation": "grandchild",
         "student": True,
+        "has_capable_supporter": False,  # parents dead: nobody obliged to support the child (特困 asks this too)
     }
     body = {
         **household_body(),
@@ -145,6 +146,23 @@ async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["status"] == "approved" and shown["decision"]["monthly_amount_fen"] == 140_000
+
+    # The same child applied for as 特困 (no recognition on that application): a child counted as an orphan is not
+    # 特困 (domain.md), so the case is not eligible, saying why — never approved beside the orphan's support.
+    tekun = await _apply(
+        api,
+        tokens,
+        {
+            "household_id": household["id"],
+            "programme": "tekun",
+            "applicant_member_id": child_id,
+            "consent_signed": True,
+            "tekun_arrangement": "home",
+        },
+    )
+    second = await _case(api, tokens, await _open_from_intake(db, tekun["id"]))
+    assert second["eligible"] is False, second["assessment_reasons"]
+    assert any("已认定为孤儿" in r for r in second["assessment_reasons"]), second["assessment_reasons"]
 
 
 async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, tokens, db):

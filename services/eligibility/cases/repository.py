@@ -288,6 +288,12 @@ _LIVE = text("""
     ORDER BY c.household_id, c.programme, c.opened_on
 """)
 
+_RECOGNISED = text("""
+    SELECT household_id, CAST(details->>'applicant_member_id' AS uuid), programme, id FROM eligibility.cases
+    WHERE household_id = ANY(CAST(:households AS uuid[])) AND programme IN ('orphan', 'de_facto_orphan')
+      AND status = ANY(CAST(:live AS text[])) AND details->>'applicant_member_id' IS NOT NULL
+""")
+
 # 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
 # rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
 # The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
@@ -550,6 +556,16 @@ class CaseRepository:
                 )
             },
         )
+
+    async def recognised_children(self, households: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+        """Household → the children its live 孤儿 / 事实无人抚养儿童 cases support: (member, programme, case)."""
+        found: dict[uuid.UUID, list[Any]] = {}
+        rows = await self.session.execute(
+            _RECOGNISED, {"households": list(set(households)), "live": [s.value for s in (*OPEN, *ON_ROLL)]}
+        )
+        for household_id, member_id, programme, case_id in rows:
+            found.setdefault(household_id, []).append((member_id, programme, case_id))
+        return found
 
     async def live_cases(self, wanted: Iterable[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
         """(household, programme) → its live case (open or on the roll), for those of `wanted` that have one."""

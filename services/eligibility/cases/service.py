@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from services.eligibility.cases.deadlines import work_calendar
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
@@ -37,6 +38,7 @@ from shared.events.catalogue import (
     ApplicationImported,
     ApplicationSubmitted,
     ApplicationWithdrawn,
+    ChildRecognition,
     DeathReported,
 )
 from shared.events.envelope import CloudEvent
@@ -115,6 +117,25 @@ async def _one_case_per_application(
     return made
 
 
+def _with_recognised(data: ApplicationSubmitted, supported: list[Any]) -> ApplicationSubmitted:
+    """A 特困 application with the children the household's live 孤儿 / 事实无人抚养儿童 cases support recognised on
+    it (a child counted as an orphan is not 特困, domain.md): the rule then finds them not eligible, saying why, and
+    the case keeps the recognition with its facts for every later assessment."""
+    known = {r.member_id for r in data.details.recognitions}
+    more = [
+        ChildRecognition(member_id=member, kind=programme, basis=f"已按{_SUPPORTED[programme]}保障 (案件 {case_id})")
+        for member, programme, case_id in supported
+        if member not in known
+    ]
+    if not more:
+        return data
+    details = data.details.model_copy(update={"recognitions": [*data.details.recognitions, *more]})
+    return data.model_copy(update={"details": details})
+
+
+_SUPPORTED = {"orphan": "孤儿", "de_facto_orphan": "事实无人抚养儿童"}
+
+
 async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Case]:
     """A case per application for a run of submissions, set-based: the applications that have no case yet
     (`_one_case_per_application`) are assessed by the pure rules in memory (a second live one is opened refused,
@@ -122,10 +143,16 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Ca
     the cases opened."""
     repo = CaseRepository(uow.session)
     params = await effective_parameters(uow)
+    tekun = [d.data.household_id for d in deliveries if d.data.programme == "tekun"]
+    supported = await repo.recognised_children(tekun) if tekun else {}
     made = await _one_case_per_application(
         repo,
         deliveries,
-        lambda data, held: Case.open_refused(data, params, held) if held else Case.open(data, params),
+        lambda data, held: (
+            Case.open_refused(data, params, held)
+            if held
+            else Case.open(_with_recognised(data, supported.get(data.household_id, [])), params)
+        ),
     )
     opened: list[Case] = []
     audits: list[dict] = []
