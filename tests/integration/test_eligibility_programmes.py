@@ -196,6 +196,42 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
     assert approved["member_ids"] == [wife] and approved["tekun_arrangement"] == "home"  # 分散供养, for statistics
 
 
+async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(api, tokens, db):
+    """Approved at 15 (under 16: no labour capacity), reviewed after the 16th birthday while in school: a minor
+    already supported keeps 特困 until 18, and past it while in school (民发〔2021〕43号; domain.md) — the review
+    used to stop it as 有劳动能力."""
+    born = date.today().replace(year=date.today().year - 16) - timedelta(days=3)  # 15 at the decision, 16 now
+    body = household_body(members=1)
+    body["members"][0] |= {
+        "id_number": resident_id(born.strftime("%Y%m%d"), True),
+        "student": True,
+        "has_capable_supporter": False,
+        "labour_capacity": "full",
+    }
+    household = await _register(api, tokens, body)
+    child = household["members"][0]["id"]
+    app = await _apply(
+        api,
+        tokens,
+        {
+            "household_id": household["id"],
+            "programme": "tekun",
+            "consent_signed": True,
+            "applicant_member_id": child,
+            "tekun_arrangement": "home",
+        },
+    )
+    case_id = await _open_from_intake(db, app["id"])
+    done = await _to_decision(api, tokens, case_id, "同意纳入特困人员分散供养")
+    assert done["status"] == "approved" and done["monthly_amount_fen"] == 86_000
+    r = await api("eligibility").post(
+        f"/cases/{case_id}/review", json={"on": date.today().isoformat()}, headers=tokens["reviewer"]
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["monthly_amount_fen"]) == ("approved", 86_000), r.json()
+    assert any("特困人员中的未成年人" in reason for reason in r.json()["assessment_reasons"])
+
+
 async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
     household = await _register(api, tokens, household_body(members=1))
     bill = {

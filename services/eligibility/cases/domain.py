@@ -159,7 +159,11 @@ class Case(Aggregate):
 
     @property
     def facts(self) -> ApplicationFacts:
-        return ApplicationFacts.of_application(self.details, self.applicant_member_id)
+        facts = ApplicationFacts.of_application(self.details, self.applicant_member_id)
+        # Approved once (on the roll, or owed months): its person is 已纳入, not up for a first 认定.
+        if self.schedule or self.status in workflow.ON_ROLL:
+            return facts.model_copy(update={"already_supported": True})
+        return facts
 
     @property
     def state(self) -> workflow.CaseState:

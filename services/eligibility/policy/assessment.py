@@ -59,6 +59,11 @@ class ApplicationFacts(BaseModel):
     )
     temporary: TemporaryRequest | None = None
     medical: MedicalBill | None = None
+    already_supported: bool = Field(
+        default=False,
+        description="the case was approved (a review, a re-pricing of its months), not a first 认定: 特困 keeps a "
+        "minor it supports until `tekun.labour.supported_minor_age`, and past it while in school",
+    )
 
     @classmethod
     def of_application(cls, details: ApplicationDetails, applicant_member_id: UUID | None) -> ApplicationFacts:

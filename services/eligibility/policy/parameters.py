@@ -206,6 +206,9 @@ SCHEMA: dict[str, ParameterSpec] = {
     # 特困
     "tekun.labour.elderly_age": ParameterSpec(_age, "N: 60+ counts as no labour capacity"),
     "tekun.labour.minor_age": ParameterSpec(_age, "N: under 16 counts as no labour capacity"),
+    "tekun.labour.supported_minor_age": ParameterSpec(
+        _age, "N: a minor already supported keeps 特困 until this age (and past it while in school)"
+    ),
     "tekun.labour.disability_max_grade": ParameterSpec(
         _max_grade_by_category,
         "N: disability categories counted as no labour capacity, with the highest grade number (1 = most severe)",

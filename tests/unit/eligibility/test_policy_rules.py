@@ -299,3 +299,21 @@ def test_tekun_basic_below_the_floor_is_paid_at_the_floor() -> None:
     result = assess("tekun", household(elder), date(2024, 2, 1), params=params)
     assert result.monthly_amount_fen == 71500 + 21000  # 6600 × 1.3 / 12 = 715 + 全自理 210
     assert "低于低保标准的1.3倍, 按1.3倍" in result.reasons[0]
+
+
+def test_a_tekun_minor_keeps_support_until_18_and_longer_while_in_school() -> None:
+    """民发〔2021〕43号: 未满16周岁 counts as 无劳动能力 for a first 认定; a minor already supported keeps it until 18,
+    and past 18 while in school (domain.md: "Minors keep support until 18 or longer while in school")."""
+    on = date(2026, 12, 1)
+
+    def child(born: date, student: bool) -> HouseholdSnapshot:
+        return household(person(birth_date=born, has_capable_supporter=False, student=student, relation="head"))
+
+    supported = ApplicationFacts(already_supported=True)
+    sixteen, nineteen = date(2010, 11, 20), date(2007, 6, 1)
+    assert assess("tekun", child(sixteen, False), on).eligible is False  # a first 认定 at 16: able to work
+    assert assess("tekun", child(sixteen, False), on, application=supported).eligible is True  # supported until 18
+    assert assess("tekun", child(nineteen, False), on, application=supported).eligible is False  # 18 and out of school
+    kept = assess("tekun", child(nineteen, True), on, application=supported)
+    assert kept.eligible is True and any("在校" in r for r in kept.reasons)
+    assert any(t.key == "tekun.labour.supported_minor_age" for t in kept.trace)

@@ -54,13 +54,18 @@ _DISABILITY_LABEL = {
 }
 
 
-def _no_labour_capacity(ctx: _Context, member: MemberFacts) -> str | None:
-    """Why the member counts as 无劳动能力 (民发〔2021〕43号第六条), or None."""
+def _no_labour_capacity(ctx: _Context, member: MemberFacts, supported: bool) -> str | None:
+    """Why the member counts as 无劳动能力 (民发〔2021〕43号第六条), or None; `supported`: the person is already
+    特困 (a minor keeps it until the supported minor age, and past it while in school)."""
     age = member.age_on(ctx.on)
     if age >= ctx.get("tekun.labour.elderly_age"):
         return f"{age}周岁, 老年人"
     if age < ctx.get("tekun.labour.minor_age"):
         return f"{age}周岁, 未成年人"
+    if supported and age < (until := ctx.get("tekun.labour.supported_minor_age")):
+        return f"{age}周岁, 特困人员中的未成年人, 供养至{until}周岁"
+    if supported and member.student:
+        return f"{age}周岁, 特困人员中的未成年人年满{ctx.get('tekun.labour.supported_minor_age')}周岁仍在校就读"
     if _severe_disability_without_labour(ctx, member):
         label = _DISABILITY_LABEL.get(member.disability_category or "", member.disability_category)
         return f"{label}残疾{member.disability_grade}级"
@@ -101,7 +106,7 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             return _Judgement(False, reasons=(f"{why}: 不计入共同生活家庭成员, 不予救助供养",))
         reasons: list[str] = []
         eligible = True
-        why_no_labour = _no_labour_capacity(ctx, member)
+        why_no_labour = _no_labour_capacity(ctx, member, app.already_supported)
         if why_no_labour:
             reasons.append(f"无劳动能力: {why_no_labour}")
         else:
