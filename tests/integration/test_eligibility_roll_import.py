@@ -122,16 +122,18 @@ async def test_an_imported_household_is_an_approved_case_paid_as_the_file_says_f
     assert approved["monthly_amount_fen"] == 52_000
     assert sorted(approved["member_ids"]) == sorted(str(m.member_id) for m in snapshot.members)
     assert (schedule["reason"], schedule["changed_from"]) == ("imported", "2024-03")
-    [segment] = schedule["segments"]
-    assert (segment["from_month"], segment["to_month"], segment["amount_fen"], segment["persons"]) == (
-        "2024-03",
-        None,
-        52_000,
-        2,
-    )
-    assert segment["member_id"] is None and segment["reason"] == "imported"
-    assert segment["basis"]["imported"]["computed_amount_fen"] == 52_000
-    assert segment["basis"]["values"], "priced as our rules price it: a 提标 re-prices it"
+    # The file's amount from March 2024 on; our values price it from the month the latest of them started (a value
+    # another test added may start after March 2024: the months before it then read no value).
+    segments = schedule["segments"]
+    assert [(s["amount_fen"], s["persons"], s["member_id"], s["reason"]) for s in segments] == [
+        (52_000, 2, None, "imported")
+    ] * len(segments)
+    assert segments[0]["from_month"] == "2024-03" and segments[-1]["to_month"] is None
+    assert all(not s["basis"]["values"] for s in segments[:-1])
+    *_, priced = segments
+    assert priced["basis"]["imported"]["computed_amount_fen"] == 52_000
+    assert priced["basis"]["values"], "priced as our rules price it: a 提标 re-prices it"
+    assert priced["from_month"] == max(["2024-03", *(v["start"][:7] for v in priced["basis"]["values"])])
 
 
 async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db):
