@@ -54,6 +54,9 @@ class Case(HouseholdProgrammeColumns, Base):
     assessment: Mapped[dict | None] = mapped_column(JSONB, comment="计算依据: the rule's result and trace")
     home_visits: Mapped[int] = mapped_column(default=0)
     county_home_visit: Mapped[bool] = mapped_column(default=False)
+    complained: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), comment="公示期异议 raised: the county visits before approving"
+    )
     notice_posted_on: Mapped[date | None] = mapped_column(Date)
     notice_ends_on: Mapped[date | None] = mapped_column(Date)
     extended: Mapped[bool] = mapped_column(default=False)

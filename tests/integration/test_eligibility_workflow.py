@@ -335,6 +335,37 @@ async def test_objection_during_notice_sends_it_back_to_investigation(api, token
     assert r.json()["notice_posted_on"] is None
 
 
+async def test_a_case_with_an_objection_needs_the_countys_home_visit_before_approval(api, tokens, open_wuqi_case):
+    """domain.md: the county's home visit is compulsory for the separate register *and for complained cases*: an
+    objection during the public notice sends the case back, and once it comes round again the county cannot approve
+    it before visiting the household itself."""
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    objection = {"on": "2023-09-15", "objection": "群众反映其子在外务工收入较高"}
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/objections", objection)).status_code == 200
+    again = [
+        (
+            "clerk",
+            "home-visits",
+            {"on": "2023-09-18", "investigators": ["张强", "李娜"], "findings": "其子务工收入不稳定"},
+        ),
+        ("reviewer", "economic-check", {"on": "2023-09-19", "result": "consistent"}),
+        ("reviewer", "township-opinion", {"on": "2023-09-20", "recommendation": "approve", "opinion": "建议纳入"}),
+        ("reviewer", "appraisal", {"on": "2023-09-21", "result": "agreed", "participants": 9, "opinion": "同意"}),
+        ("reviewer", "notice/close", {"on": "2023-09-29"}),
+    ]
+    for who, path, body in again:
+        r = await _post(api, tokens, who, case_id, path, body)
+        assert r.status_code == 200, (path, r.text)
+    approve = {"on": "2023-10-09", "decision": "approve", "opinion": "同意"}
+    r = await _post(api, tokens, "approver", case_id, "decision", approve)
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["home-visits"], r.text
+    assert "异议" in r.json()["detail"]
+    county = {"on": "2023-10-09", "investigators": ["县局王科长", "县局赵干事"], "findings": "核实", "by_county": True}
+    assert (await _post(api, tokens, "approver", case_id, "home-visits", county)).status_code == 200
+    assert (await _post(api, tokens, "approver", case_id, "decision", approve)).json()["status"] == "approved"
+
+
 async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     r = await _post(

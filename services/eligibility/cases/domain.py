@@ -139,6 +139,7 @@ class Case(Aggregate):
     due_date_provisional: bool = False
     home_visits: int = 0
     county_home_visit: bool = False
+    complained: bool = False  # 公示期异议: like the separate register, the county visits before approving
     notice_posted_on: date | None = None
     notice_ends_on: date | None = None
     extended: bool = False
@@ -442,6 +443,7 @@ class Case(Aggregate):
         """公示期异议: the notice is taken down and the case goes back to investigation."""
         on = self._begin(CaseStep.NOTICE_OBJECTIONS, ctx)
         self.notice_posted_on = self.notice_ends_on = None
+        self.complained = True
         self._move(ctx, CaseStep.NOTICE_OBJECTIONS, Status.INVESTIGATION, on, opinion, {"objection": objection})
 
     def close_notice(self, ctx: StepContext, *, opinion: str | None = None) -> None:
@@ -470,19 +472,21 @@ class Case(Aggregate):
         reasons: list[str] | None = None,
     ) -> None:
         """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
-        the separate register needs the county's own home visit first; a household the rule finds not eligible
-        cannot be approved)."""
+        the separate register, or one an objection to its public notice sent back, needs the county's own home visit
+        first; a household the rule finds not eligible cannot be approved)."""
         on = self._begin(CaseStep.DECISION, ctx)
         if decision == "reject":
             self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
             self._move(ctx, CaseStep.DECISION, Status.REJECTED, on, opinion, {"reasons": self.reasons}, announce=False)
             self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
-        if self.separate_register and not self.county_home_visit:
-            raise Conflict(
-                "a case in the separate register (单独登记备案) needs the county's own home visit first",
-                allowed_next=[CaseStep.HOME_VISITS],
+        if (self.separate_register or self.complained) and not self.county_home_visit:
+            why = (
+                "in the separate register (单独登记备案)"
+                if self.separate_register
+                else "with an objection (公示有异议)"
             )
+            raise Conflict(f"a case {why} needs the county's own home visit first", allowed_next=[CaseStep.HOME_VISITS])
         result = self.assess(ctx.params, on)
         if not result.eligible:
             raise Conflict(

@@ -131,6 +131,9 @@ class CaseOut(BaseModel):
         "`/cases/{id}/<step>` (e.g. `decision`); the step's entry says who may take it"
     )
     separate_register: bool
+    complained: bool = Field(
+        default=False, description="公示期异议 raised: the county visits the household before approving (domain.md)"
+    )
     delegated: bool
     extended: bool
     home_visits: int
