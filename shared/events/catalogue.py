@@ -361,6 +361,9 @@ class CaseApproved(_ProgrammeApplicationCase):
     one_off_amount_fen: int | None = Field(default=None, ge=0)
     effective_month: Period
     decided_at: datetime
+    decided_on: date | None = Field(
+        default=None, description="the decision's date (its step's `on`); `decided_at` is when it was entered"
+    )
     tekun_arrangement: TekunArrangement | None = Field(
         default=None, description="特困 only: institution = 集中供养, home = 分散供养 (from the application's details)"
     )
@@ -376,6 +379,9 @@ class CaseRejected(_ProgrammeApplicationCase):
 
     reasons: list[str] = Field(min_length=1)
     decided_at: datetime
+    decided_on: date | None = Field(
+        default=None, description="the decision's date (its step's `on`); `decided_at` is when it was entered"
+    )
 
 
 class CaseAmountChanged(_ProgrammeCase):

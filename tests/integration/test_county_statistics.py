@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
 from shared.core.period import Period
-from shared.events.catalogue import CaseOpened
+from shared.events.catalogue import CaseApproved, CaseOpened, CaseRejected
 from tests.county_kit import CountyKit, at, seed_demo_month
 from tests.helpers import villages_loaded, walk
 from tests.official_document_kit import assert_official_layout
@@ -238,6 +238,72 @@ async def test_received_date_is_the_applications_not_the_day_the_event_was_proce
     assert page.status_code == 200, page.text
     rows = re.findall(r"<tr><td>[^<]*</td><td>吴仓堡镇[^<]*</td><td>([^<]*)</td><td>([^<]*)</td>", page.text)
     assert sorted(rows) == [("2025-06-27", "2025-07-08"), (str(processed), "2025-07-09")]
+
+
+async def test_a_decision_counts_in_the_month_it_was_made_not_the_month_it_was_keyed_in(api, tokens, db):
+    """A county approves on 24 September (the decision step's `on`) and a rejection is decided on 20 October, both
+    keyed in on 3 December: September counts one approval and October one rejection, December none; decided before
+    its 8 October deadline, the approval is not overdue. An event published before the date was carried keeps the
+    old rule (the day it was entered)."""
+    kit, township = CountyKit(db), "610626109"  # 五谷城镇: no other test feeds it
+    keyed = at(date(2025, 12, 3))
+    household = uuid.uuid4()
+    common = {"household_id": household, "programme": "tekun", "region_code": township + "201"}
+    approved, rejected = uuid.uuid4(), uuid.uuid4()
+    for case_id, due in ((approved, date(2025, 10, 8)), (rejected, date(2025, 10, 31))):
+        opened = CaseOpened(
+            case_id=case_id,
+            application_id=uuid.uuid4(),
+            status="accepted",
+            due_date=due,
+            received_on=date(2025, 9, 10),
+            **common,
+        )
+        await kit.publish(opened, household, at(date(2025, 9, 10)))
+    await kit.publish(
+        CaseApproved(
+            case_id=approved,
+            application_id=uuid.uuid4(),
+            member_ids=[uuid.uuid4()],
+            monthly_amount_fen=86_000,
+            effective_month=Period(2025, 10),
+            decided_at=keyed,
+            decided_on=date(2025, 9, 24),
+            **common,
+        ),
+        household,
+        keyed,
+    )
+    await kit.publish(
+        CaseRejected(
+            case_id=rejected,
+            application_id=uuid.uuid4(),
+            reasons=["有履行义务能力的法定义务人"],
+            decided_at=keyed,
+            decided_on=date(2025, 10, 20),
+            **common,
+        ),
+        household,
+        keyed,
+    )
+
+    legacy = uuid.uuid4()  # published before case.rejected carried the date: the day it was entered
+    await kit.publish(
+        CaseRejected(case_id=legacy, application_id=uuid.uuid4(), reasons=["收入超标"], decided_at=keyed, **common),
+        household,
+        keyed,
+    )
+
+    async def cases(period: str) -> dict:
+        r = await api("payments").get(
+            "/county/statistics", params={"region": township, "period": period}, headers=tokens["auditor"]
+        )
+        assert r.status_code == 200, r.text
+        return {k: r.json()["cases_total"][k] for k in ("approved", "rejected", "overdue")}
+
+    assert await cases("2025-09") == {"approved": 1, "rejected": 0, "overdue": 0}
+    assert await cases("2025-10") == {"approved": 0, "rejected": 1, "overdue": 0}
+    assert await cases("2025-12") == {"approved": 0, "rejected": 1, "overdue": 0}
 
 
 async def test_the_dashboard_names_the_village_as_its_county_loaded_it(api, tokens, db):

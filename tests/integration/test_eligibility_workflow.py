@@ -299,6 +299,9 @@ async def test_dibao_from_acceptance_to_county_approval_with_wuqi_2023_amount(ap
         ).scalar_one()
     assert event["data"]["monthly_amount_fen"] == 135_000 and event["data"]["effective_month"] == "2023-10"
     assert len(event["data"]["member_ids"]) == 3
+    # The decision's date is the step's (the county's statistics count it in that month), not the day keyed in.
+    decided = next(s for s in r.json()["steps"] if s["step"] == "decision")["on"]
+    assert event["data"]["decided_on"] == decided != event["data"]["decided_at"][:10]
     assert opinion == "经审核，同意纳入农村低保"
 
 

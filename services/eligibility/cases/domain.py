@@ -1037,6 +1037,7 @@ class Case(Aggregate):
             "status": self.status.value,
             "due_date": self.due_date,
             "due_date_provisional": self.due_date_provisional,
+            "decided_on": self.decided_on,
         }
         fields = _field_names(event)
         self.events.append(event(**{k: v for k, v in own.items() if k in fields}, **data))

@@ -63,7 +63,9 @@ async def cases_decided(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None
     rows = []
     for d in deliveries:
         decision = "approved" if isinstance(d.data, CaseApproved) else "rejected"
-        rows.append((d.data, {"status": decision, "decision": decision, "decided_on": local_day(d.data.decided_at)}))
+        # Counted on the day decided (the step's date), not the day it was keyed in.
+        decided_on = d.data.decided_on or local_day(d.data.decided_at)
+        rows.append((d.data, {"status": decision, "decision": decision, "decided_on": decided_on}))
     await ReadModelRepository(uow.session).upsert_cases(rows)
 
 
