@@ -4,7 +4,8 @@ would, and eligibility's decision event is what intake shows. 吴起县 (610626)
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
@@ -12,6 +13,7 @@ from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import mirror_case_events
 from services.intake.models import platform as intake_platform
+from shared.core.period import Period
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, CaseApproved
 from shared.uow import UnitOfWork
@@ -234,6 +236,22 @@ async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(ap
 
 async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
     household = await _register(api, tokens, household_body(members=1))
+    # A 低保 household (the group the desk states is what it receives): approved, as intake learns it.
+    dibao = await _apply(api, tokens, {"household_id": household["id"], "programme": "dibao", "consent_signed": True})
+    approved = CaseApproved(
+        case_id=uuid.uuid4(),
+        application_id=dibao["id"],
+        household_id=household["id"],
+        programme="dibao",
+        region_code=household["region_code"],
+        member_ids=[m["id"] for m in household["members"]],
+        monthly_amount_fen=50_000,
+        effective_month=Period.of(RECEIVED),
+        decided_at=datetime.now(UTC),
+    )
+    async with UnitOfWork(session_factory(db), intake_platform, "/tests") as uow:
+        await mirror_case_events(uow, [delivery(approved)])
+        await uow.commit()
     bill = {
         "bill_total_fen": 5_000_000,
         "basic_insurance_paid_fen": 2_500_000,

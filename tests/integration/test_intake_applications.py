@@ -57,7 +57,7 @@ async def _household(api, tokens) -> dict:
     return r.json()
 
 
-def _facts(programme: str) -> dict:
+def _facts(programme: str, group: str = "illness_poverty") -> dict:
     if programme == "temporary":
         return {"temporary": {"type": "emergency", "requested_amount_fen": 300_000, "cause": "房屋失火"}}
     if programme == "medical":
@@ -66,7 +66,7 @@ def _facts(programme: str) -> dict:
                 "bill_total_fen": 5_000_000,
                 "basic_insurance_paid_fen": 2_500_000,
                 "critical_illness_paid_fen": 1_000_000,
-                "group": "dibao",
+                "group": group,
             }
         }
     return {}
@@ -527,7 +527,7 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
         "status",
     )
 
-    second = await _apply(api, tokens, hid, "medical")
+    second = await _apply(api, tokens, hid, "medical", **_facts("medical", "dibao"))  # the household receives 低保
     await api("intake").post(f"/applications/{second['id']}/withdraw", json={"reason": "撤回"}, headers=tokens["clerk"])
     late = CaseOpened(
         case_id=uuid.uuid4(),
@@ -543,6 +543,26 @@ async def test_status_follows_eligibility_events_and_a_pending_withdrawal_waits_
         await uow.commit()
     shown = (await api("intake").get(f"/applications/{second['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"]) == ("withdrawal_requested", "investigation")
+
+
+async def test_a_medical_claim_as_dibao_or_tekun_needs_the_household_to_receive_it(api, tokens, db):
+    """医疗救助 pays 低保 and 特困 recipients at their own rate (≥ 70 %, no deductible): the group the front desk
+    states for them is checked against what the household receives — an approved application of that programme —
+    and refused naming `medical.group` otherwise (a household with 8000 yuan of wages was paid 70 % as 特困)."""
+    hid = (await _household(api, tokens))["id"]
+    before = await _count(db, Application)
+    for group in ("dibao", "tekun"):
+        body = {"household_id": hid, "programme": "medical", "consent_signed": True, **_facts("medical", group)}
+        problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "medical.group")
+    dibao = await _apply(api, tokens, hid, "dibao")  # applied for, not yet approved: not a 低保 household yet
+    body = {"household_id": hid, "programme": "medical", "consent_signed": True, **_facts("medical", "dibao")}
+    problem(await api("intake").post("/applications", json=body, headers=tokens["clerk"]), 422, "medical.group")
+    assert await _count(db, Application) == before + 1
+    await _deliver(db, _approval(uuid.uuid4(), dibao["id"], hid))
+    assert (await _apply(api, tokens, hid, "medical", **_facts("medical", "dibao")))["status"] == "submitted"
+    # A group we hold no roll of (因病致贫重病患者) is the desk's to state.
+    other = (await _household(api, tokens))["id"]
+    assert (await _apply(api, tokens, other, "medical"))["status"] == "submitted"
 
 
 async def test_a_withdrawal_that_crossed_the_decision_shows_eligibilitys_refusal(api, tokens, db):

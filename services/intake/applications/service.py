@@ -263,10 +263,17 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
     )
     # Timestamps set here rather than by the server default: nothing is read back before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
-    if body.programme in RECURRING and (
-        live := await ApplicationRepository(uow.session).live(household.id, body.programme)
-    ):
+    repo = ApplicationRepository(uow.session)
+    if body.programme in RECURRING and (live := await repo.live(household.id, body.programme)):
         raise _already(live)
+    if body.medical is not None and body.medical.group in _ON_A_ROLL:
+        # 医疗救助 pays a 低保 or 特困 recipient at their own rate: the group is what the household receives.
+        held = await repo.live(household.id, body.medical.group)
+        if held is None or held.status not in ("approved", "imported"):
+            raise InvalidInput(
+                "medical.group",
+                f"the household does not receive {_ON_A_ROLL[body.medical.group]} (no approved application of it)",
+            )
     # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one live application
     # per household and programme is the unique index's to enforce (a second one, concurrent or not: 409).
     add_new(uow, application)
@@ -288,6 +295,10 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
         region_code=household.region_code,
     )
     return to_out(application, set())  # a new application has no evidence yet
+
+
+# The 医疗救助 groups whose members are on a roll the platform keeps: the household must receive the programme.
+_ON_A_ROLL = {"dibao": "低保", "tekun": "特困"}
 
 
 def _already(live: Application) -> Conflict:
