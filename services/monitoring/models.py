@@ -189,3 +189,17 @@ class AlertEvidence(Base):
 
     alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
     record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class DecidedStandard(Base):
+    """A 低保 standard eligibility's admins added at run time (policy.standard_changed), laid over the shipped tree
+    so the risk rules compare incomes with the standard in force, not the one the tree shipped with."""
+
+    __tablename__ = "decided_standards"
+
+    region: Mapped[str] = mapped_column(String(12), primary_key=True, comment="'national' or a GB/T 2260 code")
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[dict] = mapped_column(JSONB, comment="{'v': <value as in the YAML files>}")
+    reference: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

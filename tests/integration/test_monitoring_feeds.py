@@ -16,11 +16,12 @@ from sqlalchemy import text
 
 from services.monitoring.models import platform
 from services.monitoring.readmodel.service import record_approval, record_household
+from services.monitoring.risk.in_force import record_standard
 from shared.core.household import HouseholdSnapshot
 from shared.core.identity import id_fingerprint
 from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity
+from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity, StandardChanged
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
@@ -323,6 +324,46 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
 def _unscoped_token(roles: list[str]) -> str:
     """A correctly signed token that simply lacks the region claim."""
     return jwt.encode({"sub": "no-region", "roles": roles, "exp": int(time.time()) + 600}, DEV_JWT_SECRET, "HS256")
+
+
+async def test_the_risk_rules_compare_incomes_with_the_standard_eligibility_decided(api, tokens, known_household, db):
+    """Monitoring ships 吴起县's 低保 standards in its tree; a standard eligibility's admin decides afterwards
+    (policy.standard_changed) is what the rules compare incomes with from then on: the trace of a household's
+    low_income_uncovered alert names the decided value, its start and its reference, not the tree's. (The rural
+    value decided here is the tree's 6000元/年 again from 2026, so no other test's threshold moves; a replayed event
+    changes nothing; a key the rules do not read is not kept.)"""
+    sessions = session_factory(db)
+    reference = "吴起县民政局 2026 年农村低保标准 (test)"
+    decided = [
+        StandardChanged(
+            region="610626",
+            key="dibao.standard.rural",
+            start=date(2026, 1, 1),
+            value={"per": "year", "fen": 600_000},
+            reference=reference,
+        ),
+        StandardChanged(region="610626", key="tekun.care.full_care", start=date(2026, 1, 1), value=1, reference="x"),
+    ]
+    for _ in range(2):  # the second time, as a replay
+        async with UnitOfWork(sessions, platform, "/services/monitoring") as uow:
+            for event in decided:
+                await record_standard(uow, event)
+            await uow.commit()
+    async with db.connect() as conn:
+        kept = await conn.scalar(text("SELECT count(*) FROM monitoring.decided_standards WHERE region = '610626'"))
+    assert kept == 1
+    household, ids, _ = await known_household(income_fen=60_000)  # 300 yuan a head a month: below 1.5 × 500
+    row = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY - timedelta(days=5)},1000,0\n"
+    r = await api("monitoring").post("/feeds/medical", content=row.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201 and r.json()["rows_loaded"] == 1, r.text
+    alerts = {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}
+    standard = alerts["low_income_uncovered"]["trace"]["parameters"]["dibao.standard.rural"]
+    assert (standard["value"], standard["start"], standard["region"], standard["reference"]) == (
+        600_000,
+        "2026-01-01",
+        "610626",
+        reference,
+    )
 
 
 async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(api, tokens, known_household, db):

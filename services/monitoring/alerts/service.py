@@ -21,6 +21,7 @@ from services.monitoring.alerts.schemas import (
 )
 from services.monitoring.config import Settings
 from services.monitoring.models import village_names
+from services.monitoring.risk.in_force import effective_risk_parameters
 from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
@@ -39,7 +40,7 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
     A recipient's death goes straight to eligibility; the township sees the alert, already closed."""
     repo = AlertRepository(uow.session)
     await repo.lock_matching()
-    params = county_parameters(risk_parameters(), await repo.counties(), today)
+    params = county_parameters(await effective_risk_parameters(uow), await repo.counties(), today)
     if not params:
         return 0
     raised = await repo.raise_from(params, today, scope)
