@@ -175,6 +175,15 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     _no_id_number(r.content)
     assert (await _document(api, tokens, case_id, "termination-notice")).status_code == 409
 
+    # The 审核确认表 records the decision: the review that followed changes neither its figures nor its 计算依据.
+    again = _opened(await _document(api, tokens, case_id, "approval-form"))
+    text_again = "\n".join(p.text for p in again.paragraphs)
+    assert "认定结论：符合保障条件。保障金额：每月1350.00元。" in text_again
+    assert "分档施保: 每人每月450.00元×3人 = 1350.00元。" in text_again and "400.00元" not in text_again
+    assert [r for r in _table_rows(again) if r[0].startswith("dibao.")] == [
+        r for r in rows if r[0].startswith("dibao.")
+    ]
+
     # 停保 on 20 May 2024 for a household that moved away: paid for May, stopped from June. (A death in a household of
     # three re-prices the case for the other two instead of stopping it.)
     await _stopped_as_moved(api, tokens, case_id)
@@ -207,6 +216,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
     assert [tuple(a) for a in audited] == [
         ("approver-wuqi", "approval-form"),
         ("reviewer-tiebian", "adjustment-notice"),
+        ("approver-wuqi", "approval-form"),
         ("auditor-yanan", "termination-notice"),
     ]
 

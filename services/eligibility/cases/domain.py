@@ -477,7 +477,8 @@ class Case(Aggregate):
         on = self._begin(CaseStep.DECISION, ctx)
         if decision == "reject":
             self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
-            self._move(ctx, CaseStep.DECISION, Status.REJECTED, on, opinion, {"reasons": self.reasons}, announce=False)
+            data = {"reasons": self.reasons, **self._decided_on_facts()}
+            self._move(ctx, CaseStep.DECISION, Status.REJECTED, on, opinion, data, announce=False)
             self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
         if (self.separate_register or self.complained) and not self.county_home_visit:
@@ -506,9 +507,19 @@ class Case(Aggregate):
             Status.APPROVED,
             on,
             opinion,
-            {"monthly_amount_fen": self.monthly_amount_fen, "one_off_amount_fen": self.one_off_amount_fen},
+            {
+                "monthly_amount_fen": self.monthly_amount_fen,
+                "one_off_amount_fen": self.one_off_amount_fen,
+                **self._decided_on_facts(),
+            },
             announce=False,
         )
+
+    def _decided_on_facts(self) -> dict[str, Any]:
+        """What a decision was made on, kept with its step: the 审核确认表 records them whatever a later review
+        changes (the assessment with its 计算依据, and the household's facts)."""
+        assessment = self.assessment.model_dump(mode="json") if self.assessment else None
+        return {"assessment": assessment, "snapshot": self.snapshot.model_dump(mode="json")}
 
     def emergency_approve(self, ctx: StepContext, *, opinion: str) -> None:
         """急难型临时救助: approved and paid first, the paperwork after (documents pending). Above the township's

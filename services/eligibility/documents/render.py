@@ -9,9 +9,10 @@ names are in full because the form is signed by the officials and the notices ar
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from services.eligibility.cases.domain import Case
+from services.eligibility.cases.domain import Case, CaseAssessment
 from services.eligibility.cases.workflow import Status
 from services.eligibility.documents.domain import (
     AmountChange,
@@ -24,7 +25,7 @@ from services.eligibility.documents.domain import (
 )
 from services.eligibility.notices.service import PROGRAMME_NAMES
 from services.eligibility.policy.rules import yuan
-from shared.core.household import MemberFacts
+from shared.core.household import HouseholdSnapshot, MemberFacts
 from shared.core.period import Period
 from shared.core.regions import civil_affairs_bureau, display_name
 from shared.official_document import OfficialDocument, chinese_date
@@ -144,13 +145,30 @@ def _persons(case: Case) -> int:
     return len(a.covered_member_ids) if a and a.covered_member_ids else len(case.snapshot.counted_members())
 
 
+def _as_decided(case: Case, decided: RecordedStep | None) -> Case:
+    """The case as its decision saw it: the facts, assessment and amounts kept with the decision step (a later
+    review changes the case, not what was decided); a decision recorded before they were kept reads the case."""
+    if decided is None or not decided.data.get("snapshot"):
+        return case
+    data = decided.data
+    return replace(
+        case,
+        snapshot=HouseholdSnapshot.model_validate(data["snapshot"]),
+        assessment=CaseAssessment.model_validate(data["assessment"]) if data.get("assessment") else None,
+        monthly_amount_fen=data.get("monthly_amount_fen", case.monthly_amount_fen),
+        one_off_amount_fen=data.get("one_off_amount_fen", case.one_off_amount_fen),
+    )
+
+
 def approval_form(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
-    """审核确认表: the household, the assessment and its 计算依据, every step, and the signatures."""
+    """审核确认表: the household, the assessment and its 计算依据 as the decision saw them, every step, and the
+    signatures."""
     doc = OfficialDocument()
+    decided = decision_step(steps)
+    case = _as_decided(case, decided)
     doc.title(f"{_programme(case)}审核确认表")
     s = case.snapshot
     head = _addressee(case)
-    decided = decision_step(steps)
     doc.table(
         [
             ["申请人", head.name, "所在村（社区）", village],

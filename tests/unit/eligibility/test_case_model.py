@@ -308,7 +308,10 @@ def test_the_county_approves_at_the_rules_amount_from_the_next_month():
     # The approval is the announcement (with the schedule it starts), not a status change as well.
     assert kinds(events) == [CaseApproved, CaseScheduleChanged]
     assert events[0].effective_month == Period(2023, 10) and len(events[0].member_ids) == 3
-    assert steps[0].data == {"monthly_amount_fen": case.monthly_amount_fen, "one_off_amount_fen": None}
+    assert (steps[0].data["monthly_amount_fen"], steps[0].data["one_off_amount_fen"]) == (case.monthly_amount_fen, None)
+    # What the decision was made on stays with it (the 审核确认表 reads them after later reviews).
+    assert steps[0].data["assessment"] == case.assessment.model_dump(mode="json")
+    assert steps[0].data["snapshot"] == case.snapshot.model_dump(mode="json")
     assert case.next_steps == ["review", "termination"]
 
 
@@ -323,7 +326,8 @@ def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
     case.decide(by(APPROVER, date(2023, 9, 25)), decision="reject", reasons=["收入超标"], opinion="不予批准")
     steps, events = collect(case)
     assert case.status is Status.REJECTED and case.reasons == ["收入超标"] and case.decided_at is not None
-    assert kinds(events) == [CaseRejected] and steps[0].data == {"reasons": ["收入超标"]}
+    assert kinds(events) == [CaseRejected] and steps[0].data["reasons"] == ["收入超标"]
+    assert steps[0].data["snapshot"] == case.snapshot.model_dump(mode="json")
 
 
 def test_a_separate_register_case_needs_the_countys_own_home_visit():
