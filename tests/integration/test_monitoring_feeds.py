@@ -386,6 +386,12 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
         f"/alerts/{alert['id']}/verification", json={"outcome": "not_eligible"}, headers=tokens["reviewer"]
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reasons"
+    # 在保对象情况变化 asks eligibility to review the household's case: a household that receives nothing has none,
+    # and the alert would close with neither assistance nor the reasons for refusing it.
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification", json={"outcome": "recipient_change"}, headers=tokens["reviewer"]
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome", r.text
     r = await monitoring.post(
         f"/alerts/{alert['id']}/verification",
         json={"outcome": "brought_into_assistance", "programme": "temporary"},

@@ -76,14 +76,27 @@ class Alert(Aggregate):
         self._raise(AlertRaised)
 
     def verify(
-        self, by: str, on: date, outcome: Outcome, *, programme: str | None, reasons: list[str], note: str | None
+        self,
+        by: str,
+        on: date,
+        outcome: Outcome,
+        *,
+        programme: str | None,
+        reasons: list[str],
+        note: str | None,
+        receives: bool,
     ) -> None:
-        """核实 by the township, with its outcome."""
+        """核实 by the township, with its outcome; `receives`: the household is on a roll now (a change of a
+        recipient's situation asks eligibility to review its case: a household receiving nothing has none)."""
         self._require("verify")
         if on < self.raised_on:
             raise InvalidInput("on", f"cannot be before the alert was raised ({self.raised_on})")
         if outcome is Outcome.DEATH_REPORTED:
             raise InvalidInput("outcome", "deaths are reported by the partner data, not verified")
+        if outcome is Outcome.RECIPIENT_CHANGE and not receives:
+            raise InvalidInput(
+                "outcome", "the household receives no assistance: brought_into_assistance, or not_eligible with reasons"
+            )
         if outcome is Outcome.BROUGHT_INTO_ASSISTANCE and programme is None:
             raise InvalidInput("programme", "say which programme the household is brought into")
         if outcome is not Outcome.BROUGHT_INTO_ASSISTANCE and programme is not None:

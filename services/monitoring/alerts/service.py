@@ -21,6 +21,7 @@ from services.monitoring.alerts.schemas import (
 )
 from services.monitoring.config import Settings
 from services.monitoring.models import village_names
+from services.monitoring.readmodel.repository import ReadModelRepository
 from services.monitoring.risk.in_force import effective_risk_parameters
 from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
@@ -126,6 +127,8 @@ async def _take(
 
 
 async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
+    household = (await _visible(uow, principal, alert_id)).household_id
+    receives = await ReadModelRepository(uow.session).receives(household)
     return await _take(
         uow,
         principal,
@@ -137,6 +140,7 @@ async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, bod
             programme=body.programme,
             reasons=list(body.reasons),
             note=body.note,
+            receives=receives,
         ),
         "alert.verify",
         reason=body.note,

@@ -128,6 +128,13 @@ class ReadModelRepository:
             },
         )
 
+    async def receives(self, household_id: uuid.UUID) -> bool:
+        """Whether the household is on a roll now (a programme it receives, by eligibility's decisions)."""
+        found = await self.session.scalar(
+            select(Coverage.case_id).where(Coverage.household_id == household_id, Coverage.active).limit(1)
+        )
+        return found is not None
+
     async def uncover(self, case_id: uuid.UUID, last: date) -> None:
         await self.session.execute(
             update(Coverage).where(Coverage.case_id == case_id).values(active=False, last_month=last)

@@ -40,7 +40,9 @@ def alert(alert_type: str = "high_medical_cost", **kw) -> Alert:
 def test_an_alert_is_verified_then_closed_and_says_so():
     a = alert()
     a.raised()
-    a.verify("reviewer", TODAY, Outcome.BROUGHT_INTO_ASSISTANCE, programme="medical", reasons=[], note=None)
+    a.verify(
+        "reviewer", TODAY, Outcome.BROUGHT_INTO_ASSISTANCE, programme="medical", reasons=[], note=None, receives=False
+    )
     assert a.allowed_next == ["close"]
     a.close("reviewer", TODAY + timedelta(days=1))
     assert a.status is AlertStatus.CLOSED and a.allowed_next == []
@@ -49,18 +51,19 @@ def test_an_alert_is_verified_then_closed_and_says_so():
 
 
 @pytest.mark.parametrize(
-    ("outcome", "programme", "reasons", "field"),
+    ("outcome", "programme", "reasons", "receives", "field"),
     [
-        (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], "programme"),
-        (Outcome.NOT_ELIGIBLE, None, [], "reasons"),
-        (Outcome.RECIPIENT_CHANGE, "dibao", [], "programme"),
-        (Outcome.RECIPIENT_CHANGE, None, ["income"], "reasons"),
-        (Outcome.DEATH_REPORTED, None, [], "outcome"),
+        (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], False, "programme"),
+        (Outcome.NOT_ELIGIBLE, None, [], False, "reasons"),
+        (Outcome.RECIPIENT_CHANGE, "dibao", [], True, "programme"),
+        (Outcome.RECIPIENT_CHANGE, None, ["income"], True, "reasons"),
+        (Outcome.RECIPIENT_CHANGE, None, [], False, "outcome"),  # a household receiving nothing has no case to review
+        (Outcome.DEATH_REPORTED, None, [], True, "outcome"),
     ],
 )
-def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, field):
+def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, receives, field):
     with pytest.raises(InvalidInput) as info:
-        alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None)
+        alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None, receives=receives)
     assert [e["field"] for e in info.value.errors] == [field]
 
 
@@ -70,7 +73,15 @@ def test_illegal_steps_name_the_allowed_ones():
         a.close("r", TODAY)
     assert info.value.extra["allowed_next"] == ["verify"]
     with pytest.raises(InvalidInput):
-        a.verify("r", TODAY - timedelta(days=1), Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None)
+        a.verify(
+            "r",
+            TODAY - timedelta(days=1),
+            Outcome.NOT_ELIGIBLE,
+            programme=None,
+            reasons=["income"],
+            note=None,
+            receives=False,
+        )
 
 
 def test_a_death_is_reported_and_closed_without_a_township_step():
