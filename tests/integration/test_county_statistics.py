@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
 from shared.core.period import Period
-from shared.events.catalogue import CaseApproved, CaseOpened, CaseRejected
+from shared.events.catalogue import AlertClosed, AlertRaised, CaseApproved, CaseOpened, CaseRejected
 from tests.county_kit import CountyKit, at, seed_demo_month
 from tests.helpers import villages_loaded, walk
 from tests.official_document_kit import assert_official_layout
@@ -304,6 +304,28 @@ async def test_a_decision_counts_in_the_month_it_was_made_not_the_month_it_was_k
     assert await cases("2025-09") == {"approved": 1, "rejected": 0, "overdue": 0}
     assert await cases("2025-10") == {"approved": 0, "rejected": 1, "overdue": 0}
     assert await cases("2025-12") == {"approved": 0, "rejected": 1, "overdue": 0}
+
+
+async def test_a_death_closed_by_the_partners_record_counts_as_verified_as_monitoring_counts_it(api, tokens, db):
+    """A recipient's death alert is closed by the partner's record the day it is raised (death_reported), with no
+    township step: monitoring's monthly report to 乡村振兴局 counts it among the month's verified alerts, and the
+    county view (工作总结: 核实N条) must count the same."""
+    kit, township = CountyKit(db), "610626110"  # a township code no other test raises alerts in
+    household, alert_id, day = uuid.uuid4(), uuid.uuid4(), date(2025, 8, 14)
+    common = {"alert_id": alert_id, "household_id": household, "region_code": township + "201"}
+    await kit.publish(
+        AlertRaised(**common, alert_type="recipient_death", due_date=None, trace={"rule": "recipient_death"}),
+        household,
+        at(day),
+    )
+    await kit.publish(
+        AlertClosed(**common, alert_type="recipient_death", outcome="death_reported", closed_on=day), household, at(day)
+    )
+    r = await api("payments").get(
+        "/county/statistics", params={"region": township, "period": "2025-08"}, headers=tokens["auditor"]
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["alerts"]["raised"], r.json()["alerts"]["verified"]) == (1, 1)
 
 
 async def test_the_dashboard_names_the_village_as_its_county_loaded_it(api, tokens, db):

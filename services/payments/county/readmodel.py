@@ -74,8 +74,12 @@ async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) ->
 
 
 async def alert_changed(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified | AlertClosed) -> None:
-    """Verified (its date, outcome and programme) or closed (its date and outcome)."""
-    await ReadModelRepository(uow.session).upsert_alert(data)
+    """Verified (its date, outcome and programme) or closed (its date and outcome). A death closed by the partner's
+    record has no township step: verified the day it was closed, as monitoring's own monthly report counts it."""
+    known = (
+        {"verified_on": data.closed_on} if isinstance(data, AlertClosed) and data.outcome == "death_reported" else {}
+    )
+    await ReadModelRepository(uow.session).upsert_alert(data, **known)
 
 
 # The `payments.county` consumer: its own group, so the roll's consumer and this one move independently.
