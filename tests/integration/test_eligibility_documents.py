@@ -268,3 +268,30 @@ async def test_documents_name_the_village_as_the_county_loaded_it(api, tokens, d
     await _stopped_as_moved(api, tokens, case_id)
     stopped = _opened(await _document(api, tokens, case_id, "termination-notice"))
     assert "铁边城镇红旗村 刘志明：" in [p.text for p in stopped.paragraphs]
+
+
+async def test_a_stop_on_review_says_why_the_rules_found_the_household_ineligible(api, tokens, db, open_wuqi_case):  # noqa: F811
+    """A review that finds the household no longer eligible stops it: the 停保通知书 gives the review's own findings
+    (here a car, over the county's property rule), not a stock phrase about the household's income."""
+    snapshot = _household()
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), snapshot=snapshot)
+    await _approve(api, tokens, case_id)
+    with_car = _household(
+        household_id=str(snapshot.household_id),
+        members=[m.model_dump(mode="json") for m in snapshot.members],
+        incomes=[i.model_dump(mode="json") for i in snapshot.incomes],
+        properties=[{"kind": "vehicle", "value_fen": 5_000_000}],
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_households(
+            uow,
+            [delivery(HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE, snapshot=with_car))],
+        )
+        await uow.commit()
+    r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
+    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
+    findings = [x for x in r.json()["assessment_reasons"] if "车" in x]
+    assert findings, r.json()["assessment_reasons"]
+    body = "\n".join(p.text for p in _opened(await _document(api, tokens, case_id, "termination-notice")).paragraphs)
+    assert "家庭经济状况" not in body
+    assert "经定期核查，已不符合保障条件" in body and findings[0] in body

@@ -65,7 +65,7 @@ STOP_REASONS = {
     "death": "保障对象死亡",
     "fraud": "隐瞒或者虚报家庭收入、财产状况，骗取社会救助",
     "moved": "户籍迁出或者不再在本地居住",
-    "ineligible": "经定期核查，家庭经济状况已不符合保障条件",
+    "ineligible": "经定期核查，已不符合保障条件",
     "other": "其他原因",
 }
 # 行政复议法 (60 days) and 行政诉讼法 (6 months): what a household may do against a decision it is notified of.
@@ -268,6 +268,9 @@ def termination_notice(case: Case, steps: list[RecordedStep], village: str) -> O
     )
     if stopped.opinion:
         doc.paragraph(f"具体情况：{stopped.opinion}")
+    a = case.assessment
+    if stopped.reason == "ineligible" and a is not None and not a.eligible and a.reasons:
+        doc.paragraph("核查认定：" + "；".join(a.reasons) + "。")  # what the review found, in the rules' words
     doc.paragraph(REMEDY.format(county=display_name(case.region_code[:6])))
     doc.paragraph("特此通知。")
     doc.closing(civil_affairs_bureau(case.region_code), stopped.on)
