@@ -8,12 +8,16 @@ force in each of its months. A case whose months move raises `case.schedule_chan
 `case.amount_changed` per run of months, for the roll kept from amounts); a case whose months do not move gets
 nothing, so replaying the event changes nothing.
 
-Set-wise: the affected cases' ids are found in one scan, then the cases are read in chunks by id, re-priced in
-memory (a worker thread prices a chunk while PostgreSQL writes the one before and reads the one after), and each
-chunk is written with the cases' repository (`save_many`: one statement updating the cases and inserting their
-steps), one multi-row insert into the outbox and one into the audit log. The what-if (`POST /parameters/what-if`)
-runs the same code with the proposed value laid over the parameters and writes nothing, so its months and fen are
-what the real recompute then does.
+A job, not a handler's transaction: `policy.standard_changed` queues a `StandardRecompute` (one per dated value;
+a replay queues nothing) and the worker's runner (`run_recompute`, `jobs.py`) takes its work list in one statement
+(the cases priced with the key, in household order), then reads chunks of whole households, re-prices them in
+memory (a worker thread prices a chunk while PostgreSQL writes the one before and reads the one after) and writes
+each with the cases' repository (`save_many`: one statement updating the cases and inserting their steps), one
+multi-row insert into the outbox and one into the audit log — each chunk committed with the recompute's progress
+and per-township figures (`GET /recomputes/{id}`), so a province's rise locks no case for long and a stopped worker
+carries on from the last chunk written. The what-if (`POST /parameters/what-if`) runs the same pricing with the
+proposed value laid over the parameters and writes nothing, so its months and fen are what the recompute then
+does.
 """
 
 from __future__ import annotations
