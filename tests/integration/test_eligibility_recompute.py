@@ -520,6 +520,12 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
     assert (what_if.examined, what_if.changed) == (5, 5)
     assert done["total"]["monthly_after_fen"] == what_if.rows()[0].monthly_after_fen == sum(expected.values())
     assert done["total"]["households"] == 5 and done["total"]["persons"] == 9
+    # The township's auditor sees its figures; another village's, none (a township's figures count every village).
+    township = bearer("auditor-wuqi-jiedao", ["auditor"], "610626001")
+    assert (await api("eligibility").get(f"/recomputes/{queued.id}", headers=township)).json()["total"] == done["total"]
+    village = bearer("auditor-village", ["auditor"], "610626001003")
+    seen = (await api("eligibility").get(f"/recomputes/{queued.id}", headers=village)).json()
+    assert seen["status"] == "done" and seen["townships"] == [] and seen["total"]["households"] == 0
     for label, case_id in cases.items():
         case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
         assert case["monthly_amount_fen"] == expected[label], label

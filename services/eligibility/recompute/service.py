@@ -591,12 +591,9 @@ def _visible(principal: Principal, row: StandardRecompute) -> bool:
 
 
 def _out(principal: Principal, row: StandardRecompute) -> RecomputeOut:
-    """A recompute as the caller sees it: every count, and the townships of its own region only."""
-    mine = {
-        code: figures
-        for code, figures in row.townships.items()
-        if code.startswith(principal.region) or principal.region.startswith(code)
-    }
+    """A recompute as the caller sees it: every count, and the townships within its own region only."""
+    # Per township: a caller within a township (a village's) sees none, its figures counting other villages.
+    mine = {code: figures for code, figures in row.townships.items() if code.startswith(principal.region)}
     total, townships = township_rows(mine)
     return RecomputeOut.model_validate(
         {
