@@ -16,8 +16,8 @@ from sqlalchemy import text
 from services.eligibility.cases.domain import RecomputedFor
 from services.eligibility.cases.repository import CaseRepository, SavedRows, roll_case, saved_row
 from services.eligibility.cases.service import open_cases
-from services.eligibility.models import StandardRecompute, platform
-from services.eligibility.policy_admin.in_force import effective_parameters
+from services.eligibility.models import ParameterOverride, StandardRecompute, platform
+from services.eligibility.policy_admin.in_force import effective_parameters, parameters_as_added
 from services.eligibility.recompute.service import (
     ValueChange,
     on_standard_changed,
@@ -618,3 +618,31 @@ async def test_recomputes_are_seen_by_the_regions_they_reach_and_page_like_every
     assert (await api("eligibility").get(f"/recomputes/{ids['61']}", headers=tokens["clerk"])).status_code == 403
     r = await api("eligibility").get("/recomputes", params={"cursor": "nonsense"}, headers=FINANCE)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_a_recompute_prices_with_the_values_as_they_stood_when_its_value_was_added(db):
+    """Two values added one after the other (an urban standard, then the minors' 分类施保 addition): the first's
+    recompute prices with the first alone — the second's effect is its own recompute's — and the second's with
+    both. (Dated 2040: no test prices a month that late.)"""
+    sessions = session_factory(db)
+    start = date(2040, 1, 1)
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        before = await effective_parameters(uow, fresh=True)
+        minor_before = before.at("dibao.classified.minor_fen", start, "610626001001").value
+        for key, value in (
+            ("dibao.standard.urban", {"per": "month", "fen": 99_000}),
+            ("dibao.classified.minor_fen", 7_700),
+        ):
+            uow.session.add(
+                ParameterOverride(
+                    region="610626", key=key, start=start, value={"v": value}, reference="t", created_by="t"
+                )
+            )
+            await uow.session.flush()
+        first = await parameters_as_added(uow, "610626", "dibao.standard.urban", start)
+        second = await parameters_as_added(uow, "610626", "dibao.classified.minor_fen", start)
+        await uow.session.rollback()  # nothing of it stays for the other tests
+    assert first.at("dibao.standard.urban", start, "610626001001").value.monthly_fen() == 99_000
+    assert first.at("dibao.classified.minor_fen", start, "610626001001").value == minor_before
+    assert second.at("dibao.standard.urban", start, "610626001001").value.monthly_fen() == 99_000
+    assert second.at("dibao.classified.minor_fen", start, "610626001001").value == 7_700

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 from services.eligibility.policy import ParameterSet, default_parameters
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
@@ -23,6 +24,19 @@ async def effective_parameters(uow: UnitOfWork, *, fresh: bool = False) -> Param
     for o in overrides:
         params = params.with_value(o.region, o.key, o.start, o.value["v"], o.reference)
     remember(params)
+    return params
+
+
+async def parameters_as_added(uow: UnitOfWork, region: str, key: str, start: date) -> ParameterSet:
+    """The shipped tree with the admins' values as they stood once (region, key, start) was added: what that value's
+    提标 recompute prices with, so its figures are its own (a value added after it is its own recompute's). All of
+    them if that value is not among them."""
+    overrides = await ParameterOverrideRepository(uow.session).all()
+    params = default_parameters()
+    for o in overrides:
+        params = params.with_value(o.region, o.key, o.start, o.value["v"], o.reference)
+        if (o.region, o.key, o.start) == (region, key, start):
+            break
     return params
 
 

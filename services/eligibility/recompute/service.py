@@ -36,7 +36,7 @@ from services.eligibility.cases.repository import CaseRepository, SavedRow, Save
 from services.eligibility.models import StandardRecompute
 from services.eligibility.policy import ParameterError, ParameterSet
 from services.eligibility.policy.parameters import NATIONAL, SCHEMA
-from services.eligibility.policy_admin.in_force import effective_parameters
+from services.eligibility.policy_admin.in_force import effective_parameters, parameters_as_added
 from services.eligibility.policy_admin.repository import ParameterOverrideRepository
 from services.eligibility.recompute.payments import HeldLookup
 from services.eligibility.recompute.repository import Place, RecomputeRepository, recompute_id
@@ -416,7 +416,7 @@ async def _begin(uow: UnitOfWork, recompute_id: uuid.UUID, params: ParameterSet 
         paid_through=Period.of(row.paid_through),
         month=Period.of(today),
         today=today,
-        params=params or await effective_parameters(uow, fresh=True),
+        params=params or await parameters_as_added(uow, row.region, row.key, row.start),
         place=Place(row.after_household, row.after_case) if row.after_case is not None else None,
         source=uow.source,
         correlation_id=row.correlation_id,
