@@ -18,8 +18,15 @@ from services.eligibility.cases.service import on_death_reported, open_cases, re
 from services.eligibility.models import StandardRecompute, platform
 from services.eligibility.recompute.service import on_standard_changed
 from shared.core.household import HouseholdSnapshot
+from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationSubmitted, DeathReported, HouseholdRegistered, StandardChanged
+from shared.events.catalogue import (
+    ApplicationSubmitted,
+    DeathReported,
+    HouseholdRegistered,
+    HouseholdUpdated,
+    StandardChanged,
+)
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
 from tests.helpers import delivery, report_death, run_recomputes
@@ -300,6 +307,39 @@ async def test_sequence_2_a_tekun_recipient_living_with_a_sibling_stops_after_th
     assert owed_by_month(events, ["2024-06", "2024-07"]) == {"2024-06": 78_900, "2024-07": 0}
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
     assert case["status"] == "terminated"
+
+
+async def test_a_member_who_leaves_the_household_at_the_front_desk_is_not_paid_for_from_the_next_month(
+    api, db, history
+):
+    """分户 (or a death recorded at the front desk, or a move): intake removes the spouse from the household and
+    tells eligibility only the household's new facts. The live 低保 case is priced for the head alone from the month
+    after (S − 0 instead of 2 × S − 600 with the earner), and its review is due now — the spouse, a household of
+    their own, was paid again in the new household's case while the old one still counted them."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    head, spouse = snapshot.members
+    alone = urban([head.model_dump(mode="json")], 0, household_id=str(snapshot.household_id))
+    async with UnitOfWork(session_factory(db), platform, "/services/eligibility") as uow:
+        await record_households(
+            uow, [delivery(HouseholdUpdated(household_id=alone.household_id, region_code=VILLAGE, snapshot=alone))]
+        )
+        await uow.commit()
+    today, after = Period.of(date.today()), Period.of(date.today()).next()
+    months = [str(today), str(after), str(after.next())]
+    owed = owed_by_month(await _schedule_events(db, case_id), months)
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
+    assert owed[str(after)] * 2 - 60_000 == owed[str(today)]  # the couple this month; the head alone from the next
+    assert owed[str(after.next())] == owed[str(after)] and case["monthly_amount_fen"] == owed[str(today)]
+    assert case["next_review_on"] == date.today().isoformat()
+    assert case["steps"][-1]["step"] == "member_left" and str(spouse.member_id) in str(case["steps"][-1]["data"])
+    # The same facts again (a replay, or another edit of the household) change nothing more.
+    async with UnitOfWork(session_factory(db), platform, "/services/eligibility") as uow:
+        await record_households(
+            uow, [delivery(HouseholdUpdated(household_id=alone.household_id, region_code=VILLAGE, snapshot=alone))]
+        )
+        await uow.commit()
+    assert owed_by_month(await _schedule_events(db, case_id), months) == owed
 
 
 async def test_a_review_after_a_reported_death_keeps_the_dead_member_out(api, db, history):

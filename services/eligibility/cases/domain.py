@@ -44,6 +44,7 @@ from shared.events.catalogue import (
     CaseWithdrawalRefused,
     EventData,
     GradualExitStarted,
+    ScheduleReason,
 )
 from shared.schemas import attributes
 
@@ -62,6 +63,8 @@ class Actor:
 SYSTEM = Actor("eligibility", frozenset({"system"}))
 #: How a member who died is marked in the case's facts (not counted, "死亡 <date>"): a later review keeps them out.
 DEATH = "死亡"
+#: How a member the front desk took out of the household is marked (not counted, "离户 <date>").
+LEFT = "离户"
 
 
 @dataclass(frozen=True)
@@ -689,6 +692,25 @@ class Case(Aggregate):
             }
         )
 
+    def members_left(self, present: set[uuid.UUID], on: date, params: ParameterSet) -> None:
+        """离户: counted members of a household programme's case (低保, 边缘) are no longer in the household the front
+        desk keeps (分户, moved out, a death recorded there): the case is priced for those who remain from the
+        month after, its review due now (the township rechecks), or stops when nobody remains. A person-level
+        programme follows its person, not the household: unchanged."""
+        if self.status not in workflow.ON_ROLL or self.programme in PERSON_LEVEL:
+            return
+        for member in [m for m in self.snapshot.counted_members() if m.member_id not in present]:
+            self._member_died(
+                StepContext(SYSTEM, params),
+                None,
+                member.member_id,
+                on,
+                on,
+                f"离户: {member.name} 已不在户中 (前台登记)",
+                {"member_id": str(member.member_id)},
+                gone=(LEFT, "review", "moved", "member_left"),
+            )
+
     def persons(self) -> list[uuid.UUID]:
         """Whom the case pays for: the persons on its schedule (person-level programmes) or the counted members."""
         if self.programme in PERSON_LEVEL and self.schedule:
@@ -882,16 +904,20 @@ class Case(Aggregate):
         on: date,
         opinion: str | None,
         data: dict[str, Any],
+        *,
+        gone: tuple[str, ScheduleReason, str, str] = (DEATH, "death", "death", "death_reported"),
     ) -> None:
         """A counted member died (one rule for the feed and the official): a person-level programme stops that
         person's segments after the month of death; a household programme is priced for the remaining members
         from the month after (the township rechecks them: review due now); nobody left, or nobody eligible, and
-        the case stops after the month of death. `step` None: the feed's names (terminate / death_reported)."""
+        the case stops after the month of death. `step` None: the feed's names (terminate / death_reported).
+        `gone`: how a member who left otherwise is told (marked, the schedule's reason, the stop's, the step)."""
+        marker, why, stop_why, gone_step = gone
         month, first = Period.of(death_date), Period.of(death_date).next()
         remaining = self.snapshot.model_copy(
             update={
                 "members": [
-                    m.model_copy(update={"counted": False, "not_counted_reason": f"{DEATH} {death_date}"})
+                    m.model_copy(update={"counted": False, "not_counted_reason": f"{marker} {death_date}"})
                     if m.member_id == member_id
                     else m
                     for m in self.snapshot.members
@@ -918,7 +944,7 @@ class Case(Aggregate):
                         Period.of(self.exit_last_month)
                         if self.status is Status.GRADUAL_EXIT and self.exit_last_month
                         else None,
-                        "death",
+                        why,
                         person_level=False,
                     )
                 except Unpriceable:
@@ -931,15 +957,15 @@ class Case(Aggregate):
                     after = sched.replace_from(before, first, new)
         self.snapshot = remaining
         if not alive:
-            self._stop(ctx, step or "terminate", "death", month, on, opinion, data)
+            self._stop(ctx, step or "terminate", stop_why, month, on, opinion, data)
             return
         self.schedule = after
         if before or after:  # a programme without money (边缘) has no schedule to change
-            self._schedule_changed(before, first, "death", amounts=self.status is Status.APPROVED)
+            self._schedule_changed(before, first, why, amounts=self.status is Status.APPROVED)
         if after:
             self.monthly_amount_fen = self._current_amount(on) or 0
         self.next_review_on = on
-        self._move(ctx, step or "death_reported", self.status, on, opinion, data)
+        self._move(ctx, step or gone_step, self.status, on, opinion, data)
 
     # --- the schedule ---------------------------------------------------------------------------------------------
 

@@ -288,6 +288,14 @@ _LIVE = text("""
     ORDER BY c.household_id, c.programme, c.opened_on
 """)
 
+_COUNTING = text("""
+    SELECT c.id, c.household_id,
+           ARRAY(SELECT m->>'member_id' FROM jsonb_array_elements(c.snapshot->'members') m
+                 WHERE coalesce((m->>'counted')::boolean, true))
+    FROM eligibility.cases c
+    WHERE c.household_id = ANY(CAST(:households AS uuid[])) AND c.status = ANY(CAST(:on_roll AS text[]))
+      AND NOT c.programme = ANY(CAST(:person_level AS text[]))
+""")
 _RECOGNISED = text("""
     SELECT household_id, CAST(details->>'applicant_member_id' AS uuid), programme, id FROM eligibility.cases
     WHERE household_id = ANY(CAST(:households AS uuid[])) AND programme IN ('orphan', 'de_facto_orphan')
@@ -482,6 +490,19 @@ class CaseRepository:
             .order_by(CaseRow.id)
             .with_for_update()
         )
+
+    async def missing_members(self, present: dict[uuid.UUID, set[uuid.UUID]]) -> list[uuid.UUID]:
+        """The household programmes' cases on the roll (低保, 边缘) of these households that count a member no
+        longer among the household's (`present`: household → its members now): one statement for a run."""
+        if not present:
+            return []
+        rows = await self.session.execute(
+            _COUNTING,
+            {"households": list(present), "on_roll": [s.value for s in ON_ROLL], "person_level": list(PERSON_LEVEL)},
+        )
+        return [
+            case_id for case_id, household_id, counted in rows if set(map(uuid.UUID, counted)) - present[household_id]
+        ]
 
     async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
         """The household's cases on the roll, locked for a change."""

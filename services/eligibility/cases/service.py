@@ -40,6 +40,7 @@ from shared.events.catalogue import (
     ApplicationWithdrawn,
     ChildRecognition,
     DeathReported,
+    HouseholdUpdated,
 )
 from shared.events.envelope import CloudEvent
 from shared.pagination import Rows, narrowed
@@ -83,10 +84,24 @@ async def _save(
 
 
 async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
-    """The latest facts of each household (a review reassesses on them), a run of events in one statement."""
-    await CaseRepository(uow.session).save_facts(
-        {d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries}
-    )
+    """The latest facts of each household (a review reassesses on them), a run of events in one statement; a
+    household programme's case on the roll that counts a member the household no longer has (分户, moved out, a
+    death recorded at the front desk) is priced for those who remain from the month after (`Case.members_left`)."""
+    repo = CaseRepository(uow.session)
+    await repo.save_facts({d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries})
+    latest = {d.data.household_id: d for d in deliveries if isinstance(d.data, HouseholdUpdated)}
+    present = {h: {m.member_id for m in d.data.snapshot.members} for h, d in latest.items()}
+    changed = await repo.missing_members(present)
+    if not changed:
+        return
+    params = await effective_parameters(uow)
+    for case_id in changed:
+        case = await repo.get(case_id, for_update=True)
+        if case is None:
+            continue
+        delivery = latest[case.household_id]
+        case.members_left(present[case.household_id], delivery.event.time.date(), params)
+        await _save(uow, case, cause=delivery.event)
 
 
 async def _one_case_per_application(
