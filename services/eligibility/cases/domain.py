@@ -518,6 +518,22 @@ class Case(Aggregate):
             announce=False,
         )
 
+    def _eligible_but_for_work(self, params: ParameterSet, on: date, snapshot: HouseholdSnapshot) -> bool:
+        """渐退 is for income from work lifting the household above the standard (domain.md): the rule finds it
+        eligible once the wages of its members in work are left out (not when its property, or other income,
+        puts it out)."""
+        working = {m.member_id for m in snapshot.counted_members() if m.employed}
+        without = snapshot.model_copy(
+            update={
+                "incomes": [
+                    i
+                    for i in snapshot.incomes
+                    if not (i.kind == "wages" and (i.member_id is None or i.member_id in working))
+                ]
+            }
+        )
+        return bool(self.assess(params, on, without).eligible)
+
     def _decided_on_facts(self) -> dict[str, Any]:
         """What a decision was made on, kept with its step: the 审核确认表 records them whatever a later review
         changes (the assessment with its 计算依据, and the household's facts)."""
@@ -586,6 +602,7 @@ class Case(Aggregate):
             status is Status.APPROVED
             and any(m.employed for m in snapshot.counted_members())
             and self.programme in ctx.params.at("exit.gradual_programmes", on, self.region_code).value
+            and self._eligible_but_for_work(ctx.params, on, snapshot)
         ):
             last = month.plus(int(ctx.params.at("exit.gradual_max_months", on, self.region_code).value))
             self.exit_last_month = last.first_day

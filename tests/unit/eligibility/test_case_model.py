@@ -415,6 +415,28 @@ def test_income_from_work_above_the_standard_starts_gradual_exit_then_stops():
     assert case.status is Status.GRADUAL_EXIT and collect(case)[1] == []  # still within the exit period
 
 
+def test_a_household_out_for_its_property_or_other_income_stops_even_with_a_member_at_work():
+    """渐退 is for income from work lifting the household above the standard (domain.md): a member in work does
+    not make a car over the property rule, or rent, a gradual exit — the case stops."""
+    head = {"employed": True}
+    for facts in (
+        {"properties": [{"kind": "housing", "value_fen": 6_000_000}, {"kind": "vehicle", "value_fen": 8_000_000}]},
+        {
+            "incomes": [
+                {"kind": "wages", "subkind": "salary", "monthly_amount_fen": 30_000},
+                {"kind": "property", "subkind": "rent", "monthly_amount_fen": 500_000},
+            ]
+        },
+    ):
+        case = approved()
+        members = [m.model_copy(update=head) if m.relation == "head" else m for m in case.snapshot.members]
+        latest = household(members=[m.model_dump(mode="json") for m in members], **facts)
+        case.review(by(REVIEWER, date(2023, 12, 20)), latest=latest)
+        _, events = collect(case)
+        assert case.status is Status.TERMINATED, (facts, case.assessment.reasons)
+        assert kinds(events)[0] is CaseTerminated and events[0].reason == "ineligible"
+
+
 def test_a_review_finding_the_household_ineligible_without_work_stops_it():
     case = approved()
     case.review(by(REVIEWER, date(2023, 12, 20)), latest=household(wages_fen=900_000))
