@@ -179,8 +179,15 @@ class Case(Aggregate):
             extended=self.extended,
             documents_pending=self.documents_pending,
             home_visits=self.home_visits,
-            delegated=self.delegated,
+            delegated=self.delegated or self._township_decides,
         )
+
+    @property
+    def _township_decides(self) -> bool:
+        """临时救助 within the township's limit: the township approves it and reports it to the county (the rule's
+        `required_approver`), as a county that delegates its decisions lets it do."""
+        a = self.assessment
+        return self.programme == "temporary" and a is not None and a.required_approver == "township"
 
     @property
     def next_steps(self) -> list[str]:

@@ -370,6 +370,32 @@ def test_emergency_help_is_paid_first_and_documented_after():
     assert not opened().state.emergency  # only 急难型 临时救助 is paid before the procedure
 
 
+def test_expenditure_help_within_the_townships_limit_is_decided_by_the_township():
+    """支出型临时救助 goes through the whole procedure; at or below the county's limit (20,000 yuan in 吴起县) the
+    township approves it and reports it to the county (its assessment says so): the township's reviewer may take the
+    decision, as for a county that delegates it (a clerk still may not)."""
+    case = opened(
+        application(
+            programme="temporary",
+            details={
+                "programme": "temporary",
+                "temporary": {"type": "expenditure", "requested_amount_fen": 300_000, "cause": "住院"},
+            },
+        )
+    )
+    assert case.assessment.required_approver == "township"
+    at_township_review(case)
+    case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议救助")
+    if case.status is Status.APPRAISAL:
+        case.record_appraisal(by(REVIEWER, date(2023, 9, 8)), result="agreed", participants=9, opinion="同意")
+    case.close_notice(by(REVIEWER, case.notice_ends_on + timedelta(days=1)))
+    decided = case.notice_ends_on + timedelta(days=2)
+    with pytest.raises(Forbidden):
+        case.decide(by(CLERK, decided), decision="approve", opinion="同意救助")
+    case.decide(by(REVIEWER, decided), decision="approve", opinion="同意救助")
+    assert case.status is Status.APPROVED and case.one_off_amount_fen == 300_000
+
+
 def test_the_emergency_limit_binds_everyone_but_the_county():
     case = _emergency(2_500_000)
     with pytest.raises(Forbidden, match="联席会议"):
