@@ -19,7 +19,7 @@ from shared.db import session_factory
 from shared.events.catalogue import CATALOGUE, EventData, EventSpec
 from shared.kafka import make_producer
 from shared.outbox import OutboxRelay
-from shared.uow import UnitOfWork
+from shared.uow import _ONE_STATEMENT_ROWS, UnitOfWork
 
 TOPIC = "test.backbone"
 TYPE = "cn.gov.mca.assistance.test.pinged.v1"
@@ -447,17 +447,18 @@ async def test_the_relay_sends_each_event_as_the_unit_of_work_wrote_it_byte_for_
     assert from_sql and all(e["data"]["amount_fen"] == 5 and e["type"] == TYPE for e in from_sql)
 
 
-async def test_a_flush_of_more_rows_than_one_statement_takes_writes_every_row_and_event(kit, db, monkeypatch):
+async def test_a_flush_of_more_rows_than_one_statement_takes_writes_every_row_and_event(kit, db):
     """Above the one-statement bound the deferred rows go in slices of JSON-parameter inserts: every audit row and
-    every event of the transaction is written, once, with the outbox text the events would have had."""
-    monkeypatch.setattr("shared.uow._ONE_STATEMENT_ROWS", 40)
+    every event of the transaction is written, once, with the outbox text the events would have had (three slices
+    of audit rows: two full, one short)."""
+    rows = 2 * _ONE_STATEMENT_ROWS + 95
     marker = f"bulk-{uuid.uuid4()}"
     async with kit["uow"]() as uow:
         uow.add_rows(
             platform.audit_log,
             [
                 {"actor": "tests", "roles": [], "action": marker, "resource_type": "t", "resource_id": str(i)}
-                for i in range(95)
+                for i in range(rows)
             ],
         )
         for i in range(7):
@@ -475,5 +476,5 @@ async def test_a_flush_of_more_rows_than_one_statement_takes_writes_every_row_an
                 )
             ).all()
         )
-    assert sorted(int(r) for r in audits) == list(range(95))
+    assert sorted(int(r) for r in audits) == list(range(rows))
     assert {k: v.encode() for k, v in stored.items()} == written

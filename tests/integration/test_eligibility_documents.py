@@ -16,15 +16,11 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from sqlalchemy import text
 
-from services.eligibility.cases.service import record_households
-from services.eligibility.models import platform
-from shared.db import session_factory
-from shared.events.catalogue import HouseholdRegistered
-from shared.uow import UnitOfWork
-from tests.helpers import delivery, villages_loaded
+from tests.helpers import villages_loaded
 from tests.integration.test_eligibility_workflow import (  # noqa: F401 (open_wuqi_case is a fixture)
     _post,
     _to_notice,
+    household_facts,
     open_wuqi_case,
     wuqi_household,
 )
@@ -153,12 +149,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
         members=members,
         incomes=[{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 60_000}],
     )
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_households(
-            uow,
-            [delivery(HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE, snapshot=richer))],
-        )
-        await uow.commit()
+    await household_facts(db, richer)
     r = await _post(
         api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查，务工收入增加"}
     )
@@ -282,12 +273,7 @@ async def test_a_stop_on_review_says_why_the_rules_found_the_household_ineligibl
         incomes=[i.model_dump(mode="json") for i in snapshot.incomes],
         properties=[{"kind": "vehicle", "value_fen": 5_000_000}],
     )
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_households(
-            uow,
-            [delivery(HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE, snapshot=with_car))],
-        )
-        await uow.commit()
+    await household_facts(db, with_car)
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
     assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
     findings = [x for x in r.json()["assessment_reasons"] if "车" in x]

@@ -57,6 +57,12 @@ async def _outbox(db, schema: str, event: str, field: str, value: str) -> dict:
         ).scalar_one()
 
 
+async def _apply_tekun(api, tokens, household: dict, member: str) -> dict:
+    """A 特困 application for one member, 分散供养 (at home)."""
+    body = {"household_id": household["id"], "programme": "tekun", "consent_signed": True}
+    return await _apply(api, tokens, {**body, "applicant_member_id": member, "tekun_arrangement": "home"})
+
+
 async def _open_from_intake(db, application_id: str) -> str:
     """Eligibility opens the case from the event intake published, exactly as its consumer does."""
     data = ApplicationSubmitted.model_validate(
@@ -151,17 +157,7 @@ async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(
 
     # The same child applied for as 特困 (no recognition on that application): a child counted as an orphan is not
     # 特困 (domain.md), so the case is not eligible, saying why — never approved beside the orphan's support.
-    tekun = await _apply(
-        api,
-        tokens,
-        {
-            "household_id": household["id"],
-            "programme": "tekun",
-            "applicant_member_id": child_id,
-            "consent_signed": True,
-            "tekun_arrangement": "home",
-        },
-    )
+    tekun = await _apply_tekun(api, tokens, household, child_id)
     second = await _case(api, tokens, await _open_from_intake(db, tekun["id"]))
     assert second["eligible"] is False, second["assessment_reasons"]
     assert any("已认定为孤儿" in r for r in second["assessment_reasons"]), second["assessment_reasons"]
@@ -173,17 +169,7 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
         member["has_capable_supporter"] = False
     household = await _register(api, tokens, body)
     wife = _member(household, "王秀兰")
-    app = await _apply(
-        api,
-        tokens,
-        {
-            "household_id": household["id"],
-            "programme": "tekun",
-            "consent_signed": True,
-            "applicant_member_id": wife,
-            "tekun_arrangement": "home",
-        },
-    )
+    app = await _apply_tekun(api, tokens, household, wife)
     case_id = await _open_from_intake(db, app["id"])
     case = await _case(api, tokens, case_id)
     # 吴起县 rural 特困: 7800/12 = 650 + 全自理 2520/12 = 210 → 860 yuan for her alone (both would be 1720).
@@ -212,17 +198,7 @@ async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(ap
     }
     household = await _register(api, tokens, body)
     child = household["members"][0]["id"]
-    app = await _apply(
-        api,
-        tokens,
-        {
-            "household_id": household["id"],
-            "programme": "tekun",
-            "consent_signed": True,
-            "applicant_member_id": child,
-            "tekun_arrangement": "home",
-        },
-    )
+    app = await _apply_tekun(api, tokens, household, child)
     case_id = await _open_from_intake(db, app["id"])
     done = await _to_decision(api, tokens, case_id, "同意纳入特困人员分散供养")
     assert done["status"] == "approved" and done["monthly_amount_fen"] == 86_000

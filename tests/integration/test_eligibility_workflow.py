@@ -203,6 +203,14 @@ async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):
     return await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
 
 
+async def household_facts(db, snapshot: HouseholdSnapshot) -> None:
+    """The household's latest facts as eligibility learns them from intake (what a review reassesses on)."""
+    event = HouseholdRegistered(household_id=snapshot.household_id, region_code=snapshot.region_code, snapshot=snapshot)
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_households(uow, [delivery(event)])
+        await uow.commit()
+
+
 async def _to_notice(api, tokens, case_id: str) -> dict:
     """accepted → investigation → home visit → economic check → township opinion → appraisal → notice."""
     steps = [
@@ -502,12 +510,7 @@ async def test_review_starts_gradual_exit_when_work_lifts_income(api, tokens, db
             {"member_id": members[2]["member_id"], "kind": "wages", "subkind": "salary", "monthly_amount_fen": 300_000}
         ],
     )
-    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
-        await record_households(
-            uow,
-            [delivery(HouseholdRegistered(household_id=snapshot.household_id, region_code=VILLAGE, snapshot=working))],
-        )
-        await uow.commit()
+    await household_facts(db, working)
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2024-03-10", "opinion": "年度核查"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "gradual_exit" and r.json()["exit_last_month"] == "2024-09"

@@ -13,7 +13,7 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -65,6 +65,20 @@ SYSTEM = Actor("eligibility", frozenset({"system"}))
 DEATH = "死亡"
 #: How a member the front desk took out of the household is marked (not counted, "离户 <date>").
 LEFT = "离户"
+
+
+class Departure(NamedTuple):
+    """How a counted member's going is recorded: their mark in the facts, the schedule's reason from the month
+    after, the stop's reason when nobody remains, and the step."""
+
+    marker: str
+    schedule_reason: ScheduleReason
+    stop_reason: str
+    step: str
+
+
+DIED = Departure(DEATH, "death", "death", "death_reported")
+LEFT_HOUSEHOLD = Departure(LEFT, "review", "moved", "member_left")
 
 
 @dataclass(frozen=True)
@@ -732,7 +746,7 @@ class Case(Aggregate):
                 on,
                 f"离户: {member.name} 已不在户中 (前台登记)",
                 {"member_id": str(member.member_id)},
-                gone=(LEFT, "review", "moved", "member_left"),
+                gone=LEFT_HOUSEHOLD,
             )
 
     def persons(self) -> list[uuid.UUID]:
@@ -929,14 +943,14 @@ class Case(Aggregate):
         opinion: str | None,
         data: dict[str, Any],
         *,
-        gone: tuple[str, ScheduleReason, str, str] = (DEATH, "death", "death", "death_reported"),
+        gone: Departure | None = None,
     ) -> None:
         """A counted member died (one rule for the feed and the official): a person-level programme stops that
         person's segments after the month of death; a household programme is priced for the remaining members
         from the month after (the township rechecks them: review due now); nobody left, or nobody eligible, and
         the case stops after the month of death. `step` None: the feed's names (terminate / death_reported).
-        `gone`: how a member who left otherwise is told (marked, the schedule's reason, the stop's, the step)."""
-        marker, why, stop_why, gone_step = gone
+        `gone`: how a member who left otherwise is told (default: died)."""
+        marker, why, stop_why, gone_step = gone or DIED
         month, first = Period.of(death_date), Period.of(death_date).next()
         remaining = self.snapshot.model_copy(
             update={

@@ -504,6 +504,10 @@ class CaseRepository:
             case_id for case_id, household_id, counted in rows if set(map(uuid.UUID, counted)) - present[household_id]
         ]
 
+    async def many_for_update(self, case_ids: list[uuid.UUID]) -> list[Case]:
+        """These cases, locked for a change, in id order: one statement however many."""
+        return await self._cases(select(CaseRow).where(CaseRow.id.in_(case_ids)).order_by(CaseRow.id).with_for_update())
+
     async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
         """The household's cases on the roll, locked for a change."""
         return await self._cases(

@@ -95,10 +95,7 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     if not changed:
         return
     params = await effective_parameters(uow)
-    for case_id in changed:
-        case = await repo.get(case_id, for_update=True)
-        if case is None:
-            continue
+    for case in await repo.many_for_update(changed):
         delivery = latest[case.household_id]
         case.members_left(present[case.household_id], delivery.event.time.date(), params)
         await _save(uow, case, cause=delivery.event)

@@ -30,6 +30,11 @@ class Place(NamedTuple):
     household_id: uuid.UUID
     case_id: uuid.UUID
 
+    @classmethod
+    def reached(cls, row: StandardRecompute) -> Place | None:
+        """The recompute's place as committed (None before its first chunk)."""
+        return cls(row.after_household, row.after_case) if row.after_case is not None else None
+
 
 # The work list, snapshotted when the job starts: every case under the scope whose schedule read the key.
 _SNAPSHOT = text(f"""

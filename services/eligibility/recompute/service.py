@@ -417,7 +417,7 @@ async def _begin(uow: UnitOfWork, recompute_id: uuid.UUID, params: ParameterSet 
         month=Period.of(today),
         today=today,
         params=params or await parameters_as_added(uow, row.region, row.key, row.start),
-        place=Place(row.after_household, row.after_case) if row.after_case is not None else None,
+        place=Place.reached(row),
         source=uow.source,
         correlation_id=row.correlation_id,
     )
@@ -430,8 +430,7 @@ async def _settle_then_read(
     place), then read the next `size` cases after `after` (read ahead: `after` may be past what is written)."""
     repo = RecomputeRepository(uow.session)
     row = await repo.get(running.id, for_update=True)
-    place = Place(row.after_household, row.after_case) if row and row.after_case is not None else None
-    if row is None or row.status != "running" or place != running.place:
+    if row is None or row.status != "running" or Place.reached(row) != running.place:
         raise Overtaken(str(running.id))
     cases = CaseRepository(uow.session)
     if chunk is not None:
@@ -569,11 +568,6 @@ async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> Standar
         correlation_id=current_correlation.get(),
         status="queued",
         paid_through=Period.of(date.today()).plus(-1).first_day,
-        cases_examined=0,
-        cases_changed=0,
-        cases_unchanged=0,
-        cases_needing_review=0,
-        townships={},
     )
     if not await RecomputeRepository(uow.session).queue(row):
         return None

@@ -238,18 +238,14 @@ class RollImportRepository:
         await self.session.execute(
             _MEMBER_FACTS, {"rows": json_rows([{"id": m, "facts": f} for m, f in facts.items()])}
         )
-        changed = list(
-            (
-                await self.session.scalars(
-                    update(Household)
-                    .where(Household.id.in_(select(Member.household_id).where(Member.id.in_(list(facts)))))
-                    .values(version=Household.version + 1, updated_at=func.now())
-                    .returning(Household)
-                    .execution_options(populate_existing=True, synchronize_session=False)
-                )
-            ).all()
+        written = await self.session.scalars(
+            update(Household)
+            .where(Household.id.in_(select(Member.household_id).where(Member.id.in_(list(facts)))))
+            .values(version=Household.version + 1, updated_at=func.now())
+            .returning(Household)
+            .execution_options(populate_existing=True, synchronize_session=False)
         )
-        return changed
+        return list(written.all())
 
     async def active_members(self, household_ids: list[uuid.UUID]) -> list[Member]:
         return list(
