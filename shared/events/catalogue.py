@@ -78,8 +78,20 @@ class HouseholdRegistered(EventData):
     identities: list[MemberIdentity] = Field(default_factory=list, description="the active members' fingerprints")
 
 
+class MemberDeparture(EventData):
+    """A member the front desk took out of the household: died (on the date of death) or left (分户, moved)."""
+
+    member_id: uuid.UUID
+    reason: Literal["died", "left"]
+    on: date = Field(description="the date of death, or the day the member left")
+
+
 class HouseholdUpdated(HouseholdRegistered):
     """A household's facts changed (members, income, property)."""
+
+    departures: list[MemberDeparture] = Field(
+        default_factory=list, description="the members this change took out of the household, and why"
+    )
 
 
 class TemporaryRequest(EventData):

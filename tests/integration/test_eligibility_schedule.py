@@ -342,6 +342,61 @@ async def test_a_member_who_leaves_the_household_at_the_front_desk_is_not_paid_f
     assert owed_by_month(await _schedule_events(db, case_id), months) == owed
 
 
+async def _front_desk_removes(db, snapshot: HouseholdSnapshot, member, died_on: date | None) -> None:
+    """Intake's household.updated after the clerk took `member` out (died on `died_on`, or left when None)."""
+    rest = urban(
+        [m.model_dump(mode="json") for m in snapshot.members if m.member_id != member],
+        0,
+        household_id=str(snapshot.household_id),
+    )
+    departures = [{"member_id": str(member), "reason": "died", "on": str(died_on)}] if died_on else []
+    event = HouseholdUpdated(household_id=rest.household_id, region_code=VILLAGE, snapshot=rest, departures=departures)
+    async with UnitOfWork(session_factory(db), platform, "/services/eligibility") as uow:
+        await record_households(uow, [delivery(event)])
+        await uow.commit()
+
+
+async def test_a_death_recorded_at_the_front_desk_reprices_from_the_month_after_the_death(api, db, history):
+    """The clerk records the earning spouse's death of 17 May at the front desk months later: the case is priced
+    for the head alone from June (530 − 0), as the feed's death would price it — not from the month after the
+    clerk's entry, which would leave June onwards paid for two (530 × 2 − 600 = 460) with nothing to recover."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    await _front_desk_removes(db, snapshot, snapshot.members[1].member_id, date(2024, 5, 17))
+    events = await _schedule_events(db, case_id)
+    assert [e["reason"] for e in events] == ["approval", "death"]
+    assert (events[1]["changed_from"], segments(events[1])) == ("2024-06", [("2024-06", None, 53_000, 1, None)])
+    assert owed_by_month(events, ["2024-05", "2024-06", "2024-07"]) == {
+        "2024-05": 46_000,
+        "2024-06": 53_000,
+        "2024-07": 53_000,
+    }
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
+    assert case["steps"][-1]["step"] == "death_reported"
+    # The partner's feed reporting the same death afterwards changes nothing more.
+    await report_death(db, snapshot.household_id, snapshot.members[1].member_id, VILLAGE, date(2024, 5, 17))
+    assert len(await _schedule_events(db, case_id)) == 2
+
+
+async def test_a_death_reported_after_the_front_desk_took_the_member_out_reprices_from_the_death(api, db, history):
+    """The clerk took the spouse out without saying why (priced for the head alone from next month); the feed
+    then reports that the spouse died on 17 May: the months from June are the head's alone as well (53,000, not
+    46,000), as if the death had come first."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    spouse = snapshot.members[1].member_id
+    await _front_desk_removes(db, snapshot, spouse, None)
+    await report_death(db, snapshot.household_id, spouse, VILLAGE, date(2024, 5, 17))
+    events = await _schedule_events(db, case_id)
+    assert [e["reason"] for e in events] == ["approval", "review", "death"]
+    months = ["2024-05", "2024-06", "2024-07", str(Period.of(date.today())), str(Period.of(date.today()).next())]
+    assert owed_by_month(events, months) == dict(zip(months, [46_000, *[53_000] * 4], strict=True))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
+    assert case["steps"][-1]["step"] == "death_reported"
+    await report_death(db, snapshot.household_id, spouse, VILLAGE, date(2024, 5, 17))  # again: nothing more
+    assert len(await _schedule_events(db, case_id)) == 3
+
+
 async def test_a_review_after_a_reported_death_keeps_the_dead_member_out(api, db, history):
     """A death reported by a partner's feed (monitoring → eligibility) never reaches intake's copy of the household;
     the review the death makes due, taken on the household's latest facts (the front desk changed them since, the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -228,6 +229,46 @@ async def test_not_counted_member_needs_a_reason(api, tokens, db):
     problem(
         await api("intake").patch(url, json={"id_number": resident_id()}, headers=tokens["clerk"]), 422, "id_number"
     )
+
+
+async def test_a_death_recorded_at_the_front_desk_tells_eligibility_the_date_of_death(api, tokens, db):
+    """死亡 at the front desk months after the fact: the household.updated event names the member and the date of
+    death, so the household's cases stop paying for them from the month after the death, not after today. A
+    date of death in the future, or one given for a member who left for another reason, is refused and writes
+    nothing."""
+    household = await _register(api, tokens)
+    hid = household["id"]
+    spouse = next(m for m in household["members"] if m["relation"] == "spouse")
+    url = f"/households/{hid}/members/{spouse['id']}"
+    client, before = api("intake"), len(await _outbox(db, hid, "household.updated"))
+    tomorrow = str(date.today() + timedelta(days=1))
+    problem(
+        await client.delete(url, params={"reason": "死亡", "died_on": tomorrow}, headers=tokens["clerk"]),
+        422,
+        "query.died_on",
+    )
+    problem(
+        await client.delete(url, params={"reason": "死亡", "died_on": "2024-02-30"}, headers=tokens["clerk"]),
+        422,
+        "query.died_on",
+    )
+    assert len(await _outbox(db, hid, "household.updated")) == before
+    r = await client.delete(url, params={"reason": "死亡", "died_on": "2024-05-17"}, headers=tokens["clerk"])
+    assert r.status_code == 200, r.text
+    assert all(m["id"] != spouse["id"] for m in r.json()["members"])
+    [event] = (await _outbox(db, hid, "household.updated"))[before:]
+    assert event["data"]["departures"] == [{"member_id": spouse["id"], "reason": "died", "on": "2024-05-17"}]
+    assert spouse["id"] not in {m["member_id"] for m in event["data"]["snapshot"]["members"]}
+    # Another member who moves out: left on the day, no date of death.
+    child = {"name": "李明", "id_number": resident_id("20150601", True), "relation": "child", "student": True}
+    r = await client.post(f"/households/{hid}/members", json=child, headers=tokens["clerk"])
+    kid = next(m for m in r.json()["members"] if m["name"] == "李明")
+    r = await client.delete(
+        f"/households/{hid}/members/{kid['id']}", params={"reason": "分户"}, headers=tokens["clerk"]
+    )
+    assert r.status_code == 200, r.text
+    event = (await _outbox(db, hid, "household.updated"))[-1]
+    assert event["data"]["departures"] == [{"member_id": kid["id"], "reason": "left", "on": str(date.today())}]
 
 
 async def test_last_member_cannot_be_removed(api, tokens):

@@ -696,8 +696,12 @@ class Case(Aggregate):
         params: ParameterSet,
         today: date,
     ) -> None:
-        """死亡比对: the death rule (`member_died`) for a person the case covers; others' deaths change nothing."""
-        if self.status not in workflow.ON_ROLL or member_id not in self.persons():
+        """死亡比对: the death rule (`member_died`) for a person the case covers; others' deaths change nothing. A
+        member the front desk took out after the month of their death (离户, the reason not given) is priced out from
+        the month after the death instead: those months were owed for the others alone."""
+        if self.status not in workflow.ON_ROLL:
+            return
+        if member_id not in self.persons() and not self._left_after(member_id, Period.of(death_date)):
             return
         self._member_died(
             StepContext(SYSTEM, params),
@@ -708,6 +712,14 @@ class Case(Aggregate):
             f"死亡比对 ({source}): 成员于 {death_date} 死亡",
             {"member_id": str(member_id), "alert_id": str(alert_id)},
         )
+
+    def _left_after(self, member_id: uuid.UUID, month: Period) -> bool:
+        """The member is marked as having left the household (离户 <date>) in a month after `month`."""
+        for m in self.snapshot.members:
+            reason = m.not_counted_reason or ""
+            if m.member_id == member_id and not m.counted and reason.startswith(f"{LEFT} "):
+                return Period.of(date.fromisoformat(reason.removeprefix(f"{LEFT} "))) > month
+        return False
 
     def _known_deaths(self, latest: HouseholdSnapshot) -> HouseholdSnapshot:
         """The household's latest facts with the members this case knows died kept out: a death reported by a
@@ -730,14 +742,29 @@ class Case(Aggregate):
             }
         )
 
-    def members_left(self, present: set[uuid.UUID], on: date, params: ParameterSet) -> None:
+    def members_left(
+        self, present: set[uuid.UUID], on: date, params: ParameterSet, died: dict[uuid.UUID, date] | None = None
+    ) -> None:
         """离户: counted members of a household programme's case (低保, 边缘) are no longer in the household the front
-        desk keeps (分户, moved out, a death recorded there): the case is priced for those who remain from the
-        month after, its review due now (the township rechecks), or stops when nobody remains. A person-level
-        programme follows its person, not the household: unchanged."""
+        desk keeps (分户, moved out): the case is priced for those who remain from the month after, its review due
+        now (the township rechecks), or stops when nobody remains. A death the front desk recorded (`died`: the
+        date of death) is the death rule from the month after the death, as the feed's. A person-level programme
+        follows its person, not the household: unchanged."""
         if self.status not in workflow.ON_ROLL or self.programme in PERSON_LEVEL:
             return
+        died = died or {}
         for member in [m for m in self.snapshot.counted_members() if m.member_id not in present]:
+            if (death := died.get(member.member_id)) is not None:
+                self._member_died(
+                    StepContext(SYSTEM, params),
+                    None,
+                    member.member_id,
+                    death,
+                    on,
+                    f"死亡 (前台登记): {member.name} 于 {death} 死亡",
+                    {"member_id": str(member.member_id)},
+                )
+                continue
             self._member_died(
                 StepContext(SYSTEM, params),
                 None,

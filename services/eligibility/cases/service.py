@@ -85,8 +85,9 @@ async def _save(
 
 async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """The latest facts of each household (a review reassesses on them), a run of events in one statement; a
-    household programme's case on the roll that counts a member the household no longer has (分户, moved out, a
-    death recorded at the front desk) is priced for those who remain from the month after (`Case.members_left`)."""
+    household programme's case on the roll that counts a member the household no longer has (分户, moved out) is
+    priced for those who remain from the month after; a death recorded at the front desk from the month after the
+    death (`Case.members_left`)."""
     repo = CaseRepository(uow.session)
     await repo.save_facts({d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries})
     latest = {d.data.household_id: d for d in deliveries if isinstance(d.data, HouseholdUpdated)}
@@ -97,7 +98,8 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     params = await effective_parameters(uow)
     for case in await repo.many_for_update(changed):
         delivery = latest[case.household_id]
-        case.members_left(present[case.household_id], delivery.event.time.date(), params)
+        died = {d.member_id: d.on for d in delivery.data.departures if d.reason == "died"}
+        case.members_left(present[case.household_id], delivery.event.time.date(), params, died)
         await _save(uow, case, cause=delivery.event)
 
 

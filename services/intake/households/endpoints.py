@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -189,7 +190,12 @@ async def remove_member(
     reason: Annotated[str, Query(min_length=1, max_length=200, description="e.g. 死亡, 迁出")],
     response: Response,
     if_match: IfMatch = None,
+    died_on: Annotated[
+        date | None,
+        Query(description="the date of death, when the member died: their cases stop paying for them after that month"),
+    ] = None,
 ) -> HouseholdOut:
     return versioned(
-        response, await service.remove_member(uow, principal, household_id, member_id, reason, settings, if_match)
+        response,
+        await service.remove_member(uow, principal, household_id, member_id, reason, settings, if_match, died_on),
     )

@@ -4,7 +4,8 @@ travels in intake's events. Every read and write of personal data leaves an audi
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,7 +38,13 @@ from shared.auth import Principal
 from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.core.identity import id_fingerprint, parse_resident_id
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shared.events.catalogue import HouseholdRegistered, HouseholdUpdated, MemberIdentity, PayeeChanged
+from shared.events.catalogue import (
+    HouseholdRegistered,
+    HouseholdUpdated,
+    MemberDeparture,
+    MemberIdentity,
+    PayeeChanged,
+)
 from shared.pagination import narrowed
 from shared.preconditions import check_if_match
 from shared.schemas import attributes
@@ -353,21 +360,25 @@ async def lookup(uow: UnitOfWork, principal: Principal, id_number: str, settings
     return await read(uow, principal, household.id, settings, action="household.lookup")
 
 
-async def _emit_updated(uow: UnitOfWork, household: Household) -> None:
+async def _emit_updated(uow: UnitOfWork, household: Household, departures: Sequence[MemberDeparture] = ()) -> None:
     household.updated_at = func.now()
     await uow.session.flush()
     await uow.session.refresh(household)
-    announce_updated(uow, household, await HouseholdRepository(uow.session).members(household.id))
+    announce_updated(uow, household, await HouseholdRepository(uow.session).members(household.id), departures)
 
 
-def announce_updated(uow: UnitOfWork, household: Household, members: list[Member]) -> None:
-    """household.updated.v1: the household's facts and its members' identities as they are now."""
+def announce_updated(
+    uow: UnitOfWork, household: Household, members: list[Member], departures: Sequence[MemberDeparture] = ()
+) -> None:
+    """household.updated.v1: the household's facts and its members' identities as they are now, and the members
+    this change took out (`departures`)."""
     uow.emit(
         HouseholdUpdated(
             household_id=household.id,
             region_code=household.region_code,
             snapshot=build_snapshot(household, members),
             identities=identities_of(members),
+            departures=list(departures),
         ),
         key=household.id,
         region=household.region_code,
@@ -513,13 +524,19 @@ async def remove_member(
     reason: str,
     settings: Settings,
     if_match: str | None = None,
+    died_on: date | None = None,
 ) -> HouseholdOut:
+    """A member taken out of the household (kept as history): left, or died on `died_on`."""
+    if died_on is not None and died_on > date.today():
+        raise InvalidInput("query.died_on", "a date of death cannot be in the future")
     household = await _writable(uow, principal, household_id, if_match)
     repo = HouseholdRepository(uow.session)
     members = await repo.members(household.id)
     member = next((m for m in members if m.id == member_id), None)
     if member is None:
         raise NotFound(f"member {member_id} not found in this household")
+    if died_on is not None and died_on < member.birth_date:
+        raise InvalidInput("query.died_on", "a date of death before the member's birth")
     if len(members) == 1:
         raise Conflict(
             "a household keeps at least one member",
@@ -531,7 +548,10 @@ async def remove_member(
     kept = [i for i in household.incomes if i.get("member_id") != str(member.id)]
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
-    await _emit_updated(uow, household)
+    gone = MemberDeparture(
+        member_id=member.id, reason="died" if died_on else "left", on=died_on if died_on else date.today()
+    )
+    await _emit_updated(uow, household, [gone])
     await audit.record(
         uow,
         principal,
@@ -541,7 +561,7 @@ async def remove_member(
         household_id=household.id,
         region_code=household.region_code,
         reason=reason,
-        details={"incomes_removed": removed_incomes},
+        details={"incomes_removed": removed_incomes, "died_on": str(died_on) if died_on else None},
     )
     return await current(uow, household, settings)
 
