@@ -378,6 +378,24 @@ async def test_a_death_recorded_at_the_front_desk_reprices_from_the_month_after_
     assert len(await _schedule_events(db, case_id)) == 2
 
 
+async def test_a_person_level_recipient_whose_death_the_front_desk_records_stops_after_the_month_of_death(
+    api, db, history
+):
+    """特困 (the elder, 789 yuan from March; see the feed's sequence 2): the clerk records the death of 10 June at the
+    front desk. The person's own programme stops after June, as the feed's death would stop it."""
+    elder = _member("吴老汉", "1948-03-10", "head", labour_capacity="none", has_capable_supporter=False)
+    sibling = _member("吴二", "1962-06-01", "sibling", labour_capacity="full")
+    snapshot = urban([elder, sibling], 150_000, sibling["member_id"])
+    case_id = await _approve(api, db, snapshot, "tekun", applicant_member_id=elder["member_id"])
+    await _front_desk_removes(db, snapshot, uuid.UUID(elder["member_id"]), date(2024, 6, 10))
+    events = await _schedule_events(db, case_id)
+    assert [e["reason"] for e in events] == ["approval", "death"]
+    assert (events[1]["changed_from"], events[1]["segments"]) == ("2024-07", [])
+    assert owed_by_month(events, ["2024-06", "2024-07"]) == {"2024-06": 78_900, "2024-07": 0}
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
+    assert case["status"] == "terminated"
+
+
 async def test_a_death_reported_after_the_front_desk_took_the_member_out_reprices_from_the_death(api, db, history):
     """The clerk took the spouse out without saying why (priced for the head alone from next month); the feed
     then reports that the spouse died on 17 May: the months from June are the head's alone as well (53,000, not

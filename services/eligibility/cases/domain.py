@@ -696,9 +696,23 @@ class Case(Aggregate):
         params: ParameterSet,
         today: date,
     ) -> None:
-        """死亡比对: the death rule (`member_died`) for a person the case covers; others' deaths change nothing. A
-        member the front desk took out after the month of their death (离户, the reason not given) is priced out from
-        the month after the death instead: those months were owed for the others alone."""
+        """死亡比对: the death rule (`member_died`) for a person the case covers."""
+        opinion = f"死亡比对 ({source}): 成员于 {death_date} 死亡"
+        self.member_died(member_id, death_date, today, params, opinion, {"alert_id": str(alert_id)})
+
+    def member_died(
+        self,
+        member_id: uuid.UUID,
+        death_date: date,
+        today: date,
+        params: ParameterSet,
+        opinion: str,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """A death the case is told of (a partner's feed, or the front desk recording it with its date): the death
+        rule for a person the case covers; others' deaths change nothing. A member the front desk took out after
+        the month of their death (离户, the reason not given) is priced out from the month after the death instead:
+        those months were owed for the others alone."""
         if self.status not in workflow.ON_ROLL:
             return
         if member_id not in self.persons() and not self._left_after(member_id, Period.of(death_date)):
@@ -709,8 +723,8 @@ class Case(Aggregate):
             member_id,
             death_date,
             today,
-            f"死亡比对 ({source}): 成员于 {death_date} 死亡",
-            {"member_id": str(member_id), "alert_id": str(alert_id)},
+            opinion,
+            {"member_id": str(member_id), **(data or {})},
         )
 
     def _left_after(self, member_id: uuid.UUID, month: Period) -> bool:
@@ -742,29 +756,14 @@ class Case(Aggregate):
             }
         )
 
-    def members_left(
-        self, present: set[uuid.UUID], on: date, params: ParameterSet, died: dict[uuid.UUID, date] | None = None
-    ) -> None:
+    def members_left(self, present: set[uuid.UUID], on: date, params: ParameterSet) -> None:
         """离户: counted members of a household programme's case (低保, 边缘) are no longer in the household the front
         desk keeps (分户, moved out): the case is priced for those who remain from the month after, its review due
-        now (the township rechecks), or stops when nobody remains. A death the front desk recorded (`died`: the
-        date of death) is the death rule from the month after the death, as the feed's. A person-level programme
-        follows its person, not the household: unchanged."""
+        now (the township rechecks), or stops when nobody remains. A person-level programme follows its person,
+        not the household: unchanged. (A death recorded there is `member_died`, from the month after the death.)"""
         if self.status not in workflow.ON_ROLL or self.programme in PERSON_LEVEL:
             return
-        died = died or {}
         for member in [m for m in self.snapshot.counted_members() if m.member_id not in present]:
-            if (death := died.get(member.member_id)) is not None:
-                self._member_died(
-                    StepContext(SYSTEM, params),
-                    None,
-                    member.member_id,
-                    death,
-                    on,
-                    f"死亡 (前台登记): {member.name} 于 {death} 死亡",
-                    {"member_id": str(member.member_id)},
-                )
-                continue
             self._member_died(
                 StepContext(SYSTEM, params),
                 None,

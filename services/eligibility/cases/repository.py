@@ -506,13 +506,19 @@ class CaseRepository:
 
     async def many_for_update(self, case_ids: list[uuid.UUID]) -> list[Case]:
         """These cases, locked for a change, in id order: one statement however many."""
+        if not case_ids:
+            return []
         return await self._cases(select(CaseRow).where(CaseRow.id.in_(case_ids)).order_by(CaseRow.id).with_for_update())
 
     async def on_roll_of(self, household_id: uuid.UUID) -> list[Case]:
         """The household's cases on the roll, locked for a change."""
+        return await self.on_roll_of_households({household_id})
+
+    async def on_roll_of_households(self, household_ids: set[uuid.UUID]) -> list[Case]:
+        """These households' cases on the roll, locked for a change, in id order: one statement."""
         return await self._cases(
             select(CaseRow)
-            .where(CaseRow.household_id == household_id, CaseRow.status.in_([s.value for s in ON_ROLL]))
+            .where(CaseRow.household_id.in_(household_ids), CaseRow.status.in_([s.value for s in ON_ROLL]))
             .order_by(CaseRow.id)
             .with_for_update()
         )

@@ -84,22 +84,30 @@ async def _save(
 
 
 async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
-    """The latest facts of each household (a review reassesses on them), a run of events in one statement; a
-    household programme's case on the roll that counts a member the household no longer has (分户, moved out) is
-    priced for those who remain from the month after; a death recorded at the front desk from the month after the
-    death (`Case.members_left`)."""
+    """The latest facts of each household (a review reassesses on them), a run of events in one statement. A death
+    recorded at the front desk (a departure `died`, with its date) is the death rule for the cases that cover the
+    member, from the month after the death (`Case.member_died`); a household programme's case on the roll that
+    still counts a member the household no longer has (分户, moved out) is priced for those who remain from the
+    month after (`Case.members_left`)."""
     repo = CaseRepository(uow.session)
     await repo.save_facts({d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries})
-    latest = {d.data.household_id: d for d in deliveries if isinstance(d.data, HouseholdUpdated)}
-    present = {h: {m.member_id for m in d.data.snapshot.members} for h, d in latest.items()}
-    changed = await repo.missing_members(present)
-    if not changed:
+    updates = [d for d in deliveries if isinstance(d.data, HouseholdUpdated)]
+    if not updates:
         return
+    deaths = [(d, gone) for d in updates for gone in d.data.departures if gone.reason == "died"]
     params = await effective_parameters(uow)
-    for case in await repo.many_for_update(changed):
+    if deaths:
+        for case in await repo.on_roll_of_households({d.data.household_id for d, _ in deaths}):
+            theirs = [(d, gone) for d, gone in deaths if d.data.household_id == case.household_id]
+            for d, gone in theirs:
+                opinion = f"死亡 (前台登记): 成员于 {gone.on} 死亡"
+                case.member_died(gone.member_id, gone.on, d.event.time.date(), params, opinion)
+            await _save(uow, case, cause=theirs[-1][0].event)
+    latest = {d.data.household_id: d for d in updates}
+    present = {h: {m.member_id for m in d.data.snapshot.members} for h, d in latest.items()}
+    for case in await repo.many_for_update(await repo.missing_members(present)):
         delivery = latest[case.household_id]
-        died = {d.member_id: d.on for d in delivery.data.departures if d.reason == "died"}
-        case.members_left(present[case.household_id], delivery.event.time.date(), params, died)
+        case.members_left(present[case.household_id], delivery.event.time.date(), params)
         await _save(uow, case, cause=delivery.event)
 
 
