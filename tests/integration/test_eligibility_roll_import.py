@@ -6,9 +6,11 @@ refused; a replay changes nothing), and `POST /assessments` (the golden cases' a
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date
 
+from docx import Document
 from sqlalchemy import text
 
 from services.eligibility.cases.service import import_cases
@@ -209,6 +211,68 @@ async def test_a_person_level_programme_is_owed_per_member(api, db):
     case = await _case_of(db, event.application_id)
     [*_, (_, schedule)] = await _events(db, case["id"])
     assert [(s["member_id"], s["amount_fen"], s["persons"]) for s in schedule["segments"]] == [(str(member), 86_000, 1)]
+
+
+async def test_a_person_level_import_that_names_the_uncovered_head_prices_the_person_covered(api, db):
+    """Imports of before the fix named the 户主 as the applicant of a person-level programme even when the file
+    covered another member (an elder living with a son): the case prices and pays the person covered, whom the
+    rule finds 特困 (the son, of working age with no claim, is not)."""
+    son = {**_member("张强", "1980-04-01", "head"), "labour_capacity": "full"}
+    elder = {
+        **_member("张老汉", "1940-03-03", "parent"),
+        "labour_capacity": "none",
+        "has_capable_supporter": False,
+    }
+    snapshot = HouseholdSnapshot.model_validate(
+        {"household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural", "members": [son, elder]}
+    )
+    event = imported(
+        snapshot,
+        "tekun",
+        applicant_member_id=son["member_id"],
+        covered_member_ids=[elder["member_id"]],
+        monthly_amount_fen=86_000,
+        computed_amount_fen=None,
+        persons=1,
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert detail["eligible"] is True, detail["assessment_reasons"]
+    [*_, (_, schedule)] = await _events(db, case["id"])
+    assert [(s["member_id"], s["amount_fen"]) for s in schedule["segments"]] == [(elder["member_id"], 86_000)]
+
+
+async def test_the_papers_of_an_imported_single_person_case_say_what_was_imported(api, db):
+    """单人保: the old roll pays 500.00 for the head alone of a two-person household. Our rules price the household
+    otherwise (flagged for review, kept as paid): the 审核确认表 says the case came in approved from the old system
+    at the amount paid, covering 1 person, and gives our figure as what the review looks at — not "不符合保障条件"
+    with 2 persons for an approved case; the 长期公示 lists the 1 person paid for."""
+    snapshot = household()
+    head = snapshot.members[0].member_id
+    event = imported(
+        snapshot,
+        monthly_amount_fen=50_000,
+        persons=1,
+        covered_member_ids=[head],
+        computed_amount_fen=80_000,
+        amount_differs=True,
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    r = await api("eligibility").get(f"/cases/{case['id']}/documents/approval-form", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    doc = Document(io.BytesIO(r.content))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    assert cells[cells.index("保障人数") + 1] == "1人"
+    text_of = "\n".join(p.text for p in doc.paragraphs)
+    assert "不符合保障条件" not in text_of
+    assert "认定结论：原系统审批纳入（存量对象导入），按现发放金额保障。保障金额：每月500.00元。" in text_of, text_of
+    assert "现行规则测算每月800.00元，与现发放金额不一致，待复核" in text_of, text_of
+    reviewer = bearer("reviewer-wuqi", ["township_reviewer"], VILLAGE[:9])
+    notice = await api("eligibility").get(f"/notices/{VILLAGE}/recipients", headers=reviewer)
+    [row] = [r for r in notice.json()["rows"] if r["monthly_amount_fen"] == 50_000 and r["name"].startswith("张")]
+    assert row["persons"] == 1
 
 
 async def test_a_second_live_case_is_refused_and_a_replay_changes_nothing(db):

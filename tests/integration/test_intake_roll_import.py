@@ -25,6 +25,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from services.eligibility.cases.service import import_cases
+from services.eligibility.models import platform as eligibility_platform
 from services.intake.config import Settings
 from services.intake.models import platform
 from services.intake.roll_import import job, service
@@ -33,11 +35,12 @@ from services.intake.sealed import open_account, open_id_number
 from shared.app import app_settings
 from shared.auth import Principal
 from shared.db import session_factory
+from shared.events.catalogue import ApplicationImported
 from shared.jobs import Job
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, wait_for
-from tests.helpers import problem, resident_id
+from tests.helpers import delivery, problem, resident_id
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -381,6 +384,61 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
             )
         ).all()
     assert [tuple(r) for r in stored] == [("false", "false"), ("false", "true"), ("true", "true")]
+
+
+async def test_a_person_level_programme_names_the_person_it_covers_not_the_head(api, db) -> None:
+    """An orphan living with the grandmother (户主, not covered): the application and its event name the child the
+    programme pays (the rule prices the applicant of a person-level programme) — not the uncovered 户主, whom the
+    rule finds no orphan (a routine review then stopped the child's benefit). A 特困 person who is the 户主 stays
+    named. 社会散居 orphan, 1,400.00 a month."""
+    grandmother = {
+        **household("G1", members=1, amount="1400.00")[0],
+        "id_number": resident_id("19550202", True),
+        "name": "刘桂香",
+        "programme": "孤儿",
+        "covered": "否",
+        "tekun_arrangement": "分散",
+    }
+    child = {
+        **{k: "" for k in grandmother},
+        "household_ref": "G1",
+        "name": "刘强",
+        "id_number": resident_id("20140601"),
+        "relation": "孙子女",
+        "covered": "是",
+    }
+    validated = await dry_run(api, roll([grandmother, child]))
+    assert validated["report"]["households_to_create"] == 1, await all_issues(api, validated["id"])
+    assert validated["report"]["amount_differs"] == 0, await all_issues(api, validated["id"])
+    await commit(api, validated["id"])
+    [imported] = await events(db, validated["id"], "application.imported")
+    [registered] = await events(db, validated["id"], "household.registered")
+    names = {m["member_id"]: m["name"] for m in registered["snapshot"]["members"]}
+    assert names[imported["applicant_member_id"]] == "刘强"
+    assert [names[m] for m in imported["covered_member_ids"]] == ["刘强"]
+    async with db.connect() as conn:
+        applicant = await conn.scalar(
+            text(
+                "SELECT m.name FROM intake.applications a JOIN intake.members m ON m.id = a.applicant_member_id "
+                "JOIN intake.roll_import_households h ON h.application_id = a.id WHERE h.import_id = :id"
+            ),
+            {"id": validated["id"]},
+        )
+    assert applicant == "刘强"
+    # Eligibility prices the child: an orphan, 1,400.00; a routine review on the same facts keeps it so.
+    async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
+        await import_cases(uow, [delivery(ApplicationImported.model_validate(imported))])
+        await uow.commit()
+    async with db.connect() as conn:
+        case_id = await conn.scalar(
+            text("SELECT id FROM eligibility.cases WHERE application_id = :a"), {"a": imported["application_id"]}
+        )
+    approver = bearer("approver-wuqi", ["county_approver"], "610626")
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=approver)).json()
+    assert (case["eligible"], case["assessed_monthly_amount_fen"]) == (True, 140_000), case
+    r = await api("eligibility").post(f"/cases/{case_id}/review", json={"on": str(date.today())}, headers=approver)
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["monthly_amount_fen"]) == ("approved", 140_000)
 
 
 async def test_tekun_care_comes_in_at_the_level_the_old_roll_records(api, db) -> None:

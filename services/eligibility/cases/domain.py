@@ -289,8 +289,10 @@ class Case(Aggregate):
             delegated=bool(params.at("procedure.delegated_to_township", today, data.region_code).value),
         )
         person_level = case.programme in PERSON_LEVEL
-        if person_level and case.applicant_member_id is None and len(data.covered_member_ids) == 1:
-            case.applicant_member_id = data.covered_member_ids[0]  # the person the rule prices
+        covered = data.covered_member_ids
+        if person_level and len(covered) == 1 and case.applicant_member_id not in covered:
+            # The person the rule prices (imports of before intake named them sent the 户主, covered or not).
+            case.applicant_member_id = covered[0]
         case.assessment = case.assess(params, today)
         ours = case.assessment.monthly_amount_fen if case.assessment.eligible else None
         computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours

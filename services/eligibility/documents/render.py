@@ -140,9 +140,27 @@ def _amount(case: Case) -> str:
     return "—"
 
 
-def _persons(case: Case) -> int:
+def _persons(case: Case, imported: RecordedStep | None = None) -> int:
+    """保障人数: as the old roll paid an imported case; else those the assessment covers."""
+    if imported is not None and imported.data.get("persons"):
+        return int(imported.data["persons"])
     a = case.assessment
     return len(a.covered_member_ids) if a and a.covered_member_ids else len(case.snapshot.counted_members())
+
+
+def _conclusion(case: Case, imported: RecordedStep | None) -> list[str]:
+    """认定结论: our rules' finding; for a case of the old roll, that it came in at the amount paid, with our
+    rules' figure for the review when they price it otherwise."""
+    a = case.assessment
+    if imported is None:
+        verdict = "符合保障条件" if a and a.eligible else "不符合保障条件"
+        return [f"认定结论：{verdict}。保障金额：{_amount(case)}。"]
+    lines = [f"认定结论：原系统审批纳入（存量对象导入），按现发放金额保障。保障金额：{_amount(case)}。"]
+    if imported.data.get("amount_differs"):
+        computed = imported.data.get("computed_amount_fen")
+        ours = f"每月{yuan(int(computed))}" if computed is not None else "不符合保障条件"
+        lines.append(f"现行规则测算{ours}，与现发放金额不一致，待复核。")
+    return lines
 
 
 def _as_decided(case: Case, decided: RecordedStep | None) -> Case:
@@ -166,6 +184,7 @@ def approval_form(case: Case, steps: list[RecordedStep], village: str) -> Offici
     doc = OfficialDocument()
     decided = decision_step(steps)
     case = _as_decided(case, decided)
+    imported = next((x for x in steps if x.step == "imported"), None)
     doc.title(f"{_programme(case)}审核确认表")
     s = case.snapshot
     head = _addressee(case)
@@ -173,7 +192,7 @@ def approval_form(case: Case, steps: list[RecordedStep], village: str) -> Offici
         [
             ["申请人", head.name, "所在村（社区）", village],
             ["户籍性质", "城镇" if s.hukou_type == "urban" else "农村", "受理日期", chinese_date(case.opened_on)],
-            ["申请项目", _programme(case), "保障人数", f"{_persons(case)}人"],
+            ["申请项目", _programme(case), "保障人数", f"{_persons(case, imported)}人"],
         ],
         header=False,
         widths_mm=(30, 48, 36, 42),
@@ -196,8 +215,8 @@ def approval_form(case: Case, steps: list[RecordedStep], village: str) -> Offici
     )
     doc.heading("二、认定结果", 1)
     a = case.assessment
-    verdict = "符合保障条件" if a and a.eligible else "不符合保障条件"
-    doc.paragraph(f"认定结论：{verdict}。保障金额：{_amount(case)}。")
+    for line in _conclusion(case, imported):
+        doc.paragraph(line)
     if case.effective_month:
         doc.paragraph(f"发放起始年月：{_month(Period.of(case.effective_month))}。")
     for reason in a.reasons if a else []:

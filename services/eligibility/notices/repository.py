@@ -28,6 +28,7 @@ class RollEntry:
     members: list[dict[str, Any]]
     covered: list[str]  # the members the assessment covers (empty: every counted member)
     id: uuid.UUID
+    segments: list[dict[str, Any]]  # the stored schedule's segments (empty: a case of before schedules)
 
 
 class NoticeRepository:
@@ -72,6 +73,7 @@ class NoticeRepository:
                 members,
                 covered,
                 CaseRow.id,
+                func.coalesce(CaseRow.schedule["segments"], func.jsonb_build_array()),
             )
             .where(
                 CaseRow.region_code.startswith(region_prefix),

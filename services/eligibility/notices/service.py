@@ -29,6 +29,7 @@ from shared.core.identity import mask_name
 from shared.core.money import yuan
 from shared.core.period import Period
 from shared.core.regions import civil_affairs_bureau
+from shared.events.catalogue import PERSON_LEVEL
 from shared.official_document import chinese_date
 from shared.places import PlaceNames
 from shared.spreadsheets import text_row, xlsx_workbook
@@ -133,16 +134,28 @@ def _named(entry: RollEntry) -> str:
     )["name"]
 
 
-def _recipient(entry: RollEntry, place: PlaceNames) -> RecipientRow:
+def _persons(entry: RollEntry, month: Period) -> int:
+    """保障人数 this month: the persons the schedule pays for (each person of a person-level programme; the
+    household's count, as the old roll paid an imported case); a case of before schedules: the members its
+    assessment covers and still counted (a member who died since is no longer counted)."""
+    now = [
+        s
+        for s in entry.segments
+        if Period.parse(s["from_month"]) <= month and (s["to_month"] is None or month <= Period.parse(s["to_month"]))
+    ]
+    if now:
+        if entry.programme in PERSON_LEVEL:
+            return len({s["member_id"] for s in now})
+        return max(int(s["persons"]) for s in now)
+    return sum(1 for m in entry.members if m["counted"] and (not entry.covered or m["member_id"] in entry.covered))
+
+
+def _recipient(entry: RollEntry, place: PlaceNames, month: Period) -> RecipientRow:
     return RecipientRow(
         village_code=entry.region_code,
         village_name=place(entry.region_code),
         name=mask_name(_named(entry)),
-        # Covered and still counted: a member who died since the assessment is no longer counted (the death rule
-        # re-priced the household without them), and is no longer shown as paid for.
-        persons=sum(
-            1 for m in entry.members if m["counted"] and (not entry.covered or m["member_id"] in entry.covered)
-        ),
+        persons=_persons(entry, month),
         programme=PROGRAMME_NAMES.get(entry.programme, entry.programme),
         monthly_amount_fen=entry.monthly_amount_fen,
         since=Period.of(entry.effective_month),
@@ -156,7 +169,7 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
     today = date.today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
     place = await PlaceNames.load(uow, village_names, [region_code, *(e.region_code for e in entries)])
-    rows = [_recipient(e, place) for e in entries]
+    rows = [_recipient(e, place, Period.of(today)) for e in entries]
     notice = LongTermNotice(
         region_code=region_code,
         region_name=place(region_code),

@@ -18,7 +18,7 @@ from services.intake.models import Household, Member, RollImport, RollImportIssu
 from services.intake.roll_import.schemas import IssueQuery
 from shared.context import correlation_id
 from shared.db import json_rows
-from shared.events.catalogue import ApplicationImported, HouseholdRegistered, PayeeChanged
+from shared.events.catalogue import PERSON_LEVEL, ApplicationImported, HouseholdRegistered, PayeeChanged
 from shared.pagination import Keyset, Rows, keyset_page
 from shared.uow import UnitOfWork
 
@@ -448,9 +448,16 @@ ORDER BY h.seq
 # The created households as their events carry them: the snapshot is `service.snapshot_of`'s (the members' facts as
 # staged, their declared wages as incomes), the account the first row's that gives one. JSON text, not JSONB: it is
 # embedded as is in each event, which becomes JSONB once (`sql_envelope`); a member is its columns and its facts.
-_CHUNK_CREATED = """
+# Whom the application names: the 户主 for a household programme; for a person-level one the person it covers
+# (one per household in the file), whom the rule prices — the 户主 may be a grandparent the programme does not cover.
+_APPLICANT = (
+    f"""CASE WHEN h."values"->>'programme' IN ({", ".join(f"'{p}'" for p in PERSON_LEVEL)})"""
+    """ THEN (h.covered_member_ids->>0)::uuid ELSE {head} END"""
+)
+_CHUNK_CREATED = f"""
 WITH chunk AS MATERIALIZED (
     SELECT h.seq, h.import_id, h.household_id, h.application_id, h."values" AS v, h.covered_member_ids,
+           {_APPLICANT.format(head="m.head")} AS applicant,
            h.computed_amount_fen, h.amount_differs, i.created_at AS changed_at, i.committed_by,
            to_char(i.paid_through, 'YYYY-MM') AS paid_through,
            json_build_object('household_id', h.household_id, 'region_code', h."values"->>'region_code',
@@ -485,7 +492,7 @@ _PAYEES = """(SELECT seq, household_id, v->>'region_code' AS region_code, payee_
         payee_sealed AS sealed, account_last4, changed_at
  FROM chunk WHERE payee_sealed IS NOT NULL AND seq = ANY(CAST(:creating AS bigint[])))"""
 _IMPORTED = """(SELECT seq, application_id, household_id, v->>'programme' AS programme,
-        v->>'region_code' AS region_code, v->'approved_on' AS submitted_on, head AS applicant_member_id,
+        v->>'region_code' AS region_code, v->'approved_on' AS submitted_on, applicant AS applicant_member_id,
         false AS consent_signed, false AS separate_register, v->'details' AS details, snapshot, import_id,
         committed_by AS imported_by, v->'approved_on' AS approved_on, v->'monthly_amount_fen' AS monthly_amount_fen,
         v->'persons' AS persons, covered_member_ids, v->'next_review_on' AS next_review_on, paid_through,
@@ -543,13 +550,14 @@ FROM intake.roll_import_households h
 JOIN intake.roll_import_rows r ON r.import_id = h.import_id AND r.household_ref = h.household_ref
 WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
 """)
-_APPLICATIONS = text("""
+_APPLICATIONS = text(f"""
 INSERT INTO intake.applications
     (id, household_id, region_code, programme, status, submitted_on, consent_signed, applicant_member_id,
      separate_register, details, withdrawal_refused_because, next_deadline_provisional, decision, created_at,
      updated_at, version)
 SELECT h.application_id, h.household_id, h."values"->>'region_code', h."values"->>'programme', 'imported',
-       (h."values"->>'approved_on')::date, false, head.member_id, false, h."values"->'details', NULL, false,
+       (h."values"->>'approved_on')::date, false, {_APPLICANT.format(head="head.member_id")}, false,
+       h."values"->'details', NULL, false,
        jsonb_build_object('imported', true, 'import_id', h.import_id,
                           'monthly_amount_fen', (h."values"->>'monthly_amount_fen')::bigint,
                           'persons', (h."values"->>'persons')::int),
