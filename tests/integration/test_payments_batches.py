@@ -321,6 +321,33 @@ async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, token
     assert [x["case_id"] for x in lines] == [str(other_case)]  # the urgent one is not paid again
 
 
+async def test_statistics_count_each_person_of_a_person_level_programme(api, tokens, kit):
+    """Two 特困 siblings of one household (分散供养, 860.00 and 900.00 a month, each their own line): 1 household,
+    2 persons — each line of a person-level programme is one person, so the household's count is its persons
+    paid, not the largest line's 1."""
+    region = village()
+    first, hh = await kit.approve(region, 0, P, programme="tekun", persons=1, tekun_arrangement="home")
+    second, _ = await kit.approve(region, 0, P, programme="tekun", persons=1, tekun_arrangement="home", household_id=hh)
+    for case_id, fen in ((first, 86_000), (second, 90_000)):
+        await kit.schedule(
+            case_id,
+            hh,
+            region,
+            P,
+            [(P, None, fen)],
+            programme="tekun",
+            persons=1,
+            member_id=uuid.uuid4(),
+            reason="approval",
+        )
+    await _pay(api, tokens, kit, region, P)
+    r = await api("payments").get("/statistics", params={"region": region, "period": str(P)}, headers=tokens["auditor"])
+    stats = r.json()
+    [tekun] = stats["programmes"]
+    assert (tekun["households"], tekun["persons"], tekun["money_fen"]) == (1, 2, 176_000)
+    assert [(t["households"], t["persons"], t["money_fen"]) for t in stats["tekun_arrangements"]] == [(1, 2, 176_000)]
+
+
 async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     region = village()
     await kit.approve(region, 150_000, P, persons=3)

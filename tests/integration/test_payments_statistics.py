@@ -83,6 +83,26 @@ async def test_a_months_changes_list_each_beneficiary_that_joined_stopped_or_cha
     )
 
 
+async def test_a_later_change_does_not_make_the_approval_month_a_change(api, tokens, kit, db):
+    """A 3-person household approved from January at 1,500.00; a member dies, 900.00 from March. January is the
+    month it joined (新增), not one whose amount changed; March is the change (1,500.00 → 900.00): a township's
+    January report, filed by 10 February, must not change afterwards."""
+    region = village()
+    case, hh = await _approve(kit, region, 150_000, M.plus(-2), "王六", persons=3)
+    await kit.change(case, hh, region, 150_000, 90_000, M)
+    pay = api("payments")
+
+    async def month(period: Period) -> tuple[dict, tuple]:
+        items = await walk(pay, "/statistics/changes", tokens["auditor"], {"region": region, "period": str(period)})
+        r = await pay.get("/statistics", params={"region": region, "period": str(period)}, headers=tokens["auditor"])
+        counts = [(p["new"], p["changed"]) for p in r.json()["programmes"]]
+        return {i["household_id"]: (i["changes"], i["amount_before_fen"], i["amount_after_fen"]) for i in items}, counts
+
+    assert await month(M.plus(-2)) == ({str(hh): (["new"], None, 150_000)}, [(1, 0)])
+    assert (await month(M.plus(-1)))[0] == {}
+    assert (await month(M))[0] == {str(hh): (["changed"], 150_000, 90_000)}
+
+
 async def test_bad_months_and_regions_are_named(api, tokens):
     pay = api("payments")
     r = await pay.get("/statistics/changes", params={"period": "2026-13"}, headers=tokens["auditor"])

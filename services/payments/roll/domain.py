@@ -21,6 +21,9 @@ class EntitlementRow:
     to_month: Period | None
     monthly_amount_fen: int
     id: int | None = None
+    # The kind of decision that set the amount (approved, amount_changed, …): a row a later decision cuts short
+    # keeps it, so the month it started is still the approval's (or the change's), not a change of the later one.
+    event_type: str | None = None
 
     def covers(self, month: Period) -> bool:
         return self.from_month <= month and (self.to_month is None or month <= self.to_month)
@@ -42,7 +45,9 @@ def _cut(rows: list[EntitlementRow], last_kept: Period) -> HistoryChange:
             change.superseded.append(row.id)  # type: ignore[arg-type]
         elif row.to_month is None or row.to_month > last_kept:
             change.superseded.append(row.id)  # type: ignore[arg-type]
-            change.added.append(EntitlementRow(row.from_month, last_kept, row.monthly_amount_fen))
+            change.added.append(
+                EntitlementRow(row.from_month, last_kept, row.monthly_amount_fen, event_type=row.event_type)
+            )
     return change
 
 
@@ -152,10 +157,11 @@ class RollRun:
                 self.superseded[row_id] = event_id
         kept = [r for r in entry.in_force if r.id not in gone]
         for row in change.added:
+            kind = row.event_type or event_type
             provisional = EntitlementRow(
-                row.from_month, row.to_month, row.monthly_amount_fen, -(len(self._provisional) + 1)
+                row.from_month, row.to_month, row.monthly_amount_fen, -(len(self._provisional) + 1), kind
             )
-            added = NewEntitlement(entry.id, provisional, event_id, event_type)
+            added = NewEntitlement(entry.id, provisional, event_id, kind)
             self._provisional[provisional.id] = added  # type: ignore[index]
             self.added.append(added)
             kept.append(provisional)

@@ -209,7 +209,7 @@ class BeneficiaryRepository:
             by_id = {e.id: e for e in entries.values()}
             e = Entitlement
             for row in await self.session.execute(
-                select(e.beneficiary_id, e.id, e.from_month, e.to_month, e.monthly_amount_fen)
+                select(e.beneficiary_id, e.id, e.from_month, e.to_month, e.monthly_amount_fen, e.event_type)
                 .where(e.beneficiary_id.in_(by_id), e.superseded_by.is_(None))
                 .order_by(e.from_month)
             ):
@@ -219,6 +219,7 @@ class BeneficiaryRepository:
                         Period.of(row.to_month) if row.to_month else None,
                         row.monthly_amount_fen,
                         row.id,
+                        row.event_type,
                     )
                 )
         return entries

@@ -9,19 +9,27 @@ from typing import Any
 from sqlalchemy import ARRAY, ScalarSelect, Select, Uuid, any_, cast, exists, func, or_, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments.models import Beneficiary, CurrentPayee, Entitlement, Payee
+from services.payments.models import HOUSEHOLD, Beneficiary, CurrentPayee, Entitlement, Payee
 from services.payments.statistics.schemas import ChangeQuery
 from shared.core.period import Period
+from shared.events.catalogue import PERSON_LEVEL
 from shared.pagination import TOTAL_CAP, Keyset, Rows
 
+# A household's persons: a person-level programme's lines are one person each (its member; a line of before
+# schedules names none: its case's person), a household programme's line counts them (the largest in range).
+_PERSON = f"CASE WHEN member_id = '{HOUSEHOLD}' THEN case_id ELSE member_id END"
+_PERSONS = (
+    f"CASE WHEN programme IN ({', '.join(repr(p) for p in PERSON_LEVEL)}) "
+    f"THEN count(DISTINCT {_PERSON}) ELSE max(persons) END"
+)
 # Live lines (paid, or with the bank) of the months in range; failed and cancelled lines are money not paid.
 _PAID = """
 WITH lines AS (
-    SELECT programme, household_id, persons, amount_fen, status, kind
+    SELECT programme, household_id, case_id, member_id, persons, amount_fen, status, kind
     FROM payments.payment_lines
     WHERE region_code LIKE :prefix AND period BETWEEN :first AND :last AND status IN ('pending', 'paid')
 ), per_household AS (
-    SELECT programme, household_id, max(persons) AS persons FROM lines WHERE kind <> 'one_off'
+    SELECT programme, household_id, {persons} AS persons FROM lines WHERE kind <> 'one_off'
     GROUP BY programme, household_id
 )
 SELECT l.programme,
@@ -35,24 +43,24 @@ SELECT l.programme,
        coalesce(sum(l.amount_fen) FILTER (WHERE l.kind = 'supplement'), 0) AS supplement_fen,
        coalesce(sum(l.amount_fen) FILTER (WHERE l.kind IN ('arrears', 'reissue')), 0) AS arrears_fen
 FROM lines l GROUP BY l.programme ORDER BY l.programme
-"""
+""".replace("{persons}", _PERSONS)
 
 # 特困 集中 vs 分散供养: the same live lines, by the arrangement the approval carried (unknown when it did not).
 _TEKUN = """
 WITH lines AS (
-    SELECT l.household_id, l.persons, l.amount_fen, coalesce(b.tekun_arrangement, 'unknown') AS arrangement
+    SELECT l.household_id, l.case_id, l.member_id, l.amount_fen, coalesce(b.tekun_arrangement, 'unknown') AS arrangement
     FROM payments.payment_lines l JOIN payments.beneficiaries b ON b.id = l.beneficiary_id
     WHERE l.programme = 'tekun' AND l.region_code LIKE :prefix AND l.period BETWEEN :first AND :last
       AND l.status IN ('pending', 'paid')
 ), per_household AS (
-    SELECT arrangement, household_id, max(persons) AS persons FROM lines GROUP BY arrangement, household_id
+    SELECT arrangement, household_id, count(DISTINCT {person}) AS persons FROM lines GROUP BY arrangement, household_id
 )
 SELECT l.arrangement,
        (SELECT count(*) FROM per_household h WHERE h.arrangement = l.arrangement) AS households,
        (SELECT coalesce(sum(persons), 0) FROM per_household h WHERE h.arrangement = l.arrangement) AS persons,
        sum(l.amount_fen) AS money_fen
 FROM lines l GROUP BY l.arrangement ORDER BY l.arrangement
-"""
+""".replace("{person}", _PERSON)
 
 _MOVEMENTS = """
 SELECT b.programme,
