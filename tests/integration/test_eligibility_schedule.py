@@ -8,10 +8,12 @@ which of the 吴起县 rises other modules add first. Issue 16 sequences 2, 5, 6
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date, timedelta
 
 import pytest
+from docx import Document
 from sqlalchemy import text
 
 from services.eligibility.cases.service import on_death_reported, open_cases, record_households
@@ -413,6 +415,19 @@ async def test_a_death_reported_after_the_front_desk_took_the_member_out_reprice
     assert case["steps"][-1]["step"] == "death_reported"
     await report_death(db, snapshot.household_id, spouse, VILLAGE, date(2024, 5, 17))  # again: nothing more
     assert len(await _schedule_events(db, case_id)) == 3
+
+
+async def test_a_household_repriced_after_a_death_is_told_its_new_amount_in_writing(api, db, history):
+    """调整保障金通知书 after the earning spouse's death of 17 May: the household's 低保 goes from 460.00 to 530.00
+    from June (the head alone), and the household is told so in writing like after any other change of amount."""
+    snapshot = couple(earner=True)
+    case_id = await _approve(api, db, snapshot)
+    await report_death(db, snapshot.household_id, snapshot.members[1].member_id, VILLAGE, date(2024, 5, 17))
+    r = await api("eligibility").get(f"/cases/{case_id}/documents/adjustment-notice", headers=APPROVER)
+    assert r.status_code == 200, r.text
+    text_of = "\n".join(p.text for p in Document(io.BytesIO(r.content)).paragraphs)
+    assert "保障金由每月460.00元自2024年6月起调整为每月530.00元" in text_of, text_of
+    assert "共同生活家庭成员2人" not in text_of  # the approval's computation is not the new amount's
 
 
 async def test_a_review_after_a_reported_death_keeps_the_dead_member_out(api, db, history):

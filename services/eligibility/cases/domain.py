@@ -1031,6 +1031,9 @@ class Case(Aggregate):
         if after:
             self.monthly_amount_fen = self._current_amount(on) or 0
         self.next_review_on = on
+        was, now = sched.total(before, first), sched.total(after, first)
+        if was != now:  # the household is told the new amount (调整保障金通知书)
+            data = {**data, "from_month": str(first), "before_fen": was, "after_fen": now}
         self._move(ctx, step or gone_step, self.status, on, opinion, data)
 
     # --- the schedule ---------------------------------------------------------------------------------------------

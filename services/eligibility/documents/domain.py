@@ -45,6 +45,7 @@ class AmountChange:
     opinion: str | None
     previous_fen: int | None
     segments: tuple[tuple[Period, int], ...]
+    assessed: bool = True  # the case's assessment is the change's own (a member's going re-prices without one)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Stop:
 # Steps that set the amount of a case on the roll (the county decision, 急难型 approval, an imported roll's entry).
 _SETS_AMOUNT = "monthly_amount_fen"
 _REVIEW, _RECOMPUTE = "review", "standard_recompute"
+# A member's death or departure that re-priced the case for the others (its months and fen in the step's data).
+_MEMBERS_CHANGED = ("death_reported", "member_left", "terminate")
 
 
 def _recomputed(data: dict) -> tuple[tuple[tuple[Period, int], ...], int | None]:
@@ -76,7 +79,8 @@ def _recomputed(data: dict) -> tuple[tuple[tuple[Period, int], ...], int | None]
 
 def amount_changes(steps: list[RecordedStep]) -> list[AmountChange]:
     """Every change of the monthly amount after the decision, in order: a review (定期核查) that found another
-    amount (from the next month), and a standard rise's recompute (提标, from the months it names)."""
+    amount (from the next month), a standard rise's recompute (提标, from the months it names), and a member's
+    death or departure that re-priced the case for the others (from the month after)."""
     changes: list[AmountChange] = []
     current: int | None = None
     for s in steps:
@@ -84,6 +88,14 @@ def amount_changes(steps: list[RecordedStep]) -> list[AmountChange]:
             segments, previous = _recomputed(s.data)
             changes.append(AmountChange(s.on, "提高保障标准", s.opinion, previous, segments))
             current = segments[-1][1] if segments else current
+        elif s.step in _MEMBERS_CHANGED and "after_fen" in s.data:
+            month = Period.parse(s.data["from_month"])
+            changes.append(
+                AmountChange(
+                    s.on, "核实家庭成员变化", s.opinion, s.data["before_fen"], ((month, s.data["after_fen"]),), False
+                )
+            )
+            current = s.data["after_fen"]
         elif s.step == _REVIEW:
             new = s.data.get(_SETS_AMOUNT)
             if s.data.get("eligible") and new is not None and current is not None and new != current:

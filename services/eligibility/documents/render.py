@@ -311,7 +311,7 @@ def adjustment_notice(case: Case, steps: list[RecordedStep], village: str) -> Of
     if change.opinion:
         doc.paragraph(f"调整依据：{change.opinion}")
     a = case.assessment
-    if a and a.reasons:
+    if a and a.reasons and change.assessed:
         doc.paragraph("计算过程：" + "；".join(a.reasons) + "。")
     doc.paragraph(REMEDY.format(county=display_name(case.region_code[:6])))
     doc.paragraph("特此通知。")
