@@ -348,6 +348,26 @@ async def test_statistics_count_each_person_of_a_person_level_programme(api, tok
     assert [(t["households"], t["persons"], t["money_fen"]) for t in stats["tekun_arrangements"]] == [(1, 2, 176_000)]
 
 
+async def test_statistics_count_the_marginal_households_on_the_roll(api, tokens, kit):
+    """低保边缘 pays no cash by right (domain.md): no line in any batch, yet the county reports its households and
+    persons — counted from the roll for the months they were on it (a household of 2 from July, one of 3 stopped
+    in June: July counts 1 household, 2 persons; June counts the other)."""
+    region = village()
+    await kit.approve(region, 0, P, programme="marginal", persons=2)
+    case, hh = await kit.approve(region, 0, P.plus(-3), programme="marginal", persons=3)
+    await kit.terminate(case, hh, region, P.plus(-1), reason="moved")
+
+    async def marginal(period: Period) -> tuple[int, int, int]:
+        r = await api("payments").get(
+            "/statistics", params={"region": region, "period": str(period)}, headers=tokens["auditor"]
+        )
+        [row] = [p for p in r.json()["programmes"] if p["programme"] == "marginal"]
+        return row["households"], row["persons"], row["money_fen"]
+
+    assert await marginal(P) == (1, 2, 0)
+    assert await marginal(P.plus(-1)) == (1, 3, 0)
+
+
 async def test_statistics_add_up_with_the_batches(api, tokens, kit):
     region = village()
     await kit.approve(region, 150_000, P, persons=3)

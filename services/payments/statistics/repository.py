@@ -45,6 +45,18 @@ SELECT l.programme,
 FROM lines l GROUP BY l.programme ORDER BY l.programme
 """.replace("{persons}", _PERSONS)
 
+_PAID_FIGURES = (
+    "households",
+    "persons",
+    "issued_fen",
+    "paid_fen",
+    "one_off_households",
+    "one_off_persons",
+    "one_off_fen",
+    "supplement_fen",
+    "arrears_fen",
+)
+
 # 特困 集中 vs 分散供养: the same live lines, by the arrangement the approval carried (unknown when it did not).
 _TEKUN = """
 WITH lines AS (
@@ -75,16 +87,34 @@ GROUP BY b.programme
 """
 
 
+# Programmes that pay no cash by right (低保边缘): their households and persons are those on the roll in the months.
+NO_CASH = ("marginal",)
+_ON_ROLL = f"""
+SELECT programme, count(*) AS households, coalesce(sum(persons), 0) AS persons
+FROM payments.beneficiaries
+WHERE region_code LIKE :prefix AND programme IN ({", ".join(repr(p) for p in NO_CASH)})
+  AND start_month <= :last AND (end_month IS NULL OR end_month >= :first)
+GROUP BY programme
+"""
+
+
 class StatisticsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def figures(self, region: str, first: date, last: date) -> tuple[list[Any], dict[str, Any], list[Any]]:
+        """(money and counts per programme from the live lines — a no-cash programme's counts from the roll —,
+        movements per programme, 特困 by arrangement)."""
         params = {"prefix": region + "%", "first": first, "last": last}
-        paid = (await self.session.execute(text(_PAID), params)).mappings().all()
+        paid = [dict(r) for r in (await self.session.execute(text(_PAID), params)).mappings()]
+        for r in (await self.session.execute(text(_ON_ROLL), params)).mappings():
+            row = next((p for p in paid if p["programme"] == r["programme"]), None)
+            if row is None:
+                paid.append(row := dict.fromkeys(_PAID_FIGURES, 0) | {"programme": r["programme"]})
+            row.update(households=r["households"], persons=r["persons"])
         moves = {r["programme"]: r for r in (await self.session.execute(text(_MOVEMENTS), params)).mappings()}
         tekun = (await self.session.execute(text(_TEKUN), params)).mappings().all()
-        return list(paid), moves, list(tekun)
+        return paid, moves, list(tekun)
 
     async def changes(self, region_prefix: str, month: Period, q: ChangeQuery) -> Rows[Any]:
         """The beneficiaries that joined, stopped or changed amount in `month` (the same tests as `_MOVEMENTS`), a
