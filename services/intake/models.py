@@ -254,7 +254,8 @@ class ApplicationDraft(Base):
 class RollImport(Base):
     """存量对象导入: one upload of a county's current recipients. `validating` (the dry run) → `validated` (its
     report) → `importing` (committed chunk by chunk, `commit_cursor` the last household done) → `imported`; or
-    `failed` (the dry run could not finish: `error`). One per file (SHA-256) and region. Its staging (rows,
+    `failed` (the dry run could not finish, or a chunk of the import failed for what it holds: `error`; the
+    import's is taken up again by POST …/commit). One per file (SHA-256) and region. Its staging (rows,
     households, report lines) is deleted once unchanged for the retention period, never while `importing`:
     `purged_at`; the import row stays."""
 
