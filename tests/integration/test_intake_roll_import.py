@@ -792,6 +792,56 @@ async def test_an_import_that_cannot_go_on_ends_failed_and_does_not_hold_up_the_
     assert (done["status"], done["report"]["households_imported"]) == ("imported", 1), done
 
 
+async def test_text_longer_than_the_front_desk_takes_is_refused_on_its_column_never_a_500(api, db) -> None:
+    """What a row may hold is what the front desk takes and the column it is written to holds: a name (姓名, 账户名)
+    1–50 characters (`PersonName`), the bank's name 1–100, the address 1–200. Longer is refused on its column at the
+    upload's row check, like any other row error — never imported beyond the limit, never a 500 from the staging
+    COPY, never an import that fails at commit."""
+    long_name = household("T1")
+    long_name[1]["name"] = "买买提·" + "艾" * 48  # 52 characters: the front desk refuses it
+    longer_name = household("T2")
+    longer_name[0]["name"] = "王" * 120  # past the staging column's 100
+    long_holder = household("T3")
+    long_holder[0]["account_holder"] = "李" * 120  # passed the dry run, failed the commit (households varchar(100))
+    long_bank = household("T4")
+    long_bank[0]["bank_name"] = "吴起农村商业银行" * 13  # 104 characters: was cut to 100 without a word
+    long_address = household("T5")
+    long_address[0]["address"] = "铁边城镇" * 51  # 204 characters
+    fits = household("T6")
+    fits[0]["name"] = fits[0]["account_holder"] = "买买提·" + "艾" * 46  # 50 characters: taken
+    r = await upload(api, roll(long_name, longer_name, long_holder, long_bank, long_address, fits))
+    assert r.status_code == 202, r.text
+    validated = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert validated["status"] == "validated", validated
+    report = validated["report"]
+    assert (report["households_refused"], report["households_to_create"], report["rows_refused"]) == (5, 1, 5)
+    issues = await all_issues(api, validated["id"])
+    assert [(i["line"], i["household_ref"], i["field"], i["message"]) for i in issues] == [
+        (3, "T1", "name", "must be 1–50 characters"),
+        (4, "T2", "name", "must be 1–50 characters"),
+        (6, "T3", "account_holder", "must be 1–50 characters"),
+        (8, "T4", "bank_name", "must be 1–100 characters"),
+        (10, "T5", "address", "must be 1–200 characters"),
+    ]
+    shown = json.dumps(issues, ensure_ascii=False)
+    assert all(r["id_number"] not in shown for h in (long_name, longer_name, long_holder) for r in h)
+
+    done = await commit(api, validated["id"])
+    assert (done["status"], done["error"], done["report"]["households_imported"]) == ("imported", None, 1)
+    async with db.connect() as conn:
+        written = (
+            await conn.execute(
+                text(
+                    "SELECT max(length(m.name)), max(length(x.bank_account_holder)) FROM intake.households x "
+                    "JOIN intake.members m ON m.household_id = x.id JOIN intake.roll_import_households h "
+                    "ON h.household_id = x.id WHERE h.import_id = :id"
+                ),
+                {"id": validated["id"]},
+            )
+        ).one()
+    assert tuple(written) == (50, 50)
+
+
 async def test_all_or_nothing_imports_nothing_while_a_row_is_refused(api, db) -> None:
     bad = household("E2")
     bad[0]["monthly_amount"] = "五百"
