@@ -328,7 +328,8 @@ class RollImportRow(Base):
 
 class RollImportHousehold(Base):
     """A household of a roll file as the dry run judged it: `ok` (to create), `refused`, `skipped` (already
-    imported), then `imported`. `seq` orders the households by their first line: the chunks of both jobs."""
+    receiving the programme), then `imported`. `seq` orders the households by their first line: the chunks of
+    both jobs."""
 
     __tablename__ = "roll_import_households"
     __table_args__ = (Index("ix_roll_import_households_ref", "import_id", "household_ref", unique=True),)
@@ -349,7 +350,7 @@ class RollImportHousehold(Base):
 
 class RollImportIssue(Base):
     """The dry run's report, line by line: `refused` (field and why), `amount_differs` (kept as paid, flagged for
-    review) or `skipped` (already imported). Never the ID number."""
+    review), `skipped` (already receiving the programme) or `joined`. Never the ID number."""
 
     __tablename__ = "roll_import_issues"
     __table_args__ = (Index("ix_roll_import_issues_household", "import_id", "household_ref"),)

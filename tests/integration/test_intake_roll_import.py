@@ -25,6 +25,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from services.intake.applications.service import mirror_case_events
 from services.intake.config import Settings
 from services.intake.models import platform
 from services.intake.roll_import import job, service
@@ -32,12 +33,14 @@ from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
 from shared.app import app_settings
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.db import session_factory
+from shared.events.catalogue import CaseApproved, CaseOpened
 from shared.jobs import Job
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, wait_for
-from tests.helpers import household_body, problem, resident_id
+from tests.helpers import delivery, household_body, problem, resident_id
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -840,6 +843,86 @@ async def test_text_longer_than_the_front_desk_takes_is_refused_on_its_column_ne
             )
         ).one()
     assert tuple(written) == (50, 50)
+
+
+async def test_a_household_the_front_desk_approved_is_skipped_as_receiving_the_programme(api, db) -> None:
+    """The household came through the front desk and its 低保 was approved (eligibility's case mirrored): the file's
+    row for it is skipped, not doubled, and the report says it already receives the programme, naming the
+    application and the case — not that it was imported before."""
+    home, rows = await at_the_front_desk(api)
+    application = await apply_at_the_front_desk(api, home)
+    case_id = uuid.uuid4()
+    common = {
+        "case_id": case_id,
+        "application_id": application,
+        "household_id": home,
+        "programme": "dibao",
+        "region_code": VILLAGE,
+    }
+    async with intake_units(db)() as unit:  # as intake's consumer applies eligibility's decision
+        await mirror_case_events(
+            unit,
+            [
+                delivery(CaseOpened(**common, status="investigation")),
+                delivery(
+                    CaseApproved(
+                        **common,
+                        member_ids=[],
+                        monthly_amount_fen=100_000,
+                        effective_month=Period(2026, 1),
+                        decided_at=datetime.now(UTC),
+                    )
+                ),
+            ],
+        )
+        await unit.commit()
+    assert await applications_of(db, home) == [("dibao", "approved")]
+    rows[0]["household_ref"] = rows[1]["household_ref"] = "S1"
+    validated = await dry_run(api, roll(rows, household("S2")))
+    report = validated["report"]
+    assert (report["households_skipped"], report["households_refused"], report["households_to_create"]) == (1, 0, 1)
+    [skipped] = await all_issues(api, validated["id"])
+    assert (skipped["line"], skipped["kind"], skipped["household_ref"]) == (2, "skipped", "S1")
+    assert application in skipped["message"] and str(case_id) in skipped["message"], skipped["message"]
+    assert "already receives" in skipped["message"] and "imported before" not in skipped["message"]
+    await commit(api, validated["id"])
+    assert await applications_of(db, home) == [("dibao", "approved")]
+
+
+async def test_an_xlsx_row_refused_as_it_is_read_is_reported_under_its_own_household(api) -> None:
+    """An ID number typed into a number cell is refused as the workbook is read. The refusal names the row's own
+    户编号, and its household is refused with it — never left to be imported without that member."""
+    r = await api("intake").get("/roll-imports/template", headers=ADMIN)
+    book = load_workbook(io.BytesIO(r.content))
+    sheet = book["花名册"]
+    header = [c.value for c in sheet[1]]
+    keys = {title: key for key, title in TITLES.items()}
+    family = household("XN2")
+    family[0]["persons"] = "1"  # the head covered alone: without the spouse's row it would still be a household
+    family[1]["covered"] = "否"
+    while not family[1]["id_number"][-1].isdigit():
+        family[1]["id_number"] = resident_id("19560312", False)
+    for row in [*household("XN1"), *family]:
+        values = [row.get(keys.get(title), "") for title in header]
+        if row is family[1]:
+            values[header.index("公民身份号码")] = int(row["id_number"])  # a number cell
+        sheet.append(values)
+    out = io.BytesIO()
+    book.save(out)
+    r = await api("intake").post(
+        "/roll-imports",
+        files={"file": ("吴起县.xlsx", out.getvalue(), "application/octet-stream")},
+        data={"paid_through": "2026-11"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 202, r.text
+    body = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert body["status"] == "validated", body
+    report = body["report"]
+    assert (report["households"], report["households_refused"], report["households_to_create"]) == (2, 1, 1)
+    [refused] = await all_issues(api, body["id"])
+    assert (refused["line"], refused["household_ref"], refused["field"]) == (5, "XN2", "id_number")
+    assert "文本" in refused["message"] and family[1]["id_number"] not in json.dumps(refused)
 
 
 async def test_all_or_nothing_imports_nothing_while_a_row_is_refused(api, db) -> None:

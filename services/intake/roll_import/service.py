@@ -305,9 +305,11 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _record(item: RollImport, line: int, raw: dict[str, Any] | tuple[str, str], ctx: domain.RowContext, ring) -> tuple:
-    if isinstance(raw, tuple):
-        return _refused(item, line, "", *raw)
+def _record(
+    item: RollImport, line: int, raw: dict[str, Any] | reader.RowRefused, ctx: domain.RowContext, ring
+) -> tuple:
+    if isinstance(raw, reader.RowRefused):
+        return _refused(item, line, raw.household_ref, raw.field, raw.message)
     ref = str(raw.get("household_ref") or "").strip()
     try:
         row = domain.parse_row(line, raw, ctx)
@@ -492,8 +494,7 @@ async def _judge(
             live = home.live.get(values["programme"]) if same else None
             if live is not None and live.receives:
                 verdicts[h.seq] = _verdict(h.seq, "skipped", values)
-                message = "already on file with this programme (imported before): skipped, not doubled"
-                issues.append(_issue(members[0].line, "skipped", h.household_ref, "household_ref", message))
+                issues.append(_issue(members[0].line, "skipped", h.household_ref, "household_ref", _receives(live)))
                 continue
             if live is not None:  # open at the front desk: one live entitlement per household and programme
                 refuse(h, members[0].line, "programme", _open_there(live))
@@ -548,6 +549,15 @@ async def _judge(
                 _issue(members[0].line, "amount_differs", h.household_ref, "monthly_amount", _differs(paid, result))
             )
     return list(verdicts.values()), issues
+
+
+def _receives(live: Live) -> str:
+    how = "imported before" if live.status == "imported" else "approved at the front desk"
+    case = f", case {live.case_id}" if live.case_id else ""
+    return (
+        f"the household on file already receives this programme ({how}: application {live.application_id}{case}): "
+        "skipped, not doubled"
+    )
 
 
 def _open_there(live: Live) -> str:

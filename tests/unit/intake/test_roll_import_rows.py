@@ -261,7 +261,7 @@ def test_a_row_of_the_wrong_width_is_reported_not_fatal() -> None:
     file = _csv([row()])
     file = io.BytesIO(file.getvalue() + b"WQ2,short\n")
     rows = list(reader.rows(file, "csv"))
-    assert rows[1] == (3, ("row", "has 2 fields, the header has 15"))
+    assert rows[1] == (3, reader.RowRefused("row", "has 2 fields, the header has 15", "WQ2"))  # its 户编号 kept
 
 
 @pytest.mark.parametrize(
@@ -302,8 +302,10 @@ def test_xlsx_is_read_and_a_numeric_id_or_account_cell_is_named() -> None:
     assert reader.detect_format(out, "roll.xlsx") == "xlsx"
     rows = list(reader.rows(out, "xlsx"))
     assert rows[0][1]["name"] == "王秀英"
-    assert rows[1] == (3, ("id_number", "the cell is a number, not text: set the column's format to 文本"))
-    assert rows[2] == (4, ("account_number", "the cell is a number, not text: set the column's format to 文本"))
+    why = "the cell is a number, not text: set the column's format to 文本"
+    # Each under the row's own 户编号: its household is refused with it.
+    assert rows[1] == (3, reader.RowRefused("id_number", why, "WQ1"))
+    assert rows[2] == (4, reader.RowRefused("account_number", why, "WQ1"))
 
 
 def test_a_joined_member_takes_the_facts_the_file_states_and_keeps_what_it_leaves_blank():
