@@ -254,7 +254,8 @@ class ApplicationDraft(Base):
 class RollImport(Base):
     """存量对象导入: one upload of a county's current recipients. `validating` (the dry run) → `validated` (its
     report) → `importing` (committed chunk by chunk, `commit_cursor` the last household done) → `imported`; or
-    `failed` (the dry run could not finish: `error`). One per file (SHA-256) and region. Its staging (rows,
+    `failed` (the dry run could not finish, or a chunk of the import failed for what it holds: `error`; the
+    import's is taken up again by POST …/commit). One per file (SHA-256) and region. Its staging (rows,
     households, report lines) is deleted once unchanged for the retention period, never while `importing`:
     `purged_at`; the import row stays."""
 
@@ -327,7 +328,8 @@ class RollImportRow(Base):
 
 class RollImportHousehold(Base):
     """A household of a roll file as the dry run judged it: `ok` (to create), `refused`, `skipped` (already
-    imported), then `imported`. `seq` orders the households by their first line: the chunks of both jobs."""
+    receiving the programme), then `imported`. `seq` orders the households by their first line: the chunks of
+    both jobs."""
 
     __tablename__ = "roll_import_households"
     __table_args__ = (Index("ix_roll_import_households_ref", "import_id", "household_ref", unique=True),)
@@ -348,7 +350,7 @@ class RollImportHousehold(Base):
 
 class RollImportIssue(Base):
     """The dry run's report, line by line: `refused` (field and why), `amount_differs` (kept as paid, flagged for
-    review) or `skipped` (already imported). Never the ID number."""
+    review), `skipped` (already receiving the programme) or `joined`. Never the ID number."""
 
     __tablename__ = "roll_import_issues"
     __table_args__ = (Index("ix_roll_import_issues_household", "import_id", "household_ref"),)

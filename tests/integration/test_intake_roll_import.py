@@ -27,6 +27,7 @@ from sqlalchemy import text
 
 from services.eligibility.cases.service import import_cases
 from services.eligibility.models import platform as eligibility_platform
+from services.intake.applications.service import mirror_case_events
 from services.intake.config import Settings
 from services.intake.models import platform
 from services.intake.roll_import import job, service
@@ -34,13 +35,14 @@ from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
 from shared.app import app_settings
 from shared.auth import Principal
+from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationImported
+from shared.events.catalogue import ApplicationImported, CaseApproved, CaseOpened
 from shared.jobs import Job
 from shared.sealing import payee_binding
 from shared.uow import UnitOfWork
 from tests.conftest import bearer, wait_for
-from tests.helpers import delivery, problem, resident_id
+from tests.helpers import delivery, household_body, problem, resident_id
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -620,6 +622,364 @@ async def test_a_household_already_imported_is_skipped_not_doubled(api, db) -> N
         )
     assert counted == 2
     assert len(await events(db, again["id"], "application.imported")) == 1
+
+
+# --- a household on file with a live application of the programme (one live entitlement per household and
+# programme: intake's uq_applications_live) --------------------------------------------------------------------
+
+CLERK = bearer("clerk-tiebian", ["clerk"], "610626101")
+
+
+async def at_the_front_desk(api) -> tuple[str, list]:
+    """A household the front desk registered (head and spouse, in the file's village), and the rows of a file that
+    lists the same two persons."""
+    body = household_body(region_code=VILLAGE)
+    r = await api("intake").post("/households", json=body, headers=CLERK)
+    assert r.status_code == 201, r.text
+    rows = household(f"FD{uuid.uuid4().hex[:6]}")
+    for row, member in zip(rows, body["members"], strict=True):
+        row["id_number"] = member["id_number"]
+    return r.json()["id"], rows
+
+
+async def apply_at_the_front_desk(api, household_id: str, programme: str = "dibao") -> str:
+    r = await api("intake").post(
+        "/applications",
+        json={"household_id": household_id, "programme": programme, "consent_signed": True},
+        headers=CLERK,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def applications_of(db, household_id: str) -> list[tuple[str, str]]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT programme, status FROM intake.applications WHERE household_id = :h ORDER BY created_at"),
+            {"h": household_id},
+        )
+        return [tuple(r) for r in rows]
+
+
+async def test_a_household_on_file_with_an_open_application_of_the_programme_is_refused_by_the_dry_run(api, db) -> None:
+    """The front desk registered the household and its 低保 application is open (not yet decided): the file cannot
+    add the programme to it (the import would hit the one live application per household and programme), so the
+    dry run refuses it, naming the application; the rest of the file is imported."""
+    home, rows = await at_the_front_desk(api)
+    open_application = await apply_at_the_front_desk(api, home)
+    rows[0]["household_ref"] = rows[1]["household_ref"] = "N1"
+    validated = await dry_run(api, roll(rows, household("N2")))
+    report = validated["report"]
+    assert (report["households_refused"], report["households_joined"], report["households_to_create"]) == (1, 0, 1)
+    issues = await all_issues(api, validated["id"])
+    assert [(i["line"], i["kind"], i["household_ref"], i["field"]) for i in issues] == [
+        (2, "refused", "N1", "programme")
+    ]
+    assert open_application in issues[0]["message"] and "submitted" in issues[0]["message"]
+    assert all(r["id_number"] not in json.dumps(issues) for r in rows)
+
+    done = await commit(api, validated["id"])
+    assert (done["report"]["households_imported"], done["report"]["households_refused"]) == (1, 1)
+    assert await applications_of(db, home) == [("dibao", "submitted")]  # nothing added to it
+
+
+async def test_an_import_that_failed_and_was_purged_starts_over_from_its_dry_run(api, db) -> None:
+    """An import that failed at commit, then kept past the retention: its staging is purged. The same file uploaded
+    again is staged anew and its dry run starts over; its import starts over from that report (…/commit does not
+    take up the old failed import's chunks, whose staged rows are gone)."""
+    units = intake_units(db)
+    settings = Settings()
+    content = roll(household("PF1"))
+    failing = (await dry_run(api, content))["id"]
+    async with units() as unit:
+        await service.start_import(unit, Principal("admin-wuqi", frozenset({"admin"}), "610626"), uuid.UUID(failing))
+        await unit.commit()
+    async with db.begin() as conn:
+        await conn.execute(
+            text("""UPDATE intake.roll_import_households SET "values" = "values" - 'hukou' WHERE import_id = :id"""),
+            {"id": failing},
+        )
+    await job.run_import(units, uuid.UUID(failing), settings)
+    assert (await read_import(api, failing))["status"] == "failed"
+    await age(db, settings.roll_import_retention_days + 1, failing)
+    assert failing in {str(p.import_id) for p in await job.purge_expired(units, settings)}
+
+    r = await upload(api, content)
+    assert r.status_code == 200 and r.json()["id"] == failing, r.text
+    again = await settled(api, failing, ("validated", "failed"))
+    assert (again["status"], again["committed_at"], again["purged_at"]) == ("validated", None, None), again
+    done = await commit(api, failing)
+    assert done["report"]["households_imported"] == 1
+
+
+async def test_a_household_that_got_the_programme_after_the_dry_run_is_refused_by_the_import_the_rest_imported(
+    api, db
+) -> None:
+    """The dry run found the household on file without 低保 (joined); before the import ran, the front desk took a
+    低保 application for it. The import refuses that household (counted, with why, never an ID number) and imports
+    the others of the chunk: no retry for ever, no import stuck `importing`."""
+    home, rows = await at_the_front_desk(api)
+    rows[0]["household_ref"] = rows[1]["household_ref"] = "M2"
+    validated = await dry_run(api, roll(household("M1"), rows, household("M3")))
+    assert (validated["report"]["households_joined"], validated["report"]["households_to_create"]) == (1, 2)
+    taken = await apply_at_the_front_desk(api, home)
+
+    r = await api("intake").post(f"/roll-imports/{validated['id']}/commit", headers=ADMIN)
+    assert r.status_code == 202, r.text
+    done = await settled(api, validated["id"], ("imported", "failed"))
+    assert (done["status"], done["error"]) == ("imported", None), done
+    assert done["progress"]["done"] == done["progress"]["total"] == 3
+    report = done["report"]
+    assert (report["households_imported"], report["households_refused"], report["households_joined"]) == (2, 1, 0)
+    refused = [i for i in await all_issues(api, validated["id"]) if i["kind"] == "refused"]
+    assert [(i["line"], i["household_ref"], i["field"]) for i in refused] == [(4, "M2", "programme")]
+    assert taken in refused[0]["message"]
+    assert all(r["id_number"] not in json.dumps(refused) for r in rows)
+    assert await applications_of(db, home) == [("dibao", "submitted")]
+    imported = await events(db, validated["id"], "application.imported")
+    assert len(imported) == 2 and home not in {e["household_id"] for e in imported}
+
+
+async def test_a_front_desk_application_committing_while_the_chunk_runs_is_waited_for_not_doubled(api, db) -> None:
+    """The race the checks cannot see: the front desk's 低保 application for the household on file is being written
+    (not yet committed) when the import's chunk writes its own. The import waits for it and, once it is committed,
+    refuses that household and imports the rest of the chunk."""
+    units = intake_units(db)
+    admin = Principal("admin-wuqi", frozenset({"admin"}), "610626")
+    home, rows = await at_the_front_desk(api)
+    rows[0]["household_ref"] = rows[1]["household_ref"] = "RC2"
+    validated = await dry_run(api, roll(household("RC1"), rows))
+    assert validated["report"]["households_joined"] == 1
+    async with units() as unit:
+        await service.start_import(unit, admin, uuid.UUID(validated["id"]))
+        await unit.commit()
+    desk = uuid.uuid4()
+    async with db.connect() as holder:
+        await holder.execute(
+            text(
+                "INSERT INTO intake.applications (id, household_id, region_code, programme, status, submitted_on, "
+                "consent_signed, separate_register, details) "
+                "VALUES (:id, :h, :village, 'dibao', 'submitted', current_date, true, false, '{}')"
+            ),
+            {"id": desk, "h": home, "village": VILLAGE},
+        )
+        importing = asyncio.create_task(job.run_import(units, uuid.UUID(validated["id"]), Settings()))
+
+        async def waiting() -> bool:
+            async with db.connect() as conn:
+                found = await conn.execute(
+                    text(
+                        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND query ILIKE '%INSERT INTO intake.applications%'"
+                    )
+                )
+                return found.scalar() is not None
+
+        await wait_for(waiting, timeout=30)
+        await holder.commit()
+    await importing
+    done = await read_import(api, validated["id"])
+    assert (done["status"], done["report"]["households_imported"], done["report"]["households_refused"]) == (
+        "imported",
+        1,
+        1,
+    ), done
+    [refused] = [i for i in await all_issues(api, validated["id"]) if i["kind"] == "refused"]
+    assert (refused["household_ref"], refused["field"]) == ("RC2", "programme") and str(desk) in refused["message"]
+    assert await applications_of(db, home) == [("dibao", "submitted")]
+
+
+async def test_an_import_that_cannot_go_on_ends_failed_and_does_not_hold_up_the_others(api, db, monkeypatch) -> None:
+    """Three imports waiting for the intake worker: the first's staged data make its chunk fail the same way each
+    time (here a household without its 户籍性质, as no dry run would have passed), the third loses its database
+    connection once. The worker's round imports the second; the first ends `failed` with why (not retried for ever,
+    nothing of its chunk written); the third is left `importing` and imported by the next round. Once the cause is
+    removed, POST …/commit takes the failed one up from its last committed chunk."""
+    units = intake_units(db)
+    settings = Settings()
+    admin = Principal("admin-wuqi", frozenset({"admin"}), "610626")
+    poison, good, flaky = [(await dry_run(api, roll(household(ref))))["id"] for ref in ("W1", "W2", "W3")]
+    for import_id in (poison, good, flaky):  # committed, their chunks not run yet (as when the worker is down)
+        async with units() as unit:
+            await service.start_import(unit, admin, uuid.UUID(import_id))
+            await unit.commit()
+    async with db.begin() as conn:
+        await conn.execute(
+            text("""UPDATE intake.roll_import_households SET "values" = "values" - 'hukou' WHERE import_id = :id"""),
+            {"id": poison},
+        )
+    real, lost = service.commit_step, []
+
+    async def connection_lost_once(uow, import_id, chunk, settings):
+        if str(import_id) == flaky and not lost:
+            lost.append(import_id)
+            raise ConnectionResetError("connection to the database lost")
+        return await real(uow, import_id, chunk, settings)
+
+    monkeypatch.setattr(service, "commit_step", connection_lost_once)
+
+    await job.commit_pending(units, settings)  # the worker's round
+    failed, imported, waiting = [await read_import(api, i) for i in (poison, good, flaky)]
+    assert (imported["status"], imported["report"]["households_imported"]) == ("imported", 1)
+    assert (failed["status"], failed["progress"]["done"]) == ("failed", 0)
+    assert "hukou_type" in failed["error"] and "POST /roll-imports/{id}/commit" in failed["error"], failed["error"]
+    assert (waiting["status"], waiting["error"]) == ("importing", None)
+    async with db.connect() as conn:
+        written = await conn.scalar(
+            text(
+                "SELECT count(*) FROM intake.households x JOIN intake.roll_import_households h "
+                "ON h.household_id = x.id WHERE h.import_id = :id"
+            ),
+            {"id": poison},
+        )
+    assert written == 0
+
+    await job.commit_pending(units, settings)  # the next round: the interrupted one, never the failed one
+    assert (await read_import(api, flaky))["status"] == "imported"
+    assert (await read_import(api, poison))["status"] == "failed"
+    problem(await api("intake").post(f"/roll-imports/{poison}/dry-run", headers=ADMIN), 409, "status")
+
+    async with db.begin() as conn:
+        await conn.execute(
+            text("""UPDATE intake.roll_import_households SET "values" = "values" || '{"hukou": "rural"}'::jsonb
+                    WHERE import_id = :id"""),
+            {"id": poison},
+        )
+    monkeypatch.setattr(service, "commit_step", real)
+    r = await api("intake").post(f"/roll-imports/{poison}/commit", headers=ADMIN)
+    assert r.status_code == 202 and (r.json()["status"], r.json()["error"]) == ("importing", None), r.text
+    done = await settled(api, poison, ("imported", "failed"))
+    assert (done["status"], done["report"]["households_imported"]) == ("imported", 1), done
+
+
+async def test_text_longer_than_the_front_desk_takes_is_refused_on_its_column_never_a_500(api, db) -> None:
+    """What a row may hold is what the front desk takes and the column it is written to holds: a name (姓名, 账户名)
+    1–50 characters (`PersonName`), the bank's name 1–100, the address 1–200. Longer is refused on its column at the
+    upload's row check, like any other row error — never imported beyond the limit, never a 500 from the staging
+    COPY, never an import that fails at commit."""
+    long_name = household("T1")
+    long_name[1]["name"] = "买买提·" + "艾" * 48  # 52 characters: the front desk refuses it
+    longer_name = household("T2")
+    longer_name[0]["name"] = "王" * 120  # past the staging column's 100
+    long_holder = household("T3")
+    long_holder[0]["account_holder"] = "李" * 120  # passed the dry run, failed the commit (households varchar(100))
+    long_bank = household("T4")
+    long_bank[0]["bank_name"] = "吴起农村商业银行" * 13  # 104 characters: was cut to 100 without a word
+    long_address = household("T5")
+    long_address[0]["address"] = "铁边城镇" * 51  # 204 characters
+    fits = household("T6")
+    fits[0]["name"] = fits[0]["account_holder"] = "买买提·" + "艾" * 46  # 50 characters: taken
+    r = await upload(api, roll(long_name, longer_name, long_holder, long_bank, long_address, fits))
+    assert r.status_code == 202, r.text
+    validated = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert validated["status"] == "validated", validated
+    report = validated["report"]
+    assert (report["households_refused"], report["households_to_create"], report["rows_refused"]) == (5, 1, 5)
+    issues = await all_issues(api, validated["id"])
+    assert [(i["line"], i["household_ref"], i["field"], i["message"]) for i in issues] == [
+        (3, "T1", "name", "must be 1–50 characters"),
+        (4, "T2", "name", "must be 1–50 characters"),
+        (6, "T3", "account_holder", "must be 1–50 characters"),
+        (8, "T4", "bank_name", "must be 1–100 characters"),
+        (10, "T5", "address", "must be 1–200 characters"),
+    ]
+    shown = json.dumps(issues, ensure_ascii=False)
+    assert all(r["id_number"] not in shown for h in (long_name, longer_name, long_holder) for r in h)
+
+    done = await commit(api, validated["id"])
+    assert (done["status"], done["error"], done["report"]["households_imported"]) == ("imported", None, 1)
+    async with db.connect() as conn:
+        written = (
+            await conn.execute(
+                text(
+                    "SELECT max(length(m.name)), max(length(x.bank_account_holder)) FROM intake.households x "
+                    "JOIN intake.members m ON m.household_id = x.id JOIN intake.roll_import_households h "
+                    "ON h.household_id = x.id WHERE h.import_id = :id"
+                ),
+                {"id": validated["id"]},
+            )
+        ).one()
+    assert tuple(written) == (50, 50)
+
+
+async def test_a_household_the_front_desk_approved_is_skipped_as_receiving_the_programme(api, db) -> None:
+    """The household came through the front desk and its 低保 was approved (eligibility's case mirrored): the file's
+    row for it is skipped, not doubled, and the report says it already receives the programme, naming the
+    application and the case — not that it was imported before."""
+    home, rows = await at_the_front_desk(api)
+    application = await apply_at_the_front_desk(api, home)
+    case_id = uuid.uuid4()
+    common = {
+        "case_id": case_id,
+        "application_id": application,
+        "household_id": home,
+        "programme": "dibao",
+        "region_code": VILLAGE,
+    }
+    async with intake_units(db)() as unit:  # as intake's consumer applies eligibility's decision
+        await mirror_case_events(
+            unit,
+            [
+                delivery(CaseOpened(**common, status="investigation")),
+                delivery(
+                    CaseApproved(
+                        **common,
+                        member_ids=[],
+                        monthly_amount_fen=100_000,
+                        effective_month=Period(2026, 1),
+                        decided_at=datetime.now(UTC),
+                    )
+                ),
+            ],
+        )
+        await unit.commit()
+    assert await applications_of(db, home) == [("dibao", "approved")]
+    rows[0]["household_ref"] = rows[1]["household_ref"] = "S1"
+    validated = await dry_run(api, roll(rows, household("S2")))
+    report = validated["report"]
+    assert (report["households_skipped"], report["households_refused"], report["households_to_create"]) == (1, 0, 1)
+    [skipped] = await all_issues(api, validated["id"])
+    assert (skipped["line"], skipped["kind"], skipped["household_ref"]) == (2, "skipped", "S1")
+    assert application in skipped["message"] and str(case_id) in skipped["message"], skipped["message"]
+    assert "already receives" in skipped["message"] and "imported before" not in skipped["message"]
+    await commit(api, validated["id"])
+    assert await applications_of(db, home) == [("dibao", "approved")]
+
+
+async def test_an_xlsx_row_refused_as_it_is_read_is_reported_under_its_own_household(api) -> None:
+    """An ID number typed into a number cell is refused as the workbook is read. The refusal names the row's own
+    户编号, and its household is refused with it — never left to be imported without that member."""
+    r = await api("intake").get("/roll-imports/template", headers=ADMIN)
+    book = load_workbook(io.BytesIO(r.content))
+    sheet = book["花名册"]
+    header = [c.value for c in sheet[1]]
+    keys = {title: key for key, title in TITLES.items()}
+    family = household("XN2")
+    family[0]["persons"] = "1"  # the head covered alone: without the spouse's row it would still be a household
+    family[1]["covered"] = "否"
+    while not family[1]["id_number"][-1].isdigit():
+        family[1]["id_number"] = resident_id("19560312", False)
+    for row in [*household("XN1"), *family]:
+        values = [row.get(keys.get(title), "") for title in header]
+        if row is family[1]:
+            values[header.index("公民身份号码")] = int(row["id_number"])  # a number cell
+        sheet.append(values)
+    out = io.BytesIO()
+    book.save(out)
+    r = await api("intake").post(
+        "/roll-imports",
+        files={"file": ("吴起县.xlsx", out.getvalue(), "application/octet-stream")},
+        data={"paid_through": "2026-11"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 202, r.text
+    body = await settled(api, r.json()["id"], ("validated", "failed"))
+    assert body["status"] == "validated", body
+    report = body["report"]
+    assert (report["households"], report["households_refused"], report["households_to_create"]) == (2, 1, 1)
+    [refused] = await all_issues(api, body["id"])
+    assert (refused["line"], refused["household_ref"], refused["field"]) == (5, "XN2", "id_number")
+    assert "文本" in refused["message"] and family[1]["id_number"] not in json.dumps(refused)
 
 
 async def test_all_or_nothing_imports_nothing_while_a_row_is_refused(api, db) -> None:

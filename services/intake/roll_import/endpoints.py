@@ -158,7 +158,8 @@ async def issues(import_id: uuid.UUID, uow: UowDep, principal: Admin, q: Annotat
     status_code=202,
     summary="Take up a dry run that stopped (its process ended, or eligibility could not price it)",
     description="From the last committed chunk, priced with your token, without sending the file again. 409 once "
-    "the dry run finished (`validated`), once imported, or once the staging was purged (upload the file again).",
+    "the dry run finished (`validated`), once its import started (a failed import is taken up by …/commit), or "
+    "once the staging was purged (upload the file again).",
     responses=problems(409),
 )
 async def resume_dry_run(
@@ -183,7 +184,9 @@ async def resume_dry_run(
     "chunk (progress on GET /roll-imports/{id}); a killed process's import is resumed by the intake worker. "
     "All-or-nothing imports refuse (409) while any row is refused. An import whose staging was purged before it "
     "was imported (`purged_at`) answers 409: upload the same file again to stage it anew. Asking again once it "
-    "runs or ran answers the import as it is.",
+    "runs or ran answers the import as it is; an import that failed (`error`: after how many households, and why) "
+    "is taken up again from its last committed chunk. A household that conflicts by now (a person in another "
+    "household, or the household on file holding the programme live) is refused in the report, the rest imported.",
 )
 async def start_import(
     import_id: uuid.UUID,

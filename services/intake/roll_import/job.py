@@ -1,8 +1,10 @@
 """The roll import's jobs: the dry run (started by the upload, in the API process: it prices the rows with the
 uploader's own bearer token, which is never stored) and the import (started by POST …/commit, and picked up by the
 intake worker, whose background task resumes any import a killed process left `importing`). Both commit chunk by
-chunk with their cursor, so a restart carries on from the last committed chunk. The same background task purges
-the staging of imports unchanged for the retention period, one committed step per import."""
+chunk with their cursor, so a restart carries on from the last committed chunk. An import whose chunk fails for
+what it holds ends `failed` (retried, it would fail the same way); one interrupted is retried by the worker's next
+round; either way the worker goes on with the other imports. The same background task purges the staging of
+imports unchanged for the retention period, one committed step per import."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 import httpx
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from services.intake.config import Settings
 from services.intake.roll_import import service
@@ -25,6 +28,7 @@ from shared.core.assessment_contract import (
     AssessmentResult,
 )
 from shared.jobs import Job
+from shared.transient import is_transient
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -89,20 +93,50 @@ async def run_import(
     settings: Settings,
     stop: asyncio.Event | None = None,
 ) -> int:
-    """The import to its end (or until stopped), a committed step per chunk; how many chunks were committed."""
-    steps = await Job(uow_factory).repeat(
-        lambda uow: service.commit_step(uow, import_id, settings.roll_import_chunk, settings), stop
-    )
-    return steps - 1 if steps else 0
+    """The import to its end (or until stopped), a committed step per chunk; how many chunks were committed. A
+    chunk the world interrupted (the database or the network briefly away) is left to the intake worker's next
+    round, the import still `importing`; one that fails for what it holds would fail the same way every time: the
+    import ends `failed` with why (POST …/commit takes it up again from that chunk)."""
+    job, chunks = Job(uow_factory), 0
+    try:
+        while (stop is None or not stop.is_set()) and await job.step(
+            lambda uow: service.commit_step(uow, import_id, settings.roll_import_chunk, settings)
+        ):
+            chunks += 1
+    except Exception as exc:
+        if is_transient(exc):
+            log.warning("roll import %s: interrupted (%s); the intake worker takes it up again", import_id, exc)
+        else:
+            log.exception("roll import %s: a chunk failed; the import is failed", import_id)
+            why = _why(exc)
+            await job.step(lambda uow: service.import_failed(uow, import_id, why))
+    return chunks
+
+
+def _why(exc: BaseException) -> str:
+    """A failure as the import's `error` says it: the database's own message (never the statement or its
+    parameters), or the exception's type and first line."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig.__cause__ or exc.orig  # the driver's own error, under SQLAlchemy's adapter
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:300] if first else type(exc).__name__
 
 
 async def commit_pending(
     uow_factory: Callable[[], UnitOfWork], settings: Settings, stop: asyncio.Event | None = None
 ) -> int:
     """Every import left `importing` (by a request whose process died, or still running elsewhere: each chunk is
-    locked, so two runners never take the same one)."""
-    pending = await Job(uow_factory).step(service.pending_imports)
-    return sum([await run_import(uow_factory, import_id, settings, stop) for import_id in pending])
+    locked, so two runners never take the same one), one after the other: one that fails or is interrupted never
+    holds up those after it. How many chunks were committed."""
+    chunks = 0
+    for import_id in await Job(uow_factory).step(service.pending_imports):
+        if stop is not None and stop.is_set():
+            break
+        try:
+            chunks += await run_import(uow_factory, import_id, settings, stop)
+        except Exception:  # its failure could not even be recorded (the database away): the next round retries
+            log.exception("roll import %s: could not be run; retrying next round", import_id)
+    return chunks
 
 
 async def purge_expired(

@@ -3,8 +3,9 @@
 
 Lines are bounded (`shared.uploads.bounded_lines`), the header must be the template's columns
 (`shared.uploads.column_problems`; optional ones may be left out, the Chinese titles or the keys), and a file
-without rows is refused. File-level problems are `BadFile` (a 4xx naming the field); a row that cannot be split
-into the header's columns comes back as a message for the report."""
+without rows is refused. File-level problems are `BadFile` (a 4xx naming the field); a row refused as it is read
+(it cannot be split into the header's columns, or a digit column is a number cell) comes back as `RowRefused`, for
+the report, under its own 户编号."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import csv
 import datetime as dt
 import hashlib
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 from services.intake.roll_import.domain import KEYS, OPTIONAL, header_keys
@@ -27,6 +29,17 @@ _DATA_SHEET_SKIP = ("填表说明",)
 #: Digit strings a spreadsheet ruins as numbers (past 15 digits it keeps no more, and drops leading zeros): an ID
 #: number or an account number in a number cell is refused, never read as what is left of it.
 DIGITS_AS_TEXT = frozenset({"id_number", "account_number"})
+
+
+@dataclass(frozen=True)
+class RowRefused:
+    """A row refused as it is read. `household_ref` is the row's 户编号 cell where it has one: the report files the
+    refusal under its household, which is refused with it (never imported without the row's member); blank, the
+    report names the row by its line."""
+
+    field: str
+    message: str
+    household_ref: str = ""
 
 
 class BadFile(ValueError):
@@ -70,8 +83,8 @@ def _check_header(keys: list[str]) -> None:
         raise BadFile("header", "; ".join(problems))
 
 
-def rows(file: IO[bytes], fmt: str) -> Iterator[tuple[int, dict[str, Any] | tuple[str, str]]]:
-    """(line, {key: text}) per data row, or (line, (field, message)) for a row that cannot be split; blank rows
+def rows(file: IO[bytes], fmt: str) -> Iterator[tuple[int, dict[str, Any] | RowRefused]]:
+    """(line, {key: text}) per data row, or (line, RowRefused) for a row refused as it is read; blank rows
     skipped."""
     count = 0
     for item in _csv_rows(file) if fmt == "csv" else _xlsx_rows(file):
@@ -111,7 +124,7 @@ def _text_lines(file: IO[bytes]) -> Iterator[str]:
         yield text
 
 
-def _csv_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | tuple[str, str]]]:
+def _csv_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | RowRefused]]:
     reader = csv.reader(_text_lines(file), strict=True)
     header: list[str] | None = None
     try:
@@ -124,13 +137,23 @@ def _csv_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | tuple[str
                 _check_header(header)
                 continue
             if len(record) != len(header):
-                yield line, ("row", f"has {len(record)} fields, the header has {len(header)}")
+                yield (
+                    line,
+                    RowRefused("row", f"has {len(record)} fields, the header has {len(header)}", _ref(header, record)),
+                )
                 continue
             yield line, dict(zip(header, record, strict=True))
     except csv.Error as exc:
         raise BadFile("file", f"not CSV near line {reader.line_num}: {exc}") from None
     if header is None:
         raise BadFile("header", "the file has no header row")
+
+
+def _ref(header: list[str], cells: Sequence[Any]) -> str:
+    """The row's 户编号 cell, if it has one (a row of the wrong width still has it where the header puts it,
+    before the cell that shifted the rest)."""
+    at = header.index("household_ref")
+    return str(cells[at]).strip() if at < len(cells) else ""
 
 
 def _xlsx_value(value: Any) -> Any:
@@ -143,7 +166,7 @@ def _xlsx_value(value: Any) -> Any:
     return "" if value is None else str(value)
 
 
-def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | tuple[str, str]]]:
+def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | RowRefused]]:
     from openpyxl import load_workbook
 
     try:
@@ -166,11 +189,15 @@ def _xlsx_rows(file: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | tuple[st
                 _check_header(header)
                 continue
             if len(cells) > len(header):
-                yield line, ("row", f"has {len(cells)} cells, the header has {len(header)}")
+                yield (
+                    line,
+                    RowRefused("row", f"has {len(cells)} cells, the header has {len(header)}", _ref(header, cells)),
+                )
                 continue
             for raw, value in zip(header, values, strict=False):
                 if raw in DIGITS_AS_TEXT and isinstance(value, float | int) and not isinstance(value, bool):
-                    yield line, (raw, "the cell is a number, not text: set the column's format to 文本")
+                    why = "the cell is a number, not text: set the column's format to 文本"
+                    yield line, RowRefused(raw, why, _ref(header, cells))
                     break
             else:
                 yield line, dict(zip(header, cells, strict=False))

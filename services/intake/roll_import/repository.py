@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.models import Household, Member, RollImport, RollImportIssue
+from services.intake.models import LIVE, Household, Member, RollImport, RollImportIssue
 from services.intake.roll_import.schemas import IssueQuery
 from shared.context import correlation_id
 from shared.db import json_rows
@@ -26,13 +26,28 @@ SCHEMA = "intake"
 
 
 @dataclass(frozen=True)
+class Live:
+    """A household's live application of a programme (`uq_applications_live`'s row): open, or approved or imported
+    and not stopped."""
+
+    application_id: str
+    status: str
+    case_id: str | None
+
+    @property
+    def receives(self) -> bool:
+        """Decided: the household is on the roll for it (approved at the front desk, or imported)."""
+        return self.status in ("approved", "imported")
+
+
+@dataclass(frozen=True)
 class OnFile:
     """A person already in an active household at intake."""
 
     household_id: uuid.UUID
     region_code: str  # the household's village
     member_id: uuid.UUID
-    programmes: list[str]  # the household's, live
+    live: dict[str, Live]  # the household's live applications, by programme
     members: int  # the household's active members
 
 
@@ -135,13 +150,19 @@ class RollImportRepository:
         return list((await self.session.execute(_CHUNK, {"id": import_id, "after": after, "limit": limit})).all())
 
     async def on_file(self, fingerprints: list[str]) -> dict[str, OnFile]:
-        """Of these persons, those in an active household: which, as which member, the programmes it holds live
-        (imported or approved) and how many active members it has."""
+        """Of these persons, those in an active household: which, as which member, its live applications (open,
+        or approved or imported and not stopped: one per programme) and how many active members it has."""
         if not fingerprints:
             return {}
         rows = await self.session.execute(_ON_FILE, {"fingerprints": fingerprints})
         return {
-            r.id_fingerprint: OnFile(r.household_id, r.region_code, r.member_id, list(r.programmes or []), r.members)
+            r.id_fingerprint: OnFile(
+                r.household_id,
+                r.region_code,
+                r.member_id,
+                {p: Live(a["id"], a["status"], a["case_id"]) for p, a in (r.live or {}).items()},
+                r.members,
+            )
             for r in rows
         }
 
@@ -270,15 +291,25 @@ class RollImportRepository:
             },
         )
 
-    async def create(self, import_id: uuid.UUID, seqs: list[int], creating: list[int], profile: str) -> None:
+    async def create(self, import_id: uuid.UUID, seqs: list[int], creating: list[int], profile: str) -> list[int]:
         """The chunk's applications, and the households and members of those it creates (`creating`; the others
-        join a household on file), each one INSERT … SELECT from the staged rows."""
+        join a household on file), each one INSERT … SELECT from the staged rows; the households imported. One the
+        file joins to a household on file that holds the programme live by now (its application taken at the front
+        desk or by another import since the dry run, committed or committing meanwhile) gets no application
+        (`uq_applications_live`: ON CONFLICT DO NOTHING) and is left out."""
         params = {"id": import_id, "seqs": seqs}
         if creating:
             await self.session.execute(_HOUSEHOLDS, {**params, "seqs": creating})
             await self.session.execute(_MEMBERS, {**params, "seqs": creating, "profile": profile})
         await self.session.execute(_APPLICATIONS, params)
-        await self.session.execute(_MARK_IMPORTED, params)
+        return list(await self.session.scalars(_MARK_IMPORTED, params))
+
+    async def live_of(self, import_id: uuid.UUID, seqs: list[int]) -> dict[int, Live]:
+        """Of these staged households, the live application of their programme the household on file holds."""
+        if not seqs:
+            return {}
+        rows = await self.session.execute(_LIVE_OF, {"id": import_id, "seqs": seqs})
+        return {r.seq: Live(str(r.id), r.status, r.case_id and str(r.case_id)) for r in rows}
 
     async def refuse(self, import_id: uuid.UUID, seqs: list[int]) -> None:
         if seqs:
@@ -360,11 +391,11 @@ WHERE h.import_id = :id AND h.seq > :after AND h.seq <= :after + :limit
 GROUP BY h.import_id, h.seq
 ORDER BY h.seq
 """)
-_ON_FILE = text("""
+# The live applications are `uq_applications_live`'s rows (LIVE reads the applications' own columns).
+_ON_FILE = text(f"""
 SELECT m.id_fingerprint, m.household_id, hh.region_code, m.id AS member_id,
-       ARRAY(SELECT a.programme FROM intake.applications a
-             WHERE a.household_id = m.household_id AND a.status IN ('approved', 'imported')
-               AND a.case_status IS DISTINCT FROM 'terminated') AS programmes,
+       (SELECT jsonb_object_agg(a.programme, jsonb_build_object('id', a.id, 'status', a.status, 'case_id', a.case_id))
+        FROM intake.applications a WHERE a.household_id = m.household_id AND ({LIVE})) AS live,
        (SELECT count(*) FROM intake.members o WHERE o.household_id = m.household_id AND o.active) AS members
 FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
 JOIN intake.members m ON m.id_fingerprint = f.fingerprint AND m.active
@@ -567,10 +598,20 @@ CROSS JOIN LATERAL (SELECT r.member_id FROM intake.roll_import_rows r
                     WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref AND r.relation = 'head'
                     LIMIT 1) head
 WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
+ON CONFLICT DO NOTHING
 """)
 _MARK_IMPORTED = text("""
-UPDATE intake.roll_import_households SET status = 'imported'
+UPDATE intake.roll_import_households h SET status = 'imported'
 WHERE import_id = :id AND seq = ANY(CAST(:seqs AS bigint[]))
+  AND EXISTS (SELECT 1 FROM intake.applications a WHERE a.id = h.application_id)
+RETURNING seq
+""")
+_LIVE_OF = text(f"""
+SELECT h.seq, a.id, a.status, a.case_id
+FROM intake.roll_import_households h
+CROSS JOIN LATERAL (SELECT id, status, case_id FROM intake.applications
+                    WHERE household_id = h.household_id AND programme = h."values"->>'programme' AND ({LIVE})) a
+WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
 """)
 _MARK_REFUSED = text("""
 UPDATE intake.roll_import_households SET status = 'refused'

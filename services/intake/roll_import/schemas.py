@@ -38,7 +38,10 @@ class Report(BaseModel):
     )
     members_to_create: int
     households_refused: int
-    households_skipped: int = Field(description="already imported (the same people, the same programme)")
+    households_skipped: int = Field(
+        description="on file with the same people, already receiving the programme (imported, or approved at the "
+        "front desk)"
+    )
     amount_differs: int = Field(description="kept as paid, flagged for review")
     by_programme: dict[str, ProgrammeTotals] = Field(description="the households to create")
     households_imported: int = 0

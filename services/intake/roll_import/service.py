@@ -9,7 +9,9 @@
   otherwise goes to the report, line and field, never the ID number.
 - `commit_step`: a chunk of households created — households, members, applications `imported` by INSERT … SELECT
   from the staged rows — and their events (`household.registered`, `payee.changed`, `application.imported`) in the
-  outbox, committed with the cursor: a worker killed at any point resumes from the last committed chunk.
+  outbox, committed with the cursor: a worker killed at any point resumes from the last committed chunk. A
+  household that conflicts by now (a person in another household, the household on file holding the programme
+  live) is refused in the report, the rest of the chunk imported.
 - `purge_step`: the staging (rows, households, report lines) of an import unchanged for the retention period
   deleted — imported, a dry run never committed, or one a dead process left `validating`; never one `importing`.
   The import stays, `purged_at` set: the same file uploaded again is still this import."""
@@ -32,7 +34,7 @@ from services.intake.households.service import announce_updated
 from services.intake.models import RollImport
 from services.intake.regions.table import region_table
 from services.intake.roll_import import domain, reader
-from services.intake.roll_import.repository import RollImportRepository
+from services.intake.roll_import.repository import Live, RollImportRepository
 from services.intake.roll_import.schemas import IssueOut, IssuePage, IssueQuery, Progress, Report, RollImportOut
 from services.intake.sealed import seal_account, seal_id_number, seal_payee
 from shared import audit
@@ -186,7 +188,7 @@ async def upload(
             restart = True
             details = {"rows": await _restage(repo, existing, settings, file, fmt), "staged_again": True}
         else:
-            restart = existing.status == "failed" or existing.status == "validating"
+            restart = existing.status == "validating" or (existing.status == "failed" and existing.committed_at is None)
             if restart:  # saved even when `validating`: a dry run started again is a change the purge waits on
                 await repo.save(existing.id, status="validating", error=None)
                 existing.status, existing.error = "validating", None
@@ -250,6 +252,8 @@ async def _restage(repo: RollImportRepository, item: RollImport, settings: Setti
         "rows_total": rows,
         "validate_cursor": 0,
         "commit_cursor": 0,
+        "committed_by": None,  # its import starts over too: a failed one is no longer taken up by …/commit
+        "committed_at": None,
         "purged_at": None,
     }
     await repo.save(item.id, **reset)
@@ -301,9 +305,11 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _record(item: RollImport, line: int, raw: dict[str, Any] | tuple[str, str], ctx: domain.RowContext, ring) -> tuple:
-    if isinstance(raw, tuple):
-        return _refused(item, line, "", *raw)
+def _record(
+    item: RollImport, line: int, raw: dict[str, Any] | reader.RowRefused, ctx: domain.RowContext, ring
+) -> tuple:
+    if isinstance(raw, reader.RowRefused):
+        return _refused(item, line, raw.household_ref, raw.field, raw.message)
     ref = str(raw.get("household_ref") or "").strip()
     try:
         row = domain.parse_row(line, raw, ctx)
@@ -485,10 +491,13 @@ async def _judge(
             same = len(on_file) == len(members) == home.members and {p.household_id for p in on_file} == {
                 home.household_id
             }
-            if same and values["programme"] in home.programmes:
+            live = home.live.get(values["programme"]) if same else None
+            if live is not None and live.receives:
                 verdicts[h.seq] = _verdict(h.seq, "skipped", values)
-                message = "already on file with this programme (imported before): skipped, not doubled"
-                issues.append(_issue(members[0].line, "skipped", h.household_ref, "household_ref", message))
+                issues.append(_issue(members[0].line, "skipped", h.household_ref, "household_ref", _receives(live)))
+                continue
+            if live is not None:  # open at the front desk: one live entitlement per household and programme
+                refuse(h, members[0].line, "programme", _open_there(live))
                 continue
             if not same:
                 line = next(m.line for m in members if m.id_fingerprint in taken)
@@ -540,6 +549,23 @@ async def _judge(
                 _issue(members[0].line, "amount_differs", h.household_ref, "monthly_amount", _differs(paid, result))
             )
     return list(verdicts.values()), issues
+
+
+def _receives(live: Live) -> str:
+    how = "imported before" if live.status == "imported" else "approved at the front desk"
+    case = f", case {live.case_id}" if live.case_id else ""
+    return (
+        f"the household on file already receives this programme ({how}: application {live.application_id}{case}): "
+        "skipped, not doubled"
+    )
+
+
+def _open_there(live: Live) -> str:
+    return (
+        f"the household on file has an open application of this programme (application {live.application_id}, "
+        f"{live.status}): one live entitlement per household and programme; the procedure decides it, the file "
+        "cannot add the programme"
+    )
 
 
 def _plain(m: domain.StagedMember) -> dict[str, Any]:
@@ -599,10 +625,11 @@ async def resume_dry_run(uow: UnitOfWork, principal: Principal, import_id: uuid.
     item = await _visible(uow, principal, import_id, for_update=True)
     if item.purged_at is not None:
         raise _purged(item, item.purged_at)
-    if item.status not in ("validating", "failed"):
+    if item.status not in ("validating", "failed") or item.committed_at is not None:
+        over = "its import failed: POST /roll-imports/{id}/commit takes it up" if item.committed_at else item.status
         raise Conflict(
-            f"the dry run of roll import {item.id} is over: it is {item.status}",
-            errors=[{"field": "status", "message": f"is {item.status}, not validating or failed"}],
+            f"the dry run of roll import {item.id} is over: {over}",
+            errors=[{"field": "status", "message": f"is {item.status}, not a dry run validating or failed"}],
         )
     await RollImportRepository(uow.session).save(item.id, status="validating", error=None)
     details = {"from_household": item.validate_cursor, "was": item.status}
@@ -621,7 +648,8 @@ async def resume_dry_run(uow: UnitOfWork, principal: Principal, import_id: uuid.
 
 async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
     """Start the import of a dry-run report: 409 before the dry run finished, or, all-or-nothing, when any row is
-    refused. Asking again once it runs or ran answers the import as it is."""
+    refused. Asking again once it runs or ran answers the import as it is; an import that failed (`error`) is
+    taken up again from its last committed chunk."""
     item = await _visible(uow, principal, import_id, for_update=True)
     if principal.region and len(principal.region) < 6:
         raise Forbidden("a roll import is committed by its county's admin")
@@ -629,6 +657,8 @@ async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UU
         return to_out(item)
     if item.purged_at is not None:
         raise _purged(item, item.purged_at)
+    if item.status == "failed" and item.committed_at is not None:
+        return await _resume_import(uow, principal, item)
     if item.status != "validated":
         raise Conflict(
             f"the dry run is {item.status}: the import starts from a finished dry-run report",
@@ -664,9 +694,49 @@ async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UU
     return to_out(item)
 
 
+async def _resume_import(uow: UnitOfWork, principal: Principal, item: RollImport) -> RollImportOut:
+    await RollImportRepository(uow.session).save(item.id, status="importing", error=None)
+    details = {"from_household": item.commit_cursor, "error": item.error}
+    item.status, item.error = "importing", None
+    await audit.record(
+        uow,
+        principal,
+        "roll_import.commit.resumed",
+        "roll_import",
+        item.id,
+        region_code=item.region_code,
+        details=details,
+    )
+    return to_out(item)
+
+
+async def import_failed(uow: UnitOfWork, import_id: uuid.UUID, why: str) -> None:
+    """An import whose chunk failed for what it holds (it would fail the same way every time) ends `failed`, with
+    why and where: the chunks before it stay imported."""
+    repo = RollImportRepository(uow.session)
+    item = await repo.get(import_id, for_update=True)
+    if item is None or item.status != "importing":
+        return
+    error = (
+        f"the import stopped after {item.commit_cursor} of {item.progress_total} households: {why}; the households "
+        "before are imported, POST /roll-imports/{id}/commit takes it up again from there"
+    )
+    await repo.save(item.id, status="failed", error=error[:1000])
+    await audit.record(
+        uow,
+        ACTOR,
+        "roll_import.failed",
+        "roll_import",
+        item.id,
+        region_code=item.region_code,
+        details={"after_household": item.commit_cursor, "error": why, "committed_by": item.committed_by},
+    )
+
+
 async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, settings: Settings) -> bool:
     """Create the next chunk of households; True while there is more. Households whose persons joined another
-    household since the dry run are refused (named in the report), never doubled."""
+    household since the dry run, and those joining a household on file that holds the programme live by now, are
+    refused (named in the report), never doubled; the rest of the chunk is imported."""
     repo = RollImportRepository(uow.session)
     item = await repo.get(import_id, for_update=True, skip_locked=True)
     if item is None or item.status != "importing":
@@ -686,32 +756,33 @@ async def commit_step(uow: UnitOfWork, import_id: uuid.UUID, chunk: int, setting
             details={"households": report["households_imported"], "committed_by": item.committed_by},
         )
         return False
-    late = [h for h in households if h.late]
+    moved = "a person of this household joined another household after the dry run"
+    refused = [_issue(h.first_line, "refused", h.household_ref, "id_number", moved) for h in households if h.late]
     create = [h.seq for h in households if not h.late]
     creating = [h.seq for h in households if not h.late and not h.joins]
-    await repo.refuse(item.id, [h.seq for h in late])
-    await repo.add_issues(
-        item.id,
-        [
-            _issue(
-                h.first_line,
-                "refused",
-                h.household_ref,
-                "id_number",
-                "a person of this household joined another household after the dry run",
-            )
-            for h in late
-        ],
-    )
-    if create:
-        await repo.create(item.id, create, creating, settings.crypto_profile)
+    imported = set(await repo.create(item.id, create, creating, settings.crypto_profile)) if create else set()
+    taken = [h for h in households if not h.late and h.seq not in imported]
+    live = await repo.live_of(item.id, [h.seq for h in taken])
+    refused += [_issue(h.first_line, "refused", h.household_ref, "programme", _taken(live.get(h.seq))) for h in taken]
+    await repo.refuse(item.id, [h.seq for h in households if h.seq not in imported])
+    await repo.add_issues(item.id, refused)
+    if imported:
+        create, creating = [s for s in create if s in imported], [s for s in creating if s in imported]
         await repo.announce(uow, item.id, create, creating)
         details = {"import_id": str(item.id), "committed_by": item.committed_by}
         await repo.audit_created(item.id, create, ACTOR, details)
-        if joining := sorted(set(create) - set(creating)):
+        if joining := sorted(imported - set(creating)):
             await _join_facts(uow, repo, item, joining)
     await repo.save(item.id, commit_cursor=last, progress_done=last)
     return True
+
+
+def _taken(live: Live | None) -> str:
+    which = f" (application {live.application_id}, {live.status})" if live else ""
+    return (
+        f"the household on file took a live application of this programme after the dry run{which}: one live "
+        "entitlement per household and programme"
+    )
 
 
 # A member's facts as the front desk's form leaves them blank.

@@ -106,6 +106,12 @@ def test_household_columns_may_be_blank_on_later_rows(ctx) -> None:
         ({"self_care": "较差"}, "self_care"),
         ({"self_care": "7"}, "self_care"),
         ({"self_care": "-1"}, "self_care"),
+        ({"name": "王" * 51}, "name"),
+        ({"name": "王" * 150}, "name"),
+        ({"account_holder": "王" * 51}, "account_holder"),
+        ({"bank_name": "银" * 101}, "bank_name"),
+        ({"address": "一" * 201}, "address"),
+        ({"household_ref": "W" * 65}, "household_ref"),
     ],
 )
 def test_a_bad_column_is_named_without_the_id_number(ctx, changes, field) -> None:
@@ -114,6 +120,50 @@ def test_a_bad_column_is_named_without_the_id_number(ctx, changes, field) -> Non
         domain.parse_row(3, values, ctx)
     assert caught.value.field == field
     assert values["id_number"] not in caught.value.message or not values["id_number"]
+
+
+def test_a_name_is_taken_up_to_the_front_desks_length_and_refused_beyond_it(ctx) -> None:
+    fifty = "买买提·" + "艾" * 46
+    parsed = domain.parse_row(3, row(name=fifty, account_holder=fifty), ctx)
+    assert parsed.name == parsed.household["account_holder"] == fifty
+    for field in ("name", "account_holder"):
+        with pytest.raises(domain.RowProblem) as caught:
+            domain.parse_row(3, row(**{field: fifty + "艾"}), ctx)
+        assert (caught.value.field, caught.value.message) == (field, "must be 1–50 characters")
+
+
+def _length(column) -> int | None:
+    return getattr(column.property.columns[0].type, "length", None)
+
+
+def test_no_text_the_import_takes_is_longer_than_the_front_desk_takes_or_its_columns_hold() -> None:
+    """Each free-text column's limit is the front desk's, and fits every column it is written to (a longer one
+    failed the staging COPY with a 500, or the commit); every other cell becomes a code, number or date."""
+    from services.intake.households.schemas import BankAccountIn, HouseholdIn
+    from services.intake.models import Household, Member, RollImportHousehold, RollImportIssue, RollImportRow
+    from shared.core.names import MAX_NAME_LENGTH
+
+    def front_desk(model, field: str) -> int:
+        return next(m.max_length for m in model.model_fields[field].metadata if hasattr(m, "max_length"))
+
+    written = {
+        "household_ref": [
+            RollImportRow.household_ref,
+            RollImportHousehold.household_ref,
+            RollImportIssue.household_ref,
+        ],
+        "name": [RollImportRow.name, Member.name],
+        "address": [Household.address],
+        "bank_name": [Household.bank_name],
+        "account_holder": [Household.bank_account_holder],
+    }
+    assert set(domain.LENGTHS) == set(written)
+    for key, columns in written.items():
+        assert all(_length(c) is None or domain.LENGTHS[key] <= _length(c) for c in columns), key
+    assert domain.LENGTHS["name"] == domain.LENGTHS["account_holder"] == MAX_NAME_LENGTH
+    assert domain.LENGTHS["bank_name"] == front_desk(BankAccountIn, "bank_name")
+    assert domain.LENGTHS["address"] == front_desk(HouseholdIn, "address")
+    assert max(len(k) for k in domain.KEYS) <= _length(RollImportRow.error_field)
 
 
 @pytest.mark.parametrize(
@@ -211,7 +261,7 @@ def test_a_row_of_the_wrong_width_is_reported_not_fatal() -> None:
     file = _csv([row()])
     file = io.BytesIO(file.getvalue() + b"WQ2,short\n")
     rows = list(reader.rows(file, "csv"))
-    assert rows[1] == (3, ("row", "has 2 fields, the header has 15"))
+    assert rows[1] == (3, reader.RowRefused("row", "has 2 fields, the header has 15", "WQ2"))  # its 户编号 kept
 
 
 @pytest.mark.parametrize(
@@ -252,8 +302,10 @@ def test_xlsx_is_read_and_a_numeric_id_or_account_cell_is_named() -> None:
     assert reader.detect_format(out, "roll.xlsx") == "xlsx"
     rows = list(reader.rows(out, "xlsx"))
     assert rows[0][1]["name"] == "王秀英"
-    assert rows[1] == (3, ("id_number", "the cell is a number, not text: set the column's format to 文本"))
-    assert rows[2] == (4, ("account_number", "the cell is a number, not text: set the column's format to 文本"))
+    why = "the cell is a number, not text: set the column's format to 文本"
+    # Each under the row's own 户编号: its household is refused with it.
+    assert rows[1] == (3, reader.RowRefused("id_number", why, "WQ1"))
+    assert rows[2] == (4, reader.RowRefused("account_number", why, "WQ1"))
 
 
 def test_a_joined_member_takes_the_facts_the_file_states_and_keeps_what_it_leaves_blank():
