@@ -493,6 +493,10 @@ def check_household(members: Sequence[StagedMember]) -> HouseholdVerdict:
     if values["persons"] > len(members):
         why = f"is {values['persons']}, more than the household's {len(members)} members in the file"
         return HouseholdVerdict(values, [], (lead, "persons", why))
+    if values["persons"] != len(covered):
+        # 保障人数 is those the amount pays for: the members marked 是 (a 单人保 household marks one).
+        why = f"is {values['persons']}, but {len(covered)} of the household's members are marked 是"
+        return HouseholdVerdict(values, [], (lead, "persons", why))
     if programme not in ARRANGED and "tekun_arrangement" in values:
         return HouseholdVerdict(values, [], (lead, "tekun_arrangement", "only for 特困 and 孤儿"))
     return HouseholdVerdict(values, [m.line for m in covered])

@@ -224,6 +224,8 @@ def test_a_household_takes_its_columns_from_its_first_row() -> None:
         ([staged(2, **FIRST), staged(3, "head")], (3, "relation")),
         ([staged(2, covered=False, **FIRST), staged(3, "spouse", False)], (2, "covered")),
         ([staged(2, **{**FIRST, "persons": 3}), staged(3, "spouse")], (2, "persons")),
+        ([staged(2, **FIRST), staged(3, "spouse", False)], (2, "persons")),  # 2 paid for, 1 marked 是
+        ([staged(2, **{**FIRST, "persons": 1}), staged(3, "spouse")], (2, "persons")),  # 1 paid for, 2 marked 是
         ([staged(2, **{**FIRST, "programme": "tekun"}), staged(3, "spouse")], (3, "covered")),
         ([staged(2, **{**FIRST, "bank_name": "吴起农村商业银行"})], (2, "account_holder")),
     ],
