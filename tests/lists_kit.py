@@ -1,6 +1,6 @@
 """Rows for the lists (shared/pagination.py) straight into every service's tables, set-based (INSERT … SELECT over
-generate_series): a county's cases, roll, batches and one batch's lines, households with members, applications
-and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
+generate_series): a county's cases, roll, batches and one batch's lines, overpayments, households with members,
+applications and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
 
 Row g (1 … n) lies in township `<county>10<g % 2 + 1>`, village `201` of it (two townships, one village
 each), so half the rows are each township's; its sort keys repeat every `ties` rows (same day, same timestamp),
@@ -61,6 +61,15 @@ INSERT INTO intake.members (id, household_id, name, id_number_sealed, id_number_
 SELECT gen_random_uuid(), id, CASE WHEN random() < 0.5 THEN '王' ELSE '李' END || '某', 'not-sealed', 'none',
     '61062619********01', md5(id::text) || md5(id::text), true, DATE '1960-01-01', 'male', 'head', '{{}}'
 FROM h""",
+    # A household's rows are five months of its own (g of one parity, so one township, within ten of each other).
+    "overpayments": f"""
+INSERT INTO payments.overpayments (case_id, household_id, programme, member_id, region_code, period, paid_fen,
+    owed_fen, amount_fen, reason, status, closed_reason)
+SELECT gen_random_uuid(), CAST(md5(:county || '/overpayment/' || g % 2 || '/' || g / 10) AS uuid),
+    CASE WHEN g % 3 = 0 THEN 'tekun' ELSE 'dibao' END, CAST('00000000-0000-0000-0000-000000000000' AS uuid),
+    {_VILLAGE}, CAST(DATE '2024-01-01' + g % 10 * INTERVAL '1 month' AS date), 30000, 20000, 10000, 'reduced',
+    CASE WHEN g % 4 = 0 THEN 'closed' ELSE 'open' END, CASE WHEN g % 4 = 0 THEN 'repaid' END
+FROM generate_series(1, :n) g""",
     "applications": """
 INSERT INTO intake.applications (id, household_id, region_code, programme, status, submitted_on, consent_signed,
     separate_register, details, created_at)
@@ -108,6 +117,7 @@ async def seed_lists(engine, county: str, n: int, *, ties: int = 7, tables: tupl
         "beneficiaries": ("payments.beneficiaries",),
         "batches": ("payments.batches",),
         "lines": ("payments.payment_lines",),
+        "overpayments": ("payments.overpayments",),
         "households": ("intake.households", "intake.members"),
         "applications": ("intake.applications",),
         "alerts": ("monitoring.alerts",),

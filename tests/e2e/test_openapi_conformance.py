@@ -100,6 +100,7 @@ ACCEPTED = {
             "GET /batches",
             "GET /batches/{batch_id}/lines",
             "GET /beneficiaries",
+            "GET /overpayments",
             "GET /statistics/changes",
             "GET /alerts",
             "GET /alerts/overdue",
