@@ -1,6 +1,6 @@
 """Rows for the lists (shared/pagination.py) straight into every service's tables, set-based (INSERT … SELECT over
 generate_series): a county's cases, roll, batches and one batch's lines, overpayments, households with members,
-applications and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
+applications, application drafts and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
 
 Row g (1 … n) lies in township `<county>10<g % 2 + 1>`, village `201` of it (two townships, one village
 each), so half the rows are each township's; its sort keys repeat every `ties` rows (same day, same timestamp),
@@ -76,6 +76,15 @@ INSERT INTO intake.applications (id, household_id, region_code, programme, statu
 SELECT gen_random_uuid(), id, region_code, 'dibao', 'submitted', DATE '2024-01-01', true, false,
     '{"programme": "dibao"}', created_at
 FROM intake.households WHERE region_code LIKE :county || '%'""",
+    # A draft for each household (monitoring's verification brought it into assistance): a third for 低保, which its
+    # 低保 application received after the verification completes; the others to complete.
+    "drafts": """
+INSERT INTO intake.application_drafts (id, alert_id, household_id, region_code, programme, note, verified_on,
+    created_at)
+SELECT gen_random_uuid(), gen_random_uuid(), id, region_code, CASE WHEN g % 3 = 0 THEN 'dibao' ELSE 'medical' END,
+    '入户核实', DATE '2023-12-01', TIMESTAMPTZ '2024-02-01 00:00+08' + (g / :ties) * INTERVAL '1 minute'
+FROM (SELECT id, region_code, row_number() OVER (ORDER BY created_at, id) AS g FROM intake.households
+      WHERE region_code LIKE :county || '%') h""",
     "alerts": f"""
 INSERT INTO monitoring.alerts (id, household_id, region_code, alert_type, status, due_date, trace, raised_on,
     created_at)
@@ -120,6 +129,7 @@ async def seed_lists(engine, county: str, n: int, *, ties: int = 7, tables: tupl
         "overpayments": ("payments.overpayments",),
         "households": ("intake.households", "intake.members"),
         "applications": ("intake.applications",),
+        "drafts": ("intake.application_drafts",),
         "alerts": ("monitoring.alerts",),
     }
     async with engine.connect() as conn:

@@ -93,6 +93,7 @@ ACCEPTED = {
         for operation in (
             "GET /households",
             "GET /applications",
+            "GET /application-drafts",
             "GET /cases",
             "GET /cases/deadlines",
             "GET /cases/reviews-due",

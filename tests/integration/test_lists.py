@@ -83,6 +83,12 @@ LISTS = {
         {},
         "SELECT id FROM intake.applications WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
     ),
+    "drafts": (
+        "intake",
+        "/application-drafts",
+        {},
+        "SELECT id FROM intake.application_drafts WHERE region_code LIKE :p ORDER BY created_at, id",
+    ),
     "alerts": (
         "monitoring",
         "/alerts",
@@ -239,6 +245,69 @@ async def test_a_bad_cursor_or_filter_of_the_overpayments_is_a_422_naming_it(api
         problem(await pay.get("/overpayments", params={field: value}, headers=official(COUNTY)), 422, f"query.{field}")
 
 
+async def test_application_drafts_are_narrowed_by_household_programme_status_and_township(api, db, seeded):
+    """申请草稿 as the front desk works through them: the ones still to complete (no application for the household
+    and programme received since the verification), those of a programme, of one household, of a village."""
+    sql = "SELECT d.id FROM intake.application_drafts d WHERE region_code LIKE :p AND {} ORDER BY created_at, id"
+    done = (
+        "EXISTS (SELECT 1 FROM intake.applications a WHERE a.household_id = d.household_id "
+        "AND a.programme = d.programme AND a.submitted_on >= d.verified_on)"
+    )
+    async with db.connect() as conn:
+        household, village = (
+            await conn.execute(
+                text(
+                    "SELECT household_id, region_code FROM intake.application_drafts WHERE region_code LIKE :p "
+                    "ORDER BY created_at, id LIMIT 1"
+                ),
+                {"p": COUNTY + "%"},
+            )
+        ).one()
+    for params, where in (
+        ({"status": "to_complete"}, f"NOT {done}"),
+        ({"status": "completed"}, done),
+        ({"programme": "medical"}, "programme = 'medical'"),
+        ({"region": village, "status": "to_complete"}, f"NOT {done}"),
+    ):
+        want = await expected(db, sql.format(where), params.get("region", COUNTY), None)
+        got = await walk(api("intake"), "/application-drafts", official(COUNTY), params, limit=4)
+        assert [d["id"] for d in got] == want and len(want) > 4, params
+        assert all(d["status"] == params.get("status", d["status"]) for d in got)
+        first = await api("intake").get("/application-drafts", params={**params, "limit": 4}, headers=official(COUNTY))
+        assert first.json()["total"] == len(want)
+    mine = await walk(api("intake"), "/application-drafts", official(village[:9]), {"household_id": str(household)})
+    assert [d["household_id"] for d in mine] == [str(household)]
+    other = township(COUNTY, 1) if village.startswith(township(COUNTY, 2)) else township(COUNTY, 2)
+    r = await api("intake").get("/application-drafts", params={"household_id": str(household)}, headers=official(other))
+    assert r.status_code == 200 and r.json() == {"items": [], "next": None, "total": 0}
+
+
+async def test_a_bad_cursor_or_filter_of_the_application_drafts_is_a_422_naming_it(api, seeded):
+    intake = api("intake")
+    first = (await intake.get("/application-drafts", params={"limit": 9}, headers=official(COUNTY))).json()
+    cursor = first["next"]
+    for bad in (cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB"), cursor[:12], "not-a-cursor"):
+        problem(
+            await intake.get("/application-drafts", params={"cursor": bad}, headers=official(COUNTY)), 422, "cursor"
+        )
+    households = (await intake.get("/households", params={"limit": 9}, headers=official(COUNTY))).json()
+    body = problem(
+        await intake.get("/application-drafts", params={"cursor": households["next"]}, headers=official(COUNTY)),
+        422,
+        "cursor",
+    )
+    assert "another list" in json.dumps(body, ensure_ascii=False)
+    for field, value in (
+        ("status", "open"),
+        ("programme", "pension"),
+        ("household_id", "not-a-uuid"),
+        ("region", "61062810x"),
+        ("limit", 501),
+    ):
+        r = await intake.get("/application-drafts", params={field: value}, headers=official(COUNTY))
+        problem(r, 422, f"query.{field}")
+
+
 async def test_a_person_is_found_by_id_number_through_its_fingerprint_only(api, db, seeded):
     number = resident_id(area=COUNTY)
     async with db.begin() as conn:
@@ -315,6 +384,8 @@ def _calls():
     from services.eligibility.cases.workflow import Worklist
     from services.intake.applications.repository import ApplicationRepository
     from services.intake.applications.schemas import ApplicationQuery
+    from services.intake.drafts.repository import DraftRepository
+    from services.intake.drafts.schemas import DraftQuery
     from services.intake.households.repository import HouseholdRepository
     from services.intake.households.schemas import HouseholdQuery
     from services.monitoring.alerts.repository import AlertRepository
@@ -338,6 +409,11 @@ def _calls():
         "applications": (
             "applications",
             lambda s, c: ApplicationRepository(s).page(BIG, ApplicationQuery(cursor=c), None),
+        ),
+        "drafts": ("application_drafts", lambda s, c: DraftRepository(s).page(BIG, DraftQuery(cursor=c))),
+        "drafts?status": (
+            "application_drafts",
+            lambda s, c: DraftRepository(s).page(BIG, DraftQuery(status="to_complete", cursor=c)),
         ),
         "alerts": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(cursor=c))),
         "alerts-due": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(due_before=soon, cursor=c))),
