@@ -1,6 +1,7 @@
 """Rows for the lists (shared/pagination.py) straight into every service's tables, set-based (INSERT … SELECT over
 generate_series): a county's cases, roll, batches and one batch's lines, overpayments, households with members,
-applications, application drafts and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
+applications, application drafts, alerts and a feed's error report — for the walk and EXPLAIN tests and
+bench/list_pages.py.
 
 Row g (1 … n) lies in township `<county>10<g % 2 + 1>`, village `201` of it (two townships, one village
 each), so half the rows are each township's; its sort keys repeat every `ties` rows (same day, same timestamp),
@@ -92,6 +93,16 @@ SELECT gen_random_uuid(), gen_random_uuid(), {_VILLAGE}, 'below_monitoring_line'
     CASE WHEN g % 4 = 0 THEN 'closed' ELSE 'dispatched' END, DATE '2020-01-01' + (g / :ties)::int, '{{}}',
     DATE '2020-01-01', TIMESTAMPTZ '2024-01-01 00:00+08' + (g / :ties) * INTERVAL '1 minute'
 FROM generate_series(1, :n) g""",
+    # One partner's feed of the county whose every row was rejected: its error report.
+    "feed_errors": """
+WITH f AS (
+    INSERT INTO monitoring.feeds (id, partner, kind, region_code, format, mode, status, rows_read, rows_loaded,
+        rows_rejected, alerts_raised, uploaded_by)
+    VALUES (gen_random_uuid(), 'medical_insurance', 'medical', :county, 'csv', 'best_effort', 'loaded', :n, 0, :n, 0,
+        'seed')
+    RETURNING id)
+INSERT INTO monitoring.feed_errors (feed_id, line, field, message)
+SELECT f.id, g + 1, 'out_of_pocket_fen', 'must not be negative' FROM f, generate_series(1, :n) g""",
 }
 TABLES = tuple(_STATEMENTS)
 
@@ -131,6 +142,7 @@ async def seed_lists(engine, county: str, n: int, *, ties: int = 7, tables: tupl
         "applications": ("intake.applications",),
         "drafts": ("intake.application_drafts",),
         "alerts": ("monitoring.alerts",),
+        "feed_errors": ("monitoring.feed_errors",),
     }
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")

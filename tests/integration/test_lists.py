@@ -505,3 +505,25 @@ async def test_the_overpayments_page_is_read_from_an_index_whole_or_of_one_house
             assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), show(scans)
             assert {n["Index Name"] for n in scans} == {index}, show(scans)
             assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan
+
+
+async def test_a_feeds_error_report_page_is_read_from_its_index(db, big):
+    """A feed's error report pages by (line, id) on ix_feed_errors_feed_id_line_id: a range of the feed's rows."""
+    from services.monitoring.feeds.repository import FeedRepository
+    from shared.pagination import ListQuery
+
+    async with db.connect() as conn:
+        feed = await conn.scalar(text("SELECT id FROM monitoring.feeds WHERE region_code = :c"), {"c": BIG})
+    holder: dict = {}
+
+    async def call(session):
+        page = await FeedRepository(session).errors(feed, ListQuery(limit=9, cursor=holder.get("c")))
+        holder["c"] = page.next
+
+    await _page_plans(db, call)
+    assert holder["c"], "more than a page"
+    for plan in await _page_plans(db, call):  # a page after a cursor: a range of the index
+        scans = [n for n in nodes(plan) if n.get("Relation Name") == "feed_errors"]
+        assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), show(scans)
+        assert {n["Index Name"] for n in scans} == {"ix_feed_errors_feed_id_line_id"}, show(scans)
+        assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan
