@@ -1,6 +1,7 @@
 """Rows for the lists (shared/pagination.py) straight into every service's tables, set-based (INSERT … SELECT over
-generate_series): a county's cases, roll, batches and one batch's lines, households with members, applications
-and alerts — for the walk and EXPLAIN tests and bench/list_pages.py.
+generate_series): a county's cases, roll, batches and one batch's lines, overpayments, households with members,
+applications, application drafts, alerts and a feed's error report — for the walk and EXPLAIN tests and
+bench/list_pages.py.
 
 Row g (1 … n) lies in township `<county>10<g % 2 + 1>`, village `201` of it (two townships, one village
 each), so half the rows are each township's; its sort keys repeat every `ties` rows (same day, same timestamp),
@@ -61,12 +62,30 @@ INSERT INTO intake.members (id, household_id, name, id_number_sealed, id_number_
 SELECT gen_random_uuid(), id, CASE WHEN random() < 0.5 THEN '王' ELSE '李' END || '某', 'not-sealed', 'none',
     '61062619********01', md5(id::text) || md5(id::text), true, DATE '1960-01-01', 'male', 'head', '{{}}'
 FROM h""",
+    # A household's rows are five months of its own (g of one parity, so one township, within ten of each other).
+    "overpayments": f"""
+INSERT INTO payments.overpayments (case_id, household_id, programme, member_id, region_code, period, paid_fen,
+    owed_fen, amount_fen, reason, status, closed_reason)
+SELECT gen_random_uuid(), CAST(md5(:county || '/overpayment/' || g % 2 || '/' || g / 10) AS uuid),
+    CASE WHEN g % 3 = 0 THEN 'tekun' ELSE 'dibao' END, CAST('00000000-0000-0000-0000-000000000000' AS uuid),
+    {_VILLAGE}, CAST(DATE '2024-01-01' + g % 10 * INTERVAL '1 month' AS date), 30000, 20000, 10000, 'reduced',
+    CASE WHEN g % 4 = 0 THEN 'closed' ELSE 'open' END, CASE WHEN g % 4 = 0 THEN 'repaid' END
+FROM generate_series(1, :n) g""",
     "applications": """
 INSERT INTO intake.applications (id, household_id, region_code, programme, status, submitted_on, consent_signed,
     separate_register, details, created_at)
 SELECT gen_random_uuid(), id, region_code, 'dibao', 'submitted', DATE '2024-01-01', true, false,
     '{"programme": "dibao"}', created_at
 FROM intake.households WHERE region_code LIKE :county || '%'""",
+    # A draft for each household (monitoring's verification brought it into assistance): a third for 低保, which its
+    # 低保 application received after the verification completes; the others to complete.
+    "drafts": """
+INSERT INTO intake.application_drafts (id, alert_id, household_id, region_code, programme, note, verified_on,
+    created_at)
+SELECT gen_random_uuid(), gen_random_uuid(), id, region_code, CASE WHEN g % 3 = 0 THEN 'dibao' ELSE 'medical' END,
+    '入户核实', DATE '2023-12-01', TIMESTAMPTZ '2024-02-01 00:00+08' + (g / :ties) * INTERVAL '1 minute'
+FROM (SELECT id, region_code, row_number() OVER (ORDER BY created_at, id) AS g FROM intake.households
+      WHERE region_code LIKE :county || '%') h""",
     "alerts": f"""
 INSERT INTO monitoring.alerts (id, household_id, region_code, alert_type, status, due_date, trace, raised_on,
     created_at)
@@ -74,6 +93,16 @@ SELECT gen_random_uuid(), gen_random_uuid(), {_VILLAGE}, 'below_monitoring_line'
     CASE WHEN g % 4 = 0 THEN 'closed' ELSE 'dispatched' END, DATE '2020-01-01' + (g / :ties)::int, '{{}}',
     DATE '2020-01-01', TIMESTAMPTZ '2024-01-01 00:00+08' + (g / :ties) * INTERVAL '1 minute'
 FROM generate_series(1, :n) g""",
+    # One partner's feed of the county whose every row was rejected: its error report.
+    "feed_errors": """
+WITH f AS (
+    INSERT INTO monitoring.feeds (id, partner, kind, region_code, format, mode, status, rows_read, rows_loaded,
+        rows_rejected, alerts_raised, uploaded_by)
+    VALUES (gen_random_uuid(), 'medical_insurance', 'medical', :county, 'csv', 'best_effort', 'loaded', :n, 0, :n, 0,
+        'seed')
+    RETURNING id)
+INSERT INTO monitoring.feed_errors (feed_id, line, field, message)
+SELECT f.id, g + 1, 'out_of_pocket_fen', 'must not be negative' FROM f, generate_series(1, :n) g""",
 }
 TABLES = tuple(_STATEMENTS)
 
@@ -108,9 +137,12 @@ async def seed_lists(engine, county: str, n: int, *, ties: int = 7, tables: tupl
         "beneficiaries": ("payments.beneficiaries",),
         "batches": ("payments.batches",),
         "lines": ("payments.payment_lines",),
+        "overpayments": ("payments.overpayments",),
         "households": ("intake.households", "intake.members"),
         "applications": ("intake.applications",),
+        "drafts": ("intake.application_drafts",),
         "alerts": ("monitoring.alerts",),
+        "feed_errors": ("monitoring.feed_errors",),
     }
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")

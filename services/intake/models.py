@@ -240,6 +240,7 @@ class ApplicationDraft(Base):
     it as an application (it counts as done once an application for the programme is submitted after it)."""
 
     __tablename__ = "application_drafts"
+    __table_args__ = (Index("ix_application_drafts_created_at_id", "created_at", "id"),)  # GET /application-drafts
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     alert_id: Mapped[uuid.UUID] = mapped_column(unique=True)

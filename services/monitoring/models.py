@@ -114,9 +114,10 @@ class FeedError(Base):
     """One rejected row of a feed: its line, the field and why (the partner fetches the report)."""
 
     __tablename__ = "feed_errors"
+    __table_args__ = (Index("ix_feed_errors_feed_id_line_id", "feed_id", "line", "id"),)  # GET /feeds/{id}/errors
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    feed_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), index=True)
+    feed_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     line: Mapped[int] = mapped_column(Integer)
     field: Mapped[str] = mapped_column(String(60))
     message: Mapped[str] = mapped_column(Text)

@@ -366,6 +366,7 @@ class Overpayment(Base):
     __table_args__ = (
         Index("ix_overpayments_region", "region_code", "period"),
         Index("ix_overpayments_beneficiary", "beneficiary_id", "period"),
+        Index("ix_overpayments_household_id", "household_id", "id"),  # GET /overpayments?household_id= pages on it
         Index(
             "ix_overpayments_person",
             "household_id",

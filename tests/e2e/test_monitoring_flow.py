@@ -118,9 +118,11 @@ async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, htt
 
     async def draft() -> dict | None:
         drafts = (
-            await http.get(f"{intake}/application-drafts", params={"status": "to_complete"}, headers=CLERK)
-        ).json()
-        return next((d for d in drafts if d["household_id"] == sick), None)
+            await http.get(
+                f"{intake}/application-drafts", params={"status": "to_complete", "household_id": sick}, headers=CLERK
+            )
+        ).json()["items"]
+        return next(iter(drafts), None)
 
     found = await wait_for(draft)
     assert (found["programme"], found["alert_id"]) == ("medical", alert["id"])

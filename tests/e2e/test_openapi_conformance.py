@@ -93,6 +93,7 @@ ACCEPTED = {
         for operation in (
             "GET /households",
             "GET /applications",
+            "GET /application-drafts",
             "GET /cases",
             "GET /cases/deadlines",
             "GET /cases/reviews-due",
@@ -100,6 +101,7 @@ ACCEPTED = {
             "GET /batches",
             "GET /batches/{batch_id}/lines",
             "GET /beneficiaries",
+            "GET /overpayments",
             "GET /statistics/changes",
             "GET /alerts",
             "GET /alerts/overdue",

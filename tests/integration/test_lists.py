@@ -65,6 +65,12 @@ LISTS = {
         {},
         "SELECT id FROM payments.payment_lines WHERE batch_id = :batch ORDER BY id",
     ),
+    "overpayments": (
+        "payments",
+        "/overpayments",
+        {},
+        "SELECT id FROM payments.overpayments WHERE region_code LIKE :p ORDER BY id",
+    ),
     "households": (
         "intake",
         "/households",
@@ -76,6 +82,12 @@ LISTS = {
         "/applications",
         {},
         "SELECT id FROM intake.applications WHERE region_code LIKE :p ORDER BY created_at DESC, id DESC",
+    ),
+    "drafts": (
+        "intake",
+        "/application-drafts",
+        {},
+        "SELECT id FROM intake.application_drafts WHERE region_code LIKE :p ORDER BY created_at, id",
     ),
     "alerts": (
         "monitoring",
@@ -130,13 +142,13 @@ async def test_a_township_official_never_pages_into_another_township(api, db, se
     own, other = township(COUNTY, 1), township(COUNTY, 2)
     want = await expected(db, sql, own, seeded.batch_id)
     got = await walk(api(service), path, official(own), params, limit=9)
-    assert [i["id"] for i in got] == want and all(i["region_code"].startswith(own) for i in got)
+    assert [str(i["id"]) for i in got] == want and all(i["region_code"].startswith(own) for i in got)
     # Asking for the other township: nothing, not a wider scope.
     r = await api(service).get(path, params={**params, "region": other}, headers=official(own))
     assert r.status_code == 200 and r.json() == {**r.json(), "items": [], "next": None, "total": 0}
     # The county narrows itself to a township with `region`.
     narrowed = await walk(api(service), path, official(COUNTY), {**params, "region": other}, limit=9)
-    assert [i["id"] for i in narrowed] == await expected(db, sql, other, seeded.batch_id)
+    assert [str(i["id"]) for i in narrowed] == await expected(db, sql, other, seeded.batch_id)
 
 
 async def test_filters_narrow_the_lists(api, db, seeded):
@@ -170,6 +182,130 @@ async def test_filters_narrow_the_lists(api, db, seeded):
         None,
     )
     assert 0 < len(wang) < N
+
+
+async def test_overpayments_are_narrowed_by_household_programme_status_and_township(api, db, seeded):
+    """多发待追回 as finance works through them: one household's, a programme's, the open ones, a township's."""
+    sql = "SELECT id FROM payments.overpayments WHERE region_code LIKE :p AND {} ORDER BY id"
+    async with db.connect() as conn:
+        household, village = (
+            await conn.execute(
+                text(
+                    "SELECT household_id, region_code FROM payments.overpayments WHERE region_code LIKE :p "
+                    "ORDER BY id LIMIT 1"
+                ),
+                {"p": COUNTY + "%"},
+            )
+        ).one()
+    for params, where in (
+        ({"household_id": str(household)}, f"household_id = '{household}'"),
+        ({"programme": "tekun"}, "programme = 'tekun'"),
+        ({"status": "open"}, "status = 'open'"),
+        ({"status": "closed", "programme": "dibao"}, "status = 'closed' AND programme = 'dibao'"),
+        ({"region": township(COUNTY, 2), "status": "open"}, "status = 'open'"),
+    ):
+        want = await expected(db, sql.format(where), params.get("region", COUNTY), None)
+        got = await walk(api("payments"), "/overpayments", official(COUNTY), params, limit=4)
+        assert [str(o["id"]) for o in got] == want and len(want) > 4, params
+        first = await api("payments").get("/overpayments", params={**params, "limit": 4}, headers=official(COUNTY))
+        assert first.json()["total"] == len(want)
+    # The household's township sees its rows; the other township's officer asking for it sees nothing.
+    own = village[:9]
+    other = township(COUNTY, 1) if own == township(COUNTY, 2) else township(COUNTY, 2)
+    theirs = await walk(api("payments"), "/overpayments", official(own), {"household_id": str(household)})
+    assert len(theirs) == 5 and {o["household_id"] for o in theirs} == {str(household)}
+    r = await api("payments").get("/overpayments", params={"household_id": str(household)}, headers=official(other))
+    assert r.status_code == 200 and r.json() == {"items": [], "next": None, "total": 0}
+    async with db.connect() as conn:  # each page read of the household's money is audited with the household
+        audited = await conn.scalar(
+            text("SELECT count(*) FROM payments.audit_log WHERE action = 'overpayment.list' AND household_id = :h"),
+            {"h": household},
+        )
+    assert audited == 5  # two pages of 4, the first again, its township's, the other township's (empty)
+
+
+async def test_a_bad_cursor_or_filter_of_the_overpayments_is_a_422_naming_it(api, seeded):
+    pay = api("payments")
+    first = (await pay.get("/overpayments", params={"limit": 9}, headers=official(COUNTY))).json()
+    cursor = first["next"]
+    for bad in (cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB"), cursor[:12], "not-a-cursor"):
+        problem(await pay.get("/overpayments", params={"cursor": bad}, headers=official(COUNTY)), 422, "cursor")
+    batches = (await pay.get("/batches", params={"limit": 9}, headers=official(COUNTY))).json()
+    body = problem(
+        await pay.get("/overpayments", params={"cursor": batches["next"]}, headers=official(COUNTY)), 422, "cursor"
+    )
+    assert "another list" in json.dumps(body, ensure_ascii=False)
+    for field, value in (
+        ("status", "paid"),
+        ("programme", "pension"),
+        ("household_id", "not-a-uuid"),
+        ("region", "61062810x"),
+        ("limit", 501),
+    ):
+        problem(await pay.get("/overpayments", params={field: value}, headers=official(COUNTY)), 422, f"query.{field}")
+
+
+async def test_application_drafts_are_narrowed_by_household_programme_status_and_township(api, db, seeded):
+    """申请草稿 as the front desk works through them: the ones still to complete (no application for the household
+    and programme received since the verification), those of a programme, of one household, of a village."""
+    sql = "SELECT d.id FROM intake.application_drafts d WHERE region_code LIKE :p AND {} ORDER BY created_at, id"
+    done = (
+        "EXISTS (SELECT 1 FROM intake.applications a WHERE a.household_id = d.household_id "
+        "AND a.programme = d.programme AND a.submitted_on >= d.verified_on)"
+    )
+    async with db.connect() as conn:
+        household, village = (
+            await conn.execute(
+                text(
+                    "SELECT household_id, region_code FROM intake.application_drafts WHERE region_code LIKE :p "
+                    "ORDER BY created_at, id LIMIT 1"
+                ),
+                {"p": COUNTY + "%"},
+            )
+        ).one()
+    for params, where in (
+        ({"status": "to_complete"}, f"NOT {done}"),
+        ({"status": "completed"}, done),
+        ({"programme": "medical"}, "programme = 'medical'"),
+        ({"region": village, "status": "to_complete"}, f"NOT {done}"),
+    ):
+        want = await expected(db, sql.format(where), params.get("region", COUNTY), None)
+        got = await walk(api("intake"), "/application-drafts", official(COUNTY), params, limit=4)
+        assert [d["id"] for d in got] == want and len(want) > 4, params
+        assert all(d["status"] == params.get("status", d["status"]) for d in got)
+        first = await api("intake").get("/application-drafts", params={**params, "limit": 4}, headers=official(COUNTY))
+        assert first.json()["total"] == len(want)
+    mine = await walk(api("intake"), "/application-drafts", official(village[:9]), {"household_id": str(household)})
+    assert [d["household_id"] for d in mine] == [str(household)]
+    other = township(COUNTY, 1) if village.startswith(township(COUNTY, 2)) else township(COUNTY, 2)
+    r = await api("intake").get("/application-drafts", params={"household_id": str(household)}, headers=official(other))
+    assert r.status_code == 200 and r.json() == {"items": [], "next": None, "total": 0}
+
+
+async def test_a_bad_cursor_or_filter_of_the_application_drafts_is_a_422_naming_it(api, seeded):
+    intake = api("intake")
+    first = (await intake.get("/application-drafts", params={"limit": 9}, headers=official(COUNTY))).json()
+    cursor = first["next"]
+    for bad in (cursor[:-3] + ("AAA" if cursor[-3:] != "AAA" else "BBB"), cursor[:12], "not-a-cursor"):
+        problem(
+            await intake.get("/application-drafts", params={"cursor": bad}, headers=official(COUNTY)), 422, "cursor"
+        )
+    households = (await intake.get("/households", params={"limit": 9}, headers=official(COUNTY))).json()
+    body = problem(
+        await intake.get("/application-drafts", params={"cursor": households["next"]}, headers=official(COUNTY)),
+        422,
+        "cursor",
+    )
+    assert "another list" in json.dumps(body, ensure_ascii=False)
+    for field, value in (
+        ("status", "open"),
+        ("programme", "pension"),
+        ("household_id", "not-a-uuid"),
+        ("region", "61062810x"),
+        ("limit", 501),
+    ):
+        r = await intake.get("/application-drafts", params={field: value}, headers=official(COUNTY))
+        problem(r, 422, f"query.{field}")
 
 
 async def test_a_person_is_found_by_id_number_through_its_fingerprint_only(api, db, seeded):
@@ -248,6 +384,8 @@ def _calls():
     from services.eligibility.cases.workflow import Worklist
     from services.intake.applications.repository import ApplicationRepository
     from services.intake.applications.schemas import ApplicationQuery
+    from services.intake.drafts.repository import DraftRepository
+    from services.intake.drafts.schemas import DraftQuery
     from services.intake.households.repository import HouseholdRepository
     from services.intake.households.schemas import HouseholdQuery
     from services.monitoring.alerts.repository import AlertRepository
@@ -271,6 +409,11 @@ def _calls():
         "applications": (
             "applications",
             lambda s, c: ApplicationRepository(s).page(BIG, ApplicationQuery(cursor=c), None),
+        ),
+        "drafts": ("application_drafts", lambda s, c: DraftRepository(s).page(BIG, DraftQuery(cursor=c))),
+        "drafts?status": (
+            "application_drafts",
+            lambda s, c: DraftRepository(s).page(BIG, DraftQuery(status="to_complete", cursor=c)),
         ),
         "alerts": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(cursor=c))),
         "alerts-due": ("alerts", lambda s, c: AlertRepository(s).page(BIG, AlertQuery(due_before=soon, cursor=c))),
@@ -334,3 +477,53 @@ async def test_a_months_changes_are_found_from_the_month_not_by_reading_the_roll
         scanned = {n.get("Relation Name"): n["Node Type"] for n in nodes(plan) if n.get("Relation Name")}
         assert "beneficiaries" in scanned and scanned["beneficiaries"] != "Seq Scan", show(nodes(plan))
         assert scanned.get("entitlements") != "Seq Scan", show(nodes(plan))
+
+
+async def test_the_overpayments_page_is_read_from_an_index_whole_or_of_one_household(db, big):
+    """A region's overpayments page by id on the primary key; one household's by its (household_id, id) index."""
+    from services.payments.recovery.repository import RecoveryRepository
+    from services.payments.recovery.schemas import OverpaymentQuery
+
+    async with db.connect() as conn:
+        household = await conn.scalar(
+            text("SELECT household_id FROM payments.overpayments WHERE region_code LIKE :p LIMIT 1"), {"p": BIG + "%"}
+        )
+    for query, index in (
+        (OverpaymentQuery(limit=9), "pk_overpayments"),
+        (OverpaymentQuery(limit=2, household_id=household), "ix_overpayments_household_id"),
+    ):
+        holder: dict = {}
+
+        async def call(session, query=query, holder=holder):
+            page = await RecoveryRepository(session).page(BIG, query.model_copy(update={"cursor": holder.get("c")}))
+            holder["c"] = page.next
+
+        await _page_plans(db, call)
+        assert holder["c"], "more than a page"
+        for plan in await _page_plans(db, call):  # a page after a cursor: a range of the index
+            scans = [n for n in nodes(plan) if n.get("Relation Name") == "overpayments"]
+            assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), show(scans)
+            assert {n["Index Name"] for n in scans} == {index}, show(scans)
+            assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan
+
+
+async def test_a_feeds_error_report_page_is_read_from_its_index(db, big):
+    """A feed's error report pages by (line, id) on ix_feed_errors_feed_id_line_id: a range of the feed's rows."""
+    from services.monitoring.feeds.repository import FeedRepository
+    from shared.pagination import ListQuery
+
+    async with db.connect() as conn:
+        feed = await conn.scalar(text("SELECT id FROM monitoring.feeds WHERE region_code = :c"), {"c": BIG})
+    holder: dict = {}
+
+    async def call(session):
+        page = await FeedRepository(session).errors(feed, ListQuery(limit=9, cursor=holder.get("c")))
+        holder["c"] = page.next
+
+    await _page_plans(db, call)
+    assert holder["c"], "more than a page"
+    for plan in await _page_plans(db, call):  # a page after a cursor: a range of the index
+        scans = [n for n in nodes(plan) if n.get("Relation Name") == "feed_errors"]
+        assert scans and all(n["Node Type"] in ("Index Scan", "Index Only Scan") for n in scans), show(scans)
+        assert {n["Index Name"] for n in scans} == {"ix_feed_errors_feed_id_line_id"}, show(scans)
+        assert not any("Sort" in n["Node Type"] for n in nodes(plan)), plan

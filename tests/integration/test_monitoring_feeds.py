@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import jwt
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from services.monitoring.alerts.repository import ALERTS
 from services.monitoring.models import platform
 from services.monitoring.readmodel.service import record_approval, record_household
 from services.monitoring.risk.in_force import record_standard
@@ -25,7 +26,7 @@ from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIde
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
-from tests.helpers import resident_id, villages_loaded, walk
+from tests.helpers import problem, resident_id, villages_loaded, walk
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇
 TODAY = date.today()
@@ -319,6 +320,52 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
     no_region = {"Authorization": "Bearer " + _unscoped_token(["partner:public_security"])}
     r = await api("monitoring").post("/feeds/death", content=b"x", headers={**no_region, **csv_type()})
     assert r.status_code == 401
+
+
+async def test_a_feeds_error_report_is_a_list_walked_page_by_page_each_row_once_by_line(api):
+    """The error report in the one list convention (shared/pagination.py): pages by cursor reach every row it holds
+    once, by line; `total` counts the rows it holds and `rejected` all the feed rejected; a cursor edited or of
+    another list, or a bad limit, is a 422 naming it; the feed's county official reads it, another county's partner
+    does not."""
+    lines = [f"{resident_id()},610626101,{TODAY},{'-' if n % 3 else ''}{n + 1},0\n" for n in range(35)]
+    r = await api("monitoring").post(
+        "/feeds/medical", content=(MEDICAL_HEADER + "".join(lines)).encode(), headers={**MEDICAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    feed = r.json()
+    bad = [n + 2 for n in range(35) if n % 3]  # the header is line 1
+    assert feed["rows_rejected"] == len(bad) == 23
+    pages, cursor = [], None
+    while True:
+        r = await api("monitoring").get(
+            feed["errors_url"], params={"limit": 5, **({"cursor": cursor} if cursor else {})}, headers=MEDICAL
+        )
+        assert r.status_code == 200, r.text
+        pages.append(r.json())
+        if (cursor := pages[-1]["next"]) is None:
+            break
+    assert len(pages) == 5 and all(len(p["items"]) == 5 for p in pages[:-1])
+    assert [e["line"] for p in pages for e in p["items"]] == bad
+    assert {(p["feed_id"], p["total"], p["rejected"]) for p in pages} == {(feed["id"], 23, 23)}
+    assert {e["field"] for p in pages for e in p["items"]} == {"out_of_pocket_fen"}
+    official = bearer("approver-wuqi", ["county_approver"], "610626")
+    assert [e["line"] for e in await walk(api("monitoring"), feed["errors_url"], official)] == bad
+
+    first = pages[0]["next"]
+    for cursor in (first[:-3] + ("AAA" if first[-3:] != "AAA" else "BBB"), first[:12], "not-a-cursor"):
+        r = await api("monitoring").get(feed["errors_url"], params={"cursor": cursor}, headers=MEDICAL)
+        problem(r, 422, "cursor")
+    alerts = ALERTS.encode((datetime.now(UTC), uuid.uuid4()))
+    r = await api("monitoring").get(feed["errors_url"], params={"cursor": alerts}, headers=MEDICAL)
+    assert "another list" in problem(r, 422, "cursor")["errors"][0]["message"]
+    for limit in (0, 501):
+        problem(
+            await api("monitoring").get(feed["errors_url"], params={"limit": limit}, headers=MEDICAL),
+            422,
+            "query.limit",
+        )
+    ganquan = bearer("yibao-ganquan", ["partner:medical_insurance"], "610627")
+    assert (await api("monitoring").get(feed["errors_url"], headers=ganquan)).status_code == 404
 
 
 def _unscoped_token(roles: list[str]) -> str:

@@ -336,12 +336,8 @@ async def test_a_lower_amount_after_payment_is_an_overpayment_that_a_restoring_d
     pay = api("payments")
 
     async def open_overpayments() -> list[tuple[str, int, int, int]]:
-        r = await pay.get("/overpayments", params={"status": "open"}, headers=tokens["finance"])
-        return [
-            (o["period"], o["paid_fen"], o["owed_fen"], o["amount_fen"])
-            for o in r.json()
-            if o["household_id"] == str(hh)
-        ]
+        found = await walk(pay, "/overpayments", tokens["finance"], {"status": "open", "household_id": str(hh)})
+        return [(o["period"], o["paid_fen"], o["owed_fen"], o["amount_fen"]) for o in found]
 
     assert await open_overpayments() == [(str(M), 68_000, 60_000, 8_000)]
     # The review is corrected: March is owed 680.00 again, nothing to recover.
@@ -394,9 +390,7 @@ async def test_lines_show_the_accounts_last_digits_and_whether_it_changed_since_
 
 
 async def _open_over(api, tokens, hh: uuid.UUID, status: str = "open") -> list[dict]:
-    r = await api("payments").get("/overpayments", params={"status": status}, headers=tokens["finance"])
-    assert r.status_code == 200, r.text
-    return [o for o in r.json() if o["household_id"] == str(hh)]
+    return await walk(api("payments"), "/overpayments", tokens["finance"], {"status": status, "household_id": str(hh)})
 
 
 async def test_an_overpayment_is_waived_by_two_officers_or_repaid_and_a_repayment_is_paid_back_if_restored(

@@ -33,16 +33,8 @@ async def _lines(api, tokens, batch: dict) -> list[tuple[str, str, int, int]]:
 
 async def _overpayments(api, tokens, hh: uuid.UUID) -> list[tuple[str, int, str, str | None]]:
     """(month, fen, status, closed_reason) of the household's overpayments, as finance lists them."""
-    out = []
-    for status in ("open", "closed"):
-        r = await api("payments").get("/overpayments", params={"status": status}, headers=tokens["finance"])
-        assert r.status_code == 200, r.text
-        out += [
-            (o["period"], o["amount_fen"], o["status"], o["closed_reason"])
-            for o in r.json()
-            if o["household_id"] == str(hh)
-        ]
-    return sorted(out)
+    found = await walk(api("payments"), "/overpayments", tokens["finance"], {"household_id": str(hh)})
+    return sorted((o["period"], o["amount_fen"], o["status"], o["closed_reason"]) for o in found)
 
 
 async def _deductions(db, hh: uuid.UUID) -> list[tuple[str, str, int, str]]:
@@ -162,13 +154,9 @@ async def test_a_partly_deducted_overpayment_repaid_is_the_rest_repaid(api, toke
     april = await _request(api, tokens, kit, region, M.next())
     assert await _lines(api, tokens, april) == [(str(M.next()), "regular", 10_000, 10_000)]
     await _send(api, tokens, april)
-    [over] = [
-        o
-        for o in (
-            await api("payments").get("/overpayments", params={"status": "open"}, headers=tokens["finance"])
-        ).json()
-        if o["household_id"] == str(hh)
-    ]
+    [over] = await walk(
+        api("payments"), "/overpayments", tokens["finance"], {"status": "open", "household_id": str(hh)}
+    )
     # The household repays the rest at the township office: 380.00. The 100.00 withheld stays recovered.
     r = await api("payments").post(
         f"/overpayments/{over['id']}/repaid", json={"reason": "收据 0007"}, headers=tokens["finance"]

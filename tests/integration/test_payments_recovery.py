@@ -53,9 +53,7 @@ async def _paid(api, tokens, kit, region: str, period: Period, kind: str = "regu
 
 
 async def _overpayments(api, tokens, region: str) -> list[dict]:
-    r = await api("payments").get("/overpayments", params={"status": "open"}, headers=tokens["finance"])
-    assert r.status_code == 200, r.text
-    return [o for o in r.json() if o["region_code"] == region]
+    return await walk(api("payments"), "/overpayments", tokens["finance"], {"status": "open", "region": region})
 
 
 async def test_a_death_recorded_late_cancels_unexported_lines_and_records_what_the_bank_paid(api, tokens, kit, db):

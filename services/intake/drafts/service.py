@@ -3,42 +3,21 @@ the front desk finds a draft for the household and programme to complete as an a
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
-from typing import Literal
-
-from pydantic import BaseModel
-from sqlalchemy import exists, select
-from sqlalchemy.dialects.postgresql import insert
-
-from services.intake.models import Application, ApplicationDraft
+from services.intake.drafts.repository import DraftRepository
+from services.intake.drafts.schemas import DraftOut, DraftPage, DraftQuery
+from services.intake.models import ApplicationDraft
 from shared import audit
 from shared.auth import Principal
 from shared.events.catalogue import AlertVerified
+from shared.pagination import narrowed
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
-
-
-class DraftOut(BaseModel):
-    id: uuid.UUID
-    alert_id: uuid.UUID
-    household_id: uuid.UUID
-    region_code: str
-    programme: str
-    note: str | None
-    verified_on: date
-    status: Literal["to_complete", "completed"]
 
 
 async def on_alert_verified(uow: UnitOfWork, data: AlertVerified) -> None:
     if data.outcome != "brought_into_assistance" or data.programme is None:
         return
-    created = await uow.session.scalar(
-        insert(ApplicationDraft)
-        .values(id=uuid.uuid4(), **attributes(data, ApplicationDraft))
-        .on_conflict_do_nothing(index_elements=[ApplicationDraft.alert_id])
-        .returning(ApplicationDraft.id)
-    )
+    created = await DraftRepository(uow.session).create(attributes(data, ApplicationDraft))
     if created is not None:
         await audit.record(
             uow,
@@ -52,25 +31,15 @@ async def on_alert_verified(uow: UnitOfWork, data: AlertVerified) -> None:
         )
 
 
-async def search(uow: UnitOfWork, principal: Principal, status: str | None, limit: int, offset: int) -> list[DraftOut]:
-    """Drafts in the caller's region; one counts as completed once an application for its household and
-    programme was received on or after the verification."""
-    completed = exists().where(
-        Application.household_id == ApplicationDraft.household_id,
-        Application.programme == ApplicationDraft.programme,
-        Application.submitted_on >= ApplicationDraft.verified_on,
-    )
-    query = select(ApplicationDraft, completed.label("completed")).where(
-        ApplicationDraft.region_code.startswith(principal.region, autoescape=True)
-    )
-    if status == "to_complete":
-        query = query.where(~completed)
-    elif status == "completed":
-        query = query.where(completed)
-    rows = (
-        await uow.session.execute(
-            query.order_by(ApplicationDraft.created_at, ApplicationDraft.id).limit(limit).offset(offset)
-        )
-    ).all()
-    await audit.record(uow, principal, "application_draft.list", "application_draft", [d for d, _ in rows])
-    return [DraftOut(**attributes(d, DraftOut), status="completed" if done else "to_complete") for d, done in rows]
+async def search(uow: UnitOfWork, principal: Principal, query: DraftQuery) -> DraftPage:
+    """Drafts under the caller's region (or a township or village of it), oldest first; one counts as completed once
+    an application for its household and programme was received on or after the verification."""
+    prefix = narrowed(principal.region, query.region)
+    if prefix is None:
+        return DraftPage(items=[], next=None, total=0)
+    page = await DraftRepository(uow.session).page(prefix, query)
+    await audit.record(uow, principal, "application_draft.list", "application_draft", [d for d, _ in page.rows])
+    items = [
+        DraftOut(**attributes(d, DraftOut), status="completed" if done else "to_complete") for d, done in page.rows
+    ]
+    return DraftPage(items=items, next=page.next, total=page.total)

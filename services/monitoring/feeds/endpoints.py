@@ -13,6 +13,7 @@ from shared.app import UowDep
 from shared.core.regions import CODE_PATTERN as REGION_CODE_PATTERN
 from shared.deps import PrincipalDep
 from shared.errors import InvalidInput, UnsupportedMediaType
+from shared.pagination import ListQuery
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
@@ -104,12 +105,8 @@ async def get_feed(feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep) -> 
     return await service.read(uow, principal, feed_id)
 
 
-@router.get("/{feed_id}/errors", summary="A feed's error report: line, field, why")
+@router.get("/{feed_id}/errors", summary="A feed's error report: line, field, why; by line, a page at a time")
 async def feed_errors(
-    feed_id: uuid.UUID,
-    uow: UowDep,
-    principal: PrincipalDep,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
-    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    feed_id: uuid.UUID, uow: UowDep, principal: PrincipalDep, query: Annotated[ListQuery, Query()]
 ) -> FeedErrorPage:
-    return await service.errors(uow, principal, feed_id, limit, offset)
+    return await service.errors(uow, principal, feed_id, query)

@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.monitoring.feeds.kinds import RECORD_COLUMNS
 from services.monitoring.models import SCHEMA, Feed, FeedError
+from shared.pagination import Keyset, ListQuery, Rows, keyset_page
+
+# The error report's order (shared/pagination.py): by line, served by ix_feed_errors_feed_id_line_id (migration 0007).
+ERRORS = Keyset("feed-errors", (FeedError.line, FeedError.id))
 
 
 async def _raw(session: AsyncSession) -> Any:
@@ -61,16 +65,5 @@ class FeedRepository:
             "feed_errors", schema_name=SCHEMA, columns=["feed_id", "line", "field", "message"], records=errors
         )
 
-    async def error_count(self, feed_id: uuid.UUID) -> int:
-        return int(await self.session.scalar(select(func.count()).where(FeedError.feed_id == feed_id)) or 0)
-
-    async def errors(self, feed_id: uuid.UUID, limit: int, offset: int) -> list[FeedError]:
-        return list(
-            await self.session.scalars(
-                select(FeedError)
-                .where(FeedError.feed_id == feed_id)
-                .order_by(FeedError.line, FeedError.id)
-                .limit(limit)
-                .offset(offset)
-            )
-        )
+    async def errors(self, feed_id: uuid.UUID, q: ListQuery) -> Rows[FeedError]:
+        return await keyset_page(self.session, select(FeedError).where(FeedError.feed_id == feed_id), ERRORS, q)

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from shared.pagination import Page
+
 
 class FeedOut(BaseModel):
     """A posted feed file with its progress (rows read / loaded / rejected) and result."""
@@ -36,13 +38,9 @@ class RowErrorOut(BaseModel):
     message: str
 
 
-class FeedErrorPage(BaseModel):
+class FeedErrorPage(Page[RowErrorOut]):
+    """A feed's error report by line, a page at a time: `total` counts the rows it holds, the first
+    MONITORING_FEED_MAX_ERRORS (1000) of those rejected; `rejected` counts them all."""
+
     feed_id: uuid.UUID
-    items: list[RowErrorOut]
-    total: int = Field(description="rows rejected, all of them")
-    stored: int = Field(
-        description="rows the report holds: the first MONITORING_FEED_MAX_ERRORS (1000) of the rejected; "
-        "the rest are only counted"
-    )
-    limit: int
-    offset: int
+    rejected: int = Field(description="rows rejected, all of them (the report holds the first of them)")

@@ -28,6 +28,7 @@ from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, 
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
 from shared.jobs import Job
+from shared.pagination import ListQuery
 from shared.schemas import attributes
 from shared.uow import UnitOfWork
 from shared.uploads import ErrorSample
@@ -374,15 +375,13 @@ async def read(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Fee
     return to_out(feed)
 
 
-async def errors(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID, limit: int, offset: int) -> FeedErrorPage:
+async def errors(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID, query: ListQuery) -> FeedErrorPage:
     feed = await _visible(uow, principal, feed_id)
-    repo = FeedRepository(uow.session)
-    items = await repo.errors(feed.id, limit, offset)
+    page = await FeedRepository(uow.session).errors(feed.id, query)
     return FeedErrorPage(
+        items=[RowErrorOut.model_validate(e, from_attributes=True) for e in page.rows],
+        next=page.next,
+        total=page.total,
         feed_id=feed.id,
-        items=[RowErrorOut(line=e.line, field=e.field, message=e.message) for e in items],
-        total=feed.rows_rejected,
-        stored=await repo.error_count(feed.id),
-        limit=limit,
-        offset=offset,
+        rejected=feed.rows_rejected,
     )

@@ -10,6 +10,12 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.models import Overpayment
+from services.payments.recovery.schemas import OverpaymentQuery
+from shared.pagination import Keyset, Rows, keyset_page
+
+# The overpayments' order (shared/pagination.py): as recorded, by id; the primary key serves a region's pages, and
+# ix_overpayments_household_id (migration 0016) one household's.
+OVERPAYMENTS = Keyset("overpayments", (Overpayment.id,))
 
 _NOT_EXPORTED = "('building', 'built', 'approved')"
 _PERSONS = (
@@ -208,11 +214,15 @@ class RecoveryRepository:
     async def split_deducted(self, overpayment_id: int) -> None:
         await self.session.execute(text(_SPLIT), {"id": overpayment_id})
 
-    async def in_region(self, region_prefix: str, status: str | None, after: int, limit: int) -> list[Overpayment]:
-        query = select(Overpayment).where(Overpayment.region_code.startswith(region_prefix), Overpayment.id > after)
-        if status:
-            query = query.where(Overpayment.status == status)
-        return list(await self.session.scalars(query.order_by(Overpayment.id).limit(limit)))
+    async def page(self, region_prefix: str, q: OverpaymentQuery) -> Rows[Overpayment]:
+        query = select(Overpayment).where(Overpayment.region_code.startswith(region_prefix, autoescape=True))
+        if q.household_id:
+            query = query.where(Overpayment.household_id == q.household_id)
+        if q.programme:
+            query = query.where(Overpayment.programme == q.programme)
+        if q.status:
+            query = query.where(Overpayment.status == q.status)
+        return await keyset_page(self.session, query, OVERPAYMENTS, q)
 
     async def get(self, overpayment_id: int, *, for_update: bool = False) -> Overpayment | None:
         query = select(Overpayment).where(Overpayment.id == overpayment_id).execution_options(populate_existing=True)

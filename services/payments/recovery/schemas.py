@@ -2,10 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.core.period import Period
+from shared.events.catalogue import Programme
+from shared.pagination import Page, RegionListQuery
 
 
 class OverpaymentOut(BaseModel):
@@ -29,6 +32,18 @@ class OverpaymentOut(BaseModel):
     closed_by: str | None = None
     closed_at: datetime | None = None
     requested_by: str | None = None
+
+
+class OverpaymentQuery(RegionListQuery):
+    """Which overpayments a list shows (the caller's region, or a township or village of it), a page at a time."""
+
+    household_id: uuid.UUID | None = None
+    programme: Programme | None = None
+    status: Literal["open", "waiver_requested", "closed"] | None = None
+
+
+class OverpaymentPage(Page[OverpaymentOut]):
+    """In the order they were recorded (by id)."""
 
 
 class ReasonIn(BaseModel):

@@ -18,12 +18,13 @@ from typing import Any
 from services.payments.batches.repository import BatchRepository
 from services.payments.recovery.domain import OverpaymentCase
 from services.payments.recovery.repository import RecoveryRepository
-from services.payments.recovery.schemas import OverpaymentOut
+from services.payments.recovery.schemas import OverpaymentOut, OverpaymentPage, OverpaymentQuery
 from services.payments.roll.domain import PersonChange
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period
 from shared.events.catalogue import ONE_OFF
+from shared.pagination import Rows, narrowed
 from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -166,20 +167,24 @@ async def _audited(uow: UnitOfWork, rows: list[Any]) -> None:
     )
 
 
-async def in_region(
-    uow: UnitOfWork, principal: Principal, status: str | None, after: int, limit: int
-) -> list[OverpaymentOut]:
-    rows = await RecoveryRepository(uow.session).in_region(principal.region, status, after, limit)
+async def in_region(uow: UnitOfWork, principal: Principal, query: OverpaymentQuery) -> OverpaymentPage:
+    prefix = narrowed(principal.region, query.region)
+    page = await RecoveryRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
     await audit.record(
         uow,
         principal,
         "overpayment.list",
         "overpayment",
         None,
-        region_code=principal.region,
-        details={"count": len(rows), "status": status},
+        household_id=query.household_id,
+        region_code=prefix or query.region,
+        details={"count": len(page.rows), "status": query.status, "programme": query.programme},
     )
-    return [OverpaymentOut.model_validate(r, from_attributes=True) for r in rows]
+    return OverpaymentPage(
+        items=[OverpaymentOut.model_validate(r, from_attributes=True) for r in page.rows],
+        next=page.next,
+        total=page.total,
+    )
 
 
 async def _step(uow: UnitOfWork, principal: Principal, overpayment_id: int, action: str, reason: str | None) -> object:
