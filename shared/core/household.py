@@ -15,7 +15,8 @@ Conventions:
 
 from __future__ import annotations
 
-from datetime import date
+import calendar
+from datetime import date, timedelta
 from typing import Literal
 from uuid import UUID
 
@@ -62,6 +63,15 @@ def age_on(birth_date: date, on: date) -> int:
     """Age in completed years (周岁) on a date."""
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - int(before_birthday)
+
+
+def last_day_under(birth_date: date, age: int) -> date:
+    """The last day a person born on `birth_date` is under `age` (周岁): the day before that birthday (one born on
+    29 February turns it on 1 March of a common year)."""
+    year = birth_date.year + age
+    if (birth_date.month, birth_date.day) == (2, 29) and not calendar.isleap(year):
+        return date(year, 2, 28)
+    return birth_date.replace(year=year) - timedelta(days=1)
 
 
 class SelfCare(BaseModel):
@@ -139,6 +149,10 @@ class MemberFacts(BaseModel):
     def age_on(self, on: date) -> int:
         """周岁 on a date."""
         return age_on(self.birth_date, on)
+
+    def last_day_under(self, age: int) -> date:
+        """The last day the member is under `age` (周岁)."""
+        return last_day_under(self.birth_date, age)
 
 
 class IncomeItem(BaseModel):

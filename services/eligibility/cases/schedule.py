@@ -159,22 +159,27 @@ def price(
 ) -> list[Segment]:
     """The months `first`…`last` (None = on) priced on `snapshot` with the values in force in each month: the
     rule runs on the first day and again at each later start of a value it read (a value starting within a month
-    prices the whole month, as a rise from the 15th is paid for that month). Raises `Unpriceable` when a month
-    finds the household (or a person asked for) not eligible."""
+    prices the whole month, as a rise from the 15th is paid for that month), and on the first day of the month
+    after the last day its finding holds by a person's age (`valid_until`: an orphan's 18th birthday, a child
+    rate's end) — a person it then finds not eligible is owed nothing more from that month. Raises `Unpriceable`
+    when a month finds the household (or a person asked for) not eligible otherwise."""
     if last is not None and last < first:
         return []  # no month to price
     runs: list[tuple[Period, list[tuple[UUID | None, int]], tuple[TraceEntry, ...], int]] = []
-    on = first.first_day
+    on, by_age = first.first_day, False
     while True:
         month = Period.of(on)
         try:
             result = rule(snapshot, on)
         except (ValueError, KeyError, LookupError, ArithmeticError, TypeError) as exc:
             raise Unpriceable(month, f"cannot assess: {exc}") from exc
+        awards = _awards(result, person_level, members) if result.monthly_amount_fen is not None else []
+        if by_age and (not result.eligible or not awards):
+            last = month.plus(-1)  # the age limit ends what is owed
+            break
         if not result.eligible or result.monthly_amount_fen is None:
             raise Unpriceable(month, "; ".join(result.reasons) or "not eligible")
-        awards = _awards(result, person_level, members)
-        if members is not None and {m for m, _ in awards} != members:
+        if members is not None and not by_age and {m for m, _ in awards} != members:
             raise Unpriceable(month, "a person of the schedule is no longer eligible")
         if not awards:
             raise Unpriceable(month, "nobody eligible")
@@ -184,9 +189,15 @@ def price(
         runs.append((month, awards, tuple(result.trace), persons))
         starts = _starts(params, tuple(t.key for t in result.trace), region)
         i = bisect.bisect_right(starts, on)
-        if i == len(starts) or (last is not None and Period.of(starts[i]) > last):
+        following = starts[i] if i < len(starts) else None
+        aged = Period.of(result.valid_until).next().first_day if result.valid_until else None
+        if aged is not None and aged > on and (following is None or aged <= following):
+            following, by_age = aged, True
+        else:
+            by_age = False
+        if following is None or (last is not None and Period.of(following) > last):
             break
-        on = starts[i]
+        on = following
     segments: list[Segment] = []
     for i, (month, awards, values, persons) in enumerate(runs):
         end = runs[i + 1][0].plus(-1) if i + 1 < len(runs) else last

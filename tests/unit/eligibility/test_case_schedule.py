@@ -425,3 +425,70 @@ def test_a_case_in_gradual_exit_whose_runs_all_end_is_repriced_too():
     assert [(str(d.from_month), str(d.to_month), d.after_fen - d.before_fen) for d in changes] == [
         ("2023-11", "2024-03", 10_000)
     ]
+
+
+# --- age limits -----------------------------------------------------------------------------------------------------
+
+
+def test_an_orphan_is_owed_through_the_month_of_the_18th_birthday_and_nothing_after():
+    """社会散居孤儿 (吴起县, seed 000: 1,400 a month) born 20 January 2006, approved 25 September 2023: owed from
+    October; 18 on 20 January 2024 — under 18 on the first of January, so January is owed, February not (国办发
+    〔2010〕54号: 未满18周岁). The schedule says so from the approval, not only at the next review."""
+    grandmother = _member("韩奶奶", "1950-05-05", "head")
+    child = _member("韩小东", "2006-01-20", "grandchild", has_capable_supporter=False, student=True)
+    snapshot = household(members=[grandmother, child], wages_fen=0)
+    recognition = {"member_id": child["member_id"], "kind": "orphan", "basis": "父母双亡"}
+    case = approve(
+        opened(
+            application(
+                snapshot, "orphan", applicant_member_id=child["member_id"], details={"recognitions": [recognition]}
+            )
+        )
+    )
+    _, events = collect(case)
+    assert monthly(case, Period(2023, 10), Period(2024, 3)) == {
+        "2023-10": 140_000,
+        "2023-11": 140_000,
+        "2023-12": 140_000,
+        "2024-01": 140_000,
+        "2024-02": 0,
+        "2024-03": 0,
+    }
+    changed = next(e for e in events if isinstance(e, CaseScheduleChanged))
+    assert [(s.from_month, s.to_month, s.amount_fen) for s in changed.segments] == [
+        (Period(2023, 10), Period(2024, 1), 140_000)
+    ]
+
+
+def test_a_disabled_child_is_paid_the_child_rate_until_18_then_the_adult_rate_of_the_grade():
+    """困难残疾人生活补贴 in a 低保 household (吴起县, seed 000: 未满18周岁 100 a month; grade 4: 60): a grade-4
+    child born 15 November 2005 is 18 on 15 November 2023 — October and November at 100 (under 18 on the first),
+    60 from December."""
+    head = _member("潘大山", "1968-03-03", "head", labour_capacity="partial")
+    child = _member("潘小明", "2005-11-15", "child", disability_category="physical", disability_grade=4)
+    snapshot = household(members=[head, child], wages_fen=0)
+    data = application(snapshot, "disability_living", applicant_member_id=child["member_id"])
+    case = approve(opened(data.model_copy(update={"household_programmes": ["dibao"]})))
+    assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
+        "2023-10": 10_000,
+        "2023-11": 10_000,
+        "2023-12": 6_000,
+        "2024-01": 6_000,
+    }
+
+
+def test_a_tekun_minor_out_of_school_is_supported_until_18_one_in_school_goes_on():
+    """特困 minors (民发〔2021〕43号: supported to 18, longer while in school): one born 10 March 2008 (15 when
+    approved), not in school, is owed through March 2026 (under 18 on 1 March), nothing from April; a schoolmate
+    born the same day goes on (a review decides when school ends)."""
+
+    def minor(student: bool) -> Case:
+        child = _member("白小龙", "2008-03-10", "head", has_capable_supporter=False, student=student)
+        snapshot = household(members=[child], wages_fen=0)
+        return approve(opened(application(snapshot, "tekun", applicant_member_id=child["member_id"])))
+
+    out, still = minor(False), minor(True)
+    monthly_amount = sched.total(out.schedule, Period(2023, 10))
+    assert monthly_amount > 0
+    assert monthly(out, Period(2026, 3), Period(2026, 4)) == {"2026-03": monthly_amount, "2026-04": 0}
+    assert monthly(still, Period(2026, 3), Period(2026, 4)) == {"2026-03": monthly_amount, "2026-04": monthly_amount}

@@ -234,6 +234,7 @@ class _Judgement:
     monthly_amount_fen: int = 0
     category: str | None = None
     reasons: tuple[str, ...] = ()
+    until: date | None = None  # the last day the judgement holds by the person's age alone (an age limit)
 
 
 def _member_awards(
@@ -247,8 +248,10 @@ def _member_awards(
     sum, as a 低保 decision names the household's."""
     reasons = list(reasons or [])
     awards: list[MemberAward] = []
+    judged: list[_Judgement] = []
     for member in candidates:
         j = judge(member)
+        judged.append(j)
         amount = j.monthly_amount_fen if j.eligible else 0
         awards.append(
             MemberAward(
@@ -267,6 +270,7 @@ def _member_awards(
         reasons.append("无符合条件的家庭成员")
     elif eligible_awards:
         reasons.append(f"合计{len(eligible_awards)}人, 每月{yuan(total)}")
+    limits = [j.until for j in judged if j.eligible and j.until is not None]
     return ctx.assessment(
         programme,
         bool(eligible_awards),
@@ -274,6 +278,7 @@ def _member_awards(
         monthly_amount_fen=total,
         covered_member_ids=[a.member_id for a in eligible_awards],
         beneficiaries=awards,
+        valid_until=min(limits) if limits else None,
     )
 
 
@@ -307,6 +312,6 @@ def _child_judge(
         key, category = rate(member)
         money: PeriodicMoney = ctx.get(key)
         reasons.append(f"{category}: {yuan(money.monthly_fen())}/月")
-        return _Judgement(True, money.monthly_fen(), category, tuple(reasons))
+        return _Judgement(True, money.monthly_fen(), category, tuple(reasons), member.last_day_under(max_age))
 
     return judge

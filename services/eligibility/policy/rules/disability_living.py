@@ -36,12 +36,14 @@ def assess_disability_living(snapshot: HouseholdSnapshot, ctx: _Context, app: Ap
             return _Judgement(False, category=category, reasons=tuple(reasons))
         age = member.age_on(ctx.on)
         child_age: int = ctx.get("disability_living.child_age")
+        until = None
         if age < child_age:
             amount: int = ctx.get("disability_living.child_fen")
             reasons.append(f"{age}周岁, 未满{child_age}周岁: {yuan(amount)}/月")
+            until = member.last_day_under(child_age)  # the adult rate by grade from then on
         else:
             amount = by_grade[grade]
             reasons.append(f"{grade}级残疾: {yuan(amount)}/月")
-        return _Judgement(True, amount, category, tuple(reasons))
+        return _Judgement(True, amount, category, tuple(reasons), until)
 
     return _member_awards("disability_living", ctx, candidates, judge)

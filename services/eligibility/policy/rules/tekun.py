@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from shared.core.household import HouseholdSnapshot, MemberFacts
@@ -54,16 +55,28 @@ _DISABILITY_LABEL = {
 }
 
 
-def _no_labour_capacity(ctx: _Context, member: MemberFacts, supported: bool) -> str | None:
-    """Why the member counts as 无劳动能力 (民发〔2021〕43号第六条), or None; `supported`: the person is already
-    特困 (a minor keeps it until the supported minor age, and past it while in school)."""
+def _minor_until(ctx: _Context, member: MemberFacts) -> date | None:
+    """A minor supported for being a minor is supported until the supported minor age (in school, longer: a
+    review says): the last day of it, when the rule must run again (still 特困 for another reason, it goes on)."""
+    return None if member.student else member.last_day_under(ctx.get("tekun.labour.supported_minor_age"))
+
+
+def _no_labour_capacity(ctx: _Context, member: MemberFacts, supported: bool) -> tuple[str | None, date | None]:
+    """Why the member counts as 无劳动能力 (民发〔2021〕43号第六条), or None, and the last day a minor's reason holds
+    by age; `supported`: the person is already 特困 (a minor keeps it until the supported minor age, and past it
+    while in school)."""
     age = member.age_on(ctx.on)
     if age >= ctx.get("tekun.labour.elderly_age"):
-        return f"{age}周岁, 老年人"
+        return f"{age}周岁, 老年人", None
     if age < ctx.get("tekun.labour.minor_age"):
-        return f"{age}周岁, 未成年人"
+        return f"{age}周岁, 未成年人", _minor_until(ctx, member)
     if supported and age < (until := ctx.get("tekun.labour.supported_minor_age")):
-        return f"{age}周岁, 特困人员中的未成年人, 供养至{until}周岁"
+        return f"{age}周岁, 特困人员中的未成年人, 供养至{until}周岁", _minor_until(ctx, member)
+    return _other_incapacity(ctx, member, supported, age), None
+
+
+def _other_incapacity(ctx: _Context, member: MemberFacts, supported: bool, age: int) -> str | None:
+    """无劳动能力 other than by age: a minor past the age in school, a severe disability, an assessment."""
     if supported and member.student:
         return f"{age}周岁, 特困人员中的未成年人年满{ctx.get('tekun.labour.supported_minor_age')}周岁仍在校就读"
     if _severe_disability_without_labour(ctx, member):
@@ -106,7 +119,7 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             return _Judgement(False, reasons=(f"{why}: 不计入共同生活家庭成员, 不予救助供养",))
         reasons: list[str] = []
         eligible = True
-        why_no_labour = _no_labour_capacity(ctx, member, app.already_supported)
+        why_no_labour, until = _no_labour_capacity(ctx, member, app.already_supported)
         if why_no_labour:
             reasons.append(f"无劳动能力: {why_no_labour}")
         else:
@@ -137,6 +150,6 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             f"{member.self_care.impossible_count}项不能自理){yuan(care.monthly_fen())} = "
             f"{yuan(basic + care.monthly_fen())}"
         )
-        return _Judgement(True, basic + care.monthly_fen(), f"{setting}/{_CARE_LABEL[level]}", tuple(reasons))
+        return _Judgement(True, basic + care.monthly_fen(), f"{setting}/{_CARE_LABEL[level]}", tuple(reasons), until)
 
     return _member_awards("tekun", ctx, _candidates(snapshot, app, lambda m: m.counted), judge)
