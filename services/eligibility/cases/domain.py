@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -29,6 +29,7 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
+    ONE_OFF,
     PERSON_LEVEL,
     ApplicationDetails,
     ApplicationImported,
@@ -189,7 +190,7 @@ class Case(Aggregate):
         return workflow.CaseState(
             status=self.status,
             emergency=temporary is not None and temporary.type == "emergency",
-            one_off=self.status in workflow.ON_ROLL and self.monthly_amount_fen is None,
+            one_off=self.status in workflow.ON_ROLL and self.programme in ONE_OFF,
             extended=self.extended,
             documents_pending=self.documents_pending,
             home_visits=self.home_visits,
@@ -600,7 +601,9 @@ class Case(Aggregate):
         result = self.assess(ctx.params, on, snapshot)
         self.snapshot, self.assessment = snapshot, result
         status, month = self.status, Period.of(on)
-        if result.eligible:
+        if result.eligible and self.monthly_amount_fen is None and result.monthly_amount_fen is None:
+            to = Status.APPROVED  # a standing status with nothing to pay (边缘): confirmed
+        elif result.eligible:
             first, before = month.next(), self.schedule
             new = self._priced(ctx.params, snapshot, first, "review", fallback=result)
             after = sched.replace_from(before, first, new)
@@ -919,8 +922,8 @@ class Case(Aggregate):
     def _schedule_review(self, on: date, params: ParameterSet, *, after: date | None = None) -> None:
         """复核: the next review, the programme's interval from `on`; with `after` (an imported case: `on` is the old
         approval), the first such date past it, with the intervals in force then."""
-        if self.monthly_amount_fen is None:
-            return  # one-off help has no roll life
+        if self.programme in ONE_OFF:
+            return  # one-off help has no roll life (a standing status, 边缘 or 刚性支出, is reviewed like the rest)
         irregular = any(m.employed or m.labour_capacity == "full" for m in self.snapshot.counted_members())
         months = {
             k: int(params.at(f"review.{k}", after or on, self.region_code).value)
@@ -937,7 +940,9 @@ class Case(Aggregate):
             if after is None or due > after:
                 break
             every += 1
-        self.next_review_on = due
+        # A finding that holds until a day (刚性支出's status year, an orphan's 18th birthday) is looked at again then.
+        limit = self.assessment.valid_until if self.assessment else None
+        self.next_review_on = min(due, limit + timedelta(days=1)) if limit and limit >= (after or on) else due
 
     def _stop(
         self,

@@ -417,6 +417,30 @@ def test_a_review_on_the_same_facts_keeps_the_amount_and_schedules_the_next():
     assert case.next_review_on > date(2023, 12, 20) and steps[0].data["eligible"] is True
 
 
+def test_a_marginal_household_status_is_reviewed_like_any_on_the_roll():
+    """低保边缘 (吴起县 rural standard 500 a month, 边缘 below 1.5 × = 750 per person): two members with 1,300 of
+    wages — 650 each — are 边缘 with nothing to pay, a standing status reviewed on the programme's interval like
+    any other (domain.md's review rules), not one-off help that is never looked at again. The same facts keep it;
+    wages of 1,600 (800 each) end it."""
+    members = [
+        _member("马志强", "1975-05-05", "head", labour_capacity="partial"),
+        _member("马桂兰", "1977-07-07", "spouse", labour_capacity="partial"),
+    ]
+    case = approved(opened(application(household(members=members, wages_fen=130_000), "marginal")))
+    assert case.status is Status.APPROVED and case.monthly_amount_fen is None
+    assert case.next_review_on is not None and "review" in case.next_steps
+    case.review(by(REVIEWER, date(2024, 3, 20)))
+    _steps, events = collect(case)
+    assert case.status is Status.APPROVED and events == [] and case.next_review_on > date(2024, 3, 20)
+    higher = household(members=members, wages_fen=160_000).model_copy(update={"household_id": case.household_id})
+    case.review(by(REVIEWER, date(2024, 9, 20)), latest=higher)
+    _steps, events = collect(case)
+    assert case.status is Status.TERMINATED and case.next_review_on is None
+    assert [(e.reason, e.last_month) for e in events if isinstance(e, CaseTerminated)] == [
+        ("ineligible", Period(2024, 9))
+    ]
+
+
 def test_a_review_on_new_facts_changes_the_amount_from_the_next_month():
     case = approved()
     latest = household(wages_fen=60_000)

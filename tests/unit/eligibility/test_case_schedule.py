@@ -458,6 +458,7 @@ def test_an_orphan_is_owed_through_the_month_of_the_18th_birthday_and_nothing_af
     assert [(s.from_month, s.to_month, s.amount_fen) for s in changed.segments] == [
         (Period(2023, 10), Period(2024, 1), 140_000)
     ]
+    assert case.next_review_on == date(2024, 1, 20)  # the township looks at the case the day the child turns 18
 
 
 def test_a_disabled_child_is_paid_the_child_rate_until_18_then_the_adult_rate_of_the_grade():
