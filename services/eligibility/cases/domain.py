@@ -924,7 +924,15 @@ class Case(Aggregate):
         approval), the first such date past it, with the intervals in force then."""
         if self.programme in ONE_OFF:
             return  # one-off help has no roll life (a standing status, 边缘 or 刚性支出, is reviewed like the rest)
-        irregular = any(m.employed or m.labour_capacity == "full" for m in self.snapshot.counted_members())
+        # A member can work: employed, or able and of working age (43号: under 16 and from 60 count as unable).
+        young, old = (
+            int(params.at(f"tekun.labour.{k}", after or on, self.region_code).value)
+            for k in ("minor_age", "elderly_age")
+        )
+        irregular = any(
+            m.employed or (m.labour_capacity == "full" and young <= m.age_on(on) < old)
+            for m in self.snapshot.counted_members()
+        )
         months = {
             k: int(params.at(f"review.{k}", after or on, self.region_code).value)
             for k in ("regular_months", "irregular_months")

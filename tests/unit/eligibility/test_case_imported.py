@@ -21,14 +21,14 @@ IMPORT_DAY = date(2026, 12, 3)
 IMPORTER = Actor("roll-import:test", frozenset({"system"}))
 
 
-def _snapshot(members: int = 2) -> HouseholdSnapshot:
+def _snapshot(members: int = 2, born: str = "1950-01-01") -> HouseholdSnapshot:
     return HouseholdSnapshot.model_validate(
         {
             "household_id": str(uuid.uuid4()),
             "region_code": "610626101203",
             "hukou_type": "rural",
             "members": [
-                {"member_id": str(uuid.uuid4()), "name": n, "birth_date": "1950-01-01", "sex": "male", "relation": r}
+                {"member_id": str(uuid.uuid4()), "name": n, "birth_date": born, "sex": "male", "relation": r}
                 for n, r in (("甲", "head"), ("乙", "spouse"))[:members]
             ],
         }
@@ -94,9 +94,14 @@ def test_an_approval_older_than_every_value_we_hold_comes_in_priced_and_reviewed
     """吴起县's values start in 2023, the national review intervals in June 2021: a 特困 person approved in 2015 is
     still on the roll. Everything a parameter decides is read as of the import day: the assessment, who decides
     (the county: not delegated), and the next review — the regular rhythm counted from the old approval (the
-    members are recorded with full labour capacity, the default: every 6 months), the first date past the import
-    day: 2015-06-10 + 23 × 6 months = 2026-12-10."""
-    event = _event(_snapshot(), approved_on=date(2015, 6, 10), submitted_on=date(2015, 6, 10), amount_differs=False)
+    members, of working age, are recorded with full labour capacity, the default: every 6 months), the first date
+    past the import day: 2015-06-10 + 23 × 6 months = 2026-12-10."""
+    event = _event(
+        _snapshot(born="1980-01-01"),
+        approved_on=date(2015, 6, 10),
+        submitted_on=date(2015, 6, 10),
+        amount_differs=False,
+    )
     event = event.model_copy(update={"computed_amount_fen": 45_000})
     case = Case.imported(event, PARAMS, IMPORT_DAY, IMPORTER)
     assert (case.status, case.opened_on, case.delegated) == (Status.APPROVED, date(2015, 6, 10), False)
@@ -115,7 +120,9 @@ def test_an_imported_case_without_a_review_date_is_next_reviewed_past_the_import
         (date(2026, 6, 3), date(2027, 6, 3)),  # … and on it: the next one
         (date(2024, 1, 31), date(2027, 1, 28)),  # a month-end approval: on the 28th, as every review
     ):
-        event = _event(_snapshot(), approved_on=approved_on, amount_differs=False, computed_amount_fen=45_000)
+        event = _event(
+            _snapshot(born="1980-01-01"), approved_on=approved_on, amount_differs=False, computed_amount_fen=45_000
+        )
         assert Case.imported(event, PARAMS, IMPORT_DAY, IMPORTER).next_review_on == due, approved_on
 
 

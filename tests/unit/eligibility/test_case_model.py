@@ -417,6 +417,24 @@ def test_a_review_on_the_same_facts_keeps_the_amount_and_schedules_the_next():
     assert case.next_review_on > date(2023, 12, 20) and steps[0].data["eligible"] is True
 
 
+def test_children_and_the_elderly_do_not_make_a_household_one_that_can_work():
+    """民发〔2021〕57号: yearly review for a stable household, every 6 months where a member can work. A grandmother of
+    66 and a child of 12 (the front desk's default labour capacity is "full") cannot work (43号: under 16, 60 and
+    over): reviewed after 12 months, not 6; a household with a working-age member able to work: after 6."""
+    stable = household(
+        members=[_member("韩奶奶", "1957-01-01", "head"), _member("韩小东", "2011-05-05", "grandchild", student=True)],
+        wages_fen=0,
+    )
+    case = approved(opened(application(stable)))
+    assert case.next_review_on == date(2024, 9, 25)
+    able = household(
+        members=[_member("韩大山", "1980-01-01", "head"), _member("韩小东", "2011-05-05", "child", student=True)],
+        wages_fen=0,
+    )
+    case = approved(opened(application(able)))
+    assert case.next_review_on == date(2024, 3, 25)
+
+
 def test_a_marginal_household_status_is_reviewed_like_any_on_the_roll():
     """低保边缘 (吴起县 rural standard 500 a month, 边缘 below 1.5 × = 750 per person): two members with 1,300 of
     wages — 650 each — are 边缘 with nothing to pay, a standing status reviewed on the programme's interval like
