@@ -8,7 +8,8 @@ returns through the return-file parser. Regular batches recover open overpayment
 each line drawn per sequence (50, 25, 99 or 0 %).
 
 The oracle is written here, by hand, from the dated history alone: what each person is owed per month is the last
-decision's amount for that month (a change replaces every month from its `changed_from`). A line's money for its month
+decision's amount for that month (a change replaces every month from its `changed_from`), and why (its reason, a
+review or a 提标, drawn per decision). A line's money for its month
 is what the bank pays plus what it withheld (扣回); what a live deduction (its line pending or paid) recovered for an
 overpaid month is, for that month, money given back, as a repayment is. After every step, for every person and
 month (fen):
@@ -19,7 +20,11 @@ month (fen):
   owed − waived, 0) — what the bank holds beyond what is owed is recorded, exactly;
 * every line is for a positive amount and withholds at most its batch's share of its month's money (rounded down);
   each deduction is the same person's, and no overpayment has more deducted than its amount; one closed
-  `recovered` has all of it deducted.
+  `recovered` has all of it deducted;
+* every line a batch makes has the kind the oracle gives it from the money before the batch was built: a regular
+  batch's own month `regular` (unless a regular line holds it), a month money already held and owed by a 提标 (the
+  reason of the last decision from that month on is `standard_rise`) `supplement`, any other `arrears` (`reissue` in
+  a 重发 batch); a `supplement` line not yet at the bank is for a month owed by a 提标 now.
 
 At the end (quiescence: every batch exported, every line returned paid, a last regular batch, for the month after the
 last one drawn, paid), owed ≤ paid +
@@ -60,6 +65,7 @@ START = Period(2020, 1)  # a year no other test pays (their batches list by mont
 # The months decisions and batches are drawn from, and the horizon the oracle follows: one more, the month of the
 # last regular batch at quiescence.
 MONTHS = [START.plus(i) for i in range(7)]
+STATUSES = ("building", "built", "approved", "exported", "reconciled", "cancelled")
 AMOUNTS = (30_000, 60_000, 68_000, 73_000)
 _VILLAGES = 700 * 900  # townships 300–999 of 吴起县 (other tests use lower ones), villages 100–999 of each
 CREATOR = Principal("sim-finance-a", frozenset({"finance"}), "610626")
@@ -170,22 +176,28 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                 (self.b, "tekun", uuid.uuid4(), uuid.uuid4()),
                 (self.b, "tekun", uuid.uuid4(), uuid.uuid4()),
             ]
-            # The oracle: owed per person and month, from the dated history only.
+            # The oracle: owed per person and month, and why (the decision's reason), from the dated history only.
             self.owed: dict[tuple, dict[Period, int]] = {p[:3]: {} for p in self.persons}
+            self.reason: dict[tuple, dict[Period, str]] = {p[:3]: {} for p in self.persons}
             for household in (self.a, self.b):
                 run(bank.kit.payee(household, self.region, f"62170000{random.randint(10**10, 10**11 - 1)}"))
             # Where a sequence starts: some persons approved from the first month, and its first months paid, so that
             # short sequences reach what follows money at the bank (a lower amount, a stop: overpayments, 扣回).
             for who, fen in enumerate(opening):
                 if fen:
-                    self.decide(who, 0, ("set", fen))
+                    self.decide(who, 0, ("set", fen), "approval")
             for month in range(months_paid):
                 self.month_paid(month)
 
         # --- decisions ---------------------------------------------------------------------------------------------
 
-        @rule(who=st.integers(0, 2), start=st.integers(0, 5), decision=decisions)
-        def decide(self, who: int, start: int, decision: tuple) -> None:
+        @rule(
+            who=st.integers(0, 2),
+            start=st.integers(0, 5),
+            decision=decisions,
+            reason=st.sampled_from(("review", "standard_rise")),
+        )
+        def decide(self, who: int, start: int, decision: tuple, reason: str = "review") -> None:
             household, programme, member, case_id = self.persons[who]
             changed_from = MONTHS[start]
             segments = segments_of(decision, changed_from)
@@ -193,6 +205,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             for month in MONTHS:
                 if month >= changed_from:
                     owed.pop(month, None)
+                    self.reason[(household, programme, member)][month] = reason  # the months before keep theirs
             for first, last, fen in segments:
                 for month in MONTHS:
                     if first <= month and (last is None or month <= last):
@@ -207,7 +220,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                     programme=programme,
                     persons=1 if programme == "tekun" else 2,
                     member_id=None if member == HOUSEHOLD else member,
-                    reason="review",
+                    reason=reason,
                 )
             )
 
@@ -234,23 +247,65 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             place = {p[:3]: i for i, p in enumerate(self.persons)}
             return [tuple(r[5:]) for r in sorted(rows, key=lambda r: (r[3], place[(r[0], r[1], r[2])], r[4]))]
 
+        def _request(self, kind: str, period: Period, percent: int = 0) -> uuid.UUID:
+            """A batch asked for and built by the job; each line it makes has the kind the oracle gives it from the
+            money there was before (`_kind`). The month's regular batch there already is is answered as it is."""
+            before, known = self._money(), {b for (b,) in self._batches(*STATUSES)}
+            regular_held = {
+                ((h, p, m), Period.of(month))
+                for h, p, m, month in run(
+                    bank.rows(
+                        "SELECT household_id, programme, member_id, period FROM payments.payment_lines "
+                        "WHERE region_code = :r AND kind = 'regular' AND status IN ('pending', 'paid')",
+                        r=self.region,
+                    )
+                )
+            }
+            batch_id = run(bank.request(kind, self.region, period, percent))
+            if batch_id in known:
+                return batch_id
+            for h, p, m, month, made in run(
+                bank.rows(
+                    "SELECT household_id, programme, member_id, period, kind FROM payments.payment_lines "
+                    "WHERE batch_id = :b AND kind <> 'one_off'",
+                    b=batch_id,
+                )
+            ):
+                person, month = (h, p, m), Period.of(month)
+                got = before[person][month]
+                held = got["paid"] + got["in_flight"] + got["pending"] - got["repaid"] - got["recovered"]
+                expected = self._kind(kind, period, person, month, held, (person, month) in regular_held)
+                assert made == expected, (kind, str(period), person, str(month), made, expected, held)
+            return batch_id
+
+        def _kind(self, batch: str, period: Period, person: tuple, month: Period, held: int, regular: bool) -> str:
+            """What a balance line is: a regular batch's own month `regular` (unless a regular line holds it); a month
+            money already holds (`held` fen) and owed now by a 提标 `supplement` (提标补发); else 补发 `arrears`, or
+            `reissue` in a 重发 batch."""
+            if batch == "regular" and month == period and not regular:
+                return "regular"
+            rise = self.owed[person].get(month, 0) > 0 and self.reason[person].get(month) == "standard_rise"
+            if rise and held > 0:
+                return "supplement"
+            return "reissue" if batch == "reissue" else "arrears"
+
         @rule(month=st.integers(0, 5))
         def regular(self, month: int) -> None:
-            run(bank.request("regular", self.region, MONTHS[month], self.percent))
+            self._request("regular", MONTHS[month], self.percent)
 
         @rule(month=st.integers(0, 5), result=st.sampled_from(("paid", "failed")))
         def month_paid(self, month: int, result: str = "paid") -> None:
             """A month's regular batch the whole way in one step: built, approved, exported, returned (so that short
             sequences reach what follows money at the bank: overpayments, their recovery by deduction, and a failed
             line giving a deduction back)."""
-            batch_id = run(bank.request("regular", self.region, MONTHS[month], self.percent))
+            batch_id = self._request("regular", MONTHS[month], self.percent)
             run(bank.step(lambda uow: batches.approve(uow, APPROVER, batch_id)))
             run(bank.step(lambda uow: batches.export(uow, CREATOR, batch_id)))
             self._return(batch_id, [result])
 
         @rule(kind=st.sampled_from(("supplement", "reissue")), month=st.integers(1, 6))
         def on_demand(self, kind: str, month: int) -> None:
-            run(bank.request(kind, self.region, START.plus(month)))
+            self._request(kind, START.plus(month))
 
         @rule(pick=st.integers(0, 10))
         def approve(self, pick: int) -> None:
@@ -398,6 +453,24 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
                     assert sent + got["pending"] <= due + got["over"] + got["waived"], (person, month, dict(got), due)
                     assert got["over"] == max(sent - due - got["waived"], 0), (person, month, dict(got), due)
 
+        @invariant()
+        def labels_follow_decisions(self) -> None:
+            """A line not yet at the bank is computed again on every decision about its person: one labelled 提标补发
+            is for a month owed now by a 提标."""
+            if not hasattr(self, "owed"):
+                return
+            for h, p, m, month in run(
+                bank.rows(
+                    "SELECT l.household_id, l.programme, l.member_id, l.period FROM payments.payment_lines l "
+                    "JOIN payments.batches b ON b.id = l.batch_id WHERE l.region_code = :r AND l.kind = 'supplement' "
+                    "AND l.status = 'pending' AND b.status IN ('building', 'built', 'approved')",
+                    r=self.region,
+                )
+            ):
+                person, month = (h, p, m), Period.of(month)
+                assert self.owed[person].get(month, 0) > 0, (person, str(month))
+                assert self.reason[person].get(month) == "standard_rise", (person, str(month))
+
         def teardown(self) -> None:
             if not hasattr(self, "owed"):
                 return
@@ -413,7 +486,7 @@ def machine(bank: Bank) -> type[RuleBasedStateMachine]:
             for (batch_id,) in self._batches("exported"):
                 self._return(batch_id, ["paid"])
             # The last batch is a regular one: what is still open in overpayments is deducted as it would be.
-            last = run(bank.request("regular", self.region, MONTHS[-1], self.percent))
+            last = self._request("regular", MONTHS[-1], self.percent)
             run(bank.step(lambda uow: batches.approve(uow, APPROVER, last)))
             run(bank.step(lambda uow: batches.export(uow, CREATOR, last)))
             self._return(last, ["paid"])

@@ -132,14 +132,16 @@ async def test_the_first_regular_batch_pays_one_month_and_a_back_dated_rise_only
     assert await _lines(api, tokens, january) == [(NIL, "2027-01", "regular", 55_500)]
 
 
-async def test_a_rise_back_dated_before_the_first_batch_pays_the_difference_as_arrears(api, tokens, kit, db):
+async def test_a_rise_back_dated_before_the_first_batch_pays_the_difference_as_supplement(api, tokens, kit, db):
     region = village()
     case_id, hh = await _imported(kit, region, 52_000)
     await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 55_500)], reason="standard_rise")
     december = await _request(api, tokens, kit, region, DEC)
+    # October and November were paid by the old system at 520.00: the rise's 35.00 on them is 提标补发, the label
+    # a 提标补发 batch gives it (above), in the regular batch too.
     assert await _lines(api, tokens, december) == [
-        (NIL, "2026-10", "arrears", 3_500),
-        (NIL, "2026-11", "arrears", 3_500),
+        (NIL, "2026-10", "supplement", 3_500),
+        (NIL, "2026-11", "supplement", 3_500),
         (NIL, "2026-12", "regular", 55_500),
     ]
     assert december["total_fen"] == 3_500 + 3_500 + 55_500
@@ -186,8 +188,8 @@ async def test_a_person_level_programme_is_paid_elsewhere_per_member(api, tokens
     assert followed == sorted(
         [
             (str(a), str(DEC), "regular", 86_000),
-            (str(b), "2026-10", "arrears", 3_000),
-            (str(b), "2026-11", "arrears", 3_000),
+            (str(b), "2026-10", "supplement", 3_000),  # the rise on months the old system paid: 提标补发
+            (str(b), "2026-11", "supplement", 3_000),
             (str(b), str(DEC), "regular", 99_000),
         ]
     )

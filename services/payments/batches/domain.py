@@ -26,7 +26,7 @@ from shared.events.catalogue import BatchAmended, BatchApproved, BatchCreated, B
 
 
 class BatchKind(StrEnum):
-    REGULAR = "regular"  # 月度发放: the balance of every month up to the batch's (earlier ones as 补发), one-offs
+    REGULAR = "regular"  # 月度发放: the balance of every month up to the batch's (earlier: 补发, 提标补发), one-offs
     URGENT = "urgent"  # 先行救助: chosen one-off awards, the same day
     REISSUE = "reissue"  # 重发: the balance of the months before the batch's, on demand (failed lines come back)
     SUPPLEMENT = "supplement"  # 提标补发: the same balance on demand, after a back-dated rise

@@ -61,11 +61,11 @@ _DEDUCTED = """UNION ALL  -- money recovered by deduction (扣回) by a later li
 # repaid (退回) an overpayment — whose overpayment went away (the line that overpaid was reversed by the bank, or a
 # decision stopped the month): owed 0, so what was given back for them is the balance, paid back like any arrears.
 # (Their other facts are the overpayment's and, for a deduction, the withholding line's; for a repayment, the month's
-# largest line's.)
+# largest line's. No reason: owed nothing, they are never 提标补发.)
 _GIVEN_BACK = """UNION ALL
           SELECT g.household_id, g.programme, g.member_id, max(g.region_code),
                  (array_agg(g.case_id ORDER BY g.rank DESC))[1], (array_agg(g.persons ORDER BY g.rank DESC))[1],
-                 0, g.period
+                 0, g.period, NULL
           FROM (SELECT o.household_id, o.programme, o.member_id, o.region_code, op.case_id, dl.persons, o.period,
                        o.id AS rank
                 FROM payments.deductions o
@@ -88,12 +88,22 @@ _GIVEN_BACK = """UNION ALL
                               AND w.from_month <= g.period AND (w.to_month IS NULL OR w.to_month >= g.period))
           GROUP BY g.household_id, g.programme, g.member_id, g.period"""
 
+# What a balance line is (its kind): one rule for every batch that pays balances (regular, 提标补发, 重发), and for a
+# batch following a decision. A regular batch's own month is its `regular` line (unless a regular line already holds
+# it). Any other month is 提标补发 (`supplement`) when money already holds it (paid, with the bank, pending, or paid
+# by the old system: `s.fen` > 0) and what is owed for it now is a 提标's (the owed row's reason `standard_rise`): a
+# rise on a month paid at the old amount. Otherwise it is the batch's past kind: 补发 (`arrears`: a month never paid,
+# a late approval, a review's raise, a failed or reversed line), or `reissue` (重发) in a reissue batch. The amount is
+# the balance whatever the label; the bank memo, the roster and the statistics read the label.
+_KIND = """CASE WHEN :regular AND o.period = :period AND NOT coalesce(s.has_regular, false) THEN 'regular'
+                WHEN o.reason = 'standard_rise' AND coalesce(s.fen, 0) > 0 THEN 'supplement'
+                ELSE :past_kind END"""
+
 # 应发 − 已付 − 在途 − 待发: for each person and month up to :upto, what is owed (the owed row in force) minus every
 # line that holds money for it (paid, or pending in a batch exported or not), plus what was paid back, minus what the
 # old system paid for it before the roll was imported (`paid_elsewhere`, as that month's regular payment). A failed,
 # cancelled or reversed line holds nothing, so its month comes back by itself. The batch's own month is its `regular`
-# line (unless a regular line already holds it); earlier months are lines of the batch's past kind (补发 `arrears` in a
-# regular batch).
+# line (unless a regular line already holds it); other months are labelled by `_KIND`.
 # A regular batch leaves out the persons another live regular batch of the same month holds (one batch per person
 # and month, whatever the region level).
 _BALANCE = f"""
@@ -108,12 +118,11 @@ SELECT uuid_generate_v5(CAST(:ns AS uuid), w.household_id::text || '/' || w.prog
 FROM (
     -- Looked up per line by their unique keys (a chunk is a small part of the roll: never a scan of all of it).
     SELECT o.*, o.amount_fen - coalesce(s.fen, 0) AS balance,
-           CASE WHEN :regular AND o.period = :period AND NOT coalesce(s.has_regular, false) THEN 'regular'
-                ELSE :past_kind END AS kind,
+           {_KIND} AS kind,
            (SELECT b.id FROM payments.beneficiaries b WHERE b.case_id = o.case_id) AS beneficiary_id,
            (SELECT cp.payee_id FROM payments.current_payees cp WHERE cp.household_id = o.household_id) AS payee_id
     FROM (SELECT o.household_id, o.programme, o.member_id, o.region_code, o.case_id, o.persons, o.amount_fen,
-                 CAST(m AS date) AS period
+                 CAST(m AS date) AS period, o.reason
           FROM payments.owed o
           CROSS JOIN LATERAL generate_series(CAST(o.from_month AS timestamp),
                                              CAST(least(coalesce(o.to_month, :upto), :upto) AS timestamp),
@@ -485,7 +494,7 @@ class BatchRepository:
             "regular": regular,
             # A regular batch pays its own month; a batch on demand (补发, 重发) the months before its month of issue.
             "upto": (batch.period if regular else batch.period.plus(-1)).first_day,
-            "past_kind": "arrears" if regular else batch.kind.value,
+            "past_kind": "reissue" if batch.kind is BatchKind.REISSUE else "arrears",
             "held_by": [str(b) for b in held_by],
         }
 

@@ -23,10 +23,11 @@ class CancelIn(BaseModel):
 
 class BatchIn(BaseModel):
     """A batch to create. Every kind but `urgent` pays balances: for each person of the region and month, what is
-    owed − paid − in flight − pending. `regular`: the months up to `period` (`period` itself as `regular` lines,
-    earlier months as `arrears` 补发) plus unpaid one-off awards; `urgent` (先行救助): the one-off awards in
-    `case_ids`; `reissue` (重发) and `supplement` (提标补发): the months before `period` (and, for reissue, one-off
-    awards not yet paid)."""
+    owed − paid − in flight − pending. `regular`: the months up to `period` (`period` itself as `regular` lines)
+    plus unpaid one-off awards; `urgent` (先行救助): the one-off awards in `case_ids`; `reissue` (重发) and
+    `supplement` (提标补发): the months before `period` (and, for reissue, one-off awards not yet paid). Whatever the
+    batch, a month already paid (or in flight) at the old amount and owed more by a 提标 is a `supplement` line;
+    any other earlier month `arrears` (补发), or `reissue` in a reissue batch."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -89,7 +90,10 @@ class BatchOut(BaseModel):
 class LineOut(BaseModel):
     id: int
     payment_id: uuid.UUID
-    kind: str = Field(description="regular, arrears (补发), one_off, reissue (重发), supplement (提标补发)")
+    kind: str = Field(
+        description="regular, arrears (补发), one_off, reissue (重发), supplement (提标补发: a 提标 on a month paid at "
+        "the old amount, whatever the batch)"
+    )
     case_id: uuid.UUID
     household_id: uuid.UUID
     member_id: uuid.UUID | None = Field(default=None, description="the person paid (nil uuid: the household)")

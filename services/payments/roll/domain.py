@@ -8,7 +8,7 @@ a decision supersedes rows and adds new ones, so what was decided when stays rea
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from shared.core.period import Period
 
@@ -186,7 +186,8 @@ class OwedSegment:
 
 @dataclass(frozen=True)
 class OwedRow:
-    """An owed row in force of one (household, programme): whose, which months, how much, set by which case."""
+    """An owed row in force of one (household, programme): whose, which months, how much, set by which case, and why
+    (the schedule's reason: a 提标's months are `standard_rise`, which labels their back-pay 提标补发)."""
 
     member_id: uuid.UUID
     from_month: Period
@@ -195,6 +196,7 @@ class OwedRow:
     persons: int
     case_id: uuid.UUID
     region_code: str
+    reason: str
     id: int
 
 
@@ -237,7 +239,6 @@ class NewOwed:
     programme: str
     row: OwedRow
     event_id: uuid.UUID
-    reason: str
     superseded_by: uuid.UUID | None = None
 
 
@@ -270,22 +271,8 @@ class OwedRun:
                 kept.append(row)
                 continue
             self._supersede(row.id, change.event_id)
-            if row.from_month < change.changed_from:  # the months before the change stay owed as they were
-                kept.append(
-                    self._add(
-                        change,
-                        OwedRow(
-                            row.member_id,
-                            row.from_month,
-                            change.changed_from.plus(-1),
-                            row.amount_fen,
-                            row.persons,
-                            row.case_id,
-                            row.region_code,
-                            0,
-                        ),
-                    )
-                )
+            if row.from_month < change.changed_from:  # the months before the change stay owed as they were, and why
+                kept.append(self._add(change, replace(row, to_month=change.changed_from.plus(-1), id=0)))
         for s in change.segments:
             kept.append(
                 self._add(
@@ -298,6 +285,7 @@ class OwedRun:
                         s.persons,
                         change.case_id,
                         change.region_code,
+                        change.reason,
                         0,
                     ),
                 )
@@ -319,7 +307,7 @@ class OwedRun:
 
     def _add(self, change: ScheduleChange, row: OwedRow) -> OwedRow:
         provisional = OwedRow(**{**row.__dict__, "id": -(len(self._provisional) + 1)})
-        added = NewOwed(change.household_id, change.programme, provisional, change.event_id, change.reason)
+        added = NewOwed(change.household_id, change.programme, provisional, change.event_id)
         self._provisional[provisional.id] = added
         self.added.append(added)
         return provisional

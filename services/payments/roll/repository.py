@@ -335,6 +335,7 @@ class OwedRepository:
                 o.persons,
                 o.case_id,
                 o.region_code,
+                o.reason,
             )
             .where(o.household_id.in_(household_ids), o.superseded_by.is_(None))
             .order_by(o.id)
@@ -351,6 +352,7 @@ class OwedRepository:
                     r.persons,
                     r.case_id,
                     r.region_code,
+                    r.reason,
                     r.id,
                 )
             )
@@ -396,7 +398,7 @@ class OwedRepository:
                                 "to_month": a.row.to_month.first_day if a.row.to_month else None,
                                 "amount_fen": a.row.amount_fen,
                                 "event_id": a.event_id,
-                                "reason": a.reason,
+                                "reason": a.row.reason,
                                 "superseded_by": a.superseded_by,
                             }
                             for a in added

@@ -16,7 +16,7 @@ MAR, APR, MAY, JUN = Period(2026, 3), Period(2026, 4), Period(2026, 5), Period(2
 HH = uuid.uuid4()
 
 
-def _change(case_id, changed_from, segments, member=HOUSEHOLD, programme="dibao") -> ScheduleChange:
+def _change(case_id, changed_from, segments, member=HOUSEHOLD, programme="dibao", reason="review") -> ScheduleChange:
     return ScheduleChange(
         uuid.uuid4(),
         case_id,
@@ -25,7 +25,7 @@ def _change(case_id, changed_from, segments, member=HOUSEHOLD, programme="dibao"
         "610626101001",
         changed_from,
         [OwedSegment(member, f, t, fen, 2) for f, t, fen in segments],
-        "review",
+        reason,
     )
 
 
@@ -50,6 +50,23 @@ def test_a_change_replaces_the_months_from_its_own_month_and_keeps_the_earlier_o
     assert [_owed(run, m) for m in (MAR, APR, MAY, JUN)] == [68_000, 0, 0, 0]
     # Every row written is kept: the superseded ones are marked, not removed.
     assert sum(1 for a in run.added if a.superseded_by is None) == 1
+
+
+def test_the_months_before_a_change_stay_owed_for_their_own_reason():
+    """A 提标 from March, then a death in April (nothing owed from May): March and April are still owed for the rise
+    (their back-pay is 提标补发), not for the death that only ended the months after them."""
+    case = uuid.uuid4()
+    run = OwedRun({}, set())
+    run.apply(_change(case, MAR, [(MAR, None, 68_000)], reason="approval"))
+    run.apply(_change(case, MAR, [(MAR, None, 73_000)], reason="standard_rise"))
+    run.apply(_change(case, MAY, [], reason="death"))
+    [row] = run.in_force[(HH, "dibao")]
+    assert (row.from_month, row.to_month, row.amount_fen, row.reason) == (MAR, APR, 73_000, "standard_rise")
+    assert [(a.row.reason, a.superseded_by is None) for a in run.added] == [
+        ("approval", False),
+        ("standard_rise", False),
+        ("standard_rise", True),
+    ]
 
 
 def test_a_second_case_of_the_household_replaces_the_first_ones_months_never_adds():
