@@ -201,6 +201,55 @@ def test_medical_trace_includes_borrowed_seed_004_cap() -> None:
     assert result.one_off_amount_fen == 70
 
 
+def _second_claim(stated_fen: int = 0, approved_by_year: dict[int, int] | None = None) -> ApplicationFacts:
+    """A 低保 claim of 吴起县: compliant 20000 yuan, basic insurance 10000 → (20000 − 10000) × 70% = 7000 yuan, under
+    its yearly cap of 60000 (`medical.annual_cap.dibao`; no deductible for 低保)."""
+    bill = MedicalBill(
+        group="dibao", bill_total_fen=2_000_000, basic_insurance_paid_fen=1_000_000, paid_this_year_fen=stated_fen
+    )
+    return ApplicationFacts(medical=bill, medical_approved_by_year=approved_by_year or {})
+
+
+@pytest.mark.parametrize(
+    ("stated", "approved", "amount", "used"),
+    [
+        # 60000 the platform approved this year, the desk stating 0: 60000 − 60000 = 0 left.
+        (0, {2026: 6_000_000}, 0, "本年已救助60000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准60000.00元)"),
+        # The desk knows of more (paid outside the platform): 60000 − 58000 = 2000 left.
+        (
+            5_800_000,
+            {2026: 5_500_000},
+            200_000,
+            "本年已救助58000.00元, 按前台填报 (前台填报58000.00元, 本平台本年已批准55000.00元)",
+        ),
+        # The larger, never the sum: 60000 − max(50000, 55000) = 5000 left.
+        (
+            5_000_000,
+            {2026: 5_500_000},
+            500_000,
+            "本年已救助55000.00元, 按本平台已批准 (前台填报50000.00元, 本平台本年已批准55000.00元)",
+        ),
+        # Last year's approvals are last year's cap: 7000 in full.
+        (0, {2025: 6_000_000}, 700_000, "本年已救助0.00元, 按前台填报 (前台填报0.00元, 本平台本年已批准0.00元)"),
+    ],
+)
+def test_the_medical_cap_counts_the_larger_of_the_desk_and_the_platform_this_year(
+    stated: int, approved: dict[int, int], amount: int, used: str
+) -> None:
+    result = assess("medical", household(person()), date(2026, 12, 7), application=_second_claim(stated, approved))
+    assert (result.eligible, result.one_off_amount_fen) == (amount > 0, amount), result.reasons
+    assert used in result.reasons
+
+
+def test_a_medical_group_without_a_cap_ignores_what_was_paid() -> None:
+    """320830 (seed 004): 特困 has no cap and no deductible, paid in full: (20000 − 10000) × 100% = 10000, whatever
+    the platform approved this year."""
+    bill = MedicalBill(group="tekun", bill_total_fen=2_000_000, basic_insurance_paid_fen=1_000_000)
+    app = ApplicationFacts(medical=bill, medical_approved_by_year={2023: 9_000_000})
+    result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
+    assert result.one_off_amount_fen == 1_000_000 and "不设年度封顶线" in result.reasons
+
+
 def test_rigid_expense_valid_for_twelve_months() -> None:
     a, b = person(), person(relation="child", birth_date=date(2005, 1, 1))
     snap = household(
