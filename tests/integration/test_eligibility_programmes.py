@@ -192,6 +192,26 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
     assert approved["member_ids"] == [wife] and approved["tekun_arrangement"] == "home"  # 分散供养, for statistics
 
 
+async def test_tekun_counts_the_rent_of_a_one_person_household_recorded_with_no_earner(api, tokens, db):
+    """The county's case: one person born 1948, labour capacity none, no capable supporter, rent of 2000 yuan a month
+    registered with no earner. Found eligible at 860 a month ("本人月收入0.00元"), as if the rent were nobody's: a
+    household of one, its income with no earner is that person's, 2000 ≥ 吴起县's rural 低保 standard of
+    6000 / 12 = 500 yuan → 有生活来源, not eligible, as when the earner is named."""
+    body = household_body(members=1)
+    body["members"][0] |= {
+        "id_number": resident_id("19480312", True),
+        "labour_capacity": "none",
+        "has_capable_supporter": False,
+    }
+    body["incomes"] = [{"kind": "property", "subkind": "rent", "monthly_amount_fen": 200_000}]
+    household = await _register(api, tokens, body)
+    app = await _apply_tekun(api, tokens, household, household["members"][0]["id"])
+    case = await _case(api, tokens, await _open_from_intake(db, app["id"]))
+    reasons = case["assessment_reasons"]
+    assert (case["eligible"], case["assessed_monthly_amount_fen"]) == (False, 0), reasons
+    assert "有生活来源: 本人月收入2000.00元 (含未指明收入人的收入2000.00元: 本户仅本人一人, 计为本人收入)" in reasons[0]
+
+
 async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(api, tokens, db):
     """Approved at 15 (under 16: no labour capacity), reviewed after the 16th birthday while in school: a minor
     already supported keeps 特困 until 18, and past it while in school (民发〔2021〕43号; domain.md) — the review

@@ -366,3 +366,55 @@ def test_a_tekun_minor_keeps_support_until_18_and_longer_while_in_school() -> No
     kept = assess("tekun", child(nineteen, True), on, application=supported)
     assert kept.eligible is True and any("在校" in r for r in kept.reasons)
     assert any(t.key == "tekun.labour.supported_minor_age" for t in kept.trace)
+
+
+def _rent(fen: int, earner: MemberFacts | None = None) -> dict[str, object]:
+    return {
+        "member_id": earner.member_id if earner else None,
+        "kind": "property",
+        "subkind": "rent",
+        "monthly_amount_fen": fen,
+    }
+
+
+def _elder(name: str, born: date = date(1948, 5, 1)) -> MemberFacts:
+    return person(name=name, birth_date=born, labour_capacity="none", has_capable_supporter=False)
+
+
+def test_a_one_person_households_income_with_no_earner_is_that_persons_for_tekun() -> None:
+    """The county's case: one person (born 1948, no labour capacity, no capable supporter), rent of 2000 yuan a month
+    recorded with no earner. The household is that person alone, so the rent is theirs: 2000 ≥ 吴起县's rural 低保
+    standard of 6000 / 12 = 500 yuan → 有生活来源, not eligible (it was eligible at 860, "本人月收入0.00元"); named,
+    the same."""
+    elder = _elder("王老汉")
+    unnamed = assess("tekun", household(elder, incomes=[_rent(200_000)]), date(2026, 12, 7))
+    assert (unnamed.eligible, unnamed.monthly_amount_fen) == (False, 0), unnamed.reasons
+    assert (
+        "有生活来源: 本人月收入2000.00元 (含未指明收入人的收入2000.00元: 本户仅本人一人, 计为本人收入)"
+        in unnamed.reasons[0]
+    )
+    named = assess("tekun", household(elder, incomes=[_rent(200_000, elder)]), date(2026, 12, 7))
+    assert named.eligible is False and "有生活来源: 本人月收入2000.00元" in named.reasons[0]
+
+
+def test_a_larger_households_income_with_no_earner_is_shared_among_its_members_for_tekun() -> None:
+    """Two elderly people, nobody able to support them; an income with no earner is the household's: each counts
+    their per-capita share as their own means (as the household's property is held against per-capita limits), and
+    the reasons say so. Rent 2000 / 2 = 1000 ≥ 500 → 有生活来源; rent 600 / 2 = 300 < 500 → 无生活来源, 860 yuan
+    (rural basic 7800 / 12 = 650 + 全自理 2520 / 12 = 210); her own 300 besides: 300 + 300 = 600 ≥ 500 → not."""
+    wife, husband = _elder("王秀兰"), _elder("李建国", date(1946, 3, 1))
+    applicant = ApplicationFacts(member_id=wife.member_id)
+    on = date(2026, 12, 7)
+
+    rich = assess("tekun", household(husband, wife, incomes=[_rent(200_000)]), on, application=applicant)
+    assert rich.eligible is False, rich.reasons
+    assert (
+        "有生活来源: 本人月收入0.00元 + 未指明收入人的家庭收入2000.00元按共同生活家庭成员2人均摊1000.00元 = 1000.00元"
+        in rich.reasons[0]
+    )
+    modest = assess("tekun", household(husband, wife, incomes=[_rent(60_000)]), on, application=applicant)
+    assert (modest.eligible, modest.monthly_amount_fen) == (True, 86_000), modest.reasons
+    shared = "本人月收入0.00元 + 未指明收入人的家庭收入600.00元按共同生活家庭成员2人均摊300.00元 = 300.00元"
+    assert f"无生活来源: {shared}低于低保标准500.00元" in modest.reasons[0]
+    own = household(husband, wife, incomes=[_rent(60_000), _rent(30_000, wife)])
+    assert assess("tekun", own, on, application=applicant).eligible is False  # 300 + 300 = 600 ≥ 500
