@@ -110,7 +110,12 @@ class MedicalBill(EventData):
     compliant_cost_fen: int | None = Field(default=None, ge=0, description="政策范围内费用; null = the bill total")
     basic_insurance_paid_fen: int = Field(default=0, ge=0, description="基本医保 paid")
     critical_illness_paid_fen: int = Field(default=0, ge=0, description="大病保险 paid")
-    paid_this_year_fen: int = Field(default=0, ge=0, description="医疗救助 already paid this year (for the cap)")
+    paid_this_year_fen: int = Field(
+        default=0,
+        ge=0,
+        description="医疗救助 already paid this year as the desk knows it; the cap counts the larger of it and what "
+        "the platform approved the household this year",
+    )
     deductible_used_fen: int = Field(default=0, ge=0, description="起付线 already met this year")
 
     @property

@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
 
-from services.eligibility.cases.service import open_cases
+from services.eligibility.cases.service import amend_case, open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import mirror_case_events
 from services.intake.models import platform as intake_platform
 from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationSubmitted, CaseApproved
+from shared.events.catalogue import ApplicationAmended, ApplicationSubmitted, CaseApproved
 from shared.uow import UnitOfWork
 from tests.helpers import delivery, household_body, resident_id
 
@@ -78,22 +78,30 @@ async def _case(api, tokens, case_id: str) -> dict:
     return (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
 
 
-async def _to_decision(api, tokens, case_id: str, opinion: str) -> dict:
-    """Investigation, home visit, data check, township opinion, 7-day notice, county decision (no appraisal)."""
-    steps = [
+def _to_county_review() -> list[tuple[str, str, dict]]:
+    """Investigation, home visit, data check, township opinion, 7-day notice (no appraisal): to the county."""
+    return [
         ("clerk", "investigation", {"on": _on(1)}),
         ("clerk", "home-visits", {"on": _on(2), "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
         ("reviewer", "economic-check", {"on": _on(3), "result": "consistent"}),
         ("reviewer", "township-opinion", {"on": _on(4), "recommendation": "approve", "opinion": "建议纳入"}),
         ("reviewer", "notice/close", {"on": _on(12)}),
-        ("approver", "decision", {"on": _on(13), "decision": "approve", "opinion": opinion}),
     ]
+
+
+async def _take(api, tokens, case_id: str, steps: list[tuple[str, str, dict]]) -> dict:
     r = None
     for who, path, body in steps:
         r = await api("eligibility").post(f"/cases/{case_id}/{path}", json=body, headers=tokens[who])
         assert r.status_code == 200, (path, r.text)
     assert r is not None
     return r.json()
+
+
+async def _to_decision(api, tokens, case_id: str, opinion: str) -> dict:
+    """The procedure to the county decision (`_to_county_review`), approved on day 13."""
+    decision = ("approver", "decision", {"on": _on(13), "decision": "approve", "opinion": opinion})
+    return await _take(api, tokens, case_id, [*_to_county_review(), decision])
 
 
 async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(api, tokens, db):
@@ -184,6 +192,26 @@ async def test_tekun_applicant_of_a_two_person_household_is_assessed_alone(api, 
     assert approved["member_ids"] == [wife] and approved["tekun_arrangement"] == "home"  # 分散供养, for statistics
 
 
+async def test_tekun_counts_the_rent_of_a_one_person_household_recorded_with_no_earner(api, tokens, db):
+    """The county's case: one person born 1948, labour capacity none, no capable supporter, rent of 2000 yuan a month
+    registered with no earner. Found eligible at 860 a month ("本人月收入0.00元"), as if the rent were nobody's: a
+    household of one, its income with no earner is that person's, 2000 ≥ 吴起县's rural 低保 standard of
+    6000 / 12 = 500 yuan → 有生活来源, not eligible, as when the earner is named."""
+    body = household_body(members=1)
+    body["members"][0] |= {
+        "id_number": resident_id("19480312", True),
+        "labour_capacity": "none",
+        "has_capable_supporter": False,
+    }
+    body["incomes"] = [{"kind": "property", "subkind": "rent", "monthly_amount_fen": 200_000}]
+    household = await _register(api, tokens, body)
+    app = await _apply_tekun(api, tokens, household, household["members"][0]["id"])
+    case = await _case(api, tokens, await _open_from_intake(db, app["id"]))
+    reasons = case["assessment_reasons"]
+    assert (case["eligible"], case["assessed_monthly_amount_fen"]) == (False, 0), reasons
+    assert "有生活来源: 本人月收入2000.00元 (含未指明收入人的收入2000.00元: 本户仅本人一人, 计为本人收入)" in reasons[0]
+
+
 async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(api, tokens, db):
     """Approved at 15 (under 16: no labour capacity), reviewed after the 16th birthday while in school: a minor
     already supported keeps 特困 until 18, and past it while in school (民发〔2021〕43号; domain.md) — the review
@@ -210,9 +238,10 @@ async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(ap
     assert any("特困人员中的未成年人" in reason for reason in r.json()["assessment_reasons"])
 
 
-async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
+async def _dibao_household(api, tokens, db) -> dict:
+    """A one-person household receiving 低保 (approved, as intake learns it): the group a medical claim states is
+    what the household receives."""
     household = await _register(api, tokens, household_body(members=1))
-    # A 低保 household (the group the desk states is what it receives): approved, as intake learns it.
     dibao = await _apply(api, tokens, {"household_id": household["id"], "programme": "dibao", "consent_signed": True})
     approved = CaseApproved(
         case_id=uuid.uuid4(),
@@ -228,6 +257,11 @@ async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
     async with UnitOfWork(session_factory(db), intake_platform, "/tests") as uow:
         await mirror_case_events(uow, [delivery(approved)])
         await uow.commit()
+    return household
+
+
+async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
+    household = await _dibao_household(api, tokens, db)
     bill = {
         "bill_total_fen": 5_000_000,
         "basic_insurance_paid_fen": 2_500_000,
@@ -247,3 +281,98 @@ async def test_a_wuqi_medical_bill_is_assessed(api, tokens, db):
         "medical.deductible.dibao",
         "medical.annual_cap.dibao",
     }
+
+
+def _claim(household: dict, compliant_yuan: int, insurance_yuan: int, **more: object) -> dict:
+    """A 医疗救助 claim of a 低保 household, the front desk leaving `paid_this_year_fen` at its default 0."""
+    bill = {
+        "group": "dibao",
+        "bill_total_fen": compliant_yuan * 100,
+        "compliant_cost_fen": compliant_yuan * 100,
+        "basic_insurance_paid_fen": insurance_yuan * 100,
+    }
+    return {"household_id": household["id"], "programme": "medical", "consent_signed": False, "medical": bill, **more}
+
+
+async def _first_claim_approved(api, tokens, db, household: dict) -> str:
+    """The household's first claim this year, compliant 120000 yuan of which basic insurance paid 20000:
+    (120000 − 20000) × 70% = 70000, over 吴起县's yearly cap of 60000 (`medical.annual_cap.dibao`; no deductible for
+    低保), so 60000 — approved on day 13, and intake told (so a second claim may be filed)."""
+    first = await _apply(api, tokens, _claim(household, 120_000, 20_000))
+    case_id = await _open_from_intake(db, first["id"])
+    opened = await _case(api, tokens, case_id)
+    assert opened["assessed_one_off_amount_fen"] == 6_000_000, opened["assessment_reasons"]
+    assert "本年已救助0.00元, 按前台填报 (前台填报0.00元, 本平台本年已批准0.00元)" in opened["assessment_reasons"]
+    done = await _to_decision(api, tokens, case_id, "同意医疗救助")
+    assert (done["status"], done["one_off_amount_fen"]) == ("approved", 6_000_000)
+    approved = await _outbox(db, "eligibility", "case.approved", "case_id", case_id)
+    async with UnitOfWork(session_factory(db), intake_platform, "/tests") as uow:
+        await mirror_case_events(uow, [delivery(CaseApproved.model_validate(approved))])
+        await uow.commit()
+    return case_id
+
+
+_CAP_USED = "本年已救助60000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准60000.00元)"
+
+
+async def test_the_medical_annual_cap_counts_what_the_platform_approved_this_year(api, tokens, db):
+    """The county's report: after the first claim's 60000 (`_first_claim_approved`), a second claim the same year
+    (compliant 20000, insurance 10000, the desk's `paid_this_year_fen` left at 0) would be (20000 − 10000) × 70% =
+    7000, and was assessed so (67000 in the year): but the 60000 the platform approved this year already used the
+    cap, 60000 − max(0, 60000) = 0 is left — not eligible, the reasons saying the platform's figure was used."""
+    household = await _dibao_household(api, tokens, db)
+    await _first_claim_approved(api, tokens, db, household)
+    # Filed on the day of that decision: the same calendar year, whatever today is.
+    second = await _apply(api, tokens, {**_claim(household, 20_000, 10_000), "received_on": _on(13)})
+    case = await _case(api, tokens, await _open_from_intake(db, second["id"]))
+    reasons = case["assessment_reasons"]
+    assert (case["eligible"], case["assessed_one_off_amount_fen"]) == (False, 0), reasons
+    assert _CAP_USED in reasons
+    assert "年度封顶60000.00元, 本年已救助60000.00元, 按0.00元救助" in reasons and reasons[-1] == "无可救助金额"
+
+
+async def test_every_assessment_of_a_medical_claim_to_its_decision_counts_the_platform_approvals(api, tokens, db):
+    """The second claim of the year (0 left when filed, as above) is assessed again at each step that runs the rule,
+    and each counts the 60000 approved too — each would otherwise price it on the bill alone: the desk's correction
+    (insurance paid 8000, not 10000: (20000 − 8000) × 70% = 8400, still 0 left), the economic check, and the county's
+    decision, which cannot approve it (409 naming the platform's figure) and rejects it."""
+    household = await _dibao_household(api, tokens, db)
+    await _first_claim_approved(api, tokens, db, household)
+    second = await _apply(api, tokens, {**_claim(household, 20_000, 10_000), "received_on": _on(13)})
+    case_id = await _open_from_intake(db, second["id"])
+
+    corrected = _claim(household, 20_000, 8_000)["medical"]
+    r = await api("intake").patch(f"/applications/{second['id']}", json={"medical": corrected}, headers=tokens["clerk"])
+    assert r.status_code == 200, r.text
+    amended = ApplicationAmended.model_validate(
+        await _outbox(db, "intake", "application.amended", "application_id", second["id"])
+    )
+    async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
+        await amend_case(uow, delivery(amended).event, amended)
+        await uow.commit()
+    reasons = (await _case(api, tokens, case_id))["assessment_reasons"]
+    assert "政策范围内自付12000.00元 − 起付线余额0.00元 = 12000.00元, ×0.7 = 8400.00元" in reasons
+    assert _CAP_USED in reasons and reasons[-1] == "无可救助金额"
+
+    # All on the first claim's decision day: the same year. The township finds nothing left to pay.
+    checked = await _take(
+        api,
+        tokens,
+        case_id,
+        [
+            ("clerk", "investigation", {"on": _on(13)}),
+            ("clerk", "home-visits", {"on": _on(13), "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+            ("reviewer", "economic-check", {"on": _on(13), "result": "consistent"}),
+        ],
+    )
+    assert (checked["eligible"], checked["assessed_one_off_amount_fen"]) == (False, 0)
+    assert _CAP_USED in checked["assessment_reasons"]
+    opinion = {"on": _on(13), "recommendation": "reject", "opinion": "本年度医疗救助已达封顶线"}
+    await _take(api, tokens, case_id, [("reviewer", "township-opinion", opinion)])
+
+    decide = {"on": _on(13), "decision": "approve", "opinion": "同意医疗救助"}
+    r = await api("eligibility").post(f"/cases/{case_id}/decision", json=decide, headers=tokens["approver"])
+    assert r.status_code == 409, r.text
+    assert _CAP_USED in r.json()["detail"] and "无可救助金额" in r.json()["detail"]
+    reject = {**decide, "decision": "reject", "opinion": "不予救助", "reasons": ["本年度医疗救助已达年度封顶线"]}
+    assert (await _take(api, tokens, case_id, [("approver", "decision", reject)]))["status"] == "rejected"

@@ -171,6 +171,9 @@ class Case(Aggregate):
     next_review_on: date | None = None
     exit_last_month: date | None = None  # 渐退: first day of the last month paid
     schedule: list[Segment] = field(default_factory=list)  # 待遇: what the case owes, month by month
+    # 医疗救助 the platform approved the household in its other cases, fen by year of the decision: the service
+    # supplies it before each step that assesses a medical claim (the annual cap counts it); not stored.
+    medical_approved_by_year: dict[int, int] = field(default_factory=dict, repr=False)
     events: list[EventData] = field(default_factory=list, repr=False)
     steps: list[StepRecord] = field(default_factory=list, repr=False)
 
@@ -179,6 +182,8 @@ class Case(Aggregate):
     @property
     def facts(self) -> ApplicationFacts:
         facts = ApplicationFacts.of_application(self.details, self.applicant_member_id)
+        if self.programme == "medical" and self.medical_approved_by_year:
+            facts = facts.model_copy(update={"medical_approved_by_year": self.medical_approved_by_year})
         # Approved once (on the roll, or owed months): its person is 已纳入, not up for a first 认定.
         if self.schedule or self.status in workflow.ON_ROLL:
             return facts.model_copy(update={"already_supported": True})
@@ -230,8 +235,11 @@ class Case(Aggregate):
     # --- opening and following intake -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, data: ApplicationSubmitted, params: ParameterSet) -> Case:
-        """受理: a case for an application, assessed by the programme's rule, with its first deadline."""
+    def open(
+        cls, data: ApplicationSubmitted, params: ParameterSet, *, medical_approved_by_year: dict[int, int] | None = None
+    ) -> Case:
+        """受理: a case for an application, assessed by the programme's rule, with its first deadline
+        (`medical_approved_by_year`: what the platform approved the household's other medical claims, by year)."""
         on, region = data.submitted_on, data.region_code
         # The application's facts the case keeps (household, programme, region, snapshot, details...) by name.
         case = cls(
@@ -241,6 +249,7 @@ class Case(Aggregate):
             opened_on=on,
             status_since=on,
             delegated=bool(params.at("procedure.delegated_to_township", on, region).value),
+            medical_approved_by_year=dict(medical_approved_by_year or {}),
         )
         case.assessment = case.assess(params, on)
         case._refresh_due(params)

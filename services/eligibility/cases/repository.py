@@ -302,6 +302,18 @@ _RECOGNISED = text("""
       AND status = ANY(CAST(:live AS text[])) AND details->>'applicant_member_id' IS NOT NULL
 """)
 
+# 医疗救助 approved (a one-off amount decided, whatever happened to the case since; a rejected or withdrawn claim
+# approved nothing) per household and calendar year of the decision, the cases being assessed left out.
+_MEDICAL_APPROVED = text("""
+    SELECT household_id, CAST(extract(year FROM decided_on) AS int), sum(one_off_amount_fen)
+    FROM eligibility.cases
+    WHERE household_id = ANY(CAST(:households AS uuid[])) AND programme = 'medical'
+      AND status = ANY(CAST(:approved AS text[])) AND one_off_amount_fen > 0 AND decided_on IS NOT NULL
+      AND NOT id = ANY(CAST(:exclude AS uuid[]))
+    GROUP BY 1, 2
+""")
+_APPROVED = [s.value for s in (*ON_ROLL, Status.TERMINATED)]
+
 # 提标: the cases whose schedule has a segment priced with the key (any status: a case that left the roll is owed the
 # rise for the months it was owed), and the cases decided before schedules were kept whose stored trace read it.
 # The ids in one scan; chunks are then read by primary key, so the run stays linear however many there are.
@@ -596,6 +608,19 @@ class CaseRepository:
         )
         for household_id, member_id, programme, case_id in rows:
             found.setdefault(household_id, []).append((member_id, programme, case_id))
+        return found
+
+    async def medical_approved(
+        self, households: Iterable[uuid.UUID], exclude: Iterable[uuid.UUID] = ()
+    ) -> dict[uuid.UUID, dict[int, int]]:
+        """Household → the 医疗救助 its cases (but `exclude`) were approved, fen by calendar year of the decision:
+        what a medical claim's annual cap counts at least (`Case.medical_approved_by_year`)."""
+        found: dict[uuid.UUID, dict[int, int]] = {}
+        rows = await self.session.execute(
+            _MEDICAL_APPROVED, {"households": list(set(households)), "approved": _APPROVED, "exclude": list(exclude)}
+        )
+        for household_id, year, fen in rows:
+            found.setdefault(household_id, {})[year] = int(fen)
         return found
 
     async def live_cases(self, wanted: Iterable[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:

@@ -167,13 +167,19 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Ca
     params = await effective_parameters(uow)
     tekun = [d.data.household_id for d in deliveries if d.data.programme == "tekun"]
     supported = await repo.recognised_children(tekun) if tekun else {}
+    medical = [d.data.household_id for d in deliveries if d.data.programme == "medical"]
+    paid = await repo.medical_approved(medical) if medical else {}
     made = await _one_case_per_application(
         repo,
         deliveries,
         lambda data, held: (
             Case.open_refused(data, params, held)
             if held
-            else Case.open(_with_recognised(data, supported.get(data.household_id, [])), params)
+            else Case.open(
+                _with_recognised(data, supported.get(data.household_id, [])),
+                params,
+                medical_approved_by_year=paid.get(data.household_id),
+            )
         ),
     )
     opened: list[Case] = []
@@ -249,13 +255,24 @@ def _importer(data: ApplicationImported) -> Actor:
     return Actor(data.imported_by or f"roll-import:{data.import_id}", frozenset({"system"}))
 
 
+async def _with_medical_approved(repo: CaseRepository, case: Case) -> Case:
+    """A medical claim with what the platform approved its household in other cases, by year (the annual cap counts
+    it at every assessment until the decision: another claim may have been approved meanwhile)."""
+    if case.programme == "medical":
+        approved = await repo.medical_approved([case.household_id], exclude=[case.id])
+        case.medical_approved_by_year = approved.get(case.household_id, {})
+    return case
+
+
 async def amend_case(uow: UnitOfWork, event: CloudEvent, data: ApplicationAmended) -> None:
     """Corrected facts before a decision: reassess; a case already past investigation goes back to it (an
     amendment whose submission never opened a case opens it)."""
-    case = await CaseRepository(uow.session).by_application(data.application_id, for_update=True)
+    repo = CaseRepository(uow.session)
+    case = await repo.by_application(data.application_id, for_update=True)
     if case is None:
         await open_cases(uow, [Delivery(event, data)])
         return
+    await _with_medical_approved(repo, case)
     case.amend(data, await effective_parameters(uow), date.today())
     await _save(uow, case)
 
@@ -298,9 +315,11 @@ async def take_step(
     on_latest_facts: bool = False,
 ) -> CaseDetailOut:
     """Load the case (locked), call the `Case` method `take` with the body's fields as its keywords on the body's
-    date (a review also on the household's latest facts, or the case's own if none came since), save and audit."""
-    case = await get_visible(uow, p, case_id, for_update=True)
-    facts = {"latest": await CaseRepository(uow.session).latest_facts(case.household_id)} if on_latest_facts else {}
+    date (a review also on the household's latest facts, or the case's own if none came since; a medical claim with
+    what the platform approved its household), save and audit."""
+    repo = CaseRepository(uow.session)
+    case = await _with_medical_approved(repo, await get_visible(uow, p, case_id, for_update=True))
+    facts = {"latest": await repo.latest_facts(case.household_id)} if on_latest_facts else {}
     take(
         case,
         StepContext(_actor(p), await effective_parameters(uow), on=body.on),

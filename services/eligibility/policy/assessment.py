@@ -59,6 +59,12 @@ class ApplicationFacts(BaseModel):
     )
     temporary: TemporaryRequest | None = None
     medical: MedicalBill | None = None
+    medical_approved_by_year: dict[int, int] = Field(
+        default_factory=dict,
+        description="医疗救助 the platform approved the household in its other cases, fen by calendar year of the "
+        "decision (the case service supplies it): the annual cap counts the larger of it and the bill's "
+        "`paid_this_year_fen`",
+    )
     already_supported: bool = Field(
         default=False,
         description="the case was approved (a review, a re-pricing of its months), not a first 认定: 特困 keeps a "

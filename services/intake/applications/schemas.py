@@ -44,7 +44,12 @@ class MedicalIn(MedicalBill):
     )
     basic_insurance_paid_fen: int = Field(default=0, **_FEN, description="基本医保 paid")
     critical_illness_paid_fen: int = Field(default=0, **_FEN, description="大病保险 paid")
-    paid_this_year_fen: int = Field(default=0, **_FEN, description="医疗救助 already paid this year (for the cap)")
+    paid_this_year_fen: int = Field(
+        default=0,
+        **_FEN,
+        description="医疗救助 already paid this year as the desk knows it; the cap counts the larger of it and what "
+        "the platform approved the household this year",
+    )
     deductible_used_fen: int = Field(default=0, **_FEN, description="起付线 already met this year")
 
 

@@ -396,6 +396,36 @@ def test_expenditure_help_within_the_townships_limit_is_decided_by_the_township(
     assert case.status is Status.APPROVED and case.one_off_amount_fen == 300_000
 
 
+def _medical_claim() -> ApplicationSubmitted:
+    """A 低保 household's 医疗救助 claim: compliant 20000 yuan, basic insurance 10000 → (20000 − 10000) × 70% = 7000
+    yuan under 吴起县's yearly cap of 60000; the desk states nothing paid this year."""
+    bill = {"group": "dibao", "bill_total_fen": 2_000_000, "basic_insurance_paid_fen": 1_000_000}
+    return application(programme="medical", details={"programme": "medical", "medical": bill})
+
+
+def test_a_medical_claim_counts_what_the_platform_approved_in_the_year_at_each_assessment():
+    """The service supplies what the platform approved the household (by year of the decision): 60000 approved in
+    2023 leaves 60000 − 60000 = 0 of the cap for a claim of 2023 (not eligible); 2022's does not count (7000). A
+    claim assessed at 7000 when filed is assessed again at its decision on the figure supplied then: not approved."""
+    assert Case.open(_medical_claim(), PARAMS).assessment.one_off_amount_fen == 700_000
+    capped = Case.open(_medical_claim(), PARAMS, medical_approved_by_year={2023: 6_000_000})
+    assert (capped.assessment.eligible, capped.assessment.one_off_amount_fen) == (False, 0)
+    assert (
+        "本年已救助60000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准60000.00元)" in capped.assessment.reasons
+    )
+    last_year = Case.open(_medical_claim(), PARAMS, medical_approved_by_year={2022: 6_000_000})
+    assert last_year.assessment.one_off_amount_fen == 700_000
+
+    case = at_township_review(opened(_medical_claim()))
+    assert case.assessment.one_off_amount_fen == 700_000
+    case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议救助")
+    case.close_notice(by(REVIEWER, case.notice_ends_on + timedelta(days=1)))
+    case.medical_approved_by_year = {2023: 6_000_000}  # another claim approved meanwhile
+    with pytest.raises(Conflict, match="按本平台已批准"):
+        case.decide(by(APPROVER, case.notice_ends_on + timedelta(days=2)), decision="approve", opinion="同意")
+    assert case.status is Status.COUNTY_REVIEW
+
+
 def test_the_emergency_limit_binds_everyone_but_the_county():
     case = _emergency(2_500_000)
     with pytest.raises(Forbidden, match="联席会议"):

@@ -201,6 +201,55 @@ def test_medical_trace_includes_borrowed_seed_004_cap() -> None:
     assert result.one_off_amount_fen == 70
 
 
+def _second_claim(stated_fen: int = 0, approved_by_year: dict[int, int] | None = None) -> ApplicationFacts:
+    """A 低保 claim of 吴起县: compliant 20000 yuan, basic insurance 10000 → (20000 − 10000) × 70% = 7000 yuan, under
+    its yearly cap of 60000 (`medical.annual_cap.dibao`; no deductible for 低保)."""
+    bill = MedicalBill(
+        group="dibao", bill_total_fen=2_000_000, basic_insurance_paid_fen=1_000_000, paid_this_year_fen=stated_fen
+    )
+    return ApplicationFacts(medical=bill, medical_approved_by_year=approved_by_year or {})
+
+
+@pytest.mark.parametrize(
+    ("stated", "approved", "amount", "used"),
+    [
+        # 60000 the platform approved this year, the desk stating 0: 60000 − 60000 = 0 left.
+        (0, {2026: 6_000_000}, 0, "本年已救助60000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准60000.00元)"),
+        # The desk knows of more (paid outside the platform): 60000 − 58000 = 2000 left.
+        (
+            5_800_000,
+            {2026: 5_500_000},
+            200_000,
+            "本年已救助58000.00元, 按前台填报 (前台填报58000.00元, 本平台本年已批准55000.00元)",
+        ),
+        # The larger, never the sum: 60000 − max(50000, 55000) = 5000 left.
+        (
+            5_000_000,
+            {2026: 5_500_000},
+            500_000,
+            "本年已救助55000.00元, 按本平台已批准 (前台填报50000.00元, 本平台本年已批准55000.00元)",
+        ),
+        # Last year's approvals are last year's cap: 7000 in full.
+        (0, {2025: 6_000_000}, 700_000, "本年已救助0.00元, 按前台填报 (前台填报0.00元, 本平台本年已批准0.00元)"),
+    ],
+)
+def test_the_medical_cap_counts_the_larger_of_the_desk_and_the_platform_this_year(
+    stated: int, approved: dict[int, int], amount: int, used: str
+) -> None:
+    result = assess("medical", household(person()), date(2026, 12, 7), application=_second_claim(stated, approved))
+    assert (result.eligible, result.one_off_amount_fen) == (amount > 0, amount), result.reasons
+    assert used in result.reasons
+
+
+def test_a_medical_group_without_a_cap_ignores_what_was_paid() -> None:
+    """320830 (seed 004): 特困 has no cap and no deductible, paid in full: (20000 − 10000) × 100% = 10000, whatever
+    the platform approved this year."""
+    bill = MedicalBill(group="tekun", bill_total_fen=2_000_000, basic_insurance_paid_fen=1_000_000)
+    app = ApplicationFacts(medical=bill, medical_approved_by_year={2023: 9_000_000})
+    result = assess("medical", household(person(), region=GAP), date(2023, 8, 1), application=app)
+    assert result.one_off_amount_fen == 1_000_000 and "不设年度封顶线" in result.reasons
+
+
 def test_rigid_expense_valid_for_twelve_months() -> None:
     a, b = person(), person(relation="child", birth_date=date(2005, 1, 1))
     snap = household(
@@ -317,3 +366,55 @@ def test_a_tekun_minor_keeps_support_until_18_and_longer_while_in_school() -> No
     kept = assess("tekun", child(nineteen, True), on, application=supported)
     assert kept.eligible is True and any("在校" in r for r in kept.reasons)
     assert any(t.key == "tekun.labour.supported_minor_age" for t in kept.trace)
+
+
+def _rent(fen: int, earner: MemberFacts | None = None) -> dict[str, object]:
+    return {
+        "member_id": earner.member_id if earner else None,
+        "kind": "property",
+        "subkind": "rent",
+        "monthly_amount_fen": fen,
+    }
+
+
+def _elder(name: str, born: date = date(1948, 5, 1)) -> MemberFacts:
+    return person(name=name, birth_date=born, labour_capacity="none", has_capable_supporter=False)
+
+
+def test_a_one_person_households_income_with_no_earner_is_that_persons_for_tekun() -> None:
+    """The county's case: one person (born 1948, no labour capacity, no capable supporter), rent of 2000 yuan a month
+    recorded with no earner. The household is that person alone, so the rent is theirs: 2000 ≥ 吴起县's rural 低保
+    standard of 6000 / 12 = 500 yuan → 有生活来源, not eligible (it was eligible at 860, "本人月收入0.00元"); named,
+    the same."""
+    elder = _elder("王老汉")
+    unnamed = assess("tekun", household(elder, incomes=[_rent(200_000)]), date(2026, 12, 7))
+    assert (unnamed.eligible, unnamed.monthly_amount_fen) == (False, 0), unnamed.reasons
+    assert (
+        "有生活来源: 本人月收入2000.00元 (含未指明收入人的收入2000.00元: 本户仅本人一人, 计为本人收入)"
+        in unnamed.reasons[0]
+    )
+    named = assess("tekun", household(elder, incomes=[_rent(200_000, elder)]), date(2026, 12, 7))
+    assert named.eligible is False and "有生活来源: 本人月收入2000.00元" in named.reasons[0]
+
+
+def test_a_larger_households_income_with_no_earner_is_shared_among_its_members_for_tekun() -> None:
+    """Two elderly people, nobody able to support them; an income with no earner is the household's: each counts
+    their per-capita share as their own means (as the household's property is held against per-capita limits), and
+    the reasons say so. Rent 2000 / 2 = 1000 ≥ 500 → 有生活来源; rent 600 / 2 = 300 < 500 → 无生活来源, 860 yuan
+    (rural basic 7800 / 12 = 650 + 全自理 2520 / 12 = 210); her own 300 besides: 300 + 300 = 600 ≥ 500 → not."""
+    wife, husband = _elder("王秀兰"), _elder("李建国", date(1946, 3, 1))
+    applicant = ApplicationFacts(member_id=wife.member_id)
+    on = date(2026, 12, 7)
+
+    rich = assess("tekun", household(husband, wife, incomes=[_rent(200_000)]), on, application=applicant)
+    assert rich.eligible is False, rich.reasons
+    assert (
+        "有生活来源: 本人月收入0.00元 + 未指明收入人的家庭收入2000.00元按共同生活家庭成员2人均摊1000.00元 = 1000.00元"
+        in rich.reasons[0]
+    )
+    modest = assess("tekun", household(husband, wife, incomes=[_rent(60_000)]), on, application=applicant)
+    assert (modest.eligible, modest.monthly_amount_fen) == (True, 86_000), modest.reasons
+    shared = "本人月收入0.00元 + 未指明收入人的家庭收入600.00元按共同生活家庭成员2人均摊300.00元 = 300.00元"
+    assert f"无生活来源: {shared}低于低保标准500.00元" in modest.reasons[0]
+    own = household(husband, wife, incomes=[_rent(60_000), _rent(30_000, wife)])
+    assert assess("tekun", own, on, application=applicant).eligible is False  # 300 + 300 = 600 ≥ 500

@@ -114,8 +114,14 @@ def counted_monthly_income_fen(snapshot: HouseholdSnapshot) -> int:
 
 
 def member_monthly_income_fen(snapshot: HouseholdSnapshot, member: MemberFacts) -> int:
-    """A member's own non-exempt monthly income."""
+    """A member's own non-exempt monthly income: what names them as its earner (income with no earner is the
+    household's, `unattributed_monthly_income_fen`)."""
     return sum(i.monthly_amount_fen for i in snapshot.incomes if not i.exempt and i.member_id == member.member_id)
+
+
+def unattributed_monthly_income_fen(snapshot: HouseholdSnapshot) -> int:
+    """Non-exempt monthly income recorded with no earner: the household's as a whole (`IncomeItem.member_id` None)."""
+    return sum(i.monthly_amount_fen for i in snapshot.incomes if not i.exempt and i.member_id is None)
 
 
 def _standard_monthly(ctx: _Context, hukou: str) -> int:

@@ -21,8 +21,9 @@ _MEDICAL_GROUP_LABEL = {
 @_rule
 def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """医疗救助: after 基本医保 and 大病保险, pay the group's ratio of the compliant cost above the
-    deductible, up to the annual cap (less what was paid this year). 边缘 claims also check the region's
-    income line."""
+    deductible, up to the annual cap (less what was paid this year: the larger of the bill's `paid_this_year_fen`
+    and what the platform approved the household in the calendar year of `on`). 边缘 claims also check the
+    region's income line."""
     facts = app.medical
     if facts is None:
         raise MissingApplicationFacts("medical assistance needs application.medical (group and bill)")
@@ -57,9 +58,15 @@ def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationF
     if cap is None:
         reasons.append("不设年度封顶线")
     else:
-        room = max(0, cap - facts.paid_this_year_fen)
+        # Already paid this year: the larger of what the desk states (it may know of aid paid elsewhere) and what
+        # the platform itself approved the household this calendar year; never their sum (the desk's may include it).
+        stated, approved = facts.paid_this_year_fen, app.medical_approved_by_year.get(ctx.on.year, 0)
+        paid = max(stated, approved)
+        used = "本平台已批准" if approved > stated else "前台填报"
+        reasons.append(f"本年已救助{yuan(paid)}, 按{used} (前台填报{yuan(stated)}, 本平台本年已批准{yuan(approved)})")
+        room = max(0, cap - paid)
         if amount > room:
-            reasons.append(f"年度封顶{yuan(cap)}, 本年已救助{yuan(facts.paid_this_year_fen)}, 按{yuan(room)}救助")
+            reasons.append(f"年度封顶{yuan(cap)}, 本年已救助{yuan(paid)}, 按{yuan(room)}救助")
             amount = room
     if amount == 0:
         reasons.append("无可救助金额")

@@ -19,6 +19,7 @@ from .common import (
     _rule,
     _standard_monthly,
     member_monthly_income_fen,
+    unattributed_monthly_income_fen,
     yuan,
 )
 
@@ -101,9 +102,29 @@ def _tekun_basic_monthly(ctx: _Context, hukou: str) -> tuple[int, str]:
     return basic.monthly_fen(), "当地标准"
 
 
+def _own_means(own: int, household: int, people: int) -> str:
+    """How the person's monthly income was counted, for the reasons: their own, and income with no earner (the
+    household's) — all theirs in a household of one, else their per-capita share of it."""
+    if not household:
+        return f"本人月收入{yuan(own)}"
+    if people == 1:
+        return (
+            f"本人月收入{yuan(own + household)} (含未指明收入人的收入{yuan(household)}: 本户仅本人一人, 计为本人收入)"
+        )
+    share = _round_fen(Decimal(household) / people)
+    return (
+        f"本人月收入{yuan(own)} + 未指明收入人的家庭收入{yuan(household)}按共同生活家庭成员{people}人均摊{yuan(share)}"
+        f" = {yuan(own + share)}"
+    )
+
+
 @_rule
 def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """特困人员救助供养 (民发〔2021〕43号): no labour capacity AND no income source AND no capable supporter.
+
+    无生活来源: the person's own income below the 低保 standard, property within the limits. Income recorded with no
+    earner is the household's: in a household of one it is that person's; in a larger one each member counts their
+    per-capita share of it (as the household's property is held against per-capita limits), the reasons saying so.
 
     Amount per person: basic living standard (region's, at least 1.3 × 低保 standard) + care standard by
     self-care level. Only the applicant is assessed when named; a member not counted in the household (in prison,
@@ -112,6 +133,7 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
     standard = _standard_monthly(ctx, snapshot.hukou_type)
     people = len(snapshot.counted_members())
     property_failures = _property_failures(ctx, snapshot, standard, people)
+    household_income = unattributed_monthly_income_fen(snapshot)
 
     def judge(member: MemberFacts) -> _Judgement:
         if not member.counted:
@@ -126,10 +148,12 @@ def assess_tekun(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             reasons.append("有劳动能力")
             eligible = False
         own_income = member_monthly_income_fen(snapshot, member)
-        if own_income < standard and not property_failures:
-            reasons.append(f"无生活来源: 本人月收入{yuan(own_income)}低于低保标准{yuan(standard)}, 财产符合规定")
+        means = _own_means(own_income, household_income, people)
+        # own + household / people < standard, multiplied out (no rounding before the test)
+        if own_income * people + household_income < standard * people and not property_failures:
+            reasons.append(f"无生活来源: {means}低于低保标准{yuan(standard)}, 财产符合规定")
         else:
-            reasons.append(f"有生活来源: 本人月收入{yuan(own_income)}" + "".join(f"; {f}" for f in property_failures))
+            reasons.append(f"有生活来源: {means}" + "".join(f"; {f}" for f in property_failures))
             eligible = False
         if member.has_capable_supporter:
             reasons.append("有履行义务能力的法定义务人")
