@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# A month's figures as they stood at its end (a past month's report does not change when an alert closes later):
+# open = raised by then and not closed by then; overdue = due before then and not closed by then.
 _ALERTS = """
 SELECT
   count(*) FILTER (WHERE raised_on BETWEEN :first AND :last) AS raised,
@@ -18,8 +20,9 @@ SELECT
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'recipient_change') AS recipient_change,
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'death_reported') AS deaths_reported,
   count(*) FILTER (WHERE closed_on BETWEEN :first AND :last) AS closed,
-  count(*) FILTER (WHERE status <> 'closed' AND raised_on <= :last) AS open_at_month_end,
-  count(*) FILTER (WHERE status <> 'closed' AND due_date < least(:last, current_date)) AS overdue
+  count(*) FILTER (WHERE raised_on <= :last AND (closed_on IS NULL OR closed_on > :last)) AS open_at_month_end,
+  count(*) FILTER (WHERE due_date < least(:last, current_date)
+                   AND (closed_on IS NULL OR closed_on > least(:last, current_date))) AS overdue
 FROM monitoring.alerts WHERE region_code LIKE :prefix
 """
 
