@@ -3,6 +3,7 @@ county's 2023 figures (seed 000) and deadlines on the Chinese working-day calend
 
 from __future__ import annotations
 
+import importlib
 import io
 import uuid
 from datetime import date
@@ -377,6 +378,152 @@ async def test_a_case_with_an_objection_needs_the_countys_home_visit_before_appr
     assert (await _post(api, tokens, "approver", case_id, "decision", approve)).json()["status"] == "approved"
 
 
+def _pair_on_400() -> HouseholdSnapshot:
+    """Two rural members, 400 yuan a month from farm work: per capita 200, eligible (tier 400 yuan a person)."""
+    return wuqi_household(
+        members=[
+            _member("马文礼", "1968-03-12", "head", labour_capacity="partial"),
+            _member("白秀英", "1970-06-20", "spouse", labour_capacity="partial"),
+        ],
+        incomes=[{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 40_000}],
+    )
+
+
+async def _to_township_review(api, tokens, case_id: str) -> None:
+    """accepted → investigation → home visit → economic check (November 2023)."""
+    for who, path, body in (
+        ("clerk", "investigation", {"on": "2023-11-01"}),
+        ("clerk", "home-visits", {"on": "2023-11-02", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+        ("reviewer", "economic-check", {"on": "2023-11-03", "result": "consistent"}),
+    ):
+        r = await _post(api, tokens, who, case_id, path, body)
+        assert r.status_code == 200, (path, r.text)
+
+
+async def _approval_refused_for_want_of_notice(api, tokens, db, case_id: str, who: str, on: str) -> None:
+    """The approval is a 409 naming the missing notice and the step that runs it, and writes nothing: the case,
+    its steps, its events and its audit stay as they were."""
+
+    async def written() -> tuple:
+        async with db.connect() as conn:
+            return (
+                await conn.execute(
+                    text(
+                        "SELECT c.status, c.notice_posted_on, c.decided_on, c.monthly_amount_fen, "
+                        "(SELECT count(*) FROM eligibility.case_steps s WHERE s.case_id = c.id), "
+                        "(SELECT count(*) FROM eligibility.outbox o WHERE o.payload->'data'->>'case_id' = :c), "
+                        "(SELECT count(*) FROM eligibility.audit_log a WHERE a.resource_id = :c "
+                        "AND a.action = 'case.decision') "
+                        "FROM eligibility.cases c WHERE c.id = CAST(:c AS uuid)"
+                    ),
+                    {"c": case_id},
+                )
+            ).one()
+
+    before = await written()
+    assert before[:2] == ("county_review", None)
+    r = await _post(api, tokens, who, case_id, "decision", {"on": on, "decision": "approve", "opinion": "同意纳入"})
+    assert r.status_code == 409, r.text
+    assert "公示" in r.json()["detail"] and r.json()["allowed_next"] == ["notice"]
+    assert await written() == before
+
+
+async def test_an_appraisal_that_disagreed_is_approved_only_after_the_public_notice_ran(
+    api, tokens, db, open_wuqi_case
+):
+    """民发〔2021〕57号 (domain.md): the township's opinion is posted in the village for 7 days before the county
+    decides. An appraisal that disagreed sends the case to the county unposted: the county may reject it as it is,
+    but may approve it only after sending it to the public notice (`notice`), which the township then closes."""
+    case_id, _ = await open_wuqi_case(date(2023, 10, 31), snapshot=_pair_on_400())
+    await _to_township_review(api, tokens, case_id)
+    opinion = {"on": "2023-11-04", "recommendation": "approve", "opinion": "符合农村低保条件，建议纳入"}
+    assert (await _post(api, tokens, "reviewer", case_id, "township-opinion", opinion)).json()["status"] == "appraisal"
+    appraisal = {"on": "2023-11-05", "result": "disagreed", "participants": 9, "opinion": "评议未通过"}
+    r = await _post(api, tokens, "reviewer", case_id, "appraisal", appraisal)
+    assert r.status_code == 200 and r.json()["status"] == "county_review" and r.json()["notice_posted_on"] is None
+    assert r.json()["next_steps"] == ["home-visits", "notice", "decision", "extension"]
+
+    await _approval_refused_for_want_of_notice(api, tokens, db, case_id, "approver", "2023-11-06")
+
+    # The county does not follow the appraisal: the case goes to the public notice, 7 days from the posting.
+    send = {"on": "2023-11-06", "opinion": "经县级核查符合条件，退回乡镇公示"}
+    assert (await _post(api, tokens, "reviewer", case_id, "notice", send)).status_code == 403  # the county's step
+    r = await _post(api, tokens, "approver", case_id, "notice", send)
+    assert r.status_code == 200, r.text
+    posted = r.json()
+    assert (posted["status"], posted["notice_posted_on"], posted["notice_ends_on"]) == (
+        "public_notice",
+        "2023-11-06",
+        "2023-11-12",
+    )
+    assert posted["next_steps"] == ["notice/objections", "notice/close", "extension"]
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-11-12"})).status_code == 409
+    r = await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-11-13"})
+    assert r.status_code == 200 and r.json()["status"] == "county_review"
+    assert "notice" not in r.json()["next_steps"]  # it ran: the county decides
+    approve = {"on": "2023-11-14", "decision": "approve", "opinion": "公示无异议，同意纳入"}
+    r = await _post(api, tokens, "approver", case_id, "decision", approve)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    # Per capita 200 yuan: tier 400 yuan/person/month × 2.
+    assert done["status"] == "approved" and done["monthly_amount_fen"] == 80_000
+    assert [s["step"] for s in done["steps"]][-5:] == [
+        "township-opinion",
+        "appraisal",
+        "notice",
+        "notice/close",
+        "decision",
+    ]
+
+
+async def test_a_township_rejection_is_rejected_without_a_notice_and_approved_only_after_one(
+    api, tokens, db, open_wuqi_case
+):
+    """A township recommending rejection sends the case to the county with nothing to post: the county rejects it
+    as it is (a rejection needs no notice), or, not agreeing, approves it only once the notice has run."""
+    rejected, _ = await open_wuqi_case(date(2023, 10, 31), snapshot=_pair_on_400())
+    overruled, _ = await open_wuqi_case(date(2023, 10, 31), snapshot=_pair_on_400())
+    opinion = {"on": "2023-11-04", "recommendation": "reject", "opinion": "家庭收入不实，建议不予纳入"}
+    for case_id in (rejected, overruled):
+        await _to_township_review(api, tokens, case_id)
+        r = await _post(api, tokens, "reviewer", case_id, "township-opinion", opinion)
+        assert r.status_code == 200 and r.json()["status"] == "county_review", r.text
+        await _approval_refused_for_want_of_notice(api, tokens, db, case_id, "approver", "2023-11-06")
+
+    reject = {"on": "2023-11-06", "decision": "reject", "reasons": ["家庭收入不实"], "opinion": "不予批准"}
+    r = await _post(api, tokens, "approver", rejected, "decision", reject)
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+
+    r = await _post(api, tokens, "approver", overruled, "notice", {"on": "2023-11-06", "opinion": "不同意乡镇意见"})
+    assert r.status_code == 200 and r.json()["status"] == "public_notice", r.text
+    assert (await _post(api, tokens, "reviewer", overruled, "notice/close", {"on": "2023-11-13"})).status_code == 200
+    approve = {"on": "2023-11-14", "decision": "approve", "opinion": "公示无异议，同意纳入"}
+    r = await _post(api, tokens, "approver", overruled, "decision", approve)
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+
+
+async def test_a_township_deciding_itself_approves_only_after_the_notice_too(api, tokens, db, open_wuqi_case):
+    """委托: 支出型 临时救助 within the township's limit is decided by the township's reviewer, as in a county that
+    delegates its decisions. The township that recommended rejection cannot approve it unposted either: it posts
+    the notice first (the county's `notice` is the delegated township's too)."""
+    facts = {"temporary": {"type": "expenditure", "requested_amount_fen": 300_000, "cause": "住院"}}
+    case_id, _ = await open_wuqi_case(date(2023, 10, 31), programme="temporary", details=facts)
+    await _to_township_review(api, tokens, case_id)
+    opinion = {"on": "2023-11-04", "recommendation": "reject", "opinion": "建议不予救助"}
+    r = await _post(api, tokens, "reviewer", case_id, "township-opinion", opinion)
+    assert r.status_code == 200 and r.json()["status"] == "county_review", r.text
+
+    await _approval_refused_for_want_of_notice(api, tokens, db, case_id, "reviewer", "2023-11-06")
+
+    r = await _post(api, tokens, "reviewer", case_id, "notice", {"on": "2023-11-06", "opinion": "重新研究，予以公示"})
+    assert r.status_code == 200 and r.json()["status"] == "public_notice", r.text
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-11-13"})).status_code == 200
+    approve = {"on": "2023-11-14", "decision": "approve", "opinion": "公示无异议，同意救助"}
+    r = await _post(api, tokens, "reviewer", case_id, "decision", approve)
+    assert r.status_code == 200 and r.json()["status"] == "approved", r.text
+    assert r.json()["one_off_amount_fen"] == 300_000
+
+
 async def test_illegal_steps_get_409_with_the_allowed_next_steps(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     r = await _post(
@@ -580,3 +727,42 @@ async def test_admin_adds_a_dated_standard_rise_and_it_is_announced(api, tokens,
     ):
         r = await api("eligibility").post("/parameters", json=bad, headers=tokens["admin"])
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+
+
+async def test_notice_dates_a_correction_left_behind_are_cleared_on_upgrade(api, tokens, db, open_wuqi_case):
+    """Before corrected facts took the notice down, a case they sent back kept its notice's dates and would have
+    counted as posted: migration 0011 clears them on the open cases holding them (not on a case whose notice closed
+    as its last move, nor on one on notice now)."""
+    migration = importlib.import_module("services.eligibility.migrations.versions.0011_eligibility_stale_notice_dates")
+    closed, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, closed)
+    assert (await _post(api, tokens, "reviewer", closed, "notice/close", {"on": "2023-09-20"})).status_code == 200
+    posted, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, posted)
+    stale, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_township_review(api, tokens, stale)
+    opinion = {"on": "2023-11-04", "recommendation": "reject", "opinion": "建议不予纳入"}
+    assert (await _post(api, tokens, "reviewer", stale, "township-opinion", opinion)).status_code == 200
+    ids = [closed, posted, stale]
+    async with db.begin() as conn:
+        # The state an amended case was left in: at the county after a rejection, with its earlier notice's dates.
+        await conn.execute(
+            text(
+                "UPDATE eligibility.cases SET notice_posted_on = '2023-09-13', notice_ends_on = '2023-09-19' "
+                "WHERE id = CAST(:c AS uuid)"
+            ),
+            {"c": stale},
+        )
+        await conn.execute(text(migration.STALE_NOTICES_CLEARED))
+        dates = dict(
+            (
+                await conn.execute(
+                    text("SELECT id::text, notice_ends_on FROM eligibility.cases WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                    {"ids": ids},
+                )
+            ).all()
+        )
+    assert dates == {closed: date(2023, 9, 19), posted: date(2023, 9, 19), stale: None}
+    approve = {"on": "2023-11-06", "decision": "approve", "opinion": "同意"}
+    r = await _post(api, tokens, "approver", stale, "decision", approve)
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["notice"], r.text

@@ -200,6 +200,8 @@ class Case(Aggregate):
             documents_pending=self.documents_pending,
             home_visits=self.home_visits,
             delegated=self.delegated or self._township_decides,
+            # Posted and no longer on notice: closed (an objection or corrected facts take it down).
+            notice_run=self.notice_ends_on is not None and self.status is not Status.PUBLIC_NOTICE,
         )
 
     @property
@@ -381,6 +383,7 @@ class Case(Aggregate):
             return
         self.snapshot, self.details, self.applicant_member_id = data.snapshot, data.details, data.applicant_member_id
         self.assessment = self.assess(params, self.status_since)
+        self.notice_posted_on = self.notice_ends_on = None  # a notice of the old facts: posted again on the new
         if self.status not in (Status.ACCEPTED, Status.INVESTIGATION):
             self._move(StepContext(SYSTEM, params), "amended", Status.INVESTIGATION, today, "申请人更正了家庭信息", {})
         else:
@@ -453,8 +456,9 @@ class Case(Aggregate):
         )
 
     def township_opinion(self, ctx: StepContext, *, recommendation: Literal["approve", "reject"], opinion: str) -> None:
-        """乡镇初审: a rejection goes to the county on the township's reasons (nothing to post); an approval goes to
-        democratic appraisal where the region requires it for the programme, otherwise to the public notice."""
+        """乡镇初审: a rejection goes to the county on the township's reasons (nothing to post: the county rejects,
+        or sends it to the notice); an approval goes to democratic appraisal where the region requires it for the
+        programme, otherwise to the public notice."""
         on = self._begin(CaseStep.TOWNSHIP_OPINION, ctx)
         if recommendation == "reject":
             to = Status.COUNTY_REVIEW
@@ -470,10 +474,19 @@ class Case(Aggregate):
     def record_appraisal(
         self, ctx: StepContext, *, result: Literal["agreed", "disagreed"], participants: int, opinion: str
     ) -> None:
-        """民主评议: agreed → public notice; disagreed → the county decides on it."""
+        """民主评议: agreed → public notice; disagreed → the county, unposted (it rejects, or sends it to the
+        notice)."""
         on = self._begin(CaseStep.APPRAISAL, ctx)
         to = self._post_notice(on, ctx.params) if result == "agreed" else Status.COUNTY_REVIEW
         self._move(ctx, CaseStep.APPRAISAL, to, on, opinion, {"result": result, "participants": participants})
+
+    def post_notice(self, ctx: StepContext, *, opinion: str) -> None:
+        """公示 from the county's review: the county does not follow the township's rejection or the appraisal's
+        disagreement, so the case is posted in the village for 7 days from `on`; closed without objection, it comes
+        back to the county, which may then approve it."""
+        on = self._begin(CaseStep.NOTICE, ctx)
+        to = self._post_notice(on, ctx.params)
+        self._move(ctx, CaseStep.NOTICE, to, on, opinion, {"notice_ends_on": str(self.notice_ends_on)})
 
     def record_objection(self, ctx: StepContext, *, objection: str, opinion: str | None = None) -> None:
         """公示期异议: the notice is taken down and the case goes back to investigation."""
@@ -507,9 +520,11 @@ class Case(Aggregate):
         opinion: str,
         reasons: list[str] | None = None,
     ) -> None:
-        """审核确认: reject with written reasons, or approve at the rule's amount on the decision date (a case in
-        the separate register, or one an objection to its public notice sent back, needs the county's own home visit
-        first; a household the rule finds not eligible cannot be approved)."""
+        """审核确认: reject with written reasons, or approve at the rule's amount on the decision date. An approval
+        needs the public notice to have run in the village and closed (民发〔2021〕57号: posted 7 days before the
+        county decides; a case the township would reject, or the appraisal disagreed with, is sent to it first); a
+        case in the separate register, or one an objection to its public notice sent back, needs the county's own
+        home visit first; a household the rule finds not eligible cannot be approved."""
         on = self._begin(CaseStep.DECISION, ctx)
         if decision == "reject":
             self.reasons, self.decided_at, self.decided_on = list(reasons or []), datetime.now(UTC), on
@@ -517,6 +532,12 @@ class Case(Aggregate):
             self._move(ctx, CaseStep.DECISION, Status.REJECTED, on, opinion, data, announce=False)
             self._raise(CaseRejected, reasons=self.reasons, decided_at=self.decided_at)
             return
+        if not self.state.notice_run:
+            raise Conflict(
+                "an approval needs the public notice (公示, 7 days in the village) to have run and closed: reject "
+                "with reasons, or send the case to the notice first",
+                allowed_next=[CaseStep.NOTICE],
+            )
         if (self.separate_register or self.complained) and not self.county_home_visit:
             why = (
                 "in the separate register (单独登记备案)"

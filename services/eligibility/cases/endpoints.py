@@ -25,13 +25,14 @@ from services.eligibility.cases.schemas import (
     EmergencyApproveIn,
     ExtendIn,
     HomeVisitIn,
+    NoticeIn,
     ObjectionIn,
     ReviewQuery,
     StepIn,
     TerminateIn,
     TownshipOpinionIn,
 )
-from services.eligibility.cases.workflow import REVIEWER, STEPS, CaseStep, Status
+from services.eligibility.cases.workflow import DELEGATED, REVIEWER, STEPS, CaseStep, Status
 from services.eligibility.deps import Official, Reader
 from shared.app import UowDep
 
@@ -42,7 +43,7 @@ def _manual(name: CaseStep) -> str:
     """The manual's entry for a step: what it records, who may take it, from which states."""
     step = STEPS[name]
     roles = ", ".join(f"`{role}`" for role in step.roles)
-    if name == CaseStep.DECISION:
+    if name in DELEGATED:
         roles += f" (or {', '.join(f'`{r}`' for r in REVIEWER)} where the county delegated its decision, 委托)"
     sources = ", ".join(f"`{status}`" for status in Status if status in step.sources)
     return (
@@ -119,6 +120,15 @@ async def township_opinion(case_id: uuid.UUID, body: TownshipOpinionIn, uow: Uow
 )
 async def record_appraisal(case_id: uuid.UUID, body: AppraisalIn, uow: UowDep, p: Official) -> CaseDetailOut:
     return await service.take_step(uow, p, case_id, Case.record_appraisal, body)
+
+
+@router.post(
+    "/{case_id}/notice",
+    summary="Send an unposted case to the public notice (公示) before approving it",
+    description=_manual(CaseStep.NOTICE),
+)
+async def post_notice(case_id: uuid.UUID, body: NoticeIn, uow: UowDep, p: Official) -> CaseDetailOut:
+    return await service.take_step(uow, p, case_id, Case.post_notice, body)
 
 
 @router.post(

@@ -62,6 +62,12 @@ class AppraisalIn(StepIn):
     opinion: str = Opinion
 
 
+class NoticeIn(StepIn):
+    """公示 from the county's review: why the county does not follow the township's rejection or the appraisal."""
+
+    opinion: str = Opinion
+
+
 class ObjectionIn(StepIn):
     """公示期异议: sends the case back to investigation."""
 

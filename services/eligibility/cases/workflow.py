@@ -3,8 +3,10 @@ step is due. No database, web framework or Kafka here; the `Case` (domain.py) ap
 
 低保 (民发〔2021〕57号): accepted → means investigation (home visit by ≥ 2 investigators) → county data check →
 township first opinion → democratic appraisal (where the region requires it) → public notice 7 days (an objection
-sends it back to investigation) → county decision. 特困 (民发〔2021〕43号) is the same without required appraisal and
-with 15-working-day limits. 急难型 临时救助 is paid first and documented after.
+sends it back to investigation) → county decision. An approval needs the notice to have run and closed: a case the
+township would reject, or the appraisal disagreed with, comes to the county unposted, and the county rejects it or
+sends it to the notice. 特困 (民发〔2021〕43号) is the same without required appraisal and with 15-working-day
+limits. 急难型 临时救助 is paid first and documented after.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class CaseState:
     documents_pending: bool = False
     home_visits: int = 0
     delegated: bool = False
+    notice_run: bool = False  # the public notice ran its 7 days and closed (公示期满): an approval needs it
 
 
 class CaseStep(StrEnum):
@@ -72,6 +75,7 @@ class CaseStep(StrEnum):
     ECONOMIC_CHECK = "economic-check"  # 经济状况核对
     TOWNSHIP_OPINION = "township-opinion"  # 乡镇初审
     APPRAISAL = "appraisal"  # 民主评议
+    NOTICE = "notice"  # 公示: the county sends an unposted case to the public notice
     NOTICE_OBJECTIONS = "notice/objections"  # 公示期异议
     NOTICE_CLOSE = "notice/close"  # 公示期满
     DECISION = "decision"  # 审核确认
@@ -119,6 +123,14 @@ STEPS: dict[CaseStep, Step] = {
         Step(CaseStep.TOWNSHIP_OPINION, frozenset({Status.TOWNSHIP_REVIEW}), REVIEWER, "乡镇初审意见"),
         Step(CaseStep.APPRAISAL, frozenset({Status.APPRAISAL}), REVIEWER, "民主评议结果"),
         Step(
+            CaseStep.NOTICE,
+            frozenset({Status.COUNTY_REVIEW}),
+            COUNTY,
+            "公示: a case the township would reject, or the appraisal disagreed with, posted in the village for 7 days"
+            " (the county does not follow that opinion): an approval needs the notice to have run",
+            lambda c: "the public notice has run (公示期满): decide" if c.notice_run else None,
+        ),
+        Step(
             CaseStep.NOTICE_OBJECTIONS, frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期异议: back to investigation"
         ),
         Step(CaseStep.NOTICE_CLOSE, frozenset({Status.PUBLIC_NOTICE}), REVIEWER, "公示期满无异议: file to the county"),
@@ -157,6 +169,10 @@ STEPS: dict[CaseStep, Step] = {
 }
 
 
+# The county's steps that a county delegating its decision (委托) leaves to the township reviewer too.
+DELEGATED = frozenset({CaseStep.DECISION, CaseStep.NOTICE})
+
+
 def _takeable(step: Step, case: CaseState) -> bool:
     return case.status in step.sources and step.guard(case) is None
 
@@ -172,7 +188,7 @@ def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
     its own: separation of duties (an admin who decides cases needs the official's role too)."""
     step = STEPS[name]
     permitted = set(step.roles)
-    if name == CaseStep.DECISION and case.delegated:
+    if name in DELEGATED and case.delegated:
         permitted |= set(REVIEWER)  # 委托乡镇审核确认
     if not permitted & roles and step.roles != ("system",):
         raise Forbidden(f"{name} needs one of the roles: {', '.join(sorted(permitted))}")
@@ -184,8 +200,9 @@ def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
 
 
 # The steps a worklist (GET /tasks) offers: the procedure's duties on open cases. 延长 (extension) is a choice the
-# county may make on any open case, not a duty; reviews have their own list (/cases/reviews-due); 停保 follows an
-# event or a finding; withdraw is the system's.
+# county may make on any open case, not a duty, and so is sending an unposted case to the notice (the duty there is
+# the decision: reject, or post first); reviews have their own list (/cases/reviews-due); 停保 follows an event or
+# a finding; withdraw is the system's.
 WORKLIST_STEPS = (
     "investigation",
     "home-visits",
@@ -202,7 +219,7 @@ WORKLIST_STEPS = (
 def may_take(name: str, case: CaseState, roles: frozenset[str]) -> bool:
     """Whether someone with `roles` holds the role for the step on this case (委托: a delegated decision is the
     township reviewer's too); whether the case may take it now is `allowed_steps`."""
-    permitted = set(STEPS[name].roles) | (set(REVIEWER) if name == "decision" and case.delegated else set())
+    permitted = set(STEPS[name].roles) | (set(REVIEWER) if name in DELEGATED and case.delegated else set())
     return bool(permitted & roles)
 
 

@@ -36,6 +36,7 @@ STEP_NAMES = {
     "economic-check": "家庭经济状况核对",
     "township-opinion": "乡镇（街道）初审",
     "appraisal": "民主评议",
+    "notice": "退回公示",
     "notice/objections": "公示异议",
     "notice/close": "公示期满",
     "decision": "县级审核确认",

@@ -330,6 +330,90 @@ def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():
     assert steps[0].data["snapshot"] == case.snapshot.model_dump(mode="json")
 
 
+def unposted(case: Case, how: str) -> Case:
+    """At the county without a public notice: the township recommended rejection, or the appraisal disagreed."""
+    at_township_review(case)
+    if how == "township rejected":
+        case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="reject", opinion="收入超标")
+    else:
+        case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议纳入")
+        case.record_appraisal(by(REVIEWER, date(2023, 9, 11)), result="disagreed", participants=7, opinion="不同意")
+    collect(case)
+    assert case.status is Status.COUNTY_REVIEW and case.notice_posted_on is None
+    return case
+
+
+@pytest.mark.parametrize("how", ["township rejected", "appraisal disagreed"])
+def test_an_unposted_case_is_approved_only_after_the_county_sends_it_to_the_notice(how):
+    """民发〔2021〕57号 (domain.md): the notice runs 7 days in the village before the county decides. A case that
+    reaches the county unposted is refused an approval (409 naming the notice, nothing recorded); the county sends
+    it to the notice, the township closes it, and the county approves."""
+    case = unposted(opened(), how)
+    assert case.next_steps == ["home-visits", "notice", "decision", "extension"]
+    with pytest.raises(Conflict, match="public notice") as exc:
+        case.decide(by(APPROVER, date(2023, 9, 12)), decision="approve", opinion="同意")
+    assert exc.value.extra["allowed_next"] == ["notice"]
+    assert collect(case) == ([], []) and case.status is Status.COUNTY_REVIEW and case.decided_on is None
+    with pytest.raises(Forbidden):  # the county's step (unless it delegated its decision)
+        case.post_notice(by(REVIEWER, date(2023, 9, 12)), opinion="公示")
+    case.post_notice(by(APPROVER, date(2023, 9, 12)), opinion="不同意乡镇意见, 退回公示")
+    steps, events = collect(case)
+    assert case.status is Status.PUBLIC_NOTICE and case.notice_posted_on == date(2023, 9, 12)
+    assert case.notice_ends_on == date(2023, 9, 18) and case.due_date == case.notice_ends_on
+    assert [s.step for s in steps] == ["notice"] and kinds(events) == [CaseStatusChanged]
+    case.close_notice(by(REVIEWER, date(2023, 9, 19)))
+    assert "notice" not in case.next_steps
+    with pytest.raises(Conflict, match="has run"):
+        case.post_notice(by(APPROVER, date(2023, 9, 19)), opinion="again")
+    case.decide(by(APPROVER, date(2023, 9, 20)), decision="approve", opinion="公示无异议, 同意")
+    assert case.status is Status.APPROVED and case.monthly_amount_fen
+
+
+def test_an_unposted_case_is_rejected_as_it_is():
+    case = unposted(opened(), "township rejected")
+    case.decide(by(APPROVER, date(2023, 9, 12)), decision="reject", reasons=["收入超标"], opinion="不予批准")
+    assert case.status is Status.REJECTED and case.notice_posted_on is None
+
+
+def test_a_tekun_case_the_township_would_reject_needs_the_notice_too():
+    """民发〔2021〕43号: 特困 has no required appraisal but the same 7-day notice."""
+    case = opened(
+        application(
+            household(members=[_member("王大爷", "1945-03-03", "head", labour_capacity="none")], wages_fen=0),
+            programme="tekun",
+        )
+    )
+    unposted(case, "township rejected")
+    with pytest.raises(Conflict, match="public notice"):
+        case.decide(by(APPROVER, date(2023, 9, 12)), decision="approve", opinion="同意")
+
+
+def test_a_township_deciding_by_delegation_posts_the_notice_before_approving():
+    """委托: where the county delegated its decision, the township reviewer decides, and sends to the notice too."""
+    case = opened()
+    case.delegated = True
+    unposted(case, "appraisal disagreed")
+    with pytest.raises(Conflict, match="public notice"):
+        case.decide(by(REVIEWER, date(2023, 9, 12)), decision="approve", opinion="同意")
+    case.post_notice(by(REVIEWER, date(2023, 9, 12)), opinion="重新研究, 予以公示")
+    case.close_notice(by(REVIEWER, date(2023, 9, 19)))
+    case.decide(by(REVIEWER, date(2023, 9, 20)), decision="approve", opinion="同意")
+    assert case.status is Status.APPROVED
+
+
+def test_corrected_facts_take_a_closed_notice_down():
+    """A notice posted on facts the applicant since corrected no longer stands: the case goes back to
+    investigation without it, and an approval needs a notice of the corrected facts."""
+    case = on_notice(opened())
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
+    case.amend(application(household(wages_fen=36_000)), PARAMS, TODAY)
+    assert case.status is Status.INVESTIGATION and (case.notice_posted_on, case.notice_ends_on) == (None, None)
+    case.record_economic_check(by(REVIEWER, date(2024, 1, 2)), result="consistent")
+    case.township_opinion(by(REVIEWER, date(2024, 1, 3)), recommendation="reject", opinion="收入超标")
+    with pytest.raises(Conflict, match="public notice"):
+        case.decide(by(APPROVER, date(2024, 1, 4)), decision="approve", opinion="同意")
+
+
 def test_a_separate_register_case_needs_the_countys_own_home_visit():
     case = opened(application(separate_register=True))
     on_notice(case)

@@ -64,6 +64,22 @@ def test_the_decision_belongs_to_the_county_unless_delegated_to_the_township():
         workflow.check_step("decision", CaseState(Status.COUNTY_REVIEW, delegated=True), frozenset({"auditor"}))
 
 
+def test_the_notice_is_sent_from_the_county_review_only_while_none_has_run():
+    county, reviewer = frozenset({"county_approver"}), frozenset({"township_reviewer"})
+    assert workflow.check_step("notice", CaseState(Status.COUNTY_REVIEW), county).name == "notice"
+    assert "notice" in workflow.allowed_steps(CaseState(Status.COUNTY_REVIEW))
+    with pytest.raises(Forbidden):
+        workflow.check_step("notice", CaseState(Status.COUNTY_REVIEW), reviewer)
+    # 委托: the township deciding for the county sends to the notice as well.
+    assert workflow.check_step("notice", CaseState(Status.COUNTY_REVIEW, delegated=True), reviewer).name == "notice"
+    ran = CaseState(Status.COUNTY_REVIEW, notice_run=True)
+    with pytest.raises(Conflict, match="has run") as err:
+        workflow.check_step("notice", ran, county)
+    assert err.value.extra["allowed_next"] == ["home-visits", "decision", "extension"]
+    # Not a duty of the worklist: the decision is (reject, or send to the notice first).
+    assert workflow.worklist_steps(CaseState(Status.COUNTY_REVIEW), county) == ["home-visits", "decision"]
+
+
 def test_withdrawal_is_only_for_the_system():
     assert "withdraw" not in workflow.allowed_steps(CaseState(Status.ACCEPTED))
 
