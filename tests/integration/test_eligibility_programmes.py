@@ -370,7 +370,12 @@ async def test_every_assessment_of_a_medical_claim_to_its_decision_counts_the_pl
     opinion = {"on": _on(13), "recommendation": "reject", "opinion": "本年度医疗救助已达封顶线"}
     await _take(api, tokens, case_id, [("reviewer", "township-opinion", opinion)])
 
-    decide = {"on": _on(13), "decision": "approve", "opinion": "同意医疗救助"}
+    # The county, minded to approve against the township, posts the notice first (7 days), then decides.
+    notice = {"on": _on(13), "opinion": "县级复核拟予救助, 公示"}
+    posted = await _take(api, tokens, case_id, [("approver", "notice", notice)])
+    after = (date.fromisoformat(posted["notice_ends_on"]) + timedelta(days=1)).isoformat()
+    await _take(api, tokens, case_id, [("reviewer", "notice/close", {"on": after})])
+    decide = {"on": after, "decision": "approve", "opinion": "同意医疗救助"}
     r = await api("eligibility").post(f"/cases/{case_id}/decision", json=decide, headers=tokens["approver"])
     assert r.status_code == 409, r.text
     assert _CAP_USED in r.json()["detail"] and "无可救助金额" in r.json()["detail"]
