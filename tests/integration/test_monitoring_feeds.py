@@ -577,3 +577,76 @@ async def test_an_alert_names_the_village_its_county_loaded(api, tokens, known_h
     assert report.status_code == 200, report.text
     assert (report.json()["region_code"], report.json()["region_name"]) == (VILLAGE, "铁边城镇张湾村")
     assert report.json()["alerts"]["raised"] >= len(listed)
+
+
+async def test_the_same_file_is_the_same_feed_only_for_the_same_partner_and_region(api, tokens, known_household, db):
+    """A feed is the file loaded for a region: the same bytes loaded for another region are another feed, which loads
+    its own rows; only the same partner posting them again for the same region gets the first result back.
+
+    One 公安 death file with a 志丹县 (610625) row on line 2 and a 吴起县 (610626) 低保 recipient's on line 3:
+    - the province's 公安 (region 61) posts it for 610625: 201, line 2 loaded, line 3 rejected (outside 610625);
+    - the same bytes for 610626: 201, a new feed of region 610626, line 3 loaded, line 2 rejected, and the
+      recipient's death raises 1 alert (recipient_death, closed on raising, death.reported sent);
+    - the same bytes for 610626 again: 200, that 610626 feed, nothing new;
+    - 志丹县's own 公安 (610625) posts the bytes of another 志丹县 file; 吴起县's 公安 (610626) posts the same bytes:
+      201, its own feed (region 610626, its uploader), not 志丹县's, and its 吴起县 row loaded (1 row, 1 alert).
+    """
+    household, ids, _ = await known_household(ids=[resident_id("19410606")], programme="dibao")
+    died = TODAY.replace(day=1)
+    body = f"id_number,region_code,death_date\n{resident_id('19420707')},610625101,{died}\n{ids[0]},610626101,{died}\n"
+    province = bearer("gongan-yanan", ["partner:public_security"], "61")
+    post = api("monitoring").post
+
+    r = await post(
+        "/feeds/death", params={"region": "610625"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    zhidan = r.json()
+    assert (zhidan["region_code"], zhidan["rows_loaded"], zhidan["rows_rejected"], zhidan["alerts_raised"]) == (
+        "610625",
+        1,
+        1,
+        0,
+    )
+
+    r = await post(
+        "/feeds/death", params={"region": "610626"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    wuqi = r.json()
+    assert wuqi["id"] != zhidan["id"] and wuqi["sha256"] == zhidan["sha256"]
+    assert (wuqi["region_code"], wuqi["rows_loaded"], wuqi["rows_rejected"], wuqi["alerts_raised"]) == (
+        "610626",
+        1,
+        1,
+        1,
+    )
+    [death] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (death["status"], death["outcome"]) == ("closed", "death_reported")
+
+    again = await post(
+        "/feeds/death", params={"region": "610626"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert again.status_code == 200 and again.json()["id"] == wuqi["id"], again.text
+    async with db.connect() as conn:
+        stored = await conn.scalar(
+            text("SELECT count(*) FROM monitoring.feed_records WHERE feed_id IN (:a, :b)"),
+            {"a": zhidan["id"], "b": wuqi["id"]},
+        )
+    assert stored == 2
+
+    # County tokens of the same agency: 志丹县's file, then the same bytes from 吴起县.
+    other, other_ids, _ = await known_household(ids=[resident_id("19430808")], programme="dibao")
+    body = (
+        f"id_number,region_code,death_date\n{resident_id('19440909')},610625101,{died}\n"
+        f"{other_ids[0]},610626101,{died}\n"
+    )
+    zhidan_police = bearer("gongan-zhidan", ["partner:public_security"], "610625")
+    r = await post("/feeds/death", content=body.encode(), headers={**zhidan_police, **csv_type()})
+    assert r.status_code == 201 and r.json()["region_code"] == "610625", r.text
+    r = await post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201, r.text
+    own = r.json()
+    assert (own["region_code"], own["rows_loaded"], own["alerts_raised"]) == ("610626", 1, 1)
+    assert (await api("monitoring").get(f"/feeds/{own['id']}", headers=POLICE)).status_code == 200
+    assert [a["alert_type"] for a in await alerts_of(api, tokens, other)].count("recipient_death") == 1
