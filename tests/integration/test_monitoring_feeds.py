@@ -650,3 +650,53 @@ async def test_the_same_file_is_the_same_feed_only_for_the_same_partner_and_regi
     assert (own["region_code"], own["rows_loaded"], own["alerts_raised"]) == ("610626", 1, 1)
     assert (await api("monitoring").get(f"/feeds/{own['id']}", headers=POLICE)).status_code == 200
     assert [a["alert_type"] for a in await alerts_of(api, tokens, other)].count("recipient_death") == 1
+
+
+async def test_high_medical_cost_counts_at_least_the_floor_and_each_bill_once(api, tokens, known_household):
+    """risk.medical.min_out_of_pocket_fen is "at least 5,000 yuan out of pocket in 12 months" (>=) and
+    risk.medical.share_of_income "above half of annual household income" (>); a bill is one per person, settlement
+    date and amount (the 医保局 rows carry no settlement number), however many feeds or lines repeat it.
+
+    - No income, one bill of exactly 5,000.00 yuan: 500,000 fen >= the 500,000 floor and > 0 → alert, observed
+      out_of_pocket_12m_fen 500,000, annual_income_fen 0.
+    - 1,000 yuan a month (12,000 a year, half 6,000): one bill of exactly 6,000 yuan is at least the floor but not
+      above half the income → no alert.
+    - No income: 4,000 yuan in feed 1 (under the floor, no alert); feed 2 re-sends that bill and adds another
+      member's 1,000: 4,000 + 1,000 = 5,000 (not 9,000) → alert, observed 500,000.
+    - No income: one file with the same 3,000-yuan bill on lines 2 and 3 and another member's 2,500 on line 4:
+      3,000 + 2,500 = 5,500 (not 8,500) → alert, observed 550,000.
+    """
+
+    def post(*rows: tuple[str, int, int]):
+        body = MEDICAL_HEADER + "".join(f"{i},610626101,{TODAY - timedelta(days=d)},{fen},0\n" for i, d, fen in rows)
+        return api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+
+    async def medical_alert(household) -> dict | None:
+        return {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}.get("high_medical_cost")
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 30, 500_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None, "exactly 5,000 yuan is at least the floor"
+    assert alert["trace"]["observed"] == {"out_of_pocket_12m_fen": 500_000, "annual_income_fen": 0}
+
+    household, ids, _ = await known_household(income_fen=100_000)
+    r = await post((ids[0], 30, 600_000))
+    assert r.status_code == 201, r.text
+    assert await medical_alert(household) is None, "exactly half the income is not above half"
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 40, 400_000))
+    assert r.status_code == 201, r.text
+    assert await medical_alert(household) is None
+    r = await post((ids[0], 40, 400_000), (ids[1], 10, 100_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None and alert["trace"]["observed"]["out_of_pocket_12m_fen"] == 500_000
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 20, 300_000), (ids[0], 20, 300_000), (ids[1], 5, 250_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None and alert["trace"]["observed"]["out_of_pocket_12m_fen"] == 550_000
