@@ -107,7 +107,9 @@ class Feed(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (UniqueConstraint("partner", "sha256"),)
+    # The same file is the same feed only from the same partner for the same region (migration 0008): the same
+    # bytes loaded for another region are another feed, which loads that region's rows.
+    __table_args__ = (UniqueConstraint("partner", "region_code", "sha256"),)
 
 
 class FeedError(Base):

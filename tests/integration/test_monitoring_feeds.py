@@ -577,3 +577,126 @@ async def test_an_alert_names_the_village_its_county_loaded(api, tokens, known_h
     assert report.status_code == 200, report.text
     assert (report.json()["region_code"], report.json()["region_name"]) == (VILLAGE, "铁边城镇张湾村")
     assert report.json()["alerts"]["raised"] >= len(listed)
+
+
+async def test_the_same_file_is_the_same_feed_only_for_the_same_partner_and_region(api, tokens, known_household, db):
+    """A feed is the file loaded for a region: the same bytes loaded for another region are another feed, which loads
+    its own rows; only the same partner posting them again for the same region gets the first result back.
+
+    One 公安 death file with a 志丹县 (610625) row on line 2 and a 吴起县 (610626) 低保 recipient's on line 3:
+    - the province's 公安 (region 61) posts it for 610625: 201, line 2 loaded, line 3 rejected (outside 610625);
+    - the same bytes for 610626: 201, a new feed of region 610626, line 3 loaded, line 2 rejected, and the
+      recipient's death raises 1 alert (recipient_death, closed on raising, death.reported sent);
+    - the same bytes for 610626 again: 200, that 610626 feed, nothing new;
+    - 志丹县's own 公安 (610625) posts the bytes of another 志丹县 file; 吴起县's 公安 (610626) posts the same bytes:
+      201, its own feed (region 610626, its uploader), not 志丹县's, and its 吴起县 row loaded (1 row, 1 alert).
+    """
+    household, ids, _ = await known_household(ids=[resident_id("19410606")], programme="dibao")
+    died = TODAY.replace(day=1)
+    body = f"id_number,region_code,death_date\n{resident_id('19420707')},610625101,{died}\n{ids[0]},610626101,{died}\n"
+    province = bearer("gongan-yanan", ["partner:public_security"], "61")
+    post = api("monitoring").post
+
+    r = await post(
+        "/feeds/death", params={"region": "610625"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    zhidan = r.json()
+    assert (zhidan["region_code"], zhidan["rows_loaded"], zhidan["rows_rejected"], zhidan["alerts_raised"]) == (
+        "610625",
+        1,
+        1,
+        0,
+    )
+
+    r = await post(
+        "/feeds/death", params={"region": "610626"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    wuqi = r.json()
+    assert wuqi["id"] != zhidan["id"] and wuqi["sha256"] == zhidan["sha256"]
+    assert (wuqi["region_code"], wuqi["rows_loaded"], wuqi["rows_rejected"], wuqi["alerts_raised"]) == (
+        "610626",
+        1,
+        1,
+        1,
+    )
+    [death] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (death["status"], death["outcome"]) == ("closed", "death_reported")
+
+    again = await post(
+        "/feeds/death", params={"region": "610626"}, content=body.encode(), headers={**province, **csv_type()}
+    )
+    assert again.status_code == 200 and again.json()["id"] == wuqi["id"], again.text
+    async with db.connect() as conn:
+        stored = await conn.scalar(
+            text("SELECT count(*) FROM monitoring.feed_records WHERE feed_id IN (:a, :b)"),
+            {"a": zhidan["id"], "b": wuqi["id"]},
+        )
+    assert stored == 2
+
+    # County tokens of the same agency: 志丹县's file, then the same bytes from 吴起县.
+    other, other_ids, _ = await known_household(ids=[resident_id("19430808")], programme="dibao")
+    body = (
+        f"id_number,region_code,death_date\n{resident_id('19440909')},610625101,{died}\n"
+        f"{other_ids[0]},610626101,{died}\n"
+    )
+    zhidan_police = bearer("gongan-zhidan", ["partner:public_security"], "610625")
+    r = await post("/feeds/death", content=body.encode(), headers={**zhidan_police, **csv_type()})
+    assert r.status_code == 201 and r.json()["region_code"] == "610625", r.text
+    r = await post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201, r.text
+    own = r.json()
+    assert (own["region_code"], own["rows_loaded"], own["alerts_raised"]) == ("610626", 1, 1)
+    assert (await api("monitoring").get(f"/feeds/{own['id']}", headers=POLICE)).status_code == 200
+    assert [a["alert_type"] for a in await alerts_of(api, tokens, other)].count("recipient_death") == 1
+
+
+async def test_high_medical_cost_counts_at_least_the_floor_and_each_bill_once(api, tokens, known_household):
+    """risk.medical.min_out_of_pocket_fen is "at least 5,000 yuan out of pocket in 12 months" (>=) and
+    risk.medical.share_of_income "above half of annual household income" (>); a bill is one per person, settlement
+    date and amount (the 医保局 rows carry no settlement number), however many feeds or lines repeat it.
+
+    - No income, one bill of exactly 5,000.00 yuan: 500,000 fen >= the 500,000 floor and > 0 → alert, observed
+      out_of_pocket_12m_fen 500,000, annual_income_fen 0.
+    - 1,000 yuan a month (12,000 a year, half 6,000): one bill of exactly 6,000 yuan is at least the floor but not
+      above half the income → no alert.
+    - No income: 4,000 yuan in feed 1 (under the floor, no alert); feed 2 re-sends that bill and adds another
+      member's 1,000: 4,000 + 1,000 = 5,000 (not 9,000) → alert, observed 500,000.
+    - No income: one file with the same 3,000-yuan bill on lines 2 and 3 and another member's 2,500 on line 4:
+      3,000 + 2,500 = 5,500 (not 8,500) → alert, observed 550,000.
+    """
+
+    def post(*rows: tuple[str, int, int]):
+        body = MEDICAL_HEADER + "".join(f"{i},610626101,{TODAY - timedelta(days=d)},{fen},0\n" for i, d, fen in rows)
+        return api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+
+    async def medical_alert(household) -> dict | None:
+        return {a["alert_type"]: a for a in await alerts_of(api, tokens, household)}.get("high_medical_cost")
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 30, 500_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None, "exactly 5,000 yuan is at least the floor"
+    assert alert["trace"]["observed"] == {"out_of_pocket_12m_fen": 500_000, "annual_income_fen": 0}
+
+    household, ids, _ = await known_household(income_fen=100_000)
+    r = await post((ids[0], 30, 600_000))
+    assert r.status_code == 201, r.text
+    assert await medical_alert(household) is None, "exactly half the income is not above half"
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 40, 400_000))
+    assert r.status_code == 201, r.text
+    assert await medical_alert(household) is None
+    r = await post((ids[0], 40, 400_000), (ids[1], 10, 100_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None and alert["trace"]["observed"]["out_of_pocket_12m_fen"] == 500_000
+
+    household, ids, _ = await known_household(income_fen=0)
+    r = await post((ids[0], 20, 300_000), (ids[0], 20, 300_000), (ids[1], 5, 250_000))
+    assert r.status_code == 201, r.text
+    alert = await medical_alert(household)
+    assert alert is not None and alert["trace"]["observed"]["out_of_pocket_12m_fen"] == 550_000

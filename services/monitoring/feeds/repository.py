@@ -37,8 +37,11 @@ class FeedRepository:
     async def get(self, feed_id: uuid.UUID) -> Feed | None:
         return await self.session.get(Feed, feed_id)
 
-    async def by_file(self, partner: str, sha256: str) -> Feed | None:
-        return await self.session.scalar(select(Feed).where(Feed.partner == partner, Feed.sha256 == sha256))
+    async def by_file(self, partner: str, region_code: str, sha256: str) -> Feed | None:
+        """The feed this partner loaded this file for this region, if any (uq_feeds_partner_region_code_sha256)."""
+        return await self.session.scalar(
+            select(Feed).where(Feed.partner == partner, Feed.region_code == region_code, Feed.sha256 == sha256)
+        )
 
     async def progress(self, feed_id: uuid.UUID, **values: Any) -> None:
         await self.session.execute(update(Feed).where(Feed.id == feed_id).values(**values))

@@ -1,6 +1,6 @@
 """Partner feeds (数据比对): a file streamed in, validated row by row, good rows COPY'd, bad rows reported,
-matched and run through the risk rules in one transaction (a `FeedLoad` job). Idempotent by (partner, SHA-256) of
-the file."""
+matched and run through the risk rules in one transaction (a `FeedLoad` job). Idempotent by (partner, region,
+SHA-256 of the file): the same bytes loaded for another region are another feed, loading that region's rows."""
 
 from __future__ import annotations
 
@@ -110,15 +110,15 @@ async def ingest(
     region: str | None,
     stream: AsyncIterator[bytes],
 ) -> tuple[FeedOut, bool]:
-    """Load a feed; returns (result, whether this post created it). A file already posted by the partner answers
-    with its first result and changes nothing. The load is a job of its own (`FeedLoad`, its units of work from
-    `units`); the request's unit of work reads the result and records a replay."""
+    """Load a feed; returns (result, whether this post created it). A file already posted by the partner for the
+    same region answers with its first result and changes nothing. The load is a job of its own (`FeedLoad`, its
+    units of work from `units`); the request's unit of work reads the result and records a replay."""
     feed_load = FeedLoad(Job(units), principal, settings, kind=kind, fmt=fmt, mode=mode, region=region)
     return await feed_load.run(uow, FeedReader(stream, kind, fmt, encoding))
 
 
 class _PostedBefore(Exception):
-    """The file was posted before by the same partner: its first result."""
+    """The file was posted before by the same partner for the same region: its first result."""
 
     def __init__(self, first: FeedOut) -> None:
         self.first = first
@@ -168,7 +168,7 @@ class FeedLoad:
             try:
                 await self.job.step(lambda side: self._rejected(side, reader.sha256))
             except IntegrityError:  # the same file, posted at the same time, got there first
-                first = await FeedRepository(uow.session).by_file(self.partner, reader.sha256)
+                first = await FeedRepository(uow.session).by_file(self.partner, self.scope, reader.sha256)
                 if first is None:
                     raise
                 return await self._replay(uow, to_out(first))
@@ -238,7 +238,7 @@ class FeedLoad:
         await _copied(load)
         await self._progress()
 
-        first = await rows.by_file(self.partner, reader.sha256)
+        first = await rows.by_file(self.partner, self.scope, reader.sha256)
         if first is not None:
             raise _PostedBefore(to_out(first))
         if load.all_or_nothing and load.rejected:
@@ -280,8 +280,8 @@ class FeedLoad:
         side.emit(_processed(self.feed, "rejected", load, 0), key=self.feed.id, region=self.scope or None)
 
     async def _replay(self, uow: UnitOfWork, first: FeedOut) -> tuple[FeedOut, bool]:
-        """The file was posted before: this post's rows are gone with its load; its provisional feed goes too, and
-        the answer is the first result."""
+        """The file was posted before (same partner, same region): this post's rows are gone with its load; its
+        provisional feed goes too, and the answer is the first result."""
         await self.job.step(lambda side: FeedRepository(side.session).forget(self.feed.id))
         await audit.record(uow, self.principal, "feed.replay", "feed", first.id, region_code=first.region_code)
         if first.status == "rejected":

@@ -15,11 +15,13 @@ INSERT INTO _candidates
 WITH bills AS (
     -- the 12-month bills of the households these rows touch: the rows in scope, already matched (the feed's
     -- million rows are not joined to the fingerprints a second time) ...
-    SELECT m.household_id, m.amount_fen FROM _matched m
+    SELECT m.household_id, m.member_id, m.event_date, m.amount_fen FROM _matched m
     WHERE m.kind = 'medical' AND m.event_date > CAST(:today AS date) - 365
-    UNION ALL
+    -- (UNION, not UNION ALL: a bill is one per person, settlement date and amount, as the 医保局 rows carry no
+    -- settlement number; re-sent in a later feed or repeated on two lines of one file, it counts once)
+    UNION
     -- ... and every earlier bill of their members, from any other feed
-    SELECT p.household_id, r.amount_fen
+    SELECT p.household_id, p.member_id, r.event_date, r.amount_fen
     FROM monitoring.feed_records r
     JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
     WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({scope})
@@ -31,7 +33,9 @@ flagged AS (
     FROM totals t
     JOIN monitoring.households h ON h.household_id = t.household_id
     JOIN _params k ON k.county = left(h.region_code, 6)
-    WHERE t.total > greatest(k.medical_share * h.monthly_income_fen * 12, k.medical_floor)
+    -- "above half of annual household income" (>) "and at least 5,000 yuan out of pocket" (>=): each as its
+    -- reference says (risk/parameters/610626.yaml)
+    WHERE t.total > k.medical_share * h.monthly_income_fen * 12 AND t.total >= k.medical_floor
 )
 SELECT f.household_id, 'high_medical_cost', f.region_code, e.record_ids,
        jsonb_build_object('out_of_pocket_12m_fen', f.total, 'annual_income_fen', f.monthly_income_fen * 12)
