@@ -192,6 +192,21 @@ class AlertEvidence(Base):
     record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 
+class ReportedDeath(Base):
+    """A member monitoring reported dead to eligibility (death.reported): once per member, by the first alert that
+    found the death; a later source's row for the same death is that alert's evidence, not a second report."""
+
+    __tablename__ = "reported_deaths"
+    __table_args__ = (Index("ix_reported_deaths_region_code_reported_on", "region_code", "reported_on"),)
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column()
+    region_code: Mapped[str] = mapped_column(String(12))
+    death_date: Mapped[date] = mapped_column(Date)
+    alert_id: Mapped[uuid.UUID] = mapped_column()
+    reported_on: Mapped[date] = mapped_column(Date)
+
+
 class DecidedStandard(Base):
     """A 低保 standard eligibility's admins added at run time (policy.standard_changed), laid over the shipped tree
     so the risk rules compare incomes with the standard in force, not the one the tree shipped with."""

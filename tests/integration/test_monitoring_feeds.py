@@ -36,6 +36,7 @@ KEY = ServiceSettings().pii_hmac_key.encode()
 MEDICAL = bearer("yibao-wuqi", ["partner:medical_insurance"], "610626")
 POLICE = bearer("gongan-wuqi", ["partner:public_security"], "610626")
 RURAL = bearer("xczx-wuqi", ["partner:rural_revitalization"], "610626")
+FUNERAL = bearer("binzang-wuqi", ["partner:funeral"], "610626")
 
 
 def csv_type(charset: str = "utf-8") -> dict[str, str]:
@@ -577,3 +578,53 @@ async def test_an_alert_names_the_village_its_county_loaded(api, tokens, known_h
     assert report.status_code == 200, report.text
     assert (report.json()["region_code"], report.json()["region_name"]) == (VILLAGE, "铁边城镇张湾村")
     assert report.json()["alerts"]["raised"] >= len(listed)
+
+
+# --- deaths: every dead member reported to eligibility with their own date, once ("never pay a dead person") ---
+
+DEATH_HEADER = "id_number,region_code,death_date\n"
+
+
+async def _deaths_reported(db, household: uuid.UUID) -> list[tuple[str, str]]:
+    """(member id, death date) of every death.reported monitoring emitted for the household."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM monitoring.outbox WHERE type LIKE '%death.reported.v1' "
+                "AND payload -> 'data' ->> 'household_id' = :h"
+            ),
+            {"h": str(household)},
+        )
+        return sorted((p["data"]["member_id"], p["data"]["death_date"]) for (p,) in rows)
+
+
+async def _county_deaths(api) -> int:
+    r = await api("monitoring").get(f"/reports/monthly/610626/{Period.of(TODAY)}", headers=RURAL)
+    assert r.status_code == 200, r.text
+    return r.json()["alerts"]["deaths_reported"]
+
+
+async def _post_deaths(api, headers, rows: list[tuple[str, object]]) -> dict:
+    body = DEATH_HEADER + "".join(f"{n},610626101,{d}\n" for n, d in rows)
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**headers, **csv_type()})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_two_deaths_in_one_household_are_each_reported_with_their_own_date(api, tokens, known_household, db):
+    """A 低保 couple both die; the 公安 file lists the husband (died on the 1st of last month or earlier: d_a) and
+    the wife (three days ago: d_b) — in that order, the wife's ID number not necessarily after his.
+    By hand: one recipient_death alert for the household (one alert per household and type), closed, whose
+    observation lists both deaths; two death.reported, (husband, d_a) and (wife, d_b) — never one member with the
+    other's date; the county's month counts 2 deaths reported."""
+    household, ids, members = await known_household(programme="dibao")
+    d_a, d_b = TODAY - timedelta(days=20), TODAY - timedelta(days=3)
+    before = await _county_deaths(api)
+    feed = await _post_deaths(api, POLICE, [(ids[0], d_a), (ids[1], d_b)])
+    assert feed["alerts_raised"] == 1
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+    expected = sorted([(str(members[0]), d_a.isoformat()), (str(members[1]), d_b.isoformat())])
+    assert sorted((d["member_id"], d["death_date"]) for d in alert["trace"]["observed"]["deaths"]) == expected
+    assert await _deaths_reported(db, household) == expected
+    assert await _county_deaths(api) - before == 2

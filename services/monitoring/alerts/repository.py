@@ -79,6 +79,16 @@ RETURNING id, household_id, region_code, alert_type, due_date, trace
 INSERT INTO _new_alerts SELECT * FROM raised
 """
 
+# Each member a new death alert reports, once (the alert's observation lists the household's dead members).
+_REPORTED_DEATHS = """
+INSERT INTO monitoring.reported_deaths (member_id, household_id, region_code, death_date, alert_id, reported_on)
+SELECT (d ->> 'member_id')::uuid, a.household_id, a.region_code, (d ->> 'death_date')::date, a.id,
+       CAST(:today AS date)
+FROM _new_alerts a CROSS JOIN LATERAL jsonb_array_elements(a.trace -> 'observed' -> 'deaths') d
+WHERE a.alert_type = 'recipient_death'
+ON CONFLICT (member_id) DO NOTHING
+"""
+
 _EVIDENCE = """
 INSERT INTO monitoring.alert_evidence (alert_id, record_id)
 SELECT a.id, unnest(c.record_ids)
@@ -161,6 +171,7 @@ class AlertRepository:
             )
         )
         raised = (await self.session.execute(text(_RAISE), {"today": today})).rowcount
+        await self.session.execute(text(_REPORTED_DEATHS), {"today": today})
         await self.session.execute(text(_EVIDENCE))
         await self.session.execute(text("DROP TABLE _candidates, _covered, _matched, _params"))
         return int(raised or 0)

@@ -16,7 +16,8 @@ SELECT
       AS brought_into_assistance,
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'not_eligible') AS not_eligible,
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'recipient_change') AS recipient_change,
-  count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'death_reported') AS deaths_reported,
+  (SELECT count(*) FROM monitoring.reported_deaths d
+   WHERE d.region_code LIKE :prefix AND d.reported_on BETWEEN :first AND :last) AS deaths_reported,
   count(*) FILTER (WHERE closed_on BETWEEN :first AND :last) AS closed,
   count(*) FILTER (WHERE status <> 'closed' AND raised_on <= :last) AS open_at_month_end,
   count(*) FILTER (WHERE status <> 'closed' AND due_date < least(:last, current_date)) AS overdue
