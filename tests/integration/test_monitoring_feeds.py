@@ -628,3 +628,24 @@ async def test_two_deaths_in_one_household_are_each_reported_with_their_own_date
     assert sorted((d["member_id"], d["death_date"]) for d in alert["trace"]["observed"]["deaths"]) == expected
     assert await _deaths_reported(db, household) == expected
     assert await _county_deaths(api) - before == 2
+
+
+async def test_the_same_death_from_a_second_source_is_one_death_counted_once(api, tokens, known_household, db):
+    """A 低保 recipient living alone dies on d; 公安 reports it, then 殡葬 reports the same death (its own date of
+    the cremation record: d + 2 days), in a second file.
+    By hand: the first file raises the recipient_death alert and one death.reported (member, d); the second raises
+    nothing (alerts_raised 0), no second death.reported, no second alert; its row is kept as the first alert's
+    evidence (2 rows); the county's month counts 1 death reported."""
+    household, ids, members = await known_household(ids=[resident_id("19380303")], programme="dibao")
+    died = TODAY - timedelta(days=5)
+    before = await _county_deaths(api)
+    assert (await _post_deaths(api, POLICE, [(ids[0], died)]))["alerts_raised"] == 1
+    assert (await _post_deaths(api, FUNERAL, [(ids[0], died + timedelta(days=2))]))["alerts_raised"] == 0
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert await _deaths_reported(db, household) == [(str(members[0]), died.isoformat())]
+    detail = (await api("monitoring").get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()
+    assert sorted(e["event_date"] for e in detail["evidence"]) == [
+        died.isoformat(),
+        (died + timedelta(days=2)).isoformat(),
+    ]
+    assert await _county_deaths(api) - before == 1

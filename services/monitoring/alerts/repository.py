@@ -89,6 +89,16 @@ WHERE a.alert_type = 'recipient_death'
 ON CONFLICT (member_id) DO NOTHING
 """
 
+# A death row of a member already reported dead (a second source, 公安 then 殡葬) is evidence of the alert that
+# reported the death, not a second death.
+_DEATH_EVIDENCE = """
+INSERT INTO monitoring.alert_evidence (alert_id, record_id)
+SELECT d.alert_id, m.id
+FROM _matched m JOIN monitoring.reported_deaths d ON d.member_id = m.member_id
+WHERE m.kind = 'death'
+ON CONFLICT DO NOTHING
+"""
+
 _EVIDENCE = """
 INSERT INTO monitoring.alert_evidence (alert_id, record_id)
 SELECT a.id, unnest(c.record_ids)
@@ -173,6 +183,8 @@ class AlertRepository:
         raised = (await self.session.execute(text(_RAISE), {"today": today})).rowcount
         await self.session.execute(text(_REPORTED_DEATHS), {"today": today})
         await self.session.execute(text(_EVIDENCE))
+        if "death" in scope.kinds:
+            await self.session.execute(text(_DEATH_EVIDENCE))
         await self.session.execute(text("DROP TABLE _candidates, _covered, _matched, _params"))
         return int(raised or 0)
 
