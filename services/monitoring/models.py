@@ -59,13 +59,17 @@ class KnownHousehold(Base):
 
 
 class KnownPerson(Base):
-    """A member by the keyed fingerprint of their ID number (the number itself never reaches monitoring)."""
+    """A member by the keyed fingerprint of their ID number (the number itself never reaches monitoring). One the
+    household no longer lists (taken out at the front desk, with or without a date of death) is kept with `active`
+    false: not a member for the risk rules, the report or the household's count, but still matched by a partner's
+    death row, so eligibility hears of the death."""
 
     __tablename__ = "persons"
 
     id_fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     household_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
 class Coverage(Base):

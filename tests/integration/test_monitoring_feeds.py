@@ -22,7 +22,13 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.identity import id_fingerprint
 from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity, StandardChanged
+from shared.events.catalogue import (
+    CaseApproved,
+    HouseholdRegistered,
+    HouseholdUpdated,
+    MemberIdentity,
+    StandardChanged,
+)
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
@@ -649,3 +655,53 @@ async def test_the_same_death_from_a_second_source_is_one_death_counted_once(api
         (died + timedelta(days=2)).isoformat(),
     ]
     assert await _county_deaths(api) - before == 1
+
+
+async def _front_desk_keeps_only(db, household: uuid.UUID, kept: list[tuple[uuid.UUID, str]]) -> None:
+    """intake's household.updated after `DELETE /households/{id}/members/{member}` without a date of death: the
+    household lists only the `kept` members (member id, ID number)."""
+    snapshot = HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(household),
+            "region_code": VILLAGE,
+            "hukou_type": "rural",
+            "members": [
+                {"member_id": str(m), "name": "成员", "birth_date": "1960-01-01", "sex": "male", "relation": "head"}
+                for m, _ in kept
+            ],
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 60_000}],
+        }
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_household(
+            uow,
+            HouseholdUpdated(
+                household_id=household,
+                region_code=VILLAGE,
+                snapshot=snapshot,
+                identities=[MemberIdentity(member_id=m, id_fingerprint=id_fingerprint(n, KEY)) for m, n in kept],
+            ),
+        )
+        await uow.commit()
+
+
+async def test_a_death_of_a_member_the_front_desk_took_out_still_reaches_eligibility(api, tokens, known_household, db):
+    """A 低保 couple; the front desk takes the wife out of the household without saying why (no date of death);
+    a month later 公安 reports she died 10 days ago.
+    By hand: monitoring still knows her fingerprint (a member who left, not one of the household's members: the
+    household shows 1 member known, and a 60,000-yuan hospital bill of hers flags nothing for it), so the death row
+    matches: one recipient_death alert for the household, closed, and one death.reported (wife, 10 days ago) —
+    eligibility prices her out from the month after the death (its rule for a member marked 离户 later)."""
+    household, ids, members = await known_household(programme="dibao")
+    await _front_desk_keeps_only(db, household, [(members[0], ids[0])])
+    view = await api("monitoring").get(f"/households/{household}", headers=tokens["approver"])
+    assert view.status_code == 200 and view.json()["members_known"] == 1, view.text
+    bill = MEDICAL_HEADER + f"{ids[1]},610626101,{TODAY - timedelta(days=12)},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=bill.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201 and r.json()["alerts_raised"] == 0, r.text
+
+    died = TODAY - timedelta(days=10)
+    assert (await _post_deaths(api, POLICE, [(ids[1], died)]))["alerts_raised"] == 1
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+    assert await _deaths_reported(db, household) == [(str(members[1]), died.isoformat())]

@@ -39,14 +39,15 @@ _ALERT_COLUMNS = (
 _STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on", "closed_by")
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
-# the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
+# the county's parameter values; a person who left the household (not active) is matched by a death row only.
+# {scope} is a fixed condition chosen in code, never user input.
 _MATCHED = """
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
        h.region_code, left(h.region_code, 6) AS county, h.hukou_type, h.per_capita_monthly_fen,
        h.monthly_income_fen
 FROM monitoring.feed_records r
-JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND (p.active OR r.kind = 'death')
 JOIN monitoring.households h ON h.household_id = p.household_id
 WHERE {scope} AND left(h.region_code, 6) IN (SELECT county FROM _params)
 """
@@ -270,7 +271,9 @@ class AlertRepository:
         if q.household_id:
             conditions.append(AlertRow.household_id == q.household_id)
         if fingerprint:
-            of_person = select(KnownPerson.household_id).where(KnownPerson.id_fingerprint == fingerprint)
+            of_person = select(KnownPerson.household_id).where(
+                KnownPerson.id_fingerprint == fingerprint, KnownPerson.active
+            )
             conditions.append(AlertRow.household_id.in_(of_person))
         if q.due_before is not None:
             keyset = DUE

@@ -62,11 +62,19 @@ async def _record_households(uow: UnitOfWork, events: Sequence[HouseholdRegister
             }
         )
     await repo.save_households(rows)
+    # Members an earlier event of the run listed and the last one no longer does left the household, as one by one.
+    listed_before: dict[uuid.UUID, dict[str, uuid.UUID]] = {}
+    for data in events:
+        if data is not latest[data.household_id]:
+            listed_before.setdefault(data.household_id, {}).update(
+                (i.id_fingerprint, i.member_id) for i in data.identities
+            )
     newcomers = await repo.replace_persons(
         {
             household_id: [(i.id_fingerprint, i.member_id) for i in data.identities]
             for household_id, data in latest.items()
-        }
+        },
+        {household_id: list(members.items()) for household_id, members in listed_before.items()},
     )
     if not newcomers:
         return

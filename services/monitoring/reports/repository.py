@@ -35,7 +35,7 @@ _COVERAGE = """
 WITH listed AS (
     SELECT DISTINCT ON (r.id_fingerprint) r.id_fingerprint, r.category, p.household_id
     FROM monitoring.feed_records r
-    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND p.active
     JOIN monitoring.households h ON h.household_id = p.household_id
     WHERE r.kind = 'monitoring_list' AND r.event_date <= :last AND h.region_code LIKE :prefix
     ORDER BY r.id_fingerprint, r.event_date DESC, r.id DESC
