@@ -16,8 +16,9 @@ from sqlalchemy import text
 
 from services.monitoring.alerts.repository import ALERTS
 from services.monitoring.models import platform
-from services.monitoring.readmodel.service import record_approval, record_household
+from services.monitoring.readmodel.service import record_approval, record_approvals, record_household
 from services.monitoring.risk.in_force import record_standard
+from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
 from shared.core.identity import id_fingerprint
 from shared.core.period import Period
@@ -28,7 +29,9 @@ from shared.events.catalogue import (
     HouseholdUpdated,
     MemberIdentity,
     StandardChanged,
+    event_type,
 )
+from shared.events.envelope import DomainEvent
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
@@ -705,3 +708,51 @@ async def test_a_death_of_a_member_the_front_desk_took_out_still_reaches_eligibi
     [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
     assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
     assert await _deaths_reported(db, household) == [(str(members[1]), died.isoformat())]
+
+
+def _approved(household: uuid.UUID, members: list[uuid.UUID], programme: str = "dibao") -> Delivery:
+    data = CaseApproved(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=household,
+        programme=programme,
+        region_code=VILLAGE,
+        member_ids=members,
+        monthly_amount_fen=60_000,
+        effective_month=Period.of(TODAY),
+        decided_at="2026-01-05T00:00:00Z",
+    )
+    event = DomainEvent(event_type(CaseApproved), str(household), data)
+    return Delivery(event.to_cloudevent("/tests", None), data)
+
+
+async def test_a_death_on_file_before_the_household_applies_is_reported_when_it_is_covered(
+    api, tokens, known_household, db
+):
+    """Two households receive nothing; 公安's file lists a member of each as dead (d1, d2): no death is raised (no
+    recipient; low_income_uncovered may be, it is not what this is about). Then eligibility approves both in one run
+    of case.approved (as the consumer hands them over).
+    By hand: the run raises one recipient_death alert per household, closed, and death.reported (member, d1) and
+    (member, d2); a later approval of the first household (a second programme) reports nothing more."""
+    one, ids_1, members_1 = await known_household()
+    two, ids_2, members_2 = await known_household()
+    d1, d2 = TODAY - timedelta(days=40), TODAY - timedelta(days=2)
+    await _post_deaths(api, POLICE, [(ids_1[1], d1), (ids_2[0], d2)])
+    for household in (one, two):
+        assert "recipient_death" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
+        assert await _deaths_reported(db, household) == []
+
+    sessions = session_factory(db)
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(one, members_1), _approved(two, members_2)])
+        await uow.commit()
+    for household, expected in ((one, (members_1[1], d1)), (two, (members_2[0], d2))):
+        [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+        assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+        assert await _deaths_reported(db, household) == [(str(expected[0]), expected[1].isoformat())]
+
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(one, members_1, "medical")])
+        await uow.commit()
+    assert len([a for a in await alerts_of(api, tokens, one) if a["alert_type"] == "recipient_death"]) == 1
+    assert len(await _deaths_reported(db, one)) == 1

@@ -135,6 +135,23 @@ class ReadModelRepository:
             await self.session.scalars(select(FeedRecord.id).where(FeedRecord.id_fingerprint.in_(list(fingerprints))))
         )
 
+    async def deaths_on_file(self, households: Sequence[uuid.UUID]) -> list[int]:
+        """The death rows already on file for the households' persons (those who left them too), whose member
+        has not been reported dead yet: one statement for a run of households."""
+        if not households:
+            return []
+        return list(
+            await self.session.scalars(
+                text(
+                    "SELECT r.id FROM monitoring.persons p "
+                    "JOIN monitoring.feed_records r ON r.id_fingerprint = p.id_fingerprint AND r.kind = 'death' "
+                    "WHERE p.household_id = ANY(CAST(:households AS uuid[])) AND NOT EXISTS "
+                    "(SELECT 1 FROM monitoring.reported_deaths d WHERE d.member_id = p.member_id)"
+                ),
+                {"households": list(households)},
+            )
+        )
+
     async def cover_many(self, approved: Sequence[tuple[CaseApproved, date, date | None]]) -> None:
         """Each approved case's coverage (its household, programme and members) from `since`, until `last` if set;
         one row per case, one statement (the members as JSON: arrays of arrays do not nest in unnest)."""

@@ -94,9 +94,12 @@ async def record_approvals(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> N
 
 
 async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> None:
+    """Each case's coverage; then the deaths already on file for the members of the households now covered (a
+    death reported before the household applied) go through the death rule: eligibility hears of them."""
     latest = {data.case_id: data for data in events}
+    repo = ReadModelRepository(uow.session)
     # One-off help (临时救助) covers its month only.
-    await ReadModelRepository(uow.session).cover_many(
+    await repo.cover_many(
         [
             (
                 data,
@@ -106,6 +109,12 @@ async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> 
             for data in latest.values()
         ]
     )
+    await AlertRepository(uow.session).lock_matching()  # sees a death feed committed meanwhile (see lock_matching)
+    records = await repo.deaths_on_file(list({data.household_id for data in latest.values()}))
+    if records:
+        await alerts.raise_alerts(
+            uow, date.today(), "earlier feeds", Scope(record_ids=records, kinds=frozenset({"death"}))
+        )
 
 
 async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:
