@@ -1,7 +1,7 @@
 """reported_deaths: each member monitoring reported dead to eligibility (death.reported), once per member
 
 Revision ID: monitoring_reported_deaths
-Revises: monitoring_feed_errors_index
+Revises: monitoring_feed_key_region
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "monitoring_reported_deaths"
-down_revision: str | None = "monitoring_feed_errors_index"
+down_revision: str | None = "monitoring_feed_key_region"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
