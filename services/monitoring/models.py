@@ -59,13 +59,17 @@ class KnownHousehold(Base):
 
 
 class KnownPerson(Base):
-    """A member by the keyed fingerprint of their ID number (the number itself never reaches monitoring)."""
+    """A member by the keyed fingerprint of their ID number (the number itself never reaches monitoring). One the
+    household no longer lists (taken out at the front desk, with or without a date of death) is kept with `active`
+    false: not a member for the risk rules, the report or the household's count, but still matched by a partner's
+    death row, so eligibility hears of the death."""
 
     __tablename__ = "persons"
 
     id_fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     household_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
 
 
 class Coverage(Base):
@@ -192,6 +196,21 @@ class AlertEvidence(Base):
 
     alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id"), primary_key=True)
     record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
+class ReportedDeath(Base):
+    """A member monitoring reported dead to eligibility (death.reported): once per member, by the first alert that
+    found the death; a later source's row for the same death is that alert's evidence, not a second report."""
+
+    __tablename__ = "reported_deaths"
+    __table_args__ = (Index("ix_reported_deaths_region_code_reported_on", "region_code", "reported_on"),)
+
+    member_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    household_id: Mapped[uuid.UUID] = mapped_column()
+    region_code: Mapped[str] = mapped_column(String(12))
+    death_date: Mapped[date] = mapped_column(Date)
+    alert_id: Mapped[uuid.UUID] = mapped_column()
+    reported_on: Mapped[date] = mapped_column(Date)
 
 
 class DecidedStandard(Base):

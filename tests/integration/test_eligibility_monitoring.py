@@ -110,3 +110,36 @@ async def test_a_death_in_a_larger_household_and_a_township_finding_ask_for_a_re
     assert case["steps"][-1]["step"] == "review_requested" and case["steps"][-1]["opinion"] == "新登记车辆一辆"
     due = await walk(api("eligibility"), "/cases/reviews-due", tokens["approver"])
     assert case_id in {c["id"] for c in due}
+
+
+async def test_two_deaths_one_alert_reports_stop_the_case_after_the_later_death(api, tokens, db, open_wuqi_case):
+    """An elderly 低保 couple both die; monitoring's one recipient_death alert for the household sends one
+    death.reported per member (the same alert id), each with their own date: the husband on 2024-03-17, the wife on
+    2024-04-09. By hand: after the first the case is re-priced for the wife alone from April; after the second
+    nobody is left, so it stops after April (last month 2024-04) — never paid for either after their death."""
+    case_id, members, household = await _approved(
+        api,
+        tokens,
+        open_wuqi_case,
+        members=[
+            _member("刘老汉", "1940-02-02", "head", labour_capacity="none"),
+            _member("王老太", "1942-06-06", "spouse", labour_capacity="none"),
+        ],
+        incomes=[],
+    )
+    alert = uuid.uuid4()
+    for member, died in ((members[0], date(2024, 3, 17)), (members[1], date(2024, 4, 9))):
+        await _apply(db, on_death_reported, _death(household, member, died).model_copy(update={"alert_id": alert}))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert case["status"] == "terminated"
+    async with db.connect() as conn:
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT payload FROM eligibility.outbox WHERE type LIKE '%case.terminated%' "
+                    "AND payload->'data'->>'case_id' = :c"
+                ),
+                {"c": case_id},
+            )
+        ).scalar_one()
+    assert event["data"]["reason"] == "death" and event["data"]["last_month"] == "2024-04"

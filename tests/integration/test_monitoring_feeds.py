@@ -16,13 +16,22 @@ from sqlalchemy import text
 
 from services.monitoring.alerts.repository import ALERTS
 from services.monitoring.models import platform
-from services.monitoring.readmodel.service import record_approval, record_household
+from services.monitoring.readmodel.service import record_approval, record_approvals, record_household
 from services.monitoring.risk.in_force import record_standard
+from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
 from shared.core.identity import id_fingerprint
 from shared.core.period import Period
 from shared.db import session_factory
-from shared.events.catalogue import CaseApproved, HouseholdRegistered, MemberIdentity, StandardChanged
+from shared.events.catalogue import (
+    CaseApproved,
+    HouseholdRegistered,
+    HouseholdUpdated,
+    MemberIdentity,
+    StandardChanged,
+    event_type,
+)
+from shared.events.envelope import DomainEvent
 from shared.settings import DEV_JWT_SECRET, ServiceSettings
 from shared.uow import UnitOfWork
 from tests.conftest import bearer
@@ -36,6 +45,7 @@ KEY = ServiceSettings().pii_hmac_key.encode()
 MEDICAL = bearer("yibao-wuqi", ["partner:medical_insurance"], "610626")
 POLICE = bearer("gongan-wuqi", ["partner:public_security"], "610626")
 RURAL = bearer("xczx-wuqi", ["partner:rural_revitalization"], "610626")
+FUNERAL = bearer("binzang-wuqi", ["partner:funeral"], "610626")
 
 
 def csv_type(charset: str = "utf-8") -> dict[str, str]:
@@ -700,3 +710,172 @@ async def test_high_medical_cost_counts_at_least_the_floor_and_each_bill_once(ap
     assert r.status_code == 201, r.text
     alert = await medical_alert(household)
     assert alert is not None and alert["trace"]["observed"]["out_of_pocket_12m_fen"] == 550_000
+
+
+# --- deaths: every dead member reported to eligibility with their own date, once ("never pay a dead person") ---
+
+DEATH_HEADER = "id_number,region_code,death_date\n"
+
+
+async def _deaths_reported(db, household: uuid.UUID) -> list[tuple[str, str]]:
+    """(member id, death date) of every death.reported monitoring emitted for the household."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM monitoring.outbox WHERE type LIKE '%death.reported.v1' "
+                "AND payload -> 'data' ->> 'household_id' = :h"
+            ),
+            {"h": str(household)},
+        )
+        return sorted((p["data"]["member_id"], p["data"]["death_date"]) for (p,) in rows)
+
+
+async def _county_deaths(api) -> int:
+    r = await api("monitoring").get(f"/reports/monthly/610626/{Period.of(TODAY)}", headers=RURAL)
+    assert r.status_code == 200, r.text
+    return r.json()["alerts"]["deaths_reported"]
+
+
+async def _post_deaths(api, headers, rows: list[tuple[str, object]]) -> dict:
+    body = DEATH_HEADER + "".join(f"{n},610626101,{d}\n" for n, d in rows)
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**headers, **csv_type()})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_two_deaths_in_one_household_are_each_reported_with_their_own_date(api, tokens, known_household, db):
+    """A 低保 couple both die; the 公安 file lists the husband (died on the 1st of last month or earlier: d_a) and
+    the wife (three days ago: d_b) — in that order, the wife's ID number not necessarily after his.
+    By hand: one recipient_death alert for the household (one alert per household and type), closed, whose
+    observation lists both deaths; two death.reported, (husband, d_a) and (wife, d_b) — never one member with the
+    other's date; the county's month counts 2 deaths reported."""
+    household, ids, members = await known_household(programme="dibao")
+    d_a, d_b = TODAY - timedelta(days=20), TODAY - timedelta(days=3)
+    before = await _county_deaths(api)
+    feed = await _post_deaths(api, POLICE, [(ids[0], d_a), (ids[1], d_b)])
+    assert feed["alerts_raised"] == 1
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+    expected = sorted([(str(members[0]), d_a.isoformat()), (str(members[1]), d_b.isoformat())])
+    assert sorted((d["member_id"], d["death_date"]) for d in alert["trace"]["observed"]["deaths"]) == expected
+    assert await _deaths_reported(db, household) == expected
+    assert await _county_deaths(api) - before == 2
+
+
+async def test_the_same_death_from_a_second_source_is_one_death_counted_once(api, tokens, known_household, db):
+    """A 低保 recipient living alone dies on d; 公安 reports it, then 殡葬 reports the same death (its own date of
+    the cremation record: d + 2 days), in a second file.
+    By hand: the first file raises the recipient_death alert and one death.reported (member, d); the second raises
+    nothing (alerts_raised 0), no second death.reported, no second alert; its row is kept as the first alert's
+    evidence (2 rows); the county's month counts 1 death reported."""
+    household, ids, members = await known_household(ids=[resident_id("19380303")], programme="dibao")
+    died = TODAY - timedelta(days=5)
+    before = await _county_deaths(api)
+    assert (await _post_deaths(api, POLICE, [(ids[0], died)]))["alerts_raised"] == 1
+    assert (await _post_deaths(api, FUNERAL, [(ids[0], died + timedelta(days=2))]))["alerts_raised"] == 0
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert await _deaths_reported(db, household) == [(str(members[0]), died.isoformat())]
+    detail = (await api("monitoring").get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()
+    assert sorted(e["event_date"] for e in detail["evidence"]) == [
+        died.isoformat(),
+        (died + timedelta(days=2)).isoformat(),
+    ]
+    assert await _county_deaths(api) - before == 1
+
+
+async def _front_desk_keeps_only(db, household: uuid.UUID, kept: list[tuple[uuid.UUID, str]]) -> None:
+    """intake's household.updated after `DELETE /households/{id}/members/{member}` without a date of death: the
+    household lists only the `kept` members (member id, ID number)."""
+    snapshot = HouseholdSnapshot.model_validate(
+        {
+            "household_id": str(household),
+            "region_code": VILLAGE,
+            "hukou_type": "rural",
+            "members": [
+                {"member_id": str(m), "name": "成员", "birth_date": "1960-01-01", "sex": "male", "relation": "head"}
+                for m, _ in kept
+            ],
+            "incomes": [{"kind": "wages", "subkind": "farm_work", "monthly_amount_fen": 60_000}],
+        }
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_household(
+            uow,
+            HouseholdUpdated(
+                household_id=household,
+                region_code=VILLAGE,
+                snapshot=snapshot,
+                identities=[MemberIdentity(member_id=m, id_fingerprint=id_fingerprint(n, KEY)) for m, n in kept],
+            ),
+        )
+        await uow.commit()
+
+
+async def test_a_death_of_a_member_the_front_desk_took_out_still_reaches_eligibility(api, tokens, known_household, db):
+    """A 低保 couple; the front desk takes the wife out of the household without saying why (no date of death);
+    a month later 公安 reports she died 10 days ago.
+    By hand: monitoring still knows her fingerprint (a member who left, not one of the household's members: the
+    household shows 1 member known, and a 60,000-yuan hospital bill of hers flags nothing for it), so the death row
+    matches: one recipient_death alert for the household, closed, and one death.reported (wife, 10 days ago) —
+    eligibility prices her out from the month after the death (its rule for a member marked 离户 later)."""
+    household, ids, members = await known_household(programme="dibao")
+    await _front_desk_keeps_only(db, household, [(members[0], ids[0])])
+    view = await api("monitoring").get(f"/households/{household}", headers=tokens["approver"])
+    assert view.status_code == 200 and view.json()["members_known"] == 1, view.text
+    bill = MEDICAL_HEADER + f"{ids[1]},610626101,{TODAY - timedelta(days=12)},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=bill.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201 and r.json()["alerts_raised"] == 0, r.text
+
+    died = TODAY - timedelta(days=10)
+    assert (await _post_deaths(api, POLICE, [(ids[1], died)]))["alerts_raised"] == 1
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+    assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+    assert await _deaths_reported(db, household) == [(str(members[1]), died.isoformat())]
+
+
+def _approved(household: uuid.UUID, members: list[uuid.UUID], programme: str = "dibao") -> Delivery:
+    data = CaseApproved(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=household,
+        programme=programme,
+        region_code=VILLAGE,
+        member_ids=members,
+        monthly_amount_fen=60_000,
+        effective_month=Period.of(TODAY),
+        decided_at="2026-01-05T00:00:00Z",
+    )
+    event = DomainEvent(event_type(CaseApproved), str(household), data)
+    return Delivery(event.to_cloudevent("/tests", None), data)
+
+
+async def test_a_death_on_file_before_the_household_applies_is_reported_when_it_is_covered(
+    api, tokens, known_household, db
+):
+    """Two households receive nothing; 公安's file lists a member of each as dead (d1, d2): no death is raised (no
+    recipient; low_income_uncovered may be, it is not what this is about). Then eligibility approves both in one run
+    of case.approved (as the consumer hands them over).
+    By hand: the run raises one recipient_death alert per household, closed, and death.reported (member, d1) and
+    (member, d2); a later approval of the first household (a second programme) reports nothing more."""
+    one, ids_1, members_1 = await known_household()
+    two, ids_2, members_2 = await known_household()
+    d1, d2 = TODAY - timedelta(days=40), TODAY - timedelta(days=2)
+    await _post_deaths(api, POLICE, [(ids_1[1], d1), (ids_2[0], d2)])
+    for household in (one, two):
+        assert "recipient_death" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
+        assert await _deaths_reported(db, household) == []
+
+    sessions = session_factory(db)
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(one, members_1), _approved(two, members_2)])
+        await uow.commit()
+    for household, expected in ((one, (members_1[1], d1)), (two, (members_2[0], d2))):
+        [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "recipient_death"]
+        assert (alert["status"], alert["outcome"]) == ("closed", "death_reported")
+        assert await _deaths_reported(db, household) == [(str(expected[0]), expected[1].isoformat())]
+
+    async with UnitOfWork(sessions, platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(one, members_1, "medical")])
+        await uow.commit()
+    assert len([a for a in await alerts_of(api, tokens, one) if a["alert_type"] == "recipient_death"]) == 1
+    assert len(await _deaths_reported(db, one)) == 1

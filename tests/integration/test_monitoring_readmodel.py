@@ -82,10 +82,10 @@ async def test_a_run_of_household_events_leaves_what_one_by_one_would(db):
             )
         }
         persons = {
-            r.id_fingerprint: (r.household_id, r.member_id)
+            r.id_fingerprint: (r.household_id, r.member_id, r.active)
             for r in await conn.execute(
                 text(
-                    "SELECT id_fingerprint, household_id, member_id FROM monitoring.persons "
+                    "SELECT id_fingerprint, household_id, member_id, active FROM monitoring.persons "
                     "WHERE household_id = ANY(:ids)"
                 ),
                 {"ids": [a, b, c]},
@@ -93,8 +93,9 @@ async def test_a_run_of_household_events_leaves_what_one_by_one_would(db):
         }
     # A as its last event says: one counted member, 200 yuan of wages (the pension is exempt).
     assert households == {a: (1, 20_000, 20_000), b: (1, 10_000, 10_000), c: (2, 0, 0)}
-    # Member 1 left A; member 2 is C's (the later event), no longer B's.
-    assert persons == {fp[0]: (a, m[0]), fp[2]: (c, m[2]), fp[3]: (c, m[3])}
+    # Member 1 left A (kept as having left it: a partner's death row still finds them); member 2 is C's (the later
+    # event), no longer B's.
+    assert persons == {fp[0]: (a, m[0], True), fp[1]: (a, m[1], False), fp[2]: (c, m[2], True), fp[3]: (c, m[3], True)}
 
 
 async def test_a_run_of_approvals_covers_each_case_once_from_its_month(db):

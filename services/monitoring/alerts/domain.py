@@ -7,6 +7,7 @@ A recipient's death needs no township step: eligibility is told at once and the 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -121,11 +122,19 @@ class Alert(Aggregate):
 
     def report_death(self, member_id: uuid.UUID, death_date: date, source: str, on: date) -> None:
         """A recipient died: eligibility stops the case without a township step; the township sees the alert."""
+        self.report_deaths([(member_id, death_date)], source, on)
+
+    def report_deaths(self, deaths: Sequence[tuple[uuid.UUID, date]], source: str, on: date) -> None:
+        """Members of the household died (each with their own date): eligibility is told of each, one
+        death.reported per member, without a township step; the township sees the one alert, closed."""
         self._require("verify")
+        if not deaths:
+            raise InvalidInput("deaths", "at least one member's death")
         self.status, self.outcome = AlertStatus.CLOSED, Outcome.DEATH_REPORTED
         self.verified_on = self.closed_on = on
         self.verified_by = self.closed_by = "monitoring"
-        self._raise(DeathReported, member_id=member_id, death_date=death_date, source=source)
+        for member_id, death_date in deaths:
+            self._raise(DeathReported, member_id=member_id, death_date=death_date, source=source)
         self._closed_event()
 
     def _closed_event(self) -> None:

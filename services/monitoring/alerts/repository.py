@@ -39,14 +39,15 @@ _ALERT_COLUMNS = (
 _STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on", "closed_by")
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
-# the county's parameter values. {scope} is a fixed condition chosen in code, never user input.
+# the county's parameter values; a person who left the household (not active) is matched by a death row only.
+# {scope} is a fixed condition chosen in code, never user input.
 _MATCHED = """
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
        h.region_code, left(h.region_code, 6) AS county, h.hukou_type, h.per_capita_monthly_fen,
        h.monthly_income_fen
 FROM monitoring.feed_records r
-JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND (p.active OR r.kind = 'death')
 JOIN monitoring.households h ON h.household_id = p.household_id
 WHERE {scope} AND left(h.region_code, 6) IN (SELECT county FROM _params)
 """
@@ -77,6 +78,26 @@ ON CONFLICT (household_id, alert_type) WHERE status <> 'closed' DO NOTHING
 RETURNING id, household_id, region_code, alert_type, due_date, trace
 )
 INSERT INTO _new_alerts SELECT * FROM raised
+"""
+
+# Each member a new death alert reports, once (the alert's observation lists the household's dead members).
+_REPORTED_DEATHS = """
+INSERT INTO monitoring.reported_deaths (member_id, household_id, region_code, death_date, alert_id, reported_on)
+SELECT (d ->> 'member_id')::uuid, a.household_id, a.region_code, (d ->> 'death_date')::date, a.id,
+       CAST(:today AS date)
+FROM _new_alerts a CROSS JOIN LATERAL jsonb_array_elements(a.trace -> 'observed' -> 'deaths') d
+WHERE a.alert_type = 'recipient_death'
+ON CONFLICT (member_id) DO NOTHING
+"""
+
+# A death row of a member already reported dead (a second source, 公安 then 殡葬) is evidence of the alert that
+# reported the death, not a second death.
+_DEATH_EVIDENCE = """
+INSERT INTO monitoring.alert_evidence (alert_id, record_id)
+SELECT d.alert_id, m.id
+FROM _matched m JOIN monitoring.reported_deaths d ON d.member_id = m.member_id
+WHERE m.kind = 'death'
+ON CONFLICT DO NOTHING
 """
 
 _EVIDENCE = """
@@ -161,7 +182,10 @@ class AlertRepository:
             )
         )
         raised = (await self.session.execute(text(_RAISE), {"today": today})).rowcount
+        await self.session.execute(text(_REPORTED_DEATHS), {"today": today})
         await self.session.execute(text(_EVIDENCE))
+        if "death" in scope.kinds:
+            await self.session.execute(text(_DEATH_EVIDENCE))
         await self.session.execute(text("DROP TABLE _candidates, _covered, _matched, _params"))
         return int(raised or 0)
 
@@ -247,7 +271,9 @@ class AlertRepository:
         if q.household_id:
             conditions.append(AlertRow.household_id == q.household_id)
         if fingerprint:
-            of_person = select(KnownPerson.household_id).where(KnownPerson.id_fingerprint == fingerprint)
+            of_person = select(KnownPerson.household_id).where(
+                KnownPerson.id_fingerprint == fingerprint, KnownPerson.active
+            )
             conditions.append(AlertRow.household_id.in_(of_person))
         if q.due_before is not None:
             keyset = DUE

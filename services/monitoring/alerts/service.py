@@ -51,14 +51,15 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
         for alert in page:
             alert.raised()
             if alert.alert_type == "recipient_death":
-                observed = alert.trace["observed"]
-                alert.report_death(
-                    uuid.UUID(observed["member_id"]), date.fromisoformat(observed["death_date"]), source, today
-                )
+                reported = [
+                    (uuid.UUID(d["member_id"]), date.fromisoformat(d["death_date"]))
+                    for d in alert.trace["observed"]["deaths"]
+                ]
+                alert.report_deaths(reported, source, today)
                 died.append(alert)
+                deaths += len(reported)
             uow.track(alert)
         await repo.save(died)
-        deaths += len(died)
         await uow.flush_events()  # a page's events go to the outbox now: memory stays flat however many alerts
     if raised:
         await audit.record(

@@ -36,7 +36,17 @@ ON CONFLICT (household_id) DO UPDATE SET
 _SAVE_PERSONS = """
 INSERT INTO monitoring.persons (id_fingerprint, member_id, household_id)
 SELECT * FROM unnest(CAST(:fps AS text[]), CAST(:members AS uuid[]), CAST(:households AS uuid[]))
-ON CONFLICT (id_fingerprint) DO UPDATE SET member_id = EXCLUDED.member_id, household_id = EXCLUDED.household_id
+ON CONFLICT (id_fingerprint) DO UPDATE SET member_id = EXCLUDED.member_id, household_id = EXCLUDED.household_id,
+                                           active = true
+"""
+# Members an earlier event of the run listed and the household's last one no longer does, listed by no household
+# at the end of the run: as after the events one by one, they left that household (kept for deaths).
+_SAVE_LEFT = """
+INSERT INTO monitoring.persons (id_fingerprint, member_id, household_id, active)
+SELECT fp, member, household, false
+FROM unnest(CAST(:fps AS text[]), CAST(:members AS uuid[]), CAST(:households AS uuid[])) AS l(fp, member, household)
+ON CONFLICT (id_fingerprint) DO UPDATE SET member_id = EXCLUDED.member_id, household_id = EXCLUDED.household_id,
+                                           active = false
 """
 _COVER = """
 INSERT INTO monitoring.coverage (case_id, household_id, programme, member_ids, active, since_month, last_month)
@@ -58,31 +68,43 @@ class ReadModelRepository:
         if rows:
             await self.session.execute(text(_SAVE_HOUSEHOLDS), {k: [r[k] for r in rows] for k in _HOUSEHOLD_COLUMNS})
 
-    async def replace_persons(self, persons: dict[uuid.UUID, Sequence[tuple[str, uuid.UUID]]]) -> list[str]:
+    async def replace_persons(
+        self,
+        persons: dict[uuid.UUID, Sequence[tuple[str, uuid.UUID]]],
+        listed_before: dict[uuid.UUID, Sequence[tuple[str, uuid.UUID]]] | None = None,
+    ) -> list[str]:
         """Each household's members are exactly its `persons` (fingerprint, member id); returns the fingerprints
-        not known before (anywhere), whose earlier feed rows now have a household. A fingerprint listed by two of
-        the households is the later one's (the dict's order: the order of their events)."""
+        not members before (anywhere), whose earlier feed rows now have a household. A fingerprint listed by two of
+        the households is the later one's (the dict's order: the order of their events). One a household no longer
+        lists is kept as having left it (`active` false): a partner's death row still finds them — so is one only an
+        earlier event of the run listed (`listed_before`, per household)."""
         owner: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
         for household_id, members in persons.items():
             for fp, member_id in members:
                 owner.pop(fp, None)  # re-inserted: the later household's
                 owner[fp] = (household_id, member_id)
         fingerprints = list(owner)
+        left: dict[str, tuple[uuid.UUID, uuid.UUID]] = {}
+        for household_id, members in (listed_before or {}).items():
+            for fp, member_id in members:
+                if fp not in owner:
+                    left[fp] = (household_id, member_id)
         known = (
             set(
                 await self.session.scalars(
-                    text("SELECT id_fingerprint FROM monitoring.persons WHERE id_fingerprint = ANY(:fps)"),
-                    {"fps": fingerprints},
+                    text("SELECT id_fingerprint FROM monitoring.persons WHERE id_fingerprint = ANY(:fps) AND active"),
+                    {"fps": fingerprints + list(left)},
                 )
             )
-            if fingerprints
+            if fingerprints or left
             else set()
         )
-        # Members no longer listed by their household leave; one listed elsewhere moves with the upsert below.
+        # Members no longer listed by their household leave it (kept, not active, for deaths); one listed elsewhere
+        # moves with the upsert below.
         await self.session.execute(
             text(
-                "DELETE FROM monitoring.persons WHERE household_id = ANY(CAST(:households AS uuid[])) "
-                "AND NOT id_fingerprint = ANY(CAST(:fps AS text[]))"
+                "UPDATE monitoring.persons SET active = false WHERE household_id = ANY(CAST(:households AS uuid[])) "
+                "AND NOT id_fingerprint = ANY(CAST(:fps AS text[])) AND active"
             ),
             {"households": list(persons), "fps": fingerprints},
         )
@@ -95,13 +117,39 @@ class ReadModelRepository:
                     "households": [household for household, _ in owner.values()],
                 },
             )
-        return [fp for fp in fingerprints if fp not in known]
+        if left:
+            await self.session.execute(
+                text(_SAVE_LEFT),
+                {
+                    "fps": list(left),
+                    "members": [member for _, member in left.values()],
+                    "households": [household for household, _ in left.values()],
+                },
+            )
+        return [fp for fp in [*fingerprints, *left] if fp not in known]
 
     async def records_of(self, fingerprints: Sequence[str]) -> list[int]:
         if not fingerprints:
             return []
         return list(
             await self.session.scalars(select(FeedRecord.id).where(FeedRecord.id_fingerprint.in_(list(fingerprints))))
+        )
+
+    async def deaths_on_file(self, households: Sequence[uuid.UUID]) -> list[int]:
+        """The death rows already on file for the households' persons (those who left them too), whose member
+        has not been reported dead yet: one statement for a run of households."""
+        if not households:
+            return []
+        return list(
+            await self.session.scalars(
+                text(
+                    "SELECT r.id FROM monitoring.persons p "
+                    "JOIN monitoring.feed_records r ON r.id_fingerprint = p.id_fingerprint AND r.kind = 'death' "
+                    "WHERE p.household_id = ANY(CAST(:households AS uuid[])) AND NOT EXISTS "
+                    "(SELECT 1 FROM monitoring.reported_deaths d WHERE d.member_id = p.member_id)"
+                ),
+                {"households": list(households)},
+            )
         )
 
     async def cover_many(self, approved: Sequence[tuple[CaseApproved, date, date | None]]) -> None:
@@ -160,6 +208,8 @@ async def household_view(session: AsyncSession, household_id: uuid.UUID) -> Hous
         )
     )
     members = await session.scalar(
-        select(func.count()).select_from(KnownPerson).where(KnownPerson.household_id == household_id)
+        select(func.count())
+        .select_from(KnownPerson)
+        .where(KnownPerson.household_id == household_id, KnownPerson.active)
     )
     return HouseholdView(household, programmes, int(members or 0))

@@ -62,11 +62,19 @@ async def _record_households(uow: UnitOfWork, events: Sequence[HouseholdRegister
             }
         )
     await repo.save_households(rows)
+    # Members an earlier event of the run listed and the last one no longer does left the household, as one by one.
+    listed_before: dict[uuid.UUID, dict[str, uuid.UUID]] = {}
+    for data in events:
+        if data is not latest[data.household_id]:
+            listed_before.setdefault(data.household_id, {}).update(
+                (i.id_fingerprint, i.member_id) for i in data.identities
+            )
     newcomers = await repo.replace_persons(
         {
             household_id: [(i.id_fingerprint, i.member_id) for i in data.identities]
             for household_id, data in latest.items()
-        }
+        },
+        {household_id: list(members.items()) for household_id, members in listed_before.items()},
     )
     if not newcomers:
         return
@@ -86,9 +94,12 @@ async def record_approvals(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> N
 
 
 async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> None:
+    """Each case's coverage; then the deaths already on file for the members of the households now covered (a
+    death reported before the household applied) go through the death rule: eligibility hears of them."""
     latest = {data.case_id: data for data in events}
+    repo = ReadModelRepository(uow.session)
     # One-off help (临时救助) covers its month only.
-    await ReadModelRepository(uow.session).cover_many(
+    await repo.cover_many(
         [
             (
                 data,
@@ -98,6 +109,12 @@ async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> 
             for data in latest.values()
         ]
     )
+    await AlertRepository(uow.session).lock_matching()  # sees a death feed committed meanwhile (see lock_matching)
+    records = await repo.deaths_on_file(list({data.household_id for data in latest.values()}))
+    if records:
+        await alerts.raise_alerts(
+            uow, date.today(), "earlier feeds", Scope(record_ids=records, kinds=frozenset({"death"}))
+        )
 
 
 async def record_termination(uow: UnitOfWork, data: CaseTerminated) -> None:

@@ -18,7 +18,8 @@ SELECT
       AS brought_into_assistance,
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'not_eligible') AS not_eligible,
   count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'recipient_change') AS recipient_change,
-  count(*) FILTER (WHERE verified_on BETWEEN :first AND :last AND outcome = 'death_reported') AS deaths_reported,
+  (SELECT count(*) FROM monitoring.reported_deaths d
+   WHERE d.region_code LIKE :prefix AND d.reported_on BETWEEN :first AND :last) AS deaths_reported,
   count(*) FILTER (WHERE closed_on BETWEEN :first AND :last) AS closed,
   count(*) FILTER (WHERE raised_on <= :last AND (closed_on IS NULL OR closed_on > :last)) AS open_at_month_end,
   count(*) FILTER (WHERE due_date < least(:last, current_date)
@@ -37,7 +38,7 @@ _COVERAGE = """
 WITH listed AS (
     SELECT DISTINCT ON (r.id_fingerprint) r.id_fingerprint, r.category, p.household_id
     FROM monitoring.feed_records r
-    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND p.active
     JOIN monitoring.households h ON h.household_id = p.household_id
     WHERE r.kind = 'monitoring_list' AND r.event_date <= :last AND h.region_code LIKE :prefix
     ORDER BY r.id_fingerprint, r.event_date DESC, r.id DESC

@@ -93,6 +93,18 @@ def test_a_death_is_reported_and_closed_without_a_township_step():
     assert isinstance(death, DeathReported) and death.member_id == member and isinstance(closed, AlertClosed)
 
 
+def test_two_deaths_of_a_household_are_each_reported_with_their_own_date():
+    a = alert(alert_type="recipient_death")
+    husband, wife = uuid.uuid4(), uuid.uuid4()
+    a.report_deaths([(husband, TODAY - timedelta(days=20)), (wife, TODAY - timedelta(days=3))], "funeral", TODAY)
+    first, second, closed = a.events
+    assert isinstance(first, DeathReported) and isinstance(second, DeathReported) and isinstance(closed, AlertClosed)
+    assert [(e.member_id, e.death_date) for e in (first, second)] == [
+        (husband, TODAY - timedelta(days=20)),
+        (wife, TODAY - timedelta(days=3)),
+    ]
+
+
 @pytest.fixture(scope="module")
 def ctx() -> RowContext:
     return RowContext(RegionTable.load(), "610626", TODAY, KEY)

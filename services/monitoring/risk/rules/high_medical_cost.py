@@ -23,7 +23,7 @@ WITH bills AS (
     -- ... and every earlier bill of their members, from any other feed
     SELECT p.household_id, p.member_id, r.event_date, r.amount_fen
     FROM monitoring.feed_records r
-    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint
+    JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND p.active
     WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({scope})
       AND p.household_id IN (SELECT household_id FROM _matched WHERE kind = 'medical')
 ),
