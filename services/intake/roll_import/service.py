@@ -631,19 +631,8 @@ async def resume_dry_run(uow: UnitOfWork, principal: Principal, import_id: uuid.
             f"the dry run of roll import {item.id} is over: {over}",
             errors=[{"field": "status", "message": f"is {item.status}, not a dry run validating or failed"}],
         )
-    await RollImportRepository(uow.session).save(item.id, status="validating", error=None)
     details = {"from_household": item.validate_cursor, "was": item.status}
-    item.status, item.error = "validating", None
-    await audit.record(
-        uow,
-        principal,
-        "roll_import.dry_run.resumed",
-        "roll_import",
-        item.id,
-        region_code=item.region_code,
-        details=details,
-    )
-    return to_out(item)
+    return await _resumed(uow, principal, item, "validating", "roll_import.dry_run.resumed", details)
 
 
 async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> RollImportOut:
@@ -695,18 +684,17 @@ async def start_import(uow: UnitOfWork, principal: Principal, import_id: uuid.UU
 
 
 async def _resume_import(uow: UnitOfWork, principal: Principal, item: RollImport) -> RollImportOut:
-    await RollImportRepository(uow.session).save(item.id, status="importing", error=None)
     details = {"from_household": item.commit_cursor, "error": item.error}
-    item.status, item.error = "importing", None
-    await audit.record(
-        uow,
-        principal,
-        "roll_import.commit.resumed",
-        "roll_import",
-        item.id,
-        region_code=item.region_code,
-        details=details,
-    )
+    return await _resumed(uow, principal, item, "importing", "roll_import.commit.resumed", details)
+
+
+async def _resumed(
+    uow: UnitOfWork, principal: Principal, item: RollImport, status: str, action: str, details: dict[str, Any]
+) -> RollImportOut:
+    """A stopped or failed phase taken up again (the worker carries it on from its last committed chunk), audited."""
+    await RollImportRepository(uow.session).save(item.id, status=status, error=None)
+    item.status, item.error = status, None
+    await audit.record(uow, principal, action, "roll_import", item.id, region_code=item.region_code, details=details)
     return to_out(item)
 
 
