@@ -7,11 +7,21 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 from shared.errors import InvalidInput
+
+#: The platform's calendar: a day, and so a month, is China's (an event at 23:30 UTC on the 31st is the next month's).
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_today() -> date:
+    """Today in China."""
+    return datetime.now(CHINA).date()
+
 
 # YYYY-MM from 1900-01 (the years a Period holds), so the OpenAPI pattern refuses what parsing would.
 PATTERN = r"^(19\d{2}|[2-9]\d{3})-(0[1-9]|1[0-2])$"

@@ -7,6 +7,8 @@ import asyncio
 import io
 import random
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -18,7 +20,7 @@ from shared.core.period import Period
 from shared.events.catalogue import PaymentPaid
 from shared.events.envelope import CloudEvent
 from tests.conftest import bearer
-from tests.helpers import walk
+from tests.helpers import problem, walk
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, township, village
 
 P = Period(2026, 7)
@@ -319,6 +321,26 @@ async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, token
     regular = await _built(api, tokens, kit, await _batch(api, tokens, region, P))
     lines = await walk(api("payments"), f"/batches/{regular['id']}/lines", tokens["finance"])
     assert [x["case_id"] for x in lines] == [str(other_case)]  # the urgent one is not paid again
+
+
+async def test_a_batch_is_asked_for_at_most_the_coming_month(api, tokens, db):
+    """Months not yet due are not paid ahead (a 提标补发 asked for a period four months on paid every month up to it
+    before they were owed): a batch of any kind is for this month or the next (prepared late in the month before,
+    China time), an earlier one as before; later is a 422 naming `period`, and nothing is created."""
+    region = village()
+    this_month = Period.of(datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    for kind in ("regular", "supplement", "reissue"):
+        r = await api("payments").post(
+            "/batches",
+            json={"region_code": region, "period": str(this_month.plus(2)), "kind": kind},
+            headers=tokens["finance"],
+        )
+        problem(r, 422, "period")
+    async with db.connect() as conn:
+        assert (
+            await conn.scalar(text("SELECT count(*) FROM payments.batches WHERE region_code = :r"), {"r": region}) == 0
+        )
+    assert (await _batch(api, tokens, region, this_month.next()))["period"] == str(this_month.next())
 
 
 async def test_statistics_count_each_person_of_a_person_level_programme(api, tokens, kit):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import uuid
+from datetime import date
 
 import orjson
 import pytest
@@ -34,6 +35,17 @@ from tests.integration.test_payments_balance import OTHER_FINANCE
 from tests.payments_kit import PaymentsKit, bank_rows, return_file
 
 START, APRIL, MAY = Period(2030, 3), Period(2030, 4), Period(2030, 5)
+
+
+@pytest.fixture(autouse=True)
+def in_may_2030(monkeypatch):
+    """Payments asked for batches as in May 2030 (a batch is asked for at most the coming month): the months of a
+    rise no other test reads."""
+    from services.payments.batches import service
+
+    monkeypatch.setattr(service, "china_today", lambda: date(2030, 5, 10))
+
+
 VILLAGE = "610626001001"
 RISE = {
     "region": "610626",

@@ -25,7 +25,7 @@ from services.payments.models import PaymentLine, village_names
 from services.payments.recovery import service as recovery
 from shared import audit
 from shared.auth import Principal
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.pagination import Rows, narrowed
@@ -48,6 +48,10 @@ async def create(
         )
     if (body.case_ids is not None) != (body.kind == "urgent"):
         raise InvalidInput("case_ids", "required for urgent batches, and only for them")
+    # Months not yet due are not paid ahead: a batch is prepared at most in the month before its own (China time).
+    coming = Period.of(china_today()).next()
+    if body.period > coming:
+        raise InvalidInput("period", f"at most the coming month ({coming}): months not yet due are not paid ahead")
     batch = DisbursementBatch.request(
         BatchKind(body.kind), body.region_code, body.period, principal.sub, body.case_ids, recovery_percent
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from services.payments.county.repository import ReadModelRepository
 from shared.consumer import Delivery, Handlers, on_batch
+from shared.core.period import CHINA
 from shared.events.catalogue import (
     AlertClosed,
     AlertRaised,
@@ -28,7 +28,6 @@ from shared.events.catalogue import (
 from shared.events.envelope import CloudEvent
 from shared.uow import UnitOfWork
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # Approval and rejection carry their own events (with the decision time); a withdrawal shows only as a status.
 WITHDRAWN = "withdrawn"
 

@@ -11,7 +11,6 @@ import secrets
 import tempfile
 from datetime import date, datetime, timedelta
 
-from services.payments.county.readmodel import CHINA
 from services.payments.county.repository import CountyRepository, SessionRepository
 from services.payments.county.schemas import (
     AlertFigures,
@@ -30,7 +29,7 @@ from services.payments.statistics import service as payment_statistics
 from shared import audit
 from shared.auth import Principal
 from shared.core.money import yuan
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.core.regions import display_name as region_name
 from shared.errors import InvalidInput
 from shared.places import PlaceNames
@@ -59,7 +58,7 @@ def label(programme: str) -> str:
 
 
 def today() -> date:
-    return datetime.now(CHINA).date()
+    return china_today()
 
 
 def resolve_period(period: str | None, year: int | None, quarter: int | None, half: int | None) -> CountyPeriod:
