@@ -243,9 +243,11 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
         key=household.id,
         region=household.region_code,
     )
-    for action in ("household.register", "household.read"):
-        # The answer shows the household's personal data back: audited as a read, like any other.
-        await audit.record(uow, principal, action, "household", household)
+    # The answer shows the household's personal data back: audited as a read as well, like any other.
+    entry = {"resource_id": household.id, "household_id": household.id, "region_code": household.region_code}
+    await audit.record(
+        uow, principal, "household.register", "household", [entry, {**entry, "action": "household.read"}]
+    )
     return to_out(household, sorted(members, key=lambda m: (m.name, m.id)), settings)
 
 
