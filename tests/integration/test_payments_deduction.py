@@ -241,3 +241,61 @@ async def test_a_batch_not_yet_at_the_bank_stops_withholding_for_a_month_the_ban
     assert await _paid(db, hh) == {march: 73_000}
     june_batch = await _request(api, tokens, kit, region, M.plus(3))
     assert await _lines(api, tokens, june_batch) == []
+
+
+async def test_a_batch_built_before_a_death_withholds_for_the_month_the_death_overpaid_as_if_built_after(
+    api, tokens, kit, db
+):
+    # Found by a finance office's test: the batch followed the decision before the overpayment it makes was
+    # recorded, so the batch built first withheld nothing and the one built after the decision withheld half.
+    march, april, may = str(M), str(M.next()), str(M.plus(2))
+    withheld = {}
+    for order in ("built before", "built after"):
+        region = village()
+        case_id, hh = await _approved(kit, region, 68_000, M)
+        await _send(api, tokens, await _request(api, tokens, kit, region, M))
+        await _send(api, tokens, await _request(api, tokens, kit, region, M.next()))
+        if order == "built before":
+            may_batch = await _request(api, tokens, kit, region, M.plus(2))
+            assert await _lines(api, tokens, may_batch) == [(may, "regular", 68_000, 0)]
+        # A member died in March: 300.00 a month for the one left from April, after April was paid at 680.00.
+        await kit.schedule(case_id, hh, region, M.next(), [(M.next(), None, 30_000)], reason="death")
+        assert await _overpayments(api, tokens, hh) == [(april, 38_000, "open", None)]
+        if order == "built after":
+            may_batch = await _request(api, tokens, kit, region, M.plus(2))
+        # May: 300.00 owed, half of it (150.00) withheld for April's 380.00; the bank pays 150.00.
+        assert await _lines(api, tokens, may_batch) == [(may, "regular", 15_000, 15_000)], order
+        assert await _deductions(db, hh) == [(april, may, 15_000, "pending")]
+        followed = (await api("payments").get(f"/batches/{may_batch['id']}", headers=tokens["finance"])).json()
+        assert (followed["line_count"], followed["total_fen"]) == (1, 15_000)
+        await _send(api, tokens, followed)
+        withheld[order] = await _paid(db, hh)
+        assert withheld[order] == {march: 68_000, april: 68_000, may: 15_000}
+        assert await _overpayments(api, tokens, hh) == [(april, 38_000, "open", None)]  # 230.00 of it still to go
+
+
+async def test_a_decision_restoring_the_amount_before_the_withholding_batch_is_exported_withholds_nothing(
+    api, tokens, kit, db
+):
+    # Found by a finance office's test: the batch kept withholding the overpayment the decision had just undone,
+    # the overpayment closed `recovered`, and a later batch paid the money back.
+    region = village()
+    case_id, hh = await _approved(kit, region, 68_000, M)
+    await _send(api, tokens, await _request(api, tokens, kit, region, M))
+    march, april = str(M), str(M.next())
+    await kit.schedule(case_id, hh, region, M, [(M, None, 60_000)], reason="review")
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "open", None)]
+    april_batch = await _request(api, tokens, kit, region, M.next())
+    assert await _lines(api, tokens, april_batch) == [(april, "regular", 52_000, 8_000)]
+
+    # Corrected while April's batch waits: 680.00 from March again. March was paid what it is owed: nothing to
+    # recover; April pays 680.00 whole.
+    await kit.schedule(case_id, hh, region, M, [(M, None, 68_000)], reason="correction")
+    assert await _overpayments(api, tokens, hh) == [(march, 8_000, "closed", "restored")]
+    assert await _lines(api, tokens, april_batch) == [(april, "regular", 68_000, 0)]
+    followed = (await api("payments").get(f"/batches/{april_batch['id']}", headers=tokens["finance"])).json()
+    await _send(api, tokens, followed)
+    assert await _paid(db, hh) == {march: 68_000, april: 68_000}
+    # May: 680.00 and nothing else — no money given back for a withholding that never happened.
+    may_batch = await _request(api, tokens, kit, region, M.plus(2))
+    assert await _lines(api, tokens, may_batch) == [(str(M.plus(2)), "regular", 68_000, 0)]

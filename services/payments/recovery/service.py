@@ -48,6 +48,9 @@ async def follow(uow: UnitOfWork, changes: Sequence[PersonChange]) -> None:
         assert batch is not None
         before = await batches.settlement(batch_id)
         cancelled = await repo.cancel_lines_of(batch_id, persons, _FOLLOW)
+        # The overpayments as the change leaves them, before the batch withholds: one it makes (a death, a lower
+        # amount) is withheld now as a batch built after it would; one it undoes closes `restored`, not withheld.
+        await _recorded(uow, await repo.record_for_households(_households(changes)))
         await batches.insert_balance_lines_of(batch, persons)
         if batch.recovery_percent:
             await recovered(uow, await batches.deduct_of(batch, persons))
