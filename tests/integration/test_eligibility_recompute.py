@@ -272,7 +272,12 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
     assert townships["610626104"]["back_pay_fen"] >= 2 * 12_000
 
     cid, record = await _rise_through_kafka(api, tokens, db, kafka, URBAN_RISE)
-    changes = await _amount_changes(kafka["bootstrap"], cid)
+    # From the rise's month: a later dated value of the key in force in the county (another module's test adds one
+    # for 2030) starts a run of its own, restated from its month, which the what-if's figures for this month omit.
+    changes = {
+        case: [e for e in per_case if e["effective_month"] == "2023-07"]
+        for case, per_case in (await _amount_changes(kafka["bootstrap"], cid)).items()
+    }
     assert changes[roll["gap_two"]] == [
         {
             "case_id": roll["gap_two"],
@@ -319,9 +324,9 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
 
     case = (await api("eligibility").get(f"/cases/{roll['gap_two']}", headers=tokens["approver"])).json()
     assert case["monthly_amount_fen"] == 84_000
-    assert {"key": "dibao.standard.urban", "value": {"per": "month", "fen": 72_000}}.items() <= next(
-        t for t in case["trace"] if t["key"] == "dibao.standard.urban"
-    ).items()
+    # Its 计算依据 is the latest decided pricing: the rise, or a value dated after it (another module's, for 2030).
+    [standard] = [t for t in case["trace"] if t["key"] == "dibao.standard.urban"]
+    assert standard["start"] > "2023-07-01" or standard["value"] == {"per": "month", "fen": 72_000}, standard
     assert case["steps"][-1]["step"] == "standard_recompute"
     tekun = (await api("eligibility").get(f"/cases/{roll['tekun']}", headers=tokens["approver"])).json()
     assert tekun["monthly_amount_fen"] == 114_600 and tekun["steps"][-1]["step"] == "standard_recompute"
