@@ -158,7 +158,7 @@ async def _month(api, tokens, region: str, period: Period) -> tuple[dict, dict]:
     r = await pay.get("/statistics", params={"region": region, "period": str(period)}, headers=tokens["auditor"])
     counts = {p["programme"]: (p["new"], p["stopped"], p["changed"]) for p in r.json()["programmes"]}
     return {
-        (i["household_id"], i.get("member_id")): (
+        (i["household_id"], i["member_id"]): (
             i["changes"],
             i["persons"],
             i["amount_before_fen"],
