@@ -204,14 +204,16 @@ class PaymentsKit:
         household_id: uuid.UUID,
         region: str,
         changed_from: Period,
-        segments: list[tuple[Period, Period | None, int]],
+        segments: list[tuple[Period, Period | None, int]] | list[tuple[Period, Period | None, int, int, uuid.UUID]],
         *,
         programme: str = "dibao",
         persons: int = 2,
         member_id: uuid.UUID | None = None,
         reason: str = "review",
     ) -> None:
-        """`case.schedule_changed`: from `changed_from` the case owes exactly `segments` (from, to, fen a month)."""
+        """`case.schedule_changed`: from `changed_from` the case owes exactly `segments` (from, to, fen a month; or
+        from, to, fen, persons, member: a segment's own persons and person, where they differ from one segment to
+        another)."""
         await self.publish(
             CaseScheduleChanged(
                 case_id=case_id,
@@ -221,9 +223,14 @@ class PaymentsKit:
                 changed_from=changed_from,
                 segments=[
                     ScheduleSegment(
-                        from_month=f, to_month=t, amount_fen=fen, persons=persons, member_id=member_id, reason=reason
+                        from_month=s[0],
+                        to_month=s[1],
+                        amount_fen=s[2],
+                        persons=s[3] if len(s) > 3 else persons,
+                        member_id=s[4] if len(s) > 3 else member_id,
+                        reason=reason,
                     )
-                    for f, t, fen in segments
+                    for s in segments
                 ],
                 reason=reason,
                 decided_at=datetime.now(UTC),

@@ -138,6 +138,24 @@ class Owed(Base):
         ),
         Index("ix_owed_region", "region_code", "household_id", postgresql_where=text("superseded_by IS NULL")),
         Index("ix_owed_event_id", "event_id"),
+        # A month's changes (GET /statistics/changes): the rows in force starting or ending in it, by person
+        # (0017_payments_owed_month_indexes).
+        Index(
+            "ix_owed_from_month",
+            "from_month",
+            "household_id",
+            "programme",
+            "member_id",
+            postgresql_where=text("superseded_by IS NULL"),
+        ),
+        Index(
+            "ix_owed_to_month",
+            "to_month",
+            "household_id",
+            "programme",
+            "member_id",
+            postgresql_where=text("superseded_by IS NULL AND to_month IS NOT NULL"),
+        ),
         # "Already applied?" asks by the superseding event too (`applied`); only superseded rows have one.
         Index("ix_owed_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
     )

@@ -370,6 +370,25 @@ async def test_statistics_count_each_person_of_a_person_level_programme(api, tok
     assert [(t["households"], t["persons"], t["money_fen"]) for t in stats["tekun_arrangements"]] == [(1, 2, 176_000)]
 
 
+async def test_the_roster_total_counts_each_household_and_person_once(api, tokens, kit):
+    """花名册 合计: a 3-person 低保 household whose disabled member also has the living subsidy (one line each), and a
+    2-person 低保 household: 2 户 and 5 人 (the subsidy's person is one of the 3), 1,500.00 + 70.00 + 1,000.00."""
+    region = village()
+    _, both = await kit.approve(region, 150_000, P, persons=3)
+    await kit.approve(region, 7_000, P, programme="disability_living", persons=1, account=None, household_id=both)
+    await kit.approve(region, 100_000, P, persons=2)
+    batch = await _pay(api, tokens, kit, region, P)
+    r = await api("payments").get(
+        f"/batches/{batch['id']}/roster", params={"township": region[:9]}, headers=tokens["finance"]
+    )
+    assert r.status_code == 200, r.text
+    sheet = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).active
+    cells = [[c for c in row if c is not None] for row in sheet.iter_rows(values_only=True)]
+    assert sum(1 for row in cells[3:] if row and isinstance(row[0], int)) == 3  # a line each
+    [total] = [row for row in cells if row and row[0] == "合计"]
+    assert total == ["合计", "2 户", 5, 2_570.0]
+
+
 async def test_statistics_count_the_marginal_households_on_the_roll(api, tokens, kit):
     """低保边缘 pays no cash by right (domain.md): no line in any batch, yet the county reports its households and
     persons — counted from the roll for the months they were on it (a household of 2 from July, one of 3 stopped

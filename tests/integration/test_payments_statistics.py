@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -136,4 +138,145 @@ async def test_an_account_that_does_not_open_leaves_the_holder_out_not_the_chang
     assert {(i["household_id"], i["holder"], tuple(i["changes"])) for i in items} == {
         (str(replayed), None, ("new",)),
         (str(other), "赵二", ("new",)),
+    }
+
+
+# --- the month's changes read what each month is owed (payments.owed), as eligibility sends it ------------------
+
+
+async def _scheduled(kit: PaymentsKit, region: str, fen: int, start: Period, persons: int = 2, holder: str = "李一"):
+    """A 低保 approval as eligibility sends it: `case.approved` and the case's first schedule."""
+    case, hh = await _approve(kit, region, fen, start, holder, persons=persons)
+    await kit.schedule(case, hh, region, start, [(start, None, fen)], persons=persons, reason="approval")
+    return case, hh
+
+
+async def _month(api, tokens, region: str, period: Period) -> tuple[dict, dict]:
+    """The month's changes by household (and person) and the month's counts by programme."""
+    pay = api("payments")
+    items = await walk(pay, "/statistics/changes", tokens["auditor"], {"region": region, "period": str(period)})
+    r = await pay.get("/statistics", params={"region": region, "period": str(period)}, headers=tokens["auditor"])
+    counts = {p["programme"]: (p["new"], p["stopped"], p["changed"]) for p in r.json()["programmes"]}
+    return {
+        (i["household_id"], i["member_id"]): (
+            i["changes"],
+            i["persons"],
+            i["amount_before_fen"],
+            i["amount_after_fen"],
+            i["end_reason"],
+        )
+        for i in items
+    }, counts
+
+
+async def test_a_rise_shows_in_the_months_owed_whatever_the_case_status(api, tokens, kit, db):
+    """A 提标 from March (1,440.00 → 1,560.00) decided after a 渐退 whose last month is May: eligibility sends the
+    schedule only (no amount change: the case is not `approved`), and March is a change 1,440.00 → 1,560.00, May the
+    last month at 1,560.00. A household that died in February (last month February) is owed February's rise
+    (1,000.00 → 1,100.00): February both stops it and changes its amount."""
+    region = village()
+    case, exiting = await _scheduled(kit, region, 144_000, M.plus(-2))
+    await kit.gradual_exit(case, exiting, region, M.plus(2))
+    await kit.schedule(case, exiting, region, M.plus(3), [], reason="gradual_exit")
+    await kit.schedule(case, exiting, region, M, [(M, M.plus(2), 156_000)], reason="standard_rise")
+    case, died = await _scheduled(kit, region, 100_000, M.plus(-2), persons=1)
+    await kit.terminate(case, died, region, M.plus(-1))
+    await kit.schedule(case, died, region, M, [], reason="death")
+    await kit.schedule(
+        case, died, region, M.plus(-1), [(M.plus(-1), M.plus(-1), 110_000)], persons=1, reason="standard_rise"
+    )
+
+    assert await _month(api, tokens, region, M.plus(-1)) == (
+        {(str(died), None): (["stopped", "changed"], 1, 100_000, 110_000, "death")},
+        {"dibao": (0, 1, 1)},
+    )
+    assert await _month(api, tokens, region, M) == (
+        {(str(exiting), None): (["changed"], 2, 144_000, 156_000, None)},
+        {"dibao": (0, 0, 1)},
+    )
+    assert await _month(api, tokens, region, M.plus(2)) == (
+        {(str(exiting), None): (["stopped"], 2, 156_000, 156_000, None)},
+        {"dibao": (0, 1, 0)},
+    )
+
+
+async def test_a_month_whose_amount_did_not_move_is_no_change(api, tokens, kit, db):
+    """A household approved from March at 900.00 and raised from March to 980.00 before anything was paid is new in
+    March, nothing else (never paid 900.00); a household at 1,140.00 whose two reviews from March cancel out (1,000.00,
+    then 1,140.00 again) has no change in March."""
+    region = village()
+    case, newcomer = await _scheduled(kit, region, 90_000, M)
+    await kit.schedule(case, newcomer, region, M, [(M, None, 98_000)], reason="standard_rise")
+    await kit.change(case, newcomer, region, 90_000, 98_000, M)
+    case, reviewed = await _scheduled(kit, region, 114_000, M.plus(-2))
+    for before, after in ((114_000, 100_000), (100_000, 114_000)):
+        await kit.schedule(case, reviewed, region, M, [(M, None, after)], reason="review")
+        await kit.change(case, reviewed, region, before, after, M)
+
+    assert await _month(api, tokens, region, M) == (
+        {(str(newcomer), None): (["new"], 2, None, 98_000, None)},
+        {"dibao": (1, 0, 0)},
+    )
+
+
+async def test_a_person_level_programme_lists_each_person(api, tokens, kit, db):
+    """特困 is each person's: a household's case covering two persons (800.00 each from January) lists each person
+    new in January (1 person, 800.00 each); the death of one in March (last month March) stops that person in March
+    and changes nobody's amount — as GET /statistics counts them (2 new, then 1 stopped)."""
+    region = village()
+    one, two = uuid.uuid4(), uuid.uuid4()
+    case, hh = await kit.approve(region, 160_000, M.plus(-2), programme="tekun", account=None)
+    start = M.plus(-2)
+    await kit.schedule(
+        case,
+        hh,
+        region,
+        start,
+        [(start, None, 80_000, 1, one), (start, None, 80_000, 1, two)],
+        programme="tekun",
+        reason="approval",
+    )
+    await kit.schedule(
+        case, hh, region, M.next(), [(M.next(), None, 80_000, 1, one)], programme="tekun", reason="death"
+    )
+
+    assert await _month(api, tokens, region, start) == (
+        {
+            (str(hh), str(one)): (["new"], 1, None, 80_000, None),
+            (str(hh), str(two)): (["new"], 1, None, 80_000, None),
+        },
+        {"tekun": (2, 0, 0)},
+    )
+    assert await _month(api, tokens, region, M) == (
+        {(str(hh), str(two)): (["stopped"], 1, 80_000, 80_000, None)},
+        {"tekun": (0, 1, 0)},
+    )
+    assert (await _month(api, tokens, region, M.next()))[0] == {}
+
+
+async def test_the_persons_are_those_of_the_month(api, tokens, kit, db):
+    """A 3-person household at 1,650.00; a member dies this month, so 1,100.00 for 2 persons from next month; then a
+    提标 from this month: 1,680.00 for 3 this month, 1,120.00 for 2 from next month. The roll shows 1,120.00 for 2
+    persons (the amount's persons), next month's changes 2 persons (1,680.00 → 1,120.00), this month's 3."""
+    region = village()
+    now = Period.of(datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    case, hh = await _scheduled(kit, region, 165_000, now.plus(-2), persons=3)
+    await kit.schedule(case, hh, region, now.next(), [(now.next(), None, 110_000)], reason="death")
+    await kit.change(case, hh, region, 165_000, 110_000, now.next())
+    await kit.schedule(
+        case,
+        hh,
+        region,
+        now,
+        [(now, now, 168_000, 3, None), (now.next(), None, 112_000, 2, None)],
+        reason="standard_rise",
+    )
+    await kit.change(case, hh, region, 165_000, 168_000, now)
+    await kit.change(case, hh, region, 168_000, 112_000, now.next())
+
+    r = await api("payments").get("/beneficiaries", params={"region": region}, headers=tokens["auditor"])
+    assert [(b["monthly_amount_fen"], b["persons"]) for b in r.json()["items"]] == [(112_000, 2)]
+    assert (await _month(api, tokens, region, now))[0] == {(str(hh), None): (["changed"], 3, 165_000, 168_000, None)}
+    assert (await _month(api, tokens, region, now.next()))[0] == {
+        (str(hh), None): (["changed"], 2, 168_000, 112_000, None)
     }

@@ -44,6 +44,7 @@ import orjson
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
 from shared.core.money import yuan
+from shared.events.catalogue import PERSON_LEVEL
 from shared.sealing import Keyring, payee_binding
 from shared.spreadsheets import csv_row, xlsx_workbook
 
@@ -186,7 +187,12 @@ async def roster(
         "领款人签字",
     )
     sheet.write_row(2, 0, headers, bold)
-    row, total_fen, persons = 3, 0, 0
+    row, total_fen = 3, 0
+    # 合计 counts each household and person once, whatever its programmes and months: a household's persons are
+    # its household programme's (低保 counts the members) or, if more, its person-level programmes' persons (a
+    # disabled member's subsidy is one of the members 低保 counts).
+    counted: dict[str, int] = {}
+    persons_paid: dict[str, set[str]] = {}
     async for r in rows:
         payee = _payee(keyring, r)
         sheet.write_number(row, 0, row - 2)
@@ -200,11 +206,15 @@ async def roster(
         sheet.write_string(row, 8, r.period)
         sheet.write_number(row, 9, r.amount_fen / 100, money)
         total_fen += r.amount_fen
-        persons += r.persons
+        if r.programme in PERSON_LEVEL:
+            persons_paid.setdefault(r.household_id, set()).add(r.person)
+        else:
+            counted[r.household_id] = max(counted.get(r.household_id, 0), r.persons)
         row += 1
+    households = counted.keys() | persons_paid.keys()
     sheet.write_string(row, 0, "合计", bold)
-    sheet.write_string(row, 3, f"{row - 3} 户")
-    sheet.write_number(row, 6, persons)
+    sheet.write_string(row, 3, f"{len(households)} 户")
+    sheet.write_number(row, 6, sum(max(counted.get(h, 0), len(persons_paid.get(h, ()))) for h in households))
     sheet.write_number(row, 9, total_fen / 100, money)
     for i, label in enumerate(("制表人:", "审核人:", "负责人(盖章):", "日期:")):
         sheet.write_string(row + 2, i * 2 + 1, label, bold)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import aliased
 
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.schemas import BatchQuery, LineQuery
-from services.payments.models import Batch, Payee, PaymentLine
+from services.payments.models import HOUSEHOLD, Batch, Payee, PaymentLine
 from services.payments.recovery.repository import settle
 from shared.core.period import Period
 from shared.pagination import Keyset, Rows, keyset_page
@@ -586,12 +586,16 @@ class FileRow(NamedTuple):
     sealed: str
     # The payee version's changed_at in microseconds since 1970: part of the sealed account's associated data.
     changed_us: int
+    # Who a person-level programme's line pays (its member; a line of before schedules or a one-off: its case), so
+    # the roster counts a person once however many lines pay them.
+    person: str
 
 
 # Text COPY: none of these values can hold a tab, newline or backslash (ids, codes, integers, base64).
 _FILE_QUERY = """
 SELECT l.payment_id, l.amount_fen, to_char(l.period, 'YYYY-MM'), l.programme, l.kind, l.household_id,
-       l.region_code, l.persons, p.key_id, p.sealed, (extract(epoch FROM p.changed_at) * 1000000)::bigint
+       l.region_code, l.persons, p.key_id, p.sealed, (extract(epoch FROM p.changed_at) * 1000000)::bigint,
+       coalesce(nullif(l.member_id, '{household}'), l.case_id)
 FROM payments.payment_lines l
 JOIN payments.payees p ON p.id = l.payee_id
 WHERE l.batch_id = $1 AND l.status <> 'cancelled' AND p.sealed IS NOT NULL {township}
@@ -621,7 +625,7 @@ async def stream_file_rows(
     transfer, parsed here a chunk at a time; a small bounded queue keeps memory constant (the COPY waits while the
     file's writer catches up)."""
     driver: Any = (await conn.get_raw_connection()).driver_connection
-    query = _FILE_QUERY.format(township="AND l.region_code LIKE $2" if township else "")
+    query = _FILE_QUERY.format(township="AND l.region_code LIKE $2" if township else "", household=HOUSEHOLD)
     args: list[Any] = [batch_id] + ([township + "%"] if township else [])
     chunks: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=4)
 
@@ -638,7 +642,7 @@ async def stream_file_rows(
             *lines, rest = (rest + chunk).split(b"\n")
             for line in lines:
                 f = line.decode().split("\t")
-                yield FileRow(f[0], int(f[1]), f[2], f[3], f[4], f[5], f[6], int(f[7]), f[8], f[9], int(f[10]))
+                yield FileRow(f[0], int(f[1]), f[2], f[3], f[4], f[5], f[6], int(f[7]), f[8], f[9], int(f[10]), f[11])
         await task  # a failed COPY raises here rather than ending the file early
     finally:
         if not task.done():

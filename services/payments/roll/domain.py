@@ -221,6 +221,18 @@ class ScheduleChange:
             return None
         return len({s.member_id for s in covering}) if person_level else max(s.persons for s in covering)
 
+    def latest_persons(self, this_month: Period, person_level: bool) -> int | None:
+        """The persons the roll shows with its amount: the roll's amount is the latest the schedule moves to, so its
+        persons are those of the latest month the schedule moves in, from this month or the change's on (a death
+        next month and a 提标 from this month: next month's 2 persons with next month's amount, not this month's
+        3); None when nothing is owed from then."""
+        start = max(this_month, self.changed_from)
+        moves = {s.from_month for s in self.segments} | {s.to_month.next() for s in self.segments if s.to_month}
+        for month in sorted({start, *(m for m in moves if m > start)}, reverse=True):
+            if (n := self.persons_at(month, person_level)) is not None:
+                return n
+        return None
+
 
 @dataclass(frozen=True)
 class PersonChange:

@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from services.payments.models import HOUSEHOLD, Beneficiary
@@ -28,7 +27,7 @@ from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, Bene
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.events.catalogue import (
     ONE_OFF,
     PERSON_LEVEL,
@@ -244,12 +243,10 @@ async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
         )
     await OwedRepository(uow.session).mark_scheduled(firsts)
     await _owe(uow, changes)
-    # The roll shows the persons paid for as it shows the amount: from the change's month, if later than this one.
-    this_month = Period.of(date.today())
+    # The roll shows the persons paid for with the amount it shows: the latest the schedule moves to.
+    this_month = Period.of(china_today())
     persons = {
-        c.case_id: n
-        for c in changes
-        if (n := c.persons_at(max(this_month, c.changed_from), c.programme in PERSON_LEVEL)) is not None
+        c.case_id: n for c in changes if (n := c.latest_persons(this_month, c.programme in PERSON_LEVEL)) is not None
     }
     await BeneficiaryRepository(uow.session).set_persons(persons)
     await audit.record(

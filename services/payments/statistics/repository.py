@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ARRAY, ScalarSelect, Select, Uuid, any_, cast, exists, func, or_, select, text, union
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.payments.models import HOUSEHOLD, Beneficiary, CurrentPayee, Entitlement, Payee
+from services.payments.models import HOUSEHOLD, Owed
 from services.payments.statistics.schemas import ChangeQuery
 from shared.core.period import Period
 from shared.events.catalogue import PERSON_LEVEL
@@ -74,16 +73,61 @@ SELECT l.arrangement,
 FROM lines l GROUP BY l.arrangement ORDER BY l.arrangement
 """.replace("{person}", _PERSON)
 
-_MOVEMENTS = """
-SELECT b.programme,
-       count(*) FILTER (WHERE b.start_month BETWEEN :first AND :last) AS new,
-       count(*) FILTER (WHERE b.end_month BETWEEN :first AND :last) AS stopped,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM payments.entitlements e WHERE e.beneficiary_id = b.id
-                        AND e.event_type = 'amount_changed' AND e.superseded_by IS NULL
-                        AND e.from_month BETWEEN :first AND :last)) AS changed
-FROM payments.beneficiaries b
-WHERE b.region_code LIKE :prefix
-GROUP BY b.programme
+
+def _month_changes(*, one_month: bool, programme: bool = False, after: bool = False) -> str:
+    """The changes of the months `:first`…`:last` (or of the month `:first`), read from what is owed — the one record
+    of what each person is owed each month, whatever the case's status (a 提标 on a 渐退 or a stopped case moves it
+    too) —, per person as `owed` keys them: a household programme's household, a person-level programme's person.
+
+    A person's change in month m is its row in force covering m that starts in m or ends in m (its rows never
+    overlap, so the two branches never hold the same person and month twice): `before` is what it was owed in
+    m − 1 (none: new), `continues` whether it is owed in m + 1 (not: stopped), and a change is an amount that
+    moved. A row starting in m at the same amount (reviews that cancel out, a re-price before the first month) is
+    no change. With `one_month` each branch is a range of its index in person order, after the cursor's person
+    (`after`)."""
+    where = "o.superseded_by IS NULL AND o.region_code LIKE :prefix"
+    if programme:
+        where += " AND o.programme = :programme"
+    if after:
+        where += " AND (o.household_id, o.programme, o.member_id) > (:household_id, :after_programme, :member_id)"
+
+    def branch(edge: str, extra: str = "") -> str:
+        month = f"o.{edge} = :first" if one_month else f"o.{edge} BETWEEN :first AND :last"
+        return (
+            f"SELECT o.household_id, o.programme, o.member_id, o.case_id, o.persons, o.amount_fen, o.from_month, "
+            f"o.to_month, o.{edge} AS month FROM payments.owed o WHERE {month} AND {where}{extra}"
+        )
+
+    same = (
+        "p.superseded_by IS NULL AND p.household_id = e.household_id AND p.programme = e.programme "
+        "AND p.member_id = e.member_id"
+    )
+    return f"""
+WITH edges AS (({branch("from_month")}) UNION ALL ({branch("to_month", " AND o.from_month < o.to_month")})),
+months AS (
+    SELECT e.*,
+           CASE WHEN e.from_month < e.month THEN e.amount_fen
+                ELSE (SELECT p.amount_fen FROM payments.owed p
+                      WHERE {same} AND p.to_month = (e.month - interval '1 month')::date LIMIT 1) END AS before,
+           CASE WHEN e.to_month IS NULL OR e.to_month > e.month THEN true
+                ELSE EXISTS (SELECT 1 FROM payments.owed p
+                             WHERE {same} AND p.from_month = (e.month + interval '1 month')::date) END AS continues
+    FROM edges e
+)
+SELECT * FROM months WHERE before IS NULL OR NOT continues OR before <> amount_fen
+"""
+
+
+# The period's new / stopped / changed per programme: persons as the changes list has them (a household programme's
+# households), each counted once whatever its months in the period.
+_PERSON_KEY = "(household_id, member_id)"
+_MOVEMENTS = f"""
+SELECT programme,
+       count(DISTINCT {_PERSON_KEY}) FILTER (WHERE before IS NULL) AS new,
+       count(DISTINCT {_PERSON_KEY}) FILTER (WHERE NOT continues) AS stopped,
+       count(DISTINCT {_PERSON_KEY}) FILTER (WHERE before <> amount_fen) AS changed
+FROM ({_month_changes(one_month=False)}) c
+GROUP BY programme
 """
 
 
@@ -117,103 +161,37 @@ class StatisticsRepository:
         return paid, moves, list(tekun)
 
     async def changes(self, region_prefix: str, month: Period, q: ChangeQuery) -> Rows[Any]:
-        """The beneficiaries that joined, stopped or changed amount in `month` (the same tests as `_MOVEMENTS`), a
-        page at a time by id: each with what it was owed the month before and this month, and its current payee's
-        sealed account (the holder's name is opened by the service).
-
-        A page is read from the month's changes, never from the roll: each kind of change is a range of its own
-        index in id order after the cursor, cut to the page before the three are merged (as a batch's chunks are
-        found), so a page costs the same at any depth of a province's month."""
-        first = month.first_day
-        after, total = CHANGES.decode(q.cursor) if q.cursor else ((None,), None)
+        """The persons (a household programme's households) of the region that joined, stopped or changed amount in
+        `month` (`_month_changes`), a page at a time in person order: each with what it was owed the month before and
+        this month, the persons of this month, its beneficiary (the case owed this month) and its current payee's
+        sealed account (the holder's name is opened by the service). A page is read from the month's rows of `owed`,
+        never from the roll, so it costs the same at any depth of a province's month."""
+        after, total = CHANGES.decode(q.cursor) if q.cursor else (None, None)
+        params: dict[str, Any] = {"prefix": region_prefix + "%", "first": month.first_day, "limit": q.limit + 1}
+        if q.programme:
+            params["programme"] = q.programme
+        if after:
+            params.update(household_id=after[0], after_programme=after[1], member_id=after[2])
+        found = _month_changes(one_month=True, programme=q.programme is not None, after=after is not None)
         if q.cursor is None:
             counted = await self.session.scalar(
-                select(func.count()).select_from(
-                    select(_changed_ids(region_prefix, first, q.programme, None, None).subquery())
-                    .limit(TOTAL_CAP + 1)
-                    .subquery()
-                )
+                text(f"SELECT count(*) FROM (SELECT 1 FROM ({found}) c LIMIT {TOTAL_CAP + 1}) n"), params
             )
             total = counted if counted is not None and counted <= TOTAL_CAP else None
-        ids = list(await self.session.scalars(_changed_ids(region_prefix, first, q.programme, after[0], q.limit + 1)))
-        more, ids = len(ids) > q.limit, ids[: q.limit]
-        # The month before as a day, not a Period: the first month a Period can hold has none before it.
-        before = (first - timedelta(days=1)).replace(day=1)
-        changed = exists().where(
-            Entitlement.beneficiary_id == Beneficiary.id,
-            Entitlement.event_type == "amount_changed",
-            Entitlement.superseded_by.is_(None),
-            Entitlement.from_month == first,
-        )
-        query = (
-            select(
-                Beneficiary,
-                changed.label("changed"),
-                _owed_in(before).label("before"),
-                _owed_in(first).label("after"),
-                Payee.key_id,
-                Payee.sealed,
-                Payee.changed_at,
-            )
-            .outerjoin(CurrentPayee, CurrentPayee.household_id == Beneficiary.household_id)
-            .outerjoin(Payee, Payee.id == CurrentPayee.payee_id)
-            .where(Beneficiary.id == any_(cast(ids, ARRAY(Uuid))))
-            .order_by(Beneficiary.id)
-        )
-        rows = list((await self.session.execute(query)).all()) if ids else []
-        return Rows(rows=rows, next=CHANGES.encode((ids[-1],), total) if more else None, total=total)
+        page = f"""
+SELECT c.*, b.id AS beneficiary_id, b.region_code, b.end_month, b.end_reason, p.key_id, p.sealed, p.changed_at
+FROM ({found} ORDER BY household_id, programme, member_id LIMIT :limit) c
+JOIN payments.beneficiaries b ON b.case_id = c.case_id
+LEFT JOIN payments.current_payees cp ON cp.household_id = c.household_id
+LEFT JOIN payments.payees p ON p.id = cp.payee_id
+ORDER BY c.household_id, c.programme, c.member_id
+"""
+        rows = list((await self.session.execute(text(page), params)).mappings())
+        more, rows = len(rows) > q.limit, rows[: q.limit]
+        last = rows[-1] if rows else None
+        key = (last["household_id"], last["programme"], last["member_id"]) if last else None
+        return Rows(rows=rows, next=CHANGES.encode(key, total) if more and key else None, total=total)
 
 
-# A month's changes in id order (GET /statistics/changes): the cursor carries the last id.
-CHANGES = Keyset("changes", (Beneficiary.id,))
-
-
-def _changed_ids(
-    region_prefix: str, first: date, programme: str | None, after: uuid.UUID | None, limit: int | None
-) -> Select[Any]:
-    """The ids of the beneficiaries of the region that joined, stopped or changed amount in the month starting
-    `first`, after `after`, in id order: each kind from its own index ((start_month, id), (end_month, id),
-    (from_month, beneficiary_id) of the amount changes), each cut to `limit` before the union."""
-    in_region = [Beneficiary.region_code.startswith(region_prefix, autoescape=True)]
-    if programme:
-        in_region.append(Beneficiary.programme == programme)
-
-    def branch(query: Select[Any], key: Any) -> Select[Any]:
-        if after is not None:
-            query = query.where(key > after)
-        return query.order_by(key).limit(limit) if limit else query
-
-    joined = branch(select(Beneficiary.id).where(Beneficiary.start_month == first, *in_region), Beneficiary.id)
-    stopped = branch(select(Beneficiary.id).where(Beneficiary.end_month == first, *in_region), Beneficiary.id)
-    changed = branch(
-        select(Entitlement.beneficiary_id.label("id"))
-        .join(Beneficiary, Beneficiary.id == Entitlement.beneficiary_id)
-        .where(
-            Entitlement.event_type == "amount_changed",
-            Entitlement.superseded_by.is_(None),
-            Entitlement.from_month == first,
-            *in_region,
-        ),
-        Entitlement.beneficiary_id,
-    )
-    merged = union(joined, stopped, changed).subquery()
-    query = select(merged.c.id).order_by(merged.c.id)
-    return query.limit(limit) if limit else query
-
-
-def _owed_in(month: date) -> ScalarSelect[Any]:
-    """The monthly amount a beneficiary's history in force (rows not superseded) owes for `month`, if any."""
-    return (
-        select(Entitlement.monthly_amount_fen)
-        .where(
-            Entitlement.beneficiary_id == Beneficiary.id,
-            Entitlement.superseded_by.is_(None),
-            Entitlement.from_month <= month,
-            or_(Entitlement.to_month.is_(None), Entitlement.to_month >= month),
-            Beneficiary.start_month <= month,
-            or_(Beneficiary.end_month.is_(None), Beneficiary.end_month >= month),
-        )
-        .order_by(Entitlement.from_month.desc(), Entitlement.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+# A month's changes in person order (GET /statistics/changes): the cursor carries the last person's key.
+CHANGES = Keyset("changes", (Owed.household_id, Owed.programme, Owed.member_id))

@@ -69,6 +69,10 @@ class ChangeOut(BaseModel):
 
     beneficiary_id: uuid.UUID
     household_id: uuid.UUID
+    member_id: uuid.UUID | None = Field(
+        description="the person, for a person-level programme (特困, orphans, disability subsidies): each person is a "
+        "row of its own; null for a household programme (低保), whose row is the household"
+    )
     programme: str
     programme_name: str
     region_code: str
@@ -77,15 +81,16 @@ class ChangeOut(BaseModel):
         description="户名: the payee's account holder; null when no account is on file, or the one on file does not "
         "open (tampered, or another record's: logged)"
     )
-    persons: int
+    persons: int = Field(description="the persons owed for this month (1 for a person-level programme's row)")
     changes: list[Literal["new", "stopped", "changed"]] = Field(
-        description="新增 (first month paid is this one), 停保 (last month paid is this one), 调整 (a new amount from "
-        "this month); they add up with the counts of GET /statistics for the month"
+        description="新增 (owed this month, not the month before), 停保 (owed this month, not the month after), 调整 "
+        "(owed another amount this month than the month before), as `payments.owed` has it now (a 提标 decided "
+        "later included); they add up with the counts of GET /statistics for the month"
     )
     amount_before_fen: int | None = Field(description="owed the month before; null for a newcomer")
     amount_after_fen: int | None = Field(description="owed this month")
-    end_reason: str | None
+    end_reason: str | None = Field(description="停保: the case's reason, when the case ended this month")
 
 
 class ChangePage(Page[ChangeOut]):
-    """By beneficiary id (the order each kind of change is indexed in)."""
+    """By household, programme and person (the order the month's owed rows are indexed in)."""

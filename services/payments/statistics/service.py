@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.payments.batches.files import PROGRAMME_NAMES, open_payee
-from services.payments.models import village_names
+from services.payments.models import HOUSEHOLD, village_names
 from services.payments.statistics.repository import StatisticsRepository
 from services.payments.statistics.schemas import (
     ChangeOut,
@@ -172,7 +172,7 @@ async def changes(uow: UnitOfWork, principal: Principal, query: ChangeQuery, key
         if prefix is not None
         else Rows([], None, 0)
     )
-    place = await PlaceNames.load(uow, village_names, (r.Beneficiary.region_code for r in page.rows))
+    place = await PlaceNames.load(uow, village_names, (r["region_code"] for r in page.rows))
     await audit.record(
         uow,
         principal,
@@ -187,33 +187,42 @@ async def changes(uow: UnitOfWork, principal: Principal, query: ChangeQuery, key
 
 
 def _change(row: Any, month: Period, place: PlaceNames, keyring: Keyring) -> ChangeOut:
-    b = row.Beneficiary
-    first = month.first_day
+    """One person's (a household programme's household's) change in the month, as `_month_changes` found it."""
+    before, after = row["before"], row["amount_fen"]
     kinds = [
         k
-        for k, hit in (("new", b.start_month == first), ("stopped", b.end_month == first), ("changed", row.changed))
+        for k, hit in (
+            ("new", before is None),
+            ("stopped", not row["continues"]),
+            ("changed", before is not None and before != after),
+        )
         if hit
     ]
     holder = None
-    if row.sealed is not None:
+    if row["sealed"] is not None:
         try:
-            holder = open_payee(keyring, row.key_id, row.sealed, b.household_id, row.changed_at)["account_holder"]
+            holder = open_payee(keyring, row["key_id"], row["sealed"], row["household_id"], row["changed_at"])[
+                "account_holder"
+            ]
         except SealingError:
             # A tampered or replayed account is the bank file's to refuse (409); the report still lists the change.
-            log.warning("changes list: the account on file for household %s does not open", b.household_id)
+            log.warning("changes list: the account on file for household %s does not open", row["household_id"])
+    # The case's end reason when the case ended this month; a person of a case that goes on has none here.
+    ended = not row["continues"] and row["end_month"] == month.first_day
     return ChangeOut(
-        beneficiary_id=b.id,
-        household_id=b.household_id,
-        programme=b.programme,
-        programme_name=PROGRAMME_NAMES.get(b.programme, b.programme),
-        region_code=b.region_code,
-        village=place.village(b.region_code),
+        beneficiary_id=row["beneficiary_id"],
+        household_id=row["household_id"],
+        member_id=None if row["member_id"] == HOUSEHOLD else row["member_id"],
+        programme=row["programme"],
+        programme_name=PROGRAMME_NAMES.get(row["programme"], row["programme"]),
+        region_code=row["region_code"],
+        village=place.village(row["region_code"]),
         holder=holder,
-        persons=b.persons,
+        persons=row["persons"],
         changes=kinds,
-        amount_before_fen=row.before,
-        amount_after_fen=row.after,
-        end_reason=b.end_reason,
+        amount_before_fen=before,
+        amount_after_fen=after,
+        end_reason=row["end_reason"] if ended else None,
     )
 
 
