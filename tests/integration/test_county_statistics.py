@@ -16,7 +16,7 @@ from sqlalchemy import text
 from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
 from shared.core.period import Period
-from shared.events.catalogue import AlertClosed, AlertRaised, CaseApproved, CaseOpened, CaseRejected
+from shared.events.catalogue import PERSON_LEVEL, AlertClosed, AlertRaised, CaseApproved, CaseOpened, CaseRejected
 from tests.county_kit import CountyKit, at, seed_demo_month
 from tests.helpers import villages_loaded, walk
 from tests.official_document_kit import assert_official_layout
@@ -139,7 +139,8 @@ async def test_work_summary_quotes_the_endpoint(api, tokens, demo):
             assert (
                 f"保障{p['name']}对象{p['households']}户{p['persons']}人，累计发放资金{p['money_wan_yuan']}万元"
             ) in text
-            assert f"{p['name']}新增{p['new']}户、停保{p['stopped']}户、调整{p['changed']}户" in text
+            unit = "人" if p["programme"] in PERSON_LEVEL else "户"  # changes are persons for a person's programme
+            assert f"{p['name']}新增{p['new']}{unit}、停保{p['stopped']}{unit}、调整{p['changed']}{unit}" in text
     c, a, cov = s["cases_total"], s["alerts"], s["coverage"]
     assert (
         f"受理救助申请{c['received']}件，批准{c['approved']}件，不予批准{c['rejected']}件，逾期{c['overdue']}件"

@@ -11,7 +11,7 @@ from typing import Literal
 from services.payments.county.schemas import CountyStatistics
 from services.payments.county.service import label
 from services.payments.statistics.service import wan
-from shared.events.catalogue import ONE_OFF
+from shared.events.catalogue import ONE_OFF, PERSON_LEVEL
 from shared.official_document import OfficialDocument
 
 _NUMBERS = "一二三四五六七八九十"
@@ -44,9 +44,10 @@ def blocks(s: CountyStatistics) -> list[Block]:
             text += f"其中提标补发{wan(p.supplement_fen)}万元。"
         sections.append((label(p.programme), text))
     moves = [
-        f"{label(p.programme)}新增{p.new}户、停保{p.stopped}户、调整{p.changed}户"
+        f"{label(p.programme)}新增{p.new}{unit}、停保{p.stopped}{unit}、调整{p.changed}{unit}"
         for p in s.programmes
         if p.programme not in ONE_OFF
+        for unit in ("人" if p.programme in PERSON_LEVEL else "户",)  # a person-level programme's changes are persons
     ]
     c = s.cases_total
     sections.append(

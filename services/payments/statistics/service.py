@@ -115,10 +115,12 @@ HEADERS = (
     "提标补发(元)",
     "临时救助户次",
     "临时救助人次",
-    "新增(户)",
-    "停保(户)",
-    "调整(户)",
+    "新增(户/人)",
+    "停保(户/人)",
+    "调整(户/人)",
 )
+# Changes are counted per beneficiary: a household for 低保 and 低保边缘, a person for the person-level programmes.
+CHANGES_UNIT = "新增、停保、调整: 低保、低保边缘按户计, 特困、孤儿、事实无人抚养儿童、残疾人两项补贴按人计"
 
 
 def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
@@ -152,7 +154,8 @@ def to_xlsx(stats: Statistics) -> tempfile.SpooledTemporaryFile:
         )
     end = len(stats.programmes) + 2
     sheet.write_row(end, 0, ("合计", "", "", float(stats.money_yuan), float(stats.money_wan_yuan)), bold)
-    for i, t in enumerate(stats.tekun_arrangements, start=end + 2):  # of the 特困 row: 集中 vs 分散
+    sheet.write_string(end + 1, 0, CHANGES_UNIT)
+    for i, t in enumerate(stats.tekun_arrangements, start=end + 3):  # of the 特困 row: 集中 vs 分散
         sheet.write_row(i, 0, (t.name, t.households, t.persons, float(t.money_yuan), float(t.money_wan_yuan)))
     book.close()
     out.seek(0)
