@@ -306,7 +306,7 @@ class Case(Aggregate):
             # The person the rule prices (imports of before intake named them sent the 户主, covered or not).
             case.applicant_member_id = covered[0]
         case.assessment = case.assess(params, today)
-        ours = case.assessment.monthly_amount_fen if case.assessment.eligible else None
+        ours = case.assessment.monthly_owed_fen
         computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours
         differs = data.amount_differs or computed != data.monthly_amount_fen
         values = () if differs else tuple(case.assessment.trace)
