@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import importlib
+import importlib.util
 import io
 import json
 import signal
@@ -661,6 +662,39 @@ async def test_a_household_an_earlier_import_brought_in_is_skipped_as_imported_o
     assert (skipped["line"], skipped["kind"], skipped["household_ref"]) == (2, "skipped", "E1")
     assert "imported before" in skipped["message"], skipped["message"]
     assert "front desk" not in skipped["message"] and event["application_id"] in skipped["message"]
+
+
+async def test_the_origin_migration_finds_applications_imported_before_it_once_approved_and_purged(api, db) -> None:
+    """Migration 0020's back-fill: an application imported before the column existed, approved since (its
+    decision replaced) and its import's staging purged, is found by the import's audit record; one taken at the
+    front desk stays `front_desk`."""
+    first = await commit(api, (await dry_run(api, roll(household("O1"))))["id"])
+    [event] = await events(db, first["id"], "application.imported")
+    home, _ = await at_the_front_desk(api)
+    front = await apply_at_the_front_desk(api, home)
+    path = REPO / "services/intake/migrations/versions/0020_intake_application_origin.py"
+    spec = importlib.util.spec_from_file_location("origin_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    ids = [event["application_id"], front]
+    async with db.begin() as conn:  # as before the column: the approval's decision, the staging purged
+        await conn.execute(
+            text(
+                "UPDATE intake.applications SET origin = 'front_desk', status = 'approved', "
+                "decision = '{\"monthly_amount_fen\": 100000}' WHERE id = :a"
+            ),
+            {"a": event["application_id"]},
+        )
+        await conn.execute(text("DELETE FROM intake.roll_import_households WHERE import_id = :i"), {"i": first["id"]})
+        await conn.execute(text(migration.BACKFILL))
+        origins = dict(
+            (
+                await conn.execute(
+                    text("SELECT id::text, origin FROM intake.applications WHERE id::text = ANY(:ids)"), {"ids": ids}
+                )
+            ).all()
+        )
+    assert origins == {event["application_id"]: "roll_import", front: "front_desk"}
 
 
 async def test_a_marginal_household_at_no_cash_is_imported_as_paid_not_flagged(api, db) -> None:
