@@ -150,6 +150,8 @@ class Application(Base):
     next_deadline: Mapped[date | None] = mapped_column(Date)
     next_deadline_provisional: Mapped[bool] = mapped_column(default=False, server_default=false())
     decision: Mapped[dict | None] = mapped_column(JSONB)
+    # front_desk or roll_import (存量对象导入): kept apart from the status, which eligibility's approval moves on.
+    origin: Mapped[str] = mapped_column(String(20), default="front_desk", server_default="front_desk")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -39,6 +39,8 @@ PERSON_LEVEL: tuple[Programme, ...] = ("tekun", "orphan", "de_facto_orphan", "di
 RECURRING: tuple[Programme, ...] = ("dibao", "marginal", *PERSON_LEVEL)
 #: Programmes paid once (临时救助, 医疗救助): an approved amount is a one-off award, never a monthly schedule.
 ONE_OFF: tuple[Programme, ...] = ("temporary", "medical")
+#: A standing status that pays no cash by right (低保边缘, 刚性支出): what it owes a month is 0 by definition.
+NO_CASH: tuple[Programme, ...] = ("marginal", "rigid_expense")
 
 #: 医疗救助 groups (国办发〔2021〕42号): 低保对象, 特困人员, 低保边缘家庭成员, 返贫致贫人口, 因病致贫重病患者.
 MedicalGroup = Literal["dibao", "tekun", "marginal", "returned_poverty", "illness_poverty"]

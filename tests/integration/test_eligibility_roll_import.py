@@ -275,6 +275,126 @@ async def test_the_papers_of_an_imported_single_person_case_say_what_was_importe
     assert row["persons"] == 1
 
 
+def _form_text(content: bytes) -> tuple[list[str], str]:
+    doc = Document(io.BytesIO(content))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return cells, "\n".join(p.text for p in doc.paragraphs)
+
+
+def marginal_household() -> HouseholdSnapshot:
+    """低保边缘, rural, 2 persons earning 1,200.00 a month: 600.00 per head, not below the standard (500.00, or
+    600.00 once test_eligibility_recompute's rise is in) and below 1.5 × it (750.00 or 900.00). No cash."""
+    snapshot = household()
+    return snapshot.model_copy(
+        update={"incomes": [snapshot.incomes[0].model_copy(update={"monthly_amount_fen": 120_000})]}
+    )
+
+
+async def test_a_marginal_household_is_priced_at_no_cash_for_its_members(api):
+    """低保边缘 pays no cash by right: our rules' amount for an eligible household is 0, for its 2 members — not
+    "no amount, 0 persons", which the roll import read as an amount differing from the file's 0.00."""
+    item = {
+        "ref": "m1",
+        "programme": "marginal",
+        "on": str(date.today()),
+        "snapshot": marginal_household().model_dump(mode="json"),
+    }
+    r = await api("eligibility").post("/assessments", json={"items": [item]}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    [result] = r.json()["items"]
+    assert (result["eligible"], result["monthly_amount_fen"], result["persons"]) == (True, 0, 2), result
+
+
+async def test_an_imported_marginal_household_is_not_flagged_and_its_papers_say_so(api, db):
+    """The file's 0.00 is what our rules find (eligible, no cash): the case keeps the file's review date, is not
+    due for review on the import day, and its 审核确认表 says nothing of a differing amount or of not being
+    eligible — also from an intake that sends no figure of its own (`computed_amount_fen` null)."""
+    for computed in (0, None):
+        event = imported(
+            marginal_household(), "marginal", monthly_amount_fen=0, computed_amount_fen=computed, amount_differs=False
+        )
+        await _run(db, [event])
+        case = await _case_of(db, event.application_id)
+        detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+        assert detail["eligible"] is True, detail["assessment_reasons"]
+        assert detail["next_review_on"] == "2027-02-01"
+        assert detail["steps"][0]["data"]["amount_differs"] is False
+        assert detail["steps"][0]["data"]["computed_amount_fen"] == 0
+        r = await api("eligibility").get(f"/cases/{case['id']}/documents/approval-form", headers=ADMIN)
+        assert r.status_code == 200, r.text
+        cells, text_of = _form_text(r.content)
+        assert cells[cells.index("保障人数") + 1] == "2人"
+        assert "不符合保障条件" not in text_of and "待复核" not in text_of, text_of
+
+
+def _owed(segments: list[dict], member: str, month: str) -> int:
+    """Fen the schedule owes `member` for `month` (YYYY-MM)."""
+    return sum(
+        s["amount_fen"]
+        for s in segments
+        if s["member_id"] == member and s["from_month"] <= month and (s["to_month"] is None or month <= s["to_month"])
+    )
+
+
+def _child(born: str, **facts) -> HouseholdSnapshot:
+    child = {**_member("周小花", born, "head"), "sex": "female", **facts}
+    return HouseholdSnapshot.model_validate(
+        {"household_id": str(uuid.uuid4()), "region_code": VILLAGE, "hukou_type": "rural", "members": [child]}
+    )
+
+
+async def test_an_imported_orphan_is_owed_until_the_month_of_her_18th_birthday(api, db):
+    """周小花, born 20 January 2009, 社会散居孤儿 at 1,400.00 a month since July 2015: owed 140,000 fen for every month
+    through January 2027 (she turns 18 on the 20th), nothing from February 2027 — as a case approved through the
+    procedure is; her review falls on the birthday, not on the file's later date."""
+    snapshot = _child("2009-01-20")
+    [member] = [str(m.member_id) for m in snapshot.members]
+    event = imported(
+        snapshot,
+        "orphan",
+        details={"programme": "orphan", "recognitions": [{"member_id": member, "kind": "orphan", "basis": "原系统"}]},
+        approved_on=date(2015, 6, 10),
+        monthly_amount_fen=140_000,
+        computed_amount_fen=140_000,
+        persons=1,
+        next_review_on=date(2027, 6, 1),
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    [*_, (_, schedule)] = await _events(db, case["id"])
+    segments = schedule["segments"]
+    owed = {m: _owed(segments, member, m) for m in ("2015-07", "2026-12", "2027-01", "2027-02", "2030-01")}
+    assert owed == {"2015-07": 140_000, "2026-12": 140_000, "2027-01": 140_000, "2027-02": 0, "2030-01": 0}
+    assert segments[-1]["to_month"] == "2027-01"
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert detail["next_review_on"] == "2027-01-20"
+
+
+async def test_an_imported_disabled_child_is_owed_the_adult_rate_from_the_month_after_turning_18(api, db):
+    """A grade-2 disabled child of a household without income (低保 by our rules), born 20 January 2009, paid the
+    child rate 100.00 a month: 10,000 fen through January 2027, then grade 2's 85.00 — 8,500 fen from February
+    2027, as an approval prices it (吴起县 disability_living.by_grade, child_age 18)."""
+    snapshot = _child("2009-01-20", disability_category="physical", disability_grade=2)
+    [member] = [str(m.member_id) for m in snapshot.members]
+    event = imported(
+        snapshot,
+        "disability_living",
+        approved_on=date(2024, 2, 20),
+        monthly_amount_fen=10_000,
+        computed_amount_fen=10_000,
+        persons=1,
+        next_review_on=None,
+    )
+    await _run(db, [event])
+    case = await _case_of(db, event.application_id)
+    detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
+    assert detail["eligible"] is True, detail["assessment_reasons"]
+    [*_, (_, schedule)] = await _events(db, case["id"])
+    owed = {m: _owed(schedule["segments"], member, m) for m in ("2024-03", "2027-01", "2027-02", "2028-06")}
+    assert owed == {"2024-03": 10_000, "2027-01": 10_000, "2027-02": 8_500, "2028-06": 8_500}
+    assert detail["next_review_on"] <= "2027-01-20"
+
+
 async def test_a_second_live_case_is_refused_and_a_replay_changes_nothing(db):
     snapshot = household()
     first, second = imported(snapshot), imported(snapshot)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import importlib
+import importlib.util
 import io
 import json
 import signal
@@ -622,6 +623,119 @@ async def test_a_household_already_imported_is_skipped_not_doubled(api, db) -> N
         )
     assert counted == 2
     assert len(await events(db, again["id"], "application.imported")) == 1
+
+
+async def test_a_household_an_earlier_import_brought_in_is_skipped_as_imported_once_approved(api, db) -> None:
+    """The first file's household came in, and eligibility approved its imported case (the application mirrored
+    `approved`): a later file listing it again skips it saying an earlier import brought it in — not that the
+    front desk approved it."""
+    kept = household("E1")
+    first = await commit(api, (await dry_run(api, roll(kept)))["id"])
+    [event] = await events(db, first["id"], "application.imported")
+    common = {
+        "case_id": uuid.uuid4(),
+        "application_id": event["application_id"],
+        "household_id": event["household_id"],
+        "programme": "dibao",
+        "region_code": VILLAGE,
+    }
+    async with intake_units(db)() as unit:  # as intake's consumer applies eligibility's imported case
+        await mirror_case_events(
+            unit,
+            [
+                delivery(CaseOpened(**common, status="approved")),
+                delivery(
+                    CaseApproved(
+                        **common,
+                        member_ids=[],
+                        monthly_amount_fen=100_000,
+                        effective_month=Period(2024, 4),
+                        decided_at=datetime.now(UTC),
+                    )
+                ),
+            ],
+        )
+        await unit.commit()
+    assert await applications_of(db, event["household_id"]) == [("dibao", "approved")]
+    again = await dry_run(api, roll(kept, household("E2")))  # another file: the same household, and a new one
+    [skipped] = [i for i in await all_issues(api, again["id"]) if i["kind"] == "skipped"]
+    assert (skipped["line"], skipped["kind"], skipped["household_ref"]) == (2, "skipped", "E1")
+    assert "imported before" in skipped["message"], skipped["message"]
+    assert "front desk" not in skipped["message"] and event["application_id"] in skipped["message"]
+
+
+async def test_the_origin_migration_finds_applications_imported_before_it_once_approved_and_purged(api, db) -> None:
+    """Migration 0020's back-fill: an application imported before the column existed, approved since (its
+    decision replaced) and its import's staging purged, is found by the import's audit record; one taken at the
+    front desk stays `front_desk`."""
+    first = await commit(api, (await dry_run(api, roll(household("O1"))))["id"])
+    [event] = await events(db, first["id"], "application.imported")
+    home, _ = await at_the_front_desk(api)
+    front = await apply_at_the_front_desk(api, home)
+    path = REPO / "services/intake/migrations/versions/0020_intake_application_origin.py"
+    spec = importlib.util.spec_from_file_location("origin_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    ids = [event["application_id"], front]
+    async with db.begin() as conn:  # as before the column: the approval's decision, the staging purged
+        await conn.execute(
+            text(
+                "UPDATE intake.applications SET origin = 'front_desk', status = 'approved', "
+                "decision = '{\"monthly_amount_fen\": 100000}' WHERE id = :a"
+            ),
+            {"a": event["application_id"]},
+        )
+        await conn.execute(text("DELETE FROM intake.roll_import_households WHERE import_id = :i"), {"i": first["id"]})
+        await conn.execute(text(migration.BACKFILL))
+        origins = dict(
+            (
+                await conn.execute(
+                    text("SELECT id::text, origin FROM intake.applications WHERE id::text = ANY(:ids)"), {"ids": ids}
+                )
+            ).all()
+        )
+    assert origins == {event["application_id"]: "roll_import", front: "front_desk"}
+
+
+async def test_a_marginal_household_at_no_cash_is_imported_as_paid_not_flagged(api, db) -> None:
+    """低保边缘 pays no cash: a rural household of 2 earning 1,200.00 a month (600.00 a head: not below the
+    standard, 500.00 or 600.00 after test_eligibility_recompute's rise, and below 1.5 × it) paid 0.00 is what our
+    rules find — not an amount that differs (which put it due for review on the import day)."""
+    rows = household("M1", amount="0.00", income="1200.00")
+    rows[0]["programme"] = "低保边缘"
+    validated = await dry_run(api, roll(rows))
+    assert await all_issues(api, validated["id"]) == []
+    report = validated["report"]
+    assert report["amount_differs"] == 0
+    assert report["by_programme"] == {"marginal": {"households": 1, "persons": 2, "monthly_amount_fen": 0}}
+    await commit(api, validated["id"])
+    [event] = await events(db, validated["id"], "application.imported")
+    assert (event["monthly_amount_fen"], event["computed_amount_fen"], event["amount_differs"]) == (0, 0, False)
+    assert event["persons"] == 2
+
+
+async def test_dates_no_roll_can_hold_are_refused_by_line_and_field(api) -> None:
+    """An approval before the person it covers was born (a person-level programme) or before every member was
+    born (a household's), and a next review before the approval, are refused naming the line and the column —
+    the review date on a later row of the household too. A review date past but after the approval is a review
+    overdue, and taken."""
+    born_later = one_person("T1", "特困", "19900215", "860.00", "分散")
+    born_later[0]["approved_on"] = "1985-01-01"
+    household_unborn = household("T2")  # both members born 1956
+    household_unborn[0]["approved_on"] = "1950-06-01"
+    review_first = household("T3")
+    review_first[0].update(approved_on="2024-06-01", next_review_on="")
+    review_first[1]["next_review_on"] = "2023-01-01"
+    overdue = household("T4")
+    overdue[0].update(approved_on="2024-06-01", next_review_on="2025-06-01")
+    validated = await dry_run(api, roll(born_later, household_unborn, review_first, overdue))
+    issues = await all_issues(api, validated["id"])
+    refused = [(i["line"], i["household_ref"], i["field"]) for i in issues if i["kind"] == "refused"]
+    assert refused == [(2, "T1", "approved_on"), (3, "T2", "approved_on"), (6, "T3", "next_review_on")], issues
+    assert "birth" in issues[0]["message"] and "approv" in issues[2]["message"]
+    assert validated["report"]["households_refused"] == 3 and validated["report"]["households_to_create"] == 1
+    shown = json.dumps(issues, ensure_ascii=False)
+    assert all(r["id_number"] not in shown for h in (born_later, household_unborn) for r in h)
 
 
 # --- a household on file with a live application of the programme (one live entitlement per household and

@@ -30,8 +30,9 @@ def price(item: AssessmentItem, params: ParameterSet) -> AssessmentResult:
         persons = len(awards)
     else:
         eligible = result.eligible
-        amount = result.monthly_amount_fen if eligible else None
-        persons = len(result.covered_member_ids) if eligible else 0
+        amount = result.monthly_owed_fen
+        # A status paying no cash names nobody it covers: it is the household's members, as its approval says.
+        persons = len(result.covered_member_ids or item.snapshot.counted_members()) if eligible else 0
     return AssessmentResult(
         ref=item.ref, eligible=eligible, monthly_amount_fen=amount, persons=persons, reasons=list(result.reasons)
     )

@@ -306,7 +306,7 @@ class Case(Aggregate):
             # The person the rule prices (imports of before intake named them sent the 户主, covered or not).
             case.applicant_member_id = covered[0]
         case.assessment = case.assess(params, today)
-        ours = case.assessment.monthly_amount_fen if case.assessment.eligible else None
+        ours = case.assessment.monthly_owed_fen
         computed = data.computed_amount_fen if data.computed_amount_fen is not None else ours
         differs = data.amount_differs or computed != data.monthly_amount_fen
         values = () if differs else tuple(case.assessment.trace)
@@ -331,12 +331,18 @@ class Case(Aggregate):
         else:
             case.schedule = owed(None, data.monthly_amount_fen, data.persons)
         case.schedule = sched.ordered(case.schedule)
+        # A finding that holds until a day by age (an orphan's 18th birthday, a disabled child's rate): the file's
+        # amount is owed through that month, then what the rule finds, as an approval's schedule is priced.
+        limit = case.assessment.valid_until if case.assessment.eligible else None
+        if limit is not None:
+            case._after_age(params, Period.of(limit), frozenset(covered) if person_level else None)
         case.monthly_amount_fen, case.effective_month = data.monthly_amount_fen, first.first_day
         case.decided_on, case.decided_at = on, datetime.combine(on, time(), UTC)
         if differs:
             case.next_review_on = today  # flagged: due for review now
         elif data.next_review_on is not None:
-            case.next_review_on = data.next_review_on
+            due = data.next_review_on
+            case.next_review_on = min(due, limit + timedelta(days=1)) if limit and limit >= today else due
         else:
             case._schedule_review(on, params, after=today)
         case._refresh_due(params)
@@ -375,6 +381,26 @@ class Case(Aggregate):
             decided_at=datetime.now(UTC),
         )
         return case
+
+    def _after_age(self, params: ParameterSet, last: Period, members: frozenset[uuid.UUID] | None) -> None:
+        """An imported schedule owed as it is through `last`, the month its finding stops holding by age; from the
+        month after, what the rule then finds (nothing when it finds the person no longer eligible)."""
+        first = last.next()
+        try:
+            later = sched.price(
+                self._rule(params),
+                params,
+                self.region_code,
+                self.snapshot,
+                first,
+                None,
+                "imported",
+                person_level=self.programme in PERSON_LEVEL,
+                members=members,
+            )
+        except Unpriceable:
+            later = []
+        self.schedule = sched.replace_from(self.schedule, first, later, members)
 
     def amend(self, data: ApplicationSubmitted, params: ParameterSet, today: date) -> None:
         """Corrected facts before a decision: reassess; a case already past investigation goes back to it. A

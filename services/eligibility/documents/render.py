@@ -159,6 +159,8 @@ def _conclusion(case: Case, imported: RecordedStep | None) -> list[str]:
     lines = [f"认定结论：原系统审批纳入（存量对象导入），按现发放金额保障。保障金额：{_amount(case)}。"]
     if imported.data.get("amount_differs"):
         computed = imported.data.get("computed_amount_fen")
+        if computed is None and a is not None:  # an intake that sent no figure: the case's own assessment's
+            computed = a.monthly_owed_fen
         ours = f"每月{yuan(int(computed))}" if computed is not None else "不符合保障条件"
         lines.append(f"现行规则测算{ours}，与现发放金额不一致，待复核。")
     return lines

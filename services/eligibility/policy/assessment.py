@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.catalogue import (
+    NO_CASH,
     PROGRAMMES,
     ApplicationDetails,
     MedicalBill,
@@ -130,3 +131,11 @@ class Assessment(BaseModel):
     valid_until: date | None = None
     reasons: list[str] = Field(default_factory=list)
     trace: list[TraceEntry] = Field(default_factory=list)
+
+    @property
+    def monthly_owed_fen(self) -> int | None:
+        """What the finding owes a month: None when not eligible; 0 for a status that pays no cash (the rule
+        states no amount, yet an imported 0.00 is exactly what it finds)."""
+        if not self.eligible:
+            return None
+        return 0 if self.programme in NO_CASH else self.monthly_amount_fen

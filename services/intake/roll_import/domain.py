@@ -499,7 +499,32 @@ def check_household(members: Sequence[StagedMember]) -> HouseholdVerdict:
         return HouseholdVerdict(values, [], (lead, "persons", why))
     if programme not in ARRANGED and "tekun_arrangement" in values:
         return HouseholdVerdict(values, [], (lead, "tekun_arrangement", "only for 特困 and 孤儿"))
+    if problem := _impossible_dates(values, first_line, members, covered[0] if programme in PERSON_LEVEL else None):
+        return HouseholdVerdict(values, [], problem)
     return HouseholdVerdict(values, [m.line for m in covered])
+
+
+def _impossible_dates(
+    values: Mapping[str, Any],
+    first_line: Mapping[str, int],
+    members: Sequence[StagedMember],
+    person: StagedMember | None,
+) -> tuple[int, str, str] | None:
+    """An approval before the person it covers was born (every member, for a household's programme), or a next
+    review before the approval: no roll holds them (the case would open before its person, or stay overdue for
+    ever). A review date already past but after the approval is a review overdue, and real. The birth date is
+    the ID number's: never shown."""
+    approved = date.fromisoformat(str(values["approved_on"]))  # staged as JSON: ISO text
+    if person is not None and approved < person.birth_date:
+        why = f"is before the birth of the person it covers (line {person.line})"
+        return first_line["approved_on"], "approved_on", why
+    if person is None and all(approved < m.birth_date for m in members):
+        return first_line["approved_on"], "approved_on", "is before the birth of every member of the household"
+    review = values.get("next_review_on")
+    if review is not None and date.fromisoformat(str(review)) < approved:
+        why = f"is before the approval date (审批日期 {approved.isoformat()} on line {first_line['approved_on']})"
+        return first_line["next_review_on"], "next_review_on", why
+    return None
 
 
 #: The facts an old approval itself established (`with_established_facts`): stated whatever their value.

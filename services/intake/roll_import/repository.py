@@ -33,6 +33,7 @@ class Live:
     application_id: str
     status: str
     case_id: str | None
+    origin: str = "front_desk"  # or roll_import: an earlier import brought it in
 
     @property
     def receives(self) -> bool:
@@ -160,7 +161,7 @@ class RollImportRepository:
                 r.household_id,
                 r.region_code,
                 r.member_id,
-                {p: Live(a["id"], a["status"], a["case_id"]) for p, a in (r.live or {}).items()},
+                {p: Live(a["id"], a["status"], a["case_id"], a["origin"]) for p, a in (r.live or {}).items()},
                 r.members,
             )
             for r in rows
@@ -394,7 +395,8 @@ ORDER BY h.seq
 # The live applications are `uq_applications_live`'s rows (LIVE reads the applications' own columns).
 _ON_FILE = text(f"""
 SELECT m.id_fingerprint, m.household_id, hh.region_code, m.id AS member_id,
-       (SELECT jsonb_object_agg(a.programme, jsonb_build_object('id', a.id, 'status', a.status, 'case_id', a.case_id))
+       (SELECT jsonb_object_agg(a.programme, jsonb_build_object('id', a.id, 'status', a.status, 'case_id', a.case_id,
+                                                          'origin', a.origin))
         FROM intake.applications a WHERE a.household_id = m.household_id AND ({LIVE})) AS live,
        (SELECT count(*) FROM intake.members o WHERE o.household_id = m.household_id AND o.active) AS members
 FROM unnest(CAST(:fingerprints AS varchar[])) AS f(fingerprint)
@@ -584,15 +586,15 @@ WHERE h.import_id = :id AND h.seq = ANY(CAST(:seqs AS bigint[]))
 _APPLICATIONS = text(f"""
 INSERT INTO intake.applications
     (id, household_id, region_code, programme, status, submitted_on, consent_signed, applicant_member_id,
-     separate_register, details, withdrawal_refused_because, next_deadline_provisional, decision, created_at,
-     updated_at, version)
+     separate_register, details, withdrawal_refused_because, next_deadline_provisional, decision, origin,
+     created_at, updated_at, version)
 SELECT h.application_id, h.household_id, h."values"->>'region_code', h."values"->>'programme', 'imported',
        (h."values"->>'approved_on')::date, false, {_APPLICANT.format(head="head.member_id")}, false,
        h."values"->'details', NULL, false,
        jsonb_build_object('imported', true, 'import_id', h.import_id,
                           'monthly_amount_fen', (h."values"->>'monthly_amount_fen')::bigint,
                           'persons', (h."values"->>'persons')::int),
-       now(), now(), 1
+       'roll_import', now(), now(), 1
 FROM intake.roll_import_households h
 CROSS JOIN LATERAL (SELECT r.member_id FROM intake.roll_import_rows r
                     WHERE r.import_id = h.import_id AND r.household_ref = h.household_ref AND r.relation = 'head'

@@ -552,7 +552,7 @@ async def _judge(
 
 
 def _receives(live: Live) -> str:
-    how = "imported before" if live.status == "imported" else "approved at the front desk"
+    how = "imported before, by an earlier file" if live.origin == "roll_import" else "approved at the front desk"
     case = f", case {live.case_id}" if live.case_id else ""
     return (
         f"the household on file already receives this programme ({how}: application {live.application_id}{case}): "

@@ -228,6 +228,8 @@ def test_a_household_takes_its_columns_from_its_first_row() -> None:
         ([staged(2, **{**FIRST, "persons": 1}), staged(3, "spouse")], (2, "persons")),  # 1 paid for, 2 marked 是
         ([staged(2, **{**FIRST, "programme": "tekun"}), staged(3, "spouse")], (3, "covered")),
         ([staged(2, **{**FIRST, "bank_name": "吴起农村商业银行"})], (2, "account_holder")),
+        ([staged(2, **{**FIRST, "approved_on": "1950-06-01"}), staged(3, "spouse")], (2, "approved_on")),
+        ([staged(2, **FIRST), staged(3, "spouse", next_review_on="2024-03-14")], (3, "next_review_on")),
     ],
 )
 def test_a_household_whose_rows_disagree_is_refused_at_the_row(members, problem) -> None:
