@@ -266,6 +266,8 @@ async def test_the_total_counts_a_household_with_two_programmes_once_and_each_pe
         ("皇**国", 3, "最低生活保障", 135_000),
     ]
     assert (notice["households"], notice["persons"], notice["monthly_total_fen"]) == (2, 6, 278_500)
+    [v] = notice["villages"]  # the village's own 合计, which its printed page shows
+    assert (v["village_code"], v["households"], v["persons"], v["monthly_total_fen"]) == (village, 2, 6, 278_500)
 
     sheet = load_workbook(io.BytesIO((await _notice(api, tokens, "xlsx", village=village)).content)).active
     [total] = [row for row in sheet.iter_rows(values_only=True) if str(row[0]).startswith("合计")]
