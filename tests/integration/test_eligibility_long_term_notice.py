@@ -229,3 +229,49 @@ async def test_a_member_who_died_is_no_longer_counted(api, tokens, db, open_wuqi
     assert case["monthly_amount_fen"] == 90_000
     [row] = (await _notice(api, tokens, village=village)).json()["rows"]
     assert (row["persons"], row["monthly_amount_fen"]) == (2, 90_000)
+
+
+async def test_the_total_counts_a_household_with_two_programmes_once_and_each_person_once(
+    api,
+    tokens,
+    open_wuqi_case,  # noqa: F811
+):
+    """A household of three on 低保 (300 yuan for three: the 450-yuan tier, 3 × 450 = 1350 yuan) whose head, disabled
+    grade 2, also gets 困难残疾人生活补贴 (85 yuan): two rows, one per programme, but one household of three persons
+    in the 合计 — the head is one of the three — and the money of both: 1350 + 85 = 1435 yuan. A second household
+    (one programme) makes it 2 户 6 人, 2785 yuan. JSON, .xlsx and the printed page say the same."""
+    village = "610626101237"  # no other test has anyone there
+    both = _household("皇甫建国", "刘桂英", "皇甫小龙").model_copy(update={"region_code": village})
+    other = _household("慕容清", "王秀兰", "慕容小雨").model_copy(update={"region_code": village})
+    await _approved(api, tokens, open_wuqi_case, both)
+    await _approved(api, tokens, open_wuqi_case, other)
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), "disability_living", snapshot=both)
+    for who, path, body in (  # no 民主评议 for the subsidy: from the township's opinion to the notice
+        ("clerk", "investigation", {"on": "2023-09-05"}),
+        ("clerk", "home-visits", {"on": "2023-09-06", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+        ("reviewer", "economic-check", {"on": "2023-09-11", "result": "consistent"}),
+        ("reviewer", "township-opinion", {"on": "2023-09-12", "recommendation": "approve", "opinion": "建议纳入"}),
+    ):
+        assert (await _post(api, tokens, who, case_id, path, body)).status_code == 200, path
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})).status_code == 200
+    r = await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
+    assert r.status_code == 200 and r.json()["monthly_amount_fen"] == 8_500, r.text
+
+    notice = (await _notice(api, tokens, village=village)).json()
+    assert sorted((r["name"], r["persons"], r["programme"], r["monthly_amount_fen"]) for r in notice["rows"]) == [
+        ("慕*清", 3, "最低生活保障", 135_000),
+        ("皇**国", 1, "困难残疾人生活补贴", 8_500),
+        ("皇**国", 3, "最低生活保障", 135_000),
+    ]
+    assert (notice["households"], notice["persons"], notice["monthly_total_fen"]) == (2, 6, 278_500)
+    [v] = notice["villages"]  # the village's own 合计, which its printed page shows
+    assert (v["village_code"], v["households"], v["persons"], v["monthly_total_fen"]) == (village, 2, 6, 278_500)
+
+    sheet = load_workbook(io.BytesIO((await _notice(api, tokens, "xlsx", village=village)).content)).active
+    [total] = [row for row in sheet.iter_rows(values_only=True) if str(row[0]).startswith("合计")]
+    assert (total[0], total[5]) == ("合计 2 户 6 人", 2785)
+
+    page = (await _notice(api, tokens, "html", village=village)).text
+    assert re.findall(r"<p class=\"total\">([^<]*)</p>", page) == ["合计 2 户 6 人，月保障金额 2785.00 元"]

@@ -161,6 +161,31 @@ def owed_by_month(events: list[dict], months: list[str]) -> dict[str, int]:
 MONTHS = ["2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
 
 
+async def _rise(api, tokens, db, rise: dict) -> uuid.UUID:
+    """An admin adds the value; its `policy.standard_changed` is queued by the consumer's handler and the recompute
+    run by the worker's runner. Returns the recompute's id."""
+    r = await api("eligibility").post("/parameters", json=rise, headers=tokens["admin"])
+    assert r.status_code == 201, r.text
+    async with db.connect() as conn:
+        raised = (
+            await conn.execute(
+                text(
+                    "SELECT payload->'data' FROM eligibility.outbox WHERE type LIKE '%policy.standard_changed%' "
+                    "AND payload->'data'->>'region' = :r AND payload->'data'->>'key' = :k "
+                    "AND payload->'data'->>'start' = :s"
+                ),
+                {"r": rise["region"], "k": rise["key"], "s": rise["start"]},
+            )
+        ).scalar_one()
+    async with UnitOfWork(session_factory(db), platform, "/services/eligibility") as uow:
+        queued = await on_standard_changed(uow, StandardChanged.model_validate(raised))
+        assert queued is not None
+        rid = queued.id
+        await uow.commit()
+    assert await run_recomputes(db, recompute_id=rid) == 1
+    return rid
+
+
 @pytest.fixture(scope="module")
 async def history(api, tokens, db) -> dict:
     """Sequence 8's and 6's cases decided before the rise, the what-if, the rise through its handler, and
@@ -190,28 +215,12 @@ async def history(api, tokens, db) -> dict:
     r = await api("eligibility").post("/parameters/what-if", json={**RISE, "paid_through": "2024-06"}, headers=FINANCE)
     assert r.status_code == 200, r.text
     what_if = r.json()
-    r = await api("eligibility").post("/parameters", json=RISE, headers=tokens["admin"])
-    assert r.status_code == 201, r.text
-    async with db.connect() as conn:
-        raised = (
-            await conn.execute(
-                text(
-                    "SELECT payload->'data' FROM eligibility.outbox WHERE type LIKE '%policy.standard_changed%' "
-                    "AND payload->'data'->>'region' = '320830' AND payload->'data'->>'start' = '2024-03-01'"
-                )
-            )
-        ).scalar_one()
-    async with UnitOfWork(sessions, platform, "/services/eligibility") as uow:  # the consumer's handler queues it
-        queued = await on_standard_changed(uow, StandardChanged.model_validate(raised))
-        assert queued is not None
-        rid = queued.id
-        await uow.commit()
-    assert await run_recomputes(db, recompute_id=rid) == 1  # the worker runs it
+    rid = await _rise(api, tokens, db, RISE)
     async with UnitOfWork(sessions, platform, "/tests") as uow:
         impact = (await uow.session.get(StandardRecompute, rid)).cases_changed
     # Sequence 5: a decision dated 25 January entered after the rise was decided.
     late = await _approve(api, db, couple())
-    return {"cut": cut, "moved": moved, "late": late, "what_if": what_if, "impact": impact, "raised": raised}
+    return {"cut": cut, "moved": moved, "late": late, "what_if": what_if, "impact": impact}
 
 
 async def test_sequence_8_the_rise_prices_each_segment_with_its_own_facts(api, tokens, db, history):
@@ -501,3 +510,73 @@ async def test_sequence_2_a_household_programme_is_repriced_for_the_remaining_me
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "member_id", r.text  # no longer counted
     assert len(await _schedule_events(db, case_id)) == 2
+
+
+def _notice_text(response) -> str:
+    assert response.status_code == 200, response.text
+    return "\n".join(p.text for p in Document(io.BytesIO(response.content)).paragraphs)
+
+
+async def test_the_notice_of_a_back_dated_rise_after_a_review_gives_each_month_its_amount_and_reasons(api, history):
+    """调整保障金通知书 of sequence 8's case after the rise: March–April 380 → 460 (the rise alone); from May the
+    household gets 260, and the month before (April) is 460 now: the review (380 → 180 from May) and the rise
+    (180 → 260) both moved May. Not 'from 380, by the rise' for May as well."""
+    r = await api("eligibility").get(f"/cases/{history['cut']}/documents/adjustment-notice", headers=APPROVER)
+    text_of = _notice_text(r)
+    assert "你（你家）享受的最低生活保障，根据《社会救助暂行办法》等有关规定，保障金调整如下：" in text_of, text_of
+    assert "1. 经提高保障标准，保障金由每月380.00元自2024年3月起调整为每月460.00元。" in text_of, text_of
+    assert "2. 经定期核查、提高保障标准，保障金由每月460.00元自2024年5月起调整为每月260.00元。" in text_of, text_of
+
+
+def rural(members: list[dict], wages_fen: int, earner: str | None = None) -> HouseholdSnapshot:
+    return urban(members, wages_fen, earner).model_copy(update={"hukou_type": "rural"})
+
+
+# 盱眙县's rural standard 370 → 410 yuan from May 2024: its own key, so no urban case above is re-priced.
+RURAL_RISE = {
+    "region": "320830",
+    "key": "dibao.standard.rural",
+    "start": "2024-05-01",
+    "value": {"per": "month", "fen": 41_000},
+    "reference": "盱眙县 2024 农村低保提标 (test: 370 → 410元/月 from May)",
+}
+
+
+async def test_the_notice_of_a_rise_after_a_review_or_a_death_of_the_same_month_says_what_the_household_got_before(
+    api, tokens, db, history
+):
+    """Two rural couples approved for February at 370 × 2 − 200 = 540 (the go-live test's WQ003 and WQ001). One's
+    review of 20 April finds 400 yuan of wages: 370 × 2 − 400 = 340 from May; the other's earning spouse dies on 17
+    April: the head alone, 370 − 0 = 370 from May. Then the rise from May: 410 × 2 − 400 = 420 and 410 − 0 = 410.
+    Each household was paid 540 for April and gets 420 (410) from May, because of the review (the death) and the
+    rise both: not 'from 340 (370), by the rise'."""
+    reviewed = rural([_member("孙福", "1971-02-01", "head"), _member("钱英", "1973-03-04", "spouse")], 20_000)
+    head, spouse = _member("李根", "1970-05-01", "head"), _member("何芳", "1972-06-02", "spouse")
+    bereaved = rural([head, spouse], 20_000, spouse["member_id"])
+    cases = {"reviewed": await _approve(api, db, reviewed), "bereaved": await _approve(api, db, bereaved)}
+    poorer = reviewed.model_copy(
+        update={"incomes": [reviewed.incomes[0].model_copy(update={"monthly_amount_fen": 40_000})]}
+    )
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        event = HouseholdRegistered(household_id=poorer.household_id, region_code=VILLAGE, snapshot=poorer)
+        await record_households(uow, [delivery(event)])
+        await uow.commit()
+    r = await api("eligibility").post(
+        f"/cases/{cases['reviewed']}/review", json={"on": "2024-04-20", "opinion": "务工收入增加"}, headers=APPROVER
+    )
+    assert r.status_code == 200 and r.json()["monthly_amount_fen"] == 34_000, r.text
+    await report_death(db, bereaved.household_id, bereaved.members[1].member_id, VILLAGE, date(2024, 4, 17))
+    await _rise(api, tokens, db, RURAL_RISE)
+
+    url = "/cases/{}/documents/adjustment-notice"
+    text_of = _notice_text(await api("eligibility").get(url.format(cases["reviewed"]), headers=APPROVER))
+    assert (
+        "你（你家）享受的最低生活保障，经定期核查、提高保障标准，根据《社会救助暂行办法》等有关规定，"
+        "保障金由每月540.00元自2024年5月起调整为每月420.00元。"
+    ) in text_of, text_of
+    assert "调整依据：务工收入增加；盱眙县 2024 农村低保提标" in text_of, text_of
+    text_of = _notice_text(await api("eligibility").get(url.format(cases["bereaved"]), headers=APPROVER))
+    assert (
+        "你（你家）享受的最低生活保障，经核实家庭成员变化、提高保障标准，根据《社会救助暂行办法》等有关规定，"
+        "保障金由每月540.00元自2024年5月起调整为每月410.00元。"
+    ) in text_of, text_of

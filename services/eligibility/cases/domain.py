@@ -655,6 +655,7 @@ class Case(Aggregate):
         on = self._begin(CaseStep.REVIEW, ctx)
         snapshot = self._known_deaths(latest) if latest is not None else self.snapshot
         result = self.assess(ctx.params, on, snapshot)
+        told: dict[str, Any] = {}
         self.snapshot, self.assessment = snapshot, result
         status, month = self.status, Period.of(on)
         if result.eligible and self.monthly_amount_fen is None and result.monthly_amount_fen is None:
@@ -679,6 +680,7 @@ class Case(Aggregate):
                 self.monthly_amount_fen, self.exit_last_month = new_amount, None
             if not same:
                 self._schedule_changed(before, first, "review")
+                told = _told(before, self.schedule, first)
             to = Status.APPROVED
         elif (
             status is Status.APPROVED
@@ -708,7 +710,7 @@ class Case(Aggregate):
             to,
             on,
             opinion,
-            {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen},
+            {"eligible": result.eligible, "monthly_amount_fen": result.monthly_amount_fen, **told},
         )
 
     def terminate(
@@ -1100,10 +1102,7 @@ class Case(Aggregate):
         if after:
             self.monthly_amount_fen = self._current_amount(on) or 0
         self.next_review_on = on
-        was, now = sched.total(before, first), sched.total(after, first)
-        if was != now:  # the household is told the new amount (调整保障金通知书)
-            data = {**data, "from_month": str(first), "before_fen": was, "after_fen": now}
-        self._move(ctx, step or gone_step, self.status, on, opinion, data)
+        self._move(ctx, step or gone_step, self.status, on, opinion, {**data, **_told(before, after, first)})
 
     # --- the schedule ---------------------------------------------------------------------------------------------
 
@@ -1216,6 +1215,15 @@ class Case(Aggregate):
         }
         fields = _field_names(event)
         self.events.append(event(**{k: v for k, v in own.items() if k in fields}, **data))
+
+
+def _told(before: list[Segment], after: list[Segment], first: Period) -> dict[str, Any]:
+    """What the schedule owed for `first` before a step and after it, when the step moved it: kept with the step,
+    as the household is told it (调整保障金通知书), from the schedule the roll pays rather than the day's assessment."""
+    if not sched.owed(before, first) or not sched.owed(after, first):
+        return {}
+    was, now = sched.total(before, first), sched.total(after, first)
+    return {"from_month": str(first), "before_fen": was, "after_fen": now} if was != now else {}
 
 
 @functools.cache

@@ -15,10 +15,11 @@ from typing import Any
 from services.eligibility.cases.domain import Case, CaseAssessment
 from services.eligibility.cases.workflow import Status
 from services.eligibility.documents.domain import (
-    AmountChange,
+    Adjustment,
     DocumentKind,
     RecordedStep,
     Stop,
+    adjustments,
     amount_changes,
     decision_step,
     stop,
@@ -300,25 +301,37 @@ def termination_notice(case: Case, steps: list[RecordedStep], village: str) -> O
 
 
 def adjustment_notice(case: Case, steps: list[RecordedStep], village: str) -> OfficialDocument:
-    """调整保障金通知书: the latest change, from which month, and the 计算依据 it rests on."""
-    change: AmountChange = amount_changes(steps)[-1]
+    """调整保障金通知书: from each month the latest change takes effect, what the household got before and gets
+    now, and the decisions that moved it (`adjustments`); their opinions, and the 计算依据 of the amount now."""
+    changes = amount_changes(steps)
+    lines = adjustments(changes, case.schedule)
     doc = OfficialDocument()
     doc.title("调整保障金通知书")
     doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
-    before = f"每月{yuan(change.previous_fen)}" if change.previous_fen is not None else "原标准"
-    after = "；".join(f"自{_month(month)}起调整为每月{yuan(fen)}" for month, fen in change.segments)
-    doc.paragraph(
-        f"你（你家）享受的{_programme(case)}，经{change.why}，根据《社会救助暂行办法》等有关规定，"
-        f"保障金由{before}{after}。"
-    )
-    if change.opinion:
-        doc.paragraph(f"调整依据：{change.opinion}")
+
+    def why(a: Adjustment) -> str:
+        return "、".join(dict.fromkeys(c.why for c in a.changes))
+
+    def amounts(a: Adjustment) -> str:
+        return f"保障金由每月{yuan(a.before_fen)}自{_month(a.month)}起调整为每月{yuan(a.after_fen)}"
+
+    granted = f"你（你家）享受的{_programme(case)}"
+    if len(lines) == 1:
+        doc.paragraph(f"{granted}，经{why(lines[0])}，根据《社会救助暂行办法》等有关规定，{amounts(lines[0])}。")
+    else:
+        doc.paragraph(f"{granted}，根据《社会救助暂行办法》等有关规定，保障金调整如下：")
+        for i, a in enumerate(lines, start=1):
+            doc.paragraph(f"{i}. 经{why(a)}，{amounts(a)}。")
+    told = {id(c) for a in lines for c in a.changes}
+    opinions = dict.fromkeys(c.opinion for c in changes if c.opinion and id(c) in told)
+    if opinions:
+        doc.paragraph("调整依据：" + "；".join(opinions))
     a = case.assessment
-    if a and a.reasons and change.assessed:
+    if a and a.reasons and changes[-1].assessed:
         doc.paragraph("计算过程：" + "；".join(a.reasons) + "。")
     doc.paragraph(REMEDY.format(county=display_name(case.region_code[:6])))
     doc.paragraph("特此通知。")
-    doc.closing(civil_affairs_bureau(case.region_code), change.on)
+    doc.closing(civil_affairs_bureau(case.region_code), changes[-1].on)
     return doc
 
 

@@ -29,6 +29,7 @@ class RollEntry:
     covered: list[str]  # the members the assessment covers (empty: every counted member)
     id: uuid.UUID
     segments: list[dict[str, Any]]  # the stored schedule's segments (empty: a case of before schedules)
+    household_id: uuid.UUID  # a household with two programmes is one household in the 合计
 
 
 class NoticeRepository:
@@ -74,6 +75,7 @@ class NoticeRepository:
                 covered,
                 CaseRow.id,
                 func.coalesce(CaseRow.schedule["segments"], func.jsonb_build_array()),
+                CaseRow.household_id,
             )
             .where(
                 CaseRow.region_code.startswith(region_prefix),

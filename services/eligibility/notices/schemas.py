@@ -20,12 +20,24 @@ class RecipientRow(BaseModel):
     since: Period = Field(description="享受起始年月 (YYYY-MM)")
 
 
-class LongTermNotice(BaseModel):
+class Totals(BaseModel):
+    """合计: distinct households and persons (a household with 低保 and a disability subsidy is one household, its
+    disabled member one person), and the money of every row."""
+
+    households: int
+    persons: int
+    monthly_total_fen: int
+
+
+class VillageTotals(Totals):
+    village_code: str
+    village_name: str
+
+
+class LongTermNotice(Totals):
     region_code: str
     region_name: str
     issuer: str = Field(description="the county's 民政局")
     as_of: date
-    households: int
-    persons: int
-    monthly_total_fen: int
     rows: list[RecipientRow]
+    villages: list[VillageTotals] = Field(description="each village's 合计, as its printed page shows it")

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 import tempfile
+import uuid
+from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from itertools import groupby
@@ -22,7 +25,7 @@ from services.eligibility.cases.domain import Case
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.models import village_names
 from services.eligibility.notices.repository import NoticeRepository, RollEntry
-from services.eligibility.notices.schemas import LongTermNotice, RecipientRow
+from services.eligibility.notices.schemas import LongTermNotice, RecipientRow, Totals, VillageTotals
 from shared import audit
 from shared.auth import Principal
 from shared.core.identity import mask_name
@@ -134,32 +137,65 @@ def _named(entry: RollEntry) -> str:
     )["name"]
 
 
-def _persons(entry: RollEntry, month: Period) -> int:
-    """保障人数 this month: the persons the schedule pays for (each person of a person-level programme; the
-    household's count, as the old roll paid an imported case); a case of before schedules: the members its
-    assessment covers and still counted (a member who died since is no longer counted)."""
+def _persons(entry: RollEntry, month: Period) -> tuple[int, frozenset[str]]:
+    """保障人数 this month and who they are: the persons the schedule pays for (each person of a person-level
+    programme; the household's count, as the old roll paid an imported case); a case of before schedules: the
+    members its assessment covers and still counted (a member who died since is no longer counted)."""
     now = [
         s
         for s in entry.segments
         if Period.parse(s["from_month"]) <= month and (s["to_month"] is None or month <= Period.parse(s["to_month"]))
     ]
-    if now:
-        if entry.programme in PERSON_LEVEL:
-            return len({s["member_id"] for s in now})
-        return max(int(s["persons"]) for s in now)
-    return sum(1 for m in entry.members if m["counted"] and (not entry.covered or m["member_id"] in entry.covered))
+    if now and entry.programme in PERSON_LEVEL:
+        paid = frozenset(str(s["member_id"]) for s in now)
+        return len(paid), paid
+    counted = frozenset(
+        str(m["member_id"])
+        for m in entry.members
+        if m["counted"] and (not entry.covered or m["member_id"] in entry.covered)
+    )
+    return (max(int(s["persons"]) for s in now) if now else len(counted)), counted
 
 
-def _recipient(entry: RollEntry, place: PlaceNames, month: Period) -> RecipientRow:
-    return RecipientRow(
+@dataclass(frozen=True)
+class _Listed:
+    """A row of the notice with what its 合计 needs and the notice may not show: whose household, which persons."""
+
+    row: RecipientRow
+    household_id: uuid.UUID
+    persons: frozenset[str]
+
+
+def _listed(entry: RollEntry, place: PlaceNames, month: Period) -> _Listed:
+    persons, who = _persons(entry, month)
+    row = RecipientRow(
         village_code=entry.region_code,
         village_name=place(entry.region_code),
         name=mask_name(_named(entry)),
-        persons=_persons(entry, month),
+        persons=persons,
         programme=PROGRAMME_NAMES.get(entry.programme, entry.programme),
         monthly_amount_fen=entry.monthly_amount_fen,
         since=Period.of(entry.effective_month),
     )
+    return _Listed(row, entry.household_id, who)
+
+
+def _totals(listed: list[_Listed]) -> dict[str, int]:
+    """合计: the rows stay one per programme, but a household with two (低保 and a disability subsidy) is one
+    household, and a person two rows pay for is one person. A row whose count is not its members' (the old roll's
+    count of an imported case) counts its own persons: who they are is not known."""
+    persons: dict[uuid.UUID, set[str]] = defaultdict(set)
+    unnamed = 0
+    for x in listed:
+        if len(x.persons) == x.row.persons:
+            persons[x.household_id] |= x.persons
+        else:
+            unnamed += x.row.persons
+    return {
+        "households": len({x.household_id for x in listed}),
+        "persons": sum(len(p) for p in persons.values()) + unnamed,
+        "monthly_total_fen": sum(x.row.monthly_amount_fen for x in listed),
+    }
 
 
 async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, format: str) -> LongTermNotice:
@@ -169,16 +205,19 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
     today = date.today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
     place = await PlaceNames.load(uow, village_names, [region_code, *(e.region_code for e in entries)])
-    rows = [_recipient(e, place, Period.of(today)) for e in entries]
+    listed = [_listed(e, place, Period.of(today)) for e in entries]
+    rows = [x.row for x in listed]
     notice = LongTermNotice(
         region_code=region_code,
         region_name=place(region_code),
         issuer=civil_affairs_bureau(region_code),
         as_of=today,
-        households=len(rows),
-        persons=sum(r.persons for r in rows),
-        monthly_total_fen=sum(r.monthly_amount_fen for r in rows),
+        **_totals(listed),
         rows=rows,
+        villages=[  # the rows come by village
+            VillageTotals(village_code=code, village_name=place(code), **_totals(list(group)))
+            for code, group in groupby(listed, key=lambda x: x.row.village_code)
+        ],
     )
     await audit.record(
         uow,
@@ -194,6 +233,10 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
 
 LONG_TERM_HEADERS = ("序号", "村（社区）", "姓名", "保障人数", "救助项目", "月保障金额(元)", "享受起始年月")
 OBJECTIONS = "如有异议，请向乡镇（街道）或县民政局反映。"
+
+
+def _total_line(totals: Totals) -> str:
+    return f"合计 {totals.households} 户 {totals.persons} 人"
 
 
 def _cells(i: int, r: RecipientRow) -> tuple[str, ...]:
@@ -221,7 +264,7 @@ def long_term_xlsx(notice: LongTermNotice) -> tempfile.SpooledTemporaryFile:
         sheet.write_number(row, 5, r.monthly_amount_fen / 100, money)
         sheet.write_string(row, 6, str(r.since))
     end = len(notice.rows) + 2
-    sheet.write_string(end, 0, f"合计 {notice.households} 户 {notice.persons} 人", bold)
+    sheet.write_string(end, 0, _total_line(notice), bold)
     sheet.write_number(end, 5, notice.monthly_total_fen / 100, money)
     sheet.write_string(end + 1, 0, OBJECTIONS)
     sheet.write_string(end + 2, 0, f"{notice.issuer}  {chinese_date(notice.as_of)}")
@@ -245,8 +288,11 @@ _PAGE_STYLE = (
 def long_term_html(notice: LongTermNotice) -> str:
     """A printable page (A4, one village per page), self-contained: no script, nothing fetched."""
 
+    totals = {v.village_code: v for v in notice.villages}
+
     def village(code: str, rows: Iterator[RecipientRow]) -> str:
         listed = list(rows)
+        total = totals[code]
         body = "".join(
             "<tr>"
             + "".join(
@@ -261,6 +307,7 @@ def long_term_html(notice: LongTermNotice) -> str:
             "<table><thead><tr>"
             + "".join(f"<th>{escape(h)}</th>" for h in LONG_TERM_HEADERS)
             + f"</tr></thead><tbody>{body}</tbody></table>"
+            f'<p class="total">{escape(_total_line(total))}，月保障金额 {yuan(total.monthly_total_fen)} 元</p>'
             f'<p>{escape(OBJECTIONS)}</p><p class="sign">{escape(notice.issuer)}<br>{chinese_date(notice.as_of)}</p>'
             "</section>"
         )

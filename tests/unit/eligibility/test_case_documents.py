@@ -7,11 +7,15 @@ from datetime import date
 
 import pytest
 
+from services.eligibility.cases.schedule import Segment
 from services.eligibility.documents.domain import (
+    Adjustment,
     AmountChange,
     DocumentKind,
     RecordedStep,
+    Run,
     Stop,
+    adjustments,
     amount_changes,
     check_available,
     stop,
@@ -35,7 +39,7 @@ def test_a_review_with_another_amount_is_a_change_from_the_next_month():
         step("review", "approved", date(2025, 3, 10), eligible=True, monthly_amount_fen=120_000),
     ]
     assert amount_changes(steps) == [
-        AmountChange(date(2025, 3, 10), "定期核查", "review opinion", 135_000, ((Period(2025, 4), 120_000),))
+        AmountChange(date(2025, 3, 10), "定期核查", "review opinion", (Run(Period(2025, 4), None, 135_000, 120_000),))
     ]
 
 
@@ -56,8 +60,7 @@ def test_a_standard_rise_changes_from_the_months_it_names_and_a_later_review_cou
             date(2024, 8, 20),
             "提高保障标准",
             "standard_recompute opinion",
-            135_000,
-            ((Period(2024, 7), 141_000), (Period(2025, 1), 150_000)),
+            (Run(Period(2024, 7), Period(2024, 12), 135_000, 141_000), Run(Period(2025, 1), None, 141_000, 150_000)),
         )
     ]  # the review found the amount the rise had set: no change
 
@@ -103,6 +106,77 @@ def test_a_recompute_recorded_as_runs_of_months_is_read_as_its_amount_changes():
             },
         ]
     }
-    assert _recomputed(data) == (((Period(2026, 3), 65_000), (Period(2026, 5), 73_000)), 60_000)
+    assert _recomputed(data) == (
+        Run(Period(2026, 3), Period(2026, 4), 60_000, 65_000),
+        Run(Period(2026, 5), None, 68_000, 73_000),
+    )
     old = {"changes": [{"month": "2024-07", "monthly_amount_fen": 140_000}], "previous_monthly_amount_fen": 135_000}
-    assert _recomputed(old) == (((Period(2024, 7), 140_000),), 135_000)
+    assert _recomputed(old) == (Run(Period(2024, 7), None, 135_000, 140_000),)
+
+
+def test_a_review_or_a_death_and_a_rise_of_the_same_month_are_announced_together_from_the_month_before():
+    """Go-live WQ003: paid 1300 for December (an imported amount no parameter priced); a review lowers January to
+    1000, then a rise decided the same day raises it to 1100. WQ001: 1500 a month, a death from January (1000 for
+    the two left), then a rise from October: October–December 1650, January on 1100. The notice says what the
+    household got for the month before as the schedule owes it now, and every decision that moved the month."""
+    review = step(
+        "review",
+        "approved",
+        date(2026, 12, 7),
+        eligible=True,
+        from_month="2027-01",
+        before_fen=130_000,
+        after_fen=100_000,
+    )
+    rise = step(
+        "standard_recompute",
+        "approved",
+        date(2026, 12, 7),
+        changes=[
+            {"member_id": None, "from_month": "2027-01", "to_month": None, "before_fen": 100_000, "after_fen": 110_000}
+        ],
+    )
+    changes = amount_changes([DECIDED, review, rise])
+    paid = owing((Period(2026, 12), Period(2026, 12), 130_000), (Period(2027, 1), None, 110_000))
+    assert adjustments(changes, paid) == [Adjustment(Period(2027, 1), 130_000, 110_000, tuple(changes))]
+
+    death = step(
+        "death_reported", "approved", date(2026, 12, 7), from_month="2027-01", before_fen=150_000, after_fen=100_000
+    )
+    back_dated = step(
+        "standard_recompute",
+        "approved",
+        date(2026, 12, 7),
+        changes=[
+            {
+                "member_id": None,
+                "from_month": "2026-10",
+                "to_month": "2026-12",
+                "before_fen": 150_000,
+                "after_fen": 165_000,
+            },
+            {"member_id": None, "from_month": "2027-01", "to_month": None, "before_fen": 100_000, "after_fen": 110_000},
+        ],
+    )
+    died, raised = changes = amount_changes([DECIDED, death, back_dated])
+    assert (died.why, died.assessed, raised.why) == ("核实家庭成员变化", False, "提高保障标准")
+    owed = owing(
+        (Period(2026, 9), Period(2026, 9), 150_000),
+        (Period(2026, 10), Period(2026, 12), 165_000),
+        (Period(2027, 1), None, 110_000),
+    )
+    assert adjustments(changes, owed) == [
+        Adjustment(Period(2026, 10), 150_000, 165_000, (raised,)),  # the death does not touch October
+        Adjustment(Period(2027, 1), 165_000, 110_000, (died, raised)),
+    ]
+    # A case without a schedule (decided before they were kept): the latest change's own figures.
+    assert adjustments(changes, []) == [
+        Adjustment(Period(2026, 10), 150_000, 165_000, (raised,)),
+        Adjustment(Period(2027, 1), 100_000, 110_000, (raised,)),
+    ]
+
+
+def owing(*runs: tuple[Period, Period | None, int]) -> list[Segment]:
+    """A household's schedule owing each run's fen a month."""
+    facts = approved().snapshot
+    return [Segment(first, last, fen, 2, None, "approval", facts, ()) for first, last, fen in runs]
