@@ -11,7 +11,6 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
 from typing import Any
 
 from services.payments.models import HOUSEHOLD, Beneficiary
@@ -28,7 +27,7 @@ from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, Bene
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.core.period import Period
+from shared.core.period import Period, china_day, china_today
 from shared.events.catalogue import (
     ONE_OFF,
     PERSON_LEVEL,
@@ -245,7 +244,7 @@ async def schedules_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     await OwedRepository(uow.session).mark_scheduled(firsts)
     await _owe(uow, changes)
     # The roll shows the persons paid for as it shows the amount: from the change's month, if later than this one.
-    this_month = Period.of(date.today())
+    this_month = Period.of(china_today())
     persons = {
         c.case_id: n
         for c in changes
@@ -302,7 +301,7 @@ def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:
         "region_code": data.region_code,
         "amount_fen": data.one_off_amount_fen,
         "persons": max(len(data.member_ids), 1),
-        "approved_month": Period.of(data.decided_at.date()).first_day,
+        "approved_month": Period.of(china_day(data.decided_at)).first_day,
         "event_id": event.id,
     }
 
