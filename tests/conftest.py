@@ -48,6 +48,11 @@ def bearer(sub: str, roles: list[str], region: str) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def tokens() -> dict[str, dict[str, str]]:
     """Headers for the usual actors in 吴起县 (610626): 铁边城镇 (610626101) clerk, county approver, …"""
+    return actor_tokens()
+
+
+def actor_tokens() -> dict[str, dict[str, str]]:
+    """The `tokens` fixture's headers, minted now: a test that moves the clock mints its own on the moved clock."""
     return {
         "clerk": bearer("clerk-tiebian", ["clerk"], "610626101"),
         "clerk_other_township": bearer("clerk-zhouwan", ["clerk"], "610626102"),

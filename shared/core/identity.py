@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, WithJsonSchema
 
 from shared.core.household import age_on
+from shared.core.period import china_today
 
 __all__ = [
     "FINGERPRINT_HASHES",
@@ -111,7 +112,7 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         raise InvalidResidentId(f"the birth date {birth_text} is not a calendar date") from None
     if birth < _EARLIEST_BIRTH:
         raise InvalidResidentId(f"the birth date {birth.isoformat()} is before 1900")
-    if birth > (today or date.today()):
+    if birth > (today or china_today()):  # a child born this morning in China
         raise InvalidResidentId(f"the birth date {birth.isoformat()} is in the future")
 
     # Deliberately do not say which character was expected: that would turn the API into a check-digit oracle.

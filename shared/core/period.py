@@ -19,8 +19,15 @@ CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def china_today() -> date:
-    """Today in China."""
+    """Today in China: the day a township official, a deadline (工作日) or a month of payment means. Never the server's
+    own date, which in a UTC container is still yesterday from 00:00 to 08:00 China time."""
     return datetime.now(CHINA).date()
+
+
+def china_day(moment: datetime) -> date:
+    """The day a moment (an aware timestamp: created_at, an event's time) falls on in China: 23:30 UTC on the 30th
+    is the 1st there, and the next month's."""
+    return moment.astimezone(CHINA).date()
 
 
 # YYYY-MM from 1900-01 (the years a Period holds), so the OpenAPI pattern refuses what parsing would.

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import jwt
@@ -28,6 +28,7 @@ import pytest
 from stack import SERVICES  # deploy/local/stack.py
 
 from shared.app import _api_routes, _calls
+from shared.core.period import china_today
 from shared.settings import DEV_JWT_SECRET
 from tests.helpers import household_body, resident_id
 
@@ -210,7 +211,7 @@ async def home_records(stack, tokens) -> dict[str, str]:
                 stack.url("monitoring") + "/feeds/medical",
                 content=(  # one row: a file without rows is refused
                     "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
-                    f"{resident_id()},{HOME}101,{date.today() - timedelta(days=30)},100,0\n"
+                    f"{resident_id()},{HOME}101,{china_today() - timedelta(days=30)},100,0\n"
                 ).encode(),
                 headers={**_token(["partner:medical_insurance"], HOME), "Content-Type": "text/csv"},
             )

@@ -18,12 +18,13 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import text
 
+from shared.core.period import china_today
 from tests.conftest import wait_for
 from tests.helpers import household_body, idem
 
@@ -33,7 +34,7 @@ SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 CONCURRENCY = 4
 # An outage's effects outlast it by a little: pools reconnect, the broker elects leaders again.
 OUTAGE_TAIL_S = 20.0
-RECEIVED = date.today() - timedelta(days=20)
+RECEIVED = china_today() - timedelta(days=20)
 
 
 def _on(days_after: int) -> str:

@@ -4,16 +4,17 @@ front desk → intake → Kafka → eligibility opens a case → township and co
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 
+from shared.core.period import china_today
 from shared.core.workdays import add_workdays
 from tests.conftest import wait_for
 from tests.helpers import household_body
 
 # Paper applications are often entered after they were received; here 20 days ago so the 7-day notice has run.
-RECEIVED = date.today() - timedelta(days=20)
+RECEIVED = china_today() - timedelta(days=20)
 
 
 def _on(days_after: int) -> str:

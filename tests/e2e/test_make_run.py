@@ -20,7 +20,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -29,7 +28,7 @@ import pytest
 from infra import free_port, kafka_libs, port_open  # deploy/local/infra.py
 from stack import SERVICES
 
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from tests.conftest import bearer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -212,7 +211,7 @@ def _the_demo_pays_its_approved_household(port: int) -> None:
         while not http.get("/beneficiaries", params={"region": "610626101"}, headers=first).json()["items"]:
             assert time.monotonic() < deadline, "the demo's approval did not reach the roll within a minute"
             time.sleep(0.5)
-        month = str(Period.of(date.today()))
+        month = str(Period.of(china_today()))
         r = http.post("/batches", json={"region_code": "610626101", "period": month}, headers=first)
         assert r.status_code in (200, 202), r.text
         batch = r.json()["id"]
@@ -234,7 +233,7 @@ def _monitoring_names_the_demo_village(port: int) -> None:
     """The demo's village list reaches monitoring's worker through Kafka (villages.loaded): its monthly report of
     the village names it as the county loaded it."""
     rural = bearer("xczx-1", ["partner:rural_revitalization"], "610626")
-    path = f"/reports/monthly/610626101201/{Period.of(date.today())}"
+    path = f"/reports/monthly/610626101201/{Period.of(china_today())}"
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
         deadline = time.monotonic() + 60
         while (name := http.get(path, headers=rural).json()["region_name"]) != "铁边城镇张湾村":

@@ -6,11 +6,11 @@ their payments from the next month; a re-posted feed changes nothing; the month'
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 from openpyxl import load_workbook
 
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from tests.conftest import bearer, wait_for
 from tests.helpers import household_body
 
@@ -23,7 +23,7 @@ FINANCE = bearer("finance-wuqi", ["finance"], "610626")
 MEDICAL = {**bearer("yibao-wuqi", ["partner:medical_insurance"], "610626"), "Content-Type": "text/csv"}
 POLICE = {**bearer("gongan-wuqi", ["partner:public_security"], "610626"), "Content-Type": "text/csv"}
 RURAL = bearer("xczx-wuqi", ["partner:rural_revitalization"], "610626")
-RECEIVED = date.today() - timedelta(days=20)
+RECEIVED = china_today() - timedelta(days=20)
 
 
 def _on(days_after: int) -> str:
@@ -66,7 +66,7 @@ async def _dibao_recipient(http, stack) -> tuple[str, str, str]:
 async def test_feeds_alerts_verification_death_and_the_monthly_export(stack, http):
     intake, eligibility = stack.url("intake"), stack.url("eligibility")
     payments, monitoring = stack.url("payments"), stack.url("monitoring")
-    today = date.today()
+    today = china_today()
 
     # --- a 医保局 feed flags a household whose out-of-pocket costs exceed the rule -----------------------------
     body = household_body(region_code=VILLAGE, members=3, income_fen=60_000)

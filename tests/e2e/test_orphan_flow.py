@@ -4,12 +4,13 @@ approval at 吴起县's 2023 rate for a scattered orphan → payments enrolls �
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from shared.core.period import china_today
 from tests.conftest import wait_for
 from tests.helpers import household_body, resident_id
 
-RECEIVED = date.today() - timedelta(days=20)
+RECEIVED = china_today() - timedelta(days=20)
 
 
 def _on(days_after: int) -> str:
@@ -18,7 +19,7 @@ def _on(days_after: int) -> str:
 
 async def test_recognised_scattered_orphan_from_the_front_desk_to_the_roll(stack, http, tokens):
     intake, eligibility, payments = stack.url("intake"), stack.url("eligibility"), stack.url("payments")
-    born = date.today().replace(year=date.today().year - 9) - timedelta(days=40)  # 9 years old
+    born = china_today().replace(year=china_today().year - 9) - timedelta(days=40)  # 9 years old
     members = [
         {
             "name": "刘秀英",

@@ -12,18 +12,18 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import openpyxl
 from sqlalchemy import text
 
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from tests.conftest import bearer, wait_for
 from tests.helpers import household_body
 from tests.payments_kit import bank_rows, return_file, seed_roll
 
 # As long ago as intake accepts (90 days): the case's first month and the next are past when the rise is decided.
-RECEIVED = date.today() - timedelta(days=89)
+RECEIVED = china_today() - timedelta(days=89)
 OTHER_FINANCE = bearer("finance-wuqi-2", ["finance"], "610626")
 ACCOUNT = "6217000066660009999"
 # 分类施保 for a seriously ill member (重病患者): 0 in 610626.yaml; only households with such a member read it, so the

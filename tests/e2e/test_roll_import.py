@@ -13,7 +13,7 @@ import io
 import random
 from datetime import date
 
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from tests.conftest import bearer, wait_for
 from tests.helpers import resident_id
 from tests.payments_kit import bank_rows, return_file
@@ -44,7 +44,7 @@ HEADER = [
 
 def _roll(village: str) -> tuple[bytes, dict[str, dict], str]:
     """The file and, per household, what it says is paid today (worked out here, not by the code under test)."""
-    this_month = Period.of(date.today())
+    this_month = Period.of(china_today())
     account = f"62170000{random.randint(10**9, 10**10 - 1)}"
     # (ref, hukou, programme, arrangement, approved, yuan, persons, members: (name, relation, labour, covered, income))
     households = [
@@ -139,7 +139,7 @@ async def test_a_countys_roll_comes_in_from_its_file_and_its_first_batch_pays_th
     intake, payments = stack.url("intake"), stack.url("payments")
     village = f"610626103{random.randint(200, 399)}"  # a 村委会 of 白豹镇 of its own
     content, expected, bad_id = _roll(village)
-    month = Period.of(date.today())
+    month = Period.of(china_today())
     paid_through = month.plus(-1)
 
     r = await http.post(

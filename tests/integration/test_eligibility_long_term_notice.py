@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from services.eligibility.cases.service import record_households
 from services.eligibility.models import platform
+from shared.core.period import china_today
 from shared.db import session_factory
 from shared.events.catalogue import HouseholdRegistered
 from shared.uow import UnitOfWork
@@ -174,7 +175,7 @@ async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(
     village = "610626101233"  # no other test has anyone there
     ended = _household("诸葛文", "黄月英", "诸葛瞻").model_copy(update={"region_code": village})
     ongoing = _household("上官明远", "上官婉", "上官仪").model_copy(update={"region_code": village})
-    today = date.today()
+    today = china_today()
     for snapshot, reviewed_on in ((ended, date(2024, 3, 10)), (ongoing, today)):
         case_id = await _approved(api, tokens, open_wuqi_case, snapshot)
         members = [m.model_dump(mode="json") for m in snapshot.members]

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from services.eligibility.cases.service import on_alert_verified, on_death_reported
 from services.eligibility.models import platform
+from shared.core.period import china_today
 from shared.db import session_factory
 from shared.events.catalogue import AlertVerified, DeathReported
 from shared.uow import UnitOfWork
@@ -89,7 +90,7 @@ async def test_a_death_in_a_larger_household_and_a_township_finding_ask_for_a_re
     case_id, members, household = await _approved(api, tokens, open_wuqi_case)
     await _apply(db, on_death_reported, _death(household, members[1], date(2024, 3, 17)))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
-    assert case["status"] == "approved" and case["next_review_on"] == date.today().isoformat()
+    assert case["status"] == "approved" and case["next_review_on"] == china_today().isoformat()
     assert case["steps"][-1]["step"] == "death_reported"
 
     await _apply(

@@ -13,13 +13,13 @@ from services.eligibility.cases.service import amend_case, open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import mirror_case_events
 from services.intake.models import platform as intake_platform
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationAmended, ApplicationSubmitted, CaseApproved
 from shared.uow import UnitOfWork
 from tests.helpers import delivery, household_body, resident_id
 
-RECEIVED = date.today() - timedelta(days=20)  # a paper application entered later, so the 7-day notice has run
+RECEIVED = china_today() - timedelta(days=20)  # a paper application entered later, so the 7-day notice has run
 
 
 def _on(days_after: int) -> str:
@@ -105,7 +105,7 @@ async def _to_decision(api, tokens, case_id: str, opinion: str) -> dict:
 
 
 async def test_recognised_scattered_orphan_goes_from_the_front_desk_to_approval(api, tokens, db):
-    nine = date.today().replace(year=date.today().year - 9) - timedelta(days=100)
+    nine = china_today().replace(year=china_today().year - 9) - timedelta(days=100)
     grandmother = {
         "name": "张桂英",
         "id_number": resident_id("19500304", False),
@@ -216,7 +216,7 @@ async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(ap
     """Approved at 15 (under 16: no labour capacity), reviewed after the 16th birthday while in school: a minor
     already supported keeps 特困 until 18, and past it while in school (民发〔2021〕43号; domain.md) — the review
     used to stop it as 有劳动能力."""
-    born = date.today().replace(year=date.today().year - 16) - timedelta(days=3)  # 15 at the decision, 16 now
+    born = china_today().replace(year=china_today().year - 16) - timedelta(days=3)  # 15 at the decision, 16 now
     body = household_body(members=1)
     body["members"][0] |= {
         "id_number": resident_id(born.strftime("%Y%m%d"), True),
@@ -231,7 +231,7 @@ async def test_a_tekun_child_turning_16_in_school_keeps_support_at_the_review(ap
     done = await _to_decision(api, tokens, case_id, "同意纳入特困人员分散供养")
     assert done["status"] == "approved" and done["monthly_amount_fen"] == 86_000
     r = await api("eligibility").post(
-        f"/cases/{case_id}/review", json={"on": date.today().isoformat()}, headers=tokens["reviewer"]
+        f"/cases/{case_id}/review", json={"on": china_today().isoformat()}, headers=tokens["reviewer"]
     )
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["monthly_amount_fen"]) == ("approved", 86_000), r.json()

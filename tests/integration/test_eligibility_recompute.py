@@ -28,7 +28,7 @@ from services.eligibility.recompute.service import (
 from services.eligibility.worker import STANDARD_HANDLERS
 from shared.consumer import EventConsumer
 from shared.core.household import HouseholdSnapshot
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, StandardChanged, Topic
 from shared.jobs import Job
@@ -346,7 +346,7 @@ async def test_a_rise_decided_two_months_late_changes_exactly_the_affected_amoun
     assert [{k: t[k] for k in same} for t in done["townships"]] == [
         {k: t[k] for k in same} for t in what_if["townships"]
     ]
-    last = Period.of(date.today()).plus(-1)
+    last = Period.of(china_today()).plus(-1)
     back: dict[str, int] = {}
     for e in events:
         months = Period.parse(e["effective_month"]).months_until(last) + 1
@@ -434,7 +434,7 @@ async def test_a_case_changed_between_the_recomputes_read_and_its_write_is_left_
         chunk = []
         for row in await repo.roll_rows([uuid.UUID(kept), uuid.UUID(raced)]):
             case, version = roll_case(row)
-            assert case.reprice(params, rise, "test rise", date.today())
+            assert case.reprice(params, rise, "test rise", china_today())
             chunk.append((case, version, case.collect_steps()))
         rows = SavedRows.of([saved_row(case, version, steps) for case, version, steps in chunk])
         async with sessions() as review:  # a township's review commits meanwhile
@@ -481,7 +481,7 @@ async def _five_in(api, tokens, sessions, village: str) -> tuple[dict[str, str],
         start=date(2023, 9, 1),
         reference="test: 750元/月 from September",
         status="queued",
-        paid_through=Period.of(date.today()).plus(-1).first_day,
+        paid_through=Period.of(china_today()).plus(-1).first_day,
     )
     return cases, queued
 
@@ -503,7 +503,7 @@ async def test_a_recompute_in_chunks_smaller_than_its_cases_reprices_every_one_o
     change = ValueChange(queued.region, queued.key, queued.start, queued.reference)
     params = await _raised_params(sessions, queued)
     async with UnitOfWork(sessions, platform, "/tests") as uow:
-        kwargs = {"paid_through": Period.of(queued.paid_through), "today": date.today(), "scope": village}
+        kwargs = {"paid_through": Period.of(queued.paid_through), "today": china_today(), "scope": village}
         kwargs["chunk_size"] = 2
         what_if = await recompute(uow, params, change, **kwargs)
         uow.session.add(queued)

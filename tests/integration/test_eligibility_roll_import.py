@@ -17,6 +17,7 @@ from services.eligibility.cases.service import import_cases
 from services.eligibility.models import platform
 from services.eligibility.policy.golden_cases import load_golden_cases
 from shared.core.household import HouseholdSnapshot
+from shared.core.period import china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationImported
 from shared.uow import UnitOfWork
@@ -144,7 +145,7 @@ async def test_an_amount_that_differs_is_kept_and_flagged_for_review_now(api, db
     case = await _case_of(db, event.application_id)
     assert case["monthly_amount_fen"] == 61_000  # never silently re-priced
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
-    assert detail["next_review_on"] == str(date.today())  # the import day
+    assert detail["next_review_on"] == str(china_today())  # the import day
     assert detail["steps"][0]["data"]["amount_differs"] is True
     due = await walk(api("eligibility"), "/cases/reviews-due", ADMIN, {"within_days": 0})
     assert case["id"] in {uuid.UUID(c["id"]) for c in due}
@@ -185,7 +186,7 @@ async def test_an_approval_older_than_every_value_we_hold_comes_in_approved(api,
     _, case = await _old_tekun(db, date(2015, 6, 10))
     assert (case["status"], case["monthly_amount_fen"]) == ("approved", 86_000)
     detail = (await api("eligibility").get(f"/cases/{case['id']}", headers=ADMIN)).json()
-    assert detail["effective_month"] == "2015-07" and detail["next_review_on"] > str(date.today())
+    assert detail["effective_month"] == "2015-07" and detail["next_review_on"] > str(china_today())
     approved = next(d for t, d in await _events(db, case["id"]) if t == "case.approved.v1")
     assert (approved["effective_month"], approved["paid_elsewhere_through"]) == ("2015-07", "2026-11")
 
@@ -296,7 +297,7 @@ async def test_a_marginal_household_is_priced_at_no_cash_for_its_members(api):
     item = {
         "ref": "m1",
         "programme": "marginal",
-        "on": str(date.today()),
+        "on": str(china_today()),
         "snapshot": marginal_household().model_dump(mode="json"),
     }
     r = await api("eligibility").post("/assessments", json={"items": [item]}, headers=ADMIN)

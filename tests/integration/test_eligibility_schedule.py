@@ -20,7 +20,7 @@ from services.eligibility.cases.service import on_death_reported, open_cases, re
 from services.eligibility.models import StandardRecompute, platform
 from services.eligibility.recompute.service import on_standard_changed
 from shared.core.household import HouseholdSnapshot
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import (
     ApplicationSubmitted,
@@ -336,13 +336,13 @@ async def test_a_member_who_leaves_the_household_at_the_front_desk_is_not_paid_f
             uow, [delivery(HouseholdUpdated(household_id=alone.household_id, region_code=VILLAGE, snapshot=alone))]
         )
         await uow.commit()
-    today, after = Period.of(date.today()), Period.of(date.today()).next()
+    today, after = Period.of(china_today()), Period.of(china_today()).next()
     months = [str(today), str(after), str(after.next())]
     owed = owed_by_month(await _schedule_events(db, case_id), months)
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
     assert owed[str(after)] * 2 - 60_000 == owed[str(today)]  # the couple this month; the head alone from the next
     assert owed[str(after.next())] == owed[str(after)] and case["monthly_amount_fen"] == owed[str(today)]
-    assert case["next_review_on"] == date.today().isoformat()
+    assert case["next_review_on"] == china_today().isoformat()
     assert case["steps"][-1]["step"] == "member_left" and str(spouse.member_id) in str(case["steps"][-1]["data"])
     # The same facts again (a replay, or another edit of the household) change nothing more.
     async with UnitOfWork(session_factory(db), platform, "/services/eligibility") as uow:
@@ -418,7 +418,7 @@ async def test_a_death_reported_after_the_front_desk_took_the_member_out_reprice
     await report_death(db, snapshot.household_id, spouse, VILLAGE, date(2024, 5, 17))
     events = await _schedule_events(db, case_id)
     assert [e["reason"] for e in events] == ["approval", "review", "death"]
-    months = ["2024-05", "2024-06", "2024-07", str(Period.of(date.today())), str(Period.of(date.today()).next())]
+    months = ["2024-05", "2024-06", "2024-07", str(Period.of(china_today())), str(Period.of(china_today()).next())]
     assert owed_by_month(events, months) == dict(zip(months, [46_000, *[53_000] * 4], strict=True))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=APPROVER)).json()
     assert case["steps"][-1]["step"] == "death_reported"

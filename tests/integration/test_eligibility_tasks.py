@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
+from shared.core.period import china_today
 from tests.conftest import bearer
 from tests.helpers import problem, walk
 
@@ -103,7 +104,7 @@ async def test_a_task_carries_the_case_its_path_and_due_date_oldest_first_in_pag
     assert first["total"] == 4 and len(first["items"]) == 3 and first["next"]
     task = first["items"][0]
     assert task["case_id"] == cases["investigating"] and task["due_date"] == str(BASE + timedelta(days=3))
-    assert task["overdue"] is (BASE + timedelta(days=3) < date.today())
+    assert task["overdue"] is (BASE + timedelta(days=3) < china_today())
     assert task["steps"] == [{"step": "home-visits", "path": f"/cases/{cases['investigating']}/home-visits"}]
     case = (await eligibility.get(f"/cases/{cases['investigating']}", headers=approver)).json()
     assert {s["step"] for s in task["steps"]} <= set(case["next_steps"])  # the same paths a case offers
@@ -137,7 +138,7 @@ async def test_a_reviewers_worklist_counts_the_reviews_falling_due(api, cases, d
     async def counted(headers, **params) -> int | None:
         return (await eligibility.get("/tasks", params=params, headers=headers)).json()["reviews_due"]
 
-    today = date.today()
+    today = china_today()
     await review_on(today + timedelta(days=30))
     assert await counted(reviewer) == 1
     listed = (await eligibility.get("/cases/reviews-due", headers=reviewer)).json()

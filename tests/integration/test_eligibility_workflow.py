@@ -15,6 +15,7 @@ from sqlalchemy import text
 from services.eligibility.cases.service import open_cases, record_households
 from services.eligibility.models import platform
 from shared.core.household import HouseholdSnapshot
+from shared.core.period import china_today
 from shared.core.workdays import add_workdays
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
@@ -631,7 +632,7 @@ async def test_emergency_temporary_assistance_is_paid_first_within_the_township_
 async def test_overdue_cases_are_listed_for_the_region(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     listed = await walk(api("eligibility"), "/cases/deadlines", tokens["approver"])
-    overdue = {c["id"]: c for c in listed if c["due_date"] < date.today().isoformat()}
+    overdue = {c["id"]: c for c in listed if c["due_date"] < china_today().isoformat()}
     assert case_id in overdue and overdue[case_id]["due_date"] == "2023-09-07"
     other = await walk(api("eligibility"), "/cases/deadlines", tokens["clerk_other_township"])
     assert case_id not in {c["id"] for c in other}

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
 from services.intake.models import Household, Member
 from services.intake.regions.table import with_villages
+from shared.core.period import china_today
 from shared.core.regions import RegionTable
 from tests.helpers import household_body, problem, resident_id
 
@@ -241,7 +242,7 @@ async def test_a_death_recorded_at_the_front_desk_tells_eligibility_the_date_of_
     spouse = next(m for m in household["members"] if m["relation"] == "spouse")
     url = f"/households/{hid}/members/{spouse['id']}"
     client, before = api("intake"), len(await _outbox(db, hid, "household.updated"))
-    tomorrow = str(date.today() + timedelta(days=1))
+    tomorrow = str(china_today() + timedelta(days=1))
     problem(
         await client.delete(url, params={"reason": "死亡", "died_on": tomorrow}, headers=tokens["clerk"]),
         422,
@@ -268,7 +269,7 @@ async def test_a_death_recorded_at_the_front_desk_tells_eligibility_the_date_of_
     )
     assert r.status_code == 200, r.text
     event = (await _outbox(db, hid, "household.updated"))[-1]
-    assert event["data"]["departures"] == [{"member_id": kid["id"], "reason": "left", "on": str(date.today())}]
+    assert event["data"]["departures"] == [{"member_id": kid["id"], "reason": "left", "on": str(china_today())}]
 
 
 async def test_last_member_cannot_be_removed(api, tokens):

@@ -5,7 +5,7 @@ consumer path and API, and intake's mirror of eligibility's events, on the real 
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import text
 
@@ -13,13 +13,14 @@ from services.eligibility.cases.service import open_cases
 from services.eligibility.models import platform as eligibility_platform
 from services.intake.applications.service import CaseEvent, mirror_case_events
 from services.intake.models import platform as intake_platform
+from shared.core.period import china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationSubmitted, event_type, spec_for
 from shared.uow import UnitOfWork
 from tests.helpers import delivery, household_body, problem
 from tests.integration.test_eligibility_programmes import _open_from_intake, _outbox
 
-RECEIVED = date.today() - timedelta(days=25)
+RECEIVED = china_today() - timedelta(days=25)
 MIRRORED = {event_type(t) for t in CaseEvent.__args__}  # what intake's worker mirrors
 
 

@@ -18,7 +18,7 @@ import json
 import signal
 import sys
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -36,7 +36,7 @@ from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
 from shared.app import app_settings
 from shared.auth import Principal
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationImported, CaseApproved, CaseOpened
 from shared.jobs import Job
@@ -349,7 +349,7 @@ async def test_tekun_and_orphans_come_in_with_what_their_approval_established(ap
     2,520元/年 = 210.00: 860.00 or 990.00, whether 集中 or 分散; an orphan in a 福利机构 1,800.00 a month (社会散居
     1,400.00)."""
     standard = await api("eligibility").get(
-        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(date.today())}, headers=ADMIN
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(china_today())}, headers=ADMIN
     )
     tekun = {600_000: ("860.00", 86_000), 720_000: ("990.00", 99_000)}[standard.json()["value"]["fen"]]
     home = one_person("K1", "特困", "19400303", tekun[0], "分散")
@@ -439,7 +439,7 @@ async def test_a_person_level_programme_names_the_person_it_covers_not_the_head(
     approver = bearer("approver-wuqi", ["county_approver"], "610626")
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=approver)).json()
     assert (case["eligible"], case["assessed_monthly_amount_fen"]) == (True, 140_000), case
-    r = await api("eligibility").post(f"/cases/{case_id}/review", json={"on": str(date.today())}, headers=approver)
+    r = await api("eligibility").post(f"/cases/{case_id}/review", json={"on": str(china_today())}, headers=approver)
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["monthly_amount_fen"]) == ("approved", 140_000)
 
@@ -450,7 +450,7 @@ async def test_tekun_care_comes_in_at_the_level_the_old_roll_records(api, db) ->
     person recorded 半护理 paid 960.00 (1,090.00) and one who cannot do five of the six activities paid 1,170.00
     (1,300.00) come in as paid, not flagged; without the column both would be priced at 全自理."""
     standard = await api("eligibility").get(
-        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(date.today())}, headers=ADMIN
+        "/parameters/dibao.standard.rural", params={"region": "610626", "on": str(china_today())}, headers=ADMIN
     )
     basic = {600_000: 65_000, 720_000: 78_000}[standard.json()["value"]["fen"]]
     partial, full = basic + 31_000, basic + 52_000

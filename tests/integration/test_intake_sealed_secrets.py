@@ -24,6 +24,7 @@ from services.intake.reseal.service import reseal
 from services.intake.sealed import account_binding, id_number_binding, open_account, open_id_number
 from services.monitoring.feeds.kinds import RowContext
 from shared.core.identity import id_fingerprint, mask_resident_id
+from shared.core.period import china_today
 from shared.core.regions import RegionTable
 from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config, upgrade
@@ -302,7 +303,7 @@ async def test_resealing_through_a_key_rotation_and_a_switch_to_the_gm_profile(l
         assert found is not None and found.id == some[0]
 
     # Every household was announced again with its new identities, as monitoring fingerprints under gm.
-    monitoring = RowContext(RegionTable.load(), "610626", date.today(), PII_KEY, "gm")
+    monitoring = RowContext(RegionTable.load(), "610626", china_today(), PII_KEY, "gm")
     async with engine.connect() as conn:
         events = [e for (e,) in await conn.execute(text("SELECT payload FROM intake.outbox ORDER BY id"))]
     updated = [e["data"] for e in events if e["type"].endswith("household.updated.v1")]

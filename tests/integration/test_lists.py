@@ -6,13 +6,13 @@ is read from an index (EXPLAIN of the statement the repository runs, on 20,000 r
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
 from shared.core.identity import id_fingerprint
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.settings import ServiceSettings
 from tests.conftest import bearer
 from tests.helpers import problem, resident_id, walk
@@ -395,7 +395,7 @@ def _calls():
     from services.payments.roll.repository import BeneficiaryRepository
     from services.payments.roll.schemas import BeneficiaryQuery
 
-    soon = date.today() + timedelta(days=1)
+    soon = china_today() + timedelta(days=1)
     worklist = Worklist.of(frozenset({"county_approver"}))
     return {
         "cases": ("cases", lambda s, c: CaseRepository(s).page(BIG, CaseQuery(cursor=c))),

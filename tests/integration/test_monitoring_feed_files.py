@@ -4,18 +4,17 @@ nothing was stored, and 30 MB of bad rows keep the first errors, count the rest 
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import text
 
 from services.monitoring.config import Settings
+from shared.core.period import china_today
 from tests.conftest import bearer
 from tests.helpers import resident_id
 from tests.upload_kit import MB, RssWatch, chunks_of, lines_of
 
 HEADER = b"id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
 MEDICAL = {**bearer("yibao-wuqi", ["partner:medical_insurance"], "610626"), "Content-Type": "text/csv"}
-TODAY = date.today().isoformat()
+TODAY = china_today().isoformat()
 
 
 async def _feed(api, feed_id: str) -> dict:

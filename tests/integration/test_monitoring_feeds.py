@@ -21,7 +21,7 @@ from services.monitoring.risk.in_force import record_standard
 from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
 from shared.core.identity import id_fingerprint
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import (
     CaseApproved,
@@ -38,7 +38,7 @@ from tests.conftest import bearer
 from tests.helpers import problem, resident_id, villages_loaded, walk
 
 VILLAGE = "610626101201"  # 吴起县铁边城镇
-TODAY = date.today()
+TODAY = china_today()
 MEDICAL_HEADER = "id_number,region_code,settled_on,out_of_pocket_fen,serious_illness\n"
 KEY = ServiceSettings().pii_hmac_key.encode()
 

@@ -26,7 +26,7 @@ from services.eligibility.policy import ApplicationFacts, Assessment, ParameterS
 from services.eligibility.policy.assessment import Programme
 from shared.aggregate import Aggregate, Routing
 from shared.core.household import HouseholdSnapshot
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ONE_OFF,
@@ -85,12 +85,12 @@ LEFT_HOUSEHOLD = Departure(LEFT, "review", "moved", "member_left")
 @dataclass(frozen=True)
 class StepContext:
     """What every step needs besides its own facts: who takes it, under which dated parameters, and on which date
-    (`on`, by default `today`, which is the real date unless a test fixes it)."""
+    (`on`, by default `today`: today in China unless a test fixes it)."""
 
     actor: Actor
     params: ParameterSet
     on: date | None = None
-    today: date | None = None
+    today: date = field(default_factory=china_today)
 
 
 class RecomputedFor(BaseModel):
@@ -435,9 +435,8 @@ class Case(Aggregate):
         """The step may be taken now by this actor (403 before 409), on a date neither in the future nor before
         the current step began: that date."""
         workflow.check_step(step, self.state, ctx.actor.roles)
-        today = ctx.today or date.today()
-        on = ctx.on or today
-        if on > today:
+        on = ctx.on or ctx.today
+        if on > ctx.today:
             raise InvalidInput("on", "cannot be in the future")
         if on < self.status_since:
             raise InvalidInput("on", f"cannot be before the current step began ({self.status_since})")
@@ -582,7 +581,7 @@ class Case(Aggregate):
                 allowed_next=[CaseStep.DECISION],
             )
         self.assessment = result
-        self._approve(on, result, ctx.params, ctx.today or date.today())
+        self._approve(on, result, ctx.params, ctx.today)
         self._schedule_review(on, ctx.params)
         self._move(
             ctx,
@@ -630,7 +629,7 @@ class Case(Aggregate):
         if result.required_approver == "county_joint_meeting" and not ctx.actor.has_any("county_approver"):
             raise Forbidden("above the township's limit: the county joint meeting (联席会议) approves this amount")
         self.assessment, self.documents_pending = result, True
-        self._approve(on, result, ctx.params, ctx.today or date.today())
+        self._approve(on, result, ctx.params, ctx.today)
         self._move(
             ctx,
             CaseStep.EMERGENCY_APPROVAL,

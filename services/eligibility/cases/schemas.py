@@ -22,7 +22,9 @@ class StepIn(BaseModel):
 
     model_config = _IN
 
-    on: date | None = Field(default=None, description="when it happened; defaults to today, never in the future")
+    on: date | None = Field(
+        default=None, description="when it happened; defaults to today (China time), never in the future"
+    )
     opinion: str | None = Field(default=None, max_length=2000)
 
 

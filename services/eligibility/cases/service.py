@@ -30,7 +30,7 @@ from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.core.period import Period
+from shared.core.period import Period, china_day, china_today
 from shared.events.catalogue import (
     RECURRING,
     AlertVerified,
@@ -101,13 +101,13 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
             theirs = [(d, gone) for d, gone in deaths if d.data.household_id == case.household_id]
             for d, gone in theirs:
                 opinion = f"死亡 (前台登记): 成员于 {gone.on} 死亡"
-                case.member_died(gone.member_id, gone.on, d.event.time.date(), params, opinion)
+                case.member_died(gone.member_id, gone.on, china_day(d.event.time), params, opinion)
             await _save(uow, case, cause=theirs[-1][0].event)
     latest = {d.data.household_id: d for d in updates}
     present = {h: {m.member_id for m in d.data.snapshot.members} for h, d in latest.items()}
     for case in await repo.many_for_update(await repo.missing_members(present)):
         delivery = latest[case.household_id]
-        case.members_left(present[case.household_id], delivery.event.time.date(), params)
+        case.members_left(present[case.household_id], china_day(delivery.event.time), params)
         await _save(uow, case, cause=delivery.event)
 
 
@@ -212,7 +212,7 @@ async def import_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     case.opened, then every case.approved, then every case.schedule_changed; `UnitOfWork.track(in_runs=True)`):
     one household's stay in order, and a consumer downstream takes each as one run."""
     repo = CaseRepository(uow.session)
-    params, today = await effective_parameters(uow), date.today()
+    params, today = await effective_parameters(uow), china_today()
     # A second live case is refused as of the import day: the application's submitted_on is the old approval date,
     # which may predate every parameter value we hold.
     cases = await _one_case_per_application(
@@ -273,7 +273,7 @@ async def amend_case(uow: UnitOfWork, event: CloudEvent, data: ApplicationAmende
         await open_cases(uow, [Delivery(event, data)])
         return
     await _with_medical_approved(repo, case)
-    case.amend(data, await effective_parameters(uow), date.today())
+    case.amend(data, await effective_parameters(uow), china_today())
     await _save(uow, case)
 
 
@@ -284,7 +284,7 @@ async def withdraw_case(uow: UnitOfWork, data: ApplicationWithdrawn) -> None:
     if case is None:
         # Submission and withdrawal share a partition, so the case exists unless its opening was dead-lettered.
         raise LookupError(f"withdrawal for application {data.application_id}, which has no case")
-    accepted = case.withdraw(data.reason, await effective_parameters(uow), date.today())
+    accepted = case.withdraw(data.reason, await effective_parameters(uow), china_today())
     await _save(uow, case)
     if not accepted:
         await audit.record(
@@ -339,7 +339,7 @@ async def on_death_reported(uow: UnitOfWork, data: DeathReported) -> None:
     due for review at once, its amount to be recomputed without them."""
     params = await effective_parameters(uow)
     for case in await CaseRepository(uow.session).on_roll_of(data.household_id):
-        case.report_death(data.member_id, data.death_date, data.source, data.alert_id, params, date.today())
+        case.report_death(data.member_id, data.death_date, data.source, data.alert_id, params, china_today())
         await _save(uow, case)
 
 
@@ -424,7 +424,7 @@ async def list_cases(uow: UnitOfWork, principal: Principal, query: CaseQuery, ac
 
 async def deadlines(uow: UnitOfWork, principal: Principal, query: DeadlineQuery) -> DeadlinePage:
     """Open cases overdue, and those due within the next working days on the region's calendar, most urgent first."""
-    today = date.today()
+    today = china_today()
     cal = work_calendar(await effective_parameters(uow), principal.region, (today.year, today.year + 1))
     due_before = cal.add_workdays(today, query.within_workdays) + timedelta(days=1)
     page = await list_cases(uow, principal, _cases(query, due_before=due_before), "case.deadlines")
@@ -433,7 +433,7 @@ async def deadlines(uow: UnitOfWork, principal: Principal, query: DeadlineQuery)
 
 async def reviews_due(uow: UnitOfWork, principal: Principal, query: ReviewQuery) -> CasePage:
     """Cases on the roll whose periodic review (定期核查) falls within the days asked for, earliest first."""
-    review_due_before = date.today() + timedelta(days=query.within_days + 1)
+    review_due_before = china_today() + timedelta(days=query.within_days + 1)
     return await list_cases(uow, principal, _cases(query, review_due_before=review_due_before), "case.reviews_due")
 
 

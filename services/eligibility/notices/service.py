@@ -30,7 +30,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.core.identity import mask_name
 from shared.core.money import yuan
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.core.regions import civil_affairs_bureau
 from shared.events.catalogue import PERSON_LEVEL
 from shared.official_document import chinese_date
@@ -202,7 +202,7 @@ async def long_term(uow: UnitOfWork, principal: Principal, region_code: str, for
     """The long-term notice of a village or township within the reader's region (outside it: as if it did not
     exist): every household on the roll this month, by village."""
     principal.sees_region(region_code)
-    today = date.today()
+    today = china_today()
     entries = await NoticeRepository(uow.session).current_recipients(region_code, Period.of(today).first_day)
     place = await PlaceNames.load(uow, village_names, [region_code, *(e.region_code for e in entries)])
     listed = [_listed(e, place, Period.of(today)) for e in entries]

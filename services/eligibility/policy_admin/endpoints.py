@@ -9,6 +9,7 @@ from services.eligibility.deps import Admin, SignedIn
 from services.eligibility.policy_admin import service
 from services.eligibility.policy_admin.schemas import ParameterAddedOut, ParameterValueIn, ParameterValueOut
 from shared.app import UowDep
+from shared.core.period import china_today
 
 router = APIRouter(prefix="/parameters", tags=["policy parameters"])
 
@@ -21,7 +22,7 @@ async def read_parameter(
     region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
     on: Annotated[date | None, Query()] = None,
 ) -> ParameterValueOut:
-    return await service.read(uow, key, region, on or date.today())
+    return await service.read(uow, key, region, on or china_today())
 
 
 @router.post(

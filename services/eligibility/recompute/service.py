@@ -53,7 +53,7 @@ from services.eligibility.recompute.schemas import (
 from shared import audit
 from shared.auth import Principal
 from shared.context import correlation_id as current_correlation
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.core.regions import RegionTable
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import PERSON_LEVEL, StandardChanged
@@ -409,7 +409,7 @@ async def _begin(uow: UnitOfWork, recompute_id: uuid.UUID, params: ParameterSet 
     if row.status == "queued":
         row.cases_total = await repo.snapshot(row.id, row.scope, row.key)
         row.status, row.started_at = "running", datetime.now(UTC)
-    today = date.today()
+    today = china_today()
     return _Running(
         id=row.id,
         change=ValueChange(row.region, row.key, row.start, row.reference),
@@ -567,7 +567,7 @@ async def on_standard_changed(uow: UnitOfWork, data: StandardChanged) -> Standar
         reference=data.reference,
         correlation_id=current_correlation.get(),
         status="queued",
-        paid_through=Period.of(date.today()).plus(-1).first_day,
+        paid_through=Period.of(china_today()).plus(-1).first_day,
     )
     if not await RecomputeRepository(uow.session).queue(row):
         return None
@@ -668,7 +668,7 @@ async def what_if(uow: UnitOfWork, principal: Principal, body: WhatIfIn, held: H
         )
     except ParameterError as exc:
         raise InvalidInput("value", str(exc)) from exc
-    today = date.today()
+    today = china_today()
     paid_through = body.paid_through or Period.of(today).plus(-1)
     change = ValueChange(body.region, body.key, body.start, body.reference)
     impact = await recompute(uow, params, change, paid_through=paid_through, today=today, scope=scope, keep_cases=True)

@@ -43,7 +43,7 @@ class TaskPage(Page[TaskOut]):
     one of its steps; a page leaves out the few of them whose step's condition does not hold yet, so it may be
     shorter than `limit` while `next` is not null."""
 
-    today: date
+    today: date = Field(description="today in China (UTC+8), the day deadlines and `overdue` count from")
     reviews_due: int | None = Field(
         description="for roles that take the periodic review (定期核查): the cases on the roll in the same reach whose "
         "review falls within 30 days, which `GET /cases/reviews-due` lists earliest first; null for other roles"

@@ -4,7 +4,7 @@ the same that answers a case's `next_steps` and accepts its POSTs."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import CaseQuery
@@ -12,6 +12,7 @@ from services.eligibility.cases.workflow import STEPS, CaseStep, Worklist, workl
 from services.eligibility.tasks.schemas import TaskOut, TaskPage, TaskQuery, TaskStep
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import china_today
 from shared.pagination import narrowed
 from shared.uow import UnitOfWork
 
@@ -22,7 +23,7 @@ _REVIEWS_WITHIN = timedelta(days=30)
 
 
 async def worklist(uow: UnitOfWork, principal: Principal, query: TaskQuery) -> TaskPage:
-    today = date.today()
+    today = china_today()
     prefix = narrowed(principal.region, query.region)
     items: list[TaskOut] = []
     cursor, total, reviews = query.cursor, 0, None

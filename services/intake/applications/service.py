@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
@@ -37,6 +37,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
+from shared.core.period import china_today
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
     RECURRING,
@@ -226,10 +227,11 @@ def _submitted_event(
 
 
 async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> ApplicationOut:
-    received_on = body.received_on or date.today()
-    if received_on > date.today():
+    today = china_today()
+    received_on = body.received_on or today
+    if received_on > today:
         raise InvalidInput("received_on", "cannot be in the future")
-    if received_on < date.today() - timedelta(days=90):
+    if received_on < today - timedelta(days=90):
         raise InvalidInput("received_on", "more than 90 days ago: register it as received today with a note")
     household, members = await households.visible_with_members(uow, principal, body.household_id)
     households.ensure_writable(principal, household.region_code)

@@ -37,6 +37,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.core.identity import id_fingerprint, parse_resident_id
+from shared.core.period import china_today
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
     HouseholdRegistered,
@@ -529,7 +530,8 @@ async def remove_member(
     died_on: date | None = None,
 ) -> HouseholdOut:
     """A member taken out of the household (kept as history): left, or died on `died_on`."""
-    if died_on is not None and died_on > date.today():
+    today = china_today()
+    if died_on is not None and died_on > today:
         raise InvalidInput("query.died_on", "a date of death cannot be in the future")
     household = await _writable(uow, principal, household_id, if_match)
     repo = HouseholdRepository(uow.session)
@@ -550,9 +552,7 @@ async def remove_member(
     kept = [i for i in household.incomes if i.get("member_id") != str(member.id)]
     removed_incomes = len(household.incomes) - len(kept)
     household.incomes = kept
-    gone = MemberDeparture(
-        member_id=member.id, reason="died" if died_on else "left", on=died_on if died_on else date.today()
-    )
+    gone = MemberDeparture(member_id=member.id, reason="died" if died_on else "left", on=died_on or today)
     await _emit_updated(uow, household, [gone])
     await audit.record(
         uow,

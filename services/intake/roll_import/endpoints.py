@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import date
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -16,7 +15,7 @@ from services.intake.roll_import import job, service
 from services.intake.roll_import.schemas import IssuePage, IssueQuery, RollImportOut
 from shared.app import UowDep
 from shared.core.period import PATTERN as PERIOD_PATTERN
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.downloads import XLSX, attachment
 from shared.errors import InvalidInput, problems
 from shared.uow import UnitOfWork
@@ -108,7 +107,7 @@ async def upload(
     ] = None,
 ) -> RollImportOut:
     through = Period.parse(paid_through)
-    if through.first_day > Period.of(date.today()).first_day:
+    if through.first_day > Period.of(china_today()).first_day:
         raise InvalidInput("paid_through", "cannot be after the current month")
     filename = (file.filename or "roll").replace("\x00", "")[-200:] or "roll"
     if CONTROL_CHARACTERS.search(filename):

@@ -43,7 +43,7 @@ from shared.core.assessment_contract import AssessmentItem, AssessmentResult
 from shared.core.household import HouseholdSnapshot, IncomeItem, MemberFacts
 from shared.core.identity import fingerprinter
 from shared.core.money import yuan
-from shared.core.period import Period
+from shared.core.period import Period, china_day, china_today
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import (
     PERSON_LEVEL,
@@ -112,7 +112,7 @@ async def read(uow: UnitOfWork, principal: Principal, import_id: uuid.UUID) -> R
 
 def _purged(item: RollImport, purged_at: datetime) -> Conflict:
     """What an import whose staging was purged answers where its rows or report lines are needed."""
-    day = purged_at.date().isoformat()
+    day = china_day(purged_at).isoformat()
     then = (
         "the report's counts stay on GET /roll-imports/{id}"
         if item.status == "imported"
@@ -268,7 +268,7 @@ async def _stage(repo: RollImportRepository, item: RollImport, settings: Setting
     ctx = domain.RowContext(
         regions=region_table(settings),
         scope=item.region_code,
-        today=date.today(),
+        today=china_today(),
         fingerprint=fingerprinter(settings.pii_hmac_key.encode(), settings.crypto_profile),
     )
     ring = settings.keyring()
@@ -528,7 +528,7 @@ async def _judge(
             AssessmentItem(
                 ref=str(h.seq),
                 programme=values["programme"],
-                on=date.today(),
+                on=china_today(),
                 snapshot=snapshot,
                 details=values["details"],
                 covered_member_ids=covered if values["programme"] in PERSON_LEVEL else None,

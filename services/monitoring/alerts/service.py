@@ -27,6 +27,7 @@ from services.monitoring.risk.parameters import risk_parameters
 from services.monitoring.risk.rules import county_parameters
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import china_today
 from shared.core.workdays import add_workdays
 from shared.errors import InvalidInput
 from shared.pagination import narrowed
@@ -74,7 +75,7 @@ async def raise_alerts(uow: UnitOfWork, today: date, source: str, scope: Scope) 
 
 
 def to_out(alert: Alert, places: PlaceNames, today: date | None = None) -> AlertOut:
-    today = today or date.today()
+    today = today or china_today()
     return AlertOut.model_validate(
         {
             **vars(alert),
@@ -105,8 +106,9 @@ async def read(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID) -> Al
 
 
 def _on(day: date | None, field: str = "on") -> date:
-    on = day or date.today()
-    if on > date.today():
+    today = china_today()
+    on = day or today
+    if on > today:
         raise InvalidInput(field, "cannot be in the future")
     return on
 
@@ -167,7 +169,7 @@ async def search(
     prefix = narrowed(principal.region, query.region)
     if prefix is None:
         return AlertPage(items=[], next=None, total=0)
-    today, due_from = date.today(), None
+    today, due_from = china_today(), None
     if due == "overdue":
         query = query.model_copy(update={"due_before": today})
     elif due == "soon":

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import NoReturn
 
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +24,7 @@ from services.monitoring.feeds.schemas import FeedErrorPage, FeedOut, RowErrorOu
 from services.monitoring.models import Feed
 from shared import audit
 from shared.auth import Principal
+from shared.core.period import china_today
 from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
 from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
@@ -191,7 +192,7 @@ class FeedLoad:
     async def _load(self, uow: UnitOfWork, reader: FeedReader) -> None:
         """The rows COPY'd, matched and run through the risk rules, in `uow`'s one transaction."""
         feed, load, kind = self.feed, self.load, self.feed.kind
-        today = date.today()
+        today = china_today()
         rows = FeedRepository(uow.session)
         regions = RegionTable.load(self.settings.region_data_dir)
         context = RowContext(

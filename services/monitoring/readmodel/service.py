@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
 
 from pydantic import BaseModel
 
@@ -16,6 +15,7 @@ from services.monitoring.readmodel.repository import ReadModelRepository, househ
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
+from shared.core.period import china_today
 from shared.errors import NotFound
 from shared.events.catalogue import CaseApproved, CaseTerminated, HouseholdRegistered
 from shared.schemas import attributes
@@ -81,7 +81,7 @@ async def _record_households(uow: UnitOfWork, events: Sequence[HouseholdRegister
     await AlertRepository(uow.session).lock_matching()  # sees a feed committed meanwhile (see lock_matching)
     records = await repo.records_of(newcomers)
     if records:
-        await alerts.raise_alerts(uow, date.today(), "earlier feeds", Scope(record_ids=records))
+        await alerts.raise_alerts(uow, china_today(), "earlier feeds", Scope(record_ids=records))
 
 
 async def record_approval(uow: UnitOfWork, data: CaseApproved) -> None:
@@ -113,7 +113,7 @@ async def _record_approvals(uow: UnitOfWork, events: Sequence[CaseApproved]) -> 
     records = await repo.deaths_on_file(list({data.household_id for data in latest.values()}))
     if records:
         await alerts.raise_alerts(
-            uow, date.today(), "earlier feeds", Scope(record_ids=records, kinds=frozenset({"death"}))
+            uow, china_today(), "earlier feeds", Scope(record_ids=records, kinds=frozenset({"death"}))
         )
 
 

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # A month's figures as they stood at its end (a past month's report does not change when an alert closes later):
-# open = raised by then and not closed by then; overdue = due before then and not closed by then.
+# open = raised by then and not closed by then; overdue = due before then (or before today, this month: `:overdue_on`)
+# and not closed by then. Today is China's, passed in: the database's current_date is its session time zone's.
 _ALERTS = """
 SELECT
   count(*) FILTER (WHERE raised_on BETWEEN :first AND :last) AS raised,
@@ -22,8 +23,7 @@ SELECT
    WHERE d.region_code LIKE :prefix AND d.reported_on BETWEEN :first AND :last) AS deaths_reported,
   count(*) FILTER (WHERE closed_on BETWEEN :first AND :last) AS closed,
   count(*) FILTER (WHERE raised_on <= :last AND (closed_on IS NULL OR closed_on > :last)) AS open_at_month_end,
-  count(*) FILTER (WHERE due_date < least(:last, current_date)
-                   AND (closed_on IS NULL OR closed_on > least(:last, current_date))) AS overdue
+  count(*) FILTER (WHERE due_date < :overdue_on AND (closed_on IS NULL OR closed_on > :overdue_on)) AS overdue
 FROM monitoring.alerts WHERE region_code LIKE :prefix
 """
 
@@ -69,8 +69,8 @@ class ReportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def monthly(self, prefix: str, first: date, last: date) -> dict[str, Any]:
-        binds = {"prefix": prefix.replace("%", "") + "%", "first": first, "last": last}
+    async def monthly(self, prefix: str, first: date, last: date, today: date) -> dict[str, Any]:
+        binds = {"prefix": prefix.replace("%", "") + "%", "first": first, "last": last, "overdue_on": min(last, today)}
         alerts = (await self.session.execute(text(_ALERTS), binds)).mappings().one()
         by_type = {r.alert_type: r.raised for r in await self.session.execute(text(_BY_TYPE), binds)}
         coverage = (await self.session.execute(text(_COVERAGE), binds)).mappings().one()

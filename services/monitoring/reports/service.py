@@ -14,7 +14,7 @@ from services.monitoring.models import village_names
 from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.places import PlaceNames
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
@@ -58,7 +58,7 @@ class MonthlyReport(BaseModel):
 async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Period) -> MonthlyReport:
     principal.sees_region(region)
     last = month.next().first_day - timedelta(days=1)
-    figures = await ReportRepository(uow.session).monthly(region, month.first_day, last)
+    figures = await ReportRepository(uow.session).monthly(region, month.first_day, last, china_today())
     await audit.record(uow, principal, "report.monthly", "report", f"{region}/{month}", region_code=region)
     name = await PlaceNames.name_of(uow, village_names, region)
     return MonthlyReport(region_code=region, region_name=name, month=month, **figures)

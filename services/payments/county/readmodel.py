@@ -8,11 +8,10 @@ makes each event count once)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
 
 from services.payments.county.repository import ReadModelRepository
 from shared.consumer import Delivery, Handlers, on_batch
-from shared.core.period import CHINA
+from shared.core.period import china_day
 from shared.events.catalogue import (
     AlertClosed,
     AlertRaised,
@@ -32,16 +31,11 @@ from shared.uow import UnitOfWork
 WITHDRAWN = "withdrawn"
 
 
-def local_day(moment: datetime) -> date:
-    """The calendar day in China: an event at 23:30 UTC on the 31st belongs to the next month's figures."""
-    return moment.astimezone(CHINA).date()
-
-
 async def cases_opened(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
     """受理: the day the front desk received the application; an event published before it carried that day gives
     the day it was emitted (China time). A run of them in one statement."""
     await ReadModelRepository(uow.session).upsert_cases(
-        [(d.data, {"received_on": d.data.received_on or local_day(d.event.time)}) for d in deliveries]
+        [(d.data, {"received_on": d.data.received_on or china_day(d.event.time)}) for d in deliveries]
     )
 
 
@@ -49,7 +43,7 @@ async def cases_status_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) 
     rows = []
     for d in deliveries:
         withdrawn = d.data.status == WITHDRAWN
-        decided_on = local_day(d.event.time) if withdrawn else None
+        decided_on = china_day(d.event.time) if withdrawn else None
         rows.append((d.data, {"decision": WITHDRAWN if withdrawn else None, "decided_on": decided_on}))
     await ReadModelRepository(uow.session).upsert_cases(rows)
 
@@ -63,13 +57,13 @@ async def cases_decided(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None
     for d in deliveries:
         decision = "approved" if isinstance(d.data, CaseApproved) else "rejected"
         # Counted on the day decided (the step's date), not the day it was keyed in.
-        decided_on = d.data.decided_on or local_day(d.data.decided_at)
+        decided_on = d.data.decided_on or china_day(d.data.decided_at)
         rows.append((d.data, {"status": decision, "decision": decision, "decided_on": decided_on}))
     await ReadModelRepository(uow.session).upsert_cases(rows)
 
 
 async def alert_raised(uow: UnitOfWork, event: CloudEvent, data: AlertRaised) -> None:
-    await ReadModelRepository(uow.session).upsert_alert(data, raised_on=local_day(event.time))
+    await ReadModelRepository(uow.session).upsert_alert(data, raised_on=china_day(event.time))
 
 
 async def alert_changed(uow: UnitOfWork, _event: CloudEvent, data: AlertVerified | AlertClosed) -> None:

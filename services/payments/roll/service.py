@@ -27,7 +27,7 @@ from services.payments.roll.schemas import BeneficiaryOut, BeneficiaryPage, Bene
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
-from shared.core.period import Period, china_today
+from shared.core.period import Period, china_day, china_today
 from shared.events.catalogue import (
     ONE_OFF,
     PERSON_LEVEL,
@@ -299,7 +299,7 @@ def _award_row(event: CloudEvent, data: CaseApproved) -> dict[str, Any]:
         "region_code": data.region_code,
         "amount_fen": data.one_off_amount_fen,
         "persons": max(len(data.member_ids), 1),
-        "approved_month": Period.of(data.decided_at.date()).first_day,
+        "approved_month": Period.of(china_day(data.decided_at)).first_day,
         "event_id": event.id,
     }
 

@@ -6,10 +6,11 @@ mapping to the row, built in memory).
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
 from services.eligibility.cases.repository import row_values, to_case
@@ -17,7 +18,7 @@ from services.eligibility.cases.workflow import Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.policy import default_parameters
 from shared.core.household import HouseholdSnapshot
-from shared.core.period import Period
+from shared.core.period import Period, china_today
 from shared.errors import Conflict, Forbidden, InvalidInput
 from shared.events.catalogue import (
     ApplicationSubmitted,
@@ -51,7 +52,7 @@ def collect(case: Case) -> tuple[list, list]:
 
 def by(actor: Actor, on: date | None = None, today: date | None = None) -> StepContext:
     """A step taken by `actor` on `on` under the county's default parameters."""
-    return StepContext(actor, PARAMS, on, today)
+    return StepContext(actor, PARAMS, on, today or china_today())
 
 
 def _member(name: str, born: str, relation: str, **facts: Any) -> dict[str, Any]:
@@ -313,6 +314,16 @@ def test_the_county_approves_at_the_rules_amount_from_the_next_month():
     assert steps[0].data["assessment"] == case.assessment.model_dump(mode="json")
     assert steps[0].data["snapshot"] == case.snapshot.model_dump(mode="json")
     assert case.next_steps == ["review", "termination"]
+
+
+def test_a_decision_keyed_before_eight_on_the_first_in_china_is_that_months():
+    """07:30 on 1 October in China is still 30 September in UTC: the decision, dated today by default, is of
+    1 October, so paid from November (a month off, from October, when its day was the UTC date)."""
+    case = on_notice(opened())
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
+    with time_machine.travel(datetime(2023, 9, 30, 23, 30, tzinfo=UTC), tick=False):
+        case.decide(StepContext(APPROVER, PARAMS), decision="approve", opinion="同意")
+    assert case.decided_on == date(2023, 10, 1) and case.effective_month == date(2023, 11, 1)
 
 
 def test_the_county_rejects_with_reasons_and_cannot_approve_the_ineligible():

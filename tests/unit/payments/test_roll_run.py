@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, date, datetime
 
 from services.payments.roll.domain import EntitlementRow, RollEntry, RollRun, amount_for
+from services.payments.roll.service import _award_row
 from shared.core.period import Period
+from shared.events.catalogue import CaseApproved
+from tests.helpers import delivery
 
 JUL, AUG, SEP, DEC = Period(2026, 7), Period(2026, 8), Period(2026, 9), Period(2026, 12)
 
@@ -89,3 +93,21 @@ def test_the_months_the_old_system_paid_are_kept_per_person():
     # Nothing paid from the first month owed on (approved the month the old system last paid), or no month given.
     assert paid_elsewhere(False, [a], household, 52_000, DEC, Period(2026, 11)) == []
     assert paid_elsewhere(False, [a], household, 52_000, DEC, None) == []
+
+
+def test_a_one_off_award_decided_before_eight_on_the_first_in_china_is_that_months():
+    """23:30 UTC on 30 November is 07:30 on 1 December in China: the award is December's, paid from December's
+    batch on (not November's, a month early)."""
+    approved = CaseApproved(
+        case_id=uuid.uuid4(),
+        application_id=uuid.uuid4(),
+        household_id=uuid.uuid4(),
+        programme="temporary",
+        region_code="610626101201",
+        member_ids=[uuid.uuid4()],
+        monthly_amount_fen=None,
+        one_off_amount_fen=300_000,
+        effective_month=Period(2027, 1),
+        decided_at=datetime(2026, 11, 30, 23, 30, tzinfo=UTC),
+    )
+    assert _award_row(delivery(approved).event, approved)["approved_month"] == date(2026, 12, 1)
