@@ -170,33 +170,19 @@ async def test_a_person_level_household_shows_each_persons_own_history(api, toke
     850.00; the second January 800.00, February–March 850.00. Each person's rows name the person; the case's amount
     before its first schedule (1,600.00 for the 2, as `case.approved` said) was owed to the case as one (no person)."""
     region = village()
-    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    one, two = uuid.uuid4(), uuid.uuid4()
     case, hh = await kit.approve(region, 160_000, JAN, programme="tekun", persons=2)
     approved = _last_event(kit)
-    await kit.schedule(
-        case,
-        hh,
-        region,
-        JAN,
-        [(JAN, None, 80_000, 1, uuid.UUID(one)), (JAN, None, 80_000, 1, uuid.UUID(two))],
-        programme="tekun",
-        reason="approval",
-    )
-    scheduled = _last_event(kit)
-    await kit.schedule(
-        case, hh, region, APR, [(APR, None, 80_000, 1, uuid.UUID(one))], programme="tekun", reason="death"
-    )
-    died = _last_event(kit)
-    await kit.schedule(
-        case,
-        hh,
-        region,
-        FEB,
-        [(FEB, None, 85_000, 1, uuid.UUID(one)), (FEB, MAR, 85_000, 1, uuid.UUID(two))],
-        programme="tekun",
-        reason="standard_rise",
-    )
-    rise = _last_event(kit)
+
+    async def owes(changed_from: Period, segments: list[tuple], reason: str) -> str:
+        """The case's `case.schedule_changed`: (from, to, fen, person) a segment, 1 person each; its event id."""
+        runs = [(f, t, fen, 1, person) for f, t, fen, person in segments]
+        await kit.schedule(case, hh, region, changed_from, runs, programme="tekun", reason=reason)
+        return _last_event(kit)
+
+    scheduled = await owes(JAN, [(JAN, None, 80_000, one), (JAN, None, 80_000, two)], "approval")
+    died = await owes(APR, [(APR, None, 80_000, one)], "death")
+    rise = await owes(FEB, [(FEB, None, 85_000, one), (FEB, MAR, 85_000, two)], "standard_rise")
     await _request(api, tokens, kit, region, APR)
 
     history = await _history(api, tokens, hh)
@@ -205,14 +191,14 @@ async def test_a_person_level_household_shows_each_persons_own_history(api, toke
         persons.setdefault(row[0], []).append(row[1:])
     assert persons == {
         None: [("2026-01", None, 160_000, 2, "approval", approved, scheduled)],
-        one: [
+        str(one): [
             ("2026-01", None, 80_000, 1, "approval", scheduled, died),
             ("2026-01", "2026-03", 80_000, 1, "approval", died, rise),
             ("2026-04", None, 80_000, 1, "death", died, rise),
             ("2026-01", "2026-01", 80_000, 1, "approval", rise, None),
             ("2026-02", None, 85_000, 1, "standard_rise", rise, None),
         ],
-        two: [
+        str(two): [
             ("2026-01", None, 80_000, 1, "approval", scheduled, died),
             ("2026-01", "2026-03", 80_000, 1, "approval", died, rise),
             ("2026-01", "2026-01", 80_000, 1, "approval", rise, None),
@@ -220,13 +206,13 @@ async def test_a_person_level_household_shows_each_persons_own_history(api, toke
         ],
     }
     by_hand = {
-        (one, "2026-01"): 80_000,
-        (one, "2026-02"): 85_000,
-        (one, "2026-03"): 85_000,
-        (one, "2026-04"): 85_000,
-        (two, "2026-01"): 80_000,
-        (two, "2026-02"): 85_000,
-        (two, "2026-03"): 85_000,
+        (str(one), "2026-01"): 80_000,
+        (str(one), "2026-02"): 85_000,
+        (str(one), "2026-03"): 85_000,
+        (str(one), "2026-04"): 85_000,
+        (str(two), "2026-01"): 80_000,
+        (str(two), "2026-02"): 85_000,
+        (str(two), "2026-03"): 85_000,
     }
     assert _owed_months(history, APR) == by_hand == await _held(db, hh)
 
