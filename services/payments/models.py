@@ -156,6 +156,9 @@ class Owed(Base):
             "member_id",
             postgresql_where=text("superseded_by IS NULL AND to_month IS NOT NULL"),
         ),
+        # A beneficiary's entitlement history: every row its case set, superseded ones too
+        # (0018_payments_owed_case_index).
+        Index("ix_owed_case_id", "case_id"),
         # "Already applied?" asks by the superseding event too (`applied`); only superseded rows have one.
         Index("ix_owed_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
     )

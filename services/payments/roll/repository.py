@@ -407,6 +407,13 @@ class OwedRepository:
                 },
             )
 
+    async def set_by_case(self, case_id: uuid.UUID) -> list[Owed]:
+        """Every row a case's decisions set (its beneficiary's entitlement history), superseded ones included, person
+        by person in the order they were written (ix_owed_case_id)."""
+        return list(
+            await self.session.scalars(select(Owed).where(Owed.case_id == case_id).order_by(Owed.member_id, Owed.id))
+        )
+
     async def owed_of(self, household_id: uuid.UUID) -> list[Owed]:
         return list(await self.session.scalars(select(Owed).where(Owed.household_id == household_id).order_by(Owed.id)))
 

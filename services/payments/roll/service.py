@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from services.payments.models import HOUSEHOLD, Beneficiary
+from services.payments.models import HOUSEHOLD, Beneficiary, Entitlement, Owed
 from services.payments.recovery import service as recovery
 from services.payments.roll import domain
 from services.payments.roll.repository import (
@@ -374,26 +374,39 @@ async def roll_in_region(uow: UnitOfWork, principal: Principal, query: Beneficia
 
 
 async def entitlement_history(uow: UnitOfWork, principal: Principal, beneficiary_id: uuid.UUID) -> list[EntitlementOut]:
+    """What the beneficiary's case set as owed, month by month, superseded rows included: the rows every batch pays
+    from, so the history an officer reads agrees with the lines (a 提标 re-prices a 渐退 or stopped case's months
+    without an amount decision)."""
     repo = BeneficiaryRepository(uow.session)
     b = principal.sees(await repo.get(beneficiary_id), f"beneficiary {beneficiary_id}")
     await audit.record(uow, principal, "beneficiary.entitlements", "beneficiary", b)
-    return entitlement_out(await repo.history(b.id))
+    owed = await OwedRepository(uow.session).set_by_case(b.case_id)
+    if owed:
+        return [_entitlement(b, r, r.member_id, r.amount_fen, r.persons, r.reason) for r in owed]
+    # Decided before payments kept what is owed, every row superseded by then: the back-fill of `owed` (migration
+    # 0008_payments_balance) carried none over, so the decisions' rows are all the history there is.
+    return [
+        _entitlement(b, e, HOUSEHOLD, e.monthly_amount_fen, b.persons, e.event_type) for e in await repo.history(b.id)
+    ]
 
 
 def to_out(b: Beneficiary) -> BeneficiaryOut:
     return BeneficiaryOut.model_validate(b, from_attributes=True)
 
 
-def entitlement_out(rows: list) -> list[EntitlementOut]:
-    return [
-        EntitlementOut(
-            from_month=Period.of(r.from_month),
-            to_month=Period.of(r.to_month) if r.to_month else None,
-            monthly_amount_fen=r.monthly_amount_fen,
-            event_id=r.event_id,
-            event_type=r.event_type,
-            in_force=r.superseded_by is None,
-            superseded_by=r.superseded_by,
-        )
-        for r in rows
-    ]
+def _entitlement(
+    b: Beneficiary, row: Owed | Entitlement, member_id: uuid.UUID, fen: int, persons: int, reason: str
+) -> EntitlementOut:
+    return EntitlementOut(
+        from_month=Period.of(row.from_month),
+        to_month=Period.of(row.to_month) if row.to_month else None,
+        monthly_amount_fen=fen,
+        event_id=row.event_id,
+        event_type=reason,  # deprecated: kept for the clients that read it
+        in_force=row.superseded_by is None,
+        superseded_by=row.superseded_by,
+        # Before its schedule a person-level case was owed as a whole, keyed by its case id: no one person's.
+        member_id=None if member_id in (HOUSEHOLD, b.case_id) else member_id,
+        persons=persons,
+        reason=reason,
+    )
