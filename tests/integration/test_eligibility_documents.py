@@ -281,3 +281,18 @@ async def test_a_stop_on_review_says_why_the_rules_found_the_household_ineligibl
     body = "\n".join(p.text for p in _opened(await _document(api, tokens, case_id, "termination-notice")).paragraphs)
     assert "家庭经济状况" not in body
     assert "经定期核查，已不符合保障条件" in body and findings[0] in body
+
+
+async def test_a_stop_before_the_first_month_paid_names_no_last_month(api, tokens, open_wuqi_case):  # noqa: F811
+    """Approved on 25 Sept 2023, owed from October; the only member died on the 28th and the case stops after
+    September: nothing was ever paid, so the 停保通知书 names no last payment month and says it stops before any."""
+    full = _household()
+    alone = full.model_copy(update={"members": full.members[:1], "incomes": []})
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), snapshot=alone)
+    await _approve(api, tokens, case_id)
+    body = {"on": "2023-09-29", "reason": "death", "death_date": "2023-09-28", "opinion": "本人死亡"}
+    r = await _post(api, tokens, "approver", case_id, "termination", body)
+    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
+    text_ = "\n".join(p.text for p in _opened(await _document(api, tokens, case_id, "termination-notice")).paragraphs)
+    assert "最后发放月份" not in text_ and "2023年9月为" not in text_
+    assert "决定自2023年10月起停止发放，此前尚未发放。" in text_

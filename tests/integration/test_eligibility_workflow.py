@@ -18,7 +18,7 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.period import china_today
 from shared.core.workdays import add_workdays
 from shared.db import session_factory
-from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered
+from shared.events.catalogue import ApplicationSubmitted, HouseholdRegistered, HouseholdUpdated
 from shared.uow import UnitOfWork
 from tests.helpers import delivery, walk
 
@@ -208,6 +208,15 @@ async def _post(api, tokens, who: str, case_id: str, path: str, body: dict):
 async def household_facts(db, snapshot: HouseholdSnapshot) -> None:
     """The household's latest facts as eligibility learns them from intake (what a review reassesses on)."""
     event = HouseholdRegistered(household_id=snapshot.household_id, region_code=snapshot.region_code, snapshot=snapshot)
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_households(uow, [delivery(event)])
+        await uow.commit()
+
+
+async def household_updated(db, snapshot: HouseholdSnapshot) -> None:
+    """The front desk changed the household (its facts, its members): intake's `household.updated`, as the
+    consumer hands it to eligibility."""
+    event = HouseholdUpdated(household_id=snapshot.household_id, region_code=snapshot.region_code, snapshot=snapshot)
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
         await record_households(uow, [delivery(event)])
         await uow.commit()
@@ -767,3 +776,50 @@ async def test_notice_dates_a_correction_left_behind_are_cleared_on_upgrade(api,
     approve = {"on": "2023-11-06", "decision": "approve", "opinion": "同意"}
     r = await _post(api, tokens, "approver", stale, "decision", approve)
     assert r.status_code == 409 and r.json()["allowed_next"] == ["notice"], r.text
+
+
+async def test_household_facts_changed_during_the_notice_send_the_case_back(api, tokens, db, open_wuqi_case):
+    """The front desk records 750 yuan of farm work (was 300) while the 低保 case is on notice: the household's new
+    facts reach the case as an amendment does — 250 per head, the tier below 300 gives 400 each: 1200 yuan (it was
+    100 per head: 450 each, 1350) — and it goes back to investigation with the notice taken down, so the notice
+    cannot be closed nor the case approved on the old facts. The same facts again change nothing."""
+    case_id, snapshot = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    wages = [snapshot.incomes[0].model_copy(update={"monthly_amount_fen": 75_000}), *snapshot.incomes[1:]]
+    changed = snapshot.model_copy(update={"incomes": wages})
+    await household_updated(db, changed)
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert (case["status"], case["notice_posted_on"], case["notice_ends_on"]) == ("investigation", None, None)
+    assert case["assessed_monthly_amount_fen"] == 120_000
+    assert case["steps"][-1]["step"] == "amended"
+    r = await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
+    assert r.status_code == 409, r.text
+    await household_updated(db, changed)  # redelivered, or a change the case was not assessed on
+    again = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert len(again["steps"]) == len(case["steps"])
+
+
+async def test_a_member_removed_during_the_notice_sends_the_case_back(api, tokens, db, open_wuqi_case):
+    """Two of three members taken out at the desk during the notice: 300 yuan for one is 300 per head, the tier below
+    400 gives 350 yuan."""
+    case_id, snapshot = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    await household_updated(db, snapshot.model_copy(update={"members": snapshot.members[:1]}))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert (case["status"], case["notice_posted_on"], case["assessed_monthly_amount_fen"]) == (
+        "investigation",
+        None,
+        35_000,
+    )
+
+
+async def test_an_objection_after_the_notice_ended_is_refused_naming_on(api, tokens, open_wuqi_case):
+    """Notice 13–19 Sept 2023, not yet closed: an objection dated the 25th is a 422 naming `on`, nothing changed."""
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4))
+    await _to_notice(api, tokens, case_id)
+    body = {"on": "2023-09-25", "objection": "公示结束后收到的异议"}
+    r = await _post(api, tokens, "reviewer", case_id, "notice/objections", body)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "on", r.text
+    assert "2023-09-19" in r.json()["errors"][0]["message"]
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert (case["status"], case["complained"], case["notice_ends_on"]) == ("public_notice", False, "2023-09-19")

@@ -746,3 +746,75 @@ def test_a_case_stored_before_typed_details_is_still_read():
     back = to_case(legacy)
     assert back.applicant_member_id == case.snapshot.members[0].member_id and back.details.programme == "dibao"
     assert back.assessment is not None and not back.assessment.eligible and back.assessment.programme is None
+
+
+# --- the procedure's facts and dates (front-desk findings) -----------------------------------------------------
+
+
+def _same_household(case: Case, **facts: Any) -> HouseholdSnapshot:
+    """The case's household with some of its facts as the front desk now records them."""
+    return case.snapshot.model_copy(update=facts)
+
+
+def test_new_household_facts_during_the_notice_send_it_back_and_take_the_notice_down():
+    """Corrected facts from the front desk (household.updated) travel the amendment's route: reassessed, and from
+    the notice on back to investigation with the notice taken down. 750 yuan of farm work for 3 members is 250 per
+    head: the tier below 300 gives 400 each, 1200 yuan (it was 100 per head: 450 each, 1350)."""
+    case = on_notice(opened())
+    collect(case)
+    assert case.assessment.monthly_amount_fen == 135_000
+    wages = [case.snapshot.incomes[0].model_copy(update={"monthly_amount_fen": 75_000}), *case.snapshot.incomes[1:]]
+    case.household_changed(_same_household(case, incomes=wages), PARAMS, TODAY)
+    steps, events = collect(case)
+    assert case.status is Status.INVESTIGATION and (case.notice_posted_on, case.notice_ends_on) == (None, None)
+    assert case.assessment.monthly_amount_fen == 120_000
+    assert [s.step for s in steps] == ["amended"] and steps[0].actor == SYSTEM and "前台" in steps[0].opinion
+    assert kinds(events) == [CaseStatusChanged]
+
+
+def test_a_member_leaving_during_the_notice_sends_it_back_too():
+    """Two members left, 300 yuan for one: 300 per head, the tier below 400 gives 350."""
+    case = on_notice(opened())
+    collect(case)
+    case.household_changed(_same_household(case, members=case.snapshot.members[:1]), PARAMS, TODAY)
+    assert case.status is Status.INVESTIGATION and case.notice_posted_on is None
+    assert case.assessment.monthly_amount_fen == 35_000
+
+
+def test_household_facts_the_case_was_assessed_on_already_change_nothing():
+    """The same snapshot (a contact detail changed, or a redelivery): no step, no event, the notice stands."""
+    case = on_notice(opened())
+    collect(case)
+    case.household_changed(case.snapshot.model_copy(), PARAMS, TODAY)
+    assert case.status is Status.PUBLIC_NOTICE and case.notice_posted_on is not None and collect(case) == ([], [])
+    decided = approved()
+    decided.household_changed(_same_household(decided, incomes=[]), PARAMS, TODAY)
+    assert decided.status is Status.APPROVED and collect(decided) == ([], [])  # the roll's own routes (review)
+
+
+def test_expenditure_help_the_township_decides_has_the_delegated_whole_case_limit():
+    """domain.md: 20 working days where the township decides. From Monday 4 Sept 2023: 18 working days to 28 Sept,
+    then the National Day break (29 Sept–6 Oct), and Saturday 7 and Sunday 8 Oct are worked: the 8th (30 would be
+    20 Oct)."""
+    case = opened(
+        application(
+            programme="temporary",
+            details={
+                "programme": "temporary",
+                "temporary": {"type": "expenditure", "requested_amount_fen": 500_000, "cause": "子女上学"},
+            },
+        )
+    )
+    case.start_investigation(by(CLERK, date(2023, 9, 5)))
+    assert case.state.delegated and case.due_date == date(2023, 10, 8)
+
+
+def test_an_objection_after_the_notice_ended_is_refused_naming_the_date():
+    case = on_notice(opened())  # posted 11 Sept, runs to the 17th
+    collect(case)
+    with pytest.raises(InvalidInput) as exc:
+        case.record_objection(by(REVIEWER, date(2023, 9, 18)), objection="公示结束后收到的异议")
+    assert exc.value.extra["errors"][0]["field"] == "on" and "2023-09-17" in str(exc.value)
+    assert case.status is Status.PUBLIC_NOTICE and not case.complained and collect(case) == ([], [])
+    case.record_objection(by(REVIEWER, date(2023, 9, 17)), objection="最后一天的异议")
+    assert case.status is Status.INVESTIGATION and case.complained
