@@ -407,11 +407,27 @@ class Case(Aggregate):
         decided case is not reopened by a late amendment."""
         if self.status not in workflow.OPEN:
             return
-        self.snapshot, self.details, self.applicant_member_id = data.snapshot, data.details, data.applicant_member_id
+        self.details, self.applicant_member_id = data.details, data.applicant_member_id
+        self._corrected(data.snapshot, params, today, "申请人更正了家庭信息")
+
+    def household_changed(self, snapshot: HouseholdSnapshot, params: ParameterSet, today: date) -> bool:
+        """The front desk changed the household (income, property, a member added or taken out) while the case is
+        in the procedure: the amendment's route on the new facts. The snapshot is everything the rule reads, so a
+        snapshot equal to the case's (a redelivery, a change of contact details) changes nothing; a decided case
+        follows its household by its own routes (review, 离户, death). True when the case changed."""
+        if self.status not in workflow.OPEN or snapshot == self.snapshot:
+            return False
+        self._corrected(snapshot, params, today, "前台更新了家庭信息")
+        return True
+
+    def _corrected(self, snapshot: HouseholdSnapshot, params: ParameterSet, today: date, opinion: str) -> None:
+        """New facts before a decision, from the applicant or the front desk: reassessed; from the township's review
+        on, back to investigation (what was checked, appraised or posted was the old facts)."""
+        self.snapshot = snapshot
         self.assessment = self.assess(params, self.status_since)
         self.notice_posted_on = self.notice_ends_on = None  # a notice of the old facts: posted again on the new
         if self.status not in (Status.ACCEPTED, Status.INVESTIGATION):
-            self._move(StepContext(SYSTEM, params), "amended", Status.INVESTIGATION, today, "申请人更正了家庭信息", {})
+            self._move(StepContext(SYSTEM, params), "amended", Status.INVESTIGATION, today, opinion, {})
         else:
             self._refresh_due(params)
 
@@ -516,6 +532,15 @@ class Case(Aggregate):
     def record_objection(self, ctx: StepContext, *, objection: str, opinion: str | None = None) -> None:
         """公示期异议: the notice is taken down and the case goes back to investigation."""
         on = self._begin(CaseStep.NOTICE_OBJECTIONS, ctx)
+        assert self.notice_ends_on is not None
+        if on > self.notice_ends_on:
+            # The objection window is the 7-day notice itself; a later complaint is the county's to weigh before it
+            # decides (its own home visit, or a rejection with reasons), not a notice objection.
+            raise InvalidInput(
+                "on",
+                f"after the public notice ended ({self.notice_ends_on}): objections are taken during the 7-day "
+                "notice; close it, and a later complaint goes to the county's decision (its own home visit)",
+            )
         self.notice_posted_on = self.notice_ends_on = None
         self.complained = True
         self._move(ctx, CaseStep.NOTICE_OBJECTIONS, Status.INVESTIGATION, on, opinion, {"objection": objection})
@@ -940,7 +965,9 @@ class Case(Aggregate):
     # --- internals --------------------------------------------------------------------------------------------
 
     def _refresh_due(self, params: ParameterSet) -> None:
-        timeline = Timeline(**attributes(self, Timeline), accepted_on=self.opened_on)
+        # Delegated as the state reads it: 临时救助 the township decides has the delegated whole-case limit too.
+        delegated = self.delegated or self._township_decides
+        timeline = Timeline(**attributes(self, Timeline) | {"delegated": delegated, "accepted_on": self.opened_on})
         self.due_date, self.due_date_provisional = deadline(params, timeline, self.region_code)
 
     def _post_notice(self, on: date, params: ParameterSet) -> Status:

@@ -528,9 +528,13 @@ class CaseRepository:
 
     async def on_roll_of_households(self, household_ids: set[uuid.UUID]) -> list[Case]:
         """These households' cases on the roll, locked for a change, in id order: one statement."""
+        return await self.of_households(household_ids, ON_ROLL)
+
+    async def of_households(self, household_ids: set[uuid.UUID], statuses: frozenset[Status]) -> list[Case]:
+        """These households' cases in these statuses, locked for a change, in id order: one statement."""
         return await self._cases(
             select(CaseRow)
-            .where(CaseRow.household_id.in_(household_ids), CaseRow.status.in_([s.value for s in ON_ROLL]))
+            .where(CaseRow.household_id.in_(household_ids), CaseRow.status.in_([s.value for s in statuses]))
             .order_by(CaseRow.id)
             .with_for_update()
         )

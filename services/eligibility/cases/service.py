@@ -26,6 +26,7 @@ from services.eligibility.cases.schemas import (
     StepIn,
     StepOut,
 )
+from services.eligibility.cases.workflow import OPEN
 from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
@@ -88,7 +89,9 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     recorded at the front desk (a departure `died`, with its date) is the death rule for the cases that cover the
     member, from the month after the death (`Case.member_died`); a household programme's case on the roll that
     still counts a member the household no longer has (分户, moved out) is priced for those who remain from the
-    month after (`Case.members_left`)."""
+    month after (`Case.members_left`). A case still in the procedure takes the household's new facts as an amendment
+    (`Case.household_changed`): reassessed, and from the township's review on sent back to investigation, its notice
+    taken down."""
     repo = CaseRepository(uow.session)
     await repo.save_facts({d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries})
     updates = [d for d in deliveries if isinstance(d.data, HouseholdUpdated)]
@@ -104,6 +107,11 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
                 case.member_died(gone.member_id, gone.on, china_day(d.event.time), params, opinion)
             await _save(uow, case, cause=theirs[-1][0].event)
     latest = {d.data.household_id: d for d in updates}
+    for case in await repo.of_households(set(latest), OPEN):
+        delivery = latest[case.household_id]
+        await _with_medical_approved(repo, case)
+        if case.household_changed(delivery.data.snapshot, params, china_day(delivery.event.time)):
+            await _save(uow, case, cause=delivery.event)
     present = {h: {m.member_id for m in d.data.snapshot.members} for h, d in latest.items()}
     for case in await repo.many_for_update(await repo.missing_members(present)):
         delivery = latest[case.household_id]

@@ -284,10 +284,15 @@ def termination_notice(case: Case, steps: list[RecordedStep], village: str) -> O
     doc = OfficialDocument()
     doc.title(f"停止{_programme(case)}通知书")
     doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
+    first_owed = Period.of(case.effective_month) if case.effective_month else None
+    if first_owed is not None and stopped.last_month < first_owed:
+        # Stopped before the first month owed (died between the decision and it): no month was ever paid to name.
+        stops = f"决定自{_month(first_owed)}起停止发放，此前尚未发放。"
+    else:
+        stops = f"决定自{_month(stopped.last_month.next())}起停止发放，{_month(stopped.last_month)}为最后发放月份。"
     doc.paragraph(
         f"你（你家）享受的{_programme(case)}（{_amount(case)}），因{STOP_REASONS.get(stopped.reason, stopped.reason)}，"
-        f"根据《社会救助暂行办法》等有关规定，决定自{_month(stopped.last_month.next())}起停止发放，"
-        f"{_month(stopped.last_month)}为最后发放月份。"
+        f"根据《社会救助暂行办法》等有关规定，{stops}"
     )
     if stopped.opinion:
         doc.paragraph(f"具体情况：{stopped.opinion}")

@@ -439,16 +439,21 @@ def test_a_separate_register_case_needs_the_countys_own_home_visit():
     assert case.status is Status.APPROVED
 
 
-def _emergency(requested_fen: int) -> Case:
+def _temporary(kind: str, requested_fen: int, cause: str) -> Case:
+    """A 临时救助 case opened on a request of `kind` (emergency: 急难型, expenditure: 支出型)."""
     return opened(
         application(
             programme="temporary",
             details={
                 "programme": "temporary",
-                "temporary": {"type": "emergency", "requested_amount_fen": requested_fen, "cause": "窑洞坍塌"},
+                "temporary": {"type": kind, "requested_amount_fen": requested_fen, "cause": cause},
             },
         )
     )
+
+
+def _emergency(requested_fen: int) -> Case:
+    return _temporary("emergency", requested_fen, "窑洞坍塌")
 
 
 def test_emergency_help_is_paid_first_and_documented_after():
@@ -469,15 +474,7 @@ def test_expenditure_help_within_the_townships_limit_is_decided_by_the_township(
     """支出型临时救助 goes through the whole procedure; at or below the county's limit (20,000 yuan in 吴起县) the
     township approves it and reports it to the county (its assessment says so): the township's reviewer may take the
     decision, as for a county that delegates it (a clerk still may not)."""
-    case = opened(
-        application(
-            programme="temporary",
-            details={
-                "programme": "temporary",
-                "temporary": {"type": "expenditure", "requested_amount_fen": 300_000, "cause": "住院"},
-            },
-        )
-    )
+    case = _temporary("expenditure", 300_000, "住院")
     assert case.assessment.required_approver == "township"
     at_township_review(case)
     case.township_opinion(by(REVIEWER, date(2023, 9, 8)), recommendation="approve", opinion="建议救助")
@@ -796,15 +793,7 @@ def test_expenditure_help_the_township_decides_has_the_delegated_whole_case_limi
     """domain.md: 20 working days where the township decides. From Monday 4 Sept 2023: 18 working days to 28 Sept,
     then the National Day break (29 Sept–6 Oct), and Saturday 7 and Sunday 8 Oct are worked: the 8th (30 would be
     20 Oct)."""
-    case = opened(
-        application(
-            programme="temporary",
-            details={
-                "programme": "temporary",
-                "temporary": {"type": "expenditure", "requested_amount_fen": 500_000, "cause": "子女上学"},
-            },
-        )
-    )
+    case = _temporary("expenditure", 500_000, "子女上学")
     case.start_investigation(by(CLERK, date(2023, 9, 5)))
     assert case.state.delegated and case.due_date == date(2023, 10, 8)
 
@@ -814,7 +803,7 @@ def test_an_objection_after_the_notice_ended_is_refused_naming_the_date():
     collect(case)
     with pytest.raises(InvalidInput) as exc:
         case.record_objection(by(REVIEWER, date(2023, 9, 18)), objection="公示结束后收到的异议")
-    assert exc.value.extra["errors"][0]["field"] == "on" and "2023-09-17" in str(exc.value)
+    assert exc.value.errors[0]["field"] == "on" and "2023-09-17" in str(exc.value)
     assert case.status is Status.PUBLIC_NOTICE and not case.complained and collect(case) == ([], [])
     case.record_objection(by(REVIEWER, date(2023, 9, 17)), objection="最后一天的异议")
     assert case.status is Status.INVESTIGATION and case.complained
