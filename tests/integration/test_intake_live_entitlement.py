@@ -169,6 +169,11 @@ async def test_one_off_claims_may_be_open_side_by_side_and_reach_eligibility_as_
     first = r.json()["id"]
     r = await intake.post("/applications", json=dibao, headers=tokens["clerk"])
     assert problem(r, 409, "programme")["application_id"] == first
+    # A withdrawal asked for holds the slot until eligibility answers.
+    r = await intake.post(f"/applications/{first}/withdraw", json={"reason": "外出务工"}, headers=tokens["clerk"])
+    assert r.status_code == 202, r.text
+    r = await intake.post("/applications", json=dibao, headers=tokens["clerk"])
+    assert problem(r, 409, "programme")["application_id"] == first
     rigid = {"household_id": hid, "programme": "rigid_expense", "consent_signed": True}
     r = await intake.post("/applications", json=rigid, headers=tokens["clerk"])
     assert r.status_code == 201, r.text
