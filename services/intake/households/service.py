@@ -205,6 +205,9 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     for i, number in enumerate(numbers):
         if numbers.index(number) != i:
             raise InvalidInput(f"members[{i}].id_number", "the same person is listed twice")
+    heads = [i for i, m in enumerate(body.members) if m.relation == "head"]
+    if len(heads) != 1:
+        raise InvalidInput(f"members[{heads[1]}].relation" if heads else "members", _ONE_HEAD)
     fingerprints = [_fingerprint(n, settings) for n in numbers]
     taken = await repo.active_fingerprints(fingerprints)
     for i, fp in enumerate(fingerprints):
@@ -213,9 +216,6 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
                 f"members[{i}].id_number already belongs to another active household",
                 errors=[{"field": f"members[{i}].id_number", "message": "already in another active household"}],
             )
-    heads = [i for i, m in enumerate(body.members) if m.relation == "head"]
-    if len(heads) != 1:
-        raise InvalidInput(f"members[{heads[1]}].relation" if heads else "members", _ONE_HEAD)
     for i, income in enumerate(body.incomes):
         if income.earner is not None and income.earner >= len(body.members):
             raise InvalidInput(f"incomes[{i}].earner", "no member at this index")
