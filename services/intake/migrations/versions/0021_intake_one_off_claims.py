@@ -3,8 +3,8 @@ claims, each paid once, so `uq_applications_live` no longer covers their open ap
 others' — open, or (the programmes paid month by month) approved or imported and not stopped — against a second
 application racing the service's own check.
 
-Downgrading restores the old index, which fails while a household has two open one-off claims: decide or withdraw
-one of them first.
+Downgrading leaves the index as it is: the old one cannot be built over a household's several open claims, and
+no claim is the migration's to withdraw; the older code then accepts several one-off claims, as this one does.
 
 Revision ID: intake_one_off_claims
 Revises: intake_application_origin
@@ -23,15 +23,14 @@ depends_on: str | Sequence[str] | None = None
 S = "intake"
 RECURRING = "('dibao', 'marginal', 'tekun', 'orphan', 'de_facto_orphan', 'disability_living', 'disability_care')"
 OPEN = "status IN ('submitted', 'in_review', 'withdrawal_requested')"
-# As services/intake/models.py's LIVE, frozen here as these revisions wrote it.
-LIVE_BEFORE = (
-    f"{OPEN} OR (status IN ('approved', 'imported') AND programme IN {RECURRING} "
-    "AND case_status IS DISTINCT FROM 'terminated')"
+# As services/intake/models.py's LIVE, frozen here as this revision wrote it.
+LIVE = (
+    f"programme NOT IN ('temporary', 'medical') AND ({OPEN} OR (status IN ('approved', 'imported') "
+    f"AND programme IN {RECURRING} AND case_status IS DISTINCT FROM 'terminated'))"
 )
-LIVE = f"programme NOT IN ('temporary', 'medical') AND ({LIVE_BEFORE})"
 
 
-def _live(where: str) -> None:
+def upgrade() -> None:
     op.drop_index("uq_applications_live", table_name="applications", schema=S)
     op.create_index(
         "uq_applications_live",
@@ -39,13 +38,9 @@ def _live(where: str) -> None:
         ["household_id", "programme"],
         unique=True,
         schema=S,
-        postgresql_where=sa.text(where),
+        postgresql_where=sa.text(LIVE),
     )
 
 
-def upgrade() -> None:
-    _live(LIVE)
-
-
 def downgrade() -> None:
-    _live(LIVE_BEFORE)
+    pass  # see the module's docstring
