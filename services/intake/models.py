@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import PlatformTables, service_metadata
-from shared.events.catalogue import RECURRING
+from shared.events.catalogue import ONE_OFF, RECURRING
 from shared.idempotency import idempotency_table
 
 SCHEMA = "intake"
@@ -117,10 +117,12 @@ class Member(Base):
 
 OPEN = ("submitted", "in_review", "withdrawal_requested")
 #: An application holding its household's slot for its programme: open, or approved (or imported with the county's
-#: roll, 存量对象导入) and not stopped.
+#: roll, 存量对象导入) and not stopped. One-off help (临时救助, 医疗救助) holds none: each claim (a hospital stay, an
+#: emergency) is paid once, and a household may have several open (migration 0021).
 LIVE = (
-    f"status IN ({', '.join(repr(s) for s in OPEN)}) OR (status IN ('approved', 'imported') "
-    f"AND programme IN ({', '.join(repr(p) for p in RECURRING)}) AND case_status IS DISTINCT FROM 'terminated')"
+    f"programme NOT IN ({', '.join(repr(p) for p in ONE_OFF)}) AND (status IN ({', '.join(repr(s) for s in OPEN)}) "
+    f"OR (status IN ('approved', 'imported') AND programme IN ({', '.join(repr(p) for p in RECURRING)}) "
+    "AND case_status IS DISTINCT FROM 'terminated'))"
 )
 
 
@@ -164,7 +166,7 @@ class Application(Base):
     __table_args__ = (
         # One live application per household and programme (409 otherwise): an open one (a pending withdrawal still
         # holds it) or, for the programmes paid month by month, an approved one whose case is not stopped — a review
-        # is the way to change what a household receives.
+        # is the way to change what a household receives. One-off claims are not counted (LIVE).
         Index("uq_applications_live", "household_id", "programme", unique=True, postgresql_where=text(LIVE)),
         Index("ix_applications_created_at_id", "created_at", "id"),  # GET /applications pages on it
     )

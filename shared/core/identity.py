@@ -1,7 +1,8 @@
 """Resident identity numbers (居民身份证号码, GB 11643-1999) and privacy helpers.
 
 An 18-character number is: 6-digit address code (where the ID was first issued, not where the person lives
-now) + birth date YYYYMMDD + 3-digit sequence (odd = male) + check character (0-9 or X).
+now; its first two digits a province's) + birth date YYYYMMDD + 3-digit sequence (odd = male) + check character
+(0-9 or X).
 
 Also here: masking for public notices (公示) and logs, and a keyed fingerprint so services can correlate or
 look up a person without storing or logging the number itself.
@@ -21,6 +22,7 @@ from pydantic import AfterValidator, WithJsonSchema
 
 from shared.core.household import age_on
 from shared.core.period import china_today
+from shared.core.regions import province_codes
 
 __all__ = [
     "FINGERPRINT_HASHES",
@@ -40,6 +42,11 @@ _CHECK_CHARS = "10X98765432"
 _DIGIT_OFFSET = ord("0") * sum(_WEIGHTS)
 _EARLIEST_BIRTH = date(1900, 1, 1)
 _ASCII_DIGITS = frozenset("0123456789")
+# The address code's province: one of the NBS table's (the mainland's 31), or one GB/T 2260 lists and NBS does not
+# count — 71 台湾省 — or the 港澳台居民居住证's 81 香港, 82 澳门 and 83 台湾 (国办发〔2018〕81号), whose numbers are
+# GB 11643 numbers too. Only the province is checked: a number issued under a county or prefecture code since
+# abolished or renumbered stays valid for life.
+_PROVINCES = province_codes() | {"71", "81", "82", "83"}
 # An HMAC over a space of a few billion possible numbers is only as strong as its key: with a short or
 # guessable key anyone can enumerate every ID and reverse the fingerprint.
 _MIN_SECRET_BYTES = 16
@@ -104,6 +111,10 @@ def parse_resident_id(value: str, *, today: date | None = None) -> ResidentId:
         raise InvalidResidentId("the first 17 characters must be digits 0-9")
     if number[17] not in _ASCII_DIGITS and number[17] != "X":
         raise InvalidResidentId("the last character must be a digit 0-9 or X")
+
+    # Not which digits: the reason is shown and logged, and never echoes any part of the number.
+    if number[:2] not in _PROVINCES:
+        raise InvalidResidentId("the address code (first 6 digits) does not begin with a province-level code")
 
     birth_text = number[6:14]
     try:

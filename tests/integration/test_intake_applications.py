@@ -308,12 +308,6 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
         "status",
     )
     problem(await _upload(api, tokens, app["id"], "emergency_proof"), 409, "status")
-    held = await client.post(
-        "/applications",
-        headers=tokens["clerk"],
-        json={"household_id": hid, "programme": "temporary", "consent_signed": True, **_facts("temporary")},
-    )
-    problem(held, 409, "programme")  # the slot is held until eligibility answers
     await _deliver(
         db,
         CaseStatusChanged(
@@ -327,7 +321,7 @@ async def test_amend_then_withdraw_then_apply_again(api, tokens, db):
     )
     shown = (await client.get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert (shown["status"], shown["case_status"], shown["withdrawal"]) == ("withdrawn", "withdrawn", "accepted")
-    again = await _apply(api, tokens, hid, "temporary")  # the slot is free again
+    again = await _apply(api, tokens, hid, "temporary")
     assert again["id"] != app["id"]
     # An event of the withdrawn case's earlier life, arriving late (a replay), cannot reopen it: withdrawal is final,
     # and with the new application open it could not be both.

@@ -402,3 +402,47 @@ async def test_an_address_of_spaces_only_is_refused_naming_it(api, tokens, db):
         body = {**household_body(), "address": blank}
         problem(await api("intake").post("/households", json=body, headers=tokens["clerk"]), 422, "address")
     assert await _count(db, Household) == before
+
+
+async def test_a_household_has_one_head_at_registration_and_after(api, tokens, db):
+    """户主: one per household (the roll import refuses a second one too); bad input names the member, writes
+    nothing."""
+    client = api("intake")
+    body = household_body(members=3)
+    body["members"][2]["relation"] = "head"
+    households, members = await _count(db, Household), await _count(db, Member)
+    r = await client.post("/households", json=body, headers=tokens["clerk"])
+    problem(r, 422, "members[2].relation")
+    body["members"][0]["relation"] = body["members"][2]["relation"] = "child"
+    problem(await client.post("/households", json=body, headers=tokens["clerk"]), 422, "members")
+    assert (await _count(db, Household), await _count(db, Member)) == (households, members)
+
+    household = await _register(api, tokens)
+    hid = household["id"]
+    head = next(m["id"] for m in household["members"] if m["relation"] == "head")
+    spouse = next(m["id"] for m in household["members"] if m["relation"] == "spouse")
+    second = {"name": "李明", "id_number": resident_id("19800601", True), "relation": "head"}
+    r = await client.post(f"/households/{hid}/members", json=second, headers=tokens["clerk"])
+    problem(r, 422, "relation")
+    assert await _count(db, Member) == members + 2
+    r = await client.patch(f"/households/{hid}/members/{spouse}", json={"relation": "head"}, headers=tokens["clerk"])
+    problem(r, 422, "relation")
+    # A new 户主 (the old one died, or 分户): the old one's relation changes first, then the new one's.
+    for member, relation in ((head, "parent"), (spouse, "head")):
+        r = await client.patch(
+            f"/households/{hid}/members/{member}", json={"relation": relation}, headers=tokens["clerk"]
+        )
+        assert r.status_code == 200, r.text
+    shown = (await client.get(f"/households/{hid}", headers=tokens["clerk"])).json()
+    assert [m["id"] for m in shown["members"] if m["relation"] == "head"] == [spouse]
+
+
+async def test_an_id_number_of_no_province_is_refused_naming_the_member_without_echoing_it(api, tokens, db):
+    body = household_body()
+    number = resident_id("19800101", True, area="000000")
+    body["members"][1]["id_number"] = number
+    before = await _count(db, Household)
+    r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+    refused = problem(r, 422, "members[1].id_number")
+    assert "province" in r.text and number not in r.text and number[:17] not in r.text
+    assert refused["errors"] and await _count(db, Household) == before

@@ -138,3 +138,45 @@ async def test_a_household_receiving_dibao_cannot_apply_for_it_again_until_it_st
     assert (await intake.get(f"/applications/{r.json()['id']}", headers=tokens["clerk"])).json()[
         "status"
     ] == "submitted"
+
+
+async def test_one_off_claims_may_be_open_side_by_side_and_reach_eligibility_as_cases(api, tokens, db):
+    """Two hospital stays, two emergencies: 医疗救助 and 临时救助 are paid once per claim, so a household may have
+    several open; the one-live rule (and its index) holds for the other programmes only."""
+    intake = api("intake")
+    r = await intake.post("/households", json=household_body(), headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    hid = r.json()["id"]
+    bill = {"bill_total_fen": 5_000_000, "basic_insurance_paid_fen": 2_500_000, "group": "illness_poverty"}
+    fire = {"type": "emergency", "requested_amount_fen": 200_000, "cause": "房屋失火"}
+    claims = [("medical", {"medical": bill})] * 2 + [("temporary", {"temporary": fire})] * 2
+    ids = []
+    for programme, facts in claims:
+        body = {"household_id": hid, "programme": programme, "consent_signed": True, **facts}
+        r = await intake.post("/applications", json=body, headers=tokens["clerk"])
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    # Eligibility opens each as a case of its own: none is refused as a second live case.
+    for application_id in ids[:2]:
+        case_id = await _open_from_intake(db, application_id)
+        case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+        assert case["status"] != "rejected", case
+
+    # The others keep one open application: the second is refused naming the first (not the bare index).
+    dibao = {"household_id": hid, "programme": "dibao", "consent_signed": True}
+    r = await intake.post("/applications", json=dibao, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    r = await intake.post("/applications", json=dibao, headers=tokens["clerk"])
+    assert problem(r, 409, "programme")["application_id"] == first
+    # A withdrawal asked for holds the slot until eligibility answers.
+    r = await intake.post(f"/applications/{first}/withdraw", json={"reason": "外出务工"}, headers=tokens["clerk"])
+    assert r.status_code == 202, r.text
+    r = await intake.post("/applications", json=dibao, headers=tokens["clerk"])
+    assert problem(r, 409, "programme")["application_id"] == first
+    rigid = {"household_id": hid, "programme": "rigid_expense", "consent_signed": True}
+    r = await intake.post("/applications", json=rigid, headers=tokens["clerk"])
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    r = await intake.post("/applications", json=rigid, headers=tokens["clerk"])
+    assert problem(r, 409, "programme")["application_id"] == first

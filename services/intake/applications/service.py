@@ -40,7 +40,6 @@ from shared.core.household import HouseholdSnapshot
 from shared.core.period import china_today
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events.catalogue import (
-    RECURRING,
     ApplicationAmended,
     ApplicationDetails,
     ApplicationSubmitted,
@@ -266,7 +265,8 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
     # Timestamps set here rather than by the server default: nothing is read back before answering.
     application.created_at = application.updated_at = datetime.now(UTC)
     repo = ApplicationRepository(uow.session)
-    if body.programme in RECURRING and (live := await repo.live(household.id, body.programme)):
+    # The 409 names the live application (one-off help has none: LIVE leaves its claims out).
+    if live := await repo.live(household.id, body.programme):
         raise _already(live)
     if body.medical is not None and body.medical.group in _ON_A_ROLL:
         # 医疗救助 pays a 低保 or 特困 recipient at their own rate: the group is what the household receives.
@@ -276,8 +276,8 @@ async def submit(uow: UnitOfWork, principal: Principal, body: ApplicationIn) -> 
                 "medical.group",
                 f"the household does not receive {_ON_A_ROLL[body.medical.group]} (no approved application of it)",
             )
-    # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the one live application
-    # per household and programme is the unique index's to enforce (a second one, concurrent or not: 409).
+    # Written at commit with the audit, outbox and Idempotency-Key rows, in one statement; the unique index keeps the
+    # one live application per household and programme against a second one written concurrently, past the check.
     add_new(uow, application)
     uow.on_conflict(
         "uq_applications_live",

@@ -170,6 +170,20 @@ async def announce_unannounced_payees(uow: UnitOfWork, settings: Settings, limit
     return len(households)
 
 
+# As the roll import says it (存量对象导入 refuses a household's second 户主 row the same way).
+_ONE_HEAD = "a household has exactly one 户主 (relation head)"
+
+
+async def _no_other_head(
+    repo: HouseholdRepository, household_id: uuid.UUID, member_id: uuid.UUID | None = None
+) -> None:
+    """Refuse (422 on `relation`) making a member 户主 while another active member is: a new 户主 (the old one died,
+    分户) is recorded by changing the old one's relation first."""
+    head = next((m for m in await repo.members(household_id) if m.relation == "head" and m.id != member_id), None)
+    if head is not None:
+        raise InvalidInput("relation", f"{_ONE_HEAD}: member {head.id} is; change that member's relation first")
+
+
 def _member_taken(field: str) -> Conflict:
     return Conflict(
         "a member already belongs to another active household",
@@ -191,6 +205,9 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
     for i, number in enumerate(numbers):
         if numbers.index(number) != i:
             raise InvalidInput(f"members[{i}].id_number", "the same person is listed twice")
+    heads = [i for i, m in enumerate(body.members) if m.relation == "head"]
+    if len(heads) != 1:
+        raise InvalidInput(f"members[{heads[1]}].relation" if heads else "members", _ONE_HEAD)
     fingerprints = [_fingerprint(n, settings) for n in numbers]
     taken = await repo.active_fingerprints(fingerprints)
     for i, fp in enumerate(fingerprints):
@@ -464,6 +481,8 @@ async def add_member(
 ) -> HouseholdOut:
     household = await _writable(uow, principal, household_id, if_match)
     repo = HouseholdRepository(uow.session)
+    if body.relation == "head":
+        await _no_other_head(repo, household.id)
     fingerprint = _fingerprint(body.id_number, settings)
     if await repo.active_fingerprints([fingerprint]):
         raise Conflict(
@@ -490,13 +509,16 @@ async def update_member(
     if_match: str | None = None,
 ) -> HouseholdOut:
     household = await _writable(uow, principal, household_id, if_match)
-    member = await HouseholdRepository(uow.session).member(household.id, member_id)
+    repo = HouseholdRepository(uow.session)
+    member = await repo.member(household.id, member_id)
     if member is None:
         raise NotFound(f"member {member_id} not found in this household")
     sent = body.model_dump(mode="json", include=body.model_fields_set)
     if "name" in sent:
         member.name = sent.pop("name")
     if "relation" in sent:
+        if sent["relation"] == "head":
+            await _no_other_head(repo, household.id, member.id)
         member.relation = sent.pop("relation")
     # Validate the merged facts as a whole: counted=false without a reason is caught however it arises.
     try:

@@ -287,3 +287,33 @@ def test_the_bulk_fingerprinter_gives_the_same_digests():
             assert fingerprint(number) == id_fingerprint(number, key)
     with pytest.raises(ValueError):
         fingerprinter(b"short")
+
+
+# --- the address code: GB 11643's first six digits are a division code, its first two a province ---
+
+
+@pytest.mark.parametrize("area", ["000000", "001234", "100105", "190000", "240101", "550101", "700000", "990000"])
+def test_an_address_code_of_no_province_is_refused_without_echoing_the_number(area: str) -> None:
+    number = make_id(f"{area}19800101123")
+    with pytest.raises(InvalidResidentId) as info:
+        parse_resident_id(number, today=date(2024, 1, 1))
+    assert "province" in info.value.reason
+    assert area not in info.value.reason and number not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "area",
+    [
+        "110105",  # 北京市朝阳区
+        "650102",  # 乌鲁木齐市天山区
+        "610622",  # 延长县 as 陕西 numbered it: a county code since changed still issued valid IDs
+        "612601",  # 延安地区 (abolished 1996)
+        "710000",  # 台湾省
+        "810000",  # 香港: 港澳台居民居住证
+        "820000",  # 澳门
+        "830000",  # 台湾居民居住证
+    ],
+)
+def test_any_address_code_under_a_province_is_accepted(area: str) -> None:
+    number = make_id(f"{area}19800101123")
+    assert parse_resident_id(number, today=date(2024, 1, 1)).address_code == area
