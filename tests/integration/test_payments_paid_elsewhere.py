@@ -335,3 +335,19 @@ async def test_the_old_systems_months_after_the_end_are_overpaid_whole_and_a_rep
         ("2026-11", 150_000, "open", None),
     ]
     assert await _held(api, tokens, hh, OCT, Period(2026, 11)) == {"2026-10": 0, "2026-11": 150_000}
+
+
+async def test_a_month_paid_by_the_old_system_and_a_rise_line_counts_each_once(api, tokens, kit, db):
+    """A month holds the old system's payment and a line only when the line is what the old system did not pay (a
+    提标's difference): their sum is what was paid. Lowered afterwards, only what is beyond the new amount is over."""
+    region = village()
+    case_id, hh = await _imported(kit, region, 52_000)
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 55_500)], reason="standard_rise")
+    await _send(api, tokens, await _request(api, tokens, kit, region, DEC))  # 35.00 for Oct and Nov, 555.00 for Dec
+    # Lowered to 540.00 from October: each month paid 555.00 (520.00 + 35.00 for October and November), 15.00 over.
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 54_000)], reason="review")
+    assert await _found(api, tokens, hh) == [
+        ("2026-10", 55_500, 54_000, 1_500, "reduced"),
+        ("2026-11", 55_500, 54_000, 1_500, "reduced"),
+        ("2026-12", 55_500, 54_000, 1_500, "reduced"),
+    ]
