@@ -16,6 +16,8 @@ from shared.core.period import Period
 from shared.events.catalogue import CaseApproved
 from tests.conftest import bearer
 from tests.helpers import walk
+from tests.integration.test_payments_deduction import _lines as _withholding
+from tests.integration.test_payments_deduction import _overpayments
 from tests.payments_kit import PaymentsKit, bank_rows, return_file, village
 
 EFFECTIVE = Period(2024, 3)  # approved by the old system in February 2024
@@ -230,3 +232,122 @@ async def test_what_holds_money_for_the_what_if_counts_the_months_the_old_system
     assert r.status_code == 200, r.text
     held = {x["period"]: x["held_fen"] for x in r.json()}
     assert held == {"2026-08": 52_000, "2026-09": 52_000, "2026-10": 52_000, "2026-11": 52_000}
+
+
+async def _held(api, tokens, hh: uuid.UUID, first: Period, through: Period) -> dict[str, int]:
+    """Fen that holds money for the household's months (`POST /balances/held`), as the balance counts it."""
+    body = {
+        "persons": [{"household_id": str(hh), "programme": "dibao", "member_id": NIL}],
+        "from_month": str(first),
+        "through": str(through),
+    }
+    r = await api("payments").post("/balances/held", json=body, headers=tokens["finance"])
+    assert r.status_code == 200, r.text
+    return {x["period"]: x["held_fen"] for x in r.json()}
+
+
+async def _found(api, tokens, hh: uuid.UUID) -> list[tuple[str, int, int, int, str]]:
+    """(month, paid, owed, overpaid, reason) of the household's overpayments."""
+    found = await walk(api("payments"), "/overpayments", tokens["finance"], {"household_id": str(hh)})
+    return sorted((o["period"], o["paid_fen"], o["owed_fen"], o["amount_fen"], o["reason"]) for o in found)
+
+
+async def _died_in_september(api, tokens, kit) -> tuple[uuid.UUID, uuid.UUID, str]:
+    """The partner agency's finding: 3 persons imported at 1500.00 a month, the old system paid through November
+    2026; one of them died in September, reported afterwards: from October 2 persons, 1000.00. October and November
+    were paid 1500.00 each (the old system), owed 1000.00: 500.00 each overpaid (`reduced`), as a bank-paid month."""
+    region = village()
+    case_id, hh = await _imported(kit, region, 150_000, persons=3)
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 100_000)], persons=2, reason="death")
+    assert await _found(api, tokens, hh) == [
+        ("2026-10", 150_000, 100_000, 50_000, "reduced"),
+        ("2026-11", 150_000, 100_000, 50_000, "reduced"),
+    ]
+    return case_id, hh, region
+
+
+async def test_a_death_reported_after_the_old_system_paid_is_an_overpayment_withheld_from_later_lines(
+    api, tokens, kit, db
+):
+    _, hh, region = await _died_in_september(api, tokens, kit)
+    # December: 1000.00 owed, at most 500.00 withheld (half): October's 500.00; the bank pays 500.00.
+    december = await _request(api, tokens, kit, region, DEC)
+    assert await _withholding(api, tokens, december) == [(str(DEC), "regular", 50_000, 50_000)]
+    assert await _overpayments(api, tokens, hh) == [
+        ("2026-10", 50_000, "closed", "recovered"),
+        ("2026-11", 50_000, "open", None),
+    ]
+    await _send(api, tokens, december)
+    # January withholds November's 500.00: each month then holds exactly what it is owed, 1000.00.
+    january = await _request(api, tokens, kit, region, JAN)
+    assert await _withholding(api, tokens, january) == [(str(JAN), "regular", 50_000, 50_000)]
+    assert await _overpayments(api, tokens, hh) == [
+        ("2026-10", 50_000, "closed", "recovered"),
+        ("2026-11", 50_000, "closed", "recovered"),
+    ]
+    assert await _held(api, tokens, hh, OCT, JAN) == {m: 100_000 for m in ("2026-10", "2026-11", "2026-12", "2027-01")}
+    # Nothing recorded twice when the region's overpayments are recorded again (after a batch is built).
+    assert len(await _found(api, tokens, hh)) == 2
+
+
+async def test_a_restoring_decision_closes_the_old_systems_overpayment_restored_and_pays_back_what_was_withheld(
+    api, tokens, kit, db
+):
+    case_id, hh, region = await _died_in_september(api, tokens, kit)
+    december = await _request(api, tokens, kit, region, DEC)
+    await _send(api, tokens, december)  # 500.00 paid, October's 500.00 withheld
+    # The death was reported in error: 3 persons, 1500.00 from October again. November's overpayment was never
+    # withheld: it closes `restored`. October's was recovered: the 500.00 withheld from December is owed back to
+    # October (held 1500.00 − 500.00), and December is owed 500.00 more (held 500.00 + 500.00 withheld).
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 150_000)], persons=3, reason="correction")
+    assert await _overpayments(api, tokens, hh) == [
+        ("2026-10", 50_000, "closed", "recovered"),
+        ("2026-11", 50_000, "closed", "restored"),
+    ]
+    january = await _request(api, tokens, kit, region, JAN)
+    assert await _withholding(api, tokens, january) == [
+        ("2026-10", "arrears", 50_000, 0),
+        ("2026-12", "arrears", 50_000, 0),
+        (str(JAN), "regular", 150_000, 0),
+    ]
+
+
+async def test_the_old_systems_months_after_the_end_are_overpaid_whole_and_a_repayment_closes_one(api, tokens, kit, db):
+    """The household's assistance ends with September (the whole household: nothing owed from October): the old
+    system's October and November, 1500.00 each, are overpaid whole (`after_end`). One repaid (退回) closes `repaid`
+    and is not recorded again; the other stays open."""
+    region = village()
+    case_id, hh = await _imported(kit, region, 150_000, persons=3)
+    await kit.schedule(case_id, hh, region, OCT, [], persons=3, reason="death")
+    assert await _found(api, tokens, hh) == [
+        ("2026-10", 150_000, 0, 150_000, "after_end"),
+        ("2026-11", 150_000, 0, 150_000, "after_end"),
+    ]
+    found = await walk(api("payments"), "/overpayments", tokens["finance"], {"household_id": str(hh)})
+    october = next(o for o in found if o["period"] == "2026-10")
+    r = await api("payments").post(
+        f"/overpayments/{october['id']}/repaid", json={"reason": "户主退回"}, headers=tokens["finance"]
+    )
+    assert r.status_code == 200, r.text
+    await kit.schedule(case_id, hh, region, OCT, [], persons=3, reason="death")  # recorded again: unchanged
+    assert await _overpayments(api, tokens, hh) == [
+        ("2026-10", 150_000, "closed", "repaid"),
+        ("2026-11", 150_000, "open", None),
+    ]
+    assert await _held(api, tokens, hh, OCT, Period(2026, 11)) == {"2026-10": 0, "2026-11": 150_000}
+
+
+async def test_a_month_paid_by_the_old_system_and_a_rise_line_counts_each_once(api, tokens, kit, db):
+    """A month holds the old system's payment and a line only when the line is what the old system did not pay (a
+    提标's difference): their sum is what was paid. Lowered afterwards, only what is beyond the new amount is over."""
+    region = village()
+    case_id, hh = await _imported(kit, region, 52_000)
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 55_500)], reason="standard_rise")
+    await _send(api, tokens, await _request(api, tokens, kit, region, DEC))  # 35.00 for Oct and Nov, 555.00 for Dec
+    # Lowered to 540.00 from October: each month paid 555.00 (520.00 + 35.00 for October and November), 15.00 over.
+    await kit.schedule(case_id, hh, region, OCT, [(OCT, None, 54_000)], reason="review")
+    assert await _found(api, tokens, hh) == [
+        ("2026-10", 55_500, 54_000, 1_500, "reduced"),
+        ("2026-11", 55_500, 54_000, 1_500, "reduced"),
+        ("2026-12", 55_500, 54_000, 1_500, "reduced"),
+    ]

@@ -9,7 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.payments.balances.schemas import HeldIn
 
-_HELD = """
+# 已由原系统发放, one row per person and month (`period`) the old system paid before the roll was imported, holding the
+# file's amount (`fen`) as that month's regular payment. The one definition of what those months hold, for the balance
+# (`_BALANCE`), what holds money (`_HELD`) and what was paid beyond what is owed (`_RECORD`, the overpayments): a month
+# the old system paid is paid for each alike. `{first}` and `{last}` bound the months a query reads (SQL expressions:
+# the months are generated, never stored), `{scope}` picks the rows of `e`.
+PAID_ELSEWHERE_MONTHS = """SELECT e.household_id, e.programme, e.member_id, e.region_code, e.case_id,
+       CAST(pm AS date) AS period, e.amount_fen AS fen
+FROM payments.paid_elsewhere e
+CROSS JOIN LATERAL generate_series(CAST(greatest(e.from_month, {first}) AS timestamp),
+                                   CAST(least(e.through_month, {last}) AS timestamp), interval '1 month') pm
+WHERE {scope}"""
+
+_HELD_ELSEWHERE = PAID_ELSEWHERE_MONTHS.format(
+    first=":first",
+    last=":last",
+    scope="(e.household_id, e.programme, e.member_id) IN (SELECT * FROM who) AND e.region_code LIKE :prefix "
+    "AND e.from_month <= :last AND e.through_month >= :first",
+)
+_HELD = f"""
 WITH who AS (
     SELECT * FROM unnest(CAST(:hs AS uuid[]), CAST(:ps AS text[]), CAST(:ms AS uuid[]))
         AS w(household_id, programme, member_id)
@@ -30,11 +48,7 @@ FROM (
     WHERE d.region_code LIKE :prefix AND d.period BETWEEN :first AND :last
       AND EXISTS (SELECT 1 FROM payments.payment_lines dl WHERE dl.id = d.line_id AND dl.status IN ('pending', 'paid'))
     UNION ALL  -- months the old system paid before the roll was imported (已由原系统发放), as the batch counts them
-    SELECT e.household_id, e.programme, e.member_id, CAST(pm AS date), e.amount_fen
-    FROM payments.paid_elsewhere e JOIN who USING (household_id, programme, member_id)
-    CROSS JOIN LATERAL generate_series(CAST(greatest(e.from_month, :first) AS timestamp),
-                                       CAST(least(e.through_month, :last) AS timestamp), interval '1 month') pm
-    WHERE e.region_code LIKE :prefix AND e.from_month <= :last AND e.through_month >= :first
+    SELECT e.household_id, e.programme, e.member_id, e.period, e.fen FROM ({_HELD_ELSEWHERE}) e
 ) m
 GROUP BY m.household_id, m.programme, m.member_id, m.period
 ORDER BY m.household_id, m.programme, m.member_id, m.period

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.payments.balances.repository import PAID_ELSEWHERE_MONTHS
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
 from services.payments.batches.schemas import BatchQuery, LineQuery
 from services.payments.models import HOUSEHOLD, Batch, Payee, PaymentLine
@@ -106,6 +107,7 @@ _KIND = """CASE WHEN :regular AND o.period = :period AND NOT coalesce(s.has_regu
 # line (unless a regular line already holds it); other months are labelled by `_KIND`.
 # A regular batch leaves out the persons another live regular batch of the same month holds (one batch per person
 # and month, whatever the region level).
+_ELSEWHERE = PAID_ELSEWHERE_MONTHS.format(first="e.from_month", last=":upto", scope="{line_scope}")
 _BALANCE = f"""
 INSERT INTO payments.payment_lines ({_COLUMNS})
 SELECT uuid_generate_v5(CAST(:ns AS uuid), w.household_id::text || '/' || w.programme || '/' || w.member_id::text
@@ -139,12 +141,7 @@ FROM (
                      SELECT household_id, programme, member_id, period, -amount_fen, false
                      FROM payments.overpayments WHERE closed_reason = 'repaid' AND {{line_scope}}
                      UNION ALL  -- months the old system paid before the roll was imported: its regular payment
-                     SELECT household_id, programme, member_id, CAST(pm AS date), amount_fen, true
-                     FROM payments.paid_elsewhere
-                     CROSS JOIN LATERAL generate_series(CAST(from_month AS timestamp),
-                                                        CAST(least(through_month, :upto) AS timestamp),
-                                                        interval '1 month') pm
-                     WHERE {{line_scope}}
+                     SELECT household_id, programme, member_id, period, fen, true FROM ({_ELSEWHERE}) e
                      {_DEDUCTED}) m
                GROUP BY household_id, programme, member_id, period) s
            ON s.household_id = o.household_id AND s.programme = o.programme AND s.member_id = o.member_id

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.payments.balances.repository import PAID_ELSEWHERE_MONTHS
 from services.payments.models import Overpayment
 from services.payments.recovery.schemas import OverpaymentQuery
 from shared.pagination import Keyset, Rows, keyset_page
@@ -79,19 +80,25 @@ WITH live AS (
 UPDATE payments.overpayments o SET amount_fen = o.amount_fen - part.amount_fen FROM part WHERE o.id = :id
 """
 
-# Per person and month of the scope with money sent (lines of exported batches, pending or paid, less what was repaid):
-# the overpayment is max(sent − owed − waived, 0). Open rows (and those awaiting a waiver) are kept summing to it: a
-# lower amount adds a row for the difference, and when a later decision (or a 退汇) brings it down, they close
-# (`restored`) and one row for what is still over is opened.
+# Per person and month of the scope with money sent (lines of exported batches, pending or paid, and the months the
+# old system paid, `PAID_ELSEWHERE_MONTHS` as the balance counts them, less what was repaid): the overpayment is
+# max(sent − owed − waived, 0). Open rows (and those awaiting a waiver) are kept summing to it: a lower amount adds a
+# row for the difference, and when a later decision (or a 退汇) brings it down, they close (`restored`) and one row
+# for what is still over is opened.
 _RECORD = """
 WITH sent AS (
-    SELECT l.household_id, l.programme, l.member_id, l.period, sum(l.amount_fen + l.deducted_fen) AS fen,
-           (array_agg(l.case_id ORDER BY l.id DESC))[1] AS case_id,
-           (array_agg(l.region_code ORDER BY l.id DESC))[1] AS region_code
-    FROM payments.payment_lines l JOIN payments.batches bt ON bt.id = l.batch_id
-    WHERE l.kind <> 'one_off' AND l.status IN ('pending', 'paid') AND bt.status IN ('exported', 'reconciled')
-      AND l.{scope}
-    GROUP BY l.household_id, l.programme, l.member_id, l.period
+    SELECT s.household_id, s.programme, s.member_id, s.period, sum(s.fen) AS fen,
+           (array_agg(s.case_id ORDER BY s.rank DESC))[1] AS case_id,
+           (array_agg(s.region_code ORDER BY s.rank DESC))[1] AS region_code
+    FROM (SELECT l.household_id, l.programme, l.member_id, l.period, l.amount_fen + l.deducted_fen AS fen,
+                 l.case_id, l.region_code, l.id AS rank
+          FROM payments.payment_lines l JOIN payments.batches bt ON bt.id = l.batch_id
+          WHERE l.kind <> 'one_off' AND l.status IN ('pending', 'paid') AND bt.status IN ('exported', 'reconciled')
+            AND l.{scope}
+          UNION ALL  -- paid as surely as a line the bank holds; a line's case and region (later) come first
+          SELECT e.household_id, e.programme, e.member_id, e.period, e.fen, e.case_id, e.region_code, 0
+          FROM ({elsewhere}) e) s
+    GROUP BY s.household_id, s.programme, s.member_id, s.period
 ), deducted AS (  -- 扣回: recovered by a later line that holds money, given back for the month like a repayment
     SELECT d.household_id, d.programme, d.member_id, d.period, sum(d.amount_fen) AS fen
     FROM ({live}) d WHERE d.{scope}
@@ -192,15 +199,16 @@ class RecoveryRepository:
 
     async def record_for_households(self, household_ids: list[uuid.UUID]) -> tuple[list[Any], list[Any]]:
         """(overpayments settled by their deductions, overpayments recorded) of these households."""
-        params = {"hs": household_ids}
-        settled = await settle(self.session, "o.household_id = ANY(:hs)", params)
-        sql = _RECORD.format(scope="household_id = ANY(:hs)", live=_LIVE_DEDUCTIONS)
-        return settled, list(await self.session.execute(text(sql), params))
+        return await self._record("household_id = ANY(:hs)", {"hs": household_ids})
 
     async def record_in_region(self, region_prefix: str) -> tuple[list[Any], list[Any]]:
-        params = {"prefix": region_prefix + "%"}
-        settled = await settle(self.session, "o.region_code LIKE :prefix", params)
-        sql = _RECORD.format(scope="region_code LIKE :prefix", live=_LIVE_DEDUCTIONS)
+        return await self._record("region_code LIKE :prefix", {"prefix": region_prefix + "%"})
+
+    async def _record(self, scope: str, params: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+        """`scope` names a row's column unqualified (each table of `_RECORD` prefixes it)."""
+        settled = await settle(self.session, "o." + scope, params)
+        elsewhere = PAID_ELSEWHERE_MONTHS.format(first="e.from_month", last="e.through_month", scope="e." + scope)
+        sql = _RECORD.format(scope=scope, live=_LIVE_DEDUCTIONS, elsewhere=elsewhere)
         return settled, list(await self.session.execute(text(sql), params))
 
     async def settle_batch(self, batch_id: uuid.UUID) -> list[Any]:
