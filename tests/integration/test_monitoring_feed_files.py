@@ -4,6 +4,8 @@ nothing was stored, and 30 MB of bad rows keep the first errors, count the rest 
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 
 from services.monitoring.config import Settings
@@ -90,3 +92,23 @@ async def test_thirty_megabytes_of_bad_rows_keep_the_first_errors_and_count_the_
     assert (report["rejected"], report["total"]) == (rows, keep)
     assert [e["line"] for e in report["items"]] == [2, 3, 4, 5, 6]
     assert watch.growth < 50 * MB, f"RSS grew {watch.growth / MB:.0f} MB"
+
+
+async def test_the_same_file_posted_twice_at_once_answers_the_first_result_twice(api, db):
+    """A client retrying a slow upload: the same file twice at once, streamed. By hand: one load commits (201), the
+    other answers its result (200, the same feed) and changes nothing; no feed is left `receiving`."""
+    retry = {**bearer("yibao-retry", ["partner:medical_insurance"], "610626"), "Content-Type": "text/csv"}
+    rows = [f"{resident_id()},610626101,{TODAY},1000,0\n".encode() for _ in range(3000)]
+
+    async def post():
+        body = chunks_of(iter([HEADER, *rows]))
+        return await api("monitoring").post("/feeds/medical", content=body, headers=retry)
+
+    first, second = await asyncio.gather(post(), post())
+    assert sorted((first.status_code, second.status_code)) == [200, 201], (first.text, second.text)
+    assert first.json()["id"] == second.json()["id"]
+    async with db.connect() as conn:
+        statuses = (
+            await conn.scalars(text("SELECT status FROM monitoring.feeds WHERE uploaded_by = 'yibao-retry'"))
+        ).all()
+    assert statuses == ["loaded"]
