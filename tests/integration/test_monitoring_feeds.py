@@ -925,3 +925,23 @@ async def test_a_partner_of_another_county_matches_none_of_its_households(api, t
         await uow.commit()
     assert {a["alert_type"] for a in await alerts_of(api, tokens, appeared)} <= {"low_income_uncovered"}
     assert await _deaths_reported(db, appeared) == []
+
+
+async def test_a_row_dated_before_the_birth_date_in_the_id_number_is_refused_on_its_date(
+    api, tokens, known_household, db
+):
+    """A 低保 child born 2008-03-04 (the birth date is in the ID number): 公安 reports the child dead on 2001-01-01,
+    医保局 a bill settled in 2005. By hand: each row refused on its date field, line and reason given, the ID number
+    never echoed; nothing loaded, no death reported."""
+    child = resident_id("20080304")
+    household, _, _ = await known_household(ids=[child], programme="dibao")
+    for headers, kind, body, field in (
+        (POLICE, "death", DEATH_HEADER + f"{child},610626101,2001-01-01\n", "death_date"),
+        (MEDICAL, "medical", MEDICAL_HEADER + f"{child},610626101,2005-06-07,300000,0\n", "settled_on"),
+    ):
+        r = await api("monitoring").post(f"/feeds/{kind}", content=body.encode(), headers={**headers, **csv_type()})
+        assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (0, 1), r.text
+        [error] = (await api("monitoring").get(r.json()["errors_url"], headers=headers)).json()["items"]
+        assert (error["line"], error["field"]) == (2, field)
+        assert "before the birth date in the ID number" in error["message"] and child not in error["message"]
+    assert await _deaths_reported(db, household) == []
