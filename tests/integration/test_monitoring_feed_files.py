@@ -112,3 +112,11 @@ async def test_the_same_file_posted_twice_at_once_answers_the_first_result_twice
             await conn.scalars(text("SELECT status FROM monitoring.feeds WHERE uploaded_by = 'yibao-retry'"))
         ).all()
     assert statuses == ["loaded"]
+
+
+async def test_a_small_gbk_file_whose_only_chinese_is_its_last_character_is_read_as_gbk(api):
+    """No charset given, and the file's one GBK character (否) sits in its last bytes: the whole file is the sniffed
+    sample, so nothing is cut there — it is GBK, not a UTF-8 character cut short."""
+    body = (HEADER.decode() + f"{resident_id()},610626101,{TODAY},1000,否\n").encode("gbk")
+    r = await api("monitoring").post("/feeds/medical", content=body, headers=MEDICAL)
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (1, 0), r.text
