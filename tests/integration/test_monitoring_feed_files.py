@@ -120,3 +120,19 @@ async def test_a_small_gbk_file_whose_only_chinese_is_its_last_character_is_read
     body = (HEADER.decode() + f"{resident_id()},610626101,{TODAY},1000,否\n").encode("gbk")
     r = await api("monitoring").post("/feeds/medical", content=body, headers=MEDICAL)
     assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (1, 0), r.text
+
+
+async def test_the_same_file_with_another_mode_is_refused_naming_mode(api):
+    """A file refused whole (all_or_nothing, a bad row), posted again with mode best_effort: the same file is the
+    same feed, with the mode it was first posted with (README) — 409 naming `mode` and the feed, never the old 422
+    as if the new mode had been read."""
+    body = HEADER + f"{resident_id()},610626101,{TODAY},1000,0\n{resident_id()},610626101,{TODAY},-5,0\n".encode()
+    refused = await api("monitoring").post(
+        "/feeds/medical", content=body, headers=MEDICAL, params={"mode": "all_or_nothing"}
+    )
+    assert refused.status_code == 422, refused.text
+    again = await api("monitoring").post(
+        "/feeds/medical", content=body, headers=MEDICAL, params={"mode": "best_effort"}
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["errors"][0]["field"] == "mode" and refused.json()["feed_id"] in again.json()["detail"]
