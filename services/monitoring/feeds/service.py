@@ -26,7 +26,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.core.period import china_today
 from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
-from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
 from shared.jobs import Job
 from shared.pagination import ListQuery
@@ -301,6 +301,11 @@ class FeedLoad:
         """The file was posted before (same partner, same region): this post's rows are gone with its load; its
         provisional feed goes too, and the answer is the first result."""
         await self.job.step(lambda side: FeedRepository(side.session).forget(self.feed.id))
+        if first.mode != self.feed.mode:
+            # The same file is the same feed, with the mode it was first posted with: answering the old result
+            # would pass it off as this mode's (as roll imports refuse a changed option).
+            message = f"this file is feed {first.id}, posted with mode {first.mode}"
+            raise Conflict(message, errors=[{"field": "mode", "message": message}], feed_id=str(first.id))
         await audit.record(uow, self.principal, "feed.replay", "feed", first.id, region_code=first.region_code)
         if first.status == "rejected":
             _refuse(first)
