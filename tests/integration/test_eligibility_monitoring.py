@@ -144,3 +144,26 @@ async def test_two_deaths_one_alert_reports_stop_the_case_after_the_later_death(
             )
         ).scalar_one()
     assert event["data"]["reason"] == "death" and event["data"]["last_month"] == "2024-04"
+
+
+async def test_a_death_dated_before_the_birth_or_the_case_stops_nothing_and_asks_for_a_review(
+    api, tokens, db, open_wuqi_case
+):
+    """刘老汉, born 1940-02-02, alone on 低保 from 2023. Death reports dated 1939-01-01 (before his birth) and
+    2022-05-01 (before the case began) are impossible for this case: by hand, no stop (a last month before the
+    first would be nonsense), no crash; the case stays approved, due for review now (an official checks). A death
+    on 2024-03-17 then stops it after 2024-03 as usual."""
+    case_id, members, household = await _approved(
+        api,
+        tokens,
+        open_wuqi_case,
+        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
+        incomes=[],
+    )
+    for died in (date(1939, 1, 1), date(2022, 5, 1)):
+        await _apply(db, on_death_reported, _death(household, members[0], died))
+        case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+        assert (case["status"], case["next_review_on"]) == ("approved", china_today().isoformat()), died
+    await _apply(db, on_death_reported, _death(household, members[0], date(2024, 3, 17)))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert case["status"] == "terminated" and case["steps"][-1]["step"] == "terminate"

@@ -4,6 +4,8 @@ nothing was stored, and 30 MB of bad rows keep the first errors, count the rest 
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 
 from services.monitoring.config import Settings
@@ -90,3 +92,47 @@ async def test_thirty_megabytes_of_bad_rows_keep_the_first_errors_and_count_the_
     assert (report["rejected"], report["total"]) == (rows, keep)
     assert [e["line"] for e in report["items"]] == [2, 3, 4, 5, 6]
     assert watch.growth < 50 * MB, f"RSS grew {watch.growth / MB:.0f} MB"
+
+
+async def test_the_same_file_posted_twice_at_once_answers_the_first_result_twice(api, db):
+    """A client retrying a slow upload: the same file twice at once, streamed. By hand: one load commits (201), the
+    other answers its result (200, the same feed) and changes nothing; no feed is left `receiving`."""
+    retry = {**bearer("yibao-retry", ["partner:medical_insurance"], "610626"), "Content-Type": "text/csv"}
+    rows = [f"{resident_id()},610626101,{TODAY},1000,0\n".encode() for _ in range(3000)]
+
+    async def post():
+        body = chunks_of(iter([HEADER, *rows]))
+        return await api("monitoring").post("/feeds/medical", content=body, headers=retry)
+
+    first, second = await asyncio.gather(post(), post())
+    assert sorted((first.status_code, second.status_code)) == [200, 201], (first.text, second.text)
+    assert first.json()["id"] == second.json()["id"]
+    async with db.connect() as conn:
+        statuses = (
+            await conn.scalars(text("SELECT status FROM monitoring.feeds WHERE uploaded_by = 'yibao-retry'"))
+        ).all()
+    assert statuses == ["loaded"]
+
+
+async def test_a_small_gbk_file_whose_only_chinese_is_its_last_character_is_read_as_gbk(api):
+    """No charset given, and the file's one GBK character (否) sits in its last bytes: the whole file is the sniffed
+    sample, so nothing is cut there — it is GBK, not a UTF-8 character cut short."""
+    body = (HEADER.decode() + f"{resident_id()},610626101,{TODAY},1000,否\n").encode("gbk")
+    r = await api("monitoring").post("/feeds/medical", content=body, headers=MEDICAL)
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (1, 0), r.text
+
+
+async def test_the_same_file_with_another_mode_is_refused_naming_mode(api):
+    """A file refused whole (all_or_nothing, a bad row), posted again with mode best_effort: the same file is the
+    same feed, with the mode it was first posted with (README) — 409 naming `mode` and the feed, never the old 422
+    as if the new mode had been read."""
+    body = HEADER + f"{resident_id()},610626101,{TODAY},1000,0\n{resident_id()},610626101,{TODAY},-5,0\n".encode()
+    refused = await api("monitoring").post(
+        "/feeds/medical", content=body, headers=MEDICAL, params={"mode": "all_or_nothing"}
+    )
+    assert refused.status_code == 422, refused.text
+    again = await api("monitoring").post(
+        "/feeds/medical", content=body, headers=MEDICAL, params={"mode": "best_effort"}
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["errors"][0]["field"] == "mode" and refused.json()["feed_id"] in again.json()["detail"]

@@ -879,3 +879,69 @@ async def test_a_death_on_file_before_the_household_applies_is_reported_when_it_
         await uow.commit()
     assert len([a for a in await alerts_of(api, tokens, one) if a["alert_type"] == "recipient_death"]) == 1
     assert len(await _deaths_reported(db, one)) == 1
+
+
+ZHIDAN_BANK = bearer("bank-zhidan", ["partner:bank"], "610625")
+ZHIDAN_POLICE = bearer("gongan-zhidan", ["partner:public_security"], "610625")
+ZHIDAN_MEDICAL = bearer("yibao-zhidan", ["partner:medical_insurance"], "610625")
+
+
+async def _foreign_feed(api, headers, kind: str, header: str, rows: list[str]) -> dict:
+    body = header + "".join(f"{row}\n" for row in rows)
+    r = await api("monitoring").post(f"/feeds/{kind}", content=body.encode(), headers={**headers, **csv_type()})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_a_partner_of_another_county_matches_none_of_its_households(api, tokens, known_household, db):
+    """志丹县's (610625) partners post rows of 吴起县 (610626) recipients, each row in 志丹县: a bank balance, a death.
+    By hand: a feed's scope bounds the households its rows match, so nothing of 吴起县 changes — no alert, no
+    death.reported — and the answer for a 吴起 recipient is the answer for an ID nobody holds (alerts_raised 0),
+    so the file learns nothing. Later matching keeps the feed's scope: 志丹 bills and a 志丹 death of persons not yet
+    known raise nothing when their 吴起 household appears or is covered."""
+    household, ids, _ = await known_household(programme="dibao")
+    bank = "id_number,region_code,checked_on,balance_fen\n"
+    checked = TODAY - timedelta(days=1)
+    answers = [
+        (await _foreign_feed(api, ZHIDAN_BANK, "bank", bank, [f"{n},610625,{checked},90000000"]))["alerts_raised"]
+        for n in (ids[0], resident_id("19770707"))
+    ]
+    assert answers == [0, 0]
+    died = TODAY - timedelta(days=3)
+    assert (await _foreign_feed(api, ZHIDAN_POLICE, "death", DEATH_HEADER, [f"{ids[1]},610625,{died}"]))[
+        "alerts_raised"
+    ] == 0
+    assert await alerts_of(api, tokens, household) == []
+    assert await _deaths_reported(db, household) == []
+
+    # Rows waiting for their household: it appears in 吴起县, then is covered.
+    later = [resident_id("19570505"), resident_id("19580606", male=False)]
+    bills = [f"{n},610625,{TODAY - timedelta(days=9)},4000000,1" for n in later]
+    await _foreign_feed(api, ZHIDAN_MEDICAL, "medical", MEDICAL_HEADER, bills)
+    await _foreign_feed(api, ZHIDAN_POLICE, "death", DEATH_HEADER, [f"{later[0]},610625,{died}"])
+    appeared, _, members = await known_household(ids=later)
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(appeared, members)])
+        await uow.commit()
+    assert {a["alert_type"] for a in await alerts_of(api, tokens, appeared)} <= {"low_income_uncovered"}
+    assert await _deaths_reported(db, appeared) == []
+
+
+async def test_a_row_dated_before_the_birth_date_in_the_id_number_is_refused_on_its_date(
+    api, tokens, known_household, db
+):
+    """A 低保 child born 2008-03-04 (the birth date is in the ID number): 公安 reports the child dead on 2001-01-01,
+    医保局 a bill settled in 2005. By hand: each row refused on its date field, line and reason given, the ID number
+    never echoed; nothing loaded, no death reported."""
+    child = resident_id("20080304")
+    household, _, _ = await known_household(ids=[child], programme="dibao")
+    for headers, kind, body, field in (
+        (POLICE, "death", DEATH_HEADER + f"{child},610626101,2001-01-01\n", "death_date"),
+        (MEDICAL, "medical", MEDICAL_HEADER + f"{child},610626101,2005-06-07,300000,0\n", "settled_on"),
+    ):
+        r = await api("monitoring").post(f"/feeds/{kind}", content=body.encode(), headers={**headers, **csv_type()})
+        assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (0, 1), r.text
+        [error] = (await api("monitoring").get(r.json()["errors_url"], headers=headers)).json()["items"]
+        assert (error["line"], error["field"]) == (2, field)
+        assert "before the birth date in the ID number" in error["message"] and child not in error["message"]
+    assert await _deaths_reported(db, household) == []

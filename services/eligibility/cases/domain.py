@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,6 +49,8 @@ from shared.events.catalogue import (
     ScheduleReason,
 )
 from shared.schemas import attributes
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -804,6 +807,17 @@ class Case(Aggregate):
             return
         if member_id not in self.persons() and not self._left_after(member_id, Period.of(death_date)):
             return
+        if self._impossible_death(member_id, death_date):
+            # A wrong date (or a wrong person): stopping on it would end the case months before it began. An
+            # official checks instead.
+            log.warning(
+                "case %s: a death of %s dated %s, before their birth or the case; review due",
+                self.id,
+                member_id,
+                death_date,
+            )
+            self.next_review_on = today
+            return
         self._member_died(
             StepContext(SYSTEM, params),
             None,
@@ -813,6 +827,12 @@ class Case(Aggregate):
             opinion,
             {"member_id": str(member_id), **(data or {})},
         )
+
+    def _impossible_death(self, member_id: uuid.UUID, death_date: date) -> bool:
+        """A death dated before the member's birth, or before the case's first month."""
+        born = next((m.birth_date for m in self.snapshot.members if m.member_id == member_id), None)
+        began = self.effective_month
+        return (born is not None and death_date < born) or (began is not None and death_date < began)
 
     def _left_after(self, member_id: uuid.UUID, month: Period) -> bool:
         """The member is marked as having left the household (离户 <date>) in a month after `month`."""

@@ -17,6 +17,7 @@ from services.monitoring.alerts.schemas import AlertQuery
 from services.monitoring.feeds.kinds import FEED_KINDS
 from services.monitoring.models import AlertEvidence, AlertRow, FeedRecord, KnownPerson
 from services.monitoring.risk.rules import RULES, parameters_table_sql
+from services.monitoring.risk.rules.rule import FEED_REACHES
 from shared.pagination import Keyset, Rows, keyset_page
 
 # The alert's columns that map one to one onto the domain model's fields (status, outcome and reasons are converted),
@@ -40,8 +41,10 @@ _STEP_COLUMNS = ("programme", "note", "verified_on", "verified_by", "closed_on",
 
 # The records in scope joined to the households they belong to (through their members' fingerprints), with
 # the county's parameter values; a person who left the household (not active) is matched by a death row only.
+# A row matches only households inside its feed's region (FEED_REACHES): another county's partner must neither
+# change a household's records nor learn from the answer that its ID number is known here.
 # {scope} is a fixed condition chosen in code, never user input.
-_MATCHED = """
+_MATCHED = f"""
 CREATE TEMP TABLE _matched ON COMMIT DROP AS
 SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.member_id,
        h.region_code, left(h.region_code, 6) AS county, h.hukou_type, h.per_capita_monthly_fen,
@@ -49,7 +52,8 @@ SELECT r.id, r.kind, r.event_date, r.amount_fen, r.category, p.household_id, p.m
 FROM monitoring.feed_records r
 JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND (p.active OR r.kind = 'death')
 JOIN monitoring.households h ON h.household_id = p.household_id
-WHERE {scope} AND left(h.region_code, 6) IN (SELECT county FROM _params)
+JOIN monitoring.feeds f ON f.id = r.feed_id AND {FEED_REACHES}
+WHERE {{scope}} AND left(h.region_code, 6) IN (SELECT county FROM _params)
 """
 
 # Active coverage with its members (tens of thousands of rows per county: cheaper whole than filtered).

@@ -207,7 +207,7 @@ def validate_row(kind: str, row: Mapping[str, Any], ctx: RowContext) -> tuple:
     optional = OPTIONAL.get(kind, _NONE_OPTIONAL)
 
     try:
-        number = parse_resident_id(_field(row, "id_number", optional), today=ctx.today).number
+        resident = parse_resident_id(_field(row, "id_number", optional), today=ctx.today)
     except InvalidResidentId as exc:
         raise RowError("id_number", exc.reason) from None
     region = ctx.region(_field(row, "region_code", optional))
@@ -243,4 +243,8 @@ def validate_row(kind: str, row: Mapping[str, Any], ctx: RowContext) -> tuple:
             amount = _fen(_field(row, "balance_fen", optional), "balance_fen")
         case _:
             raise RowError("kind", "unknown feed kind")
-    return (kind, ctx.fingerprint(number), region, day, amount, category, grade, details)
+    # Every kind's date is of something in the person's life (a death, a bill, a certificate …): before their
+    # birth it is a wrong date or a wrong person, and a death would stop a case years before it began.
+    if day < resident.birth_date:
+        raise RowError(COLUMNS[kind][2], "is before the birth date in the ID number")
+    return (kind, ctx.fingerprint(resident.number), region, day, amount, category, grade, details)

@@ -66,8 +66,9 @@ class FeedReader:
                 first[:4096].decode("utf-8")
                 encoding = "utf-8-sig"
             except UnicodeDecodeError as exc:
-                # A multi-byte character cut at the sample's end is still UTF-8.
-                encoding = "utf-8-sig" if exc.start >= len(first[:4096]) - 3 else "gb18030"
+                # A multi-byte character cut at the sample's end is still UTF-8: only a cut one ends the data early
+                # (a GBK character in the last bytes is an invalid start or continuation byte, not a cut).
+                encoding = "utf-8-sig" if exc.reason == "unexpected end of data" else "gb18030"
         decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
         decoder.encoding = encoding  # type: ignore[attr-defined]
         return decoder

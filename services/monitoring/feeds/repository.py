@@ -43,8 +43,9 @@ class FeedRepository:
             select(Feed).where(Feed.partner == partner, Feed.region_code == region_code, Feed.sha256 == sha256)
         )
 
-    async def progress(self, feed_id: uuid.UUID, **values: Any) -> None:
-        await self.session.execute(update(Feed).where(Feed.id == feed_id).values(**values))
+    async def progress(self, feed_id: uuid.UUID, *, only_receiving: bool = False, **values: Any) -> None:
+        condition = [Feed.id == feed_id, *([Feed.status == "receiving"] if only_receiving else [])]
+        await self.session.execute(update(Feed).where(*condition).values(**values))
 
     async def finish(self, feed_id: uuid.UUID, **values: Any) -> None:
         await self.progress(feed_id, finished_at=datetime.now(UTC), **values)

@@ -15,7 +15,7 @@ from typing import NoReturn
 from sqlalchemy.exc import IntegrityError
 
 from services.monitoring.alerts import service as alerts
-from services.monitoring.alerts.repository import Scope
+from services.monitoring.alerts.repository import AlertRepository, Scope
 from services.monitoring.config import Settings
 from services.monitoring.feeds.kinds import AGENCY_KINDS, COLUMNS, RowContext, RowError, validate_row
 from services.monitoring.feeds.reader import BadFile, FeedReader
@@ -26,7 +26,7 @@ from shared import audit
 from shared.auth import Principal
 from shared.core.period import china_today
 from shared.core.regions import NATIONAL_SCOPE, InvalidRegionCode, RegionTable, check_format, is_within
-from shared.errors import Forbidden, InvalidInput, NotFound
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared.events.catalogue import FeedProcessed
 from shared.jobs import Job
 from shared.pagination import ListQuery
@@ -161,20 +161,36 @@ class FeedLoad:
     async def run(self, uow: UnitOfWork, reader: FeedReader) -> tuple[FeedOut, bool]:
         await self.job.step(self._receive)
         try:
-            async with self.job.transaction() as rows:
-                await self._load(rows, reader)
+            await self._settle(reader)
         except _PostedBefore as posted:
             return await self._replay(uow, posted.first)
+        except IntegrityError:  # the same file, posted at the same time, took (partner, region, sha256) first
+            first = await FeedRepository(uow.session).by_file(self.partner, self.scope, reader.sha256)
+            if first is None:
+                await self._abandon()
+                raise
+            return await self._replay(uow, to_out(first))
+        except Exception:
+            await self._abandon()
+            raise
+        feed = to_out(await _reloaded(uow, self.feed.id))
+        if feed.status == "rejected":
+            _refuse(feed)
+        return feed, True
+
+    async def _settle(self, reader: FeedReader) -> None:
+        """The feed loaded, or rejected whole (all_or_nothing with a bad row); `_PostedBefore` if it was posted
+        before."""
+        try:
+            async with self.job.transaction() as rows:
+                await self._load(rows, reader)
         except _BadRowsRefused:
-            try:
-                await self.job.step(lambda side: self._rejected(side, reader.sha256))
-            except IntegrityError:  # the same file, posted at the same time, got there first
-                first = await FeedRepository(uow.session).by_file(self.partner, self.scope, reader.sha256)
-                if first is None:
-                    raise
-                return await self._replay(uow, to_out(first))
-            _refuse(to_out(await _reloaded(uow, self.feed.id)))
-        return to_out(await _reloaded(uow, self.feed.id)), True
+            await self.job.step(lambda side: self._rejected(side, reader.sha256))
+
+    async def _abandon(self) -> None:
+        """Whatever failed once the feed was received (the client went away, the database failed): the load was
+        rolled back, so the feed says so rather than stay `receiving` for ever (an outcome already set stays)."""
+        await self._progress(status="failed", detail="the load did not complete; nothing was stored", rows_loaded=0)
 
     async def _receive(self, side: UnitOfWork) -> None:
         feed = self.feed
@@ -227,11 +243,9 @@ class FeedLoad:
             detail = f"{exc.field}: {message}; nothing was stored"
             await self._progress(status="failed", detail=detail, rows_loaded=0)
             raise InvalidInput(exc.field, message, feed_id=str(feed.id)) from None
-        except Exception:  # the client went away, the database failed: the post is over, say so
+        except Exception:  # the post is over (run() marks the feed failed): no COPY may outlive the transaction
             if load.copying is not None:
                 load.copying.cancel()
-            detail = "the upload did not complete; nothing was stored"
-            await self._progress(status="failed", detail=detail, rows_loaded=0)
             raise
         if load.all_or_nothing and load.rejected:
             load.good.clear()
@@ -239,6 +253,9 @@ class FeedLoad:
         await _copied(load)
         await self._progress()
 
+        # Under the matching lock, held until this transaction commits: the same file posted at the same time
+        # waits here for the first load's commit, then finds it.
+        await AlertRepository(uow.session).lock_matching()
         first = await rows.by_file(self.partner, self.scope, reader.sha256)
         if first is not None:
             raise _PostedBefore(to_out(first))
@@ -284,6 +301,11 @@ class FeedLoad:
         """The file was posted before (same partner, same region): this post's rows are gone with its load; its
         provisional feed goes too, and the answer is the first result."""
         await self.job.step(lambda side: FeedRepository(side.session).forget(self.feed.id))
+        if first.mode != self.feed.mode:
+            # The same file is the same feed, with the mode it was first posted with: answering the old result
+            # would pass it off as this mode's (as roll imports refuse a changed option).
+            message = f"this file is feed {first.id}, posted with mode {first.mode}"
+            raise Conflict(message, errors=[{"field": "mode", "message": message}], feed_id=str(first.id))
         await audit.record(uow, self.principal, "feed.replay", "feed", first.id, region_code=first.region_code)
         if first.status == "rejected":
             _refuse(first)
@@ -303,9 +325,11 @@ class FeedLoad:
                 "rows_rejected": load.rejected,
                 **extra,
             }
-            if "status" in extra:
+            outcome = "status" in extra
+            if outcome:
                 values["finished_at"] = datetime.now(UTC)
-            await repo.progress(load.feed_id, **values)
+            # An outcome is set once: a feed already failed (a bad file) or finished keeps its own.
+            await repo.progress(load.feed_id, only_receiving=outcome, **values)
 
         await self.job.step(save)
 

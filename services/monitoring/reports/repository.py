@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.monitoring.risk.rules.rule import FEED_REACHES
+
 # A month's figures as they stood at its end (a past month's report does not change when an alert closes later):
 # open = raised by then and not closed by then; overdue = due before then (or before today, this month: `:overdue_on`)
 # and not closed by then. Today is China's, passed in: the database's current_date is its session time zone's.
@@ -32,14 +34,15 @@ SELECT alert_type, count(*) AS raised FROM monitoring.alerts
 WHERE region_code LIKE :prefix AND raised_on BETWEEN :first AND :last GROUP BY alert_type ORDER BY alert_type
 """
 
-# 三类人群: persons on a 乡村振兴局 list up to the month's end, matched to households in the region; a household is
-# covered by a programme when a case of it is on the roll in the month.
-_COVERAGE = """
+# 三类人群: persons on a 乡村振兴局 list up to the month's end, matched to households in the region (within the list
+# feed's region, as every match); a household is covered by a programme when a case of it is on the roll in the month.
+_COVERAGE = f"""
 WITH listed AS (
     SELECT DISTINCT ON (r.id_fingerprint) r.id_fingerprint, r.category, p.household_id
     FROM monitoring.feed_records r
     JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND p.active
     JOIN monitoring.households h ON h.household_id = p.household_id
+    JOIN monitoring.feeds f ON f.id = r.feed_id AND {FEED_REACHES}
     WHERE r.kind = 'monitoring_list' AND r.event_date <= :last AND h.region_code LIKE :prefix
     ORDER BY r.id_fingerprint, r.event_date DESC, r.id DESC
 ),

@@ -1,6 +1,6 @@
 """因病支出型困难: a year's medical bills out of proportion to the household's income."""
 
-from services.monitoring.risk.rules.rule import Parameter, RiskRule
+from services.monitoring.risk.rules.rule import FEED_REACHES, Parameter, RiskRule
 
 RULE = RiskRule(
     alert_type="high_medical_cost",
@@ -10,7 +10,7 @@ RULE = RiskRule(
         Parameter("risk.medical.min_out_of_pocket_fen", "medical_floor", "bigint"),
     ),
     reads=frozenset({"medical"}),
-    sql="""
+    sql=f"""
 INSERT INTO _candidates
 WITH bills AS (
     -- the 12-month bills of the households these rows touch: the rows in scope, already matched (the feed's
@@ -20,11 +20,13 @@ WITH bills AS (
     -- (UNION, not UNION ALL: a bill is one per person, settlement date and amount, as the 医保局 rows carry no
     -- settlement number; re-sent in a later feed or repeated on two lines of one file, it counts once)
     UNION
-    -- ... and every earlier bill of their members, from any other feed
+    -- ... and every earlier bill of their members, from any other feed whose region reaches the household
     SELECT p.household_id, p.member_id, r.event_date, r.amount_fen
     FROM monitoring.feed_records r
     JOIN monitoring.persons p ON p.id_fingerprint = r.id_fingerprint AND p.active
-    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({scope})
+    JOIN monitoring.households h ON h.household_id = p.household_id
+    JOIN monitoring.feeds f ON f.id = r.feed_id AND {FEED_REACHES}
+    WHERE r.kind = 'medical' AND r.event_date > CAST(:today AS date) - 365 AND NOT ({{scope}})
       AND p.household_id IN (SELECT household_id FROM _matched WHERE kind = 'medical')
 ),
 totals AS (SELECT household_id, sum(amount_fen) AS total FROM bills GROUP BY household_id),

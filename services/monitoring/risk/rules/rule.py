@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A feed row reaches a household only inside the feed's region (its scope: the token's or ?region=; '' national),
+# whatever region the row itself names: SQL over feed_records `r` joined to `monitoring.feeds f` and
+# `monitoring.households h`.
+FEED_REACHES = "starts_with(h.region_code, f.region_code)"
+
 
 @dataclass(frozen=True)
 class Parameter:
