@@ -879,3 +879,79 @@ async def test_a_death_on_file_before_the_household_applies_is_reported_when_it_
         await uow.commit()
     assert len([a for a in await alerts_of(api, tokens, one) if a["alert_type"] == "recipient_death"]) == 1
     assert len(await _deaths_reported(db, one)) == 1
+
+
+def _low_income(alerts: list[dict]) -> list[dict]:
+    return [a for a in alerts if a["alert_type"] == "low_income_uncovered"]
+
+
+async def test_death_rows_raise_no_low_income_alert_and_a_household_all_dead_is_not_flagged(
+    api, tokens, known_household
+):
+    """Three uncovered households at 100 yuan a month (below 1.5 × the 低保 standard): one of one member whom 公安
+    reports dead; one of two where both die; one of two where only the head dies.
+    By hand: a death row is not evidence of low income, so none of them gets low_income_uncovered from the 公安
+    file; a later 乡村振兴局 listing (a kind that bears on income) flags only the household with a living member."""
+    alone, ids_alone, _ = await known_household(ids=[resident_id("19550101")], income_fen=10_000)
+    couple, ids_couple, _ = await known_household(income_fen=10_000)
+    widow, ids_widow, _ = await known_household(income_fen=10_000)
+    died = TODAY - timedelta(days=3)
+    await _post_deaths(api, POLICE, [(ids_alone[0], died), *((n, died) for n in ids_couple), (ids_widow[0], died)])
+    for household in (alone, couple, widow):
+        assert _low_income(await alerts_of(api, tokens, household)) == []
+
+    listing = "id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n" + "".join(
+        f"{n},610626101,{TODAY},unstable,,900000\n" for n in (*ids_alone, *ids_couple, *ids_widow)
+    )
+    r = await api("monitoring").post(
+        "/feeds/monitoring_list", content=listing.encode(), headers={**RURAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    assert _low_income(await alerts_of(api, tokens, alone)) == []
+    assert _low_income(await alerts_of(api, tokens, couple)) == []
+    [flagged] = _low_income(await alerts_of(api, tokens, widow))
+    detail = (await api("monitoring").get(f"/alerts/{flagged['id']}", headers=tokens["approver"])).json()
+    assert {e["kind"] for e in detail["evidence"]} == {"monitoring_list"}
+
+
+async def test_a_not_eligible_closure_holds_until_rows_dated_after_it(api, tokens, known_household, db):
+    """An uncovered household at 100 yuan a month is flagged low_income_uncovered; the township verifies it
+    not_eligible (income) and closes it today. By hand: a 1-yuan bill settled today raises no new alert (the
+    township has looked at the household as of today); once the closure lies in the past, a bill settled after
+    it raises a new one."""
+    household, ids, _ = await known_household(income_fen=10_000)
+    listing = "id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n"
+    listing += f"{ids[0]},610626101,{TODAY},unstable,,900000\n"
+    r = await api("monitoring").post(
+        "/feeds/monitoring_list", content=listing.encode(), headers={**RURAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    [alert] = _low_income(await alerts_of(api, tokens, household))
+    monitoring = api("monitoring")
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["income"]},
+        headers=tokens["reviewer"],
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
+    ).status_code == 200
+
+    def bill(on: date) -> bytes:
+        return (MEDICAL_HEADER + f"{ids[1]},610626101,{on},100,0\n").encode()
+
+    r = await monitoring.post("/feeds/medical", content=bill(TODAY), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    assert [a["status"] for a in _low_income(await alerts_of(api, tokens, household))] == ["closed"]
+
+    async with db.begin() as conn:
+        await conn.execute(
+            text("UPDATE monitoring.alerts SET verified_on = :d, closed_on = :d, raised_on = :d WHERE id = :i"),
+            {"d": TODAY - timedelta(days=10), "i": alert["id"]},
+        )
+    r = await monitoring.post(
+        "/feeds/medical", content=bill(TODAY - timedelta(days=2)), headers={**MEDICAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    assert sorted(a["status"] for a in _low_income(await alerts_of(api, tokens, household))) == ["closed", "dispatched"]
