@@ -955,3 +955,28 @@ async def test_a_not_eligible_closure_holds_until_rows_dated_after_it(api, token
     )
     assert r.status_code == 201, r.text
     assert sorted(a["status"] for a in _low_income(await alerts_of(api, tokens, household))) == ["closed", "dispatched"]
+
+
+async def test_a_newly_disabled_member_is_flagged_though_another_member_has_a_disability_subsidy(
+    api, tokens, known_household, db
+):
+    """A father and his child; the child receives 重度残疾人护理补贴 (a person-level subsidy); 残联 certifies the
+    father grade 1. By hand: the father receives neither subsidy, so disability_uncovered is raised; a certificate
+    of the child (already subsidised) would not raise it."""
+    household, ids, members = await known_household()
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(household, [members[1]], "disability_care")])
+        await uow.commit()
+    disabled = bearer("canlian-wuqi", ["partner:disabled_persons_federation"], "610626")
+
+    async def certify(id_number: str) -> None:
+        body = f"id_number,region_code,certified_on,category,grade\n{id_number},610626101,{TODAY},physical,1\n"
+        r = await api("monitoring").post("/feeds/disability", content=body.encode(), headers={**disabled, **csv_type()})
+        assert r.status_code == 201, r.text
+
+    await certify(ids[1])
+    assert "disability_uncovered" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
+    await certify(ids[0])
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "disability_uncovered"]
+    detail = (await api("monitoring").get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()
+    assert len(detail["evidence"]) == 1
