@@ -980,3 +980,25 @@ async def test_a_newly_disabled_member_is_flagged_though_another_member_has_a_di
     [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "disability_uncovered"]
     detail = (await api("monitoring").get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()
     assert len(detail["evidence"]) == 1
+
+
+async def test_an_alert_is_not_brought_into_a_programme_the_household_already_receives(api, tokens, known_household):
+    """A 低保 household's 60,000-yuan hospital bill raises high_medical_cost. By hand: verifying it brought into
+    dibao is refused (422 naming programme: it already receives dibao — intake would refuse the application, the
+    draft never complete); brought into 临时救助 is accepted."""
+    household, ids, _ = await known_household(programme="dibao")
+    body = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "high_medical_cost"]
+
+    async def verify(programme: str):
+        return await api("monitoring").post(
+            f"/alerts/{alert['id']}/verification",
+            json={"outcome": "brought_into_assistance", "programme": programme},
+            headers=tokens["reviewer"],
+        )
+
+    r = await verify("dibao")
+    assert "already receives dibao" in str(problem(r, 422, "programme"))
+    assert (await verify("temporary")).status_code == 200
