@@ -85,21 +85,26 @@ class Alert(Aggregate):
         programme: str | None,
         reasons: list[str],
         note: str | None,
-        receives: bool,
+        receiving: frozenset[str],
     ) -> None:
-        """核实 by the township, with its outcome; `receives`: the household is on a roll now (a change of a
-        recipient's situation asks eligibility to review its case: a household receiving nothing has none)."""
+        """核实 by the township, with its outcome; `receiving`: the programmes the household is on a roll for now (a
+        change of a recipient's situation asks eligibility to review its case: a household receiving nothing has
+        none; a household is not brought into a programme it receives: intake would refuse the application)."""
         self._require("verify")
         if on < self.raised_on:
             raise InvalidInput("on", f"cannot be before the alert was raised ({self.raised_on})")
         if outcome is Outcome.DEATH_REPORTED:
             raise InvalidInput("outcome", "deaths are reported by the partner data, not verified")
-        if outcome is Outcome.RECIPIENT_CHANGE and not receives:
+        if outcome is Outcome.RECIPIENT_CHANGE and not receiving:
             raise InvalidInput(
                 "outcome", "the household receives no assistance: brought_into_assistance, or not_eligible with reasons"
             )
         if outcome is Outcome.BROUGHT_INTO_ASSISTANCE and programme is None:
             raise InvalidInput("programme", "say which programme the household is brought into")
+        if programme in receiving:
+            raise InvalidInput(
+                "programme", f"the household already receives {programme}: recipient_change asks for a review"
+            )
         if outcome is not Outcome.BROUGHT_INTO_ASSISTANCE and programme is not None:
             raise InvalidInput("programme", "only for brought_into_assistance")
         if outcome is Outcome.NOT_ELIGIBLE and not reasons:
