@@ -69,6 +69,7 @@ def test_an_alert_is_verified_then_closed_and_says_so():
         (Outcome.DEATH_REPORTED, None, [], DIBAO, "outcome"),
         # a draft for a programme the household receives could never become an application
         (Outcome.BROUGHT_INTO_ASSISTANCE, "dibao", [], DIBAO, "programme"),
+        (Outcome.NOT_ELIGIBLE, None, ["income", "income"], NOTHING, "reasons"),  # each reason once
     ],
 )
 def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, receiving, field):
@@ -82,6 +83,7 @@ def test_illegal_steps_name_the_allowed_ones():
     with pytest.raises(Conflict) as info:
         a.close("r", TODAY)
     assert info.value.extra["allowed_next"] == ["verify"]
+    assert "cannot be closed" in str(info.value)
     with pytest.raises(InvalidInput):
         a.verify(
             "r",
@@ -92,6 +94,10 @@ def test_illegal_steps_name_the_allowed_ones():
             note=None,
             receiving=frozenset(),
         )
+    a.verify("r", TODAY, Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None, receiving=frozenset())
+    with pytest.raises(Conflict) as info:
+        a.verify("r", TODAY, Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None, receiving=frozenset())
+    assert "an alert that is verified cannot be verified" in str(info.value)
 
 
 def test_a_death_is_reported_and_closed_without_a_township_step():
