@@ -38,6 +38,8 @@ NEXT_STEPS: dict[AlertStatus, tuple[str, ...]] = {
     AlertStatus.VERIFIED: ("close",),
     AlertStatus.CLOSED: (),
 }
+# Each step as the 409's message names it ("cannot be verified"): verbs do not all take a plain "d".
+DONE = {"verify": "verified", "close": "closed"}
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Alert(Aggregate):
 
     def _require(self, step: str) -> None:
         if step not in NEXT_STEPS[self.status]:
-            raise Conflict(f"an alert that is {self.status} cannot be {step}d", allowed_next=self.allowed_next)
+            raise Conflict(f"an alert that is {self.status} cannot be {DONE[step]}", allowed_next=self.allowed_next)
 
     def raised(self) -> None:
         """Announce a newly raised alert."""
@@ -109,6 +111,8 @@ class Alert(Aggregate):
             raise InvalidInput("programme", "only for brought_into_assistance")
         if outcome is Outcome.NOT_ELIGIBLE and not reasons:
             raise InvalidInput("reasons", f"give at least one of {', '.join(NOT_ELIGIBLE_REASONS)}")
+        if len(set(reasons)) != len(reasons):
+            raise InvalidInput("reasons", "give each reason once")
         if outcome is not Outcome.NOT_ELIGIBLE and reasons:
             raise InvalidInput("reasons", "only for not_eligible")
         self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons
