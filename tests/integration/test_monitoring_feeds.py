@@ -945,3 +945,126 @@ async def test_a_row_dated_before_the_birth_date_in_the_id_number_is_refused_on_
         assert (error["line"], error["field"]) == (2, field)
         assert "before the birth date in the ID number" in error["message"] and child not in error["message"]
     assert await _deaths_reported(db, household) == []
+
+
+def _low_income(alerts: list[dict]) -> list[dict]:
+    return [a for a in alerts if a["alert_type"] == "low_income_uncovered"]
+
+
+async def test_death_rows_raise_no_low_income_alert_and_a_household_all_dead_is_not_flagged(
+    api, tokens, known_household
+):
+    """Three uncovered households at 100 yuan a month (below 1.5 × the 低保 standard): one of one member whom 公安
+    reports dead; one of two where both die; one of two where only the head dies.
+    By hand: a death row is not evidence of low income, so none of them gets low_income_uncovered from the 公安
+    file; a later 乡村振兴局 listing (a kind that bears on income) flags only the household with a living member."""
+    alone, ids_alone, _ = await known_household(ids=[resident_id("19550101")], income_fen=10_000)
+    couple, ids_couple, _ = await known_household(income_fen=10_000)
+    widow, ids_widow, _ = await known_household(income_fen=10_000)
+    died = TODAY - timedelta(days=3)
+    await _post_deaths(api, POLICE, [(ids_alone[0], died), *((n, died) for n in ids_couple), (ids_widow[0], died)])
+    for household in (alone, couple, widow):
+        assert _low_income(await alerts_of(api, tokens, household)) == []
+
+    listing = "id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n" + "".join(
+        f"{n},610626101,{TODAY},unstable,,900000\n" for n in (*ids_alone, *ids_couple, *ids_widow)
+    )
+    r = await api("monitoring").post(
+        "/feeds/monitoring_list", content=listing.encode(), headers={**RURAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    assert _low_income(await alerts_of(api, tokens, alone)) == []
+    assert _low_income(await alerts_of(api, tokens, couple)) == []
+    [flagged] = _low_income(await alerts_of(api, tokens, widow))
+    detail = (await api("monitoring").get(f"/alerts/{flagged['id']}", headers=tokens["approver"])).json()
+    assert {e["kind"] for e in detail["evidence"]} == {"monitoring_list"}
+
+
+async def test_a_not_eligible_closure_holds_until_rows_dated_after_it(api, tokens, known_household, db):
+    """An uncovered household at 100 yuan a month is flagged low_income_uncovered; the township verifies it
+    not_eligible (income) and closes it today. By hand: a 1-yuan bill settled today raises no new alert (the
+    township has looked at the household as of today); once the closure lies in the past, a bill settled after
+    it raises a new one."""
+    household, ids, _ = await known_household(income_fen=10_000)
+    listing = "id_number,region_code,listed_on,population_type,risk_types,annual_income_fen\n"
+    listing += f"{ids[0]},610626101,{TODAY},unstable,,900000\n"
+    r = await api("monitoring").post(
+        "/feeds/monitoring_list", content=listing.encode(), headers={**RURAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    [alert] = _low_income(await alerts_of(api, tokens, household))
+    monitoring = api("monitoring")
+    r = await monitoring.post(
+        f"/alerts/{alert['id']}/verification",
+        json={"outcome": "not_eligible", "reasons": ["income"]},
+        headers=tokens["reviewer"],
+    )
+    assert r.status_code == 200, r.text
+    assert (
+        await monitoring.post(f"/alerts/{alert['id']}/closure", json={}, headers=tokens["reviewer"])
+    ).status_code == 200
+
+    def bill(on: date) -> bytes:
+        return (MEDICAL_HEADER + f"{ids[1]},610626101,{on},100,0\n").encode()
+
+    r = await monitoring.post("/feeds/medical", content=bill(TODAY), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    assert [a["status"] for a in _low_income(await alerts_of(api, tokens, household))] == ["closed"]
+
+    async with db.begin() as conn:
+        await conn.execute(
+            text("UPDATE monitoring.alerts SET verified_on = :d, closed_on = :d, raised_on = :d WHERE id = :i"),
+            {"d": TODAY - timedelta(days=10), "i": alert["id"]},
+        )
+    r = await monitoring.post(
+        "/feeds/medical", content=bill(TODAY - timedelta(days=2)), headers={**MEDICAL, **csv_type()}
+    )
+    assert r.status_code == 201, r.text
+    assert sorted(a["status"] for a in _low_income(await alerts_of(api, tokens, household))) == ["closed", "dispatched"]
+
+
+async def test_a_newly_disabled_member_is_flagged_though_another_member_has_a_disability_subsidy(
+    api, tokens, known_household, db
+):
+    """A father and his child; the child receives 重度残疾人护理补贴 (a person-level subsidy); 残联 certifies the
+    father grade 1. By hand: the father receives neither subsidy, so disability_uncovered is raised; a certificate
+    of the child (already subsidised) would not raise it."""
+    household, ids, members = await known_household()
+    async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
+        await record_approvals(uow, [_approved(household, [members[1]], "disability_care")])
+        await uow.commit()
+    disabled = bearer("canlian-wuqi", ["partner:disabled_persons_federation"], "610626")
+
+    async def certify(id_number: str) -> None:
+        body = f"id_number,region_code,certified_on,category,grade\n{id_number},610626101,{TODAY},physical,1\n"
+        r = await api("monitoring").post("/feeds/disability", content=body.encode(), headers={**disabled, **csv_type()})
+        assert r.status_code == 201, r.text
+
+    await certify(ids[1])
+    assert "disability_uncovered" not in {a["alert_type"] for a in await alerts_of(api, tokens, household)}
+    await certify(ids[0])
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "disability_uncovered"]
+    detail = (await api("monitoring").get(f"/alerts/{alert['id']}", headers=tokens["approver"])).json()
+    assert len(detail["evidence"]) == 1
+
+
+async def test_an_alert_is_not_brought_into_a_programme_the_household_already_receives(api, tokens, known_household):
+    """A 低保 household's 60,000-yuan hospital bill raises high_medical_cost. By hand: verifying it brought into
+    dibao is refused (422 naming programme: it already receives dibao — intake would refuse the application, the
+    draft never complete); brought into 临时救助 is accepted."""
+    household, ids, _ = await known_household(programme="dibao")
+    body = MEDICAL_HEADER + f"{ids[0]},610626101,{TODAY},6000000,1\n"
+    r = await api("monitoring").post("/feeds/medical", content=body.encode(), headers={**MEDICAL, **csv_type()})
+    assert r.status_code == 201, r.text
+    [alert] = [a for a in await alerts_of(api, tokens, household) if a["alert_type"] == "high_medical_cost"]
+
+    async def verify(programme: str):
+        return await api("monitoring").post(
+            f"/alerts/{alert['id']}/verification",
+            json={"outcome": "brought_into_assistance", "programme": programme},
+            headers=tokens["reviewer"],
+        )
+
+    r = await verify("dibao")
+    assert "already receives dibao" in str(problem(r, 422, "programme"))
+    assert (await verify("temporary")).status_code == 200

@@ -38,6 +38,8 @@ NEXT_STEPS: dict[AlertStatus, tuple[str, ...]] = {
     AlertStatus.VERIFIED: ("close",),
     AlertStatus.CLOSED: (),
 }
+# Each step as the 409's message names it ("cannot be verified"): verbs do not all take a plain "d".
+DONE = {"verify": "verified", "close": "closed"}
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Alert(Aggregate):
 
     def _require(self, step: str) -> None:
         if step not in NEXT_STEPS[self.status]:
-            raise Conflict(f"an alert that is {self.status} cannot be {step}d", allowed_next=self.allowed_next)
+            raise Conflict(f"an alert that is {self.status} cannot be {DONE[step]}", allowed_next=self.allowed_next)
 
     def raised(self) -> None:
         """Announce a newly raised alert."""
@@ -85,25 +87,32 @@ class Alert(Aggregate):
         programme: str | None,
         reasons: list[str],
         note: str | None,
-        receives: bool,
+        receiving: frozenset[str],
     ) -> None:
-        """核实 by the township, with its outcome; `receives`: the household is on a roll now (a change of a
-        recipient's situation asks eligibility to review its case: a household receiving nothing has none)."""
+        """核实 by the township, with its outcome; `receiving`: the programmes the household is on a roll for now (a
+        change of a recipient's situation asks eligibility to review its case: a household receiving nothing has
+        none; a household is not brought into a programme it receives: intake would refuse the application)."""
         self._require("verify")
         if on < self.raised_on:
             raise InvalidInput("on", f"cannot be before the alert was raised ({self.raised_on})")
         if outcome is Outcome.DEATH_REPORTED:
             raise InvalidInput("outcome", "deaths are reported by the partner data, not verified")
-        if outcome is Outcome.RECIPIENT_CHANGE and not receives:
+        if outcome is Outcome.RECIPIENT_CHANGE and not receiving:
             raise InvalidInput(
                 "outcome", "the household receives no assistance: brought_into_assistance, or not_eligible with reasons"
             )
         if outcome is Outcome.BROUGHT_INTO_ASSISTANCE and programme is None:
             raise InvalidInput("programme", "say which programme the household is brought into")
+        if programme in receiving:
+            raise InvalidInput(
+                "programme", f"the household already receives {programme}: recipient_change asks for a review"
+            )
         if outcome is not Outcome.BROUGHT_INTO_ASSISTANCE and programme is not None:
             raise InvalidInput("programme", "only for brought_into_assistance")
         if outcome is Outcome.NOT_ELIGIBLE and not reasons:
             raise InvalidInput("reasons", f"give at least one of {', '.join(NOT_ELIGIBLE_REASONS)}")
+        if len(set(reasons)) != len(reasons):
+            raise InvalidInput("reasons", "give each reason once")
         if outcome is not Outcome.NOT_ELIGIBLE and reasons:
             raise InvalidInput("reasons", "only for not_eligible")
         self.status, self.outcome, self.programme, self.reasons = AlertStatus.VERIFIED, outcome, programme, reasons

@@ -131,7 +131,7 @@ async def _take(
 
 async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, body: VerificationIn) -> AlertOut:
     household = (await _visible(uow, principal, alert_id)).household_id
-    receives = await ReadModelRepository(uow.session).receives(household)
+    receiving = await ReadModelRepository(uow.session).programmes(household)
     return await _take(
         uow,
         principal,
@@ -143,7 +143,7 @@ async def verify(uow: UnitOfWork, principal: Principal, alert_id: uuid.UUID, bod
             programme=body.programme,
             reasons=list(body.reasons),
             note=body.note,
-            receives=receives,
+            receiving=receiving,
         ),
         "alert.verify",
         reason=body.note,

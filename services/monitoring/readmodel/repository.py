@@ -176,12 +176,12 @@ class ReadModelRepository:
             },
         )
 
-    async def receives(self, household_id: uuid.UUID) -> bool:
-        """Whether the household is on a roll now (a programme it receives, by eligibility's decisions)."""
-        found = await self.session.scalar(
-            select(Coverage.case_id).where(Coverage.household_id == household_id, Coverage.active).limit(1)
+    async def programmes(self, household_id: uuid.UUID) -> frozenset[str]:
+        """The programmes the household is on a roll for now (by eligibility's decisions)."""
+        found = await self.session.scalars(
+            select(Coverage.programme).where(Coverage.household_id == household_id, Coverage.active)
         )
-        return found is not None
+        return frozenset(found)
 
     async def uncover(self, case_id: uuid.UUID, last: date) -> None:
         await self.session.execute(

@@ -21,6 +21,8 @@ from tests.helpers import resident_id
 
 TODAY = date(2024, 3, 15)
 KEY = b"unit-test-key-0123456789"
+NOTHING: frozenset[str] = frozenset()
+DIBAO = frozenset({"dibao"})
 
 
 def alert(alert_type: str = "high_medical_cost", **kw) -> Alert:
@@ -41,7 +43,13 @@ def test_an_alert_is_verified_then_closed_and_says_so():
     a = alert()
     a.raised()
     a.verify(
-        "reviewer", TODAY, Outcome.BROUGHT_INTO_ASSISTANCE, programme="medical", reasons=[], note=None, receives=False
+        "reviewer",
+        TODAY,
+        Outcome.BROUGHT_INTO_ASSISTANCE,
+        programme="medical",
+        reasons=[],
+        note=None,
+        receiving=frozenset(),
     )
     assert a.allowed_next == ["close"]
     a.close("reviewer", TODAY + timedelta(days=1))
@@ -51,19 +59,22 @@ def test_an_alert_is_verified_then_closed_and_says_so():
 
 
 @pytest.mark.parametrize(
-    ("outcome", "programme", "reasons", "receives", "field"),
+    ("outcome", "programme", "reasons", "receiving", "field"),
     [
-        (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], False, "programme"),
-        (Outcome.NOT_ELIGIBLE, None, [], False, "reasons"),
-        (Outcome.RECIPIENT_CHANGE, "dibao", [], True, "programme"),
-        (Outcome.RECIPIENT_CHANGE, None, ["income"], True, "reasons"),
-        (Outcome.RECIPIENT_CHANGE, None, [], False, "outcome"),  # a household receiving nothing has no case to review
-        (Outcome.DEATH_REPORTED, None, [], True, "outcome"),
+        (Outcome.BROUGHT_INTO_ASSISTANCE, None, [], NOTHING, "programme"),
+        (Outcome.NOT_ELIGIBLE, None, [], NOTHING, "reasons"),
+        (Outcome.RECIPIENT_CHANGE, "dibao", [], DIBAO, "programme"),
+        (Outcome.RECIPIENT_CHANGE, None, ["income"], DIBAO, "reasons"),
+        (Outcome.RECIPIENT_CHANGE, None, [], NOTHING, "outcome"),  # a household receiving nothing has no case to review
+        (Outcome.DEATH_REPORTED, None, [], DIBAO, "outcome"),
+        # a draft for a programme the household receives could never become an application
+        (Outcome.BROUGHT_INTO_ASSISTANCE, "dibao", [], DIBAO, "programme"),
+        (Outcome.NOT_ELIGIBLE, None, ["income", "income"], NOTHING, "reasons"),  # each reason once
     ],
 )
-def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, receives, field):
+def test_a_verification_needs_what_its_outcome_needs(outcome, programme, reasons, receiving, field):
     with pytest.raises(InvalidInput) as info:
-        alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None, receives=receives)
+        alert().verify("r", TODAY, outcome, programme=programme, reasons=reasons, note=None, receiving=receiving)
     assert [e["field"] for e in info.value.errors] == [field]
 
 
@@ -72,6 +83,7 @@ def test_illegal_steps_name_the_allowed_ones():
     with pytest.raises(Conflict) as info:
         a.close("r", TODAY)
     assert info.value.extra["allowed_next"] == ["verify"]
+    assert "cannot be closed" in str(info.value)
     with pytest.raises(InvalidInput):
         a.verify(
             "r",
@@ -80,8 +92,12 @@ def test_illegal_steps_name_the_allowed_ones():
             programme=None,
             reasons=["income"],
             note=None,
-            receives=False,
+            receiving=frozenset(),
         )
+    a.verify("r", TODAY, Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None, receiving=frozenset())
+    with pytest.raises(Conflict) as info:
+        a.verify("r", TODAY, Outcome.NOT_ELIGIBLE, programme=None, reasons=["income"], note=None, receiving=frozenset())
+    assert "an alert that is verified cannot be verified" in str(info.value)
 
 
 def test_a_death_is_reported_and_closed_without_a_township_step():
