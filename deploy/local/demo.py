@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 
 from shared.auth import mint_token
 from shared.core.identity import check_character
+from shared.core.period import china_today
 
 
 def _id(first17: str) -> str:
@@ -31,8 +32,10 @@ def _account(holder: str, last4: str) -> dict[str, str]:
     return {"bank_name": "吴起农村商业银行", "account_holder": holder, "account_number": f"622848000000000{last4}"}
 
 
-# Received three weeks ago (entered from paper), so the first case can run its 7-day public notice.
-RECEIVED = date.today() - timedelta(days=21)
+# Received three weeks before this month began (entered from paper): the first case runs its 7-day public notice
+# and is decided last month, so it is paid from this month whatever today's date (decided 7 days ago, it was paid
+# from next month from the 8th on, and this month's batch had nothing for it).
+RECEIVED = china_today().replace(day=1) - timedelta(days=21)
 
 # (township clerk region, household, programmes)
 DEMO = [

@@ -50,6 +50,24 @@ def _death(household: str, member: str, died: date) -> DeathReported:
     )
 
 
+async def test_a_death_after_the_approval_before_the_first_month_paid_stops_the_case_owing_nothing(
+    api, tokens, db, open_wuqi_case
+):
+    """Opened 2023-09-04, approved 2023-09-25 (paid from October); 刘老汉 dies 2023-09-28, before the first month
+    owed: the death is real, the case stops and owes nothing — not a date to check (found when a death reported
+    the day after an approval asked for a review instead)."""
+    case_id, members, household = await _approved(
+        api,
+        tokens,
+        open_wuqi_case,
+        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
+        incomes=[],
+    )
+    await _apply(db, on_death_reported, _death(household, members[0], date(2023, 9, 28)))
+    case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
+    assert case["status"] == "terminated" and case["steps"][-1]["step"] == "terminate"
+
+
 async def test_a_one_person_case_stops_after_the_month_of_death(api, tokens, db, open_wuqi_case):
     case_id, members, household = await _approved(
         api,

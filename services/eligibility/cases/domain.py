@@ -808,7 +808,7 @@ class Case(Aggregate):
         if member_id not in self.persons() and not self._left_after(member_id, Period.of(death_date)):
             return
         if self._impossible_death(member_id, death_date):
-            # A wrong date (or a wrong person): stopping on it would end the case months before it began. An
+            # A wrong date (or a wrong person): stopping on it would end the case before it was opened. An
             # official checks instead.
             log.warning(
                 "case %s: a death of %s dated %s, before their birth or the case; review due",
@@ -829,10 +829,10 @@ class Case(Aggregate):
         )
 
     def _impossible_death(self, member_id: uuid.UUID, death_date: date) -> bool:
-        """A death dated before the member's birth, or before the case's first month."""
+        """A death dated before the member's birth, or before the case was opened. (One between the opening and
+        the first month owed is real: the case stops before paying anything.)"""
         born = next((m.birth_date for m in self.snapshot.members if m.member_id == member_id), None)
-        began = self.effective_month
-        return (born is not None and death_date < born) or (began is not None and death_date < began)
+        return (born is not None and death_date < born) or death_date < self.opened_on
 
     def _left_after(self, member_id: uuid.UUID, month: Period) -> bool:
         """The member is marked as having left the household (离户 <date>) in a month after `month`."""
