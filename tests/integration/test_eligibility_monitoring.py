@@ -33,6 +33,17 @@ async def _approved(api, tokens, open_wuqi_case, **snapshot) -> tuple[str, list[
     return case_id, [str(m.member_id) for m in household.members], str(household.household_id)
 
 
+async def _alone(api, tokens, open_wuqi_case) -> tuple[str, list[str], str]:
+    """刘老汉, born 1940-02-02, alone and unable to work, approved for 低保 on 2023-09-25 (paid from October)."""
+    return await _approved(
+        api,
+        tokens,
+        open_wuqi_case,
+        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
+        incomes=[],
+    )
+
+
 async def _apply(db, handler, data) -> None:
     async with UnitOfWork(session_factory(db), platform, "/tests") as uow:
         await handler(uow, data)
@@ -56,26 +67,14 @@ async def test_a_death_after_the_approval_before_the_first_month_paid_stops_the_
     """Opened 2023-09-04, approved 2023-09-25 (paid from October); 刘老汉 dies 2023-09-28, before the first month
     owed: the death is real, the case stops and owes nothing — not a date to check (found when a death reported
     the day after an approval asked for a review instead)."""
-    case_id, members, household = await _approved(
-        api,
-        tokens,
-        open_wuqi_case,
-        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
-        incomes=[],
-    )
+    case_id, members, household = await _alone(api, tokens, open_wuqi_case)
     await _apply(db, on_death_reported, _death(household, members[0], date(2023, 9, 28)))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
     assert case["status"] == "terminated" and case["steps"][-1]["step"] == "terminate"
 
 
 async def test_a_one_person_case_stops_after_the_month_of_death(api, tokens, db, open_wuqi_case):
-    case_id, members, household = await _approved(
-        api,
-        tokens,
-        open_wuqi_case,
-        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
-        incomes=[],
-    )
+    case_id, members, household = await _alone(api, tokens, open_wuqi_case)
     await _apply(db, on_death_reported, _death(household, members[0], date(2024, 3, 17)))
     case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
     assert case["status"] == "terminated" and case["steps"][-1]["step"] == "terminate"
@@ -171,13 +170,7 @@ async def test_a_death_dated_before_the_birth_or_the_case_stops_nothing_and_asks
     2022-05-01 (before the case began) are impossible for this case: by hand, no stop (a last month before the
     first would be nonsense), no crash; the case stays approved, due for review now (an official checks). A death
     on 2024-03-17 then stops it after 2024-03 as usual."""
-    case_id, members, household = await _approved(
-        api,
-        tokens,
-        open_wuqi_case,
-        members=[_member("刘老汉", "1940-02-02", "head", labour_capacity="none")],
-        incomes=[],
-    )
+    case_id, members, household = await _alone(api, tokens, open_wuqi_case)
     for died in (date(1939, 1, 1), date(2022, 5, 1)):
         await _apply(db, on_death_reported, _death(household, members[0], died))
         case = (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()
