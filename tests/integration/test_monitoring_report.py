@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import text
 
+from shared.core.period import Period, china_today
 from tests.conftest import bearer
 
 RURAL = bearer("xczx-huanglong", ["partner:rural_revitalization"], "610631")
@@ -53,3 +54,17 @@ async def test_a_past_months_report_counts_what_was_open_and_overdue_at_its_end(
     october, november = await figures("2025-10"), await figures("2025-11")
     assert (october["raised"], october["closed"], october["open_at_month_end"], october["overdue"]) == (2, 1, 1, 1)
     assert (november["raised"], november["closed"], november["open_at_month_end"], november["overdue"]) == (1, 1, 1, 1)
+
+
+async def test_a_month_not_yet_begun_is_refused_naming_the_month_and_this_month_is_counted_as_of_today(api, db):
+    """Next month has no figures yet: 422 naming `month` (it answered with today's open count as its 'month end').
+    This month's report says the day it is counted to (`as_of` today); a past month's, its last day."""
+    today = china_today()
+    ahead = await api("monitoring").get(f"/reports/monthly/610631/{Period.of(today).next()}", headers=RURAL)
+    assert ahead.status_code == 422, ahead.text
+    assert [e["field"] for e in ahead.json()["errors"]] == ["month"]
+    now = await api("monitoring").get(f"/reports/monthly/610631/{Period.of(today)}", headers=RURAL)
+    assert now.status_code == 200, now.text
+    assert now.json()["as_of"] == today.isoformat()
+    past = await api("monitoring").get("/reports/monthly/610631/2025-10", headers=RURAL)
+    assert past.json()["as_of"] == "2025-10-31"

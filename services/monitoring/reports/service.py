@@ -4,7 +4,7 @@ verified and their outcomes, and 三类人群 coverage by programme, for a regio
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from openpyxl import Workbook
@@ -15,6 +15,7 @@ from services.monitoring.reports.repository import ReportRepository
 from shared import audit
 from shared.auth import Principal
 from shared.core.period import Period, china_today
+from shared.errors import InvalidInput
 from shared.places import PlaceNames
 from shared.spreadsheets import text_row
 from shared.uow import UnitOfWork
@@ -50,6 +51,7 @@ class MonthlyReport(BaseModel):
     region_code: str
     region_name: str  # 吴起县 (a village: as its county loaded its name), as the report to 乡村振兴局 names its area
     month: Period
+    as_of: date  # the day its figures are counted to: the month's last day, or today for this month
     alerts: AlertCounts
     raised_by_type: dict[str, int]
     coverage: CoverageOut
@@ -57,11 +59,14 @@ class MonthlyReport(BaseModel):
 
 async def monthly(uow: UnitOfWork, principal: Principal, region: str, month: Period) -> MonthlyReport:
     principal.sees_region(region)
+    today = china_today()
+    if month > Period.of(today):
+        raise InvalidInput("month", f"{month} has not begun: a report counts a month up to today at the latest")
     last = month.next().first_day - timedelta(days=1)
-    figures = await ReportRepository(uow.session).monthly(region, month.first_day, last, china_today())
+    figures = await ReportRepository(uow.session).monthly(region, month.first_day, last, today)
     await audit.record(uow, principal, "report.monthly", "report", f"{region}/{month}", region_code=region)
     name = await PlaceNames.name_of(uow, village_names, region)
-    return MonthlyReport(region_code=region, region_name=name, month=month, **figures)
+    return MonthlyReport(region_code=region, region_name=name, month=month, as_of=min(last, today), **figures)
 
 
 _LABELS: dict[str, str] = {
@@ -89,7 +94,16 @@ _LABELS: dict[str, str] = {
 def to_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("月报")
-    area = ["地区", report.region_name, "区划代码", report.region_code, "月份", str(report.month)]
+    area = [
+        "地区",
+        report.region_name,
+        "区划代码",
+        report.region_code,
+        "月份",
+        str(report.month),
+        "统计截至",
+        report.as_of.isoformat(),
+    ]
     sheet.append(text_row(sheet, area))
     sheet.append([])
     rows: list[tuple[str, dict[str, Any]]] = [
