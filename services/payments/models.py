@@ -61,13 +61,8 @@ class Beneficiary(HouseholdProgrammeColumns, Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    # GET /beneficiaries pages on it (migration 0007_list_indexes); a month's changes are found by the months
-    # (0015_payments_change_indexes).
-    __table_args__ = (
-        Index("ix_beneficiaries_created_at_id", "created_at", "id"),
-        Index("ix_beneficiaries_start_month_id", "start_month", "id"),
-        Index("ix_beneficiaries_end_month_id", "end_month", "id", postgresql_where=text("end_month IS NOT NULL")),
-    )
+    # GET /beneficiaries pages on it (migration 0007_list_indexes).
+    __table_args__ = (Index("ix_beneficiaries_created_at_id", "created_at", "id"),)
 
 
 class Entitlement(Base):
@@ -94,13 +89,6 @@ class Entitlement(Base):
         Index("ix_entitlements_event_id", "event_id"),
         # "Already applied?" asks by the superseding event too (`decisions_applied`); only superseded rows have one.
         Index("ix_entitlements_superseded_by", "superseded_by", postgresql_where=text("superseded_by IS NOT NULL")),
-        # A month's amount changes (GET /statistics/changes).
-        Index(
-            "ix_entitlements_amount_changed",
-            "from_month",
-            "beneficiary_id",
-            postgresql_where=text("event_type = 'amount_changed' AND superseded_by IS NULL"),
-        ),
     )
 
 

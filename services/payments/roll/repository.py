@@ -414,9 +414,6 @@ class OwedRepository:
             await self.session.scalars(select(Owed).where(Owed.case_id == case_id).order_by(Owed.member_id, Owed.id))
         )
 
-    async def owed_of(self, household_id: uuid.UUID) -> list[Owed]:
-        return list(await self.session.scalars(select(Owed).where(Owed.household_id == household_id).order_by(Owed.id)))
-
 
 class PaidElsewhereRepository:
     """Months the old system paid (存量对象导入), per person: the balance counts them as paid."""
