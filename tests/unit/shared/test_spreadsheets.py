@@ -184,6 +184,7 @@ def test_the_monitoring_report_writes_payloads_as_text():
         region_code=FORMULA_PAYLOADS[0],
         region_name=FORMULA_PAYLOADS[1],
         month=Period(2026, 7),
+        as_of=date(2026, 7, 31),
         alerts=AlertCounts(
             raised=1,
             verified=0,
