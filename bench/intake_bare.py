@@ -321,7 +321,12 @@ async def register(body: HouseholdIn, request: Request, authorization: Auth, ide
                 str(household_id),
                 body.region_code,
                 correlation_id,
-                {"household_id": str(household_id), "region_code": body.region_code, "snapshot": snapshot},
+                {
+                    "household_id": str(household_id),
+                    "region_code": body.region_code,
+                    "snapshot": snapshot,
+                    "household_version": 1,  # the household's first version, as intake's register gives it
+                },
             ),
         )
         await conn.execute(STORE, clerk.sub, idempotency_key, 201, answer.decode())

@@ -47,12 +47,15 @@ class Stack:
 
     def start_api(self, service: str) -> None:
         # Services this one calls over REST, in this stack: intake's roll import prices rows at eligibility's
-        # POST /assessments; eligibility's what-if (试算) asks payments what holds money for the months it changes.
+        # POST /assessments; eligibility's what-if (试算) asks payments what holds money for the months it changes,
+        # and a review (定期核查) asks intake the household's current version.
         calls = {}
         if service == "intake" and "eligibility" in self.ports:
             calls["INTAKE_ELIGIBILITY_URL"] = self.url("eligibility")
         if service == "eligibility" and "payments" in self.ports:
             calls["ELIGIBILITY_PAYMENTS_URL"] = self.url("payments")
+        if service == "eligibility" and "intake" in self.ports:
+            calls["ELIGIBILITY_INTAKE_URL"] = self.url("intake")
         # API_WORKERS=N runs N uvicorn worker processes behind the one port (make run keeps one).
         self._spawn(
             f"{service}-api",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -113,6 +114,9 @@ class HouseholdFacts(Base):
     household_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     region_code: Mapped[str] = mapped_column(String(12))
     snapshot: Mapped[dict] = mapped_column(JSONB)
+    # The household's version at intake (its ETag) the snapshot is of, as its event said: an older one never
+    # replaces it. NULL: of no known version (stored before events carried it, or an application's snapshot).
+    version: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

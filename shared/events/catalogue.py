@@ -78,6 +78,12 @@ class HouseholdRegistered(EventData):
     region_code: str
     snapshot: HouseholdSnapshot
     identities: list[MemberIdentity] = Field(default_factory=list, description="the active members' fingerprints")
+    household_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="the household's version at intake (its ETag) these facts are of; an older one never replaces a "
+        "newer one (absent: published before versions were carried)",
+    )
 
 
 class MemberDeparture(EventData):

@@ -326,6 +326,7 @@ async def test_the_import_creates_households_payees_applications_and_their_event
     assert [sorted(e["covered_member_ids"]) for e in imported] == [sorted(v) for v in by_household.values()]
     registered = await events(db, validated["id"], "household.registered")
     assert [len(e["snapshot"]["members"]) for e in registered] == [2, 1]
+    assert [e["household_version"] for e in registered] == [1, 1]  # as the households were written
     assert registered[1]["snapshot"]["incomes"][0]["monthly_amount_fen"] == 15_000
     payees = await events(db, validated["id"], "payee.changed")
     assert len(payees) == 2
@@ -567,14 +568,15 @@ async def test_a_joined_household_takes_the_facts_its_programme_is_priced_on(api
     second = await dry_run(api, roll(living))
     assert second["report"]["households_joined"] == 1
     await commit(api, second["id"])
-    members = (await api("intake").get(f"/households/{home}", headers=ADMIN)).json()["members"]
-    on_file = next(m["facts"] for m in members if m["id"] == str(son))
+    read = (await api("intake").get(f"/households/{home}", headers=ADMIN)).json()
+    on_file = next(m["facts"] for m in read["members"] if m["id"] == str(son))
     assert (on_file["disability_category"], on_file["disability_grade"], on_file["serious_illness"]) == (
         "physical",
         2,
         True,
     )
     *_, updated = await events(db, second["id"], "household.updated")  # the front desk's edit, then the join's
+    assert updated["household_version"] == read["version"] == 3  # registered by the import, edited, joined
     [facts] = [m for m in updated["snapshot"]["members"] if m["member_id"] == str(son)]
     assert (facts["disability_grade"], facts["serious_illness"]) == (2, True)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from services.eligibility.cases import service
+from services.eligibility.cases import intake, service
 from services.eligibility.cases.domain import Case
 from services.eligibility.cases.schemas import (
     AppraisalIn,
@@ -27,14 +27,16 @@ from services.eligibility.cases.schemas import (
     HomeVisitIn,
     NoticeIn,
     ObjectionIn,
+    ReviewIn,
     ReviewQuery,
     StepIn,
     TerminateIn,
     TownshipOpinionIn,
 )
 from services.eligibility.cases.workflow import DELEGATED, REVIEWER, STEPS, CaseStep, Status
-from services.eligibility.deps import Official, Reader
+from services.eligibility.deps import EligibilitySettings, Official, Reader
 from shared.app import UowDep
+from shared.errors import problems
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -181,9 +183,21 @@ async def complete_documents(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: O
     return await service.take_step(uow, p, case_id, Case.complete_documents, body)
 
 
-@router.post("/{case_id}/review", summary="Periodic review (定期核查)", description=_manual(CaseStep.REVIEW))
-async def review(case_id: uuid.UUID, body: StepIn, uow: UowDep, p: Official) -> CaseDetailOut:
-    return await service.take_step(uow, p, case_id, Case.review, body, on_latest_facts=True)
+@router.post(
+    "/{case_id}/review",
+    summary="Periodic review (定期核查) on the household's latest facts",
+    description=_manual(CaseStep.REVIEW)
+    + "\n\n**Facts:** the household's latest facts from intake, once they are those of the version the official saw "
+    "(`household_version`, intake's ETag) or, not given, of its current version at intake (asked with your token): "
+    "while the facts of a change at the front desk are still on their way, a 409 naming `household_version` that "
+    "changes nothing (try again shortly); intake not answering, a 503.",
+    responses=problems(503),  # intake could not be asked the household's current version
+)
+async def review(
+    case_id: uuid.UUID, body: ReviewIn, uow: UowDep, p: Official, request: Request, settings: EligibilitySettings
+) -> CaseDetailOut:
+    at_intake = intake.lookup(request.app.state, request.headers.get("authorization", ""), settings)
+    return await service.review(uow, p, case_id, body, at_intake)
 
 
 @router.post("/{case_id}/termination", summary="Stop (停保)", description=_manual(CaseStep.TERMINATION))

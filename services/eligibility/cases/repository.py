@@ -36,11 +36,19 @@ _PLAIN = [c for c in _CASE_COLUMNS if c not in ("status", "details", "snapshot",
 
 
 def _upsert_facts() -> Insert:
-    stmt = insert_json_rows(HouseholdFacts.__table__, ("household_id", "region_code", "snapshot"))
+    """Each household's facts from one JSON parameter, unless those held are of a newer version (or of a known one
+    and these of none: `facts.replaces`); the households written."""
+    facts = HouseholdFacts.__table__
+    stmt = insert_json_rows(facts, ("household_id", "region_code", "snapshot", "version"))
     return stmt.on_conflict_do_update(
-        index_elements=[HouseholdFacts.household_id],
-        set_={"snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code},
-    )
+        index_elements=[facts.c.household_id],
+        set_={
+            "snapshot": stmt.excluded.snapshot,
+            "region_code": stmt.excluded.region_code,
+            "version": stmt.excluded.version,
+        },
+        where=or_(facts.c.version.is_(None), stmt.excluded.version >= facts.c.version),
+    ).returning(facts.c.household_id)
 
 
 _UPSERT_FACTS = _upsert_facts()
@@ -48,7 +56,9 @@ _UPSERT_FACTS = _upsert_facts()
 
 def _insert_cases_with_facts() -> Insert:
     """New cases from one JSON parameter (`rows`, keyed as `row_values`) and, from the same rows, each household's
-    latest facts (the last row of the household wins): one statement, the rows parsed once."""
+    latest facts (the last row of the household wins; an application's snapshot is of no known version, so it
+    never replaces facts a household event gave with theirs: `facts.replaces`): one statement, the rows parsed
+    once."""
     cases, facts = CaseRow.__table__, HouseholdFacts.__table__
     new_rows = select_json_rows(cases, _ROW_KEYS, numbered=True).cte("new_rows")
     opened = insert(cases).from_select(_ROW_KEYS, select(*(new_rows.c[c] for c in _ROW_KEYS))).cte("opened")
@@ -61,6 +71,7 @@ def _insert_cases_with_facts() -> Insert:
     return stmt.on_conflict_do_update(
         index_elements=[facts.c.household_id],
         set_={"snapshot": stmt.excluded.snapshot, "region_code": stmt.excluded.region_code},
+        where=facts.c.version.is_(None),
     ).add_cte(opened)
 
 
@@ -564,9 +575,10 @@ class CaseRepository:
                     setattr(row, column, value)
         self.session.add_all([CaseStep(**_step_row(case.id, s)) for s in steps])
 
-    async def latest_facts(self, household_id: uuid.UUID) -> HouseholdSnapshot | None:
+    async def latest_facts(self, household_id: uuid.UUID) -> tuple[HouseholdSnapshot, int | None] | None:
+        """The household's latest facts and the version at intake they are of (None: not known), if any came."""
         facts = await self.session.get(HouseholdFacts, household_id)
-        return HouseholdSnapshot.model_validate(facts.snapshot) if facts else None
+        return (HouseholdSnapshot.model_validate(facts.snapshot), facts.version) if facts else None
 
     async def applications_with_cases(self, application_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         # One array parameter: the same statement (prepared once) for a batch of any size, not IN with one
@@ -583,12 +595,13 @@ class CaseRepository:
         if rows:
             await self.session.execute(insert_json_rows(CaseStep.__table__, _STEP_KEYS), {"rows": json_rows(rows)})
 
-    async def save_facts(self, facts: dict[uuid.UUID, tuple[str, HouseholdSnapshot]]) -> None:
-        """The latest snapshot per household (household id → (region code, snapshot)), one statement; each
-        snapshot written as pydantic's JSON of it, no dict of it built only to be encoded."""
+    async def save_facts(self, facts: dict[uuid.UUID, tuple[str, HouseholdSnapshot, int | None]]) -> set[uuid.UUID]:
+        """The latest snapshot per household (household id → (region code, snapshot, its version at intake)), one
+        statement, never over facts of a newer version (`facts.replaces`); each snapshot written as pydantic's JSON
+        of it, no dict of it built only to be encoded. The households whose facts were written."""
         if not facts:
-            return
-        await self.session.execute(
+            return set()
+        written = await self.session.scalars(
             _UPSERT_FACTS,
             {
                 "rows": json_rows(
@@ -597,12 +610,14 @@ class CaseRepository:
                             "household_id": h,
                             "region_code": region,
                             "snapshot": orjson.Fragment(snapshot.__pydantic_serializer__.to_json(snapshot)),
+                            "version": version,
                         }
-                        for h, (region, snapshot) in facts.items()
+                        for h, (region, snapshot, version) in facts.items()
                     ]
                 )
             },
         )
+        return set(written)
 
     async def recognised_children(self, households: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
         """Household → the children its live 孤儿 / 事实无人抚养儿童 cases support: (member, programme, case)."""

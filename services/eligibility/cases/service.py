@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from services.eligibility.cases import workflow
 from services.eligibility.cases.deadlines import work_calendar
 from services.eligibility.cases.domain import SYSTEM, Actor, Case, StepContext
+from services.eligibility.cases.facts import ensure_arrived, replaces
 from services.eligibility.cases.repository import CaseRepository
 from services.eligibility.cases.schemas import (
     CaseDetailOut,
@@ -22,15 +24,17 @@ from services.eligibility.cases.schemas import (
     CaseQuery,
     DeadlinePage,
     DeadlineQuery,
+    ReviewIn,
     ReviewQuery,
     StepIn,
     StepOut,
 )
-from services.eligibility.cases.workflow import OPEN
+from services.eligibility.cases.workflow import OPEN, CaseStep
 from services.eligibility.policy_admin.in_force import effective_parameters
 from shared import audit
 from shared.auth import Principal
 from shared.consumer import Delivery
+from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period, china_day, china_today
 from shared.events.catalogue import (
     RECURRING,
@@ -91,9 +95,13 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
     still counts a member the household no longer has (分户, moved out) is priced for those who remain from the
     month after (`Case.members_left`). A case still in the procedure takes the household's new facts as an amendment
     (`Case.household_changed`): reassessed, and from the township's review on sent back to investigation, its notice
-    taken down."""
+    taken down. Facts of an older version than those held (a late or replayed event) change neither the facts
+    nor the cases still in the procedure or on the roll; a death they record is still a death."""
     repo = CaseRepository(uow.session)
-    await repo.save_facts({d.data.household_id: (d.data.region_code, d.data.snapshot) for d in deliveries})
+    newest = newest_facts(deliveries)
+    written = await repo.save_facts(
+        {h: (d.data.region_code, d.data.snapshot, d.data.household_version) for h, d in newest.items()}
+    )
     updates = [d for d in deliveries if isinstance(d.data, HouseholdUpdated)]
     if not updates:
         return
@@ -106,7 +114,9 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
                 opinion = f"死亡 (前台登记): 成员于 {gone.on} 死亡"
                 case.member_died(gone.member_id, gone.on, china_day(d.event.time), params, opinion)
             await _save(uow, case, cause=theirs[-1][0].event)
-    latest = {d.data.household_id: d for d in updates}
+    latest = {h: d for h, d in newest.items() if h in written and isinstance(d.data, HouseholdUpdated)}
+    if not latest:
+        return
     for case in await repo.of_households(set(latest), OPEN):
         delivery = latest[case.household_id]
         await _with_medical_approved(repo, case)
@@ -117,6 +127,17 @@ async def record_households(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> 
         delivery = latest[case.household_id]
         case.members_left(present[case.household_id], china_day(delivery.event.time), params)
         await _save(uow, case, cause=delivery.event)
+
+
+def newest_facts(deliveries: Sequence[Delivery]) -> dict[uuid.UUID, Delivery]:
+    """Each household's delivery of a run whose facts stand: the last one, unless an earlier one's are of a newer
+    version at intake (`facts.replaces`: a late event in the run changes nothing)."""
+    newest: dict[uuid.UUID, Delivery] = {}
+    for d in deliveries:
+        held = newest.get(d.data.household_id)
+        if held is None or replaces(held.data.household_version, d.data.household_version):
+            newest[d.data.household_id] = d
+    return newest
 
 
 async def _one_case_per_application(
@@ -313,6 +334,11 @@ async def get_visible(uow: UnitOfWork, principal: Principal, case_id: uuid.UUID,
     return principal.sees(await CaseRepository(uow.session).get(case_id, for_update=for_update), f"case {case_id}")
 
 
+#: The household's version at intake a review must find its facts at (None: not known), asked once the case is
+#: found and the step allowed.
+SeenVersion = Callable[[uuid.UUID], Awaitable[int | None]]
+
+
 async def take_step(
     uow: UnitOfWork,
     p: Principal,
@@ -321,21 +347,49 @@ async def take_step(
     body: StepIn,
     *,
     on_latest_facts: bool = False,
+    seen: SeenVersion | None = None,
 ) -> CaseDetailOut:
     """Load the case (locked), call the `Case` method `take` with the body's fields as its keywords on the body's
-    date (a review also on the household's latest facts, or the case's own if none came since; a medical claim with
-    what the platform approved its household), save and audit."""
+    date (a review also on the household's latest facts, or the case's own if none came since, once they are of
+    the version `seen` gives; a medical claim with what the platform approved its household), save and audit."""
     repo = CaseRepository(uow.session)
     case = await _with_medical_approved(repo, await get_visible(uow, p, case_id, for_update=True))
-    facts = {"latest": await repo.latest_facts(case.household_id)} if on_latest_facts else {}
-    take(
-        case,
-        StepContext(_actor(p), await effective_parameters(uow), on=body.on),
-        **body.model_dump(exclude={"on"}),
-        **facts,
-    )
+    ctx = StepContext(_actor(p), await effective_parameters(uow), on=body.on)
+    facts = {"latest": await _review_facts(repo, case, ctx, seen)} if on_latest_facts else {}
+    take(case, ctx, **body.model_dump(exclude={"on", "household_version"}), **facts)
     await _save(uow, case, p)
     return await detail(uow, case)
+
+
+async def _review_facts(
+    repo: CaseRepository, case: Case, ctx: StepContext, seen: SeenVersion | None
+) -> HouseholdSnapshot | None:
+    """The household's latest facts for a review: a 409 naming `household_version` while those of the version the
+    front desk holds (`seen`) are still on their way (`facts.ensure_arrived`), asked only of an actor who may take
+    the review now (403, then the case's state, come first as for any step) and for facts of a known version."""
+    latest = await repo.latest_facts(case.household_id)
+    if latest is None:
+        return None
+    snapshot, held = latest
+    if held is not None and seen is not None:
+        workflow.check_step(CaseStep.REVIEW, case.state, ctx.actor.roles)
+        ensure_arrived(held, await seen(case.household_id))
+    return snapshot
+
+
+async def review(
+    uow: UnitOfWork, p: Principal, case_id: uuid.UUID, body: ReviewIn, at_intake: SeenVersion | None
+) -> CaseDetailOut:
+    """定期核查 on the household's latest facts, once they are the ones the front desk holds: of the version the
+    official saw (`household_version`, intake's ETag) or, not given, of the household's current version at intake
+    (`at_intake`, asked with the caller's token; None: no intake API configured, nothing asked)."""
+
+    async def seen(household_id: uuid.UUID) -> int | None:
+        if body.household_version is not None:
+            return body.household_version
+        return await at_intake(household_id) if at_intake is not None else None
+
+    return await take_step(uow, p, case_id, Case.review, body, on_latest_facts=True, seen=seen)
 
 
 # --- from monitoring's partner data ------------------------------------------------------------------------------

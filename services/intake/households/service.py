@@ -257,6 +257,7 @@ async def register(uow: UnitOfWork, principal: Principal, body: HouseholdIn, set
             region_code=household.region_code,
             snapshot=snapshot,
             identities=identities_of(members),
+            household_version=household.version,
         ),
         key=household.id,
         region=household.region_code,
@@ -390,14 +391,16 @@ async def _emit_updated(uow: UnitOfWork, household: Household, departures: Seque
 def announce_updated(
     uow: UnitOfWork, household: Household, members: list[Member], departures: Sequence[MemberDeparture] = ()
 ) -> None:
-    """household.updated.v1: the household's facts and its members' identities as they are now, and the members
-    this change took out (`departures`)."""
+    """household.updated.v1: the household's facts and its members' identities as they are now, of its version as
+    written (the household flushed: the ETag the write answers with), and the members this change took out
+    (`departures`)."""
     uow.emit(
         HouseholdUpdated(
             household_id=household.id,
             region_code=household.region_code,
             snapshot=build_snapshot(household, members),
             identities=identities_of(members),
+            household_version=household.version,
             departures=list(departures),
         ),
         key=household.id,

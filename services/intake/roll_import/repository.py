@@ -519,7 +519,9 @@ WITH chunk AS MATERIALIZED (
 )
 """
 # A household the file joins (on file already, another programme) is registered, and has its account, already.
-_REGISTERED = """(SELECT seq, household_id, v->>'region_code' AS region_code, snapshot, identities
+# Version 1: `_HOUSEHOLDS` writes each created household at its first version.
+_REGISTERED = """(SELECT seq, household_id, v->>'region_code' AS region_code, snapshot, identities,
+        1 AS household_version
  FROM chunk WHERE seq = ANY(CAST(:creating AS bigint[])))"""
 _PAYEES = """(SELECT seq, household_id, v->>'region_code' AS region_code, payee_key_id AS key_id,
         payee_sealed AS sealed, account_last4, changed_at
