@@ -73,7 +73,9 @@ def urban(members: list[dict], wages_fen: int, earner: str | None = None, househ
 
 
 def couple(wages_fen: int = 60_000, earner: bool = False) -> HouseholdSnapshot:
-    """Two urban members; 600 yuan a month of wages (the spouse's own when `earner`)."""
+    """Two urban members; 600 yuan a month of wages (the spouse's own when `earner`). 陈明 is 70 on 1 February
+    2041 and 周丽 on 4 March 2043: 盱眙县's 分类施保 adds 30 yuan for each from that month and the next (priced
+    from the approval on, as every schedule below shows)."""
     head, spouse = _member("陈明", "1971-02-01", "head"), _member("周丽", "1973-03-04", "spouse")
     return urban([head, spouse], wages_fen, spouse["member_id"] if earner else None)
 
@@ -230,7 +232,12 @@ async def test_sequence_8_the_rise_prices_each_segment_with_its_own_facts(api, t
     # March–April on the facts before the review: 530 × 2 − 600 = 460; May on with the review's: 530 × 2 − 800
     # = 260 (today's facts from March would have owed 260 for March and April).
     assert rise["changed_from"] == "2024-03"
-    assert segments(rise) == [("2024-03", "2024-04", 46_000, 2, None), ("2024-05", None, 26_000, 2, None)]
+    assert segments(rise) == [
+        ("2024-03", "2024-04", 46_000, 2, None),
+        ("2024-05", "2041-01", 26_000, 2, None),
+        ("2041-02", "2043-03", 29_000, 2, None),
+        ("2043-04", None, 32_000, 2, None),
+    ]
     assert owed_by_month(events, MONTHS) == {
         "2024-02": 38_000,
         "2024-03": 46_000,
@@ -259,7 +266,12 @@ async def test_sequence_6_a_case_off_the_roll_gets_the_rise_for_the_months_it_wa
 async def test_sequence_5_a_decision_entered_after_a_back_dated_rise_is_priced_month_by_month(db, history):
     [approval] = await _schedule_events(db, history["late"])
     assert approval["reason"] == "approval" and approval["changed_from"] == "2024-02"
-    assert segments(approval) == [("2024-02", "2024-02", 38_000, 2, None), ("2024-03", None, 46_000, 2, None)]
+    assert segments(approval) == [
+        ("2024-02", "2024-02", 38_000, 2, None),
+        ("2024-03", "2041-01", 46_000, 2, None),
+        ("2041-02", "2043-03", 49_000, 2, None),
+        ("2043-04", None, 52_000, 2, None),
+    ]
 
 
 async def test_the_what_if_reports_the_months_and_fen_the_recompute_then_changed(db, history):
@@ -268,7 +280,9 @@ async def test_the_what_if_reports_the_months_and_fen_the_recompute_then_changed
     what_if = {c["case_id"]: c["months"] for c in history["what_if"]["cases"]}
     assert what_if[history["cut"]] == [
         {"member_id": None, "from_month": "2024-03", "to_month": "2024-04", "before_fen": 38_000, "after_fen": 46_000},
-        {"member_id": None, "from_month": "2024-05", "to_month": None, "before_fen": 18_000, "after_fen": 26_000},
+        {"member_id": None, "from_month": "2024-05", "to_month": "2041-01", "before_fen": 18_000, "after_fen": 26_000},
+        {"member_id": None, "from_month": "2041-02", "to_month": "2043-03", "before_fen": 21_000, "after_fen": 29_000},
+        {"member_id": None, "from_month": "2043-04", "to_month": None, "before_fen": 24_000, "after_fen": 32_000},
     ]
     assert what_if[history["moved"]] == [
         {"member_id": None, "from_month": "2024-03", "to_month": "2024-04", "before_fen": 38_000, "after_fen": 46_000}
@@ -376,7 +390,11 @@ async def test_a_death_recorded_at_the_front_desk_reprices_from_the_month_after_
     await _front_desk_removes(db, snapshot, snapshot.members[1].member_id, date(2024, 5, 17))
     events = await _schedule_events(db, case_id)
     assert [e["reason"] for e in events] == ["approval", "death"]
-    assert (events[1]["changed_from"], segments(events[1])) == ("2024-06", [("2024-06", None, 53_000, 1, None)])
+    # The head alone from June, 30 yuan more from February 2041 (70 on the 1st).
+    assert (events[1]["changed_from"], segments(events[1])) == (
+        "2024-06",
+        [("2024-06", "2041-01", 53_000, 1, None), ("2041-02", None, 56_000, 1, None)],
+    )
     assert owed_by_month(events, ["2024-05", "2024-06", "2024-07"]) == {
         "2024-05": 46_000,
         "2024-06": 53_000,
@@ -490,7 +508,7 @@ async def test_sequence_2_a_household_programme_is_repriced_for_the_remaining_me
         await uow.commit()
     events = await _schedule_events(db, case_id)
     assert [e["reason"] for e in events] == ["approval", "death"]
-    assert segments(events[1]) == [("2024-06", None, 53_000, 1, None)]
+    assert segments(events[1]) == [("2024-06", "2041-01", 53_000, 1, None), ("2041-02", None, 56_000, 1, None)]
     assert owed_by_month(events, ["2024-04", "2024-05", "2024-06", "2024-07"]) == {
         "2024-04": 46_000,
         "2024-05": 46_000,

@@ -943,8 +943,10 @@ class Case(Aggregate):
         on_roll = self.status in workflow.ON_ROLL
         if on_roll and after and (amount := self._current_amount(today)) is not None:
             self.monthly_amount_fen = amount
-            # The open-ended run if there is one; a case in 渐退 has only runs that end.
-            latest = max((s for s in after if s.to_month is None), key=lambda s: s.from_month, default=None)
+            # The run owed this month (not one a birthday starts years on), else the open-ended one; a case in 渐退
+            # has only runs that end.
+            latest = next((s for s in after if s.covers(Period.of(today))), None)
+            latest = latest or max((s for s in after if s.to_month is None), key=lambda s: s.from_month, default=None)
             latest = latest or max(after, key=lambda s: s.from_month)
             on = max(latest.from_month.first_day, change.start)
             try:

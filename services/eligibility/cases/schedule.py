@@ -160,8 +160,9 @@ def price(
     """The months `first`…`last` (None = on) priced on `snapshot` with the values in force in each month: the
     rule runs on the first day and again at each later start of a value it read (a value starting within a month
     prices the whole month, as a rise from the 15th is paid for that month), and on the first day of the month
-    after the last day its finding holds by a person's age (`valid_until`: an orphan's 18th birthday, a child
-    rate's end) — a person it then finds not eligible is owed nothing more from that month. Raises `Unpriceable`
+    after the last day its finding or amount holds by a person's age (`valid_until`: an orphan's 18th birthday, a
+    child rate's end; `priced_until`: a 分类施保 addition starting at 70 or ending at 18) — a person it then finds
+    not eligible is owed nothing more from that month. Raises `Unpriceable`
     when a month finds the household (or a person asked for) not eligible otherwise."""
     if last is not None and last < first:
         return []  # no month to price
@@ -190,7 +191,8 @@ def price(
         starts = _starts(params, tuple(t.key for t in result.trace), region)
         i = bisect.bisect_right(starts, on)
         following = starts[i] if i < len(starts) else None
-        aged = Period.of(result.valid_until).next().first_day if result.valid_until else None
+        limit = min((d for d in (result.valid_until, result.priced_until) if d is not None), default=None)
+        aged = Period.of(limit).next().first_day if limit is not None else None
         if aged is not None and aged > on and (following is None or aged <= following):
             following, by_age = aged, True
         else:

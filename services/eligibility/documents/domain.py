@@ -168,15 +168,19 @@ def adjustments(changes: list[AmountChange], schedule: Sequence[Segment]) -> lis
     decision that made the month differ from the one before — a review or a death and a rise of the same month
     both, not the latest alone from the amount it found. Where the month before is not owed, or owes the same now,
     the latest change alone with its own figures; so too a case without a schedule (decided before they were
-    kept)."""
+    kept). A month no decision made differ from the month before is not announced: the schedule steps there by
+    itself (a member's birthday adds or ends a 分类施保 addition)."""
     latest = changes[-1]
     out: list[Adjustment] = []
     for month in latest.months:
+        moved = tuple(c for c in changes if c.moved(month) != c.moved(month.plus(-1)))
+        if not moved and month != latest.months[0]:
+            continue  # no decision made it differ from the month before: the schedule's own step (a birthday)
         after = _owed(schedule, month)
         if after is None:
             after = sum(r.after_fen for r in latest.runs if r.covers(month))
         before = _owed(schedule, month.plus(-1))
-        movers = tuple(c for c in changes if c is latest or c.moved(month) != c.moved(month.plus(-1)))
+        movers = tuple(c for c in changes if c is latest or c in moved)
         if before is None or before == after:
             before, movers = after - latest.moved(month), (latest,)
         out.append(Adjustment(month, before, after, movers))

@@ -128,7 +128,15 @@ class Assessment(BaseModel):
     covered_member_ids: list[UUID] = Field(default_factory=list)
     beneficiaries: list[MemberAward] = Field(default_factory=list)
     required_approver: Approver | None = None
-    valid_until: date | None = None
+    valid_until: date | None = Field(
+        default=None,
+        description="the last day the finding holds by a person's age (an age limit): looked at again then",
+    )
+    priced_until: date | None = Field(
+        default=None,
+        description="the last day the amount holds by a person's age alone (分类施保 that starts at the elderly age or "
+        "ends at 18): the schedule prices the months after it again, no review is due for it",
+    )
     reasons: list[str] = Field(default_factory=list)
     trace: list[TraceEntry] = Field(default_factory=list)
 

@@ -16,6 +16,7 @@ from services.eligibility.cases.repository import row_values, to_case
 from services.eligibility.cases.workflow import Status
 from services.eligibility.models import Case as CaseRow
 from services.eligibility.policy import ParameterSet
+from shared.core.household import HouseholdSnapshot
 from shared.core.period import Period
 from shared.errors import InvalidInput
 from shared.events.catalogue import (
@@ -493,3 +494,83 @@ def test_a_tekun_minor_out_of_school_is_supported_until_18_one_in_school_goes_on
     assert monthly_amount > 0
     assert monthly(out, Period(2026, 3), Period(2026, 4)) == {"2026-03": monthly_amount, "2026-04": 0}
     assert monthly(still, Period(2026, 3), Period(2026, 4)) == {"2026-03": monthly_amount, "2026-04": monthly_amount}
+
+
+# --- 分类施保 by age: an addition starts at the elderly age and ends at 18 within a segment ---------------------------
+
+ELDERLY_FEN, MINOR_FEN = "dibao.classified.elderly_fen", "dibao.classified.minor_fen"
+
+
+def urban_couple(head_born: str) -> HouseholdSnapshot:
+    members = [_member("张老汉", head_born, "head"), _member("李大娘", "1960-03-04", "spouse")]
+    return household(members=members, wages_fen=60_000, hukou_type="urban")
+
+
+def test_a_member_turning_70_within_the_schedule_is_owed_the_elderly_addition_from_the_month_after():
+    """补差 680 × 2 − 600 = 760 yuan; 分类施保 elderly +100 yuan (a county's value, from June 2023). The head, born 5
+    December 1953, is 69 on 1 December 2023 and 70 on 1 January 2024: October–December 760, January on 860. One born
+    on 1 December is 70 on the first of December: December on 860. Neither case is due for review on the birthday
+    (the schedule prices it; nothing is for an official to look at)."""
+    params = risen(PARAMS, ELDERLY_FEN, date(2023, 6, 1), 10_000)
+    case = approve(opened(application(urban_couple("1953-12-05"))), params)
+    _, events = collect(case)
+    assert monthly(case, Period(2023, 10), Period(2024, 2)) == {
+        "2023-10": 76_000,
+        "2023-11": 76_000,
+        "2023-12": 76_000,
+        "2024-01": 86_000,
+        "2024-02": 86_000,
+    }
+    changed = next(e for e in events if isinstance(e, CaseScheduleChanged))
+    assert [(str(s.from_month), s.to_month and str(s.to_month), s.amount_fen) for s in changed.segments] == [
+        ("2023-10", "2023-12", 76_000),
+        ("2024-01", "2030-03", 86_000),
+        ("2030-04", None, 96_000),
+    ]
+    on_the_first = approve(opened(application(urban_couple("1953-12-01"))), params)
+    assert monthly(on_the_first, Period(2023, 11), Period(2023, 12)) == {"2023-11": 76_000, "2023-12": 86_000}
+    older = approve(opened(application(urban_couple("1950-06-06"))), params)
+    assert monthly(older, Period(2023, 10), Period(2023, 10)) == {"2023-10": 86_000}
+    assert case.next_review_on == older.next_review_on
+
+
+def test_a_child_turning_18_within_the_schedule_is_owed_the_minor_addition_through_that_month_only():
+    """Three urban members, 680 × 3 − 600 = 1440 yuan, +50 for the minor (a county's value): the child, born 10
+    December 2005, is 17 on 1 December 2023 and 18 on 1 January 2024 — October–December 1490, January on 1440."""
+    members = [
+        _member("王建", "1975-01-01", "head"),
+        _member("赵丽", "1976-02-02", "spouse"),
+        _member("王小宇", "2005-12-10", "child", student=True),
+    ]
+    params = risen(PARAMS, MINOR_FEN, date(2023, 6, 1), 5_000)
+    case = approve(opened(application(household(members=members, wages_fen=60_000, hukou_type="urban"))), params)
+    assert monthly(case, Period(2023, 10), Period(2024, 1)) == {
+        "2023-10": 149_000,
+        "2023-11": 149_000,
+        "2023-12": 149_000,
+        "2024-01": 144_000,
+    }
+
+
+def test_a_rise_of_the_elderly_addition_reaches_a_member_who_turns_70_after_its_start():
+    """Approved with no elderly addition (吴起县's 0): 760 a month. A county then sets it to 100 yuan from November
+    2023: the head (born 5 December 1953) is owed it from January 2024, when they are 70 on the first, the spouse
+    (born 4 March 1960) from April 2030 — the case is re-priced though it read no addition when priced (before, the
+    recompute passed it over: its schedule had not read the key)."""
+    case = approve(opened(application(urban_couple("1953-12-05"))))
+    collect(case)
+    assert monthly(case, Period(2024, 1), Period(2024, 1)) == {"2024-01": 76_000}
+    params = risen(PARAMS, ELDERLY_FEN, date(2023, 11, 1), 10_000)
+    change = RecomputedFor(region="610626", key=ELDERLY_FEN, start=date(2023, 11, 1))
+    changes = case.reprice(params, change, "吴起县分类施保", date(2024, 3, 1))
+    assert [(str(d.from_month), d.to_month and str(d.to_month), d.before_fen, d.after_fen) for d in changes] == [
+        ("2024-01", "2030-03", 76_000, 86_000),
+        ("2030-04", None, 76_000, 96_000),
+    ]
+    assert monthly(case, Period(2023, 10), Period(2024, 2)) == {
+        "2023-10": 76_000,
+        "2023-11": 76_000,
+        "2023-12": 76_000,
+        "2024-01": 86_000,
+        "2024-02": 86_000,
+    }

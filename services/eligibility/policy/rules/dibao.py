@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from shared.core.household import HouseholdSnapshot, MemberFacts
 
 from ..assessment import ApplicationFacts, Assessment
@@ -21,10 +23,17 @@ def is_severely_disabled(member: MemberFacts) -> bool:
 
 def _classified_addition(ctx: _Context, member: MemberFacts) -> tuple[int, str | None]:
     """分类施保: the highest addition the member qualifies for (assumption: additions do not stack)."""
-    age = member.age_on(ctx.on)
+    return _addition_at_age(ctx, member, member.age_on(ctx.on))
+
+
+def _addition_at_age(ctx: _Context, member: MemberFacts, age: int) -> tuple[int, str | None]:
+    elderly_age: int = ctx.get("dibao.classified.elderly_age")
+    # Read at every age: a member reaching the elderly age is owed it from then, so a change of its value reprices
+    # the household's schedule before they reach it too (the recompute finds the cases whose pricing read the key).
+    elderly_fen: int = ctx.get("dibao.classified.elderly_fen")
     options: list[tuple[int, str]] = []
-    if age >= ctx.get("dibao.classified.elderly_age"):
-        options.append((ctx.get("dibao.classified.elderly_fen"), "老年人"))
+    if age >= elderly_age:
+        options.append((elderly_fen, "老年人"))
     if age < MINOR_AGE:
         options.append((ctx.get("dibao.classified.minor_fen"), "未成年人"))
     if is_severely_disabled(member):
@@ -35,6 +44,22 @@ def _classified_addition(ctx: _Context, member: MemberFacts) -> tuple[int, str |
         return 0, None
     amount, label = max(options, key=lambda o: o[0])
     return amount, label
+
+
+def _addition_holds_until(ctx: _Context, members: list[MemberFacts]) -> date | None:
+    """The last day the members' additions hold by their ages alone: the day before the first birthday (18, or the
+    elderly age) after which one's addition differs, with today's values (a value starting later is priced from its
+    start anyway)."""
+    elderly_age: int = ctx.get("dibao.classified.elderly_age")
+    limits = []
+    for member in members:
+        age = member.age_on(ctx.on)
+        now, _ = _addition_at_age(ctx, member, age)
+        for limit in sorted(a for a in (MINOR_AGE, elderly_age) if a > age):
+            if _addition_at_age(ctx, member, limit)[0] != now:
+                limits.append(member.last_day_under(limit))
+                break
+    return min(limits, default=None)
 
 
 def _tier_amount(tiers: tuple[IncomeTier, ...], income: int, people: int, standard_monthly: int) -> int:
@@ -88,6 +113,7 @@ def assess_dibao(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             monthly_amount_fen=base + additions,
             mode=mode,
             covered_member_ids=[c.member_id for c in counted],
+            priced_until=_addition_holds_until(ctx, counted),
         )
 
     reasons.append(f"人均收入不低于标准: {yuan(m.net_income)} ≥ {yuan(m.standard_monthly)}×{m.people}")
@@ -114,6 +140,12 @@ def assess_dibao(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFac
             )
         if covered:
             return ctx.assessment(
-                "dibao", True, reasons, monthly_amount_fen=total, mode="single_person", covered_member_ids=covered
+                "dibao",
+                True,
+                reasons,
+                monthly_amount_fen=total,
+                mode="single_person",
+                covered_member_ids=covered,
+                priced_until=_addition_holds_until(ctx, [c for c in single if c.member_id in covered]),
             )
     return ctx.assessment("dibao", False, reasons)
