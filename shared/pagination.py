@@ -15,10 +15,15 @@ costs at most that many rows), and null beyond: a province's list says "more tha
 counted for the first page and carried in the cursors after it: every page of one walk shows the same total, the
 count when the walk began.
 
-`region` narrows a list to a township (9 digits) or village (12) within the caller's own scope; a region outside
-it selects nothing (an empty page, as for any record of another region). An ID number is never a query parameter
-(URLs end up in access logs): the lists that search by person take it in the `X-Id-Number` header and match it by
-its keyed fingerprint (`shared.core.identity.id_fingerprint`); the header is `shared.deps.IdNumberHeader`."""
+`region` narrows a list to a part of the caller's own scope, a township (9 digits) or village (12) usually: a GB/T
+2260 code of 2, 4, 6, 9 or 12 ASCII digits (`REGION_PATTERN`, the code pattern of `shared.core.regions`); anything
+else is a 422 naming it (a code of another length names no region: read as a prefix, 6106261 would list townships
+610626101 to 610626109 as one). A region outside the scope selects nothing (an empty page, as for any record of
+another region).
+
+An ID number is never a query parameter (URLs end up in access logs): the lists that search by person take it in
+the `X-Id-Number` header and match it by its keyed fingerprint (`shared.core.identity.id_fingerprint`); the header
+is `shared.deps.IdNumberHeader`."""
 
 from __future__ import annotations
 
@@ -37,6 +42,7 @@ from sqlalchemy import Row, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from shared.core.regions import CODE_PATTERN
 from shared.errors import InvalidInput
 
 T = TypeVar("T")
@@ -46,7 +52,8 @@ MAX_LIMIT = 500
 TOTAL_CAP = 10_000
 _CHECK = 6  # bytes of checksum before the key
 _CHECK_KEY = b"shared.pagination cursor v1"
-REGION_PATTERN = r"^\d{2,12}$"
+#: What every list's `region` takes: a GB/T 2260 code, 2, 4, 6, 9 or 12 ASCII digits.
+REGION_PATTERN = CODE_PATTERN
 
 
 class ListQuery(BaseModel):
@@ -65,7 +72,10 @@ class RegionListQuery(ListQuery):
     """A list in the caller's region, optionally narrowed to a township or village of it."""
 
     region: str | None = Field(
-        default=None, pattern=REGION_PATTERN, description="a township (9 digits) or village (12) of your region"
+        default=None,
+        pattern=REGION_PATTERN,
+        description="a township (9 digits) or village (12) of your region; any GB/T 2260 code (2, 4, 6, 9 or 12 "
+        "digits) within it",
     )
 
 

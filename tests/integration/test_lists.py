@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import get_args
 
 import pytest
 from sqlalchemy import text
 
+from services.intake.applications.schemas import ApplicationStatus
 from shared.core.identity import id_fingerprint
 from shared.core.period import Period, china_today
 from shared.settings import ServiceSettings
@@ -149,6 +151,74 @@ async def test_a_township_official_never_pages_into_another_township(api, db, se
     # The county narrows itself to a township with `region`.
     narrowed = await walk(api(service), path, official(COUNTY), {**params, "region": other}, limit=9)
     assert [str(i["id"]) for i in narrowed] == await expected(db, sql, other, seeded.batch_id)
+
+
+# Every list that takes `region`: those above (a batch's lines have none) and the other lists of the four services.
+REGION_LISTS = {
+    **{name: (service, path, params) for name, (service, path, params, _) in LISTS.items() if name != "lines"},
+    "tasks": ("eligibility", "/tasks", {}),
+    "changes": ("payments", "/statistics/changes", {"period": "2024-01"}),
+    "alerts-due-soon": ("monitoring", "/alerts/due-soon", {}),
+}
+# Not a GB/T 2260 code (2, 4, 6, 9 or 12 ASCII digits): a township's code with a digit more or less, a cut village
+# code, a county's with a digit short, full-width digits.
+NO_REGION = ("6106281", "61062810", "6106281012", "61062", "６１０６２８", "６１０６２８１０１")
+
+
+@pytest.mark.parametrize("name", REGION_LISTS)
+async def test_a_region_that_is_no_code_is_a_422_naming_region_on_every_list(api, seeded, name):
+    """A malformed `region` is refused, not read as a prefix of the region codes (6106281 would list the
+    households of two townships, 610628101 and 610628102, as one) and the answer names `region`."""
+    service, path, params = REGION_LISTS[name]
+    for bad in NO_REGION:
+        r = await api(service).get(path, params={**params, "region": bad}, headers=official(COUNTY))
+        problem(r, 422, "query.region")
+    for good in (township(COUNTY, 1), COUNTY):
+        r = await api(service).get(path, params={**params, "region": good}, headers=official(COUNTY))
+        assert r.status_code == 200, (good, r.text)
+        assert all(i["region_code"].startswith(good) for i in r.json()["items"])
+    if name == "households":  # the former name of `region`, still read, is the same code
+        for bad in NO_REGION:
+            r = await api(service).get(path, params={"region_code": bad}, headers=official(COUNTY))
+            problem(r, 422, "query.region_code")
+
+
+async def test_applications_are_narrowed_by_every_status_an_application_can_have(api, db, seeded):
+    """`status` takes each status an application shows: a withdrawal waiting for eligibility's answer
+    (withdrawal_requested) and an application of the county's imported roll (imported) as well as the others."""
+    statuses = get_args(ApplicationStatus)
+    assert {"submitted", "in_review", "withdrawal_requested", "approved", "rejected", "withdrawn"} < set(statuses)
+    assert "imported" in statuses
+    sql = (
+        "SELECT id FROM intake.applications WHERE region_code LIKE :p AND status = '{}' "
+        "ORDER BY created_at DESC, id DESC"
+    )
+    async with db.begin() as conn:  # the seeded applications take each status in turn
+        await conn.execute(
+            text(
+                "UPDATE intake.applications a SET status = (CAST(:s AS text[]))[CAST(1 + n.i % :k AS integer)] "
+                "FROM (SELECT id, row_number() OVER (ORDER BY id) AS i FROM intake.applications "
+                "WHERE region_code LIKE :p) n WHERE a.id = n.id"
+            ),
+            {"s": list(statuses), "k": len(statuses), "p": COUNTY + "%"},
+        )
+    try:
+        for status in statuses:
+            want = await expected(db, sql.format(status), COUNTY, None)
+            got = await walk(api("intake"), "/applications", official(COUNTY), {"status": status}, limit=9)
+            assert [a["id"] for a in got] == want and want, status
+            assert {a["status"] for a in got} == {status}
+        problem(
+            await api("intake").get("/applications", params={"status": "paid"}, headers=official(COUNTY)),
+            422,
+            "query.status",
+        )
+    finally:
+        async with db.begin() as conn:
+            await conn.execute(
+                text("UPDATE intake.applications SET status = 'submitted' WHERE region_code LIKE :p"),
+                {"p": COUNTY + "%"},
+            )
 
 
 async def test_filters_narrow_the_lists(api, db, seeded):

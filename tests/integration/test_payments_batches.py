@@ -325,8 +325,8 @@ async def test_urgent_batch_pays_a_one_off_the_same_day_and_only_once(api, token
 
 async def test_a_batch_is_asked_for_at_most_the_coming_month(api, tokens, db):
     """Months not yet due are not paid ahead (a 提标补发 asked for a period four months on paid every month up to it
-    before they were owed): a batch of any kind is for this month or the next (prepared late in the month before,
-    China time), an earlier one as before; later is a 422 naming `period`, and nothing is created."""
+    before they were owed): a batch of any kind is for this month or the next (asked for on any day of the month
+    before, China time), an earlier one as before; later is a 422 naming `period`, and nothing is created."""
     region = village()
     this_month = Period.of(datetime.now(ZoneInfo("Asia/Shanghai")).date())
     for kind in ("regular", "supplement", "reissue"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,6 +21,14 @@ from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
+
+#: Every status an application can have (申请状态), the one list its answers show and its list filters on:
+#: submitted at the front desk, in review once eligibility opened its case, withdrawal_requested until eligibility
+#: answers the withdrawal, approved / rejected / withdrawn as eligibility decided; imported with the county's roll
+#: (存量对象导入) until eligibility approves the imported case.
+ApplicationStatus = Literal[
+    "submitted", "in_review", "withdrawal_requested", "approved", "rejected", "withdrawn", "imported"
+]
 _FEN = {"ge": 0, "le": 10**10}
 
 
@@ -118,7 +126,7 @@ class ApplicationQuery(RegionListQuery):
 
     household_id: uuid.UUID | None = None
     programme: Programme | None = None
-    status: str | None = Field(default=None, pattern=r"^(submitted|in_review|approved|rejected|withdrawn)$")
+    status: ApplicationStatus | None = None
 
 
 class ApplicationOut(BaseModel):
@@ -126,9 +134,9 @@ class ApplicationOut(BaseModel):
     household_id: uuid.UUID
     region_code: str
     programme: str
-    status: str = Field(
-        description="submitted, in_review, withdrawal_requested (until eligibility answers), "
-        "approved, rejected, withdrawn"
+    status: ApplicationStatus = Field(
+        description="submitted, in_review, withdrawal_requested (until eligibility answers), approved, rejected, "
+        "withdrawn; imported for the county's roll (存量对象导入) until eligibility approves its case"
     )
     submitted_on: date
     applicant_member_id: uuid.UUID | None

@@ -13,7 +13,7 @@ from shared.core.household import HukouType, LabourCapacity, PropertyKind, Rigid
 from shared.core.household import IncomeKind as IncomeKindT
 from shared.core.identity import ResidentIdStr
 from shared.core.names import PersonName
-from shared.pagination import Page, RegionListQuery
+from shared.pagination import REGION_PATTERN, Page, RegionListQuery
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
@@ -241,7 +241,7 @@ class HouseholdQuery(RegionListQuery):
     the address, the 户籍 type; by a member's ID number in the `X-Id-Number` header), newest first."""
 
     region_code: str | None = Field(
-        default=None, pattern=r"^\d{2,12}$", description="the former name of `region`, still read"
+        default=None, pattern=REGION_PATTERN, description="the former name of `region`, still read"
     )
     name: str | None = Field(default=None, min_length=1, max_length=50, description="a member's name (prefix)")
     address: str | None = Field(default=None, min_length=1, max_length=100, description="part of the address")

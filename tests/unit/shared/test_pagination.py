@@ -1,19 +1,22 @@
 """The kit's list convention (shared/pagination.py): a cursor stands for one row's sort key of one list, and
-anything else offered as a cursor is refused naming `cursor`."""
+anything else offered as a cursor is refused naming `cursor`; every list's `region` is a GB/T 2260 code (2, 4, 6, 9
+or 12 ASCII digits) and nothing else."""
 
 from __future__ import annotations
 
 import base64
+import importlib
 import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Column as C
 from sqlalchemy import Date, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import UUID
 
 from shared.errors import InvalidInput
-from shared.pagination import TOTAL_CAP, Keyset, narrowed
+from shared.pagination import TOTAL_CAP, Keyset, RegionListQuery, narrowed
 
 _T = Table(
     "t",
@@ -88,3 +91,59 @@ def test_a_list_reads_the_narrower_of_the_scope_and_the_region_asked_for():
     assert narrowed("610626101", "610626") == "610626101"  # asking wider never widens the scope
     assert narrowed("610626101", "610626102") is None  # another township: an empty list
     assert narrowed("", "61") == "61"  # national scope
+
+
+# Every query model of a list, imported as its service declares it: those that extend RegionListQuery take `region`.
+_SCHEMAS = (
+    "services.intake.households.schemas",
+    "services.intake.applications.schemas",
+    "services.intake.drafts.schemas",
+    "services.eligibility.cases.schemas",
+    "services.eligibility.tasks.schemas",
+    "services.payments.roll.schemas",
+    "services.payments.batches.schemas",
+    "services.payments.recovery.schemas",
+    "services.payments.statistics.schemas",
+    "services.monitoring.alerts.schemas",
+)
+# A GB/T 2260 code has 2, 4, 6, 9 or 12 ASCII digits; anything else is no region, not a prefix to read.
+BAD_REGIONS = ("6", "610", "61062", "6106261", "61062610", "6106261012", "61062610120", "6106261012011", "６１０６２６")
+BAD_REGIONS += ("６１０６２６１０１", "61062610a", "610626 ", "")
+GOOD_REGIONS = ("61", "6106", "610626", "610626101", "610626101201")
+
+
+def _region_lists() -> list[type]:
+    for module in _SCHEMAS:
+        importlib.import_module(module)
+    found, todo = [], [RegionListQuery]
+    while todo:
+        found.append(cls := todo.pop())
+        todo += cls.__subclasses__()
+    return found
+
+
+def _required(model: type) -> dict:
+    """The values a query model needs besides `region` (a month's changes need the month)."""
+    return (
+        {"period": "2026-01"} if "period" in model.model_fields and model.model_fields["period"].is_required() else {}
+    )
+
+
+def test_every_list_that_takes_a_region_takes_only_a_region_code():
+    models = _region_lists()
+    assert len(models) > 10, models  # the lists of all four services
+    for model in models:
+        for bad in BAD_REGIONS:
+            with pytest.raises(ValidationError) as caught:
+                model.model_validate({**_required(model), "region": bad})
+            assert [e["loc"] for e in caught.value.errors()] == [("region",)], (model, bad)
+        for good in GOOD_REGIONS:
+            assert model.model_validate({**_required(model), "region": good}).region == good
+
+
+def test_the_households_former_region_parameter_takes_only_a_region_code():
+    households = importlib.import_module("services.intake.households.schemas")
+    for bad in BAD_REGIONS:
+        with pytest.raises(ValidationError):
+            households.HouseholdQuery.model_validate({"region_code": bad})
+    assert households.HouseholdQuery.model_validate({"region_code": "610626101"}).region_code == "610626101"
