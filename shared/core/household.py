@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 __all__ = [
     "EXEMPT_INCOME_SUBKINDS",
@@ -211,16 +211,25 @@ class HouseholdSnapshot(BaseModel):
     properties: list[PropertyItem] = Field(default_factory=list)
     rigid_expenses: list[RigidExpense] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _members_consistent(self) -> HouseholdSnapshot:
-        ids = [m.member_id for m in self.members]
+    # Checks across fields as field validators, so a 422 names the field (`members`, `incomes`), not the snapshot.
+    @field_validator("members")
+    @classmethod
+    def _members_unique(cls, members: list[MemberFacts]) -> list[MemberFacts]:
+        ids = [m.member_id for m in members]
         if len(ids) != len(set(ids)):
             raise ValueError("member_id values must be unique within a household")
-        known = set(ids)
-        for item in self.incomes:
+        return members
+
+    @field_validator("incomes")
+    @classmethod
+    def _incomes_of_members(cls, incomes: list[IncomeItem], info: ValidationInfo) -> list[IncomeItem]:
+        if "members" not in info.data:  # the members were refused: that error is the one to fix
+            return incomes
+        known = {m.member_id for m in info.data["members"]}
+        for i, item in enumerate(incomes):
             if item.member_id is not None and item.member_id not in known:
-                raise ValueError(f"income refers to unknown member {item.member_id}")
-        return self
+                raise ValueError(f"income {i} refers to unknown member {item.member_id}")
+        return incomes
 
     @property
     def county_code(self) -> str:

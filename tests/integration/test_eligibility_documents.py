@@ -60,6 +60,11 @@ def _no_id_number(content: bytes) -> None:
                 assert not ID_NUMBER.search(z.read(name).decode()), name
 
 
+def _conclusion(doc: Document) -> list[str]:
+    """认定结论 and what the form says of the rules' own finding (规则测算, 初步认定)."""
+    return [p.text for p in doc.paragraphs if p.text.startswith(("认定结论", "规则测算", "初步认定"))]
+
+
 def _table_rows(doc: Document) -> list[list[str]]:
     return [[c.text for c in row.cells] for table in doc.tables for row in table.rows]
 
@@ -108,7 +113,7 @@ async def test_approval_adjustment_and_stop_documents_carry_the_cases_figures(ap
         ["刘小军", "子女", "男", "2010年9月3日"],
     ]
     text_of_form = "\n".join(p.text for p in form.paragraphs)
-    assert "认定结论：符合保障条件。保障金额：每月1350.00元。" in text_of_form
+    assert _conclusion(form) == ["认定结论：符合保障条件。保障金额：每月1350.00元。"]
     assert "发放起始年月：2023年10月。" in text_of_form
     assert "分档施保: 每人每月450.00元×3人 = 1350.00元。" in text_of_form
     trace = {r[0]: r[1] for r in rows if r[0].startswith("dibao.")}
@@ -241,6 +246,13 @@ async def test_rejection_notice_gives_the_written_reasons(api, tokens, open_wuqi
     assert {"不同意。经核查，不予批准", "不予批准理由：" + "；".join(reasons) + "。"} <= {
         p.text for p in form.paragraphs
     }
+    # Its conclusion is the decision's, with the reasons: the rules priced the household (1350 yuan, its car is no
+    # fact they read), which the form says as the rules' figure, never as 符合保障条件 above the rejection.
+    assert _conclusion(form) == [
+        "认定结论：不符合保障条件，不予批准。理由：" + "；".join(reasons) + "。",
+        "规则测算：每月1350.00元（未予批准）。",
+    ]
+    assert "保障金额" not in "\n".join(p.text for p in form.paragraphs)
     for kind in ("termination-notice", "adjustment-notice"):
         assert (await _document(api, tokens, case_id, kind)).status_code == 409
 
@@ -296,3 +308,23 @@ async def test_a_stop_before_the_first_month_paid_names_no_last_month(api, token
     text_ = "\n".join(p.text for p in _opened(await _document(api, tokens, case_id, "termination-notice")).paragraphs)
     assert "最后发放月份" not in text_ and "2023年9月为" not in text_
     assert "决定自2023年10月起停止发放，此前尚未发放。" in text_
+
+
+async def test_a_second_application_refused_at_once_is_documented_as_refused_without_an_investigation(
+    api,
+    tokens,
+    open_wuqi_case,  # noqa: F811
+):
+    """一户一案: a second 低保 application of a household whose first is still in the procedure is refused as it
+    opens, with no investigation, check or decision step. Its 不予批准通知书 does not say it was investigated and
+    checked, and its 审核确认表 concludes 不予批准 (the first case's finding was never this one's)."""
+    snapshot = _household()
+    await open_wuqi_case(date(2023, 9, 4), snapshot=snapshot)
+    refused, _ = await open_wuqi_case(date(2023, 9, 6), snapshot=snapshot)
+    case = (await api("eligibility").get(f"/cases/{refused}", headers=tokens["approver"])).json()
+    assert case["status"] == "rejected", case
+    texts = [p.text for p in _opened(await _document(api, tokens, refused, "rejection-notice")).paragraphs if p.text]
+    assert "决定不予批准" in texts[2] and "入户调查" not in texts[2] and "家庭经济状况核对" not in texts[2]
+    form = _opened(await _document(api, tokens, refused, "approval-form"))
+    [conclusion, *_] = _conclusion(form)
+    assert conclusion.startswith("认定结论：不符合保障条件，不予批准。理由：该家庭已有dibao案件")

@@ -276,3 +276,76 @@ async def test_the_total_counts_a_household_with_two_programmes_once_and_each_pe
 
     page = (await _notice(api, tokens, "html", village=village)).text
     assert re.findall(r"<p class=\"total\">([^<]*)</p>", page) == ["合计 2 户 6 人，月保障金额 2785.00 元"]
+
+
+async def _person_level_approved(api, tokens, open_case, programme: str, snapshot) -> dict:
+    """A person-level application that names no applicant (`applicant_member_id` absent: the rule looks at every
+    member), taken from the township's opinion to the notice (no 民主评议 for a subsidy) and approved."""
+    case_id, _ = await open_case(date(2023, 9, 4), programme, snapshot=snapshot)
+    for who, path, body in (
+        ("clerk", "investigation", {"on": "2023-09-05"}),
+        ("clerk", "home-visits", {"on": "2023-09-06", "investigators": ["张强", "李娜"], "findings": "与申报一致"}),
+        ("reviewer", "economic-check", {"on": "2023-09-11", "result": "consistent"}),
+        ("reviewer", "township-opinion", {"on": "2023-09-12", "recommendation": "approve", "opinion": "建议纳入"}),
+    ):
+        assert (await _post(api, tokens, who, case_id, path, body)).status_code == 200, path
+    assert (await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})).status_code == 200
+    r = await _post(
+        api, tokens, "approver", case_id, "decision", {"on": "2023-09-25", "decision": "approve", "opinion": "同意"}
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_person_level_row_names_the_person_the_case_pays_not_the_head(
+    api,
+    tokens,
+    open_wuqi_case,  # noqa: F811
+):
+    """The demo's 杨丽 (2级 intellectual disability) gets 重度残疾人护理补贴 on an application that named no
+    applicant: her row is 杨*, not her father 杨*华, the head. A second household whose head is well and whose two
+    other members are disabled (grades 1 and 2) has one case paying both: the row names both, counts two persons,
+    and the 合计 counts two households and three persons. No ID number, no disability appears."""
+    village = "610626101238"  # no other test has anyone there
+    yang = wuqi_household(
+        region_code=village,
+        members=[
+            _member("杨文华", "1978-06-11", "head", employed=True),
+            _member("杨丽", "2005-02-17", "child", disability_category="intellectual", disability_grade=2),
+        ],
+        incomes=[{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 90_000}],
+    )
+    feng = wuqi_household(
+        region_code=village,
+        members=[
+            _member("冯国强", "1970-01-20", "head"),
+            _member("冯老汉", "1940-03-05", "parent", disability_category="physical", disability_grade=1),
+            _member("冯小燕", "2008-07-09", "child", disability_category="visual", disability_grade=2),
+        ],
+    )
+    paid = await _person_level_approved(api, tokens, open_wuqi_case, "disability_care", yang)
+    assert paid["monthly_amount_fen"] == 8_000, paid  # 吴起县: 80 yuan a month for grade 2
+    both = await _person_level_approved(api, tokens, open_wuqi_case, "disability_care", feng)
+
+    notice = (await _notice(api, tokens, village=village)).json()
+    rows = sorted((r["name"], r["persons"], r["programme"], r["monthly_amount_fen"]) for r in notice["rows"])
+    assert rows == sorted(
+        [("杨*", 1, "重度残疾人护理补贴", 8_000), ("冯*汉、冯*燕", 2, "重度残疾人护理补贴", both["monthly_amount_fen"])]
+    )
+    assert (notice["households"], notice["persons"]) == (2, 3)
+    for content in (
+        str(notice),
+        (await _notice(api, tokens, "html", village=village)).text,
+        " ".join(
+            str(c.value)
+            for row in load_workbook(
+                io.BytesIO((await _notice(api, tokens, "xlsx", village=village)).content)
+            ).active.iter_rows()
+            for c in row
+            if c.value is not None
+        ),
+    ):
+        assert "杨*华" not in content and "冯*强" not in content  # the heads, whom these cases do not pay
+        assert "杨丽" not in content and "冯老汉" not in content and "冯小燕" not in content
+        assert "残疾人护理" in content and "级残疾" not in content
+        assert not re.search(r"(?<!\d)\d{17}[\dXx](?!\d)", content)

@@ -578,15 +578,16 @@ async def test_rejection_needs_written_reasons(api, tokens, open_wuqi_case):
     case_id, _ = await open_wuqi_case(date(2023, 9, 4))
     await _to_notice(api, tokens, case_id)
     await _post(api, tokens, "reviewer", case_id, "notice/close", {"on": "2023-09-20"})
-    r = await _post(
-        api,
-        tokens,
-        "approver",
-        case_id,
-        "decision",
-        {"on": "2023-09-25", "decision": "reject", "reasons": [], "opinion": "不同意"},
+    # No reasons, none, or only blanks: a 422 naming `reasons` (not `body`), and the case is still to decide.
+    for reasons in ({}, {"reasons": []}, {"reasons": ["  "]}):
+        body = {"on": "2023-09-25", "decision": "reject", "opinion": "不符合", **reasons}
+        r = await _post(api, tokens, "approver", case_id, "decision", body)
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["reasons"], r.text
+        assert "书面说明理由" in r.json()["errors"][0]["message"]
+    assert (await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])).json()["status"] == (
+        "county_review"
     )
-    assert r.status_code == 422
     r = await _post(
         api,
         tokens,

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from services.eligibility.cases.workflow import Status
 from shared.core.names import PersonName
@@ -92,14 +92,19 @@ class DecisionIn(StepIn):
     """审核确认: approve (the amount is the rule's, from the region's parameters) or reject with reasons."""
 
     decision: Literal["approve", "reject"]
-    reasons: list[str] = Field(default_factory=list, max_length=20)
+    # Checked even when left out (validate_default), against the decision validated before it: the 422 names
+    # `reasons` (a model validator's error is located at the body).
+    reasons: list[str] = Field(
+        default_factory=list, max_length=20, validate_default=True, description="书面说明理由: required to reject"
+    )
     opinion: str = Opinion
 
-    @model_validator(mode="after")
-    def _reasons_for_rejection(self) -> DecisionIn:
-        if self.decision == "reject" and not [r for r in self.reasons if r.strip()]:
+    @field_validator("reasons")
+    @classmethod
+    def _reasons_for_rejection(cls, reasons: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("decision") == "reject" and not [r for r in reasons if r.strip()]:
             raise ValueError("reasons are required to reject (书面说明理由)")
-        return self
+        return reasons
 
 
 class ExtendIn(StepIn):

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from services.eligibility.cases.domain import Case, CaseAssessment
-from services.eligibility.cases.workflow import Status
+from services.eligibility.cases.workflow import OPEN, Status
 from services.eligibility.documents.domain import (
     Adjustment,
     DocumentKind,
@@ -84,6 +84,8 @@ RESULTS = {
     "disagreed": "评议结果：不同意",
 }
 RECOMMENDATIONS = {"approve": "建议批准", "reject": "建议不予批准"}
+# The inquiries a 不予批准通知书 says the application went through, when the case recorded them.
+INQUIRIES = {"home-visits": "入户调查", "economic-check": "家庭经济状况核对"}
 
 
 def _step_note(step: RecordedStep) -> str:
@@ -150,13 +152,45 @@ def _persons(case: Case, imported: RecordedStep | None = None) -> int:
     return len(a.covered_member_ids) if a and a.covered_member_ids else len(case.snapshot.counted_members())
 
 
-def _conclusion(case: Case, imported: RecordedStep | None) -> list[str]:
-    """认定结论: our rules' finding; for a case of the old roll, that it came in at the amount paid, with our
-    rules' figure for the review when they price it otherwise."""
+def _approved(case: Case, decided: RecordedStep | None) -> bool | None:
+    """What the county decided: approved (True), rejected (False, a case refused as it opened too), or nothing
+    yet (None: the case is still in the procedure)."""
+    if decided is not None:
+        return decided.to_status != Status.REJECTED.value
+    if case.status is Status.REJECTED:
+        return False
+    return True if case.decided_on is not None and case.status not in OPEN else None
+
+
+def _priced(a: CaseAssessment | None) -> str | None:
+    """The rules' figure for an eligible finding (每月 / 一次性), None when they found nothing to pay."""
+    if a is None or not a.eligible:
+        return None
+    if a.monthly_amount_fen is not None:
+        return f"每月{yuan(a.monthly_amount_fen)}"
+    return f"一次性{yuan(a.one_off_amount_fen)}" if a.one_off_amount_fen is not None else None
+
+
+def _conclusion(case: Case, decided: RecordedStep | None, imported: RecordedStep | None) -> list[str]:
+    """认定结论: the decision's — 符合保障条件 with the amount once approved, 不符合保障条件 / 不予批准 with the
+    reasons once rejected (the rules' own figure said as theirs, whatever it was); a case still in the procedure
+    has no conclusion, only the rules' finding as 初步认定. A case of the old roll came in at the amount paid,
+    with our rules' figure for the review when they price it otherwise."""
     a = case.assessment
     if imported is None:
-        verdict = "符合保障条件" if a and a.eligible else "不符合保障条件"
-        return [f"认定结论：{verdict}。保障金额：{_amount(case)}。"]
+        approved, priced = _approved(case, decided), _priced(a)
+        if approved:
+            return [f"认定结论：符合保障条件。保障金额：{_amount(case)}。"]
+        if approved is None:
+            finding = "不符合保障条件"
+            if a is not None and a.eligible:
+                finding = f"符合保障条件，测算金额{priced}" if priced else "符合保障条件"
+            return [f"初步认定（尚未审核确认）：{finding}。"]
+        why = "；".join(case.reasons or [])
+        lines = ["认定结论：不符合保障条件，不予批准。" + (f"理由：{why}。" if why else "")]
+        if a is not None:
+            lines.append(f"规则测算：{priced}（未予批准）。" if priced else "规则测算：不符合保障条件。")
+        return lines
     lines = [f"认定结论：原系统审批纳入（存量对象导入），按现发放金额保障。保障金额：{_amount(case)}。"]
     if imported.data.get("amount_differs"):
         computed = imported.data.get("computed_amount_fen")
@@ -219,7 +253,7 @@ def approval_form(case: Case, steps: list[RecordedStep], village: str) -> Offici
     )
     doc.heading("二、认定结果", 1)
     a = case.assessment
-    for line in _conclusion(case, imported):
+    for line in _conclusion(case, decided, imported):
         doc.paragraph(line)
     if case.effective_month:
         doc.paragraph(f"发放起始年月：{_month(Period.of(case.effective_month))}。")
@@ -262,9 +296,12 @@ def rejection_notice(case: Case, steps: list[RecordedStep], village: str) -> Off
     doc = OfficialDocument()
     doc.title("不予批准通知书")
     doc.paragraph(f"{village} {_addressee(case).name}：", indent=False)
+    # What the case went through, as recorded: a second application refused as it opened was never investigated.
+    done = [name for step, name in INQUIRIES.items() if any(x.step == step for x in steps)]
+    how = "、".join(done) + "和审核" if done else "审核"
     doc.paragraph(
-        f"你（你家）于{chinese_date(case.opened_on)}提出的{_programme(case)}申请，经入户调查、家庭经济状况核对和"
-        f"审核，根据《社会救助暂行办法》等有关规定，决定不予批准。理由如下："
+        f"你（你家）于{chinese_date(case.opened_on)}提出的{_programme(case)}申请，经{how}，"
+        f"根据《社会救助暂行办法》等有关规定，决定不予批准。理由如下："
     )
     for i, reason in enumerate(case.reasons or [], start=1):
         doc.paragraph(f"{i}. {reason}")

@@ -68,11 +68,16 @@ class PublicNotice(BaseModel):
 
 
 def _row(case: Case) -> NoticeRow:
+    """A case on the notice, named as the long-term notice names it: the persons a person-level programme covers
+    (those its assessment finds eligible, else the applicant), else the head."""
     members = case.snapshot.members
-    head = next((m for m in members if m.relation == "head"), members[0])
+    a = case.assessment
+    covered = set(a.covered_member_ids) if a and a.covered_member_ids else {case.applicant_member_id}
+    named = [m for m in members if m.member_id in covered] if case.programme in PERSON_LEVEL else []
+    named = named or [next((m for m in members if m.relation == "head"), members[0])]
     assert case.notice_posted_on and case.notice_ends_on
     return NoticeRow(
-        name=mask_name(head.name),
+        name="、".join(mask_name(m.name) for m in named),
         household_size=len(case.snapshot.counted_members()),
         programme=PROGRAMME_NAMES.get(case.programme, case.programme),
         monthly_amount_fen=case.assessment.monthly_amount_fen if case.assessment else None,
@@ -128,24 +133,39 @@ def to_xlsx(notice: PublicNotice) -> bytes:
 # --- 长期公示: the households on the roll now -----------------------------------------------------------------
 
 
-def _named(entry: RollEntry) -> str:
-    """The person a row names: the applicant of a person-level programme (特困, 孤儿, 残疾人补贴), else the head."""
+def _paid_now(entry: RollEntry, month: Period) -> list[dict]:
+    """The schedule's segments owed this month (empty: a case of before schedules, or none owed)."""
+    return [
+        s
+        for s in entry.segments
+        if Period.parse(s["from_month"]) <= month and (s["to_month"] is None or month <= Period.parse(s["to_month"]))
+    ]
+
+
+def _named(entry: RollEntry, month: Period) -> str:
+    """Whom a row names, masked: for a person-level programme (特困, 孤儿, 残疾人补贴) the persons its schedule pays
+    this month (one person a segment; several of one case each named, in the household's order: 张*、张*明), else
+    the applicant, else the persons the assessment covers; for a household's programme (低保, 边缘) the head. An
+    application that named no applicant has the rule look at every member: the head is often not the one paid."""
     members = entry.members
-    return next(
+    if entry.programme in PERSON_LEVEL:
+        ids = [str(s["member_id"]) for s in _paid_now(entry, month) if s.get("member_id")]
+        ids = ids or ([entry.applicant_member_id] if entry.applicant_member_id else [str(m) for m in entry.covered])
+        paid = [m for m in members if str(m["member_id"]) in ids]
+        if paid:
+            return "、".join(mask_name(m["name"]) for m in paid)
+    named = next(
         (m for m in members if entry.applicant_member_id and m["member_id"] == entry.applicant_member_id),
         next((m for m in members if m["relation"] == "head"), members[0]),
-    )["name"]
+    )
+    return mask_name(named["name"])
 
 
 def _persons(entry: RollEntry, month: Period) -> tuple[int, frozenset[str]]:
     """保障人数 this month and who they are: the persons the schedule pays for (each person of a person-level
     programme; the household's count, as the old roll paid an imported case); a case of before schedules: the
     members its assessment covers and still counted (a member who died since is no longer counted)."""
-    now = [
-        s
-        for s in entry.segments
-        if Period.parse(s["from_month"]) <= month and (s["to_month"] is None or month <= Period.parse(s["to_month"]))
-    ]
+    now = _paid_now(entry, month)
     if now and entry.programme in PERSON_LEVEL:
         paid = frozenset(str(s["member_id"]) for s in now)
         return len(paid), paid
@@ -171,7 +191,7 @@ def _listed(entry: RollEntry, place: PlaceNames, month: Period) -> _Listed:
     row = RecipientRow(
         village_code=entry.region_code,
         village_name=place(entry.region_code),
-        name=mask_name(_named(entry)),
+        name=_named(entry, month),
         persons=persons,
         programme=PROGRAMME_NAMES.get(entry.programme, entry.programme),
         monthly_amount_fen=entry.monthly_amount_fen,

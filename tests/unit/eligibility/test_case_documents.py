@@ -22,7 +22,7 @@ from services.eligibility.documents.domain import (
 )
 from shared.core.period import Period
 from shared.errors import Conflict
-from tests.unit.eligibility.test_case_model import approved, opened
+from tests.unit.eligibility.test_case_model import APPROVER, REVIEWER, approved, by, on_notice, opened
 
 
 def step(name: str, to: str, on: date, **data) -> RecordedStep:
@@ -180,3 +180,43 @@ def owing(*runs: tuple[Period, Period | None, int]) -> list[Segment]:
     """A household's schedule owing each run's fen a month."""
     facts = approved().snapshot
     return [Segment(first, last, fen, 2, None, "approval", facts, ()) for first, last, fen in runs]
+
+
+def _conclusion_of(case, steps: list[RecordedStep]) -> list[str]:
+    """The 审核确认表 rendered and opened with python-docx: its 认定结论 and what it says of the rules' finding."""
+    import io
+
+    from docx import Document
+
+    from services.eligibility.documents.render import approval_form
+
+    doc = Document(io.BytesIO(approval_form(case, steps, "铁边城镇201村").to_bytes()))
+    return [p.text for p in doc.paragraphs if p.text.startswith(("认定结论", "规则测算", "初步认定"))]
+
+
+def _recorded(case) -> list[RecordedStep]:
+    return [RecordedStep(s.step, s.to_status.value, s.actor.sub, s.on, s.opinion, s.data) for s in case.steps]
+
+
+def test_the_forms_conclusion_follows_the_decision_and_a_case_in_the_procedure_says_its_finding_is_preliminary():
+    """符合保障条件 only once approved; 不予批准 with the reasons once rejected, whatever the rules priced; a case not
+    yet decided (the form is not served then, but rendered it must not pass for a decision) says 初步认定."""
+    from services.eligibility.policy.rules import yuan
+
+    undecided = opened()
+    fen = undecided.assessment.monthly_amount_fen
+    assert undecided.assessment.eligible and fen
+    assert _conclusion_of(undecided, []) == [f"初步认定（尚未审核确认）：符合保障条件，测算金额每月{yuan(fen)}。"]
+
+    rejected = opened()
+    on_notice(rejected).close_notice(by(REVIEWER, date(2023, 9, 18)))
+    rejected.decide(by(APPROVER, date(2023, 9, 25)), decision="reject", reasons=["隐瞒财产", "虚报收入"], opinion="否")
+    assert _conclusion_of(rejected, _recorded(rejected)) == [
+        "认定结论：不符合保障条件，不予批准。理由：隐瞒财产；虚报收入。",
+        f"规则测算：每月{yuan(fen)}（未予批准）。",
+    ]
+
+    case = on_notice(opened())
+    case.close_notice(by(REVIEWER, date(2023, 9, 18)))
+    case.decide(by(APPROVER, date(2023, 9, 25)), decision="approve", opinion="同意")
+    assert _conclusion_of(case, _recorded(case)) == [f"认定结论：符合保障条件。保障金额：每月{yuan(fen)}。"]
