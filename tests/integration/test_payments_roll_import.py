@@ -18,10 +18,12 @@ Figures worked by hand, fen per person and month:
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import random
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from aiokafka import ConsumerRecord
@@ -46,6 +48,7 @@ from tests.integration.test_payments_paid_elsewhere import _lines, _request, _se
 from tests.payments_kit import PaymentsKit
 
 DEC = Period(2026, 12)
+REPO = Path(__file__).resolve().parents[2]
 _offsets = itertools.count(20_000_000)
 
 
@@ -195,3 +198,65 @@ async def test_an_imported_person_level_case_is_paid_from_the_month_after_the_ol
         (zhang_member, "2026-12", 86_000, 0, 86_000, "after_end", "open"),
     ]
     assert await _overpayments(api, tokens, uuid.UUID(wang["household_id"])) == []
+
+
+async def test_the_migration_deletes_the_overpayments_left_for_the_old_systems_months_and_nothing_else(
+    api, tokens, kit, eligibility, db
+):
+    """Migration 0020 (`PURGE`): the rows the bug left — months the old system paid, recorded overpaid whole while the
+    case owed by its case id and closed `restored` by its first schedule (in the same fetch, or in the next) — are
+    deleted, one audit record for the household; a month overpaid after the schedule (a death reported later, open)
+    and one restored by a later decision stay."""
+    village = f"610626105{next(_VILLAGE_NUMBERS)}"
+    validated = await dry_run(api, roll(_zhang_fugui(village)), paid_through="2026-11")
+    await commit(api, validated["id"])
+    [zhang] = await events(db, validated["id"], "application.imported")
+    household, [member] = zhang["household_id"], zhang["covered_member_ids"]
+    from_intake, _ = await _outbox(db, "intake", [household])
+    await eligibility.process(from_intake)
+    await kit.consumer.process((await _outbox(db, "eligibility", [household]))[0])
+    assert await _overpayments(api, tokens, uuid.UUID(household)) == []
+
+    # As the bug left them (recorded with the approval, closed by the first schedule), and two it did not make.
+    rows = [  # period, recorded at, closed at, status, closed_reason (relative to the schedule's arrival)
+        ("2022-10-01", "s.received_at", "s.received_at", "closed", "restored"),  # one fetch: one transaction
+        ("2022-11-01", "s.received_at - interval '1 second'", "s.received_at", "closed", "restored"),  # event by event
+        ("2026-10-01", "s.received_at + interval '1 day'", "s.received_at + interval '2 days'", "closed", "restored"),
+        ("2026-11-01", "s.received_at + interval '1 day'", "NULL", "open", None),
+    ]
+    path = REPO / "services/payments/migrations/versions/0020_payments_import_phantoms.py"
+    spec = importlib.util.spec_from_file_location("phantom_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    async with db.begin() as conn:
+        for period, recorded, closed, status, why in rows:
+            await conn.execute(
+                text(
+                    "INSERT INTO payments.overpayments (beneficiary_id, case_id, household_id, programme, member_id, "
+                    "region_code, period, paid_fen, owed_fen, amount_fen, reason, status, closed_reason, closed_by, "
+                    f"closed_at, recorded_at) SELECT b.id, b.case_id, b.household_id, 'tekun', :m, b.region_code, "
+                    f":p, 86000, 0, 86000, 'after_end', :status, :why, NULL, {closed}, {recorded} "
+                    "FROM payments.beneficiaries b JOIN payments.scheduled_cases s ON s.case_id = b.case_id "
+                    "WHERE b.household_id = :h"
+                ),
+                {"m": member, "p": date.fromisoformat(period), "status": status, "why": why, "h": household},
+            )
+        await conn.execute(text(migration.PURGE))
+        audited = (
+            (
+                await conn.execute(
+                    text(
+                        "SELECT details->>'count' FROM payments.audit_log WHERE action = 'overpayment.purge' "
+                        "AND household_id = :h"
+                    ),
+                    {"h": household},
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert [(o[1], o[6]) for o in await _overpayments(api, tokens, uuid.UUID(household))] == [
+        ("2026-10", "closed"),
+        ("2026-11", "open"),
+    ]
+    assert audited == ["2"]
