@@ -4,6 +4,7 @@ and cases behind them, and the 工作总结 drafted from them quotes exactly the
 from __future__ import annotations
 
 import io
+import random
 import re
 import uuid
 from datetime import date
@@ -17,9 +18,10 @@ from services.payments.county import report
 from services.payments.county.schemas import CountyStatistics
 from shared.core.period import Period
 from shared.events.catalogue import PERSON_LEVEL, AlertClosed, AlertRaised, CaseApproved, CaseOpened, CaseRejected
-from tests.county_kit import CountyKit, at, seed_demo_month
+from tests.county_kit import OTHER_FINANCE, CountyKit, at, seed_demo_month
 from tests.helpers import villages_loaded, walk
 from tests.official_document_kit import assert_official_layout
+from tests.payments_kit import PaymentsKit, township
 
 TOWNSHIP = "610626103"  # 白豹镇, 吴起县: no other test pays 2025
 MONTH = Period(2025, 7)
@@ -417,3 +419,78 @@ async def test_a_run_of_one_cases_events_folds_in_order(db):
         case: ("dibao", date(2025, 8, 1), "reviewing", "withdrawn", date(2025, 8, 3)),
         other: ("dibao", date(2025, 8, 1), "investigating", None, None),
     }
+
+
+async def test_the_totals_count_each_household_and_person_once_whatever_its_programmes(api, tokens, db):
+    """合计 (the statistics' totals, their .xlsx row, the dashboard's 保障户数 / 保障人数 and the 工作总结's sentence)
+    counts a household and a person once, as the 花名册 does; the rows stay one per programme. Found by a tester:
+    杨文华's 低保 household (2 persons, 460.00) whose member 杨丽 also has the 重度残疾人护理补贴 (80.00) was 2 户 3 人.
+
+    - 杨文华: 低保 for 2 persons, 460.00; 杨丽, one of them, 护理补贴 80.00 → 1 户 2 人 (was 2 户 3 人);
+    - 白秀英's household: she has 特困 (700.00), her son 护理补贴 (80.00): two persons, no household programme
+      → 1 户 2 人 (was 2 户 2 人);
+    - 李建国: 低保 for 3 persons, 500.00 → 1 户 3 人.
+    Totals 3 户 7 人 (summing the rows gave 5 户 8 人), 460 + 80 + 700 + 80 + 500 = 1820.00 元, 0.18 万元."""
+    kit, area, month = PaymentsKit(db, "payments.county-totals"), township(), Period(2026, 10)
+    village = area + "201"
+    yang, bai, li = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    yang_li, bai_xiuying, bai_son = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for household in (yang, bai, li):
+        await kit.payee(household, village, f"62170000{random.randint(10**10, 10**11 - 1)}")
+
+    async def owes(household, programme, fen, persons, member=None) -> None:
+        await kit.schedule(
+            uuid.uuid4(),
+            household,
+            village,
+            month,
+            [(month, month, fen)],
+            programme=programme,
+            persons=persons,
+            member_id=member,
+            reason="approval",
+        )
+
+    await owes(yang, "dibao", 46_000, 2)
+    await owes(yang, "disability_care", 8_000, 1, yang_li)
+    await owes(bai, "tekun", 70_000, 1, bai_xiuying)
+    await owes(bai, "disability_care", 8_000, 1, bai_son)
+    await owes(li, "dibao", 50_000, 3)
+    await kit.exported(api("payments"), area, month, tokens["finance"], OTHER_FINANCE)
+
+    s = await _stats(api, tokens, region=area, period=str(month))
+    assert {p["programme"]: (p["households"], p["persons"], p["money_fen"]) for p in s["programmes"]} == {
+        "dibao": (2, 5, 96_000),
+        "disability_care": (2, 2, 16_000),
+        "tekun": (1, 1, 70_000),
+    }
+    assert (s["totals"]["households"], s["totals"]["persons"], s["totals"]["money_fen"]) == (3, 7, 182_000)
+    assert s["totals"]["money_wan_yuan"] == "0.18"
+
+    r = await api("payments").get(
+        "/county/statistics",
+        params={"region": area, "period": str(month), "format": "xlsx"},
+        headers=tokens["auditor"],
+    )
+    assert r.status_code == 200, r.text
+    money = list(openpyxl.load_workbook(io.BytesIO(r.content), read_only=True)["资金发放"].iter_rows(values_only=True))
+    assert money[-1][:4] == ("合计", 3, 7, 1820.0)
+
+    page = await api("payments").get(
+        "/county/dashboard", params={"region": area, "period": str(month)}, headers=tokens["auditor"]
+    )
+    assert page.status_code == 200, page.text
+    figures = dict(re.findall(r'data-figure="(total\.[a-z_]+)">([^<]*)<', page.text))
+    assert (figures["total.households"], figures["total.persons"]) == ("3", "7")
+    assert "<tfoot><tr><td>合计</td><td>3</td><td>7</td>" in page.text
+
+    for fmt in ("md", "docx"):
+        r = await api("payments").get(
+            "/county/report",
+            params={"region": area, "year": 2026, "half": 2, "format": fmt},
+            headers=tokens["auditor"],
+        )
+        assert r.status_code == 200, r.text
+        body = r.text if fmt == "md" else "\n".join(p.text for p in Document(io.BytesIO(r.content)).paragraphs)
+        assert "共保障各类社会救助对象3户7人，累计发放救助资金0.18万元" in body
+        assert "保障城乡低保对象2户5人" in body

@@ -26,6 +26,7 @@ from services.payments.county.schemas import (
 )
 from services.payments.models import village_names
 from services.payments.statistics import service as payment_statistics
+from services.payments.statistics.repository import StatisticsRepository
 from shared import audit
 from shared.auth import Principal
 from shared.core.money import yuan
@@ -135,9 +136,14 @@ async def statistics(uow: UnitOfWork, principal: Principal, region: str, when: C
     ]
     for p in paid.programmes:
         p.name = label(p.programme)
+    # 合计 counts each household and person once across programmes (a 低保 household whose member has a disability
+    # subsidy is 1 户, its 低保 persons), as the 花名册 does: never the rows' sum.
+    households, persons = await StatisticsRepository(uow.session).totals(
+        region, when.first.first_day, when.last.first_day
+    )
     totals = Totals(
-        households=sum(p.households for p in paid.programmes),
-        persons=sum(p.persons for p in paid.programmes),
+        households=households,
+        persons=persons,
         money_fen=paid.money_fen,
         money_wan_yuan=paid.money_wan_yuan,
     )

@@ -8,6 +8,7 @@ a decision supersedes rows and adds new ones, so what was decided when stays rea
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from shared.core.period import Period
@@ -366,3 +367,11 @@ def paid_elsewhere(
         return [PaidElsewhere(household, from_month, through, monthly_amount_fen)]
     share, odd = divmod(monthly_amount_fen, len(member_ids))
     return [PaidElsewhere(m, from_month, through, share + (odd if i == 0 else 0)) for i, m in enumerate(member_ids)]
+
+
+def owed_as_paid(paid: Sequence[PaidElsewhere]) -> list[OwedSegment]:
+    """What an imported person-level approval owes before its schedule: each person, from the first month paid
+    elsewhere on, what the old system paid them a month — per person as `paid_elsewhere` keys those months and the
+    import's schedule keys what it owes (the file's amount shared the same way), so a month the old system paid is
+    never owed to another key than the one it was paid to."""
+    return [OwedSegment(p.member_id, p.from_month, None, p.amount_fen, 1) for p in paid]

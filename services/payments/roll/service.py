@@ -67,11 +67,24 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
     owed: list[domain.ScheduleChange] = []
     elsewhere: list[tuple[Delivery, dict[str, Any]]] = []
 
-    def owes(entry: domain.RollEntry, d: Delivery, changed_from: Period, reason: str) -> None:
-        """Transitional: a case eligibility sends no schedule for yet owes what its decisions derive, as before."""
+    def owes(
+        entry: domain.RollEntry,
+        d: Delivery,
+        changed_from: Period,
+        reason: str,
+        paid: Sequence[domain.PaidElsewhere] = (),
+    ) -> None:
+        """Transitional: a case eligibility sends no schedule for yet owes what its decisions derive, as before. A
+        person-level case imported with months the old system paid (`paid`) owes each person what was paid them,
+        keyed by the person as those months are (and as its schedule, right behind, keys it): keyed by the case,
+        each month paid elsewhere looked overpaid whole until the schedule came (多发 recorded, then closed)."""
         if entry.case_id in scheduled:
             return
-        member = entry.case_id if entry.programme in PERSON_LEVEL else HOUSEHOLD
+        if paid and entry.programme in PERSON_LEVEL:
+            segments = domain.owed_as_paid(paid)
+        else:
+            member = entry.case_id if entry.programme in PERSON_LEVEL else HOUSEHOLD
+            segments = domain.owed_from(entry, member, changed_from)
         owed.append(
             domain.ScheduleChange(
                 d.event.id,
@@ -80,7 +93,7 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                 entry.programme,
                 entry.region_code,
                 changed_from,
-                domain.owed_from(entry, member, changed_from),
+                segments,
                 reason,
             )
         )
@@ -121,17 +134,17 @@ async def apply_decisions(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> No
                     start_month=data.effective_month,
                 )
                 run.enroll(entry, d.event.id, data.effective_month)
-                owes(entry, d, data.effective_month, "approval")
                 # 存量对象导入: the months the old system paid count as paid (the balance pays only beyond them).
-                for paid in domain.paid_elsewhere(
+                paid_elsewhere = domain.paid_elsewhere(
                     data.programme in PERSON_LEVEL,
                     data.member_ids,
                     HOUSEHOLD,
                     data.monthly_amount_fen,
                     data.effective_month,
                     data.paid_elsewhere_through,
-                ):
-                    elsewhere.append((d, _paid_elsewhere_row(d.event, data, paid)))
+                )
+                owes(entry, d, data.effective_month, "approval", paid_elsewhere)
+                elsewhere += [(d, _paid_elsewhere_row(d.event, data, paid)) for paid in paid_elsewhere]
                 uow.emit(
                     BeneficiaryEnrolled(beneficiary_id=entry.id, **attributes(entry, BeneficiaryEnrolled)),
                     key=data.household_id,

@@ -17,10 +17,8 @@ from shared.pagination import TOTAL_CAP, Keyset, Rows
 # A household's persons: a person-level programme's lines are one person each (its member; a line of before
 # schedules names none: its case's person), a household programme's line counts them (the largest in range).
 _PERSON = f"CASE WHEN member_id = '{HOUSEHOLD}' THEN case_id ELSE member_id END"
-_PERSONS = (
-    f"CASE WHEN programme IN ({', '.join(repr(p) for p in PERSON_LEVEL)}) "
-    f"THEN count(DISTINCT {_PERSON}) ELSE max(persons) END"
-)
+_PERSON_LEVEL = ", ".join(repr(p) for p in PERSON_LEVEL)
+_PERSONS = f"CASE WHEN programme IN ({_PERSON_LEVEL}) THEN count(DISTINCT {_PERSON}) ELSE max(persons) END"
 # Live lines (paid, or with the bank) of the months in range; failed and cancelled lines are money not paid.
 _PAID = """
 WITH lines AS (
@@ -133,12 +131,38 @@ GROUP BY programme
 
 # Programmes that pay no cash by right (低保边缘): their households and persons are those on the roll in the months.
 NO_CASH = ("marginal",)
-_ON_ROLL = f"""
-SELECT programme, count(*) AS households, coalesce(sum(persons), 0) AS persons
+_NO_CASH_ON_ROLL = f"""
 FROM payments.beneficiaries
 WHERE region_code LIKE :prefix AND programme IN ({", ".join(repr(p) for p in NO_CASH)})
   AND start_month <= :last AND (end_month IS NULL OR end_month >= :first)
+"""
+_ON_ROLL = f"""
+SELECT programme, count(*) AS households, coalesce(sum(persons), 0) AS persons {_NO_CASH_ON_ROLL}
 GROUP BY programme
+"""
+
+
+# 合计 across programmes (the county view's totals): each household once, and its persons once — the 花名册's count
+# (`batches/files.py`): a household's persons are its household programmes' (the largest count in range, 低保
+# counting its members; a no-cash programme's from the roll, as `_ON_ROLL`) or, if more, the distinct persons its
+# person-level programmes pay (`_PERSON`): a 低保 household with a member's disability subsidy is 1 户, its 低保
+# persons; two members each with a programme of their own are 2 persons. One-off help is counted as 户次 / 人次, not
+# here, as its rows count no household.
+_TOTALS = f"""
+WITH held AS (
+    SELECT household_id,
+           CASE WHEN programme IN ({_PERSON_LEVEL}) THEN NULL ELSE persons END AS persons,
+           CASE WHEN programme IN ({_PERSON_LEVEL}) THEN {_PERSON} END AS person
+    FROM payments.payment_lines
+    WHERE region_code LIKE :prefix AND period BETWEEN :first AND :last AND status IN ('pending', 'paid')
+      AND kind <> 'one_off'
+    UNION ALL
+    SELECT household_id, persons, NULL {_NO_CASH_ON_ROLL}
+), per_household AS (
+    SELECT household_id, greatest(coalesce(max(persons), 0), count(DISTINCT person)) AS persons
+    FROM held GROUP BY household_id
+)
+SELECT count(*) AS households, coalesce(sum(persons), 0) AS persons FROM per_household
 """
 
 
@@ -159,6 +183,12 @@ class StatisticsRepository:
         moves = {r["programme"]: r for r in (await self.session.execute(text(_MOVEMENTS), params)).mappings()}
         tekun = (await self.session.execute(text(_TEKUN), params)).mappings().all()
         return paid, moves, list(tekun)
+
+    async def totals(self, region: str, first: date, last: date) -> tuple[int, int]:
+        """(households, persons) of the months across programmes, each counted once (`_TOTALS`)."""
+        params = {"prefix": region + "%", "first": first, "last": last}
+        row = (await self.session.execute(text(_TOTALS), params)).one()
+        return int(row.households), int(row.persons)
 
     async def changes(self, region_prefix: str, month: Period, q: ChangeQuery) -> Rows[Any]:
         """The persons (a household programme's households) of the region that joined, stopped or changed amount in
