@@ -43,7 +43,7 @@ WITH gone AS (
 )
 INSERT INTO payments.audit_log (actor, roles, action, resource_type, resource_id, household_id, region_code, reason,
                                 details)
-SELECT 'payments', '{{}}', 'overpayment.purge', 'household', household_id::text, household_id, min(region_code),
+SELECT 'payments', '{{system}}', 'overpayment.purge', 'household', household_id::text, household_id, min(region_code),
        'migration payments_import_phantoms: months the old system paid, never overpaid',
        jsonb_build_object('count', count(*), 'case_ids', jsonb_agg(DISTINCT case_id))
 FROM gone GROUP BY household_id
