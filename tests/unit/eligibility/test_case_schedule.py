@@ -560,6 +560,8 @@ def test_a_rise_of_the_elderly_addition_reaches_a_member_who_turns_70_after_its_
     case = approve(opened(application(urban_couple("1953-12-05"))))
     collect(case)
     assert monthly(case, Period(2024, 1), Period(2024, 1)) == {"2024-01": 76_000}
+    # What the recompute's work list looks for in the stored schedule (`PRICED_WITH_FILTER`): the key among its values.
+    assert all(any(v.key == ELDERLY_FEN for v in s.values) for s in case.schedule)
     params = risen(PARAMS, ELDERLY_FEN, date(2023, 11, 1), 10_000)
     change = RecomputedFor(region="610626", key=ELDERLY_FEN, start=date(2023, 11, 1))
     changes = case.reprice(params, change, "吴起县分类施保", date(2024, 3, 1))
