@@ -44,6 +44,7 @@ from shared.observability import (
     metrics_payload,
 )
 from shared.ops_metrics import DatabaseGauge, FlowMetrics
+from shared.pagination import walking
 from shared.settings import ServiceSettings
 from shared.transient import is_transient
 from shared.uow import UnitOfWork
@@ -269,6 +270,7 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")[:100]
         cid = incoming or uuid.uuid4().hex
         token = correlation_id.set(cid)
+        walk = walking.set(walking.get())  # what the request binds (shared.deps) ends with it
         status = 500
         started = time.perf_counter()
 
@@ -287,6 +289,7 @@ class RequestContextMiddleware:
             HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
             HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
             correlation_id.reset(token)
+            walking.reset(walk)
 
 
 # --- request guard --------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The kit's FastAPI dependencies and request parameters, as each service has its deps.py: the bearer token
-(`current_principal`, `require(...)`), the `Idempotency-Key`, `If-Match` and `X-Id-Number` headers.
+(`current_principal`, `require(...)`, `require_only(...)`), the `Idempotency-Key`, `If-Match` and `X-Id-Number` headers.
 
 What they stand for is plain code below the edge: token verification and the `Principal` (`shared/auth.py`), the
 stored first answers (`shared/idempotency.py`), ETags (`shared/preconditions.py`), ID numbers
@@ -20,6 +20,7 @@ from shared.auth import Principal, decode_token
 from shared.core.identity import ResidentIdStr
 from shared.errors import Forbidden, Unauthorized
 from shared.idempotency import HEADER, MAX_KEY_LENGTH, answer_once
+from shared.pagination import Walk, walking
 from shared.uow import UnitOfWork
 
 # --- the bearer token -------------------------------------------------------------------------------------------
@@ -32,16 +33,38 @@ async def current_principal(
 ) -> Principal:
     if credentials is None:
         raise Unauthorized("a bearer token is required")
-    principal = decode_token(credentials.credentials, request.app.state.settings)
+    settings = request.app.state.settings
+    principal = decode_token(credentials.credentials, settings)
     request.state.principal = principal
+    walking.set(_walk(request, settings.pii_hmac_key, principal))
     return principal
+
+
+def _walk(request: Request, secret: str, principal: Principal) -> Walk:
+    """The walk this request's list cursors belong to (shared/pagination.py): its path, its filters (every query
+    parameter but `cursor` and `limit`, and the `X-Id-Number` header) and the caller's region and roles."""
+    filters = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "limit")]
+    if (id_number := request.headers.get("x-id-number")) is not None:
+        filters.append(("X-Id-Number", id_number))
+    return Walk.of(secret, request.url.path, filters, (principal.region, *sorted(principal.roles)))
 
 
 def require(*roles: str):
     """Dependency: the caller must hold one of `roles` (admin always passes)."""
+    return _role_gate(roles, admin=True)
+
+
+def require_only(*roles: str):
+    """Dependency: the caller must hold one of `roles`, and admin does not pass (三员分立: a system administrator
+    neither sees what only officials may open, ID numbers and account numbers, nor approves money)."""
+    return _role_gate(roles, admin=False)
+
+
+def _role_gate(roles: tuple[str, ...], *, admin: bool):
+    admitted = (*roles, "admin") if admin else roles
 
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if roles and not principal.has_any(*roles, "admin"):
+        if roles and not principal.has_any(*admitted):
             raise Forbidden(f"requires one of the roles: {', '.join(roles)}")
         return principal
 

@@ -6,14 +6,18 @@ null. The order is stable (each list sorts on its own key, ending in a unique co
 is the rows after the cursor's key in that order, read from an index on that key: page 10,000 costs what page 1
 costs, and a row inserted or changed meanwhile neither doubles nor hides the rows already walked.
 
-The cursor is the base64url of the last row's sort key with the list's name and a checksum: a cursor of another
-list, or one edited or cut short, is a 422 naming `cursor`. The checksum is not a secret and need not be: a forged
-cursor only starts the list elsewhere, still within the caller's region and filters.
+The cursor is the base64url of the last row's sort key with the list's name, signed (HMAC-SHA256 under a key
+derived from the service's secret, `pii_hmac_key`, which the settings refuse at its development default outside
+development) and bound to the walk it pages: a digest of the endpoint, the filters (every query parameter but
+`cursor` and `limit`, and the `X-Id-Number` header) and the caller (region and roles), the request's `Walk`, bound
+by the kit when it reads the bearer token (`shared/deps.py`). A cursor of another list, one edited, cut short or
+written without the secret, and one of another walk (another endpoint, other filters, a caller of another region or
+roles) is a 422 naming `cursor`. So a cursor can neither carry one caller's count into another's walk nor be forged.
 
 `total` is the number of rows the filters select when it is at most `TOTAL_CAP` (counted on a bounded read, so it
 costs at most that many rows), and null beyond: a province's list says "more than 10,000", walk the pages. It is
-counted for the first page and carried in the cursors after it: every page of one walk shows the same total, the
-count when the walk began.
+counted for the first page and carried in the (signed, walk-bound) cursors after it: every page of one walk shows
+the same total, the count when the walk began.
 
 `region` narrows a list to a part of the caller's own scope, a township (9 digits) or village (12) usually: a GB/T
 2260 code of 2, 4, 6, 9 or 12 ASCII digits (`REGION_PATTERN`, the code pattern of `shared.core.regions`); anything
@@ -29,10 +33,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
+import hmac
 import json
+import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -50,8 +58,9 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 TOTAL_CAP = 10_000
-_CHECK = 6  # bytes of checksum before the key
-_CHECK_KEY = b"shared.pagination cursor v1"
+_TAG = 16  # bytes of the HMAC-SHA256 tag that opens a cursor
+_WALK = 12  # bytes of the walk's digest after it
+_KEY_LABEL = b"shared.pagination cursor v2"
 #: What every list's `region` takes: a GB/T 2260 code, 2, 4, 6, 9 or 12 ASCII digits.
 REGION_PATTERN = CODE_PATTERN
 
@@ -132,8 +141,43 @@ def _typed(kind: type, value: Any) -> Any:
     return value
 
 
-def _checksum(payload: bytes) -> bytes:
-    return hashlib.blake2b(payload, key=_CHECK_KEY, digest_size=_CHECK).digest()
+@functools.lru_cache(maxsize=8)
+def cursor_key(secret: str) -> bytes:
+    """The key that signs cursors, derived from the service's secret (its own purpose: the secret's other uses never
+    see it)."""
+    return hmac.new(secret.encode(), _KEY_LABEL, hashlib.sha256).digest()
+
+
+@dataclass(frozen=True)
+class Walk:
+    """What a request's cursors are signed with (`key`) and bound to (`digest`: the endpoint, its filters and the
+    caller). Built once a request by the kit (`shared.deps.current_principal`) into `walking`."""
+
+    key: bytes
+    digest: bytes
+
+    @classmethod
+    def of(cls, secret: str, endpoint: str, filters: Iterable[tuple[str, str]], caller: Sequence[str]) -> Walk:
+        """The walk of `endpoint` (its path) with `filters` (name, value; any order) by `caller` (region, roles)."""
+        key = cursor_key(secret)
+        what = json.dumps([endpoint, sorted(filters), list(caller)], ensure_ascii=False, separators=(",", ":"))
+        return cls(key, hmac.new(key, b"walk:" + what.encode(), hashlib.sha256).digest()[:_WALK])
+
+
+#: Outside a request (a job, a test reading a repository), cursors are signed with a key of this process alone: they
+#: page only there, never in a request.
+_UNBOUND = Walk(os.urandom(32), bytes(_WALK))
+#: The walk of the request being answered: the kit binds it when it reads the bearer token, the request context
+#: middleware (`shared/app.py`) sets it back when the request ends.
+walking: ContextVar[Walk] = ContextVar("walking", default=_UNBOUND)
+
+
+def _tag(walk: Walk, payload: bytes) -> bytes:
+    return hmac.new(walk.key, walk.digest + payload, hashlib.sha256).digest()[:_TAG]
+
+
+def _signed(walk: Walk, payload: bytes) -> str:
+    return base64.urlsafe_b64encode(_tag(walk, payload) + walk.digest + payload).rstrip(b"=").decode()
 
 
 @dataclass(frozen=True)
@@ -161,27 +205,37 @@ class Keyset:
         entity = row[0] if isinstance(row, Row) else row
         return tuple(getattr(entity, c.key) for c in self.columns)
 
-    def encode(self, key: Sequence[Any], total: int | None = None) -> str:
-        """The cursor of the page after the row with this sort key; it carries the first page's total along."""
+    def encode(self, key: Sequence[Any], total: int | None = None, *, walk: Walk | None = None) -> str:
+        """The cursor of the page after the row with this sort key in `walk` (the request's); it carries the first
+        page's total along."""
         payload = json.dumps([self.name, total, *map(_plain, key)], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(_checksum(payload) + payload).rstrip(b"=").decode()
+        return _signed(walk or walking.get(), payload)
 
-    def decode(self, cursor: str) -> tuple[tuple[Any, ...], int | None]:
-        """The sort key a cursor of this list stands for, and the total it carries; InvalidInput on `cursor` for
-        anything else."""
+    def decode(self, cursor: str, *, walk: Walk | None = None) -> tuple[tuple[Any, ...], int | None]:
+        """The sort key a cursor of this list and of `walk` (the request's) stands for, and the total it carries;
+        InvalidInput on `cursor` for anything else."""
+        walk = walk or walking.get()
         try:
             raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         except (binascii.Error, ValueError):
             raise InvalidInput("cursor", "not a cursor of this list: use `next` of the previous page") from None
-        check, payload = raw[:_CHECK], raw[_CHECK:]
-        if len(raw) <= _CHECK or check != _checksum(payload):
-            raise InvalidInput("cursor", "the cursor was altered or cut short: use `next` of the previous page")
+        tag, digest, payload = raw[:_TAG], raw[_TAG : _TAG + _WALK], raw[_TAG + _WALK :]
         try:
             name, total, *values = json.loads(payload)
         except (ValueError, TypeError):
-            raise InvalidInput("cursor", "not a cursor of this list") from None
+            raise InvalidInput("cursor", "not a cursor of this list: use `next` of the previous page") from None
+        # The list's name is told before the signature is checked (a cursor of another list says so, whoever wrote
+        # it); nothing read from a cursor is used before it is.
         if name != self.name:
             raise InvalidInput("cursor", f"a cursor of another list ({name}), not of {self.name}")
+        if not hmac.compare_digest(tag, _tag(Walk(walk.key, digest), payload)):
+            raise InvalidInput("cursor", "the cursor was altered or cut short: use `next` of the previous page")
+        if not hmac.compare_digest(digest, walk.digest):
+            raise InvalidInput(
+                "cursor",
+                "a cursor of another walk (another endpoint, other filters, or a caller of another region or roles): "
+                "page with the `next` of this request's previous page, or start without a cursor",
+            )
         if len(values) != len(self.columns):
             raise InvalidInput("cursor", "not a cursor of this list")
         try:

@@ -48,7 +48,9 @@ class ServiceSettings(BaseSettings):
     topic_retention_days: float = Field(default=30.0, gt=0, description="the Kafka topics' retention.ms, in days")
     purge_interval_seconds: float = Field(default=3600.0, gt=0)
     purge_batch_size: int = Field(default=5000, gt=0)
-    # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs).
+    # A secret for HMAC fingerprints of ID numbers (lookups without storing them in clear in indexes/logs); the key
+    # that signs list cursors is derived from it (shared/pagination.py), so its development default is refused
+    # outside development below.
     pii_hmac_key: str = "dev-only-pii-key-0123456789"
     # standard: AES-256-GCM sealing, HMAC-SHA256 fingerprints; gm (国密): SM4-GCM and HMAC-SM3. Fingerprints differ
     # between profiles, so every service that matches on them (intake, monitoring) runs the same one.

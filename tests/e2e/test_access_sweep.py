@@ -1,6 +1,6 @@
 """Role × endpoint × region sweep over the four running services, generated from their OpenAPI and their roles table
-(each route's `require(...)` roles in the services' deps.py): every operation is called by each caller who must not
-get in, and nothing answers outside 401 / 403 / 404.
+(each route's `require(...)` or `require_only(...)` roles in the services' deps.py): every operation is called by
+each caller who must not get in, and nothing answers outside 401 / 403 / 404.
 
 Callers: no token (401); each role the route does not admit (403, or 404); each admitted role of another county,
 志丹县 610625, aimed at 吴起县's real records and region (403 or 404; a list may answer 200 with nothing of 吴起县);
@@ -65,7 +65,7 @@ def _admitted(route) -> frozenset[str] | None:
     signed_in = False
     for call in _calls(route.dependant):
         name = getattr(call, "__qualname__", "")
-        if name == "require.<locals>.dependency":
+        if name == "_role_gate.<locals>.dependency":  # require(...) and require_only(...)
             required = inspect.getclosurevars(call).nonlocals["roles"]
             if not required:
                 signed_in = True

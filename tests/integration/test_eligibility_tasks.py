@@ -122,6 +122,28 @@ async def test_a_task_carries_the_case_its_path_and_due_date_oldest_first_in_pag
     assert (await eligibility.get("/tasks", headers=auditor)).status_code == 403  # no steps of its own
 
 
+async def test_a_worklist_page_audits_each_case_it_shows_with_its_household(api, cases, db):
+    """The worklist shows cases of households: one audit row per case shown, naming its household and region."""
+    sub = "approver-tasks-audit"
+    r = await api("eligibility").get("/tasks", headers=bearer(sub, ["county_approver"], COUNTY))
+    items = r.json()["items"]
+    assert r.status_code == 200 and len(items) == 4, r.text
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT action, resource_id, household_id::text, region_code FROM eligibility.audit_log "
+                    "WHERE actor = :a"
+                ),
+                {"a": sub},
+            )
+        ).all()
+    assert sorted(tuple(r[1:]) for r in rows) == sorted(
+        (i["case_id"], i["household_id"], i["region_code"]) for i in items
+    )
+    assert {r[0] for r in rows} == {"case.tasks"}
+
+
 async def test_a_reviewers_worklist_counts_the_reviews_falling_due(api, cases, db):
     """定期核查 is not a deadline of the procedure but a township's monthly work: the worklist of a role that takes
     reviews counts the cases on the roll whose review falls within 30 days, the rows of GET /cases/reviews-due."""

@@ -30,6 +30,7 @@ from shared.db import create_engine, session_factory
 from shared.migrations import alembic_config, upgrade
 from shared.sealing import DEV_SEALING_KEYS, Keyring, SealingError, new_key, payee_binding
 from shared.uow import UnitOfWork
+from tests.conftest import bearer
 from tests.helpers import household_body, problem, resident_id
 
 ACCOUNT = "6228480123456789012"
@@ -104,6 +105,10 @@ async def test_the_economic_check_alone_opens_id_numbers_and_each_opening_is_aud
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store", r.text
     assert sorted(m["id_number"] for m in r.json()) == sorted(m["id_number"] for m in body["members"])
     assert (await intake.get(url, headers=tokens["clerk_other_township"])).status_code in (403, 404)
+    # 三员分立: a system administrator, national or of the county, does not open ID numbers; the county approver does.
+    for admin in (tokens["admin"], bearer("admin-wuqi", ["admin"], "610626")):
+        assert (await intake.get(url, headers=admin)).status_code == 403
+    assert (await intake.get(url, headers=tokens["approver"])).status_code == 200
     async with db.connect() as conn:
         opened = (
             await conn.execute(
@@ -114,8 +119,9 @@ async def test_the_economic_check_alone_opens_id_numbers_and_each_opening_is_aud
                 {"h": hid},
             )
         ).all()
-    assert sorted(o.resource_id for o in opened) == sorted(m["member_id"] for m in r.json())
-    assert all(o.actor == "reviewer-tiebian" and o.details["purpose"] == "economic_check" for o in opened)
+    assert sorted(o.resource_id for o in opened) == sorted(2 * [m["member_id"] for m in r.json()])
+    assert {o.actor for o in opened} == {"reviewer-tiebian", "approver-wuqi"}
+    assert all(o.details["purpose"] == "economic_check" for o in opened)
     # The household read still shows the masked numbers only.
     read = await intake.get(f"/households/{hid}", headers=tokens["reviewer"])
     assert not any(m["id_number"] in read.text for m in body["members"])

@@ -5,6 +5,7 @@ is read from an index (EXPLAIN of the statement the repository runs, on 20,000 r
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from typing import get_args
@@ -282,16 +283,22 @@ async def test_overpayments_are_narrowed_by_household_programme_status_and_towns
     # The household's township sees its rows; the other township's officer asking for it sees nothing.
     own = village[:9]
     other = township(COUNTY, 1) if own == township(COUNTY, 2) else township(COUNTY, 2)
+
+    async def audited() -> int:
+        async with db.connect() as conn:
+            return await conn.scalar(
+                text("SELECT count(*) FROM payments.audit_log WHERE action = 'overpayment.list' AND household_id = :h"),
+                {"h": household},
+            )
+
+    before = await audited()
     theirs = await walk(api("payments"), "/overpayments", official(own), {"household_id": str(household)})
     assert len(theirs) == 5 and {o["household_id"] for o in theirs} == {str(household)}
     r = await api("payments").get("/overpayments", params={"household_id": str(household)}, headers=official(other))
     assert r.status_code == 200 and r.json() == {"items": [], "next": None, "total": 0}
-    async with db.connect() as conn:  # each page read of the household's money is audited with the household
-        audited = await conn.scalar(
-            text("SELECT count(*) FROM payments.audit_log WHERE action = 'overpayment.list' AND household_id = :h"),
-            {"h": household},
-        )
-    assert audited == 5  # two pages of 4, the first again, its township's, the other township's (empty)
+    # Each read of the household's money is audited with the household: a row per overpayment shown, none for the
+    # other township's empty page.
+    assert await audited() - before == 5
 
 
 async def test_a_bad_cursor_or_filter_of_the_overpayments_is_a_422_naming_it(api, seeded):
@@ -432,6 +439,106 @@ async def test_a_cursor_of_another_list_or_edited_is_refused(api, seeded):
     problem(await cases.get("/cases", params={"limit": 501}, headers=official(COUNTY)), 422, "query.limit")
     again = (await cases.get("/cases", params={"limit": 9, "cursor": cursor}, headers=official(COUNTY))).json()
     assert again["items"][0]["id"] not in {c["id"] for c in first["items"]}
+
+
+def _resigned_total(cursor: str, total: int) -> str:
+    """The cursor with another total in its payload, its signature kept: what an edited cursor looks like."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    head, payload = raw[:28], json.loads(raw[28:])
+    payload[1] = total
+    edited = head + json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(edited).rstrip(b"=").decode()
+
+
+async def test_a_cursor_carries_no_total_into_another_callers_walk(api, seeded):
+    """Review finding: a `next` cursor of a national admin's household list (its total) used by a clerk of one
+    township answered the admin's total with the clerk's rows. A cursor belongs to the walk it was given in: the
+    endpoint, the filters and the caller's region."""
+    intake = api("intake")
+    national = bearer("admin-national", ["admin"], "national")
+    first = (await intake.get("/households", params={"limit": 1}, headers=national)).json()
+    assert first["next"]
+    clerk = bearer("clerk-lists", ["clerk"], township(COUNTY, 1))
+    body = problem(
+        await intake.get("/households", params={"limit": 1, "cursor": first["next"]}, headers=clerk), 422, "cursor"
+    )
+    assert "another walk" in json.dumps(body, ensure_ascii=False)
+    # Its own walk is its own total, page after page.
+    own = (await intake.get("/households", params={"limit": 1}, headers=clerk)).json()
+    again = (await intake.get("/households", params={"limit": 1, "cursor": own["next"]}, headers=clerk)).json()
+    assert own["total"] == again["total"] == N // 2
+    # The total cannot be written into a cursor: the signature covers it.
+    for total in (0, 9, 10_000):
+        edited = _resigned_total(own["next"], total)
+        body = problem(await intake.get("/households", params={"cursor": edited}, headers=clerk), 422, "cursor")
+        assert "altered" in json.dumps(body, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("name", LISTS)
+async def test_a_cursor_is_refused_in_another_walk(api, seeded, name):
+    """Each list's cursor, used by an official of another region, with another filter, or without its filter: 422."""
+    service, path, params, _ = LISTS[name]
+    path = path.format(batch=seeded.batch_id)
+    client = api(service)
+    first = (await client.get(path, params={**params, "limit": 9}, headers=official(COUNTY))).json()
+    cursor = first["next"]
+    assert cursor
+    for headers, asked in (
+        (official(township(COUNTY, 1)), params),  # another caller's region
+        (bearer(f"finance-{COUNTY}", ["finance", "county_approver"], COUNTY), params),  # other roles
+        (official(COUNTY), {**params, "region": township(COUNTY, 2)}),  # another filter
+        (official(COUNTY), {**params, "limit": 9, "programme": "dibao"} if name != "lines" else {"status": "paid"}),
+    ):
+        r = await client.get(path, params={**asked, "cursor": cursor}, headers=headers)
+        if name == "lines" and r.status_code == 404:
+            continue  # the batch is of the other township: not found for this caller, cursor or not
+        assert "another walk" in json.dumps(problem(r, 422, "cursor"), ensure_ascii=False)
+    if params:  # a filter dropped
+        problem(await client.get(path, params={"cursor": cursor}, headers=official(COUNTY)), 422, "cursor")
+    # The same walk by another official of the same region and role, with another page length, goes on.
+    colleague = bearer("colleague", ["county_approver"], COUNTY)
+    r = await client.get(path, params={**params, "limit": 5, "cursor": cursor}, headers=colleague)
+    assert r.status_code == 200 and r.json()["total"] == first["total"], r.text
+
+
+# The lists of records of households (`shared.audit.record` with the page's rows, as intake's household list): a
+# page read leaves one audit row per record shown, naming its household and region, in one statement.
+AUDITED = {
+    "cases": "case.list",
+    "deadlines": "case.deadlines",
+    "reviews-due": "case.reviews_due",
+    "beneficiaries": "beneficiary.list",
+    "lines": "batch.lines",
+    "overpayments": "overpayment.list",
+    "households": "household.list",
+    "applications": "application.list",
+    "drafts": "application_draft.list",
+    "alerts": "alert.list",
+    "alerts-overdue": "alert.list",
+}
+
+
+@pytest.mark.parametrize("name", AUDITED)
+async def test_a_page_read_audits_each_household_record_it_shows(api, db, seeded, name):
+    service, path, params, _ = LISTS[name]
+    sub = f"audit-probe-{name}"
+    r = await api(service).get(
+        path.format(batch=seeded.batch_id),
+        params={**params, "limit": 9},
+        headers=bearer(sub, ["county_approver"], COUNTY),
+    )
+    items = r.json()["items"]
+    assert r.status_code == 200 and len(items) == 9, r.text
+    shown = sorted((str(i["id"] if name == "households" else i["household_id"]), i["region_code"]) for i in items)
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(f"SELECT action, household_id::text, region_code FROM {service}.audit_log WHERE actor = :a"),
+                {"a": sub},
+            )
+        ).all()
+    assert sorted((h, region) for _, h, region in rows) == shown
+    assert {action for action, *_ in rows} == {AUDITED[name]}
 
 
 # --- each page from an index ------------------------------------------------------------------------------------

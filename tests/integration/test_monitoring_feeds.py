@@ -505,6 +505,22 @@ async def test_township_verifies_and_closes_an_alert_with_illegal_steps_refused(
     assert all(a["status"] != "closed" and a["overdue"] for a in overdue)
     elsewhere = await monitoring.get("/alerts/overdue", params={"region": "610625"}, headers=tokens["approver"])
     assert elsewhere.json()["items"] == []
+    # Each alert shown is a read of its household's data: one audit row each, naming the household.
+    for path, params in (("/alerts/due-soon", {"region": "610626101"}), ("/alerts/overdue", {}), ("/alerts", {})):
+        sub = f"approver-audit{path.replace('/', '-')}"
+        r = await monitoring.get(path, params=params, headers=bearer(sub, ["county_approver"], "610626"))
+        assert r.status_code == 200 and r.json()["items"], r.text
+        async with db.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text(
+                        "SELECT resource_id, household_id::text, region_code FROM monitoring.audit_log WHERE actor = :a"
+                    ),
+                    {"a": sub},
+                )
+            ).all()
+        shown = sorted((a["id"], a["household_id"], a["region_code"]) for a in r.json()["items"])
+        assert sorted(tuple(row) for row in rows) == shown, path
 
 
 async def test_a_recipients_death_is_reported_and_a_late_household_is_matched(api, tokens, known_household, db):

@@ -9,6 +9,7 @@ import io
 
 import openpyxl
 import pytest
+from sqlalchemy import text
 
 from services.payments.batches.files import BANK_COLUMNS
 from shared.core.period import Period
@@ -67,3 +68,51 @@ async def test_the_roster_names_each_village_as_its_county_loaded_it(api, tokens
     assert rows[2][:4] == ("序号", "行政区划代码", "村(社区)", "户名(领款人)")
     lines = {(row[1], row[2], row[9]) for row in rows[3:] if isinstance(row[0], int)}
     assert lines == {(named, "张湾村", 600.0), (unnamed, "202村", 700.0)}
+
+
+async def test_reading_the_bank_file_audits_each_household_it_pays(api, tokens, kit, db):
+    """The bank file opens every payee's full account: its read is audited once for each household it pays (in one
+    statement), naming the household and its region, not only the batch; the roster likewise for its township."""
+    region = village()
+    households = {(await kit.approve(region, 40_000 + i, P))[1] for i in range(3)}
+    pay = api("payments")
+    batch = await kit.exported(pay, region, P, tokens["finance"], OTHER_FINANCE)
+    reader = bearer("finance-reads-files", ["finance"], "610626")
+    assert (await pay.get(f"/batches/{batch}/bank-file", headers=reader)).status_code == 200
+    assert (
+        await pay.get(f"/batches/{batch}/roster", params={"township": region[:9]}, headers=reader)
+    ).status_code == 200
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT action, resource_id, household_id, region_code FROM payments.audit_log "
+                    "WHERE actor = 'finance-reads-files'"
+                )
+            )
+        ).all()
+    for action in ("batch.bank_file", "batch.roster"):
+        mine = [r for r in rows if r.action == action]
+        assert sorted(r.household_id for r in mine) == sorted(households), action
+        assert {(r.resource_id, r.region_code) for r in mine} == {(batch, region)}, action
+
+
+async def test_an_admin_neither_reads_the_bank_file_nor_approves_a_batch(api, tokens, kit):
+    """三员分立: a system administrator sees no account numbers and approves no money; two admins do not make the
+    two-person rule (双人复核). Finance officers do both, the approver another officer than the batch's maker."""
+    region = village()
+    await kit.approve(region, 45_000, P)
+    pay = api("payments")
+    county_admin, other_admin = bearer("admin-wuqi", ["admin"], "610626"), bearer("admin-2", ["admin"], "610626")
+    r = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
+    assert r.status_code == 202, r.text
+    batch = r.json()["id"]
+    await kit.build()
+    for admin in (tokens["admin"], county_admin, other_admin):
+        assert (await pay.post(f"/batches/{batch}/approve", headers=admin)).status_code == 403
+    assert (await pay.post(f"/batches/{batch}/approve", headers=tokens["finance"])).status_code == 403  # its maker
+    assert (await pay.post(f"/batches/{batch}/approve", headers=OTHER_FINANCE)).status_code == 200
+    assert (await pay.post(f"/batches/{batch}/export", headers=tokens["finance"])).status_code == 200
+    for admin in (tokens["admin"], county_admin):
+        assert (await pay.get(f"/batches/{batch}/bank-file", headers=admin)).status_code == 403
+    assert (await pay.get(f"/batches/{batch}/bank-file", headers=OTHER_FINANCE)).status_code == 200

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from sqlalchemy import text
 
 from shared.core.period import Period
 from tests.conftest import bearer
@@ -57,6 +58,22 @@ async def test_a_months_changes_list_each_beneficiary_that_joined_stopped_or_cha
         str(brief): (["new", "stopped"], None, 30_000, "王五", "moved"),
     }
     assert {(i["village"], i["programme_name"]) for i in items} == {("红柳村", "最低生活保障金")}
+    # Each change shown names a household (and its payee): one audit row each, set-based.
+    sub = "auditor-changes-audit"
+    r = await pay.get(
+        "/statistics/changes", params={"region": region, "period": str(M)}, headers=bearer(sub, ["auditor"], "6106")
+    )
+    async with db.connect() as conn:
+        rows = (
+            await conn.execute(
+                text("SELECT action, household_id::text, region_code FROM payments.audit_log WHERE actor = :a"),
+                {"a": sub},
+            )
+        ).all()
+    assert sorted((h, rc) for _, h, rc in rows) == sorted(
+        (i["household_id"], i["region_code"]) for i in r.json()["items"]
+    )
+    assert len(rows) == 4 and {a for a, *_ in rows} == {"statistics.changes"}
     # The list adds up with the month's counts.
     r = await pay.get("/statistics", params={"region": region, "period": str(M)}, headers=tokens["auditor"])
     [dibao] = r.json()["programmes"]

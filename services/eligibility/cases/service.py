@@ -478,9 +478,8 @@ async def list_cases(uow: UnitOfWork, principal: Principal, query: CaseQuery, ac
     """A page of the cases in the caller's region (or the township or village asked for within it)."""
     prefix = narrowed(principal.region, query.region)
     page = await CaseRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
-    await audit.record(
-        uow, principal, action, "case", None, region_code=prefix or query.region, details={"count": len(page.rows)}
-    )
+    # A list shows the households' cases: each case shown is a read of its household's data.
+    await audit.record(uow, principal, action, "case", page.rows)
     return CasePage(items=[to_out(c) for c in page.rows], next=page.next, total=page.total)
 
 

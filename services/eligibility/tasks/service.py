@@ -57,7 +57,12 @@ async def worklist(uow: UnitOfWork, principal: Principal, query: TaskQuery) -> T
             cursor = page.next
             if cursor is None or len(items) >= query.limit:
                 break
+    # Each case shown is a read of its household's data (the cases read but not shown are not).
     await audit.record(
-        uow, principal, "case.tasks", "case", None, region_code=prefix or query.region, details={"count": len(items)}
+        uow,
+        principal,
+        "case.tasks",
+        "case",
+        [{"resource_id": t.case_id, "household_id": t.household_id, "region_code": t.region_code} for t in items],
     )
     return TaskPage(items=items, next=cursor, total=total, today=today, reviews_due=reviews)

@@ -177,14 +177,7 @@ async def search(
         due_from = today
         query = query.model_copy(update={"due_before": add_workdays(today, window) + timedelta(days=1)})
     page = await AlertRepository(uow.session).page(prefix, query, fingerprint=fingerprint, due_from=due_from)
-    await audit.record(
-        uow,
-        principal,
-        "alert.list",
-        "alert",
-        None,
-        region_code=prefix,
-        details={"count": len(page.rows), "due": due, "status": query.status},
-    )
+    # Each alert shown is a read of its household's data.
+    await audit.record(uow, principal, "alert.list", "alert", page.rows, details={"due": due, "status": query.status})
     places = await PlaceNames.load(uow, village_names, [a.region_code for a in page.rows])
     return AlertPage(items=[to_out(a, places, today) for a in page.rows], next=page.next, total=page.total)

@@ -17,7 +17,7 @@ from services.payments.batches.schemas import (
     LineQuery,
     ReturnsOut,
 )
-from services.payments.deps import Finance, PaymentsSettings, Reader
+from services.payments.deps import Finance, FinanceOnly, PaymentsSettings, Reader
 from shared.app import UowDep
 from shared.core.period import Period
 from shared.downloads import XLSX, or_xlsx
@@ -62,7 +62,7 @@ async def batch_lines(
 
 
 @router.post("/{batch_id}/approve", summary="Approve the envelope (双人复核: not by the officer who created the batch)")
-async def approve(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchOut:
+async def approve(batch_id: uuid.UUID, uow: UowDep, principal: FinanceOnly) -> BatchOut:
     return await service.to_out(uow, await service.approve(uow, principal, batch_id))
 
 
@@ -93,7 +93,7 @@ async def export(batch_id: uuid.UUID, uow: UowDep, principal: Finance) -> BatchO
 async def bank_file(
     batch_id: uuid.UUID,
     uow: UowDep,
-    principal: Finance,
+    principal: FinanceOnly,
     settings: PaymentsSettings,
     encoding: Literal["utf-8", "gbk"] = "utf-8",
 ) -> StreamingResponse:

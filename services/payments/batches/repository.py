@@ -615,6 +615,23 @@ async def file_envelope(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int
     return int(row[0]), int(row[1])
 
 
+async def file_households(
+    conn: AsyncConnection, batch_id: uuid.UUID, township: str | None = None
+) -> list[tuple[uuid.UUID, str]]:
+    """(household, region) of each household whose lines a bank file (or a township's roster) of the batch holds:
+    the same rows `_FILE_QUERY` reads, one statement."""
+    rows = await conn.execute(
+        text(
+            "SELECT DISTINCT l.household_id, l.region_code FROM payments.payment_lines l "
+            "JOIN payments.payees p ON p.id = l.payee_id "
+            "WHERE l.batch_id = :b AND l.status <> 'cancelled' AND p.sealed IS NOT NULL"
+            + (" AND l.region_code LIKE :township" if township else "")
+        ),
+        {"b": batch_id, **({"township": township + "%"} if township else {})},
+    )
+    return [(h, region) for h, region in rows]
+
+
 async def stream_file_rows(
     conn: AsyncConnection, batch_id: uuid.UUID, township: str | None = None
 ) -> AsyncIterator[FileRow]:

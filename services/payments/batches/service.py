@@ -9,7 +9,7 @@ from typing import IO
 
 from services.payments.batches import files
 from services.payments.batches.domain import BatchKind, BatchStatus, DisbursementBatch, Settlement
-from services.payments.batches.repository import BatchRepository, file_envelope, stream_file_rows
+from services.payments.batches.repository import BatchRepository, file_envelope, file_households, stream_file_rows
 from services.payments.batches.schemas import (
     BatchIn,
     BatchOut,
@@ -145,14 +145,9 @@ async def in_region(uow: UnitOfWork, principal: Principal, query: BatchQuery, pe
 async def lines(uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, query: LineQuery) -> LinePage:
     batch = await visible(uow, principal, batch_id)
     page = await BatchRepository(uow.session).lines(batch.id, query)
+    # Each line shown is a read of its household's payment (and account's last digits).
     await audit.record(
-        uow,
-        principal,
-        "batch.lines",
-        "batch",
-        batch.id,
-        region_code=batch.region_code,
-        details={**batch.described, "count": len(page.rows)},
+        uow, principal, "batch.lines", "payment_line", [r[0] for r in page.rows], details={"batch_id": str(batch.id)}
     )
     items = [line_out(r[0], account_last4=r.account_last4, account_changed=r.account_changed) for r in page.rows]
     return LinePage(items=items, next=page.next, total=page.total)
@@ -193,20 +188,21 @@ async def roster(
 async def _file_ready(
     uow: UnitOfWork, principal: Principal, batch_id: uuid.UUID, what: str, township: str | None = None
 ) -> DisbursementBatch:
-    """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees)."""
+    """The bank file and the roster exist once the batch is exported; reading them is audited (they show payees):
+    one record for each household whose lines the file holds, read from the batch in one statement."""
     batch = await visible(uow, principal, batch_id)
     if batch.status not in (BatchStatus.EXPORTED, BatchStatus.RECONCILED):
         raise Conflict(
             f"the batch is {batch.status.value}: export it (after approval) first",
             errors=[{"field": "status", "message": f"is {batch.status.value}, not exported"}],
         )
+    paid = await file_households(await uow.session.connection(), batch.id, township)
     await audit.record(
         uow,
         principal,
         f"batch.{what}",
         "batch",
-        batch.id,
-        region_code=batch.region_code,
+        [{"resource_id": batch.id, "household_id": h, "region_code": region} for h, region in paid],
         details={**batch.described, "township": township},
     )
     return batch

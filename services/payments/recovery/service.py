@@ -173,15 +173,14 @@ async def _audited(uow: UnitOfWork, rows: list[Any]) -> None:
 async def in_region(uow: UnitOfWork, principal: Principal, query: OverpaymentQuery) -> OverpaymentPage:
     prefix = narrowed(principal.region, query.region)
     page = await RecoveryRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
+    # Each overpayment shown is a read of its household's money.
     await audit.record(
         uow,
         principal,
         "overpayment.list",
         "overpayment",
-        None,
-        household_id=query.household_id,
-        region_code=prefix or query.region,
-        details={"count": len(page.rows), "status": query.status, "programme": query.programme},
+        page.rows,
+        details={"status": query.status, "programme": query.programme},
     )
     return OverpaymentPage(
         items=[OverpaymentOut.model_validate(r, from_attributes=True) for r in page.rows],

@@ -373,16 +373,8 @@ async def payees_changed(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> Non
 async def roll_in_region(uow: UnitOfWork, principal: Principal, query: BeneficiaryQuery) -> BeneficiaryPage:
     prefix = narrowed(principal.region, query.region)
     page = await BeneficiaryRepository(uow.session).page(prefix, query) if prefix is not None else Rows([], None, 0)
-    await audit.record(
-        uow,
-        principal,
-        "beneficiary.list",
-        "beneficiary",
-        None,
-        household_id=query.household_id,
-        region_code=prefix or query.region,
-        details={"count": len(page.rows)},
-    )
+    # Each beneficiary shown is a read of its household's data.
+    await audit.record(uow, principal, "beneficiary.list", "beneficiary", page.rows)
     return BeneficiaryPage(items=[to_out(b) for b in page.rows], next=page.next, total=page.total)
 
 

@@ -176,14 +176,17 @@ async def changes(uow: UnitOfWork, principal: Principal, query: ChangeQuery, key
         else Rows([], None, 0)
     )
     place = await PlaceNames.load(uow, village_names, (r["region_code"] for r in page.rows))
+    # Each change shown names a household and its payee: a read of that household's data.
     await audit.record(
         uow,
         principal,
         "statistics.changes",
         "beneficiary",
-        None,
-        region_code=prefix or query.region,
-        details={"period": str(month), "count": len(page.rows)},
+        [
+            {"resource_id": r["beneficiary_id"], "household_id": r["household_id"], "region_code": r["region_code"]}
+            for r in page.rows
+        ],
+        details={"period": str(month)},
     )
     items = [_change(r, month, place, keyring) for r in page.rows]
     return ChangePage(items=items, next=page.next, total=page.total)

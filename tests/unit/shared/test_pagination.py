@@ -1,6 +1,7 @@
-"""The kit's list convention (shared/pagination.py): a cursor stands for one row's sort key of one list, and
-anything else offered as a cursor is refused naming `cursor`; every list's `region` is a GB/T 2260 code (2, 4, 6, 9
-or 12 ASCII digits) and nothing else."""
+"""The kit's list convention (shared/pagination.py): a cursor stands for one row's sort key of one list in one walk
+(the endpoint, its filters and the caller), signed with a key derived from the service's secret, and anything else
+offered as a cursor is refused naming `cursor`; every list's `region` is a GB/T 2260 code (2, 4, 6, 9 or 12 ASCII
+digits) and nothing else."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import Date, DateTime, Integer, MetaData, String, Table
 from sqlalchemy.dialects.postgresql import UUID
 
 from shared.errors import InvalidInput
-from shared.pagination import TOTAL_CAP, Keyset, RegionListQuery, narrowed
+from shared.pagination import TOTAL_CAP, Keyset, RegionListQuery, Walk, narrowed, walking
 
 _T = Table(
     "t",
@@ -66,11 +67,12 @@ def test_an_edited_or_cut_cursor_is_refused(position):
 def test_a_well_formed_cursor_with_values_of_the_wrong_kind_is_refused():
     import json
 
-    from shared.pagination import _checksum
+    from shared.pagination import _signed
 
-    def forged(*values) -> str:
-        payload = json.dumps(["days", *values]).encode()
-        return base64.urlsafe_b64encode(_checksum(payload) + payload).decode().rstrip("=")
+    walk = walking.get()
+
+    def forged(*values) -> str:  # signed with the key itself: what only the service could write
+        return _signed(walk, json.dumps(["days", *values]).encode())
 
     for values in (
         (None, "2026-01-02", "not-a-uuid"),
@@ -83,6 +85,69 @@ def test_a_well_formed_cursor_with_values_of_the_wrong_kind_is_refused():
     ):
         _refused(DAYS, forged(*values))
     assert DAYS.decode(forged(5, "2026-01-02", str(uuid.UUID(int=1))))[1] == 5
+
+
+WALK = Walk.of("the service's secret", "/households", [("name", "王")], ("610626101", "clerk"))
+
+
+def test_a_cursor_forged_without_the_services_secret_is_refused():
+    """The checksum key of cursor v1 was in the source: anyone could write a cursor with any total. A cursor is now
+    signed with a key derived from the service's secret; the same cursor written under another secret (or the old
+    public key) is refused."""
+    import json
+
+    from shared.pagination import _signed
+
+    day = (date(2026, 1, 2), uuid.uuid4())
+    cursor = DAYS.encode(day, 1, walk=WALK)
+    assert DAYS.decode(cursor, walk=WALK) == (day, 1)
+    elsewhere = Walk.of("another secret", "/households", [("name", "王")], ("610626101", "clerk"))
+    assert "altered" in _refused_in(WALK, DAYS.encode(day, 9, walk=elsewhere))
+    payload = json.dumps(["days", 9, day[0].isoformat(), str(day[1])]).encode()
+    assert "altered" in _refused_in(WALK, _signed(elsewhere, payload))
+    v1 = base64.urlsafe_b64encode(
+        __import__("hashlib").blake2b(payload, key=b"shared.pagination cursor v1", digest_size=6).digest() + payload
+    )
+    _refused_in(WALK, v1.decode().rstrip("="))
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        Walk.of("the service's secret", "/applications", [("name", "王")], ("610626101", "clerk")),  # endpoint
+        Walk.of("the service's secret", "/households", [("name", "李")], ("610626101", "clerk")),  # filters
+        Walk.of("the service's secret", "/households", [], ("610626101", "clerk")),  # a filter dropped
+        Walk.of("the service's secret", "/households", [("name", "王")], ("610626102", "clerk")),  # caller's region
+        Walk.of("the service's secret", "/households", [("name", "王")], ("", "admin")),  # national
+    ],
+)
+def test_a_cursor_belongs_to_its_walk_endpoint_filters_and_caller(other):
+    cursor = DAYS.encode((date(2026, 1, 2), uuid.uuid4()), 9, walk=other)
+    assert "another walk" in _refused_in(WALK, cursor)
+
+
+def test_a_walk_does_not_depend_on_the_order_of_its_filters():
+    a = Walk.of("s", "/cases", [("status", "approved"), ("programme", "dibao")], ("610626", "finance"))
+    b = Walk.of("s", "/cases", [("programme", "dibao"), ("status", "approved")], ("610626", "finance"))
+    assert a == b and a != Walk.of("s", "/cases", [("programme", "dibao")], ("610626", "finance"))
+
+
+def test_a_request_binds_its_walk_for_the_lists_it_reads():
+    day = (date(2026, 1, 2), uuid.uuid4())
+    token = walking.set(WALK)
+    try:
+        cursor = DAYS.encode(day, 3)
+        assert DAYS.decode(cursor) == (day, 3)
+    finally:
+        walking.reset(token)
+    _refused(DAYS, cursor)  # outside that request: not a cursor of the walk at hand
+
+
+def _refused_in(walk: Walk, cursor: str) -> str:
+    with pytest.raises(InvalidInput) as caught:
+        DAYS.decode(cursor, walk=walk)
+    assert caught.value.errors[0]["field"] == "cursor"
+    return caught.value.errors[0]["message"]
 
 
 def test_a_list_reads_the_narrower_of_the_scope_and_the_region_asked_for():
