@@ -5,6 +5,7 @@ of recipients, late matching, idempotent re-posts and the monthly report."""
 from __future__ import annotations
 
 import io
+import re
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from services.monitoring.readmodel.service import record_approval, record_approv
 from services.monitoring.risk.in_force import record_standard
 from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
-from shared.core.identity import id_fingerprint
+from shared.core.identity import check_character, id_fingerprint
 from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import (
@@ -945,6 +946,30 @@ async def test_a_row_dated_before_the_birth_date_in_the_id_number_is_refused_on_
         assert (error["line"], error["field"]) == (2, field)
         assert "before the birth date in the ID number" in error["message"] and child not in error["message"]
     assert await _deaths_reported(db, household) == []
+
+
+async def test_a_row_whose_id_number_holds_an_impossible_birth_date_is_refused_without_a_digit_of_it(api, db):
+    """The birth date is eight of the number's digits: a row with 1962-02-30, 2099-01-01 or 1899-12-31 in it (the
+    check character right) is refused on id_number, and the reason stored in the error report holds none of them."""
+    numbers = {
+        "not a calendar date": "61062619620230123",
+        "in the future": "61062620990101123",
+        "before 1900": "61062618991231123",
+    }
+    numbers = {why: first17 + check_character(first17) for why, first17 in numbers.items()}
+    body = DEATH_HEADER + "".join(f"{n},610626101,2020-01-01\n" for n in numbers.values())
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (0, 3), r.text
+    errors = (await api("monitoring").get(r.json()["errors_url"], headers=POLICE)).json()["items"]
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "id_number"), (3, "id_number"), (4, "id_number")]
+    for why, error in zip(numbers, errors, strict=True):
+        assert error["message"] == f"the birth date in the number is {why}", error
+        assert not set(re.findall(r"\d+", error["message"])) - {"1900"}, error
+    async with db.connect() as conn:  # what is stored, not only what is shown
+        query = text("SELECT message FROM monitoring.feed_errors WHERE feed_id = :id")
+        stored = " ".join((await conn.execute(query, {"id": r.json()["id"]})).scalars())
+    for number in numbers.values():
+        assert number[6:14] not in stored and number[6:10] + "-" not in stored
 
 
 def _low_income(alerts: list[dict]) -> list[dict]:
