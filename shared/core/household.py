@@ -204,7 +204,7 @@ class HouseholdSnapshot(BaseModel):
     model_config = _FROZEN
 
     household_id: UUID
-    region_code: str = Field(pattern=r"^\d{12}$")
+    region_code: str = Field(pattern=r"^[0-9]{12}$")
     hukou_type: HukouType
     members: list[MemberFacts] = Field(min_length=1)
     incomes: list[IncomeItem] = Field(default_factory=list)

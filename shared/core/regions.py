@@ -47,7 +47,9 @@ __all__ = [
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "regions"
 # Code length per level: province, prefecture, county, township, village.
 LEVEL_LENGTHS = (2, 4, 6, 9, 12)
-CODE_PATTERN = r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"  # a code of one of those lengths, for OpenAPI parameters
+CODE_PATTERN = (
+    r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"  # a code of one of those lengths, for OpenAPI parameters
+)
 NATIONAL_SCOPE = ""
 
 _ASCII_DIGITS = frozenset("0123456789")

@@ -67,6 +67,26 @@ async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db
     assert all(ACCOUNT not in json.dumps(p) for p in await _outbox(db, hid, "household"))
 
 
+async def test_an_account_number_or_village_of_other_digits_is_refused_naming_it(api, tokens, db):
+    """pydantic-core's \\d took any script's digits: an account of full-width digits was sealed, announced to
+    payments and bound for a bank file. Digits are 0-9 only; nothing is written."""
+    households = await _count(db, Household)
+    for script in (str.maketrans("0123456789", "０１２３４５６７８９"), str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")):
+        body = household_body()
+        body["bank_account"] = {
+            "bank_name": "吴起农村商业银行",
+            "account_holder": "李建国",
+            "account_number": ACCOUNT.translate(script),
+        }
+        r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+        problem(r, 422, "bank_account.account_number")
+        r = await api("intake").post(
+            "/households", json=household_body("610626101201".translate(script)), headers=tokens["clerk"]
+        )
+        problem(r, 422, "region_code")
+    assert await _count(db, Household) == households
+
+
 async def test_update_household_emits_updated_with_snapshot_and_is_audited(api, tokens, db):
     hid = (await _register(api, tokens))["id"]
     r = await api("intake").patch(

@@ -321,13 +321,15 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
     ganquan = bearer("yibao-ganquan", ["partner:medical_insurance"], "610627")  # same agency, another county
     for path in (f"/feeds/{feed}", f"/feeds/{feed}/errors"):
         assert (await api("monitoring").get(path, headers=ganquan)).status_code == 404
-    for region in ("00", "0612", "06", "61062"):
+    for region in ("00", "0612", "06", "61062", "６１０６２６", "٦١٠٦٢٦"):
         r = await api("monitoring").post(
             "/feeds/medical", params={"region": region}, content=row.encode(), headers={**MEDICAL, **csv_type()}
         )
         assert r.status_code == 422, (region, r.text)
-        # a code of no valid length fails the OpenAPI's pattern (query.region), one with a leading 0 the check
-        assert r.json()["errors"][0]["field"] == ("query.region" if len(region) == 5 else "region")
+        # a code of no valid length or of other digits than 0-9 (full-width, Arabic-Indic) fails the OpenAPI's
+        # pattern (query.region), one with a leading 0 the check
+        pattern = len(region) == 5 or not region.isascii()
+        assert r.json()["errors"][0]["field"] == ("query.region" if pattern else "region"), region
     no_region = {"Authorization": "Bearer " + _unscoped_token(["partner:public_security"])}
     r = await api("monitoring").post("/feeds/death", content=b"x", headers={**no_region, **csv_type()})
     assert r.status_code == 401

@@ -21,7 +21,7 @@ _IN = ConfigDict(extra="forbid")
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 VillageCode = str
-_VILLAGE = Field(pattern=r"^\d{12}$", description=CODE_RULE + " GET /regions/{township} lists the codes.")
+_VILLAGE = Field(pattern=r"^[0-9]{12}$", description=CODE_RULE + " GET /regions/{township} lists the codes.")
 
 
 class MemberFactsIn(BaseModel):
@@ -134,7 +134,7 @@ class BankAccountIn(BaseModel):
 
     bank_name: str = Field(min_length=1, max_length=100, description="e.g. 吴起农村商业银行")
     account_holder: PersonName = Field(description="户名: the account holder's name as the bank has it")
-    account_number: str = Field(pattern=r"^\d{12,30}$", description="digits only; shown masked on every read")
+    account_number: str = Field(pattern=r"^[0-9]{12,30}$", description="digits only; shown masked on every read")
 
 
 class BankAccountOut(BaseModel):
@@ -166,7 +166,7 @@ class HouseholdUpdate(BaseModel):
 
     model_config = _IN
 
-    region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$", description=CODE_RULE)
+    region_code: VillageCode | None = Field(default=None, pattern=r"^[0-9]{12}$", description=CODE_RULE)
     hukou_type: HukouType | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200, pattern=_NOT_BLANK, description=_ADDRESS)
     bank_account: BankAccountIn | None = None
