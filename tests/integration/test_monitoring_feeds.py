@@ -335,6 +335,30 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
     assert r.status_code == 401
 
 
+async def test_a_feed_an_admin_posted_is_read_by_admins_and_officials_never_through_a_partner_role(api, tokens):
+    """monitoring records a feed an admin posts as partner "admin": a `partner:admin` token passed as that
+    agency and read it. `admin` is no agency: such a token posts nothing (403) and reads no feed (404)."""
+    admin = bearer("admin-wuqi", ["admin"], "610626")
+    bogus = bearer("not-an-agency", ["partner:admin"], "610626")
+    body = DEATH_HEADER + f"{resident_id()},610626101,2020-01-01\n123,610626101,2020-01-01\n"
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**admin, **csv_type()})
+    assert r.status_code == 201 and r.json()["rows_rejected"] == 1, r.text
+    feed = r.json()["id"]
+    for path in (f"/feeds/{feed}", f"/feeds/{feed}/errors"):
+        assert (await api("monitoring").get(path, headers=bogus)).status_code == 404, path
+        assert (await api("monitoring").get(path, headers=POLICE)).status_code == 404, path
+        assert (await api("monitoring").get(path, headers=admin)).status_code == 200, path
+        assert (await api("monitoring").get(path, headers=tokens["approver"])).status_code == 200, path
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**bogus, **csv_type()})
+    assert r.status_code == 403, r.text
+    # a real partner still posts and reads its own
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201, r.text
+    for path in (f"/feeds/{r.json()['id']}", f"/feeds/{r.json()['id']}/errors"):
+        assert (await api("monitoring").get(path, headers=POLICE)).status_code == 200, path
+        assert (await api("monitoring").get(path, headers=bogus)).status_code == 404, path
+
+
 async def test_a_feeds_error_report_is_a_list_walked_page_by_page_each_row_once_by_line(api):
     """The error report in the one list convention (shared/pagination.py): pages by cursor reach every row it holds
     once, by line; `total` counts the rows it holds and `rejected` all the feed rejected; a cursor edited or of
