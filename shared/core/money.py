@@ -4,6 +4,15 @@ files, 花名册, notices, the reasons of an assessment)."""
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from annotated_types import Ge
+from pydantic import Strict
+
+Fen = Annotated[int, Strict(), Ge(0)]
+"""Money in integer fen (分) as input: a JSON integer ≥ 0 and nothing else — a string ("100"), a float (100.0,
+99.5) or a boolean is a 422 naming the field, never coerced. The one type every schema that takes fen uses; bound
+it further with `Field(le=…)`."""
 
 
 def yuan(fen: int) -> str:

@@ -328,6 +328,17 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
             "incomes[0].monthly_amount_fen",
         ),
         ({"properties": [{"kind": "deposits", "value_fen": "1万"}]}, "properties[0].value_fen"),
+        # money in fen is a JSON integer: a string of digits was stored as the number, a float or boolean taken
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": "100"}]},
+            "incomes[0].monthly_amount_fen",
+        ),
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 100.0}]},
+            "incomes[0].monthly_amount_fen",
+        ),
+        ({"properties": [{"kind": "deposits", "value_fen": True}]}, "properties[0].value_fen"),
+        ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": "5"}]}, "rigid_expenses[0].amount_fen_12m"),
         ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": -5}]}, "rigid_expenses[0].amount_fen_12m"),
         ({"incomes": [{"kind": "lottery", "subkind": "x", "monthly_amount_fen": 1}]}, "incomes[0].kind"),
         (
@@ -341,6 +352,23 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
     assert len(await _outbox(db, hid, "household.updated")) == len(events)
     read = (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()
     assert [i["monthly_amount_fen"] for i in read["incomes"]] == [150_000, 40_000]
+
+
+async def test_registering_a_household_refuses_fen_sent_as_a_string_naming_the_field(api, tokens, db):
+    households = await _count(db, Household)
+    for income in ("100", 100.0, True):
+        body = household_body()
+        body["incomes"][0]["monthly_amount_fen"] = income
+        r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+        problem(r, 422, "incomes[0].monthly_amount_fen")
+    body = household_body()
+    body["rigid_expenses"][0]["amount_fen_12m"] = "1200000"
+    problem(
+        await api("intake").post("/households", json=body, headers=tokens["clerk"]),
+        422,
+        "rigid_expenses[0].amount_fen_12m",
+    )
+    assert await _count(db, Household) == households
 
 
 async def test_regions_table_for_the_demo_county(api, tokens):

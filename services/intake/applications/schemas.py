@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shared.core.money import Fen
 from shared.core.names import PersonName
 from shared.events.catalogue import (
     ApplicationDetails,
@@ -21,7 +22,7 @@ from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
 
 _IN = ConfigDict(extra="forbid")
-_FEN = {"ge": 0, "le": 10**10}
+_FEN = {"le": 10**10}
 
 
 class TemporaryIn(TemporaryRequest):
@@ -29,7 +30,7 @@ class TemporaryIn(TemporaryRequest):
 
     model_config = _IN
 
-    requested_amount_fen: int = Field(ge=1, le=10**9, description="amount asked for, in 分")
+    requested_amount_fen: Fen = Field(ge=1, le=10**9, description="amount asked for, in 分")
     cause: str = Field(default="", max_length=500)
 
 
@@ -38,19 +39,19 @@ class MedicalIn(MedicalBill):
 
     model_config = _IN
 
-    bill_total_fen: int = Field(**_FEN, description="total of the bill")
-    compliant_cost_fen: int | None = Field(
+    bill_total_fen: Fen = Field(**_FEN, description="total of the bill")
+    compliant_cost_fen: Fen | None = Field(
         default=None, **_FEN, description="政策范围内费用; defaults to the bill total"
     )
-    basic_insurance_paid_fen: int = Field(default=0, **_FEN, description="基本医保 paid")
-    critical_illness_paid_fen: int = Field(default=0, **_FEN, description="大病保险 paid")
-    paid_this_year_fen: int = Field(
+    basic_insurance_paid_fen: Fen = Field(default=0, **_FEN, description="基本医保 paid")
+    critical_illness_paid_fen: Fen = Field(default=0, **_FEN, description="大病保险 paid")
+    paid_this_year_fen: Fen = Field(
         default=0,
         **_FEN,
         description="医疗救助 already paid this year as the desk knows it; the cap counts the larger of it and what "
         "the platform approved the household this year",
     )
-    deductible_used_fen: int = Field(default=0, **_FEN, description="起付线 already met this year")
+    deductible_used_fen: Fen = Field(default=0, **_FEN, description="起付线 already met this year")
 
 
 _RECOGNITIONS = (

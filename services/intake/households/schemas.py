@@ -12,6 +12,7 @@ from services.intake.regions.schemas import CODE_RULE
 from shared.core.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.core.household import IncomeKind as IncomeKindT
 from shared.core.identity import ResidentIdStr
+from shared.core.money import Fen
 from shared.core.names import PersonName
 from shared.pagination import Page, RegionListQuery
 from shared.validation import reject_null
@@ -99,7 +100,7 @@ class IncomeIn(BaseModel):
         description="e.g. salary, farming, rent; exempt kinds: social_assistance, youfu, "
         "scholarship, jianyiyongwei, basic_pension",
     )
-    monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
+    monthly_amount_fen: Fen = Field(le=10**10, description="分 per month, net of costs")
 
 
 class IncomeByMemberIn(BaseModel):
@@ -110,14 +111,14 @@ class IncomeByMemberIn(BaseModel):
     member_id: uuid.UUID | None = Field(default=None, description="the earner; null = the household as a whole")
     kind: IncomeKindT
     subkind: str = Field(min_length=1, max_length=40)
-    monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
+    monthly_amount_fen: Fen = Field(le=10**10, description="分 per month, net of costs")
 
 
 class PropertyIn(BaseModel):
     model_config = _IN
 
     kind: PropertyKind
-    value_fen: int = Field(ge=0, le=10**12)
+    value_fen: Fen = Field(le=10**12)
     description: str = Field(default="", max_length=200)
 
 
@@ -125,7 +126,7 @@ class RigidExpenseIn(BaseModel):
     model_config = _IN
 
     kind: RigidExpenseKind
-    amount_fen_12m: int = Field(ge=0, le=10**11, description="分 spent out of pocket over the last 12 months")
+    amount_fen_12m: Fen = Field(le=10**11, description="分 spent out of pocket over the last 12 months")
     description: str = Field(default="", max_length=200)
 
 
