@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.core.money import Fen
 from shared.core.names import PersonName
@@ -19,9 +19,10 @@ from shared.events.catalogue import (
     TemporaryRequest,
 )
 from shared.pagination import Page, RegionListQuery
-from shared.validation import reject_null
+from shared.validation import AT_LEAST_ONE_FIELD, reject_null, require_a_field
 
 _IN = ConfigDict(extra="forbid")
+_PATCH = ConfigDict(extra="forbid", json_schema_extra=AT_LEAST_ONE_FIELD)
 _FEN = {"le": 10**10}
 
 
@@ -85,9 +86,9 @@ class ApplicationIn(BaseModel):
 
 
 class ApplicationAmend(BaseModel):
-    """Corrections before a decision; only the fields sent change."""
+    """Corrections before a decision; only the fields sent change, at least one."""
 
-    model_config = _IN
+    model_config = _PATCH
 
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool | None = None
@@ -99,6 +100,7 @@ class ApplicationAmend(BaseModel):
     recognitions: list[ChildRecognition] | None = Field(default=None, max_length=20, description=_RECOGNITIONS)
 
     _required = field_validator("consent_signed", "separate_register")(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class Withdrawal(BaseModel):

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.intake.regions.schemas import CODE_RULE
 from shared.core.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
@@ -15,9 +15,10 @@ from shared.core.identity import ResidentIdStr
 from shared.core.money import Fen
 from shared.core.names import PersonName
 from shared.pagination import Page, RegionListQuery
-from shared.validation import reject_null
+from shared.validation import AT_LEAST_ONE_FIELD, reject_null, require_a_field
 
 _IN = ConfigDict(extra="forbid")
+_PATCH = ConfigDict(extra="forbid", json_schema_extra=AT_LEAST_ONE_FIELD)
 
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
@@ -56,9 +57,10 @@ class MemberIn(MemberFactsIn):
 
 
 class MemberUpdate(BaseModel):
-    """Partial update of a member. The ID number cannot change: remove the member, add the right one."""
+    """Partial update of a member (at least one field). The ID number cannot change: remove the member, add the
+    right one."""
 
-    model_config = _IN
+    model_config = _PATCH
 
     name: PersonName | None = None
     relation: Relation | None = None
@@ -87,6 +89,7 @@ class MemberUpdate(BaseModel):
         "has_capable_supporter",
         "in_institution",
     )(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class IncomeIn(BaseModel):
@@ -163,9 +166,9 @@ class HouseholdIn(BaseModel):
 
 
 class HouseholdUpdate(BaseModel):
-    """Partial update: only the fields sent change; `bank_account: null` removes the account."""
+    """Partial update: only the fields sent change, at least one; `bank_account: null` removes the account."""
 
-    model_config = _IN
+    model_config = _PATCH
 
     region_code: VillageCode | None = Field(default=None, pattern=r"^[0-9]{12}$", description=CODE_RULE)
     hukou_type: HukouType | None = None
@@ -173,16 +176,24 @@ class HouseholdUpdate(BaseModel):
     bank_account: BankAccountIn | None = None
 
     _required = field_validator("region_code", "hukou_type", "address")(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class EconomicFactsIn(BaseModel):
-    """The household's economic facts, replaced as a whole (the front desk edits the full list)."""
+    """The household's economic facts, replaced as a whole (the front desk edits the full list): all three lists
+    are required, so a body that leaves one out erases nothing by accident; `[]` clears that list."""
 
     model_config = _IN
 
-    incomes: list[IncomeByMemberIn] = Field(default_factory=list, max_length=100)
-    properties: list[PropertyIn] = Field(default_factory=list, max_length=100)
-    rigid_expenses: list[RigidExpenseIn] = Field(default_factory=list, max_length=100)
+    incomes: list[IncomeByMemberIn] = Field(
+        max_length=100, description="every income of the household, replacing those on file; [] clears them"
+    )
+    properties: list[PropertyIn] = Field(
+        max_length=100, description="every asset of the household, replacing those on file; [] clears them"
+    )
+    rigid_expenses: list[RigidExpenseIn] = Field(
+        max_length=100, description="every rigid expense of the household, replacing those on file; [] clears them"
+    )
 
 
 class HouseholdLookup(BaseModel):

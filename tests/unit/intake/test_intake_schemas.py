@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from services.intake.applications.schemas import ApplicationAmend, MedicalIn, TemporaryIn
 from services.intake.households.schemas import (
+    EconomicFactsIn,
     HouseholdUpdate,
     IncomeByMemberIn,
     IncomeIn,
@@ -73,3 +74,26 @@ def test_money_in_fen_is_a_json_integer_not_a_string_float_or_boolean(model, res
                     json.dumps({**rest, field: bad}) if validate == model.model_validate_json else {**rest, field: bad}
                 )
             assert [e["loc"] for e in err.value.errors()] == [(field,)], (bad, err.value.errors())
+
+
+# --- a partial update changes something; a replacement names all it replaces ------------------------------------
+
+
+@pytest.mark.parametrize("model", [HouseholdUpdate, MemberUpdate, ApplicationAmend])
+def test_a_partial_update_sending_no_field_is_refused_naming_the_body(model):
+    # PATCH /households/{id} with {} answered 200, bumped the version and audited {"fields": []}.
+    with pytest.raises(ValidationError) as err:
+        model.model_validate_json("{}")
+    assert [e["loc"] for e in err.value.errors()] == [()]
+    assert model.model_json_schema()["minProperties"] == 1  # the OpenAPI says so too
+
+
+def test_economic_facts_replaced_as_a_whole_need_all_three_lists():
+    # PUT /households/{id}/economic-facts with {} answered 200 and erased every income, property and expense.
+    with pytest.raises(ValidationError) as err:
+        EconomicFactsIn.model_validate_json("{}")
+    assert sorted(e["loc"] for e in err.value.errors()) == [("incomes",), ("properties",), ("rigid_expenses",)]
+    assert {e["type"] for e in err.value.errors()} == {"missing"}
+    cleared = EconomicFactsIn.model_validate_json('{"incomes": [], "properties": [], "rigid_expenses": []}')
+    assert (cleared.incomes, cleared.properties, cleared.rigid_expenses) == ([], [], [])
+    assert set(EconomicFactsIn.model_json_schema()["required"]) == {"incomes", "properties", "rigid_expenses"}
