@@ -24,6 +24,23 @@ from shared.settings import DEV_JWT_SECRET, ServiceSettings
 #: official, finance officer or partner agency always works within a real GB/T 2260 code.
 NATIONAL_CLAIM = "national"
 NATIONAL_ROLES = frozenset({"admin", "auditor"})
+#: The agencies a `partner:<agency>` role may name: the sources of monitoring's feeds (which kinds each posts:
+#: services/monitoring/feeds/kinds.py, AGENCY_KINDS, held to this set by its tests). A partner role naming anything
+#: else — `partner:admin` above all, the poster monitoring records for a feed an admin posts — is no agency: it
+#: passes no partner check (403) and reads no agency's feed.
+PARTNER_AGENCIES = frozenset(
+    {
+        "rural_revitalization",
+        "medical_insurance",
+        "disabled_persons_federation",
+        "public_security",
+        "funeral",
+        "market_regulation",
+        "natural_resources",
+        "vehicle_administration",
+        "bank",
+    }
+)
 
 
 class _InRegion(Protocol):
@@ -70,7 +87,10 @@ class Principal:
 
     @property
     def partner_agency(self) -> str | None:
-        return next((r.split(":", 1)[1] for r in self.roles if r.startswith("partner:")), None)
+        """The known agency (PARTNER_AGENCIES) this user acts for, or None: a `partner:` role naming no known
+        agency grants nothing."""
+        agencies = (r.removeprefix("partner:") for r in sorted(self.roles) if r.startswith("partner:"))
+        return next((agency for agency in agencies if agency in PARTNER_AGENCIES), None)
 
 
 def mint_token(

@@ -42,7 +42,7 @@ from typing import Any, ClassVar, Literal, Self
 import yaml
 
 NATIONAL = "national"
-_REGION_FILE = re.compile(r"^(\d{2}|\d{4}|\d{6})$")
+_REGION_FILE = re.compile(r"^([0-9]{2}|[0-9]{4}|[0-9]{6})$")
 _ENTRY_FIELDS = {"start", "value", "reference", "end"}
 
 
@@ -194,7 +194,7 @@ class ParameterValue:
 @functools.lru_cache(maxsize=100_000)
 def region_chain(region: str) -> tuple[str, ...]:
     """Regions to search, most specific first: county, city, province, national."""
-    if not re.fullmatch(r"\d{2,12}", region):
+    if not re.fullmatch(r"[0-9]{2,12}", region):
         raise ParameterError(f"region must be a GB/T 2260 code of 2-12 digits, got {region!r}")
     return (*(region[:n] for n in (6, 4, 2) if len(region) >= n), NATIONAL)
 

@@ -24,7 +24,7 @@ Exporter = Annotated[Principal, Depends(require("county_approver", "auditor", "p
 
 async def _partner(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
     if principal.partner_agency is None and not principal.has_any("admin"):
-        raise Forbidden("requires a partner agency role (partner:<agency>)")
+        raise Forbidden("requires a known partner agency's role (partner:<agency>)")
     return principal
 
 

@@ -22,6 +22,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from shared.core.money import Fen
+
 __all__ = [
     "EXEMPT_INCOME_SUBKINDS",
     "HouseholdSnapshot",
@@ -166,7 +168,7 @@ class IncomeItem(BaseModel):
     member_id: UUID | None = None
     kind: IncomeKind
     subkind: str = Field(min_length=1, description="e.g. salary, farming, rent, social_assistance, basic_pension")
-    monthly_amount_fen: int = Field(ge=0)
+    monthly_amount_fen: Fen
 
     @property
     def exempt(self) -> bool:
@@ -181,7 +183,7 @@ class PropertyItem(BaseModel):
     model_config = _FROZEN
 
     kind: PropertyKind
-    value_fen: int = Field(ge=0)
+    value_fen: Fen
     description: str = ""
 
 
@@ -191,7 +193,7 @@ class RigidExpense(BaseModel):
     model_config = _FROZEN
 
     kind: RigidExpenseKind
-    amount_fen_12m: int = Field(ge=0)
+    amount_fen_12m: Fen
     description: str = ""
 
 
@@ -204,7 +206,7 @@ class HouseholdSnapshot(BaseModel):
     model_config = _FROZEN
 
     household_id: UUID
-    region_code: str = Field(pattern=r"^\d{12}$")
+    region_code: str = Field(pattern=r"^[0-9]{12}$")
     hukou_type: HukouType
     members: list[MemberFacts] = Field(min_length=1)
     incomes: list[IncomeItem] = Field(default_factory=list)

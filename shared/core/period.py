@@ -31,7 +31,7 @@ def china_day(moment: datetime) -> date:
 
 
 # YYYY-MM from 1900-01 (the years a Period holds), so the OpenAPI pattern refuses what parsing would.
-PATTERN = r"^(19\d{2}|[2-9]\d{3})-(0[1-9]|1[0-2])$"
+PATTERN = r"^(19[0-9]{2}|[2-9][0-9]{3})-(0[1-9]|1[0-2])$"
 _PATTERN = re.compile(PATTERN)
 
 
@@ -103,7 +103,7 @@ class Period:
 @functools.lru_cache(maxsize=4096)
 def _parsed(cls: type[Period], value: str) -> Period:
     """Periods are immutable and few: every event of a bulk run carries the same handful of months, parsed once."""
-    m = _PATTERN.match(value)
+    m = _PATTERN.fullmatch(value)  # `$` alone would let a trailing line break through
     if not m:
         raise ValueError("period must be YYYY-MM")
     return cls(int(m.group(1)), int(m.group(2)))

@@ -47,8 +47,8 @@ __all__ = [
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "data" / "regions"
 # Code length per level: province, prefecture, county, township, village.
 LEVEL_LENGTHS = (2, 4, 6, 9, 12)
-# A code of one of those lengths, for OpenAPI parameters: ASCII digits ([0-9], not \d, which takes full-width and
-# other scripts' digits as well).
+# A code of one of those lengths, for OpenAPI parameters: ASCII digits only ([0-9]: a regex digit class takes
+# full-width and other scripts' digits as well).
 CODE_PATTERN = r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$"
 NATIONAL_SCOPE = ""
 

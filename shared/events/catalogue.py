@@ -298,7 +298,7 @@ class PayeeChanged(EventData):
 
 
 class VillageName(EventData):
-    code: str = Field(pattern=r"^\d{12}$")
+    code: str = Field(pattern=r"^[0-9]{12}$")
     name: str = Field(min_length=1, max_length=100)
 
 
@@ -308,7 +308,7 @@ class VillagesLoaded(EventData):
     The services that print a village's name (the 审核确认表, the public notices) name it from here; the division
     tables stop at townships."""
 
-    county_code: str = Field(pattern=r"^\d{6}$")
+    county_code: str = Field(pattern=r"^[0-9]{6}$")
     villages: list[VillageName]
     loaded_at: datetime
 

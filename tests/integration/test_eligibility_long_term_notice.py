@@ -162,6 +162,9 @@ async def test_the_notice_follows_every_decision_and_shows_nothing_private(
     assert (await api("eligibility").get(f"/notices/{VILLAGE}/recipients", headers=tokens["clerk"])).status_code == 403
     bad = await api("eligibility").get("/notices/61062610123/recipients", headers=tokens["reviewer"])
     assert bad.status_code == 422 and "region_code" in bad.text
+    for other_digits in ("６１０６２６１０１２３２", "٦١٠٦٢٦١٠١٢٣٢"):  # full-width, Arabic-Indic: 0-9 only
+        bad = await api("eligibility").get(f"/notices/{other_digits}/recipients", headers=tokens["reviewer"])
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "path.region_code", bad.text
 
 
 async def test_a_household_in_gradual_exit_is_listed_until_its_last_month(

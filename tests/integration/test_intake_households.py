@@ -67,6 +67,26 @@ async def test_bank_account_is_stored_but_only_ever_shown_masked(api, tokens, db
     assert all(ACCOUNT not in json.dumps(p) for p in await _outbox(db, hid, "household"))
 
 
+async def test_an_account_number_or_village_of_other_digits_is_refused_naming_it(api, tokens, db):
+    """pydantic-core's \\d took any script's digits: an account of full-width digits was sealed, announced to
+    payments and bound for a bank file. Digits are 0-9 only; nothing is written."""
+    households = await _count(db, Household)
+    for script in (str.maketrans("0123456789", "０１２３４５６７８９"), str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")):
+        body = household_body()
+        body["bank_account"] = {
+            "bank_name": "吴起农村商业银行",
+            "account_holder": "李建国",
+            "account_number": ACCOUNT.translate(script),
+        }
+        r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+        problem(r, 422, "bank_account.account_number")
+        r = await api("intake").post(
+            "/households", json=household_body("610626101201".translate(script)), headers=tokens["clerk"]
+        )
+        problem(r, 422, "region_code")
+    assert await _count(db, Household) == households
+
+
 async def test_update_household_emits_updated_with_snapshot_and_is_audited(api, tokens, db):
     hid = (await _register(api, tokens))["id"]
     r = await api("intake").patch(
@@ -308,6 +328,17 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
             "incomes[0].monthly_amount_fen",
         ),
         ({"properties": [{"kind": "deposits", "value_fen": "1万"}]}, "properties[0].value_fen"),
+        # money in fen is a JSON integer: a string of digits was stored as the number, a float or boolean taken
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": "100"}]},
+            "incomes[0].monthly_amount_fen",
+        ),
+        (
+            {"incomes": [{"kind": "wages", "subkind": "salary", "monthly_amount_fen": 100.0}]},
+            "incomes[0].monthly_amount_fen",
+        ),
+        ({"properties": [{"kind": "deposits", "value_fen": True}]}, "properties[0].value_fen"),
+        ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": "5"}]}, "rigid_expenses[0].amount_fen_12m"),
         ({"rigid_expenses": [{"kind": "medical", "amount_fen_12m": -5}]}, "rigid_expenses[0].amount_fen_12m"),
         ({"incomes": [{"kind": "lottery", "subkind": "x", "monthly_amount_fen": 1}]}, "incomes[0].kind"),
         (
@@ -316,11 +347,67 @@ async def test_economic_facts_are_replaced_and_bad_money_is_rejected(api, tokens
         ),
         ({"incomes": [], "savings": 1}, "savings"),
     ):
-        r = await api("intake").put(f"/households/{hid}/economic-facts", json=bad, headers=tokens["clerk"])
-        problem(r, 422, field)
+        whole = {"incomes": [], "properties": [], "rigid_expenses": [], **bad}  # the three lists are required
+        r = await api("intake").put(f"/households/{hid}/economic-facts", json=whole, headers=tokens["clerk"])
+        assert [e["field"] for e in problem(r, 422, field)["errors"]] == [field]
     assert len(await _outbox(db, hid, "household.updated")) == len(events)
     read = (await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])).json()
     assert [i["monthly_amount_fen"] for i in read["incomes"]] == [150_000, 40_000]
+
+
+async def test_registering_a_household_refuses_fen_sent_as_a_string_naming_the_field(api, tokens, db):
+    households = await _count(db, Household)
+    for income in ("100", 100.0, True):
+        body = household_body()
+        body["incomes"][0]["monthly_amount_fen"] = income
+        r = await api("intake").post("/households", json=body, headers=tokens["clerk"])
+        problem(r, 422, "incomes[0].monthly_amount_fen")
+    body = household_body()
+    body["rigid_expenses"][0]["amount_fen_12m"] = "1200000"
+    problem(
+        await api("intake").post("/households", json=body, headers=tokens["clerk"]),
+        422,
+        "rigid_expenses[0].amount_fen_12m",
+    )
+    assert await _count(db, Household) == households
+
+
+async def test_an_empty_put_of_economic_facts_or_patch_is_refused_and_changes_nothing(api, tokens, db):
+    """PUT …/economic-facts with {} answered 200 and erased every income, property and rigid expense; PATCH with {}
+    answered 200, bumped the version and audited {"fields": []}. The PUT replaces the whole set, so it names all
+    three lists (an explicit [] clears one); a PATCH changes at least one field. Both are 422, nothing written."""
+    household = await _register(api, tokens)
+    hid, member = household["id"], household["members"][0]["id"]
+
+    async def audits() -> int:
+        async with db.connect() as conn:
+            query = text("SELECT count(*) FROM intake.audit_log WHERE household_id = :h")
+            return (await conn.execute(query, {"h": hid})).scalar_one()
+
+    before, audited, events = household, await audits(), len(await _outbox(db, hid, "household.updated"))
+    r = await api("intake").put(f"/households/{hid}/economic-facts", json={}, headers=tokens["clerk"])
+    body = problem(r, 422, "incomes")
+    assert {e["field"] for e in body["errors"]} == {"incomes", "properties", "rigid_expenses"}
+    r = await api("intake").put(
+        f"/households/{hid}/economic-facts", json={"incomes": before["incomes"]}, headers=tokens["clerk"]
+    )
+    assert {e["field"] for e in problem(r, 422, "properties")["errors"]} == {"properties", "rigid_expenses"}
+    for path in (f"/households/{hid}", f"/households/{hid}/members/{member}"):
+        problem(await api("intake").patch(path, json={}, headers=tokens["clerk"]), 422, "body")
+    after = await api("intake").get(f"/households/{hid}", headers=tokens["clerk"])
+    assert after.headers["ETag"] == '"1"' and after.json()["version"] == before["version"]
+    for facts in ("incomes", "properties", "rigid_expenses"):
+        assert after.json()[facts] == before[facts] != []
+    assert len(await _outbox(db, hid, "household.updated")) == events
+    assert await audits() == audited + 1  # the GET's read, nothing of the refused writes
+
+    # An explicit [] clears one list, the others as sent.
+    r = await api("intake").put(
+        f"/households/{hid}/economic-facts",
+        json={"incomes": [], "properties": before["properties"], "rigid_expenses": before["rigid_expenses"]},
+        headers=tokens["clerk"],
+    )
+    assert r.status_code == 200 and r.json()["incomes"] == [] and r.json()["properties"] == before["properties"]
 
 
 async def test_regions_table_for_the_demo_county(api, tokens):

@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import io
 import json
+import re
 import signal
 import sys
 import uuid
@@ -36,6 +37,7 @@ from services.intake.roll_import.endpoints import eligibility_transport
 from services.intake.sealed import open_account, open_id_number
 from shared.app import app_settings
 from shared.auth import Principal
+from shared.core.identity import check_character
 from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import ApplicationImported, CaseApproved, CaseOpened
@@ -738,6 +740,38 @@ async def test_dates_no_roll_can_hold_are_refused_by_line_and_field(api) -> None
     assert validated["report"]["households_refused"] == 3 and validated["report"]["households_to_create"] == 1
     shown = json.dumps(issues, ensure_ascii=False)
     assert all(r["id_number"] not in shown for h in (born_later, household_unborn) for r in h)
+
+
+async def test_an_id_number_with_an_impossible_birth_date_is_refused_without_a_digit_of_it(api, db) -> None:
+    """The birth date is eight of the number's digits: a member whose number holds 1962-02-30, 2099-01-01 or
+    1899-12-31 (the check character right) is refused on id_number, and the issue stored holds none of them."""
+    whys = ("not a calendar date", "in the future", "before 1900")
+    households = [household(f"B{i}") for i in range(3)]
+    for rows, first17 in zip(households, ("61062619620230123", "61062620990101123", "61062618991231123"), strict=True):
+        rows[1]["id_number"] = first17 + check_character(first17)
+    validated = await dry_run(api, roll(*households))
+    issues = [i for i in await all_issues(api, validated["id"]) if i["kind"] == "refused"]
+    assert [(i["household_ref"], i["field"]) for i in issues] == [
+        ("B0", "id_number"),
+        ("B1", "id_number"),
+        ("B2", "id_number"),
+    ], issues
+    for why, issue in zip(whys, issues, strict=True):
+        assert issue["message"] == f"the birth date in the number is {why}", issue
+        assert not set(re.findall(r"\d+", issue["message"])) - {"1900"}, issue
+    async with db.connect() as conn:  # what is stored, not only what is shown
+        stored = (
+            await conn.execute(
+                text(
+                    "SELECT string_agg(row_to_json(i)::text, ' ') FROM intake.roll_import_issues i "
+                    "WHERE import_id = :id"
+                ),
+                {"id": validated["id"]},
+            )
+        ).scalar_one()
+    for rows in households:
+        number = rows[1]["id_number"]
+        assert number[6:14] not in stored and f"{number[6:10]}-{number[10:12]}" not in stored
 
 
 # --- a household on file with a live application of the programme (one live entitlement per household and

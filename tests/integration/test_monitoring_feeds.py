@@ -5,6 +5,7 @@ of recipients, late matching, idempotent re-posts and the monthly report."""
 from __future__ import annotations
 
 import io
+import re
 import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -20,7 +21,7 @@ from services.monitoring.readmodel.service import record_approval, record_approv
 from services.monitoring.risk.in_force import record_standard
 from shared.consumer import Delivery
 from shared.core.household import HouseholdSnapshot
-from shared.core.identity import id_fingerprint
+from shared.core.identity import check_character, id_fingerprint
 from shared.core.period import Period, china_today
 from shared.db import session_factory
 from shared.events.catalogue import (
@@ -320,16 +321,42 @@ async def test_a_partner_reads_only_its_own_regions_feeds_and_bad_regions_are_42
     ganquan = bearer("yibao-ganquan", ["partner:medical_insurance"], "610627")  # same agency, another county
     for path in (f"/feeds/{feed}", f"/feeds/{feed}/errors"):
         assert (await api("monitoring").get(path, headers=ganquan)).status_code == 404
-    for region in ("00", "0612", "06", "61062"):
+    for region in ("00", "0612", "06", "61062", "６１０６２６", "٦١٠٦٢٦"):
         r = await api("monitoring").post(
             "/feeds/medical", params={"region": region}, content=row.encode(), headers={**MEDICAL, **csv_type()}
         )
         assert r.status_code == 422, (region, r.text)
-        # a code of no valid length fails the OpenAPI's pattern (query.region), one with a leading 0 the check
-        assert r.json()["errors"][0]["field"] == ("query.region" if len(region) == 5 else "region")
+        # a code of no valid length or of other digits than 0-9 (full-width, Arabic-Indic) fails the OpenAPI's
+        # pattern (query.region), one with a leading 0 the check
+        pattern = len(region) == 5 or not region.isascii()
+        assert r.json()["errors"][0]["field"] == ("query.region" if pattern else "region"), region
     no_region = {"Authorization": "Bearer " + _unscoped_token(["partner:public_security"])}
     r = await api("monitoring").post("/feeds/death", content=b"x", headers={**no_region, **csv_type()})
     assert r.status_code == 401
+
+
+async def test_a_feed_an_admin_posted_is_read_by_admins_and_officials_never_through_a_partner_role(api, tokens):
+    """monitoring records a feed an admin posts as partner "admin": a `partner:admin` token passed as that
+    agency and read it. `admin` is no agency: such a token posts nothing (403) and reads no feed (404)."""
+    admin = bearer("admin-wuqi", ["admin"], "610626")
+    bogus = bearer("not-an-agency", ["partner:admin"], "610626")
+    body = DEATH_HEADER + f"{resident_id()},610626101,2020-01-01\n123,610626101,2020-01-01\n"
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**admin, **csv_type()})
+    assert r.status_code == 201 and r.json()["rows_rejected"] == 1, r.text
+    feed = r.json()["id"]
+    for path in (f"/feeds/{feed}", f"/feeds/{feed}/errors"):
+        assert (await api("monitoring").get(path, headers=bogus)).status_code == 404, path
+        assert (await api("monitoring").get(path, headers=POLICE)).status_code == 404, path
+        assert (await api("monitoring").get(path, headers=admin)).status_code == 200, path
+        assert (await api("monitoring").get(path, headers=tokens["approver"])).status_code == 200, path
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**bogus, **csv_type()})
+    assert r.status_code == 403, r.text
+    # a real partner still posts and reads its own
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201, r.text
+    for path in (f"/feeds/{r.json()['id']}", f"/feeds/{r.json()['id']}/errors"):
+        assert (await api("monitoring").get(path, headers=POLICE)).status_code == 200, path
+        assert (await api("monitoring").get(path, headers=bogus)).status_code == 404, path
 
 
 async def test_a_feeds_error_report_is_a_list_walked_page_by_page_each_row_once_by_line(api):
@@ -961,6 +988,30 @@ async def test_a_row_dated_before_the_birth_date_in_the_id_number_is_refused_on_
         assert (error["line"], error["field"]) == (2, field)
         assert "before the birth date in the ID number" in error["message"] and child not in error["message"]
     assert await _deaths_reported(db, household) == []
+
+
+async def test_a_row_whose_id_number_holds_an_impossible_birth_date_is_refused_without_a_digit_of_it(api, db):
+    """The birth date is eight of the number's digits: a row with 1962-02-30, 2099-01-01 or 1899-12-31 in it (the
+    check character right) is refused on id_number, and the reason stored in the error report holds none of them."""
+    numbers = {
+        "not a calendar date": "61062619620230123",
+        "in the future": "61062620990101123",
+        "before 1900": "61062618991231123",
+    }
+    numbers = {why: first17 + check_character(first17) for why, first17 in numbers.items()}
+    body = DEATH_HEADER + "".join(f"{n},610626101,2020-01-01\n" for n in numbers.values())
+    r = await api("monitoring").post("/feeds/death", content=body.encode(), headers={**POLICE, **csv_type()})
+    assert r.status_code == 201 and (r.json()["rows_loaded"], r.json()["rows_rejected"]) == (0, 3), r.text
+    errors = (await api("monitoring").get(r.json()["errors_url"], headers=POLICE)).json()["items"]
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "id_number"), (3, "id_number"), (4, "id_number")]
+    for why, error in zip(numbers, errors, strict=True):
+        assert error["message"] == f"the birth date in the number is {why}", error
+        assert not set(re.findall(r"\d+", error["message"])) - {"1900"}, error
+    async with db.connect() as conn:  # what is stored, not only what is shown
+        query = text("SELECT message FROM monitoring.feed_errors WHERE feed_id = :id")
+        stored = " ".join((await conn.execute(query, {"id": r.json()["id"]})).scalars())
+    for number in numbers.values():
+        assert number[6:14] not in stored and number[6:10] + "-" not in stored
 
 
 def _low_income(alerts: list[dict]) -> list[dict]:

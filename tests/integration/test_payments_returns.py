@@ -71,6 +71,18 @@ async def test_bad_files_are_refused_naming_what_is_wrong_and_change_nothing(api
     assert await _pending(api, tokens, batch) == 2
 
 
+async def test_an_amount_of_full_width_or_arabic_indic_digits_is_refused_naming_row_and_field(api, tokens, kit):
+    """Decimal read １０００.００ as 1000.00: the line was settled. Digits are 0-9 only; nothing is applied."""
+    batch, rows = await _exported(api, tokens, kit)
+    for script in (str.maketrans("0123456789", "０１２３４５６７８９"), str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")):
+        good = (rows[0]["payment_id"], rows[0]["amount_yuan"], "paid", "")
+        other = (rows[1]["payment_id"], rows[1]["amount_yuan"].translate(script), "paid", "")
+        r = await _post(api, tokens, batch, return_file([good, other]))
+        assert r.status_code == 422, r.text
+        assert [(e["row"], e["field"]) for e in r.json()["errors"]] == [("3", "rows[3].amount_yuan")]
+    assert await _pending(api, tokens, batch) == 2
+
+
 async def test_thousands_of_unknown_ids_list_the_first_errors_and_count_them_all(api, tokens, kit):
     batch, rows = await _exported(api, tokens, kit)
     unknown = [(str(uuid.uuid4()), "1.00", "paid", "") for _ in range(5000)]

@@ -16,7 +16,7 @@ from shared.responses import streamed
 router = APIRouter(prefix="/notices", tags=["public notice"])
 
 
-RegionCode = Annotated[str, Path(pattern=r"^(\d{9}|\d{12})$", description="township or village code")]
+RegionCode = Annotated[str, Path(pattern=r"^([0-9]{9}|[0-9]{12})$", description="township or village code")]
 
 
 @router.get(

@@ -19,7 +19,7 @@ async def read_parameter(
     key: str,
     uow: UowDep,
     _: SignedIn,
-    region: Annotated[str, Query(pattern=r"^(national|\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$")],
+    region: Annotated[str, Query(pattern=r"^(national|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")],
     on: Annotated[date | None, Query()] = None,
 ) -> ParameterValueOut:
     return await service.read(uow, key, region, on or china_today())

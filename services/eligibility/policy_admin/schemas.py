@@ -12,7 +12,8 @@ class ParameterValueIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str = Field(
-        pattern=r"^(national|\d{2}|\d{4}|\d{6})$", description="'national', or a GB/T 2260 province/city/county code"
+        pattern=r"^(national|[0-9]{2}|[0-9]{4}|[0-9]{6})$",
+        description="'national', or a GB/T 2260 province/city/county code",
     )
     key: str = Field(min_length=1, max_length=100, examples=["dibao.standard.rural"])
     start: date

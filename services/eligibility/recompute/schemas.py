@@ -19,7 +19,8 @@ class WhatIfIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str = Field(
-        pattern=r"^(national|\d{2}|\d{4}|\d{6})$", description="'national', or a GB/T 2260 province/city/county code"
+        pattern=r"^(national|[0-9]{2}|[0-9]{4}|[0-9]{6})$",
+        description="'national', or a GB/T 2260 province/city/county code",
     )
     key: str = Field(min_length=1, max_length=100, examples=["dibao.standard.urban"])
     start: date = Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))

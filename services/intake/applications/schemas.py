@@ -6,8 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.core.money import Fen
 from shared.core.names import PersonName
 from shared.events.catalogue import (
     ApplicationDetails,
@@ -18,7 +19,7 @@ from shared.events.catalogue import (
     TemporaryRequest,
 )
 from shared.pagination import Page, RegionListQuery
-from shared.validation import reject_null
+from shared.validation import AT_LEAST_ONE_FIELD, reject_null, require_a_field
 
 _IN = ConfigDict(extra="forbid")
 
@@ -29,7 +30,8 @@ _IN = ConfigDict(extra="forbid")
 ApplicationStatus = Literal[
     "submitted", "in_review", "withdrawal_requested", "approved", "rejected", "withdrawn", "imported"
 ]
-_FEN = {"ge": 0, "le": 10**10}
+_PATCH = ConfigDict(extra="forbid", json_schema_extra=AT_LEAST_ONE_FIELD)
+_FEN = {"le": 10**10}
 
 
 class TemporaryIn(TemporaryRequest):
@@ -37,7 +39,7 @@ class TemporaryIn(TemporaryRequest):
 
     model_config = _IN
 
-    requested_amount_fen: int = Field(ge=1, le=10**9, description="amount asked for, in 分")
+    requested_amount_fen: Fen = Field(ge=1, le=10**9, description="amount asked for, in 分")
     cause: str = Field(default="", max_length=500)
 
 
@@ -46,19 +48,19 @@ class MedicalIn(MedicalBill):
 
     model_config = _IN
 
-    bill_total_fen: int = Field(**_FEN, description="total of the bill")
-    compliant_cost_fen: int | None = Field(
+    bill_total_fen: Fen = Field(**_FEN, description="total of the bill")
+    compliant_cost_fen: Fen | None = Field(
         default=None, **_FEN, description="政策范围内费用; defaults to the bill total"
     )
-    basic_insurance_paid_fen: int = Field(default=0, **_FEN, description="基本医保 paid")
-    critical_illness_paid_fen: int = Field(default=0, **_FEN, description="大病保险 paid")
-    paid_this_year_fen: int = Field(
+    basic_insurance_paid_fen: Fen = Field(default=0, **_FEN, description="基本医保 paid")
+    critical_illness_paid_fen: Fen = Field(default=0, **_FEN, description="大病保险 paid")
+    paid_this_year_fen: Fen = Field(
         default=0,
         **_FEN,
         description="医疗救助 already paid this year as the desk knows it; the cap counts the larger of it and what "
         "the platform approved the household this year",
     )
-    deductible_used_fen: int = Field(default=0, **_FEN, description="起付线 already met this year")
+    deductible_used_fen: Fen = Field(default=0, **_FEN, description="起付线 already met this year")
 
 
 _RECOGNITIONS = (
@@ -92,9 +94,9 @@ class ApplicationIn(BaseModel):
 
 
 class ApplicationAmend(BaseModel):
-    """Corrections before a decision; only the fields sent change."""
+    """Corrections before a decision; only the fields sent change, at least one."""
 
-    model_config = _IN
+    model_config = _PATCH
 
     applicant_member_id: uuid.UUID | None = None
     consent_signed: bool | None = None
@@ -106,6 +108,7 @@ class ApplicationAmend(BaseModel):
     recognitions: list[ChildRecognition] | None = Field(default=None, max_length=20, description=_RECOGNITIONS)
 
     _required = field_validator("consent_signed", "separate_register")(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class Withdrawal(BaseModel):

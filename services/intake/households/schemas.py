@@ -6,22 +6,24 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.intake.regions.schemas import CODE_RULE
 from shared.core.household import HukouType, LabourCapacity, PropertyKind, RigidExpenseKind, SelfCare
 from shared.core.household import IncomeKind as IncomeKindT
 from shared.core.identity import ResidentIdStr
+from shared.core.money import Fen
 from shared.core.names import PersonName
 from shared.pagination import REGION_PATTERN, Page, RegionListQuery
-from shared.validation import reject_null
+from shared.validation import AT_LEAST_ONE_FIELD, reject_null, require_a_field
 
 _IN = ConfigDict(extra="forbid")
+_PATCH = ConfigDict(extra="forbid", json_schema_extra=AT_LEAST_ONE_FIELD)
 
 Relation = Literal["head", "spouse", "child", "parent", "grandchild", "grandparent", "sibling", "other"]
 DisabilityCategory = Literal["visual", "hearing", "speech", "physical", "intellectual", "mental", "multiple"]
 VillageCode = str
-_VILLAGE = Field(pattern=r"^\d{12}$", description=CODE_RULE + " GET /regions/{township} lists the codes.")
+_VILLAGE = Field(pattern=r"^[0-9]{12}$", description=CODE_RULE + " GET /regions/{township} lists the codes.")
 
 
 class MemberFactsIn(BaseModel):
@@ -55,9 +57,10 @@ class MemberIn(MemberFactsIn):
 
 
 class MemberUpdate(BaseModel):
-    """Partial update of a member. The ID number cannot change: remove the member, add the right one."""
+    """Partial update of a member (at least one field). The ID number cannot change: remove the member, add the
+    right one."""
 
-    model_config = _IN
+    model_config = _PATCH
 
     name: PersonName | None = None
     relation: Relation | None = None
@@ -86,6 +89,7 @@ class MemberUpdate(BaseModel):
         "has_capable_supporter",
         "in_institution",
     )(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class IncomeIn(BaseModel):
@@ -99,7 +103,7 @@ class IncomeIn(BaseModel):
         description="e.g. salary, farming, rent; exempt kinds: social_assistance, youfu, "
         "scholarship, jianyiyongwei, basic_pension",
     )
-    monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
+    monthly_amount_fen: Fen = Field(le=10**10, description="分 per month, net of costs")
 
 
 class IncomeByMemberIn(BaseModel):
@@ -110,14 +114,14 @@ class IncomeByMemberIn(BaseModel):
     member_id: uuid.UUID | None = Field(default=None, description="the earner; null = the household as a whole")
     kind: IncomeKindT
     subkind: str = Field(min_length=1, max_length=40)
-    monthly_amount_fen: int = Field(ge=0, le=10**10, description="分 per month, net of costs")
+    monthly_amount_fen: Fen = Field(le=10**10, description="分 per month, net of costs")
 
 
 class PropertyIn(BaseModel):
     model_config = _IN
 
     kind: PropertyKind
-    value_fen: int = Field(ge=0, le=10**12)
+    value_fen: Fen = Field(le=10**12)
     description: str = Field(default="", max_length=200)
 
 
@@ -125,7 +129,7 @@ class RigidExpenseIn(BaseModel):
     model_config = _IN
 
     kind: RigidExpenseKind
-    amount_fen_12m: int = Field(ge=0, le=10**11, description="分 spent out of pocket over the last 12 months")
+    amount_fen_12m: Fen = Field(le=10**11, description="分 spent out of pocket over the last 12 months")
     description: str = Field(default="", max_length=200)
 
 
@@ -134,7 +138,7 @@ class BankAccountIn(BaseModel):
 
     bank_name: str = Field(min_length=1, max_length=100, description="e.g. 吴起农村商业银行")
     account_holder: PersonName = Field(description="户名: the account holder's name as the bank has it")
-    account_number: str = Field(pattern=r"^\d{12,30}$", description="digits only; shown masked on every read")
+    account_number: str = Field(pattern=r"^[0-9]{12,30}$", description="digits only; shown masked on every read")
 
 
 class BankAccountOut(BaseModel):
@@ -162,26 +166,34 @@ class HouseholdIn(BaseModel):
 
 
 class HouseholdUpdate(BaseModel):
-    """Partial update: only the fields sent change; `bank_account: null` removes the account."""
+    """Partial update: only the fields sent change, at least one; `bank_account: null` removes the account."""
 
-    model_config = _IN
+    model_config = _PATCH
 
-    region_code: VillageCode | None = Field(default=None, pattern=r"^\d{12}$", description=CODE_RULE)
+    region_code: VillageCode | None = Field(default=None, pattern=r"^[0-9]{12}$", description=CODE_RULE)
     hukou_type: HukouType | None = None
     address: str | None = Field(default=None, min_length=1, max_length=200, pattern=_NOT_BLANK, description=_ADDRESS)
     bank_account: BankAccountIn | None = None
 
     _required = field_validator("region_code", "hukou_type", "address")(reject_null)
+    _some = model_validator(mode="after")(require_a_field)
 
 
 class EconomicFactsIn(BaseModel):
-    """The household's economic facts, replaced as a whole (the front desk edits the full list)."""
+    """The household's economic facts, replaced as a whole (the front desk edits the full list): all three lists
+    are required, so a body that leaves one out erases nothing by accident; `[]` clears that list."""
 
     model_config = _IN
 
-    incomes: list[IncomeByMemberIn] = Field(default_factory=list, max_length=100)
-    properties: list[PropertyIn] = Field(default_factory=list, max_length=100)
-    rigid_expenses: list[RigidExpenseIn] = Field(default_factory=list, max_length=100)
+    incomes: list[IncomeByMemberIn] = Field(
+        max_length=100, description="every income of the household, replacing those on file; [] clears them"
+    )
+    properties: list[PropertyIn] = Field(
+        max_length=100, description="every asset of the household, replacing those on file; [] clears them"
+    )
+    rigid_expenses: list[RigidExpenseIn] = Field(
+        max_length=100, description="every rigid expense of the household, replacing those on file; [] clears them"
+    )
 
 
 class HouseholdLookup(BaseModel):

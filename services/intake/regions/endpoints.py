@@ -23,7 +23,7 @@ MAX_VILLAGE_FILE_BYTES = 2 * 1024 * 1024  # a county's table is tens of kilobyte
     f"(until then `villages_loaded` is false and `note` says how to form a code). {CODE_RULE}",
 )
 async def read_region(
-    code: Annotated[str, Path(pattern=r"^\d{2,12}$")], uow: UowDep, principal: Reader, settings: IntakeSettings
+    code: Annotated[str, Path(pattern=r"^[0-9]{2,12}$")], uow: UowDep, principal: Reader, settings: IntakeSettings
 ) -> RegionOut:
     _ = principal  # any signed-in reader: codes are public, but the API is not
     return await service.read_region(uow, settings, code)
@@ -38,7 +38,7 @@ async def read_region(
     "township must use one of its codes. Every bad line is reported in `errors`.",
 )
 async def load_villages(
-    county_code: Annotated[str, Path(pattern=r"^\d{6}$")],
+    county_code: Annotated[str, Path(pattern=r"^[0-9]{6}$")],
     uow: UowDep,
     principal: Admin,
     settings: IntakeSettings,

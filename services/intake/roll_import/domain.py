@@ -12,13 +12,13 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 
 from shared.core.household import SelfCare
 from shared.core.identity import InvalidResidentId, parse_resident_id
+from shared.core.money import fen_of_yuan
 from shared.core.names import MAX_NAME_LENGTH, normalise_person_name
 from shared.core.regions import InvalidRegionCode, RegionTable, UnknownRegionCode, is_within
 from shared.events.catalogue import PERSON_LEVEL, RECURRING
@@ -157,8 +157,7 @@ ARRANGEMENTS = {"集中": "institution", "集中供养": "institution", "分散"
 #: The programmes whose file says where the person lives (供养方式): 特困 集中/分散, 孤儿 福利机构养育/社会散居.
 ARRANGED = frozenset({"tekun", "orphan"})
 
-_YUAN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
-_ACCOUNT = re.compile(r"^\d{12,30}$")
+_ACCOUNT = re.compile(r"^[0-9]{12,30}$")
 MAX_VALUE_CHARS = 200
 #: The free-text columns, as long as the front desk takes them and no longer than the columns they are written to
 #: (tests/unit/intake/test_roll_import_rows.py holds them to both): a person's name (`PersonName`: members.name,
@@ -220,12 +219,12 @@ def yuan_to_fen(value: str, key: str) -> int:
     text = value.replace(",", "").replace("，", "")
     if text.startswith("-"):
         raise RowProblem(key, "cannot be negative")
-    if not text.isascii() or not _YUAN.match(text):
-        raise RowProblem(key, "must be an amount in yuan with at most two decimals, e.g. 1234.50")
     try:
-        return int(Decimal(text) * 100)
-    except InvalidOperation:  # pragma: no cover - the pattern already rules it out
-        raise RowProblem(key, "must be an amount in yuan") from None
+        return fen_of_yuan(text, max_whole_digits=9)
+    except ValueError:
+        raise RowProblem(
+            key, "must be an amount in yuan (digits 0-9) with at most two decimals, e.g. 1234.50"
+        ) from None
 
 
 def _whole(value: str, key: str, low: int, high: int) -> int:
@@ -421,7 +420,7 @@ def _household_cells(cells: Mapping[str, str], ctx: RowContext) -> dict[str, Any
                 raise RowProblem("account_holder", str(exc)) from None
         if cells["account_number"]:
             number = cells["account_number"].replace(" ", "")
-            if not _ACCOUNT.match(number):
+            if not _ACCOUNT.fullmatch(number):
                 raise RowProblem("account_number", "must be 12 to 30 digits")
             out["account_number"] = number
     return out

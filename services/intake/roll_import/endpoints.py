@@ -103,7 +103,7 @@ async def upload(
     ],
     all_or_nothing: Annotated[bool, Form(description="import nothing while any row is refused")] = False,
     region: Annotated[
-        str | None, Form(pattern=r"^\d{6,12}$", description="the county the roll is for (default: your region)")
+        str | None, Form(pattern=r"^[0-9]{6,12}$", description="the county the roll is for (default: your region)")
     ] = None,
 ) -> RollImportOut:
     through = Period.parse(paid_through)

@@ -41,13 +41,18 @@ def to_out(feed: Feed) -> FeedOut:
     return FeedOut.model_validate({**attributes(feed, FeedOut), "errors_url": f"/feeds/{feed.id}/errors"})
 
 
+#: The poster recorded for a feed an admin posts: no agency (shared.auth.PARTNER_AGENCIES), so no partner role reads
+#: it; admins and the region's officials do.
+ADMIN_POSTER = "admin"
+
+
 def partner_of(principal: Principal, kind: str) -> str:
     """The agency posting, if it may post this kind (403 otherwise)."""
     agency = principal.partner_agency
     if agency is None:
         if principal.has_any("admin"):
-            return "admin"
-        raise Forbidden("requires a partner agency role (partner:<agency>)")
+            return ADMIN_POSTER
+        raise Forbidden("requires a known partner agency's role (partner:<agency>)")
     if kind not in AGENCY_KINDS.get(agency, frozenset()):
         allowed = sorted(AGENCY_KINDS.get(agency, frozenset()))
         raise Forbidden(f"agency {agency} may post only: {', '.join(allowed) or 'no feed kinds'}")
@@ -384,11 +389,13 @@ async def _copied(load: _Load) -> None:
 
 
 async def _visible(uow: UnitOfWork, principal: Principal, feed_id: uuid.UUID) -> Feed:
-    """The agency that posted a feed, and county officials and auditors, see it, each only within their region."""
+    """The agency that posted a feed, and county officials, auditors and admins, see it, each only within their
+    region. A feed an admin posted is no agency's: no partner role sees it."""
     feed = await FeedRepository(uow.session).get(feed_id)
     if feed is None:
         raise NotFound(f"feed {feed_id} not found")
-    own = principal.partner_agency == feed.partner
+    agency = principal.partner_agency  # a known agency only, never the admin poster
+    own = agency is not None and agency != ADMIN_POSTER and agency == feed.partner
     official = principal.has_any("county_approver", "auditor", "admin")
     if not ((own or official) and principal.covers(feed.region_code)):
         raise NotFound(f"feed {feed_id} not found")

@@ -112,7 +112,7 @@ async def roster(
     uow: UowDep,
     principal: Finance,
     settings: PaymentsSettings,
-    township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code")],
+    township: Annotated[str, Query(pattern=r"^[0-9]{9}$", description="9-digit township code")],
 ) -> StreamingResponse:
     if len(township) < 9:
         raise InvalidInput("township", "a roster is per township: give a 9-digit code")

@@ -37,13 +37,12 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
-from decimal import Decimal
 
 import orjson
 
 from services.payments.batches.domain import DisbursementBatch
 from services.payments.batches.repository import FileRow
-from shared.core.money import yuan
+from shared.core.money import fen_of_yuan, yuan
 from shared.events.catalogue import PERSON_LEVEL
 from shared.sealing import Keyring, payee_binding
 from shared.spreadsheets import csv_row, xlsx_workbook
@@ -238,18 +237,17 @@ def parse_return_row(
     raw_id, raw_amount, result = (v.strip() for v in row[:3])
     reason = row[3].strip() if len(row) == 4 and row[3].strip() else None
     try:
+        if not raw_id.isascii():  # uuid.UUID reads full-width and other scripts' digits as 0-9
+            raise ValueError
         pid = uuid.UUID(raw_id)
     except ValueError:
         bad("payment_id", "not a payment id (UUID)")
         pid = None
     fen = None
-    try:
-        amount = Decimal(raw_amount)
-        if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")) or not 0 <= amount < 10**10:
-            raise ValueError
-        fen = int(amount * 100)
-    except (ValueError, ArithmeticError):
-        bad("amount_yuan", "not an amount in yuan with at most two decimals")
+    try:  # digits 0-9 only: Decimal alone read １０００.００ (full-width) and ١٠٠٠ (Arabic-Indic) as 1000
+        fen = fen_of_yuan(raw_amount, max_whole_digits=10)
+    except ValueError:
+        bad("amount_yuan", "not an amount in yuan (digits 0-9) with at most two decimals")
     if result not in ("paid", "failed", "reversed"):
         bad("result", "must be paid, failed or reversed")
     elif result != "paid" and not reason:

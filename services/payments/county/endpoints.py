@@ -30,7 +30,7 @@ COOKIE = "county_session"
 READER_ROLES = ("finance", "county_approver", "auditor", "admin")
 
 # The county figures cover 2000-2100 (`service.resolve_period`), as `Year` says.
-Period_ = Annotated[str | None, Query(pattern=r"^(20\d{2}|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM: one month")]
+Period_ = Annotated[str | None, Query(pattern=r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$", description="YYYY-MM: one month")]
 Year = Annotated[int | None, Query(ge=2000, le=2100, description="a calendar year")]
 Quarter = Annotated[int | None, Query(ge=1, le=4, description="季度 1-4, with year")]
 Half = Annotated[int | None, Query(ge=1, le=2, description="上半年 1, 下半年 2, with year")]

@@ -201,3 +201,10 @@ def test_an_unknown_risk_key_fails_at_load_naming_file_and_key(tmp_path: Path):
     )
     with pytest.raises(PolicyLoadError, match=r"61\.yaml: risk\.medical\.share: unknown parameter key"):
         RiskParameters.load(tmp_path)
+
+
+def test_the_agencies_that_post_feeds_are_the_partner_agencies_tokens_may_name():
+    from services.monitoring.feeds.kinds import AGENCY_KINDS
+    from shared.auth import PARTNER_AGENCIES
+
+    assert set(AGENCY_KINDS) == PARTNER_AGENCIES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from shared.auth import NATIONAL_CLAIM, Principal, decode_token, mint_token
+from shared.auth import NATIONAL_CLAIM, PARTNER_AGENCIES, Principal, decode_token, mint_token
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.settings import ServiceSettings
 
@@ -65,3 +65,15 @@ def test_a_region_outside_the_scope_is_refused_naming_the_field_or_hidden():
     assert str(refused.value) == "township 610626102 is outside your region"
     with pytest.raises(NotFound, match="region 610626 not found"):
         township.sees_region("610626")
+
+
+@pytest.mark.parametrize("role", ["partner:admin", "partner:", "partner:county_approver", "partner:Medical_Insurance"])
+def test_a_partner_role_naming_no_known_agency_is_no_agency(role):
+    # `admin` is what monitoring records as the poster of a feed an admin posts: a `partner:admin` token read it.
+    assert Principal("x", frozenset({role}), "610626").partner_agency is None
+
+
+def test_a_known_partner_agency_is_the_roles_agency():
+    assert {"public_security", "medical_insurance", "rural_revitalization"} <= PARTNER_AGENCIES
+    principal = Principal("x", frozenset({"partner:admin", "partner:public_security"}), "610626")
+    assert principal.partner_agency == "public_security"
