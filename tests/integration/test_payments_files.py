@@ -97,13 +97,17 @@ async def test_reading_the_bank_file_audits_each_household_it_pays(api, tokens, 
         assert {(r.resource_id, r.region_code) for r in mine} == {(batch, region)}, action
 
 
-async def test_an_admin_neither_reads_the_bank_file_nor_approves_a_batch(api, tokens, kit):
+async def test_an_admin_neither_makes_a_batch_reads_its_bank_file_nor_approves_it(api, tokens, kit):
     """三员分立: a system administrator sees no account numbers and approves no money; two admins do not make the
     two-person rule (双人复核). Finance officers do both, the approver another officer than the batch's maker."""
     region = village()
     await kit.approve(region, 45_000, P)
     pay = api("payments")
     county_admin, other_admin = bearer("admin-wuqi", ["admin"], "610626"), bearer("admin-2", ["admin"], "610626")
+    # Nor makes one: an admin's batch would need one finance officer's approval alone.
+    for admin in (tokens["admin"], county_admin):
+        r = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=admin)
+        assert r.status_code == 403, r.text
     r = await pay.post("/batches", json={"region_code": region, "period": str(P)}, headers=tokens["finance"])
     assert r.status_code == 202, r.text
     batch = r.json()["id"]

@@ -34,7 +34,7 @@ router = APIRouter(prefix="/batches", tags=["batches"])
     responses={200: {"model": BatchOut, "description": "the regular batch of that region and month exists"}},
 )
 async def create_batch(
-    body: BatchIn, uow: UowDep, principal: Finance, settings: PaymentsSettings, response: Response
+    body: BatchIn, uow: UowDep, principal: FinanceOnly, settings: PaymentsSettings, response: Response
 ) -> BatchOut:
     batch, created = await service.create(uow, principal, body, settings.recovery_percent)
     if not created:
