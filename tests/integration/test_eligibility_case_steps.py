@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import text
+
 from tests.conftest import bearer
+from tests.helpers import walk
 from tests.integration import test_eligibility_workflow as cases
 
 _post = cases._post
@@ -40,18 +43,84 @@ async def test_an_accepted_dibao_case_offers_only_the_steps_it_accepts(api, toke
     assert r.status_code == 200 and "extension" not in r.json()["next_steps"]
 
 
-async def test_a_paid_one_off_case_offers_no_review(api, tokens, open_wuqi_case):
+async def test_a_paid_one_off_case_offers_no_review_and_nothing_to_stop(api, tokens, open_wuqi_case):
+    """A one-off paid once has no roll life: no review, and no 停保 (payments acknowledges an end of a one-off
+    without effect: there is nothing running to stop)."""
     facts = {"temporary": {"kind": "emergency", "requested_fen": 500_000, "cause": "窑洞坍塌"}}
     case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
     case = await _case(api, tokens, case_id)
     assert case["next_steps"] == ["investigation", "extension", "emergency-approval"]
     r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
     assert r.status_code == 200, r.text
-    assert r.json()["next_steps"] == ["documents-complete", "termination"]
+    assert r.json()["next_steps"] == ["documents-complete"]
     r = await _post(api, tokens, "reviewer", case_id, "review", {"on": "2023-09-05"})
-    assert r.status_code == 409 and r.json()["allowed_next"] == ["documents-complete", "termination"]
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["documents-complete"]
+    stop = {"on": "2023-09-05", "reason": "other", "opinion": "停保"}
+    r = await _post(api, tokens, "approver", case_id, "termination", stop)
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["documents-complete"], r.text
     r = await _post(api, tokens, "clerk", case_id, "documents-complete", {"on": "2023-09-05"})
-    assert r.status_code == 200 and r.json()["next_steps"] == ["termination"]
+    assert r.status_code == 200 and r.json()["next_steps"] == []
+
+
+async def test_the_paperwork_owed_after_emergency_help_is_the_townships_task_until_completed(
+    api, tokens, db, open_wuqi_case
+):
+    """急难型: paid first, documented after. While documents are pending, `documents-complete` is on the township's
+    worklists (clerk and reviewer, the step's roles; not the county's), due by the whole-case limit the normal
+    临时救助 procedure would have had from acceptance: within the township's limit the township decides it, so 20
+    WD (procedure.delegated_overall_wd). By hand from Mon 4 Sept 2023: 5–8 Sept (4), 11–15 (9), 18–22 (14),
+    25–28 (18), 29 Sept–6 Oct off, Sat 7 Oct (19) and Sun 8 Oct (20) make-up working days → 2023-10-08. Intake hears
+    it as the case's deadline (case.deadline_changed after case.approved), and hears it cleared once completed."""
+    facts = {"temporary": {"type": "emergency", "requested_amount_fen": 500_000, "cause": "窑洞坍塌"}}
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="temporary", details=facts)
+    r = await _post(api, tokens, "reviewer", case_id, "emergency-approval", {"on": "2023-09-04", "opinion": "先行"})
+    assert r.status_code == 200 and r.json()["documents_pending"] is True, r.text
+    assert r.json()["due_date"] == "2023-10-08"
+    eligibility = api("eligibility")
+
+    async def listed(who: str) -> dict[str, dict]:
+        return {t["case_id"]: t for t in await walk(eligibility, "/tasks", tokens[who])}
+
+    for who in ("clerk", "reviewer"):
+        task = (await listed(who))[case_id]
+        assert task["status"] == "approved" and task["due_date"] == "2023-10-08" and task["overdue"] is True
+        assert task["steps"] == [{"step": "documents-complete", "path": f"/cases/{case_id}/documents-complete"}]
+    assert case_id not in await listed("approver")
+    assert case_id not in await listed("clerk_other_township")
+
+    async def deadlines() -> list[tuple[str, str | None]]:
+        async with db.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT type, payload->'data'->>'due_date' FROM eligibility.outbox "
+                    "WHERE payload->'data'->>'case_id' = :c AND (type LIKE '%deadline_changed%' OR type LIKE "
+                    "'%approved%') ORDER BY id"
+                ),
+                {"c": case_id},
+            )
+            return [(t.rsplit(".", 2)[-2], due) for t, due in rows]
+
+    assert await deadlines() == [("approved", None), ("deadline_changed", "2023-10-08")]
+    r = await _post(api, tokens, "clerk", case_id, "documents-complete", {"on": "2023-09-05"})
+    assert r.status_code == 200 and r.json()["due_date"] is None
+    assert case_id not in await listed("clerk")
+    assert (await deadlines())[-1] == ("deadline_changed", None)
+
+
+async def test_a_tekun_case_has_no_extension_a_dibao_case_has(api, tokens, open_wuqi_case):
+    """特困 (民发〔2021〕43号): 15 WD for the township, 15 for the county, no extension: not offered, and posted it
+    answers 409 with the steps allowed now (its deadline would not move). 低保's 30 WD extend to 45."""
+    case_id, _ = await open_wuqi_case(date(2023, 9, 4), programme="tekun")
+    case = await _case(api, tokens, case_id)
+    assert "extension" not in case["next_steps"]
+    r = await _post(api, tokens, "approver", case_id, "extension", {"on": "2023-09-05", "opinion": "延长"})
+    assert r.status_code == 409 and r.json()["allowed_next"] == case["next_steps"] == ["investigation"], r.text
+    assert (await _case(api, tokens, case_id))["extended"] is False
+    dibao, _ = await open_wuqi_case(date(2023, 9, 4))
+    before = (await _case(api, tokens, dibao))["due_date"]
+    r = await _post(api, tokens, "approver", dibao, "extension", {"on": "2023-09-05", "opinion": "延长"})
+    assert r.status_code == 200 and r.json()["extended"] is True
+    assert r.json()["due_date"] == before  # accepted: the 3-WD start of the investigation is still the nearest
 
 
 async def test_who_may_act_is_checked_before_the_state_of_the_case(api, tokens, open_wuqi_case):

@@ -4,6 +4,7 @@ would, and eligibility's decision event is what intake shows. 吴起县 (610626)
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -381,3 +382,66 @@ async def test_every_assessment_of_a_medical_claim_to_its_decision_counts_the_pl
     assert _CAP_USED in r.json()["detail"] and "无可救助金额" in r.json()["detail"]
     reject = {**decide, "decision": "reject", "opinion": "不予救助", "reasons": ["本年度医疗救助已达年度封顶线"]}
     assert (await _take(api, tokens, case_id, [("approver", "decision", reject)]))["status"] == "rejected"
+
+
+async def test_the_medical_deductible_counts_what_the_platforms_approved_claims_met_this_year(api, tokens, db):
+    """吴起县 低保边缘 (610626.yaml, our assumption): deductible 1500 a year, ratio 60%. The household's first claim of
+    the year (compliant 10000 yuan, nothing from insurance) was approved: (10000 − 1500) × 60% = 5100. A second claim
+    of 10000 the same year, the desk leaving `deductible_used_fen` at 0, met no deductible again: the first met it
+    all (10000 ≥ 1500), so 10000 × 60% = 6000 — not 5100 — the reasons naming the platform's figure. A claim of the
+    next year pays the deductible again."""
+    from tests.integration.test_eligibility_workflow import wuqi_household
+
+    snapshot = wuqi_household()
+    bill = {"group": "marginal", "bill_total_fen": 1_000_000, "compliant_cost_fen": 1_000_000}
+    details = {"programme": "medical", "medical": bill}
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO eligibility.cases (id, application_id, household_id, programme, region_code, status, "
+                "opened_on, status_since, decided_on, one_off_amount_fen, separate_register, details, snapshot, "
+                "home_visits, county_home_visit, extended, delegated, documents_pending) VALUES (gen_random_uuid(), "
+                "gen_random_uuid(), :h, 'medical', :v, 'approved', :on, :on, :on, 510000, false, "
+                "CAST(:details AS jsonb), CAST(:snapshot AS jsonb), 1, false, false, false, false)"
+            ),
+            {
+                "h": snapshot.household_id,
+                "v": snapshot.region_code,
+                "on": date(2026, 3, 2),
+                "details": json.dumps(details),
+                "snapshot": snapshot.model_dump_json(),
+            },
+        )
+
+    async def claim(on: date) -> dict:
+        data = ApplicationSubmitted(
+            application_id=uuid.uuid4(),
+            household_id=snapshot.household_id,
+            programme="medical",
+            region_code=snapshot.region_code,
+            submitted_on=on,
+            consent_signed=True,
+            separate_register=False,
+            details=details,
+            snapshot=snapshot,
+        )
+        async with UnitOfWork(session_factory(db), eligibility_platform, "/tests") as uow:
+            await open_cases(uow, [delivery(data)])
+            await uow.commit()
+        async with db.connect() as conn:
+            case_id = (
+                await conn.execute(
+                    text("SELECT id FROM eligibility.cases WHERE application_id = :a"), {"a": data.application_id}
+                )
+            ).scalar_one()
+        r = await api("eligibility").get(f"/cases/{case_id}", headers=tokens["approver"])
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    second = await claim(date(2026, 6, 1))
+    reasons = second["assessment_reasons"]
+    assert (second["eligible"], second["assessed_one_off_amount_fen"]) == (True, 600_000), reasons
+    assert "本年起付线已用10000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准10000.00元)" in reasons
+    assert "政策范围内自付10000.00元 − 起付线余额0.00元 = 10000.00元, ×0.6 = 6000.00元" in reasons
+    next_year = await claim(date(2027, 1, 4))
+    assert next_year["assessed_one_off_amount_fen"] == 510_000, next_year["assessment_reasons"]

@@ -74,27 +74,27 @@ def _steps(items: list[dict], cases: dict[str, str]) -> list[tuple[str, list[str
 async def test_a_township_clerk_and_the_county_approver_each_see_their_own_steps(api, cases):
     eligibility = api("eligibility")
     clerk = bearer("clerk-town", ["clerk"], TOWN)
-    # By hand from the procedure: a clerk starts the investigation and records home visits (also on a case the
-    # county is reviewing); 初审, appraisal, notice and decision are not the clerk's.
+    # By hand from the procedure: a clerk starts the investigation and records home visits; 初审, appraisal,
+    # notice and decision are not the clerk's, and a case waiting for the county leaves the clerk's worklist.
     assert _steps(await walk(eligibility, "/tasks", clerk), cases) == [
         ("investigating", ["home-visits"]),
         ("visited", ["home-visits"]),
-        ("county_review", ["home-visits"]),
-        ("delegated", ["home-visits"]),
         ("accepted", ["investigation"]),
     ]
     approver = bearer("approver-county", ["county_approver"], COUNTY)
     # The county: home visits and the economic check (once a visit is recorded), and its decisions; a new
-    # (accepted) case holds nothing of the county's (extension is a choice, not a duty: never listed).
+    # (accepted) case holds nothing of the county's (extension is a choice, not a duty: never listed), and in its
+    # review a home visit is no duty of a plain case (neither separate register nor complained).
     assert _steps(await walk(eligibility, "/tasks", approver), cases) == [
         ("investigating", ["home-visits"]),
         ("visited", ["home-visits", "economic-check"]),
-        ("county_review", ["home-visits", "decision"]),
-        ("delegated", ["home-visits", "decision"]),
+        ("county_review", ["decision"]),
+        ("delegated", ["decision"]),
     ]
     reviewer = bearer("reviewer-town", ["township_reviewer"], TOWN)
-    # The township reviewer decides the case the county delegated to it (委托).
-    assert dict(_steps(await walk(eligibility, "/tasks", reviewer), cases))["delegated"] == ["home-visits", "decision"]
+    # The township reviewer decides the case the county delegated to it (委托); the county's review is not its own.
+    listed = dict(_steps(await walk(eligibility, "/tasks", reviewer), cases))
+    assert listed["delegated"] == ["decision"] and "county_review" not in listed
 
 
 async def test_a_task_carries_the_case_its_path_and_due_date_oldest_first_in_pages(api, cases):
@@ -171,3 +171,70 @@ async def test_a_reviewers_worklist_counts_the_reviews_falling_due(api, cases, d
     await review_on(today + timedelta(days=31))
     assert await counted(reviewer) == 0
     await review_on(None)
+
+
+async def test_the_countys_own_home_visit_is_its_duty_only_where_its_approval_needs_one(api, db):
+    """县级审核确认 of cases after 初审, 民主评议 and a closed notice: a plain one holds the county's decision and
+    nothing of the township's; one in the separate register (单独登记备案) or sent back by an objection (complained)
+    holds the county's own home visit too (the decision refuses to approve without it: 409 ["home-visits"]); once
+    the county visited, the decision alone. A home visit stays allowed on any of them (optional, never listed)."""
+    county = "610632"  # a county no other test uses
+    town = f"{county}101"
+    kinds = {  # (separate register, complained, county visited)
+        "plain": (False, False, False),
+        "separate": (True, False, False),
+        "complained": (False, True, False),
+        "visited": (False, True, True),
+    }
+    ids = {k: str(uuid.uuid4()) for k in kinds}
+    async with db.begin() as conn:
+        for i, (name, (separate, complained, visited)) in enumerate(kinds.items()):
+            household = str(uuid.uuid4())
+            snapshot = (
+                f'{{"household_id": "{household}", "region_code": "{town}201", "hukou_type": "rural", "members": '
+                f'[{{"member_id": "{household}", "name": "李四", "birth_date": "1960-01-01", "sex": "male", '
+                f'"relation": "head"}}]}}'
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO eligibility.cases (id, application_id, household_id, programme, region_code, status, "
+                    "opened_on, status_since, due_date, due_date_provisional, separate_register, complained, details, "
+                    "snapshot, home_visits, county_home_visit, extended, delegated, documents_pending, "
+                    "notice_posted_on, notice_ends_on) VALUES (:id, gen_random_uuid(), :h, 'dibao', :v, "
+                    "'county_review', :base, :base, :due, false, :separate, :complained, '{}', "
+                    "CAST(:snapshot AS jsonb), 1, :visited, false, false, false, :base, :base)"
+                ),
+                {
+                    "id": ids[name],
+                    "h": household,
+                    "v": f"{town}201",
+                    "base": BASE,
+                    "due": BASE + timedelta(days=i),
+                    "separate": separate,
+                    "complained": complained,
+                    "visited": visited,
+                    "snapshot": snapshot,
+                },
+            )
+    eligibility = api("eligibility")
+    clerk = bearer("clerk-632", ["clerk"], town)
+    reviewer = bearer("reviewer-632", ["township_reviewer"], town)
+    approver = bearer("approver-632", ["county_approver"], county)
+    assert await walk(eligibility, "/tasks", clerk) == []
+    assert await walk(eligibility, "/tasks", reviewer) == []
+    assert _steps(await walk(eligibility, "/tasks", approver), ids) == [
+        ("plain", ["decision"]),
+        ("separate", ["home-visits", "decision"]),
+        ("complained", ["home-visits", "decision"]),
+        ("visited", ["decision"]),
+    ]
+    approve = {"on": str(BASE), "decision": "approve", "opinion": "同意"}
+    r = await eligibility.post(f"/cases/{ids['complained']}/decision", json=approve, headers=approver)
+    assert r.status_code == 409 and r.json()["allowed_next"] == ["home-visits"], r.text
+    for name in ("plain", "separate"):
+        case = (await eligibility.get(f"/cases/{ids[name]}", headers=approver)).json()
+        assert "home-visits" in case["next_steps"]  # optional on a plain case: allowed, not listed
+    visit = {"on": str(BASE), "investigators": ["王", "赵"], "findings": "核实无误"}
+    r = await eligibility.post(f"/cases/{ids['plain']}/home-visits", json=visit, headers=clerk)
+    assert r.status_code == 200, r.text
+    assert await walk(eligibility, "/tasks", clerk) == []

@@ -701,3 +701,28 @@ async def test_a_run_of_case_events_is_mirrored_in_order_and_an_unknown_applicat
             await mirror_case_events(uow, [delivery(moved("appraisal", date(2026, 12, 10))), delivery(stray)])
     shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
     assert shown["case_status"] == "township_review"  # nothing of the refused run was kept
+
+
+async def test_paperwork_owed_after_emergency_help_shows_as_the_next_deadline(api, tokens, db):
+    """急难型 paid first: eligibility announces the approval, then the paperwork's deadline (case.deadline_changed)
+    in the same run; the front desk shows it as the application's next deadline until it is cleared."""
+    hid = (await _household(api, tokens))["id"]
+    app = await _apply(api, tokens, hid, "temporary")
+    case_id = uuid.uuid4()
+    approved = _approval(case_id, app["id"], hid).model_copy(
+        update={"programme": "temporary", "monthly_amount_fen": None, "one_off_amount_fen": 500_000}
+    )
+
+    def owed(due: date | None) -> CaseDeadlineChanged:
+        return CaseDeadlineChanged(
+            case_id=case_id, application_id=app["id"], household_id=hid, region_code="610626101201", due_date=due
+        )
+
+    async with UnitOfWork(session_factory(db), platform, "/test") as uow:
+        await mirror_case_events(uow, [delivery(approved), delivery(owed(date(2023, 10, 8)))])
+        await uow.commit()
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["next_deadline"]) == ("approved", "2023-10-08")
+    await _deliver(db, owed(None))
+    shown = (await api("intake").get(f"/applications/{app['id']}", headers=tokens["clerk"])).json()
+    assert (shown["status"], shown["next_deadline"]) == ("approved", None)

@@ -47,8 +47,9 @@ _DEADLINE_OF_TIMELINE: WeakKeyDictionary[ParameterSet, dict[tuple[Timeline, str]
 
 
 def deadline(params: ParameterSet, timeline: Timeline, region: str) -> tuple[date | None, bool]:
-    """The case's nearest deadline (None once decided) and whether it was counted without an official calendar."""
-    if timeline.status not in workflow.OPEN:
+    """The case's nearest deadline (None once decided, but for 急难型 paperwork owed) and whether it was counted
+    without an official calendar."""
+    if timeline.status not in workflow.OPEN and not timeline.documents_pending:
         # Decided: no limit runs, so none is read (an imported case was accepted before any value we hold).
         return None, False
     # The limits and the calendar are looked up along the region's chain, which only its first six digits decide.

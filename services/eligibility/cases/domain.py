@@ -177,6 +177,8 @@ class Case(Aggregate):
     # 医疗救助 the platform approved the household in its other cases, fen by year of the decision: the service
     # supplies it before each step that assesses a medical claim (the annual cap counts it); not stored.
     medical_approved_by_year: dict[int, int] = field(default_factory=dict, repr=False)
+    # ... and the deductible (起付线) those approved claims met, fen by year (the deductible counts it); not stored.
+    medical_deductible_used_by_year: dict[int, int] = field(default_factory=dict, repr=False)
     events: list[EventData] = field(default_factory=list, repr=False)
     steps: list[StepRecord] = field(default_factory=list, repr=False)
 
@@ -185,8 +187,13 @@ class Case(Aggregate):
     @property
     def facts(self) -> ApplicationFacts:
         facts = ApplicationFacts.of_application(self.details, self.applicant_member_id)
-        if self.programme == "medical" and self.medical_approved_by_year:
-            facts = facts.model_copy(update={"medical_approved_by_year": self.medical_approved_by_year})
+        if self.programme == "medical" and (self.medical_approved_by_year or self.medical_deductible_used_by_year):
+            facts = facts.model_copy(
+                update={
+                    "medical_approved_by_year": self.medical_approved_by_year,
+                    "medical_deductible_used_by_year": self.medical_deductible_used_by_year,
+                }
+            )
         # Approved once (on the roll, or owed months): its person is 已纳入, not up for a first 认定.
         if self.schedule or self.status in workflow.ON_ROLL:
             return facts.model_copy(update={"already_supported": True})
@@ -197,6 +204,7 @@ class Case(Aggregate):
         temporary = self.facts.temporary if self.programme == "temporary" else None
         return workflow.CaseState(
             status=self.status,
+            programme=self.programme,
             emergency=temporary is not None and temporary.type == "emergency",
             one_off=self.status in workflow.ON_ROLL and self.programme in ONE_OFF,
             extended=self.extended,
@@ -205,6 +213,7 @@ class Case(Aggregate):
             delegated=self.delegated or self._township_decides,
             # Posted and no longer on notice: closed (an objection or corrected facts take it down).
             notice_run=self.notice_ends_on is not None and self.status is not Status.PUBLIC_NOTICE,
+            county_visit_due=(self.separate_register or self.complained) and not self.county_home_visit,
         )
 
     @property
@@ -241,7 +250,12 @@ class Case(Aggregate):
 
     @classmethod
     def open(
-        cls, data: ApplicationSubmitted, params: ParameterSet, *, medical_approved_by_year: dict[int, int] | None = None
+        cls,
+        data: ApplicationSubmitted,
+        params: ParameterSet,
+        *,
+        medical_approved_by_year: dict[int, int] | None = None,
+        medical_deductible_used_by_year: dict[int, int] | None = None,
     ) -> Case:
         """受理: a case for an application, assessed by the programme's rule, with its first deadline
         (`medical_approved_by_year`: what the platform approved the household's other medical claims, by year)."""
@@ -255,6 +269,7 @@ class Case(Aggregate):
             status_since=on,
             delegated=bool(params.at("procedure.delegated_to_township", on, region).value),
             medical_approved_by_year=dict(medical_approved_by_year or {}),
+            medical_deductible_used_by_year=dict(medical_deductible_used_by_year or {}),
         )
         case.assessment = case.assess(params, on)
         case._refresh_due(params)
@@ -591,7 +606,7 @@ class Case(Aggregate):
                 "with reasons, or send the case to the notice first",
                 allowed_next=[CaseStep.NOTICE],
             )
-        if (self.separate_register or self.complained) and not self.county_home_visit:
+        if self.state.county_visit_due:
             why = (
                 "in the separate register (单独登记备案)"
                 if self.separate_register
@@ -667,11 +682,14 @@ class Case(Aggregate):
             {"one_off_amount_fen": self.one_off_amount_fen},
             announce=False,
         )
+        # The paperwork owed is the case's deadline now (the whole-case limit of the normal procedure): intake shows it.
+        self._raise(CaseDeadlineChanged)
 
     def complete_documents(self, ctx: StepContext, *, opinion: str | None = None) -> None:
         on = self._begin(CaseStep.DOCUMENTS_COMPLETE, ctx)
         self.documents_pending = False
         self._move(ctx, CaseStep.DOCUMENTS_COMPLETE, self.status, on, opinion, {})
+        self._raise(CaseDeadlineChanged)  # nothing owed any more
 
     # --- keeping the roll right -------------------------------------------------------------------------------
 

@@ -315,8 +315,14 @@ _RECOGNISED = text("""
 
 # 医疗救助 approved (a one-off amount decided, whatever happened to the case since; a rejected or withdrawn claim
 # approved nothing) per household and calendar year of the decision, the cases being assessed left out.
+# Per household and year of the decision: the 医疗救助 approved, and the compliant cost its claims left after
+# insurance (what they met of the year's deductible, 起付线: the rule counts it up to the deductible).
 _MEDICAL_APPROVED = text("""
-    SELECT household_id, CAST(extract(year FROM decided_on) AS int), sum(one_off_amount_fen)
+    SELECT household_id, CAST(extract(year FROM decided_on) AS int), sum(one_off_amount_fen),
+           sum(GREATEST(0, COALESCE(CAST(details->'medical'->>'compliant_cost_fen' AS bigint),
+                                    CAST(details->'medical'->>'bill_total_fen' AS bigint), 0)
+                           - COALESCE(CAST(details->'medical'->>'basic_insurance_paid_fen' AS bigint), 0)
+                           - COALESCE(CAST(details->'medical'->>'critical_illness_paid_fen' AS bigint), 0)))
     FROM eligibility.cases
     WHERE household_id = ANY(CAST(:households AS uuid[])) AND programme = 'medical'
       AND status = ANY(CAST(:approved AS text[])) AND one_off_amount_fen > 0 AND decided_on IS NOT NULL
@@ -438,6 +444,10 @@ def _holds_steps(worklist: Worklist) -> ColumnElement[bool]:
             CaseRow.status.in_([s.value for s in worklist.emergency_statuses]),
         )
         if worklist.emergency_statuses
+        else false(),
+        # 急难型 paid first: the paperwork owed.
+        and_(CaseRow.documents_pending, CaseRow.status == Status.APPROVED.value)
+        if worklist.documents_pending
         else false(),
     )
 
@@ -631,15 +641,17 @@ class CaseRepository:
 
     async def medical_approved(
         self, households: Iterable[uuid.UUID], exclude: Iterable[uuid.UUID] = ()
-    ) -> dict[uuid.UUID, dict[int, int]]:
-        """Household → the 医疗救助 its cases (but `exclude`) were approved, fen by calendar year of the decision:
-        what a medical claim's annual cap counts at least (`Case.medical_approved_by_year`)."""
-        found: dict[uuid.UUID, dict[int, int]] = {}
+    ) -> dict[uuid.UUID, tuple[dict[int, int], dict[int, int]]]:
+        """Household → the 医疗救助 its cases (but `exclude`) were approved, and the deductible (起付线) those
+        approved claims met, each fen by calendar year of the decision: what a medical claim's annual cap and
+        deductible count at least (`Case.medical_approved_by_year`, `Case.medical_deductible_used_by_year`)."""
+        found: dict[uuid.UUID, tuple[dict[int, int], dict[int, int]]] = {}
         rows = await self.session.execute(
             _MEDICAL_APPROVED, {"households": list(set(households)), "approved": _APPROVED, "exclude": list(exclude)}
         )
-        for household_id, year, fen in rows:
-            found.setdefault(household_id, {})[year] = int(fen)
+        for household_id, year, fen, met in rows:
+            approved, deductible = found.setdefault(household_id, ({}, {}))
+            approved[year], deductible[year] = int(fen), int(met or 0)
         return found
 
     async def live_cases(self, wanted: Iterable[tuple[uuid.UUID, str]]) -> dict[tuple[uuid.UUID, str], uuid.UUID]:

@@ -207,7 +207,8 @@ async def open_cases(uow: UnitOfWork, deliveries: Sequence[Delivery]) -> list[Ca
             else Case.open(
                 _with_recognised(data, supported.get(data.household_id, [])),
                 params,
-                medical_approved_by_year=paid.get(data.household_id),
+                medical_approved_by_year=paid.get(data.household_id, ({}, {}))[0],
+                medical_deductible_used_by_year=paid.get(data.household_id, ({}, {}))[1],
             )
         ),
     )
@@ -285,11 +286,12 @@ def _importer(data: ApplicationImported) -> Actor:
 
 
 async def _with_medical_approved(repo: CaseRepository, case: Case) -> Case:
-    """A medical claim with what the platform approved its household in other cases, by year (the annual cap counts
-    it at every assessment until the decision: another claim may have been approved meanwhile)."""
+    """A medical claim with what the platform approved its household in other cases, and the deductible those met,
+    by year (the annual cap and the deductible count them at every assessment until the decision: another claim may
+    have been approved meanwhile)."""
     if case.programme == "medical":
         approved = await repo.medical_approved([case.household_id], exclude=[case.id])
-        case.medical_approved_by_year = approved.get(case.household_id, {})
+        case.medical_approved_by_year, case.medical_deductible_used_by_year = approved.get(case.household_id, ({}, {}))
     return case
 
 

@@ -52,12 +52,17 @@ TOWNSHIP = ("clerk", "township_reviewer")
 REVIEWER = ("township_reviewer",)
 COUNTY = ("county_approver",)
 
+# The programmes whose time limits have no extension: 特困 (民发〔2021〕43号) has 15 WD for the township's opinion and
+# 15 for the county's, and nothing to extend them to (低保's 30 → 45 WD is 57号's, for the programmes following it).
+NO_EXTENSION = frozenset({"tekun"})
+
 
 @dataclass(frozen=True)
 class CaseState:
     """What the workflow reads of a case to say which steps it may take now."""
 
     status: Status
+    programme: str = ""
     emergency: bool = False  # 急难型 临时救助: may be paid before the procedure
     one_off: bool = False  # decided as a one-off payment: nothing to review on the roll
     extended: bool = False
@@ -65,6 +70,9 @@ class CaseState:
     home_visits: int = 0
     delegated: bool = False
     notice_run: bool = False  # the public notice ran its 7 days and closed (公示期满): an approval needs it
+    # The county's own home visit is compulsory before it approves (单独登记备案, or an objection to the notice) and
+    # not yet recorded.
+    county_visit_due: bool = False
 
 
 class CaseStep(StrEnum):
@@ -140,7 +148,13 @@ STEPS: dict[CaseStep, Step] = {
             OPEN,
             COUNTY,
             "延长办理期限 to the extended limit",
-            lambda c: "the case was already extended" if c.extended else None,
+            lambda c: (
+                "特困's time limits (15 + 15 working days) have no extension"
+                if c.programme in NO_EXTENSION
+                else "the case was already extended"
+                if c.extended
+                else None
+            ),
         ),
         Step(
             CaseStep.EMERGENCY_APPROVAL,
@@ -163,7 +177,15 @@ STEPS: dict[CaseStep, Step] = {
             "定期核查: reassess on the latest household facts",
             lambda c: "one-off assistance is not reviewed" if c.one_off else None,
         ),
-        Step(CaseStep.TERMINATION, ON_ROLL, COUNTY, "停保: death, fraud, moved away or other"),
+        Step(
+            CaseStep.TERMINATION,
+            ON_ROLL,
+            COUNTY,
+            "停保: death, fraud, moved away or other",
+            # Paid once (its award is paid whatever follows: payments acknowledges an end without effect): nothing
+            # runs on to be stopped.
+            lambda c: "one-off assistance, paid once, has nothing to stop" if c.one_off else None,
+        ),
         Step(CaseStep.WITHDRAW, OPEN, ("system",), "the applicant withdrew"),
     )
 }
@@ -199,10 +221,10 @@ def check_step(name: CaseStep, case: CaseState, roles: frozenset[str]) -> Step:
     return step
 
 
-# The steps a worklist (GET /tasks) offers: the procedure's duties on open cases. 延长 (extension) is a choice the
-# county may make on any open case, not a duty, and so is sending an unposted case to the notice (the duty there is
-# the decision: reject, or post first); reviews have their own list (/cases/reviews-due); 停保 follows an event or
-# a finding; withdraw is the system's.
+# The steps a worklist (GET /tasks) offers: the procedure's duties on open cases, and the paperwork owed after 急难型
+# help paid first. 延长 (extension) is a choice the county may make on any open case, not a duty, and so is sending an
+# unposted case to the notice (the duty there is the decision: reject, or post first); reviews have their own list
+# (/cases/reviews-due); 停保 follows an event or a finding; withdraw is the system's.
 WORKLIST_STEPS = (
     "investigation",
     "home-visits",
@@ -213,7 +235,15 @@ WORKLIST_STEPS = (
     "notice/close",
     "decision",
     "emergency-approval",
+    "documents-complete",
 )
+
+# A step a state allows that is a duty there only for some roles and when the case needs it: in the county's review
+# a home visit is the county's own (入户抽查), compulsory only where its approval needs it (separate register,
+# complained: `Case.decide` refuses without it); any other visit then is a choice, allowed but not listed.
+CONDITIONAL_DUTIES: dict[tuple[str, Status], tuple[tuple[str, ...], Callable[[CaseState], bool]]] = {
+    (CaseStep.HOME_VISITS, Status.COUNTY_REVIEW): (COUNTY, lambda c: c.county_visit_due),
+}
 
 
 def may_take(name: str, case: CaseState, roles: frozenset[str]) -> bool:
@@ -223,20 +253,31 @@ def may_take(name: str, case: CaseState, roles: frozenset[str]) -> bool:
     return bool(permitted & roles)
 
 
+def _duty(name: str, case: CaseState, roles: frozenset[str]) -> bool:
+    if (condition := CONDITIONAL_DUTIES.get((name, case.status))) is None:
+        return True
+    duty_roles, needed = condition
+    return bool(set(duty_roles) & roles) and needed(case)
+
+
 def worklist_steps(case: CaseState, roles: frozenset[str]) -> list[str]:
     """The steps of the worklist someone with `roles` may take on the case now."""
-    return [s for s in allowed_steps(case) if s in WORKLIST_STEPS and may_take(s, case, roles)]
+    return [
+        s for s in allowed_steps(case) if s in WORKLIST_STEPS and may_take(s, case, roles) and _duty(s, case, roles)
+    ]
 
 
 @dataclass(frozen=True)
 class Worklist:
     """Which open cases may hold a step of the worklist for someone with these roles, as conditions a query can
-    read: the states where a step needs only the role, the delegated decisions (county review, 委托), and the
-    states where 急难型 temporary assistance may be paid first. `worklist_steps` then says which steps exactly."""
+    read: the states where a step needs only the role, the delegated decisions (county review, 委托), the
+    states where 急难型 temporary assistance may be paid first, and the paperwork pending after it (approved,
+    documents pending). `worklist_steps` then says which steps exactly."""
 
     statuses: frozenset[Status]
     delegated_decisions: bool
     emergency_statuses: frozenset[Status]
+    documents_pending: bool = False
 
     @classmethod
     def of(cls, roles: frozenset[str]) -> Worklist:
@@ -245,13 +286,16 @@ class Worklist:
             for name in WORKLIST_STEPS
             if set(STEPS[name].roles) & roles
             for status in STEPS[name].sources
-            if status in OPEN and STEPS[name].guard(CaseState(status=status)) is None
+            if status in OPEN
+            and STEPS[name].guard(CaseState(status=status)) is None
+            and set(CONDITIONAL_DUTIES.get((name, status), (STEPS[name].roles, None))[0]) & roles
         }
-        emergency = STEPS["emergency-approval"]
+        emergency, documents = STEPS[CaseStep.EMERGENCY_APPROVAL], STEPS[CaseStep.DOCUMENTS_COMPLETE]
         return cls(
             statuses=frozenset(statuses),
             delegated_decisions=bool(set(REVIEWER) & roles),
             emergency_statuses=emergency.sources if set(emergency.roles) & roles else frozenset(),
+            documents_pending=bool(set(documents.roles) & roles),
         )
 
 
@@ -281,6 +325,7 @@ class Timeline:
     notice_ends_on: date | None = None
     extended: bool = False
     delegated: bool = False
+    documents_pending: bool = False  # 急难型 paid first: the paperwork is owed
 
 
 def overall_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date:
@@ -311,9 +356,11 @@ def step_due(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date 
 
 
 def due_date(t: Timeline, limits: Limits, cal: WorkCalendar = OFFICIAL) -> date | None:
-    """The nearest deadline of an open case: its current step's or the whole case's, whichever comes first."""
+    """The nearest deadline of an open case: its current step's or the whole case's, whichever comes first. 急难型
+    help paid first owes its paperwork by when the case would have been decided under the normal procedure (the
+    whole-case limit from acceptance)."""
     if t.status not in OPEN:
-        return None
+        return overall_due(t, limits, cal) if t.documents_pending else None
     overall = overall_due(t, limits, cal)
     step = step_due(t, limits, cal)
     return min(overall, step) if step else overall

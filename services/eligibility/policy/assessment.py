@@ -66,6 +66,12 @@ class ApplicationFacts(BaseModel):
         "decision (the case service supplies it): the annual cap counts the larger of it and the bill's "
         "`paid_this_year_fen`",
     )
+    medical_deductible_used_by_year: dict[int, int] = Field(
+        default_factory=dict,
+        description="起付线 the household's 医疗救助 claims the platform approved met, fen by calendar year of the "
+        "decision (their compliant cost left after insurance; the case service supplies it): the deductible counts "
+        "the larger of it and the bill's `deductible_used_fen`",
+    )
     already_supported: bool = Field(
         default=False,
         description="the case was approved (a review, a re-pricing of its months), not a first 认定: 特困 keeps a "

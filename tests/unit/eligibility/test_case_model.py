@@ -463,10 +463,16 @@ def test_emergency_help_is_paid_first_and_documented_after():
     _steps, events = collect(case)
     assert case.status is Status.APPROVED and case.documents_pending and case.one_off_amount_fen
     assert case.monthly_amount_fen is None and case.next_review_on is None
-    assert kinds(events) == [CaseApproved] and events[0].one_off_amount_fen == case.one_off_amount_fen
-    assert case.next_steps == ["documents-complete", "termination"]  # one-off help: nothing to review
+    # Approved, then the paperwork's deadline: 20 WD from acceptance (the township decides it within its limit).
+    assert (
+        kinds(events) == [CaseApproved, CaseDeadlineChanged] and events[0].one_off_amount_fen == case.one_off_amount_fen
+    )
+    assert case.due_date == events[1].due_date == date(2023, 10, 8)
+    assert case.next_steps == ["documents-complete"]  # one-off help: nothing to review, nothing to stop
     case.complete_documents(by(CLERK, date(2023, 9, 6)))
-    assert not case.documents_pending and case.next_steps == ["termination"]
+    _steps, events = collect(case)
+    assert kinds(events) == [CaseDeadlineChanged] and events[0].due_date is None and case.due_date is None
+    assert not case.documents_pending and case.next_steps == []
     assert not opened().state.emergency  # only 急难型 临时救助 is paid before the procedure
 
 

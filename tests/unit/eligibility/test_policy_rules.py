@@ -241,6 +241,44 @@ def test_the_medical_cap_counts_the_larger_of_the_desk_and_the_platform_this_yea
     assert used in result.reasons
 
 
+@pytest.mark.parametrize(
+    ("stated", "platform", "amount", "used"),
+    [
+        # The household's first claim of the year (10000 yuan left after insurance) was approved on the platform:
+        # it met the whole 1500 deductible, so the second pays (10000 − max(0, 1500 − 10000)) × 60% = 6000, not
+        # (10000 − 1500) × 60% = 5100.
+        (
+            0,
+            {2026: 1_000_000},
+            600_000,
+            "本年起付线已用10000.00元, 按本平台已批准 (前台填报0.00元, 本平台本年已批准10000.00元)",
+        ),
+        # The desk states the deductible met: the same 6000.
+        (150_000, {}, 600_000, "本年起付线已用1500.00元, 按前台填报 (前台填报1500.00元, 本平台本年已批准0.00元)"),
+        # The larger, never the sum: 1500 − max(500, 800) = 700 left, (10000 − 700) × 60% = 5580 (the sum would
+        # leave 200: 5880).
+        (
+            50_000,
+            {2026: 80_000},
+            558_000,
+            "本年起付线已用800.00元, 按本平台已批准 (前台填报500.00元, 本平台本年已批准800.00元)",
+        ),
+        # Last year's claims met last year's deductible: (10000 − 1500) × 60% = 5100.
+        (0, {2025: 1_000_000}, 510_000, "本年起付线已用0.00元, 按前台填报 (前台填报0.00元, 本平台本年已批准0.00元)"),
+    ],
+)
+def test_the_medical_deductible_counts_the_larger_of_the_desk_and_the_platform_this_year(
+    stated: int, platform: dict[int, int], amount: int, used: str
+) -> None:
+    """吴起县 低保边缘 (610626.yaml, our assumption): deductible 1500 a year, ratio 60%, cap 60000; a claim of 10000
+    yuan compliant cost, nothing paid by insurance."""
+    bill = MedicalBill(group="marginal", bill_total_fen=1_000_000, deductible_used_fen=stated)
+    app = ApplicationFacts(medical=bill, medical_deductible_used_by_year=platform)
+    result = assess("medical", household(person()), date(2026, 12, 7), application=app)
+    assert (result.eligible, result.one_off_amount_fen) == (True, amount), result.reasons
+    assert used in result.reasons
+
+
 def test_a_medical_group_without_a_cap_ignores_what_was_paid() -> None:
     """320830 (seed 004): 特困 has no cap and no deductible, paid in full: (20000 − 10000) × 100% = 10000, whatever
     the platform approved this year."""

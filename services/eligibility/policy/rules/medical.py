@@ -21,7 +21,8 @@ _MEDICAL_GROUP_LABEL = {
 @_rule
 def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationFacts) -> Assessment:
     """医疗救助: after 基本医保 and 大病保险, pay the group's ratio of the compliant cost above the
-    deductible, up to the annual cap (less what was paid this year: the larger of the bill's `paid_this_year_fen`
+    deductible left this year (the larger of the bill's `deductible_used_fen` and what the platform's approved claims
+    of the year met), up to the annual cap (less what was paid this year: the larger of the bill's `paid_this_year_fen`
     and what the platform approved the household in the calendar year of `on`). 边缘 claims also check the
     region's income line."""
     facts = app.medical
@@ -47,7 +48,19 @@ def assess_medical(snapshot: HouseholdSnapshot, ctx: _Context, app: ApplicationF
         reasons.append(f"人均收入低于低保标准的{multiple}倍")
     remaining = max(0, facts.compliant_fen - facts.basic_insurance_paid_fen - facts.critical_illness_paid_fen)
     deductible: int = ctx.get(f"medical.deductible.{group}")
-    deductible_left = max(0, deductible - facts.deductible_used_fen)
+    if deductible:
+        # Met this year: the larger of what the desk states and what the platform's own approved claims of the
+        # calendar year of `on` met (their compliant cost left after insurance), never their sum, as for the cap.
+        stated_met = facts.deductible_used_fen
+        platform_met = app.medical_deductible_used_by_year.get(ctx.on.year, 0)
+        met = max(stated_met, platform_met)
+        met_by = "本平台已批准" if platform_met > stated_met else "前台填报"
+        reasons.append(
+            f"本年起付线已用{yuan(met)}, 按{met_by} (前台填报{yuan(stated_met)}, 本平台本年已批准{yuan(platform_met)})"
+        )
+    else:
+        met = 0
+    deductible_left = max(0, deductible - met)
     base = max(0, remaining - deductible_left)
     ratio: Decimal = ctx.get(f"medical.ratio.{group}")
     amount = _round_fen(ratio * base)
