@@ -136,22 +136,23 @@ async def _dead_lettered(bootstrap: str, case_id: str) -> int:
     return found
 
 
-async def test_terminating_a_one_off_payment_is_a_no_op_for_payments(stack, http, tokens, infra):
+async def test_a_one_off_payment_has_nothing_to_terminate(stack, http, tokens, infra):
+    """An approved 急难型 award is paid once, whatever follows (payments acknowledges an end of a one-off without
+    effect): a termination would stop nothing, so it is not offered and is refused (409, the steps allowed), and
+    the case, the application and payments stay as they were."""
     aid, case_id = await _emergency_case(stack, http, tokens)
     await _approve(stack, http, tokens, case_id)
+    case = (await http.get(f"{stack.url('eligibility')}/cases/{case_id}", headers=tokens["approver"])).json()
+    assert "termination" not in case["next_steps"], case["next_steps"]
     r = await http.post(
         f"{stack.url('eligibility')}/cases/{case_id}/termination",
         json={"reason": "other", "opinion": "救助事由已消除"},
         headers=tokens["approver"],
     )
-    assert r.status_code == 200 and r.json()["status"] == "terminated", r.text
-
-    async def shown() -> bool:
-        return (await _application(stack, http, tokens, aid))["case_status"] == "terminated"
-
-    await wait_for(shown)
+    assert r.status_code == 409 and "termination" not in r.json()["allowed_next"], r.text
     await wait_for(lambda: _payments_caught_up(infra.bootstrap), timeout=60)
     assert await _dead_lettered(infra.bootstrap, case_id) == 0
     roll = await walk(http, f"{stack.url('payments')}/beneficiaries", tokens["finance"])
     assert case_id not in {b["case_id"] for b in roll}
-    assert (await _application(stack, http, tokens, aid))["status"] == "approved"  # the decision still shows
+    shown = await _application(stack, http, tokens, aid)
+    assert (shown["status"], shown["case_status"]) == ("approved", "approved"), shown
